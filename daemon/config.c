@@ -1,0 +1,298 @@
+/* vixd.conf: defaults, parsing and checking. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "frame.h"
+#include "inifile.h"
+
+enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER };
+
+struct config_key {
+	const char	*section;
+	const char	*name;
+	enum key_type	 type;
+	size_t		 offset;
+	unsigned long	 min, max;
+};
+
+#define K(sec, name, type, field, min, max) \
+	{ sec, name, type, offsetof(struct vixd_config, field), min, max }
+
+static const struct config_key config_keys[] = {
+	K("server", "listen", KEY_ADDR, listen, 0, 0),
+	K("server", "admin_listen", KEY_ADDR, admin_listen, 0, 0),
+	K("server", "workers", KEY_UINT, workers, 0, 256),
+	K("server", "max_frame", KEY_SIZE, max_frame, 1024, FRAME_LIMIT),
+	K("server", "max_connections", KEY_UINT, max_connections, 1, 1000000),
+	K("server", "handshake_timeout", KEY_UINT, handshake_timeout, 1, 3600),
+	K("server", "idle_timeout", KEY_UINT, idle_timeout, 0, 86400 * 7),
+	K("server", "shutdown_grace", KEY_UINT, shutdown_grace, 0, 3600),
+	K("server", "orgs_file", KEY_PATH, orgs_file, 0, 0),
+	K("server", "pseudonym_key_file", KEY_PATH, pseudonym_key_file, 0, 0),
+	K("server", "data_dir", KEY_PATH, data_dir, 0, 0),
+	K("tls", "certificate", KEY_PATH, tls_certificate, 0, 0),
+	K("tls", "private_key", KEY_PATH, tls_private_key, 0, 0),
+	K("tls", "ca_bundle", KEY_PATH, tls_ca_bundle, 0, 0),
+	K("tls", "crl_file", KEY_OPTPATH, tls_crl_file, 0, 0),
+	K("tls", "min_version", KEY_TLSVER, tls_min_version, 0, 0),
+};
+
+void
+config_set(char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		abort();
+	free(*field);
+	*field = copy;
+}
+
+void
+config_defaults(struct vixd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	config_set(&c->listen, CONFIG_DEFAULT_LISTEN);
+	config_set(&c->admin_listen, CONFIG_DEFAULT_ADMIN_LISTEN);
+	c->workers = 0;
+	c->max_frame = FRAME_DEFAULT_MAX;
+	c->max_connections = 10000;
+	c->handshake_timeout = 10;
+	c->idle_timeout = 600;
+	c->shutdown_grace = 10;
+	config_set(&c->orgs_file, "/etc/vix/orgs.conf");
+	config_set(&c->pseudonym_key_file, "/etc/vix/pseudonym.key");
+	config_set(&c->data_dir, "/var/lib/vix");
+	config_set(&c->tls_certificate, "/etc/vix/tls/server.pem");
+	config_set(&c->tls_private_key, "/etc/vix/tls/server.key");
+	config_set(&c->tls_ca_bundle, "/etc/vix/tls/ca.pem");
+	c->tls_min_version = TLS1_3_VERSION;
+}
+
+void
+config_free(struct vixd_config *c)
+{
+	char **strings[] = { &c->path, &c->listen, &c->admin_listen,
+	    &c->orgs_file, &c->pseudonym_key_file, &c->data_dir,
+	    &c->tls_certificate, &c->tls_private_key, &c->tls_ca_bundle,
+	    &c->tls_crl_file };
+
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		config_set(strings[i], NULL);
+}
+
+int
+config_split_hostport(const char *s, char *host, size_t hostlen,
+    uint16_t *port, const char **why)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	unsigned long p;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':') {
+			*why = "expected [IPv6]:PORT";
+			return -1;
+		}
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			*why = "expected HOST:PORT";
+			return -1;
+		}
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen) {
+		*why = hl == 0 ? "missing host" : "host name too long";
+		return -1;
+	}
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p > 65535 ||
+	    colon[1] == '-' || colon[1] == '+') {
+		*why = "port must be a number from 0 to 65535";
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int
+config_check_secret(const char *path, const char *what, struct diag *d)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		diag_add(d, NULL, 0, "%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		diag_add(d, NULL, 0, "%s %s: not a regular file", what, path);
+		return -1;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		diag_add(d, NULL, 0, "%s %s is accessible by group or others "
+		    "(mode %04o); fix with: chmod 600 %s", what, path,
+		    (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* A path relative to the directory of the config file that names it. */
+static char *
+config_resolve(const char *conf_path, const char *value)
+{
+	const char *slash;
+	char *out;
+	int n;
+
+	if (value[0] == '/' || (slash = strrchr(conf_path, '/')) == NULL)
+		return strdup(value);
+	n = (int)(slash - conf_path);
+	if (asprintf(&out, "%.*s/%s", n, conf_path, value) == -1)
+		return NULL;
+	return out;
+}
+
+static int
+config_parse_uint(const char *value, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (value[0] < '0' || value[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+struct config_ctx {
+	struct vixd_config	*c;
+	struct diag		*d;
+};
+
+static int
+config_set_key(struct config_ctx *x, const struct config_key *k,
+    const char *value, int line)
+{
+	void *field = (char *)x->c + k->offset;
+	const char *path = x->c->path, *why;
+	unsigned long v;
+	char host[256];
+	uint16_t port;
+
+	switch (k->type) {
+	case KEY_ADDR:
+		if (config_split_hostport(value, host, sizeof(host), &port,
+		    &why) == -1) {
+			diag_add(x->d, path, line, "%s: %s", k->name, why);
+			return -1;
+		}
+		config_set(field, value);
+		return 0;
+	case KEY_OPTPATH:
+		if (value[0] == '\0') {
+			config_set(field, NULL);
+			return 0;
+		}
+		/* FALLTHROUGH */
+	case KEY_PATH:
+		if (value[0] == '\0') {
+			diag_add(x->d, path, line, "%s: a path is required",
+			    k->name);
+			return -1;
+		}
+		free(*(char **)field);
+		if ((*(char **)field = config_resolve(path, value)) == NULL)
+			abort();
+		return 0;
+	case KEY_UINT:
+	case KEY_SIZE:
+		if (config_parse_uint(value, k->min, k->max, &v) == -1) {
+			diag_add(x->d, path, line, "%s: '%s' is not a whole "
+			    "number from %lu to %lu", k->name, value, k->min,
+			    k->max);
+			return -1;
+		}
+		if (k->type == KEY_SIZE)
+			*(size_t *)field = v;
+		else
+			*(unsigned *)field = (unsigned)v;
+		return 0;
+	case KEY_TLSVER:
+		if (strcmp(value, "1.3") == 0)
+			*(int *)field = TLS1_3_VERSION;
+		else if (strcmp(value, "1.2") == 0)
+			*(int *)field = TLS1_2_VERSION;
+		else {
+			diag_add(x->d, path, line, "%s: '%s' is not a TLS "
+			    "version vixd accepts (1.2 or 1.3)", k->name, value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static int
+config_handler(void *ctx, const char *section, const char *key,
+    const char *value, int line)
+{
+	struct config_ctx *x = ctx;
+	int known_section = 0;
+
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]);
+	    i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (strcmp(k->section, section) != 0)
+			continue;
+		known_section = 1;
+		if (strcmp(k->name, key) == 0)
+			return config_set_key(x, k, value, line);
+	}
+	if (section[0] == '\0')
+		diag_add(x->d, x->c->path, line, "key '%s' outside any section "
+		    "(expected [server] or [tls])", key);
+	else if (!known_section)
+		diag_add(x->d, x->c->path, line, "unknown section [%s]",
+		    section);
+	else
+		diag_add(x->d, x->c->path, line, "unknown key '%s' in [%s]",
+		    key, section);
+	return -1;
+}
+
+int
+config_load(struct vixd_config *c, const char *path, struct diag *d)
+{
+	struct config_ctx x = { c, d };
+	int before = d->count;
+
+	config_set(&c->path, path);
+	inifile_parse(path, config_handler, &x, d);
+	return d->count == before ? 0 : -1;
+}

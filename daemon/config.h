@@ -1,0 +1,69 @@
+/*
+ * vixd.conf: INI, every key with a built-in default. Relative paths are
+ * resolved against the directory of the file that names them.
+ */
+#ifndef VIX_CONFIG_H
+#define VIX_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+#define CONFIG_DEFAULT_LISTEN		"127.0.0.1:7411"
+#define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:7412"
+#define CONFIG_DEFAULT_PATH		"/etc/vix/vixd.conf"
+
+struct vixd_config {
+	char		*path;			/* file read, NULL for defaults */
+
+	/* [server] */
+	char		*listen;		/* HOST:PORT */
+	char		*admin_listen;
+	unsigned	 workers;		/* 0: cores - 1, at least 1 */
+	size_t		 max_frame;
+	unsigned	 max_connections;
+	unsigned	 handshake_timeout;	/* seconds */
+	unsigned	 idle_timeout;		/* seconds, 0: none */
+	unsigned	 shutdown_grace;	/* seconds */
+	char		*orgs_file;
+	char		*pseudonym_key_file;
+	char		*data_dir;
+
+	/* [tls] */
+	char		*tls_certificate;
+	char		*tls_private_key;
+	char		*tls_ca_bundle;
+	char		*tls_crl_file;		/* NULL: no CRL */
+	int		 tls_min_version;	/* TLS1_2_VERSION or TLS1_3_VERSION */
+};
+
+/* Fill every key with its built-in default (production paths). */
+void	config_defaults(struct vixd_config *);
+
+/*
+ * Read path over the current values. Every problem is added to d as
+ * "path:line: problem"; returns 0 if there was none.
+ */
+int	config_load(struct vixd_config *, const char *path, struct diag *d);
+
+/* Replace a string setting (used for command-line overrides and dev mode). */
+void	config_set(char **field, const char *value);
+
+void	config_free(struct vixd_config *);
+
+/*
+ * Split "host:port" or "[v6]:port". Returns 0 and fills host and port, or -1
+ * with a reason in why.
+ */
+int	config_split_hostport(const char *s, char *host, size_t hostlen,
+	    uint16_t *port, const char **why);
+
+/*
+ * A file holding a secret must exist, be a regular file and not be group or
+ * world accessible. Returns 0, or -1 after adding a problem (with the fix)
+ * to d.
+ */
+int	config_check_secret(const char *path, const char *what, struct diag *d);
+
+#endif

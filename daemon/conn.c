@@ -1,0 +1,336 @@
+/* Client connections: handshake, identity, framing, teardown. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "conn.h"
+#include "frame.h"
+#include "handlers.h"
+#include "log.h"
+#include "tls.h"
+
+#define CONN_CLOSE_TIMEOUT	5	/* seconds to drain output on close */
+#define CONN_WRITE_TIMEOUT	60	/* seconds a peer may stall our output */
+
+static void conn_readcb(struct bufferevent *, void *);
+static void conn_eventcb(struct bufferevent *, short, void *);
+
+static void
+conn_set_timeouts(struct conn *c, unsigned read_secs)
+{
+	struct timeval rd = { read_secs, 0 }, wr = { CONN_WRITE_TIMEOUT, 0 };
+
+	bufferevent_set_timeouts(c->bev, read_secs ? &rd : NULL, &wr);
+}
+
+void
+conn_accept(struct worker *w, int fd)
+{
+	struct vixd *v = w->vixd;
+	struct conn *c;
+	SSL *ssl;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (ssl = vixd_ssl_new(v)) == NULL) {
+		log_warnx("conn_accept: out of memory; connection dropped");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->id = atomic_fetch_add(&v->conn_serial, 1) + 1;
+	c->state = CONN_HANDSHAKE;
+	/* On failure this frees ssl and closes fd (CLOSE_ON_FREE). */
+	c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->bev == NULL) {
+		log_warnx("conn_accept: cannot create TLS buffer; connection "
+		    "dropped");
+		free(c);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, conn_readcb, NULL, conn_eventcb, c);
+	conn_set_timeouts(c, v->cfg.handshake_timeout);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	w->nconns++;
+	atomic_fetch_add(&v->nconns, 1);
+	log_debug("conn %llu: accepted on worker %u",
+	    (unsigned long long)c->id, w->idx);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	TAILQ_REMOVE(&w->conns, c, entry);
+	w->nconns--;
+	atomic_fetch_sub(&w->vixd->nconns, 1);
+	if (c->ev_close != NULL)
+		event_free(c->ev_close);
+	bufferevent_free(c->bev);
+	orgs_unref(c->orgs);
+	free(c);
+	if (w->draining && w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+/* Output drained (or gave up waiting): send close_notify and free. */
+static void
+conn_finish(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (!c->broken && ssl != NULL && SSL_is_init_finished(ssl)) {
+		ERR_clear_error();
+		SSL_shutdown(ssl);
+	}
+	conn_free(c);
+}
+
+static void
+conn_close_drained(struct bufferevent *bev, void *arg)
+{
+	conn_finish(arg);
+}
+
+static void
+conn_close_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	c->broken = 1;
+	conn_finish(c);
+}
+
+static void
+conn_close_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	c->broken = 1;	/* the peer is not reading: do not write more */
+	conn_finish(c);
+}
+
+void
+conn_teardown(struct conn *c, const char *reason)
+{
+	struct timeval tv = { CONN_CLOSE_TIMEOUT, 0 };
+
+	if (c->state == CONN_CLOSING)
+		return;
+	log_info("conn %llu%s%s%s: closed: %s", (unsigned long long)c->id,
+	    c->org ? " (" : "", c->org ? c->org->id : "", c->org ? ")" : "",
+	    reason);
+	c->state = CONN_CLOSING;
+	if (c->broken ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_finish(c);
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(c->bev, NULL, conn_close_drained, conn_close_event, c);
+	c->ev_close = evtimer_new(c->w->base, conn_close_timeout, c);
+	if (c->ev_close == NULL) {
+		conn_finish(c);
+		return;
+	}
+	evtimer_add(c->ev_close, &tv);
+}
+
+void
+conn_abort(struct conn *c)
+{
+	if (c->state != CONN_CLOSING)
+		log_info("conn %llu: closed: shutdown grace period over",
+		    (unsigned long long)c->id);
+	c->broken = 1;
+	conn_free(c);
+}
+
+void
+conn_send(struct conn *c, const Vix__V1__ServerMessage *msg)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t n = frame_packed_size(&msg->base);
+	struct evbuffer_iovec vec;
+
+	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &vec, 1) != 1) {
+		c->broken = 1;
+		conn_teardown(c, "out of memory queueing a response");
+		return;
+	}
+	vec.iov_len = frame_pack(&msg->base, vec.iov_base);
+	evbuffer_commit_space(out, &vec, 1);
+}
+
+void
+conn_respond_status(struct conn *c, uint64_t id, Vix__V1__Status__Code code,
+    const char *fmt, ...)
+{
+	Vix__V1__ServerMessage msg = VIX__V1__SERVER_MESSAGE__INIT;
+	Vix__V1__Response resp = VIX__V1__RESPONSE__INIT;
+	Vix__V1__Status status = VIX__V1__STATUS__INIT;
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	status.code = code;
+	status.message = text;
+	resp.id = id;
+	resp.status = &status;
+	msg.msg_case = VIX__V1__SERVER_MESSAGE__MSG_RESPONSE;
+	msg.response = &resp;
+	conn_send(c, &msg);
+}
+
+/* Handshake done: fix the identity from the certificate, or refuse. */
+static void
+conn_authenticate(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	char oin[OIN_LEN + 1];
+	enum oin_result r;
+
+	r = peer ? tls_cert_oin(peer, oin) : OIN_MISSING;
+	if (r != OIN_OK) {
+		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
+		    "%s", tls_oin_strerror(r));
+		conn_teardown(c, "client certificate without a valid OIN");
+		return;
+	}
+	c->orgs = vixd_orgs(c->w->vixd);
+	if ((c->org = orgs_by_oin(c->orgs, oin)) == NULL) {
+		log_warnx("conn %llu: certificate OIN %s is not in %s",
+		    (unsigned long long)c->id, oin, c->orgs->path);
+		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
+		    "organisation with OIN %s is not registered in this index",
+		    oin);
+		conn_teardown(c, "unknown organisation");
+		return;
+	}
+	c->state = CONN_READY;
+	conn_set_timeouts(c, c->w->vixd->cfg.idle_timeout);
+	log_info("conn %llu (%s): authenticated, %s", (unsigned long long)c->id,
+	    c->org->id, SSL_get_version(ssl));
+}
+
+static void
+conn_handle_frame(struct conn *c, const uint8_t *buf, size_t len)
+{
+	struct frame_budget budget;
+	Vix__V1__Request *req;
+
+	frame_budget_init(&budget, 4 * c->w->vixd->cfg.max_frame + 4096);
+	req = (Vix__V1__Request *)frame_unpack(&vix__v1__request__descriptor,
+	    &budget, buf, len);
+	if (req == NULL) {
+		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
+		    "malformed message: not a vix.v1.Request");
+		return;
+	}
+	handlers_dispatch(c, req);
+	frame_free_unpacked(&req->base, &budget);
+}
+
+static void
+conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t max = c->w->vixd->cfg.max_frame, avail, hlen, blen;
+	uint8_t hdr[FRAME_HEADER_MAX];
+	enum frame_result r;
+
+	while (c->state == CONN_READY && (avail = evbuffer_get_length(in)) > 0) {
+		ev_ssize_t n = evbuffer_copyout(in, hdr,
+		    avail < sizeof(hdr) ? avail : sizeof(hdr));
+
+		r = frame_decode_header(hdr, (size_t)n, max, &hlen, &blen);
+		if (r == FRAME_NEED_MORE)
+			return;
+		if (r != FRAME_OK) {
+			if (r == FRAME_ERR_TOO_LARGE)
+				conn_respond_status(c, 0, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
+				    "frame of %zu bytes exceeds max_frame "
+				    "(%zu bytes)", blen, max);
+			else
+				conn_respond_status(c, 0, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
+				    "%s", frame_strerror(r));
+			conn_teardown(c, frame_strerror(r));
+			return;
+		}
+		if (avail - hlen < blen)
+			return;
+		evbuffer_drain(in, hlen);
+		conn_handle_frame(c, blen ? evbuffer_pullup(in, (ev_ssize_t)blen)
+		    : hdr, blen);
+		evbuffer_drain(in, blen);
+	}
+}
+
+/* Why the transport failed, in words for the log. */
+static const char *
+conn_error_reason(struct conn *c, char *buf, size_t len)
+{
+	unsigned long e, last = 0;
+
+	/* libevent also queues SSL_get_error() codes, which have no library. */
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
+		if (ERR_GET_LIB(e) != 0 && last == 0)
+			last = e;
+	if (last != 0) {
+		const char *why = ERR_reason_error_string(last);
+
+		if (ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+			return "peer closed the connection";
+		snprintf(buf, len, "%s: %s", c->state == CONN_HANDSHAKE ?
+		    "TLS handshake failed" : "TLS error", why ? why : "unknown");
+		return buf;
+	}
+	if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
+		return "peer closed the connection";
+	snprintf(buf, len, "connection error: %s", strerror(errno));
+	return buf;
+}
+
+static void
+conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char buf[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_authenticate(c);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && c->state == CONN_READY &&
+	    (what & BEV_EVENT_READING)) {
+		conn_teardown(c, "idle timeout");	/* still say goodbye */
+		return;
+	}
+	c->broken = 1;
+	if (what & BEV_EVENT_TIMEOUT)
+		conn_teardown(c, c->state == CONN_HANDSHAKE ?
+		    "TLS handshake timed out" : "peer stopped reading");
+	else if (what & BEV_EVENT_EOF)
+		conn_teardown(c, c->state == CONN_HANDSHAKE ?
+		    "peer closed the connection during the TLS handshake" :
+		    "peer closed the connection");
+	else
+		conn_teardown(c, conn_error_reason(c, buf, sizeof(buf)));
+}

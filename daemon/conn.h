@@ -1,0 +1,52 @@
+/* One client connection: TLS, framing, identity, dispatch, teardown. */
+#ifndef VIX_CONN_H
+#define VIX_CONN_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+
+#include "vix.pb-c.h"
+#include "vixd.h"
+
+enum conn_state {
+	CONN_HANDSHAKE,		/* TLS handshake under way */
+	CONN_READY,		/* authenticated: requests are served */
+	CONN_CLOSING,		/* output draining before close_notify */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct worker		*w;
+	uint64_t		 id;		/* serial, for logs */
+	struct bufferevent	*bev;
+	enum conn_state		 state;
+	int			 broken;	/* transport failed: just free */
+	struct event		*ev_close;	/* bounds the drain on close */
+	struct orgs		*orgs;		/* registry the identity is from */
+	const struct org	*org;		/* fixed at handshake */
+};
+
+/* Take over an accepted socket on worker w and start the TLS handshake. */
+void	conn_accept(struct worker *w, int fd);
+
+/*
+ * The one way a connection ends. Logs reason once at info level, stops
+ * reading, lets queued output drain, sends close_notify and frees.
+ */
+void	conn_teardown(struct conn *, const char *reason);
+
+/* Free at once, without waiting for output (shutdown grace expired). */
+void	conn_abort(struct conn *);
+
+/* Queue one framed server message. */
+void	conn_send(struct conn *, const Vix__V1__ServerMessage *);
+
+/* Queue a response with a status code and printf-style message. */
+void	conn_respond_status(struct conn *, uint64_t id,
+	    Vix__V1__Status__Code code, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,334 @@
+/* vixd: the reference-index matching daemon. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/crypto.h>
+
+#include "devcert.h"
+#include "log.h"
+#include "orgs.h"
+#include "pseudonym.h"
+#include "server.h"
+#include "tls.h"
+#include "vix_version.h"
+#include "vixd.h"
+
+#define DEV_DIR_DEFAULT	"vix-dev"
+
+struct options {
+	const char	*config;
+	const char	*dev_dir;
+	const char	*listen;
+	const char	*admin_listen;
+	int		 dev;
+	int		 check;
+	int		 debug;
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: vixd [-dt] [-c FILE] [--listen HOST:PORT] "
+	    "[--admin-listen HOST:PORT]\n"
+	    "       vixd --dev [--data DIR] [-d] [--listen HOST:PORT]\n"
+	    "  -c FILE            configuration (default %s if it exists)\n"
+	    "  -t                 check the configuration and exit\n"
+	    "  -d                 debug logging\n"
+	    "  --dev              development mode: create or reuse a CA,\n"
+	    "                     certificates, keys and orgs.conf in DIR\n"
+	    "  --data DIR         development material folder (default ./%s)\n"
+	    "  --listen A         client listener, overrides the configuration\n"
+	    "  --admin-listen A   admin listener, overrides the configuration\n"
+	    "  -V, --version      print the version\n", CONFIG_DEFAULT_PATH,
+	    DEV_DIR_DEFAULT);
+	exit(status);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_ADMIN };
+	static const struct option longopts[] = {
+		{ "dev", no_argument, NULL, OPT_DEV },
+		{ "data", required_argument, NULL, OPT_DATA },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "admin-listen", required_argument, NULL, OPT_ADMIN },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:dthV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'd': o->debug = 1; break;
+		case 't': o->check = 1; break;
+		case 'V': printf("vixd %s\n", VIX_VERSION); exit(0);
+		case 'h': usage(0);
+		case OPT_DEV: o->dev = 1; break;
+		case OPT_DATA: o->dev_dir = optarg; break;
+		case OPT_LISTEN: o->listen = optarg; break;
+		case OPT_ADMIN: o->admin_listen = optarg; break;
+		default: usage(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "vixd: unexpected argument '%s'\n", argv[optind]);
+		usage(2);
+	}
+	if (o->dev_dir != NULL && !o->dev) {
+		fprintf(stderr, "vixd: --data is only for --dev\n");
+		usage(2);
+	}
+}
+
+/* Development mode: everything under one folder, created on first start. */
+static void
+dev_config(struct vixd_config *c, const char *dir)
+{
+	char path[PATH_MAX];
+
+#define DEV_PATH(field, name) do {				\
+	snprintf(path, sizeof(path), "%s/%s", dir, name);	\
+	config_set(&c->field, path);				\
+} while (0)
+	DEV_PATH(tls_certificate, "server.pem");
+	DEV_PATH(tls_private_key, "server.key");
+	DEV_PATH(tls_ca_bundle, "ca.pem");
+	DEV_PATH(orgs_file, "orgs.conf");
+	DEV_PATH(pseudonym_key_file, "pseudonym.key");
+	DEV_PATH(data_dir, "data");
+#undef DEV_PATH
+}
+
+/* Built-in defaults, the configuration file, then the command line. */
+static int
+load_config(struct vixd *v, const struct options *o, struct diag *d)
+{
+	const char *file = o->config;
+
+	config_defaults(&v->cfg);
+	if (o->dev)
+		dev_config(&v->cfg, v->dev_dir);
+	if (file == NULL && !o->dev && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		file = CONFIG_DEFAULT_PATH;
+	if (file != NULL && config_load(&v->cfg, file, d) == -1)
+		return -1;
+	if (o->listen != NULL)
+		config_set(&v->cfg.listen, o->listen);
+	if (o->admin_listen != NULL)
+		config_set(&v->cfg.admin_listen, o->admin_listen);
+	return 0;
+}
+
+static int
+file_missing(const char *path, const char *key, int check_only)
+{
+	if (!check_only || access(path, F_OK) == 0)
+		return 0;
+	printf("note: %s (%s) does not exist yet; vixd will not start "
+	    "without it\n", path, key);
+	return 1;
+}
+
+/*
+ * Load what the configuration names: orgs.conf, the TLS context and the
+ * pseudonym key. With check_only, files not yet installed are noted rather
+ * than fatal, so a configuration can be checked before deployment.
+ */
+static int
+load_material(struct vixd *v, int check_only, struct diag *d)
+{
+	struct vixd_config *c = &v->cfg;
+	int missing_tls;
+
+	if (!file_missing(c->orgs_file, "orgs_file", check_only))
+		v->orgs = orgs_load(c->orgs_file, d);
+	missing_tls = file_missing(c->tls_certificate, "tls certificate",
+	    check_only) + file_missing(c->tls_private_key, "tls private_key",
+	    check_only) + file_missing(c->tls_ca_bundle, "tls ca_bundle",
+	    check_only);
+	if (!missing_tls)
+		v->ssl_ctx = tls_server_ctx(c, d);
+	if (!file_missing(c->pseudonym_key_file, "pseudonym_key_file",
+	    check_only))
+		pseudonym_key_load(c->pseudonym_key_file, v->pseudonym_key, d);
+	return d->count == 0 ? 0 : -1;
+}
+
+/* SIGHUP: build a new registry and TLS context; keep the old ones on error. */
+static void
+reload(struct vixd *v)
+{
+	struct orgs *orgs, *old_orgs;
+	SSL_CTX *ctx, *old_ctx;
+	struct diag d;
+	size_t before;
+
+	diag_init(&d);
+	orgs = orgs_load(v->cfg.orgs_file, &d);
+	ctx = tls_server_ctx(&v->cfg, &d);
+	if (orgs == NULL || ctx == NULL) {
+		for (char *line = strtok(d.text, "\n"); line != NULL;
+		    line = strtok(NULL, "\n"))
+			log_warnx("reload: %s", line);
+		log_warnx("reload failed; the previous configuration stays "
+		    "in force");
+		orgs_unref(orgs);
+		SSL_CTX_free(ctx);
+		return;
+	}
+	pthread_mutex_lock(&v->lock);
+	old_orgs = v->orgs;
+	old_ctx = v->ssl_ctx;
+	before = old_orgs->n;
+	v->orgs = orgs;
+	v->ssl_ctx = ctx;
+	pthread_mutex_unlock(&v->lock);
+	log_info("reload: %zu organisations (was %zu), TLS material re-read; "
+	    "open connections keep their identity", orgs->n, before);
+	orgs_unref(old_orgs);
+	SSL_CTX_free(old_ctx);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct vixd *v = arg;
+
+	if (sig == SIGHUP) {
+		reload(v);
+		return;
+	}
+	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopbreak(v->base);
+}
+
+static void
+setup_signals(struct vixd *v)
+{
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < 3; i++) {
+		v->ev_signals[i] = evsignal_new(v->base, sigs[i], on_signal, v);
+		if (v->ev_signals[i] == NULL ||
+		    evsignal_add(v->ev_signals[i], NULL) == -1)
+			fatalx("cannot install handler for signal %d", sigs[i]);
+	}
+}
+
+static void
+print_dev_banner(struct vixd *v, const char *addr)
+{
+	char abs[PATH_MAX];
+	const char *dir = realpath(v->dev_dir, abs) ? abs : v->dev_dir;
+
+	log_info("development mode: CA, certificates, keys and orgs.conf in "
+	    "%s", dir);
+	log_info("organisations: org-a, org-b (register), partner "
+	    "(subscribe for org-a, org-b), admin");
+	log_info("try: build/client/vix --dev org-a --server %s ping", addr);
+}
+
+static void
+vixd_free(struct vixd *v)
+{
+	for (size_t i = 0; i < 3; i++)
+		if (v->ev_signals[i] != NULL)
+			event_free(v->ev_signals[i]);
+	if (v->base != NULL)
+		event_base_free(v->base);
+	SSL_CTX_free(v->ssl_ctx);
+	orgs_unref(v->orgs);
+	OPENSSL_cleanse(v->pseudonym_key, sizeof(v->pseudonym_key));
+	pthread_mutex_destroy(&v->lock);
+	config_free(&v->cfg);
+}
+
+/* Refuse to start, naming every problem found. */
+static void __attribute__((noreturn))
+fatal_diag(struct diag *d)
+{
+	char first[1024];
+
+	if (d->count == 1)
+		fatalx("%s", diag_first(d, first, sizeof(first)));
+	for (char *line = strtok(d->text, "\n"); line != NULL;
+	    line = strtok(NULL, "\n"))
+		log_warnx("%s", line);
+	fatalx("%d problems found; vixd not started", d->count);
+}
+
+static int
+check_config(struct vixd *v, const struct options *o)
+{
+	struct diag d;
+
+	diag_init(&d);
+	if (load_config(v, o, &d) == 0)
+		load_material(v, 1, &d);
+	if (d.count > 0) {
+		fputs(d.text, stderr);
+		return 1;
+	}
+	printf("%s: configuration OK\n", v->cfg.path ? v->cfg.path :
+	    "built-in defaults");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct vixd v = { 0 };
+	struct diag d;
+	char addr[300];
+
+	parse_options(argc, argv, &o);
+	log_init("vixd", o.debug);
+	pthread_mutex_init(&v.lock, NULL);
+	v.dev = o.dev;
+	v.dev_dir = (char *)(o.dev_dir ? o.dev_dir : DEV_DIR_DEFAULT);
+	if (o.check)
+		return check_config(&v, &o);
+
+	diag_init(&d);
+	if (o.dev && devcert_ensure(v.dev_dir, &d) == -1)
+		fatal_diag(&d);
+	if (load_config(&v, &o, &d) == -1 || load_material(&v, 0, &d) == -1)
+		fatal_diag(&d);
+
+	if (evthread_use_pthreads() == -1 || (v.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	setup_signals(&v);
+	if (server_start(&v) == -1) {
+		server_drain(&v);
+		fatalx("cannot start serving on %s", v.cfg.listen);
+	}
+	server_bound_address(&v, addr, sizeof(addr));
+	log_info("vixd %s listening on %s with %u worker%s, %zu "
+	    "organisations", VIX_VERSION, addr, v.nworkers,
+	    v.nworkers == 1 ? "" : "s", v.orgs->n);
+	if (v.dev)
+		print_dev_banner(&v, addr);
+
+	event_base_dispatch(v.base);
+
+	server_drain(&v);
+	log_info("stopped");
+	vixd_free(&v);
+	return 0;
+}

@@ -1,0 +1,464 @@
+/* orgs.conf: the organisations the index knows, their roles and delegation. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inifile.h"
+#include "orgs.h"
+
+#define ORGS_MAX	100000
+#define RANK_DEFAULT	100
+#define RANK_MAX	1000000
+
+struct orgs_ctx {
+	struct orgs	*o;
+	struct diag	*d;
+	struct org	*cur;		/* section being read, if [org ...] */
+	struct municipality *muni;	/* section being read, if [municipality ...] */
+	char		 section[128];	/* last section seen */
+	int		 section_ok;
+};
+
+int
+orgs_valid_oin(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < OIN_LEN; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return s[i] == '\0';
+}
+
+static int
+orgs_valid_handle(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ORG_ID_MAX || !(islower((unsigned char)s[0]) ||
+	    isdigit((unsigned char)s[0])))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+orgs_valid_muni(const char *s)
+{
+	for (size_t i = 0; i < MUNI_LEN; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return s[MUNI_LEN] == '\0';
+}
+
+static int
+orgs_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ORG_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if ((p = reallocarray(p, n, size)) == NULL)
+		abort();
+	return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		abort();
+	return p;
+}
+
+static int
+orgs_parse_roles(const char *value, unsigned *roles, char *bad, size_t badlen)
+{
+	char buf[256], *tok, *save = NULL;
+
+	*roles = 0;
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "register") == 0)
+			*roles |= ROLE_REGISTER;
+		else if (strcmp(tok, "subscribe") == 0)
+			*roles |= ROLE_SUBSCRIBE;
+		else if (strcmp(tok, "admin") == 0)
+			*roles |= ROLE_ADMIN;
+		else {
+			snprintf(bad, badlen, "%s", tok);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const char *
+orgs_roles_string(unsigned roles, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s",
+	    roles & ROLE_REGISTER ? "register," : "",
+	    roles & ROLE_SUBSCRIBE ? "subscribe," : "",
+	    roles & ROLE_ADMIN ? "admin," : "",
+	    roles == 0 ? "none" : "");
+	if (roles != 0 && strlen(buf) > 0)
+		buf[strlen(buf) - 1] = '\0';
+	return buf;
+}
+
+/* A new [org ID] or [municipality CODE] section starts. */
+static int
+orgs_begin_section(struct orgs_ctx *x, const char *section, int line)
+{
+	const char *path = x->o->path;
+
+	x->cur = NULL;
+	x->muni = NULL;
+	x->section_ok = 0;
+	snprintf(x->section, sizeof(x->section), "%s", section);
+	if (strncmp(section, "org ", 4) == 0) {
+		const char *id = section + 4;
+
+		if (!orgs_valid_handle(id)) {
+			diag_add(x->d, path, line, "[%s]: organisation id must "
+			    "be 1-%d of a-z 0-9 . _ - starting with a letter "
+			    "or digit", section, ORG_ID_MAX);
+			return -1;
+		}
+		if (orgs_by_id(x->o, id) != NULL) {
+			diag_add(x->d, path, line, "[%s]: organisation '%s' "
+			    "is defined twice", section, id);
+			return -1;
+		}
+		if (x->o->n == ORGS_MAX) {
+			diag_add(x->d, path, line, "more than %d organisations",
+			    ORGS_MAX);
+			return -1;
+		}
+		x->o->v = xreallocarray(x->o->v, x->o->n + 1, sizeof(struct org));
+		x->cur = &x->o->v[x->o->n++];
+		memset(x->cur, 0, sizeof(*x->cur));
+		snprintf(x->cur->id, sizeof(x->cur->id), "%s", id);
+		x->cur->rank = RANK_DEFAULT;
+		x->cur->line = line;
+	} else if (strncmp(section, "municipality ", 13) == 0) {
+		const char *code = section + 13;
+
+		if (!orgs_valid_muni(code)) {
+			diag_add(x->d, path, line, "[%s]: municipality code "
+			    "must be 4 digits (CBS code)", section);
+			return -1;
+		}
+		for (size_t i = 0; i < x->o->nmunis; i++)
+			if (strcmp(x->o->munis[i].code, code) == 0) {
+				diag_add(x->d, path, line, "[%s]: defined "
+				    "twice", section);
+				return -1;
+			}
+		x->o->munis = xreallocarray(x->o->munis, x->o->nmunis + 1,
+		    sizeof(struct municipality));
+		x->muni = &x->o->munis[x->o->nmunis++];
+		memset(x->muni, 0, sizeof(*x->muni));
+		snprintf(x->muni->code, sizeof(x->muni->code), "%s", code);
+		x->muni->line = line;
+	} else if (strcmp(section, "escalation") != 0) {
+		diag_add(x->d, path, line, "unknown section [%s] (expected "
+		    "[org ID], [municipality CODE] or [escalation])", section);
+		return -1;
+	}
+	x->section_ok = 1;
+	return 0;
+}
+
+static int
+orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
+{
+	struct org *g = x->cur;
+	const char *path = x->o->path;
+	char bad[64];
+	char *end;
+	unsigned long v;
+
+	if (strcmp(key, "oin") == 0) {
+		if (!orgs_valid_oin(value)) {
+			diag_add(x->d, path, line, "oin: must be exactly %d "
+			    "digits", OIN_LEN);
+			return -1;
+		}
+		memcpy(g->oin, value, OIN_LEN + 1);
+	} else if (strcmp(key, "name") == 0) {
+		if (!orgs_valid_name(value)) {
+			diag_add(x->d, path, line, "name: must be 1-%d "
+			    "characters without control characters",
+			    ORG_NAME_MAX);
+			return -1;
+		}
+		snprintf(g->name, sizeof(g->name), "%s", value);
+	} else if (strcmp(key, "roles") == 0) {
+		if (orgs_parse_roles(value, &g->roles, bad, sizeof(bad)) == -1) {
+			diag_add(x->d, path, line, "roles: unknown role '%s' "
+			    "(expected register, subscribe, admin)", bad);
+			return -1;
+		}
+	} else if (strcmp(key, "rank") == 0) {
+		v = strtoul(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || *end != '\0' ||
+		    v > RANK_MAX) {
+			diag_add(x->d, path, line, "rank: '%s' is not a whole "
+			    "number from 0 to %d", value, RANK_MAX);
+			return -1;
+		}
+		g->rank = (unsigned)v;
+	} else if (strcmp(key, "municipality") == 0) {
+		if (!orgs_valid_muni(value)) {
+			diag_add(x->d, path, line, "municipality: must be 4 "
+			    "digits (CBS code)");
+			return -1;
+		}
+		memcpy(g->municipality, value, MUNI_LEN + 1);
+	} else if (strcmp(key, "receives_for") == 0) {
+		free(g->receives_for_names);
+		g->receives_for_names = xstrdup(value);
+		g->receives_for_line = line;
+	} else {
+		diag_add(x->d, path, line, "unknown key '%s' in [%s]", key,
+		    x->section);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+orgs_handler(void *ctx, const char *section, const char *key,
+    const char *value, int line)
+{
+	struct orgs_ctx *x = ctx;
+	const char *path = x->o->path;
+
+	if (strcmp(section, x->section) != 0 || section[0] == '\0') {
+		if (section[0] == '\0') {
+			diag_add(x->d, path, line, "key '%s' outside any "
+			    "section", key);
+			return -1;
+		}
+		if (orgs_begin_section(x, section, line) == -1)
+			return -1;
+	}
+	if (!x->section_ok)
+		return 0;	/* the section header was reported already */
+	if (x->cur != NULL)
+		return orgs_org_key(x, key, value, line);
+	if (x->muni != NULL && strcmp(key, "escalation") == 0) {
+		free(x->muni->escalation_name);
+		x->muni->escalation_name = xstrdup(value);
+		return 0;
+	}
+	if (x->muni == NULL && strcmp(key, "default") == 0) {
+		free(x->o->default_escalation_name);
+		x->o->default_escalation_name = xstrdup(value);
+		x->o->default_escalation_line = line;
+		return 0;
+	}
+	diag_add(x->d, path, line, "unknown key '%s' in [%s]", key, section);
+	return -1;
+}
+
+static int
+orgs_cmp_oin(const void *a, const void *b)
+{
+	const struct org *const *x = a, *const *y = b;
+
+	return strcmp((*x)->oin, (*y)->oin);
+}
+
+static void
+orgs_resolve_delegation(struct orgs *o, struct org *g, struct diag *d)
+{
+	char *copy = xstrdup(g->receives_for_names), *tok, *save = NULL;
+	const struct org *r;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if ((r = orgs_by_id(o, tok)) == NULL) {
+			diag_add(d, o->path, g->receives_for_line,
+			    "receives_for: no organisation '%s'", tok);
+			continue;
+		}
+		g->receives_for = xreallocarray(g->receives_for,
+		    g->n_receives_for + 1, sizeof(*g->receives_for));
+		g->receives_for[g->n_receives_for++] = r;
+	}
+	free(copy);
+	if (g->n_receives_for > 0 && !(g->roles & ROLE_SUBSCRIBE))
+		diag_add(d, o->path, g->receives_for_line, "receives_for: "
+		    "[org %s] needs the role 'subscribe' to receive for "
+		    "others", g->id);
+}
+
+static void
+orgs_check_org(struct orgs *o, struct org *g, struct diag *d)
+{
+	if (g->oin[0] == '\0')
+		diag_add(d, o->path, g->line, "[org %s]: oin is required",
+		    g->id);
+	if (g->name[0] == '\0')
+		diag_add(d, o->path, g->line, "[org %s]: name is required",
+		    g->id);
+	if (g->roles == 0)
+		diag_add(d, o->path, g->line, "[org %s]: roles is required "
+		    "(register, subscribe, admin)", g->id);
+	if (g->receives_for_names != NULL)
+		orgs_resolve_delegation(o, g, d);
+}
+
+/* Cross-references and uniqueness, once every section is read. */
+static void
+orgs_check(struct orgs *o, struct diag *d)
+{
+	for (size_t i = 0; i < o->n; i++)
+		orgs_check_org(o, &o->v[i], d);
+
+	o->by_oin = xreallocarray(NULL, o->n + 1, sizeof(*o->by_oin));
+	for (size_t i = 0; i < o->n; i++)
+		o->by_oin[i] = &o->v[i];
+	qsort(o->by_oin, o->n, sizeof(*o->by_oin), orgs_cmp_oin);
+	for (size_t i = 1; i < o->n; i++)
+		if (o->by_oin[i]->oin[0] != '\0' &&
+		    strcmp(o->by_oin[i]->oin, o->by_oin[i - 1]->oin) == 0)
+			diag_add(d, o->path, o->by_oin[i]->line, "[org %s]: "
+			    "OIN %s is already used by [org %s]",
+			    o->by_oin[i]->id, o->by_oin[i]->oin,
+			    o->by_oin[i - 1]->id);
+
+	for (size_t i = 0; i < o->nmunis; i++) {
+		struct municipality *m = &o->munis[i];
+
+		if (m->escalation_name == NULL)
+			diag_add(d, o->path, m->line, "[municipality %s]: "
+			    "escalation is required", m->code);
+		else if ((m->escalation = orgs_by_id(o, m->escalation_name))
+		    == NULL)
+			diag_add(d, o->path, m->line, "[municipality %s]: "
+			    "escalation: no organisation '%s'", m->code,
+			    m->escalation_name);
+	}
+	if (o->default_escalation_name != NULL &&
+	    (o->default_escalation = orgs_by_id(o,
+	    o->default_escalation_name)) == NULL)
+		diag_add(d, o->path, o->default_escalation_line, "default: no "
+		    "organisation '%s'", o->default_escalation_name);
+}
+
+struct orgs *
+orgs_load(const char *path, struct diag *d)
+{
+	struct orgs_ctx x = { 0 };
+	int before = d->count;
+
+	if ((x.o = calloc(1, sizeof(*x.o))) == NULL)
+		abort();
+	atomic_init(&x.o->refs, 1);
+	x.o->path = xstrdup(path);
+	x.d = d;
+	if (inifile_parse(path, orgs_handler, &x, d) == 0)
+		orgs_check(x.o, d);
+	if (d->count != before) {
+		orgs_unref(x.o);
+		return NULL;
+	}
+	return x.o;
+}
+
+struct orgs *
+orgs_ref(struct orgs *o)
+{
+	atomic_fetch_add(&o->refs, 1);
+	return o;
+}
+
+void
+orgs_unref(struct orgs *o)
+{
+	if (o == NULL || atomic_fetch_sub(&o->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < o->n; i++) {
+		free(o->v[i].receives_for);
+		free(o->v[i].receives_for_names);
+	}
+	for (size_t i = 0; i < o->nmunis; i++)
+		free(o->munis[i].escalation_name);
+	free(o->munis);
+	free(o->by_oin);
+	free(o->v);
+	free(o->default_escalation_name);
+	free(o->path);
+	free(o);
+}
+
+const struct org *
+orgs_by_oin(const struct orgs *o, const char *oin)
+{
+	size_t lo = 0, hi = o->n;
+
+	if (o->by_oin == NULL)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(oin, o->by_oin[mid]->oin);
+
+		if (c == 0)
+			return o->by_oin[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct org *
+orgs_by_id(const struct orgs *o, const char *id)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (strcmp(o->v[i].id, id) == 0)
+			return &o->v[i];
+	return NULL;
+}
+
+const struct org *
+orgs_escalation(const struct orgs *o, const char *municipality)
+{
+	for (size_t i = 0; municipality != NULL && i < o->nmunis; i++)
+		if (strcmp(o->munis[i].code, municipality) == 0)
+			return o->munis[i].escalation;
+	return o->default_escalation;
+}
+
+int
+orgs_may_receive_for(const struct org *org, const struct org *recipient)
+{
+	if (org == recipient)
+		return 1;
+	if (!(org->roles & ROLE_SUBSCRIBE))
+		return 0;
+	for (size_t i = 0; i < org->n_receives_for; i++)
+		if (org->receives_for[i] == recipient)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,81 @@
+/*
+ * The organisation registry loaded from orgs.conf. A loaded registry is
+ * immutable and reference counted: a reload builds a new one and swaps it,
+ * connections keep the one their identity came from.
+ */
+#ifndef VIX_ORGS_H
+#define VIX_ORGS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "diag.h"
+
+#define ORG_ID_MAX	32
+#define ORG_NAME_MAX	128
+#define OIN_LEN		20
+#define MUNI_LEN	4
+
+enum org_role {
+	ROLE_REGISTER	= 1 << 0,	/* may register and withdraw signals */
+	ROLE_SUBSCRIBE	= 1 << 1,	/* may receive notifications */
+	ROLE_ADMIN	= 1 << 2,	/* administrative requests */
+};
+
+struct org {
+	char		  id[ORG_ID_MAX + 1];	/* handle: [a-z0-9][a-z0-9._-]* */
+	char		  name[ORG_NAME_MAX + 1];
+	char		  oin[OIN_LEN + 1];
+	unsigned	  roles;
+	unsigned	  rank;			/* coordination: lower wins */
+	char		  municipality[MUNI_LEN + 1];	/* "" if none */
+	const struct org **receives_for;	/* partner delegation */
+	size_t		  n_receives_for;
+	int		  line;			/* first line of its section */
+	char		 *receives_for_names;	/* as written, until resolved */
+	int		  receives_for_line;
+};
+
+struct municipality {
+	char		  code[MUNI_LEN + 1];
+	const struct org *escalation;
+	char		 *escalation_name;
+	int		  line;
+};
+
+struct orgs {
+	atomic_int		  refs;
+	char			 *path;
+	struct org		 *v;
+	size_t			  n;
+	const struct org	**by_oin;	/* sorted by OIN */
+	struct municipality	 *munis;
+	size_t			  nmunis;
+	const struct org	 *default_escalation;
+	char			 *default_escalation_name;
+	int			  default_escalation_line;
+};
+
+/*
+ * Load and check path. Returns a registry with one reference, or NULL after
+ * adding every problem to d as "path:line: problem".
+ */
+struct orgs	*orgs_load(const char *path, struct diag *d);
+struct orgs	*orgs_ref(struct orgs *);
+void		 orgs_unref(struct orgs *);
+
+const struct org *orgs_by_oin(const struct orgs *, const char *oin);
+const struct org *orgs_by_id(const struct orgs *, const char *id);
+/* The escalation organisation for a municipality code, or the default; may be NULL. */
+const struct org *orgs_escalation(const struct orgs *, const char *municipality);
+/* Whether org may receive notifications meant for recipient: its own, or by delegation. */
+int		 orgs_may_receive_for(const struct org *org,
+		    const struct org *recipient);
+
+/* "register,subscribe" etc. into buf. */
+const char	*orgs_roles_string(unsigned roles, char *buf, size_t len);
+
+/* True if s is exactly 20 ASCII digits. */
+int		 orgs_valid_oin(const char *s);
+
+#endif

@@ -1,0 +1,331 @@
+/* The listener on the main thread and the worker threads it feeds. */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+
+#define WAKE_NEW	'c'	/* fds are pending */
+#define WAKE_DRAIN	'd'	/* close everything and stop */
+
+struct orgs *
+vixd_orgs(struct vixd *v)
+{
+	struct orgs *o;
+
+	pthread_mutex_lock(&v->lock);
+	o = orgs_ref(v->orgs);
+	pthread_mutex_unlock(&v->lock);
+	return o;
+}
+
+SSL *
+vixd_ssl_new(struct vixd *v)
+{
+	SSL *ssl;
+
+	pthread_mutex_lock(&v->lock);
+	ssl = SSL_new(v->ssl_ctx);
+	pthread_mutex_unlock(&v->lock);
+	return ssl;
+}
+
+static void
+worker_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
+		conn_abort(c);
+	event_base_loopexit(w->base, NULL);
+}
+
+/* Drain requested: close every connection gracefully, bounded by the grace. */
+static void
+worker_begin_drain(struct worker *w)
+{
+	struct timeval grace = { w->vixd->cfg.shutdown_grace, 0 };
+	struct conn *c, *next;
+
+	if (w->draining)
+		return;
+	w->draining = 1;
+	if (w->nconns == 0) {
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_teardown(c, "server shutting down");
+	}
+	if (w->nconns > 0 && (w->ev_grace = evtimer_new(w->base,
+	    worker_grace_over, w)) != NULL)
+		evtimer_add(w->ev_grace, &grace);
+}
+
+static void
+worker_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char buf[64];
+	int *fds, drain;
+	size_t n;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&w->lock);
+	fds = w->pending;
+	n = w->npending;
+	w->pending = NULL;
+	w->npending = w->cap = 0;
+	drain = w->drain;
+	pthread_mutex_unlock(&w->lock);
+
+	for (size_t i = 0; i < n; i++) {
+		if (drain || w->draining)
+			close(fds[i]);
+		else
+			conn_accept(w, fds[i]);
+	}
+	free(fds);
+	if (drain)
+		worker_begin_drain(w);
+}
+
+static void
+worker_notify(struct worker *w, char what)
+{
+	ssize_t n;
+
+	do {
+		n = write(w->wake[1], &what, 1);
+	} while (n == -1 && errno == EINTR);
+	/* EAGAIN: the pipe is full, so a wake-up is already pending. */
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+static int
+worker_init(struct vixd *v, struct worker *w, unsigned idx)
+{
+	w->vixd = v;
+	w->idx = idx;
+	if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_warn("worker_init: pipe");
+		return -1;
+	}
+	if ((w->base = event_base_new()) == NULL ||
+	    (w->ev_wake = event_new(w->base, w->wake[0], EV_READ | EV_PERSIST,
+	    worker_wake, w)) == NULL || event_add(w->ev_wake, NULL) == -1) {
+		log_warnx("worker_init: cannot set up the event loop");
+		return -1;
+	}
+	if ((errno = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+		log_warn("worker_init: pthread_create");
+		return -1;
+	}
+	w->started = 1;
+	return 0;
+}
+
+static void
+worker_handoff(struct worker *w, int fd)
+{
+	int *grown;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->npending == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+
+		if ((grown = reallocarray(w->pending, cap, sizeof(int))) == NULL) {
+			pthread_mutex_unlock(&w->lock);
+			log_warnx("worker_handoff: out of memory; connection "
+			    "dropped");
+			close(fd);
+			return;
+		}
+		w->pending = grown;
+		w->cap = cap;
+	}
+	w->pending[w->npending++] = fd;
+	pthread_mutex_unlock(&w->lock);
+	worker_notify(w, WAKE_NEW);
+}
+
+static void
+server_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct vixd *v = arg;
+	struct worker *w;
+
+	if (atomic_load(&v->nconns) >= v->cfg.max_connections) {
+		log_warnx("server_accept: max_connections (%u) reached; "
+		    "connection refused", v->cfg.max_connections);
+		close(fd);
+		return;
+	}
+	w = &v->workers[v->next_worker++ % v->nworkers];
+	worker_handoff(w, fd);
+}
+
+static void
+server_accept_error(struct evconnlistener *l, void *arg)
+{
+	/* EMFILE and friends: keep serving, the listener retries. */
+	log_warn("server_accept");
+}
+
+static struct evconnlistener *
+server_listen(struct vixd *v, const char *addr)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE |
+	    AI_NUMERICSERV }, *res;
+	struct evconnlistener *l;
+	char host[256], portstr[8];
+	const char *why;
+	uint16_t port;
+	int rc;
+
+	if (config_split_hostport(addr, host, sizeof(host), &port, &why) == -1) {
+		log_warnx("listen %s: %s", addr, why);
+		return NULL;
+	}
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		log_warnx("listen %s: %s", addr, gai_strerror(rc));
+		return NULL;
+	}
+	l = evconnlistener_new_bind(v->base, server_accept, v,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    512, res->ai_addr, (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (l == NULL) {
+		log_warn("listen %s", addr);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(l, server_accept_error);
+	return l;
+}
+
+static unsigned
+server_worker_count(const struct vixd_config *c)
+{
+	long cores;
+
+	if (c->workers > 0)
+		return c->workers;
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 2 ? (unsigned)cores - 1 : 1;
+}
+
+int
+server_start(struct vixd *v)
+{
+	v->nworkers = server_worker_count(&v->cfg);
+	if ((v->workers = calloc(v->nworkers, sizeof(*v->workers))) == NULL) {
+		log_warnx("server_start: out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < v->nworkers; i++) {
+		struct worker *w = &v->workers[i];
+
+		w->wake[0] = w->wake[1] = -1;
+		TAILQ_INIT(&w->conns);
+		pthread_mutex_init(&w->lock, NULL);
+	}
+	for (unsigned i = 0; i < v->nworkers; i++)
+		if (worker_init(v, &v->workers[i], i) == -1)
+			return -1;
+	if ((v->listener = server_listen(v, v->cfg.listen)) == NULL)
+		return -1;
+	return 0;
+}
+
+const char *
+server_bound_address(struct vixd *v, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	int fd = evconnlistener_get_fd(v->listener);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return v->cfg.listen;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(s4->sin_port));
+	}
+	return buf;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	for (size_t i = 0; i < w->npending; i++)
+		close(w->pending[i]);
+	free(w->pending);
+	if (w->ev_grace != NULL)
+		event_free(w->ev_grace);
+	if (w->ev_wake != NULL)
+		event_free(w->ev_wake);
+	if (w->base != NULL)
+		event_base_free(w->base);
+	if (w->wake[0] != -1)
+		close(w->wake[0]);
+	if (w->wake[1] != -1)
+		close(w->wake[1]);
+	pthread_mutex_destroy(&w->lock);
+}
+
+void
+server_drain(struct vixd *v)
+{
+	if (v->listener != NULL) {
+		evconnlistener_free(v->listener);
+		v->listener = NULL;
+	}
+	for (unsigned i = 0; i < v->nworkers; i++) {
+		struct worker *w = &v->workers[i];
+
+		if (!w->started)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		w->drain = 1;
+		pthread_mutex_unlock(&w->lock);
+		worker_notify(w, WAKE_DRAIN);
+	}
+	for (unsigned i = 0; i < v->nworkers; i++) {
+		if (v->workers[i].started)
+			pthread_join(v->workers[i].thread, NULL);
+		worker_free(&v->workers[i]);
+	}
+	free(v->workers);
+	v->workers = NULL;
+	v->nworkers = 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * The daemon's state: one struct vixd, created in main() and passed
+ * around. No other mutable global state.
+ */
+#ifndef VIX_VIXD_H
+#define VIX_VIXD_H
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "orgs.h"
+#include "pseudonym.h"
+
+struct conn;
+
+/* A worker thread owning one event base and the connections on it. */
+struct worker {
+	struct vixd		*vixd;
+	unsigned		 idx;
+	pthread_t		 thread;
+	int			 started;
+	struct event_base	*base;
+	int			 wake[2];	/* pipe: acceptor -> worker */
+	struct event		*ev_wake;
+	struct event		*ev_grace;
+
+	pthread_mutex_t		 lock;		/* guards pending and drain */
+	int			*pending;	/* accepted fds to take over */
+	size_t			 npending, cap;
+	int			 drain;
+
+	TAILQ_HEAD(, conn)	 conns;		/* worker thread only */
+	unsigned		 nconns;
+	int			 draining;	/* worker thread only */
+};
+
+struct vixd {
+	struct vixd_config	 cfg;
+	int			 dev;
+	char			*dev_dir;
+
+	struct event_base	*base;		/* main thread: listener, signals */
+	struct evconnlistener	*listener;
+	struct event		*ev_signals[3];
+
+	pthread_mutex_t		 lock;		/* guards ssl_ctx and orgs */
+	SSL_CTX			*ssl_ctx;
+	struct orgs		*orgs;
+
+	struct worker		*workers;
+	unsigned		 nworkers;
+	unsigned		 next_worker;
+
+	atomic_uint_fast64_t	 conn_serial;
+	atomic_uint		 nconns;
+
+	unsigned char		 pseudonym_key[PSEUDONYM_KEY_LEN];
+};
+
+/* The current organisation registry, with a reference the caller drops. */
+struct orgs	*vixd_orgs(struct vixd *);
+
+/* A new SSL object from the current server context. */
+SSL		*vixd_ssl_new(struct vixd *);
+
+#endif
