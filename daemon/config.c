@@ -123,8 +123,8 @@ config_split_hostport(const char *s, char *host, size_t hostlen,
 	}
 	errno = 0;
 	p = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p > 65535 ||
-	    colon[1] == '-' || colon[1] == '+') {
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+	    p > 65535) {
 		*why = "port must be a number from 0 to 65535";
 		return -1;
 	}
@@ -271,18 +271,21 @@ config_handler(void *ctx, const char *section, const char *key,
 		if (strcmp(k->section, section) != 0)
 			continue;
 		known_section = 1;
-		if (strcmp(k->name, key) == 0)
+		if (key != NULL && strcmp(k->name, key) == 0)
 			return config_set_key(x, k, value, line);
 	}
-	if (section[0] == '\0')
-		diag_add(x->d, x->c->path, line, "key '%s' outside any section "
-		    "(expected [server] or [tls])", key);
-	else if (!known_section)
+	if (known_section && key == NULL)
+		return 0;
+	if (key == NULL)
 		diag_add(x->d, x->c->path, line, "unknown section [%s]",
 		    section);
-	else
+	else if (section[0] == '\0')
+		diag_add(x->d, x->c->path, line, "key '%s' outside any section "
+		    "(expected [server] or [tls])", key);
+	else if (known_section)
 		diag_add(x->d, x->c->path, line, "unknown key '%s' in [%s]",
 		    key, section);
+	/* A key of an unknown section: reported at the section header. */
 	return -1;
 }
 

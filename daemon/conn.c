@@ -1,5 +1,10 @@
 /* Client connections: handshake, identity, framing, teardown. */
+#include <sys/socket.h>
+
+#include <sys/time.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +23,12 @@
 
 #define CONN_CLOSE_TIMEOUT	5	/* seconds to drain output on close */
 #define CONN_WRITE_TIMEOUT	60	/* seconds a peer may stall our output */
+#define CONN_LINGER_TIMEOUT	2	/* seconds to read and discard after close */
+
 
 static void conn_readcb(struct bufferevent *, void *);
 static void conn_eventcb(struct bufferevent *, short, void *);
+static void conn_release(evutil_socket_t, short, void *);
 
 static void
 conn_set_timeouts(struct conn *c, unsigned read_secs)
@@ -38,8 +46,11 @@ conn_accept(struct worker *w, int fd)
 	SSL *ssl;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ev_free = evtimer_new(w->base, conn_release, c)) == NULL ||
 	    (ssl = vixd_ssl_new(v)) == NULL) {
 		log_warnx("conn_accept: out of memory; connection dropped");
+		if (c != NULL && c->ev_free != NULL)
+			event_free(c->ev_free);
 		free(c);
 		close(fd);
 		return;
@@ -54,6 +65,7 @@ conn_accept(struct worker *w, int fd)
 	if (c->bev == NULL) {
 		log_warnx("conn_accept: cannot create TLS buffer; connection "
 		    "dropped");
+		event_free(c->ev_free);
 		free(c);
 		return;
 	}
@@ -69,8 +81,9 @@ conn_accept(struct worker *w, int fd)
 }
 
 static void
-conn_free(struct conn *c)
+conn_release(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
 	struct worker *w = c->w;
 
 	TAILQ_REMOVE(&w->conns, c, entry);
@@ -78,6 +91,7 @@ conn_free(struct conn *c)
 	atomic_fetch_sub(&w->vixd->nconns, 1);
 	if (c->ev_close != NULL)
 		event_free(c->ev_close);
+	event_free(c->ev_free);
 	bufferevent_free(c->bev);
 	orgs_unref(c->orgs);
 	free(c);
@@ -85,7 +99,101 @@ conn_free(struct conn *c)
 		event_base_loopexit(w->base, NULL);
 }
 
-/* Output drained (or gave up waiting): send close_notify and free. */
+/*
+ * Silence the connection now and free it on the next loop iteration, so
+ * that no caller up the stack (a read callback in the middle of a batch of
+ * frames) touches freed memory.
+ */
+static void
+conn_free(struct conn *c)
+{
+	struct timeval now = { 0, 0 };
+
+	c->state = CONN_CLOSING;
+	c->broken = 1;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	if (c->ev_close != NULL)
+		evtimer_del(c->ev_close);
+	evtimer_add(c->ev_free, &now);
+}
+
+/* A closed connection's socket, read and discarded until the peer closes. */
+struct conn_linger_sock {
+	TAILQ_ENTRY(conn_linger_sock)	 entry;
+	struct worker		*w;
+	struct event		*ev;
+	struct timeval		 deadline;
+};
+
+static void
+linger_end(struct conn_linger_sock *l)
+{
+	TAILQ_REMOVE(&l->w->lingering, l, entry);
+	close(event_get_fd(l->ev));
+	event_free(l->ev);
+	free(l);
+}
+
+static void
+linger_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_linger_sock *l = arg;
+	struct timeval now;
+	char scratch[4096];
+	ssize_t n;
+
+	gettimeofday(&now, NULL);
+	if (!(what & EV_TIMEOUT) && timercmp(&now, &l->deadline, <)) {
+		n = read(fd, scratch, sizeof(scratch));
+		if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR)))
+			return;
+	}
+	linger_end(l);
+}
+
+/*
+ * Closing a socket with unread input makes the kernel send a reset, which
+ * can destroy what we sent last (an alert, an UNAUTHENTICATED response)
+ * before the peer reads it. So half-close a duplicate of the socket and
+ * read and discard until the peer closes too, for at most
+ * CONN_LINGER_TIMEOUT seconds.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	struct timeval limit = { CONN_LINGER_TIMEOUT, 0 };
+	struct conn_linger_sock *l;
+	int fd = bufferevent_getfd(c->bev);
+
+	if (fd < 0 || (l = calloc(1, sizeof(*l))) == NULL)
+		return;
+	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    (l->ev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
+	    linger_read, l)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		free(l);
+		return;
+	}
+	shutdown(fd, SHUT_WR);
+	l->w = c->w;
+	gettimeofday(&l->deadline, NULL);
+	timeradd(&l->deadline, &limit, &l->deadline);
+	TAILQ_INSERT_TAIL(&c->w->lingering, l, entry);
+	event_add(l->ev, &limit);
+}
+
+void
+conn_linger_free_all(struct worker *w)
+{
+	struct conn_linger_sock *l;
+
+	while ((l = TAILQ_FIRST(&w->lingering)) != NULL)
+		linger_end(l);
+}
+
+/* Output drained (or gave up waiting): send close_notify, linger, free. */
 static void
 conn_finish(struct conn *c)
 {
@@ -95,6 +203,7 @@ conn_finish(struct conn *c)
 		ERR_clear_error();
 		SSL_shutdown(ssl);
 	}
+	conn_linger(c);
 	conn_free(c);
 }
 
@@ -155,8 +264,7 @@ conn_abort(struct conn *c)
 	if (c->state != CONN_CLOSING)
 		log_info("conn %llu: closed: shutdown grace period over",
 		    (unsigned long long)c->id);
-	c->broken = 1;
-	conn_free(c);
+	conn_release(-1, 0, c);
 }
 
 void

@@ -25,6 +25,7 @@ struct conn {
 	enum conn_state		 state;
 	int			 broken;	/* transport failed: just free */
 	struct event		*ev_close;	/* bounds the drain on close */
+	struct event		*ev_free;	/* deferred release */
 	struct orgs		*orgs;		/* registry the identity is from */
 	const struct org	*org;		/* fixed at handshake */
 };
@@ -37,6 +38,9 @@ void	conn_accept(struct worker *w, int fd);
  * reading, lets queued output drain, sends close_notify and frees.
  */
 void	conn_teardown(struct conn *, const char *reason);
+
+/* Close the sockets still lingering after their connections (worker exit). */
+void	conn_linger_free_all(struct worker *w);
 
 /* Free at once, without waiting for output (shutdown grace expired). */
 void	conn_abort(struct conn *);

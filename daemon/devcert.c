@@ -279,21 +279,28 @@ devcert_make_leaf(const char *dir, const char *name, const char *oin,
 	return rc;
 }
 
+/* Whether name.pem and name.key are both there. */
+static int
+devcert_have_pair(const char *dir, const char *name)
+{
+	char pem[64], key[64];
+
+	snprintf(pem, sizeof(pem), "%s.pem", name);
+	snprintf(key, sizeof(key), "%s.key", name);
+	return devcert_exists(dir, pem) && devcert_exists(dir, key);
+}
+
 static int
 devcert_leaves(const char *dir, int fresh, X509 *ca, EVP_PKEY *ca_key)
 {
-	char pem[64];
-
-	if ((fresh || !devcert_exists(dir, "server.pem")) &&
+	if ((fresh || !devcert_have_pair(dir, "server")) &&
 	    devcert_make_leaf(dir, "server", NULL, 1, ca, ca_key) == -1)
 		return -1;
-	for (size_t i = 0; i < devcert_norgs; i++) {
-		snprintf(pem, sizeof(pem), "%s.pem", devcert_orgs[i].id);
-		if ((fresh || !devcert_exists(dir, pem)) &&
+	for (size_t i = 0; i < devcert_norgs; i++)
+		if ((fresh || !devcert_have_pair(dir, devcert_orgs[i].id)) &&
 		    devcert_make_leaf(dir, devcert_orgs[i].id,
 		    devcert_orgs[i].oin, 0, ca, ca_key) == -1)
 			return -1;
-	}
 	return 0;
 }
 

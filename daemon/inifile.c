@@ -1,4 +1,15 @@
-/* inih wrapper that tracks line numbers through a counting reader. */
+/*
+ * inih wrapper: line numbers, section headers and every syntax error.
+ *
+ * inih reports only the first error of a file and says nothing of section
+ * headers, so the reader looks at each line before inih does, with inih's
+ * rules and its default options (comments start with ';' or '#', inline
+ * comments with whitespace then ';', indented lines continue a value):
+ * it reports a header to the handler, and checks that a line which is not
+ * blank, a comment or a header did reach the handler before the next line
+ * is read; one that did not is a syntax error.
+ */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,31 +18,111 @@
 
 #include "inifile.h"
 
+#define SYNTAX_ERROR	"syntax error: expected '[section]' or 'key = value'"
+
 struct inifile {
 	FILE		*fp;
 	const char	*path;
-	int		 line;
-	int		 at_line_start;
-	int		 first_refused;	/* first line a handler refused */
+	struct diag	*d;
 	inifile_handler	 handler;
 	void		*ctx;
+	int		 line;
+	int		 must_dispatch;	/* the line is a key or continuation */
+	int		 dispatched;	/* the handler saw the current line */
+	int		 has_key;	/* inih would continue a value */
+	int		 first_syntax;	/* line of the first syntax error */
+	int		 errors;
 };
 
-/* fgets that counts lines; a line longer than inih's buffer counts once. */
+/* inih's find_chars_or_comment for ']' with inline ';' comments. */
+static const char *
+inifile_find_close(const char *s)
+{
+	int was_space = 0;
+
+	while (*s != '\0' && *s != ']' && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+static void
+inifile_section(struct inifile *f, const char *start, const char *end)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%.*s", (int)(end - start), start);
+	if (f->handler(f->ctx, name, NULL, NULL, f->line) != 0)
+		f->errors++;
+	f->has_key = 0;
+}
+
+/* What inih will make of line: blank, comment, header, or key. */
+static void
+inifile_classify(struct inifile *f, const char *line)
+{
+	const char *s = line, *end;
+
+	if (f->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	while (isspace((unsigned char)*s))
+		s++;
+	f->must_dispatch = 0;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return;
+	if (f->has_key && s > line) {
+		f->must_dispatch = 1;	/* continuation of a value */
+		return;
+	}
+	if (*s == '[' && *(end = inifile_find_close(s + 1)) == ']') {
+		inifile_section(f, s + 1, end);
+		return;
+	}
+	f->must_dispatch = 1;
+}
+
+static void
+inifile_finish_line(struct inifile *f)
+{
+	if (f->must_dispatch && !f->dispatched) {
+		diag_add(f->d, f->path, f->line, SYNTAX_ERROR);
+		f->errors++;
+		if (f->first_syntax == 0)
+			f->first_syntax = f->line;
+	}
+	f->must_dispatch = 0;
+	f->dispatched = 0;
+}
+
+/*
+ * fgets that counts lines. A line longer than inih's buffer is reported and
+ * handed to inih as a blank line, so that inih never parses its pieces.
+ */
 static char *
 inifile_reader(char *str, int num, void *stream)
 {
 	struct inifile *f = stream;
-	char *s;
 	size_t n;
+	int c;
 
-	if ((s = fgets(str, num, f->fp)) == NULL)
+	inifile_finish_line(f);
+	if (fgets(str, num, f->fp) == NULL)
 		return NULL;
-	if (f->at_line_start)
-		f->line++;
-	n = strlen(s);
-	f->at_line_start = n > 0 && s[n - 1] == '\n';
-	return s;
+	f->line++;
+	n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n' &&
+	    (c = fgetc(f->fp)) != EOF && c != '\n') {
+		while (c != '\n' && c != EOF)
+			c = fgetc(f->fp);
+		diag_add(f->d, f->path, f->line, "line longer than %d "
+		    "characters", num - 1);
+		f->errors++;
+		snprintf(str, (size_t)num, "\n");
+		return str;
+	}
+	inifile_classify(f, str);
+	return str;
 }
 
 static int
@@ -40,18 +131,17 @@ inifile_dispatch(void *user, const char *section, const char *key,
 {
 	struct inifile *f = user;
 
-	if (f->handler(f->ctx, section, key, value, f->line) == 0)
-		return 1;
-	if (f->first_refused == 0)
-		f->first_refused = f->line;
-	return 0;
+	f->dispatched = 1;
+	f->has_key = key[0] != '\0';
+	if (f->handler(f->ctx, section, key, value, f->line) != 0)
+		f->errors++;
+	return 1;
 }
 
 int
 inifile_parse(const char *path, inifile_handler h, void *ctx, struct diag *d)
 {
-	struct inifile f = { .path = path, .at_line_start = 1, .handler = h,
-	    .ctx = ctx };
+	struct inifile f = { .path = path, .d = d, .handler = h, .ctx = ctx };
 	int rc;
 
 	if ((f.fp = fopen(path, "r")) == NULL) {
@@ -64,8 +154,10 @@ inifile_parse(const char *path, inifile_handler h, void *ctx, struct diag *d)
 		diag_add(d, path, 0, "out of memory while reading");
 		return -1;
 	}
-	if (rc > 0 && rc != f.first_refused)
-		diag_add(d, path, rc, "syntax error: expected '[section]' or "
-		    "'key = value'");
-	return rc == 0 ? 0 : -1;
+	/* A line inih refused that the reader took for good. */
+	if (rc > 0 && (f.first_syntax == 0 || rc < f.first_syntax)) {
+		diag_add(d, path, rc, SYNTAX_ERROR);
+		f.errors++;
+	}
+	return f.errors == 0 ? 0 : -1;
 }

@@ -251,14 +251,12 @@ orgs_handler(void *ctx, const char *section, const char *key,
 	struct orgs_ctx *x = ctx;
 	const char *path = x->o->path;
 
-	if (strcmp(section, x->section) != 0 || section[0] == '\0') {
-		if (section[0] == '\0') {
-			diag_add(x->d, path, line, "key '%s' outside any "
-			    "section", key);
-			return -1;
-		}
-		if (orgs_begin_section(x, section, line) == -1)
-			return -1;
+	/* Every header starts a section, also one that repeats the last. */
+	if (key == NULL)
+		return orgs_begin_section(x, section, line);
+	if (section[0] == '\0') {
+		diag_add(x->d, path, line, "key '%s' outside any section", key);
+		return -1;
 	}
 	if (!x->section_ok)
 		return 0;	/* the section header was reported already */

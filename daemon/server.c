@@ -250,6 +250,7 @@ server_start(struct vixd *v)
 
 		w->wake[0] = w->wake[1] = -1;
 		TAILQ_INIT(&w->conns);
+		TAILQ_INIT(&w->lingering);
 		pthread_mutex_init(&w->lock, NULL);
 	}
 	for (unsigned i = 0; i < v->nworkers; i++)
@@ -287,6 +288,7 @@ server_bound_address(struct vixd *v, char *buf, size_t len)
 static void
 worker_free(struct worker *w)
 {
+	conn_linger_free_all(w);
 	for (size_t i = 0; i < w->npending; i++)
 		close(w->pending[i]);
 	free(w->pending);

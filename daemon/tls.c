@@ -108,6 +108,8 @@ tls_server_ctx(const struct vixd_config *c, struct diag *d)
 	    tls_load_ca(ctx, c->tls_ca_bundle, d) == -1 ||
 	    (c->tls_crl_file != NULL &&
 	    tls_load_crl(ctx, c->tls_crl_file, d) == -1)) {
+		/* Leave no stale error to confuse SSL_get_error later. */
+		ERR_clear_error();
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

@@ -20,6 +20,7 @@
 #include "pseudonym.h"
 
 struct conn;
+struct conn_linger_sock;
 
 /* A worker thread owning one event base and the connections on it. */
 struct worker {
@@ -38,6 +39,7 @@ struct worker {
 	int			 drain;
 
 	TAILQ_HEAD(, conn)	 conns;		/* worker thread only */
+	TAILQ_HEAD(, conn_linger_sock)	 lingering;	/* closed sockets draining */
 	unsigned		 nconns;
 	int			 draining;	/* worker thread only */
 };

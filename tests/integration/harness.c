@@ -1,0 +1,450 @@
+/* A real vixd, the real CLI, raw TLS clients. */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "devcert.h"
+#include "frame.h"
+#include "harness.h"
+
+static const char *
+env_or_die(const char *name)
+{
+	const char *v = getenv(name);
+
+	cr_assert_not_null(v, "%s must be set (run through meson test)", name);
+	return v;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+const char *
+harness_log(struct vixd_proc *p, char *buf, size_t len)
+{
+	FILE *fp = fopen(p->log, "r");
+	size_t n = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* vixd logs "listening on HOST:PORT" once it serves. */
+static int
+harness_wait_ready(struct vixd_proc *p)
+{
+	char log[16384];
+	const char *at;
+	int status;
+
+	for (int i = 0; i < 1500; i++) {
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			p->pid = 0;
+			return -1;
+		}
+		harness_log(p, log, sizeof(log));
+		if ((at = strstr(log, "listening on ")) != NULL &&
+		    sscanf(at, "listening on %63s", p->addr) == 1)
+			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+/*
+ * Start vixd with a fresh log. It dies with the test process (a failed
+ * assertion must not leave a daemon holding the test runner's pipes).
+ */
+static void
+harness_spawn(struct vixd_proc *p, const char *const *argv)
+{
+	int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	cr_assert(fd >= 0, "%s: %s", p->log, strerror(errno));
+	p->addr[0] = '\0';
+	if ((p->pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, STDERR_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (chdir(p->dir) == -1)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fd);
+	cr_assert_gt(p->pid, 0, "fork: %s", strerror(errno));
+}
+
+void
+harness_start(struct vixd_proc *p, const char *const *extra)
+{
+	const char *vixd = env_or_die("VIXD");
+	const char *argv[32];
+	char log[16384];
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s/vix-it-XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	cr_assert_not_null(mkdtemp(p->dir), "mkdtemp: %s", strerror(errno));
+	snprintf(p->dev_dir, sizeof(p->dev_dir), "%s/vix-dev", p->dir);
+	snprintf(p->log, sizeof(p->log), "%s/vixd.log", p->dir);
+
+	argv[n++] = vixd;
+	argv[n++] = "--dev";
+	argv[n++] = "--data";
+	argv[n++] = p->dev_dir;
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	for (; extra != NULL && *extra != NULL && n < 30; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+
+	harness_spawn(p, argv);
+	if (harness_wait_ready(p) == -1) {
+		harness_kill(p);
+		cr_assert_fail("vixd did not come up; its log:\n%s",
+		    harness_log(p, log, sizeof(log)));
+	}
+}
+
+void
+harness_restart(struct vixd_proc *p)
+{
+	const char *argv[] = { env_or_die("VIXD"), "--dev", "--data",
+	    p->dev_dir, "--listen", "127.0.0.1:0", NULL };
+	char log[16384];
+
+	cr_assert_eq(harness_signal_wait(p, SIGTERM), 0, "vixd did not stop "
+	    "cleanly");
+	harness_spawn(p, argv);
+	if (harness_wait_ready(p) == -1) {
+		harness_kill(p);
+		cr_assert_fail("vixd did not come back; its log:\n%s",
+		    harness_log(p, log, sizeof(log)));
+	}
+}
+
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int
+wait_exit(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	for (int i = 0; i < timeout_ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+			    128 + WTERMSIG(status);
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+int
+harness_signal_wait(struct vixd_proc *p, int sig)
+{
+	int status = -1;
+
+	if (p->pid > 0) {
+		if (sig != 0)
+			kill(p->pid, sig);
+		if ((status = wait_exit(p->pid, 15000)) == -1) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, NULL, 0);
+		}
+		p->pid = 0;
+	}
+	return status;
+}
+
+int
+harness_stop(struct vixd_proc *p)
+{
+	int status = harness_signal_wait(p, SIGTERM);
+
+	if (p->dir[0] != '\0' && getenv("VIX_KEEP_TEST_DIRS") == NULL)
+		nftw(p->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return status;
+}
+
+void
+harness_kill(struct vixd_proc *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		p->pid = 0;
+	}
+}
+
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+	unlink(path);
+}
+
+void
+harness_run(struct run_result *r, const char *const *argv)
+{
+	char out[] = "/tmp/vix-run-out-XXXXXX", err[] = "/tmp/vix-run-err-XXXXXX";
+	int fo = mkstemp(out), fe = mkstemp(err), status;
+	pid_t pid;
+
+	cr_assert(fo >= 0 && fe >= 0, "mkstemp: %s", strerror(errno));
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(null, STDIN_FILENO);
+		dup2(fo, STDOUT_FILENO);
+		dup2(fe, STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fo);
+	close(fe);
+	cr_assert_gt(pid, 0, "fork: %s", strerror(errno));
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+}
+
+void
+harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
+    const char *const *args)
+{
+	const char *argv[32];
+	size_t n = 0;
+
+	argv[n++] = env_or_die("VIX");
+	argv[n++] = "--dev-dir";
+	argv[n++] = p->dev_dir;
+	argv[n++] = "--dev";
+	argv[n++] = name;
+	argv[n++] = "--server";
+	argv[n++] = p->addr;
+	for (; args != NULL && *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	harness_run(r, argv);
+}
+
+const char *
+harness_dev_file(struct vixd_proc *p, const char *file, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", p->dev_dir, file);
+	return buf;
+}
+
+static void *
+read_pem(const char *path, int key)
+{
+	FILE *fp = fopen(path, "r");
+	void *obj;
+
+	cr_assert_not_null(fp, "open %s: %s", path, strerror(errno));
+	obj = key ? (void *)PEM_read_PrivateKey(fp, NULL, NULL, NULL) :
+	    (void *)PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	cr_assert_not_null(obj, "cannot parse %s", path);
+	return obj;
+}
+
+void
+harness_make_client_cert(struct vixd_proc *p, const char *name, const char *oin)
+{
+	char path[PATH_MAX];
+	X509 *ca, *leaf;
+	EVP_PKEY *ca_key, *key;
+
+	ca = read_pem(harness_dev_file(p, "ca.pem", path, sizeof(path)), 0);
+	ca_key = read_pem(harness_dev_file(p, "ca.key", path, sizeof(path)), 1);
+	key = devcert_key();
+	leaf = devcert_leaf(key, name, oin, 0, ca, ca_key, 30);
+	cr_assert_not_null(leaf, "cannot make a certificate for %s", name);
+	snprintf(path, sizeof(path), "%s/%s.key", p->dev_dir, name);
+	cr_assert_eq(devcert_write_key(path, key), 0);
+	snprintf(path, sizeof(path), "%s/%s.pem", p->dev_dir, name);
+	cr_assert_eq(devcert_write_cert(path, leaf), 0);
+	X509_free(ca);
+	X509_free(leaf);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(key);
+}
+
+static int
+tcp_connect(const char *addr)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	char host[64];
+	unsigned port;
+	int fd;
+
+	cr_assert_eq(sscanf(addr, "%63[^:]:%u", host, &port), 2);
+	sin.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, host, &sin.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0,
+	    "connect %s: %s", addr, strerror(errno));
+	return fd;
+}
+
+SSL *
+harness_tls_connect(struct vixd_proc *p, const char *cert, const char *key,
+    char *why, size_t whylen)
+{
+	struct timeval tv = { 10, 0 };
+	char ca[PATH_MAX];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl;
+	int fd;
+
+	cr_assert_not_null(ctx);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	cr_assert_eq(SSL_CTX_load_verify_locations(ctx,
+	    harness_dev_file(p, "ca.pem", ca, sizeof(ca)), NULL), 1);
+	if (cert != NULL) {
+		cr_assert_eq(SSL_CTX_use_certificate_chain_file(ctx, cert), 1);
+		cr_assert_eq(SSL_CTX_use_PrivateKey_file(ctx, key,
+		    SSL_FILETYPE_PEM), 1);
+	}
+	fd = tcp_connect(p->addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);	/* the SSL keeps its reference */
+	SSL_set_fd(ssl, fd);
+	ERR_clear_error();
+	if (SSL_connect(ssl) != 1) {
+		ERR_error_string_n(ERR_peek_last_error(), why, whylen);
+		harness_tls_close(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+void
+harness_tls_close(SSL *ssl)
+{
+	int fd = SSL_get_fd(ssl);
+
+	SSL_free(ssl);
+	if (fd >= 0)
+		close(fd);
+}
+
+void
+harness_send_raw(SSL *ssl, const void *buf, size_t len)
+{
+	cr_assert_eq(SSL_write(ssl, buf, (int)len), (int)len,
+	    "SSL_write failed");
+}
+
+void
+harness_send_request(SSL *ssl, Vix__V1__Request *req)
+{
+	uint8_t buf[4096];
+	size_t n = frame_packed_size(&req->base);
+
+	cr_assert_leq(n, sizeof(buf));
+	frame_pack(&req->base, buf);
+	harness_send_raw(ssl, buf, n);
+}
+
+/* Read exactly len bytes; 0 on success, else the SSL_get_error code. */
+static int
+read_exact(SSL *ssl, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+	int n;
+
+	while (got < len) {
+		if ((n = SSL_read(ssl, buf + got, (int)(len - got))) <= 0)
+			return SSL_get_error(ssl, n);
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+Vix__V1__ServerMessage *
+harness_recv(SSL *ssl, int *end)
+{
+	uint8_t hdr[FRAME_HEADER_MAX], *body;
+	size_t hlen = 0, blen = 0, have = 0;
+	Vix__V1__ServerMessage *m;
+	enum frame_result r = FRAME_NEED_MORE;
+	int e;
+
+	while (r == FRAME_NEED_MORE) {
+		if ((e = read_exact(ssl, hdr + have, 1)) != 0) {
+			*end = e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+			return NULL;
+		}
+		have++;
+		r = frame_decode_header(hdr, have, FRAME_LIMIT, &hlen, &blen);
+	}
+	cr_assert_eq(r, FRAME_OK, "server sent a bad frame header");
+	body = malloc(blen + 1);
+	cr_assert_not_null(body);
+	if ((e = read_exact(ssl, body, blen)) != 0) {
+		free(body);
+		*end = e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+		return NULL;
+	}
+	m = vix__v1__server_message__unpack(NULL, blen, body);
+	free(body);
+	cr_assert_not_null(m, "server sent a message that does not decode");
+	return m;
+}
+
+int
+harness_count(const char *haystack, const char *needle)
+{
+	int n = 0;
+
+	for (const char *at = haystack; (at = strstr(at, needle)) != NULL;
+	    at += strlen(needle))
+		n++;
+	return n;
+}

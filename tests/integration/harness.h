@@ -1,0 +1,92 @@
+/*
+ * Integration test harness: a real vixd --dev in a temporary folder on a
+ * port the kernel picks, the real vix CLI, and raw TLS clients.
+ */
+#ifndef VIX_HARNESS_H
+#define VIX_HARNESS_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "vix.pb-c.h"
+
+struct vixd_proc {
+	pid_t	pid;
+	char	dir[512];		/* temporary folder, removed on stop */
+	char	dev_dir[1024];		/* dir/vix-dev */
+	char	log[PATH_MAX];		/* vixd's stderr */
+	char	addr[64];		/* 127.0.0.1:PORT */
+};
+
+struct run_result {
+	int	status;			/* exit status, or 128 + signal */
+	char	out[8192];
+	char	err[8192];
+};
+
+/* Start vixd --dev with extra arguments (NULL-terminated); asserts it comes up. */
+void	harness_start(struct vixd_proc *p, const char *const *extra);
+
+/* SIGTERM, wait, and start again on the same folder (new port). */
+void	harness_restart(struct vixd_proc *p);
+
+/*
+ * Send sig (0: none) and wait for exit (at most 15 s, then SIGKILL);
+ * returns the exit status.
+ */
+int	harness_signal_wait(struct vixd_proc *p, int sig);
+
+/* SIGTERM and wait (at most 15 s); returns the exit status. Removes the folder. */
+int	harness_stop(struct vixd_proc *p);
+
+/* Kill with SIGKILL and clean up (for tests that failed mid-way). */
+void	harness_kill(struct vixd_proc *p);
+
+/* The whole of vixd's log so far, into buf. */
+const char *harness_log(struct vixd_proc *p, char *buf, size_t len);
+
+/* Run a program (argv[0] is a path) to completion, capturing its output. */
+void	harness_run(struct run_result *r, const char *const *argv);
+
+/* Run the vix CLI as organisation name of p's dev material, then args. */
+void	harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
+	    const char *const *args);
+
+/* Path of a file in p's dev material. */
+const char *harness_dev_file(struct vixd_proc *p, const char *file, char *buf,
+	    size_t len);
+
+/*
+ * Write a client certificate and key signed by the dev CA of p with the
+ * given OIN (NULL: none), as dir/<name>.pem and .key.
+ */
+void	harness_make_client_cert(struct vixd_proc *p, const char *name,
+	    const char *oin);
+
+/*
+ * A TLS client connection to p (cert and key may be NULL). Returns the SSL
+ * with its socket, or NULL with the reason in why when the handshake fails.
+ */
+SSL	*harness_tls_connect(struct vixd_proc *p, const char *cert,
+	    const char *key, char *why, size_t whylen);
+void	harness_tls_close(SSL *ssl);
+
+/* Send bytes as they are. */
+void	harness_send_raw(SSL *ssl, const void *buf, size_t len);
+/* Send one framed request. */
+void	harness_send_request(SSL *ssl, Vix__V1__Request *req);
+/*
+ * Read one framed ServerMessage (free with
+ * vix__v1__server_message__free_unpacked(m, NULL)), or NULL when the
+ * connection ends first; then *end says how: 0 close_notify, -1 error.
+ */
+Vix__V1__ServerMessage *harness_recv(SSL *ssl, int *end);
+
+/* Count occurrences of needle in haystack. */
+int	harness_count(const char *haystack, const char *needle);
+
+#endif

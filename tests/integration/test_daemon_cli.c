@@ -1,0 +1,222 @@
+/* vixd's command line: configuration checks, secrets, dev material reuse. */
+#include <sys/stat.h>
+
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "devcert.h"
+#include "harness.h"
+
+static char tmp[512];
+
+static void
+make_tmp(void)
+{
+	snprintf(tmp, sizeof(tmp), "%s/vix-cli-XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	cr_assert_not_null(mkdtemp(tmp));
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+remove_tmp(void)
+{
+	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(daemon_cli, .init = make_tmp, .fini = remove_tmp, .timeout = 60);
+
+static const char *
+write_file(const char *name, const char *text, char *path, size_t len)
+{
+	FILE *fp;
+
+	snprintf(path, len, "%s/%s", tmp, name);
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+static void
+vixd_run(struct run_result *r, const char *const *args)
+{
+	const char *argv[16];
+	size_t n = 0;
+
+	argv[n++] = getenv("VIXD");
+	for (; *args != NULL && n < 15; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	harness_run(r, argv);
+}
+
+Test(daemon_cli, example_configuration_checks_clean)
+{
+	char path[PATH_MAX];
+	struct run_result r;
+
+	snprintf(path, sizeof(path), "%s/conf/vixd.conf.example",
+	    getenv("VIX_SOURCE_ROOT"));
+	vixd_run(&r, (const char *[]){ "-t", "-c", path, NULL });
+	cr_assert_eq(r.status, 0, "exit %d\nstdout: %s\nstderr: %s", r.status,
+	    r.out, r.err);
+	cr_assert_not_null(strstr(r.out, "configuration OK"), "%s", r.out);
+}
+
+Test(daemon_cli, example_orgs_conf_loads)
+{
+	char conf[PATH_MAX], orgs[PATH_MAX], text[PATH_MAX + 64];
+	struct run_result r;
+
+	snprintf(orgs, sizeof(orgs), "%s/conf/orgs.conf.example",
+	    getenv("VIX_SOURCE_ROOT"));
+	snprintf(text, sizeof(text), "[server]\norgs_file = %s\n", orgs);
+	write_file("vixd.conf", text, conf, sizeof(conf));
+	vixd_run(&r, (const char *[]){ "-t", "-c", conf, NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+}
+
+Test(daemon_cli, check_reports_file_and_line)
+{
+	char conf[PATH_MAX], expect[PATH_MAX + 64];
+	struct run_result r;
+
+	write_file("bad.conf", "[server]\nworkers = 2\nlistne = 1.2.3.4:5\n"
+	    "max_frame = 12\n[tls]\nmin_version = 1.1\n", conf, sizeof(conf));
+	vixd_run(&r, (const char *[]){ "-t", "-c", conf, NULL });
+	cr_assert_eq(r.status, 1, "exit %d", r.status);
+	snprintf(expect, sizeof(expect), "%s:3: unknown key 'listne' in "
+	    "[server]", conf);
+	cr_assert_not_null(strstr(r.err, expect), "stderr: %s", r.err);
+	snprintf(expect, sizeof(expect), "%s:4: max_frame:", conf);
+	cr_assert_not_null(strstr(r.err, expect), "stderr: %s", r.err);
+	snprintf(expect, sizeof(expect), "%s:6: min_version:", conf);
+	cr_assert_not_null(strstr(r.err, expect), "stderr: %s", r.err);
+}
+
+Test(daemon_cli, check_reports_orgs_conf_errors)
+{
+	char conf[PATH_MAX], orgs[PATH_MAX], expect[PATH_MAX + 64];
+	struct run_result r;
+
+	write_file("orgs.conf", "[org a]\noin = 123\nname = A\n"
+	    "roles = register\n", orgs, sizeof(orgs));
+	/* A relative path is resolved against the config file's folder. */
+	write_file("vixd.conf", "[server]\norgs_file = orgs.conf\n", conf,
+	    sizeof(conf));
+	vixd_run(&r, (const char *[]){ "-t", "-c", conf, NULL });
+	cr_assert_eq(r.status, 1, "exit %d", r.status);
+	snprintf(expect, sizeof(expect), "%s:2: oin: must be exactly 20 "
+	    "digits", orgs);
+	cr_assert_not_null(strstr(r.err, expect), "stderr: %s", r.err);
+}
+
+Test(daemon_cli, missing_config_file_is_named)
+{
+	struct run_result r;
+
+	vixd_run(&r, (const char *[]){ "-t", "-c", "/nonexistent/vixd.conf",
+	    NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "/nonexistent/vixd.conf: cannot "
+	    "open"), "%s", r.err);
+}
+
+Test(daemon_cli, usage_errors_exit_2)
+{
+	struct run_result r;
+
+	vixd_run(&r, (const char *[]){ "--data", tmp, NULL });
+	cr_assert_eq(r.status, 2, "--data without --dev: %d", r.status);
+	vixd_run(&r, (const char *[]){ "--no-such-option", NULL });
+	cr_assert_eq(r.status, 2);
+	vixd_run(&r, (const char *[]){ "extra", NULL });
+	cr_assert_eq(r.status, 2);
+}
+
+static void
+assert_refuses_secret(const char *file, mode_t mode)
+{
+	char dir[1024], path[PATH_MAX];
+	struct run_result r;
+	struct diag d;
+
+	snprintf(dir, sizeof(dir), "%s/vix-dev", tmp);
+	diag_init(&d);
+	cr_assert_eq(devcert_ensure(dir, &d), 0, "%s", d.text);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	cr_assert_eq(chmod(path, mode), 0);
+	vixd_run(&r, (const char *[]){ "--dev", "--data", dir, "--listen",
+	    "127.0.0.1:0", NULL });
+	cr_assert_eq(r.status, 1, "vixd started with %s mode %o", file, mode);
+	cr_assert_not_null(strstr(r.err, path), "names the path: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "chmod 600"), "names the fix: %s",
+	    r.err);
+}
+
+Test(daemon_cli, group_readable_tls_key_is_refused)
+{
+	assert_refuses_secret("server.key", 0640);
+}
+
+Test(daemon_cli, world_readable_pseudonym_key_is_refused)
+{
+	assert_refuses_secret("pseudonym.key", 0604);
+}
+
+static void
+read_whole(const char *path, char *buf, size_t len)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, len - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+}
+
+Test(daemon_cli, dev_material_is_created_once_and_reused)
+{
+	struct vixd_proc p;
+	struct run_result r;
+	char ca[PATH_MAX], first[8192], again[8192], key[256];
+	struct stat st;
+
+	harness_start(&p, NULL);
+	harness_dev_file(&p, "ca.pem", ca, sizeof(ca));
+	read_whole(ca, first, sizeof(first));
+	cr_assert_eq(stat(p.dev_dir, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "dev folder mode %o",
+	    st.st_mode & 0777);
+	harness_dev_file(&p, "pseudonym.key", key, sizeof(key));
+	cr_assert_eq(stat(key, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	cr_assert_eq(st.st_size, 32);
+
+	/* Restart on the same folder: same CA, clients still work. */
+	harness_restart(&p);
+	read_whole(ca, again, sizeof(again));
+	cr_assert_str_eq(first, again, "the CA was recreated");
+	harness_vix(&r, &p, "org-a", (const char *[]){ "ping", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(harness_stop(&p), 0);
+}
