@@ -5,9 +5,11 @@
  * headers, so the reader looks at each line before inih does, with inih's
  * rules and its default options (comments start with ';' or '#', inline
  * comments with whitespace then ';', indented lines continue a value):
- * it reports a header to the handler, and checks that a line which is not
- * blank, a comment or a header did reach the handler before the next line
- * is read; one that did not is a syntax error.
+ * it calls the handler with key and value NULL for each section header
+ * (so that a repeated or empty section is seen too), and checks that a line
+ * which is not blank, a comment or a header did reach the handler before
+ * the next line is read; one that did not is a syntax error. Problems are
+ * thus added in line order, all of them.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -4,13 +4,18 @@
 
 #include "diag.h"
 
-/* Return 0 to accept the key; otherwise the handler has added a diagnostic. */
+/*
+ * Called with key and value NULL for each [section] header (an empty
+ * section too), then for each key of it. Return 0 to accept; otherwise the
+ * handler has added a diagnostic (or did so at the section header).
+ */
 typedef int (*inifile_handler)(void *ctx, const char *section,
     const char *key, const char *value, int line);
 
 /*
- * Parse path, calling h for each key. Syntax errors and handler refusals are
- * added to d as "path:line: problem". Returns 0 if the file read cleanly.
+ * Parse path, calling h for each section and key. Every syntax error (and a
+ * line longer than inih's buffer) is added to d as "path:line: problem", in
+ * line order with the handler's. Returns 0 if the file read cleanly.
  */
 int	inifile_parse(const char *path, inifile_handler h, void *ctx,
 	    struct diag *d);

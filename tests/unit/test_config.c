@@ -1,0 +1,667 @@
+/* vixd.conf: defaults, loading, "path:line: problem" errors, secrets. */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "support.h"
+
+#define SYNTAX	"syntax error: expected '[section]' or 'key = value'"
+
+static char *dir;
+
+static void
+setup(void)
+{
+	dir = support_tmpdir("config");
+}
+
+static void
+teardown(void)
+{
+	support_tmpdir_remove(dir);
+	dir = NULL;
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+/* Write text to dir/vixd.conf and return its path (to be freed). */
+static char *
+conf_file(const char *text)
+{
+	char *path = support_path(dir, "vixd.conf");
+
+	support_write_file(path, text, 0644);
+	return path;
+}
+
+/* "PATH:" + rest, for comparing whole diagnostics. */
+static char *
+at(const char *path, const char *rest)
+{
+	char *s;
+
+	cr_assert_neq(asprintf(&s, "%s:%s", path, rest), -1);
+	return s;
+}
+
+/* Load text over the defaults; expect it to fail with exactly want. */
+static void
+expect_errors(const char *text, int count, const char *want)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file(text), *full = at(path, want);
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), -1, "accepted:\n%s", text);
+	cr_assert_str_eq(d.text, full);
+	cr_assert_eq(d.count, count, "%d problems:\n%s", d.count, d.text);
+	free(full);
+	free(path);
+	config_free(&c);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(config, defaults)
+{
+	struct vixd_config c;
+
+	config_defaults(&c);
+	cr_assert_null(c.path);
+	cr_assert_str_eq(c.listen, "127.0.0.1:7411");
+	cr_assert_str_eq(c.admin_listen, "127.0.0.1:7412");
+	cr_assert_eq(c.workers, 0);
+	cr_assert_eq(c.max_frame, 65536);
+	cr_assert_eq(c.max_connections, 10000);
+	cr_assert_eq(c.handshake_timeout, 10);
+	cr_assert_eq(c.idle_timeout, 600);
+	cr_assert_eq(c.shutdown_grace, 10);
+	cr_assert_str_eq(c.orgs_file, "/etc/vix/orgs.conf");
+	cr_assert_str_eq(c.pseudonym_key_file, "/etc/vix/pseudonym.key");
+	cr_assert_str_eq(c.data_dir, "/var/lib/vix");
+	cr_assert_str_eq(c.tls_certificate, "/etc/vix/tls/server.pem");
+	cr_assert_str_eq(c.tls_private_key, "/etc/vix/tls/server.key");
+	cr_assert_str_eq(c.tls_ca_bundle, "/etc/vix/tls/ca.pem");
+	cr_assert_null(c.tls_crl_file);
+	cr_assert_eq(c.tls_min_version, TLS1_3_VERSION);
+	config_free(&c);
+	cr_assert_null(c.listen);
+	cr_assert_null(c.tls_ca_bundle);
+}
+
+Test(config, load_overrides_every_key)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file(
+	    "# vixd test configuration\n"
+	    "[server]\n"
+	    "listen = 0.0.0.0:8411\n"
+	    "admin_listen = [::1]:8412\n"
+	    "workers = 4\n"
+	    "max_frame = 1048576\n"
+	    "max_connections = 500\n"
+	    "handshake_timeout = 5\n"
+	    "idle_timeout = 0\n"
+	    "shutdown_grace = 30\n"
+	    "orgs_file = orgs.conf\n"
+	    "pseudonym_key_file = secret/pseudonym.key\n"
+	    "data_dir = /srv/vix\n"
+	    "\n"
+	    "[tls]\n"
+	    "certificate = tls/server.pem\n"
+	    "private_key = /etc/ssl/private/vix.key   ; inline comment\n"
+	    "ca_bundle = ../ca.pem\n"
+	    "crl_file = crl.pem\n"
+	    "min_version = 1.2\n");
+	char *want;
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
+	cr_assert_eq(d.count, 0);
+	cr_assert_str_eq(c.path, path);
+	cr_assert_str_eq(c.listen, "0.0.0.0:8411");
+	cr_assert_str_eq(c.admin_listen, "[::1]:8412");
+	cr_assert_eq(c.workers, 4);
+	cr_assert_eq(c.max_frame, 1048576);
+	cr_assert_eq(c.max_connections, 500);
+	cr_assert_eq(c.handshake_timeout, 5);
+	cr_assert_eq(c.idle_timeout, 0);
+	cr_assert_eq(c.shutdown_grace, 30);
+	cr_assert_str_eq(c.data_dir, "/srv/vix");
+	cr_assert_str_eq(c.tls_private_key, "/etc/ssl/private/vix.key");
+	cr_assert_eq(c.tls_min_version, TLS1_2_VERSION);
+
+	/* Relative paths are taken from the directory of the file. */
+	want = support_path(dir, "orgs.conf");
+	cr_assert_str_eq(c.orgs_file, want);
+	free(want);
+	want = support_path(dir, "secret/pseudonym.key");
+	cr_assert_str_eq(c.pseudonym_key_file, want);
+	free(want);
+	want = support_path(dir, "tls/server.pem");
+	cr_assert_str_eq(c.tls_certificate, want);
+	free(want);
+	want = support_path(dir, "../ca.pem");
+	cr_assert_str_eq(c.tls_ca_bundle, want);
+	free(want);
+	want = support_path(dir, "crl.pem");
+	cr_assert_str_eq(c.tls_crl_file, want);
+	free(want);
+
+	config_free(&c);
+	free(path);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(config, keys_not_in_the_file_keep_their_defaults)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file("[server]\nworkers = 2\n[tls]\n");
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
+	cr_assert_eq(c.workers, 2);
+	cr_assert_str_eq(c.listen, CONFIG_DEFAULT_LISTEN);
+	cr_assert_eq(c.max_frame, 65536);
+	cr_assert_str_eq(c.tls_ca_bundle, "/etc/vix/tls/ca.pem");
+	cr_assert_eq(c.tls_min_version, TLS1_3_VERSION);
+	config_free(&c);
+	free(path);
+}
+
+Test(config, min_version_1_3_and_empty_crl_file)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file("[tls]\ncrl_file = /x/crl.pem\n"
+	    "min_version = 1.3\ncrl_file =\n");
+
+	config_defaults(&c);
+	c.tls_min_version = TLS1_2_VERSION;
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
+	cr_assert_eq(c.tls_min_version, TLS1_3_VERSION);
+	cr_assert_null(c.tls_crl_file);
+	config_free(&c);
+	free(path);
+}
+
+Test(config, file_name_without_directory_keeps_relative_paths)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file("[server]\norgs_file = orgs.conf\n");
+	char *cwd = getcwd(NULL, 0);
+
+	cr_assert_eq(chdir(dir), 0);
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, "vixd.conf", &d), 0, "%s", d.text);
+	cr_assert_str_eq(c.orgs_file, "orgs.conf");
+	cr_assert_eq(chdir(cwd), 0);
+	config_free(&c);
+	free(cwd);
+	free(path);
+}
+
+Test(config, missing_file)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = support_path(dir, "absent.conf"), *want;
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), -1);
+	want = at(path, " cannot open: No such file or directory\n");
+	cr_assert_str_eq(d.text, want);
+	cr_assert_eq(d.count, 1);
+	free(want);
+	free(path);
+	config_free(&c);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(config, unknown_key)
+{
+	expect_errors("[server]\nworkers = 2\n\nbogus = 1\n", 1,
+	    "4: unknown key 'bogus' in [server]\n");
+}
+
+Test(config, key_of_the_other_section)
+{
+	expect_errors("[tls]\nlisten = 127.0.0.1:1\n", 1,
+	    "2: unknown key 'listen' in [tls]\n");
+}
+
+Test(config, unknown_section)
+{
+	expect_errors("[server]\nworkers = 2\n\n[nope]\nx = 1\n", 1,
+	    "4: unknown section [nope]\n");
+}
+
+Test(config, key_outside_any_section)
+{
+	expect_errors("# first\nworkers = 2\n[server]\n", 1,
+	    "2: key 'workers' outside any section (expected [server] or "
+	    "[tls])\n");
+}
+
+Test(config, bad_numbers)
+{
+	expect_errors("[server]\nworkers = four\n", 1,
+	    "2: workers: 'four' is not a whole number from 0 to 256\n");
+	expect_errors("[server]\nworkers = -1\n", 1,
+	    "2: workers: '-1' is not a whole number from 0 to 256\n");
+	expect_errors("[server]\nworkers = +1\n", 1,
+	    "2: workers: '+1' is not a whole number from 0 to 256\n");
+	expect_errors("[server]\nworkers = 4x\n", 1,
+	    "2: workers: '4x' is not a whole number from 0 to 256\n");
+	expect_errors("[server]\nworkers =\n", 1,
+	    "2: workers: '' is not a whole number from 0 to 256\n");
+	expect_errors("[server]\nmax_frame = 99999999999999999999999\n", 1,
+	    "2: max_frame: '99999999999999999999999' is not a whole number "
+	    "from 1024 to 16777216\n");
+}
+
+Test(config, numbers_out_of_range)
+{
+	expect_errors("[server]\nworkers = 257\n", 1,
+	    "2: workers: '257' is not a whole number from 0 to 256\n");
+	expect_errors("[server]\nmax_frame = 1023\n", 1,
+	    "2: max_frame: '1023' is not a whole number from 1024 to "
+	    "16777216\n");
+	expect_errors("[server]\nmax_frame = 16777217\n", 1,
+	    "2: max_frame: '16777217' is not a whole number from 1024 to "
+	    "16777216\n");
+	expect_errors("[server]\nmax_connections = 0\n", 1,
+	    "2: max_connections: '0' is not a whole number from 1 to "
+	    "1000000\n");
+	expect_errors("[server]\nhandshake_timeout = 3601\n", 1,
+	    "2: handshake_timeout: '3601' is not a whole number from 1 to "
+	    "3600\n");
+}
+
+Test(config, number_limits_are_inclusive)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file("[server]\nworkers = 256\nmax_frame = 1024\n"
+	    "max_connections = 1\nhandshake_timeout = 3600\n"
+	    "idle_timeout = 604800\n");
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
+	cr_assert_eq(c.workers, 256);
+	cr_assert_eq(c.max_frame, 1024);
+	cr_assert_eq(c.max_connections, 1);
+	cr_assert_eq(c.handshake_timeout, 3600);
+	cr_assert_eq(c.idle_timeout, 604800);
+	config_free(&c);
+	free(path);
+
+	expect_errors("[server]\nidle_timeout = 604801\n", 1,
+	    "2: idle_timeout: '604801' is not a whole number from 0 to "
+	    "604800\n");
+}
+
+Test(config, bad_listen_address)
+{
+	expect_errors("[server]\nlisten = localhost\n", 1,
+	    "2: listen: expected HOST:PORT\n");
+	expect_errors("[server]\n\nadmin_listen = 127.0.0.1:70000\n", 1,
+	    "3: admin_listen: port must be a number from 0 to 65535\n");
+	expect_errors("[server]\nlisten = ::1:7411\n", 1,
+	    "2: listen: expected HOST:PORT\n");
+	expect_errors("[server]\nlisten = :7411\n", 1,
+	    "2: listen: missing host\n");
+}
+
+Test(config, bad_tls_version)
+{
+	expect_errors("[tls]\nmin_version = 1.1\n", 1,
+	    "2: min_version: '1.1' is not a TLS version vixd accepts (1.2 or "
+	    "1.3)\n");
+	expect_errors("[tls]\nmin_version = TLSv1.3\n", 1,
+	    "2: min_version: 'TLSv1.3' is not a TLS version vixd accepts (1.2 "
+	    "or 1.3)\n");
+}
+
+Test(config, empty_path)
+{
+	expect_errors("[server]\norgs_file =\n", 1,
+	    "2: orgs_file: a path is required\n");
+}
+
+Test(config, line_without_equals_sign)
+{
+	expect_errors("[server]\nworkers = 2\nworkers 4\n", 1,
+	    "3: " SYNTAX "\n");
+}
+
+/* inih takes ':' as well as '=', so this is an unknown key, not syntax. */
+Test(config, colon_separates_key_and_value)
+{
+	expect_errors("[server]\nlisten 127.0.0.1:7411\n", 1,
+	    "2: unknown key 'listen 127.0.0.1' in [server]\n");
+}
+
+Test(config, unclosed_section_header)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file("[server\nworkers = 2\n"), *want;
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), -1);
+	cr_assert_neq(asprintf(&want, "%s:1: " SYNTAX "\n"
+	    "%s:2: key 'workers' outside any section (expected [server] or "
+	    "[tls])\n", path, path), -1);
+	cr_assert_str_eq(d.text, want);
+	cr_assert_eq(d.count, 2);
+	free(want);
+	free(path);
+	config_free(&c);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(config, empty_unknown_section)
+{
+	expect_errors("[server]\n[serevr]\n\n[tls]\n", 1,
+	    "2: unknown section [serevr]\n");
+}
+
+Test(config, continuation_line_extends_a_value)
+{
+	expect_errors("[server]\nworkers = 2\n  300\n", 1,
+	    "3: workers: '300' is not a whole number from 0 to 256\n");
+}
+
+Test(config, every_problem_is_reported_in_order)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file(
+	    "[server]\n"				/* 1 */
+	    "workers = lots\n"				/* 2 */
+	    "listen = 127.0.0.1:7411\n"			/* 3 */
+	    "colour = blue\n"				/* 4 */
+	    "this line has no equals sign\n"		/* 5 */
+	    "[tls]\n"					/* 6 */
+	    "min_version = 1.0\n"			/* 7 */
+	    "certificate = server.pem\n"		/* 8 */
+	    "another bad line\n");			/* 9 */
+	char *want;
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), -1);
+	cr_assert_neq(asprintf(&want,
+	    "%s:2: workers: 'lots' is not a whole number from 0 to 256\n"
+	    "%s:4: unknown key 'colour' in [server]\n"
+	    "%s:5: " SYNTAX "\n"
+	    "%s:7: min_version: '1.0' is not a TLS version vixd accepts "
+	    "(1.2 or 1.3)\n"
+	    "%s:9: " SYNTAX "\n", path, path, path, path, path), -1);
+	cr_assert_str_eq(d.text, want);
+	cr_assert_eq(d.count, 5);
+	free(want);
+	free(path);
+	config_free(&c);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(config, a_long_line_is_reported_once_on_its_own_line)
+{
+	struct vixd_config c;
+	struct diag d;
+	char text[1024], *p = text, *path, *want;
+
+	/* 199 characters fit; the comment on line 3 is 400. */
+	p += sprintf(p, "[server]\nworkers = 3%188s\n# ", "");
+	memset(p, 'x', 398);
+	p += 398;
+	sprintf(p, " = \nbogus = 1\n");
+	path = conf_file(text);
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), -1);
+	cr_assert_eq(c.workers, 3);
+	cr_assert_neq(asprintf(&want,
+	    "%s:3: line longer than 199 characters\n"
+	    "%s:4: unknown key 'bogus' in [server]\n", path, path), -1);
+	cr_assert_str_eq(d.text, want);
+	cr_assert_eq(d.count, 2);
+	free(want);
+	free(path);
+	config_free(&c);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* inih's reading of headers, comments and line ends, as the reader sees it. */
+Test(config, headers_comments_and_line_ends)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file(
+	    "\xef\xbb\xbf; byte order mark, then a comment\r\n"
+	    "[server] ; the main section\r\n"
+	    "\r\n"
+	    "# workers = 9\r\n"
+	    "workers = 3 ; three\r\n"
+	    "[tls]\r\n"
+	    "min_version = 1.2\r\n"
+	    "  \t \r\n"
+	    "crl_file = crl.pem");
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
+	cr_assert_eq(c.workers, 3);
+	cr_assert_eq(c.tls_min_version, TLS1_2_VERSION);
+	cr_assert_not_null(c.tls_crl_file);
+	config_free(&c);
+	free(path);
+}
+
+Test(config, indented_header_after_a_key_continues_the_value)
+{
+	expect_errors("[server]\nworkers = 2\n  [tls]\n", 1,
+	    "3: workers: '[tls]' is not a whole number from 0 to 256\n");
+}
+
+Test(config, header_closed_only_inside_a_comment)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file("[server ; x]\nworkers = 2\n"), *want;
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), -1);
+	cr_assert_neq(asprintf(&want, "%s:1: " SYNTAX "\n"
+	    "%s:2: key 'workers' outside any section (expected [server] or "
+	    "[tls])\n", path, path), -1);
+	cr_assert_str_eq(d.text, want);
+	free(want);
+	free(path);
+	config_free(&c);
+}
+
+Test(config, long_last_line_without_newline)
+{
+	char text[512], *p = text;
+
+	p += sprintf(p, "[server]\n# ");
+	memset(p, 'y', 300);
+	p[300] = '\0';
+	expect_errors(text, 1, "2: line longer than 199 characters\n");
+}
+
+/* ---- host:port ---- */
+
+struct hostport_case {
+	const char	*in;
+	const char	*host;		/* NULL: must fail */
+	unsigned	 port;
+	const char	*why;
+};
+
+static const struct hostport_case hostport_cases[] = {
+	{ "127.0.0.1:7411", "127.0.0.1", 7411, NULL },
+	{ "[::1]:7411", "::1", 7411, NULL },
+	{ "[fe80::1%eth0]:443", "fe80::1%eth0", 443, NULL },
+	{ "localhost:0", "localhost", 0, NULL },
+	{ "vix.example.nl:65535", "vix.example.nl", 65535, NULL },
+	{ "127.0.0.1:", NULL, 0, "port must be a number from 0 to 65535" },
+	{ "127.0.0.1:70000", NULL, 0, "port must be a number from 0 to 65535" },
+	{ "127.0.0.1:65536", NULL, 0, "port must be a number from 0 to 65535" },
+	{ "127.0.0.1:-1", NULL, 0, "port must be a number from 0 to 65535" },
+	{ "127.0.0.1:+1", NULL, 0, "port must be a number from 0 to 65535" },
+	{ "127.0.0.1: 1", NULL, 0, "port must be a number from 0 to 65535" },
+	{ "127.0.0.1:74x", NULL, 0, "port must be a number from 0 to 65535" },
+	{ "127.0.0.1", NULL, 0, "expected HOST:PORT" },
+	{ "::1:7411", NULL, 0, "expected HOST:PORT" },
+	{ ":7411", NULL, 0, "missing host" },
+	{ "[]:7411", NULL, 0, "missing host" },
+	{ "[::1]7411", NULL, 0, "expected [IPv6]:PORT" },
+	{ "[::1", NULL, 0, "expected [IPv6]:PORT" },
+	{ "", NULL, 0, "expected HOST:PORT" },
+};
+
+Test(hostport, cases)
+{
+	for (size_t i = 0; i < sizeof(hostport_cases) /
+	    sizeof(hostport_cases[0]); i++) {
+		const struct hostport_case *t = &hostport_cases[i];
+		char host[64] = "unchanged";
+		uint16_t port = 4242;
+		const char *why = NULL;
+		int rc = config_split_hostport(t->in, host, sizeof(host),
+		    &port, &why);
+
+		if (t->host == NULL) {
+			cr_assert_eq(rc, -1, "'%s' accepted", t->in);
+			cr_assert_not_null(why, "'%s': no reason", t->in);
+			cr_assert_str_eq(why, t->why, "'%s'", t->in);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "'%s' refused: %s", t->in, why);
+		cr_assert_str_eq(host, t->host);
+		cr_assert_eq(port, t->port, "'%s': port %u", t->in, port);
+	}
+}
+
+Test(hostport, host_must_fit_the_buffer)
+{
+	char host[8];
+	uint16_t port;
+	const char *why = NULL;
+
+	cr_assert_eq(config_split_hostport("abcdefg:1", host, sizeof(host),
+	    &port, &why), 0);
+	cr_assert_str_eq(host, "abcdefg");
+	cr_assert_eq(port, 1);
+	cr_assert_eq(config_split_hostport("abcdefgh:1", host, sizeof(host),
+	    &port, &why), -1);
+	cr_assert_str_eq(why, "host name too long");
+	cr_assert_eq(config_split_hostport("[abcdefgh]:1", host, sizeof(host),
+	    &port, &why), -1);
+	cr_assert_str_eq(why, "host name too long");
+}
+
+/* ---- secrets ---- */
+
+static void
+expect_refused_mode(mode_t mode)
+{
+	char *path = support_path(dir, "pseudonym.key"), *want;
+	struct diag d;
+
+	support_write_file(path, "0123456789abcdef0123456789abcdef", mode);
+	diag_init(&d);
+	cr_assert_eq(config_check_secret(path, "pseudonym_key_file", &d), -1,
+	    "mode %04o accepted", (unsigned)mode);
+	cr_assert_eq(d.count, 1);
+	cr_assert_neq(asprintf(&want, "pseudonym_key_file %s is accessible by "
+	    "group or others (mode %04o); fix with: chmod 600 %s\n", path,
+	    (unsigned)mode, path), -1);
+	cr_assert_str_eq(d.text, want);
+	free(want);
+	free(path);
+}
+
+Test(config, secret_readable_by_group_is_refused)
+{
+	expect_refused_mode(0640);
+}
+
+Test(config, secret_readable_by_others_is_refused)
+{
+	expect_refused_mode(0604);
+}
+
+Test(config, secret_writable_by_group_is_refused)
+{
+	expect_refused_mode(0620);
+}
+
+Test(config, secret_with_mode_0600_or_0400_is_accepted)
+{
+	char *path = support_path(dir, "server.key");
+	struct diag d;
+
+	support_write_file(path, "secret", 0600);
+	diag_init(&d);
+	cr_assert_eq(config_check_secret(path, "tls private_key", &d), 0);
+	cr_assert_eq(d.count, 0);
+	cr_assert_str_eq(d.text, "");
+	cr_assert_eq(chmod(path, 0400), 0);
+	cr_assert_eq(config_check_secret(path, "tls private_key", &d), 0);
+	cr_assert_eq(d.count, 0);
+	free(path);
+}
+
+Test(config, missing_secret_is_reported)
+{
+	char *path = support_path(dir, "absent.key"), *want;
+	struct diag d;
+
+	diag_init(&d);
+	cr_assert_eq(config_check_secret(path, "tls private_key", &d), -1);
+	cr_assert_eq(d.count, 1);
+	cr_assert_neq(asprintf(&want, "tls private_key %s: No such file or "
+	    "directory\n", path), -1);
+	cr_assert_str_eq(d.text, want);
+	free(want);
+	free(path);
+}
+
+Test(config, secret_that_is_a_directory_is_refused)
+{
+	char *path = support_path(dir, "keys"), *want;
+	struct diag d;
+
+	cr_assert_eq(mkdir(path, 0700), 0);
+	diag_init(&d);
+	cr_assert_eq(config_check_secret(path, "pseudonym_key_file", &d), -1);
+	cr_assert_neq(asprintf(&want, "pseudonym_key_file %s: not a regular "
+	    "file\n", path), -1);
+	cr_assert_str_eq(d.text, want);
+	free(want);
+	free(path);
+}
