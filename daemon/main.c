@@ -280,13 +280,13 @@ check_config(struct vixd *v, const struct options *o)
 	diag_init(&d);
 	if (load_config(v, o, &d) == 0)
 		load_material(v, 1, &d);
-	if (d.count > 0) {
+	if (d.count > 0)
 		fputs(d.text, stderr);
-		return 1;
-	}
-	printf("%s: configuration OK\n", v->cfg.path ? v->cfg.path :
-	    "built-in defaults");
-	return 0;
+	else
+		printf("%s: configuration OK\n", v->cfg.path ? v->cfg.path :
+		    "built-in defaults");
+	vixd_free(v);
+	return d.count > 0 ? 1 : 0;
 }
 
 int
