@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "addr.h"
 #include "frame.h"
 #include "vix.pb-c.h"
 #include "vix/client.h"
@@ -63,39 +64,6 @@ ssl_reason(char *buf, size_t len)
 	snprintf(buf, len, "%s", r ? r : "unknown TLS error");
 	ERR_clear_error();
 	return buf;
-}
-
-static int
-split_hostport(const char *s, char *host, size_t hostlen, char *port,
-    size_t portlen)
-{
-	const char *colon, *h = s;
-	size_t hl;
-
-	if (s == NULL)
-		return -1;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (close == NULL || close[1] != ':')
-			return -1;
-		h = s + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL ||
-		    memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return -1;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= portlen ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	strcpy(port, colon + 1);
-	return 0;
 }
 
 /* Non-blocking connect bounded by the timeout, then blocking I/O with timeouts. */
@@ -300,6 +268,8 @@ vix_connect(const struct vix_options *opt, vix_client **out,
     struct vix_error *err)
 {
 	char host[256], port[8];
+	const char *why;
+	uint16_t portnum;
 	vix_client *c;
 	int rc;
 
@@ -308,10 +278,12 @@ vix_connect(const struct vix_options *opt, vix_client **out,
 	    opt->ca_file == NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "server, certificate, key "
 		    "and CA bundle are all required");
-	if (split_hostport(opt->server, host, sizeof(host), port,
-	    sizeof(port)) == -1)
-		return seterr(err, VIX_ERR_ARGS, 0, "server address '%s': "
-		    "expected HOST:PORT", opt->server ? opt->server : "");
+	if (opt->server == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "server address is required");
+	if (addr_split(opt->server, host, sizeof(host), &portnum, &why) == -1)
+		return seterr(err, VIX_ERR_ARGS, 0, "server address '%s': %s",
+		    opt->server, why);
+	snprintf(port, sizeof(port), "%u", portnum);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory");
 	c->fd = -1;

@@ -53,13 +53,6 @@ void	config_set(char **field, const char *value);
 void	config_free(struct vixd_config *);
 
 /*
- * Split "host:port" or "[v6]:port". Returns 0 and fills host and port, or -1
- * with a reason in why.
- */
-int	config_split_hostport(const char *s, char *host, size_t hostlen,
-	    uint16_t *port, const char **why);
-
-/*
  * A file holding a secret must exist, be a regular file and not be group or
  * world accessible. Returns 0, or -1 after adding a problem (with the fix)
  * to d.

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "log.h"
 #include "server.h"
@@ -205,7 +206,7 @@ server_listen(struct vixd *v, const char *addr)
 	uint16_t port;
 	int rc;
 
-	if (config_split_hostport(addr, host, sizeof(host), &port, &why) == -1) {
+	if (addr_split(addr, host, sizeof(host), &port, &why) == -1) {
 		log_warnx("listen %s: %s", addr, why);
 		return NULL;
 	}

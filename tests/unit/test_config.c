@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <openssl/ssl.h>
 
+#include "addr.h"
 #include "config.h"
 #include "support.h"
 
@@ -551,7 +552,7 @@ Test(hostport, cases)
 		char host[64] = "unchanged";
 		uint16_t port = 4242;
 		const char *why = NULL;
-		int rc = config_split_hostport(t->in, host, sizeof(host),
+		int rc = addr_split(t->in, host, sizeof(host),
 		    &port, &why);
 
 		if (t->host == NULL) {
@@ -572,14 +573,14 @@ Test(hostport, host_must_fit_the_buffer)
 	uint16_t port;
 	const char *why = NULL;
 
-	cr_assert_eq(config_split_hostport("abcdefg:1", host, sizeof(host),
+	cr_assert_eq(addr_split("abcdefg:1", host, sizeof(host),
 	    &port, &why), 0);
 	cr_assert_str_eq(host, "abcdefg");
 	cr_assert_eq(port, 1);
-	cr_assert_eq(config_split_hostport("abcdefgh:1", host, sizeof(host),
+	cr_assert_eq(addr_split("abcdefgh:1", host, sizeof(host),
 	    &port, &why), -1);
 	cr_assert_str_eq(why, "host name too long");
-	cr_assert_eq(config_split_hostport("[abcdefgh]:1", host, sizeof(host),
+	cr_assert_eq(addr_split("[abcdefgh]:1", host, sizeof(host),
 	    &port, &why), -1);
 	cr_assert_str_eq(why, "host name too long");
 }
