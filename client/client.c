@@ -455,10 +455,20 @@ client_call(vix_client *c, Vix__V1__Request *req, struct frame_budget *b,
 	return VIX_OK;
 }
 
+/* Copy src into dst; if it does not fit, cut it at a UTF-8 character boundary. */
 static void
 copy_str(char *dst, size_t len, const char *src)
 {
-	snprintf(dst, len, "%s", src ? src : "");
+	size_t n = src != NULL ? strlen(src) : 0;
+
+	if (n >= len) {
+		n = len - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 int
@@ -493,6 +503,305 @@ vix_ping(vix_client *c, struct vix_ping_result *out, struct vix_error *err)
 	copy_str(out->org.oin, sizeof(out->org.oin), r->organisation->oin);
 	frame_free_unpacked(&msg->base, &b);
 	return VIX_OK;
+}
+
+/*
+ * Send req and wait for a response with body want; on VIX_OK *msg holds it,
+ * to free with frame_free_unpacked(&(*msg)->base, b).
+ */
+static int
+client_request(vix_client *c, Vix__V1__Request *req,
+    Vix__V1__Response__BodyCase want, const char *what,
+    struct frame_budget *b, Vix__V1__ServerMessage **msg,
+    struct vix_error *err)
+{
+	int rc;
+
+	frame_budget_init(b, 2 * CLIENT_MAX_FRAME);
+	if ((rc = client_call(c, req, b, msg, err)) != VIX_OK)
+		return rc;
+	if ((*msg)->response->body_case == want)
+		return VIX_OK;
+	frame_free_unpacked(&(*msg)->base, b);
+	*msg = NULL;
+	return seterr(err, VIX_ERR_PROTOCOL, 0, "server answered %s without "
+	    "a %s reply", what, what);
+}
+
+static void
+involvement_copy(struct vix_involvement *dst, const Vix__V1__Involvement *src)
+{
+	const Vix__V1__Contact *ct = src->contact;
+
+	copy_str(dst->org_id, sizeof(dst->org_id), src->org_id);
+	copy_str(dst->org_name, sizeof(dst->org_name), src->org_name);
+	if (ct != NULL) {
+		copy_str(dst->contact_name, sizeof(dst->contact_name),
+		    ct->name);
+		copy_str(dst->contact_phone, sizeof(dst->contact_phone),
+		    ct->phone);
+		copy_str(dst->contact_email, sizeof(dst->contact_email),
+		    ct->email);
+	}
+	dst->since = src->since;
+}
+
+/* Copy src into the zeroed *dst; on failure dst holds nothing to free. */
+static int
+match_copy(struct vix_match *dst, const Vix__V1__Match *src,
+    struct vix_error *err)
+{
+	dst->match_id = src->match_id;
+	copy_str(dst->coordinator, sizeof(dst->coordinator), src->coordinator);
+	copy_str(dst->coordinator_name, sizeof(dst->coordinator_name),
+	    src->coordinator_name);
+	dst->created = src->created;
+	dst->coordinated = src->coordinated != 0;
+	if (src->n_others == 0)
+		return VIX_OK;
+	if ((dst->others = calloc(src->n_others, sizeof(*dst->others))) == NULL)
+		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory reading "
+		    "a match");
+	dst->n_others = src->n_others;
+	for (size_t i = 0; i < src->n_others; i++)
+		if (src->others[i] != NULL)
+			involvement_copy(&dst->others[i], src->others[i]);
+	return VIX_OK;
+}
+
+/* Point reg at the caller's strings; required fields are named if missing. */
+static int
+register_fill(const struct vix_register_req *rq, Vix__V1__Register *reg,
+    Vix__V1__Contact *ct, struct vix_error *err)
+{
+	const char *missing = rq->bsn == NULL ? "bsn" :
+	    rq->birth_date == NULL ? "birth_date" :
+	    rq->contact_name == NULL ? "contact_name" :
+	    rq->contact_phone == NULL ? "contact_phone" : NULL;
+
+	if (missing != NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "register: %s is required",
+		    missing);
+	reg->bsn = (char *)rq->bsn;
+	reg->birth_date = (char *)rq->birth_date;
+	reg->duration_days = rq->duration_days;
+	ct->name = (char *)rq->contact_name;
+	ct->phone = (char *)rq->contact_phone;
+	if (rq->contact_email != NULL)
+		ct->email = (char *)rq->contact_email;
+	reg->contact = ct;
+	if (rq->client_ref != NULL)
+		reg->client_ref = (char *)rq->client_ref;
+	if (rq->municipality != NULL)
+		reg->municipality = (char *)rq->municipality;
+	return VIX_OK;
+}
+
+int
+vix_register(vix_client *c, const struct vix_register_req *rq,
+    struct vix_register_result *out, struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
+	Vix__V1__Contact ct = VIX__V1__CONTACT__INIT;
+	Vix__V1__ServerMessage *msg;
+	Vix__V1__RegisterReply *r;
+	struct frame_budget b;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || rq == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client, request and result "
+		    "are required");
+	if ((rc = register_fill(rq, &reg, &ct, err)) != VIX_OK)
+		return rc;
+	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
+	req.register_ = &reg;
+	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_REGISTER,
+	    "register", &b, &msg, err)) != VIX_OK)
+		return rc;
+	if ((r = msg->response->register_) != NULL) {
+		out->signal_id = r->signal_id;
+		out->status = (enum vix_signal_status)r->status;
+		out->expires = r->expires;
+		out->expiry_bound = (enum vix_expiry_bound)r->expiry_bound;
+		if (r->match != NULL) {
+			out->has_match = 1;
+			rc = match_copy(&out->match, r->match, err);
+		}
+	}
+	frame_free_unpacked(&msg->base, &b);
+	if (rc != VIX_OK)
+		vix_register_result_free(out);
+	return rc;
+}
+
+int
+vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
+    enum vix_withdraw_reason reason, struct vix_withdraw_result *out,
+    struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Withdraw wd = VIX__V1__WITHDRAW__INIT;
+	Vix__V1__ServerMessage *msg;
+	Vix__V1__WithdrawReply *r;
+	struct frame_budget b;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
+		    "required");
+	if ((signal_id != 0) == (bsn != NULL))
+		return seterr(err, VIX_ERR_ARGS, 0, "withdraw: give exactly one "
+		    "of signal_id and bsn");
+	if (reason != VIX_WITHDRAW_UNJUSTIFIED &&
+	    reason != VIX_WITHDRAW_RISK_RESOLVED)
+		return seterr(err, VIX_ERR_ARGS, 0, "withdraw: reason %d is "
+		    "neither UNJUSTIFIED nor RISK_RESOLVED", (int)reason);
+	wd.signal_id = signal_id;
+	if (bsn != NULL)
+		wd.bsn = (char *)bsn;
+	wd.reason = (Vix__V1__Withdraw__Reason)reason;
+	req.body_case = VIX__V1__REQUEST__BODY_WITHDRAW;
+	req.withdraw = &wd;
+	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_WITHDRAW,
+	    "withdraw", &b, &msg, err)) != VIX_OK)
+		return rc;
+	if ((r = msg->response->withdraw) != NULL) {
+		out->signal_id = r->signal_id;
+		out->archived = r->archived != 0;
+		out->match_id = r->match_id;
+		out->match_closed = r->match_closed != 0;
+	}
+	frame_free_unpacked(&msg->base, &b);
+	return VIX_OK;
+}
+
+int
+vix_involved(vix_client *c, const char *bsn, struct vix_involved_result *out,
+    struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Involved inv = VIX__V1__INVOLVED__INIT;
+	Vix__V1__ServerMessage *msg;
+	Vix__V1__InvolvedReply *r;
+	struct frame_budget b;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
+		    "required");
+	if (bsn == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "involved: bsn is required");
+	inv.bsn = (char *)bsn;
+	req.body_case = VIX__V1__REQUEST__BODY_INVOLVED;
+	req.involved = &inv;
+	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_INVOLVED,
+	    "involved", &b, &msg, err)) != VIX_OK)
+		return rc;
+	if ((r = msg->response->involved) != NULL) {
+		out->signal_id = r->signal_id;
+		if (r->match != NULL) {
+			out->has_match = 1;
+			rc = match_copy(&out->match, r->match, err);
+		}
+	}
+	frame_free_unpacked(&msg->base, &b);
+	if (rc != VIX_OK)
+		vix_involved_result_free(out);
+	return rc;
+}
+
+static void
+summary_copy(struct vix_signal_summary *dst, const Vix__V1__SignalSummary *src)
+{
+	dst->signal_id = src->signal_id;
+	copy_str(dst->client_ref, sizeof(dst->client_ref), src->client_ref);
+	dst->created = src->created;
+	dst->expires = src->expires;
+	dst->match_id = src->match_id;
+	dst->expiry_bound = (enum vix_expiry_bound)src->expiry_bound;
+}
+
+int
+vix_list(vix_client *c, uint32_t page_size, uint64_t after,
+    struct vix_list_result *out, struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__List list = VIX__V1__LIST__INIT;
+	Vix__V1__ServerMessage *msg;
+	Vix__V1__ListReply *r;
+	struct frame_budget b;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
+		    "required");
+	list.page_size = page_size;
+	list.after = after;
+	req.body_case = VIX__V1__REQUEST__BODY_LIST;
+	req.list = &list;
+	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_LIST, "list",
+	    &b, &msg, err)) != VIX_OK)
+		return rc;
+	if ((r = msg->response->list) != NULL && r->n_signals > 0) {
+		out->signals = calloc(r->n_signals, sizeof(*out->signals));
+		if (out->signals == NULL)
+			rc = seterr(err, VIX_ERR_NOMEM, 0, "out of memory "
+			    "reading a list");
+		else
+			out->n = r->n_signals;
+		for (size_t i = 0; i < out->n; i++)
+			if (r->signals[i] != NULL)
+				summary_copy(&out->signals[i], r->signals[i]);
+	}
+	if (r != NULL && rc == VIX_OK)
+		out->next_after = r->next_after;
+	frame_free_unpacked(&msg->base, &b);
+	return rc;
+}
+
+void
+vix_match_free(struct vix_match *m)
+{
+	if (m == NULL)
+		return;
+	free(m->others);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+vix_register_result_free(struct vix_register_result *r)
+{
+	if (r == NULL)
+		return;
+	vix_match_free(&r->match);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+vix_involved_result_free(struct vix_involved_result *r)
+{
+	if (r == NULL)
+		return;
+	vix_match_free(&r->match);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+vix_list_result_free(struct vix_list_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->signals);
+	memset(r, 0, sizeof(*r));
 }
 
 const char *

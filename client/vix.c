@@ -1,15 +1,19 @@
 /* vix: the command-line client of the vix reference index. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vix/client.h"
 
 #define DEV_DIR_DEFAULT		"vix-dev"
 #define DEV_SERVER_DEFAULT	"127.0.0.1:7411"
+#define LIST_PAGE_MAX		1000
 
 enum exit_status {
 	EXIT_OK = 0,
@@ -17,6 +21,20 @@ enum exit_status {
 	EXIT_USAGE = 2,
 	EXIT_CONNECT = 3,	/* cannot connect, TLS or protocol failure */
 };
+
+/* Long options without a short form, global and per command. */
+enum {
+	OPT_SERVER = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_DEV, OPT_DEV_DIR,
+	OPT_JSON, OPT_TIMEOUT,
+	OPT_BSN, OPT_BIRTH_DATE, OPT_DAYS, OPT_CONTACT_NAME, OPT_CONTACT_PHONE,
+	OPT_CONTACT_EMAIL, OPT_REF, OPT_MUNICIPALITY, OPT_SIGNAL, OPT_REASON,
+	OPT_ALL, OPT_PAGE_SIZE, OPT_AFTER,
+	OPT_FAILED = -2,	/* next_opt: the error is reported */
+};
+
+#define OPTS_COMMON \
+	{ "json", no_argument, NULL, OPT_JSON }, \
+	{ "help", no_argument, NULL, 'h' }
 
 struct cli {
 	const char	*server, *cert, *key, *ca;
@@ -28,21 +46,56 @@ struct cli {
 
 struct command {
 	const char	*name;
+	const char	*args;
 	const char	*summary;
 	int		(*run)(struct cli *, int argc, char **argv);
 };
 
 static int cmd_ping(struct cli *, int, char **);
+static int cmd_register(struct cli *, int, char **);
+static int cmd_withdraw(struct cli *, int, char **);
+static int cmd_involved(struct cli *, int, char **);
+static int cmd_list(struct cli *, int, char **);
 
 static const struct command commands[] = {
-	{ "ping", "check the connection and show who you are", cmd_ping },
+	{ "ping", "", "check the connection and show who you are",
+	    cmd_ping },
+	{ "register", "--bsn B --birth-date YYYY-MM-DD [--days N]\n"
+	    "           --contact-name S --contact-phone S [--contact-email S]\n"
+	    "           [--ref S] [--municipality CODE]",
+	    "register involvement with a youth (or refresh your signal)",
+	    cmd_register },
+	{ "withdraw", "(--signal ID | --bsn B) --reason "
+	    "unjustified|risk-resolved",
+	    "withdraw your signal: unjustified deletes it, risk-resolved "
+	    "archives it", cmd_withdraw },
+	{ "involved", "--bsn B",
+	    "show the other organisations involved with a youth you have "
+	    "a signal on", cmd_involved },
+	{ "list", "[--all | --page-size N [--after ID]]",
+	    "list your active signals (all pages unless --page-size or "
+	    "--after)", cmd_list },
 };
+
+static void
+command_usage(FILE *fp, const struct command *cmd)
+{
+	fprintf(fp, "  %s%s%s\n      %s\n", cmd->name, *cmd->args ? " " : "",
+	    cmd->args, cmd->summary);
+}
+
+static void
+command_help(const struct command *cmd)
+{
+	printf("usage: vix [options] %s%s%s [--json]\n%s\n", cmd->name,
+	    *cmd->args ? " " : "", cmd->args, cmd->summary);
+}
 
 static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: vix [options] COMMAND\n"
+	    "usage: vix [options] COMMAND [command options]\n"
 	    "options (also VIX_SERVER, VIX_CERT, VIX_KEY, VIX_CA):\n"
 	    "  --server HOST:PORT   vixd address\n"
 	    "  --cert FILE          client certificate (PEM)\n"
@@ -51,14 +104,39 @@ usage(FILE *fp)
 	    "  --dev NAME           use NAME's development material in ./%s\n"
 	    "                       and %s\n"
 	    "  --dev-dir DIR        development material folder\n"
-	    "  --json               one JSON object per result on stdout\n"
+	    "  --json               one JSON object on stdout (also accepted\n"
+	    "                       after the command)\n"
 	    "  --timeout SECONDS    connect and request timeout (default 10)\n"
 	    "commands:\n", DEV_DIR_DEFAULT, DEV_SERVER_DEFAULT);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(fp, "  %-20s %s\n", commands[i].name,
-		    commands[i].summary);
-	fprintf(fp, "exit status: 0 ok, 1 refused by the server, 2 usage, "
-	    "3 cannot connect or TLS failure\n");
+		command_usage(fp, &commands[i]);
+	fprintf(fp, "times are shown in UTC; a BSN is never printed\n"
+	    "exit status: 0 ok, 1 refused by the server, 2 usage, "
+	    "3 cannot connect, TLS or protocol failure\n");
+}
+
+static const struct command *
+command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/*
+ * A command-line word as it may appear in an error message: never one with
+ * a digit in it (it could be a BSN), and only up to an '='.
+ */
+static const char *
+shown(const char *word, char *buf, size_t len)
+{
+	size_t n = strcspn(word, "=");
+
+	if (strpbrk(word, "0123456789") != NULL)
+		return "(not shown: it contains digits)";
+	snprintf(buf, len, "'%.*s'", (int)n, word);
+	return buf;
 }
 
 static void
@@ -76,6 +154,50 @@ json_string(FILE *fp, const char *s)
 			fputc(ch, fp);
 	}
 	fputc('"', fp);
+}
+
+/* Text from the server for a terminal: control characters become '?'. */
+static void
+put_text(FILE *fp, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
+}
+
+/* "2027-03-01" at midnight UTC, else "2025-06-01 10:22 UTC". */
+static const char *
+fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, len, "@%" PRId64, t);
+	else if (tm.tm_hour == 0 && tm.tm_min == 0 && tm.tm_sec == 0)
+		strftime(buf, len, "%Y-%m-%d", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
+	return buf;
+}
+
+static const char *
+bound_name(enum vix_expiry_bound b)
+{
+	switch (b) {
+	case VIX_EXPIRY_DURATION:	return "DURATION";
+	case VIX_EXPIRY_AGE_23:		return "AGE_23";
+	default:			return "EXPIRY_BOUND_UNSPECIFIED";
+	}
+}
+
+static const char *
+bound_text(enum vix_expiry_bound b)
+{
+	switch (b) {
+	case VIX_EXPIRY_DURATION:	return " (end of the chosen duration)";
+	case VIX_EXPIRY_AGE_23:		return " (23rd birthday)";
+	default:			return "";
+	}
 }
 
 static int
@@ -125,33 +247,131 @@ resolve_options(struct cli *o)
 	return 0;
 }
 
+/* Resolve the connection options and connect; returns an exit status. */
 static int
-connect_client(struct cli *o, vix_client **c, struct vix_error *e)
+open_client(struct cli *o, vix_client **c)
 {
-	struct vix_options opt = { .server = o->server, .cert_file = o->cert,
-	    .key_file = o->key, .ca_file = o->ca, .timeout_ms = o->timeout_ms };
+	struct vix_options opt;
+	struct vix_error e;
 
-	return vix_connect(&opt, c, e);
+	if (o->dev_dir != NULL && o->dev == NULL) {
+		fprintf(stderr, "vix: --dev-dir needs --dev NAME\n");
+		return EXIT_USAGE;
+	}
+	if (resolve_options(o) == -1)
+		return EXIT_USAGE;
+	opt = (struct vix_options){ .server = o->server, .cert_file = o->cert,
+	    .key_file = o->key, .ca_file = o->ca, .timeout_ms = o->timeout_ms };
+	if (vix_connect(&opt, c, &e) != VIX_OK)
+		return fail(&e);
+	return EXIT_OK;
+}
+
+/*
+ * The next option of a command (argv[0] is its name). Handles --json and
+ * --help itself; reports a bad option and returns OPT_FAILED; -1 at the end.
+ */
+static int
+next_opt(struct cli *o, int argc, char **argv, const struct option *lo)
+{
+	const struct command *cmd;
+	char buf[64];
+	int ch;
+
+	for (;;) {
+		ch = getopt_long(argc, argv, "+:h", lo, NULL);
+		if (ch == OPT_JSON) {
+			o->json = 1;
+			continue;
+		}
+		if (ch == 'h' && (cmd = command_find(argv[0])) != NULL) {
+			command_help(cmd);
+			exit(EXIT_OK);
+		}
+		if (ch == ':')
+			fprintf(stderr, "vix %s: %s needs a value\n", argv[0],
+			    shown(argv[optind - 1], buf, sizeof(buf)));
+		else if (ch == '?' && optopt > 0 && optopt < 128 &&
+		    isalpha(optopt))
+			fprintf(stderr, "vix %s: unknown option '-%c'\n",
+			    argv[0], optopt);
+		else if (ch == '?')
+			fprintf(stderr, "vix %s: unknown option %s\n", argv[0],
+			    shown(argv[optind - 1], buf, sizeof(buf)));
+		else
+			return ch;
+		fprintf(stderr, "try 'vix %s --help'\n", argv[0]);
+		return OPT_FAILED;
+	}
+}
+
+/* Start parsing a command's own argv; getopt is reset (glibc: optind 0). */
+static void
+opts_begin(void)
+{
+	optind = 0;
+	opterr = 0;
+}
+
+/* After the options: anything left is an error. */
+static int
+opts_end(int argc, char **argv)
+{
+	char buf[64];
+
+	if (optind >= argc)
+		return 0;
+	fprintf(stderr, "vix %s: unexpected argument %s\n", argv[0],
+	    shown(argv[optind], buf, sizeof(buf)));
+	return -1;
+}
+
+static int
+required(const char *cmd, const char *value, const char *option)
+{
+	if (value != NULL)
+		return 0;
+	fprintf(stderr, "vix %s: %s is required\n", cmd, option);
+	return -1;
+}
+
+static int
+parse_u64(const char *cmd, const char *option, const char *arg,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || !isdigit((unsigned char)*arg) ||
+	    v < min || v > max) {
+		fprintf(stderr, "vix %s: %s must be a whole number from %"
+		    PRIu64 " to %" PRIu64 "\n", cmd, option, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 static int
 cmd_ping(struct cli *o, int argc, char **argv)
 {
+	static const struct option lo[] = { OPTS_COMMON, { NULL, 0, NULL, 0 } };
 	struct vix_ping_result r;
 	struct vix_error e;
 	vix_client *c;
+	int rc;
 
-	if (argc > 1) {
-		fprintf(stderr, "vix ping: unexpected argument '%s'\n", argv[1]);
+	opts_begin();
+	if (next_opt(o, argc, argv, lo) != -1 || opts_end(argc, argv) == -1)
 		return EXIT_USAGE;
-	}
-	if (connect_client(o, &c, &e) != VIX_OK)
-		return fail(&e);
-	if (vix_ping(c, &r, &e) != VIX_OK) {
-		vix_close(c);
-		return fail(&e);
-	}
+	if ((rc = open_client(o, &c)) != EXIT_OK)
+		return rc;
+	rc = vix_ping(c, &r, &e);
 	vix_close(c);
+	if (rc != VIX_OK)
+		return fail(&e);
 	if (o->json) {
 		printf("{\"server\":");
 		json_string(stdout, o->server);
@@ -171,11 +391,462 @@ cmd_ping(struct cli *o, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void
+json_match(const struct vix_match *m)
+{
+	printf("{\"match_id\":%" PRIu64 ",\"coordinator\":", m->match_id);
+	json_string(stdout, m->coordinator);
+	printf(",\"coordinator_name\":");
+	json_string(stdout, m->coordinator_name);
+	printf(",\"created\":%" PRId64 ",\"coordinated\":%s,\"others\":[",
+	    m->created, m->coordinated ? "true" : "false");
+	for (size_t i = 0; i < m->n_others; i++) {
+		const struct vix_involvement *v = &m->others[i];
+
+		printf("%s{\"org_id\":", i ? "," : "");
+		json_string(stdout, v->org_id);
+		printf(",\"org_name\":");
+		json_string(stdout, v->org_name);
+		printf(",\"contact\":{\"name\":");
+		json_string(stdout, v->contact_name);
+		printf(",\"phone\":");
+		json_string(stdout, v->contact_phone);
+		printf(",\"email\":");
+		json_string(stdout, v->contact_email);
+		printf("},\"since\":%" PRId64 "}", v->since);
+	}
+	printf("]}");
+}
+
+static void
+print_match(const struct vix_match *m)
+{
+	char when[40];
+
+	printf("MATCH %" PRIu64 " with:\n", m->match_id);
+	for (size_t i = 0; i < m->n_others; i++) {
+		const struct vix_involvement *v = &m->others[i];
+
+		printf("  ");
+		put_text(stdout, v->org_name);
+		printf(" (");
+		put_text(stdout, v->org_id);
+		printf("): ");
+		put_text(stdout, v->contact_name);
+		printf(", ");
+		put_text(stdout, v->contact_phone);
+		if (v->contact_email[0] != '\0') {
+			printf(", ");
+			put_text(stdout, v->contact_email);
+		}
+		printf(", since %s\n", fmt_time(v->since, when, sizeof(when)));
+	}
+	printf("coordinator: ");
+	put_text(stdout, m->coordinator_name);
+	printf(" (");
+	put_text(stdout, m->coordinator);
+	printf(")%s\n", m->coordinated ? ", marked coordinated" : "");
+}
+
+static int
+register_opts(struct cli *o, int argc, char **argv,
+    struct vix_register_req *rq)
+{
+	static const struct option lo[] = {
+		{ "bsn", required_argument, NULL, OPT_BSN },
+		{ "birth-date", required_argument, NULL, OPT_BIRTH_DATE },
+		{ "days", required_argument, NULL, OPT_DAYS },
+		{ "contact-name", required_argument, NULL, OPT_CONTACT_NAME },
+		{ "contact-phone", required_argument, NULL, OPT_CONTACT_PHONE },
+		{ "contact-email", required_argument, NULL, OPT_CONTACT_EMAIL },
+		{ "ref", required_argument, NULL, OPT_REF },
+		{ "municipality", required_argument, NULL, OPT_MUNICIPALITY },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	uint64_t days;
+	int ch;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		switch (ch) {
+		case OPT_BSN: rq->bsn = optarg; break;
+		case OPT_BIRTH_DATE: rq->birth_date = optarg; break;
+		case OPT_DAYS:
+			if (parse_u64(argv[0], "--days", optarg, 1, UINT32_MAX,
+			    &days) == -1)
+				return -1;
+			rq->duration_days = (unsigned)days;
+			break;
+		case OPT_CONTACT_NAME: rq->contact_name = optarg; break;
+		case OPT_CONTACT_PHONE: rq->contact_phone = optarg; break;
+		case OPT_CONTACT_EMAIL: rq->contact_email = optarg; break;
+		case OPT_REF: rq->client_ref = optarg; break;
+		case OPT_MUNICIPALITY: rq->municipality = optarg; break;
+		default: return -1;
+		}
+	}
+	if (opts_end(argc, argv) == -1 ||
+	    required(argv[0], rq->bsn, "--bsn") == -1 ||
+	    required(argv[0], rq->birth_date, "--birth-date") == -1 ||
+	    required(argv[0], rq->contact_name, "--contact-name") == -1 ||
+	    required(argv[0], rq->contact_phone, "--contact-phone") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+cmd_register(struct cli *o, int argc, char **argv)
+{
+	struct vix_register_req rq = { 0 };
+	struct vix_register_result r;
+	struct vix_error e;
+	vix_client *c;
+	char when[40];
+	int rc;
+
+	if (register_opts(o, argc, argv, &rq) == -1)
+		return EXIT_USAGE;
+	if ((rc = open_client(o, &c)) != EXIT_OK)
+		return rc;
+	rc = vix_register(c, &rq, &r, &e);
+	vix_close(c);
+	if (rc != VIX_OK) {
+		vix_register_result_free(&r);
+		return fail(&e);
+	}
+	if (o->json) {
+		printf("{\"signal_id\":%" PRIu64 ",\"status\":\"%s\","
+		    "\"expires\":%" PRId64 ",\"expiry_bound\":\"%s\","
+		    "\"match\":", r.signal_id,
+		    r.status == VIX_SIGNAL_REFRESHED ? "REFRESHED" :
+		    r.status == VIX_SIGNAL_CREATED ? "CREATED" :
+		    "STATUS_UNSPECIFIED", r.expires,
+		    bound_name(r.expiry_bound));
+		if (r.has_match)
+			json_match(&r.match);
+		else
+			printf("null");
+		printf("}\n");
+	} else {
+		printf("signal %" PRIu64 " %s, expires %s%s\n", r.signal_id,
+		    r.status == VIX_SIGNAL_REFRESHED ? "refreshed" : "created",
+		    fmt_time(r.expires, when, sizeof(when)),
+		    bound_text(r.expiry_bound));
+		if (r.has_match)
+			print_match(&r.match);
+		else
+			printf("no other organisation is involved\n");
+	}
+	vix_register_result_free(&r);
+	return EXIT_OK;
+}
+
+struct withdraw_args {
+	uint64_t		 signal_id;
+	const char		*bsn;
+	const char		*reason;
+	enum vix_withdraw_reason reason_code;
+};
+
+static int
+withdraw_check(const char *cmd, struct withdraw_args *a)
+{
+	if (a->signal_id == 0 && a->bsn == NULL) {
+		fprintf(stderr, "vix %s: --signal ID or --bsn B is required\n",
+		    cmd);
+		return -1;
+	}
+	if (a->signal_id != 0 && a->bsn != NULL) {
+		fprintf(stderr, "vix %s: give --signal or --bsn, not both\n",
+		    cmd);
+		return -1;
+	}
+	if (required(cmd, a->reason, "--reason") == -1)
+		return -1;
+	if (strcmp(a->reason, "unjustified") == 0)
+		a->reason_code = VIX_WITHDRAW_UNJUSTIFIED;
+	else if (strcmp(a->reason, "risk-resolved") == 0)
+		a->reason_code = VIX_WITHDRAW_RISK_RESOLVED;
+	else {
+		fprintf(stderr, "vix %s: --reason must be unjustified or "
+		    "risk-resolved\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+withdraw_opts(struct cli *o, int argc, char **argv, struct withdraw_args *a)
+{
+	static const struct option lo[] = {
+		{ "signal", required_argument, NULL, OPT_SIGNAL },
+		{ "bsn", required_argument, NULL, OPT_BSN },
+		{ "reason", required_argument, NULL, OPT_REASON },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		switch (ch) {
+		case OPT_SIGNAL:
+			if (parse_u64(argv[0], "--signal", optarg, 1,
+			    UINT64_MAX, &a->signal_id) == -1)
+				return -1;
+			break;
+		case OPT_BSN: a->bsn = optarg; break;
+		case OPT_REASON: a->reason = optarg; break;
+		default: return -1;
+		}
+	}
+	if (opts_end(argc, argv) == -1)
+		return -1;
+	return withdraw_check(argv[0], a);
+}
+
+static int
+cmd_withdraw(struct cli *o, int argc, char **argv)
+{
+	struct withdraw_args a = { 0 };
+	struct vix_withdraw_result r;
+	struct vix_error e;
+	vix_client *c;
+	int rc;
+
+	if (withdraw_opts(o, argc, argv, &a) == -1)
+		return EXIT_USAGE;
+	if ((rc = open_client(o, &c)) != EXIT_OK)
+		return rc;
+	rc = vix_withdraw(c, a.signal_id, a.bsn, a.reason_code, &r, &e);
+	vix_close(c);
+	if (rc != VIX_OK)
+		return fail(&e);
+	if (o->json) {
+		printf("{\"signal_id\":%" PRIu64 ",\"archived\":%s,"
+		    "\"match_id\":%" PRIu64 ",\"match_closed\":%s}\n",
+		    r.signal_id, r.archived ? "true" : "false", r.match_id,
+		    r.match_closed ? "true" : "false");
+		return EXIT_OK;
+	}
+	printf("signal %" PRIu64 " withdrawn: %s\n", r.signal_id,
+	    r.archived ? "archived" : "deleted, not archived");
+	if (r.match_id != 0)
+		printf("match %" PRIu64 " %s\n", r.match_id, r.match_closed ?
+		    "closed: fewer than two organisations remain" :
+		    "continues with the other organisations");
+	return EXIT_OK;
+}
+
+static int
+cmd_involved(struct cli *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "bsn", required_argument, NULL, OPT_BSN },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	struct vix_involved_result r;
+	const char *bsn = NULL;
+	struct vix_error e;
+	vix_client *c;
+	int ch, rc;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		if (ch != OPT_BSN)
+			return EXIT_USAGE;
+		bsn = optarg;
+	}
+	if (opts_end(argc, argv) == -1 ||
+	    required(argv[0], bsn, "--bsn") == -1)
+		return EXIT_USAGE;
+	if ((rc = open_client(o, &c)) != EXIT_OK)
+		return rc;
+	rc = vix_involved(c, bsn, &r, &e);
+	vix_close(c);
+	if (rc != VIX_OK) {
+		vix_involved_result_free(&r);
+		return fail(&e);
+	}
+	if (o->json) {
+		printf("{\"signal_id\":%" PRIu64 ",\"match\":", r.signal_id);
+		if (r.has_match)
+			json_match(&r.match);
+		else
+			printf("null");
+		printf("}\n");
+	} else {
+		printf("your signal %" PRIu64 "\n", r.signal_id);
+		if (r.has_match)
+			print_match(&r.match);
+		else
+			printf("no other organisation is involved\n");
+	}
+	vix_involved_result_free(&r);
+	return EXIT_OK;
+}
+
+struct list_args {
+	int		 all;
+	uint64_t	 page_size;	/* 0: the server's default */
+	uint64_t	 after;
+	int		 paged;		/* --page-size or --after given */
+};
+
+static int
+list_opts(struct cli *o, int argc, char **argv, struct list_args *a)
+{
+	static const struct option lo[] = {
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
+		{ "after", required_argument, NULL, OPT_AFTER },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		switch (ch) {
+		case OPT_ALL: a->all = 1; break;
+		case OPT_PAGE_SIZE:
+			a->paged = 1;
+			if (parse_u64(argv[0], "--page-size", optarg, 1,
+			    LIST_PAGE_MAX, &a->page_size) == -1)
+				return -1;
+			break;
+		case OPT_AFTER:
+			a->paged = 1;
+			if (parse_u64(argv[0], "--after", optarg, 0,
+			    UINT64_MAX, &a->after) == -1)
+				return -1;
+			break;
+		default: return -1;
+		}
+	}
+	if (opts_end(argc, argv) == -1)
+		return -1;
+	if (a->all && a->paged) {
+		fprintf(stderr, "vix %s: --all fetches every page; leave out "
+		    "--page-size and --after\n", argv[0]);
+		return -1;
+	}
+	a->all = !a->paged;
+	return 0;
+}
+
+/* Append one page to *acc (which owns its array); returns a vix_result. */
+static int
+list_append(struct vix_list_result *acc, const struct vix_list_result *page,
+    struct vix_error *e)
+{
+	struct vix_signal_summary *p;
+
+	if (page->n == 0)
+		return VIX_OK;
+	p = reallocarray(acc->signals, acc->n + page->n, sizeof(*p));
+	if (p == NULL) {
+		e->kind = VIX_ERR_NOMEM;
+		snprintf(e->message, sizeof(e->message), "out of memory");
+		return VIX_ERR_NOMEM;
+	}
+	memcpy(p + acc->n, page->signals, page->n * sizeof(*p));
+	acc->signals = p;
+	acc->n += page->n;
+	return VIX_OK;
+}
+
+/* One page, or every page from a->after on, into *acc. */
+static int
+list_fetch(vix_client *c, const struct list_args *a,
+    struct vix_list_result *acc, struct vix_error *e)
+{
+	struct vix_list_result page;
+	uint64_t after = a->after;
+	int rc;
+
+	do {
+		rc = vix_list(c, (uint32_t)a->page_size, after, &page, e);
+		if (rc == VIX_OK)
+			rc = list_append(acc, &page, e);
+		acc->next_after = page.next_after;
+		vix_list_result_free(&page);
+		if (rc == VIX_OK && acc->next_after != 0 &&
+		    acc->next_after <= after) {
+			e->kind = rc = VIX_ERR_PROTOCOL;
+			snprintf(e->message, sizeof(e->message), "server's "
+			    "next page does not advance (after %" PRIu64 ")",
+			    after);
+		}
+		after = acc->next_after;
+	} while (rc == VIX_OK && a->all && after != 0);
+	return rc;
+}
+
+static void
+print_list(const struct vix_list_result *l, int json)
+{
+	const struct vix_signal_summary *s;
+	char t1[40], t2[40];
+
+	if (json) {
+		printf("{\"signals\":[");
+		for (size_t i = 0; i < l->n; i++) {
+			s = &l->signals[i];
+			printf("%s{\"signal_id\":%" PRIu64 ",\"client_ref\":",
+			    i ? "," : "", s->signal_id);
+			json_string(stdout, s->client_ref);
+			printf(",\"created\":%" PRId64 ",\"expires\":%" PRId64
+			    ",\"match_id\":%" PRIu64 ",\"expiry_bound\":\"%s\"}",
+			    s->created, s->expires, s->match_id,
+			    bound_name(s->expiry_bound));
+		}
+		printf("],\"next_after\":%" PRIu64 "}\n", l->next_after);
+		return;
+	}
+	if (l->n == 0)
+		printf("no active signals\n");
+	for (size_t i = 0; i < l->n; i++) {
+		s = &l->signals[i];
+		printf("signal %" PRIu64 ": created %s, expires %s%s",
+		    s->signal_id, fmt_time(s->created, t1, sizeof(t1)),
+		    fmt_time(s->expires, t2, sizeof(t2)),
+		    bound_text(s->expiry_bound));
+		if (s->match_id != 0)
+			printf(", MATCH %" PRIu64, s->match_id);
+		if (s->client_ref[0] != '\0') {
+			printf(", ref ");
+			put_text(stdout, s->client_ref);
+		}
+		printf("\n");
+	}
+	if (l->next_after != 0)
+		printf("more: vix list --page-size N --after %" PRIu64 "\n",
+		    l->next_after);
+}
+
+static int
+cmd_list(struct cli *o, int argc, char **argv)
+{
+	struct vix_list_result acc = { 0 };
+	struct list_args a = { 0 };
+	struct vix_error e;
+	vix_client *c;
+	int rc;
+
+	if (list_opts(o, argc, argv, &a) == -1)
+		return EXIT_USAGE;
+	if ((rc = open_client(o, &c)) != EXIT_OK)
+		return rc;
+	rc = list_fetch(c, &a, &acc, &e);
+	vix_close(c);
+	if (rc == VIX_OK)
+		print_list(&acc, o->json);
+	vix_list_result_free(&acc);
+	return rc == VIX_OK ? EXIT_OK : fail(&e);
+}
+
 static int
 parse_global(int argc, char **argv, struct cli *o)
 {
-	enum { OPT_SERVER = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_DEV,
-	    OPT_DEV_DIR, OPT_JSON, OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "cert", required_argument, NULL, OPT_CERT },
@@ -189,12 +860,13 @@ parse_global(int argc, char **argv, struct cli *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	char *end, buf[64];
 	long secs;
 	int ch;
 
 	/* '+': stop at the command; its own options come after it. */
-	while ((ch = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_SERVER: o->server = optarg; break;
 		case OPT_CERT: o->cert = optarg; break;
@@ -207,15 +879,27 @@ parse_global(int argc, char **argv, struct cli *o)
 			errno = 0;
 			secs = strtol(optarg, &end, 10);
 			if (errno || *end || secs < 1 || secs > 3600) {
-				fprintf(stderr, "vix: --timeout: '%s' is not a "
-				    "number of seconds from 1 to 3600\n", optarg);
+				fprintf(stderr, "vix: --timeout must be a number "
+				    "of seconds from 1 to 3600\n");
 				return -1;
 			}
 			o->timeout_ms = (int)secs * 1000;
 			break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'V': printf("vix %s\n", vix_version()); exit(EXIT_OK);
-		default: usage(stderr); return -1;
+		case ':':
+			fprintf(stderr, "vix: %s needs a value\n",
+			    shown(argv[optind - 1], buf, sizeof(buf)));
+			return -1;
+		default:
+			if (optopt > 0 && optopt < 128 && isalpha(optopt))
+				fprintf(stderr, "vix: unknown option '-%c'\n",
+				    optopt);
+			else
+				fprintf(stderr, "vix: unknown option %s\n",
+				    shown(argv[optind - 1], buf, sizeof(buf)));
+			usage(stderr);
+			return -1;
 		}
 	}
 	return optind;
@@ -224,7 +908,9 @@ parse_global(int argc, char **argv, struct cli *o)
 int
 main(int argc, char **argv)
 {
+	const struct command *cmd;
 	struct cli o = { 0 };
+	char buf[64];
 	int first;
 
 	if ((first = parse_global(argc, argv, &o)) < 0)
@@ -233,18 +919,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[first], commands[i].name) != 0)
-			continue;
-		if (o.dev_dir != NULL && o.dev == NULL) {
-			fprintf(stderr, "vix: --dev-dir needs --dev NAME\n");
-			return EXIT_USAGE;
-		}
-		if (resolve_options(&o) == -1)
-			return EXIT_USAGE;
-		return commands[i].run(&o, argc - first, argv + first);
+	if ((cmd = command_find(argv[first])) == NULL) {
+		fprintf(stderr, "vix: unknown command %s\n",
+		    shown(argv[first], buf, sizeof(buf)));
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "vix: unknown command '%s'\n", argv[first]);
-	usage(stderr);
-	return EXIT_USAGE;
+	return cmd->run(&o, argc - first, argv + first);
 }

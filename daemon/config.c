@@ -40,6 +40,11 @@ static const struct config_key config_keys[] = {
 	K("server", "orgs_file", KEY_PATH, orgs_file, 0, 0),
 	K("server", "pseudonym_key_file", KEY_PATH, pseudonym_key_file, 0, 0),
 	K("server", "data_dir", KEY_PATH, data_dir, 0, 0),
+	K("store", "map_size", KEY_SIZE, map_size, 1048576, 1UL << 40),
+	K("store", "quota_percent", KEY_UINT, quota_percent, 10, 99),
+	K("store", "batch_max", KEY_UINT, batch_max, 1, 100000),
+	K("store", "queue_max", KEY_UINT, queue_max, 16, 1000000),
+	K("rules", "max_signal_days", KEY_UINT, max_signal_days, 1, 730),
 	K("tls", "certificate", KEY_PATH, tls_certificate, 0, 0),
 	K("tls", "private_key", KEY_PATH, tls_private_key, 0, 0),
 	K("tls", "ca_bundle", KEY_PATH, tls_ca_bundle, 0, 0),
@@ -73,6 +78,11 @@ config_defaults(struct vixd_config *c)
 	config_set(&c->orgs_file, "/etc/vix/orgs.conf");
 	config_set(&c->pseudonym_key_file, "/etc/vix/pseudonym.key");
 	config_set(&c->data_dir, "/var/lib/vix");
+	c->map_size = 4UL << 30;
+	c->quota_percent = 90;
+	c->batch_max = 512;
+	c->queue_max = 10000;
+	c->max_signal_days = 730;
 	config_set(&c->tls_certificate, "/etc/vix/tls/server.pem");
 	config_set(&c->tls_private_key, "/etc/vix/tls/server.key");
 	config_set(&c->tls_ca_bundle, "/etc/vix/tls/ca.pem");
@@ -238,7 +248,7 @@ config_handler(void *ctx, const char *section, const char *key,
 		    section);
 	else if (section[0] == '\0')
 		diag_add(x->d, x->c->path, line, "key '%s' outside any section "
-		    "(expected [server] or [tls])", key);
+		    "(expected [server], [store], [rules] or [tls])", key);
 	else if (known_section)
 		diag_add(x->d, x->c->path, line, "unknown key '%s' in [%s]",
 		    key, section);

@@ -30,6 +30,15 @@ struct vixd_config {
 	char		*pseudonym_key_file;
 	char		*data_dir;
 
+	/* [store] */
+	size_t		 map_size;		/* bytes */
+	unsigned	 quota_percent;
+	unsigned	 batch_max;		/* writes per commit */
+	unsigned	 queue_max;		/* writes waiting, at most */
+
+	/* [rules] */
+	unsigned	 max_signal_days;	/* at most 730 */
+
 	/* [tls] */
 	char		*tls_certificate;
 	char		*tls_private_key;

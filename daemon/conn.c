@@ -86,6 +86,12 @@ conn_release(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct worker *w = c->w;
 
+	/* A job at the writer still points here: free when it is back. */
+	if (c->jobs > 0) {
+		c->release_wanted = 1;
+		return;
+	}
+
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->nconns--;
 	atomic_fetch_sub(&w->vixd->nconns, 1);
@@ -256,6 +262,19 @@ conn_teardown(struct conn *c, const char *reason)
 		return;
 	}
 	evtimer_add(c->ev_close, &tv);
+}
+
+void
+conn_job_returned(struct conn *c)
+{
+	if (--c->jobs == 0 && c->release_wanted)
+		conn_release(-1, 0, c);
+}
+
+int
+conn_is_open(const struct conn *c)
+{
+	return c->state == CONN_READY;
 }
 
 void

@@ -28,6 +28,8 @@ struct conn {
 	struct event		*ev_free;	/* deferred release */
 	struct orgs		*orgs;		/* registry the identity is from */
 	const struct org	*org;		/* fixed at handshake */
+	unsigned		 jobs;		/* requests at the writer */
+	int			 release_wanted;	/* free when jobs == 0 */
 };
 
 /* Take over an accepted socket on worker w and start the TLS handshake. */
@@ -44,6 +46,12 @@ void	conn_linger_free_all(struct worker *w);
 
 /* Free at once, without waiting for output (shutdown grace expired). */
 void	conn_abort(struct conn *);
+
+/* A job of this connection came back from the writer. */
+void	conn_job_returned(struct conn *);
+
+/* Whether responses can still be sent. */
+int	conn_is_open(const struct conn *);
 
 /* Queue one framed server message. */
 void	conn_send(struct conn *, const Vix__V1__ServerMessage *);

@@ -1,13 +1,299 @@
-/* Request handlers: one function per request type. */
+/*
+ * Request handlers: one function per request type. A handler checks the
+ * caller's role and the request's fields on the worker, pseudonymises the
+ * BSN at once (and wipes it from the request), and hands writes to the
+ * writer; handlers_complete answers when the write has committed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "errors.h"
 #include "handlers.h"
+#include "log.h"
+#include "rules.h"
+#include "server.h"
 #include "vix_version.h"
 
+#define LIST_PAGE_DEFAULT	100
+#define LIST_PAGE_MAX		1000
+
+/* Build a response around an optional body and send it. */
 static void
-handle_ping(struct conn *c, const Vix__V1__Request *req)
+respond(struct conn *c, uint64_t id, Vix__V1__Response__BodyCase kind,
+    void *body)
 {
 	Vix__V1__ServerMessage msg = VIX__V1__SERVER_MESSAGE__INIT;
 	Vix__V1__Response resp = VIX__V1__RESPONSE__INIT;
 	Vix__V1__Status status = VIX__V1__STATUS__INIT;
+
+	status.code = VIX__V1__STATUS__CODE__OK;
+	resp.id = id;
+	resp.status = &status;
+	resp.body_case = kind;
+	resp.ping = body;	/* every body member shares the union */
+	msg.msg_case = VIX__V1__SERVER_MESSAGE__MSG_RESPONSE;
+	msg.response = &resp;
+	conn_send(c, &msg);
+}
+
+static int
+require_role(struct conn *c, uint64_t id, unsigned role, const char *name)
+{
+	if (c->org->roles & role)
+		return 0;
+	conn_respond_status(c, id, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
+	    "organisation %s does not have the role '%s'", c->org->id, name);
+	return -1;
+}
+
+static void
+invalid(struct conn *c, uint64_t id, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conn_respond_status(c, id, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
+	    "%s", msg);
+}
+
+/*
+ * Check a BSN and turn it into its pseudonym; the BSN is wiped from the
+ * request either way. Returns 0, or -1 after answering.
+ */
+static int
+pseudonymise(struct conn *c, uint64_t id, char *bsn, uint8_t *out)
+{
+	size_t len = bsn ? strlen(bsn) : 0;
+	enum bsn_error e = rules_check_bsn(bsn ? bsn : "", len);
+	int rc = 0;
+
+	if (e != BSN_OK) {
+		invalid(c, id, "%s", rules_bsn_strerror(e));
+		rc = -1;
+	} else if (pseudonym_compute(c->w->pseudonyms, bsn, len, out) == -1) {
+		conn_respond_status(c, id, VIX__V1__STATUS__CODE__INTERNAL,
+		    "cannot compute the pseudonym");
+		rc = -1;
+	}
+	if (len > 0)
+		OPENSSL_cleanse(bsn, len);
+	return rc;
+}
+
+static struct job *
+job_new(struct conn *c, uint64_t id, enum job_kind kind)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		conn_respond_status(c, id, VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED,
+		    "out of memory");
+		return NULL;
+	}
+	j->kind = kind;
+	j->conn = c;
+	j->req_id = id;
+	j->org = c->org;
+	j->orgs = vixd_orgs(c->w->vixd);
+	j->now = time(NULL);
+	return j;
+}
+
+static void
+job_free(struct job *j)
+{
+	if (j->kind == JOB_REGISTER)
+		store_view_free(&j->out.reg.view);
+	else if (j->kind == JOB_INVOLVED)
+		store_view_free(&j->out.inv.view);
+	OPENSSL_cleanse(&j->in, sizeof(j->in));
+	orgs_unref(j->orgs);
+	free(j);
+}
+
+static void
+submit(struct conn *c, struct job *j)
+{
+	int err = writer_submit(c->w->vixd->writer, c->w, j);
+
+	if (err != 0) {
+		conn_respond_status(c, j->req_id, err_to_status(err), "%s",
+		    err == VIX_E_FULL ? "too many requests waiting; try again "
+		    "shortly" : "the index is shutting down");
+		job_free(j);
+		return;
+	}
+	c->jobs++;
+}
+
+static int
+register_fields(struct conn *c, uint64_t id, const Vix__V1__Register *r,
+    struct store_register_in *in)
+{
+	const Vix__V1__Contact *ct = r->contact;
+	const char *why;
+	struct expiry exp;
+	int32_t birth;
+
+	if (rules_parse_date(r->birth_date, &birth) == -1) {
+		invalid(c, id, "birth_date: must be a real date as YYYY-MM-DD");
+		return -1;
+	}
+	if (rules_expiry(in->now, birth, r->duration_days,
+	    c->w->vixd->cfg.max_signal_days, &exp, &why) == -1 ||
+	    rules_check_contact(ct ? ct->name : "", ct ? ct->phone : "",
+	    ct ? ct->email : "", &why) == -1 ||
+	    rules_check_client_ref(r->client_ref, &why) == -1 ||
+	    rules_check_municipality(r->municipality, &why) == -1) {
+		invalid(c, id, "%s", why);
+		return -1;
+	}
+	in->expires = exp.expires;
+	in->bound = exp.bound;
+	snprintf(in->contact.name, sizeof(in->contact.name), "%s", ct->name);
+	snprintf(in->contact.phone, sizeof(in->contact.phone), "%s", ct->phone);
+	snprintf(in->contact.email, sizeof(in->contact.email), "%s", ct->email);
+	snprintf(in->client_ref, sizeof(in->client_ref), "%s", r->client_ref);
+	snprintf(in->municipality, sizeof(in->municipality), "%s",
+	    r->municipality);
+	return 0;
+}
+
+static void
+handle_register(struct conn *c, Vix__V1__Request *req)
+{
+	Vix__V1__Register *r = req->register_;
+	struct job *j;
+
+	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1 ||
+	    (j = job_new(c, req->id, JOB_REGISTER)) == NULL) {
+		if (r->bsn != NULL)
+			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
+		return;
+	}
+	j->in.reg.org = c->org;
+	j->in.reg.orgs = j->orgs;
+	j->in.reg.now = j->now;
+	if (pseudonymise(c, req->id, r->bsn, j->in.reg.pseudonym) == -1 ||
+	    register_fields(c, req->id, r, &j->in.reg) == -1) {
+		job_free(j);
+		return;
+	}
+	submit(c, j);
+}
+
+static void
+handle_withdraw(struct conn *c, Vix__V1__Request *req)
+{
+	Vix__V1__Withdraw *r = req->withdraw;
+	int by_bsn = r->bsn != NULL && r->bsn[0] != '\0';
+	struct job *j;
+
+	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1)
+		goto wipe;
+	if (by_bsn == (r->signal_id != 0)) {
+		invalid(c, req->id, "signal_id, bsn: give exactly one of them");
+		goto wipe;
+	}
+	if (r->reason != VIX__V1__WITHDRAW__REASON__UNJUSTIFIED &&
+	    r->reason != VIX__V1__WITHDRAW__REASON__RISK_RESOLVED) {
+		invalid(c, req->id, "reason: must be UNJUSTIFIED or "
+		    "RISK_RESOLVED");
+		goto wipe;
+	}
+	if ((j = job_new(c, req->id, JOB_WITHDRAW)) == NULL)
+		goto wipe;
+	j->in.wd = (struct store_withdraw_in){ .org = c->org, .orgs = j->orgs,
+	    .now = j->now, .signal_id = r->signal_id, .reason = r->reason };
+	if (by_bsn && pseudonymise(c, req->id, r->bsn, j->in.wd.pseudonym)) {
+		job_free(j);
+		return;
+	}
+	submit(c, j);
+	return;
+wipe:
+	if (r->bsn != NULL)
+		OPENSSL_cleanse(r->bsn, strlen(r->bsn));
+}
+
+static void
+handle_involved(struct conn *c, Vix__V1__Request *req)
+{
+	Vix__V1__Involved *r = req->involved;
+	struct job *j;
+
+	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1 ||
+	    (j = job_new(c, req->id, JOB_INVOLVED)) == NULL) {
+		if (r->bsn != NULL)
+			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
+		return;
+	}
+	if (pseudonymise(c, req->id, r->bsn, j->in.pseudonym) == -1) {
+		job_free(j);
+		return;
+	}
+	submit(c, j);
+}
+
+static void
+handle_list(struct conn *c, Vix__V1__Request *req)
+{
+	Vix__V1__ListReply reply = VIX__V1__LIST_REPLY__INIT;
+	Vix__V1__SignalSummary *msgs = NULL, **ptrs = NULL;
+	struct store_summary *rows = NULL;
+	size_t max = req->list->page_size ? req->list->page_size :
+	    LIST_PAGE_DEFAULT, n = 0;
+	int err;
+
+	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1)
+		return;
+	if (max > LIST_PAGE_MAX) {
+		invalid(c, req->id, "page_size: must be at most %d",
+		    LIST_PAGE_MAX);
+		return;
+	}
+	if ((rows = calloc(max, sizeof(*rows))) == NULL ||
+	    (msgs = calloc(max, sizeof(*msgs))) == NULL ||
+	    (ptrs = calloc(max, sizeof(*ptrs))) == NULL)
+		err = VIX_E_STORE;
+	else
+		err = store_list(c->w->reader, c->org->sid, req->list->after,
+		    rows, max, &n, &reply.next_after);
+	if (err != 0) {
+		conn_respond_status(c, req->id, err_to_status(err),
+		    "cannot list signals (%s)", err_name(err));
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		vix__v1__signal_summary__init(&msgs[i]);
+		msgs[i].signal_id = rows[i].signal_id;
+		msgs[i].client_ref = rows[i].client_ref;
+		msgs[i].created = rows[i].created;
+		msgs[i].expires = rows[i].expires;
+		msgs[i].match_id = rows[i].match_id;
+		msgs[i].expiry_bound = rows[i].bound;
+		ptrs[i] = &msgs[i];
+	}
+	reply.n_signals = n;
+	reply.signals = ptrs;
+	respond(c, req->id, VIX__V1__RESPONSE__BODY_LIST, &reply);
+done:
+	free(rows);
+	free(msgs);
+	free(ptrs);
+}
+
+static void
+handle_ping(struct conn *c, Vix__V1__Request *req)
+{
 	Vix__V1__PingReply reply = VIX__V1__PING_REPLY__INIT;
 	Vix__V1__Organisation org = VIX__V1__ORGANISATION__INIT;
 
@@ -16,22 +302,27 @@ handle_ping(struct conn *c, const Vix__V1__Request *req)
 	org.oin = (char *)c->org->oin;
 	reply.server_version = (char *)VIX_VERSION;
 	reply.organisation = &org;
-	status.code = VIX__V1__STATUS__CODE__OK;
-	resp.id = req->id;
-	resp.status = &status;
-	resp.body_case = VIX__V1__RESPONSE__BODY_PING;
-	resp.ping = &reply;
-	msg.msg_case = VIX__V1__SERVER_MESSAGE__MSG_RESPONSE;
-	msg.response = &resp;
-	conn_send(c, &msg);
+	respond(c, req->id, VIX__V1__RESPONSE__BODY_PING, &reply);
 }
 
 void
-handlers_dispatch(struct conn *c, const Vix__V1__Request *req)
+handlers_dispatch(struct conn *c, Vix__V1__Request *req)
 {
 	switch (req->body_case) {
 	case VIX__V1__REQUEST__BODY_PING:
 		handle_ping(c, req);
+		break;
+	case VIX__V1__REQUEST__BODY_REGISTER:
+		handle_register(c, req);
+		break;
+	case VIX__V1__REQUEST__BODY_WITHDRAW:
+		handle_withdraw(c, req);
+		break;
+	case VIX__V1__REQUEST__BODY_INVOLVED:
+		handle_involved(c, req);
+		break;
+	case VIX__V1__REQUEST__BODY_LIST:
+		handle_list(c, req);
 		break;
 	case VIX__V1__REQUEST__BODY__NOT_SET:
 		if (req->base.n_unknown_fields > 0) {
@@ -43,7 +334,8 @@ handlers_dispatch(struct conn *c, const Vix__V1__Request *req)
 		}
 		conn_respond_status(c, req->id,
 		    VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
-		    "request has no body (expected one of: ping)");
+		    "request has no body (expected one of: ping, register, "
+		    "withdraw, involved, list)");
 		break;
 	default:
 		conn_respond_status(c, req->id,
@@ -52,4 +344,143 @@ handlers_dispatch(struct conn *c, const Vix__V1__Request *req)
 		    (int)req->body_case);
 		break;
 	}
+}
+
+/* Storage for a Match message built from a store view. */
+struct match_msg {
+	Vix__V1__Match		  match;
+	Vix__V1__Involvement	 *inv;
+	Vix__V1__Involvement	**ptrs;
+	Vix__V1__Contact	 *contacts;
+};
+
+static const char *
+org_name(const struct orgs *orgs, uint32_t sid, const char **id)
+{
+	const struct org *o = orgs_by_sid(orgs, sid);
+
+	*id = o ? o->id : "";
+	return o ? o->name : "(no longer registered)";
+}
+
+static int
+match_msg_build(struct match_msg *m, const struct store_view *v,
+    const struct orgs *orgs)
+{
+	size_t n = v->n_others;
+	const char *id;
+
+	memset(m, 0, sizeof(*m));
+	vix__v1__match__init(&m->match);
+	if (n > 0 && ((m->inv = calloc(n, sizeof(*m->inv))) == NULL ||
+	    (m->ptrs = calloc(n, sizeof(*m->ptrs))) == NULL ||
+	    (m->contacts = calloc(n, sizeof(*m->contacts))) == NULL))
+		return -1;
+	m->match.match_id = v->match.id;
+	m->match.created = v->match.created;
+	m->match.coordinated = v->match.coordinated;
+	m->match.coordinator_name = (char *)org_name(orgs,
+	    v->match.coordinator, &id);
+	m->match.coordinator = (char *)id;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_party *p = &v->others[i];
+
+		vix__v1__involvement__init(&m->inv[i]);
+		vix__v1__contact__init(&m->contacts[i]);
+		m->contacts[i].name = (char *)p->contact.name;
+		m->contacts[i].phone = (char *)p->contact.phone;
+		m->contacts[i].email = (char *)p->contact.email;
+		m->inv[i].org_name = (char *)org_name(orgs, p->org, &id);
+		m->inv[i].org_id = (char *)id;
+		m->inv[i].contact = &m->contacts[i];
+		m->inv[i].since = p->since;
+		m->ptrs[i] = &m->inv[i];
+	}
+	m->match.n_others = n;
+	m->match.others = m->ptrs;
+	return 0;
+}
+
+static void
+match_msg_free(struct match_msg *m)
+{
+	free(m->inv);
+	free(m->ptrs);
+	free(m->contacts);
+}
+
+static void
+complete_register(struct conn *c, struct job *j, struct match_msg *m)
+{
+	Vix__V1__RegisterReply reply = VIX__V1__REGISTER_REPLY__INIT;
+	const struct store_register_out *o = &j->out.reg;
+
+	reply.signal_id = o->signal_id;
+	reply.status = o->refreshed ? VIX__V1__REGISTER_REPLY__STATUS__REFRESHED
+	    : VIX__V1__REGISTER_REPLY__STATUS__CREATED;
+	reply.expires = j->in.reg.expires;
+	reply.expiry_bound = j->in.reg.bound;
+	if (o->view.has_match)
+		reply.match = &m->match;
+	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_REGISTER, &reply);
+}
+
+static void
+complete_withdraw(struct conn *c, struct job *j)
+{
+	Vix__V1__WithdrawReply reply = VIX__V1__WITHDRAW_REPLY__INIT;
+
+	reply.signal_id = j->out.wd.signal_id;
+	reply.archived = j->out.wd.archived;
+	reply.match_id = j->out.wd.match_id;
+	reply.match_closed = j->out.wd.change == MATCH_CLOSED;
+	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_WITHDRAW, &reply);
+}
+
+static void
+complete_involved(struct conn *c, struct job *j, struct match_msg *m)
+{
+	Vix__V1__InvolvedReply reply = VIX__V1__INVOLVED_REPLY__INIT;
+
+	reply.signal_id = j->out.inv.signal_id;
+	if (j->out.inv.view.has_match)
+		reply.match = &m->match;
+	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_INVOLVED, &reply);
+}
+
+static void
+complete_ok(struct conn *c, struct job *j)
+{
+	const struct store_view *v = j->kind == JOB_REGISTER ?
+	    &j->out.reg.view : &j->out.inv.view;
+	struct match_msg m;
+
+	if (j->kind == JOB_WITHDRAW) {
+		complete_withdraw(c, j);
+		return;
+	}
+	if (match_msg_build(&m, v, j->orgs) == -1)
+		conn_respond_status(c, j->req_id, VIX__V1__STATUS__CODE__INTERNAL,
+		    "out of memory building the answer; the change was stored");
+	else if (j->kind == JOB_REGISTER)
+		complete_register(c, j, &m);
+	else
+		complete_involved(c, j, &m);
+	match_msg_free(&m);
+}
+
+void
+handlers_complete(struct job *j)
+{
+	struct conn *c = j->conn;
+
+	if (conn_is_open(c)) {
+		if (j->err != 0)
+			conn_respond_status(c, j->req_id, err_to_status(j->err),
+			    "%s", j->why);
+		else
+			complete_ok(c, j);
+	}
+	job_free(j);
+	conn_job_returned(c);
 }

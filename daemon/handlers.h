@@ -4,7 +4,13 @@
 
 #include "conn.h"
 
-/* Serve one decoded request from an authenticated connection. */
-void	handlers_dispatch(struct conn *, const Vix__V1__Request *);
+/*
+ * Serve one decoded request from an authenticated connection. May wipe
+ * the BSN in the request, which is why it is not const.
+ */
+void	handlers_dispatch(struct conn *, Vix__V1__Request *);
+
+/* A write came back from the writer (committed, or failed): answer it. */
+void	handlers_complete(struct job *);
 
 #endif

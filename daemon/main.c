@@ -19,9 +19,11 @@
 #include "orgs.h"
 #include "pseudonym.h"
 #include "server.h"
+#include "store.h"
 #include "tls.h"
 #include "vix_version.h"
 #include "vixd.h"
+#include "writer.h"
 
 #define DEV_DIR_DEFAULT	"vix-dev"
 
@@ -180,6 +182,11 @@ reload(struct vixd *v)
 	diag_init(&d);
 	orgs = orgs_load(v->cfg.orgs_file, &d);
 	ctx = tls_server_ctx(&v->cfg, &d);
+	if (orgs != NULL && ctx != NULL &&
+	    store_bind_orgs(v->store, orgs, &d) == -1) {
+		orgs_unref(orgs);
+		orgs = NULL;
+	}
 	if (orgs == NULL || ctx == NULL) {
 		for (char *line = strtok(d.text, "\n"); line != NULL;
 		    line = strtok(NULL, "\n"))
@@ -243,6 +250,26 @@ print_dev_banner(struct vixd *v, const char *addr)
 	log_info("try: build/client/vix --dev org-a --server %s ping", addr);
 }
 
+/* The store lives in data_dir; opened after start-up checks, never shared. */
+static int
+open_store(struct vixd *v, struct diag *d)
+{
+	struct store_options so = { .dir = v->cfg.data_dir,
+	    .map_size = v->cfg.map_size,
+	    .quota_percent = v->cfg.quota_percent };
+
+	if ((v->store = store_open(&so, d)) == NULL ||
+	    store_bind_orgs(v->store, v->orgs, d) == -1)
+		return -1;
+	v->writer = writer_start(v->store, v->cfg.batch_max, v->cfg.queue_max,
+	    server_job_done);
+	if (v->writer == NULL) {
+		diag_add(d, NULL, 0, "cannot start the writer thread");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 vixd_free(struct vixd *v)
 {
@@ -251,6 +278,8 @@ vixd_free(struct vixd *v)
 			event_free(v->ev_signals[i]);
 	if (v->base != NULL)
 		event_base_free(v->base);
+	writer_stop(v->writer);
+	store_close(v->store);
 	SSL_CTX_free(v->ssl_ctx);
 	orgs_unref(v->orgs);
 	OPENSSL_cleanse(v->pseudonym_key, sizeof(v->pseudonym_key));
@@ -311,23 +340,29 @@ main(int argc, char **argv)
 	if (load_config(&v, &o, &d) == -1 || load_material(&v, 0, &d) == -1)
 		fatal_diag(&d);
 
+	if (open_store(&v, &d) == -1)
+		fatal_diag(&d);
+
 	if (evthread_use_pthreads() == -1 || (v.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	setup_signals(&v);
 	if (server_start(&v) == -1) {
 		server_drain(&v);
+		writer_stop(v.writer);
 		fatalx("cannot start serving on %s", v.cfg.listen);
 	}
 	server_bound_address(&v, addr, sizeof(addr));
 	log_info("vixd %s listening on %s with %u worker%s, %zu "
-	    "organisations", VIX_VERSION, addr, v.nworkers,
-	    v.nworkers == 1 ? "" : "s", v.orgs->n);
+	    "organisations, store %s", VIX_VERSION, addr, v.nworkers,
+	    v.nworkers == 1 ? "" : "s", v.orgs->n, v.cfg.data_dir);
 	if (v.dev)
 		print_dev_banner(&v, addr);
 
 	event_base_dispatch(v.base);
 
 	server_drain(&v);
+	writer_stop(v.writer);	/* every queued write committed and answered */
+	v.writer = NULL;
 	log_info("stopped");
 	vixd_free(&v);
 	return 0;

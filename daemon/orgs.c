@@ -440,6 +440,15 @@ orgs_by_id(const struct orgs *o, const char *id)
 }
 
 const struct org *
+orgs_by_sid(const struct orgs *o, uint32_t sid)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].sid == sid)
+			return &o->v[i];
+	return NULL;
+}
+
+const struct org *
 orgs_escalation(const struct orgs *o, const char *municipality)
 {
 	for (size_t i = 0; municipality != NULL && i < o->nmunis; i++)

@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "diag.h"
 
@@ -28,6 +29,7 @@ struct org {
 	char		  oin[OIN_LEN + 1];
 	unsigned	  roles;
 	unsigned	  rank;			/* coordination: lower wins */
+	uint32_t	  sid;			/* permanent id in the store */
 	char		  municipality[MUNI_LEN + 1];	/* "" if none */
 	const struct org **receives_for;	/* partner delegation */
 	size_t		  n_receives_for;
@@ -66,6 +68,8 @@ void		 orgs_unref(struct orgs *);
 
 const struct org *orgs_by_oin(const struct orgs *, const char *oin);
 const struct org *orgs_by_id(const struct orgs *, const char *id);
+/* By store id (set by store_bind_orgs); NULL if no longer in orgs.conf. */
+const struct org *orgs_by_sid(const struct orgs *, uint32_t sid);
 /* The escalation organisation for a municipality code, or the default; may be NULL. */
 const struct org *orgs_escalation(const struct orgs *, const char *municipality);
 /* Whether org may receive notifications meant for recipient: its own, or by delegation. */

@@ -1,10 +1,14 @@
 /* Pseudonym key loading. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "config.h"
 #include "pseudonym.h"
@@ -36,5 +40,59 @@ pseudonym_key_load(const char *path, unsigned char key[PSEUDONYM_KEY_LEN],
 	}
 	memcpy(key, buf, PSEUDONYM_KEY_LEN);
 	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
+}
+
+#define PSEUDONYM_DOMAIN	"vix:bsn:v1:"
+
+struct pseudonym_ctx {
+	EVP_MAC		*mac;
+	EVP_MAC_CTX	*ctx;
+};
+
+struct pseudonym_ctx *
+pseudonym_ctx_new(const unsigned char key[PSEUDONYM_KEY_LEN])
+{
+	struct pseudonym_ctx *p = calloc(1, sizeof(*p));
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (p == NULL)
+		return NULL;
+	if ((p->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (p->ctx = EVP_MAC_CTX_new(p->mac)) == NULL ||
+	    !EVP_MAC_init(p->ctx, key, PSEUDONYM_KEY_LEN, params)) {
+		pseudonym_ctx_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+pseudonym_ctx_free(struct pseudonym_ctx *p)
+{
+	if (p == NULL)
+		return;
+	EVP_MAC_CTX_free(p->ctx);
+	EVP_MAC_free(p->mac);
+	free(p);
+}
+
+int
+pseudonym_compute(struct pseudonym_ctx *p, const char *bsn, size_t len,
+    unsigned char out[32])
+{
+	size_t n = 0;
+
+	/* A NULL key re-initialises with the key schedule already computed. */
+	if (!EVP_MAC_init(p->ctx, NULL, 0, NULL) ||
+	    !EVP_MAC_update(p->ctx, (const unsigned char *)PSEUDONYM_DOMAIN,
+	    sizeof(PSEUDONYM_DOMAIN) - 1) ||
+	    !EVP_MAC_update(p->ctx, (const unsigned char *)bsn, len) ||
+	    !EVP_MAC_final(p->ctx, out, &n, 32) || n != 32)
+		return -1;
 	return 0;
 }

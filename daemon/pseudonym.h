@@ -13,4 +13,17 @@
 int	pseudonym_key_load(const char *path, unsigned char key[PSEUDONYM_KEY_LEN],
 	    struct diag *d);
 
+struct pseudonym_ctx;
+
+/* One per thread: the keyed MAC, set up once and reused for every BSN. */
+struct pseudonym_ctx *pseudonym_ctx_new(const unsigned char key[PSEUDONYM_KEY_LEN]);
+void	pseudonym_ctx_free(struct pseudonym_ctx *);
+
+/*
+ * out = HMAC-SHA256(key, "vix:bsn:v1:" || bsn). The caller has checked the
+ * BSN. Returns 0, or -1 if the MAC failed.
+ */
+int	pseudonym_compute(struct pseudonym_ctx *, const char *bsn, size_t len,
+	    unsigned char out[32]);
+
 #endif

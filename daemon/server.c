@@ -12,11 +12,13 @@
 
 #include "addr.h"
 #include "conn.h"
+#include "handlers.h"
 #include "log.h"
 #include "server.h"
 
 #define WAKE_NEW	'c'	/* fds are pending */
 #define WAKE_DRAIN	'd'	/* close everything and stop */
+#define WAKE_DONE	'r'	/* jobs are back from the writer */
 
 struct orgs *
 vixd_orgs(struct vixd *v)
@@ -44,11 +46,15 @@ static void
 worker_grace_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct conn *c;
+	struct conn *c, *next;
 
-	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
+	/* A connection with a request at the writer waits for its answer. */
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
 		conn_abort(c);
-	event_base_loopexit(w->base, NULL);
+	}
+	if (w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
 }
 
 /* Drain requested: close every connection gracefully, bounded by the grace. */
@@ -79,18 +85,27 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	char buf[64];
+	struct job_list done;
+	struct job *j;
 	int *fds, drain;
 	size_t n;
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
+	TAILQ_INIT(&done);
 	pthread_mutex_lock(&w->lock);
 	fds = w->pending;
 	n = w->npending;
 	w->pending = NULL;
 	w->npending = w->cap = 0;
+	TAILQ_CONCAT(&done, &w->done, entry);
 	drain = w->drain;
 	pthread_mutex_unlock(&w->lock);
+
+	while ((j = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, j, entry);
+		handlers_complete(j);
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		if (drain || w->draining)
@@ -114,6 +129,16 @@ worker_notify(struct worker *w, char what)
 	/* EAGAIN: the pipe is full, so a wake-up is already pending. */
 }
 
+/* Called on the writer thread: hand a finished job to its worker. */
+void
+server_job_done(struct worker *w, struct job *j)
+{
+	pthread_mutex_lock(&w->lock);
+	TAILQ_INSERT_TAIL(&w->done, j, entry);
+	pthread_mutex_unlock(&w->lock);
+	worker_notify(w, WAKE_DONE);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -130,6 +155,12 @@ worker_init(struct vixd *v, struct worker *w, unsigned idx)
 	w->idx = idx;
 	if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) == -1) {
 		log_warn("worker_init: pipe");
+		return -1;
+	}
+	if ((w->pseudonyms = pseudonym_ctx_new(v->pseudonym_key)) == NULL ||
+	    (w->reader = store_reader_new(v->store)) == NULL) {
+		log_warnx("worker_init: cannot set up the pseudonym MAC or "
+		    "store reader");
 		return -1;
 	}
 	if ((w->base = event_base_new()) == NULL ||
@@ -252,6 +283,7 @@ server_start(struct vixd *v)
 		w->wake[0] = w->wake[1] = -1;
 		TAILQ_INIT(&w->conns);
 		TAILQ_INIT(&w->lingering);
+		TAILQ_INIT(&w->done);
 		pthread_mutex_init(&w->lock, NULL);
 	}
 	for (unsigned i = 0; i < v->nworkers; i++)
@@ -290,6 +322,8 @@ static void
 worker_free(struct worker *w)
 {
 	conn_linger_free_all(w);
+	pseudonym_ctx_free(w->pseudonyms);
+	store_reader_free(w->reader);
 	for (size_t i = 0; i < w->npending; i++)
 		close(w->pending[i]);
 	free(w->pending);

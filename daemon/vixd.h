@@ -18,6 +18,8 @@
 #include "config.h"
 #include "orgs.h"
 #include "pseudonym.h"
+#include "store.h"
+#include "writer.h"
 
 struct conn;
 struct conn_linger_sock;
@@ -33,10 +35,14 @@ struct worker {
 	struct event		*ev_wake;
 	struct event		*ev_grace;
 
-	pthread_mutex_t		 lock;		/* guards pending and drain */
+	pthread_mutex_t		 lock;		/* guards pending, done, drain */
 	int			*pending;	/* accepted fds to take over */
 	size_t			 npending, cap;
+	struct job_list		 done;		/* jobs back from the writer */
 	int			 drain;
+
+	struct pseudonym_ctx	*pseudonyms;	/* worker thread only */
+	struct store_reader	*reader;	/* worker thread only */
 
 	TAILQ_HEAD(, conn)	 conns;		/* worker thread only */
 	TAILQ_HEAD(, conn_linger_sock)	 lingering;	/* closed sockets draining */
@@ -65,6 +71,8 @@ struct vixd {
 	atomic_uint		 nconns;
 
 	unsigned char		 pseudonym_key[PSEUDONYM_KEY_LEN];
+	struct store		*store;
+	struct writer		*writer;
 };
 
 /* The current organisation registry, with a reference the caller drops. */

@@ -7,7 +7,7 @@ VIX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VIX_PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build
 	protobuf-c-compiler libprotobuf-c-dev
-	libevent-dev libssl-dev openssl libinih-dev
+	libevent-dev libssl-dev openssl libinih-dev liblmdb-dev
 	libcriterion-dev
 )
 

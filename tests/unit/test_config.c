@@ -256,8 +256,8 @@ Test(config, unknown_section)
 Test(config, key_outside_any_section)
 {
 	expect_errors("# first\nworkers = 2\n[server]\n", 1,
-	    "2: key 'workers' outside any section (expected [server] or "
-	    "[tls])\n");
+	    "2: key 'workers' outside any section (expected [server], "
+	    "[store], [rules] or [tls])\n");
 }
 
 Test(config, bad_numbers)
@@ -370,8 +370,8 @@ Test(config, unclosed_section_header)
 	diag_init(&d);
 	cr_assert_eq(config_load(&c, path, &d), -1);
 	cr_assert_neq(asprintf(&want, "%s:1: " SYNTAX "\n"
-	    "%s:2: key 'workers' outside any section (expected [server] or "
-	    "[tls])\n", path, path), -1);
+	    "%s:2: key 'workers' outside any section (expected [server], "
+	    "[store], [rules] or [tls])\n", path, path), -1);
 	cr_assert_str_eq(d.text, want);
 	cr_assert_eq(d.count, 2);
 	free(want);
@@ -495,8 +495,8 @@ Test(config, header_closed_only_inside_a_comment)
 	diag_init(&d);
 	cr_assert_eq(config_load(&c, path, &d), -1);
 	cr_assert_neq(asprintf(&want, "%s:1: " SYNTAX "\n"
-	    "%s:2: key 'workers' outside any section (expected [server] or "
-	    "[tls])\n", path, path), -1);
+	    "%s:2: key 'workers' outside any section (expected [server], "
+	    "[store], [rules] or [tls])\n", path, path), -1);
 	cr_assert_str_eq(d.text, want);
 	free(want);
 	free(path);

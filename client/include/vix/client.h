@@ -7,7 +7,8 @@
  * struct vix_error (which may be NULL) with the kind of failure, the
  * server's status code where the server refused, and a message that names
  * what is wrong. Results are returned in caller-owned structs with fixed
- * size fields; libvix keeps no pointer to them.
+ * size fields; libvix keeps no pointer to them. The few results that hold
+ * arrays of variable length say so below, with the function that frees them.
  */
 #ifndef VIX_CLIENT_H
 #define VIX_CLIENT_H
@@ -96,6 +97,160 @@ VIX_API int vix_connect(const struct vix_options *opt, vix_client **out,
 /* Ask the server who we are and what it runs. */
 VIX_API int vix_ping(vix_client *c, struct vix_ping_result *out,
     struct vix_error *err);
+
+/*
+ * Signals, matches and listings.
+ *
+ * Requests take plain structs whose strings the caller owns; libvix does not
+ * keep them. Results are caller-owned structs. Strings in results are fixed
+ * size, NUL-terminated, and cut at a UTF-8 character boundary if the server
+ * sent more than fits. Arrays in results (vix_match.others,
+ * vix_list_result.signals) are allocated by libvix and belong to the
+ * caller, who releases them with the result's free function; nothing else
+ * in a result needs freeing. Every call zeroes its result first, so the
+ * free function may be called after any return, failed or not, and a freed
+ * result is zeroed again (freeing twice is harmless).
+ *
+ * BSNs are sent to the server only; libvix never puts one in an error
+ * message.
+ */
+
+/* Whether Register created a new signal or refreshed the caller's own. */
+enum vix_signal_status {
+	VIX_SIGNAL_STATUS_UNSPECIFIED = 0,
+	VIX_SIGNAL_CREATED = 1,
+	VIX_SIGNAL_REFRESHED = 2,
+};
+
+/* Which limit set a signal's expiry: the chosen duration or age 23. */
+enum vix_expiry_bound {
+	VIX_EXPIRY_UNSPECIFIED = 0,
+	VIX_EXPIRY_DURATION = 1,
+	VIX_EXPIRY_AGE_23 = 2,
+};
+
+enum vix_withdraw_reason {
+	VIX_WITHDRAW_UNJUSTIFIED = 1,	/* the signal was wrong: deleted */
+	VIX_WITHDRAW_RISK_RESOLVED = 2,	/* archived */
+};
+
+/* Register: bsn, birth_date, contact_name and contact_phone are required. */
+struct vix_register_req {
+	const char	*bsn;		/* 9 digits */
+	const char	*birth_date;	/* YYYY-MM-DD */
+	unsigned	 duration_days;	/* 0: the server's maximum */
+	const char	*contact_name;
+	const char	*contact_phone;
+	const char	*contact_email;	/* NULL: none */
+	const char	*client_ref;	/* NULL: none; at most 64 bytes */
+	const char	*municipality;	/* NULL: none; 4-digit CBS code */
+};
+
+/* Another organisation involved with the same youth. */
+struct vix_involvement {
+	char		 org_id[33];
+	char		 org_name[129];
+	char		 contact_name[129];
+	char		 contact_phone[33];
+	char		 contact_email[255];
+	int64_t		 since;		/* its signal's registration, Unix s */
+};
+
+/*
+ * A match: two or more organisations with an active signal on one youth.
+ * others has n_others elements (NULL when 0), allocated by libvix; release
+ * it with vix_match_free() or the free function of the enclosing result.
+ */
+struct vix_match {
+	uint64_t		 match_id;
+	char			 coordinator[33];	/* org id */
+	char			 coordinator_name[129];
+	int64_t			 created;		/* Unix seconds */
+	int			 coordinated;		/* 0 or 1 */
+	size_t			 n_others;		/* all but the caller */
+	struct vix_involvement	*others;
+};
+
+struct vix_register_result {
+	uint64_t		 signal_id;
+	enum vix_signal_status	 status;
+	int64_t			 expires;	/* Unix seconds */
+	enum vix_expiry_bound	 expiry_bound;
+	int			 has_match;	/* 0: match is all zero */
+	struct vix_match	 match;
+};
+
+struct vix_withdraw_result {
+	uint64_t	 signal_id;
+	int		 archived;	/* 0: deleted */
+	uint64_t	 match_id;	/* the match it was part of; 0: none */
+	int		 match_closed;	/* fewer than two organisations remain */
+};
+
+struct vix_involved_result {
+	uint64_t		 signal_id;	/* the caller's own signal */
+	int			 has_match;	/* 0: nobody else involved */
+	struct vix_match	 match;
+};
+
+struct vix_signal_summary {
+	uint64_t		 signal_id;
+	char			 client_ref[65];
+	int64_t			 created;	/* Unix seconds */
+	int64_t			 expires;	/* Unix seconds */
+	uint64_t		 match_id;	/* 0: none */
+	enum vix_expiry_bound	 expiry_bound;
+};
+
+/*
+ * One page of the caller's active signals in signal id order. signals has
+ * n elements (NULL when 0), allocated by libvix: vix_list_result_free().
+ */
+struct vix_list_result {
+	size_t				 n;
+	struct vix_signal_summary	*signals;
+	uint64_t			 next_after;	/* next page's after; 0: done */
+};
+
+/*
+ * Register involvement with a youth (role register), or refresh the caller's
+ * own active signal on it. Free *out with vix_register_result_free().
+ */
+VIX_API int vix_register(vix_client *c, const struct vix_register_req *req,
+    struct vix_register_result *out, struct vix_error *err);
+
+/*
+ * Withdraw the caller's own signal, named by signal_id or by bsn: exactly one
+ * of signal_id (non-zero) and bsn (non-NULL). *out holds no allocations.
+ */
+VIX_API int vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
+    enum vix_withdraw_reason reason, struct vix_withdraw_result *out,
+    struct vix_error *err);
+
+/*
+ * Who else is involved with the youth; refused (PERMISSION_DENIED) unless
+ * the caller has an active signal on it. Free *out with
+ * vix_involved_result_free().
+ */
+VIX_API int vix_involved(vix_client *c, const char *bsn,
+    struct vix_involved_result *out, struct vix_error *err);
+
+/*
+ * One page of the caller's active signals with ids above after (0: from the
+ * start); page_size 0 is the server's default (100, at most 1000). Free
+ * *out with vix_list_result_free().
+ */
+VIX_API int vix_list(vix_client *c, uint32_t page_size, uint64_t after,
+    struct vix_list_result *out, struct vix_error *err);
+
+/* Free m->others and zero *m. NULL is allowed. */
+VIX_API void vix_match_free(struct vix_match *m);
+/* Free what *r holds (its match) and zero it. NULL is allowed. */
+VIX_API void vix_register_result_free(struct vix_register_result *r);
+/* Free what *r holds (its match) and zero it. NULL is allowed. */
+VIX_API void vix_involved_result_free(struct vix_involved_result *r);
+/* Free r->signals and zero *r. NULL is allowed. */
+VIX_API void vix_list_result_free(struct vix_list_result *r);
 
 /* Send close_notify, close the socket and free c. NULL is allowed. */
 VIX_API void vix_close(vix_client *c);

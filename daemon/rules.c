@@ -1,0 +1,427 @@
+/*
+ * The Jeugdwet rules as pure functions.
+ *
+ * Dates are day numbers since 1970-01-01 in the proleptic Gregorian
+ * calendar, converted with Howard Hinnant's days_from_civil and
+ * civil_from_days: eras of 400 years (146097 days) that start on 1 March,
+ * so that the leap day is the last day of the shifted year.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "rules.h"
+
+#define SECONDS_PER_DAY	86400
+#define DATE_LEN	10	/* YYYY-MM-DD */
+#define DATE_MIN_YEAR	1900
+#define DATE_MAX_YEAR	9999
+
+enum text_error {
+	TEXT_OK = 0,
+	TEXT_CONTROL,		/* C0, DEL or C1 control character */
+	TEXT_UTF8,		/* invalid, overlong or surrogate sequence */
+};
+
+enum bsn_error
+rules_check_bsn(const char *s, size_t len)
+{
+	unsigned sum = 0, zeros = 0;
+	size_t i;
+
+	if (s == NULL || len == 0)
+		return BSN_EMPTY;
+	if (len != 9)
+		return BSN_LENGTH;
+	for (i = 0; i < 9; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return BSN_NOT_DIGITS;
+		zeros += s[i] == '0';
+	}
+	if (zeros == 9)
+		return BSN_ALL_ZEROS;
+	/* 9*d1 + 8*d2 + ... + 2*d8 - d9, kept non-negative with d9 <= 9 < 11. */
+	for (i = 0; i < 8; i++)
+		sum += (unsigned)(9 - i) * (unsigned)(s[i] - '0');
+	sum += 11 - (unsigned)(s[8] - '0');
+	return sum % 11 == 0 ? BSN_OK : BSN_CHECKSUM;
+}
+
+const char *
+rules_bsn_strerror(enum bsn_error e)
+{
+	switch (e) {
+	case BSN_OK:
+		return "bsn: ok";
+	case BSN_EMPTY:
+		return "bsn: is required";
+	case BSN_LENGTH:
+		return "bsn: must be exactly 9 digits";
+	case BSN_NOT_DIGITS:
+		return "bsn: must contain only the digits 0-9";
+	case BSN_ALL_ZEROS:
+		return "bsn: must not be all zeros";
+	case BSN_CHECKSUM:
+		return "bsn: is not a valid BSN (fails the 11-test)";
+	}
+	return "bsn: is not valid";
+}
+
+int32_t
+rules_days_from_civil(int y, unsigned m, unsigned d)
+{
+	int64_t yy = (int64_t)y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	uint64_t yoe = (uint64_t)(yy - era * 400);		/* [0, 399] */
+	uint64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	uint64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;	/* [0, 146096] */
+
+	return (int32_t)(era * 146097 + (int64_t)doe - 719468);
+}
+
+void
+rules_civil_from_days(int32_t days, int *y, unsigned *m, unsigned *d)
+{
+	int64_t z = (int64_t)days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	uint64_t doe = (uint64_t)(z - era * 146097);		/* [0, 146096] */
+	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);	/* [0, 365] */
+	uint64_t mp = (5 * doy + 2) / 153;			/* [0, 11] */
+	unsigned month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = month;
+	*y = (int)((int64_t)yoe + era * 400 + (month <= 2));
+}
+
+static int
+is_leap(int64_t y)
+{
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+static unsigned
+days_in_month(int64_t y, unsigned m)
+{
+	static const unsigned char mdays[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+
+	if (m == 2 && is_leap(y))
+		return 29;
+	return mdays[m - 1];
+}
+
+/* n ASCII digits as a number, or -1. */
+static int
+parse_digits(const char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int
+rules_parse_date(const char *s, int32_t *days)
+{
+	int y, m, d;
+
+	if (s == NULL || strlen(s) != DATE_LEN || s[4] != '-' || s[7] != '-')
+		return -1;
+	y = parse_digits(s, 4);
+	m = parse_digits(s + 5, 2);
+	d = parse_digits(s + 8, 2);
+	if (y < DATE_MIN_YEAR || y > DATE_MAX_YEAR || m < 1 || m > 12 ||
+	    d < 1 || (unsigned)d > days_in_month(y, (unsigned)m))
+		return -1;
+	*days = rules_days_from_civil(y, (unsigned)m, (unsigned)d);
+	return 0;
+}
+
+int32_t
+rules_birthday(int32_t birth, int years)
+{
+	int y;
+	unsigned m, d;
+
+	rules_civil_from_days(birth, &y, &m, &d);
+	y += years;
+	if (m == 2 && d == 29 && !is_leap(y))
+		d = 28;
+	return rules_days_from_civil(y, m, d);
+}
+
+/* Floor division: the UTC day of a Unix time, also before 1970. */
+static int64_t
+day_of(int64_t t)
+{
+	int64_t q = t / SECONDS_PER_DAY;
+
+	return (t % SECONDS_PER_DAY < 0) ? q - 1 : q;
+}
+
+/*
+ * The message names the configured maximum, so it is built per call; a
+ * per-thread buffer keeps rules_expiry free of locks and allocation.
+ */
+static const char *
+duration_message(unsigned max_days)
+{
+	static _Thread_local char buf[64];
+
+	snprintf(buf, sizeof(buf), "duration_days: must be at most %u",
+	    max_days);
+	return buf;
+}
+
+int
+rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
+    unsigned max_days, struct expiry *out, const char **why)
+{
+	const char *msg;
+	int64_t today = day_of(now), by_duration, by_age;
+	int32_t birthday;
+
+	if (max_days > RULES_MAX_SIGNAL_DAYS)
+		max_days = RULES_MAX_SIGNAL_DAYS;
+	if (max_days == 0)
+		max_days = 1;
+	if (birth > today) {
+		msg = "birth_date: must not be in the future";
+		goto fail;
+	}
+	birthday = rules_birthday(birth, RULES_AGE_LIMIT);
+	if (birthday <= today) {
+		msg = "birth_date: the youth is 23 or older; "
+		    "the index is for youths under 23";
+		goto fail;
+	}
+	if (duration_days == 0)
+		duration_days = max_days;
+	if (duration_days > max_days) {
+		msg = duration_message(max_days);
+		goto fail;
+	}
+	by_duration = now + (int64_t)duration_days * SECONDS_PER_DAY;
+	by_age = (int64_t)birthday * SECONDS_PER_DAY;
+	if (by_age <= by_duration) {
+		out->expires = by_age;
+		out->bound = EXPIRY_AGE_23;
+	} else {
+		out->expires = by_duration;
+		out->bound = EXPIRY_DURATION;
+	}
+	return 0;
+fail:
+	if (why != NULL)
+		*why = msg;
+	return -1;
+}
+
+/*
+ * One UTF-8 sequence at s[*i] (RFC 3629: no overlong forms, surrogates or
+ * code points above U+10FFFF), advancing *i. Returns the code point or -1.
+ */
+static int32_t
+utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+	unsigned char c = s[*i];
+	unsigned char lo = 0x80, hi = 0xbf;
+	int32_t cp;
+	size_t n, k;
+
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2;
+		cp = c & 0x0f;
+		if (c == 0xe0)
+			lo = 0xa0;		/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;		/* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3;
+		cp = c & 0x07;
+		if (c == 0xf0)
+			lo = 0x90;		/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;		/* above U+10FFFF */
+	} else
+		return -1;
+	if (len - *i <= n)
+		return -1;
+	for (k = 1; k <= n; k++) {
+		c = s[*i + k];
+		if (c < lo || c > hi)
+			return -1;
+		lo = 0x80;
+		hi = 0xbf;
+		cp = (cp << 6) | (c & 0x3f);
+	}
+	*i += n + 1;
+	return cp;
+}
+
+static enum text_error
+text_check(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	int32_t cp;
+
+	while (i < len) {
+		if ((cp = utf8_next(u, len, &i)) < 0)
+			return TEXT_UTF8;
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return TEXT_CONTROL;
+	}
+	return TEXT_OK;
+}
+
+static int
+check_name(const char *name, const char **why)
+{
+	size_t len = name == NULL ? 0 : strlen(name);
+
+	if (len == 0)
+		*why = "contact.name: is required";
+	else if (len > RULES_CONTACT_NAME_MAX)
+		*why = "contact.name: must be at most 128 bytes";
+	else switch (text_check(name, len)) {
+	case TEXT_OK:
+		return 0;
+	case TEXT_CONTROL:
+		*why = "contact.name: must not contain control characters";
+		break;
+	case TEXT_UTF8:
+		*why = "contact.name: must be valid UTF-8";
+		break;
+	}
+	return -1;
+}
+
+static int
+check_phone(const char *phone, const char **why)
+{
+	size_t len = phone == NULL ? 0 : strlen(phone), i;
+	int digits = 0;
+
+	if (len == 0) {
+		*why = "contact.phone: is required";
+		return -1;
+	}
+	if (len > RULES_CONTACT_PHONE_MAX) {
+		*why = "contact.phone: must be at most 32 bytes";
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if (phone[i] >= '0' && phone[i] <= '9')
+			digits++;
+		else if (strchr(" +-().", phone[i]) == NULL) {
+			*why = "contact.phone: may contain only digits, "
+			    "spaces and + - ( ) .";
+			return -1;
+		}
+	}
+	if (digits == 0) {
+		*why = "contact.phone: must contain a digit";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_email(const char *email, const char **why)
+{
+	size_t len = email == NULL ? 0 : strlen(email);
+	const char *at;
+
+	if (len == 0)
+		return 0;
+	if (len > RULES_CONTACT_EMAIL_MAX) {
+		*why = "contact.email: must be at most 254 bytes";
+		return -1;
+	}
+	switch (text_check(email, len)) {
+	case TEXT_OK:
+		break;
+	case TEXT_CONTROL:
+		*why = "contact.email: must not contain control characters";
+		return -1;
+	case TEXT_UTF8:
+		*why = "contact.email: must be valid UTF-8";
+		return -1;
+	}
+	if (strchr(email, ' ') != NULL) {
+		*why = "contact.email: must not contain spaces";
+		return -1;
+	}
+	at = strchr(email, '@');
+	if (at == NULL || at == email || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL) {
+		*why = "contact.email: must have the form name@domain";
+		return -1;
+	}
+	return 0;
+}
+
+int
+rules_check_contact(const char *name, const char *phone, const char *email,
+    const char **why)
+{
+	const char *msg = NULL;
+
+	if (check_name(name, &msg) == -1 || check_phone(phone, &msg) == -1 ||
+	    check_email(email, &msg) == -1) {
+		if (why != NULL)
+			*why = msg;
+		return -1;
+	}
+	return 0;
+}
+
+int
+rules_check_client_ref(const char *ref, const char **why)
+{
+	size_t len = ref == NULL ? 0 : strlen(ref);
+	const char *msg;
+
+	if (len > RULES_CLIENT_REF_MAX)
+		msg = "client_ref: must be at most 64 bytes";
+	else switch (text_check(ref, len)) {
+	case TEXT_OK:
+		return 0;
+	case TEXT_CONTROL:
+		msg = "client_ref: must not contain control characters";
+		break;
+	case TEXT_UTF8:
+	default:
+		msg = "client_ref: must be valid UTF-8";
+		break;
+	}
+	if (why != NULL)
+		*why = msg;
+	return -1;
+}
+
+int
+rules_check_municipality(const char *code, const char **why)
+{
+	if (code == NULL || code[0] == '\0' ||
+	    (strlen(code) == 4 && parse_digits(code, 4) >= 0))
+		return 0;
+	if (why != NULL)
+		*why = "municipality: must be a 4-digit CBS code";
+	return -1;
+}

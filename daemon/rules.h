@@ -1,0 +1,91 @@
+/*
+ * The Jeugdwet rules as pure functions: BSN, dates and age, expiry,
+ * contact details. No I/O, no clock: the caller passes "today" and "now".
+ * Messages name the field at fault and never echo a BSN.
+ */
+#ifndef VIX_RULES_H
+#define VIX_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RULES_MAX_SIGNAL_DAYS	730	/* the law's two years; config may lower */
+#define RULES_AGE_LIMIT		23
+#define RULES_CLIENT_REF_MAX	64
+#define RULES_CONTACT_NAME_MAX	128
+#define RULES_CONTACT_PHONE_MAX	32
+#define RULES_CONTACT_EMAIL_MAX	254
+
+enum bsn_error {
+	BSN_OK = 0,
+	BSN_EMPTY,		/* no value */
+	BSN_LENGTH,		/* not exactly 9 characters */
+	BSN_NOT_DIGITS,		/* a character other than ASCII 0-9 */
+	BSN_ALL_ZEROS,
+	BSN_CHECKSUM,		/* fails the 11-test */
+};
+
+/* Check a BSN: exactly 9 ASCII digits, not all zeros, passing the 11-test. */
+enum bsn_error	rules_check_bsn(const char *s, size_t len);
+
+/* "bsn: must be exactly 9 digits" etc.; never contains the value. */
+const char	*rules_bsn_strerror(enum bsn_error);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int32_t		rules_days_from_civil(int y, unsigned m, unsigned d);
+void		rules_civil_from_days(int32_t days, int *y, unsigned *m,
+		    unsigned *d);
+
+/*
+ * Parse a strict YYYY-MM-DD that is a real calendar date (year 1900..9999).
+ * Returns 0 and the day number, or -1.
+ */
+int		rules_parse_date(const char *s, int32_t *days);
+
+/*
+ * The day a youth born on birth turns `years`. Someone born on 29 February
+ * turns a year older on 28 February in a year without one (the earlier
+ * reading, so that a signal is never kept past the age limit).
+ */
+int32_t		rules_birthday(int32_t birth, int years);
+
+enum expiry_bound {
+	EXPIRY_DURATION = 1,	/* values match vix.v1.ExpiryBound */
+	EXPIRY_AGE_23 = 2,
+};
+
+struct expiry {
+	int64_t			expires;	/* Unix seconds */
+	enum expiry_bound	bound;
+};
+
+/*
+ * Validate a registration's dates and compute its expiry:
+ * min(now + duration, 00:00 UTC of the 23rd birthday). duration_days 0
+ * means max_days; above max_days is refused. Refuses a birth date in the
+ * future and a youth aged 23 or more on today (the UTC day of now).
+ * max_days is clamped to 1..RULES_MAX_SIGNAL_DAYS. Returns 0, or -1 with
+ * *why naming the field ("birth_date: ...", "duration_days: ..."); the
+ * duration message lives in per-thread storage, valid until this thread
+ * calls rules_expiry again. why may be NULL; *out is set only on success.
+ */
+int		rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
+		    unsigned max_days, struct expiry *out, const char **why);
+
+/*
+ * Contact: name and phone required; lengths bounded; no control
+ * characters (C0, DEL, C1); valid UTF-8. phone: digits, spaces and
+ * "+-().", at least one digit. email optional (NULL or ""), bounded, no
+ * spaces, exactly one '@' with text on both sides.
+ * Returns 0, or -1 with *why naming the field ("contact.name: ...").
+ */
+int		rules_check_contact(const char *name, const char *phone,
+		    const char *email, const char **why);
+
+/* client_ref: optional, at most 64 bytes, valid UTF-8, no control chars. */
+int		rules_check_client_ref(const char *ref, const char **why);
+
+/* municipality: optional (empty), else exactly 4 ASCII digits. */
+int		rules_check_municipality(const char *code, const char **why);
+
+#endif

@@ -1,0 +1,1030 @@
+/*
+ * The LMDB store (DESIGN.md section 8). Big-endian composite keys so that
+ * prefix scans follow the key order; records are protobuf (store.proto).
+ * Every write goes through a sticky-error transaction: each step returns at
+ * once once an earlier one failed, and the caller checks once at the end.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+#include <openssl/evp.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store.h"
+#include "store.pb-c.h"
+#include "vix.pb-c.h"
+
+#define STORE_SCHEMA	1
+#define KEY_MAX		64
+#define HASH_LEN	32
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
+			 audit, meta;
+	size_t		 map_size;
+	unsigned	 quota_percent;
+	/* Head of the audit chain; the writer thread's alone. */
+	uint64_t	 audit_seq;
+	uint8_t		 audit_hash[HASH_LEN];
+};
+
+struct audit_head {
+	uint64_t	seq;
+	uint8_t		hash[HASH_LEN];
+};
+
+struct store_txn {
+	struct store		*s;
+	MDB_txn			*root;		/* the batch */
+	MDB_txn			*txn;		/* root, or the job's child */
+	int			 err;		/* sticky: first failure */
+	struct audit_head	 batch_head, job_head;
+};
+
+struct store_reader {
+	struct store	*s;
+	MDB_txn		*txn;
+};
+
+struct key {
+	uint8_t	b[KEY_MAX];
+	size_t	n;
+};
+
+/* ---- keys ------------------------------------------------------------ */
+
+static struct key *
+key_start(struct key *k)
+{
+	k->n = 0;
+	return k;
+}
+
+static struct key *
+key_bytes(struct key *k, const void *p, size_t n)
+{
+	memcpy(k->b + k->n, p, n);
+	k->n += n;
+	return k;
+}
+
+static struct key *
+key_u32(struct key *k, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--)
+		k->b[k->n++] = (uint8_t)(v >> (8 * i));
+	return k;
+}
+
+static struct key *
+key_u64(struct key *k, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--)
+		k->b[k->n++] = (uint8_t)(v >> (8 * i));
+	return k;
+}
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
+static MDB_val
+key_val(struct key *k)
+{
+	return (MDB_val){ .mv_size = k->n, .mv_data = k->b };
+}
+
+/* Iterate the entries of db whose key starts with prefix. */
+#define PREFIX_FOREACH(cur, prefix, k, v, rc)				\
+	for ((k) = key_val(prefix),					\
+	    (rc) = mdb_cursor_get((cur), &(k), &(v), MDB_SET_RANGE);	\
+	    (rc) == 0 && (k).mv_size >= (prefix)->n &&			\
+	    memcmp((k).mv_data, (prefix)->b, (prefix)->n) == 0;		\
+	    (rc) = mdb_cursor_get((cur), &(k), &(v), MDB_NEXT))
+
+/* ---- the sticky-error wrapper ---------------------------------------- */
+
+static int
+mdb_to_err(int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL) {
+		log_warnx("store: %s: database map is full; raise map_size",
+		    what);
+		return VIX_E_FULL;
+	}
+	log_warnx("store: %s: %s", what, mdb_strerror(rc));
+	return VIX_E_STORE;
+}
+
+static void
+st_fail(struct store_txn *t, int rc, const char *what)
+{
+	if (t->err == 0)
+		t->err = mdb_to_err(rc, what);
+}
+
+/* 0 found, MDB_NOTFOUND, or -1 after recording an error. */
+static int
+st_get(struct store_txn *t, MDB_dbi db, struct key *k, MDB_val *v)
+{
+	MDB_val kv = key_val(k);
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_get(t->txn, db, &kv, v)) == 0 || rc == MDB_NOTFOUND)
+		return rc;
+	st_fail(t, rc, "get");
+	return -1;
+}
+
+static void
+st_put(struct store_txn *t, MDB_dbi db, struct key *k, const void *p,
+    size_t n)
+{
+	MDB_val kv = key_val(k), vv = { .mv_size = n, .mv_data = (void *)p };
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_put(t->txn, db, &kv, &vv, 0)) != 0)
+		st_fail(t, rc, "put");
+}
+
+/* Pack a record straight into the database's page (MDB_RESERVE). */
+static void
+st_put_msg(struct store_txn *t, MDB_dbi db, struct key *k,
+    const ProtobufCMessage *m)
+{
+	MDB_val kv = key_val(k), vv;
+	int rc;
+
+	if (t->err)
+		return;
+	vv.mv_size = protobuf_c_message_get_packed_size(m);
+	if ((rc = mdb_put(t->txn, db, &kv, &vv, MDB_RESERVE)) != 0) {
+		st_fail(t, rc, "put");
+		return;
+	}
+	protobuf_c_message_pack(m, vv.mv_data);
+}
+
+static void
+st_del(struct store_txn *t, MDB_dbi db, struct key *k)
+{
+	MDB_val kv = key_val(k);
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_del(t->txn, db, &kv, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		st_fail(t, rc, "del");
+}
+
+static MDB_cursor *
+st_cursor(struct store_txn *t, MDB_dbi db)
+{
+	MDB_cursor *c = NULL;
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_cursor_open(t->txn, db, &c)) != 0)
+		st_fail(t, rc, "cursor");
+	return c;
+}
+
+/* Counters in meta: the next value, stored big-endian. */
+static uint64_t
+st_next_id(struct store_txn *t, const char *name)
+{
+	struct key k;
+	uint8_t buf[8];
+	uint64_t next = 1;
+	MDB_val v;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		next = get_u64(v.mv_data);
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)((next + 1) >> (8 * (7 - i)));
+	st_put(t, t->s->meta, &k, buf, sizeof(buf));
+	return next;
+}
+
+/* ---- records --------------------------------------------------------- */
+
+static Vix__Store__V1__Signal *
+signal_decode(struct store_txn *t, const MDB_val *v)
+{
+	Vix__Store__V1__Signal *s = vix__store__v1__signal__unpack(NULL,
+	    v->mv_size, v->mv_data);
+
+	if (s == NULL && t != NULL && t->err == 0) {
+		log_warnx("store: a signal record does not decode");
+		t->err = VIX_E_STORE;
+	}
+	return s;
+}
+
+static void
+contact_copy(struct store_contact *c, const Vix__Store__V1__Signal *s)
+{
+	snprintf(c->name, sizeof(c->name), "%s", s->contact_name);
+	snprintf(c->phone, sizeof(c->phone), "%s", s->contact_phone);
+	snprintf(c->email, sizeof(c->email), "%s", s->contact_email);
+}
+
+void
+store_view_free(struct store_view *v)
+{
+	free(v->others);
+	v->others = NULL;
+	v->n_others = 0;
+}
+
+/*
+ * Every active signal on a youth, as parties. The one of org `self` (if
+ * any) goes to *me; the others to the view.
+ */
+static void
+load_parties(struct store_txn *t, const uint8_t *p, uint32_t self,
+    struct store_party *me, struct store_view *view)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->signals);
+	struct key prefix;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		Vix__Store__V1__Signal *s = signal_decode(t, &v);
+		struct store_party party, *grown;
+
+		if (s == NULL)
+			break;
+		party.org = get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN);
+		party.signal_id = s->id;
+		party.since = s->created;
+		contact_copy(&party.contact, s);
+		vix__store__v1__signal__free_unpacked(s, NULL);
+		if (party.org == self) {
+			if (me != NULL)
+				*me = party;
+			continue;
+		}
+		grown = reallocarray(view->others, view->n_others + 1,
+		    sizeof(*grown));
+		if (grown == NULL) {
+			t->err = VIX_E_STORE;
+			break;
+		}
+		view->others = grown;
+		view->others[view->n_others++] = party;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan signals");
+	mdb_cursor_close(cur);
+}
+
+static unsigned
+rank_of(const struct orgs *orgs, uint32_t sid)
+{
+	const struct org *o = orgs_by_sid(orgs, sid);
+
+	return o ? o->rank : UINT32_MAX;
+}
+
+/* Coordinator among me (may be NULL) and the others. */
+static uint32_t
+choose_coordinator(const struct orgs *orgs, const struct store_party *me,
+    const struct store_view *view)
+{
+	struct match_party *mp = calloc(view->n_others + 1, sizeof(*mp));
+	size_t n = 0, i;
+	uint32_t org;
+
+	if (mp == NULL)
+		return me ? me->org : view->others[0].org;
+	if (me != NULL)
+		mp[n++] = (struct match_party){ me->org, rank_of(orgs, me->org),
+		    me->since, me->signal_id };
+	for (i = 0; i < view->n_others; i++) {
+		const struct store_party *o = &view->others[i];
+
+		mp[n++] = (struct match_party){ o->org, rank_of(orgs, o->org),
+		    o->since, o->signal_id };
+	}
+	org = mp[match_choose_coordinator(mp, n)].org;
+	free(mp);
+	return org;
+}
+
+static int
+match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
+{
+	Vix__Store__V1__Match *rec;
+	struct key k;
+	MDB_val v;
+
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	if (st_get(t, t->s->matches, &k, &v) != 0)
+		return 0;
+	if ((rec = vix__store__v1__match__unpack(NULL, v.mv_size,
+	    v.mv_data)) == NULL) {
+		t->err = VIX_E_STORE;
+		return 0;
+	}
+	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
+	    rec->coordinated };
+	vix__store__v1__match__free_unpacked(rec, NULL);
+	return 1;
+}
+
+static void
+match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
+{
+	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
+	struct key k;
+
+	rec.id = m->id;
+	rec.created = m->created;
+	rec.coordinator = m->coordinator;
+	rec.coordinated = m->coordinated;
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	st_put_msg(t, t->s->matches, &k, &rec.base);
+}
+
+/* ---- audit ----------------------------------------------------------- */
+
+int
+store_audit(struct store_txn *t, int64_t now, const char *actor,
+    const char *action, uint64_t signal_id, uint64_t match_id,
+    const char *outcome)
+{
+	Vix__Store__V1__Audit rec = VIX__STORE__V1__AUDIT__INIT;
+	struct store *s = t->s;
+	uint8_t buf[1024], hash[HASH_LEN];
+	EVP_MD_CTX *md;
+	size_t n;
+	struct key k;
+
+	rec.seq = s->audit_seq + 1;
+	rec.time = now;
+	rec.actor = (char *)actor;
+	rec.action = (char *)action;
+	rec.signal_id = signal_id;
+	rec.match_id = match_id;
+	rec.outcome = (char *)outcome;
+	if ((n = protobuf_c_message_get_packed_size(&rec.base)) >
+	    sizeof(buf) - HASH_LEN) {
+		t->err = t->err ? t->err : VIX_E_STORE;
+		return t->err;
+	}
+	protobuf_c_message_pack(&rec.base, buf);
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(md, s->audit_hash, HASH_LEN) ||
+	    !EVP_DigestUpdate(md, buf, n) ||
+	    !EVP_DigestFinal_ex(md, hash, NULL)) {
+		EVP_MD_CTX_free(md);
+		t->err = t->err ? t->err : VIX_E_STORE;
+		return t->err;
+	}
+	EVP_MD_CTX_free(md);
+	memcpy(buf + n, hash, HASH_LEN);
+	key_u64(key_start(&k), rec.seq);
+	st_put(t, s->audit, &k, buf, n + HASH_LEN);
+	if (t->err == 0) {
+		s->audit_seq = rec.seq;
+		memcpy(s->audit_hash, hash, HASH_LEN);
+	}
+	return t->err;
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+static void
+head_save(struct store *s, struct audit_head *h)
+{
+	h->seq = s->audit_seq;
+	memcpy(h->hash, s->audit_hash, HASH_LEN);
+}
+
+static void
+head_restore(struct store *s, const struct audit_head *h)
+{
+	s->audit_seq = h->seq;
+	memcpy(s->audit_hash, h->hash, HASH_LEN);
+}
+
+struct store_txn *
+store_write_begin(struct store *s, int *err)
+{
+	struct store_txn *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (t == NULL) {
+		*err = VIX_E_STORE;
+		return NULL;
+	}
+	t->s = s;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t->root)) != 0) {
+		*err = mdb_to_err(rc, "begin write transaction");
+		free(t);
+		return NULL;
+	}
+	t->txn = t->root;
+	head_save(s, &t->batch_head);
+	*err = 0;
+	return t;
+}
+
+int
+store_write_commit(struct store_txn *t)
+{
+	int rc, err = 0;
+
+	/* A failed commit frees the transaction: never abort it again. */
+	if ((rc = mdb_txn_commit(t->root)) != 0) {
+		err = mdb_to_err(rc, "commit");
+		head_restore(t->s, &t->batch_head);
+	}
+	free(t);
+	return err;
+}
+
+void
+store_write_abort(struct store_txn *t)
+{
+	mdb_txn_abort(t->root);
+	head_restore(t->s, &t->batch_head);
+	free(t);
+}
+
+int
+store_job_begin(struct store_txn *t)
+{
+	int rc;
+
+	t->err = 0;
+	head_save(t->s, &t->job_head);
+	if ((rc = mdb_txn_begin(t->s->env, t->root, 0, &t->txn)) != 0) {
+		t->txn = t->root;
+		return t->err = mdb_to_err(rc, "begin nested transaction");
+	}
+	return 0;
+}
+
+void
+store_job_end(struct store_txn *t, int err)
+{
+	int rc;
+
+	if (err != 0 || t->err != 0) {
+		mdb_txn_abort(t->txn);
+		head_restore(t->s, &t->job_head);
+	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
+		st_fail(t, rc, "commit nested transaction");
+		head_restore(t->s, &t->job_head);
+	}
+	t->txn = t->root;
+	t->err = 0;
+}
+
+/* ---- domain operations ----------------------------------------------- */
+
+static void
+signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
+{
+	key_u32(key_bytes(key_start(sk), p, PSEUDONYM_LEN), org);
+}
+
+/* sigid: signal id -> pseudonym . org, to find any signal by its id. */
+static void
+put_sigid(struct store_txn *t, uint64_t id, const uint8_t *p, uint32_t org)
+{
+	struct key k, v;
+
+	signal_keys(&v, p, org);
+	key_u64(key_start(&k), id);
+	st_put(t, t->s->sigid, &k, v.b, v.n);
+}
+
+static void
+put_signal_record(struct store_txn *t, const struct store_register_in *in,
+    uint64_t id, int64_t created)
+{
+	Vix__Store__V1__Signal rec = VIX__STORE__V1__SIGNAL__INIT;
+	struct key k;
+
+	rec.id = id;
+	rec.created = created;
+	rec.updated = in->now;
+	rec.expires = in->expires;
+	rec.bound = (uint32_t)in->bound;
+	rec.contact_name = (char *)in->contact.name;
+	rec.contact_phone = (char *)in->contact.phone;
+	rec.contact_email = (char *)in->contact.email;
+	rec.client_ref = (char *)in->client_ref;
+	rec.municipality = (char *)in->municipality;
+	signal_keys(&k, in->pseudonym, in->org->sid);
+	st_put_msg(t, t->s->signals, &k, &rec.base);
+	key_u64(key_u64(key_start(&k), (uint64_t)in->expires), id);
+	st_put(t, t->s->expiry, &k, "", 0);
+}
+
+int
+store_register(struct store_txn *t, const struct store_register_in *in,
+    struct store_register_out *out)
+{
+	Vix__Store__V1__Signal *old = NULL;
+	struct store_party me;
+	struct store_match m;
+	struct key k;
+	int64_t created = in->now;
+	MDB_val v;
+
+	memset(out, 0, sizeof(*out));
+	signal_keys(&k, in->pseudonym, in->org->sid);
+	if (st_get(t, t->s->signals, &k, &v) == 0 &&
+	    (old = signal_decode(t, &v)) != NULL) {
+		out->refreshed = 1;
+		out->signal_id = old->id;
+		created = old->created;
+		key_u64(key_u64(key_start(&k), (uint64_t)old->expires), old->id);
+		st_del(t, t->s->expiry, &k);
+		vix__store__v1__signal__free_unpacked(old, NULL);
+	} else {
+		out->signal_id = st_next_id(t, "next_signal");
+		key_u64(key_u32(key_start(&k), in->org->sid), out->signal_id);
+		st_put(t, t->s->by_org, &k, in->pseudonym, PSEUDONYM_LEN);
+		put_sigid(t, out->signal_id, in->pseudonym, in->org->sid);
+	}
+	put_signal_record(t, in, out->signal_id, created);
+
+	load_parties(t, in->pseudonym, in->org->sid, &me, &out->view);
+	out->change = match_on_register(out->view.n_others, out->refreshed);
+	if (out->view.n_others > 0) {
+		if (!match_get(t, in->pseudonym, &m)) {
+			m.id = st_next_id(t, "next_match");
+			m.created = in->now;
+			m.coordinated = 0;
+			m.coordinator = choose_coordinator(in->orgs, &me,
+			    &out->view);
+			match_put(t, in->pseudonym, &m);
+		}
+		out->view.has_match = 1;
+		out->view.match = m;
+	}
+	store_audit(t, in->now, in->org->oin, out->refreshed ? "refresh" :
+	    "register", out->signal_id, out->view.has_match ?
+	    out->view.match.id : 0, "ok");
+	if (t->err)
+		store_view_free(&out->view);
+	return t->err;
+}
+
+/* Find the signal to withdraw: by id (any organisation's) or pseudonym. */
+static int
+withdraw_locate(struct store_txn *t, const struct store_withdraw_in *in,
+    uint8_t *p)
+{
+	struct key k;
+	MDB_val v;
+
+	if (in->signal_id == 0) {
+		memcpy(p, in->pseudonym, PSEUDONYM_LEN);
+		return 0;
+	}
+	key_u64(key_start(&k), in->signal_id);
+	if (st_get(t, t->s->sigid, &k, &v) != 0)
+		return t->err ? t->err : VIX_E_NOT_FOUND;
+	if (v.mv_size != PSEUDONYM_LEN + 4)
+		return t->err = VIX_E_STORE;
+	if (get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN) != in->org->sid)
+		return VIX_E_PERMISSION;
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	return 0;
+}
+
+static void
+archive_signal(struct store_txn *t, const uint8_t *p, uint32_t org,
+    Vix__Store__V1__Signal *sig, int reason, int64_t now)
+{
+	Vix__Store__V1__Archived rec = VIX__STORE__V1__ARCHIVED__INIT;
+	struct key k;
+
+	rec.signal = sig;
+	rec.org = org;
+	rec.reason = (uint32_t)reason;
+	rec.archived = now;
+	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN), org),
+	    (uint64_t)now);
+	st_put_msg(t, t->s->archive, &k, &rec.base);
+}
+
+/* A signal left a youth: close the match or hand over coordination. */
+static void
+match_after_leave(struct store_txn *t, const uint8_t *p, uint32_t org,
+    const struct orgs *orgs, struct store_withdraw_out *out)
+{
+	struct store_view rest = { 0 };
+	struct store_match m;
+	struct key k;
+
+	if (!match_get(t, p, &m))
+		return;
+	out->match_id = m.id;
+	load_parties(t, p, UINT32_MAX, NULL, &rest);
+	out->change = match_on_remove(rest.n_others);
+	if (out->change == MATCH_CLOSED) {
+		key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+		st_del(t, t->s->matches, &k);
+	} else if (m.coordinator == org) {
+		m.coordinator = choose_coordinator(orgs, NULL, &rest);
+		match_put(t, p, &m);
+	}
+	store_view_free(&rest);
+}
+
+int
+store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
+    struct store_withdraw_out *out)
+{
+	Vix__Store__V1__Signal *sig;
+	uint8_t p[PSEUDONYM_LEN];
+	struct key k;
+	MDB_val v;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = withdraw_locate(t, in, p)) != 0)
+		return err;
+	signal_keys(&k, p, in->org->sid);
+	if (st_get(t, t->s->signals, &k, &v) != 0)
+		return t->err ? t->err : VIX_E_NOT_FOUND;
+	if ((sig = signal_decode(t, &v)) == NULL)
+		return t->err;
+	out->signal_id = sig->id;
+	st_del(t, t->s->signals, &k);
+	key_u64(key_u32(key_start(&k), in->org->sid), sig->id);
+	st_del(t, t->s->by_org, &k);
+	key_u64(key_start(&k), sig->id);
+	st_del(t, t->s->sigid, &k);
+	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
+	st_del(t, t->s->expiry, &k);
+	if (in->reason == VIX__V1__WITHDRAW__REASON__RISK_RESOLVED) {
+		archive_signal(t, p, in->org->sid, sig, in->reason, in->now);
+		out->archived = 1;
+	}
+	vix__store__v1__signal__free_unpacked(sig, NULL);
+	match_after_leave(t, p, in->org->sid, in->orgs, out);
+	store_audit(t, in->now, in->org->oin, out->archived ?
+	    "withdraw:risk_resolved" : "withdraw:unjustified", out->signal_id,
+	    out->match_id, "ok");
+	return t->err;
+}
+
+int
+store_involved(struct store_txn *t, const uint8_t *p, const struct org *org,
+    int64_t now, uint64_t *signal_id, struct store_view *out)
+{
+	struct store_party me = { 0 };
+	struct key k;
+	MDB_val v;
+
+	memset(out, 0, sizeof(*out));
+	signal_keys(&k, p, org->sid);
+	if (st_get(t, t->s->signals, &k, &v) != 0)
+		return t->err ? t->err : VIX_E_PERMISSION;
+	load_parties(t, p, org->sid, &me, out);
+	*signal_id = me.signal_id;
+	if (out->n_others > 0)
+		out->has_match = match_get(t, p, &out->match);
+	store_audit(t, now, org->oin, "involved", me.signal_id,
+	    out->has_match ? out->match.id : 0, "ok");
+	if (t->err)
+		store_view_free(out);
+	return t->err;
+}
+
+/* ---- reads ----------------------------------------------------------- */
+
+struct store_reader *
+store_reader_new(struct store *s)
+{
+	struct store_reader *r = calloc(1, sizeof(*r));
+
+	if (r != NULL)
+		r->s = s;
+	return r;
+}
+
+void
+store_reader_free(struct store_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->txn != NULL)
+		mdb_txn_abort(r->txn);
+	free(r);
+}
+
+/* Renew the reader's snapshot; reset it again with reader_end. */
+static int
+reader_begin(struct store_reader *r)
+{
+	int rc;
+
+	rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL, MDB_RDONLY,
+	    &r->txn) : mdb_txn_renew(r->txn);
+	if (rc == MDB_READERS_FULL) {
+		int dead = 0;
+
+		mdb_reader_check(r->s->env, &dead);
+		rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL,
+		    MDB_RDONLY, &r->txn) : mdb_txn_renew(r->txn);
+	}
+	return rc == 0 ? 0 : mdb_to_err(rc, "begin read transaction");
+}
+
+static void
+reader_end(struct store_reader *r)
+{
+	mdb_txn_reset(r->txn);
+}
+
+static void
+summary_fill(struct store_reader *r, MDB_val *pv, uint32_t org,
+    struct store_summary *out, int *err)
+{
+	struct store_txn t = { .s = r->s, .txn = r->txn };
+	Vix__Store__V1__Signal *sig;
+	struct store_match m;
+	struct key k;
+	MDB_val v;
+
+	signal_keys(&k, pv->mv_data, org);
+	if (st_get(&t, r->s->signals, &k, &v) != 0 ||
+	    (sig = signal_decode(&t, &v)) == NULL) {
+		*err = t.err ? t.err : VIX_E_STORE;
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->signal_id = sig->id;
+	snprintf(out->client_ref, sizeof(out->client_ref), "%s",
+	    sig->client_ref);
+	out->created = sig->created;
+	out->expires = sig->expires;
+	out->bound = (int)sig->bound;
+	vix__store__v1__signal__free_unpacked(sig, NULL);
+	if (match_get(&t, pv->mv_data, &m))
+		out->match_id = m.id;
+	*err = t.err;
+}
+
+int
+store_list(struct store_reader *r, uint32_t org, uint64_t after,
+    struct store_summary *out, size_t max, size_t *n, uint64_t *next)
+{
+	MDB_cursor *cur;
+	struct key prefix, start;
+	MDB_val k, v;
+	int rc, err = 0;
+
+	*n = 0;
+	*next = 0;
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(r->txn, r->s->by_org, &cur)) != 0) {
+		reader_end(r);
+		return mdb_to_err(rc, "cursor");
+	}
+	key_u32(key_start(&prefix), org);
+	key_u64(key_u32(key_start(&start), org), after + 1);
+	k = key_val(&start);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && err == 0 && memcmp(k.mv_data, prefix.b, 4) == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (*n == max) {
+			*next = out[max - 1].signal_id;
+			break;
+		}
+		summary_fill(r, &v, org, &out[(*n)++], &err);
+	}
+	mdb_cursor_close(cur);
+	reader_end(r);
+	return err;
+}
+
+int
+store_counts(struct store_reader *r, size_t *signals, size_t *matches,
+    size_t *archived)
+{
+	MDB_stat st;
+	int err;
+
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	mdb_stat(r->txn, r->s->signals, &st);
+	*signals = st.ms_entries;
+	mdb_stat(r->txn, r->s->matches, &st);
+	*matches = st.ms_entries;
+	mdb_stat(r->txn, r->s->archive, &st);
+	*archived = st.ms_entries;
+	reader_end(r);
+	return 0;
+}
+
+int
+store_over_quota(struct store *s, char *why, size_t len)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	size_t used, limit;
+
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
+	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	limit = s->map_size / 100 * s->quota_percent;
+	if (used < limit)
+		return 0;
+	snprintf(why, len, "the index store is full (%zu of %zu bytes "
+	    "allowed by quota_percent); ask the administrator to raise "
+	    "map_size", used, limit);
+	return 1;
+}
+
+/* ---- opening --------------------------------------------------------- */
+
+static int
+open_dbs(struct store *s, struct diag *d)
+{
+	struct { const char *name; MDB_dbi *dbi; } dbs[] = {
+		{ "signals", &s->signals }, { "by_org", &s->by_org },
+		{ "sigid", &s->sigid }, { "expiry", &s->expiry },
+		{ "matches", &s->matches }, { "archive", &s->archive },
+		{ "audit", &s->audit }, { "meta", &s->meta },
+	};
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
+		    dbs[i].dbi)) != 0) {
+			mdb_txn_abort(txn);
+			diag_add(d, NULL, 0, "store: database %s: %s",
+			    dbs[i].name, mdb_strerror(rc));
+			return -1;
+		}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Schema version and the head of the audit chain. */
+static int
+check_schema(struct store *s, const char *dir, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	MDB_cursor *cur;
+	MDB_val v, kv;
+	uint8_t buf[8];
+	uint64_t version = 0;
+
+	if (mdb_txn_begin(s->env, NULL, 0, &t.root) != 0)
+		return -1;
+	t.txn = t.root;
+	key_bytes(key_start(&k), "schema", 6);
+	if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 8)
+		version = get_u64(v.mv_data);
+	if (version > STORE_SCHEMA) {
+		mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store %s has schema version %llu, newer "
+		    "than this vixd supports (%d); run a newer vixd", dir,
+		    (unsigned long long)version, STORE_SCHEMA);
+		return -1;
+	}
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
+	st_put(&t, s->meta, &k, buf, sizeof(buf));
+	if ((cur = st_cursor(&t, s->audit)) != NULL) {
+		if (mdb_cursor_get(cur, &kv, &v, MDB_LAST) == 0 &&
+		    v.mv_size >= HASH_LEN && kv.mv_size == 8) {
+			s->audit_seq = get_u64(kv.mv_data);
+			memcpy(s->audit_hash, (uint8_t *)v.mv_data + v.mv_size -
+			    HASH_LEN, HASH_LEN);
+		}
+		mdb_cursor_close(cur);
+	}
+	if (t.err || mdb_txn_commit(t.root) != 0) {
+		diag_add(d, NULL, 0, "store %s: cannot write its schema "
+		    "version", dir);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const struct store_options *o, struct diag *d)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int rc, dead;
+
+	if (s == NULL)
+		return NULL;
+	s->map_size = o->map_size;
+	s->quota_percent = o->quota_percent;
+	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
+		diag_add(d, NULL, 0, "store %s: %s", o->dir, strerror(errno));
+		free(s);
+		return NULL;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, 16)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, o->map_size)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(s->env, 512)) != 0 ||
+	    (rc = mdb_env_open(s->env, o->dir, MDB_NOTLS, 0600)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", o->dir, mdb_strerror(rc));
+		store_close(s);
+		return NULL;
+	}
+	mdb_reader_check(s->env, &dead);
+	if (open_dbs(s, d) == -1 || check_schema(s, o->dir, d) == -1) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	free(s);
+}
+
+/* meta "org:<OIN>" -> store id; new OINs get the next id. */
+int
+store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	uint8_t buf[4];
+	MDB_val v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	t.txn = t.root;
+	for (size_t i = 0; i < orgs->n && t.err == 0; i++) {
+		struct org *o = &orgs->v[i];
+
+		key_bytes(key_bytes(key_start(&k), "org:", 4), o->oin, OIN_LEN);
+		if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 4) {
+			o->sid = get_u32(v.mv_data);
+			continue;
+		}
+		o->sid = (uint32_t)st_next_id(&t, "next_org");
+		for (int b = 0; b < 4; b++)
+			buf[b] = (uint8_t)(o->sid >> (8 * (3 - b)));
+		st_put(&t, s->meta, &k, buf, sizeof(buf));
+	}
+	if (t.err) {
+		mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store: cannot record organisation ids");
+		return -1;
+	}
+	if ((rc = mdb_txn_commit(t.root)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,164 @@
+/*
+ * The store, in the words of the domain. Handlers and the writer use only
+ * these operations, never the database underneath, so that another backend
+ * is an added file. Every operation that changes state also appends its
+ * audit record in the same transaction. Errors are enum vix_err values.
+ */
+#ifndef VIX_STORE_H
+#define VIX_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "match.h"
+#include "orgs.h"
+
+#define PSEUDONYM_LEN	32
+
+struct store;
+struct store_txn;
+struct store_reader;
+
+struct store_options {
+	const char	*dir;
+	size_t		 map_size;	/* bytes reserved for the database */
+	unsigned	 quota_percent;	/* writes refused above this use */
+};
+
+struct store	*store_open(const struct store_options *, struct diag *d);
+void		 store_close(struct store *);
+
+/*
+ * Give every organisation of the registry its permanent store id (org->sid),
+ * allocating ids for new OINs. Call before the registry is published.
+ */
+int		 store_bind_orgs(struct store *, struct orgs *, struct diag *d);
+
+/* One write transaction: begun and committed by the writer only. */
+struct store_txn *store_write_begin(struct store *, int *err);
+/* Commit; on failure everything in it is gone and the error says why. */
+int		 store_write_commit(struct store_txn *);
+void		 store_write_abort(struct store_txn *);
+
+/*
+ * A savepoint around one request inside the batch: store_job_end(t, 0)
+ * keeps its changes, a non-zero error undoes them and leaves the batch
+ * usable for the others.
+ */
+int		 store_job_begin(struct store_txn *);
+void		 store_job_end(struct store_txn *, int err);
+
+/*
+ * Append an audit record (who, when, what, outcome) to the hash chain in
+ * the current job. Used by the writer for requests that were refused.
+ */
+int		 store_audit(struct store_txn *, int64_t now, const char *actor,
+		    const char *action, uint64_t signal_id, uint64_t match_id,
+		    const char *outcome);
+
+struct store_contact {
+	char	name[129];
+	char	phone[33];
+	char	email[255];
+};
+
+/* Another organisation with an active signal on the same youth. */
+struct store_party {
+	uint32_t		org;
+	uint64_t		signal_id;
+	int64_t			since;
+	struct store_contact	contact;
+};
+
+struct store_match {
+	uint64_t	id;
+	int64_t		created;
+	uint32_t	coordinator;	/* store id */
+	int		coordinated;
+};
+
+/* The match on a youth as one organisation sees it. */
+struct store_view {
+	int			 has_match;
+	struct store_match	 match;
+	struct store_party	*others;	/* malloc'd; store_view_free */
+	size_t			 n_others;
+};
+
+void		 store_view_free(struct store_view *);
+
+struct store_register_in {
+	uint8_t			 pseudonym[PSEUDONYM_LEN];
+	const struct org	*org;
+	const struct orgs	*orgs;		/* ranks, for the coordinator */
+	int64_t			 now;
+	int64_t			 expires;
+	int			 bound;		/* enum expiry_bound */
+	struct store_contact	 contact;
+	char			 client_ref[65];
+	char			 municipality[5];
+};
+
+struct store_register_out {
+	uint64_t		signal_id;
+	int			refreshed;
+	enum match_change	change;
+	struct store_view	view;
+};
+
+int	store_register(struct store_txn *, const struct store_register_in *,
+	    struct store_register_out *);
+
+struct store_withdraw_in {
+	const struct org	*org;
+	const struct orgs	*orgs;
+	int64_t			 now;
+	uint64_t		 signal_id;	/* 0: by pseudonym */
+	uint8_t			 pseudonym[PSEUDONYM_LEN];
+	int			 reason;	/* vix.v1.Withdraw.Reason */
+};
+
+struct store_withdraw_out {
+	uint64_t		signal_id;
+	int			archived;
+	uint64_t		match_id;
+	enum match_change	change;		/* NONE, LEFT or CLOSED */
+};
+
+int	store_withdraw(struct store_txn *, const struct store_withdraw_in *,
+	    struct store_withdraw_out *);
+
+/* Who else is involved; PERMISSION unless org has an active signal. */
+int	store_involved(struct store_txn *, const uint8_t *pseudonym,
+	    const struct org *org, int64_t now, uint64_t *signal_id,
+	    struct store_view *out);
+
+struct store_summary {
+	uint64_t	signal_id;
+	char		client_ref[65];
+	int64_t		created;
+	int64_t		expires;
+	uint64_t	match_id;
+	int		bound;
+};
+
+/* A read handle for one thread, renewed per request. */
+struct store_reader *store_reader_new(struct store *);
+void		 store_reader_free(struct store_reader *);
+
+/*
+ * Up to max of org's active signals with an id above after, in id order.
+ * *next is the id to continue after, 0 when there are no more.
+ */
+int	store_list(struct store_reader *, uint32_t org, uint64_t after,
+	    struct store_summary *out, size_t max, size_t *n, uint64_t *next);
+
+/* Whether the store is above its quota; why says so for the client. */
+int	store_over_quota(struct store *, char *why, size_t len);
+
+/* Testing and inspection: counts of active signals, matches, archive rows. */
+int	store_counts(struct store_reader *, size_t *signals, size_t *matches,
+	    size_t *archived);
+
+#endif

@@ -1,0 +1,234 @@
+/* Group commit: one LMDB write transaction per batch of queued requests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "log.h"
+#include "writer.h"
+
+struct writer_item {
+	struct job	*job;
+	struct worker	*w;
+};
+
+struct writer {
+	struct store		*store;
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct writer_item	*queue;		/* ring buffer */
+	unsigned		 cap, head, count;
+	unsigned		 batch_max;
+	int			 stopping;
+	void			(*done)(struct worker *, struct job *);
+	struct writer_stats	 stats;
+};
+
+static const char *
+job_action(const struct job *j)
+{
+	switch (j->kind) {
+	case JOB_REGISTER:	return "register";
+	case JOB_WITHDRAW:	return "withdraw";
+	case JOB_INVOLVED:	return "involved";
+	}
+	return "unknown";
+}
+
+static void
+job_message(struct job *j)
+{
+	if (j->why[0] != '\0')
+		return;
+	switch (j->err) {
+	case VIX_E_NOT_FOUND:
+		snprintf(j->why, sizeof(j->why), "no active signal of yours "
+		    "matches %s", j->kind == JOB_WITHDRAW &&
+		    j->in.wd.signal_id ? "signal_id" : "bsn");
+		break;
+	case VIX_E_PERMISSION:
+		snprintf(j->why, sizeof(j->why), j->kind == JOB_INVOLVED ?
+		    "bsn: you may ask who else is involved only while you have "
+		    "an active signal on this youth" : "signal_id: the signal "
+		    "was registered by another organisation; only its "
+		    "registrant may withdraw it");
+		break;
+	case VIX_E_FULL:
+		snprintf(j->why, sizeof(j->why), "the index store is full; "
+		    "nothing was changed (administrator: raise map_size)");
+		break;
+	default:
+		snprintf(j->why, sizeof(j->why), "the index could not store "
+		    "the change; nothing was changed (%s)", err_name(j->err));
+		break;
+	}
+}
+
+static int
+job_apply(struct store_txn *t, struct job *j)
+{
+	switch (j->kind) {
+	case JOB_REGISTER:
+		return store_register(t, &j->in.reg, &j->out.reg);
+	case JOB_WITHDRAW:
+		return store_withdraw(t, &j->in.wd, &j->out.wd);
+	case JOB_INVOLVED:
+		return store_involved(t, j->in.pseudonym, j->org, j->now,
+		    &j->out.inv.signal_id, &j->out.inv.view);
+	}
+	return VIX_E_STORE;
+}
+
+/* One job in its own savepoint; a refusal is audited, not applied. */
+static void
+writer_run_job(struct writer *wr, struct store_txn *t, struct job *j)
+{
+	char why[256];
+
+	if (j->kind == JOB_REGISTER && store_over_quota(wr->store, why,
+	    sizeof(why))) {
+		j->err = VIX_E_FULL;
+		snprintf(j->why, sizeof(j->why), "%s", why);
+		return;
+	}
+	if ((j->err = store_job_begin(t)) != 0)
+		return;
+	j->err = job_apply(t, j);
+	store_job_end(t, j->err);
+	if (j->err == VIX_E_PERMISSION || j->err == VIX_E_NOT_FOUND) {
+		/* Who tried what, and that it was refused. */
+		if (store_job_begin(t) == 0) {
+			store_job_end(t, store_audit(t, j->now, j->org->oin,
+			    job_action(j), j->kind == JOB_WITHDRAW ?
+			    j->in.wd.signal_id : 0, 0, err_name(j->err)));
+		}
+	}
+}
+
+static void
+writer_batch(struct writer *wr, struct writer_item *items, unsigned n)
+{
+	struct store_txn *t;
+	int err;
+
+	if ((t = store_write_begin(wr->store, &err)) != NULL) {
+		for (unsigned i = 0; i < n; i++)
+			writer_run_job(wr, t, items[i].job);
+		err = store_write_commit(t);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct job *j = items[i].job;
+
+		if (err != 0 && j->err == 0) {
+			/* The commit failed: nothing of the batch is stored. */
+			j->err = err;
+			j->why[0] = '\0';
+		}
+		if (j->err != 0)
+			job_message(j);
+		wr->done(items[i].w, j);
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *wr = arg;
+	struct writer_item *batch;
+	unsigned n;
+
+	if ((batch = calloc(wr->batch_max, sizeof(*batch))) == NULL)
+		fatalx("writer: out of memory");
+	for (;;) {
+		pthread_mutex_lock(&wr->lock);
+		while (wr->count == 0 && !wr->stopping)
+			pthread_cond_wait(&wr->cond, &wr->lock);
+		if (wr->count == 0 && wr->stopping) {
+			pthread_mutex_unlock(&wr->lock);
+			break;
+		}
+		for (n = 0; n < wr->batch_max && wr->count > 0; n++) {
+			batch[n] = wr->queue[wr->head];
+			wr->head = (wr->head + 1) % wr->cap;
+			wr->count--;
+		}
+		wr->stats.batches++;
+		wr->stats.jobs += n;
+		if (n > wr->stats.max_batch)
+			wr->stats.max_batch = n;
+		pthread_mutex_unlock(&wr->lock);
+		writer_batch(wr, batch, n);
+	}
+	free(batch);
+	return NULL;
+}
+
+struct writer *
+writer_start(struct store *store, unsigned batch_max, unsigned queue_max,
+    void (*done)(struct worker *, struct job *))
+{
+	struct writer *wr = calloc(1, sizeof(*wr));
+
+	if (wr == NULL || (wr->queue = calloc(queue_max,
+	    sizeof(*wr->queue))) == NULL) {
+		free(wr);
+		return NULL;
+	}
+	wr->store = store;
+	wr->cap = queue_max;
+	wr->batch_max = batch_max;
+	wr->done = done;
+	pthread_mutex_init(&wr->lock, NULL);
+	pthread_cond_init(&wr->cond, NULL);
+	if (pthread_create(&wr->thread, NULL, writer_main, wr) != 0) {
+		free(wr->queue);
+		free(wr);
+		return NULL;
+	}
+	return wr;
+}
+
+int
+writer_submit(struct writer *wr, struct worker *w, struct job *j)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&wr->lock);
+	if (wr->stopping)
+		err = VIX_E_UNAVAILABLE;
+	else if (wr->count == wr->cap)
+		err = VIX_E_FULL;
+	else {
+		wr->queue[(wr->head + wr->count) % wr->cap] =
+		    (struct writer_item){ j, w };
+		wr->count++;
+		pthread_cond_signal(&wr->cond);
+	}
+	pthread_mutex_unlock(&wr->lock);
+	return err;
+}
+
+void
+writer_stop(struct writer *wr)
+{
+	if (wr == NULL)
+		return;
+	pthread_mutex_lock(&wr->lock);
+	wr->stopping = 1;
+	pthread_cond_signal(&wr->cond);
+	pthread_mutex_unlock(&wr->lock);
+	pthread_join(wr->thread, NULL);
+	pthread_mutex_destroy(&wr->lock);
+	pthread_cond_destroy(&wr->cond);
+	free(wr->queue);
+	free(wr);
+}
+
+void
+writer_get_stats(struct writer *wr, struct writer_stats *out)
+{
+	pthread_mutex_lock(&wr->lock);
+	*out = wr->stats;
+	pthread_mutex_unlock(&wr->lock);
+}

@@ -1,0 +1,77 @@
+/*
+ * The writer thread: group commit. Workers queue jobs; the writer takes
+ * every queued job (up to batch_max), applies each in its own savepoint of
+ * one write transaction, commits once, and only then hands the jobs back
+ * to their workers, which answer the clients. Nothing is acknowledged
+ * before its transaction is durable.
+ */
+#ifndef VIX_WRITER_H
+#define VIX_WRITER_H
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct conn;
+struct worker;
+struct writer;
+
+enum job_kind {
+	JOB_REGISTER,
+	JOB_WITHDRAW,
+	JOB_INVOLVED,
+};
+
+struct job {
+	TAILQ_ENTRY(job)	 entry;
+	enum job_kind		 kind;
+	struct conn		*conn;		/* waiting for the answer */
+	uint64_t		 req_id;
+	const struct org	*org;
+	struct orgs		*orgs;		/* reference held by the job */
+	int64_t			 now;
+	int			 err;		/* enum vix_err */
+	char			 why[256];	/* message when err != 0 */
+	union {
+		struct store_register_in reg;
+		struct store_withdraw_in wd;
+		uint8_t		 pseudonym[PSEUDONYM_LEN];
+	} in;
+	union {
+		struct store_register_out reg;
+		struct store_withdraw_out wd;
+		struct {
+			uint64_t		signal_id;
+			struct store_view	view;
+		} inv;
+	} out;
+};
+
+TAILQ_HEAD(job_list, job);
+
+struct writer_stats {
+	uint64_t	batches;
+	uint64_t	jobs;
+	uint64_t	max_batch;
+};
+
+/* Start the thread. Jobs come back through done(worker, job). */
+struct writer	*writer_start(struct store *, unsigned batch_max,
+		    unsigned queue_max,
+		    void (*done)(struct worker *, struct job *));
+
+/*
+ * Queue a job for the worker w. Returns 0, or an enum vix_err when the
+ * writer is stopping (UNAVAILABLE) or its queue is full (FULL).
+ */
+int		 writer_submit(struct writer *, struct worker *w, struct job *);
+
+/* Finish every queued job, then stop and join the thread. */
+void		 writer_stop(struct writer *);
+
+void		 writer_get_stats(struct writer *, struct writer_stats *);
+
+#endif

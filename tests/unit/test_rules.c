@@ -1,0 +1,740 @@
+/*
+ * The Jeugdwet rules: BSN 11-test over the shared test data, dates and leap
+ * years, the age limit, expiry, and contact details.
+ *
+ * No BSN may appear in test output: assertions about BSNs name the line of
+ * the test data file, never the value.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "rules.h"
+#include "support.h"
+
+#define DAY	INT64_C(86400)
+
+/* ---- BSN ---- */
+
+static FILE *
+open_testdata(const char *name)
+{
+	const char *dir = getenv("VIX_TESTDATA");
+	char *path;
+	FILE *fp;
+
+	cr_assert_not_null(dir, "VIX_TESTDATA is not set");
+	path = support_path(dir, name);
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "cannot open %s", path);
+	free(path);
+	return fp;
+}
+
+/* A run of 8 or more digits: something that could be (part of) a BSN. */
+static int
+has_digit_run(const char *s)
+{
+	int run = 0;
+
+	for (; *s != '\0'; s++) {
+		run = (*s >= '0' && *s <= '9') ? run + 1 : 0;
+		if (run >= 8)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+expect_rejected(const char *value, size_t len, int line)
+{
+	enum bsn_error e = rules_check_bsn(value, len);
+	const char *msg = rules_bsn_strerror(e);
+
+	cr_expect_neq(e, BSN_OK, "bsn-invalid.tsv line %d accepted", line);
+	cr_expect(strncmp(msg, "bsn: ", 5) == 0,
+	    "bsn-invalid.tsv line %d: message does not start with 'bsn: '",
+	    line);
+	cr_expect(len == 0 || strstr(msg, value) == NULL,
+	    "bsn-invalid.tsv line %d: message contains the value", line);
+	cr_expect(!has_digit_run(msg),
+	    "bsn-invalid.tsv line %d: message contains a digit run", line);
+}
+
+Test(bsn, accepts_every_valid_test_bsn)
+{
+	FILE *fp = open_testdata("bsn-valid.txt");
+	char buf[256];
+	size_t len;
+	int line = 0, checked = 0;
+
+	while (fgets(buf, sizeof(buf), fp) != NULL) {
+		line++;
+		len = strcspn(buf, "\r\n");
+		buf[len] = '\0';
+		if (buf[0] == '#')
+			continue;
+		cr_expect_eq(rules_check_bsn(buf, len), BSN_OK,
+		    "bsn-valid.txt line %d rejected", line);
+		checked++;
+	}
+	fclose(fp);
+	cr_assert_gt(checked, 100, "only %d valid BSNs in the test data",
+	    checked);
+}
+
+Test(bsn, rejects_every_invalid_test_value)
+{
+	FILE *fp = open_testdata("bsn-invalid.tsv");
+	char buf[256], *tab;
+	int line = 0, checked = 0, empty = 0;
+
+	while (fgets(buf, sizeof(buf), fp) != NULL) {
+		line++;
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (buf[0] == '#')
+			continue;
+		tab = strchr(buf, '\t');
+		cr_assert_not_null(tab, "bsn-invalid.tsv line %d has no tab",
+		    line);
+		*tab = '\0';
+		empty += buf[0] == '\0';
+		expect_rejected(buf, (size_t)(tab - buf), line);
+		checked++;
+	}
+	fclose(fp);
+	cr_assert_gt(checked, 10, "only %d invalid values in the test data",
+	    checked);
+	cr_expect_eq(empty, 1, "expected one empty value in the test data");
+}
+
+/*
+ * Values made here for the exact reason; the label, not the value, is
+ * printed when one fails.
+ */
+Test(bsn, reasons)
+{
+	static const struct {
+		const char	*label;
+		const char	*value;
+		size_t		 len;
+		enum bsn_error	 want;
+	} t[] = {
+		{ "empty", "", 0, BSN_EMPTY },
+		{ "NULL", NULL, 0, BSN_EMPTY },
+		{ "8 digits", "99999001", 8, BSN_LENGTH },
+		{ "10 digits", "9999900190", 10, BSN_LENGTH },
+		{ "letter", "99999001a", 9, BSN_NOT_DIGITS },
+		{ "leading space", " 99999001", 9, BSN_NOT_DIGITS },
+		{ "sign", "-99999001", 9, BSN_NOT_DIGITS },
+		{ "high byte", "9999\xff" "001", 9, BSN_NOT_DIGITS },
+		{ "NUL", "9999\0" "001", 9, BSN_NOT_DIGITS },
+		{ "all zeros", "000000000", 9, BSN_ALL_ZEROS },
+		/* 9*9+8*9+7*9+6*9+5*9+4*0+3*0+2*0 = 315 = 11*28 + 7 */
+		{ "11-test, check digit 7", "999990007", 9, BSN_OK },
+		{ "11-test, check digit 8", "999990008", 9, BSN_CHECKSUM },
+		{ "11-test, check digit 6", "999990006", 9, BSN_CHECKSUM },
+		/* Only len bytes are looked at. */
+		{ "len honoured", "9999900079", 9, BSN_OK },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		cr_expect_eq(rules_check_bsn(t[i].value, t[i].len), t[i].want,
+		    "%s", t[i].label);
+}
+
+Test(bsn, messages_name_the_field)
+{
+	enum bsn_error e;
+
+	for (e = BSN_EMPTY; e <= BSN_CHECKSUM; e++) {
+		cr_expect(strncmp(rules_bsn_strerror(e), "bsn: ", 5) == 0,
+		    "reason %d", (int)e);
+	}
+	cr_expect_str_eq(rules_bsn_strerror(BSN_LENGTH),
+	    "bsn: must be exactly 9 digits");
+	cr_expect_str_eq(rules_bsn_strerror(BSN_CHECKSUM),
+	    "bsn: is not a valid BSN (fails the 11-test)");
+	cr_expect_str_eq(rules_bsn_strerror(BSN_EMPTY), "bsn: is required");
+}
+
+/* ---- dates ---- */
+
+static int32_t
+date(const char *s)
+{
+	int32_t d = INT32_MIN;
+
+	cr_assert_eq(rules_parse_date(s, &d), 0, "%s refused", s);
+	return d;
+}
+
+static void
+expect_bad_date(const char *s)
+{
+	int32_t d = 12345;
+
+	cr_expect_eq(rules_parse_date(s, &d), -1, "\"%s\" accepted", s);
+	cr_expect_eq(d, 12345, "\"%s\": result changed on failure", s);
+}
+
+Test(dates, known_days)
+{
+	cr_expect_eq(rules_days_from_civil(1970, 1, 1), 0);
+	cr_expect_eq(rules_days_from_civil(1969, 12, 31), -1);
+	cr_expect_eq(rules_days_from_civil(2000, 1, 1), 10957);
+	cr_expect_eq(rules_days_from_civil(2000, 3, 1), 11017);
+	cr_expect_eq(rules_days_from_civil(1900, 1, 1), -25567);
+	cr_expect_eq(rules_days_from_civil(9999, 12, 31), 2932896);
+	cr_expect_eq(date("2024-02-29"), rules_days_from_civil(2024, 2, 29));
+	cr_expect_eq(date("2024-03-01") - date("2024-02-28"), 2);
+	cr_expect_eq(date("2023-03-01") - date("2023-02-28"), 1);
+	cr_expect_eq(date("2001-01-01") - date("2000-01-01"), 366);
+	cr_expect_eq(date("1901-01-01") - date("1900-01-01"), 365);
+}
+
+Test(dates, leap_days)
+{
+	date("2000-02-29");
+	date("2024-02-29");
+	date("1904-02-29");
+	expect_bad_date("1900-02-29");
+	expect_bad_date("2023-02-29");
+	expect_bad_date("2100-02-29");
+	expect_bad_date("2024-02-30");
+}
+
+Test(dates, malformed)
+{
+	static const char *bad[] = {
+		"2015-3-01", "2015-03-01x", "", "abcd-ef-gh", "2015-13-01",
+		"2015-04-31", "2015-00-10", "2015-01-00", "2015-01-32",
+		"2015/03/01", "20150301", " 2015-03-01", "2015-03-01 ",
+		"2015-03- 1", "+015-03-01", "-015-03-01", "1899-12-31",
+		"10000-01-01", "0000-01-01", "2015-06-31", "2015-09-31",
+		"2015-11-31", "2015--3-01", "2015-03-1\n",
+	};
+	int32_t d = 7;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_bad_date(bad[i]);
+	cr_expect_eq(rules_parse_date(NULL, &d), -1);
+}
+
+Test(dates, range_ends)
+{
+	cr_expect_eq(date("1900-01-01"), rules_days_from_civil(1900, 1, 1));
+	cr_expect_eq(date("9999-12-31"), rules_days_from_civil(9999, 12, 31));
+	cr_expect_eq(date("2015-03-01"), rules_days_from_civil(2015, 3, 1));
+	cr_expect_eq(date("2015-12-31"), rules_days_from_civil(2015, 12, 31));
+}
+
+/* Every day from 1600 to 2500 and back, consecutive and valid dates. */
+Test(dates, round_trip)
+{
+	int32_t from = rules_days_from_civil(1600, 1, 1);
+	int32_t to = rules_days_from_civil(2500, 12, 31);
+	int32_t days;
+	int y, py = 1599;
+	unsigned m, d, pm = 12, pd = 31;
+
+	for (days = from; days <= to; days++) {
+		rules_civil_from_days(days, &y, &m, &d);
+		cr_assert_eq(rules_days_from_civil(y, m, d), days, "day %d",
+		    (int)days);
+		cr_assert(m >= 1 && m <= 12 && d >= 1 && d <= 31, "day %d",
+		    (int)days);
+		if (d == 1)
+			cr_assert(m == pm % 12 + 1 &&
+			    y == py + (m == 1), "day %d", (int)days);
+		else
+			cr_assert(d == pd + 1 && m == pm && y == py, "day %d",
+			    (int)days);
+		py = y;
+		pm = m;
+		pd = d;
+	}
+}
+
+Test(dates, round_trip_far)
+{
+	static const int32_t far[] = {
+		INT32_MIN / 2, -1000000, -719469, -719468, -1, 0, 1,
+		1000000, INT32_MAX / 2,
+	};
+	int y;
+	unsigned m, d;
+	size_t i;
+
+	for (i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		rules_civil_from_days(far[i], &y, &m, &d);
+		cr_expect_eq(rules_days_from_civil(y, m, d), far[i], "day %d",
+		    (int)far[i]);
+	}
+	rules_civil_from_days(-719468, &y, &m, &d);
+	cr_expect(y == 0 && m == 3 && d == 1);
+}
+
+Test(dates, birthdays)
+{
+	cr_expect_eq(rules_birthday(date("2004-02-29"), 23),
+	    date("2027-02-28"));
+	cr_expect_eq(rules_birthday(date("2004-02-29"), 24),
+	    date("2028-02-29"));
+	cr_expect_eq(rules_birthday(date("2004-02-29"), 0),
+	    date("2004-02-29"));
+	cr_expect_eq(rules_birthday(date("2002-03-01"), 23),
+	    date("2025-03-01"));
+	cr_expect_eq(rules_birthday(date("2002-12-31"), 23),
+	    date("2025-12-31"));
+	cr_expect_eq(rules_birthday(date("2002-01-01"), 23),
+	    date("2025-01-01"));
+}
+
+/* ---- expiry ---- */
+
+/* Noon UTC of a date, as Unix seconds. */
+static int64_t
+noon(const char *s)
+{
+	return date(s) * DAY + 12 * 3600;
+}
+
+static void
+expect_refused(int64_t now, int32_t birth, unsigned duration, unsigned max,
+    const char *want)
+{
+	struct expiry e = { .expires = 42, .bound = EXPIRY_DURATION };
+	const char *why = NULL;
+
+	cr_assert_eq(rules_expiry(now, birth, duration, max, &e, &why), -1,
+	    "accepted, want: %s", want);
+	cr_assert_not_null(why);
+	cr_expect_str_eq(why, want);
+	cr_expect_eq(e.expires, 42, "out changed on failure");
+}
+
+static struct expiry
+expect_accepted(int64_t now, int32_t birth, unsigned duration, unsigned max)
+{
+	struct expiry e = { 0 };
+	const char *why = NULL;
+
+	cr_assert_eq(rules_expiry(now, birth, duration, max, &e, &why), 0,
+	    "refused: %s", why != NULL ? why : "(no reason)");
+	return e;
+}
+
+#define TOO_OLD	"birth_date: the youth is 23 or older; " \
+		"the index is for youths under 23"
+
+Test(expiry, twenty_third_birthday_today_is_refused)
+{
+	expect_refused(noon("2025-06-15"), date("2002-06-15"), 0, 730,
+	    TOO_OLD);
+	/* Also in the first and the last second of that day. */
+	expect_refused(date("2025-06-15") * DAY, date("2002-06-15"), 0, 730,
+	    TOO_OLD);
+	expect_refused(date("2025-06-16") * DAY - 1, date("2002-06-15"), 0,
+	    730, TOO_OLD);
+}
+
+Test(expiry, twenty_third_birthday_past_is_refused)
+{
+	expect_refused(noon("2025-06-15"), date("2002-06-14"), 0, 730,
+	    TOO_OLD);
+	expect_refused(noon("2025-06-15"), date("1990-01-01"), 0, 730,
+	    TOO_OLD);
+	expect_refused(noon("2025-06-15"), date("1900-01-01"), 0, 730,
+	    TOO_OLD);
+}
+
+Test(expiry, twenty_third_birthday_tomorrow_is_accepted)
+{
+	struct expiry e;
+
+	e = expect_accepted(noon("2025-06-15"), date("2002-06-16"), 0, 730);
+	cr_expect_eq(e.bound, EXPIRY_AGE_23);
+	cr_expect_eq(e.expires, date("2025-06-16") * DAY);
+	/* One second before midnight: still the day before. */
+	e = expect_accepted(date("2025-06-16") * DAY - 1, date("2002-06-16"),
+	    1, 730);
+	cr_expect_eq(e.bound, EXPIRY_AGE_23);
+	cr_expect_eq(e.expires, date("2025-06-16") * DAY);
+}
+
+Test(expiry, leap_day_birth)
+{
+	struct expiry e;
+
+	e = expect_accepted(noon("2027-02-27"), date("2004-02-29"), 0, 730);
+	cr_expect_eq(e.bound, EXPIRY_AGE_23);
+	cr_expect_eq(e.expires, date("2027-02-28") * DAY);
+	expect_refused(noon("2027-02-28"), date("2004-02-29"), 0, 730,
+	    TOO_OLD);
+}
+
+Test(expiry, duration_default_is_max)
+{
+	int64_t now = noon("2025-06-15");
+	struct expiry e;
+
+	e = expect_accepted(now, date("2020-01-01"), 0, 730);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+	cr_expect_eq(e.expires, now + 730 * DAY);
+	e = expect_accepted(now, date("2020-01-01"), 0, 365);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+	cr_expect_eq(e.expires, now + 365 * DAY);
+}
+
+Test(expiry, duration_chosen)
+{
+	int64_t now = noon("2025-06-15");
+	struct expiry e;
+
+	e = expect_accepted(now, date("2020-01-01"), 1, 730);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+	cr_expect_eq(e.expires, now + DAY);
+	e = expect_accepted(now, date("2020-01-01"), 730, 730);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+	cr_expect_eq(e.expires, now + 730 * DAY);
+	e = expect_accepted(now, date("2020-01-01"), 365, 365);
+	cr_expect_eq(e.expires, now + 365 * DAY);
+}
+
+Test(expiry, duration_capped)
+{
+	int64_t now = noon("2025-06-15");
+
+	expect_refused(now, date("2020-01-01"), 731, 730,
+	    "duration_days: must be at most 730");
+	expect_refused(now, date("2020-01-01"), 366, 365,
+	    "duration_days: must be at most 365");
+	expect_refused(now, date("2020-01-01"), UINT32_MAX, 730,
+	    "duration_days: must be at most 730");
+}
+
+/* The law's two years hold even if the caller passes more. */
+Test(expiry, max_clamped_to_law)
+{
+	int64_t now = noon("2025-06-15");
+	struct expiry e;
+
+	expect_refused(now, date("2020-01-01"), 731, 1000,
+	    "duration_days: must be at most 730");
+	e = expect_accepted(now, date("2020-01-01"), 0, 1000);
+	cr_expect_eq(e.expires, now + 730 * DAY);
+}
+
+Test(expiry, age_bound_when_earlier)
+{
+	int64_t now = noon("2025-06-15");
+	struct expiry e;
+
+	/* Turns 23 on 2026-01-10, before the two years are up. */
+	e = expect_accepted(now, date("2003-01-10"), 0, 730);
+	cr_expect_eq(e.bound, EXPIRY_AGE_23);
+	cr_expect_eq(e.expires, date("2026-01-10") * DAY);
+	/* A short duration ends first. */
+	e = expect_accepted(now, date("2003-01-10"), 30, 730);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+	cr_expect_eq(e.expires, now + 30 * DAY);
+}
+
+/* When both bounds fall on the same second, the age limit is the reason. */
+Test(expiry, equal_bounds_are_age)
+{
+	int64_t now = date("2025-06-15") * DAY;
+	struct expiry e;
+
+	e = expect_accepted(now, date("2002-07-15"), 30, 730);
+	cr_expect_eq(e.bound, EXPIRY_AGE_23);
+	cr_expect_eq(e.expires, now + 30 * DAY);
+	e = expect_accepted(now, date("2002-07-15"), 29, 730);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+}
+
+Test(expiry, birth_in_future_refused)
+{
+	expect_refused(noon("2025-06-15"), date("2025-06-16"), 0, 730,
+	    "birth_date: must not be in the future");
+	expect_refused(noon("2025-06-15"), date("2030-01-01"), 0, 730,
+	    "birth_date: must not be in the future");
+}
+
+Test(expiry, birth_today_accepted)
+{
+	int64_t now = noon("2025-06-15");
+	struct expiry e;
+
+	e = expect_accepted(now, date("2025-06-15"), 0, 730);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+	cr_expect_eq(e.expires, now + 730 * DAY);
+}
+
+Test(expiry, why_may_be_null)
+{
+	struct expiry e;
+
+	cr_expect_eq(rules_expiry(noon("2025-06-15"), date("2030-01-01"), 0,
+	    730, &e, NULL), -1);
+}
+
+/* ---- contact, client_ref, municipality ---- */
+
+static void
+expect_contact(const char *name, const char *phone, const char *email,
+    const char *want)
+{
+	const char *why = NULL;
+	int r = rules_check_contact(name, phone, email, &why);
+
+	if (want == NULL) {
+		cr_expect_eq(r, 0, "refused: %s",
+		    why != NULL ? why : "(no reason)");
+		return;
+	}
+	cr_expect_eq(r, -1, "accepted, want: %s", want);
+	if (r == -1) {
+		cr_assert_not_null(why);
+		cr_expect_str_eq(why, want);
+	}
+}
+
+/* A string of n copies of c, then tail. */
+static char *
+repeat(char c, size_t n, const char *tail)
+{
+	size_t tl = strlen(tail);
+	char *s = malloc(n + tl + 1);
+
+	cr_assert_not_null(s);
+	memset(s, c, n);
+	memcpy(s + n, tail, tl + 1);
+	return s;
+}
+
+#define PHONE	"+31 30 123 45 67"
+#define EMAIL	"j.jansen@jz-utrecht.example"
+
+Test(contact, good)
+{
+	expect_contact("J. Jansen", PHONE, EMAIL, NULL);
+	expect_contact("J. Jansen", PHONE, NULL, NULL);
+	expect_contact("J. Jansen", PHONE, "", NULL);
+	expect_contact("José Müller-Øster 山田", "(030) 123-45.67", "a@b",
+	    NULL);
+	expect_contact("A", "1", NULL, NULL);
+	expect_contact("Emoji \xf0\x9f\x98\x80", "112", NULL, NULL);
+	expect_contact("max U+10FFFF \xf4\x8f\xbf\xbf", "112", NULL, NULL);
+}
+
+Test(contact, name)
+{
+	char *s;
+	size_t i;
+
+	expect_contact(NULL, PHONE, EMAIL, "contact.name: is required");
+	expect_contact("", PHONE, EMAIL, "contact.name: is required");
+	s = repeat('x', 128, "");
+	expect_contact(s, PHONE, EMAIL, NULL);
+	free(s);
+	s = repeat('x', 129, "");
+	expect_contact(s, PHONE, EMAIL,
+	    "contact.name: must be at most 128 bytes");
+	free(s);
+	/* The limit is in bytes: 64 two-byte characters fit, 65 do not. */
+	s = malloc(131);
+	cr_assert_not_null(s);
+	for (i = 0; i < 65; i++)
+		memcpy(s + 2 * i, "\xc3\xa9", 2);
+	s[130] = '\0';
+	expect_contact(s, PHONE, EMAIL,
+	    "contact.name: must be at most 128 bytes");
+	s[128] = '\0';
+	expect_contact(s, PHONE, EMAIL, NULL);
+	free(s);
+}
+
+Test(contact, name_control_characters)
+{
+	static const char *bad[] = {
+		"J.\nJansen", "J.\tJansen", "J.\rJansen", "J.\x1b[31m",
+		"J.\x7f", "J.\x01", "J.\xc2\x85",	/* U+0085 NEL */
+		"J.\xc2\x9f",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_contact(bad[i], PHONE, EMAIL,
+		    "contact.name: must not contain control characters");
+	expect_contact("J.\xc2\xa0Jansen", PHONE, EMAIL, NULL); /* NBSP */
+}
+
+Test(contact, name_utf8)
+{
+	static const char *bad[] = {
+		"\x80", "J\xbf", "J\xc3", "J\xe2\x82", "J\xf0\x9f\x98",
+		"\xc0\xaf", "\xc1\xbf",			/* overlong 2-byte */
+		"\xe0\x80\xaf", "\xe0\x9f\xbf",		/* overlong 3-byte */
+		"\xf0\x80\x80\xaf", "\xf0\x8f\xbf\xbf",	/* overlong 4-byte */
+		"\xed\xa0\x80", "\xed\xbf\xbf",		/* surrogates */
+		"\xf4\x90\x80\x80",			/* above U+10FFFF */
+		"\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", "\xfe", "\xff",
+		"J\xc3(", "J\xe2(\xa1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_contact(bad[i], PHONE, EMAIL,
+		    "contact.name: must be valid UTF-8");
+	expect_contact("\xed\x9f\xbf", PHONE, EMAIL, NULL);	/* U+D7FF */
+	expect_contact("\xee\x80\x80", PHONE, EMAIL, NULL);	/* U+E000 */
+}
+
+Test(contact, phone)
+{
+	static const char *bad[] = {
+		"030 123 45 67 ext 8", "030\t1234567", "030\n1234567",
+		"030/1234567", "030#1", "\xef\xbc\x90\xef\xbc\x93", "0x30",
+	};
+	char *s;
+	size_t i;
+
+	expect_contact("J", NULL, EMAIL, "contact.phone: is required");
+	expect_contact("J", "", EMAIL, "contact.phone: is required");
+	s = repeat('1', 32, "");
+	expect_contact("J", s, EMAIL, NULL);
+	free(s);
+	s = repeat('1', 33, "");
+	expect_contact("J", s, EMAIL,
+	    "contact.phone: must be at most 32 bytes");
+	free(s);
+	expect_contact("J", "+31 (0)30-123.45.67", EMAIL, NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_contact("J", bad[i], EMAIL,
+		    "contact.phone: may contain only digits, spaces and "
+		    "+ - ( ) .");
+	expect_contact("J", " ", EMAIL, "contact.phone: must contain a digit");
+	expect_contact("J", "+-()", EMAIL,
+	    "contact.phone: must contain a digit");
+}
+
+Test(contact, email)
+{
+	static const char *form[] = {
+		"jansen", "@example", "jansen@", "a@@b", "a@b@c", "@",
+	};
+	char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(form) / sizeof(form[0]); i++)
+		expect_contact("J", PHONE, form[i],
+		    "contact.email: must have the form name@domain");
+	expect_contact("J", PHONE, "j jansen@example",
+	    "contact.email: must not contain spaces");
+	expect_contact("J", PHONE, "jansen@example ",
+	    "contact.email: must not contain spaces");
+	expect_contact("J", PHONE, "jansen@example\n",
+	    "contact.email: must not contain control characters");
+	expect_contact("J", PHONE, "jansen@\x7f",
+	    "contact.email: must not contain control characters");
+	expect_contact("J", PHONE, "jansen@\xc0\xae",
+	    "contact.email: must be valid UTF-8");
+	expect_contact("J", PHONE, "jösé@exämple.nl", NULL);
+	s = repeat('a', 254 - 2, "@b");
+	expect_contact("J", PHONE, s, NULL);
+	free(s);
+	s = repeat('a', 255 - 2, "@b");
+	expect_contact("J", PHONE, s,
+	    "contact.email: must be at most 254 bytes");
+	free(s);
+}
+
+/* The first field at fault is the one named. */
+Test(contact, first_fault_named)
+{
+	expect_contact("", "", "x", "contact.name: is required");
+	expect_contact("J", "", "x", "contact.phone: is required");
+}
+
+Test(contact, why_may_be_null)
+{
+	cr_expect_eq(rules_check_contact("", PHONE, NULL, NULL), -1);
+	cr_expect_eq(rules_check_client_ref("\n", NULL), -1);
+	cr_expect_eq(rules_check_municipality("1", NULL), -1);
+}
+
+static void
+expect_ref(const char *ref, const char *want)
+{
+	const char *why = NULL;
+	int r = rules_check_client_ref(ref, &why);
+
+	if (want == NULL) {
+		cr_expect_eq(r, 0, "refused: %s",
+		    why != NULL ? why : "(no reason)");
+		return;
+	}
+	cr_expect_eq(r, -1, "accepted, want: %s", want);
+	if (r == -1) {
+		cr_assert_not_null(why);
+		cr_expect_str_eq(why, want);
+	}
+}
+
+Test(client_ref, cases)
+{
+	char *s;
+
+	expect_ref(NULL, NULL);
+	expect_ref("", NULL);
+	expect_ref("dossier 2025/17-b", NULL);
+	expect_ref("zaak ü", NULL);
+	s = repeat('r', 64, "");
+	expect_ref(s, NULL);
+	free(s);
+	s = repeat('r', 65, "");
+	expect_ref(s, "client_ref: must be at most 64 bytes");
+	free(s);
+	expect_ref("a\tb", "client_ref: must not contain control characters");
+	expect_ref("a\x7f", "client_ref: must not contain control characters");
+	expect_ref("a\x1b", "client_ref: must not contain control characters");
+	expect_ref("a\xff", "client_ref: must be valid UTF-8");
+}
+
+static void
+expect_municipality(const char *code, int ok)
+{
+	const char *why = NULL;
+
+	if (ok) {
+		cr_expect_eq(rules_check_municipality(code, &why), 0,
+		    "\"%s\" refused", code != NULL ? code : "(null)");
+		return;
+	}
+	cr_expect_eq(rules_check_municipality(code, &why), -1,
+	    "\"%s\" accepted", code);
+	cr_expect_str_eq(why, "municipality: must be a 4-digit CBS code");
+}
+
+Test(municipality, cases)
+{
+	static const char *bad[] = {
+		"344", "03444", "03a4", " 344", "344 ", "-344", "0344\n",
+		"\xef\xbc\x90\xef\xbc\x93\xef\xbc\x94\xef\xbc\x94",
+	};
+	size_t i;
+
+	expect_municipality(NULL, 1);
+	expect_municipality("", 1);
+	expect_municipality("0344", 1);
+	expect_municipality("1680", 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_municipality(bad[i], 0);
+}
