@@ -43,6 +43,7 @@ static const struct config_key config_keys[] = {
 	K("store", "map_size", KEY_SIZE, map_size, 1048576, 1UL << 40),
 	K("store", "quota_percent", KEY_UINT, quota_percent, 10, 99),
 	K("store", "batch_max", KEY_UINT, batch_max, 1, 100000),
+	K("store", "batch_wait_us", KEY_UINT, batch_wait_us, 0, 100000),
 	K("store", "queue_max", KEY_UINT, queue_max, 16, 1000000),
 	K("rules", "max_signal_days", KEY_UINT, max_signal_days, 1, 730),
 	K("tls", "certificate", KEY_PATH, tls_certificate, 0, 0),

@@ -34,6 +34,7 @@ struct vixd_config {
 	size_t		 map_size;		/* bytes */
 	unsigned	 quota_percent;
 	unsigned	 batch_max;		/* writes per commit */
+	unsigned	 batch_wait_us;		/* wait for more, at most */
 	unsigned	 queue_max;		/* writes waiting, at most */
 
 	/* [rules] */

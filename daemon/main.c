@@ -261,7 +261,8 @@ open_store(struct vixd *v, struct diag *d)
 	if ((v->store = store_open(&so, d)) == NULL ||
 	    store_bind_orgs(v->store, v->orgs, d) == -1)
 		return -1;
-	v->writer = writer_start(v->store, v->cfg.batch_max, v->cfg.queue_max,
+	v->writer = writer_start(v->store, v->cfg.batch_max,
+	    v->cfg.batch_wait_us, v->cfg.queue_max,
 	    server_job_done);
 	if (v->writer == NULL) {
 		diag_add(d, NULL, 0, "cannot start the writer thread");

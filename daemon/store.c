@@ -490,20 +490,24 @@ store_job_begin(struct store_txn *t)
 	return 0;
 }
 
-void
+int
 store_job_end(struct store_txn *t, int err)
 {
 	int rc;
 
-	if (err != 0 || t->err != 0) {
+	if (err == 0)
+		err = t->err;
+	if (err != 0) {
 		mdb_txn_abort(t->txn);
 		head_restore(t->s, &t->job_head);
 	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
-		st_fail(t, rc, "commit nested transaction");
+		/* A failed commit frees the child; the batch goes on. */
+		err = mdb_to_err(rc, "commit nested transaction");
 		head_restore(t->s, &t->job_head);
 	}
 	t->txn = t->root;
 	t->err = 0;
+	return err;
 }
 
 /* ---- domain operations ----------------------------------------------- */
@@ -851,16 +855,27 @@ store_counts(struct store_reader *r, size_t *signals, size_t *matches,
 	return 0;
 }
 
+/*
+ * Pages in use as this transaction sees them (every database's branch,
+ * leaf and overflow pages), so that a large batch cannot run past the
+ * quota before it commits.
+ */
 int
-store_over_quota(struct store *s, char *why, size_t len)
+store_over_quota(struct store_txn *t, char *why, size_t len)
 {
-	MDB_envinfo info;
+	struct store *s = t->s;
+	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
+	    s->matches, s->archive, s->audit, s->meta };
+	size_t pages = 4, used, limit;	/* two meta pages, two roots */
 	MDB_stat st;
-	size_t used, limit;
 
-	mdb_env_info(s->env, &info);
-	mdb_env_stat(s->env, &st);
-	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		if (mdb_stat(t->txn, dbs[i], &st) != 0)
+			continue;
+		pages += st.ms_branch_pages + st.ms_leaf_pages +
+		    st.ms_overflow_pages;
+	}
+	used = pages * st.ms_psize;
 	limit = s->map_size / 100 * s->quota_percent;
 	if (used < limit)
 		return 0;
@@ -1027,4 +1042,87 @@ store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
 		return -1;
 	}
 	return 0;
+}
+
+/* Walk the audit chain from the start; *bad is the first record that fails. */
+int
+store_audit_verify(struct store_reader *r, uint64_t *count, uint64_t *bad)
+{
+	uint8_t h[HASH_LEN] = { 0 }, calc[HASH_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t expect = 1;
+	int rc, err;
+
+	*count = 0;
+	*bad = 0;
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
+		reader_end(r);
+		return mdb_to_err(rc, "cursor");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), expect++) {
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		size_t n = v.mv_size - HASH_LEN;
+		int ok = k.mv_size == 8 && get_u64(k.mv_data) == expect &&
+		    v.mv_size > HASH_LEN && md != NULL &&
+		    EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+		    EVP_DigestUpdate(md, h, HASH_LEN) &&
+		    EVP_DigestUpdate(md, v.mv_data, n) &&
+		    EVP_DigestFinal_ex(md, calc, NULL) &&
+		    memcmp(calc, (uint8_t *)v.mv_data + n, HASH_LEN) == 0;
+
+		EVP_MD_CTX_free(md);
+		if (!ok) {
+			*bad = expect;
+			break;
+		}
+		memcpy(h, calc, HASH_LEN);
+		(*count)++;
+	}
+	mdb_cursor_close(cur);
+	reader_end(r);
+	return 0;
+}
+
+/* Every audit record in order, decoded, for inspection and export. */
+int
+store_audit_foreach(struct store_reader *r,
+    int (*fn)(void *arg, const struct store_audit_record *), void *arg)
+{
+	struct store_audit_record rec;
+	Vix__Store__V1__Audit *a;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, err = 0;
+
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
+		reader_end(r);
+		return mdb_to_err(rc, "cursor");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (v.mv_size <= HASH_LEN || (a = vix__store__v1__audit__unpack(
+		    NULL, v.mv_size - HASH_LEN, v.mv_data)) == NULL) {
+			err = VIX_E_STORE;
+			break;
+		}
+		memset(&rec, 0, sizeof(rec));
+		rec.seq = a->seq;
+		rec.time = a->time;
+		snprintf(rec.actor, sizeof(rec.actor), "%s", a->actor);
+		snprintf(rec.action, sizeof(rec.action), "%s", a->action);
+		rec.signal_id = a->signal_id;
+		rec.match_id = a->match_id;
+		snprintf(rec.outcome, sizeof(rec.outcome), "%s", a->outcome);
+		vix__store__v1__audit__free_unpacked(a, NULL);
+		err = fn(arg, &rec);
+	}
+	mdb_cursor_close(cur);
+	reader_end(r);
+	return err;
 }

@@ -44,10 +44,11 @@ void		 store_write_abort(struct store_txn *);
 /*
  * A savepoint around one request inside the batch: store_job_end(t, 0)
  * keeps its changes, a non-zero error undoes them and leaves the batch
- * usable for the others.
+ * usable for the others. Returns the job's outcome: err, or why keeping
+ * its changes failed (then they are undone too).
  */
 int		 store_job_begin(struct store_txn *);
-void		 store_job_end(struct store_txn *, int err);
+int		 store_job_end(struct store_txn *, int err);
 
 /*
  * Append an audit record (who, when, what, outcome) to the hash chain in
@@ -154,8 +155,32 @@ void		 store_reader_free(struct store_reader *);
 int	store_list(struct store_reader *, uint32_t org, uint64_t after,
 	    struct store_summary *out, size_t max, size_t *n, uint64_t *next);
 
-/* Whether the store is above its quota; why says so for the client. */
-int	store_over_quota(struct store *, char *why, size_t len);
+/*
+ * Whether the store, as the transaction sees it, is above its quota; why
+ * says so for the client.
+ */
+int	store_over_quota(struct store_txn *, char *why, size_t len);
+
+struct store_audit_record {
+	uint64_t	seq;
+	int64_t		time;
+	char		actor[32];
+	char		action[32];
+	uint64_t	signal_id;
+	uint64_t	match_id;
+	char		outcome[32];
+};
+
+/*
+ * Recompute the audit hash chain. *count is the number of good records;
+ * *bad the sequence number of the first record that fails (0: none).
+ */
+int	store_audit_verify(struct store_reader *, uint64_t *count,
+	    uint64_t *bad);
+
+/* Call fn for every audit record in order; a non-zero return stops. */
+int	store_audit_foreach(struct store_reader *,
+	    int (*fn)(void *arg, const struct store_audit_record *), void *arg);
 
 /* Testing and inspection: counts of active signals, matches, archive rows. */
 int	store_counts(struct store_reader *, size_t *signals, size_t *matches,

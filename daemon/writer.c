@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "errors.h"
 #include "log.h"
@@ -20,6 +21,7 @@ struct writer {
 	struct writer_item	*queue;		/* ring buffer */
 	unsigned		 cap, head, count;
 	unsigned		 batch_max;
+	unsigned		 batch_wait_us;
 	int			 stopping;
 	void			(*done)(struct worker *, struct job *);
 	struct writer_stats	 stats;
@@ -86,23 +88,20 @@ writer_run_job(struct writer *wr, struct store_txn *t, struct job *j)
 {
 	char why[256];
 
-	if (j->kind == JOB_REGISTER && store_over_quota(wr->store, why,
-	    sizeof(why))) {
+	if (j->kind == JOB_REGISTER && store_over_quota(t, why, sizeof(why))) {
 		j->err = VIX_E_FULL;
 		snprintf(j->why, sizeof(j->why), "%s", why);
 		return;
 	}
 	if ((j->err = store_job_begin(t)) != 0)
 		return;
-	j->err = job_apply(t, j);
-	store_job_end(t, j->err);
+	j->err = store_job_end(t, job_apply(t, j));
 	if (j->err == VIX_E_PERMISSION || j->err == VIX_E_NOT_FOUND) {
 		/* Who tried what, and that it was refused. */
-		if (store_job_begin(t) == 0) {
-			store_job_end(t, store_audit(t, j->now, j->org->oin,
-			    job_action(j), j->kind == JOB_WITHDRAW ?
+		if (store_job_begin(t) == 0)
+			(void)store_job_end(t, store_audit(t, j->now,
+			    j->org->oin, job_action(j), j->kind == JOB_WITHDRAW ?
 			    j->in.wd.signal_id : 0, 0, err_name(j->err)));
-		}
 	}
 }
 
@@ -131,6 +130,24 @@ writer_batch(struct writer *wr, struct writer_item *items, unsigned n)
 	}
 }
 
+/*
+ * Give more requests up to batch_wait_us to join the batch (called with
+ * the lock held). Trades a little latency for fewer, larger commits.
+ */
+static void
+writer_linger(struct writer *wr)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)wr->batch_wait_us * 1000;
+	until.tv_sec += until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	while (wr->count < wr->batch_max && !wr->stopping &&
+	    pthread_cond_timedwait(&wr->cond, &wr->lock, &until) == 0)
+		;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -148,6 +165,9 @@ writer_main(void *arg)
 			pthread_mutex_unlock(&wr->lock);
 			break;
 		}
+		if (wr->batch_wait_us > 0 && wr->count < wr->batch_max &&
+		    !wr->stopping)
+			writer_linger(wr);
 		for (n = 0; n < wr->batch_max && wr->count > 0; n++) {
 			batch[n] = wr->queue[wr->head];
 			wr->head = (wr->head + 1) % wr->cap;
@@ -165,8 +185,8 @@ writer_main(void *arg)
 }
 
 struct writer *
-writer_start(struct store *store, unsigned batch_max, unsigned queue_max,
-    void (*done)(struct worker *, struct job *))
+writer_start(struct store *store, unsigned batch_max, unsigned batch_wait_us,
+    unsigned queue_max, void (*done)(struct worker *, struct job *))
 {
 	struct writer *wr = calloc(1, sizeof(*wr));
 
@@ -178,6 +198,7 @@ writer_start(struct store *store, unsigned batch_max, unsigned queue_max,
 	wr->store = store;
 	wr->cap = queue_max;
 	wr->batch_max = batch_max;
+	wr->batch_wait_us = batch_wait_us;
 	wr->done = done;
 	pthread_mutex_init(&wr->lock, NULL);
 	pthread_cond_init(&wr->cond, NULL);

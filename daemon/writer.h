@@ -58,9 +58,12 @@ struct writer_stats {
 	uint64_t	max_batch;
 };
 
-/* Start the thread. Jobs come back through done(worker, job). */
+/*
+ * Start the thread. A batch takes at most batch_max jobs and waits at most
+ * batch_wait_us for more to arrive. Jobs come back through done(worker, job).
+ */
 struct writer	*writer_start(struct store *, unsigned batch_max,
-		    unsigned queue_max,
+		    unsigned batch_wait_us, unsigned queue_max,
 		    void (*done)(struct worker *, struct job *));
 
 /*

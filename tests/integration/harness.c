@@ -136,10 +136,20 @@ harness_start(struct vixd_proc *p, const char *const *extra)
 void
 harness_restart(struct vixd_proc *p)
 {
-	const char *argv[] = { env_or_die("VIXD"), "--dev", "--data",
-	    p->dev_dir, "--listen", "127.0.0.1:0", NULL };
-	char log[16384];
+	harness_restart_with(p, NULL);
+}
 
+void
+harness_restart_with(struct vixd_proc *p, const char *const *extra)
+{
+	const char *argv[32] = { env_or_die("VIXD"), "--dev", "--data",
+	    p->dev_dir, "--listen", "127.0.0.1:0" };
+	char log[16384];
+	size_t n = 6;
+
+	for (; extra != NULL && *extra != NULL && n < 31; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
 	cr_assert_eq(harness_signal_wait(p, SIGTERM), 0, "vixd did not stop "
 	    "cleanly");
 	harness_spawn(p, argv);
@@ -208,18 +218,23 @@ harness_kill(struct vixd_proc *p)
 	}
 }
 
+/* The whole file into buf; a test must never judge a cut output. */
 static void
 slurp(const char *path, char *buf, size_t len)
 {
 	FILE *fp = fopen(path, "r");
 	size_t n = 0;
+	int more = 0;
 
 	if (fp != NULL) {
 		n = fread(buf, 1, len - 1, fp);
+		more = fgetc(fp) != EOF;
 		fclose(fp);
 	}
 	buf[n] = '\0';
 	unlink(path);
+	cr_assert(!more, "output larger than the harness buffer (%zu bytes)",
+	    len);
 }
 
 void
@@ -447,4 +462,68 @@ harness_count(const char *haystack, const char *needle)
 	    at += strlen(needle))
 		n++;
 	return n;
+}
+
+char *
+harness_redact(char *s)
+{
+	size_t run = 0;
+
+	for (size_t i = 0;; i++) {
+		if (s[i] >= '0' && s[i] <= '9') {
+			run++;
+			continue;
+		}
+		if (run >= 9)
+			memset(s + i - run, '#', run);
+		run = 0;
+		if (s[i] == '\0')
+			return s;
+	}
+}
+
+static int
+file_contains(const char *path, const char *needle)
+{
+	size_t nl = strlen(needle), n, keep = 0;
+	char buf[65536 + 64];
+	FILE *fp = fopen(path, "rb");
+	int hit = 0;
+
+	if (fp == NULL)
+		return 0;
+	while (!hit && (n = fread(buf + keep, 1, 65536, fp)) > 0) {
+		n += keep;
+		hit = memmem(buf, n, needle, nl) != NULL;
+		keep = n < nl - 1 ? n : nl - 1;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(fp);
+	return hit;
+}
+
+static const char *search_needle;
+static char *search_where;
+static size_t search_len;
+
+static int
+search_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	if (flag == FTW_F && S_ISREG(st->st_mode) &&
+	    file_contains(path, search_needle)) {
+		snprintf(search_where, search_len, "%s", path);
+		return 1;
+	}
+	return 0;
+}
+
+int
+harness_dir_contains(const char *dir, const char *needle, char *where,
+    size_t wherelen)
+{
+	search_needle = needle;
+	search_where = where;
+	search_len = wherelen;
+	return nftw(dir, search_entry, 16, FTW_PHYS) == 1;
 }

@@ -24,8 +24,8 @@ struct vixd_proc {
 
 struct run_result {
 	int	status;			/* exit status, or 128 + signal */
-	char	out[8192];
-	char	err[8192];
+	char	out[262144];
+	char	err[16384];
 };
 
 /* Start vixd --dev with extra arguments (NULL-terminated); asserts it comes up. */
@@ -33,6 +33,8 @@ void	harness_start(struct vixd_proc *p, const char *const *extra);
 
 /* SIGTERM, wait, and start again on the same folder (new port). */
 void	harness_restart(struct vixd_proc *p);
+/* The same with extra vixd arguments (NULL-terminated). */
+void	harness_restart_with(struct vixd_proc *p, const char *const *extra);
 
 /*
  * Send sig (0: none) and wait for exit (at most 15 s, then SIGKILL);
@@ -85,6 +87,19 @@ void	harness_send_request(SSL *ssl, Vix__V1__Request *req);
  * connection ends first; then *end says how: 0 close_notify, -1 error.
  */
 Vix__V1__ServerMessage *harness_recv(SSL *ssl, int *end);
+
+/*
+ * Replace every run of 9 or more digits in s by '#', so that a failing
+ * assertion can show output without ever printing a BSN. Returns s.
+ */
+char	*harness_redact(char *s);
+
+/*
+ * Whether any file under dir (recursively, binary files included)
+ * contains needle. On a hit, the file's path goes to where.
+ */
+int	harness_dir_contains(const char *dir, const char *needle, char *where,
+	    size_t wherelen);
 
 /* Count occurrences of needle in haystack. */
 int	harness_count(const char *haystack, const char *needle);

@@ -1,0 +1,460 @@
+/*
+ * Registration, matching, withdrawal and need-to-know end to end: the real
+ * vixd --dev, the real vix CLI, raw TLS for what the CLI would not send,
+ * and the store read back after vixd stopped. No BSN may appear in any
+ * output, log or file; assertion messages are redacted.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+#include "store.h"
+
+#define MAX_BSNS	1024
+
+static struct vixd_proc vixd;
+static char bsns[MAX_BSNS][16];
+static size_t nbsns;
+
+static void
+load_valid_bsns(void)
+{
+	char path[PATH_MAX], line[128];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/bsn-valid.txt", getenv("VIX_TESTDATA"));
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "cannot open the valid BSN test data");
+	while (nbsns < MAX_BSNS && fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		snprintf(bsns[nbsns++], sizeof(bsns[0]), "%.15s", line);
+	}
+	fclose(fp);
+	cr_assert_gt(nbsns, 100);
+}
+
+static void
+start(void)
+{
+	load_valid_bsns();
+	harness_start(&vixd, NULL);
+}
+
+static void
+stop(void)
+{
+	harness_stop(&vixd);
+}
+
+TestSuite(signals, .init = start, .fini = stop, .timeout = 120);
+
+/* vix --json as org, checking the exit status; output is redacted. */
+static void
+vix(struct run_result *r, const char *org, int want, const char *const *args)
+{
+	const char *argv[24] = { "--json" };
+	size_t n = 1;
+
+	for (; *args != NULL && n < 23; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	harness_vix(r, &vixd, org, argv);
+	for (size_t i = 0; i < nbsns; i++) {
+		cr_assert_null(strstr(r->out, bsns[i]), "vix printed test BSN "
+		    "number %zu on stdout", i);
+		cr_assert_null(strstr(r->err, bsns[i]), "vix printed test BSN "
+		    "number %zu on stderr", i);
+	}
+	cr_assert_eq(r->status, want, "vix as %s: exit %d (want %d): %s %s",
+	    org, r->status, want, harness_redact(r->out),
+	    harness_redact(r->err));
+}
+
+static void
+vix_register(struct run_result *r, const char *org, const char *bsn,
+    const char *name, int want)
+{
+	vix(r, org, want, (const char *[]){ "register", "--bsn", bsn,
+	    "--birth-date", "2015-03-01", "--contact-name", name,
+	    "--contact-phone", "0501234567", "--contact-email",
+	    "contact@example.nl", "--ref", "dossier-1", NULL });
+}
+
+/* The number after "key": in a JSON text (the first occurrence). */
+static unsigned long long
+json_num(const char *json, const char *key)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	at = strstr(json, pat);
+	cr_assert_not_null(at, "no %s in the output", key);
+	return strtoull(at + strlen(pat), NULL, 10);
+}
+
+static int
+has(const char *s, const char *needle)
+{
+	return strstr(s, needle) != NULL;
+}
+
+Test(signals, second_organisation_creates_a_match)
+{
+	const char *x = bsns[0];
+	struct run_result r;
+	unsigned long long sig_a, match;
+
+	vix_register(&r, "org-a", x, "J. Jansen", 0);
+	cr_assert(has(r.out, "\"status\":\"CREATED\""), "%s", r.out);
+	cr_assert(has(r.out, "\"match\":null"), "no match yet: %s", r.out);
+	sig_a = json_num(r.out, "signal_id");
+
+	vix_register(&r, "org-b", x, "P. de Vries", 0);
+	cr_assert(has(r.out, "\"status\":\"CREATED\""), "%s", r.out);
+	cr_assert(has(r.out, "\"org_id\":\"org-a\""), "%s", r.out);
+	cr_assert(has(r.out, "\"org_name\":\"Development organisation A\""));
+	cr_assert(has(r.out, "\"contact\":{\"name\":\"J. Jansen\","
+	    "\"phone\":\"0501234567\",\"email\":\"contact@example.nl\"}"),
+	    "org-b sees org-a's contact: %s", r.out);
+	cr_assert(has(r.out, "\"coordinator\":\"org-a\""), "rank 10 < 20: %s",
+	    r.out);
+	match = json_num(r.out, "match_id");
+	cr_assert_gt(match, 0);
+
+	/* org-a sees org-b, the same match and the same coordinator. */
+	vix(&r, "org-a", 0, (const char *[]){ "involved", "--bsn", x, NULL });
+	cr_assert_eq(json_num(r.out, "signal_id"), sig_a);
+	cr_assert_eq(json_num(r.out, "match_id"), match);
+	cr_assert(has(r.out, "\"org_id\":\"org-b\""), "%s", r.out);
+	cr_assert(has(r.out, "\"name\":\"P. de Vries\""), "%s", r.out);
+	cr_assert(has(r.out, "\"coordinator\":\"org-a\""), "%s", r.out);
+	cr_assert(!has(r.out, "\"org_id\":\"org-a\""), "not itself: %s", r.out);
+
+	/* Registering again refreshes: same signal, same match, no new one. */
+	vix_register(&r, "org-a", x, "J. Jansen-Smit", 0);
+	cr_assert(has(r.out, "\"status\":\"REFRESHED\""), "%s", r.out);
+	cr_assert_eq(json_num(r.out, "signal_id"), sig_a);
+	cr_assert_eq(json_num(r.out, "match_id"), match);
+	vix(&r, "org-b", 0, (const char *[]){ "involved", "--bsn", x, NULL });
+	cr_assert(has(r.out, "\"name\":\"J. Jansen-Smit\""),
+	    "refreshed contact: %s", r.out);
+}
+
+Test(signals, third_organisation_joins)
+{
+	const char *x = bsns[1];
+	struct run_result r;
+	unsigned long long match;
+
+	vix_register(&r, "org-a", x, "A", 0);
+	vix_register(&r, "org-b", x, "B", 0);
+	match = json_num(r.out, "match_id");
+	harness_make_client_cert(&vixd, "org-c", "00000009990000000099");
+	/* org-c is unknown to orgs.conf: refused before anything happens. */
+	vix_register(&r, "org-c", x, "C", 1);
+	cr_assert(has(r.err, "UNAUTHENTICATED"));
+	vix(&r, "org-a", 0, (const char *[]){ "involved", "--bsn", x, NULL });
+	cr_assert_eq(json_num(r.out, "match_id"), match);
+}
+
+Test(signals, only_the_registrant_may_withdraw)
+{
+	const char *x = bsns[2];
+	struct run_result r;
+	char id[32];
+
+	vix_register(&r, "org-a", x, "A", 0);
+	snprintf(id, sizeof(id), "%llu", json_num(r.out, "signal_id"));
+	vix(&r, "org-b", 1, (const char *[]){ "withdraw", "--signal", id,
+	    "--reason", "unjustified", NULL });
+	cr_assert(has(r.err, "PERMISSION_DENIED"), "%s", r.err);
+	cr_assert(has(r.err, "signal_id"), "names the field: %s", r.err);
+	/* Still there. */
+	vix(&r, "org-a", 0, (const char *[]){ "involved", "--bsn", x, NULL });
+	vix(&r, "org-b", 1, (const char *[]){ "withdraw", "--bsn", x,
+	    "--reason", "unjustified", NULL });
+	cr_assert(has(r.err, "NOT_FOUND"), "%s", r.err);
+	vix(&r, "org-a", 1, (const char *[]){ "withdraw", "--signal",
+	    "987654", "--reason", "unjustified", NULL });
+	cr_assert(has(r.err, "NOT_FOUND"), "%s", r.err);
+}
+
+Test(signals, involved_needs_an_own_signal)
+{
+	struct run_result r;
+
+	vix_register(&r, "org-a", bsns[3], "A", 0);
+	vix(&r, "org-b", 1, (const char *[]){ "involved", "--bsn", bsns[3],
+	    NULL });
+	cr_assert(has(r.err, "PERMISSION_DENIED"), "%s", r.err);
+	cr_assert(has(r.err, "bsn"), "%s", r.err);
+	/* A partner system has no register role at all. */
+	vix(&r, "partner", 1, (const char *[]){ "involved", "--bsn", bsns[3],
+	    NULL });
+	cr_assert(has(r.err, "PERMISSION_DENIED"), "%s", r.err);
+	vix_register(&r, "partner", bsns[3], "P", 1);
+	cr_assert(has(r.err, "role 'register'"), "%s", r.err);
+}
+
+Test(signals, field_errors_name_the_field)
+{
+	struct run_result r;
+	char ref[80];
+	static const struct {
+		const char *flag, *value, *field;
+	} cases[] = {
+		{ "--birth-date", "1990-01-01", "birth_date" },
+		{ "--birth-date", "2099-01-01", "birth_date" },
+		{ "--birth-date", "2015-02-30", "birth_date" },
+		{ "--days", "731", "duration_days" },
+		{ "--municipality", "12345", "municipality" },
+		{ "--contact-phone", "call me", "contact.phone" },
+		{ "--contact-email", "nobody", "contact.email" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *args[] = { "register", "--bsn", bsns[4],
+		    "--birth-date", "2015-03-01", "--contact-name", "A",
+		    "--contact-phone", "0501234567", cases[i].flag,
+		    cases[i].value, NULL };
+
+		vix(&r, "org-a", 1, args);
+		cr_assert(has(r.err, "INVALID_ARGUMENT"), "case %zu: %s", i,
+		    r.err);
+		cr_assert(has(r.err, cases[i].field), "case %zu names %s: %s",
+		    i, cases[i].field, r.err);
+	}
+	memset(ref, 'r', 65);
+	ref[65] = '\0';
+	vix(&r, "org-a", 1, (const char *[]){ "register", "--bsn", bsns[4],
+	    "--birth-date", "2015-03-01", "--contact-name", "A",
+	    "--contact-phone", "0501234567", "--ref", ref, NULL });
+	cr_assert(has(r.err, "client_ref"), "%s", r.err);
+	/* Nothing was registered by any of these. */
+	vix(&r, "org-a", 0, (const char *[]){ "list", NULL });
+	cr_assert(has(r.out, "\"signals\":[]"), "%s", r.out);
+}
+
+/* Send a Register for bsn over raw TLS as request id. */
+static void
+send_register(SSL *ssl, uint64_t id, const char *bsn)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
+	Vix__V1__Contact contact = VIX__V1__CONTACT__INIT;
+
+	contact.name = "A";
+	contact.phone = "0501234567";
+	reg.bsn = (char *)bsn;
+	reg.birth_date = "2015-03-01";
+	reg.contact = &contact;
+	req.id = id;
+	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
+	req.register_ = &reg;
+	harness_send_request(ssl, &req);
+}
+
+static SSL *
+connect_org_a(void)
+{
+	char cert[PATH_MAX], key[PATH_MAX], why[256];
+	SSL *ssl;
+
+	harness_dev_file(&vixd, "org-a.pem", cert, sizeof(cert));
+	harness_dev_file(&vixd, "org-a.key", key, sizeof(key));
+	ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
+	cr_assert_not_null(ssl, "%s", why);
+	return ssl;
+}
+
+Test(signals, every_invalid_bsn_is_rejected_without_echo)
+{
+	char path[PATH_MAX], line[64], values[128][64];
+	size_t n = 0;
+	FILE *fp;
+	SSL *ssl = connect_org_a();
+
+	snprintf(path, sizeof(path), "%s/bsn-invalid.tsv",
+	    getenv("VIX_TESTDATA"));
+	cr_assert_not_null(fp = fopen(path, "r"));
+	while (n < 128 && fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '#')
+			continue;
+		line[strcspn(line, "\t")] = '\0';
+		snprintf(values[n], sizeof(values[0]), "%.63s", line);
+		send_register(ssl, n + 1, values[n]);
+		n++;
+	}
+	fclose(fp);
+	cr_assert_gt(n, 60);
+	for (size_t i = 0; i < n; i++) {
+		Vix__V1__ServerMessage *m;
+		int end;
+
+		m = harness_recv(ssl, &end);
+		cr_assert_not_null(m, "no answer for line %zu", i + 1);
+		cr_assert_eq(m->response->id, i + 1);
+		cr_assert_eq(m->response->status->code,
+		    VIX__V1__STATUS__CODE__INVALID_ARGUMENT, "line %zu", i + 1);
+		cr_assert_eq(strncmp(m->response->status->message, "bsn: ", 5),
+		    0, "line %zu: names the field", i + 1);
+		cr_assert(values[i][0] == '\0' ||
+		    !has(m->response->status->message, values[i]),
+		    "line %zu: the message echoes the value", i + 1);
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	harness_tls_close(ssl);
+}
+
+static void
+open_store_after_stop(struct store **s, struct store_reader **r)
+{
+	char dir[PATH_MAX];
+	struct store_options so = { .dir = dir, .map_size = 1UL << 30,
+	    .quota_percent = 90 };
+	struct diag d;
+
+	snprintf(dir, sizeof(dir), "%s/data", vixd.dev_dir);
+	diag_init(&d);
+	*s = store_open(&so, &d);
+	cr_assert_not_null(*s, "%s", d.text);
+	*r = store_reader_new(*s);
+}
+
+Test(signals, withdraw_archives_or_deletes)
+{
+	struct run_result r;
+	struct store *s;
+	struct store_reader *rd;
+	size_t signals, matches, archived;
+	uint64_t count, bad;
+
+	vix_register(&r, "org-a", bsns[5], "A", 0);
+	vix_register(&r, "org-b", bsns[5], "B", 0);
+	vix_register(&r, "org-a", bsns[6], "A", 0);
+	vix(&r, "org-a", 0, (const char *[]){ "withdraw", "--bsn", bsns[6],
+	    "--reason", "unjustified", NULL });
+	cr_assert(has(r.out, "\"archived\":false"), "%s", r.out);
+	vix(&r, "org-b", 0, (const char *[]){ "withdraw", "--bsn", bsns[5],
+	    "--reason", "risk-resolved", NULL });
+	cr_assert(has(r.out, "\"archived\":true"), "%s", r.out);
+	cr_assert(has(r.out, "\"match_closed\":true"), "%s", r.out);
+
+	cr_assert_eq(harness_signal_wait(&vixd, SIGTERM), 0);
+	open_store_after_stop(&s, &rd);
+	cr_assert_eq(store_counts(rd, &signals, &matches, &archived), 0);
+	cr_assert_eq(signals, 1, "org-a's signal on the first youth remains");
+	cr_assert_eq(matches, 0, "the match closed");
+	cr_assert_eq(archived, 1, "risk-resolved archived, unjustified not");
+	cr_assert_eq(store_audit_verify(rd, &count, &bad), 0);
+	cr_assert_eq(bad, 0, "audit chain broken at %llu",
+	    (unsigned long long)bad);
+	cr_assert_eq(count, 5, "3 registrations and 2 withdrawals audited");
+	store_reader_free(rd);
+	store_close(s);
+}
+
+Test(signals, restart_keeps_signals_and_matches)
+{
+	struct run_result r;
+	unsigned long long match;
+
+	vix_register(&r, "org-a", bsns[7], "A", 0);
+	vix_register(&r, "org-b", bsns[7], "B", 0);
+	match = json_num(r.out, "match_id");
+	vix_register(&r, "org-a", bsns[8], "A", 0);
+	harness_restart(&vixd);
+	vix(&r, "org-a", 0, (const char *[]){ "involved", "--bsn", bsns[7],
+	    NULL });
+	cr_assert_eq(json_num(r.out, "match_id"), match);
+	cr_assert(has(r.out, "\"org_id\":\"org-b\""), "%s", r.out);
+	vix(&r, "org-a", 0, (const char *[]){ "list", NULL });
+	cr_assert_eq(harness_count(r.out, "\"signal_id\""), 2, "%s", r.out);
+	/* A new registration continues the id sequence. */
+	vix_register(&r, "org-b", bsns[9], "B", 0);
+	cr_assert_eq(json_num(r.out, "signal_id"), 4);
+}
+
+Test(signals, no_bsn_in_data_folder_or_log)
+{
+	struct run_result r;
+	char where[PATH_MAX];
+
+	for (size_t i = 10; i < 20; i++) {
+		vix_register(&r, "org-a", bsns[i], "A", 0);
+		vix_register(&r, i % 2 ? "org-b" : "org-a", bsns[i], "B", 0);
+		vix(&r, "org-a", 0, (const char *[]){ "involved", "--bsn",
+		    bsns[i], NULL });
+	}
+	vix(&r, "org-a", 0, (const char *[]){ "withdraw", "--bsn", bsns[10],
+	    "--reason", "risk-resolved", NULL });
+	harness_restart(&vixd);
+	vix(&r, "org-a", 0, (const char *[]){ "list", NULL });
+	cr_assert_eq(harness_signal_wait(&vixd, SIGTERM), 0);
+	for (size_t i = 10; i < 20; i++)
+		cr_assert(!harness_dir_contains(vixd.dir, bsns[i], where,
+		    sizeof(where)), "BSN number %zu of the test found in %s",
+		    i, where);
+	/* The search itself works: the test data's own file has them. */
+	cr_assert(harness_dir_contains(getenv("VIX_TESTDATA"), bsns[10],
+	    where, sizeof(where)));
+}
+
+Test(signals, full_store_is_resource_exhausted_and_intact)
+{
+	char conf[PATH_MAX];
+	struct run_result r;
+	size_t ok = 0, full = 0;
+	FILE *fp;
+	SSL *ssl;
+
+	/* The same material, a tiny store. */
+	snprintf(conf, sizeof(conf), "%s/tiny.conf", vixd.dir);
+	cr_assert_not_null(fp = fopen(conf, "w"));
+	fprintf(fp, "[store]\nmap_size = 1048576\nquota_percent = 10\n");
+	fclose(fp);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+
+	ssl = connect_org_a();
+	for (size_t i = 0; i < 400; i++)
+		send_register(ssl, i + 1, bsns[i]);
+	for (size_t i = 0; i < 400; i++) {
+		Vix__V1__ServerMessage *m;
+		int end, code;
+
+		cr_assert_not_null(m = harness_recv(ssl, &end));
+		code = m->response->status ? m->response->status->code : 0;
+		if (code == 0)
+			ok++;
+		else {
+			cr_assert_eq(code,
+			    VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED);
+			cr_assert(has(m->response->status->message, "map_size"),
+			    "%s", m->response->status->message);
+			full++;
+		}
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	harness_tls_close(ssl);
+	cr_assert_gt(full, 0, "the tiny store never filled up");
+	cr_assert_gt(ok, 0);
+
+	/* Everything acknowledged is there, before and after a restart. */
+	vix(&r, "org-a", 0, (const char *[]){ "list", NULL });
+	cr_assert_eq((size_t)harness_count(r.out, "\"signal_id\""), ok,
+	    "listed %d, acknowledged %zu, refused %zu",
+	    harness_count(r.out, "\"signal_id\""), ok, full);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	vix(&r, "org-a", 0, (const char *[]){ "list", NULL });
+	cr_assert_eq((size_t)harness_count(r.out, "\"signal_id\""), ok,
+	    "listed %d, acknowledged %zu, refused %zu",
+	    harness_count(r.out, "\"signal_id\""), ok, full);
+}
