@@ -28,7 +28,8 @@
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
-			 audit, meta;
+			 audit, meta, outbox, cursors, match_ids, escalate,
+			 archive_time;
 	size_t		 map_size;
 	unsigned	 quota_percent;
 	/* Head of the audit chain; the writer thread's alone. */
@@ -226,6 +227,8 @@ st_next_id(struct store_txn *t, const char *name)
 
 /* ---- records --------------------------------------------------------- */
 
+static void contact_copy(struct store_contact *, const Vix__Store__V1__Signal *);
+
 static Vix__Store__V1__Signal *
 signal_decode(struct store_txn *t, const MDB_val *v)
 {
@@ -237,6 +240,18 @@ signal_decode(struct store_txn *t, const MDB_val *v)
 		t->err = VIX_E_STORE;
 	}
 	return s;
+}
+
+static void
+party_fill(struct store_party *p, uint32_t org, const Vix__Store__V1__Signal *s)
+{
+	p->org = org;
+	p->signal_id = s->id;
+	p->since = s->created;
+	snprintf(p->client_ref, sizeof(p->client_ref), "%s", s->client_ref);
+	snprintf(p->municipality, sizeof(p->municipality), "%s",
+	    s->municipality);
+	contact_copy(&p->contact, s);
 }
 
 static void
@@ -277,10 +292,8 @@ load_parties(struct store_txn *t, const uint8_t *p, uint32_t self,
 
 		if (s == NULL)
 			break;
-		party.org = get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN);
-		party.signal_id = s->id;
-		party.since = s->created;
-		contact_copy(&party.contact, s);
+		party_fill(&party, get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN),
+		    s);
 		vix__store__v1__signal__free_unpacked(s, NULL);
 		if (party.org == self) {
 			if (me != NULL)
@@ -637,9 +650,19 @@ archive_signal(struct store_txn *t, const uint8_t *p, uint32_t org,
 	rec.org = org;
 	rec.reason = (uint32_t)reason;
 	rec.archived = now;
-	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN), org),
-	    (uint64_t)now);
+	/*
+	 * pseudonym . org . time . signal id: the id keeps two archivings by
+	 * one organisation within one second apart.
+	 */
+	key_u64(key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+	    org), (uint64_t)now), sig->id);
 	st_put_msg(t, t->s->archive, &k, &rec.base);
+	/* archive_time: time . archive key, for the purge after archive_days. */
+	memmove(k.b + 8, k.b, k.n);
+	k.n += 8;
+	for (int i = 0; i < 8; i++)
+		k.b[i] = (uint8_t)((uint64_t)now >> (8 * (7 - i)));
+	st_put(t, t->s->archive_time, &k, "", 0);
 }
 
 /* A signal left a youth: close the match or hand over coordination. */
@@ -865,7 +888,8 @@ store_over_quota(struct store_txn *t, char *why, size_t len)
 {
 	struct store *s = t->s;
 	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
-	    s->matches, s->archive, s->audit, s->meta };
+	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
+	    s->match_ids, s->escalate, s->archive_time };
 	size_t pages = 4, used, limit;	/* two meta pages, two roots */
 	MDB_stat st;
 
@@ -895,6 +919,9 @@ open_dbs(struct store *s, struct diag *d)
 		{ "sigid", &s->sigid }, { "expiry", &s->expiry },
 		{ "matches", &s->matches }, { "archive", &s->archive },
 		{ "audit", &s->audit }, { "meta", &s->meta },
+		{ "outbox", &s->outbox }, { "cursors", &s->cursors },
+		{ "match_ids", &s->match_ids }, { "escalate", &s->escalate },
+		{ "archive_time", &s->archive_time },
 	};
 	MDB_txn *txn;
 	int rc;

@@ -70,6 +70,8 @@ struct store_party {
 	uint64_t		signal_id;
 	int64_t			since;
 	struct store_contact	contact;
+	char			client_ref[65];
+	char			municipality[5];
 };
 
 struct store_match {

@@ -1,0 +1,1404 @@
+/*
+ * The LMDB store: opening and schema, organisation ids, the transitions of
+ * signals and matches, listing, the transaction wrapper's error paths (a
+ * refused job, an abort, a full map) and the audit hash chain.
+ *
+ * Youths are known here only by fixed pseudonym byte patterns; no BSN.
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <lmdb.h>
+
+#include "errors.h"
+#include "orgs.h"
+#include "store.h"
+#include "support.h"
+#include "vix.pb-c.h"
+
+#define OIN_WIJK	"00000009876543210001"
+#define OIN_JZ		"00000009876543210002"
+#define OIN_VT		"00000009876543210003"
+#define OIN_GGD		"00000009876543210004"
+#define OIN_HA		"00000009876543210005"
+
+#define MAP_SIZE	(16u << 20)
+#define T0		1700000000
+#define YEAR		(365 * 86400)
+
+#define UNJUSTIFIED	VIX__V1__WITHDRAW__REASON__UNJUSTIFIED
+#define RISK_RESOLVED	VIX__V1__WITHDRAW__REASON__RISK_RESOLVED
+
+/* Ranks: vt 5 < jz 10 < wijk 20 = ggd 20 < huisarts (default). */
+static const char orgs_conf[] =
+    "[org wijk]\n"
+    "oin = " OIN_WIJK "\n"
+    "name = Wijkteam Noord\n"
+    "roles = register, subscribe\n"
+    "rank = 20\n"
+    "\n"
+    "[org jz]\n"
+    "oin = " OIN_JZ "\n"
+    "name = Jeugdzorg Test\n"
+    "roles = register, subscribe\n"
+    "rank = 10\n"
+    "\n"
+    "[org vt]\n"
+    "oin = " OIN_VT "\n"
+    "name = Veilig Thuis Test\n"
+    "roles = register, subscribe\n"
+    "rank = 5\n"
+    "\n"
+    "[org ggd]\n"
+    "oin = " OIN_GGD "\n"
+    "name = GGD Test\n"
+    "roles = register, subscribe\n"
+    "rank = 20\n";
+
+static const char orgs_conf_more[] =
+    "[org huisarts]\n"
+    "oin = " OIN_HA "\n"
+    "name = Huisartsenpraktijk Test\n"
+    "roles = register\n";
+
+static char *dir;		/* the test's temporary folder */
+static char *dbdir;		/* the store inside it */
+static struct store *st;
+static struct orgs *orgs;
+static struct store_reader *rd;
+static const struct org *wijk, *jz, *vt, *ggd;
+
+struct counts {
+	size_t	signals, matches, archived;
+};
+
+/* ---- helpers --------------------------------------------------------- */
+
+static struct store *
+open_store(size_t map_size, unsigned quota)
+{
+	struct store_options o = { dbdir, map_size, quota };
+	struct store *s;
+	struct diag d;
+
+	diag_init(&d);
+	s = store_open(&o, &d);
+	cr_assert_not_null(s, "store_open: %s", d.text);
+	return s;
+}
+
+static struct orgs *
+load_orgs(const char *text)
+{
+	char *path = support_path(dir, "orgs.conf");
+	struct orgs *o;
+	struct diag d;
+
+	support_write_file(path, text, 0644);
+	diag_init(&d);
+	o = orgs_load(path, &d);
+	cr_assert_not_null(o, "orgs_load: %s", d.text);
+	free(path);
+	return o;
+}
+
+static void
+bind_orgs(struct store *s, struct orgs *o)
+{
+	struct diag d;
+
+	diag_init(&d);
+	cr_assert_eq(store_bind_orgs(s, o, &d), 0, "bind: %s", d.text);
+}
+
+static void
+lookup_orgs(void)
+{
+	wijk = orgs_by_id(orgs, "wijk");
+	jz = orgs_by_id(orgs, "jz");
+	vt = orgs_by_id(orgs, "vt");
+	ggd = orgs_by_id(orgs, "ggd");
+	cr_assert(wijk && jz && vt && ggd);
+}
+
+/* Open the store (map_size, quota) with the four organisations bound. */
+static void
+start(size_t map_size, unsigned quota)
+{
+	st = open_store(map_size, quota);
+	orgs = load_orgs(orgs_conf);
+	bind_orgs(st, orgs);
+	lookup_orgs();
+	rd = store_reader_new(st);
+	cr_assert_not_null(rd);
+}
+
+static void
+stop(void)
+{
+	store_reader_free(rd);
+	rd = NULL;
+	store_close(st);
+	st = NULL;
+}
+
+static void
+setup(void)
+{
+	dir = support_tmpdir("store");
+	dbdir = support_path(dir, "db");
+}
+
+static void
+setup_started(void)
+{
+	setup();
+	start(MAP_SIZE, 90);
+}
+
+static void
+teardown(void)
+{
+	stop();
+	orgs_unref(orgs);
+	orgs = NULL;
+	free(dbdir);
+	dbdir = NULL;
+	support_tmpdir_remove(dir);
+	dir = NULL;
+}
+
+/* A fixed pattern per youth number. */
+static void
+pseudonym(uint8_t *p, unsigned youth)
+{
+	memset(p, 0xA1, PSEUDONYM_LEN);
+	p[0] = (uint8_t)(youth >> 8);
+	p[1] = (uint8_t)youth;
+}
+
+static void
+reg_in(struct store_register_in *in, const struct org *o, unsigned youth,
+    int64_t now)
+{
+	memset(in, 0, sizeof(*in));
+	pseudonym(in->pseudonym, youth);
+	in->org = o;
+	in->orgs = orgs;
+	in->now = now;
+	in->expires = now + YEAR;
+	in->bound = 1;
+	snprintf(in->contact.name, sizeof(in->contact.name), "Contact %s",
+	    o->id);
+	snprintf(in->contact.phone, sizeof(in->contact.phone), "030-%u",
+	    o->sid);
+	snprintf(in->contact.email, sizeof(in->contact.email),
+	    "%s@example.org", o->id);
+	snprintf(in->client_ref, sizeof(in->client_ref), "ref-%s-%u", o->id,
+	    youth);
+	snprintf(in->municipality, sizeof(in->municipality), "0344");
+}
+
+static struct store_txn *
+begin(void)
+{
+	struct store_txn *t;
+	int err = -99;
+
+	t = store_write_begin(st, &err);
+	cr_assert_not_null(t);
+	cr_assert_eq(err, 0);
+	return t;
+}
+
+static void
+commit(struct store_txn *t)
+{
+	cr_assert_eq(store_write_commit(t), 0);
+}
+
+/* One registration in a batch of its own, as the writer runs it. */
+static int
+do_register_in(const struct store_register_in *in,
+    struct store_register_out *out)
+{
+	struct store_txn *t = begin();
+	int err;
+
+	cr_assert_eq(store_job_begin(t), 0);
+	err = store_job_end(t, store_register(t, in, out));
+	commit(t);
+	return err;
+}
+
+static int
+do_register(const struct org *o, unsigned youth, int64_t now,
+    struct store_register_out *out)
+{
+	struct store_register_in in;
+
+	reg_in(&in, o, youth, now);
+	return do_register_in(&in, out);
+}
+
+/* Register and expect success; returns the signal id. */
+static uint64_t
+must_register(const struct org *o, unsigned youth, int64_t now)
+{
+	struct store_register_out out;
+
+	cr_assert_eq(do_register(o, youth, now, &out), 0);
+	store_view_free(&out.view);
+	cr_assert_neq(out.signal_id, 0);
+	return out.signal_id;
+}
+
+static int
+do_withdraw(const struct org *o, uint64_t signal_id, unsigned youth,
+    int reason, int64_t now, struct store_withdraw_out *out)
+{
+	struct store_withdraw_in in = { .org = o, .orgs = orgs, .now = now,
+	    .signal_id = signal_id, .reason = reason };
+	struct store_txn *t = begin();
+	int err;
+
+	pseudonym(in.pseudonym, youth);
+	cr_assert_eq(store_job_begin(t), 0);
+	err = store_job_end(t, store_withdraw(t, &in, out));
+	commit(t);
+	return err;
+}
+
+static int
+do_involved(const struct org *o, unsigned youth, int64_t now,
+    uint64_t *signal_id, struct store_view *v)
+{
+	struct store_txn *t = begin();
+	uint8_t p[PSEUDONYM_LEN];
+	int err;
+
+	pseudonym(p, youth);
+	cr_assert_eq(store_job_begin(t), 0);
+	err = store_job_end(t, store_involved(t, p, o, now, signal_id, v));
+	commit(t);
+	return err;
+}
+
+static struct counts
+counts(void)
+{
+	struct counts c;
+
+	cr_assert_eq(store_counts(rd, &c.signals, &c.matches, &c.archived),
+	    0);
+	return c;
+}
+
+static uint64_t
+audit_good(void)
+{
+	uint64_t count, bad;
+
+	cr_assert_eq(store_audit_verify(rd, &count, &bad), 0);
+	cr_assert_eq(bad, 0, "audit record %llu fails",
+	    (unsigned long long)bad);
+	return count;
+}
+
+static const struct store_party *
+party_of(const struct store_view *v, const struct org *o)
+{
+	for (size_t i = 0; i < v->n_others; i++)
+		if (v->others[i].org == o->sid)
+			return &v->others[i];
+	return NULL;
+}
+
+/* The match on a youth as o sees it (o must have a signal on it). */
+static struct store_match
+match_seen_by(const struct org *o, unsigned youth)
+{
+	struct store_view v;
+	uint64_t id;
+
+	cr_assert_eq(do_involved(o, youth, T0 + 5000, &id, &v), 0);
+	cr_assert(v.has_match);
+	store_view_free(&v);
+	return v.match;
+}
+
+/* Every active signal of o, through store_list in pages of 64. */
+static size_t
+list_all(const struct org *o, struct store_summary *out, size_t max)
+{
+	size_t n = 0, got;
+	uint64_t after = 0, next;
+
+	do {
+		cr_assert_eq(store_list(rd, o->sid, after, out + n,
+		    max - n < 64 ? max - n : 64, &got, &next), 0);
+		n += got;
+		after = next;
+	} while (next != 0 && n < max);
+	cr_assert_eq(next, 0, "more than %zu signals", max);
+	return n;
+}
+
+/* ---- direct LMDB access, to forge what the store would never write ---- */
+
+static MDB_env *
+raw_open(void)
+{
+	MDB_env *env;
+
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
+	cr_assert_eq(mdb_env_set_mapsize(env, MAP_SIZE), 0);
+	cr_assert_eq(mdb_env_open(env, dbdir, 0, 0600), 0);
+	return env;
+}
+
+static void
+raw_put(const char *db, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	MDB_env *env = raw_open();
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* The stored value under key, copied into buf; returns its length. */
+static size_t
+raw_get(const char *db, const void *key, size_t klen, void *buf, size_t len)
+{
+	MDB_env *env = raw_open();
+	MDB_val k = { klen, (void *)key }, v;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
+	cr_assert_leq(v.mv_size, len);
+	memcpy(buf, v.mv_data, v.mv_size);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return v.mv_size;
+}
+
+static void
+be64(uint8_t *b, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * (7 - i)));
+}
+
+/* ---- opening ----------------------------------------------------------- */
+
+TestSuite(store_open, .init = setup, .fini = teardown);
+
+Test(store_open, creates_directory_and_databases)
+{
+	static const char *names[] = { "signals", "by_org", "sigid", "expiry",
+	    "matches", "archive", "audit", "meta" };
+	struct stat sb;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t schema[8], want[8];
+	char *data;
+
+	cr_assert_eq(stat(dbdir, &sb), -1, "the store must not exist yet");
+	start(MAP_SIZE, 90);
+	cr_assert_eq(stat(dbdir, &sb), 0);
+	cr_assert(S_ISDIR(sb.st_mode));
+	cr_assert_eq(sb.st_mode & 0777, 0700);
+	data = support_path(dbdir, "data.mdb");
+	cr_assert_eq(stat(data, &sb), 0);
+	free(data);
+	stop();
+
+	env = raw_open();
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cr_assert_eq(mdb_dbi_open(txn, names[i], 0, &dbi), 0,
+		    "database %s is missing", names[i]);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+
+	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
+	be64(want, 1);
+	cr_assert_arr_eq(schema, want, 8);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, reopening_keeps_the_data)
+{
+	struct store_summary sum[4];
+	size_t n;
+	uint64_t id, next;
+
+	start(MAP_SIZE, 90);
+	id = must_register(wijk, 1, T0);
+	stop();
+
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	cr_assert_eq(store_list(rd, wijk->sid, 0, sum, 4, &n, &next), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(sum[0].signal_id, id);
+	cr_assert_str_eq(sum[0].client_ref, "ref-wijk-1");
+	cr_assert_eq(sum[0].created, T0);
+	cr_assert_eq(sum[0].expires, T0 + YEAR);
+	/* The signal counter carries on: no id is handed out twice. */
+	cr_assert_gt(must_register(wijk, 2, T0 + 1), id);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, organisation_ids_are_stable_across_reopen)
+{
+	char text[sizeof(orgs_conf_more) + sizeof(orgs_conf) + 1];
+	struct orgs *again, *more;
+	uint32_t ids[4], ha;
+
+	start(MAP_SIZE, 90);
+	ids[0] = wijk->sid;
+	ids[1] = jz->sid;
+	ids[2] = vt->sid;
+	ids[3] = ggd->sid;
+	for (int i = 0; i < 4; i++) {
+		cr_assert_neq(ids[i], 0);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(ids[i], ids[j]);
+	}
+	stop();
+
+	/* A freshly loaded registry gets the same ids back. */
+	st = open_store(MAP_SIZE, 90);
+	again = load_orgs(orgs_conf);
+	bind_orgs(st, again);
+	cr_assert_eq(orgs_by_oin(again, OIN_WIJK)->sid, ids[0]);
+	cr_assert_eq(orgs_by_oin(again, OIN_JZ)->sid, ids[1]);
+	cr_assert_eq(orgs_by_oin(again, OIN_VT)->sid, ids[2]);
+	cr_assert_eq(orgs_by_oin(again, OIN_GGD)->sid, ids[3]);
+	orgs_unref(again);
+
+	/* A new OIN, listed first, gets a new id; the others keep theirs. */
+	snprintf(text, sizeof(text), "%s\n%s", orgs_conf_more, orgs_conf);
+	more = load_orgs(text);
+	bind_orgs(st, more);
+	ha = orgs_by_oin(more, OIN_HA)->sid;
+	cr_assert_neq(ha, 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_neq(ha, ids[i]);
+	cr_assert_eq(orgs_by_oin(more, OIN_WIJK)->sid, ids[0]);
+	cr_assert_eq(orgs_by_oin(more, OIN_JZ)->sid, ids[1]);
+	cr_assert_eq(orgs_by_oin(more, OIN_VT)->sid, ids[2]);
+	cr_assert_eq(orgs_by_oin(more, OIN_GGD)->sid, ids[3]);
+	orgs_unref(more);
+	store_close(st);
+
+	/* And the new one keeps its id too. */
+	st = open_store(MAP_SIZE, 90);
+	more = load_orgs(text);
+	bind_orgs(st, more);
+	cr_assert_eq(orgs_by_oin(more, OIN_HA)->sid, ha);
+	cr_assert_eq(orgs_by_oin(more, OIN_WIJK)->sid, ids[0]);
+	orgs_unref(more);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_newer_schema_is_refused)
+{
+	struct store_options o;
+	struct store *s;
+	struct diag d;
+	uint8_t v[8];
+
+	start(MAP_SIZE, 90);
+	stop();
+	be64(v, 99);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+
+	o = (struct store_options){ dbdir, MAP_SIZE, 90 };
+	diag_init(&d);
+	s = store_open(&o, &d);
+	cr_assert_null(s, "a store of schema 99 must be refused");
+	cr_assert_geq(d.count, 1);
+	cr_assert_not_null(strstr(d.text, "schema version 99"), "%s", d.text);
+	cr_assert_not_null(strstr(d.text, dbdir), "%s", d.text);
+
+	/* Refusing did not downgrade the version. */
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 99);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- signals and matches ----------------------------------------------- */
+
+TestSuite(store, .init = setup_started, .fini = teardown);
+
+Test(store, first_registration_is_a_signal_without_match)
+{
+	struct store_register_out out;
+	struct counts c;
+
+	cr_assert_eq(do_register(wijk, 1, T0, &out), 0);
+	cr_assert_neq(out.signal_id, 0);
+	cr_assert_eq(out.refreshed, 0);
+	cr_assert_eq(out.change, MATCH_NONE);
+	cr_assert_eq(out.view.has_match, 0);
+	cr_assert_eq(out.view.n_others, 0);
+	cr_assert_null(out.view.others);
+	c = counts();
+	cr_assert_eq(c.signals, 1);
+	cr_assert_eq(c.matches, 0);
+	cr_assert_eq(c.archived, 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, same_organisation_again_refreshes)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+	struct store_summary sum[2];
+	uint64_t id, next;
+	size_t n;
+
+	id = must_register(wijk, 1, T0);
+	reg_in(&in, wijk, 1, T0 + 100);
+	in.expires = T0 + 2 * YEAR;
+	snprintf(in.client_ref, sizeof(in.client_ref), "second");
+	cr_assert_eq(do_register_in(&in, &out), 0);
+	cr_assert_eq(out.refreshed, 1);
+	cr_assert_eq(out.signal_id, id);
+	cr_assert_eq(out.change, MATCH_NONE);
+	cr_assert_eq(out.view.has_match, 0);
+	cr_assert_eq(out.view.n_others, 0);
+	cr_assert_eq(counts().signals, 1);
+
+	/* The refresh replaced expiry and reference, not the creation date. */
+	cr_assert_eq(store_list(rd, wijk->sid, 0, sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(sum[0].signal_id, id);
+	cr_assert_eq(sum[0].created, T0);
+	cr_assert_eq(sum[0].expires, T0 + 2 * YEAR);
+	cr_assert_str_eq(sum[0].client_ref, "second");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, refresh_inside_a_match_changes_nothing)
+{
+	struct store_register_out out;
+	uint64_t id, match;
+
+	id = must_register(wijk, 1, T0);
+	cr_assert_eq(do_register(jz, 1, T0 + 10, &out), 0);
+	match = out.view.match.id;
+	store_view_free(&out.view);
+
+	cr_assert_eq(do_register(wijk, 1, T0 + 20, &out), 0);
+	cr_assert_eq(out.refreshed, 1);
+	cr_assert_eq(out.signal_id, id);
+	cr_assert_eq(out.change, MATCH_UNCHANGED);
+	cr_assert(out.view.has_match);
+	cr_assert_eq(out.view.match.id, match, "a refresh made a new match");
+	cr_assert_eq(out.view.n_others, 1);
+	store_view_free(&out.view);
+	cr_assert_eq(counts().matches, 1);
+	cr_assert_eq(counts().signals, 2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, second_organisation_creates_a_match)
+{
+	struct store_register_out out;
+	const struct store_party *p;
+	uint64_t first;
+
+	/* wijk (rank 20) first, jz (rank 10) second: rank beats arrival. */
+	first = must_register(wijk, 1, T0);
+	cr_assert_eq(do_register(jz, 1, T0 + 60, &out), 0);
+	cr_assert_eq(out.refreshed, 0);
+	cr_assert_neq(out.signal_id, first);
+	cr_assert_eq(out.change, MATCH_CREATED);
+	cr_assert(out.view.has_match);
+	cr_assert_neq(out.view.match.id, 0);
+	cr_assert_eq(out.view.match.created, T0 + 60);
+	cr_assert_eq(out.view.match.coordinated, 0);
+	cr_assert_eq(out.view.match.coordinator, jz->sid);
+	cr_assert_eq(out.view.n_others, 1);
+	p = &out.view.others[0];
+	cr_assert_eq(p->org, wijk->sid);
+	cr_assert_eq(p->signal_id, first);
+	cr_assert_eq(p->since, T0);
+	cr_assert_str_eq(p->contact.name, "Contact wijk");
+	cr_assert_str_eq(p->contact.email, "wijk@example.org");
+	cr_assert_neq(p->contact.phone[0], '\0');
+	store_view_free(&out.view);
+	cr_assert_eq(counts().matches, 1);
+
+	/* The first organisation sees the same match and the newcomer. */
+	cr_assert_eq(match_seen_by(wijk, 1).coordinator, jz->sid);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, further_organisation_joins_the_match)
+{
+	const struct store_party *p;
+	struct store_register_out out;
+	struct store_view v;
+	uint64_t match, id;
+
+	must_register(wijk, 1, T0);
+	cr_assert_eq(do_register(jz, 1, T0 + 10, &out), 0);
+	match = out.view.match.id;
+	store_view_free(&out.view);
+
+	/* vt has the lowest rank of all, yet coordination stays with jz. */
+	cr_assert_eq(do_register(vt, 1, T0 + 20, &out), 0);
+	cr_assert_eq(out.change, MATCH_JOINED);
+	cr_assert(out.view.has_match);
+	cr_assert_eq(out.view.match.id, match);
+	cr_assert_eq(out.view.match.coordinator, jz->sid);
+	cr_assert_eq(out.view.n_others, 2);
+	cr_assert_not_null(party_of(&out.view, wijk));
+	cr_assert_null(party_of(&out.view, vt));
+	p = party_of(&out.view, jz);
+	cr_assert_not_null(p);
+	cr_assert_str_eq(p->contact.name, "Contact jz");
+	cr_assert_eq(p->since, T0 + 10);
+	store_view_free(&out.view);
+	cr_assert_eq(counts().matches, 1);
+
+	/* And the others are told of the newcomer. */
+	cr_assert_eq(do_involved(wijk, 1, T0 + 30, &id, &v), 0);
+	cr_assert_eq(v.match.id, match);
+	cr_assert_eq(v.n_others, 2);
+	cr_assert_not_null(party_of(&v, vt));
+	cr_assert_not_null(party_of(&v, jz));
+	store_view_free(&v);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, rank_tie_goes_to_the_earliest_registrant)
+{
+	struct store_register_out out;
+
+	/* wijk and ggd share rank 20; whoever came first coordinates. */
+	must_register(wijk, 1, T0);
+	cr_assert_eq(do_register(ggd, 1, T0 + 10, &out), 0);
+	cr_assert_eq(out.view.match.coordinator, wijk->sid);
+	store_view_free(&out.view);
+
+	must_register(ggd, 2, T0 + 20);
+	cr_assert_eq(do_register(wijk, 2, T0 + 30, &out), 0);
+	cr_assert_eq(out.view.match.coordinator, ggd->sid);
+	store_view_free(&out.view);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, only_the_registrant_may_withdraw)
+{
+	struct store_withdraw_out out;
+	struct store_summary sum[2];
+	uint64_t id, next, audits;
+	struct counts c;
+	size_t n;
+
+	id = must_register(wijk, 1, T0);
+	audits = audit_good();
+	cr_assert_eq(do_withdraw(jz, id, 0, RISK_RESOLVED, T0 + 10, &out),
+	    VIX_E_PERMISSION);
+	c = counts();
+	cr_assert_eq(c.signals, 1);
+	cr_assert_eq(c.archived, 0);
+	cr_assert_eq(audit_good(), audits);
+	cr_assert_eq(store_list(rd, wijk->sid, 0, sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(sum[0].signal_id, id);
+
+	/* By pseudonym jz finds nothing of its own. */
+	cr_assert_eq(do_withdraw(jz, 0, 1, UNJUSTIFIED, T0 + 10, &out),
+	    VIX_E_NOT_FOUND);
+	cr_assert_eq(counts().signals, 1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, withdrawing_an_unknown_id_is_not_found)
+{
+	struct store_withdraw_out out;
+	uint64_t id;
+
+	id = must_register(wijk, 1, T0);
+	cr_assert_eq(do_withdraw(wijk, id + 1000, 0, UNJUSTIFIED, T0 + 1,
+	    &out), VIX_E_NOT_FOUND);
+	cr_assert_eq(do_withdraw(wijk, 0, 2, UNJUSTIFIED, T0 + 1, &out),
+	    VIX_E_NOT_FOUND);
+	cr_assert_eq(counts().signals, 1);
+
+	/* Withdrawn once, the id is unknown thereafter. */
+	cr_assert_eq(do_withdraw(wijk, id, 0, UNJUSTIFIED, T0 + 2, &out), 0);
+	cr_assert_eq(do_withdraw(wijk, id, 0, UNJUSTIFIED, T0 + 3, &out),
+	    VIX_E_NOT_FOUND);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, unjustified_is_deleted_not_archived)
+{
+	struct store_withdraw_out out;
+	struct store_summary sum[2];
+	uint64_t id, next;
+	struct counts c;
+	size_t n;
+
+	id = must_register(wijk, 1, T0);
+	cr_assert_eq(do_withdraw(wijk, id, 0, UNJUSTIFIED, T0 + 10, &out), 0);
+	cr_assert_eq(out.signal_id, id);
+	cr_assert_eq(out.archived, 0);
+	cr_assert_eq(out.match_id, 0);
+	cr_assert_eq(out.change, MATCH_NONE);
+	c = counts();
+	cr_assert_eq(c.signals, 0);
+	cr_assert_eq(c.archived, 0);
+	cr_assert_eq(store_list(rd, wijk->sid, 0, sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 0);
+
+	/* Registering again is a new signal, not a refresh. */
+	{
+		struct store_register_out r;
+
+		cr_assert_eq(do_register(wijk, 1, T0 + 20, &r), 0);
+		cr_assert_eq(r.refreshed, 0);
+		cr_assert_neq(r.signal_id, id);
+		store_view_free(&r.view);
+	}
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, risk_resolved_is_archived)
+{
+	struct store_withdraw_out out;
+	uint64_t a, b;
+	struct counts c;
+
+	a = must_register(wijk, 1, T0);
+	b = must_register(wijk, 2, T0);
+	cr_assert_eq(do_withdraw(wijk, a, 0, RISK_RESOLVED, T0 + 10, &out), 0);
+	cr_assert_eq(out.signal_id, a);
+	cr_assert_eq(out.archived, 1);
+	c = counts();
+	cr_assert_eq(c.signals, 1);
+	cr_assert_eq(c.archived, 1);
+
+	/* By pseudonym this time. */
+	cr_assert_eq(do_withdraw(wijk, 0, 2, RISK_RESOLVED, T0 + 20, &out), 0);
+	cr_assert_eq(out.signal_id, b);
+	cr_assert_eq(out.archived, 1);
+	c = counts();
+	cr_assert_eq(c.signals, 0);
+	cr_assert_eq(c.archived, 2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, two_archivings_in_one_second_are_both_kept)
+{
+	struct store_withdraw_out out;
+	uint64_t a, b;
+
+	/* Same organisation, same youth, same second: two archive rows. */
+	a = must_register(wijk, 1, T0);
+	cr_assert_eq(do_withdraw(wijk, a, 0, RISK_RESOLVED, T0, &out), 0);
+	b = must_register(wijk, 1, T0);
+	cr_assert_neq(a, b);
+	cr_assert_eq(do_withdraw(wijk, b, 0, RISK_RESOLVED, T0, &out), 0);
+	cr_assert_eq(counts().archived, 2);
+}
+
+Test(store, coordinator_leaving_hands_over_by_rank)
+{
+	struct store_register_out r;
+	struct store_withdraw_out out;
+	struct store_match m;
+	uint64_t match;
+
+	/* ggd and wijk tie on rank 20: ggd, first, coordinates; jz joins. */
+	must_register(ggd, 1, T0);
+	must_register(wijk, 1, T0 + 10);
+	cr_assert_eq(do_register(jz, 1, T0 + 20, &r), 0);
+	cr_assert_eq(r.change, MATCH_JOINED);
+	match = r.view.match.id;
+	store_view_free(&r.view);
+	cr_assert_eq(match_seen_by(ggd, 1).coordinator, ggd->sid);
+	must_register(vt, 1, T0 + 30);
+
+	/* The coordinator ggd leaves: vt (rank 5) takes over, not jz. */
+	cr_assert_eq(do_withdraw(ggd, 0, 1, UNJUSTIFIED, T0 + 40, &out), 0);
+	cr_assert_eq(out.change, MATCH_LEFT);
+	cr_assert_eq(out.match_id, match);
+	m = match_seen_by(wijk, 1);
+	cr_assert_eq(m.id, match);
+	cr_assert_eq(m.coordinator, vt->sid);
+
+	/* A non-coordinator leaving changes nothing about coordination. */
+	cr_assert_eq(do_withdraw(wijk, 0, 1, UNJUSTIFIED, T0 + 50, &out), 0);
+	cr_assert_eq(out.change, MATCH_LEFT);
+	cr_assert_eq(match_seen_by(jz, 1).coordinator, vt->sid);
+
+	/* vt leaves jz alone: no match any more. */
+	cr_assert_eq(do_withdraw(vt, 0, 1, UNJUSTIFIED, T0 + 60, &out), 0);
+	cr_assert_eq(out.change, MATCH_CLOSED);
+	cr_assert_eq(out.match_id, match);
+	cr_assert_eq(counts().matches, 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, coordinator_handover_tie_goes_to_the_earliest)
+{
+	struct store_withdraw_out out;
+
+	/* jz coordinates; after it leaves ggd and wijk tie on rank 20. */
+	must_register(jz, 1, T0);
+	must_register(ggd, 1, T0 + 10);
+	must_register(wijk, 1, T0 + 20);
+	cr_assert_eq(match_seen_by(wijk, 1).coordinator, jz->sid);
+	cr_assert_eq(do_withdraw(jz, 0, 1, UNJUSTIFIED, T0 + 30, &out), 0);
+	cr_assert_eq(out.change, MATCH_LEFT);
+	cr_assert_eq(match_seen_by(wijk, 1).coordinator, ggd->sid);
+
+	/* The same with wijk first. */
+	must_register(jz, 2, T0 + 40);
+	must_register(wijk, 2, T0 + 50);
+	must_register(ggd, 2, T0 + 60);
+	cr_assert_eq(do_withdraw(jz, 0, 2, UNJUSTIFIED, T0 + 70, &out), 0);
+	cr_assert_eq(match_seen_by(ggd, 2).coordinator, wijk->sid);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, last_but_one_leaving_closes_the_match)
+{
+	struct store_register_out r;
+	struct store_withdraw_out out;
+	struct store_summary sum[2];
+	struct store_view v;
+	uint64_t match, id, wid, next;
+	size_t n;
+
+	wid = must_register(wijk, 1, T0);
+	cr_assert_eq(do_register(jz, 1, T0 + 10, &r), 0);
+	match = r.view.match.id;
+	store_view_free(&r.view);
+	cr_assert_eq(counts().matches, 1);
+
+	cr_assert_eq(do_withdraw(jz, 0, 1, RISK_RESOLVED, T0 + 20, &out), 0);
+	cr_assert_eq(out.change, MATCH_CLOSED);
+	cr_assert_eq(out.match_id, match);
+	cr_assert_eq(counts().matches, 0);
+	cr_assert_eq(counts().signals, 1);
+
+	cr_assert_eq(do_involved(wijk, 1, T0 + 30, &id, &v), 0);
+	cr_assert_eq(id, wid);
+	cr_assert_eq(v.has_match, 0);
+	cr_assert_eq(v.n_others, 0);
+	store_view_free(&v);
+	cr_assert_eq(store_list(rd, wijk->sid, 0, sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(sum[0].match_id, 0);
+
+	/* A new second organisation makes a new match. */
+	cr_assert_eq(do_register(ggd, 1, T0 + 40, &r), 0);
+	cr_assert_eq(r.change, MATCH_CREATED);
+	cr_assert_neq(r.view.match.id, match);
+	cr_assert_eq(r.view.match.coordinator, wijk->sid);
+	store_view_free(&r.view);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, involved_needs_an_own_signal)
+{
+	struct store_view v;
+	uint64_t id = 77, jid, audits;
+
+	must_register(wijk, 1, T0);
+	audits = audit_good();
+	cr_assert_eq(do_involved(jz, 1, T0 + 10, &id, &v), VIX_E_PERMISSION);
+	cr_assert_eq(v.n_others, 0);
+	cr_assert_null(v.others);
+	cr_assert_eq(audit_good(), audits);
+
+	jid = must_register(jz, 1, T0 + 20);
+	cr_assert_eq(do_involved(jz, 1, T0 + 30, &id, &v), 0);
+	cr_assert_eq(id, jid);
+	cr_assert(v.has_match);
+	cr_assert_eq(v.n_others, 1);
+	cr_assert_eq(v.others[0].org, wijk->sid);
+	cr_assert_str_eq(v.others[0].contact.name, "Contact wijk");
+	store_view_free(&v);
+	cr_assert_eq(audit_good(), audits + 2);
+
+	/* Alone on a youth: allowed, nobody else. */
+	must_register(vt, 9, T0 + 40);
+	cr_assert_eq(do_involved(vt, 9, T0 + 50, &id, &v), 0);
+	cr_assert_eq(v.has_match, 0);
+	cr_assert_eq(v.n_others, 0);
+	store_view_free(&v);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store, list_pages_through_own_signals)
+{
+	struct store_summary sum[3];
+	struct store_register_out r;
+	uint64_t ids[5], next, match;
+	size_t n;
+
+	for (unsigned i = 0; i < 5; i++) {
+		ids[i] = must_register(wijk, 10 + i, T0 + i);
+		/* Other organisations' signals interleave and never show. */
+		must_register(jz, 100 + i, T0 + i);
+	}
+	cr_assert_eq(do_register(vt, 12, T0 + 50, &r), 0);
+	match = r.view.match.id;
+	store_view_free(&r.view);
+
+	cr_assert_eq(store_list(rd, wijk->sid, 0, sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(sum[0].signal_id, ids[0]);
+	cr_assert_eq(sum[1].signal_id, ids[1]);
+	cr_assert_str_eq(sum[1].client_ref, "ref-wijk-11");
+	cr_assert_eq(sum[1].created, T0 + 1);
+	cr_assert_eq(sum[1].expires, T0 + 1 + YEAR);
+	cr_assert_eq(sum[1].bound, 1);
+	cr_assert_eq(sum[0].match_id, 0);
+	cr_assert_eq(next, ids[1]);
+
+	cr_assert_eq(store_list(rd, wijk->sid, next, sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(sum[0].signal_id, ids[2]);
+	cr_assert_eq(sum[0].match_id, match);
+	cr_assert_eq(sum[1].signal_id, ids[3]);
+	cr_assert_eq(sum[1].match_id, 0);
+	cr_assert_eq(next, ids[3]);
+
+	cr_assert_eq(store_list(rd, wijk->sid, next, sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(sum[0].signal_id, ids[4]);
+	cr_assert_eq(next, 0);
+
+	/* A last page that is exactly full still ends the chain. */
+	cr_assert_eq(store_list(rd, wijk->sid, ids[2], sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(sum[1].signal_id, ids[4]);
+	cr_assert_eq(next, 0);
+
+	/* An organisation with nothing gets nothing. */
+	cr_assert_eq(store_list(rd, ggd->sid, 0, sum, 2, &n, &next), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(next, 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- the transaction wrapper ------------------------------------------- */
+
+TestSuite(store_txn, .init = setup_started, .fini = teardown);
+
+/* Register in the open batch t; the job ends with end_err (or its own). */
+static int
+job_register(struct store_txn *t, const struct org *o, unsigned youth,
+    int64_t now, int end_err, struct store_register_out *out)
+{
+	struct store_register_in in;
+	int err;
+
+	reg_in(&in, o, youth, now);
+	if ((err = store_job_begin(t)) != 0)
+		return err;
+	err = store_register(t, &in, out);
+	cr_assert_eq(store_job_end(t, err ? err : end_err),
+	    err ? err : end_err);
+	if (err == 0)
+		store_view_free(&out->view);
+	return err;
+}
+
+Test(store_txn, a_refused_job_leaves_no_trace)
+{
+	struct store_register_out out;
+	struct store_summary sum[4];
+	struct store_txn *t;
+	uint64_t refused, next;
+	size_t n;
+
+	t = begin();
+	cr_assert_eq(job_register(t, wijk, 1, T0, VIX_E_PERMISSION, &out), 0);
+	refused = out.signal_id;
+	cr_assert_eq(job_register(t, wijk, 2, T0 + 1, 0, &out), 0);
+	commit(t);
+
+	cr_assert_eq(counts().signals, 1);
+	cr_assert_eq(store_list(rd, wijk->sid, 0, sum, 4, &n, &next), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(sum[0].client_ref, "ref-wijk-2");
+	/* Even the id counter went back: the refused id was reused. */
+	cr_assert_eq(sum[0].signal_id, refused);
+	cr_assert_eq(audit_good(), 1);
+
+	/* The refused youth is unknown: registering it is not a refresh. */
+	cr_assert_eq(do_register(wijk, 1, T0 + 2, &out), 0);
+	cr_assert_eq(out.refreshed, 0);
+	store_view_free(&out.view);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_txn, jobs_in_one_batch_see_the_earlier_ones)
+{
+	struct store_register_out out;
+	struct store_txn *t;
+
+	t = begin();
+	cr_assert_eq(job_register(t, wijk, 1, T0, 0, &out), 0);
+	cr_assert_eq(job_register(t, ggd, 1, T0 + 1, VIX_E_PERMISSION, &out),
+	    0);
+	cr_assert_eq(job_register(t, jz, 1, T0 + 2, 0, &out), 0);
+	cr_assert_eq(out.change, MATCH_CREATED, "jz must see wijk, not ggd");
+	cr_assert_eq(job_register(t, vt, 1, T0 + 3, 0, &out), 0);
+	cr_assert_eq(out.change, MATCH_JOINED);
+	commit(t);
+	cr_assert_eq(counts().signals, 3);
+	cr_assert_eq(counts().matches, 1);
+	cr_assert_eq(audit_good(), 3);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_txn, abort_discards_everything)
+{
+	struct store_register_out out;
+	struct store_txn *t;
+	uint64_t first;
+	struct counts c;
+
+	must_register(ggd, 7, T0);
+	t = begin();
+	cr_assert_eq(job_register(t, wijk, 1, T0 + 1, 0, &out), 0);
+	first = out.signal_id;
+	cr_assert_eq(job_register(t, jz, 1, T0 + 2, 0, &out), 0);
+	cr_assert_eq(job_register(t, ggd, 7, T0 + 3, 0, &out), 0);
+	cr_assert_eq(out.refreshed, 1);
+	store_write_abort(t);
+
+	c = counts();
+	cr_assert_eq(c.signals, 1);
+	cr_assert_eq(c.matches, 0);
+	cr_assert_eq(audit_good(), 1);
+
+	/* Counters and the audit chain's head went back as well. */
+	cr_assert_eq(must_register(wijk, 1, T0 + 4), first);
+	cr_assert_eq(audit_good(), 2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+#define TINY_MAP	(64u * 4096u)
+#define FILL_MAX	4000
+
+/* The quota as a fresh batch sees it. */
+static int
+over_quota(char *why, size_t len)
+{
+	struct store_txn *t = begin();
+	int over = store_over_quota(t, why, len);
+
+	store_write_abort(t);
+	return over;
+}
+
+/* Register youths in batches of 8 until the map is full. */
+static int
+fill(uint64_t *ids, size_t *committed)
+{
+	struct store_register_out out;
+	uint64_t pending[8];
+	unsigned youth = 0;
+	int failed = 0;
+
+	*committed = 0;
+	while (failed == 0 && youth < FILL_MAX) {
+		struct store_txn *t = begin();
+		size_t np = 0;
+		int err;
+
+		for (int i = 0; i < 8; i++, youth++) {
+			err = job_register(t, wijk, youth, T0 + youth, 0, &out);
+			cr_assert(err == 0 || err == VIX_E_FULL,
+			    "register %u: error %d, not FULL", youth, err);
+			if (err != 0)
+				failed = err;
+			else
+				pending[np++] = out.signal_id;
+		}
+		err = store_write_commit(t);
+		cr_assert(err == 0 || err == VIX_E_FULL,
+		    "commit: error %d, not FULL", err);
+		if (err != 0) {
+			failed = err;
+			continue;
+		}
+		memcpy(ids + *committed, pending, np * sizeof(*ids));
+		*committed += np;
+	}
+	return failed;
+}
+
+static void
+check_all_listed(const uint64_t *ids, size_t committed)
+{
+	struct store_summary *sum = calloc(FILL_MAX, sizeof(*sum));
+	size_t n;
+
+	cr_assert_not_null(sum);
+	cr_assert_eq(counts().signals, committed);
+	n = list_all(wijk, sum, FILL_MAX);
+	cr_assert_eq(n, committed);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(sum[i].signal_id, ids[i], "signal %zu", i);
+	free(sum);
+	cr_assert_eq(audit_good(), committed);
+}
+
+TestSuite(store_full, .init = setup, .fini = teardown);
+
+Test(store_full, a_full_map_is_reported_as_full_not_as_corruption)
+{
+	uint64_t *ids = calloc(FILL_MAX, sizeof(*ids));
+	size_t committed;
+	char why[512];
+
+	cr_assert_not_null(ids);
+	start(TINY_MAP, 99);
+	cr_assert_eq(over_quota(why, sizeof(why)), 0);
+	cr_assert_eq(fill(ids, &committed), VIX_E_FULL,
+	    "the map never filled");
+	cr_assert_gt(committed, 0);
+	check_all_listed(ids, committed);
+
+	/* It opens again with everything committed before the failure. */
+	stop();
+	st = open_store(TINY_MAP, 99);
+	rd = store_reader_new(st);
+	check_all_listed(ids, committed);
+
+	/* Above the quota the store says so and names the remedy. */
+	stop();
+	st = open_store(TINY_MAP, 25);
+	rd = store_reader_new(st);
+	cr_assert_eq(over_quota(why, sizeof(why)), 1);
+	cr_assert_not_null(strstr(why, "map_size"), "%s", why);
+	free(ids);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_full, the_quota_counts_what_the_batch_added)
+{
+	struct store_register_out out;
+	struct store_txn *t;
+	unsigned youth;
+	char why[512];
+
+	start(TINY_MAP, 25);
+	cr_assert_eq(over_quota(why, sizeof(why)), 0);
+	t = begin();
+	for (youth = 0; youth < FILL_MAX; youth++) {
+		if (store_over_quota(t, why, sizeof(why)))
+			break;
+		cr_assert_eq(job_register(t, wijk, youth, T0, 0, &out), 0,
+		    "the map filled before the quota was reached");
+	}
+	cr_assert_lt(youth, FILL_MAX);
+	cr_assert_gt(youth, 0);
+	cr_assert_not_null(strstr(why, "map_size"), "%s", why);
+	/* Nothing is committed yet: a new batch starts under the quota. */
+	store_write_abort(t);
+	cr_assert_eq(over_quota(why, sizeof(why)), 0);
+	cr_assert_eq(counts().signals, 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- the audit trail --------------------------------------------------- */
+
+TestSuite(store_audit, .init = setup_started, .fini = teardown);
+
+#define AUDIT_MAX	16
+
+struct audit_log {
+	struct store_audit_record	r[AUDIT_MAX];
+	size_t				n;
+	size_t				stop_after;	/* 0: never */
+};
+
+static int
+collect(void *arg, const struct store_audit_record *r)
+{
+	struct audit_log *log = arg;
+
+	if (log->n < AUDIT_MAX)
+		log->r[log->n] = *r;
+	log->n++;
+	return log->stop_after != 0 && log->n == log->stop_after;
+}
+
+static void
+expect_record(const struct audit_log *log, size_t i, int64_t time,
+    const char *actor, const char *action, uint64_t signal_id,
+    uint64_t match_id, const char *outcome)
+{
+	const struct store_audit_record *r = &log->r[i];
+
+	cr_assert_eq(r->seq, i + 1, "record %zu has seq %llu", i,
+	    (unsigned long long)r->seq);
+	cr_assert_eq(r->time, time, "record %zu", i);
+	cr_assert_str_eq(r->actor, actor, "record %zu", i);
+	cr_assert_str_eq(r->action, action, "record %zu", i);
+	cr_assert_eq(r->signal_id, signal_id, "record %zu", i);
+	cr_assert_eq(r->match_id, match_id, "record %zu", i);
+	cr_assert_str_eq(r->outcome, outcome, "record %zu", i);
+}
+
+Test(store_audit, every_change_and_lookup_is_chained)
+{
+	struct audit_log log = { .n = 0 };
+	struct store_register_out r;
+	struct store_withdraw_out w;
+	struct store_view v;
+	struct store_txn *t;
+	uint64_t a, b, id, m;
+
+	a = must_register(wijk, 1, T0);
+	cr_assert_eq(must_register(wijk, 1, T0 + 1), a);
+
+	/* Refused and rolled back: no sequence number is used up. */
+	t = begin();
+	cr_assert_eq(job_register(t, jz, 1, T0 + 2, VIX_E_PERMISSION, &r), 0);
+	commit(t);
+
+	/* What the writer writes for a refusal. */
+	t = begin();
+	cr_assert_eq(store_job_begin(t), 0);
+	cr_assert_eq(store_job_end(t, store_audit(t, T0 + 3, OIN_GGD,
+	    "withdraw", a, 0, "permission_denied")), 0);
+	commit(t);
+
+	cr_assert_eq(do_register(jz, 1, T0 + 4, &r), 0);
+	b = r.signal_id;
+	m = r.view.match.id;
+	store_view_free(&r.view);
+	cr_assert_eq(do_involved(jz, 1, T0 + 5, &id, &v), 0);
+	store_view_free(&v);
+	cr_assert_eq(do_withdraw(jz, b, 0, UNJUSTIFIED, T0 + 6, &w), 0);
+	cr_assert_eq(do_withdraw(wijk, a, 0, RISK_RESOLVED, T0 + 7, &w), 0);
+
+	cr_assert_eq(audit_good(), 7);
+	cr_assert_eq(store_audit_foreach(rd, collect, &log), 0);
+	cr_assert_eq(log.n, 7);
+	expect_record(&log, 0, T0, OIN_WIJK, "register", a, 0, "ok");
+	expect_record(&log, 1, T0 + 1, OIN_WIJK, "refresh", a, 0, "ok");
+	expect_record(&log, 2, T0 + 3, OIN_GGD, "withdraw", a, 0,
+	    "permission_denied");
+	expect_record(&log, 3, T0 + 4, OIN_JZ, "register", b, m, "ok");
+	expect_record(&log, 4, T0 + 5, OIN_JZ, "involved", b, m, "ok");
+	expect_record(&log, 5, T0 + 6, OIN_JZ, "withdraw:unjustified", b, m,
+	    "ok");
+	/* The match closed with jz's withdrawal. */
+	expect_record(&log, 6, T0 + 7, OIN_WIJK, "withdraw:risk_resolved", a,
+	    0, "ok");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_audit, foreach_stops_when_asked)
+{
+	struct audit_log log = { .stop_after = 2 };
+
+	for (unsigned i = 0; i < 4; i++)
+		must_register(wijk, i, T0 + i);
+	cr_assert_eq(store_audit_foreach(rd, collect, &log), 1);
+	cr_assert_eq(log.n, 2);
+	cr_assert_eq(log.r[1].seq, 2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_audit, the_chain_continues_after_reopen)
+{
+	struct audit_log log = { .n = 0 };
+
+	must_register(wijk, 1, T0);
+	must_register(jz, 1, T0 + 1);
+	stop();
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	must_register(vt, 1, T0 + 2);
+	cr_assert_eq(audit_good(), 3);
+	cr_assert_eq(store_audit_foreach(rd, collect, &log), 0);
+	cr_assert_eq(log.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq(log.r[i].seq, i + 1);
+	cr_assert_str_eq(log.r[2].actor, OIN_VT);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* Flip one byte of audit record seq at offset (from the end if < 0). */
+static void
+tamper(uint64_t seq, long offset)
+{
+	uint8_t key[8], buf[1024];
+	size_t n;
+
+	be64(key, seq);
+	n = raw_get("audit", key, sizeof(key), buf, sizeof(buf));
+	cr_assert_gt(n, 32);
+	buf[offset < 0 ? (long)n + offset : offset] ^= 0x20;
+	raw_put("audit", key, sizeof(key), buf, n);
+}
+
+static void
+expect_broken_at(uint64_t seq)
+{
+	uint64_t count, bad;
+
+	cr_assert_eq(store_audit_verify(rd, &count, &bad), 0);
+	cr_assert_eq(bad, seq);
+	cr_assert_eq(count, seq - 1);
+}
+
+Test(store_audit, a_changed_record_breaks_the_chain)
+{
+	for (unsigned i = 0; i < 4; i++)
+		must_register(wijk, i, T0 + i);
+	cr_assert_eq(audit_good(), 4);
+	stop();
+	tamper(2, 8);
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	expect_broken_at(2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_audit, a_changed_hash_breaks_the_chain)
+{
+	for (unsigned i = 0; i < 4; i++)
+		must_register(wijk, i, T0 + i);
+	stop();
+	tamper(3, -1);
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	expect_broken_at(3);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}

@@ -1,0 +1,737 @@
+/*
+ * The writer thread end to end: group commit over a real store, the batch
+ * limit, a full queue, refusals inside a batch, the quota, and stopping
+ * with work still queued.
+ *
+ * To make batches deterministic a test may close a gate: the next job to
+ * come back then holds the writer thread in the done callback, so that
+ * whatever the test submits meanwhile is queued, not yet taken.
+ *
+ * Youths are known here only by fixed pseudonym byte patterns; no BSN.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "errors.h"
+#include "orgs.h"
+#include "store.h"
+#include "support.h"
+#include "vix.pb-c.h"
+#include "writer.h"
+
+#define OIN_WIJK	"00000009876543210001"
+#define OIN_JZ		"00000009876543210002"
+
+#define MAP_SIZE	(16u << 20)
+#define TINY_MAP	(64u * 4096u)
+#define T0		1700000000
+#define YEAR		(365 * 86400)
+#define WAIT_SECONDS	60
+
+static const char orgs_conf[] =
+    "[org wijk]\n"
+    "oin = " OIN_WIJK "\n"
+    "name = Wijkteam Noord\n"
+    "roles = register, subscribe\n"
+    "rank = 20\n"
+    "\n"
+    "[org jz]\n"
+    "oin = " OIN_JZ "\n"
+    "name = Jeugdzorg Test\n"
+    "roles = register, subscribe\n"
+    "rank = 10\n";
+
+static char *dir;
+static struct store *st;
+static struct orgs *orgs;
+static const struct org *wijk, *jz;
+
+/* The worker the jobs are queued for; only its address matters. */
+static char worker_marker;
+#define WORKER	((struct worker *)(void *)&worker_marker)
+
+/* What came back, shared with the writer thread. */
+static struct {
+	pthread_mutex_t	lock;
+	pthread_cond_t	cond;
+	size_t		done;
+	size_t		wrong_worker;
+	int		gate_closed;	/* the next callback waits */
+	int		at_gate;	/* a callback is waiting */
+} cb = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+
+static void
+on_done(struct worker *w, struct job *j)
+{
+	pthread_mutex_lock(&cb.lock);
+	cb.done++;
+	if (w != WORKER)
+		cb.wrong_worker++;
+	if (cb.gate_closed) {
+		cb.at_gate = 1;
+		pthread_cond_broadcast(&cb.cond);
+		while (cb.gate_closed)
+			pthread_cond_wait(&cb.cond, &cb.lock);
+		cb.at_gate = 0;
+	}
+	pthread_cond_broadcast(&cb.cond);
+	pthread_mutex_unlock(&cb.lock);
+}
+
+static void
+deadline(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += WAIT_SECONDS;
+}
+
+/* Wait until n jobs came back in all. */
+static void
+wait_done(size_t n)
+{
+	struct timespec until;
+	int rc = 0;
+
+	deadline(&until);
+	pthread_mutex_lock(&cb.lock);
+	while (cb.done < n && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&cb.cond, &cb.lock, &until);
+	pthread_mutex_unlock(&cb.lock);
+	cr_assert_geq(cb.done, n, "only %zu of %zu jobs came back", cb.done,
+	    n);
+}
+
+static void
+gate_close(void)
+{
+	pthread_mutex_lock(&cb.lock);
+	cb.gate_closed = 1;
+	pthread_mutex_unlock(&cb.lock);
+}
+
+/* Wait until the writer thread is held at the gate. */
+static void
+gate_wait(void)
+{
+	struct timespec until;
+	int rc = 0;
+
+	deadline(&until);
+	pthread_mutex_lock(&cb.lock);
+	while (!cb.at_gate && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&cb.cond, &cb.lock, &until);
+	pthread_mutex_unlock(&cb.lock);
+	cr_assert(cb.at_gate, "the writer never reached the gate");
+}
+
+static void
+gate_open(void)
+{
+	pthread_mutex_lock(&cb.lock);
+	cb.gate_closed = 0;
+	pthread_cond_broadcast(&cb.cond);
+	pthread_mutex_unlock(&cb.lock);
+}
+
+static size_t
+done_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&cb.lock);
+	n = cb.done;
+	pthread_mutex_unlock(&cb.lock);
+	return n;
+}
+
+static void
+open_store(size_t map_size, unsigned quota)
+{
+	char *dbdir = support_path(dir, "db"), *conf;
+	struct store_options o = { dbdir, map_size, quota };
+	struct diag d;
+
+	diag_init(&d);
+	st = store_open(&o, &d);
+	cr_assert_not_null(st, "store_open: %s", d.text);
+	free(dbdir);
+
+	conf = support_path(dir, "orgs.conf");
+	support_write_file(conf, orgs_conf, 0644);
+	orgs = orgs_load(conf, &d);
+	cr_assert_not_null(orgs, "orgs_load: %s", d.text);
+	free(conf);
+	cr_assert_eq(store_bind_orgs(st, orgs, &d), 0, "bind: %s", d.text);
+	wijk = orgs_by_id(orgs, "wijk");
+	jz = orgs_by_id(orgs, "jz");
+	cr_assert(wijk && jz);
+}
+
+static void
+setup_common(void)
+{
+	dir = support_tmpdir("writer");
+	cb.done = 0;
+	cb.wrong_worker = 0;
+	cb.gate_closed = 0;
+	cb.at_gate = 0;
+}
+
+static void
+setup(void)
+{
+	setup_common();
+	open_store(MAP_SIZE, 90);
+}
+
+static void
+setup_tiny(void)
+{
+	setup_common();
+	open_store(TINY_MAP, 50);
+}
+
+static void
+setup_full(void)
+{
+	setup_common();
+	open_store(TINY_MAP, 100);
+}
+
+static void
+teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	orgs_unref(orgs);
+	orgs = NULL;
+	support_tmpdir_remove(dir);
+	dir = NULL;
+}
+
+TestSuite(writer, .init = setup, .fini = teardown);
+
+static void
+pseudonym(uint8_t *p, unsigned youth)
+{
+	memset(p, 0xB2, PSEUDONYM_LEN);
+	p[0] = (uint8_t)(youth >> 8);
+	p[1] = (uint8_t)youth;
+}
+
+static void
+job_register(struct job *j, const struct org *o, unsigned youth,
+    int64_t now)
+{
+	struct store_register_in *in = &j->in.reg;
+
+	memset(j, 0, sizeof(*j));
+	j->kind = JOB_REGISTER;
+	j->org = o;
+	j->orgs = orgs;
+	j->now = now;
+	pseudonym(in->pseudonym, youth);
+	in->org = o;
+	in->orgs = orgs;
+	in->now = now;
+	in->expires = now + YEAR;
+	in->bound = 1;
+	snprintf(in->contact.name, sizeof(in->contact.name), "Contact %s",
+	    o->id);
+	snprintf(in->contact.phone, sizeof(in->contact.phone), "030-1234567");
+	snprintf(in->contact.email, sizeof(in->contact.email),
+	    "%s@example.org", o->id);
+}
+
+static void
+job_withdraw(struct job *j, const struct org *o, uint64_t signal_id,
+    int64_t now)
+{
+	memset(j, 0, sizeof(*j));
+	j->kind = JOB_WITHDRAW;
+	j->org = o;
+	j->orgs = orgs;
+	j->now = now;
+	j->in.wd = (struct store_withdraw_in){ .org = o, .orgs = orgs,
+	    .now = now, .signal_id = signal_id,
+	    .reason = VIX__V1__WITHDRAW__REASON__UNJUSTIFIED };
+}
+
+static void
+job_involved(struct job *j, const struct org *o, unsigned youth,
+    int64_t now)
+{
+	memset(j, 0, sizeof(*j));
+	j->kind = JOB_INVOLVED;
+	j->org = o;
+	j->orgs = orgs;
+	j->now = now;
+	pseudonym(j->in.pseudonym, youth);
+}
+
+static struct job *
+jobs_new(size_t n)
+{
+	struct job *jobs = calloc(n, sizeof(*jobs));
+
+	cr_assert_not_null(jobs);
+	return jobs;
+}
+
+/* Free the views the register jobs got back, then the jobs. */
+static void
+jobs_free(struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].kind == JOB_REGISTER)
+			store_view_free(&jobs[i].out.reg.view);
+		else if (jobs[i].kind == JOB_INVOLVED)
+			store_view_free(&jobs[i].out.inv.view);
+	}
+	free(jobs);
+}
+
+/* Every register job succeeded with its own, new signal id. */
+static void
+expect_registered(const struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(jobs[i].err, 0, "job %zu: %d %s", i, jobs[i].err,
+		    jobs[i].why);
+		cr_assert_eq(jobs[i].out.reg.refreshed, 0, "job %zu", i);
+		cr_assert_neq(jobs[i].out.reg.signal_id, 0, "job %zu", i);
+		for (size_t k = 0; k < i; k++)
+			cr_assert_neq(jobs[i].out.reg.signal_id,
+			    jobs[k].out.reg.signal_id, "jobs %zu and %zu", k, i);
+	}
+	cr_assert_eq(cb.wrong_worker, 0);
+}
+
+static size_t
+signals_stored(void)
+{
+	struct store_reader *r = store_reader_new(st);
+	size_t signals, matches, archived;
+
+	cr_assert_not_null(r);
+	cr_assert_eq(store_counts(r, &signals, &matches, &archived), 0);
+	store_reader_free(r);
+	return signals;
+}
+
+static uint64_t
+audit_good(void)
+{
+	struct store_reader *r = store_reader_new(st);
+	uint64_t count, bad;
+
+	cr_assert_not_null(r);
+	cr_assert_eq(store_audit_verify(r, &count, &bad), 0);
+	store_reader_free(r);
+	cr_assert_eq(bad, 0, "audit record %llu fails",
+	    (unsigned long long)bad);
+	return count;
+}
+
+Test(writer, every_job_comes_back_committed)
+{
+	enum { N = 50 };
+	struct job *jobs = jobs_new(N);
+	struct writer_stats ws;
+	struct writer *wr;
+
+	wr = writer_start(st, 8, 1000, 64, on_done);
+	cr_assert_not_null(wr);
+	for (unsigned i = 0; i < N; i++) {
+		job_register(&jobs[i], i % 2 ? jz : wijk, i, T0 + i);
+		cr_assert_eq(writer_submit(wr, WORKER, &jobs[i]), 0);
+	}
+	wait_done(N);
+	writer_get_stats(wr, &ws);
+	writer_stop(wr);
+
+	expect_registered(jobs, N);
+	cr_assert_eq(ws.jobs, N);
+	cr_assert_geq(ws.batches, (N + 7) / 8);
+	cr_assert_leq(ws.batches, N);
+	cr_assert_geq(ws.max_batch, 1);
+	cr_assert_leq(ws.max_batch, 8);
+	cr_assert_eq(signals_stored(), N);
+	cr_assert_eq(audit_good(), N);
+	jobs_free(jobs, N);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(writer, a_batch_takes_at_most_batch_max)
+{
+	enum { N = 100 };
+	struct job *jobs = jobs_new(N);
+	struct writer_stats ws;
+	struct writer *wr;
+
+	wr = writer_start(st, 4, 0, 128, on_done);
+	cr_assert_not_null(wr);
+	gate_close();
+	job_register(&jobs[0], wijk, 0, T0);
+	cr_assert_eq(writer_submit(wr, WORKER, &jobs[0]), 0);
+	gate_wait();
+	/* The other 99 are all queued before the writer takes any. */
+	for (unsigned i = 1; i < N; i++) {
+		job_register(&jobs[i], wijk, i, T0 + i);
+		cr_assert_eq(writer_submit(wr, WORKER, &jobs[i]), 0);
+	}
+	gate_open();
+	wait_done(N);
+	writer_get_stats(wr, &ws);
+	writer_stop(wr);
+
+	expect_registered(jobs, N);
+	cr_assert_eq(ws.jobs, N);
+	cr_assert_eq(ws.max_batch, 4);
+	/* One for the first job, then 99 in batches of at most 4. */
+	cr_assert_eq(ws.batches, 1 + 25);
+	cr_assert_eq(signals_stored(), N);
+	jobs_free(jobs, N);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(writer, a_full_queue_refuses_more)
+{
+	enum { QUEUE = 16, N = QUEUE + 3 };
+	struct job *jobs = jobs_new(N);
+	struct writer *wr;
+
+	wr = writer_start(st, 4, 0, QUEUE, on_done);
+	cr_assert_not_null(wr);
+	gate_close();
+	job_register(&jobs[0], wijk, 0, T0);
+	cr_assert_eq(writer_submit(wr, WORKER, &jobs[0]), 0);
+	gate_wait();
+	for (unsigned i = 1; i <= QUEUE; i++) {
+		job_register(&jobs[i], wijk, i, T0 + i);
+		cr_assert_eq(writer_submit(wr, WORKER, &jobs[i]), 0, "job %u",
+		    i);
+	}
+	for (unsigned i = QUEUE + 1; i < N; i++) {
+		job_register(&jobs[i], wijk, i, T0 + i);
+		cr_assert_eq(writer_submit(wr, WORKER, &jobs[i]), VIX_E_FULL,
+		    "job %u", i);
+	}
+	gate_open();
+	writer_stop(wr);
+
+	/* Exactly the accepted ones came back; the refused never did. */
+	cr_assert_eq(done_count(), QUEUE + 1);
+	expect_registered(jobs, QUEUE + 1);
+	cr_assert_eq(signals_stored(), QUEUE + 1);
+	jobs_free(jobs, N);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+struct stopper {
+	struct writer	*wr;
+	struct job	*extra;
+	size_t		 max;
+	size_t		 accepted;	/* submitted before stopping began */
+	int		 last;		/* the submission that was refused */
+};
+
+/*
+ * While the writer is held at the gate and writer_stop() waits for it,
+ * submit until refused as UNAVAILABLE (giving up after some seconds of
+ * a full queue); then let the writer go on.
+ */
+static void *
+stopper_main(void *arg)
+{
+	struct stopper *s = arg;
+	struct timespec ms = { 0, 1000000 };
+	int full = 0;
+
+	for (;;) {
+		if (s->accepted == s->max || full == 5000)
+			break;
+		job_register(&s->extra[s->accepted], jz,
+		    (unsigned)(1000 + s->accepted), T0);
+		s->last = writer_submit(s->wr, WORKER,
+		    &s->extra[s->accepted]);
+		if (s->last == 0)
+			s->accepted++;
+		else if (s->last == VIX_E_FULL)
+			full++;
+		else
+			break;
+		nanosleep(&ms, NULL);
+	}
+	gate_open();
+	return NULL;
+}
+
+Test(writer, stop_finishes_every_queued_job)
+{
+	enum { N = 21, EXTRA = 4000 };
+	struct job *jobs = jobs_new(N);
+	struct stopper s = { .max = EXTRA };
+	struct writer *wr;
+	pthread_t thread;
+	size_t back;
+
+	s.extra = jobs_new(EXTRA);
+	wr = writer_start(st, 2, 0, 64, on_done);
+	cr_assert_not_null(wr);
+	s.wr = wr;
+	gate_close();
+	job_register(&jobs[0], wijk, 0, T0);
+	cr_assert_eq(writer_submit(wr, WORKER, &jobs[0]), 0);
+	gate_wait();
+	for (unsigned i = 1; i < N; i++) {
+		job_register(&jobs[i], wijk, i, T0 + i);
+		cr_assert_eq(writer_submit(wr, WORKER, &jobs[i]), 0);
+	}
+	cr_assert_eq(pthread_create(&thread, NULL, stopper_main, &s), 0);
+	writer_stop(wr);
+	/* No waiting: all are back by the time writer_stop returns. */
+	back = done_count();
+	cr_assert_eq(pthread_join(thread, NULL), 0);
+	cr_assert_eq(back, N + s.accepted);
+	cr_assert_eq(s.last, VIX_E_UNAVAILABLE,
+	    "a stopping writer must refuse new jobs");
+
+	expect_registered(jobs, N);
+	for (size_t i = 0; i < s.accepted; i++)
+		cr_assert_eq(s.extra[i].err, 0);
+	cr_assert_eq(signals_stored(), N + s.accepted);
+	jobs_free(s.extra, EXTRA);
+	jobs_free(jobs, N);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+#define AUDIT_MAX	8
+
+struct audit_log {
+	struct store_audit_record	r[AUDIT_MAX];
+	size_t				n;
+};
+
+static int
+collect(void *arg, const struct store_audit_record *r)
+{
+	struct audit_log *log = arg;
+
+	if (log->n < AUDIT_MAX)
+		log->r[log->n] = *r;
+	log->n++;
+	return 0;
+}
+
+static void
+expect_record(const struct audit_log *log, size_t i, const char *actor,
+    const char *action, uint64_t signal_id, const char *outcome)
+{
+	const struct store_audit_record *r = &log->r[i];
+
+	cr_assert_eq(r->seq, i + 1, "record %zu", i);
+	cr_assert_str_eq(r->actor, actor, "record %zu", i);
+	cr_assert_str_eq(r->action, action, "record %zu", i);
+	cr_assert_eq(r->signal_id, signal_id, "record %zu", i);
+	cr_assert_str_eq(r->outcome, outcome, "record %zu", i);
+}
+
+Test(writer, refusals_in_a_batch_are_audited_and_leave_the_rest)
+{
+	enum { N = 5 };
+	struct job *jobs = jobs_new(N);
+	struct audit_log log = { .n = 0 };
+	struct store_reader *r;
+	struct writer_stats ws;
+	struct writer *wr;
+	uint64_t first;
+
+	wr = writer_start(st, 8, 0, 16, on_done);
+	cr_assert_not_null(wr);
+	gate_close();
+	job_register(&jobs[0], wijk, 1, T0);
+	cr_assert_eq(writer_submit(wr, WORKER, &jobs[0]), 0);
+	gate_wait();
+	first = jobs[0].out.reg.signal_id;
+	cr_assert_eq(jobs[0].err, 0);
+
+	/* One batch: a refusal, a registration, two more refusals. */
+	job_withdraw(&jobs[1], jz, first, T0 + 1);
+	job_register(&jobs[2], jz, 2, T0 + 2);
+	job_involved(&jobs[3], jz, 1, T0 + 3);
+	job_withdraw(&jobs[4], wijk, first + 1000, T0 + 4);
+	for (unsigned i = 1; i < N; i++)
+		cr_assert_eq(writer_submit(wr, WORKER, &jobs[i]), 0);
+	gate_open();
+	wait_done(N);
+	writer_get_stats(wr, &ws);
+	writer_stop(wr);
+	cr_assert_eq(ws.batches, 2);
+
+	cr_assert_eq(jobs[1].err, VIX_E_PERMISSION);
+	cr_assert_not_null(strstr(jobs[1].why, "signal_id"), "%s",
+	    jobs[1].why);
+	cr_assert_eq(jobs[2].err, 0, "%s", jobs[2].why);
+	cr_assert_eq(jobs[2].why[0], '\0');
+	cr_assert_eq(jobs[3].err, VIX_E_PERMISSION);
+	cr_assert_not_null(strstr(jobs[3].why, "active signal"), "%s",
+	    jobs[3].why);
+	cr_assert_eq(jobs[4].err, VIX_E_NOT_FOUND);
+	cr_assert_not_null(strstr(jobs[4].why, "signal_id"), "%s",
+	    jobs[4].why);
+	/* The refused withdrawal left wijk's signal alone. */
+	cr_assert_eq(signals_stored(), 2);
+
+	cr_assert_eq(audit_good(), 5);
+	r = store_reader_new(st);
+	cr_assert_eq(store_audit_foreach(r, collect, &log), 0);
+	store_reader_free(r);
+	cr_assert_eq(log.n, 5);
+	expect_record(&log, 0, OIN_WIJK, "register", first, "ok");
+	expect_record(&log, 1, OIN_JZ, "withdraw", first, "permission_denied");
+	expect_record(&log, 2, OIN_JZ, "register", jobs[2].out.reg.signal_id,
+	    "ok");
+	expect_record(&log, 3, OIN_JZ, "involved", 0, "permission_denied");
+	expect_record(&log, 4, OIN_WIJK, "withdraw", first + 1000,
+	    "not_found");
+	jobs_free(jobs, N);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+TestSuite(writer_quota, .init = setup_tiny, .fini = teardown);
+
+Test(writer_quota, registrations_stop_at_the_quota)
+{
+	enum { N = 2000 };
+	struct job *jobs = jobs_new(N + 1);
+	struct store_txn *t;
+	struct writer *wr;
+	char why[512];
+	unsigned i;
+	int err;
+
+	wr = writer_start(st, 1, 0, 8, on_done);
+	cr_assert_not_null(wr);
+	for (i = 0; i < N; i++) {
+		job_register(&jobs[i], wijk, i, T0 + i);
+		cr_assert_eq(writer_submit(wr, WORKER, &jobs[i]), 0);
+		wait_done(i + 1);
+		if (jobs[i].err != 0)
+			break;
+	}
+	cr_assert_lt(i, N, "the quota was never reached");
+	cr_assert_gt(i, 0);
+	cr_assert_eq(jobs[i].err, VIX_E_FULL, "%d %s", jobs[i].err,
+	    jobs[i].why);
+	/* Refused by the quota, before the map itself ran full. */
+	cr_assert_not_null(strstr(jobs[i].why, "quota_percent"), "%s",
+	    jobs[i].why);
+	cr_assert_not_null(strstr(jobs[i].why, "map_size"), "%s", jobs[i].why);
+	cr_assert_eq(signals_stored(), i);
+	/* The writer is idle: a batch of the test's own sees the same. */
+	t = store_write_begin(st, &err);
+	cr_assert_not_null(t);
+	cr_assert_eq(store_over_quota(t, why, sizeof(why)), 1);
+	store_write_abort(t);
+
+	/* Above the quota a withdrawal still goes through. */
+	job_withdraw(&jobs[N], wijk, jobs[0].out.reg.signal_id, T0 + N);
+	cr_assert_eq(writer_submit(wr, WORKER, &jobs[N]), 0);
+	wait_done(i + 2);
+	writer_stop(wr);
+	cr_assert_eq(jobs[N].err, 0, "%s", jobs[N].why);
+	cr_assert_eq(signals_stored(), i - 1);
+	cr_assert_eq(audit_good(), i + 1);
+	jobs_free(jobs, N + 1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+TestSuite(writer_full, .init = setup_full, .fini = teardown);
+
+/*
+ * With no quota to stop them, bursts of registrations run the map itself
+ * full; with_ref gives each a client reference, which (as LMDB lays out
+ * the pages) moves the failure from a put to the commit.
+ */
+static void
+fill_through_writer(unsigned batch, int with_ref)
+{
+	enum { N = 4000 };
+	struct job *jobs = jobs_new(N);
+	struct store_summary sum[64];
+	struct store_reader *r;
+	size_t ok = 0, n, at = 0;
+	uint64_t after = 0, next;
+	struct writer *wr;
+	unsigned i = 0;
+	int failed = 0;
+
+	/* Lingering 20 ms lets each burst go into one batch. */
+	wr = writer_start(st, batch, 20000, 2 * batch, on_done);
+	cr_assert_not_null(wr);
+	while (i + batch <= N && !failed) {
+		unsigned first = i;
+
+		for (; i < first + batch; i++) {
+			job_register(&jobs[i], wijk, i, T0 + i);
+			if (with_ref)
+				snprintf(jobs[i].in.reg.client_ref,
+				    sizeof(jobs[i].in.reg.client_ref),
+				    "ref-%u", i);
+			cr_assert_eq(writer_submit(wr, WORKER, &jobs[i]), 0);
+		}
+		wait_done(i);
+		for (unsigned k = first; k < i; k++)
+			if (jobs[k].err != 0)
+				failed = jobs[k].err;
+	}
+	writer_stop(wr);
+	cr_assert_eq(failed, VIX_E_FULL, "the map never filled, or not FULL");
+
+	for (unsigned k = 0; k < i; k++) {
+		if (jobs[k].err == 0) {
+			cr_assert_neq(jobs[k].out.reg.signal_id, 0);
+			ok++;
+		} else
+			cr_assert_eq(jobs[k].err, VIX_E_FULL, "job %u: %d %s", k,
+			    jobs[k].err, jobs[k].why);
+	}
+	cr_assert_gt(ok, 0);
+	/* Every acknowledged signal is there, in order, and nothing else. */
+	cr_assert_eq(signals_stored(), ok);
+	cr_assert_eq(audit_good(), ok);
+	r = store_reader_new(st);
+	do {
+		cr_assert_eq(store_list(r, wijk->sid, after, sum, 64, &n, &next),
+		    0);
+		for (size_t k = 0; k < n; k++, at++) {
+			while (at < i && jobs[at].err != 0)
+				at++;
+			cr_assert_lt(at, i);
+			cr_assert_eq(sum[k].signal_id, jobs[at].out.reg.signal_id);
+		}
+		after = next;
+	} while (next != 0);
+	store_reader_free(r);
+	jobs_free(jobs, N);
+}
+
+Test(writer_full, a_full_map_in_a_job_acknowledges_only_what_was_stored)
+{
+	fill_through_writer(8, 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(writer_full, a_full_map_at_commit_acknowledges_only_what_was_stored)
+{
+	fill_through_writer(1, 1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
