@@ -15,7 +15,8 @@
 #include "frame.h"
 #include "inifile.h"
 
-enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER };
+enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
+    KEY_DURATION };
 
 struct config_key {
 	const char	*section;
@@ -45,7 +46,16 @@ static const struct config_key config_keys[] = {
 	K("store", "batch_max", KEY_UINT, batch_max, 1, 100000),
 	K("store", "batch_wait_us", KEY_UINT, batch_wait_us, 0, 100000),
 	K("store", "queue_max", KEY_UINT, queue_max, 16, 1000000),
+	K("store", "sweep_chunk", KEY_UINT, sweep_chunk, 1, 1000000),
+	K("store", "sweep_interval", KEY_DURATION, sweep_interval, 1, 86400),
 	K("rules", "max_signal_days", KEY_UINT, max_signal_days, 1, 730),
+	K("rules", "escalate_after", KEY_DURATION, escalate_after, 1,
+	    86400UL * 365),
+	K("rules", "archive_retention", KEY_DURATION, archive_retention, 1,
+	    86400UL * 3660),
+	K("notify", "window", KEY_UINT, subscribe_window, 1, 100000),
+	K("notify", "outbox_retention", KEY_DURATION, outbox_retention, 1,
+	    86400UL * 3660),
 	K("tls", "certificate", KEY_PATH, tls_certificate, 0, 0),
 	K("tls", "private_key", KEY_PATH, tls_private_key, 0, 0),
 	K("tls", "ca_bundle", KEY_PATH, tls_ca_bundle, 0, 0),
@@ -84,6 +94,12 @@ config_defaults(struct vixd_config *c)
 	c->batch_max = 512;
 	c->queue_max = 10000;
 	c->max_signal_days = 730;
+	c->sweep_chunk = 1000;
+	c->sweep_interval = 60;
+	c->escalate_after = 14 * 86400;
+	c->archive_retention = 1826 * 86400L;
+	c->subscribe_window = 1000;
+	c->outbox_retention = 30 * 86400;
 	config_set(&c->tls_certificate, "/etc/vix/tls/server.pem");
 	config_set(&c->tls_private_key, "/etc/vix/tls/server.key");
 	config_set(&c->tls_ca_bundle, "/etc/vix/tls/ca.pem");
@@ -157,6 +173,37 @@ config_parse_uint(const char *value, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/* "90", "90s", "15m", "12h" or "14d", in seconds. */
+static int
+config_parse_duration(const char *value, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	char num[32], *end;
+	unsigned long v, unit = 1;
+	size_t n = strlen(value);
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, value, n + 1);
+	switch (num[n - 1]) {
+	case 's': unit = 1; num[--n] = '\0'; break;
+	case 'm': unit = 60; num[--n] = '\0'; break;
+	case 'h': unit = 3600; num[--n] = '\0'; break;
+	case 'd': unit = 86400; num[--n] = '\0'; break;
+	}
+	if (n == 0 || num[0] < '0' || num[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(num, &end, 10);
+	if (errno != 0 || *end != '\0' || v > ULONG_MAX / unit)
+		return -1;
+	v *= unit;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 struct config_ctx {
 	struct vixd_config	*c;
 	struct diag		*d;
@@ -210,6 +257,15 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 		else
 			*(unsigned *)field = (unsigned)v;
 		return 0;
+	case KEY_DURATION:
+		if (config_parse_duration(value, k->min, k->max, &v) == -1) {
+			diag_add(x->d, path, line, "%s: '%s' is not a duration "
+			    "from %lus to %lus (a number with s, m, h or d)",
+			    k->name, value, k->min, k->max);
+			return -1;
+		}
+		*(int64_t *)field = (int64_t)v;
+		return 0;
 	case KEY_TLSVER:
 		if (strcmp(value, "1.3") == 0)
 			*(int *)field = TLS1_3_VERSION;
@@ -249,7 +305,7 @@ config_handler(void *ctx, const char *section, const char *key,
 		    section);
 	else if (section[0] == '\0')
 		diag_add(x->d, x->c->path, line, "key '%s' outside any section "
-		    "(expected [server], [store], [rules] or [tls])", key);
+		    "(expected [server], [store], [rules], [notify] or [tls])", key);
 	else if (known_section)
 		diag_add(x->d, x->c->path, line, "unknown key '%s' in [%s]",
 		    key, section);

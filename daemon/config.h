@@ -37,8 +37,17 @@ struct vixd_config {
 	unsigned	 batch_wait_us;		/* wait for more, at most */
 	unsigned	 queue_max;		/* writes waiting, at most */
 
+	unsigned	 sweep_chunk;		/* rows per sweep pass */
+	int64_t		 sweep_interval;	/* seconds */
+
 	/* [rules] */
 	unsigned	 max_signal_days;	/* at most 730 */
+	int64_t		 escalate_after;	/* seconds */
+	int64_t		 archive_retention;	/* seconds */
+
+	/* [notify] */
+	unsigned	 subscribe_window;	/* unacked per recipient */
+	int64_t		 outbox_retention;	/* seconds */
 
 	/* [tls] */
 	char		*tls_certificate;

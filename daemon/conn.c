@@ -95,6 +95,10 @@ conn_release(evutil_socket_t fd, short what, void *arg)
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->nconns--;
 	atomic_fetch_sub(&w->vixd->nconns, 1);
+	if (c->sub != NULL) {
+		TAILQ_REMOVE(&w->subs, c->sub, entry);
+		notify_free(c->sub);
+	}
 	if (c->ev_close != NULL)
 		event_free(c->ev_close);
 	event_free(c->ev_free);
@@ -300,6 +304,39 @@ conn_send(struct conn *c, const Vix__V1__ServerMessage *msg)
 	}
 	vec.iov_len = frame_pack(&msg->base, vec.iov_base);
 	evbuffer_commit_space(out, &vec, 1);
+}
+
+int
+conn_send_bytes(struct conn *c, const void *a, size_t al, const void *b,
+    size_t bl, const void *d, size_t dl)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_add(out, a, al) == -1 || evbuffer_add(out, b, bl) == -1 ||
+	    evbuffer_add(out, d, dl) == -1) {
+		c->broken = 1;
+		conn_teardown(c, "out of memory queueing a notification");
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+conn_output_length(struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+struct store_reader *
+conn_reader(struct conn *c)
+{
+	return c->w->reader;
+}
+
+void
+conn_stream_mode(struct conn *c)
+{
+	conn_set_timeouts(c, 0);
 }
 
 void

@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 
 #include "vix.pb-c.h"
+#include "notify.h"
 #include "vixd.h"
 
 enum conn_state {
@@ -29,6 +30,7 @@ struct conn {
 	struct orgs		*orgs;		/* registry the identity is from */
 	const struct org	*org;		/* fixed at handshake */
 	unsigned		 jobs;		/* requests at the writer */
+	struct subscription	*sub;		/* after a Subscribe */
 	int			 release_wanted;	/* free when jobs == 0 */
 };
 
@@ -52,6 +54,19 @@ void	conn_job_returned(struct conn *);
 
 /* Whether responses can still be sent. */
 int	conn_is_open(const struct conn *);
+
+/* Queue the concatenation of three byte ranges; -1 if the connection failed. */
+int	conn_send_bytes(struct conn *, const void *a, size_t al, const void *b,
+	    size_t bl, const void *c, size_t cl);
+
+/* Bytes queued for the peer and not yet written. */
+size_t	conn_output_length(struct conn *);
+
+/* The worker's store reader. */
+struct store_reader *conn_reader(struct conn *);
+
+/* A subscriber may stay silent: no idle timeout from now on. */
+void	conn_stream_mode(struct conn *);
 
 /* Queue one framed server message. */
 void	conn_send(struct conn *, const Vix__V1__ServerMessage *);

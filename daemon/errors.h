@@ -10,6 +10,7 @@ enum vix_err {
 	VIX_E_FULL = -4,	/* RESOURCE_EXHAUSTED: store quota or map full */
 	VIX_E_STORE = -5,	/* INTERNAL: the store failed */
 	VIX_E_UNAVAILABLE = -6,	/* UNAVAILABLE: shutting down */
+	VIX_E_PRECONDITION = -7,	/* FAILED_PRECONDITION */
 };
 
 /* The vix.v1.Status.Code for an error. */

@@ -114,6 +114,8 @@ job_free(struct job *j)
 		store_view_free(&j->out.reg.view);
 	else if (j->kind == JOB_INVOLVED)
 		store_view_free(&j->out.inv.view);
+	else if (j->kind == JOB_COORDINATE)
+		store_view_free(&j->out.coord);
 	OPENSSL_cleanse(&j->in, sizeof(j->in));
 	orgs_unref(j->orgs);
 	free(j);
@@ -291,6 +293,161 @@ done:
 	free(ptrs);
 }
 
+#define SUBSCRIBE_MAX	1000	/* recipients on one subscription */
+
+/* The recipients asked for, checked against the delegation in orgs.conf. */
+static struct subscription *
+subscription_new(struct conn *c, uint64_t id, const Vix__V1__Subscribe *r)
+{
+	size_t n = r->n_recipients ? r->n_recipients : 1;
+	struct subscription *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->r = calloc(n, sizeof(*s->r))) == NULL) {
+		free(s);
+		conn_respond_status(c, id, VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED,
+		    "out of memory");
+		return NULL;
+	}
+	s->conn = c;
+	s->window = c->w->vixd->cfg.subscribe_window;
+	for (size_t i = 0; i < n; i++) {
+		const struct org *o = r->n_recipients ?
+		    orgs_by_id(c->orgs, r->recipients[i]) : c->org;
+
+		if (o == NULL) {
+			invalid(c, id, "recipients: no organisation '%.32s'",
+			    r->recipients[i]);
+			goto fail;
+		}
+		if (!orgs_may_receive_for(c->org, o)) {
+			conn_respond_status(c, id,
+			    VIX__V1__STATUS__CODE__PERMISSION_DENIED,
+			    "recipients: %s has not delegated its notifications "
+			    "to %s (receives_for in orgs.conf)", o->id,
+			    c->org->id);
+			goto fail;
+		}
+		if (notify_find(s, o->id) == NULL)
+			s->r[s->n++].org = o;
+	}
+	return s;
+fail:
+	notify_free(s);
+	return NULL;
+}
+
+static void
+handle_subscribe(struct conn *c, Vix__V1__Request *req)
+{
+	Vix__V1__Subscribe *r = req->subscribe;
+	Vix__V1__SubscribeReply reply = VIX__V1__SUBSCRIBE_REPLY__INIT;
+	Vix__V1__SubscribeReply__Position *pos = NULL, **ptrs = NULL;
+	struct subscription *s;
+	uint64_t last;
+
+	if (c->sub != NULL) {
+		conn_respond_status(c, req->id,
+		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION,
+		    "already subscribed on this connection");
+		return;
+	}
+	if (r->n_recipients > SUBSCRIBE_MAX) {
+		invalid(c, req->id, "recipients: at most %d", SUBSCRIBE_MAX);
+		return;
+	}
+	if ((s = subscription_new(c, req->id, r)) == NULL)
+		return;
+	if ((pos = calloc(s->n, sizeof(*pos))) == NULL ||
+	    (ptrs = calloc(s->n, sizeof(*ptrs))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < s->n; i++) {
+		struct sub_recipient *sr = &s->r[i];
+
+		if (store_position(c->w->reader, c->org->sid, sr->org->sid,
+		    &sr->acked, &last) != 0)
+			goto fail;
+		sr->base = r->from_seq ? r->from_seq - 1 : sr->acked;
+		sr->sent = sr->base;
+		vix__v1__subscribe_reply__position__init(&pos[i]);
+		pos[i].recipient = (char *)sr->org->id;
+		pos[i].acked = sr->acked;
+		pos[i].last = last;
+		ptrs[i] = &pos[i];
+	}
+	reply.n_positions = s->n;
+	reply.positions = ptrs;
+	respond(c, req->id, VIX__V1__RESPONSE__BODY_SUBSCRIBE, &reply);
+	c->sub = s;
+	TAILQ_INSERT_TAIL(&c->w->subs, s, entry);
+	conn_stream_mode(c);
+	log_info("conn %llu (%s): subscribed for %zu recipient%s",
+	    (unsigned long long)c->id, c->org->id, s->n, s->n == 1 ? "" : "s");
+	notify_pump(s);
+	free(pos);
+	free(ptrs);
+	return;
+fail:
+	conn_respond_status(c, req->id, VIX__V1__STATUS__CODE__INTERNAL,
+	    "cannot read subscription positions");
+	notify_free(s);
+	free(pos);
+	free(ptrs);
+}
+
+static void
+handle_ack(struct conn *c, Vix__V1__Request *req)
+{
+	Vix__V1__Ack *r = req->ack;
+	struct sub_recipient *sr;
+	struct job *j;
+
+	if (c->sub == NULL || (sr = notify_find(c->sub, r->recipient)) == NULL) {
+		conn_respond_status(c, req->id,
+		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION,
+		    "recipient: not subscribed for '%.32s' on this connection",
+		    r->recipient);
+		return;
+	}
+	if (r->seq == 0 || r->seq > sr->sent) {
+		invalid(c, req->id, "seq: %llu was not delivered on this "
+		    "connection (last sent %llu)", (unsigned long long)r->seq,
+		    (unsigned long long)sr->sent);
+		return;
+	}
+	if ((j = job_new(c, req->id, JOB_ACK)) == NULL)
+		return;
+	j->in.ack.recipient = sr->org->sid;
+	j->in.ack.seq = r->seq;
+	submit(c, j);
+}
+
+static void
+handle_coordinate(struct conn *c, Vix__V1__Request *req)
+{
+	Vix__V1__Coordinate *r = req->coordinate;
+	struct job *j;
+
+	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1)
+		return;
+	if (r->match_id == 0) {
+		invalid(c, req->id, "match_id: is required");
+		return;
+	}
+	if (r->action != VIX__V1__COORDINATE__ACTION__CLAIM &&
+	    r->action != VIX__V1__COORDINATE__ACTION__RELEASE &&
+	    r->action != VIX__V1__COORDINATE__ACTION__MARK_COORDINATED) {
+		invalid(c, req->id, "action: must be CLAIM, RELEASE or "
+		    "MARK_COORDINATED");
+		return;
+	}
+	if ((j = job_new(c, req->id, JOB_COORDINATE)) == NULL)
+		return;
+	j->in.coord = (struct store_coordinate_in){ .org = c->org,
+	    .orgs = j->orgs, .now = j->now, .match_id = r->match_id,
+	    .action = r->action };
+	submit(c, j);
+}
+
 static void
 handle_ping(struct conn *c, Vix__V1__Request *req)
 {
@@ -324,6 +481,15 @@ handlers_dispatch(struct conn *c, Vix__V1__Request *req)
 	case VIX__V1__REQUEST__BODY_LIST:
 		handle_list(c, req);
 		break;
+	case VIX__V1__REQUEST__BODY_SUBSCRIBE:
+		handle_subscribe(c, req);
+		break;
+	case VIX__V1__REQUEST__BODY_ACK:
+		handle_ack(c, req);
+		break;
+	case VIX__V1__REQUEST__BODY_COORDINATE:
+		handle_coordinate(c, req);
+		break;
 	case VIX__V1__REQUEST__BODY__NOT_SET:
 		if (req->base.n_unknown_fields > 0) {
 			conn_respond_status(c, req->id,
@@ -335,7 +501,7 @@ handlers_dispatch(struct conn *c, Vix__V1__Request *req)
 		conn_respond_status(c, req->id,
 		    VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
 		    "request has no body (expected one of: ping, register, "
-		    "withdraw, involved, list)");
+		    "withdraw, involved, list, subscribe, ack, coordinate)");
 		break;
 	default:
 		conn_respond_status(c, req->id,
@@ -449,14 +615,44 @@ complete_involved(struct conn *c, struct job *j, struct match_msg *m)
 }
 
 static void
+complete_ack(struct conn *c, struct job *j)
+{
+	Vix__V1__AckReply reply = VIX__V1__ACK_REPLY__INIT;
+
+	reply.acked = j->out.acked;
+	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_ACK, &reply);
+	/* The window opened: send what waits. */
+	for (size_t i = 0; c->sub != NULL && i < c->sub->n; i++)
+		if (c->sub->r[i].org->sid == j->in.ack.recipient) {
+			if (j->out.acked > c->sub->r[i].acked)
+				c->sub->r[i].acked = j->out.acked;
+			notify_pump(c->sub);
+		}
+}
+
+static void
+complete_coordinate(struct conn *c, struct job *j, struct match_msg *m)
+{
+	Vix__V1__CoordinateReply reply = VIX__V1__COORDINATE_REPLY__INIT;
+
+	reply.match = &m->match;
+	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_COORDINATE, &reply);
+}
+
+static void
 complete_ok(struct conn *c, struct job *j)
 {
 	const struct store_view *v = j->kind == JOB_REGISTER ?
-	    &j->out.reg.view : &j->out.inv.view;
+	    &j->out.reg.view : j->kind == JOB_COORDINATE ? &j->out.coord :
+	    &j->out.inv.view;
 	struct match_msg m;
 
 	if (j->kind == JOB_WITHDRAW) {
 		complete_withdraw(c, j);
+		return;
+	}
+	if (j->kind == JOB_ACK) {
+		complete_ack(c, j);
 		return;
 	}
 	if (match_msg_build(&m, v, j->orgs) == -1)
@@ -464,6 +660,8 @@ complete_ok(struct conn *c, struct job *j)
 		    "out of memory building the answer; the change was stored");
 	else if (j->kind == JOB_REGISTER)
 		complete_register(c, j, &m);
+	else if (j->kind == JOB_COORDINATE)
+		complete_coordinate(c, j, &m);
 	else
 		complete_involved(c, j, &m);
 	match_msg_free(&m);
@@ -483,4 +681,24 @@ handlers_complete(struct job *j)
 	}
 	job_free(j);
 	conn_job_returned(c);
+}
+
+/* A job without a connection (the sweep) is back; on the writer thread. */
+void
+handlers_complete_detached(void *arg, struct job *j)
+{
+	const struct store_sweep_out *o = &j->out.sweep;
+
+	if (j->err != 0)
+		log_warnx("sweep failed: %s", j->why);
+	else if (o->expired || o->escalated || o->purged || o->pruned ||
+	    o->pruned_unacked)
+		log_info("sweep: %zu signals expired, %zu escalations, %zu "
+		    "archived signals purged, %zu delivered and %zu "
+		    "undelivered outbox rows pruned", o->expired, o->escalated,
+		    o->purged, o->pruned, o->pruned_unacked);
+	if (o->pruned_unacked > 0)
+		log_warnx("sweep: %zu notifications were never acknowledged "
+		    "within outbox_retention and are gone", o->pruned_unacked);
+	job_free(j);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "orgs.h"
 #include "pseudonym.h"
+#include "handlers.h"
 #include "server.h"
 #include "store.h"
 #include "tls.h"
@@ -223,6 +225,38 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(v->base);
 }
 
+/* Time-driven work goes to the writer as one bounded job per tick. */
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct vixd *v = arg;
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return;
+	j->kind = JOB_SWEEP;
+	j->orgs = vixd_orgs(v);
+	j->now = time(NULL);
+	j->in.sweep = (struct store_sweep_in){ .orgs = j->orgs, .now = j->now,
+	    .max = v->cfg.sweep_chunk,
+	    .archive_secs = v->cfg.archive_retention,
+	    .outbox_retention = v->cfg.outbox_retention };
+	if (writer_submit(v->writer, NULL, j) != 0) {
+		orgs_unref(j->orgs);
+		free(j);
+	}
+}
+
+static void
+setup_sweep(struct vixd *v)
+{
+	struct timeval tv = { v->cfg.sweep_interval, 0 };
+
+	v->ev_sweep = event_new(v->base, -1, EV_PERSIST, on_sweep, v);
+	if (v->ev_sweep == NULL || event_add(v->ev_sweep, &tv) == -1)
+		fatalx("cannot set up the sweep timer");
+}
+
 static void
 setup_signals(struct vixd *v)
 {
@@ -256,14 +290,15 @@ open_store(struct vixd *v, struct diag *d)
 {
 	struct store_options so = { .dir = v->cfg.data_dir,
 	    .map_size = v->cfg.map_size,
-	    .quota_percent = v->cfg.quota_percent };
+	    .quota_percent = v->cfg.quota_percent,
+	    .escalate_after = v->cfg.escalate_after };
+	struct writer_hooks hooks = { server_job_done, server_published, v };
 
 	if ((v->store = store_open(&so, d)) == NULL ||
 	    store_bind_orgs(v->store, v->orgs, d) == -1)
 		return -1;
 	v->writer = writer_start(v->store, v->cfg.batch_max,
-	    v->cfg.batch_wait_us, v->cfg.queue_max,
-	    server_job_done);
+	    v->cfg.batch_wait_us, v->cfg.queue_max, &hooks);
 	if (v->writer == NULL) {
 		diag_add(d, NULL, 0, "cannot start the writer thread");
 		return -1;
@@ -277,6 +312,8 @@ vixd_free(struct vixd *v)
 	for (size_t i = 0; i < 3; i++)
 		if (v->ev_signals[i] != NULL)
 			event_free(v->ev_signals[i]);
+	if (v->ev_sweep != NULL)
+		event_free(v->ev_sweep);
 	if (v->base != NULL)
 		event_base_free(v->base);
 	writer_stop(v->writer);
@@ -347,6 +384,7 @@ main(int argc, char **argv)
 	if (evthread_use_pthreads() == -1 || (v.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	setup_signals(&v);
+	setup_sweep(&v);
 	if (server_start(&v) == -1) {
 		server_drain(&v);
 		writer_stop(v.writer);

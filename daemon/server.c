@@ -19,6 +19,7 @@
 #define WAKE_NEW	'c'	/* fds are pending */
 #define WAKE_DRAIN	'd'	/* close everything and stop */
 #define WAKE_DONE	'r'	/* jobs are back from the writer */
+#define WAKE_PUBLISH	'p'	/* outboxes grew */
 
 struct orgs *
 vixd_orgs(struct vixd *v)
@@ -80,6 +81,29 @@ worker_begin_drain(struct worker *w)
 		evtimer_add(w->ev_grace, &grace);
 }
 
+/* Committed notifications arrived: pump the subscriptions they concern. */
+static void
+worker_publish(struct worker *w)
+{
+	struct subscription *sub;
+	uint32_t *sids;
+	size_t n;
+	int all;
+
+	pthread_mutex_lock(&w->lock);
+	sids = w->published;
+	n = w->npublished;
+	all = w->published_all;
+	w->published = NULL;
+	w->npublished = w->pubcap = 0;
+	w->published_all = 0;
+	pthread_mutex_unlock(&w->lock);
+	if (n > 0 || all)
+		TAILQ_FOREACH(sub, &w->subs, entry)
+			notify_pump_touched(sub, sids, n, all);
+	free(sids);
+}
+
 static void
 worker_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -106,6 +130,7 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&done, j, entry);
 		handlers_complete(j);
 	}
+	worker_publish(w);
 
 	for (size_t i = 0; i < n; i++) {
 		if (drain || w->draining)
@@ -131,12 +156,54 @@ worker_notify(struct worker *w, char what)
 
 /* Called on the writer thread: hand a finished job to its worker. */
 void
-server_job_done(struct worker *w, struct job *j)
+server_job_done(void *arg, struct worker *w, struct job *j)
 {
+	if (w == NULL) {
+		handlers_complete_detached(arg, j);
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	TAILQ_INSERT_TAIL(&w->done, j, entry);
 	pthread_mutex_unlock(&w->lock);
 	worker_notify(w, WAKE_DONE);
+}
+
+/* Called on the writer thread after a commit: tell every worker. */
+void
+server_published(void *arg, const uint32_t *sids, size_t n, int all)
+{
+	struct vixd *v = arg;
+
+	for (unsigned i = 0; i < v->nworkers; i++) {
+		struct worker *w = &v->workers[i];
+
+		pthread_mutex_lock(&w->lock);
+		for (size_t k = 0; k < n && !w->published_all; k++) {
+			size_t j;
+
+			for (j = 0; j < w->npublished; j++)
+				if (w->published[j] == sids[k])
+					break;
+			if (j < w->npublished)
+				continue;
+			if (w->npublished == w->pubcap) {
+				size_t cap = w->pubcap ? w->pubcap * 2 : 16;
+				uint32_t *p = reallocarray(w->published, cap,
+				    sizeof(*p));
+
+				if (p == NULL) {
+					w->published_all = 1;
+					break;
+				}
+				w->published = p;
+				w->pubcap = cap;
+			}
+			w->published[w->npublished++] = sids[k];
+		}
+		w->published_all |= all;
+		pthread_mutex_unlock(&w->lock);
+		worker_notify(w, WAKE_PUBLISH);
+	}
 }
 
 static void *
@@ -284,6 +351,7 @@ server_start(struct vixd *v)
 		TAILQ_INIT(&w->conns);
 		TAILQ_INIT(&w->lingering);
 		TAILQ_INIT(&w->done);
+		TAILQ_INIT(&w->subs);
 		pthread_mutex_init(&w->lock, NULL);
 	}
 	for (unsigned i = 0; i < v->nworkers; i++)
@@ -327,6 +395,7 @@ worker_free(struct worker *w)
 	for (size_t i = 0; i < w->npending; i++)
 		close(w->pending[i]);
 	free(w->pending);
+	free(w->published);
 	if (w->ev_grace != NULL)
 		event_free(w->ev_grace);
 	if (w->ev_wake != NULL)

@@ -10,8 +10,11 @@ int	server_start(struct vixd *);
 /* The address actually bound (for port 0), as HOST:PORT. */
 const char *server_bound_address(struct vixd *, char *buf, size_t len);
 
-/* The writer's completion callback: queue j for worker w and wake it. */
-void	server_job_done(struct worker *w, struct job *j);
+/* The writer's completion hook: queue j for worker w and wake it. */
+void	server_job_done(void *vixd, struct worker *w, struct job *j);
+
+/* The writer's publish hook: outboxes of sids grew; wake every worker. */
+void	server_published(void *vixd, const uint32_t *sids, size_t n, int all);
 
 /*
  * Stop accepting, close every connection with close_notify (forcing those

@@ -32,6 +32,7 @@ struct store {
 			 archive_time;
 	size_t		 map_size;
 	unsigned	 quota_percent;
+	int64_t		 escalate_after;
 	/* Head of the audit chain; the writer thread's alone. */
 	uint64_t	 audit_seq;
 	uint8_t		 audit_hash[HASH_LEN];
@@ -42,12 +43,17 @@ struct audit_head {
 	uint8_t		hash[HASH_LEN];
 };
 
+#define TOUCHED_MAX	64
+
 struct store_txn {
 	struct store		*s;
 	MDB_txn			*root;		/* the batch */
 	MDB_txn			*txn;		/* root, or the job's child */
 	int			 err;		/* sticky: first failure */
 	struct audit_head	 batch_head, job_head;
+	uint32_t		 touched[TOUCHED_MAX];	/* outboxes written */
+	size_t			 ntouched;
+	int			 touched_all;	/* more than TOUCHED_MAX */
 };
 
 struct store_reader {
@@ -363,7 +369,7 @@ match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 		return 0;
 	}
 	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
-	    rec->coordinated };
+	    rec->coordinated, rec->escalation != 0 };
 	vix__store__v1__match__free_unpacked(rec, NULL);
 	return 1;
 }
@@ -378,8 +384,167 @@ match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 	rec.created = m->created;
 	rec.coordinator = m->coordinator;
 	rec.coordinated = m->coordinated;
+	rec.escalation = (uint32_t)m->escalated;
 	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
 	st_put_msg(t, t->s->matches, &k, &rec.base);
+}
+
+/* ---- outbox ---------------------------------------------------------- */
+
+static void
+touch(struct store_txn *t, uint32_t recipient)
+{
+	for (size_t i = 0; i < t->ntouched; i++)
+		if (t->touched[i] == recipient)
+			return;
+	if (t->ntouched == TOUCHED_MAX)
+		t->touched_all = 1;
+	else
+		t->touched[t->ntouched++] = recipient;
+}
+
+size_t
+store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
+{
+	size_t n = t->ntouched < max ? t->ntouched : max;
+
+	memcpy(out, t->touched, n * sizeof(*out));
+	*all = t->touched_all || t->ntouched > max;
+	return n;
+}
+
+static void
+meta_put_u64(struct store_txn *t, struct key *k, uint64_t v)
+{
+	uint8_t buf[8];
+
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(v >> (8 * (7 - i)));
+	st_put(t, t->s->meta, k, buf, sizeof(buf));
+}
+
+static void
+oseq_key(struct key *k, uint32_t recipient)
+{
+	key_u32(key_bytes(key_start(k), "oseq:", 5), recipient);
+}
+
+/* Append n to recipient's outbox with the next seq; fills seq and recipient. */
+static void
+outbox_append(struct store_txn *t, const struct orgs *orgs, uint32_t recipient,
+    Vix__V1__Notification *n)
+{
+	const struct org *o = orgs_by_sid(orgs, recipient);
+	struct key k;
+	uint64_t seq = 1;
+	MDB_val v;
+
+	oseq_key(&k, recipient);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		seq = get_u64(v.mv_data);
+	meta_put_u64(t, &k, seq + 1);
+	n->seq = seq;
+	n->recipient = (char *)(o ? o->id : "");
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	st_put_msg(t, t->s->outbox, &k, &n->base);
+	touch(t, recipient);
+}
+
+static void
+inv_fill(Vix__V1__Involvement *inv, Vix__V1__Contact *c,
+    const struct store_party *p, const struct orgs *orgs)
+{
+	const struct org *o = orgs_by_sid(orgs, p->org);
+
+	vix__v1__involvement__init(inv);
+	vix__v1__contact__init(c);
+	inv->org_id = (char *)(o ? o->id : "");
+	inv->org_name = (char *)(o ? o->name : "(no longer registered)");
+	c->name = (char *)p->contact.name;
+	c->phone = (char *)p->contact.phone;
+	c->email = (char *)p->contact.email;
+	inv->contact = c;
+	inv->since = p->since;
+}
+
+/* What to tell the parties of a youth, about which match. */
+struct notice {
+	Vix__V1__Notification__Type	 type;
+	const struct store_match	*match;		/* may be NULL */
+	const struct store_party	*subject;	/* who joined or left */
+	int64_t				 now;
+};
+
+/* Tell each of parties[0..n) about the change; each sees the others. */
+static void
+notify_parties(struct store_txn *t, const struct orgs *orgs,
+    const struct notice *nt, const struct store_party *parties, size_t n)
+{
+	Vix__V1__Involvement *inv, **ptrs, subject;
+	Vix__V1__Contact *contacts, subject_contact;
+	const struct org *co;
+
+	if (t->err || n == 0)
+		return;
+	inv = calloc(n, sizeof(*inv));
+	ptrs = calloc(n, sizeof(*ptrs));
+	contacts = calloc(n, sizeof(*contacts));
+	if (inv == NULL || ptrs == NULL || contacts == NULL) {
+		t->err = VIX_E_STORE;
+		goto done;
+	}
+	if (nt->subject != NULL)
+		inv_fill(&subject, &subject_contact, nt->subject, orgs);
+	for (size_t r = 0; r < n; r++) {
+		Vix__V1__Notification m = VIX__V1__NOTIFICATION__INIT;
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (i != r) {
+				inv_fill(&inv[k], &contacts[k], &parties[i],
+				    orgs);
+				ptrs[k] = &inv[k];
+				k++;
+			}
+		m.type = nt->type;
+		m.signal_id = parties[r].signal_id;
+		m.client_ref = (char *)parties[r].client_ref;
+		m.n_others = k;
+		m.others = ptrs;
+		m.subject = nt->subject != NULL ? &subject : NULL;
+		m.time = nt->now;
+		if (nt->match != NULL) {
+			co = orgs_by_sid(orgs, nt->match->coordinator);
+			m.match_id = nt->match->id;
+			m.coordinator = (char *)(co ? co->id : "");
+			m.coordinator_name = (char *)(co ? co->name : "");
+			m.coordinated = nt->match->coordinated;
+		}
+		outbox_append(t, orgs, parties[r].org, &m);
+	}
+done:
+	free(inv);
+	free(ptrs);
+	free(contacts);
+}
+
+/* me followed by the others, in one array (freed by the caller). */
+static struct store_party *
+parties_all(struct store_txn *t, const struct store_party *me,
+    const struct store_view *v, size_t *n)
+{
+	struct store_party *all = calloc(v->n_others + 1, sizeof(*all));
+
+	*n = 0;
+	if (all == NULL) {
+		t->err = VIX_E_STORE;
+		return NULL;
+	}
+	if (me != NULL)
+		all[(*n)++] = *me;
+	memcpy(all + *n, v->others, v->n_others * sizeof(*all));
+	*n += v->n_others;
+	return all;
 }
 
 /* ---- audit ----------------------------------------------------------- */
@@ -525,6 +690,38 @@ store_job_end(struct store_txn *t, int err)
 
 /* ---- domain operations ----------------------------------------------- */
 
+/* A new match: its record, its id index and its escalation due time. */
+static void
+match_create(struct store_txn *t, const uint8_t *p, const struct orgs *orgs,
+    const struct store_party *me, const struct store_view *others,
+    int64_t now, struct store_match *m)
+{
+	struct key k;
+
+	memset(m, 0, sizeof(*m));
+	m->id = st_next_id(t, "next_match");
+	m->created = now;
+	m->coordinator = choose_coordinator(orgs, me, others);
+	match_put(t, p, m);
+	key_u64(key_start(&k), m->id);
+	st_put(t, t->s->match_ids, &k, p, PSEUDONYM_LEN);
+	key_u64(key_u64(key_start(&k), (uint64_t)(now +
+	    t->s->escalate_after)), m->id);
+	st_put(t, t->s->escalate, &k, "", 0);
+}
+
+static void
+match_delete(struct store_txn *t, const uint8_t *p, const struct store_match *m)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	st_del(t, t->s->matches, &k);
+	key_u64(key_start(&k), m->id);
+	st_del(t, t->s->match_ids, &k);
+	/* The escalation entry is dropped when the sweep reaches it. */
+}
+
 static void
 signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
 {
@@ -597,16 +794,22 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	load_parties(t, in->pseudonym, in->org->sid, &me, &out->view);
 	out->change = match_on_register(out->view.n_others, out->refreshed);
 	if (out->view.n_others > 0) {
-		if (!match_get(t, in->pseudonym, &m)) {
-			m.id = st_next_id(t, "next_match");
-			m.created = in->now;
-			m.coordinated = 0;
-			m.coordinator = choose_coordinator(in->orgs, &me,
-			    &out->view);
-			match_put(t, in->pseudonym, &m);
-		}
+		if (!match_get(t, in->pseudonym, &m))
+			match_create(t, in->pseudonym, in->orgs, &me,
+			    &out->view, in->now, &m);
 		out->view.has_match = 1;
 		out->view.match = m;
+	}
+	if (out->change == MATCH_CREATED || out->change == MATCH_JOINED) {
+		struct notice nt = { out->change == MATCH_CREATED ?
+		    VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED :
+		    VIX__V1__NOTIFICATION__TYPE__MATCH_JOINED, &m,
+		    out->change == MATCH_JOINED ? &me : NULL, in->now };
+		size_t n;
+		struct store_party *all = parties_all(t, &me, &out->view, &n);
+
+		notify_parties(t, in->orgs, &nt, all, n);
+		free(all);
 	}
 	store_audit(t, in->now, in->org->oin, out->refreshed ? "refresh" :
 	    "register", out->signal_id, out->view.has_match ?
@@ -665,14 +868,16 @@ archive_signal(struct store_txn *t, const uint8_t *p, uint32_t org,
 	st_put(t, t->s->archive_time, &k, "", 0);
 }
 
-/* A signal left a youth: close the match or hand over coordination. */
+/* A signal left a youth: tell the others, close the match or hand over. */
 static void
-match_after_leave(struct store_txn *t, const uint8_t *p, uint32_t org,
-    const struct orgs *orgs, struct store_withdraw_out *out)
+match_after_leave(struct store_txn *t, const uint8_t *p,
+    const struct store_party *leaver, const struct orgs *orgs, int64_t now,
+    struct store_withdraw_out *out)
 {
 	struct store_view rest = { 0 };
 	struct store_match m;
-	struct key k;
+	struct notice nt = { 0, &m, leaver, now };
+	uint32_t before;
 
 	if (!match_get(t, p, &m))
 		return;
@@ -680,13 +885,53 @@ match_after_leave(struct store_txn *t, const uint8_t *p, uint32_t org,
 	load_parties(t, p, UINT32_MAX, NULL, &rest);
 	out->change = match_on_remove(rest.n_others);
 	if (out->change == MATCH_CLOSED) {
-		key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-		st_del(t, t->s->matches, &k);
-	} else if (m.coordinator == org) {
+		match_delete(t, p, &m);
+		nt.type = VIX__V1__NOTIFICATION__TYPE__MATCH_CLOSED;
+		notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+		store_view_free(&rest);
+		return;
+	}
+	before = m.coordinator;
+	if (m.coordinator == leaver->org) {
 		m.coordinator = choose_coordinator(orgs, NULL, &rest);
 		match_put(t, p, &m);
 	}
+	nt.type = VIX__V1__NOTIFICATION__TYPE__MATCH_LEFT;
+	notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+	if (m.coordinator != before) {
+		nt.type = VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED;
+		nt.subject = NULL;
+		notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+	}
 	store_view_free(&rest);
+}
+
+/*
+ * Remove the signal of org on youth p (record sig), archiving it with
+ * archive_reason (0: delete), and settle its match. *leaver describes it.
+ */
+static void
+signal_remove(struct store_txn *t, const uint8_t *p, uint32_t org,
+    Vix__Store__V1__Signal *sig, int archive_reason, const struct orgs *orgs,
+    int64_t now, struct store_party *leaver, struct store_withdraw_out *out)
+{
+	struct key k;
+
+	party_fill(leaver, org, sig);
+	out->signal_id = sig->id;
+	signal_keys(&k, p, org);
+	st_del(t, t->s->signals, &k);
+	key_u64(key_u32(key_start(&k), org), sig->id);
+	st_del(t, t->s->by_org, &k);
+	key_u64(key_start(&k), sig->id);
+	st_del(t, t->s->sigid, &k);
+	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
+	st_del(t, t->s->expiry, &k);
+	if (archive_reason != 0) {
+		archive_signal(t, p, org, sig, archive_reason, now);
+		out->archived = 1;
+	}
+	match_after_leave(t, p, leaver, orgs, now, out);
 }
 
 int
@@ -694,6 +939,7 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
     struct store_withdraw_out *out)
 {
 	Vix__Store__V1__Signal *sig;
+	struct store_party leaver;
 	uint8_t p[PSEUDONYM_LEN];
 	struct key k;
 	MDB_val v;
@@ -707,20 +953,10 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 		return t->err ? t->err : VIX_E_NOT_FOUND;
 	if ((sig = signal_decode(t, &v)) == NULL)
 		return t->err;
-	out->signal_id = sig->id;
-	st_del(t, t->s->signals, &k);
-	key_u64(key_u32(key_start(&k), in->org->sid), sig->id);
-	st_del(t, t->s->by_org, &k);
-	key_u64(key_start(&k), sig->id);
-	st_del(t, t->s->sigid, &k);
-	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
-	st_del(t, t->s->expiry, &k);
-	if (in->reason == VIX__V1__WITHDRAW__REASON__RISK_RESOLVED) {
-		archive_signal(t, p, in->org->sid, sig, in->reason, in->now);
-		out->archived = 1;
-	}
+	signal_remove(t, p, in->org->sid, sig,
+	    in->reason == VIX__V1__WITHDRAW__REASON__RISK_RESOLVED ?
+	    in->reason : 0, in->orgs, in->now, &leaver, out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
-	match_after_leave(t, p, in->org->sid, in->orgs, out);
 	store_audit(t, in->now, in->org->oin, out->archived ?
 	    "withdraw:risk_resolved" : "withdraw:unjustified", out->signal_id,
 	    out->match_id, "ok");
@@ -999,6 +1235,7 @@ store_open(const struct store_options *o, struct diag *d)
 		return NULL;
 	s->map_size = o->map_size;
 	s->quota_percent = o->quota_percent;
+	s->escalate_after = o->escalate_after;
 	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
 		diag_add(d, NULL, 0, "store %s: %s", o->dir, strerror(errno));
 		free(s);
@@ -1152,4 +1389,498 @@ store_audit_foreach(struct store_reader *r,
 	mdb_cursor_close(cur);
 	reader_end(r);
 	return err;
+}
+
+/* ---- coordination ---------------------------------------------------- */
+
+static int
+match_by_id(struct store_txn *t, uint64_t id, uint8_t *p, struct store_match *m)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
+	    v.mv_size != PSEUDONYM_LEN)
+		return t->err ? t->err : VIX_E_NOT_FOUND;
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	return match_get(t, p, m) ? 0 : (t->err ? t->err : VIX_E_NOT_FOUND);
+}
+
+/* Apply action; 1 if the match changed, 0 if not, or an error. */
+static int
+coordinate_apply(struct store_match *m, const struct store_party *me,
+    const struct store_view *v, const struct orgs *orgs, int action)
+{
+	switch (action) {
+	case VIX__V1__COORDINATE__ACTION__CLAIM:
+		if (m->coordinator == me->org)
+			return 0;
+		m->coordinator = me->org;
+		return 1;
+	case VIX__V1__COORDINATE__ACTION__RELEASE:
+		if (m->coordinator != me->org)
+			return VIX_E_PRECONDITION;
+		m->coordinator = choose_coordinator(orgs, NULL, v);
+		return 1;
+	case VIX__V1__COORDINATE__ACTION__MARK_COORDINATED:
+		if (m->coordinated)
+			return 0;
+		m->coordinated = 1;
+		return 1;
+	}
+	return VIX_E_INVALID;
+}
+
+int
+store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
+    struct store_view *out)
+{
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_party me = { 0 };
+	struct store_match m;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = match_by_id(t, in->match_id, p, &m)) != 0)
+		return rc;
+	me.org = UINT32_MAX;
+	load_parties(t, p, in->org->sid, &me, out);
+	if (t->err)
+		return t->err;
+	if (me.org != in->org->sid) {
+		store_view_free(out);
+		return VIX_E_PERMISSION;
+	}
+	if ((rc = coordinate_apply(&m, &me, out, in->orgs, in->action)) < 0) {
+		store_view_free(out);
+		return rc;
+	}
+	if (rc == 1) {
+		struct notice nt = {
+		    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED, &m,
+		    NULL, in->now };
+		size_t n;
+		struct store_party *all = parties_all(t, &me, out, &n);
+
+		match_put(t, p, &m);
+		notify_parties(t, in->orgs, &nt, all, n);
+		free(all);
+	}
+	out->has_match = 1;
+	out->match = m;
+	store_audit(t, in->now, in->org->oin, in->action ==
+	    VIX__V1__COORDINATE__ACTION__CLAIM ? "coordinate:claim" :
+	    in->action == VIX__V1__COORDINATE__ACTION__RELEASE ?
+	    "coordinate:release" : "coordinate:done", me.signal_id, m.id,
+	    rc == 1 ? "ok" : "unchanged");
+	if (t->err)
+		store_view_free(out);
+	return t->err;
+}
+
+/* ---- subscriptions --------------------------------------------------- */
+
+static void
+cursor_key(struct key *k, uint32_t consumer, uint32_t recipient)
+{
+	key_u32(key_u32(key_start(k), consumer), recipient);
+}
+
+static uint64_t
+last_seq(struct store_txn *t, uint32_t recipient)
+{
+	struct key k;
+	MDB_val v;
+
+	oseq_key(&k, recipient);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data) - 1;
+	return 0;
+}
+
+static uint64_t
+cursor_get(struct store_txn *t, uint32_t consumer, uint32_t recipient)
+{
+	struct key k;
+	MDB_val v;
+
+	cursor_key(&k, consumer, recipient);
+	if (st_get(t, t->s->cursors, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data);
+	return 0;
+}
+
+int
+store_ack(struct store_txn *t, uint32_t consumer, uint32_t recipient,
+    uint64_t seq, uint64_t *acked)
+{
+	uint64_t cur = cursor_get(t, consumer, recipient);
+	uint8_t buf[8];
+	struct key k;
+
+	if (seq > last_seq(t, recipient))
+		return t->err ? t->err : VIX_E_INVALID;
+	*acked = seq > cur ? seq : cur;
+	if (seq > cur) {
+		for (int i = 0; i < 8; i++)
+			buf[i] = (uint8_t)(seq >> (8 * (7 - i)));
+		cursor_key(&k, consumer, recipient);
+		st_put(t, t->s->cursors, &k, buf, sizeof(buf));
+	}
+	return t->err;
+}
+
+int
+store_position(struct store_reader *r, uint32_t consumer, uint32_t recipient,
+    uint64_t *acked, uint64_t *last)
+{
+	struct store_txn t = { .s = r->s };
+	int err;
+
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	t.txn = r->txn;
+	*acked = cursor_get(&t, consumer, recipient);
+	*last = last_seq(&t, recipient);
+	reader_end(r);
+	return t.err;
+}
+
+int
+store_outbox_read(struct store_reader *r, uint32_t recipient, uint64_t after,
+    size_t max, int (*fn)(void *, uint64_t, const void *, size_t), void *arg)
+{
+	MDB_cursor *cur;
+	struct key start;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc, err;
+
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(r->txn, r->s->outbox, &cur)) != 0) {
+		reader_end(r);
+		return mdb_to_err(rc, "cursor");
+	}
+	key_u64(key_u32(key_start(&start), recipient), after + 1);
+	k = key_val(&start);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && n < max && k.mv_size == 12 &&
+	    get_u32(k.mv_data) == recipient;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++)
+		if (fn(arg, get_u64((uint8_t *)k.mv_data + 4), v.mv_data,
+		    v.mv_size) != 0)
+			break;
+	mdb_cursor_close(cur);
+	reader_end(r);
+	return 0;
+}
+
+/* ---- sweeps ---------------------------------------------------------- */
+
+#define ARCHIVE_EXPIRED	3	/* archive reason: expired by duration */
+
+/* Up to max keys of db with the leading 8-byte time at most until. */
+static size_t
+due_keys(struct store_txn *t, MDB_dbi db, uint64_t until, struct key *out,
+    size_t max)
+{
+	MDB_cursor *cur = st_cursor(t, db);
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	    rc == 0 && n < max && k.mv_size >= 8 && k.mv_size <= KEY_MAX &&
+	    get_u64(k.mv_data) <= until;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+		memcpy(out[n].b, k.mv_data, k.mv_size);
+		out[n].n = k.mv_size;
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+static void
+expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
+    int64_t now)
+{
+	Vix__Store__V1__Signal *sig;
+	struct store_withdraw_out out = { 0 };
+	struct store_party owner;
+	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
+	    NULL, NULL, now };
+	uint8_t p[PSEUDONYM_LEN];
+	uint32_t org;
+	struct key k;
+	MDB_val v;
+	int age;
+
+	key_u64(key_start(&k), id);
+	if (st_get(t, t->s->sigid, &k, &v) != 0 ||
+	    v.mv_size != PSEUDONYM_LEN + 4)
+		return;
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	org = get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN);
+	signal_keys(&k, p, org);
+	if (st_get(t, t->s->signals, &k, &v) != 0 ||
+	    (sig = signal_decode(t, &v)) == NULL)
+		return;
+	/* At the 23rd birthday the signal is deleted, else archived. */
+	age = sig->bound == VIX__V1__EXPIRY_BOUND__AGE_23;
+	signal_remove(t, p, org, sig, age ? 0 : ARCHIVE_EXPIRED, orgs, now,
+	    &owner, &out);
+	vix__store__v1__signal__free_unpacked(sig, NULL);
+	notify_parties(t, orgs, &nt, &owner, 1);
+	store_audit(t, now, "vixd", age ? "expire:age_23" : "expire:duration",
+	    id, out.match_id, "ok");
+}
+
+static size_t
+sweep_expired(struct store_txn *t, const struct orgs *orgs, int64_t now,
+    size_t max, int *more)
+{
+	struct key *keys = calloc(max, sizeof(*keys));
+	size_t n;
+
+	if (keys == NULL) {
+		t->err = VIX_E_STORE;
+		return 0;
+	}
+	n = due_keys(t, t->s->expiry, (uint64_t)now, keys, max);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		expire_one(t, orgs, get_u64(keys[i].b + 8), now);
+		st_del(t, t->s->expiry, &keys[i]);	/* stale entries too */
+	}
+	*more |= n == max;
+	free(keys);
+	return n;
+}
+
+/* The municipality of a youth: the earliest registration that gave one. */
+static const char *
+youth_municipality(const struct store_view *v)
+{
+	const struct store_party *best = NULL;
+
+	for (size_t i = 0; i < v->n_others; i++)
+		if (v->others[i].municipality[0] != '\0' && (best == NULL ||
+		    v->others[i].since < best->since))
+			best = &v->others[i];
+	return best ? best->municipality : NULL;
+}
+
+/* One ESCALATION to recipient, listing every party of the match. */
+static void
+notify_escalation(struct store_txn *t, const struct orgs *orgs,
+    const struct store_match *m, uint32_t recipient,
+    const struct store_view *all, const char *muni, int64_t now)
+{
+	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
+	size_t k = all->n_others;
+	Vix__V1__Involvement *inv = calloc(k + 1, sizeof(*inv));
+	Vix__V1__Involvement **ptrs = calloc(k + 1, sizeof(*ptrs));
+	Vix__V1__Contact *contacts = calloc(k + 1, sizeof(*contacts));
+	const struct org *co = orgs_by_sid(orgs, m->coordinator);
+
+	if (inv == NULL || ptrs == NULL || contacts == NULL) {
+		t->err = VIX_E_STORE;
+		goto done;
+	}
+	for (size_t i = 0; i < k; i++) {
+		inv_fill(&inv[i], &contacts[i], &all->others[i], orgs);
+		ptrs[i] = &inv[i];
+	}
+	n.type = VIX__V1__NOTIFICATION__TYPE__ESCALATION;
+	n.match_id = m->id;
+	n.others = ptrs;
+	n.n_others = k;
+	n.coordinator = (char *)(co ? co->id : "");
+	n.coordinator_name = (char *)(co ? co->name : "");
+	n.coordinated = m->coordinated;
+	n.municipality = (char *)(muni ? muni : "");
+	n.time = now;
+	outbox_append(t, orgs, recipient, &n);
+done:
+	free(inv);
+	free(ptrs);
+	free(contacts);
+}
+
+/* A match due for escalation: tell the escalation organisation once. */
+static void
+escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
+    int64_t now)
+{
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_view all = { 0 };
+	struct store_match m;
+	const struct org *esc;
+	const char *muni;
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
+	    v.mv_size != PSEUDONYM_LEN)
+		return;		/* closed meanwhile */
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	if (!match_get(t, p, &m) || m.coordinated || m.escalated)
+		return;
+	load_parties(t, p, UINT32_MAX, NULL, &all);
+	muni = youth_municipality(&all);
+	if ((esc = orgs_escalation(orgs, muni)) != NULL)
+		notify_escalation(t, orgs, &m, esc->sid, &all, muni, now);
+	else
+		log_warnx("match %llu was not coordinated in time and no "
+		    "escalation organisation is configured%s%s",
+		    (unsigned long long)id, muni ? " for municipality " : "",
+		    muni ? muni : "");
+	m.escalated = 1;
+	match_put(t, p, &m);
+	store_audit(t, now, "vixd", "escalate", 0, id, esc ? "ok" :
+	    "no_escalation_organisation");
+	store_view_free(&all);
+}
+
+static size_t
+sweep_escalations(struct store_txn *t, const struct orgs *orgs, int64_t now,
+    size_t max, int *more)
+{
+	struct key *keys = calloc(max, sizeof(*keys));
+	size_t n;
+
+	if (keys == NULL) {
+		t->err = VIX_E_STORE;
+		return 0;
+	}
+	n = due_keys(t, t->s->escalate, (uint64_t)now, keys, max);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		escalate_one(t, orgs, get_u64(keys[i].b + 8), now);
+		st_del(t, t->s->escalate, &keys[i]);
+	}
+	*more |= n == max;
+	free(keys);
+	return n;
+}
+
+static size_t
+sweep_archive(struct store_txn *t, int64_t cutoff, size_t max, int *more)
+{
+	struct key *keys = calloc(max, sizeof(*keys)), ak;
+	size_t n;
+
+	if (keys == NULL || cutoff < 0) {
+		free(keys);
+		t->err = keys == NULL ? VIX_E_STORE : t->err;
+		return 0;
+	}
+	n = due_keys(t, t->s->archive_time, (uint64_t)cutoff, keys, max);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		key_bytes(key_start(&ak), keys[i].b + 8, keys[i].n - 8);
+		st_del(t, t->s->archive, &ak);
+		st_del(t, t->s->archive_time, &keys[i]);
+	}
+	*more |= n == max;
+	free(keys);
+	return n;
+}
+
+/* Whether consumer receives for recipient (itself, or by delegation). */
+static int
+consumes(const struct org *consumer, const struct org *recipient)
+{
+	return (consumer->roles & ROLE_SUBSCRIBE) &&
+	    orgs_may_receive_for(consumer, recipient);
+}
+
+/*
+ * Drop recipient's oldest outbox rows: those every consumer has acked, and
+ * those older than the retention cutoff (counted apart: not delivered).
+ */
+static void
+prune_outbox(struct store_txn *t, const struct orgs *orgs,
+    const struct org *r, int64_t cutoff, size_t *budget, size_t *acked,
+    size_t *expired)
+{
+	uint64_t min = UINT64_MAX;
+	struct key k, *doomed;
+	MDB_cursor *cur;
+	MDB_val kv, v;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < orgs->n; i++)
+		if (consumes(&orgs->v[i], r)) {
+			uint64_t c = cursor_get(t, orgs->v[i].sid, r->sid);
+
+			min = c < min ? c : min;
+		}
+	if (min == UINT64_MAX)
+		min = 0;	/* nobody consumes: retention only */
+	if ((cur = st_cursor(t, t->s->outbox)) == NULL)
+		return;
+	if ((doomed = calloc(*budget, sizeof(*doomed))) == NULL) {
+		mdb_cursor_close(cur);
+		t->err = VIX_E_STORE;
+		return;
+	}
+	key_u32(key_start(&k), r->sid);
+	kv = key_val(&k);
+	for (rc = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
+	    rc == 0 && n < *budget && kv.mv_size == 12 &&
+	    get_u32(kv.mv_data) == r->sid;
+	    rc = mdb_cursor_get(cur, &kv, &v, MDB_NEXT)) {
+		uint64_t seq = get_u64((uint8_t *)kv.mv_data + 4);
+		Vix__V1__Notification *msg;
+		int old;
+
+		if (seq > min) {
+			msg = vix__v1__notification__unpack(NULL, v.mv_size,
+			    v.mv_data);
+			old = msg != NULL && msg->time < cutoff;
+			vix__v1__notification__free_unpacked(msg, NULL);
+			if (!old)
+				break;
+			(*expired)++;
+		} else
+			(*acked)++;
+		key_bytes(key_start(&doomed[n++]), kv.mv_data, kv.mv_size);
+	}
+	mdb_cursor_close(cur);
+	for (size_t i = 0; i < n; i++)
+		st_del(t, t->s->outbox, &doomed[i]);
+	*budget -= n;
+	free(doomed);
+}
+
+int
+store_sweep(struct store_txn *t, const struct store_sweep_in *in,
+    struct store_sweep_out *out)
+{
+	size_t budget = in->max;
+
+	memset(out, 0, sizeof(*out));
+	out->expired = sweep_expired(t, in->orgs, in->now, in->max,
+	    &out->more);
+	out->escalated = sweep_escalations(t, in->orgs, in->now, in->max,
+	    &out->more);
+	out->purged = sweep_archive(t, in->now - in->archive_secs, in->max,
+	    &out->more);
+	for (size_t i = 0; i < in->orgs->n && budget > 0 && t->err == 0; i++)
+		prune_outbox(t, in->orgs, &in->orgs->v[i],
+		    in->now - in->outbox_retention, &budget, &out->pruned,
+		    &out->pruned_unacked);
+	out->more |= budget == 0;
+	if (out->purged > 0 || out->pruned_unacked > 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "archive:%zu outbox_unacked:%zu",
+		    out->purged, out->pruned_unacked);
+		store_audit(t, in->now, "vixd", "purge", 0, 0, what);
+	}
+	return t->err;
 }

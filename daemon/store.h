@@ -24,6 +24,7 @@ struct store_options {
 	const char	*dir;
 	size_t		 map_size;	/* bytes reserved for the database */
 	unsigned	 quota_percent;	/* writes refused above this use */
+	int64_t		 escalate_after; /* seconds a match may stay uncoordinated */
 };
 
 struct store	*store_open(const struct store_options *, struct diag *d);
@@ -79,6 +80,7 @@ struct store_match {
 	int64_t		created;
 	uint32_t	coordinator;	/* store id */
 	int		coordinated;
+	int		escalated;
 };
 
 /* The match on a youth as one organisation sees it. */
@@ -183,6 +185,71 @@ int	store_audit_verify(struct store_reader *, uint64_t *count,
 /* Call fn for every audit record in order; a non-zero return stops. */
 int	store_audit_foreach(struct store_reader *,
 	    int (*fn)(void *arg, const struct store_audit_record *), void *arg);
+
+struct store_coordinate_in {
+	const struct org	*org;
+	const struct orgs	*orgs;
+	int64_t			 now;
+	uint64_t		 match_id;
+	int			 action;	/* vix.v1.Coordinate.Action */
+};
+
+/*
+ * Claim, release or mark a match coordinated; only an involved
+ * organisation. Every change tells all involved COORDINATOR_ASSIGNED.
+ * out is the match as the caller sees it.
+ */
+int	store_coordinate(struct store_txn *, const struct store_coordinate_in *,
+	    struct store_view *out);
+
+/*
+ * Cumulative ack of consumer for recipient's outbox up to seq (at most the
+ * last seq written). *acked is the cursor after it.
+ */
+int	store_ack(struct store_txn *, uint32_t consumer, uint32_t recipient,
+	    uint64_t seq, uint64_t *acked);
+
+/* The outboxes this batch wrote to (at most max; *all if more). */
+size_t	store_touched(struct store_txn *, uint32_t *out, size_t max, int *all);
+
+/* consumer's cursor on recipient, and the newest seq in the outbox. */
+int	store_position(struct store_reader *, uint32_t consumer,
+	    uint32_t recipient, uint64_t *acked, uint64_t *last);
+
+/*
+ * Up to max encoded vix.v1.Notification rows of recipient with seq above
+ * after, in order; fn returning non-zero stops early.
+ */
+int	store_outbox_read(struct store_reader *, uint32_t recipient,
+	    uint64_t after, size_t max,
+	    int (*fn)(void *arg, uint64_t seq, const void *msg, size_t len),
+	    void *arg);
+
+struct store_sweep_in {
+	const struct orgs	*orgs;
+	int64_t			 now;
+	size_t			 max;		/* rows per kind, at most */
+	int64_t			 archive_secs;	/* keep archived signals this long */
+	int64_t			 outbox_retention; /* drop undelivered rows after */
+};
+
+struct store_sweep_out {
+	size_t	expired;		/* signals past their expiry */
+	size_t	escalated;		/* escalation entries handled */
+	size_t	purged;			/* archived signals past archive_secs */
+	size_t	pruned;			/* outbox rows every consumer acked */
+	size_t	pruned_unacked;		/* outbox rows past the retention */
+	int	more;			/* a limit was hit: sweep again soon */
+};
+
+/*
+ * Time-driven work in one bounded pass: expire signals (archived when the
+ * duration ran out, deleted at the 23rd birthday; SIGNAL_EXPIRED to the
+ * owner, MATCH_LEFT / MATCH_CLOSED to the others), escalate matches not
+ * coordinated in time (once), purge the archive, prune the outboxes.
+ */
+int	store_sweep(struct store_txn *, const struct store_sweep_in *,
+	    struct store_sweep_out *);
 
 /* Testing and inspection: counts of active signals, matches, archive rows. */
 int	store_counts(struct store_reader *, size_t *signals, size_t *matches,

@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "notify.h"
 #include "orgs.h"
 #include "pseudonym.h"
 #include "store.h"
@@ -39,12 +40,16 @@ struct worker {
 	int			*pending;	/* accepted fds to take over */
 	size_t			 npending, cap;
 	struct job_list		 done;		/* jobs back from the writer */
+	uint32_t		*published;	/* outboxes that grew */
+	size_t			 npublished, pubcap;
+	int			 published_all;
 	int			 drain;
 
 	struct pseudonym_ctx	*pseudonyms;	/* worker thread only */
 	struct store_reader	*reader;	/* worker thread only */
 
 	TAILQ_HEAD(, conn)	 conns;		/* worker thread only */
+	struct subscription_list subs;		/* worker thread only */
 	TAILQ_HEAD(, conn_linger_sock)	 lingering;	/* closed sockets draining */
 	unsigned		 nconns;
 	int			 draining;	/* worker thread only */
@@ -73,6 +78,7 @@ struct vixd {
 	unsigned char		 pseudonym_key[PSEUDONYM_KEY_LEN];
 	struct store		*store;
 	struct writer		*writer;
+	struct event		*ev_sweep;
 };
 
 /* The current organisation registry, with a reference the caller drops. */

@@ -23,7 +23,7 @@ struct writer {
 	unsigned		 batch_max;
 	unsigned		 batch_wait_us;
 	int			 stopping;
-	void			(*done)(struct worker *, struct job *);
+	struct writer_hooks	 hooks;
 	struct writer_stats	 stats;
 };
 
@@ -34,6 +34,9 @@ job_action(const struct job *j)
 	case JOB_REGISTER:	return "register";
 	case JOB_WITHDRAW:	return "withdraw";
 	case JOB_INVOLVED:	return "involved";
+	case JOB_ACK:		return "ack";
+	case JOB_COORDINATE:	return "coordinate";
+	case JOB_SWEEP:		return "sweep";
 	}
 	return "unknown";
 }
@@ -44,12 +47,34 @@ job_message(struct job *j)
 	if (j->why[0] != '\0')
 		return;
 	switch (j->err) {
+	case VIX_E_PRECONDITION:
+		snprintf(j->why, sizeof(j->why), "match_id: you do not "
+		    "coordinate match %llu, so you cannot release it",
+		    (unsigned long long)j->in.coord.match_id);
+		break;
+	case VIX_E_INVALID:
+		snprintf(j->why, sizeof(j->why), j->kind == JOB_ACK ? "seq: "
+		    "beyond the last notification for this recipient" :
+		    "invalid request");
+		break;
 	case VIX_E_NOT_FOUND:
+		if (j->kind == JOB_COORDINATE) {
+			snprintf(j->why, sizeof(j->why), "match_id: no open "
+			    "match %llu", (unsigned long long)
+			    j->in.coord.match_id);
+			break;
+		}
 		snprintf(j->why, sizeof(j->why), "no active signal of yours "
 		    "matches %s", j->kind == JOB_WITHDRAW &&
 		    j->in.wd.signal_id ? "signal_id" : "bsn");
 		break;
 	case VIX_E_PERMISSION:
+		if (j->kind == JOB_COORDINATE) {
+			snprintf(j->why, sizeof(j->why), "match_id: you are "
+			    "not involved in match %llu",
+			    (unsigned long long)j->in.coord.match_id);
+			break;
+		}
 		snprintf(j->why, sizeof(j->why), j->kind == JOB_INVOLVED ?
 		    "bsn: you may ask who else is involved only while you have "
 		    "an active signal on this youth" : "signal_id: the signal "
@@ -78,6 +103,13 @@ job_apply(struct store_txn *t, struct job *j)
 	case JOB_INVOLVED:
 		return store_involved(t, j->in.pseudonym, j->org, j->now,
 		    &j->out.inv.signal_id, &j->out.inv.view);
+	case JOB_ACK:
+		return store_ack(t, j->org->sid, j->in.ack.recipient,
+		    j->in.ack.seq, &j->out.acked);
+	case JOB_COORDINATE:
+		return store_coordinate(t, &j->in.coord, &j->out.coord);
+	case JOB_SWEEP:
+		return store_sweep(t, &j->in.sweep, &j->out.sweep);
 	}
 	return VIX_E_STORE;
 }
@@ -96,7 +128,8 @@ writer_run_job(struct writer *wr, struct store_txn *t, struct job *j)
 	if ((j->err = store_job_begin(t)) != 0)
 		return;
 	j->err = store_job_end(t, job_apply(t, j));
-	if (j->err == VIX_E_PERMISSION || j->err == VIX_E_NOT_FOUND) {
+	if (j->org != NULL && (j->err == VIX_E_PERMISSION ||
+	    j->err == VIX_E_NOT_FOUND || j->err == VIX_E_PRECONDITION)) {
 		/* Who tried what, and that it was refused. */
 		if (store_job_begin(t) == 0)
 			(void)store_job_end(t, store_audit(t, j->now,
@@ -111,9 +144,14 @@ writer_batch(struct writer *wr, struct writer_item *items, unsigned n)
 	struct store_txn *t;
 	int err;
 
+	uint32_t touched[64];
+	size_t ntouched = 0;
+	int all = 0;
+
 	if ((t = store_write_begin(wr->store, &err)) != NULL) {
 		for (unsigned i = 0; i < n; i++)
 			writer_run_job(wr, t, items[i].job);
+		ntouched = store_touched(t, touched, 64, &all);
 		err = store_write_commit(t);
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -126,8 +164,11 @@ writer_batch(struct writer *wr, struct writer_item *items, unsigned n)
 		}
 		if (j->err != 0)
 			job_message(j);
-		wr->done(items[i].w, j);
+		wr->hooks.done(wr->hooks.arg, items[i].w, j);
 	}
+	/* Only now are the new notifications durable: wake the subscribers. */
+	if (err == 0 && (ntouched > 0 || all) && wr->hooks.published != NULL)
+		wr->hooks.published(wr->hooks.arg, touched, ntouched, all);
 }
 
 /*
@@ -186,7 +227,7 @@ writer_main(void *arg)
 
 struct writer *
 writer_start(struct store *store, unsigned batch_max, unsigned batch_wait_us,
-    unsigned queue_max, void (*done)(struct worker *, struct job *))
+    unsigned queue_max, const struct writer_hooks *hooks)
 {
 	struct writer *wr = calloc(1, sizeof(*wr));
 
@@ -199,7 +240,7 @@ writer_start(struct store *store, unsigned batch_max, unsigned batch_wait_us,
 	wr->cap = queue_max;
 	wr->batch_max = batch_max;
 	wr->batch_wait_us = batch_wait_us;
-	wr->done = done;
+	wr->hooks = *hooks;
 	pthread_mutex_init(&wr->lock, NULL);
 	pthread_cond_init(&wr->cond, NULL);
 	if (pthread_create(&wr->thread, NULL, writer_main, wr) != 0) {

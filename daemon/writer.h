@@ -23,6 +23,9 @@ enum job_kind {
 	JOB_REGISTER,
 	JOB_WITHDRAW,
 	JOB_INVOLVED,
+	JOB_ACK,
+	JOB_COORDINATE,
+	JOB_SWEEP,		/* no connection: from the sweep timer */
 };
 
 struct job {
@@ -39,6 +42,12 @@ struct job {
 		struct store_register_in reg;
 		struct store_withdraw_in wd;
 		uint8_t		 pseudonym[PSEUDONYM_LEN];
+		struct {
+			uint32_t	 recipient;	/* store id */
+			uint64_t	 seq;
+		} ack;
+		struct store_coordinate_in coord;
+		struct store_sweep_in sweep;
 	} in;
 	union {
 		struct store_register_out reg;
@@ -47,6 +56,9 @@ struct job {
 			uint64_t		signal_id;
 			struct store_view	view;
 		} inv;
+		uint64_t		 acked;
+		struct store_view	 coord;
+		struct store_sweep_out	 sweep;
 	} out;
 };
 
@@ -58,13 +70,23 @@ struct writer_stats {
 	uint64_t	max_batch;
 };
 
+/* Where the writer reports to: finished jobs, and outboxes that grew. */
+struct writer_hooks {
+	/* A job is back (w NULL for jobs without a connection). */
+	void	(*done)(void *arg, struct worker *w, struct job *j);
+	/* After a commit: these recipients' outboxes grew (all: any). */
+	void	(*published)(void *arg, const uint32_t *recipients, size_t n,
+		    int all);
+	void	 *arg;
+};
+
 /*
  * Start the thread. A batch takes at most batch_max jobs and waits at most
- * batch_wait_us for more to arrive. Jobs come back through done(worker, job).
+ * batch_wait_us for more to arrive.
  */
 struct writer	*writer_start(struct store *, unsigned batch_max,
 		    unsigned batch_wait_us, unsigned queue_max,
-		    void (*done)(struct worker *, struct job *));
+		    const struct writer_hooks *);
 
 /*
  * Queue a job for the worker w. Returns 0, or an enum vix_err when the

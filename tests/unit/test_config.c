@@ -257,7 +257,7 @@ Test(config, key_outside_any_section)
 {
 	expect_errors("# first\nworkers = 2\n[server]\n", 1,
 	    "2: key 'workers' outside any section (expected [server], "
-	    "[store], [rules] or [tls])\n");
+	    "[store], [rules], [notify] or [tls])\n");
 }
 
 Test(config, bad_numbers)
@@ -371,7 +371,7 @@ Test(config, unclosed_section_header)
 	cr_assert_eq(config_load(&c, path, &d), -1);
 	cr_assert_neq(asprintf(&want, "%s:1: " SYNTAX "\n"
 	    "%s:2: key 'workers' outside any section (expected [server], "
-	    "[store], [rules] or [tls])\n", path, path), -1);
+	    "[store], [rules], [notify] or [tls])\n", path, path), -1);
 	cr_assert_str_eq(d.text, want);
 	cr_assert_eq(d.count, 2);
 	free(want);
@@ -496,7 +496,7 @@ Test(config, header_closed_only_inside_a_comment)
 	cr_assert_eq(config_load(&c, path, &d), -1);
 	cr_assert_neq(asprintf(&want, "%s:1: " SYNTAX "\n"
 	    "%s:2: key 'workers' outside any section (expected [server], "
-	    "[store], [rules] or [tls])\n", path, path), -1);
+	    "[store], [rules], [notify] or [tls])\n", path, path), -1);
 	cr_assert_str_eq(d.text, want);
 	free(want);
 	free(path);

@@ -68,7 +68,7 @@ static struct {
 } cb = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
 
 static void
-on_done(struct worker *w, struct job *j)
+on_done(void *arg, struct worker *w, struct job *j)
 {
 	pthread_mutex_lock(&cb.lock);
 	cb.done++;
@@ -84,6 +84,8 @@ on_done(struct worker *w, struct job *j)
 	pthread_cond_broadcast(&cb.cond);
 	pthread_mutex_unlock(&cb.lock);
 }
+
+static const struct writer_hooks hooks = { on_done, NULL, NULL };
 
 static void
 deadline(struct timespec *ts)
@@ -155,7 +157,7 @@ static void
 open_store(size_t map_size, unsigned quota)
 {
 	char *dbdir = support_path(dir, "db"), *conf;
-	struct store_options o = { dbdir, map_size, quota };
+	struct store_options o = { dbdir, map_size, quota, 14 * 86400 };
 	struct diag d;
 
 	diag_init(&d);
@@ -347,7 +349,7 @@ Test(writer, every_job_comes_back_committed)
 	struct writer_stats ws;
 	struct writer *wr;
 
-	wr = writer_start(st, 8, 1000, 64, on_done);
+	wr = writer_start(st, 8, 1000, 64, &hooks);
 	cr_assert_not_null(wr);
 	for (unsigned i = 0; i < N; i++) {
 		job_register(&jobs[i], i % 2 ? jz : wijk, i, T0 + i);
@@ -376,7 +378,7 @@ Test(writer, a_batch_takes_at_most_batch_max)
 	struct writer_stats ws;
 	struct writer *wr;
 
-	wr = writer_start(st, 4, 0, 128, on_done);
+	wr = writer_start(st, 4, 0, 128, &hooks);
 	cr_assert_not_null(wr);
 	gate_close();
 	job_register(&jobs[0], wijk, 0, T0);
@@ -408,7 +410,7 @@ Test(writer, a_full_queue_refuses_more)
 	struct job *jobs = jobs_new(N);
 	struct writer *wr;
 
-	wr = writer_start(st, 4, 0, QUEUE, on_done);
+	wr = writer_start(st, 4, 0, QUEUE, &hooks);
 	cr_assert_not_null(wr);
 	gate_close();
 	job_register(&jobs[0], wijk, 0, T0);
@@ -484,7 +486,7 @@ Test(writer, stop_finishes_every_queued_job)
 	size_t back;
 
 	s.extra = jobs_new(EXTRA);
-	wr = writer_start(st, 2, 0, 64, on_done);
+	wr = writer_start(st, 2, 0, 64, &hooks);
 	cr_assert_not_null(wr);
 	s.wr = wr;
 	gate_close();
@@ -554,7 +556,7 @@ Test(writer, refusals_in_a_batch_are_audited_and_leave_the_rest)
 	struct writer *wr;
 	uint64_t first;
 
-	wr = writer_start(st, 8, 0, 16, on_done);
+	wr = writer_start(st, 8, 0, 16, &hooks);
 	cr_assert_not_null(wr);
 	gate_close();
 	job_register(&jobs[0], wijk, 1, T0);
@@ -618,7 +620,7 @@ Test(writer_quota, registrations_stop_at_the_quota)
 	unsigned i;
 	int err;
 
-	wr = writer_start(st, 1, 0, 8, on_done);
+	wr = writer_start(st, 1, 0, 8, &hooks);
 	cr_assert_not_null(wr);
 	for (i = 0; i < N; i++) {
 		job_register(&jobs[i], wijk, i, T0 + i);
@@ -675,7 +677,7 @@ fill_through_writer(unsigned batch, int with_ref)
 	int failed = 0;
 
 	/* Lingering 20 ms lets each burst go into one batch. */
-	wr = writer_start(st, batch, 20000, 2 * batch, on_done);
+	wr = writer_start(st, batch, 20000, 2 * batch, &hooks);
 	cr_assert_not_null(wr);
 	while (i + batch <= N && !failed) {
 		unsigned first = i;
