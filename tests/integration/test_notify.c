@@ -1,0 +1,411 @@
+/*
+ * Notifications end to end over raw TLS: fan-out for every match
+ * transition, delegation to partners, at-least-once delivery with
+ * cumulative acks across reconnects, coordination and escalation.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define BSN_X	"999990019"	/* synthetic test numbers */
+#define BSN_Y	"999990032"
+
+static struct vixd_proc vixd;
+
+static void
+start(void)
+{
+	harness_start(&vixd, NULL);
+}
+
+static void
+stop(void)
+{
+	harness_stop(&vixd);
+}
+
+TestSuite(notify, .init = start, .fini = stop, .timeout = 120);
+
+static SSL *
+connect_as(const char *name)
+{
+	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
+	SSL *ssl;
+
+	snprintf(file, sizeof(file), "%s.pem", name);
+	harness_dev_file(&vixd, file, cert, sizeof(cert));
+	snprintf(file, sizeof(file), "%s.key", name);
+	harness_dev_file(&vixd, file, key, sizeof(key));
+	ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
+	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
+	return ssl;
+}
+
+/* The next message that is a Response (notifications go to *pending). */
+static Vix__V1__Response *
+response(SSL *ssl, Vix__V1__ServerMessage **m)
+{
+	int end;
+
+	for (;;) {
+		*m = harness_recv(ssl, &end);
+		cr_assert_not_null(*m, "connection ended (%d)", end);
+		if ((*m)->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE)
+			return (*m)->response;
+		vix__v1__server_message__free_unpacked(*m, NULL);
+	}
+}
+
+static Vix__V1__Status__Code
+subscribe(SSL *ssl, uint64_t from, const char *const *recipients)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Subscribe sub = VIX__V1__SUBSCRIBE__INIT;
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Status__Code code;
+	size_t n = 0;
+
+	while (recipients != NULL && recipients[n] != NULL)
+		n++;
+	sub.from_seq = from;
+	sub.n_recipients = n;
+	sub.recipients = (char **)recipients;
+	req.id = 1;
+	req.body_case = VIX__V1__REQUEST__BODY_SUBSCRIBE;
+	req.subscribe = &sub;
+	harness_send_request(ssl, &req);
+	code = response(ssl, &m)->status ? m->response->status->code : 0;
+	vix__v1__server_message__free_unpacked(m, NULL);
+	return code;
+}
+
+static SSL *
+subscriber(const char *name, const char *const *recipients)
+{
+	SSL *ssl = connect_as(name);
+
+	cr_assert_eq(subscribe(ssl, 0, recipients), 0, "subscribe as %s",
+	    name);
+	return ssl;
+}
+
+/* The next notification; fails the test if none comes within 10 s. */
+static Vix__V1__Notification *
+next_note(SSL *ssl, Vix__V1__ServerMessage **m)
+{
+	int end;
+
+	for (;;) {
+		*m = harness_recv(ssl, &end);
+		cr_assert_not_null(*m, "no notification (connection %s)",
+		    end == 0 ? "closed" : "timed out or failed");
+		if ((*m)->msg_case == VIX__V1__SERVER_MESSAGE__MSG_NOTIFICATION)
+			return (*m)->notification;
+		vix__v1__server_message__free_unpacked(*m, NULL);
+	}
+}
+
+static void
+ack(SSL *ssl, const char *recipient, uint64_t seq)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Ack a = VIX__V1__ACK__INIT;
+	Vix__V1__ServerMessage *m;
+
+	a.recipient = (char *)recipient;
+	a.seq = seq;
+	req.id = 2;
+	req.body_case = VIX__V1__REQUEST__BODY_ACK;
+	req.ack = &a;
+	harness_send_request(ssl, &req);
+	cr_assert(response(ssl, &m)->status == NULL ||
+	    m->response->status->code == 0, "ack refused: %s",
+	    m->response->status->message);
+	cr_assert_eq(m->response->ack->acked, seq);
+	vix__v1__server_message__free_unpacked(m, NULL);
+}
+
+static void
+vix_ok(const char *org, const char *const *args)
+{
+	struct run_result r;
+
+	harness_vix(&r, &vixd, org, args);
+	cr_assert_eq(r.status, 0, "vix as %s: %s", org, harness_redact(r.err));
+}
+
+static void
+register_youth(const char *org, const char *bsn, const char *contact,
+    const char *ref)
+{
+	vix_ok(org, (const char *[]){ "register", "--bsn", bsn, "--birth-date",
+	    "2015-03-01", "--contact-name", contact, "--contact-phone",
+	    "0501234567", "--ref", ref, "--municipality", "0363", NULL });
+}
+
+static const Vix__V1__Involvement *
+other(const Vix__V1__Notification *n, const char *org)
+{
+	for (size_t i = 0; i < n->n_others; i++)
+		if (strcmp(n->others[i]->org_id, org) == 0)
+			return n->others[i];
+	return NULL;
+}
+
+/* No part of a notification may carry a BSN. */
+static void
+assert_no_bsn(const Vix__V1__ServerMessage *m)
+{
+	uint8_t buf[8192];
+	size_t n = vix__v1__server_message__get_packed_size(m);
+
+	cr_assert_leq(n, sizeof(buf));
+	vix__v1__server_message__pack(m, buf);
+	cr_assert_null(memmem(buf, n, BSN_X, 9), "a notification carries a BSN");
+	cr_assert_null(memmem(buf, n, BSN_Y, 9), "a notification carries a BSN");
+}
+
+Test(notify, match_created_reaches_both_with_the_others_contact)
+{
+	SSL *a = subscriber("org-a", NULL), *b = subscriber("org-b", NULL);
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+	const Vix__V1__Involvement *o;
+
+	register_youth("org-a", BSN_X, "J. Jansen", "dossier-a");
+	register_youth("org-b", BSN_X, "P. de Vries", "dossier-b");
+
+	n = next_note(b, &m);
+	assert_no_bsn(m);
+	cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED);
+	cr_assert_str_eq(n->recipient, "org-b");
+	cr_assert_eq(n->seq, 1);
+	cr_assert_str_eq(n->client_ref, "dossier-b", "org-b's own reference");
+	cr_assert_eq(n->signal_id, 2, "org-b's own signal");
+	cr_assert_not_null(o = other(n, "org-a"));
+	cr_assert_str_eq(o->org_name, "Development organisation A");
+	cr_assert_str_eq(o->contact->name, "J. Jansen");
+	cr_assert_str_eq(o->contact->phone, "0501234567");
+	cr_assert_str_eq(n->coordinator, "org-a");
+	cr_assert_gt(n->match_id, 0);
+	vix__v1__server_message__free_unpacked(m, NULL);
+
+	n = next_note(a, &m);
+	assert_no_bsn(m);
+	cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED);
+	cr_assert_str_eq(n->client_ref, "dossier-a");
+	cr_assert_not_null(o = other(n, "org-b"));
+	cr_assert_str_eq(o->contact->name, "P. de Vries");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);
+	harness_tls_close(b);
+}
+
+Test(notify, withdraw_closes_and_refresh_is_silent)
+{
+	SSL *a = subscriber("org-a", NULL);
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+
+	register_youth("org-a", BSN_X, "A", "ref-a");
+	register_youth("org-b", BSN_X, "B", "ref-b");
+	n = next_note(a, &m);
+	cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	/* A refresh is no event; the withdrawal that follows is. */
+	register_youth("org-b", BSN_X, "B2", "ref-b");
+	vix_ok("org-b", (const char *[]){ "withdraw", "--bsn", BSN_X,
+	    "--reason", "risk-resolved", NULL });
+	n = next_note(a, &m);
+	assert_no_bsn(m);
+	cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_CLOSED,
+	    "got type %d", n->type);
+	cr_assert_eq(n->seq, 2, "nothing in between");
+	cr_assert_not_null(n->subject);
+	cr_assert_str_eq(n->subject->org_id, "org-b");
+	cr_assert_eq(n->n_others, 0);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);
+}
+
+Test(notify, partner_receives_for_delegating_organisations_only)
+{
+	SSL *p = connect_as("partner");
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+
+	cr_assert_eq(subscribe(p, 0, (const char *[]){ "admin", NULL }),
+	    VIX__V1__STATUS__CODE__PERMISSION_DENIED);
+	harness_tls_close(p);
+	p = subscriber("partner", (const char *[]){ "org-a", NULL });
+	register_youth("org-a", BSN_Y, "A", "ref-a");
+	register_youth("org-b", BSN_Y, "B", "ref-b");
+	n = next_note(p, &m);
+	cr_assert_str_eq(n->recipient, "org-a");
+	cr_assert_str_eq(n->client_ref, "ref-a");
+	cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(p);
+	/* org-b may not read org-a's notifications. */
+	p = connect_as("org-b");
+	cr_assert_eq(subscribe(p, 0, (const char *[]){ "org-a", NULL }),
+	    VIX__V1__STATUS__CODE__PERMISSION_DENIED);
+	harness_tls_close(p);
+}
+
+Test(notify, unacked_notifications_come_again_acked_ones_do_not)
+{
+	SSL *a = subscriber("org-a", NULL);
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+
+	register_youth("org-a", BSN_X, "A", "r1");
+	register_youth("org-b", BSN_X, "B", "r2");
+	vix_ok("org-b", (const char *[]){ "withdraw", "--bsn", BSN_X,
+	    "--reason", "unjustified", NULL });
+	n = next_note(a, &m);
+	cr_assert_eq(n->seq, 1);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);	/* gone without an ack */
+
+	a = subscriber("org-a", NULL);
+	n = next_note(a, &m);
+	cr_assert_eq(n->seq, 1, "delivered again after reconnecting");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	n = next_note(a, &m);
+	cr_assert_eq(n->seq, 2, "in seq order");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	ack(a, "org-a", 1);
+	harness_tls_close(a);
+
+	a = subscriber("org-a", NULL);
+	n = next_note(a, &m);
+	cr_assert_eq(n->seq, 2, "the acked one is not repeated");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);
+
+	/* The cursor is durable: a restart changes nothing. */
+	harness_restart(&vixd);
+	a = subscriber("org-a", NULL);
+	n = next_note(a, &m);
+	cr_assert_eq(n->seq, 2);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);
+}
+
+Test(notify, ack_of_what_was_not_delivered_is_refused)
+{
+	SSL *a = subscriber("org-a", NULL);
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Ack x = VIX__V1__ACK__INIT;
+	Vix__V1__ServerMessage *m;
+
+	x.recipient = "org-a";
+	x.seq = 5;
+	req.id = 9;
+	req.body_case = VIX__V1__REQUEST__BODY_ACK;
+	req.ack = &x;
+	harness_send_request(a, &req);
+	cr_assert_eq(response(a, &m)->status->code,
+	    VIX__V1__STATUS__CODE__INVALID_ARGUMENT);
+	cr_assert(strstr(m->response->status->message, "seq") != NULL);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);
+}
+
+static Vix__V1__Response *
+coordinate(SSL *ssl, uint64_t match, Vix__V1__Coordinate__Action action,
+    Vix__V1__ServerMessage **m)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Coordinate c = VIX__V1__COORDINATE__INIT;
+
+	c.match_id = match;
+	c.action = action;
+	req.id = 3;
+	req.body_case = VIX__V1__REQUEST__BODY_COORDINATE;
+	req.coordinate = &c;
+	harness_send_request(ssl, &req);
+	return response(ssl, m);
+}
+
+Test(notify, coordination_changes_reach_everyone)
+{
+	SSL *a = subscriber("org-a", NULL), *b = subscriber("org-b", NULL);
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+	Vix__V1__Response *r;
+	uint64_t match;
+
+	register_youth("org-a", BSN_X, "A", "r1");
+	register_youth("org-b", BSN_X, "B", "r2");
+	n = next_note(b, &m);
+	match = n->match_id;
+	cr_assert_str_eq(n->coordinator, "org-a");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	n = next_note(a, &m);
+	vix__v1__server_message__free_unpacked(m, NULL);
+
+	r = coordinate(b, match, VIX__V1__COORDINATE__ACTION__RELEASE, &m);
+	cr_assert_eq(r->status->code,
+	    VIX__V1__STATUS__CODE__FAILED_PRECONDITION, "org-b does not "
+	    "coordinate");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	r = coordinate(b, match, VIX__V1__COORDINATE__ACTION__CLAIM, &m);
+	cr_assert(r->status == NULL || r->status->code == 0);
+	cr_assert_str_eq(r->coordinate->match->coordinator, "org-b");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	for (int i = 0; i < 2; i++) {
+		n = next_note(i ? a : b, &m);
+		cr_assert_eq(n->type,
+		    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED);
+		cr_assert_str_eq(n->coordinator, "org-b");
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	r = coordinate(a, match, VIX__V1__COORDINATE__ACTION__MARK_COORDINATED,
+	    &m);
+	cr_assert(r->coordinate->match->coordinated);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	n = next_note(b, &m);
+	cr_assert(n->coordinated);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	/* Not involved: the partner has no signal, and no register role. */
+	harness_tls_close(a);
+	harness_tls_close(b);
+}
+
+Test(notify, an_uncoordinated_match_escalates_once)
+{
+	char conf[PATH_MAX];
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+	FILE *fp;
+	SSL *p;
+
+	snprintf(conf, sizeof(conf), "%s/fast.conf", vixd.dir);
+	cr_assert_not_null(fp = fopen(conf, "w"));
+	fprintf(fp, "[store]\nsweep_interval = 1s\n[rules]\n"
+	    "escalate_after = 2s\n");
+	fclose(fp);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	/* partner is the escalation organisation of 0363 in dev mode. */
+	p = subscriber("partner", (const char *[]){ "partner", NULL });
+	register_youth("org-a", BSN_X, "A", "r1");
+	register_youth("org-b", BSN_X, "B", "r2");
+	n = next_note(p, &m);
+	assert_no_bsn(m);
+	cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__ESCALATION);
+	cr_assert_str_eq(n->municipality, "0363");
+	cr_assert_eq(n->n_others, 2, "both organisations involved");
+	cr_assert_not_null(other(n, "org-a"));
+	cr_assert_not_null(other(n, "org-b"));
+	ack(p, "partner", n->seq);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(p);
+}
