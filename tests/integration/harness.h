@@ -31,7 +31,10 @@ struct run_result {
 /* Start vixd --dev with extra arguments (NULL-terminated); asserts it comes up. */
 void	harness_start(struct vixd_proc *p, const char *const *extra);
 
-/* SIGTERM, wait, and start again on the same folder (new port). */
+/*
+ * SIGTERM, wait, and start again on the same folder (new port); if vixd is
+ * not running (killed and reaped), just start it.
+ */
 void	harness_restart(struct vixd_proc *p);
 /* The same with extra vixd arguments (NULL-terminated). */
 void	harness_restart_with(struct vixd_proc *p, const char *const *extra);
