@@ -1,6 +1,8 @@
 /* Client connections: handshake, identity, framing, teardown. */
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+
 #include <sys/time.h>
 
 #include <errno.h>
@@ -13,12 +15,15 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "conn.h"
 #include "frame.h"
 #include "handlers.h"
 #include "log.h"
+#include "push.h"
 #include "tls.h"
 
 #define CONN_CLOSE_TIMEOUT	5	/* seconds to drain output on close */
@@ -99,6 +104,8 @@ conn_release(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&w->subs, c->sub, entry);
 		notify_free(c->sub);
 	}
+	if (c->pusher != NULL)
+		push_conn_closed(c);
 	if (c->ev_close != NULL)
 		event_free(c->ev_close);
 	event_free(c->ev_free);
@@ -269,6 +276,72 @@ conn_teardown(struct conn *c, const char *reason)
 }
 
 void
+conn_attach_subscription(struct conn *c, struct subscription *s)
+{
+	c->sub = s;
+	TAILQ_INSERT_TAIL(&c->w->subs, s, entry);
+}
+
+/* Expect the partner's certificate to name host (DNS name or address). */
+static int
+conn_expect_host(SSL *ssl, const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+		    host) == 1 ? 0 : -1;
+	return SSL_set_tlsext_host_name(ssl, host) == 1 &&
+	    SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+struct conn *
+conn_dial(struct worker *w, const char *host, uint16_t port, struct pusher *p)
+{
+	struct vixd *v = w->vixd;
+	struct conn *c;
+	SSL *ssl = NULL;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ev_free = evtimer_new(w->base, conn_release, c)) == NULL ||
+	    (ssl = vixd_client_ssl_new(v)) == NULL ||
+	    conn_expect_host(ssl, host) == -1)
+		goto fail;
+	c->w = w;
+	c->id = atomic_fetch_add(&v->conn_serial, 1) + 1;
+	c->state = CONN_HANDSHAKE;
+	c->pusher = p;
+	c->bev = bufferevent_openssl_socket_new(w->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	ssl = NULL;	/* the bufferevent owns it now, or freed it */
+	if (c->bev == NULL)
+		goto fail;
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, conn_readcb, NULL, conn_eventcb, c);
+	conn_set_timeouts(c, v->cfg.handshake_timeout);
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	w->nconns++;
+	atomic_fetch_add(&v->nconns, 1);
+	if (bufferevent_socket_connect_hostname(c->bev, w->dns, AF_UNSPEC,
+	    host, port) == -1) {
+		c->broken = 1;
+		conn_teardown(c, "cannot start connecting");
+		return c;	/* the release schedules the redial */
+	}
+	return c;
+fail:
+	log_warnx("conn_dial: cannot set up a connection to %s", host);
+	SSL_free(ssl);
+	if (c != NULL && c->ev_free != NULL)
+		event_free(c->ev_free);
+	free(c);
+	return NULL;
+}
+
+void
 conn_job_returned(struct conn *c)
 {
 	if (--c->jobs == 0 && c->release_wanted)
@@ -362,6 +435,20 @@ conn_respond_status(struct conn *c, uint64_t id, Vix__V1__Status__Code code,
 }
 
 /* Handshake done: fix the identity from the certificate, or refuse. */
+/* We dialled a push target and its certificate checked out. */
+static void
+conn_outbound_ready(struct conn *c)
+{
+	c->orgs = vixd_orgs(c->w->vixd);
+	if ((c->org = orgs_by_id(c->orgs, push_org_id(c->pusher))) == NULL) {
+		conn_teardown(c, "push target no longer in orgs.conf");
+		return;
+	}
+	c->state = CONN_READY;
+	conn_set_timeouts(c, 0);
+	push_conn_ready(c);
+}
+
 static void
 conn_authenticate(struct conn *c)
 {
@@ -370,6 +457,10 @@ conn_authenticate(struct conn *c)
 	char oin[OIN_LEN + 1];
 	enum oin_result r;
 
+	if (c->pusher != NULL) {
+		conn_outbound_ready(c);
+		return;
+	}
 	r = peer ? tls_cert_oin(peer, oin) : OIN_MISSING;
 	if (r != OIN_OK) {
 		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__UNAUTHENTICATED,

@@ -31,11 +31,19 @@ struct conn {
 	const struct org	*org;		/* fixed at handshake */
 	unsigned		 jobs;		/* requests at the writer */
 	struct subscription	*sub;		/* after a Subscribe */
+	struct pusher		*pusher;	/* outbound: a push target */
 	int			 release_wanted;	/* free when jobs == 0 */
 };
 
 /* Take over an accepted socket on worker w and start the TLS handshake. */
 void	conn_accept(struct worker *w, int fd);
+
+/* Dial host:port for push target p (DNS and connect are asynchronous). */
+struct conn *conn_dial(struct worker *w, const char *host, uint16_t port,
+	    struct pusher *p);
+
+/* Start streaming s on c (push mode). */
+void	conn_attach_subscription(struct conn *, struct subscription *s);
 
 /*
  * The one way a connection ends. Logs reason once at info level, stops

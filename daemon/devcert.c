@@ -148,7 +148,8 @@ devcert_leaf(EVP_PKEY *key, const char *cn, const char *oin, int server,
 	    devcert_ext(x, ca, NID_key_usage,
 	    "critical,digitalSignature,keyAgreement") ||
 	    devcert_ext(x, ca, NID_ext_key_usage,
-	    server ? "serverAuth" : "clientAuth") ||
+	    /* The server also dials partners in push mode: clientAuth too. */
+	    server ? "serverAuth,clientAuth" : "clientAuth") ||
 	    (server && devcert_ext(x, ca, NID_subject_alt_name,
 	    "DNS:localhost,IP:127.0.0.1,IP:::1")) ||
 	    devcert_ext(x, ca, NID_authority_key_identifier, "keyid:always") ||

@@ -620,7 +620,8 @@ complete_ack(struct conn *c, struct job *j)
 	Vix__V1__AckReply reply = VIX__V1__ACK_REPLY__INIT;
 
 	reply.acked = j->out.acked;
-	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_ACK, &reply);
+	if (c->pusher == NULL)	/* a push target sends acks, takes no replies */
+		respond(c, j->req_id, VIX__V1__RESPONSE__BODY_ACK, &reply);
 	/* The window opened: send what waits. */
 	for (size_t i = 0; c->sub != NULL && i < c->sub->n; i++)
 		if (c->sub->r[i].org->sid == j->in.ack.recipient) {

@@ -20,6 +20,7 @@
 #include "orgs.h"
 #include "pseudonym.h"
 #include "handlers.h"
+#include "push.h"
 #include "server.h"
 #include "store.h"
 #include "tls.h"
@@ -164,8 +165,10 @@ load_material(struct vixd *v, int check_only, struct diag *d)
 	    check_only) + file_missing(c->tls_private_key, "tls private_key",
 	    check_only) + file_missing(c->tls_ca_bundle, "tls ca_bundle",
 	    check_only);
-	if (!missing_tls)
+	if (!missing_tls) {
 		v->ssl_ctx = tls_server_ctx(c, d);
+		v->client_ctx = tls_client_ctx(c, d);
+	}
 	if (!file_missing(c->pseudonym_key_file, "pseudonym_key_file",
 	    check_only))
 		pseudonym_key_load(c->pseudonym_key_file, v->pseudonym_key, d);
@@ -177,13 +180,18 @@ static void
 reload(struct vixd *v)
 {
 	struct orgs *orgs, *old_orgs;
-	SSL_CTX *ctx, *old_ctx;
+	SSL_CTX *ctx, *old_ctx, *cctx, *old_cctx;
 	struct diag d;
 	size_t before;
 
 	diag_init(&d);
 	orgs = orgs_load(v->cfg.orgs_file, &d);
 	ctx = tls_server_ctx(&v->cfg, &d);
+	cctx = tls_client_ctx(&v->cfg, &d);
+	if (cctx == NULL) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
 	if (orgs != NULL && ctx != NULL &&
 	    store_bind_orgs(v->store, orgs, &d) == -1) {
 		orgs_unref(orgs);
@@ -202,10 +210,13 @@ reload(struct vixd *v)
 	pthread_mutex_lock(&v->lock);
 	old_orgs = v->orgs;
 	old_ctx = v->ssl_ctx;
+	old_cctx = v->client_ctx;
 	before = old_orgs->n;
 	v->orgs = orgs;
 	v->ssl_ctx = ctx;
+	v->client_ctx = cctx;
 	pthread_mutex_unlock(&v->lock);
+	SSL_CTX_free(old_cctx);
 	log_info("reload: %zu organisations (was %zu), TLS material re-read; "
 	    "open connections keep their identity", orgs->n, before);
 	orgs_unref(old_orgs);
@@ -319,6 +330,7 @@ vixd_free(struct vixd *v)
 	writer_stop(v->writer);
 	store_close(v->store);
 	SSL_CTX_free(v->ssl_ctx);
+	SSL_CTX_free(v->client_ctx);
 	orgs_unref(v->orgs);
 	OPENSSL_cleanse(v->pseudonym_key, sizeof(v->pseudonym_key));
 	pthread_mutex_destroy(&v->lock);
@@ -390,6 +402,8 @@ main(int argc, char **argv)
 		writer_stop(v.writer);
 		fatalx("cannot start serving on %s", v.cfg.listen);
 	}
+	if (push_start(&v) == -1)
+		log_warnx("push: cannot start dialling push targets");
 	server_bound_address(&v, addr, sizeof(addr));
 	log_info("vixd %s listening on %s with %u worker%s, %zu "
 	    "organisations, store %s", VIX_VERSION, addr, v.nworkers,

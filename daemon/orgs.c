@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "inifile.h"
 #include "orgs.h"
 
@@ -232,6 +233,20 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 			return -1;
 		}
 		memcpy(g->municipality, value, MUNI_LEN + 1);
+	} else if (strcmp(key, "push") == 0) {
+		char host[256];
+		uint16_t port;
+		const char *why;
+
+		if (addr_split(value, host, sizeof(host), &port, &why) == -1) {
+			diag_add(x->d, path, line, "push: %s", why);
+			return -1;
+		}
+		if (port == 0) {
+			diag_add(x->d, path, line, "push: port must not be 0");
+			return -1;
+		}
+		snprintf(g->push, sizeof(g->push), "%s", value);
 	} else if (strcmp(key, "receives_for") == 0) {
 		free(g->receives_for_names);
 		g->receives_for_names = xstrdup(value);

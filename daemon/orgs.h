@@ -35,6 +35,7 @@ struct org {
 	size_t		  n_receives_for;
 	int		  line;			/* first line of its section */
 	char		 *receives_for_names;	/* as written, until resolved */
+	char		  push[256];		/* HOST:PORT vixd dials, or "" */
 	int		  receives_for_line;
 };
 

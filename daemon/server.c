@@ -10,8 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
+
 #include "addr.h"
 #include "conn.h"
+#include "push.h"
 #include "handlers.h"
 #include "log.h"
 #include "server.h"
@@ -30,6 +33,17 @@ vixd_orgs(struct vixd *v)
 	o = orgs_ref(v->orgs);
 	pthread_mutex_unlock(&v->lock);
 	return o;
+}
+
+SSL *
+vixd_client_ssl_new(struct vixd *v)
+{
+	SSL *ssl;
+
+	pthread_mutex_lock(&v->lock);
+	ssl = SSL_new(v->client_ctx);
+	pthread_mutex_unlock(&v->lock);
+	return ssl;
 }
 
 SSL *
@@ -231,6 +245,9 @@ worker_init(struct vixd *v, struct worker *w, unsigned idx)
 		return -1;
 	}
 	if ((w->base = event_base_new()) == NULL ||
+	    ((w->dns = evdns_base_new(w->base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL &&
+	    (w->dns = evdns_base_new(w->base, 0)) == NULL) ||
 	    (w->ev_wake = event_new(w->base, w->wake[0], EV_READ | EV_PERSIST,
 	    worker_wake, w)) == NULL || event_add(w->ev_wake, NULL) == -1) {
 		log_warnx("worker_init: cannot set up the event loop");
@@ -400,6 +417,8 @@ worker_free(struct worker *w)
 		event_free(w->ev_grace);
 	if (w->ev_wake != NULL)
 		event_free(w->ev_wake);
+	if (w->dns != NULL)
+		evdns_base_free(w->dns, 0);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	if (w->wake[0] != -1)
@@ -426,11 +445,12 @@ server_drain(struct vixd *v)
 		pthread_mutex_unlock(&w->lock);
 		worker_notify(w, WAKE_DRAIN);
 	}
-	for (unsigned i = 0; i < v->nworkers; i++) {
+	for (unsigned i = 0; i < v->nworkers; i++)
 		if (v->workers[i].started)
 			pthread_join(v->workers[i].thread, NULL);
+	push_stop(v);	/* its timers live on the worker bases */
+	for (unsigned i = 0; i < v->nworkers; i++)
 		worker_free(&v->workers[i]);
-	}
 	free(v->workers);
 	v->workers = NULL;
 	v->nworkers = 0;

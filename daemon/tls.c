@@ -160,3 +160,33 @@ tls_oin_strerror(enum oin_result r)
 	}
 	return "unknown OIN error";
 }
+
+SSL_CTX *
+tls_client_ctx(const struct vixd_config *c, struct diag *d)
+{
+	SSL_CTX *ctx;
+	char err[256];
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		diag_add(d, NULL, 0, "cannot create TLS client context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, c->tls_min_version);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	    tls_load_identity(ctx, c, d) == -1)
+		goto fail;
+	if (SSL_CTX_load_verify_locations(ctx, c->tls_ca_bundle, NULL) != 1) {
+		diag_add(d, NULL, 0, "tls ca_bundle %s: %s", c->tls_ca_bundle,
+		    tls_last_error("no certificates found", err, sizeof(err)));
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return NULL;
+}

@@ -24,6 +24,12 @@ enum oin_result {
  */
 SSL_CTX		*tls_server_ctx(const struct vixd_config *, struct diag *d);
 
+/*
+ * The context vixd dials push targets with: its own certificate and key as
+ * the client certificate, the CA bundle to verify the partner's server.
+ */
+SSL_CTX		*tls_client_ctx(const struct vixd_config *, struct diag *d);
+
 /* The OIN in the subject serialNumber of cert, into oin (21 bytes). */
 enum oin_result	 tls_cert_oin(X509 *cert, char oin[OIN_LEN + 1]);
 const char	*tls_oin_strerror(enum oin_result);

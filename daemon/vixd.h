@@ -23,6 +23,8 @@
 #include "writer.h"
 
 struct conn;
+struct evdns_base;
+struct pusher;
 struct conn_linger_sock;
 
 /* A worker thread owning one event base and the connections on it. */
@@ -46,6 +48,7 @@ struct worker {
 	int			 drain;
 
 	struct pseudonym_ctx	*pseudonyms;	/* worker thread only */
+	struct evdns_base	*dns;		/* worker thread only */
 	struct store_reader	*reader;	/* worker thread only */
 
 	TAILQ_HEAD(, conn)	 conns;		/* worker thread only */
@@ -79,6 +82,9 @@ struct vixd {
 	struct store		*store;
 	struct writer		*writer;
 	struct event		*ev_sweep;
+	SSL_CTX			*client_ctx;	/* for dialling push targets */
+	struct pusher		*pushers;
+	size_t			 npushers;
 };
 
 /* The current organisation registry, with a reference the caller drops. */
@@ -86,5 +92,7 @@ struct orgs	*vixd_orgs(struct vixd *);
 
 /* A new SSL object from the current server context. */
 SSL		*vixd_ssl_new(struct vixd *);
+/* A new SSL object for dialling out (push mode). */
+SSL		*vixd_client_ssl_new(struct vixd *);
 
 #endif
