@@ -322,6 +322,7 @@ conn_dial(struct worker *w, const char *host, uint16_t port, struct pusher *p)
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	bufferevent_setcb(c->bev, conn_readcb, NULL, conn_eventcb, c);
 	conn_set_timeouts(c, v->cfg.handshake_timeout);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	w->nconns++;
 	atomic_fetch_add(&v->nconns, 1);
