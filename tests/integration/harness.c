@@ -200,6 +200,12 @@ harness_signal_wait(struct vixd_proc *p, int sig)
 }
 
 int
+harness_stop_keep(struct vixd_proc *p)
+{
+	return harness_signal_wait(p, SIGTERM);
+}
+
+int
 harness_stop(struct vixd_proc *p)
 {
 	int status = harness_signal_wait(p, SIGTERM);

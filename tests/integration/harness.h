@@ -48,6 +48,9 @@ int	harness_signal_wait(struct vixd_proc *p, int sig);
 /* SIGTERM and wait (at most 15 s); returns the exit status. Removes the folder. */
 int	harness_stop(struct vixd_proc *p);
 
+/* SIGTERM and wait, keeping the folder; returns the exit status. */
+int	harness_stop_keep(struct vixd_proc *p);
+
 /* Kill with SIGKILL and clean up (for tests that failed mid-way). */
 void	harness_kill(struct vixd_proc *p);
 

@@ -1,0 +1,173 @@
+/*
+ * Time-driven rules with the real clock moved forward (libfaketime): a
+ * signal past its chosen duration is archived, one that reaches the 23rd
+ * birthday is deleted; the owner gets SIGNAL_EXPIRED, the others
+ * MATCH_CLOSED. Nothing is waited for: vixd restarts two days later.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+#include "rules.h"
+#include "store.h"
+
+#define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+static struct vixd_proc vixd;
+
+TestSuite(sweep, .timeout = 120);
+
+static SSL *
+subscribe_as(const char *name)
+{
+	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Subscribe sub = VIX__V1__SUBSCRIBE__INIT;
+	Vix__V1__ServerMessage *m;
+	SSL *ssl;
+	int end;
+
+	snprintf(file, sizeof(file), "%s.pem", name);
+	harness_dev_file(&vixd, file, cert, sizeof(cert));
+	snprintf(file, sizeof(file), "%s.key", name);
+	harness_dev_file(&vixd, file, key, sizeof(key));
+	cr_assert_not_null(ssl = harness_tls_connect(&vixd, cert, key, why,
+	    sizeof(why)), "%s", why);
+	req.id = 1;
+	req.body_case = VIX__V1__REQUEST__BODY_SUBSCRIBE;
+	req.subscribe = &sub;
+	harness_send_request(ssl, &req);
+	cr_assert_not_null(m = harness_recv(ssl, &end));
+	vix__v1__server_message__free_unpacked(m, NULL);
+	return ssl;
+}
+
+/* Read until a notification of type comes; returns it. */
+static Vix__V1__Notification *
+wait_for(SSL *ssl, Vix__V1__Notification__Type type,
+    Vix__V1__ServerMessage **m)
+{
+	int end;
+
+	for (;;) {
+		*m = harness_recv(ssl, &end);
+		cr_assert_not_null(*m, "no notification of type %d came", type);
+		if ((*m)->msg_case == VIX__V1__SERVER_MESSAGE__MSG_NOTIFICATION &&
+		    (*m)->notification->type == type)
+			return (*m)->notification;
+		vix__v1__server_message__free_unpacked(*m, NULL);
+	}
+}
+
+static void
+register_youth(const char *org, const char *bsn, const char *birth,
+    const char *days, const char *ref)
+{
+	struct run_result r;
+
+	harness_vix(&r, &vixd, org, (const char *[]){ "register", "--bsn", bsn,
+	    "--birth-date", birth, "--days", days, "--contact-name", "C",
+	    "--contact-phone", "0501234567", "--ref", ref, NULL });
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+}
+
+/* vixd again, with its clock two days ahead and a fast sweep. */
+static void
+restart_two_days_later(void)
+{
+	char conf[PATH_MAX];
+	FILE *fp;
+
+	cr_assert_eq(access(FAKETIME_LIB, R_OK), 0, "libfaketime is needed "
+	    "(Debian package libfaketime; ./scripts/test installs it)");
+	snprintf(conf, sizeof(conf), "%s/sweep.conf", vixd.dir);
+	cr_assert_not_null(fp = fopen(conf, "w"));
+	fprintf(fp, "[store]\nsweep_interval = 1s\n");
+	fclose(fp);
+	const char *asan = getenv("ASAN_OPTIONS");
+	char *saved = asan ? strdup(asan) : NULL, opts[512];
+
+	/* Under AddressSanitizer a preloaded library must be allowed. */
+	snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
+	    asan ? asan : "", asan ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+	setenv("FAKETIME", "+2d", 1);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	unsetenv("LD_PRELOAD");
+	unsetenv("FAKETIME");
+	if (saved != NULL)
+		setenv("ASAN_OPTIONS", saved, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	free(saved);
+}
+
+static void
+birth_date_turning_23_tomorrow(char *buf, size_t len)
+{
+	int32_t today = (int32_t)(time(NULL) / 86400), d;
+	int y;
+	unsigned m, day;
+
+	rules_civil_from_days(today + 1, &y, &m, &day);
+	d = rules_days_from_civil(y - 23, m, day);
+	rules_civil_from_days(d, &y, &m, &day);
+	snprintf(buf, len, "%04d-%02u-%02u", y, m, day);
+}
+
+Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
+{
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+	struct store_options so = { .map_size = 1UL << 30,
+	    .quota_percent = 90, .escalate_after = 86400 };
+	struct store_reader *rd;
+	struct store *s;
+	size_t signals, matches, archived;
+	char birth[16], dir[PATH_MAX];
+	struct diag d;
+	SSL *a, *b;
+
+	harness_start(&vixd, NULL);
+	/* One youth with a one-day signal by both; one turning 23 tomorrow. */
+	register_youth("org-a", "999990019", "2015-03-01", "1", "ref-a");
+	register_youth("org-b", "999990019", "2015-03-01", "1", "ref-b");
+	birth_date_turning_23_tomorrow(birth, sizeof(birth));
+	register_youth("org-a", "999990032", birth, "730", "ref-23");
+
+	restart_two_days_later();
+	a = subscribe_as("org-a");
+	b = subscribe_as("org-b");
+	n = wait_for(a, VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED, &m);
+	cr_assert(strcmp(n->client_ref, "ref-a") == 0 ||
+	    strcmp(n->client_ref, "ref-23") == 0, "its own reference");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	n = wait_for(b, VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED, &m);
+	cr_assert_str_eq(n->client_ref, "ref-b");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);
+	harness_tls_close(b);
+
+	cr_assert_eq(harness_stop_keep(&vixd), 0);
+	snprintf(dir, sizeof(dir), "%s/data", vixd.dev_dir);
+	so.dir = dir;
+	diag_init(&d);
+	cr_assert_not_null(s = store_open(&so, &d), "%s", d.text);
+	rd = store_reader_new(s);
+	cr_assert_eq(store_counts(rd, &signals, &matches, &archived), 0);
+	cr_assert_eq(signals, 0, "every signal expired");
+	cr_assert_eq(matches, 0);
+	cr_assert_eq(archived, 2, "the two duration-bound signals archived, "
+	    "the one at 23 deleted");
+	store_reader_free(rd);
+	store_close(s);
+	harness_stop(&vixd);
+}
