@@ -51,6 +51,8 @@ struct store_txn {
 	MDB_txn			*txn;		/* root, or the job's child */
 	int			 err;		/* sticky: first failure */
 	struct audit_head	 batch_head, job_head;
+	int64_t			 now;		/* of the current job: 0 unknown */
+	size_t			 job_touched;	/* ntouched when the job began */
 	uint32_t		 touched[TOUCHED_MAX];	/* outboxes written */
 	size_t			 ntouched;
 	int			 touched_all;	/* more than TOUCHED_MAX */
@@ -254,6 +256,7 @@ party_fill(struct store_party *p, uint32_t org, const Vix__Store__V1__Signal *s)
 	p->org = org;
 	p->signal_id = s->id;
 	p->since = s->created;
+	p->expires = s->expires;
 	snprintf(p->client_ref, sizeof(p->client_ref), "%s", s->client_ref);
 	snprintf(p->municipality, sizeof(p->municipality), "%s",
 	    s->municipality);
@@ -301,6 +304,9 @@ load_parties(struct store_txn *t, const uint8_t *p, uint32_t self,
 		party_fill(&party, get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN),
 		    s);
 		vix__store__v1__signal__free_unpacked(s, NULL);
+		/* Past its expiry a signal is no longer active, swept or not. */
+		if (party.org != self && t->now > 0 && party.expires <= t->now)
+			continue;
 		if (party.org == self) {
 			if (me != NULL)
 				*me = party;
@@ -660,6 +666,8 @@ store_job_begin(struct store_txn *t)
 	int rc;
 
 	t->err = 0;
+	t->now = 0;
+	t->job_touched = t->ntouched;
 	head_save(t->s, &t->job_head);
 	if ((rc = mdb_txn_begin(t->s->env, t->root, 0, &t->txn)) != 0) {
 		t->txn = t->root;
@@ -678,10 +686,12 @@ store_job_end(struct store_txn *t, int err)
 	if (err != 0) {
 		mdb_txn_abort(t->txn);
 		head_restore(t->s, &t->job_head);
+		t->ntouched = t->job_touched;	/* its rows are gone too */
 	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
 		/* A failed commit frees the child; the batch goes on. */
 		err = mdb_to_err(rc, "commit nested transaction");
 		head_restore(t->s, &t->job_head);
+		t->ntouched = t->job_touched;
 	}
 	t->txn = t->root;
 	t->err = 0;
@@ -774,6 +784,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	MDB_val v;
 
 	memset(out, 0, sizeof(*out));
+	t->now = in->now;
 	signal_keys(&k, in->pseudonym, in->org->sid);
 	if (st_get(t, t->s->signals, &k, &v) == 0 &&
 	    (old = signal_decode(t, &v)) != NULL) {
@@ -946,6 +957,7 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	t->now = in->now;
 	if ((err = withdraw_locate(t, in, p)) != 0)
 		return err;
 	signal_keys(&k, p, in->org->sid);
@@ -972,10 +984,15 @@ store_involved(struct store_txn *t, const uint8_t *p, const struct org *org,
 	MDB_val v;
 
 	memset(out, 0, sizeof(*out));
+	t->now = now;
 	signal_keys(&k, p, org->sid);
 	if (st_get(t, t->s->signals, &k, &v) != 0)
 		return t->err ? t->err : VIX_E_PERMISSION;
 	load_parties(t, p, org->sid, &me, out);
+	if (me.expires <= now) {	/* expired, not yet swept */
+		store_view_free(out);
+		return t->err ? t->err : VIX_E_PERMISSION;
+	}
 	*signal_id = me.signal_id;
 	if (out->n_others > 0)
 		out->has_match = match_get(t, p, &out->match);
@@ -1442,6 +1459,7 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	t->now = in->now;
 	if ((rc = match_by_id(t, in->match_id, p, &m)) != 0)
 		return rc;
 	me.org = UINT32_MAX;
@@ -1864,6 +1882,7 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 	size_t budget = in->max;
 
 	memset(out, 0, sizeof(*out));
+	t->now = in->now;
 	out->expired = sweep_expired(t, in->orgs, in->now, in->max,
 	    &out->more);
 	out->escalated = sweep_escalations(t, in->orgs, in->now, in->max,

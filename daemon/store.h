@@ -73,6 +73,7 @@ struct store_party {
 	struct store_contact	contact;
 	char			client_ref[65];
 	char			municipality[5];
+	int64_t			expires;
 };
 
 struct store_match {

@@ -826,6 +826,32 @@ Test(store, two_archivings_in_one_second_are_both_kept)
 	cr_assert_eq(counts().archived, 2);
 }
 
+Test(store, an_expired_signal_is_inactive_before_the_sweep)
+{
+	struct store_register_in in;
+	struct store_register_out out;
+	struct store_view v;
+	uint64_t sid;
+
+	reg_in(&in, wijk, 1, T0);
+	in.expires = T0 + 100;
+	cr_assert_eq(do_register_in(&in, &out), 0);
+	store_view_free(&out.view);
+
+	/* Past its expiry, no sweep yet: no match, no need to know. */
+	cr_assert_eq(do_register(jz, 1, T0 + 200, &out), 0);
+	cr_assert_eq(out.change, MATCH_NONE);
+	cr_assert(!out.view.has_match);
+	cr_assert_eq(out.view.n_others, 0);
+	store_view_free(&out.view);
+	cr_assert_eq(do_involved(wijk, 1, T0 + 200, &sid, &v),
+	    VIX_E_PERMISSION);
+	/* Before its expiry it counted. */
+	cr_assert_eq(do_involved(wijk, 1, T0 + 50, &sid, &v), 0);
+	cr_assert_eq(v.n_others, 1);
+	store_view_free(&v);
+}
+
 Test(store, coordinator_leaving_hands_over_by_rank)
 {
 	struct store_register_out r;
