@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +27,14 @@
 
 #define CLIENT_DEFAULT_TIMEOUT_MS	10000
 #define CLIENT_MAX_FRAME		(4 * 1024 * 1024)
+#define CLIENT_QUEUE_MAX		65536	/* notifications kept, untaken */
+#define LISTEN_BACKLOG			16
+
+/* A notification that arrived while a call waited for its response. */
+struct queued {
+	struct queued		*next;
+	struct vix_notification	 n;
+};
 
 struct vix_client {
 	int		 fd;
@@ -34,8 +43,17 @@ struct vix_client {
 	int		 timeout_ms;
 	uint64_t	 next_id;
 	int		 dead;		/* connection unusable: fail fast */
+	int		 server_role;	/* accepted from vixd (push mode) */
 	uint8_t		*rbuf;		/* bytes read, not yet consumed */
 	size_t		 rlen, rcap;
+	struct queued	*qhead, **qtail;	/* for vix_next_notification */
+	size_t		 qlen;
+};
+
+struct vix_listener {
+	int		 fd;
+	SSL_CTX		*ctx;
+	int		 timeout_ms;	/* for each accepted client */
 };
 
 static int
@@ -66,6 +84,16 @@ ssl_reason(char *buf, size_t len)
 	return buf;
 }
 
+/* Each blocking read or write on fd gives up after timeout_ms. */
+static void
+socket_timeouts(int fd, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 /* Non-blocking connect bounded by the timeout, then blocking I/O with timeouts. */
 static int
 tcp_connect(const char *host, const char *port, int timeout_ms,
@@ -73,7 +101,6 @@ tcp_connect(const char *host, const char *port, int timeout_ms,
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res, *ai;
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	int fd = -1, rc, saved = 0;
 
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
@@ -110,8 +137,7 @@ tcp_connect(const char *host, const char *port, int timeout_ms,
 		return -seterr(err, VIX_ERR_CONNECT, 0, "cannot connect to "
 		    "%s port %s: %s", host, port, strerror(saved));
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	socket_timeouts(fd, timeout_ms);
 	return fd;
 }
 
@@ -125,10 +151,16 @@ unreadable(const char *path, const char *what, struct vix_error *err)
 	return 1;
 }
 
+/*
+ * A TLS context with our certificate that verifies the peer against
+ * ca_file; as a server (push mode) it also requires the peer to present one.
+ */
 static SSL_CTX *
-client_ctx(const struct vix_options *opt, struct vix_error *err)
+tls_ctx(int server, const char *cert_file, const char *key_file,
+    const char *ca_file, struct vix_error *err)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() :
+	    TLS_client_method());
 	char why[256];
 
 	ERR_clear_error();
@@ -137,28 +169,39 @@ client_ctx(const struct vix_options *opt, struct vix_error *err)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (unreadable(opt->cert_file, "certificate", err) ||
-	    unreadable(opt->key_file, "private key", err) ||
-	    unreadable(opt->ca_file, "CA bundle", err))
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+	    (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+	if (unreadable(cert_file, "certificate", err) ||
+	    unreadable(key_file, "private key", err) ||
+	    unreadable(ca_file, "CA bundle", err))
 		;	/* err says which */
-	else if (SSL_CTX_use_certificate_chain_file(ctx, opt->cert_file) != 1)
-		seterr(err, VIX_ERR_ARGS, 0, "certificate %s: %s",
-		    opt->cert_file, ssl_reason(why, sizeof(why)));
-	else if (SSL_CTX_use_PrivateKey_file(ctx, opt->key_file,
+	else if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+		seterr(err, VIX_ERR_ARGS, 0, "certificate %s: %s", cert_file,
+		    ssl_reason(why, sizeof(why)));
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key_file,
 	    SSL_FILETYPE_PEM) != 1)
-		seterr(err, VIX_ERR_ARGS, 0, "private key %s: %s",
-		    opt->key_file, ssl_reason(why, sizeof(why)));
+		seterr(err, VIX_ERR_ARGS, 0, "private key %s: %s", key_file,
+		    ssl_reason(why, sizeof(why)));
 	else if (SSL_CTX_check_private_key(ctx) != 1)
 		seterr(err, VIX_ERR_ARGS, 0, "private key %s does not match "
-		    "certificate %s", opt->key_file, opt->cert_file);
-	else if (SSL_CTX_load_verify_locations(ctx, opt->ca_file, NULL) != 1)
-		seterr(err, VIX_ERR_ARGS, 0, "CA bundle %s: %s", opt->ca_file,
+		    "certificate %s", key_file, cert_file);
+	else if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
+		seterr(err, VIX_ERR_ARGS, 0, "CA bundle %s: %s", ca_file,
 		    ssl_reason(why, sizeof(why)));
 	else
 		return ctx;
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+static int
+is_address(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1;
 }
 
 /*
@@ -193,19 +236,23 @@ sigpipe_restore(const sigset_t *old, int pending_before)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-/* Why an SSL call failed, as an error kind and message. */
+/*
+ * Why an SSL call failed, as an error kind and message. The peer is the
+ * server, or on a connection accepted in push mode whoever dialled in.
+ */
 static int
 ssl_failure(vix_client *c, int rc, const char *doing, struct vix_error *err)
 {
 	int e = SSL_get_error(c->ssl, rc), saved = errno;
+	const char *peer = c->server_role ? "peer" : "server";
 	long verify;
 	char why[256];
 
 	c->dead = 1;
 	switch (e) {
 	case SSL_ERROR_ZERO_RETURN:
-		return seterr(err, VIX_ERR_CONNECT, 0, "server closed the "
-		    "connection while %s", doing);
+		return seterr(err, VIX_ERR_CONNECT, 0, "%s closed the "
+		    "connection while %s", peer, doing);
 	case SSL_ERROR_SYSCALL:
 		ERR_clear_error();
 		if (saved == EAGAIN || saved == EWOULDBLOCK)
@@ -217,17 +264,18 @@ ssl_failure(vix_client *c, int rc, const char *doing, struct vix_error *err)
 	case SSL_ERROR_SSL:
 		verify = SSL_get_verify_result(c->ssl);
 		if (verify != X509_V_OK)
-			return seterr(err, VIX_ERR_TLS, 0, "server certificate "
-			    "not accepted: %s",
+			return seterr(err, VIX_ERR_TLS, 0, "%s certificate "
+			    "not accepted: %s", peer,
 			    X509_verify_cert_error_string(verify));
 		ssl_reason(why, sizeof(why));
 		if (strstr(why, "unexpected eof") != NULL)
-			return seterr(err, VIX_ERR_CONNECT, 0, "server closed "
-			    "the connection while %s", doing);
+			return seterr(err, VIX_ERR_CONNECT, 0, "%s closed "
+			    "the connection while %s", peer, doing);
 		if (strstr(why, "alert") != NULL)
 			return seterr(err, VIX_ERR_TLS, 0, "TLS refused by the "
-			    "server while %s: %s (is the client certificate "
-			    "issued by a CA the server trusts?)", doing, why);
+			    "%s while %s: %s (is %s certificate issued by a CA "
+			    "the %s trusts?)", peer, doing, why, c->server_role ?
+			    "this" : "the client", peer);
 		return seterr(err, VIX_ERR_TLS, 0, "TLS failure while %s: %s",
 		    doing, why);
 	default:
@@ -239,15 +287,12 @@ ssl_failure(vix_client *c, int rc, const char *doing, struct vix_error *err)
 static int
 client_handshake(vix_client *c, const char *host, struct vix_error *err)
 {
-	struct in6_addr a6;
-	struct in_addr a4;
 	sigset_t old;
 	int pend, rc;
 
 	if ((c->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
 		return seterr(err, VIX_ERR_NOMEM, 0, "cannot set up TLS");
-	if (inet_pton(AF_INET, host, &a4) == 1 ||
-	    inet_pton(AF_INET6, host, &a6) == 1) {
+	if (is_address(host)) {
 		if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host))
 			return seterr(err, VIX_ERR_ARGS, 0, "bad address %s",
 			    host);
@@ -261,6 +306,19 @@ client_handshake(vix_client *c, const char *host, struct vix_error *err)
 	if (rc != 1)
 		return ssl_failure(c, rc, "in the TLS handshake", err);
 	return VIX_OK;
+}
+
+static vix_client *
+client_new(int timeout_ms)
+{
+	vix_client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd = -1;
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : CLIENT_DEFAULT_TIMEOUT_MS;
+	c->qtail = &c->qhead;
+	return c;
 }
 
 int
@@ -284,12 +342,10 @@ vix_connect(const struct vix_options *opt, vix_client **out,
 		return seterr(err, VIX_ERR_ARGS, 0, "server address '%s': %s",
 		    opt->server, why);
 	snprintf(port, sizeof(port), "%u", portnum);
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = client_new(opt->timeout_ms)) == NULL)
 		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory");
-	c->fd = -1;
-	c->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms :
-	    CLIENT_DEFAULT_TIMEOUT_MS;
-	if ((c->ctx = client_ctx(opt, err)) == NULL) {
+	if ((c->ctx = tls_ctx(0, opt->cert_file, opt->key_file, opt->ca_file,
+	    err)) == NULL) {
 		rc = err ? (int)err->kind : VIX_ERR_ARGS;
 		goto fail;
 	}
@@ -308,14 +364,33 @@ fail:
 	return rc;
 }
 
+/* Take the oldest kept notification into *out; 0 if there is none. */
+static int
+queue_pop(vix_client *c, struct vix_notification *out)
+{
+	struct queued *q = c->qhead;
+
+	if (q == NULL)
+		return 0;
+	if ((c->qhead = q->next) == NULL)
+		c->qtail = &c->qhead;
+	c->qlen--;
+	*out = q->n;
+	free(q);
+	return 1;
+}
+
 void
 vix_close(vix_client *c)
 {
+	struct vix_notification n;
 	sigset_t old;
 	int pend;
 
 	if (c == NULL)
 		return;
+	while (queue_pop(c, &n))
+		vix_notification_free(&n);
 	if (c->ssl != NULL && !c->dead && SSL_is_init_finished(c->ssl)) {
 		sigpipe_block(&old, &pend);
 		SSL_shutdown(c->ssl);
@@ -348,40 +423,114 @@ client_write(vix_client *c, const uint8_t *buf, size_t len,
 	return rc <= 0 ? ssl_failure(c, rc, "sending a request", err) : VIX_OK;
 }
 
+/*
+ * Whether one whole frame is buffered (*ready), with its header and body
+ * sizes; if not, make room in rbuf to read more.
+ */
+static int
+client_frame_ready(vix_client *c, size_t *hlen, size_t *blen, int *ready,
+    struct vix_error *err)
+{
+	enum frame_result r;
+
+	r = frame_decode_header(c->rbuf, c->rlen, CLIENT_MAX_FRAME, hlen, blen);
+	if (r < 0) {
+		c->dead = 1;
+		return seterr(err, VIX_ERR_PROTOCOL, 0, "server sent a bad "
+		    "frame: %s", frame_strerror(r));
+	}
+	*ready = r == FRAME_OK && c->rlen >= *hlen + *blen;
+	if (!*ready && c->rcap - c->rlen < 16384) {
+		size_t cap = c->rcap ? c->rcap * 2 : 65536;
+		uint8_t *p = realloc(c->rbuf, cap);
+
+		if (p == NULL)
+			return seterr(err, VIX_ERR_NOMEM, 0, "out of memory "
+			    "reading a response");
+		c->rbuf = p;
+		c->rcap = cap;
+	}
+	return VIX_OK;
+}
+
 /* Read until one whole frame is buffered; returns its header and body sizes. */
 static int
 client_read_frame(vix_client *c, size_t *hlen, size_t *blen,
     struct vix_error *err)
 {
-	enum frame_result r;
-	int n;
+	int n, rc, ready;
 
 	for (;;) {
-		r = frame_decode_header(c->rbuf, c->rlen, CLIENT_MAX_FRAME,
-		    hlen, blen);
-		if (r < 0) {
-			c->dead = 1;
-			return seterr(err, VIX_ERR_PROTOCOL, 0, "server sent "
-			    "a bad frame: %s", frame_strerror(r));
-		}
-		if (r == FRAME_OK && c->rlen >= *hlen + *blen)
-			return VIX_OK;
-		if (c->rcap - c->rlen < 16384) {
-			size_t cap = c->rcap ? c->rcap * 2 : 65536;
-			uint8_t *p = realloc(c->rbuf, cap);
-
-			if (p == NULL)
-				return seterr(err, VIX_ERR_NOMEM, 0,
-				    "out of memory reading a response");
-			c->rbuf = p;
-			c->rcap = cap;
-		}
+		rc = client_frame_ready(c, hlen, blen, &ready, err);
+		if (rc != VIX_OK || ready)
+			return rc;
 		ERR_clear_error();
 		n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
 		if (n <= 0)
 			return ssl_failure(c, n, "waiting for the response",
 			    err);
 		c->rlen += (size_t)n;
+	}
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds from now to deadline, for poll(); -1 for no deadline. */
+static int
+ms_left(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - now_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/*
+ * Once something arrives, read it into rbuf; VIX_ERR_TIMEOUT if nothing did
+ * by deadline (-1: none) or a signal interrupted the wait. Auto-retry is
+ * off for the read, so a record without data (a session ticket) returns to
+ * poll() instead of blocking; the read only blocks, within the socket
+ * timeout, to complete a record that has begun to arrive.
+ */
+static int
+client_wait_read(vix_client *c, int64_t deadline, struct vix_error *err)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	int n, e;
+
+	for (;;) {
+		if (SSL_pending(c->ssl) == 0) {
+			n = poll(&pfd, 1, ms_left(deadline));
+			if (n == 0 || (n == -1 && errno == EINTR))
+				return seterr(err, VIX_ERR_TIMEOUT, 0,
+				    n == 0 ? "nothing arrived in time" :
+				    "interrupted while waiting");
+			if (n == -1)
+				return seterr(err, VIX_ERR_CONNECT, 0, "cannot "
+				    "wait for the connection: %s",
+				    strerror(errno));
+		}
+		ERR_clear_error();
+		SSL_clear_mode(c->ssl, SSL_MODE_AUTO_RETRY);
+		n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
+		e = SSL_get_error(c->ssl, n);
+		SSL_set_mode(c->ssl, SSL_MODE_AUTO_RETRY);
+		if (n > 0) {
+			c->rlen += (size_t)n;
+			return VIX_OK;
+		}
+		if (e != SSL_ERROR_WANT_READ)
+			return ssl_failure(c, n, "waiting for notifications",
+			    err);
 	}
 }
 
@@ -407,17 +556,10 @@ client_next_message(vix_client *c, struct frame_budget *b,
 	return VIX_OK;
 }
 
-/*
- * Send req and wait for its response. A response with id 0 is the server
- * speaking before it closes (e.g. an unknown organisation): it answers
- * whatever we asked. On VIX_OK *out holds the response message; free it
- * with frame_free_unpacked(&(*msg)->base, b).
- */
+/* Give req the next id and send it. */
 static int
-client_call(vix_client *c, Vix__V1__Request *req, struct frame_budget *b,
-    Vix__V1__ServerMessage **msg, struct vix_error *err)
+client_send(vix_client *c, Vix__V1__Request *req, struct vix_error *err)
 {
-	Vix__V1__Response *resp;
 	uint8_t stackbuf[1024], *buf = stackbuf;
 	size_t n;
 	int rc;
@@ -432,6 +574,57 @@ client_call(vix_client *c, Vix__V1__Request *req, struct frame_budget *b,
 	rc = client_write(c, buf, n, err);
 	if (buf != stackbuf)
 		free(buf);
+	return rc;
+}
+
+static int notification_copy(struct vix_notification *,
+    const Vix__V1__Notification *, struct vix_error *);
+
+/* Keep a notification that arrived during a call for vix_next_notification. */
+static int
+queue_push(vix_client *c, const Vix__V1__Notification *src,
+    struct vix_error *err)
+{
+	struct queued *q;
+	int rc;
+
+	if (c->qlen >= CLIENT_QUEUE_MAX) {
+		c->dead = 1;
+		return seterr(err, VIX_ERR_PROTOCOL, 0, "more than %d "
+		    "notifications arrived that were not taken with "
+		    "vix_next_notification", CLIENT_QUEUE_MAX);
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory keeping "
+		    "a notification");
+	if ((rc = notification_copy(&q->n, src, err)) != VIX_OK) {
+		free(q);
+		return rc;
+	}
+	*c->qtail = q;
+	c->qtail = &q->next;
+	c->qlen++;
+	return VIX_OK;
+}
+
+/*
+ * Send req and wait for its response, keeping the notifications that
+ * arrive meanwhile. A response with id 0 is the server speaking before it
+ * closes (e.g. an unknown organisation): it answers whatever we asked. On
+ * VIX_OK *out holds the response message; free it with
+ * frame_free_unpacked(&(*msg)->base, b).
+ */
+static int
+client_call(vix_client *c, Vix__V1__Request *req, struct frame_budget *b,
+    Vix__V1__ServerMessage **msg, struct vix_error *err)
+{
+	Vix__V1__Response *resp = NULL;
+	int rc;
+
+	if (c->server_role)
+		return seterr(err, VIX_ERR_ARGS, 0, "on a connection from "
+		    "vixd only notifications and acknowledgements work");
+	rc = client_send(c, req, err);
 	while (rc == VIX_OK) {
 		if ((rc = client_next_message(c, b, msg, err)) != VIX_OK)
 			return rc;
@@ -439,7 +632,10 @@ client_call(vix_client *c, Vix__V1__Request *req, struct frame_budget *b,
 		if ((*msg)->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE &&
 		    (resp->id == req->id || resp->id == 0))
 			break;
-		frame_free_unpacked(&(*msg)->base, b);	/* not ours */
+		if ((*msg)->msg_case ==
+		    VIX__V1__SERVER_MESSAGE__MSG_NOTIFICATION)
+			rc = queue_push(c, (*msg)->notification, err);
+		frame_free_unpacked(&(*msg)->base, b);	/* kept, or not ours */
 	}
 	if (rc != VIX_OK)
 		return rc;
@@ -546,6 +742,23 @@ involvement_copy(struct vix_involvement *dst, const Vix__V1__Involvement *src)
 	dst->since = src->since;
 }
 
+/* Copy an array of n involvements into a new *dst (NULL when n is 0). */
+static int
+involvements_copy(struct vix_involvement **dst, size_t *ndst,
+    Vix__V1__Involvement *const *src, size_t n, struct vix_error *err)
+{
+	if (n == 0)
+		return VIX_OK;
+	if ((*dst = calloc(n, sizeof(**dst))) == NULL)
+		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory reading "
+		    "the organisations involved");
+	*ndst = n;
+	for (size_t i = 0; i < n; i++)
+		if (src[i] != NULL)
+			involvement_copy(&(*dst)[i], src[i]);
+	return VIX_OK;
+}
+
 /* Copy src into the zeroed *dst; on failure dst holds nothing to free. */
 static int
 match_copy(struct vix_match *dst, const Vix__V1__Match *src,
@@ -557,16 +770,34 @@ match_copy(struct vix_match *dst, const Vix__V1__Match *src,
 	    src->coordinator_name);
 	dst->created = src->created;
 	dst->coordinated = src->coordinated != 0;
-	if (src->n_others == 0)
-		return VIX_OK;
-	if ((dst->others = calloc(src->n_others, sizeof(*dst->others))) == NULL)
-		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory reading "
-		    "a match");
-	dst->n_others = src->n_others;
-	for (size_t i = 0; i < src->n_others; i++)
-		if (src->others[i] != NULL)
-			involvement_copy(&dst->others[i], src->others[i]);
-	return VIX_OK;
+	return involvements_copy(&dst->others, &dst->n_others, src->others,
+	    src->n_others, err);
+}
+
+/* Copy src into the zeroed *dst; on failure dst holds nothing to free. */
+static int
+notification_copy(struct vix_notification *dst,
+    const Vix__V1__Notification *src, struct vix_error *err)
+{
+	dst->seq = src->seq;
+	copy_str(dst->recipient, sizeof(dst->recipient), src->recipient);
+	dst->type = (enum vix_notification_type)src->type;
+	dst->match_id = src->match_id;
+	dst->signal_id = src->signal_id;
+	copy_str(dst->client_ref, sizeof(dst->client_ref), src->client_ref);
+	dst->time = src->time;
+	copy_str(dst->coordinator, sizeof(dst->coordinator), src->coordinator);
+	copy_str(dst->coordinator_name, sizeof(dst->coordinator_name),
+	    src->coordinator_name);
+	dst->coordinated = src->coordinated != 0;
+	copy_str(dst->municipality, sizeof(dst->municipality),
+	    src->municipality);
+	if (src->subject != NULL) {
+		dst->has_subject = 1;
+		involvement_copy(&dst->subject, src->subject);
+	}
+	return involvements_copy(&dst->others, &dst->n_others, src->others,
+	    src->n_others, err);
 }
 
 /* Point reg at the caller's strings; required fields are named if missing. */
@@ -768,6 +999,353 @@ vix_list(vix_client *c, uint32_t page_size, uint64_t after,
 	return rc;
 }
 
+int
+vix_coordinate(vix_client *c, uint64_t match_id,
+    enum vix_coordinate_action action, struct vix_match *out,
+    struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Coordinate co = VIX__V1__COORDINATE__INIT;
+	Vix__V1__ServerMessage *msg;
+	Vix__V1__CoordinateReply *r;
+	struct frame_budget b;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
+		    "required");
+	if (match_id == 0)
+		return seterr(err, VIX_ERR_ARGS, 0, "coordinate: match_id is "
+		    "required");
+	if (action < VIX_COORD_CLAIM || action > VIX_COORD_MARK_COORDINATED)
+		return seterr(err, VIX_ERR_ARGS, 0, "coordinate: action %d is "
+		    "not CLAIM, RELEASE or MARK_COORDINATED", (int)action);
+	co.match_id = match_id;
+	co.action = (Vix__V1__Coordinate__Action)action;
+	req.body_case = VIX__V1__REQUEST__BODY_COORDINATE;
+	req.coordinate = &co;
+	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_COORDINATE,
+	    "coordinate", &b, &msg, err)) != VIX_OK)
+		return rc;
+	if ((r = msg->response->coordinate) == NULL || r->match == NULL)
+		rc = seterr(err, VIX_ERR_PROTOCOL, 0, "server answered "
+		    "coordinate without the match");
+	else
+		rc = match_copy(out, r->match, err);
+	frame_free_unpacked(&msg->base, &b);
+	if (rc != VIX_OK)
+		vix_match_free(out);
+	return rc;
+}
+
+static void
+position_copy(struct vix_position *dst,
+    const Vix__V1__SubscribeReply__Position *src)
+{
+	copy_str(dst->recipient, sizeof(dst->recipient), src->recipient);
+	dst->acked = src->acked;
+	dst->last = src->last;
+}
+
+int
+vix_subscribe(vix_client *c, uint64_t from_seq,
+    const char *const *recipients, size_t n,
+    struct vix_subscribe_result *out, struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Subscribe sub = VIX__V1__SUBSCRIBE__INIT;
+	Vix__V1__ServerMessage *msg;
+	Vix__V1__SubscribeReply *r;
+	struct frame_budget b;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL || (n > 0 && recipients == NULL))
+		return seterr(err, VIX_ERR_ARGS, 0, "client, result and the "
+		    "recipients counted are required");
+	for (size_t i = 0; i < n; i++)
+		if (recipients[i] == NULL || recipients[i][0] == '\0')
+			return seterr(err, VIX_ERR_ARGS, 0, "subscribe: "
+			    "recipient %zu is empty", i + 1);
+	sub.from_seq = from_seq;
+	sub.n_recipients = n;
+	sub.recipients = (char **)recipients;
+	req.body_case = VIX__V1__REQUEST__BODY_SUBSCRIBE;
+	req.subscribe = &sub;
+	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_SUBSCRIBE,
+	    "subscribe", &b, &msg, err)) != VIX_OK)
+		return rc;
+	if ((r = msg->response->subscribe) != NULL && r->n_positions > 0) {
+		out->positions = calloc(r->n_positions, sizeof(*out->positions));
+		if (out->positions == NULL)
+			rc = seterr(err, VIX_ERR_NOMEM, 0, "out of memory "
+			    "reading a subscription");
+		else
+			out->n = r->n_positions;
+		for (size_t i = 0; i < out->n; i++)
+			if (r->positions[i] != NULL)
+				position_copy(&out->positions[i],
+				    r->positions[i]);
+	}
+	frame_free_unpacked(&msg->base, &b);
+	return rc;
+}
+
+/*
+ * A message that no call waits for: a notification goes to *out (*got set);
+ * a refusal is reported (from id 0, the server's last word before it
+ * closes); anything else is dropped.
+ */
+static int
+client_unasked(vix_client *c, const Vix__V1__ServerMessage *msg,
+    struct vix_notification *out, int *got, struct vix_error *err)
+{
+	const Vix__V1__Response *resp = msg->response;
+
+	switch (msg->msg_case) {
+	case VIX__V1__SERVER_MESSAGE__MSG_NOTIFICATION:
+		*got = 1;
+		return notification_copy(out, msg->notification, err);
+	case VIX__V1__SERVER_MESSAGE__MSG_RESPONSE:
+		if (resp->status == NULL || resp->status->code == 0)
+			return VIX_OK;
+		if (resp->id == 0)
+			c->dead = 1;
+		return seterr(err, VIX_ERR_REFUSED, (int)resp->status->code,
+		    "%s", resp->status->message);
+	default:
+		return VIX_OK;
+	}
+}
+
+int
+vix_next_notification(vix_client *c, int timeout_ms,
+    struct vix_notification *out, struct vix_error *err)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	Vix__V1__ServerMessage *msg;
+	struct frame_budget b;
+	size_t hlen, blen;
+	int got = 0, rc = VIX_OK, ready;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
+		    "required");
+	if (queue_pop(c, out))
+		return VIX_OK;
+	while (rc == VIX_OK && !got) {
+		if (c->dead)
+			return seterr(err, VIX_ERR_CONNECT, 0, "connection is "
+			    "closed");
+		if ((rc = client_frame_ready(c, &hlen, &blen, &ready,
+		    err)) != VIX_OK)
+			break;
+		if (!ready) {
+			rc = client_wait_read(c, deadline, err);
+			continue;
+		}
+		frame_budget_init(&b, 2 * CLIENT_MAX_FRAME);
+		if ((rc = client_next_message(c, &b, &msg, err)) != VIX_OK)
+			break;
+		rc = client_unasked(c, msg, out, &got, err);
+		frame_free_unpacked(&msg->base, &b);
+	}
+	if (rc != VIX_OK)
+		vix_notification_free(out);
+	return rc;
+}
+
+int
+vix_ack(vix_client *c, const char *recipient, uint64_t seq,
+    struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Ack ack = VIX__V1__ACK__INIT;
+	Vix__V1__ServerMessage *msg;
+	struct frame_budget b;
+	int rc;
+
+	if (c == NULL || recipient == NULL || recipient[0] == '\0')
+		return seterr(err, VIX_ERR_ARGS, 0, "ack: client and recipient "
+		    "are required");
+	ack.recipient = (char *)recipient;
+	ack.seq = seq;
+	req.body_case = VIX__V1__REQUEST__BODY_ACK;
+	req.ack = &ack;
+	if (c->server_role)
+		return client_send(c, &req, err);	/* push: no reply */
+	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_ACK, "ack",
+	    &b, &msg, err)) != VIX_OK)
+		return rc;
+	frame_free_unpacked(&msg->base, &b);
+	return VIX_OK;
+}
+
+/* Bind a non-blocking listening socket to host and port. */
+static int
+tcp_listen(const char *host, const char *port, struct vix_error *err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE |
+	    AI_NUMERICSERV }, *res;
+	int fd, rc, on = 1, saved;
+
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return -seterr(err, VIX_ERR_CONNECT, 0, "cannot resolve %s: %s",
+		    host, gai_strerror(rc));
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, res->ai_protocol);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(res);
+		return -seterr(err, VIX_ERR_CONNECT, 0, "cannot listen on %s "
+		    "port %s: %s", host, port, strerror(saved));
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* Accept only a peer certificate issued for name (NULL: any from the CA). */
+static int
+peer_name_require(SSL_CTX *ctx, const char *name, struct vix_error *err)
+{
+	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+	int ok;
+
+	if (name == NULL)
+		return VIX_OK;
+	if (is_address(name))
+		ok = X509_VERIFY_PARAM_set1_ip_asc(param, name);
+	else
+		ok = X509_VERIFY_PARAM_set1_host(param, name, 0);
+	return ok ? VIX_OK : seterr(err, VIX_ERR_ARGS, 0, "bad peer name %s",
+	    name);
+}
+
+int
+vix_listen(const struct vix_listen_options *opt, vix_listener **out,
+    struct vix_error *err)
+{
+	char host[256], port[8];
+	const char *why;
+	uint16_t portnum;
+	vix_listener *l;
+	int rc;
+
+	if (out == NULL || opt == NULL || opt->listen == NULL ||
+	    opt->cert_file == NULL || opt->key_file == NULL ||
+	    opt->ca_file == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "listen address, "
+		    "certificate, key and CA bundle are all required");
+	*out = NULL;
+	if (addr_split(opt->listen, host, sizeof(host), &portnum, &why) == -1)
+		return seterr(err, VIX_ERR_ARGS, 0, "listen address '%s': %s",
+		    opt->listen, why);
+	snprintf(port, sizeof(port), "%u", portnum);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory");
+	l->fd = -1;
+	l->timeout_ms = opt->timeout_ms;
+	if ((l->ctx = tls_ctx(1, opt->cert_file, opt->key_file, opt->ca_file,
+	    err)) == NULL) {
+		rc = err ? (int)err->kind : VIX_ERR_ARGS;
+		goto fail;
+	}
+	if ((rc = peer_name_require(l->ctx, opt->peer_name, err)) != VIX_OK)
+		goto fail;
+	if ((l->fd = tcp_listen(host, port, err)) < 0) {
+		rc = -l->fd;
+		l->fd = -1;
+		goto fail;
+	}
+	*out = l;
+	return VIX_OK;
+fail:
+	vix_listener_close(l);
+	return rc;
+}
+
+static int
+server_handshake(vix_client *c, struct vix_error *err)
+{
+	sigset_t old;
+	int pend, rc;
+
+	if ((c->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+		return seterr(err, VIX_ERR_NOMEM, 0, "cannot set up TLS");
+	ERR_clear_error();
+	sigpipe_block(&old, &pend);
+	rc = SSL_accept(c->ssl);
+	sigpipe_restore(&old, pend);
+	if (rc != 1)
+		return ssl_failure(c, rc, "in the TLS handshake", err);
+	return VIX_OK;
+}
+
+int
+vix_accept(vix_listener *l, int timeout_ms, vix_client **out,
+    struct vix_error *err)
+{
+	struct pollfd pfd;
+	vix_client *c;
+	int fd, rc;
+
+	if (l == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "listener and result are "
+		    "required");
+	*out = NULL;
+	pfd = (struct pollfd){ .fd = l->fd, .events = POLLIN };
+	if ((rc = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms)) == 0 ||
+	    (rc == -1 && errno == EINTR))
+		return seterr(err, VIX_ERR_TIMEOUT, 0, rc == 0 ? "nobody "
+		    "connected in time" : "interrupted while waiting");
+	/* The listening socket is non-blocking, the accepted one is not. */
+	if (rc == -1 || (fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+		if (errno == EAGAIN || errno == ECONNABORTED || errno == EINTR)
+			return seterr(err, VIX_ERR_TIMEOUT, 0, "the connection "
+			    "went away before it was accepted");
+		return seterr(err, VIX_ERR_CONNECT, 0, "cannot accept a "
+		    "connection: %s", strerror(errno));
+	}
+	if ((c = client_new(l->timeout_ms)) == NULL) {
+		close(fd);
+		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory");
+	}
+	c->fd = fd;
+	c->server_role = 1;
+	socket_timeouts(fd, c->timeout_ms);
+	SSL_CTX_up_ref(l->ctx);
+	c->ctx = l->ctx;
+	if ((rc = server_handshake(c, err)) != VIX_OK) {
+		c->dead = 1;
+		vix_close(c);
+		return rc;
+	}
+	*out = c;
+	return VIX_OK;
+}
+
+void
+vix_listener_close(vix_listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->fd != -1)
+		close(l->fd);
+	SSL_CTX_free(l->ctx);
+	free(l);
+}
+
 void
 vix_match_free(struct vix_match *m)
 {
@@ -804,6 +1382,24 @@ vix_list_result_free(struct vix_list_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void
+vix_subscribe_result_free(struct vix_subscribe_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->positions);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+vix_notification_free(struct vix_notification *n)
+{
+	if (n == NULL)
+		return;
+	free(n->others);
+	memset(n, 0, sizeof(*n));
+}
+
 const char *
 vix_status_name(int status)
 {
@@ -832,8 +1428,23 @@ vix_result_name(int result)
 	case VIX_ERR_REFUSED:	return "refused by server";
 	case VIX_ERR_PROTOCOL:	return "protocol error";
 	case VIX_ERR_NOMEM:	return "out of memory";
+	case VIX_ERR_TIMEOUT:	return "timed out";
 	}
 	return "unknown error";
+}
+
+const char *
+vix_notification_type_name(int type)
+{
+	static const char *const names[] = {
+		"TYPE_UNSPECIFIED", "MATCH_CREATED", "MATCH_JOINED",
+		"MATCH_LEFT", "MATCH_CLOSED", "COORDINATOR_ASSIGNED",
+		"ESCALATION", "SIGNAL_EXPIRED", "SIGNAL_REMOVED",
+	};
+
+	if (type < 0 || (size_t)type >= sizeof(names) / sizeof(names[0]))
+		return "UNKNOWN_TYPE";
+	return names[type];
 }
 
 const char *

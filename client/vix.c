@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,10 @@
 #define DEV_DIR_DEFAULT		"vix-dev"
 #define DEV_SERVER_DEFAULT	"127.0.0.1:7411"
 #define LIST_PAGE_MAX		1000
+#define LISTEN_HOST_DEFAULT	"127.0.0.1"
+#define STREAM_WAIT_MS		1000	/* how often a stream checks for a stop */
+#define ACCEPT_PAUSE_MS		200	/* after a failed accept: no busy loop */
+#define STREAM_OUTPUT_FAILED	(-1)	/* stream(): stdout failed, reported */
 
 enum exit_status {
 	EXIT_OK = 0,
@@ -28,7 +33,8 @@ enum {
 	OPT_JSON, OPT_TIMEOUT,
 	OPT_BSN, OPT_BIRTH_DATE, OPT_DAYS, OPT_CONTACT_NAME, OPT_CONTACT_PHONE,
 	OPT_CONTACT_EMAIL, OPT_REF, OPT_MUNICIPALITY, OPT_SIGNAL, OPT_REASON,
-	OPT_ALL, OPT_PAGE_SIZE, OPT_AFTER,
+	OPT_ALL, OPT_PAGE_SIZE, OPT_AFTER, OPT_FROM, OPT_FOR, OPT_MATCH,
+	OPT_CLAIM, OPT_RELEASE, OPT_DONE, OPT_PORT, OPT_HOST, OPT_PEER,
 	OPT_FAILED = -2,	/* next_opt: the error is reported */
 };
 
@@ -56,6 +62,12 @@ static int cmd_register(struct cli *, int, char **);
 static int cmd_withdraw(struct cli *, int, char **);
 static int cmd_involved(struct cli *, int, char **);
 static int cmd_list(struct cli *, int, char **);
+static int cmd_subscribe(struct cli *, int, char **);
+static int cmd_coordinate(struct cli *, int, char **);
+static int cmd_listen(struct cli *, int, char **);
+
+/* Set by SIGINT and SIGTERM: subscribe and listen stop cleanly. */
+static volatile sig_atomic_t stopping;
 
 static const struct command commands[] = {
 	{ "ping", "", "check the connection and show who you are",
@@ -75,6 +87,14 @@ static const struct command commands[] = {
 	{ "list", "[--all | --page-size N [--after ID]]",
 	    "list your active signals (all pages unless --page-size or "
 	    "--after)", cmd_list },
+	{ "subscribe", "[--from SEQ] [--for ORG ...]",
+	    "print notifications for you (or each ORG) as they come",
+	    cmd_subscribe },
+	{ "coordinate", "--match ID (--claim | --release | --done)",
+	    "coordinate a match, hand coordination over by rank, or mark "
+	    "it coordinated", cmd_coordinate },
+	{ "listen", "--port P [--host H] [--peer NAME]",
+	    "receive the notifications vixd pushes (push mode)", cmd_listen },
 };
 
 static void
@@ -100,17 +120,25 @@ usage(FILE *fp)
 	    "  --server HOST:PORT   vixd address\n"
 	    "  --cert FILE          client certificate (PEM)\n"
 	    "  --key FILE           client private key (PEM)\n"
-	    "  --ca FILE            CA bundle for the server certificate\n"
+	    "  --ca FILE            CA bundle for vixd's certificate\n"
 	    "  --dev NAME           use NAME's development material in ./%s\n"
 	    "                       and %s\n"
 	    "  --dev-dir DIR        development material folder\n"
-	    "  --json               one JSON object on stdout (also accepted\n"
-	    "                       after the command)\n"
+	    "  --json               JSON on stdout: one object, or one per\n"
+	    "                       line for subscribe and listen (also\n"
+	    "                       accepted after the command)\n"
 	    "  --timeout SECONDS    connect and request timeout (default 10)\n"
 	    "commands:\n", DEV_DIR_DEFAULT, DEV_SERVER_DEFAULT);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		command_usage(fp, &commands[i]);
-	fprintf(fp, "times are shown in UTC; a BSN is never printed\n"
+	fprintf(fp, "subscribe and listen acknowledge each notification once "
+	    "it is printed, and\nrun until SIGINT or SIGTERM (exit 0); "
+	    "subscribe exits 3 when the connection\nends. subscribe --from "
+	    "SEQ starts at SEQ, not after the last acknowledged one;\n--for "
+	    "ORG: an organisation that delegates to you. listen binds H "
+	    "(default\n" LISTEN_HOST_DEFAULT ") and accepts vixd's "
+	    "certificate from --ca; --peer NAME: only if issued\nfor NAME\n"
+	    "times are shown in UTC; a BSN is never printed\n"
 	    "exit status: 0 ok, 1 refused by the server, 2 usage, "
 	    "3 cannot connect, TLS or protocol failure\n");
 }
@@ -212,12 +240,19 @@ fail(const struct vix_error *e)
 	return e->kind == VIX_ERR_ARGS ? EXIT_USAGE : EXIT_CONNECT;
 }
 
-/* Fill in what the command line left open: environment, then --dev. */
+/*
+ * Fill in what the command line left open: environment, then --dev. The
+ * server address is needed unless vixd dials us (listen).
+ */
 static int
-resolve_options(struct cli *o)
+resolve_options(struct cli *o, int need_server)
 {
 	const char *dir = o->dev_dir ? o->dev_dir : DEV_DIR_DEFAULT;
 
+	if (o->dev_dir != NULL && o->dev == NULL) {
+		fprintf(stderr, "vix: --dev-dir needs --dev NAME\n");
+		return -1;
+	}
 	if (o->server == NULL)
 		o->server = getenv("VIX_SERVER");
 	if (o->cert == NULL)
@@ -235,13 +270,15 @@ resolve_options(struct cli *o)
 		o->ca = o->ca ? o->ca : o->dev_paths[2];
 		o->server = o->server ? o->server : DEV_SERVER_DEFAULT;
 	}
-	if (o->server == NULL || o->cert == NULL || o->key == NULL ||
-	    o->ca == NULL) {
-		fprintf(stderr, "vix: missing %s: give --server, --cert, --key "
-		    "and --ca (or VIX_SERVER, VIX_CERT, VIX_KEY, VIX_CA, or "
-		    "--dev NAME)\n", o->server == NULL ? "--server" :
+	if ((need_server && o->server == NULL) || o->cert == NULL ||
+	    o->key == NULL || o->ca == NULL) {
+		fprintf(stderr, "vix: missing %s: give %s--cert, --key and --ca "
+		    "(or %sVIX_CERT, VIX_KEY, VIX_CA, or --dev NAME)\n",
+		    need_server && o->server == NULL ? "--server" :
 		    o->cert == NULL ? "--cert" : o->key == NULL ? "--key" :
-		    "--ca");
+		    "--ca",
+		    need_server ? "--server, " : "",
+		    need_server ? "VIX_SERVER, " : "");
 		return -1;
 	}
 	return 0;
@@ -254,11 +291,7 @@ open_client(struct cli *o, vix_client **c)
 	struct vix_options opt;
 	struct vix_error e;
 
-	if (o->dev_dir != NULL && o->dev == NULL) {
-		fprintf(stderr, "vix: --dev-dir needs --dev NAME\n");
-		return EXIT_USAGE;
-	}
-	if (resolve_options(o) == -1)
+	if (resolve_options(o, 1) == -1)
 		return EXIT_USAGE;
 	opt = (struct vix_options){ .server = o->server, .cert_file = o->cert,
 	    .key_file = o->key, .ca_file = o->ca, .timeout_ms = o->timeout_ms };
@@ -392,54 +425,73 @@ cmd_ping(struct cli *o, int argc, char **argv)
 }
 
 static void
+json_involvement(const struct vix_involvement *v)
+{
+	printf("{\"org_id\":");
+	json_string(stdout, v->org_id);
+	printf(",\"org_name\":");
+	json_string(stdout, v->org_name);
+	printf(",\"contact\":{\"name\":");
+	json_string(stdout, v->contact_name);
+	printf(",\"phone\":");
+	json_string(stdout, v->contact_phone);
+	printf(",\"email\":");
+	json_string(stdout, v->contact_email);
+	printf("},\"since\":%" PRId64 "}", v->since);
+}
+
+static void
+json_involvements(const struct vix_involvement *v, size_t n)
+{
+	printf("[");
+	for (size_t i = 0; i < n; i++) {
+		printf("%s", i ? "," : "");
+		json_involvement(&v[i]);
+	}
+	printf("]");
+}
+
+static void
 json_match(const struct vix_match *m)
 {
 	printf("{\"match_id\":%" PRIu64 ",\"coordinator\":", m->match_id);
 	json_string(stdout, m->coordinator);
 	printf(",\"coordinator_name\":");
 	json_string(stdout, m->coordinator_name);
-	printf(",\"created\":%" PRId64 ",\"coordinated\":%s,\"others\":[",
+	printf(",\"created\":%" PRId64 ",\"coordinated\":%s,\"others\":",
 	    m->created, m->coordinated ? "true" : "false");
-	for (size_t i = 0; i < m->n_others; i++) {
-		const struct vix_involvement *v = &m->others[i];
+	json_involvements(m->others, m->n_others);
+	printf("}");
+}
 
-		printf("%s{\"org_id\":", i ? "," : "");
-		json_string(stdout, v->org_id);
-		printf(",\"org_name\":");
-		json_string(stdout, v->org_name);
-		printf(",\"contact\":{\"name\":");
-		json_string(stdout, v->contact_name);
-		printf(",\"phone\":");
-		json_string(stdout, v->contact_phone);
-		printf(",\"email\":");
-		json_string(stdout, v->contact_email);
-		printf("},\"since\":%" PRId64 "}", v->since);
+/* "Name (org-id): contact, phone[, email], since TIME" */
+static void
+put_involvement(const struct vix_involvement *v)
+{
+	char when[40];
+
+	put_text(stdout, v->org_name);
+	printf(" (");
+	put_text(stdout, v->org_id);
+	printf("): ");
+	put_text(stdout, v->contact_name);
+	printf(", ");
+	put_text(stdout, v->contact_phone);
+	if (v->contact_email[0] != '\0') {
+		printf(", ");
+		put_text(stdout, v->contact_email);
 	}
-	printf("]}");
+	printf(", since %s", fmt_time(v->since, when, sizeof(when)));
 }
 
 static void
 print_match(const struct vix_match *m)
 {
-	char when[40];
-
 	printf("MATCH %" PRIu64 " with:\n", m->match_id);
 	for (size_t i = 0; i < m->n_others; i++) {
-		const struct vix_involvement *v = &m->others[i];
-
 		printf("  ");
-		put_text(stdout, v->org_name);
-		printf(" (");
-		put_text(stdout, v->org_id);
-		printf("): ");
-		put_text(stdout, v->contact_name);
-		printf(", ");
-		put_text(stdout, v->contact_phone);
-		if (v->contact_email[0] != '\0') {
-			printf(", ");
-			put_text(stdout, v->contact_email);
-		}
-		printf(", since %s\n", fmt_time(v->since, when, sizeof(when)));
+		put_involvement(&m->others[i]);
+		printf("\n");
 	}
 	printf("coordinator: ");
 	put_text(stdout, m->coordinator_name);
@@ -842,6 +894,426 @@ cmd_list(struct cli *o, int argc, char **argv)
 		print_list(&acc, o->json);
 	vix_list_result_free(&acc);
 	return rc == VIX_OK ? EXIT_OK : fail(&e);
+}
+
+/* The Notification fields in proto order; type by name, or its number. */
+static void
+json_notification(const struct vix_notification *n)
+{
+	const char *type = vix_notification_type_name(n->type);
+
+	printf("{\"seq\":%" PRIu64 ",\"recipient\":", n->seq);
+	json_string(stdout, n->recipient);
+	if (strcmp(type, "UNKNOWN_TYPE") == 0)
+		printf(",\"type\":%d", (int)n->type);
+	else
+		printf(",\"type\":\"%s\"", type);
+	printf(",\"match_id\":%" PRIu64 ",\"signal_id\":%" PRIu64
+	    ",\"client_ref\":", n->match_id, n->signal_id);
+	json_string(stdout, n->client_ref);
+	printf(",\"others\":");
+	json_involvements(n->others, n->n_others);
+	printf(",\"subject\":");
+	if (n->has_subject)
+		json_involvement(&n->subject);
+	else
+		printf("null");
+	printf(",\"coordinator\":");
+	json_string(stdout, n->coordinator);
+	printf(",\"coordinator_name\":");
+	json_string(stdout, n->coordinator_name);
+	printf(",\"coordinated\":%s,\"time\":%" PRId64 ",\"municipality\":",
+	    n->coordinated ? "true" : "false", n->time);
+	json_string(stdout, n->municipality);
+	printf("}\n");
+}
+
+/* The subject of a notification, as "Name (org-id) joined" and the like. */
+static void
+put_subject(const struct vix_notification *n)
+{
+	printf(": ");
+	put_text(stdout, n->subject.org_name);
+	printf(" (");
+	put_text(stdout, n->subject.org_id);
+	printf(")%s", n->type == VIX_NOTIFY_MATCH_JOINED ? " joined" :
+	    n->type == VIX_NOTIFY_MATCH_LEFT ||
+	    n->type == VIX_NOTIFY_MATCH_CLOSED ? " left" : "");
+}
+
+/*
+ * "seq 3 for org-b: MATCH_CREATED match 1 (your signal 2, ref dossier-7)
+ * with Name (org-a): contact, phone, since TIME; coordinator org-a"
+ */
+static void
+print_notification(const struct vix_notification *n)
+{
+	const char *type = vix_notification_type_name(n->type);
+
+	printf("seq %" PRIu64 " for ", n->seq);
+	put_text(stdout, n->recipient);
+	if (strcmp(type, "UNKNOWN_TYPE") == 0)
+		printf(": type %d", (int)n->type);
+	else
+		printf(": %s", type);
+	if (n->match_id != 0)
+		printf(" match %" PRIu64, n->match_id);
+	if (n->signal_id != 0) {
+		printf(" (your signal %" PRIu64, n->signal_id);
+		if (n->client_ref[0] != '\0') {
+			printf(", ref ");
+			put_text(stdout, n->client_ref);
+		}
+		printf(")");
+	}
+	if (n->has_subject)
+		put_subject(n);
+	for (size_t i = 0; i < n->n_others; i++) {
+		printf("%s", i ? "; " : n->has_subject ? "; with " : " with ");
+		put_involvement(&n->others[i]);
+	}
+	if (n->coordinator[0] != '\0') {
+		printf("; coordinator ");
+		put_text(stdout, n->coordinator);
+		printf("%s", n->coordinated ? ", marked coordinated" : "");
+	}
+	if (n->municipality[0] != '\0') {
+		printf("; municipality ");
+		put_text(stdout, n->municipality);
+	}
+	printf("\n");
+}
+
+static void
+on_stop(int sig)
+{
+	stopping = 1;
+}
+
+/*
+ * SIGINT and SIGTERM set stopping. A wait for a notification or a
+ * connection returns when interrupted, so the stream loops notice at once.
+ */
+static void
+stop_on_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/*
+ * Print each notification on c, and acknowledge it once it is out of our
+ * hands (flushed), until SIGINT or SIGTERM (VIX_OK) or a failure: its
+ * vix_result with *e, or STREAM_OUTPUT_FAILED, already reported.
+ */
+static int
+stream(struct cli *o, vix_client *c, struct vix_error *e)
+{
+	struct vix_notification n;
+	int rc;
+
+	while (!stopping) {
+		rc = vix_next_notification(c, STREAM_WAIT_MS, &n, e);
+		if (rc == VIX_ERR_TIMEOUT)
+			continue;
+		if (rc == VIX_OK) {
+			if (o->json)
+				json_notification(&n);
+			else
+				print_notification(&n);
+			if (fflush(stdout) == EOF) {
+				fprintf(stderr, "vix: cannot write a "
+				    "notification: %s; it is not acknowledged\n",
+				    strerror(errno));
+				rc = STREAM_OUTPUT_FAILED;
+			} else
+				rc = vix_ack(c, n.recipient, n.seq, e);
+		}
+		vix_notification_free(&n);
+		if (rc != VIX_OK)
+			return stopping ? VIX_OK : rc;
+	}
+	return VIX_OK;
+}
+
+/* Report why a stream's connection ended. */
+static void
+stream_ended(const char *cmd, const struct vix_error *e)
+{
+	if (e->kind == VIX_ERR_REFUSED)
+		fprintf(stderr, "vix %s: connection ended: %s: %s\n", cmd,
+		    vix_status_name(e->status), e->message);
+	else
+		fprintf(stderr, "vix %s: connection ended: %s: %s\n", cmd,
+		    vix_result_name(e->kind), e->message);
+}
+
+struct subscribe_args {
+	uint64_t	  from;		/* 0: after the last acknowledged */
+	const char	**orgs;		/* room for one per argument */
+	size_t		  n;
+};
+
+static int
+subscribe_opts(struct cli *o, int argc, char **argv, struct subscribe_args *a)
+{
+	static const struct option lo[] = {
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "for", required_argument, NULL, OPT_FOR },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		switch (ch) {
+		case OPT_FROM:
+			if (parse_u64(argv[0], "--from", optarg, 0,
+			    UINT64_MAX, &a->from) == -1)
+				return -1;
+			break;
+		case OPT_FOR:
+			if (*optarg == '\0') {
+				fprintf(stderr, "vix %s: --for needs an "
+				    "organisation id\n", argv[0]);
+				return -1;
+			}
+			a->orgs[a->n++] = optarg;
+			break;
+		default: return -1;
+		}
+	}
+	return opts_end(argc, argv);
+}
+
+static void
+print_positions(const struct vix_subscribe_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		fprintf(stderr, "subscribed for ");
+		put_text(stderr, r->positions[i].recipient);
+		fprintf(stderr, ": acknowledged up to seq %" PRIu64 ", newest %"
+		    PRIu64 "\n", r->positions[i].acked, r->positions[i].last);
+	}
+}
+
+/* Subscribe on c and stream; returns an exit status. */
+static int
+subscribe_run(struct cli *o, vix_client *c, const struct subscribe_args *a)
+{
+	struct vix_subscribe_result r;
+	struct vix_error e;
+	int rc;
+
+	stop_on_signals();
+	rc = vix_subscribe(c, a->from, a->orgs, a->n, &r, &e);
+	if (rc != VIX_OK)
+		return stopping ? EXIT_OK : fail(&e);
+	if (!o->json)
+		print_positions(&r);
+	vix_subscribe_result_free(&r);
+	if ((rc = stream(o, c, &e)) == VIX_OK)
+		return EXIT_OK;
+	if (rc != STREAM_OUTPUT_FAILED)
+		stream_ended("subscribe", &e);
+	return EXIT_CONNECT;
+}
+
+static int
+cmd_subscribe(struct cli *o, int argc, char **argv)
+{
+	struct subscribe_args a = { 0 };
+	vix_client *c;
+	int rc;
+
+	if ((a.orgs = calloc((size_t)argc, sizeof(*a.orgs))) == NULL) {
+		fprintf(stderr, "vix: out of memory\n");
+		return EXIT_CONNECT;
+	}
+	if (subscribe_opts(o, argc, argv, &a) == -1)
+		rc = EXIT_USAGE;
+	else if ((rc = open_client(o, &c)) == EXIT_OK) {
+		rc = subscribe_run(o, c, &a);
+		vix_close(c);
+	}
+	free(a.orgs);
+	return rc;
+}
+
+static int
+coordinate_opts(struct cli *o, int argc, char **argv, uint64_t *match,
+    enum vix_coordinate_action *action)
+{
+	static const struct option lo[] = {
+		{ "match", required_argument, NULL, OPT_MATCH },
+		{ "claim", no_argument, NULL, OPT_CLAIM },
+		{ "release", no_argument, NULL, OPT_RELEASE },
+		{ "done", no_argument, NULL, OPT_DONE },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	int ch, actions = 0;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		switch (ch) {
+		case OPT_MATCH:
+			if (parse_u64(argv[0], "--match", optarg, 1,
+			    UINT64_MAX, match) == -1)
+				return -1;
+			break;
+		case OPT_CLAIM: *action = VIX_COORD_CLAIM; actions++; break;
+		case OPT_RELEASE: *action = VIX_COORD_RELEASE; actions++; break;
+		case OPT_DONE:
+			*action = VIX_COORD_MARK_COORDINATED;
+			actions++;
+			break;
+		default: return -1;
+		}
+	}
+	if (opts_end(argc, argv) == -1)
+		return -1;
+	if (*match == 0) {
+		fprintf(stderr, "vix %s: --match is required\n", argv[0]);
+		return -1;
+	}
+	if (actions != 1) {
+		fprintf(stderr, "vix %s: give one of --claim, --release and "
+		    "--done\n", argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_coordinate(struct cli *o, int argc, char **argv)
+{
+	enum vix_coordinate_action action = VIX_COORD_CLAIM;
+	struct vix_match m;
+	struct vix_error e;
+	uint64_t match = 0;
+	vix_client *c;
+	int rc;
+
+	if (coordinate_opts(o, argc, argv, &match, &action) == -1)
+		return EXIT_USAGE;
+	if ((rc = open_client(o, &c)) != EXIT_OK)
+		return rc;
+	rc = vix_coordinate(c, match, action, &m, &e);
+	vix_close(c);
+	if (rc != VIX_OK) {
+		vix_match_free(&m);
+		return fail(&e);
+	}
+	if (o->json) {
+		json_match(&m);
+		printf("\n");
+	} else
+		print_match(&m);
+	vix_match_free(&m);
+	return EXIT_OK;
+}
+
+struct listen_args {
+	const char	*host;
+	uint64_t	 port;
+	const char	*peer;		/* NULL: any certificate from the CA */
+};
+
+static int
+listen_opts(struct cli *o, int argc, char **argv, struct listen_args *a)
+{
+	static const struct option lo[] = {
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "peer", required_argument, NULL, OPT_PEER },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		switch (ch) {
+		case OPT_PORT:
+			if (parse_u64(argv[0], "--port", optarg, 1, 65535,
+			    &a->port) == -1)
+				return -1;
+			break;
+		case OPT_HOST: a->host = optarg; break;
+		case OPT_PEER: a->peer = optarg; break;
+		default: return -1;
+		}
+	}
+	if (opts_end(argc, argv) == -1)
+		return -1;
+	if (a->port == 0) {
+		fprintf(stderr, "vix %s: --port is required\n", argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Accept vixd's connections one at a time and stream each until it ends. */
+static int
+listen_run(struct cli *o, vix_listener *l)
+{
+	const struct timespec pause = { 0, ACCEPT_PAUSE_MS * 1000000L };
+	struct vix_error e;
+	vix_client *c;
+	int rc;
+
+	while (!stopping) {
+		rc = vix_accept(l, STREAM_WAIT_MS, &c, &e);
+		if (rc == VIX_ERR_TIMEOUT || (rc != VIX_OK && stopping))
+			continue;
+		if (rc != VIX_OK) {
+			fprintf(stderr, "vix listen: connection not accepted: "
+			    "%s: %s\n", vix_result_name(e.kind), e.message);
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		if (!o->json)
+			fprintf(stderr, "vix listen: vixd connected\n");
+		rc = stream(o, c, &e);
+		vix_close(c);
+		if (rc == STREAM_OUTPUT_FAILED)
+			return EXIT_CONNECT;
+		if (rc != VIX_OK)
+			stream_ended("listen", &e);
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_listen(struct cli *o, int argc, char **argv)
+{
+	struct listen_args a = { .host = LISTEN_HOST_DEFAULT };
+	struct vix_listen_options opt;
+	struct vix_error e;
+	vix_listener *l;
+	char addr[320];
+	int rc;
+
+	if (listen_opts(o, argc, argv, &a) == -1 ||
+	    resolve_options(o, 0) == -1)
+		return EXIT_USAGE;
+	if (strchr(a.host, ':') != NULL)
+		snprintf(addr, sizeof(addr), "[%s]:%" PRIu64, a.host, a.port);
+	else
+		snprintf(addr, sizeof(addr), "%s:%" PRIu64, a.host, a.port);
+	opt = (struct vix_listen_options){ .listen = addr, .cert_file = o->cert,
+	    .key_file = o->key, .ca_file = o->ca, .peer_name = a.peer,
+	    .timeout_ms = o->timeout_ms };
+	if (vix_listen(&opt, &l, &e) != VIX_OK)
+		return fail(&e);
+	stop_on_signals();
+	if (!o->json)
+		fprintf(stderr, "vix listen: waiting for vixd on %s\n", addr);
+	rc = listen_run(o, l);
+	vix_listener_close(l);
+	return rc;
 }
 
 static int

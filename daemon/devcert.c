@@ -148,10 +148,14 @@ devcert_leaf(EVP_PKEY *key, const char *cn, const char *oin, int server,
 	    devcert_ext(x, ca, NID_key_usage,
 	    "critical,digitalSignature,keyAgreement") ||
 	    devcert_ext(x, ca, NID_ext_key_usage,
-	    /* The server also dials partners in push mode: clientAuth too. */
-	    server ? "serverAuth,clientAuth" : "clientAuth") ||
-	    (server && devcert_ext(x, ca, NID_subject_alt_name,
-	    "DNS:localhost,IP:127.0.0.1,IP:::1")) ||
+	    /*
+	     * Development only: every certificate is good for both ends, so
+	     * that vixd can dial out (push mode) with its own and a partner
+	     * can run `vix listen` on localhost with its own.
+	     */
+	    "serverAuth,clientAuth") ||
+	    devcert_ext(x, ca, NID_subject_alt_name,
+	    "DNS:localhost,IP:127.0.0.1,IP:::1") ||
 	    devcert_ext(x, ca, NID_authority_key_identifier, "keyid:always") ||
 	    !X509_sign(x, ca_key, EVP_sha256())) {
 		X509_free(x);

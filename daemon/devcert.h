@@ -29,8 +29,10 @@ X509		*devcert_ca(EVP_PKEY *key, const char *cn, int days);
 /*
  * A leaf certificate for key signed by ca/ca_key. oin (may be NULL) goes
  * into the subject serialNumber as given, unchecked, so tests can make
- * malformed ones. server: serverAuth with SANs localhost, 127.0.0.1, ::1;
- * otherwise clientAuth.
+ * malformed ones. For development every certificate is good for both TLS
+ * ends (serverAuth and clientAuth, SANs localhost, 127.0.0.1, ::1), so that
+ * push mode works on one machine. `server` names the intended use for the
+ * reader; both kinds get the same extensions.
  */
 X509		*devcert_leaf(EVP_PKEY *key, const char *cn, const char *oin,
 		    int server, X509 *ca, EVP_PKEY *ca_key, int days);

@@ -1,8 +1,9 @@
 /*
  * libvix: the client library of the vix reference index.
  *
- * A vix_client is one mutually authenticated TLS connection to vixd. It is
- * not thread-safe: use one per thread, or lock around calls. Every call
+ * A vix_client is one mutually authenticated TLS connection to vixd (or,
+ * in push mode, from it: see vix_listen). It is not thread-safe: use one
+ * per thread, or lock around calls. Every call
  * that can fail returns VIX_OK or a vix_result, and fills the caller's
  * struct vix_error (which may be NULL) with the kind of failure, the
  * server's status code where the server refused, and a message that names
@@ -37,6 +38,8 @@ enum vix_result {
 	VIX_ERR_REFUSED,	/* the server answered with a status other than OK */
 	VIX_ERR_PROTOCOL,	/* the server sent something libvix cannot read */
 	VIX_ERR_NOMEM,		/* out of memory */
+	VIX_ERR_TIMEOUT,	/* vix_next_notification, vix_accept: nothing
+				   arrived in time; not a failure, wait again */
 };
 
 /* Server status codes; the numbers are gRPC's. */
@@ -251,6 +254,166 @@ VIX_API void vix_register_result_free(struct vix_register_result *r);
 VIX_API void vix_involved_result_free(struct vix_involved_result *r);
 /* Free r->signals and zero *r. NULL is allowed. */
 VIX_API void vix_list_result_free(struct vix_list_result *r);
+
+/*
+ * Coordination ("regie") of a match by an involved organisation: CLAIM makes
+ * the caller the coordinator, RELEASE hands over by rank, MARK_COORDINATED
+ * records that the organisations have agreed ("afgestemd").
+ */
+enum vix_coordinate_action {
+	VIX_COORD_CLAIM = 1,
+	VIX_COORD_RELEASE = 2,
+	VIX_COORD_MARK_COORDINATED = 3,
+};
+
+/*
+ * Change the coordination of match_id; *out is the match afterwards, seen
+ * by the caller. Free *out with vix_match_free().
+ */
+VIX_API int vix_coordinate(vix_client *c, uint64_t match_id,
+    enum vix_coordinate_action action, struct vix_match *out,
+    struct vix_error *err);
+
+/*
+ * Notifications.
+ *
+ * vixd keeps an outbox per recipient organisation, numbered by seq (strictly
+ * increasing per recipient), and delivers it at least once: after
+ * vix_subscribe() notifications arrive on the connection, interleaved with
+ * the responses to later calls. libvix keeps any that arrive while a call
+ * waits for its response, in order, for vix_next_notification(). A
+ * notification is done once acknowledged with vix_ack() (cumulative: seq and
+ * everything before it for that recipient); a new subscription resumes after
+ * the last acknowledged seq, so acknowledge only what has been handled.
+ */
+
+/* Why a notification was sent; the numbers are vix.v1.Notification.Type's. */
+enum vix_notification_type {
+	VIX_NOTIFY_UNSPECIFIED = 0,
+	VIX_NOTIFY_MATCH_CREATED = 1,		/* a second organisation came */
+	VIX_NOTIFY_MATCH_JOINED = 2,		/* subject joined */
+	VIX_NOTIFY_MATCH_LEFT = 3,		/* subject left; two or more remain */
+	VIX_NOTIFY_MATCH_CLOSED = 4,		/* fewer than two remain */
+	VIX_NOTIFY_COORDINATOR_ASSIGNED = 5,	/* coordinator or coordinated changed */
+	VIX_NOTIFY_ESCALATION = 6,		/* not coordinated in time */
+	VIX_NOTIFY_SIGNAL_EXPIRED = 7,		/* the recipient's own signal */
+	VIX_NOTIFY_SIGNAL_REMOVED = 8,		/* erased by an administrator */
+};
+
+/*
+ * One notification. others has n_others elements (NULL when 0), allocated
+ * by libvix: vix_notification_free(). A server newer than libvix may send a
+ * type not listed above.
+ */
+struct vix_notification {
+	uint64_t			 seq;		/* per recipient */
+	char				 recipient[33];	/* org id it is for */
+	enum vix_notification_type	 type;
+	uint64_t			 match_id;
+	uint64_t			 signal_id;	/* recipient's own; 0: none */
+	char				 client_ref[65];	/* of that signal */
+	int64_t				 time;		/* of the change, Unix s */
+	char				 coordinator[33];	/* org id */
+	char				 coordinator_name[129];
+	int				 coordinated;	/* 0 or 1 */
+	char				 municipality[5];	/* with ESCALATION */
+	int				 has_subject;	/* 0: subject is all zero */
+	struct vix_involvement		 subject;	/* who joined or left */
+	size_t				 n_others;	/* everyone else involved */
+	struct vix_involvement		*others;
+};
+
+/* Where a subscription starts for one recipient. */
+struct vix_position {
+	char		 recipient[33];	/* org id */
+	uint64_t	 acked;		/* everything up to here is done */
+	uint64_t	 last;		/* the newest seq in the outbox */
+};
+
+/*
+ * One position per recipient subscribed for. positions has n elements
+ * (NULL when 0), allocated by libvix: vix_subscribe_result_free().
+ */
+struct vix_subscribe_result {
+	size_t			 n;
+	struct vix_position	*positions;
+};
+
+/*
+ * Subscribe to the notifications for recipients (n org ids; n 0: the caller
+ * itself), from seq from_seq on (0: after the last acknowledged one).
+ * Refused (PERMISSION_DENIED) for an organisation not delegated to the
+ * caller. Free *out with vix_subscribe_result_free().
+ */
+VIX_API int vix_subscribe(vix_client *c, uint64_t from_seq,
+    const char *const *recipients, size_t n,
+    struct vix_subscribe_result *out, struct vix_error *err);
+
+/*
+ * The next notification: the oldest one libvix kept, else the next to
+ * arrive, waiting at most timeout_ms (-1: without limit). VIX_ERR_TIMEOUT
+ * when none came in time, or when a signal handler interrupted the wait:
+ * the connection is still good, call again. Free *out with
+ * vix_notification_free(). Also works on a connection from vix_accept().
+ */
+VIX_API int vix_next_notification(vix_client *c, int timeout_ms,
+    struct vix_notification *out, struct vix_error *err);
+
+/*
+ * Acknowledge seq and everything before it for recipient (the
+ * notification's own recipient and seq), and wait for the server to confirm
+ * that the acknowledgement is stored. On a connection from vix_accept()
+ * (push mode) the acknowledgement is only sent: vixd sends no reply, so
+ * VIX_OK means it was written, not that it was stored.
+ */
+VIX_API int vix_ack(vix_client *c, const char *recipient, uint64_t seq,
+    struct vix_error *err);
+
+/* "MATCH_CREATED" etc.; "UNKNOWN_TYPE" for a number not listed. */
+VIX_API const char *vix_notification_type_name(int type);
+
+/* Free n->others and zero *n. NULL is allowed. */
+VIX_API void vix_notification_free(struct vix_notification *n);
+/* Free r->positions and zero *r. NULL is allowed. */
+VIX_API void vix_subscribe_result_free(struct vix_subscribe_result *r);
+
+/*
+ * Push mode: instead of subscribing, a partner system can have vixd dial
+ * it. A vix_listener accepts vixd's mutually authenticated TLS connections;
+ * each accepted connection is a vix_client on which vixd sends
+ * notifications, to take with vix_next_notification() and acknowledge with
+ * vix_ack(). No other call works on it.
+ */
+typedef struct vix_listener vix_listener;
+
+struct vix_listen_options {
+	const char	*listen;	/* "host:port" or "[v6]:port" to bind */
+	const char	*cert_file;	/* PEM server certificate (with chain) */
+	const char	*key_file;	/* PEM private key */
+	const char	*ca_file;	/* PEM CA bundle that signed vixd */
+	const char	*peer_name;	/* NULL: any certificate from ca_file;
+					   else vixd's must be issued for this
+					   host name or address */
+	int		 timeout_ms;	/* handshake and each read or write;
+					   0: 10 s */
+};
+
+/* Bind and listen. On success *out is a listener for vix_listener_close(). */
+VIX_API int vix_listen(const struct vix_listen_options *opt,
+    vix_listener **out, struct vix_error *err);
+
+/*
+ * Wait at most timeout_ms (-1: without limit) for vixd to connect and
+ * complete the handshake; *out is then a client to free with vix_close().
+ * VIX_ERR_TIMEOUT as with vix_next_notification(). A peer that fails the
+ * handshake or its certificate check gives VIX_ERR_TLS or VIX_ERR_CONNECT
+ * naming why; the listener stays usable.
+ */
+VIX_API int vix_accept(vix_listener *l, int timeout_ms, vix_client **out,
+    struct vix_error *err);
+
+/* Stop listening and free l; accepted clients live on. NULL is allowed. */
+VIX_API void vix_listener_close(vix_listener *l);
 
 /* Send close_notify, close the socket and free c. NULL is allowed. */
 VIX_API void vix_close(vix_client *c);
