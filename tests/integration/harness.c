@@ -534,3 +534,43 @@ harness_dir_contains(const char *dir, const char *needle, char *where,
 	search_len = wherelen;
 	return nftw(dir, search_entry, 16, FTW_PHYS) == 1;
 }
+
+pid_t
+harness_spawn_bg(const char *const *argv, const char *out_path)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int null = open("/dev/null", O_RDONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(null, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int
+harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
+{
+	char buf[65536];
+
+	for (int i = 0; i < timeout_ms / 20; i++) {
+		FILE *fp = fopen(path, "r");
+		size_t n = 0;
+
+		if (fp != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, fp);
+			fclose(fp);
+		}
+		buf[n] = '\0';
+		if (strstr(buf, needle) != NULL)
+			return 1;
+		sleep_ms(20);
+	}
+	return 0;
+}

@@ -107,6 +107,13 @@ char	*harness_redact(char *s);
 int	harness_dir_contains(const char *dir, const char *needle, char *where,
 	    size_t wherelen);
 
+/* Start argv in the background with stdout to out_path; dies with the test. */
+pid_t	harness_spawn_bg(const char *const *argv, const char *out_path);
+
+/* Whether the file comes to contain needle within timeout_ms. */
+int	harness_wait_for_text(const char *path, const char *needle,
+	    int timeout_ms);
+
 /* Count occurrences of needle in haystack. */
 int	harness_count(const char *haystack, const char *needle);
 

@@ -1,0 +1,227 @@
+/*
+ * The notification commands of the vix CLI against the real daemon:
+ * `vix subscribe --json` prints and acks, `vix listen` receives push mode,
+ * `vix coordinate` changes the coordinator. No BSN is ever printed.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define BSN	"999990019"	/* a synthetic test number */
+
+static struct vixd_proc vixd;
+
+static void
+start(void)
+{
+	harness_start(&vixd, NULL);
+}
+
+static void
+stop(void)
+{
+	harness_stop(&vixd);
+}
+
+TestSuite(cli_notify, .init = start, .fini = stop, .timeout = 120);
+
+static void
+vix_ok(struct run_result *r, const char *org, const char *const *args)
+{
+	harness_vix(r, &vixd, org, args);
+	cr_assert_eq(r->status, 0, "vix as %s: %s", org,
+	    harness_redact(r->err));
+}
+
+static void
+register_youth(const char *org, const char *contact, const char *ref)
+{
+	struct run_result r;
+
+	vix_ok(&r, org, (const char *[]){ "register", "--bsn", BSN,
+	    "--birth-date", "2015-03-01", "--contact-name", contact,
+	    "--contact-phone", "0501234567", "--ref", ref, NULL });
+}
+
+/* vix as org in the background with args, stdout to out. */
+static pid_t
+vix_bg(const char *org, const char *const *args, const char *out)
+{
+	const char *argv[24];
+	size_t n = 0;
+
+	argv[n++] = getenv("VIX");
+	argv[n++] = "--dev-dir";
+	argv[n++] = vixd.dev_dir;
+	argv[n++] = "--dev";
+	argv[n++] = org;
+	argv[n++] = "--server";
+	argv[n++] = vixd.addr;
+	for (; *args != NULL && n < 23; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	return harness_spawn_bg(argv, out);
+}
+
+static int
+stop_bg(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void
+read_file(const char *path, char *buf, size_t len)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
+Test(cli_notify, subscriber_prints_match_created_and_acks)
+{
+	char out[PATH_MAX], text[65536];
+	struct run_result r;
+	pid_t sub;
+
+	snprintf(out, sizeof(out), "%s/sub.out", vixd.dir);
+	sub = vix_bg("org-b", (const char *[]){ "--json", "subscribe", NULL },
+	    out);
+	usleep(300000);	/* subscribed before the match happens */
+	register_youth("org-a", "J. Jansen", "dossier-a");
+	register_youth("org-b", "P. de Vries", "dossier-b");
+	cr_assert(harness_wait_for_text(out, "MATCH_CREATED", 10000),
+	    "the subscriber printed no MATCH_CREATED");
+	cr_assert_eq(stop_bg(sub), 0, "SIGTERM ends subscribe with 0");
+	read_file(out, text, sizeof(text));
+	cr_assert_null(strstr(text, BSN), "no BSN in the output");
+	cr_assert_not_null(strstr(text, "\"type\":\"MATCH_CREATED\""), "%s",
+	    text);
+	cr_assert_not_null(strstr(text, "\"recipient\":\"org-b\""), "%s", text);
+	cr_assert_not_null(strstr(text, "\"client_ref\":\"dossier-b\""), "%s",
+	    text);
+	cr_assert_not_null(strstr(text, "\"org_id\":\"org-a\""), "%s", text);
+	cr_assert_not_null(strstr(text, "\"name\":\"J. Jansen\""), "%s", text);
+	cr_assert_eq(harness_count(text, "\n"), 1, "one line: %s", text);
+
+	/* It acked after printing: a new subscriber gets nothing old. */
+	sub = vix_bg("org-b", (const char *[]){ "--json", "subscribe", NULL },
+	    out);
+	vix_ok(&r, "org-a", (const char *[]){ "withdraw", "--bsn", BSN,
+	    "--reason", "unjustified", NULL });
+	cr_assert(harness_wait_for_text(out, "MATCH_CLOSED", 10000));
+	cr_assert_eq(stop_bg(sub), 0);
+	read_file(out, text, sizeof(text));
+	cr_assert_null(strstr(text, "MATCH_CREATED"), "acked, not repeated: %s",
+	    text);
+}
+
+Test(cli_notify, partner_subscription_is_limited_to_delegation)
+{
+	struct run_result r;
+
+	harness_vix(&r, &vixd, "partner", (const char *[]){ "subscribe",
+	    "--for", "admin", NULL });
+	cr_assert_eq(r.status, 1, "refused by the server: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "PERMISSION_DENIED"), "%s", r.err);
+}
+
+Test(cli_notify, coordinate_claims_the_match)
+{
+	char match[32];
+	const char *at;
+	struct run_result r;
+
+	register_youth("org-a", "A", "ra");
+	harness_vix(&r, &vixd, "org-b", (const char *[]){ "--json", "register",
+	    "--bsn", BSN, "--birth-date", "2015-03-01", "--contact-name", "B",
+	    "--contact-phone", "0501234567", NULL });
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(at = strstr(r.out, "\"match_id\":"));
+	snprintf(match, sizeof(match), "%llu",
+	    strtoull(at + 11, NULL, 10));
+	harness_vix(&r, &vixd, "org-b", (const char *[]){ "--json",
+	    "coordinate", "--match", match, "--claim", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "\"coordinator\":\"org-b\""), "%s",
+	    r.out);
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "coordinate",
+	    "--match", match, "--release", NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "FAILED_PRECONDITION"), "%s", r.err);
+}
+
+static uint16_t
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+Test(cli_notify, listen_receives_push_mode)
+{
+	char out[PATH_MAX], orgs[PATH_MAX], port[8], text[65536];
+	pid_t l;
+	FILE *fp;
+
+	snprintf(port, sizeof(port), "%u", free_port());
+	snprintf(out, sizeof(out), "%s/listen.out", vixd.dir);
+	l = vix_bg("partner", (const char *[]){ "--json", "listen", "--port",
+	    port, "--peer", "localhost", NULL }, out);
+	/* Point the dev partner at the listener. */
+	harness_dev_file(&vixd, "orgs.conf", orgs, sizeof(orgs));
+	{
+		char conf[8192];
+		size_t n;
+
+		cr_assert_not_null(fp = fopen(orgs, "r"));
+		n = fread(conf, 1, sizeof(conf) - 1, fp);
+		conf[n] = '\0';
+		fclose(fp);
+		cr_assert_not_null(fp = fopen(orgs, "w"));
+		for (char *line = strtok(conf, "\n"); line != NULL;
+		    line = strtok(NULL, "\n")) {
+			fprintf(fp, "%s\n", line);
+			if (strncmp(line, "receives_for = org-a, org-b", 27) == 0)
+				fprintf(fp, "push = 127.0.0.1:%s\n", port);
+		}
+		fclose(fp);
+	}
+	harness_restart(&vixd);
+	register_youth("org-a", "A", "ref-a");
+	register_youth("org-b", "B", "ref-b");
+	cr_assert(harness_wait_for_text(out, "\"recipient\":\"org-b\"", 15000),
+	    "vix listen received nothing");
+	cr_assert_eq(stop_bg(l), 0);
+	read_file(out, text, sizeof(text));
+	cr_assert_null(strstr(text, BSN));
+	cr_assert_not_null(strstr(text, "\"type\":\"MATCH_CREATED\""), "%s",
+	    text);
+	cr_assert_not_null(strstr(text, "\"recipient\":\"org-a\""), "%s", text);
+}
