@@ -409,3 +409,73 @@ Test(notify, an_uncoordinated_match_escalates_once)
 	vix__v1__server_message__free_unpacked(m, NULL);
 	harness_tls_close(p);
 }
+
+/* A third registering organisation, added to orgs.conf and reloaded. */
+static void
+add_org_c(void)
+{
+	char orgs[PATH_MAX], log[65536];
+	FILE *fp;
+
+	harness_make_client_cert(&vixd, "org-c", "00000009990000000055");
+	cr_assert_not_null(fp = fopen(harness_dev_file(&vixd, "orgs.conf",
+	    orgs, sizeof(orgs)), "a"));
+	fprintf(fp, "\n[org org-c]\noin = 00000009990000000055\n"
+	    "name = Development organisation C\nroles = register, subscribe\n"
+	    "rank = 30\n");
+	fclose(fp);
+	kill(vixd.pid, SIGHUP);
+	for (int i = 0; i < 200 && !strstr(harness_log(&vixd, log,
+	    sizeof(log)), "reload: 5 organisations"); i++)
+		usleep(20000);
+	cr_assert_not_null(strstr(log, "reload: 5 organisations"), "%s", log);
+}
+
+Test(notify, a_third_organisation_joins_and_everyone_hears)
+{
+	SSL *a = subscriber("org-a", NULL), *b = subscriber("org-b", NULL);
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+	SSL *c;
+
+	register_youth("org-a", BSN_X, "A", "ra");
+	register_youth("org-b", BSN_X, "B", "rb");
+	n = next_note(a, &m);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	n = next_note(b, &m);
+	vix__v1__server_message__free_unpacked(m, NULL);
+
+	add_org_c();
+	c = subscriber("org-c", NULL);
+	register_youth("org-c", BSN_X, "C. Claes", "rc");
+	n = next_note(c, &m);
+	cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_JOINED);
+	cr_assert_str_eq(n->client_ref, "rc");
+	cr_assert_eq(n->n_others, 2, "the newcomer is told of all others");
+	cr_assert_not_null(other(n, "org-a"));
+	cr_assert_not_null(other(n, "org-b"));
+	vix__v1__server_message__free_unpacked(m, NULL);
+	for (int i = 0; i < 2; i++) {
+		n = next_note(i ? b : a, &m);
+		assert_no_bsn(m);
+		cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_JOINED);
+		cr_assert_not_null(n->subject);
+		cr_assert_str_eq(n->subject->org_id, "org-c");
+		cr_assert_str_eq(n->subject->contact->name, "C. Claes");
+		cr_assert_eq(n->n_others, 2);
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	/* One leaves: the two others hear MATCH_LEFT. */
+	vix_ok("org-c", (const char *[]){ "withdraw", "--bsn", BSN_X,
+	    "--reason", "unjustified", NULL });
+	for (int i = 0; i < 2; i++) {
+		n = next_note(i ? b : a, &m);
+		cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_LEFT);
+		cr_assert_str_eq(n->subject->org_id, "org-c");
+		cr_assert_eq(n->n_others, 1);
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	harness_tls_close(a);
+	harness_tls_close(b);
+	harness_tls_close(c);
+}
