@@ -3,6 +3,8 @@
  * transition, delegation to partners, at-least-once delivery with
  * cumulative acks across reconnects, coordination and escalation.
  */
+#include <sys/socket.h>
+
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -478,4 +480,67 @@ Test(notify, a_third_organisation_joins_and_everyone_hears)
 	harness_tls_close(a);
 	harness_tls_close(b);
 	harness_tls_close(c);
+}
+
+/* Whether a notification arrives within ms (without failing the test). */
+static Vix__V1__ServerMessage *
+poll_note(SSL *ssl, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 }, old;
+	socklen_t sl = sizeof(old);
+	Vix__V1__ServerMessage *m;
+	int fd = SSL_get_fd(ssl), end;
+
+	getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &old, &sl);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	m = SSL_pending(ssl) > 0 || ms > 0 ? harness_recv(ssl, &end) : NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &old, sizeof(old));
+	return m;
+}
+
+Test(notify, a_stalled_subscriber_gets_only_its_window)
+{
+	char conf[PATH_MAX];
+	Vix__V1__ServerMessage *m;
+	FILE *fp;
+	SSL *a, *pinger;
+	struct run_result r;
+
+	snprintf(conf, sizeof(conf), "%s/window.conf", vixd.dir);
+	cr_assert_not_null(fp = fopen(conf, "w"));
+	fprintf(fp, "[notify]\nwindow = 5\n");
+	fclose(fp);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	a = subscriber("org-a", NULL);
+	/* 20 events for org-a: match created and closed, ten times. */
+	for (int i = 0; i < 10; i++) {
+		register_youth("org-a", BSN_X, "A", "ra");
+		register_youth("org-b", BSN_X, "B", "rb");
+		vix_ok("org-b", (const char *[]){ "withdraw", "--bsn", BSN_X,
+		    "--reason", "unjustified", NULL });
+		vix_ok("org-a", (const char *[]){ "withdraw", "--bsn", BSN_X,
+		    "--reason", "unjustified", NULL });
+	}
+	/* Others are served meanwhile. */
+	pinger = connect_as("org-b");
+	harness_tls_close(pinger);
+	harness_vix(&r, &vixd, "org-b", (const char *[]){ "ping", NULL });
+	cr_assert_eq(r.status, 0);
+
+	for (uint64_t seq = 1; seq <= 5; seq++) {
+		cr_assert_not_null(m = poll_note(a, 5000), "seq %llu within "
+		    "the window", (unsigned long long)seq);
+		cr_assert_eq(m->notification->seq, seq);
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	cr_assert_null(m = poll_note(a, 500), "more than the window in flight");
+	ack(a, "org-a", 3);
+	for (uint64_t seq = 6; seq <= 8; seq++) {
+		cr_assert_not_null(m = poll_note(a, 5000));
+		cr_assert_eq(m->notification->seq, seq, "the ack opened room "
+		    "for exactly three");
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	cr_assert_null(m = poll_note(a, 500));
+	harness_tls_close(a);
 }
