@@ -689,7 +689,17 @@ void
 handlers_complete_detached(void *arg, struct job *j)
 {
 	const struct store_sweep_out *o = &j->out.sweep;
+	struct vixd_stats *st = &((struct vixd *)arg)->stats;
 
+	atomic_fetch_add(&st->sweeps, 1);
+	if (j->err == 0) {
+		atomic_fetch_add(&st->signals_expired, o->expired);
+		atomic_fetch_add(&st->escalations, o->escalated);
+		atomic_fetch_add(&st->archive_purged, o->purged);
+		atomic_fetch_add(&st->outbox_pruned_acked, o->pruned);
+		atomic_fetch_add(&st->outbox_pruned_retention, o->pruned_unacked);
+	} else
+		atomic_fetch_add(&st->sweep_failures, 1);
 	if (j->err != 0)
 		log_warnx("sweep failed: %s", j->why);
 	else if (o->expired || o->escalated || o->purged || o->pruned ||

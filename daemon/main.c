@@ -402,17 +402,25 @@ main(int argc, char **argv)
 		writer_stop(v.writer);
 		fatalx("cannot start serving on %s", v.cfg.listen);
 	}
+	if (admin_start(&v) == -1) {
+		server_drain(&v);
+		writer_stop(v.writer);
+		fatalx("cannot serve admin HTTP on %s", v.cfg.admin_listen);
+	}
 	if (push_start(&v) == -1)
 		log_warnx("push: cannot start dialling push targets");
 	server_bound_address(&v, addr, sizeof(addr));
 	log_info("vixd %s listening on %s with %u worker%s, %zu "
 	    "organisations, store %s", VIX_VERSION, addr, v.nworkers,
 	    v.nworkers == 1 ? "" : "s", v.orgs->n, v.cfg.data_dir);
+	log_info("admin HTTP (metrics, health) on %s", admin_address(&v,
+	    addr, sizeof(addr)));
 	if (v.dev)
 		print_dev_banner(&v, addr);
 
 	event_base_dispatch(v.base);
 
+	admin_stop(&v);
 	server_drain(&v);
 	writer_stop(v.writer);	/* every queued write committed and answered */
 	v.writer = NULL;

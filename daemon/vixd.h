@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "admin.h"
 #include "config.h"
 #include "notify.h"
 #include "orgs.h"
@@ -24,6 +25,8 @@
 
 struct conn;
 struct evdns_base;
+struct evhttp;
+struct evhttp_bound_socket;
 struct pusher;
 struct conn_linger_sock;
 
@@ -83,6 +86,9 @@ struct vixd {
 	struct writer		*writer;
 	struct event		*ev_sweep;
 	SSL_CTX			*client_ctx;	/* for dialling push targets */
+	struct evhttp		*admin;
+	struct evhttp_bound_socket *admin_sock;
+	struct vixd_stats	 stats;
 	struct pusher		*pushers;
 	size_t			 npushers;
 };

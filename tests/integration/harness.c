@@ -121,6 +121,8 @@ harness_start(struct vixd_proc *p, const char *const *extra)
 	argv[n++] = p->dev_dir;
 	argv[n++] = "--listen";
 	argv[n++] = "127.0.0.1:0";
+	argv[n++] = "--admin-listen";
+	argv[n++] = "127.0.0.1:0";
 	for (; extra != NULL && *extra != NULL && n < 30; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
@@ -143,9 +145,10 @@ void
 harness_restart_with(struct vixd_proc *p, const char *const *extra)
 {
 	const char *argv[32] = { env_or_die("VIXD"), "--dev", "--data",
-	    p->dev_dir, "--listen", "127.0.0.1:0" };
+	    p->dev_dir, "--listen", "127.0.0.1:0", "--admin-listen",
+	    "127.0.0.1:0" };
 	char log[16384];
-	size_t n = 6;
+	size_t n = 8;
 
 	for (; extra != NULL && *extra != NULL && n < 31; extra++)
 		argv[n++] = *extra;
@@ -573,4 +576,29 @@ harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
 		sleep_ms(20);
 	}
 	return 0;
+}
+
+int
+harness_http_get(struct vixd_proc *p, const char *path, char *buf, size_t len)
+{
+	char log[16384], addr[64], req[256];
+	const char *at;
+	size_t n = 0;
+	ssize_t got;
+	int fd;
+
+	harness_log(p, log, sizeof(log));
+	at = strstr(log, "admin HTTP (metrics, health) on ");
+	cr_assert_not_null(at, "no admin address in the log");
+	cr_assert_eq(sscanf(at, "admin HTTP (metrics, health) on %63s", addr),
+	    1);
+	fd = tcp_connect(addr);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n",
+	    path);
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (n < len - 1 && (got = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)got;
+	buf[n] = '\0';
+	close(fd);
+	return strncmp(buf, "HTTP/1.", 7) == 0 ? atoi(buf + 9) : -1;
 }

@@ -114,6 +114,10 @@ pid_t	harness_spawn_bg(const char *const *argv, const char *out_path);
 int	harness_wait_for_text(const char *path, const char *needle,
 	    int timeout_ms);
 
+/* GET path from vixd's admin listener; returns the HTTP status. */
+int	harness_http_get(struct vixd_proc *p, const char *path, char *buf,
+	    size_t len);
+
 /* Count occurrences of needle in haystack. */
 int	harness_count(const char *haystack, const char *needle);
 

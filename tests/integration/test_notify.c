@@ -544,3 +544,64 @@ Test(notify, a_stalled_subscriber_gets_only_its_window)
 	cr_assert_null(m = poll_note(a, 500));
 	harness_tls_close(a);
 }
+
+/* The value of a metric line in Prometheus text, or -1. */
+static long
+metric_value(const char *text, const char *series)
+{
+	char pat[128];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\n%s ", series);
+	at = strstr(text, pat);
+	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+Test(notify, pruned_outbox_rows_show_in_metrics)
+{
+	char conf[PATH_MAX], text[16384];
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+	FILE *fp;
+	SSL *a, *p;
+
+	snprintf(conf, sizeof(conf), "%s/prune.conf", vixd.dir);
+	cr_assert_not_null(fp = fopen(conf, "w"));
+	fprintf(fp, "[store]\nsweep_interval = 1s\n[notify]\n"
+	    "outbox_retention = 2s\n");
+	fclose(fp);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	cr_assert_eq(harness_http_get(&vixd, "/healthz", text, sizeof(text)),
+	    200);
+	/*
+	 * Every consumer of org-a's outbox (org-a, and the partner it
+	 * delegates to) acks its MATCH_CREATED; nobody acks org-b's.
+	 */
+	a = subscriber("org-a", NULL);
+	p = subscriber("partner", (const char *[]){ "org-a", NULL });
+	register_youth("org-a", BSN_X, "A", "ra");
+	register_youth("org-b", BSN_X, "B", "rb");
+	n = next_note(a, &m);
+	ack(a, "org-a", n->seq);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	n = next_note(p, &m);
+	ack(p, "org-a", n->seq);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);
+	harness_tls_close(p);
+	for (int i = 0; i < 100; i++) {
+		cr_assert_eq(harness_http_get(&vixd, "/metrics", text,
+		    sizeof(text)), 200);
+		if (metric_value(text, "vix_outbox_pruned_total{reason="
+		    "\"retention\"}") >= 1 && metric_value(text,
+		    "vix_outbox_pruned_total{reason=\"acked\"}") >= 1)
+			break;
+		usleep(100000);
+	}
+	cr_assert_eq(metric_value(text, "vix_outbox_pruned_total{reason="
+	    "\"acked\"}"), 1, "org-a's acked row: %s", text);
+	cr_assert_eq(metric_value(text, "vix_outbox_pruned_total{reason="
+	    "\"retention\"}"), 1, "org-b's unacked row: %s", text);
+	cr_assert_not_null(strstr(text, "# TYPE vix_outbox_pruned_total "
+	    "counter"));
+}

@@ -1,0 +1,33 @@
+/*
+ * The admin HTTP listener (admin_listen): GET /metrics in the Prometheus
+ * text format and GET /healthz. Runs on the main thread's event base and
+ * only reads counters, so it never blocks request handling.
+ */
+#ifndef VIX_ADMIN_H
+#define VIX_ADMIN_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vixd;
+
+/* Counters written from any thread, read by /metrics. */
+struct vixd_stats {
+	atomic_uint_fast64_t	signals_expired;
+	atomic_uint_fast64_t	escalations;
+	atomic_uint_fast64_t	archive_purged;
+	atomic_uint_fast64_t	outbox_pruned_acked;
+	atomic_uint_fast64_t	outbox_pruned_retention;
+	atomic_uint_fast64_t	sweeps;
+	atomic_uint_fast64_t	sweep_failures;
+};
+
+/* Listen on cfg.admin_listen. Returns 0, or -1 (logged). */
+int	admin_start(struct vixd *);
+void	admin_stop(struct vixd *);
+
+/* The address the admin listener is bound to (for port 0), as HOST:PORT. */
+const char *admin_address(struct vixd *, char *buf, size_t len);
+
+#endif
