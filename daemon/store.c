@@ -1657,9 +1657,15 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	    id, out.match_id, "ok");
 }
 
+/*
+ * Handle up to max entries of an index keyed time . id that are due by
+ * now: one(t, orgs, id, now) for each, then drop the entry (stale ones
+ * too). Sets *more when the limit was hit.
+ */
 static size_t
-sweep_expired(struct store_txn *t, const struct orgs *orgs, int64_t now,
-    size_t max, int *more)
+sweep_due(struct store_txn *t, MDB_dbi index, const struct orgs *orgs,
+    int64_t now, size_t max, int *more,
+    void (*one)(struct store_txn *, const struct orgs *, uint64_t, int64_t))
 {
 	struct key *keys = calloc(max, sizeof(*keys));
 	size_t n;
@@ -1668,10 +1674,10 @@ sweep_expired(struct store_txn *t, const struct orgs *orgs, int64_t now,
 		t->err = VIX_E_STORE;
 		return 0;
 	}
-	n = due_keys(t, t->s->expiry, (uint64_t)now, keys, max);
+	n = due_keys(t, index, (uint64_t)now, keys, max);
 	for (size_t i = 0; i < n && t->err == 0; i++) {
-		expire_one(t, orgs, get_u64(keys[i].b + 8), now);
-		st_del(t, t->s->expiry, &keys[i]);	/* stale entries too */
+		one(t, orgs, get_u64(keys[i].b + 8), now);
+		st_del(t, index, &keys[i]);
 	}
 	*more |= n == max;
 	free(keys);
@@ -1762,27 +1768,6 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	store_audit(t, now, "vixd", "escalate", 0, id, esc ? "ok" :
 	    "no_escalation_organisation");
 	store_view_free(&all);
-}
-
-static size_t
-sweep_escalations(struct store_txn *t, const struct orgs *orgs, int64_t now,
-    size_t max, int *more)
-{
-	struct key *keys = calloc(max, sizeof(*keys));
-	size_t n;
-
-	if (keys == NULL) {
-		t->err = VIX_E_STORE;
-		return 0;
-	}
-	n = due_keys(t, t->s->escalate, (uint64_t)now, keys, max);
-	for (size_t i = 0; i < n && t->err == 0; i++) {
-		escalate_one(t, orgs, get_u64(keys[i].b + 8), now);
-		st_del(t, t->s->escalate, &keys[i]);
-	}
-	*more |= n == max;
-	free(keys);
-	return n;
 }
 
 static size_t
@@ -1883,10 +1868,10 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 
 	memset(out, 0, sizeof(*out));
 	t->now = in->now;
-	out->expired = sweep_expired(t, in->orgs, in->now, in->max,
-	    &out->more);
-	out->escalated = sweep_escalations(t, in->orgs, in->now, in->max,
-	    &out->more);
+	out->expired = sweep_due(t, t->s->expiry, in->orgs, in->now, in->max,
+	    &out->more, expire_one);
+	out->escalated = sweep_due(t, t->s->escalate, in->orgs, in->now,
+	    in->max, &out->more, escalate_one);
 	out->purged = sweep_archive(t, in->now - in->archive_secs, in->max,
 	    &out->more);
 	for (size_t i = 0; i < in->orgs->n && budget > 0 && t->err == 0; i++)
