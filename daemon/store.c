@@ -1888,3 +1888,98 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 	}
 	return t->err;
 }
+
+/* ---- statistics ------------------------------------------------------ */
+
+static void
+stats_matches(struct store_reader *r, struct store_stats *out)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	if (mdb_cursor_open(r->txn, r->s->matches, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &v, out->matches ? MDB_NEXT :
+	    MDB_FIRST) == 0) {
+		Vix__Store__V1__Match *m = vix__store__v1__match__unpack(NULL,
+		    v.mv_size, v.mv_data);
+
+		out->matches++;
+		if (m != NULL && !m->coordinated)
+			out->matches_uncoordinated++;
+		vix__store__v1__match__free_unpacked(m, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* Pending for recipient: rows after the slowest consumer's cursor. */
+static void
+stats_pending(struct store_reader *r, const struct orgs *orgs,
+    const struct org *rec, int64_t now, struct store_pending *p)
+{
+	struct store_txn t = { .s = r->s, .txn = r->txn };
+	uint64_t min = UINT64_MAX, last = last_seq(&t, rec->sid);
+	struct key k;
+	MDB_val v;
+
+	for (size_t i = 0; i < orgs->n; i++)
+		if (consumes(&orgs->v[i], rec)) {
+			uint64_t c = cursor_get(&t, orgs->v[i].sid, rec->sid);
+
+			min = c < min ? c : min;
+		}
+	if (min == UINT64_MAX)
+		min = 0;
+	p->org = rec;
+	p->pending = last > min ? last - min : 0;
+	p->oldest_age = 0;
+	key_u64(key_u32(key_start(&k), rec->sid), min + 1);
+	if (p->pending > 0 && st_get(&t, r->s->outbox, &k, &v) == 0) {
+		Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
+		    v.mv_size, v.mv_data);
+
+		if (n != NULL && now > n->time)
+			p->oldest_age = now - n->time;
+		vix__v1__notification__free_unpacked(n, NULL);
+	}
+}
+
+int
+store_stats(struct store_reader *r, const struct orgs *orgs, int64_t now,
+    struct store_stats *out)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	mdb_stat(r->txn, r->s->signals, &st);
+	out->signals = st.ms_entries;
+	mdb_stat(r->txn, r->s->archive, &st);
+	out->archived = st.ms_entries;
+	mdb_stat(r->txn, r->s->audit, &st);
+	out->audit_records = st.ms_entries;
+	stats_matches(r, out);
+	mdb_env_info(r->s->env, &info);
+	mdb_env_stat(r->s->env, &st);
+	out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	out->map_size = info.me_mapsize;
+	out->quota = r->s->map_size / 100 * r->s->quota_percent;
+	if ((out->pending = calloc(orgs->n ? orgs->n : 1,
+	    sizeof(*out->pending))) != NULL)
+		for (size_t i = 0; i < orgs->n; i++)
+			stats_pending(r, orgs, &orgs->v[i], now,
+			    &out->pending[out->npending++]);
+	reader_end(r);
+	return 0;
+}
+
+void
+store_stats_free(struct store_stats *s)
+{
+	free(s->pending);
+	s->pending = NULL;
+	s->npending = 0;
+}

@@ -252,6 +252,33 @@ struct store_sweep_out {
 int	store_sweep(struct store_txn *, const struct store_sweep_in *,
 	    struct store_sweep_out *);
 
+struct store_pending {
+	const struct org	*org;		/* recipient */
+	uint64_t		 pending;	/* rows not acked by every consumer */
+	int64_t			 oldest_age;	/* seconds, of the oldest of them */
+};
+
+struct store_stats {
+	size_t			 signals;	/* active */
+	size_t			 matches;
+	size_t			 matches_uncoordinated;
+	size_t			 archived;
+	size_t			 audit_records;
+	size_t			 map_used;	/* bytes of the map in use */
+	size_t			 map_size;	/* bytes reserved */
+	size_t			 quota;		/* bytes allowed for new signals */
+	struct store_pending	*pending;	/* per organisation; malloc'd */
+	size_t			 npending;
+};
+
+/*
+ * A snapshot for monitoring (one read transaction; scans the matches).
+ * Free with store_stats_free.
+ */
+int	store_stats(struct store_reader *, const struct orgs *, int64_t now,
+	    struct store_stats *);
+void	store_stats_free(struct store_stats *);
+
 /* Testing and inspection: counts of active signals, matches, archive rows. */
 int	store_counts(struct store_reader *, size_t *signals, size_t *matches,
 	    size_t *archived);
