@@ -23,6 +23,7 @@
 #define WAKE_DRAIN	'd'	/* close everything and stop */
 #define WAKE_DONE	'r'	/* jobs are back from the writer */
 #define WAKE_PUBLISH	'p'	/* outboxes grew */
+#define WAKE_ORGS	'o'	/* the organisation registry was replaced */
 
 struct orgs *
 vixd_orgs(struct vixd *v)
@@ -118,6 +119,26 @@ worker_publish(struct worker *w)
 	free(sids);
 }
 
+/*
+ * The registry was replaced: connections keep the identity they
+ * authenticated with, but an organisation no longer in orgs.conf (by its
+ * OIN) loses its open connections.
+ */
+static void
+worker_check_orgs(struct worker *w)
+{
+	struct orgs *now = vixd_orgs(w->vixd);
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->org != NULL && c->pusher == NULL &&
+		    orgs_by_oin(now, c->org->oin) == NULL)
+			conn_teardown(c, "organisation removed from orgs.conf");
+	}
+	orgs_unref(now);
+}
+
 static void
 worker_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -125,7 +146,7 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 	char buf[64];
 	struct job_list done;
 	struct job *j;
-	int *fds, drain;
+	int *fds, drain, orgs_changed;
 	size_t n;
 
 	while (read(fd, buf, sizeof(buf)) > 0)
@@ -138,7 +159,11 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 	w->npending = w->cap = 0;
 	TAILQ_CONCAT(&done, &w->done, entry);
 	drain = w->drain;
+	orgs_changed = w->orgs_changed;
+	w->orgs_changed = 0;
 	pthread_mutex_unlock(&w->lock);
+	if (orgs_changed)
+		worker_check_orgs(w);
 
 	while ((j = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, j, entry);
@@ -180,6 +205,19 @@ server_job_done(void *arg, struct worker *w, struct job *j)
 	TAILQ_INSERT_TAIL(&w->done, j, entry);
 	pthread_mutex_unlock(&w->lock);
 	worker_notify(w, WAKE_DONE);
+}
+
+void
+server_orgs_changed(struct vixd *v)
+{
+	for (unsigned i = 0; i < v->nworkers; i++) {
+		struct worker *w = &v->workers[i];
+
+		pthread_mutex_lock(&w->lock);
+		w->orgs_changed = 1;
+		pthread_mutex_unlock(&w->lock);
+		worker_notify(w, WAKE_ORGS);
+	}
 }
 
 /* Called on the writer thread after a commit: tell every worker. */

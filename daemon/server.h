@@ -13,6 +13,9 @@ const char *server_bound_address(struct vixd *, char *buf, size_t len);
 /* The writer's completion hook: queue j for worker w and wake it. */
 void	server_job_done(void *vixd, struct worker *w, struct job *j);
 
+/* A new registry is in place: close connections of removed organisations. */
+void	server_orgs_changed(struct vixd *);
+
 /* The writer's publish hook: outboxes of sids grew; wake every worker. */
 void	server_published(void *vixd, const uint32_t *sids, size_t n, int all);
 

@@ -48,6 +48,7 @@ struct worker {
 	uint32_t		*published;	/* outboxes that grew */
 	size_t			 npublished, pubcap;
 	int			 published_all;
+	int			 orgs_changed;
 	int			 drain;
 
 	struct pseudonym_ctx	*pseudonyms;	/* worker thread only */

@@ -605,3 +605,67 @@ Test(notify, pruned_outbox_rows_show_in_metrics)
 	cr_assert_not_null(strstr(text, "# TYPE vix_outbox_pruned_total "
 	    "counter"));
 }
+
+/* The connection still answers: a ping round trip. */
+static void
+ack_nothing_pending(SSL *ssl)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Ping ping = VIX__V1__PING__INIT;
+	Vix__V1__ServerMessage *m;
+
+	req.id = 77;
+	req.body_case = VIX__V1__REQUEST__BODY_PING;
+	req.ping = &ping;
+	harness_send_request(ssl, &req);
+	cr_assert_eq(response(ssl, &m)->id, 77);
+	vix__v1__server_message__free_unpacked(m, NULL);
+}
+
+Test(notify, a_removed_organisation_loses_its_connections_at_reload)
+{
+	char orgs[PATH_MAX], conf[8192], log[65536];
+	SSL *b = subscriber("org-b", NULL), *a = subscriber("org-a", NULL);
+	Vix__V1__ServerMessage *m;
+	size_t n;
+	int skip = 0, end = 1;
+	FILE *fp;
+
+	/* orgs.conf without [org org-b] and without it in receives_for. */
+	cr_assert_not_null(fp = fopen(harness_dev_file(&vixd, "orgs.conf",
+	    orgs, sizeof(orgs)), "r"));
+	n = fread(conf, 1, sizeof(conf) - 1, fp);
+	conf[n] = '\0';
+	fclose(fp);
+	cr_assert_not_null(fp = fopen(orgs, "w"));
+	for (char *line = strtok(conf, "\n"); line != NULL;
+	    line = strtok(NULL, "\n")) {
+		if (line[0] == '[')
+			skip = strcmp(line, "[org org-b]") == 0;
+		if (skip)
+			continue;
+		if (strncmp(line, "receives_for", 12) == 0)
+			line = "receives_for = org-a";
+		fprintf(fp, "%s\n", line);
+	}
+	fclose(fp);
+	kill(vixd.pid, SIGHUP);
+
+	m = harness_recv(b, &end);
+	cr_assert_null(m, "org-b's connection must be closed");
+	cr_assert_eq(end, 0, "with close_notify");
+	harness_tls_close(b);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, "(org-b): closed: organisation removed "
+	    "from orgs.conf"), "%s", log);
+	/* org-a is untouched, and org-b cannot come back. */
+	ack_nothing_pending(a);
+	harness_tls_close(a);
+	{
+		struct run_result r;
+
+		harness_vix(&r, &vixd, "org-b", (const char *[]){ "ping", NULL });
+		cr_assert_eq(r.status, 1);
+		cr_assert_not_null(strstr(r.err, "UNAUTHENTICATED"), "%s", r.err);
+	}
+}
