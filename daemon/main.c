@@ -221,6 +221,7 @@ reload(struct vixd *v)
 	    "open connections keep their identity", orgs->n, before);
 	orgs_unref(old_orgs);
 	SSL_CTX_free(old_ctx);
+	server_orgs_changed(v);	/* removed organisations lose their connections */
 }
 
 static void
