@@ -79,6 +79,8 @@ struct acked {
 	size_t		count;
 };
 
+static void record(Vix__V1__ServerMessage *, int, size_t, struct acked *);
+
 /* Every response that arrives is an acknowledgement of a commit. */
 static void
 collect(SSL *ssl, int org, size_t first, struct acked *a)
@@ -86,20 +88,24 @@ collect(SSL *ssl, int org, size_t first, struct acked *a)
 	Vix__V1__ServerMessage *m;
 	int end;
 
-	while ((m = harness_recv(ssl, &end)) != NULL) {
-		Vix__V1__Response *r = m->response;
+	while ((m = harness_recv(ssl, &end)) != NULL)
+		record(m, org, first, a);
+}
 
-		cr_assert_eq(m->msg_case, VIX__V1__SERVER_MESSAGE__MSG_RESPONSE);
-		cr_assert(r->status == NULL || r->status->code == 0,
-		    "registration refused: %s", r->status->message);
-		cr_assert_geq(r->id, 1);
-		a->signals[org][(first + r->id - 1) % nbsns] =
-		    r->register_->signal_id;
-		a->count++;
-		if (r->register_->match != NULL && a->nmatches < MAX_MATCHES)
-			a->matches[a->nmatches++] = r->register_->match->match_id;
-		vix__v1__server_message__free_unpacked(m, NULL);
-	}
+static void
+record(Vix__V1__ServerMessage *m, int org, size_t first, struct acked *a)
+{
+	Vix__V1__Response *r = m->response;
+
+	cr_assert_eq(m->msg_case, VIX__V1__SERVER_MESSAGE__MSG_RESPONSE);
+	cr_assert(r->status == NULL || r->status->code == 0,
+	    "registration refused: %s", r->status->message);
+	cr_assert_geq(r->id, 1);
+	a->signals[org][(first + r->id - 1) % nbsns] = r->register_->signal_id;
+	a->count++;
+	if (r->register_->match != NULL && a->nmatches < MAX_MATCHES)
+		a->matches[a->nmatches++] = r->register_->match->match_id;
+	vix__v1__server_message__free_unpacked(m, NULL);
 }
 
 static void
@@ -111,8 +117,19 @@ one_cycle(int cycle, struct acked *a)
 	for (uint64_t i = 1; i <= YOUTHS; i++)
 		for (int o = 0; o < 2; o++)
 			send_register(ssl[o], i, bsns[(first + i - 1) % nbsns]);
-	/* Somewhere between "nothing committed" and "all committed". */
-	usleep((useconds_t)(rand() % 40000));
+	/*
+	 * Somewhere after the first commit and before the last: wait for the
+	 * first acknowledgement (however slow the machine), then a little.
+	 */
+	{
+		Vix__V1__ServerMessage *m;
+		int end;
+
+		cr_assert_not_null(m = harness_recv(ssl[0], &end),
+		    "no acknowledgement at all");
+		record(m, 0, first, a);
+	}
+	usleep((useconds_t)(rand() % 30000));
 	kill(vixd.pid, SIGKILL);
 	for (int o = 0; o < 2; o++) {
 		collect(ssl[o], o, first, a);
