@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
@@ -42,6 +43,7 @@ struct vix_client {
 	SSL		*ssl;
 	int		 timeout_ms;
 	uint64_t	 next_id;
+	size_t		 pending;	/* vix_register_send()s not yet received */
 	int		 dead;		/* connection unusable: fail fast */
 	int		 server_role;	/* accepted from vixd (push mode) */
 	uint8_t		*rbuf;		/* bytes read, not yet consumed */
@@ -253,6 +255,15 @@ ssl_failure(vix_client *c, int rc, const char *doing, struct vix_error *err)
 	case SSL_ERROR_ZERO_RETURN:
 		return seterr(err, VIX_ERR_CONNECT, 0, "%s closed the "
 		    "connection while %s", peer, doing);
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		/* A blocking socket: its timeout ran out, or a signal came. */
+		ERR_clear_error();
+		if (saved == EINTR)
+			return seterr(err, VIX_ERR_CONNECT, 0, "interrupted "
+			    "while %s", doing);
+		return seterr(err, VIX_ERR_CONNECT, 0, "timed out after %d ms "
+		    "while %s", c->timeout_ms, doing);
 	case SSL_ERROR_SYSCALL:
 		ERR_clear_error();
 		if (saved == EAGAIN || saved == EWOULDBLOCK)
@@ -607,43 +618,88 @@ queue_push(vix_client *c, const Vix__V1__Notification *src,
 	return VIX_OK;
 }
 
+/* Only notifications and acknowledgements work in push mode. */
+static int
+client_not_pushed(vix_client *c, struct vix_error *err)
+{
+	if (!c->server_role)
+		return VIX_OK;
+	return seterr(err, VIX_ERR_ARGS, 0, "on a connection from vixd only "
+	    "notifications and acknowledgements work");
+}
+
+/* A pipeline in progress owns the responses: nothing else may read them. */
+static int
+client_not_pipelining(vix_client *c, struct vix_error *err)
+{
+	if (c->pending == 0)
+		return VIX_OK;
+	return seterr(err, VIX_ERR_ARGS, 0, "%zu pipelined register requests "
+	    "still await vix_register_recv", c->pending);
+}
+
 /*
- * Send req and wait for its response, keeping the notifications that
- * arrive meanwhile. A response with id 0 is the server speaking before it
- * closes (e.g. an unknown organisation): it answers whatever we asked. On
- * VIX_OK *out holds the response message; free it with
- * frame_free_unpacked(&(*msg)->base, b).
+ * Read until the response to request id arrives (id 0: to any request),
+ * keeping the notifications that arrive meanwhile. A response with id 0 is
+ * the server speaking before it closes (e.g. an unknown organisation): it
+ * answers whatever we asked. On VIX_OK *msg holds the response message;
+ * free it with frame_free_unpacked(&(*msg)->base, b).
  */
 static int
-client_call(vix_client *c, Vix__V1__Request *req, struct frame_budget *b,
+client_await(vix_client *c, uint64_t id, struct frame_budget *b,
     Vix__V1__ServerMessage **msg, struct vix_error *err)
 {
-	Vix__V1__Response *resp = NULL;
-	int rc;
+	const Vix__V1__Response *resp;
+	int rc = VIX_OK;
 
-	if (c->server_role)
-		return seterr(err, VIX_ERR_ARGS, 0, "on a connection from "
-		    "vixd only notifications and acknowledgements work");
-	rc = client_send(c, req, err);
 	while (rc == VIX_OK) {
 		if ((rc = client_next_message(c, b, msg, err)) != VIX_OK)
 			return rc;
 		resp = (*msg)->response;
 		if ((*msg)->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE &&
-		    (resp->id == req->id || resp->id == 0))
-			break;
+		    (id == 0 || resp->id == id || resp->id == 0))
+			return VIX_OK;
 		if ((*msg)->msg_case ==
 		    VIX__V1__SERVER_MESSAGE__MSG_NOTIFICATION)
 			rc = queue_push(c, (*msg)->notification, err);
 		frame_free_unpacked(&(*msg)->base, b);	/* kept, or not ours */
 	}
-	if (rc != VIX_OK)
+	return rc;
+}
+
+/*
+ * A response's status as a vix_result: a refusal is reported in err, and
+ * one with id 0 (the server's last word) ends the connection.
+ */
+static int
+client_status(vix_client *c, const Vix__V1__Response *resp,
+    struct vix_error *err)
+{
+	if (resp->status == NULL || resp->status->code == 0)
+		return VIX_OK;
+	if (resp->id == 0)
+		c->dead = 1;
+	return seterr(err, VIX_ERR_REFUSED, (int)resp->status->code, "%s",
+	    resp->status->message);
+}
+
+/*
+ * Send req and wait for its response, keeping the notifications that
+ * arrive meanwhile. On VIX_OK *msg holds the response message; free it
+ * with frame_free_unpacked(&(*msg)->base, b).
+ */
+static int
+client_call(vix_client *c, Vix__V1__Request *req, struct frame_budget *b,
+    Vix__V1__ServerMessage **msg, struct vix_error *err)
+{
+	int rc;
+
+	if ((rc = client_not_pushed(c, err)) != VIX_OK ||
+	    (rc = client_not_pipelining(c, err)) != VIX_OK ||
+	    (rc = client_send(c, req, err)) != VIX_OK ||
+	    (rc = client_await(c, req->id, b, msg, err)) != VIX_OK)
 		return rc;
-	if (resp->status != NULL && resp->status->code != 0) {
-		if (resp->id == 0)
-			c->dead = 1;
-		rc = seterr(err, VIX_ERR_REFUSED, (int)resp->status->code,
-		    "%s", resp->status->message);
+	if ((rc = client_status(c, (*msg)->response, err)) != VIX_OK) {
 		frame_free_unpacked(&(*msg)->base, b);
 		*msg = NULL;
 		return rc;
@@ -828,6 +884,28 @@ register_fill(const struct vix_register_req *rq, Vix__V1__Register *reg,
 	return VIX_OK;
 }
 
+/* Copy a Register reply into the zeroed *out; on failure *out is zeroed. */
+static int
+register_result_copy(struct vix_register_result *out,
+    const Vix__V1__RegisterReply *r, struct vix_error *err)
+{
+	int rc = VIX_OK;
+
+	if (r == NULL)
+		return VIX_OK;
+	out->signal_id = r->signal_id;
+	out->status = (enum vix_signal_status)r->status;
+	out->expires = r->expires;
+	out->expiry_bound = (enum vix_expiry_bound)r->expiry_bound;
+	if (r->match != NULL) {
+		out->has_match = 1;
+		rc = match_copy(&out->match, r->match, err);
+	}
+	if (rc != VIX_OK)
+		vix_register_result_free(out);
+	return rc;
+}
+
 int
 vix_register(vix_client *c, const struct vix_register_req *rq,
     struct vix_register_result *out, struct vix_error *err)
@@ -836,7 +914,6 @@ vix_register(vix_client *c, const struct vix_register_req *rq,
 	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
 	Vix__V1__Contact ct = VIX__V1__CONTACT__INIT;
 	Vix__V1__ServerMessage *msg;
-	Vix__V1__RegisterReply *r;
 	struct frame_budget b;
 	int rc;
 
@@ -852,19 +929,94 @@ vix_register(vix_client *c, const struct vix_register_req *rq,
 	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_REGISTER,
 	    "register", &b, &msg, err)) != VIX_OK)
 		return rc;
-	if ((r = msg->response->register_) != NULL) {
-		out->signal_id = r->signal_id;
-		out->status = (enum vix_signal_status)r->status;
-		out->expires = r->expires;
-		out->expiry_bound = (enum vix_expiry_bound)r->expiry_bound;
-		if (r->match != NULL) {
-			out->has_match = 1;
-			rc = match_copy(&out->match, r->match, err);
-		}
-	}
+	rc = register_result_copy(out, msg->response->register_, err);
 	frame_free_unpacked(&msg->base, &b);
-	if (rc != VIX_OK)
-		vix_register_result_free(out);
+	return rc;
+}
+
+int
+vix_register_send(vix_client *c, const struct vix_register_req *rq,
+    uint64_t *id, struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
+	Vix__V1__Contact ct = VIX__V1__CONTACT__INIT;
+	int rc;
+
+	if (id != NULL)
+		*id = 0;
+	if (c == NULL || rq == NULL || id == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client, request and id "
+		    "are required");
+	if ((rc = client_not_pushed(c, err)) != VIX_OK ||
+	    (rc = register_fill(rq, &reg, &ct, err)) != VIX_OK)
+		return rc;
+	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
+	req.register_ = &reg;
+	if ((rc = client_send(c, &req, err)) != VIX_OK)
+		return rc;
+	c->pending++;
+	*id = req.id;
+	return VIX_OK;
+}
+
+/*
+ * The response to one pipelined request: *id names it, unless the server
+ * spoke for the whole connection (id 0) or answered a request never sent.
+ */
+static int
+register_response(vix_client *c, const Vix__V1__Response *resp, uint64_t *id,
+    struct vix_register_result *out, struct vix_error *err)
+{
+	int rc;
+
+	if (resp->id > c->next_id) {
+		c->dead = 1;
+		return seterr(err, VIX_ERR_PROTOCOL, 0, "server answered "
+		    "request %" PRIu64 ", which was never sent", resp->id);
+	}
+	if (resp->id != 0) {
+		*id = resp->id;
+		c->pending--;
+	}
+	if ((rc = client_status(c, resp, err)) != VIX_OK)
+		return rc;
+	if (resp->id == 0) {
+		c->dead = 1;
+		return seterr(err, VIX_ERR_PROTOCOL, 0, "server answered "
+		    "without naming the request");
+	}
+	if (resp->body_case != VIX__V1__RESPONSE__BODY_REGISTER)
+		return seterr(err, VIX_ERR_PROTOCOL, 0, "server answered "
+		    "register without a register reply");
+	return register_result_copy(out, resp->register_, err);
+}
+
+int
+vix_register_recv(vix_client *c, uint64_t *id,
+    struct vix_register_result *out, struct vix_error *err)
+{
+	Vix__V1__ServerMessage *msg;
+	struct frame_budget b;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (id != NULL)
+		*id = 0;
+	if (c == NULL || id == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client, id and result are "
+		    "required");
+	if (c->pending == 0)
+		return seterr(err, VIX_ERR_ARGS, 0, "no register request sent "
+		    "with vix_register_send awaits its response");
+	if (c->dead)
+		return seterr(err, VIX_ERR_CONNECT, 0, "connection is closed");
+	frame_budget_init(&b, 2 * CLIENT_MAX_FRAME);
+	if ((rc = client_await(c, 0, &b, &msg, err)) != VIX_OK)
+		return rc;
+	rc = register_response(c, msg->response, id, out, err);
+	frame_free_unpacked(&msg->base, &b);
 	return rc;
 }
 
@@ -1138,6 +1290,8 @@ vix_next_notification(vix_client *c, int timeout_ms,
 		    "required");
 	if (queue_pop(c, out))
 		return VIX_OK;
+	if ((rc = client_not_pipelining(c, err)) != VIX_OK)
+		return rc;
 	while (rc == VIX_OK && !got) {
 		if (c->dead)
 			return seterr(err, VIX_ERR_CONNECT, 0, "connection is "

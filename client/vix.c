@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vix/client.h"
 
@@ -19,6 +21,12 @@
 #define STREAM_WAIT_MS		1000	/* how often a stream checks for a stop */
 #define ACCEPT_PAUSE_MS		200	/* after a failed accept: no busy loop */
 #define STREAM_OUTPUT_FAILED	(-1)	/* stream(): stdout failed, reported */
+#define IMPORT_COLUMNS		8
+#define IMPORT_WINDOW		64	/* register requests in flight, at most */
+#define IMPORT_RECORD_MAX	65536	/* bytes in one CSV row */
+#define IMPORT_RETRIES		8	/* per row, while the server is busy */
+#define IMPORT_BACKOFF_MS	100	/* first pause when busy, then doubled */
+#define PROGRESS_EVERY_MS	250
 
 enum exit_status {
 	EXIT_OK = 0,
@@ -65,6 +73,7 @@ static int cmd_list(struct cli *, int, char **);
 static int cmd_subscribe(struct cli *, int, char **);
 static int cmd_coordinate(struct cli *, int, char **);
 static int cmd_listen(struct cli *, int, char **);
+static int cmd_import(struct cli *, int, char **);
 
 /* Set by SIGINT and SIGTERM: subscribe and listen stop cleanly. */
 static volatile sig_atomic_t stopping;
@@ -95,6 +104,9 @@ static const struct command commands[] = {
 	    "it coordinated", cmd_coordinate },
 	{ "listen", "--port P [--host H] [--peer NAME]",
 	    "receive the notifications vixd pushes (push mode)", cmd_listen },
+	{ "import", "FILE.csv",
+	    "register every row of FILE.csv; rejected rows go to "
+	    "FILE.errors.csv", cmd_import },
 };
 
 static void
@@ -138,6 +150,13 @@ usage(FILE *fp)
 	    "ORG: an organisation that delegates to you. listen binds H "
 	    "(default\n" LISTEN_HOST_DEFAULT ") and accepts vixd's "
 	    "certificate from --ca; --peer NAME: only if issued\nfor NAME\n"
+	    "import reads CSV (RFC 4180) with the header row bsn,birth_date,"
+	    "days,\ncontact_name,contact_phone,contact_email,client_ref,"
+	    "municipality; empty days:\nthe server's maximum; empty optional "
+	    "fields: unset. Rejected rows go to\nFILE.errors.csv with their "
+	    "line and the reason; running it again refreshes\nwhat was "
+	    "imported. It exits 1 if a row was rejected, 3 if it stopped "
+	    "early\n(the line it stopped at is shown)\n"
 	    "times are shown in UTC; a BSN is never printed\n"
 	    "exit status: 0 ok, 1 refused by the server, 2 usage, "
 	    "3 cannot connect, TLS or protocol failure\n");
@@ -1313,6 +1332,877 @@ cmd_listen(struct cli *o, int argc, char **argv)
 		fprintf(stderr, "vix listen: waiting for vixd on %s\n", addr);
 	rc = listen_run(o, l);
 	vix_listener_close(l);
+	return rc;
+}
+
+/*
+ * vix import: an RFC 4180 reader that keeps line numbers, and a pipelined
+ * loop that registers each row and records the rejected ones by line.
+ */
+
+static const char *const import_columns[IMPORT_COLUMNS] = {
+	"bsn", "birth_date", "days", "contact_name", "contact_phone",
+	"contact_email", "client_ref", "municipality",
+};
+
+enum { COL_BSN, COL_BIRTH_DATE, COL_DAYS, COL_CONTACT_NAME, COL_CONTACT_PHONE,
+	COL_CONTACT_EMAIL, COL_CLIENT_REF, COL_MUNICIPALITY };
+
+struct csv {
+	FILE		*fp;
+	unsigned long	 line;		/* the line being read, from 1 */
+	char		*buf;		/* the record's fields, each NUL-ended;
+					   never moved, so wiped at the end */
+	size_t		 len;
+	size_t		 field[IMPORT_COLUMNS];	/* offsets of the first ones */
+	size_t		 n;		/* fields in the record, all counted */
+};
+
+static const char *
+csv_field(const struct csv *r, size_t i)
+{
+	return r->buf + r->field[i];
+}
+
+static int
+csv_put(struct csv *r, int ch)
+{
+	if (r->len == IMPORT_RECORD_MAX)
+		return -1;
+	r->buf[r->len++] = (char)ch;
+	return 0;
+}
+
+/* Close the field being read; the ones past IMPORT_COLUMNS are only counted. */
+static int
+csv_end_field(struct csv *r, size_t start)
+{
+	if (csv_put(r, '\0') == -1)
+		return -1;
+	if (r->n < IMPORT_COLUMNS)
+		r->field[r->n] = start;
+	r->n++;
+	return 0;
+}
+
+/* After ch ("\r" or "\n"): a line ends, "\r\n" counting once. */
+static void
+csv_line_end(struct csv *r, int ch)
+{
+	int next;
+
+	if (ch == '\r' && (next = getc(r->fp)) != '\n' && next != EOF)
+		ungetc(next, r->fp);
+	r->line++;
+}
+
+/* After a bad record: skip the rest of its line. */
+static int
+csv_skip_line(struct csv *r)
+{
+	int ch;
+
+	while ((ch = getc(r->fp)) != EOF && ch != '\n' && ch != '\r')
+		;
+	if (ch != EOF)
+		csv_line_end(r, ch);
+	return -1;
+}
+
+/* Inside quotes up to the closing one; -1 at the end of the file. */
+static int
+csv_quoted(struct csv *r)
+{
+	int ch;
+
+	for (;;) {
+		if ((ch = getc(r->fp)) == EOF)
+			return -1;
+		if (ch == '"' && (ch = getc(r->fp)) != '"') {
+			if (ch != EOF)
+				ungetc(ch, r->fp);
+			return 0;
+		}
+		if (ch == '\r' || ch == '\n') {
+			csv_line_end(r, ch);
+			if (csv_put(r, '\n') == -1)
+				return -2;
+		} else if (csv_put(r, ch) == -1)
+			return -2;
+	}
+}
+
+/*
+ * The rest of a record whose first character is ch. Returns 1, or -1 with
+ * why (the reason never quotes what was read: it may be a BSN).
+ */
+static int
+csv_fields(struct csv *r, int ch, char *why, size_t len)
+{
+	size_t start = 0;
+	int closed = 0, q;
+
+	for (;; ch = getc(r->fp)) {
+		if (ch == ',' || ch == '\r' || ch == '\n' || ch == EOF) {
+			if (csv_end_field(r, start) == -1)
+				break;
+			if (ch != ',') {
+				if (ch != EOF)
+					csv_line_end(r, ch);
+				return 1;
+			}
+			start = r->len;
+			closed = 0;
+		} else if (closed) {
+			snprintf(why, len, "column %zu: text after the closing "
+			    "quote", r->n + 1);
+			return csv_skip_line(r);
+		} else if (ch == '"' && r->len == start) {
+			if ((q = csv_quoted(r)) == -1) {
+				snprintf(why, len, "column %zu: the quoted field "
+				    "is not closed", r->n + 1);
+				return -1;
+			}
+			if (q == -2)
+				break;
+			closed = 1;
+		} else if (ch == '"') {
+			snprintf(why, len, "column %zu: a quote inside an "
+			    "unquoted field (quote the field and double the "
+			    "quote)", r->n + 1);
+			return csv_skip_line(r);
+		} else if (csv_put(r, ch) == -1)
+			break;
+	}
+	snprintf(why, len, "the row is longer than %d bytes (a quote not "
+	    "closed?)", IMPORT_RECORD_MAX);
+	return csv_skip_line(r);
+}
+
+/*
+ * The next record, skipping empty lines: 1 with its fields, 0 at the end
+ * of the file, -1 for a record that cannot be read (why says what is
+ * wrong). *start is the line it begins on.
+ */
+static int
+csv_next(struct csv *r, unsigned long *start, char *why, size_t len)
+{
+	int ch;
+
+	r->len = 0;
+	r->n = 0;
+	while ((ch = getc(r->fp)) == '\r' || ch == '\n')
+		csv_line_end(r, ch);
+	*start = r->line;
+	if (ch == EOF)
+		return 0;
+	return csv_fields(r, ch, why, len);
+}
+
+/*
+ * Read fp (which is closed with r), skipping a UTF-8 byte order mark; -1 if
+ * out of memory or the file starts with part of a mark.
+ */
+static int
+csv_open(struct csv *r, FILE *fp)
+{
+	int ch;
+
+	memset(r, 0, sizeof(*r));
+	r->fp = fp;
+	r->line = 1;
+	if ((r->buf = malloc(IMPORT_RECORD_MAX)) == NULL)
+		return -1;
+	if ((ch = getc(fp)) != 0xef) {
+		if (ch != EOF)
+			ungetc(ch, fp);
+		return 0;
+	}
+	return getc(fp) == 0xbb && getc(fp) == 0xbf ? 0 : -1;
+}
+
+/* Free the buffer, wiping the last row read (it holds a BSN). */
+static void
+csv_close(struct csv *r)
+{
+	if (r->buf != NULL)
+		explicit_bzero(r->buf, IMPORT_RECORD_MAX);
+	free(r->buf);
+	if (r->fp != NULL)
+		fclose(r->fp);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A header field as it may appear in an error message: never with digits. */
+static const char *
+shown_field(const char *s, char *buf, size_t len)
+{
+	if (strpbrk(s, "0123456789") != NULL)
+		return "a value with digits (is the header row missing?)";
+	snprintf(buf, len, "'%s'", s);
+	for (char *p = buf; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
+static void
+header_expected(void)
+{
+	fprintf(stderr, "the first line must be exactly:\n  ");
+	for (size_t i = 0; i < IMPORT_COLUMNS; i++)
+		fprintf(stderr, "%s%s", i ? "," : "", import_columns[i]);
+	fprintf(stderr, "\n");
+}
+
+/* Read and check the header row; -1 after saying what is wrong. */
+static int
+import_header(struct csv *r, const char *path)
+{
+	char why[160], buf[80];
+	unsigned long line;
+	int rc;
+
+	rc = csv_next(r, &line, why, sizeof(why));
+	if (rc == 0)
+		fprintf(stderr, "vix import: %s is empty; ", path);
+	else if (rc == -1)
+		fprintf(stderr, "vix import: %s line %lu: the header cannot be "
+		    "read: %s; ", path, line, why);
+	else if (r->n != IMPORT_COLUMNS)
+		fprintf(stderr, "vix import: %s line %lu: the header has %zu "
+		    "columns, not %d; ", path, line, r->n, IMPORT_COLUMNS);
+	else {
+		for (size_t i = 0; i < IMPORT_COLUMNS; i++) {
+			if (strcmp(csv_field(r, i), import_columns[i]) == 0)
+				continue;
+			fprintf(stderr, "vix import: %s line %lu: header column "
+			    "%zu is %s, not '%s'; ", path, line, i + 1,
+			    shown_field(csv_field(r, i), buf, sizeof(buf)),
+			    import_columns[i]);
+			header_expected();
+			return -1;
+		}
+		return 0;
+	}
+	header_expected();
+	return -1;
+}
+
+/* One row at the server, or waiting to be sent again. */
+struct import_slot {
+	unsigned long		 line;		/* 0: the slot is free */
+	uint64_t		 id;		/* 0: not in flight */
+	unsigned		 tries;
+	char			*buf;		/* the fields rq points into */
+	size_t			 len;
+	struct vix_register_req	 rq;
+};
+
+struct import {
+	const char		*path;
+	char			 errors_path[PATH_MAX];
+	FILE			*errors;
+	struct csv		 csv;
+	int			 eof;
+	vix_client		*c;
+	struct import_slot	 slot[IMPORT_WINDOW];
+	size_t			 inflight;	/* sent, not yet answered */
+	size_t			 waiting;	/* to be sent again */
+	size_t			 window;	/* in flight, at most, for now */
+	size_t			 answered;	/* since the window last grew */
+	int64_t			 pause_until;	/* the server is busy */
+	unsigned long		 rows, created, refreshed, rejected;
+	unsigned long		 total;		/* rows in the file; 0: unknown */
+	int			 progress;	/* stderr is a terminal */
+	int64_t			 started, shown;
+	int			 json;
+	int			 failed;	/* e says why the import stopped */
+	struct vix_error	 e;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* FILE.csv gives FILE.errors.csv; any other name gets .errors.csv added. */
+static int
+errors_path(const char *path, char *out, size_t len)
+{
+	size_t n = strlen(path);
+
+	if (n > 4 && strcasecmp(path + n - 4, ".csv") == 0)
+		n -= 4;
+	if (n > INT_MAX || (size_t)snprintf(out, len, "%.*s.errors.csv",
+	    (int)n, path) >= len) {
+		fprintf(stderr, "vix import: the file name is too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* A reason as one CSV field, with control characters shown as '?'. */
+static void
+csv_write_field(FILE *fp, const char *s)
+{
+	int quote = strpbrk(s, ",\"") != NULL;
+
+	if (quote)
+		fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', fp);
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
+	}
+	if (quote)
+		fputc('"', fp);
+}
+
+static void
+import_reject(struct import *im, unsigned long line, const char *reason)
+{
+	im->rows++;
+	im->rejected++;
+	fprintf(im->errors, "%lu,", line);
+	csv_write_field(im->errors, reason);
+	fputc('\n', im->errors);
+}
+
+/* Free a slot, wiping the row it held. */
+static void
+slot_clear(struct import_slot *s)
+{
+	if (s->buf != NULL)
+		explicit_bzero(s->buf, s->len);
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}
+
+/* "" is unset for the optional columns, and 0 days the server's maximum. */
+static int
+slot_fill(struct import_slot *s, const struct csv *r, unsigned long line,
+    char *why, size_t len)
+{
+	const char *days;
+	char *end = NULL;
+	unsigned long long v;
+
+#define F(i)	(s->buf + r->field[i])
+#define OPT(i)	(*F(i) != '\0' ? F(i) : NULL)
+	if ((s->buf = malloc(r->len)) == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	memcpy(s->buf, r->buf, r->len);
+	s->len = r->len;
+	s->line = line;
+	days = F(COL_DAYS);
+	errno = 0;
+	v = *days == '\0' ? 0 : strtoull(days, &end, 10);
+	if (*days != '\0' && (errno || *end || !isdigit((unsigned char)*days) ||
+	    v < 1 || v > UINT32_MAX)) {
+		snprintf(why, len, "days: must be a whole number from 1 to %"
+		    PRIu32 ", or empty for the server's maximum", UINT32_MAX);
+		return -1;
+	}
+	s->rq = (struct vix_register_req){ .bsn = F(COL_BSN),
+	    .birth_date = F(COL_BIRTH_DATE), .duration_days = (unsigned)v,
+	    .contact_name = F(COL_CONTACT_NAME),
+	    .contact_phone = F(COL_CONTACT_PHONE),
+	    .contact_email = OPT(COL_CONTACT_EMAIL),
+	    .client_ref = OPT(COL_CLIENT_REF),
+	    .municipality = OPT(COL_MUNICIPALITY) };
+#undef OPT
+#undef F
+	return 0;
+}
+
+static struct import_slot *
+slot_free(struct import *im)
+{
+	for (size_t i = 0; i < IMPORT_WINDOW; i++)
+		if (im->slot[i].line == 0)
+			return &im->slot[i];
+	return NULL;
+}
+
+/* The connection is lost: keep why, and the rows at the server are lost. */
+static int
+import_failed(struct import *im, const struct vix_error *e)
+{
+	im->failed = 1;
+	im->e = *e;
+	return -1;
+}
+
+static int
+slot_send(struct import *im, struct import_slot *s)
+{
+	struct vix_error e;
+
+	if (vix_register_send(im->c, &s->rq, &s->id, &e) != VIX_OK)
+		return import_failed(im, &e);
+	im->inflight++;
+	return 0;
+}
+
+/* Read the next row; send it, or record why it cannot be sent. */
+static int
+import_next_row(struct import *im)
+{
+	struct import_slot *s = slot_free(im);
+	unsigned long line;
+	char why[200];
+	int rc;
+
+	if ((rc = csv_next(&im->csv, &line, why, sizeof(why))) == 0) {
+		im->eof = 1;
+		return 0;
+	}
+	if (rc == 1 && im->csv.n != IMPORT_COLUMNS) {
+		snprintf(why, sizeof(why), "%d columns expected, %zu found",
+		    IMPORT_COLUMNS, im->csv.n);
+		rc = -1;
+	}
+	if (rc == 1 && slot_fill(s, &im->csv, line, why, sizeof(why)) == -1)
+		rc = -1;
+	if (rc == -1) {
+		slot_clear(s);
+		import_reject(im, line, why);
+		return 0;
+	}
+	return slot_send(im, s);
+}
+
+/*
+ * SIGINT and SIGTERM are held pending while the import runs, so that they
+ * never cut a read short (the connection would be lost); the import loop
+ * looks for them between responses. *old is the mask to restore.
+ */
+static void
+signals_hold(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/* Whether SIGINT or SIGTERM is pending (then stopping is set). */
+static int
+stop_requested(void)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) ||
+	    sigismember(&pending, SIGTERM)))
+		stopping = 1;
+	return stopping;
+}
+
+/* Send again what the server was too busy for, then new rows, to the window. */
+static int
+import_fill(struct import *im)
+{
+	if (stop_requested() || mono_ms() < im->pause_until)
+		return 0;
+	for (size_t i = 0; i < IMPORT_WINDOW && im->waiting > 0 &&
+	    im->inflight < im->window; i++) {
+		if (im->slot[i].line == 0 || im->slot[i].id != 0)
+			continue;
+		im->waiting--;
+		if (slot_send(im, &im->slot[i]) == -1)
+			return -1;
+	}
+	while (!im->eof && im->inflight + im->waiting < im->window)
+		if (import_next_row(im) == -1)
+			return -1;
+	return 0;
+}
+
+static struct import_slot *
+slot_find(struct import *im, uint64_t id)
+{
+	for (size_t i = 0; i < IMPORT_WINDOW; i++)
+		if (im->slot[i].line != 0 && im->slot[i].id == id)
+			return &im->slot[i];
+	return NULL;
+}
+
+/*
+ * A busy server (its queue is full): halve the window, once for the
+ * responses of one burst, pause, and send the row again later.
+ */
+static int
+slot_retry(struct import *im, struct import_slot *s)
+{
+	int64_t now = mono_ms();
+
+	if (s->tries >= IMPORT_RETRIES)
+		return 0;
+	if (now >= im->pause_until && im->window > 1)
+		im->window /= 2;
+	im->answered = 0;
+	if (now + ((int64_t)IMPORT_BACKOFF_MS << s->tries) > im->pause_until)
+		im->pause_until = now + ((int64_t)IMPORT_BACKOFF_MS << s->tries);
+	s->tries++;
+	s->id = 0;
+	im->waiting++;
+	return 1;
+}
+
+/* Each window's worth of answers without a busy one widens it by one. */
+static void
+window_grow(struct import *im)
+{
+	if (im->window < IMPORT_WINDOW && ++im->answered >= im->window) {
+		im->window++;
+		im->answered = 0;
+	}
+}
+
+/*
+ * What the server said about one row. A server that stays busy (or full)
+ * through every retry stops the import: the rows after it would fare no
+ * better.
+ */
+static int
+slot_done(struct import *im, struct import_slot *s, int rc,
+    const struct vix_register_result *res, const struct vix_error *e)
+{
+	char why[sizeof(e->message) + 64];
+
+	if (rc == VIX_ERR_REFUSED && e->status == VIX_STATUS_RESOURCE_EXHAUSTED)
+		return slot_retry(im, s) ? 0 : import_failed(im, e);
+	window_grow(im);
+	if (rc == VIX_OK) {
+		im->rows++;
+		if (res->status == VIX_SIGNAL_REFRESHED)
+			im->refreshed++;
+		else
+			im->created++;
+	} else if (rc == VIX_ERR_REFUSED) {
+		snprintf(why, sizeof(why), "%s: %s", vix_status_name(e->status),
+		    e->message);
+		import_reject(im, s->line, why);
+	} else {
+		snprintf(why, sizeof(why), "%s: %s", vix_result_name(e->kind),
+		    e->message);
+		import_reject(im, s->line, why);
+	}
+	slot_clear(s);
+	return 0;
+}
+
+/* Take one response. A server shutting down ends the import like a lost one. */
+static int
+import_take(struct import *im)
+{
+	struct vix_register_result res;
+	struct import_slot *s;
+	struct vix_error e;
+	uint64_t id;
+	int rc;
+
+	rc = vix_register_recv(im->c, &id, &res, &e);
+	if (id == 0 || (rc == VIX_ERR_REFUSED &&
+	    e.status == VIX_STATUS_UNAVAILABLE)) {
+		vix_register_result_free(&res);
+		return import_failed(im, &e);
+	}
+	im->inflight--;
+	if ((s = slot_find(im, id)) == NULL) {
+		vix_register_result_free(&res);
+		e.kind = VIX_ERR_PROTOCOL;
+		snprintf(e.message, sizeof(e.message), "server answered "
+		    "request %" PRIu64 ", which is not in flight", id);
+		return import_failed(im, &e);
+	}
+	s->id = 0;
+	rc = slot_done(im, s, rc, &res, &e);
+	vix_register_result_free(&res);
+	return rc;
+}
+
+/* "45 s", "12 min", "3 h 20 min" */
+static const char *
+fmt_duration(double secs, char *buf, size_t len)
+{
+	unsigned long s = secs < 1 ? 1 : (unsigned long)(secs + 0.5);
+
+	if (s < 60)
+		snprintf(buf, len, "%lu s", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lu min", (s + 30) / 60);
+	else
+		snprintf(buf, len, "%lu h %lu min", s / 3600, s % 3600 / 60);
+	return buf;
+}
+
+/* On a terminal: rows done, rate and time left, in place; final: erased. */
+static void
+import_progress(struct import *im, int final)
+{
+	int64_t now = mono_ms();
+	double rate;
+	char left[40];
+
+	if (!im->progress || (!final && now - im->shown < PROGRESS_EVERY_MS))
+		return;
+	im->shown = now;
+	if (final) {
+		fprintf(stderr, "\r\033[K");
+		return;
+	}
+	rate = (double)im->rows * 1000.0 / (double)(now > im->started ?
+	    now - im->started : 1);
+	fprintf(stderr, "\r%lu", im->rows);
+	if (im->total > 0)
+		fprintf(stderr, " of %lu", im->total);
+	fprintf(stderr, " rows, %.0f/s", rate);
+	if (im->total > im->rows && rate > 0)
+		fprintf(stderr, ", about %s left", fmt_duration((double)
+		    (im->total - im->rows) / rate, left, sizeof(left)));
+	fprintf(stderr, "\033[K");
+	fflush(stderr);
+}
+
+/* Rows in the file after the header, for the progress line. */
+static unsigned long
+import_count(const char *path)
+{
+	struct csv r;
+	unsigned long n = 0, line;
+	FILE *fp;
+	char why[200];
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	if (csv_open(&r, fp) == 0 && csv_next(&r, &line, why, sizeof(why)) != 0)
+		while (csv_next(&r, &line, why, sizeof(why)) != 0)
+			n++;
+	csv_close(&r);
+	return n;
+}
+
+/* Send and take until every row is done, the connection fails or SIGINT. */
+static void
+import_run(struct import *im)
+{
+	const struct timespec pause = { 0, 10 * 1000000L };
+
+	im->started = im->shown = mono_ms();
+	while (import_fill(im) == 0) {
+		if (im->inflight > 0) {
+			if (import_take(im) == -1)
+				break;
+		} else if (im->waiting > 0 && !stopping)
+			nanosleep(&pause, NULL);
+		else
+			break;
+		import_progress(im, 0);
+	}
+	import_progress(im, 1);
+}
+
+/* Whether only empty lines are left to read. */
+static int
+csv_at_end(struct csv *r)
+{
+	int ch;
+
+	while ((ch = getc(r->fp)) == '\r' || ch == '\n')
+		csv_line_end(r, ch);
+	if (ch == EOF)
+		return 1;
+	ungetc(ch, r->fp);
+	return 0;
+}
+
+/* The first line not known to be done: in flight, waiting or unread; 0: none. */
+static unsigned long
+import_stopped_at(struct import *im)
+{
+	unsigned long first = im->eof || csv_at_end(&im->csv) ? 0 :
+	    im->csv.line;
+
+	for (size_t i = 0; i < IMPORT_WINDOW; i++)
+		if (im->slot[i].line != 0 && (first == 0 ||
+		    im->slot[i].line < first))
+			first = im->slot[i].line;
+	return first;
+}
+
+static void
+import_summary(const struct import *im, int kept, unsigned long stopped)
+{
+	unsigned long accepted = im->created + im->refreshed;
+
+	if (im->failed)
+		fail(&im->e);
+	if (stopped != 0)
+		fprintf(stderr, "vix import: %sstopped at line %lu; that row "
+		    "and later ones may not be imported; running the import "
+		    "again is safe (imported rows are refreshed)\n",
+		    im->failed ? "" : "interrupted: ", stopped);
+	if (im->json) {
+		printf("{\"rows\":%lu,\"accepted\":%lu,\"created\":%lu,"
+		    "\"refreshed\":%lu,\"rejected\":%lu,\"errors_file\":",
+		    im->rows, accepted, im->created, im->refreshed,
+		    im->rejected);
+		if (kept)
+			json_string(stdout, im->errors_path);
+		else
+			printf("null");
+		if (stopped != 0)
+			printf(",\"stopped_at_line\":%lu}\n", stopped);
+		else
+			printf(",\"stopped_at_line\":null}\n");
+		return;
+	}
+	printf("%lu rows: %lu accepted (%lu created, %lu refreshed), %lu "
+	    "rejected\n", im->rows, accepted, im->created, im->refreshed,
+	    im->rejected);
+	if (kept)
+		printf("rejected rows, by line: %s\n", im->errors_path);
+}
+
+static int
+import_opts(struct cli *o, int argc, char **argv, const char **path)
+{
+	static const struct option lo[] = { OPTS_COMMON, { NULL, 0, NULL, 0 } };
+
+	opts_begin();
+	for (;;) {
+		if (next_opt(o, argc, argv, lo) != -1)
+			return -1;
+		if (optind >= argc || *path != NULL)
+			break;
+		*path = argv[optind++];	/* options may follow the file */
+	}
+	if (opts_end(argc, argv) == -1)
+		return -1;
+	if (*path == NULL) {
+		fprintf(stderr, "vix %s: FILE.csv is required\n", argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open the file, check its header and create the errors file. */
+static int
+import_open(struct import *im)
+{
+	FILE *fp;
+
+	if ((fp = fopen(im->path, "r")) == NULL) {
+		fprintf(stderr, "vix import: cannot open %s: %s\n", im->path,
+		    strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (csv_open(&im->csv, fp) == -1) {
+		if (im->csv.buf == NULL) {
+			fprintf(stderr, "vix import: out of memory\n");
+			return EXIT_CONNECT;
+		}
+		fprintf(stderr, "vix import: %s line 1: starts with bytes that "
+		    "are neither the header nor a UTF-8 byte order mark; ",
+		    im->path);
+		header_expected();
+		return EXIT_USAGE;
+	}
+	if (import_header(&im->csv, im->path) == -1 ||
+	    errors_path(im->path, im->errors_path,
+	    sizeof(im->errors_path)) == -1)
+		return EXIT_USAGE;
+	if ((im->errors = fopen(im->errors_path, "w")) == NULL) {
+		fprintf(stderr, "vix import: cannot create %s: %s\n",
+		    im->errors_path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	fprintf(im->errors, "line,reason\n");
+	if ((im->progress = isatty(STDERR_FILENO)))
+		im->total = import_count(im->path);
+	return EXIT_OK;
+}
+
+/* Keep the errors file if a row was rejected, else remove it; 1: kept. */
+static int
+import_close_errors(struct import *im)
+{
+	int failed;
+
+	if (im->errors == NULL)
+		return 0;
+	failed = fclose(im->errors) != 0;
+	im->errors = NULL;
+	if (failed)
+		fprintf(stderr, "vix import: cannot write %s: %s\n",
+		    im->errors_path, strerror(errno));
+	if (im->rejected > 0)
+		return 1;
+	unlink(im->errors_path);
+	return 0;
+}
+
+static int
+import_finish(struct import *im)
+{
+	unsigned long stopped = import_stopped_at(im);
+	int kept = import_close_errors(im);
+
+	import_summary(im, kept, stopped);
+	if (im->failed || stopped != 0)
+		return EXIT_CONNECT;
+	return im->rejected > 0 ? EXIT_REFUSED : EXIT_OK;
+}
+
+static void
+import_free(struct import *im)
+{
+	import_close_errors(im);
+	for (size_t i = 0; i < IMPORT_WINDOW; i++)
+		slot_clear(&im->slot[i]);
+	csv_close(&im->csv);
+	vix_close(im->c);
+	free(im);
+}
+
+static int
+cmd_import(struct cli *o, int argc, char **argv)
+{
+	const char *path = NULL;
+	struct import *im;
+	sigset_t held;
+	int rc;
+
+	if (import_opts(o, argc, argv, &path) == -1)
+		return EXIT_USAGE;
+	if ((im = calloc(1, sizeof(*im))) == NULL) {
+		fprintf(stderr, "vix import: out of memory\n");
+		return EXIT_CONNECT;
+	}
+	im->path = path;
+	im->json = o->json;
+	im->window = IMPORT_WINDOW;
+	if ((rc = import_open(im)) == EXIT_OK &&
+	    (rc = open_client(o, &im->c)) == EXIT_OK) {
+		stop_on_signals();
+		signals_hold(&held);
+		import_run(im);
+		rc = import_finish(im);
+		sigprocmask(SIG_SETMASK, &held, NULL);
+	} else if (rc != EXIT_USAGE)
+		fprintf(stderr, "vix import: stopped at line %lu: nothing was "
+		    "sent\n", im->csv.line);
+	import_free(im);
 	return rc;
 }
 

@@ -1,7 +1,8 @@
 /*
  * The admin HTTP listener (admin_listen): GET /metrics in the Prometheus
- * text format and GET /healthz. Runs on the main thread's event base and
- * only reads counters, so it never blocks request handling.
+ * text format, GET /healthz, /readyz and /v1/status (JSON). Runs on the
+ * main thread's event base; it reads counters and one store snapshot per
+ * scrape, so it never blocks request handling.
  */
 #ifndef VIX_ADMIN_H
 #define VIX_ADMIN_H
@@ -10,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
+
+struct store_reader;
 struct vixd;
 
 /* Counters written from any thread, read by /metrics. */
@@ -21,6 +25,11 @@ struct vixd_stats {
 	atomic_uint_fast64_t	outbox_pruned_retention;
 	atomic_uint_fast64_t	sweeps;
 	atomic_uint_fast64_t	sweep_failures;
+	struct metrics		metrics;	/* requests, TLS, subscribers */
+
+	/* Main thread only, set up by admin_start. */
+	struct store_reader	*reader;	/* snapshots for the scrape */
+	int64_t			started;	/* unix time, for uptime */
 };
 
 /* Listen on cfg.admin_listen. Returns 0, or -1 (logged). */

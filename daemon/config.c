@@ -41,6 +41,7 @@ static const struct config_key config_keys[] = {
 	K("server", "orgs_file", KEY_PATH, orgs_file, 0, 0),
 	K("server", "pseudonym_key_file", KEY_PATH, pseudonym_key_file, 0, 0),
 	K("server", "data_dir", KEY_PATH, data_dir, 0, 0),
+	K("server", "control_socket", KEY_PATH, control_socket, 0, 0),
 	K("store", "map_size", KEY_SIZE, map_size, 1048576, 1UL << 40),
 	K("store", "quota_percent", KEY_UINT, quota_percent, 10, 99),
 	K("store", "batch_max", KEY_UINT, batch_max, 1, 100000),
@@ -89,6 +90,7 @@ config_defaults(struct vixd_config *c)
 	config_set(&c->orgs_file, "/etc/vix/orgs.conf");
 	config_set(&c->pseudonym_key_file, "/etc/vix/pseudonym.key");
 	config_set(&c->data_dir, "/var/lib/vix");
+	config_set(&c->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET);
 	c->map_size = 4UL << 30;
 	c->quota_percent = 90;
 	c->batch_max = 512;
@@ -111,6 +113,7 @@ config_free(struct vixd_config *c)
 {
 	char **strings[] = { &c->path, &c->listen, &c->admin_listen,
 	    &c->orgs_file, &c->pseudonym_key_file, &c->data_dir,
+	    &c->control_socket,
 	    &c->tls_certificate, &c->tls_private_key, &c->tls_ca_bundle,
 	    &c->tls_crl_file };
 
@@ -322,4 +325,81 @@ config_load(struct vixd_config *c, const char *path, struct diag *d)
 	config_set(&c->path, path);
 	inifile_parse(path, config_handler, &x, d);
 	return d->count == before ? 0 : -1;
+}
+
+/* Keys a reload applies; every other key needs a restart. */
+static int
+config_key_reloadable(const struct config_key *k)
+{
+	static const char *const names[] = { "orgs_file", "max_connections",
+	    "sweep_chunk", "sweep_interval", "archive_retention",
+	    "outbox_retention", "certificate", "private_key", "ca_bundle",
+	    "crl_file", "min_version" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(k->name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static size_t
+config_key_size(const struct config_key *k)
+{
+	switch (k->type) {
+	case KEY_ADDR:
+	case KEY_PATH:
+	case KEY_OPTPATH:	return sizeof(char *);
+	case KEY_UINT:		return sizeof(unsigned);
+	case KEY_SIZE:		return sizeof(size_t);
+	case KEY_DURATION:	return sizeof(int64_t);
+	case KEY_TLSVER:	return sizeof(int);
+	}
+	return 0;
+}
+
+static int
+config_key_differs(const struct config_key *k, const struct vixd_config *a,
+    const struct vixd_config *b)
+{
+	const char *fa = (const char *)a + k->offset;
+	const char *fb = (const char *)b + k->offset;
+	const char *sa, *sb;
+
+	if (k->type != KEY_ADDR && k->type != KEY_PATH &&
+	    k->type != KEY_OPTPATH)
+		return memcmp(fa, fb, config_key_size(k)) != 0;
+	memcpy(&sa, fa, sizeof(sa));
+	memcpy(&sb, fb, sizeof(sb));
+	if (sa == NULL || sb == NULL)
+		return sa != sb;
+	return strcmp(sa, sb) != 0;
+}
+
+void
+config_reload(struct vixd_config *cur, struct vixd_config *nc, char *buf,
+    size_t len)
+{
+	size_t n = strlen(buf);
+
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]);
+	    i++) {
+		const struct config_key *k = &config_keys[i];
+		char *fc = (char *)cur + k->offset, *fn = (char *)nc + k->offset;
+		char tmp[sizeof(size_t) > sizeof(int64_t) ? sizeof(size_t) :
+		    sizeof(int64_t)];
+		size_t sz = config_key_size(k);
+
+		if (k->type == KEY_ADDR || !config_key_differs(k, cur, nc))
+			continue;
+		if (config_key_reloadable(k)) {
+			/* Swap, so that nc's config_free frees the old value. */
+			memcpy(tmp, fc, sz);
+			memcpy(fc, fn, sz);
+			memcpy(fn, tmp, sz);
+		}
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, "[%s] %s changed%s\n",
+			    k->section, k->name, config_key_reloadable(k) ? "" :
+			    " (takes effect at the next restart)");
+	}
 }

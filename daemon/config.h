@@ -13,6 +13,7 @@
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:7411"
 #define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:7412"
 #define CONFIG_DEFAULT_PATH		"/etc/vix/vixd.conf"
+#define CONFIG_DEFAULT_CONTROL_SOCKET	"/run/vix/control.sock"
 
 struct vixd_config {
 	char		*path;			/* file read, NULL for defaults */
@@ -29,6 +30,7 @@ struct vixd_config {
 	char		*orgs_file;
 	char		*pseudonym_key_file;
 	char		*data_dir;
+	char		*control_socket;	/* unix socket for vixctl */
 
 	/* [store] */
 	size_t		 map_size;		/* bytes */
@@ -70,6 +72,16 @@ int	config_load(struct vixd_config *, const char *path, struct diag *d);
 void	config_set(char **field, const char *value);
 
 void	config_free(struct vixd_config *);
+
+/*
+ * A reload: take from nc the keys that may change while vixd runs
+ * (orgs_file, [tls], sweeps, retention, max_connections) into cur, and
+ * append one line per changed key to buf, saying so for those that need a
+ * restart. listen and admin_listen are left out: the command line may
+ * override them.
+ */
+void	config_reload(struct vixd_config *cur, struct vixd_config *nc,
+	    char *buf, size_t len);
 
 /*
  * A file holding a secret must exist, be a regular file and not be group or

@@ -103,6 +103,7 @@ conn_release(evutil_socket_t fd, short what, void *arg)
 	if (c->sub != NULL) {
 		TAILQ_REMOVE(&w->subs, c->sub, entry);
 		notify_free(c->sub);
+		metrics_subscribers(&w->vixd->stats.metrics, w->idx, -1);
 	}
 	if (c->pusher != NULL)
 		push_conn_closed(c);
@@ -280,6 +281,7 @@ conn_attach_subscription(struct conn *c, struct subscription *s)
 {
 	c->sub = s;
 	TAILQ_INSERT_TAIL(&c->w->subs, s, entry);
+	metrics_subscribers(&c->w->vixd->stats.metrics, c->w->idx, 1);
 }
 
 /* Expect the partner's certificate to name host (DNS name or address). */
@@ -378,6 +380,20 @@ conn_send(struct conn *c, const Vix__V1__ServerMessage *msg)
 	}
 	vec.iov_len = frame_pack(&msg->base, vec.iov_base);
 	evbuffer_commit_space(out, &vec, 1);
+	if (msg->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE &&
+	    c->req_type != METRICS_REQ_NONE) {
+		metrics_request(&c->w->vixd->stats.metrics, c->w->idx,
+		    c->req_type, msg->response->status ?
+		    (int)msg->response->status->code : 0, c->req_t0);
+		c->req_type = METRICS_REQ_NONE;
+	}
+}
+
+void
+conn_request_begin(struct conn *c, enum metrics_req type, uint64_t t0_ns)
+{
+	c->req_type = type;
+	c->req_t0 = t0_ns;
 }
 
 int
@@ -435,6 +451,40 @@ conn_respond_status(struct conn *c, uint64_t id, Vix__V1__Status__Code code,
 	conn_send(c, &msg);
 }
 
+/* Count an inbound handshake that failed, once, by its cause. */
+static void
+conn_handshake_failed(struct conn *c, enum metrics_tls why)
+{
+	if (c->pusher == NULL && c->state == CONN_HANDSHAKE)
+		metrics_tls_failure(&c->w->vixd->stats.metrics, why);
+}
+
+/* Which certificate check, if any, a TLS error in the handshake is. */
+static enum metrics_tls
+conn_tls_failure(struct conn *c, unsigned long e)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return METRICS_TLS_OTHER;
+	if (ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+		return METRICS_TLS_NO_CERTIFICATE;
+	if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return METRICS_TLS_CLOSED;
+	if (ERR_GET_REASON(e) != SSL_R_CERTIFICATE_VERIFY_FAILED || ssl == NULL)
+		return METRICS_TLS_OTHER;
+	switch (SSL_get_verify_result(ssl)) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		return METRICS_TLS_UNKNOWN_CA;
+	default:
+		return METRICS_TLS_BAD_CERTIFICATE;
+	}
+}
+
 /* Handshake done: fix the identity from the certificate, or refuse. */
 /* We dialled a push target and its certificate checked out. */
 static void
@@ -464,6 +514,7 @@ conn_authenticate(struct conn *c)
 	}
 	r = peer ? tls_cert_oin(peer, oin) : OIN_MISSING;
 	if (r != OIN_OK) {
+		conn_handshake_failed(c, METRICS_TLS_NO_OIN);
 		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
 		    "%s", tls_oin_strerror(r));
 		conn_teardown(c, "client certificate without a valid OIN");
@@ -471,6 +522,7 @@ conn_authenticate(struct conn *c)
 	}
 	c->orgs = vixd_orgs(c->w->vixd);
 	if ((c->org = orgs_by_oin(c->orgs, oin)) == NULL) {
+		conn_handshake_failed(c, METRICS_TLS_UNKNOWN_ORGANISATION);
 		log_warnx("conn %llu: certificate OIN %s is not in %s",
 		    (unsigned long long)c->id, oin, c->orgs->path);
 		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
@@ -491,6 +543,7 @@ conn_handle_frame(struct conn *c, const uint8_t *buf, size_t len)
 	struct frame_budget budget;
 	Vix__V1__Request *req;
 
+	conn_request_begin(c, METRICS_REQ_UNKNOWN, metrics_now_ns());
 	frame_budget_init(&budget, 4 * c->w->vixd->cfg.max_frame + 4096);
 	req = (Vix__V1__Request *)frame_unpack(&vix__v1__request__descriptor,
 	    &budget, buf, len);
@@ -499,7 +552,9 @@ conn_handle_frame(struct conn *c, const uint8_t *buf, size_t len)
 		    "malformed message: not a vix.v1.Request");
 		return;
 	}
+	c->req_type = metrics_req_of_body(req->body_case);
 	handlers_dispatch(c, req);
+	c->req_type = METRICS_REQ_NONE;	/* a write is answered later */
 	frame_free_unpacked(&req->base, &budget);
 }
 
@@ -520,6 +575,8 @@ conn_readcb(struct bufferevent *bev, void *arg)
 		if (r == FRAME_NEED_MORE)
 			return;
 		if (r != FRAME_OK) {
+			conn_request_begin(c, METRICS_REQ_UNKNOWN,
+			    metrics_now_ns());
 			if (r == FRAME_ERR_TOO_LARGE)
 				conn_respond_status(c, 0, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
 				    "frame of %zu bytes exceeds max_frame "
@@ -552,12 +609,15 @@ conn_error_reason(struct conn *c, char *buf, size_t len)
 	if (last != 0) {
 		const char *why = ERR_reason_error_string(last);
 
+		conn_handshake_failed(c, conn_tls_failure(c, last));
 		if (ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
 			return "peer closed the connection";
 		snprintf(buf, len, "%s: %s", c->state == CONN_HANDSHAKE ?
 		    "TLS handshake failed" : "TLS error", why ? why : "unknown");
 		return buf;
 	}
+	conn_handshake_failed(c, errno == 0 || errno == ECONNRESET ||
+	    errno == EPIPE ? METRICS_TLS_CLOSED : METRICS_TLS_OTHER);
 	if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
 		return "peer closed the connection";
 	snprintf(buf, len, "connection error: %s", strerror(errno));
@@ -580,6 +640,9 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	c->broken = 1;
+	if (what & (BEV_EVENT_TIMEOUT | BEV_EVENT_EOF))
+		conn_handshake_failed(c, what & BEV_EVENT_TIMEOUT ?
+		    METRICS_TLS_TIMEOUT : METRICS_TLS_CLOSED);
 	if (what & BEV_EVENT_TIMEOUT)
 		conn_teardown(c, c->state == CONN_HANDSHAKE ?
 		    "TLS handshake timed out" : "peer stopped reading");

@@ -33,6 +33,8 @@ struct conn {
 	struct subscription	*sub;		/* after a Subscribe */
 	struct pusher		*pusher;	/* outbound: a push target */
 	int			 release_wanted;	/* free when jobs == 0 */
+	enum metrics_req	 req_type;	/* being answered, for metrics */
+	uint64_t		 req_t0;	/* when it was decoded, ns */
 };
 
 /* Take over an accepted socket on worker w and start the TLS handshake. */
@@ -75,6 +77,12 @@ struct store_reader *conn_reader(struct conn *);
 
 /* A subscriber may stay silent: no idle timeout from now on. */
 void	conn_stream_mode(struct conn *);
+
+/*
+ * The response queued next answers a request of this type decoded at t0_ns
+ * (metrics_now_ns): it is counted in vix_requests_total and its latency.
+ */
+void	conn_request_begin(struct conn *, enum metrics_req, uint64_t t0_ns);
 
 /* Queue one framed server message. */
 void	conn_send(struct conn *, const Vix__V1__ServerMessage *);

@@ -101,6 +101,7 @@ job_new(struct conn *c, uint64_t id, enum job_kind kind)
 	j->kind = kind;
 	j->conn = c;
 	j->req_id = id;
+	j->received_ns = c->req_t0;
 	j->org = c->org;
 	j->orgs = vixd_orgs(c->w->vixd);
 	j->now = time(NULL);
@@ -379,6 +380,7 @@ handle_subscribe(struct conn *c, Vix__V1__Request *req)
 	respond(c, req->id, VIX__V1__RESPONSE__BODY_SUBSCRIBE, &reply);
 	c->sub = s;
 	TAILQ_INSERT_TAIL(&c->w->subs, s, entry);
+	metrics_subscribers(&c->w->vixd->stats.metrics, c->w->idx, 1);
 	conn_stream_mode(c);
 	log_info("conn %llu (%s): subscribed for %zu recipient%s",
 	    (unsigned long long)c->id, c->org->id, s->n, s->n == 1 ? "" : "s");
@@ -668,17 +670,33 @@ complete_ok(struct conn *c, struct job *j)
 	match_msg_free(&m);
 }
 
+/* The type label a write is counted under in /metrics. */
+static enum metrics_req
+job_metrics_type(const struct job *j)
+{
+	switch (j->kind) {
+	case JOB_REGISTER:	return METRICS_REQ_REGISTER;
+	case JOB_WITHDRAW:	return METRICS_REQ_WITHDRAW;
+	case JOB_INVOLVED:	return METRICS_REQ_INVOLVED;
+	case JOB_ACK:		return METRICS_REQ_ACK;
+	case JOB_COORDINATE:	return METRICS_REQ_COORDINATE;
+	default:		return METRICS_REQ_NONE;
+	}
+}
+
 void
 handlers_complete(struct job *j)
 {
 	struct conn *c = j->conn;
 
 	if (conn_is_open(c)) {
+		conn_request_begin(c, job_metrics_type(j), j->received_ns);
 		if (j->err != 0)
 			conn_respond_status(c, j->req_id, err_to_status(j->err),
 			    "%s", j->why);
 		else
 			complete_ok(c, j);
+		conn_request_begin(c, METRICS_REQ_NONE, 0);
 	}
 	job_free(j);
 	conn_job_returned(c);

@@ -15,12 +15,14 @@
 #include <event2/thread.h>
 #include <openssl/crypto.h>
 
+#include "control.h"
 #include "devcert.h"
 #include "log.h"
 #include "orgs.h"
 #include "pseudonym.h"
 #include "handlers.h"
 #include "push.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "store.h"
 #include "tls.h"
@@ -115,6 +117,7 @@ dev_config(struct vixd_config *c, const char *dir)
 	DEV_PATH(orgs_file, "orgs.conf");
 	DEV_PATH(pseudonym_key_file, "pseudonym.key");
 	DEV_PATH(data_dir, "data");
+	DEV_PATH(control_socket, "control.sock");
 #undef DEV_PATH
 }
 
@@ -175,65 +178,154 @@ load_material(struct vixd *v, int check_only, struct diag *d)
 	return d->count == 0 ? 0 : -1;
 }
 
-/* SIGHUP: build a new registry and TLS context; keep the old ones on error. */
-static void
-reload(struct vixd *v)
+static int
+org_differs(const struct org *a, const struct org *b)
 {
-	struct orgs *orgs, *old_orgs;
-	SSL_CTX *ctx, *old_ctx, *cctx, *old_cctx;
-	struct diag d;
-	size_t before;
+	if (strcmp(a->id, b->id) != 0 || strcmp(a->name, b->name) != 0 ||
+	    a->roles != b->roles || a->rank != b->rank ||
+	    strcmp(a->municipality, b->municipality) != 0 ||
+	    strcmp(a->push, b->push) != 0 ||
+	    a->n_receives_for != b->n_receives_for)
+		return 1;
+	for (size_t k = 0; k < a->n_receives_for; k++)
+		if (strcmp(a->receives_for[k]->oin, b->receives_for[k]->oin) != 0)
+			return 1;
+	return 0;
+}
 
-	diag_init(&d);
-	orgs = orgs_load(v->cfg.orgs_file, &d);
-	ctx = tls_server_ctx(&v->cfg, &d);
-	cctx = tls_client_ctx(&v->cfg, &d);
-	if (cctx == NULL) {
-		SSL_CTX_free(ctx);
-		ctx = NULL;
+/* One line per organisation added, changed or removed (by OIN). */
+static void
+orgs_changes(const struct orgs *old, const struct orgs *nw, char *buf,
+    size_t len)
+{
+	size_t n = strlen(buf);
+
+	for (size_t i = 0; i < nw->n && n < len; i++) {
+		const struct org *o = &nw->v[i], *was = orgs_by_oin(old, o->oin);
+
+		if (was == NULL || org_differs(o, was))
+			n += (size_t)snprintf(buf + n, len - n,
+			    "organisation %s %s\n", o->id, was ? "changed" :
+			    "added");
 	}
-	if (orgs != NULL && ctx != NULL &&
-	    store_bind_orgs(v->store, orgs, &d) == -1) {
-		orgs_unref(orgs);
-		orgs = NULL;
-	}
-	if (orgs == NULL || ctx == NULL) {
-		for (char *line = strtok(d.text, "\n"); line != NULL;
-		    line = strtok(NULL, "\n"))
+	for (size_t i = 0; i < old->n && n < len; i++)
+		if (orgs_by_oin(nw, old->v[i].oin) == NULL)
+			n += (size_t)snprintf(buf + n, len - n, "organisation %s "
+			    "removed; its open connections are closed\n",
+			    old->v[i].id);
+}
+
+static void
+log_lines(const char *text, int warn)
+{
+	char copy[4096], *save, *line;
+
+	snprintf(copy, sizeof(copy), "%s", text);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (warn)
 			log_warnx("reload: %s", line);
-		log_warnx("reload failed; the previous configuration stays "
-		    "in force");
-		orgs_unref(orgs);
-		SSL_CTX_free(ctx);
-		return;
-	}
+		else
+			log_info("reload: %s", line);
+}
+
+/* Put the new registry and TLS contexts in place; the old ones go. */
+static void
+reload_swap(struct vixd *v, struct orgs *orgs, SSL_CTX *ctx, SSL_CTX *cctx,
+    char *changes, size_t len)
+{
+	struct orgs *old_orgs = v->orgs;
+	SSL_CTX *old_ctx = v->ssl_ctx, *old_cctx = v->client_ctx;
+	size_t n;
+
+	orgs_changes(old_orgs, orgs, changes, len);
+	log_lines(changes, 0);
 	pthread_mutex_lock(&v->lock);
-	old_orgs = v->orgs;
-	old_ctx = v->ssl_ctx;
-	old_cctx = v->client_ctx;
-	before = old_orgs->n;
 	v->orgs = orgs;
 	v->ssl_ctx = ctx;
 	v->client_ctx = cctx;
 	pthread_mutex_unlock(&v->lock);
-	SSL_CTX_free(old_cctx);
 	log_info("reload: %zu organisations (was %zu), TLS material re-read; "
-	    "open connections keep their identity", orgs->n, before);
+	    "open connections keep their identity", orgs->n, old_orgs->n);
+	n = strlen(changes);
+	if (n < len)
+		snprintf(changes + n, len - n, "%zu organisations (was %zu); "
+		    "certificates, key, CA bundle and CRL re-read\n", orgs->n,
+		    old_orgs->n);
 	orgs_unref(old_orgs);
 	SSL_CTX_free(old_ctx);
+	SSL_CTX_free(old_cctx);
 	server_orgs_changed(v);	/* removed organisations lose their connections */
+}
+
+/*
+ * SIGHUP and vixctl reload: re-read vixd.conf's reloadable keys, orgs.conf,
+ * the certificates and the CRL into new objects and swap them in. Returns
+ * 0 with one line per change in changes, or -1 with every problem in d,
+ * the running configuration kept.
+ */
+static int
+reload(struct vixd *v, struct diag *d, char *changes, size_t len)
+{
+	struct vixd_config nc;
+	struct orgs *orgs = NULL;
+	SSL_CTX *ctx = NULL, *cctx = NULL;
+	struct timeval tv;
+
+	changes[0] = '\0';
+	config_defaults(&nc);
+	if (v->dev)
+		dev_config(&nc, v->dev_dir);
+	if (v->cfg.path == NULL || config_load(&nc, v->cfg.path, d) == 0) {
+		orgs = orgs_load(nc.orgs_file, d);
+		ctx = tls_server_ctx(&nc, d);
+		cctx = tls_client_ctx(&nc, d);
+	}
+	if (orgs == NULL || ctx == NULL || cctx == NULL ||
+	    store_bind_orgs(v->store, orgs, d) == -1) {
+		log_lines(d->text, 1);
+		log_warnx("reload failed; the previous configuration stays "
+		    "in force");
+		orgs_unref(orgs);
+		SSL_CTX_free(ctx);
+		SSL_CTX_free(cctx);
+		config_free(&nc);
+		return -1;
+	}
+	config_reload(&v->cfg, &nc, changes, len);
+	config_free(&nc);
+	tv = (struct timeval){ v->cfg.sweep_interval, 0 };
+	event_add(v->ev_sweep, &tv);
+	reload_swap(v, orgs, ctx, cctx, changes, len);
+	return 0;
+}
+
+/* A reload as systemd should see it: RELOADING=1, then READY=1. */
+static int
+reload_notify(struct vixd *v, struct diag *d, char *changes, size_t len)
+{
+	int rc;
+
+	sdnotify_reloading();
+	rc = reload(v, d, changes, len);
+	sdnotify_send("READY=1");
+	return rc;
 }
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct vixd *v = arg;
+	char changes[4096];
+	struct diag d;
 
 	if (sig == SIGHUP) {
-		reload(v);
+		diag_init(&d);
+		(void)reload_notify(v, &d, changes, sizeof(changes));
 		return;
 	}
 	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	sdnotify_send("STOPPING=1");
 	event_base_loopbreak(v->base);
 }
 
@@ -374,6 +466,7 @@ main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct vixd v = { 0 };
+	struct control *ctl;
 	struct diag d;
 	char addr[300];
 
@@ -408,6 +501,13 @@ main(int argc, char **argv)
 		writer_stop(v.writer);
 		fatalx("cannot serve admin HTTP on %s", v.cfg.admin_listen);
 	}
+	if ((ctl = control_start(&v, reload_notify)) == NULL) {
+		admin_stop(&v);
+		server_drain(&v);
+		writer_stop(v.writer);
+		fatalx("cannot serve the control socket %s",
+		    v.cfg.control_socket);
+	}
 	if (push_start(&v) == -1)
 		log_warnx("push: cannot start dialling push targets");
 	server_bound_address(&v, addr, sizeof(addr));
@@ -416,14 +516,17 @@ main(int argc, char **argv)
 	    v.nworkers == 1 ? "" : "s", v.orgs->n, v.cfg.data_dir);
 	log_info("admin HTTP (metrics, health) on %s", admin_address(&v,
 	    addr, sizeof(addr)));
+	log_info("control socket (vixctl) %s", v.cfg.control_socket);
 	if (v.dev)
 		print_dev_banner(&v, addr);
+	sdnotify_send("READY=1");	/* store open, listeners up */
 
 	event_base_dispatch(v.base);
 
 	admin_stop(&v);
 	server_drain(&v);
 	writer_stop(v.writer);	/* every queued write committed and answered */
+	control_stop(ctl);	/* after the writer: an erase may have been queued */
 	v.writer = NULL;
 	log_info("stopped");
 	vixd_free(&v);

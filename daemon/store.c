@@ -6,11 +6,13 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <openssl/evp.h>
@@ -1982,4 +1984,336 @@ store_stats_free(struct store_stats *s)
 	free(s->pending);
 	s->pending = NULL;
 	s->npending = 0;
+}
+
+/* ---- administration -------------------------------------------------- */
+
+/* 1 if dir has no entries, 0 if it has, -1 (errno) if it cannot be read. */
+static int
+dir_is_empty(const char *dir)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	int empty = 1;
+
+	if (dp == NULL)
+		return -1;
+	while (empty && (de = readdir(dp)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			empty = 0;
+	closedir(dp);
+	return empty;
+}
+
+int
+store_backup(struct store *s, const char *path, struct diag *d)
+{
+	char file[PATH_MAX];
+	struct stat st;
+	int rc, made = 0;
+
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			diag_add(d, NULL, 0, "backup %s: exists and is not a "
+			    "directory; name a new or empty directory", path);
+			return -1;
+		}
+		if ((rc = dir_is_empty(path)) != 1) {
+			diag_add(d, NULL, 0, "backup %s: %s", path, rc == 0 ?
+			    "directory is not empty; name a new or empty "
+			    "directory" : strerror(errno));
+			return -1;
+		}
+	} else if (errno != ENOENT || mkdir(path, 0700) == -1) {
+		diag_add(d, NULL, 0, "backup %s: %s", path, strerror(errno));
+		return -1;
+	} else
+		made = 1;
+	if ((rc = mdb_env_copy2(s->env, path, MDB_CP_COMPACT)) != 0) {
+		diag_add(d, NULL, 0, "backup %s: %s", path, mdb_strerror(rc));
+		snprintf(file, sizeof(file), "%s/data.mdb", path);
+		unlink(file);
+		if (made)
+			rmdir(path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+subject_signal_fill(struct store_subject_signal *o, uint32_t org,
+    const Vix__Store__V1__Signal *s)
+{
+	memset(o, 0, sizeof(*o));
+	o->org = org;
+	o->signal_id = s->id;
+	o->created = s->created;
+	o->updated = s->updated;
+	o->expires = s->expires;
+	o->bound = (int)s->bound;
+	contact_copy(&o->contact, s);
+	snprintf(o->client_ref, sizeof(o->client_ref), "%s", s->client_ref);
+	snprintf(o->municipality, sizeof(o->municipality), "%s",
+	    s->municipality);
+}
+
+static struct store_subject_signal *
+subject_grow(struct store_txn *t, struct store_subject *out)
+{
+	struct store_subject_signal *v = reallocarray(out->signals,
+	    out->nsignals + 1, sizeof(*v));
+
+	if (v == NULL) {
+		t->err = VIX_E_STORE;
+		return NULL;
+	}
+	out->signals = v;
+	return &v[out->nsignals++];
+}
+
+/* The youth's signals in db (signals or archive), appended to out. */
+static void
+subject_scan(struct store_txn *t, MDB_dbi db, const uint8_t *p,
+    struct store_subject *out)
+{
+	MDB_cursor *cur = st_cursor(t, db);
+	struct store_subject_signal *o;
+	struct key prefix;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		uint32_t org;
+
+		if (k.mv_size < PSEUDONYM_LEN + 4)
+			continue;
+		org = get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN);
+		if (db == t->s->signals) {
+			Vix__Store__V1__Signal *s = signal_decode(t, &v);
+
+			if (s == NULL || (o = subject_grow(t, out)) == NULL) {
+				vix__store__v1__signal__free_unpacked(s, NULL);
+				break;
+			}
+			subject_signal_fill(o, org, s);
+			vix__store__v1__signal__free_unpacked(s, NULL);
+		} else {
+			Vix__Store__V1__Archived *a =
+			    vix__store__v1__archived__unpack(NULL, v.mv_size,
+			    v.mv_data);
+
+			if (a == NULL || a->signal == NULL ||
+			    (o = subject_grow(t, out)) == NULL) {
+				vix__store__v1__archived__free_unpacked(a, NULL);
+				t->err = VIX_E_STORE;
+				break;
+			}
+			subject_signal_fill(o, org, a->signal);
+			o->archived = a->archived;
+			o->reason = (int)a->reason;
+			vix__store__v1__archived__free_unpacked(a, NULL);
+		}
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+}
+
+struct subject_audit {
+	struct store_subject	*out;
+	uint64_t		*matches;	/* match ids seen with its signals */
+	size_t			 nmatches;
+};
+
+static int
+subject_has_signal(const struct store_subject *s, uint64_t id)
+{
+	for (size_t i = 0; id != 0 && i < s->nsignals; i++)
+		if (s->signals[i].signal_id == id)
+			return 1;
+	return 0;
+}
+
+/* Audit records are in order, so a match is known before its escalation. */
+static int
+subject_audit_one(void *arg, const struct store_audit_record *rec)
+{
+	struct subject_audit *x = arg;
+	struct store_subject *out = x->out;
+	struct store_audit_record *grown;
+	int mine = subject_has_signal(out, rec->signal_id);
+	size_t i;
+
+	for (i = 0; !mine && rec->match_id != 0 && i < x->nmatches; i++)
+		mine = x->matches[i] == rec->match_id;
+	if (!mine)
+		return 0;
+	for (i = 0; rec->match_id != 0 && i < x->nmatches; i++)
+		if (x->matches[i] == rec->match_id)
+			break;
+	if (rec->match_id != 0 && i == x->nmatches) {
+		uint64_t *m = reallocarray(x->matches, x->nmatches + 1,
+		    sizeof(*m));
+
+		if (m == NULL)
+			return VIX_E_STORE;
+		x->matches = m;
+		x->matches[x->nmatches++] = rec->match_id;
+	}
+	if ((grown = reallocarray(out->audit, out->naudit + 1,
+	    sizeof(*grown))) == NULL)
+		return VIX_E_STORE;
+	out->audit = grown;
+	out->audit[out->naudit++] = *rec;
+	return 0;
+}
+
+int
+store_subject_report(struct store_reader *r, const uint8_t *p,
+    struct store_subject *out)
+{
+	struct subject_audit x = { out, NULL, 0 };
+	struct store_txn t = { .s = r->s };
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	t.txn = r->txn;
+	subject_scan(&t, r->s->signals, p, out);
+	subject_scan(&t, r->s->archive, p, out);
+	out->has_match = match_get(&t, p, &out->match);
+	reader_end(r);
+	if ((err = t.err) == 0 && out->has_match &&
+	    (x.matches = malloc(sizeof(*x.matches))) != NULL)
+		x.matches[x.nmatches++] = out->match.id;
+	if (err == 0)
+		err = store_audit_foreach(r, subject_audit_one, &x);
+	free(x.matches);
+	if (err != 0)
+		store_subject_free(out);
+	return err;
+}
+
+void
+store_subject_free(struct store_subject *s)
+{
+	free(s->signals);
+	free(s->audit);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The keys of db under the youth's prefix (malloc'd, *n of them). */
+static struct key *
+youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
+{
+	MDB_cursor *cur = st_cursor(t, db);
+	struct key prefix, *keys = NULL, *grown;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (cur == NULL)
+		return NULL;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		if (k.mv_size > KEY_MAX || (grown = reallocarray(keys, *n + 1,
+		    sizeof(*keys))) == NULL) {
+			t->err = t->err ? t->err : VIX_E_STORE;
+			break;
+		}
+		keys = grown;
+		key_bytes(key_start(&keys[(*n)++]), k.mv_data, k.mv_size);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+	return keys;
+}
+
+/* One active signal of the youth goes, as by an unjustified withdrawal. */
+static void
+erase_signal(struct store_txn *t, const struct store_erase_in *in,
+    struct key *k, struct store_erase_out *out)
+{
+	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED,
+	    NULL, NULL, in->now };
+	struct store_withdraw_out wd = { 0 };
+	Vix__Store__V1__Signal *sig;
+	struct store_party owner;
+	uint32_t org, *grown;
+	MDB_val v;
+
+	if (k->n != PSEUDONYM_LEN + 4 || st_get(t, t->s->signals, k, &v) != 0 ||
+	    (sig = signal_decode(t, &v)) == NULL)
+		return;
+	org = get_u32(k->b + PSEUDONYM_LEN);
+	signal_remove(t, in->pseudonym, org, sig, 0, in->orgs, in->now,
+	    &owner, &wd);
+	notify_parties(t, in->orgs, &nt, &owner, 1);
+	store_audit(t, in->now, "admin", in->action, sig->id, wd.match_id,
+	    "ok");
+	vix__store__v1__signal__free_unpacked(sig, NULL);
+	if ((grown = reallocarray(out->orgs, out->norgs + 1,
+	    sizeof(*grown))) == NULL) {
+		t->err = t->err ? t->err : VIX_E_STORE;
+		return;
+	}
+	out->orgs = grown;
+	out->orgs[out->norgs++] = org;
+	out->removed++;
+}
+
+/* An archived signal goes with its archive_time entry (time . key). */
+static void
+erase_archived(struct store_txn *t, const struct store_erase_in *in,
+    struct key *k, struct store_erase_out *out)
+{
+	Vix__Store__V1__Archived *a;
+	uint64_t id = 0;
+	struct key tk;
+	MDB_val v;
+
+	if (k->n < PSEUDONYM_LEN + 12 || st_get(t, t->s->archive, k, &v) != 0)
+		return;
+	if ((a = vix__store__v1__archived__unpack(NULL, v.mv_size,
+	    v.mv_data)) != NULL && a->signal != NULL)
+		id = a->signal->id;
+	vix__store__v1__archived__free_unpacked(a, NULL);
+	key_bytes(key_bytes(key_start(&tk), k->b + PSEUDONYM_LEN + 4, 8),
+	    k->b, k->n);
+	st_del(t, t->s->archive_time, &tk);
+	st_del(t, t->s->archive, k);
+	store_audit(t, in->now, "admin", in->action, id, 0, "ok:archived");
+	out->archived++;
+}
+
+int
+store_erase(struct store_txn *t, const struct store_erase_in *in,
+    struct store_erase_out *out)
+{
+	struct key *keys;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	t->now = in->now;
+	keys = youth_keys(t, t->s->signals, in->pseudonym, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++)
+		erase_signal(t, in, &keys[i], out);
+	free(keys);
+	keys = youth_keys(t, t->s->archive, in->pseudonym, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++)
+		erase_archived(t, in, &keys[i], out);
+	free(keys);
+	if (out->removed == 0 && out->archived == 0)
+		store_audit(t, in->now, "admin", in->action, 0, 0, "not_found");
+	if (t->err) {
+		free(out->orgs);
+		out->orgs = NULL;
+		out->norgs = 0;
+	}
+	return t->err;
 }

@@ -283,4 +283,68 @@ void	store_stats_free(struct store_stats *);
 int	store_counts(struct store_reader *, size_t *signals, size_t *matches,
 	    size_t *archived);
 
+/*
+ * A hot, compacting copy of the store into path: a new directory, or an
+ * existing empty one. Writers go on meanwhile; the copy is one consistent
+ * snapshot. Returns 0, or -1 after adding the problem to d.
+ */
+int	store_backup(struct store *, const char *path, struct diag *d);
+
+/* One signal on a youth, active or archived, for a subject report. */
+struct store_subject_signal {
+	uint32_t		org;		/* store id */
+	uint64_t		signal_id;
+	int64_t			created;
+	int64_t			updated;
+	int64_t			expires;
+	int			bound;		/* enum expiry_bound */
+	struct store_contact	contact;
+	char			client_ref[65];
+	char			municipality[5];
+	int64_t			archived;	/* when; 0: active */
+	int			reason;		/* why archived (Withdraw.Reason, 3 expired) */
+};
+
+struct store_subject {
+	struct store_subject_signal	*signals;	/* active first; malloc'd */
+	size_t				 nsignals;
+	int				 has_match;
+	struct store_match		 match;
+	struct store_audit_record	*audit;		/* malloc'd */
+	size_t				 naudit;
+};
+
+/*
+ * Everything the store holds on the youth with this pseudonym (GDPR art.
+ * 15): active and archived signals, the match, and the audit records that
+ * name one of those signals or a match they were part of. Walks the whole
+ * audit chain. Free with store_subject_free.
+ */
+int	store_subject_report(struct store_reader *, const uint8_t *pseudonym,
+	    struct store_subject *out);
+void	store_subject_free(struct store_subject *);
+
+struct store_erase_in {
+	uint8_t			 pseudonym[PSEUDONYM_LEN];
+	const struct orgs	*orgs;
+	int64_t			 now;
+	const char		*action;	/* audit action: "erase:death" ... */
+};
+
+struct store_erase_out {
+	size_t		 removed;	/* active signals */
+	size_t		 archived;	/* archived signals deleted */
+	uint32_t	*orgs;		/* owners of the removed signals; malloc'd */
+	size_t		 norgs;
+};
+
+/*
+ * Erase a youth (death, GDPR art. 17): every active signal goes as by an
+ * unjustified withdrawal (the others hear MATCH_LEFT or MATCH_CLOSED), its
+ * owner hears SIGNAL_REMOVED, and every archived signal is deleted. One
+ * audit record (actor "admin") per signal; the audit chain itself is kept.
+ */
+int	store_erase(struct store_txn *, const struct store_erase_in *,
+	    struct store_erase_out *);
+
 #endif

@@ -25,6 +25,10 @@ struct writer {
 	int			 stopping;
 	struct writer_hooks	 hooks;
 	struct writer_stats	 stats;
+	struct metrics_hist	 batch_sizes;	/* for /metrics */
+	struct metrics_hist	 commit_times;
+	atomic_uint		 inflight;	/* jobs of the batch being run */
+	atomic_uint_fast64_t	 progress_ns;	/* a batch ended, or work came */
 };
 
 static const char *
@@ -37,6 +41,7 @@ job_action(const struct job *j)
 	case JOB_ACK:		return "ack";
 	case JOB_COORDINATE:	return "coordinate";
 	case JOB_SWEEP:		return "sweep";
+	case JOB_ERASE:		return "erase";
 	}
 	return "unknown";
 }
@@ -110,6 +115,8 @@ job_apply(struct store_txn *t, struct job *j)
 		return store_coordinate(t, &j->in.coord, &j->out.coord);
 	case JOB_SWEEP:
 		return store_sweep(t, &j->in.sweep, &j->out.sweep);
+	case JOB_ERASE:
+		return store_erase(t, &j->in.erase, &j->out.erase);
 	}
 	return VIX_E_STORE;
 }
@@ -147,12 +154,17 @@ writer_batch(struct writer *wr, struct writer_item *items, unsigned n)
 	uint32_t touched[64];
 	size_t ntouched = 0;
 	int all = 0;
+	uint64_t t0 = metrics_now_ns();
 
+	atomic_store(&wr->inflight, n);
 	if ((t = store_write_begin(wr->store, &err)) != NULL) {
 		for (unsigned i = 0; i < n; i++)
 			writer_run_job(wr, t, items[i].job);
 		ntouched = store_touched(t, touched, 64, &all);
 		err = store_write_commit(t);
+		metrics_observe(&wr->commit_times, METRICS_SECONDS,
+		    metrics_now_ns() - t0);
+		metrics_observe(&wr->batch_sizes, METRICS_SIZE, n);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct job *j = items[i].job;
@@ -164,11 +176,16 @@ writer_batch(struct writer *wr, struct writer_item *items, unsigned n)
 		}
 		if (j->err != 0)
 			job_message(j);
-		wr->hooks.done(wr->hooks.arg, items[i].w, j);
+		if (j->done != NULL)
+			j->done(j);
+		else
+			wr->hooks.done(wr->hooks.arg, items[i].w, j);
 	}
 	/* Only now are the new notifications durable: wake the subscribers. */
 	if (err == 0 && (ntouched > 0 || all) && wr->hooks.published != NULL)
 		wr->hooks.published(wr->hooks.arg, touched, ntouched, all);
+	atomic_store(&wr->progress_ns, metrics_now_ns());
+	atomic_store(&wr->inflight, 0);
 }
 
 /*
@@ -241,6 +258,7 @@ writer_start(struct store *store, unsigned batch_max, unsigned batch_wait_us,
 	wr->batch_max = batch_max;
 	wr->batch_wait_us = batch_wait_us;
 	wr->hooks = *hooks;
+	atomic_store(&wr->progress_ns, metrics_now_ns());
 	pthread_mutex_init(&wr->lock, NULL);
 	pthread_cond_init(&wr->cond, NULL);
 	if (pthread_create(&wr->thread, NULL, writer_main, wr) != 0) {
@@ -262,6 +280,9 @@ writer_submit(struct writer *wr, struct worker *w, struct job *j)
 	else if (wr->count == wr->cap)
 		err = VIX_E_FULL;
 	else {
+		/* The writer was idle: a stall is counted from now. */
+		if (wr->count == 0 && atomic_load(&wr->inflight) == 0)
+			atomic_store(&wr->progress_ns, metrics_now_ns());
 		wr->queue[(wr->head + wr->count) % wr->cap] =
 		    (struct writer_item){ j, w };
 		wr->count++;
@@ -290,7 +311,16 @@ writer_stop(struct writer *wr)
 void
 writer_get_stats(struct writer *wr, struct writer_stats *out)
 {
+	uint64_t now, progress;
+
 	pthread_mutex_lock(&wr->lock);
 	*out = wr->stats;
+	out->waiting = wr->count + atomic_load(&wr->inflight);
 	pthread_mutex_unlock(&wr->lock);
+	metrics_hist_read(&wr->batch_sizes, &out->batch_sizes);
+	metrics_hist_read(&wr->commit_times, &out->commit_times);
+	now = metrics_now_ns();
+	progress = atomic_load(&wr->progress_ns);
+	out->since_progress_ms = now > progress ? (now - progress) / 1000000 :
+	    0;
 }

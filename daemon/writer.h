@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "store.h"
 
 struct conn;
@@ -26,6 +27,7 @@ enum job_kind {
 	JOB_ACK,
 	JOB_COORDINATE,
 	JOB_SWEEP,		/* no connection: from the sweep timer */
+	JOB_ERASE,		/* no connection: from vixctl, via j->done */
 };
 
 struct job {
@@ -33,11 +35,15 @@ struct job {
 	enum job_kind		 kind;
 	struct conn		*conn;		/* waiting for the answer */
 	uint64_t		 req_id;
+	uint64_t		 received_ns;	/* decoded (metrics_now_ns) */
 	const struct org	*org;
 	struct orgs		*orgs;		/* reference held by the job */
 	int64_t			 now;
 	int			 err;		/* enum vix_err */
 	char			 why[256];	/* message when err != 0 */
+	/* Set: called on the writer thread instead of the done hook. */
+	void			(*done)(struct job *);
+	void			*arg;		/* for done */
 	union {
 		struct store_register_in reg;
 		struct store_withdraw_in wd;
@@ -48,6 +54,7 @@ struct job {
 		} ack;
 		struct store_coordinate_in coord;
 		struct store_sweep_in sweep;
+		struct store_erase_in erase;
 	} in;
 	union {
 		struct store_register_out reg;
@@ -59,6 +66,7 @@ struct job {
 		uint64_t		 acked;
 		struct store_view	 coord;
 		struct store_sweep_out	 sweep;
+		struct store_erase_out	 erase;
 	} out;
 };
 
@@ -68,6 +76,10 @@ struct writer_stats {
 	uint64_t	batches;
 	uint64_t	jobs;
 	uint64_t	max_batch;
+	struct metrics_hist_snap batch_sizes;	/* jobs per commit */
+	struct metrics_hist_snap commit_times;	/* begin to commit, ns */
+	uint64_t	waiting;	/* jobs queued or in the current batch */
+	uint64_t	since_progress_ms; /* since a batch ended or work came */
 };
 
 /* Where the writer reports to: finished jobs, and outboxes that grew. */

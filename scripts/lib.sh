@@ -8,7 +8,8 @@ VIX_PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build
 	protobuf-c-compiler libprotobuf-c-dev
 	libevent-dev libssl-dev openssl libinih-dev liblmdb-dev
-	libcriterion-dev libfaketime
+	libcriterion-dev libfaketime prometheus
+	systemd man-db lmdb-utils
 )
 
 vix_missing_packages() {

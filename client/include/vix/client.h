@@ -246,6 +246,30 @@ VIX_API int vix_involved(vix_client *c, const char *bsn,
 VIX_API int vix_list(vix_client *c, uint32_t page_size, uint64_t after,
     struct vix_list_result *out, struct vix_error *err);
 
+/*
+ * Pipelined Register, for bulk loads: send many requests before reading
+ * their responses, so that the round trip is paid once, not per request.
+ * vix_register_send() sends one request without waiting and gives its id
+ * (non-zero, unique on c). vix_register_recv() waits for the next Register
+ * response, whichever request it answers (the server answers refusals at
+ * once and the rest in commit order), and gives that request's id. Keep a
+ * bounded number in flight (say 64): unread responses wait in the socket.
+ * Until every request sent has been received, no call but these two and
+ * vix_close() works on c.
+ */
+VIX_API int vix_register_send(vix_client *c, const struct vix_register_req *req,
+    uint64_t *id, struct vix_error *err);
+
+/*
+ * The outcome of one pipelined request: *id is the request it answers, with
+ * VIX_OK and *out as for vix_register(), or the refusal (VIX_ERR_REFUSED,
+ * err->status) of that request alone; *id is 0 when the connection failed
+ * and the requests still in flight are lost. Free *out with
+ * vix_register_result_free().
+ */
+VIX_API int vix_register_recv(vix_client *c, uint64_t *id,
+    struct vix_register_result *out, struct vix_error *err);
+
 /* Free m->others and zero *m. NULL is allowed. */
 VIX_API void vix_match_free(struct vix_match *m);
 /* Free what *r holds (its match) and zero it. NULL is allowed. */

@@ -1,0 +1,894 @@
+/*
+ * vixctl: the administrator's tool, speaking to vixd's control socket.
+ * One request per connection: a text line out, JSON back. Human output by
+ * default; --json prints the JSON as received.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SOCKET_DEFAULT		"/run/vix/control.sock"
+#define SOCKET_DEV		"vix-dev/control.sock"
+#define REPLY_MAX		(64UL << 20)
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,	/* refused, or the request failed */
+	EXIT_USAGE = 2,
+	EXIT_CONNECT = 3,	/* cannot connect, or no answer */
+};
+
+struct cli {
+	const char	*socket;
+	int		 json;
+};
+
+/* ---- a small JSON reader --------------------------------------------- */
+
+enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jv {
+	enum jtype	 t;
+	int		 b;
+	double		 num;
+	char		*s;
+	char		**k;		/* object keys */
+	struct jv	*v;		/* array items, object values */
+	size_t		 n;
+};
+
+struct jparse {
+	const char	*p;
+	int		 depth;
+};
+
+static int jparse_value(struct jparse *, struct jv *);
+
+static void
+jskip(struct jparse *x)
+{
+	while (*x->p == ' ' || *x->p == '\t' || *x->p == '\n' || *x->p == '\r')
+		x->p++;
+}
+
+static void
+utf8_put(char **o, unsigned cp)
+{
+	char *out = *o;
+
+	if (cp < 0x80)
+		*out++ = (char)cp;
+	else if (cp < 0x800) {
+		*out++ = (char)(0xc0 | cp >> 6);
+		*out++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*out++ = (char)(0xe0 | cp >> 12);
+		*out++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*out++ = (char)(0x80 | (cp & 0x3f));
+	}
+	*o = out;
+}
+
+static int
+jparse_string(struct jparse *x, char **out)
+{
+	const char *p = x->p + 1;
+	char *s = malloc(strlen(p) + 1), *o = s;
+	unsigned cp;
+
+	if (s == NULL)
+		return -1;
+	for (; *p != '"'; p++) {
+		if (*p == '\0')
+			goto fail;
+		if (*p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case 'n': *o++ = '\n'; break;
+		case 't': *o++ = '\t'; break;
+		case 'r': *o++ = '\r'; break;
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'u':
+			if (sscanf(p + 1, "%4x", &cp) != 1)
+				goto fail;
+			utf8_put(&o, cp);
+			p += 4;
+			break;
+		case '\0':
+			goto fail;
+		default: *o++ = *p; break;
+		}
+	}
+	*o = '\0';
+	x->p = p + 1;
+	*out = s;
+	return 0;
+fail:
+	free(s);
+	return -1;
+}
+
+/* Items of an array or members of an object, up to the closing bracket. */
+static int
+jparse_items(struct jparse *x, struct jv *out, char close)
+{
+	x->p++;
+	jskip(x);
+	if (*x->p == close) {
+		x->p++;
+		return 0;
+	}
+	for (;;) {
+		struct jv *v = realloc(out->v, (out->n + 1) * sizeof(*v));
+		char **k;
+
+		if (v == NULL)
+			return -1;
+		out->v = v;
+		memset(&v[out->n], 0, sizeof(*v));
+		if (close == '}') {
+			if ((k = realloc(out->k, (out->n + 1) *
+			    sizeof(*k))) == NULL)
+				return -1;
+			out->k = k;
+			k[out->n] = NULL;
+			jskip(x);
+			if (*x->p != '"' || jparse_string(x, &k[out->n]) == -1)
+				return -1;
+			jskip(x);
+			if (*x->p++ != ':')
+				return -1;
+		}
+		if (jparse_value(x, &out->v[out->n++]) == -1)
+			return -1;
+		jskip(x);
+		if (*x->p == ',') {
+			x->p++;
+			continue;
+		}
+		if (*x->p++ != close)
+			return -1;
+		return 0;
+	}
+}
+
+static int
+jparse_value(struct jparse *x, struct jv *out)
+{
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	jskip(x);
+	if (++x->depth > 64)
+		return -1;
+	switch (*x->p) {
+	case '{':
+		out->t = J_OBJ;
+		return x->depth--, jparse_items(x, out, '}');
+	case '[':
+		out->t = J_ARR;
+		return x->depth--, jparse_items(x, out, ']');
+	case '"':
+		out->t = J_STR;
+		x->depth--;
+		return jparse_string(x, &out->s);
+	}
+	x->depth--;
+	if (strncmp(x->p, "true", 4) == 0 || strncmp(x->p, "false", 5) == 0) {
+		out->t = J_BOOL;
+		out->b = *x->p == 't';
+		x->p += out->b ? 4 : 5;
+		return 0;
+	}
+	if (strncmp(x->p, "null", 4) == 0) {
+		x->p += 4;
+		return 0;
+	}
+	out->t = J_NUM;
+	out->num = strtod(x->p, &end);
+	if (end == x->p)
+		return -1;
+	x->p = end;
+	return 0;
+}
+
+static void
+jfree(struct jv *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		jfree(&v->v[i]);
+		if (v->k != NULL)
+			free(v->k[i]);
+	}
+	free(v->v);
+	free(v->k);
+	free(v->s);
+	memset(v, 0, sizeof(*v));
+}
+
+static int
+jparse(const char *text, struct jv *out)
+{
+	struct jparse x = { text, 0 };
+
+	if (jparse_value(&x, out) == -1 || out->t != J_OBJ) {
+		jfree(out);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct jv *
+jget(const struct jv *o, const char *key)
+{
+	for (size_t i = 0; o != NULL && o->t == J_OBJ && i < o->n; i++)
+		if (o->k[i] != NULL && strcmp(o->k[i], key) == 0)
+			return &o->v[i];
+	return NULL;
+}
+
+static const char *
+jstr(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	return v != NULL && v->t == J_STR ? v->s : "";
+}
+
+static long long
+jint(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	return v != NULL && v->t == J_NUM ? (long long)v->num : 0;
+}
+
+static int
+jbool(const struct jv *o, const char *key)
+{
+	const struct jv *v = jget(o, key);
+
+	return v != NULL && v->t == J_BOOL && v->b;
+}
+
+/* ---- the socket ------------------------------------------------------ */
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "vixctl: %s: socket path too long\n", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "vixctl: cannot connect to %s: %s (is vixd "
+		    "running? another socket: -s PATH)\n", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send the request line; the copy in memory is wiped after. */
+static int
+ctl_request(const char *path, char *line)
+{
+	size_t len = strlen(line), off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = ctl_connect(path)) == -1)
+		return -1;
+	while (off < len) {
+		if ((n = send(fd, line + off, len - off, MSG_NOSIGNAL)) <= 0) {
+			fprintf(stderr, "vixctl: %s: %s\n", path,
+			    strerror(errno));
+			close(fd);
+			fd = -1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	explicit_bzero(line, len);
+	return fd;
+}
+
+/* The whole answer, NUL-terminated (malloc'd), or NULL. */
+static char *
+ctl_read_all(int fd, const char *path)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *grown;
+	ssize_t n;
+
+	while (buf != NULL) {
+		if (len + 1 == cap) {
+			if (cap >= REPLY_MAX || (grown = realloc(buf,
+			    cap * 2)) == NULL) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+		if ((n = read(fd, buf + len, cap - len - 1)) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (buf == NULL || len == 0) {
+		fprintf(stderr, "vixctl: no answer from %s\n", path);
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static const char *
+fmt_time(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, len, "-");
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
+	return buf;
+}
+
+static const char *
+fmt_bytes(double n, char *buf, size_t len)
+{
+	const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t u = 0;
+
+	while (n >= 1024 && u < 4) {
+		n /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, units[u]);
+	return buf;
+}
+
+/* Text from the daemon for a terminal: control characters become '?'. */
+static void
+put_text(FILE *fp, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
+}
+
+static void
+put_lines(FILE *fp, const struct jv *arr, const char *prefix)
+{
+	for (size_t i = 0; arr != NULL && arr->t == J_ARR && i < arr->n; i++)
+		if (arr->v[i].t == J_STR) {
+			fputs(prefix, fp);
+			put_text(fp, arr->v[i].s);
+			fputc('\n', fp);
+		}
+}
+
+static void
+print_status(const struct jv *r)
+{
+	const struct jv *pending = jget(r, "pending");
+	long long up = jint(r, "uptime");
+	char used[32], size[32], quota[32];
+
+	printf("vixd %s (pid %lld), up %lldd %02lld:%02lld:%02lld\n",
+	    jstr(r, "version"), jint(r, "pid"), up / 86400, up / 3600 % 24,
+	    up / 60 % 60, up % 60);
+	printf("listening on %s with %lld workers; %lld connections open\n",
+	    jstr(r, "listen"), jint(r, "workers"), jint(r, "connections"));
+	printf("organisations: %lld\n", jint(r, "organisations"));
+	printf("signals: %lld active, %lld archived\n", jint(r, "signals"),
+	    jint(r, "archived"));
+	printf("matches: %lld (%lld not coordinated)\n", jint(r, "matches"),
+	    jint(r, "matches_uncoordinated"));
+	printf("audit records: %lld\n", jint(r, "audit_records"));
+	printf("store %s: %s of %s map used (quota %s)\n", jstr(r, "data_dir"),
+	    fmt_bytes((double)jint(r, "map_used"), used, sizeof(used)),
+	    fmt_bytes((double)jint(r, "map_size"), size, sizeof(size)),
+	    fmt_bytes((double)jint(r, "quota"), quota, sizeof(quota)));
+	for (size_t i = 0; pending != NULL && i < pending->n; i++) {
+		const struct jv *p = &pending->v[i];
+
+		if (jint(p, "pending") == 0)
+			continue;
+		printf("pending for %s: %lld (oldest %llds)\n", jstr(p, "org"),
+		    jint(p, "pending"), jint(p, "oldest_age"));
+	}
+}
+
+static void
+print_orgs(const struct jv *r)
+{
+	const struct jv *list = jget(r, "organisations");
+
+	printf("%s\n", jstr(r, "file"));
+	printf("%-16s %-20s %-4s %-4s %-24s %s\n", "ID", "OIN", "RANK",
+	    "MUNI", "ROLES", "NAME");
+	for (size_t i = 0; list != NULL && i < list->n; i++) {
+		const struct jv *o = &list->v[i], *roles = jget(o, "roles"),
+		    *rf = jget(o, "receives_for");
+		char rs[64] = "";
+
+		for (size_t k = 0; roles != NULL && k < roles->n; k++)
+			if (roles->v[k].t == J_STR)
+				snprintf(rs + strlen(rs), sizeof(rs) - strlen(rs),
+				    "%s%s", k ? "," : "", roles->v[k].s);
+		printf("%-16s %-20s %-4lld %-4s %-24s ", jstr(o, "id"),
+		    jstr(o, "oin"), jint(o, "rank"),
+		    *jstr(o, "municipality") ? jstr(o, "municipality") : "-",
+		    rs);
+		put_text(stdout, jstr(o, "name"));
+		putchar('\n');
+		for (size_t k = 0; rf != NULL && k < rf->n; k++)
+			if (rf->v[k].t == J_STR)
+				printf("%16s receives for %s\n", "",
+				    rf->v[k].s);
+		if (*jstr(o, "push") != '\0')
+			printf("%16s push to %s\n", "", jstr(o, "push"));
+	}
+}
+
+static void
+print_signal(const struct jv *s)
+{
+	const struct jv *c = jget(s, "contact");
+	char t1[32], t2[32];
+
+	printf("  signal %lld of %s (", jint(s, "signal_id"), jstr(s, "org"));
+	put_text(stdout, jstr(s, "org_name"));
+	printf(")\n    registered %s, expires %s (%s)\n",
+	    fmt_time(jint(s, "created"), t1, sizeof(t1)),
+	    fmt_time(jint(s, "expires"), t2, sizeof(t2)), jstr(s, "bound"));
+	if (jget(s, "archived") != NULL)
+		printf("    archived %s (%s)\n", fmt_time(jint(s, "archived"),
+		    t1, sizeof(t1)), jstr(s, "reason"));
+	printf("    contact: ");
+	put_text(stdout, jstr(c, "name"));
+	printf(", ");
+	put_text(stdout, jstr(c, "phone"));
+	if (*jstr(c, "email") != '\0') {
+		printf(", ");
+		put_text(stdout, jstr(c, "email"));
+	}
+	printf("\n    reference: ");
+	put_text(stdout, *jstr(s, "client_ref") ? jstr(s, "client_ref") : "-");
+	printf(", municipality: %s\n", *jstr(s, "municipality") ?
+	    jstr(s, "municipality") : "-");
+}
+
+static void
+print_subject(const struct jv *r)
+{
+	const struct jv *active = jget(r, "signals"), *arch = jget(r, "archived");
+	const struct jv *m = jget(r, "match"), *audit = jget(r, "audit");
+	char t[32];
+
+	printf("active signals: %zu\n", active ? active->n : 0);
+	for (size_t i = 0; active != NULL && i < active->n; i++)
+		print_signal(&active->v[i]);
+	printf("archived signals: %zu\n", arch ? arch->n : 0);
+	for (size_t i = 0; arch != NULL && i < arch->n; i++)
+		print_signal(&arch->v[i]);
+	if (m != NULL && m->t == J_OBJ)
+		printf("match %lld since %s, coordinator %s%s%s\n",
+		    jint(m, "match_id"), fmt_time(jint(m, "created"), t,
+		    sizeof(t)), jstr(m, "coordinator"), jbool(m,
+		    "coordinated") ? ", coordinated" : "", jbool(m, "escalated") ?
+		    ", escalated" : "");
+	else
+		printf("match: none\n");
+	printf("audit events: %zu\n", audit ? audit->n : 0);
+	for (size_t i = 0; audit != NULL && i < audit->n; i++) {
+		const struct jv *a = &audit->v[i];
+
+		printf("  #%lld %s %s %s signal %lld match %lld: %s\n",
+		    jint(a, "seq"), fmt_time(jint(a, "time"), t, sizeof(t)),
+		    *jstr(a, "actor_org") ? jstr(a, "actor_org") :
+		    jstr(a, "actor"), jstr(a, "action"), jint(a, "signal_id"),
+		    jint(a, "match_id"), jstr(a, "outcome"));
+	}
+}
+
+static void
+print_erase(const struct jv *r)
+{
+	const struct jv *n = jget(r, "notified");
+
+	printf("erased %lld active and %lld archived signal%s\n",
+	    jint(r, "removed"), jint(r, "archived"), jint(r, "removed") +
+	    jint(r, "archived") == 1 ? "" : "s");
+	for (size_t i = 0; n != NULL && i < n->n; i++)
+		printf("SIGNAL_REMOVED sent to %s\n", jstr(&n->v[i], "org"));
+	printf("the audit records are kept\n");
+}
+
+/* Print the answer of cmd as the user asked; the exit status. */
+static int
+answer(const struct cli *o, const char *cmd, const char *text)
+{
+	struct jv r;
+	int ok;
+
+	if (jparse(text, &r) == -1) {
+		fprintf(stderr, "vixctl: the answer is not JSON\n");
+		return EXIT_CONNECT;
+	}
+	ok = jbool(&r, "ok");
+	if (o->json)
+		fputs(text, stdout);
+	if (!ok) {
+		fprintf(stderr, "vixctl: ");
+		put_text(stderr, *jstr(&r, "error") ? jstr(&r, "error") :
+		    "failed");
+		fputc('\n', stderr);
+		put_lines(stderr, jget(&r, "errors"), "  ");
+	} else if (!o->json) {
+		if (strcmp(cmd, "status") == 0)
+			print_status(&r);
+		else if (strcmp(cmd, "reload") == 0) {
+			printf("reloaded\n");
+			put_lines(stdout, jget(&r, "changes"), "  ");
+		} else if (strcmp(cmd, "orgs") == 0)
+			print_orgs(&r);
+		else if (strcmp(cmd, "backup") == 0)
+			printf("backup written to %s (%lld bytes); check it "
+			    "with: mdb_stat -a %s\n", jstr(&r, "path"),
+			    jint(&r, "bytes"), jstr(&r, "path"));
+		else if (strcmp(cmd, "audit verify") == 0)
+			printf("audit chain intact: %lld records\n",
+			    jint(&r, "records"));
+		else if (strcmp(cmd, "subject-report") == 0)
+			print_subject(&r);
+		else if (strcmp(cmd, "erase") == 0)
+			print_erase(&r);
+	}
+	jfree(&r);
+	return ok ? EXIT_OK : EXIT_FAILED;
+}
+
+static int
+run(const struct cli *o, const char *cmd, char *line)
+{
+	char *text;
+	int fd, rc;
+
+	if ((fd = ctl_request(o->socket, line)) == -1)
+		return EXIT_CONNECT;
+	text = ctl_read_all(fd, o->socket);
+	close(fd);
+	if (text == NULL)
+		return EXIT_CONNECT;
+	rc = answer(o, cmd, text);
+	free(text);
+	return rc;
+}
+
+/*
+ * audit export: records stream out as JSON lines; the last line is
+ * {"ok":...} and says whether all of them came.
+ */
+static int
+run_export(const struct cli *o, char *line)
+{
+	FILE *fp;
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if ((fd = ctl_request(o->socket, line)) == -1)
+		return EXIT_CONNECT;
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return EXIT_CONNECT;
+	}
+	while ((n = getline(&buf, &cap, fp)) > 0) {
+		if (strncmp(buf, "{\"ok\":", 6) == 0) {
+			struct cli quiet = { o->socket, 0 };
+
+			rc = answer(&quiet, "audit export", buf);
+			break;
+		}
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
+			fprintf(stderr, "vixctl: audit export: %s\n",
+			    strerror(errno));
+			rc = EXIT_FAILED;
+			break;
+		}
+	}
+	free(buf);
+	fclose(fp);
+	if (rc == -1) {
+		fprintf(stderr, "vixctl: audit export: the answer ended early\n");
+		return EXIT_CONNECT;
+	}
+	return rc;
+}
+
+/* ---- commands -------------------------------------------------------- */
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: vixctl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+	    "  -s, --socket PATH   vixd's control socket (default ./%s if it\n"
+	    "                      exists, else %s)\n"
+	    "  --json              print vixd's JSON answer as received\n"
+	    "commands:\n"
+	    "  status                      version, uptime, connections, "
+	    "store counts\n"
+	    "  reload                      as SIGHUP: re-read vixd.conf, "
+	    "orgs.conf,\n"
+	    "                              certificates and CRL\n"
+	    "  orgs                        the organisation registry as "
+	    "loaded\n"
+	    "  backup PATH                 hot, compacting copy of the store "
+	    "into a new\n"
+	    "                              or empty directory\n"
+	    "  audit verify                walk the audit hash chain\n"
+	    "  audit export [--since T]    audit records as JSON lines "
+	    "(T: Unix seconds)\n"
+	    "  subject-report --bsn B      everything held on one youth "
+	    "(GDPR art. 15)\n"
+	    "  erase --bsn B --reason death|gdpr-erasure\n"
+	    "                              remove a youth's active and "
+	    "archived signals\n"
+	    "--bsn -: read the BSN from standard input (kept out of the "
+	    "process list)\n"
+	    "a BSN is never printed or logged\n"
+	    "exit status: 0 ok, 1 refused or failed, 2 usage, 3 cannot "
+	    "connect\n", SOCKET_DEV, SOCKET_DEFAULT);
+}
+
+static int __attribute__((format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vixctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(vixctl --help for usage)\n");
+	return EXIT_USAGE;
+}
+
+/* A command-line word fit for an error message: none with digits (a BSN?). */
+static const char *
+shown(const char *word)
+{
+	return strpbrk(word, "0123456789") ? "(not shown: it has digits)" :
+	    word;
+}
+
+/* The BSN of --bsn, or from standard input for "-". */
+static int
+read_bsn(const char *arg, char *out, size_t len)
+{
+	if (strcmp(arg, "-") != 0) {
+		snprintf(out, len, "%s", arg);
+	} else if (fgets(out, (int)len, stdin) == NULL) {
+		return usage_error("--bsn -: nothing on standard input%s", "");
+	} else
+		out[strcspn(out, "\r\n")] = '\0';
+	if (out[0] == '\0' || strchr(out, ' ') != NULL)
+		return usage_error("--bsn: a BSN is 9 digits%s", "");
+	return 0;
+}
+
+/* subject-report and erase: --bsn B [--reason R] */
+static int
+cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "bsn", required_argument, NULL, 'b' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c = *o;
+	const char *bsn = NULL, *reason = NULL;
+	char b[64], line[128];
+	int ch, rc, erase = strcmp(cmd, "erase") == 0;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'b': bsn = optarg; break;
+		case 'r': reason = optarg; break;
+		case 'j': c.json = 1; break;
+		default:
+			return usage_error("%s: unknown option or missing "
+			    "value", cmd);
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument %s",
+		    shown(argv[optind]));
+	if (bsn == NULL)
+		return usage_error("%s: --bsn is required", cmd);
+	if (erase && (reason == NULL || (strcmp(reason, "death") != 0 &&
+	    strcmp(reason, "gdpr-erasure") != 0)))
+		return usage_error("%s: --reason must be death or "
+		    "gdpr-erasure", cmd);
+	if ((rc = read_bsn(bsn, b, sizeof(b))) != 0)
+		return rc;
+	snprintf(line, sizeof(line), "%s %s%s%s\n", cmd, b, erase ? " " : "",
+	    erase ? reason : "");
+	explicit_bzero(b, sizeof(b));
+	rc = run(&c, cmd, line);
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
+static int
+cmd_audit(const struct cli *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c = *o;
+	const char *since = NULL, *sub;
+	char line[128], *end;
+	int ch;
+
+	if (argc < 2 || (strcmp(argv[1], "verify") != 0 &&
+	    strcmp(argv[1], "export") != 0))
+		return usage_error("audit: verify or export%s", "");
+	sub = argv[1];
+	argc--;
+	argv++;
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (ch) {
+		case 's': since = optarg; break;
+		case 'j': c.json = 1; break;
+		default:
+			return usage_error("audit %s: unknown option or "
+			    "missing value", sub);
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument %s",
+		    shown(argv[optind]));
+	if (strcmp(sub, "verify") == 0) {
+		if (since != NULL)
+			return usage_error("--since is for audit export%s", "");
+		snprintf(line, sizeof(line), "audit verify\n");
+		return run(&c, "audit verify", line);
+	}
+	if (since != NULL && (strtoll(since, &end, 10) < 0 || end == since ||
+	    *end != '\0'))
+		return usage_error("--since: Unix seconds, e.g. %s",
+		    "1700000000");
+	snprintf(line, sizeof(line), "audit export%s%s\n", since ? " " : "",
+	    since ? since : "");
+	return run_export(&c, line);
+}
+
+/* status, reload, orgs, backup PATH: plain words. */
+static int
+cmd_plain(const struct cli *o, const char *cmd, int argc, char **argv)
+{
+	struct cli c = *o;
+	char path[PATH_MAX], cwd[PATH_MAX], *line;
+	const char *arg = NULL;
+	int rc, backup = strcmp(cmd, "backup") == 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c.json = 1;
+		else if (backup && arg == NULL && argv[i][0] != '-')
+			arg = argv[i];
+		else
+			return usage_error("unexpected argument %s",
+			    shown(argv[i]));
+	}
+	if (backup && arg == NULL)
+		return usage_error("backup: a PATH (a new or empty "
+		    "directory) is required%s", "");
+	if (backup && arg[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			fprintf(stderr, "vixctl: getcwd: %s\n", strerror(errno));
+			return EXIT_FAILED;
+		}
+		if (snprintf(path, sizeof(path), "%s/%s", cwd, arg) >=
+		    (int)sizeof(path))
+			return usage_error("backup: the path is too long%s", "");
+		arg = path;
+	}
+	if (arg != NULL && strchr(arg, '\n') != NULL)
+		return usage_error("backup: PATH must not hold a newline%s", "");
+	if (asprintf(&line, "%s%s%s\n", cmd, arg ? " " : "", arg ? arg :
+	    "") == -1)
+		return EXIT_FAILED;
+	rc = run(&c, cmd, line);
+	free(line);
+	return rc;
+}
+
+static const char *
+default_socket(void)
+{
+	return access(SOCKET_DEV, F_OK) == 0 ? SOCKET_DEV : SOCKET_DEFAULT;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli o = { NULL, 0 };
+	const char *cmd;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+s:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 's': o.socket = optarg; break;
+		case 'j': o.json = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind == argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o.socket == NULL)
+		o.socket = default_socket();
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0 ||
+	    strcmp(cmd, "orgs") == 0 || strcmp(cmd, "backup") == 0)
+		return cmd_plain(&o, cmd, argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(&o, argc, argv);
+	if (strcmp(cmd, "subject-report") == 0 || strcmp(cmd, "erase") == 0)
+		return cmd_bsn(&o, cmd, argc, argv);
+	return usage_error("unknown command %s", shown(cmd));
+}

@@ -1,0 +1,1132 @@
+/*
+ * The control socket: vixctl's requests, one per connection. Requests
+ * that only look at memory (reload, orgs) are answered on the main thread;
+ * walks over the store run in a detached thread that writes the answer
+ * and closes; erase is a writer job that comes back through an event.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/crypto.h>
+
+#include "control.h"
+#include "errors.h"
+#include "log.h"
+#include "rules.h"
+#include "server.h"
+#include "vix_version.h"
+#include "vixd.h"
+
+#define CTL_LINE_MAX	(PATH_MAX + 64)
+#define CTL_CONNS_MAX	32	/* connections open at once */
+#define CTL_TASKS_MAX	8	/* requests running in threads at once */
+#define CTL_READ_SECS	10	/* to send the request line */
+#define CTL_WRITE_SECS	60	/* to take the answer */
+#define CTL_FLUSH	65536	/* audit export goes out in pieces this big */
+
+enum ctl_cmd {
+	CTL_STATUS,
+	CTL_BACKUP,
+	CTL_AUDIT_VERIFY,
+	CTL_AUDIT_EXPORT,
+	CTL_SUBJECT,
+};
+
+/* A connection while its request is read and, unless in a thread, answered. */
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	struct control		*ctl;
+	struct bufferevent	*bev;
+	struct event		*ev_job;	/* the writer is done with job */
+	struct job		*job;
+};
+
+/* A request that walks the store, in a thread of its own. */
+struct ctl_task {
+	struct control	*ctl;
+	int		 fd;		/* a dup of the connection's socket */
+	enum ctl_cmd	 cmd;
+	char		 path[PATH_MAX];
+	int64_t		 since;
+	uint8_t		 pseudonym[PSEUDONYM_LEN];
+};
+
+struct control {
+	struct vixd		*v;
+	control_reload_fn	 reload;
+	struct evconnlistener	*listener;
+	char			*path;
+	dev_t			 dev;		/* of the socket we bound */
+	ino_t			 ino;
+	struct pseudonym_ctx	*pseudonyms;	/* main thread only */
+	struct timespec		 started;
+	char			 listen[300];	/* the address bound */
+	TAILQ_HEAD(, ctl_conn)	 conns;
+	unsigned		 nconns;
+	pthread_mutex_t		 lock;		/* guards running */
+	pthread_cond_t		 idle;
+	unsigned		 running;	/* tasks in threads */
+};
+
+/* ---- JSON ------------------------------------------------------------ */
+
+static void
+json_str(struct evbuffer *b, const char *s)
+{
+	evbuffer_add(b, "\"", 1);
+	while (s != NULL && *s != '\0') {
+		size_t n = 0;
+		unsigned char ch;
+
+		while ((ch = (unsigned char)s[n]) != '\0' && ch >= 0x20 &&
+		    ch != 0x7f && ch != '"' && ch != '\\')
+			n++;
+		evbuffer_add(b, s, n);
+		if ((ch = (unsigned char)s[n]) == '\0')
+			break;
+		if (ch == '"' || ch == '\\')
+			evbuffer_add_printf(b, "\\%c", ch);
+		else
+			evbuffer_add_printf(b, "\\u%04x", ch);
+		s += n + 1;
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+/* "key": then the string value. */
+static void
+json_kv(struct evbuffer *b, const char *key, const char *value)
+{
+	evbuffer_add_printf(b, "\"%s\":", key);
+	json_str(b, value);
+}
+
+/* The lines of text as an array of strings. */
+static void
+json_lines(struct evbuffer *b, const char *text)
+{
+	const char *at = text, *nl;
+	int first = 1;
+
+	evbuffer_add(b, "[", 1);
+	for (; *at != '\0'; at = *nl ? nl + 1 : nl) {
+		char line[1024];
+
+		nl = at + strcspn(at, "\n");
+		if (nl == at)
+			continue;
+		snprintf(line, sizeof(line), "%.*s", (int)(nl - at), at);
+		if (!first)
+			evbuffer_add(b, ",", 1);
+		json_str(b, line);
+		first = 0;
+	}
+	evbuffer_add(b, "]", 1);
+}
+
+static void
+json_error(struct evbuffer *b, const char *msg)
+{
+	evbuffer_add_printf(b, "{\"ok\":false,");
+	json_kv(b, "error", msg);
+	evbuffer_add(b, "}\n", 2);
+}
+
+/* "org":"id","org_name":"name" for a store id. */
+static void
+json_org(struct evbuffer *b, const char *key, const struct orgs *orgs,
+    uint32_t sid)
+{
+	const struct org *o = orgs_by_sid(orgs, sid);
+	char name[64];
+
+	json_kv(b, key, o ? o->id : "");
+	snprintf(name, sizeof(name), "%s_name", key);
+	evbuffer_add(b, ",", 1);
+	json_kv(b, name, o ? o->name : "(no longer registered)");
+}
+
+static void
+json_audit(struct evbuffer *b, const struct store_audit_record *a,
+    const struct orgs *orgs)
+{
+	const struct org *o = orgs ? orgs_by_oin(orgs, a->actor) : NULL;
+
+	evbuffer_add_printf(b, "{\"seq\":%" PRIu64 ",\"time\":%" PRId64 ",",
+	    a->seq, a->time);
+	json_kv(b, "actor", a->actor);
+	if (o != NULL) {
+		evbuffer_add(b, ",", 1);
+		json_kv(b, "actor_org", o->id);
+	}
+	evbuffer_add(b, ",", 1);
+	json_kv(b, "action", a->action);
+	evbuffer_add_printf(b, ",\"signal_id\":%" PRIu64 ",\"match_id\":%"
+	    PRIu64 ",", a->signal_id, a->match_id);
+	json_kv(b, "outcome", a->outcome);
+	evbuffer_add(b, "}", 1);
+}
+
+/* ---- connections (main thread) --------------------------------------- */
+
+static void
+ctl_job_free(struct job *j)
+{
+	free(j->out.erase.orgs);
+	orgs_unref(j->orgs);
+	OPENSSL_cleanse(j->in.erase.pseudonym, PSEUDONYM_LEN);
+	free(j);
+}
+
+/* The one way a connection ends. */
+static void
+ctl_close(struct ctl_conn *c, const char *reason)
+{
+	struct control *ctl = c->ctl;
+
+	log_debug("control: connection closed: %s", reason);
+	TAILQ_REMOVE(&ctl->conns, c, entry);
+	ctl->nconns--;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->ev_job != NULL)
+		event_free(c->ev_job);
+	if (c->job != NULL)
+		ctl_job_free(c->job);
+	free(c);
+}
+
+static void
+ctl_written(struct bufferevent *bev, void *arg)
+{
+	ctl_close(arg, "answered");
+}
+
+static void
+ctl_event(struct bufferevent *bev, short what, void *arg)
+{
+	ctl_close(arg, what & BEV_EVENT_TIMEOUT ? "timed out" :
+	    what & BEV_EVENT_EOF ? "closed by the client" : "socket error");
+}
+
+/* Send the answer in b (drained) and close once it is written. */
+static void
+ctl_send(struct ctl_conn *c, struct evbuffer *b)
+{
+	bufferevent_write_buffer(c->bev, b);
+	bufferevent_setcb(c->bev, NULL, ctl_written, ctl_event, c);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+ctl_error(struct ctl_conn *c, const char *fmt, ...)
+{
+	struct evbuffer *b = evbuffer_new();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (b == NULL) {
+		ctl_close(c, "out of memory");
+		return;
+	}
+	json_error(b, msg);
+	ctl_send(c, b);
+	evbuffer_free(b);
+}
+
+/* ---- requests answered on the main thread ---------------------------- */
+
+static void
+ctl_reload(struct ctl_conn *c)
+{
+	struct evbuffer *b = evbuffer_new();
+	char changes[4096];
+	struct diag d;
+
+	if (b == NULL) {
+		ctl_close(c, "out of memory");
+		return;
+	}
+	diag_init(&d);
+	if (c->ctl->reload(c->ctl->v, &d, changes, sizeof(changes)) == 0) {
+		evbuffer_add_printf(b, "{\"ok\":true,\"changes\":");
+		json_lines(b, changes);
+	} else {
+		evbuffer_add_printf(b, "{\"ok\":false,");
+		json_kv(b, "error", "reload failed; the previous configuration "
+		    "stays in force");
+		evbuffer_add_printf(b, ",\"errors\":");
+		json_lines(b, d.text);
+	}
+	evbuffer_add(b, "}\n", 2);
+	ctl_send(c, b);
+	evbuffer_free(b);
+}
+
+static void
+json_roles(struct evbuffer *b, unsigned roles)
+{
+	static const struct { unsigned bit; const char *name; } r[] = {
+		{ ROLE_REGISTER, "register" }, { ROLE_SUBSCRIBE, "subscribe" },
+		{ ROLE_ADMIN, "admin" },
+	};
+	int first = 1;
+
+	evbuffer_add_printf(b, "\"roles\":[");
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (roles & r[i].bit) {
+			evbuffer_add_printf(b, "%s\"%s\"", first ? "" : ",",
+			    r[i].name);
+			first = 0;
+		}
+	evbuffer_add(b, "]", 1);
+}
+
+static void
+json_one_org(struct evbuffer *b, const struct org *o)
+{
+	evbuffer_add(b, "{", 1);
+	json_kv(b, "id", o->id);
+	evbuffer_add(b, ",", 1);
+	json_kv(b, "name", o->name);
+	evbuffer_add(b, ",", 1);
+	json_kv(b, "oin", o->oin);
+	evbuffer_add(b, ",", 1);
+	json_roles(b, o->roles);
+	evbuffer_add_printf(b, ",\"rank\":%u,", o->rank);
+	json_kv(b, "municipality", o->municipality);
+	evbuffer_add_printf(b, ",\"receives_for\":[");
+	for (size_t k = 0; k < o->n_receives_for; k++) {
+		if (k > 0)
+			evbuffer_add(b, ",", 1);
+		json_str(b, o->receives_for[k]->id);
+	}
+	evbuffer_add(b, "],", 2);
+	json_kv(b, "push", o->push);
+	evbuffer_add(b, "}", 1);
+}
+
+static void
+ctl_orgs(struct ctl_conn *c)
+{
+	struct orgs *orgs = vixd_orgs(c->ctl->v);
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL) {
+		orgs_unref(orgs);
+		ctl_close(c, "out of memory");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"ok\":true,");
+	json_kv(b, "file", orgs->path);
+	evbuffer_add_printf(b, ",\"organisations\":[");
+	for (size_t i = 0; i < orgs->n; i++) {
+		if (i > 0)
+			evbuffer_add(b, ",", 1);
+		json_one_org(b, &orgs->v[i]);
+	}
+	evbuffer_add(b, "]}\n", 3);
+	orgs_unref(orgs);
+	ctl_send(c, b);
+	evbuffer_free(b);
+}
+
+/*
+ * Check the BSN and turn it into its pseudonym at once; the BSN is wiped
+ * either way and never appears in an answer or a log line. Returns 0, or
+ * -1 after answering.
+ */
+static int
+ctl_pseudonymise(struct ctl_conn *c, char *bsn, uint8_t *out)
+{
+	size_t len = strlen(bsn);
+	enum bsn_error e = rules_check_bsn(bsn, len);
+	int rc = -1;
+
+	if (e != BSN_OK)
+		ctl_error(c, "%s", rules_bsn_strerror(e));
+	else if (pseudonym_compute(c->ctl->pseudonyms, bsn, len, out) == -1)
+		ctl_error(c, "cannot compute the pseudonym");
+	else
+		rc = 0;
+	OPENSSL_cleanse(bsn, len);
+	return rc;
+}
+
+/* ---- erase: a writer job --------------------------------------------- */
+
+/* On the writer thread: hand the job back to the main loop. */
+static void
+ctl_erase_done(struct job *j)
+{
+	struct ctl_conn *c = j->arg;
+
+	event_active(c->ev_job, EV_TIMEOUT, 0);
+}
+
+static void
+ctl_erase_answer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn *c = arg;
+	struct job *j = c->job;
+	const struct store_erase_out *o = &j->out.erase;
+	struct evbuffer *b = evbuffer_new();
+
+	if (j->err != 0) {
+		log_warnx("control: erase failed: %s", j->why);
+		ctl_error(c, "erase failed: %s", j->why);
+		if (b != NULL)
+			evbuffer_free(b);
+		return;
+	}
+	log_info("control: %s: %zu active and %zu archived signals removed",
+	    j->in.erase.action, o->removed, o->archived);
+	if (b == NULL) {
+		ctl_close(c, "out of memory");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"ok\":true,\"removed\":%zu,\"archived\":%zu,"
+	    "\"notified\":[", o->removed, o->archived);
+	for (size_t i = 0; i < o->norgs; i++) {
+		evbuffer_add_printf(b, "%s{", i ? "," : "");
+		json_org(b, "org", j->orgs, o->orgs[i]);
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add(b, "]}\n", 3);
+	ctl_send(c, b);
+	evbuffer_free(b);
+}
+
+/* "BSN REASON" */
+static void
+ctl_erase(struct ctl_conn *c, char *arg)
+{
+	struct vixd *v = c->ctl->v;
+	char *reason = strchr(arg, ' ');
+	const char *action;
+	struct job *j;
+	int err;
+
+	if (reason != NULL)
+		*reason++ = '\0';
+	action = reason == NULL ? NULL : strcmp(reason, "death") == 0 ?
+	    "erase:death" : strcmp(reason, "gdpr-erasure") == 0 ?
+	    "erase:gdpr" : NULL;
+	if (action == NULL) {
+		OPENSSL_cleanse(arg, strlen(arg));
+		ctl_error(c, "reason: must be death or gdpr-erasure");
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (c->ev_job = event_new(v->base, -1, 0, ctl_erase_answer,
+	    c)) == NULL) {
+		free(j);
+		OPENSSL_cleanse(arg, strlen(arg));
+		ctl_error(c, "out of memory");
+		return;
+	}
+	if (ctl_pseudonymise(c, arg, j->in.erase.pseudonym) == -1) {
+		free(j);
+		return;
+	}
+	j->kind = JOB_ERASE;
+	j->orgs = vixd_orgs(v);
+	j->now = time(NULL);
+	j->in.erase.orgs = j->orgs;
+	j->in.erase.now = j->now;
+	j->in.erase.action = action;
+	j->done = ctl_erase_done;
+	j->arg = c;
+	c->job = j;
+	if ((err = writer_submit(v->writer, NULL, j)) != 0) {
+		c->job = NULL;
+		ctl_job_free(j);
+		ctl_error(c, "%s", err == VIX_E_FULL ? "the writer's queue is "
+		    "full; try again" : "vixd is shutting down");
+	}
+}
+
+/* ---- requests in a thread -------------------------------------------- */
+
+/* Write out all of b; 0, or -1 when the client is gone. */
+static int
+task_flush(struct ctl_task *t, struct evbuffer *b)
+{
+	while (evbuffer_get_length(b) > 0)
+		if (evbuffer_write(b, t->fd) <= 0)
+			return -1;
+	return 0;
+}
+
+static double
+elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) +
+	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static void
+task_status(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
+{
+	struct vixd *v = t->ctl->v;
+	struct orgs *orgs = vixd_orgs(v);
+	struct store_stats st;
+	int err;
+
+	if ((err = store_stats(r, orgs, time(NULL), &st)) != 0) {
+		orgs_unref(orgs);
+		json_error(b, "cannot read the store");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"ok\":true,");
+	json_kv(b, "version", VIX_VERSION);
+	evbuffer_add_printf(b, ",\"pid\":%ld,\"uptime\":%.0f,"
+	    "\"connections\":%u,\"workers\":%u,\"organisations\":%zu,",
+	    (long)getpid(), elapsed(&t->ctl->started),
+	    (unsigned)atomic_load(&v->nconns), v->nworkers, orgs->n);
+	json_kv(b, "listen", t->ctl->listen);
+	evbuffer_add(b, ",", 1);
+	json_kv(b, "data_dir", v->cfg.data_dir);
+	evbuffer_add_printf(b, ",\"signals\":%zu,\"matches\":%zu,"
+	    "\"matches_uncoordinated\":%zu,\"archived\":%zu,"
+	    "\"audit_records\":%zu,\"map_used\":%zu,\"map_size\":%zu,"
+	    "\"quota\":%zu,\"pending\":[", st.signals, st.matches,
+	    st.matches_uncoordinated, st.archived, st.audit_records,
+	    st.map_used, st.map_size, st.quota);
+	for (size_t i = 0; i < st.npending; i++) {
+		evbuffer_add_printf(b, "%s{", i ? "," : "");
+		json_kv(b, "org", st.pending[i].org->id);
+		evbuffer_add_printf(b, ",\"pending\":%" PRIu64 ",\"oldest_age\":%"
+		    PRId64 "}", st.pending[i].pending, st.pending[i].oldest_age);
+	}
+	evbuffer_add(b, "]}\n", 3);
+	store_stats_free(&st);
+	orgs_unref(orgs);
+}
+
+static void
+task_backup(struct ctl_task *t, struct evbuffer *b)
+{
+	struct timespec start;
+	char file[PATH_MAX + 16];
+	struct diag d;
+	struct stat st;
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	diag_init(&d);
+	if (store_backup(t->ctl->v->store, t->path, &d) == -1) {
+		char first[1024];
+
+		diag_first(&d, first, sizeof(first));
+		log_warnx("control: %s", first);
+		json_error(b, first);
+		return;
+	}
+	secs = elapsed(&start);
+	snprintf(file, sizeof(file), "%s/data.mdb", t->path);
+	if (stat(file, &st) == -1)
+		st.st_size = 0;
+	log_info("control: backup written to %s (%lld bytes in %.1f s)",
+	    t->path, (long long)st.st_size, secs);
+	evbuffer_add_printf(b, "{\"ok\":true,");
+	json_kv(b, "path", t->path);
+	evbuffer_add_printf(b, ",\"bytes\":%lld,\"seconds\":%.3f}\n",
+	    (long long)st.st_size, secs);
+}
+
+static void
+task_audit_verify(struct store_reader *r, struct evbuffer *b)
+{
+	uint64_t count, bad;
+	char msg[256];
+
+	if (store_audit_verify(r, &count, &bad) != 0) {
+		json_error(b, "cannot read the audit records");
+		return;
+	}
+	if (bad != 0) {
+		snprintf(msg, sizeof(msg), "audit chain broken at record %"
+		    PRIu64 "; the %" PRIu64 " records before it verify", bad,
+		    count);
+		log_warnx("control: %s", msg);
+		evbuffer_add_printf(b, "{\"ok\":false,\"records\":%" PRIu64
+		    ",\"bad\":%" PRIu64 ",", count, bad);
+		json_kv(b, "error", msg);
+		evbuffer_add(b, "}\n", 2);
+		return;
+	}
+	evbuffer_add_printf(b, "{\"ok\":true,\"records\":%" PRIu64 "}\n",
+	    count);
+}
+
+struct export {
+	struct ctl_task	*t;
+	struct evbuffer	*b;
+	uint64_t	 n;
+	int		 gone;		/* the client went away */
+};
+
+static int
+export_one(void *arg, const struct store_audit_record *a)
+{
+	struct export *x = arg;
+
+	if (a->time < x->t->since)
+		return 0;
+	json_audit(x->b, a, NULL);
+	evbuffer_add(x->b, "\n", 1);
+	x->n++;
+	if (evbuffer_get_length(x->b) >= CTL_FLUSH &&
+	    task_flush(x->t, x->b) == -1) {
+		x->gone = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* JSON lines, one per record, then {"ok":true,"records":N}. */
+static void
+task_audit_export(struct ctl_task *t, struct store_reader *r,
+    struct evbuffer *b)
+{
+	struct export x = { t, b, 0, 0 };
+
+	if (store_audit_foreach(r, export_one, &x) != 0) {
+		if (!x.gone)
+			json_error(b, "cannot read the audit records");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"ok\":true,\"records\":%" PRIu64 "}\n", x.n);
+}
+
+static const char *
+archive_reason(int reason)
+{
+	switch (reason) {
+	case 2:		return "risk_resolved";
+	case 3:		return "expired";
+	default:	return "unknown";
+	}
+}
+
+static void
+json_subject_signal(struct evbuffer *b, const struct store_subject_signal *s,
+    const struct orgs *orgs)
+{
+	evbuffer_add_printf(b, "{\"signal_id\":%" PRIu64 ",", s->signal_id);
+	json_org(b, "org", orgs, s->org);
+	evbuffer_add_printf(b, ",\"created\":%" PRId64 ",\"updated\":%" PRId64
+	    ",\"expires\":%" PRId64 ",\"bound\":\"%s\",", s->created,
+	    s->updated, s->expires, s->bound == EXPIRY_AGE_23 ? "age_23" :
+	    "duration");
+	json_kv(b, "client_ref", s->client_ref);
+	evbuffer_add(b, ",", 1);
+	json_kv(b, "municipality", s->municipality);
+	evbuffer_add_printf(b, ",\"contact\":{");
+	json_kv(b, "name", s->contact.name);
+	evbuffer_add(b, ",", 1);
+	json_kv(b, "phone", s->contact.phone);
+	evbuffer_add(b, ",", 1);
+	json_kv(b, "email", s->contact.email);
+	evbuffer_add(b, "}", 1);
+	if (s->archived != 0)
+		evbuffer_add_printf(b, ",\"archived\":%" PRId64 ",\"reason\":"
+		    "\"%s\"", s->archived, archive_reason(s->reason));
+	evbuffer_add(b, "}", 1);
+}
+
+static void
+json_subject_signals(struct evbuffer *b, const struct store_subject *s,
+    const struct orgs *orgs, int archived)
+{
+	int first = 1;
+
+	for (size_t i = 0; i < s->nsignals; i++) {
+		if ((s->signals[i].archived != 0) != archived)
+			continue;
+		if (!first)
+			evbuffer_add(b, ",", 1);
+		json_subject_signal(b, &s->signals[i], orgs);
+		first = 0;
+	}
+}
+
+static void
+task_subject(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
+{
+	struct orgs *orgs = vixd_orgs(t->ctl->v);
+	struct store_subject s;
+
+	if (store_subject_report(r, t->pseudonym, &s) != 0) {
+		orgs_unref(orgs);
+		json_error(b, "cannot read the store");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"ok\":true,\"signals\":[");
+	json_subject_signals(b, &s, orgs, 0);
+	evbuffer_add_printf(b, "],\"archived\":[");
+	json_subject_signals(b, &s, orgs, 1);
+	evbuffer_add_printf(b, "],\"match\":");
+	if (s.has_match) {
+		evbuffer_add_printf(b, "{\"match_id\":%" PRIu64 ",\"created\":%"
+		    PRId64 ",", s.match.id, s.match.created);
+		json_org(b, "coordinator", orgs, s.match.coordinator);
+		evbuffer_add_printf(b, ",\"coordinated\":%s,\"escalated\":%s}",
+		    s.match.coordinated ? "true" : "false",
+		    s.match.escalated ? "true" : "false");
+	} else
+		evbuffer_add_printf(b, "null");
+	evbuffer_add_printf(b, ",\"audit\":[");
+	for (size_t i = 0; i < s.naudit; i++) {
+		if (i > 0)
+			evbuffer_add(b, ",", 1);
+		json_audit(b, &s.audit[i], orgs);
+	}
+	evbuffer_add(b, "]}\n", 3);
+	log_info("control: subject-report: %zu signals, %zu audit records",
+	    s.nsignals, s.naudit);
+	store_subject_free(&s);
+	orgs_unref(orgs);
+}
+
+static void
+task_run(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
+{
+	switch (t->cmd) {
+	case CTL_STATUS:	task_status(t, r, b); break;
+	case CTL_BACKUP:	task_backup(t, b); break;
+	case CTL_AUDIT_VERIFY:	task_audit_verify(r, b); break;
+	case CTL_AUDIT_EXPORT:	task_audit_export(t, r, b); break;
+	case CTL_SUBJECT:	task_subject(t, r, b); break;
+	}
+}
+
+static void *
+task_main(void *arg)
+{
+	struct ctl_task *t = arg;
+	struct control *ctl = t->ctl;
+	struct store_reader *r = store_reader_new(ctl->v->store);
+	struct evbuffer *b = evbuffer_new();
+	struct timeval tv = { CTL_WRITE_SECS, 0 };
+
+	/* The main loop let go of the socket: block, but not forever. */
+	fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (r != NULL && b != NULL) {
+		task_run(t, r, b);
+		(void)task_flush(t, b);
+	}
+	close(t->fd);
+	store_reader_free(r);
+	if (b != NULL)
+		evbuffer_free(b);
+	OPENSSL_cleanse(t, sizeof(*t));
+	free(t);
+	pthread_mutex_lock(&ctl->lock);
+	ctl->running--;
+	pthread_cond_signal(&ctl->idle);
+	pthread_mutex_unlock(&ctl->lock);
+	return NULL;
+}
+
+/*
+ * Hand the request to a detached thread with its own descriptor of the
+ * socket (blocking, with a send timeout); the connection is done here.
+ */
+static void
+ctl_spawn(struct ctl_conn *c, struct ctl_task *t)
+{
+	struct control *ctl = c->ctl;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int busy, rc;
+
+	t->ctl = ctl;
+	if ((t->fd = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC,
+	    0)) == -1) {
+		free(t);
+		ctl_error(c, "cannot take the request: %s", strerror(errno));
+		return;
+	}
+	pthread_mutex_lock(&ctl->lock);
+	if (!(busy = ctl->running >= CTL_TASKS_MAX))
+		ctl->running++;
+	pthread_mutex_unlock(&ctl->lock);
+	rc = -1;
+	if (!busy && pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&tid, &attr, task_main, t);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc == 0) {
+		ctl_close(c, "handed to a thread");
+		return;
+	}
+	if (!busy) {
+		pthread_mutex_lock(&ctl->lock);
+		ctl->running--;
+		pthread_mutex_unlock(&ctl->lock);
+	}
+	close(t->fd);
+	free(t);
+	if (busy)
+		ctl_error(c, "busy: %u control requests are running; try "
+		    "again", CTL_TASKS_MAX);
+	else
+		ctl_error(c, "cannot start a thread");
+}
+
+/* ---- dispatch -------------------------------------------------------- */
+
+static struct ctl_task *
+task_new(struct ctl_conn *c, enum ctl_cmd cmd)
+{
+	struct ctl_task *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		ctl_error(c, "out of memory");
+	else
+		t->cmd = cmd;
+	return t;
+}
+
+static void
+ctl_backup(struct ctl_conn *c, const char *path)
+{
+	struct ctl_task *t;
+
+	if (path[0] != '/') {
+		ctl_error(c, "backup: the path must be absolute");
+		return;
+	}
+	if ((t = task_new(c, CTL_BACKUP)) == NULL)
+		return;
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	log_info("control: backup to %s requested", path);
+	ctl_spawn(c, t);
+}
+
+static void
+ctl_audit(struct ctl_conn *c, char *arg)
+{
+	struct ctl_task *t;
+	char *end;
+	long long since = 0;
+
+	if (strcmp(arg, "verify") == 0) {
+		if ((t = task_new(c, CTL_AUDIT_VERIFY)) != NULL)
+			ctl_spawn(c, t);
+		return;
+	}
+	if (strncmp(arg, "export", 6) != 0 || (arg[6] != '\0' &&
+	    arg[6] != ' ')) {
+		ctl_error(c, "audit: verify or export [SINCE]");
+		return;
+	}
+	if (arg[6] == ' ') {
+		errno = 0;
+		since = strtoll(arg + 7, &end, 10);
+		if (errno != 0 || end == arg + 7 || *end != '\0' || since < 0) {
+			ctl_error(c, "audit export: SINCE must be Unix seconds");
+			return;
+		}
+	}
+	if ((t = task_new(c, CTL_AUDIT_EXPORT)) != NULL) {
+		t->since = since;
+		ctl_spawn(c, t);
+	}
+}
+
+static void
+ctl_subject(struct ctl_conn *c, char *bsn)
+{
+	struct ctl_task *t;
+
+	if ((t = task_new(c, CTL_SUBJECT)) == NULL) {
+		OPENSSL_cleanse(bsn, strlen(bsn));
+		return;
+	}
+	if (ctl_pseudonymise(c, bsn, t->pseudonym) == -1) {
+		free(t);
+		return;
+	}
+	ctl_spawn(c, t);
+}
+
+/* Only known command names reach the log: the line may hold a BSN. */
+static void
+ctl_dispatch(struct ctl_conn *c, char *line)
+{
+	char *arg = strchr(line, ' ');
+
+	if (arg != NULL)
+		*arg++ = '\0';
+	else
+		arg = line + strlen(line);
+	if (strcmp(line, "status") == 0 && *arg == '\0') {
+		struct ctl_task *t = task_new(c, CTL_STATUS);
+
+		if (t != NULL)
+			ctl_spawn(c, t);
+	} else if (strcmp(line, "reload") == 0 && *arg == '\0') {
+		log_info("control: reload requested");
+		ctl_reload(c);
+	} else if (strcmp(line, "orgs") == 0 && *arg == '\0')
+		ctl_orgs(c);
+	else if (strcmp(line, "backup") == 0 && *arg != '\0')
+		ctl_backup(c, arg);
+	else if (strcmp(line, "audit") == 0)
+		ctl_audit(c, arg);
+	else if (strcmp(line, "subject-report") == 0) {
+		log_info("control: subject-report requested");
+		ctl_subject(c, arg);
+	} else if (strcmp(line, "erase") == 0) {
+		log_info("control: erase requested");
+		ctl_erase(c, arg);
+	} else
+		ctl_error(c, "unknown request; expected status, reload, orgs, "
+		    "backup, audit, subject-report or erase");
+}
+
+/*
+ * The request line; its bytes are wiped from libevent's buffer as they
+ * are taken, since the line may carry a BSN.
+ */
+static void
+ctl_read(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char line[CTL_LINE_MAX + 1];
+	struct evbuffer_ptr eol;
+	unsigned char *p;
+	size_t n, eol_len;
+
+	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (eol.pos < 0 || (size_t)eol.pos > CTL_LINE_MAX) {
+		if (evbuffer_get_length(in) > CTL_LINE_MAX || eol.pos >= 0) {
+			bufferevent_disable(bev, EV_READ);
+			ctl_error(c, "request line too long");
+		}
+		return;
+	}
+	n = (size_t)eol.pos;
+	p = evbuffer_pullup(in, (ev_ssize_t)(n + eol_len));
+	memcpy(line, p, n);
+	line[n] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[n - 1] = '\0';
+	OPENSSL_cleanse(p, n + eol_len);
+	evbuffer_drain(in, n + eol_len);
+	bufferevent_disable(bev, EV_READ);
+	ctl_dispatch(c, line);
+	OPENSSL_cleanse(line, sizeof(line));
+}
+
+static void
+ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct control *ctl = arg;
+	struct timeval rt = { CTL_READ_SECS, 0 }, wt = { CTL_WRITE_SECS, 0 };
+	struct ctl_conn *c;
+
+	if (ctl->nconns >= CTL_CONNS_MAX || (c = calloc(1,
+	    sizeof(*c))) == NULL) {
+		log_warnx("control: %u connections open; one refused",
+		    ctl->nconns);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->ctl = ctl;
+	if ((c->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&ctl->conns, c, entry);
+	ctl->nconns++;
+	bufferevent_setcb(c->bev, ctl_read, NULL, ctl_event, c);
+	bufferevent_set_timeouts(c->bev, &rt, &wt);
+	/* Reading stops past one line's worth; ctl_read then refuses it. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_MAX + 2);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* ---- the socket ------------------------------------------------------ */
+
+/*
+ * A socket left at path by a vixd that died is removed; one that answers
+ * belongs to a running vixd and is refused, as is anything not a socket.
+ */
+static int
+ctl_clear_stale(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : (log_warn("control_socket %s",
+		    path), -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warnx("control_socket %s exists and is not a socket", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("control_socket: socket");
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (rc == 0) {
+		log_warnx("control_socket %s is in use by a running vixd", path);
+		return -1;
+	}
+	if (unlink(path) == -1) {
+		log_warn("control_socket %s: cannot remove the stale socket",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The socket's directory (one level) is created if missing. */
+static void
+ctl_make_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0750) == 0)
+		log_info("control: created %s", dir);
+}
+
+static int
+ctl_bind(struct control *ctl)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = ctl->path;
+	struct stat st;
+	mode_t mask;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("control_socket %s: longer than the %zu bytes a unix "
+		    "socket path may have", path, sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (ctl_clear_stale(path, &sun) == -1)
+		return -1;
+	ctl_make_parent(path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control_socket: socket");
+		return -1;
+	}
+	mask = umask(0117);		/* born 0660: no window with more */
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(mask);
+	if (rc == -1 || chmod(path, 0660) == -1 || stat(path, &st) == -1) {
+		log_warn("control_socket %s", path);
+		close(fd);
+		return -1;
+	}
+	ctl->dev = st.st_dev;
+	ctl->ino = st.st_ino;
+	if ((ctl->listener = evconnlistener_new(ctl->v->base, ctl_accept, ctl,
+	    LEV_OPT_CLOSE_ON_FREE, 16, fd)) == NULL) {
+		log_warnx("control_socket %s: cannot listen", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+struct control *
+control_start(struct vixd *v, control_reload_fn reload)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	char addr[300];
+
+	if (ctl == NULL)
+		return NULL;
+	ctl->v = v;
+	ctl->reload = reload;
+	clock_gettime(CLOCK_MONOTONIC, &ctl->started);
+	snprintf(ctl->listen, sizeof(ctl->listen), "%s",
+	    server_bound_address(v, addr, sizeof(addr)));
+	TAILQ_INIT(&ctl->conns);
+	pthread_mutex_init(&ctl->lock, NULL);
+	pthread_cond_init(&ctl->idle, NULL);
+	if ((ctl->path = strdup(v->cfg.control_socket)) == NULL ||
+	    (ctl->pseudonyms = pseudonym_ctx_new(v->pseudonym_key)) == NULL ||
+	    ctl_bind(ctl) == -1) {
+		control_stop(ctl);
+		return NULL;
+	}
+	return ctl;
+}
+
+void
+control_stop(struct control *ctl)
+{
+	struct ctl_conn *c;
+	struct stat st;
+
+	if (ctl == NULL)
+		return;
+	if (ctl->listener != NULL) {
+		evconnlistener_free(ctl->listener);
+		/* Only our own socket: another vixd may have taken the path. */
+		if (stat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
+		    st.st_ino == ctl->ino)
+			unlink(ctl->path);
+	}
+	pthread_mutex_lock(&ctl->lock);
+	if (ctl->running > 0)
+		log_info("control: waiting for %u request%s to finish",
+		    ctl->running, ctl->running == 1 ? "" : "s");
+	while (ctl->running > 0)
+		pthread_cond_wait(&ctl->idle, &ctl->lock);
+	pthread_mutex_unlock(&ctl->lock);
+	while ((c = TAILQ_FIRST(&ctl->conns)) != NULL)
+		ctl_close(c, "vixd is stopping");
+	pseudonym_ctx_free(ctl->pseudonyms);
+	pthread_cond_destroy(&ctl->idle);
+	pthread_mutex_destroy(&ctl->lock);
+	free(ctl->path);
+	free(ctl);
+}

@@ -1,0 +1,332 @@
+/*
+ * The admin HTTP listener against a real vixd: health, readiness, status
+ * without secrets, and /metrics counting what clients did, in a form
+ * `promtool check metrics` accepts without a word.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "devcert.h"
+#include "harness.h"
+
+#define BSN		"999990019"	/* synthetic test numbers */
+#define BSN_BAD		"999996453"	/* fails the 11-test */
+
+static struct vixd_proc vixd;
+static char text[262144];
+
+static void
+start(void)
+{
+	harness_start(&vixd, NULL);
+}
+
+static void
+stop(void)
+{
+	harness_stop(&vixd);
+}
+
+TestSuite(admin, .init = start, .fini = stop, .timeout = 120);
+
+/* GET path; asserts the status; returns the body (after the headers). */
+static char *
+get(const char *path, int want)
+{
+	char *body;
+	int code = harness_http_get(&vixd, path, text, sizeof(text));
+
+	cr_assert_eq(code, want, "GET %s: %d", path, code);
+	body = strstr(text, "\r\n\r\n");
+	cr_assert_not_null(body, "GET %s: no end of headers", path);
+	return body + 4;
+}
+
+/* The value of one series ("name{labels}"), or -1 when it is absent. */
+static long long
+value(const char *body, const char *series)
+{
+	char pat[256];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\n%s ", series);
+	at = strstr(body, pat);
+	return at ? strtoll(at + strlen(pat), NULL, 10) : -1;
+}
+
+/* Scrape until series has the value wanted (at most 5 s). */
+static char *
+await(const char *series, long long want)
+{
+	char *body = NULL;
+
+	for (int i = 0; i < 50; i++) {
+		body = get("/metrics", 200);
+		if (value(body, series) == want)
+			break;
+		usleep(100000);
+	}
+	cr_assert_eq(value(body, series), want, "%s:\n%s", series,
+	    harness_redact(body));
+	return body;
+}
+
+static void
+register_youth(const char *org, const char *bsn, int want)
+{
+	struct run_result r;
+
+	harness_vix(&r, &vixd, org, (const char *[]){ "register", "--bsn", bsn,
+	    "--birth-date", "2015-03-01", "--contact-name", "A",
+	    "--contact-phone", "0501234567", NULL });
+	cr_assert_eq(r.status, want, "register as %s: exit %d: %s", org,
+	    r.status, harness_redact(r.err));
+}
+
+/* A client with this certificate (NULL: none) gets no service. */
+static void
+connect_refused(const char *cert, const char *key)
+{
+	Vix__V1__ServerMessage *m;
+	char why[256];
+	int end;
+	SSL *ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
+
+	/* TLS 1.3: the client finishes first; the refusal arrives after. */
+	if (ssl == NULL)
+		return;
+	SSL_write(ssl, "\x02\x52\x00", 3);	/* a ping */
+	while ((m = harness_recv(ssl, &end)) != NULL) {
+		cr_assert_eq(m->msg_case,
+		    VIX__V1__SERVER_MESSAGE__MSG_RESPONSE);
+		cr_assert_eq(m->response->status->code,
+		    VIX__V1__STATUS__CODE__UNAUTHENTICATED);
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	harness_tls_close(ssl);
+}
+
+static void
+connect_without_certificate(void)
+{
+	connect_refused(NULL, NULL);
+}
+
+/* Certificate and key of a leaf signed by a CA vixd does not know. */
+static void
+make_foreign_cert(char *cert, char *key, size_t len)
+{
+	EVP_PKEY *ca_key = devcert_key(), *leaf_key = devcert_key();
+	X509 *ca = devcert_ca(ca_key, "someone else's CA", 30);
+	X509 *leaf = devcert_leaf(leaf_key, "impostor",
+	    "00000009990000000001", 0, ca, ca_key, 30);
+
+	cr_assert_not_null(leaf);
+	snprintf(cert, len, "%s/impostor.pem", vixd.dir);
+	snprintf(key, len, "%s/impostor.key", vixd.dir);
+	cr_assert_eq(devcert_write_cert(cert, leaf), 0);
+	cr_assert_eq(devcert_write_key(key, leaf_key), 0);
+	X509_free(ca);
+	X509_free(leaf);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(leaf_key);
+}
+
+Test(admin, healthz_and_readyz)
+{
+	cr_assert_str_eq(get("/healthz", 200), "ok\n");
+	cr_assert_str_eq(get("/readyz", 200), "ready\n");
+}
+
+Test(admin, unknown_paths_are_not_found)
+{
+	get("/", 404);
+	get("/metricsx", 404);
+	get("/v1/secrets", 404);
+}
+
+Test(admin, status_has_counts_and_no_secrets)
+{
+	static const char *const keys[] = { "\"uptime_seconds\":",
+	    "\"connections\":", "\"subscribers\":", "\"archived\":",
+	    "\"listen\":\"127.0.0.1:", "\"admin_listen\":\"", "\"workers\":",
+	    "\"max_frame\":", "\"max_signal_days\":", "\"escalate_after\":",
+	    "\"data_dir\":\"", "\"orgs\":4" };
+	char path[PATH_MAX], hex[2 * 64 + 1] = "", *body;
+	unsigned char key[64];
+	size_t n;
+	FILE *fp;
+
+	register_youth("org-a", BSN, 0);
+	body = get("/v1/status", 200);
+	cr_assert_not_null(strstr(body, "\"version\":\"" VIX_EXPECTED_VERSION
+	    "\""), "%s", harness_redact(body));
+	cr_assert_not_null(strstr(body, "\"counts\":{\"signals\":1,"
+	    "\"matches\":0,"), "%s", harness_redact(body));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		cr_assert_not_null(strstr(body, keys[i]), "%s: %s", keys[i],
+		    harness_redact(body));
+	cr_assert_null(strstr(body, "pseudonym"), "%s", harness_redact(body));
+	cr_assert_null(strstr(body, ".key"), "%s", harness_redact(body));
+
+	/* Neither the key's bytes nor their hex. */
+	fp = fopen(harness_dev_file(&vixd, "pseudonym.key", path,
+	    sizeof(path)), "rb");
+	cr_assert_not_null(fp);
+	n = fread(key, 1, sizeof(key), fp);
+	fclose(fp);
+	cr_assert_geq(n, 16);
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	cr_assert_null(memmem(body, strlen(body), key, 8));
+	hex[16] = '\0';
+	cr_assert_null(strcasestr(body, hex));
+}
+
+Test(admin, metrics_count_what_clients_did)
+{
+	struct run_result r;
+	char *body;
+
+	register_youth("org-a", BSN, 0);
+	register_youth("org-b", BSN, 0);
+	register_youth("org-a", BSN_BAD, 1);
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "ping", NULL });
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	connect_without_certificate();
+
+	body = await("vix_tls_handshake_failures_total"
+	    "{reason=\"no_certificate\"}", 1);
+	cr_assert_eq(value(body, "vix_signals_active"), 2);
+	cr_assert_eq(value(body, "vix_matches_active"), 1);
+	cr_assert_eq(value(body, "vix_matches_uncoordinated"), 1);
+	cr_assert_eq(value(body, "vix_requests_total{type=\"register\","
+	    "code=\"OK\"}"), 2, "%s", harness_redact(body));
+	cr_assert_eq(value(body, "vix_requests_total{type=\"register\","
+	    "code=\"INVALID_ARGUMENT\"}"), 1, "%s", harness_redact(body));
+	cr_assert_eq(value(body, "vix_requests_total{type=\"ping\","
+	    "code=\"OK\"}"), 1);
+	cr_assert_eq(value(body, "vix_request_duration_seconds_count"
+	    "{type=\"register\"}"), 3);
+	cr_assert_eq(value(body, "vix_request_duration_seconds_bucket"
+	    "{type=\"register\",le=\"+Inf\"}"), 3);
+	cr_assert_eq(value(body, "vix_tls_handshake_failures_total"
+	    "{reason=\"unknown_ca\"}"), 0);
+	cr_assert_eq(value(body, "vix_build_info{version=\""
+	    VIX_EXPECTED_VERSION "\"}"), 1);
+	cr_assert_geq(value(body, "vix_notifications_pending"
+	    "{recipient=\"org-a\"}"), 1);
+	cr_assert_geq(value(body, "vix_lmdb_map_used_bytes"), 4096);
+	cr_assert_gt(value(body, "vix_lmdb_map_size_bytes"),
+	    value(body, "vix_lmdb_map_used_bytes"));
+}
+
+Test(admin, handshake_failures_by_reason)
+{
+	char cert[PATH_MAX], key[PATH_MAX];
+	char *body;
+
+	connect_without_certificate();
+	make_foreign_cert(cert, key, sizeof(cert));
+	connect_refused(cert, key);
+	harness_make_client_cert(&vixd, "nooin", NULL);
+	connect_refused(harness_dev_file(&vixd, "nooin.pem", cert,
+	    sizeof(cert)), harness_dev_file(&vixd, "nooin.key", key,
+	    sizeof(key)));
+	harness_make_client_cert(&vixd, "stranger", "00000009990000000099");
+	connect_refused(harness_dev_file(&vixd, "stranger.pem", cert,
+	    sizeof(cert)), harness_dev_file(&vixd, "stranger.key", key,
+	    sizeof(key)));
+	body = await("vix_tls_handshake_failures_total"
+	    "{reason=\"unknown_organisation\"}", 1);
+	body = await("vix_tls_handshake_failures_total"
+	    "{reason=\"unknown_ca\"}", 1);
+	cr_assert_eq(value(body, "vix_tls_handshake_failures_total"
+	    "{reason=\"no_certificate\"}"), 1, "%s", harness_redact(body));
+	cr_assert_eq(value(body, "vix_tls_handshake_failures_total"
+	    "{reason=\"no_oin\"}"), 1, "%s", harness_redact(body));
+	cr_assert_eq(value(body, "vix_tls_handshake_failures_total"
+	    "{reason=\"other\"}"), 0, "%s", harness_redact(body));
+	/* The refusals are no requests. */
+	cr_assert_eq(value(body, "vix_requests_total{type=\"ping\","
+	    "code=\"OK\"}"), 0, "%s", harness_redact(body));
+}
+
+Test(admin, commit_histograms)
+{
+	char *body;
+
+	register_youth("org-a", BSN, 0);
+	body = get("/metrics", 200);
+	cr_assert_not_null(strstr(body, "# TYPE vix_commit_batch_size "
+	    "histogram\n"));
+	cr_assert_not_null(strstr(body, "# TYPE vix_commit_duration_seconds "
+	    "histogram\n"));
+	cr_assert_geq(value(body, "vix_commit_batch_size_bucket{le=\"+Inf\"}"),
+	    1);
+	cr_assert_eq(value(body, "vix_commit_batch_size_bucket{le=\"+Inf\"}"),
+	    value(body, "vix_commit_batch_size_count"));
+	cr_assert_geq(value(body, "vix_commit_batch_size_sum"), 1);
+	cr_assert_geq(value(body, "vix_commit_duration_seconds_count"), 1);
+	cr_assert_not_null(strstr(body, "\nvix_commit_duration_seconds_sum "));
+	cr_assert_not_null(strstr(body, "\nvix_commit_duration_seconds_bucket"
+	    "{le=\"0.0005\"} "));
+}
+
+Test(admin, subscribers_are_counted_while_connected)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Subscribe sub = VIX__V1__SUBSCRIBE__INIT;
+	Vix__V1__ServerMessage *m;
+	char cert[PATH_MAX], key[PATH_MAX], why[256];
+	int end;
+	SSL *ssl;
+
+	ssl = harness_tls_connect(&vixd, harness_dev_file(&vixd, "org-a.pem",
+	    cert, sizeof(cert)), harness_dev_file(&vixd, "org-a.key", key,
+	    sizeof(key)), why, sizeof(why));
+	cr_assert_not_null(ssl, "%s", why);
+	req.id = 1;
+	req.body_case = VIX__V1__REQUEST__BODY_SUBSCRIBE;
+	req.subscribe = &sub;
+	harness_send_request(ssl, &req);
+	m = harness_recv(ssl, &end);
+	cr_assert_not_null(m);
+	cr_assert_eq(m->response->status->code, VIX__V1__STATUS__CODE__OK);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	await("vix_subscribers_connected", 1);
+	await("vix_requests_total{type=\"subscribe\",code=\"OK\"}", 1);
+	harness_tls_close(ssl);
+	await("vix_subscribers_connected", 0);
+}
+
+Test(admin, promtool_finds_nothing_to_report)
+{
+	char file[PATH_MAX], cmd[PATH_MAX + 64], *body;
+	struct run_result r;
+	FILE *fp;
+
+	cr_assert_eq(system("command -v promtool >/dev/null"), 0,
+	    "promtool not found (Debian package prometheus)");
+	register_youth("org-a", BSN, 0);
+	register_youth("org-b", BSN, 0);
+	register_youth("org-b", BSN_BAD, 1);
+	connect_without_certificate();
+	body = await("vix_tls_handshake_failures_total"
+	    "{reason=\"no_certificate\"}", 1);
+	snprintf(file, sizeof(file), "%s/metrics.txt", vixd.dir);
+	cr_assert_not_null(fp = fopen(file, "w"));
+	fputs(body, fp);
+	fclose(fp);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", file);
+	harness_run(&r, (const char *[]){ "/bin/sh", "-c", cmd, NULL });
+	cr_assert_eq(r.status, 0, "promtool: exit %d: %s%s", r.status,
+	    harness_redact(r.out), harness_redact(r.err));
+	cr_assert_str_empty(r.out, "%s", harness_redact(r.out));
+	cr_assert_str_empty(r.err, "%s", harness_redact(r.err));
+}

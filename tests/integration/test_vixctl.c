@@ -1,0 +1,587 @@
+/*
+ * vixctl against a real vixd: every command of the control socket, reload
+ * adding an organisation and refusing a broken orgs.conf, a hot backup
+ * that mdb_stat opens and a second vixd serves, audit verify and export,
+ * subject report and erase. No BSN is ever printed, logged or stored.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define BSN	"999990019"	/* synthetic test numbers */
+#define BSN_2	"999990032"
+#define BSN_BAD	"999990018"	/* fails the 11-test */
+
+/* snprintf into an array, failing the test rather than cutting a path. */
+#define FMT(buf, ...) cr_assert_lt(snprintf((buf), sizeof(buf), __VA_ARGS__), \
+	(int)sizeof(buf), "path too long")
+
+static struct vixd_proc vixd;
+
+static void
+start(void)
+{
+	harness_start(&vixd, NULL);
+}
+
+static void
+stop(void)
+{
+	harness_stop(&vixd);
+}
+
+TestSuite(vixctl, .init = start, .fini = stop, .timeout = 120);
+
+/* vixctl -s <the socket of p> args... */
+static void
+vixctl_on(struct run_result *r, struct vixd_proc *p, const char *const *args)
+{
+	const char *argv[32];
+	char sock[PATH_MAX];
+	size_t n = 0;
+
+	argv[n++] = getenv("VIXCTL");
+	cr_assert_not_null(argv[0], "VIXCTL must be set (run through meson "
+	    "test)");
+	argv[n++] = "-s";
+	argv[n++] = harness_dev_file(p, "control.sock", sock, sizeof(sock));
+	for (; *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	harness_run(r, argv);
+}
+
+static void
+vixctl(struct run_result *r, const char *const *args)
+{
+	vixctl_on(r, &vixd, args);
+}
+
+static void
+vixctl_ok(struct run_result *r, const char *const *args)
+{
+	vixctl(r, args);
+	cr_assert_eq(r->status, 0, "vixctl %s: exit %d: %s", args[0],
+	    r->status, harness_redact(r->err));
+	cr_assert_null(strstr(r->out, BSN), "no BSN in vixctl's output");
+}
+
+static void
+vix_ok(const char *org, const char *const *args)
+{
+	struct run_result r;
+
+	harness_vix(&r, &vixd, org, args);
+	cr_assert_eq(r.status, 0, "vix as %s: %s", org, harness_redact(r.err));
+}
+
+static void
+register_youth(const char *org, const char *bsn, const char *ref)
+{
+	vix_ok(org, (const char *[]){ "register", "--bsn", bsn,
+	    "--birth-date", "2015-03-01", "--contact-name", "J. Jansen",
+	    "--contact-phone", "0501234567", "--ref", ref, NULL });
+}
+
+static void
+assert_no_bsn_anywhere(const char *dir)
+{
+	char where[PATH_MAX];
+
+	cr_assert_not(harness_dir_contains(dir, BSN, where, sizeof(where)),
+	    "a BSN is in %s", where);
+	cr_assert_not(harness_dir_contains(dir, BSN_2, where, sizeof(where)),
+	    "a BSN is in %s", where);
+}
+
+/* A program on PATH, for harness_run (which takes a path). */
+static const char *
+on_path(const char *name, char *buf, size_t len)
+{
+	char path[4096], *save, *dir;
+
+	snprintf(path, sizeof(path), "%s", getenv("PATH") ? getenv("PATH") :
+	    "/usr/bin:/bin");
+	for (dir = strtok_r(path, ":", &save); dir != NULL;
+	    dir = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, len, "%s/%s", dir, name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	cr_skip_test("%s is not installed (package lmdb-utils)", name);
+	return NULL;
+}
+
+static void
+sh(const char *script)
+{
+	struct run_result r;
+
+	harness_run(&r, (const char *[]){ "/bin/sh", "-c", script, NULL });
+	cr_assert_eq(r.status, 0, "%s: %s", script, r.err);
+}
+
+Test(vixctl, status_reports_version_and_counts)
+{
+	struct run_result r;
+
+	register_youth("org-a", BSN, "ra");
+	vixctl_ok(&r, (const char *[]){ "status", NULL });
+	cr_assert_not_null(strstr(r.out, "vixd " VIX_EXPECTED_VERSION),
+	    "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "signals: 1 active"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, vixd.addr), "the address bound: %s",
+	    r.out);
+	vixctl_ok(&r, (const char *[]){ "--json", "status", NULL });
+	cr_assert_not_null(strstr(r.out, "\"ok\":true"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"signals\":1,"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"uptime\":"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"connections\":"), "%s", r.out);
+	/* --json is accepted after the command too. */
+	vixctl_ok(&r, (const char *[]){ "status", "--json", NULL });
+	cr_assert_eq(r.out[0], '{', "%s", r.out);
+}
+
+Test(vixctl, socket_is_0660_and_usage_errors_exit_2)
+{
+	struct run_result r;
+	char sock[PATH_MAX];
+	struct stat st;
+
+	cr_assert_eq(stat(harness_dev_file(&vixd, "control.sock", sock,
+	    sizeof(sock)), &st), 0);
+	cr_assert(S_ISSOCK(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, 0660, "mode %o", st.st_mode & 07777);
+	vixctl(&r, (const char *[]){ "frobnicate", NULL });
+	cr_assert_eq(r.status, 2, "%s", r.err);
+	vixctl(&r, (const char *[]){ "erase", "--bsn", BSN, NULL });
+	cr_assert_eq(r.status, 2, "--reason is required: %s", r.err);
+	cr_assert_null(strstr(r.err, BSN));
+	vixctl(&r, (const char *[]){ "subject-report", "--bsn", BSN, "extra",
+	    NULL });
+	cr_assert_eq(r.status, 2);
+	vixctl(&r, (const char *[]){ "subject-report", BSN, NULL });
+	cr_assert_eq(r.status, 2);
+	cr_assert_null(strstr(r.err, BSN), "never echoed: %s", r.err);
+	/* Refused by vixd: exit 1, the message names the field, not the BSN. */
+	vixctl(&r, (const char *[]){ "subject-report", "--bsn", BSN_BAD, NULL });
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "bsn:"), "%s", r.err);
+	cr_assert_null(strstr(r.err, BSN_BAD));
+	{
+		const char *argv[] = { getenv("VIXCTL"), "-s",
+		    "/nonexistent/control.sock", "status", NULL };
+
+		harness_run(&r, argv);
+		cr_assert_eq(r.status, 3, "cannot connect: %s", r.err);
+	}
+}
+
+Test(vixctl, orgs_lists_the_registry)
+{
+	struct run_result r;
+	const char *names[] = { "org-a", "org-b", "partner", "admin" };
+
+	vixctl_ok(&r, (const char *[]){ "orgs", NULL });
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_not_null(strstr(r.out, names[i]), "%s: %s", names[i],
+		    r.out);
+	cr_assert_not_null(strstr(r.out, "receives for org-a"), "%s", r.out);
+	vixctl_ok(&r, (const char *[]){ "--json", "orgs", NULL });
+	cr_assert_not_null(strstr(r.out, "{\"id\":\"org-a\",\"name\":"
+	    "\"Development organisation A\",\"oin\":\"00000009990000000001\","
+	    "\"roles\":[\"register\",\"subscribe\"],\"rank\":10,"), "%s",
+	    r.out);
+	cr_assert_not_null(strstr(r.out, "\"receives_for\":[\"org-a\","
+	    "\"org-b\"]"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"roles\":[\"admin\"]"), "%s", r.out);
+}
+
+static void
+append_org_c(void)
+{
+	char path[PATH_MAX];
+	FILE *fp = fopen(harness_dev_file(&vixd, "orgs.conf", path,
+	    sizeof(path)), "a");
+
+	cr_assert_not_null(fp);
+	fprintf(fp, "\n[org org-c]\noin = 00000009990000000055\n"
+	    "name = Development organisation C\nroles = register, subscribe\n"
+	    "rank = 30\n");
+	fclose(fp);
+}
+
+Test(vixctl, reload_lets_a_new_organisation_connect)
+{
+	struct run_result r;
+
+	harness_make_client_cert(&vixd, "org-c", "00000009990000000055");
+	harness_vix(&r, &vixd, "org-c", (const char *[]){ "ping", NULL });
+	cr_assert_eq(r.status, 1, "not yet known: %s", r.err);
+	append_org_c();
+	vixctl_ok(&r, (const char *[]){ "reload", NULL });
+	cr_assert_not_null(strstr(r.out, "organisation org-c added"), "%s",
+	    r.out);
+	cr_assert_not_null(strstr(r.out, "5 organisations (was 4)"), "%s",
+	    r.out);
+	harness_vix(&r, &vixd, "org-c", (const char *[]){ "ping", NULL });
+	cr_assert_eq(r.status, 0, "org-c connects after the reload: %s", r.err);
+	vixctl_ok(&r, (const char *[]){ "--json", "reload", NULL });
+	cr_assert_not_null(strstr(r.out, "\"changes\":[\"5 organisations "
+	    "(was 5)"), "nothing else changed: %s", r.out);
+}
+
+Test(vixctl, broken_orgs_conf_is_refused_and_the_old_one_kept)
+{
+	char path[PATH_MAX], log[65536];
+	struct run_result r;
+	FILE *fp;
+
+	harness_dev_file(&vixd, "orgs.conf", path, sizeof(path));
+	fp = fopen(path, "a");
+	cr_assert_not_null(fp);
+	fprintf(fp, "\n[org broken]\nroles = register\nrank = many\n");
+	fclose(fp);
+	vixctl(&r, (const char *[]){ "reload", NULL });
+	cr_assert_eq(r.status, 1, "%s", r.out);
+	cr_assert_not_null(strstr(r.err, "orgs.conf:"), "file:line: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "previous configuration stays"),
+	    "%s", r.err);
+	cr_assert_eq(r.out[0], '\0', "nothing on stdout: %s", r.out);
+	vixctl(&r, (const char *[]){ "--json", "reload", NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.out, "\"ok\":false"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"errors\":[\""), "%s", r.out);
+	/* The old registry is still in force. */
+	vix_ok("org-a", (const char *[]){ "ping", NULL });
+	vixctl_ok(&r, (const char *[]){ "orgs", NULL });
+	cr_assert_null(strstr(r.out, "broken"), "%s", r.out);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, "reload failed"), "%s", log);
+}
+
+/* Start vixd on dir's dev material; its log goes to dir/vixd.log. */
+static pid_t
+start_second(const char *dir, char addr[64])
+{
+	char script[4096], log[PATH_MAX], text[16384];
+	const char *at;
+	FILE *fp;
+	size_t n;
+	pid_t pid;
+
+	FMT(log, "%s/vixd.log", dir);
+	FMT(script, "cd '%s' && exec '%s' --dev --data "
+	    "'%s/vix-dev' --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 "
+	    "2>'%s'", dir, getenv("VIXD"), dir, log);
+	pid = harness_spawn_bg((const char *[]){ "/bin/sh", "-c", script,
+	    NULL }, "/dev/null");
+	cr_assert(harness_wait_for_text(log, "listening on ", 10000),
+	    "the second vixd did not come up");
+	fp = fopen(log, "r");
+	cr_assert_not_null(fp);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	at = strstr(text, "listening on ");
+	cr_assert_eq(sscanf(at, "listening on %63s", addr), 1);
+	return pid;
+}
+
+static void
+list_as(struct run_result *r, const char *dev_dir, const char *addr,
+    const char *org)
+{
+	harness_run(r, (const char *[]){ getenv("VIX"), "--dev-dir", dev_dir,
+	    "--dev", org, "--server", addr, "--json", "list", NULL });
+	cr_assert_eq(r->status, 0, "vix list as %s: %s", org, r->err);
+}
+
+Test(vixctl, backup_opens_with_mdb_stat_and_serves_the_same_data)
+{
+	char bk[PATH_MAX], copy[PATH_MAX], dev[PATH_MAX], script[8192];
+	char addr[64], tool[PATH_MAX], sock[PATH_MAX];
+	struct run_result r, before_a, before_b, after;
+	const char *mdb_stat = on_path("mdb_stat", tool, sizeof(tool));
+	pid_t pid;
+	int status;
+
+	register_youth("org-a", BSN, "ra");
+	register_youth("org-b", BSN, "rb");
+	register_youth("org-a", BSN_2, "ra2");
+	vix_ok("org-a", (const char *[]){ "withdraw", "--bsn", BSN_2,
+	    "--reason", "risk-resolved", NULL });
+	FMT(bk, "%s/backup", vixd.dir);
+	vixctl_ok(&r, (const char *[]){ "backup", bk, NULL });
+	cr_assert_not_null(strstr(r.out, "backup written to"), "%s", r.out);
+
+	harness_run(&r, (const char *[]){ mdb_stat, "-a", bk, NULL });
+	cr_assert_eq(r.status, 0, "mdb_stat: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "Status of signals"), "%s", r.out);
+
+	/* Not over a directory that holds something. */
+	vixctl(&r, (const char *[]){ "backup", bk, NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "not empty"), "%s", r.err);
+
+	/* A copy of the dev folder with the backup as its store. */
+	FMT(copy, "%s/restored", vixd.dir);
+	FMT(dev, "%s/vix-dev", copy);
+	FMT(script, "mkdir -p '%s' && cd '%s' && cp -p "
+	    "*.pem *.key orgs.conf '%s' && mv '%s' '%s/data'", dev,
+	    vixd.dev_dir, dev, bk, dev);
+	sh(script);
+	pid = start_second(copy, addr);
+
+	list_as(&before_a, vixd.dev_dir, vixd.addr, "org-a");
+	list_as(&before_b, vixd.dev_dir, vixd.addr, "org-b");
+	list_as(&after, dev, addr, "org-a");
+	cr_assert_str_eq(after.out, before_a.out, "org-a's signals");
+	list_as(&after, dev, addr, "org-b");
+	cr_assert_str_eq(after.out, before_b.out, "org-b's signals");
+	/* The archive and the audit chain came along. */
+	FMT(sock, "%s/control.sock", dev);
+	harness_run(&r, (const char *[]){ getenv("VIXCTL"), "-s", sock,
+	    "subject-report", "--bsn", BSN_2, NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "archived signals: 1"), "%s", r.out);
+	harness_run(&r, (const char *[]){ getenv("VIXCTL"), "-s", sock,
+	    "audit", "verify", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_neq(access(sock, F_OK), 0, "the socket is removed at exit");
+}
+
+Test(vixctl, audit_verify_and_export)
+{
+	struct run_result r;
+	char want[64];
+	int records;
+	const char *at;
+
+	register_youth("org-a", BSN, "ra");
+	register_youth("org-b", BSN, "rb");
+	vix_ok("org-b", (const char *[]){ "withdraw", "--bsn", BSN,
+	    "--reason", "unjustified", NULL });
+	vixctl_ok(&r, (const char *[]){ "audit", "verify", NULL });
+	cr_assert_not_null(strstr(r.out, "audit chain intact: 3 records"),
+	    "%s", r.out);
+	vixctl_ok(&r, (const char *[]){ "--json", "audit", "verify", NULL });
+	cr_assert_not_null(at = strstr(r.out, "\"records\":"), "%s", r.out);
+	records = atoi(at + 10);
+
+	vixctl_ok(&r, (const char *[]){ "audit", "export", NULL });
+	cr_assert_eq(harness_count(r.out, "\n"), records, "one line per "
+	    "record: %s", r.out);
+	cr_assert_eq(harness_count(r.out, "{\"seq\":"), records, "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"action\":\"withdraw:unjustified\""),
+	    "%s", r.out);
+	snprintf(want, sizeof(want), "\"seq\":%d,", records);
+	cr_assert_not_null(strstr(r.out, want), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"signal_id\":"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"match_id\":"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"outcome\":\"ok\""), "%s", r.out);
+	cr_assert_null(strstr(r.out, "\"ok\":"), "the trailer is not "
+	    "printed: %s", r.out);
+	vixctl_ok(&r, (const char *[]){ "audit", "export", "--since",
+	    "4000000000", NULL });
+	cr_assert_eq(r.out[0], '\0', "nothing that new: %s", r.out);
+	vixctl(&r, (const char *[]){ "audit", "export", "--since", "soon",
+	    NULL });
+	cr_assert_eq(r.status, 2);
+}
+
+Test(vixctl, subject_report_shows_active_archived_match_and_audit)
+{
+	struct run_result r;
+
+	register_youth("org-a", BSN, "ra");
+	register_youth("org-b", BSN, "rb");
+	register_youth("org-a", BSN_2, "someone else");
+	vix_ok("org-a", (const char *[]){ "withdraw", "--bsn", BSN,
+	    "--reason", "risk-resolved", NULL });
+	register_youth("org-a", BSN, "ra again");
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn", BSN, NULL });
+	cr_assert_not_null(strstr(r.out, "active signals: 2"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "archived signals: 1"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "(risk_resolved)"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "match 2 since"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "someone else"), "another youth: %s",
+	    r.out);
+
+	vixctl_ok(&r, (const char *[]){ "--json", "subject-report", "--bsn",
+	    BSN, NULL });
+	cr_assert_not_null(strstr(r.out, "\"org\":\"org-a\",\"org_name\":"
+	    "\"Development organisation A\""), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"org\":\"org-b\""), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"client_ref\":\"ra again\""), "%s",
+	    r.out);
+	cr_assert_not_null(strstr(r.out, "\"reason\":\"risk_resolved\""), "%s",
+	    r.out);
+	cr_assert_not_null(strstr(r.out, "\"match\":{\"match_id\":2,"), "%s",
+	    r.out);
+	/* register, register (match 1), withdraw, register (match 2). */
+	cr_assert_eq(harness_count(r.out, "{\"seq\":"), 4, "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"action\":\"withdraw:risk_resolved\""),
+	    "%s", r.out);
+	cr_assert_null(strstr(r.out, BSN_2));
+
+	/* Nobody known by that number: an empty report. */
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn",
+	    "999990044", NULL });
+	cr_assert_not_null(strstr(r.out, "active signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "match: none"), "%s", r.out);
+}
+
+/* vix --json subscribe as org in the background, stdout to path. */
+static pid_t
+subscriber(const char *org, const char *path)
+{
+	return harness_spawn_bg((const char *[]){ getenv("VIX"), "--dev-dir",
+	    vixd.dev_dir, "--dev", org, "--server", vixd.addr, "--json",
+	    "subscribe", NULL }, path);
+}
+
+static void
+stop_bg(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+Test(vixctl, erase_notifies_removes_everything_and_keeps_the_audit)
+{
+	char out_a[PATH_MAX], out_b[PATH_MAX], log[65536];
+	struct run_result r;
+	pid_t sa, sb;
+
+	FMT(out_a, "%s/sub-a.out", vixd.dir);
+	FMT(out_b, "%s/sub-b.out", vixd.dir);
+	sa = subscriber("org-a", out_a);
+	sb = subscriber("org-b", out_b);
+	register_youth("org-a", BSN, "ra");
+	vix_ok("org-a", (const char *[]){ "withdraw", "--bsn", BSN,
+	    "--reason", "risk-resolved", NULL });
+	register_youth("org-a", BSN, "ra again");
+	register_youth("org-b", BSN, "rb");
+	register_youth("org-b", BSN_2, "stays");
+	cr_assert(harness_wait_for_text(out_a, "MATCH_CREATED", 10000));
+	cr_assert(harness_wait_for_text(out_b, "MATCH_CREATED", 10000));
+
+	vixctl_ok(&r, (const char *[]){ "erase", "--bsn", BSN, "--reason",
+	    "death", NULL });
+	cr_assert_not_null(strstr(r.out, "erased 2 active and 1 archived"),
+	    "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "SIGNAL_REMOVED sent to org-a"), "%s",
+	    r.out);
+	cr_assert_not_null(strstr(r.out, "SIGNAL_REMOVED sent to org-b"), "%s",
+	    r.out);
+
+	/* The first removed leaves the other alone in the match. */
+	cr_assert(harness_wait_for_text(out_a, "\"type\":\"SIGNAL_REMOVED\"",
+	    10000), "org-a hears SIGNAL_REMOVED");
+	cr_assert(harness_wait_for_text(out_b, "\"type\":\"SIGNAL_REMOVED\"",
+	    10000), "org-b hears SIGNAL_REMOVED");
+	cr_assert(harness_wait_for_text(out_b, "\"type\":\"MATCH_CLOSED\"",
+	    10000), "org-b hears MATCH_CLOSED");
+	stop_bg(sa);
+	stop_bg(sb);
+
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn", BSN, NULL });
+	cr_assert_not_null(strstr(r.out, "active signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "archived signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "match: none"), "%s", r.out);
+	vixctl_ok(&r, (const char *[]){ "--json", "subject-report", "--bsn",
+	    BSN, NULL });
+	cr_assert_not_null(strstr(r.out, "\"signals\":[],\"archived\":[],"
+	    "\"match\":null"), "%s", r.out);
+	/* The other youth is untouched. */
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn", BSN_2,
+	    NULL });
+	cr_assert_not_null(strstr(r.out, "active signals: 1"), "%s", r.out);
+
+	/* The audit is kept, extended and still verifies. */
+	vixctl_ok(&r, (const char *[]){ "audit", "verify", NULL });
+	vixctl_ok(&r, (const char *[]){ "audit", "export", NULL });
+	cr_assert_eq(harness_count(r.out, "\"actor\":\"admin\",\"action\":"
+	    "\"erase:death\""), 3, "one per signal: %s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"action\":\"register\""), "%s",
+	    r.out);
+
+	/* Erasing again finds nothing; gdpr-erasure is the other reason. */
+	vixctl_ok(&r, (const char *[]){ "erase", "--bsn", BSN, "--reason",
+	    "gdpr-erasure", NULL });
+	cr_assert_not_null(strstr(r.out, "erased 0 active and 0 archived"),
+	    "%s", r.out);
+
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, "erase:death: 2 active and 1 archived"),
+	    "%s", harness_redact(log));
+	assert_no_bsn_anywhere(vixd.dir);
+}
+
+Test(vixctl, bsn_from_standard_input)
+{
+	char script[4096];
+	struct run_result r;
+	char sock[PATH_MAX];
+
+	register_youth("org-a", BSN, "ra");
+	FMT(script, "echo %s | '%s' -s '%s' "
+	    "subject-report --bsn -", BSN, getenv("VIXCTL"),
+	    harness_dev_file(&vixd, "control.sock", sock, sizeof(sock)));
+	harness_run(&r, (const char *[]){ "/bin/sh", "-c", script, NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "active signals: 1"), "%s", r.out);
+	assert_no_bsn_anywhere(vixd.dir);
+}
+
+static void
+write_conf(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+Test(vixctl, reload_rereads_vixd_conf)
+{
+	char conf[PATH_MAX];
+	struct run_result r;
+
+	FMT(conf, "%s/vixd.conf", vixd.dir);
+	write_conf(conf, "[store]\nsweep_interval = 60\n");
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	write_conf(conf, "[server]\nworkers = 3\n[store]\nsweep_interval = 30\n");
+	vixctl_ok(&r, (const char *[]){ "reload", NULL });
+	cr_assert_not_null(strstr(r.out, "[store] sweep_interval changed\n"),
+	    "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "[server] workers changed (takes "
+	    "effect at the next restart)"), "%s", r.out);
+	vixctl_ok(&r, (const char *[]){ "reload", NULL });
+	cr_assert_null(strstr(r.out, "sweep_interval"), "applied: %s", r.out);
+	cr_assert_not_null(strstr(r.out, "workers"), "still waiting: %s",
+	    r.out);
+	/* A broken vixd.conf: file:line, exit 1, nothing changed. */
+	write_conf(conf, "[store]\nsweep_interval = often\n");
+	vixctl(&r, (const char *[]){ "reload", NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "vixd.conf:2: sweep_interval"), "%s",
+	    r.err);
+	vix_ok("org-a", (const char *[]){ "ping", NULL });
+}
