@@ -461,6 +461,51 @@ check_config(struct vixd *v, const struct options *o)
 	return d.count > 0 ? 1 : 0;
 }
 
+/*
+ * Client listener and workers, admin HTTP, control socket, then push
+ * dialling. Any listener that cannot start stops vixd, naming it.
+ */
+static struct control *
+start_listeners(struct vixd *v)
+{
+	struct control *ctl = NULL;
+	const char *what = NULL;
+
+	if (server_start(v) == -1)
+		what = v->cfg.listen;
+	else if (admin_start(v) == -1)
+		what = v->cfg.admin_listen;
+	else if ((ctl = control_start(v, reload_notify)) == NULL)
+		what = v->cfg.control_socket;
+	if (what != NULL) {
+		admin_stop(v);
+		server_drain(v);
+		writer_stop(v->writer);
+		fatalx("cannot listen on %s", what);
+	}
+	if (push_start(v) == -1)
+		log_warnx("push: cannot start dialling push targets");
+	return ctl;
+}
+
+/* Where everything is, once it is. */
+static void
+announce(struct vixd *v)
+{
+	char addr[300];
+
+	/* "listening on" comes last: scripts and tests wait for it. */
+	log_info("admin HTTP (metrics, health) on %s", admin_address(v,
+	    addr, sizeof(addr)));
+	log_info("control socket (vixctl) %s", v->cfg.control_socket);
+	server_bound_address(v, addr, sizeof(addr));
+	if (v->dev)
+		print_dev_banner(v, addr);
+	log_info("vixd %s listening on %s with %u worker%s, %zu "
+	    "organisations, store %s", VIX_VERSION, addr, v->nworkers,
+	    v->nworkers == 1 ? "" : "s", v->orgs->n, v->cfg.data_dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -468,7 +513,6 @@ main(int argc, char **argv)
 	struct vixd v = { 0 };
 	struct control *ctl;
 	struct diag d;
-	char addr[300];
 
 	parse_options(argc, argv, &o);
 	log_init("vixd", o.debug);
@@ -491,34 +535,8 @@ main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	setup_signals(&v);
 	setup_sweep(&v);
-	if (server_start(&v) == -1) {
-		server_drain(&v);
-		writer_stop(v.writer);
-		fatalx("cannot start serving on %s", v.cfg.listen);
-	}
-	if (admin_start(&v) == -1) {
-		server_drain(&v);
-		writer_stop(v.writer);
-		fatalx("cannot serve admin HTTP on %s", v.cfg.admin_listen);
-	}
-	if ((ctl = control_start(&v, reload_notify)) == NULL) {
-		admin_stop(&v);
-		server_drain(&v);
-		writer_stop(v.writer);
-		fatalx("cannot serve the control socket %s",
-		    v.cfg.control_socket);
-	}
-	if (push_start(&v) == -1)
-		log_warnx("push: cannot start dialling push targets");
-	server_bound_address(&v, addr, sizeof(addr));
-	log_info("vixd %s listening on %s with %u worker%s, %zu "
-	    "organisations, store %s", VIX_VERSION, addr, v.nworkers,
-	    v.nworkers == 1 ? "" : "s", v.orgs->n, v.cfg.data_dir);
-	log_info("admin HTTP (metrics, health) on %s", admin_address(&v,
-	    addr, sizeof(addr)));
-	log_info("control socket (vixctl) %s", v.cfg.control_socket);
-	if (v.dev)
-		print_dev_banner(&v, addr);
+	ctl = start_listeners(&v);
+	announce(&v);
 	sdnotify_send("READY=1");	/* store open, listeners up */
 
 	event_base_dispatch(v.base);
