@@ -58,7 +58,7 @@ struct vix_listener {
 	int		 timeout_ms;	/* for each accepted client */
 };
 
-static int
+static int __attribute__((format(printf, 4, 5)))
 seterr(struct vix_error *err, enum vix_result kind, int status,
     const char *fmt, ...)
 {

@@ -51,7 +51,7 @@ require_role(struct conn *c, uint64_t id, unsigned role, const char *name)
 	return -1;
 }
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 invalid(struct conn *c, uint64_t id, const char *fmt, ...)
 {
 	char msg[256];

@@ -43,7 +43,7 @@ log_level_name(int pri)
 }
 
 /* Format the whole line first and write it once, so threads never interleave. */
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vwrite(int pri, int with_errno, const char *fmt, va_list ap)
 {
 	char line[2048];

@@ -416,6 +416,12 @@ vixd_free(struct vixd *v)
 	for (size_t i = 0; i < 3; i++)
 		if (v->ev_signals[i] != NULL)
 			event_free(v->ev_signals[i]);
+	/*
+	 * Freeing the events restored the default actions; shutting down
+	 * already, a repeated SIGTERM must not cut the cleanup short.
+	 */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	if (v->ev_sweep != NULL)
 		event_free(v->ev_sweep);
 	if (v->base != NULL)

@@ -1,0 +1,46 @@
+/*
+ * Fuzz target: the validators of what registrants type. The input is cut
+ * at NUL bytes into BSN, birth date, contact name, phone, e-mail, client
+ * reference and municipality.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf = malloc(size + 8), *field[7];
+	const char *why;
+	struct expiry exp;
+	int32_t birth;
+	size_t f = 0;
+
+	if (buf == NULL)
+		return 0;
+	memcpy(buf, data, size);
+	memset(buf + size, 0, 8);
+	field[f++] = buf;
+	for (size_t i = 0; i < size && f < 7; i++)
+		if (buf[i] == '\0')
+			field[f++] = buf + i + 1;
+	while (f < 7)
+		field[f++] = buf + size;
+
+	(void)rules_check_bsn(field[0], strlen(field[0]));
+	(void)rules_bsn_strerror(rules_check_bsn(field[0], strlen(field[0])));
+	if (rules_parse_date(field[1], &birth) == 0) {
+		(void)rules_birthday(birth, 23);
+		(void)rules_expiry(1795000000, birth, (unsigned)size, 730, &exp,
+		    &why);
+	}
+	(void)rules_check_contact(field[2], field[3], field[4], &why);
+	(void)rules_check_client_ref(field[5], &why);
+	(void)rules_check_municipality(field[6], &why);
+	free(buf);
+	return 0;
+}
