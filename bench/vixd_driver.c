@@ -1,0 +1,332 @@
+/*
+ * The vixd driver: one thread and one vix_client per connection, each
+ * pipelining up to depth registrations, and optionally one subscriber per
+ * organisation timing register-to-notification latency through a table
+ * keyed by match id (whichever of the response and the notification comes
+ * second completes the sample).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <vix/client.h>
+
+#include "bench.h"
+
+#define MATCH_SLOTS	(1u << 20)
+
+struct match_slot {
+	uint64_t	 match_id;
+	double		 sent;		/* 0: not yet known */
+	double		 notified;	/* 0: not yet known */
+};
+
+struct run {
+	const struct bench_opts	*o;
+	struct bench_pool	*pool;
+	double			 end;		/* stop sending at */
+	atomic_int		 stop;		/* subscribers: finish */
+	pthread_mutex_t		 lock;
+	struct match_slot	*slots;
+};
+
+struct worker {
+	struct run		*run;
+	unsigned		 index, org;
+	pthread_t		 tid;
+	struct bench_result	 res;
+};
+
+struct inflight {
+	uint64_t	 id;
+	double		 sent;
+};
+
+/* Record one side of a match's timing; completes the sample if both. */
+static void
+match_time(struct run *run, uint64_t match_id, double sent, double notified,
+    struct bench_hist *h)
+{
+	struct match_slot *s = &run->slots[match_id & (MATCH_SLOTS - 1)];
+
+	pthread_mutex_lock(&run->lock);
+	if (s->match_id != match_id) {
+		s->match_id = match_id;
+		s->sent = s->notified = 0;
+	}
+	if (sent > 0)
+		s->sent = sent;
+	if (notified > 0)
+		s->notified = notified;
+	if (s->sent > 0 && s->notified > 0) {
+		bench_hist_add(h, s->notified - s->sent);
+		s->match_id = 0;
+	}
+	pthread_mutex_unlock(&run->lock);
+}
+
+static int
+connect_org(const struct bench_opts *o, unsigned org, vix_client **c)
+{
+	char cert[4096], key[4096], ca[4096];
+	struct vix_options vo = { .server = o->server, .cert_file = cert,
+	    .key_file = key, .ca_file = ca, .timeout_ms = 30000 };
+	struct vix_error err;
+
+	snprintf(cert, sizeof(cert), "%s/bench-%03u.pem", o->dev_dir, org + 1);
+	snprintf(key, sizeof(key), "%s/bench-%03u.key", o->dev_dir, org + 1);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", o->dev_dir);
+	if (vix_connect(&vo, c, &err) != VIX_OK) {
+		fprintf(stderr, "vix-bench: connect as bench-%03u: %s\n",
+		    org + 1, err.message);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+send_one(struct worker *w, vix_client *c, struct inflight *fl, uint64_t *rng)
+{
+	struct run *run = w->run;
+	char bsn[10], ref[32];
+	struct vix_register_req req = { .bsn = bsn, .birth_date = "2012-06-15",
+	    .contact_name = "Bench Contact", .contact_phone = "0612345678",
+	    .client_ref = ref };
+	struct vix_error err;
+
+	bench_pool_bsn(run->pool, bench_pool_pick(run->pool, w->org,
+	    run->o->match_pct, rng), bsn);
+	snprintf(ref, sizeof(ref), "bench-%u", w->index);
+	fl->sent = bench_now();
+	if (vix_register_send(c, &req, &fl->id, &err) != VIX_OK) {
+		w->res.errors_by_code[VIX_STATUS_UNAVAILABLE]++;
+		return -1;
+	}
+	return 0;
+}
+
+/* Take one response; -1 when the connection is gone. */
+static int
+recv_one(struct worker *w, vix_client *c, struct inflight *fl, unsigned *n)
+{
+	struct vix_register_result out;
+	struct vix_error err;
+	uint64_t id;
+	double now, sent = 0;
+	int rc;
+
+	rc = vix_register_recv(c, &id, &out, &err);
+	now = bench_now();
+	if (id == 0) {
+		w->res.errors_by_code[VIX_STATUS_UNAVAILABLE] += *n;
+		vix_register_result_free(&out);
+		return -1;
+	}
+	for (unsigned i = 0; i < *n; i++)
+		if (fl[i].id == id) {
+			sent = fl[i].sent;
+			fl[i] = fl[--*n];
+			break;
+		}
+	bench_hist_add(&w->res.req, now - sent);
+	if (rc == VIX_OK) {
+		w->res.ok++;
+		if (out.has_match)
+			w->res.matches++;
+		if (out.has_match && out.status == VIX_SIGNAL_CREATED &&
+		    out.match.n_others == 1 && w->run->o->subscribers)
+			match_time(w->run, out.match.match_id, sent, 0,
+			    &w->res.notify);
+	} else if (rc == VIX_ERR_REFUSED && err.status > 0 && err.status < 17)
+		w->res.errors_by_code[err.status]++;
+	else
+		w->res.errors_by_code[VIX_STATUS_UNKNOWN]++;
+	vix_register_result_free(&out);
+	return 0;
+}
+
+static void
+sleep_until(double t)
+{
+	double d = t - bench_now();
+	struct timespec ts;
+
+	if (d <= 0)
+		return;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	const struct bench_opts *o = w->run->o;
+	double interval = o->rate ? (double)o->conns / o->rate : 0, next;
+	uint64_t rng = (w->index + 1) * 0x9E3779B97F4A7C15ull;
+	struct inflight *fl;
+	vix_client *c = NULL;
+	unsigned n = 0;
+
+	if ((fl = calloc(o->depth, sizeof(*fl))) == NULL ||
+	    connect_org(o, w->org, &c) == -1) {
+		w->res.errors_by_code[VIX_STATUS_UNAVAILABLE]++;
+		goto done;
+	}
+	next = bench_now();
+	while (bench_now() < w->run->end) {
+		while (n < o->depth && (interval == 0 || bench_now() >= next)) {
+			if (send_one(w, c, &fl[n], &rng) == -1)
+				goto done;
+			n++;
+			next += interval;
+		}
+		if (n == 0) {
+			sleep_until(next);
+			continue;
+		}
+		if (recv_one(w, c, fl, &n) == -1)
+			goto done;
+	}
+	while (n > 0)
+		if (recv_one(w, c, fl, &n) == -1)
+			break;
+done:
+	vix_close(c);
+	free(fl);
+	return NULL;
+}
+
+static void *
+subscriber_main(void *arg)
+{
+	struct worker *s = arg;
+	struct vix_subscribe_result sub;
+	struct vix_notification nt;
+	struct vix_error err;
+	vix_client *c = NULL;
+	uint64_t last = 0, acked = 0;
+	char who[33] = "";
+	int rc;
+
+	if (connect_org(s->run->o, s->org, &c) == -1 ||
+	    vix_subscribe(c, 0, NULL, 0, &sub, &err) != VIX_OK) {
+		fprintf(stderr, "vix-bench: subscriber bench-%03u: cannot "
+		    "subscribe\n", s->org + 1);
+		vix_close(c);
+		return NULL;
+	}
+	vix_subscribe_result_free(&sub);
+	while (!atomic_load(&s->run->stop)) {
+		rc = vix_next_notification(c, 100, &nt, &err);
+		if (rc == VIX_OK) {
+			if (nt.type == VIX_NOTIFY_MATCH_CREATED)
+				match_time(s->run, nt.match_id, 0, bench_now(),
+				    &s->res.notify);
+			last = nt.seq;
+			snprintf(who, sizeof(who), "%s", nt.recipient);
+			vix_notification_free(&nt);
+		} else if (rc != VIX_ERR_TIMEOUT)
+			break;
+		if (last > acked && (rc == VIX_ERR_TIMEOUT || last - acked >= 256)) {
+			if (vix_ack(c, who, last, &err) != VIX_OK)
+				break;
+			acked = last;
+		}
+	}
+	vix_close(c);
+	return NULL;
+}
+
+static void
+collect(struct bench_result *r, const struct worker *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		r->ok += w[i].res.ok;
+		r->matches += w[i].res.matches;
+		for (int c = 0; c < 17; c++)
+			r->errors_by_code[c] += w[i].res.errors_by_code[c];
+		bench_hist_merge(&r->req, &w[i].res.req);
+		bench_hist_merge(&r->notify, &w[i].res.notify);
+	}
+}
+
+static int
+start_threads(struct run *run, struct worker *w, unsigned n, unsigned orgs,
+    void *(*fn)(void *))
+{
+	for (unsigned i = 0; i < n; i++) {
+		w[i].run = run;
+		w[i].index = i;
+		w[i].org = i % orgs;
+		if (pthread_create(&w[i].tid, NULL, fn, &w[i]) != 0) {
+			fprintf(stderr, "vix-bench: cannot start thread %u\n", i);
+			atomic_store(&run->stop, 1);
+			run->end = 0;
+			for (unsigned j = 0; j < i; j++)
+				pthread_join(w[j].tid, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+driver_run(const struct bench_opts *o, struct bench_result *r)
+{
+	struct run run = { .o = o };
+	struct worker *w = NULL, *subs = NULL;
+	unsigned nsubs = o->subscribers ? o->orgs : 0;
+	double t0, cpu0 = 0, cpu1 = 0;
+	int rc = -1;
+
+	if (o->server == NULL || o->dev_dir == NULL) {
+		fprintf(stderr, "vix-bench: the vixd driver needs --server and "
+		    "--dev-dir\n");
+		return -1;
+	}
+	pthread_mutex_init(&run.lock, NULL);
+	run.pool = bench_pool_new(o->youths, o->orgs);
+	run.slots = calloc(MATCH_SLOTS, sizeof(*run.slots));
+	w = calloc(o->conns, sizeof(*w));
+	subs = calloc(nsubs + 1, sizeof(*subs));
+	if (run.pool == NULL || run.slots == NULL || w == NULL || subs == NULL)
+		goto done;
+	if (o->target_pid > 0)
+		bench_proc_stat(o->target_pid, &cpu0, &r->rss_kb);
+	run.end = bench_now() + o->duration_s;
+	if (start_threads(&run, subs, nsubs, o->orgs, subscriber_main) == -1)
+		goto done;
+	t0 = bench_now();
+	run.end = t0 + o->duration_s;
+	if (start_threads(&run, w, o->conns, o->orgs, worker_main) == -1) {
+		for (unsigned i = 0; i < nsubs; i++)
+			pthread_join(subs[i].tid, NULL);
+		goto done;
+	}
+	for (unsigned i = 0; i < o->conns; i++)
+		pthread_join(w[i].tid, NULL);
+	r->seconds = bench_now() - t0;
+	if (o->target_pid > 0 && bench_proc_stat(o->target_pid, &cpu1,
+	    &r->rss_kb) == 0)
+		r->cpu_s = cpu1 - cpu0;
+	/* Give the last notifications a moment to arrive. */
+	sleep_until(bench_now() + 1.0);
+	atomic_store(&run.stop, 1);
+	for (unsigned i = 0; i < nsubs; i++)
+		pthread_join(subs[i].tid, NULL);
+	collect(r, w, o->conns);
+	collect(r, subs, nsubs);
+	rc = 0;
+done:
+	free(w);
+	free(subs);
+	free(run.slots);
+	bench_pool_free(run.pool);
+	pthread_mutex_destroy(&run.lock);
+	return rc;
+}
