@@ -1265,7 +1265,15 @@ store_open(const struct store_options *o, struct diag *d)
 	    (rc = mdb_env_set_mapsize(s->env, o->map_size)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) != 0 ||
 	    (rc = mdb_env_open(s->env, o->dir, MDB_NOTLS, 0600)) != 0) {
-		diag_add(d, NULL, 0, "store %s: %s", o->dir, mdb_strerror(rc));
+		if (rc == MDB_INVALID || rc == MDB_CORRUPTED ||
+		    rc == MDB_VERSION_MISMATCH)
+			diag_add(d, NULL, 0, "store %s: %s; the data file is "
+			    "damaged or not a vix store, and was left as it is: "
+			    "restore it from a backup (vixctl backup)", o->dir,
+			    mdb_strerror(rc));
+		else
+			diag_add(d, NULL, 0, "store %s: %s", o->dir,
+			    mdb_strerror(rc));
 		store_close(s);
 		return NULL;
 	}
