@@ -612,6 +612,14 @@ conn_error_reason(struct conn *c, char *buf, size_t len)
 		conn_handshake_failed(c, conn_tls_failure(c, last));
 		if (ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
 			return "peer closed the connection";
+		if (ERR_GET_REASON(last) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+			/* Say why: revoked, expired, unknown issuer, ... */
+			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+			long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+			if (v != X509_V_OK)
+				why = X509_verify_cert_error_string(v);
+		}
 		snprintf(buf, len, "%s: %s", c->state == CONN_HANDSHAKE ?
 		    "TLS handshake failed" : "TLS error", why ? why : "unknown");
 		return buf;
