@@ -418,6 +418,7 @@ orgs_unref(struct orgs *o)
 		free(o->munis[i].escalation_name);
 	free(o->munis);
 	free(o->by_oin);
+	free(o->by_sid);
 	free(o->v);
 	free(o->default_escalation_name);
 	free(o->path);
@@ -454,12 +455,42 @@ orgs_by_id(const struct orgs *o, const char *id)
 	return NULL;
 }
 
+static int
+orgs_cmp_sid(const void *a, const void *b)
+{
+	const struct org *const *x = a, *const *y = b;
+
+	return (*x)->sid < (*y)->sid ? -1 : (*x)->sid > (*y)->sid;
+}
+
+void
+orgs_index_sids(struct orgs *o)
+{
+	free(o->by_sid);
+	o->by_sid = xreallocarray(NULL, o->n + 1, sizeof(*o->by_sid));
+	for (size_t i = 0; i < o->n; i++)
+		o->by_sid[i] = &o->v[i];
+	qsort(o->by_sid, o->n, sizeof(*o->by_sid), orgs_cmp_sid);
+}
+
+/* On every notification and reply: a binary search, not a scan. */
 const struct org *
 orgs_by_sid(const struct orgs *o, uint32_t sid)
 {
-	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].sid == sid)
-			return &o->v[i];
+	size_t lo = 0, hi = o->n;
+
+	if (o->by_sid == NULL)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->by_sid[mid]->sid == sid)
+			return o->by_sid[mid];
+		if (o->by_sid[mid]->sid < sid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 

@@ -52,6 +52,7 @@ struct orgs {
 	struct org		 *v;
 	size_t			  n;
 	const struct org	**by_oin;	/* sorted by OIN */
+	const struct org	**by_sid;	/* sorted by store id, once bound */
 	struct municipality	 *munis;
 	size_t			  nmunis;
 	const struct org	 *default_escalation;
@@ -71,6 +72,9 @@ const struct org *orgs_by_oin(const struct orgs *, const char *oin);
 const struct org *orgs_by_id(const struct orgs *, const char *id);
 /* By store id (set by store_bind_orgs); NULL if no longer in orgs.conf. */
 const struct org *orgs_by_sid(const struct orgs *, uint32_t sid);
+
+/* Index the store ids once they are all set (store_bind_orgs does it). */
+void		 orgs_index_sids(struct orgs *);
 /* The escalation organisation for a municipality code, or the default; may be NULL. */
 const struct org *orgs_escalation(const struct orgs *, const char *municipality);
 /* Whether org may receive notifications meant for recipient: its own, or by delegation. */

@@ -1332,6 +1332,7 @@ store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
 		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
 		return -1;
 	}
+	orgs_index_sids(orgs);
 	return 0;
 }
 
