@@ -43,6 +43,21 @@ conn_set_timeouts(struct conn *c, unsigned read_secs)
 	bufferevent_set_timeouts(c->bev, read_secs ? &rd : NULL, &wr);
 }
 
+/* Callbacks, handshake timeout, and the worker's list for a new connection. */
+static void
+conn_register(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, conn_readcb, NULL, conn_eventcb, c);
+	conn_set_timeouts(c, w->vixd->cfg.handshake_timeout);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	w->nconns++;
+	atomic_fetch_add(&w->vixd->nconns, 1);
+}
+
 void
 conn_accept(struct worker *w, int fd)
 {
@@ -74,13 +89,7 @@ conn_accept(struct worker *w, int fd)
 		free(c);
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, conn_readcb, NULL, conn_eventcb, c);
-	conn_set_timeouts(c, v->cfg.handshake_timeout);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&w->conns, c, entry);
-	w->nconns++;
-	atomic_fetch_add(&v->nconns, 1);
+	conn_register(c);
 	log_debug("conn %llu: accepted on worker %u",
 	    (unsigned long long)c->id, w->idx);
 }
@@ -321,13 +330,7 @@ conn_dial(struct worker *w, const char *host, uint16_t port, struct pusher *p)
 	ssl = NULL;	/* the bufferevent owns it now, or freed it */
 	if (c->bev == NULL)
 		goto fail;
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, conn_readcb, NULL, conn_eventcb, c);
-	conn_set_timeouts(c, v->cfg.handshake_timeout);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&w->conns, c, entry);
-	w->nconns++;
-	atomic_fetch_add(&v->nconns, 1);
+	conn_register(c);
 	if (bufferevent_socket_connect_hostname(c->bev, w->dns, AF_UNSPEC,
 	    host, port) == -1) {
 		c->broken = 1;
