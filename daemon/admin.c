@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "admin.h"
+#include "json.h"
 #include "errors.h"
 #include "log.h"
 #include "server.h"
@@ -229,24 +230,6 @@ admin_readyz(struct evhttp_request *req, void *arg)
 		admin_text(req, HTTP_OK, "OK", "ready");
 	else
 		admin_text(req, HTTP_SERVUNAVAIL, "Service Unavailable", why);
-}
-
-/* s as a JSON string, quotes included. */
-static void
-json_string(struct evbuffer *b, const char *s)
-{
-	evbuffer_add(b, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			evbuffer_add_printf(b, "\\%c", ch);
-		else if (ch < 0x20)
-			evbuffer_add_printf(b, "\\u%04x", ch);
-		else
-			evbuffer_add(b, s, 1);
-	}
-	evbuffer_add(b, "\"", 1);
 }
 
 /* The configuration that shapes behaviour; no secrets, no key paths. */

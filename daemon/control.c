@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 
 #include "control.h"
+#include "json.h"
 #include "errors.h"
 #include "log.h"
 #include "rules.h"
@@ -88,35 +89,13 @@ struct control {
 
 /* ---- JSON ------------------------------------------------------------ */
 
-static void
-json_str(struct evbuffer *b, const char *s)
-{
-	evbuffer_add(b, "\"", 1);
-	while (s != NULL && *s != '\0') {
-		size_t n = 0;
-		unsigned char ch;
-
-		while ((ch = (unsigned char)s[n]) != '\0' && ch >= 0x20 &&
-		    ch != 0x7f && ch != '"' && ch != '\\')
-			n++;
-		evbuffer_add(b, s, n);
-		if ((ch = (unsigned char)s[n]) == '\0')
-			break;
-		if (ch == '"' || ch == '\\')
-			evbuffer_add_printf(b, "\\%c", ch);
-		else
-			evbuffer_add_printf(b, "\\u%04x", ch);
-		s += n + 1;
-	}
-	evbuffer_add(b, "\"", 1);
-}
 
 /* "key": then the string value. */
 static void
 json_kv(struct evbuffer *b, const char *key, const char *value)
 {
 	evbuffer_add_printf(b, "\"%s\":", key);
-	json_str(b, value);
+	json_string(b, value);
 }
 
 /* The lines of text as an array of strings. */
@@ -136,7 +115,7 @@ json_lines(struct evbuffer *b, const char *text)
 		snprintf(line, sizeof(line), "%.*s", (int)(nl - at), at);
 		if (!first)
 			evbuffer_add(b, ",", 1);
-		json_str(b, line);
+		json_string(b, line);
 		first = 0;
 	}
 	evbuffer_add(b, "]", 1);
@@ -320,7 +299,7 @@ json_one_org(struct evbuffer *b, const struct org *o)
 	for (size_t k = 0; k < o->n_receives_for; k++) {
 		if (k > 0)
 			evbuffer_add(b, ",", 1);
-		json_str(b, o->receives_for[k]->id);
+		json_string(b, o->receives_for[k]->id);
 	}
 	evbuffer_add(b, "],", 2);
 	json_kv(b, "push", o->push);
@@ -360,18 +339,12 @@ ctl_orgs(struct ctl_conn *c)
 static int
 ctl_pseudonymise(struct ctl_conn *c, char *bsn, uint8_t *out)
 {
-	size_t len = strlen(bsn);
-	enum bsn_error e = rules_check_bsn(bsn, len);
-	int rc = -1;
+	const char *why;
 
-	if (e != BSN_OK)
-		ctl_error(c, "%s", rules_bsn_strerror(e));
-	else if (pseudonym_compute(c->ctl->pseudonyms, bsn, len, out) == -1)
-		ctl_error(c, "cannot compute the pseudonym");
-	else
-		rc = 0;
-	OPENSSL_cleanse(bsn, len);
-	return rc;
+	if (pseudonym_from_bsn(c->ctl->pseudonyms, bsn, out, &why) == 0)
+		return 0;
+	ctl_error(c, "%s", why);
+	return -1;
 }
 
 /* ---- erase: a writer job --------------------------------------------- */

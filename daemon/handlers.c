@@ -71,21 +71,15 @@ invalid(struct conn *c, uint64_t id, const char *fmt, ...)
 static int
 pseudonymise(struct conn *c, uint64_t id, char *bsn, uint8_t *out)
 {
-	size_t len = bsn ? strlen(bsn) : 0;
-	enum bsn_error e = rules_check_bsn(bsn ? bsn : "", len);
-	int rc = 0;
+	const char *why;
+	int rc = pseudonym_from_bsn(c->w->pseudonyms, bsn, out, &why);
 
-	if (e != BSN_OK) {
-		invalid(c, id, "%s", rules_bsn_strerror(e));
-		rc = -1;
-	} else if (pseudonym_compute(c->w->pseudonyms, bsn, len, out) == -1) {
+	if (rc == -1)
+		invalid(c, id, "%s", why);
+	else if (rc == -2)
 		conn_respond_status(c, id, VIX__V1__STATUS__CODE__INTERNAL,
-		    "cannot compute the pseudonym");
-		rc = -1;
-	}
-	if (len > 0)
-		OPENSSL_cleanse(bsn, len);
-	return rc;
+		    "%s", why);
+	return rc == 0 ? 0 : -1;
 }
 
 static struct job *

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "pseudonym.h"
+#include "rules.h"
 
 int
 pseudonym_key_load(const char *path, unsigned char key[PSEUDONYM_KEY_LEN],
@@ -95,4 +96,24 @@ pseudonym_compute(struct pseudonym_ctx *p, const char *bsn, size_t len,
 	    !EVP_MAC_final(p->ctx, out, &n, 32) || n != 32)
 		return -1;
 	return 0;
+}
+
+int
+pseudonym_from_bsn(struct pseudonym_ctx *p, char *bsn, unsigned char out[32],
+    const char **why)
+{
+	size_t len = bsn ? strlen(bsn) : 0;
+	enum bsn_error e = rules_check_bsn(bsn ? bsn : "", len);
+	int rc = 0;
+
+	if (e != BSN_OK) {
+		*why = rules_bsn_strerror(e);
+		rc = -1;
+	} else if (pseudonym_compute(p, bsn, len, out) == -1) {
+		*why = "cannot compute the pseudonym";
+		rc = -2;
+	}
+	if (len > 0)
+		OPENSSL_cleanse(bsn, len);
+	return rc;
 }

@@ -26,4 +26,13 @@ void	pseudonym_ctx_free(struct pseudonym_ctx *);
 int	pseudonym_compute(struct pseudonym_ctx *, const char *bsn, size_t len,
 	    unsigned char out[32]);
 
+/*
+ * The edge: check a BSN (rules_check_bsn), turn it into its pseudonym, and
+ * wipe it from bsn either way. Returns 0; -1 for a BSN that is not valid,
+ * or -2 if the MAC failed, with *why a message fit for the caller (naming
+ * the field, never holding the value).
+ */
+int	pseudonym_from_bsn(struct pseudonym_ctx *, char *bsn, unsigned char out[32],
+	    const char **why);
+
 #endif
