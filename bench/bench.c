@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,74 @@ bench_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct {
+	atomic_uint_fast64_t	 claimed, ok;
+	uint64_t		 total;
+	unsigned		 every_s;
+	atomic_int		 stop;
+	pthread_t		 tid;
+	int			 running;
+} progress;
+
+int
+bench_claim(void)
+{
+	if (progress.total == 0)
+		return 1;
+	return atomic_fetch_add(&progress.claimed, 1) < progress.total;
+}
+
+void
+bench_done_ok(void)
+{
+	atomic_fetch_add_explicit(&progress.ok, 1, memory_order_relaxed);
+}
+
+static void *
+progress_main(void *arg)
+{
+	double t0 = bench_now(), last_t = t0, next = t0;
+	uint64_t last_ok = 0;
+
+	(void)arg;
+	while (!atomic_load(&progress.stop)) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		double now;
+		uint64_t ok;
+
+		nanosleep(&ts, NULL);
+		if ((now = bench_now()) < next + progress.every_s)
+			continue;
+		next = now;
+		ok = atomic_load(&progress.ok);
+		fprintf(stderr, "progress t=%.0f ok=%llu interval_regs_per_s=%.0f\n",
+		    now - t0, (unsigned long long)ok,
+		    (double)(ok - last_ok) / (now - last_t));
+		last_ok = ok;
+		last_t = now;
+	}
+	return NULL;
+}
+
+void
+bench_progress_start(const struct bench_opts *o)
+{
+	progress.total = o->total;
+	progress.every_s = o->progress_s;
+	if (o->progress_s > 0 &&
+	    pthread_create(&progress.tid, NULL, progress_main, NULL) == 0)
+		progress.running = 1;
+}
+
+void
+bench_progress_stop(void)
+{
+	atomic_store(&progress.stop, 1);
+	if (progress.running)
+		pthread_join(progress.tid, NULL);
+	progress.running = 0;
 }
 
 uint64_t
@@ -359,10 +428,13 @@ usage(void)
 	fprintf(stderr,
 	    "usage: vix-bench orgs DIR M\n"
 	    "       vix-bench drivers\n"
-	    "       vix-bench run [--driver vixd|pg] [--server HOST:PORT]\n"
+	    "       vix-bench idle --server HOST:PORT --dev-dir DIR --pid PID\n"
+	    "           [--conns N] [--orgs M]\n"
+	    "       vix-bench run [--driver vixd|store|pg] [--server HOST:PORT]\n"
 	    "           [--dev-dir DIR] [--pid PID] [--conns N] [--orgs M]\n"
 	    "           [--depth D] [--youths K] [--match-pct P]\n"
-	    "           [--duration S] [--rate R] [--subscribers]\n");
+	    "           [--duration S] [--rate R] [--subscribers]\n"
+	    "           [--total N] [--progress S] [--data DIR] [--map-gib G]\n");
 	exit(2);
 }
 
@@ -395,6 +467,10 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		{ "duration", required_argument, NULL, 't' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "subscribers", no_argument, NULL, 'S' },
+		{ "total", required_argument, NULL, 'T' },
+		{ "progress", required_argument, NULL, 'P' },
+		{ "data", required_argument, NULL, 'a' },
+		{ "map-gib", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -413,12 +489,16 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		case 't': o->duration_s = (double)parse_uint(optarg); break;
 		case 'r': o->rate = parse_uint(optarg); break;
 		case 'S': o->subscribers = 1; break;
+		case 'T': o->total = parse_uint(optarg); break;
+		case 'P': o->progress_s = parse_uint(optarg); break;
+		case 'a': o->data_dir = optarg; break;
+		case 'g': o->map_gib = parse_uint(optarg); break;
 		default: usage();
 		}
 	}
 	if (optind != argc || o->conns == 0 || o->orgs == 0 || o->depth == 0 ||
 	    o->depth > 1024 || o->youths == 0 || o->match_pct > 100 ||
-	    o->duration_s <= 0)
+	    o->duration_s <= 0 || o->map_gib == 0 || o->map_gib > 1024)
 		usage();
 }
 
@@ -426,27 +506,35 @@ int
 main(int argc, char **argv)
 {
 	struct bench_opts o = { .conns = 16, .orgs = 8, .depth = 16,
-	    .youths = 1000000, .match_pct = 10, .duration_s = 10 };
+	    .youths = 1000000, .match_pct = 10, .duration_s = 10,
+	    .map_gib = 4 };
 	struct bench_result r;
 	const char *driver = "vixd";
 	int rc;
 
 	if (argc == 2 && strcmp(argv[1], "drivers") == 0) {
 #ifdef BENCH_HAVE_PG
-		printf("vixd pg\n");
+		printf("vixd store pg\n");
 #else
-		printf("vixd\n");
+		printf("vixd store\n");
 #endif
 		return 0;
 	}
 	if (argc == 4 && strcmp(argv[1], "orgs") == 0)
 		return cmd_orgs(argv[2], parse_uint(argv[3]));
+	if (argc >= 2 && strcmp(argv[1], "idle") == 0) {
+		parse_run(argc - 1, argv + 1, &o, &driver);
+		return bench_idle(&o) == 0 ? 0 : 1;
+	}
 	if (argc < 2 || strcmp(argv[1], "run") != 0)
 		usage();
 	parse_run(argc - 1, argv + 1, &o, &driver);
 	memset(&r, 0, sizeof(r));
+	bench_progress_start(&o);
 	if (strcmp(driver, "vixd") == 0)
 		rc = driver_run(&o, &r);
+	else if (strcmp(driver, "store") == 0)
+		rc = store_driver_run(&o, &r);
 #ifdef BENCH_HAVE_PG
 	else if (strcmp(driver, "pg") == 0)
 		rc = pg_run(&o, &r);
@@ -455,6 +543,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "vix-bench: driver %s is not built in\n", driver);
 		return 2;
 	}
+	bench_progress_stop();
 	if (rc == -1)
 		return 1;
 	bench_print_row(driver, &o, &r);

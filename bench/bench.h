@@ -35,6 +35,11 @@ struct bench_opts {
 	const char	*server;	/* vixd "host:port" */
 	const char	*dev_dir;	/* vixd --dev material with bench orgs */
 	long		 target_pid;	/* daemon to read CPU and RSS of; 0: none */
+	unsigned	 total;		/* stop after this many registrations
+					   (0: at the end of the duration) */
+	unsigned	 progress_s;	/* print a progress line every S s */
+	const char	*data_dir;	/* store driver: its own store folder */
+	unsigned	 map_gib;	/* store driver: LMDB map size */
 };
 
 struct bench_result {
@@ -57,6 +62,17 @@ double	 bench_hist_pct(const struct bench_hist *, double p);
 /* One line of key=value fields, for people and for scripts/bench. */
 void	 bench_print_row(const char *name, const struct bench_opts *,
 	    const struct bench_result *);
+
+/*
+ * Progress and the --total budget, shared by all threads of a run:
+ * bench_claim() says whether one more registration may be sent,
+ * bench_done_ok() counts one acknowledged; with --progress a thread prints
+ * "progress t=S ok=N interval_regs_per_s=R" to stderr every S seconds.
+ */
+void	 bench_progress_start(const struct bench_opts *);
+void	 bench_progress_stop(void);
+int	 bench_claim(void);
+void	 bench_done_ok(void);
 
 /* Monotonic clock in seconds. */
 double	 bench_now(void);
@@ -87,6 +103,10 @@ int	 bench_proc_stat(long pid, double *cpu_s, long *rss_kb);
 
 /* Driver entry points; 0 when the run happened, -1 when it could not. */
 int	 driver_run(const struct bench_opts *, struct bench_result *);
+/* Memory per idle connection of the daemon at target_pid (idle.c). */
+int	 bench_idle(const struct bench_opts *);
+/* The storage ceiling: vixd's writer and store, no network (store_driver.c). */
+int	 store_driver_run(const struct bench_opts *, struct bench_result *);
 int	 pg_run(const struct bench_opts *, struct bench_result *);
 
 #endif

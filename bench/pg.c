@@ -160,9 +160,10 @@ pg_result(struct pg_worker *w, PGresult *r)
 	case PGRES_PIPELINE_SYNC:
 		if (w->inflight == 0)
 			break;
-		if (w->status == 0)
+		if (w->status == 0) {
 			w->res.ok++;
-		else
+			bench_done_ok();
+		} else
 			w->res.errors_by_code[w->status]++;
 		bench_hist_add(&w->res.req, bench_now() - w->sent[w->head]);
 		w->head = (w->head + 1) % w->sh->opts->depth;

@@ -134,6 +134,7 @@ recv_one(struct worker *w, vix_client *c, struct inflight *fl, unsigned *n)
 	bench_hist_add(&w->res.req, now - sent);
 	if (rc == VIX_OK) {
 		w->res.ok++;
+		bench_done_ok();
 		if (out.has_match)
 			w->res.matches++;
 		if (out.has_match && out.status == VIX_SIGNAL_CREATED &&
@@ -161,6 +162,18 @@ sleep_until(double t)
 	nanosleep(&ts, NULL);
 }
 
+/* Whether a response arrives before time t (bench_now()). */
+static int
+response_due(vix_client *c, double t)
+{
+	struct vix_error err;
+	double left = t - bench_now();
+
+	if (left <= 0)
+		return 0;
+	return vix_wait(c, (int)(left * 1e3) + 1, &err) != VIX_ERR_TIMEOUT;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -180,6 +193,8 @@ worker_main(void *arg)
 	next = bench_now();
 	while (bench_now() < w->run->end) {
 		while (n < o->depth && (interval == 0 || bench_now() >= next)) {
+			if (!bench_claim())
+				goto drain;
 			if (send_one(w, c, &fl[n], &rng) == -1)
 				goto done;
 			n++;
@@ -189,9 +204,17 @@ worker_main(void *arg)
 			sleep_until(next);
 			continue;
 		}
+		/*
+		 * At a fixed rate, read only what has arrived before the next
+		 * send is due, so that sends keep to the schedule instead of
+		 * bunching up behind a blocking read.
+		 */
+		if (interval > 0 && n < o->depth && !response_due(c, next))
+			continue;
 		if (recv_one(w, c, fl, &n) == -1)
 			goto done;
 	}
+drain:
 	while (n > 0)
 		if (recv_one(w, c, fl, &n) == -1)
 			break;

@@ -2,6 +2,8 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -67,6 +69,7 @@ seterr(struct vix_error *err, enum vix_result kind, int status,
 	if (err != NULL) {
 		err->kind = kind;
 		err->status = status;
+		err->retry_after_ms = 0;
 		va_start(ap, fmt);
 		vsnprintf(err->message, sizeof(err->message), fmt, ap);
 		va_end(ap);
@@ -94,6 +97,18 @@ socket_timeouts(int fd, int timeout_ms)
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * Requests are single writes that should leave at once: with Nagle, one
+ * written behind an unacknowledged one waits for the server's delayed ACK.
+ */
+static void
+socket_nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 /* Non-blocking connect bounded by the timeout, then blocking I/O with timeouts. */
@@ -140,6 +155,7 @@ tcp_connect(const char *host, const char *port, int timeout_ms,
 		    "%s port %s: %s", host, port, strerror(saved));
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	socket_timeouts(fd, timeout_ms);
+	socket_nodelay(fd);
 	return fd;
 }
 
@@ -667,6 +683,16 @@ client_await(vix_client *c, uint64_t id, struct frame_budget *b,
 	return rc;
 }
 
+/* A refusal by the server, with its retry hint, into err. */
+static int
+refused(const Vix__V1__Status *st, struct vix_error *err)
+{
+	seterr(err, VIX_ERR_REFUSED, (int)st->code, "%s", st->message);
+	if (err != NULL)
+		err->retry_after_ms = st->retry_after_ms;
+	return VIX_ERR_REFUSED;
+}
+
 /*
  * A response's status as a vix_result: a refusal is reported in err, and
  * one with id 0 (the server's last word) ends the connection.
@@ -679,8 +705,7 @@ client_status(vix_client *c, const Vix__V1__Response *resp,
 		return VIX_OK;
 	if (resp->id == 0)
 		c->dead = 1;
-	return seterr(err, VIX_ERR_REFUSED, (int)resp->status->code, "%s",
-	    resp->status->message);
+	return refused(resp->status, err);
 }
 
 /*
@@ -1021,6 +1046,24 @@ vix_register_recv(vix_client *c, uint64_t *id,
 }
 
 int
+vix_wait(vix_client *c, int timeout_ms, struct vix_error *err)
+{
+	size_t hlen, blen;
+	int rc, ready;
+
+	if (c == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client is required");
+	if (c->dead)
+		return seterr(err, VIX_ERR_CONNECT, 0, "connection is closed");
+	if ((rc = client_frame_ready(c, &hlen, &blen, &ready, err)) != VIX_OK)
+		return rc;
+	if (ready || c->rlen > 0)	/* a frame has begun to arrive */
+		return VIX_OK;
+	return client_wait_read(c, timeout_ms < 0 ? -1 : now_ms() + timeout_ms,
+	    err);
+}
+
+int
 vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
     enum vix_withdraw_reason reason, struct vix_withdraw_result *out,
     struct vix_error *err)
@@ -1266,8 +1309,7 @@ client_unasked(vix_client *c, const Vix__V1__ServerMessage *msg,
 			return VIX_OK;
 		if (resp->id == 0)
 			c->dead = 1;
-		return seterr(err, VIX_ERR_REFUSED, (int)resp->status->code,
-		    "%s", resp->status->message);
+		return refused(resp->status, err);
 	default:
 		return VIX_OK;
 	}
@@ -1478,6 +1520,7 @@ vix_accept(vix_listener *l, int timeout_ms, vix_client **out,
 	c->fd = fd;
 	c->server_role = 1;
 	socket_timeouts(fd, c->timeout_ms);
+	socket_nodelay(fd);
 	SSL_CTX_up_ref(l->ctx);
 	c->ctx = l->ctx;
 	if ((rc = server_handshake(c, err)) != VIX_OK) {

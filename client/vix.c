@@ -247,12 +247,26 @@ bound_text(enum vix_expiry_bound b)
 	}
 }
 
+/* " (retry_after_ms=N)" when the server said when to try again, else "". */
+static const char *
+retry_hint(const struct vix_error *e, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (e->kind == VIX_ERR_REFUSED && e->retry_after_ms > 0)
+		snprintf(buf, len, " (retry_after_ms=%" PRIu32 ")",
+		    e->retry_after_ms);
+	return buf;
+}
+
 static int
 fail(const struct vix_error *e)
 {
+	char hint[40];
+
 	if (e->kind == VIX_ERR_REFUSED) {
-		fprintf(stderr, "vix: refused by server: %s: %s\n",
-		    vix_status_name(e->status), e->message);
+		fprintf(stderr, "vix: refused by server: %s: %s%s\n",
+		    vix_status_name(e->status), e->message,
+		    retry_hint(e, hint, sizeof(hint)));
 		return EXIT_REFUSED;
 	}
 	fprintf(stderr, "vix: %s: %s\n", vix_result_name(e->kind), e->message);
@@ -1062,9 +1076,12 @@ stream(struct cli *o, vix_client *c, struct vix_error *e)
 static void
 stream_ended(const char *cmd, const struct vix_error *e)
 {
+	char hint[40];
+
 	if (e->kind == VIX_ERR_REFUSED)
-		fprintf(stderr, "vix %s: connection ended: %s: %s\n", cmd,
-		    vix_status_name(e->status), e->message);
+		fprintf(stderr, "vix %s: connection ended: %s: %s%s\n", cmd,
+		    vix_status_name(e->status), e->message,
+		    retry_hint(e, hint, sizeof(hint)));
 	else
 		fprintf(stderr, "vix %s: connection ended: %s: %s\n", cmd,
 		    vix_result_name(e->kind), e->message);
@@ -1838,21 +1855,24 @@ slot_find(struct import *im, uint64_t id)
 
 /*
  * A busy server (its queue is full): halve the window, once for the
- * responses of one burst, pause, and send the row again later.
+ * responses of one burst, pause, and send the row again later. Over a rate
+ * limit the server says how long to pause (retry_ms): that is no failure,
+ * so it uses up none of the row's retries; the import goes at the rate.
  */
 static int
-slot_retry(struct import *im, struct import_slot *s)
+slot_retry(struct import *im, struct import_slot *s, uint32_t retry_ms)
 {
-	int64_t now = mono_ms();
+	int64_t now = mono_ms(), pause;
 
-	if (s->tries >= IMPORT_RETRIES)
+	if (retry_ms == 0 && s->tries >= IMPORT_RETRIES)
 		return 0;
 	if (now >= im->pause_until && im->window > 1)
 		im->window /= 2;
 	im->answered = 0;
-	if (now + ((int64_t)IMPORT_BACKOFF_MS << s->tries) > im->pause_until)
-		im->pause_until = now + ((int64_t)IMPORT_BACKOFF_MS << s->tries);
-	s->tries++;
+	pause = retry_ms ? (int64_t)retry_ms :
+	    (int64_t)IMPORT_BACKOFF_MS << s->tries++;
+	if (now + pause > im->pause_until)
+		im->pause_until = now + pause;
 	s->id = 0;
 	im->waiting++;
 	return 1;
@@ -1880,7 +1900,8 @@ slot_done(struct import *im, struct import_slot *s, int rc,
 	char why[sizeof(e->message) + 64];
 
 	if (rc == VIX_ERR_REFUSED && e->status == VIX_STATUS_RESOURCE_EXHAUSTED)
-		return slot_retry(im, s) ? 0 : import_failed(im, e);
+		return slot_retry(im, s, e->retry_after_ms) ? 0 :
+		    import_failed(im, e);
 	window_grow(im);
 	if (rc == VIX_OK) {
 		im->rows++;

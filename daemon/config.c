@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "frame.h"
 #include "inifile.h"
+#include "ratelimit.h"
 
 enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
     KEY_DURATION };
@@ -37,6 +38,9 @@ static const struct config_key config_keys[] = {
 	K("server", "max_connections", KEY_UINT, max_connections, 1, 1000000),
 	K("server", "handshake_timeout", KEY_UINT, handshake_timeout, 1, 3600),
 	K("server", "idle_timeout", KEY_UINT, idle_timeout, 0, 86400 * 7),
+	K("server", "max_inflight", KEY_UINT, max_inflight, 1, 100000),
+	K("server", "rate_limit", KEY_UINT, rate_limit, 0, 1000000),
+	K("server", "rate_burst", KEY_UINT, rate_burst, 0, 1000000),
 	K("server", "shutdown_grace", KEY_UINT, shutdown_grace, 0, 3600),
 	K("server", "orgs_file", KEY_PATH, orgs_file, 0, 0),
 	K("server", "pseudonym_key_file", KEY_PATH, pseudonym_key_file, 0, 0),
@@ -86,6 +90,9 @@ config_defaults(struct vixd_config *c)
 	c->max_connections = 10000;
 	c->handshake_timeout = 10;
 	c->idle_timeout = 600;
+	c->max_inflight = 256;
+	c->rate_limit = 0;	/* see vixd.conf(5): no default fits every load */
+	c->rate_burst = 0;
 	c->shutdown_grace = 10;
 	config_set(&c->orgs_file, "/etc/vix/orgs.conf");
 	config_set(&c->pseudonym_key_file, "/etc/vix/pseudonym.key");
@@ -106,6 +113,8 @@ config_defaults(struct vixd_config *c)
 	config_set(&c->tls_private_key, "/etc/vix/tls/server.key");
 	config_set(&c->tls_ca_bundle, "/etc/vix/tls/ca.pem");
 	c->tls_min_version = TLS1_3_VERSION;
+	if ((c->ratelimit = ratelimit_new()) == NULL)
+		abort();
 }
 
 void
@@ -119,6 +128,8 @@ config_free(struct vixd_config *c)
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		config_set(strings[i], NULL);
+	ratelimit_free(c->ratelimit);
+	c->ratelimit = NULL;
 }
 
 int
@@ -324,6 +335,7 @@ config_load(struct vixd_config *c, const char *path, struct diag *d)
 
 	config_set(&c->path, path);
 	inifile_parse(path, config_handler, &x, d);
+	ratelimit_set(c->ratelimit, c->rate_limit, c->rate_burst);
 	return d->count == before ? 0 : -1;
 }
 
@@ -334,7 +346,7 @@ config_key_reloadable(const struct config_key *k)
 	static const char *const names[] = { "orgs_file", "max_connections",
 	    "sweep_chunk", "sweep_interval", "archive_retention",
 	    "outbox_retention", "certificate", "private_key", "ca_bundle",
-	    "crl_file", "min_version" };
+	    "crl_file", "min_version", "rate_limit", "rate_burst" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(k->name, names[i]) == 0)
@@ -402,4 +414,5 @@ config_reload(struct vixd_config *cur, struct vixd_config *nc, char *buf,
 			    k->section, k->name, config_key_reloadable(k) ? "" :
 			    " (takes effect at the next restart)");
 	}
+	ratelimit_set(cur->ratelimit, cur->rate_limit, cur->rate_burst);
 }

@@ -26,6 +26,11 @@ struct vixd_config {
 	unsigned	 max_connections;
 	unsigned	 handshake_timeout;	/* seconds */
 	unsigned	 idle_timeout;		/* seconds, 0: none */
+	unsigned	 max_inflight;		/* writes per connection not yet
+						   answered; then it is not read */
+	unsigned	 rate_limit;		/* requests/s per organisation,
+						   0: none */
+	unsigned	 rate_burst;		/* 0: rate_limit */
 	unsigned	 shutdown_grace;	/* seconds */
 	char		*orgs_file;
 	char		*pseudonym_key_file;
@@ -57,6 +62,14 @@ struct vixd_config {
 	char		*tls_ca_bundle;
 	char		*tls_crl_file;		/* NULL: no CRL */
 	int		 tls_min_version;	/* TLS1_2_VERSION or TLS1_3_VERSION */
+
+	/*
+	 * The buckets of rate_limit. Workers read the limit from here, never
+	 * from rate_limit itself, so that a reload can change it while they
+	 * run; it lives as long as the configuration (freed after the
+	 * workers stopped) and a reload keeps it, buckets and all.
+	 */
+	struct ratelimit *ratelimit;
 };
 
 /* Fill every key with its built-in default (production paths). */
@@ -75,7 +88,8 @@ void	config_free(struct vixd_config *);
 
 /*
  * A reload: take from nc the keys that may change while vixd runs
- * (orgs_file, [tls], sweeps, retention, max_connections) into cur, and
+ * (orgs_file, [tls], sweeps, retention, max_connections, rate_limit and
+ * rate_burst) into cur, and
  * append one line per changed key to buf, saying so for those that need a
  * restart. listen and admin_listen are left out: the command line may
  * override them.

@@ -347,11 +347,55 @@ fail:
 	return NULL;
 }
 
+/* As many requests at the writer as max_inflight allows. */
+static int
+conn_full(const struct conn *c)
+{
+	return c->jobs >= c->w->vixd->cfg.max_inflight;
+}
+
+/*
+ * Back-pressure in our own code, not with a read watermark: bytes OpenSSL
+ * has already decrypted would stall behind one (PITFALLS). Frames already
+ * read stay in the input buffer until conn_resume.
+ */
+static void
+conn_pause(struct conn *c)
+{
+	c->paused = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	metrics_read_paused(&c->w->vixd->stats.metrics);
+	log_debug("conn %llu (%s): %u requests in flight: not reading until "
+	    "one is answered", (unsigned long long)c->id, c->org->id, c->jobs);
+}
+
+static void
+conn_resume(struct conn *c)
+{
+	c->paused = 0;
+	bufferevent_enable(c->bev, EV_READ);
+	/* Frames may wait whole in the input buffer: no byte would come. */
+	bufferevent_trigger(c->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
+}
+
+void
+conn_job_submitted(struct conn *c)
+{
+	c->jobs++;
+	metrics_inflight(&c->w->vixd->stats.metrics, c->jobs);
+	if (c->state == CONN_READY && !c->paused && conn_full(c))
+		conn_pause(c);
+}
+
 void
 conn_job_returned(struct conn *c)
 {
-	if (--c->jobs == 0 && c->release_wanted)
+	if (--c->jobs == 0 && c->release_wanted) {
 		conn_release(-1, 0, c);
+		return;
+	}
+	if (c->paused && c->state == CONN_READY && !conn_full(c))
+		conn_resume(c);
 }
 
 int
@@ -432,26 +476,47 @@ conn_stream_mode(struct conn *c)
 	conn_set_timeouts(c, 0);
 }
 
-void
-conn_respond_status(struct conn *c, uint64_t id, Vix__V1__Status__Code code,
-    const char *fmt, ...)
+static void __attribute__((format(printf, 5, 0)))
+conn_vrespond(struct conn *c, uint64_t id, Vix__V1__Status__Code code,
+    uint32_t retry_ms, const char *fmt, va_list ap)
 {
 	Vix__V1__ServerMessage msg = VIX__V1__SERVER_MESSAGE__INIT;
 	Vix__V1__Response resp = VIX__V1__RESPONSE__INIT;
 	Vix__V1__Status status = VIX__V1__STATUS__INIT;
 	char text[512];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	status.code = code;
 	status.message = text;
+	status.retry_after_ms = retry_ms;
 	resp.id = id;
 	resp.status = &status;
 	msg.msg_case = VIX__V1__SERVER_MESSAGE__MSG_RESPONSE;
 	msg.response = &resp;
 	conn_send(c, &msg);
+}
+
+void
+conn_respond_status(struct conn *c, uint64_t id, Vix__V1__Status__Code code,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_vrespond(c, id, code, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+conn_respond_retry(struct conn *c, uint64_t id, uint32_t retry_ms,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_vrespond(c, id, VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED,
+	    retry_ms, fmt, ap);
+	va_end(ap);
 }
 
 /* Count an inbound handshake that failed, once, by its cause. */
@@ -570,7 +635,8 @@ conn_readcb(struct bufferevent *bev, void *arg)
 	uint8_t hdr[FRAME_HEADER_MAX];
 	enum frame_result r;
 
-	while (c->state == CONN_READY && (avail = evbuffer_get_length(in)) > 0) {
+	while (c->state == CONN_READY && !c->paused &&
+	    (avail = evbuffer_get_length(in)) > 0) {
 		ev_ssize_t n = evbuffer_copyout(in, hdr,
 		    avail < sizeof(hdr) ? avail : sizeof(hdr));
 

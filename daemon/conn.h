@@ -30,6 +30,7 @@ struct conn {
 	struct orgs		*orgs;		/* registry the identity is from */
 	const struct org	*org;		/* fixed at handshake */
 	unsigned		 jobs;		/* requests at the writer */
+	int			 paused;	/* not read: jobs hit max_inflight */
 	struct subscription	*sub;		/* after a Subscribe */
 	struct pusher		*pusher;	/* outbound: a push target */
 	int			 release_wanted;	/* free when jobs == 0 */
@@ -58,6 +59,13 @@ void	conn_linger_free_all(struct worker *w);
 
 /* Free at once, without waiting for output (shutdown grace expired). */
 void	conn_abort(struct conn *);
+
+/*
+ * A request of this connection went to the writer. At max_inflight of them
+ * the connection is no longer read from until one comes back
+ * (back-pressure: a pipelining client slows down, nothing is refused).
+ */
+void	conn_job_submitted(struct conn *);
 
 /* A job of this connection came back from the writer. */
 void	conn_job_returned(struct conn *);
@@ -91,5 +99,9 @@ void	conn_send(struct conn *, const Vix__V1__ServerMessage *);
 void	conn_respond_status(struct conn *, uint64_t id,
 	    Vix__V1__Status__Code code, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
+
+/* Queue RESOURCE_EXHAUSTED with a hint: the request fits after retry_ms. */
+void	conn_respond_retry(struct conn *, uint64_t id, uint32_t retry_ms,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -4,6 +4,7 @@
  * BSN at once (and wipes it from the request), and hands writes to the
  * writer; handlers_complete answers when the write has committed.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "errors.h"
 #include "handlers.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "rules.h"
 #include "server.h"
 #include "vix_version.h"
@@ -128,7 +130,7 @@ submit(struct conn *c, struct job *j)
 		job_free(j);
 		return;
 	}
-	c->jobs++;
+	conn_job_submitted(c);
 }
 
 static int
@@ -458,9 +460,52 @@ handle_ping(struct conn *c, Vix__V1__Request *req)
 	respond(c, req->id, VIX__V1__RESPONSE__BODY_PING, &reply);
 }
 
+/* The BSN a request carries, if any, to wipe when it is not handled. */
+static char *
+request_bsn(Vix__V1__Request *req)
+{
+	switch (req->body_case) {
+	case VIX__V1__REQUEST__BODY_REGISTER:	return req->register_->bsn;
+	case VIX__V1__REQUEST__BODY_WITHDRAW:	return req->withdraw->bsn;
+	case VIX__V1__REQUEST__BODY_INVOLVED:	return req->involved->bsn;
+	default:				return NULL;
+	}
+}
+
+/*
+ * Over its organisation's rate_limit, a request is refused with a retry
+ * hint and not applied. Acks are not counted: they only confirm
+ * notifications the index sent (at most the window), and a push target
+ * takes no replies.
+ */
+static int
+rate_limited(struct conn *c, Vix__V1__Request *req)
+{
+	struct ratelimit_refusal why;
+	char *bsn;
+
+	if (c->pusher != NULL || req->body_case == VIX__V1__REQUEST__BODY_ACK ||
+	    ratelimit_take(c->w->vixd->cfg.ratelimit, c->org->sid, c->req_t0,
+	    &why) == 0)
+		return 0;
+	if ((bsn = request_bsn(req)) != NULL)
+		OPENSSL_cleanse(bsn, strlen(bsn));
+	metrics_rate_limited(&c->w->vixd->stats.metrics);
+	if (why.first)
+		log_warnx("organisation %s is over its rate limit of %u "
+		    "requests/s: refusing with RESOURCE_EXHAUSTED (said at most "
+		    "once a minute)", c->org->id, why.rate);
+	conn_respond_retry(c, req->id, why.retry_ms, "organisation %s over "
+	    "its rate limit of %u requests/s; retry after %" PRIu32 " ms",
+	    c->org->id, why.rate, why.retry_ms);
+	return 1;
+}
+
 void
 handlers_dispatch(struct conn *c, Vix__V1__Request *req)
 {
+	if (rate_limited(c, req))
+		return;
 	switch (req->body_case) {
 	case VIX__V1__REQUEST__BODY_PING:
 		handle_ping(c, req);

@@ -1,4 +1,5 @@
 /* vixd: the reference-index matching daemon. */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -31,6 +32,8 @@
 #include "writer.h"
 
 #define DEV_DIR_DEFAULT	"vix-dev"
+/* Descriptors besides connections: listeners, wake pipes, LMDB, logs. */
+#define NOFILE_SPARE	256
 
 struct options {
 	const char	*config;
@@ -471,6 +474,35 @@ check_config(struct vixd *v, const struct options *o)
  * Client listener and workers, admin HTTP, control socket, then push
  * dialling. Any listener that cannot start stops vixd, naming it.
  */
+/*
+ * Each connection is a descriptor: raise the soft open-file limit as far
+ * as max_connections needs (the hard limit allows), and say so if it
+ * cannot go that far, so that the limit is not found at 3 a.m. as
+ * "Too many open files" on accept.
+ */
+static void
+raise_nofile(const struct vixd_config *cfg)
+{
+	rlim_t want = (rlim_t)cfg->max_connections + NOFILE_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+		    (unsigned long long)rl.rlim_cur);
+	else if (rl.rlim_cur < want)
+		log_warnx("max_connections %u needs about %llu open files; the "
+		    "hard limit allows %llu (raise LimitNOFILE= or ulimit -Hn)",
+		    cfg->max_connections, (unsigned long long)want,
+		    (unsigned long long)rl.rlim_cur);
+}
+
 static struct control *
 start_listeners(struct vixd *v)
 {
@@ -541,6 +573,7 @@ main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	setup_signals(&v);
 	setup_sweep(&v);
+	raise_nofile(&v.cfg);
 	ctl = start_listeners(&v);
 	announce(&v);
 	sdnotify_send("READY=1");	/* store open, listeners up */

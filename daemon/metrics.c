@@ -132,6 +132,29 @@ metrics_subscribers(struct metrics *m, unsigned worker, int delta)
 }
 
 void
+metrics_inflight(struct metrics *m, unsigned n)
+{
+	uint_fast64_t peak = load(&m->inflight_peak);
+
+	while (n > peak && !atomic_compare_exchange_weak_explicit(
+	    &m->inflight_peak, &peak, n, memory_order_relaxed,
+	    memory_order_relaxed))
+		;
+}
+
+void
+metrics_read_paused(struct metrics *m)
+{
+	add(&m->read_pauses, 1);
+}
+
+void
+metrics_rate_limited(struct metrics *m)
+{
+	add(&m->rate_limited, 1);
+}
+
+void
 metrics_tls_failure(struct metrics *m, enum metrics_tls why)
 {
 	if (why < METRICS_TLS_COUNT)
@@ -220,6 +243,26 @@ write_latency(struct evbuffer *b, const struct metrics *m)
 	}
 }
 
+static void
+write_limits(struct evbuffer *b, const struct metrics *m)
+{
+	metrics_family(b, "vix_connection_inflight_peak", "gauge",
+	    "Most requests one connection has had waiting for the writer at "
+	    "once since start (at most max_inflight).");
+	evbuffer_add_printf(b, "vix_connection_inflight_peak %llu\n",
+	    (unsigned long long)load(&m->inflight_peak));
+	metrics_family(b, "vix_connection_read_pauses_total", "counter",
+	    "Times a connection was not read from because it had max_inflight "
+	    "requests in flight (back-pressure).");
+	evbuffer_add_printf(b, "vix_connection_read_pauses_total %llu\n",
+	    (unsigned long long)load(&m->read_pauses));
+	metrics_family(b, "vix_rate_limited_total", "counter",
+	    "Requests refused with RESOURCE_EXHAUSTED because their "
+	    "organisation was over rate_limit.");
+	evbuffer_add_printf(b, "vix_rate_limited_total %llu\n",
+	    (unsigned long long)load(&m->rate_limited));
+}
+
 void
 metrics_write(struct evbuffer *b, const struct metrics *m)
 {
@@ -234,6 +277,7 @@ metrics_write(struct evbuffer *b, const struct metrics *m)
 	    "Connections with a subscription (pull or push).");
 	evbuffer_add_printf(b, "vix_subscribers_connected %lld\n",
 	    (long long)(subs > 0 ? subs : 0));
+	write_limits(b, m);
 	metrics_family(b, "vix_tls_handshake_failures_total", "counter",
 	    "Inbound TLS handshakes that failed or whose certificate was "
 	    "refused, by reason.");

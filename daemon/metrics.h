@@ -70,6 +70,9 @@ struct metrics_slot {
 struct metrics {
 	struct metrics_slot	 slot[METRICS_SLOTS];
 	atomic_uint_fast64_t	 tls_failures[METRICS_TLS_COUNT];
+	atomic_uint_fast64_t	 inflight_peak;	/* most on one connection */
+	atomic_uint_fast64_t	 read_pauses;	/* max_inflight reached */
+	atomic_uint_fast64_t	 rate_limited;	/* refused over rate_limit */
 };
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -84,6 +87,18 @@ void	metrics_request(struct metrics *, unsigned worker, enum metrics_req,
 
 /* A connection of worker started (+1) or stopped (-1) being a subscriber. */
 void	metrics_subscribers(struct metrics *, unsigned worker, int delta);
+
+/*
+ * A connection now has n requests in flight (at the writer): keeps the
+ * highest n seen, so that max_inflight can be checked from outside.
+ */
+void	metrics_inflight(struct metrics *, unsigned n);
+
+/* A connection stopped reading: it had max_inflight requests in flight. */
+void	metrics_read_paused(struct metrics *);
+
+/* A request was refused because its organisation was over rate_limit. */
+void	metrics_rate_limited(struct metrics *);
 
 /* An inbound TLS handshake failed, or its certificate was refused. */
 void	metrics_tls_failure(struct metrics *, enum metrics_tls);
@@ -101,7 +116,7 @@ void	metrics_hist_write(struct evbuffer *, const char *name,
 	    const char *labels, const struct metrics_hist_snap *,
 	    enum metrics_scale);
 
-/* Requests, latencies, subscribers and handshake failures, summed. */
+/* Requests, latencies, subscribers, limits and handshake failures, summed. */
 void	metrics_write(struct evbuffer *, const struct metrics *);
 
 #endif

@@ -1,14 +1,18 @@
 /*
  * Limits and faults against the real daemon: max_connections refuses the
  * surplus quickly and keeps serving; a client silent in the handshake is
- * cut after handshake_timeout; a damaged data file is refused at start,
- * with a clear message, and left exactly as it was.
+ * cut after handshake_timeout, a silent connection after idle_timeout; a
+ * frame over max_frame is refused; a pipelining client is slowed down at
+ * max_inflight without losing anything; an organisation over rate_limit is
+ * refused with a retry hint, others are not; a damaged data file is refused
+ * at start, with a clear message, and left exactly as it was.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +21,13 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <openssl/crypto.h>
 
+#include "frame.h"
 #include "harness.h"
+
+#define OK		VIX__V1__STATUS__CODE__OK
+#define EXHAUSTED	VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED
 
 static struct vixd_proc vixd;
 
@@ -171,4 +180,507 @@ Test(limits, a_damaged_data_file_is_refused_and_left_untouched)
 	after = checksum(data, &size_after);
 	cr_assert_eq(size_after, size, "the data file was resized");
 	cr_assert_eq(after, before, "the data file was written to");
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Restart vixd with a vixd.conf of text (over the dev defaults). */
+static const char *
+start_with(const char *text)
+{
+	const char *conf;
+
+	harness_start(&vixd, NULL);
+	conf = write_conf("limits.conf", text);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	return conf;
+}
+
+static SSL *
+connect_as(const char *name)
+{
+	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
+	SSL *ssl;
+
+	snprintf(file, sizeof(file), "%s.pem", name);
+	harness_dev_file(&vixd, file, cert, sizeof(cert));
+	snprintf(file, sizeof(file), "%s.key", name);
+	harness_dev_file(&vixd, file, key, sizeof(key));
+	ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
+	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
+	return ssl;
+}
+
+/* Append a framed Ping with id to buf (room for it is asserted). */
+static size_t
+pack_ping(uint8_t *buf, size_t len, size_t cap, uint64_t id)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Ping ping = VIX__V1__PING__INIT;
+
+	req.id = id;
+	req.body_case = VIX__V1__REQUEST__BODY_PING;
+	req.ping = &ping;
+	cr_assert_leq(len + frame_packed_size(&req.base), cap);
+	return len + frame_pack(&req.base, buf + len);
+}
+
+/* The next Response on ssl; free with ..._free_unpacked(m, NULL). */
+static Vix__V1__ServerMessage *
+next_response(SSL *ssl, const char *what)
+{
+	Vix__V1__ServerMessage *m;
+	int end;
+
+	for (;;) {
+		m = harness_recv(ssl, &end);
+		cr_assert_not_null(m, "%s: connection ended (%s) before the "
+		    "answer", what, end == 0 ? "close_notify" : "error");
+		if (m->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE)
+			return m;
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+}
+
+static int
+code_of(const Vix__V1__ServerMessage *m)
+{
+	return m->response->status ? (int)m->response->status->code : OK;
+}
+
+/* Ping with id and return the status code; *retry_ms gets the hint. */
+static int
+ping(SSL *ssl, uint64_t id, uint32_t *retry_ms)
+{
+	Vix__V1__ServerMessage *m;
+	uint8_t buf[64];
+	int code;
+
+	harness_send_raw(ssl, buf, pack_ping(buf, 0, sizeof(buf), id));
+	m = next_response(ssl, "ping");
+	cr_assert_eq(m->response->id, id);
+	code = code_of(m);
+	*retry_ms = m->response->status ?
+	    m->response->status->retry_after_ms : 0;
+	vix__v1__server_message__free_unpacked(m, NULL);
+	return code;
+}
+
+/* One series of /metrics ("name" or "name{labels}"); -1 if absent. */
+static long long
+metric(const char *series)
+{
+	static char page[1 << 18];
+	char needle[256];
+	const char *at;
+
+	cr_assert_eq(harness_http_get(&vixd, "/metrics", page, sizeof(page)),
+	    200);
+	snprintf(needle, sizeof(needle), "\n%s ", series);
+	if ((at = strstr(page, needle)) == NULL)
+		return -1;
+	return strtoll(at + strlen(needle), NULL, 10);
+}
+
+Test(limits, a_silent_connection_is_closed_after_idle_timeout_a_pinging_one_is_not)
+{
+	SSL *silent, *busy;
+	struct pollfd pfd;
+	long t0, closed_at = -1;
+	uint32_t hint;
+	char log[16384];
+	int end = 1;
+
+	start_with("[server]\nidle_timeout = 2\n");
+	silent = connect_as("org-a");
+	busy = connect_as("org-b");
+	/* Both are READY (and the session tickets are read). */
+	cr_assert_eq(ping(silent, 1, &hint), OK);
+	cr_assert_eq(ping(busy, 1, &hint), OK);
+	t0 = now_ms();
+	pfd = (struct pollfd){ .fd = SSL_get_fd(silent), .events = POLLIN };
+	for (uint64_t id = 2; now_ms() - t0 < 5000; id++) {
+		sleep_ms(400);
+		cr_assert_eq(ping(busy, id, &hint), OK, "a connection that "
+		    "keeps pinging was refused %ld ms in", now_ms() - t0);
+		if (closed_at < 0 && poll(&pfd, 1, 0) == 1)
+			closed_at = now_ms() - t0;
+	}
+	cr_assert_null(harness_recv(silent, &end), "the silent connection "
+	    "got a message instead of being closed");
+	cr_assert_eq(end, 0, "the silent connection was not closed with "
+	    "close_notify");
+	cr_assert(closed_at < 0 || closed_at >= 1500, "closed after %ld ms, "
+	    "before idle_timeout (2 s)", closed_at);
+	harness_tls_close(silent);
+	harness_tls_close(busy);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_eq(harness_count(log, "closed: idle timeout"), 1, "%s", log);
+}
+
+/* A Ping of exactly size bytes (size >= 200), padded by an unknown field. */
+static size_t
+pack_padded_ping(uint8_t *buf, size_t size)
+{
+	size_t pad = size - 8, n;
+
+	n = frame_encode_header(buf, (uint32_t)size);
+	memcpy(buf + n, "\x08\x01" "\x52\x00" "\xa2\x06", 6);	/* id 1, ping, field 100 */
+	n += 6;
+	buf[n++] = (uint8_t)(0x80 | (pad & 0x7f));	/* 2-byte varint */
+	buf[n++] = (uint8_t)(pad >> 7);
+	memset(buf + n, 'x', pad);
+	return n + pad;
+}
+
+Test(limits, a_frame_over_max_frame_is_refused_and_closed_one_at_it_works)
+{
+	Vix__V1__ServerMessage *m;
+	const char *msg;
+	uint8_t buf[4096];
+	SSL *ssl;
+	int end = 1;
+
+	start_with("[server]\nmax_frame = 2048\n");
+	ssl = connect_as("org-a");
+	harness_send_raw(ssl, buf, pack_padded_ping(buf, 2048));
+	m = next_response(ssl, "a frame of max_frame bytes");
+	cr_assert_eq(code_of(m), OK, "a frame of exactly max_frame: %s",
+	    m->response->status->message);
+	cr_assert_eq(m->response->id, 1);
+	vix__v1__server_message__free_unpacked(m, NULL);
+
+	harness_send_raw(ssl, buf, pack_padded_ping(buf, 2049));
+	m = next_response(ssl, "a frame of max_frame + 1 bytes");
+	cr_assert_eq(code_of(m), VIX__V1__STATUS__CODE__INVALID_ARGUMENT);
+	msg = m->response->status->message;
+	cr_assert(strstr(msg, "max_frame") && strstr(msg, "2048") &&
+	    strstr(msg, "2049"), "names the limit and the size: %s", msg);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	cr_assert_null(harness_recv(ssl, &end));
+	cr_assert_eq(end, 0, "expected close_notify after the refusal");
+	harness_tls_close(ssl);
+}
+
+#define PIPELINED	200
+
+static void
+load_bsns(char bsns[][16], size_t want)
+{
+	char path[PATH_MAX], line[128];
+	size_t n = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/bsn-valid.txt",
+	    getenv("VIX_TESTDATA"));
+	cr_assert_not_null(fp = fopen(path, "r"), "no valid BSN test data");
+	while (n < want && fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] != '#' && line[0] != '\0')
+			snprintf(bsns[n++], sizeof(bsns[0]), "%.15s", line);
+	}
+	fclose(fp);
+	cr_assert_eq(n, want, "bsn-valid.txt has too few numbers");
+}
+
+/* Append a framed Register with id for bsn to buf. */
+static size_t
+pack_register(uint8_t *buf, size_t len, size_t cap, uint64_t id, char *bsn)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
+	Vix__V1__Contact contact = VIX__V1__CONTACT__INIT;
+
+	contact.name = "Contact";
+	contact.phone = "0501234567";
+	reg.bsn = bsn;
+	reg.birth_date = "2015-03-01";
+	reg.contact = &contact;
+	req.id = id;
+	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
+	req.register_ = &reg;
+	cr_assert_leq(len + frame_packed_size(&req.base), cap);
+	return len + frame_pack(&req.base, buf + len);
+}
+
+Test(limits, max_inflight_slows_a_pipelining_client_and_loses_nothing)
+{
+	static char bsns[PIPELINED][16];
+	static uint8_t buf[PIPELINED * 128];
+	Vix__V1__ServerMessage *m;
+	long long peak, pauses;
+	size_t len = 0;
+	SSL *ssl;
+
+	load_bsns(bsns, PIPELINED);
+	start_with("[server]\nmax_inflight = 4\n");
+	ssl = connect_as("org-a");
+	/*
+	 * All in one write: vixd reads many frames at once, and must leave
+	 * the surplus waiting in its buffer while no more bytes arrive.
+	 */
+	for (uint64_t i = 0; i < PIPELINED; i++)
+		len = pack_register(buf, len, sizeof(buf), i + 1, bsns[i]);
+	harness_send_raw(ssl, buf, len);
+	OPENSSL_cleanse(buf, len);
+	for (uint64_t i = 0; i < PIPELINED; i++) {
+		m = next_response(ssl, "a pipelined registration");
+		cr_assert_eq(m->response->id, i + 1, "answered out of order: "
+		    "%llu where %llu was next",
+		    (unsigned long long)m->response->id,
+		    (unsigned long long)i + 1);
+		cr_assert_eq(code_of(m), OK, "registration %llu: %s",
+		    (unsigned long long)i + 1, m->response->status->message);
+		cr_assert_eq(m->response->body_case,
+		    VIX__V1__RESPONSE__BODY_REGISTER);
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	harness_tls_close(ssl);
+	peak = metric("vix_connection_inflight_peak");
+	pauses = metric("vix_connection_read_pauses_total");
+	cr_assert(peak >= 1 && peak <= 4, "at most max_inflight (4) in "
+	    "flight on the connection, saw %lld", peak);
+	cr_assert_gt(pauses, 0, "the connection was never paused");
+	cr_assert_eq(metric("vix_requests_total{type=\"register\","
+	    "code=\"OK\"}"), PIPELINED);
+}
+
+#define IMPORT_ROWS	150
+
+/* vix import slows down to the rate limit and brings every row in. */
+Test(limits, vix_import_keeps_to_the_rate_limit_and_loses_nothing)
+{
+	static char bsns[IMPORT_ROWS][16];
+	struct run_result r;
+	char path[PATH_MAX];
+	long t0, elapsed;
+	FILE *fp;
+
+	load_bsns(bsns, IMPORT_ROWS);
+	start_with("[server]\nrate_limit = 50\nrate_burst = 10\n");
+	snprintf(path, sizeof(path), "%s/rows.csv", vixd.dir);
+	cr_assert_not_null(fp = fopen(path, "w"));
+	fputs("bsn,birth_date,days,contact_name,contact_phone,contact_email,"
+	    "client_ref,municipality\n", fp);
+	for (size_t i = 0; i < IMPORT_ROWS; i++)
+		fprintf(fp, "%s,2015-03-01,,Contact,0501234567,,,\n", bsns[i]);
+	fclose(fp);
+	t0 = now_ms();
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "import", path,
+	    "--json", NULL });
+	elapsed = now_ms() - t0;
+	cr_assert_eq(r.status, 0, "vix import: %s", harness_redact(r.err));
+	cr_assert_not_null(strstr(r.out, "\"accepted\":150,"), "%s",
+	    harness_redact(r.out));
+	cr_assert_not_null(strstr(r.out, "\"rejected\":0,"), "%s",
+	    harness_redact(r.out));
+	cr_assert_gt(metric("vix_rate_limited_total"), 0, "the import never "
+	    "met the limit");
+	/* 10 at once, then 50/s: the other 140 take 2.8 s at least. */
+	cr_assert_geq(elapsed, 2800, "150 rows in %ld ms: faster than the "
+	    "limit", elapsed);
+}
+
+/* A refusal over the rate limit, as the protocol promises it. */
+static void
+check_refusal(const Vix__V1__ServerMessage *m, const char *org, unsigned rate)
+{
+	const Vix__V1__Status *st = m->response->status;
+	char want[128];
+
+	snprintf(want, sizeof(want), "organisation %s over its rate limit "
+	    "of %u requests/s; retry after ", org, rate);
+	cr_assert_eq(st->code, EXHAUSTED);
+	cr_assert_not_null(strstr(st->message, want), "%s", st->message);
+	cr_assert_gt(st->retry_after_ms, 0, "no retry hint: %s", st->message);
+	cr_assert_leq(st->retry_after_ms, 1000 / rate, "hint %u ms for %u/s",
+	    st->retry_after_ms, rate);
+}
+
+Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
+{
+	Vix__V1__ServerMessage *m;
+	uint8_t buf[1024];
+	size_t len = 0;
+	uint32_t hint = 0;
+	int ok = 0, refused = 0;
+	long t0, elapsed;
+	char log[16384];
+	SSL *a, *b;
+
+	start_with("[server]\nrate_limit = 5\nrate_burst = 5\n");
+	a = connect_as("org-a");
+	for (uint64_t id = 1; id <= 20; id++)
+		len = pack_ping(buf, len, sizeof(buf), id);
+	t0 = now_ms();
+	harness_send_raw(a, buf, len);
+	for (uint64_t id = 1; id <= 20; id++) {
+		m = next_response(a, "a ping of the burst");
+		cr_assert_eq(m->response->id, id);
+		if (id <= 5 || code_of(m) == OK) {
+			cr_assert_eq(code_of(m), OK, "ping %llu of the burst: "
+			    "%s", (unsigned long long)id,
+			    m->response->status->message);
+			ok++;
+		} else {
+			check_refusal(m, "org-a", 5);
+			hint = m->response->status->retry_after_ms;
+			refused++;
+		}
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	/* One more fits per 200 ms that the burst took to answer. */
+	elapsed = now_ms() - t0;
+	cr_assert_leq(ok, 5 + elapsed / 200, "%d of 20 served in %ld ms",
+	    ok, elapsed);
+	cr_assert_gt(refused, 0);
+
+	/* Another organisation has a bucket of its own. */
+	b = connect_as("org-b");
+	len = 0;
+	for (uint64_t id = 1; id <= 5; id++)
+		len = pack_ping(buf, len, sizeof(buf), id);
+	harness_send_raw(b, buf, len);
+	for (int i = 0; i < 5; i++) {
+		m = next_response(b, "org-b's ping");
+		cr_assert_eq(code_of(m), OK, "org-b was limited: %s",
+		    m->response->status->message);
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+
+	/* The hint holds: once it has passed, org-a is served again. */
+	sleep_ms(hint + 10);
+	cr_assert_eq(ping(a, 21, &hint), OK, "still refused after the hint");
+	harness_tls_close(a);
+	harness_tls_close(b);
+
+	cr_assert_eq(metric("vix_rate_limited_total"), refused);
+	cr_assert_eq(metric("vix_requests_total{type=\"ping\","
+	    "code=\"RESOURCE_EXHAUSTED\"}"), refused);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_eq(harness_count(log, "organisation org-a is over its rate "
+	    "limit of 5 requests/s"), 1, "logged once: %s", log);
+}
+
+/* SIGHUP, and wait until vixd says the reload is done. */
+static void
+reload(void)
+{
+	char log[65536];
+	int before = harness_count(harness_log(&vixd, log, sizeof(log)),
+	    "open connections keep their identity");
+
+	kill(vixd.pid, SIGHUP);
+	for (int i = 0; i < 1000; i++) {
+		if (harness_count(harness_log(&vixd, log, sizeof(log)),
+		    "open connections keep their identity") > before)
+			return;
+		sleep_ms(10);
+	}
+	cr_assert_fail("no reload within 10 s: %s", log);
+}
+
+/*
+ * Take org-a's one token, reload, and ask again from the old connection
+ * and a new one: both are refused if vixd kept the bucket. Returns 0 if
+ * that took so long (a second) that a new token was due anyway.
+ */
+static int
+refused_across_reload(SSL *old)
+{
+	uint32_t hint;
+	long t0;
+	int code_old, code_new;
+	SSL *fresh;
+
+	for (;;) {
+		t0 = now_ms();	/* before the token is taken */
+		if (ping(old, 1, &hint) == OK)
+			break;
+		sleep_ms(hint + 10);
+	}
+	reload();
+	fresh = connect_as("org-a");
+	code_new = ping(fresh, 3, &hint);
+	code_old = ping(old, 4, &hint);
+	harness_tls_close(fresh);
+	if (now_ms() - t0 >= 900)
+		return 0;
+	cr_assert_eq(code_new, EXHAUSTED, "a reload refilled the bucket (new "
+	    "connection)");
+	cr_assert_eq(code_old, EXHAUSTED, "a reload refilled the bucket (old "
+	    "connection)");
+	return 1;
+}
+
+Test(limits, a_reload_keeps_the_buckets_and_can_lift_the_limit)
+{
+	char conf[PATH_MAX];
+	uint8_t buf[1024];
+	size_t len = 0;
+	int judged = 0;
+	SSL *a;
+
+	snprintf(conf, sizeof(conf), "%s",
+	    start_with("[server]\nrate_limit = 1\nrate_burst = 1\n"));
+	a = connect_as("org-a");
+	/* A reload takes milliseconds; ten slow ones in a row is a fault. */
+	for (int i = 0; i < 10 && !judged; i++)
+		judged = refused_across_reload(a);
+	cr_assert(judged, "ten reloads in a row took a second or more each: "
+	    "too slow to tell a kept bucket from a refilled one");
+
+	/* The same file, which vixd reads again on SIGHUP. */
+	cr_assert_str_eq(write_conf("limits.conf", "[server]\nrate_limit = 0\n"),
+	    conf);
+	reload();
+	for (uint64_t id = 1; id <= 20; id++)
+		len = pack_ping(buf, len, sizeof(buf), id);
+	harness_send_raw(a, buf, len);
+	for (int i = 0; i < 20; i++) {
+		Vix__V1__ServerMessage *m = next_response(a, "after lifting");
+
+		cr_assert_eq(code_of(m), OK, "limited after rate_limit = 0 was "
+		    "reloaded: %s", m->response->status->message);
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	harness_tls_close(a);
+}
+
+Test(limits, the_cli_prints_the_retry_hint)
+{
+	struct run_result r;
+	uint32_t hint;
+	SSL *hold;
+	int refused = 0;
+
+	start_with("[server]\nrate_limit = 1\nrate_burst = 1\n");
+	hold = connect_as("org-a");
+	/* Take the token, then run vix within the second it takes to return. */
+	for (int i = 0; i < 10 && !refused; i++) {
+		ping(hold, (uint64_t)i + 1, &hint);
+		harness_vix(&r, &vixd, "org-a", (const char *[]){ "ping",
+		    NULL });
+		refused = r.status != 0;
+	}
+	harness_tls_close(hold);
+	cr_assert(refused, "vix ping was never refused");
+	cr_assert_eq(r.status, 1, "exit status for a refusal: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "RESOURCE_EXHAUSTED"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "retry_after_ms="), "%s", r.err);
 }

@@ -118,7 +118,8 @@ on_path(const char *name, char *buf, size_t len)
 		if (access(buf, X_OK) == 0)
 			return buf;
 	}
-	cr_skip_test("%s is not installed (package lmdb-utils)", name);
+	cr_assert_fail("%s is not installed (package lmdb-utils; "
+	    "./scripts/test installs it)", name);
 	return NULL;
 }
 

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "ratelimit.h"
 #include "support.h"
 
 #define SYNTAX	"syntax error: expected '[section]' or 'key = value'"
@@ -84,6 +85,10 @@ Test(config, defaults)
 	cr_assert_eq(c.max_connections, 10000);
 	cr_assert_eq(c.handshake_timeout, 10);
 	cr_assert_eq(c.idle_timeout, 600);
+	cr_assert_eq(c.max_inflight, 256);
+	cr_assert_eq(c.rate_limit, 0);
+	cr_assert_eq(c.rate_burst, 0);
+	cr_assert_not_null(c.ratelimit);
 	cr_assert_eq(c.shutdown_grace, 10);
 	cr_assert_str_eq(c.orgs_file, "/etc/vix/orgs.conf");
 	cr_assert_str_eq(c.pseudonym_key_file, "/etc/vix/pseudonym.key");
@@ -96,6 +101,7 @@ Test(config, defaults)
 	config_free(&c);
 	cr_assert_null(c.listen);
 	cr_assert_null(c.tls_ca_bundle);
+	cr_assert_null(c.ratelimit);
 }
 
 Test(config, load_overrides_every_key)
@@ -112,6 +118,9 @@ Test(config, load_overrides_every_key)
 	    "max_connections = 500\n"
 	    "handshake_timeout = 5\n"
 	    "idle_timeout = 0\n"
+	    "max_inflight = 4\n"
+	    "rate_limit = 50\n"
+	    "rate_burst = 200\n"
 	    "shutdown_grace = 30\n"
 	    "orgs_file = orgs.conf\n"
 	    "pseudonym_key_file = secret/pseudonym.key\n"
@@ -137,6 +146,9 @@ Test(config, load_overrides_every_key)
 	cr_assert_eq(c.max_connections, 500);
 	cr_assert_eq(c.handshake_timeout, 5);
 	cr_assert_eq(c.idle_timeout, 0);
+	cr_assert_eq(c.max_inflight, 4);
+	cr_assert_eq(c.rate_limit, 50);
+	cr_assert_eq(c.rate_burst, 200);
 	cr_assert_eq(c.shutdown_grace, 30);
 	cr_assert_str_eq(c.data_dir, "/srv/vix");
 	cr_assert_str_eq(c.tls_private_key, "/etc/ssl/private/vix.key");
@@ -293,6 +305,13 @@ Test(config, numbers_out_of_range)
 	expect_errors("[server]\nhandshake_timeout = 3601\n", 1,
 	    "2: handshake_timeout: '3601' is not a whole number from 1 to "
 	    "3600\n");
+	expect_errors("[server]\nmax_inflight = 0\n", 1,
+	    "2: max_inflight: '0' is not a whole number from 1 to 100000\n");
+	expect_errors("[server]\nrate_limit = 1000001\n", 1,
+	    "2: rate_limit: '1000001' is not a whole number from 0 to "
+	    "1000000\n");
+	expect_errors("[server]\nrate_burst = -1\n", 1,
+	    "2: rate_burst: '-1' is not a whole number from 0 to 1000000\n");
 }
 
 Test(config, number_limits_are_inclusive)
@@ -511,6 +530,120 @@ Test(config, long_last_line_without_newline)
 	memset(p, 'y', 300);
 	p[300] = '\0';
 	expect_errors(text, 1, "2: line longer than 199 characters\n");
+}
+
+/* ---- the rate limit a configuration sets ---- */
+
+#define SEC	1000000000ULL
+#define MS	1000000ULL
+
+/* Load text over the defaults into c, asserting it is accepted. */
+static void
+load_ok(struct vixd_config *c, const char *text)
+{
+	char *path = conf_file(text);
+	struct diag d;
+
+	diag_init(&d);
+	cr_assert_eq(config_load(c, path, &d), 0, "%s", d.text);
+	free(path);
+}
+
+Test(config, no_rate_limit_by_default)
+{
+	struct ratelimit_refusal why;
+	struct vixd_config c;
+
+	config_defaults(&c);
+	for (int i = 0; i < 10000; i++)
+		cr_assert_eq(ratelimit_take(c.ratelimit, 1, SEC, &why), 0);
+	config_free(&c);
+}
+
+Test(config, rate_limit_is_a_bucket_per_organisation)
+{
+	struct ratelimit_refusal why;
+	struct vixd_config c;
+	uint64_t t = 100 * SEC;
+
+	config_defaults(&c);
+	load_ok(&c, "[server]\nrate_limit = 5\nrate_burst = 3\n");
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(ratelimit_take(c.ratelimit, 7, t, &why), 0,
+		    "request %d of the burst", i + 1);
+	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t, &why), -1);
+	cr_assert_eq(why.rate, 5);
+	cr_assert_eq(why.retry_ms, 200);
+	cr_assert_eq(why.first, 1);
+	/* A refusal costs nothing: the hint only shrinks as time passes. */
+	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t + 50 * MS, &why), -1);
+	cr_assert_eq(why.retry_ms, 150);
+	cr_assert_eq(why.first, 0, "logged once, not per refusal");
+	/* Another organisation (and one far beyond the first) is not limited. */
+	cr_assert_eq(ratelimit_take(c.ratelimit, 8, t, &why), 0);
+	cr_assert_eq(ratelimit_take(c.ratelimit, 5000, t, &why), 0);
+	/* Once the hint has passed, exactly one more fits. */
+	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t + 200 * MS, &why), 0);
+	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t + 200 * MS, &why), -1);
+	/* Idle for a while, the whole burst is back, and no more. */
+	t += 10 * SEC;
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(ratelimit_take(c.ratelimit, 7, t, &why), 0);
+	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t, &why), -1);
+	config_free(&c);
+}
+
+Test(config, rate_burst_0_is_one_second_of_rate_limit)
+{
+	struct ratelimit_refusal why;
+	struct vixd_config c;
+	int n = 0;
+
+	config_defaults(&c);
+	load_ok(&c, "[server]\nrate_limit = 40\n");
+	while (ratelimit_take(c.ratelimit, 1, SEC, &why) == 0 && n < 1000)
+		n++;
+	cr_assert_eq(n, 40);
+	cr_assert_eq(why.retry_ms, 25);
+	config_free(&c);
+}
+
+Test(config, a_reload_applies_the_rate_keys_and_keeps_the_buckets)
+{
+	struct ratelimit_refusal why;
+	struct vixd_config cur, nc;
+	char changes[1024] = "";
+
+	config_defaults(&cur);
+	load_ok(&cur, "[server]\nrate_limit = 1\nrate_burst = 1\n"
+	    "max_inflight = 8\n");
+	cr_assert_eq(ratelimit_take(cur.ratelimit, 3, SEC, &why), 0);
+	cr_assert_eq(ratelimit_take(cur.ratelimit, 3, SEC, &why), -1);
+
+	/* The same limit again: the bucket stays empty. */
+	config_defaults(&nc);
+	load_ok(&nc, "[server]\nrate_limit = 1\nrate_burst = 1\n"
+	    "max_inflight = 8\n");
+	config_reload(&cur, &nc, changes, sizeof(changes));
+	config_free(&nc);
+	cr_assert_str_eq(changes, "");
+	cr_assert_eq(ratelimit_take(cur.ratelimit, 3, SEC + MS, &why), -1);
+
+	/* A higher rate takes effect; max_inflight waits for a restart. */
+	config_defaults(&nc);
+	load_ok(&nc, "[server]\nrate_limit = 0\nmax_inflight = 16\n");
+	config_reload(&cur, &nc, changes, sizeof(changes));
+	config_free(&nc);
+	cr_assert_str_eq(changes, "[server] max_inflight changed (takes "
+	    "effect at the next restart)\n[server] rate_limit changed\n"
+	    "[server] rate_burst changed\n");
+	cr_assert_eq(cur.rate_limit, 0);
+	cr_assert_eq(cur.max_inflight, 8);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(ratelimit_take(cur.ratelimit, 3, SEC + MS, &why),
+		    0);
+	config_free(&cur);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
 /* ---- host:port ---- */

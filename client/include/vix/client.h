@@ -6,10 +6,11 @@
  * per thread, or lock around calls. Every call
  * that can fail returns VIX_OK or a vix_result, and fills the caller's
  * struct vix_error (which may be NULL) with the kind of failure, the
- * server's status code where the server refused, and a message that names
- * what is wrong. Results are returned in caller-owned structs with fixed
- * size fields; libvix keeps no pointer to them. The few results that hold
- * arrays of variable length say so below, with the function that frees them.
+ * server's status code where the server refused (with, over a rate limit,
+ * when to try again), and a message that names what is wrong. Results are
+ * returned in caller-owned structs with fixed size fields; libvix keeps no
+ * pointer to them. The few results that hold arrays of variable length say
+ * so below, with the function that frees them.
  */
 #ifndef VIX_CLIENT_H
 #define VIX_CLIENT_H
@@ -66,7 +67,16 @@ enum vix_status {
 struct vix_error {
 	enum vix_result	 kind;
 	int		 status;	/* enum vix_status, with VIX_ERR_REFUSED */
-	char		 message[512];
+	char		 message[508];
+	/*
+	 * With VIX_STATUS_RESOURCE_EXHAUSTED because the caller's
+	 * organisation is over the server's rate limit: the request was not
+	 * applied and is accepted again after this many milliseconds.
+	 * 0: no hint (back off by your own rule). Taken from message's
+	 * last 4 bytes, so that the struct keeps the size and layout of
+	 * libvix 0.1.
+	 */
+	uint32_t	 retry_after_ms;
 };
 
 struct vix_options {
@@ -269,6 +279,15 @@ VIX_API int vix_register_send(vix_client *c, const struct vix_register_req *req,
  */
 VIX_API int vix_register_recv(vix_client *c, uint64_t *id,
     struct vix_register_result *out, struct vix_error *err);
+
+/*
+ * Wait at most timeout_ms (-1: no limit) for the server to send something,
+ * so that a pipelining caller can send on its own schedule and read only
+ * what has arrived: VIX_OK when a response or notification has begun to
+ * arrive (the next vix_register_recv() or vix_next_notification() will not
+ * wait for the server), VIX_ERR_TIMEOUT when nothing did.
+ */
+VIX_API int vix_wait(vix_client *c, int timeout_ms, struct vix_error *err);
 
 /* Free m->others and zero *m. NULL is allowed. */
 VIX_API void vix_match_free(struct vix_match *m);
