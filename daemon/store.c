@@ -5,6 +5,7 @@
  * once once an earlier one failed, and the caller checks once at the end.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,8 @@
 #define STORE_SCHEMA	1
 #define KEY_MAX		64
 #define HASH_LEN	32
+/* A failed write with less room than this left: the disk is full. */
+#define DISK_LOW	(1UL << 20)
 
 struct store {
 	MDB_env		*env;
@@ -35,6 +38,7 @@ struct store {
 	size_t		 map_size;
 	unsigned	 quota_percent;
 	int64_t		 escalate_after;
+	char		 dir[PATH_MAX];
 	/* Head of the audit chain; the writer thread's alone. */
 	uint64_t	 audit_seq;
 	uint8_t		 audit_hash[HASH_LEN];
@@ -58,6 +62,8 @@ struct store_txn {
 	uint32_t		 touched[TOUCHED_MAX];	/* outboxes written */
 	size_t			 ntouched;
 	int			 touched_all;	/* more than TOUCHED_MAX */
+	size_t			 quota_base;	/* map pages in use; 0: not yet */
+	size_t			 quota_live;	/* live pages at that moment */
 };
 
 struct store_reader {
@@ -140,8 +146,35 @@ mdb_to_err(int rc, const char *what)
 		    what);
 		return VIX_E_FULL;
 	}
+	if (rc == ENOSPC || rc == EDQUOT) {
+		log_warnx("store: %s: %s; free space on the disk that holds "
+		    "the store", what, mdb_strerror(rc));
+		return VIX_E_FULL;
+	}
 	log_warnx("store: %s: %s", what, mdb_strerror(rc));
 	return VIX_E_STORE;
+}
+
+/*
+ * Why a commit failed. LMDB writes the pages of a transaction only at
+ * commit, and turns a short write (the disk filled up in the middle) into
+ * EIO: on a disk with no room left that is a full disk, not a fault.
+ */
+static int
+commit_to_err(struct store *s, int rc)
+{
+	struct statvfs vfs;
+	unsigned long long avail;
+
+	if (rc != EIO || statvfs(s->dir, &vfs) == -1)
+		return mdb_to_err(rc, "commit");
+	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= DISK_LOW)
+		return mdb_to_err(rc, "commit");
+	log_warnx("store: commit: a write was cut short and the disk that "
+	    "holds %s has %llu bytes left: it is full; nothing of the batch "
+	    "was stored; free space on it", s->dir, avail);
+	return VIX_E_FULL;
 }
 
 static void
@@ -647,7 +680,7 @@ store_write_commit(struct store_txn *t)
 
 	/* A failed commit frees the transaction: never abort it again. */
 	if ((rc = mdb_txn_commit(t->root)) != 0) {
-		err = mdb_to_err(rc, "commit");
+		err = commit_to_err(t->s, rc);
 		head_restore(t->s, &t->batch_head);
 	}
 	free(t);
@@ -1133,34 +1166,57 @@ store_counts(struct store_reader *r, size_t *signals, size_t *matches,
 	return 0;
 }
 
-/*
- * Pages in use as this transaction sees them (every database's branch,
- * leaf and overflow pages), so that a large batch cannot run past the
- * quota before it commits.
- */
-int
-store_over_quota(struct store_txn *t, char *why, size_t len)
+/* Pages of every database as the transaction sees them; *psize their size. */
+static size_t
+live_pages(struct store_txn *t, size_t *psize)
 {
 	struct store *s = t->s;
 	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
 	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
 	    s->match_ids, s->escalate, s->archive_time };
-	size_t pages = 4, used, limit;	/* two meta pages, two roots */
+	size_t pages = 4;	/* two meta pages, two roots */
 	MDB_stat st;
 
+	*psize = 4096;
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		if (mdb_stat(t->txn, dbs[i], &st) != 0)
 			continue;
 		pages += st.ms_branch_pages + st.ms_leaf_pages +
 		    st.ms_overflow_pages;
+		*psize = st.ms_psize;
 	}
-	used = pages * st.ms_psize;
+	return pages;
+}
+
+/*
+ * The map in use: every page up to the highest the last commit wrote
+ * (free ones among them too: which of those a batch may reuse, LMDB
+ * decides; this is the "map used" vixctl status shows), plus what this
+ * batch added since it first asked, so that a large batch cannot run past
+ * the quota before it commits. Live pages alone leave out the free pages
+ * and the copies a batch writes, and let the map fill up first.
+ */
+int
+store_over_quota(struct store_txn *t, char *why, size_t len)
+{
+	struct store *s = t->s;
+	size_t live, psize, used, limit;
+	MDB_envinfo info;
+
+	live = live_pages(t, &psize);
+	if (t->quota_base == 0) {
+		mdb_env_info(s->env, &info);
+		t->quota_base = info.me_last_pgno + 1;
+		t->quota_live = live;
+	}
+	used = (t->quota_base + (live > t->quota_live ? live - t->quota_live :
+	    0)) * psize;
 	limit = s->map_size / 100 * s->quota_percent;
 	if (used < limit)
 		return 0;
 	snprintf(why, len, "the index store is full (%zu of %zu bytes "
-	    "allowed by quota_percent); ask the administrator to raise "
-	    "map_size", used, limit);
+	    "allowed by quota_percent); nothing was changed; ask the "
+	    "administrator to raise map_size", used, limit);
 	return 1;
 }
 
@@ -1255,6 +1311,7 @@ store_open(const struct store_options *o, struct diag *d)
 	s->map_size = o->map_size;
 	s->quota_percent = o->quota_percent;
 	s->escalate_after = o->escalate_after;
+	snprintf(s->dir, sizeof(s->dir), "%s", o->dir);
 	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
 		diag_add(d, NULL, 0, "store %s: %s", o->dir, strerror(errno));
 		free(s);

@@ -8,6 +8,8 @@
 #include "log.h"
 #include "writer.h"
 
+#define TOUCHED_REPORT	64	/* outboxes named to the published hook */
+
 struct writer_item {
 	struct job	*job;
 	struct worker	*w;
@@ -88,7 +90,8 @@ job_message(struct job *j)
 		break;
 	case VIX_E_FULL:
 		snprintf(j->why, sizeof(j->why), "the index store is full; "
-		    "nothing was changed (administrator: raise map_size)");
+		    "nothing was changed (administrator: raise map_size, or "
+		    "free space on its disk, as the vixd log says)");
 		break;
 	default:
 		snprintf(j->why, sizeof(j->why), "the index could not store "
@@ -145,26 +148,101 @@ writer_run_job(struct writer *wr, struct store_txn *t, struct job *j)
 	}
 }
 
+/*
+ * Apply the batch's jobs (all, or all but the registrations) in one
+ * transaction and commit it. Returns the commit's error; touched gets the
+ * outboxes it wrote to.
+ */
+static int
+writer_run(struct writer *wr, struct writer_item *items, unsigned n,
+    int skip_register, uint32_t *touched, size_t *ntouched, int *all)
+{
+	struct store_txn *t;
+	uint64_t t0 = metrics_now_ns();
+	int err;
+
+	if ((t = store_write_begin(wr->store, &err)) == NULL)
+		return err;
+	for (unsigned i = 0; i < n; i++)
+		if (!skip_register || items[i].job->kind != JOB_REGISTER)
+			writer_run_job(wr, t, items[i].job);
+	*ntouched = store_touched(t, touched, TOUCHED_REPORT, all);
+	err = store_write_commit(t);
+	metrics_observe(&wr->commit_times, METRICS_SECONDS,
+	    metrics_now_ns() - t0);
+	return err;
+}
+
+/* Forget what a run of the job left in it, so that it can run again. */
+static void
+job_reset(struct job *j)
+{
+	switch (j->kind) {
+	case JOB_REGISTER:
+		store_view_free(&j->out.reg.view);
+		break;
+	case JOB_INVOLVED:
+		store_view_free(&j->out.inv.view);
+		break;
+	case JOB_COORDINATE:
+		store_view_free(&j->out.coord);
+		break;
+	case JOB_ERASE:
+		free(j->out.erase.orgs);
+		break;
+	default:
+		break;
+	}
+	memset(&j->out, 0, sizeof(j->out));
+	j->err = 0;
+	j->why[0] = '\0';
+}
+
+/*
+ * The batch did not fit in the store. Registrations are what fills it:
+ * refuse them, and make the other jobs (withdrawals, acks, lookups, the
+ * sweep: what frees room or must go on while the store is full) ready to
+ * run again on their own. Returns how many will: none unless the batch
+ * mixed the two.
+ */
+static unsigned
+writer_drop_registrations(struct writer_item *items, unsigned n)
+{
+	unsigned regs = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		regs += items[i].job->kind == JOB_REGISTER;
+	if (regs == 0 || regs == n)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct job *j = items[i].job;
+
+		if (j->kind != JOB_REGISTER)
+			job_reset(j);
+		else if (j->err == 0)
+			j->err = VIX_E_FULL;
+	}
+	return n - regs;
+}
+
 static void
 writer_batch(struct writer *wr, struct writer_item *items, unsigned n)
 {
-	struct store_txn *t;
-	int err;
-
-	uint32_t touched[64];
+	uint32_t touched[TOUCHED_REPORT];
 	size_t ntouched = 0;
-	int all = 0;
-	uint64_t t0 = metrics_now_ns();
+	unsigned again;
+	int err, all = 0;
 
 	atomic_store(&wr->inflight, n);
-	if ((t = store_write_begin(wr->store, &err)) != NULL) {
-		for (unsigned i = 0; i < n; i++)
-			writer_run_job(wr, t, items[i].job);
-		ntouched = store_touched(t, touched, 64, &all);
-		err = store_write_commit(t);
-		metrics_observe(&wr->commit_times, METRICS_SECONDS,
-		    metrics_now_ns() - t0);
-		metrics_observe(&wr->batch_sizes, METRICS_SIZE, n);
+	err = writer_run(wr, items, n, 0, touched, &ntouched, &all);
+	metrics_observe(&wr->batch_sizes, METRICS_SIZE, n);
+	if (err == VIX_E_FULL && (again = writer_drop_registrations(items,
+	    n)) > 0) {
+		log_warnx("writer: the store is full: %u registrations refused, "
+		    "the other %u requests of the batch run again without "
+		    "them", n - again, again);
+		all = 0;
+		err = writer_run(wr, items, n, 1, touched, &ntouched, &all);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct job *j = items[i].job;
