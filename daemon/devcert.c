@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -15,7 +16,14 @@
 
 #include "devcert.h"
 
-#define DEV_DAYS	825
+/*
+ * Leaves within the 398 days browsers and scanners accept since 2020 (the
+ * notBefore an hour back counts too); the CA lives longer. Material within
+ * DEV_RENEW_DAYS of its end is made anew.
+ */
+#define DEV_DAYS	396
+#define DEV_CA_DAYS	1650
+#define DEV_RENEW_DAYS	30
 
 const struct devcert_org devcert_orgs[] = {
 	{ "org-a",	"00000009990000000001" },
@@ -233,6 +241,37 @@ devcert_exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* Whether the certificate in path is good for DEV_RENEW_DAYS more. */
+static int
+devcert_lasting(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	X509 *x = NULL;
+	time_t t = time(NULL) + DEV_RENEW_DAYS * 86400L;
+	int ok;
+
+	if (fp != NULL) {
+		x = PEM_read_X509(fp, NULL, NULL, NULL);
+		fclose(fp);
+	}
+	ok = x != NULL && X509_cmp_time(X509_get0_notAfter(x), &t) > 0;
+	X509_free(x);
+	return ok;
+}
+
+/* Whether name.pem and name.key are both there, and not about to expire. */
+static int
+devcert_have_pair(const char *dir, const char *name)
+{
+	char pem[64], key[64], path[4096];
+
+	snprintf(pem, sizeof(pem), "%s.pem", name);
+	snprintf(key, sizeof(key), "%s.key", name);
+	snprintf(path, sizeof(path), "%s/%s", dir, pem);
+	return devcert_exists(dir, pem) && devcert_exists(dir, key) &&
+	    devcert_lasting(path);
+}
+
 /* Load the CA, or make a new one; *fresh tells whether it is new. */
 static int
 devcert_load_ca(const char *dir, X509 **ca, EVP_PKEY **key, int *fresh)
@@ -242,10 +281,10 @@ devcert_load_ca(const char *dir, X509 **ca, EVP_PKEY **key, int *fresh)
 
 	snprintf(cpath, sizeof(cpath), "%s/ca.pem", dir);
 	snprintf(kpath, sizeof(kpath), "%s/ca.key", dir);
-	*fresh = !(devcert_exists(dir, "ca.pem") && devcert_exists(dir, "ca.key"));
+	*fresh = !devcert_have_pair(dir, "ca");
 	if (*fresh) {
 		if ((*key = devcert_key()) == NULL ||
-		    (*ca = devcert_ca(*key, "vix development CA", DEV_DAYS * 2))
+		    (*ca = devcert_ca(*key, "vix development CA", DEV_CA_DAYS))
 		    == NULL)
 			return -1;
 		return devcert_write_key(kpath, *key) == 0 &&
@@ -282,17 +321,6 @@ devcert_make_leaf(const char *dir, const char *name, const char *oin,
 	X509_free(x);
 	EVP_PKEY_free(key);
 	return rc;
-}
-
-/* Whether name.pem and name.key are both there. */
-static int
-devcert_have_pair(const char *dir, const char *name)
-{
-	char pem[64], key[64];
-
-	snprintf(pem, sizeof(pem), "%s.pem", name);
-	snprintf(key, sizeof(key), "%s.key", name);
-	return devcert_exists(dir, pem) && devcert_exists(dir, key);
 }
 
 static int

@@ -6,8 +6,31 @@
 
 #include "tls.h"
 
-/* TLS 1.2 only: forward secret AEAD suites. TLS 1.3 keeps OpenSSL's set. */
-#define TLS12_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20"
+/*
+ * Only what the NCSC TLS guidelines (ICT-beveiligingsrichtlijnen voor TLS,
+ * v2.1) rate "good". TLS 1.2, when configured: ephemeral ECDH with AEAD,
+ * strongest first. TLS 1.3: the three standard AEAD suites. Groups: the
+ * elliptic curves rated good, so no finite-field DH below 3072 bits (nor
+ * above: clients offer an ECDHE group anyway). Signatures: SHA-2 only.
+ */
+#define TLS12_CIPHERS	"ECDHE-ECDSA-AES256-GCM-SHA384:"		\
+			"ECDHE-ECDSA-CHACHA20-POLY1305:"		\
+			"ECDHE-ECDSA-AES128-GCM-SHA256:"		\
+			"ECDHE-RSA-AES256-GCM-SHA384:"			\
+			"ECDHE-RSA-CHACHA20-POLY1305:"			\
+			"ECDHE-RSA-AES128-GCM-SHA256"
+#define TLS13_SUITES	"TLS_AES_256_GCM_SHA384:"			\
+			"TLS_CHACHA20_POLY1305_SHA256:"			\
+			"TLS_AES_128_GCM_SHA256"
+#define TLS_GROUPS	"X25519:P-256:X448:P-384"
+#define TLS_SIGALGS	"ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:"	\
+			"rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:"	\
+			"rsa_pss_rsae_sha512:rsa_pss_pss_sha256:"	\
+			"rsa_pss_pss_sha384:rsa_pss_pss_sha512:"	\
+			"RSA+SHA256:RSA+SHA384:RSA+SHA512:ed25519:ed448"
+/* OpenSSL's level 2 (112 bits) at least, whatever openssl.cnf says. */
+#define TLS_SECURITY_LEVEL	2
+#define TLS_RSA_MIN_BITS	3072
 
 const char *
 tls_last_error(const char *fallback, char *buf, size_t len)
@@ -41,6 +64,59 @@ tls_load_crl(SSL_CTX *ctx, const char *path, struct diag *d)
 	return 0;
 }
 
+/* The name of an EC key's curve, or "explicit parameters". */
+static const char *
+tls_curve_name(EVP_PKEY *pk, char *buf, size_t len)
+{
+	size_t n;
+
+	if (EVP_PKEY_get_group_name(pk, buf, len, &n) != 1 || n == 0)
+		snprintf(buf, len, "explicit parameters");
+	return buf;
+}
+
+/*
+ * The certificate vixd presents must carry a key the NCSC guidelines rate
+ * good: ECDSA on P-256 or P-384, or RSA of at least 3072 bits.
+ */
+int
+tls_check_key(X509 *cert, const char *path, struct diag *d)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(cert);
+	char curve[64];
+	int nid;
+
+	if (pk == NULL) {
+		diag_add(d, NULL, 0, "tls certificate %s: no public key", path);
+		return -1;
+	}
+	switch (EVP_PKEY_get_base_id(pk)) {
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
+		if (EVP_PKEY_get_bits(pk) >= TLS_RSA_MIN_BITS)
+			return 0;
+		diag_add(d, NULL, 0, "tls certificate %s: an RSA key of %d "
+		    "bits is too weak; use RSA of at least %d bits or ECDSA "
+		    "P-256 (NCSC TLS guidelines)", path, EVP_PKEY_get_bits(pk),
+		    TLS_RSA_MIN_BITS);
+		return -1;
+	case EVP_PKEY_EC:
+		nid = OBJ_txt2nid(tls_curve_name(pk, curve, sizeof(curve)));
+		if (nid == NID_X9_62_prime256v1 || nid == NID_secp384r1)
+			return 0;
+		diag_add(d, NULL, 0, "tls certificate %s: an ECDSA key on "
+		    "curve %s is not accepted; use P-256 or P-384, or RSA of "
+		    "at least %d bits (NCSC TLS guidelines)", path, curve,
+		    TLS_RSA_MIN_BITS);
+		return -1;
+	}
+	diag_add(d, NULL, 0, "tls certificate %s: a key of type %s is not "
+	    "accepted; use ECDSA P-256 or P-384, or RSA of at least %d bits "
+	    "(NCSC TLS guidelines)", path, EVP_PKEY_get0_type_name(pk),
+	    TLS_RSA_MIN_BITS);
+	return -1;
+}
+
 static int
 tls_load_identity(SSL_CTX *ctx, const struct vixd_config *c, struct diag *d)
 {
@@ -54,6 +130,9 @@ tls_load_identity(SSL_CTX *ctx, const struct vixd_config *c, struct diag *d)
 		    sizeof(err)));
 		return -1;
 	}
+	if (tls_check_key(SSL_CTX_get0_certificate(ctx), c->tls_certificate,
+	    d) == -1)
+		return -1;
 	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_private_key,
 	    SSL_FILETYPE_PEM) != 1) {
 		diag_add(d, NULL, 0, "tls private_key %s: %s",
@@ -64,6 +143,37 @@ tls_load_identity(SSL_CTX *ctx, const struct vixd_config *c, struct diag *d)
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		diag_add(d, NULL, 0, "tls private_key %s does not match "
 		    "certificate %s", c->tls_private_key, c->tls_certificate);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What both ends share: protocol versions, suites, groups, signature
+ * algorithms; no renegotiation, no compression, no session tickets.
+ */
+static int
+tls_policy(SSL_CTX *ctx, const struct vixd_config *c, struct diag *d)
+{
+	char err[256];
+
+	if (c->tls_min_version != TLS1_2_VERSION &&
+	    c->tls_min_version != TLS1_3_VERSION) {
+		diag_add(d, NULL, 0, "tls min_version: only 1.2 or 1.3");
+		return -1;
+	}
+	if (SSL_CTX_get_security_level(ctx) < TLS_SECURITY_LEVEL)
+		SSL_CTX_set_security_level(ctx, TLS_SECURITY_LEVEL);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
+	if (SSL_CTX_set_min_proto_version(ctx, c->tls_min_version) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1 ||
+	    SSL_CTX_set1_sigalgs_list(ctx, TLS_SIGALGS) != 1) {
+		diag_add(d, NULL, 0, "cannot apply the TLS settings: %s",
+		    tls_last_error("refused by OpenSSL", err, sizeof(err)));
 		return -1;
 	}
 	return 0;
@@ -96,14 +206,20 @@ tls_server_ctx(const struct vixd_config *c, struct diag *d)
 		diag_add(d, NULL, 0, "cannot create TLS context");
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(ctx, c->tls_min_version);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/*
+	 * No resumption: every connection proves its certificate against the
+	 * current CA bundle and CRL, and no ticket key or session cache lives
+	 * in memory. No early data either.
+	 */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_max_early_data(ctx, 0);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	if (tls_policy(ctx, c, d) == -1 ||
 	    tls_load_identity(ctx, c, d) == -1 ||
 	    tls_load_ca(ctx, c->tls_ca_bundle, d) == -1 ||
 	    (c->tls_crl_file != NULL &&
@@ -161,9 +277,27 @@ tls_oin_strerror(enum oin_result r)
 	return "unknown OIN error";
 }
 
+/*
+ * Add to d the problems in mine it does not hold yet: the client context
+ * loads the same identity as the server context, and a configuration
+ * checked with both should name each problem once.
+ */
+static void
+tls_diag_merge(struct diag *d, const struct diag *mine)
+{
+	char copy[sizeof(mine->text)], *save, *line;
+
+	snprintf(copy, sizeof(copy), "%s", mine->text);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(d->text, line) == NULL)
+			diag_add(d, NULL, 0, "%s", line);
+}
+
 SSL_CTX *
 tls_client_ctx(const struct vixd_config *c, struct diag *d)
 {
+	struct diag mine;
 	SSL_CTX *ctx;
 	char err[256];
 
@@ -172,20 +306,21 @@ tls_client_ctx(const struct vixd_config *c, struct diag *d)
 		diag_add(d, NULL, 0, "cannot create TLS client context");
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(ctx, c->tls_min_version);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
-	    tls_load_identity(ctx, c, d) == -1)
+	diag_init(&mine);
+	if (tls_policy(ctx, c, &mine) == -1 ||
+	    tls_load_identity(ctx, c, &mine) == -1)
 		goto fail;
 	if (SSL_CTX_load_verify_locations(ctx, c->tls_ca_bundle, NULL) != 1) {
-		diag_add(d, NULL, 0, "tls ca_bundle %s: %s", c->tls_ca_bundle,
-		    tls_last_error("no certificates found", err, sizeof(err)));
+		diag_add(&mine, NULL, 0, "tls ca_bundle %s: %s",
+		    c->tls_ca_bundle, tls_last_error("no certificates found",
+		    err, sizeof(err)));
 		goto fail;
 	}
 	return ctx;
 fail:
+	tls_diag_merge(d, &mine);
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
 	return NULL;

@@ -17,18 +17,30 @@ enum oin_result {
 };
 
 /*
- * Build the server context from the [tls] settings: certificate chain,
- * private key (refused if group/world readable), CA bundle for client
- * certificates (required), optional CRL, minimum version. Returns NULL after
- * adding the problems to d.
+ * Build the server context from the [tls] settings: certificate chain (its
+ * key checked with tls_check_key), private key (refused if group/world
+ * readable), CA bundle for client certificates (required), optional CRL,
+ * minimum version. Suites, groups and options are the NCSC "good" set;
+ * no renegotiation, compression, session resumption or early data.
+ * Returns NULL after adding the problems to d.
  */
 SSL_CTX		*tls_server_ctx(const struct vixd_config *, struct diag *d);
 
 /*
  * The context vixd dials push targets with: its own certificate and key as
- * the client certificate, the CA bundle to verify the partner's server.
+ * the client certificate, the CA bundle to verify the partner's server, the
+ * same versions, suites and options as the server context. A problem d
+ * already names (the server context loads the same identity) is not added
+ * again.
  */
 SSL_CTX		*tls_client_ctx(const struct vixd_config *, struct diag *d);
+
+/*
+ * Whether cert's key is one vixd may present: ECDSA P-256 or P-384, or RSA
+ * of at least 3072 bits. Returns 0, or -1 after adding to d a problem that
+ * names path, the key found and what to use instead.
+ */
+int		 tls_check_key(X509 *cert, const char *path, struct diag *d);
 
 /* The OIN in the subject serialNumber of cert, into oin (21 bytes). */
 enum oin_result	 tls_cert_oin(X509 *cert, char oin[OIN_LEN + 1]);

@@ -9,7 +9,7 @@ VIX_PACKAGES=(
 	protobuf-c-compiler libprotobuf-c-dev
 	libevent-dev libssl-dev openssl libinih-dev liblmdb-dev
 	libcriterion-dev libfaketime prometheus
-	systemd man-db lmdb-utils
+	systemd man-db lmdb-utils testssl.sh
 )
 
 vix_missing_packages() {

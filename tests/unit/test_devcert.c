@@ -394,3 +394,122 @@ Test(devcert, write_key_and_cert_set_their_modes)
 	free(kp);
 	free(cp);
 }
+
+/*
+ * Every key --dev makes is ECDSA P-256 and every certificate is signed with
+ * ECDSA and SHA-256 (NCSC TLS guidelines: good); vixd accepts the server's.
+ */
+Test(devcert, keys_are_ecdsa_p256_signed_with_sha256)
+{
+	char pem[64], curve[64];
+	struct diag d;
+
+	ensure();
+	for (size_t i = 0; i < devcert_norgs + 2; i++) {
+		X509 *x;
+		EVP_PKEY *pk;
+
+		snprintf(pem, sizeof(pem), "%s.pem", i == 0 ? "ca" : i == 1 ?
+		    "server" : devcert_orgs[i - 2].id);
+		x = cert(pem);
+		pk = X509_get0_pubkey(x);
+		cr_assert_eq(EVP_PKEY_get_base_id(pk), EVP_PKEY_EC, "%s", pem);
+		cr_assert_eq(EVP_PKEY_get_group_name(pk, curve, sizeof(curve),
+		    NULL), 1);
+		cr_assert_str_eq(curve, "prime256v1", "%s", pem);
+		cr_assert_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256,
+		    "%s", pem);
+		diag_init(&d);
+		cr_assert_eq(tls_check_key(x, pem, &d), 0, "%s", d.text);
+		X509_free(x);
+	}
+}
+
+/* Lifetime of x in days, from notBefore to notAfter. */
+static int
+lifetime_days(X509 *x)
+{
+	int days, secs;
+
+	cr_assert_eq(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x),
+	    X509_get0_notAfter(x)), 1);
+	return days + (secs > 0);
+}
+
+/* Leaves stay within the 398 days scanners accept (testssl: > 825 MEDIUM). */
+Test(devcert, leaves_live_less_than_398_days)
+{
+	X509 *x;
+
+	ensure();
+	x = cert("server.pem");
+	cr_assert_leq(lifetime_days(x), 397);
+	X509_free(x);
+	for (size_t i = 0; i < devcert_norgs; i++) {
+		char pem[64];
+
+		snprintf(pem, sizeof(pem), "%s.pem", devcert_orgs[i].id);
+		x = cert(pem);
+		cr_assert_leq(lifetime_days(x), 397, "%s", pem);
+		X509_free(x);
+	}
+}
+
+/* Replace name.pem with a certificate of key good for days more. */
+static void
+write_short_lived(const char *name, int days)
+{
+	X509 *ca = cert("ca.pem"), *x;
+	EVP_PKEY *ca_key = key("ca.key"), *k;
+	char file[64], *p;
+
+	snprintf(file, sizeof(file), "%s.key", name);
+	k = key(file);
+	if (strcmp(name, "ca") == 0)
+		x = devcert_ca(k, "vix development CA", days);
+	else
+		x = devcert_leaf(k, name, NULL, 1, ca, ca_key, days);
+	cr_assert_not_null(x);
+	snprintf(file, sizeof(file), "%s.pem", name);
+	p = support_path(dev, file);
+	cr_assert_eq(unlink(p), 0);
+	cr_assert_eq(devcert_write_cert(p, x), 0);
+	free(p);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(ca_key);
+}
+
+Test(devcert, certificate_about_to_expire_is_reissued)
+{
+	static const char *const changed[] = { "server.pem", "server.key",
+	    NULL };
+	struct snapshot before;
+
+	ensure();
+	write_short_lived("server", 10);
+	snapshot_take(&before);
+	ensure();
+	expect_changed(&before, changed);
+	check_leaf("server", X509_PURPOSE_SSL_SERVER);
+	snapshot_free(&before);
+}
+
+Test(devcert, ca_about_to_expire_reissues_every_certificate)
+{
+	static const char *const changed[] = { "ca.pem", "ca.key",
+	    "server.pem", "server.key", "org-a.pem", "org-a.key", "org-b.pem",
+	    "org-b.key", "partner.pem", "partner.key", "admin.pem",
+	    "admin.key", NULL };
+	struct snapshot before;
+
+	ensure();
+	write_short_lived("ca", 10);
+	snapshot_take(&before);
+	ensure();
+	expect_changed(&before, changed);
+	for (size_t i = 0; i < devcert_norgs; i++)
+		check_leaf(devcert_orgs[i].id, X509_PURPOSE_SSL_CLIENT);
+	snapshot_free(&before);
+}
