@@ -187,10 +187,26 @@ config_parse_uint(const char *value, unsigned long min, unsigned long max,
 	return 0;
 }
 
-/* "90", "90s", "15m", "12h" or "14d", in seconds. */
+struct config_unit {
+	char		 suffix;
+	unsigned long	 scale;
+};
+
+/* Durations in seconds: "90", "90s", "15m", "12h" or "14d". */
+static const struct config_unit duration_units[] = {
+	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 0, 0 },
+};
+
+/* Sizes in bytes: "65536", "64K", "512M", "8G" or "1T" (powers of 1024). */
+static const struct config_unit size_units[] = {
+	{ 'K', 1UL << 10 }, { 'M', 1UL << 20 }, { 'G', 1UL << 30 },
+	{ 'T', 1UL << 40 }, { 0, 0 },
+};
+
+/* A whole number with an optional one-letter unit from units. */
 static int
-config_parse_duration(const char *value, unsigned long min, unsigned long max,
-    unsigned long *out)
+config_parse_scaled(const char *value, const struct config_unit *units,
+    unsigned long min, unsigned long max, unsigned long *out)
 {
 	char num[32], *end;
 	unsigned long v, unit = 1;
@@ -199,12 +215,12 @@ config_parse_duration(const char *value, unsigned long min, unsigned long max,
 	if (n == 0 || n >= sizeof(num))
 		return -1;
 	memcpy(num, value, n + 1);
-	switch (num[n - 1]) {
-	case 's': unit = 1; num[--n] = '\0'; break;
-	case 'm': unit = 60; num[--n] = '\0'; break;
-	case 'h': unit = 3600; num[--n] = '\0'; break;
-	case 'd': unit = 86400; num[--n] = '\0'; break;
-	}
+	for (const struct config_unit *u = units; u->suffix != 0; u++)
+		if (num[n - 1] == u->suffix) {
+			unit = u->scale;
+			num[--n] = '\0';
+			break;
+		}
 	if (n == 0 || num[0] < '0' || num[0] > '9')
 		return -1;
 	errno = 0;
@@ -259,20 +275,28 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 			abort();
 		return 0;
 	case KEY_UINT:
-	case KEY_SIZE:
 		if (config_parse_uint(value, k->min, k->max, &v) == -1) {
 			diag_add(x->d, path, line, "%s: '%s' is not a whole "
 			    "number from %lu to %lu", k->name, value, k->min,
 			    k->max);
 			return -1;
 		}
-		if (k->type == KEY_SIZE)
-			*(size_t *)field = v;
-		else
-			*(unsigned *)field = (unsigned)v;
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	case KEY_SIZE:
+		if (config_parse_scaled(value, size_units, k->min, k->max,
+		    &v) == -1) {
+			diag_add(x->d, path, line, "%s: '%s' is not a size from "
+			    "%lu to %lu bytes (a number, or one with K, M, G or "
+			    "T for powers of 1024)", k->name, value, k->min,
+			    k->max);
+			return -1;
+		}
+		*(size_t *)field = v;
 		return 0;
 	case KEY_DURATION:
-		if (config_parse_duration(value, k->min, k->max, &v) == -1) {
+		if (config_parse_scaled(value, duration_units, k->min, k->max,
+		    &v) == -1) {
 			diag_add(x->d, path, line, "%s: '%s' is not a duration "
 			    "from %lus to %lus (a number with s, m, h or d)",
 			    k->name, value, k->min, k->max);

@@ -285,8 +285,46 @@ Test(config, bad_numbers)
 	expect_errors("[server]\nworkers =\n", 1,
 	    "2: workers: '' is not a whole number from 0 to 256\n");
 	expect_errors("[server]\nmax_frame = 99999999999999999999999\n", 1,
-	    "2: max_frame: '99999999999999999999999' is not a whole number "
-	    "from 1024 to 16777216\n");
+	    "2: max_frame: '99999999999999999999999' is not a size from "
+	    "1024 to 16777216 bytes (a number, or one with K, M, G or T for "
+	    "powers of 1024)\n");
+	expect_errors("[store]\nmap_size = 8GB\n", 1,
+	    "2: map_size: '8GB' is not a size from 1048576 to 1099511627776 "
+	    "bytes (a number, or one with K, M, G or T for powers of 1024)\n");
+	expect_errors("[store]\nmap_size = G\n", 1,
+	    "2: map_size: 'G' is not a size from 1048576 to 1099511627776 "
+	    "bytes (a number, or one with K, M, G or T for powers of 1024)\n");
+	expect_errors("[store]\nmap_size = 8g\n", 1,
+	    "2: map_size: '8g' is not a size from 1048576 to 1099511627776 "
+	    "bytes (a number, or one with K, M, G or T for powers of 1024)\n");
+}
+
+Test(config, sizes_take_binary_units)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file("[server]\nmax_frame = 64K\n"
+	    "[store]\nmap_size = 8G\n");
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
+	cr_assert_eq(c.max_frame, 65536);
+	cr_assert_eq(c.map_size, 8UL << 30);
+	config_free(&c);
+	free(path);
+	path = conf_file("[store]\nmap_size = 1T\n");
+	config_defaults(&c);
+	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
+	cr_assert_eq(c.map_size, 1UL << 40);
+	config_free(&c);
+	free(path);
+	expect_errors("[store]\nmap_size = 2T\n", 1,
+	    "2: map_size: '2T' is not a size from 1048576 to 1099511627776 "
+	    "bytes (a number, or one with K, M, G or T for powers of 1024)\n");
+	expect_errors("[server]\nmax_frame = 17M\n", 1,
+	    "2: max_frame: '17M' is not a size from 1024 to 16777216 bytes (a "
+	    "number, or one with K, M, G or T for powers of 1024)\n");
 }
 
 Test(config, numbers_out_of_range)
@@ -294,11 +332,11 @@ Test(config, numbers_out_of_range)
 	expect_errors("[server]\nworkers = 257\n", 1,
 	    "2: workers: '257' is not a whole number from 0 to 256\n");
 	expect_errors("[server]\nmax_frame = 1023\n", 1,
-	    "2: max_frame: '1023' is not a whole number from 1024 to "
-	    "16777216\n");
+	    "2: max_frame: '1023' is not a size from 1024 to 16777216 bytes "
+	    "(a number, or one with K, M, G or T for powers of 1024)\n");
 	expect_errors("[server]\nmax_frame = 16777217\n", 1,
-	    "2: max_frame: '16777217' is not a whole number from 1024 to "
-	    "16777216\n");
+	    "2: max_frame: '16777217' is not a size from 1024 to 16777216 "
+	    "bytes (a number, or one with K, M, G or T for powers of 1024)\n");
 	expect_errors("[server]\nmax_connections = 0\n", 1,
 	    "2: max_connections: '0' is not a whole number from 1 to "
 	    "1000000\n");
