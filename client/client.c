@@ -24,6 +24,7 @@
 
 #include "addr.h"
 #include "frame.h"
+#include "tlspolicy.h"
 #include "vix.pb-c.h"
 #include "vix/client.h"
 #include "vix_version.h"
@@ -186,7 +187,18 @@ tls_ctx(int server, const char *cert_file, const char *key_file,
 		seterr(err, VIX_ERR_NOMEM, 0, "cannot create a TLS context");
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* vixd's own policy; 1.2 still, for an index configured to allow it. */
+	if (vix_tls_policy(ctx, TLS1_2_VERSION) == -1) {
+		seterr(err, VIX_ERR_ARGS, 0, "cannot apply the TLS settings: %s",
+		    ssl_reason(why, sizeof(why)));
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (server) {
+		/* No resumption: every push connection proves its certificate. */
+		SSL_CTX_set_num_tickets(ctx, 0);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 	    (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
 	if (unreadable(cert_file, "certificate", err) ||

@@ -274,6 +274,7 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 	struct orgs *orgs = NULL;
 	SSL_CTX *ctx = NULL, *cctx = NULL;
 	struct timeval tv;
+	int64_t interval;
 
 	changes[0] = '\0';
 	config_defaults(&nc);
@@ -295,10 +296,17 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 		config_free(&nc);
 		return -1;
 	}
+	interval = v->cfg.sweep_interval;
 	config_reload(&v->cfg, &nc, changes, len);
 	config_free(&nc);
-	tv = (struct timeval){ v->cfg.sweep_interval, 0 };
-	event_add(v->ev_sweep, &tv);
+	/*
+	 * Re-arming restarts the timer: only when the interval changed, or
+	 * reloads more frequent than the interval would stop the sweeps.
+	 */
+	if (v->cfg.sweep_interval != interval) {
+		tv = (struct timeval){ v->cfg.sweep_interval, 0 };
+		event_add(v->ev_sweep, &tv);
+	}
 	reload_swap(v, orgs, ctx, cctx, changes, len);
 	return 0;
 }
