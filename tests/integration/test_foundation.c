@@ -2,8 +2,14 @@
  * The foundation end to end: a real vixd --dev over loopback TLS, the real
  * vix CLI, raw TLS clients for what the CLI would never send.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,4 +375,64 @@ Test(foundation, sigterm_closes_with_close_notify_and_exits_0)
 	cr_assert_eq(status, 0, "vixd exit status %d; log:\n%s", status, log);
 	cr_assert_not_null(strstr(log, "closed: server shutting down"), "%s",
 	    log);
+}
+
+/* A port free a moment ago, for a server started next. */
+static unsigned
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, len), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/*
+ * vix ping against openssl s_server offering only TLS 1.2 with the given
+ * cipher, with vixd's certificate; stderr of vix into r. -www, because
+ * s_server otherwise ends the connection when its stdin does.
+ */
+static void
+ping_tls12_server(struct run_result *r, const char *cipher)
+{
+	char cert[1024], key[1024], accept[64], out[PATH_MAX];
+	struct vixd_proc fake = vixd;
+	const char *args[] = { "--timeout", "2", "ping", NULL };
+	unsigned port = free_port();
+	pid_t pid;
+
+	snprintf(accept, sizeof(accept), "127.0.0.1:%u", port);
+	snprintf(out, sizeof(out), "%s/s_server.out", vixd.dir);
+	pid = harness_spawn_bg((const char *const[]){ "/usr/bin/openssl",
+	    "s_server", "-www", "-accept", accept, "-tls1_2", "-cipher", cipher,
+	    "-cert", harness_dev_file(&vixd, "server.pem", cert, sizeof(cert)),
+	    "-key", harness_dev_file(&vixd, "server.key", key, sizeof(key)),
+	    NULL }, out);
+	cr_assert(harness_wait_for_text(out, "ACCEPT", 10000),
+	    "openssl s_server did not start");
+	snprintf(fake.addr, sizeof(fake.addr), "%s", accept);
+	harness_vix(r, &fake, "org-a", args);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+Test(foundation, libvix_refuses_a_server_offering_only_a_cbc_suite)
+{
+	struct run_result r;
+
+	ping_tls12_server(&r, "ECDHE-ECDSA-AES128-SHA256");
+	cr_assert_neq(r.status, 0, "vix accepted a CBC-only server");
+	cr_assert_not_null(strstr(r.err, "TLS handshake"), "%s", r.err);
+
+	/* The same server with an AEAD suite gets past the handshake. */
+	ping_tls12_server(&r, "ECDHE-ECDSA-AES128-GCM-SHA256");
+	cr_assert_neq(r.status, 0, "s_server answered a ping?");
+	cr_assert_null(strstr(r.err, "TLS handshake"), "an AEAD suite was "
+	    "refused: %s", r.err);
 }
