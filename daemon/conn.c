@@ -31,7 +31,11 @@
 #define CONN_LINGER_TIMEOUT	2	/* seconds to read and discard after close */
 
 
+/* Unsent answers beyond which a connection is not read (see conn_full). */
+#define CONN_OUTPUT_HIGH(max_frame)	(4 * (size_t)(max_frame) + 65536)
+
 static void conn_readcb(struct bufferevent *, void *);
+static void conn_writecb(struct bufferevent *, void *);
 static void conn_eventcb(struct bufferevent *, short, void *);
 static void conn_release(evutil_socket_t, short, void *);
 
@@ -50,7 +54,7 @@ conn_register(struct conn *c)
 	struct worker *w = c->w;
 
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, conn_readcb, NULL, conn_eventcb, c);
+	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
 	conn_set_timeouts(c, w->vixd->cfg.handshake_timeout);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
@@ -347,11 +351,18 @@ fail:
 	return NULL;
 }
 
-/* As many requests at the writer as max_inflight allows. */
+/*
+ * As many requests at the writer as max_inflight allows, or more answers
+ * waiting to be sent than a client that reads would ever leave: one that
+ * pipelines without reading is not read from either, so that its answers
+ * cannot pile up in our memory.
+ */
 static int
 conn_full(const struct conn *c)
 {
-	return c->jobs >= c->w->vixd->cfg.max_inflight;
+	return c->jobs >= c->w->vixd->cfg.max_inflight ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    CONN_OUTPUT_HIGH(c->w->vixd->cfg.max_frame);
 }
 
 /*
@@ -365,8 +376,10 @@ conn_pause(struct conn *c)
 	c->paused = 1;
 	bufferevent_disable(c->bev, EV_READ);
 	metrics_read_paused(&c->w->vixd->stats.metrics);
-	log_debug("conn %llu (%s): %u requests in flight: not reading until "
-	    "one is answered", (unsigned long long)c->id, c->org->id, c->jobs);
+	log_debug("conn %llu (%s): %u requests in flight, %zu bytes unsent: "
+	    "not reading until there is room", (unsigned long long)c->id,
+	    c->org->id, c->jobs,
+	    evbuffer_get_length(bufferevent_get_output(c->bev)));
 }
 
 static void
@@ -385,6 +398,17 @@ conn_job_submitted(struct conn *c)
 	metrics_inflight(&c->w->vixd->stats.metrics, c->jobs);
 	if (c->state == CONN_READY && !c->paused && conn_full(c))
 		conn_pause(c);
+}
+
+/* The output drained (to the low write watermark, 0): read again. */
+static void
+conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->paused && c->state == CONN_READY && !conn_full(c))
+		conn_resume(c);
 }
 
 void
@@ -662,6 +686,8 @@ conn_readcb(struct bufferevent *bev, void *arg)
 		conn_handle_frame(c, blen ? evbuffer_pullup(in, (ev_ssize_t)blen)
 		    : hdr, blen);
 		evbuffer_drain(in, blen);
+		if (c->state == CONN_READY && !c->paused && conn_full(c))
+			conn_pause(c);
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -683,4 +684,82 @@ Test(limits, the_cli_prints_the_retry_hint)
 	cr_assert_eq(r.status, 1, "exit status for a refusal: %s", r.err);
 	cr_assert_not_null(strstr(r.err, "RESOURCE_EXHAUSTED"), "%s", r.err);
 	cr_assert_not_null(strstr(r.err, "retry_after_ms="), "%s", r.err);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN	1
+#endif
+#endif
+
+/* VmRSS of vixd in KiB. */
+static long
+vixd_rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)vixd.pid);
+	cr_assert_not_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(fp);
+	cr_assert_gt(kib, 0);
+	return kib;
+}
+
+/* Pings as fast as TLS takes them, never reading, until a write fails. */
+static void *
+ping_without_reading(void *arg)
+{
+	static uint8_t buf[16384];
+	SSL *ssl = arg;
+	size_t len = 0;
+	uint64_t id = 1;
+
+	while (len + 16 < sizeof(buf))
+		len = pack_ping(buf, len, sizeof(buf), id++);
+	while (SSL_write(ssl, buf, (int)len) > 0)
+		;
+	return NULL;
+}
+
+Test(limits, a_client_that_never_reads_is_not_read_from_either)
+{
+	long long pauses0, pauses = 0;
+	long rss0, rss1;
+	struct run_result r;
+	pthread_t tid;
+	SSL *ssl;
+
+	signal(SIGPIPE, SIG_IGN);	/* the writer's end, at shutdown */
+	harness_start(&vixd, NULL);
+	pauses0 = metric("vix_connection_read_pauses_total");
+	rss0 = vixd_rss_kib();
+	ssl = connect_as("org-a");
+	cr_assert_eq(pthread_create(&tid, NULL, ping_without_reading, ssl), 0);
+	for (int i = 0; i < 100 && pauses <= pauses0; i++) {
+		sleep_ms(100);
+		pauses = metric("vix_connection_read_pauses_total");
+	}
+	cr_assert_gt(pauses, pauses0, "vixd kept reading a client that never "
+	    "reads its answers");
+	/* Given time, answers would pile up at a few MB/s if it still read. */
+	sleep_ms(3000);
+	rss1 = vixd_rss_kib();
+	harness_vix(&r, &vixd, "org-b", (const char *[]){ "ping", NULL });
+	cr_assert_eq(r.status, 0, "another organisation was not served: %s",
+	    r.err);
+	shutdown(SSL_get_fd(ssl), SHUT_RDWR);
+	pthread_join(tid, NULL);
+	harness_tls_close(ssl);
+#ifndef UNDER_ASAN	/* ASan's quarantine holds freed frames for a while */
+	cr_assert_lt(rss1 - rss0, 16 * 1024, "vixd grew from %ld to %ld KiB "
+	    "while a client did not read", rss0, rss1);
+#endif
+	(void)rss1;
 }
