@@ -22,6 +22,8 @@
 #include "vix_version.h"
 
 #define LIST_PAGE_DEFAULT	100
+/* The hint for a full writer queue: about what a few commits take. */
+#define QUEUE_FULL_RETRY_MS	100
 #define LIST_PAGE_MAX		1000
 
 /* Build a response around an optional body and send it. */
@@ -123,10 +125,14 @@ submit(struct conn *c, struct job *j)
 {
 	int err = writer_submit(c->w->vixd->writer, c->w, j);
 
+	if (err == VIX_E_FULL)	/* a commit or two drains the queue */
+		conn_respond_retry(c, j->req_id, QUEUE_FULL_RETRY_MS,
+		    "too many requests waiting for the store; retry after "
+		    "%u ms", QUEUE_FULL_RETRY_MS);
+	else if (err != 0)
+		conn_respond_status(c, j->req_id, err_to_status(err),
+		    "the index is shutting down");
 	if (err != 0) {
-		conn_respond_status(c, j->req_id, err_to_status(err), "%s",
-		    err == VIX_E_FULL ? "too many requests waiting; try again "
-		    "shortly" : "the index is shutting down");
 		job_free(j);
 		return;
 	}

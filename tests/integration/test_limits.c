@@ -763,3 +763,43 @@ Test(limits, a_client_that_never_reads_is_not_read_from_either)
 #endif
 	(void)rss1;
 }
+
+/* A full writer queue refuses with a hint; what it took is stored. */
+Test(limits, a_full_writer_queue_refuses_with_a_retry_hint)
+{
+	static char bsns[PIPELINED][16];
+	static uint8_t buf[PIPELINED * 128];
+	Vix__V1__ServerMessage *m;
+	unsigned ok = 0, full = 0;
+	size_t len = 0;
+	SSL *ssl;
+
+	load_bsns(bsns, PIPELINED);
+	start_with("[store]\nqueue_max = 16\n[server]\nmax_inflight = 1000\n");
+	ssl = connect_as("org-a");
+	/* Decoded in one go, far faster than commits drain 16 places. */
+	for (uint64_t i = 0; i < PIPELINED; i++)
+		len = pack_register(buf, len, sizeof(buf), i + 1, bsns[i]);
+	harness_send_raw(ssl, buf, len);
+	OPENSSL_cleanse(buf, len);
+	for (uint64_t i = 0; i < PIPELINED; i++) {
+		m = next_response(ssl, "a pipelined registration");
+		if (code_of(m) == OK)
+			ok++;
+		else {
+			cr_assert_eq(code_of(m), EXHAUSTED, "%s",
+			    m->response->status->message);
+			cr_assert_eq(m->response->status->retry_after_ms, 100);
+			cr_assert_not_null(strstr(m->response->status->message,
+			    "retry after 100 ms"), "%s",
+			    m->response->status->message);
+			full++;
+		}
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+	harness_tls_close(ssl);
+	cr_assert_gt(full, 0, "%u registrations never filled a queue of 16",
+	    PIPELINED);
+	cr_assert_eq(metric("vix_requests_total{type=\"register\","
+	    "code=\"OK\"}"), ok);
+}
