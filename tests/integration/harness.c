@@ -602,3 +602,18 @@ harness_http_get(struct vixd_proc *p, const char *path, char *buf, size_t len)
 	close(fd);
 	return strncmp(buf, "HTTP/1.", 7) == 0 ? atoi(buf + 9) : -1;
 }
+
+SSL *
+harness_connect_as(struct vixd_proc *p, const char *name)
+{
+	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
+	SSL *ssl;
+
+	snprintf(file, sizeof(file), "%s.pem", name);
+	harness_dev_file(p, file, cert, sizeof(cert));
+	snprintf(file, sizeof(file), "%s.key", name);
+	harness_dev_file(p, file, key, sizeof(key));
+	ssl = harness_tls_connect(p, cert, key, why, sizeof(why));
+	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
+	return ssl;
+}

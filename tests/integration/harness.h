@@ -82,6 +82,8 @@ void	harness_make_client_cert(struct vixd_proc *p, const char *name,
 SSL	*harness_tls_connect(struct vixd_proc *p, const char *cert,
 	    const char *key, char *why, size_t whylen);
 void	harness_tls_close(SSL *ssl);
+/* A TLS connection to p as organisation name of its dev material (asserted). */
+SSL	*harness_connect_as(struct vixd_proc *p, const char *name);
 
 /* Send bytes as they are. */
 void	harness_send_raw(SSL *ssl, const void *buf, size_t len);

@@ -39,21 +39,6 @@ load_bsns(void)
 	fclose(fp);
 }
 
-static SSL *
-connect_as(const char *name)
-{
-	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
-	SSL *ssl;
-
-	snprintf(file, sizeof(file), "%s.pem", name);
-	harness_dev_file(&vixd, file, cert, sizeof(cert));
-	snprintf(file, sizeof(file), "%s.key", name);
-	harness_dev_file(&vixd, file, key, sizeof(key));
-	ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
-	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
-	return ssl;
-}
-
 static void
 send_register(SSL *ssl, uint64_t id, const char *bsn)
 {
@@ -111,7 +96,7 @@ record(Vix__V1__ServerMessage *m, int org, size_t first, struct acked *a)
 static void
 one_cycle(int cycle, struct acked *a)
 {
-	SSL *ssl[2] = { connect_as("org-a"), connect_as("org-b") };
+	SSL *ssl[2] = { harness_connect_as(&vixd, "org-a"), harness_connect_as(&vixd, "org-b") };
 	size_t first = (size_t)cycle * YOUTHS;
 
 	for (uint64_t i = 1; i <= YOUTHS; i++)
@@ -148,7 +133,7 @@ read_outbox(const char *org, uint64_t *match_ids, size_t max)
 	Vix__V1__ServerMessage *m;
 	uint64_t last, expect = 1;
 	size_t n = 0;
-	SSL *ssl = connect_as(org);
+	SSL *ssl = harness_connect_as(&vixd, org);
 	int end;
 
 	sub.from_seq = 1;

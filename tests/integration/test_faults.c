@@ -89,21 +89,6 @@ write_conf(const char *name, const char *text)
 	return path;
 }
 
-static SSL *
-connect_as(const char *name)
-{
-	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
-	SSL *ssl;
-
-	snprintf(file, sizeof(file), "%s.pem", name);
-	harness_dev_file(&vixd, file, cert, sizeof(cert));
-	snprintf(file, sizeof(file), "%s.key", name);
-	harness_dev_file(&vixd, file, key, sizeof(key));
-	ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
-	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
-	return ssl;
-}
-
 /* The next Response (notifications are dropped), or NULL at the end. */
 static Vix__V1__ServerMessage *
 next_response(SSL *ssl)
@@ -338,7 +323,7 @@ check_answer(struct fill *f, const struct reg *g)
 static void
 fill_store(struct fill *f)
 {
-	SSL *ssl[2] = { connect_as("org-a"), connect_as("org-b") };
+	SSL *ssl[2] = { harness_connect_as(&vixd, "org-a"), harness_connect_as(&vixd, "org-b") };
 	size_t streak = 0;
 
 	for (int o = 0; o < 2; o++)
@@ -439,7 +424,7 @@ subscribe_and_ack(int want_ack, const char *when)
 	Vix__V1__Subscribe sub = VIX__V1__SUBSCRIBE__INIT;
 	Vix__V1__Ack ack = VIX__V1__ACK__INIT;
 	Vix__V1__ServerMessage *m;
-	SSL *ssl = connect_as("org-a");
+	SSL *ssl = harness_connect_as(&vixd, "org-a");
 	int end, code;
 
 	sub.from_seq = 1;
@@ -523,7 +508,7 @@ burst_withdrawal(const Vix__V1__Response *r, struct reg *g, int want_ok,
 static void
 withdraw_while_registering(struct fill *f, int want_ok, const char *when)
 {
-	SSL *a = connect_as("org-a");
+	SSL *a = harness_connect_as(&vixd, "org-a");
 	struct reg *regs[BURST], burst[BURST], *wd[BURST];
 	Vix__V1__ServerMessage *m;
 	size_t nr = 0, nw = 0;
@@ -622,7 +607,7 @@ after_raising(struct fill *f, const char *when)
 		if (!acked(&f->regs[1][y]))
 			f->retry[n++] = (struct reg){ .youth = y, .org = 1 };
 	cr_assert_gt(n, 0);
-	b = connect_as("org-b");
+	b = harness_connect_as(&vixd, "org-b");
 	cr_assert_eq(register_all(b, f->retry, n, WINDOW, "2015-03-01", 0), n);
 	harness_tls_close(b);
 	for (size_t i = 0; i < n; i++) {
@@ -839,7 +824,7 @@ register_group(struct crash *c, SSL *ssl, int o, size_t from, size_t to,
 static void
 crash_prepare(struct crash *c)
 {
-	SSL *ssl[2] = { connect_as("org-a"), connect_as("org-b") };
+	SSL *ssl[2] = { harness_connect_as(&vixd, "org-a"), harness_connect_as(&vixd, "org-b") };
 	Vix__V1__ServerMessage *m;
 	char birth[16];
 
@@ -941,7 +926,7 @@ static void
 crash_cycle(struct crash *c)
 {
 	static char log[1 << 20];
-	SSL *ssl[2] = { connect_as("org-a"), connect_as("org-b") };
+	SSL *ssl[2] = { harness_connect_as(&vixd, "org-a"), harness_connect_as(&vixd, "org-b") };
 	uint64_t ready = ms_now(), deadline, reload_at = 0;
 	int mode = rand() % 3;
 

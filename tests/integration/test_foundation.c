@@ -205,21 +205,6 @@ Test(foundation, certificate_without_oin_is_unauthenticated)
 	cr_assert_not_null(strstr(r.err, "serialNumber"), "%s", r.err);
 }
 
-static SSL *
-connect_as(const char *name)
-{
-	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
-	SSL *ssl;
-
-	snprintf(file, sizeof(file), "%s.pem", name);
-	harness_dev_file(&vixd, file, cert, sizeof(cert));
-	snprintf(file, sizeof(file), "%s.key", name);
-	harness_dev_file(&vixd, file, key, sizeof(key));
-	ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
-	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
-	return ssl;
-}
-
 static void
 send_ping(SSL *ssl, uint64_t id)
 {
@@ -250,7 +235,7 @@ Test(foundation, pipelined_requests_are_answered_by_id)
 	size_t n = 0;
 	Vix__V1__ServerMessage *m;
 	Vix__V1__Response *resp;
-	SSL *ssl = connect_as("org-a");
+	SSL *ssl = harness_connect_as(&vixd, "org-a");
 
 	/* Three pings in one write: 3 bytes each (length 2, field 10 + id). */
 	for (uint64_t id = 7; id <= 9; id++) {
@@ -282,7 +267,7 @@ Test(foundation, request_split_across_writes_is_reassembled)
 	Vix__V1__ServerMessage *m;
 	uint8_t buf[64];
 	size_t n;
-	SSL *ssl = connect_as("org-b");
+	SSL *ssl = harness_connect_as(&vixd, "org-b");
 
 	req.id = 300;	/* a two-byte varint */
 	req.body_case = VIX__V1__REQUEST__BODY_PING;
@@ -301,7 +286,7 @@ Test(foundation, malformed_message_is_rejected_and_connection_survives)
 {
 	Vix__V1__ServerMessage *m;
 	Vix__V1__Response *resp;
-	SSL *ssl = connect_as("org-a");
+	SSL *ssl = harness_connect_as(&vixd, "org-a");
 
 	/* Length 3, then field 1 as a varint that never ends. */
 	harness_send_raw(ssl, "\x03\x08\xff\xff", 4);
@@ -321,7 +306,7 @@ Test(foundation, empty_request_names_the_problem)
 {
 	Vix__V1__ServerMessage *m;
 	Vix__V1__Response *resp;
-	SSL *ssl = connect_as("org-a");
+	SSL *ssl = harness_connect_as(&vixd, "org-a");
 
 	harness_send_raw(ssl, "\x02\x08\x05", 3);	/* id 5, no body */
 	resp = expect_response(ssl, &m);
@@ -338,7 +323,7 @@ Test(foundation, oversized_frame_is_refused_then_closed)
 {
 	Vix__V1__ServerMessage *m;
 	Vix__V1__Response *resp;
-	SSL *ssl = connect_as("org-a");
+	SSL *ssl = harness_connect_as(&vixd, "org-a");
 	int end = 1;
 
 	/* Declares 1 MiB (varint 0x80 0x80 0x40) against max_frame 64 KiB. */
@@ -358,7 +343,7 @@ Test(foundation, oversized_frame_is_refused_then_closed)
 
 Test(foundation, sigterm_closes_with_close_notify_and_exits_0)
 {
-	SSL *ssl = connect_as("org-a");
+	SSL *ssl = harness_connect_as(&vixd, "org-a");
 	Vix__V1__ServerMessage *m;
 	char log[16384];
 	int end = 1, status;

@@ -212,21 +212,6 @@ start_with(const char *text)
 	return conf;
 }
 
-static SSL *
-connect_as(const char *name)
-{
-	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
-	SSL *ssl;
-
-	snprintf(file, sizeof(file), "%s.pem", name);
-	harness_dev_file(&vixd, file, cert, sizeof(cert));
-	snprintf(file, sizeof(file), "%s.key", name);
-	harness_dev_file(&vixd, file, key, sizeof(key));
-	ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
-	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
-	return ssl;
-}
-
 /* Append a framed Ping with id to buf (room for it is asserted). */
 static size_t
 pack_ping(uint8_t *buf, size_t len, size_t cap, uint64_t id)
@@ -308,8 +293,8 @@ Test(limits, a_silent_connection_is_closed_after_idle_timeout_a_pinging_one_is_n
 	int end = 1;
 
 	start_with("[server]\nidle_timeout = 2\n");
-	silent = connect_as("org-a");
-	busy = connect_as("org-b");
+	silent = harness_connect_as(&vixd, "org-a");
+	busy = harness_connect_as(&vixd, "org-b");
 	/* Both are READY (and the session tickets are read). */
 	cr_assert_eq(ping(silent, 1, &hint), OK);
 	cr_assert_eq(ping(busy, 1, &hint), OK);
@@ -358,7 +343,7 @@ Test(limits, a_frame_over_max_frame_is_refused_and_closed_one_at_it_works)
 	int end = 1;
 
 	start_with("[server]\nmax_frame = 2048\n");
-	ssl = connect_as("org-a");
+	ssl = harness_connect_as(&vixd, "org-a");
 	harness_send_raw(ssl, buf, pack_padded_ping(buf, 2048));
 	m = next_response(ssl, "a frame of max_frame bytes");
 	cr_assert_eq(code_of(m), OK, "a frame of exactly max_frame: %s",
@@ -430,7 +415,7 @@ Test(limits, max_inflight_slows_a_pipelining_client_and_loses_nothing)
 
 	load_bsns(bsns, PIPELINED);
 	start_with("[server]\nmax_inflight = 4\n");
-	ssl = connect_as("org-a");
+	ssl = harness_connect_as(&vixd, "org-a");
 	/*
 	 * All in one write: vixd reads many frames at once, and must leave
 	 * the surplus waiting in its buffer while no more bytes arrive.
@@ -525,7 +510,7 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 	SSL *a, *b;
 
 	start_with("[server]\nrate_limit = 5\nrate_burst = 5\n");
-	a = connect_as("org-a");
+	a = harness_connect_as(&vixd, "org-a");
 	for (uint64_t id = 1; id <= 20; id++)
 		len = pack_ping(buf, len, sizeof(buf), id);
 	t0 = now_ms();
@@ -552,7 +537,7 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 	cr_assert_gt(refused, 0);
 
 	/* Another organisation has a bucket of its own. */
-	b = connect_as("org-b");
+	b = harness_connect_as(&vixd, "org-b");
 	len = 0;
 	for (uint64_t id = 1; id <= 5; id++)
 		len = pack_ping(buf, len, sizeof(buf), id);
@@ -616,7 +601,7 @@ refused_across_reload(SSL *old)
 		sleep_ms(hint + 10);
 	}
 	reload();
-	fresh = connect_as("org-a");
+	fresh = harness_connect_as(&vixd, "org-a");
 	code_new = ping(fresh, 3, &hint);
 	code_old = ping(old, 4, &hint);
 	harness_tls_close(fresh);
@@ -639,7 +624,7 @@ Test(limits, a_reload_keeps_the_buckets_and_can_lift_the_limit)
 
 	snprintf(conf, sizeof(conf), "%s",
 	    start_with("[server]\nrate_limit = 1\nrate_burst = 1\n"));
-	a = connect_as("org-a");
+	a = harness_connect_as(&vixd, "org-a");
 	/* A reload takes milliseconds; ten slow ones in a row is a fault. */
 	for (int i = 0; i < 10 && !judged; i++)
 		judged = refused_across_reload(a);
@@ -671,7 +656,7 @@ Test(limits, the_cli_prints_the_retry_hint)
 	int refused = 0;
 
 	start_with("[server]\nrate_limit = 1\nrate_burst = 1\n");
-	hold = connect_as("org-a");
+	hold = harness_connect_as(&vixd, "org-a");
 	/* Take the token, then run vix within the second it takes to return. */
 	for (int i = 0; i < 10 && !refused; i++) {
 		ping(hold, (uint64_t)i + 1, &hint);
@@ -740,7 +725,7 @@ Test(limits, a_client_that_never_reads_is_not_read_from_either)
 	harness_start(&vixd, NULL);
 	pauses0 = metric("vix_connection_read_pauses_total");
 	rss0 = vixd_rss_kib();
-	ssl = connect_as("org-a");
+	ssl = harness_connect_as(&vixd, "org-a");
 	cr_assert_eq(pthread_create(&tid, NULL, ping_without_reading, ssl), 0);
 	for (int i = 0; i < 100 && pauses <= pauses0; i++) {
 		sleep_ms(100);
@@ -776,7 +761,7 @@ Test(limits, a_full_writer_queue_refuses_with_a_retry_hint)
 
 	load_bsns(bsns, PIPELINED);
 	start_with("[store]\nqueue_max = 16\n[server]\nmax_inflight = 1000\n");
-	ssl = connect_as("org-a");
+	ssl = harness_connect_as(&vixd, "org-a");
 	/* Decoded in one go, far faster than commits drain 16 places. */
 	for (uint64_t i = 0; i < PIPELINED; i++)
 		len = pack_register(buf, len, sizeof(buf), i + 1, bsns[i]);

@@ -34,21 +34,6 @@ stop(void)
 
 TestSuite(notify, .init = start, .fini = stop, .timeout = 120);
 
-static SSL *
-connect_as(const char *name)
-{
-	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
-	SSL *ssl;
-
-	snprintf(file, sizeof(file), "%s.pem", name);
-	harness_dev_file(&vixd, file, cert, sizeof(cert));
-	snprintf(file, sizeof(file), "%s.key", name);
-	harness_dev_file(&vixd, file, key, sizeof(key));
-	ssl = harness_tls_connect(&vixd, cert, key, why, sizeof(why));
-	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
-	return ssl;
-}
-
 /* The next message that is a Response (notifications go to *pending). */
 static Vix__V1__Response *
 response(SSL *ssl, Vix__V1__ServerMessage **m)
@@ -90,7 +75,7 @@ subscribe(SSL *ssl, uint64_t from, const char *const *recipients)
 static SSL *
 subscriber(const char *name, const char *const *recipients)
 {
-	SSL *ssl = connect_as(name);
+	SSL *ssl = harness_connect_as(&vixd, name);
 
 	cr_assert_eq(subscribe(ssl, 0, recipients), 0, "subscribe as %s",
 	    name);
@@ -238,7 +223,7 @@ Test(notify, withdraw_closes_and_refresh_is_silent)
 
 Test(notify, partner_receives_for_delegating_organisations_only)
 {
-	SSL *p = connect_as("partner");
+	SSL *p = harness_connect_as(&vixd, "partner");
 	Vix__V1__ServerMessage *m;
 	Vix__V1__Notification *n;
 
@@ -255,7 +240,7 @@ Test(notify, partner_receives_for_delegating_organisations_only)
 	vix__v1__server_message__free_unpacked(m, NULL);
 	harness_tls_close(p);
 	/* org-b may not read org-a's notifications. */
-	p = connect_as("org-b");
+	p = harness_connect_as(&vixd, "org-b");
 	cr_assert_eq(subscribe(p, 0, (const char *[]){ "org-a", NULL }),
 	    VIX__V1__STATUS__CODE__PERMISSION_DENIED);
 	harness_tls_close(p);
@@ -522,7 +507,7 @@ Test(notify, a_stalled_subscriber_gets_only_its_window)
 		    "--reason", "unjustified", NULL });
 	}
 	/* Others are served meanwhile. */
-	pinger = connect_as("org-b");
+	pinger = harness_connect_as(&vixd, "org-b");
 	harness_tls_close(pinger);
 	harness_vix(&r, &vixd, "org-b", (const char *[]){ "ping", NULL });
 	cr_assert_eq(r.status, 0);
