@@ -1,17 +1,20 @@
 /*
  * Registration, matching, withdrawal and need-to-know end to end: the real
  * vixd --dev, the real vix CLI, raw TLS for what the CLI would not send,
- * and the store read back after vixd stopped. No BSN may appear in any
- * output, log or file; assertion messages are redacted.
+ * libvix's pipelining calls, and the store read back after vixd stopped.
+ * No BSN may appear in any output, log or file; assertion messages are
+ * redacted.
  */
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
+#include <vix/client.h>
 #include "harness.h"
 #include "store.h"
 
@@ -77,8 +80,9 @@ vix(struct run_result *r, const char *org, int want, const char *const *args)
 	    harness_redact(r->err));
 }
 
+/* Register through the vix CLI (libvix's own vix_register is another). */
 static void
-vix_register(struct run_result *r, const char *org, const char *bsn,
+cli_register(struct run_result *r, const char *org, const char *bsn,
     const char *name, int want)
 {
 	vix(r, org, want, (const char *[]){ "register", "--bsn", bsn,
@@ -112,12 +116,12 @@ Test(signals, second_organisation_creates_a_match)
 	struct run_result r;
 	unsigned long long sig_a, match;
 
-	vix_register(&r, "org-a", x, "J. Jansen", 0);
+	cli_register(&r, "org-a", x, "J. Jansen", 0);
 	cr_assert(has(r.out, "\"status\":\"CREATED\""), "%s", r.out);
 	cr_assert(has(r.out, "\"match\":null"), "no match yet: %s", r.out);
 	sig_a = json_num(r.out, "signal_id");
 
-	vix_register(&r, "org-b", x, "P. de Vries", 0);
+	cli_register(&r, "org-b", x, "P. de Vries", 0);
 	cr_assert(has(r.out, "\"status\":\"CREATED\""), "%s", r.out);
 	cr_assert(has(r.out, "\"org_id\":\"org-a\""), "%s", r.out);
 	cr_assert(has(r.out, "\"org_name\":\"Development organisation A\""));
@@ -139,7 +143,7 @@ Test(signals, second_organisation_creates_a_match)
 	cr_assert(!has(r.out, "\"org_id\":\"org-a\""), "not itself: %s", r.out);
 
 	/* Registering again refreshes: same signal, same match, no new one. */
-	vix_register(&r, "org-a", x, "J. Jansen-Smit", 0);
+	cli_register(&r, "org-a", x, "J. Jansen-Smit", 0);
 	cr_assert(has(r.out, "\"status\":\"REFRESHED\""), "%s", r.out);
 	cr_assert_eq(json_num(r.out, "signal_id"), sig_a);
 	cr_assert_eq(json_num(r.out, "match_id"), match);
@@ -154,12 +158,12 @@ Test(signals, third_organisation_joins)
 	struct run_result r;
 	unsigned long long match;
 
-	vix_register(&r, "org-a", x, "A", 0);
-	vix_register(&r, "org-b", x, "B", 0);
+	cli_register(&r, "org-a", x, "A", 0);
+	cli_register(&r, "org-b", x, "B", 0);
 	match = json_num(r.out, "match_id");
 	harness_make_client_cert(&vixd, "org-c", "00000009990000000099");
 	/* org-c is unknown to orgs.conf: refused before anything happens. */
-	vix_register(&r, "org-c", x, "C", 1);
+	cli_register(&r, "org-c", x, "C", 1);
 	cr_assert(has(r.err, "UNAUTHENTICATED"));
 	vix(&r, "org-a", 0, (const char *[]){ "involved", "--bsn", x, NULL });
 	cr_assert_eq(json_num(r.out, "match_id"), match);
@@ -171,7 +175,7 @@ Test(signals, only_the_registrant_may_withdraw)
 	struct run_result r;
 	char id[32];
 
-	vix_register(&r, "org-a", x, "A", 0);
+	cli_register(&r, "org-a", x, "A", 0);
 	snprintf(id, sizeof(id), "%llu", json_num(r.out, "signal_id"));
 	vix(&r, "org-b", 1, (const char *[]){ "withdraw", "--signal", id,
 	    "--reason", "unjustified", NULL });
@@ -191,7 +195,7 @@ Test(signals, involved_needs_an_own_signal)
 {
 	struct run_result r;
 
-	vix_register(&r, "org-a", bsns[3], "A", 0);
+	cli_register(&r, "org-a", bsns[3], "A", 0);
 	vix(&r, "org-b", 1, (const char *[]){ "involved", "--bsn", bsns[3],
 	    NULL });
 	cr_assert(has(r.err, "PERMISSION_DENIED"), "%s", r.err);
@@ -200,7 +204,7 @@ Test(signals, involved_needs_an_own_signal)
 	vix(&r, "partner", 1, (const char *[]){ "involved", "--bsn", bsns[3],
 	    NULL });
 	cr_assert(has(r.err, "PERMISSION_DENIED"), "%s", r.err);
-	vix_register(&r, "partner", bsns[3], "P", 1);
+	cli_register(&r, "partner", bsns[3], "P", 1);
 	cr_assert(has(r.err, "role 'register'"), "%s", r.err);
 }
 
@@ -337,9 +341,9 @@ Test(signals, withdraw_archives_or_deletes)
 	size_t signals, matches, archived;
 	uint64_t count, bad;
 
-	vix_register(&r, "org-a", bsns[5], "A", 0);
-	vix_register(&r, "org-b", bsns[5], "B", 0);
-	vix_register(&r, "org-a", bsns[6], "A", 0);
+	cli_register(&r, "org-a", bsns[5], "A", 0);
+	cli_register(&r, "org-b", bsns[5], "B", 0);
+	cli_register(&r, "org-a", bsns[6], "A", 0);
 	vix(&r, "org-a", 0, (const char *[]){ "withdraw", "--bsn", bsns[6],
 	    "--reason", "unjustified", NULL });
 	cr_assert(has(r.out, "\"archived\":false"), "%s", r.out);
@@ -367,10 +371,10 @@ Test(signals, restart_keeps_signals_and_matches)
 	struct run_result r;
 	unsigned long long match;
 
-	vix_register(&r, "org-a", bsns[7], "A", 0);
-	vix_register(&r, "org-b", bsns[7], "B", 0);
+	cli_register(&r, "org-a", bsns[7], "A", 0);
+	cli_register(&r, "org-b", bsns[7], "B", 0);
 	match = json_num(r.out, "match_id");
-	vix_register(&r, "org-a", bsns[8], "A", 0);
+	cli_register(&r, "org-a", bsns[8], "A", 0);
 	harness_restart(&vixd);
 	vix(&r, "org-a", 0, (const char *[]){ "involved", "--bsn", bsns[7],
 	    NULL });
@@ -379,7 +383,7 @@ Test(signals, restart_keeps_signals_and_matches)
 	vix(&r, "org-a", 0, (const char *[]){ "list", NULL });
 	cr_assert_eq(harness_count(r.out, "\"signal_id\""), 2, "%s", r.out);
 	/* A new registration continues the id sequence. */
-	vix_register(&r, "org-b", bsns[9], "B", 0);
+	cli_register(&r, "org-b", bsns[9], "B", 0);
 	cr_assert_eq(json_num(r.out, "signal_id"), 4);
 }
 
@@ -389,8 +393,8 @@ Test(signals, no_bsn_in_data_folder_or_log)
 	char where[PATH_MAX];
 
 	for (size_t i = 10; i < 20; i++) {
-		vix_register(&r, "org-a", bsns[i], "A", 0);
-		vix_register(&r, i % 2 ? "org-b" : "org-a", bsns[i], "B", 0);
+		cli_register(&r, "org-a", bsns[i], "A", 0);
+		cli_register(&r, i % 2 ? "org-b" : "org-a", bsns[i], "B", 0);
 		vix(&r, "org-a", 0, (const char *[]){ "involved", "--bsn",
 		    bsns[i], NULL });
 	}
@@ -457,4 +461,77 @@ Test(signals, full_store_is_resource_exhausted_and_intact)
 	cr_assert_eq((size_t)harness_count(r.out, "\"signal_id\""), ok,
 	    "listed %d, acknowledged %zu, refused %zu",
 	    harness_count(r.out, "\"signal_id\""), ok, full);
+}
+
+static vix_client *
+libvix_connect_as(const char *org)
+{
+	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], file[64];
+	struct vix_options o = { vixd.addr, cert, key, ca, 0 };
+	struct vix_error err;
+	vix_client *c;
+
+	snprintf(file, sizeof(file), "%s.pem", org);
+	harness_dev_file(&vixd, file, cert, sizeof(cert));
+	snprintf(file, sizeof(file), "%s.key", org);
+	harness_dev_file(&vixd, file, key, sizeof(key));
+	harness_dev_file(&vixd, "ca.pem", ca, sizeof(ca));
+	cr_assert_eq(vix_connect(&o, &c, &err), VIX_OK, "connect: %s",
+	    err.message);
+	return c;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(signals, vix_wait_times_out_when_idle_and_returns_when_answered)
+{
+	struct vix_register_req req = { .bsn = bsns[0],
+	    .birth_date = "2015-03-01", .contact_name = "J. Jansen",
+	    .contact_phone = "0501234567", .client_ref = "wait-1" };
+	struct vix_register_result res;
+	struct vix_error err = { .kind = VIX_OK };
+	vix_client *c;
+	uint64_t sent, got;
+	int64_t t0, waited;
+	int rc;
+
+	c = libvix_connect_as("org-a");
+
+	/* Nothing was asked: nothing comes, after about the timeout. */
+	t0 = mono_ms();
+	rc = vix_wait(c, 50, &err);
+	waited = mono_ms() - t0;
+	cr_assert_eq(rc, VIX_ERR_TIMEOUT, "idle wait: %d %s", rc, err.message);
+	cr_assert_eq(err.kind, VIX_ERR_TIMEOUT);
+	cr_assert_geq(waited, 40, "returned after %lld ms of 50",
+	    (long long)waited);
+	cr_assert_lt(waited, 5000, "returned after %lld ms of 50",
+	    (long long)waited);
+
+	/* A pipelined request: the wait ends when its answer comes. */
+	cr_assert_eq(vix_register_send(c, &req, &sent, &err), VIX_OK, "send: %s",
+	    err.message);
+	cr_assert_neq(sent, 0);
+	rc = vix_wait(c, 5000, &err);
+	cr_assert_eq(rc, VIX_OK, "wait after send: %d %s", rc, err.message);
+	rc = vix_register_recv(c, &got, &res, &err);
+	cr_assert_eq(rc, VIX_OK, "recv: %d %s", rc, err.message);
+	cr_assert_eq(got, sent);
+	cr_assert_neq(res.signal_id, 0);
+	cr_assert_eq(res.status, VIX_SIGNAL_CREATED);
+	vix_register_result_free(&res);
+
+	/* Answered and read: idle again. */
+	cr_assert_eq(vix_wait(c, 50, &err), VIX_ERR_TIMEOUT, "%s", err.message);
+
+	cr_assert_eq(vix_wait(NULL, 50, &err), VIX_ERR_ARGS);
+	cr_assert_eq(err.kind, VIX_ERR_ARGS);
+	vix_close(c);
 }

@@ -2,7 +2,8 @@
  * Time-driven rules with the real clock moved forward (libfaketime): a
  * signal past its chosen duration is archived, one that reaches the 23rd
  * birthday is deleted; the owner gets SIGNAL_EXPIRED, the others
- * MATCH_CLOSED. Nothing is waited for: vixd restarts two days later.
+ * MATCH_CLOSED. Nothing is waited for: vixd restarts two days later. Reloads
+ * more frequent than sweep_interval do not hold the sweeps back.
  */
 #include <limits.h>
 #include <signal.h>
@@ -78,19 +79,29 @@ register_youth(const char *org, const char *bsn, const char *birth,
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
 }
 
-/* vixd again, with its clock two days ahead and a fast sweep. */
-static void
-restart_two_days_later(void)
+/* vixd.dir/sweep.conf with this sweep_interval; returns its path. */
+static const char *
+write_sweep_conf(const char *interval)
 {
-	char conf[PATH_MAX];
+	static char conf[PATH_MAX];
 	FILE *fp;
+
+	snprintf(conf, sizeof(conf), "%s/sweep.conf", vixd.dir);
+	cr_assert_not_null(fp = fopen(conf, "w"));
+	fprintf(fp, "[store]\nsweep_interval = %s\n", interval);
+	fclose(fp);
+	return conf;
+}
+
+/* vixd again, with its clock two days ahead and this sweep_interval. */
+static void
+restart_two_days_later(const char *interval)
+{
+	const char *conf;
 
 	cr_assert_eq(access(FAKETIME_LIB, R_OK), 0, "libfaketime is needed "
 	    "(Debian package libfaketime; ./scripts/test installs it)");
-	snprintf(conf, sizeof(conf), "%s/sweep.conf", vixd.dir);
-	cr_assert_not_null(fp = fopen(conf, "w"));
-	fprintf(fp, "[store]\nsweep_interval = 1s\n");
-	fclose(fp);
+	conf = write_sweep_conf(interval);
 	const char *asan = getenv("ASAN_OPTIONS");
 	char *saved = asan ? strdup(asan) : NULL, opts[512];
 
@@ -143,7 +154,7 @@ Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
 	birth_date_turning_23_tomorrow(birth, sizeof(birth));
 	register_youth("org-a", "999990032", birth, "730", "ref-23");
 
-	restart_two_days_later();
+	restart_two_days_later("1s");
 	a = subscribe_as("org-a");
 	b = subscribe_as("org-b");
 	n = wait_for(a, VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED, &m);
@@ -169,5 +180,78 @@ Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
 	    "the one at 23 deleted");
 	store_reader_free(rd);
 	store_close(s);
+	harness_stop(&vixd);
+}
+
+/* One series of /metrics; -1 if absent. */
+static long long
+metric(const char *series)
+{
+	static char page[1 << 18];
+	char needle[256];
+	const char *at;
+
+	cr_assert_eq(harness_http_get(&vixd, "/metrics", page, sizeof(page)),
+	    200);
+	snprintf(needle, sizeof(needle), "\n%s ", series);
+	if ((at = strstr(page, needle)) == NULL)
+		return -1;
+	return strtoll(at + strlen(needle), NULL, 10);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A reload must not restart the sweep timer (re-arming an EV_PERSIST
+ * timer does): SIGHUPs more often than sweep_interval would otherwise
+ * stop expiry, escalation and purging altogether.
+ */
+Test(sweep, sweeps_keep_running_under_frequent_reloads)
+{
+	static char log[1 << 20];
+	const struct timespec pause = { 0, 300 * 1000000L };
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+	long long expired = 0;
+	int64_t until;
+	int hups = 0;
+	SSL *a;
+
+	harness_start(&vixd, NULL);
+	register_youth("org-a", "999990044", "2015-03-01", "1", "ref-hup");
+	/*
+	 * No sweep before the reloads begin: an hour's interval, then 1 s
+	 * from the first reload on, and a reload every 300 ms.
+	 */
+	restart_two_days_later("1h");
+	write_sweep_conf("1s");
+	until = mono_ms() + 10000;
+	while (expired < 1 && mono_ms() < until) {
+		cr_assert_eq(kill(vixd.pid, SIGHUP), 0);
+		hups++;
+		nanosleep(&pause, NULL);
+		expired = metric("vix_signals_expired_total");
+	}
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_null(strstr(log, "reload failed"), "%s",
+	    harness_redact(log));
+	cr_assert_geq(harness_count(log, "TLS material re-read"), 2,
+	    "the reloads did not happen:\n%s", harness_redact(log));
+	cr_assert_eq(expired, 1, "no sweep in 10 s of %d reloads 300 ms "
+	    "apart (sweep_interval 1 s)", hups);
+
+	/* The sweep did its work: the owner was told. */
+	a = subscribe_as("org-a");
+	n = wait_for(a, VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED, &m);
+	cr_assert_str_eq(n->client_ref, "ref-hup");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(a);
 	harness_stop(&vixd);
 }
