@@ -1189,41 +1189,12 @@ live_pages(struct store_txn *t, size_t *psize)
 }
 
 /*
- * Pages on LMDB's free list as of the last commit: room inside the file
- * that later writes reuse. LMDB lets only a read transaction look at it.
- */
-static size_t
-free_pages(struct store *s)
-{
-	MDB_txn *rtxn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t n = 0;
-
-	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rtxn) != 0)
-		return 0;
-	if (mdb_cursor_open(rtxn, 0, &cur) == 0) {
-		/* Each record is a list of page numbers, its length first. */
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
-			if (v.mv_size >= sizeof(size_t)) {
-				size_t count;
-
-				memcpy(&count, v.mv_data, sizeof(count));
-				n += count;
-			}
-		mdb_cursor_close(cur);
-	}
-	mdb_txn_abort(rtxn);
-	return n;
-}
-
-/*
- * The map in use: every page up to the highest the last commit wrote,
- * less those on the free list (which later writes reuse, so that a store
- * that shrank after a purge takes registrations again), plus what this
- * batch added since it first asked, so that a large batch cannot run past
- * the quota before it commits. Live pages alone leave out the copies a
- * batch writes, and let the map fill up first.
+ * The map in use: every page up to the highest the last commit wrote
+ * (free ones among them too: LMDB cannot always reuse them, for instance
+ * those a reader still sees, and counting them as room let a batch run
+ * into MDB_MAP_FULL; this is the "map used" vixctl status shows), plus
+ * what this batch added since it first asked, so that a large batch
+ * cannot run past the quota before it commits.
  */
 int
 store_over_quota(struct store_txn *t, char *why, size_t len)
@@ -1234,11 +1205,8 @@ store_over_quota(struct store_txn *t, char *why, size_t len)
 
 	live = live_pages(t, &psize);
 	if (t->quota_base == 0) {
-		size_t nfree = free_pages(s);
-
 		mdb_env_info(s->env, &info);
-		t->quota_base = info.me_last_pgno + 1 > nfree ?
-		    info.me_last_pgno + 1 - nfree : 1;
+		t->quota_base = info.me_last_pgno + 1;
 		t->quota_live = live;
 	}
 	used = (t->quota_base + (live > t->quota_live ? live - t->quota_live :
