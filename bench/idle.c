@@ -50,10 +50,13 @@ open_one(const struct bench_opts *o, unsigned i, vix_client **c)
 	snprintf(cert, sizeof(cert), "%s/bench-%03u.pem", o->dev_dir, org);
 	snprintf(key, sizeof(key), "%s/bench-%03u.key", o->dev_dir, org);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", o->dev_dir);
+	*c = NULL;
 	if (vix_connect(&vo, c, &err) != VIX_OK ||
 	    vix_ping(*c, &pr, &err) != VIX_OK) {
 		fprintf(stderr, "vix-bench idle: connection %u as bench-%03u: "
 		    "%s\n", i, org, err.message);
+		vix_close(*c);
+		*c = NULL;
 		return -1;
 	}
 	return 0;

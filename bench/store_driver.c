@@ -178,8 +178,13 @@ producer_main(void *arg)
 			}
 			tj->sent = bench_now();
 			if (writer_submit(p->wr, NULL, &tj->job) != 0) {
+				struct timespec ts = { 0, 1000 * 1000 };
+
+				/* The queue is full: let the writer drain it. */
 				p->res.errors_by_code[VIX_STATUS_RESOURCE_EXHAUSTED]++;
 				idle[nidle++] = tj;
+				if (busy == 0)
+					nanosleep(&ts, NULL);
 				break;
 			}
 			busy++;

@@ -1061,18 +1061,22 @@ int
 vix_wait(vix_client *c, int timeout_ms, struct vix_error *err)
 {
 	size_t hlen, blen;
+	int64_t deadline;
 	int rc, ready;
 
 	if (c == NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "client is required");
 	if (c->dead)
 		return seterr(err, VIX_ERR_CONNECT, 0, "connection is closed");
-	if ((rc = client_frame_ready(c, &hlen, &blen, &ready, err)) != VIX_OK)
-		return rc;
-	if (ready || c->rlen > 0)	/* a frame has begun to arrive */
-		return VIX_OK;
-	return client_wait_read(c, timeout_ms < 0 ? -1 : now_ms() + timeout_ms,
-	    err);
+	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	/* Until one whole message is here: then the next read cannot wait. */
+	for (;;) {
+		if ((rc = client_frame_ready(c, &hlen, &blen, &ready,
+		    err)) != VIX_OK || ready)
+			return rc;
+		if ((rc = client_wait_read(c, deadline, err)) != VIX_OK)
+			return rc;
+	}
 }
 
 int

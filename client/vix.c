@@ -25,6 +25,8 @@
 #define IMPORT_WINDOW		64	/* register requests in flight, at most */
 #define IMPORT_RECORD_MAX	65536	/* bytes in one CSV row */
 #define IMPORT_RETRIES		8	/* per row, while the server is busy */
+/* Per row, waits the server asked for: a stuck server still ends it. */
+#define IMPORT_HINTED_RETRIES	600
 #define IMPORT_BACKOFF_MS	100	/* first pause when busy, then doubled */
 #define PROGRESS_EVERY_MS	250
 
@@ -1611,6 +1613,7 @@ struct import_slot {
 	unsigned long		 line;		/* 0: the slot is free */
 	uint64_t		 id;		/* 0: not in flight */
 	unsigned		 tries;
+	unsigned		 hinted;	/* retries after a retry hint */
 	char			*buf;		/* the fields rq points into */
 	size_t			 len;
 	struct vix_register_req	 rq;
@@ -1854,17 +1857,19 @@ slot_find(struct import *im, uint64_t id)
 }
 
 /*
- * A busy server (its queue is full): halve the window, once for the
- * responses of one burst, pause, and send the row again later. Over a rate
- * limit the server says how long to pause (retry_ms): that is no failure,
- * so it uses up none of the row's retries; the import goes at the rate.
+ * A busy server: halve the window, once for the responses of one burst,
+ * pause, and send the row again later. When the server says how long to
+ * pause (retry_ms: a rate limit, a full queue) that is no failure and uses
+ * up none of the row's retries, so the import goes at the rate; only a
+ * server that keeps asking (IMPORT_HINTED_RETRIES) ends it.
  */
 static int
 slot_retry(struct import *im, struct import_slot *s, uint32_t retry_ms)
 {
 	int64_t now = mono_ms(), pause;
 
-	if (retry_ms == 0 && s->tries >= IMPORT_RETRIES)
+	if (retry_ms == 0 ? s->tries >= IMPORT_RETRIES :
+	    s->hinted++ >= IMPORT_HINTED_RETRIES)
 		return 0;
 	if (now >= im->pause_until && im->window > 1)
 		im->window /= 2;

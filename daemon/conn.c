@@ -355,12 +355,16 @@ fail:
  * As many requests at the writer as max_inflight allows, or more answers
  * waiting to be sent than a client that reads would ever leave: one that
  * pipelines without reading is not read from either, so that its answers
- * cannot pile up in our memory.
+ * cannot pile up in our memory. Not for a subscription or a push target:
+ * its output is mostly notifications, bounded by the window, and its acks
+ * are what opens the window again, so they must always be read.
  */
 static int
 conn_full(const struct conn *c)
 {
-	return c->jobs >= c->w->vixd->cfg.max_inflight ||
+	if (c->jobs >= c->w->vixd->cfg.max_inflight)
+		return 1;
+	return c->sub == NULL && c->pusher == NULL &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    CONN_OUTPUT_HIGH(c->w->vixd->cfg.max_frame);
 }
@@ -375,6 +379,9 @@ conn_pause(struct conn *c)
 {
 	c->paused = 1;
 	bufferevent_disable(c->bev, EV_READ);
+	/* Resume at half the high mark, not only once everything is sent. */
+	bufferevent_setwatermark(c->bev, EV_WRITE,
+	    CONN_OUTPUT_HIGH(c->w->vixd->cfg.max_frame) / 2, 0);
 	metrics_read_paused(&c->w->vixd->stats.metrics);
 	log_debug("conn %llu (%s): %u requests in flight, %zu bytes unsent: "
 	    "not reading until there is room", (unsigned long long)c->id,
@@ -386,6 +393,7 @@ static void
 conn_resume(struct conn *c)
 {
 	c->paused = 0;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_enable(c->bev, EV_READ);
 	/* Frames may wait whole in the input buffer: no byte would come. */
 	bufferevent_trigger(c->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
@@ -400,7 +408,7 @@ conn_job_submitted(struct conn *c)
 		conn_pause(c);
 }
 
-/* The output drained (to the low write watermark, 0): read again. */
+/* The output drained below the low write watermark: read again. */
 static void
 conn_writecb(struct bufferevent *bev, void *arg)
 {

@@ -30,7 +30,7 @@ struct conn {
 	struct orgs		*orgs;		/* registry the identity is from */
 	const struct org	*org;		/* fixed at handshake */
 	unsigned		 jobs;		/* requests at the writer */
-	int			 paused;	/* not read: jobs hit max_inflight */
+	int			 paused;	/* not read: max_inflight, or answers unsent */
 	struct subscription	*sub;		/* after a Subscribe */
 	struct pusher		*pusher;	/* outbound: a push target */
 	int			 release_wanted;	/* free when jobs == 0 */

@@ -262,6 +262,35 @@ reload_swap(struct vixd *v, struct orgs *orgs, SSL_CTX *ctx, SSL_CTX *cctx,
 }
 
 /*
+ * Each connection is a descriptor: raise the soft open-file limit as far
+ * as max_connections needs (the hard limit allows), and say so if it
+ * cannot go that far, so that the limit is not found at 3 a.m. as
+ * "Too many open files" on accept.
+ */
+static void
+raise_nofile(const struct vixd_config *cfg)
+{
+	rlim_t want = (rlim_t)cfg->max_connections + NOFILE_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+		    (unsigned long long)rl.rlim_cur);
+	else if (rl.rlim_cur < want)
+		log_warnx("max_connections %u needs about %llu open files; the "
+		    "hard limit allows %llu (raise LimitNOFILE= or ulimit -Hn)",
+		    cfg->max_connections, (unsigned long long)want,
+		    (unsigned long long)rl.rlim_cur);
+}
+
+/*
  * SIGHUP and vixctl reload: re-read vixd.conf's reloadable keys, orgs.conf,
  * the certificates and the CRL into new objects and swap them in. Returns
  * 0 with one line per change in changes, or -1 with every problem in d,
@@ -307,6 +336,7 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 		tv = (struct timeval){ v->cfg.sweep_interval, 0 };
 		event_add(v->ev_sweep, &tv);
 	}
+	raise_nofile(&v->cfg);	/* max_connections may have grown */
 	reload_swap(v, orgs, ctx, cctx, changes, len);
 	return 0;
 }
@@ -482,35 +512,6 @@ check_config(struct vixd *v, const struct options *o)
  * Client listener and workers, admin HTTP, control socket, then push
  * dialling. Any listener that cannot start stops vixd, naming it.
  */
-/*
- * Each connection is a descriptor: raise the soft open-file limit as far
- * as max_connections needs (the hard limit allows), and say so if it
- * cannot go that far, so that the limit is not found at 3 a.m. as
- * "Too many open files" on accept.
- */
-static void
-raise_nofile(const struct vixd_config *cfg)
-{
-	rlim_t want = (rlim_t)cfg->max_connections + NOFILE_SPARE;
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		log_warn("getrlimit(RLIMIT_NOFILE)");
-		return;
-	}
-	if (rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
-		    (unsigned long long)rl.rlim_cur);
-	else if (rl.rlim_cur < want)
-		log_warnx("max_connections %u needs about %llu open files; the "
-		    "hard limit allows %llu (raise LimitNOFILE= or ulimit -Hn)",
-		    cfg->max_connections, (unsigned long long)want,
-		    (unsigned long long)rl.rlim_cur);
-}
-
 static struct control *
 start_listeners(struct vixd *v)
 {

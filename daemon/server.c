@@ -342,8 +342,8 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	/*
 	 * Every response and notification is one write that should leave at
-	 * once; with Nagle a small write behind an unacknowledged one (the
-	 * TLS 1.3 session tickets, a response after a notification) waits
+	 * once; with Nagle a small write behind an unacknowledged one (a
+	 * response right after a notification or another response) waits
 	 * for the peer's delayed ACK, 40 ms on Linux.
 	 */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)

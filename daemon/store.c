@@ -1216,7 +1216,8 @@ store_over_quota(struct store_txn *t, char *why, size_t len)
 		return 0;
 	snprintf(why, len, "the index store is full (%zu of %zu bytes "
 	    "allowed by quota_percent); nothing was changed; ask the "
-	    "administrator to raise map_size", used, limit);
+	    "administrator to raise map_size or compact the store", used,
+	    limit);
 	return 1;
 }
 

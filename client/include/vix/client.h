@@ -70,8 +70,9 @@ struct vix_error {
 	char		 message[508];
 	/*
 	 * With VIX_STATUS_RESOURCE_EXHAUSTED because the caller's
-	 * organisation is over the server's rate limit: the request was not
-	 * applied and is accepted again after this many milliseconds.
+	 * organisation is over the server's rate limit, or the server's
+	 * queue for the store is full: the request was not applied; try it
+	 * again after this many milliseconds.
 	 * 0: no hint (back off by your own rule). Taken from message's
 	 * last 4 bytes, so that the struct keeps the size and layout of
 	 * libvix 0.1.
@@ -283,9 +284,9 @@ VIX_API int vix_register_recv(vix_client *c, uint64_t *id,
 /*
  * Wait at most timeout_ms (-1: no limit) for the server to send something,
  * so that a pipelining caller can send on its own schedule and read only
- * what has arrived: VIX_OK when a response or notification has begun to
- * arrive (the next vix_register_recv() or vix_next_notification() will not
- * wait for the server), VIX_ERR_TIMEOUT when nothing did.
+ * what has arrived: VIX_OK when a whole response or notification is here
+ * (the next vix_register_recv() or vix_next_notification() will not wait
+ * for the server), VIX_ERR_TIMEOUT when none arrived in time.
  */
 VIX_API int vix_wait(vix_client *c, int timeout_ms, struct vix_error *err);
 
