@@ -434,7 +434,8 @@ usage(void)
 	    "           [--dev-dir DIR] [--pid PID] [--conns N] [--orgs M]\n"
 	    "           [--depth D] [--youths K] [--match-pct P]\n"
 	    "           [--duration S] [--rate R] [--subscribers]\n"
-	    "           [--total N] [--progress S] [--data DIR] [--map-gib G]\n");
+	    "           [--total N] [--progress S] [--data DIR] [--map-gib G]\n"
+	    "  --total: vixd and store drivers; --data, --map-gib: store\n");
 	exit(2);
 }
 
