@@ -617,3 +617,44 @@ harness_connect_as(struct vixd_proc *p, const char *name)
 	cr_assert_not_null(ssl, "handshake as %s: %s", name, why);
 	return ssl;
 }
+
+#define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+void
+harness_restart_faketime(struct vixd_proc *p, const char *offset,
+    const char *const *extra)
+{
+	const char *asan = getenv("ASAN_OPTIONS");
+	char *saved = asan ? strdup(asan) : NULL, opts[512];
+
+	cr_assert_eq(access(FAKETIME_LIB, R_OK), 0, "libfaketime is needed "
+	    "(Debian package libfaketime; ./scripts/test installs it)");
+	/* Under AddressSanitizer a preloaded library must be allowed. */
+	snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
+	    asan ? asan : "", asan ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+	setenv("FAKETIME", offset, 1);
+	harness_restart_with(p, extra);
+	unsetenv("LD_PRELOAD");
+	unsetenv("FAKETIME");
+	if (saved != NULL)
+		setenv("ASAN_OPTIONS", saved, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	free(saved);
+}
+
+long long
+harness_metric(struct vixd_proc *p, const char *series)
+{
+	static char page[1 << 18];
+	char needle[256];
+	const char *at;
+
+	cr_assert_eq(harness_http_get(p, "/metrics", page, sizeof(page)), 200);
+	snprintf(needle, sizeof(needle), "\n%s ", series);
+	if ((at = strstr(page, needle)) == NULL)
+		return -1;
+	return strtoll(at + strlen(needle), NULL, 10);
+}

@@ -120,6 +120,17 @@ int	harness_wait_for_text(const char *path, const char *needle,
 int	harness_http_get(struct vixd_proc *p, const char *path, char *buf,
 	    size_t len);
 
+/*
+ * Restart p (or start it, if stopped) with its clock `offset` ahead
+ * (libfaketime, e.g. "+2d") and extra vixd arguments (NULL-terminated);
+ * fails the test if libfaketime is not installed.
+ */
+void	harness_restart_faketime(struct vixd_proc *p, const char *offset,
+	    const char *const *extra);
+
+/* One series of p's /metrics ("name" or "name{labels}"); -1 if absent. */
+long long harness_metric(struct vixd_proc *p, const char *series);
+
 /* Count occurrences of needle in haystack. */
 int	harness_count(const char *haystack, const char *needle);
 

@@ -714,7 +714,6 @@ Test(faults, a_full_disk_refuses_registrations_and_loses_nothing)
 
 /* ---- 3: kill -9 while sweeps and reloads run ------------------------ */
 
-#define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 #define AHEAD		(2 * 86400)	/* vixd's clock runs this far ahead */
 #define CYCLES		12
 #define PAGE		1000		/* rows read from the store at a time */
@@ -763,29 +762,12 @@ crash_conf(struct crash *c, unsigned chunk)
 	return c->conf = write_conf("crash.conf", text);
 }
 
-/* Start (or restart) vixd with its clock AHEAD seconds ahead. */
+/* Start (or restart) vixd with its clock two days ahead. */
 static void
 start_ahead(const char *conf)
 {
-	const char *asan = getenv("ASAN_OPTIONS");
-	char *saved = asan ? strdup(asan) : NULL, opts[512];
-
-	cr_assert_eq(access(FAKETIME_LIB, R_OK), 0, "libfaketime is needed "
-	    "(Debian package libfaketime; ./scripts/test installs it)");
-	/* Under AddressSanitizer a preloaded library must be allowed. */
-	snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
-	    asan ? asan : "", asan ? ":" : "");
-	setenv("ASAN_OPTIONS", opts, 1);
-	setenv("LD_PRELOAD", FAKETIME_LIB, 1);
-	setenv("FAKETIME", "+2d", 1);
-	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
-	unsetenv("LD_PRELOAD");
-	unsetenv("FAKETIME");
-	if (saved != NULL)
-		setenv("ASAN_OPTIONS", saved, 1);
-	else
-		unsetenv("ASAN_OPTIONS");
-	free(saved);
+	harness_restart_faketime(&vixd, "+2d",
+	    (const char *[]){ "-c", conf, NULL });
 }
 
 static void

@@ -267,21 +267,6 @@ ping(SSL *ssl, uint64_t id, uint32_t *retry_ms)
 	return code;
 }
 
-/* One series of /metrics ("name" or "name{labels}"); -1 if absent. */
-static long long
-metric(const char *series)
-{
-	static char page[1 << 18];
-	char needle[256];
-	const char *at;
-
-	cr_assert_eq(harness_http_get(&vixd, "/metrics", page, sizeof(page)),
-	    200);
-	snprintf(needle, sizeof(needle), "\n%s ", series);
-	if ((at = strstr(page, needle)) == NULL)
-		return -1;
-	return strtoll(at + strlen(needle), NULL, 10);
-}
 
 Test(limits, a_silent_connection_is_closed_after_idle_timeout_a_pinging_one_is_not)
 {
@@ -437,12 +422,12 @@ Test(limits, max_inflight_slows_a_pipelining_client_and_loses_nothing)
 		vix__v1__server_message__free_unpacked(m, NULL);
 	}
 	harness_tls_close(ssl);
-	peak = metric("vix_connection_inflight_peak");
-	pauses = metric("vix_connection_read_pauses_total");
+	peak = harness_metric(&vixd, "vix_connection_inflight_peak");
+	pauses = harness_metric(&vixd, "vix_connection_read_pauses_total");
 	cr_assert(peak >= 1 && peak <= 4, "at most max_inflight (4) in "
 	    "flight on the connection, saw %lld", peak);
 	cr_assert_gt(pauses, 0, "the connection was never paused");
-	cr_assert_eq(metric("vix_requests_total{type=\"register\","
+	cr_assert_eq(harness_metric(&vixd, "vix_requests_total{type=\"register\","
 	    "code=\"OK\"}"), PIPELINED);
 }
 
@@ -475,7 +460,7 @@ Test(limits, vix_import_keeps_to_the_rate_limit_and_loses_nothing)
 	    harness_redact(r.out));
 	cr_assert_not_null(strstr(r.out, "\"rejected\":0,"), "%s",
 	    harness_redact(r.out));
-	cr_assert_gt(metric("vix_rate_limited_total"), 0, "the import never "
+	cr_assert_gt(harness_metric(&vixd, "vix_rate_limited_total"), 0, "the import never "
 	    "met the limit");
 	/* 10 at once, then 50/s: the other 140 take 2.8 s at least. */
 	cr_assert_geq(elapsed, 2800, "150 rows in %ld ms: faster than the "
@@ -555,8 +540,8 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 	harness_tls_close(a);
 	harness_tls_close(b);
 
-	cr_assert_eq(metric("vix_rate_limited_total"), refused);
-	cr_assert_eq(metric("vix_requests_total{type=\"ping\","
+	cr_assert_eq(harness_metric(&vixd, "vix_rate_limited_total"), refused);
+	cr_assert_eq(harness_metric(&vixd, "vix_requests_total{type=\"ping\","
 	    "code=\"RESOURCE_EXHAUSTED\"}"), refused);
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_eq(harness_count(log, "organisation org-a is over its rate "
@@ -723,13 +708,13 @@ Test(limits, a_client_that_never_reads_is_not_read_from_either)
 
 	signal(SIGPIPE, SIG_IGN);	/* the writer's end, at shutdown */
 	harness_start(&vixd, NULL);
-	pauses0 = metric("vix_connection_read_pauses_total");
+	pauses0 = harness_metric(&vixd, "vix_connection_read_pauses_total");
 	rss0 = vixd_rss_kib();
 	ssl = harness_connect_as(&vixd, "org-a");
 	cr_assert_eq(pthread_create(&tid, NULL, ping_without_reading, ssl), 0);
 	for (int i = 0; i < 100 && pauses <= pauses0; i++) {
 		sleep_ms(100);
-		pauses = metric("vix_connection_read_pauses_total");
+		pauses = harness_metric(&vixd, "vix_connection_read_pauses_total");
 	}
 	cr_assert_gt(pauses, pauses0, "vixd kept reading a client that never "
 	    "reads its answers");
@@ -786,6 +771,6 @@ Test(limits, a_full_writer_queue_refuses_with_a_retry_hint)
 	harness_tls_close(ssl);
 	cr_assert_gt(full, 0, "%u registrations never filled a queue of 16",
 	    PIPELINED);
-	cr_assert_eq(metric("vix_requests_total{type=\"register\","
+	cr_assert_eq(harness_metric(&vixd, "vix_requests_total{type=\"register\","
 	    "code=\"OK\"}"), ok);
 }

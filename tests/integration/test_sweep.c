@@ -19,7 +19,6 @@
 #include "rules.h"
 #include "store.h"
 
-#define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 
 static struct vixd_proc vixd;
 
@@ -97,28 +96,10 @@ write_sweep_conf(const char *interval)
 static void
 restart_two_days_later(const char *interval)
 {
-	const char *conf;
+	const char *conf = write_sweep_conf(interval);
 
-	cr_assert_eq(access(FAKETIME_LIB, R_OK), 0, "libfaketime is needed "
-	    "(Debian package libfaketime; ./scripts/test installs it)");
-	conf = write_sweep_conf(interval);
-	const char *asan = getenv("ASAN_OPTIONS");
-	char *saved = asan ? strdup(asan) : NULL, opts[512];
-
-	/* Under AddressSanitizer a preloaded library must be allowed. */
-	snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
-	    asan ? asan : "", asan ? ":" : "");
-	setenv("ASAN_OPTIONS", opts, 1);
-	setenv("LD_PRELOAD", FAKETIME_LIB, 1);
-	setenv("FAKETIME", "+2d", 1);
-	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
-	unsetenv("LD_PRELOAD");
-	unsetenv("FAKETIME");
-	if (saved != NULL)
-		setenv("ASAN_OPTIONS", saved, 1);
-	else
-		unsetenv("ASAN_OPTIONS");
-	free(saved);
+	harness_restart_faketime(&vixd, "+2d",
+	    (const char *[]){ "-c", conf, NULL });
 }
 
 static void
@@ -183,21 +164,6 @@ Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
 	harness_stop(&vixd);
 }
 
-/* One series of /metrics; -1 if absent. */
-static long long
-metric(const char *series)
-{
-	static char page[1 << 18];
-	char needle[256];
-	const char *at;
-
-	cr_assert_eq(harness_http_get(&vixd, "/metrics", page, sizeof(page)),
-	    200);
-	snprintf(needle, sizeof(needle), "\n%s ", series);
-	if ((at = strstr(page, needle)) == NULL)
-		return -1;
-	return strtoll(at + strlen(needle), NULL, 10);
-}
 
 static int64_t
 mono_ms(void)
@@ -237,7 +203,7 @@ Test(sweep, sweeps_keep_running_under_frequent_reloads)
 		cr_assert_eq(kill(vixd.pid, SIGHUP), 0);
 		hups++;
 		nanosleep(&pause, NULL);
-		expired = metric("vix_signals_expired_total");
+		expired = harness_metric(&vixd, "vix_signals_expired_total");
 	}
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_null(strstr(log, "reload failed"), "%s",
