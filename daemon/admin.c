@@ -250,8 +250,11 @@ admin_status_config(struct evbuffer *b, struct vixd *v, size_t norgs)
 	    c->max_connections, c->max_signal_days,
 	    (long long)c->escalate_after);
 	json_string(b, c->data_dir);
-	evbuffer_add_printf(b, ",\"map_size\":%zu,\"orgs\":%zu,\"dev\":%s}",
-	    c->map_size, norgs, v->dev ? "true" : "false");
+	evbuffer_add_printf(b, ",\"map_size\":%zu,\"quota_percent\":%u,"
+	    "\"max_inflight\":%u,\"rate_limit\":%u,\"rate_burst\":%u,"
+	    "\"queue_max\":%u,\"orgs\":%zu,\"dev\":%s}", c->map_size,
+	    c->quota_percent, c->max_inflight, c->rate_limit, c->rate_burst,
+	    c->queue_max, norgs, v->dev ? "true" : "false");
 }
 
 static void

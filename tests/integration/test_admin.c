@@ -156,7 +156,9 @@ Test(admin, status_has_counts_and_no_secrets)
 	    "\"connections\":", "\"subscribers\":", "\"archived\":",
 	    "\"listen\":\"127.0.0.1:", "\"admin_listen\":\"", "\"workers\":",
 	    "\"max_frame\":", "\"max_signal_days\":", "\"escalate_after\":",
-	    "\"data_dir\":\"", "\"orgs\":4" };
+	    "\"data_dir\":\"", "\"orgs\":4", "\"quota_percent\":90,",
+	    "\"max_inflight\":256,", "\"rate_limit\":0,",
+	    "\"queue_max\":10000," };
 	char path[PATH_MAX], hex[2 * 64 + 1] = "", *body;
 	unsigned char key[64];
 	size_t n;
