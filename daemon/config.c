@@ -14,7 +14,6 @@
 #include "addr.h"
 #include "frame.h"
 #include "inifile.h"
-#include "ratelimit.h"
 
 enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
     KEY_DURATION };
@@ -113,8 +112,6 @@ config_defaults(struct vixd_config *c)
 	config_set(&c->tls_private_key, "/etc/vix/tls/server.key");
 	config_set(&c->tls_ca_bundle, "/etc/vix/tls/ca.pem");
 	c->tls_min_version = TLS1_3_VERSION;
-	if ((c->ratelimit = ratelimit_new()) == NULL)
-		abort();
 }
 
 void
@@ -128,8 +125,6 @@ config_free(struct vixd_config *c)
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		config_set(strings[i], NULL);
-	ratelimit_free(c->ratelimit);
-	c->ratelimit = NULL;
 }
 
 int
@@ -359,7 +354,6 @@ config_load(struct vixd_config *c, const char *path, struct diag *d)
 
 	config_set(&c->path, path);
 	inifile_parse(path, config_handler, &x, d);
-	ratelimit_set(c->ratelimit, c->rate_limit, c->rate_burst);
 	return d->count == before ? 0 : -1;
 }
 
@@ -438,5 +432,4 @@ config_reload(struct vixd_config *cur, struct vixd_config *nc, char *buf,
 			    k->section, k->name, config_key_reloadable(k) ? "" :
 			    " (takes effect at the next restart)");
 	}
-	ratelimit_set(cur->ratelimit, cur->rate_limit, cur->rate_burst);
 }

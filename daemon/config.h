@@ -62,14 +62,6 @@ struct vixd_config {
 	char		*tls_ca_bundle;
 	char		*tls_crl_file;		/* NULL: no CRL */
 	int		 tls_min_version;	/* TLS1_2_VERSION or TLS1_3_VERSION */
-
-	/*
-	 * The buckets of rate_limit. Workers read the limit from here, never
-	 * from rate_limit itself, so that a reload can change it while they
-	 * run; it lives as long as the configuration (freed after the
-	 * workers stopped) and a reload keeps it, buckets and all.
-	 */
-	struct ratelimit *ratelimit;
 };
 
 /* Fill every key with its built-in default (production paths). */

@@ -491,7 +491,7 @@ rate_limited(struct conn *c, Vix__V1__Request *req)
 	char *bsn;
 
 	if (c->pusher != NULL || req->body_case == VIX__V1__REQUEST__BODY_ACK ||
-	    ratelimit_take(c->w->vixd->cfg.ratelimit, c->org->sid, c->req_t0,
+	    ratelimit_take(c->w->vixd->ratelimit, c->org->sid, c->req_t0,
 	    &why) == 0)
 		return 0;
 	if ((bsn = request_bsn(req)) != NULL)

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "orgs.h"
 #include "pseudonym.h"
+#include "ratelimit.h"
 #include "handlers.h"
 #include "push.h"
 #include "sdnotify.h"
@@ -337,6 +338,7 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 		event_add(v->ev_sweep, &tv);
 	}
 	raise_nofile(&v->cfg);	/* max_connections may have grown */
+	ratelimit_set(v->ratelimit, v->cfg.rate_limit, v->cfg.rate_burst);
 	reload_swap(v, orgs, ctx, cctx, changes, len);
 	return 0;
 }
@@ -465,6 +467,7 @@ vixd_free(struct vixd *v)
 	signal(SIGINT, SIG_IGN);
 	if (v->ev_sweep != NULL)
 		event_free(v->ev_sweep);
+	ratelimit_free(v->ratelimit);
 	if (v->base != NULL)
 		event_base_free(v->base);
 	writer_stop(v->writer);
@@ -574,6 +577,9 @@ main(int argc, char **argv)
 		fatal_diag(&d);
 	if (load_config(&v, &o, &d) == -1 || load_material(&v, 0, &d) == -1)
 		fatal_diag(&d);
+	if ((v.ratelimit = ratelimit_new()) == NULL)
+		fatalx("out of memory");
+	ratelimit_set(v.ratelimit, v.cfg.rate_limit, v.cfg.rate_burst);
 
 	if (open_store(&v, &d) == -1)
 		fatal_diag(&d);

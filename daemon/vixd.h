@@ -62,6 +62,8 @@ struct worker {
 	int			 draining;	/* worker thread only */
 };
 
+struct ratelimit;
+
 struct vixd {
 	struct vixd_config	 cfg;
 	int			 dev;
@@ -92,6 +94,12 @@ struct vixd {
 	struct vixd_stats	 stats;
 	struct pusher		*pushers;
 	size_t			 npushers;
+	/*
+	 * The buckets of rate_limit, shared by the workers, which read the
+	 * limit from here so that a reload can change it while they run; a
+	 * reload keeps the buckets.
+	 */
+	struct ratelimit	*ratelimit;
 };
 
 /* The current organisation registry, with a reference the caller drops. */

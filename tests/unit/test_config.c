@@ -88,7 +88,6 @@ Test(config, defaults)
 	cr_assert_eq(c.max_inflight, 256);
 	cr_assert_eq(c.rate_limit, 0);
 	cr_assert_eq(c.rate_burst, 0);
-	cr_assert_not_null(c.ratelimit);
 	cr_assert_eq(c.shutdown_grace, 10);
 	cr_assert_str_eq(c.orgs_file, "/etc/vix/orgs.conf");
 	cr_assert_str_eq(c.pseudonym_key_file, "/etc/vix/pseudonym.key");
@@ -101,7 +100,6 @@ Test(config, defaults)
 	config_free(&c);
 	cr_assert_null(c.listen);
 	cr_assert_null(c.tls_ca_bundle);
-	cr_assert_null(c.ratelimit);
 }
 
 Test(config, load_overrides_every_key)
@@ -587,14 +585,28 @@ load_ok(struct vixd_config *c, const char *text)
 	free(path);
 }
 
+/* The limiter vixd builds from a configuration (main.c does the same). */
+static struct ratelimit *
+limiter_of(const struct vixd_config *c)
+{
+	struct ratelimit *rl = ratelimit_new();
+
+	cr_assert_not_null(rl);
+	ratelimit_set(rl, c->rate_limit, c->rate_burst);
+	return rl;
+}
+
 Test(config, no_rate_limit_by_default)
 {
 	struct ratelimit_refusal why;
 	struct vixd_config c;
+	struct ratelimit *rl;
 
 	config_defaults(&c);
+	rl = limiter_of(&c);
 	for (int i = 0; i < 10000; i++)
-		cr_assert_eq(ratelimit_take(c.ratelimit, 1, SEC, &why), 0);
+		cr_assert_eq(ratelimit_take(rl, 1, SEC, &why), 0);
+	ratelimit_free(rl);
 	config_free(&c);
 }
 
@@ -602,32 +614,35 @@ Test(config, rate_limit_is_a_bucket_per_organisation)
 {
 	struct ratelimit_refusal why;
 	struct vixd_config c;
+	struct ratelimit *rl;
 	uint64_t t = 100 * SEC;
 
 	config_defaults(&c);
 	load_ok(&c, "[server]\nrate_limit = 5\nrate_burst = 3\n");
+	rl = limiter_of(&c);
 	for (int i = 0; i < 3; i++)
-		cr_assert_eq(ratelimit_take(c.ratelimit, 7, t, &why), 0,
+		cr_assert_eq(ratelimit_take(rl, 7, t, &why), 0,
 		    "request %d of the burst", i + 1);
-	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t, &why), -1);
+	cr_assert_eq(ratelimit_take(rl, 7, t, &why), -1);
 	cr_assert_eq(why.rate, 5);
 	cr_assert_eq(why.retry_ms, 200);
 	cr_assert_eq(why.first, 1);
 	/* A refusal costs nothing: the hint only shrinks as time passes. */
-	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t + 50 * MS, &why), -1);
+	cr_assert_eq(ratelimit_take(rl, 7, t + 50 * MS, &why), -1);
 	cr_assert_eq(why.retry_ms, 150);
 	cr_assert_eq(why.first, 0, "logged once, not per refusal");
 	/* Another organisation (and one far beyond the first) is not limited. */
-	cr_assert_eq(ratelimit_take(c.ratelimit, 8, t, &why), 0);
-	cr_assert_eq(ratelimit_take(c.ratelimit, 5000, t, &why), 0);
+	cr_assert_eq(ratelimit_take(rl, 8, t, &why), 0);
+	cr_assert_eq(ratelimit_take(rl, 5000, t, &why), 0);
 	/* Once the hint has passed, exactly one more fits. */
-	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t + 200 * MS, &why), 0);
-	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t + 200 * MS, &why), -1);
+	cr_assert_eq(ratelimit_take(rl, 7, t + 200 * MS, &why), 0);
+	cr_assert_eq(ratelimit_take(rl, 7, t + 200 * MS, &why), -1);
 	/* Idle for a while, the whole burst is back, and no more. */
 	t += 10 * SEC;
 	for (int i = 0; i < 3; i++)
-		cr_assert_eq(ratelimit_take(c.ratelimit, 7, t, &why), 0);
-	cr_assert_eq(ratelimit_take(c.ratelimit, 7, t, &why), -1);
+		cr_assert_eq(ratelimit_take(rl, 7, t, &why), 0);
+	cr_assert_eq(ratelimit_take(rl, 7, t, &why), -1);
+	ratelimit_free(rl);
 	config_free(&c);
 }
 
@@ -635,14 +650,17 @@ Test(config, rate_burst_0_is_one_second_of_rate_limit)
 {
 	struct ratelimit_refusal why;
 	struct vixd_config c;
+	struct ratelimit *rl;
 	int n = 0;
 
 	config_defaults(&c);
 	load_ok(&c, "[server]\nrate_limit = 40\n");
-	while (ratelimit_take(c.ratelimit, 1, SEC, &why) == 0 && n < 1000)
+	rl = limiter_of(&c);
+	while (ratelimit_take(rl, 1, SEC, &why) == 0 && n < 1000)
 		n++;
 	cr_assert_eq(n, 40);
 	cr_assert_eq(why.retry_ms, 25);
+	ratelimit_free(rl);
 	config_free(&c);
 }
 
@@ -650,13 +668,15 @@ Test(config, a_reload_applies_the_rate_keys_and_keeps_the_buckets)
 {
 	struct ratelimit_refusal why;
 	struct vixd_config cur, nc;
+	struct ratelimit *rl;
 	char changes[1024] = "";
 
 	config_defaults(&cur);
 	load_ok(&cur, "[server]\nrate_limit = 1\nrate_burst = 1\n"
 	    "max_inflight = 8\n");
-	cr_assert_eq(ratelimit_take(cur.ratelimit, 3, SEC, &why), 0);
-	cr_assert_eq(ratelimit_take(cur.ratelimit, 3, SEC, &why), -1);
+	rl = limiter_of(&cur);
+	cr_assert_eq(ratelimit_take(rl, 3, SEC, &why), 0);
+	cr_assert_eq(ratelimit_take(rl, 3, SEC, &why), -1);
 
 	/* The same limit again: the bucket stays empty. */
 	config_defaults(&nc);
@@ -664,22 +684,25 @@ Test(config, a_reload_applies_the_rate_keys_and_keeps_the_buckets)
 	    "max_inflight = 8\n");
 	config_reload(&cur, &nc, changes, sizeof(changes));
 	config_free(&nc);
+	ratelimit_set(rl, cur.rate_limit, cur.rate_burst);
 	cr_assert_str_eq(changes, "");
-	cr_assert_eq(ratelimit_take(cur.ratelimit, 3, SEC + MS, &why), -1);
+	cr_assert_eq(ratelimit_take(rl, 3, SEC + MS, &why), -1);
 
 	/* A higher rate takes effect; max_inflight waits for a restart. */
 	config_defaults(&nc);
 	load_ok(&nc, "[server]\nrate_limit = 0\nmax_inflight = 16\n");
 	config_reload(&cur, &nc, changes, sizeof(changes));
 	config_free(&nc);
+	ratelimit_set(rl, cur.rate_limit, cur.rate_burst);
 	cr_assert_str_eq(changes, "[server] max_inflight changed (takes "
 	    "effect at the next restart)\n[server] rate_limit changed\n"
 	    "[server] rate_burst changed\n");
 	cr_assert_eq(cur.rate_limit, 0);
 	cr_assert_eq(cur.max_inflight, 8);
 	for (int i = 0; i < 100; i++)
-		cr_assert_eq(ratelimit_take(cur.ratelimit, 3, SEC + MS, &why),
+		cr_assert_eq(ratelimit_take(rl, 3, SEC + MS, &why),
 		    0);
+	ratelimit_free(rl);
 	config_free(&cur);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
