@@ -2,7 +2,7 @@
  * `vix import FILE.csv` against the real daemon: pipelined registration of
  * every row, FILE.errors.csv naming each rejected line and why, a second run
  * that refreshes, a resumed import, and the usage errors. The BSNs are
- * synthetic ones from the shared test data; none is ever printed, here or
+ * synthetic ones from tests/data; none is ever printed, here or
  * by vix.
  */
 #include <sys/stat.h>

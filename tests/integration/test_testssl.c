@@ -236,6 +236,12 @@ scan(struct scan *s, const char *tag)
 	harness_dev_file(&vixd, "ca.pem", ca, sizeof(ca));
 	snprintf(json, sizeof(json), "%s/testssl-%s.json", vixd.dir, tag);
 	snprintf(target, sizeof(target), "%s", vixd.addr);
+	/*
+	 * testssl probes `openssl engine gost` unless told not to; where the
+	 * engine is missing (a new machine) that probe is a WARN in the report
+	 * about the machine, not about vixd.
+	 */
+	cr_assert_eq(setenv("NO_ENGINE", "true", 1), 0);
 	harness_run(&r, (const char *[]){ testssl, "--quiet", "--color", "0",
 	    "--warnings", "off", "--nodns", "none", "--connect-timeout", "10",
 	    "--openssl", openssl, "--add-ca", ca, "--jsonfile", json,
@@ -287,4 +293,43 @@ Test(testssl, tls_1_2_when_configured)
 	scan(&s, "tls12");
 	scan_saw_vixd(&s);
 	cr_assert_str_eq(s.tls12, "offered");
+}
+
+/*
+ * The judgement itself, on a report written here: a MEDIUM finding and a scan
+ * problem fail, an accepted finding and LOW or OK ones do not. Without this a
+ * parser that saw nothing would pass every scan.
+ */
+Test(testssl, medium_finding_or_scan_problem_fails)
+{
+	char path[] = "/tmp/vix-testssl-XXXXXX";
+	struct scan s;
+	int fd = mkstemp(path);
+	FILE *fp;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_not_null(fp = fdopen(fd, "w"));
+	fputs("[\n"
+	    "  {\n\"id\" : \"TLS1_3\",\n\"severity\" : \"OK\",\n"
+	    "\"finding\" : \"offered with final\"},\n"
+	    "  {\n\"id\" : \"cipher_order\",\n\"severity\" : \"MEDIUM\",\n"
+	    "\"finding\" : \"server does not prioritize ciphers\"},\n"
+	    "  {\n\"id\" : \"engine_problem\",\n\"severity\" : \"WARN\",\n"
+	    "\"finding\" : \"No engine or GOST support via engine\"},\n"
+	    "  {\n\"id\" : \"cert_revocation\",\n\"severity\" : \"HIGH\",\n"
+	    "\"finding\" : \"Neither CRL nor OCSP URI provided\"},\n"
+	    "  {\n\"id\" : \"BREACH\",\n\"severity\" : \"LOW\",\n"
+	    "\"finding\" : \"potentially vulnerable\"},\n"
+	    "  {\n\"id\" : \"scanTime\",\n\"severity\" : \"INFO\",\n"
+	    "\"finding\" : \"42\"}\n"
+	    "]\n", fp);
+	cr_assert_eq(fclose(fp), 0);
+	scan_parse(&s, path);
+	unlink(path);
+	cr_assert(s.complete);
+	cr_assert_eq(s.nfindings, 6);
+	cr_assert_eq(s.nfail, 2, "failing findings:\n%s", s.failures);
+	cr_assert_not_null(strstr(s.failures, "MEDIUM cipher_order"));
+	cr_assert_not_null(strstr(s.failures, "WARN engine_problem"));
+	cr_assert_str_eq(s.tls13, "offered with final");
 }

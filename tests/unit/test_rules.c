@@ -1,5 +1,5 @@
 /*
- * The Jeugdwet rules: BSN 11-test over the shared test data, dates and leap
+ * The Jeugdwet rules: BSN 11-test over the synthetic test data in tests/data, dates and leap
  * years, the age limit, expiry, and contact details.
  *
  * No BSN may appear in test output: assertions about BSNs name the line of
