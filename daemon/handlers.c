@@ -172,6 +172,34 @@ register_fields(struct conn *c, uint64_t id, const Vix__V1__Register *r,
 	return 0;
 }
 
+/*
+ * No BSN in the free text of a registration (its own, or any other): the
+ * index stores and sends these fields to other organisations. Checked
+ * before the BSN is wiped; a refused field is wiped too. Returns 0, or -1
+ * after answering.
+ */
+static int
+register_free_text(struct conn *c, uint64_t id, Vix__V1__Register *r)
+{
+	Vix__V1__Contact *ct = r->contact;
+	struct { const char *field; char *text; } f[] = {
+		{ "client_ref", r->client_ref },
+		{ "contact.name", ct ? ct->name : NULL },
+		{ "contact.phone", ct ? ct->phone : NULL },
+		{ "contact.email", ct ? ct->email : NULL },
+	};
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (rules_check_no_bsn(f[i].field, f[i].text, r->bsn,
+		    &why) == -1) {
+			OPENSSL_cleanse(f[i].text, strlen(f[i].text));
+			invalid(c, id, "%s", why);
+			return -1;
+		}
+	return 0;
+}
+
 static void
 handle_register(struct conn *c, Vix__V1__Request *req)
 {
@@ -179,6 +207,7 @@ handle_register(struct conn *c, Vix__V1__Request *req)
 	struct job *j;
 
 	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1 ||
+	    register_free_text(c, req->id, r) == -1 ||
 	    (j = job_new(c, req->id, JOB_REGISTER)) == NULL) {
 		if (r->bsn != NULL)
 			OPENSSL_cleanse(r->bsn, strlen(r->bsn));

@@ -15,6 +15,7 @@
 #define DATE_LEN	10	/* YYYY-MM-DD */
 #define DATE_MIN_YEAR	1900
 #define DATE_MAX_YEAR	9999
+#define BSN_LEN		9
 
 enum text_error {
 	TEXT_OK = 0,
@@ -412,6 +413,100 @@ rules_check_client_ref(const char *ref, const char **why)
 	}
 	if (why != NULL)
 		*why = msg;
+	return -1;
+}
+
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* What may group the digits of one number: "1234.56.782", "(0)6 1234". */
+static int
+is_digit_group_sep(char c)
+{
+	return c != '\0' && strchr(" .-/()", c) != NULL;
+}
+
+/* Whether bsn's digits stand in a row among the digits of text. */
+static int
+holds_own_bsn(const char *text, const char *bsn)
+{
+	char win[BSN_LEN] = { 0 };
+	size_t n = 0;
+	int found = 0;
+
+	if (bsn == NULL || rules_check_bsn(bsn, strlen(bsn)) != BSN_OK)
+		return 0;
+	for (; *text != '\0' && !found; text++) {
+		if (!is_digit(*text))
+			continue;
+		memmove(win, win + 1, BSN_LEN - 1);
+		win[BSN_LEN - 1] = *text;
+		found = ++n >= BSN_LEN && memcmp(win, bsn, BSN_LEN) == 0;
+	}
+	explicit_bzero(win, sizeof(win));
+	return found;
+}
+
+/*
+ * The number starting at *p (a digit): its digits, the first BSN_LEN of
+ * them into d. Advances *p past it. Returns the number of digits.
+ */
+static size_t
+number_take(const char **p, char *d)
+{
+	const char *s = *p, *q;
+	size_t n = 0;
+
+	for (;;) {
+		for (; is_digit(*s); s++, n++)
+			if (n < BSN_LEN)
+				d[n] = *s;
+		for (q = s; is_digit_group_sep(*q); q++)
+			;
+		if (q == s || !is_digit(*q))
+			break;
+		s = q;
+	}
+	*p = s;
+	return n;
+}
+
+/* Whether text holds a number of exactly 9 digits passing the 11-test. */
+static int
+holds_bsn_number(const char *text)
+{
+	char d[BSN_LEN];
+	int found = 0;
+
+	while (*text != '\0' && !found) {
+		if (!is_digit(*text)) {
+			text++;
+			continue;
+		}
+		found = number_take(&text, d) == BSN_LEN &&
+		    rules_check_bsn(d, BSN_LEN) == BSN_OK;
+	}
+	explicit_bzero(d, sizeof(d));
+	return found;
+}
+
+int
+rules_check_no_bsn(const char *field, const char *text, const char *bsn,
+    const char **why)
+{
+	static _Thread_local char buf[192];
+
+	if (text == NULL || (!holds_own_bsn(text, bsn) &&
+	    !holds_bsn_number(text)))
+		return 0;
+	snprintf(buf, sizeof(buf), "%.32s: must not contain a BSN, or a "
+	    "number that could be one (case systems that use the BSN as "
+	    "their file number: send another reference)", field);
+	if (why != NULL)
+		*why = buf;
 	return -1;
 }
 

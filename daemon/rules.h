@@ -85,6 +85,22 @@ int		rules_check_contact(const char *name, const char *phone,
 /* client_ref: optional, at most 64 bytes, valid UTF-8, no control chars. */
 int		rules_check_client_ref(const char *ref, const char **why);
 
+/*
+ * Free text (client_ref, contact name, phone, e-mail) must hold no BSN:
+ * neither the request's own bsn, found wherever its 9 digits stand in a row
+ * among the digits of text (whatever separates them, inside a longer
+ * number too), nor any number of exactly 9 digits that passes the 11-test.
+ * A number is a run of digits that may be grouped by spaces, dots, hyphens,
+ * slashes and brackets ("1234.56.782", "123 456 782"); one of 10 or more
+ * digits, such as a phone number with its country code, is not a BSN even
+ * where 9 of its digits in a row would pass the 11-test (one window in 11
+ * does by chance). bsn NULL, or not a valid BSN: only the second rule.
+ * Returns 0, or -1 with *why naming field, never the value; the message
+ * lives in per-thread storage until this thread calls this again.
+ */
+int		rules_check_no_bsn(const char *field, const char *text,
+		    const char *bsn, const char **why);
+
 /* municipality: optional (empty), else exactly 4 ASCII digits. */
 int		rules_check_municipality(const char *code, const char **why);
 

@@ -738,3 +738,145 @@ Test(municipality, cases)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_municipality(bad[i], 0);
 }
+
+/* ---- no BSN in free text ---- */
+
+#define OWN	"999990019"	/* synthetic test numbers */
+#define OTHER	"999990032"
+#define BAD	"999990018"	/* fails the 11-test */
+
+/* Whether a digit is in s: the messages must show none of the value. */
+static int
+has_digit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= '0' && *s <= '9')
+			return 1;
+	return 0;
+}
+
+/*
+ * Check text (built from the pattern, where "O" stands for OWN and "X" for
+ * OTHER, and other letters are themselves) as field; case names the case
+ * in messages, never the value.
+ */
+static void
+expect_free_text(int line, const char *field, const char *text,
+    const char *own, int refused)
+{
+	const char *why = NULL;
+	char want[64];
+	int rc = rules_check_no_bsn(field, text, own, &why);
+
+	if (!refused) {
+		cr_expect_eq(rc, 0, "line %d: refused", line);
+		return;
+	}
+	cr_expect_eq(rc, -1, "line %d: accepted", line);
+	if (rc != -1)
+		return;
+	snprintf(want, sizeof(want), "%s: must not contain a BSN", field);
+	cr_expect_eq(strncmp(why, want, strlen(want)), 0, "line %d: %s", line,
+	    why);
+	cr_expect_not_null(strstr(why, "another reference"), "line %d", line);
+	cr_expect(!has_digit(why), "line %d: the message shows a digit", line);
+}
+
+#define REFUSED(field, text, own)	\
+	expect_free_text(__LINE__, field, text, own, 1)
+#define ACCEPTED(field, text, own)	\
+	expect_free_text(__LINE__, field, text, own, 0)
+
+Test(free_text, the_requests_own_bsn_anywhere_among_the_digits)
+{
+	REFUSED("client_ref", OWN, OWN);
+	REFUSED("client_ref", "D-" OWN, OWN);
+	REFUSED("client_ref", "dossier" OWN "b", OWN);
+	REFUSED("client_ref", "2024" OWN "001", OWN);	/* a longer run */
+	REFUSED("client_ref", "9999.90.019", OWN);	/* grouped as written */
+	REFUSED("client_ref", "999 990 019", OWN);
+	REFUSED("client_ref", "99-999/0019", OWN);
+	REFUSED("client_ref", "ref 9999 a 90019", OWN);	/* whatever between */
+	REFUSED("contact.name", "Jan " OWN, OWN);
+	REFUSED("contact.phone", "+31 " OWN, OWN);	/* a phone that is one */
+	REFUSED("contact.phone", OWN, OWN);
+	REFUSED("contact.email", OWN "@example.nl", OWN);
+	REFUSED("contact.email", "j." OWN "@example.nl", OWN);
+	/* Not its own BSN: a longer run of another's is no BSN. */
+	ACCEPTED("client_ref", "2024" OWN "001", OTHER);
+	ACCEPTED("client_ref", "99999001", OWN);	/* 8 of its digits */
+	ACCEPTED("client_ref", "99999.0.01", OWN);
+}
+
+Test(free_text, any_number_of_nine_digits_passing_the_11_test)
+{
+	REFUSED("client_ref", OTHER, OWN);
+	REFUSED("client_ref", "sibling " OTHER, OWN);
+	REFUSED("client_ref", "9999.90.032", NULL);
+	REFUSED("client_ref", "(999) 990-032", NULL);
+	REFUSED("client_ref", "a" OTHER "b", NULL);
+	REFUSED("client_ref", "2015-03-01: " OTHER "!", NULL);
+	REFUSED("contact.name", "J. de Vries, " OTHER, NULL);
+	REFUSED("contact.email", OTHER "@example.nl", NULL);
+	REFUSED("contact.email", "x@" OTHER ".nl", NULL);
+	REFUSED("contact.phone", OTHER, NULL);
+	/* The 11-test fails, all zeros, fewer or more digits: no BSN. */
+	ACCEPTED("client_ref", BAD, NULL);
+	ACCEPTED("client_ref", "000000000", NULL);
+	ACCEPTED("client_ref", "99999003", NULL);
+	ACCEPTED("client_ref", "1" OTHER, NULL);
+	ACCEPTED("client_ref", OTHER "0", NULL);
+	ACCEPTED("client_ref", "1.999.990.032", NULL);
+	ACCEPTED("client_ref", "dossier 2025/17-b", NULL);
+	ACCEPTED("client_ref", "2015-03-01", NULL);
+	ACCEPTED("client_ref", "", NULL);
+	ACCEPTED("client_ref", NULL, OWN);
+	ACCEPTED("contact.name", "Jan de Vries", OWN);
+	ACCEPTED("contact.email", "j.devries@example.nl", OWN);
+	/* Numbers apart from each other are two numbers... */
+	ACCEPTED("client_ref", "99999 + 0032", NULL);
+	ACCEPTED("client_ref", "9999,90032", NULL);
+	/* ...and grouped ones one: the rule is for mistakes, not disguise. */
+	ACCEPTED("client_ref", "2015-03-01 " OTHER, NULL);
+}
+
+Test(free_text, phone_numbers_with_a_country_code_are_no_bsn)
+{
+	/* 31 and OTHER: 9 of the digits in a row pass, the number is longer. */
+	ACCEPTED("contact.phone", "0031" OTHER, NULL);
+	ACCEPTED("contact.phone", "+31" OTHER, NULL);
+	ACCEPTED("contact.phone", "+31 " OTHER, NULL);
+	ACCEPTED("contact.phone", "+31 (0)" OTHER, NULL);
+	ACCEPTED("contact.phone", "0031612345678", OWN);
+	ACCEPTED("contact.phone", "+31 (0)6 1234 5678", OWN);
+	ACCEPTED("contact.phone", "+31 6 12345678", OWN);
+	ACCEPTED("contact.phone", "06-12345678", OWN);
+	ACCEPTED("contact.phone", "050 123 4567", OWN);
+	ACCEPTED("contact.phone", "0800-1234", OWN);
+	ACCEPTED("contact.phone", "14 020", OWN);
+}
+
+Test(free_text, every_synthetic_bsn_is_found)
+{
+	char line[256], text[300];
+	int n = 0, lineno = 0;
+	FILE *fp = open_testdata("bsn-valid.txt");
+
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		snprintf(text, sizeof(text), "ref-%s", line);
+		expect_free_text(lineno, "client_ref", text, NULL, 1);
+		snprintf(text, sizeof(text), "%.4s.%.2s.%.3s", line, line + 4,
+		    line + 6);
+		expect_free_text(lineno, "client_ref", text, NULL, 1);
+		snprintf(text, sizeof(text), "0031%s", line);
+		expect_free_text(lineno, "contact.phone", text, NULL, 0);
+		expect_free_text(lineno, "contact.phone", text, line, 1);
+		n++;
+	}
+	fclose(fp);
+	cr_assert_gt(n, 900);
+}
