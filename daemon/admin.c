@@ -14,6 +14,7 @@
 #include "json.h"
 #include "errors.h"
 #include "log.h"
+#include "orgstats.h"
 #include "server.h"
 #include "vix_version.h"
 #include "vixd.h"
@@ -171,6 +172,7 @@ admin_metrics(struct evhttp_request *req, void *arg)
 	admin_metrics_writer(b, &ws);
 	admin_metrics_store(b, &st);
 	admin_metrics_sweep(b, &v->stats);
+	orgstats_write(v->orgstats, b, orgs);
 	admin_reply(req, HTTP_OK, "OK",
 	    "text/plain; version=0.0.4; charset=utf-8", b);
 	evbuffer_free(b);
@@ -252,8 +254,10 @@ admin_status_config(struct evbuffer *b, struct vixd *v, size_t norgs)
 	json_string(b, c->data_dir);
 	evbuffer_add_printf(b, ",\"map_size\":%zu,\"quota_percent\":%u,"
 	    "\"max_inflight\":%u,\"rate_limit\":%u,\"rate_burst\":%u,"
+	    "\"max_new_signals_per_day\":%u,"
 	    "\"queue_max\":%u,\"orgs\":%zu,\"dev\":%s}", c->map_size,
 	    c->quota_percent, c->max_inflight, c->rate_limit, c->rate_burst,
+	    c->max_new_signals_per_day,
 	    c->queue_max, norgs, v->dev ? "true" : "false");
 }
 

@@ -40,6 +40,8 @@ static const struct config_key config_keys[] = {
 	K("server", "max_inflight", KEY_UINT, max_inflight, 1, 100000),
 	K("server", "rate_limit", KEY_UINT, rate_limit, 0, 1000000),
 	K("server", "rate_burst", KEY_UINT, rate_burst, 0, 1000000),
+	K("server", "max_new_signals_per_day", KEY_UINT,
+	    max_new_signals_per_day, 0, 100000000),
 	K("server", "shutdown_grace", KEY_UINT, shutdown_grace, 0, 3600),
 	K("server", "orgs_file", KEY_PATH, orgs_file, 0, 0),
 	K("server", "pseudonym_key_file", KEY_PATH, pseudonym_key_file, 0, 0),
@@ -90,8 +92,13 @@ config_defaults(struct vixd_config *c)
 	c->handshake_timeout = 10;
 	c->idle_timeout = 600;
 	c->max_inflight = 256;
-	c->rate_limit = 0;	/* see vixd.conf(5): no default fits every load */
+	/*
+	 * Far above what one organisation's case system or a `vix import`
+	 * needs, far below an enumeration: see vixd.conf(5).
+	 */
+	c->rate_limit = CONFIG_DEFAULT_RATE_LIMIT;
 	c->rate_burst = 0;
+	c->max_new_signals_per_day = CONFIG_DEFAULT_MAX_NEW_PER_DAY;
 	c->shutdown_grace = 10;
 	config_set(&c->orgs_file, "/etc/vix/orgs.conf");
 	config_set(&c->pseudonym_key_file, "/etc/vix/pseudonym.key");
@@ -364,7 +371,8 @@ config_key_reloadable(const struct config_key *k)
 	static const char *const names[] = { "orgs_file", "max_connections",
 	    "sweep_chunk", "sweep_interval", "archive_retention",
 	    "outbox_retention", "certificate", "private_key", "ca_bundle",
-	    "crl_file", "min_version", "rate_limit", "rate_burst" };
+	    "crl_file", "min_version", "rate_limit", "rate_burst",
+	    "max_new_signals_per_day" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(k->name, names[i]) == 0)

@@ -14,6 +14,8 @@
 #define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:7412"
 #define CONFIG_DEFAULT_PATH		"/etc/vix/vixd.conf"
 #define CONFIG_DEFAULT_CONTROL_SOCKET	"/run/vix/control.sock"
+#define CONFIG_DEFAULT_RATE_LIMIT	100	/* requests/s per organisation */
+#define CONFIG_DEFAULT_MAX_NEW_PER_DAY	2000	/* new signals per organisation */
 
 struct vixd_config {
 	char		*path;			/* file read, NULL for defaults */
@@ -31,6 +33,8 @@ struct vixd_config {
 	unsigned	 rate_limit;		/* requests/s per organisation,
 						   0: none */
 	unsigned	 rate_burst;		/* 0: rate_limit */
+	unsigned	 max_new_signals_per_day; /* per organisation,
+						   0: none */
 	unsigned	 shutdown_grace;	/* seconds */
 	char		*orgs_file;
 	char		*pseudonym_key_file;
@@ -80,8 +84,8 @@ void	config_free(struct vixd_config *);
 
 /*
  * A reload: take from nc the keys that may change while vixd runs
- * (orgs_file, [tls], sweeps, retention, max_connections, rate_limit and
- * rate_burst) into cur, and
+ * (orgs_file, [tls], sweeps, retention, max_connections, rate_limit,
+ * rate_burst and max_new_signals_per_day) into cur, and
  * append one line per changed key to buf, saying so for those that need a
  * restart. listen and admin_listen are left out: the command line may
  * override them.

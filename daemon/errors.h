@@ -11,6 +11,7 @@ enum vix_err {
 	VIX_E_STORE = -5,	/* INTERNAL: the store failed */
 	VIX_E_UNAVAILABLE = -6,	/* UNAVAILABLE: shutting down */
 	VIX_E_PRECONDITION = -7,	/* FAILED_PRECONDITION */
+	VIX_E_LIMIT = -8,	/* RESOURCE_EXHAUSTED: an organisation's daily cap */
 };
 
 /* The vix.v1.Status.Code for an error. */

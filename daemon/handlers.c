@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "handlers.h"
 #include "log.h"
+#include "orgstats.h"
 #include "ratelimit.h"
 #include "rules.h"
 #include "server.h"
@@ -216,6 +217,7 @@ handle_register(struct conn *c, Vix__V1__Request *req)
 	j->in.reg.org = c->org;
 	j->in.reg.orgs = j->orgs;
 	j->in.reg.now = j->now;
+	j->in.reg.max_new_per_day = atomic_load(&c->w->vixd->max_new_per_day);
 	if (pseudonymise(c, req->id, r->bsn, j->in.reg.pseudonym) == -1 ||
 	    register_fields(c, req->id, r, &j->in.reg) == -1) {
 		job_free(j);
@@ -758,11 +760,30 @@ job_metrics_type(const struct job *j)
 	}
 }
 
+/* What a finished write adds to its organisation's churn counters. */
+static void
+job_orgstats(struct orgstats *s, const struct job *j)
+{
+	if (j->kind == JOB_REGISTER && j->err == VIX_E_LIMIT)
+		orgstats_add(s, j->org->sid, ORGSTAT_DAILY_CAP);
+	if (j->err != 0)
+		return;
+	if (j->kind == JOB_REGISTER && !j->out.reg.refreshed)
+		orgstats_add(s, j->org->sid, ORGSTAT_CREATED);
+	if (j->kind != JOB_WITHDRAW ||
+	    j->in.wd.reason != VIX__V1__WITHDRAW__REASON__UNJUSTIFIED)
+		return;
+	orgstats_add(s, j->org->sid, ORGSTAT_UNJUSTIFIED);
+	if (j->now - j->out.wd.created < ORGSTATS_QUICK_SECONDS)
+		orgstats_add(s, j->org->sid, ORGSTAT_UNJUSTIFIED_QUICK);
+}
+
 void
 handlers_complete(struct job *j)
 {
 	struct conn *c = j->conn;
 
+	job_orgstats(c->w->vixd->orgstats, j);
 	if (conn_is_open(c)) {
 		conn_request_begin(c, job_metrics_type(j), j->received_ns);
 		if (j->err != 0)

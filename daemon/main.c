@@ -21,6 +21,7 @@
 #include "log.h"
 #include "orgs.h"
 #include "pseudonym.h"
+#include "orgstats.h"
 #include "ratelimit.h"
 #include "handlers.h"
 #include "push.h"
@@ -339,6 +340,7 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 	}
 	raise_nofile(&v->cfg);	/* max_connections may have grown */
 	ratelimit_set(v->ratelimit, v->cfg.rate_limit, v->cfg.rate_burst);
+	atomic_store(&v->max_new_per_day, v->cfg.max_new_signals_per_day);
 	reload_swap(v, orgs, ctx, cctx, changes, len);
 	return 0;
 }
@@ -468,6 +470,7 @@ vixd_free(struct vixd *v)
 	if (v->ev_sweep != NULL)
 		event_free(v->ev_sweep);
 	ratelimit_free(v->ratelimit);
+	orgstats_free(v->orgstats);
 	if (v->base != NULL)
 		event_base_free(v->base);
 	writer_stop(v->writer);
@@ -577,9 +580,11 @@ main(int argc, char **argv)
 		fatal_diag(&d);
 	if (load_config(&v, &o, &d) == -1 || load_material(&v, 0, &d) == -1)
 		fatal_diag(&d);
-	if ((v.ratelimit = ratelimit_new()) == NULL)
+	if ((v.ratelimit = ratelimit_new()) == NULL ||
+	    (v.orgstats = orgstats_new()) == NULL)
 		fatalx("out of memory");
 	ratelimit_set(v.ratelimit, v.cfg.rate_limit, v.cfg.rate_burst);
+	atomic_store(&v.max_new_per_day, v.cfg.max_new_signals_per_day);
 
 	if (open_store(&v, &d) == -1)
 		fatal_diag(&d);

@@ -807,6 +807,39 @@ put_signal_record(struct store_txn *t, const struct store_register_in *in,
 	st_put(t, t->s->expiry, &k, "", 0);
 }
 
+#define SECONDS_PER_DAY	86400
+
+/*
+ * Count a new signal of in->org for the UTC day of in->now, in meta
+ * "newsig:" . org -> day . count (big-endian u64s): LIMIT when the day's
+ * max_new_per_day are used up. Counted with no cap too, so that a cap set
+ * during the day applies to that day's signals.
+ */
+static int
+count_new_signal(struct store_txn *t, const struct store_register_in *in)
+{
+	uint64_t day = (uint64_t)(in->now / SECONDS_PER_DAY), count = 0;
+	uint8_t buf[16];
+	struct key k;
+	MDB_val v;
+
+	key_u32(key_bytes(key_start(&k), "newsig:", 7), in->org->sid);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == sizeof(buf) &&
+	    get_u64(v.mv_data) == day)
+		count = get_u64((const uint8_t *)v.mv_data + 8);
+	if (t->err)
+		return t->err;
+	if (in->max_new_per_day != 0 && count >= in->max_new_per_day)
+		return VIX_E_LIMIT;
+	count++;
+	for (int i = 0; i < 8; i++) {
+		buf[i] = (uint8_t)(day >> (8 * (7 - i)));
+		buf[8 + i] = (uint8_t)(count >> (8 * (7 - i)));
+	}
+	st_put(t, t->s->meta, &k, buf, sizeof(buf));
+	return t->err;
+}
+
 int
 store_register(struct store_txn *t, const struct store_register_in *in,
     struct store_register_out *out)
@@ -817,6 +850,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	struct key k;
 	int64_t created = in->now;
 	MDB_val v;
+	int err;
 
 	memset(out, 0, sizeof(*out));
 	t->now = in->now;
@@ -830,6 +864,8 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		st_del(t, t->s->expiry, &k);
 		vix__store__v1__signal__free_unpacked(old, NULL);
 	} else {
+		if ((err = count_new_signal(t, in)) != 0)
+			return err;
 		out->signal_id = st_next_id(t, "next_signal");
 		key_u64(key_u32(key_start(&k), in->org->sid), out->signal_id);
 		st_put(t, t->s->by_org, &k, in->pseudonym, PSEUDONYM_LEN);
@@ -965,6 +1001,7 @@ signal_remove(struct store_txn *t, const uint8_t *p, uint32_t org,
 
 	party_fill(leaver, org, sig);
 	out->signal_id = sig->id;
+	out->created = sig->created;
 	signal_keys(&k, p, org);
 	st_del(t, t->s->signals, &k);
 	key_u64(key_u32(key_start(&k), org), sig->id);

@@ -104,6 +104,8 @@ struct store_register_in {
 	struct store_contact	 contact;
 	char			 client_ref[65];
 	char			 municipality[5];
+	unsigned		 max_new_per_day; /* new signals of org per
+						    UTC day; 0: no cap */
 };
 
 struct store_register_out {
@@ -113,6 +115,11 @@ struct store_register_out {
 	struct store_view	view;
 };
 
+/*
+ * A new signal (not a refresh) counts against in->max_new_per_day for the
+ * UTC day of in->now; the count is kept in the store, so a restart does
+ * not reset it. LIMIT when the day's are used up.
+ */
 int	store_register(struct store_txn *, const struct store_register_in *,
 	    struct store_register_out *);
 
@@ -127,6 +134,8 @@ struct store_withdraw_in {
 
 struct store_withdraw_out {
 	uint64_t		signal_id;
+	int64_t			created;	/* when the signal was first
+						   registered */
 	int			archived;
 	uint64_t		match_id;
 	enum match_change	change;		/* NONE, LEFT or CLOSED */

@@ -62,6 +62,7 @@ struct worker {
 	int			 draining;	/* worker thread only */
 };
 
+struct orgstats;
 struct ratelimit;
 
 struct vixd {
@@ -100,6 +101,9 @@ struct vixd {
 	 * reload keeps the buckets.
 	 */
 	struct ratelimit	*ratelimit;
+	/* cfg.max_new_signals_per_day, for the workers; a reload sets it. */
+	atomic_uint		 max_new_per_day;
+	struct orgstats		*orgstats;	/* churn, for /metrics */
 };
 
 /* The current organisation registry, with a reference the caller drops. */

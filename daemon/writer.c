@@ -48,6 +48,23 @@ job_action(const struct job *j)
 	return "unknown";
 }
 
+/* A registration over max_new_signals_per_day: the cap and its reset. */
+static void
+job_message_daily_cap(struct job *j)
+{
+	const struct store_register_in *in = &j->in.reg;
+	time_t reset = (time_t)((in->now / 86400 + 1) * 86400);
+	char when[32];
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+	    gmtime_r(&reset, &tm));
+	snprintf(j->why, sizeof(j->why), "organisation %s has registered %u "
+	    "new signals today, its maximum (max_new_signals_per_day); new "
+	    "signals are accepted again from %s; refreshing its existing "
+	    "signals is not limited", in->org->id, in->max_new_per_day, when);
+}
+
 static void
 job_message(struct job *j)
 {
@@ -87,6 +104,9 @@ job_message(struct job *j)
 		    "an active signal on this youth" : "signal_id: the signal "
 		    "was registered by another organisation; only its "
 		    "registrant may withdraw it");
+		break;
+	case VIX_E_LIMIT:
+		job_message_daily_cap(j);
 		break;
 	case VIX_E_FULL:
 		snprintf(j->why, sizeof(j->why), "the index store is full; "
@@ -139,7 +159,8 @@ writer_run_job(struct writer *wr, struct store_txn *t, struct job *j)
 		return;
 	j->err = store_job_end(t, job_apply(t, j));
 	if (j->org != NULL && (j->err == VIX_E_PERMISSION ||
-	    j->err == VIX_E_NOT_FOUND || j->err == VIX_E_PRECONDITION)) {
+	    j->err == VIX_E_NOT_FOUND || j->err == VIX_E_PRECONDITION ||
+	    j->err == VIX_E_LIMIT)) {
 		/* Who tried what, and that it was refused. */
 		if (store_job_begin(t) == 0)
 			(void)store_job_end(t, store_audit(t, j->now,

@@ -296,6 +296,20 @@ harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
 }
 
 const char *
+harness_write_file(struct vixd_proc *p, const char *name, const char *text)
+{
+	static char path[PATH_MAX];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", p->dir, name);
+	cr_assert_not_null(fp = fopen(path, "w"), "%s: %s", path,
+	    strerror(errno));
+	fputs(text, fp);
+	cr_assert_eq(fclose(fp), 0, "%s: %s", path, strerror(errno));
+	return path;
+}
+
+const char *
 harness_dev_file(struct vixd_proc *p, const char *file, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", p->dev_dir, file);

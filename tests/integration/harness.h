@@ -64,6 +64,13 @@ void	harness_run(struct run_result *r, const char *const *argv);
 void	harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
 	    const char *const *args);
 
+/*
+ * Write text to the file name in p's folder (a vixd.conf for "-c", say);
+ * returns its path, valid until the next call.
+ */
+const char *harness_write_file(struct vixd_proc *p, const char *name,
+	    const char *text);
+
 /* Path of a file in p's dev material. */
 const char *harness_dev_file(struct vixd_proc *p, const char *file, char *buf,
 	    size_t len);

@@ -157,7 +157,8 @@ Test(admin, status_has_counts_and_no_secrets)
 	    "\"listen\":\"127.0.0.1:", "\"admin_listen\":\"", "\"workers\":",
 	    "\"max_frame\":", "\"max_signal_days\":", "\"escalate_after\":",
 	    "\"data_dir\":\"", "\"orgs\":4", "\"quota_percent\":90,",
-	    "\"max_inflight\":256,", "\"rate_limit\":0,",
+	    "\"max_inflight\":256,", "\"rate_limit\":100,",
+	    "\"max_new_signals_per_day\":2000,",
 	    "\"queue_max\":10000," };
 	char path[PATH_MAX], hex[2 * 64 + 1] = "", *body;
 	unsigned char key[64];

@@ -278,6 +278,12 @@ assert_alive(const char *when)
 	    harness_redact((char *)harness_log(&vixd, log, sizeof(log))));
 }
 
+/*
+ * The load is the point of these tests, not the rate limit and the daily
+ * cap (on by default): both off, explicitly.
+ */
+#define UNLIMITED	"[server]\nrate_limit = 0\nmax_new_signals_per_day = 0\n"
+
 /* ---- filling the store up ------------------------------------------- */
 
 struct fill {
@@ -628,14 +634,14 @@ Test(faults, a_full_map_refuses_registrations_and_serves_the_rest)
 
 	harness_start(&vixd, NULL);
 	harness_restart_with(&vixd, (const char *[]){ "-c", write_conf(
-	    "small.conf", "[store]\nmap_size = 2097152\n"), NULL });
+	    "small.conf", "[store]\nmap_size = 2097152\n" UNLIMITED), NULL });
 	fill_store(&f);
 	still_serving(&f, 1, "map full");
 
 	cr_assert_eq(harness_stop_keep(&vixd), 0, "vixd did not stop cleanly "
 	    "with a full store");
 	harness_restart_with(&vixd, (const char *[]){ "-c", write_conf(
-	    "big.conf", "[store]\nmap_size = 16777216\n"), NULL });
+	    "big.conf", "[store]\nmap_size = 16777216\n" UNLIMITED), NULL });
 	after_raising(&f, "map_size raised");
 }
 
@@ -700,7 +706,8 @@ Test(faults, a_full_disk_refuses_registrations_and_loses_nothing)
 	harness_start(&vixd, NULL);
 	cr_assert_eq(harness_stop_keep(&vixd), 0);
 	store_on_tmpfs("512k");
-	harness_restart(&vixd);
+	harness_restart_with(&vixd, (const char *[]){ "-c", write_conf(
+	    "unlimited.conf", UNLIMITED), NULL });
 	fill_store(&f);
 	assert_alive("disk full");
 	still_serving(&f, 0, "disk full");
@@ -708,7 +715,8 @@ Test(faults, a_full_disk_refuses_registrations_and_loses_nothing)
 	resize_tmpfs("16m");
 	cr_assert_eq(harness_stop_keep(&vixd), 0, "vixd did not stop cleanly "
 	    "after the disk was full");
-	harness_restart(&vixd);
+	harness_restart_with(&vixd, (const char *[]){ "-c", write_conf(
+	    "unlimited.conf", UNLIMITED), NULL });
 	after_raising(&f, "disk space freed");
 }
 
@@ -758,7 +766,7 @@ crash_conf(struct crash *c, unsigned chunk)
 
 	snprintf(text, sizeof(text), "[store]\nsweep_interval = 1s\n"
 	    "sweep_chunk = %u\n[rules]\nescalate_after = 1d\n"
-	    "archive_retention = 1d\n", chunk);
+	    "archive_retention = 1d\n" UNLIMITED, chunk);
 	return c->conf = write_conf("crash.conf", text);
 }
 

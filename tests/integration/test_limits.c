@@ -399,7 +399,8 @@ Test(limits, max_inflight_slows_a_pipelining_client_and_loses_nothing)
 	SSL *ssl;
 
 	load_bsns(bsns, PIPELINED);
-	start_with("[server]\nmax_inflight = 4\n");
+	/* rate_limit = 0: the load is the point here, not the limit. */
+	start_with("[server]\nmax_inflight = 4\nrate_limit = 0\n");
 	ssl = harness_connect_as(&vixd, "org-a");
 	/*
 	 * All in one write: vixd reads many frames at once, and must leave
@@ -746,7 +747,8 @@ Test(limits, a_full_writer_queue_refuses_with_a_retry_hint)
 	SSL *ssl;
 
 	load_bsns(bsns, PIPELINED);
-	start_with("[store]\nqueue_max = 16\n[server]\nmax_inflight = 1000\n");
+	start_with("[store]\nqueue_max = 16\n[server]\nmax_inflight = 1000\n"
+	    "rate_limit = 0\n");
 	ssl = harness_connect_as(&vixd, "org-a");
 	/* Decoded in one go, far faster than commits drain 16 places. */
 	for (uint64_t i = 0; i < PIPELINED; i++)

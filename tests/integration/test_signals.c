@@ -423,7 +423,9 @@ Test(signals, full_store_is_resource_exhausted_and_intact)
 	/* The same material, a tiny store. */
 	snprintf(conf, sizeof(conf), "%s/tiny.conf", vixd.dir);
 	cr_assert_not_null(fp = fopen(conf, "w"));
-	fprintf(fp, "[store]\nmap_size = 1048576\nquota_percent = 10\n");
+	/* rate_limit = 0: filling the store is the point, not the limit. */
+	fprintf(fp, "[store]\nmap_size = 1048576\nquota_percent = 10\n"
+	    "[server]\nrate_limit = 0\n");
 	fclose(fp);
 	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
 

@@ -86,8 +86,9 @@ Test(config, defaults)
 	cr_assert_eq(c.handshake_timeout, 10);
 	cr_assert_eq(c.idle_timeout, 600);
 	cr_assert_eq(c.max_inflight, 256);
-	cr_assert_eq(c.rate_limit, 0);
+	cr_assert_eq(c.rate_limit, 100);
 	cr_assert_eq(c.rate_burst, 0);
+	cr_assert_eq(c.max_new_signals_per_day, 2000);
 	cr_assert_eq(c.shutdown_grace, 10);
 	cr_assert_str_eq(c.orgs_file, "/etc/vix/orgs.conf");
 	cr_assert_str_eq(c.pseudonym_key_file, "/etc/vix/pseudonym.key");
@@ -119,6 +120,7 @@ Test(config, load_overrides_every_key)
 	    "max_inflight = 4\n"
 	    "rate_limit = 50\n"
 	    "rate_burst = 200\n"
+	    "max_new_signals_per_day = 0\n"
 	    "shutdown_grace = 30\n"
 	    "orgs_file = orgs.conf\n"
 	    "pseudonym_key_file = secret/pseudonym.key\n"
@@ -147,6 +149,7 @@ Test(config, load_overrides_every_key)
 	cr_assert_eq(c.max_inflight, 4);
 	cr_assert_eq(c.rate_limit, 50);
 	cr_assert_eq(c.rate_burst, 200);
+	cr_assert_eq(c.max_new_signals_per_day, 0);
 	cr_assert_eq(c.shutdown_grace, 30);
 	cr_assert_str_eq(c.data_dir, "/srv/vix");
 	cr_assert_str_eq(c.tls_private_key, "/etc/ssl/private/vix.key");
@@ -348,6 +351,9 @@ Test(config, numbers_out_of_range)
 	    "1000000\n");
 	expect_errors("[server]\nrate_burst = -1\n", 1,
 	    "2: rate_burst: '-1' is not a whole number from 0 to 1000000\n");
+	expect_errors("[server]\nmax_new_signals_per_day = lots\n", 1,
+	    "2: max_new_signals_per_day: 'lots' is not a whole number from 0 "
+	    "to 100000000\n");
 }
 
 Test(config, number_limits_are_inclusive)
@@ -596,16 +602,35 @@ limiter_of(const struct vixd_config *c)
 	return rl;
 }
 
-Test(config, no_rate_limit_by_default)
+/*
+ * The default admits a case system's bursts and a bulk load at 100/s (an
+ * import of 20,000 rows in under 4 minutes), and refuses an enumeration
+ * of 11,000 requests a second all but a second's worth.
+ */
+Test(config, the_default_rate_limit_admits_bulk_loads_and_stops_enumeration)
 {
 	struct ratelimit_refusal why;
 	struct vixd_config c;
 	struct ratelimit *rl;
+	uint64_t t = SEC;
+	int ok = 0;
 
 	config_defaults(&c);
 	rl = limiter_of(&c);
-	for (int i = 0; i < 10000; i++)
-		cr_assert_eq(ratelimit_take(rl, 1, SEC, &why), 0);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(ratelimit_take(rl, 1, t, &why), 0, "request %d "
+		    "of a burst", i + 1);
+	for (int i = 0; i < 6000; i++) {
+		t += 10 * MS;
+		cr_assert_eq(ratelimit_take(rl, 1, t, &why), 0, "request %d "
+		    "of a minute at 100/s", i + 1);
+	}
+	t += 10 * SEC;
+	for (int i = 0; i < 11000; i++)
+		ok += ratelimit_take(rl, 2, t + (uint64_t)i * SEC / 11000,
+		    &why) == 0;
+	cr_assert_leq(ok, 200, "%d of 11,000 in a second", ok);
+	cr_assert_eq(why.rate, 100);
 	ratelimit_free(rl);
 	config_free(&c);
 }

@@ -568,6 +568,54 @@ Test(store, first_registration_is_a_signal_without_match)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/* Register youth as o at now under a daily cap; the store's answer. */
+static int
+register_capped(const struct org *o, unsigned youth, int64_t now,
+    unsigned cap, int *refreshed)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+	int err;
+
+	reg_in(&in, o, youth, now);
+	in.max_new_per_day = cap;
+	err = do_register_in(&in, &out);
+	if (refreshed != NULL)
+		*refreshed = out.refreshed;
+	store_view_free(&out.view);
+	return err;
+}
+
+Test(store, new_signals_count_against_the_daily_cap_by_utc_day)
+{
+	int64_t midnight = (T0 / 86400 + 1) * 86400;
+	struct store_withdraw_out wd;
+	int refreshed = 0;
+
+	for (unsigned y = 1; y <= 3; y++)
+		cr_assert_eq(register_capped(wijk, y, T0, 3, NULL), 0);
+	cr_assert_eq(register_capped(wijk, 4, T0 + 60, 3, NULL), VIX_E_LIMIT);
+	cr_assert_eq(counts().signals, 3, "the refused one was stored");
+	/* A refresh is no new signal; another organisation counts its own. */
+	cr_assert_eq(register_capped(wijk, 1, T0 + 60, 3, &refreshed), 0);
+	cr_assert_eq(refreshed, 1);
+	cr_assert_eq(register_capped(jz, 4, T0 + 60, 3, NULL), 0);
+	/* A withdrawal gives nothing back. */
+	cr_assert_eq(do_withdraw(wijk, 0, 2, UNJUSTIFIED, T0 + 70, &wd), 0);
+	cr_assert_eq(wd.created, T0, "the withdrawal reports the creation");
+	cr_assert_eq(register_capped(wijk, 2, T0 + 80, 3, NULL), VIX_E_LIMIT);
+	/* The day is the UTC day: its last second counts, the next is new. */
+	cr_assert_eq(register_capped(wijk, 4, midnight - 1, 3, NULL),
+	    VIX_E_LIMIT);
+	cr_assert_eq(register_capped(wijk, 4, midnight, 3, NULL), 0);
+	/* Counted without a cap too, so a cap set later applies at once. */
+	cr_assert_eq(register_capped(wijk, 5, midnight + 1, 0, NULL), 0);
+	cr_assert_eq(register_capped(wijk, 6, midnight + 2, 2, NULL),
+	    VIX_E_LIMIT);
+	cr_assert_eq(register_capped(wijk, 6, midnight + 3, 3, NULL), 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(store, same_organisation_again_refreshes)
 {
 	struct store_register_out out;
