@@ -1,7 +1,8 @@
 /*
  * Fuzz target: the validators of what registrants type. The input is cut
  * at NUL bytes into BSN, birth date, contact name, phone, e-mail, client
- * reference and municipality.
+ * reference and municipality; the free fields are also checked for the
+ * BSN field's digits (and any other BSN) in them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +42,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)rules_check_contact(field[2], field[3], field[4], &why);
 	(void)rules_check_client_ref(field[5], &why);
 	(void)rules_check_municipality(field[6], &why);
+	/* No BSN in free text: every free field against the BSN field. */
+	for (int i = 2; i <= 5; i++)
+		if (rules_check_no_bsn("field", field[i], field[0], &why) == -1 &&
+		    strncmp(why, "field: ", 7) != 0)
+			abort();
 	free(buf);
 	return 0;
 }

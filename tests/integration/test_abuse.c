@@ -399,3 +399,60 @@ Test(abuse, register_then_unjustified_withdraw_churn_is_counted_per_org)
 	cr_assert_eq(org_metric("vix_unjustified_withdrawals_quick_total",
 	    "org-a"), 0);
 }
+
+/*
+ * vix import of a migration: a row with a BSN in client_ref is rejected on
+ * its own (the file of rejects shows no BSN); at the daily cap the import
+ * stops with the server's message, and a second run the next day would
+ * only refresh what is in.
+ */
+Test(abuse, vix_import_rejects_a_bsn_in_free_text_and_stops_at_the_daily_cap)
+{
+	char path[PATH_MAX], errors[PATH_MAX + 16], buf[8192];
+	struct run_result r;
+	size_t n;
+	FILE *fp;
+
+	start_with("[server]\nmax_new_signals_per_day = 5\n");
+	snprintf(path, sizeof(path), "%s/rows.csv", vixd.dir);
+	cr_assert_not_null(fp = fopen(path, "w"));
+	fputs("bsn,birth_date,days,contact_name,contact_phone,contact_email,"
+	    "client_ref,municipality\n", fp);
+	fprintf(fp, "%s,2015-03-01,,Contact,0501234567,,%s,\n", bsns[0],
+	    bsns[0]);
+	for (int i = 1; i <= 4; i++)
+		fprintf(fp, "%s,2015-03-01,,Contact,0501234567,,ref-%d,\n",
+		    bsns[i], i);
+	fclose(fp);
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "import", path,
+	    "--json", NULL });
+	cr_assert_eq(r.status, 1, "one row was refused: %s",
+	    harness_redact(r.err));
+	cr_assert_not_null(strstr(r.out, "\"accepted\":4,"), "%s",
+	    harness_redact(r.out));
+	snprintf(errors, sizeof(errors), "%s/rows.errors.csv", vixd.dir);
+	cr_assert_not_null(fp = fopen(errors, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	cr_assert_not_null(strstr(buf, "client_ref: must not contain a BSN"),
+	    "%s", harness_redact(buf));
+	cr_assert_null(strstr(buf, bsns[0]), "the rejects show the BSN: %s",
+	    harness_redact(buf));
+
+	/* Four in, one more fits; the row after it meets the cap. */
+	cr_assert_not_null(fp = fopen(path, "w"));
+	fputs("bsn,birth_date,days,contact_name,contact_phone,contact_email,"
+	    "client_ref,municipality\n", fp);
+	for (int i = 1; i <= 6; i++)
+		fprintf(fp, "%s,2015-03-01,,Contact,0501234567,,ref-%d,\n",
+		    bsns[i], i);
+	fclose(fp);
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "import", path,
+	    NULL });
+	cr_assert_neq(r.status, 0, "the import went past the cap");
+	cr_assert_not_null(strstr(r.err, "has registered 5 new signals "
+	    "today, its maximum (max_new_signals_per_day)"), "%s",
+	    harness_redact(r.err));
+	cr_assert_eq(org_metric("vix_signals_created_total", "org-a"), 5);
+}
