@@ -760,22 +760,30 @@ job_metrics_type(const struct job *j)
 	}
 }
 
-/* What a finished write adds to its organisation's churn counters. */
+/*
+ * What a finished write adds to its organisation's churn counters. The
+ * first refusal at the daily cap of a day is logged (the message says the
+ * rest); later ones are counted and audited.
+ */
 static void
 job_orgstats(struct orgstats *s, const struct job *j)
 {
-	if (j->kind == JOB_REGISTER && j->err == VIX_E_LIMIT)
-		orgstats_add(s, j->org->sid, ORGSTAT_DAILY_CAP);
+	int64_t day = j->now / 86400;
+	uint32_t sid = j->org->sid;
+
+	if (j->kind == JOB_REGISTER && j->err == VIX_E_LIMIT &&
+	    orgstats_add(s, sid, ORGSTAT_DAILY_CAP, day))
+		log_warnx("%s (said once a day)", j->why);
 	if (j->err != 0)
 		return;
 	if (j->kind == JOB_REGISTER && !j->out.reg.refreshed)
-		orgstats_add(s, j->org->sid, ORGSTAT_CREATED);
+		(void)orgstats_add(s, sid, ORGSTAT_CREATED, day);
 	if (j->kind != JOB_WITHDRAW ||
 	    j->in.wd.reason != VIX__V1__WITHDRAW__REASON__UNJUSTIFIED)
 		return;
-	orgstats_add(s, j->org->sid, ORGSTAT_UNJUSTIFIED);
+	(void)orgstats_add(s, sid, ORGSTAT_UNJUSTIFIED, day);
 	if (j->now - j->out.wd.created < ORGSTATS_QUICK_SECONDS)
-		orgstats_add(s, j->org->sid, ORGSTAT_UNJUSTIFIED_QUICK);
+		(void)orgstats_add(s, sid, ORGSTAT_UNJUSTIFIED_QUICK, day);
 }
 
 void

@@ -12,10 +12,15 @@
 /* Store ids are handed out once per OIN ever registered; see ratelimit.c. */
 #define ORGSTATS_SID_MAX	(1u << 20)
 
+struct orgstats_row {
+	uint64_t	 count[ORGSTAT_COUNT];
+	int64_t		 day[ORGSTAT_COUNT];	/* of the last one, + 1 */
+};
+
 struct orgstats {
-	pthread_mutex_t	  lock;		/* guards all below */
-	uint64_t	(*v)[ORGSTAT_COUNT];	/* indexed by store id */
-	size_t		  n;
+	pthread_mutex_t		 lock;	/* guards all below */
+	struct orgstats_row	*v;	/* indexed by store id */
+	size_t			 n;
 };
 
 static const struct {
@@ -58,14 +63,14 @@ orgstats_free(struct orgstats *s)
 }
 
 /* The row of sid, growing the table; NULL when that cannot be. */
-static uint64_t *
+static struct orgstats_row *
 orgstats_row(struct orgstats *s, uint32_t sid)
 {
-	uint64_t (*v)[ORGSTAT_COUNT];
+	struct orgstats_row *v;
 	size_t n;
 
 	if (sid < s->n)
-		return s->v[sid];
+		return &s->v[sid];
 	if (sid >= ORGSTATS_SID_MAX)
 		return NULL;
 	for (n = s->n ? s->n : 64; n <= sid; n *= 2)
@@ -75,18 +80,24 @@ orgstats_row(struct orgstats *s, uint32_t sid)
 	memset(v + s->n, 0, (n - s->n) * sizeof(*v));
 	s->v = v;
 	s->n = n;
-	return v[sid];
+	return &v[sid];
 }
 
-void
-orgstats_add(struct orgstats *s, uint32_t sid, enum orgstat what)
+int
+orgstats_add(struct orgstats *s, uint32_t sid, enum orgstat what,
+    int64_t day)
 {
-	uint64_t *row;
+	struct orgstats_row *row;
+	int first = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((row = orgstats_row(s, sid)) != NULL)
-		row[what]++;
+	if ((row = orgstats_row(s, sid)) != NULL) {
+		row->count[what]++;
+		first = row->day[what] != day + 1;
+		row->day[what] = day + 1;
+	}
 	pthread_mutex_unlock(&s->lock);
+	return first;
 }
 
 void
@@ -100,7 +111,7 @@ orgstats_write(struct orgstats *s, struct evbuffer *b, const struct orgs *orgs)
 
 			evbuffer_add_printf(b, "%s{org=\"%s\"} %llu\n",
 			    families[f].name, o->id, (unsigned long long)
-			    (o->sid < s->n ? s->v[o->sid][f] : 0));
+			    (o->sid < s->n ? s->v[o->sid].count[f] : 0));
 		}
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -30,8 +30,13 @@ struct orgstats;
 struct orgstats	*orgstats_new(void);
 void		 orgstats_free(struct orgstats *);
 
-/* Count one event of organisation sid (dropped when out of memory). */
-void	orgstats_add(struct orgstats *, uint32_t sid, enum orgstat);
+/*
+ * Count one event of organisation sid (dropped when out of memory).
+ * Returns 1 when it is the first of its kind for sid on UTC day `day`
+ * (worth a log line), else 0.
+ */
+int	orgstats_add(struct orgstats *, uint32_t sid, enum orgstat,
+	    int64_t day);
 
 /* The families, one series per organisation of orgs (0 when none yet). */
 void	orgstats_write(struct orgstats *, struct evbuffer *,

@@ -314,7 +314,7 @@ org_metric(const char *name, const char *org)
 
 Test(abuse, the_daily_cap_refuses_new_signals_with_a_clear_message)
 {
-	char msg[512];
+	char msg[512], log[65536];
 	const char *conf;
 	SSL *a, *b;
 
@@ -347,6 +347,9 @@ Test(abuse, the_daily_cap_refuses_new_signals_with_a_clear_message)
 	harness_tls_close(a);
 	harness_tls_close(b);
 	cr_assert_eq(org_metric("vix_daily_cap_refusals_total", "org-a"), 2);
+	cr_assert_eq(harness_count(harness_log(&vixd, log, sizeof(log)),
+	    "organisation org-a has registered 3 new signals today"), 1,
+	    "logged once: %s", harness_redact(log));
 
 	/* The count is in the store: a restart does not reset it. */
 	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
