@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 #include "vix.pb-c.h"
 
 #define STORE_SCHEMA	1
+/* A copy being written, renamed to data.mdb once whole. */
+#define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
 #define HASH_LEN	32
 /* A failed write with less room than this left: the disk is full. */
@@ -2072,34 +2075,178 @@ dir_is_empty(const char *dir)
 	return empty;
 }
 
+#define COPY_CHUNK	20000	/* puts per transaction of a logical copy */
+
+/* The named databases, as open_dbs and the copy know them. */
+static const char *const store_dbs[] = {
+	"signals", "by_org", "sigid", "expiry", "matches", "archive", "audit",
+	"meta", "outbox", "cursors", "match_ids", "escalate", "archive_time",
+	"youth_outbox", "outbox_youth",
+};
+#define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
+
+/* Every record of database name, from rtx into the environment dst. */
+static int
+copy_db(MDB_txn *rtx, MDB_env *dst, const char *name)
+{
+	MDB_txn *wtx = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi from, to;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_dbi_open(rtx, name, 0, &from)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if ((rc = mdb_txn_begin(dst, NULL, 0, &wtx)) != 0 ||
+	    (rc = mdb_dbi_open(wtx, name, MDB_CREATE, &to)) != 0 ||
+	    (rc = mdb_cursor_open(rtx, from, &cur)) != 0)
+		goto done;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((rc = mdb_put(wtx, to, &k, &v, MDB_APPEND)) != 0)
+			goto done;
+		if (++n % COPY_CHUNK == 0) {
+			rc = mdb_txn_commit(wtx);
+			wtx = NULL;
+			if (rc != 0 || (rc = mdb_txn_begin(dst, NULL, 0,
+			    &wtx)) != 0)
+				goto done;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+done:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (wtx != NULL && rc == 0) {
+		rc = mdb_txn_commit(wtx);
+		wtx = NULL;
+	}
+	if (wtx != NULL)
+		mdb_txn_abort(wtx);
+	return rc;
+}
+
+/*
+ * A logical copy of the store into the new file `file`, mode 0600: every
+ * record put afresh into a new environment, so that the file holds live
+ * records only. A page copy (mdb_env_copy2, even compacting) carries the
+ * stale bytes LMDB leaves in the unused part of live pages, and so what
+ * an erasure removed. Synced to disk before it returns.
+ */
+static int
+copy_logical(struct store *s, const char *file, struct diag *d)
+{
+	MDB_env *dst = NULL;
+	MDB_txn *rtx = NULL;
+	int rc;
+
+	if ((rc = mdb_env_create(&dst)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(dst, 16)) != 0 ||
+	    (rc = mdb_env_set_mapsize(dst, s->map_size)) != 0 ||
+	    (rc = mdb_env_open(dst, file, MDB_NOSUBDIR | MDB_NOLOCK,
+	    0600)) != 0 ||
+	    (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rtx)) != 0)
+		goto done;
+	for (size_t i = 0; i < STORE_NDBS && rc == 0; i++)
+		rc = copy_db(rtx, dst, store_dbs[i]);
+	if (rc == 0)
+		rc = mdb_env_sync(dst, 1);
+done:
+	if (rtx != NULL)
+		mdb_txn_abort(rtx);
+	if (dst != NULL)
+		mdb_env_close(dst);
+	if (rc != 0)
+		diag_add(d, NULL, 0, "%s: %s", file, mdb_strerror(rc));
+	return rc == 0 ? 0 : -1;
+}
+
+/* fsync a file or folder by name; 0, or -1 with errno. */
+static int
+sync_path(const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The copy goes to a temporary name and is renamed to data.mdb only once
+ * it is whole and on disk (file and folder synced): a crash leaves no
+ * data.mdb that is not a complete store.
+ */
+static int
+copy_into(struct store *s, const char *dir, struct diag *d)
+{
+	char tmp[PATH_MAX], file[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s/%s", dir, STORE_PARTIAL) >=
+	    (int)sizeof(tmp) || snprintf(file, sizeof(file), "%s/data.mdb",
+	    dir) >= (int)sizeof(file)) {
+		diag_add(d, NULL, 0, "%s: path too long", dir);
+		return -1;
+	}
+	if (copy_logical(s, tmp, d) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	if (sync_path(tmp) == -1 || rename(tmp, file) == -1 ||
+	    sync_path(dir) == -1) {
+		diag_add(d, NULL, 0, "%s: %s", file, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* An existing backup folder: a folder, private, and empty. */
+static int
+backup_check_dir(const char *path, const struct stat *st, struct diag *d)
+{
+	int rc;
+
+	if (!S_ISDIR(st->st_mode)) {
+		diag_add(d, NULL, 0, "backup %s: exists and is not a "
+		    "directory; name a new or empty directory", path);
+		return -1;
+	}
+	if (st->st_mode & 077) {
+		diag_add(d, NULL, 0, "backup %s: the folder is accessible to "
+		    "its group or others (mode %03o): a backup holds personal "
+		    "data; make it private (chmod 700 %s) or name a new folder",
+		    path, (unsigned)(st->st_mode & 0777), path);
+		return -1;
+	}
+	if ((rc = dir_is_empty(path)) != 1) {
+		diag_add(d, NULL, 0, "backup %s: %s", path, rc == 0 ?
+		    "directory is not empty; name a new or empty directory" :
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 store_backup(struct store *s, const char *path, struct diag *d)
 {
-	char file[PATH_MAX];
 	struct stat st;
-	int rc, made = 0;
+	int made = 0;
 
 	if (stat(path, &st) == 0) {
-		if (!S_ISDIR(st.st_mode)) {
-			diag_add(d, NULL, 0, "backup %s: exists and is not a "
-			    "directory; name a new or empty directory", path);
+		if (backup_check_dir(path, &st, d) == -1)
 			return -1;
-		}
-		if ((rc = dir_is_empty(path)) != 1) {
-			diag_add(d, NULL, 0, "backup %s: %s", path, rc == 0 ?
-			    "directory is not empty; name a new or empty "
-			    "directory" : strerror(errno));
-			return -1;
-		}
 	} else if (errno != ENOENT || mkdir(path, 0700) == -1) {
 		diag_add(d, NULL, 0, "backup %s: %s", path, strerror(errno));
 		return -1;
 	} else
 		made = 1;
-	if ((rc = mdb_env_copy2(s->env, path, MDB_CP_COMPACT)) != 0) {
-		diag_add(d, NULL, 0, "backup %s: %s", path, mdb_strerror(rc));
-		snprintf(file, sizeof(file), "%s/data.mdb", path);
-		unlink(file);
+	if (copy_into(s, path, d) == -1) {
 		if (made)
 			rmdir(path);
 		return -1;

@@ -284,9 +284,12 @@ int	store_counts(struct store_reader *, size_t *signals, size_t *matches,
 	    size_t *archived);
 
 /*
- * A hot, compacting copy of the store into path: a new directory, or an
- * existing empty one. Writers go on meanwhile; the copy is one consistent
- * snapshot. Returns 0, or -1 after adding the problem to d.
+ * A hot copy of the store into path: a new directory (made 0700), or an
+ * existing empty one that only its owner may enter. Writers go on
+ * meanwhile; the copy is one consistent snapshot, written record by record
+ * (so it holds no free or stale bytes) to data.mdb.partial, mode 0600,
+ * synced, and renamed to data.mdb only when whole. Returns 0, or -1 after
+ * adding the problem to d.
  */
 int	store_backup(struct store *, const char *path, struct diag *d);
 

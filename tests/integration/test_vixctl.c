@@ -4,10 +4,14 @@
  * that mdb_stat opens and a second vixd serves, audit verify and export,
  * subject report and erase. No BSN is ever printed, logged or stored.
  */
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <errno.h>
+
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -585,4 +589,90 @@ Test(vixctl, reload_rereads_vixd_conf)
 	cr_assert_not_null(strstr(r.err, "vixd.conf:2: sweep_interval"), "%s",
 	    r.err);
 	vix_ok("org-a", (const char *[]){ "ping", NULL });
+}
+
+Test(vixctl, backup_is_private_and_refuses_an_open_folder)
+{
+	char bk[PATH_MAX], file[PATH_MAX], open_dir[PATH_MAX];
+	const mode_t modes[] = { 0755, 0777, 0750 };
+	struct run_result r;
+	struct stat st;
+
+	register_youth("org-a", BSN, "ra");
+	FMT(bk, "%s/private", vixd.dir);
+	vixctl_ok(&r, (const char *[]){ "backup", bk, NULL });
+	FMT(file, "%s/data.mdb", bk);
+	cr_assert_eq(stat(file, &st), 0, "%s", file);
+	cr_assert_eq(st.st_mode & 07777, 0600, "data.mdb mode %o",
+	    st.st_mode & 07777);
+	cr_assert_eq(stat(bk, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0700, "folder mode %o",
+	    st.st_mode & 07777);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		FMT(open_dir, "%s/open-%zu", vixd.dir, i);
+		cr_assert_eq(mkdir(open_dir, 0700), 0);
+		cr_assert_eq(chmod(open_dir, modes[i]), 0);
+		vixctl(&r, (const char *[]){ "backup", open_dir, NULL });
+		cr_assert_eq(r.status, 1, "mode %o is refused: %s", modes[i],
+		    r.out);
+		cr_assert_not_null(strstr(r.err, "chmod 700"), "the fix: %s",
+		    r.err);
+		cr_assert_not_null(strstr(r.err, open_dir), "the folder: %s",
+		    r.err);
+		FMT(file, "%s/data.mdb", open_dir);
+		cr_assert_neq(access(file, F_OK), 0, "nothing written");
+	}
+}
+
+/*
+ * vixd is killed (SIGKILL, as sudden as a power cut) the moment the backup
+ * file is created, long before the copy is whole: no data.mdb is left
+ * under the final name, only the partial file, and vixd starts again.
+ */
+Test(vixctl, backup_cut_short_by_a_crash_leaves_no_data_mdb)
+{
+	char bk[PATH_MAX], file[PATH_MAX], partial[PATH_MAX], sock[PATH_MAX];
+	char out[PATH_MAX], ev[4096];
+	struct pollfd pfd;
+	pid_t ctl;
+	int status;
+
+	for (int i = 0; i < 20; i++) {
+		char ref[32];
+
+		snprintf(ref, sizeof(ref), "ref-%d", i);
+		register_youth(i % 2 ? "org-b" : "org-a", i < 10 ? BSN : BSN_2,
+		    ref);
+	}
+	FMT(bk, "%s/cut", vixd.dir);
+	FMT(out, "%s/backup.out", vixd.dir);
+	cr_assert_eq(mkdir(bk, 0700), 0);
+	pfd.fd = inotify_init1(IN_CLOEXEC);
+	pfd.events = POLLIN;
+	cr_assert_geq(pfd.fd, 0, "inotify: %s", strerror(errno));
+	cr_assert_geq(inotify_add_watch(pfd.fd, bk, IN_CREATE), 0);
+	ctl = harness_spawn_bg((const char *[]){ getenv("VIXCTL"), "-s",
+	    harness_dev_file(&vixd, "control.sock", sock, sizeof(sock)),
+	    "backup", bk, NULL }, out);
+	cr_assert_eq(poll(&pfd, 1, 10000), 1, "the backup never started");
+	kill(vixd.pid, SIGKILL);
+	cr_assert_gt(read(pfd.fd, ev, sizeof(ev)), 0);
+	close(pfd.fd);
+	status = harness_signal_wait(&vixd, 0);
+	cr_assert_eq(status, 128 + SIGKILL, "status %d", status);
+	waitpid(ctl, NULL, 0);
+	FMT(file, "%s/data.mdb", bk);
+	FMT(partial, "%s/data.mdb.partial", bk);
+	cr_assert_neq(access(file, F_OK), 0, "a cut copy under the final "
+	    "name data.mdb");
+	cr_assert_eq(access(partial, F_OK), 0, "the copy was under way");
+	harness_restart(&vixd);
+	cr_assert_eq(unlink(partial), 0);
+	{
+		struct run_result r;
+
+		vixctl_ok(&r, (const char *[]){ "backup", bk, NULL });
+		cr_assert_eq(access(file, F_OK), 0);
+		cr_assert_neq(access(partial, F_OK), 0, "renamed");
+	}
 }
