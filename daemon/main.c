@@ -440,9 +440,16 @@ open_store(struct vixd *v, struct diag *d)
 	    .quota_percent = v->cfg.quota_percent,
 	    .escalate_after = v->cfg.escalate_after };
 	struct writer_hooks hooks = { server_job_done, server_published, v };
+	char key_id[PSEUDONYM_KEY_ID_LEN];
 
+	if (pseudonym_key_id(v->pseudonym_key, key_id) == -1) {
+		diag_add(d, NULL, 0, "pseudonym_key_file %s: cannot compute "
+		    "the key id", v->cfg.pseudonym_key_file);
+		return -1;
+	}
 	if ((v->store = store_open(&so, d)) == NULL ||
-	    store_bind_orgs(v->store, v->orgs, d) == -1)
+	    store_check_key(v->store, key_id, v->cfg.pseudonym_key_file,
+	    d) == -1 || store_bind_orgs(v->store, v->orgs, d) == -1)
 		return -1;
 	v->writer = writer_start(v->store, v->cfg.batch_max,
 	    v->cfg.batch_wait_us, v->cfg.queue_max, &hooks);

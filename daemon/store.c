@@ -1356,6 +1356,67 @@ store_close(struct store *s)
 	free(s);
 }
 
+static int
+key_id_record(struct store *s, const char *key_id, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	t.txn = t.root;
+	key_bytes(key_start(&k), "key_id", 6);
+	st_put(&t, s->meta, &k, key_id, strlen(key_id));
+	if (t.err != 0 || (rc = mdb_txn_commit(t.root)) != 0) {
+		if (t.err != 0)
+			mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store %s: cannot record the pseudonym "
+		    "key id", s->dir);
+		return -1;
+	}
+	log_info("store %s: pseudonym key id %s recorded; from now on vixd "
+	    "refuses to run it with another key", s->dir, key_id);
+	return 0;
+}
+
+int
+store_check_key(struct store *s, const char *key_id, const char *key_file,
+    struct diag *d)
+{
+	char have[80] = "";
+	MDB_txn *txn;
+	MDB_val kv = { 6, (void *)"key_id" }, v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	if ((rc = mdb_get(txn, s->meta, &kv, &v)) == 0)
+		snprintf(have, sizeof(have), "%.*s", (int)(v.mv_size <
+		    sizeof(have) ? v.mv_size : sizeof(have) - 1),
+		    (const char *)v.mv_data);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return key_id_record(s, key_id, d);
+	if (rc != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	if (strcmp(have, key_id) == 0)
+		return 0;
+	diag_add(d, NULL, 0, "store %s was written with another pseudonym key "
+	    "than pseudonym_key_file %s (key id %s in the store, %s for the "
+	    "file): with it no youth in the store would be found. Start vixd "
+	    "with the key file the store was made with (restore it from your "
+	    "key backup), or set data_dir to a new, empty folder to begin a "
+	    "new store with this key", s->dir, key_file, have, key_id);
+	return -1;
+}
+
 /* meta "org:<OIN>" -> store id; new OINs get the next id. */
 int
 store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)

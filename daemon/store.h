@@ -31,6 +31,16 @@ struct store	*store_open(const struct store_options *, struct diag *d);
 void		 store_close(struct store *);
 
 /*
+ * The store remembers the identifier of the pseudonym key it was written
+ * with (meta "key_id"). A store without one (new, or from a vixd before
+ * this check) gets key_id recorded; one with another is refused: with
+ * another key no youth in it would be found. key_file is for the message.
+ * Returns 0, or -1 after adding the problem to d.
+ */
+int		 store_check_key(struct store *, const char *key_id,
+		    const char *key_file, struct diag *d);
+
+/*
  * Give every organisation of the registry its permanent store id (org->sid),
  * allocating ids for new OINs. Call before the registry is published.
  */
