@@ -2529,7 +2529,7 @@ erase_signal(struct store_txn *t, const struct store_erase_in *in,
 	signal_remove(t, in->pseudonym, org, sig, 0, in->orgs, in->now,
 	    &owner, &wd);
 	notify_parties(t, in->orgs, &nt, &owner, 1);
-	store_audit(t, in->now, "admin", in->action, sig->id, wd.match_id,
+	store_audit(t, in->now, in->actor, in->action, sig->id, wd.match_id,
 	    "ok");
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	if ((grown = reallocarray(out->orgs, out->norgs + 1,
@@ -2562,7 +2562,7 @@ erase_archived(struct store_txn *t, const struct store_erase_in *in,
 	    k->b, k->n);
 	st_del(t, t->s->archive_time, &tk);
 	st_del(t, t->s->archive, k);
-	store_audit(t, in->now, "admin", in->action, id, 0, "ok:archived");
+	store_audit(t, in->now, in->actor, in->action, id, 0, "ok:archived");
 	out->archived++;
 }
 
@@ -2584,7 +2584,7 @@ store_erase(struct store_txn *t, const struct store_erase_in *in,
 		erase_archived(t, in, &keys[i], out);
 	free(keys);
 	if (out->removed == 0 && out->archived == 0)
-		store_audit(t, in->now, "admin", in->action, 0, 0, "not_found");
+		store_audit(t, in->now, in->actor, in->action, 0, 0, "not_found");
 	if (t->err) {
 		free(out->orgs);
 		out->orgs = NULL;

@@ -342,6 +342,7 @@ struct store_erase_in {
 	const struct orgs	*orgs;
 	int64_t			 now;
 	const char		*action;	/* audit action: "erase:death" ... */
+	const char		*actor;		/* audit actor: "admin:uid=N" */
 };
 
 struct store_erase_out {
@@ -355,7 +356,7 @@ struct store_erase_out {
  * Erase a youth (death, GDPR art. 17): every active signal goes as by an
  * unjustified withdrawal (the others hear MATCH_LEFT or MATCH_CLOSED), its
  * owner hears SIGNAL_REMOVED, and every archived signal is deleted. One
- * audit record (actor "admin") per signal; the audit chain itself is kept.
+ * audit record (by in->actor) per signal; the audit chain itself is kept.
  */
 int	store_erase(struct store_txn *, const struct store_erase_in *,
 	    struct store_erase_out *);

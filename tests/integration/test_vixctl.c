@@ -388,7 +388,9 @@ Test(vixctl, audit_verify_and_export)
 	cr_assert_not_null(at = strstr(r.out, "\"records\":"), "%s", r.out);
 	records = atoi(at + 10);
 
+	/* The export is itself audited, first: one record more. */
 	vixctl_ok(&r, (const char *[]){ "audit", "export", NULL });
+	records++;
 	cr_assert_eq(harness_count(r.out, "\n"), records, "one line per "
 	    "record: %s", r.out);
 	cr_assert_eq(harness_count(r.out, "{\"seq\":"), records, "%s", r.out);
@@ -438,8 +440,13 @@ Test(vixctl, subject_report_shows_active_archived_match_and_audit)
 	    r.out);
 	cr_assert_not_null(strstr(r.out, "\"match\":{\"match_id\":2,"), "%s",
 	    r.out);
-	/* register, register (match 1), withdraw, register (match 2). */
-	cr_assert_eq(harness_count(r.out, "{\"seq\":"), 4, "%s", r.out);
+	/*
+	 * register, register (match 1), withdraw, register (match 2), and
+	 * the subject report just before this one.
+	 */
+	cr_assert_eq(harness_count(r.out, "{\"seq\":"), 5, "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"action\":\"subject-report\""),
+	    "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "\"action\":\"withdraw:risk_resolved\""),
 	    "%s", r.out);
 	cr_assert_null(strstr(r.out, BSN_2));
@@ -469,7 +476,7 @@ stop_bg(pid_t pid)
 
 Test(vixctl, erase_notifies_removes_everything_and_keeps_the_audit)
 {
-	char out_a[PATH_MAX], out_b[PATH_MAX], log[65536];
+	char out_a[PATH_MAX], out_b[PATH_MAX], log[65536], want[128];
 	struct run_result r;
 	pid_t sa, sb;
 
@@ -521,8 +528,10 @@ Test(vixctl, erase_notifies_removes_everything_and_keeps_the_audit)
 	/* The audit is kept, extended and still verifies. */
 	vixctl_ok(&r, (const char *[]){ "audit", "verify", NULL });
 	vixctl_ok(&r, (const char *[]){ "audit", "export", NULL });
-	cr_assert_eq(harness_count(r.out, "\"actor\":\"admin\",\"action\":"
-	    "\"erase:death\""), 3, "one per signal: %s", r.out);
+	snprintf(want, sizeof(want), "\"actor\":\"admin:uid=%u\",\"action\":"
+	    "\"erase:death\"", (unsigned)getuid());
+	cr_assert_eq(harness_count(r.out, want), 3, "one per signal: %s",
+	    r.out);
 	cr_assert_not_null(strstr(r.out, "\"action\":\"register\""), "%s",
 	    r.out);
 
@@ -674,5 +683,100 @@ Test(vixctl, backup_cut_short_by_a_crash_leaves_no_data_mdb)
 		vixctl_ok(&r, (const char *[]){ "backup", bk, NULL });
 		cr_assert_eq(access(file, F_OK), 0);
 		cr_assert_neq(access(partial, F_OK), 0, "renamed");
+	}
+}
+
+/* The number of records audit verify counts. */
+static int
+audit_records(void)
+{
+	struct run_result r;
+	const char *at;
+
+	vixctl_ok(&r, (const char *[]){ "--json", "audit", "verify", NULL });
+	cr_assert_not_null(at = strstr(r.out, "\"records\":"), "%s", r.out);
+	return atoi(at + 10);
+}
+
+/*
+ * Looking a youth up is itself audited, with the caller's uid, before the
+ * report is shown; every control request is logged with the uid; the
+ * chain still verifies.
+ */
+Test(vixctl, subject_report_is_audited_with_the_callers_uid)
+{
+	char actor[64], want[128], log[65536];
+	struct run_result r;
+	int before;
+
+	register_youth("org-a", BSN, "ra");
+	register_youth("org-b", BSN, "rb");
+	snprintf(actor, sizeof(actor), "\"actor\":\"admin:uid=%u\"",
+	    (unsigned)getuid());
+	before = audit_records();
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn", BSN, NULL });
+	cr_assert_eq(audit_records(), before + 1, "one record for the lookup");
+	vixctl_ok(&r, (const char *[]){ "--json", "subject-report", "--bsn",
+	    BSN, NULL });
+	snprintf(want, sizeof(want), "%s,\"action\":\"subject-report\"",
+	    actor);
+	cr_assert_not_null(strstr(r.out, want), "the earlier lookup is in the "
+	    "youth's report: %s", r.out);
+	vixctl_ok(&r, (const char *[]){ "audit", "export", NULL });
+	cr_assert_eq(harness_count(r.out, want), 2, "%s", r.out);
+	snprintf(want, sizeof(want), "%s,\"action\":\"audit-export\"", actor);
+	cr_assert_eq(harness_count(r.out, want), 1, "the export itself: %s",
+	    r.out);
+	vixctl_ok(&r, (const char *[]){ "audit", "verify", NULL });
+
+	harness_log(&vixd, log, sizeof(log));
+	snprintf(want, sizeof(want), "control: subject-report requested by "
+	    "uid %u (pid ", (unsigned)getuid());
+	cr_assert_eq(harness_count(log, want), 2, "%s", harness_redact(log));
+	snprintf(want, sizeof(want), "control: audit verify requested by "
+	    "uid %u", (unsigned)getuid());
+	cr_assert_not_null(strstr(log, want), "%s", harness_redact(log));
+	snprintf(want, sizeof(want), "control: subject-report by uid %u:",
+	    (unsigned)getuid());
+	cr_assert_not_null(strstr(log, want), "%s", harness_redact(log));
+	assert_no_bsn_anywhere(vixd.dir);
+}
+
+/* Erase, backup and reload are audited with the uid too. */
+Test(vixctl, erase_backup_and_reload_are_audited_with_the_uid)
+{
+	char bk[PATH_MAX], want[128], log[65536];
+	struct run_result r;
+
+	register_youth("org-a", BSN, "ra");
+	vixctl_ok(&r, (const char *[]){ "erase", "--bsn", BSN, "--reason",
+	    "gdpr-erasure", NULL });
+	FMT(bk, "%s/audited", vixd.dir);
+	vixctl_ok(&r, (const char *[]){ "backup", bk, NULL });
+	vixctl_ok(&r, (const char *[]){ "reload", NULL });
+	vixctl_ok(&r, (const char *[]){ "audit", "export", NULL });
+	snprintf(want, sizeof(want), "\"actor\":\"admin:uid=%u\",\"action\":"
+	    "\"erase:gdpr\"", (unsigned)getuid());
+	cr_assert_eq(harness_count(r.out, want), 1, "%s", r.out);
+	snprintf(want, sizeof(want), "\"actor\":\"admin:uid=%u\",\"action\":"
+	    "\"backup\"", (unsigned)getuid());
+	cr_assert_eq(harness_count(r.out, want), 1, "%s", r.out);
+	snprintf(want, sizeof(want), "\"actor\":\"admin:uid=%u\",\"action\":"
+	    "\"reload\"", (unsigned)getuid());
+	cr_assert_eq(harness_count(r.out, want), 1, "%s", r.out);
+	vixctl_ok(&r, (const char *[]){ "audit", "verify", NULL });
+	harness_log(&vixd, log, sizeof(log));
+	snprintf(want, sizeof(want), "control: erase requested by uid %u",
+	    (unsigned)getuid());
+	cr_assert_not_null(strstr(log, want), "%s", harness_redact(log));
+	snprintf(want, sizeof(want), "control: reload requested by uid %u",
+	    (unsigned)getuid());
+	cr_assert_not_null(strstr(log, want), "%s", harness_redact(log));
+	{
+		char line[PATH_MAX + 64];
+
+		FMT(line, "control: backup to %s requested by uid %u", bk,
+		    (unsigned)getuid());
+		cr_assert_not_null(strstr(log, line), "%s", log);
 	}
 }
