@@ -477,15 +477,17 @@ ctl_erase_answer(evutil_socket_t fd, short what, void *arg)
 			evbuffer_free(b);
 		return;
 	}
-	log_info("control: %s: %zu active and %zu archived signals removed "
-	    "(by uid %u)", j->in.erase.action, o->removed, o->archived,
+	log_info("control: %s: %zu active and %zu archived signals removed, "
+	    "%zu notifications about them withdrawn (by uid %u)",
+	    j->in.erase.action, o->removed, o->archived, o->withdrawn,
 	    (unsigned)c->uid);
 	if (b == NULL) {
 		ctl_close(c, "out of memory");
 		return;
 	}
 	evbuffer_add_printf(b, "{\"ok\":true,\"removed\":%zu,\"archived\":%zu,"
-	    "\"notified\":[", o->removed, o->archived);
+	    "\"withdrawn\":%zu,\"notified\":[", o->removed, o->archived,
+	    o->withdrawn);
 	for (size_t i = 0; i < o->norgs; i++) {
 		evbuffer_add_printf(b, "%s{", i ? "," : "");
 		json_org(b, "org", j->orgs, o->orgs[i]);

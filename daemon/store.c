@@ -4,6 +4,7 @@
  * Every write goes through a sticky-error transaction: each step returns at
  * once once an earlier one failed, and the caller checks once at the end.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -25,7 +26,8 @@
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
 
-#define STORE_SCHEMA	1
+/* 2: outbox rows indexed by youth (youth_outbox, outbox_youth) */
+#define STORE_SCHEMA	2
 /* A copy being written, renamed to data.mdb once whole. */
 #define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
@@ -37,11 +39,12 @@ struct store {
 	MDB_env		*env;
 	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
 			 audit, meta, outbox, cursors, match_ids, escalate,
-			 archive_time;
+			 archive_time, youth_outbox, outbox_youth;
 	size_t		 map_size;
 	unsigned	 quota_percent;
 	int64_t		 escalate_after;
 	char		 dir[PATH_MAX];
+	int		 lock_fd;	/* vixd.lock, held while open */
 	/* Head of the audit chain; the writer thread's alone. */
 	uint64_t	 audit_seq;
 	uint8_t		 audit_hash[HASH_LEN];
@@ -473,10 +476,50 @@ oseq_key(struct key *k, uint32_t recipient)
 	key_u32(key_bytes(key_start(k), "oseq:", 5), recipient);
 }
 
-/* Append n to recipient's outbox with the next seq; fills seq and recipient. */
+/*
+ * The outbox rows about a youth are indexed both ways, so that an erasure
+ * finds every row that carries the youth's data (youth_outbox: pseudonym .
+ * recipient . seq) and the pruning of a row drops its index entry
+ * (outbox_youth: recipient . seq -> pseudonym).
+ */
+static void
+outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
+    uint64_t seq)
+{
+	struct key k;
+
+	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+	    recipient), seq);
+	st_put(t, t->s->youth_outbox, &k, "", 0);
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	st_put(t, t->s->outbox_youth, &k, p, PSEUDONYM_LEN);
+}
+
+/* Delete the outbox row recipient . seq with its index entries. */
+static void
+outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
+{
+	struct key k, yk;
+	MDB_val v;
+
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	if (st_get(t, t->s->outbox_youth, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN) {
+		key_u64(key_u32(key_bytes(key_start(&yk), v.mv_data,
+		    PSEUDONYM_LEN), recipient), seq);
+		st_del(t, t->s->youth_outbox, &yk);
+		st_del(t, t->s->outbox_youth, &k);
+	}
+	st_del(t, t->s->outbox, &k);
+}
+
+/*
+ * Append n to recipient's outbox with the next seq; fills seq and
+ * recipient. p: the youth it is about (NULL: none), for the index.
+ */
 static void
 outbox_append(struct store_txn *t, const struct orgs *orgs, uint32_t recipient,
-    Vix__V1__Notification *n)
+    Vix__V1__Notification *n, const uint8_t *p)
 {
 	const struct org *o = orgs_by_sid(orgs, recipient);
 	struct key k;
@@ -491,6 +534,8 @@ outbox_append(struct store_txn *t, const struct orgs *orgs, uint32_t recipient,
 	n->recipient = (char *)(o ? o->id : "");
 	key_u64(key_u32(key_start(&k), recipient), seq);
 	st_put_msg(t, t->s->outbox, &k, &n->base);
+	if (p != NULL)
+		outbox_index(t, p, recipient, seq);
 	touch(t, recipient);
 }
 
@@ -517,6 +562,7 @@ struct notice {
 	const struct store_match	*match;		/* may be NULL */
 	const struct store_party	*subject;	/* who joined or left */
 	int64_t				 now;
+	const uint8_t			*youth;		/* pseudonym, for the index */
 };
 
 /* Tell each of parties[0..n) about the change; each sees the others. */
@@ -564,7 +610,7 @@ notify_parties(struct store_txn *t, const struct orgs *orgs,
 			m.coordinator_name = (char *)(co ? co->name : "");
 			m.coordinated = nt->match->coordinated;
 		}
-		outbox_append(t, orgs, parties[r].org, &m);
+		outbox_append(t, orgs, parties[r].org, &m, nt->youth);
 	}
 done:
 	free(inv);
@@ -853,7 +899,8 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		struct notice nt = { out->change == MATCH_CREATED ?
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED :
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_JOINED, &m,
-		    out->change == MATCH_JOINED ? &me : NULL, in->now };
+		    out->change == MATCH_JOINED ? &me : NULL, in->now,
+		    in->pseudonym };
 		size_t n;
 		struct store_party *all = parties_all(t, &me, &out->view, &n);
 
@@ -925,7 +972,7 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 {
 	struct store_view rest = { 0 };
 	struct store_match m;
-	struct notice nt = { 0, &m, leaver, now };
+	struct notice nt = { 0, &m, leaver, now, p };
 	uint32_t before;
 
 	if (!match_get(t, p, &m))
@@ -955,6 +1002,23 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 	store_view_free(&rest);
 }
 
+/* The signal record of org on youth p and its index entries go. */
+static void
+signal_unlink(struct store_txn *t, const uint8_t *p, uint32_t org,
+    const Vix__Store__V1__Signal *sig)
+{
+	struct key k;
+
+	signal_keys(&k, p, org);
+	st_del(t, t->s->signals, &k);
+	key_u64(key_u32(key_start(&k), org), sig->id);
+	st_del(t, t->s->by_org, &k);
+	key_u64(key_start(&k), sig->id);
+	st_del(t, t->s->sigid, &k);
+	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
+	st_del(t, t->s->expiry, &k);
+}
+
 /*
  * Remove the signal of org on youth p (record sig), archiving it with
  * archive_reason (0: delete), and settle its match. *leaver describes it.
@@ -964,18 +1028,9 @@ signal_remove(struct store_txn *t, const uint8_t *p, uint32_t org,
     Vix__Store__V1__Signal *sig, int archive_reason, const struct orgs *orgs,
     int64_t now, struct store_party *leaver, struct store_withdraw_out *out)
 {
-	struct key k;
-
 	party_fill(leaver, org, sig);
 	out->signal_id = sig->id;
-	signal_keys(&k, p, org);
-	st_del(t, t->s->signals, &k);
-	key_u64(key_u32(key_start(&k), org), sig->id);
-	st_del(t, t->s->by_org, &k);
-	key_u64(key_start(&k), sig->id);
-	st_del(t, t->s->sigid, &k);
-	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
-	st_del(t, t->s->expiry, &k);
+	signal_unlink(t, p, org, sig);
 	if (archive_reason != 0) {
 		archive_signal(t, p, org, sig, archive_reason, now);
 		out->archived = 1;
@@ -1176,7 +1231,8 @@ live_pages(struct store_txn *t, size_t *psize)
 	struct store *s = t->s;
 	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
 	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
-	    s->match_ids, s->escalate, s->archive_time };
+	    s->match_ids, s->escalate, s->archive_time, s->youth_outbox,
+	    s->outbox_youth };
 	size_t pages = 4;	/* two meta pages, two roots */
 	MDB_stat st;
 
@@ -1237,6 +1293,8 @@ open_dbs(struct store *s, struct diag *d)
 		{ "outbox", &s->outbox }, { "cursors", &s->cursors },
 		{ "match_ids", &s->match_ids }, { "escalate", &s->escalate },
 		{ "archive_time", &s->archive_time },
+		{ "youth_outbox", &s->youth_outbox },
+		{ "outbox_youth", &s->outbox_youth },
 	};
 	MDB_txn *txn;
 	int rc;
@@ -1258,6 +1316,59 @@ open_dbs(struct store *s, struct diag *d)
 		return -1;
 	}
 	return 0;
+}
+
+/* The youth an outbox row is about, if the store still knows it. */
+static int
+row_youth(struct store_txn *t, const MDB_val *row, uint8_t *p)
+{
+	Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
+	    row->mv_size, row->mv_data);
+	struct key k;
+	MDB_val v;
+	int found = 0;
+
+	if (n == NULL)
+		return 0;
+	key_u64(key_start(&k), n->match_id);
+	if (n->match_id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN)
+		found = 1;
+	key_u64(key_start(&k), n->signal_id);
+	if (!found && n->signal_id != 0 && st_get(t, t->s->sigid, &k,
+	    &v) == 0 && v.mv_size == PSEUDONYM_LEN + 4)
+		found = 1;
+	if (found)
+		memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	vix__v1__notification__free_unpacked(n, NULL);
+	return found;
+}
+
+/*
+ * From schema 1: index the outbox rows already there by the youth they
+ * are about, where its match or the recipient's signal still exists.
+ */
+static void
+migrate_outbox_index(struct store_txn *t)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->outbox);
+	uint8_t p[PSEUDONYM_LEN];
+	size_t n = 0, all = 0;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), all++)
+		if (k.mv_size == 12 && row_youth(t, &v, p)) {
+			outbox_index(t, p, get_u32(k.mv_data),
+			    get_u64((uint8_t *)k.mv_data + 4));
+			n++;
+		}
+	mdb_cursor_close(cur);
+	log_info("store: schema 2: %zu of %zu outbox rows indexed by youth "
+	    "(for erasure)", n, all);
 }
 
 /* Schema version and the head of the audit chain. */
@@ -1284,6 +1395,8 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 		    (unsigned long long)version, STORE_SCHEMA);
 		return -1;
 	}
+	if (version == 1)
+		migrate_outbox_index(&t);
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
 	st_put(&t, s->meta, &k, buf, sizeof(buf));
@@ -1304,6 +1417,35 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 	return 0;
 }
 
+/*
+ * One process per store: LMDB would let a second one in, but the head of
+ * the audit chain lives in the process, and a compaction must not pull
+ * the file from under a running vixd.
+ */
+static int
+store_lock(struct store *s, struct diag *d)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/vixd.lock", s->dir) >=
+	    (int)sizeof(path)) {
+		diag_add(d, NULL, 0, "store %s: path too long", s->dir);
+		return -1;
+	}
+	if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600)) == -1) {
+		diag_add(d, NULL, 0, "store %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		diag_add(d, NULL, 0, "store %s is in use by another process "
+		    "(a running vixd, or vixd --compact); stop it first",
+		    s->dir);
+		return -1;
+	}
+	return 0;
+}
+
 struct store *
 store_open(const struct store_options *o, struct diag *d)
 {
@@ -1315,10 +1457,15 @@ store_open(const struct store_options *o, struct diag *d)
 	s->map_size = o->map_size;
 	s->quota_percent = o->quota_percent;
 	s->escalate_after = o->escalate_after;
+	s->lock_fd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", o->dir);
 	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
 		diag_add(d, NULL, 0, "store %s: %s", o->dir, strerror(errno));
 		free(s);
+		return NULL;
+	}
+	if (store_lock(s, d) == -1) {
+		store_close(s);
 		return NULL;
 	}
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
@@ -1353,6 +1500,8 @@ store_close(struct store *s)
 		return;
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	if (s->lock_fd != -1)
+		close(s->lock_fd);
 	free(s);
 }
 
@@ -1610,7 +1759,7 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	if (rc == 1) {
 		struct notice nt = {
 		    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED, &m,
-		    NULL, in->now };
+		    NULL, in->now, p };
 		size_t n;
 		struct store_party *all = parties_all(t, &me, out, &n);
 
@@ -1762,9 +1911,9 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	Vix__Store__V1__Signal *sig;
 	struct store_withdraw_out out = { 0 };
 	struct store_party owner;
-	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
-	    NULL, NULL, now };
 	uint8_t p[PSEUDONYM_LEN];
+	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
+	    NULL, NULL, now, p };
 	uint32_t org;
 	struct key k;
 	MDB_val v;
@@ -1833,7 +1982,7 @@ youth_municipality(const struct store_view *v)
 /* One ESCALATION to recipient, listing every party of the match. */
 static void
 notify_escalation(struct store_txn *t, const struct orgs *orgs,
-    const struct store_match *m, uint32_t recipient,
+    const uint8_t *p, const struct store_match *m, uint32_t recipient,
     const struct store_view *all, const char *muni, int64_t now)
 {
 	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
@@ -1860,7 +2009,7 @@ notify_escalation(struct store_txn *t, const struct orgs *orgs,
 	n.coordinated = m->coordinated;
 	n.municipality = (char *)(muni ? muni : "");
 	n.time = now;
-	outbox_append(t, orgs, recipient, &n);
+	outbox_append(t, orgs, recipient, &n, p);
 done:
 	free(inv);
 	free(ptrs);
@@ -1890,7 +2039,7 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	load_parties(t, p, UINT32_MAX, NULL, &all);
 	muni = youth_municipality(&all);
 	if ((esc = orgs_escalation(orgs, muni)) != NULL)
-		notify_escalation(t, orgs, &m, esc->sid, &all, muni, now);
+		notify_escalation(t, orgs, p, &m, esc->sid, &all, muni, now);
 	else
 		log_warnx("match %llu was not coordinated in time and no "
 		    "escalation organisation is configured%s%s",
@@ -1988,7 +2137,7 @@ prune_outbox(struct store_txn *t, const struct orgs *orgs,
 	}
 	mdb_cursor_close(cur);
 	for (size_t i = 0; i < n; i++)
-		st_del(t, t->s->outbox, &doomed[i]);
+		outbox_delete(t, get_u32(doomed[i].b), get_u64(doomed[i].b + 4));
 	*budget -= n;
 	free(doomed);
 }
@@ -2045,6 +2194,23 @@ stats_matches(struct store_reader *r, struct store_stats *out)
 	mdb_cursor_close(cur);
 }
 
+/* The first outbox row of recipient at k or after; 1 if there is one. */
+static int
+outbox_first(struct store_reader *r, struct key *k, uint32_t recipient,
+    MDB_val *v)
+{
+	MDB_cursor *cur;
+	MDB_val kv = key_val(k);
+	int found;
+
+	if (mdb_cursor_open(r->txn, r->s->outbox, &cur) != 0)
+		return 0;
+	found = mdb_cursor_get(cur, &kv, v, MDB_SET_RANGE) == 0 &&
+	    kv.mv_size == 12 && get_u32(kv.mv_data) == recipient;
+	mdb_cursor_close(cur);
+	return found;
+}
+
 /* Pending for recipient: rows after the slowest consumer's cursor. */
 static void
 stats_pending(struct store_reader *r, const struct orgs *orgs,
@@ -2066,8 +2232,9 @@ stats_pending(struct store_reader *r, const struct orgs *orgs,
 	p->org = rec;
 	p->pending = last > min ? last - min : 0;
 	p->oldest_age = 0;
+	/* The oldest row after it: an erasure may have left gaps. */
 	key_u64(key_u32(key_start(&k), rec->sid), min + 1);
-	if (p->pending > 0 && st_get(&t, r->s->outbox, &k, &v) == 0) {
+	if (p->pending > 0 && outbox_first(r, &k, rec->sid, &v)) {
 		Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
 		    v.mv_size, v.mv_data);
 
@@ -2315,6 +2482,26 @@ store_backup(struct store *s, const char *path, struct diag *d)
 	return 0;
 }
 
+int
+store_compact(const struct store_options *o, struct diag *d,
+    size_t *before, size_t *after)
+{
+	char file[PATH_MAX + 16];
+	struct store *s;
+	struct stat st;
+	int rc;
+
+	if ((s = store_open(o, d)) == NULL)
+		return -1;
+	snprintf(file, sizeof(file), "%s/data.mdb", s->dir);
+	*before = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+	/* Renamed over data.mdb while this process alone has it open. */
+	rc = copy_into(s, s->dir, d);
+	*after = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+	store_close(s);
+	return rc;
+}
+
 static void
 subject_signal_fill(struct store_subject_signal *o, uint32_t org,
     const Vix__Store__V1__Signal *s)
@@ -2509,16 +2696,53 @@ youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
 	return keys;
 }
 
-/* One active signal of the youth goes, as by an unjustified withdrawal. */
+/*
+ * Every outbox row about the youth goes, delivered or not: the matches,
+ * contacts and references of all its signals, in every organisation's
+ * outbox. Sequence numbers are not reused: readers skip the gaps.
+ */
+static void
+erase_outbox(struct store_txn *t, const uint8_t *p, struct store_erase_out *out)
+{
+	struct key *keys;
+	size_t n;
+
+	keys = youth_keys(t, t->s->youth_outbox, p, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		if (keys[i].n != PSEUDONYM_LEN + 12)
+			continue;
+		outbox_delete(t, get_u32(keys[i].b + PSEUDONYM_LEN),
+		    get_u64(keys[i].b + PSEUDONYM_LEN + 4));
+		out->withdrawn++;
+	}
+	free(keys);
+}
+
+/*
+ * Tell the owner its signal was erased: SIGNAL_REMOVED with the signal
+ * and match ids only (no reference, no contacts), and not indexed under
+ * the youth, whose pseudonym is then nowhere in the store.
+ */
+static void
+erase_notice(struct store_txn *t, const struct orgs *orgs, uint32_t org,
+    uint64_t signal_id, uint64_t match_id, int64_t now)
+{
+	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
+
+	n.type = VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED;
+	n.signal_id = signal_id;
+	n.match_id = match_id;
+	n.client_ref = (char *)"";
+	n.time = now;
+	outbox_append(t, orgs, org, &n, NULL);
+}
+
+/* One active signal of the youth goes, without archive. */
 static void
 erase_signal(struct store_txn *t, const struct store_erase_in *in,
-    struct key *k, struct store_erase_out *out)
+    struct key *k, uint64_t match_id, struct store_erase_out *out)
 {
-	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED,
-	    NULL, NULL, in->now };
-	struct store_withdraw_out wd = { 0 };
 	Vix__Store__V1__Signal *sig;
-	struct store_party owner;
 	uint32_t org, *grown;
 	MDB_val v;
 
@@ -2526,10 +2750,9 @@ erase_signal(struct store_txn *t, const struct store_erase_in *in,
 	    (sig = signal_decode(t, &v)) == NULL)
 		return;
 	org = get_u32(k->b + PSEUDONYM_LEN);
-	signal_remove(t, in->pseudonym, org, sig, 0, in->orgs, in->now,
-	    &owner, &wd);
-	notify_parties(t, in->orgs, &nt, &owner, 1);
-	store_audit(t, in->now, in->actor, in->action, sig->id, wd.match_id,
+	signal_unlink(t, in->pseudonym, org, sig);
+	erase_notice(t, in->orgs, org, sig->id, match_id, in->now);
+	store_audit(t, in->now, in->actor, in->action, sig->id, match_id,
 	    "ok");
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	if ((grown = reallocarray(out->orgs, out->norgs + 1,
@@ -2570,15 +2793,21 @@ int
 store_erase(struct store_txn *t, const struct store_erase_in *in,
     struct store_erase_out *out)
 {
+	struct store_match m;
 	struct key *keys;
 	size_t n;
+	int has_match;
 
 	memset(out, 0, sizeof(*out));
 	t->now = in->now;
+	has_match = match_get(t, in->pseudonym, &m);
+	erase_outbox(t, in->pseudonym, out);
 	keys = youth_keys(t, t->s->signals, in->pseudonym, &n);
 	for (size_t i = 0; i < n && t->err == 0; i++)
-		erase_signal(t, in, &keys[i], out);
+		erase_signal(t, in, &keys[i], has_match ? m.id : 0, out);
 	free(keys);
+	if (has_match)
+		match_delete(t, in->pseudonym, &m);
 	keys = youth_keys(t, t->s->archive, in->pseudonym, &n);
 	for (size_t i = 0; i < n && t->err == 0; i++)
 		erase_archived(t, in, &keys[i], out);
