@@ -1431,11 +1431,11 @@ Test(store_audit, a_changed_hash_breaks_the_chain)
 
 /* ---- the pseudonym key's id, and the outbox index of schema 2 ---------- */
 
-Test(store_open, the_key_id_is_recorded_then_enforced, .init = setup_started,
-    .fini = teardown)
+Test(store_open, the_key_id_is_recorded_then_enforced)
 {
 	struct diag d;
 
+	start(MAP_SIZE, 90);
 	diag_init(&d);
 	cr_assert_eq(store_check_key(st, "0123456789abcdef0123456789abcdef",
 	    "/etc/vix/pseudonym.key", &d), 0, "recorded: %s", d.text);
@@ -1506,12 +1506,12 @@ erase_youth(unsigned youth, size_t *removed, size_t *withdrawn)
 	free(out.orgs);
 }
 
-Test(store_open, a_schema_1_store_gets_its_outbox_indexed,
-    .init = setup_started, .fini = teardown)
+Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 {
 	uint8_t v[8];
 	size_t removed, withdrawn;
 
+	start(MAP_SIZE, 90);
 	must_register(wijk, 1, T0);
 	must_register(jz, 1, T0 + 1);		/* MATCH_CREATED to both */
 	must_register(wijk, 2, T0 + 2);
