@@ -2361,7 +2361,7 @@ done:
  * record put afresh into a new environment, so that the file holds live
  * records only. A page copy (mdb_env_copy2, even compacting) carries the
  * stale bytes LMDB leaves in the unused part of live pages, and so what
- * an erasure removed. Synced to disk before it returns.
+ * an erasure removed. Synced to disk once, before it returns.
  */
 static int
 copy_logical(struct store *s, const char *file, struct diag *d)
@@ -2373,8 +2373,8 @@ copy_logical(struct store *s, const char *file, struct diag *d)
 	if ((rc = mdb_env_create(&dst)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(dst, 16)) != 0 ||
 	    (rc = mdb_env_set_mapsize(dst, s->map_size)) != 0 ||
-	    (rc = mdb_env_open(dst, file, MDB_NOSUBDIR | MDB_NOLOCK,
-	    0600)) != 0 ||
+	    (rc = mdb_env_open(dst, file, MDB_NOSUBDIR | MDB_NOLOCK |
+	    MDB_NOSYNC, 0600)) != 0 ||
 	    (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rtx)) != 0)
 		goto done;
 	for (size_t i = 0; i < STORE_NDBS && rc == 0; i++)

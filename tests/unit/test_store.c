@@ -1506,6 +1506,23 @@ erase_youth(unsigned youth, size_t *removed, size_t *withdrawn)
 	free(out.orgs);
 }
 
+/* A sweep at now that drops every outbox row older than a second. */
+static void
+prune_all(int64_t now)
+{
+	struct store_sweep_in in = { .orgs = orgs, .now = now, .max = 100,
+	    .archive_secs = 5 * YEAR, .outbox_retention = 1 };
+	struct store_sweep_out out;
+	struct store_txn *t;
+	int err;
+
+	cr_assert_not_null(t = store_write_begin(st, &err));
+	cr_assert_eq(store_job_begin(t), 0);
+	cr_assert_eq(store_job_end(t, store_sweep(t, &in, &out)), 0);
+	cr_assert_eq(store_write_commit(t), 0);
+	cr_assert_eq(out.pruned_unacked, 4, "%zu", out.pruned_unacked);
+}
+
 Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 {
 	uint8_t v[8];
@@ -1538,5 +1555,13 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	cr_assert_eq(raw_entries("outbox"), 4);
 	cr_assert_eq(raw_entries("youth_outbox"), 2);
 	cr_assert_eq(raw_entries("outbox_youth"), 2);
+
+	/* Pruning a row (here: past the retention) drops its index entries. */
+	st = open_store(MAP_SIZE, 90);
+	prune_all(T0 + 1000);
+	stop();
+	cr_assert_eq(raw_entries("outbox"), 0);
+	cr_assert_eq(raw_entries("youth_outbox"), 0);
+	cr_assert_eq(raw_entries("outbox_youth"), 0);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
