@@ -529,9 +529,14 @@ print_erase(const struct jv *r)
 	printf("erased %lld active and %lld archived signal%s\n",
 	    jint(r, "removed"), jint(r, "archived"), jint(r, "removed") +
 	    jint(r, "archived") == 1 ? "" : "s");
+	printf("%lld notification%s about the youth withdrawn from the "
+	    "outboxes\n", jint(r, "withdrawn"), jint(r, "withdrawn") == 1 ?
+	    "" : "s");
 	for (size_t i = 0; n != NULL && i < n->n; i++)
 		printf("SIGNAL_REMOVED sent to %s\n", jstr(&n->v[i], "org"));
-	printf("the audit records are kept\n");
+	printf("the audit records are kept; freed pages of the store and "
+	    "earlier backups\nstill hold the erased data: see vixctl(8), "
+	    "ERASURE\n");
 }
 
 /* Print the answer of cmd as the user asked; the exit status. */
@@ -655,9 +660,9 @@ usage(FILE *fp)
 	    "                              certificates and CRL\n"
 	    "  orgs                        the organisation registry as "
 	    "loaded\n"
-	    "  backup PATH                 hot, compacting copy of the store "
-	    "into a new\n"
-	    "                              or empty directory\n"
+	    "  backup PATH                 hot copy of the store into a new "
+	    "folder, or an\n"
+	    "                              empty one only its owner may enter\n"
 	    "  audit verify                walk the audit hash chain\n"
 	    "  audit export [--since T]    audit records as JSON lines "
 	    "(T: Unix seconds)\n"

@@ -58,6 +58,9 @@ struct ctl_conn {
 	struct bufferevent	*bev;
 	struct event		*ev_job;	/* the writer is done with job */
 	struct job		*job;
+	uid_t			 uid;		/* of the caller (SO_PEERCRED) */
+	pid_t			 pid;
+	char			 actor[32];	/* in audit records: admin:uid=N */
 };
 
 /* A request that walks the store, in a thread of its own. */
@@ -68,6 +71,8 @@ struct ctl_task {
 	char		 path[PATH_MAX];
 	int64_t		 since;
 	uint8_t		 pseudonym[PSEUDONYM_LEN];
+	uid_t		 uid;
+	char		 actor[32];
 };
 
 struct control {
@@ -234,6 +239,103 @@ ctl_error(struct ctl_conn *c, const char *fmt, ...)
 	evbuffer_free(b);
 }
 
+/* ---- audit records of the control socket ------------------------------ */
+
+struct ctl_wait {
+	pthread_mutex_t	lock;
+	pthread_cond_t	cond;
+	int		done;
+};
+
+static struct job *
+ctl_audit_job(const char *actor, const char *action, uint64_t signal_id,
+    uint64_t match_id, const char *outcome)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->kind = JOB_AUDIT;
+	j->now = time(NULL);
+	snprintf(j->in.audit.actor, sizeof(j->in.audit.actor), "%s", actor);
+	snprintf(j->in.audit.action, sizeof(j->in.audit.action), "%s", action);
+	snprintf(j->in.audit.outcome, sizeof(j->in.audit.outcome), "%s",
+	    outcome);
+	j->in.audit.signal_id = signal_id;
+	j->in.audit.match_id = match_id;
+	return j;
+}
+
+/* On the writer thread: the record is committed (or failed). */
+static void
+ctl_audit_waited(struct job *j)
+{
+	struct ctl_wait *w = j->arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * In a task's thread: append an audit record and wait until it is
+ * committed. Returns 0, or -1 when it could not be stored.
+ */
+static int
+task_audit(struct ctl_task *t, const char *action, uint64_t signal_id,
+    uint64_t match_id, const char *outcome)
+{
+	struct ctl_wait w = { PTHREAD_MUTEX_INITIALIZER,
+	    PTHREAD_COND_INITIALIZER, 0 };
+	struct job *j = ctl_audit_job(t->actor, action, signal_id, match_id,
+	    outcome);
+	int err;
+
+	if (j == NULL)
+		return -1;
+	j->done = ctl_audit_waited;
+	j->arg = &w;
+	if (writer_submit(t->ctl->v->writer, NULL, j) != 0) {
+		free(j);
+		return -1;
+	}
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	err = j->err;
+	free(j);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	if (err != 0)
+		log_warnx("control: %s by %s: the audit record could not be "
+		    "stored", action, t->actor);
+	return err == 0 ? 0 : -1;
+}
+
+static void
+ctl_audit_free(struct job *j)
+{
+	free(j);
+}
+
+/* On the main thread: append an audit record without waiting for it. */
+static void
+ctl_audit_async(struct ctl_conn *c, const char *action, const char *outcome)
+{
+	struct job *j = ctl_audit_job(c->actor, action, 0, 0, outcome);
+
+	if (j == NULL)
+		return;
+	j->done = ctl_audit_free;
+	if (writer_submit(c->ctl->v->writer, NULL, j) != 0) {
+		log_warnx("control: %s by %s: the audit record could not be "
+		    "queued", action, c->actor);
+		free(j);
+	}
+}
+
 /* ---- requests answered on the main thread ---------------------------- */
 
 static void
@@ -249,9 +351,11 @@ ctl_reload(struct ctl_conn *c)
 	}
 	diag_init(&d);
 	if (c->ctl->reload(c->ctl->v, &d, changes, sizeof(changes)) == 0) {
+		ctl_audit_async(c, "reload", "ok");
 		evbuffer_add_printf(b, "{\"ok\":true,\"changes\":");
 		json_lines(b, changes);
 	} else {
+		ctl_audit_async(c, "reload", "failed");
 		evbuffer_add_printf(b, "{\"ok\":false,");
 		json_kv(b, "error", "reload failed; the previous configuration "
 		    "stays in force");
@@ -373,14 +477,17 @@ ctl_erase_answer(evutil_socket_t fd, short what, void *arg)
 			evbuffer_free(b);
 		return;
 	}
-	log_info("control: %s: %zu active and %zu archived signals removed",
-	    j->in.erase.action, o->removed, o->archived);
+	log_info("control: %s: %zu active and %zu archived signals removed, "
+	    "%zu notifications about them withdrawn (by uid %u)",
+	    j->in.erase.action, o->removed, o->archived, o->withdrawn,
+	    (unsigned)c->uid);
 	if (b == NULL) {
 		ctl_close(c, "out of memory");
 		return;
 	}
 	evbuffer_add_printf(b, "{\"ok\":true,\"removed\":%zu,\"archived\":%zu,"
-	    "\"notified\":[", o->removed, o->archived);
+	    "\"withdrawn\":%zu,\"notified\":[", o->removed, o->archived,
+	    o->withdrawn);
 	for (size_t i = 0; i < o->norgs; i++) {
 		evbuffer_add_printf(b, "%s{", i ? "," : "");
 		json_org(b, "org", j->orgs, o->orgs[i]);
@@ -429,6 +536,7 @@ ctl_erase(struct ctl_conn *c, char *arg)
 	j->in.erase.orgs = j->orgs;
 	j->in.erase.now = j->now;
 	j->in.erase.action = action;
+	j->in.erase.actor = c->actor;
 	j->done = ctl_erase_done;
 	j->arg = c;
 	c->job = j;
@@ -517,15 +625,21 @@ task_backup(struct ctl_task *t, struct evbuffer *b)
 
 		diag_first(&d, first, sizeof(first));
 		log_warnx("control: %s", first);
+		(void)task_audit(t, "backup", 0, 0, "failed");
 		json_error(b, first);
+		return;
+	}
+	if (task_audit(t, "backup", 0, 0, "ok") == -1) {
+		json_error(b, "the backup was written but its audit record "
+		    "could not be stored; see the vixd log");
 		return;
 	}
 	secs = elapsed(&start);
 	snprintf(file, sizeof(file), "%s/data.mdb", t->path);
 	if (stat(file, &st) == -1)
 		st.st_size = 0;
-	log_info("control: backup written to %s (%lld bytes in %.1f s)",
-	    t->path, (long long)st.st_size, secs);
+	log_info("control: backup by uid %u written to %s (%lld bytes in "
+	    "%.1f s)", (unsigned)t->uid, t->path, (long long)st.st_size, secs);
 	evbuffer_add_printf(b, "{\"ok\":true,");
 	json_kv(b, "path", t->path);
 	evbuffer_add_printf(b, ",\"bytes\":%lld,\"seconds\":%.3f}\n",
@@ -589,6 +703,12 @@ task_audit_export(struct ctl_task *t, struct store_reader *r,
 {
 	struct export x = { t, b, 0, 0 };
 
+	/* Reading the trail is itself recorded, first. */
+	if (task_audit(t, "audit-export", 0, 0, "ok") == -1) {
+		json_error(b, "the export's audit record could not be stored; "
+		    "nothing is exported");
+		return;
+	}
 	if (store_audit_foreach(r, export_one, &x) != 0) {
 		if (!x.gone)
 			json_error(b, "cannot read the audit records");
@@ -660,6 +780,16 @@ task_subject(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 		json_error(b, "cannot read the store");
 		return;
 	}
+	/* The lookup is audited before anything of it is shown. */
+	if (task_audit(t, "subject-report", s.nsignals > 0 ?
+	    s.signals[0].signal_id : 0, s.has_match ? s.match.id : 0,
+	    "ok") == -1) {
+		store_subject_free(&s);
+		orgs_unref(orgs);
+		json_error(b, "the report's audit record could not be stored; "
+		    "the report is withheld");
+		return;
+	}
 	evbuffer_add_printf(b, "{\"ok\":true,\"signals\":[");
 	json_subject_signals(b, &s, orgs, 0);
 	evbuffer_add_printf(b, "],\"archived\":[");
@@ -681,8 +811,8 @@ task_subject(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 		json_audit(b, &s.audit[i], orgs);
 	}
 	evbuffer_add(b, "]}\n", 3);
-	log_info("control: subject-report: %zu signals, %zu audit records",
-	    s.nsignals, s.naudit);
+	log_info("control: subject-report by uid %u: %zu signals, %zu audit "
+	    "records", (unsigned)t->uid, s.nsignals, s.naudit);
 	store_subject_free(&s);
 	orgs_unref(orgs);
 }
@@ -741,6 +871,8 @@ ctl_spawn(struct ctl_conn *c, struct ctl_task *t)
 	int busy, rc;
 
 	t->ctl = ctl;
+	t->uid = c->uid;
+	snprintf(t->actor, sizeof(t->actor), "%s", c->actor);
 	if ((t->fd = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC,
 	    0)) == -1) {
 		free(t);
@@ -801,7 +933,8 @@ ctl_backup(struct ctl_conn *c, const char *path)
 	if ((t = task_new(c, CTL_BACKUP)) == NULL)
 		return;
 	snprintf(t->path, sizeof(t->path), "%s", path);
-	log_info("control: backup to %s requested", path);
+	log_info("control: backup to %s requested by uid %u", path,
+	    (unsigned)c->uid);
 	ctl_spawn(c, t);
 }
 
@@ -852,7 +985,30 @@ ctl_subject(struct ctl_conn *c, char *bsn)
 	ctl_spawn(c, t);
 }
 
-/* Only known command names reach the log: the line may hold a BSN. */
+static const char *const ctl_commands[] = {
+	"status", "reload", "orgs", "backup", "audit", "subject-report",
+	"erase",
+};
+
+/*
+ * Who asks for what: only known command names reach the log (the line may
+ * hold a BSN), with the caller's uid and pid.
+ */
+static void
+ctl_log_request(const struct ctl_conn *c, const char *cmd, const char *arg)
+{
+	for (size_t i = 0; i < sizeof(ctl_commands) /
+	    sizeof(ctl_commands[0]); i++)
+		if (strcmp(cmd, ctl_commands[i]) == 0) {
+			log_info("control: %s%s%s requested by uid %u (pid %ld)",
+			    cmd, strcmp(cmd, "audit") == 0 ? " " : "",
+			    strcmp(cmd, "audit") == 0 ? (strncmp(arg, "export",
+			    6) == 0 ? "export" : "verify") : "",
+			    (unsigned)c->uid, (long)c->pid);
+			return;
+		}
+}
+
 static void
 ctl_dispatch(struct ctl_conn *c, char *line)
 {
@@ -862,13 +1018,14 @@ ctl_dispatch(struct ctl_conn *c, char *line)
 		*arg++ = '\0';
 	else
 		arg = line + strlen(line);
+	if (strcmp(line, "backup") != 0)
+		ctl_log_request(c, line, arg);
 	if (strcmp(line, "status") == 0 && *arg == '\0') {
 		struct ctl_task *t = task_new(c, CTL_STATUS);
 
 		if (t != NULL)
 			ctl_spawn(c, t);
 	} else if (strcmp(line, "reload") == 0 && *arg == '\0') {
-		log_info("control: reload requested");
 		ctl_reload(c);
 	} else if (strcmp(line, "orgs") == 0 && *arg == '\0')
 		ctl_orgs(c);
@@ -876,13 +1033,11 @@ ctl_dispatch(struct ctl_conn *c, char *line)
 		ctl_backup(c, arg);
 	else if (strcmp(line, "audit") == 0)
 		ctl_audit(c, arg);
-	else if (strcmp(line, "subject-report") == 0) {
-		log_info("control: subject-report requested");
+	else if (strcmp(line, "subject-report") == 0)
 		ctl_subject(c, arg);
-	} else if (strcmp(line, "erase") == 0) {
-		log_info("control: erase requested");
+	else if (strcmp(line, "erase") == 0)
 		ctl_erase(c, arg);
-	} else
+	else
 		ctl_error(c, "unknown request; expected status, reload, orgs, "
 		    "backup, audit, subject-report or erase");
 }
@@ -922,6 +1077,24 @@ ctl_read(struct bufferevent *bev, void *arg)
 	OPENSSL_cleanse(line, sizeof(line));
 }
 
+/* The caller's uid and pid, from the kernel (SO_PEERCRED). */
+static int
+ctl_peer(struct ctl_conn *c, evutil_socket_t fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED; connection refused");
+		return -1;
+	}
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	snprintf(c->actor, sizeof(c->actor), "admin:uid=%u",
+	    (unsigned)cred.uid);
+	return 0;
+}
+
 static void
 ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -938,6 +1111,11 @@ ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->ctl = ctl;
+	if (ctl_peer(c, fd) == -1) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
 	if ((c->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		evutil_closesocket(fd);

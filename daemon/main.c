@@ -44,6 +44,7 @@ struct options {
 	const char	*admin_listen;
 	int		 dev;
 	int		 check;
+	int		 compact;
 	int		 debug;
 };
 
@@ -54,6 +55,7 @@ usage(int status)
 	    "usage: vixd [-dt] [-c FILE] [--listen HOST:PORT] "
 	    "[--admin-listen HOST:PORT]\n"
 	    "       vixd --dev [--data DIR] [-d] [--listen HOST:PORT]\n"
+	    "       vixd --compact [-c FILE | --dev [--data DIR]]\n"
 	    "  -c FILE            configuration (default %s if it exists)\n"
 	    "  -t                 check the configuration and exit\n"
 	    "  -d                 debug logging\n"
@@ -62,6 +64,9 @@ usage(int status)
 	    "  --data DIR         development material folder (default ./%s)\n"
 	    "  --listen A         client listener, overrides the configuration\n"
 	    "  --admin-listen A   admin listener, overrides the configuration\n"
+	    "  --compact          rewrite the store (data_dir) so that no free\n"
+	    "                     page holds deleted or erased data, and exit;\n"
+	    "                     only while vixd is stopped\n"
 	    "  -V, --version      print the version\n", CONFIG_DEFAULT_PATH,
 	    DEV_DIR_DEFAULT);
 	exit(status);
@@ -70,12 +75,13 @@ usage(int status)
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_ADMIN };
+	enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_ADMIN, OPT_COMPACT };
 	static const struct option longopts[] = {
 		{ "dev", no_argument, NULL, OPT_DEV },
 		{ "data", required_argument, NULL, OPT_DATA },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "admin-listen", required_argument, NULL, OPT_ADMIN },
+		{ "compact", no_argument, NULL, OPT_COMPACT },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -93,6 +99,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_DATA: o->dev_dir = optarg; break;
 		case OPT_LISTEN: o->listen = optarg; break;
 		case OPT_ADMIN: o->admin_listen = optarg; break;
+		case OPT_COMPACT: o->compact = 1; break;
 		default: usage(2);
 		}
 	}
@@ -442,9 +449,16 @@ open_store(struct vixd *v, struct diag *d)
 	    .quota_percent = v->cfg.quota_percent,
 	    .escalate_after = v->cfg.escalate_after };
 	struct writer_hooks hooks = { server_job_done, server_published, v };
+	char key_id[PSEUDONYM_KEY_ID_LEN];
 
+	if (pseudonym_key_id(v->pseudonym_key, key_id) == -1) {
+		diag_add(d, NULL, 0, "pseudonym_key_file %s: cannot compute "
+		    "the key id", v->cfg.pseudonym_key_file);
+		return -1;
+	}
 	if ((v->store = store_open(&so, d)) == NULL ||
-	    store_bind_orgs(v->store, v->orgs, d) == -1)
+	    store_check_key(v->store, key_id, v->cfg.pseudonym_key_file,
+	    d) == -1 || store_bind_orgs(v->store, v->orgs, d) == -1)
 		return -1;
 	v->writer = writer_start(v->store, v->cfg.batch_max,
 	    v->cfg.batch_wait_us, v->cfg.queue_max, &hooks);
@@ -515,6 +529,37 @@ check_config(struct vixd *v, const struct options *o)
 }
 
 /*
+ * vixd --compact: the store rewritten in place, record by record, while
+ * no vixd runs on it (the store's lock refuses otherwise).
+ */
+static int
+compact_store(struct vixd *v, const struct options *o)
+{
+	struct store_options so;
+	size_t before = 0, after = 0;
+	struct diag d;
+	int rc = 1;
+
+	diag_init(&d);
+	if (load_config(v, o, &d) == 0) {
+		so = (struct store_options){ .dir = v->cfg.data_dir,
+		    .map_size = v->cfg.map_size,
+		    .quota_percent = v->cfg.quota_percent,
+		    .escalate_after = v->cfg.escalate_after };
+		if (store_compact(&so, &d, &before, &after) == 0) {
+			printf("store %s compacted: data.mdb %zu bytes, was "
+			    "%zu; no free page holds deleted data\n",
+			    v->cfg.data_dir, after, before);
+			rc = 0;
+		}
+	}
+	if (d.count > 0)
+		fprintf(stderr, "vixd --compact: %s", d.text);
+	vixd_free(v);
+	return rc;
+}
+
+/*
  * Client listener and workers, admin HTTP, control socket, then push
  * dialling. Any listener that cannot start stops vixd, naming it.
  */
@@ -574,6 +619,8 @@ main(int argc, char **argv)
 	v.dev_dir = (char *)(o.dev_dir ? o.dev_dir : DEV_DIR_DEFAULT);
 	if (o.check)
 		return check_config(&v, &o);
+	if (o.compact)
+		return compact_store(&v, &o);
 
 	diag_init(&d);
 	if (o.dev && devcert_ensure(v.dev_dir, &d) == -1)

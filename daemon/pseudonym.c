@@ -45,6 +45,25 @@ pseudonym_key_load(const char *path, unsigned char key[PSEUDONYM_KEY_LEN],
 }
 
 #define PSEUDONYM_DOMAIN	"vix:bsn:v1:"
+#define PSEUDONYM_KEY_LABEL	"vix:key-id:v1"
+
+int
+pseudonym_key_id(const unsigned char key[PSEUDONYM_KEY_LEN],
+    char out[PSEUDONYM_KEY_ID_LEN])
+{
+	unsigned char mac[32];
+	size_t n = 0;
+
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key,
+	    PSEUDONYM_KEY_LEN, (const unsigned char *)PSEUDONYM_KEY_LABEL,
+	    sizeof(PSEUDONYM_KEY_LABEL) - 1, mac, sizeof(mac), &n) == NULL ||
+	    n != sizeof(mac))
+		return -1;
+	for (size_t i = 0; i < (PSEUDONYM_KEY_ID_LEN - 1) / 2; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
+}
 
 struct pseudonym_ctx {
 	EVP_MAC		*mac;

@@ -13,6 +13,17 @@
 int	pseudonym_key_load(const char *path, unsigned char key[PSEUDONYM_KEY_LEN],
 	    struct diag *d);
 
+/* Hex digits of a key identifier, with its NUL. */
+#define PSEUDONYM_KEY_ID_LEN	33
+
+/*
+ * The key's identifier: the first 16 bytes of HMAC-SHA256(key,
+ * "vix:key-id:v1") in hex. It names the key without revealing it, so that
+ * the store can remember which key it was written with. Returns 0, or -1.
+ */
+int	pseudonym_key_id(const unsigned char key[PSEUDONYM_KEY_LEN],
+	    char out[PSEUDONYM_KEY_ID_LEN]);
+
 struct pseudonym_ctx;
 
 /* One per thread: the keyed MAC, set up once and reused for every BSN. */

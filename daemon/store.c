@@ -4,11 +4,13 @@
  * Every write goes through a sticky-error transaction: each step returns at
  * once once an earlier one failed, and the caller checks once at the end.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,10 @@
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
 
-#define STORE_SCHEMA	1
+/* 2: outbox rows indexed by youth (youth_outbox, outbox_youth) */
+#define STORE_SCHEMA	2
+/* A copy being written, renamed to data.mdb once whole. */
+#define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
 #define HASH_LEN	32
 /* A failed write with less room than this left: the disk is full. */
@@ -34,11 +39,12 @@ struct store {
 	MDB_env		*env;
 	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
 			 audit, meta, outbox, cursors, match_ids, escalate,
-			 archive_time;
+			 archive_time, youth_outbox, outbox_youth;
 	size_t		 map_size;
 	unsigned	 quota_percent;
 	int64_t		 escalate_after;
 	char		 dir[PATH_MAX];
+	int		 lock_fd;	/* vixd.lock, held while open */
 	/* Head of the audit chain; the writer thread's alone. */
 	uint64_t	 audit_seq;
 	uint8_t		 audit_hash[HASH_LEN];
@@ -470,10 +476,50 @@ oseq_key(struct key *k, uint32_t recipient)
 	key_u32(key_bytes(key_start(k), "oseq:", 5), recipient);
 }
 
-/* Append n to recipient's outbox with the next seq; fills seq and recipient. */
+/*
+ * The outbox rows about a youth are indexed both ways, so that an erasure
+ * finds every row that carries the youth's data (youth_outbox: pseudonym .
+ * recipient . seq) and the pruning of a row drops its index entry
+ * (outbox_youth: recipient . seq -> pseudonym).
+ */
+static void
+outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
+    uint64_t seq)
+{
+	struct key k;
+
+	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+	    recipient), seq);
+	st_put(t, t->s->youth_outbox, &k, "", 0);
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	st_put(t, t->s->outbox_youth, &k, p, PSEUDONYM_LEN);
+}
+
+/* Delete the outbox row recipient . seq with its index entries. */
+static void
+outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
+{
+	struct key k, yk;
+	MDB_val v;
+
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	if (st_get(t, t->s->outbox_youth, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN) {
+		key_u64(key_u32(key_bytes(key_start(&yk), v.mv_data,
+		    PSEUDONYM_LEN), recipient), seq);
+		st_del(t, t->s->youth_outbox, &yk);
+		st_del(t, t->s->outbox_youth, &k);
+	}
+	st_del(t, t->s->outbox, &k);
+}
+
+/*
+ * Append n to recipient's outbox with the next seq; fills seq and
+ * recipient. p: the youth it is about (NULL: none), for the index.
+ */
 static void
 outbox_append(struct store_txn *t, const struct orgs *orgs, uint32_t recipient,
-    Vix__V1__Notification *n)
+    Vix__V1__Notification *n, const uint8_t *p)
 {
 	const struct org *o = orgs_by_sid(orgs, recipient);
 	struct key k;
@@ -488,6 +534,8 @@ outbox_append(struct store_txn *t, const struct orgs *orgs, uint32_t recipient,
 	n->recipient = (char *)(o ? o->id : "");
 	key_u64(key_u32(key_start(&k), recipient), seq);
 	st_put_msg(t, t->s->outbox, &k, &n->base);
+	if (p != NULL)
+		outbox_index(t, p, recipient, seq);
 	touch(t, recipient);
 }
 
@@ -514,6 +562,7 @@ struct notice {
 	const struct store_match	*match;		/* may be NULL */
 	const struct store_party	*subject;	/* who joined or left */
 	int64_t				 now;
+	const uint8_t			*youth;		/* pseudonym, for the index */
 };
 
 /* Tell each of parties[0..n) about the change; each sees the others. */
@@ -561,7 +610,7 @@ notify_parties(struct store_txn *t, const struct orgs *orgs,
 			m.coordinator_name = (char *)(co ? co->name : "");
 			m.coordinated = nt->match->coordinated;
 		}
-		outbox_append(t, orgs, parties[r].org, &m);
+		outbox_append(t, orgs, parties[r].org, &m, nt->youth);
 	}
 done:
 	free(inv);
@@ -886,7 +935,8 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		struct notice nt = { out->change == MATCH_CREATED ?
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED :
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_JOINED, &m,
-		    out->change == MATCH_JOINED ? &me : NULL, in->now };
+		    out->change == MATCH_JOINED ? &me : NULL, in->now,
+		    in->pseudonym };
 		size_t n;
 		struct store_party *all = parties_all(t, &me, &out->view, &n);
 
@@ -958,7 +1008,7 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 {
 	struct store_view rest = { 0 };
 	struct store_match m;
-	struct notice nt = { 0, &m, leaver, now };
+	struct notice nt = { 0, &m, leaver, now, p };
 	uint32_t before;
 
 	if (!match_get(t, p, &m))
@@ -988,6 +1038,23 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 	store_view_free(&rest);
 }
 
+/* The signal record of org on youth p and its index entries go. */
+static void
+signal_unlink(struct store_txn *t, const uint8_t *p, uint32_t org,
+    const Vix__Store__V1__Signal *sig)
+{
+	struct key k;
+
+	signal_keys(&k, p, org);
+	st_del(t, t->s->signals, &k);
+	key_u64(key_u32(key_start(&k), org), sig->id);
+	st_del(t, t->s->by_org, &k);
+	key_u64(key_start(&k), sig->id);
+	st_del(t, t->s->sigid, &k);
+	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
+	st_del(t, t->s->expiry, &k);
+}
+
 /*
  * Remove the signal of org on youth p (record sig), archiving it with
  * archive_reason (0: delete), and settle its match. *leaver describes it.
@@ -997,19 +1064,10 @@ signal_remove(struct store_txn *t, const uint8_t *p, uint32_t org,
     Vix__Store__V1__Signal *sig, int archive_reason, const struct orgs *orgs,
     int64_t now, struct store_party *leaver, struct store_withdraw_out *out)
 {
-	struct key k;
-
 	party_fill(leaver, org, sig);
 	out->signal_id = sig->id;
 	out->created = sig->created;
-	signal_keys(&k, p, org);
-	st_del(t, t->s->signals, &k);
-	key_u64(key_u32(key_start(&k), org), sig->id);
-	st_del(t, t->s->by_org, &k);
-	key_u64(key_start(&k), sig->id);
-	st_del(t, t->s->sigid, &k);
-	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
-	st_del(t, t->s->expiry, &k);
+	signal_unlink(t, p, org, sig);
 	if (archive_reason != 0) {
 		archive_signal(t, p, org, sig, archive_reason, now);
 		out->archived = 1;
@@ -1210,7 +1268,8 @@ live_pages(struct store_txn *t, size_t *psize)
 	struct store *s = t->s;
 	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
 	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
-	    s->match_ids, s->escalate, s->archive_time };
+	    s->match_ids, s->escalate, s->archive_time, s->youth_outbox,
+	    s->outbox_youth };
 	size_t pages = 4;	/* two meta pages, two roots */
 	MDB_stat st;
 
@@ -1271,6 +1330,8 @@ open_dbs(struct store *s, struct diag *d)
 		{ "outbox", &s->outbox }, { "cursors", &s->cursors },
 		{ "match_ids", &s->match_ids }, { "escalate", &s->escalate },
 		{ "archive_time", &s->archive_time },
+		{ "youth_outbox", &s->youth_outbox },
+		{ "outbox_youth", &s->outbox_youth },
 	};
 	MDB_txn *txn;
 	int rc;
@@ -1292,6 +1353,59 @@ open_dbs(struct store *s, struct diag *d)
 		return -1;
 	}
 	return 0;
+}
+
+/* The youth an outbox row is about, if the store still knows it. */
+static int
+row_youth(struct store_txn *t, const MDB_val *row, uint8_t *p)
+{
+	Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
+	    row->mv_size, row->mv_data);
+	struct key k;
+	MDB_val v;
+	int found = 0;
+
+	if (n == NULL)
+		return 0;
+	key_u64(key_start(&k), n->match_id);
+	if (n->match_id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN)
+		found = 1;
+	key_u64(key_start(&k), n->signal_id);
+	if (!found && n->signal_id != 0 && st_get(t, t->s->sigid, &k,
+	    &v) == 0 && v.mv_size == PSEUDONYM_LEN + 4)
+		found = 1;
+	if (found)
+		memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	vix__v1__notification__free_unpacked(n, NULL);
+	return found;
+}
+
+/*
+ * From schema 1: index the outbox rows already there by the youth they
+ * are about, where its match or the recipient's signal still exists.
+ */
+static void
+migrate_outbox_index(struct store_txn *t)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->outbox);
+	uint8_t p[PSEUDONYM_LEN];
+	size_t n = 0, all = 0;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), all++)
+		if (k.mv_size == 12 && row_youth(t, &v, p)) {
+			outbox_index(t, p, get_u32(k.mv_data),
+			    get_u64((uint8_t *)k.mv_data + 4));
+			n++;
+		}
+	mdb_cursor_close(cur);
+	log_info("store: schema 2: %zu of %zu outbox rows indexed by youth "
+	    "(for erasure)", n, all);
 }
 
 /* Schema version and the head of the audit chain. */
@@ -1318,6 +1432,8 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 		    (unsigned long long)version, STORE_SCHEMA);
 		return -1;
 	}
+	if (version == 1)
+		migrate_outbox_index(&t);
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
 	st_put(&t, s->meta, &k, buf, sizeof(buf));
@@ -1338,6 +1454,35 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 	return 0;
 }
 
+/*
+ * One process per store: LMDB would let a second one in, but the head of
+ * the audit chain lives in the process, and a compaction must not pull
+ * the file from under a running vixd.
+ */
+static int
+store_lock(struct store *s, struct diag *d)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/vixd.lock", s->dir) >=
+	    (int)sizeof(path)) {
+		diag_add(d, NULL, 0, "store %s: path too long", s->dir);
+		return -1;
+	}
+	if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600)) == -1) {
+		diag_add(d, NULL, 0, "store %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		diag_add(d, NULL, 0, "store %s is in use by another process "
+		    "(a running vixd, or vixd --compact); stop it first",
+		    s->dir);
+		return -1;
+	}
+	return 0;
+}
+
 struct store *
 store_open(const struct store_options *o, struct diag *d)
 {
@@ -1349,10 +1494,15 @@ store_open(const struct store_options *o, struct diag *d)
 	s->map_size = o->map_size;
 	s->quota_percent = o->quota_percent;
 	s->escalate_after = o->escalate_after;
+	s->lock_fd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", o->dir);
 	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
 		diag_add(d, NULL, 0, "store %s: %s", o->dir, strerror(errno));
 		free(s);
+		return NULL;
+	}
+	if (store_lock(s, d) == -1) {
+		store_close(s);
 		return NULL;
 	}
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
@@ -1387,7 +1537,70 @@ store_close(struct store *s)
 		return;
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	if (s->lock_fd != -1)
+		close(s->lock_fd);
 	free(s);
+}
+
+static int
+key_id_record(struct store *s, const char *key_id, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	t.txn = t.root;
+	key_bytes(key_start(&k), "key_id", 6);
+	st_put(&t, s->meta, &k, key_id, strlen(key_id));
+	if (t.err != 0 || (rc = mdb_txn_commit(t.root)) != 0) {
+		if (t.err != 0)
+			mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store %s: cannot record the pseudonym "
+		    "key id", s->dir);
+		return -1;
+	}
+	log_info("store %s: pseudonym key id %s recorded; from now on vixd "
+	    "refuses to run it with another key", s->dir, key_id);
+	return 0;
+}
+
+int
+store_check_key(struct store *s, const char *key_id, const char *key_file,
+    struct diag *d)
+{
+	char have[80] = "";
+	MDB_txn *txn;
+	MDB_val kv = { 6, (void *)"key_id" }, v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	if ((rc = mdb_get(txn, s->meta, &kv, &v)) == 0)
+		snprintf(have, sizeof(have), "%.*s", (int)(v.mv_size <
+		    sizeof(have) ? v.mv_size : sizeof(have) - 1),
+		    (const char *)v.mv_data);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return key_id_record(s, key_id, d);
+	if (rc != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	if (strcmp(have, key_id) == 0)
+		return 0;
+	diag_add(d, NULL, 0, "store %s was written with another pseudonym key "
+	    "than pseudonym_key_file %s (key id %s in the store, %s for the "
+	    "file): with it no youth in the store would be found. Start vixd "
+	    "with the key file the store was made with (restore it from your "
+	    "key backup), or set data_dir to a new, empty folder to begin a "
+	    "new store with this key", s->dir, key_file, have, key_id);
+	return -1;
 }
 
 /* meta "org:<OIN>" -> store id; new OINs get the next id. */
@@ -1583,7 +1796,7 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	if (rc == 1) {
 		struct notice nt = {
 		    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED, &m,
-		    NULL, in->now };
+		    NULL, in->now, p };
 		size_t n;
 		struct store_party *all = parties_all(t, &me, out, &n);
 
@@ -1735,9 +1948,9 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	Vix__Store__V1__Signal *sig;
 	struct store_withdraw_out out = { 0 };
 	struct store_party owner;
-	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
-	    NULL, NULL, now };
 	uint8_t p[PSEUDONYM_LEN];
+	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
+	    NULL, NULL, now, p };
 	uint32_t org;
 	struct key k;
 	MDB_val v;
@@ -1806,7 +2019,7 @@ youth_municipality(const struct store_view *v)
 /* One ESCALATION to recipient, listing every party of the match. */
 static void
 notify_escalation(struct store_txn *t, const struct orgs *orgs,
-    const struct store_match *m, uint32_t recipient,
+    const uint8_t *p, const struct store_match *m, uint32_t recipient,
     const struct store_view *all, const char *muni, int64_t now)
 {
 	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
@@ -1833,7 +2046,7 @@ notify_escalation(struct store_txn *t, const struct orgs *orgs,
 	n.coordinated = m->coordinated;
 	n.municipality = (char *)(muni ? muni : "");
 	n.time = now;
-	outbox_append(t, orgs, recipient, &n);
+	outbox_append(t, orgs, recipient, &n, p);
 done:
 	free(inv);
 	free(ptrs);
@@ -1863,7 +2076,7 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	load_parties(t, p, UINT32_MAX, NULL, &all);
 	muni = youth_municipality(&all);
 	if ((esc = orgs_escalation(orgs, muni)) != NULL)
-		notify_escalation(t, orgs, &m, esc->sid, &all, muni, now);
+		notify_escalation(t, orgs, p, &m, esc->sid, &all, muni, now);
 	else
 		log_warnx("match %llu was not coordinated in time and no "
 		    "escalation organisation is configured%s%s",
@@ -1961,7 +2174,7 @@ prune_outbox(struct store_txn *t, const struct orgs *orgs,
 	}
 	mdb_cursor_close(cur);
 	for (size_t i = 0; i < n; i++)
-		st_del(t, t->s->outbox, &doomed[i]);
+		outbox_delete(t, get_u32(doomed[i].b), get_u64(doomed[i].b + 4));
 	*budget -= n;
 	free(doomed);
 }
@@ -2018,6 +2231,23 @@ stats_matches(struct store_reader *r, struct store_stats *out)
 	mdb_cursor_close(cur);
 }
 
+/* The first outbox row of recipient at k or after; 1 if there is one. */
+static int
+outbox_first(struct store_reader *r, struct key *k, uint32_t recipient,
+    MDB_val *v)
+{
+	MDB_cursor *cur;
+	MDB_val kv = key_val(k);
+	int found;
+
+	if (mdb_cursor_open(r->txn, r->s->outbox, &cur) != 0)
+		return 0;
+	found = mdb_cursor_get(cur, &kv, v, MDB_SET_RANGE) == 0 &&
+	    kv.mv_size == 12 && get_u32(kv.mv_data) == recipient;
+	mdb_cursor_close(cur);
+	return found;
+}
+
 /* Pending for recipient: rows after the slowest consumer's cursor. */
 static void
 stats_pending(struct store_reader *r, const struct orgs *orgs,
@@ -2039,8 +2269,9 @@ stats_pending(struct store_reader *r, const struct orgs *orgs,
 	p->org = rec;
 	p->pending = last > min ? last - min : 0;
 	p->oldest_age = 0;
+	/* The oldest row after it: an erasure may have left gaps. */
 	key_u64(key_u32(key_start(&k), rec->sid), min + 1);
-	if (p->pending > 0 && st_get(&t, r->s->outbox, &k, &v) == 0) {
+	if (p->pending > 0 && outbox_first(r, &k, rec->sid, &v)) {
 		Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
 		    v.mv_size, v.mv_data);
 
@@ -2109,39 +2340,203 @@ dir_is_empty(const char *dir)
 	return empty;
 }
 
+#define COPY_CHUNK	20000	/* puts per transaction of a logical copy */
+
+/* The named databases, as open_dbs and the copy know them. */
+static const char *const store_dbs[] = {
+	"signals", "by_org", "sigid", "expiry", "matches", "archive", "audit",
+	"meta", "outbox", "cursors", "match_ids", "escalate", "archive_time",
+	"youth_outbox", "outbox_youth",
+};
+#define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
+
+/* Every record of database name, from rtx into the environment dst. */
+static int
+copy_db(MDB_txn *rtx, MDB_env *dst, const char *name)
+{
+	MDB_txn *wtx = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi from, to;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_dbi_open(rtx, name, 0, &from)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if ((rc = mdb_txn_begin(dst, NULL, 0, &wtx)) != 0 ||
+	    (rc = mdb_dbi_open(wtx, name, MDB_CREATE, &to)) != 0 ||
+	    (rc = mdb_cursor_open(rtx, from, &cur)) != 0)
+		goto done;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((rc = mdb_put(wtx, to, &k, &v, MDB_APPEND)) != 0)
+			goto done;
+		if (++n % COPY_CHUNK == 0) {
+			rc = mdb_txn_commit(wtx);
+			wtx = NULL;
+			if (rc != 0 || (rc = mdb_txn_begin(dst, NULL, 0,
+			    &wtx)) != 0)
+				goto done;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+done:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (wtx != NULL && rc == 0) {
+		rc = mdb_txn_commit(wtx);
+		wtx = NULL;
+	}
+	if (wtx != NULL)
+		mdb_txn_abort(wtx);
+	return rc;
+}
+
+/*
+ * A logical copy of the store into the new file `file`, mode 0600: every
+ * record put afresh into a new environment, so that the file holds live
+ * records only. A page copy (mdb_env_copy2, even compacting) carries the
+ * stale bytes LMDB leaves in the unused part of live pages, and so what
+ * an erasure removed. Synced to disk once, before it returns.
+ */
+static int
+copy_logical(struct store *s, const char *file, struct diag *d)
+{
+	MDB_env *dst = NULL;
+	MDB_txn *rtx = NULL;
+	int rc;
+
+	if ((rc = mdb_env_create(&dst)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(dst, 16)) != 0 ||
+	    (rc = mdb_env_set_mapsize(dst, s->map_size)) != 0 ||
+	    (rc = mdb_env_open(dst, file, MDB_NOSUBDIR | MDB_NOLOCK |
+	    MDB_NOSYNC, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rtx)) != 0)
+		goto done;
+	for (size_t i = 0; i < STORE_NDBS && rc == 0; i++)
+		rc = copy_db(rtx, dst, store_dbs[i]);
+	if (rc == 0)
+		rc = mdb_env_sync(dst, 1);
+done:
+	if (rtx != NULL)
+		mdb_txn_abort(rtx);
+	if (dst != NULL)
+		mdb_env_close(dst);
+	if (rc != 0)
+		diag_add(d, NULL, 0, "%s: %s", file, mdb_strerror(rc));
+	return rc == 0 ? 0 : -1;
+}
+
+/* fsync a file or folder by name; 0, or -1 with errno. */
+static int
+sync_path(const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The copy goes to a temporary name and is renamed to data.mdb only once
+ * it is whole and on disk (file and folder synced): a crash leaves no
+ * data.mdb that is not a complete store.
+ */
+static int
+copy_into(struct store *s, const char *dir, struct diag *d)
+{
+	char tmp[PATH_MAX], file[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s/%s", dir, STORE_PARTIAL) >=
+	    (int)sizeof(tmp) || snprintf(file, sizeof(file), "%s/data.mdb",
+	    dir) >= (int)sizeof(file)) {
+		diag_add(d, NULL, 0, "%s: path too long", dir);
+		return -1;
+	}
+	if (copy_logical(s, tmp, d) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	if (sync_path(tmp) == -1 || rename(tmp, file) == -1 ||
+	    sync_path(dir) == -1) {
+		diag_add(d, NULL, 0, "%s: %s", file, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* An existing backup folder: a folder, private, and empty. */
+static int
+backup_check_dir(const char *path, const struct stat *st, struct diag *d)
+{
+	int rc;
+
+	if (!S_ISDIR(st->st_mode)) {
+		diag_add(d, NULL, 0, "backup %s: exists and is not a "
+		    "directory; name a new or empty directory", path);
+		return -1;
+	}
+	if (st->st_mode & 077) {
+		diag_add(d, NULL, 0, "backup %s: the folder is accessible to "
+		    "its group or others (mode %03o): a backup holds personal "
+		    "data; make it private (chmod 700 %s) or name a new folder",
+		    path, (unsigned)(st->st_mode & 0777), path);
+		return -1;
+	}
+	if ((rc = dir_is_empty(path)) != 1) {
+		diag_add(d, NULL, 0, "backup %s: %s", path, rc == 0 ?
+		    "directory is not empty; name a new or empty directory" :
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 store_backup(struct store *s, const char *path, struct diag *d)
 {
-	char file[PATH_MAX];
 	struct stat st;
-	int rc, made = 0;
+	int made = 0;
 
 	if (stat(path, &st) == 0) {
-		if (!S_ISDIR(st.st_mode)) {
-			diag_add(d, NULL, 0, "backup %s: exists and is not a "
-			    "directory; name a new or empty directory", path);
+		if (backup_check_dir(path, &st, d) == -1)
 			return -1;
-		}
-		if ((rc = dir_is_empty(path)) != 1) {
-			diag_add(d, NULL, 0, "backup %s: %s", path, rc == 0 ?
-			    "directory is not empty; name a new or empty "
-			    "directory" : strerror(errno));
-			return -1;
-		}
 	} else if (errno != ENOENT || mkdir(path, 0700) == -1) {
 		diag_add(d, NULL, 0, "backup %s: %s", path, strerror(errno));
 		return -1;
 	} else
 		made = 1;
-	if ((rc = mdb_env_copy2(s->env, path, MDB_CP_COMPACT)) != 0) {
-		diag_add(d, NULL, 0, "backup %s: %s", path, mdb_strerror(rc));
-		snprintf(file, sizeof(file), "%s/data.mdb", path);
-		unlink(file);
+	if (copy_into(s, path, d) == -1) {
 		if (made)
 			rmdir(path);
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_compact(const struct store_options *o, struct diag *d,
+    size_t *before, size_t *after)
+{
+	char file[PATH_MAX + 16];
+	struct store *s;
+	struct stat st;
+	int rc;
+
+	if ((s = store_open(o, d)) == NULL)
+		return -1;
+	snprintf(file, sizeof(file), "%s/data.mdb", s->dir);
+	*before = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+	/* Renamed over data.mdb while this process alone has it open. */
+	rc = copy_into(s, s->dir, d);
+	*after = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+	store_close(s);
+	return rc;
 }
 
 static void
@@ -2338,16 +2733,53 @@ youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
 	return keys;
 }
 
-/* One active signal of the youth goes, as by an unjustified withdrawal. */
+/*
+ * Every outbox row about the youth goes, delivered or not: the matches,
+ * contacts and references of all its signals, in every organisation's
+ * outbox. Sequence numbers are not reused: readers skip the gaps.
+ */
+static void
+erase_outbox(struct store_txn *t, const uint8_t *p, struct store_erase_out *out)
+{
+	struct key *keys;
+	size_t n;
+
+	keys = youth_keys(t, t->s->youth_outbox, p, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		if (keys[i].n != PSEUDONYM_LEN + 12)
+			continue;
+		outbox_delete(t, get_u32(keys[i].b + PSEUDONYM_LEN),
+		    get_u64(keys[i].b + PSEUDONYM_LEN + 4));
+		out->withdrawn++;
+	}
+	free(keys);
+}
+
+/*
+ * Tell the owner its signal was erased: SIGNAL_REMOVED with the signal
+ * and match ids only (no reference, no contacts), and not indexed under
+ * the youth, whose pseudonym is then nowhere in the store.
+ */
+static void
+erase_notice(struct store_txn *t, const struct orgs *orgs, uint32_t org,
+    uint64_t signal_id, uint64_t match_id, int64_t now)
+{
+	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
+
+	n.type = VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED;
+	n.signal_id = signal_id;
+	n.match_id = match_id;
+	n.client_ref = (char *)"";
+	n.time = now;
+	outbox_append(t, orgs, org, &n, NULL);
+}
+
+/* One active signal of the youth goes, without archive. */
 static void
 erase_signal(struct store_txn *t, const struct store_erase_in *in,
-    struct key *k, struct store_erase_out *out)
+    struct key *k, uint64_t match_id, struct store_erase_out *out)
 {
-	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED,
-	    NULL, NULL, in->now };
-	struct store_withdraw_out wd = { 0 };
 	Vix__Store__V1__Signal *sig;
-	struct store_party owner;
 	uint32_t org, *grown;
 	MDB_val v;
 
@@ -2355,10 +2787,9 @@ erase_signal(struct store_txn *t, const struct store_erase_in *in,
 	    (sig = signal_decode(t, &v)) == NULL)
 		return;
 	org = get_u32(k->b + PSEUDONYM_LEN);
-	signal_remove(t, in->pseudonym, org, sig, 0, in->orgs, in->now,
-	    &owner, &wd);
-	notify_parties(t, in->orgs, &nt, &owner, 1);
-	store_audit(t, in->now, "admin", in->action, sig->id, wd.match_id,
+	signal_unlink(t, in->pseudonym, org, sig);
+	erase_notice(t, in->orgs, org, sig->id, match_id, in->now);
+	store_audit(t, in->now, in->actor, in->action, sig->id, match_id,
 	    "ok");
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	if ((grown = reallocarray(out->orgs, out->norgs + 1,
@@ -2391,7 +2822,7 @@ erase_archived(struct store_txn *t, const struct store_erase_in *in,
 	    k->b, k->n);
 	st_del(t, t->s->archive_time, &tk);
 	st_del(t, t->s->archive, k);
-	store_audit(t, in->now, "admin", in->action, id, 0, "ok:archived");
+	store_audit(t, in->now, in->actor, in->action, id, 0, "ok:archived");
 	out->archived++;
 }
 
@@ -2399,21 +2830,27 @@ int
 store_erase(struct store_txn *t, const struct store_erase_in *in,
     struct store_erase_out *out)
 {
+	struct store_match m;
 	struct key *keys;
 	size_t n;
+	int has_match;
 
 	memset(out, 0, sizeof(*out));
 	t->now = in->now;
+	has_match = match_get(t, in->pseudonym, &m);
+	erase_outbox(t, in->pseudonym, out);
 	keys = youth_keys(t, t->s->signals, in->pseudonym, &n);
 	for (size_t i = 0; i < n && t->err == 0; i++)
-		erase_signal(t, in, &keys[i], out);
+		erase_signal(t, in, &keys[i], has_match ? m.id : 0, out);
 	free(keys);
+	if (has_match)
+		match_delete(t, in->pseudonym, &m);
 	keys = youth_keys(t, t->s->archive, in->pseudonym, &n);
 	for (size_t i = 0; i < n && t->err == 0; i++)
 		erase_archived(t, in, &keys[i], out);
 	free(keys);
 	if (out->removed == 0 && out->archived == 0)
-		store_audit(t, in->now, "admin", in->action, 0, 0, "not_found");
+		store_audit(t, in->now, in->actor, in->action, 0, 0, "not_found");
 	if (t->err) {
 		free(out->orgs);
 		out->orgs = NULL;

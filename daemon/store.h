@@ -27,8 +27,23 @@ struct store_options {
 	int64_t		 escalate_after; /* seconds a match may stay uncoordinated */
 };
 
+/*
+ * Open (or create) the store in o->dir; one process at a time (an
+ * exclusive lock on vixd.lock in it). Returns NULL after adding the
+ * problem to d.
+ */
 struct store	*store_open(const struct store_options *, struct diag *d);
 void		 store_close(struct store *);
+
+/*
+ * The store remembers the identifier of the pseudonym key it was written
+ * with (meta "key_id"). A store without one (new, or from a vixd before
+ * this check) gets key_id recorded; one with another is refused: with
+ * another key no youth in it would be found. key_file is for the message.
+ * Returns 0, or -1 after adding the problem to d.
+ */
+int		 store_check_key(struct store *, const char *key_id,
+		    const char *key_file, struct diag *d);
 
 /*
  * Give every organisation of the registry its permanent store id (org->sid),
@@ -293,11 +308,24 @@ int	store_counts(struct store_reader *, size_t *signals, size_t *matches,
 	    size_t *archived);
 
 /*
- * A hot, compacting copy of the store into path: a new directory, or an
- * existing empty one. Writers go on meanwhile; the copy is one consistent
- * snapshot. Returns 0, or -1 after adding the problem to d.
+ * A hot copy of the store into path: a new directory (made 0700), or an
+ * existing empty one that only its owner may enter. Writers go on
+ * meanwhile; the copy is one consistent snapshot, written record by record
+ * (so it holds no free or stale bytes) to data.mdb.partial, mode 0600,
+ * synced, and renamed to data.mdb only when whole. Returns 0, or -1 after
+ * adding the problem to d.
  */
 int	store_backup(struct store *, const char *path, struct diag *d);
+
+/*
+ * Rewrite the store in o->dir record by record (as store_backup does) and
+ * put the new file in place of data.mdb, so that no free page or unused
+ * part of a page holds what was deleted or erased. Only while no vixd has
+ * the store open (refused otherwise). *before and *after: data.mdb's size.
+ * Returns 0, or -1 after adding the problem to d (data.mdb unchanged).
+ */
+int	store_compact(const struct store_options *o, struct diag *d,
+	    size_t *before, size_t *after);
 
 /* One signal on a youth, active or archived, for a subject report. */
 struct store_subject_signal {
@@ -338,20 +366,24 @@ struct store_erase_in {
 	const struct orgs	*orgs;
 	int64_t			 now;
 	const char		*action;	/* audit action: "erase:death" ... */
+	const char		*actor;		/* audit actor: "admin:uid=N" */
 };
 
 struct store_erase_out {
 	size_t		 removed;	/* active signals */
+	size_t		 withdrawn;	/* outbox rows about the youth deleted */
 	size_t		 archived;	/* archived signals deleted */
 	uint32_t	*orgs;		/* owners of the removed signals; malloc'd */
 	size_t		 norgs;
 };
 
 /*
- * Erase a youth (death, GDPR art. 17): every active signal goes as by an
- * unjustified withdrawal (the others hear MATCH_LEFT or MATCH_CLOSED), its
- * owner hears SIGNAL_REMOVED, and every archived signal is deleted. One
- * audit record (actor "admin") per signal; the audit chain itself is kept.
+ * Erase a youth (death, GDPR art. 17): every outbox row about it goes from
+ * every organisation's outbox (delivered or not), every active signal and
+ * the match are deleted, each owner hears SIGNAL_REMOVED (signal and match
+ * id only), and every archived signal is deleted. One audit record (by
+ * in->actor) per signal; the audit chain itself is kept. Freed pages still
+ * hold the bytes until the store is rewritten (vixd --compact).
  */
 int	store_erase(struct store_txn *, const struct store_erase_in *,
 	    struct store_erase_out *);

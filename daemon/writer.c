@@ -44,6 +44,7 @@ job_action(const struct job *j)
 	case JOB_COORDINATE:	return "coordinate";
 	case JOB_SWEEP:		return "sweep";
 	case JOB_ERASE:		return "erase";
+	case JOB_AUDIT:		return "audit";
 	}
 	return "unknown";
 }
@@ -140,6 +141,10 @@ job_apply(struct store_txn *t, struct job *j)
 		return store_sweep(t, &j->in.sweep, &j->out.sweep);
 	case JOB_ERASE:
 		return store_erase(t, &j->in.erase, &j->out.erase);
+	case JOB_AUDIT:
+		return store_audit(t, j->now, j->in.audit.actor,
+		    j->in.audit.action, j->in.audit.signal_id,
+		    j->in.audit.match_id, j->in.audit.outcome);
 	}
 	return VIX_E_STORE;
 }

@@ -28,6 +28,7 @@ enum job_kind {
 	JOB_COORDINATE,
 	JOB_SWEEP,		/* no connection: from the sweep timer */
 	JOB_ERASE,		/* no connection: from vixctl, via j->done */
+	JOB_AUDIT,		/* an audit record of vixctl's, via j->done */
 };
 
 struct job {
@@ -55,6 +56,13 @@ struct job {
 		struct store_coordinate_in coord;
 		struct store_sweep_in sweep;
 		struct store_erase_in erase;
+		struct {
+			char		 actor[32];
+			char		 action[32];
+			uint64_t	 signal_id;
+			uint64_t	 match_id;
+			char		 outcome[32];
+		} audit;
 	} in;
 	union {
 		struct store_register_out reg;

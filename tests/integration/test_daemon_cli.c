@@ -220,3 +220,107 @@ Test(daemon_cli, dev_material_is_created_once_and_reused)
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_eq(harness_stop(&p), 0);
 }
+
+/* snprintf into an array, failing the test rather than cutting a path. */
+#define FMT(buf, ...) cr_assert_lt(snprintf((buf), sizeof(buf), __VA_ARGS__), \
+	(int)sizeof(buf), "path too long")
+
+static void
+shell(const char *script)
+{
+	struct run_result r;
+
+	harness_run(&r, (const char *[]){ "/bin/sh", "-c", script, NULL });
+	cr_assert_eq(r.status, 0, "%s: %s", script, r.err);
+}
+
+/* vixd on p's folder with its key; exits (or is stopped after 10 s). */
+static void
+vixd_try(struct run_result *r, struct vixd_proc *p)
+{
+	char script[4096];
+
+	FMT(script, "cd '%s' && exec timeout 10 '%s' "
+	    "--dev --data '%s' --listen 127.0.0.1:0 --admin-listen "
+	    "127.0.0.1:0", p->dir, getenv("VIXD"), p->dev_dir);
+	harness_run(r, (const char *[]){ "/bin/sh", "-c", script, NULL });
+}
+
+/*
+ * A store knows the key it was written with: started with another key,
+ * vixd refuses, naming the store, the key file and the fix, and never the
+ * key. With its own key back, it runs and finds the youth again.
+ */
+Test(daemon_cli, another_pseudonym_key_is_refused)
+{
+	struct vixd_proc p;
+	struct run_result r;
+	char key[PATH_MAX], saved[PATH_MAX], data[PATH_MAX], script[8192];
+	char log[16384];
+
+	harness_start(&p, NULL);
+	harness_vix(&r, &p, "org-a", (const char *[]){ "register", "--bsn",
+	    "999990019", "--birth-date", "2015-03-01", "--contact-name", "A",
+	    "--contact-phone", "0501234567", NULL });
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	cr_assert_not_null(strstr(harness_log(&p, log, sizeof(log)),
+	    "pseudonym key id"), "the id is recorded at creation: %s", log);
+	cr_assert_eq(harness_stop_keep(&p), 0);
+	harness_dev_file(&p, "pseudonym.key", key, sizeof(key));
+	FMT(saved, "%s.saved", key);
+	FMT(data, "%s/data", p.dev_dir);
+	FMT(script, "cp -p '%s' '%s' && head -c 32 "
+	    "/dev/urandom > '%s' && chmod 600 '%s'", key, saved, key, key);
+	shell(script);
+
+	vixd_try(&r, &p);
+	cr_assert_eq(r.status, 1, "refused at once (status %d): %s", r.status,
+	    harness_redact(r.err));
+	cr_assert_not_null(strstr(r.err, "another pseudonym key"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, data), "names the store: %s", r.err);
+	cr_assert_not_null(strstr(r.err, key), "names the key file: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "key backup"), "the fix: %s", r.err);
+
+	FMT(script, "mv '%s' '%s'", saved, key);
+	shell(script);
+	harness_restart(&p);
+	harness_vix(&r, &p, "org-a", (const char *[]){ "involved", "--bsn",
+	    "999990019", NULL });
+	cr_assert_eq(r.status, 0, "the youth is found again: %s",
+	    harness_redact(r.err));
+	cr_assert_eq(harness_stop(&p), 0);
+}
+
+/*
+ * A store from before the key id (none in meta) gets the id of the key it
+ * is first started with; another key after that is refused.
+ */
+Test(daemon_cli, a_store_without_key_id_is_migrated)
+{
+	struct vixd_proc p;
+	struct run_result r;
+	char key[PATH_MAX], data[PATH_MAX], script[8192], log[16384];
+
+	harness_start(&p, NULL);
+	cr_assert_eq(harness_stop_keep(&p), 0);
+	FMT(data, "%s/data", p.dev_dir);
+	/* Rewrite the store without meta's "key_id" (hex 6b65795f6964). */
+	FMT(script, "cd '%s' && mdb_dump -a data | "
+	    "sed '/^ 6b65795f6964$/{N;d}' > dump && ! grep -q 6b65795f6964 "
+	    "dump && rm -r data && mkdir -m 700 data && mdb_load -f dump data "
+	    "&& rm dump", p.dev_dir);
+	shell(script);
+	harness_restart(&p);
+	cr_assert_not_null(strstr(harness_log(&p, log, sizeof(log)),
+	    "pseudonym key id"), "recorded on first start: %s", log);
+	cr_assert_eq(harness_stop_keep(&p), 0);
+	harness_dev_file(&p, "pseudonym.key", key, sizeof(key));
+	FMT(script, "head -c 32 /dev/urandom > '%s'",
+	    key);
+	shell(script);
+	vixd_try(&r, &p);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "another pseudonym key"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, data), "%s", r.err);
+	(void)harness_stop(&p);
+}

@@ -438,7 +438,7 @@ Test(store_open, creates_directory_and_databases)
 	mdb_env_close(env);
 
 	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
-	be64(want, 1);
+	be64(want, 2);
 	cr_assert_arr_eq(schema, want, 8);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -1474,5 +1474,142 @@ Test(store_audit, a_changed_hash_breaks_the_chain)
 	st = open_store(MAP_SIZE, 90);
 	rd = store_reader_new(st);
 	expect_broken_at(3);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- the pseudonym key's id, and the outbox index of schema 2 ---------- */
+
+Test(store_open, the_key_id_is_recorded_then_enforced)
+{
+	struct diag d;
+
+	start(MAP_SIZE, 90);
+	diag_init(&d);
+	cr_assert_eq(store_check_key(st, "0123456789abcdef0123456789abcdef",
+	    "/etc/vix/pseudonym.key", &d), 0, "recorded: %s", d.text);
+	cr_assert_eq(store_check_key(st, "0123456789abcdef0123456789abcdef",
+	    "/etc/vix/pseudonym.key", &d), 0, "the same key: %s", d.text);
+	cr_assert_eq(store_check_key(st, "fedcba9876543210fedcba9876543210",
+	    "/etc/vix/other.key", &d), -1);
+	cr_assert_not_null(strstr(d.text, dbdir), "names the store: %s",
+	    d.text);
+	cr_assert_not_null(strstr(d.text, "/etc/vix/other.key"), "names the "
+	    "key file: %s", d.text);
+	stop();
+	/* Kept across a reopen. */
+	st = open_store(MAP_SIZE, 90);
+	diag_init(&d);
+	cr_assert_eq(store_check_key(st, "fedcba9876543210fedcba9876543210",
+	    "k", &d), -1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+static size_t
+raw_entries(const char *db)
+{
+	MDB_env *env = raw_open();
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat sb;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	cr_assert_eq(mdb_stat(txn, dbi, &sb), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return sb.ms_entries;
+}
+
+/* Empty db, as a store of schema 1 (which had no such index) would be. */
+static void
+raw_empty(const char *db)
+{
+	MDB_env *env = raw_open();
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	cr_assert_eq(mdb_drop(txn, dbi, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void
+erase_youth(unsigned youth, size_t *removed, size_t *withdrawn)
+{
+	struct store_erase_in in = { .orgs = orgs, .now = T0 + 10,
+	    .action = "erase:gdpr", .actor = "admin:uid=0" };
+	struct store_erase_out out;
+	struct store_txn *t;
+	int err;
+
+	pseudonym(in.pseudonym, youth);
+	cr_assert_not_null(t = store_write_begin(st, &err));
+	cr_assert_eq(store_job_begin(t), 0);
+	cr_assert_eq(store_job_end(t, store_erase(t, &in, &out)), 0);
+	cr_assert_eq(store_write_commit(t), 0);
+	*removed = out.removed;
+	*withdrawn = out.withdrawn;
+	free(out.orgs);
+}
+
+/* A sweep at now that drops every outbox row older than a second. */
+static void
+prune_all(int64_t now)
+{
+	struct store_sweep_in in = { .orgs = orgs, .now = now, .max = 100,
+	    .archive_secs = 5 * YEAR, .outbox_retention = 1 };
+	struct store_sweep_out out;
+	struct store_txn *t;
+	int err;
+
+	cr_assert_not_null(t = store_write_begin(st, &err));
+	cr_assert_eq(store_job_begin(t), 0);
+	cr_assert_eq(store_job_end(t, store_sweep(t, &in, &out)), 0);
+	cr_assert_eq(store_write_commit(t), 0);
+	cr_assert_eq(out.pruned_unacked, 4, "%zu", out.pruned_unacked);
+}
+
+Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
+{
+	uint8_t v[8];
+	size_t removed, withdrawn;
+
+	start(MAP_SIZE, 90);
+	must_register(wijk, 1, T0);
+	must_register(jz, 1, T0 + 1);		/* MATCH_CREATED to both */
+	must_register(wijk, 2, T0 + 2);
+	must_register(vt, 2, T0 + 3);		/* and another youth's */
+	stop();
+	cr_assert_eq(raw_entries("youth_outbox"), 4);
+	cr_assert_eq(raw_entries("outbox_youth"), 4);
+	raw_empty("youth_outbox");
+	raw_empty("outbox_youth");
+	be64(v, 1);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+
+	st = open_store(MAP_SIZE, 90);
+	stop();
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 2, "migrated to schema 2");
+	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
+	st = open_store(MAP_SIZE, 90);
+	erase_youth(1, &removed, &withdrawn);
+	cr_assert_eq(removed, 2);
+	cr_assert_eq(withdrawn, 2, "both MATCH_CREATED rows of youth 1");
+	stop();
+	/* youth 2's two rows and the two SIGNAL_REMOVED (not indexed). */
+	cr_assert_eq(raw_entries("outbox"), 4);
+	cr_assert_eq(raw_entries("youth_outbox"), 2);
+	cr_assert_eq(raw_entries("outbox_youth"), 2);
+
+	/* Pruning a row (here: past the retention) drops its index entries. */
+	st = open_store(MAP_SIZE, 90);
+	prune_all(T0 + 1000);
+	stop();
+	cr_assert_eq(raw_entries("outbox"), 0);
+	cr_assert_eq(raw_entries("youth_outbox"), 0);
+	cr_assert_eq(raw_entries("outbox_youth"), 0);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
