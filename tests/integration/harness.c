@@ -320,6 +320,13 @@ read_pem(const char *path, int key)
 void
 harness_make_client_cert(struct vixd_proc *p, const char *name, const char *oin)
 {
+	harness_make_short_cert(p, name, oin, 0);
+}
+
+void
+harness_make_short_cert(struct vixd_proc *p, const char *name,
+    const char *oin, long secs)
+{
 	char path[PATH_MAX];
 	X509 *ca, *leaf;
 	EVP_PKEY *ca_key, *key;
@@ -329,6 +336,11 @@ harness_make_client_cert(struct vixd_proc *p, const char *name, const char *oin)
 	key = devcert_key();
 	leaf = devcert_leaf(key, name, oin, 0, ca, ca_key, 30);
 	cr_assert_not_null(leaf, "cannot make a certificate for %s", name);
+	if (secs > 0) {
+		cr_assert_not_null(X509_gmtime_adj(X509_getm_notAfter(leaf),
+		    secs));
+		cr_assert(X509_sign(leaf, ca_key, EVP_sha256()) > 0);
+	}
 	snprintf(path, sizeof(path), "%s/%s.key", p->dev_dir, name);
 	cr_assert_eq(devcert_write_key(path, key), 0);
 	snprintf(path, sizeof(path), "%s/%s.pem", p->dev_dir, name);

@@ -75,6 +75,9 @@ const char *harness_dev_file(struct vixd_proc *p, const char *file, char *buf,
  */
 void	harness_make_client_cert(struct vixd_proc *p, const char *name,
 	    const char *oin);
+/* The same, valid for only secs seconds from now (0: 30 days). */
+void	harness_make_short_cert(struct vixd_proc *p, const char *name,
+	    const char *oin, long secs);
 
 /*
  * A TLS client connection to p (cert and key may be NULL). Returns the SSL

@@ -427,6 +427,27 @@ Test(authz, a_reload_closes_a_connection_whose_certificate_was_revoked)
 	harness_tls_close(b);
 }
 
+/* A certificate that expired while its connection was open goes at a reload. */
+Test(authz, a_reload_closes_a_connection_whose_certificate_expired)
+{
+	char msg[512];
+	SSL *b, *a;
+
+	harness_make_short_cert(&vixd, "org-b-brief", "00000009990000000002",
+	    2);
+	b = harness_connect_as(&vixd, "org-b-brief");
+	a = harness_connect_as(&vixd, "org-a");
+	cr_assert_eq(ask(b, R_PING, msg, sizeof(msg)), OK, "%s", msg);
+	sleep(3);
+	harness_reload(&vixd);
+	cr_expect_eq(next_status(b, msg, sizeof(msg)), UNAUTH, "%s", msg);
+	cr_expect_not_null(strstr(msg, "expired"), "%s", msg);
+	cr_expect_eq(next_status(b, msg, sizeof(msg)), -1, "closed");
+	cr_expect_eq(ask(a, R_PING, msg, sizeof(msg)), OK, "%s", msg);
+	harness_tls_close(a);
+	harness_tls_close(b);
+}
+
 /* Push targets added, moved and removed take effect at the reload. */
 Test(authz, a_reload_starts_moves_and_stops_push_targets)
 {
