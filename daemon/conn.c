@@ -71,7 +71,7 @@ conn_accept(struct worker *w, int fd)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->ev_free = evtimer_new(w->base, conn_release, c)) == NULL ||
-	    (ssl = vixd_ssl_new(v)) == NULL) {
+	    (ssl = vixd_ssl_new(v, &c->generation)) == NULL) {
 		log_warnx("conn_accept: out of memory; connection dropped");
 		if (c != NULL && c->ev_free != NULL)
 			event_free(c->ev_free);
@@ -321,7 +321,7 @@ conn_dial(struct worker *w, const char *host, uint16_t port, struct pusher *p)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->ev_free = evtimer_new(w->base, conn_release, c)) == NULL ||
-	    (ssl = vixd_client_ssl_new(v)) == NULL ||
+	    (ssl = vixd_client_ssl_new(v, &c->generation)) == NULL ||
 	    conn_expect_host(ssl, host) == -1)
 		goto fail;
 	c->w = w;
@@ -585,21 +585,22 @@ conn_tls_failure(struct conn *c, unsigned long e)
 	}
 }
 
-/* Handshake done: fix the identity from the certificate, or refuse. */
 /* We dialled a push target and its certificate checked out. */
 static void
 conn_outbound_ready(struct conn *c)
 {
 	c->orgs = vixd_orgs(c->w->vixd);
-	if ((c->org = orgs_by_id(c->orgs, push_org_id(c->pusher))) == NULL) {
+	if ((c->org = orgs_by_oin(c->orgs, push_org_oin(c->pusher))) == NULL) {
 		conn_teardown(c, "push target no longer in orgs.conf");
 		return;
 	}
 	c->state = CONN_READY;
 	conn_set_timeouts(c, 0);
-	push_conn_ready(c);
+	if (conn_recheck(c) == 0)
+		push_conn_ready(c);
 }
 
+/* Handshake done: take the identity from the certificate, or refuse. */
 static void
 conn_authenticate(struct conn *c)
 {
@@ -635,6 +636,97 @@ conn_authenticate(struct conn *c)
 	conn_set_timeouts(c, c->w->vixd->cfg.idle_timeout);
 	log_info("conn %llu (%s): authenticated, %s", (unsigned long long)c->id,
 	    c->org->id, SSL_get_version(ssl));
+	/* The handshake may have used a context a reload has replaced. */
+	(void)conn_recheck(c);
+}
+
+/*
+ * Refuse c after a reload: a client is told why in a response with id 0
+ * (a push target takes no responses), then the connection ends.
+ */
+static void __attribute__((format(printf, 3, 4)))
+conn_refuse(struct conn *c, Vix__V1__Status__Code code, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (c->pusher == NULL)
+		conn_respond_status(c, 0, code, "%s", why);
+	conn_teardown(c, why);
+}
+
+/*
+ * The subscription of c under the registry now, where its organisation is
+ * self: every recipient still allowed, and for a push target exactly the
+ * recipients orgs.conf now gives it. Returns -1 after closing c.
+ */
+static int
+conn_recheck_sub(struct conn *c, const struct orgs *now,
+    const struct org *self)
+{
+	const struct sub_recipient *lost = notify_lost(c->sub, now, self);
+
+	if (c->pusher != NULL && (lost != NULL ||
+	    c->sub->n != 1 + self->n_receives_for)) {
+		push_restart(c, "push recipients changed in orgs.conf; "
+		    "redialling");
+		return -1;
+	}
+	if (lost == NULL)
+		return 0;
+	if (!(self->roles & ROLE_SUBSCRIBE))
+		conn_refuse(c, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
+		    "subscription ended: organisation %s no longer has the "
+		    "role 'subscribe' (orgs.conf changed)", self->id);
+	else
+		conn_refuse(c, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
+		    "subscription ended: %s may no longer receive the "
+		    "notifications of %s (receives_for in orgs.conf changed); "
+		    "subscribe again for the others", self->id, lost->org->id);
+	return -1;
+}
+
+int
+conn_recheck(struct conn *c)
+{
+	struct vixd *v = c->w->vixd;
+	const struct org *o;
+	struct orgs *now;
+	const char *why;
+	SSL_CTX *ctx;
+	uint64_t gen;
+	int rc = -1;
+
+	if (c->state != CONN_READY)
+		return -1;
+	if (c->generation == vixd_generation(v))
+		return 0;
+	now = vixd_current(v, c->pusher != NULL, &ctx, &gen);
+	if (tls_recheck_peer(bufferevent_openssl_get_ssl(c->bev), ctx,
+	    &why) == -1)
+		conn_refuse(c, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
+		    "%s certificate no longer accepted after a reload: %s",
+		    c->pusher ? "push target's" : "client", why);
+	else if ((o = orgs_by_oin(now, c->org->oin)) == NULL)
+		conn_refuse(c, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
+		    "organisation removed from orgs.conf (%s, OIN %s)",
+		    c->org->id, c->org->oin);
+	else if (c->sub == NULL || conn_recheck_sub(c, now, o) == 0) {
+		if (c->sub != NULL)
+			notify_rebind(c->sub, now);
+		orgs_unref(c->orgs);
+		c->orgs = now;
+		c->org = o;
+		c->generation = gen;
+		now = NULL;
+		rc = 0;
+	}
+	orgs_unref(now);
+	SSL_CTX_free(ctx);
+	return rc;
 }
 
 static void
@@ -643,6 +735,9 @@ conn_handle_frame(struct conn *c, const uint8_t *buf, size_t len)
 	struct frame_budget budget;
 	Vix__V1__Request *req;
 
+	/* Served only as what the registry now in force allows. */
+	if (conn_recheck(c) == -1)
+		return;
 	conn_request_begin(c, METRICS_REQ_UNKNOWN, metrics_now_ns());
 	frame_budget_init(&budget, 4 * c->w->vixd->cfg.max_frame + 4096);
 	req = (Vix__V1__Request *)frame_unpack(&vix__v1__request__descriptor,

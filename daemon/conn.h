@@ -28,7 +28,8 @@ struct conn {
 	struct event		*ev_close;	/* bounds the drain on close */
 	struct event		*ev_free;	/* deferred release */
 	struct orgs		*orgs;		/* registry the identity is from */
-	const struct org	*org;		/* fixed at handshake */
+	const struct org	*org;		/* its entry there */
+	uint64_t		 generation;	/* of orgs and the TLS context */
 	unsigned		 jobs;		/* requests at the writer */
 	int			 paused;	/* not read: max_inflight, or answers unsent */
 	struct subscription	*sub;		/* after a Subscribe */
@@ -44,6 +45,15 @@ void	conn_accept(struct worker *w, int fd);
 /* Dial host:port for push target p (DNS and connect are asynchronous). */
 struct conn *conn_dial(struct worker *w, const char *host, uint16_t port,
 	    struct pusher *p);
+
+/*
+ * If the registry or TLS material was replaced since c was last checked:
+ * verify its peer certificate again (CA bundle, CRL, expiry), find its
+ * organisation in the new registry and its subscription's recipients,
+ * and move it there; or tear it down, telling the client why. Returns 0
+ * if c may still be served, -1 if not.
+ */
+int	conn_recheck(struct conn *);
 
 /* Start streaming s on c (push mode). */
 void	conn_attach_subscription(struct conn *, struct subscription *s);

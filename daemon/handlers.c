@@ -102,7 +102,7 @@ job_new(struct conn *c, uint64_t id, enum job_kind kind)
 	j->req_id = id;
 	j->received_ns = c->req_t0;
 	j->org = c->org;
-	j->orgs = vixd_orgs(c->w->vixd);
+	j->orgs = orgs_ref(c->orgs);	/* the registry j->org lives in */
 	j->now = time(NULL);
 	return j;
 }
@@ -379,6 +379,8 @@ handle_subscribe(struct conn *c, Vix__V1__Request *req)
 	struct subscription *s;
 	uint64_t last;
 
+	if (require_role(c, req->id, ROLE_SUBSCRIBE, "subscribe") == -1)
+		return;
 	if (c->sub != NULL) {
 		conn_respond_status(c, req->id,
 		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION,
@@ -512,8 +514,8 @@ request_bsn(Vix__V1__Request *req)
 /*
  * Over its organisation's rate_limit, a request is refused with a retry
  * hint and not applied. Acks are not counted: they only confirm
- * notifications the index sent (at most the window), and a push target
- * takes no replies.
+ * notifications the index sent (at most the window). Anything else a push
+ * target sends is counted like any request, though it is refused.
  */
 static int
 rate_limited(struct conn *c, Vix__V1__Request *req)
@@ -521,7 +523,7 @@ rate_limited(struct conn *c, Vix__V1__Request *req)
 	struct ratelimit_refusal why;
 	char *bsn;
 
-	if (c->pusher != NULL || req->body_case == VIX__V1__REQUEST__BODY_ACK ||
+	if (req->body_case == VIX__V1__REQUEST__BODY_ACK ||
 	    ratelimit_take(c->w->vixd->ratelimit, c->org->sid, c->req_t0,
 	    &why) == 0)
 		return 0;
@@ -538,10 +540,31 @@ rate_limited(struct conn *c, Vix__V1__Request *req)
 	return 1;
 }
 
+/*
+ * A connection vixd dialled (push) delivers notifications: the partner
+ * answers with Acks and may ask nothing else on it. Returns 1 after
+ * refusing.
+ */
+static int
+push_refused(struct conn *c, Vix__V1__Request *req)
+{
+	char *bsn;
+
+	if (c->pusher == NULL || req->body_case == VIX__V1__REQUEST__BODY_ACK)
+		return 0;
+	if ((bsn = request_bsn(req)) != NULL)
+		OPENSSL_cleanse(bsn, strlen(bsn));
+	conn_respond_status(c, req->id, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
+	    "this connection was dialled by the index to push notifications "
+	    "to %s: only Ack is accepted on it (connect to the index to send "
+	    "other requests)", c->org->id);
+	return 1;
+}
+
 void
 handlers_dispatch(struct conn *c, Vix__V1__Request *req)
 {
-	if (rate_limited(c, req))
+	if (rate_limited(c, req) || push_refused(c, req))
 		return;
 	switch (req->body_case) {
 	case VIX__V1__REQUEST__BODY_PING:

@@ -24,7 +24,6 @@
 #include "orgstats.h"
 #include "ratelimit.h"
 #include "handlers.h"
-#include "push.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "store.h"
@@ -256,9 +255,10 @@ reload_swap(struct vixd *v, struct orgs *orgs, SSL_CTX *ctx, SSL_CTX *cctx,
 	v->orgs = orgs;
 	v->ssl_ctx = ctx;
 	v->client_ctx = cctx;
+	atomic_fetch_add(&v->generation, 1);
 	pthread_mutex_unlock(&v->lock);
 	log_info("reload: %zu organisations (was %zu), TLS material re-read; "
-	    "open connections keep their identity", orgs->n, old_orgs->n);
+	    "open connections are checked again", orgs->n, old_orgs->n);
 	n = strlen(changes);
 	if (n < len)
 		snprintf(changes + n, len - n, "%zu organisations (was %zu); "
@@ -267,7 +267,7 @@ reload_swap(struct vixd *v, struct orgs *orgs, SSL_CTX *ctx, SSL_CTX *cctx,
 	orgs_unref(old_orgs);
 	SSL_CTX_free(old_ctx);
 	SSL_CTX_free(old_cctx);
-	server_orgs_changed(v);	/* removed organisations lose their connections */
+	server_orgs_changed(v);	/* what was taken away goes from open connections */
 }
 
 /*
@@ -581,8 +581,7 @@ start_listeners(struct vixd *v)
 		writer_stop(v->writer);
 		fatalx("cannot listen on %s", what);
 	}
-	if (push_start(v) == -1)
-		log_warnx("push: cannot start dialling push targets");
+	server_orgs_changed(v);	/* the workers start the push targets */
 	return ctl;
 }
 

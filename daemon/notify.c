@@ -8,6 +8,7 @@
 #include "frame.h"
 #include "log.h"
 #include "notify.h"
+#include "orgs.h"
 #include "store.h"
 
 #define PUMP_CHUNK	64		/* rows read per store call */
@@ -100,6 +101,26 @@ notify_find(struct subscription *s, const char *org_id)
 		if (strcmp(s->r[i].org->id, org_id) == 0)
 			return &s->r[i];
 	return NULL;
+}
+
+const struct sub_recipient *
+notify_lost(const struct subscription *s, const struct orgs *now,
+    const struct org *self)
+{
+	const struct org *o;
+
+	for (size_t i = 0; i < s->n; i++)
+		if ((o = orgs_by_oin(now, s->r[i].org->oin)) == NULL ||
+		    !orgs_may_receive_for(self, o))
+			return &s->r[i];
+	return NULL;
+}
+
+void
+notify_rebind(struct subscription *s, const struct orgs *now)
+{
+	for (size_t i = 0; i < s->n; i++)
+		s->r[i].org = orgs_by_oin(now, s->r[i].org->oin);
 }
 
 void

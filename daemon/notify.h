@@ -48,6 +48,18 @@ void	notify_pump_touched(struct subscription *s, const uint32_t *sids,
 /* The recipient entry for org id, or NULL. */
 struct sub_recipient *notify_find(struct subscription *, const char *org_id);
 
+struct orgs;
+
+/*
+ * The first recipient of s that self may no longer receive for under the
+ * registry now (gone from it, or no longer delegated), or NULL.
+ */
+const struct sub_recipient *notify_lost(const struct subscription *s,
+	    const struct orgs *now, const struct org *self);
+
+/* Point every recipient at its entry in now (none lost: notify_lost). */
+void	notify_rebind(struct subscription *s, const struct orgs *now);
+
 void	notify_free(struct subscription *);
 
 #endif

@@ -247,6 +247,7 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 			return -1;
 		}
 		snprintf(g->push, sizeof(g->push), "%s", value);
+		g->push_line = line;
 	} else if (strcmp(key, "receives_for") == 0) {
 		free(g->receives_for_names);
 		g->receives_for_names = xstrdup(value);
@@ -338,6 +339,9 @@ orgs_check_org(struct orgs *o, struct org *g, struct diag *d)
 		    "(register, subscribe, admin)", g->id);
 	if (g->receives_for_names != NULL)
 		orgs_resolve_delegation(o, g, d);
+	if (g->push[0] != '\0' && !(g->roles & ROLE_SUBSCRIBE))
+		diag_add(d, o->path, g->push_line, "push: [org %s] needs the "
+		    "role 'subscribe' to be sent notifications", g->id);
 }
 
 /* Cross-references and uniqueness, once every section is read. */
@@ -506,10 +510,10 @@ orgs_escalation(const struct orgs *o, const char *municipality)
 int
 orgs_may_receive_for(const struct org *org, const struct org *recipient)
 {
-	if (org == recipient)
-		return 1;
 	if (!(org->roles & ROLE_SUBSCRIBE))
 		return 0;
+	if (org == recipient)
+		return 1;
 	for (size_t i = 0; i < org->n_receives_for; i++)
 		if (org->receives_for[i] == recipient)
 			return 1;

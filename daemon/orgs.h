@@ -1,7 +1,8 @@
 /*
  * The organisation registry loaded from orgs.conf. A loaded registry is
- * immutable and reference counted: a reload builds a new one and swaps it,
- * connections keep the one their identity came from.
+ * immutable and reference counted: a reload builds a new one and swaps it;
+ * each connection moves to the new one (or is closed) when it is next
+ * checked.
  */
 #ifndef VIX_ORGS_H
 #define VIX_ORGS_H
@@ -36,6 +37,7 @@ struct org {
 	int		  line;			/* first line of its section */
 	char		 *receives_for_names;	/* as written, until resolved */
 	char		  push[256];		/* HOST:PORT vixd dials, or "" */
+	int		  push_line;
 	int		  receives_for_line;
 };
 
@@ -77,7 +79,10 @@ const struct org *orgs_by_sid(const struct orgs *, uint32_t sid);
 void		 orgs_index_sids(struct orgs *);
 /* The escalation organisation for a municipality code, or the default; may be NULL. */
 const struct org *orgs_escalation(const struct orgs *, const char *municipality);
-/* Whether org may receive notifications meant for recipient: its own, or by delegation. */
+/*
+ * Whether org may receive notifications meant for recipient: only with the
+ * role 'subscribe', its own, or by delegation (receives_for).
+ */
 int		 orgs_may_receive_for(const struct org *org,
 		    const struct org *recipient);
 

@@ -11,12 +11,16 @@
 #include "vixd.h"
 
 struct pusher {
-	struct vixd	*v;
+	TAILQ_ENTRY(pusher)	 entry;		/* on its worker, unless gone */
 	struct worker	*w;
-	char		 org_id[ORG_ID_MAX + 1];
+	char		 oin[OIN_LEN + 1];	/* whom it delivers to */
+	char		 org_id[ORG_ID_MAX + 1];	/* for the log */
+	char		 push[256];	/* as in orgs.conf */
 	char		 host[256];
 	uint16_t	 port;
 	unsigned	 attempt;	/* failures since the last success */
+	int		 gone;		/* removed: free once conn is released */
+	int		 at_once;	/* redial without waiting */
 	struct event	*timer;
 	struct conn	*conn;
 };
@@ -34,6 +38,8 @@ push_backoff_ms(unsigned attempt, unsigned base_ms, unsigned max_ms,
 	return (unsigned)(d - (uint64_t)((double)d / 2 * rnd));
 }
 
+static void push_closed(struct pusher *);
+
 static void
 push_dial(evutil_socket_t fd, short what, void *arg)
 {
@@ -43,7 +49,7 @@ push_dial(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_debug("push: dialling %s at %s:%u", p->org_id, p->host, p->port);
 	if ((p->conn = conn_dial(p->w, p->host, p->port, p)) == NULL)
-		push_conn_closed_pusher(p);
+		push_closed(p);
 }
 
 static void
@@ -54,14 +60,32 @@ push_schedule(struct pusher *p, unsigned delay_ms)
 	evtimer_add(p->timer, &tv);
 }
 
-void
-push_conn_closed_pusher(struct pusher *p)
+static void
+push_free(struct pusher *p)
+{
+	if (p->timer != NULL)
+		event_free(p->timer);
+	free(p);
+}
+
+static void
+push_closed(struct pusher *p)
 {
 	unsigned delay;
 
 	p->conn = NULL;
+	if (p->gone) {
+		push_free(p);
+		return;
+	}
 	if (p->w->draining)
 		return;
+	if (p->at_once) {
+		p->at_once = 0;
+		p->attempt = 0;
+		push_schedule(p, 0);
+		return;
+	}
 	delay = push_backoff_ms(p->attempt++, PUSH_BACKOFF_BASE_MS,
 	    PUSH_BACKOFF_MAX_MS, (double)arc4random_uniform(1000000) / 1e6);
 	log_info("push: %s unreachable or gone; next attempt in %u ms",
@@ -72,13 +96,20 @@ push_conn_closed_pusher(struct pusher *p)
 void
 push_conn_closed(struct conn *c)
 {
-	push_conn_closed_pusher(c->pusher);
+	push_closed(c->pusher);
 }
 
 const char *
-push_org_id(const struct pusher *p)
+push_org_oin(const struct pusher *p)
 {
-	return p->org_id;
+	return p->oin;
+}
+
+void
+push_restart(struct conn *c, const char *reason)
+{
+	c->pusher->at_once = 1;
+	conn_teardown(c, reason);
 }
 
 /* Handshake done: the partner gets what it may receive, from its cursor. */
@@ -98,7 +129,7 @@ push_conn_ready(struct conn *c)
 		return;
 	}
 	s->conn = c;
-	s->window = p->v->cfg.subscribe_window;
+	s->window = c->w->vixd->cfg.subscribe_window;
 	s->r[s->n++].org = o;
 	for (size_t i = 0; i < o->n_receives_for; i++)
 		s->r[s->n++].org = o->receives_for[i];
@@ -117,48 +148,112 @@ push_conn_ready(struct conn *c)
 	notify_pump(s);
 }
 
-int
-push_start(struct vixd *v)
+/* Which worker serves the push target of an OIN: the same on every reload. */
+static unsigned
+push_worker_of(const char *oin, unsigned nworkers)
 {
-	struct orgs *orgs = vixd_orgs(v);
-	size_t n = 0;
+	uint32_t h = 2166136261u;	/* FNV-1a */
 
-	for (size_t i = 0; i < orgs->n; i++)
-		n += orgs->v[i].push[0] != '\0';
-	if (n > 0 && (v->pushers = calloc(n, sizeof(*v->pushers))) == NULL) {
-		orgs_unref(orgs);
+	for (; *oin != '\0'; oin++)
+		h = (h ^ (unsigned char)*oin) * 16777619u;
+	return h % nworkers;
+}
+
+/* Stop delivering to p: close its connection, forget it once released. */
+static void
+push_remove(struct pusher *p, const char *reason)
+{
+	TAILQ_REMOVE(&p->w->pushers, p, entry);
+	if (p->conn == NULL) {
+		log_info("push: %s: %s", p->org_id, reason);
+		push_free(p);
+		return;
+	}
+	p->gone = 1;
+	conn_teardown(p->conn, reason);
+}
+
+/* Take the address of o; a connection to the old one is closed. */
+static int
+push_set_target(struct pusher *p, const struct org *o)
+{
+	const char *why;
+
+	snprintf(p->org_id, sizeof(p->org_id), "%s", o->id);
+	if (strcmp(p->push, o->push) == 0)
+		return 0;
+	if (addr_split(o->push, p->host, sizeof(p->host), &p->port,
+	    &why) == -1) {
+		log_warnx("push: %s: %s: %s", o->id, o->push, why);
 		return -1;
 	}
-	for (size_t i = 0; i < orgs->n; i++) {
-		const struct org *o = &orgs->v[i];
-		struct pusher *p;
-		const char *why;
-
-		if (o->push[0] == '\0')
-			continue;
-		p = &v->pushers[v->npushers++];
-		p->v = v;
-		p->w = &v->workers[v->npushers % v->nworkers];
-		snprintf(p->org_id, sizeof(p->org_id), "%s", o->id);
-		if (addr_split(o->push, p->host, sizeof(p->host), &p->port,
-		    &why) == -1 || (p->timer = evtimer_new(p->w->base,
-		    push_dial, p)) == NULL) {
-			orgs_unref(orgs);
-			return -1;
-		}
+	snprintf(p->push, sizeof(p->push), "%s", o->push);
+	p->attempt = 0;
+	if (p->conn != NULL)
+		push_restart(p->conn, "push address changed in orgs.conf");
+	else
 		push_schedule(p, 0);
-	}
-	orgs_unref(orgs);
 	return 0;
 }
 
-void
-push_stop(struct vixd *v)
+static void
+push_add(struct worker *w, const struct org *o)
 {
-	for (size_t i = 0; i < v->npushers; i++)
-		if (v->pushers[i].timer != NULL)
-			event_free(v->pushers[i].timer);
-	free(v->pushers);
-	v->pushers = NULL;
-	v->npushers = 0;
+	struct pusher *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || (p->timer = evtimer_new(w->base, push_dial,
+	    p)) == NULL) {
+		log_warnx("push: %s: out of memory; not dialled", o->id);
+		free(p);
+		return;
+	}
+	p->w = w;
+	snprintf(p->oin, sizeof(p->oin), "%s", o->oin);
+	TAILQ_INSERT_TAIL(&w->pushers, p, entry);
+	if (push_set_target(p, o) == -1)
+		push_remove(p, "not dialled");
+	else
+		log_info("push: delivering to %s at %s", o->id, o->push);
+}
+
+void
+push_reconcile(struct worker *w, const struct orgs *now)
+{
+	struct pusher *p, *next;
+	const struct org *o;
+
+	for (p = TAILQ_FIRST(&w->pushers); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		o = orgs_by_oin(now, p->oin);
+		if (o == NULL)
+			push_remove(p, "organisation removed from orgs.conf; "
+			    "push stopped");
+		else if (o->push[0] == '\0')
+			push_remove(p, "push removed from orgs.conf; push "
+			    "stopped");
+		else if (push_set_target(p, o) == -1)
+			push_remove(p, "push stopped");
+	}
+	for (size_t i = 0; i < now->n; i++) {
+		o = &now->v[i];
+		if (o->push[0] == '\0' ||
+		    push_worker_of(o->oin, w->vixd->nworkers) != w->idx)
+			continue;
+		TAILQ_FOREACH(p, &w->pushers, entry)
+			if (strcmp(p->oin, o->oin) == 0)
+				break;
+		if (p == NULL)
+			push_add(w, o);
+	}
+}
+
+void
+push_free_all(struct worker *w)
+{
+	struct pusher *p;
+
+	while ((p = TAILQ_FIRST(&w->pushers)) != NULL) {
+		TAILQ_REMOVE(&w->pushers, p, entry);
+		push_free(p);
+	}
 }

@@ -3,7 +3,9 @@
  * vixd dials that address over mutual TLS (its own certificate; the
  * partner's verified against the CA bundle) and streams the same
  * notifications a subscription would, taking Acks back. A lost connection
- * is redialled with exponential backoff and jitter.
+ * is redialled with exponential backoff and jitter. Each push target
+ * belongs to one worker (by its OIN), which starts, moves and stops it
+ * whenever the registry is replaced.
  */
 #ifndef VIX_PUSH_H
 #define VIX_PUSH_H
@@ -11,8 +13,9 @@
 #include <stdint.h>
 
 struct conn;
+struct orgs;
 struct pusher;
-struct vixd;
+struct worker;
 
 #define PUSH_BACKOFF_BASE_MS	500
 #define PUSH_BACKOFF_MAX_MS	60000
@@ -25,18 +28,26 @@ struct vixd;
 unsigned	push_backoff_ms(unsigned attempt, unsigned base_ms,
 		    unsigned max_ms, double rnd);
 
-/* Start dialling every push target of the current registry. */
-int		push_start(struct vixd *);
-void		push_stop(struct vixd *);
+/*
+ * On worker w, make its push targets those of now: dial the new ones,
+ * close and redial those whose address changed, close and forget those
+ * gone (or no longer pushed to). Worker thread only.
+ */
+void		push_reconcile(struct worker *w, const struct orgs *now);
+
+/* Forget every push target of w (its loop has ended). */
+void		push_free_all(struct worker *w);
 
 /* The outbound connection of a push target ended; schedule a redial. */
 void		push_conn_closed(struct conn *);
-void		push_conn_closed_pusher(struct pusher *);
 
-/* The organisation a push target delivers to. */
-const char	*push_org_id(const struct pusher *);
+/* The OIN of the organisation a push target delivers to. */
+const char	*push_org_oin(const struct pusher *);
 
 /* The outbound connection completed its handshake: start streaming. */
 void		push_conn_ready(struct conn *);
+
+/* Close the push connection c for reason and redial at once. */
+void		push_restart(struct conn *c, const char *reason);
 
 #endif

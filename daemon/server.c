@@ -40,25 +40,47 @@ vixd_orgs(struct vixd *v)
 }
 
 SSL *
-vixd_client_ssl_new(struct vixd *v)
+vixd_client_ssl_new(struct vixd *v, uint64_t *gen)
 {
 	SSL *ssl;
 
 	pthread_mutex_lock(&v->lock);
 	ssl = SSL_new(v->client_ctx);
+	*gen = atomic_load(&v->generation);
 	pthread_mutex_unlock(&v->lock);
 	return ssl;
 }
 
 SSL *
-vixd_ssl_new(struct vixd *v)
+vixd_ssl_new(struct vixd *v, uint64_t *gen)
 {
 	SSL *ssl;
 
 	pthread_mutex_lock(&v->lock);
 	ssl = SSL_new(v->ssl_ctx);
+	*gen = atomic_load(&v->generation);
 	pthread_mutex_unlock(&v->lock);
 	return ssl;
+}
+
+struct orgs *
+vixd_current(struct vixd *v, int outbound, SSL_CTX **ctx, uint64_t *gen)
+{
+	struct orgs *o;
+
+	pthread_mutex_lock(&v->lock);
+	o = orgs_ref(v->orgs);
+	*ctx = outbound ? v->client_ctx : v->ssl_ctx;
+	SSL_CTX_up_ref(*ctx);
+	*gen = atomic_load(&v->generation);
+	pthread_mutex_unlock(&v->lock);
+	return o;
+}
+
+uint64_t
+vixd_generation(struct vixd *v)
+{
+	return atomic_load(&v->generation);
 }
 
 static void
@@ -123,9 +145,10 @@ worker_publish(struct worker *w)
 }
 
 /*
- * The registry was replaced: connections keep the identity they
- * authenticated with, but an organisation no longer in orgs.conf (by its
- * OIN) loses its open connections.
+ * The registry or TLS material was replaced (or the worker just started):
+ * push targets follow orgs.conf, and every open connection is checked
+ * against what is now in force (conn_recheck), so that what the reload
+ * took away is gone at once.
  */
 static void
 worker_check_orgs(struct worker *w)
@@ -133,13 +156,12 @@ worker_check_orgs(struct worker *w)
 	struct orgs *now = vixd_orgs(w->vixd);
 	struct conn *c, *next;
 
+	push_reconcile(w, now);
+	orgs_unref(now);
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->org != NULL && c->pusher == NULL &&
-		    orgs_by_oin(now, c->org->oin) == NULL)
-			conn_teardown(c, "organisation removed from orgs.conf");
+		(void)conn_recheck(c);
 	}
-	orgs_unref(now);
 }
 
 static void
@@ -419,6 +441,7 @@ server_start(struct vixd *v)
 		TAILQ_INIT(&w->lingering);
 		TAILQ_INIT(&w->done);
 		TAILQ_INIT(&w->subs);
+		TAILQ_INIT(&w->pushers);
 		pthread_mutex_init(&w->lock, NULL);
 	}
 	for (unsigned i = 0; i < v->nworkers; i++)
@@ -457,6 +480,7 @@ static void
 worker_free(struct worker *w)
 {
 	conn_linger_free_all(w);
+	push_free_all(w);	/* its timers live on the worker's base */
 	pseudonym_ctx_free(w->pseudonyms);
 	store_reader_free(w->reader);
 	for (size_t i = 0; i < w->npending; i++)
@@ -498,7 +522,6 @@ server_drain(struct vixd *v)
 	for (unsigned i = 0; i < v->nworkers; i++)
 		if (v->workers[i].started)
 			pthread_join(v->workers[i].thread, NULL);
-	push_stop(v);	/* its timers live on the worker bases */
 	for (unsigned i = 0; i < v->nworkers; i++)
 		worker_free(&v->workers[i]);
 	free(v->workers);

@@ -13,7 +13,10 @@ const char *server_bound_address(struct vixd *, char *buf, size_t len);
 /* The writer's completion hook: queue j for worker w and wake it. */
 void	server_job_done(void *vixd, struct worker *w, struct job *j);
 
-/* A new registry is in place: close connections of removed organisations. */
+/*
+ * A new registry or TLS material is in place (or the workers just
+ * started): every worker checks its connections and push targets again.
+ */
 void	server_orgs_changed(struct vixd *);
 
 /* The writer's publish hook: outboxes of sids grew; wake every worker. */

@@ -293,3 +293,36 @@ fail:
 	ERR_clear_error();
 	return NULL;
 }
+
+int
+tls_recheck_peer(SSL *ssl, SSL_CTX *ctx, const char **why)
+{
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	X509_STORE_CTX *xs;
+	int ok;
+
+	*why = "no peer certificate";
+	if (peer == NULL)
+		return -1;
+	*why = "out of memory checking the certificate";
+	if ((xs = X509_STORE_CTX_new()) == NULL)
+		return -1;
+	ERR_clear_error();
+	if (X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(ctx), peer,
+	    SSL_get_peer_cert_chain(ssl)) != 1) {
+		X509_STORE_CTX_free(xs);
+		return -1;
+	}
+	/* What the handshake used: the purpose, and ssl's host name if any. */
+	X509_STORE_CTX_set_default(xs, SSL_is_server(ssl) ? "ssl_client" :
+	    "ssl_server");
+	X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(xs),
+	    SSL_get0_param(ssl));
+	ok = X509_verify_cert(xs) == 1;
+	if (!ok)
+		*why = X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(xs));
+	X509_STORE_CTX_free(xs);
+	ERR_clear_error();
+	return ok ? 0 : -1;
+}

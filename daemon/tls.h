@@ -47,6 +47,13 @@ enum oin_result	 tls_cert_oin(X509 *cert, char oin[OIN_LEN + 1]);
 const char	*tls_oin_strerror(enum oin_result);
 
 /* The reason for the most recent OpenSSL error on this thread, or fallback. */
+/*
+ * Verify the peer of an established ssl again, against ctx (a newer
+ * context: its CA bundle, CRL and the time now), as the handshake did.
+ * Returns 0, or -1 with the reason (revoked, expired, ...) in *why.
+ */
+int		 tls_recheck_peer(SSL *ssl, SSL_CTX *ctx, const char **why);
+
 const char	*tls_last_error(const char *fallback, char *buf, size_t len);
 
 #endif

@@ -57,6 +57,7 @@ struct worker {
 
 	TAILQ_HEAD(, conn)	 conns;		/* worker thread only */
 	struct subscription_list subs;		/* worker thread only */
+	TAILQ_HEAD(, pusher)	 pushers;	/* worker thread only */
 	TAILQ_HEAD(, conn_linger_sock)	 lingering;	/* closed sockets draining */
 	unsigned		 nconns;
 	int			 draining;	/* worker thread only */
@@ -74,9 +75,15 @@ struct vixd {
 	struct evconnlistener	*listener;
 	struct event		*ev_signals[3];
 
-	pthread_mutex_t		 lock;		/* guards ssl_ctx and orgs */
+	pthread_mutex_t		 lock;		/* guards ssl_ctx, client_ctx, orgs */
 	SSL_CTX			*ssl_ctx;
 	struct orgs		*orgs;
+	/*
+	 * Bumped (under lock) with every swap of orgs and the TLS contexts:
+	 * a connection whose identity is from an older generation is
+	 * checked again before it is served.
+	 */
+	atomic_uint_fast64_t	 generation;
 
 	struct worker		*workers;
 	unsigned		 nworkers;
@@ -93,8 +100,6 @@ struct vixd {
 	struct evhttp		*admin;
 	struct evhttp_bound_socket *admin_sock;
 	struct vixd_stats	 stats;
-	struct pusher		*pushers;
-	size_t			 npushers;
 	/*
 	 * The buckets of rate_limit, shared by the workers, which read the
 	 * limit from here so that a reload can change it while they run; a
@@ -109,9 +114,21 @@ struct vixd {
 /* The current organisation registry, with a reference the caller drops. */
 struct orgs	*vixd_orgs(struct vixd *);
 
-/* A new SSL object from the current server context. */
-SSL		*vixd_ssl_new(struct vixd *);
-/* A new SSL object for dialling out (push mode). */
-SSL		*vixd_client_ssl_new(struct vixd *);
+/*
+ * A new SSL object from the current server context, or for dialling out
+ * (push mode) from the current client context; *gen is its generation.
+ */
+SSL		*vixd_ssl_new(struct vixd *, uint64_t *gen);
+SSL		*vixd_client_ssl_new(struct vixd *, uint64_t *gen);
+
+/*
+ * The current registry and TLS context (server, or client if outbound),
+ * with a reference each the caller drops, and their generation.
+ */
+struct orgs	*vixd_current(struct vixd *, int outbound, SSL_CTX **ctx,
+		    uint64_t *gen);
+
+/* The generation now in force (see struct vixd). */
+uint64_t	 vixd_generation(struct vixd *);
 
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,6 +334,13 @@ read_pem(const char *path, int key)
 void
 harness_make_client_cert(struct vixd_proc *p, const char *name, const char *oin)
 {
+	harness_make_short_cert(p, name, oin, 0);
+}
+
+void
+harness_make_short_cert(struct vixd_proc *p, const char *name,
+    const char *oin, long secs)
+{
 	char path[PATH_MAX];
 	X509 *ca, *leaf;
 	EVP_PKEY *ca_key, *key;
@@ -342,6 +350,11 @@ harness_make_client_cert(struct vixd_proc *p, const char *name, const char *oin)
 	key = devcert_key();
 	leaf = devcert_leaf(key, name, oin, 0, ca, ca_key, 30);
 	cr_assert_not_null(leaf, "cannot make a certificate for %s", name);
+	if (secs > 0) {
+		cr_assert_not_null(X509_gmtime_adj(X509_getm_notAfter(leaf),
+		    secs));
+		cr_assert(X509_sign(leaf, ca_key, EVP_sha256()) > 0);
+	}
 	snprintf(path, sizeof(path), "%s/%s.key", p->dev_dir, name);
 	cr_assert_eq(devcert_write_key(path, key), 0);
 	snprintf(path, sizeof(path), "%s/%s.pem", p->dev_dir, name);
@@ -671,4 +684,154 @@ harness_metric(struct vixd_proc *p, const char *series)
 	if ((at = strstr(page, needle)) == NULL)
 		return -1;
 	return strtoll(at + strlen(needle), NULL, 10);
+}
+
+void
+harness_reload(struct vixd_proc *p)
+{
+	static char log[1 << 18];
+	int done, failed;
+
+	harness_log(p, log, sizeof(log));
+	done = harness_count(log, "TLS material re-read");
+	failed = harness_count(log, "reload failed");
+	kill(p->pid, SIGHUP);
+	for (int i = 0; i < 1000; i++) {
+		harness_log(p, log, sizeof(log));
+		cr_assert_eq(harness_count(log, "reload failed"), failed,
+		    "the reload failed: %s", log);
+		if (harness_count(log, "TLS material re-read") > done)
+			return;
+		sleep_ms(10);
+	}
+	cr_assert_fail("no reload within 10 s: %s", log);
+}
+
+void
+harness_edit_file(const char *path, const char *from, const char *to)
+{
+	char buf[65536], *at;
+	size_t n;
+	FILE *fp;
+
+	cr_assert_not_null(fp = fopen(path, "r"), "%s: %s", path,
+	    strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	cr_assert_not_null(at = strstr(buf, from), "%s has no '%s'", path,
+	    from);
+	cr_assert_not_null(fp = fopen(path, "w"));
+	fprintf(fp, "%.*s%s%s", (int)(at - buf), buf, to, at + strlen(from));
+	cr_assert_eq(fclose(fp), 0);
+}
+
+void
+harness_write_crl(struct vixd_proc *p, const char *path, const char *revoked)
+{
+	char file[PATH_MAX];
+	X509 *ca = read_pem(harness_dev_file(p, "ca.pem", file, sizeof(file)),
+	    0);
+	EVP_PKEY *key = read_pem(harness_dev_file(p, "ca.key", file,
+	    sizeof(file)), 1);
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *now = ASN1_TIME_adj(NULL, time(NULL), 0, -60);
+	ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), 7, 0);
+	FILE *fp;
+
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca));
+	X509_CRL_set1_lastUpdate(crl, now);
+	X509_CRL_set1_nextUpdate(crl, next);
+	if (revoked != NULL) {
+		char name[64];
+		X509 *victim;
+		X509_REVOKED *r = X509_REVOKED_new();
+
+		snprintf(name, sizeof(name), "%s.pem", revoked);
+		victim = read_pem(harness_dev_file(p, name, file,
+		    sizeof(file)), 0);
+		X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(victim));
+		X509_REVOKED_set_revocationDate(r, now);
+		X509_CRL_add0_revoked(crl, r);
+		X509_free(victim);
+	}
+	X509_CRL_sort(crl);
+	cr_assert(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+	cr_assert_not_null(fp = fopen(path, "w"), "%s: %s", path,
+	    strerror(errno));
+	PEM_write_X509_CRL(fp, crl);
+	cr_assert_eq(fclose(fp), 0);
+	X509_CRL_free(crl);
+	ASN1_TIME_free(now);
+	ASN1_TIME_free(next);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+}
+
+int
+harness_listen_loopback(uint16_t *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(fd, 4), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+SSL_CTX *
+harness_partner_ctx(struct vixd_proc *p)
+{
+	char path[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	EVP_PKEY *ca_key, *k = devcert_key();
+	X509 *ca, *leaf;
+
+	ca = read_pem(harness_dev_file(p, "ca.pem", path, sizeof(path)), 0);
+	ca_key = read_pem(harness_dev_file(p, "ca.key", path, sizeof(path)), 1);
+	leaf = devcert_leaf(k, "partner listener", NULL, 1, ca, ca_key, 30);
+	snprintf(cert, sizeof(cert), "%s/partner.srv.pem", p->dir);
+	snprintf(key, sizeof(key), "%s/partner.srv.key", p->dir);
+	cr_assert_eq(devcert_write_cert(cert, leaf), 0);
+	cr_assert_eq(devcert_write_key(key, k), 0);
+	cr_assert_eq(SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM), 1);
+	cr_assert_eq(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM), 1);
+	cr_assert_eq(SSL_CTX_load_verify_locations(ctx,
+	    harness_dev_file(p, "ca.pem", path, sizeof(path)), NULL), 1);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	X509_free(ca);
+	X509_free(leaf);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(k);
+	return ctx;
+}
+
+SSL *
+harness_accept_vixd(int lfd, SSL_CTX *ctx, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	struct timeval tv = { 10, 0 };
+	char cn[64] = "";
+	SSL *ssl;
+	int fd;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return NULL;
+	cr_assert_geq(fd = accept(lfd, NULL, NULL), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	cr_assert_eq(SSL_accept(ssl), 1, "TLS with vixd failed: %s",
+	    ERR_reason_error_string(ERR_peek_last_error()));
+	X509_NAME_get_text_by_NID(X509_get_subject_name(
+	    SSL_get0_peer_certificate(ssl)), NID_commonName, cn, sizeof(cn));
+	cr_assert_str_eq(cn, "server", "vixd presents its own certificate");
+	return ssl;
 }

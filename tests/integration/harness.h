@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
@@ -81,6 +82,9 @@ const char *harness_dev_file(struct vixd_proc *p, const char *file, char *buf,
  */
 void	harness_make_client_cert(struct vixd_proc *p, const char *name,
 	    const char *oin);
+/* The same, valid for only secs seconds from now (0: 30 days). */
+void	harness_make_short_cert(struct vixd_proc *p, const char *name,
+	    const char *oin, long secs);
 
 /*
  * A TLS client connection to p (cert and key may be NULL). Returns the SSL
@@ -140,5 +144,36 @@ long long harness_metric(struct vixd_proc *p, const char *series);
 
 /* Count occurrences of needle in haystack. */
 int	harness_count(const char *haystack, const char *needle);
+
+/*
+ * SIGHUP, and wait (at most 10 s) until vixd has put the new configuration
+ * in place; fails the test if the reload failed.
+ */
+void	harness_reload(struct vixd_proc *p);
+
+/* Replace the first `from` in file (asserted present) by `to`. */
+void	harness_edit_file(const char *path, const char *from, const char *to);
+
+/*
+ * A CRL from p's dev CA revoking the certificate of dev material name
+ * (NULL: none), written to path.
+ */
+void	harness_write_crl(struct vixd_proc *p, const char *path,
+	    const char *revoked);
+
+/* A socket listening on 127.0.0.1 on a port the kernel picks. */
+int	harness_listen_loopback(uint16_t *port);
+
+/*
+ * The TLS context of a partner system's listener (push mode): a server
+ * certificate for 127.0.0.1 from p's dev CA, client certificates required.
+ */
+SSL_CTX	*harness_partner_ctx(struct vixd_proc *p);
+
+/*
+ * Wait (at most timeout_ms) for vixd to dial the listener lfd; the TLS
+ * session, or NULL if it did not dial.
+ */
+SSL	*harness_accept_vixd(int lfd, SSL_CTX *ctx, int timeout_ms);
 
 #endif

@@ -11,8 +11,6 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 #include "harness.h"
 
@@ -25,61 +23,6 @@ stop(void)
 }
 
 TestSuite(crl, .fini = stop, .timeout = 120);
-
-static void *
-load_pem(const char *file, int key)
-{
-	char path[PATH_MAX];
-	FILE *fp;
-	void *obj;
-
-	cr_assert_not_null(fp = fopen(harness_dev_file(&vixd, file, path,
-	    sizeof(path)), "r"));
-	obj = key ? (void *)PEM_read_PrivateKey(fp, NULL, NULL, NULL) :
-	    (void *)PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	cr_assert_not_null(obj, "%s", file);
-	return obj;
-}
-
-/* A CRL from the dev CA revoking the certificate of `revoked` (or none). */
-static void
-write_crl(const char *path, const char *revoked)
-{
-	X509 *ca = load_pem("ca.pem", 0);
-	EVP_PKEY *key = load_pem("ca.key", 1);
-	X509_CRL *crl = X509_CRL_new();
-	ASN1_TIME *now = ASN1_TIME_adj(NULL, time(NULL), 0, -60);
-	ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), 7, 0);
-	FILE *fp;
-
-	X509_CRL_set_version(crl, 1);
-	X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca));
-	X509_CRL_set1_lastUpdate(crl, now);
-	X509_CRL_set1_nextUpdate(crl, next);
-	if (revoked != NULL) {
-		char file[64];
-		X509 *victim;
-		X509_REVOKED *r = X509_REVOKED_new();
-
-		snprintf(file, sizeof(file), "%s.pem", revoked);
-		victim = load_pem(file, 0);
-		X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(victim));
-		X509_REVOKED_set_revocationDate(r, now);
-		X509_CRL_add0_revoked(crl, r);
-		X509_free(victim);
-	}
-	X509_CRL_sort(crl);
-	cr_assert(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
-	cr_assert_not_null(fp = fopen(path, "w"));
-	PEM_write_X509_CRL(fp, crl);
-	fclose(fp);
-	X509_CRL_free(crl);
-	ASN1_TIME_free(now);
-	ASN1_TIME_free(next);
-	X509_free(ca);
-	EVP_PKEY_free(key);
-}
 
 static int
 ping_as(const char *org)
@@ -98,7 +41,7 @@ Test(crl, a_revoked_certificate_is_refused_and_crls_reload)
 	harness_start(&vixd, NULL);
 	snprintf(crl, sizeof(crl), "%s/ca.crl", vixd.dir);
 	snprintf(conf, sizeof(conf), "%s/crl.conf", vixd.dir);
-	write_crl(crl, "org-b");
+	harness_write_crl(&vixd, crl, "org-b");
 	cr_assert_not_null(fp = fopen(conf, "w"));
 	fprintf(fp, "[tls]\ncrl_file = %s\n", crl);
 	fclose(fp);
@@ -111,8 +54,7 @@ Test(crl, a_revoked_certificate_is_refused_and_crls_reload)
 	    "revoked"), "%s", log);
 
 	/* A new CRL without the entry, then SIGHUP: org-b is back. */
-	write_crl(crl, NULL);
-	kill(vixd.pid, SIGHUP);
-	usleep(500000);
+	harness_write_crl(&vixd, crl, NULL);
+	harness_reload(&vixd);
 	cr_assert_eq(ping_as("org-b"), 0, "reloaded CRL took effect");
 }

@@ -553,18 +553,7 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 static void
 reload(void)
 {
-	char log[65536];
-	int before = harness_count(harness_log(&vixd, log, sizeof(log)),
-	    "open connections keep their identity");
-
-	kill(vixd.pid, SIGHUP);
-	for (int i = 0; i < 1000; i++) {
-		if (harness_count(harness_log(&vixd, log, sizeof(log)),
-		    "open connections keep their identity") > before)
-			return;
-		sleep_ms(10);
-	}
-	cr_assert_fail("no reload within 10 s: %s", log);
+	harness_reload(&vixd);
 }
 
 /*

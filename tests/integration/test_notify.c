@@ -636,6 +636,14 @@ Test(notify, a_removed_organisation_loses_its_connections_at_reload)
 	fclose(fp);
 	kill(vixd.pid, SIGHUP);
 
+	/* Told why (a response with id 0), then closed. */
+	m = harness_recv(b, &end);
+	cr_assert_not_null(m, "org-b is told why its connection ends");
+	cr_assert_eq(m->msg_case, VIX__V1__SERVER_MESSAGE__MSG_RESPONSE);
+	cr_assert_eq(m->response->id, 0);
+	cr_assert_eq(m->response->status->code,
+	    VIX__V1__STATUS__CODE__UNAUTHENTICATED);
+	vix__v1__server_message__free_unpacked(m, NULL);
 	m = harness_recv(b, &end);
 	cr_assert_null(m, "org-b's connection must be closed");
 	cr_assert_eq(end, 0, "with close_notify");

@@ -246,9 +246,9 @@ Test(orgs, may_receive_for)
 	    *partner = orgs_by_id(o, "partner"),
 	    *vt = orgs_by_id(o, "veilig_thuis");
 
-	/* Itself, always. */
+	/* Itself, with the role 'subscribe'. */
 	cr_assert(orgs_may_receive_for(jz, jz));
-	cr_assert(orgs_may_receive_for(wijk, wijk));
+	cr_assert_not(orgs_may_receive_for(wijk, wijk));
 	cr_assert(orgs_may_receive_for(partner, partner));
 	/* By delegation. */
 	cr_assert(orgs_may_receive_for(partner, jz));
@@ -261,7 +261,7 @@ Test(orgs, may_receive_for)
 	orgs_unref(o);
 }
 
-Test(orgs, delegation_without_subscribe_role_grants_nothing)
+Test(orgs, without_subscribe_role_nothing_is_received)
 {
 	struct org self = { .id = "self", .roles = ROLE_REGISTER };
 	struct org other = { .id = "other", .roles = ROLE_REGISTER };
@@ -270,9 +270,10 @@ Test(orgs, delegation_without_subscribe_role_grants_nothing)
 	self.receives_for = list;
 	self.n_receives_for = 1;
 	cr_assert_not(orgs_may_receive_for(&self, &other));
-	cr_assert(orgs_may_receive_for(&self, &self));
+	cr_assert_not(orgs_may_receive_for(&self, &self));
 	self.roles |= ROLE_SUBSCRIBE;
 	cr_assert(orgs_may_receive_for(&self, &other));
+	cr_assert(orgs_may_receive_for(&self, &self));
 }
 
 Test(orgs, roles_string)
@@ -521,6 +522,18 @@ Test(orgs, receives_for_without_subscribe_role)
 	    "roles = register\n", 1,
 	    "8: receives_for: [org p] needs the role 'subscribe' to receive for "
 	    "others\n");
+}
+
+Test(orgs, push_without_subscribe_role)
+{
+	expect_errors(ORG_A
+	    "[org p]\n"
+	    "oin = 00000000000000000002\n"
+	    "name = P\n"
+	    "push = 127.0.0.1:7443\n"
+	    "roles = register\n", 1,
+	    "8: push: [org p] needs the role 'subscribe' to be sent "
+	    "notifications\n");
 }
 
 Test(orgs, municipality_escalation_naming_a_missing_org)
