@@ -361,10 +361,15 @@ config_load(struct vixd_config *c, const char *path, struct diag *d)
 {
 	struct config_ctx x = { c, d };
 	int before = d->count;
+	unsigned per_address = c->max_handshakes_per_address;
 
 	config_set(&c->path, path);
+	c->max_handshakes_per_address = 0;	/* not in the file: its minimum is 1 */
 	inifile_parse(path, config_handler, &x, d);
-	if (c->max_handshakes_per_address > c->max_handshakes)
+	if (c->max_handshakes_per_address == 0)	/* follows a lower total */
+		c->max_handshakes_per_address = per_address < c->max_handshakes ?
+		    per_address : c->max_handshakes;
+	else if (c->max_handshakes_per_address > c->max_handshakes)
 		diag_add(d, path, 0, "max_handshakes_per_address (%u) is above "
 		    "max_handshakes (%u): one address could hold every "
 		    "handshake place; lower it or raise max_handshakes",
