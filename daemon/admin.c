@@ -289,9 +289,13 @@ admin_status_config(struct evbuffer *b, struct vixd *v, size_t norgs)
 	evbuffer_add_printf(b, ",\"admin_listen\":");
 	json_string(b, admin_address(v, addr, sizeof(addr)));
 	evbuffer_add_printf(b, ",\"workers\":%u,\"max_frame\":%zu,"
-	    "\"max_connections\":%u,\"max_signal_days\":%u,"
+	    "\"max_connections\":%u,\"max_handshakes\":%u,"
+	    "\"max_handshakes_per_address\":%u,\"admin_max_connections\":%u,"
+	    "\"admin_timeout\":%u,\"max_signal_days\":%u,"
 	    "\"escalate_after\":%lld,\"data_dir\":", v->nworkers, c->max_frame,
-	    c->max_connections, c->max_signal_days,
+	    c->max_connections, c->max_handshakes,
+	    c->max_handshakes_per_address, c->admin_max_connections,
+	    c->admin_timeout, c->max_signal_days,
 	    (long long)c->escalate_after);
 	json_string(b, c->data_dir);
 	evbuffer_add_printf(b, ",\"map_size\":%zu,\"quota_percent\":%u,"
@@ -368,8 +372,10 @@ admin_route(struct vixd *v, char *head, struct admin_answer *a)
 	char method[16], target[1024], version[16], *line, *eol, *q;
 	const char *val;
 
-	if ((eol = strstr(head, "\r\n")) == NULL)
-		eol = head + strlen(head);
+	if ((eol = strstr(head, "\r\n")) == NULL) {	/* a NUL in it */
+		admin_text(a, 400, "Bad Request", "malformed request line");
+		return;
+	}
 	*eol = '\0';
 	if (sscanf(head, "%15s %1023s %15s", method, target, version) != 3 ||
 	    strncmp(version, "HTTP/1.", 7) != 0) {
