@@ -2,7 +2,9 @@
  * The admin HTTP listener (admin_listen): GET /metrics in the Prometheus
  * text format, GET /healthz, /readyz and /v1/status (JSON). Runs on the
  * main thread's event base; it reads counters and one store snapshot per
- * scrape, so it never blocks request handling.
+ * scrape, so it never blocks request handling. Its HTTP is its own and
+ * minimal (one GET per connection, no body, 8 KiB of head, admin_timeout,
+ * admin_max_connections): libevent 2.1's evhttp cannot cap connections.
  */
 #ifndef VIX_ADMIN_H
 #define VIX_ADMIN_H
