@@ -3,11 +3,15 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
 
 #include "addr.h"
 #include "admin.h"
@@ -21,14 +25,46 @@
 
 /* Jobs waiting this long with no batch finished: the writer is stalled. */
 #define ADMIN_STALL_MS	10000
+/* A request line and headers, together, at most (a GET needs a few hundred). */
+#define ADMIN_HEADERS_MAX	8192
+
+/* What a handler answers; body is the transport's, empty to begin with. */
+struct admin_answer {
+	int		 code;
+	const char	*reason;
+	const char	*type;
+	struct evbuffer	*body;
+};
+
+/* One connection on admin_listen: one request, one answer, closed. */
+struct admin_conn {
+	LIST_ENTRY(admin_conn)	 entry;
+	struct vixd		*v;
+	struct bufferevent	*bev;
+};
 
 static void
-admin_reply(struct evhttp_request *req, int code, const char *reason,
-    const char *type, struct evbuffer *b)
+admin_text(struct admin_answer *a, int code, const char *reason,
+    const char *text)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", type);
-	evhttp_send_reply(req, code, reason, b);
+	a->code = code;
+	a->reason = reason;
+	a->type = "text/plain; charset=utf-8";
+	evbuffer_drain(a->body, evbuffer_get_length(a->body));
+	evbuffer_add_printf(a->body, "%s\n", text);
+}
+
+static const char *const refusal_names[REFUSED_COUNT] = {
+	[REFUSED_MAX_CONNECTIONS] = "max_connections",
+	[REFUSED_MAX_HANDSHAKES] = "max_handshakes",
+	[REFUSED_MAX_HANDSHAKES_PER_ADDRESS] = "max_handshakes_per_address",
+	[REFUSED_ADMIN_MAX_CONNECTIONS] = "admin_max_connections",
+};
+
+const char *
+admin_refusal_name(enum vixd_refusal why)
+{
+	return refusal_names[why];
 }
 
 static void
@@ -122,6 +158,37 @@ admin_metrics_sweep(struct evbuffer *b, struct vixd_stats *s)
 	    (unsigned long long)atomic_load(&s->outbox_pruned_retention));
 }
 
+static void
+admin_metrics_connections(struct evbuffer *b, struct vixd *v)
+{
+	static const char *const listeners[LISTENER_COUNT] = {
+		[LISTENER_CLIENT] = "listen",
+		[LISTENER_ADMIN] = "admin_listen",
+	};
+
+	metric(b, "vix_connections_open", "gauge", "Client connections open.",
+	    "", atomic_load(&v->nconns));
+	metric(b, "vix_handshakes_pending", "gauge", "Client connections "
+	    "accepted whose TLS handshake is not done (max_handshakes).", "",
+	    v->hsgate != NULL ? hsgate_pending(v->hsgate) : 0);
+	metric(b, "vix_admin_connections_open", "gauge", "Connections open "
+	    "on admin_listen (admin_max_connections).", "",
+	    v->stats.admin_conns);
+	metrics_family(b, "vix_connections_refused_total", "counter",
+	    "Connections closed at once, by the limit that was reached.");
+	for (int i = 0; i < REFUSED_COUNT; i++)
+		evbuffer_add_printf(b, "vix_connections_refused_total{reason="
+		    "\"%s\"} %llu\n", refusal_names[i], (unsigned long long)
+		    atomic_load(&v->stats.refused[i]));
+	metrics_family(b, "vix_accept_errors_total", "counter", "Failed "
+	    "accept() calls, by listener; each pauses that listener for a "
+	    "second (EMFILE: out of descriptors).");
+	for (int i = 0; i < LISTENER_COUNT; i++)
+		evbuffer_add_printf(b, "vix_accept_errors_total{listener="
+		    "\"%s\"} %llu\n", listeners[i], (unsigned long long)
+		    atomic_load(&v->stats.accept_errors[i]));
+}
+
 /*
  * One store snapshot (scans the matches: the one costly part of a scrape).
  * The pending rows point into *orgs, which the caller drops afterwards.
@@ -143,22 +210,18 @@ admin_snapshot(struct vixd *v, struct store_stats *st, struct orgs **orgs)
 }
 
 static void
-admin_metrics(struct evhttp_request *req, void *arg)
+admin_metrics(struct admin_answer *a, struct vixd *v)
 {
-	struct vixd *v = arg;
-	struct evbuffer *b;
+	struct evbuffer *b = a->body;
 	struct writer_stats ws;
 	struct store_stats st;
 	struct orgs *orgs;
 	char labels[64];
 
 	if (admin_snapshot(v, &st, &orgs) == -1) {
-		evhttp_send_error(req, HTTP_INTERNAL, "cannot read the store");
+		admin_text(a, 500, "Internal Server Error",
+		    "cannot read the store");
 		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-		goto done;
 	}
 	writer_get_stats(v->writer, &ws);
 	snprintf(labels, sizeof(labels), "{version=\"%s\"}", VIX_VERSION);
@@ -166,40 +229,21 @@ admin_metrics(struct evhttp_request *req, void *arg)
 	metric(b, "vix_start_time_seconds", "gauge",
 	    "When vixd started serving, in seconds since the epoch.", "",
 	    (uint64_t)v->stats.started);
-	metric(b, "vix_connections_open", "gauge", "Client connections open.",
-	    "", atomic_load(&v->nconns));
+	admin_metrics_connections(b, v);
 	metrics_write(b, &v->stats.metrics);
 	admin_metrics_writer(b, &ws);
 	admin_metrics_store(b, &st);
 	admin_metrics_sweep(b, &v->stats);
 	orgstats_write(v->orgstats, b, orgs);
-	admin_reply(req, HTTP_OK, "OK",
-	    "text/plain; version=0.0.4; charset=utf-8", b);
-	evbuffer_free(b);
-done:
+	a->type = "text/plain; version=0.0.4; charset=utf-8";
 	store_stats_free(&st);
 	orgs_unref(orgs);
 }
 
 static void
-admin_text(struct evhttp_request *req, int code, const char *reason,
-    const char *text)
+admin_healthz(struct admin_answer *a, struct vixd *v)
 {
-	struct evbuffer *b = evbuffer_new();
-
-	if (b == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-		return;
-	}
-	evbuffer_add_printf(b, "%s\n", text);
-	admin_reply(req, code, reason, "text/plain; charset=utf-8", b);
-	evbuffer_free(b);
-}
-
-static void
-admin_healthz(struct evhttp_request *req, void *arg)
-{
-	admin_text(req, HTTP_OK, "OK", "ok");
+	admin_text(a, 200, "OK", "ok");
 }
 
 /* Why vixd should not be sent traffic now, or NULL when it is ready. */
@@ -223,15 +267,15 @@ admin_not_ready(struct vixd *v, char *buf, size_t len)
 }
 
 static void
-admin_readyz(struct evhttp_request *req, void *arg)
+admin_readyz(struct admin_answer *a, struct vixd *v)
 {
 	char buf[128];
-	const char *why = admin_not_ready(arg, buf, sizeof(buf));
+	const char *why = admin_not_ready(v, buf, sizeof(buf));
 
 	if (why == NULL)
-		admin_text(req, HTTP_OK, "OK", "ready");
+		admin_text(a, 200, "OK", "ready");
 	else
-		admin_text(req, HTTP_SERVUNAVAIL, "Service Unavailable", why);
+		admin_text(a, 503, "Service Unavailable", why);
 }
 
 /* The configuration that shapes behaviour; no secrets, no key paths. */
@@ -247,9 +291,13 @@ admin_status_config(struct evbuffer *b, struct vixd *v, size_t norgs)
 	evbuffer_add_printf(b, ",\"admin_listen\":");
 	json_string(b, admin_address(v, addr, sizeof(addr)));
 	evbuffer_add_printf(b, ",\"workers\":%u,\"max_frame\":%zu,"
-	    "\"max_connections\":%u,\"max_signal_days\":%u,"
+	    "\"max_connections\":%u,\"max_handshakes\":%u,"
+	    "\"max_handshakes_per_address\":%u,\"admin_max_connections\":%u,"
+	    "\"admin_timeout\":%u,\"max_signal_days\":%u,"
 	    "\"escalate_after\":%lld,\"data_dir\":", v->nworkers, c->max_frame,
-	    c->max_connections, c->max_signal_days,
+	    c->max_connections, c->max_handshakes,
+	    c->max_handshakes_per_address, c->admin_max_connections,
+	    c->admin_timeout, c->max_signal_days,
 	    (long long)c->escalate_after);
 	json_string(b, c->data_dir);
 	evbuffer_add_printf(b, ",\"map_size\":%zu,\"quota_percent\":%u,"
@@ -262,21 +310,17 @@ admin_status_config(struct evbuffer *b, struct vixd *v, size_t norgs)
 }
 
 static void
-admin_status(struct evhttp_request *req, void *arg)
+admin_status(struct admin_answer *a, struct vixd *v)
 {
-	struct vixd *v = arg;
-	struct evbuffer *b;
+	struct evbuffer *b = a->body;
 	struct store_stats st;
 	struct orgs *orgs;
 	int64_t subs = 0;
 
 	if (admin_snapshot(v, &st, &orgs) == -1) {
-		evhttp_send_error(req, HTTP_INTERNAL, "cannot read the store");
+		admin_text(a, 500, "Internal Server Error",
+		    "cannot read the store");
 		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-		goto done;
 	}
 	for (size_t i = 0; i < METRICS_SLOTS; i++)
 		subs += atomic_load(&v->stats.metrics.slot[i].subscribers);
@@ -289,57 +333,227 @@ admin_status(struct evhttp_request *req, void *arg)
 	    (long long)(subs > 0 ? subs : 0));
 	admin_status_config(b, v, orgs->n);
 	evbuffer_add_printf(b, "}\n");
-	admin_reply(req, HTTP_OK, "OK", "application/json", b);
-	evbuffer_free(b);
-done:
+	a->type = "application/json";
 	store_stats_free(&st);
 	orgs_unref(orgs);
 }
 
 static void
-admin_not_found(struct evhttp_request *req, void *arg)
+admin_not_found(struct admin_answer *a, struct vixd *v)
 {
-	admin_text(req, HTTP_NOTFOUND, "Not Found", "not found; try /metrics, "
-	    "/healthz, /readyz or /v1/status");
+	admin_text(a, 404, "Not Found", "not found; try /metrics, /healthz, "
+	    "/readyz or /v1/status");
+}
+
+static const struct {
+	const char	*path;
+	void		(*fn)(struct admin_answer *, struct vixd *);
+} admin_routes[] = {
+	{ "/metrics", admin_metrics },
+	{ "/healthz", admin_healthz },
+	{ "/readyz", admin_readyz },
+	{ "/v1/status", admin_status },
+};
+
+/* A header line's value if line is that header (any case), else NULL. */
+static const char *
+admin_header(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	return line + n + 1 + strspn(line + n + 1, " \t");
+}
+
+/*
+ * Answer the request whose head (request line and header lines, each
+ * ended by CRLF, NUL-terminated) is head. Only GET, never a body.
+ */
+static void
+admin_route(struct vixd *v, char *head, struct admin_answer *a)
+{
+	char method[16], target[1024], version[16], *line, *eol, *q;
+	const char *val;
+
+	if ((eol = strstr(head, "\r\n")) == NULL) {	/* a NUL in it */
+		admin_text(a, 400, "Bad Request", "malformed request line");
+		return;
+	}
+	*eol = '\0';
+	if (sscanf(head, "%15s %1023s %15s", method, target, version) != 3 ||
+	    strncmp(version, "HTTP/1.", 7) != 0) {
+		admin_text(a, 400, "Bad Request", "malformed request line");
+		return;
+	}
+	for (line = eol + 2; *line != '\0'; line = eol + 2) {
+		if ((eol = strstr(line, "\r\n")) == NULL)
+			break;
+		*eol = '\0';
+		if (admin_header(line, "Transfer-Encoding") != NULL ||
+		    ((val = admin_header(line, "Content-Length")) != NULL &&
+		    strtoull(val, NULL, 10) != 0)) {
+			admin_text(a, 413, "Payload Too Large", "no request "
+			    "body is accepted here");
+			return;
+		}
+	}
+	if (strcmp(method, "GET") != 0) {
+		admin_text(a, 405, "Method Not Allowed", "only GET");
+		return;
+	}
+	if ((q = strchr(target, '?')) != NULL)
+		*q = '\0';
+	for (size_t i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]);
+	    i++)
+		if (strcmp(target, admin_routes[i].path) == 0) {
+			admin_routes[i].fn(a, v);
+			return;
+		}
+	admin_not_found(a, v);
+}
+
+static void
+admin_conn_free(struct admin_conn *ac)
+{
+	LIST_REMOVE(ac, entry);
+	ac->v->stats.admin_conns--;
+	bufferevent_free(ac->bev);
+	free(ac);
+}
+
+/* Timeout, EOF or error: nothing more to say. */
+static void
+admin_conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	admin_conn_free(arg);
+}
+
+static void
+admin_conn_sent(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		admin_conn_free(arg);
+}
+
+/* Send the answer and close once it is written (one request each). */
+static void
+admin_send(struct admin_conn *ac, struct admin_answer *a)
+{
+	struct evbuffer *out = bufferevent_get_output(ac->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", a->code,
+	    a->reason, a->type, evbuffer_get_length(a->body));
+	evbuffer_add_buffer(out, a->body);
+	bufferevent_disable(ac->bev, EV_READ);
+	bufferevent_setcb(ac->bev, NULL, admin_conn_sent, admin_conn_event, ac);
+	bufferevent_enable(ac->bev, EV_WRITE);
+}
+
+static void
+admin_conn_read(struct bufferevent *bev, void *arg)
+{
+	struct admin_conn *ac = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	struct admin_answer a = { 200, "OK", "text/plain; charset=utf-8",
+	    NULL };
+	char head[ADMIN_HEADERS_MAX + 1];
+	size_t n;
+
+	if (end.pos == -1 && evbuffer_get_length(in) <= ADMIN_HEADERS_MAX)
+		return;		/* the head is not all here yet */
+	if ((a.body = evbuffer_new()) == NULL) {
+		admin_conn_free(ac);
+		return;
+	}
+	if (end.pos == -1 || (size_t)end.pos + 4 > ADMIN_HEADERS_MAX)
+		admin_text(&a, 431, "Request Header Fields Too Large", "the "
+		    "request line and headers exceed 8192 bytes");
+	else {
+		n = (size_t)end.pos + 2;
+		evbuffer_remove(in, head, n);
+		head[n] = '\0';
+		admin_route(ac->v, head, &a);
+	}
+	admin_send(ac, &a);
+	evbuffer_free(a.body);
+}
+
+/*
+ * One connection on admin_listen, or refused at once beyond
+ * admin_max_connections. It has admin_timeout to send its request and to
+ * read the answer, and ADMIN_HEADERS_MAX for its request line and headers
+ * (reading stops there); a request body is refused: an unauthenticated
+ * client cannot take memory, the main thread or descriptors.
+ */
+static void
+admin_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct vixd *v = arg;
+	struct timeval tv = { v->cfg.admin_timeout, 0 };
+	struct admin_conn *ac;
+
+	if (v->stats.admin_conns >= v->cfg.admin_max_connections) {
+		server_refused(v, REFUSED_ADMIN_MAX_CONNECTIONS, NULL);
+		close(fd);
+		return;
+	}
+	if ((ac = calloc(1, sizeof(*ac))) == NULL || (ac->bev =
+	    bufferevent_socket_new(v->base, fd, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL) {
+		log_warnx("admin_accept: out of memory; connection dropped");
+		free(ac);
+		close(fd);
+		return;
+	}
+	ac->v = v;
+	LIST_INSERT_HEAD(&v->stats.admin_list, ac, entry);
+	v->stats.admin_conns++;
+	bufferevent_set_timeouts(ac->bev, &tv, &tv);
+	bufferevent_setwatermark(ac->bev, EV_READ, 0, ADMIN_HEADERS_MAX + 1);
+	bufferevent_setcb(ac->bev, admin_conn_read, NULL, admin_conn_event, ac);
+	bufferevent_enable(ac->bev, EV_READ);
+}
+
+static void
+admin_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct vixd *v = arg;
+
+	acceptor_failed(&v->acceptors[LISTENER_ADMIN]);
 }
 
 int
 admin_start(struct vixd *v)
 {
-	char host[256];
-	uint16_t port;
-	const char *why;
-
-	if (addr_split(v->cfg.admin_listen, host, sizeof(host), &port,
-	    &why) == -1) {
-		log_warnx("admin_listen %s: %s", v->cfg.admin_listen, why);
-		return -1;
-	}
 	if ((v->stats.reader = store_reader_new(v->store)) == NULL) {
 		log_warnx("admin_start: out of memory");
 		return -1;
 	}
-	if ((v->admin = evhttp_new(v->base)) == NULL ||
-	    (v->admin_sock = evhttp_bind_socket_with_handle(v->admin, host,
-	    port)) == NULL) {
-		log_warn("admin_listen %s", v->cfg.admin_listen);
+	LIST_INIT(&v->stats.admin_list);
+	if ((v->admin = server_bind(v, v->cfg.admin_listen, admin_accept,
+	    16)) == NULL)
 		return -1;
-	}
+	if (acceptor_init(&v->acceptors[LISTENER_ADMIN], v->admin,
+	    "admin_listen", &v->stats.accept_errors[LISTENER_ADMIN]) == -1)
+		return -1;
+	evconnlistener_set_error_cb(v->admin, admin_accept_error);
 	v->stats.started = time(NULL);
-	evhttp_set_allowed_methods(v->admin, EVHTTP_REQ_GET);
-	evhttp_set_cb(v->admin, "/metrics", admin_metrics, v);
-	evhttp_set_cb(v->admin, "/healthz", admin_healthz, v);
-	evhttp_set_cb(v->admin, "/readyz", admin_readyz, v);
-	evhttp_set_cb(v->admin, "/v1/status", admin_status, v);
-	evhttp_set_gencb(v->admin, admin_not_found, v);
 	return 0;
 }
 
 void
 admin_stop(struct vixd *v)
 {
-	if (v->admin != NULL)
-		evhttp_free(v->admin);
+	acceptor_free(&v->acceptors[LISTENER_ADMIN]);
+	if (v->admin != NULL) {
+		while (!LIST_EMPTY(&v->stats.admin_list))
+			admin_conn_free(LIST_FIRST(&v->stats.admin_list));
+		evconnlistener_free(v->admin);
+	}
 	v->admin = NULL;
 	store_reader_free(v->stats.reader);
 	v->stats.reader = NULL;
@@ -351,7 +565,7 @@ admin_address(struct vixd *v, char *buf, size_t len)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char host[64];
-	int fd = evhttp_bound_socket_get_fd(v->admin_sock);
+	int fd = evconnlistener_get_fd(v->admin);
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
 	    ss.ss_family != AF_INET)

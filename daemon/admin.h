@@ -2,10 +2,14 @@
  * The admin HTTP listener (admin_listen): GET /metrics in the Prometheus
  * text format, GET /healthz, /readyz and /v1/status (JSON). Runs on the
  * main thread's event base; it reads counters and one store snapshot per
- * scrape, so it never blocks request handling.
+ * scrape, so it never blocks request handling. Its HTTP is its own and
+ * minimal (one GET per connection, no body, 8 KiB of head, admin_timeout,
+ * admin_max_connections): libevent 2.1's evhttp cannot cap connections.
  */
 #ifndef VIX_ADMIN_H
 #define VIX_ADMIN_H
+
+#include <sys/queue.h>
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -13,8 +17,25 @@
 
 #include "metrics.h"
 
+struct admin_conn;
 struct store_reader;
 struct vixd;
+
+/* Why a connection was closed as soon as it was accepted (or authenticated). */
+enum vixd_refusal {
+	REFUSED_MAX_CONNECTIONS,
+	REFUSED_MAX_HANDSHAKES,
+	REFUSED_MAX_HANDSHAKES_PER_ADDRESS,
+	REFUSED_ADMIN_MAX_CONNECTIONS,
+	REFUSED_COUNT,
+};
+
+/* The listeners, for vix_accept_errors_total. */
+enum vixd_listener {
+	LISTENER_CLIENT,	/* listen */
+	LISTENER_ADMIN,		/* admin_listen */
+	LISTENER_COUNT,
+};
 
 /* Counters written from any thread, read by /metrics. */
 struct vixd_stats {
@@ -26,11 +47,18 @@ struct vixd_stats {
 	atomic_uint_fast64_t	sweeps;
 	atomic_uint_fast64_t	sweep_failures;
 	struct metrics		metrics;	/* requests, TLS, subscribers */
+	atomic_uint_fast64_t	refused[REFUSED_COUNT];
+	atomic_uint_fast64_t	accept_errors[LISTENER_COUNT];
 
 	/* Main thread only, set up by admin_start. */
 	struct store_reader	*reader;	/* snapshots for the scrape */
 	int64_t			started;	/* unix time, for uptime */
+	unsigned		admin_conns;	/* open on admin_listen */
+	LIST_HEAD(, admin_conn)	admin_list;
 };
+
+/* The label of a refusal in vix_connections_refused_total (a config key). */
+const char *admin_refusal_name(enum vixd_refusal);
 
 /* Listen on cfg.admin_listen. Returns 0, or -1 (logged). */
 int	admin_start(struct vixd *);

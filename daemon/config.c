@@ -35,7 +35,13 @@ static const struct config_key config_keys[] = {
 	K("server", "workers", KEY_UINT, workers, 0, 256),
 	K("server", "max_frame", KEY_SIZE, max_frame, 1024, FRAME_LIMIT),
 	K("server", "max_connections", KEY_UINT, max_connections, 1, 1000000),
+	K("server", "max_handshakes", KEY_UINT, max_handshakes, 1, 1000000),
+	K("server", "max_handshakes_per_address", KEY_UINT,
+	    max_handshakes_per_address, 1, 1000000),
 	K("server", "handshake_timeout", KEY_UINT, handshake_timeout, 1, 3600),
+	K("server", "admin_max_connections", KEY_UINT, admin_max_connections,
+	    1, 10000),
+	K("server", "admin_timeout", KEY_UINT, admin_timeout, 1, 3600),
 	K("server", "idle_timeout", KEY_UINT, idle_timeout, 0, 86400 * 7),
 	K("server", "max_inflight", KEY_UINT, max_inflight, 1, 100000),
 	K("server", "rate_limit", KEY_UINT, rate_limit, 0, 1000000),
@@ -89,7 +95,11 @@ config_defaults(struct vixd_config *c)
 	c->workers = 0;
 	c->max_frame = FRAME_DEFAULT_MAX;
 	c->max_connections = 10000;
+	c->max_handshakes = 1024;
+	c->max_handshakes_per_address = 128;
 	c->handshake_timeout = 10;
+	c->admin_max_connections = 32;
+	c->admin_timeout = 10;
 	c->idle_timeout = 600;
 	c->max_inflight = 256;
 	/*
@@ -358,9 +368,19 @@ config_load(struct vixd_config *c, const char *path, struct diag *d)
 {
 	struct config_ctx x = { c, d };
 	int before = d->count;
+	unsigned per_address = c->max_handshakes_per_address;
 
 	config_set(&c->path, path);
+	c->max_handshakes_per_address = 0;	/* not in the file: its minimum is 1 */
 	inifile_parse(path, config_handler, &x, d);
+	if (c->max_handshakes_per_address == 0)	/* follows a lower total */
+		c->max_handshakes_per_address = per_address < c->max_handshakes ?
+		    per_address : c->max_handshakes;
+	else if (c->max_handshakes_per_address > c->max_handshakes)
+		diag_add(d, path, 0, "max_handshakes_per_address (%u) is above "
+		    "max_handshakes (%u): one address could hold every "
+		    "handshake place; lower it or raise max_handshakes",
+		    c->max_handshakes_per_address, c->max_handshakes);
 	return d->count == before ? 0 : -1;
 }
 
@@ -369,6 +389,8 @@ static int
 config_key_reloadable(const struct config_key *k)
 {
 	static const char *const names[] = { "orgs_file", "max_connections",
+	    "max_handshakes", "max_handshakes_per_address",
+	    "admin_max_connections",
 	    "sweep_chunk", "sweep_interval", "archive_retention",
 	    "outbox_retention", "certificate", "private_key", "ca_bundle",
 	    "crl_file", "min_version", "rate_limit", "rate_burst",

@@ -26,7 +26,11 @@ struct vixd_config {
 	unsigned	 workers;		/* 0: cores - 1, at least 1 */
 	size_t		 max_frame;
 	unsigned	 max_connections;
+	unsigned	 max_handshakes;	/* accepted, TLS not done */
+	unsigned	 max_handshakes_per_address;
 	unsigned	 handshake_timeout;	/* seconds */
+	unsigned	 admin_max_connections;
+	unsigned	 admin_timeout;		/* seconds */
 	unsigned	 idle_timeout;		/* seconds, 0: none */
 	unsigned	 max_inflight;		/* writes per connection not yet
 						   answered; then it is not read */

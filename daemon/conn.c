@@ -62,8 +62,18 @@ conn_register(struct conn *c)
 	atomic_fetch_add(&w->vixd->nconns, 1);
 }
 
+/* The handshake is over (done, failed or cut): leave the hsgate once. */
+static void
+conn_handshake_over(struct conn *c)
+{
+	if (!c->in_hsgate)
+		return;
+	c->in_hsgate = 0;
+	hsgate_leave(c->w->vixd->hsgate, &c->addr);
+}
+
 void
-conn_accept(struct worker *w, int fd)
+conn_accept(struct worker *w, int fd, const struct hsgate_addr *addr)
 {
 	struct vixd *v = w->vixd;
 	struct conn *c;
@@ -76,9 +86,12 @@ conn_accept(struct worker *w, int fd)
 		if (c != NULL && c->ev_free != NULL)
 			event_free(c->ev_free);
 		free(c);
+		hsgate_leave(v->hsgate, addr);
 		close(fd);
 		return;
 	}
+	c->addr = *addr;
+	c->in_hsgate = 1;
 	c->w = w;
 	c->id = atomic_fetch_add(&v->conn_serial, 1) + 1;
 	c->state = CONN_HANDSHAKE;
@@ -89,6 +102,7 @@ conn_accept(struct worker *w, int fd)
 	if (c->bev == NULL) {
 		log_warnx("conn_accept: cannot create TLS buffer; connection "
 		    "dropped");
+		conn_handshake_over(c);
 		event_free(c->ev_free);
 		free(c);
 		return;
@@ -113,6 +127,9 @@ conn_release(evutil_socket_t fd, short what, void *arg)
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->nconns--;
 	atomic_fetch_sub(&w->vixd->nconns, 1);
+	conn_handshake_over(c);
+	if (c->established)
+		atomic_fetch_sub(&w->vixd->nestablished, 1);
 	if (c->sub != NULL) {
 		TAILQ_REMOVE(&w->subs, c->sub, entry);
 		notify_free(c->sub);
@@ -269,6 +286,7 @@ conn_teardown(struct conn *c, const char *reason)
 
 	if (c->state == CONN_CLOSING)
 		return;
+	conn_handshake_over(c);
 	log_info("conn %llu%s%s%s: closed: %s", (unsigned long long)c->id,
 	    c->org ? " (" : "", c->org ? c->org->id : "", c->org ? ")" : "",
 	    reason);
@@ -600,6 +618,28 @@ conn_outbound_ready(struct conn *c)
 		push_conn_ready(c);
 }
 
+/*
+ * Take a place among the max_connections established clients, or refuse:
+ * the check at accept lets through handshakes that all finish at once.
+ */
+static int
+conn_establish(struct conn *c)
+{
+	struct vixd *v = c->w->vixd;
+	unsigned max = v->cfg.max_connections;
+
+	if (atomic_fetch_add(&v->nestablished, 1) < max) {
+		c->established = 1;
+		return 0;
+	}
+	atomic_fetch_sub(&v->nestablished, 1);
+	atomic_fetch_add(&v->stats.refused[REFUSED_MAX_CONNECTIONS], 1);
+	conn_respond_retry(c, 0, 1000, "max_connections (%u) reached; "
+	    "retry after 1000 ms", max);
+	conn_teardown(c, "max_connections reached");
+	return -1;
+}
+
 /* Handshake done: take the identity from the certificate, or refuse. */
 static void
 conn_authenticate(struct conn *c)
@@ -613,6 +653,7 @@ conn_authenticate(struct conn *c)
 		conn_outbound_ready(c);
 		return;
 	}
+	conn_handshake_over(c);
 	r = peer ? tls_cert_oin(peer, oin) : OIN_MISSING;
 	if (r != OIN_OK) {
 		conn_handshake_failed(c, METRICS_TLS_NO_OIN);
@@ -632,6 +673,8 @@ conn_authenticate(struct conn *c)
 		conn_teardown(c, "unknown organisation");
 		return;
 	}
+	if (conn_establish(c) == -1)
+		return;
 	c->state = CONN_READY;
 	conn_set_timeouts(c, c->w->vixd->cfg.idle_timeout);
 	log_info("conn %llu (%s): authenticated, %s", (unsigned long long)c->id,

@@ -36,11 +36,18 @@ struct conn {
 	struct pusher		*pusher;	/* outbound: a push target */
 	int			 release_wanted;	/* free when jobs == 0 */
 	enum metrics_req	 req_type;	/* being answered, for metrics */
+	struct hsgate_addr	 addr;		/* source, for the hsgate */
+	int			 in_hsgate;	/* counted as a handshake */
+	int			 established;	/* counted in nestablished */
 	uint64_t		 req_t0;	/* when it was decoded, ns */
 };
 
-/* Take over an accepted socket on worker w and start the TLS handshake. */
-void	conn_accept(struct worker *w, int fd);
+/*
+ * Take over an accepted socket on worker w and start the TLS handshake;
+ * the handshake was counted in the hsgate for addr, and the connection
+ * takes it out when the handshake ends.
+ */
+void	conn_accept(struct worker *w, int fd, const struct hsgate_addr *addr);
 
 /* Dial host:port for push target p (DNS and connect are asynchronous). */
 struct conn *conn_dial(struct worker *w, const char *host, uint16_t port,

@@ -112,3 +112,21 @@ fatalx(const char *fmt, ...)
 	LOG_BODY(LOG_CRIT, 0);
 	exit(1);
 }
+
+int
+log_limit_pass(struct log_limit *l, unsigned interval_ms, uint64_t *quiet)
+{
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (l->next_ms != 0 && now < l->next_ms) {
+		l->quiet++;
+		return 0;
+	}
+	*quiet = l->quiet;
+	l->quiet = 0;
+	l->next_ms = now + interval_ms;
+	return 1;
+}

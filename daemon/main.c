@@ -272,14 +272,15 @@ reload_swap(struct vixd *v, struct orgs *orgs, SSL_CTX *ctx, SSL_CTX *cctx,
 
 /*
  * Each connection is a descriptor: raise the soft open-file limit as far
- * as max_connections needs (the hard limit allows), and say so if it
+ * as max_connections, max_handshakes and admin_max_connections need (the hard limit allows), and say so if it
  * cannot go that far, so that the limit is not found at 3 a.m. as
  * "Too many open files" on accept.
  */
 static void
 raise_nofile(const struct vixd_config *cfg)
 {
-	rlim_t want = (rlim_t)cfg->max_connections + NOFILE_SPARE;
+	rlim_t want = (rlim_t)cfg->max_connections + cfg->max_handshakes +
+	    cfg->admin_max_connections + NOFILE_SPARE;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
@@ -293,9 +294,11 @@ raise_nofile(const struct vixd_config *cfg)
 		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
 		    (unsigned long long)rl.rlim_cur);
 	else if (rl.rlim_cur < want)
-		log_warnx("max_connections %u needs about %llu open files; the "
+		log_warnx("max_connections %u, max_handshakes %u and "
+		    "admin_max_connections %u need about %llu open files; the "
 		    "hard limit allows %llu (raise LimitNOFILE= or ulimit -Hn)",
-		    cfg->max_connections, (unsigned long long)want,
+		    cfg->max_connections, cfg->max_handshakes,
+		    cfg->admin_max_connections, (unsigned long long)want,
 		    (unsigned long long)rl.rlim_cur);
 }
 

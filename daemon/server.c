@@ -171,7 +171,8 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 	char buf[64];
 	struct job_list done;
 	struct job *j;
-	int *fds, drain, orgs_changed;
+	struct accepted *fds;
+	int drain, orgs_changed;
 	size_t n;
 
 	while (read(fd, buf, sizeof(buf)) > 0)
@@ -197,10 +198,11 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 	worker_publish(w);
 
 	for (size_t i = 0; i < n; i++) {
-		if (drain || w->draining)
-			close(fds[i]);
-		else
-			conn_accept(w, fds[i]);
+		if (drain || w->draining) {
+			hsgate_leave(w->vixd->hsgate, &fds[i].addr);
+			close(fds[i].fd);
+		} else
+			conn_accept(w, fds[i].fd, &fds[i].addr);
 	}
 	free(fds);
 	if (drain)
@@ -325,27 +327,87 @@ worker_init(struct vixd *v, struct worker *w, unsigned idx)
 }
 
 static void
-worker_handoff(struct worker *w, int fd)
+worker_handoff(struct worker *w, int fd, const struct hsgate_addr *addr)
 {
-	int *grown;
+	struct accepted *grown;
 
 	pthread_mutex_lock(&w->lock);
 	if (w->npending == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 16;
 
-		if ((grown = reallocarray(w->pending, cap, sizeof(int))) == NULL) {
+		if ((grown = reallocarray(w->pending, cap, sizeof(*grown))) ==
+		    NULL) {
 			pthread_mutex_unlock(&w->lock);
 			log_warnx("worker_handoff: out of memory; connection "
 			    "dropped");
+			hsgate_leave(w->vixd->hsgate, addr);
 			close(fd);
 			return;
 		}
 		w->pending = grown;
 		w->cap = cap;
 	}
-	w->pending[w->npending++] = fd;
+	w->pending[w->npending++] = (struct accepted){ fd, *addr };
 	pthread_mutex_unlock(&w->lock);
 	worker_notify(w, WAKE_NEW);
+}
+
+/* Count a refusal; log it, at most once per ACCEPTOR_LOG_MS. */
+void
+server_refused(struct vixd *v, enum vixd_refusal why, const char *detail)
+{
+	uint64_t quiet;
+
+	atomic_fetch_add(&v->stats.refused[why], 1);
+	if (log_limit_pass(&v->refusal_log, ACCEPTOR_LOG_MS, &quiet))
+		log_warnx("connection refused: %s reached%s%s (%llu more "
+		    "refused since the last report; see "
+		    "vix_connections_refused_total)", admin_refusal_name(why),
+		    detail != NULL ? " " : "", detail != NULL ? detail : "",
+		    (unsigned long long)quiet);
+}
+
+/*
+ * Room for one more handshake? Established clients count against
+ * max_connections, handshakes under way against max_handshakes and, per
+ * source address, max_handshakes_per_address: silent sockets cannot take
+ * the places of organisations that finished their handshake.
+ */
+static int
+server_admit(struct vixd *v, const struct sockaddr *sa, struct hsgate_addr *a)
+{
+	const struct vixd_config *c = &v->cfg;
+	char host[INET6_ADDRSTRLEN + 8] = "";
+
+	if (atomic_load(&v->nestablished) >= c->max_connections) {
+		server_refused(v, REFUSED_MAX_CONNECTIONS, NULL);
+		return -1;
+	}
+	hsgate_addr_of(sa, a);
+	switch (hsgate_enter(v->hsgate, a, c->max_handshakes,
+	    c->max_handshakes_per_address)) {
+	case HSGATE_OK:
+		return 0;
+	case HSGATE_TOTAL:
+		server_refused(v, REFUSED_MAX_HANDSHAKES, NULL);
+		return -1;
+	case HSGATE_PER_ADDRESS:
+		snprintf(host, sizeof(host), "for ");
+		if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+			    (const void *)sa)->sin6_addr, host + 4,
+			    sizeof(host) - 4);
+		else if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)
+			    (const void *)sa)->sin_addr, host + 4,
+			    sizeof(host) - 4);
+		server_refused(v, REFUSED_MAX_HANDSHAKES_PER_ADDRESS, host);
+		return -1;
+	case HSGATE_NOMEM:
+		log_warnx("server_accept: out of memory; connection dropped");
+		return -1;
+	}
+	return -1;
 }
 
 static void
@@ -353,12 +415,11 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct vixd *v = arg;
+	struct hsgate_addr addr;
 	struct worker *w;
 	int one = 1;
 
-	if (atomic_load(&v->nconns) >= v->cfg.max_connections) {
-		log_warnx("server_accept: max_connections (%u) reached; "
-		    "connection refused", v->cfg.max_connections);
+	if (server_admit(v, sa, &addr) == -1) {
 		close(fd);
 		return;
 	}
@@ -371,18 +432,20 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
 		log_warn("server_accept: TCP_NODELAY");
 	w = &v->workers[v->next_worker++ % v->nworkers];
-	worker_handoff(w, fd);
+	worker_handoff(w, fd, &addr);
 }
 
 static void
 server_accept_error(struct evconnlistener *l, void *arg)
 {
-	/* EMFILE and friends: keep serving, the listener retries. */
-	log_warn("server_accept");
+	struct vixd *v = arg;
+
+	acceptor_failed(&v->acceptors[LISTENER_CLIENT]);
 }
 
-static struct evconnlistener *
-server_listen(struct vixd *v, const char *addr)
+struct evconnlistener *
+server_bind(struct vixd *v, const char *addr, evconnlistener_cb cb,
+    int backlog)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE |
@@ -402,15 +465,14 @@ server_listen(struct vixd *v, const char *addr)
 		log_warnx("listen %s: %s", addr, gai_strerror(rc));
 		return NULL;
 	}
-	l = evconnlistener_new_bind(v->base, server_accept, v,
+	l = evconnlistener_new_bind(v->base, cb, v,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-	    512, res->ai_addr, (int)res->ai_addrlen);
+	    backlog, res->ai_addr, (int)res->ai_addrlen);
 	freeaddrinfo(res);
 	if (l == NULL) {
 		log_warn("listen %s", addr);
 		return NULL;
 	}
-	evconnlistener_set_error_cb(l, server_accept_error);
 	return l;
 }
 
@@ -428,6 +490,10 @@ server_worker_count(const struct vixd_config *c)
 int
 server_start(struct vixd *v)
 {
+	if ((v->hsgate = hsgate_new()) == NULL) {
+		log_warnx("server_start: out of memory");
+		return -1;
+	}
 	v->nworkers = server_worker_count(&v->cfg);
 	if ((v->workers = calloc(v->nworkers, sizeof(*v->workers))) == NULL) {
 		log_warnx("server_start: out of memory");
@@ -447,8 +513,13 @@ server_start(struct vixd *v)
 	for (unsigned i = 0; i < v->nworkers; i++)
 		if (worker_init(v, &v->workers[i], i) == -1)
 			return -1;
-	if ((v->listener = server_listen(v, v->cfg.listen)) == NULL)
+	if ((v->listener = server_bind(v, v->cfg.listen, server_accept,
+	    512)) == NULL)
 		return -1;
+	if (acceptor_init(&v->acceptors[LISTENER_CLIENT], v->listener,
+	    "listen", &v->stats.accept_errors[LISTENER_CLIENT]) == -1)
+		return -1;
+	evconnlistener_set_error_cb(v->listener, server_accept_error);
 	return 0;
 }
 
@@ -483,8 +554,10 @@ worker_free(struct worker *w)
 	push_free_all(w);	/* its timers live on the worker's base */
 	pseudonym_ctx_free(w->pseudonyms);
 	store_reader_free(w->reader);
-	for (size_t i = 0; i < w->npending; i++)
-		close(w->pending[i]);
+	for (size_t i = 0; i < w->npending; i++) {
+		hsgate_leave(w->vixd->hsgate, &w->pending[i].addr);
+		close(w->pending[i].fd);
+	}
 	free(w->pending);
 	free(w->published);
 	if (w->ev_grace != NULL)
@@ -506,6 +579,7 @@ void
 server_drain(struct vixd *v)
 {
 	if (v->listener != NULL) {
+		acceptor_free(&v->acceptors[LISTENER_CLIENT]);
 		evconnlistener_free(v->listener);
 		v->listener = NULL;
 	}
@@ -527,4 +601,6 @@ server_drain(struct vixd *v)
 	free(v->workers);
 	v->workers = NULL;
 	v->nworkers = 0;
+	hsgate_free(v->hsgate);
+	v->hsgate = NULL;
 }

@@ -7,6 +7,21 @@
 /* Start the workers and listen on cfg.listen. Returns 0, or -1 (logged). */
 int	server_start(struct vixd *);
 
+/*
+ * A connection was refused (why, with an optional detail such as "for
+ * ADDRESS"): counted, and logged at most once per ACCEPTOR_LOG_MS. Main
+ * thread only.
+ */
+void	server_refused(struct vixd *, enum vixd_refusal why,
+	    const char *detail);
+
+/*
+ * Listen on addr (HOST:PORT) on the main event base; cb gets v. Returns
+ * the listener, or NULL (logged).
+ */
+struct evconnlistener *server_bind(struct vixd *, const char *addr,
+	    evconnlistener_cb cb, int backlog);
+
 /* The address actually bound (for port 0), as HOST:PORT. */
 const char *server_bound_address(struct vixd *, char *buf, size_t len);
 

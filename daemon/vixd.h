@@ -15,7 +15,9 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "acceptor.h"
 #include "admin.h"
+#include "hsgate.h"
 #include "config.h"
 #include "notify.h"
 #include "orgs.h"
@@ -25,10 +27,14 @@
 
 struct conn;
 struct evdns_base;
-struct evhttp;
-struct evhttp_bound_socket;
 struct pusher;
 struct conn_linger_sock;
+
+/* An accepted socket on its way to a worker, counted in the hsgate. */
+struct accepted {
+	int			 fd;
+	struct hsgate_addr	 addr;
+};
 
 /* A worker thread owning one event base and the connections on it. */
 struct worker {
@@ -42,7 +48,7 @@ struct worker {
 	struct event		*ev_grace;
 
 	pthread_mutex_t		 lock;		/* guards pending, done, drain */
-	int			*pending;	/* accepted fds to take over */
+	struct accepted		*pending;	/* accepted sockets to take over */
 	size_t			 npending, cap;
 	struct job_list		 done;		/* jobs back from the writer */
 	uint32_t		*published;	/* outboxes that grew */
@@ -91,14 +97,18 @@ struct vixd {
 
 	atomic_uint_fast64_t	 conn_serial;
 	atomic_uint		 nconns;
+	atomic_uint		 nestablished;	/* authenticated clients
+						   (max_connections) */
+	struct hsgate		*hsgate;	/* pending handshakes */
+	struct log_limit	 refusal_log;	/* main thread */
+	struct acceptor		 acceptors[LISTENER_COUNT];
 
 	unsigned char		 pseudonym_key[PSEUDONYM_KEY_LEN];
 	struct store		*store;
 	struct writer		*writer;
 	struct event		*ev_sweep;
 	SSL_CTX			*client_ctx;	/* for dialling push targets */
-	struct evhttp		*admin;
-	struct evhttp_bound_socket *admin_sock;
+	struct evconnlistener	*admin;		/* admin_listen */
 	struct vixd_stats	 stats;
 	/*
 	 * The buckets of rate_limit, shared by the workers, which read the

@@ -1,6 +1,6 @@
 /*
  * Limits and faults against the real daemon: max_connections refuses the
- * surplus quickly and keeps serving; a client silent in the handshake is
+ * surplus of authenticated connections quickly and keeps serving; a client silent in the handshake is
  * cut after handshake_timeout, a silent connection after idle_timeout; a
  * frame over max_frame is refused; a pipelining client is slowed down at
  * max_inflight without losing anything; an organisation over rate_limit is
@@ -88,23 +88,29 @@ ms_until_closed(int fd, int limit_ms)
 	return (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 }
 
+/*
+ * max_connections counts organisations that finished their handshake
+ * (silent sockets are handshakes, under max_handshakes: see it-hostile).
+ */
 Test(limits, max_connections_refuses_the_surplus_and_keeps_serving)
 {
 	struct run_result r;
-	int held[2];
+	SSL *held[2];
 	long ms;
 
 	harness_start(&vixd, NULL);
 	harness_restart_with(&vixd, (const char *[]){ "-c", write_conf(
 	    "max.conf", "[server]\nmax_connections = 2\n"), NULL });
-	held[0] = tcp_to(vixd.addr);
-	held[1] = tcp_to(vixd.addr);
+	held[0] = harness_connect_as(&vixd, "org-a");
+	held[1] = harness_connect_as(&vixd, "org-b");
 	usleep(200000);
 	ms = ms_until_closed(tcp_to(vixd.addr), 3000);
 	cr_assert_geq(ms, 0, "the third connection was not refused");
 	cr_assert_lt(ms, 1000, "refused quickly, took %ld ms", ms);
-	close(held[0]);
-	close(held[1]);
+	cr_assert_eq(harness_metric(&vixd, "vix_connections_refused_total"
+	    "{reason=\"max_connections\"}"), 1);
+	harness_tls_close(held[0]);
+	harness_tls_close(held[1]);
 	usleep(300000);
 	harness_vix(&r, &vixd, "org-a", (const char *[]){ "ping", NULL });
 	cr_assert_eq(r.status, 0, "served again once below the limit: %s",

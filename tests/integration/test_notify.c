@@ -544,7 +544,7 @@ metric_value(const char *text, const char *series)
 
 Test(notify, pruned_outbox_rows_show_in_metrics)
 {
-	char conf[PATH_MAX], text[16384];
+	char conf[PATH_MAX], text[1 << 18];
 	Vix__V1__ServerMessage *m;
 	Vix__V1__Notification *n;
 	FILE *fp;

@@ -84,6 +84,10 @@ Test(config, defaults)
 	cr_assert_eq(c.max_frame, 65536);
 	cr_assert_eq(c.max_connections, 10000);
 	cr_assert_eq(c.handshake_timeout, 10);
+	cr_assert_eq(c.max_handshakes, 1024);
+	cr_assert_eq(c.max_handshakes_per_address, 128);
+	cr_assert_eq(c.admin_timeout, 10);
+	cr_assert_eq(c.admin_max_connections, 32);
 	cr_assert_eq(c.idle_timeout, 600);
 	cr_assert_eq(c.max_inflight, 256);
 	cr_assert_eq(c.rate_limit, 100);
@@ -344,6 +348,14 @@ Test(config, numbers_out_of_range)
 	expect_errors("[server]\nhandshake_timeout = 3601\n", 1,
 	    "2: handshake_timeout: '3601' is not a whole number from 1 to "
 	    "3600\n");
+	expect_errors("[server]\nmax_handshakes = 0\n", 1,
+	    "2: max_handshakes: '0' is not a whole number from 1 to "
+	    "1000000\n");
+	expect_errors("[server]\nadmin_max_connections = 10001\n", 1,
+	    "2: admin_max_connections: '10001' is not a whole number from 1 "
+	    "to 10000\n");
+	expect_errors("[server]\nadmin_timeout = 0\n", 1,
+	    "2: admin_timeout: '0' is not a whole number from 1 to 3600\n");
 	expect_errors("[server]\nmax_inflight = 0\n", 1,
 	    "2: max_inflight: '0' is not a whole number from 1 to 100000\n");
 	expect_errors("[server]\nrate_limit = 1000001\n", 1,
@@ -378,6 +390,31 @@ Test(config, number_limits_are_inclusive)
 	expect_errors("[server]\nidle_timeout = 604801\n", 1,
 	    "2: idle_timeout: '604801' is not a whole number from 0 to "
 	    "604800\n");
+}
+
+Test(config, handshakes_per_address_above_the_total)
+{
+	expect_errors("[server]\nmax_handshakes = 100\n"
+	    "max_handshakes_per_address = 200\n", 1,
+	    " max_handshakes_per_address (200) is above max_handshakes (100): "
+	    "one address could hold every handshake place; lower it or raise "
+	    "max_handshakes\n");
+}
+
+/* Not set, it follows a total set below its default. */
+Test(config, handshakes_per_address_follows_a_lower_total)
+{
+	struct vixd_config c;
+	struct diag d;
+	char *path = conf_file("[server]\nmax_handshakes = 100\n");
+
+	config_defaults(&c);
+	diag_init(&d);
+	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
+	cr_assert_eq(c.max_handshakes, 100);
+	cr_assert_eq(c.max_handshakes_per_address, 100);
+	free(path);
+	config_free(&c);
 }
 
 Test(config, bad_listen_address)
