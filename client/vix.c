@@ -14,6 +14,8 @@
 
 #include "vix/client.h"
 
+#include "bsnarg.h"
+
 #define DEV_DIR_DEFAULT		"vix-dev"
 #define DEV_SERVER_DEFAULT	"127.0.0.1:7411"
 #define LIST_PAGE_MAX		1000
@@ -83,16 +85,16 @@ static volatile sig_atomic_t stopping;
 static const struct command commands[] = {
 	{ "ping", "", "check the connection and show who you are",
 	    cmd_ping },
-	{ "register", "--bsn B --birth-date YYYY-MM-DD [--days N]\n"
+	{ "register", "--bsn B|- --birth-date YYYY-MM-DD [--days N]\n"
 	    "           --contact-name S --contact-phone S [--contact-email S]\n"
 	    "           [--ref S] [--municipality CODE]",
 	    "register involvement with a youth (or refresh your signal)",
 	    cmd_register },
-	{ "withdraw", "(--signal ID | --bsn B) --reason "
+	{ "withdraw", "(--signal ID | --bsn B|-) --reason "
 	    "unjustified|risk-resolved",
 	    "withdraw your signal: unjustified deletes it, risk-resolved "
 	    "archives it", cmd_withdraw },
-	{ "involved", "--bsn B",
+	{ "involved", "--bsn B|-",
 	    "show the other organisations involved with a youth you have "
 	    "a signal on", cmd_involved },
 	{ "list", "[--all | --page-size N [--after ID]]",
@@ -159,6 +161,8 @@ usage(FILE *fp)
 	    "line and the reason; running it again refreshes\nwhat was "
 	    "imported. It exits 1 if a row was rejected, 3 if it stopped "
 	    "early\n(the line it stopped at is shown)\n"
+	    "--bsn -: read the BSN from standard input (recommended: it then "
+	    "stays out of\nthe process list and the shell history)\n"
 	    "times are shown in UTC; a BSN is never printed\n"
 	    "exit status: 0 ok, 1 refused by the server, 2 usage, "
 	    "3 cannot connect, TLS or protocol failure\n");
@@ -535,6 +539,26 @@ print_match(const struct vix_match *m)
 	printf(")%s\n", m->coordinated ? ", marked coordinated" : "");
 }
 
+/*
+ * --bsn -: the BSN from standard input into buf, and *bsn pointed at it
+ * (the caller wipes buf). Other values are sent as given.
+ */
+static int
+bsn_from_stdin(const char *cmd, const char **bsn, char *buf, size_t len)
+{
+	const char *why;
+
+	if (*bsn == NULL || strcmp(*bsn, "-") != 0)
+		return 0;
+	if ((why = bsnarg_read(*bsn, buf, len)) != NULL) {
+		explicit_bzero(buf, len);
+		fprintf(stderr, "vix %s: %s\n", cmd, why);
+		return -1;
+	}
+	*bsn = buf;
+	return 0;
+}
+
 static int
 register_opts(struct cli *o, int argc, char **argv,
     struct vix_register_req *rq)
@@ -588,15 +612,19 @@ cmd_register(struct cli *o, int argc, char **argv)
 	struct vix_register_result r;
 	struct vix_error e;
 	vix_client *c;
-	char when[40];
+	char when[40], bsn[BSNARG_MAX];
 	int rc;
 
-	if (register_opts(o, argc, argv, &rq) == -1)
+	if (register_opts(o, argc, argv, &rq) == -1 ||
+	    bsn_from_stdin(argv[0], &rq.bsn, bsn, sizeof(bsn)) == -1)
 		return EXIT_USAGE;
-	if ((rc = open_client(o, &c)) != EXIT_OK)
+	if ((rc = open_client(o, &c)) != EXIT_OK) {
+		explicit_bzero(bsn, sizeof(bsn));
 		return rc;
+	}
 	rc = vix_register(c, &rq, &r, &e);
 	vix_close(c);
+	explicit_bzero(bsn, sizeof(bsn));
 	if (rc != VIX_OK) {
 		vix_register_result_free(&r);
 		return fail(&e);
@@ -697,15 +725,20 @@ cmd_withdraw(struct cli *o, int argc, char **argv)
 	struct withdraw_args a = { 0 };
 	struct vix_withdraw_result r;
 	struct vix_error e;
+	char bsn[BSNARG_MAX];
 	vix_client *c;
 	int rc;
 
-	if (withdraw_opts(o, argc, argv, &a) == -1)
+	if (withdraw_opts(o, argc, argv, &a) == -1 ||
+	    bsn_from_stdin(argv[0], &a.bsn, bsn, sizeof(bsn)) == -1)
 		return EXIT_USAGE;
-	if ((rc = open_client(o, &c)) != EXIT_OK)
+	if ((rc = open_client(o, &c)) != EXIT_OK) {
+		explicit_bzero(bsn, sizeof(bsn));
 		return rc;
+	}
 	rc = vix_withdraw(c, a.signal_id, a.bsn, a.reason_code, &r, &e);
 	vix_close(c);
+	explicit_bzero(bsn, sizeof(bsn));
 	if (rc != VIX_OK)
 		return fail(&e);
 	if (o->json) {
@@ -734,6 +767,7 @@ cmd_involved(struct cli *o, int argc, char **argv)
 	struct vix_involved_result r;
 	const char *bsn = NULL;
 	struct vix_error e;
+	char buf[BSNARG_MAX];
 	vix_client *c;
 	int ch, rc;
 
@@ -744,12 +778,16 @@ cmd_involved(struct cli *o, int argc, char **argv)
 		bsn = optarg;
 	}
 	if (opts_end(argc, argv) == -1 ||
-	    required(argv[0], bsn, "--bsn") == -1)
+	    required(argv[0], bsn, "--bsn") == -1 ||
+	    bsn_from_stdin(argv[0], &bsn, buf, sizeof(buf)) == -1)
 		return EXIT_USAGE;
-	if ((rc = open_client(o, &c)) != EXIT_OK)
+	if ((rc = open_client(o, &c)) != EXIT_OK) {
+		explicit_bzero(buf, sizeof(buf));
 		return rc;
+	}
 	rc = vix_involved(c, bsn, &r, &e);
 	vix_close(c);
+	explicit_bzero(buf, sizeof(buf));
 	if (rc != VIX_OK) {
 		vix_involved_result_free(&r);
 		return fail(&e);

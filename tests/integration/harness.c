@@ -250,13 +250,36 @@ slurp(const char *path, char *buf, size_t len)
 void
 harness_run(struct run_result *r, const char *const *argv)
 {
+	harness_run_stdin(r, argv, NULL);
+}
+
+/* A file holding input, open for reading and already unlinked. */
+static int
+stdin_file(const char *input)
+{
+	char path[] = "/tmp/vix-run-in-XXXXXX";
+	size_t len = strlen(input);
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
+	unlink(path);
+	cr_assert_eq(write(fd, input, len), (ssize_t)len);
+	cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+void
+harness_run_stdin(struct run_result *r, const char *const *argv,
+    const char *input)
+{
 	char out[] = "/tmp/vix-run-out-XXXXXX", err[] = "/tmp/vix-run-err-XXXXXX";
 	int fo = mkstemp(out), fe = mkstemp(err), status;
+	int in = input != NULL ? stdin_file(input) : -1;
 	pid_t pid;
 
 	cr_assert(fo >= 0 && fe >= 0, "mkstemp: %s", strerror(errno));
 	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null = in != -1 ? in : open("/dev/null", O_RDONLY);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(null, STDIN_FILENO);
@@ -267,6 +290,8 @@ harness_run(struct run_result *r, const char *const *argv)
 	}
 	close(fo);
 	close(fe);
+	if (in != -1)
+		close(in);
 	cr_assert_gt(pid, 0, "fork: %s", strerror(errno));
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
@@ -278,6 +303,13 @@ harness_run(struct run_result *r, const char *const *argv)
 void
 harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
     const char *const *args)
+{
+	harness_vix_stdin(r, p, name, args, NULL);
+}
+
+void
+harness_vix_stdin(struct run_result *r, struct vixd_proc *p, const char *name,
+    const char *const *args, const char *input)
 {
 	const char *argv[32];
 	size_t n = 0;
@@ -292,7 +324,7 @@ harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
 	for (; args != NULL && *args != NULL && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	harness_run(r, argv);
+	harness_run_stdin(r, argv, input);
 }
 
 const char *

@@ -60,9 +60,16 @@ const char *harness_log(struct vixd_proc *p, char *buf, size_t len);
 /* Run a program (argv[0] is a path) to completion, capturing its output. */
 void	harness_run(struct run_result *r, const char *const *argv);
 
+/* The same with input (NULL: /dev/null) on its standard input. */
+void	harness_run_stdin(struct run_result *r, const char *const *argv,
+	    const char *input);
+
 /* Run the vix CLI as organisation name of p's dev material, then args. */
 void	harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
 	    const char *const *args);
+/* The same with input (NULL: /dev/null) on its standard input. */
+void	harness_vix_stdin(struct run_result *r, struct vixd_proc *p,
+	    const char *name, const char *const *args, const char *input);
 
 /* Path of a file in p's dev material. */
 const char *harness_dev_file(struct vixd_proc *p, const char *file, char *buf,
