@@ -42,15 +42,18 @@ load_pem(const char *file, int key)
 	return obj;
 }
 
-/* A CRL from the dev CA revoking the certificate of `revoked` (or none). */
+/*
+ * A CRL from the dev CA revoking the certificate of `revoked` (or none),
+ * issued 8 days ago with its nextUpdate `next_days` from now.
+ */
 static void
-write_crl(const char *path, const char *revoked)
+write_crl_until(const char *path, const char *revoked, int next_days)
 {
 	X509 *ca = load_pem("ca.pem", 0);
 	EVP_PKEY *key = load_pem("ca.key", 1);
 	X509_CRL *crl = X509_CRL_new();
-	ASN1_TIME *now = ASN1_TIME_adj(NULL, time(NULL), 0, -60);
-	ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), 7, 0);
+	ASN1_TIME *now = ASN1_TIME_adj(NULL, time(NULL), -8, 0);
+	ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), next_days, 0);
 	FILE *fp;
 
 	X509_CRL_set_version(crl, 1);
@@ -79,6 +82,13 @@ write_crl(const char *path, const char *revoked)
 	ASN1_TIME_free(next);
 	X509_free(ca);
 	EVP_PKEY_free(key);
+}
+
+/* The same, good for a week. */
+static void
+write_crl(const char *path, const char *revoked)
+{
+	write_crl_until(path, revoked, 7);
 }
 
 static int
@@ -115,4 +125,65 @@ Test(crl, a_revoked_certificate_is_refused_and_crls_reload)
 	kill(vixd.pid, SIGHUP);
 	usleep(500000);
 	cr_assert_eq(ping_as("org-b"), 0, "reloaded CRL took effect");
+}
+
+/* vixd on p's dev material with conf, bounded by timeout(1) in case it runs. */
+static void
+vixd_once(struct run_result *r, const char *conf, int check)
+{
+	const char *argv[16] = { "/usr/bin/timeout", "20", getenv("VIXD"),
+	    "--dev", "--data", vixd.dev_dir, "--listen", "127.0.0.1:0",
+	    "--admin-listen", "127.0.0.1:0", "-c", conf };
+	size_t n = 12;
+
+	if (check)
+		argv[n++] = "-t";
+	argv[n] = NULL;
+	harness_run(r, argv);
+}
+
+/*
+ * A CRL past its nextUpdate would make OpenSSL refuse every client ("CRL
+ * has expired"): vixd refuses it at start, in -t, and on reload (keeping
+ * the CRL it has), naming the file and its nextUpdate.
+ */
+Test(crl, an_expired_crl_is_refused_at_start_check_and_reload)
+{
+	char crl[PATH_MAX], conf[PATH_MAX], log[65536], want[PATH_MAX + 32];
+	struct run_result r;
+	FILE *fp;
+
+	harness_start(&vixd, NULL);
+	snprintf(crl, sizeof(crl), "%s/ca.crl", vixd.dir);
+	snprintf(conf, sizeof(conf), "%s/crl.conf", vixd.dir);
+	snprintf(want, sizeof(want), "tls crl_file %s: ", crl);
+	write_crl(crl, "org-b");
+	cr_assert_not_null(fp = fopen(conf, "w"));
+	fprintf(fp, "[tls]\ncrl_file = %s\n", crl);
+	fclose(fp);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	cr_assert_eq(ping_as("org-a"), 0);
+
+	/* Reload: refused, the week-long CRL stays (org-b still revoked). */
+	write_crl_until(crl, NULL, -1);
+	kill(vixd.pid, SIGHUP);
+	usleep(500000);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, want), "%s", log);
+	cr_assert_not_null(strstr(log, "expired: its nextUpdate was "), "%s",
+	    log);
+	cr_assert_not_null(strstr(log, "reload failed"), "%s", log);
+	cr_assert_eq(ping_as("org-a"), 0, "the previous CRL stays in force");
+	cr_assert_eq(ping_as("org-b"), 3, "the previous CRL stays in force");
+
+	/* -t and a start: refused with the same message. */
+	cr_assert_eq(harness_stop_keep(&vixd), 0);
+	vixd_once(&r, conf, 1);
+	cr_assert_neq(r.status, 0, "vixd -t accepted an expired CRL");
+	cr_assert_not_null(strstr(r.err, want), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "nextUpdate"), "%s", r.err);
+	vixd_once(&r, conf, 0);
+	cr_assert_neq(r.status, 124, "vixd started on an expired CRL");
+	cr_assert_neq(r.status, 0);
+	cr_assert_not_null(strstr(r.err, want), "%s", r.err);
 }
