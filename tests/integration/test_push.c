@@ -58,7 +58,8 @@ partner_server_ctx(void)
 	    sizeof(path)), "r"));
 	ca_key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
 	fclose(fp);
-	leaf = devcert_leaf(k, "partner listener", NULL, 1, ca, ca_key, 30);
+	leaf = devcert_leaf(k, "partner listener", NULL, DEVCERT_LISTEN, ca,
+	    ca_key, 30);
 	snprintf(cert, sizeof(cert), "%s/partner.srv.pem", vixd.dir);
 	snprintf(key, sizeof(key), "%s/partner.srv.key", vixd.dir);
 	cr_assert_eq(devcert_write_cert(cert, leaf), 0);
