@@ -84,7 +84,8 @@ struct vixd {
 	atomic_uint_fast64_t	 conn_serial;
 	atomic_uint		 nconns;
 
-	unsigned char		 pseudonym_key[PSEUDONYM_KEY_LEN];
+	/* PSEUDONYM_KEY_LEN bytes on a locked page kept out of core dumps. */
+	unsigned char		*pseudonym_key;
 	struct store		*store;
 	struct writer		*writer;
 	struct event		*ev_sweep;
