@@ -16,7 +16,9 @@
 
 #include <criterion/criterion.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
+#include "devcert.h"
 #include "frame.h"
 #include "harness.h"
 
@@ -377,4 +379,60 @@ Test(cli_notify, listen_accepts_only_vixd)
 	    text);
 	cr_assert_not_null(strstr(text, "\"type\":\"MATCH_CREATED\""), "%s",
 	    text);
+}
+
+static void *
+dev_pem(const char *file, int key)
+{
+	char path[PATH_MAX];
+	void *obj;
+	FILE *fp;
+
+	cr_assert_not_null(fp = fopen(harness_dev_file(&vixd, file, path,
+	    sizeof(path)), "r"), "%s", path);
+	obj = key ? (void *)PEM_read_PrivateKey(fp, NULL, NULL, NULL) :
+	    (void *)PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	cr_assert_not_null(obj, "%s", file);
+	return obj;
+}
+
+/*
+ * A dev folder from before, whose org-a.pem was good for both ends and
+ * named localhost (so it passed for vixd at a partner's listener): vixd
+ * --dev issues org-a a client-only certificate, which then serves and no
+ * longer passes for vixd.
+ */
+Test(cli_notify, old_style_dev_client_certificate_is_reissued)
+{
+	char path[PATH_MAX], port[8], out[PATH_MAX];
+	X509 *ca = dev_pem("ca.pem", 0), *x;
+	EVP_PKEY *ca_key = dev_pem("ca.key", 1), *k = dev_pem("org-a.key", 1);
+	struct run_result r;
+	pid_t l;
+
+	x = devcert_leaf(k, "org-a", "00000009990000000001", DEVCERT_SERVER,
+	    ca, ca_key, 300);
+	harness_dev_file(&vixd, "org-a.pem", path, sizeof(path));
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(devcert_write_cert(path, x), 0);
+	X509_free(x);
+	harness_restart(&vixd);
+	x = dev_pem("org-a.pem", 0);
+	cr_assert_eq(X509_get_extended_key_usage(x), XKU_SSL_CLIENT,
+	    "org-a.pem was not issued anew for clients only");
+	X509_free(x);
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "ping", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+
+	snprintf(port, sizeof(port), "%u", free_port());
+	snprintf(out, sizeof(out), "%s/listen.out", vixd.dir);
+	l = vix_bg("partner", (const char *[]){ "listen", "--port", port,
+	    NULL }, out);
+	wait_listening(port);
+	cr_assert(!forge_notification(port, "org-a"));
+	cr_assert_eq(stop_bg(l), 0);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(k);
 }
