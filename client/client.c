@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -59,6 +61,8 @@ struct vix_listener {
 	int		 fd;
 	SSL_CTX		*ctx;
 	int		 timeout_ms;	/* for each accepted client */
+	int		 pinned;	/* peer_sha256 given */
+	unsigned char	 pin[32];	/* SHA-256 of vixd's certificate */
 };
 
 static int __attribute__((format(printf, 4, 5)))
@@ -1427,7 +1431,7 @@ tcp_listen(const char *host, const char *port, struct vix_error *err)
 	return fd;
 }
 
-/* Accept only a peer certificate issued for name (NULL: any from the CA). */
+/* Accept only a peer certificate issued for name (NULL: no such check). */
 static int
 peer_name_require(SSL_CTX *ctx, const char *name, struct vix_error *err)
 {
@@ -1442,6 +1446,76 @@ peer_name_require(SSL_CTX *ctx, const char *name, struct vix_error *err)
 		ok = X509_VERIFY_PARAM_set1_host(param, name, 0);
 	return ok ? VIX_OK : seterr(err, VIX_ERR_ARGS, 0, "bad peer name %s",
 	    name);
+}
+
+/* hex: 32 bytes as 64 hex digits, with or without colons between them. */
+static int
+peer_pin_parse(const char *hex, unsigned char pin[32])
+{
+	size_t n = 0;
+	int hi = -1, v;
+
+	for (; *hex != '\0'; hex++) {
+		if (*hex == ':' && hi == -1)
+			continue;
+		if (*hex >= '0' && *hex <= '9')
+			v = *hex - '0';
+		else if (*hex >= 'a' && *hex <= 'f')
+			v = *hex - 'a' + 10;
+		else if (*hex >= 'A' && *hex <= 'F')
+			v = *hex - 'A' + 10;
+		else
+			return -1;
+		if (hi == -1) {
+			hi = v;
+			continue;
+		}
+		if (n == 32)
+			return -1;
+		pin[n++] = (unsigned char)(hi << 4 | v);
+		hi = -1;
+	}
+	return n == 32 && hi == -1 ? 0 : -1;
+}
+
+/* The pinned fingerprint, if any: vixd's certificate must have it. */
+static int
+peer_pin_check(const vix_listener *l, vix_client *c, struct vix_error *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	X509 *x;
+
+	if (!l->pinned)
+		return VIX_OK;
+	if ((x = SSL_get0_peer_certificate(c->ssl)) == NULL ||
+	    !X509_digest(x, EVP_sha256(), md, &n) || n != sizeof(l->pin) ||
+	    CRYPTO_memcmp(md, l->pin, sizeof(l->pin)) != 0)
+		return seterr(err, VIX_ERR_TLS, 0, "peer certificate refused: "
+		    "its SHA-256 fingerprint is not the pinned one "
+		    "(peer_sha256), so it is not vixd's");
+	return VIX_OK;
+}
+
+/* vixd's identity as opt gives it into l; at least one way is required. */
+static int
+peer_require(vix_listener *l, const struct vix_listen_options *opt,
+    struct vix_error *err)
+{
+	if (opt->peer_name == NULL && opt->peer_sha256 == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "name vixd: a peer name "
+		    "(the host name in vixd's certificate) or its SHA-256 "
+		    "fingerprint; without one any certificate from the CA "
+		    "bundle, any organisation's, could push notifications");
+	if (opt->peer_sha256 != NULL) {
+		if (peer_pin_parse(opt->peer_sha256, l->pin) == -1)
+			return seterr(err, VIX_ERR_ARGS, 0, "peer SHA-256 "
+			    "fingerprint: 64 hex digits expected, colons "
+			    "allowed (openssl x509 -noout -fingerprint "
+			    "-sha256 -in CERT)");
+		l->pinned = 1;
+	}
+	return peer_name_require(l->ctx, opt->peer_name, err);
 }
 
 int
@@ -1473,7 +1547,7 @@ vix_listen(const struct vix_listen_options *opt, vix_listener **out,
 		rc = err ? (int)err->kind : VIX_ERR_ARGS;
 		goto fail;
 	}
-	if ((rc = peer_name_require(l->ctx, opt->peer_name, err)) != VIX_OK)
+	if ((rc = peer_require(l, opt, err)) != VIX_OK)
 		goto fail;
 	if ((l->fd = tcp_listen(host, port, err)) < 0) {
 		rc = -l->fd;
@@ -1539,7 +1613,8 @@ vix_accept(vix_listener *l, int timeout_ms, vix_client **out,
 	socket_nodelay(fd);
 	SSL_CTX_up_ref(l->ctx);
 	c->ctx = l->ctx;
-	if ((rc = server_handshake(c, err)) != VIX_OK) {
+	if ((rc = server_handshake(c, err)) != VIX_OK ||
+	    (rc = peer_pin_check(l, c, err)) != VIX_OK) {
 		c->dead = 1;
 		vix_close(c);
 		return rc;

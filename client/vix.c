@@ -14,10 +14,13 @@
 
 #include "vix/client.h"
 
+#include "bsnarg.h"
+
 #define DEV_DIR_DEFAULT		"vix-dev"
 #define DEV_SERVER_DEFAULT	"127.0.0.1:7411"
 #define LIST_PAGE_MAX		1000
 #define LISTEN_HOST_DEFAULT	"127.0.0.1"
+#define DEV_PEER_DEFAULT	"localhost"	/* the dev server certificate */
 #define STREAM_WAIT_MS		1000	/* how often a stream checks for a stop */
 #define ACCEPT_PAUSE_MS		200	/* after a failed accept: no busy loop */
 #define STREAM_OUTPUT_FAILED	(-1)	/* stream(): stdout failed, reported */
@@ -45,6 +48,7 @@ enum {
 	OPT_CONTACT_EMAIL, OPT_REF, OPT_MUNICIPALITY, OPT_SIGNAL, OPT_REASON,
 	OPT_ALL, OPT_PAGE_SIZE, OPT_AFTER, OPT_FROM, OPT_FOR, OPT_MATCH,
 	OPT_CLAIM, OPT_RELEASE, OPT_DONE, OPT_PORT, OPT_HOST, OPT_PEER,
+	OPT_PEER_SHA256,
 	OPT_FAILED = -2,	/* next_opt: the error is reported */
 };
 
@@ -83,16 +87,16 @@ static volatile sig_atomic_t stopping;
 static const struct command commands[] = {
 	{ "ping", "", "check the connection and show who you are",
 	    cmd_ping },
-	{ "register", "--bsn B --birth-date YYYY-MM-DD [--days N]\n"
+	{ "register", "--bsn B|- --birth-date YYYY-MM-DD [--days N]\n"
 	    "           --contact-name S --contact-phone S [--contact-email S]\n"
 	    "           [--ref S] [--municipality CODE]",
 	    "register involvement with a youth (or refresh your signal)",
 	    cmd_register },
-	{ "withdraw", "(--signal ID | --bsn B) --reason "
+	{ "withdraw", "(--signal ID | --bsn B|-) --reason "
 	    "unjustified|risk-resolved",
 	    "withdraw your signal: unjustified deletes it, risk-resolved "
 	    "archives it", cmd_withdraw },
-	{ "involved", "--bsn B",
+	{ "involved", "--bsn B|-",
 	    "show the other organisations involved with a youth you have "
 	    "a signal on", cmd_involved },
 	{ "list", "[--all | --page-size N [--after ID]]",
@@ -104,7 +108,7 @@ static const struct command commands[] = {
 	{ "coordinate", "--match ID (--claim | --release | --done)",
 	    "coordinate a match, hand coordination over by rank, or mark "
 	    "it coordinated", cmd_coordinate },
-	{ "listen", "--port P [--host H] [--peer NAME]",
+	{ "listen", "--port P [--host H] (--peer NAME | --peer-sha256 HEX)",
 	    "receive the notifications vixd pushes (push mode)", cmd_listen },
 	{ "import", "FILE.csv",
 	    "register every row of FILE.csv; rejected rows go to "
@@ -150,8 +154,11 @@ usage(FILE *fp)
 	    "subscribe exits 3 when the connection\nends. subscribe --from "
 	    "SEQ starts at SEQ, not after the last acknowledged one;\n--for "
 	    "ORG: an organisation that delegates to you. listen binds H "
-	    "(default\n" LISTEN_HOST_DEFAULT ") and accepts vixd's "
-	    "certificate from --ca; --peer NAME: only if issued\nfor NAME\n"
+	    "(default\n" LISTEN_HOST_DEFAULT ") and accepts only vixd: a "
+	    "certificate from --ca that is issued for\n--peer NAME "
+	    "(VIX_PEER; with --dev: " DEV_PEER_DEFAULT ") or has the SHA-256 "
+	    "fingerprint\n--peer-sha256 HEX (VIX_PEER_SHA256); with --dev it "
+	    "serves with NAME-listen.pem\n"
 	    "import reads CSV (RFC 4180) with the header row bsn,birth_date,"
 	    "days,\ncontact_name,contact_phone,contact_email,client_ref,"
 	    "municipality; empty days:\nthe server's maximum; empty optional "
@@ -159,6 +166,8 @@ usage(FILE *fp)
 	    "line and the reason; running it again refreshes\nwhat was "
 	    "imported. It exits 1 if a row was rejected, 3 if it stopped "
 	    "early\n(the line it stopped at is shown)\n"
+	    "--bsn -: read the BSN from standard input (recommended: it then "
+	    "stays out of\nthe process list and the shell history)\n"
 	    "times are shown in UTC; a BSN is never printed\n"
 	    "exit status: 0 ok, 1 refused by the server, 2 usage, "
 	    "3 cannot connect, TLS or protocol failure\n");
@@ -277,12 +286,16 @@ fail(const struct vix_error *e)
 
 /*
  * Fill in what the command line left open: environment, then --dev. The
- * server address is needed unless vixd dials us (listen).
+ * server address is needed unless vixd dials us (listening); then --dev
+ * serves with NAME-listen.pem, a server certificate: NAME.pem is for
+ * clients only.
  */
 static int
-resolve_options(struct cli *o, int need_server)
+resolve_options(struct cli *o, int listening)
 {
 	const char *dir = o->dev_dir ? o->dev_dir : DEV_DIR_DEFAULT;
+	const char *use = listening ? "-listen" : "";
+	int need_server = !listening;
 
 	if (o->dev_dir != NULL && o->dev == NULL) {
 		fprintf(stderr, "vix: --dev-dir needs --dev NAME\n");
@@ -297,8 +310,10 @@ resolve_options(struct cli *o, int need_server)
 	if (o->ca == NULL)
 		o->ca = getenv("VIX_CA");
 	if (o->dev != NULL) {
-		snprintf(o->dev_paths[0], PATH_MAX, "%s/%s.pem", dir, o->dev);
-		snprintf(o->dev_paths[1], PATH_MAX, "%s/%s.key", dir, o->dev);
+		snprintf(o->dev_paths[0], PATH_MAX, "%s/%s%s.pem", dir, o->dev,
+		    use);
+		snprintf(o->dev_paths[1], PATH_MAX, "%s/%s%s.key", dir, o->dev,
+		    use);
 		snprintf(o->dev_paths[2], PATH_MAX, "%s/ca.pem", dir);
 		o->cert = o->cert ? o->cert : o->dev_paths[0];
 		o->key = o->key ? o->key : o->dev_paths[1];
@@ -326,7 +341,7 @@ open_client(struct cli *o, vix_client **c)
 	struct vix_options opt;
 	struct vix_error e;
 
-	if (resolve_options(o, 1) == -1)
+	if (resolve_options(o, 0) == -1)
 		return EXIT_USAGE;
 	opt = (struct vix_options){ .server = o->server, .cert_file = o->cert,
 	    .key_file = o->key, .ca_file = o->ca, .timeout_ms = o->timeout_ms };
@@ -535,6 +550,26 @@ print_match(const struct vix_match *m)
 	printf(")%s\n", m->coordinated ? ", marked coordinated" : "");
 }
 
+/*
+ * --bsn -: the BSN from standard input into buf, and *bsn pointed at it
+ * (the caller wipes buf). Other values are sent as given.
+ */
+static int
+bsn_from_stdin(const char *cmd, const char **bsn, char *buf, size_t len)
+{
+	const char *why;
+
+	if (*bsn == NULL || strcmp(*bsn, "-") != 0)
+		return 0;
+	if ((why = bsnarg_read(*bsn, buf, len)) != NULL) {
+		explicit_bzero(buf, len);
+		fprintf(stderr, "vix %s: %s\n", cmd, why);
+		return -1;
+	}
+	*bsn = buf;
+	return 0;
+}
+
 static int
 register_opts(struct cli *o, int argc, char **argv,
     struct vix_register_req *rq)
@@ -588,15 +623,19 @@ cmd_register(struct cli *o, int argc, char **argv)
 	struct vix_register_result r;
 	struct vix_error e;
 	vix_client *c;
-	char when[40];
+	char when[40], bsn[BSNARG_MAX];
 	int rc;
 
-	if (register_opts(o, argc, argv, &rq) == -1)
+	if (register_opts(o, argc, argv, &rq) == -1 ||
+	    bsn_from_stdin(argv[0], &rq.bsn, bsn, sizeof(bsn)) == -1)
 		return EXIT_USAGE;
-	if ((rc = open_client(o, &c)) != EXIT_OK)
+	if ((rc = open_client(o, &c)) != EXIT_OK) {
+		explicit_bzero(bsn, sizeof(bsn));
 		return rc;
+	}
 	rc = vix_register(c, &rq, &r, &e);
 	vix_close(c);
+	explicit_bzero(bsn, sizeof(bsn));
 	if (rc != VIX_OK) {
 		vix_register_result_free(&r);
 		return fail(&e);
@@ -697,15 +736,20 @@ cmd_withdraw(struct cli *o, int argc, char **argv)
 	struct withdraw_args a = { 0 };
 	struct vix_withdraw_result r;
 	struct vix_error e;
+	char bsn[BSNARG_MAX];
 	vix_client *c;
 	int rc;
 
-	if (withdraw_opts(o, argc, argv, &a) == -1)
+	if (withdraw_opts(o, argc, argv, &a) == -1 ||
+	    bsn_from_stdin(argv[0], &a.bsn, bsn, sizeof(bsn)) == -1)
 		return EXIT_USAGE;
-	if ((rc = open_client(o, &c)) != EXIT_OK)
+	if ((rc = open_client(o, &c)) != EXIT_OK) {
+		explicit_bzero(bsn, sizeof(bsn));
 		return rc;
+	}
 	rc = vix_withdraw(c, a.signal_id, a.bsn, a.reason_code, &r, &e);
 	vix_close(c);
+	explicit_bzero(bsn, sizeof(bsn));
 	if (rc != VIX_OK)
 		return fail(&e);
 	if (o->json) {
@@ -734,6 +778,7 @@ cmd_involved(struct cli *o, int argc, char **argv)
 	struct vix_involved_result r;
 	const char *bsn = NULL;
 	struct vix_error e;
+	char buf[BSNARG_MAX];
 	vix_client *c;
 	int ch, rc;
 
@@ -744,12 +789,16 @@ cmd_involved(struct cli *o, int argc, char **argv)
 		bsn = optarg;
 	}
 	if (opts_end(argc, argv) == -1 ||
-	    required(argv[0], bsn, "--bsn") == -1)
+	    required(argv[0], bsn, "--bsn") == -1 ||
+	    bsn_from_stdin(argv[0], &bsn, buf, sizeof(buf)) == -1)
 		return EXIT_USAGE;
-	if ((rc = open_client(o, &c)) != EXIT_OK)
+	if ((rc = open_client(o, &c)) != EXIT_OK) {
+		explicit_bzero(buf, sizeof(buf));
 		return rc;
+	}
 	rc = vix_involved(c, bsn, &r, &e);
 	vix_close(c);
+	explicit_bzero(buf, sizeof(buf));
 	if (rc != VIX_OK) {
 		vix_involved_result_free(&r);
 		return fail(&e);
@@ -1257,8 +1306,33 @@ cmd_coordinate(struct cli *o, int argc, char **argv)
 struct listen_args {
 	const char	*host;
 	uint64_t	 port;
-	const char	*peer;		/* NULL: any certificate from the CA */
+	const char	*peer;		/* vixd's host name or address */
+	const char	*peer_sha256;	/* or its certificate's fingerprint */
 };
+
+/*
+ * Who may connect: --peer, --peer-sha256, VIX_PEER, VIX_PEER_SHA256, or with
+ * --dev the dev server's name. Without any, refuse: any certificate from
+ * the CA bundle, any organisation's, could push forged notifications.
+ */
+static int
+listen_peer(const struct cli *o, const char *cmd, struct listen_args *a)
+{
+	if (a->peer == NULL && a->peer_sha256 == NULL) {
+		a->peer = getenv("VIX_PEER");
+		a->peer_sha256 = getenv("VIX_PEER_SHA256");
+	}
+	if (a->peer == NULL && a->peer_sha256 == NULL && o->dev != NULL)
+		a->peer = DEV_PEER_DEFAULT;
+	if (a->peer != NULL || a->peer_sha256 != NULL)
+		return 0;
+	fprintf(stderr, "vix %s: say which vixd may connect: --peer NAME (the "
+	    "host name in vixd's certificate) or --peer-sha256 HEX (its "
+	    "SHA-256 fingerprint), or VIX_PEER or VIX_PEER_SHA256; without "
+	    "one any certificate from the CA bundle, any organisation's, "
+	    "could push forged notifications\n", cmd);
+	return -1;
+}
 
 static int
 listen_opts(struct cli *o, int argc, char **argv, struct listen_args *a)
@@ -1267,6 +1341,7 @@ listen_opts(struct cli *o, int argc, char **argv, struct listen_args *a)
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "peer", required_argument, NULL, OPT_PEER },
+		{ "peer-sha256", required_argument, NULL, OPT_PEER_SHA256 },
 		OPTS_COMMON, { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -1281,6 +1356,7 @@ listen_opts(struct cli *o, int argc, char **argv, struct listen_args *a)
 			break;
 		case OPT_HOST: a->host = optarg; break;
 		case OPT_PEER: a->peer = optarg; break;
+		case OPT_PEER_SHA256: a->peer_sha256 = optarg; break;
 		default: return -1;
 		}
 	}
@@ -1290,7 +1366,7 @@ listen_opts(struct cli *o, int argc, char **argv, struct listen_args *a)
 		fprintf(stderr, "vix %s: --port is required\n", argv[0]);
 		return -1;
 	}
-	return 0;
+	return listen_peer(o, argv[0], a);
 }
 
 /* Accept vixd's connections one at a time and stream each until it ends. */
@@ -1335,7 +1411,7 @@ cmd_listen(struct cli *o, int argc, char **argv)
 	int rc;
 
 	if (listen_opts(o, argc, argv, &a) == -1 ||
-	    resolve_options(o, 0) == -1)
+	    resolve_options(o, 1) == -1)
 		return EXIT_USAGE;
 	if (strchr(a.host, ':') != NULL)
 		snprintf(addr, sizeof(addr), "[%s]:%" PRIu64, a.host, a.port);
@@ -1343,7 +1419,7 @@ cmd_listen(struct cli *o, int argc, char **argv)
 		snprintf(addr, sizeof(addr), "%s:%" PRIu64, a.host, a.port);
 	opt = (struct vix_listen_options){ .listen = addr, .cert_file = o->cert,
 	    .key_file = o->key, .ca_file = o->ca, .peer_name = a.peer,
-	    .timeout_ms = o->timeout_ms };
+	    .peer_sha256 = a.peer_sha256, .timeout_ms = o->timeout_ms };
 	if (vix_listen(&opt, &l, &e) != VIX_OK)
 		return fail(&e);
 	stop_on_signals();

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bsnarg.h"
+
 #define SOCKET_DEFAULT		"/run/vix/control.sock"
 #define SOCKET_DEV		"vix-dev/control.sock"
 #define REPLY_MAX		(64UL << 20)
@@ -699,21 +701,6 @@ shown(const char *word)
 	    word;
 }
 
-/* The BSN of --bsn, or from standard input for "-". */
-static int
-read_bsn(const char *arg, char *out, size_t len)
-{
-	if (strcmp(arg, "-") != 0) {
-		snprintf(out, len, "%s", arg);
-	} else if (fgets(out, (int)len, stdin) == NULL) {
-		return usage_error("--bsn -: nothing on standard input%s", "");
-	} else
-		out[strcspn(out, "\r\n")] = '\0';
-	if (out[0] == '\0' || strchr(out, ' ') != NULL)
-		return usage_error("--bsn: a BSN is 9 digits%s", "");
-	return 0;
-}
-
 /* subject-report and erase: --bsn B [--reason R] */
 static int
 cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
@@ -726,7 +713,8 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 	};
 	struct cli c = *o;
 	const char *bsn = NULL, *reason = NULL;
-	char b[64], line[128];
+	char b[BSNARG_MAX], line[128];
+	const char *why;
 	int ch, rc, erase = strcmp(cmd, "erase") == 0;
 
 	optind = 0;
@@ -750,8 +738,10 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 	    strcmp(reason, "gdpr-erasure") != 0)))
 		return usage_error("%s: --reason must be death or "
 		    "gdpr-erasure", cmd);
-	if ((rc = read_bsn(bsn, b, sizeof(b))) != 0)
-		return rc;
+	if ((why = bsnarg_read(bsn, b, sizeof(b))) != NULL) {
+		explicit_bzero(b, sizeof(b));
+		return usage_error("%s", why);
+	}
 	snprintf(line, sizeof(line), "%s %s%s%s\n", cmd, b, erase ? " " : "",
 	    erase ? reason : "");
 	explicit_bzero(b, sizeof(b));

@@ -143,9 +143,25 @@ devcert_ca(EVP_PKEY *key, const char *cn, int days)
 	return x;
 }
 
+/* The extended key usage of each use; only servers get names. */
+static const char *
+devcert_eku(enum devcert_use use)
+{
+	switch (use) {
+	case DEVCERT_CLIENT:
+		return "clientAuth";
+	case DEVCERT_SERVER:
+		/* vixd dials push targets with its own certificate. */
+		return "serverAuth,clientAuth";
+	case DEVCERT_LISTEN:
+		return "serverAuth";
+	}
+	return "clientAuth";
+}
+
 X509 *
-devcert_leaf(EVP_PKEY *key, const char *cn, const char *oin, int server,
-    X509 *ca, EVP_PKEY *ca_key, int days)
+devcert_leaf(EVP_PKEY *key, const char *cn, const char *oin,
+    enum devcert_use use, X509 *ca, EVP_PKEY *ca_key, int days)
 {
 	X509 *x = devcert_base(key, cn, oin, days);
 
@@ -155,15 +171,9 @@ devcert_leaf(EVP_PKEY *key, const char *cn, const char *oin, int server,
 	    devcert_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") ||
 	    devcert_ext(x, ca, NID_key_usage,
 	    "critical,digitalSignature,keyAgreement") ||
-	    devcert_ext(x, ca, NID_ext_key_usage,
-	    /*
-	     * Development only: every certificate is good for both ends, so
-	     * that vixd can dial out (push mode) with its own and a partner
-	     * can run `vix listen` on localhost with its own.
-	     */
-	    "serverAuth,clientAuth") ||
-	    devcert_ext(x, ca, NID_subject_alt_name,
-	    "DNS:localhost,IP:127.0.0.1,IP:::1") ||
+	    devcert_ext(x, ca, NID_ext_key_usage, devcert_eku(use)) ||
+	    (use != DEVCERT_CLIENT && devcert_ext(x, ca, NID_subject_alt_name,
+	    "DNS:localhost,IP:127.0.0.1,IP:::1")) ||
 	    devcert_ext(x, ca, NID_authority_key_identifier, "keyid:always") ||
 	    !X509_sign(x, ca_key, EVP_sha256())) {
 		X509_free(x);
@@ -241,9 +251,24 @@ devcert_exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-/* Whether the certificate in path is good for DEV_RENEW_DAYS more. */
+/*
+ * Whether an organisation's certificate is for clients only: those made
+ * before were good for both ends (and named localhost), so that any of
+ * them could pose as vixd to a partner's `vix listen`.
+ */
 static int
-devcert_lasting(const char *path)
+devcert_client_only(X509 *x)
+{
+	return (X509_get_extended_key_usage(x) & XKU_SSL_SERVER) == 0 &&
+	    X509_get_ext_by_NID(x, NID_subject_alt_name, -1) < 0;
+}
+
+/*
+ * Whether the certificate in path is good for DEV_RENEW_DAYS more and, for
+ * a client, for clients only.
+ */
+static int
+devcert_lasting(const char *path, int client)
 {
 	FILE *fp = fopen(path, "r");
 	X509 *x = NULL;
@@ -254,14 +279,18 @@ devcert_lasting(const char *path)
 		x = PEM_read_X509(fp, NULL, NULL, NULL);
 		fclose(fp);
 	}
-	ok = x != NULL && X509_cmp_time(X509_get0_notAfter(x), &t) > 0;
+	ok = x != NULL && X509_cmp_time(X509_get0_notAfter(x), &t) > 0 &&
+	    (!client || devcert_client_only(x));
 	X509_free(x);
 	return ok;
 }
 
-/* Whether name.pem and name.key are both there, and not about to expire. */
+/*
+ * Whether name.pem and name.key are both there, not about to expire and,
+ * for a client, for clients only.
+ */
 static int
-devcert_have_pair(const char *dir, const char *name)
+devcert_have_pair(const char *dir, const char *name, int client)
 {
 	char pem[64], key[64], path[4096];
 
@@ -269,7 +298,7 @@ devcert_have_pair(const char *dir, const char *name)
 	snprintf(key, sizeof(key), "%s.key", name);
 	snprintf(path, sizeof(path), "%s/%s", dir, pem);
 	return devcert_exists(dir, pem) && devcert_exists(dir, key) &&
-	    devcert_lasting(path);
+	    devcert_lasting(path, client);
 }
 
 /* Load the CA, or make a new one; *fresh tells whether it is new. */
@@ -281,7 +310,7 @@ devcert_load_ca(const char *dir, X509 **ca, EVP_PKEY **key, int *fresh)
 
 	snprintf(cpath, sizeof(cpath), "%s/ca.pem", dir);
 	snprintf(kpath, sizeof(kpath), "%s/ca.key", dir);
-	*fresh = !devcert_have_pair(dir, "ca");
+	*fresh = !devcert_have_pair(dir, "ca", 0);
 	if (*fresh) {
 		if ((*key = devcert_key()) == NULL ||
 		    (*ca = devcert_ca(*key, "vix development CA", DEV_CA_DAYS))
@@ -303,7 +332,7 @@ devcert_load_ca(const char *dir, X509 **ca, EVP_PKEY **key, int *fresh)
 
 static int
 devcert_make_leaf(const char *dir, const char *name, const char *oin,
-    int server, X509 *ca, EVP_PKEY *ca_key)
+    enum devcert_use use, X509 *ca, EVP_PKEY *ca_key)
 {
 	char cpath[4096], kpath[4096];
 	EVP_PKEY *key;
@@ -313,7 +342,7 @@ devcert_make_leaf(const char *dir, const char *name, const char *oin,
 	snprintf(cpath, sizeof(cpath), "%s/%s.pem", dir, name);
 	snprintf(kpath, sizeof(kpath), "%s/%s.key", dir, name);
 	if ((key = devcert_key()) != NULL &&
-	    (x = devcert_leaf(key, name, oin, server, ca, ca_key, DEV_DAYS))
+	    (x = devcert_leaf(key, name, oin, use, ca, ca_key, DEV_DAYS))
 	    != NULL &&
 	    devcert_write_key(kpath, key) == 0 &&
 	    devcert_write_cert(cpath, x) == 0)
@@ -326,13 +355,19 @@ devcert_make_leaf(const char *dir, const char *name, const char *oin,
 static int
 devcert_leaves(const char *dir, int fresh, X509 *ca, EVP_PKEY *ca_key)
 {
-	if ((fresh || !devcert_have_pair(dir, "server")) &&
-	    devcert_make_leaf(dir, "server", NULL, 1, ca, ca_key) == -1)
+	if ((fresh || !devcert_have_pair(dir, "server", 0)) &&
+	    devcert_make_leaf(dir, "server", NULL, DEVCERT_SERVER, ca,
+	    ca_key) == -1)
+		return -1;
+	/* The partner's `vix --dev partner listen` serves with this one. */
+	if ((fresh || !devcert_have_pair(dir, DEVCERT_LISTEN_NAME, 0)) &&
+	    devcert_make_leaf(dir, DEVCERT_LISTEN_NAME, NULL, DEVCERT_LISTEN,
+	    ca, ca_key) == -1)
 		return -1;
 	for (size_t i = 0; i < devcert_norgs; i++)
-		if ((fresh || !devcert_have_pair(dir, devcert_orgs[i].id)) &&
+		if ((fresh || !devcert_have_pair(dir, devcert_orgs[i].id, 1)) &&
 		    devcert_make_leaf(dir, devcert_orgs[i].id,
-		    devcert_orgs[i].oin, 0, ca, ca_key) == -1)
+		    devcert_orgs[i].oin, DEVCERT_CLIENT, ca, ca_key) == -1)
 			return -1;
 	return 0;
 }

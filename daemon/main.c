@@ -1,4 +1,5 @@
 /* vixd: the reference-index matching daemon. */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -163,6 +164,27 @@ file_missing(const char *path, const char *key, int check_only)
 }
 
 /*
+ * The pseudonym key's page: locked and out of core dumps. A page that
+ * cannot be locked (RLIMIT_MEMLOCK) still serves, with a warning.
+ */
+static int
+key_page(struct vixd *v, struct diag *d)
+{
+	int locked;
+
+	if ((v->pseudonym_key = pseudonym_key_new(&locked)) == NULL) {
+		diag_add(d, NULL, 0, "cannot map a page for the pseudonym key: "
+		    "%s", strerror(errno));
+		return -1;
+	}
+	if (!locked)
+		log_warnx("cannot lock the pseudonym key in memory (mlock: %s); "
+		    "it may be swapped out: raise LimitMEMLOCK= or ulimit -l",
+		    strerror(errno));
+	return 0;
+}
+
+/*
  * Load what the configuration names: orgs.conf, the TLS context and the
  * pseudonym key. With check_only, files not yet installed are noted rather
  * than fatal, so a configuration can be checked before deployment.
@@ -184,7 +206,7 @@ load_material(struct vixd *v, int check_only, struct diag *d)
 		v->client_ctx = tls_client_ctx(c, d);
 	}
 	if (!file_missing(c->pseudonym_key_file, "pseudonym_key_file",
-	    check_only))
+	    check_only) && key_page(v, d) == 0)
 		pseudonym_key_load(c->pseudonym_key_file, v->pseudonym_key, d);
 	return d->count == 0 ? 0 : -1;
 }
@@ -495,7 +517,8 @@ vixd_free(struct vixd *v)
 	SSL_CTX_free(v->ssl_ctx);
 	SSL_CTX_free(v->client_ctx);
 	orgs_unref(v->orgs);
-	OPENSSL_cleanse(v->pseudonym_key, sizeof(v->pseudonym_key));
+	pseudonym_key_free(v->pseudonym_key);
+	v->pseudonym_key = NULL;
 	pthread_mutex_destroy(&v->lock);
 	config_free(&v->cfg);
 }
@@ -616,6 +639,12 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	log_init("vixd", o.debug);
+	/*
+	 * No core dump, no ptrace by other processes of the same user: the
+	 * memory holds the pseudonym key and, briefly, BSNs.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		log_warn("prctl(PR_SET_DUMPABLE, 0)");
 	pthread_mutex_init(&v.lock, NULL);
 	v.dev = o.dev;
 	v.dev_dir = (char *)(o.dev_dir ? o.dev_dir : DEV_DIR_DEFAULT);

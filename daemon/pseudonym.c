@@ -1,4 +1,7 @@
 /* Pseudonym key loading. */
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,6 +16,46 @@
 #include "config.h"
 #include "pseudonym.h"
 #include "rules.h"
+
+/* The key's page: one, since mlock and madvise work on whole pages. */
+static size_t
+pseudonym_key_page(void)
+{
+	long n = sysconf(_SC_PAGESIZE);
+
+	return n > 0 ? (size_t)n : 4096;
+}
+
+unsigned char *
+pseudonym_key_new(int *locked)
+{
+	size_t len = pseudonym_key_page();
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	*locked = 0;
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, len, MADV_DONTDUMP);
+	/*
+	 * The system call itself: AddressSanitizer replaces mlock() by a
+	 * no-op that reports success, and the sanitizer build must keep
+	 * the key locked too.
+	 */
+	*locked = syscall(SYS_mlock, p, len) == 0;	/* errno says why not */
+	return p;
+}
+
+void
+pseudonym_key_free(unsigned char *key)
+{
+	size_t len = pseudonym_key_page();
+
+	if (key == NULL)
+		return;
+	OPENSSL_cleanse(key, len);
+	munmap(key, len);	/* which unlocks it */
+}
 
 int
 pseudonym_key_load(const char *path, unsigned char key[PSEUDONYM_KEY_LEN],

@@ -7,6 +7,15 @@
 #define PSEUDONYM_KEY_LEN	32
 
 /*
+ * A page of its own for the key, mapped apart from the heap: locked in
+ * memory (never swapped out) and left out of core dumps (MADV_DONTDUMP).
+ * NULL if no page could be mapped; *locked tells whether mlock succeeded
+ * (RLIMIT_MEMLOCK may forbid it). pseudonym_key_free wipes and unmaps it.
+ */
+unsigned char	*pseudonym_key_new(int *locked);
+void		 pseudonym_key_free(unsigned char *key);
+
+/*
  * Read exactly PSEUDONYM_KEY_LEN bytes from path, refusing a file that is
  * group or world accessible. Returns 0, or -1 after adding the problem to d.
  */
@@ -26,7 +35,12 @@ int	pseudonym_key_id(const unsigned char key[PSEUDONYM_KEY_LEN],
 
 struct pseudonym_ctx;
 
-/* One per thread: the keyed MAC, set up once and reused for every BSN. */
+/*
+ * One per thread: the keyed MAC, set up once and reused for every BSN. It
+ * holds what the key gives (OpenSSL's copy of the key and the HMAC's inner
+ * and outer digest states) in OpenSSL's heap, which vixd keeps out of core
+ * dumps by being non-dumpable; pseudonym_ctx_free lets OpenSSL wipe it.
+ */
 struct pseudonym_ctx *pseudonym_ctx_new(const unsigned char key[PSEUDONYM_KEY_LEN]);
 void	pseudonym_ctx_free(struct pseudonym_ctx *);
 

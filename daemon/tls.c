@@ -1,7 +1,10 @@
 /* Server SSL_CTX construction and OIN extraction. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "tls.h"
@@ -23,19 +26,68 @@ tls_last_error(const char *fallback, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A CRL past its nextUpdate makes OpenSSL refuse every client ("CRL has
+ * expired"), which clients see as a certificate problem: refuse it here,
+ * naming the file and the date.
+ */
+static int
+tls_crl_current(X509_CRL *crl, const char *path, struct diag *d)
+{
+	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+	char when[64] = "", issuer[256];
+	BIO *b;
+
+	if (next == NULL || X509_cmp_current_time(next) > 0)
+		return 0;
+	if ((b = BIO_new(BIO_s_mem())) != NULL &&
+	    ASN1_TIME_print(b, next) == 1)
+		BIO_read(b, when, sizeof(when) - 1);
+	BIO_free(b);
+	X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+	diag_add(d, NULL, 0, "tls crl_file %s: the CRL of %s has expired: its "
+	    "nextUpdate was %s; install the CA's current CRL (with an expired "
+	    "CRL every client would be refused)", path, issuer, when);
+	return -1;
+}
+
+/* Every CRL in the PEM file at path, each checked, into the context's store. */
 static int
 tls_load_crl(SSL_CTX *ctx, const char *path, struct diag *d)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	X509_LOOKUP *lookup;
+	X509_CRL *crl;
 	char err[256];
+	int n = 0, rc = 0;
+	FILE *fp;
 
-	if ((lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file())) == NULL ||
-	    X509_load_crl_file(lookup, path, X509_FILETYPE_PEM) <= 0) {
+	if ((fp = fopen(path, "r")) == NULL) {
 		diag_add(d, NULL, 0, "tls crl_file %s: %s", path,
-		    tls_last_error("cannot load", err, sizeof(err)));
+		    strerror(errno));
 		return -1;
 	}
+	while (rc == 0 && (crl = PEM_read_X509_CRL(fp, NULL, NULL, NULL)) !=
+	    NULL) {
+		n++;
+		if (tls_crl_current(crl, path, d) == -1)
+			rc = -1;
+		else if (X509_STORE_add_crl(store, crl) != 1) {
+			diag_add(d, NULL, 0, "tls crl_file %s: CRL number %d: %s",
+			    path, n, tls_last_error("cannot add it", err,
+			    sizeof(err)));
+			rc = -1;
+		}
+		X509_CRL_free(crl);
+	}
+	fclose(fp);
+	if (rc == 0 && n == 0) {
+		diag_add(d, NULL, 0, "tls crl_file %s: %s", path,
+		    tls_last_error("no CRL found", err, sizeof(err)));
+		return -1;
+	}
+	ERR_clear_error();	/* the end of the file */
+	if (rc == -1)
+		return -1;
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK |
 	    X509_V_FLAG_CRL_CHECK_ALL);
 	return 0;

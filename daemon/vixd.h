@@ -103,7 +103,8 @@ struct vixd {
 	struct log_limit	 refusal_log;	/* main thread */
 	struct acceptor		 acceptors[LISTENER_COUNT];
 
-	unsigned char		 pseudonym_key[PSEUDONYM_KEY_LEN];
+	/* PSEUDONYM_KEY_LEN bytes on a locked page kept out of core dumps. */
+	unsigned char		*pseudonym_key;
 	struct store		*store;
 	struct writer		*writer;
 	struct event		*ev_sweep;

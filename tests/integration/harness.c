@@ -251,13 +251,36 @@ slurp(const char *path, char *buf, size_t len)
 void
 harness_run(struct run_result *r, const char *const *argv)
 {
+	harness_run_stdin(r, argv, NULL);
+}
+
+/* A file holding input, open for reading and already unlinked. */
+static int
+stdin_file(const char *input)
+{
+	char path[] = "/tmp/vix-run-in-XXXXXX";
+	size_t len = strlen(input);
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
+	unlink(path);
+	cr_assert_eq(write(fd, input, len), (ssize_t)len);
+	cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+void
+harness_run_stdin(struct run_result *r, const char *const *argv,
+    const char *input)
+{
 	char out[] = "/tmp/vix-run-out-XXXXXX", err[] = "/tmp/vix-run-err-XXXXXX";
 	int fo = mkstemp(out), fe = mkstemp(err), status;
+	int in = input != NULL ? stdin_file(input) : -1;
 	pid_t pid;
 
 	cr_assert(fo >= 0 && fe >= 0, "mkstemp: %s", strerror(errno));
 	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null = in != -1 ? in : open("/dev/null", O_RDONLY);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(null, STDIN_FILENO);
@@ -268,6 +291,8 @@ harness_run(struct run_result *r, const char *const *argv)
 	}
 	close(fo);
 	close(fe);
+	if (in != -1)
+		close(in);
 	cr_assert_gt(pid, 0, "fork: %s", strerror(errno));
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
@@ -279,6 +304,13 @@ harness_run(struct run_result *r, const char *const *argv)
 void
 harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
     const char *const *args)
+{
+	harness_vix_stdin(r, p, name, args, NULL);
+}
+
+void
+harness_vix_stdin(struct run_result *r, struct vixd_proc *p, const char *name,
+    const char *const *args, const char *input)
 {
 	const char *argv[32];
 	size_t n = 0;
@@ -293,7 +325,7 @@ harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
 	for (; args != NULL && *args != NULL && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	harness_run(r, argv);
+	harness_run_stdin(r, argv, input);
 }
 
 const char *
@@ -348,7 +380,7 @@ harness_make_short_cert(struct vixd_proc *p, const char *name,
 	ca = read_pem(harness_dev_file(p, "ca.pem", path, sizeof(path)), 0);
 	ca_key = read_pem(harness_dev_file(p, "ca.key", path, sizeof(path)), 1);
 	key = devcert_key();
-	leaf = devcert_leaf(key, name, oin, 0, ca, ca_key, 30);
+	leaf = devcert_leaf(key, name, oin, DEVCERT_CLIENT, ca, ca_key, 30);
 	cr_assert_not_null(leaf, "cannot make a certificate for %s", name);
 	if (secs > 0) {
 		cr_assert_not_null(X509_gmtime_adj(X509_getm_notAfter(leaf),
@@ -729,14 +761,22 @@ harness_edit_file(const char *path, const char *from, const char *to)
 void
 harness_write_crl(struct vixd_proc *p, const char *path, const char *revoked)
 {
+	harness_write_crl_until(p, path, revoked, 7);
+}
+
+void
+harness_write_crl_until(struct vixd_proc *p, const char *path,
+    const char *revoked, int next_days)
+{
 	char file[PATH_MAX];
 	X509 *ca = read_pem(harness_dev_file(p, "ca.pem", file, sizeof(file)),
 	    0);
 	EVP_PKEY *key = read_pem(harness_dev_file(p, "ca.key", file,
 	    sizeof(file)), 1);
 	X509_CRL *crl = X509_CRL_new();
-	ASN1_TIME *now = ASN1_TIME_adj(NULL, time(NULL), 0, -60);
-	ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), 7, 0);
+	ASN1_TIME *now = ASN1_TIME_adj(NULL, time(NULL),
+	    next_days < 0 ? next_days - 1 : 0, -60);
+	ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), next_days, 0);
 	FILE *fp;
 
 	X509_CRL_set_version(crl, 1);
@@ -795,7 +835,7 @@ harness_partner_ctx(struct vixd_proc *p)
 
 	ca = read_pem(harness_dev_file(p, "ca.pem", path, sizeof(path)), 0);
 	ca_key = read_pem(harness_dev_file(p, "ca.key", path, sizeof(path)), 1);
-	leaf = devcert_leaf(k, "partner listener", NULL, 1, ca, ca_key, 30);
+	leaf = devcert_leaf(k, "partner listener", NULL, DEVCERT_LISTEN, ca, ca_key, 30);
 	snprintf(cert, sizeof(cert), "%s/partner.srv.pem", p->dir);
 	snprintf(key, sizeof(key), "%s/partner.srv.key", p->dir);
 	cr_assert_eq(devcert_write_cert(cert, leaf), 0);

@@ -61,9 +61,16 @@ const char *harness_log(struct vixd_proc *p, char *buf, size_t len);
 /* Run a program (argv[0] is a path) to completion, capturing its output. */
 void	harness_run(struct run_result *r, const char *const *argv);
 
+/* The same with input (NULL: /dev/null) on its standard input. */
+void	harness_run_stdin(struct run_result *r, const char *const *argv,
+	    const char *input);
+
 /* Run the vix CLI as organisation name of p's dev material, then args. */
 void	harness_vix(struct run_result *r, struct vixd_proc *p, const char *name,
 	    const char *const *args);
+/* The same with input (NULL: /dev/null) on its standard input. */
+void	harness_vix_stdin(struct run_result *r, struct vixd_proc *p,
+	    const char *name, const char *const *args, const char *input);
 
 /*
  * Write text to the file name in p's folder (a vixd.conf for "-c", say);
@@ -160,6 +167,9 @@ void	harness_edit_file(const char *path, const char *from, const char *to);
  */
 void	harness_write_crl(struct vixd_proc *p, const char *path,
 	    const char *revoked);
+/* The same with its nextUpdate next_days from now (negative: expired). */
+void	harness_write_crl_until(struct vixd_proc *p, const char *path,
+	    const char *revoked, int next_days);
 
 /* A socket listening on 127.0.0.1 on a port the kernel picks. */
 int	harness_listen_loopback(uint16_t *port);

@@ -124,7 +124,7 @@ make_foreign_cert(char *cert, char *key, size_t len)
 	EVP_PKEY *ca_key = devcert_key(), *leaf_key = devcert_key();
 	X509 *ca = devcert_ca(ca_key, "someone else's CA", 30);
 	X509 *leaf = devcert_leaf(leaf_key, "impostor",
-	    "00000009990000000001", 0, ca, ca_key, 30);
+	    "00000009990000000001", DEVCERT_CLIENT, ca, ca_key, 30);
 
 	cr_assert_not_null(leaf);
 	snprintf(cert, len, "%s/impostor.pem", vixd.dir);

@@ -15,7 +15,11 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
+#include "devcert.h"
+#include "frame.h"
 #include "harness.h"
 
 #define BSN	"999990019"	/* a synthetic test number */
@@ -184,17 +188,13 @@ free_port(void)
 	return ntohs(sin.sin_port);
 }
 
-Test(cli_notify, listen_receives_push_mode)
+/* Point the dev partner's push at 127.0.0.1:port (takes a restart). */
+static void
+push_partner_to(const char *port)
 {
-	char out[PATH_MAX], orgs[PATH_MAX], port[8], text[65536];
-	pid_t l;
+	char orgs[PATH_MAX];
 	FILE *fp;
 
-	snprintf(port, sizeof(port), "%u", free_port());
-	snprintf(out, sizeof(out), "%s/listen.out", vixd.dir);
-	l = vix_bg("partner", (const char *[]){ "--json", "listen", "--port",
-	    port, "--peer", "localhost", NULL }, out);
-	/* Point the dev partner at the listener. */
 	harness_dev_file(&vixd, "orgs.conf", orgs, sizeof(orgs));
 	{
 		char conf[8192];
@@ -213,6 +213,19 @@ Test(cli_notify, listen_receives_push_mode)
 		}
 		fclose(fp);
 	}
+}
+
+Test(cli_notify, listen_receives_push_mode)
+{
+	char out[PATH_MAX], port[8], text[65536];
+	pid_t l;
+
+	snprintf(port, sizeof(port), "%u", free_port());
+	snprintf(out, sizeof(out), "%s/listen.out", vixd.dir);
+	/* With --dev, vixd is the dev server certificate's localhost. */
+	l = vix_bg("partner", (const char *[]){ "--json", "listen", "--port",
+	    port, NULL }, out);
+	push_partner_to(port);
 	harness_restart(&vixd);
 	register_youth("org-a", "A", "ref-a");
 	register_youth("org-b", "B", "ref-b");
@@ -224,4 +237,202 @@ Test(cli_notify, listen_receives_push_mode)
 	cr_assert_not_null(strstr(text, "\"type\":\"MATCH_CREATED\""), "%s",
 	    text);
 	cr_assert_not_null(strstr(text, "\"recipient\":\"org-a\""), "%s", text);
+}
+
+/* Wait (at most 5 s) until something listens on 127.0.0.1:port. */
+static void
+wait_listening(const char *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd, ok = 0;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)atoi(port));
+	for (int i = 0; i < 100 && !ok; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		close(fd);
+		if (!ok)
+			usleep(50000);
+	}
+	cr_assert(ok, "vix listen did not listen on port %s", port);
+	usleep(300000);	/* past the pause after that empty connection */
+}
+
+/*
+ * Connect to a listener on port with org's certificate (from the same dev
+ * CA as vixd's) and push a forged MATCH_CREATED. Returns whether anything
+ * came back (an ack: it was taken for vixd).
+ */
+static int
+forge_notification(const char *port, const char *org)
+{
+	Vix__V1__ServerMessage m = VIX__V1__SERVER_MESSAGE__INIT;
+	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
+	struct vixd_proc peer = vixd;
+	char cert[PATH_MAX], key[PATH_MAX], file[64], why[256];
+	uint8_t buf[512], back[64];
+	size_t len;
+	SSL *ssl;
+	int got;
+
+	snprintf(peer.addr, sizeof(peer.addr), "127.0.0.1:%s", port);
+	snprintf(file, sizeof(file), "%s.pem", org);
+	harness_dev_file(&vixd, file, cert, sizeof(cert));
+	snprintf(file, sizeof(file), "%s.key", org);
+	harness_dev_file(&vixd, file, key, sizeof(key));
+	n.seq = 1;
+	n.recipient = (char *)"org-a";
+	n.type = VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED;
+	n.match_id = 4242;
+	m.msg_case = VIX__V1__SERVER_MESSAGE__MSG_NOTIFICATION;
+	m.notification = &n;
+	if ((ssl = harness_tls_connect(&peer, cert, key, why, sizeof(why))) ==
+	    NULL)
+		return 0;
+	cr_assert_leq(frame_packed_size(&m.base), sizeof(buf));
+	len = frame_pack(&m.base, buf);
+	signal(SIGPIPE, SIG_IGN);	/* the listener may have hung up */
+	(void)SSL_write(ssl, buf, (int)len);
+	got = SSL_read(ssl, back, sizeof(back));
+	harness_tls_close(ssl);
+	return got > 0;
+}
+
+/* The SHA-256 fingerprint of the dev server certificate, as openssl shows it. */
+static void
+server_fingerprint(char *hex, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char path[PATH_MAX];
+	unsigned int n = 0;
+	X509 *x;
+	FILE *fp;
+
+	cr_assert_not_null(fp = fopen(harness_dev_file(&vixd, "server.pem",
+	    path, sizeof(path)), "r"));
+	x = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	cr_assert_not_null(x);
+	cr_assert_eq(X509_digest(x, EVP_sha256(), md, &n), 1);
+	cr_assert_eq(n, 32);
+	cr_assert_geq(len, 3 * n);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(hex + 3 * i, len - 3 * i, "%02X%s", md[i],
+		    i + 1 < n ? ":" : "");
+	X509_free(x);
+}
+
+/*
+ * vix listen takes notifications from vixd only: without a way to tell
+ * vixd it does not start; a certificate of an organisation from the same
+ * CA is refused (--dev default, and --peer-sha256), nothing printed or
+ * acknowledged; vixd itself still delivers to the pinned listener.
+ */
+Test(cli_notify, listen_accepts_only_vixd)
+{
+	char out[PATH_MAX], out2[PATH_MAX], port[8], port2[8], pin[128];
+	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], text[65536];
+	struct run_result r;
+	pid_t l, l2;
+
+	snprintf(port, sizeof(port), "%u", free_port());
+	harness_run(&r, (const char *[]){ "/usr/bin/timeout", "10",
+	    getenv("VIX"), "--cert", harness_dev_file(&vixd,
+	    "partner-listen.pem", cert, sizeof(cert)), "--key",
+	    harness_dev_file(&vixd, "partner-listen.key", key, sizeof(key)),
+	    "--ca", harness_dev_file(&vixd, "ca.pem", ca, sizeof(ca)),
+	    "listen", "--port", port, NULL });
+	cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "say which vixd may connect"), "%s",
+	    r.err);
+
+	server_fingerprint(pin, sizeof(pin));
+	snprintf(out, sizeof(out), "%s/pinned.out", vixd.dir);
+	l = vix_bg("partner", (const char *[]){ "--json", "listen", "--port",
+	    port, "--peer-sha256", pin, NULL }, out);
+	snprintf(port2, sizeof(port2), "%u", free_port());
+	snprintf(out2, sizeof(out2), "%s/dev.out", vixd.dir);
+	l2 = vix_bg("partner", (const char *[]){ "--json", "listen", "--port",
+	    port2, NULL }, out2);
+	wait_listening(port);
+	wait_listening(port2);
+	cr_assert(!forge_notification(port, "org-a"), "pinned listener took "
+	    "org-a's certificate for vixd's");
+	cr_assert(!forge_notification(port2, "org-a"), "--dev listener took "
+	    "org-a's certificate for vixd's");
+	cr_assert(!forge_notification(port2, "partner"), "--dev listener took "
+	    "the partner's own client certificate for vixd's");
+	cr_assert_eq(stop_bg(l2), 0);
+	read_file(out2, text, sizeof(text));
+	cr_assert_eq(text[0], '\0', "printed a forged notification: %s", text);
+
+	push_partner_to(port);
+	harness_restart(&vixd);
+	register_youth("org-a", "A", "ref-a");
+	register_youth("org-b", "B", "ref-b");
+	cr_assert(harness_wait_for_text(out, "\"recipient\":\"org-b\"", 15000),
+	    "the pinned listener received nothing from vixd");
+	cr_assert_eq(stop_bg(l), 0);
+	read_file(out, text, sizeof(text));
+	cr_assert_null(strstr(text, "4242"), "forged notification printed: %s",
+	    text);
+	cr_assert_not_null(strstr(text, "\"type\":\"MATCH_CREATED\""), "%s",
+	    text);
+}
+
+static void *
+dev_pem(const char *file, int key)
+{
+	char path[PATH_MAX];
+	void *obj;
+	FILE *fp;
+
+	cr_assert_not_null(fp = fopen(harness_dev_file(&vixd, file, path,
+	    sizeof(path)), "r"), "%s", path);
+	obj = key ? (void *)PEM_read_PrivateKey(fp, NULL, NULL, NULL) :
+	    (void *)PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	cr_assert_not_null(obj, "%s", file);
+	return obj;
+}
+
+/*
+ * A dev folder from before, whose org-a.pem was good for both ends and
+ * named localhost (so it passed for vixd at a partner's listener): vixd
+ * --dev issues org-a a client-only certificate, which then serves and no
+ * longer passes for vixd.
+ */
+Test(cli_notify, old_style_dev_client_certificate_is_reissued)
+{
+	char path[PATH_MAX], port[8], out[PATH_MAX];
+	X509 *ca = dev_pem("ca.pem", 0), *x;
+	EVP_PKEY *ca_key = dev_pem("ca.key", 1), *k = dev_pem("org-a.key", 1);
+	struct run_result r;
+	pid_t l;
+
+	x = devcert_leaf(k, "org-a", "00000009990000000001", DEVCERT_SERVER,
+	    ca, ca_key, 300);
+	harness_dev_file(&vixd, "org-a.pem", path, sizeof(path));
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(devcert_write_cert(path, x), 0);
+	X509_free(x);
+	harness_restart(&vixd);
+	x = dev_pem("org-a.pem", 0);
+	cr_assert_eq(X509_get_extended_key_usage(x), XKU_SSL_CLIENT,
+	    "org-a.pem was not issued anew for clients only");
+	X509_free(x);
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "ping", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+
+	snprintf(port, sizeof(port), "%u", free_port());
+	snprintf(out, sizeof(out), "%s/listen.out", vixd.dir);
+	l = vix_bg("partner", (const char *[]){ "listen", "--port", port,
+	    NULL }, out);
+	wait_listening(port);
+	cr_assert(!forge_notification(port, "org-a"));
+	cr_assert_eq(stop_bg(l), 0);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(k);
 }

@@ -145,7 +145,7 @@ Test(foundation, certificate_from_another_ca_is_refused)
 	struct run_result r;
 	EVP_PKEY *other_key = devcert_key(), *leaf_key = devcert_key();
 	X509 *other = devcert_ca(other_key, "someone else's CA", 30);
-	X509 *leaf = devcert_leaf(leaf_key, "impostor", OIN_A, 0, other,
+	X509 *leaf = devcert_leaf(leaf_key, "impostor", OIN_A, DEVCERT_CLIENT, other,
 	    other_key, 30);
 	size_t n = 0;
 
@@ -420,4 +420,35 @@ Test(foundation, libvix_refuses_a_server_offering_only_a_cbc_suite)
 	cr_assert_neq(r.status, 0, "s_server answered a ping?");
 	cr_assert_null(strstr(r.err, "TLS handshake"), "an AEAD suite was "
 	    "refused: %s", r.err);
+}
+
+/*
+ * The pseudonym key lives on a page of its own that is locked in memory
+ * (VmFlags lo, VmLck) and left out of core dumps (VmFlags dd).
+ */
+Test(foundation, pseudonym_key_page_is_locked_and_not_dumped)
+{
+	char path[64], line[512];
+	int in_page = 0, found = 0;
+	long locked_kb = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)vixd.pid);
+	cr_assert_not_null(fp = fopen(path, "r"), "%s", path);
+	while (fgets(line, sizeof(line), fp) != NULL && !found) {
+		if (strncmp(line, "Size:", 5) == 0)
+			in_page = strtol(line + 5, NULL, 10) == 4;
+		else if (in_page && strncmp(line, "VmFlags:", 8) == 0)
+			found = strstr(line, " lo") != NULL &&
+			    strstr(line, " dd") != NULL;
+	}
+	fclose(fp);
+	cr_assert(found, "no locked, not dumped page in %s", path);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)vixd.pid);
+	cr_assert_not_null(fp = fopen(path, "r"), "%s", path);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "VmLck:", 6) == 0)
+			locked_kb = strtol(line + 6, NULL, 10);
+	fclose(fp);
+	cr_assert_gt(locked_kb, 0, "VmLck %ld kB", locked_kb);
 }

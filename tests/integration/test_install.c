@@ -206,6 +206,34 @@ Test(install, unit_passes_systemd_analyze_verify)
 	free(r);
 }
 
+/*
+ * The unit keeps core dumps off (LimitCORE=0: a dump would hold the
+ * pseudonym key) and its exposure as systemd-analyze security rates it
+ * offline stays at most UNIT_EXPOSURE_MAX (it was 1.6 before the settings
+ * that cost vixd nothing were added).
+ */
+#define UNIT_EXPOSURE_MAX	1.1
+Test(install, unit_keeps_dumps_off_and_exposure_low)
+{
+	struct run_result *r = malloc(sizeof(*r));
+	const char *at;
+	double level;
+
+	sh(r, "unit='%s/conf/vixd.service'\n"
+	    "grep -qx 'LimitCORE=0' \"$unit\" || { echo 'no LimitCORE=0'; "
+	    "exit 96; }\n"
+	    "SYSTEMD_LOG_COLOR=0 systemd-analyze security --offline=yes "
+	    "--no-pager \"$unit\" 2>&1", getenv("VIX_SOURCE_ROOT"));
+	cr_assert_eq(r->status, 0, "exit %d\n%s", r->status, r->out);
+	at = strstr(r->out, "Overall exposure level for vixd.service: ");
+	cr_assert_not_null(at, "%s", r->out);
+	level = strtod(at + strlen("Overall exposure level for vixd.service: "),
+	    NULL);
+	cr_assert_leq(level, UNIT_EXPOSURE_MAX, "exposure %.1f:\n%s", level,
+	    r->out);
+	free(r);
+}
+
 /* man -l renders each page, and groff reports no warning. */
 Test(install, man_pages_render_without_warnings)
 {

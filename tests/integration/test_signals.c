@@ -58,9 +58,13 @@ stop(void)
 
 TestSuite(signals, .init = start, .fini = stop, .timeout = 120);
 
-/* vix --json as org, checking the exit status; output is redacted. */
+/*
+ * vix --json as org with input on its standard input (NULL: none), checking
+ * the exit status; output is redacted.
+ */
 static void
-vix(struct run_result *r, const char *org, int want, const char *const *args)
+vix_in(struct run_result *r, const char *org, int want,
+    const char *const *args, const char *input)
 {
 	const char *argv[24] = { "--json" };
 	size_t n = 1;
@@ -68,7 +72,7 @@ vix(struct run_result *r, const char *org, int want, const char *const *args)
 	for (; *args != NULL && n < 23; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	harness_vix(r, &vixd, org, argv);
+	harness_vix_stdin(r, &vixd, org, argv, input);
 	for (size_t i = 0; i < nbsns; i++) {
 		cr_assert_null(strstr(r->out, bsns[i]), "vix printed test BSN "
 		    "number %zu on stdout", i);
@@ -78,6 +82,12 @@ vix(struct run_result *r, const char *org, int want, const char *const *args)
 	cr_assert_eq(r->status, want, "vix as %s: exit %d (want %d): %s %s",
 	    org, r->status, want, harness_redact(r->out),
 	    harness_redact(r->err));
+}
+
+static void
+vix(struct run_result *r, const char *org, int want, const char *const *args)
+{
+	vix_in(r, org, want, args, NULL);
 }
 
 /* Register through the vix CLI (libvix's own vix_register is another). */
@@ -206,6 +216,38 @@ Test(signals, involved_needs_an_own_signal)
 	cr_assert(has(r.err, "PERMISSION_DENIED"), "%s", r.err);
 	cli_register(&r, "partner", bsns[3], "P", 1);
 	cr_assert(has(r.err, "role 'register'"), "%s", r.err);
+}
+
+/*
+ * --bsn - reads the BSN from standard input (kept out of argv): register,
+ * involved and withdraw work on it as on --bsn B.
+ */
+Test(signals, bsn_from_standard_input)
+{
+	const char *reg[] = { "register", "--bsn", "-", "--birth-date",
+	    "2015-03-01", "--contact-name", "A", "--contact-phone",
+	    "0501234567", NULL };
+	char line[32];
+	struct run_result r;
+	unsigned long long match;
+
+	snprintf(line, sizeof(line), "%s\n", bsns[30]);
+	vix_in(&r, "org-a", 0, reg, line);
+	cr_assert(has(r.out, "\"status\":\"CREATED\""), "%s", r.out);
+	vix_in(&r, "org-b", 0, reg, bsns[30]);	/* no line end: also read */
+	match = json_num(r.out, "match_id");
+	cr_assert_gt(match, 0, "the same youth as org-a's: %s", r.out);
+	vix_in(&r, "org-a", 0, (const char *[]){ "involved", "--bsn", "-",
+	    NULL }, line);
+	cr_assert_eq(json_num(r.out, "match_id"), match);
+	vix_in(&r, "org-b", 0, (const char *[]){ "withdraw", "--bsn", "-",
+	    "--reason", "unjustified", NULL }, line);
+	cr_assert(has(r.out, "\"match_closed\":true"), "%s", r.out);
+	/* Nothing on standard input: a usage error naming --bsn -. */
+	vix_in(&r, "org-a", 2, (const char *[]){ "involved", "--bsn", "-",
+	    NULL }, "");
+	cr_assert(has(r.err, "--bsn -: nothing on standard input"), "%s",
+	    r.err);
 }
 
 Test(signals, field_errors_name_the_field)

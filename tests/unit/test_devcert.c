@@ -27,6 +27,7 @@ static const struct {
 	{ "org-b.pem", 0644 },		{ "org-b.key", 0600 },
 	{ "partner.pem", 0644 },	{ "partner.key", 0600 },
 	{ "admin.pem", 0644 },		{ "admin.key", 0600 },
+	{ "partner-listen.pem", 0644 },	{ "partner-listen.key", 0600 },
 	{ "pseudonym.key", 0600 },	{ "orgs.conf", 0644 },
 };
 #define N_DEV_FILES	(sizeof(dev_files) / sizeof(dev_files[0]))
@@ -341,7 +342,7 @@ Test(devcert, lost_ca_key_reissues_every_certificate)
 	static const char *const changed[] = { "ca.pem", "ca.key",
 	    "server.pem", "server.key", "org-a.pem", "org-a.key", "org-b.pem",
 	    "org-b.key", "partner.pem", "partner.key", "admin.pem",
-	    "admin.key", NULL };
+	    "admin.key", "partner-listen.pem", "partner-listen.key", NULL };
 	struct snapshot before;
 	char *p;
 
@@ -468,7 +469,8 @@ write_short_lived(const char *name, int days)
 	if (strcmp(name, "ca") == 0)
 		x = devcert_ca(k, "vix development CA", days);
 	else
-		x = devcert_leaf(k, name, NULL, 1, ca, ca_key, days);
+		x = devcert_leaf(k, name, NULL, DEVCERT_SERVER, ca, ca_key,
+		    days);
 	cr_assert_not_null(x);
 	snprintf(file, sizeof(file), "%s.pem", name);
 	p = support_path(dev, file);
@@ -501,7 +503,7 @@ Test(devcert, ca_about_to_expire_reissues_every_certificate)
 	static const char *const changed[] = { "ca.pem", "ca.key",
 	    "server.pem", "server.key", "org-a.pem", "org-a.key", "org-b.pem",
 	    "org-b.key", "partner.pem", "partner.key", "admin.pem",
-	    "admin.key", NULL };
+	    "admin.key", "partner-listen.pem", "partner-listen.key", NULL };
 	struct snapshot before;
 
 	ensure();
@@ -511,5 +513,87 @@ Test(devcert, ca_about_to_expire_reissues_every_certificate)
 	expect_changed(&before, changed);
 	for (size_t i = 0; i < devcert_norgs; i++)
 		check_leaf(devcert_orgs[i].id, X509_PURPOSE_SSL_CLIENT);
+	snapshot_free(&before);
+}
+
+/* Whether x has a subjectAltName extension. */
+static int
+has_san(X509 *x)
+{
+	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+	    NULL);
+
+	GENERAL_NAMES_free(san);
+	return san != NULL;
+}
+
+/*
+ * An organisation's certificate is for clients only (clientAuth, no server
+ * names), so that it cannot stand in for vixd or for a partner's listener;
+ * vixd's serves and dials out (push); the partner's listener only serves.
+ */
+Test(devcert, each_certificate_has_only_its_own_use)
+{
+	X509 *x;
+
+	ensure();
+	for (size_t i = 0; i < devcert_norgs; i++) {
+		char pem[64];
+
+		snprintf(pem, sizeof(pem), "%s.pem", devcert_orgs[i].id);
+		x = cert(pem);
+		cr_assert_eq(X509_get_extended_key_usage(x), XKU_SSL_CLIENT,
+		    "%s: only clientAuth", pem);
+		cr_assert(!has_san(x), "%s: no server names", pem);
+		cr_assert_eq(X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0),
+		    0, "%s must not serve", pem);
+		cr_assert_neq(X509_check_host(x, "localhost", 0, 0, NULL), 1);
+		X509_free(x);
+	}
+	x = cert("server.pem");
+	cr_assert_eq(X509_get_extended_key_usage(x),
+	    XKU_SSL_SERVER | XKU_SSL_CLIENT, "vixd serves and dials out");
+	X509_free(x);
+	check_leaf("partner-listen", X509_PURPOSE_SSL_SERVER);
+	x = cert("partner-listen.pem");
+	cr_assert_eq(X509_get_extended_key_usage(x), XKU_SSL_SERVER);
+	cr_assert_eq(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
+	X509_free(x);
+}
+
+/*
+ * A dev folder from before: its organisation certificates were good for
+ * both ends. They are issued anew (same CA), the rest is kept.
+ */
+Test(devcert, old_style_client_certificate_is_reissued)
+{
+	static const char *const changed[] = { "org-a.pem", "org-a.key",
+	    NULL };
+	X509 *ca, *x;
+	EVP_PKEY *ca_key, *k;
+	struct snapshot before;
+	char *p;
+
+	ensure();
+	ca = cert("ca.pem");
+	ca_key = key("ca.key");
+	k = key("org-a.key");
+	x = devcert_leaf(k, "org-a", devcert_orgs[0].oin, DEVCERT_SERVER, ca,
+	    ca_key, 300);
+	p = support_path(dev, "org-a.pem");
+	cr_assert_eq(unlink(p), 0);
+	cr_assert_eq(devcert_write_cert(p, x), 0);
+	free(p);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(k);
+	snapshot_take(&before);
+	ensure();
+	expect_changed(&before, changed);
+	check_leaf("org-a", X509_PURPOSE_SSL_CLIENT);
+	x = cert("org-a.pem");
+	cr_assert_eq(X509_get_extended_key_usage(x), XKU_SSL_CLIENT);
+	X509_free(x);
 	snapshot_free(&before);
 }

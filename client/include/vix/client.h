@@ -435,14 +435,21 @@ struct vix_listen_options {
 	const char	*cert_file;	/* PEM server certificate (with chain) */
 	const char	*key_file;	/* PEM private key */
 	const char	*ca_file;	/* PEM CA bundle that signed vixd */
-	const char	*peer_name;	/* NULL: any certificate from ca_file;
-					   else vixd's must be issued for this
-					   host name or address */
+	const char	*peer_name;	/* vixd's certificate must be issued
+					   for this host name or address */
 	int		 timeout_ms;	/* handshake and each read or write;
 					   0: 10 s */
+	const char	*peer_sha256;	/* vixd's certificate must have this
+					   SHA-256 fingerprint (64 hex digits,
+					   colons allowed) */
 };
 
-/* Bind and listen. On success *out is a listener for vix_listener_close(). */
+/*
+ * Bind and listen. On success *out is a listener for vix_listener_close().
+ * At least one of peer_name and peer_sha256 is required (VIX_ERR_ARGS
+ * otherwise): a certificate that merely chains to ca_file may be any
+ * organisation's, and must not be able to push notifications.
+ */
 VIX_API int vix_listen(const struct vix_listen_options *opt,
     vix_listener **out, struct vix_error *err);
 
