@@ -33,12 +33,43 @@ env_or_die(const char *name)
 	return v;
 }
 
-static void
-sleep_ms(int ms)
+void
+harness_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
-	nanosleep(&ts, NULL);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+long
+harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t
+harness_load_bsns(char bsns[][16], size_t max)
+{
+	char path[PATH_MAX], line[128];
+	const char *dir = getenv("VIX_TESTDATA");
+	size_t n = 0;
+	FILE *fp;
+
+	cr_assert_not_null(dir, "VIX_TESTDATA is not set");
+	snprintf(path, sizeof(path), "%s/bsn-valid.txt", dir);
+	cr_assert_not_null(fp = fopen(path, "r"), "the synthetic BSNs: %s: %s",
+	    path, strerror(errno));
+	while (n < max && fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] != '#' && line[0] != '\0')
+			snprintf(bsns[n++], 16, "%.15s", line);
+	}
+	fclose(fp);
+	return n;
 }
 
 const char *
@@ -72,7 +103,7 @@ harness_wait_ready(struct vixd_proc *p)
 		if ((at = strstr(log, "listening on ")) != NULL &&
 		    sscanf(at, "listening on %63s", p->addr) == 1)
 			return 0;
-		sleep_ms(10);
+		harness_sleep_ms(10);
 	}
 	return -1;
 }
@@ -181,7 +212,7 @@ wait_exit(pid_t pid, int timeout_ms)
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) :
 			    128 + WTERMSIG(status);
-		sleep_ms(10);
+		harness_sleep_ms(10);
 	}
 	return -1;
 }
@@ -632,7 +663,7 @@ harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
 		buf[n] = '\0';
 		if (strstr(buf, needle) != NULL)
 			return 1;
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 	return 0;
 }
@@ -734,7 +765,7 @@ harness_reload(struct vixd_proc *p)
 		    "the reload failed: %s", log);
 		if (harness_count(log, "TLS material re-read") > done)
 			return;
-		sleep_ms(10);
+		harness_sleep_ms(10);
 	}
 	cr_assert_fail("no reload within 10 s: %s", log);
 }

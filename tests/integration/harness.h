@@ -186,4 +186,13 @@ SSL_CTX	*harness_partner_ctx(struct vixd_proc *p);
  */
 SSL	*harness_accept_vixd(int lfd, SSL_CTX *ctx, int timeout_ms);
 
+/*
+ * Up to max synthetic BSNs from tests/data/bsn-valid.txt into bsns; returns
+ * how many. Never prints one.
+ */
+size_t	harness_load_bsns(char bsns[][16], size_t max);
+/* A monotonic clock in milliseconds, and a sleep of ms. */
+long	harness_now_ms(void);
+void	harness_sleep_ms(long ms);
+
 #endif

@@ -28,28 +28,16 @@ static struct vixd_proc vixd;
 static char bsns[NBSNS][16];
 
 static void
-load_bsns(void)
-{
-	char path[PATH_MAX], line[128];
-	size_t n = 0;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/bsn-valid.txt",
-	    getenv("VIX_TESTDATA"));
-	cr_assert_not_null(fp = fopen(path, "r"), "no valid BSN test data");
-	while (n < NBSNS && fgets(line, sizeof(line), fp) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] != '#' && line[0] != '\0')
-			snprintf(bsns[n++], sizeof(bsns[0]), "%.15s", line);
-	}
-	fclose(fp);
-	cr_assert_eq(n, NBSNS, "bsn-valid.txt has too few numbers");
-}
-
-static void
 stop(void)
 {
 	harness_stop(&vixd);
+}
+
+static void
+load_bsns(void)
+{
+	cr_assert_eq(harness_load_bsns(bsns, NBSNS), NBSNS,
+	    "bsn-valid.txt has too few numbers");
 }
 
 TestSuite(abuse, .init = load_bsns, .fini = stop, .timeout = 120);

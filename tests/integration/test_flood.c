@@ -78,24 +78,6 @@ struct target {
 	SSL_CTX			*flood[N_FLOODERS];
 };
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* xorshift64*: each thread its own, seeded by its index. */
 static uint64_t
 rnd(uint64_t *s)
@@ -284,17 +266,17 @@ legit_pings(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&l->stop)) {
-		long t0 = now_ms(), took;
+		long t0 = harness_now_ms(), took;
 
 		if (tls_ping(ssl, ++id) == -1) {
 			legit_failed(l, "a ping on the held connection failed");
 			break;	/* the connection is what is being tested */
 		}
 		atomic_fetch_add(&l->ok, 1);
-		if ((took = now_ms() - t0) > l->worst_ms)
+		if ((took = harness_now_ms() - t0) > l->worst_ms)
 			l->worst_ms = took;
 		if (took < 100)
-			sleep_ms(100 - took);
+			harness_sleep_ms(100 - took);
 	}
 	tls_close(ssl, 1);
 	return NULL;
@@ -340,7 +322,7 @@ legit_cli(void *arg)
 	char err[300], why[400];
 
 	for (unsigned i = 0; !atomic_load(&l->stop); i++) {
-		long t0 = now_ms(), took;
+		long t0 = harness_now_ms(), took;
 		const char *const ping[] = { "ping", NULL };
 		const char *const reg[] = { "register", "--bsn", bsns[i % 3],
 		    "--birth-date", "2015-03-01", "--contact-name", "Flood Test",
@@ -352,9 +334,9 @@ legit_cli(void *arg)
 			legit_failed(l, why);
 		} else
 			atomic_fetch_add(&l->ok, 1);
-		if ((took = now_ms() - t0) > l->worst_ms)
+		if ((took = harness_now_ms() - t0) > l->worst_ms)
 			l->worst_ms = took;
-		sleep_ms(100);
+		harness_sleep_ms(100);
 	}
 	return NULL;
 }
@@ -667,7 +649,7 @@ sampler_run(void *arg)
 
 		if (kib > s->peak)
 			s->peak = kib;
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 	return NULL;
 }
@@ -692,7 +674,7 @@ await_connections(long n, int limit_ms)
 {
 	long open = -1;
 
-	for (long t0 = now_ms(); now_ms() - t0 < limit_ms; sleep_ms(100))
+	for (long t0 = harness_now_ms(); harness_now_ms() - t0 < limit_ms; harness_sleep_ms(100))
 		if ((open = connections_open()) == n)
 			break;
 	return open;
@@ -817,7 +799,7 @@ settled_rss(long conns)
 
 	cr_assert_eq(open, conns, "vixd holds %ld connections, expected %ld",
 	    open, conns);
-	sleep_ms(1000);
+	harness_sleep_ms(1000);
 	return rss_kib(vixd.pid);
 }
 
@@ -850,13 +832,13 @@ Test(flood, connections_and_garbage_while_clients_are_served)
 	smp = (struct sampler){ .pid = vixd.pid, .peak = quiet };
 	cr_assert_eq(pthread_create(&st, NULL, sampler_run, &smp), 0);
 	while (atomic_load(&pings.ok) == 0 && pings.failures == 0)
-		sleep_ms(10);
+		harness_sleep_ms(10);
 	flood(&t, &warm);
 	base = settled_rss(1);	/* the pinging connection (and a vix run) */
 
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	flood(&t, &tot);
-	took = now_ms() - t0;
+	took = harness_now_ms() - t0;
 	atomic_store(&cli.stop, 1);
 	pthread_join(lt, NULL);
 	after = settled_rss(1);	/* the pinging connection */

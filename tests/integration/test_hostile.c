@@ -45,23 +45,6 @@ stop(void)
 
 TestSuite(hostile, .fini = stop, .timeout = 120);
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Start vixd with a vixd.conf of text (over the dev defaults); NULL: none. */
 static void
 start_with(const char *text)
@@ -124,7 +107,7 @@ static long
 ms_until_closed(int fd, int limit_ms)
 {
 	struct timeval tv = { limit_ms / 1000, (limit_ms % 1000) * 1000 };
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	char buf[256];
 	ssize_t n;
 
@@ -133,7 +116,7 @@ ms_until_closed(int fd, int limit_ms)
 		;
 	if (n < 0 && errno != ECONNRESET)
 		return -1;	/* still open when the limit passed */
-	return now_ms() - t0;
+	return harness_now_ms() - t0;
 }
 
 /* Read what fd answers until it closes or limit_ms passes. */
@@ -304,7 +287,7 @@ Test(hostile, admin_refuses_oversized_headers_quickly)
 	fd = tcp_from(NULL, admin_addr());
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	memset(chunk, 'a', sizeof(chunk));
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	cr_assert_eq(write(fd, head, strlen(head)), (ssize_t)strlen(head));
 	/* One header line of up to 16 MiB, never ended. */
 	while (sent < 256 * sizeof(chunk) &&
@@ -316,8 +299,8 @@ Test(hostile, admin_refuses_oversized_headers_quickly)
 	    "line");
 	cr_assert_geq(ms, 0, "a connection with an oversized header was not "
 	    "closed");
-	cr_assert_lt(now_ms() - t0, 3000, "refused slowly: %ld ms",
-	    now_ms() - t0);
+	cr_assert_lt(harness_now_ms() - t0, 3000, "refused slowly: %ld ms",
+	    harness_now_ms() - t0);
 	cr_assert_eq(harness_http_get(&vixd, "/healthz", answer,
 	    sizeof(answer)), 200);
 }
@@ -350,8 +333,8 @@ Test(hostile, admin_connections_beyond_the_cap_are_refused)
 	fds0 = vixd_fds();
 	for (int i = 0; i < CAP; i++)
 		held[i] = tcp_from(NULL, admin_addr());
-	sleep_ms(200);
-	t0 = now_ms();
+	harness_sleep_ms(200);
+	t0 = harness_now_ms();
 	for (int i = 0; i < EXTRA; i++) {
 		fd = tcp_from(NULL, admin_addr());
 		ms = ms_until_closed(fd, 3000);
@@ -359,14 +342,14 @@ Test(hostile, admin_connections_beyond_the_cap_are_refused)
 		cr_assert_geq(ms, 0, "admin connection %d over the cap of %d "
 		    "was not refused", i + 1, CAP);
 	}
-	cr_assert_lt(now_ms() - t0, 5000, "refusals were slow");
+	cr_assert_lt(harness_now_ms() - t0, 5000, "refusals were slow");
 	fds1 = vixd_fds();
 	cr_assert_leq(fds1 - fds0, CAP + 2, "vixd holds %d more descriptors",
 	    fds1 - fds0);
 	ping_as("org-a");	/* clients are served all along */
 	for (int i = 0; i < CAP; i++)
 		close(held[i]);
-	sleep_ms(300);
+	harness_sleep_ms(300);
 	cr_assert_eq(harness_http_get(&vixd, "/metrics", answer,
 	    sizeof(answer)), 200);
 	cr_assert_geq(harness_metric(&vixd, "vix_connections_refused_total"
@@ -405,12 +388,12 @@ Test(hostile, out_of_descriptors_pauses_every_listener_quietly)
 
 	/* The kernel completes these; vixd can accept only the first 10. */
 	cpu0 = vixd_cpu_ms();
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	hold(held, HELD, "127.0.0.2", vixd.addr);
 	hold(admin, 8, NULL, admin_addr());
-	sleep_ms(3000);
+	harness_sleep_ms(3000);
 	cpu1 = vixd_cpu_ms();
-	wall = now_ms() - t0;
+	wall = harness_now_ms() - t0;
 	lines = log_lines_since(off, "Too many open files");
 	for (int i = 0; i < HELD; i++)
 		close(held[i]);
@@ -422,7 +405,7 @@ Test(hostile, out_of_descriptors_pauses_every_listener_quietly)
 	cr_assert_geq(lines, 1, "the accept errors were not logged at all");
 	cr_assert_lt(cpu1 - cpu0, wall / 2, "vixd used %ld ms of CPU in %ld ms "
 	    "out of descriptors", cpu1 - cpu0, wall);
-	sleep_ms(1500);		/* the pause is over: both listeners accept */
+	harness_sleep_ms(1500);		/* the pause is over: both listeners accept */
 	ping_as("org-a");
 	cr_assert_eq(harness_http_get(&vixd, "/healthz", answer,
 	    sizeof(answer)), 200);
@@ -441,7 +424,7 @@ Test(hostile, silent_sockets_do_not_lock_out_organisations)
 
 	start_with("[server]\nmax_connections = 30\n");
 	hold(silent, SILENT, "127.0.0.2", vixd.addr);
-	sleep_ms(300);
+	harness_sleep_ms(300);
 	ping_as("org-a");
 	ping_as("org-b");
 	cr_assert_eq(harness_metric(&vixd, "vix_handshakes_pending"), SILENT);
@@ -502,6 +485,6 @@ Test(hostile, max_handshakes_bounds_handshakes_from_every_address)
 	for (int a = 0; a < 3; a++)
 		for (int i = 0; i < 4; i++)
 			close(silent[a][i]);
-	sleep_ms(300);
+	harness_sleep_ms(300);
 	ping_as("org-a");
 }

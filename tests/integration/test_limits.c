@@ -189,23 +189,6 @@ Test(limits, a_damaged_data_file_is_refused_and_left_untouched)
 	cr_assert_eq(after, before, "the data file was written to");
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Restart vixd with a vixd.conf of text (over the dev defaults). */
 static const char *
 start_with(const char *text)
@@ -289,14 +272,14 @@ Test(limits, a_silent_connection_is_closed_after_idle_timeout_a_pinging_one_is_n
 	/* Both are READY (and the session tickets are read). */
 	cr_assert_eq(ping(silent, 1, &hint), OK);
 	cr_assert_eq(ping(busy, 1, &hint), OK);
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	pfd = (struct pollfd){ .fd = SSL_get_fd(silent), .events = POLLIN };
-	for (uint64_t id = 2; now_ms() - t0 < 5000; id++) {
-		sleep_ms(400);
+	for (uint64_t id = 2; harness_now_ms() - t0 < 5000; id++) {
+		harness_sleep_ms(400);
 		cr_assert_eq(ping(busy, id, &hint), OK, "a connection that "
-		    "keeps pinging was refused %ld ms in", now_ms() - t0);
+		    "keeps pinging was refused %ld ms in", harness_now_ms() - t0);
 		if (closed_at < 0 && poll(&pfd, 1, 0) == 1)
-			closed_at = now_ms() - t0;
+			closed_at = harness_now_ms() - t0;
 	}
 	cr_assert_null(harness_recv(silent, &end), "the silent connection "
 	    "got a message instead of being closed");
@@ -356,25 +339,6 @@ Test(limits, a_frame_over_max_frame_is_refused_and_closed_one_at_it_works)
 
 #define PIPELINED	200
 
-static void
-load_bsns(char bsns[][16], size_t want)
-{
-	char path[PATH_MAX], line[128];
-	size_t n = 0;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/bsn-valid.txt",
-	    getenv("VIX_TESTDATA"));
-	cr_assert_not_null(fp = fopen(path, "r"), "no valid BSN test data");
-	while (n < want && fgets(line, sizeof(line), fp) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] != '#' && line[0] != '\0')
-			snprintf(bsns[n++], sizeof(bsns[0]), "%.15s", line);
-	}
-	fclose(fp);
-	cr_assert_eq(n, want, "bsn-valid.txt has too few numbers");
-}
-
 /* Append a framed Register with id for bsn to buf. */
 static size_t
 pack_register(uint8_t *buf, size_t len, size_t cap, uint64_t id, char *bsn)
@@ -404,7 +368,8 @@ Test(limits, max_inflight_slows_a_pipelining_client_and_loses_nothing)
 	size_t len = 0;
 	SSL *ssl;
 
-	load_bsns(bsns, PIPELINED);
+	cr_assert_eq(harness_load_bsns(bsns, PIPELINED), PIPELINED,
+	    "bsn-valid.txt has too few numbers");
 	/* rate_limit = 0: the load is the point here, not the limit. */
 	start_with("[server]\nmax_inflight = 4\nrate_limit = 0\n");
 	ssl = harness_connect_as(&vixd, "org-a");
@@ -449,7 +414,8 @@ Test(limits, vix_import_keeps_to_the_rate_limit_and_loses_nothing)
 	long t0, elapsed;
 	FILE *fp;
 
-	load_bsns(bsns, IMPORT_ROWS);
+	cr_assert_eq(harness_load_bsns(bsns, IMPORT_ROWS), IMPORT_ROWS,
+	    "bsn-valid.txt has too few numbers");
 	start_with("[server]\nrate_limit = 50\nrate_burst = 10\n");
 	snprintf(path, sizeof(path), "%s/rows.csv", vixd.dir);
 	cr_assert_not_null(fp = fopen(path, "w"));
@@ -458,10 +424,10 @@ Test(limits, vix_import_keeps_to_the_rate_limit_and_loses_nothing)
 	for (size_t i = 0; i < IMPORT_ROWS; i++)
 		fprintf(fp, "%s,2015-03-01,,Contact,0501234567,,,\n", bsns[i]);
 	fclose(fp);
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	harness_vix(&r, &vixd, "org-a", (const char *[]){ "import", path,
 	    "--json", NULL });
-	elapsed = now_ms() - t0;
+	elapsed = harness_now_ms() - t0;
 	cr_assert_eq(r.status, 0, "vix import: %s", harness_redact(r.err));
 	cr_assert_not_null(strstr(r.out, "\"accepted\":150,"), "%s",
 	    harness_redact(r.out));
@@ -505,7 +471,7 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 	a = harness_connect_as(&vixd, "org-a");
 	for (uint64_t id = 1; id <= 20; id++)
 		len = pack_ping(buf, len, sizeof(buf), id);
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	harness_send_raw(a, buf, len);
 	for (uint64_t id = 1; id <= 20; id++) {
 		m = next_response(a, "a ping of the burst");
@@ -523,7 +489,7 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 		vix__v1__server_message__free_unpacked(m, NULL);
 	}
 	/* One more fits per 200 ms that the burst took to answer. */
-	elapsed = now_ms() - t0;
+	elapsed = harness_now_ms() - t0;
 	cr_assert_leq(ok, 5 + elapsed / 200, "%d of 20 served in %ld ms",
 	    ok, elapsed);
 	cr_assert_gt(refused, 0);
@@ -542,7 +508,7 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 	}
 
 	/* The hint holds: once it has passed, org-a is served again. */
-	sleep_ms(hint + 10);
+	harness_sleep_ms(hint + 10);
 	cr_assert_eq(ping(a, 21, &hint), OK, "still refused after the hint");
 	harness_tls_close(a);
 	harness_tls_close(b);
@@ -576,17 +542,17 @@ refused_across_reload(SSL *old)
 	SSL *fresh;
 
 	for (;;) {
-		t0 = now_ms();	/* before the token is taken */
+		t0 = harness_now_ms();	/* before the token is taken */
 		if (ping(old, 1, &hint) == OK)
 			break;
-		sleep_ms(hint + 10);
+		harness_sleep_ms(hint + 10);
 	}
 	reload();
 	fresh = harness_connect_as(&vixd, "org-a");
 	code_new = ping(fresh, 3, &hint);
 	code_old = ping(old, 4, &hint);
 	harness_tls_close(fresh);
-	if (now_ms() - t0 >= 900)
+	if (harness_now_ms() - t0 >= 900)
 		return 0;
 	cr_assert_eq(code_new, EXHAUSTED, "a reload refilled the bucket (new "
 	    "connection)");
@@ -709,13 +675,13 @@ Test(limits, a_client_that_never_reads_is_not_read_from_either)
 	ssl = harness_connect_as(&vixd, "org-a");
 	cr_assert_eq(pthread_create(&tid, NULL, ping_without_reading, ssl), 0);
 	for (int i = 0; i < 100 && pauses <= pauses0; i++) {
-		sleep_ms(100);
+		harness_sleep_ms(100);
 		pauses = harness_metric(&vixd, "vix_connection_read_pauses_total");
 	}
 	cr_assert_gt(pauses, pauses0, "vixd kept reading a client that never "
 	    "reads its answers");
 	/* Given time, answers would pile up at a few MB/s if it still read. */
-	sleep_ms(3000);
+	harness_sleep_ms(3000);
 	rss1 = vixd_rss_kib();
 	harness_vix(&r, &vixd, "org-b", (const char *[]){ "ping", NULL });
 	cr_assert_eq(r.status, 0, "another organisation was not served: %s",
@@ -741,7 +707,8 @@ Test(limits, a_full_writer_queue_refuses_with_a_retry_hint)
 	size_t len = 0;
 	SSL *ssl;
 
-	load_bsns(bsns, PIPELINED);
+	cr_assert_eq(harness_load_bsns(bsns, PIPELINED), PIPELINED,
+	    "bsn-valid.txt has too few numbers");
 	start_with("[store]\nqueue_max = 16\n[server]\nmax_inflight = 1000\n"
 	    "rate_limit = 0\n");
 	ssl = harness_connect_as(&vixd, "org-a");
