@@ -132,12 +132,16 @@ harness_spawn(struct vixd_proc *p, const char *const *argv)
 	cr_assert_gt(p->pid, 0, "fork: %s", strerror(errno));
 }
 
-void
-harness_start(struct vixd_proc *p, const char *const *extra)
+/*
+ * Start vixd --dev in a new folder; with uid != 0 as that user (through
+ * setpriv, from util-linux), in a folder the user owns.
+ */
+static void
+harness_start_uid(struct vixd_proc *p, unsigned uid, const char *const *extra)
 {
 	const char *vixd = env_or_die("VIXD");
-	const char *argv[32];
-	char log[16384];
+	const char *argv[40];
+	char log[16384], reuid[32], regid[32];
 	size_t n = 0;
 
 	memset(p, 0, sizeof(*p));
@@ -147,6 +151,16 @@ harness_start(struct vixd_proc *p, const char *const *extra)
 	snprintf(p->dev_dir, sizeof(p->dev_dir), "%s/vix-dev", p->dir);
 	snprintf(p->log, sizeof(p->log), "%s/vixd.log", p->dir);
 
+	if (uid != 0) {
+		cr_assert_eq(chown(p->dir, uid, uid), 0, "chown %s: %s",
+		    p->dir, strerror(errno));
+		snprintf(reuid, sizeof(reuid), "--reuid=%u", uid);
+		snprintf(regid, sizeof(regid), "--regid=%u", uid);
+		argv[n++] = "/usr/bin/setpriv";
+		argv[n++] = reuid;
+		argv[n++] = regid;
+		argv[n++] = "--clear-groups";
+	}
 	argv[n++] = vixd;
 	argv[n++] = "--dev";
 	argv[n++] = "--data";
@@ -155,7 +169,7 @@ harness_start(struct vixd_proc *p, const char *const *extra)
 	argv[n++] = "127.0.0.1:0";
 	argv[n++] = "--admin-listen";
 	argv[n++] = "127.0.0.1:0";
-	for (; extra != NULL && *extra != NULL && n < 30; extra++)
+	for (; extra != NULL && *extra != NULL && n < 38; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
 
@@ -165,6 +179,19 @@ harness_start(struct vixd_proc *p, const char *const *extra)
 		cr_assert_fail("vixd did not come up; its log:\n%s",
 		    harness_log(p, log, sizeof(log)));
 	}
+}
+
+void
+harness_start(struct vixd_proc *p, const char *const *extra)
+{
+	harness_start_uid(p, 0, extra);
+}
+
+void
+harness_start_as(struct vixd_proc *p, unsigned uid)
+{
+	cr_assert_neq(uid, 0);
+	harness_start_uid(p, uid, NULL);
 }
 
 void

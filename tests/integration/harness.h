@@ -31,6 +31,8 @@ struct run_result {
 
 /* Start vixd --dev with extra arguments (NULL-terminated); asserts it comes up. */
 void	harness_start(struct vixd_proc *p, const char *const *extra);
+/* The same as the user uid (not root), with no extra arguments. */
+void	harness_start_as(struct vixd_proc *p, unsigned uid);
 
 /*
  * SIGTERM, wait, and start again on the same folder (new port); if vixd is

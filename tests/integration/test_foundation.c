@@ -452,3 +452,31 @@ Test(foundation, pseudonym_key_page_is_locked_and_not_dumped)
 	fclose(fp);
 	cr_assert_gt(locked_kb, 0, "VmLck %ld kB", locked_kb);
 }
+
+/*
+ * vixd makes itself non-dumpable, so that no core dump or ptrace by its own
+ * user reads the key out of its memory. The kernel shows the flag only in
+ * the owner of /proc/PID: root instead of the process's user. So vixd runs
+ * here as nobody (65534), which the owner tells apart from root.
+ */
+Test(foundation, vixd_is_not_dumpable)
+{
+	struct vixd_proc other;
+	char path[64], line[256];
+	unsigned real = 0;
+	struct stat st;
+	FILE *fp;
+
+	harness_start_as(&other, 65534);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)other.pid);
+	cr_assert_not_null(fp = fopen(path, "r"), "%s", path);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "Uid: %u", &real) == 1)
+			break;
+	fclose(fp);
+	cr_assert_eq(real, 65534, "vixd runs as uid %u, not the test's", real);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_uid, 0, "/proc/%d is owned by uid %u: vixd is "
+	    "dumpable", (int)other.pid, (unsigned)st.st_uid);
+	cr_assert_eq(harness_stop(&other), 0);
+}
