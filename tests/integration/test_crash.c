@@ -28,15 +28,8 @@ static size_t nbsns;
 static void
 load_bsns(void)
 {
-	char path[PATH_MAX], line[128];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/bsn-valid.txt", getenv("VIX_TESTDATA"));
-	cr_assert_not_null(fp = fopen(path, "r"));
-	while (nbsns < MAX_BSNS && fgets(line, sizeof(line), fp) != NULL)
-		if (line[0] != '#' && line[0] != '\n')
-			snprintf(bsns[nbsns++], sizeof(bsns[0]), "%.9s", line);
-	fclose(fp);
+	nbsns = harness_load_bsns(bsns, MAX_BSNS);
+	cr_assert_geq(nbsns, 900, "too few synthetic BSNs");
 }
 
 static void

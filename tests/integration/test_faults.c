@@ -44,16 +44,7 @@ static char mounted[PATH_MAX];	/* a tmpfs to unmount, even on failure */
 static void
 load_bsns(void)
 {
-	char path[PATH_MAX], line[128];
-	FILE *fp;
-
-	FMT(path, "%s/bsn-valid.txt", getenv("VIX_TESTDATA"));
-	cr_assert_not_null(fp = fopen(path, "r"), "the synthetic BSNs: %s",
-	    path);
-	while (nbsns < MAX_BSNS && fgets(line, sizeof(line), fp) != NULL)
-		if (line[0] >= '0' && line[0] <= '9')
-			snprintf(bsns[nbsns++], sizeof(bsns[0]), "%.9s", line);
-	fclose(fp);
+	nbsns = harness_load_bsns(bsns, MAX_BSNS);
 	cr_assert_geq(nbsns, 900, "too few synthetic BSNs");
 }
 

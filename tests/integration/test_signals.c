@@ -27,19 +27,7 @@ static size_t nbsns;
 static void
 load_valid_bsns(void)
 {
-	char path[PATH_MAX], line[128];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/bsn-valid.txt", getenv("VIX_TESTDATA"));
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "cannot open the valid BSN test data");
-	while (nbsns < MAX_BSNS && fgets(line, sizeof(line), fp) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		snprintf(bsns[nbsns++], sizeof(bsns[0]), "%.15s", line);
-	}
-	fclose(fp);
+	nbsns = harness_load_bsns(bsns, MAX_BSNS);
 	cr_assert_gt(nbsns, 100);
 }
 
