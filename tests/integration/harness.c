@@ -933,3 +933,37 @@ harness_accept_vixd(int lfd, SSL_CTX *ctx, int timeout_ms)
 	cr_assert_str_eq(cn, "server", "vixd presents its own certificate");
 	return ssl;
 }
+
+Vix__V1__ServerMessage *
+harness_next_response(SSL *ssl, const char *what)
+{
+	Vix__V1__ServerMessage *m;
+	int end;
+
+	for (;;) {
+		m = harness_recv(ssl, &end);
+		cr_assert_not_null(m, "%s: the connection ended (%s) before the "
+		    "answer", what ? what : "request",
+		    end == 0 ? "close_notify" : "error");
+		if (m->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE)
+			return m;
+		vix__v1__server_message__free_unpacked(m, NULL);
+	}
+}
+
+long
+harness_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(fp);
+	return kib;
+}

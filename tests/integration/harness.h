@@ -115,6 +115,14 @@ void	harness_send_request(SSL *ssl, Vix__V1__Request *req);
  * connection ends first; then *end says how: 0 close_notify, -1 error.
  */
 Vix__V1__ServerMessage *harness_recv(SSL *ssl, int *end);
+/*
+ * The next Response on ssl, notifications dropped; fails the test naming
+ * what (may be NULL) if the connection ends first. Free with
+ * vix__v1__server_message__free_unpacked(m, NULL).
+ */
+Vix__V1__ServerMessage *harness_next_response(SSL *ssl, const char *what);
+/* VmRSS of pid in KiB, or -1 if it cannot be read. */
+long	harness_rss_kib(pid_t pid);
 
 /*
  * Replace every run of 9 or more digits in s by '#', so that a failing

@@ -79,23 +79,6 @@ pack_register(Vix__V1__Request *req, Vix__V1__Register *r,
 	req->register_ = r;
 }
 
-/* The next Response on ssl; free with ..._free_unpacked(m, NULL). */
-static Vix__V1__ServerMessage *
-next_response(SSL *ssl)
-{
-	Vix__V1__ServerMessage *m;
-	int end;
-
-	for (;;) {
-		m = harness_recv(ssl, &end);
-		cr_assert_not_null(m, "the connection ended (%s) before the "
-		    "answer", end == 0 ? "close_notify" : "error");
-		if (m->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE)
-			return m;
-		vix__v1__server_message__free_unpacked(m, NULL);
-	}
-}
-
 static int
 code_of(const Vix__V1__ServerMessage *m)
 {
@@ -115,7 +98,7 @@ reg(SSL *ssl, const struct reg *in, char *msg, size_t len)
 
 	pack_register(&req, &r, &ct, ++id, in);
 	harness_send_request(ssl, &req);
-	m = next_response(ssl);
+	m = harness_next_response(ssl, NULL);
 	cr_assert_eq(m->response->id, id);
 	code = code_of(m);
 	snprintf(msg, len, "%s", m->response->status ?
@@ -139,7 +122,7 @@ withdraw(SSL *ssl, const char *bsn, int reason)
 	req.body_case = VIX__V1__REQUEST__BODY_WITHDRAW;
 	req.withdraw = &w;
 	harness_send_request(ssl, &req);
-	m = next_response(ssl);
+	m = harness_next_response(ssl, NULL);
 	code = code_of(m);
 	vix__v1__server_message__free_unpacked(m, NULL);
 	return code;
@@ -254,7 +237,7 @@ enumerate(SSL *ssl, size_t count, uint32_t *hint, char *msg, size_t len)
 	harness_send_raw(ssl, buf, n);
 	OPENSSL_cleanse(buf, n);
 	for (size_t i = 0; i < count; i++) {
-		m = next_response(ssl);
+		m = harness_next_response(ssl, NULL);
 		if (code_of(m) == EXHAUSTED) {
 			refused++;
 			*hint = m->response->status->retry_after_ms;

@@ -615,24 +615,6 @@ garbage_run(void *arg)
 
 /* ---- vixd seen from outside ---- */
 
-/* VmRSS of pid in KiB, or -1. */
-static long
-rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(fp);
-	return kib;
-}
-
 struct sampler {
 	pid_t		 pid;
 	atomic_int	 stop;
@@ -645,7 +627,7 @@ sampler_run(void *arg)
 	struct sampler *s = arg;
 
 	while (!atomic_load(&s->stop)) {
-		long kib = rss_kib(s->pid);
+		long kib = harness_rss_kib(s->pid);
 
 		if (kib > s->peak)
 			s->peak = kib;
@@ -800,7 +782,7 @@ settled_rss(long conns)
 	cr_assert_eq(open, conns, "vixd holds %ld connections, expected %ld",
 	    open, conns);
 	harness_sleep_ms(1000);
-	return rss_kib(vixd.pid);
+	return harness_rss_kib(vixd.pid);
 }
 
 Test(flood, connections_and_garbage_while_clients_are_served)

@@ -45,6 +45,16 @@ stop(void)
 
 TestSuite(hostile, .fini = stop, .timeout = 120);
 
+/* VmRSS of vixd in KiB. */
+static long
+rss(void)
+{
+	long kib = harness_rss_kib(vixd.pid);
+
+	cr_assert_gt(kib, 0, "cannot read vixd's VmRSS");
+	return kib;
+}
+
 /* Start vixd with a vixd.conf of text (over the dev defaults); NULL: none. */
 static void
 start_with(const char *text)
@@ -132,24 +142,6 @@ read_answer(int fd, char *buf, size_t len, int limit_ms)
 		n += (size_t)got;
 	buf[n] = '\0';
 	return n;
-}
-
-/* VmRSS of vixd in KiB. */
-static long
-vixd_rss_kib(void)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)vixd.pid);
-	cr_assert_not_null(fp = fopen(path, "r"));
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(fp);
-	cr_assert_gt(kib, 0);
-	return kib;
 }
 
 /* vixd's open descriptors. */
@@ -240,7 +232,7 @@ Test(hostile, admin_refuses_a_request_body_and_stays_small)
 
 	signal(SIGPIPE, SIG_IGN);
 	start_with(NULL);
-	rss0 = vixd_rss_kib();
+	rss0 = rss();
 
 	/* Announced, not sent: the refusal comes before any of the body. */
 	fd = tcp_from(NULL, admin_addr());
@@ -259,7 +251,7 @@ Test(hostile, admin_refuses_a_request_body_and_stays_small)
 	    (n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL)) > 0)
 		sent += (size_t)n;
 	close(fd);
-	rss1 = vixd_rss_kib();
+	rss1 = rss();
 	cr_assert_lt(sent, 64 * sizeof(chunk), "vixd took a 64 MiB body");
 #ifndef UNDER_ASAN
 	cr_assert_lt(rss1 - rss0, 16 * 1024, "vixd grew from %ld to %ld KiB "

@@ -40,6 +40,16 @@ stop(void)
 
 TestSuite(limits, .fini = stop, .timeout = 120);
 
+/* VmRSS of vixd in KiB. */
+static long
+rss(void)
+{
+	long kib = harness_rss_kib(vixd.pid);
+
+	cr_assert_gt(kib, 0, "cannot read vixd's VmRSS");
+	return kib;
+}
+
 static const char *
 write_conf(const char *name, const char *text)
 {
@@ -215,23 +225,6 @@ pack_ping(uint8_t *buf, size_t len, size_t cap, uint64_t id)
 	return len + frame_pack(&req.base, buf + len);
 }
 
-/* The next Response on ssl; free with ..._free_unpacked(m, NULL). */
-static Vix__V1__ServerMessage *
-next_response(SSL *ssl, const char *what)
-{
-	Vix__V1__ServerMessage *m;
-	int end;
-
-	for (;;) {
-		m = harness_recv(ssl, &end);
-		cr_assert_not_null(m, "%s: connection ended (%s) before the "
-		    "answer", what, end == 0 ? "close_notify" : "error");
-		if (m->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE)
-			return m;
-		vix__v1__server_message__free_unpacked(m, NULL);
-	}
-}
-
 static int
 code_of(const Vix__V1__ServerMessage *m)
 {
@@ -247,7 +240,7 @@ ping(SSL *ssl, uint64_t id, uint32_t *retry_ms)
 	int code;
 
 	harness_send_raw(ssl, buf, pack_ping(buf, 0, sizeof(buf), id));
-	m = next_response(ssl, "ping");
+	m = harness_next_response(ssl, "ping");
 	cr_assert_eq(m->response->id, id);
 	code = code_of(m);
 	*retry_ms = m->response->status ?
@@ -319,14 +312,14 @@ Test(limits, a_frame_over_max_frame_is_refused_and_closed_one_at_it_works)
 	start_with("[server]\nmax_frame = 2048\n");
 	ssl = harness_connect_as(&vixd, "org-a");
 	harness_send_raw(ssl, buf, pack_padded_ping(buf, 2048));
-	m = next_response(ssl, "a frame of max_frame bytes");
+	m = harness_next_response(ssl, "a frame of max_frame bytes");
 	cr_assert_eq(code_of(m), OK, "a frame of exactly max_frame: %s",
 	    m->response->status->message);
 	cr_assert_eq(m->response->id, 1);
 	vix__v1__server_message__free_unpacked(m, NULL);
 
 	harness_send_raw(ssl, buf, pack_padded_ping(buf, 2049));
-	m = next_response(ssl, "a frame of max_frame + 1 bytes");
+	m = harness_next_response(ssl, "a frame of max_frame + 1 bytes");
 	cr_assert_eq(code_of(m), VIX__V1__STATUS__CODE__INVALID_ARGUMENT);
 	msg = m->response->status->message;
 	cr_assert(strstr(msg, "max_frame") && strstr(msg, "2048") &&
@@ -382,7 +375,7 @@ Test(limits, max_inflight_slows_a_pipelining_client_and_loses_nothing)
 	harness_send_raw(ssl, buf, len);
 	OPENSSL_cleanse(buf, len);
 	for (uint64_t i = 0; i < PIPELINED; i++) {
-		m = next_response(ssl, "a pipelined registration");
+		m = harness_next_response(ssl, "a pipelined registration");
 		cr_assert_eq(m->response->id, i + 1, "answered out of order: "
 		    "%llu where %llu was next",
 		    (unsigned long long)m->response->id,
@@ -474,7 +467,7 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 	t0 = harness_now_ms();
 	harness_send_raw(a, buf, len);
 	for (uint64_t id = 1; id <= 20; id++) {
-		m = next_response(a, "a ping of the burst");
+		m = harness_next_response(a, "a ping of the burst");
 		cr_assert_eq(m->response->id, id);
 		if (id <= 5 || code_of(m) == OK) {
 			cr_assert_eq(code_of(m), OK, "ping %llu of the burst: "
@@ -501,7 +494,7 @@ Test(limits, an_organisation_over_rate_limit_is_refused_with_a_retry_hint)
 		len = pack_ping(buf, len, sizeof(buf), id);
 	harness_send_raw(b, buf, len);
 	for (int i = 0; i < 5; i++) {
-		m = next_response(b, "org-b's ping");
+		m = harness_next_response(b, "org-b's ping");
 		cr_assert_eq(code_of(m), OK, "org-b was limited: %s",
 		    m->response->status->message);
 		vix__v1__server_message__free_unpacked(m, NULL);
@@ -586,7 +579,7 @@ Test(limits, a_reload_keeps_the_buckets_and_can_lift_the_limit)
 		len = pack_ping(buf, len, sizeof(buf), id);
 	harness_send_raw(a, buf, len);
 	for (int i = 0; i < 20; i++) {
-		Vix__V1__ServerMessage *m = next_response(a, "after lifting");
+		Vix__V1__ServerMessage *m = harness_next_response(a, "after lifting");
 
 		cr_assert_eq(code_of(m), OK, "limited after rate_limit = 0 was "
 		    "reloaded: %s", m->response->status->message);
@@ -626,24 +619,6 @@ Test(limits, the_cli_prints_the_retry_hint)
 #endif
 #endif
 
-/* VmRSS of vixd in KiB. */
-static long
-vixd_rss_kib(void)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)vixd.pid);
-	cr_assert_not_null(fp = fopen(path, "r"));
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(fp);
-	cr_assert_gt(kib, 0);
-	return kib;
-}
-
 /* Pings as fast as TLS takes them, never reading, until a write fails. */
 static void *
 ping_without_reading(void *arg)
@@ -671,7 +646,7 @@ Test(limits, a_client_that_never_reads_is_not_read_from_either)
 	signal(SIGPIPE, SIG_IGN);	/* the writer's end, at shutdown */
 	harness_start(&vixd, NULL);
 	pauses0 = harness_metric(&vixd, "vix_connection_read_pauses_total");
-	rss0 = vixd_rss_kib();
+	rss0 = rss();
 	ssl = harness_connect_as(&vixd, "org-a");
 	cr_assert_eq(pthread_create(&tid, NULL, ping_without_reading, ssl), 0);
 	for (int i = 0; i < 100 && pauses <= pauses0; i++) {
@@ -682,7 +657,7 @@ Test(limits, a_client_that_never_reads_is_not_read_from_either)
 	    "reads its answers");
 	/* Given time, answers would pile up at a few MB/s if it still read. */
 	harness_sleep_ms(3000);
-	rss1 = vixd_rss_kib();
+	rss1 = rss();
 	harness_vix(&r, &vixd, "org-b", (const char *[]){ "ping", NULL });
 	cr_assert_eq(r.status, 0, "another organisation was not served: %s",
 	    r.err);
@@ -718,7 +693,7 @@ Test(limits, a_full_writer_queue_refuses_with_a_retry_hint)
 	harness_send_raw(ssl, buf, len);
 	OPENSSL_cleanse(buf, len);
 	for (uint64_t i = 0; i < PIPELINED; i++) {
-		m = next_response(ssl, "a pipelined registration");
+		m = harness_next_response(ssl, "a pipelined registration");
 		if (code_of(m) == OK)
 			ok++;
 		else {
