@@ -4,10 +4,12 @@
  * A vix_client is one mutually authenticated TLS connection to vixd (or,
  * in push mode, from it: see vix_listen). It is not thread-safe: use one
  * per thread, or lock around calls. Every call
- * that can fail returns VIX_OK or a vix_result, and fills the caller's
- * struct vix_error (which may be NULL) with the kind of failure, the
- * server's status code where the server refused (with, over a rate limit,
- * when to try again), and a message that names what is wrong. Results are
+ * that can fail returns VIX_OK or a vix_result. It first resets the
+ * caller's struct vix_error (which may be NULL) to all zero (kind VIX_OK,
+ * status 0, an empty message), and on failure fills it with the kind of
+ * failure, the server's status code where the server refused (with, over a
+ * rate limit, when to try again), and a message that names what is wrong;
+ * so after any call the error describes that call alone. Results are
  * returned in caller-owned structs with fixed size fields; libvix keeps no
  * pointer to them. The few results that hold arrays of variable length say
  * so below, with the function that frees them.

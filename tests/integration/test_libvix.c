@@ -1,0 +1,94 @@
+/*
+ * libvix's contract with its callers, against the real vixd --dev: the
+ * caller's error is reset by every call, result names match the header,
+ * state errors come at once, and a vix_client fits in the caller's own
+ * poll() loop through vix_fd(). BSNs come from tests/data/bsn-valid.txt and
+ * are never printed.
+ */
+#include <limits.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <vix/client.h>
+#include "harness.h"
+
+#define MAX_BSNS	64
+
+static struct vixd_proc vixd;
+static char bsns[MAX_BSNS][16];
+static size_t nbsns;
+
+static void
+start(void)
+{
+	nbsns = harness_load_bsns(bsns, MAX_BSNS);
+	cr_assert_gt(nbsns, 10);
+	harness_start(&vixd, NULL);
+}
+
+static void
+stop(void)
+{
+	harness_stop(&vixd);
+}
+
+TestSuite(libvix, .init = start, .fini = stop, .timeout = 120);
+
+static vix_client *
+connect_as(const char *org)
+{
+	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], file[64];
+	struct vix_options o = { vixd.addr, cert, key, ca, 0 };
+	struct vix_error err;
+	vix_client *c;
+
+	snprintf(file, sizeof(file), "%s.pem", org);
+	harness_dev_file(&vixd, file, cert, sizeof(cert));
+	snprintf(file, sizeof(file), "%s.key", org);
+	harness_dev_file(&vixd, file, key, sizeof(key));
+	harness_dev_file(&vixd, "ca.pem", ca, sizeof(ca));
+	cr_assert_eq(vix_connect(&o, &c, &err), VIX_OK, "connect: %s",
+	    err.message);
+	return c;
+}
+
+Test(libvix, every_call_resets_the_callers_error)
+{
+	struct vix_ping_result ping;
+	struct vix_list_result list;
+	struct vix_involved_result inv;
+	struct vix_error err;
+	vix_client *c = connect_as("org-a");
+
+	/* A refusal: org-a has no signal on this youth. */
+	cr_assert_eq(vix_involved(c, bsns[1], &inv, &err), VIX_ERR_REFUSED);
+	cr_assert_eq(err.status, VIX_STATUS_PERMISSION_DENIED);
+	cr_assert_neq(err.message[0], '\0');
+
+	cr_assert_eq(vix_ping(c, &ping, &err), VIX_OK, "%s", err.message);
+	cr_assert_eq(err.kind, VIX_OK, "kind %d after a good ping", err.kind);
+	cr_assert_eq(err.status, VIX_STATUS_OK, "status %d after a good ping",
+	    err.status);
+	cr_assert_str_empty(err.message, "old message kept: %s", err.message);
+	cr_assert_eq(err.retry_after_ms, 0);
+
+	/* Failing locally, then succeeding again. */
+	cr_assert_eq(vix_involved(c, NULL, &inv, &err), VIX_ERR_ARGS);
+	cr_assert_eq(vix_list(c, 0, 0, &list, &err), VIX_OK, "%s",
+	    err.message);
+	vix_list_result_free(&list);
+	cr_assert_eq(err.kind, VIX_OK);
+	cr_assert_str_empty(err.message, "old message kept: %s", err.message);
+
+	/* A timeout is reported, then cleared by the next good call. */
+	cr_assert_eq(vix_wait(c, 10, &err), VIX_ERR_TIMEOUT);
+	cr_assert_eq(vix_ping(c, &ping, &err), VIX_OK, "%s", err.message);
+	cr_assert_eq(err.kind, VIX_OK);
+	cr_assert_str_empty(err.message);
+	vix_close(c);
+}
