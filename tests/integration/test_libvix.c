@@ -92,3 +92,40 @@ Test(libvix, every_call_resets_the_callers_error)
 	cr_assert_str_empty(err.message);
 	vix_close(c);
 }
+
+Test(libvix, result_names_are_the_documented_ones)
+{
+	static const struct { int r; const char *name; } want[] = {
+		{ VIX_OK, "ok" },
+		{ VIX_ERR_ARGS, "invalid arguments" },
+		{ VIX_ERR_CONNECT, "connection failed" },
+		{ VIX_ERR_TLS, "TLS failure" },
+		{ VIX_ERR_REFUSED, "refused by server" },
+		{ VIX_ERR_PROTOCOL, "protocol error" },
+		{ VIX_ERR_NOMEM, "out of memory" },
+		{ VIX_ERR_TIMEOUT, "timed out" },
+		{ VIX_ERR_TIMEOUT + 1, "unknown error" },
+		{ -1, "unknown error" },
+	};
+	char path[PATH_MAX], header[65536], *p;
+	FILE *f;
+	size_t i, n;
+
+	/* The header documents each name; the code returns each. */
+	snprintf(path, sizeof(path), "%s/client/include/vix/client.h",
+	    getenv("VIX_SOURCE_ROOT"));
+	cr_assert_not_null(f = fopen(path, "r"), "cannot read %s", path);
+	n = fread(header, 1, sizeof(header) - 1, f);
+	fclose(f);
+	header[n] = '\0';
+	cr_assert_not_null(p = strstr(header, "vix_result_name"));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char quoted[64];
+
+		cr_assert_str_eq(vix_result_name(want[i].r), want[i].name,
+		    "result %d", want[i].r);
+		snprintf(quoted, sizeof(quoted), "\"%s\"", want[i].name);
+		cr_assert_not_null(strstr(header, quoted),
+		    "the header does not document %s", quoted);
+	}
+}

@@ -474,7 +474,14 @@ VIX_API void vix_close(vix_client *c);
 /* "INVALID_ARGUMENT" etc.; "UNKNOWN_STATUS" for a code not listed. */
 VIX_API const char *vix_status_name(int status);
 
-/* "connect", "tls", "refused", ... */
+/*
+ * What a vix_result means, in words for a message: VIX_OK "ok",
+ * VIX_ERR_ARGS "invalid arguments", VIX_ERR_CONNECT "connection failed",
+ * VIX_ERR_TLS "TLS failure", VIX_ERR_REFUSED "refused by server",
+ * VIX_ERR_PROTOCOL "protocol error", VIX_ERR_NOMEM "out of memory",
+ * VIX_ERR_TIMEOUT "timed out"; "unknown error" for a number not listed.
+ * The vix CLI prints it before err.message ("vix: refused by server: ...").
+ */
 VIX_API const char *vix_result_name(int result);
 
 /* The library's version, e.g. "0.1.0". */
