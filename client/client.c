@@ -51,6 +51,7 @@ struct vix_client {
 	size_t		 pending;	/* vix_register_send()s not yet received */
 	int		 dead;		/* connection unusable: fail fast */
 	int		 server_role;	/* accepted from vixd (push mode) */
+	int		 subscribed;	/* vix_subscribe() succeeded */
 	uint8_t		*rbuf;		/* bytes read, not yet consumed */
 	size_t		 rlen, rcap;
 	struct queued	*qhead, **qtail;	/* for vix_next_notification */
@@ -1312,6 +1313,7 @@ vix_subscribe(vix_client *c, uint64_t from_seq,
 	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_SUBSCRIBE,
 	    "subscribe", &b, &msg, err)) != VIX_OK)
 		return rc;
+	c->subscribed = 1;	/* the server delivers from now on */
 	if ((r = msg->response->subscribe) != NULL && r->n_positions > 0) {
 		out->positions = calloc(r->n_positions, sizeof(*out->positions));
 		if (out->positions == NULL)
@@ -1372,6 +1374,9 @@ vix_next_notification(vix_client *c, int timeout_ms,
 		    "required");
 	if (queue_pop(c, out))
 		return VIX_OK;
+	if (!c->subscribed && !c->server_role)
+		return seterr(err, VIX_ERR_ARGS, 0, "no notifications can "
+		    "come: call vix_subscribe() on this connection first");
 	if ((rc = client_not_pipelining(c, err)) != VIX_OK)
 		return rc;
 	while (rc == VIX_OK && !got) {

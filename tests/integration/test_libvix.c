@@ -129,3 +129,29 @@ Test(libvix, result_names_are_the_documented_ones)
 		    "the header does not document %s", quoted);
 	}
 }
+Test(libvix, next_notification_without_subscription_fails_at_once)
+{
+	struct vix_subscribe_result sub;
+	struct vix_notification n;
+	struct vix_error err;
+	vix_client *c = connect_as("org-a");
+	long t0, took;
+	int rc;
+
+	t0 = harness_now_ms();
+	rc = vix_next_notification(c, 2000, &n, &err);
+	took = harness_now_ms() - t0;
+	cr_assert_eq(rc, VIX_ERR_ARGS, "got %s: %s", vix_result_name(rc),
+	    err.message);
+	cr_assert_lt(took, 1000, "waited %ld ms for nothing", took);
+	cr_assert_not_null(strstr(err.message, "vix_subscribe"),
+	    "the message does not say what to do: %s", err.message);
+
+	/* Subscribed, the same call waits and times out as documented. */
+	cr_assert_eq(vix_subscribe(c, 0, NULL, 0, &sub, &err), VIX_OK, "%s",
+	    err.message);
+	vix_subscribe_result_free(&sub);
+	cr_assert_eq(vix_next_notification(c, 50, &n, &err), VIX_ERR_TIMEOUT,
+	    "%s", err.message);
+	vix_close(c);
+}

@@ -401,6 +401,8 @@ VIX_API int vix_subscribe(vix_client *c, uint64_t from_seq,
  * when none came in time, or when a signal handler interrupted the wait:
  * the connection is still good, call again. Free *out with
  * vix_notification_free(). Also works on a connection from vix_accept().
+ * On a connection from vix_connect() on which vix_subscribe() has not yet
+ * succeeded nothing can come: VIX_ERR_ARGS at once, without waiting.
  */
 VIX_API int vix_next_notification(vix_client *c, int timeout_ms,
     struct vix_notification *out, struct vix_error *err);
