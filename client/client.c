@@ -1099,6 +1099,12 @@ vix_wait(vix_client *c, int timeout_ms, struct vix_error *err)
 }
 
 int
+vix_fd(const vix_client *c)
+{
+	return c == NULL ? -1 : c->fd;
+}
+
+int
 vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
     enum vix_withdraw_reason reason, struct vix_withdraw_result *out,
     struct vix_error *err)

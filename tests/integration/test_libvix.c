@@ -57,6 +57,20 @@ connect_as(const char *org)
 	return c;
 }
 
+static void
+register_as(vix_client *c, const char *bsn, const char *ref)
+{
+	struct vix_register_req req = { .bsn = bsn,
+	    .birth_date = "2015-03-01", .contact_name = "J. Jansen",
+	    .contact_phone = "0501234567", .client_ref = ref };
+	struct vix_register_result res;
+	struct vix_error err;
+
+	cr_assert_eq(vix_register(c, &req, &res, &err), VIX_OK,
+	    "register %s: %s", ref, err.message);
+	vix_register_result_free(&res);
+}
+
 Test(libvix, every_call_resets_the_callers_error)
 {
 	struct vix_ping_result ping;
@@ -154,4 +168,57 @@ Test(libvix, next_notification_without_subscription_fails_at_once)
 	cr_assert_eq(vix_next_notification(c, 50, &n, &err), VIX_ERR_TIMEOUT,
 	    "%s", err.message);
 	vix_close(c);
+}
+
+/*
+ * The event loop the header documents: poll() vix_fd() for POLLIN, then
+ * take notifications with timeout 0 until VIX_ERR_TIMEOUT. Two matches make
+ * two notifications for org-a that may arrive in one TLS read; both must be
+ * taken without another POLLIN.
+ */
+Test(libvix, notifications_in_a_poll_loop)
+{
+	struct vix_subscribe_result sub;
+	struct vix_notification n;
+	struct vix_error err;
+	struct pollfd pfd;
+	vix_client *a = connect_as("org-a"), *b = connect_as("org-b");
+	int got = 0, polls = 0, rc;
+
+	cr_assert_eq(vix_fd(NULL), -1);
+	cr_assert_geq(vix_fd(a), 0);
+	cr_assert_neq(vix_fd(a), vix_fd(b));
+	cr_assert_eq(vix_subscribe(a, 0, NULL, 0, &sub, &err), VIX_OK, "%s",
+	    err.message);
+	vix_subscribe_result_free(&sub);
+
+	register_as(a, bsns[2], "poll-a1");
+	register_as(a, bsns[3], "poll-a2");
+	register_as(b, bsns[2], "poll-b1");
+	register_as(b, bsns[3], "poll-b2");
+
+	while (got < 2 && polls < 50) {
+		pfd = (struct pollfd){ .fd = vix_fd(a), .events = POLLIN };
+		polls++;
+		if (poll(&pfd, 1, 200) == 0)
+			continue;
+		cr_assert(pfd.revents & POLLIN, "revents %#x", pfd.revents);
+		while ((rc = vix_next_notification(a, 0, &n, &err)) == VIX_OK) {
+			cr_assert_eq(n.type, VIX_NOTIFY_MATCH_CREATED, "%s",
+			    vix_notification_type_name(n.type));
+			cr_assert_str_eq(n.recipient, "org-a");
+			cr_assert_eq(vix_ack(a, n.recipient, n.seq, &err),
+			    VIX_OK, "%s", err.message);
+			vix_notification_free(&n);
+			got++;
+		}
+		cr_assert_eq(rc, VIX_ERR_TIMEOUT, "%s", err.message);
+	}
+	cr_assert_eq(got, 2, "%d notifications after %d polls", got, polls);
+
+	/* Nothing more: the descriptor stays quiet. */
+	pfd = (struct pollfd){ .fd = vix_fd(a), .events = POLLIN };
+	cr_assert_eq(poll(&pfd, 1, 100), 0);
+	vix_close(a);
+	vix_close(b);
 }

@@ -292,6 +292,30 @@ VIX_API int vix_register_recv(vix_client *c, uint64_t *id,
  */
 VIX_API int vix_wait(vix_client *c, int timeout_ms, struct vix_error *err);
 
+/*
+ * The connection's socket, for the caller's own event loop (poll, epoll,
+ * libevent); -1 for NULL. It stays the same until vix_close(); only watch
+ * it: do not read, write or close it. The loop, as libpq's with PQsocket():
+ *
+ *	wait until vix_fd(c) is readable (POLLIN, EV_READ), then
+ *	while ((rc = vix_next_notification(c, 0, &n, &err)) == VIX_OK) {
+ *		handle n; vix_ack(c, n.recipient, n.seq, &err);
+ *		vix_notification_free(&n);
+ *	}
+ *	VIX_ERR_TIMEOUT: nothing more for now, wait for readable again;
+ *	anything else: the connection failed (err says why), vix_close(c).
+ *
+ * Always drain until VIX_ERR_TIMEOUT: one read may bring several
+ * notifications, and TLS may hold decrypted bytes that libvix has already
+ * taken off the socket, so the descriptor does not become readable again
+ * for them. Likewise after any other call, which may have kept
+ * notifications that arrived while it waited for its response: drain before
+ * waiting on the descriptor. The calls themselves still block (within the
+ * timeout of struct vix_options) while they wait for a response. Since 0.2
+ * (version node LIBVIX_0.2).
+ */
+VIX_API int vix_fd(const vix_client *c);
+
 /* Free m->others and zero *m. NULL is allowed. */
 VIX_API void vix_match_free(struct vix_match *m);
 /* Free what *r holds (its match) and zero it. NULL is allowed. */
