@@ -222,3 +222,57 @@ Test(libvix, notifications_in_a_poll_loop)
 	vix_close(a);
 	vix_close(b);
 }
+
+/*
+ * How public structs grow (client.h, "Growing structs"): within libvix.so.0
+ * no struct changes size and no field moves; vix_error grows into its
+ * reserved words, which libvix zeroes. The sizes of libvix 0.1 on LP64,
+ * pinned so that a change that breaks callers fails here.
+ */
+#if defined(__LP64__)
+Test(libvix, public_structs_keep_their_size_and_error_has_room)
+{
+	static const struct { const char *name; size_t size, want; } s[] = {
+		{ "vix_error", sizeof(struct vix_error), 520 },
+		{ "vix_options", sizeof(struct vix_options), 40 },
+		{ "vix_org", sizeof(struct vix_org), 183 },
+		{ "vix_ping_result", sizeof(struct vix_ping_result), 215 },
+		{ "vix_register_req", sizeof(struct vix_register_req), 64 },
+		{ "vix_involvement", sizeof(struct vix_involvement), 592 },
+		{ "vix_match", sizeof(struct vix_match), 208 },
+		{ "vix_register_result", sizeof(struct vix_register_result), 240 },
+		{ "vix_withdraw_result", sizeof(struct vix_withdraw_result), 32 },
+		{ "vix_involved_result", sizeof(struct vix_involved_result), 224 },
+		{ "vix_signal_summary", sizeof(struct vix_signal_summary), 112 },
+		{ "vix_list_result", sizeof(struct vix_list_result), 24 },
+		{ "vix_notification", sizeof(struct vix_notification), 936 },
+		{ "vix_position", sizeof(struct vix_position), 56 },
+		{ "vix_subscribe_result", sizeof(struct vix_subscribe_result), 16 },
+		{ "vix_listen_options", sizeof(struct vix_listen_options), 56 },
+	};
+	struct vix_involved_result inv;
+	struct vix_error err;
+	vix_client *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		cr_assert_eq(s[i].size, s[i].want, "struct %s is %zu bytes, "
+		    "was %zu: see \"Growing structs\" in client.h", s[i].name,
+		    s[i].size, s[i].want);
+	/* 0.1's fields where 0.1 had them; room reserved for new ones. */
+	cr_assert_eq(offsetof(struct vix_error, message), 8);
+	cr_assert_eq(offsetof(struct vix_error, retry_after_ms), 516);
+	cr_assert_eq(sizeof(((struct vix_error *)0)->reserved), 12);
+	cr_assert_eq(offsetof(struct vix_error, reserved) +
+	    sizeof(((struct vix_error *)0)->reserved), 516);
+
+	/* A refusal leaves the reserved words zero. */
+	c = connect_as("org-a");
+	memset(&err, 0xa5, sizeof(err));
+	cr_assert_eq(vix_involved(c, bsns[4], &inv, &err), VIX_ERR_REFUSED);
+	for (i = 0; i < sizeof(err.reserved) / sizeof(err.reserved[0]); i++)
+		cr_assert_eq(err.reserved[i], 0, "reserved[%zu]", i);
+	cr_assert_lt(strlen(err.message), sizeof(err.message));
+	vix_close(c);
+}
+#endif

@@ -66,18 +66,41 @@ enum vix_status {
 	VIX_STATUS_UNAUTHENTICATED = 16,
 };
 
+/*
+ * Growing structs. libvix keeps one ABI for its soname, libvix.so.0: no
+ * public struct changes its size, and no field moves, so a program built
+ * against an older <vix/client.h> keeps working with a newer libvix (and the
+ * sizes are pinned by the test suite). Within that rule:
+ *
+ * - struct vix_error has reserved words. A new field takes the last free
+ *   reserved word(s), next to the fields added before it; libvix zeroes
+ *   them, and zero in a new field means what an older libvix would have
+ *   meant (no hint, nothing known). retry_after_ms, libvix 0.1's one
+ *   addition, sits where 0.1 put it.
+ * - The other structs have no room: nothing is added to them. A release
+ *   that must return or accept more adds a new function (and, if needed, a
+ *   new struct that begins with reserved room) in a new version node of
+ *   the library, as vix_fd() came in LIBVIX_0.2; the old function and
+ *   struct stay as they are.
+ * - Callers zero every struct they pass in (designated initialisers or
+ *   memset), so that fields they do not name are zero, the default.
+ *
+ * A change that cannot keep these rules waits for libvix.so.1 (1.0), which
+ * is free to change layouts once, with room in every struct.
+ */
 struct vix_error {
 	enum vix_result	 kind;
 	int		 status;	/* enum vix_status, with VIX_ERR_REFUSED */
-	char		 message[508];
+	char		 message[496];
+	uint32_t	 reserved[3];	/* zero; for new fields, taken from
+					   the end (libvix 0.1: message[508]) */
 	/*
 	 * With VIX_STATUS_RESOURCE_EXHAUSTED because the caller's
 	 * organisation is over the server's rate limit, or the server's
 	 * queue for the store is full: the request was not applied; try it
 	 * again after this many milliseconds.
-	 * 0: no hint (back off by your own rule). Taken from message's
-	 * last 4 bytes, so that the struct keeps the size and layout of
-	 * libvix 0.1.
+	 * 0: no hint (back off by your own rule). At the offset of libvix
+	 * 0.1, taken from the end of what was message.
 	 */
 	uint32_t	 retry_after_ms;
 };
