@@ -51,6 +51,7 @@ struct vix_client {
 	size_t		 pending;	/* vix_register_send()s not yet received */
 	int		 dead;		/* connection unusable: fail fast */
 	int		 server_role;	/* accepted from vixd (push mode) */
+	int		 subscribed;	/* vix_subscribe() succeeded */
 	uint8_t		*rbuf;		/* bytes read, not yet consumed */
 	size_t		 rlen, rcap;
 	struct queued	*qhead, **qtail;	/* for vix_next_notification */
@@ -80,6 +81,14 @@ seterr(struct vix_error *err, enum vix_result kind, int status,
 		va_end(ap);
 	}
 	return kind;
+}
+
+/* Every call starts by resetting the caller's error: VIX_OK, no message. */
+static void
+errclear(struct vix_error *err)
+{
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
 }
 
 /* The first queued OpenSSL error (the cause), cleared after reading. */
@@ -374,6 +383,7 @@ vix_connect(const struct vix_options *opt, vix_client **out,
 	vix_client *c;
 	int rc;
 
+	errclear(err);
 	*out = NULL;
 	if (opt == NULL || opt->cert_file == NULL || opt->key_file == NULL ||
 	    opt->ca_file == NULL)
@@ -774,6 +784,7 @@ vix_ping(vix_client *c, struct vix_ping_result *out, struct vix_error *err)
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (c == NULL || out == NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
 		    "required");
@@ -958,6 +969,7 @@ vix_register(vix_client *c, const struct vix_register_req *rq,
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (c == NULL || rq == NULL || out == NULL)
@@ -984,6 +996,7 @@ vix_register_send(vix_client *c, const struct vix_register_req *rq,
 	Vix__V1__Contact ct = VIX__V1__CONTACT__INIT;
 	int rc;
 
+	errclear(err);
 	if (id != NULL)
 		*id = 0;
 	if (c == NULL || rq == NULL || id == NULL)
@@ -1041,6 +1054,7 @@ vix_register_recv(vix_client *c, uint64_t *id,
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (id != NULL)
@@ -1068,6 +1082,7 @@ vix_wait(vix_client *c, int timeout_ms, struct vix_error *err)
 	int64_t deadline;
 	int rc, ready;
 
+	errclear(err);
 	if (c == NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "client is required");
 	if (c->dead)
@@ -1084,6 +1099,12 @@ vix_wait(vix_client *c, int timeout_ms, struct vix_error *err)
 }
 
 int
+vix_fd(const vix_client *c)
+{
+	return c == NULL ? -1 : c->fd;
+}
+
+int
 vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
     enum vix_withdraw_reason reason, struct vix_withdraw_result *out,
     struct vix_error *err)
@@ -1095,6 +1116,7 @@ vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (c == NULL || out == NULL)
@@ -1137,6 +1159,7 @@ vix_involved(vix_client *c, const char *bsn, struct vix_involved_result *out,
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (c == NULL || out == NULL)
@@ -1185,6 +1208,7 @@ vix_list(vix_client *c, uint32_t page_size, uint64_t after,
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (c == NULL || out == NULL)
@@ -1226,6 +1250,7 @@ vix_coordinate(vix_client *c, uint64_t match_id,
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (c == NULL || out == NULL)
@@ -1276,6 +1301,7 @@ vix_subscribe(vix_client *c, uint64_t from_seq,
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (c == NULL || out == NULL || (n > 0 && recipients == NULL))
@@ -1293,6 +1319,7 @@ vix_subscribe(vix_client *c, uint64_t from_seq,
 	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_SUBSCRIBE,
 	    "subscribe", &b, &msg, err)) != VIX_OK)
 		return rc;
+	c->subscribed = 1;	/* the server delivers from now on */
 	if ((r = msg->response->subscribe) != NULL && r->n_positions > 0) {
 		out->positions = calloc(r->n_positions, sizeof(*out->positions));
 		if (out->positions == NULL)
@@ -1345,6 +1372,7 @@ vix_next_notification(vix_client *c, int timeout_ms,
 	size_t hlen, blen;
 	int got = 0, rc = VIX_OK, ready;
 
+	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (c == NULL || out == NULL)
@@ -1352,6 +1380,9 @@ vix_next_notification(vix_client *c, int timeout_ms,
 		    "required");
 	if (queue_pop(c, out))
 		return VIX_OK;
+	if (!c->subscribed && !c->server_role)
+		return seterr(err, VIX_ERR_ARGS, 0, "no notifications can "
+		    "come: call vix_subscribe() on this connection first");
 	if ((rc = client_not_pipelining(c, err)) != VIX_OK)
 		return rc;
 	while (rc == VIX_OK && !got) {
@@ -1386,6 +1417,7 @@ vix_ack(vix_client *c, const char *recipient, uint64_t seq,
 	struct frame_budget b;
 	int rc;
 
+	errclear(err);
 	if (c == NULL || recipient == NULL || recipient[0] == '\0')
 		return seterr(err, VIX_ERR_ARGS, 0, "ack: client and recipient "
 		    "are required");
@@ -1528,6 +1560,7 @@ vix_listen(const struct vix_listen_options *opt, vix_listener **out,
 	vix_listener *l;
 	int rc;
 
+	errclear(err);
 	if (out == NULL || opt == NULL || opt->listen == NULL ||
 	    opt->cert_file == NULL || opt->key_file == NULL ||
 	    opt->ca_file == NULL)
@@ -1586,6 +1619,7 @@ vix_accept(vix_listener *l, int timeout_ms, vix_client **out,
 	vix_client *c;
 	int fd, rc;
 
+	errclear(err);
 	if (l == NULL || out == NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "listener and result are "
 		    "required");

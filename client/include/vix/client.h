@@ -4,10 +4,12 @@
  * A vix_client is one mutually authenticated TLS connection to vixd (or,
  * in push mode, from it: see vix_listen). It is not thread-safe: use one
  * per thread, or lock around calls. Every call
- * that can fail returns VIX_OK or a vix_result, and fills the caller's
- * struct vix_error (which may be NULL) with the kind of failure, the
- * server's status code where the server refused (with, over a rate limit,
- * when to try again), and a message that names what is wrong. Results are
+ * that can fail returns VIX_OK or a vix_result. It first resets the
+ * caller's struct vix_error (which may be NULL) to all zero (kind VIX_OK,
+ * status 0, an empty message), and on failure fills it with the kind of
+ * failure, the server's status code where the server refused (with, over a
+ * rate limit, when to try again), and a message that names what is wrong;
+ * so after any call the error describes that call alone. Results are
  * returned in caller-owned structs with fixed size fields; libvix keeps no
  * pointer to them. The few results that hold arrays of variable length say
  * so below, with the function that frees them.
@@ -64,18 +66,41 @@ enum vix_status {
 	VIX_STATUS_UNAUTHENTICATED = 16,
 };
 
+/*
+ * Growing structs. libvix keeps one ABI for its soname, libvix.so.0: no
+ * public struct changes its size, and no field moves, so a program built
+ * against an older <vix/client.h> keeps working with a newer libvix (and the
+ * sizes are pinned by the test suite). Within that rule:
+ *
+ * - struct vix_error has reserved words. A new field takes the last free
+ *   reserved word(s), next to the fields added before it; libvix zeroes
+ *   them, and zero in a new field means what an older libvix would have
+ *   meant (no hint, nothing known). retry_after_ms, libvix 0.1's one
+ *   addition, sits where 0.1 put it.
+ * - The other structs have no room: nothing is added to them. A release
+ *   that must return or accept more adds a new function (and, if needed, a
+ *   new struct that begins with reserved room) in a new version node of
+ *   the library, as vix_fd() came in LIBVIX_0.2; the old function and
+ *   struct stay as they are.
+ * - Callers zero every struct they pass in (designated initialisers or
+ *   memset), so that fields they do not name are zero, the default.
+ *
+ * A change that cannot keep these rules waits for libvix.so.1 (1.0), which
+ * is free to change layouts once, with room in every struct.
+ */
 struct vix_error {
 	enum vix_result	 kind;
 	int		 status;	/* enum vix_status, with VIX_ERR_REFUSED */
-	char		 message[508];
+	char		 message[496];
+	uint32_t	 reserved[3];	/* zero; for new fields, taken from
+					   the end (libvix 0.1: message[508]) */
 	/*
 	 * With VIX_STATUS_RESOURCE_EXHAUSTED because the caller's
 	 * organisation is over the server's rate limit, or the server's
 	 * queue for the store is full: the request was not applied; try it
 	 * again after this many milliseconds.
-	 * 0: no hint (back off by your own rule). Taken from message's
-	 * last 4 bytes, so that the struct keeps the size and layout of
-	 * libvix 0.1.
+	 * 0: no hint (back off by your own rule). At the offset of libvix
+	 * 0.1, taken from the end of what was message.
 	 */
 	uint32_t	 retry_after_ms;
 };
@@ -290,6 +315,30 @@ VIX_API int vix_register_recv(vix_client *c, uint64_t *id,
  */
 VIX_API int vix_wait(vix_client *c, int timeout_ms, struct vix_error *err);
 
+/*
+ * The connection's socket, for the caller's own event loop (poll, epoll,
+ * libevent); -1 for NULL. It stays the same until vix_close(); only watch
+ * it: do not read, write or close it. The loop, as libpq's with PQsocket():
+ *
+ *	wait until vix_fd(c) is readable (POLLIN, EV_READ), then
+ *	while ((rc = vix_next_notification(c, 0, &n, &err)) == VIX_OK) {
+ *		handle n; vix_ack(c, n.recipient, n.seq, &err);
+ *		vix_notification_free(&n);
+ *	}
+ *	VIX_ERR_TIMEOUT: nothing more for now, wait for readable again;
+ *	anything else: the connection failed (err says why), vix_close(c).
+ *
+ * Always drain until VIX_ERR_TIMEOUT: one read may bring several
+ * notifications, and TLS may hold decrypted bytes that libvix has already
+ * taken off the socket, so the descriptor does not become readable again
+ * for them. Likewise after any other call, which may have kept
+ * notifications that arrived while it waited for its response: drain before
+ * waiting on the descriptor. The calls themselves still block (within the
+ * timeout of struct vix_options) while they wait for a response. Since 0.2
+ * (version node LIBVIX_0.2).
+ */
+VIX_API int vix_fd(const vix_client *c);
+
 /* Free m->others and zero *m. NULL is allowed. */
 VIX_API void vix_match_free(struct vix_match *m);
 /* Free what *r holds (its match) and zero it. NULL is allowed. */
@@ -399,6 +448,8 @@ VIX_API int vix_subscribe(vix_client *c, uint64_t from_seq,
  * when none came in time, or when a signal handler interrupted the wait:
  * the connection is still good, call again. Free *out with
  * vix_notification_free(). Also works on a connection from vix_accept().
+ * On a connection from vix_connect() on which vix_subscribe() has not yet
+ * succeeded nothing can come: VIX_ERR_ARGS at once, without waiting.
  */
 VIX_API int vix_next_notification(vix_client *c, int timeout_ms,
     struct vix_notification *out, struct vix_error *err);
@@ -472,7 +523,14 @@ VIX_API void vix_close(vix_client *c);
 /* "INVALID_ARGUMENT" etc.; "UNKNOWN_STATUS" for a code not listed. */
 VIX_API const char *vix_status_name(int status);
 
-/* "connect", "tls", "refused", ... */
+/*
+ * What a vix_result means, in words for a message: VIX_OK "ok",
+ * VIX_ERR_ARGS "invalid arguments", VIX_ERR_CONNECT "connection failed",
+ * VIX_ERR_TLS "TLS failure", VIX_ERR_REFUSED "refused by server",
+ * VIX_ERR_PROTOCOL "protocol error", VIX_ERR_NOMEM "out of memory",
+ * VIX_ERR_TIMEOUT "timed out"; "unknown error" for a number not listed.
+ * The vix CLI prints it before err.message ("vix: refused by server: ...").
+ */
 VIX_API const char *vix_result_name(int result);
 
 /* The library's version, e.g. "0.1.0". */
