@@ -290,6 +290,8 @@ conn_teardown(struct conn *c, const char *reason)
 	log_info("conn %llu%s%s%s: closed: %s", (unsigned long long)c->id,
 	    c->org ? " (" : "", c->org ? c->org->id : "", c->org ? ")" : "",
 	    reason);
+	if (c->pusher != NULL)
+		push_conn_ending(c, reason);
 	c->state = CONN_CLOSING;
 	if (c->broken ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
@@ -778,6 +780,7 @@ conn_handle_frame(struct conn *c, const uint8_t *buf, size_t len)
 	struct frame_budget budget;
 	Vix__V1__Request *req;
 
+	c->heard = 1;
 	/* Served only as what the registry now in force allows. */
 	if (conn_recheck(c) == -1)
 		return;
@@ -837,6 +840,50 @@ conn_readcb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Whether a TLS alert says the peer would not take our certificate. */
+static int
+conn_alert_is_certificate(int alert)
+{
+	switch (alert) {
+	case SSL_AD_BAD_CERTIFICATE:
+	case SSL_AD_UNSUPPORTED_CERTIFICATE:
+	case SSL_AD_CERTIFICATE_REVOKED:
+	case SSL_AD_CERTIFICATE_EXPIRED:
+	case SSL_AD_CERTIFICATE_UNKNOWN:
+	case SSL_AD_UNKNOWN_CA:
+	case SSL_AD_ACCESS_DENIED:
+	case SSL_AD_CERTIFICATE_REQUIRED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A TLS alert the peer sent, in words, into buf; -1 if e is not one. In
+ * TLS 1.3 a client finishes its handshake before the server has checked
+ * the client's certificate, so the refusal of a push target that has not
+ * yet sent anything is a refused handshake too.
+ */
+static int
+conn_alert_reason(struct conn *c, unsigned long e, char *buf, size_t len)
+{
+	int reason = ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET;
+	const char *peer = c->pusher != NULL ? "partner" : "peer";
+
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL || reason < 0 || reason > 255)
+		return -1;
+	if (c->state == CONN_HANDSHAKE || (c->pusher != NULL && !c->heard))
+		snprintf(buf, len, "the %s refused the TLS handshake (alert "
+		    "%s)%s", peer, SSL_alert_desc_string_long(reason),
+		    conn_alert_is_certificate(reason) ? ": it does not accept "
+		    "vixd's certificate" : "");
+	else
+		snprintf(buf, len, "the %s ended the connection with TLS "
+		    "alert %s", peer, SSL_alert_desc_string_long(reason));
+	return 0;
+}
+
 /* Why the transport failed, in words for the log. */
 static const char *
 conn_error_reason(struct conn *c, char *buf, size_t len)
@@ -853,6 +900,8 @@ conn_error_reason(struct conn *c, char *buf, size_t len)
 		conn_handshake_failed(c, conn_tls_failure(c, last));
 		if (ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
 			return "peer closed the connection";
+		if (conn_alert_reason(c, last, buf, len) == 0)
+			return buf;
 		if (ERR_GET_REASON(last) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
 			/* Say why: revoked, expired, unknown issuer, ... */
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);

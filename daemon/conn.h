@@ -40,6 +40,7 @@ struct conn {
 	int			 in_hsgate;	/* counted as a handshake */
 	int			 established;	/* counted in nestablished */
 	uint64_t		 req_t0;	/* when it was decoded, ns */
+	int			 heard;		/* a frame came from the peer */
 };
 
 /*

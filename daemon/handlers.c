@@ -17,6 +17,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "orgstats.h"
+#include "push.h"
 #include "ratelimit.h"
 #include "rules.h"
 #include "server.h"
@@ -723,6 +724,8 @@ complete_ack(struct conn *c, struct job *j)
 	reply.acked = j->out.acked;
 	if (c->pusher == NULL)	/* a push target sends acks, takes no replies */
 		respond(c, j->req_id, VIX__V1__RESPONSE__BODY_ACK, &reply);
+	else
+		push_conn_acked(c);
 	/* The window opened: send what waits. */
 	for (size_t i = 0; c->sub != NULL && i < c->sub->n; i++)
 		if (c->sub->r[i].org->sid == j->in.ack.recipient) {

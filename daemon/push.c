@@ -1,6 +1,7 @@
 /* Push mode: vixd dials partner systems and streams their notifications. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -19,6 +20,8 @@ struct pusher {
 	char		 host[256];
 	uint16_t	 port;
 	unsigned	 attempt;	/* failures since the last success */
+	uint64_t	 ready_ms;	/* handshake done (0: not yet) */
+	char		 why[256];	/* why the last connection ended */
 	int		 gone;		/* removed: free once conn is released */
 	int		 at_once;	/* redial without waiting */
 	struct event	*timer;
@@ -40,6 +43,15 @@ push_backoff_ms(unsigned attempt, unsigned base_ms, unsigned max_ms,
 
 static void push_closed(struct pusher *);
 
+static uint64_t
+push_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 push_dial(evutil_socket_t fd, short what, void *arg)
 {
@@ -48,6 +60,8 @@ push_dial(evutil_socket_t fd, short what, void *arg)
 	if (p->w->draining)
 		return;
 	log_debug("push: dialling %s at %s:%u", p->org_id, p->host, p->port);
+	p->ready_ms = 0;
+	snprintf(p->why, sizeof(p->why), "cannot set up a connection");
 	if ((p->conn = conn_dial(p->w, p->host, p->port, p)) == NULL)
 		push_closed(p);
 }
@@ -74,6 +88,9 @@ push_closed(struct pusher *p)
 	unsigned delay;
 
 	p->conn = NULL;
+	/* A partner that kept the line open a while had taken us. */
+	if (p->ready_ms != 0 && push_now_ms() - p->ready_ms >= PUSH_STABLE_MS)
+		p->attempt = 0;
 	if (p->gone) {
 		push_free(p);
 		return;
@@ -88,8 +105,8 @@ push_closed(struct pusher *p)
 	}
 	delay = push_backoff_ms(p->attempt++, PUSH_BACKOFF_BASE_MS,
 	    PUSH_BACKOFF_MAX_MS, (double)arc4random_uniform(1000000) / 1e6);
-	log_info("push: %s unreachable or gone; next attempt in %u ms",
-	    p->org_id, delay);
+	log_warnx("push: %s: %s; next attempt in %u ms", p->org_id, p->why,
+	    delay);
 	push_schedule(p, delay);
 }
 
@@ -97,6 +114,18 @@ void
 push_conn_closed(struct conn *c)
 {
 	push_closed(c->pusher);
+}
+
+void
+push_conn_ending(struct conn *c, const char *reason)
+{
+	snprintf(c->pusher->why, sizeof(c->pusher->why), "%s", reason);
+}
+
+void
+push_conn_acked(struct conn *c)
+{
+	c->pusher->attempt = 0;
 }
 
 const char *
@@ -121,7 +150,11 @@ push_conn_ready(struct conn *c)
 	struct subscription *s = calloc(1, sizeof(*s));
 	uint64_t last;
 
-	p->attempt = 0;
+	/*
+	 * Not yet a success: in TLS 1.3 the partner checks our certificate
+	 * after our side of the handshake is done, and may still refuse it.
+	 */
+	p->ready_ms = push_now_ms();
 	if (s == NULL || (s->r = calloc(o->n_receives_for + 1,
 	    sizeof(*s->r))) == NULL) {
 		free(s);

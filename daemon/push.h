@@ -3,7 +3,10 @@
  * vixd dials that address over mutual TLS (its own certificate; the
  * partner's verified against the CA bundle) and streams the same
  * notifications a subscription would, taking Acks back. A lost connection
- * is redialled with exponential backoff and jitter. Each push target
+ * is redialled with exponential backoff and jitter; the backoff starts
+ * again from its base only after the partner acknowledged a notification
+ * or kept the connection open PUSH_STABLE_MS (a partner refusing vixd's
+ * certificate does so after vixd's side of a TLS 1.3 handshake). Each push target
  * belongs to one worker (by its OIN), which starts, moves and stops it
  * whenever the registry is replaced.
  */
@@ -19,6 +22,8 @@ struct worker;
 
 #define PUSH_BACKOFF_BASE_MS	500
 #define PUSH_BACKOFF_MAX_MS	60000
+/* A connection open this long was accepted: the next redial is quick. */
+#define PUSH_STABLE_MS		10000
 
 /*
  * Delay before redial number attempt (0: first retry): base * 2^attempt,
@@ -40,6 +45,12 @@ void		push_free_all(struct worker *w);
 
 /* The outbound connection of a push target ended; schedule a redial. */
 void		push_conn_closed(struct conn *);
+
+/* The connection of a push target ends for reason (kept for the log). */
+void		push_conn_ending(struct conn *c, const char *reason);
+
+/* The partner acknowledged a notification: it accepts us; reset backoff. */
+void		push_conn_acked(struct conn *c);
 
 /* The OIN of the organisation a push target delivers to. */
 const char	*push_org_oin(const struct pusher *);

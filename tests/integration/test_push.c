@@ -3,11 +3,16 @@
  * over mutual TLS, streams notifications, takes acks, and after the
  * partner drops the connection redials and resumes after the last ack.
  */
+#include <sys/socket.h>
+
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
 
 #include <criterion/criterion.h>
 
@@ -127,5 +132,70 @@ Test(push, partner_is_dialled_and_resumes_after_its_last_ack)
 		harness_log(&vixd, log, sizeof(log));
 		cr_assert_geq(harness_count(log, line), 2, "%s", log);
 	}
+	harness_stop(&vixd);
+}
+
+/*
+ * Accept vixd's dials on lfd for ms milliseconds, each handshake refused
+ * by ctx; returns how many dials came in.
+ */
+static int
+refuse_dials(int lfd, SSL_CTX *ctx, long ms)
+{
+	long end = harness_now_ms() + ms, left;
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	struct timeval tv = { 5, 0 };
+	int fd, n = 0;
+	SSL *ssl;
+
+	while ((left = end - harness_now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) != 1)
+			continue;
+		cr_assert_geq(fd = accept(lfd, NULL, NULL), 0);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		ssl = SSL_new(ctx);
+		SSL_set_fd(ssl, fd);
+		cr_assert_neq(SSL_accept(ssl), 1,
+		    "the partner was to refuse vixd's certificate");
+		ERR_clear_error();
+		SSL_free(ssl);
+		close(fd);
+		n++;
+	}
+	return n;
+}
+
+Test(push, a_partner_refusing_the_certificate_is_redialled_with_backoff)
+{
+	char orgs[PATH_MAX], log[65536];
+	uint16_t port;
+	SSL_CTX *ctx;
+	FILE *fp;
+	int lfd, n;
+
+	harness_start(&vixd, NULL);
+	lfd = harness_listen_loopback(&port);
+	ctx = harness_partner_ctx(&vixd);
+	/* A partner that trusts no CA: vixd's certificate is refused. */
+	SSL_CTX_set_cert_store(ctx, X509_STORE_new());
+	cr_assert_not_null(fp = fopen(harness_dev_file(&vixd, "orgs.conf",
+	    orgs, sizeof(orgs)), "a"));
+	fprintf(fp, "\n[org pusher]\noin = 00000009990000000077\n"
+	    "name = Pushed partner\nroles = subscribe\n"
+	    "receives_for = org-a\npush = 127.0.0.1:%u\n", port);
+	fclose(fp);
+	harness_restart(&vixd);
+
+	/* 0.25-0.5 s, 0.5-1 s, 1-2 s, 2-4 s: at most 5 dials in 5 s. */
+	n = refuse_dials(lfd, ctx, 5000);
+	cr_assert_geq(n, 2, "vixd dialled %d times in 5 s", n);
+	cr_assert_leq(n, 5, "vixd dialled %d times in 5 s: no back-off "
+	    "after the partner refused its certificate", n);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert(strstr(log, "push: pusher: the partner refused the TLS "
+	    "handshake (alert unknown CA): it does not accept vixd's certificate; next attempt in ") != NULL,
+	    "the log names the partner's reason: %s", harness_redact(log));
+	SSL_CTX_free(ctx);
+	close(lfd);
 	harness_stop(&vixd);
 }
