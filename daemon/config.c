@@ -246,9 +246,12 @@ config_parse_scaled(const char *value, const struct config_unit *units,
 	return 0;
 }
 
+#define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
 struct config_ctx {
 	struct vixd_config	*c;
 	struct diag		*d;
+	int			 line[CONFIG_NKEYS];	/* where each key was given */
 };
 
 static int
@@ -333,20 +336,27 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 
 static int
 config_handler(void *ctx, const char *section, const char *key,
-    const char *value, int line)
+    const char *value, int line, int continued)
 {
 	struct config_ctx *x = ctx;
 	int known_section = 0;
 
-	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]);
-	    i++) {
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 
 		if (strcmp(k->section, section) != 0)
 			continue;
 		known_section = 1;
-		if (key != NULL && strcmp(k->name, key) == 0)
-			return config_set_key(x, k, value, line);
+		if (key == NULL || strcmp(k->name, key) != 0)
+			continue;
+		if (x->line[i] != 0 && !continued) {
+			diag_add(x->d, x->c->path, line, "%s: given twice in "
+			    "[%s] (lines %d and %d); keep one", key, section,
+			    x->line[i], line);
+			return -1;
+		}
+		x->line[i] = line;
+		return config_set_key(x, k, value, line);
 	}
 	if (known_section && key == NULL)
 		return 0;
@@ -366,7 +376,7 @@ config_handler(void *ctx, const char *section, const char *key,
 int
 config_load(struct vixd_config *c, const char *path, struct diag *d)
 {
-	struct config_ctx x = { c, d };
+	struct config_ctx x = { .c = c, .d = d };
 	int before = d->count;
 	unsigned per_address = c->max_handshakes_per_address;
 

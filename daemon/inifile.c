@@ -32,6 +32,7 @@ struct inifile {
 	int		 must_dispatch;	/* the line is a key or continuation */
 	int		 dispatched;	/* the handler saw the current line */
 	int		 has_key;	/* inih would continue a value */
+	int		 continued;	/* the line continues the last value */
 	int		 first_syntax;	/* line of the first syntax error */
 	int		 errors;
 };
@@ -55,7 +56,7 @@ inifile_section(struct inifile *f, const char *start, const char *end)
 	char name[256];
 
 	snprintf(name, sizeof(name), "%.*s", (int)(end - start), start);
-	if (f->handler(f->ctx, name, NULL, NULL, f->line) != 0)
+	if (f->handler(f->ctx, name, NULL, NULL, f->line, 0) != 0)
 		f->errors++;
 	f->has_key = 0;
 }
@@ -71,10 +72,12 @@ inifile_classify(struct inifile *f, const char *line)
 	while (isspace((unsigned char)*s))
 		s++;
 	f->must_dispatch = 0;
+	f->continued = 0;
 	if (*s == '\0' || *s == ';' || *s == '#')
 		return;
 	if (f->has_key && s > line) {
 		f->must_dispatch = 1;	/* continuation of a value */
+		f->continued = 1;
 		return;
 	}
 	if (*s == '[' && *(end = inifile_find_close(s + 1)) == ']') {
@@ -135,7 +138,7 @@ inifile_dispatch(void *user, const char *section, const char *key,
 
 	f->dispatched = 1;
 	f->has_key = key[0] != '\0';
-	if (f->handler(f->ctx, section, key, value, f->line) != 0)
+	if (f->handler(f->ctx, section, key, value, f->line, f->continued) != 0)
 		f->errors++;
 	return 1;
 }

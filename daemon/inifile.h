@@ -6,11 +6,13 @@
 
 /*
  * Called with key and value NULL for each [section] header (an empty
- * section too), then for each key of it. Return 0 to accept; otherwise the
- * handler has added a diagnostic (or did so at the section header).
+ * section too), then for each key of it; again for the key with continued
+ * set for an indented line that continues its value (so that a key given
+ * twice can be told from a continuation). Return 0 to accept; otherwise
+ * the handler has added a diagnostic (or did so at the section header).
  */
 typedef int (*inifile_handler)(void *ctx, const char *section,
-    const char *key, const char *value, int line);
+    const char *key, const char *value, int line, int continued);
 
 /*
  * Parse path, calling h for each section and key. Every syntax error (and a

@@ -12,6 +12,14 @@
 #define RANK_DEFAULT	100
 #define RANK_MAX	1000000
 
+/* The keys of each kind of section: one given twice in one is refused. */
+enum { ORG_OIN, ORG_NAME, ORG_ROLES };
+static const char *const org_keys[] = { "oin", "name", "roles", "rank",
+    "municipality", "push", "receives_for", NULL };
+static const char *const muni_keys[] = { "escalation", NULL };
+
+#define ORGS_SECTION_KEYS	8	/* the most keys a kind of section has */
+
 struct orgs_ctx {
 	struct orgs	*o;
 	struct diag	*d;
@@ -19,6 +27,8 @@ struct orgs_ctx {
 	struct municipality *muni;	/* section being read, if [municipality ...] */
 	char		 section[128];	/* last section seen */
 	int		 section_ok;
+	const char *const *keys;	/* of the section being read */
+	int		 key_line[ORGS_SECTION_KEYS];	/* where each was given */
 };
 
 int
@@ -123,12 +133,54 @@ orgs_roles_string(unsigned roles, char *buf, size_t len)
 	return buf;
 }
 
+/* The section read so far has ended: report the keys it lacks. */
+static void
+orgs_end_section(struct orgs_ctx *x)
+{
+	const struct org *g = x->cur;
+	const char *path = x->o->path;
+
+	if (g == NULL)
+		return;
+	if (x->key_line[ORG_OIN] == 0)
+		diag_add(x->d, path, g->line, "[org %s]: oin is required",
+		    g->id);
+	if (x->key_line[ORG_NAME] == 0)
+		diag_add(x->d, path, g->line, "[org %s]: name is required",
+		    g->id);
+	if (x->key_line[ORG_ROLES] == 0)
+		diag_add(x->d, path, g->line, "[org %s]: roles is required "
+		    "(register, subscribe, admin)", g->id);
+}
+
+/* A key given before in this section: report both lines. */
+static int
+orgs_repeated_key(struct orgs_ctx *x, const char *key, int line)
+{
+	for (size_t i = 0; x->keys != NULL && x->keys[i] != NULL; i++) {
+		if (strcmp(x->keys[i], key) != 0)
+			continue;
+		if (x->key_line[i] == 0) {
+			x->key_line[i] = line;
+			return 0;
+		}
+		diag_add(x->d, x->o->path, line, "%s: given twice in [%s] "
+		    "(lines %d and %d); keep one", key, x->section,
+		    x->key_line[i], line);
+		return 1;
+	}
+	return 0;
+}
+
 /* A new [org ID] or [municipality CODE] section starts. */
 static int
 orgs_begin_section(struct orgs_ctx *x, const char *section, int line)
 {
 	const char *path = x->o->path;
 
+	orgs_end_section(x);
+	memset(x->key_line, 0, sizeof(x->key_line));
+	x->keys = NULL;
 	x->cur = NULL;
 	x->muni = NULL;
 	x->section_ok = 0;
@@ -158,6 +210,7 @@ orgs_begin_section(struct orgs_ctx *x, const char *section, int line)
 		snprintf(x->cur->id, sizeof(x->cur->id), "%s", id);
 		x->cur->rank = RANK_DEFAULT;
 		x->cur->line = line;
+		x->keys = org_keys;
 	} else if (strncmp(section, "municipality ", 13) == 0) {
 		const char *code = section + 13;
 
@@ -178,6 +231,7 @@ orgs_begin_section(struct orgs_ctx *x, const char *section, int line)
 		memset(x->muni, 0, sizeof(*x->muni));
 		snprintf(x->muni->code, sizeof(x->muni->code), "%s", code);
 		x->muni->line = line;
+		x->keys = muni_keys;
 	} else if (strcmp(section, "escalation") != 0) {
 		diag_add(x->d, path, line, "unknown section [%s] (expected "
 		    "[org ID], [municipality CODE] or [escalation])", section);
@@ -215,6 +269,11 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 		if (orgs_parse_roles(value, &g->roles, bad, sizeof(bad)) == -1) {
 			diag_add(x->d, path, line, "roles: unknown role '%s' "
 			    "(expected register, subscribe, admin)", bad);
+			return -1;
+		}
+		if (g->roles == 0) {
+			diag_add(x->d, path, line, "roles: at least one of "
+			    "register, subscribe, admin is required");
 			return -1;
 		}
 	} else if (strcmp(key, "rank") == 0) {
@@ -262,7 +321,7 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 
 static int
 orgs_handler(void *ctx, const char *section, const char *key,
-    const char *value, int line)
+    const char *value, int line, int continued)
 {
 	struct orgs_ctx *x = ctx;
 	const char *path = x->o->path;
@@ -276,6 +335,8 @@ orgs_handler(void *ctx, const char *section, const char *key,
 	}
 	if (!x->section_ok)
 		return 0;	/* the section header was reported already */
+	if (!continued && orgs_repeated_key(x, key, line))
+		return -1;
 	if (x->cur != NULL)
 		return orgs_org_key(x, key, value, line);
 	if (x->muni != NULL && strcmp(key, "escalation") == 0) {
@@ -284,6 +345,12 @@ orgs_handler(void *ctx, const char *section, const char *key,
 		return 0;
 	}
 	if (x->muni == NULL && strcmp(key, "default") == 0) {
+		if (x->o->default_escalation_name != NULL && !continued) {
+			diag_add(x->d, path, line, "default: given twice in "
+			    "[escalation] (lines %d and %d); keep one",
+			    x->o->default_escalation_line, line);
+			return -1;
+		}
 		free(x->o->default_escalation_name);
 		x->o->default_escalation_name = xstrdup(value);
 		x->o->default_escalation_line = line;
@@ -328,15 +395,6 @@ orgs_resolve_delegation(struct orgs *o, struct org *g, struct diag *d)
 static void
 orgs_check_org(struct orgs *o, struct org *g, struct diag *d)
 {
-	if (g->oin[0] == '\0')
-		diag_add(d, o->path, g->line, "[org %s]: oin is required",
-		    g->id);
-	if (g->name[0] == '\0')
-		diag_add(d, o->path, g->line, "[org %s]: name is required",
-		    g->id);
-	if (g->roles == 0)
-		diag_add(d, o->path, g->line, "[org %s]: roles is required "
-		    "(register, subscribe, admin)", g->id);
 	if (g->receives_for_names != NULL)
 		orgs_resolve_delegation(o, g, d);
 	if (g->push[0] != '\0' && !(g->roles & ROLE_SUBSCRIBE))
@@ -393,8 +451,10 @@ orgs_load(const char *path, struct diag *d)
 	atomic_init(&x.o->refs, 1);
 	x.o->path = xstrdup(path);
 	x.d = d;
-	if (inifile_parse(path, orgs_handler, &x, d) == 0)
-		orgs_check(x.o, d);
+	/* Every problem, also those a wrong line hides: check after errors. */
+	inifile_parse(path, orgs_handler, &x, d);
+	orgs_end_section(&x);
+	orgs_check(x.o, d);
 	if (d->count != before) {
 		orgs_unref(x.o);
 		return NULL;

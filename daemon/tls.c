@@ -1,6 +1,7 @@
 /* Server SSL_CTX construction and OIN extraction. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -146,9 +147,127 @@ tls_check_key(X509 *cert, const char *path, struct diag *d)
 	return -1;
 }
 
+#define TLS_KEY_FILE_MAX	(64 * 1024)	/* far above any private key */
+
+/* Never prompt on a terminal for a passphrase: note that one was wanted. */
+static int
+tls_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	*(int *)u = 1;
+	return -1;
+}
+
+/* Whether every PEM block in text (len bytes) is whole, base64 intact. */
+static int
+tls_pem_readable(const char *text, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(text, (int)len);
+	unsigned long e;
+	unsigned char *data;
+	char *name, *header;
+	long n;
+	int ok = 0, blocks = 0;
+
+	while (b != NULL && PEM_read_bio(b, &name, &header, &data, &n) == 1) {
+		OPENSSL_cleanse(data, (size_t)n);
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
+		blocks++;
+	}
+	/* The loop ends at the end of the text, or at a broken block. */
+	e = ERR_peek_last_error();
+	if (b != NULL && blocks > 0 && ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+		ok = 1;
+	BIO_free(b);
+	ERR_clear_error();
+	return ok;
+}
+
+/* What is wrong with the key file text (len bytes), in words. */
+static void
+tls_key_problem(const char *text, size_t len, int encrypted, char *buf,
+    size_t buflen)
+{
+	const char *begin = memmem(text, len, "-----BEGIN ", 11), *label, *end;
+
+	if (len == 0)
+		snprintf(buf, buflen, "is empty");
+	else if (encrypted)
+		snprintf(buf, buflen, "is encrypted with a passphrase, which "
+		    "vixd cannot ask for: store it decrypted (openssl pkey -in "
+		    "KEY -out NEW), mode 0600, owned by vixd's user");
+	else if (begin == NULL && (unsigned char)text[0] == 0x30)
+		snprintf(buf, buflen, "is in DER (binary) form; vixd reads PEM: "
+		    "convert it with openssl pkey -inform DER -in KEY -out NEW");
+	else if (begin == NULL)
+		snprintf(buf, buflen, "holds no PEM block; expected a PEM "
+		    "private key (-----BEGIN PRIVATE KEY-----)");
+	else if (memmem(text, len, "PRIVATE KEY-----", 16) == NULL) {
+		label = begin + 11;
+		end = memmem(label, len - (size_t)(label - text), "-----", 5);
+		snprintf(buf, buflen, "holds a %.*s, not a private key: "
+		    "expected -----BEGIN PRIVATE KEY-----", end == NULL ||
+		    end - label > 40 ? 5 : (int)(end - label),
+		    end == NULL || end - label > 40 ? "block" : label);
+	} else if (!tls_pem_readable(text, len))
+		snprintf(buf, buflen, "cannot be decoded: its PEM block is "
+		    "damaged (bad base64, or no -----END line); install the key "
+		    "again");
+	else
+		snprintf(buf, buflen, "cannot be decoded: its PEM block holds "
+		    "no private key vixd can read (cut short or damaged); "
+		    "install the key again");
+}
+
+/*
+ * The private key at path, or NULL with the file and what is wrong with
+ * it in d (OpenSSL alone would say "PEM lib").
+ */
+static EVP_PKEY *
+tls_read_key(const char *path, struct diag *d)
+{
+	char *text = NULL, why[512];
+	EVP_PKEY *key = NULL;
+	int encrypted = 0;
+	size_t len = 0;
+	FILE *fp;
+	BIO *b;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		diag_add(d, NULL, 0, "tls private_key %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((text = malloc(TLS_KEY_FILE_MAX)) != NULL)
+		len = fread(text, 1, TLS_KEY_FILE_MAX, fp);
+	fclose(fp);
+	if (text == NULL || len == TLS_KEY_FILE_MAX) {
+		diag_add(d, NULL, 0, "tls private_key %s: %s", path, text ?
+		    "larger than 64 KiB; not a private key" : "out of memory");
+		free(text);
+		return NULL;
+	}
+	ERR_clear_error();
+	if ((b = BIO_new_mem_buf(text, (int)len)) != NULL)
+		key = PEM_read_bio_PrivateKey(b, NULL, tls_no_passphrase,
+		    &encrypted);
+	BIO_free(b);
+	if (key == NULL) {
+		tls_key_problem(text, len, encrypted, why, sizeof(why));
+		diag_add(d, NULL, 0, "tls private_key %s %s", path, why);
+	}
+	OPENSSL_cleanse(text, len);
+	free(text);
+	ERR_clear_error();
+	return key;
+}
+
 static int
 tls_load_identity(SSL_CTX *ctx, const struct vixd_config *c, struct diag *d)
 {
+	EVP_PKEY *key;
 	char err[256];
 
 	if (config_check_secret(c->tls_private_key, "tls private_key", d) == -1)
@@ -162,13 +281,16 @@ tls_load_identity(SSL_CTX *ctx, const struct vixd_config *c, struct diag *d)
 	if (tls_check_key(SSL_CTX_get0_certificate(ctx), c->tls_certificate,
 	    d) == -1)
 		return -1;
-	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_private_key,
-	    SSL_FILETYPE_PEM) != 1) {
+	if ((key = tls_read_key(c->tls_private_key, d)) == NULL)
+		return -1;
+	if (SSL_CTX_use_PrivateKey(ctx, key) != 1) {
 		diag_add(d, NULL, 0, "tls private_key %s: %s",
 		    c->tls_private_key, tls_last_error("cannot load", err,
 		    sizeof(err)));
+		EVP_PKEY_free(key);
 		return -1;
 	}
+	EVP_PKEY_free(key);
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		diag_add(d, NULL, 0, "tls private_key %s does not match "
 		    "certificate %s", c->tls_private_key, c->tls_certificate);

@@ -15,6 +15,9 @@
 
 #include <criterion/criterion.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "devcert.h"
 #include "harness.h"
 
@@ -66,6 +69,18 @@ vixd_run(struct run_result *r, const char *const *args)
 		argv[n++] = *args;
 	argv[n] = NULL;
 	harness_run(r, argv);
+}
+
+static void
+read_whole(const char *path, char *buf, size_t len)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, len - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
 }
 
 Test(daemon_cli, example_configuration_checks_clean)
@@ -129,6 +144,140 @@ Test(daemon_cli, check_reports_orgs_conf_errors)
 	cr_assert_not_null(strstr(r.err, expect), "stderr: %s", r.err);
 }
 
+Test(daemon_cli, a_key_given_twice_is_refused_with_both_lines)
+{
+	char conf[PATH_MAX], orgs[PATH_MAX], text[PATH_MAX + 128];
+	char expect[PATH_MAX + 128];
+	struct run_result r;
+
+	write_file("orgs.conf", "[org a]\noin = 00000009990000000001\n"
+	    "name = A\nroles = register\nname = A again\n", orgs,
+	    sizeof(orgs));
+	snprintf(text, sizeof(text), "[server]\nworkers = 2\norgs_file = %s\n"
+	    "[tls]\nmin_version = 1.3\n[server]\nworkers = 4\n", orgs);
+	write_file("vixd.conf", text, conf, sizeof(conf));
+	vixd_run(&r, (const char *[]){ "-t", "-c", conf, NULL });
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	snprintf(expect, sizeof(expect), "%s:7: workers: given twice in "
+	    "[server] (lines 2 and 7); keep one", conf);
+	cr_assert_not_null(strstr(r.err, expect), "stderr: %s", r.err);
+
+	/* orgs.conf the same way. */
+	snprintf(text, sizeof(text), "[server]\norgs_file = %s\n", orgs);
+	write_file("vixd.conf", text, conf, sizeof(conf));
+	vixd_run(&r, (const char *[]){ "-t", "-c", conf, NULL });
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	snprintf(expect, sizeof(expect), "%s:5: name: given twice in "
+	    "[org a] (lines 3 and 5); keep one", orgs);
+	cr_assert_not_null(strstr(r.err, expect), "stderr: %s", r.err);
+}
+
+Test(daemon_cli, every_problem_of_an_orgs_conf_section_is_reported)
+{
+	char conf[PATH_MAX], orgs[PATH_MAX], expect[PATH_MAX + 128];
+	struct run_result r;
+	const char *want[] = {
+		":1: [org a]: name is required",
+		":1: [org a]: roles is required",
+		":2: oin: must be exactly 20 digits",
+		":3: rank: 'many' is not a whole number",
+		":4: receives_for: no organisation 'nobody'",
+		":6: [municipality 0363]: escalation: no organisation 'gone'",
+	};
+
+	write_file("orgs.conf", "[org a]\noin = 123\nrank = many\n"
+	    "receives_for = nobody\n\n[municipality 0363]\n"
+	    "escalation = gone\n", orgs, sizeof(orgs));
+	write_file("vixd.conf", "[server]\norgs_file = orgs.conf\n", conf,
+	    sizeof(conf));
+	vixd_run(&r, (const char *[]){ "-t", "-c", conf, NULL });
+	cr_assert_eq(r.status, 1, "exit %d", r.status);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(expect, sizeof(expect), "%s%s", orgs, want[i]);
+		cr_assert_not_null(strstr(r.err, expect), "%s missing from: %s",
+		    want[i], r.err);
+	}
+	/* An oin given but wrong is not also reported as missing. */
+	cr_assert_null(strstr(r.err, "oin is required"), "%s", r.err);
+}
+
+/*
+ * vixd -t with the development material of dir and the private key
+ * text (len bytes) in bad.key; returns its stderr in r.
+ */
+static void
+check_with_key(struct run_result *r, const void *text, size_t len,
+    char *key, size_t keylen)
+{
+	char dir[1024], conf[PATH_MAX], cfg[4 * PATH_MAX];
+	struct diag d;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s/vix-dev", tmp);
+	diag_init(&d);
+	cr_assert_eq(devcert_ensure(dir, &d), 0, "%s", d.text);
+	snprintf(key, keylen, "%s/bad.key", tmp);
+	cr_assert_not_null(fp = fopen(key, "w"));
+	cr_assert_eq(fwrite(text, 1, len, fp), len);
+	fclose(fp);
+	cr_assert_eq(chmod(key, 0600), 0);
+	snprintf(cfg, sizeof(cfg), "[server]\norgs_file = %s/orgs.conf\n"
+	    "pseudonym_key_file = %s/pseudonym.key\n[tls]\n"
+	    "certificate = %s/server.pem\nprivate_key = %s\n"
+	    "ca_bundle = %s/ca.pem\n", dir, dir, dir, key, dir);
+	write_file("vixd.conf", cfg, conf, sizeof(conf));
+	vixd_run(r, (const char *[]){ "-t", "-c", conf, NULL });
+	cr_assert_eq(r->status, 1, "vixd -t accepted the key: %s", r->out);
+	cr_assert_null(strstr(r->err, "PEM lib"), "%s", r->err);
+	cr_assert_null(strstr(r->err, "error:"), "%s", r->err);
+}
+
+static void
+assert_key_reason(const void *text, size_t len, const char *why)
+{
+	char key[PATH_MAX], expect[PATH_MAX + 128];
+	struct run_result r;
+
+	check_with_key(&r, text, len, key, sizeof(key));
+	snprintf(expect, sizeof(expect), "tls private_key %s %s", key, why);
+	cr_assert_not_null(strstr(r.err, expect), "expected '%s' in: %s",
+	    expect, r.err);
+	cr_assert_eq(harness_count(r.err, "tls private_key"), 1,
+	    "reported once: %s", r.err);
+}
+
+Test(daemon_cli, a_garbage_private_key_is_named_with_what_is_wrong)
+{
+	char pem[8192], path[PATH_MAX], *p;
+	EVP_PKEY *k = devcert_key();
+	unsigned char *der = NULL;
+	BIO *b;
+	int n;
+
+	assert_key_reason("", 0, "is empty");
+	assert_key_reason("garbage\n", 8, "holds no PEM block");
+	snprintf(pem, sizeof(pem), "-----BEGIN PRIVATE KEY-----\nAAAA!!\n"
+	    "-----END PRIVATE KEY-----\n");
+	assert_key_reason(pem, strlen(pem), "cannot be decoded");
+	/* A certificate where the key should be (made by the calls above). */
+	snprintf(path, sizeof(path), "%s/vix-dev/server.pem", tmp);
+	read_whole(path, pem, sizeof(pem));
+	assert_key_reason(pem, strlen(pem), "holds a CERTIFICATE, not a "
+	    "private key");
+	/* Encrypted: refused without asking for a passphrase. */
+	cr_assert_not_null(b = BIO_new(BIO_s_mem()));
+	cr_assert_eq(PEM_write_bio_PrivateKey(b, k, EVP_aes_256_cbc(),
+	    (unsigned char *)"secret", 6, NULL, NULL), 1);
+	n = (int)BIO_get_mem_data(b, &p);
+	assert_key_reason(p, (size_t)n, "is encrypted with a passphrase");
+	BIO_free(b);
+	/* DER instead of PEM. */
+	cr_assert_gt(n = i2d_PrivateKey(k, &der), 0);
+	assert_key_reason(der, (size_t)n, "is in DER (binary) form");
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+}
+
 Test(daemon_cli, missing_config_file_is_named)
 {
 	struct run_result r;
@@ -182,17 +331,6 @@ Test(daemon_cli, world_readable_pseudonym_key_is_refused)
 	assert_refuses_secret("pseudonym.key", 0604);
 }
 
-static void
-read_whole(const char *path, char *buf, size_t len)
-{
-	FILE *fp = fopen(path, "r");
-	size_t n;
-
-	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
-	n = fread(buf, 1, len - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-}
 
 Test(daemon_cli, dev_material_is_created_once_and_reused)
 {

@@ -275,6 +275,27 @@ Test(vixctl, broken_orgs_conf_is_refused_and_the_old_one_kept)
 	cr_assert_not_null(strstr(log, "reload failed"), "%s", log);
 }
 
+Test(vixctl, a_garbage_private_key_is_refused_on_reload_naming_the_file)
+{
+	char path[PATH_MAX], expect[PATH_MAX + 64], log[65536];
+	struct run_result r;
+	FILE *fp;
+
+	harness_dev_file(&vixd, "server.key", path, sizeof(path));
+	cr_assert_not_null(fp = fopen(path, "w"));	/* keeps mode 0600 */
+	fputs("not a key\n", fp);
+	fclose(fp);
+	vixctl(&r, (const char *[]){ "reload", NULL });
+	cr_assert_eq(r.status, 1, "%s", r.out);
+	FMT(expect, "tls private_key %s holds no PEM block", path);
+	cr_assert_not_null(strstr(r.err, expect), "%s", r.err);
+	cr_assert_null(strstr(r.err, "PEM lib"), "%s", r.err);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, expect), "%s", log);
+	/* The old key still serves. */
+	vix_ok("org-a", (const char *[]){ "ping", NULL });
+}
+
 /* Start vixd on dir's dev material; its log goes to dir/vixd.log. */
 static pid_t
 start_second(const char *dir, char addr[64])

@@ -203,10 +203,10 @@ Test(config, min_version_1_3_and_empty_crl_file)
 {
 	struct vixd_config c;
 	struct diag d;
-	char *path = conf_file("[tls]\ncrl_file = /x/crl.pem\n"
-	    "min_version = 1.3\ncrl_file =\n");
+	char *path = conf_file("[tls]\nmin_version = 1.3\ncrl_file =\n");
 
 	config_defaults(&c);
+	config_set(&c.tls_crl_file, "/x/crl.pem");
 	c.tls_min_version = TLS1_2_VERSION;
 	diag_init(&d);
 	cr_assert_eq(config_load(&c, path, &d), 0, "%s", d.text);
@@ -482,6 +482,17 @@ Test(config, empty_unknown_section)
 {
 	expect_errors("[server]\n[serevr]\n\n[tls]\n", 1,
 	    "2: unknown section [serevr]\n");
+}
+
+Test(config, a_key_given_twice_names_both_lines)
+{
+	expect_errors("[server]\nworkers = 2\nworkers = 3\n", 1,
+	    "3: workers: given twice in [server] (lines 2 and 3); keep one\n");
+	/* Also when its section is opened again. */
+	expect_errors("[tls]\nmin_version = 1.3\n[server]\n[tls]\n"
+	    "min_version = 1.2\n", 1,
+	    "5: min_version: given twice in [tls] (lines 2 and 5); keep "
+	    "one\n");
 }
 
 Test(config, continuation_line_extends_a_value)

@@ -561,6 +561,47 @@ Test(orgs, default_escalation_naming_a_missing_org)
 	    "7: default: no organisation 'nobody'\n");
 }
 
+Test(orgs, a_key_given_twice_names_both_lines)
+{
+	expect_errors(ORG_A
+	    "[org b]\n"
+	    "oin = 00000000000000000002\n"
+	    "name = B\n"
+	    "roles = register\n"
+	    "rank = 5\n"
+	    "rank = 6\n", 1,
+	    "10: rank: given twice in [org b] (lines 9 and 10); keep one\n");
+	expect_errors(ORG_A
+	    "[municipality 0363]\n"
+	    "escalation = a\n"
+	    "escalation = a\n", 1,
+	    "7: escalation: given twice in [municipality 0363] (lines 6 and "
+	    "7); keep one\n");
+	expect_errors(ORG_A
+	    "[escalation]\n"
+	    "default = a\n"
+	    "[escalation]\n"
+	    "default = a\n", 1,
+	    "8: default: given twice in [escalation] (lines 6 and 8); keep "
+	    "one\n");
+}
+
+Test(orgs, every_problem_of_a_section_is_reported)
+{
+	expect_errors(ORG_A
+	    "[org b]\n"
+	    "oin = 12\n"
+	    "roles = register, cook\n"
+	    "rank = -1\n"
+	    "receives_for = nobody\n", 5,
+	    "6: oin: must be exactly 20 digits\n"
+	    "7: roles: unknown role 'cook' (expected register, subscribe, "
+	    "admin)\n"
+	    "8: rank: '-1' is not a whole number from 0 to 1000000\n"
+	    "5: [org b]: name is required\n"
+	    "9: receives_for: no organisation 'nobody'\n");
+}
+
 Test(orgs, missing_oin_name_roles)
 {
 	expect_errors(ORG_A
@@ -579,7 +620,8 @@ Test(orgs, missing_oin_name_roles)
 	    "oin = 00000000000000000002\n"
 	    "name = B\n"
 	    "roles =\n", 1,
-	    "5: [org b]: roles is required (register, subscribe, admin)\n");
+	    "8: roles: at least one of register, subscribe, admin is "
+	    "required\n");
 	expect_errors(ORG_A
 	    "[org b]\n", 3,
 	    "5: [org b]: oin is required\n"
