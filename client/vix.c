@@ -15,6 +15,7 @@
 #include "vix/client.h"
 
 #include "bsnarg.h"
+#include "rules.h"		/* the index's own checks, from daemon/ */
 
 #define DEV_DIR_DEFAULT		"vix-dev"
 #define DEV_SERVER_DEFAULT	"127.0.0.1:7411"
@@ -248,13 +249,22 @@ bound_name(enum vix_expiry_bound b)
 	}
 }
 
+/*
+ * What bounds an expiry: " (end of " duration ")" (the chosen days, the
+ * maximum, or, when it is not known which, its duration), or the birthday.
+ */
 static const char *
-bound_text(enum vix_expiry_bound b)
+bound_text(enum vix_expiry_bound b, const char *duration, char *buf,
+    size_t len)
 {
 	switch (b) {
-	case VIX_EXPIRY_DURATION:	return " (end of the chosen duration)";
-	case VIX_EXPIRY_AGE_23:		return " (23rd birthday)";
-	default:			return "";
+	case VIX_EXPIRY_DURATION:
+		snprintf(buf, len, " (end of %s)", duration);
+		return buf;
+	case VIX_EXPIRY_AGE_23:
+		return " (23rd birthday)";
+	default:
+		return "";
 	}
 }
 
@@ -570,6 +580,66 @@ bsn_from_stdin(const char *cmd, const char **bsn, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * --days: a whole number from 1; the maximum is the index's (its
+ * max_signal_days, never above the law's), which it names when it refuses.
+ */
+static int
+parse_days(const char *cmd, const char *arg, unsigned *days)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || !isdigit((unsigned char)*arg) ||
+	    v < 1 || v > UINT32_MAX) {
+		fprintf(stderr, "vix %s: --days must be a whole number of days, "
+		    "at least 1; the index allows at most its max_signal_days "
+		    "(%d or fewer)\n", cmd, RULES_MAX_SIGNAL_DAYS);
+		return -1;
+	}
+	*days = (unsigned)v;
+	return 0;
+}
+
+/* The option that gives a field the index names ("client_ref: ..."). */
+static const char *
+field_option(const char *why)
+{
+	static const struct { const char *field, *option; } map[] = {
+		{ "contact.name:", "--contact-name" },
+		{ "contact.phone:", "--contact-phone" },
+		{ "contact.email:", "--contact-email" },
+		{ "client_ref:", "--ref" },
+		{ "municipality:", "--municipality" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strncmp(why, map[i].field, strlen(map[i].field)) == 0)
+			return map[i].option;
+	return "an option";
+}
+
+/*
+ * The contact, reference and municipality as the index checks them, with
+ * its own rules, before anything is sent (a value too long for one frame
+ * is then named, not the frame): NULL, or why (naming the field, never
+ * the value).
+ */
+static const char *
+register_check(const struct vix_register_req *rq)
+{
+	const char *why = NULL;
+
+	if (rules_check_contact(rq->contact_name, rq->contact_phone,
+	    rq->contact_email, &why) == -1 ||
+	    rules_check_client_ref(rq->client_ref, &why) == -1 ||
+	    rules_check_municipality(rq->municipality, &why) == -1)
+		return why;
+	return NULL;
+}
+
 static int
 register_opts(struct cli *o, int argc, char **argv,
     struct vix_register_req *rq)
@@ -585,7 +655,7 @@ register_opts(struct cli *o, int argc, char **argv,
 		{ "municipality", required_argument, NULL, OPT_MUNICIPALITY },
 		OPTS_COMMON, { NULL, 0, NULL, 0 },
 	};
-	uint64_t days;
+	const char *why;
 	int ch;
 
 	opts_begin();
@@ -594,10 +664,9 @@ register_opts(struct cli *o, int argc, char **argv,
 		case OPT_BSN: rq->bsn = optarg; break;
 		case OPT_BIRTH_DATE: rq->birth_date = optarg; break;
 		case OPT_DAYS:
-			if (parse_u64(argv[0], "--days", optarg, 1, UINT32_MAX,
-			    &days) == -1)
+			if (parse_days(argv[0], optarg,
+			    &rq->duration_days) == -1)
 				return -1;
-			rq->duration_days = (unsigned)days;
 			break;
 		case OPT_CONTACT_NAME: rq->contact_name = optarg; break;
 		case OPT_CONTACT_PHONE: rq->contact_phone = optarg; break;
@@ -613,6 +682,11 @@ register_opts(struct cli *o, int argc, char **argv,
 	    required(argv[0], rq->contact_name, "--contact-name") == -1 ||
 	    required(argv[0], rq->contact_phone, "--contact-phone") == -1)
 		return -1;
+	if ((why = register_check(rq)) != NULL) {
+		fprintf(stderr, "vix %s: %s: %s\n", argv[0], field_option(why),
+		    why);
+		return -1;
+	}
 	return 0;
 }
 
@@ -623,7 +697,7 @@ cmd_register(struct cli *o, int argc, char **argv)
 	struct vix_register_result r;
 	struct vix_error e;
 	vix_client *c;
-	char when[40], bsn[BSNARG_MAX];
+	char when[40], bsn[BSNARG_MAX], days[40], bound[64];
 	int rc;
 
 	if (register_opts(o, argc, argv, &rq) == -1 ||
@@ -654,10 +728,13 @@ cmd_register(struct cli *o, int argc, char **argv)
 			printf("null");
 		printf("}\n");
 	} else {
+		snprintf(days, sizeof(days), "the chosen %u day%s",
+		    rq.duration_days, rq.duration_days == 1 ? "" : "s");
 		printf("signal %" PRIu64 " %s, expires %s%s\n", r.signal_id,
 		    r.status == VIX_SIGNAL_REFRESHED ? "refreshed" : "created",
 		    fmt_time(r.expires, when, sizeof(when)),
-		    bound_text(r.expiry_bound));
+		    bound_text(r.expiry_bound, rq.duration_days ? days :
+		    "the maximum duration", bound, sizeof(bound)));
 		if (r.has_match)
 			print_match(&r.match);
 		else
@@ -917,11 +994,25 @@ list_fetch(vix_client *c, const struct list_args *a,
 	return rc;
 }
 
+/* After the last page asked for: how to ask for the next one. */
 static void
-print_list(const struct vix_list_result *l, int json)
+print_list_more(const struct vix_list_result *l, const struct list_args *a)
+{
+	if (l->next_after == 0)
+		return;
+	if (a->page_size != 0)
+		printf("more: vix list --page-size %" PRIu64 " --after %" PRIu64
+		    "\n", a->page_size, l->next_after);
+	else
+		printf("more: vix list --after %" PRIu64 "\n", l->next_after);
+}
+
+static void
+print_list(const struct vix_list_result *l, const struct list_args *a,
+    int json)
 {
 	const struct vix_signal_summary *s;
-	char t1[40], t2[40];
+	char t1[40], t2[40], bound[64];
 
 	if (json) {
 		printf("{\"signals\":[");
@@ -938,14 +1029,18 @@ print_list(const struct vix_list_result *l, int json)
 		printf("],\"next_after\":%" PRIu64 "}\n", l->next_after);
 		return;
 	}
-	if (l->n == 0)
+	if (l->n == 0 && a->after != 0)
+		printf("no active signals after signal %" PRIu64 " (vix list "
+		    "without --after shows all)\n", a->after);
+	else if (l->n == 0)
 		printf("no active signals\n");
 	for (size_t i = 0; i < l->n; i++) {
 		s = &l->signals[i];
 		printf("signal %" PRIu64 ": created %s, expires %s%s",
 		    s->signal_id, fmt_time(s->created, t1, sizeof(t1)),
 		    fmt_time(s->expires, t2, sizeof(t2)),
-		    bound_text(s->expiry_bound));
+		    bound_text(s->expiry_bound, "its duration", bound,
+		    sizeof(bound)));
 		if (s->match_id != 0)
 			printf(", MATCH %" PRIu64, s->match_id);
 		if (s->client_ref[0] != '\0') {
@@ -954,9 +1049,7 @@ print_list(const struct vix_list_result *l, int json)
 		}
 		printf("\n");
 	}
-	if (l->next_after != 0)
-		printf("more: vix list --page-size N --after %" PRIu64 "\n",
-		    l->next_after);
+	print_list_more(l, a);
 }
 
 static int
@@ -975,7 +1068,7 @@ cmd_list(struct cli *o, int argc, char **argv)
 	rc = list_fetch(c, &a, &acc, &e);
 	vix_close(c);
 	if (rc == VIX_OK)
-		print_list(&acc, o->json);
+		print_list(&acc, &a, o->json);
 	vix_list_result_free(&acc);
 	return rc == VIX_OK ? EXIT_OK : fail(&e);
 }
@@ -1784,7 +1877,7 @@ static int
 slot_fill(struct import_slot *s, const struct csv *r, unsigned long line,
     char *why, size_t len)
 {
-	const char *days;
+	const char *days, *checked;
 	char *end = NULL;
 	unsigned long long v;
 
@@ -1802,8 +1895,9 @@ slot_fill(struct import_slot *s, const struct csv *r, unsigned long line,
 	v = *days == '\0' ? 0 : strtoull(days, &end, 10);
 	if (*days != '\0' && (errno || *end || !isdigit((unsigned char)*days) ||
 	    v < 1 || v > UINT32_MAX)) {
-		snprintf(why, len, "days: must be a whole number from 1 to %"
-		    PRIu32 ", or empty for the server's maximum", UINT32_MAX);
+		snprintf(why, len, "days: must be a whole number of days, at "
+		    "least 1, or empty for the index's maximum (its "
+		    "max_signal_days, %d or fewer)", RULES_MAX_SIGNAL_DAYS);
 		return -1;
 	}
 	s->rq = (struct vix_register_req){ .bsn = F(COL_BSN),
@@ -1815,6 +1909,10 @@ slot_fill(struct import_slot *s, const struct csv *r, unsigned long line,
 	    .municipality = OPT(COL_MUNICIPALITY) };
 #undef OPT
 #undef F
+	if ((checked = register_check(&s->rq)) != NULL) {
+		snprintf(why, len, "%s", checked);
+		return -1;
+	}
 	return 0;
 }
 

@@ -141,8 +141,22 @@ submit(struct conn *c, struct job *j)
 	conn_job_submitted(c);
 }
 
+/* The contact is stored without white space around its fields. */
+static void
+register_trim(Vix__V1__Register *r)
+{
+	if (r->contact == NULL)
+		return;
+	if (r->contact->name != NULL)
+		rules_trim(r->contact->name);
+	if (r->contact->phone != NULL)
+		rules_trim(r->contact->phone);
+	if (r->contact->email != NULL)
+		rules_trim(r->contact->email);
+}
+
 static int
-register_fields(struct conn *c, uint64_t id, const Vix__V1__Register *r,
+register_fields(struct conn *c, uint64_t id, Vix__V1__Register *r,
     struct store_register_in *in)
 {
 	const Vix__V1__Contact *ct = r->contact;
@@ -163,6 +177,7 @@ register_fields(struct conn *c, uint64_t id, const Vix__V1__Register *r,
 		invalid(c, id, "%s", why);
 		return -1;
 	}
+	register_trim(r);
 	in->expires = exp.expires;
 	in->bound = exp.bound;
 	snprintf(in->contact.name, sizeof(in->contact.name), "%s", ct->name);
@@ -346,9 +361,16 @@ subscription_new(struct conn *c, uint64_t id, const Vix__V1__Subscribe *r)
 	s->conn = c;
 	s->window = c->w->vixd->cfg.subscribe_window;
 	for (size_t i = 0; i < n; i++) {
-		const struct org *o = r->n_recipients ?
-		    orgs_by_id(c->orgs, r->recipients[i]) : c->org;
+		const struct org *o = c->org;
+		const char *why;
 
+		if (r->n_recipients && rules_check_text("recipients",
+		    r->recipients[i], &why) == -1) {
+			invalid(c, id, "%s", why);
+			goto fail;
+		}
+		if (r->n_recipients)
+			o = orgs_by_id(c->orgs, r->recipients[i]);
 		if (o == NULL) {
 			invalid(c, id, "recipients: no organisation '%.32s'",
 			    r->recipients[i]);
@@ -437,8 +459,13 @@ handle_ack(struct conn *c, Vix__V1__Request *req)
 {
 	Vix__V1__Ack *r = req->ack;
 	struct sub_recipient *sr;
+	const char *why;
 	struct job *j;
 
+	if (rules_check_text("recipient", r->recipient, &why) == -1) {
+		invalid(c, req->id, "%s", why);
+		return;
+	}
 	if (c->sub == NULL || (sr = notify_find(c->sub, r->recipient)) == NULL) {
 		conn_respond_status(c, req->id,
 		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION,

@@ -452,17 +452,46 @@ setup_signals(struct vixd *v)
 	}
 }
 
+/* s as one word for a POSIX shell: as it is, or in single quotes. */
+static const char *
+shell_word(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (*s != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+	    "opqrstuvwxyz0123456789_./+-:,@%=") == strlen(s))
+		return s;
+	buf[n++] = '\'';
+	for (; *s != '\0' && n + 5 < len; s++) {
+		if (*s == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else
+			buf[n++] = *s;
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * The hint is a command to paste, from the folder vixd runs in: with the
+ * material elsewhere than ./vix-dev, vix needs --dev-dir to find it.
+ */
 static void
 print_dev_banner(struct vixd *v, const char *addr)
 {
-	char abs[PATH_MAX];
+	char abs[PATH_MAX], word[2 * PATH_MAX + 16];
 	const char *dir = realpath(v->dev_dir, abs) ? abs : v->dev_dir;
+	int other = strcmp(v->dev_dir, DEV_DIR_DEFAULT) != 0;
 
 	log_info("development mode: CA, certificates, keys and orgs.conf in "
 	    "%s", dir);
 	log_info("organisations: org-a, org-b (register), partner "
 	    "(subscribe for org-a, org-b), admin");
-	log_info("try: build/client/vix --dev org-a --server %s ping", addr);
+	log_info("try: build/client/vix --dev org-a%s%s --server %s ping",
+	    other ? " --dev-dir " : "",
+	    other ? shell_word(dir, word, sizeof(word)) : "", addr);
 }
 
 /* The store lives in data_dir; opened after start-up checks, never shared. */

@@ -19,7 +19,8 @@
 
 enum text_error {
 	TEXT_OK = 0,
-	TEXT_CONTROL,		/* C0, DEL or C1 control character */
+	TEXT_CONTROL,		/* C0, DEL, C1, U+2028 or U+2029 */
+	TEXT_BIDI,		/* bidirectional formatting character */
 	TEXT_UTF8,		/* invalid, overlong or surrogate sequence */
 };
 
@@ -274,6 +275,40 @@ utf8_next(const unsigned char *s, size_t len, size_t *i)
 	return cp;
 }
 
+/* Line and paragraph separators break a line as a control character does. */
+static int
+is_control(int32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
+	    cp == 0x2029;
+}
+
+/*
+ * Characters that reorder the text around them when it is shown: a name
+ * or reference with U+202E can read as something else than it is.
+ */
+static int
+is_bidi_format(int32_t cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* White space and zero-width characters: nothing a reader can see. */
+static int
+is_blank(int32_t cp)
+{
+	return cp == 0x20 || cp == 0xa0 || cp == 0x1680 ||
+	    (cp >= 0x2000 && cp <= 0x200d) || cp == 0x202f || cp == 0x205f ||
+	    cp == 0x2060 || cp == 0x3000 || cp == 0xfeff;
+}
+
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static enum text_error
 text_check(const char *s, size_t len)
 {
@@ -284,97 +319,404 @@ text_check(const char *s, size_t len)
 	while (i < len) {
 		if ((cp = utf8_next(u, len, &i)) < 0)
 			return TEXT_UTF8;
-		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+		if (is_control(cp))
 			return TEXT_CONTROL;
+		if (is_bidi_format(cp))
+			return TEXT_BIDI;
 	}
 	return TEXT_OK;
+}
+
+/*
+ * "field: must ..." for a text error, in per-thread storage (the field is
+ * the caller's), valid until this thread builds another.
+ */
+static const char *
+text_message(const char *field, enum text_error e)
+{
+	static _Thread_local char buf[160];
+	const char *what;
+
+	switch (e) {
+	case TEXT_CONTROL:
+		what = "must not contain control characters";
+		break;
+	case TEXT_BIDI:
+		what = "must not contain bidirectional formatting characters "
+		    "(U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)";
+		break;
+	case TEXT_UTF8:
+	default:
+		what = "must be valid UTF-8";
+		break;
+	}
+	snprintf(buf, sizeof(buf), "%.32s: %s", field, what);
+	return buf;
+}
+
+int
+rules_check_text(const char *field, const char *text, const char **why)
+{
+	enum text_error e;
+
+	if (text == NULL || (e = text_check(text, strlen(text))) == TEXT_OK)
+		return 0;
+	if (why != NULL)
+		*why = text_message(field, e);
+	return -1;
+}
+
+/*
+ * s[0..len) without blanks at either end: [*from, *to). Stops at an invalid
+ * sequence, keeping it and the rest (the text check refuses it).
+ */
+static void
+trim_span(const char *s, size_t len, size_t *from, size_t *to)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, at;
+	int32_t cp;
+	int seen = 0;
+
+	*from = *to = 0;
+	while (i < len) {
+		at = i;
+		if ((cp = utf8_next(u, len, &i)) < 0) {
+			*from = seen ? *from : at;
+			*to = len;
+			return;
+		}
+		if (is_blank(cp))
+			continue;
+		*from = seen ? *from : at;
+		seen = 1;
+		*to = i;
+	}
+}
+
+size_t
+rules_trim(char *s)
+{
+	size_t from, to;
+
+	trim_span(s, strlen(s), &from, &to);
+	if (from > 0)
+		memmove(s, s + from, to - from);
+	if (s[to - from] != '\0')	/* "" may be read-only: no write */
+		s[to - from] = '\0';
+	return to - from;
 }
 
 static int
 check_name(const char *name, const char **why)
 {
-	size_t len = name == NULL ? 0 : strlen(name);
+	size_t len = name == NULL ? 0 : strlen(name), from, to;
+	enum text_error e;
 
-	if (len == 0)
+	if (len == 0) {
 		*why = "contact.name: is required";
-	else if (len > RULES_CONTACT_NAME_MAX)
-		*why = "contact.name: must be at most 128 bytes";
-	else switch (text_check(name, len)) {
-	case TEXT_OK:
-		return 0;
-	case TEXT_CONTROL:
-		*why = "contact.name: must not contain control characters";
-		break;
-	case TEXT_UTF8:
-		*why = "contact.name: must be valid UTF-8";
-		break;
+		return -1;
 	}
+	if ((e = text_check(name, len)) != TEXT_OK) {
+		*why = text_message("contact.name", e);
+		return -1;
+	}
+	trim_span(name, len, &from, &to);
+	if (from == to)
+		*why = "contact.name: must not be only white space";
+	else if (to - from > RULES_CONTACT_NAME_MAX)
+		*why = "contact.name: must be at most 128 bytes";
+	else
+		return 0;
 	return -1;
+}
+
+#define PHONE_INTL_MIN	8	/* digits after + or 00 (E.164: at most 15) */
+#define PHONE_INTL_MAX	15
+#define PHONE_DUTCH	10	/* a Dutch number with its leading 0 */
+
+/* The digits of a phone number. */
+struct phone_digits {
+	int	all;
+	int	trunk;		/* of a "(0)": the trunk prefix, as "+31 (0)6" */
+	char	lead[5];	/* the first four */
+};
+
+static void
+phone_count(const char *p, size_t n, struct phone_digits *d)
+{
+	memset(d, 0, sizeof(*d));
+	for (size_t i = 0; i < n; i++) {
+		if (!is_digit(p[i]))
+			continue;
+		if (d->all < 4)
+			d->lead[d->all] = p[i];
+		d->all++;
+		if (p[i] == '0' && i > 0 && p[i - 1] == '(' && i + 1 < n &&
+		    p[i + 1] == ')')
+			d->trunk++;
+	}
+}
+
+/* Brackets balanced, not nested, each holding one or more digits only. */
+static int
+phone_brackets_ok(const char *p, size_t n)
+{
+	size_t inside = 0;
+	int open = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '(') {
+			if (open)
+				return 0;
+			open = 1;
+			inside = 0;
+		} else if (p[i] == ')') {
+			if (!open || inside == 0)
+				return 0;
+			open = 0;
+		} else if (open) {
+			if (!is_digit(p[i]))
+				return 0;
+			inside++;
+		}
+	}
+	return !open;
+}
+
+static int
+is_phone_sep(char c)
+{
+	return c == '-' || c == '.';
+}
+
+/*
+ * The form of a phone number p[0..n) made of digits, spaces and "+-().",
+ * with a digit: NULL, or what is wrong with it.
+ */
+static const char *
+phone_form(const char *p, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (p[i] == '+')
+			return "contact.phone: + may stand only at the start";
+		if (is_phone_sep(p[i]) && is_phone_sep(p[i - 1]))
+			return "contact.phone: no two separators (- .) in a row";
+	}
+	if (!phone_brackets_ok(p, n))
+		return "contact.phone: brackets must be balanced, not nested, "
+		    "and hold only digits";
+	if ((p[0] != '+' && p[0] != '(' && !is_digit(p[0])) ||
+	    !is_digit(p[n - 1]))
+		return "contact.phone: must start with a digit, + or ( and end "
+		    "with a digit";
+	return NULL;
+}
+
+/* 0800, 0900, 0906 and 0909 numbers have 8 or 11 digits, not 10. */
+static int
+is_service_number(const char *lead)
+{
+	return strcmp(lead, "0800") == 0 || strcmp(lead, "0900") == 0 ||
+	    strcmp(lead, "0906") == 0 || strcmp(lead, "0909") == 0;
+}
+
+/*
+ * How many digits a number has, by how it starts: + or 00, international
+ * (E.164 length); 0, Dutch; 140, a municipality's "14 020" number.
+ */
+static const char *
+phone_length(const char *p, const struct phone_digits *d)
+{
+	int n;
+
+	if (p[0] == '+' || strncmp(d->lead, "00", 2) == 0) {
+		n = d->all - d->trunk - (p[0] == '+' ? 0 : 2);
+		if (n >= PHONE_INTL_MIN && n <= PHONE_INTL_MAX)
+			return NULL;
+		return "contact.phone: an international number has 8 to 15 "
+		    "digits after the + or 00";
+	}
+	if (d->lead[0] == '0') {
+		if (is_service_number(d->lead) ? d->all == 8 || d->all == 11 :
+		    d->all == PHONE_DUTCH)
+			return NULL;
+		return "contact.phone: a Dutch number has 10 digits (0800 and "
+		    "090x numbers: 8 or 11)";
+	}
+	if (strncmp(d->lead, "140", 3) == 0 && (d->all == 5 || d->all == 6))
+		return NULL;
+	return "contact.phone: must start with 0 (a Dutch number), + or 00 "
+	    "(an international one), or be a municipality's 14 number";
 }
 
 static int
 check_phone(const char *phone, const char **why)
 {
-	size_t len = phone == NULL ? 0 : strlen(phone), i;
-	int digits = 0;
+	size_t len = phone == NULL ? 0 : strlen(phone), from, to, n;
+	struct phone_digits d;
+	const char *p;
 
-	if (len == 0) {
+	if (len > 0)
+		trim_span(phone, len, &from, &to);
+	if (len == 0 || from == to) {
 		*why = "contact.phone: is required";
 		return -1;
 	}
-	if (len > RULES_CONTACT_PHONE_MAX) {
+	p = phone + from;
+	n = to - from;
+	if (n > RULES_CONTACT_PHONE_MAX) {
 		*why = "contact.phone: must be at most 32 bytes";
 		return -1;
 	}
-	for (i = 0; i < len; i++) {
-		if (phone[i] >= '0' && phone[i] <= '9')
-			digits++;
-		else if (strchr(" +-().", phone[i]) == NULL) {
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit(p[i]) && strchr(" +-().", p[i]) == NULL) {
 			*why = "contact.phone: may contain only digits, "
 			    "spaces and + - ( ) .";
 			return -1;
 		}
-	}
-	if (digits == 0) {
+	phone_count(p, n, &d);
+	if (d.all == 0)
 		*why = "contact.phone: must contain a digit";
-		return -1;
-	}
+	else if ((*why = phone_form(p, n)) == NULL &&
+	    (*why = phone_length(p, &d)) == NULL)
+		return 0;
+	return -1;
+}
+
+static int
+is_ascii_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/* A dot at the start or the end of s[0..n), or two in a row. */
+static int
+has_stray_dot(const char *s, size_t n)
+{
+	if (s[0] == '.' || s[n - 1] == '.')
+		return 1;
+	for (size_t i = 1; i < n; i++)
+		if (s[i] == '.' && s[i - 1] == '.')
+			return 1;
 	return 0;
+}
+
+/*
+ * The part before the @: a dot-atom (RFC 5322) of ASCII letters, digits
+ * and its punctuation, or UTF-8 (RFC 6531). Quoted names are refused.
+ */
+static const char *
+email_local(const char *l, size_t n)
+{
+	if (n > 64)
+		return "contact.email: the name before the @ must be at most "
+		    "64 bytes";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)l[i];
+
+		if (c < 0x80 && !is_ascii_alnum(c) &&
+		    strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL)
+			return "contact.email: the name before the @ may hold "
+			    "only letters, digits and . ! # $ % & ' * + / = ? "
+			    "^ _ ` { | } ~ -";
+	}
+	if (has_stray_dot(l, n))
+		return "contact.email: the name before the @ must not start "
+		    "or end with a dot or have two in a row";
+	return NULL;
+}
+
+#define EMAIL_DOMAIN_CHARS "contact.email: the domain may hold only " \
+	"letters, digits, dots and hyphens (a hyphen not first or last in " \
+	"a part)"
+
+/* One part of a domain: letters, digits, hyphens inside, UTF-8 (IDN). */
+static const char *
+email_label(const char *s, size_t n, int *numeric)
+{
+	*numeric = 1;
+	if (n > 63)
+		return "contact.email: each part of the domain must be at most "
+		    "63 bytes";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		*numeric = *numeric && is_digit(s[i]);
+		if (c < 0x80 && !is_ascii_alnum(c) && c != '-')
+			return EMAIL_DOMAIN_CHARS;
+	}
+	if (s[0] == '-' || s[n - 1] == '-')
+		return EMAIL_DOMAIN_CHARS;
+	return NULL;
+}
+
+/* A dotted domain name with no empty part, not ending in a number. */
+static const char *
+email_domain(const char *d, size_t n)
+{
+	const char *why;
+	size_t start, end;
+	int numeric = 0;
+
+	if (memchr(d, '.', n) == NULL)
+		return "contact.email: the domain must have a dot, as "
+		    "example.nl";
+	if (has_stray_dot(d, n))
+		return "contact.email: the domain must not start or end with a "
+		    "dot or have two in a row";
+	for (start = 0; start < n; start = end + 1) {
+		for (end = start; end < n && d[end] != '.'; end++)
+			;
+		if ((why = email_label(d + start, end - start, &numeric)))
+			return why;
+	}
+	if (numeric)
+		return "contact.email: the domain must end in a name, as .nl, "
+		    "not a number";
+	return NULL;
+}
+
+/* A practical check of e[0..n), not all of RFC 5322. */
+static const char *
+email_form(const char *e, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)e;
+	const char *at, *why;
+	size_t i = 0;
+
+	while (i < n)
+		if (is_blank(utf8_next(u, n, &i)))
+			return "contact.email: must not contain spaces";
+	at = memchr(e, '@', n);
+	if (at == NULL || at == e || at == e + n - 1 ||
+	    memchr(at + 1, '@', (size_t)(e + n - at - 1)) != NULL)
+		return "contact.email: must have the form name@domain";
+	if ((why = email_local(e, (size_t)(at - e))) != NULL)
+		return why;
+	return email_domain(at + 1, (size_t)(e + n - at - 1));
 }
 
 static int
 check_email(const char *email, const char **why)
 {
-	size_t len = email == NULL ? 0 : strlen(email);
-	const char *at;
+	size_t len = email == NULL ? 0 : strlen(email), from, to;
+	enum text_error e;
 
 	if (len == 0)
 		return 0;
-	if (len > RULES_CONTACT_EMAIL_MAX) {
+	if ((e = text_check(email, len)) != TEXT_OK) {
+		*why = text_message("contact.email", e);
+		return -1;
+	}
+	trim_span(email, len, &from, &to);
+	if (to - from > RULES_CONTACT_EMAIL_MAX)
 		*why = "contact.email: must be at most 254 bytes";
-		return -1;
-	}
-	switch (text_check(email, len)) {
-	case TEXT_OK:
-		break;
-	case TEXT_CONTROL:
-		*why = "contact.email: must not contain control characters";
-		return -1;
-	case TEXT_UTF8:
-		*why = "contact.email: must be valid UTF-8";
-		return -1;
-	}
-	if (strchr(email, ' ') != NULL) {
-		*why = "contact.email: must not contain spaces";
-		return -1;
-	}
-	at = strchr(email, '@');
-	if (at == NULL || at == email || at[1] == '\0' ||
-	    strchr(at + 1, '@') != NULL) {
-		*why = "contact.email: must have the form name@domain";
-		return -1;
-	}
-	return 0;
+	else if (from == to ||
+	    (*why = email_form(email + from, to - from)) == NULL)
+		return 0;
+	return -1;
 }
 
 int
@@ -396,30 +738,18 @@ int
 rules_check_client_ref(const char *ref, const char **why)
 {
 	size_t len = ref == NULL ? 0 : strlen(ref);
+	enum text_error e = TEXT_OK;
 	const char *msg;
 
 	if (len > RULES_CLIENT_REF_MAX)
 		msg = "client_ref: must be at most 64 bytes";
-	else switch (text_check(ref, len)) {
-	case TEXT_OK:
+	else if ((e = text_check(ref, len)) == TEXT_OK)
 		return 0;
-	case TEXT_CONTROL:
-		msg = "client_ref: must not contain control characters";
-		break;
-	case TEXT_UTF8:
-	default:
-		msg = "client_ref: must be valid UTF-8";
-		break;
-	}
+	else
+		msg = text_message("client_ref", e);
 	if (why != NULL)
 		*why = msg;
 	return -1;
-}
-
-static int
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
 }
 
 /* What may group the digits of one number: "1234.56.782", "(0)6 1234". */

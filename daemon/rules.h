@@ -73,16 +73,43 @@ int		rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
 		    unsigned max_days, struct expiry *out, const char **why);
 
 /*
- * Contact: name and phone required; lengths bounded; no control
- * characters (C0, DEL, C1); valid UTF-8. phone: digits, spaces and
- * "+-().", at least one digit. email optional (NULL or ""), bounded, no
- * spaces, exactly one '@' with text on both sides.
- * Returns 0, or -1 with *why naming the field ("contact.name: ...").
+ * Text a client sends: valid UTF-8 (RFC 3629), no control characters (C0,
+ * DEL, C1, U+2028, U+2029) and no bidirectional formatting characters
+ * (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), which make text
+ * read otherwise than it is. NULL and "" pass. Returns 0, or -1 with *why
+ * naming field ("recipients: must be valid UTF-8").
+ */
+int		rules_check_text(const char *field, const char *text,
+		    const char **why);
+
+/*
+ * Remove white space (U+0020, U+00A0 and the other Unicode spaces) and
+ * zero-width characters (U+200B-U+200D, U+2060, U+FEFF) from both ends of
+ * s, in place; writes nothing when there is nothing to remove. Returns
+ * the new length. The contact checks below judge s as trimmed, so what a
+ * client checks untrimmed is what the daemon stores trimmed.
+ */
+size_t		rules_trim(char *s);
+
+/*
+ * Contact, each field judged without white space around it, each as
+ * rules_check_text besides what follows. name: required, not only white
+ * space, at most 128 bytes. phone: required, at most 32 bytes of digits,
+ * spaces and "-.()", + only at the start; brackets balanced, not nested,
+ * holding digits ("(0)", "(030)"); a Dutch number (from 0) has 10 digits,
+ * 0800/0900/0906/0909 numbers 8 or 11, a municipality's 14 number 5 or 6;
+ * after + or 00, 8 to 15 digits (E.164; a trunk "(0)" not counted).
+ * email: optional (NULL or ""), at most 254 bytes, no spaces, name@domain
+ * with a dot-atom name of at most 64 bytes (UTF-8 allowed, no quoted
+ * names) and a dotted domain of parts of 1 to 63 letters, digits or inner
+ * hyphens, not ending in a number.
+ * Returns 0, or -1 with *why naming the field ("contact.name: ..."); a
+ * message may live in per-thread storage until this thread checks again.
  */
 int		rules_check_contact(const char *name, const char *phone,
 		    const char *email, const char **why);
 
-/* client_ref: optional, at most 64 bytes, valid UTF-8, no control chars. */
+/* client_ref: optional, at most 64 bytes, and as rules_check_text. */
 int		rules_check_client_ref(const char *ref, const char **why);
 
 /*

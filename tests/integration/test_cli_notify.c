@@ -1,7 +1,8 @@
 /*
  * The notification commands of the vix CLI against the real daemon:
  * `vix subscribe --json` prints and acks, `vix listen` receives push mode,
- * `vix coordinate` changes the coordinator. No BSN is ever printed.
+ * `vix coordinate` changes the coordinator; and what `vix register` and
+ * `vix list` say about durations, limits and pages. No BSN is ever printed.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -435,4 +436,114 @@ Test(cli_notify, old_style_dev_client_certificate_is_reissued)
 	X509_free(ca);
 	EVP_PKEY_free(ca_key);
 	EVP_PKEY_free(k);
+}
+
+/* vix as org, with a BSN on standard input; output redacted. */
+static void
+vix_bsn(struct run_result *r, const char *org, const char *bsn,
+    const char *const *args)
+{
+	char input[24];
+
+	snprintf(input, sizeof(input), "%.15s\n", bsn);
+	harness_vix_stdin(r, &vixd, org, args, input);
+	harness_redact(r->out);
+	harness_redact(r->err);
+}
+
+/*
+ * --days: the CLI leaves the maximum to the index and does not make one
+ * up; the index names its configured max_signal_days. A reference too
+ * long to send is named with its limit, not as a frame size. Without
+ * --days the expiry is the end of the maximum duration, not of a chosen
+ * one.
+ */
+Test(cli_notify, register_names_the_real_limits)
+{
+	static char ref[100 * 1024 + 1];
+	const char *conf;
+	struct run_result r;
+
+	conf = harness_write_file(&vixd, "max365.conf",
+	    "[rules]\nmax_signal_days = 365\n");
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+
+	vix_bsn(&r, "org-a", BSN, (const char *[]){ "register", "--bsn", "-",
+	    "--birth-date", "2015-03-01", "--contact-name", "A",
+	    "--contact-phone", "0501234567", "--days", "99999999999", NULL });
+	cr_assert_eq(r.status, 2, "%s", r.err);
+	cr_assert_null(strstr(r.err, "4294967295"), "a made-up bound: %s",
+	    r.err);
+	cr_assert_not_null(strstr(r.err, "--days"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "max_signal_days"), "%s", r.err);
+
+	vix_bsn(&r, "org-a", BSN, (const char *[]){ "register", "--bsn", "-",
+	    "--birth-date", "2015-03-01", "--contact-name", "A",
+	    "--contact-phone", "0501234567", "--days", "400", NULL });
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "duration_days: must be at most 365"),
+	    "the index names its maximum: %s", r.err);
+
+	memset(ref, 'r', sizeof(ref) - 1);
+	vix_bsn(&r, "org-a", BSN, (const char *[]){ "register", "--bsn", "-",
+	    "--birth-date", "2015-03-01", "--contact-name", "A",
+	    "--contact-phone", "0501234567", "--ref", ref, NULL });
+	cr_assert_eq(r.status, 2, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "client_ref: must be at most 64 "
+	    "bytes"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "frame"), "%s", r.err);
+
+	vix_bsn(&r, "org-a", BSN, (const char *[]){ "register", "--bsn", "-",
+	    "--birth-date", "2015-03-01", "--contact-name", "A",
+	    "--contact-phone", "0501234567", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_null(strstr(r.out, "chosen"), "no duration was chosen: %s",
+	    r.out);
+	cr_assert_not_null(strstr(r.out, "(end of the maximum duration)"),
+	    "%s", r.out);
+	vix_bsn(&r, "org-a", BSN, (const char *[]){ "register", "--bsn", "-",
+	    "--birth-date", "2015-03-01", "--contact-name", "A",
+	    "--contact-phone", "0501234567", "--days", "30", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "(end of the chosen 30 days)"), "%s",
+	    r.out);
+}
+
+/*
+ * A page past the last signal says so, not that there are none; the hint
+ * for the next page gives the page size asked for, not a literal N; list
+ * does not claim a duration was chosen.
+ */
+Test(cli_notify, list_pages_are_described_as_they_are)
+{
+	static const char hint[] = "more: vix list --page-size 2 --after ";
+	char bsns[3][16], after[32];
+	struct run_result r;
+	const char *at;
+
+	cr_assert_eq(harness_load_bsns(bsns, 3), 3);
+	for (size_t i = 0; i < 3; i++) {
+		vix_bsn(&r, "org-a", bsns[i], (const char *[]){ "register",
+		    "--bsn", "-", "--birth-date", "2015-03-01",
+		    "--contact-name", "A", "--contact-phone", "0501234567",
+		    NULL });
+		cr_assert_eq(r.status, 0, "%s", r.err);
+	}
+	vix_ok(&r, "org-a", (const char *[]){ "list", "--after", "999999",
+	    NULL });
+	cr_assert_null(strstr(r.out, "no active signals\n"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "no active signals after signal "
+	    "999999"), "%s", r.out);
+
+	vix_ok(&r, "org-a", (const char *[]){ "list", "--page-size", "2",
+	    NULL });
+	cr_assert_not_null(at = strstr(r.out, hint), "%s", r.out);
+	cr_assert_eq(harness_count(r.out, "signal "), 2, "%s", r.out);
+	cr_assert_null(strstr(r.out, "chosen"), "%s", r.out);
+	at += strlen(hint);
+	snprintf(after, sizeof(after), "%.*s", (int)strcspn(at, "\n"), at);
+	vix_ok(&r, "org-a", (const char *[]){ "list", "--after", after, NULL });
+	cr_assert_eq(harness_count(r.out, "signal "), 1, "the third: %s",
+	    r.out);
+	cr_assert_null(strstr(r.out, "more:"), "the last page: %s", r.out);
 }

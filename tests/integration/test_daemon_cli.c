@@ -462,3 +462,30 @@ Test(daemon_cli, a_store_without_key_id_is_migrated)
 	cr_assert_not_null(strstr(r.err, data), "%s", r.err);
 	(void)harness_stop(&p);
 }
+
+/*
+ * The start-up hint is a command that works as printed: with --data
+ * elsewhere than ./vix-dev it names the folder with --dev-dir. Run from
+ * another folder, with the vix under test for build/client/vix.
+ */
+Test(daemon_cli, start_up_hint_works_as_printed)
+{
+	struct vixd_proc p;
+	struct run_result r;
+	char log[16384], hint[2048], script[4096];
+	const char *at, *prog = "build/client/vix ";
+
+	harness_start(&p, NULL);
+	harness_log(&p, log, sizeof(log));
+	cr_assert_not_null(at = strstr(log, "try: "), "no hint: %s", log);
+	at += strlen("try: ");
+	FMT(hint, "%.*s", (int)strcspn(at, "\n"), at);
+	cr_assert_eq(strncmp(hint, prog, strlen(prog)), 0, "%s", hint);
+	cr_assert_not_null(strstr(hint, "--dev-dir"), "%s", hint);
+	FMT(script, "cd / && exec '%s' %s", getenv("VIX"),
+	    hint + strlen(prog));
+	harness_run(&r, (const char *[]){ "/bin/sh", "-c", script, NULL });
+	cr_assert_eq(r.status, 0, "%s: %s", hint, r.err);
+	cr_assert_not_null(strstr(r.out, "authenticated as"), "%s", r.out);
+	cr_assert_eq(harness_stop(&p), 0);
+}

@@ -238,40 +238,46 @@ Test(signals, bsn_from_standard_input)
 	    r.err);
 }
 
+/*
+ * The index refuses what only it can judge (the date, the duration
+ * against its maximum); vix itself refuses, with the index's own rules
+ * and words, a contact, reference or municipality it would refuse.
+ */
 Test(signals, field_errors_name_the_field)
 {
-	struct run_result r;
-	char ref[80];
+	static char ref[66];
 	static const struct {
 		const char *flag, *value, *field;
+		int status;
 	} cases[] = {
-		{ "--birth-date", "1990-01-01", "birth_date" },
-		{ "--birth-date", "2099-01-01", "birth_date" },
-		{ "--birth-date", "2015-02-30", "birth_date" },
-		{ "--days", "731", "duration_days" },
-		{ "--municipality", "12345", "municipality" },
-		{ "--contact-phone", "call me", "contact.phone" },
-		{ "--contact-email", "nobody", "contact.email" },
+		{ "--birth-date", "1990-01-01", "birth_date", 1 },
+		{ "--birth-date", "2099-01-01", "birth_date", 1 },
+		{ "--birth-date", "2015-02-30", "birth_date", 1 },
+		{ "--days", "731", "duration_days", 1 },
+		{ "--municipality", "12345", "--municipality: municipality",
+		    2 },
+		{ "--contact-phone", "call me", "--contact-phone: "
+		    "contact.phone", 2 },
+		{ "--contact-email", "nobody", "--contact-email: "
+		    "contact.email", 2 },
+		{ "--ref", ref, "--ref: client_ref: must be at most 64 bytes",
+		    2 },
 	};
+	struct run_result r;
 
+	memset(ref, 'r', 65);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *args[] = { "register", "--bsn", bsns[4],
 		    "--birth-date", "2015-03-01", "--contact-name", "A",
 		    "--contact-phone", "0501234567", cases[i].flag,
 		    cases[i].value, NULL };
 
-		vix(&r, "org-a", 1, args);
-		cr_assert(has(r.err, "INVALID_ARGUMENT"), "case %zu: %s", i,
-		    r.err);
+		vix(&r, "org-a", cases[i].status, args);
+		cr_assert(cases[i].status == 2 ||
+		    has(r.err, "INVALID_ARGUMENT"), "case %zu: %s", i, r.err);
 		cr_assert(has(r.err, cases[i].field), "case %zu names %s: %s",
 		    i, cases[i].field, r.err);
 	}
-	memset(ref, 'r', 65);
-	ref[65] = '\0';
-	vix(&r, "org-a", 1, (const char *[]){ "register", "--bsn", bsns[4],
-	    "--birth-date", "2015-03-01", "--contact-name", "A",
-	    "--contact-phone", "0501234567", "--ref", ref, NULL });
-	cr_assert(has(r.err, "client_ref"), "%s", r.err);
 	/* Nothing was registered by any of these. */
 	vix(&r, "org-a", 0, (const char *[]){ "list", NULL });
 	cr_assert(has(r.out, "\"signals\":[]"), "%s", r.out);
@@ -345,6 +351,159 @@ Test(signals, every_invalid_bsn_is_rejected_without_echo)
 		    "line %zu: the message echoes the value", i + 1);
 		vix__v1__server_message__free_unpacked(m, NULL);
 	}
+	harness_tls_close(ssl);
+}
+
+/* Register over raw TLS with this contact; the status, message into msg. */
+static int
+register_contact(SSL *ssl, uint64_t id, const char *bsn, const char *name,
+    const char *phone, const char *email, const char *ref, char *msg,
+    size_t len)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
+	Vix__V1__Contact contact = VIX__V1__CONTACT__INIT;
+	Vix__V1__ServerMessage *m;
+	int code;
+
+	contact.name = (char *)name;
+	contact.phone = (char *)phone;
+	contact.email = (char *)email;
+	reg.bsn = (char *)bsn;
+	reg.birth_date = "2015-03-01";
+	reg.contact = &contact;
+	reg.client_ref = (char *)ref;
+	req.id = id;
+	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
+	req.register_ = &reg;
+	harness_send_request(ssl, &req);
+	m = harness_next_response(ssl, "register");
+	cr_assert_eq(m->response->id, id);
+	code = m->response->status ? (int)m->response->status->code : 0;
+	snprintf(msg, len, "%s", m->response->status ?
+	    m->response->status->message : "");
+	vix__v1__server_message__free_unpacked(m, NULL);
+	return code;
+}
+
+#define RLO	"\xe2\x80\xae"	/* U+202E RIGHT-TO-LEFT OVERRIDE */
+#define LRI	"\xe2\x81\xa6"	/* U+2066 LEFT-TO-RIGHT ISOLATE */
+
+/*
+ * Contact and reference as the daemon checks them for every client: a
+ * blank name, bidi formatting, a phone that is no number, an e-mail
+ * domain without labels are refused naming the field; a name and e-mail
+ * with space around them are kept without it.
+ */
+Test(signals, contact_text_is_checked_by_the_daemon)
+{
+	static const struct {
+		const char *name, *phone, *email, *ref, *want;
+	} bad[] = {
+		{ "   ", "0501234567", "", "", "contact.name: must not be only "
+		    "white space" },
+		{ "\xc2\xa0\xe2\x80\x8b", "0501234567", "", "", "contact.name: "
+		    "must not be only white space" },
+		{ "J. " RLO "nesnaJ", "0501234567", "", "", "contact.name: must "
+		    "not contain bidirectional formatting characters" },
+		{ "J.\xc2\x85", "0501234567", "", "", "contact.name: must not "
+		    "contain control characters" },
+		{ "A", "1", "", "", "contact.phone: must start with 0" },
+		{ "A", "((((1))))", "", "", "contact.phone: brackets" },
+		{ "A", "05012345", "", "", "contact.phone: a Dutch number has "
+		    "10 digits" },
+		{ "A", "+3161234", "", "", "contact.phone: an international "
+		    "number has 8 to 15 digits" },
+		{ "A", "0501234567", "a@..", "", "contact.email: the domain" },
+		{ "A", "0501234567", "a@b", "", "contact.email: the domain must "
+		    "have a dot" },
+		{ "A", "0501234567", "j@" LRI "example.nl", "", "contact.email: "
+		    "must not contain bidirectional" },
+		{ "A", "0501234567", "", "dossier " RLO "71", "client_ref: must "
+		    "not contain bidirectional" },
+	};
+	SSL *ssl = connect_org_a();
+	struct run_result r;
+	char msg[512];
+	int code;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		code = register_contact(ssl, i + 1, bsns[5], bad[i].name,
+		    bad[i].phone, bad[i].email, bad[i].ref, msg, sizeof(msg));
+		cr_assert_eq(code, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
+		    "case %zu accepted (%d): %s", i, code, harness_redact(msg));
+		cr_assert(strncmp(msg, bad[i].want, strlen(bad[i].want)) == 0,
+		    "case %zu: '%s', want '%s...'", i, harness_redact(msg),
+		    bad[i].want);
+		cr_assert(!has(msg, RLO) && !has(msg, LRI),
+		    "case %zu echoes the formatting character", i);
+	}
+	/* None of them registered anything. */
+	vix(&r, "org-a", 0, (const char *[]){ "list", NULL });
+	cr_assert(has(r.out, "\"signals\":[]"), "%s", r.out);
+
+	/* Space around the name and e-mail is not kept. */
+	code = register_contact(ssl, 100, bsns[5], "  J. Jansen \xc2\xa0",
+	    " +31 (0)50 123 4567 ", " j.jansen@example.nl  ", "d-1", msg,
+	    sizeof(msg));
+	cr_assert_eq(code, 0, "%s", harness_redact(msg));
+	harness_tls_close(ssl);
+	cli_register(&r, "org-b", bsns[5], "P. de Vries", 0);
+	cr_assert(has(r.out, "\"contact\":{\"name\":\"J. Jansen\","
+	    "\"phone\":\"+31 (0)50 123 4567\",\"email\":"
+	    "\"j.jansen@example.nl\"}"), "org-b sees the trimmed contact: %s",
+	    harness_redact(r.out));
+}
+
+/*
+ * Organisation ids in Subscribe and Ack are text too: a control or bidi
+ * formatting character is refused naming the field, never echoed.
+ */
+Test(signals, recipient_text_is_checked)
+{
+	SSL *ssl = harness_connect_as(&vixd, "partner");
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Subscribe sub = VIX__V1__SUBSCRIBE__INIT;
+	Vix__V1__Ack ack = VIX__V1__ACK__INIT;
+	Vix__V1__ServerMessage *m;
+	char *recipients[] = { "org-a" RLO };
+
+	ack.recipient = "partner\x1b[2J";
+	ack.seq = 1;
+
+	sub.n_recipients = 1;
+	sub.recipients = recipients;
+	req.id = 1;
+	req.body_case = VIX__V1__REQUEST__BODY_SUBSCRIBE;
+	req.subscribe = &sub;
+	harness_send_request(ssl, &req);
+	m = harness_next_response(ssl, "subscribe");
+	cr_assert_not_null(m->response->status);
+	cr_assert_eq(m->response->status->code,
+	    VIX__V1__STATUS__CODE__INVALID_ARGUMENT);
+	cr_assert_str_eq(m->response->status->message, "recipients: must not "
+	    "contain bidirectional formatting characters (U+061C, U+200E, "
+	    "U+200F, U+202A-U+202E, U+2066-U+2069)");
+	vix__v1__server_message__free_unpacked(m, NULL);
+
+	/* Subscribed for itself, an Ack naming a recipient with escapes. */
+	sub.n_recipients = 0;
+	req.id = 2;
+	harness_send_request(ssl, &req);
+	m = harness_next_response(ssl, "subscribe");
+	cr_assert(m->response->status == NULL ||
+	    m->response->status->code == 0, "%s",
+	    m->response->status->message);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	req.id = 3;
+	req.body_case = VIX__V1__REQUEST__BODY_ACK;
+	req.ack = &ack;
+	harness_send_request(ssl, &req);
+	m = harness_next_response(ssl, "ack");
+	cr_assert_not_null(m->response->status);
+	cr_assert_str_eq(m->response->status->message, "recipient: must not "
+	    "contain control characters");
+	vix__v1__server_message__free_unpacked(m, NULL);
 	harness_tls_close(ssl);
 }
 

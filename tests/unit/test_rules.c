@@ -527,11 +527,17 @@ Test(contact, good)
 	expect_contact("J. Jansen", PHONE, EMAIL, NULL);
 	expect_contact("J. Jansen", PHONE, NULL, NULL);
 	expect_contact("J. Jansen", PHONE, "", NULL);
-	expect_contact("José Müller-Øster 山田", "(030) 123-45.67", "a@b",
+	expect_contact("José Müller-Øster 山田", "(030) 123-45.67", "a@b.nl",
 	    NULL);
-	expect_contact("A", "1", NULL, NULL);
-	expect_contact("Emoji \xf0\x9f\x98\x80", "112", NULL, NULL);
-	expect_contact("max U+10FFFF \xf4\x8f\xbf\xbf", "112", NULL, NULL);
+	expect_contact("A", "0501234567", NULL, NULL);
+	expect_contact("Emoji \xf0\x9f\x98\x80", "0501234567", NULL, NULL);
+	expect_contact("max U+10FFFF \xf4\x8f\xbf\xbf", "0501234567", NULL,
+	    NULL);
+	/* Right-to-left names need no formatting characters. */
+	expect_contact("\xd7\x99\xd7\xa2\xd7\xa7\xd7\x91 "
+	    "\xd7\x9b\xd7\x94\xd7\x9f", PHONE, EMAIL, NULL);
+	expect_contact("\xd9\x81\xd8\xa7\xd8\xb7\xd9\x85\xd8\xa9", PHONE, EMAIL,
+	    NULL);
 }
 
 Test(contact, name)
@@ -597,62 +603,314 @@ Test(contact, name_utf8)
 	expect_contact("\xee\x80\x80", PHONE, EMAIL, NULL);	/* U+E000 */
 }
 
+/* What reorders text around it, as the U+202E "Trojan Source" trick. */
+static const char *const bidi[] = {
+	"\xd8\x9c",					/* U+061C ALM */
+	"\xe2\x80\x8e", "\xe2\x80\x8f",		/* U+200E LRM, U+200F RLM */
+	"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac",	/* U+202A-202C */
+	"\xe2\x80\xad", "\xe2\x80\xae",		/* U+202D LRO, U+202E RLO */
+	"\xe2\x81\xa6", "\xe2\x81\xa7",		/* U+2066 LRI, U+2067 RLI */
+	"\xe2\x81\xa8", "\xe2\x81\xa9",		/* U+2068 FSI, U+2069 PDI */
+};
+
+#define BIDI_WHY	": must not contain bidirectional formatting " \
+	"characters (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)"
+
+/* s with bidi[i] in the middle of it, in buf. */
+static const char *
+with_bidi(char *buf, size_t len, const char *head, size_t i,
+    const char *tail)
+{
+	snprintf(buf, len, "%s%s%s", head, bidi[i], tail);
+	return buf;
+}
+
+static void expect_ref(const char *ref, const char *want);
+
+Test(contact, bidi_formatting_is_refused_in_every_field)
+{
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(bidi) / sizeof(bidi[0]); i++) {
+		expect_contact(with_bidi(buf, sizeof(buf), "J. ", i, "Jansen"),
+		    PHONE, EMAIL, "contact.name" BIDI_WHY);
+		expect_contact(with_bidi(buf, sizeof(buf), "", i, "J. Jansen"),
+		    PHONE, EMAIL, "contact.name" BIDI_WHY);
+		expect_contact("J", PHONE, with_bidi(buf, sizeof(buf), "j@",
+		    i, "example.nl"), "contact.email" BIDI_WHY);
+		expect_ref(with_bidi(buf, sizeof(buf), "dossier ", i, "17"),
+		    "client_ref" BIDI_WHY);
+		/* Not a digit, space or separator: the phone's own rule. */
+		expect_contact("J", with_bidi(buf, sizeof(buf), "050", i,
+		    "1234567"), EMAIL, "contact.phone: may contain only "
+		    "digits, spaces and + - ( ) .");
+	}
+}
+
+Test(contact, line_separators_are_control_characters)
+{
+	expect_contact("J.\xe2\x80\xa8Jansen", PHONE, EMAIL,
+	    "contact.name: must not contain control characters");
+	expect_contact("J.\xe2\x80\xa9Jansen", PHONE, EMAIL,
+	    "contact.name: must not contain control characters");
+	expect_ref("a\xe2\x80\xa8", "client_ref: must not contain control "
+	    "characters");
+}
+
+Test(contact, blank_name_is_refused)
+{
+	static const char *blank[] = {
+		" ", "   ", "\xc2\xa0",				/* NBSP */
+		" \xe2\x80\x83 \xe3\x80\x80 ",		/* em, ideographic */
+		"\xe2\x80\x8b", "\xef\xbb\xbf",		/* ZWSP, BOM */
+		"\xe2\x80\x8d\xe2\x81\xa0",		/* ZWJ, WJ */
+	};
+	char *s;
+
+	for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++)
+		expect_contact(blank[i], PHONE, EMAIL,
+		    "contact.name: must not be only white space");
+	expect_contact("  J. Jansen  ", PHONE, EMAIL, NULL);
+	/* The limit is on the name, not on the space around it. */
+	s = repeat('x', 128, "  ");
+	expect_contact(s, PHONE, EMAIL, NULL);
+	free(s);
+}
+
+static void
+expect_trim(const char *in, const char *want)
+{
+	char buf[64];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	n = rules_trim(buf);
+	cr_expect_str_eq(buf, want);
+	cr_expect_eq(n, strlen(want));
+}
+
+Test(contact, trim)
+{
+	expect_trim("", "");
+	expect_trim("J", "J");
+	expect_trim("  J. Jansen ", "J. Jansen");
+	expect_trim("\xc2\xa0J  J\xe2\x80\x8b", "J  J");
+	expect_trim("\xef\xbb\xbfJ", "J");
+	expect_trim(" \xe2\x80\x83 ", "");
+	/* Control characters are refused, not trimmed away. */
+	expect_trim(" \tJ\n ", "\tJ\n");
+	/* From an invalid sequence on, all stays as it is, to be refused. */
+	expect_trim(" \xff ", "\xff ");
+}
+
+static void
+expect_text(const char *field, const char *text, const char *want)
+{
+	const char *why = NULL;
+	int r = rules_check_text(field, text, &why);
+
+	if (want == NULL) {
+		cr_expect_eq(r, 0, "refused: %s",
+		    why != NULL ? why : "(no reason)");
+		return;
+	}
+	cr_expect_eq(r, -1, "accepted, want: %s", want);
+	if (r == -1)
+		cr_expect_str_eq(why, want);
+}
+
+Test(contact, any_text_field)
+{
+	char buf[64];
+
+	expect_text("recipients", NULL, NULL);
+	expect_text("recipients", "", NULL);
+	expect_text("recipients", "org-a", NULL);
+	expect_text("recipients", "jz-utrecht \xc3\xa9", NULL);
+	expect_text("recipients", "org\x1b[2J",
+	    "recipients: must not contain control characters");
+	expect_text("recipient", "org\xc2\x9b",
+	    "recipient: must not contain control characters");
+	expect_text("recipients", "org\xc3",
+	    "recipients: must be valid UTF-8");
+	for (size_t i = 0; i < sizeof(bidi) / sizeof(bidi[0]); i++)
+		expect_text("recipients", with_bidi(buf, sizeof(buf), "a-",
+		    i, "gro"), "recipients" BIDI_WHY);
+	cr_expect_eq(rules_check_text("x", "\n", NULL), -1);
+}
+
+static void
+expect_phone(const char *phone, const char *want)
+{
+	expect_contact("J", phone, EMAIL, want);
+}
+
+#define PHONE_START	"contact.phone: must start with 0 (a Dutch number), " \
+	"+ or 00 (an international one), or be a municipality's 14 number"
+#define PHONE_DUTCH	"contact.phone: a Dutch number has 10 digits " \
+	"(0800 and 090x numbers: 8 or 11)"
+#define PHONE_INTL	"contact.phone: an international number has 8 to " \
+	"15 digits after the + or 00"
+#define PHONE_BRACKETS	"contact.phone: brackets must be balanced, not " \
+	"nested, and hold only digits"
+#define PHONE_PLUS	"contact.phone: + may stand only at the start"
+#define PHONE_EDGES	"contact.phone: must start with a digit, + or ( and " \
+	"end with a digit"
+#define PHONE_SEPS	"contact.phone: no two separators (- .) in a row"
+
 Test(contact, phone)
 {
-	static const char *bad[] = {
+	static const char *good[] = {
+		"0501234567", "050-1234567", "050 123 45 67", "050.123.45.67",
+		"(050) 123 45 67", "06-12345678", "06 1234 5678",
+		"  0501234567 ", "+31 6 12345678", "+31612345678",
+		"+31 (0)6 1234 5678", "+31 (0)50 123 4567", "0031612345678",
+		"0031 (0)6 1234 5678", "+44 20 7946 0958",
+		"+1 (202) 555-0123", "+299 123 456", "+12345678",
+		"+123456789012345", "0800-2000", "0800 1234567", "0900-1234",
+		"0900-1234567", "0906-1234", "0909-1234567", "14 020",
+		"14 0591", "14020",
+	};
+	static const char *charset[] = {
 		"030 123 45 67 ext 8", "030\t1234567", "030\n1234567",
 		"030/1234567", "030#1", "\xef\xbc\x90\xef\xbc\x93", "0x30",
+		"0501234567\xc2\xa0x",
+	};
+	static const struct { const char *phone, *why; } bad[] = {
+		{ "1", PHONE_START }, { "112", PHONE_START },
+		{ "123456789", PHONE_START }, { "14 0", PHONE_START },
+		{ "14 02012", PHONE_START }, { "15 020", PHONE_START },
+		{ "((((1))))", PHONE_BRACKETS }, { "(((0501234567)))",
+		    PHONE_BRACKETS }, { "(0501234567", PHONE_BRACKETS },
+		{ "050)1234567", PHONE_BRACKETS }, { "()0501234567",
+		    PHONE_BRACKETS }, { "(050 1)234567", PHONE_BRACKETS },
+		{ "(050)(1234567", PHONE_BRACKETS },
+		{ "0501234567+", PHONE_PLUS }, { "++31612345678", PHONE_PLUS },
+		{ "(+31) 612345678", PHONE_PLUS },
+		{ "-0501234567", PHONE_EDGES }, { "0501234567-", PHONE_EDGES },
+		{ ".0501234567", PHONE_EDGES }, { "050 1234567 (0)",
+		    PHONE_EDGES },
+		{ "050--1234567", PHONE_SEPS }, { "050.-1234567", PHONE_SEPS },
+		{ "05012345", PHONE_DUTCH }, { "050123456789", PHONE_DUTCH },
+		{ "0800-123", PHONE_DUTCH }, { "0800-123456", PHONE_DUTCH },
+		{ "0", PHONE_DUTCH },
+		{ "+3161234", PHONE_INTL }, { "+1234567", PHONE_INTL },
+		{ "+1234567890123456", PHONE_INTL }, { "00316123",
+		    PHONE_INTL }, { "0012345678901234567", PHONE_INTL },
+		{ "+31 (0)612", PHONE_INTL },
 	};
 	char *s;
 	size_t i;
 
-	expect_contact("J", NULL, EMAIL, "contact.phone: is required");
-	expect_contact("J", "", EMAIL, "contact.phone: is required");
-	s = repeat('1', 32, "");
-	expect_contact("J", s, EMAIL, NULL);
+	expect_phone(NULL, "contact.phone: is required");
+	expect_phone("", "contact.phone: is required");
+	expect_phone("   ", "contact.phone: is required");
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		expect_phone(good[i], NULL);
+	s = repeat(' ', 22, "0501234567");
+	expect_phone(s, NULL);		/* 32 bytes */
 	free(s);
-	s = repeat('1', 33, "");
-	expect_contact("J", s, EMAIL,
-	    "contact.phone: must be at most 32 bytes");
+	s = repeat('-', 23, "0501234567");
+	expect_phone(s, "contact.phone: must be at most 32 bytes");
 	free(s);
-	expect_contact("J", "+31 (0)30-123.45.67", EMAIL, NULL);
+	for (i = 0; i < sizeof(charset) / sizeof(charset[0]); i++)
+		expect_phone(charset[i], "contact.phone: may contain only "
+		    "digits, spaces and + - ( ) .");
+	expect_phone("+-()", "contact.phone: must contain a digit");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		expect_contact("J", bad[i], EMAIL,
-		    "contact.phone: may contain only digits, spaces and "
-		    "+ - ( ) .");
-	expect_contact("J", " ", EMAIL, "contact.phone: must contain a digit");
-	expect_contact("J", "+-()", EMAIL,
-	    "contact.phone: must contain a digit");
+		expect_phone(bad[i].phone, bad[i].why);
 }
+
+#define EMAIL_FORM	"contact.email: must have the form name@domain"
+#define EMAIL_LOCAL	"contact.email: the name before the @ may hold " \
+	"only letters, digits and . ! # $ % & ' * + / = ? ^ _ ` { | } ~ -"
+#define EMAIL_DOTS	"contact.email: the name before the @ must not " \
+	"start or end with a dot or have two in a row"
+#define EMAIL_DOTTED	"contact.email: the domain must have a dot, as " \
+	"example.nl"
+#define EMAIL_LABEL	"contact.email: the domain must not start or end " \
+	"with a dot or have two in a row"
+#define EMAIL_DCHARS	"contact.email: the domain may hold only letters, " \
+	"digits, dots and hyphens (a hyphen not first or last in a part)"
+#define EMAIL_TOP	"contact.email: the domain must end in a name, " \
+	"as .nl, not a number"
 
 Test(contact, email)
 {
-	static const char *form[] = {
-		"jansen", "@example", "jansen@", "a@@b", "a@b@c", "@",
+	static const char *good[] = {
+		EMAIL, "a@b.nl", "jösé@exämple.nl",
+		"first.last+tag@sub.example.org", "o'brien@example.ie",
+		"  j@example.nl ", "j_{x}|~@xn--bcher-kva.ch",
+		"a@b-c.d-e.nl", "a@123.example", "!#$%&'*+/=?^_`{|}~-@x.nl",
 	};
-	char *s;
+	static const struct { const char *email, *why; } bad[] = {
+		{ "jansen", EMAIL_FORM }, { "@example.nl", EMAIL_FORM },
+		{ "jansen@", EMAIL_FORM }, { "a@@b.nl", EMAIL_FORM },
+		{ "a@b@c.nl", EMAIL_FORM }, { "@", EMAIL_FORM },
+		{ "a@..", EMAIL_LABEL }, { "a@b.", EMAIL_LABEL },
+		{ "a@.b.nl", EMAIL_LABEL }, { "a@b..nl", EMAIL_LABEL },
+		{ "a@example.nl.", EMAIL_LABEL },
+		{ "a@b", EMAIL_DOTTED }, { "jansen@example", EMAIL_DOTTED },
+		{ ".a@b.nl", EMAIL_DOTS }, { "a.@b.nl", EMAIL_DOTS },
+		{ "a..b@b.nl", EMAIL_DOTS },
+		{ "a(b)@b.nl", EMAIL_LOCAL }, { "\"a\"@b.nl", EMAIL_LOCAL },
+		{ "a,b@b.nl", EMAIL_LOCAL }, { "a\\b@b.nl", EMAIL_LOCAL },
+		{ "a@-b.nl", EMAIL_DCHARS }, { "a@b-.nl", EMAIL_DCHARS },
+		{ "a@b_c.nl", EMAIL_DCHARS }, { "a@[1.2.3.4]", EMAIL_DCHARS },
+		{ "a@b.nl-", EMAIL_DCHARS },
+		{ "a@1.2.3.4", EMAIL_TOP }, { "a@example.123", EMAIL_TOP },
+	};
+	char *s, *t;
 	size_t i;
 
-	for (i = 0; i < sizeof(form) / sizeof(form[0]); i++)
-		expect_contact("J", PHONE, form[i],
-		    "contact.email: must have the form name@domain");
-	expect_contact("J", PHONE, "j jansen@example",
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		expect_contact("J", PHONE, good[i], NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_contact("J", PHONE, bad[i].email, bad[i].why);
+	expect_contact("J", PHONE, "j jansen@example.nl",
 	    "contact.email: must not contain spaces");
-	expect_contact("J", PHONE, "jansen@example ",
+	expect_contact("J", PHONE, "j\xc2\xa0jansen@example.nl",
 	    "contact.email: must not contain spaces");
-	expect_contact("J", PHONE, "jansen@example\n",
+	expect_contact("J", PHONE, "jansen@example.nl\n",
 	    "contact.email: must not contain control characters");
 	expect_contact("J", PHONE, "jansen@\x7f",
 	    "contact.email: must not contain control characters");
 	expect_contact("J", PHONE, "jansen@\xc0\xae",
 	    "contact.email: must be valid UTF-8");
-	expect_contact("J", PHONE, "jösé@exämple.nl", NULL);
-	s = repeat('a', 254 - 2, "@b");
+	/* 64 bytes before the @, 63 in a part of the domain, 254 in all. */
+	s = repeat('a', 64, "@b.nl");
 	expect_contact("J", PHONE, s, NULL);
 	free(s);
-	s = repeat('a', 255 - 2, "@b");
-	expect_contact("J", PHONE, s,
-	    "contact.email: must be at most 254 bytes");
+	s = repeat('a', 65, "@b.nl");
+	expect_contact("J", PHONE, s, "contact.email: the name before the @ "
+	    "must be at most 64 bytes");
+	free(s);
+	s = repeat('d', 63, ".nl");
+	t = malloc(strlen(s) + 3);
+	cr_assert_not_null(t);
+	snprintf(t, strlen(s) + 3, "a@%s", s);
+	expect_contact("J", PHONE, t, NULL);
+	free(t);
+	free(s);
+	s = repeat('d', 64, ".nl");
+	t = malloc(strlen(s) + 3);
+	cr_assert_not_null(t);
+	snprintf(t, strlen(s) + 3, "a@%s", s);
+	expect_contact("J", PHONE, t, "contact.email: each part of the "
+	    "domain must be at most 63 bytes");
+	free(t);
+	free(s);
+	/* 64 + 1 + 60 + 1 + 60 + 1 + 60 + 1 + 6 = 254 bytes. */
+	s = repeat('a', 64, "@");
+	t = malloc(300);
+	cr_assert_not_null(t);
+	snprintf(t, 300, "%s%060d.%060d.%060d.abcdef", s, 0, 0, 0);
+	cr_assert_eq(strlen(t), 254);
+	expect_contact("J", PHONE, t, NULL);
+	snprintf(t, 300, "%s%060d.%060d.%060d.abcdefg", s, 0, 0, 0);
+	expect_contact("J", PHONE, t, "contact.email: must be at most 254 "
+	    "bytes");
+	free(t);
 	free(s);
 }
 
