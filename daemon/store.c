@@ -1941,7 +1941,7 @@ due_keys(struct store_txn *t, MDB_dbi db, uint64_t until, struct key *out,
 	return n;
 }
 
-static void
+static int
 expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
     int64_t now)
 {
@@ -1959,13 +1959,13 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	key_u64(key_start(&k), id);
 	if (st_get(t, t->s->sigid, &k, &v) != 0 ||
 	    v.mv_size != PSEUDONYM_LEN + 4)
-		return;
+		return 0;
 	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	org = get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN);
 	signal_keys(&k, p, org);
 	if (st_get(t, t->s->signals, &k, &v) != 0 ||
 	    (sig = signal_decode(t, &v)) == NULL)
-		return;
+		return 0;
 	/* At the 23rd birthday the signal is deleted, else archived. */
 	age = sig->bound == VIX__V1__EXPIRY_BOUND__AGE_23;
 	signal_remove(t, p, org, sig, age ? 0 : ARCHIVE_EXPIRED, orgs, now,
@@ -1974,20 +1974,23 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	notify_parties(t, orgs, &nt, &owner, 1);
 	store_audit(t, now, "vixd", age ? "expire:age_23" : "expire:duration",
 	    id, out.match_id, "ok");
+	return 1;
 }
 
 /*
  * Handle up to max entries of an index keyed time . id that are due by
  * now: one(t, orgs, id, now) for each, then drop the entry (stale ones
- * too). Sets *more when the limit was hit.
+ * too). Returns how many one() acted on (returned 1): a stale entry (a
+ * signal withdrawn, a match closed or coordinated meanwhile) is not
+ * counted. Sets *more when the limit was hit.
  */
 static size_t
 sweep_due(struct store_txn *t, MDB_dbi index, const struct orgs *orgs,
     int64_t now, size_t max, int *more,
-    void (*one)(struct store_txn *, const struct orgs *, uint64_t, int64_t))
+    int (*one)(struct store_txn *, const struct orgs *, uint64_t, int64_t))
 {
 	struct key *keys = calloc(max, sizeof(*keys));
-	size_t n;
+	size_t n, done = 0;
 
 	if (keys == NULL) {
 		t->err = VIX_E_STORE;
@@ -1995,12 +1998,12 @@ sweep_due(struct store_txn *t, MDB_dbi index, const struct orgs *orgs,
 	}
 	n = due_keys(t, index, (uint64_t)now, keys, max);
 	for (size_t i = 0; i < n && t->err == 0; i++) {
-		one(t, orgs, get_u64(keys[i].b + 8), now);
+		done += one(t, orgs, get_u64(keys[i].b + 8), now) == 1;
 		st_del(t, index, &keys[i]);
 	}
 	*more |= n == max;
 	free(keys);
-	return n;
+	return done;
 }
 
 /* The municipality of a youth: the earliest registration that gave one. */
@@ -2053,8 +2056,12 @@ done:
 	free(contacts);
 }
 
-/* A match due for escalation: tell the escalation organisation once. */
-static void
+/*
+ * A match due for escalation: tell the escalation organisation once.
+ * Returns 1 if the match was escalated, 0 if closed, coordinated or
+ * escalated before.
+ */
+static int
 escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
     int64_t now)
 {
@@ -2069,10 +2076,10 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	key_u64(key_start(&k), id);
 	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
 	    v.mv_size != PSEUDONYM_LEN)
-		return;		/* closed meanwhile */
+		return 0;	/* closed meanwhile */
 	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	if (!match_get(t, p, &m) || m.coordinated || m.escalated)
-		return;
+		return 0;
 	load_parties(t, p, UINT32_MAX, NULL, &all);
 	muni = youth_municipality(&all);
 	if ((esc = orgs_escalation(orgs, muni)) != NULL)
@@ -2087,6 +2094,7 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	store_audit(t, now, "vixd", "escalate", 0, id, esc ? "ok" :
 	    "no_escalation_organisation");
 	store_view_free(&all);
+	return 1;
 }
 
 static size_t

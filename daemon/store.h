@@ -259,8 +259,9 @@ struct store_sweep_in {
 };
 
 struct store_sweep_out {
-	size_t	expired;		/* signals past their expiry */
-	size_t	escalated;		/* escalation entries handled */
+	size_t	expired;		/* signals expired (archived or deleted) */
+	size_t	escalated;		/* matches escalated (not due entries
+					   of matches closed or coordinated) */
 	size_t	purged;			/* archived signals past archive_secs */
 	size_t	pruned;			/* outbox rows every consumer acked */
 	size_t	pruned_unacked;		/* outbox rows past the retention */

@@ -221,3 +221,50 @@ Test(sweep, sweeps_keep_running_under_frequent_reloads)
 	harness_tls_close(a);
 	harness_stop(&vixd);
 }
+
+/*
+ * Two matches reach their escalation time; one of them was marked
+ * coordinated. One escalation is made, and the log and
+ * vix_escalations_total say one, not the two due entries the sweep read.
+ */
+Test(sweep, escalations_count_what_was_escalated)
+{
+	static char log[1 << 20];
+	struct run_result r;
+	long long escalated = 0, sweeps;
+	int64_t until;
+
+	harness_start(&vixd, NULL);
+	register_youth("org-a", "999990019", "2015-03-01", "730", "x-a");
+	register_youth("org-b", "999990019", "2015-03-01", "730", "x-b");
+	register_youth("org-a", "999990032", "2015-03-01", "730", "y-a");
+	register_youth("org-b", "999990032", "2015-03-01", "730", "y-b");
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "coordinate",
+	    "--match", "2", "--done", NULL });
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+
+	/* Past escalate_after (14 days by default). */
+	harness_restart_faketime(&vixd, "+15d", (const char *[]){ "-c",
+	    write_sweep_conf("1s"), NULL });
+	until = mono_ms() + 10000;
+	while (escalated < 1 && mono_ms() < until) {
+		harness_sleep_ms(100);
+		escalated = harness_metric(&vixd, "vix_escalations_total");
+	}
+	cr_assert_eq(escalated, 1, "%lld escalations counted within 10 s, "
+	    "one made", escalated);
+	/* Two more passes: nothing else is due, nothing else counted. */
+	sweeps = harness_metric(&vixd, "vix_sweeps_total");
+	until = mono_ms() + 10000;
+	while (harness_metric(&vixd, "vix_sweeps_total") < sweeps + 2 &&
+	    mono_ms() < until)
+		harness_sleep_ms(100);
+	cr_assert_eq(harness_metric(&vixd, "vix_escalations_total"), 1,
+	    "match 2 was marked coordinated and is not escalated");
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, ", 1 escalations,"), "%s",
+	    harness_redact(log));
+	cr_assert_null(strstr(log, ", 2 escalations,"), "%s",
+	    harness_redact(log));
+	harness_stop(&vixd);
+}
