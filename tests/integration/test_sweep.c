@@ -102,6 +102,21 @@ restart_two_days_later(const char *interval)
 	    (const char *[]){ "-c", conf, NULL });
 }
 
+/* vixctl subject-report --bsn bsn, its output in r. */
+static void
+subject_report(struct run_result *r, const char *bsn)
+{
+	char sock[PATH_MAX];
+
+	cr_assert_not_null(getenv("VIXCTL"), "VIXCTL must be set (run "
+	    "through meson test)");
+	harness_run(r, (const char *[]){ getenv("VIXCTL"), "-s",
+	    harness_dev_file(&vixd, "control.sock", sock, sizeof(sock)),
+	    "subject-report", "--bsn", bsn, NULL });
+	cr_assert_eq(r->status, 0, "%s", harness_redact(r->err));
+	cr_assert_null(strstr(r->out, bsn), "no BSN in the report");
+}
+
 static void
 birth_date_turning_23_tomorrow(char *buf, size_t len)
 {
@@ -122,6 +137,7 @@ Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
 	struct store_options so = { .map_size = 1UL << 30,
 	    .quota_percent = 90, .escalate_after = 86400 };
 	struct store_reader *rd;
+	struct run_result r;
 	struct store *s;
 	size_t signals, matches, archived;
 	char birth[16], dir[PATH_MAX];
@@ -147,6 +163,22 @@ Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
 	vix__v1__server_message__free_unpacked(m, NULL);
 	harness_tls_close(a);
 	harness_tls_close(b);
+
+	/*
+	 * The signal deleted at the 23rd birthday is gone, but what the
+	 * index did concerning the youth is still in its report.
+	 */
+	for (int i = 0; i < 100; i++) {
+		subject_report(&r, "999990032");
+		if (strstr(r.out, "expire:age_23") != NULL)
+			break;
+		harness_sleep_ms(100);
+	}
+	cr_assert_not_null(strstr(r.out, "active signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "archived signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "audit events: 2"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "register signal"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "vixd expire:age_23"), "%s", r.out);
 
 	cr_assert_eq(harness_stop_keep(&vixd), 0);
 	snprintf(dir, sizeof(dir), "%s/data", vixd.dev_dir);
