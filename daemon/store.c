@@ -2377,12 +2377,16 @@ sweep_archive(struct store_txn *t, int64_t cutoff, size_t max, int *more)
 	return n;
 }
 
-/* Whether consumer receives for recipient (itself, or by delegation). */
+/*
+ * Whether consumer's acks count for recipient's outbox: exactly those who
+ * may subscribe for it and ack (orgs_may_receive_for: the role subscribe,
+ * for itself or by delegation). Nobody else can ack, so nobody else may
+ * hold rows back.
+ */
 static int
 consumes(const struct org *consumer, const struct org *recipient)
 {
-	return (consumer->roles & ROLE_SUBSCRIBE) &&
-	    orgs_may_receive_for(consumer, recipient);
+	return orgs_may_receive_for(consumer, recipient);
 }
 
 /*
