@@ -510,11 +510,13 @@ print_subject(const struct jv *r)
 		    sizeof(t)), jstr(m, "coordinator"), jbool(m,
 		    "coordinated") ? ", coordinated" : "", jbool(m, "escalated") ?
 		    ", escalated" : "");
-	for (size_t i = 0; closed != NULL && i < closed->n; i++)
+	for (size_t i = 0; closed != NULL && i < closed->n; i++) {
+		const struct jv *c = &closed->v[i];
+
 		printf("match %lld closed %s (first recorded %s)\n",
-		    jint(&closed->v[i], "match_id"), fmt_time(jint(&closed->v[i],
-		    "closed"), t, sizeof(t)), fmt_time(jint(&closed->v[i],
-		    "first"), t2, sizeof(t2)));
+		    jint(c, "match_id"), fmt_time(jint(c, "closed"), t,
+		    sizeof(t)), fmt_time(jint(c, "first"), t2, sizeof(t2)));
+	}
 	if ((m == NULL || m->t != J_OBJ) && (closed == NULL || closed->n == 0))
 		printf("match: none\n");
 	printf("audit events: %zu\n", audit ? audit->n : 0);

@@ -2967,8 +2967,9 @@ subject_closed(struct store_txn *t, struct store_subject *out)
 				return;
 			}
 			out->closed = grown;
-			out->closed[out->nclosed++] = (struct store_closed_match){
-			    a->match_id, a->time, a->time };
+			grown[k] = (struct store_closed_match){ a->match_id,
+			    a->time, a->time };
+			out->nclosed++;
 		}
 		out->closed[k].last = a->time;
 	}

@@ -270,9 +270,9 @@ struct store_sweep_in {
 };
 
 struct store_sweep_out {
-	size_t	expired;		/* signals expired (archived or deleted) */
-	size_t	escalated;		/* matches escalated (not due entries
-					   of matches closed or coordinated) */
+	size_t	expired;		/* signals archived or deleted */
+	size_t	escalated;		/* matches escalated (not entries of
+					   matches closed or coordinated) */
 	size_t	purged;			/* archived signals past archive_secs */
 	size_t	pruned;			/* outbox rows every consumer acked */
 	size_t	pruned_unacked;		/* outbox rows past the retention */
@@ -357,8 +357,8 @@ struct store_subject_signal {
 /* A match of the youth that was closed, as its audit records show it. */
 struct store_closed_match {
 	uint64_t	id;
-	int64_t		first;		/* time of the first record naming it */
-	int64_t		last;		/* of the last: the one that closed it */
+	int64_t		first;	/* time of the first record naming it */
+	int64_t		last;	/* of the last: the one that closed it */
 };
 
 struct store_subject {
