@@ -495,7 +495,8 @@ print_subject(const struct jv *r)
 {
 	const struct jv *active = jget(r, "signals"), *arch = jget(r, "archived");
 	const struct jv *m = jget(r, "match"), *audit = jget(r, "audit");
-	char t[32];
+	const struct jv *closed = jget(r, "closed_matches");
+	char t[32], t2[32];
 
 	printf("active signals: %zu\n", active ? active->n : 0);
 	for (size_t i = 0; active != NULL && i < active->n; i++)
@@ -509,7 +510,14 @@ print_subject(const struct jv *r)
 		    sizeof(t)), jstr(m, "coordinator"), jbool(m,
 		    "coordinated") ? ", coordinated" : "", jbool(m, "escalated") ?
 		    ", escalated" : "");
-	else
+	for (size_t i = 0; closed != NULL && i < closed->n; i++) {
+		const struct jv *c = &closed->v[i];
+
+		printf("match %lld closed %s (first recorded %s)\n",
+		    jint(c, "match_id"), fmt_time(jint(c, "closed"), t,
+		    sizeof(t)), fmt_time(jint(c, "first"), t2, sizeof(t2)));
+	}
+	if ((m == NULL || m->t != J_OBJ) && (closed == NULL || closed->n == 0))
 		printf("match: none\n");
 	printf("audit events: %zu\n", audit ? audit->n : 0);
 	for (size_t i = 0; audit != NULL && i < audit->n; i++) {

@@ -294,6 +294,10 @@ task_audit(struct ctl_task *t, const char *action, uint64_t signal_id,
 
 	if (j == NULL)
 		return -1;
+	if (t->cmd == CTL_SUBJECT) {	/* in the youth's own report */
+		j->in.audit.has_youth = 1;
+		memcpy(j->in.audit.youth, t->pseudonym, PSEUDONYM_LEN);
+	}
 	j->done = ctl_audit_waited;
 	j->arg = &w;
 	if (writer_submit(t->ctl->v->writer, NULL, j) != 0) {
@@ -804,7 +808,12 @@ task_subject(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 		    s.match.escalated ? "true" : "false");
 	} else
 		evbuffer_add_printf(b, "null");
-	evbuffer_add_printf(b, ",\"audit\":[");
+	evbuffer_add_printf(b, ",\"closed_matches\":[");
+	for (size_t i = 0; i < s.nclosed; i++)
+		evbuffer_add_printf(b, "%s{\"match_id\":%" PRIu64 ",\"first\":%"
+		    PRId64 ",\"closed\":%" PRId64 "}", i > 0 ? "," : "",
+		    s.closed[i].id, s.closed[i].first, s.closed[i].last);
+	evbuffer_add_printf(b, "],\"audit\":[");
 	for (size_t i = 0; i < s.naudit; i++) {
 		if (i > 0)
 			evbuffer_add(b, ",", 1);

@@ -26,8 +26,11 @@
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
 
-/* 2: outbox rows indexed by youth (youth_outbox, outbox_youth) */
-#define STORE_SCHEMA	2
+/*
+ * 2: outbox rows indexed by youth (youth_outbox, outbox_youth)
+ * 3: audit records indexed by youth (youth_audit), for the subject report
+ */
+#define STORE_SCHEMA	3
 /* A copy being written, renamed to data.mdb once whole. */
 #define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
@@ -39,7 +42,7 @@ struct store {
 	MDB_env		*env;
 	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
 			 audit, meta, outbox, cursors, match_ids, escalate,
-			 archive_time, youth_outbox, outbox_youth;
+			 archive_time, youth_outbox, outbox_youth, youth_audit;
 	size_t		 map_size;
 	unsigned	 quota_percent;
 	int64_t		 escalate_after;
@@ -639,10 +642,109 @@ parties_all(struct store_txn *t, const struct store_party *me,
 
 /* ---- audit ----------------------------------------------------------- */
 
+/* An audit record as stored (record . hash); VIX_E_STORE if it is not one. */
+static int
+audit_decode(const MDB_val *v, struct store_audit_record *rec)
+{
+	Vix__Store__V1__Audit *a;
+
+	if (v->mv_size <= HASH_LEN || (a = vix__store__v1__audit__unpack(
+	    NULL, v->mv_size - HASH_LEN, v->mv_data)) == NULL)
+		return VIX_E_STORE;
+	memset(rec, 0, sizeof(*rec));
+	rec->seq = a->seq;
+	rec->time = a->time;
+	snprintf(rec->actor, sizeof(rec->actor), "%s", a->actor);
+	snprintf(rec->action, sizeof(rec->action), "%s", a->action);
+	rec->signal_id = a->signal_id;
+	rec->match_id = a->match_id;
+	snprintf(rec->outcome, sizeof(rec->outcome), "%s", a->outcome);
+	vix__store__v1__audit__free_unpacked(a, NULL);
+	return 0;
+}
+
+/*
+ * youth_audit: pseudonym . audit seq -> empty. Links an audit record to
+ * the youth it concerns, apart from the record (the chain cannot change):
+ * the subject report finds the records after the signals are gone, and an
+ * erasure removes the link while the chain keeps the records.
+ */
+static void
+audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
+{
+	struct key k;
+
+	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq);
+	st_put(t, t->s->youth_audit, &k, "", 0);
+}
+
+/* Whether any audit record is linked to youth p. */
+static int
+youth_known(struct store_txn *t, const uint8_t *p)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	if (cur == NULL)
+		return 0;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		found = 1;
+		break;
+	}
+	mdb_cursor_close(cur);
+	return found;
+}
+
+static int audit_append(struct store_txn *, const uint8_t *, int64_t,
+    const char *, const char *, uint64_t, uint64_t, const char *);
+
 int
 store_audit(struct store_txn *t, int64_t now, const char *actor,
     const char *action, uint64_t signal_id, uint64_t match_id,
     const char *outcome)
+{
+	return audit_append(t, NULL, now, actor, action, signal_id, match_id,
+	    outcome);
+}
+
+int
+store_audit_youth(struct store_txn *t, const uint8_t *youth, int64_t now,
+    const char *actor, const char *action, uint64_t signal_id,
+    uint64_t match_id, const char *outcome)
+{
+	uint8_t p[PSEUDONYM_LEN];
+	struct key k;
+	MDB_val v;
+	int found = 0;
+
+	if (youth != NULL) {
+		memcpy(p, youth, PSEUDONYM_LEN);
+		found = youth_known(t, p);
+	}
+	key_u64(key_start(&k), signal_id);
+	if (!found && signal_id != 0 && st_get(t, t->s->sigid, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN + 4) {
+		memcpy(p, v.mv_data, PSEUDONYM_LEN);
+		found = 1;
+	}
+	key_u64(key_start(&k), match_id);
+	if (!found && match_id != 0 && st_get(t, t->s->match_ids, &k,
+	    &v) == 0 && v.mv_size == PSEUDONYM_LEN) {
+		memcpy(p, v.mv_data, PSEUDONYM_LEN);
+		found = 1;
+	}
+	return audit_append(t, found ? p : NULL, now, actor, action,
+	    signal_id, match_id, outcome);
+}
+
+/* Append a record to the chain; linked to youth p unless p is NULL. */
+static int
+audit_append(struct store_txn *t, const uint8_t *p, int64_t now,
+    const char *actor, const char *action, uint64_t signal_id,
+    uint64_t match_id, const char *outcome)
 {
 	Vix__Store__V1__Audit rec = VIX__STORE__V1__AUDIT__INIT;
 	struct store *s = t->s;
@@ -677,6 +779,8 @@ store_audit(struct store_txn *t, int64_t now, const char *actor,
 	memcpy(buf + n, hash, HASH_LEN);
 	key_u64(key_start(&k), rec.seq);
 	st_put(t, s->audit, &k, buf, n + HASH_LEN);
+	if (p != NULL)
+		audit_link(t, p, rec.seq);
 	if (t->err == 0) {
 		s->audit_seq = rec.seq;
 		memcpy(s->audit_hash, hash, HASH_LEN);
@@ -943,8 +1047,8 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		notify_parties(t, in->orgs, &nt, all, n);
 		free(all);
 	}
-	store_audit(t, in->now, in->org->oin, out->refreshed ? "refresh" :
-	    "register", out->signal_id, out->view.has_match ?
+	audit_append(t, in->pseudonym, in->now, in->org->oin, out->refreshed ?
+	    "refresh" : "register", out->signal_id, out->view.has_match ?
 	    out->view.match.id : 0, "ok");
 	if (t->err)
 		store_view_free(&out->view);
@@ -1099,7 +1203,7 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	    in->reason == VIX__V1__WITHDRAW__REASON__RISK_RESOLVED ?
 	    in->reason : 0, in->orgs, in->now, &leaver, out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
-	store_audit(t, in->now, in->org->oin, out->archived ?
+	audit_append(t, p, in->now, in->org->oin, out->archived ?
 	    "withdraw:risk_resolved" : "withdraw:unjustified", out->signal_id,
 	    out->match_id, "ok");
 	return t->err;
@@ -1126,7 +1230,7 @@ store_involved(struct store_txn *t, const uint8_t *p, const struct org *org,
 	*signal_id = me.signal_id;
 	if (out->n_others > 0)
 		out->has_match = match_get(t, p, &out->match);
-	store_audit(t, now, org->oin, "involved", me.signal_id,
+	audit_append(t, p, now, org->oin, "involved", me.signal_id,
 	    out->has_match ? out->match.id : 0, "ok");
 	if (t->err)
 		store_view_free(out);
@@ -1332,6 +1436,7 @@ open_dbs(struct store *s, struct diag *d)
 		{ "archive_time", &s->archive_time },
 		{ "youth_outbox", &s->youth_outbox },
 		{ "outbox_youth", &s->outbox_youth },
+		{ "youth_audit", &s->youth_audit },
 	};
 	MDB_txn *txn;
 	int rc;
@@ -1408,6 +1513,172 @@ migrate_outbox_index(struct store_txn *t)
 	    "(for erasure)", n, all);
 }
 
+/* An id (signal or match) and the youth it belongs to, for the migration. */
+struct id_youth {
+	uint64_t	id;
+	uint8_t		p[PSEUDONYM_LEN];
+};
+
+struct id_map {
+	struct id_youth	*v;
+	size_t		 n;
+};
+
+static int
+id_youth_cmp(const void *a, const void *b)
+{
+	const struct id_youth *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+id_map_add(struct store_txn *t, struct id_map *m, uint64_t id,
+    const uint8_t *p)
+{
+	struct id_youth *grown;
+
+	if ((grown = reallocarray(m->v, m->n + 1, sizeof(*grown))) == NULL) {
+		t->err = t->err ? t->err : VIX_E_STORE;
+		return;
+	}
+	m->v = grown;
+	m->v[m->n].id = id;
+	memcpy(m->v[m->n++].p, p, PSEUDONYM_LEN);
+}
+
+static const uint8_t *
+id_map_find(const struct id_map *m, uint64_t id)
+{
+	struct id_youth key = { .id = id }, *hit;
+
+	if (id == 0 || m->n == 0)
+		return NULL;
+	hit = bsearch(&key, m->v, m->n, sizeof(*m->v), id_youth_cmp);
+	return hit ? hit->p : NULL;
+}
+
+/* The archived signals' ids and youths, sorted by id. */
+static void
+migrate_archived_ids(struct store_txn *t, struct id_map *m)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->archive);
+	Vix__Store__V1__Archived *a;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < PSEUDONYM_LEN || (a =
+		    vix__store__v1__archived__unpack(NULL, v.mv_size,
+		    v.mv_data)) == NULL)
+			continue;
+		if (a->signal != NULL)
+			id_map_add(t, m, a->signal->id, k.mv_data);
+		vix__store__v1__archived__free_unpacked(a, NULL);
+	}
+	mdb_cursor_close(cur);
+	qsort(m->v, m->n, sizeof(*m->v), id_youth_cmp);
+}
+
+/* The youth of an audit record's signal (active or archived), if known. */
+static const uint8_t *
+migrate_signal_youth(struct store_txn *t, const struct id_map *archived,
+    uint64_t id)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (id != 0 && st_get(t, t->s->sigid, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN + 4)
+		return v.mv_data;
+	return id_map_find(archived, id);
+}
+
+/* The youth of an audit record's match: open, or named beside a signal. */
+static const uint8_t *
+migrate_match_youth(struct store_txn *t, const struct id_map *matches,
+    uint64_t id)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN)
+		return v.mv_data;
+	return id_map_find(matches, id);
+}
+
+/*
+ * One pass over the audit chain: learn (pass 0) the matches named beside
+ * a known signal, or link (pass 1) each record to its youth.
+ */
+static size_t
+migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
+    struct id_map *matches, size_t *all)
+{
+	struct store_audit_record rec;
+	MDB_cursor *cur = st_cursor(t, t->s->audit);
+	uint8_t youth[PSEUDONYM_LEN];
+	const uint8_t *p;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (audit_decode(&v, &rec) != 0)
+			continue;
+		p = migrate_signal_youth(t, arch, rec.signal_id);
+		if (pass == 0) {
+			if (p != NULL && rec.match_id != 0)
+				id_map_add(t, matches, rec.match_id, p);
+			continue;
+		}
+		(*all)++;
+		if (p == NULL)
+			p = migrate_match_youth(t, matches, rec.match_id);
+		if (p != NULL) {
+			/* p may point into a page; the put may move it. */
+			memcpy(youth, p, PSEUDONYM_LEN);
+			audit_link(t, youth, rec.seq);
+			n++;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (pass == 0)
+		qsort(matches->v, matches->n, sizeof(*matches->v),
+		    id_youth_cmp);
+	return n;
+}
+
+/*
+ * To schema 3: link the audit records already there to their youth, where
+ * the signal they name (active or archived) or their match (open, or named
+ * beside such a signal) still tells which youth it was. Records of signals
+ * deleted before the upgrade, with no match left to tell, stay unlinked.
+ */
+static void
+migrate_audit_index(struct store_txn *t)
+{
+	struct id_map arch = { 0 }, matches = { 0 };
+	size_t n, all = 0;
+
+	migrate_archived_ids(t, &arch);
+	migrate_audit_pass(t, 0, &arch, &matches, &all);
+	n = migrate_audit_pass(t, 1, &arch, &matches, &all);
+	free(arch.v);
+	free(matches.v);
+	log_info("store: schema 3: %zu of %zu audit records linked to their "
+	    "youth (for the subject report)", n, all);
+}
+
 /* Schema version and the head of the audit chain. */
 static int
 check_schema(struct store *s, const char *dir, struct diag *d)
@@ -1434,6 +1705,8 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 	}
 	if (version == 1)
 		migrate_outbox_index(&t);
+	if (version >= 1 && version < 3)
+		migrate_audit_index(&t);
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
 	st_put(&t, s->meta, &k, buf, sizeof(buf));
@@ -1506,7 +1779,7 @@ store_open(const struct store_options *o, struct diag *d)
 		return NULL;
 	}
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, 16)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, 32)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env, o->map_size)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) != 0 ||
 	    (rc = mdb_env_open(s->env, o->dir, MDB_NOTLS, 0600)) != 0) {
@@ -1693,7 +1966,6 @@ store_audit_foreach(struct store_reader *r,
     int (*fn)(void *arg, const struct store_audit_record *), void *arg)
 {
 	struct store_audit_record rec;
-	Vix__Store__V1__Audit *a;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc, err = 0;
@@ -1705,23 +1977,9 @@ store_audit_foreach(struct store_reader *r,
 		return mdb_to_err(rc, "cursor");
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (v.mv_size <= HASH_LEN || (a = vix__store__v1__audit__unpack(
-		    NULL, v.mv_size - HASH_LEN, v.mv_data)) == NULL) {
-			err = VIX_E_STORE;
-			break;
-		}
-		memset(&rec, 0, sizeof(rec));
-		rec.seq = a->seq;
-		rec.time = a->time;
-		snprintf(rec.actor, sizeof(rec.actor), "%s", a->actor);
-		snprintf(rec.action, sizeof(rec.action), "%s", a->action);
-		rec.signal_id = a->signal_id;
-		rec.match_id = a->match_id;
-		snprintf(rec.outcome, sizeof(rec.outcome), "%s", a->outcome);
-		vix__store__v1__audit__free_unpacked(a, NULL);
-		err = fn(arg, &rec);
-	}
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if ((err = audit_decode(&v, &rec)) == 0)
+			err = fn(arg, &rec);
 	mdb_cursor_close(cur);
 	reader_end(r);
 	return err;
@@ -1806,7 +2064,7 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	}
 	out->has_match = 1;
 	out->match = m;
-	store_audit(t, in->now, in->org->oin, in->action ==
+	audit_append(t, p, in->now, in->org->oin, in->action ==
 	    VIX__V1__COORDINATE__ACTION__CLAIM ? "coordinate:claim" :
 	    in->action == VIX__V1__COORDINATE__ACTION__RELEASE ?
 	    "coordinate:release" : "coordinate:done", me.signal_id, m.id,
@@ -1941,7 +2199,7 @@ due_keys(struct store_txn *t, MDB_dbi db, uint64_t until, struct key *out,
 	return n;
 }
 
-static void
+static int
 expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
     int64_t now)
 {
@@ -1959,35 +2217,38 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	key_u64(key_start(&k), id);
 	if (st_get(t, t->s->sigid, &k, &v) != 0 ||
 	    v.mv_size != PSEUDONYM_LEN + 4)
-		return;
+		return 0;
 	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	org = get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN);
 	signal_keys(&k, p, org);
 	if (st_get(t, t->s->signals, &k, &v) != 0 ||
 	    (sig = signal_decode(t, &v)) == NULL)
-		return;
+		return 0;
 	/* At the 23rd birthday the signal is deleted, else archived. */
 	age = sig->bound == VIX__V1__EXPIRY_BOUND__AGE_23;
 	signal_remove(t, p, org, sig, age ? 0 : ARCHIVE_EXPIRED, orgs, now,
 	    &owner, &out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	notify_parties(t, orgs, &nt, &owner, 1);
-	store_audit(t, now, "vixd", age ? "expire:age_23" : "expire:duration",
-	    id, out.match_id, "ok");
+	audit_append(t, p, now, "vixd", age ? "expire:age_23" :
+	    "expire:duration", id, out.match_id, "ok");
+	return 1;
 }
 
 /*
  * Handle up to max entries of an index keyed time . id that are due by
  * now: one(t, orgs, id, now) for each, then drop the entry (stale ones
- * too). Sets *more when the limit was hit.
+ * too). Returns how many one() acted on (returned 1): a stale entry (a
+ * signal withdrawn, a match closed or coordinated meanwhile) is not
+ * counted. Sets *more when the limit was hit.
  */
 static size_t
 sweep_due(struct store_txn *t, MDB_dbi index, const struct orgs *orgs,
     int64_t now, size_t max, int *more,
-    void (*one)(struct store_txn *, const struct orgs *, uint64_t, int64_t))
+    int (*one)(struct store_txn *, const struct orgs *, uint64_t, int64_t))
 {
 	struct key *keys = calloc(max, sizeof(*keys));
-	size_t n;
+	size_t n, done = 0;
 
 	if (keys == NULL) {
 		t->err = VIX_E_STORE;
@@ -1995,12 +2256,12 @@ sweep_due(struct store_txn *t, MDB_dbi index, const struct orgs *orgs,
 	}
 	n = due_keys(t, index, (uint64_t)now, keys, max);
 	for (size_t i = 0; i < n && t->err == 0; i++) {
-		one(t, orgs, get_u64(keys[i].b + 8), now);
+		done += one(t, orgs, get_u64(keys[i].b + 8), now) == 1;
 		st_del(t, index, &keys[i]);
 	}
 	*more |= n == max;
 	free(keys);
-	return n;
+	return done;
 }
 
 /* The municipality of a youth: the earliest registration that gave one. */
@@ -2053,8 +2314,12 @@ done:
 	free(contacts);
 }
 
-/* A match due for escalation: tell the escalation organisation once. */
-static void
+/*
+ * A match due for escalation: tell the escalation organisation once.
+ * Returns 1 if the match was escalated, 0 if closed, coordinated or
+ * escalated before.
+ */
+static int
 escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
     int64_t now)
 {
@@ -2069,10 +2334,10 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	key_u64(key_start(&k), id);
 	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
 	    v.mv_size != PSEUDONYM_LEN)
-		return;		/* closed meanwhile */
+		return 0;	/* closed meanwhile */
 	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	if (!match_get(t, p, &m) || m.coordinated || m.escalated)
-		return;
+		return 0;
 	load_parties(t, p, UINT32_MAX, NULL, &all);
 	muni = youth_municipality(&all);
 	if ((esc = orgs_escalation(orgs, muni)) != NULL)
@@ -2084,9 +2349,10 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 		    muni ? muni : "");
 	m.escalated = 1;
 	match_put(t, p, &m);
-	store_audit(t, now, "vixd", "escalate", 0, id, esc ? "ok" :
+	audit_append(t, p, now, "vixd", "escalate", 0, id, esc ? "ok" :
 	    "no_escalation_organisation");
 	store_view_free(&all);
+	return 1;
 }
 
 static size_t
@@ -2111,12 +2377,16 @@ sweep_archive(struct store_txn *t, int64_t cutoff, size_t max, int *more)
 	return n;
 }
 
-/* Whether consumer receives for recipient (itself, or by delegation). */
+/*
+ * Whether consumer's acks count for recipient's outbox: exactly those who
+ * may subscribe for it and ack (orgs_may_receive_for: the role subscribe,
+ * for itself or by delegation). Nobody else can ack, so nobody else may
+ * hold rows back.
+ */
 static int
 consumes(const struct org *consumer, const struct org *recipient)
 {
-	return (consumer->roles & ROLE_SUBSCRIBE) &&
-	    orgs_may_receive_for(consumer, recipient);
+	return orgs_may_receive_for(consumer, recipient);
 }
 
 /*
@@ -2346,7 +2616,7 @@ dir_is_empty(const char *dir)
 static const char *const store_dbs[] = {
 	"signals", "by_org", "sigid", "expiry", "matches", "archive", "audit",
 	"meta", "outbox", "cursors", "match_ids", "escalate", "archive_time",
-	"youth_outbox", "outbox_youth",
+	"youth_outbox", "outbox_youth", "youth_audit",
 };
 #define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
 
@@ -2408,7 +2678,7 @@ copy_logical(struct store *s, const char *file, struct diag *d)
 	int rc;
 
 	if ((rc = mdb_env_create(&dst)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(dst, 16)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(dst, 32)) != 0 ||
 	    (rc = mdb_env_set_mapsize(dst, s->map_size)) != 0 ||
 	    (rc = mdb_env_open(dst, file, MDB_NOSUBDIR | MDB_NOLOCK |
 	    MDB_NOSYNC, 0600)) != 0 ||
@@ -2621,60 +2891,94 @@ subject_scan(struct store_txn *t, MDB_dbi db, const uint8_t *p,
 	mdb_cursor_close(cur);
 }
 
-struct subject_audit {
-	struct store_subject	*out;
-	uint64_t		*matches;	/* match ids seen with its signals */
-	size_t			 nmatches;
-};
-
-static int
-subject_has_signal(const struct store_subject *s, uint64_t id)
+/* The audit record seq, appended to out->audit. */
+static void
+subject_audit_one(struct store_txn *t, uint64_t seq, struct store_subject *out)
 {
-	for (size_t i = 0; id != 0 && i < s->nsignals; i++)
-		if (s->signals[i].signal_id == id)
-			return 1;
-	return 0;
+	struct store_audit_record *grown;
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), seq);
+	if (st_get(t, t->s->audit, &k, &v) != 0)
+		return;
+	if ((grown = reallocarray(out->audit, out->naudit + 1,
+	    sizeof(*grown))) == NULL) {
+		t->err = VIX_E_STORE;
+		return;
+	}
+	out->audit = grown;
+	if (audit_decode(&v, &out->audit[out->naudit]) != 0) {
+		t->err = VIX_E_STORE;
+		return;
+	}
+	out->naudit++;
 }
 
-/* Audit records are in order, so a match is known before its escalation. */
-static int
-subject_audit_one(void *arg, const struct store_audit_record *rec)
+/* The records linked to youth p (youth_audit), in order. */
+static void
+subject_audit(struct store_txn *t, const uint8_t *p, struct store_subject *out)
 {
-	struct subject_audit *x = arg;
-	struct store_subject *out = x->out;
-	struct store_audit_record *grown;
-	int mine = subject_has_signal(out, rec->signal_id);
-	size_t i;
+	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
+	struct key prefix;
+	MDB_val k, v;
+	int rc;
 
-	for (i = 0; !mine && rec->match_id != 0 && i < x->nmatches; i++)
-		mine = x->matches[i] == rec->match_id;
-	if (!mine)
-		return 0;
-	for (i = 0; rec->match_id != 0 && i < x->nmatches; i++)
-		if (x->matches[i] == rec->match_id)
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		if (k.mv_size != PSEUDONYM_LEN + 8)
+			continue;
+		subject_audit_one(t, get_u64((uint8_t *)k.mv_data +
+		    PSEUDONYM_LEN), out);
+		if (t->err)
 			break;
-	if (rec->match_id != 0 && i == x->nmatches) {
-		uint64_t *m = reallocarray(x->matches, x->nmatches + 1,
-		    sizeof(*m));
-
-		if (m == NULL)
-			return VIX_E_STORE;
-		x->matches = m;
-		x->matches[x->nmatches++] = rec->match_id;
 	}
-	if ((grown = reallocarray(out->audit, out->naudit + 1,
-	    sizeof(*grown))) == NULL)
-		return VIX_E_STORE;
-	out->audit = grown;
-	out->audit[out->naudit++] = *rec;
-	return 0;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+}
+
+/*
+ * The matches the youth's records name other than the open one: closed
+ * (a match id is never reused). The last record naming one is the
+ * withdrawal, expiry or erasure that closed it.
+ */
+static void
+subject_closed(struct store_txn *t, struct store_subject *out)
+{
+	struct store_closed_match *grown;
+	size_t i, k;
+
+	for (i = 0; i < out->naudit && t->err == 0; i++) {
+		const struct store_audit_record *a = &out->audit[i];
+
+		if (a->match_id == 0 || (out->has_match &&
+		    a->match_id == out->match.id))
+			continue;
+		for (k = 0; k < out->nclosed; k++)
+			if (out->closed[k].id == a->match_id)
+				break;
+		if (k == out->nclosed) {
+			if ((grown = reallocarray(out->closed, k + 1,
+			    sizeof(*grown))) == NULL) {
+				t->err = VIX_E_STORE;
+				return;
+			}
+			out->closed = grown;
+			grown[k] = (struct store_closed_match){ a->match_id,
+			    a->time, a->time };
+			out->nclosed++;
+		}
+		out->closed[k].last = a->time;
+	}
 }
 
 int
 store_subject_report(struct store_reader *r, const uint8_t *p,
     struct store_subject *out)
 {
-	struct subject_audit x = { out, NULL, 0 };
 	struct store_txn t = { .s = r->s };
 	int err;
 
@@ -2685,14 +2989,10 @@ store_subject_report(struct store_reader *r, const uint8_t *p,
 	subject_scan(&t, r->s->signals, p, out);
 	subject_scan(&t, r->s->archive, p, out);
 	out->has_match = match_get(&t, p, &out->match);
+	subject_audit(&t, p, out);
 	reader_end(r);
-	if ((err = t.err) == 0 && out->has_match &&
-	    (x.matches = malloc(sizeof(*x.matches))) != NULL)
-		x.matches[x.nmatches++] = out->match.id;
-	if (err == 0)
-		err = store_audit_foreach(r, subject_audit_one, &x);
-	free(x.matches);
-	if (err != 0)
+	subject_closed(&t, out);
+	if ((err = t.err) != 0)
 		store_subject_free(out);
 	return err;
 }
@@ -2702,6 +3002,7 @@ store_subject_free(struct store_subject *s)
 {
 	free(s->signals);
 	free(s->audit);
+	free(s->closed);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -2848,6 +3149,11 @@ store_erase(struct store_txn *t, const struct store_erase_in *in,
 	keys = youth_keys(t, t->s->archive, in->pseudonym, &n);
 	for (size_t i = 0; i < n && t->err == 0; i++)
 		erase_archived(t, in, &keys[i], out);
+	free(keys);
+	/* The records stay in the chain; their link to the youth goes. */
+	keys = youth_keys(t, t->s->youth_audit, in->pseudonym, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++)
+		st_del(t, t->s->youth_audit, &keys[i]);
 	free(keys);
 	if (out->removed == 0 && out->archived == 0)
 		store_audit(t, in->now, in->actor, in->action, 0, 0, "not_found");

@@ -74,6 +74,17 @@ int		 store_audit(struct store_txn *, int64_t now, const char *actor,
 		    const char *action, uint64_t signal_id, uint64_t match_id,
 		    const char *outcome);
 
+/*
+ * store_audit for a record concerning a youth: youth (NULL: the one of the
+ * active signal signal_id, else of the open match match_id), so that the
+ * youth's subject report shows it. Linked only to a youth the store
+ * already links records to: a lookup of a youth nobody registered does
+ * not put its pseudonym in the store.
+ */
+int		 store_audit_youth(struct store_txn *, const uint8_t *youth,
+		    int64_t now, const char *actor, const char *action,
+		    uint64_t signal_id, uint64_t match_id, const char *outcome);
+
 struct store_contact {
 	char	name[129];
 	char	phone[33];
@@ -259,8 +270,9 @@ struct store_sweep_in {
 };
 
 struct store_sweep_out {
-	size_t	expired;		/* signals past their expiry */
-	size_t	escalated;		/* escalation entries handled */
+	size_t	expired;		/* signals archived or deleted */
+	size_t	escalated;		/* matches escalated (not entries of
+					   matches closed or coordinated) */
 	size_t	purged;			/* archived signals past archive_secs */
 	size_t	pruned;			/* outbox rows every consumer acked */
 	size_t	pruned_unacked;		/* outbox rows past the retention */
@@ -342,20 +354,31 @@ struct store_subject_signal {
 	int			reason;		/* why archived (Withdraw.Reason, 3 expired) */
 };
 
+/* A match of the youth that was closed, as its audit records show it. */
+struct store_closed_match {
+	uint64_t	id;
+	int64_t		first;	/* time of the first record naming it */
+	int64_t		last;	/* of the last: the one that closed it */
+};
+
 struct store_subject {
 	struct store_subject_signal	*signals;	/* active first; malloc'd */
 	size_t				 nsignals;
 	int				 has_match;
 	struct store_match		 match;
+	struct store_closed_match	*closed;	/* malloc'd */
+	size_t				 nclosed;
 	struct store_audit_record	*audit;		/* malloc'd */
 	size_t				 naudit;
 };
 
 /*
  * Everything the store holds on the youth with this pseudonym (GDPR art.
- * 15): active and archived signals, the match, and the audit records that
- * name one of those signals or a match they were part of. Walks the whole
- * audit chain. Free with store_subject_free.
+ * 15): active and archived signals, the open match, the closed ones, and
+ * every audit record linked to the youth (youth_audit: registrations,
+ * withdrawals, lookups, refusals, coordination, expiry, escalation, subject
+ * reports), also after its signals were deleted. Free with
+ * store_subject_free.
  */
 int	store_subject_report(struct store_reader *, const uint8_t *pseudonym,
 	    struct store_subject *out);
@@ -382,8 +405,10 @@ struct store_erase_out {
  * every organisation's outbox (delivered or not), every active signal and
  * the match are deleted, each owner hears SIGNAL_REMOVED (signal and match
  * id only), and every archived signal is deleted. One audit record (by
- * in->actor) per signal; the audit chain itself is kept. Freed pages still
- * hold the bytes until the store is rewritten (vixd --compact).
+ * in->actor) per signal; the audit chain itself is kept, but no record is
+ * linked to the youth any more (its subject report is then empty). Freed
+ * pages still hold the bytes until the store is rewritten (vixd
+ * --compact).
  */
 int	store_erase(struct store_txn *, const struct store_erase_in *,
 	    struct store_erase_out *);

@@ -142,11 +142,43 @@ job_apply(struct store_txn *t, struct job *j)
 	case JOB_ERASE:
 		return store_erase(t, &j->in.erase, &j->out.erase);
 	case JOB_AUDIT:
-		return store_audit(t, j->now, j->in.audit.actor,
+		return store_audit_youth(t, j->in.audit.has_youth ?
+		    j->in.audit.youth : NULL, j->now, j->in.audit.actor,
 		    j->in.audit.action, j->in.audit.signal_id,
 		    j->in.audit.match_id, j->in.audit.outcome);
 	}
 	return VIX_E_STORE;
+}
+
+/*
+ * A refused request's audit record: who tried what on which signal or
+ * match, linked to the youth it concerned (given, or found from them).
+ */
+static int
+job_audit_refusal(struct store_txn *t, struct job *j)
+{
+	const uint8_t *youth = NULL;
+	uint64_t signal_id = 0, match_id = 0;
+
+	switch (j->kind) {
+	case JOB_REGISTER:
+		youth = j->in.reg.pseudonym;
+		break;
+	case JOB_WITHDRAW:
+		signal_id = j->in.wd.signal_id;
+		youth = signal_id ? NULL : j->in.wd.pseudonym;
+		break;
+	case JOB_INVOLVED:
+		youth = j->in.pseudonym;
+		break;
+	case JOB_COORDINATE:
+		match_id = j->in.coord.match_id;
+		break;
+	default:
+		break;
+	}
+	return store_audit_youth(t, youth, j->now, j->org->oin, job_action(j),
+	    signal_id, match_id, err_name(j->err));
 }
 
 /* One job in its own savepoint; a refusal is audited, not applied. */
@@ -168,9 +200,7 @@ writer_run_job(struct writer *wr, struct store_txn *t, struct job *j)
 	    j->err == VIX_E_LIMIT)) {
 		/* Who tried what, and that it was refused. */
 		if (store_job_begin(t) == 0)
-			(void)store_job_end(t, store_audit(t, j->now,
-			    j->org->oin, job_action(j), j->kind == JOB_WITHDRAW ?
-			    j->in.wd.signal_id : 0, 0, err_name(j->err)));
+			(void)store_job_end(t, job_audit_refusal(t, j));
 	}
 }
 

@@ -62,6 +62,8 @@ struct job {
 			uint64_t	 signal_id;
 			uint64_t	 match_id;
 			char		 outcome[32];
+			int		 has_youth;	/* about youth: */
+			uint8_t		 youth[PSEUDONYM_LEN];
 		} audit;
 	} in;
 	union {

@@ -662,3 +662,37 @@ Test(notify, a_removed_organisation_loses_its_connections_at_reload)
 		cr_assert_not_null(strstr(r.err, "UNAUTHENTICATED"), "%s", r.err);
 	}
 }
+
+/*
+ * Issue 12 item 1: an organisation that may receive its notifications and
+ * acks them is their consumer. org-c (register, subscribe; no partner
+ * receives for it) acks everything: nothing of it is pending.
+ */
+Test(notify, acks_of_the_only_consumer_leave_nothing_pending)
+{
+	char text[1 << 18];
+	Vix__V1__ServerMessage *m;
+	Vix__V1__Notification *n;
+	long long pending = -1;
+	SSL *c;
+
+	add_org_c();
+	c = subscriber("org-c", NULL);
+	register_youth("org-c", BSN_X, "C", "rc");
+	register_youth("org-a", BSN_X, "A", "ra");
+	n = next_note(c, &m);
+	cr_assert_eq(n->type, VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED);
+	ack(c, "org-c", n->seq);
+	vix__v1__server_message__free_unpacked(m, NULL);
+	harness_tls_close(c);
+	for (int i = 0; i < 50 && pending != 0; i++) {
+		cr_assert_eq(harness_http_get(&vixd, "/metrics", text,
+		    sizeof(text)), 200);
+		pending = (long long)metric_value(text,
+		    "vix_notifications_pending{recipient=\"org-c\"}");
+		if (pending != 0)
+			usleep(100000);
+	}
+	cr_assert_eq(pending, 0, "org-c acked its only notification: %s",
+	    text);
+}

@@ -102,6 +102,21 @@ restart_two_days_later(const char *interval)
 	    (const char *[]){ "-c", conf, NULL });
 }
 
+/* vixctl subject-report --bsn bsn, its output in r. */
+static void
+subject_report(struct run_result *r, const char *bsn)
+{
+	char sock[PATH_MAX];
+
+	cr_assert_not_null(getenv("VIXCTL"), "VIXCTL must be set (run "
+	    "through meson test)");
+	harness_run(r, (const char *[]){ getenv("VIXCTL"), "-s",
+	    harness_dev_file(&vixd, "control.sock", sock, sizeof(sock)),
+	    "subject-report", "--bsn", bsn, NULL });
+	cr_assert_eq(r->status, 0, "%s", harness_redact(r->err));
+	cr_assert_null(strstr(r->out, bsn), "no BSN in the report");
+}
+
 static void
 birth_date_turning_23_tomorrow(char *buf, size_t len)
 {
@@ -122,6 +137,7 @@ Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
 	struct store_options so = { .map_size = 1UL << 30,
 	    .quota_percent = 90, .escalate_after = 86400 };
 	struct store_reader *rd;
+	struct run_result r;
 	struct store *s;
 	size_t signals, matches, archived;
 	char birth[16], dir[PATH_MAX];
@@ -147,6 +163,22 @@ Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
 	vix__v1__server_message__free_unpacked(m, NULL);
 	harness_tls_close(a);
 	harness_tls_close(b);
+
+	/*
+	 * The signal deleted at the 23rd birthday is gone, but what the
+	 * index did concerning the youth is still in its report.
+	 */
+	for (int i = 0; i < 100; i++) {
+		subject_report(&r, "999990032");
+		if (strstr(r.out, "expire:age_23") != NULL)
+			break;
+		harness_sleep_ms(100);
+	}
+	cr_assert_not_null(strstr(r.out, "active signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "archived signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "audit events: 2"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "register signal"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "vixd expire:age_23"), "%s", r.out);
 
 	cr_assert_eq(harness_stop_keep(&vixd), 0);
 	snprintf(dir, sizeof(dir), "%s/data", vixd.dev_dir);
@@ -219,5 +251,52 @@ Test(sweep, sweeps_keep_running_under_frequent_reloads)
 	cr_assert_str_eq(n->client_ref, "ref-hup");
 	vix__v1__server_message__free_unpacked(m, NULL);
 	harness_tls_close(a);
+	harness_stop(&vixd);
+}
+
+/*
+ * Two matches reach their escalation time; one of them was marked
+ * coordinated. One escalation is made, and the log and
+ * vix_escalations_total say one, not the two due entries the sweep read.
+ */
+Test(sweep, escalations_count_what_was_escalated)
+{
+	static char log[1 << 20];
+	struct run_result r;
+	long long escalated = 0, sweeps;
+	int64_t until;
+
+	harness_start(&vixd, NULL);
+	register_youth("org-a", "999990019", "2015-03-01", "730", "x-a");
+	register_youth("org-b", "999990019", "2015-03-01", "730", "x-b");
+	register_youth("org-a", "999990032", "2015-03-01", "730", "y-a");
+	register_youth("org-b", "999990032", "2015-03-01", "730", "y-b");
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "coordinate",
+	    "--match", "2", "--done", NULL });
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+
+	/* Past escalate_after (14 days by default). */
+	harness_restart_faketime(&vixd, "+15d", (const char *[]){ "-c",
+	    write_sweep_conf("1s"), NULL });
+	until = mono_ms() + 10000;
+	while (escalated < 1 && mono_ms() < until) {
+		harness_sleep_ms(100);
+		escalated = harness_metric(&vixd, "vix_escalations_total");
+	}
+	cr_assert_eq(escalated, 1, "%lld escalations counted within 10 s, "
+	    "one made", escalated);
+	/* Two more passes: nothing else is due, nothing else counted. */
+	sweeps = harness_metric(&vixd, "vix_sweeps_total");
+	until = mono_ms() + 10000;
+	while (harness_metric(&vixd, "vix_sweeps_total") < sweeps + 2 &&
+	    mono_ms() < until)
+		harness_sleep_ms(100);
+	cr_assert_eq(harness_metric(&vixd, "vix_escalations_total"), 1,
+	    "match 2 was marked coordinated and is not escalated");
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, ", 1 escalations,"), "%s",
+	    harness_redact(log));
+	cr_assert_null(strstr(log, ", 2 escalations,"), "%s",
+	    harness_redact(log));
 	harness_stop(&vixd);
 }

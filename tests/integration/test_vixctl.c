@@ -969,3 +969,102 @@ Test(vixctl, erasure_withdraws_notifications_and_compaction_scrubs_the_store)
 	cr_assert_not_null(strstr(r.out, "active signals: 0"), "%s", r.out);
 	assert_no_bsn_anywhere(vixd.dir);
 }
+
+/* vix as org with args, expecting it to be refused (exit status not 0). */
+static void
+vix_refused(const char *org, const char *const *args)
+{
+	struct run_result r;
+
+	harness_vix(&r, &vixd, org, args);
+	cr_assert_neq(r.status, 0, "vix as %s %s was not refused", org,
+	    args[0]);
+}
+
+/*
+ * A refused claim or release is audited with the match it was about, and
+ * shows in the subject report of the youth; a coordinate on a match that
+ * does not exist names the id asked for.
+ */
+Test(vixctl, refused_coordination_is_audited_with_its_match)
+{
+	struct run_result r;
+
+	register_youth("org-a", BSN, "ra");
+	register_youth("org-b", BSN, "rb");
+	/* org-a coordinates match 1 (equal rank, earliest registrant). */
+	vix_refused("org-b", (const char *[]){ "coordinate", "--match", "1",
+	    "--release", NULL });
+	vix_refused("org-a", (const char *[]){ "coordinate", "--match", "7",
+	    "--claim", NULL });
+	vixctl_ok(&r, (const char *[]){ "audit", "export", NULL });
+	cr_assert_not_null(strstr(r.out, "\"action\":\"coordinate\","
+	    "\"signal_id\":0,\"match_id\":1,\"outcome\":\"failed_precondition\""),
+	    "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"action\":\"coordinate\","
+	    "\"signal_id\":0,\"match_id\":7,\"outcome\":\"not_found\""),
+	    "%s", r.out);
+	cr_assert_null(strstr(r.out, "\"match_id\":0,\"outcome\":\"failed_"),
+	    "%s", r.out);
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn", BSN, NULL });
+	cr_assert_not_null(strstr(r.out, "coordinate signal 0 match 1: "
+	    "failed_precondition"), "%s", r.out);
+}
+
+/*
+ * After both signals were withdrawn as unjustified (deleted, no archive),
+ * the report still shows what the index did concerning the youth: the
+ * registrations, the withdrawals, a lookup refused to an organisation
+ * without a signal, and the closed match. Erasure removes that link.
+ */
+Test(vixctl, subject_report_keeps_the_audit_after_deletion)
+{
+	struct run_result r;
+
+	register_youth("org-a", BSN, "ra");
+	register_youth("org-b", BSN, "rb");
+	register_youth("org-a", BSN_2, "someone else");
+	vix_ok("org-b", (const char *[]){ "withdraw", "--bsn", BSN,
+	    "--reason", "unjustified", NULL });
+	vix_refused("org-b", (const char *[]){ "involved", "--bsn", BSN,
+	    NULL });
+	vix_ok("org-a", (const char *[]){ "withdraw", "--bsn", BSN,
+	    "--reason", "unjustified", NULL });
+	/* Nobody registered this one: a refused lookup is not linked. */
+	vix_refused("org-b", (const char *[]){ "involved", "--bsn",
+	    "999990044", NULL });
+
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn", BSN, NULL });
+	cr_assert_not_null(strstr(r.out, "active signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "archived signals: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "match 1 closed"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "match: none"), "%s", r.out);
+	/* register x2, withdraw, refused involved, withdraw. */
+	cr_assert_not_null(strstr(r.out, "audit events: 5"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "org-b involved signal 0 match 0: "
+	    "permission_denied"), "%s", r.out);
+	cr_assert_eq(harness_count(r.out, "withdraw:unjustified"), 2, "%s",
+	    r.out);
+	cr_assert_null(strstr(r.out, "someone else"), "%s", r.out);
+
+	vixctl_ok(&r, (const char *[]){ "--json", "subject-report", "--bsn",
+	    BSN, NULL });
+	cr_assert_not_null(strstr(r.out, "\"match\":null,\"closed_matches\":"
+	    "[{\"match_id\":1,"), "%s", r.out);
+
+	/* The unknown youth's report shows nothing, not even the lookup. */
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn",
+	    "999990044", NULL });
+	cr_assert_not_null(strstr(r.out, "audit events: 0"), "%s", r.out);
+
+	/* Erasure unlinks the records (they stay in the chain). */
+	vixctl_ok(&r, (const char *[]){ "erase", "--bsn", BSN, "--reason",
+	    "gdpr-erasure", NULL });
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn", BSN, NULL });
+	cr_assert_not_null(strstr(r.out, "audit events: 0"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "match: none"), "%s", r.out);
+	vixctl_ok(&r, (const char *[]){ "audit", "verify", NULL });
+	vixctl_ok(&r, (const char *[]){ "subject-report", "--bsn", BSN_2,
+	    NULL });
+	cr_assert_not_null(strstr(r.out, "audit events: 1"), "%s", r.out);
+}

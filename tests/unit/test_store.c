@@ -411,7 +411,8 @@ TestSuite(store_open, .init = setup, .fini = teardown);
 Test(store_open, creates_directory_and_databases)
 {
 	static const char *names[] = { "signals", "by_org", "sigid", "expiry",
-	    "matches", "archive", "audit", "meta" };
+	    "matches", "archive", "audit", "meta", "youth_outbox",
+	    "outbox_youth", "youth_audit" };
 	struct stat sb;
 	MDB_env *env;
 	MDB_txn *txn;
@@ -438,7 +439,7 @@ Test(store_open, creates_directory_and_databases)
 	mdb_env_close(env);
 
 	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
-	be64(want, 2);
+	be64(want, 3);
 	cr_assert_arr_eq(schema, want, 8);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -1592,7 +1593,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 2, "migrated to schema 2");
+	cr_assert_eq(v[7], 3, "migrated to schema 3");
 	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
 	st = open_store(MAP_SIZE, 90);
 	erase_youth(1, &removed, &withdrawn);
@@ -1611,5 +1612,84 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	cr_assert_eq(raw_entries("outbox"), 0);
 	cr_assert_eq(raw_entries("youth_outbox"), 0);
 	cr_assert_eq(raw_entries("outbox_youth"), 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- the audit index of schema 3 ---------------------------------------- */
+
+static void
+subject_of(unsigned youth, struct store_subject *out)
+{
+	struct store_reader *r = store_reader_new(st);
+	uint8_t p[PSEUDONYM_LEN];
+
+	cr_assert_not_null(r);
+	pseudonym(p, youth);
+	cr_assert_eq(store_subject_report(r, p, out), 0);
+	store_reader_free(r);
+}
+
+Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
+{
+	struct store_withdraw_out wo;
+	struct store_subject sub;
+	size_t removed, withdrawn;
+	uint8_t v[8];
+
+	start(MAP_SIZE, 90);
+	must_register(wijk, 1, T0);			/* #1 */
+	must_register(jz, 1, T0 + 1);			/* #2, match 1 */
+	must_register(wijk, 2, T0 + 2);			/* #3, youth 2 */
+	cr_assert_eq(do_withdraw(jz, 0, 1,		/* #4, archived */
+	    VIX__V1__WITHDRAW__REASON__RISK_RESOLVED, T0 + 3, &wo), 0);
+	cr_assert_eq(do_withdraw(wijk, 0, 1,		/* #5, deleted */
+	    VIX__V1__WITHDRAW__REASON__UNJUSTIFIED, T0 + 4, &wo), 0);
+	must_register(vt, 1, T0 + 5);			/* #6 */
+
+	/* Linked as they are written: all five of youth 1. */
+	subject_of(1, &sub);
+	cr_assert_eq(sub.naudit, 5, "%zu", sub.naudit);
+	cr_assert_eq(sub.nclosed, 1);
+	cr_assert_eq(sub.closed[0].id, 1);
+	cr_assert_eq(sub.closed[0].first, T0 + 1);
+	cr_assert_eq(sub.closed[0].last, T0 + 3, "closed by #4");
+	store_subject_free(&sub);
+	stop();
+	cr_assert_eq(raw_entries("youth_audit"), 6);
+
+	/* A store of schema 2 had no such index. */
+	raw_empty("youth_audit");
+	be64(v, 2);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+	st = open_store(MAP_SIZE, 90);
+	stop();
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 3, "migrated to schema 3");
+	/*
+	 * #1 and #5 name only wijk's deleted signal (its match was closed
+	 * by then): nothing left tells their youth. The others are linked.
+	 */
+	cr_assert_eq(raw_entries("youth_audit"), 4);
+	st = open_store(MAP_SIZE, 90);
+	subject_of(1, &sub);
+	cr_assert_eq(sub.naudit, 3, "%zu", sub.naudit);
+	cr_assert_eq(sub.audit[0].seq, 2);
+	cr_assert_eq(sub.audit[1].seq, 4);
+	cr_assert_eq(sub.audit[2].seq, 6);
+	cr_assert_eq(sub.nclosed, 1);
+	store_subject_free(&sub);
+
+	/* Erasure unlinks youth 1's records, not youth 2's. */
+	erase_youth(1, &removed, &withdrawn);
+	cr_assert_eq(removed, 1);
+	subject_of(1, &sub);
+	cr_assert_eq(sub.naudit, 0);
+	cr_assert_eq(sub.nclosed, 0);
+	store_subject_free(&sub);
+	subject_of(2, &sub);
+	cr_assert_eq(sub.naudit, 1);
+	store_subject_free(&sub);
+	stop();
+	cr_assert_eq(raw_entries("youth_audit"), 1);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
