@@ -4,12 +4,14 @@
  * Dates are day numbers since 1970-01-01 in the proleptic Gregorian
  * calendar, converted with Howard Hinnant's days_from_civil and
  * civil_from_days: eras of 400 years (146097 days) that start on 1 March,
- * so that the leap day is the last day of the shifted year.
+ * so that the leap day is the last day of the shifted year. Which day it is
+ * now, and when a day begins, are those of the law's time zone (zone.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "rules.h"
+#include "zone.h"
 
 #define SECONDS_PER_DAY	86400
 #define DATE_LEN	10	/* YYYY-MM-DD */
@@ -158,15 +160,6 @@ rules_birthday(int32_t birth, int years)
 	return rules_days_from_civil(y, m, d);
 }
 
-/* Floor division: the UTC day of a Unix time, also before 1970. */
-static int64_t
-day_of(int64_t t)
-{
-	int64_t q = t / SECONDS_PER_DAY;
-
-	return (t % SECONDS_PER_DAY < 0) ? q - 1 : q;
-}
-
 /*
  * The message names the configured maximum, so it is built per call; a
  * per-thread buffer keeps rules_expiry free of locks and allocation.
@@ -186,7 +179,7 @@ rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
     unsigned max_days, struct expiry *out, const char **why)
 {
 	const char *msg;
-	int64_t today = day_of(now), by_duration, by_age;
+	int64_t today = zone_day(now), by_duration, by_age;
 	int32_t birthday;
 
 	if (max_days > RULES_MAX_SIGNAL_DAYS)
@@ -210,7 +203,7 @@ rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
 		goto fail;
 	}
 	by_duration = now + (int64_t)duration_days * SECONDS_PER_DAY;
-	by_age = (int64_t)birthday * SECONDS_PER_DAY;
+	by_age = zone_day_start(birthday);
 	if (by_age <= by_duration) {
 		out->expires = by_age;
 		out->bound = EXPIRY_AGE_23;

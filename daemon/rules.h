@@ -1,6 +1,7 @@
 /*
  * The Jeugdwet rules as pure functions: BSN, dates and age, expiry,
- * contact details. No I/O, no clock: the caller passes "today" and "now".
+ * contact details. No I/O, no clock: the caller passes "now"; its day, and
+ * where a day begins, are those of the law's time zone (zone.h).
  * Messages name the field at fault and never echo a BSN.
  */
 #ifndef VIX_RULES_H
@@ -61,9 +62,10 @@ struct expiry {
 
 /*
  * Validate a registration's dates and compute its expiry:
- * min(now + duration, 00:00 UTC of the 23rd birthday). duration_days 0
- * means max_days; above max_days is refused. Refuses a birth date in the
- * future and a youth aged 23 or more on today (the UTC day of now).
+ * min(now + duration, the start of the 23rd birthday in the law's time
+ * zone). duration_days 0 means max_days; above max_days is refused.
+ * Refuses a birth date after today and a youth aged 23 or more on today,
+ * today being the day of now in that zone (zone_day).
  * max_days is clamped to 1..RULES_MAX_SIGNAL_DAYS. Returns 0, or -1 with
  * *why naming the field ("birth_date: ...", "duration_days: ..."); the
  * duration message lives in per-thread storage, valid until this thread

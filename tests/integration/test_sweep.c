@@ -102,10 +102,11 @@ restart_two_days_later(const char *interval)
 	    (const char *[]){ "-c", conf, NULL });
 }
 
+/* Tomorrow as vixd counts days: in the Netherlands. */
 static void
 birth_date_turning_23_tomorrow(char *buf, size_t len)
 {
-	int32_t today = (int32_t)(time(NULL) / 86400), d;
+	int32_t today = harness_nl_day(time(NULL)), d;
 	int y;
 	unsigned m, day;
 
