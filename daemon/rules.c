@@ -5,13 +5,13 @@
  * calendar, converted with Howard Hinnant's days_from_civil and
  * civil_from_days: eras of 400 years (146097 days) that start on 1 March,
  * so that the leap day is the last day of the shifted year. Which day it is
- * now, and when a day begins, are those of the law's time zone (zone.h).
+ * now, and when a day begins, the caller's calendar says (the law's time
+ * zone, zone.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "rules.h"
-#include "zone.h"
 
 #define SECONDS_PER_DAY	86400
 #define DATE_LEN	10	/* YYYY-MM-DD */
@@ -175,11 +175,12 @@ duration_message(unsigned max_days)
 }
 
 int
-rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
-    unsigned max_days, struct expiry *out, const char **why)
+rules_expiry(const struct rules_calendar *cal, int64_t now, int32_t birth,
+    unsigned duration_days, unsigned max_days, struct expiry *out,
+    const char **why)
 {
 	const char *msg;
-	int64_t today = zone_day(now), by_duration, by_age;
+	int64_t today = cal->day(now), by_duration, by_age;
 	int32_t birthday;
 
 	if (max_days > RULES_MAX_SIGNAL_DAYS)
@@ -203,7 +204,7 @@ rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
 		goto fail;
 	}
 	by_duration = now + (int64_t)duration_days * SECONDS_PER_DAY;
-	by_age = zone_day_start(birthday);
+	by_age = cal->day_start(birthday);
 	if (by_age <= by_duration) {
 		out->expires = by_age;
 		out->bound = EXPIRY_AGE_23;

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rules.h"
 #include "zone.h"
 
 #define SECONDS_PER_DAY	86400
@@ -134,3 +133,5 @@ zone_day_start(int32_t day)
 	}
 	return hi;
 }
+
+const struct rules_calendar zone_calendar = { zone_day, zone_day_start };

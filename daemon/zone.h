@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rules.h"
+
 #define ZONE_DEFAULT	"Europe/Amsterdam"
 
 /*
@@ -28,5 +30,8 @@ int32_t	zone_day(int64_t t);
 
 /* The Unix time at which day begins in the zone (its first second). */
 int64_t	zone_day_start(int32_t day);
+
+/* The two as the calendar of the rules (rules_expiry). */
+extern const struct rules_calendar zone_calendar;
 
 #endif

@@ -299,14 +299,30 @@ Test(dates, birthdays)
 
 /* ---- expiry ---- */
 
-/* The rules' arithmetic in UTC days; the Dutch day has its own suite. */
-static void
-utc_zone(void)
+/* The rules' arithmetic over UTC days; the Dutch day has its own suite. */
+static int32_t
+utc_day(int64_t t)
 {
-	zone_use("UTC");
+	return (int32_t)(t >= 0 ? t / DAY : (t + 1) / DAY - 1);
 }
 
-TestSuite(expiry, .init = utc_zone);
+static int64_t
+utc_day_start(int32_t day)
+{
+	return day * DAY;
+}
+
+static const struct rules_calendar utc_calendar = { utc_day,
+    utc_day_start };
+static const struct rules_calendar *cal = &utc_calendar;
+
+static void
+utc_days(void)
+{
+	cal = &utc_calendar;
+}
+
+TestSuite(expiry, .init = utc_days);
 
 /* Noon UTC of a date, as Unix seconds. */
 static int64_t
@@ -322,8 +338,8 @@ expect_refused(int64_t now, int32_t birth, unsigned duration, unsigned max,
 	struct expiry e = { .expires = 42, .bound = EXPIRY_DURATION };
 	const char *why = NULL;
 
-	cr_assert_eq(rules_expiry(now, birth, duration, max, &e, &why), -1,
-	    "accepted, want: %s", want);
+	cr_assert_eq(rules_expiry(cal, now, birth, duration, max, &e, &why),
+	    -1, "accepted, want: %s", want);
 	cr_assert_not_null(why);
 	cr_expect_str_eq(why, want);
 	cr_expect_eq(e.expires, 42, "out changed on failure");
@@ -335,8 +351,8 @@ expect_accepted(int64_t now, int32_t birth, unsigned duration, unsigned max)
 	struct expiry e = { 0 };
 	const char *why = NULL;
 
-	cr_assert_eq(rules_expiry(now, birth, duration, max, &e, &why), 0,
-	    "refused: %s", why != NULL ? why : "(no reason)");
+	cr_assert_eq(rules_expiry(cal, now, birth, duration, max, &e, &why),
+	    0, "refused: %s", why != NULL ? why : "(no reason)");
 	return e;
 }
 
@@ -491,8 +507,8 @@ Test(expiry, why_may_be_null)
 {
 	struct expiry e;
 
-	cr_expect_eq(rules_expiry(noon("2025-06-15"), date("2030-01-01"), 0,
-	    730, &e, NULL), -1);
+	cr_expect_eq(rules_expiry(cal, noon("2025-06-15"), date("2030-01-01"),
+	    0, 730, &e, NULL), -1);
 }
 
 /* ---- the Dutch day ---- */
@@ -513,6 +529,7 @@ static void
 amsterdam(void)
 {
 	zone_use("Europe/Amsterdam");
+	cal = &zone_calendar;
 }
 
 TestSuite(dutch_day, .init = amsterdam);
