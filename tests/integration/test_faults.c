@@ -769,10 +769,10 @@ start_ahead(const char *conf)
 	    (const char *[]){ "-c", conf, NULL });
 }
 
-/* Tomorrow as vixd counts days: in the Netherlands. */
 static void
 birth_date_turning_23_tomorrow(char *buf, size_t len)
 {
+	/* Days as vixd counts them: in the Netherlands. */
 	int32_t today = harness_nl_day(time(NULL)), d;
 	int y;
 	unsigned m, day;
