@@ -26,6 +26,7 @@
 #include "rules.h"
 #include "store.h"
 #include "writer.h"
+#include "zone.h"
 
 struct producer {
 	const struct bench_opts	*o;
@@ -98,7 +99,8 @@ make_job(struct producer *p, struct pseudonym_ctx *mac, uint64_t *rng,
 	    p->o->match_pct, rng), bsn);
 	if (pseudonym_from_bsn(mac, bsn, in->pseudonym, &why) != 0 ||
 	    rules_parse_date("2012-06-15", &birth) == -1 ||
-	    rules_expiry(in->now, birth, 0, p->max_days, &exp, &why) == -1)
+	    rules_expiry(&zone_calendar, in->now, birth, 0, p->max_days, &exp,
+	    &why) == -1)
 		return -1;
 	in->expires = exp.expires;
 	in->bound = exp.bound;

@@ -14,9 +14,10 @@
 #include "addr.h"
 #include "frame.h"
 #include "inifile.h"
+#include "zone.h"
 
 enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
-    KEY_DURATION };
+    KEY_DURATION, KEY_ZONE };
 
 struct config_key {
 	const char	*section;
@@ -65,6 +66,7 @@ static const struct config_key config_keys[] = {
 	    86400UL * 365),
 	K("rules", "archive_retention", KEY_DURATION, archive_retention, 1,
 	    86400UL * 3660),
+	K("rules", "timezone", KEY_ZONE, zone, 0, 0),
 	K("notify", "window", KEY_UINT, subscribe_window, 1, 100000),
 	K("notify", "outbox_retention", KEY_DURATION, outbox_retention, 1,
 	    86400UL * 3660),
@@ -123,6 +125,7 @@ config_defaults(struct vixd_config *c)
 	c->sweep_interval = 60;
 	c->escalate_after = 14 * 86400;
 	c->archive_retention = 1826 * 86400L;
+	config_set(&c->zone, ZONE_DEFAULT);
 	c->subscribe_window = 1000;
 	c->outbox_retention = 30 * 86400;
 	config_set(&c->tls_certificate, "/etc/vix/tls/server.pem");
@@ -138,7 +141,7 @@ config_free(struct vixd_config *c)
 	    &c->orgs_file, &c->pseudonym_key_file, &c->data_dir,
 	    &c->control_socket,
 	    &c->tls_certificate, &c->tls_private_key, &c->tls_ca_bundle,
-	    &c->tls_crl_file };
+	    &c->tls_crl_file, &c->zone };
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		config_set(strings[i], NULL);
@@ -261,7 +264,7 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 	void *field = (char *)x->c + k->offset;
 	const char *path = x->c->path, *why;
 	unsigned long v;
-	char host[256];
+	char host[256], zwhy[512];
 	uint16_t port;
 
 	switch (k->type) {
@@ -318,6 +321,13 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 			return -1;
 		}
 		*(int64_t *)field = (int64_t)v;
+		return 0;
+	case KEY_ZONE:
+		if (zone_check(value, zwhy, sizeof(zwhy)) == -1) {
+			diag_add(x->d, path, line, "%s: %s", k->name, zwhy);
+			return -1;
+		}
+		config_set(field, value);
 		return 0;
 	case KEY_TLSVER:
 		if (strcmp(value, "1.3") == 0)
@@ -418,7 +428,8 @@ config_key_size(const struct config_key *k)
 	switch (k->type) {
 	case KEY_ADDR:
 	case KEY_PATH:
-	case KEY_OPTPATH:	return sizeof(char *);
+	case KEY_OPTPATH:
+	case KEY_ZONE:		return sizeof(char *);
 	case KEY_UINT:		return sizeof(unsigned);
 	case KEY_SIZE:		return sizeof(size_t);
 	case KEY_DURATION:	return sizeof(int64_t);
@@ -436,7 +447,7 @@ config_key_differs(const struct config_key *k, const struct vixd_config *a,
 	const char *sa, *sb;
 
 	if (k->type != KEY_ADDR && k->type != KEY_PATH &&
-	    k->type != KEY_OPTPATH)
+	    k->type != KEY_OPTPATH && k->type != KEY_ZONE)
 		return memcmp(fa, fb, config_key_size(k)) != 0;
 	memcpy(&sa, fa, sizeof(sa));
 	memcpy(&sb, fb, sizeof(sb));

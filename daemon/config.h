@@ -59,6 +59,7 @@ struct vixd_config {
 	unsigned	 max_signal_days;	/* at most 730 */
 	int64_t		 escalate_after;	/* seconds */
 	int64_t		 archive_retention;	/* seconds */
+	char		*zone;			/* whose days are the law's */
 
 	/* [notify] */
 	unsigned	 subscribe_window;	/* unacked per recipient */

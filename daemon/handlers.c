@@ -22,6 +22,7 @@
 #include "rules.h"
 #include "server.h"
 #include "vix_version.h"
+#include "zone.h"
 
 #define LIST_PAGE_DEFAULT	100
 /* The hint for a full writer queue: about what a few commits take. */
@@ -168,7 +169,7 @@ register_fields(struct conn *c, uint64_t id, Vix__V1__Register *r,
 		invalid(c, id, "birth_date: must be a real date as YYYY-MM-DD");
 		return -1;
 	}
-	if (rules_expiry(in->now, birth, r->duration_days,
+	if (rules_expiry(&zone_calendar, in->now, birth, r->duration_days,
 	    c->w->vixd->cfg.max_signal_days, &exp, &why) == -1 ||
 	    rules_check_contact(ct ? ct->name : "", ct ? ct->phone : "",
 	    ct ? ct->email : "", &why) == -1 ||

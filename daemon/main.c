@@ -32,6 +32,7 @@
 #include "vix_version.h"
 #include "vixd.h"
 #include "writer.h"
+#include "zone.h"
 
 #define DEV_DIR_DEFAULT	"vix-dev"
 /* Descriptors besides connections: listeners, wake pipes, LMDB, logs. */
@@ -185,16 +186,21 @@ key_page(struct vixd *v, struct diag *d)
 }
 
 /*
- * Load what the configuration names: orgs.conf, the TLS context and the
- * pseudonym key. With check_only, files not yet installed are noted rather
- * than fatal, so a configuration can be checked before deployment.
+ * Load what the configuration names: the time zone, orgs.conf, the TLS
+ * context and the pseudonym key. With check_only, files not yet installed
+ * are noted rather than fatal, so a configuration can be checked before
+ * deployment.
  */
 static int
 load_material(struct vixd *v, int check_only, struct diag *d)
 {
 	struct vixd_config *c = &v->cfg;
+	char why[512];
 	int missing_tls;
 
+	/* Also the built-in one: without tzdata glibc would use UTC. */
+	if (zone_check(c->zone, why, sizeof(why)) == -1)
+		diag_add(d, NULL, 0, "[rules] timezone: %s", why);
 	if (!file_missing(c->orgs_file, "orgs_file", check_only))
 		v->orgs = orgs_load(c->orgs_file, d);
 	missing_tls = file_missing(c->tls_certificate, "tls certificate",
@@ -687,6 +693,8 @@ main(int argc, char **argv)
 		fatal_diag(&d);
 	if (load_config(&v, &o, &d) == -1 || load_material(&v, 0, &d) == -1)
 		fatal_diag(&d);
+	/* Before the writer and the workers: TZ is never set again. */
+	zone_use(v.cfg.zone);
 	if ((v.ratelimit = ratelimit_new()) == NULL ||
 	    (v.orgstats = orgstats_new()) == NULL)
 		fatalx("out of memory");

@@ -26,6 +26,15 @@ match_choose_coordinator(const struct match_party *p, size_t n)
 	return best;
 }
 
+int
+match_newcomer_coordinates(const struct match_party *newcomer,
+    const struct match_party *coordinator, int claimed, int coordinated)
+{
+	if (claimed || coordinated)
+		return 0;
+	return match_before(newcomer, coordinator);
+}
+
 enum match_change
 match_on_register(size_t others, int refresh)
 {

@@ -22,6 +22,17 @@ struct match_party {
  */
 size_t	match_choose_coordinator(const struct match_party *p, size_t n);
 
+/*
+ * Whether an organisation joining a match takes over its coordination:
+ * only while the coordinator was chosen by rank (nobody claimed it) and
+ * the match is not marked coordinated, and only if the newcomer comes
+ * before the coordinator by rank. The newcomer registered last, so an
+ * equal rank keeps the coordinator.
+ */
+int	match_newcomer_coordinates(const struct match_party *newcomer,
+	    const struct match_party *coordinator, int claimed,
+	    int coordinated);
+
 enum match_change {
 	MATCH_NONE = 0,		/* no match before or after */
 	MATCH_CREATED,		/* the second organisation arrived */

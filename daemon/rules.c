@@ -4,7 +4,9 @@
  * Dates are day numbers since 1970-01-01 in the proleptic Gregorian
  * calendar, converted with Howard Hinnant's days_from_civil and
  * civil_from_days: eras of 400 years (146097 days) that start on 1 March,
- * so that the leap day is the last day of the shifted year.
+ * so that the leap day is the last day of the shifted year. Which day it is
+ * now, and when a day begins, the caller's calendar says (the law's time
+ * zone, zone.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -159,15 +161,6 @@ rules_birthday(int32_t birth, int years)
 	return rules_days_from_civil(y, m, d);
 }
 
-/* Floor division: the UTC day of a Unix time, also before 1970. */
-static int64_t
-day_of(int64_t t)
-{
-	int64_t q = t / SECONDS_PER_DAY;
-
-	return (t % SECONDS_PER_DAY < 0) ? q - 1 : q;
-}
-
 /*
  * The message names the configured maximum, so it is built per call; a
  * per-thread buffer keeps rules_expiry free of locks and allocation.
@@ -183,11 +176,12 @@ duration_message(unsigned max_days)
 }
 
 int
-rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
-    unsigned max_days, struct expiry *out, const char **why)
+rules_expiry(const struct rules_calendar *cal, int64_t now, int32_t birth,
+    unsigned duration_days, unsigned max_days, struct expiry *out,
+    const char **why)
 {
 	const char *msg;
-	int64_t today = day_of(now), by_duration, by_age;
+	int64_t today = cal->day(now), by_duration, by_age;
 	int32_t birthday;
 
 	if (max_days > RULES_MAX_SIGNAL_DAYS)
@@ -211,7 +205,7 @@ rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
 		goto fail;
 	}
 	by_duration = now + (int64_t)duration_days * SECONDS_PER_DAY;
-	by_age = (int64_t)birthday * SECONDS_PER_DAY;
+	by_age = cal->day_start(birthday);
 	if (by_age <= by_duration) {
 		out->expires = by_age;
 		out->bound = EXPIRY_AGE_23;

@@ -1,6 +1,7 @@
 /*
  * The Jeugdwet rules as pure functions: BSN, dates and age, expiry,
- * contact details. No I/O, no clock: the caller passes "today" and "now".
+ * contact details. No I/O, no clock: the caller passes "now", and the
+ * calendar that says which day that is.
  * Messages name the field at fault and never echo a BSN.
  */
 #ifndef VIX_RULES_H
@@ -60,17 +61,29 @@ struct expiry {
 };
 
 /*
+ * The days of the law, which are days in one time zone (zone.h gives the
+ * configured zone's): the day of a Unix time, and the Unix time a day
+ * begins.
+ */
+struct rules_calendar {
+	int32_t	(*day)(int64_t t);
+	int64_t	(*day_start)(int32_t day);
+};
+
+/*
  * Validate a registration's dates and compute its expiry:
- * min(now + duration, 00:00 UTC of the 23rd birthday). duration_days 0
- * means max_days; above max_days is refused. Refuses a birth date in the
- * future and a youth aged 23 or more on today (the UTC day of now).
+ * min(now + duration, the start of the 23rd birthday in cal).
+ * duration_days 0 means max_days; above max_days is refused. Refuses a
+ * birth date after today and a youth aged 23 or more on today, today being
+ * cal's day of now.
  * max_days is clamped to 1..RULES_MAX_SIGNAL_DAYS. Returns 0, or -1 with
  * *why naming the field ("birth_date: ...", "duration_days: ..."); the
  * duration message lives in per-thread storage, valid until this thread
  * calls rules_expiry again. why may be NULL; *out is set only on success.
  */
-int		rules_expiry(int64_t now, int32_t birth, unsigned duration_days,
-		    unsigned max_days, struct expiry *out, const char **why);
+int		rules_expiry(const struct rules_calendar *cal, int64_t now,
+		    int32_t birth, unsigned duration_days, unsigned max_days,
+		    struct expiry *out, const char **why);
 
 /*
  * Text a client sends: valid UTF-8 (RFC 3629), no control characters (C0,

@@ -419,7 +419,7 @@ match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 		return 0;
 	}
 	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
-	    rec->coordinated, rec->escalation != 0 };
+	    rec->coordinated, rec->escalation != 0, rec->claimed };
 	vix__store__v1__match__free_unpacked(rec, NULL);
 	return 1;
 }
@@ -435,6 +435,7 @@ match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 	rec.coordinator = m->coordinator;
 	rec.coordinated = m->coordinated;
 	rec.escalation = (uint32_t)m->escalated;
+	rec.claimed = m->claimed;
 	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
 	st_put_msg(t, t->s->matches, &k, &rec.base);
 }
@@ -888,6 +889,28 @@ store_job_end(struct store_txn *t, int err)
 
 /* ---- domain operations ----------------------------------------------- */
 
+/*
+ * Whether me, joining the match m, takes over coordination from a
+ * coordinator chosen by rank (match_newcomer_coordinates).
+ */
+static int
+join_takes_over(const struct orgs *orgs, const struct store_party *me,
+    const struct store_view *v, const struct store_match *m)
+{
+	struct match_party nc = { me->org, rank_of(orgs, me->org), me->since,
+	    me->signal_id };
+	struct match_party co = { m->coordinator, rank_of(orgs,
+	    m->coordinator), 0, 0 };
+
+	for (size_t i = 0; i < v->n_others; i++)
+		if (v->others[i].org == m->coordinator) {
+			co.since = v->others[i].since;
+			co.signal_id = v->others[i].signal_id;
+		}
+	return match_newcomer_coordinates(&nc, &co, m->claimed,
+	    m->coordinated);
+}
+
 /* A new match: its record, its id index and its escalation due time. */
 static void
 match_create(struct store_txn *t, const uint8_t *p, const struct orgs *orgs,
@@ -1003,7 +1026,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	struct key k;
 	int64_t created = in->now;
 	MDB_val v;
-	int err;
+	int err, takeover = 0;
 
 	memset(out, 0, sizeof(*out));
 	t->now = in->now;
@@ -1032,6 +1055,12 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		if (!match_get(t, in->pseudonym, &m))
 			match_create(t, in->pseudonym, in->orgs, &me,
 			    &out->view, in->now, &m);
+		else if (out->change == MATCH_JOINED &&
+		    (takeover = join_takes_over(in->orgs, &me, &out->view,
+		    &m))) {
+			m.coordinator = me.org;
+			match_put(t, in->pseudonym, &m);
+		}
 		out->view.has_match = 1;
 		out->view.match = m;
 	}
@@ -1045,6 +1074,12 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		struct store_party *all = parties_all(t, &me, &out->view, &n);
 
 		notify_parties(t, in->orgs, &nt, all, n);
+		if (takeover) {
+			nt.type =
+			    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED;
+			nt.subject = NULL;
+			notify_parties(t, in->orgs, &nt, all, n);
+		}
 		free(all);
 	}
 	audit_append(t, in->pseudonym, in->now, in->org->oin, out->refreshed ?
@@ -1130,6 +1165,7 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 	before = m.coordinator;
 	if (m.coordinator == leaver->org) {
 		m.coordinator = choose_coordinator(orgs, NULL, &rest);
+		m.claimed = 0;
 		match_put(t, p, &m);
 	}
 	nt.type = VIX__V1__NOTIFICATION__TYPE__MATCH_LEFT;
@@ -2001,21 +2037,30 @@ match_by_id(struct store_txn *t, uint64_t id, uint8_t *p, struct store_match *m)
 	return match_get(t, p, m) ? 0 : (t->err ? t->err : VIX_E_NOT_FOUND);
 }
 
-/* Apply action; 1 if the match changed, 0 if not, or an error. */
+/*
+ * Apply action; 1 if the match changed as the involved see it, 2 if only
+ * the record did (a claim by the coordinator rank chose), 0 if nothing
+ * changed, or an error.
+ */
 static int
 coordinate_apply(struct store_match *m, const struct store_party *me,
     const struct store_view *v, const struct orgs *orgs, int action)
 {
+	int changed;
+
 	switch (action) {
 	case VIX__V1__COORDINATE__ACTION__CLAIM:
-		if (m->coordinator == me->org)
+		if (m->coordinator == me->org && m->claimed)
 			return 0;
+		changed = m->coordinator != me->org;
 		m->coordinator = me->org;
-		return 1;
+		m->claimed = 1;
+		return changed ? 1 : 2;
 	case VIX__V1__COORDINATE__ACTION__RELEASE:
 		if (m->coordinator != me->org)
 			return VIX_E_PRECONDITION;
 		m->coordinator = choose_coordinator(orgs, NULL, v);
+		m->claimed = 0;
 		return 1;
 	case VIX__V1__COORDINATE__ACTION__MARK_COORDINATED:
 		if (m->coordinated)
@@ -2051,6 +2096,8 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 		store_view_free(out);
 		return rc;
 	}
+	if (rc == 2)
+		match_put(t, p, &m);
 	if (rc == 1) {
 		struct notice nt = {
 		    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED, &m,
@@ -2068,7 +2115,7 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	    VIX__V1__COORDINATE__ACTION__CLAIM ? "coordinate:claim" :
 	    in->action == VIX__V1__COORDINATE__ACTION__RELEASE ?
 	    "coordinate:release" : "coordinate:done", me.signal_id, m.id,
-	    rc == 1 ? "ok" : "unchanged");
+	    rc != 0 ? "ok" : "unchanged");
 	if (t->err)
 		store_view_free(out);
 	return t->err;

@@ -108,6 +108,7 @@ struct store_match {
 	uint32_t	coordinator;	/* store id */
 	int		coordinated;
 	int		escalated;
+	int		claimed;	/* coordinator by claim, not by rank */
 };
 
 /* The match on a youth as one organisation sees it. */

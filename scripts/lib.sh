@@ -8,7 +8,7 @@ VIX_PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build
 	protobuf-c-compiler libprotobuf-c-dev
 	libevent-dev libssl-dev openssl libinih-dev liblmdb-dev
-	libcriterion-dev libfaketime prometheus
+	libcriterion-dev libfaketime prometheus tzdata
 	systemd man-db lmdb-utils testssl.sh
 )
 

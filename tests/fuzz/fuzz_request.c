@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "rules.h"
 #include "vix.pb-c.h"
+#include "zone.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,8 +23,8 @@ check_register(const Vix__V1__Register *r)
 	if (r->bsn != NULL)
 		(void)rules_check_bsn(r->bsn, strlen(r->bsn));
 	if (rules_parse_date(r->birth_date, &birth) == 0)
-		(void)rules_expiry(1795000000, birth, r->duration_days, 730,
-		    &exp, &why);
+		(void)rules_expiry(&zone_calendar, 1795000000, birth,
+		    r->duration_days, 730, &exp, &why);
 	if (r->contact != NULL)
 		(void)rules_check_contact(r->contact->name, r->contact->phone,
 		    r->contact->email, &why);

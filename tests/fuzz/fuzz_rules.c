@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "zone.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,8 +63,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)rules_bsn_strerror(rules_check_bsn(field[0], strlen(field[0])));
 	if (rules_parse_date(field[1], &birth) == 0) {
 		(void)rules_birthday(birth, 23);
-		(void)rules_expiry(1795000000, birth, (unsigned)size, 730, &exp,
-		    &why);
+		(void)rules_expiry(&zone_calendar, 1795000000, birth,
+		    (unsigned)size, 730, &exp, &why);
 	}
 	(void)rules_check_contact(field[2], field[3], field[4], &why);
 	(void)rules_check_client_ref(field[5], &why);

@@ -23,6 +23,7 @@
 #include "devcert.h"
 #include "frame.h"
 #include "harness.h"
+#include "rules.h"
 
 static const char *
 env_or_die(const char *name)
@@ -966,4 +967,63 @@ harness_rss_kib(pid_t pid)
 			break;
 	fclose(fp);
 	return kib;
+}
+
+/* The day number of the last Sunday of month m (31 days) of year y. */
+static int32_t
+nl_last_sunday(int y, unsigned m)
+{
+	int32_t d = rules_days_from_civil(y, m, 31);
+
+	return d - (d + 4) % 7;		/* 1970-01-01 was a Thursday */
+}
+
+/* Seconds the Netherlands are ahead of UTC at t (the EU rule). */
+static int64_t
+nl_offset(int64_t t)
+{
+	int y;
+	unsigned m, d;
+
+	rules_civil_from_days((int32_t)(t / 86400), &y, &m, &d);
+	if (t >= (int64_t)nl_last_sunday(y, 3) * 86400 + 3600 &&
+	    t < (int64_t)nl_last_sunday(y, 10) * 86400 + 3600)
+		return 7200;
+	return 3600;
+}
+
+int32_t
+harness_nl_day(int64_t t)
+{
+	return (int32_t)((t + nl_offset(t)) / 86400);
+}
+
+int64_t
+harness_nl_midnight(int32_t day)
+{
+	/* Clocks change at 01:00 UTC, never near a Dutch midnight. */
+	return (int64_t)day * 86400 - nl_offset((int64_t)day * 86400 - 7200);
+}
+
+const char *
+harness_date(int32_t day, char *buf, size_t len)
+{
+	int y;
+	unsigned m, d;
+
+	rules_civil_from_days(day, &y, &m, &d);
+	snprintf(buf, len, "%04d-%02u-%02u", y, m, d);
+	return buf;
+}
+
+int32_t
+harness_years_before(int32_t day, int years)
+{
+	int y;
+	unsigned m, d;
+
+	rules_civil_from_days(day, &y, &m, &d);
+	if (m == 2 && d == 29)
+		d = 28;
+	return rules_days_from_civil(y - years, m, d);
 }

@@ -201,6 +201,18 @@ SSL	*harness_accept_vixd(int lfd, SSL_CTX *ctx, int timeout_ms);
  * how many. Never prints one.
  */
 size_t	harness_load_bsns(char bsns[][16], size_t max);
+/*
+ * The Dutch calendar, worked out apart from vixd's own code so that tests
+ * can check it: the day in the Netherlands of Unix time t (CEST from 01:00
+ * UTC on the last Sunday of March to 01:00 UTC on the last Sunday of
+ * October, CET otherwise), the Unix time that day starts, and a date as
+ * YYYY-MM-DD.
+ */
+int32_t	harness_nl_day(int64_t t);
+int64_t	harness_nl_midnight(int32_t day);
+const char *harness_date(int32_t day, char *buf, size_t len);
+/* The day `years` before day, same month and day (28 Feb for 29 Feb). */
+int32_t	harness_years_before(int32_t day, int years);
 /* A monotonic clock in milliseconds, and a sleep of ms. */
 long	harness_now_ms(void);
 void	harness_sleep_ms(long ms);

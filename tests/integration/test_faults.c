@@ -772,7 +772,8 @@ start_ahead(const char *conf)
 static void
 birth_date_turning_23_tomorrow(char *buf, size_t len)
 {
-	int32_t today = (int32_t)(time(NULL) / 86400), d;
+	/* Days as vixd counts them: in the Netherlands. */
+	int32_t today = harness_nl_day(time(NULL)), d;
 	int y;
 	unsigned m, day;
 

@@ -933,3 +933,33 @@ Test(config, secret_that_is_a_directory_is_refused)
 	free(want);
 	free(path);
 }
+
+Test(config, timezone_defaults_to_amsterdam_and_names_what_is_wrong)
+{
+	struct vixd_config cur, nc;
+	char changes[512] = "";
+
+	config_defaults(&cur);
+	cr_assert_str_eq(cur.zone, "Europe/Amsterdam");
+	load_ok(&cur, "[rules]\ntimezone = Europe/Brussels\n");
+	cr_assert_str_eq(cur.zone, "Europe/Brussels");
+	expect_errors("[rules]\ntimezone = Europe/Amsterdan\n", 1,
+	    "2: timezone: no time zone 'Europe/Amsterdan' in "
+	    "/usr/share/zoneinfo (No such file or directory); install the "
+	    "tzdata package, or name a zone that is there, such as "
+	    "Europe/Amsterdam\n");
+	expect_errors("[rules]\ntimezone = ../../etc/passwd\n", 1,
+	    "2: timezone: '../../etc/passwd' is not a time zone name; name "
+	    "one of the tz database, such as Europe/Amsterdam\n");
+
+	/* The zone is set before threads start: a reload cannot change it. */
+	config_defaults(&nc);
+	load_ok(&nc, "[rules]\ntimezone = UTC\n");
+	config_reload(&cur, &nc, changes, sizeof(changes));
+	config_free(&nc);
+	cr_assert_str_eq(changes, "[rules] timezone changed (takes effect at "
+	    "the next restart)\n");
+	cr_assert_str_eq(cur.zone, "Europe/Brussels");
+	config_free(&cur);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}

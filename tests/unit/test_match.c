@@ -132,3 +132,18 @@ Test(transitions, names)
 	cr_expect_str_eq(match_change_name(MATCH_UNCHANGED), "unchanged");
 	cr_expect_str_eq(match_change_name((enum match_change)99), "unknown");
 }
+
+Test(coordinator, a_newcomer_takes_over_only_a_choice_by_rank)
+{
+	struct match_party co = { 1, 10, 1000, 1 };
+	struct match_party low = { 2, 5, 2000, 2 }, same = { 3, 10, 2000, 3 };
+	struct match_party high = { 4, 20, 2000, 4 };
+
+	cr_expect(match_newcomer_coordinates(&low, &co, 0, 0));
+	cr_expect(!match_newcomer_coordinates(&same, &co, 0, 0),
+	    "a tie stays with the earlier registrant");
+	cr_expect(!match_newcomer_coordinates(&high, &co, 0, 0));
+	cr_expect(!match_newcomer_coordinates(&low, &co, 1, 0), "claimed");
+	cr_expect(!match_newcomer_coordinates(&low, &co, 0, 1), "marked");
+	cr_expect(!match_newcomer_coordinates(&low, &co, 1, 1));
+}

@@ -746,28 +746,38 @@ Test(fanout, a_third_organisation_joins_and_everyone_hears_of_it)
 	m0 = mark();
 	c = must_register(vt, 1, T0 + 20, NULL);
 
-	/* The newcomer learns of both others. */
-	rc = since(&m0, vt, 1);
+	/*
+	 * The newcomer learns of both others. jz coordinated by rank, not
+	 * by a claim: vt, of a lower rank, takes over, and everyone hears.
+	 */
+	rc = since(&m0, vt, 2);
 	check_own(rc.v[0], N_JOINED, vt, c, 1);
 	check_others(rc.v[0], OTHERS(wijk, jz));
-	check_match(rc.v[0], match, jz, 0);
+	check_match(rc.v[0], match, vt, 0);
 	cr_assert_eq(rc.v[0]->seq, 1);
+	check_own(rc.v[1], N_ASSIGNED, vt, c, 1);
+	check_match(rc.v[1], match, vt, 0);
+	check_subject(rc.v[1], NULL);
 
 	/* The others learn of the newcomer, as subject and among the others. */
-	ra = since(&m0, wijk, 1);
+	ra = since(&m0, wijk, 2);
 	check_own(ra.v[0], N_JOINED, wijk, a, 1);
 	check_others(ra.v[0], OTHERS(jz, vt));
 	check_subject(ra.v[0], vt);
 	cr_assert_eq(ra.v[0]->subject->since, T0 + 20);
-	check_match(ra.v[0], match, jz, 0);
+	check_match(ra.v[0], match, vt, 0);
 	cr_assert_eq(ra.v[0]->seq, 2);
+	check_own(ra.v[1], N_ASSIGNED, wijk, a, 1);
+	check_match(ra.v[1], match, vt, 0);
 
-	rb = since(&m0, jz, 1);
+	rb = since(&m0, jz, 2);
 	check_own(rb.v[0], N_JOINED, jz, b, 1);
 	check_others(rb.v[0], OTHERS(wijk, vt));
 	check_subject(rb.v[0], vt);
-	check_match(rb.v[0], match, jz, 0);
+	check_match(rb.v[0], match, vt, 0);
 	cr_assert_eq(rb.v[0]->time, T0 + 20);
+	check_own(rb.v[1], N_ASSIGNED, jz, b, 1);
+	check_match(rb.v[1], match, vt, 0);
 
 	nothing_else(&m0, OTHERS(wijk, jz, vt));
 	rows_free(&ra);
@@ -794,14 +804,14 @@ Test(fanout, one_of_three_leaving_tells_the_two_others)
 	check_own(rb.v[0], N_LEFT, jz, b, 1);
 	check_others(rb.v[0], OTHERS(vt));
 	check_subject(rb.v[0], wijk);
-	check_match(rb.v[0], match, jz, 0);
+	check_match(rb.v[0], match, vt, 0);
 	cr_assert_eq(rb.v[0]->time, T0 + 30);
 
 	rc = since(&m0, vt, 1);
 	check_own(rc.v[0], N_LEFT, vt, c, 1);
 	check_others(rc.v[0], OTHERS(jz));
 	check_subject(rc.v[0], wijk);
-	check_match(rc.v[0], match, jz, 0);
+	check_match(rc.v[0], match, vt, 0);
 
 	/* The leaver is told nothing. */
 	nothing_else(&m0, OTHERS(jz, vt));
@@ -958,6 +968,43 @@ Test(fanout, coordination_changes_tell_everyone_involved)
 	    VIX_E_NOT_FOUND);
 	nothing_else(&m0, NOBODY);
 	cr_assert_eq(match_seen_by(wijk, 1).coordinator, jz->sid);
+	audit_clean();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * A claim, also by the organisation rank chose, keeps coordination from a
+ * lower-ranked newcomer; after a release rank decides again.
+ */
+Test(fanout, a_claimed_match_keeps_its_coordinator_when_one_joins)
+{
+	uint64_t match;
+	struct store_match m;
+	struct marks m0;
+	char outcome[32];
+
+	must_register(wijk, 1, T0, NULL);
+	must_register(jz, 1, T0 + 1, &match);
+	m0 = mark();
+	cr_assert_eq(coordinate(jz, match, CLAIM, T0 + 2, &m), 0);
+	cr_assert_eq(m.coordinator, jz->sid);
+	cr_assert(m.claimed, "the claim is recorded");
+	nothing_else(&m0, NOBODY);
+	cr_assert_eq(audit_count("coordinate:claim", outcome,
+	    sizeof(outcome)), 1);
+	cr_assert_str_eq(outcome, "ok", "a claim that changed the record");
+	must_register(vt, 1, T0 + 3, NULL);
+	m = match_seen_by(vt, 1);
+	cr_assert_eq(m.coordinator, jz->sid, "vt (rank 5) did not take over");
+
+	cr_assert_eq(coordinate(jz, match, RELEASE, T0 + 4, &m), 0);
+	cr_assert_eq(m.coordinator, vt->sid);
+	cr_assert(!m.claimed);
+	must_withdraw(vt, 1, UNJUSTIFIED, T0 + 5);
+	cr_assert_eq(match_seen_by(wijk, 1).coordinator, jz->sid);
+	must_register(vt, 1, T0 + 6, NULL);
+	cr_assert_eq(match_seen_by(wijk, 1).coordinator, vt->sid,
+	    "chosen by rank again: the newcomer takes over");
 	audit_clean();
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -1234,33 +1281,34 @@ Test(expiry, the_expiring_coordinator_hands_over_to_the_rest)
 	struct rows ra, rb, rc;
 	struct marks m0;
 
-	b = register_until(jz, 1, T0, T0 + 100, BOUND_DURATION, "0344");
+	/* vt (rank 5) coordinates; wijk (20) and jz (10) join. */
+	b = register_until(vt, 1, T0, T0 + 100, BOUND_DURATION, "0344");
 	a = must_register(wijk, 1, T0 + 1, &match);
-	c = must_register(vt, 1, T0 + 2, NULL);
+	c = must_register(jz, 1, T0 + 2, NULL);
 	m0 = mark();
 	out = sweep(T0 + 101, 100);
 	cr_assert_eq(out.expired, 1);
 	cr_assert_eq(counts().matches, 1);
 
-	rb = since(&m0, jz, 1);
-	check_own(rb.v[0], N_EXPIRED, jz, b, 1);
+	rb = since(&m0, vt, 1);
+	check_own(rb.v[0], N_EXPIRED, vt, b, 1);
 
-	/* vt has the best rank of the two left. */
+	/* jz has the best rank of the two left. */
 	ra = since(&m0, wijk, 2);
 	check_own(ra.v[0], N_LEFT, wijk, a, 1);
-	check_others(ra.v[0], OTHERS(vt));
-	check_subject(ra.v[0], jz);
-	check_match(ra.v[0], match, vt, 0);
+	check_others(ra.v[0], OTHERS(jz));
+	check_subject(ra.v[0], vt);
+	check_match(ra.v[0], match, jz, 0);
 	check_own(ra.v[1], N_ASSIGNED, wijk, a, 1);
-	check_match(ra.v[1], match, vt, 0);
+	check_match(ra.v[1], match, jz, 0);
 
-	rc = since(&m0, vt, 2);
-	check_own(rc.v[0], N_LEFT, vt, c, 1);
+	rc = since(&m0, jz, 2);
+	check_own(rc.v[0], N_LEFT, jz, c, 1);
 	check_others(rc.v[0], OTHERS(wijk));
-	check_own(rc.v[1], N_ASSIGNED, vt, c, 1);
-	check_match(rc.v[1], match, vt, 0);
+	check_own(rc.v[1], N_ASSIGNED, jz, c, 1);
+	check_match(rc.v[1], match, jz, 0);
 	nothing_else(&m0, OTHERS(wijk, jz, vt));
-	cr_assert_eq(match_seen_by(wijk, 1).coordinator, vt->sid);
+	cr_assert_eq(match_seen_by(wijk, 1).coordinator, jz->sid);
 	rows_free(&ra);
 	rows_free(&rb);
 	rows_free(&rc);
@@ -1471,7 +1519,7 @@ Test(escalation, the_municipality_is_the_earliest_one_given)
 	r = since(&m0, esc, 1);
 	cr_assert_str_eq(r.v[0]->municipality, "0344");
 	check_others(r.v[0], OTHERS(wijk, jz, vt));
-	check_match(r.v[0], r.v[0]->match_id, jz, 0);
+	check_match(r.v[0], r.v[0]->match_id, vt, 0);
 	rows_free(&r);
 	nothing_else(&m0, OTHERS(esc));
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");

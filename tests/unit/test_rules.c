@@ -14,6 +14,7 @@
 
 #include "rules.h"
 #include "support.h"
+#include "zone.h"
 
 #define DAY	INT64_C(86400)
 
@@ -298,6 +299,31 @@ Test(dates, birthdays)
 
 /* ---- expiry ---- */
 
+/* The rules' arithmetic over UTC days; the Dutch day has its own suite. */
+static int32_t
+utc_day(int64_t t)
+{
+	return (int32_t)(t >= 0 ? t / DAY : (t + 1) / DAY - 1);
+}
+
+static int64_t
+utc_day_start(int32_t day)
+{
+	return day * DAY;
+}
+
+static const struct rules_calendar utc_calendar = { utc_day,
+    utc_day_start };
+static const struct rules_calendar *cal = &utc_calendar;
+
+static void
+utc_days(void)
+{
+	cal = &utc_calendar;
+}
+
+TestSuite(expiry, .init = utc_days);
+
 /* Noon UTC of a date, as Unix seconds. */
 static int64_t
 noon(const char *s)
@@ -312,8 +338,8 @@ expect_refused(int64_t now, int32_t birth, unsigned duration, unsigned max,
 	struct expiry e = { .expires = 42, .bound = EXPIRY_DURATION };
 	const char *why = NULL;
 
-	cr_assert_eq(rules_expiry(now, birth, duration, max, &e, &why), -1,
-	    "accepted, want: %s", want);
+	cr_assert_eq(rules_expiry(cal, now, birth, duration, max, &e, &why),
+	    -1, "accepted, want: %s", want);
 	cr_assert_not_null(why);
 	cr_expect_str_eq(why, want);
 	cr_expect_eq(e.expires, 42, "out changed on failure");
@@ -325,8 +351,8 @@ expect_accepted(int64_t now, int32_t birth, unsigned duration, unsigned max)
 	struct expiry e = { 0 };
 	const char *why = NULL;
 
-	cr_assert_eq(rules_expiry(now, birth, duration, max, &e, &why), 0,
-	    "refused: %s", why != NULL ? why : "(no reason)");
+	cr_assert_eq(rules_expiry(cal, now, birth, duration, max, &e, &why),
+	    0, "refused: %s", why != NULL ? why : "(no reason)");
 	return e;
 }
 
@@ -481,8 +507,155 @@ Test(expiry, why_may_be_null)
 {
 	struct expiry e;
 
-	cr_expect_eq(rules_expiry(noon("2025-06-15"), date("2030-01-01"), 0,
-	    730, &e, NULL), -1);
+	cr_expect_eq(rules_expiry(cal, noon("2025-06-15"), date("2030-01-01"),
+	    0, 730, &e, NULL), -1);
+}
+
+/* ---- the Dutch day ---- */
+
+/* Unix time of an ISO 8601 UTC time "YYYY-MM-DDTHH:MM:SSZ". */
+static int64_t
+utc(const char *s)
+{
+	char day[11];
+	int h, m, sec;
+
+	cr_assert_eq(sscanf(s, "%10[0-9-]T%d:%d:%dZ", day, &h, &m, &sec), 4,
+	    "%s", s);
+	return date(day) * DAY + h * 3600 + m * 60 + sec;
+}
+
+static void
+amsterdam(void)
+{
+	zone_use("Europe/Amsterdam");
+	cal = &zone_calendar;
+}
+
+TestSuite(dutch_day, .init = amsterdam);
+
+Test(dutch_day, the_zone_is_checked)
+{
+	char why[512];
+
+	cr_expect_eq(zone_check("Europe/Amsterdam", why, sizeof(why)), 0,
+	    "%s", why);
+	cr_expect_eq(zone_check("UTC", why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(zone_check("Europe/Amsterdan", why, sizeof(why)), -1);
+	cr_expect(strstr(why, "no time zone 'Europe/Amsterdan'") != NULL &&
+	    strstr(why, "tzdata") != NULL, "%s", why);
+	cr_expect_eq(zone_check("../../etc/passwd", why, sizeof(why)), -1);
+	cr_expect(strstr(why, "is not a time zone name") != NULL, "%s", why);
+	cr_expect_eq(zone_check("/etc/localtime", why, sizeof(why)), -1);
+	cr_expect_eq(zone_check("", why, sizeof(why)), -1);
+	cr_expect_eq(zone_check("Europe", why, sizeof(why)), -1,
+	    "a folder is no zone");
+	cr_expect_eq(zone_check("CET-1CEST", why, sizeof(why)), -1,
+	    "a POSIX rule is no tz database zone");
+}
+
+Test(dutch_day, days_begin_at_dutch_midnight)
+{
+	/* Winter: CET, UTC+1. */
+	cr_expect_eq(zone_day(utc("2026-12-04T22:59:59Z")), date("2026-12-04"));
+	cr_expect_eq(zone_day(utc("2026-12-04T23:00:00Z")), date("2026-12-05"));
+	cr_expect_eq(zone_day_start(date("2026-12-05")),
+	    utc("2026-12-04T23:00:00Z"));
+	/* Summer: CEST, UTC+2. */
+	cr_expect_eq(zone_day(utc("2027-07-01T21:59:59Z")), date("2027-07-01"));
+	cr_expect_eq(zone_day(utc("2027-07-01T22:00:00Z")), date("2027-07-02"));
+	cr_expect_eq(zone_day_start(date("2027-07-02")),
+	    utc("2027-07-01T22:00:00Z"));
+	/* New Year, and a day before 1970. */
+	cr_expect_eq(zone_day_start(date("2027-01-01")),
+	    utc("2026-12-31T23:00:00Z"));
+	cr_expect_eq(zone_day(utc("1969-12-31T23:00:00Z")), date("1970-01-01"));
+	cr_expect_eq(zone_day(utc("1969-12-31T22:59:59Z")), date("1969-12-31"));
+}
+
+Test(dutch_day, both_clock_changes)
+{
+	/* Sunday 28 March 2027: 02:00 CET becomes 03:00 CEST, a 23-hour day. */
+	cr_expect_eq(zone_day_start(date("2027-03-28")),
+	    utc("2027-03-27T23:00:00Z"));
+	cr_expect_eq(zone_day_start(date("2027-03-29")),
+	    utc("2027-03-28T22:00:00Z"));
+	cr_expect_eq(zone_day(utc("2027-03-28T00:59:59Z")), date("2027-03-28"));
+	cr_expect_eq(zone_day(utc("2027-03-28T01:00:00Z")), date("2027-03-28"));
+	cr_expect_eq(zone_day(utc("2027-03-28T21:59:59Z")), date("2027-03-28"));
+	/* Sunday 25 October 2026: 03:00 CEST becomes 02:00 CET, 25 hours. */
+	cr_expect_eq(zone_day_start(date("2026-10-25")),
+	    utc("2026-10-24T22:00:00Z"));
+	cr_expect_eq(zone_day_start(date("2026-10-26")),
+	    utc("2026-10-25T23:00:00Z"));
+	cr_expect_eq(zone_day(utc("2026-10-25T22:59:59Z")), date("2026-10-25"));
+	cr_expect_eq(zone_day(utc("2026-10-25T23:00:00Z")), date("2026-10-26"));
+}
+
+Test(dutch_day, half_past_midnight_on_5_december)
+{
+	int64_t now = utc("2026-12-04T23:30:00Z");	/* 00:30 in NL */
+	struct expiry e;
+
+	/* 23 in the Netherlands although the UTC day is the 4th. */
+	expect_refused(now, date("2003-12-05"), 0, 730, TOO_OLD);
+	e = expect_accepted(now, date("2026-12-05"), 0, 730);
+	cr_expect_eq(e.expires, now + 730 * DAY, "born today in NL");
+	expect_refused(now, date("2026-12-06"), 0, 730,
+	    "birth_date: must not be in the future");
+	e = expect_accepted(now, date("2003-12-06"), 0, 730);
+	cr_expect_eq(e.bound, EXPIRY_AGE_23);
+	cr_expect_eq(e.expires, utc("2026-12-05T23:00:00Z"));
+
+	/* At 23:59:59 on the 4th, one second before the 23rd birthday. */
+	now = utc("2026-12-04T22:59:59Z");
+	e = expect_accepted(now, date("2003-12-05"), 0, 730);
+	cr_expect_eq(e.bound, EXPIRY_AGE_23);
+	cr_expect_eq(e.expires, now + 1);
+	expect_refused(now, date("2026-12-05"), 0, 730,
+	    "birth_date: must not be in the future");
+}
+
+Test(dutch_day, around_midnight_of_both_clock_changes)
+{
+	struct expiry e;
+
+	/* 00:30 CET on Sunday 28 March 2027. */
+	expect_refused(utc("2027-03-27T23:30:00Z"), date("2004-03-28"), 0, 730,
+	    TOO_OLD);
+	expect_accepted(utc("2027-03-27T23:30:00Z"), date("2027-03-28"), 0,
+	    730);
+	e = expect_accepted(utc("2027-03-27T22:59:59Z"), date("2004-03-28"), 0,
+	    730);
+	cr_expect_eq(e.expires, utc("2027-03-27T23:00:00Z"));
+	/* The next birthday begins at 00:00 CEST. */
+	e = expect_accepted(utc("2027-03-27T23:30:00Z"), date("2004-03-29"), 0,
+	    730);
+	cr_expect_eq(e.expires, utc("2027-03-28T22:00:00Z"));
+
+	/* 00:30 CEST on Sunday 31 October 2027. */
+	expect_refused(utc("2027-10-30T22:30:00Z"), date("2004-10-31"), 0, 730,
+	    TOO_OLD);
+	expect_accepted(utc("2027-10-30T22:30:00Z"), date("2027-10-31"), 0,
+	    730);
+	e = expect_accepted(utc("2027-10-30T21:59:59Z"), date("2004-10-31"), 0,
+	    730);
+	cr_expect_eq(e.expires, utc("2027-10-30T22:00:00Z"));
+	/* The next birthday begins at 00:00 CET. */
+	e = expect_accepted(utc("2027-10-30T22:30:00Z"), date("2004-11-01"), 0,
+	    730);
+	cr_expect_eq(e.expires, utc("2027-10-31T23:00:00Z"));
+}
+
+/* A zone whose clocks change at midnight: the day begins at 01:00. */
+Test(dutch_day, a_day_without_a_midnight)
+{
+	zone_use("America/Santiago");
+	cr_expect_eq(zone_day_start(date("2022-09-11")),
+	    utc("2022-09-11T04:00:00Z"), "01:00 -03");
+	cr_expect_eq(zone_day(utc("2022-09-11T03:59:59Z")), date("2022-09-10"));
+	cr_expect_eq(zone_day_start(date("2022-09-10")),
+	    utc("2022-09-10T04:00:00Z"));
 }
 
 /* ---- contact, client_ref, municipality ---- */

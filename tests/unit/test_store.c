@@ -715,12 +715,16 @@ Test(store, further_organisation_joins_the_match)
 	match = out.view.match.id;
 	store_view_free(&out.view);
 
-	/* vt has the lowest rank of all, yet coordination stays with jz. */
+	/*
+	 * vt has the lowest rank of all and jz coordinates by rank, not by
+	 * a claim: vt takes over.
+	 */
 	cr_assert_eq(do_register(vt, 1, T0 + 20, &out), 0);
 	cr_assert_eq(out.change, MATCH_JOINED);
 	cr_assert(out.view.has_match);
 	cr_assert_eq(out.view.match.id, match);
-	cr_assert_eq(out.view.match.coordinator, jz->sid);
+	cr_assert_eq(out.view.match.coordinator, vt->sid);
+	cr_assert(!out.view.match.claimed);
 	cr_assert_eq(out.view.n_others, 2);
 	cr_assert_not_null(party_of(&out.view, wijk));
 	cr_assert_null(party_of(&out.view, vt));
@@ -908,31 +912,36 @@ Test(store, coordinator_leaving_hands_over_by_rank)
 	struct store_match m;
 	uint64_t match;
 
-	/* ggd and wijk tie on rank 20: ggd, first, coordinates; jz joins. */
+	/*
+	 * ggd and wijk tie on rank 20: ggd, first, coordinates; vt (rank 5)
+	 * joins and takes over; jz (rank 10) joins and does not.
+	 */
 	must_register(ggd, 1, T0);
 	must_register(wijk, 1, T0 + 10);
-	cr_assert_eq(do_register(jz, 1, T0 + 20, &r), 0);
+	cr_assert_eq(match_seen_by(ggd, 1).coordinator, ggd->sid);
+	cr_assert_eq(do_register(vt, 1, T0 + 20, &r), 0);
 	cr_assert_eq(r.change, MATCH_JOINED);
 	match = r.view.match.id;
 	store_view_free(&r.view);
-	cr_assert_eq(match_seen_by(ggd, 1).coordinator, ggd->sid);
-	must_register(vt, 1, T0 + 30);
+	cr_assert_eq(match_seen_by(ggd, 1).coordinator, vt->sid);
+	must_register(jz, 1, T0 + 30);
+	cr_assert_eq(match_seen_by(ggd, 1).coordinator, vt->sid);
 
-	/* The coordinator ggd leaves: vt (rank 5) takes over, not jz. */
-	cr_assert_eq(do_withdraw(ggd, 0, 1, UNJUSTIFIED, T0 + 40, &out), 0);
+	/* The coordinator vt leaves: jz (rank 10) takes over, not ggd. */
+	cr_assert_eq(do_withdraw(vt, 0, 1, UNJUSTIFIED, T0 + 40, &out), 0);
 	cr_assert_eq(out.change, MATCH_LEFT);
 	cr_assert_eq(out.match_id, match);
 	m = match_seen_by(wijk, 1);
 	cr_assert_eq(m.id, match);
-	cr_assert_eq(m.coordinator, vt->sid);
+	cr_assert_eq(m.coordinator, jz->sid);
 
 	/* A non-coordinator leaving changes nothing about coordination. */
 	cr_assert_eq(do_withdraw(wijk, 0, 1, UNJUSTIFIED, T0 + 50, &out), 0);
 	cr_assert_eq(out.change, MATCH_LEFT);
-	cr_assert_eq(match_seen_by(jz, 1).coordinator, vt->sid);
+	cr_assert_eq(match_seen_by(ggd, 1).coordinator, jz->sid);
 
-	/* vt leaves jz alone: no match any more. */
-	cr_assert_eq(do_withdraw(vt, 0, 1, UNJUSTIFIED, T0 + 60, &out), 0);
+	/* jz leaves ggd alone: no match any more. */
+	cr_assert_eq(do_withdraw(jz, 0, 1, UNJUSTIFIED, T0 + 60, &out), 0);
 	cr_assert_eq(out.change, MATCH_CLOSED);
 	cr_assert_eq(out.match_id, match);
 	cr_assert_eq(counts().matches, 0);
