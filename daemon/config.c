@@ -359,7 +359,12 @@ config_handler(void *ctx, const char *section, const char *key,
 		known_section = 1;
 		if (key == NULL || strcmp(k->name, key) != 0)
 			continue;
-		if (x->line[i] != 0 && !continued) {
+		if (continued) {
+			diag_add(x->d, x->c->path, line, "%s: %s", key,
+			    inifile_indent_hint(value));
+			return -1;
+		}
+		if (x->line[i] != 0) {
 			diag_add(x->d, x->c->path, line, "%s: given twice in "
 			    "[%s] (lines %d and %d); keep one", key, section,
 			    x->line[i], line);

@@ -166,3 +166,13 @@ inifile_parse(const char *path, inifile_handler h, void *ctx, struct diag *d)
 	}
 	return f.errors == 0 ? 0 : -1;
 }
+
+const char *
+inifile_indent_hint(const char *value)
+{
+	if (value[0] == '[')
+		return "an indented line goes on with the value above it; a "
+		    "section header must start its line";
+	return "the value goes on over an indented line; write it on one "
+	    "line (or do not indent this one)";
+}

@@ -19,6 +19,12 @@ typedef int (*inifile_handler)(void *ctx, const char *section,
  * line longer than inih's buffer) is added to d as "path:line: problem", in
  * line order with the handler's. Returns 0 if the file read cleanly.
  */
+/*
+ * What to say of an indented line that continues value, for a key whose
+ * value is one line: an indented section header is named as one.
+ */
+const char *inifile_indent_hint(const char *value);
+
 int	inifile_parse(const char *path, inifile_handler h, void *ctx,
 	    struct diag *d);
 

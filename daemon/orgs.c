@@ -319,6 +319,47 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 	return 0;
 }
 
+/*
+ * An indented line after a key: the lists of an organisation (roles,
+ * receives_for) go on there; any other value is one line.
+ */
+static int
+orgs_continued(struct orgs_ctx *x, const char *key, const char *value,
+    int line)
+{
+	struct org *g = x->cur;
+	char bad[64], *joined;
+	unsigned more;
+
+	if (g != NULL && strcmp(key, "roles") == 0) {
+		if (orgs_parse_roles(value, &more, bad, sizeof(bad)) == -1) {
+			diag_add(x->d, x->o->path, line, "roles: unknown role "
+			    "'%s' (expected register, subscribe, admin)", bad);
+			return -1;
+		}
+		g->roles |= more;
+		return 0;
+	}
+	if (g != NULL && strcmp(key, "receives_for") == 0 &&
+	    g->receives_for_names != NULL) {
+		if (asprintf(&joined, "%s,%s", g->receives_for_names,
+		    value) == -1)
+			abort();
+		free(g->receives_for_names);
+		g->receives_for_names = joined;
+		return 0;
+	}
+	if (value[0] == '[')
+		diag_add(x->d, x->o->path, line, "%s: %s", key,
+		    inifile_indent_hint(value));
+	else
+		diag_add(x->d, x->o->path, line, "%s: the value goes on over "
+		    "an indented line, as only the lists roles and "
+		    "receives_for may; write it on one line (or do not indent "
+		    "this one)", key);
+	return -1;
+}
+
 static int
 orgs_handler(void *ctx, const char *section, const char *key,
     const char *value, int line, int continued)
@@ -335,7 +376,9 @@ orgs_handler(void *ctx, const char *section, const char *key,
 	}
 	if (!x->section_ok)
 		return 0;	/* the section header was reported already */
-	if (!continued && orgs_repeated_key(x, key, line))
+	if (continued)
+		return orgs_continued(x, key, value, line);
+	if (orgs_repeated_key(x, key, line))
 		return -1;
 	if (x->cur != NULL)
 		return orgs_org_key(x, key, value, line);
@@ -345,7 +388,7 @@ orgs_handler(void *ctx, const char *section, const char *key,
 		return 0;
 	}
 	if (x->muni == NULL && strcmp(key, "default") == 0) {
-		if (x->o->default_escalation_name != NULL && !continued) {
+		if (x->o->default_escalation_name != NULL) {
 			diag_add(x->d, path, line, "default: given twice in "
 			    "[escalation] (lines %d and %d); keep one",
 			    x->o->default_escalation_line, line);

@@ -495,10 +495,11 @@ Test(config, a_key_given_twice_names_both_lines)
 	    "one\n");
 }
 
-Test(config, continuation_line_extends_a_value)
+Test(config, a_value_does_not_go_on_over_an_indented_line)
 {
 	expect_errors("[server]\nworkers = 2\n  300\n", 1,
-	    "3: workers: '300' is not a whole number from 0 to 256\n");
+	    "3: workers: the value goes on over an indented line; write it "
+	    "on one line (or do not indent this one)\n");
 }
 
 Test(config, every_problem_is_reported_in_order)
@@ -591,7 +592,8 @@ Test(config, headers_comments_and_line_ends)
 Test(config, indented_header_after_a_key_continues_the_value)
 {
 	expect_errors("[server]\nworkers = 2\n  [tls]\n", 1,
-	    "3: workers: '[tls]' is not a whole number from 0 to 256\n");
+	    "3: workers: an indented line goes on with the value above it; a "
+	    "section header must start its line\n");
 }
 
 Test(config, header_closed_only_inside_a_comment)

@@ -697,3 +697,48 @@ Test(orgs, several_problems_are_all_reported)
 	    "starting with a letter or digit\n");
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
+
+/* The lists go on over indented lines; before, the last line replaced them. */
+Test(orgs, lists_go_on_over_indented_lines)
+{
+	char *path = orgs_file(ORG_A
+	    "[org b]\n"
+	    "oin = 00000000000000000002\n"
+	    "name = B\n"
+	    "roles = register,\n"
+	    "  subscribe\n"
+	    "[org c]\n"
+	    "oin = 00000000000000000003\n"
+	    "name = C\n"
+	    "roles = subscribe\n"
+	    "receives_for = a,\n"
+	    "    b\n");
+	const struct org *b, *c;
+	struct orgs *o;
+	struct diag d;
+
+	diag_init(&d);
+	o = orgs_load(path, &d);
+	cr_assert_not_null(o, "%s", d.text);
+	b = orgs_by_id(o, "b");
+	c = orgs_by_id(o, "c");
+	cr_assert_eq(b->roles, ROLE_REGISTER | ROLE_SUBSCRIBE);
+	cr_assert_eq(c->n_receives_for, 2);
+	cr_assert_eq(c->receives_for[0], orgs_by_id(o, "a"));
+	cr_assert_eq(c->receives_for[1], b);
+	orgs_unref(o);
+	free(path);
+}
+
+Test(orgs, other_values_do_not_go_on_over_indented_lines)
+{
+	expect_errors(ORG_A
+	    "[org b]\n"
+	    "oin = 00000000000000000002\n"
+	    "name = Bureau\n"
+	    "  Jeugdzorg\n"
+	    "roles = register\n", 1,
+	    "8: name: the value goes on over an indented line, as only the "
+	    "lists roles and receives_for may; write it on one line (or do "
+	    "not indent this one)\n");
+}
