@@ -15,6 +15,7 @@
 #include "vix/client.h"
 
 #include "bsnarg.h"
+#include "csv.h"
 #include "rules.h"		/* the index's own checks, from daemon/ */
 
 #define DEV_DIR_DEFAULT		"vix-dev"
@@ -1524,8 +1525,8 @@ cmd_listen(struct cli *o, int argc, char **argv)
 }
 
 /*
- * vix import: an RFC 4180 reader that keeps line numbers, and a pipelined
- * loop that registers each row and records the rejected ones by line.
+ * vix import: a pipelined loop that registers each row csv.c reads and
+ * records the rejected ones by line.
  */
 
 static const char *const import_columns[IMPORT_COLUMNS] = {
@@ -1533,193 +1534,10 @@ static const char *const import_columns[IMPORT_COLUMNS] = {
 	"contact_email", "client_ref", "municipality",
 };
 
+_Static_assert(IMPORT_COLUMNS <= CSV_FIELDS, "csv keeps every column");
+
 enum { COL_BSN, COL_BIRTH_DATE, COL_DAYS, COL_CONTACT_NAME, COL_CONTACT_PHONE,
 	COL_CONTACT_EMAIL, COL_CLIENT_REF, COL_MUNICIPALITY };
-
-struct csv {
-	FILE		*fp;
-	unsigned long	 line;		/* the line being read, from 1 */
-	char		*buf;		/* the record's fields, each NUL-ended;
-					   never moved, so wiped at the end */
-	size_t		 len;
-	size_t		 field[IMPORT_COLUMNS];	/* offsets of the first ones */
-	size_t		 n;		/* fields in the record, all counted */
-};
-
-static const char *
-csv_field(const struct csv *r, size_t i)
-{
-	return r->buf + r->field[i];
-}
-
-static int
-csv_put(struct csv *r, int ch)
-{
-	if (r->len == IMPORT_RECORD_MAX)
-		return -1;
-	r->buf[r->len++] = (char)ch;
-	return 0;
-}
-
-/* Close the field being read; the ones past IMPORT_COLUMNS are only counted. */
-static int
-csv_end_field(struct csv *r, size_t start)
-{
-	if (csv_put(r, '\0') == -1)
-		return -1;
-	if (r->n < IMPORT_COLUMNS)
-		r->field[r->n] = start;
-	r->n++;
-	return 0;
-}
-
-/* After ch ("\r" or "\n"): a line ends, "\r\n" counting once. */
-static void
-csv_line_end(struct csv *r, int ch)
-{
-	int next;
-
-	if (ch == '\r' && (next = getc(r->fp)) != '\n' && next != EOF)
-		ungetc(next, r->fp);
-	r->line++;
-}
-
-/* After a bad record: skip the rest of its line. */
-static int
-csv_skip_line(struct csv *r)
-{
-	int ch;
-
-	while ((ch = getc(r->fp)) != EOF && ch != '\n' && ch != '\r')
-		;
-	if (ch != EOF)
-		csv_line_end(r, ch);
-	return -1;
-}
-
-/* Inside quotes up to the closing one; -1 at the end of the file. */
-static int
-csv_quoted(struct csv *r)
-{
-	int ch;
-
-	for (;;) {
-		if ((ch = getc(r->fp)) == EOF)
-			return -1;
-		if (ch == '"' && (ch = getc(r->fp)) != '"') {
-			if (ch != EOF)
-				ungetc(ch, r->fp);
-			return 0;
-		}
-		if (ch == '\r' || ch == '\n') {
-			csv_line_end(r, ch);
-			if (csv_put(r, '\n') == -1)
-				return -2;
-		} else if (csv_put(r, ch) == -1)
-			return -2;
-	}
-}
-
-/*
- * The rest of a record whose first character is ch. Returns 1, or -1 with
- * why (the reason never quotes what was read: it may be a BSN).
- */
-static int
-csv_fields(struct csv *r, int ch, char *why, size_t len)
-{
-	size_t start = 0;
-	int closed = 0, q;
-
-	for (;; ch = getc(r->fp)) {
-		if (ch == ',' || ch == '\r' || ch == '\n' || ch == EOF) {
-			if (csv_end_field(r, start) == -1)
-				break;
-			if (ch != ',') {
-				if (ch != EOF)
-					csv_line_end(r, ch);
-				return 1;
-			}
-			start = r->len;
-			closed = 0;
-		} else if (closed) {
-			snprintf(why, len, "column %zu: text after the closing "
-			    "quote", r->n + 1);
-			return csv_skip_line(r);
-		} else if (ch == '"' && r->len == start) {
-			if ((q = csv_quoted(r)) == -1) {
-				snprintf(why, len, "column %zu: the quoted field "
-				    "is not closed", r->n + 1);
-				return -1;
-			}
-			if (q == -2)
-				break;
-			closed = 1;
-		} else if (ch == '"') {
-			snprintf(why, len, "column %zu: a quote inside an "
-			    "unquoted field (quote the field and double the "
-			    "quote)", r->n + 1);
-			return csv_skip_line(r);
-		} else if (csv_put(r, ch) == -1)
-			break;
-	}
-	snprintf(why, len, "the row is longer than %d bytes (a quote not "
-	    "closed?)", IMPORT_RECORD_MAX);
-	return csv_skip_line(r);
-}
-
-/*
- * The next record, skipping empty lines: 1 with its fields, 0 at the end
- * of the file, -1 for a record that cannot be read (why says what is
- * wrong). *start is the line it begins on.
- */
-static int
-csv_next(struct csv *r, unsigned long *start, char *why, size_t len)
-{
-	int ch;
-
-	r->len = 0;
-	r->n = 0;
-	while ((ch = getc(r->fp)) == '\r' || ch == '\n')
-		csv_line_end(r, ch);
-	*start = r->line;
-	if (ch == EOF)
-		return 0;
-	return csv_fields(r, ch, why, len);
-}
-
-/*
- * Read fp (which is closed with r), skipping a UTF-8 byte order mark; -1 if
- * out of memory or the file starts with part of a mark.
- */
-static int
-csv_open(struct csv *r, FILE *fp)
-{
-	int ch;
-
-	memset(r, 0, sizeof(*r));
-	r->fp = fp;
-	r->line = 1;
-	if ((r->buf = malloc(IMPORT_RECORD_MAX)) == NULL)
-		return -1;
-	if ((ch = getc(fp)) != 0xef) {
-		if (ch != EOF)
-			ungetc(ch, fp);
-		return 0;
-	}
-	return getc(fp) == 0xbb && getc(fp) == 0xbf ? 0 : -1;
-}
-
-/* Free the buffer, wiping the last row read (it holds a BSN). */
-static void
-csv_close(struct csv *r)
-{
-	if (r->buf != NULL)
-		explicit_bzero(r->buf, IMPORT_RECORD_MAX);
-	free(r->buf);
-	if (r->fp != NULL)
-		fclose(r->fp);
-	memset(r, 0, sizeof(*r));
-}
 
 /* A header field as it may appear in an error message: never with digits. */
 static const char *
@@ -2185,7 +2003,7 @@ import_count(const char *path)
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return 0;
-	if (csv_open(&r, fp) == 0 && csv_next(&r, &line, why, sizeof(why)) != 0)
+	if (csv_open(&r, fp, IMPORT_RECORD_MAX) == 0 && csv_next(&r, &line, why, sizeof(why)) != 0)
 		while (csv_next(&r, &line, why, sizeof(why)) != 0)
 			n++;
 	csv_close(&r);
@@ -2210,20 +2028,6 @@ import_run(struct import *im)
 		import_progress(im, 0);
 	}
 	import_progress(im, 1);
-}
-
-/* Whether only empty lines are left to read. */
-static int
-csv_at_end(struct csv *r)
-{
-	int ch;
-
-	while ((ch = getc(r->fp)) == '\r' || ch == '\n')
-		csv_line_end(r, ch);
-	if (ch == EOF)
-		return 1;
-	ungetc(ch, r->fp);
-	return 0;
 }
 
 /* The first line not known to be done: in flight, waiting or unread; 0: none. */
@@ -2307,7 +2111,7 @@ import_open(struct import *im)
 		    strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (csv_open(&im->csv, fp) == -1) {
+	if (csv_open(&im->csv, fp, IMPORT_RECORD_MAX) == -1) {
 		if (im->csv.buf == NULL) {
 			fprintf(stderr, "vix import: out of memory\n");
 			return EXIT_CONNECT;
