@@ -33,6 +33,7 @@
 /* Per row, waits the server asked for: a stuck server still ends it. */
 #define IMPORT_HINTED_RETRIES	600
 #define IMPORT_BACKOFF_MS	100	/* first pause when busy, then doubled */
+#define LIST_HINTED_RETRIES	600	/* waits the server asked for, per list */
 #define PROGRESS_EVERY_MS	250
 
 enum exit_status {
@@ -968,6 +969,27 @@ list_append(struct vix_list_result *acc, const struct vix_list_result *page,
 	return VIX_OK;
 }
 
+/*
+ * A page refused with a hint (the organisation's rate limit, a full queue)
+ * is asked for again after the wait the server named: every page of a large
+ * organisation is more requests than the limit's burst allows at once.
+ * Bounded, so that a server that keeps refusing still ends the listing.
+ */
+static int
+list_wait(const struct vix_error *e, unsigned *hinted)
+{
+	struct timespec pause;
+
+	if (e->status != VIX_STATUS_RESOURCE_EXHAUSTED ||
+	    e->retry_after_ms == 0 || (*hinted)++ >= LIST_HINTED_RETRIES)
+		return 0;
+	pause.tv_sec = e->retry_after_ms / 1000;
+	pause.tv_nsec = (long)(e->retry_after_ms % 1000) * 1000000L;
+	while (nanosleep(&pause, &pause) == -1 && errno == EINTR)
+		;
+	return 1;
+}
+
 /* One page, or every page from a->after on, into *acc. */
 static int
 list_fetch(vix_client *c, const struct list_args *a,
@@ -975,10 +997,15 @@ list_fetch(vix_client *c, const struct list_args *a,
 {
 	struct vix_list_result page;
 	uint64_t after = a->after;
+	unsigned hinted = 0;
 	int rc;
 
-	do {
+	for (;;) {
 		rc = vix_list(c, (uint32_t)a->page_size, after, &page, e);
+		if (rc == VIX_ERR_REFUSED && list_wait(e, &hinted)) {
+			vix_list_result_free(&page);
+			continue;	/* the same page again */
+		}
 		if (rc == VIX_OK)
 			rc = list_append(acc, &page, e);
 		acc->next_after = page.next_after;
@@ -991,7 +1018,9 @@ list_fetch(vix_client *c, const struct list_args *a,
 			    after);
 		}
 		after = acc->next_after;
-	} while (rc == VIX_OK && a->all && after != 0);
+		if (rc != VIX_OK || !a->all || after == 0)
+			break;
+	}
 	return rc;
 }
 

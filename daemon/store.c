@@ -1616,7 +1616,8 @@ migrate_archived_ids(struct store_txn *t, struct id_map *m)
 		vix__store__v1__archived__free_unpacked(a, NULL);
 	}
 	mdb_cursor_close(cur);
-	qsort(m->v, m->n, sizeof(*m->v), id_youth_cmp);
+	if (m->n > 1)	/* m->v is NULL while empty */
+		qsort(m->v, m->n, sizeof(*m->v), id_youth_cmp);
 }
 
 /* The youth of an audit record's signal (active or archived), if known. */
@@ -1688,7 +1689,7 @@ migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
 		}
 	}
 	mdb_cursor_close(cur);
-	if (pass == 0)
+	if (pass == 0 && matches->n > 1)	/* v is NULL while empty */
 		qsort(matches->v, matches->n, sizeof(*matches->v),
 		    id_youth_cmp);
 	return n;

@@ -444,3 +444,30 @@ Test(import, busy_server_is_waited_for)
 	    harness_redact(r.out));
 	cr_assert_eq(count_signals(), 400);
 }
+
+/*
+ * Every page of a large organisation is more requests than the rate limit's
+ * burst: vix list waits as the server says between pages instead of failing
+ * half-way.
+ */
+Test(import, list_of_many_pages_waits_out_the_rate_limit)
+{
+	char conf[PATH_MAX], path[PATH_MAX];
+	struct run_result r;
+	char *text;
+
+	load_valid(300);
+	csv_path(conf, sizeof(conf), "limit.conf");
+	write_file(conf, "[server]\nrate_limit = 0\n");
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	csv_path(path, sizeof(path), "pages.csv");
+	write_file(path, text = valid_rows(0, 300, 0, 0));
+	free(text);
+	import(&r, path, 0);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status,
+	    harness_redact(r.err));
+	/* Three pages of 100 at 20 requests/s and a burst of one. */
+	write_file(conf, "[server]\nrate_limit = 20\nrate_burst = 1\n");
+	harness_reload(&vixd);
+	cr_assert_eq(count_signals(), 300);
+}
