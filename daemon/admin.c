@@ -280,41 +280,45 @@ admin_readyz(struct admin_answer *a, struct vixd *v)
 
 /* The configuration that shapes behaviour; no secrets, no key paths. */
 static void
-admin_status_config(struct evbuffer *b, struct vixd *v, size_t norgs)
+admin_status_config(struct jsonw *w, struct vixd *v, size_t norgs)
 {
 	const struct vixd_config *c = &v->cfg;
 	char addr[300];
 
-	evbuffer_add_printf(b, "\"config\":{\"listen\":");
-	json_string(b, v->listener != NULL ? server_bound_address(v, addr,
-	    sizeof(addr)) : c->listen);
-	evbuffer_add_printf(b, ",\"admin_listen\":");
-	json_string(b, admin_address(v, addr, sizeof(addr)));
-	evbuffer_add_printf(b, ",\"workers\":%u,\"max_frame\":%zu,"
-	    "\"max_connections\":%u,\"max_handshakes\":%u,"
-	    "\"max_handshakes_per_address\":%u,\"admin_max_connections\":%u,"
-	    "\"admin_timeout\":%u,\"max_signal_days\":%u,"
-	    "\"escalate_after\":%lld,\"data_dir\":", v->nworkers, c->max_frame,
-	    c->max_connections, c->max_handshakes,
-	    c->max_handshakes_per_address, c->admin_max_connections,
-	    c->admin_timeout, c->max_signal_days,
-	    (long long)c->escalate_after);
-	json_string(b, c->data_dir);
-	evbuffer_add_printf(b, ",\"map_size\":%zu,\"quota_percent\":%u,"
-	    "\"max_inflight\":%u,\"rate_limit\":%u,\"rate_burst\":%u,"
-	    "\"max_new_signals_per_day\":%u,"
-	    "\"queue_max\":%u,\"orgs\":%zu,\"dev\":%s}", c->map_size,
-	    c->quota_percent, c->max_inflight, c->rate_limit, c->rate_burst,
-	    c->max_new_signals_per_day,
-	    c->queue_max, norgs, v->dev ? "true" : "false");
+	jsonw_key(w, "config");
+	jsonw_object(w);
+	jsonw_kstr(w, "listen", v->listener != NULL ?
+	    server_bound_address(v, addr, sizeof(addr)) : c->listen);
+	jsonw_kstr(w, "admin_listen", admin_address(v, addr, sizeof(addr)));
+	jsonw_kuint(w, "workers", v->nworkers);
+	jsonw_kuint(w, "max_frame", c->max_frame);
+	jsonw_kuint(w, "max_connections", c->max_connections);
+	jsonw_kuint(w, "max_handshakes", c->max_handshakes);
+	jsonw_kuint(w, "max_handshakes_per_address",
+	    c->max_handshakes_per_address);
+	jsonw_kuint(w, "admin_max_connections", c->admin_max_connections);
+	jsonw_kuint(w, "admin_timeout", c->admin_timeout);
+	jsonw_kuint(w, "max_signal_days", c->max_signal_days);
+	jsonw_kint(w, "escalate_after", c->escalate_after);
+	jsonw_kstr(w, "data_dir", c->data_dir);
+	jsonw_kuint(w, "map_size", c->map_size);
+	jsonw_kuint(w, "quota_percent", c->quota_percent);
+	jsonw_kuint(w, "max_inflight", c->max_inflight);
+	jsonw_kuint(w, "rate_limit", c->rate_limit);
+	jsonw_kuint(w, "rate_burst", c->rate_burst);
+	jsonw_kuint(w, "max_new_signals_per_day", c->max_new_signals_per_day);
+	jsonw_kuint(w, "queue_max", c->queue_max);
+	jsonw_kuint(w, "orgs", norgs);
+	jsonw_kbool(w, "dev", v->dev);
+	jsonw_end(w);
 }
 
 static void
 admin_status(struct admin_answer *a, struct vixd *v)
 {
-	struct evbuffer *b = a->body;
 	struct store_stats st;
 	struct orgs *orgs;
+	struct jsonw w;
 	int64_t subs = 0;
 
 	if (admin_snapshot(v, &st, &orgs) == -1) {
@@ -324,15 +328,22 @@ admin_status(struct admin_answer *a, struct vixd *v)
 	}
 	for (size_t i = 0; i < METRICS_SLOTS; i++)
 		subs += atomic_load(&v->stats.metrics.slot[i].subscribers);
-	evbuffer_add_printf(b, "{\"version\":\"%s\",\"uptime_seconds\":%lld,"
-	    "\"counts\":{\"signals\":%zu,\"matches\":%zu,"
-	    "\"matches_uncoordinated\":%zu,\"archived\":%zu,"
-	    "\"connections\":%u,\"subscribers\":%lld},", VIX_VERSION,
-	    (long long)(time(NULL) - v->stats.started), st.signals, st.matches,
-	    st.matches_uncoordinated, st.archived, atomic_load(&v->nconns),
-	    (long long)(subs > 0 ? subs : 0));
-	admin_status_config(b, v, orgs->n);
-	evbuffer_add_printf(b, "}\n");
+	json_evbuffer(&w, a->body);
+	jsonw_object(&w);
+	jsonw_kstr(&w, "version", VIX_VERSION);
+	jsonw_kint(&w, "uptime_seconds", time(NULL) - v->stats.started);
+	jsonw_key(&w, "counts");
+	jsonw_object(&w);
+	jsonw_kuint(&w, "signals", st.signals);
+	jsonw_kuint(&w, "matches", st.matches);
+	jsonw_kuint(&w, "matches_uncoordinated", st.matches_uncoordinated);
+	jsonw_kuint(&w, "archived", st.archived);
+	jsonw_kuint(&w, "connections", atomic_load(&v->nconns));
+	jsonw_kint(&w, "subscribers", subs > 0 ? subs : 0);
+	jsonw_end(&w);
+	admin_status_config(&w, v, orgs->n);
+	jsonw_end(&w);
+	jsonw_newline(&w);
 	a->type = "application/json";
 	store_stats_free(&st);
 	orgs_unref(orgs);
