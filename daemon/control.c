@@ -33,6 +33,7 @@
 #include "log.h"
 #include "rules.h"
 #include "server.h"
+#include "status.h"
 #include "vix_version.h"
 #include "vixd.h"
 
@@ -570,19 +571,20 @@ elapsed(const struct timespec *since)
 }
 
 static void
-task_status(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
+task_status(struct ctl_task *t, struct evbuffer *b)
 {
 	struct vixd *v = t->ctl->v;
-	struct orgs *orgs = vixd_orgs(v);
-	struct store_stats st;
+	struct vixd_status s;
+	const struct store_stats *st;
 	struct jsonw w;
-	int err;
 
-	if ((err = store_stats(r, orgs, time(NULL), &st)) != 0) {
-		orgs_unref(orgs);
+	status_take(v->status, &s);
+	if (s.store_err != 0) {
+		status_release(&s);
 		json_error(b, "cannot read the store");
 		return;
 	}
+	st = s.st;
 	json_evbuffer(&w, b);
 	jsonw_object(&w);
 	jsonw_kbool(&w, "ok", 1);
@@ -590,33 +592,32 @@ task_status(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 	jsonw_kint(&w, "pid", getpid());
 	jsonw_key(&w, "uptime");
 	jsonw_fixed(&w, elapsed(&t->ctl->started), 0);
-	jsonw_kuint(&w, "connections", atomic_load(&v->nconns));
+	jsonw_kuint(&w, "connections", s.connections);
 	jsonw_kuint(&w, "workers", v->nworkers);
-	jsonw_kuint(&w, "organisations", orgs->n);
+	jsonw_kuint(&w, "organisations", s.orgs->n);
 	jsonw_kstr(&w, "listen", t->ctl->listen);
 	jsonw_kstr(&w, "data_dir", v->cfg.data_dir);
-	jsonw_kuint(&w, "signals", st.signals);
-	jsonw_kuint(&w, "matches", st.matches);
-	jsonw_kuint(&w, "matches_uncoordinated", st.matches_uncoordinated);
-	jsonw_kuint(&w, "archived", st.archived);
-	jsonw_kuint(&w, "audit_records", st.audit_records);
-	jsonw_kuint(&w, "map_used", st.map_used);
-	jsonw_kuint(&w, "map_size", st.map_size);
-	jsonw_kuint(&w, "quota", st.quota);
+	jsonw_kuint(&w, "signals", st->signals);
+	jsonw_kuint(&w, "matches", st->matches);
+	jsonw_kuint(&w, "matches_uncoordinated", st->matches_uncoordinated);
+	jsonw_kuint(&w, "archived", st->archived);
+	jsonw_kuint(&w, "audit_records", st->audit_records);
+	jsonw_kuint(&w, "map_used", st->map_used);
+	jsonw_kuint(&w, "map_size", st->map_size);
+	jsonw_kuint(&w, "quota", st->quota);
 	jsonw_key(&w, "pending");
 	jsonw_array(&w);
-	for (size_t i = 0; i < st.npending; i++) {
+	for (size_t i = 0; i < st->npending; i++) {
 		jsonw_object(&w);
-		jsonw_kstr(&w, "org", st.pending[i].org->id);
-		jsonw_kuint(&w, "pending", st.pending[i].pending);
-		jsonw_kint(&w, "oldest_age", st.pending[i].oldest_age);
+		jsonw_kstr(&w, "org", st->pending[i].org->id);
+		jsonw_kuint(&w, "pending", st->pending[i].pending);
+		jsonw_kint(&w, "oldest_age", status_oldest_age(&s, i));
 		jsonw_end(&w);
 	}
 	jsonw_end(&w);
 	jsonw_end(&w);
 	jsonw_newline(&w);
-	store_stats_free(&st);
-	orgs_unref(orgs);
+	status_release(&s);
 }
 
 static void
@@ -881,7 +882,7 @@ static void
 task_run(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 {
 	switch (t->cmd) {
-	case CTL_STATUS:	task_status(t, r, b); break;
+	case CTL_STATUS:	task_status(t, b); break;
 	case CTL_BACKUP:	task_backup(t, b); break;
 	case CTL_AUDIT_VERIFY:	task_audit_verify(r, b); break;
 	case CTL_AUDIT_EXPORT:	task_audit_export(t, r, b); break;
