@@ -122,6 +122,7 @@ teardown(void)
 	pthread_mutex_destroy(&v.lock);
 	support_tmpdir_remove(dir);
 	dir = NULL;
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
 TestSuite(status, .init = setup, .fini = teardown);
