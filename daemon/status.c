@@ -103,7 +103,7 @@ status_main(void *arg)
 {
 	struct status *s = arg;
 	struct status_store *p, *old;
-	uint64_t ticket;
+	uint64_t asked;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
@@ -111,7 +111,7 @@ status_main(void *arg)
 			pthread_cond_wait(&s->wake, &s->lock);
 		if (s->stopping)
 			break;
-		ticket = s->asked;
+		asked = s->asked;
 		pthread_mutex_unlock(&s->lock);
 		p = part_read(s);
 		pthread_mutex_lock(&s->lock);
@@ -121,7 +121,7 @@ status_main(void *arg)
 			s->refreshes++;
 		} else
 			old = NULL;	/* the askers get the last one */
-		s->served = ticket;
+		s->served = asked;
 		pthread_cond_broadcast(&s->taken);
 		pthread_mutex_unlock(&s->lock);
 		part_unref(old);
