@@ -253,3 +253,61 @@ Test(status, another_thread_takes_a_fresh_status)
 	cr_assert_eq(s.writer.commits, 0);
 	status_release(&s);
 }
+
+/*
+ * A reload (a new registry published) makes the part stale with nothing
+ * committed: the pending rows are per organisation of the registry shown.
+ */
+Test(status, a_reload_is_read_again)
+{
+	static const char more[] =
+	    "[org buurt]\n"
+	    "oin = 00000009876543210002\n"
+	    "name = Buurtteam Zuid\n"
+	    "roles = register, subscribe\n"
+	    "rank = 30\n";
+	struct status_wait w = { 0 };
+	struct answer a = { 0 };
+	struct vixd_status s;
+	struct orgs *old, *orgs;
+	char *conf, *text;
+	struct diag d;
+	int found = 0;
+
+	status_take(v.status, &s);
+	cr_assert_eq(s.refreshes, 1);
+	cr_assert_eq(s.st->npending, 1);
+	status_release(&s);
+
+	conf = support_path(dir, "orgs.conf");
+	cr_assert_not_null(text = malloc(sizeof(orgs_conf) + sizeof(more)));
+	snprintf(text, sizeof(orgs_conf) + sizeof(more), "%s%s", orgs_conf,
+	    more);
+	support_write_file(conf, text, 0644);
+	diag_init(&d);
+	orgs = orgs_load(conf, &d);
+	cr_assert_not_null(orgs, "orgs_load: %s", d.text);
+	cr_assert_eq(store_bind_orgs(v.store, orgs, &d), 0, "%s", d.text);
+	free(text);
+	free(conf);
+	pthread_mutex_lock(&v.lock);
+	old = v.orgs;
+	v.orgs = orgs;
+	pthread_mutex_unlock(&v.lock);
+	orgs_unref(old);
+
+	status_ask(v.status, &w, on_status, &a);
+	cr_assert_eq(a.called, 0, "the part of the old registry was shown");
+	loop_until_called(&a);
+	cr_assert_eq(a.refreshes, 2);
+	cr_assert_eq(a.commits, 0, "nothing was committed");
+
+	status_take(v.status, &s);
+	cr_assert_eq(s.refreshes, 2, "read again with nothing new");
+	cr_assert_eq(s.orgs, orgs);
+	cr_assert_eq(s.st->npending, 2);
+	for (size_t i = 0; i < s.st->npending; i++)
+		found += strcmp(s.st->pending[i].org->id, "buurt") == 0;
+	cr_assert_eq(found, 1, "no pending row for the organisation added");
+	status_release(&s);
+}
