@@ -16,6 +16,7 @@
 
 #include "bsnarg.h"
 #include "csv.h"
+#include "jsonw.h"
 #include "rules.h"		/* the index's own checks, from daemon/ */
 
 #define DEV_DIR_DEFAULT		"vix-dev"
@@ -198,23 +199,6 @@ shown(const char *word, char *buf, size_t len)
 		return "(not shown: it contains digits)";
 	snprintf(buf, len, "'%.*s'", (int)n, word);
 	return buf;
-}
-
-static void
-json_string(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(fp, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(fp, "\\u%04x", ch);
-		else
-			fputc(ch, fp);
-	}
-	fputc('"', fp);
 }
 
 /* Text from the server for a terminal: control characters become '?'. */
@@ -455,6 +439,7 @@ cmd_ping(struct cli *o, int argc, char **argv)
 	static const struct option lo[] = { OPTS_COMMON, { NULL, 0, NULL, 0 } };
 	struct vix_ping_result r;
 	struct vix_error e;
+	struct jsonw w;
 	vix_client *c;
 	int rc;
 
@@ -468,17 +453,18 @@ cmd_ping(struct cli *o, int argc, char **argv)
 	if (rc != VIX_OK)
 		return fail(&e);
 	if (o->json) {
-		printf("{\"server\":");
-		json_string(stdout, o->server);
-		printf(",\"server_version\":");
-		json_string(stdout, r.server_version);
-		printf(",\"organisation\":{\"id\":");
-		json_string(stdout, r.org.id);
-		printf(",\"name\":");
-		json_string(stdout, r.org.name);
-		printf(",\"oin\":");
-		json_string(stdout, r.org.oin);
-		printf("}}\n");
+		jsonw_file(&w, stdout);
+		jsonw_object(&w);
+		jsonw_kstr(&w, "server", o->server);
+		jsonw_kstr(&w, "server_version", r.server_version);
+		jsonw_key(&w, "organisation");
+		jsonw_object(&w);
+		jsonw_kstr(&w, "id", r.org.id);
+		jsonw_kstr(&w, "name", r.org.name);
+		jsonw_kstr(&w, "oin", r.org.oin);
+		jsonw_end(&w);
+		jsonw_end(&w);
+		jsonw_newline(&w);
 	} else {
 		printf("vixd %s at %s\n", r.server_version, o->server);
 		printf("authenticated as %s (OIN %s)\n", r.org.name, r.org.oin);
@@ -487,43 +473,53 @@ cmd_ping(struct cli *o, int argc, char **argv)
 }
 
 static void
-json_involvement(const struct vix_involvement *v)
+json_involvement(struct jsonw *w, const struct vix_involvement *v)
 {
-	printf("{\"org_id\":");
-	json_string(stdout, v->org_id);
-	printf(",\"org_name\":");
-	json_string(stdout, v->org_name);
-	printf(",\"contact\":{\"name\":");
-	json_string(stdout, v->contact_name);
-	printf(",\"phone\":");
-	json_string(stdout, v->contact_phone);
-	printf(",\"email\":");
-	json_string(stdout, v->contact_email);
-	printf("},\"since\":%" PRId64 "}", v->since);
+	jsonw_object(w);
+	jsonw_kstr(w, "org_id", v->org_id);
+	jsonw_kstr(w, "org_name", v->org_name);
+	jsonw_key(w, "contact");
+	jsonw_object(w);
+	jsonw_kstr(w, "name", v->contact_name);
+	jsonw_kstr(w, "phone", v->contact_phone);
+	jsonw_kstr(w, "email", v->contact_email);
+	jsonw_end(w);
+	jsonw_kint(w, "since", v->since);
+	jsonw_end(w);
 }
 
 static void
-json_involvements(const struct vix_involvement *v, size_t n)
+json_involvements(struct jsonw *w, const struct vix_involvement *v, size_t n)
 {
-	printf("[");
-	for (size_t i = 0; i < n; i++) {
-		printf("%s", i ? "," : "");
-		json_involvement(&v[i]);
-	}
-	printf("]");
+	jsonw_array(w);
+	for (size_t i = 0; i < n; i++)
+		json_involvement(w, &v[i]);
+	jsonw_end(w);
 }
 
 static void
-json_match(const struct vix_match *m)
+json_match(struct jsonw *w, const struct vix_match *m)
 {
-	printf("{\"match_id\":%" PRIu64 ",\"coordinator\":", m->match_id);
-	json_string(stdout, m->coordinator);
-	printf(",\"coordinator_name\":");
-	json_string(stdout, m->coordinator_name);
-	printf(",\"created\":%" PRId64 ",\"coordinated\":%s,\"others\":",
-	    m->created, m->coordinated ? "true" : "false");
-	json_involvements(m->others, m->n_others);
-	printf("}");
+	jsonw_object(w);
+	jsonw_kuint(w, "match_id", m->match_id);
+	jsonw_kstr(w, "coordinator", m->coordinator);
+	jsonw_kstr(w, "coordinator_name", m->coordinator_name);
+	jsonw_kint(w, "created", m->created);
+	jsonw_kbool(w, "coordinated", m->coordinated);
+	jsonw_key(w, "others");
+	json_involvements(w, m->others, m->n_others);
+	jsonw_end(w);
+}
+
+/* "match":{...} or "match":null. */
+static void
+json_kmatch(struct jsonw *w, int has_match, const struct vix_match *m)
+{
+	jsonw_key(w, "match");
+	if (has_match)
+		json_match(w, m);
+	else
+		jsonw_null(w);
 }
 
 /* "Name (org-id): contact, phone[, email], since TIME" */
@@ -698,6 +694,7 @@ cmd_register(struct cli *o, int argc, char **argv)
 	struct vix_register_req rq = { 0 };
 	struct vix_register_result r;
 	struct vix_error e;
+	struct jsonw w;
 	vix_client *c;
 	char when[40], bsn[BSNARG_MAX], days[40], bound[64];
 	int rc;
@@ -717,18 +714,17 @@ cmd_register(struct cli *o, int argc, char **argv)
 		return fail(&e);
 	}
 	if (o->json) {
-		printf("{\"signal_id\":%" PRIu64 ",\"status\":\"%s\","
-		    "\"expires\":%" PRId64 ",\"expiry_bound\":\"%s\","
-		    "\"match\":", r.signal_id,
-		    r.status == VIX_SIGNAL_REFRESHED ? "REFRESHED" :
-		    r.status == VIX_SIGNAL_CREATED ? "CREATED" :
-		    "STATUS_UNSPECIFIED", r.expires,
-		    bound_name(r.expiry_bound));
-		if (r.has_match)
-			json_match(&r.match);
-		else
-			printf("null");
-		printf("}\n");
+		jsonw_file(&w, stdout);
+		jsonw_object(&w);
+		jsonw_kuint(&w, "signal_id", r.signal_id);
+		jsonw_kstr(&w, "status", r.status == VIX_SIGNAL_REFRESHED ?
+		    "REFRESHED" : r.status == VIX_SIGNAL_CREATED ? "CREATED" :
+		    "STATUS_UNSPECIFIED");
+		jsonw_kint(&w, "expires", r.expires);
+		jsonw_kstr(&w, "expiry_bound", bound_name(r.expiry_bound));
+		json_kmatch(&w, r.has_match, &r.match);
+		jsonw_end(&w);
+		jsonw_newline(&w);
 	} else {
 		snprintf(days, sizeof(days), "the chosen %u day%s",
 		    rq.duration_days, rq.duration_days == 1 ? "" : "s");
@@ -815,6 +811,7 @@ cmd_withdraw(struct cli *o, int argc, char **argv)
 	struct withdraw_args a = { 0 };
 	struct vix_withdraw_result r;
 	struct vix_error e;
+	struct jsonw w;
 	char bsn[BSNARG_MAX];
 	vix_client *c;
 	int rc;
@@ -832,10 +829,14 @@ cmd_withdraw(struct cli *o, int argc, char **argv)
 	if (rc != VIX_OK)
 		return fail(&e);
 	if (o->json) {
-		printf("{\"signal_id\":%" PRIu64 ",\"archived\":%s,"
-		    "\"match_id\":%" PRIu64 ",\"match_closed\":%s}\n",
-		    r.signal_id, r.archived ? "true" : "false", r.match_id,
-		    r.match_closed ? "true" : "false");
+		jsonw_file(&w, stdout);
+		jsonw_object(&w);
+		jsonw_kuint(&w, "signal_id", r.signal_id);
+		jsonw_kbool(&w, "archived", r.archived);
+		jsonw_kuint(&w, "match_id", r.match_id);
+		jsonw_kbool(&w, "match_closed", r.match_closed);
+		jsonw_end(&w);
+		jsonw_newline(&w);
 		return EXIT_OK;
 	}
 	printf("signal %" PRIu64 " withdrawn: %s\n", r.signal_id,
@@ -857,6 +858,7 @@ cmd_involved(struct cli *o, int argc, char **argv)
 	struct vix_involved_result r;
 	const char *bsn = NULL;
 	struct vix_error e;
+	struct jsonw w;
 	char buf[BSNARG_MAX];
 	vix_client *c;
 	int ch, rc;
@@ -883,12 +885,12 @@ cmd_involved(struct cli *o, int argc, char **argv)
 		return fail(&e);
 	}
 	if (o->json) {
-		printf("{\"signal_id\":%" PRIu64 ",\"match\":", r.signal_id);
-		if (r.has_match)
-			json_match(&r.match);
-		else
-			printf("null");
-		printf("}\n");
+		jsonw_file(&w, stdout);
+		jsonw_object(&w);
+		jsonw_kuint(&w, "signal_id", r.signal_id);
+		json_kmatch(&w, r.has_match, &r.match);
+		jsonw_end(&w);
+		jsonw_newline(&w);
 	} else {
 		printf("your signal %" PRIu64 "\n", r.signal_id);
 		if (r.has_match)
@@ -1038,6 +1040,33 @@ print_list_more(const struct vix_list_result *l, const struct list_args *a)
 }
 
 static void
+json_list(const struct vix_list_result *l)
+{
+	const struct vix_signal_summary *s;
+	struct jsonw w;
+
+	jsonw_file(&w, stdout);
+	jsonw_object(&w);
+	jsonw_key(&w, "signals");
+	jsonw_array(&w);
+	for (size_t i = 0; i < l->n; i++) {
+		s = &l->signals[i];
+		jsonw_object(&w);
+		jsonw_kuint(&w, "signal_id", s->signal_id);
+		jsonw_kstr(&w, "client_ref", s->client_ref);
+		jsonw_kint(&w, "created", s->created);
+		jsonw_kint(&w, "expires", s->expires);
+		jsonw_kuint(&w, "match_id", s->match_id);
+		jsonw_kstr(&w, "expiry_bound", bound_name(s->expiry_bound));
+		jsonw_end(&w);
+	}
+	jsonw_end(&w);
+	jsonw_kuint(&w, "next_after", l->next_after);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+}
+
+static void
 print_list(const struct vix_list_result *l, const struct list_args *a,
     int json)
 {
@@ -1045,18 +1074,7 @@ print_list(const struct vix_list_result *l, const struct list_args *a,
 	char t1[40], t2[40], bound[64];
 
 	if (json) {
-		printf("{\"signals\":[");
-		for (size_t i = 0; i < l->n; i++) {
-			s = &l->signals[i];
-			printf("%s{\"signal_id\":%" PRIu64 ",\"client_ref\":",
-			    i ? "," : "", s->signal_id);
-			json_string(stdout, s->client_ref);
-			printf(",\"created\":%" PRId64 ",\"expires\":%" PRId64
-			    ",\"match_id\":%" PRIu64 ",\"expiry_bound\":\"%s\"}",
-			    s->created, s->expires, s->match_id,
-			    bound_name(s->expiry_bound));
-		}
-		printf("],\"next_after\":%" PRIu64 "}\n", l->next_after);
+		json_list(l);
 		return;
 	}
 	if (l->n == 0 && a->after != 0)
@@ -1108,31 +1126,33 @@ static void
 json_notification(const struct vix_notification *n)
 {
 	const char *type = vix_notification_type_name(n->type);
+	struct jsonw w;
 
-	printf("{\"seq\":%" PRIu64 ",\"recipient\":", n->seq);
-	json_string(stdout, n->recipient);
+	jsonw_file(&w, stdout);
+	jsonw_object(&w);
+	jsonw_kuint(&w, "seq", n->seq);
+	jsonw_kstr(&w, "recipient", n->recipient);
 	if (strcmp(type, "UNKNOWN_TYPE") == 0)
-		printf(",\"type\":%d", (int)n->type);
+		jsonw_kint(&w, "type", (int)n->type);
 	else
-		printf(",\"type\":\"%s\"", type);
-	printf(",\"match_id\":%" PRIu64 ",\"signal_id\":%" PRIu64
-	    ",\"client_ref\":", n->match_id, n->signal_id);
-	json_string(stdout, n->client_ref);
-	printf(",\"others\":");
-	json_involvements(n->others, n->n_others);
-	printf(",\"subject\":");
+		jsonw_kstr(&w, "type", type);
+	jsonw_kuint(&w, "match_id", n->match_id);
+	jsonw_kuint(&w, "signal_id", n->signal_id);
+	jsonw_kstr(&w, "client_ref", n->client_ref);
+	jsonw_key(&w, "others");
+	json_involvements(&w, n->others, n->n_others);
+	jsonw_key(&w, "subject");
 	if (n->has_subject)
-		json_involvement(&n->subject);
+		json_involvement(&w, &n->subject);
 	else
-		printf("null");
-	printf(",\"coordinator\":");
-	json_string(stdout, n->coordinator);
-	printf(",\"coordinator_name\":");
-	json_string(stdout, n->coordinator_name);
-	printf(",\"coordinated\":%s,\"time\":%" PRId64 ",\"municipality\":",
-	    n->coordinated ? "true" : "false", n->time);
-	json_string(stdout, n->municipality);
-	printf("}\n");
+		jsonw_null(&w);
+	jsonw_kstr(&w, "coordinator", n->coordinator);
+	jsonw_kstr(&w, "coordinator_name", n->coordinator_name);
+	jsonw_kbool(&w, "coordinated", n->coordinated);
+	jsonw_kint(&w, "time", n->time);
+	jsonw_kstr(&w, "municipality", n->municipality);
+	jsonw_end(&w);
+	jsonw_newline(&w);
 }
 
 /* The subject of a notification, as "Name (org-id) joined" and the like. */
@@ -1403,6 +1423,7 @@ cmd_coordinate(struct cli *o, int argc, char **argv)
 	enum vix_coordinate_action action = VIX_COORD_CLAIM;
 	struct vix_match m;
 	struct vix_error e;
+	struct jsonw w;
 	uint64_t match = 0;
 	vix_client *c;
 	int rc;
@@ -1418,8 +1439,9 @@ cmd_coordinate(struct cli *o, int argc, char **argv)
 		return fail(&e);
 	}
 	if (o->json) {
-		json_match(&m);
-		printf("\n");
+		jsonw_file(&w, stdout);
+		json_match(&w, &m);
+		jsonw_newline(&w);
 	} else
 		print_match(&m);
 	vix_match_free(&m);
@@ -2074,6 +2096,32 @@ import_stopped_at(struct import *im)
 }
 
 static void
+json_import(const struct import *im, int kept, unsigned long stopped)
+{
+	struct jsonw w;
+
+	jsonw_file(&w, stdout);
+	jsonw_object(&w);
+	jsonw_kuint(&w, "rows", im->rows);
+	jsonw_kuint(&w, "accepted", im->created + im->refreshed);
+	jsonw_kuint(&w, "created", im->created);
+	jsonw_kuint(&w, "refreshed", im->refreshed);
+	jsonw_kuint(&w, "rejected", im->rejected);
+	jsonw_key(&w, "errors_file");
+	if (kept)
+		jsonw_str(&w, im->errors_path);
+	else
+		jsonw_null(&w);
+	jsonw_key(&w, "stopped_at_line");
+	if (stopped != 0)
+		jsonw_uint(&w, stopped);
+	else
+		jsonw_null(&w);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+}
+
+static void
 import_summary(const struct import *im, int kept, unsigned long stopped)
 {
 	unsigned long accepted = im->created + im->refreshed;
@@ -2086,18 +2134,7 @@ import_summary(const struct import *im, int kept, unsigned long stopped)
 		    "again is safe (imported rows are refreshed)\n",
 		    im->failed ? "" : "interrupted: ", stopped);
 	if (im->json) {
-		printf("{\"rows\":%lu,\"accepted\":%lu,\"created\":%lu,"
-		    "\"refreshed\":%lu,\"rejected\":%lu,\"errors_file\":",
-		    im->rows, accepted, im->created, im->refreshed,
-		    im->rejected);
-		if (kept)
-			json_string(stdout, im->errors_path);
-		else
-			printf("null");
-		if (stopped != 0)
-			printf(",\"stopped_at_line\":%lu}\n", stopped);
-		else
-			printf(",\"stopped_at_line\":null}\n");
+		json_import(im, kept, stopped);
 		return;
 	}
 	printf("%lu rows: %lu accepted (%lu created, %lu refreshed), %lu "

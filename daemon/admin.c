@@ -20,6 +20,7 @@
 #include "log.h"
 #include "orgstats.h"
 #include "server.h"
+#include "status.h"
 #include "vix_version.h"
 #include "vixd.h"
 
@@ -36,11 +37,17 @@ struct admin_answer {
 	struct evbuffer	*body;
 };
 
+/* What a route answers from a status snapshot. */
+typedef void	admin_render_fn(struct admin_answer *, struct vixd *,
+		    const struct vixd_status *);
+
 /* One connection on admin_listen: one request, one answer, closed. */
 struct admin_conn {
 	LIST_ENTRY(admin_conn)	 entry;
 	struct vixd		*v;
 	struct bufferevent	*bev;
+	struct status_wait	 wait;		/* for the status snapshot */
+	admin_render_fn		*render;	/* once it is there */
 };
 
 static void
@@ -77,8 +84,10 @@ metric(struct evbuffer *b, const char *name, const char *type,
 }
 
 static void
-admin_metrics_store(struct evbuffer *b, const struct store_stats *st)
+admin_metrics_store(struct evbuffer *b, const struct vixd_status *s)
 {
+	const struct store_stats *st = s->st;
+
 	metric(b, "vix_signals_active", "gauge", "Active signals.", "",
 	    st->signals);
 	metric(b, "vix_matches_active", "gauge", "Open matches.", "",
@@ -111,7 +120,14 @@ admin_metrics_store(struct evbuffer *b, const struct store_stats *st)
 	for (size_t i = 0; i < st->npending; i++)
 		evbuffer_add_printf(b, "vix_notifications_oldest_pending_age_"
 		    "seconds{recipient=\"%s\"} %lld\n", st->pending[i].org->id,
-		    (long long)st->pending[i].oldest_age);
+		    (long long)status_oldest_age(s, i));
+	metric(b, "vix_status_refreshes_total", "counter", "Times the "
+	    "store's counts were read for monitoring (again only after a "
+	    "commit or a reload).", "", s->refreshes);
+	metric(b, "vix_status_store_age_seconds", "gauge", "Since the "
+	    "store's counts shown were read (nothing was committed since).",
+	    "", (uint64_t)(s->now > s->store_taken ? s->now - s->store_taken :
+	    0));
 }
 
 static void
@@ -134,32 +150,30 @@ admin_metrics_writer(struct evbuffer *b, const struct writer_stats *ws)
 }
 
 static void
-admin_metrics_sweep(struct evbuffer *b, struct vixd_stats *s)
+admin_metrics_sweep(struct evbuffer *b, const struct vixd_status *s)
 {
 	metric(b, "vix_sweeps_total", "counter", "Sweep passes run.", "",
-	    atomic_load(&s->sweeps));
+	    s->sweeps);
 	metric(b, "vix_sweep_failures_total", "counter",
-	    "Sweep passes that failed.", "", atomic_load(&s->sweep_failures));
+	    "Sweep passes that failed.", "", s->sweep_failures);
 	metric(b, "vix_signals_expired_total", "counter",
-	    "Signals removed at their expiry.", "",
-	    atomic_load(&s->signals_expired));
+	    "Signals removed at their expiry.", "", s->signals_expired);
 	metric(b, "vix_escalations_total", "counter",
-	    "Matches escalated for want of coordination.", "",
-	    atomic_load(&s->escalations));
+	    "Matches escalated for want of coordination.", "", s->escalations);
 	metric(b, "vix_archive_purged_total", "counter",
 	    "Archived signals purged after archive_retention.", "",
-	    atomic_load(&s->archive_purged));
+	    s->archive_purged);
 	metrics_family(b, "vix_outbox_pruned_total", "counter", "Outbox rows "
 	    "removed: acked by every consumer, or dropped unacknowledged after "
 	    "outbox_retention.");
 	evbuffer_add_printf(b, "vix_outbox_pruned_total{reason=\"acked\"} "
 	    "%llu\nvix_outbox_pruned_total{reason=\"retention\"} %llu\n",
-	    (unsigned long long)atomic_load(&s->outbox_pruned_acked),
-	    (unsigned long long)atomic_load(&s->outbox_pruned_retention));
+	    (unsigned long long)s->outbox_pruned_acked,
+	    (unsigned long long)s->outbox_pruned_retention);
 }
 
 static void
-admin_metrics_connections(struct evbuffer *b, struct vixd *v)
+admin_metrics_connections(struct evbuffer *b, const struct vixd_status *s)
 {
 	static const char *const listeners[LISTENER_COUNT] = {
 		[LISTENER_CLIENT] = "listen",
@@ -167,77 +181,47 @@ admin_metrics_connections(struct evbuffer *b, struct vixd *v)
 	};
 
 	metric(b, "vix_connections_open", "gauge", "Client connections open.",
-	    "", atomic_load(&v->nconns));
+	    "", s->connections);
 	metric(b, "vix_handshakes_pending", "gauge", "Client connections "
 	    "accepted whose TLS handshake is not done (max_handshakes).", "",
-	    v->hsgate != NULL ? hsgate_pending(v->hsgate) : 0);
+	    s->handshakes_pending);
 	metric(b, "vix_admin_connections_open", "gauge", "Connections open "
 	    "on admin_listen (admin_max_connections).", "",
-	    v->stats.admin_conns);
+	    s->admin_connections);
 	metrics_family(b, "vix_connections_refused_total", "counter",
 	    "Connections closed at once, by the limit that was reached.");
 	for (int i = 0; i < REFUSED_COUNT; i++)
 		evbuffer_add_printf(b, "vix_connections_refused_total{reason="
-		    "\"%s\"} %llu\n", refusal_names[i], (unsigned long long)
-		    atomic_load(&v->stats.refused[i]));
+		    "\"%s\"} %llu\n", refusal_names[i],
+		    (unsigned long long)s->refused[i]);
 	metrics_family(b, "vix_accept_errors_total", "counter", "Failed "
 	    "accept() calls, by listener; each pauses that listener for a "
 	    "second (EMFILE: out of descriptors).");
 	for (int i = 0; i < LISTENER_COUNT; i++)
 		evbuffer_add_printf(b, "vix_accept_errors_total{listener="
-		    "\"%s\"} %llu\n", listeners[i], (unsigned long long)
-		    atomic_load(&v->stats.accept_errors[i]));
-}
-
-/*
- * One store snapshot (scans the matches: the one costly part of a scrape).
- * The pending rows point into *orgs, which the caller drops afterwards.
- */
-static int
-admin_snapshot(struct vixd *v, struct store_stats *st, struct orgs **orgs)
-{
-	int err;
-
-	*orgs = vixd_orgs(v);
-	if ((err = store_stats(v->stats.reader, *orgs, time(NULL), st)) != 0) {
-		log_warnx("admin: cannot read the store for monitoring: %s",
-		    err_name(err));
-		orgs_unref(*orgs);
-		*orgs = NULL;
-		return -1;
-	}
-	return 0;
+		    "\"%s\"} %llu\n", listeners[i],
+		    (unsigned long long)s->accept_errors[i]);
 }
 
 static void
-admin_metrics(struct admin_answer *a, struct vixd *v)
+admin_metrics(struct admin_answer *a, struct vixd *v,
+    const struct vixd_status *s)
 {
 	struct evbuffer *b = a->body;
-	struct writer_stats ws;
-	struct store_stats st;
-	struct orgs *orgs;
 	char labels[64];
 
-	if (admin_snapshot(v, &st, &orgs) == -1) {
-		admin_text(a, 500, "Internal Server Error",
-		    "cannot read the store");
-		return;
-	}
-	writer_get_stats(v->writer, &ws);
 	snprintf(labels, sizeof(labels), "{version=\"%s\"}", VIX_VERSION);
 	metric(b, "vix_build_info", "gauge", "vixd build.", labels, 1);
 	metric(b, "vix_start_time_seconds", "gauge",
 	    "When vixd started serving, in seconds since the epoch.", "",
-	    (uint64_t)v->stats.started);
-	admin_metrics_connections(b, v);
-	metrics_write(b, &v->stats.metrics);
-	admin_metrics_writer(b, &ws);
-	admin_metrics_store(b, &st);
-	admin_metrics_sweep(b, &v->stats);
-	orgstats_write(v->orgstats, b, orgs);
+	    (uint64_t)s->started);
+	admin_metrics_connections(b, s);
+	metrics_write(b, s->metrics);
+	admin_metrics_writer(b, &s->writer);
+	admin_metrics_store(b, s);
+	admin_metrics_sweep(b, s);
+	orgstats_write(s->orgstats, b, s->orgs);
 	a->type = "text/plain; version=0.0.4; charset=utf-8";
-	store_stats_free(&st);
-	orgs_unref(orgs);
 }
 
 static void
@@ -280,62 +264,62 @@ admin_readyz(struct admin_answer *a, struct vixd *v)
 
 /* The configuration that shapes behaviour; no secrets, no key paths. */
 static void
-admin_status_config(struct evbuffer *b, struct vixd *v, size_t norgs)
+admin_status_config(struct jsonw *w, struct vixd *v, size_t norgs)
 {
 	const struct vixd_config *c = &v->cfg;
 	char addr[300];
 
-	evbuffer_add_printf(b, "\"config\":{\"listen\":");
-	json_string(b, v->listener != NULL ? server_bound_address(v, addr,
-	    sizeof(addr)) : c->listen);
-	evbuffer_add_printf(b, ",\"admin_listen\":");
-	json_string(b, admin_address(v, addr, sizeof(addr)));
-	evbuffer_add_printf(b, ",\"workers\":%u,\"max_frame\":%zu,"
-	    "\"max_connections\":%u,\"max_handshakes\":%u,"
-	    "\"max_handshakes_per_address\":%u,\"admin_max_connections\":%u,"
-	    "\"admin_timeout\":%u,\"max_signal_days\":%u,"
-	    "\"escalate_after\":%lld,\"data_dir\":", v->nworkers, c->max_frame,
-	    c->max_connections, c->max_handshakes,
-	    c->max_handshakes_per_address, c->admin_max_connections,
-	    c->admin_timeout, c->max_signal_days,
-	    (long long)c->escalate_after);
-	json_string(b, c->data_dir);
-	evbuffer_add_printf(b, ",\"map_size\":%zu,\"quota_percent\":%u,"
-	    "\"max_inflight\":%u,\"rate_limit\":%u,\"rate_burst\":%u,"
-	    "\"max_new_signals_per_day\":%u,"
-	    "\"queue_max\":%u,\"orgs\":%zu,\"dev\":%s}", c->map_size,
-	    c->quota_percent, c->max_inflight, c->rate_limit, c->rate_burst,
-	    c->max_new_signals_per_day,
-	    c->queue_max, norgs, v->dev ? "true" : "false");
+	jsonw_key(w, "config");
+	jsonw_object(w);
+	jsonw_kstr(w, "listen", v->listener != NULL ?
+	    server_bound_address(v, addr, sizeof(addr)) : c->listen);
+	jsonw_kstr(w, "admin_listen", admin_address(v, addr, sizeof(addr)));
+	jsonw_kuint(w, "workers", v->nworkers);
+	jsonw_kuint(w, "max_frame", c->max_frame);
+	jsonw_kuint(w, "max_connections", c->max_connections);
+	jsonw_kuint(w, "max_handshakes", c->max_handshakes);
+	jsonw_kuint(w, "max_handshakes_per_address",
+	    c->max_handshakes_per_address);
+	jsonw_kuint(w, "admin_max_connections", c->admin_max_connections);
+	jsonw_kuint(w, "admin_timeout", c->admin_timeout);
+	jsonw_kuint(w, "max_signal_days", c->max_signal_days);
+	jsonw_kint(w, "escalate_after", c->escalate_after);
+	jsonw_kstr(w, "data_dir", c->data_dir);
+	jsonw_kuint(w, "map_size", c->map_size);
+	jsonw_kuint(w, "quota_percent", c->quota_percent);
+	jsonw_kuint(w, "max_inflight", c->max_inflight);
+	jsonw_kuint(w, "rate_limit", c->rate_limit);
+	jsonw_kuint(w, "rate_burst", c->rate_burst);
+	jsonw_kuint(w, "max_new_signals_per_day", c->max_new_signals_per_day);
+	jsonw_kuint(w, "queue_max", c->queue_max);
+	jsonw_kuint(w, "orgs", norgs);
+	jsonw_kbool(w, "dev", v->dev);
+	jsonw_end(w);
 }
 
 static void
-admin_status(struct admin_answer *a, struct vixd *v)
+admin_status(struct admin_answer *a, struct vixd *v,
+    const struct vixd_status *s)
 {
-	struct evbuffer *b = a->body;
-	struct store_stats st;
-	struct orgs *orgs;
-	int64_t subs = 0;
+	struct jsonw w;
 
-	if (admin_snapshot(v, &st, &orgs) == -1) {
-		admin_text(a, 500, "Internal Server Error",
-		    "cannot read the store");
-		return;
-	}
-	for (size_t i = 0; i < METRICS_SLOTS; i++)
-		subs += atomic_load(&v->stats.metrics.slot[i].subscribers);
-	evbuffer_add_printf(b, "{\"version\":\"%s\",\"uptime_seconds\":%lld,"
-	    "\"counts\":{\"signals\":%zu,\"matches\":%zu,"
-	    "\"matches_uncoordinated\":%zu,\"archived\":%zu,"
-	    "\"connections\":%u,\"subscribers\":%lld},", VIX_VERSION,
-	    (long long)(time(NULL) - v->stats.started), st.signals, st.matches,
-	    st.matches_uncoordinated, st.archived, atomic_load(&v->nconns),
-	    (long long)(subs > 0 ? subs : 0));
-	admin_status_config(b, v, orgs->n);
-	evbuffer_add_printf(b, "}\n");
+	json_evbuffer(&w, a->body);
+	jsonw_object(&w);
+	jsonw_kstr(&w, "version", VIX_VERSION);
+	jsonw_kint(&w, "uptime_seconds", s->now - s->started);
+	jsonw_key(&w, "counts");
+	jsonw_object(&w);
+	jsonw_kuint(&w, "signals", s->st->signals);
+	jsonw_kuint(&w, "matches", s->st->matches);
+	jsonw_kuint(&w, "matches_uncoordinated", s->st->matches_uncoordinated);
+	jsonw_kuint(&w, "archived", s->st->archived);
+	jsonw_kuint(&w, "connections", s->connections);
+	jsonw_kint(&w, "subscribers", s->subscribers);
+	jsonw_end(&w);
+	admin_status_config(&w, v, s->orgs->n);
+	jsonw_end(&w);
+	jsonw_newline(&w);
 	a->type = "application/json";
-	store_stats_free(&st);
-	orgs_unref(orgs);
 }
 
 static void
@@ -348,11 +332,12 @@ admin_not_found(struct admin_answer *a, struct vixd *v)
 static const struct {
 	const char	*path;
 	void		(*fn)(struct admin_answer *, struct vixd *);
+	admin_render_fn	*render;	/* instead, from the status snapshot */
 } admin_routes[] = {
-	{ "/metrics", admin_metrics },
-	{ "/healthz", admin_healthz },
-	{ "/readyz", admin_readyz },
-	{ "/v1/status", admin_status },
+	{ "/metrics", NULL, admin_metrics },
+	{ "/healthz", admin_healthz, NULL },
+	{ "/readyz", admin_readyz, NULL },
+	{ "/v1/status", NULL, admin_status },
 };
 
 /* A header line's value if line is that header (any case), else NULL. */
@@ -368,9 +353,10 @@ admin_header(const char *line, const char *name)
 
 /*
  * Answer the request whose head (request line and header lines, each
- * ended by CRLF, NUL-terminated) is head. Only GET, never a body.
+ * ended by CRLF, NUL-terminated) is head. Only GET, never a body. Returns
+ * NULL, or how to answer once the status snapshot is there.
  */
-static void
+static admin_render_fn *
 admin_route(struct vixd *v, char *head, struct admin_answer *a)
 {
 	char method[16], target[1024], version[16], *line, *eol, *q;
@@ -378,13 +364,13 @@ admin_route(struct vixd *v, char *head, struct admin_answer *a)
 
 	if ((eol = strstr(head, "\r\n")) == NULL) {	/* a NUL in it */
 		admin_text(a, 400, "Bad Request", "malformed request line");
-		return;
+		return NULL;
 	}
 	*eol = '\0';
 	if (sscanf(head, "%15s %1023s %15s", method, target, version) != 3 ||
 	    strncmp(version, "HTTP/1.", 7) != 0) {
 		admin_text(a, 400, "Bad Request", "malformed request line");
-		return;
+		return NULL;
 	}
 	for (line = eol + 2; *line != '\0'; line = eol + 2) {
 		if ((eol = strstr(line, "\r\n")) == NULL)
@@ -395,27 +381,31 @@ admin_route(struct vixd *v, char *head, struct admin_answer *a)
 		    strtoull(val, NULL, 10) != 0)) {
 			admin_text(a, 413, "Payload Too Large", "no request "
 			    "body is accepted here");
-			return;
+			return NULL;
 		}
 	}
 	if (strcmp(method, "GET") != 0) {
 		admin_text(a, 405, "Method Not Allowed", "only GET");
-		return;
+		return NULL;
 	}
 	if ((q = strchr(target, '?')) != NULL)
 		*q = '\0';
 	for (size_t i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]);
 	    i++)
 		if (strcmp(target, admin_routes[i].path) == 0) {
+			if (admin_routes[i].render != NULL)
+				return admin_routes[i].render;
 			admin_routes[i].fn(a, v);
-			return;
+			return NULL;
 		}
 	admin_not_found(a, v);
+	return NULL;
 }
 
 static void
 admin_conn_free(struct admin_conn *ac)
 {
+	status_cancel(&ac->wait);
 	LIST_REMOVE(ac, entry);
 	ac->v->stats.admin_conns--;
 	bufferevent_free(ac->bev);
@@ -451,6 +441,29 @@ admin_send(struct admin_conn *ac, struct admin_answer *a)
 	bufferevent_enable(ac->bev, EV_WRITE);
 }
 
+/* The status snapshot is there: render it and send the answer. */
+static void
+admin_status_ready(void *arg, struct vixd_status *s)
+{
+	struct admin_conn *ac = arg;
+	struct admin_answer a = { 200, "OK", "text/plain; charset=utf-8",
+	    evbuffer_new() };
+
+	if (a.body == NULL) {
+		status_release(s);
+		admin_conn_free(ac);
+		return;
+	}
+	if (s->store_err != 0)
+		admin_text(&a, 500, "Internal Server Error",
+		    "cannot read the store");
+	else
+		ac->render(&a, ac->v, s);
+	status_release(s);
+	admin_send(ac, &a);
+	evbuffer_free(a.body);
+}
+
 static void
 admin_conn_read(struct bufferevent *bev, void *arg)
 {
@@ -475,7 +488,19 @@ admin_conn_read(struct bufferevent *bev, void *arg)
 		n = (size_t)end.pos + 2;
 		evbuffer_remove(in, head, n);
 		head[n] = '\0';
-		admin_route(ac->v, head, &a);
+		ac->render = admin_route(ac->v, head, &a);
+	}
+	if (ac->render != NULL) {
+		/*
+		 * Nothing more is read (a client that half-closed after its
+		 * request still gets the answer); the wait is for one read
+		 * of the store, on the status thread.
+		 */
+		evbuffer_free(a.body);
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_setcb(bev, NULL, NULL, admin_conn_event, ac);
+		status_ask(ac->v->status, &ac->wait, admin_status_ready, ac);
+		return;
 	}
 	admin_send(ac, &a);
 	evbuffer_free(a.body);
@@ -529,10 +554,6 @@ admin_accept_error(struct evconnlistener *l, void *arg)
 int
 admin_start(struct vixd *v)
 {
-	if ((v->stats.reader = store_reader_new(v->store)) == NULL) {
-		log_warnx("admin_start: out of memory");
-		return -1;
-	}
 	LIST_INIT(&v->stats.admin_list);
 	if ((v->admin = server_bind(v, v->cfg.admin_listen, admin_accept,
 	    16)) == NULL)
@@ -555,8 +576,6 @@ admin_stop(struct vixd *v)
 		evconnlistener_free(v->admin);
 	}
 	v->admin = NULL;
-	store_reader_free(v->stats.reader);
-	v->stats.reader = NULL;
 }
 
 const char *

@@ -1,8 +1,9 @@
 /*
  * The admin HTTP listener (admin_listen): GET /metrics in the Prometheus
  * text format, GET /healthz, /readyz and /v1/status (JSON). Runs on the
- * main thread's event base; it reads counters and one store snapshot per
- * scrape, so it never blocks request handling. Its HTTP is its own and
+ * main thread's event base; /metrics and /v1/status render the status
+ * snapshot (status.h), read off the main loop, so a scrape never blocks
+ * request handling. Its HTTP is its own and
  * minimal (one GET per connection, no body, 8 KiB of head, admin_timeout,
  * admin_max_connections): libevent 2.1's evhttp cannot cap connections.
  */
@@ -18,7 +19,6 @@
 #include "metrics.h"
 
 struct admin_conn;
-struct store_reader;
 struct vixd;
 
 /* Why a connection was closed as soon as it was accepted (or authenticated). */
@@ -49,11 +49,11 @@ struct vixd_stats {
 	struct metrics		metrics;	/* requests, TLS, subscribers */
 	atomic_uint_fast64_t	refused[REFUSED_COUNT];
 	atomic_uint_fast64_t	accept_errors[LISTENER_COUNT];
+	atomic_uint		admin_conns;	/* open on admin_listen (the
+						   main thread changes it) */
 
 	/* Main thread only, set up by admin_start. */
-	struct store_reader	*reader;	/* snapshots for the scrape */
 	int64_t			started;	/* unix time, for uptime */
-	unsigned		admin_conns;	/* open on admin_listen */
 	LIST_HEAD(, admin_conn)	admin_list;
 };
 

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "rules.h"
 #include "server.h"
+#include "status.h"
 #include "vix_version.h"
 #include "vixd.h"
 
@@ -94,79 +95,66 @@ struct control {
 
 /* ---- JSON ------------------------------------------------------------ */
 
-
-/* "key": then the string value. */
+/* The lines of text as an array of strings (each cut at 1023 bytes). */
 static void
-json_kv(struct evbuffer *b, const char *key, const char *value)
-{
-	evbuffer_add_printf(b, "\"%s\":", key);
-	json_string(b, value);
-}
-
-/* The lines of text as an array of strings. */
-static void
-json_lines(struct evbuffer *b, const char *text)
+json_lines(struct jsonw *w, const char *text)
 {
 	const char *at = text, *nl;
-	int first = 1;
 
-	evbuffer_add(b, "[", 1);
+	jsonw_array(w);
 	for (; *at != '\0'; at = *nl ? nl + 1 : nl) {
-		char line[1024];
-
 		nl = at + strcspn(at, "\n");
-		if (nl == at)
-			continue;
-		snprintf(line, sizeof(line), "%.*s", (int)(nl - at), at);
-		if (!first)
-			evbuffer_add(b, ",", 1);
-		json_string(b, line);
-		first = 0;
+		if (nl != at)
+			jsonw_strn(w, at, (size_t)(nl - at) < 1023 ?
+			    (size_t)(nl - at) : 1023);
 	}
-	evbuffer_add(b, "]", 1);
+	jsonw_end(w);
 }
 
+/* {"ok":false,"error":msg} and a newline. */
 static void
 json_error(struct evbuffer *b, const char *msg)
 {
-	evbuffer_add_printf(b, "{\"ok\":false,");
-	json_kv(b, "error", msg);
-	evbuffer_add(b, "}\n", 2);
+	struct jsonw w;
+
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 0);
+	jsonw_kstr(&w, "error", msg);
+	jsonw_end(&w);
+	jsonw_newline(&w);
 }
 
-/* "org":"id","org_name":"name" for a store id. */
+/* "key":"id","key_name":"name" for a store id. */
 static void
-json_org(struct evbuffer *b, const char *key, const struct orgs *orgs,
+json_org(struct jsonw *w, const char *key, const struct orgs *orgs,
     uint32_t sid)
 {
 	const struct org *o = orgs_by_sid(orgs, sid);
 	char name[64];
 
-	json_kv(b, key, o ? o->id : "");
+	jsonw_kstr(w, key, o ? o->id : "");
 	snprintf(name, sizeof(name), "%s_name", key);
-	evbuffer_add(b, ",", 1);
-	json_kv(b, name, o ? o->name : "(no longer registered)");
+	jsonw_kstr(w, name, o ? o->name : "(no longer registered)");
 }
 
 static void
-json_audit(struct evbuffer *b, const struct store_audit_record *a,
+json_audit(struct jsonw *w, const struct store_audit_record *a,
     const struct orgs *orgs)
 {
 	const struct org *o = orgs ? orgs_by_oin(orgs, a->actor) : NULL;
 
-	evbuffer_add_printf(b, "{\"seq\":%" PRIu64 ",\"time\":%" PRId64 ",",
-	    a->seq, a->time);
-	json_kv(b, "actor", a->actor);
-	if (o != NULL) {
-		evbuffer_add(b, ",", 1);
-		json_kv(b, "actor_org", o->id);
-	}
-	evbuffer_add(b, ",", 1);
-	json_kv(b, "action", a->action);
-	evbuffer_add_printf(b, ",\"signal_id\":%" PRIu64 ",\"match_id\":%"
-	    PRIu64 ",", a->signal_id, a->match_id);
-	json_kv(b, "outcome", a->outcome);
-	evbuffer_add(b, "}", 1);
+	jsonw_object(w);
+	jsonw_kuint(w, "seq", a->seq);
+	jsonw_kint(w, "time", a->time);
+	jsonw_kstr(w, "actor", a->actor);
+	if (o != NULL)
+		jsonw_kstr(w, "actor_org", o->id);
+	jsonw_kstr(w, "action", a->action);
+	jsonw_kuint(w, "signal_id", a->signal_id);
+	jsonw_kuint(w, "match_id", a->match_id);
+	jsonw_kstr(w, "outcome", a->outcome);
+	jsonw_end(w);
 }
 
 /* ---- connections (main thread) --------------------------------------- */
@@ -347,6 +335,7 @@ ctl_reload(struct ctl_conn *c)
 {
 	struct evbuffer *b = evbuffer_new();
 	char changes[4096];
+	struct jsonw w;
 	struct diag d;
 
 	if (b == NULL) {
@@ -354,64 +343,60 @@ ctl_reload(struct ctl_conn *c)
 		return;
 	}
 	diag_init(&d);
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
 	if (c->ctl->reload(c->ctl->v, &d, changes, sizeof(changes)) == 0) {
 		ctl_audit_async(c, "reload", "ok");
-		evbuffer_add_printf(b, "{\"ok\":true,\"changes\":");
-		json_lines(b, changes);
+		jsonw_kbool(&w, "ok", 1);
+		jsonw_key(&w, "changes");
+		json_lines(&w, changes);
 	} else {
 		ctl_audit_async(c, "reload", "failed");
-		evbuffer_add_printf(b, "{\"ok\":false,");
-		json_kv(b, "error", "reload failed; the previous configuration "
-		    "stays in force");
-		evbuffer_add_printf(b, ",\"errors\":");
-		json_lines(b, d.text);
+		jsonw_kbool(&w, "ok", 0);
+		jsonw_kstr(&w, "error", "reload failed; the previous "
+		    "configuration stays in force");
+		jsonw_key(&w, "errors");
+		json_lines(&w, d.text);
 	}
-	evbuffer_add(b, "}\n", 2);
+	jsonw_end(&w);
+	jsonw_newline(&w);
 	ctl_send(c, b);
 	evbuffer_free(b);
 }
 
 static void
-json_roles(struct evbuffer *b, unsigned roles)
+json_roles(struct jsonw *w, unsigned roles)
 {
 	static const struct { unsigned bit; const char *name; } r[] = {
 		{ ROLE_REGISTER, "register" }, { ROLE_SUBSCRIBE, "subscribe" },
 		{ ROLE_ADMIN, "admin" },
 	};
-	int first = 1;
 
-	evbuffer_add_printf(b, "\"roles\":[");
+	jsonw_key(w, "roles");
+	jsonw_array(w);
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
-		if (roles & r[i].bit) {
-			evbuffer_add_printf(b, "%s\"%s\"", first ? "" : ",",
-			    r[i].name);
-			first = 0;
-		}
-	evbuffer_add(b, "]", 1);
+		if (roles & r[i].bit)
+			jsonw_str(w, r[i].name);
+	jsonw_end(w);
 }
 
 static void
-json_one_org(struct evbuffer *b, const struct org *o)
+json_one_org(struct jsonw *w, const struct org *o)
 {
-	evbuffer_add(b, "{", 1);
-	json_kv(b, "id", o->id);
-	evbuffer_add(b, ",", 1);
-	json_kv(b, "name", o->name);
-	evbuffer_add(b, ",", 1);
-	json_kv(b, "oin", o->oin);
-	evbuffer_add(b, ",", 1);
-	json_roles(b, o->roles);
-	evbuffer_add_printf(b, ",\"rank\":%u,", o->rank);
-	json_kv(b, "municipality", o->municipality);
-	evbuffer_add_printf(b, ",\"receives_for\":[");
-	for (size_t k = 0; k < o->n_receives_for; k++) {
-		if (k > 0)
-			evbuffer_add(b, ",", 1);
-		json_string(b, o->receives_for[k]->id);
-	}
-	evbuffer_add(b, "],", 2);
-	json_kv(b, "push", o->push);
-	evbuffer_add(b, "}", 1);
+	jsonw_object(w);
+	jsonw_kstr(w, "id", o->id);
+	jsonw_kstr(w, "name", o->name);
+	jsonw_kstr(w, "oin", o->oin);
+	json_roles(w, o->roles);
+	jsonw_kuint(w, "rank", o->rank);
+	jsonw_kstr(w, "municipality", o->municipality);
+	jsonw_key(w, "receives_for");
+	jsonw_array(w);
+	for (size_t k = 0; k < o->n_receives_for; k++)
+		jsonw_str(w, o->receives_for[k]->id);
+	jsonw_end(w);
+	jsonw_kstr(w, "push", o->push);
+	jsonw_end(w);
 }
 
 static void
@@ -419,21 +404,24 @@ ctl_orgs(struct ctl_conn *c)
 {
 	struct orgs *orgs = vixd_orgs(c->ctl->v);
 	struct evbuffer *b = evbuffer_new();
+	struct jsonw w;
 
 	if (b == NULL) {
 		orgs_unref(orgs);
 		ctl_close(c, "out of memory");
 		return;
 	}
-	evbuffer_add_printf(b, "{\"ok\":true,");
-	json_kv(b, "file", orgs->path);
-	evbuffer_add_printf(b, ",\"organisations\":[");
-	for (size_t i = 0; i < orgs->n; i++) {
-		if (i > 0)
-			evbuffer_add(b, ",", 1);
-		json_one_org(b, &orgs->v[i]);
-	}
-	evbuffer_add(b, "]}\n", 3);
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	jsonw_kstr(&w, "file", orgs->path);
+	jsonw_key(&w, "organisations");
+	jsonw_array(&w);
+	for (size_t i = 0; i < orgs->n; i++)
+		json_one_org(&w, &orgs->v[i]);
+	jsonw_end(&w);
+	jsonw_end(&w);
+	jsonw_newline(&w);
 	orgs_unref(orgs);
 	ctl_send(c, b);
 	evbuffer_free(b);
@@ -473,6 +461,7 @@ ctl_erase_answer(evutil_socket_t fd, short what, void *arg)
 	struct job *j = c->job;
 	const struct store_erase_out *o = &j->out.erase;
 	struct evbuffer *b = evbuffer_new();
+	struct jsonw w;
 
 	if (j->err != 0) {
 		log_warnx("control: erase failed: %s", j->why);
@@ -489,15 +478,22 @@ ctl_erase_answer(evutil_socket_t fd, short what, void *arg)
 		ctl_close(c, "out of memory");
 		return;
 	}
-	evbuffer_add_printf(b, "{\"ok\":true,\"removed\":%zu,\"archived\":%zu,"
-	    "\"withdrawn\":%zu,\"notified\":[", o->removed, o->archived,
-	    o->withdrawn);
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	jsonw_kuint(&w, "removed", o->removed);
+	jsonw_kuint(&w, "archived", o->archived);
+	jsonw_kuint(&w, "withdrawn", o->withdrawn);
+	jsonw_key(&w, "notified");
+	jsonw_array(&w);
 	for (size_t i = 0; i < o->norgs; i++) {
-		evbuffer_add_printf(b, "%s{", i ? "," : "");
-		json_org(b, "org", j->orgs, o->orgs[i]);
-		evbuffer_add(b, "}", 1);
+		jsonw_object(&w);
+		json_org(&w, "org", j->orgs, o->orgs[i]);
+		jsonw_end(&w);
 	}
-	evbuffer_add(b, "]}\n", 3);
+	jsonw_end(&w);
+	jsonw_end(&w);
+	jsonw_newline(&w);
 	ctl_send(c, b);
 	evbuffer_free(b);
 }
@@ -575,42 +571,53 @@ elapsed(const struct timespec *since)
 }
 
 static void
-task_status(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
+task_status(struct ctl_task *t, struct evbuffer *b)
 {
 	struct vixd *v = t->ctl->v;
-	struct orgs *orgs = vixd_orgs(v);
-	struct store_stats st;
-	int err;
+	struct vixd_status s;
+	const struct store_stats *st;
+	struct jsonw w;
 
-	if ((err = store_stats(r, orgs, time(NULL), &st)) != 0) {
-		orgs_unref(orgs);
+	status_take(v->status, &s);
+	if (s.store_err != 0) {
+		status_release(&s);
 		json_error(b, "cannot read the store");
 		return;
 	}
-	evbuffer_add_printf(b, "{\"ok\":true,");
-	json_kv(b, "version", VIX_VERSION);
-	evbuffer_add_printf(b, ",\"pid\":%ld,\"uptime\":%.0f,"
-	    "\"connections\":%u,\"workers\":%u,\"organisations\":%zu,",
-	    (long)getpid(), elapsed(&t->ctl->started),
-	    (unsigned)atomic_load(&v->nconns), v->nworkers, orgs->n);
-	json_kv(b, "listen", t->ctl->listen);
-	evbuffer_add(b, ",", 1);
-	json_kv(b, "data_dir", v->cfg.data_dir);
-	evbuffer_add_printf(b, ",\"signals\":%zu,\"matches\":%zu,"
-	    "\"matches_uncoordinated\":%zu,\"archived\":%zu,"
-	    "\"audit_records\":%zu,\"map_used\":%zu,\"map_size\":%zu,"
-	    "\"quota\":%zu,\"pending\":[", st.signals, st.matches,
-	    st.matches_uncoordinated, st.archived, st.audit_records,
-	    st.map_used, st.map_size, st.quota);
-	for (size_t i = 0; i < st.npending; i++) {
-		evbuffer_add_printf(b, "%s{", i ? "," : "");
-		json_kv(b, "org", st.pending[i].org->id);
-		evbuffer_add_printf(b, ",\"pending\":%" PRIu64 ",\"oldest_age\":%"
-		    PRId64 "}", st.pending[i].pending, st.pending[i].oldest_age);
+	st = s.st;
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	jsonw_kstr(&w, "version", VIX_VERSION);
+	jsonw_kint(&w, "pid", getpid());
+	jsonw_key(&w, "uptime");
+	jsonw_fixed(&w, elapsed(&t->ctl->started), 0);
+	jsonw_kuint(&w, "connections", s.connections);
+	jsonw_kuint(&w, "workers", v->nworkers);
+	jsonw_kuint(&w, "organisations", s.orgs->n);
+	jsonw_kstr(&w, "listen", t->ctl->listen);
+	jsonw_kstr(&w, "data_dir", v->cfg.data_dir);
+	jsonw_kuint(&w, "signals", st->signals);
+	jsonw_kuint(&w, "matches", st->matches);
+	jsonw_kuint(&w, "matches_uncoordinated", st->matches_uncoordinated);
+	jsonw_kuint(&w, "archived", st->archived);
+	jsonw_kuint(&w, "audit_records", st->audit_records);
+	jsonw_kuint(&w, "map_used", st->map_used);
+	jsonw_kuint(&w, "map_size", st->map_size);
+	jsonw_kuint(&w, "quota", st->quota);
+	jsonw_key(&w, "pending");
+	jsonw_array(&w);
+	for (size_t i = 0; i < st->npending; i++) {
+		jsonw_object(&w);
+		jsonw_kstr(&w, "org", st->pending[i].org->id);
+		jsonw_kuint(&w, "pending", st->pending[i].pending);
+		jsonw_kint(&w, "oldest_age", status_oldest_age(&s, i));
+		jsonw_end(&w);
 	}
-	evbuffer_add(b, "]}\n", 3);
-	store_stats_free(&st);
-	orgs_unref(orgs);
+	jsonw_end(&w);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+	status_release(&s);
 }
 
 static void
@@ -618,6 +625,7 @@ task_backup(struct ctl_task *t, struct evbuffer *b)
 {
 	struct timespec start;
 	char file[PATH_MAX + 16];
+	struct jsonw w;
 	struct diag d;
 	struct stat st;
 	double secs;
@@ -644,10 +652,34 @@ task_backup(struct ctl_task *t, struct evbuffer *b)
 		st.st_size = 0;
 	log_info("control: backup by uid %u written to %s (%lld bytes in "
 	    "%.1f s)", (unsigned)t->uid, t->path, (long long)st.st_size, secs);
-	evbuffer_add_printf(b, "{\"ok\":true,");
-	json_kv(b, "path", t->path);
-	evbuffer_add_printf(b, ",\"bytes\":%lld,\"seconds\":%.3f}\n",
-	    (long long)st.st_size, secs);
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	jsonw_kstr(&w, "path", t->path);
+	jsonw_kint(&w, "bytes", st.st_size);
+	jsonw_key(&w, "seconds");
+	jsonw_fixed(&w, secs, 3);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+}
+
+/* {"ok":B,"records":N} and a newline; bad and error only when not ok. */
+static void
+json_records(struct evbuffer *b, uint64_t count, uint64_t bad,
+    const char *error)
+{
+	struct jsonw w;
+
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", error == NULL);
+	jsonw_kuint(&w, "records", count);
+	if (error != NULL) {
+		jsonw_kuint(&w, "bad", bad);
+		jsonw_kstr(&w, "error", error);
+	}
+	jsonw_end(&w);
+	jsonw_newline(&w);
 }
 
 static void
@@ -665,14 +697,10 @@ task_audit_verify(struct store_reader *r, struct evbuffer *b)
 		    PRIu64 "; the %" PRIu64 " records before it verify", bad,
 		    count);
 		log_warnx("control: %s", msg);
-		evbuffer_add_printf(b, "{\"ok\":false,\"records\":%" PRIu64
-		    ",\"bad\":%" PRIu64 ",", count, bad);
-		json_kv(b, "error", msg);
-		evbuffer_add(b, "}\n", 2);
+		json_records(b, count, bad, msg);
 		return;
 	}
-	evbuffer_add_printf(b, "{\"ok\":true,\"records\":%" PRIu64 "}\n",
-	    count);
+	json_records(b, count, 0, NULL);
 }
 
 struct export {
@@ -686,11 +714,13 @@ static int
 export_one(void *arg, const struct store_audit_record *a)
 {
 	struct export *x = arg;
+	struct jsonw w;
 
 	if (a->time < x->t->since)
 		return 0;
-	json_audit(x->b, a, NULL);
-	evbuffer_add(x->b, "\n", 1);
+	json_evbuffer(&w, x->b);
+	json_audit(&w, a, NULL);
+	jsonw_newline(&w);
 	x->n++;
 	if (evbuffer_get_length(x->b) >= CTL_FLUSH &&
 	    task_flush(x->t, x->b) == -1) {
@@ -718,7 +748,7 @@ task_audit_export(struct ctl_task *t, struct store_reader *r,
 			json_error(b, "cannot read the audit records");
 		return;
 	}
-	evbuffer_add_printf(b, "{\"ok\":true,\"records\":%" PRIu64 "}\n", x.n);
+	json_records(b, x.n, 0, NULL);
 }
 
 static const char *
@@ -732,45 +762,92 @@ archive_reason(int reason)
 }
 
 static void
-json_subject_signal(struct evbuffer *b, const struct store_subject_signal *s,
+json_subject_signal(struct jsonw *w, const struct store_subject_signal *s,
     const struct orgs *orgs)
 {
-	evbuffer_add_printf(b, "{\"signal_id\":%" PRIu64 ",", s->signal_id);
-	json_org(b, "org", orgs, s->org);
-	evbuffer_add_printf(b, ",\"created\":%" PRId64 ",\"updated\":%" PRId64
-	    ",\"expires\":%" PRId64 ",\"bound\":\"%s\",", s->created,
-	    s->updated, s->expires, s->bound == EXPIRY_AGE_23 ? "age_23" :
+	jsonw_object(w);
+	jsonw_kuint(w, "signal_id", s->signal_id);
+	json_org(w, "org", orgs, s->org);
+	jsonw_kint(w, "created", s->created);
+	jsonw_kint(w, "updated", s->updated);
+	jsonw_kint(w, "expires", s->expires);
+	jsonw_kstr(w, "bound", s->bound == EXPIRY_AGE_23 ? "age_23" :
 	    "duration");
-	json_kv(b, "client_ref", s->client_ref);
-	evbuffer_add(b, ",", 1);
-	json_kv(b, "municipality", s->municipality);
-	evbuffer_add_printf(b, ",\"contact\":{");
-	json_kv(b, "name", s->contact.name);
-	evbuffer_add(b, ",", 1);
-	json_kv(b, "phone", s->contact.phone);
-	evbuffer_add(b, ",", 1);
-	json_kv(b, "email", s->contact.email);
-	evbuffer_add(b, "}", 1);
-	if (s->archived != 0)
-		evbuffer_add_printf(b, ",\"archived\":%" PRId64 ",\"reason\":"
-		    "\"%s\"", s->archived, archive_reason(s->reason));
-	evbuffer_add(b, "}", 1);
+	jsonw_kstr(w, "client_ref", s->client_ref);
+	jsonw_kstr(w, "municipality", s->municipality);
+	jsonw_key(w, "contact");
+	jsonw_object(w);
+	jsonw_kstr(w, "name", s->contact.name);
+	jsonw_kstr(w, "phone", s->contact.phone);
+	jsonw_kstr(w, "email", s->contact.email);
+	jsonw_end(w);
+	if (s->archived != 0) {
+		jsonw_kint(w, "archived", s->archived);
+		jsonw_kstr(w, "reason", archive_reason(s->reason));
+	}
+	jsonw_end(w);
+}
+
+/* "key":[...] of the active (archived 0) or archived signals. */
+static void
+json_subject_signals(struct jsonw *w, const char *key,
+    const struct store_subject *s, const struct orgs *orgs, int archived)
+{
+	jsonw_key(w, key);
+	jsonw_array(w);
+	for (size_t i = 0; i < s->nsignals; i++)
+		if ((s->signals[i].archived != 0) == archived)
+			json_subject_signal(w, &s->signals[i], orgs);
+	jsonw_end(w);
 }
 
 static void
-json_subject_signals(struct evbuffer *b, const struct store_subject *s,
-    const struct orgs *orgs, int archived)
+json_subject_match(struct jsonw *w, const struct store_subject *s,
+    const struct orgs *orgs)
 {
-	int first = 1;
-
-	for (size_t i = 0; i < s->nsignals; i++) {
-		if ((s->signals[i].archived != 0) != archived)
-			continue;
-		if (!first)
-			evbuffer_add(b, ",", 1);
-		json_subject_signal(b, &s->signals[i], orgs);
-		first = 0;
+	jsonw_key(w, "match");
+	if (!s->has_match) {
+		jsonw_null(w);
+		return;
 	}
+	jsonw_object(w);
+	jsonw_kuint(w, "match_id", s->match.id);
+	jsonw_kint(w, "created", s->match.created);
+	json_org(w, "coordinator", orgs, s->match.coordinator);
+	jsonw_kbool(w, "coordinated", s->match.coordinated);
+	jsonw_kbool(w, "escalated", s->match.escalated);
+	jsonw_end(w);
+}
+
+static void
+json_subject(struct evbuffer *b, const struct store_subject *s,
+    const struct orgs *orgs)
+{
+	struct jsonw w;
+
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	json_subject_signals(&w, "signals", s, orgs, 0);
+	json_subject_signals(&w, "archived", s, orgs, 1);
+	json_subject_match(&w, s, orgs);
+	jsonw_key(&w, "closed_matches");
+	jsonw_array(&w);
+	for (size_t i = 0; i < s->nclosed; i++) {
+		jsonw_object(&w);
+		jsonw_kuint(&w, "match_id", s->closed[i].id);
+		jsonw_kint(&w, "first", s->closed[i].first);
+		jsonw_kint(&w, "closed", s->closed[i].last);
+		jsonw_end(&w);
+	}
+	jsonw_end(&w);
+	jsonw_key(&w, "audit");
+	jsonw_array(&w);
+	for (size_t i = 0; i < s->naudit; i++)
+		json_audit(&w, &s->audit[i], orgs);
+	jsonw_end(&w);
+	jsonw_end(&w);
+	jsonw_newline(&w);
 }
 
 static void
@@ -794,32 +871,7 @@ task_subject(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 		    "the report is withheld");
 		return;
 	}
-	evbuffer_add_printf(b, "{\"ok\":true,\"signals\":[");
-	json_subject_signals(b, &s, orgs, 0);
-	evbuffer_add_printf(b, "],\"archived\":[");
-	json_subject_signals(b, &s, orgs, 1);
-	evbuffer_add_printf(b, "],\"match\":");
-	if (s.has_match) {
-		evbuffer_add_printf(b, "{\"match_id\":%" PRIu64 ",\"created\":%"
-		    PRId64 ",", s.match.id, s.match.created);
-		json_org(b, "coordinator", orgs, s.match.coordinator);
-		evbuffer_add_printf(b, ",\"coordinated\":%s,\"escalated\":%s}",
-		    s.match.coordinated ? "true" : "false",
-		    s.match.escalated ? "true" : "false");
-	} else
-		evbuffer_add_printf(b, "null");
-	evbuffer_add_printf(b, ",\"closed_matches\":[");
-	for (size_t i = 0; i < s.nclosed; i++)
-		evbuffer_add_printf(b, "%s{\"match_id\":%" PRIu64 ",\"first\":%"
-		    PRId64 ",\"closed\":%" PRId64 "}", i > 0 ? "," : "",
-		    s.closed[i].id, s.closed[i].first, s.closed[i].last);
-	evbuffer_add_printf(b, "],\"audit\":[");
-	for (size_t i = 0; i < s.naudit; i++) {
-		if (i > 0)
-			evbuffer_add(b, ",", 1);
-		json_audit(b, &s.audit[i], orgs);
-	}
-	evbuffer_add(b, "]}\n", 3);
+	json_subject(b, &s, orgs);
 	log_info("control: subject-report by uid %u: %zu signals, %zu audit "
 	    "records", (unsigned)t->uid, s.nsignals, s.naudit);
 	store_subject_free(&s);
@@ -830,7 +882,7 @@ static void
 task_run(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 {
 	switch (t->cmd) {
-	case CTL_STATUS:	task_status(t, r, b); break;
+	case CTL_STATUS:	task_status(t, b); break;
 	case CTL_BACKUP:	task_backup(t, b); break;
 	case CTL_AUDIT_VERIFY:	task_audit_verify(r, b); break;
 	case CTL_AUDIT_EXPORT:	task_audit_export(t, r, b); break;

@@ -1,10 +1,12 @@
-/* JSON output for the admin HTTP and control interfaces. */
+/* JSON for the admin HTTP and control interfaces: the writer onto an evbuffer. */
 #ifndef VIX_JSON_H
 #define VIX_JSON_H
 
+#include "jsonw.h"
+
 struct evbuffer;
 
-/* s (NULL: empty) as a JSON string, quotes included; controls escaped. */
-void	json_string(struct evbuffer *, const char *s);
+/* A writer (common/jsonw.h) whose bytes are added to b. */
+void	json_evbuffer(struct jsonw *, struct evbuffer *b);
 
 #endif

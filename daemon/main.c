@@ -27,6 +27,7 @@
 #include "handlers.h"
 #include "sdnotify.h"
 #include "server.h"
+#include "status.h"
 #include "store.h"
 #include "tls.h"
 #include "vix_version.h"
@@ -709,6 +710,8 @@ main(int argc, char **argv)
 	setup_signals(&v);
 	setup_sweep(&v);
 	raise_nofile(&v.cfg);
+	if ((v.status = status_start(&v)) == NULL)
+		fatalx("cannot start the status thread");
 	ctl = start_listeners(&v);
 	announce(&v);
 	sdnotify_send("READY=1");	/* store open, listeners up */
@@ -717,8 +720,10 @@ main(int argc, char **argv)
 
 	admin_stop(&v);
 	server_drain(&v);
+	status_stop(v.status);	/* it reads the writer's counts */
 	writer_stop(v.writer);	/* every queued write committed and answered */
 	control_stop(ctl);	/* after the writer: an erase may have been queued */
+	status_free(v.status);	/* after its askers: admin and control */
 	v.writer = NULL;
 	log_info("stopped");
 	vixd_free(&v);

@@ -71,6 +71,7 @@ struct worker {
 
 struct orgstats;
 struct ratelimit;
+struct status;
 
 struct vixd {
 	struct vixd_config	 cfg;
@@ -120,6 +121,7 @@ struct vixd {
 	/* cfg.max_new_signals_per_day, for the workers; a reload sets it. */
 	atomic_uint		 max_new_per_day;
 	struct orgstats		*orgstats;	/* churn, for /metrics */
+	struct status		*status;	/* the monitoring snapshot */
 };
 
 /* The current organisation registry, with a reference the caller drops. */

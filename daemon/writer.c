@@ -31,6 +31,7 @@ struct writer {
 	struct metrics_hist	 commit_times;
 	atomic_uint		 inflight;	/* jobs of the batch being run */
 	atomic_uint_fast64_t	 progress_ns;	/* a batch ended, or work came */
+	atomic_uint_fast64_t	 commits;	/* transactions committed */
 };
 
 static const char *
@@ -300,6 +301,8 @@ writer_batch(struct writer *wr, struct writer_item *items, unsigned n)
 		all = 0;
 		err = writer_run(wr, items, n, 1, touched, &ntouched, &all);
 	}
+	if (err == 0)	/* counted before any job of it is answered */
+		atomic_fetch_add(&wr->commits, 1);
 	for (unsigned i = 0; i < n; i++) {
 		struct job *j = items[i].job;
 
@@ -451,6 +454,7 @@ writer_get_stats(struct writer *wr, struct writer_stats *out)
 	*out = wr->stats;
 	out->waiting = wr->count + atomic_load(&wr->inflight);
 	pthread_mutex_unlock(&wr->lock);
+	out->commits = atomic_load(&wr->commits);
 	metrics_hist_read(&wr->batch_sizes, &out->batch_sizes);
 	metrics_hist_read(&wr->commit_times, &out->commit_times);
 	now = metrics_now_ns();

@@ -86,6 +86,9 @@ struct writer_stats {
 	uint64_t	batches;
 	uint64_t	jobs;
 	uint64_t	max_batch;
+	/* Committed, counted before their jobs return: a read begun after
+	   this count is read sees every write acknowledged before. */
+	uint64_t	commits;
 	struct metrics_hist_snap batch_sizes;	/* jobs per commit */
 	struct metrics_hist_snap commit_times;	/* begin to commit, ns */
 	uint64_t	waiting;	/* jobs queued or in the current batch */

@@ -333,3 +333,73 @@ Test(admin, promtool_finds_nothing_to_report)
 	cr_assert_str_empty(r.out, "%s", harness_redact(r.out));
 	cr_assert_str_empty(r.err, "%s", harness_redact(r.err));
 }
+
+/* vixctl --json status's answer, in text. */
+static void
+vixctl_status(struct run_result *r)
+{
+	char sock[PATH_MAX];
+	const char *argv[] = { getenv("VIXCTL"), "-s", harness_dev_file(&vixd,
+	    "control.sock", sock, sizeof(sock)), "--json", "status", NULL };
+
+	cr_assert_not_null(argv[0], "VIXCTL must be set (run through meson "
+	    "test)");
+	harness_run(r, argv);
+	cr_assert_eq(r->status, 0, "vixctl status: %s", harness_redact(r->err));
+}
+
+/* The number after key in json, or -1. */
+static long long
+json_count(const char *json, const char *key)
+{
+	const char *at = strstr(json, key);
+
+	return at ? strtoll(at + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * /metrics, /v1/status and vixctl status show one status snapshot: the
+ * store is read again only after a commit (vix_status_refreshes_total
+ * stays put between scrapes with no write in between), and a write
+ * acknowledged before a scrape is in it.
+ */
+Test(admin, one_status_snapshot_read_again_only_after_a_commit)
+{
+	long long refreshes = -1, batches, signals;
+	struct run_result r;
+	char *body;
+	int same = 0;
+
+	register_youth("org-a", BSN, 0);
+	for (int i = 0; i < 20 && !same; i++) {
+		body = get("/metrics", 200);
+		refreshes = value(body, "vix_status_refreshes_total");
+		batches = value(body, "vix_commit_batches_total");
+		signals = value(body, "vix_signals_active");
+		cr_assert_gt(refreshes, 0, "%s", harness_redact(body));
+		cr_assert_eq(signals, 1);
+		body = get("/v1/status", 200);
+		cr_assert_eq(json_count(body, "\"counts\":{\"signals\":"),
+		    signals, "%s", harness_redact(body));
+		vixctl_status(&r);
+		cr_assert_eq(json_count(r.out, "\"signals\":"), signals, "%s",
+		    harness_redact(r.out));
+		body = get("/metrics", 200);
+		/* A sweep may have committed meanwhile: then try again. */
+		same = value(body, "vix_commit_batches_total") == batches;
+		if (same)
+			cr_assert_eq(value(body, "vix_status_refreshes_total"),
+			    refreshes, "read again with nothing committed: %s",
+			    harness_redact(body));
+	}
+	cr_assert(same, "a commit between every two scrapes");
+	cr_assert_geq(value(body, "vix_status_store_age_seconds"), 0);
+
+	register_youth("org-b", BSN, 0);
+	body = get("/metrics", 200);
+	cr_assert_gt(value(body, "vix_status_refreshes_total"), refreshes);
+	cr_assert_eq(value(body, "vix_signals_active"), 2, "the write "
+	    "acknowledged before the scrape is in it");
+	vixctl_status(&r);
+	cr_assert_eq(json_count(r.out, "\"signals\":"), 2);
+}
