@@ -2,13 +2,15 @@
 #ifndef VIX_HANDLERS_H
 #define VIX_HANDLERS_H
 
-#include "conn.h"
+#include "session.h"
+
+struct job;
 
 /*
- * Serve one decoded request from an authenticated connection. May wipe
- * the BSN in the request, which is why it is not const.
+ * Serve one decoded request of an authenticated session. May wipe the BSN
+ * in the request, which is why it is not const.
  */
-void	handlers_dispatch(struct conn *, Vix__V1__Request *);
+void	handlers_dispatch(struct session *, Vix__V1__Request *);
 
 /* A write came back from the writer (committed, or failed): answer it. */
 void	handlers_complete(struct job *);

@@ -21,6 +21,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "server.h"
+#include "session.h"
 
 #define WAKE_NEW	'c'	/* fds are pending */
 #define WAKE_DRAIN	'd'	/* close everything and stop */
@@ -87,13 +88,9 @@ static void
 worker_grace_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct conn *c, *next;
 
 	/* A connection with a request at the writer waits for its answer. */
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		conn_abort(c);
-	}
+	conn_abort_all(w);
 	if (w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
 }
@@ -103,7 +100,6 @@ static void
 worker_begin_drain(struct worker *w)
 {
 	struct timeval grace = { w->vixd->cfg.shutdown_grace, 0 };
-	struct conn *c, *next;
 
 	if (w->draining)
 		return;
@@ -112,10 +108,7 @@ worker_begin_drain(struct worker *w)
 		event_base_loopexit(w->base, NULL);
 		return;
 	}
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		conn_teardown(c, "server shutting down");
-	}
+	conn_teardown_all(w, "server shutting down");
 	if (w->nconns > 0 && (w->ev_grace = evtimer_new(w->base,
 	    worker_grace_over, w)) != NULL)
 		evtimer_add(w->ev_grace, &grace);
@@ -147,20 +140,20 @@ worker_publish(struct worker *w)
 /*
  * The registry or TLS material was replaced (or the worker just started):
  * push targets follow orgs.conf, and every open connection is checked
- * against what is now in force (conn_recheck), so that what the reload
+ * against what is now in force (session_recheck), so that what the reload
  * took away is gone at once.
  */
 static void
 worker_check_orgs(struct worker *w)
 {
 	struct orgs *now = vixd_orgs(w->vixd);
-	struct conn *c, *next;
+	struct session *s, *next;
 
 	push_reconcile(w, now);
 	orgs_unref(now);
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		(void)conn_recheck(c);
+	for (s = TAILQ_FIRST(&w->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		(void)session_recheck(s);
 	}
 }
 
@@ -202,7 +195,7 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 			hsgate_leave(w->vixd->hsgate, &fds[i].addr);
 			close(fds[i].fd);
 		} else
-			conn_accept(w, fds[i].fd, &fds[i].addr);
+			session_accept(w, fds[i].fd, &fds[i].addr);
 	}
 	free(fds);
 	if (drain)
@@ -504,6 +497,7 @@ server_start(struct vixd *v)
 
 		w->wake[0] = w->wake[1] = -1;
 		TAILQ_INIT(&w->conns);
+		TAILQ_INIT(&w->sessions);
 		TAILQ_INIT(&w->lingering);
 		TAILQ_INIT(&w->done);
 		TAILQ_INIT(&w->subs);

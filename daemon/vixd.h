@@ -26,6 +26,7 @@
 #include "writer.h"
 
 struct conn;
+struct session;
 struct evdns_base;
 struct pusher;
 struct conn_linger_sock;
@@ -62,6 +63,7 @@ struct worker {
 	struct store_reader	*reader;	/* worker thread only */
 
 	TAILQ_HEAD(, conn)	 conns;		/* worker thread only */
+	TAILQ_HEAD(, session)	 sessions;	/* worker thread only */
 	struct subscription_list subs;		/* worker thread only */
 	TAILQ_HEAD(, pusher)	 pushers;	/* worker thread only */
 	TAILQ_HEAD(, conn_linger_sock)	 lingering;	/* closed sockets draining */

@@ -16,7 +16,7 @@
 #include "metrics.h"
 #include "store.h"
 
-struct conn;
+struct session;
 struct worker;
 struct writer;
 
@@ -34,7 +34,7 @@ enum job_kind {
 struct job {
 	TAILQ_ENTRY(job)	 entry;
 	enum job_kind		 kind;
-	struct conn		*conn;		/* waiting for the answer */
+	struct session		*sess;		/* waiting for the answer */
 	uint64_t		 req_id;
 	uint64_t		 received_ns;	/* decoded (metrics_now_ns) */
 	const struct org	*org;
