@@ -794,33 +794,3 @@ handlers_complete(struct job *j)
 	job_free(j);
 	conn_job_returned(s->conn);
 }
-
-/* A job without a connection (the sweep) is back; on the writer thread. */
-void
-handlers_complete_detached(void *arg, struct job *j)
-{
-	const struct store_sweep_out *o = &j->out.sweep;
-	struct vixd_stats *st = &((struct vixd *)arg)->stats;
-
-	atomic_fetch_add(&st->sweeps, 1);
-	if (j->err == 0) {
-		atomic_fetch_add(&st->signals_expired, o->expired);
-		atomic_fetch_add(&st->escalations, o->escalated);
-		atomic_fetch_add(&st->archive_purged, o->purged);
-		atomic_fetch_add(&st->outbox_pruned_acked, o->pruned);
-		atomic_fetch_add(&st->outbox_pruned_retention, o->pruned_unacked);
-	} else
-		atomic_fetch_add(&st->sweep_failures, 1);
-	if (j->err != 0)
-		log_warnx("sweep failed: %s", j->why);
-	else if (o->expired || o->escalated || o->purged || o->pruned ||
-	    o->pruned_unacked)
-		log_info("sweep: %zu signals expired, %zu escalations, %zu "
-		    "archived signals purged, %zu delivered and %zu "
-		    "undelivered outbox rows pruned", o->expired, o->escalated,
-		    o->purged, o->pruned, o->pruned_unacked);
-	if (o->pruned_unacked > 0)
-		log_warnx("sweep: %zu notifications were never acknowledged "
-		    "within outbox_retention and are gone", o->pruned_unacked);
-	job_free(j);
-}

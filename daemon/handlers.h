@@ -15,7 +15,4 @@ void	handlers_dispatch(struct session *, Vix__V1__Request *);
 /* A write came back from the writer (committed, or failed): answer it. */
 void	handlers_complete(struct job *);
 
-/* A job of no connection (the sweep) came back; called on the writer. */
-void	handlers_complete_detached(void *vixd, struct job *);
-
 #endif

@@ -28,6 +28,7 @@
 #include "sdnotify.h"
 #include "server.h"
 #include "store.h"
+#include "sweep.h"
 #include "tls.h"
 #include "vix_version.h"
 #include "vixd.h"
@@ -342,7 +343,6 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 	struct vixd_config nc;
 	struct orgs *orgs = NULL;
 	SSL_CTX *ctx = NULL, *cctx = NULL;
-	struct timeval tv;
 	int64_t interval;
 
 	changes[0] = '\0';
@@ -368,14 +368,7 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 	interval = v->cfg.sweep_interval;
 	config_reload(&v->cfg, &nc, changes, len);
 	config_free(&nc);
-	/*
-	 * Re-arming restarts the timer: only when the interval changed, or
-	 * reloads more frequent than the interval would stop the sweeps.
-	 */
-	if (v->cfg.sweep_interval != interval) {
-		tv = (struct timeval){ v->cfg.sweep_interval, 0 };
-		event_add(v->ev_sweep, &tv);
-	}
+	sweep_reloaded(v, interval);
 	raise_nofile(&v->cfg);	/* max_connections may have grown */
 	ratelimit_set(v->ratelimit, v->cfg.rate_limit, v->cfg.rate_burst);
 	atomic_store(&v->max_new_per_day, v->cfg.max_new_signals_per_day);
@@ -410,38 +403,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	sdnotify_send("STOPPING=1");
 	event_base_loopbreak(v->base);
-}
-
-/* Time-driven work goes to the writer as one bounded job per tick. */
-static void
-on_sweep(evutil_socket_t fd, short what, void *arg)
-{
-	struct vixd *v = arg;
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		return;
-	j->kind = JOB_SWEEP;
-	j->orgs = vixd_orgs(v);
-	j->now = time(NULL);
-	j->in.sweep = (struct store_sweep_in){ .orgs = j->orgs, .now = j->now,
-	    .max = v->cfg.sweep_chunk,
-	    .archive_secs = v->cfg.archive_retention,
-	    .outbox_retention = v->cfg.outbox_retention };
-	if (writer_submit(v->writer, NULL, j) != 0) {
-		orgs_unref(j->orgs);
-		free(j);
-	}
-}
-
-static void
-setup_sweep(struct vixd *v)
-{
-	struct timeval tv = { v->cfg.sweep_interval, 0 };
-
-	v->ev_sweep = event_new(v->base, -1, EV_PERSIST, on_sweep, v);
-	if (v->ev_sweep == NULL || event_add(v->ev_sweep, &tv) == -1)
-		fatalx("cannot set up the sweep timer");
 }
 
 static void
@@ -541,8 +502,7 @@ vixd_free(struct vixd *v)
 	 */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
-	if (v->ev_sweep != NULL)
-		event_free(v->ev_sweep);
+	sweep_stop(v);
 	ratelimit_free(v->ratelimit);
 	orgstats_free(v->orgstats);
 	if (v->base != NULL)
@@ -707,7 +667,7 @@ main(int argc, char **argv)
 	if (evthread_use_pthreads() == -1 || (v.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	setup_signals(&v);
-	setup_sweep(&v);
+	sweep_start(&v);
 	raise_nofile(&v.cfg);
 	ctl = start_listeners(&v);
 	announce(&v);

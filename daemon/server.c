@@ -22,6 +22,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "sweep.h"
 
 #define WAKE_NEW	'c'	/* fds are pending */
 #define WAKE_DRAIN	'd'	/* close everything and stop */
@@ -218,7 +219,7 @@ void
 server_job_done(void *arg, struct worker *w, struct job *j)
 {
 	if (w == NULL) {
-		handlers_complete_detached(arg, j);
+		sweep_done(arg, j);
 		return;
 	}
 	pthread_mutex_lock(&w->lock);
