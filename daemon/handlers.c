@@ -2,7 +2,8 @@
  * Request handlers: one function per request type. A handler checks the
  * caller's role and the request's fields on the worker, pseudonymises the
  * BSN at once (and wipes it from the request), and hands writes to the
- * writer; handlers_complete answers when the write has committed.
+ * writer as a job whose ops (handlers_job_ops) apply it there, say why
+ * the store refused it, and answer when it has committed.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -99,6 +100,7 @@ job_new(struct session *s, uint64_t id, enum job_kind kind)
 		    "out of memory");
 		return NULL;
 	}
+	j->ops = &handlers_job_ops;
 	j->kind = kind;
 	j->sess = s;
 	j->req_id = id;
@@ -109,15 +111,12 @@ job_new(struct session *s, uint64_t id, enum job_kind kind)
 	return j;
 }
 
+static void job_reset(struct job *);
+
 static void
 job_free(struct job *j)
 {
-	if (j->kind == JOB_REGISTER)
-		store_view_free(&j->out.reg.view);
-	else if (j->kind == JOB_INVOLVED)
-		store_view_free(&j->out.inv.view);
-	else if (j->kind == JOB_COORDINATE)
-		store_view_free(&j->out.coord);
+	job_reset(j);
 	OPENSSL_cleanse(&j->in, sizeof(j->in));
 	orgs_unref(j->orgs);
 	free(j);
@@ -126,7 +125,7 @@ job_free(struct job *j)
 static void
 submit(struct session *s, struct job *j)
 {
-	int err = writer_submit(s->w->vixd->writer, s->w, j);
+	int err = writer_submit(s->w->vixd->writer, &s->w->home, j);
 
 	if (err == VIX_E_FULL)	/* a commit or two drains the queue */
 		session_respond_retry(s, j->req_id, QUEUE_FULL_RETRY_MS,
@@ -776,8 +775,9 @@ job_orgstats(struct orgstats *s, const struct job *j)
 		(void)orgstats_add(s, sid, ORGSTAT_UNJUSTIFIED_QUICK, day);
 }
 
-void
-handlers_complete(struct job *j)
+/* A write came back from the writer (committed, or refused): answer it. */
+static void
+job_complete_request(struct job *j)
 {
 	struct session *s = j->sess;
 
@@ -791,6 +791,174 @@ handlers_complete(struct job *j)
 			complete_ok(s, j);
 		session_request_begin(s, METRICS_REQ_NONE, 0);
 	}
-	job_free(j);
 	conn_job_returned(s->conn);
 }
+
+/* ---- writes, on the writer thread ------------------------------------ */
+
+static const char *
+job_action(const struct job *j)
+{
+	switch (j->kind) {
+	case JOB_REGISTER:	return "register";
+	case JOB_WITHDRAW:	return "withdraw";
+	case JOB_INVOLVED:	return "involved";
+	case JOB_ACK:		return "ack";
+	case JOB_COORDINATE:	return "coordinate";
+	}
+	return "unknown";
+}
+
+/* A registration over max_new_signals_per_day: the cap and its reset. */
+static void
+refused_daily_cap(struct job *j)
+{
+	const struct store_register_in *in = &j->in.reg;
+	time_t reset = (time_t)((in->now / 86400 + 1) * 86400);
+	char when[32];
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+	    gmtime_r(&reset, &tm));
+	snprintf(j->why, sizeof(j->why), "organisation %s has registered %u "
+	    "new signals today, its maximum (max_new_signals_per_day); new "
+	    "signals are accepted again from %s; refreshing its existing "
+	    "signals is not limited", in->org->id, in->max_new_per_day, when);
+}
+
+/*
+ * Why the store refused the request of j with err, for the client. Other
+ * errors are failures, not refusals: the writer says those.
+ */
+static void
+refused(struct job *j, int err)
+{
+	switch (err) {
+	case VIX_E_PRECONDITION:
+		snprintf(j->why, sizeof(j->why), "match_id: you do not "
+		    "coordinate match %llu, so you cannot release it",
+		    (unsigned long long)j->in.coord.match_id);
+		break;
+	case VIX_E_INVALID:
+		snprintf(j->why, sizeof(j->why), j->kind == JOB_ACK ? "seq: "
+		    "beyond the last notification for this recipient" :
+		    "invalid request");
+		break;
+	case VIX_E_NOT_FOUND:
+		if (j->kind == JOB_COORDINATE) {
+			snprintf(j->why, sizeof(j->why), "match_id: no open "
+			    "match %llu", (unsigned long long)
+			    j->in.coord.match_id);
+			break;
+		}
+		snprintf(j->why, sizeof(j->why), "no active signal of yours "
+		    "matches %s", j->kind == JOB_WITHDRAW &&
+		    j->in.wd.signal_id ? "signal_id" : "bsn");
+		break;
+	case VIX_E_PERMISSION:
+		if (j->kind == JOB_COORDINATE) {
+			snprintf(j->why, sizeof(j->why), "match_id: you are "
+			    "not involved in match %llu",
+			    (unsigned long long)j->in.coord.match_id);
+			break;
+		}
+		snprintf(j->why, sizeof(j->why), j->kind == JOB_INVOLVED ?
+		    "bsn: you may ask who else is involved only while you have "
+		    "an active signal on this youth" : "signal_id: the signal "
+		    "was registered by another organisation; only its "
+		    "registrant may withdraw it");
+		break;
+	case VIX_E_LIMIT:
+		refused_daily_cap(j);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+job_apply(struct store_txn *t, struct job *j)
+{
+	int err = VIX_E_STORE;
+
+	switch (j->kind) {
+	case JOB_REGISTER:
+		err = store_register(t, &j->in.reg, &j->out.reg);
+		break;
+	case JOB_WITHDRAW:
+		err = store_withdraw(t, &j->in.wd, &j->out.wd);
+		break;
+	case JOB_INVOLVED:
+		err = store_involved(t, j->in.pseudonym, j->org, j->now,
+		    &j->out.inv.signal_id, &j->out.inv.view);
+		break;
+	case JOB_ACK:
+		err = store_ack(t, j->org->sid, j->in.ack.recipient,
+		    j->in.ack.seq, &j->out.acked);
+		break;
+	case JOB_COORDINATE:
+		err = store_coordinate(t, &j->in.coord, &j->out.coord);
+		break;
+	}
+	if (err != 0)
+		refused(j, err);
+	return err;
+}
+
+/*
+ * A refused request's audit record: who tried what on which signal or
+ * match, linked to the youth it concerned (given, or found from them).
+ */
+static int
+job_audit_refusal(struct store_txn *t, struct job *j)
+{
+	const uint8_t *youth = NULL;
+	uint64_t signal_id = 0, match_id = 0;
+
+	switch (j->kind) {
+	case JOB_REGISTER:
+		youth = j->in.reg.pseudonym;
+		break;
+	case JOB_WITHDRAW:
+		signal_id = j->in.wd.signal_id;
+		youth = signal_id ? NULL : j->in.wd.pseudonym;
+		break;
+	case JOB_INVOLVED:
+		youth = j->in.pseudonym;
+		break;
+	case JOB_COORDINATE:
+		match_id = j->in.coord.match_id;
+		break;
+	default:
+		break;
+	}
+	return store_audit_youth(t, youth, j->now, j->org->oin, job_action(j),
+	    signal_id, match_id, err_name(j->err));
+}
+
+/* Registrations are what fills the store. */
+static int
+job_grows(const struct job *j)
+{
+	return j->kind == JOB_REGISTER;
+}
+
+static void
+job_reset(struct job *j)
+{
+	if (j->kind == JOB_REGISTER)
+		store_view_free(&j->out.reg.view);
+	else if (j->kind == JOB_INVOLVED)
+		store_view_free(&j->out.inv.view);
+	else if (j->kind == JOB_COORDINATE)
+		store_view_free(&j->out.coord);
+}
+
+const struct job_ops handlers_job_ops = {
+	.apply = job_apply,
+	.audit_refusal = job_audit_refusal,
+	.grows = job_grows,
+	.reset = job_reset,
+	.complete = job_complete_request,
+	.free = job_free,
+};

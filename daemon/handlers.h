@@ -3,6 +3,7 @@
 #define VIX_HANDLERS_H
 
 #include "session.h"
+#include "writer.h"
 
 struct job;
 
@@ -12,7 +13,11 @@ struct job;
  */
 void	handlers_dispatch(struct session *, Vix__V1__Request *);
 
-/* A write came back from the writer (committed, or failed): answer it. */
-void	handlers_complete(struct job *);
+/*
+ * The ops of a client's write (register, withdraw, involved, ack,
+ * coordinate, by j->kind): applied by the writer, which posts the job to
+ * its worker; completing it answers the client.
+ */
+extern const struct job_ops handlers_job_ops;
 
 #endif

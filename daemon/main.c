@@ -24,7 +24,6 @@
 #include "pseudonym.h"
 #include "orgstats.h"
 #include "ratelimit.h"
-#include "handlers.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "store.h"
@@ -469,7 +468,7 @@ open_store(struct vixd *v, struct diag *d)
 	    .map_size = v->cfg.map_size,
 	    .quota_percent = v->cfg.quota_percent,
 	    .escalate_after = v->cfg.escalate_after };
-	struct writer_hooks hooks = { server_job_done, server_published, v };
+	struct writer_hooks hooks = { server_published, v };
 	char key_id[PSEUDONYM_KEY_ID_LEN];
 
 	if (pseudonym_key_id(v->pseudonym_key, key_id) == -1) {
@@ -664,7 +663,8 @@ main(int argc, char **argv)
 	if (open_store(&v, &d) == -1)
 		fatal_diag(&d);
 
-	if (evthread_use_pthreads() == -1 || (v.base = event_base_new()) == NULL)
+	if (evthread_use_pthreads() == -1 || (v.base = event_base_new()) == NULL ||
+	    server_jobs_init(&v) == -1)
 		fatalx("cannot create the event loop");
 	setup_signals(&v);
 	sweep_start(&v);
@@ -678,6 +678,7 @@ main(int argc, char **argv)
 	admin_stop(&v);
 	server_drain(&v);
 	writer_stop(v.writer);	/* every queued write committed and answered */
+	server_jobs_finish(&v);	/* the main loop's, back after it ended */
 	control_stop(ctl);	/* after the writer: an erase may have been queued */
 	v.writer = NULL;
 	log_info("stopped");

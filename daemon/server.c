@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,9 @@
 #include "addr.h"
 #include "conn.h"
 #include "push.h"
-#include "handlers.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
-#include "sweep.h"
 
 #define WAKE_NEW	'c'	/* fds are pending */
 #define WAKE_DRAIN	'd'	/* close everything and stop */
@@ -187,7 +186,7 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 
 	while ((j = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, j, entry);
-		handlers_complete(j);
+		job_complete(j);
 	}
 	worker_publish(w);
 
@@ -214,18 +213,73 @@ worker_notify(struct worker *w, char what)
 	/* EAGAIN: the pipe is full, so a wake-up is already pending. */
 }
 
-/* Called on the writer thread: hand a finished job to its worker. */
-void
-server_job_done(void *arg, struct worker *w, struct job *j)
+/* On the writer thread: hand a finished job to its worker and wake it. */
+static void
+worker_post(struct job_home *home, struct job *j)
 {
-	if (w == NULL) {
-		sweep_done(arg, j);
-		return;
-	}
+	struct worker *w = (struct worker *)(void *)((char *)home -
+	    offsetof(struct worker, home));
+
 	pthread_mutex_lock(&w->lock);
 	TAILQ_INSERT_TAIL(&w->done, j, entry);
 	pthread_mutex_unlock(&w->lock);
 	worker_notify(w, WAKE_DONE);
+}
+
+/* Complete every job back on the main loop. */
+static void
+main_jobs_back(evutil_socket_t fd, short what, void *arg)
+{
+	struct vixd *v = arg;
+	struct job_list done;
+	struct job *j;
+
+	TAILQ_INIT(&done);
+	pthread_mutex_lock(&v->done_lock);
+	TAILQ_CONCAT(&done, &v->done, entry);
+	pthread_mutex_unlock(&v->done_lock);
+	while ((j = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, j, entry);
+		job_complete(j);
+	}
+}
+
+/* On the writer thread: hand a finished job to the main loop. */
+static void
+main_post(struct job_home *home, struct job *j)
+{
+	struct vixd *v = (struct vixd *)(void *)((char *)home -
+	    offsetof(struct vixd, home));
+
+	pthread_mutex_lock(&v->done_lock);
+	TAILQ_INSERT_TAIL(&v->done, j, entry);
+	pthread_mutex_unlock(&v->done_lock);
+	event_active(v->ev_done, EV_READ, 0);
+}
+
+int
+server_jobs_init(struct vixd *v)
+{
+	v->home.post = main_post;
+	TAILQ_INIT(&v->done);
+	pthread_mutex_init(&v->done_lock, NULL);
+	if ((v->ev_done = event_new(v->base, -1, 0, main_jobs_back,
+	    v)) == NULL) {
+		log_warnx("server_jobs_init: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+server_jobs_finish(struct vixd *v)
+{
+	if (v->ev_done == NULL)
+		return;
+	main_jobs_back(-1, 0, v);
+	event_free(v->ev_done);
+	v->ev_done = NULL;
+	pthread_mutex_destroy(&v->done_lock);
 }
 
 void
@@ -501,6 +555,7 @@ server_start(struct vixd *v)
 		TAILQ_INIT(&w->sessions);
 		TAILQ_INIT(&w->lingering);
 		TAILQ_INIT(&w->done);
+		w->home.post = worker_post;
 		TAILQ_INIT(&w->subs);
 		TAILQ_INIT(&w->pushers);
 		pthread_mutex_init(&w->lock, NULL);

@@ -1,14 +1,13 @@
 /*
  * The sweep: time-driven work (expiry, escalation, purging the archive,
  * pruning outboxes) goes to the writer as one bounded job per tick of a
- * timer on the main loop.
+ * timer on the main loop, and comes back there to be counted and logged.
  */
 #ifndef VIX_SWEEP_H
 #define VIX_SWEEP_H
 
 #include <stdint.h>
 
-struct job;
 struct vixd;
 
 /* Arm the sweep timer for cfg.sweep_interval; fatal if it cannot be. */
@@ -23,8 +22,5 @@ void	sweep_reloaded(struct vixd *, int64_t interval);
 
 /* Free the timer (after the main loop ended). */
 void	sweep_stop(struct vixd *);
-
-/* A sweep job is back from the writer (on its thread): count and log it. */
-void	sweep_done(void *vixd, struct job *);
 
 #endif
