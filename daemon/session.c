@@ -42,7 +42,7 @@ session_accept(struct worker *w, int fd, const struct hsgate_addr *addr)
 	struct session *s;
 
 	if ((s = session_new(w)) == NULL) {
-		log_warnx("conn_accept: out of memory; connection dropped");
+		log_warnx("session_accept: out of memory; connection dropped");
 		hsgate_leave(w->vixd->hsgate, addr);
 		close(fd);
 		return;
