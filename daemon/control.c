@@ -514,8 +514,17 @@ ctl_erase_answer(struct job *j)
 	evbuffer_free(b);
 }
 
+/* A batch that did not fit runs the erase again: forget the first run's. */
+static void
+ctl_erase_reset(struct job *j)
+{
+	free(j->out.erase.orgs);
+	j->out.erase.orgs = NULL;
+}
+
 static const struct job_ops ctl_erase_ops = {
 	.apply = ctl_erase_apply,
+	.reset = ctl_erase_reset,
 	.complete = ctl_erase_answer,
 	.free = ctl_job_free,
 };
