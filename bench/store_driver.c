@@ -21,6 +21,7 @@
 #include "bench.h"
 #include "config.h"
 #include "diag.h"
+#include "handlers.h"
 #include "orgs.h"
 #include "pseudonym.h"
 #include "rules.h"
@@ -29,6 +30,7 @@
 #include "zone.h"
 
 struct producer {
+	struct job_home		 home;		/* the jobs come back here */
 	const struct bench_opts	*o;
 	struct bench_pool	*pool;
 	struct writer		*wr;
@@ -53,25 +55,14 @@ struct timed_job {
 
 /* On the writer thread, after the commit: give the job back. */
 static void
-job_back(struct job *j)
+job_back(struct job_home *home, struct job *j)
 {
-	struct producer *p = j->arg;
+	struct producer *p = (struct producer *)(void *)home;
 
 	pthread_mutex_lock(&p->lock);
 	TAILQ_INSERT_TAIL(&p->done, j, entry);
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-}
-
-static void
-no_worker_jobs(void *arg, struct worker *w, struct job *j)
-{
-	(void)arg;
-	(void)w;
-	(void)j;
-	fprintf(stderr, "vix-bench: a store job came back without its "
-	    "callback\n");
-	abort();
 }
 
 /* Build one Register job as handle_register does; -1 if the BSN fails. */
@@ -86,12 +77,11 @@ make_job(struct producer *p, struct pseudonym_ctx *mac, uint64_t *rng,
 	char bsn[10];
 
 	memset(tj, 0, sizeof(*tj));
+	tj->job.ops = &handlers_job_ops;
 	tj->job.kind = JOB_REGISTER;
 	tj->job.org = p->org;
 	tj->job.orgs = p->orgs;
 	tj->job.now = time(NULL);
-	tj->job.done = job_back;
-	tj->job.arg = p;
 	in->org = p->org;
 	in->orgs = p->orgs;
 	in->now = tj->job.now;
@@ -179,7 +169,7 @@ producer_main(void *arg)
 				goto drain;
 			}
 			tj->sent = bench_now();
-			if (writer_submit(p->wr, NULL, &tj->job) != 0) {
+			if (writer_submit(p->wr, &p->home, &tj->job) != 0) {
 				struct timespec ts = { 0, 1000 * 1000 };
 
 				/* The queue is full: let the writer drain it. */
@@ -265,6 +255,7 @@ start_producers(struct producer *p, const struct bench_opts *o,
 		pthread_mutex_init(&p[i].lock, NULL);
 		pthread_cond_init(&p[i].cond, NULL);
 		TAILQ_INIT(&p[i].done);
+		p[i].home.post = job_back;
 	}
 	for (unsigned i = 0; i < o->conns; i++)
 		if (pthread_create(&p[i].tid, NULL, producer_main, &p[i]) != 0) {
@@ -293,7 +284,7 @@ int
 store_driver_run(const struct bench_opts *o, struct bench_result *r)
 {
 	struct vixd_config cfg;
-	struct writer_hooks hooks = { no_worker_jobs, NULL, NULL };
+	struct writer_hooks hooks = { NULL, NULL };
 	unsigned char key[PSEUDONYM_KEY_LEN];
 	struct producer *p = NULL;
 	struct bench_pool *pool = NULL;

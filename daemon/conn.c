@@ -1,4 +1,4 @@
-/* Client connections: handshake, identity, framing, teardown. */
+/* TLS connections: handshake, framing, back-pressure, teardown. */
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -21,14 +21,41 @@
 
 #include "conn.h"
 #include "frame.h"
-#include "handlers.h"
 #include "log.h"
-#include "push.h"
-#include "tls.h"
+#include "vixd.h"
 
 #define CONN_CLOSE_TIMEOUT	5	/* seconds to drain output on close */
 #define CONN_WRITE_TIMEOUT	60	/* seconds a peer may stall our output */
 #define CONN_LINGER_TIMEOUT	2	/* seconds to read and discard after close */
+
+enum conn_state {
+	CONN_HANDSHAKE,		/* TLS handshake under way, or the peer checked */
+	CONN_READY,		/* accepted by the layer above: frames are read */
+	CONN_CLOSING,		/* output draining before close_notify */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct worker		*w;
+	uint64_t		 id;		/* serial, for logs */
+	struct bufferevent	*bev;
+	enum conn_state		 state;
+	int			 broken;	/* transport failed: just free */
+	int			 outbound;	/* we dialled */
+	int			 streaming;	/* see conn_stream_mode */
+	struct event		*ev_close;	/* bounds the drain on close */
+	struct event		*ev_free;	/* deferred release */
+	const struct conn_cb	*cb;		/* the layer above */
+	void			*arg;		/* for cb */
+	char			 peer[ORG_ID_MAX + 1];	/* for logs */
+	char			 reason[256];	/* given to conn_teardown */
+	unsigned		 jobs;		/* requests at the writer */
+	int			 paused;	/* not read: max_inflight, or answers unsent */
+	int			 release_wanted;	/* free when jobs == 0 */
+	struct hsgate_addr	 addr;		/* source, for the hsgate */
+	int			 in_hsgate;	/* counted as a handshake */
+	int			 heard;		/* a frame came from the peer */
+};
 
 
 /* Unsent answers beyond which a connection is not read (see conn_full). */
@@ -72,27 +99,28 @@ conn_handshake_over(struct conn *c)
 	hsgate_leave(c->w->vixd->hsgate, &c->addr);
 }
 
-void
-conn_accept(struct worker *w, int fd, const struct hsgate_addr *addr)
+struct conn *
+conn_accept(struct worker *w, int fd, SSL *ssl, const struct hsgate_addr *addr,
+    const struct conn_cb *cb, void *arg)
 {
 	struct vixd *v = w->vixd;
 	struct conn *c;
-	SSL *ssl;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->ev_free = evtimer_new(w->base, conn_release, c)) == NULL ||
-	    (ssl = vixd_ssl_new(v, &c->generation)) == NULL) {
+	if (ssl == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ev_free = evtimer_new(w->base, conn_release, c)) == NULL) {
 		log_warnx("conn_accept: out of memory; connection dropped");
-		if (c != NULL && c->ev_free != NULL)
-			event_free(c->ev_free);
-		free(c);
+		if (ssl != NULL)
+			free(c);	/* calloc'd, or NULL: no ev_free */
+		SSL_free(ssl);
 		hsgate_leave(v->hsgate, addr);
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->addr = *addr;
 	c->in_hsgate = 1;
 	c->w = w;
+	c->cb = cb;
+	c->arg = arg;
 	c->id = atomic_fetch_add(&v->conn_serial, 1) + 1;
 	c->state = CONN_HANDSHAKE;
 	/* On failure this frees ssl and closes fd (CLOSE_ON_FREE). */
@@ -105,11 +133,12 @@ conn_accept(struct worker *w, int fd, const struct hsgate_addr *addr)
 		conn_handshake_over(c);
 		event_free(c->ev_free);
 		free(c);
-		return;
+		return NULL;
 	}
 	conn_register(c);
 	log_debug("conn %llu: accepted on worker %u",
 	    (unsigned long long)c->id, w->idx);
+	return c;
 }
 
 static void
@@ -128,20 +157,11 @@ conn_release(evutil_socket_t fd, short what, void *arg)
 	w->nconns--;
 	atomic_fetch_sub(&w->vixd->nconns, 1);
 	conn_handshake_over(c);
-	if (c->established)
-		atomic_fetch_sub(&w->vixd->nestablished, 1);
-	if (c->sub != NULL) {
-		TAILQ_REMOVE(&w->subs, c->sub, entry);
-		notify_free(c->sub);
-		metrics_subscribers(&w->vixd->stats.metrics, w->idx, -1);
-	}
-	if (c->pusher != NULL)
-		push_conn_closed(c);
+	c->cb->closed(c->arg, c->reason);
 	if (c->ev_close != NULL)
 		event_free(c->ev_close);
 	event_free(c->ev_free);
 	bufferevent_free(c->bev);
-	orgs_unref(c->orgs);
 	free(c);
 	if (w->draining && w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
@@ -288,10 +308,8 @@ conn_teardown(struct conn *c, const char *reason)
 		return;
 	conn_handshake_over(c);
 	log_info("conn %llu%s%s%s: closed: %s", (unsigned long long)c->id,
-	    c->org ? " (" : "", c->org ? c->org->id : "", c->org ? ")" : "",
-	    reason);
-	if (c->pusher != NULL)
-		push_conn_ending(c, reason);
+	    c->peer[0] ? " (" : "", c->peer, c->peer[0] ? ")" : "", reason);
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
 	c->state = CONN_CLOSING;
 	if (c->broken ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
@@ -307,14 +325,6 @@ conn_teardown(struct conn *c, const char *reason)
 		return;
 	}
 	evtimer_add(c->ev_close, &tv);
-}
-
-void
-conn_attach_subscription(struct conn *c, struct subscription *s)
-{
-	c->sub = s;
-	TAILQ_INSERT_TAIL(&c->w->subs, s, entry);
-	metrics_subscribers(&c->w->vixd->stats.metrics, c->w->idx, 1);
 }
 
 /* Expect the partner's certificate to name host (DNS name or address). */
@@ -333,21 +343,22 @@ conn_expect_host(SSL *ssl, const char *host)
 }
 
 struct conn *
-conn_dial(struct worker *w, const char *host, uint16_t port, struct pusher *p)
+conn_dial(struct worker *w, SSL *ssl, const char *host, uint16_t port,
+    const struct conn_cb *cb, void *arg)
 {
 	struct vixd *v = w->vixd;
-	struct conn *c;
-	SSL *ssl = NULL;
+	struct conn *c = NULL;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	if (ssl == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->ev_free = evtimer_new(w->base, conn_release, c)) == NULL ||
-	    (ssl = vixd_client_ssl_new(v, &c->generation)) == NULL ||
 	    conn_expect_host(ssl, host) == -1)
 		goto fail;
 	c->w = w;
+	c->cb = cb;
+	c->arg = arg;
 	c->id = atomic_fetch_add(&v->conn_serial, 1) + 1;
 	c->state = CONN_HANDSHAKE;
-	c->pusher = p;
+	c->outbound = 1;
 	c->bev = bufferevent_openssl_socket_new(w->base, -1, ssl,
 	    BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -359,7 +370,7 @@ conn_dial(struct worker *w, const char *host, uint16_t port, struct pusher *p)
 	    host, port) == -1) {
 		c->broken = 1;
 		conn_teardown(c, "cannot start connecting");
-		return c;	/* the release schedules the redial */
+		return c;	/* released on the next loop: closed is called */
 	}
 	return c;
 fail:
@@ -384,7 +395,7 @@ conn_full(const struct conn *c)
 {
 	if (c->jobs >= c->w->vixd->cfg.max_inflight)
 		return 1;
-	return c->sub == NULL && c->pusher == NULL &&
+	return !c->streaming && !c->outbound &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    CONN_OUTPUT_HIGH(c->w->vixd->cfg.max_frame);
 }
@@ -405,7 +416,7 @@ conn_pause(struct conn *c)
 	metrics_read_paused(&c->w->vixd->stats.metrics);
 	log_debug("conn %llu (%s): %u requests in flight, %zu bytes unsent: "
 	    "not reading until there is room", (unsigned long long)c->id,
-	    c->org->id, c->jobs,
+	    c->peer, c->jobs,
 	    evbuffer_get_length(bufferevent_get_output(c->bev)));
 }
 
@@ -456,43 +467,55 @@ conn_is_open(const struct conn *c)
 	return c->state == CONN_READY;
 }
 
-void
+static void
 conn_abort(struct conn *c)
 {
-	if (c->state != CONN_CLOSING)
+	if (c->state != CONN_CLOSING) {
 		log_info("conn %llu: closed: shutdown grace period over",
 		    (unsigned long long)c->id);
+		snprintf(c->reason, sizeof(c->reason), "shutdown grace period "
+		    "over");
+	}
 	conn_release(-1, 0, c);
 }
 
 void
-conn_send(struct conn *c, const Vix__V1__ServerMessage *msg)
+conn_abort_all(struct worker *w)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_abort(c);
+	}
+}
+
+void
+conn_teardown_all(struct worker *w, const char *reason)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_teardown(c, reason);
+	}
+}
+
+int
+conn_send(struct conn *c, const ProtobufCMessage *msg)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	size_t n = frame_packed_size(&msg->base);
+	size_t n = frame_packed_size(msg);
 	struct evbuffer_iovec vec;
 
 	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &vec, 1) != 1) {
 		c->broken = 1;
 		conn_teardown(c, "out of memory queueing a response");
-		return;
+		return -1;
 	}
-	vec.iov_len = frame_pack(&msg->base, vec.iov_base);
+	vec.iov_len = frame_pack(msg, vec.iov_base);
 	evbuffer_commit_space(out, &vec, 1);
-	if (msg->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE &&
-	    c->req_type != METRICS_REQ_NONE) {
-		metrics_request(&c->w->vixd->stats.metrics, c->w->idx,
-		    c->req_type, msg->response->status ?
-		    (int)msg->response->status->code : 0, c->req_t0);
-		c->req_type = METRICS_REQ_NONE;
-	}
-}
-
-void
-conn_request_begin(struct conn *c, enum metrics_req type, uint64_t t0_ns)
-{
-	c->req_type = type;
-	c->req_t0 = t0_ns;
+	return 0;
 }
 
 int
@@ -516,66 +539,43 @@ conn_output_length(struct conn *c)
 	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
-struct store_reader *
-conn_reader(struct conn *c)
-{
-	return c->w->reader;
-}
-
 void
 conn_stream_mode(struct conn *c)
 {
+	c->streaming = 1;
 	conn_set_timeouts(c, 0);
 }
 
-static void __attribute__((format(printf, 5, 0)))
-conn_vrespond(struct conn *c, uint64_t id, Vix__V1__Status__Code code,
-    uint32_t retry_ms, const char *fmt, va_list ap)
+uint64_t
+conn_id(const struct conn *c)
 {
-	Vix__V1__ServerMessage msg = VIX__V1__SERVER_MESSAGE__INIT;
-	Vix__V1__Response resp = VIX__V1__RESPONSE__INIT;
-	Vix__V1__Status status = VIX__V1__STATUS__INIT;
-	char text[512];
+	return c->id;
+}
 
-	vsnprintf(text, sizeof(text), fmt, ap);
-	status.code = code;
-	status.message = text;
-	status.retry_after_ms = retry_ms;
-	resp.id = id;
-	resp.status = &status;
-	msg.msg_case = VIX__V1__SERVER_MESSAGE__MSG_RESPONSE;
-	msg.response = &resp;
-	conn_send(c, &msg);
+SSL *
+conn_ssl(struct conn *c)
+{
+	return bufferevent_openssl_get_ssl(c->bev);
 }
 
 void
-conn_respond_status(struct conn *c, uint64_t id, Vix__V1__Status__Code code,
-    const char *fmt, ...)
+conn_set_peer(struct conn *c, const char *label)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	conn_vrespond(c, id, code, 0, fmt, ap);
-	va_end(ap);
+	snprintf(c->peer, sizeof(c->peer), "%s", label);
 }
 
 void
-conn_respond_retry(struct conn *c, uint64_t id, uint32_t retry_ms,
-    const char *fmt, ...)
+conn_serve(struct conn *c, unsigned idle_secs)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	conn_vrespond(c, id, VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED,
-	    retry_ms, fmt, ap);
-	va_end(ap);
+	c->state = CONN_READY;
+	conn_set_timeouts(c, idle_secs);
 }
 
 /* Count an inbound handshake that failed, once, by its cause. */
 static void
 conn_handshake_failed(struct conn *c, enum metrics_tls why)
 {
-	if (c->pusher == NULL && c->state == CONN_HANDSHAKE)
+	if (!c->outbound && c->state == CONN_HANDSHAKE)
 		metrics_tls_failure(&c->w->vixd->stats.metrics, why);
 }
 
@@ -605,198 +605,12 @@ conn_tls_failure(struct conn *c, unsigned long e)
 	}
 }
 
-/* We dialled a push target and its certificate checked out. */
+/* TLS is up: the layer above checks the peer (it calls conn_serve). */
 static void
-conn_outbound_ready(struct conn *c)
+conn_connected(struct conn *c)
 {
-	c->orgs = vixd_orgs(c->w->vixd);
-	if ((c->org = orgs_by_oin(c->orgs, push_org_oin(c->pusher))) == NULL) {
-		conn_teardown(c, "push target no longer in orgs.conf");
-		return;
-	}
-	c->state = CONN_READY;
-	conn_set_timeouts(c, 0);
-	if (conn_recheck(c) == 0)
-		push_conn_ready(c);
-}
-
-/*
- * Take a place among the max_connections established clients, or refuse:
- * the check at accept lets through handshakes that all finish at once.
- */
-static int
-conn_establish(struct conn *c)
-{
-	struct vixd *v = c->w->vixd;
-	unsigned max = v->cfg.max_connections;
-
-	if (atomic_fetch_add(&v->nestablished, 1) < max) {
-		c->established = 1;
-		return 0;
-	}
-	atomic_fetch_sub(&v->nestablished, 1);
-	atomic_fetch_add(&v->stats.refused[REFUSED_MAX_CONNECTIONS], 1);
-	conn_respond_retry(c, 0, 1000, "max_connections (%u) reached; "
-	    "retry after 1000 ms", max);
-	conn_teardown(c, "max_connections reached");
-	return -1;
-}
-
-/* Handshake done: take the identity from the certificate, or refuse. */
-static void
-conn_authenticate(struct conn *c)
-{
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	X509 *peer = SSL_get0_peer_certificate(ssl);
-	char oin[OIN_LEN + 1];
-	enum oin_result r;
-
-	if (c->pusher != NULL) {
-		conn_outbound_ready(c);
-		return;
-	}
 	conn_handshake_over(c);
-	r = peer ? tls_cert_oin(peer, oin) : OIN_MISSING;
-	if (r != OIN_OK) {
-		conn_handshake_failed(c, METRICS_TLS_NO_OIN);
-		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
-		    "%s", tls_oin_strerror(r));
-		conn_teardown(c, "client certificate without a valid OIN");
-		return;
-	}
-	c->orgs = vixd_orgs(c->w->vixd);
-	if ((c->org = orgs_by_oin(c->orgs, oin)) == NULL) {
-		conn_handshake_failed(c, METRICS_TLS_UNKNOWN_ORGANISATION);
-		log_warnx("conn %llu: certificate OIN %s is not in %s",
-		    (unsigned long long)c->id, oin, c->orgs->path);
-		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
-		    "organisation with OIN %s is not registered in this index",
-		    oin);
-		conn_teardown(c, "unknown organisation");
-		return;
-	}
-	if (conn_establish(c) == -1)
-		return;
-	c->state = CONN_READY;
-	conn_set_timeouts(c, c->w->vixd->cfg.idle_timeout);
-	log_info("conn %llu (%s): authenticated, %s", (unsigned long long)c->id,
-	    c->org->id, SSL_get_version(ssl));
-	/* The handshake may have used a context a reload has replaced. */
-	(void)conn_recheck(c);
-}
-
-/*
- * Refuse c after a reload: a client is told why in a response with id 0
- * (a push target takes no responses), then the connection ends.
- */
-static void __attribute__((format(printf, 3, 4)))
-conn_refuse(struct conn *c, Vix__V1__Status__Code code, const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	if (c->pusher == NULL)
-		conn_respond_status(c, 0, code, "%s", why);
-	conn_teardown(c, why);
-}
-
-/*
- * The subscription of c under the registry now, where its organisation is
- * self: every recipient still allowed, and for a push target exactly the
- * recipients orgs.conf now gives it. Returns -1 after closing c.
- */
-static int
-conn_recheck_sub(struct conn *c, const struct orgs *now,
-    const struct org *self)
-{
-	const struct sub_recipient *lost = notify_lost(c->sub, now, self);
-
-	if (c->pusher != NULL && (lost != NULL ||
-	    c->sub->n != 1 + self->n_receives_for)) {
-		push_restart(c, "push recipients changed in orgs.conf; "
-		    "redialling");
-		return -1;
-	}
-	if (lost == NULL)
-		return 0;
-	if (!(self->roles & ROLE_SUBSCRIBE))
-		conn_refuse(c, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
-		    "subscription ended: organisation %s no longer has the "
-		    "role 'subscribe' (orgs.conf changed)", self->id);
-	else
-		conn_refuse(c, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
-		    "subscription ended: %s may no longer receive the "
-		    "notifications of %s (receives_for in orgs.conf changed); "
-		    "subscribe again for the others", self->id, lost->org->id);
-	return -1;
-}
-
-int
-conn_recheck(struct conn *c)
-{
-	struct vixd *v = c->w->vixd;
-	const struct org *o;
-	struct orgs *now;
-	const char *why;
-	SSL_CTX *ctx;
-	uint64_t gen;
-	int rc = -1;
-
-	if (c->state != CONN_READY)
-		return -1;
-	if (c->generation == vixd_generation(v))
-		return 0;
-	now = vixd_current(v, c->pusher != NULL, &ctx, &gen);
-	if (tls_recheck_peer(bufferevent_openssl_get_ssl(c->bev), ctx,
-	    &why) == -1)
-		conn_refuse(c, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
-		    "%s certificate no longer accepted after a reload: %s",
-		    c->pusher ? "push target's" : "client", why);
-	else if ((o = orgs_by_oin(now, c->org->oin)) == NULL)
-		conn_refuse(c, VIX__V1__STATUS__CODE__UNAUTHENTICATED,
-		    "organisation removed from orgs.conf (%s, OIN %s)",
-		    c->org->id, c->org->oin);
-	else if (c->sub == NULL || conn_recheck_sub(c, now, o) == 0) {
-		if (c->sub != NULL)
-			notify_rebind(c->sub, now);
-		orgs_unref(c->orgs);
-		c->orgs = now;
-		c->org = o;
-		c->generation = gen;
-		now = NULL;
-		rc = 0;
-	}
-	orgs_unref(now);
-	SSL_CTX_free(ctx);
-	return rc;
-}
-
-static void
-conn_handle_frame(struct conn *c, const uint8_t *buf, size_t len)
-{
-	struct frame_budget budget;
-	Vix__V1__Request *req;
-
-	c->heard = 1;
-	/* Served only as what the registry now in force allows. */
-	if (conn_recheck(c) == -1)
-		return;
-	conn_request_begin(c, METRICS_REQ_UNKNOWN, metrics_now_ns());
-	frame_budget_init(&budget, 4 * c->w->vixd->cfg.max_frame + 4096);
-	req = (Vix__V1__Request *)frame_unpack(&vix__v1__request__descriptor,
-	    &budget, buf, len);
-	if (req == NULL) {
-		conn_respond_status(c, 0, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
-		    "malformed message: not a vix.v1.Request");
-		return;
-	}
-	c->req_type = metrics_req_of_body(req->body_case);
-	handlers_dispatch(c, req);
-	c->req_type = METRICS_REQ_NONE;	/* a write is answered later */
-	frame_free_unpacked(&req->base, &budget);
+	c->cb->ready(c->arg);
 }
 
 static void
@@ -817,22 +631,15 @@ conn_readcb(struct bufferevent *bev, void *arg)
 		if (r == FRAME_NEED_MORE)
 			return;
 		if (r != FRAME_OK) {
-			conn_request_begin(c, METRICS_REQ_UNKNOWN,
-			    metrics_now_ns());
-			if (r == FRAME_ERR_TOO_LARGE)
-				conn_respond_status(c, 0, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
-				    "frame of %zu bytes exceeds max_frame "
-				    "(%zu bytes)", blen, max);
-			else
-				conn_respond_status(c, 0, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
-				    "%s", frame_strerror(r));
+			c->cb->bad_frame(c->arg, r, blen, max);
 			conn_teardown(c, frame_strerror(r));
 			return;
 		}
 		if (avail - hlen < blen)
 			return;
 		evbuffer_drain(in, hlen);
-		conn_handle_frame(c, blen ? evbuffer_pullup(in, (ev_ssize_t)blen)
+		c->heard = 1;
+		c->cb->frame(c->arg, blen ? evbuffer_pullup(in, (ev_ssize_t)blen)
 		    : hdr, blen);
 		evbuffer_drain(in, blen);
 		if (c->state == CONN_READY && !c->paused && conn_full(c))
@@ -869,11 +676,11 @@ static int
 conn_alert_reason(struct conn *c, unsigned long e, char *buf, size_t len)
 {
 	int reason = ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET;
-	const char *peer = c->pusher != NULL ? "partner" : "peer";
+	const char *peer = c->outbound ? "partner" : "peer";
 
 	if (ERR_GET_LIB(e) != ERR_LIB_SSL || reason < 0 || reason > 255)
 		return -1;
-	if (c->state == CONN_HANDSHAKE || (c->pusher != NULL && !c->heard))
+	if (c->state == CONN_HANDSHAKE || (c->outbound && !c->heard))
 		snprintf(buf, len, "the %s refused the TLS handshake (alert "
 		    "%s)%s", peer, SSL_alert_desc_string_long(reason),
 		    conn_alert_is_certificate(reason) ? ": it does not accept "
@@ -929,7 +736,7 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 	char buf[256];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		conn_authenticate(c);
+		conn_connected(c);
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->state == CONN_READY &&

@@ -1,70 +1,77 @@
-/* One client connection: TLS, framing, identity, dispatch, teardown. */
+/*
+ * One TLS connection: handshake, framing, back-pressure, teardown. It
+ * knows nothing of requests or identities: it calls the layer above only
+ * through the callbacks it was made with (session.c for clients, push.c
+ * for the partners vixd dials).
+ */
 #ifndef VIX_CONN_H
 #define VIX_CONN_H
 
-#include <sys/queue.h>
-
+#include <stddef.h>
 #include <stdint.h>
 
-#include <event2/bufferevent.h>
+#include <openssl/ssl.h>
+#include <protobuf-c/protobuf-c.h>
 
-#include "vix.pb-c.h"
-#include "notify.h"
-#include "vixd.h"
+#include "frame.h"
 
-enum conn_state {
-	CONN_HANDSHAKE,		/* TLS handshake under way */
-	CONN_READY,		/* authenticated: requests are served */
-	CONN_CLOSING,		/* output draining before close_notify */
-};
+struct conn;
+struct hsgate_addr;
+struct worker;
 
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;
-	struct worker		*w;
-	uint64_t		 id;		/* serial, for logs */
-	struct bufferevent	*bev;
-	enum conn_state		 state;
-	int			 broken;	/* transport failed: just free */
-	struct event		*ev_close;	/* bounds the drain on close */
-	struct event		*ev_free;	/* deferred release */
-	struct orgs		*orgs;		/* registry the identity is from */
-	const struct org	*org;		/* its entry there */
-	uint64_t		 generation;	/* of orgs and the TLS context */
-	unsigned		 jobs;		/* requests at the writer */
-	int			 paused;	/* not read: max_inflight, or answers unsent */
-	struct subscription	*sub;		/* after a Subscribe */
-	struct pusher		*pusher;	/* outbound: a push target */
-	int			 release_wanted;	/* free when jobs == 0 */
-	enum metrics_req	 req_type;	/* being answered, for metrics */
-	struct hsgate_addr	 addr;		/* source, for the hsgate */
-	int			 in_hsgate;	/* counted as a handshake */
-	int			 established;	/* counted in nestablished */
-	uint64_t		 req_t0;	/* when it was decoded, ns */
-	int			 heard;		/* a frame came from the peer */
+/* The layer above; every callback gets the arg given with it. */
+struct conn_cb {
+	/* The TLS handshake is done: decide whether to serve (conn_serve). */
+	void	(*ready)(void *arg);
+	/* One whole frame came: its body, len bytes (valid during the call). */
+	void	(*frame)(void *arg, const uint8_t *body, size_t len);
+	/*
+	 * The peer sent a frame header that cannot be (r; a length of len
+	 * bytes over max_frame for FRAME_ERR_TOO_LARGE): the last word to
+	 * the peer. The connection ends after.
+	 */
+	void	(*bad_frame)(void *arg, enum frame_result r, size_t len,
+		    size_t max_frame);
+	/*
+	 * The connection is released; the last call, after every job it
+	 * held came back. reason is what conn_teardown was given.
+	 */
+	void	(*closed)(void *arg, const char *reason);
 };
 
 /*
- * Take over an accepted socket on worker w and start the TLS handshake;
- * the handshake was counted in the hsgate for addr, and the connection
- * takes it out when the handshake ends.
+ * Take over an accepted socket on worker w with ssl (a new SSL object of
+ * the server context) and start the TLS handshake; the handshake was
+ * counted in the hsgate for addr, and the connection takes it out when the
+ * handshake ends. NULL if it could not be set up (logged; the socket is
+ * closed, ssl freed, the hsgate left).
  */
-void	conn_accept(struct worker *w, int fd, const struct hsgate_addr *addr);
-
-/* Dial host:port for push target p (DNS and connect are asynchronous). */
-struct conn *conn_dial(struct worker *w, const char *host, uint16_t port,
-	    struct pusher *p);
+struct conn *conn_accept(struct worker *w, int fd, SSL *ssl,
+	    const struct hsgate_addr *addr, const struct conn_cb *, void *arg);
 
 /*
- * If the registry or TLS material was replaced since c was last checked:
- * verify its peer certificate again (CA bundle, CRL, expiry), find its
- * organisation in the new registry and its subscription's recipients,
- * and move it there; or tear it down, telling the client why. Returns 0
- * if c may still be served, -1 if not.
+ * Dial host:port with ssl (a new SSL object of the client context; the
+ * peer's certificate must name host). DNS and connect are asynchronous.
+ * NULL if it could not be set up (logged; ssl freed).
  */
-int	conn_recheck(struct conn *);
+struct conn *conn_dial(struct worker *w, SSL *ssl, const char *host,
+	    uint16_t port, const struct conn_cb *, void *arg);
 
-/* Start streaming s on c (push mode). */
-void	conn_attach_subscription(struct conn *, struct subscription *s);
+/* Who the peer is, for the log lines of c (an organisation's id). */
+void	conn_set_peer(struct conn *, const char *label);
+
+/*
+ * The layer above accepted the peer: requests are read from now on, and a
+ * connection silent for idle_secs (0: never) is closed.
+ */
+void	conn_serve(struct conn *, unsigned idle_secs);
+
+/*
+ * Output is mostly a stream the peer acknowledges (a subscription, a push
+ * target): no idle timeout, and no limit on unsent bytes that would stop
+ * reading the acknowledgements.
+ */
+void	conn_stream_mode(struct conn *);
 
 /*
  * The one way a connection ends. Logs reason once at info level, stops
@@ -75,8 +82,15 @@ void	conn_teardown(struct conn *, const char *reason);
 /* Close the sockets still lingering after their connections (worker exit). */
 void	conn_linger_free_all(struct worker *w);
 
-/* Free at once, without waiting for output (shutdown grace expired). */
-void	conn_abort(struct conn *);
+/* conn_teardown every connection of worker w. */
+void	conn_teardown_all(struct worker *w, const char *reason);
+
+/*
+ * Free every connection of w at once, without waiting for output (the
+ * shutdown grace expired); one with a job at the writer is freed when the
+ * job is back.
+ */
+void	conn_abort_all(struct worker *w);
 
 /*
  * A request of this connection went to the writer. At max_inflight of them
@@ -88,8 +102,11 @@ void	conn_job_submitted(struct conn *);
 /* A job of this connection came back from the writer. */
 void	conn_job_returned(struct conn *);
 
-/* Whether responses can still be sent. */
+/* Whether the peer is served (accepted and not closing). */
 int	conn_is_open(const struct conn *);
+
+/* Queue one framed message; -1 if the connection failed (torn down). */
+int	conn_send(struct conn *, const ProtobufCMessage *);
 
 /* Queue the concatenation of three byte ranges; -1 if the connection failed. */
 int	conn_send_bytes(struct conn *, const void *a, size_t al, const void *b,
@@ -98,28 +115,10 @@ int	conn_send_bytes(struct conn *, const void *a, size_t al, const void *b,
 /* Bytes queued for the peer and not yet written. */
 size_t	conn_output_length(struct conn *);
 
-/* The worker's store reader. */
-struct store_reader *conn_reader(struct conn *);
+/* The serial number of c, for logs. */
+uint64_t conn_id(const struct conn *);
 
-/* A subscriber may stay silent: no idle timeout from now on. */
-void	conn_stream_mode(struct conn *);
-
-/*
- * The response queued next answers a request of this type decoded at t0_ns
- * (metrics_now_ns): it is counted in vix_requests_total and its latency.
- */
-void	conn_request_begin(struct conn *, enum metrics_req, uint64_t t0_ns);
-
-/* Queue one framed server message. */
-void	conn_send(struct conn *, const Vix__V1__ServerMessage *);
-
-/* Queue a response with a status code and printf-style message. */
-void	conn_respond_status(struct conn *, uint64_t id,
-	    Vix__V1__Status__Code code, const char *fmt, ...)
-	    __attribute__((format(printf, 4, 5)));
-
-/* Queue RESOURCE_EXHAUSTED with a hint: the request fits after retry_ms. */
-void	conn_respond_retry(struct conn *, uint64_t id, uint32_t retry_ms,
-	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The TLS object of c (the peer's certificate, the version). */
+SSL	*conn_ssl(struct conn *);
 
 #endif

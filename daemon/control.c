@@ -57,8 +57,7 @@ struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	struct control		*ctl;
 	struct bufferevent	*bev;
-	struct event		*ev_job;	/* the writer is done with job */
-	struct job		*job;
+	struct job		*job;		/* an erase at the writer */
 	uid_t			 uid;		/* of the caller (SO_PEERCRED) */
 	pid_t			 pid;
 	char			 actor[32];	/* in audit records: admin:uid=N */
@@ -179,10 +178,8 @@ ctl_close(struct ctl_conn *c, const char *reason)
 	ctl->nconns--;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
-	if (c->ev_job != NULL)
-		event_free(c->ev_job);
-	if (c->job != NULL)
-		ctl_job_free(c->job);
+	if (c->job != NULL)	/* at the writer: freed when it is back */
+		c->job->arg = NULL;
 	free(c);
 }
 
@@ -229,10 +226,32 @@ ctl_error(struct ctl_conn *c, const char *fmt, ...)
 
 /* ---- audit records of the control socket ------------------------------ */
 
+/* A task's thread waiting for its audit record: the job's home. */
 struct ctl_wait {
+	struct job_home	home;
 	pthread_mutex_t	lock;
 	pthread_cond_t	cond;
 	int		done;
+};
+
+static int
+ctl_audit_apply(struct store_txn *t, struct job *j)
+{
+	return store_audit_youth(t, j->in.audit.has_youth ?
+	    j->in.audit.youth : NULL, j->now, j->in.audit.actor,
+	    j->in.audit.action, j->in.audit.signal_id, j->in.audit.match_id,
+	    j->in.audit.outcome);
+}
+
+static void
+ctl_audit_free(struct job *j)
+{
+	free(j);
+}
+
+static const struct job_ops ctl_audit_ops = {
+	.apply = ctl_audit_apply,
+	.free = ctl_audit_free,
 };
 
 static struct job *
@@ -243,7 +262,7 @@ ctl_audit_job(const char *actor, const char *action, uint64_t signal_id,
 
 	if (j == NULL)
 		return NULL;
-	j->kind = JOB_AUDIT;
+	j->ops = &ctl_audit_ops;
 	j->now = time(NULL);
 	snprintf(j->in.audit.actor, sizeof(j->in.audit.actor), "%s", actor);
 	snprintf(j->in.audit.action, sizeof(j->in.audit.action), "%s", action);
@@ -256,9 +275,9 @@ ctl_audit_job(const char *actor, const char *action, uint64_t signal_id,
 
 /* On the writer thread: the record is committed (or failed). */
 static void
-ctl_audit_waited(struct job *j)
+ctl_audit_waited(struct job_home *home, struct job *j)
 {
-	struct ctl_wait *w = j->arg;
+	struct ctl_wait *w = (struct ctl_wait *)(void *)home;
 
 	pthread_mutex_lock(&w->lock);
 	w->done = 1;
@@ -274,7 +293,7 @@ static int
 task_audit(struct ctl_task *t, const char *action, uint64_t signal_id,
     uint64_t match_id, const char *outcome)
 {
-	struct ctl_wait w = { PTHREAD_MUTEX_INITIALIZER,
+	struct ctl_wait w = { { ctl_audit_waited }, PTHREAD_MUTEX_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER, 0 };
 	struct job *j = ctl_audit_job(t->actor, action, signal_id, match_id,
 	    outcome);
@@ -286,9 +305,7 @@ task_audit(struct ctl_task *t, const char *action, uint64_t signal_id,
 		j->in.audit.has_youth = 1;
 		memcpy(j->in.audit.youth, t->pseudonym, PSEUDONYM_LEN);
 	}
-	j->done = ctl_audit_waited;
-	j->arg = &w;
-	if (writer_submit(t->ctl->v->writer, NULL, j) != 0) {
+	if (writer_submit(t->ctl->v->writer, &w.home, j) != 0) {
 		free(j);
 		return -1;
 	}
@@ -297,19 +314,13 @@ task_audit(struct ctl_task *t, const char *action, uint64_t signal_id,
 		pthread_cond_wait(&w.cond, &w.lock);
 	pthread_mutex_unlock(&w.lock);
 	err = j->err;
-	free(j);
+	job_complete(j);
 	pthread_cond_destroy(&w.cond);
 	pthread_mutex_destroy(&w.lock);
 	if (err != 0)
 		log_warnx("control: %s by %s: the audit record could not be "
 		    "stored", action, t->actor);
 	return err == 0 ? 0 : -1;
-}
-
-static void
-ctl_audit_free(struct job *j)
-{
-	free(j);
 }
 
 /* On the main thread: append an audit record without waiting for it. */
@@ -320,8 +331,7 @@ ctl_audit_async(struct ctl_conn *c, const char *action, const char *outcome)
 
 	if (j == NULL)
 		return;
-	j->done = ctl_audit_free;
-	if (writer_submit(c->ctl->v->writer, NULL, j) != 0) {
+	if (writer_submit(c->ctl->v->writer, &c->ctl->v->home, j) != 0) {
 		log_warnx("control: %s by %s: the audit record could not be "
 		    "queued", action, c->actor);
 		free(j);
@@ -445,23 +455,25 @@ ctl_pseudonymise(struct ctl_conn *c, char *bsn, uint8_t *out)
 
 /* ---- erase: a writer job --------------------------------------------- */
 
-/* On the writer thread: hand the job back to the main loop. */
-static void
-ctl_erase_done(struct job *j)
+static int
+ctl_erase_apply(struct store_txn *t, struct job *j)
 {
-	struct ctl_conn *c = j->arg;
-
-	event_active(c->ev_job, EV_TIMEOUT, 0);
+	return store_erase(t, &j->in.erase, &j->out.erase);
 }
 
+/* Back on the main loop: answer, unless the client went away meanwhile. */
 static void
-ctl_erase_answer(evutil_socket_t fd, short what, void *arg)
+ctl_erase_answer(struct job *j)
 {
-	struct ctl_conn *c = arg;
-	struct job *j = c->job;
+	struct ctl_conn *c = j->arg;
 	const struct store_erase_out *o = &j->out.erase;
-	struct evbuffer *b = evbuffer_new();
+	struct evbuffer *b;
 	struct jsonw w;
+
+	if (c == NULL)
+		return;
+	c->job = NULL;	/* freed after this */
+	b = evbuffer_new();
 
 	if (j->err != 0) {
 		log_warnx("control: erase failed: %s", j->why);
@@ -498,6 +510,21 @@ ctl_erase_answer(evutil_socket_t fd, short what, void *arg)
 	evbuffer_free(b);
 }
 
+/* A batch that did not fit runs the erase again: forget the first run's. */
+static void
+ctl_erase_reset(struct job *j)
+{
+	free(j->out.erase.orgs);
+	j->out.erase.orgs = NULL;
+}
+
+static const struct job_ops ctl_erase_ops = {
+	.apply = ctl_erase_apply,
+	.reset = ctl_erase_reset,
+	.complete = ctl_erase_answer,
+	.free = ctl_job_free,
+};
+
 /* "BSN REASON" */
 static void
 ctl_erase(struct ctl_conn *c, char *arg)
@@ -518,10 +545,7 @@ ctl_erase(struct ctl_conn *c, char *arg)
 		ctl_error(c, "reason: must be death or gdpr-erasure");
 		return;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (c->ev_job = event_new(v->base, -1, 0, ctl_erase_answer,
-	    c)) == NULL) {
-		free(j);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		OPENSSL_cleanse(arg, strlen(arg));
 		ctl_error(c, "out of memory");
 		return;
@@ -530,17 +554,16 @@ ctl_erase(struct ctl_conn *c, char *arg)
 		free(j);
 		return;
 	}
-	j->kind = JOB_ERASE;
+	j->ops = &ctl_erase_ops;
 	j->orgs = vixd_orgs(v);
 	j->now = time(NULL);
 	j->in.erase.orgs = j->orgs;
 	j->in.erase.now = j->now;
 	j->in.erase.action = action;
 	j->in.erase.actor = c->actor;
-	j->done = ctl_erase_done;
 	j->arg = c;
 	c->job = j;
-	if ((err = writer_submit(v->writer, NULL, j)) != 0) {
+	if ((err = writer_submit(v->writer, &v->home, j)) != 0) {
 		c->job = NULL;
 		ctl_job_free(j);
 		ctl_error(c, "%s", err == VIX_E_FULL ? "the writer's queue is "

@@ -2,7 +2,8 @@
  * Request handlers: one function per request type. A handler checks the
  * caller's role and the request's fields on the worker, pseudonymises the
  * BSN at once (and wipes it from the request), and hands writes to the
- * writer; handlers_complete answers when the write has committed.
+ * writer as a job whose ops (handlers_job_ops) apply it there, say why
+ * the store refused it, and answer when it has committed.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -18,9 +19,9 @@
 #include "log.h"
 #include "orgstats.h"
 #include "push.h"
-#include "ratelimit.h"
 #include "rules.h"
-#include "server.h"
+#include "session.h"
+#include "vixd.h"
 #include "vix_version.h"
 #include "zone.h"
 
@@ -31,7 +32,7 @@
 
 /* Build a response around an optional body and send it. */
 static void
-respond(struct conn *c, uint64_t id, Vix__V1__Response__BodyCase kind,
+respond(struct session *s, uint64_t id, Vix__V1__Response__BodyCase kind,
     void *body)
 {
 	Vix__V1__ServerMessage msg = VIX__V1__SERVER_MESSAGE__INIT;
@@ -45,21 +46,21 @@ respond(struct conn *c, uint64_t id, Vix__V1__Response__BodyCase kind,
 	resp.ping = body;	/* every body member shares the union */
 	msg.msg_case = VIX__V1__SERVER_MESSAGE__MSG_RESPONSE;
 	msg.response = &resp;
-	conn_send(c, &msg);
+	session_send(s, &msg);
 }
 
 static int
-require_role(struct conn *c, uint64_t id, unsigned role, const char *name)
+require_role(struct session *s, uint64_t id, unsigned role, const char *name)
 {
-	if (c->org->roles & role)
+	if (s->org->roles & role)
 		return 0;
-	conn_respond_status(c, id, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
-	    "organisation %s does not have the role '%s'", c->org->id, name);
+	session_respond_status(s, id, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
+	    "organisation %s does not have the role '%s'", s->org->id, name);
 	return -1;
 }
 
 static void __attribute__((format(printf, 3, 4)))
-invalid(struct conn *c, uint64_t id, const char *fmt, ...)
+invalid(struct session *s, uint64_t id, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -67,7 +68,7 @@ invalid(struct conn *c, uint64_t id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	conn_respond_status(c, id, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
+	session_respond_status(s, id, VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
 	    "%s", msg);
 }
 
@@ -76,70 +77,68 @@ invalid(struct conn *c, uint64_t id, const char *fmt, ...)
  * request either way. Returns 0, or -1 after answering.
  */
 static int
-pseudonymise(struct conn *c, uint64_t id, char *bsn, uint8_t *out)
+pseudonymise(struct session *s, uint64_t id, char *bsn, uint8_t *out)
 {
 	const char *why;
-	int rc = pseudonym_from_bsn(c->w->pseudonyms, bsn, out, &why);
+	int rc = pseudonym_from_bsn(s->w->pseudonyms, bsn, out, &why);
 
 	if (rc == -1)
-		invalid(c, id, "%s", why);
+		invalid(s, id, "%s", why);
 	else if (rc == -2)
-		conn_respond_status(c, id, VIX__V1__STATUS__CODE__INTERNAL,
+		session_respond_status(s, id, VIX__V1__STATUS__CODE__INTERNAL,
 		    "%s", why);
 	return rc == 0 ? 0 : -1;
 }
 
 static struct job *
-job_new(struct conn *c, uint64_t id, enum job_kind kind)
+job_new(struct session *s, uint64_t id, enum job_kind kind)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
-		conn_respond_status(c, id, VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED,
+		session_respond_status(s, id, VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED,
 		    "out of memory");
 		return NULL;
 	}
+	j->ops = &handlers_job_ops;
 	j->kind = kind;
-	j->conn = c;
+	j->sess = s;
 	j->req_id = id;
-	j->received_ns = c->req_t0;
-	j->org = c->org;
-	j->orgs = orgs_ref(c->orgs);	/* the registry j->org lives in */
+	j->received_ns = s->req_t0;
+	j->org = s->org;
+	j->orgs = orgs_ref(s->orgs);	/* the registry j->org lives in */
 	j->now = time(NULL);
 	return j;
 }
 
+static void job_reset(struct job *);
+
 static void
 job_free(struct job *j)
 {
-	if (j->kind == JOB_REGISTER)
-		store_view_free(&j->out.reg.view);
-	else if (j->kind == JOB_INVOLVED)
-		store_view_free(&j->out.inv.view);
-	else if (j->kind == JOB_COORDINATE)
-		store_view_free(&j->out.coord);
+	job_reset(j);
 	OPENSSL_cleanse(&j->in, sizeof(j->in));
 	orgs_unref(j->orgs);
 	free(j);
 }
 
 static void
-submit(struct conn *c, struct job *j)
+submit(struct session *s, struct job *j)
 {
-	int err = writer_submit(c->w->vixd->writer, c->w, j);
+	int err = writer_submit(s->w->vixd->writer, &s->w->home, j);
 
 	if (err == VIX_E_FULL)	/* a commit or two drains the queue */
-		conn_respond_retry(c, j->req_id, QUEUE_FULL_RETRY_MS,
+		session_respond_retry(s, j->req_id, QUEUE_FULL_RETRY_MS,
 		    "too many requests waiting for the store; retry after "
 		    "%u ms", QUEUE_FULL_RETRY_MS);
 	else if (err != 0)
-		conn_respond_status(c, j->req_id, err_to_status(err),
+		session_respond_status(s, j->req_id, err_to_status(err),
 		    "the index is shutting down");
 	if (err != 0) {
 		job_free(j);
 		return;
 	}
-	conn_job_submitted(c);
+	conn_job_submitted(s->conn);
 }
 
 /* The contact is stored without white space around its fields. */
@@ -157,7 +156,7 @@ register_trim(Vix__V1__Register *r)
 }
 
 static int
-register_fields(struct conn *c, uint64_t id, Vix__V1__Register *r,
+register_fields(struct session *s, uint64_t id, Vix__V1__Register *r,
     struct store_register_in *in)
 {
 	const Vix__V1__Contact *ct = r->contact;
@@ -166,16 +165,16 @@ register_fields(struct conn *c, uint64_t id, Vix__V1__Register *r,
 	int32_t birth;
 
 	if (rules_parse_date(r->birth_date, &birth) == -1) {
-		invalid(c, id, "birth_date: must be a real date as YYYY-MM-DD");
+		invalid(s, id, "birth_date: must be a real date as YYYY-MM-DD");
 		return -1;
 	}
 	if (rules_expiry(&zone_calendar, in->now, birth, r->duration_days,
-	    c->w->vixd->cfg.max_signal_days, &exp, &why) == -1 ||
+	    s->w->vixd->cfg.max_signal_days, &exp, &why) == -1 ||
 	    rules_check_contact(ct ? ct->name : "", ct ? ct->phone : "",
 	    ct ? ct->email : "", &why) == -1 ||
 	    rules_check_client_ref(r->client_ref, &why) == -1 ||
 	    rules_check_municipality(r->municipality, &why) == -1) {
-		invalid(c, id, "%s", why);
+		invalid(s, id, "%s", why);
 		return -1;
 	}
 	register_trim(r);
@@ -197,7 +196,7 @@ register_fields(struct conn *c, uint64_t id, Vix__V1__Register *r,
  * after answering.
  */
 static int
-register_free_text(struct conn *c, uint64_t id, Vix__V1__Register *r)
+register_free_text(struct session *s, uint64_t id, Vix__V1__Register *r)
 {
 	Vix__V1__Contact *ct = r->contact;
 	struct { const char *field; char *text; } f[] = {
@@ -212,65 +211,65 @@ register_free_text(struct conn *c, uint64_t id, Vix__V1__Register *r)
 		if (rules_check_no_bsn(f[i].field, f[i].text, r->bsn,
 		    &why) == -1) {
 			OPENSSL_cleanse(f[i].text, strlen(f[i].text));
-			invalid(c, id, "%s", why);
+			invalid(s, id, "%s", why);
 			return -1;
 		}
 	return 0;
 }
 
 static void
-handle_register(struct conn *c, Vix__V1__Request *req)
+handle_register(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Register *r = req->register_;
 	struct job *j;
 
-	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1 ||
-	    register_free_text(c, req->id, r) == -1 ||
-	    (j = job_new(c, req->id, JOB_REGISTER)) == NULL) {
+	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1 ||
+	    register_free_text(s, req->id, r) == -1 ||
+	    (j = job_new(s, req->id, JOB_REGISTER)) == NULL) {
 		if (r->bsn != NULL)
 			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
 		return;
 	}
-	j->in.reg.org = c->org;
+	j->in.reg.org = s->org;
 	j->in.reg.orgs = j->orgs;
 	j->in.reg.now = j->now;
-	j->in.reg.max_new_per_day = atomic_load(&c->w->vixd->max_new_per_day);
-	if (pseudonymise(c, req->id, r->bsn, j->in.reg.pseudonym) == -1 ||
-	    register_fields(c, req->id, r, &j->in.reg) == -1) {
+	j->in.reg.max_new_per_day = atomic_load(&s->w->vixd->max_new_per_day);
+	if (pseudonymise(s, req->id, r->bsn, j->in.reg.pseudonym) == -1 ||
+	    register_fields(s, req->id, r, &j->in.reg) == -1) {
 		job_free(j);
 		return;
 	}
-	submit(c, j);
+	submit(s, j);
 }
 
 static void
-handle_withdraw(struct conn *c, Vix__V1__Request *req)
+handle_withdraw(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Withdraw *r = req->withdraw;
 	int by_bsn = r->bsn != NULL && r->bsn[0] != '\0';
 	struct job *j;
 
-	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1)
+	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1)
 		goto wipe;
 	if (by_bsn == (r->signal_id != 0)) {
-		invalid(c, req->id, "signal_id, bsn: give exactly one of them");
+		invalid(s, req->id, "signal_id, bsn: give exactly one of them");
 		goto wipe;
 	}
 	if (r->reason != VIX__V1__WITHDRAW__REASON__UNJUSTIFIED &&
 	    r->reason != VIX__V1__WITHDRAW__REASON__RISK_RESOLVED) {
-		invalid(c, req->id, "reason: must be UNJUSTIFIED or "
+		invalid(s, req->id, "reason: must be UNJUSTIFIED or "
 		    "RISK_RESOLVED");
 		goto wipe;
 	}
-	if ((j = job_new(c, req->id, JOB_WITHDRAW)) == NULL)
+	if ((j = job_new(s, req->id, JOB_WITHDRAW)) == NULL)
 		goto wipe;
-	j->in.wd = (struct store_withdraw_in){ .org = c->org, .orgs = j->orgs,
+	j->in.wd = (struct store_withdraw_in){ .org = s->org, .orgs = j->orgs,
 	    .now = j->now, .signal_id = r->signal_id, .reason = r->reason };
-	if (by_bsn && pseudonymise(c, req->id, r->bsn, j->in.wd.pseudonym)) {
+	if (by_bsn && pseudonymise(s, req->id, r->bsn, j->in.wd.pseudonym)) {
 		job_free(j);
 		return;
 	}
-	submit(c, j);
+	submit(s, j);
 	return;
 wipe:
 	if (r->bsn != NULL)
@@ -278,26 +277,26 @@ wipe:
 }
 
 static void
-handle_involved(struct conn *c, Vix__V1__Request *req)
+handle_involved(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Involved *r = req->involved;
 	struct job *j;
 
-	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1 ||
-	    (j = job_new(c, req->id, JOB_INVOLVED)) == NULL) {
+	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1 ||
+	    (j = job_new(s, req->id, JOB_INVOLVED)) == NULL) {
 		if (r->bsn != NULL)
 			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
 		return;
 	}
-	if (pseudonymise(c, req->id, r->bsn, j->in.pseudonym) == -1) {
+	if (pseudonymise(s, req->id, r->bsn, j->in.pseudonym) == -1) {
 		job_free(j);
 		return;
 	}
-	submit(c, j);
+	submit(s, j);
 }
 
 static void
-handle_list(struct conn *c, Vix__V1__Request *req)
+handle_list(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__ListReply reply = VIX__V1__LIST_REPLY__INIT;
 	Vix__V1__SignalSummary *msgs = NULL, **ptrs = NULL;
@@ -306,10 +305,10 @@ handle_list(struct conn *c, Vix__V1__Request *req)
 	    LIST_PAGE_DEFAULT, n = 0;
 	int err;
 
-	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1)
+	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1)
 		return;
 	if (max > LIST_PAGE_MAX) {
-		invalid(c, req->id, "page_size: must be at most %d",
+		invalid(s, req->id, "page_size: must be at most %d",
 		    LIST_PAGE_MAX);
 		return;
 	}
@@ -318,10 +317,10 @@ handle_list(struct conn *c, Vix__V1__Request *req)
 	    (ptrs = calloc(max, sizeof(*ptrs))) == NULL)
 		err = VIX_E_STORE;
 	else
-		err = store_list(c->w->reader, c->org->sid, req->list->after,
+		err = store_list(s->w->reader, s->org->sid, req->list->after,
 		    rows, max, &n, &reply.next_after);
 	if (err != 0) {
-		conn_respond_status(c, req->id, err_to_status(err),
+		session_respond_status(s, req->id, err_to_status(err),
 		    "cannot list signals (%s)", err_name(err));
 		goto done;
 	}
@@ -337,7 +336,7 @@ handle_list(struct conn *c, Vix__V1__Request *req)
 	}
 	reply.n_signals = n;
 	reply.signals = ptrs;
-	respond(c, req->id, VIX__V1__RESPONSE__BODY_LIST, &reply);
+	respond(s, req->id, VIX__V1__RESPONSE__BODY_LIST, &reply);
 done:
 	free(rows);
 	free(msgs);
@@ -348,82 +347,83 @@ done:
 
 /* The recipients asked for, checked against the delegation in orgs.conf. */
 static struct subscription *
-subscription_new(struct conn *c, uint64_t id, const Vix__V1__Subscribe *r)
+subscription_new(struct session *s, uint64_t id, const Vix__V1__Subscribe *r)
 {
 	size_t n = r->n_recipients ? r->n_recipients : 1;
-	struct subscription *s = calloc(1, sizeof(*s));
+	struct subscription *sub = calloc(1, sizeof(*sub));
 
-	if (s == NULL || (s->r = calloc(n, sizeof(*s->r))) == NULL) {
-		free(s);
-		conn_respond_status(c, id, VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED,
-		    "out of memory");
+	if (sub == NULL || (sub->r = calloc(n, sizeof(*sub->r))) == NULL) {
+		free(sub);
+		session_respond_status(s, id,
+		    VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
 	}
-	s->conn = c;
-	s->window = c->w->vixd->cfg.subscribe_window;
+	sub->conn = s->conn;
+	sub->reader = s->w->reader;
+	sub->window = s->w->vixd->cfg.subscribe_window;
 	for (size_t i = 0; i < n; i++) {
-		const struct org *o = c->org;
+		const struct org *o = s->org;
 		const char *why;
 
 		if (r->n_recipients && rules_check_text("recipients",
 		    r->recipients[i], &why) == -1) {
-			invalid(c, id, "%s", why);
+			invalid(s, id, "%s", why);
 			goto fail;
 		}
 		if (r->n_recipients)
-			o = orgs_by_id(c->orgs, r->recipients[i]);
+			o = orgs_by_id(s->orgs, r->recipients[i]);
 		if (o == NULL) {
-			invalid(c, id, "recipients: no organisation '%.32s'",
+			invalid(s, id, "recipients: no organisation '%.32s'",
 			    r->recipients[i]);
 			goto fail;
 		}
-		if (!orgs_may_receive_for(c->org, o)) {
-			conn_respond_status(c, id,
+		if (!orgs_may_receive_for(s->org, o)) {
+			session_respond_status(s, id,
 			    VIX__V1__STATUS__CODE__PERMISSION_DENIED,
 			    "recipients: %s has not delegated its notifications "
 			    "to %s (receives_for in orgs.conf)", o->id,
-			    c->org->id);
+			    s->org->id);
 			goto fail;
 		}
-		if (notify_find(s, o->id) == NULL)
-			s->r[s->n++].org = o;
+		if (notify_find(sub, o->id) == NULL)
+			sub->r[sub->n++].org = o;
 	}
-	return s;
+	return sub;
 fail:
-	notify_free(s);
+	notify_free(sub);
 	return NULL;
 }
 
 static void
-handle_subscribe(struct conn *c, Vix__V1__Request *req)
+handle_subscribe(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Subscribe *r = req->subscribe;
 	Vix__V1__SubscribeReply reply = VIX__V1__SUBSCRIBE_REPLY__INIT;
 	Vix__V1__SubscribeReply__Position *pos = NULL, **ptrs = NULL;
-	struct subscription *s;
+	struct subscription *sub;
 	uint64_t last;
 
-	if (require_role(c, req->id, ROLE_SUBSCRIBE, "subscribe") == -1)
+	if (require_role(s, req->id, ROLE_SUBSCRIBE, "subscribe") == -1)
 		return;
-	if (c->sub != NULL) {
-		conn_respond_status(c, req->id,
+	if (s->sub != NULL) {
+		session_respond_status(s, req->id,
 		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION,
 		    "already subscribed on this connection");
 		return;
 	}
 	if (r->n_recipients > SUBSCRIBE_MAX) {
-		invalid(c, req->id, "recipients: at most %d", SUBSCRIBE_MAX);
+		invalid(s, req->id, "recipients: at most %d", SUBSCRIBE_MAX);
 		return;
 	}
-	if ((s = subscription_new(c, req->id, r)) == NULL)
+	if ((sub = subscription_new(s, req->id, r)) == NULL)
 		return;
-	if ((pos = calloc(s->n, sizeof(*pos))) == NULL ||
-	    (ptrs = calloc(s->n, sizeof(*ptrs))) == NULL)
+	if ((pos = calloc(sub->n, sizeof(*pos))) == NULL ||
+	    (ptrs = calloc(sub->n, sizeof(*ptrs))) == NULL)
 		goto fail;
-	for (size_t i = 0; i < s->n; i++) {
-		struct sub_recipient *sr = &s->r[i];
+	for (size_t i = 0; i < sub->n; i++) {
+		struct sub_recipient *sr = &sub->r[i];
 
-		if (store_position(c->w->reader, c->org->sid, sr->org->sid,
+		if (store_position(s->w->reader, s->org->sid, sr->org->sid,
 		    &sr->acked, &last) != 0)
 			goto fail;
 		sr->base = r->from_seq ? r->from_seq - 1 : sr->acked;
@@ -434,29 +434,28 @@ handle_subscribe(struct conn *c, Vix__V1__Request *req)
 		pos[i].last = last;
 		ptrs[i] = &pos[i];
 	}
-	reply.n_positions = s->n;
+	reply.n_positions = sub->n;
 	reply.positions = ptrs;
-	respond(c, req->id, VIX__V1__RESPONSE__BODY_SUBSCRIBE, &reply);
-	c->sub = s;
-	TAILQ_INSERT_TAIL(&c->w->subs, s, entry);
-	metrics_subscribers(&c->w->vixd->stats.metrics, c->w->idx, 1);
-	conn_stream_mode(c);
+	respond(s, req->id, VIX__V1__RESPONSE__BODY_SUBSCRIBE, &reply);
+	session_attach_subscription(s, sub);
+	conn_stream_mode(s->conn);
 	log_info("conn %llu (%s): subscribed for %zu recipient%s",
-	    (unsigned long long)c->id, c->org->id, s->n, s->n == 1 ? "" : "s");
-	notify_pump(s);
+	    (unsigned long long)conn_id(s->conn), s->org->id, sub->n,
+	    sub->n == 1 ? "" : "s");
+	notify_pump(sub);
 	free(pos);
 	free(ptrs);
 	return;
 fail:
-	conn_respond_status(c, req->id, VIX__V1__STATUS__CODE__INTERNAL,
+	session_respond_status(s, req->id, VIX__V1__STATUS__CODE__INTERNAL,
 	    "cannot read subscription positions");
-	notify_free(s);
+	notify_free(sub);
 	free(pos);
 	free(ptrs);
 }
 
 static void
-handle_ack(struct conn *c, Vix__V1__Request *req)
+handle_ack(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Ack *r = req->ack;
 	struct sub_recipient *sr;
@@ -464,177 +463,113 @@ handle_ack(struct conn *c, Vix__V1__Request *req)
 	struct job *j;
 
 	if (rules_check_text("recipient", r->recipient, &why) == -1) {
-		invalid(c, req->id, "%s", why);
+		invalid(s, req->id, "%s", why);
 		return;
 	}
-	if (c->sub == NULL || (sr = notify_find(c->sub, r->recipient)) == NULL) {
-		conn_respond_status(c, req->id,
+	if (s->sub == NULL || (sr = notify_find(s->sub, r->recipient)) == NULL) {
+		session_respond_status(s, req->id,
 		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION,
 		    "recipient: not subscribed for '%.32s' on this connection",
 		    r->recipient);
 		return;
 	}
 	if (r->seq == 0 || r->seq > sr->sent) {
-		invalid(c, req->id, "seq: %llu was not delivered on this "
+		invalid(s, req->id, "seq: %llu was not delivered on this "
 		    "connection (last sent %llu)", (unsigned long long)r->seq,
 		    (unsigned long long)sr->sent);
 		return;
 	}
-	if ((j = job_new(c, req->id, JOB_ACK)) == NULL)
+	if ((j = job_new(s, req->id, JOB_ACK)) == NULL)
 		return;
 	j->in.ack.recipient = sr->org->sid;
 	j->in.ack.seq = r->seq;
-	submit(c, j);
+	submit(s, j);
 }
 
 static void
-handle_coordinate(struct conn *c, Vix__V1__Request *req)
+handle_coordinate(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Coordinate *r = req->coordinate;
 	struct job *j;
 
-	if (require_role(c, req->id, ROLE_REGISTER, "register") == -1)
+	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1)
 		return;
 	if (r->match_id == 0) {
-		invalid(c, req->id, "match_id: is required");
+		invalid(s, req->id, "match_id: is required");
 		return;
 	}
 	if (r->action != VIX__V1__COORDINATE__ACTION__CLAIM &&
 	    r->action != VIX__V1__COORDINATE__ACTION__RELEASE &&
 	    r->action != VIX__V1__COORDINATE__ACTION__MARK_COORDINATED) {
-		invalid(c, req->id, "action: must be CLAIM, RELEASE or "
+		invalid(s, req->id, "action: must be CLAIM, RELEASE or "
 		    "MARK_COORDINATED");
 		return;
 	}
-	if ((j = job_new(c, req->id, JOB_COORDINATE)) == NULL)
+	if ((j = job_new(s, req->id, JOB_COORDINATE)) == NULL)
 		return;
-	j->in.coord = (struct store_coordinate_in){ .org = c->org,
+	j->in.coord = (struct store_coordinate_in){ .org = s->org,
 	    .orgs = j->orgs, .now = j->now, .match_id = r->match_id,
 	    .action = r->action };
-	submit(c, j);
+	submit(s, j);
 }
 
 static void
-handle_ping(struct conn *c, Vix__V1__Request *req)
+handle_ping(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__PingReply reply = VIX__V1__PING_REPLY__INIT;
 	Vix__V1__Organisation org = VIX__V1__ORGANISATION__INIT;
 
-	org.id = (char *)c->org->id;
-	org.name = (char *)c->org->name;
-	org.oin = (char *)c->org->oin;
+	org.id = (char *)s->org->id;
+	org.name = (char *)s->org->name;
+	org.oin = (char *)s->org->oin;
 	reply.server_version = (char *)VIX_VERSION;
 	reply.organisation = &org;
-	respond(c, req->id, VIX__V1__RESPONSE__BODY_PING, &reply);
-}
-
-/* The BSN a request carries, if any, to wipe when it is not handled. */
-static char *
-request_bsn(Vix__V1__Request *req)
-{
-	switch (req->body_case) {
-	case VIX__V1__REQUEST__BODY_REGISTER:	return req->register_->bsn;
-	case VIX__V1__REQUEST__BODY_WITHDRAW:	return req->withdraw->bsn;
-	case VIX__V1__REQUEST__BODY_INVOLVED:	return req->involved->bsn;
-	default:				return NULL;
-	}
-}
-
-/*
- * Over its organisation's rate_limit, a request is refused with a retry
- * hint and not applied. Acks are not counted: they only confirm
- * notifications the index sent (at most the window). Anything else a push
- * target sends is counted like any request, though it is refused.
- */
-static int
-rate_limited(struct conn *c, Vix__V1__Request *req)
-{
-	struct ratelimit_refusal why;
-	char *bsn;
-
-	if (req->body_case == VIX__V1__REQUEST__BODY_ACK ||
-	    ratelimit_take(c->w->vixd->ratelimit, c->org->sid, c->req_t0,
-	    &why) == 0)
-		return 0;
-	if ((bsn = request_bsn(req)) != NULL)
-		OPENSSL_cleanse(bsn, strlen(bsn));
-	metrics_rate_limited(&c->w->vixd->stats.metrics);
-	if (why.first)
-		log_warnx("organisation %s is over its rate limit of %u "
-		    "requests/s: refusing with RESOURCE_EXHAUSTED (said at most "
-		    "once a minute)", c->org->id, why.rate);
-	conn_respond_retry(c, req->id, why.retry_ms, "organisation %s over "
-	    "its rate limit of %u requests/s; retry after %" PRIu32 " ms",
-	    c->org->id, why.rate, why.retry_ms);
-	return 1;
-}
-
-/*
- * A connection vixd dialled (push) delivers notifications: the partner
- * answers with Acks and may ask nothing else on it. Returns 1 after
- * refusing.
- */
-static int
-push_refused(struct conn *c, Vix__V1__Request *req)
-{
-	char *bsn;
-
-	if (c->pusher == NULL || req->body_case == VIX__V1__REQUEST__BODY_ACK)
-		return 0;
-	if ((bsn = request_bsn(req)) != NULL)
-		OPENSSL_cleanse(bsn, strlen(bsn));
-	conn_respond_status(c, req->id, VIX__V1__STATUS__CODE__PERMISSION_DENIED,
-	    "this connection was dialled by the index to push notifications "
-	    "to %s: only Ack is accepted on it (connect to the index to send "
-	    "other requests)", c->org->id);
-	return 1;
+	respond(s, req->id, VIX__V1__RESPONSE__BODY_PING, &reply);
 }
 
 void
-handlers_dispatch(struct conn *c, Vix__V1__Request *req)
+handlers_dispatch(struct session *s, Vix__V1__Request *req)
 {
-	if (rate_limited(c, req) || push_refused(c, req))
-		return;
 	switch (req->body_case) {
 	case VIX__V1__REQUEST__BODY_PING:
-		handle_ping(c, req);
+		handle_ping(s, req);
 		break;
 	case VIX__V1__REQUEST__BODY_REGISTER:
-		handle_register(c, req);
+		handle_register(s, req);
 		break;
 	case VIX__V1__REQUEST__BODY_WITHDRAW:
-		handle_withdraw(c, req);
+		handle_withdraw(s, req);
 		break;
 	case VIX__V1__REQUEST__BODY_INVOLVED:
-		handle_involved(c, req);
+		handle_involved(s, req);
 		break;
 	case VIX__V1__REQUEST__BODY_LIST:
-		handle_list(c, req);
+		handle_list(s, req);
 		break;
 	case VIX__V1__REQUEST__BODY_SUBSCRIBE:
-		handle_subscribe(c, req);
+		handle_subscribe(s, req);
 		break;
 	case VIX__V1__REQUEST__BODY_ACK:
-		handle_ack(c, req);
+		handle_ack(s, req);
 		break;
 	case VIX__V1__REQUEST__BODY_COORDINATE:
-		handle_coordinate(c, req);
+		handle_coordinate(s, req);
 		break;
 	case VIX__V1__REQUEST__BODY__NOT_SET:
 		if (req->base.n_unknown_fields > 0) {
-			conn_respond_status(c, req->id,
+			session_respond_status(s, req->id,
 			    VIX__V1__STATUS__CODE__UNIMPLEMENTED,
 			    "request type not known to this server "
 			    "(version %s)", VIX_VERSION);
 			break;
 		}
-		conn_respond_status(c, req->id,
+		session_respond_status(s, req->id,
 		    VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
 		    "request has no body (expected one of: ping, register, "
 		    "withdraw, involved, list, subscribe, ack, coordinate)");
 		break;
 	default:
-		conn_respond_status(c, req->id,
+		session_respond_status(s, req->id,
 		    VIX__V1__STATUS__CODE__UNIMPLEMENTED,
 		    "request type %d is not known to this server",
 		    (int)req->body_case);
@@ -706,7 +641,7 @@ match_msg_free(struct match_msg *m)
 }
 
 static void
-complete_register(struct conn *c, struct job *j, struct match_msg *m)
+complete_register(struct session *s, struct job *j, struct match_msg *m)
 {
 	Vix__V1__RegisterReply reply = VIX__V1__REGISTER_REPLY__INIT;
 	const struct store_register_out *o = &j->out.reg;
@@ -718,11 +653,11 @@ complete_register(struct conn *c, struct job *j, struct match_msg *m)
 	reply.expiry_bound = j->in.reg.bound;
 	if (o->view.has_match)
 		reply.match = &m->match;
-	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_REGISTER, &reply);
+	respond(s, j->req_id, VIX__V1__RESPONSE__BODY_REGISTER, &reply);
 }
 
 static void
-complete_withdraw(struct conn *c, struct job *j)
+complete_withdraw(struct session *s, struct job *j)
 {
 	Vix__V1__WithdrawReply reply = VIX__V1__WITHDRAW_REPLY__INIT;
 
@@ -730,50 +665,50 @@ complete_withdraw(struct conn *c, struct job *j)
 	reply.archived = j->out.wd.archived;
 	reply.match_id = j->out.wd.match_id;
 	reply.match_closed = j->out.wd.change == MATCH_CLOSED;
-	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_WITHDRAW, &reply);
+	respond(s, j->req_id, VIX__V1__RESPONSE__BODY_WITHDRAW, &reply);
 }
 
 static void
-complete_involved(struct conn *c, struct job *j, struct match_msg *m)
+complete_involved(struct session *s, struct job *j, struct match_msg *m)
 {
 	Vix__V1__InvolvedReply reply = VIX__V1__INVOLVED_REPLY__INIT;
 
 	reply.signal_id = j->out.inv.signal_id;
 	if (j->out.inv.view.has_match)
 		reply.match = &m->match;
-	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_INVOLVED, &reply);
+	respond(s, j->req_id, VIX__V1__RESPONSE__BODY_INVOLVED, &reply);
 }
 
 static void
-complete_ack(struct conn *c, struct job *j)
+complete_ack(struct session *s, struct job *j)
 {
 	Vix__V1__AckReply reply = VIX__V1__ACK_REPLY__INIT;
 
 	reply.acked = j->out.acked;
-	if (c->pusher == NULL)	/* a push target sends acks, takes no replies */
-		respond(c, j->req_id, VIX__V1__RESPONSE__BODY_ACK, &reply);
+	if (s->pusher == NULL)	/* a push target sends acks, takes no replies */
+		respond(s, j->req_id, VIX__V1__RESPONSE__BODY_ACK, &reply);
 	else
-		push_conn_acked(c);
+		push_conn_acked(s);
 	/* The window opened: send what waits. */
-	for (size_t i = 0; c->sub != NULL && i < c->sub->n; i++)
-		if (c->sub->r[i].org->sid == j->in.ack.recipient) {
-			if (j->out.acked > c->sub->r[i].acked)
-				c->sub->r[i].acked = j->out.acked;
-			notify_pump(c->sub);
+	for (size_t i = 0; s->sub != NULL && i < s->sub->n; i++)
+		if (s->sub->r[i].org->sid == j->in.ack.recipient) {
+			if (j->out.acked > s->sub->r[i].acked)
+				s->sub->r[i].acked = j->out.acked;
+			notify_pump(s->sub);
 		}
 }
 
 static void
-complete_coordinate(struct conn *c, struct job *j, struct match_msg *m)
+complete_coordinate(struct session *s, struct job *j, struct match_msg *m)
 {
 	Vix__V1__CoordinateReply reply = VIX__V1__COORDINATE_REPLY__INIT;
 
 	reply.match = &m->match;
-	respond(c, j->req_id, VIX__V1__RESPONSE__BODY_COORDINATE, &reply);
+	respond(s, j->req_id, VIX__V1__RESPONSE__BODY_COORDINATE, &reply);
 }
 
 static void
-complete_ok(struct conn *c, struct job *j)
+complete_ok(struct session *s, struct job *j)
 {
 	const struct store_view *v = j->kind == JOB_REGISTER ?
 	    &j->out.reg.view : j->kind == JOB_COORDINATE ? &j->out.coord :
@@ -781,22 +716,22 @@ complete_ok(struct conn *c, struct job *j)
 	struct match_msg m;
 
 	if (j->kind == JOB_WITHDRAW) {
-		complete_withdraw(c, j);
+		complete_withdraw(s, j);
 		return;
 	}
 	if (j->kind == JOB_ACK) {
-		complete_ack(c, j);
+		complete_ack(s, j);
 		return;
 	}
 	if (match_msg_build(&m, v, j->orgs) == -1)
-		conn_respond_status(c, j->req_id, VIX__V1__STATUS__CODE__INTERNAL,
+		session_respond_status(s, j->req_id, VIX__V1__STATUS__CODE__INTERNAL,
 		    "out of memory building the answer; the change was stored");
 	else if (j->kind == JOB_REGISTER)
-		complete_register(c, j, &m);
+		complete_register(s, j, &m);
 	else if (j->kind == JOB_COORDINATE)
-		complete_coordinate(c, j, &m);
+		complete_coordinate(s, j, &m);
 	else
-		complete_involved(c, j, &m);
+		complete_involved(s, j, &m);
 	match_msg_free(&m);
 }
 
@@ -840,51 +775,190 @@ job_orgstats(struct orgstats *s, const struct job *j)
 		(void)orgstats_add(s, sid, ORGSTAT_UNJUSTIFIED_QUICK, day);
 }
 
-void
-handlers_complete(struct job *j)
+/* A write came back from the writer (committed, or refused): answer it. */
+static void
+job_complete_request(struct job *j)
 {
-	struct conn *c = j->conn;
+	struct session *s = j->sess;
 
-	job_orgstats(c->w->vixd->orgstats, j);
-	if (conn_is_open(c)) {
-		conn_request_begin(c, job_metrics_type(j), j->received_ns);
+	job_orgstats(s->w->vixd->orgstats, j);
+	if (conn_is_open(s->conn)) {
+		session_request_begin(s, job_metrics_type(j), j->received_ns);
 		if (j->err != 0)
-			conn_respond_status(c, j->req_id, err_to_status(j->err),
+			session_respond_status(s, j->req_id, err_to_status(j->err),
 			    "%s", j->why);
 		else
-			complete_ok(c, j);
-		conn_request_begin(c, METRICS_REQ_NONE, 0);
+			complete_ok(s, j);
+		session_request_begin(s, METRICS_REQ_NONE, 0);
 	}
-	job_free(j);
-	conn_job_returned(c);
+	conn_job_returned(s->conn);
 }
 
-/* A job without a connection (the sweep) is back; on the writer thread. */
-void
-handlers_complete_detached(void *arg, struct job *j)
+/* ---- writes, on the writer thread ------------------------------------ */
+
+static const char *
+job_action(const struct job *j)
 {
-	const struct store_sweep_out *o = &j->out.sweep;
-	struct vixd_stats *st = &((struct vixd *)arg)->stats;
-
-	atomic_fetch_add(&st->sweeps, 1);
-	if (j->err == 0) {
-		atomic_fetch_add(&st->signals_expired, o->expired);
-		atomic_fetch_add(&st->escalations, o->escalated);
-		atomic_fetch_add(&st->archive_purged, o->purged);
-		atomic_fetch_add(&st->outbox_pruned_acked, o->pruned);
-		atomic_fetch_add(&st->outbox_pruned_retention, o->pruned_unacked);
-	} else
-		atomic_fetch_add(&st->sweep_failures, 1);
-	if (j->err != 0)
-		log_warnx("sweep failed: %s", j->why);
-	else if (o->expired || o->escalated || o->purged || o->pruned ||
-	    o->pruned_unacked)
-		log_info("sweep: %zu signals expired, %zu escalations, %zu "
-		    "archived signals purged, %zu delivered and %zu "
-		    "undelivered outbox rows pruned", o->expired, o->escalated,
-		    o->purged, o->pruned, o->pruned_unacked);
-	if (o->pruned_unacked > 0)
-		log_warnx("sweep: %zu notifications were never acknowledged "
-		    "within outbox_retention and are gone", o->pruned_unacked);
-	job_free(j);
+	switch (j->kind) {
+	case JOB_REGISTER:	return "register";
+	case JOB_WITHDRAW:	return "withdraw";
+	case JOB_INVOLVED:	return "involved";
+	case JOB_ACK:		return "ack";
+	case JOB_COORDINATE:	return "coordinate";
+	}
+	return "unknown";
 }
+
+/* A registration over max_new_signals_per_day: the cap and its reset. */
+static void
+refused_daily_cap(struct job *j)
+{
+	const struct store_register_in *in = &j->in.reg;
+	time_t reset = (time_t)((in->now / 86400 + 1) * 86400);
+	char when[32];
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+	    gmtime_r(&reset, &tm));
+	snprintf(j->why, sizeof(j->why), "organisation %s has registered %u "
+	    "new signals today, its maximum (max_new_signals_per_day); new "
+	    "signals are accepted again from %s; refreshing its existing "
+	    "signals is not limited", in->org->id, in->max_new_per_day, when);
+}
+
+/*
+ * Why the store refused the request of j with err, for the client. Other
+ * errors are failures, not refusals: the writer says those.
+ */
+static void
+refused(struct job *j, int err)
+{
+	switch (err) {
+	case VIX_E_PRECONDITION:
+		snprintf(j->why, sizeof(j->why), "match_id: you do not "
+		    "coordinate match %llu, so you cannot release it",
+		    (unsigned long long)j->in.coord.match_id);
+		break;
+	case VIX_E_INVALID:
+		snprintf(j->why, sizeof(j->why), j->kind == JOB_ACK ? "seq: "
+		    "beyond the last notification for this recipient" :
+		    "invalid request");
+		break;
+	case VIX_E_NOT_FOUND:
+		if (j->kind == JOB_COORDINATE) {
+			snprintf(j->why, sizeof(j->why), "match_id: no open "
+			    "match %llu", (unsigned long long)
+			    j->in.coord.match_id);
+			break;
+		}
+		snprintf(j->why, sizeof(j->why), "no active signal of yours "
+		    "matches %s", j->kind == JOB_WITHDRAW &&
+		    j->in.wd.signal_id ? "signal_id" : "bsn");
+		break;
+	case VIX_E_PERMISSION:
+		if (j->kind == JOB_COORDINATE) {
+			snprintf(j->why, sizeof(j->why), "match_id: you are "
+			    "not involved in match %llu",
+			    (unsigned long long)j->in.coord.match_id);
+			break;
+		}
+		snprintf(j->why, sizeof(j->why), j->kind == JOB_INVOLVED ?
+		    "bsn: you may ask who else is involved only while you have "
+		    "an active signal on this youth" : "signal_id: the signal "
+		    "was registered by another organisation; only its "
+		    "registrant may withdraw it");
+		break;
+	case VIX_E_LIMIT:
+		refused_daily_cap(j);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+job_apply(struct store_txn *t, struct job *j)
+{
+	int err = VIX_E_STORE;
+
+	switch (j->kind) {
+	case JOB_REGISTER:
+		err = store_register(t, &j->in.reg, &j->out.reg);
+		break;
+	case JOB_WITHDRAW:
+		err = store_withdraw(t, &j->in.wd, &j->out.wd);
+		break;
+	case JOB_INVOLVED:
+		err = store_involved(t, j->in.pseudonym, j->org, j->now,
+		    &j->out.inv.signal_id, &j->out.inv.view);
+		break;
+	case JOB_ACK:
+		err = store_ack(t, j->org->sid, j->in.ack.recipient,
+		    j->in.ack.seq, &j->out.acked);
+		break;
+	case JOB_COORDINATE:
+		err = store_coordinate(t, &j->in.coord, &j->out.coord);
+		break;
+	}
+	if (err != 0)
+		refused(j, err);
+	return err;
+}
+
+/*
+ * A refused request's audit record: who tried what on which signal or
+ * match, linked to the youth it concerned (given, or found from them).
+ */
+static int
+job_audit_refusal(struct store_txn *t, struct job *j)
+{
+	const uint8_t *youth = NULL;
+	uint64_t signal_id = 0, match_id = 0;
+
+	switch (j->kind) {
+	case JOB_REGISTER:
+		youth = j->in.reg.pseudonym;
+		break;
+	case JOB_WITHDRAW:
+		signal_id = j->in.wd.signal_id;
+		youth = signal_id ? NULL : j->in.wd.pseudonym;
+		break;
+	case JOB_INVOLVED:
+		youth = j->in.pseudonym;
+		break;
+	case JOB_COORDINATE:
+		match_id = j->in.coord.match_id;
+		break;
+	default:
+		break;
+	}
+	return store_audit_youth(t, youth, j->now, j->org->oin, job_action(j),
+	    signal_id, match_id, err_name(j->err));
+}
+
+/* Registrations are what fills the store. */
+static int
+job_grows(const struct job *j)
+{
+	return j->kind == JOB_REGISTER;
+}
+
+static void
+job_reset(struct job *j)
+{
+	if (j->kind == JOB_REGISTER)
+		store_view_free(&j->out.reg.view);
+	else if (j->kind == JOB_INVOLVED)
+		store_view_free(&j->out.inv.view);
+	else if (j->kind == JOB_COORDINATE)
+		store_view_free(&j->out.coord);
+}
+
+const struct job_ops handlers_job_ops = {
+	.apply = job_apply,
+	.audit_refusal = job_audit_refusal,
+	.grows = job_grows,
+	.reset = job_reset,
+	.complete = job_complete_request,
+	.free = job_free,
+};

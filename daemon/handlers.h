@@ -2,18 +2,22 @@
 #ifndef VIX_HANDLERS_H
 #define VIX_HANDLERS_H
 
-#include "conn.h"
+#include "session.h"
+#include "writer.h"
+
+struct job;
 
 /*
- * Serve one decoded request from an authenticated connection. May wipe
- * the BSN in the request, which is why it is not const.
+ * Serve one decoded request of an authenticated session. May wipe the BSN
+ * in the request, which is why it is not const.
  */
-void	handlers_dispatch(struct conn *, Vix__V1__Request *);
+void	handlers_dispatch(struct session *, Vix__V1__Request *);
 
-/* A write came back from the writer (committed, or failed): answer it. */
-void	handlers_complete(struct job *);
-
-/* A job of no connection (the sweep) came back; called on the writer. */
-void	handlers_complete_detached(void *vixd, struct job *);
+/*
+ * The ops of a client's write (register, withdraw, involved, ack,
+ * coordinate, by j->kind): applied by the writer, which posts the job to
+ * its worker; completing it answers the client.
+ */
+extern const struct job_ops handlers_job_ops;
 
 #endif

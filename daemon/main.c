@@ -24,11 +24,11 @@
 #include "pseudonym.h"
 #include "orgstats.h"
 #include "ratelimit.h"
-#include "handlers.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "status.h"
 #include "store.h"
+#include "sweep.h"
 #include "tls.h"
 #include "vix_version.h"
 #include "vixd.h"
@@ -343,7 +343,6 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 	struct vixd_config nc;
 	struct orgs *orgs = NULL;
 	SSL_CTX *ctx = NULL, *cctx = NULL;
-	struct timeval tv;
 	int64_t interval;
 
 	changes[0] = '\0';
@@ -369,14 +368,7 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 	interval = v->cfg.sweep_interval;
 	config_reload(&v->cfg, &nc, changes, len);
 	config_free(&nc);
-	/*
-	 * Re-arming restarts the timer: only when the interval changed, or
-	 * reloads more frequent than the interval would stop the sweeps.
-	 */
-	if (v->cfg.sweep_interval != interval) {
-		tv = (struct timeval){ v->cfg.sweep_interval, 0 };
-		event_add(v->ev_sweep, &tv);
-	}
+	sweep_reloaded(v, interval);
 	raise_nofile(&v->cfg);	/* max_connections may have grown */
 	ratelimit_set(v->ratelimit, v->cfg.rate_limit, v->cfg.rate_burst);
 	atomic_store(&v->max_new_per_day, v->cfg.max_new_signals_per_day);
@@ -411,38 +403,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	sdnotify_send("STOPPING=1");
 	event_base_loopbreak(v->base);
-}
-
-/* Time-driven work goes to the writer as one bounded job per tick. */
-static void
-on_sweep(evutil_socket_t fd, short what, void *arg)
-{
-	struct vixd *v = arg;
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		return;
-	j->kind = JOB_SWEEP;
-	j->orgs = vixd_orgs(v);
-	j->now = time(NULL);
-	j->in.sweep = (struct store_sweep_in){ .orgs = j->orgs, .now = j->now,
-	    .max = v->cfg.sweep_chunk,
-	    .archive_secs = v->cfg.archive_retention,
-	    .outbox_retention = v->cfg.outbox_retention };
-	if (writer_submit(v->writer, NULL, j) != 0) {
-		orgs_unref(j->orgs);
-		free(j);
-	}
-}
-
-static void
-setup_sweep(struct vixd *v)
-{
-	struct timeval tv = { v->cfg.sweep_interval, 0 };
-
-	v->ev_sweep = event_new(v->base, -1, EV_PERSIST, on_sweep, v);
-	if (v->ev_sweep == NULL || event_add(v->ev_sweep, &tv) == -1)
-		fatalx("cannot set up the sweep timer");
 }
 
 static void
@@ -509,7 +469,7 @@ open_store(struct vixd *v, struct diag *d)
 	    .map_size = v->cfg.map_size,
 	    .quota_percent = v->cfg.quota_percent,
 	    .escalate_after = v->cfg.escalate_after };
-	struct writer_hooks hooks = { server_job_done, server_published, v };
+	struct writer_hooks hooks = { server_published, v };
 	char key_id[PSEUDONYM_KEY_ID_LEN];
 
 	if (pseudonym_key_id(v->pseudonym_key, key_id) == -1) {
@@ -542,8 +502,7 @@ vixd_free(struct vixd *v)
 	 */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
-	if (v->ev_sweep != NULL)
-		event_free(v->ev_sweep);
+	sweep_stop(v);
 	ratelimit_free(v->ratelimit);
 	orgstats_free(v->orgstats);
 	if (v->base != NULL)
@@ -705,10 +664,11 @@ main(int argc, char **argv)
 	if (open_store(&v, &d) == -1)
 		fatal_diag(&d);
 
-	if (evthread_use_pthreads() == -1 || (v.base = event_base_new()) == NULL)
+	if (evthread_use_pthreads() == -1 || (v.base = event_base_new()) == NULL ||
+	    server_jobs_init(&v) == -1)
 		fatalx("cannot create the event loop");
 	setup_signals(&v);
-	setup_sweep(&v);
+	sweep_start(&v);
 	raise_nofile(&v.cfg);
 	if ((v.status = status_start(&v)) == NULL)
 		fatalx("cannot start the status thread");
@@ -722,6 +682,7 @@ main(int argc, char **argv)
 	server_drain(&v);
 	status_stop(v.status);	/* it reads the writer's counts */
 	writer_stop(v.writer);	/* every queued write committed and answered */
+	server_jobs_finish(&v);	/* the main loop's, back after it ended */
 	control_stop(ctl);	/* after the writer: an erase may have been queued */
 	status_free(v.status);	/* after its askers: admin and control */
 	v.writer = NULL;

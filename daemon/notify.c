@@ -61,7 +61,7 @@ pump_one(struct subscription *s, struct sub_recipient *r)
 	    conn_output_length(s->conn) < OUTPUT_HIGH &&
 	    (room = notify_room(r, s->window)) > 0) {
 		before = r->sent;
-		if (store_outbox_read(conn_reader(s->conn), r->org->sid,
+		if (store_outbox_read(s->reader, r->org->sid,
 		    r->sent, room < PUMP_CHUNK ? room : PUMP_CHUNK, pump_row,
 		    &p) != 0) {
 			log_warnx("notify: cannot read the outbox of %s",

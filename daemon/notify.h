@@ -16,6 +16,7 @@
 
 struct conn;
 struct org;
+struct store_reader;
 struct worker;
 
 struct sub_recipient {
@@ -28,6 +29,7 @@ struct sub_recipient {
 struct subscription {
 	TAILQ_ENTRY(subscription) entry;	/* on the worker */
 	struct conn		*conn;
+	struct store_reader	*reader;	/* the worker's */
 	unsigned		 window;
 	size_t			 n;
 	struct sub_recipient	*r;

@@ -7,8 +7,10 @@
 
 #include "addr.h"
 #include "conn.h"
+#include "handlers.h"
 #include "log.h"
 #include "push.h"
+#include "session.h"
 #include "vixd.h"
 
 struct pusher {
@@ -25,7 +27,7 @@ struct pusher {
 	int		 gone;		/* removed: free once conn is released */
 	int		 at_once;	/* redial without waiting */
 	struct event	*timer;
-	struct conn	*conn;
+	struct session	*sess;		/* while dialled */
 };
 
 unsigned
@@ -42,6 +44,14 @@ push_backoff_ms(unsigned attempt, unsigned base_ms, unsigned max_ms,
 }
 
 static void push_closed(struct pusher *);
+static void push_ready(void *);
+static void push_frame(void *, const uint8_t *, size_t);
+static void push_conn_closed(void *, const char *);
+
+/* A push connection: its own frame handler, session's last word. */
+static const struct conn_cb push_cb = {
+	push_ready, push_frame, session_bad_frame, push_conn_closed
+};
 
 static uint64_t
 push_now_ms(void)
@@ -56,14 +66,27 @@ static void
 push_dial(evutil_socket_t fd, short what, void *arg)
 {
 	struct pusher *p = arg;
+	struct session *s;
 
 	if (p->w->draining)
 		return;
 	log_debug("push: dialling %s at %s:%u", p->org_id, p->host, p->port);
 	p->ready_ms = 0;
 	snprintf(p->why, sizeof(p->why), "cannot set up a connection");
-	if ((p->conn = conn_dial(p->w, p->host, p->port, p)) == NULL)
+	if ((s = session_new_outbound(p->w, p)) == NULL) {
+		log_warnx("conn_dial: cannot set up a connection to %s",
+		    p->host);
 		push_closed(p);
+		return;
+	}
+	s->conn = conn_dial(p->w, vixd_client_ssl_new(p->w->vixd,
+	    &s->generation), p->host, p->port, &push_cb, s);
+	if (s->conn == NULL) {
+		session_free(s);
+		push_closed(p);
+		return;
+	}
+	p->sess = s;
 }
 
 static void
@@ -87,7 +110,7 @@ push_closed(struct pusher *p)
 {
 	unsigned delay;
 
-	p->conn = NULL;
+	p->sess = NULL;
 	/* A partner that kept the line open a while had taken us. */
 	if (p->ready_ms != 0 && push_now_ms() - p->ready_ms >= PUSH_STABLE_MS)
 		p->attempt = 0;
@@ -110,43 +133,68 @@ push_closed(struct pusher *p)
 	push_schedule(p, delay);
 }
 
-void
-push_conn_closed(struct conn *c)
+/* The connection of a push target was released: redial (or forget). */
+static void
+push_conn_closed(void *arg, const char *reason)
 {
-	push_closed(c->pusher);
+	struct session *s = arg;
+	struct pusher *p = s->pusher;
+
+	snprintf(p->why, sizeof(p->why), "%s", reason);
+	session_free(s);
+	push_closed(p);
 }
 
 void
-push_conn_ending(struct conn *c, const char *reason)
+push_conn_acked(struct session *s)
 {
-	snprintf(c->pusher->why, sizeof(c->pusher->why), "%s", reason);
+	s->pusher->attempt = 0;
 }
 
 void
-push_conn_acked(struct conn *c)
+push_restart(struct session *s, const char *reason)
 {
-	c->pusher->attempt = 0;
+	s->pusher->at_once = 1;
+	conn_teardown(s->conn, reason);
 }
 
-const char *
-push_org_oin(const struct pusher *p)
+/*
+ * The partner answers notifications with Acks and may ask nothing else on
+ * a connection vixd dialled; anything else is counted against the rate
+ * limit like any request, and refused.
+ */
+static void
+push_frame(void *arg, const uint8_t *buf, size_t len)
 {
-	return p->oin;
-}
+	struct session *s = arg;
+	struct frame_budget budget;
+	Vix__V1__Request *req;
 
-void
-push_restart(struct conn *c, const char *reason)
-{
-	c->pusher->at_once = 1;
-	conn_teardown(c, reason);
+	if ((req = session_decode(s, buf, len, &budget)) == NULL)
+		return;
+	if (session_rate_limited(s, req))
+		goto done;
+	if (req->body_case == VIX__V1__REQUEST__BODY_ACK)
+		handlers_dispatch(s, req);
+	else {
+		session_wipe_bsn(req);
+		session_respond_status(s, req->id,
+		    VIX__V1__STATUS__CODE__PERMISSION_DENIED, "this connection "
+		    "was dialled by the index to push notifications to %s: "
+		    "only Ack is accepted on it (connect to the index to send "
+		    "other requests)", s->org->id);
+	}
+done:
+	session_request_free(s, req, &budget);
 }
 
 /* Handshake done: the partner gets what it may receive, from its cursor. */
-void
-push_conn_ready(struct conn *c)
+static void
+push_stream(struct session *ss)
 {
-	struct pusher *p = c->pusher;
-	const struct org *o = c->org;
+	struct pusher *p = ss->pusher;
+	const struct org *o = ss->org;
+	struct conn *c = ss->conn;
 	struct subscription *s = calloc(1, sizeof(*s));
 	uint64_t last;
 
@@ -162,12 +210,13 @@ push_conn_ready(struct conn *c)
 		return;
 	}
 	s->conn = c;
-	s->window = c->w->vixd->cfg.subscribe_window;
+	s->reader = ss->w->reader;
+	s->window = ss->w->vixd->cfg.subscribe_window;
 	s->r[s->n++].org = o;
 	for (size_t i = 0; i < o->n_receives_for; i++)
 		s->r[s->n++].org = o->receives_for[i];
 	for (size_t i = 0; i < s->n; i++) {
-		if (store_position(conn_reader(c), o->sid, s->r[i].org->sid,
+		if (store_position(s->reader, o->sid, s->r[i].org->sid,
 		    &s->r[i].acked, &last) != 0) {
 			notify_free(s);
 			conn_teardown(c, "cannot read the push cursor");
@@ -175,10 +224,27 @@ push_conn_ready(struct conn *c)
 		}
 		s->r[i].base = s->r[i].sent = s->r[i].acked;
 	}
-	conn_attach_subscription(c, s);
+	session_attach_subscription(ss, s);
 	log_info("push: streaming to %s at %s:%u for %zu recipient%s",
 	    p->org_id, p->host, p->port, s->n, s->n == 1 ? "" : "s");
 	notify_pump(s);
+}
+
+/* We dialled a push target and its certificate checked out. */
+static void
+push_ready(void *arg)
+{
+	struct session *s = arg;
+
+	s->orgs = vixd_orgs(s->w->vixd);
+	if ((s->org = orgs_by_oin(s->orgs, s->pusher->oin)) == NULL) {
+		conn_teardown(s->conn, "push target no longer in orgs.conf");
+		return;
+	}
+	conn_set_peer(s->conn, s->org->id);
+	conn_serve(s->conn, 0);
+	if (session_recheck(s) == 0)
+		push_stream(s);
 }
 
 /* Which worker serves the push target of an OIN: the same on every reload. */
@@ -197,13 +263,13 @@ static void
 push_remove(struct pusher *p, const char *reason)
 {
 	TAILQ_REMOVE(&p->w->pushers, p, entry);
-	if (p->conn == NULL) {
+	if (p->sess == NULL) {
 		log_info("push: %s: %s", p->org_id, reason);
 		push_free(p);
 		return;
 	}
 	p->gone = 1;
-	conn_teardown(p->conn, reason);
+	conn_teardown(p->sess->conn, reason);
 }
 
 /* Take the address of o; a connection to the old one is closed. */
@@ -222,8 +288,8 @@ push_set_target(struct pusher *p, const struct org *o)
 	}
 	snprintf(p->push, sizeof(p->push), "%s", o->push);
 	p->attempt = 0;
-	if (p->conn != NULL)
-		push_restart(p->conn, "push address changed in orgs.conf");
+	if (p->sess != NULL)
+		push_restart(p->sess, "push address changed in orgs.conf");
 	else
 		push_schedule(p, 0);
 	return 0;

@@ -15,9 +15,9 @@
 
 #include <stdint.h>
 
-struct conn;
 struct orgs;
 struct pusher;
+struct session;
 struct worker;
 
 #define PUSH_BACKOFF_BASE_MS	500
@@ -43,22 +43,10 @@ void		push_reconcile(struct worker *w, const struct orgs *now);
 /* Forget every push target of w (its loop has ended). */
 void		push_free_all(struct worker *w);
 
-/* The outbound connection of a push target ended; schedule a redial. */
-void		push_conn_closed(struct conn *);
-
-/* The connection of a push target ends for reason (kept for the log). */
-void		push_conn_ending(struct conn *c, const char *reason);
-
 /* The partner acknowledged a notification: it accepts us; reset backoff. */
-void		push_conn_acked(struct conn *c);
+void		push_conn_acked(struct session *);
 
-/* The OIN of the organisation a push target delivers to. */
-const char	*push_org_oin(const struct pusher *);
-
-/* The outbound connection completed its handshake: start streaming. */
-void		push_conn_ready(struct conn *);
-
-/* Close the push connection c for reason and redial at once. */
-void		push_restart(struct conn *c, const char *reason);
+/* Close the push session s for reason and redial at once. */
+void		push_restart(struct session *s, const char *reason);
 
 #endif

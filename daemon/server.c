@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,9 @@
 #include "addr.h"
 #include "conn.h"
 #include "push.h"
-#include "handlers.h"
 #include "log.h"
 #include "server.h"
+#include "session.h"
 
 #define WAKE_NEW	'c'	/* fds are pending */
 #define WAKE_DRAIN	'd'	/* close everything and stop */
@@ -87,13 +88,9 @@ static void
 worker_grace_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct conn *c, *next;
 
 	/* A connection with a request at the writer waits for its answer. */
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		conn_abort(c);
-	}
+	conn_abort_all(w);
 	if (w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
 }
@@ -103,7 +100,6 @@ static void
 worker_begin_drain(struct worker *w)
 {
 	struct timeval grace = { w->vixd->cfg.shutdown_grace, 0 };
-	struct conn *c, *next;
 
 	if (w->draining)
 		return;
@@ -112,10 +108,7 @@ worker_begin_drain(struct worker *w)
 		event_base_loopexit(w->base, NULL);
 		return;
 	}
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		conn_teardown(c, "server shutting down");
-	}
+	conn_teardown_all(w, "server shutting down");
 	if (w->nconns > 0 && (w->ev_grace = evtimer_new(w->base,
 	    worker_grace_over, w)) != NULL)
 		evtimer_add(w->ev_grace, &grace);
@@ -147,20 +140,20 @@ worker_publish(struct worker *w)
 /*
  * The registry or TLS material was replaced (or the worker just started):
  * push targets follow orgs.conf, and every open connection is checked
- * against what is now in force (conn_recheck), so that what the reload
+ * against what is now in force (session_recheck), so that what the reload
  * took away is gone at once.
  */
 static void
 worker_check_orgs(struct worker *w)
 {
 	struct orgs *now = vixd_orgs(w->vixd);
-	struct conn *c, *next;
+	struct session *s, *next;
 
 	push_reconcile(w, now);
 	orgs_unref(now);
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		(void)conn_recheck(c);
+	for (s = TAILQ_FIRST(&w->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		(void)session_recheck(s);
 	}
 }
 
@@ -193,7 +186,7 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 
 	while ((j = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, j, entry);
-		handlers_complete(j);
+		job_complete(j);
 	}
 	worker_publish(w);
 
@@ -202,7 +195,7 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 			hsgate_leave(w->vixd->hsgate, &fds[i].addr);
 			close(fds[i].fd);
 		} else
-			conn_accept(w, fds[i].fd, &fds[i].addr);
+			session_accept(w, fds[i].fd, &fds[i].addr);
 	}
 	free(fds);
 	if (drain)
@@ -220,18 +213,73 @@ worker_notify(struct worker *w, char what)
 	/* EAGAIN: the pipe is full, so a wake-up is already pending. */
 }
 
-/* Called on the writer thread: hand a finished job to its worker. */
-void
-server_job_done(void *arg, struct worker *w, struct job *j)
+/* On the writer thread: hand a finished job to its worker and wake it. */
+static void
+worker_post(struct job_home *home, struct job *j)
 {
-	if (w == NULL) {
-		handlers_complete_detached(arg, j);
-		return;
-	}
+	struct worker *w = (struct worker *)(void *)((char *)home -
+	    offsetof(struct worker, home));
+
 	pthread_mutex_lock(&w->lock);
 	TAILQ_INSERT_TAIL(&w->done, j, entry);
 	pthread_mutex_unlock(&w->lock);
 	worker_notify(w, WAKE_DONE);
+}
+
+/* Complete every job back on the main loop. */
+static void
+main_jobs_back(evutil_socket_t fd, short what, void *arg)
+{
+	struct vixd *v = arg;
+	struct job_list done;
+	struct job *j;
+
+	TAILQ_INIT(&done);
+	pthread_mutex_lock(&v->done_lock);
+	TAILQ_CONCAT(&done, &v->done, entry);
+	pthread_mutex_unlock(&v->done_lock);
+	while ((j = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, j, entry);
+		job_complete(j);
+	}
+}
+
+/* On the writer thread: hand a finished job to the main loop. */
+static void
+main_post(struct job_home *home, struct job *j)
+{
+	struct vixd *v = (struct vixd *)(void *)((char *)home -
+	    offsetof(struct vixd, home));
+
+	pthread_mutex_lock(&v->done_lock);
+	TAILQ_INSERT_TAIL(&v->done, j, entry);
+	pthread_mutex_unlock(&v->done_lock);
+	event_active(v->ev_done, EV_READ, 0);
+}
+
+int
+server_jobs_init(struct vixd *v)
+{
+	v->home.post = main_post;
+	TAILQ_INIT(&v->done);
+	pthread_mutex_init(&v->done_lock, NULL);
+	if ((v->ev_done = event_new(v->base, -1, 0, main_jobs_back,
+	    v)) == NULL) {
+		log_warnx("server_jobs_init: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+server_jobs_finish(struct vixd *v)
+{
+	if (v->ev_done == NULL)
+		return;
+	main_jobs_back(-1, 0, v);
+	event_free(v->ev_done);
+	v->ev_done = NULL;
+	pthread_mutex_destroy(&v->done_lock);
 }
 
 void
@@ -504,8 +552,10 @@ server_start(struct vixd *v)
 
 		w->wake[0] = w->wake[1] = -1;
 		TAILQ_INIT(&w->conns);
+		TAILQ_INIT(&w->sessions);
 		TAILQ_INIT(&w->lingering);
 		TAILQ_INIT(&w->done);
+		w->home.post = worker_post;
 		TAILQ_INIT(&w->subs);
 		TAILQ_INIT(&w->pushers);
 		pthread_mutex_init(&w->lock, NULL);

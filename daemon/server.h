@@ -25,8 +25,17 @@ struct evconnlistener *server_bind(struct vixd *, const char *addr,
 /* The address actually bound (for port 0), as HOST:PORT. */
 const char *server_bound_address(struct vixd *, char *buf, size_t len);
 
-/* The writer's completion hook: queue j for worker w and wake it. */
-void	server_job_done(void *vixd, struct worker *w, struct job *j);
+/*
+ * The main loop as a home for jobs (v->home): a job posted there is
+ * completed on the main loop. Call after the event base is made.
+ */
+int	server_jobs_init(struct vixd *);
+
+/*
+ * After the writer stopped: complete the jobs that came back once the
+ * main loop had ended, and free what server_jobs_init made.
+ */
+void	server_jobs_finish(struct vixd *);
 
 /*
  * A new registry or TLS material is in place (or the workers just

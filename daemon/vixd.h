@@ -26,6 +26,7 @@
 #include "writer.h"
 
 struct conn;
+struct session;
 struct evdns_base;
 struct pusher;
 struct conn_linger_sock;
@@ -50,6 +51,7 @@ struct worker {
 	pthread_mutex_t		 lock;		/* guards pending, done, drain */
 	struct accepted		*pending;	/* accepted sockets to take over */
 	size_t			 npending, cap;
+	struct job_home		 home;		/* where its jobs come back */
 	struct job_list		 done;		/* jobs back from the writer */
 	uint32_t		*published;	/* outboxes that grew */
 	size_t			 npublished, pubcap;
@@ -62,6 +64,7 @@ struct worker {
 	struct store_reader	*reader;	/* worker thread only */
 
 	TAILQ_HEAD(, conn)	 conns;		/* worker thread only */
+	TAILQ_HEAD(, session)	 sessions;	/* worker thread only */
 	struct subscription_list subs;		/* worker thread only */
 	TAILQ_HEAD(, pusher)	 pushers;	/* worker thread only */
 	TAILQ_HEAD(, conn_linger_sock)	 lingering;	/* closed sockets draining */
@@ -109,6 +112,11 @@ struct vixd {
 	struct store		*store;
 	struct writer		*writer;
 	struct event		*ev_sweep;
+	/* Jobs of the main loop (sweeps, vixctl) come back here. */
+	struct job_home		 home;
+	pthread_mutex_t		 done_lock;	/* guards done */
+	struct job_list		 done;
+	struct event		*ev_done;	/* main loop: done is not empty */
 	SSL_CTX			*client_ctx;	/* for dialling push targets */
 	struct evconnlistener	*admin;		/* admin_listen */
 	struct vixd_stats	 stats;

@@ -1,9 +1,10 @@
 /*
- * The writer thread: group commit. Workers queue jobs; the writer takes
- * every queued job (up to batch_max), applies each in its own savepoint of
- * one write transaction, commits once, and only then hands the jobs back
- * to their workers, which answer the clients. Nothing is acknowledged
- * before its transaction is durable.
+ * The writer thread: group commit. Workers (and the main loop, and the
+ * control socket) queue jobs; the writer takes every queued job (up to
+ * batch_max), applies each in its own savepoint of one write transaction,
+ * commits once, and only then posts the jobs back home, where they are
+ * completed (a worker answers its client). Nothing is acknowledged before
+ * its transaction is durable.
  */
 #ifndef VIX_WRITER_H
 #define VIX_WRITER_H
@@ -16,25 +17,64 @@
 #include "metrics.h"
 #include "store.h"
 
-struct conn;
-struct worker;
+struct job;
+struct session;
 struct writer;
 
+/* The requests of clients (handlers.c); what the job is, for its ops. */
 enum job_kind {
 	JOB_REGISTER,
 	JOB_WITHDRAW,
 	JOB_INVOLVED,
 	JOB_ACK,
 	JOB_COORDINATE,
-	JOB_SWEEP,		/* no connection: from the sweep timer */
-	JOB_ERASE,		/* no connection: from vixctl, via j->done */
-	JOB_AUDIT,		/* an audit record of vixctl's, via j->done */
+};
+
+/*
+ * What a job does, given by whoever makes it: the writer need not know
+ * any kind of job. apply, audit_refusal, grows and reset run on the
+ * writer thread; complete and free on the owner's (see job_complete).
+ */
+struct job_ops {
+	/*
+	 * The change, in the job's own savepoint: 0, or an enum vix_err. A
+	 * refusal by a rule comes with its message in j->why.
+	 */
+	int	(*apply)(struct store_txn *, struct job *);
+	/*
+	 * Optional: after a refusal by a rule (VIX_E_PERMISSION, NOT_FOUND,
+	 * PRECONDITION, LIMIT), record who tried what, in its own savepoint.
+	 */
+	int	(*audit_refusal)(struct store_txn *, struct job *);
+	/*
+	 * Optional: whether j adds to the store. Such a job is refused over
+	 * the quota, and left out first from a batch that did not fit.
+	 */
+	int	(*grows)(const struct job *);
+	/* Optional: free what a run left in j->out, so that j can run again. */
+	void	(*reset)(struct job *);
+	/* Optional, at home: answer, count, log what came back. */
+	void	(*complete)(struct job *);
+	/* Release j (also one that was never submitted). */
+	void	(*free)(struct job *);
+};
+
+/*
+ * Where a job returns when the writer is done with it: a worker's loop,
+ * the main loop, a thread waiting for it. post runs on the writer thread
+ * and only hands the job over (queue it, wake the owner); the owner calls
+ * job_complete on its own thread.
+ */
+struct job_home {
+	void	(*post)(struct job_home *, struct job *);
 };
 
 struct job {
 	TAILQ_ENTRY(job)	 entry;
+	const struct job_ops	*ops;
+	struct job_home		*home;		/* set by writer_submit */
 	enum job_kind		 kind;
-	struct conn		*conn;		/* waiting for the answer */
+	struct session		*sess;		/* waiting for the answer */
 	uint64_t		 req_id;
 	uint64_t		 received_ns;	/* decoded (metrics_now_ns) */
 	const struct org	*org;
@@ -42,9 +82,7 @@ struct job {
 	int64_t			 now;
 	int			 err;		/* enum vix_err */
 	char			 why[256];	/* message when err != 0 */
-	/* Set: called on the writer thread instead of the done hook. */
-	void			(*done)(struct job *);
-	void			*arg;		/* for done */
+	void			*arg;		/* for the ops */
 	union {
 		struct store_register_in reg;
 		struct store_withdraw_in wd;
@@ -95,10 +133,8 @@ struct writer_stats {
 	uint64_t	since_progress_ms; /* since a batch ended or work came */
 };
 
-/* Where the writer reports to: finished jobs, and outboxes that grew. */
+/* Where the writer reports to besides the jobs' homes. */
 struct writer_hooks {
-	/* A job is back (w NULL for jobs without a connection). */
-	void	(*done)(void *arg, struct worker *w, struct job *j);
 	/* After a commit: these recipients' outboxes grew (all: any). */
 	void	(*published)(void *arg, const uint32_t *recipients, size_t n,
 		    int all);
@@ -114,10 +150,15 @@ struct writer	*writer_start(struct store *, unsigned batch_max,
 		    const struct writer_hooks *);
 
 /*
- * Queue a job for the worker w. Returns 0, or an enum vix_err when the
- * writer is stopping (UNAVAILABLE) or its queue is full (FULL).
+ * Queue j (its ops set) to come back to home. Returns 0, or an enum
+ * vix_err when the writer is stopping (UNAVAILABLE) or its queue is full
+ * (FULL); then j stays the caller's.
  */
-int		 writer_submit(struct writer *, struct worker *w, struct job *);
+int		 writer_submit(struct writer *, struct job_home *home,
+		    struct job *j);
+
+/* On the owner's thread, for a job back from the writer: complete, free. */
+void		 job_complete(struct job *);
 
 /* Finish every queued job, then stop and join the thread. */
 void		 writer_stop(struct writer *);

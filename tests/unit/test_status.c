@@ -18,6 +18,7 @@
 #include <event2/thread.h>
 
 #include "errors.h"
+#include "handlers.h"
 #include "orgs.h"
 #include "status.h"
 #include "store.h"
@@ -48,7 +49,7 @@ static struct {
 } cb = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 
 static void
-on_done(void *arg, struct worker *w, struct job *j)
+on_done(struct job_home *h, struct job *j)
 {
 	pthread_mutex_lock(&cb.lock);
 	cb.done++;
@@ -56,7 +57,8 @@ on_done(void *arg, struct worker *w, struct job *j)
 	pthread_mutex_unlock(&cb.lock);
 }
 
-static const struct writer_hooks hooks = { on_done, NULL, NULL };
+static struct job_home home = { on_done };
+static const struct writer_hooks hooks = { NULL, NULL };
 
 /* What the main loop's asker was given. */
 struct answer {
@@ -140,6 +142,7 @@ register_youth(unsigned youth)
 
 	memset(&j, 0, sizeof(j));
 	j.kind = JOB_REGISTER;
+	j.ops = &handlers_job_ops;
 	j.org = o;
 	j.orgs = v.orgs;
 	j.now = time(NULL);
@@ -155,7 +158,7 @@ register_youth(unsigned youth)
 	pthread_mutex_lock(&cb.lock);
 	want = cb.done + 1;
 	pthread_mutex_unlock(&cb.lock);
-	cr_assert_eq(writer_submit(v.writer, NULL, &j), 0);
+	cr_assert_eq(writer_submit(v.writer, &home, &j), 0);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WAIT_SECONDS;
 	pthread_mutex_lock(&cb.lock);

@@ -20,6 +20,7 @@
 #include <criterion/criterion.h>
 
 #include "errors.h"
+#include "handlers.h"
 #include "orgs.h"
 #include "store.h"
 #include "support.h"
@@ -53,9 +54,11 @@ static struct store *st;
 static struct orgs *orgs;
 static const struct org *wijk, *jz;
 
-/* The worker the jobs are queued for; only its address matters. */
-static char worker_marker;
-#define WORKER	((struct worker *)(void *)&worker_marker)
+static void on_done(struct job_home *, struct job *);
+
+/* The home the jobs are queued for, as a worker's would be. */
+static struct job_home worker_home = { on_done };
+#define WORKER	(&worker_home)
 
 /* What came back, shared with the writer thread. */
 static struct {
@@ -68,7 +71,7 @@ static struct {
 } cb = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
 
 static void
-on_done(void *arg, struct worker *w, struct job *j)
+on_done(struct job_home *w, struct job *j)
 {
 	pthread_mutex_lock(&cb.lock);
 	cb.done++;
@@ -85,7 +88,7 @@ on_done(void *arg, struct worker *w, struct job *j)
 	pthread_mutex_unlock(&cb.lock);
 }
 
-static const struct writer_hooks hooks = { on_done, NULL, NULL };
+static const struct writer_hooks hooks = { NULL, NULL };
 
 static void
 deadline(struct timespec *ts)
@@ -235,6 +238,7 @@ job_register(struct job *j, const struct org *o, unsigned youth,
 	struct store_register_in *in = &j->in.reg;
 
 	memset(j, 0, sizeof(*j));
+	j->ops = &handlers_job_ops;
 	j->kind = JOB_REGISTER;
 	j->org = o;
 	j->orgs = orgs;
@@ -257,6 +261,7 @@ job_withdraw(struct job *j, const struct org *o, uint64_t signal_id,
     int64_t now)
 {
 	memset(j, 0, sizeof(*j));
+	j->ops = &handlers_job_ops;
 	j->kind = JOB_WITHDRAW;
 	j->org = o;
 	j->orgs = orgs;
@@ -271,6 +276,7 @@ job_involved(struct job *j, const struct org *o, unsigned youth,
     int64_t now)
 {
 	memset(j, 0, sizeof(*j));
+	j->ops = &handlers_job_ops;
 	j->kind = JOB_INVOLVED;
 	j->org = o;
 	j->orgs = orgs;

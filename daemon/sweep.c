@@ -1,0 +1,104 @@
+/* The sweep timer, and the sweep as a job of the main loop. */
+#include <stdlib.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "sweep.h"
+#include "vixd.h"
+
+static int
+sweep_apply(struct store_txn *t, struct job *j)
+{
+	return store_sweep(t, &j->in.sweep, &j->out.sweep);
+}
+
+/* Back on the main loop: count and log what the sweep did. */
+static void
+sweep_complete(struct job *j)
+{
+	const struct store_sweep_out *o = &j->out.sweep;
+	struct vixd_stats *st = &((struct vixd *)j->arg)->stats;
+
+	atomic_fetch_add(&st->sweeps, 1);
+	if (j->err == 0) {
+		atomic_fetch_add(&st->signals_expired, o->expired);
+		atomic_fetch_add(&st->escalations, o->escalated);
+		atomic_fetch_add(&st->archive_purged, o->purged);
+		atomic_fetch_add(&st->outbox_pruned_acked, o->pruned);
+		atomic_fetch_add(&st->outbox_pruned_retention, o->pruned_unacked);
+	} else
+		atomic_fetch_add(&st->sweep_failures, 1);
+	if (j->err != 0)
+		log_warnx("sweep failed: %s", j->why);
+	else if (o->expired || o->escalated || o->purged || o->pruned ||
+	    o->pruned_unacked)
+		log_info("sweep: %zu signals expired, %zu escalations, %zu "
+		    "archived signals purged, %zu delivered and %zu "
+		    "undelivered outbox rows pruned", o->expired, o->escalated,
+		    o->purged, o->pruned, o->pruned_unacked);
+	if (o->pruned_unacked > 0)
+		log_warnx("sweep: %zu notifications were never acknowledged "
+		    "within outbox_retention and are gone", o->pruned_unacked);
+}
+
+static void
+sweep_free(struct job *j)
+{
+	orgs_unref(j->orgs);
+	free(j);
+}
+
+static const struct job_ops sweep_ops = {
+	.apply = sweep_apply,
+	.complete = sweep_complete,
+	.free = sweep_free,
+};
+
+static void
+sweep_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct vixd *v = arg;
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return;
+	j->ops = &sweep_ops;
+	j->arg = v;
+	j->orgs = vixd_orgs(v);
+	j->now = time(NULL);
+	j->in.sweep = (struct store_sweep_in){ .orgs = j->orgs, .now = j->now,
+	    .max = v->cfg.sweep_chunk,
+	    .archive_secs = v->cfg.archive_retention,
+	    .outbox_retention = v->cfg.outbox_retention };
+	if (writer_submit(v->writer, &v->home, j) != 0)
+		sweep_free(j);
+}
+
+void
+sweep_start(struct vixd *v)
+{
+	struct timeval tv = { v->cfg.sweep_interval, 0 };
+
+	v->ev_sweep = event_new(v->base, -1, EV_PERSIST, sweep_tick, v);
+	if (v->ev_sweep == NULL || event_add(v->ev_sweep, &tv) == -1)
+		fatalx("cannot set up the sweep timer");
+}
+
+void
+sweep_reloaded(struct vixd *v, int64_t interval)
+{
+	struct timeval tv = { v->cfg.sweep_interval, 0 };
+
+	if (v->cfg.sweep_interval != interval)
+		event_add(v->ev_sweep, &tv);
+}
+
+void
+sweep_stop(struct vixd *v)
+{
+	if (v->ev_sweep != NULL)
+		event_free(v->ev_sweep);
+	v->ev_sweep = NULL;
+}
