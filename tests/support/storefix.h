@@ -52,10 +52,11 @@ void		 storefix_tmpdir_remove(char *dir, char *dbdir);
 #define STOREFIX_OIN_GGD	"00000009876543210004"
 
 /*
- * The registry of the store tests, a literal so that its size is known.
- * Ranks: vt 5 < jz 10 < wijk 20 = ggd 20; all four register and subscribe.
+ * The registries of the store tests, literals so that their size is known.
+ * Ranks: vt 5 < jz 10 < wijk 20 = ggd 20; all register and subscribe. The
+ * writer tests have the first two, wijk and jz.
  */
-#define STOREFIX_ORGS_CONF						\
+#define STOREFIX_ORGS_CONF_WIJK_JZ					\
     "[org wijk]\n"							\
     "oin = " STOREFIX_OIN_WIJK "\n"					\
     "name = Wijkteam Noord\n"						\
@@ -66,7 +67,10 @@ void		 storefix_tmpdir_remove(char *dir, char *dbdir);
     "oin = " STOREFIX_OIN_JZ "\n"					\
     "name = Jeugdzorg Test\n"						\
     "roles = register, subscribe\n"					\
-    "rank = 10\n"							\
+    "rank = 10\n"
+
+#define STOREFIX_ORGS_CONF						\
+    STOREFIX_ORGS_CONF_WIJK_JZ						\
     "\n"								\
     "[org vt]\n"							\
     "oin = " STOREFIX_OIN_VT "\n"					\
