@@ -263,7 +263,7 @@ Test(store_open, a_newer_schema_is_refused)
 	be64(v, 99);
 	raw_put("meta", "schema", 6, v, sizeof(v));
 
-	o = (struct store_options){ dbdir, MAP_SIZE, 90, 14 * 86400 };
+	storefix_options(&o, dbdir, MAP_SIZE, 90, 14 * 86400);
 	diag_init(&d);
 	s = store_open(&o, &d);
 	cr_assert_null(s, "a store of schema 99 must be refused");
