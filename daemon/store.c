@@ -29,8 +29,14 @@
 /*
  * 2: outbox rows indexed by youth (youth_outbox, outbox_youth)
  * 3: audit records indexed by youth (youth_audit), for the subject report
+ * 4: the count of uncoordinated matches kept in meta (COUNT_UNCOORDINATED)
  */
-#define STORE_SCHEMA	3
+#define STORE_SCHEMA	4
+/*
+ * Matches not marked coordinated, kept by every write that puts or deletes
+ * a match (in its transaction), so that monitoring reads one value.
+ */
+#define COUNT_UNCOORDINATED	"count:uncoordinated"
 /* A copy being written, renamed to data.mdb once whole. */
 #define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
@@ -403,6 +409,38 @@ choose_coordinator(const struct orgs *orgs, const struct store_party *me,
 	return org;
 }
 
+static void
+meta_put_u64(struct store_txn *t, struct key *k, uint64_t v)
+{
+	uint8_t buf[8];
+
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(v >> (8 * (7 - i)));
+	st_put(t, t->s->meta, k, buf, sizeof(buf));
+}
+
+static uint64_t
+count_get(struct store_txn *t, const char *name)
+{
+	struct key k;
+	MDB_val v;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data);
+	return 0;
+}
+
+/* Add delta to the counter name in meta (absent: 0). */
+static void
+count_add(struct store_txn *t, const char *name, int64_t delta)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	meta_put_u64(t, &k, count_get(t, name) + (uint64_t)delta);
+}
+
 static int
 match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 {
@@ -424,11 +462,19 @@ match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 	return 1;
 }
 
+/* Put the match of youth p, counting it as (un)coordinated. */
 static void
 match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 {
 	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
+	struct store_match old;
+	int was = 1;
 	struct key k;
+
+	if (match_get(t, p, &old))
+		was = old.coordinated != 0;
+	if (was != (m->coordinated != 0))
+		count_add(t, COUNT_UNCOORDINATED, was ? 1 : -1);
 
 	rec.id = m->id;
 	rec.created = m->created;
@@ -462,16 +508,6 @@ store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
 	memcpy(out, t->touched, n * sizeof(*out));
 	*all = t->touched_all || t->ntouched > max;
 	return n;
-}
-
-static void
-meta_put_u64(struct store_txn *t, struct key *k, uint64_t v)
-{
-	uint8_t buf[8];
-
-	for (int i = 0; i < 8; i++)
-		buf[i] = (uint8_t)(v >> (8 * (7 - i)));
-	st_put(t, t->s->meta, k, buf, sizeof(buf));
 }
 
 static void
@@ -938,6 +974,8 @@ match_delete(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 
 	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
 	st_del(t, t->s->matches, &k);
+	if (!m->coordinated)
+		count_add(t, COUNT_UNCOORDINATED, -1);
 	key_u64(key_start(&k), m->id);
 	st_del(t, t->s->match_ids, &k);
 	/* The escalation entry is dropped when the sweep reaches it. */
@@ -1715,6 +1753,38 @@ migrate_audit_index(struct store_txn *t)
 	    "youth (for the subject report)", n, all);
 }
 
+/*
+ * Schema 4: count the uncoordinated matches once (the one walk of the
+ * matches; from now on every write that changes one keeps the count).
+ */
+static void
+migrate_count_uncoordinated(struct store_txn *t)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->matches);
+	uint64_t n = 0;
+	struct key k;
+	MDB_val kv, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &kv, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &kv, &v, MDB_NEXT)) {
+		Vix__Store__V1__Match *m = vix__store__v1__match__unpack(NULL,
+		    v.mv_size, v.mv_data);
+
+		if (m != NULL && !m->coordinated)
+			n++;
+		vix__store__v1__match__free_unpacked(m, NULL);
+	}
+	mdb_cursor_close(cur);
+	key_bytes(key_start(&k), COUNT_UNCOORDINATED,
+	    strlen(COUNT_UNCOORDINATED));
+	meta_put_u64(t, &k, n);
+	log_info("store: schema 4: %llu uncoordinated matches counted",
+	    (unsigned long long)n);
+}
+
 /* Schema version and the head of the audit chain. */
 static int
 check_schema(struct store *s, const char *dir, struct diag *d)
@@ -1743,6 +1813,8 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 		migrate_outbox_index(&t);
 	if (version >= 1 && version < 3)
 		migrate_audit_index(&t);
+	if (version >= 1 && version < 4)
+		migrate_count_uncoordinated(&t);
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
 	st_put(&t, s->meta, &k, buf, sizeof(buf));
@@ -2527,25 +2599,12 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 
 /* ---- statistics ------------------------------------------------------ */
 
-static void
-stats_matches(struct store_reader *r, struct store_stats *out)
+static size_t
+stats_uncoordinated(struct store_reader *r)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
+	struct store_txn t = { .s = r->s, .txn = r->txn };
 
-	if (mdb_cursor_open(r->txn, r->s->matches, &cur) != 0)
-		return;
-	while (mdb_cursor_get(cur, &k, &v, out->matches ? MDB_NEXT :
-	    MDB_FIRST) == 0) {
-		Vix__Store__V1__Match *m = vix__store__v1__match__unpack(NULL,
-		    v.mv_size, v.mv_data);
-
-		out->matches++;
-		if (m != NULL && !m->coordinated)
-			out->matches_uncoordinated++;
-		vix__store__v1__match__free_unpacked(m, NULL);
-	}
-	mdb_cursor_close(cur);
+	return (size_t)count_get(&t, COUNT_UNCOORDINATED);
 }
 
 /* The first outbox row of recipient at k or after; 1 if there is one. */
@@ -2615,7 +2674,9 @@ store_stats(struct store_reader *r, const struct orgs *orgs, int64_t now,
 	out->archived = st.ms_entries;
 	mdb_stat(r->txn, r->s->audit, &st);
 	out->audit_records = st.ms_entries;
-	stats_matches(r, out);
+	mdb_stat(r->txn, r->s->matches, &st);
+	out->matches = st.ms_entries;
+	out->matches_uncoordinated = stats_uncoordinated(r);
 	mdb_env_info(r->s->env, &info);
 	mdb_env_stat(r->s->env, &st);
 	out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;

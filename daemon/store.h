@@ -309,8 +309,9 @@ struct store_stats {
 };
 
 /*
- * A snapshot for monitoring (one read transaction; scans the matches).
- * Free with store_stats_free.
+ * A snapshot for monitoring (one read transaction): counts kept by the
+ * writes that change them and, per organisation, its outbox position; its
+ * cost does not grow with the store. Free with store_stats_free.
  */
 int	store_stats(struct store_reader *, const struct orgs *, int64_t now,
 	    struct store_stats *);

@@ -439,7 +439,7 @@ Test(store_open, creates_directory_and_databases)
 	mdb_env_close(env);
 
 	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
-	be64(want, 3);
+	be64(want, 4);
 	cr_assert_arr_eq(schema, want, 8);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -1602,7 +1602,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 3, "migrated to schema 3");
+	cr_assert_eq(v[7], 4, "migrated to the current schema, 4");
 	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
 	st = open_store(MAP_SIZE, 90);
 	erase_youth(1, &removed, &withdrawn);
@@ -1673,7 +1673,7 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 3, "migrated to schema 3");
+	cr_assert_eq(v[7], 4, "migrated to the current schema, 4");
 	/*
 	 * #1 and #5 name only wijk's deleted signal (its match was closed
 	 * by then): nothing left tells their youth. The others are linked.
@@ -1700,5 +1700,110 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	store_subject_free(&sub);
 	stop();
 	cr_assert_eq(raw_entries("youth_audit"), 1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- monitoring counts, kept by the writes ----------------------------- */
+
+static void
+stats_of(size_t *matches, size_t *uncoordinated)
+{
+	struct store_stats s;
+
+	cr_assert_eq(store_stats(rd, orgs, T0 + 5000, &s), 0);
+	*matches = s.matches;
+	*uncoordinated = s.matches_uncoordinated;
+	store_stats_free(&s);
+}
+
+/* Mark the match on youth (o is involved) coordinated: 0 or the error. */
+static int
+mark_coordinated(const struct org *o, unsigned youth, int keep)
+{
+	struct store_coordinate_in in = { o, orgs, T0 + 100,
+	    match_seen_by(o, youth).id,
+	    VIX__V1__COORDINATE__ACTION__MARK_COORDINATED };
+	struct store_txn *t = begin();
+	struct store_view v;
+	int err;
+
+	cr_assert_eq(store_job_begin(t), 0);
+	err = store_coordinate(t, &in, &v);
+	if (err == 0)
+		store_view_free(&v);
+	err = store_job_end(t, err != 0 ? err : keep ? 0 : VIX_E_INVALID);
+	commit(t);
+	return err;
+}
+
+/* Four matches, youth 3's coordinated; stats must say 4 and 3. */
+static void
+four_matches(void)
+{
+	for (unsigned y = 1; y <= 4; y++) {
+		must_register(wijk, y, T0 + y);
+		must_register(jz, y, T0 + 10 + y);
+	}
+	cr_assert_eq(mark_coordinated(jz, 3, 1), 0);
+}
+
+Test(store_stats, the_counts_follow_every_write, .init = setup_started,
+    .fini = teardown)
+{
+	struct store_withdraw_out wo;
+	size_t removed, withdrawn, m, u;
+
+	four_matches();
+	stats_of(&m, &u);
+	cr_assert_eq(m, 4);
+	cr_assert_eq(u, 3);
+	/* Undone with its job: the count too. */
+	cr_assert_eq(mark_coordinated(jz, 2, 0), VIX_E_INVALID);
+	stats_of(&m, &u);
+	cr_assert_eq(u, 3, "%zu", u);
+	/* Marked twice: counted once. */
+	cr_assert_eq(mark_coordinated(wijk, 3, 1), 0);
+	must_register(vt, 1, T0 + 30);		/* joins: still one match */
+	stats_of(&m, &u);
+	cr_assert_eq(m, 4);
+	cr_assert_eq(u, 3);
+	/* Closed: an uncoordinated and a coordinated one. */
+	cr_assert_eq(do_withdraw(jz, 0, 2, UNJUSTIFIED, T0 + 40, &wo), 0);
+	cr_assert_eq(do_withdraw(jz, 0, 3, UNJUSTIFIED, T0 + 41, &wo), 0);
+	stats_of(&m, &u);
+	cr_assert_eq(m, 2);
+	cr_assert_eq(u, 2);
+	erase_youth(1, &removed, &withdrawn);
+	stats_of(&m, &u);
+	cr_assert_eq(m, 1);
+	cr_assert_eq(u, 1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_schema_3_store_gets_its_uncoordinated_matches_counted)
+{
+	uint8_t v[8];
+	size_t m, u;
+
+	start(MAP_SIZE, 90);
+	four_matches();
+	stop();
+	/* Schema 3 kept no count: whatever is there is not trusted. */
+	be64(v, 99);
+	raw_put("meta", "count:uncoordinated", 19, v, sizeof(v));
+	be64(v, 3);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	cr_assert_not_null(rd);
+	stats_of(&m, &u);
+	cr_assert_eq(m, 4);
+	cr_assert_eq(u, 3, "counted at open: %zu", u);
+	stop();
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 4, "migrated to schema 4");
+	cr_assert_eq(raw_get("meta", "count:uncoordinated", 19, v, sizeof(v)),
+	    8);
+	cr_assert_eq(v[7], 3);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
