@@ -22,6 +22,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "rules.h"
 #include "store.h"
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
@@ -1274,8 +1275,8 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	if ((sig = signal_decode(t, &v)) == NULL)
 		return t->err;
 	signal_remove(t, p, in->org->sid, sig,
-	    in->reason == VIX__V1__WITHDRAW__REASON__RISK_RESOLVED ?
-	    in->reason : 0, in->orgs, in->now, &leaver, out);
+	    in->reason == STORE_WITHDRAW_RISK_RESOLVED ?
+	    STORE_ARCHIVE_RISK_RESOLVED : 0, in->orgs, in->now, &leaver, out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	audit_append(t, p, in->now, in->org->oin, out->archived ?
 	    "withdraw:risk_resolved" : "withdraw:unjustified", out->signal_id,
@@ -2116,25 +2117,26 @@ match_by_id(struct store_txn *t, uint64_t id, uint8_t *p, struct store_match *m)
  */
 static int
 coordinate_apply(struct store_match *m, const struct store_party *me,
-    const struct store_view *v, const struct orgs *orgs, int action)
+    const struct store_view *v, const struct orgs *orgs,
+    enum store_coordinate_action action)
 {
 	int changed;
 
 	switch (action) {
-	case VIX__V1__COORDINATE__ACTION__CLAIM:
+	case STORE_COORDINATE_CLAIM:
 		if (m->coordinator == me->org && m->claimed)
 			return 0;
 		changed = m->coordinator != me->org;
 		m->coordinator = me->org;
 		m->claimed = 1;
 		return changed ? 1 : 2;
-	case VIX__V1__COORDINATE__ACTION__RELEASE:
+	case STORE_COORDINATE_RELEASE:
 		if (m->coordinator != me->org)
 			return VIX_E_PRECONDITION;
 		m->coordinator = choose_coordinator(orgs, NULL, v);
 		m->claimed = 0;
 		return 1;
-	case VIX__V1__COORDINATE__ACTION__MARK_COORDINATED:
+	case STORE_COORDINATE_DONE:
 		if (m->coordinated)
 			return 0;
 		m->coordinated = 1;
@@ -2184,8 +2186,8 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	out->has_match = 1;
 	out->match = m;
 	audit_append(t, p, in->now, in->org->oin, in->action ==
-	    VIX__V1__COORDINATE__ACTION__CLAIM ? "coordinate:claim" :
-	    in->action == VIX__V1__COORDINATE__ACTION__RELEASE ?
+	    STORE_COORDINATE_CLAIM ? "coordinate:claim" :
+	    in->action == STORE_COORDINATE_RELEASE ?
 	    "coordinate:release" : "coordinate:done", me.signal_id, m.id,
 	    rc != 0 ? "ok" : "unchanged");
 	if (t->err)
@@ -2293,8 +2295,6 @@ store_outbox_read(struct store_reader *r, uint32_t recipient, uint64_t after,
 
 /* ---- sweeps ---------------------------------------------------------- */
 
-#define ARCHIVE_EXPIRED	3	/* archive reason: expired by duration */
-
 /* Up to max keys of db with the leading 8-byte time at most until. */
 static size_t
 due_keys(struct store_txn *t, MDB_dbi db, uint64_t until, struct key *out,
@@ -2344,9 +2344,9 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	    (sig = signal_decode(t, &v)) == NULL)
 		return 0;
 	/* At the 23rd birthday the signal is deleted, else archived. */
-	age = sig->bound == VIX__V1__EXPIRY_BOUND__AGE_23;
-	signal_remove(t, p, org, sig, age ? 0 : ARCHIVE_EXPIRED, orgs, now,
-	    &owner, &out);
+	age = sig->bound == EXPIRY_AGE_23;
+	signal_remove(t, p, org, sig, age ? 0 : STORE_ARCHIVE_EXPIRED, orgs,
+	    now, &owner, &out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	notify_parties(t, orgs, &nt, &owner, 1);
 	audit_append(t, p, now, "vixd", age ? "expire:age_23" :

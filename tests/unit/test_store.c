@@ -30,8 +30,8 @@
 #define T0		1700000000
 #define YEAR		(365 * 86400)
 
-#define UNJUSTIFIED	VIX__V1__WITHDRAW__REASON__UNJUSTIFIED
-#define RISK_RESOLVED	VIX__V1__WITHDRAW__REASON__RISK_RESOLVED
+#define UNJUSTIFIED	STORE_WITHDRAW_UNJUSTIFIED
+#define RISK_RESOLVED	STORE_WITHDRAW_RISK_RESOLVED
 
 /* Ranks: vt 5 < jz 10 < wijk 20 = ggd 20 < huisarts (default). */
 static const char orgs_conf[] =
@@ -1650,9 +1650,9 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	must_register(jz, 1, T0 + 1);			/* #2, match 1 */
 	must_register(wijk, 2, T0 + 2);			/* #3, youth 2 */
 	cr_assert_eq(do_withdraw(jz, 0, 1,		/* #4, archived */
-	    VIX__V1__WITHDRAW__REASON__RISK_RESOLVED, T0 + 3, &wo), 0);
+	    STORE_WITHDRAW_RISK_RESOLVED, T0 + 3, &wo), 0);
 	cr_assert_eq(do_withdraw(wijk, 0, 1,		/* #5, deleted */
-	    VIX__V1__WITHDRAW__REASON__UNJUSTIFIED, T0 + 4, &wo), 0);
+	    STORE_WITHDRAW_UNJUSTIFIED, T0 + 4, &wo), 0);
 	must_register(vt, 1, T0 + 5);			/* #6 */
 
 	/* Linked as they are written: all five of youth 1. */
@@ -1722,7 +1722,7 @@ mark_coordinated(const struct org *o, unsigned youth, int keep)
 {
 	struct store_coordinate_in in = { o, orgs, T0 + 100,
 	    match_seen_by(o, youth).id,
-	    VIX__V1__COORDINATE__ACTION__MARK_COORDINATED };
+	    STORE_COORDINATE_DONE };
 	struct store_txn *t = begin();
 	struct store_view v;
 	int err;

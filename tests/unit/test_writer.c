@@ -263,7 +263,7 @@ job_withdraw(struct job *j, const struct org *o, uint64_t signal_id,
 	j->now = now;
 	j->in.wd = (struct store_withdraw_in){ .org = o, .orgs = orgs,
 	    .now = now, .signal_id = signal_id,
-	    .reason = VIX__V1__WITHDRAW__REASON__UNJUSTIFIED };
+	    .reason = STORE_WITHDRAW_UNJUSTIFIED };
 }
 
 static void
