@@ -55,14 +55,6 @@ struct store {
 	int64_t		 escalate_after;
 	char		 dir[PATH_MAX];
 	int		 lock_fd;	/* vixd.lock, held while open */
-	/* Head of the audit chain; the writer thread's alone. */
-	uint64_t	 audit_seq;
-	uint8_t		 audit_hash[HASH_LEN];
-};
-
-struct audit_head {
-	uint64_t	seq;
-	uint8_t		hash[HASH_LEN];
 };
 
 #define TOUCHED_MAX	64
@@ -72,7 +64,6 @@ struct store_txn {
 	MDB_txn			*root;		/* the batch */
 	MDB_txn			*txn;		/* root, or the job's child */
 	int			 err;		/* sticky: first failure */
-	struct audit_head	 batch_head, job_head;
 	int64_t			 now;		/* of the current job: 0 unknown */
 	size_t			 job_touched;	/* ntouched when the job began */
 	uint32_t		 touched[TOUCHED_MAX];	/* outboxes written */
@@ -778,6 +769,32 @@ store_audit_youth(struct store_txn *t, const uint8_t *youth, int64_t now,
 	    signal_id, match_id, outcome);
 }
 
+/*
+ * The head of the chain as the transaction sees it (seq 0 and a zero hash
+ * when empty): read, not remembered, so that a record is chained to the
+ * one before it in the same transaction, whoever wrote that.
+ */
+static void
+audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->audit);
+	MDB_val k, v;
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, HASH_LEN);
+	if (cur == NULL)
+		return;
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0 &&
+	    k.mv_size == 8 && v.mv_size >= HASH_LEN) {
+		*seq = get_u64(k.mv_data);
+		memcpy(hash, (uint8_t *)v.mv_data + v.mv_size - HASH_LEN,
+		    HASH_LEN);
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "audit head");
+	mdb_cursor_close(cur);
+}
+
 /* Append a record to the chain; linked to youth p unless p is NULL. */
 static int
 audit_append(struct store_txn *t, const uint8_t *p, int64_t now,
@@ -785,13 +802,16 @@ audit_append(struct store_txn *t, const uint8_t *p, int64_t now,
     uint64_t match_id, const char *outcome)
 {
 	Vix__Store__V1__Audit rec = VIX__STORE__V1__AUDIT__INIT;
-	struct store *s = t->s;
-	uint8_t buf[1024], hash[HASH_LEN];
+	uint8_t buf[1024], hash[HASH_LEN], prev[HASH_LEN];
 	EVP_MD_CTX *md;
+	uint64_t head;
 	size_t n;
 	struct key k;
 
-	rec.seq = s->audit_seq + 1;
+	audit_head(t, &head, prev);
+	if (t->err)
+		return t->err;
+	rec.seq = head + 1;
 	rec.time = now;
 	rec.actor = (char *)actor;
 	rec.action = (char *)action;
@@ -806,7 +826,7 @@ audit_append(struct store_txn *t, const uint8_t *p, int64_t now,
 	protobuf_c_message_pack(&rec.base, buf);
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
-	    !EVP_DigestUpdate(md, s->audit_hash, HASH_LEN) ||
+	    !EVP_DigestUpdate(md, prev, HASH_LEN) ||
 	    !EVP_DigestUpdate(md, buf, n) ||
 	    !EVP_DigestFinal_ex(md, hash, NULL)) {
 		EVP_MD_CTX_free(md);
@@ -816,31 +836,13 @@ audit_append(struct store_txn *t, const uint8_t *p, int64_t now,
 	EVP_MD_CTX_free(md);
 	memcpy(buf + n, hash, HASH_LEN);
 	key_u64(key_start(&k), rec.seq);
-	st_put(t, s->audit, &k, buf, n + HASH_LEN);
+	st_put(t, t->s->audit, &k, buf, n + HASH_LEN);
 	if (p != NULL)
 		audit_link(t, p, rec.seq);
-	if (t->err == 0) {
-		s->audit_seq = rec.seq;
-		memcpy(s->audit_hash, hash, HASH_LEN);
-	}
 	return t->err;
 }
 
 /* ---- transactions ---------------------------------------------------- */
-
-static void
-head_save(struct store *s, struct audit_head *h)
-{
-	h->seq = s->audit_seq;
-	memcpy(h->hash, s->audit_hash, HASH_LEN);
-}
-
-static void
-head_restore(struct store *s, const struct audit_head *h)
-{
-	s->audit_seq = h->seq;
-	memcpy(s->audit_hash, h->hash, HASH_LEN);
-}
 
 struct store_txn *
 store_write_begin(struct store *s, int *err)
@@ -859,7 +861,6 @@ store_write_begin(struct store *s, int *err)
 		return NULL;
 	}
 	t->txn = t->root;
-	head_save(s, &t->batch_head);
 	*err = 0;
 	return t;
 }
@@ -872,7 +873,6 @@ store_write_commit(struct store_txn *t)
 	/* A failed commit frees the transaction: never abort it again. */
 	if ((rc = mdb_txn_commit(t->root)) != 0) {
 		err = commit_to_err(t->s, rc);
-		head_restore(t->s, &t->batch_head);
 	}
 	free(t);
 	return err;
@@ -882,7 +882,6 @@ void
 store_write_abort(struct store_txn *t)
 {
 	mdb_txn_abort(t->root);
-	head_restore(t->s, &t->batch_head);
 	free(t);
 }
 
@@ -894,7 +893,6 @@ store_job_begin(struct store_txn *t)
 	t->err = 0;
 	t->now = 0;
 	t->job_touched = t->ntouched;
-	head_save(t->s, &t->job_head);
 	if ((rc = mdb_txn_begin(t->s->env, t->root, 0, &t->txn)) != 0) {
 		t->txn = t->root;
 		return t->err = mdb_to_err(rc, "begin nested transaction");
@@ -911,12 +909,10 @@ store_job_end(struct store_txn *t, int err)
 		err = t->err;
 	if (err != 0) {
 		mdb_txn_abort(t->txn);
-		head_restore(t->s, &t->job_head);
 		t->ntouched = t->job_touched;	/* its rows are gone too */
 	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
 		/* A failed commit frees the child; the batch goes on. */
 		err = mdb_to_err(rc, "commit nested transaction");
-		head_restore(t->s, &t->job_head);
 		t->ntouched = t->job_touched;
 	}
 	t->txn = t->root;
@@ -1786,14 +1782,13 @@ migrate_count_uncoordinated(struct store_txn *t)
 	    (unsigned long long)n);
 }
 
-/* Schema version and the head of the audit chain. */
+/* The schema version, migrating an older store. */
 static int
 check_schema(struct store *s, const char *dir, struct diag *d)
 {
 	struct store_txn t = { .s = s };
 	struct key k;
-	MDB_cursor *cur;
-	MDB_val v, kv;
+	MDB_val v;
 	uint8_t buf[8];
 	uint64_t version = 0;
 
@@ -1819,15 +1814,6 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
 	st_put(&t, s->meta, &k, buf, sizeof(buf));
-	if ((cur = st_cursor(&t, s->audit)) != NULL) {
-		if (mdb_cursor_get(cur, &kv, &v, MDB_LAST) == 0 &&
-		    v.mv_size >= HASH_LEN && kv.mv_size == 8) {
-			s->audit_seq = get_u64(kv.mv_data);
-			memcpy(s->audit_hash, (uint8_t *)v.mv_data + v.mv_size -
-			    HASH_LEN, HASH_LEN);
-		}
-		mdb_cursor_close(cur);
-	}
 	if (t.err || mdb_txn_commit(t.root) != 0) {
 		diag_add(d, NULL, 0, "store %s: cannot write its schema "
 		    "version", dir);
@@ -1837,9 +1823,10 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 }
 
 /*
- * One process per store: LMDB would let a second one in, but the head of
- * the audit chain lives in the process, and a compaction must not pull
- * the file from under a running vixd.
+ * One process per store: LMDB would let a second one in (its write lock
+ * would keep ids, sequence numbers and the audit chain right, as they are
+ * read inside the transaction), but a compaction must not pull the file
+ * from under a running vixd.
  */
 static int
 store_lock(struct store *s, struct diag *d)
