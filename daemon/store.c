@@ -257,10 +257,29 @@ st_cursor(struct store_txn *t, MDB_dbi db)
 	return c;
 }
 
-/* Counters in meta: the next value, stored big-endian. */
+/*
+ * Identifiers are allocated here and nowhere else, one kind at a time: a
+ * relational backend implements id_alloc as one sequence per kind (unique
+ * across writers, a gap left by a rolled-back transaction harmless). LMDB
+ * keeps the next value in meta, big-endian; its single writer makes the
+ * read and the write one step.
+ */
+enum id_kind {
+	ID_SIGNAL,
+	ID_MATCH,
+	ID_ORG,
+};
+
+static const char *const id_names[] = {
+	[ID_SIGNAL] = "next_signal",
+	[ID_MATCH] = "next_match",
+	[ID_ORG] = "next_org",
+};
+
 static uint64_t
-st_next_id(struct store_txn *t, const char *name)
+id_alloc(struct store_txn *t, enum id_kind kind)
 {
+	const char *name = id_names[kind];
 	struct key k;
 	uint8_t buf[8];
 	uint64_t next = 1;
@@ -509,6 +528,26 @@ oseq_key(struct key *k, uint32_t recipient)
 }
 
 /*
+ * The next seq of recipient's outbox, allocated here and nowhere else (a
+ * relational backend: a counter row per recipient, updated under its row
+ * lock, so that seqs stay dense per recipient across writers). LMDB keeps
+ * it in meta as "oseq:" . recipient -> the next seq.
+ */
+static uint64_t
+outbox_seq_alloc(struct store_txn *t, uint32_t recipient)
+{
+	struct key k;
+	uint64_t seq = 1;
+	MDB_val v;
+
+	oseq_key(&k, recipient);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		seq = get_u64(v.mv_data);
+	meta_put_u64(t, &k, seq + 1);
+	return seq;
+}
+
+/*
  * The outbox rows about a youth are indexed both ways, so that an erasure
  * finds every row that carries the youth's data (youth_outbox: pseudonym .
  * recipient . seq) and the pruning of a row drops its index entry
@@ -554,14 +593,9 @@ outbox_append(struct store_txn *t, const struct orgs *orgs, uint32_t recipient,
     Vix__V1__Notification *n, const uint8_t *p)
 {
 	const struct org *o = orgs_by_sid(orgs, recipient);
+	uint64_t seq = outbox_seq_alloc(t, recipient);
 	struct key k;
-	uint64_t seq = 1;
-	MDB_val v;
 
-	oseq_key(&k, recipient);
-	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
-		seq = get_u64(v.mv_data);
-	meta_put_u64(t, &k, seq + 1);
 	n->seq = seq;
 	n->recipient = (char *)(o ? o->id : "");
 	key_u64(key_u32(key_start(&k), recipient), seq);
@@ -953,7 +987,7 @@ match_create(struct store_txn *t, const uint8_t *p, const struct orgs *orgs,
 	struct key k;
 
 	memset(m, 0, sizeof(*m));
-	m->id = st_next_id(t, "next_match");
+	m->id = id_alloc(t, ID_MATCH);
 	m->created = now;
 	m->coordinator = choose_coordinator(orgs, me, others);
 	match_put(t, p, m);
@@ -1077,7 +1111,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	} else {
 		if ((err = count_new_signal(t, in)) != 0)
 			return err;
-		out->signal_id = st_next_id(t, "next_signal");
+		out->signal_id = id_alloc(t, ID_SIGNAL);
 		key_u64(key_u32(key_start(&k), in->org->sid), out->signal_id);
 		st_put(t, t->s->by_org, &k, in->pseudonym, PSEUDONYM_LEN);
 		put_sigid(t, out->signal_id, in->pseudonym, in->org->sid);
@@ -1995,7 +2029,7 @@ store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
 			o->sid = get_u32(v.mv_data);
 			continue;
 		}
-		o->sid = (uint32_t)st_next_id(&t, "next_org");
+		o->sid = (uint32_t)id_alloc(&t, ID_ORG);
 		for (int b = 0; b < 4; b++)
 			buf[b] = (uint8_t)(o->sid >> (8 * (3 - b)));
 		st_put(&t, s->meta, &k, buf, sizeof(buf));
