@@ -31,13 +31,17 @@
  * 2: outbox rows indexed by youth (youth_outbox, outbox_youth)
  * 3: audit records indexed by youth (youth_audit), for the subject report
  * 4: the count of uncoordinated matches kept in meta (COUNT_UNCOORDINATED)
+ * 5: the counts of active signals and of matches kept in meta too
  */
-#define STORE_SCHEMA	4
+#define STORE_SCHEMA	5
 /*
  * Matches not marked coordinated, kept by every write that puts or deletes
  * a match (in its transaction), so that monitoring reads one value.
  */
 #define COUNT_UNCOORDINATED	"count:uncoordinated"
+/* Active signals and matches, kept the same way (a scan is not needed). */
+#define COUNT_SIGNALS		"count:signals"
+#define COUNT_MATCHES		"count:matches"
 /* A copy being written, renamed to data.mdb once whole. */
 #define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
@@ -484,6 +488,8 @@ match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 
 	if (match_get(t, p, &old))
 		was = old.coordinated != 0;
+	else
+		count_add(t, COUNT_MATCHES, 1);
 	if (was != (m->coordinated != 0))
 		count_add(t, COUNT_UNCOORDINATED, was ? 1 : -1);
 
@@ -1005,6 +1011,7 @@ match_delete(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 
 	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
 	st_del(t, t->s->matches, &k);
+	count_add(t, COUNT_MATCHES, -1);
 	if (!m->coordinated)
 		count_add(t, COUNT_UNCOORDINATED, -1);
 	key_u64(key_start(&k), m->id);
@@ -1112,6 +1119,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		if ((err = count_new_signal(t, in)) != 0)
 			return err;
 		out->signal_id = id_alloc(t, ID_SIGNAL);
+		count_add(t, COUNT_SIGNALS, 1);
 		key_u64(key_u32(key_start(&k), in->org->sid), out->signal_id);
 		st_put(t, t->s->by_org, &k, in->pseudonym, PSEUDONYM_LEN);
 		put_sigid(t, out->signal_id, in->pseudonym, in->org->sid);
@@ -1256,6 +1264,7 @@ signal_unlink(struct store_txn *t, const uint8_t *p, uint32_t org,
 
 	signal_keys(&k, p, org);
 	st_del(t, t->s->signals, &k);
+	count_add(t, COUNT_SIGNALS, -1);
 	key_u64(key_u32(key_start(&k), org), sig->id);
 	st_del(t, t->s->by_org, &k);
 	key_u64(key_start(&k), sig->id);
@@ -1455,15 +1464,15 @@ int
 store_counts(struct store_reader *r, size_t *signals, size_t *matches,
     size_t *archived)
 {
+	struct store_txn t = { .s = r->s };
 	MDB_stat st;
 	int err;
 
 	if ((err = reader_begin(r)) != 0)
 		return err;
-	mdb_stat(r->txn, r->s->signals, &st);
-	*signals = st.ms_entries;
-	mdb_stat(r->txn, r->s->matches, &st);
-	*matches = st.ms_entries;
+	t.txn = r->txn;
+	*signals = (size_t)count_get(&t, COUNT_SIGNALS);
+	*matches = (size_t)count_get(&t, COUNT_MATCHES);
 	mdb_stat(r->txn, r->s->archive, &st);
 	*archived = st.ms_entries;
 	reader_end(r);
@@ -1816,6 +1825,35 @@ migrate_count_uncoordinated(struct store_txn *t)
 	    (unsigned long long)n);
 }
 
+/*
+ * Schema 5: count the active signals and the matches once; LMDB knows
+ * how many entries a database holds, so no walk is needed.
+ */
+static void
+migrate_count_records(struct store_txn *t)
+{
+	MDB_stat st;
+	struct key k;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->s->signals, &st)) != 0) {
+		st_fail(t, rc, "stat signals");
+		return;
+	}
+	key_bytes(key_start(&k), COUNT_SIGNALS, strlen(COUNT_SIGNALS));
+	meta_put_u64(t, &k, st.ms_entries);
+	log_info("store: schema 5: %zu active signals counted",
+	    (size_t)st.ms_entries);
+	if ((rc = mdb_stat(t->txn, t->s->matches, &st)) != 0) {
+		st_fail(t, rc, "stat matches");
+		return;
+	}
+	key_bytes(key_start(&k), COUNT_MATCHES, strlen(COUNT_MATCHES));
+	meta_put_u64(t, &k, st.ms_entries);
+	log_info("store: schema 5: %zu matches counted",
+	    (size_t)st.ms_entries);
+}
+
 /* The schema version, migrating an older store. */
 static int
 check_schema(struct store *s, const char *dir, struct diag *d)
@@ -1845,6 +1883,8 @@ check_schema(struct store *s, const char *dir, struct diag *d)
 		migrate_audit_index(&t);
 	if (version >= 1 && version < 4)
 		migrate_count_uncoordinated(&t);
+	if (version >= 1 && version < 5)
+		migrate_count_records(&t);
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
 	st_put(&t, s->meta, &k, buf, sizeof(buf));
@@ -2621,11 +2661,11 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 /* ---- statistics ------------------------------------------------------ */
 
 static size_t
-stats_uncoordinated(struct store_reader *r)
+stats_count(struct store_reader *r, const char *name)
 {
 	struct store_txn t = { .s = r->s, .txn = r->txn };
 
-	return (size_t)count_get(&t, COUNT_UNCOORDINATED);
+	return (size_t)count_get(&t, name);
 }
 
 /* The first outbox row of recipient at k or after; 1 if there is one. */
@@ -2645,7 +2685,12 @@ outbox_first(struct store_reader *r, struct key *k, uint32_t recipient,
 	return found;
 }
 
-/* Pending for recipient: rows after the slowest consumer's cursor. */
+/*
+ * Pending for recipient: rows after the slowest consumer's cursor, from
+ * the outbox's next seq and the consumers' cursors (both written by the
+ * transactions that append and ack), and the one row after that cursor
+ * for its age: no walk of the outbox.
+ */
 static void
 stats_pending(struct store_reader *r, const struct orgs *orgs,
     const struct org *rec, int64_t now, struct store_pending *p)
@@ -2689,15 +2734,13 @@ store_stats(struct store_reader *r, const struct orgs *orgs, int64_t now,
 	memset(out, 0, sizeof(*out));
 	if ((err = reader_begin(r)) != 0)
 		return err;
-	mdb_stat(r->txn, r->s->signals, &st);
-	out->signals = st.ms_entries;
+	out->signals = stats_count(r, COUNT_SIGNALS);
 	mdb_stat(r->txn, r->s->archive, &st);
 	out->archived = st.ms_entries;
 	mdb_stat(r->txn, r->s->audit, &st);
 	out->audit_records = st.ms_entries;
-	mdb_stat(r->txn, r->s->matches, &st);
-	out->matches = st.ms_entries;
-	out->matches_uncoordinated = stats_uncoordinated(r);
+	out->matches = stats_count(r, COUNT_MATCHES);
+	out->matches_uncoordinated = stats_count(r, COUNT_UNCOORDINATED);
 	mdb_env_info(r->s->env, &info);
 	mdb_env_stat(r->s->env, &st);
 	out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;

@@ -439,7 +439,7 @@ Test(store_open, creates_directory_and_databases)
 	mdb_env_close(env);
 
 	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
-	be64(want, 4);
+	be64(want, 5);
 	cr_assert_arr_eq(schema, want, 8);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -1602,7 +1602,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 4, "migrated to the current schema, 4");
+	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
 	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
 	st = open_store(MAP_SIZE, 90);
 	erase_youth(1, &removed, &withdrawn);
@@ -1673,7 +1673,7 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 4, "migrated to the current schema, 4");
+	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
 	/*
 	 * #1 and #5 name only wijk's deleted signal (its match was closed
 	 * by then): nothing left tells their youth. The others are linked.
@@ -1801,9 +1801,47 @@ Test(store_open, a_schema_3_store_gets_its_uncoordinated_matches_counted)
 	cr_assert_eq(u, 3, "counted at open: %zu", u);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 4, "migrated to schema 4");
+	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
 	cr_assert_eq(raw_get("meta", "count:uncoordinated", 19, v, sizeof(v)),
 	    8);
 	cr_assert_eq(v[7], 3);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_schema_4_store_gets_its_signals_and_matches_counted)
+{
+	struct store_withdraw_out wo;
+	struct counts c;
+	uint8_t v[8];
+	size_t m, u;
+
+	start(MAP_SIZE, 90);
+	four_matches();
+	stop();
+	/* Schema 4 kept no such counts: whatever is there is not trusted. */
+	be64(v, 99);
+	raw_put("meta", "count:signals", 13, v, sizeof(v));
+	raw_put("meta", "count:matches", 13, v, sizeof(v));
+	be64(v, 4);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	cr_assert_not_null(rd);
+	c = counts();
+	cr_assert_eq(c.signals, 8, "counted at open: %zu", c.signals);
+	cr_assert_eq(c.matches, 4, "counted at open: %zu", c.matches);
+	stats_of(&m, &u);
+	cr_assert_eq(m, 4);
+	cr_assert_eq(u, 3);
+	/* And kept from there on. */
+	cr_assert_eq(do_withdraw(jz, 0, 2, UNJUSTIFIED, T0 + 40, &wo), 0);
+	c = counts();
+	cr_assert_eq(c.signals, 7);
+	cr_assert_eq(c.matches, 3);
+	stop();
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
+	cr_assert_eq(raw_get("meta", "count:signals", 13, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 7);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
