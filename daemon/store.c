@@ -46,6 +46,7 @@
 #define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
 #define HASH_LEN	32
+#define STORE_BACKEND_LMDB	"lmdb"
 /* A failed write with less room than this left: the disk is full. */
 #define DISK_LOW	(1UL << 20)
 
@@ -1926,13 +1927,25 @@ store_lock(struct store *s, struct diag *d)
 	return 0;
 }
 
+/* Whether o names a backend this vixd has; adds the problem to d if not. */
+static int
+backend_known(const struct store_options *o, struct diag *d)
+{
+	if (o->backend == NULL || strcmp(o->backend, STORE_BACKEND_LMDB) == 0)
+		return 1;
+	diag_add(d, NULL, 0, "store %s: unknown storage backend \"%s\" "
+	    "(this vixd has: %s)", o->dir ? o->dir : "", o->backend,
+	    STORE_BACKEND_LMDB);
+	return 0;
+}
+
 struct store *
 store_open(const struct store_options *o, struct diag *d)
 {
-	struct store *s = calloc(1, sizeof(*s));
+	struct store *s;
 	int rc, dead;
 
-	if (s == NULL)
+	if (!backend_known(o, d) || (s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->map_size = o->map_size;
 	s->quota_percent = o->quota_percent;

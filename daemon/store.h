@@ -25,6 +25,11 @@ struct store_options {
 	size_t		 map_size;	/* bytes reserved for the database */
 	unsigned	 quota_percent;	/* writes refused above this use */
 	int64_t		 escalate_after; /* seconds a match may stay uncoordinated */
+	/*
+	 * The storage backend by name: NULL or "lmdb" (the only one yet);
+	 * store_open refuses any other, naming it.
+	 */
+	const char	*backend;
 };
 
 /*

@@ -131,7 +131,7 @@ struct rows {
 static void
 open_store(int64_t escalate_after)
 {
-	struct store_options o = { dbdir, MAP_SIZE, 90, escalate_after };
+	struct store_options o = { dbdir, MAP_SIZE, 90, escalate_after, NULL };
 	struct diag d;
 
 	diag_init(&d);

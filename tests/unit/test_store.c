@@ -81,7 +81,7 @@ struct counts {
 static struct store *
 open_store(size_t map_size, unsigned quota)
 {
-	struct store_options o = { dbdir, map_size, quota, 14 * 86400 };
+	struct store_options o = { dbdir, map_size, quota, 14 * 86400, NULL };
 	struct store *s;
 	struct diag d;
 
@@ -532,7 +532,7 @@ Test(store_open, a_newer_schema_is_refused)
 	be64(v, 99);
 	raw_put("meta", "schema", 6, v, sizeof(v));
 
-	o = (struct store_options){ dbdir, MAP_SIZE, 90, 14 * 86400 };
+	o = (struct store_options){ dbdir, MAP_SIZE, 90, 14 * 86400, NULL };
 	diag_init(&d);
 	s = store_open(&o, &d);
 	cr_assert_null(s, "a store of schema 99 must be refused");
@@ -543,6 +543,25 @@ Test(store_open, a_newer_schema_is_refused)
 	/* Refusing did not downgrade the version. */
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
 	cr_assert_eq(v[7], 99);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_backend_is_chosen_by_name)
+{
+	struct store_options o = { dbdir, MAP_SIZE, 90, 14 * 86400,
+	    "postgres" };
+	struct store *s;
+	struct diag d;
+
+	diag_init(&d);
+	s = store_open(&o, &d);
+	cr_assert_null(s, "an unknown backend must be refused");
+	cr_assert_not_null(strstr(d.text, "\"postgres\""), "%s", d.text);
+	o.backend = "lmdb";
+	diag_init(&d);
+	s = store_open(&o, &d);
+	cr_assert_not_null(s, "%s", d.text);
+	store_close(s);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 

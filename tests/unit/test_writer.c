@@ -157,7 +157,7 @@ static void
 open_store(size_t map_size, unsigned quota)
 {
 	char *dbdir = support_path(dir, "db"), *conf;
-	struct store_options o = { dbdir, map_size, quota, 14 * 86400 };
+	struct store_options o = { dbdir, map_size, quota, 14 * 86400, NULL };
 	struct diag d;
 
 	diag_init(&d);
