@@ -1,0 +1,1291 @@
+/*
+ * The LMDB backend (DESIGN.md section 8): the environment and its
+ * databases, the sticky-error wrapper, transactions and savepoints, the
+ * allocation of ids and sequence numbers, counters, schema checks and
+ * migrations, quota, backup and compaction. Big-endian composite keys so
+ * that prefix scans follow the key order; records are protobuf
+ * (store.proto). Every write goes through a sticky-error transaction: each
+ * step returns at once once an earlier one failed, and the caller checks
+ * once at the end.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "errors.h"
+#include "log.h"
+#include "store.h"
+#include "store_lmdb.h"
+#include "store.pb-c.h"
+#include "vix.pb-c.h"
+
+/* ---- the sticky-error wrapper ---------------------------------------- */
+
+int
+mdb_to_err(int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL) {
+		log_warnx("store: %s: database map is full; raise map_size",
+		    what);
+		return VIX_E_FULL;
+	}
+	if (rc == ENOSPC || rc == EDQUOT) {
+		log_warnx("store: %s: %s; free space on the disk that holds "
+		    "the store", what, mdb_strerror(rc));
+		return VIX_E_FULL;
+	}
+	log_warnx("store: %s: %s", what, mdb_strerror(rc));
+	return VIX_E_STORE;
+}
+
+/*
+ * Why a commit failed. LMDB writes the pages of a transaction only at
+ * commit, and turns a short write (the disk filled up in the middle) into
+ * EIO: on a disk with no room left that is a full disk, not a fault.
+ */
+static int
+commit_to_err(struct store *s, int rc)
+{
+	struct statvfs vfs;
+	unsigned long long avail;
+
+	if (rc != EIO || statvfs(s->dir, &vfs) == -1)
+		return mdb_to_err(rc, "commit");
+	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= DISK_LOW)
+		return mdb_to_err(rc, "commit");
+	log_warnx("store: commit: a write was cut short and the disk that "
+	    "holds %s has %llu bytes left: it is full; nothing of the batch "
+	    "was stored; free space on it", s->dir, avail);
+	return VIX_E_FULL;
+}
+
+void
+st_fail(struct store_txn *t, int rc, const char *what)
+{
+	if (t->err == 0)
+		t->err = mdb_to_err(rc, what);
+}
+
+/* 0 found, MDB_NOTFOUND, or -1 after recording an error. */
+int
+st_get(struct store_txn *t, MDB_dbi db, struct key *k, MDB_val *v)
+{
+	MDB_val kv = key_val(k);
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_get(t->txn, db, &kv, v)) == 0 || rc == MDB_NOTFOUND)
+		return rc;
+	st_fail(t, rc, "get");
+	return -1;
+}
+
+void
+st_put(struct store_txn *t, MDB_dbi db, struct key *k, const void *p,
+    size_t n)
+{
+	MDB_val kv = key_val(k), vv = { .mv_size = n, .mv_data = (void *)p };
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_put(t->txn, db, &kv, &vv, 0)) != 0)
+		st_fail(t, rc, "put");
+}
+
+/* Pack a record straight into the database's page (MDB_RESERVE). */
+void
+st_put_msg(struct store_txn *t, MDB_dbi db, struct key *k,
+    const ProtobufCMessage *m)
+{
+	MDB_val kv = key_val(k), vv;
+	int rc;
+
+	if (t->err)
+		return;
+	vv.mv_size = protobuf_c_message_get_packed_size(m);
+	if ((rc = mdb_put(t->txn, db, &kv, &vv, MDB_RESERVE)) != 0) {
+		st_fail(t, rc, "put");
+		return;
+	}
+	protobuf_c_message_pack(m, vv.mv_data);
+}
+
+void
+st_del(struct store_txn *t, MDB_dbi db, struct key *k)
+{
+	MDB_val kv = key_val(k);
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_del(t->txn, db, &kv, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		st_fail(t, rc, "del");
+}
+
+MDB_cursor *
+st_cursor(struct store_txn *t, MDB_dbi db)
+{
+	MDB_cursor *c = NULL;
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_cursor_open(t->txn, db, &c)) != 0)
+		st_fail(t, rc, "cursor");
+	return c;
+}
+
+/* ---- ids, sequence numbers and counters ------------------------------ */
+
+/*
+ * Identifiers are allocated here and nowhere else, one kind at a time: a
+ * relational backend implements id_alloc as one sequence per kind (unique
+ * across writers, a gap left by a rolled-back transaction harmless). LMDB
+ * keeps the next value in meta, big-endian; its single writer makes the
+ * read and the write one step.
+ */
+static const char *const id_names[] = {
+	[ID_SIGNAL] = "next_signal",
+	[ID_MATCH] = "next_match",
+	[ID_ORG] = "next_org",
+};
+
+uint64_t
+id_alloc(struct store_txn *t, enum id_kind kind)
+{
+	const char *name = id_names[kind];
+	struct key k;
+	uint8_t buf[8];
+	uint64_t next = 1;
+	MDB_val v;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		next = get_u64(v.mv_data);
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)((next + 1) >> (8 * (7 - i)));
+	st_put(t, t->s->meta, &k, buf, sizeof(buf));
+	return next;
+}
+
+static void
+meta_put_u64(struct store_txn *t, struct key *k, uint64_t v)
+{
+	uint8_t buf[8];
+
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(v >> (8 * (7 - i)));
+	st_put(t, t->s->meta, k, buf, sizeof(buf));
+}
+
+uint64_t
+count_get(struct store_txn *t, const char *name)
+{
+	struct key k;
+	MDB_val v;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data);
+	return 0;
+}
+
+/* Add delta to the counter name in meta (absent: 0). */
+void
+count_add(struct store_txn *t, const char *name, int64_t delta)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	meta_put_u64(t, &k, count_get(t, name) + (uint64_t)delta);
+}
+
+static void
+oseq_key(struct key *k, uint32_t recipient)
+{
+	key_u32(key_bytes(key_start(k), "oseq:", 5), recipient);
+}
+
+/*
+ * The next seq of recipient's outbox, allocated here and nowhere else (a
+ * relational backend: a counter row per recipient, updated under its row
+ * lock, so that seqs stay dense per recipient across writers). LMDB keeps
+ * it in meta as "oseq:" . recipient -> the next seq.
+ */
+uint64_t
+outbox_seq_alloc(struct store_txn *t, uint32_t recipient)
+{
+	struct key k;
+	uint64_t seq = 1;
+	MDB_val v;
+
+	oseq_key(&k, recipient);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		seq = get_u64(v.mv_data);
+	meta_put_u64(t, &k, seq + 1);
+	return seq;
+}
+
+/*
+ * The outbox rows about a youth are indexed both ways, so that an erasure
+ * finds every row that carries the youth's data (youth_outbox: pseudonym .
+ * recipient . seq) and the pruning of a row drops its index entry
+ * (outbox_youth: recipient . seq -> pseudonym).
+ */
+void
+outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
+    uint64_t seq)
+{
+	struct key k;
+
+	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+	    recipient), seq);
+	st_put(t, t->s->youth_outbox, &k, "", 0);
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	st_put(t, t->s->outbox_youth, &k, p, PSEUDONYM_LEN);
+}
+
+/*
+ * youth_audit: pseudonym . audit seq -> empty. Links an audit record to
+ * the youth it concerns, apart from the record (the chain cannot change):
+ * the subject report finds the records after the signals are gone, and an
+ * erasure removes the link while the chain keeps the records.
+ */
+void
+audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
+{
+	struct key k;
+
+	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq);
+	st_put(t, t->s->youth_audit, &k, "", 0);
+}
+
+/*
+ * The head of the chain as the transaction sees it (seq 0 and a zero hash
+ * when empty): read, not remembered, so that a record is chained to the
+ * one before it in the same transaction, whoever wrote that.
+ */
+void
+audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->audit);
+	MDB_val k, v;
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, HASH_LEN);
+	if (cur == NULL)
+		return;
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0 &&
+	    k.mv_size == 8 && v.mv_size >= HASH_LEN) {
+		*seq = get_u64(k.mv_data);
+		memcpy(hash, (uint8_t *)v.mv_data + v.mv_size - HASH_LEN,
+		    HASH_LEN);
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "audit head");
+	mdb_cursor_close(cur);
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+struct store_txn *
+store_write_begin(struct store *s, int *err)
+{
+	struct store_txn *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (t == NULL) {
+		*err = VIX_E_STORE;
+		return NULL;
+	}
+	t->s = s;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t->root)) != 0) {
+		*err = mdb_to_err(rc, "begin write transaction");
+		free(t);
+		return NULL;
+	}
+	t->txn = t->root;
+	*err = 0;
+	return t;
+}
+
+int
+store_write_commit(struct store_txn *t)
+{
+	int rc, err = 0;
+
+	/* A failed commit frees the transaction: never abort it again. */
+	if ((rc = mdb_txn_commit(t->root)) != 0) {
+		err = commit_to_err(t->s, rc);
+	}
+	free(t);
+	return err;
+}
+
+void
+store_write_abort(struct store_txn *t)
+{
+	mdb_txn_abort(t->root);
+	free(t);
+}
+
+int
+store_job_begin(struct store_txn *t)
+{
+	int rc;
+
+	t->err = 0;
+	t->now = 0;
+	t->job_touched = t->ntouched;
+	if ((rc = mdb_txn_begin(t->s->env, t->root, 0, &t->txn)) != 0) {
+		t->txn = t->root;
+		return t->err = mdb_to_err(rc, "begin nested transaction");
+	}
+	return 0;
+}
+
+int
+store_job_end(struct store_txn *t, int err)
+{
+	int rc;
+
+	if (err == 0)
+		err = t->err;
+	if (err != 0) {
+		mdb_txn_abort(t->txn);
+		t->ntouched = t->job_touched;	/* its rows are gone too */
+	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
+		/* A failed commit frees the child; the batch goes on. */
+		err = mdb_to_err(rc, "commit nested transaction");
+		t->ntouched = t->job_touched;
+	}
+	t->txn = t->root;
+	t->err = 0;
+	return err;
+}
+
+/* ---- readers --------------------------------------------------------- */
+
+struct store_reader *
+store_reader_new(struct store *s)
+{
+	struct store_reader *r = calloc(1, sizeof(*r));
+
+	if (r != NULL)
+		r->s = s;
+	return r;
+}
+
+void
+store_reader_free(struct store_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->txn != NULL)
+		mdb_txn_abort(r->txn);
+	free(r);
+}
+
+/* Renew the reader's snapshot; reset it again with reader_end. */
+int
+reader_begin(struct store_reader *r)
+{
+	int rc;
+
+	rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL, MDB_RDONLY,
+	    &r->txn) : mdb_txn_renew(r->txn);
+	if (rc == MDB_READERS_FULL) {
+		int dead = 0;
+
+		mdb_reader_check(r->s->env, &dead);
+		rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL,
+		    MDB_RDONLY, &r->txn) : mdb_txn_renew(r->txn);
+	}
+	return rc == 0 ? 0 : mdb_to_err(rc, "begin read transaction");
+}
+
+void
+reader_end(struct store_reader *r)
+{
+	mdb_txn_reset(r->txn);
+}
+
+int
+store_counts(struct store_reader *r, size_t *signals, size_t *matches,
+    size_t *archived)
+{
+	struct store_txn t = { .s = r->s };
+	MDB_stat st;
+	int err;
+
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	t.txn = r->txn;
+	*signals = (size_t)count_get(&t, COUNT_SIGNALS);
+	*matches = (size_t)count_get(&t, COUNT_MATCHES);
+	mdb_stat(r->txn, r->s->archive, &st);
+	*archived = st.ms_entries;
+	reader_end(r);
+	return 0;
+}
+
+/* ---- usage and quota ------------------------------------------------- */
+
+/* Pages of every database as the transaction sees them; *psize their size. */
+static size_t
+live_pages(struct store_txn *t, size_t *psize)
+{
+	struct store *s = t->s;
+	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
+	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
+	    s->match_ids, s->escalate, s->archive_time, s->youth_outbox,
+	    s->outbox_youth };
+	size_t pages = 4;	/* two meta pages, two roots */
+	MDB_stat st;
+
+	*psize = 4096;
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		if (mdb_stat(t->txn, dbs[i], &st) != 0)
+			continue;
+		pages += st.ms_branch_pages + st.ms_leaf_pages +
+		    st.ms_overflow_pages;
+		*psize = st.ms_psize;
+	}
+	return pages;
+}
+
+/*
+ * The map in use: every page up to the highest the last commit wrote
+ * (free ones among them too: LMDB cannot always reuse them, for instance
+ * those a reader still sees, and counting them as room let a batch run
+ * into MDB_MAP_FULL; this is the "map used" vixctl status shows), plus
+ * what this batch added since it first asked, so that a large batch
+ * cannot run past the quota before it commits.
+ */
+int
+store_over_quota(struct store_txn *t, char *why, size_t len)
+{
+	struct store *s = t->s;
+	size_t live, psize, used, limit;
+	MDB_envinfo info;
+
+	live = live_pages(t, &psize);
+	if (t->quota_base == 0) {
+		mdb_env_info(s->env, &info);
+		t->quota_base = info.me_last_pgno + 1;
+		t->quota_live = live;
+	}
+	used = (t->quota_base + (live > t->quota_live ? live - t->quota_live :
+	    0)) * psize;
+	limit = s->map_size / 100 * s->quota_percent;
+	if (used < limit)
+		return 0;
+	snprintf(why, len, "the index store is full (%zu of %zu bytes "
+	    "allowed by quota_percent); nothing was changed; ask the "
+	    "administrator to raise map_size or compact the store", used,
+	    limit);
+	return 1;
+}
+
+/* ---- opening, schema and migrations ---------------------------------- */
+
+static int
+open_dbs(struct store *s, struct diag *d)
+{
+	struct { const char *name; MDB_dbi *dbi; } dbs[] = {
+		{ "signals", &s->signals }, { "by_org", &s->by_org },
+		{ "sigid", &s->sigid }, { "expiry", &s->expiry },
+		{ "matches", &s->matches }, { "archive", &s->archive },
+		{ "audit", &s->audit }, { "meta", &s->meta },
+		{ "outbox", &s->outbox }, { "cursors", &s->cursors },
+		{ "match_ids", &s->match_ids }, { "escalate", &s->escalate },
+		{ "archive_time", &s->archive_time },
+		{ "youth_outbox", &s->youth_outbox },
+		{ "outbox_youth", &s->outbox_youth },
+		{ "youth_audit", &s->youth_audit },
+	};
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
+		    dbs[i].dbi)) != 0) {
+			mdb_txn_abort(txn);
+			diag_add(d, NULL, 0, "store: database %s: %s",
+			    dbs[i].name, mdb_strerror(rc));
+			return -1;
+		}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The youth an outbox row is about, if the store still knows it. */
+static int
+row_youth(struct store_txn *t, const MDB_val *row, uint8_t *p)
+{
+	Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
+	    row->mv_size, row->mv_data);
+	struct key k;
+	MDB_val v;
+	int found = 0;
+
+	if (n == NULL)
+		return 0;
+	key_u64(key_start(&k), n->match_id);
+	if (n->match_id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN)
+		found = 1;
+	key_u64(key_start(&k), n->signal_id);
+	if (!found && n->signal_id != 0 && st_get(t, t->s->sigid, &k,
+	    &v) == 0 && v.mv_size == PSEUDONYM_LEN + 4)
+		found = 1;
+	if (found)
+		memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	vix__v1__notification__free_unpacked(n, NULL);
+	return found;
+}
+
+/*
+ * From schema 1: index the outbox rows already there by the youth they
+ * are about, where its match or the recipient's signal still exists.
+ */
+static void
+migrate_outbox_index(struct store_txn *t)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->outbox);
+	uint8_t p[PSEUDONYM_LEN];
+	size_t n = 0, all = 0;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), all++)
+		if (k.mv_size == 12 && row_youth(t, &v, p)) {
+			outbox_index(t, p, get_u32(k.mv_data),
+			    get_u64((uint8_t *)k.mv_data + 4));
+			n++;
+		}
+	mdb_cursor_close(cur);
+	log_info("store: schema 2: %zu of %zu outbox rows indexed by youth "
+	    "(for erasure)", n, all);
+}
+
+/* An id (signal or match) and the youth it belongs to, for the migration. */
+struct id_youth {
+	uint64_t	id;
+	uint8_t		p[PSEUDONYM_LEN];
+};
+
+struct id_map {
+	struct id_youth	*v;
+	size_t		 n;
+};
+
+static int
+id_youth_cmp(const void *a, const void *b)
+{
+	const struct id_youth *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+id_map_add(struct store_txn *t, struct id_map *m, uint64_t id,
+    const uint8_t *p)
+{
+	struct id_youth *grown;
+
+	if ((grown = reallocarray(m->v, m->n + 1, sizeof(*grown))) == NULL) {
+		t->err = t->err ? t->err : VIX_E_STORE;
+		return;
+	}
+	m->v = grown;
+	m->v[m->n].id = id;
+	memcpy(m->v[m->n++].p, p, PSEUDONYM_LEN);
+}
+
+static const uint8_t *
+id_map_find(const struct id_map *m, uint64_t id)
+{
+	struct id_youth key = { .id = id }, *hit;
+
+	if (id == 0 || m->n == 0)
+		return NULL;
+	hit = bsearch(&key, m->v, m->n, sizeof(*m->v), id_youth_cmp);
+	return hit ? hit->p : NULL;
+}
+
+/* The archived signals' ids and youths, sorted by id. */
+static void
+migrate_archived_ids(struct store_txn *t, struct id_map *m)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->archive);
+	Vix__Store__V1__Archived *a;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < PSEUDONYM_LEN || (a =
+		    vix__store__v1__archived__unpack(NULL, v.mv_size,
+		    v.mv_data)) == NULL)
+			continue;
+		if (a->signal != NULL)
+			id_map_add(t, m, a->signal->id, k.mv_data);
+		vix__store__v1__archived__free_unpacked(a, NULL);
+	}
+	mdb_cursor_close(cur);
+	qsort(m->v, m->n, sizeof(*m->v), id_youth_cmp);
+}
+
+/* The youth of an audit record's signal (active or archived), if known. */
+static const uint8_t *
+migrate_signal_youth(struct store_txn *t, const struct id_map *archived,
+    uint64_t id)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (id != 0 && st_get(t, t->s->sigid, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN + 4)
+		return v.mv_data;
+	return id_map_find(archived, id);
+}
+
+/* The youth of an audit record's match: open, or named beside a signal. */
+static const uint8_t *
+migrate_match_youth(struct store_txn *t, const struct id_map *matches,
+    uint64_t id)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN)
+		return v.mv_data;
+	return id_map_find(matches, id);
+}
+
+/*
+ * One pass over the audit chain: learn (pass 0) the matches named beside
+ * a known signal, or link (pass 1) each record to its youth.
+ */
+static size_t
+migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
+    struct id_map *matches, size_t *all)
+{
+	struct store_audit_record rec;
+	MDB_cursor *cur = st_cursor(t, t->s->audit);
+	uint8_t youth[PSEUDONYM_LEN];
+	const uint8_t *p;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (audit_decode(&v, &rec) != 0)
+			continue;
+		p = migrate_signal_youth(t, arch, rec.signal_id);
+		if (pass == 0) {
+			if (p != NULL && rec.match_id != 0)
+				id_map_add(t, matches, rec.match_id, p);
+			continue;
+		}
+		(*all)++;
+		if (p == NULL)
+			p = migrate_match_youth(t, matches, rec.match_id);
+		if (p != NULL) {
+			/* p may point into a page; the put may move it. */
+			memcpy(youth, p, PSEUDONYM_LEN);
+			audit_link(t, youth, rec.seq);
+			n++;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (pass == 0)
+		qsort(matches->v, matches->n, sizeof(*matches->v),
+		    id_youth_cmp);
+	return n;
+}
+
+/*
+ * To schema 3: link the audit records already there to their youth, where
+ * the signal they name (active or archived) or their match (open, or named
+ * beside such a signal) still tells which youth it was. Records of signals
+ * deleted before the upgrade, with no match left to tell, stay unlinked.
+ */
+static void
+migrate_audit_index(struct store_txn *t)
+{
+	struct id_map arch = { 0 }, matches = { 0 };
+	size_t n, all = 0;
+
+	migrate_archived_ids(t, &arch);
+	migrate_audit_pass(t, 0, &arch, &matches, &all);
+	n = migrate_audit_pass(t, 1, &arch, &matches, &all);
+	free(arch.v);
+	free(matches.v);
+	log_info("store: schema 3: %zu of %zu audit records linked to their "
+	    "youth (for the subject report)", n, all);
+}
+
+/*
+ * Schema 4: count the uncoordinated matches once (the one walk of the
+ * matches; from now on every write that changes one keeps the count).
+ */
+static void
+migrate_count_uncoordinated(struct store_txn *t)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->matches);
+	uint64_t n = 0;
+	struct key k;
+	MDB_val kv, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &kv, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &kv, &v, MDB_NEXT)) {
+		Vix__Store__V1__Match *m = vix__store__v1__match__unpack(NULL,
+		    v.mv_size, v.mv_data);
+
+		if (m != NULL && !m->coordinated)
+			n++;
+		vix__store__v1__match__free_unpacked(m, NULL);
+	}
+	mdb_cursor_close(cur);
+	key_bytes(key_start(&k), COUNT_UNCOORDINATED,
+	    strlen(COUNT_UNCOORDINATED));
+	meta_put_u64(t, &k, n);
+	log_info("store: schema 4: %llu uncoordinated matches counted",
+	    (unsigned long long)n);
+}
+
+/*
+ * Schema 5: count the active signals and the matches once; LMDB knows
+ * how many entries a database holds, so no walk is needed.
+ */
+static void
+migrate_count_records(struct store_txn *t)
+{
+	MDB_stat st;
+	struct key k;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->s->signals, &st)) != 0) {
+		st_fail(t, rc, "stat signals");
+		return;
+	}
+	key_bytes(key_start(&k), COUNT_SIGNALS, strlen(COUNT_SIGNALS));
+	meta_put_u64(t, &k, st.ms_entries);
+	log_info("store: schema 5: %zu active signals counted",
+	    (size_t)st.ms_entries);
+	if ((rc = mdb_stat(t->txn, t->s->matches, &st)) != 0) {
+		st_fail(t, rc, "stat matches");
+		return;
+	}
+	key_bytes(key_start(&k), COUNT_MATCHES, strlen(COUNT_MATCHES));
+	meta_put_u64(t, &k, st.ms_entries);
+	log_info("store: schema 5: %zu matches counted",
+	    (size_t)st.ms_entries);
+}
+
+/* The schema version, migrating an older store. */
+static int
+check_schema(struct store *s, const char *dir, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	MDB_val v;
+	uint8_t buf[8];
+	uint64_t version = 0;
+
+	if (mdb_txn_begin(s->env, NULL, 0, &t.root) != 0)
+		return -1;
+	t.txn = t.root;
+	key_bytes(key_start(&k), "schema", 6);
+	if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 8)
+		version = get_u64(v.mv_data);
+	if (version > STORE_SCHEMA) {
+		mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store %s has schema version %llu, newer "
+		    "than this vixd supports (%d); run a newer vixd", dir,
+		    (unsigned long long)version, STORE_SCHEMA);
+		return -1;
+	}
+	if (version == 1)
+		migrate_outbox_index(&t);
+	if (version >= 1 && version < 3)
+		migrate_audit_index(&t);
+	if (version >= 1 && version < 4)
+		migrate_count_uncoordinated(&t);
+	if (version >= 1 && version < 5)
+		migrate_count_records(&t);
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
+	st_put(&t, s->meta, &k, buf, sizeof(buf));
+	if (t.err || mdb_txn_commit(t.root) != 0) {
+		diag_add(d, NULL, 0, "store %s: cannot write its schema "
+		    "version", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One process per store: LMDB would let a second one in (its write lock
+ * would keep ids, sequence numbers and the audit chain right, as they are
+ * read inside the transaction), but a compaction must not pull the file
+ * from under a running vixd.
+ */
+static int
+store_lock(struct store *s, struct diag *d)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/vixd.lock", s->dir) >=
+	    (int)sizeof(path)) {
+		diag_add(d, NULL, 0, "store %s: path too long", s->dir);
+		return -1;
+	}
+	if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600)) == -1) {
+		diag_add(d, NULL, 0, "store %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		diag_add(d, NULL, 0, "store %s is in use by another process "
+		    "(a running vixd, or vixd --compact); stop it first",
+		    s->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether o names a backend this vixd has; adds the problem to d if not. */
+static int
+backend_known(const struct store_options *o, struct diag *d)
+{
+	if (o->backend == NULL || strcmp(o->backend, STORE_BACKEND_LMDB) == 0)
+		return 1;
+	diag_add(d, NULL, 0, "store %s: unknown storage backend \"%s\" "
+	    "(this vixd has: %s)", o->dir ? o->dir : "", o->backend,
+	    STORE_BACKEND_LMDB);
+	return 0;
+}
+
+struct store *
+store_open(const struct store_options *o, struct diag *d)
+{
+	struct store *s;
+	int rc, dead;
+
+	if (!backend_known(o, d) || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->map_size = o->map_size;
+	s->quota_percent = o->quota_percent;
+	s->escalate_after = o->escalate_after;
+	s->lock_fd = -1;
+	snprintf(s->dir, sizeof(s->dir), "%s", o->dir);
+	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
+		diag_add(d, NULL, 0, "store %s: %s", o->dir, strerror(errno));
+		free(s);
+		return NULL;
+	}
+	if (store_lock(s, d) == -1) {
+		store_close(s);
+		return NULL;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, 32)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, o->map_size)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(s->env, 512)) != 0 ||
+	    (rc = mdb_env_open(s->env, o->dir, MDB_NOTLS, 0600)) != 0) {
+		if (rc == MDB_INVALID || rc == MDB_CORRUPTED ||
+		    rc == MDB_VERSION_MISMATCH)
+			diag_add(d, NULL, 0, "store %s: %s; the data file is "
+			    "damaged or not a vix store, and was left as it is: "
+			    "restore it from a backup (vixctl backup)", o->dir,
+			    mdb_strerror(rc));
+		else
+			diag_add(d, NULL, 0, "store %s: %s", o->dir,
+			    mdb_strerror(rc));
+		store_close(s);
+		return NULL;
+	}
+	mdb_reader_check(s->env, &dead);
+	if (open_dbs(s, d) == -1 || check_schema(s, o->dir, d) == -1) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	if (s->lock_fd != -1)
+		close(s->lock_fd);
+	free(s);
+}
+
+static int
+key_id_record(struct store *s, const char *key_id, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	t.txn = t.root;
+	key_bytes(key_start(&k), "key_id", 6);
+	st_put(&t, s->meta, &k, key_id, strlen(key_id));
+	if (t.err != 0 || (rc = mdb_txn_commit(t.root)) != 0) {
+		if (t.err != 0)
+			mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store %s: cannot record the pseudonym "
+		    "key id", s->dir);
+		return -1;
+	}
+	log_info("store %s: pseudonym key id %s recorded; from now on vixd "
+	    "refuses to run it with another key", s->dir, key_id);
+	return 0;
+}
+
+int
+store_check_key(struct store *s, const char *key_id, const char *key_file,
+    struct diag *d)
+{
+	char have[80] = "";
+	MDB_txn *txn;
+	MDB_val kv = { 6, (void *)"key_id" }, v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	if ((rc = mdb_get(txn, s->meta, &kv, &v)) == 0)
+		snprintf(have, sizeof(have), "%.*s", (int)(v.mv_size <
+		    sizeof(have) ? v.mv_size : sizeof(have) - 1),
+		    (const char *)v.mv_data);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return key_id_record(s, key_id, d);
+	if (rc != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	if (strcmp(have, key_id) == 0)
+		return 0;
+	diag_add(d, NULL, 0, "store %s was written with another pseudonym key "
+	    "than pseudonym_key_file %s (key id %s in the store, %s for the "
+	    "file): with it no youth in the store would be found. Start vixd "
+	    "with the key file the store was made with (restore it from your "
+	    "key backup), or set data_dir to a new, empty folder to begin a "
+	    "new store with this key", s->dir, key_file, have, key_id);
+	return -1;
+}
+
+/* meta "org:<OIN>" -> store id; new OINs get the next id. */
+int
+store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	uint8_t buf[4];
+	MDB_val v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	t.txn = t.root;
+	for (size_t i = 0; i < orgs->n && t.err == 0; i++) {
+		struct org *o = &orgs->v[i];
+
+		key_bytes(key_bytes(key_start(&k), "org:", 4), o->oin, OIN_LEN);
+		if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 4) {
+			o->sid = get_u32(v.mv_data);
+			continue;
+		}
+		o->sid = (uint32_t)id_alloc(&t, ID_ORG);
+		for (int b = 0; b < 4; b++)
+			buf[b] = (uint8_t)(o->sid >> (8 * (3 - b)));
+		st_put(&t, s->meta, &k, buf, sizeof(buf));
+	}
+	if (t.err) {
+		mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store: cannot record organisation ids");
+		return -1;
+	}
+	if ((rc = mdb_txn_commit(t.root)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	orgs_index_sids(orgs);
+	return 0;
+}
+
+uint64_t
+last_seq(struct store_txn *t, uint32_t recipient)
+{
+	struct key k;
+	MDB_val v;
+
+	oseq_key(&k, recipient);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data) - 1;
+	return 0;
+}
+
+/* ---- backup and compaction ------------------------------------------- */
+
+#define COPY_CHUNK	20000	/* puts per transaction of a logical copy */
+
+/* 1 if dir has no entries, 0 if it has, -1 (errno) if it cannot be read. */
+static int
+dir_is_empty(const char *dir)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	int empty = 1;
+
+	if (dp == NULL)
+		return -1;
+	while (empty && (de = readdir(dp)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			empty = 0;
+	closedir(dp);
+	return empty;
+}
+
+/* The named databases, as open_dbs and the copy know them. */
+static const char *const store_dbs[] = {
+	"signals", "by_org", "sigid", "expiry", "matches", "archive", "audit",
+	"meta", "outbox", "cursors", "match_ids", "escalate", "archive_time",
+	"youth_outbox", "outbox_youth", "youth_audit",
+};
+#define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
+
+/* Every record of database name, from rtx into the environment dst. */
+static int
+copy_db(MDB_txn *rtx, MDB_env *dst, const char *name)
+{
+	MDB_txn *wtx = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi from, to;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_dbi_open(rtx, name, 0, &from)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if ((rc = mdb_txn_begin(dst, NULL, 0, &wtx)) != 0 ||
+	    (rc = mdb_dbi_open(wtx, name, MDB_CREATE, &to)) != 0 ||
+	    (rc = mdb_cursor_open(rtx, from, &cur)) != 0)
+		goto done;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((rc = mdb_put(wtx, to, &k, &v, MDB_APPEND)) != 0)
+			goto done;
+		if (++n % COPY_CHUNK == 0) {
+			rc = mdb_txn_commit(wtx);
+			wtx = NULL;
+			if (rc != 0 || (rc = mdb_txn_begin(dst, NULL, 0,
+			    &wtx)) != 0)
+				goto done;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+done:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (wtx != NULL && rc == 0) {
+		rc = mdb_txn_commit(wtx);
+		wtx = NULL;
+	}
+	if (wtx != NULL)
+		mdb_txn_abort(wtx);
+	return rc;
+}
+
+/*
+ * A logical copy of the store into the new file `file`, mode 0600: every
+ * record put afresh into a new environment, so that the file holds live
+ * records only. A page copy (mdb_env_copy2, even compacting) carries the
+ * stale bytes LMDB leaves in the unused part of live pages, and so what
+ * an erasure removed. Synced to disk once, before it returns.
+ */
+static int
+copy_logical(struct store *s, const char *file, struct diag *d)
+{
+	MDB_env *dst = NULL;
+	MDB_txn *rtx = NULL;
+	int rc;
+
+	if ((rc = mdb_env_create(&dst)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(dst, 32)) != 0 ||
+	    (rc = mdb_env_set_mapsize(dst, s->map_size)) != 0 ||
+	    (rc = mdb_env_open(dst, file, MDB_NOSUBDIR | MDB_NOLOCK |
+	    MDB_NOSYNC, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rtx)) != 0)
+		goto done;
+	for (size_t i = 0; i < STORE_NDBS && rc == 0; i++)
+		rc = copy_db(rtx, dst, store_dbs[i]);
+	if (rc == 0)
+		rc = mdb_env_sync(dst, 1);
+done:
+	if (rtx != NULL)
+		mdb_txn_abort(rtx);
+	if (dst != NULL)
+		mdb_env_close(dst);
+	if (rc != 0)
+		diag_add(d, NULL, 0, "%s: %s", file, mdb_strerror(rc));
+	return rc == 0 ? 0 : -1;
+}
+
+/* fsync a file or folder by name; 0, or -1 with errno. */
+static int
+sync_path(const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The copy goes to a temporary name and is renamed to data.mdb only once
+ * it is whole and on disk (file and folder synced): a crash leaves no
+ * data.mdb that is not a complete store.
+ */
+static int
+copy_into(struct store *s, const char *dir, struct diag *d)
+{
+	char tmp[PATH_MAX], file[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s/%s", dir, STORE_PARTIAL) >=
+	    (int)sizeof(tmp) || snprintf(file, sizeof(file), "%s/data.mdb",
+	    dir) >= (int)sizeof(file)) {
+		diag_add(d, NULL, 0, "%s: path too long", dir);
+		return -1;
+	}
+	if (copy_logical(s, tmp, d) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	if (sync_path(tmp) == -1 || rename(tmp, file) == -1 ||
+	    sync_path(dir) == -1) {
+		diag_add(d, NULL, 0, "%s: %s", file, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* An existing backup folder: a folder, private, and empty. */
+static int
+backup_check_dir(const char *path, const struct stat *st, struct diag *d)
+{
+	int rc;
+
+	if (!S_ISDIR(st->st_mode)) {
+		diag_add(d, NULL, 0, "backup %s: exists and is not a "
+		    "directory; name a new or empty directory", path);
+		return -1;
+	}
+	if (st->st_mode & 077) {
+		diag_add(d, NULL, 0, "backup %s: the folder is accessible to "
+		    "its group or others (mode %03o): a backup holds personal "
+		    "data; make it private (chmod 700 %s) or name a new folder",
+		    path, (unsigned)(st->st_mode & 0777), path);
+		return -1;
+	}
+	if ((rc = dir_is_empty(path)) != 1) {
+		diag_add(d, NULL, 0, "backup %s: %s", path, rc == 0 ?
+		    "directory is not empty; name a new or empty directory" :
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_backup(struct store *s, const char *path, struct diag *d)
+{
+	struct stat st;
+	int made = 0;
+
+	if (stat(path, &st) == 0) {
+		if (backup_check_dir(path, &st, d) == -1)
+			return -1;
+	} else if (errno != ENOENT || mkdir(path, 0700) == -1) {
+		diag_add(d, NULL, 0, "backup %s: %s", path, strerror(errno));
+		return -1;
+	} else
+		made = 1;
+	if (copy_into(s, path, d) == -1) {
+		if (made)
+			rmdir(path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_compact(const struct store_options *o, struct diag *d,
+    size_t *before, size_t *after)
+{
+	char file[PATH_MAX + 16];
+	struct store *s;
+	struct stat st;
+	int rc;
+
+	if ((s = store_open(o, d)) == NULL)
+		return -1;
+	snprintf(file, sizeof(file), "%s/data.mdb", s->dir);
+	*before = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+	/* Renamed over data.mdb while this process alone has it open. */
+	rc = copy_into(s, s->dir, d);
+	*after = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+	store_close(s);
+	return rc;
+}
