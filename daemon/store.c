@@ -13,6 +13,7 @@
 #include <lmdb.h>
 #include <openssl/evp.h>
 
+#include "audit.h"
 #include "errors.h"
 #include "log.h"
 #include "rules.h"
@@ -353,138 +354,6 @@ parties_all(struct store_txn *t, const struct store_party *me,
 	memcpy(all + *n, v->others, v->n_others * sizeof(*all));
 	*n += v->n_others;
 	return all;
-}
-
-/* ---- audit ----------------------------------------------------------- */
-
-/* An audit record as stored (record . hash); VIX_E_STORE if it is not one. */
-int
-audit_decode(const MDB_val *v, struct store_audit_record *rec)
-{
-	Vix__Store__V1__Audit *a;
-
-	if (v->mv_size <= HASH_LEN || (a = vix__store__v1__audit__unpack(
-	    NULL, v->mv_size - HASH_LEN, v->mv_data)) == NULL)
-		return VIX_E_STORE;
-	memset(rec, 0, sizeof(*rec));
-	rec->seq = a->seq;
-	rec->time = a->time;
-	snprintf(rec->actor, sizeof(rec->actor), "%s", a->actor);
-	snprintf(rec->action, sizeof(rec->action), "%s", a->action);
-	rec->signal_id = a->signal_id;
-	rec->match_id = a->match_id;
-	snprintf(rec->outcome, sizeof(rec->outcome), "%s", a->outcome);
-	vix__store__v1__audit__free_unpacked(a, NULL);
-	return 0;
-}
-
-/* Whether any audit record is linked to youth p. */
-static int
-youth_known(struct store_txn *t, const uint8_t *p)
-{
-	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
-	struct key prefix;
-	MDB_val k, v;
-	int rc, found = 0;
-
-	if (cur == NULL)
-		return 0;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		found = 1;
-		break;
-	}
-	mdb_cursor_close(cur);
-	return found;
-}
-
-static int audit_append(struct store_txn *, const uint8_t *, int64_t,
-    const char *, const char *, uint64_t, uint64_t, const char *);
-
-int
-store_audit(struct store_txn *t, int64_t now, const char *actor,
-    const char *action, uint64_t signal_id, uint64_t match_id,
-    const char *outcome)
-{
-	return audit_append(t, NULL, now, actor, action, signal_id, match_id,
-	    outcome);
-}
-
-int
-store_audit_youth(struct store_txn *t, const uint8_t *youth, int64_t now,
-    const char *actor, const char *action, uint64_t signal_id,
-    uint64_t match_id, const char *outcome)
-{
-	uint8_t p[PSEUDONYM_LEN];
-	struct key k;
-	MDB_val v;
-	int found = 0;
-
-	if (youth != NULL) {
-		memcpy(p, youth, PSEUDONYM_LEN);
-		found = youth_known(t, p);
-	}
-	key_u64(key_start(&k), signal_id);
-	if (!found && signal_id != 0 && st_get(t, t->s->sigid, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN + 4) {
-		memcpy(p, v.mv_data, PSEUDONYM_LEN);
-		found = 1;
-	}
-	key_u64(key_start(&k), match_id);
-	if (!found && match_id != 0 && st_get(t, t->s->match_ids, &k,
-	    &v) == 0 && v.mv_size == PSEUDONYM_LEN) {
-		memcpy(p, v.mv_data, PSEUDONYM_LEN);
-		found = 1;
-	}
-	return audit_append(t, found ? p : NULL, now, actor, action,
-	    signal_id, match_id, outcome);
-}
-
-/* Append a record to the chain; linked to youth p unless p is NULL. */
-static int
-audit_append(struct store_txn *t, const uint8_t *p, int64_t now,
-    const char *actor, const char *action, uint64_t signal_id,
-    uint64_t match_id, const char *outcome)
-{
-	Vix__Store__V1__Audit rec = VIX__STORE__V1__AUDIT__INIT;
-	uint8_t buf[1024], hash[HASH_LEN], prev[HASH_LEN];
-	EVP_MD_CTX *md;
-	uint64_t head;
-	size_t n;
-	struct key k;
-
-	audit_head(t, &head, prev);
-	if (t->err)
-		return t->err;
-	rec.seq = head + 1;
-	rec.time = now;
-	rec.actor = (char *)actor;
-	rec.action = (char *)action;
-	rec.signal_id = signal_id;
-	rec.match_id = match_id;
-	rec.outcome = (char *)outcome;
-	if ((n = protobuf_c_message_get_packed_size(&rec.base)) >
-	    sizeof(buf) - HASH_LEN) {
-		t->err = t->err ? t->err : VIX_E_STORE;
-		return t->err;
-	}
-	protobuf_c_message_pack(&rec.base, buf);
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
-	    !EVP_DigestUpdate(md, prev, HASH_LEN) ||
-	    !EVP_DigestUpdate(md, buf, n) ||
-	    !EVP_DigestFinal_ex(md, hash, NULL)) {
-		EVP_MD_CTX_free(md);
-		t->err = t->err ? t->err : VIX_E_STORE;
-		return t->err;
-	}
-	EVP_MD_CTX_free(md);
-	memcpy(buf + n, hash, HASH_LEN);
-	key_u64(key_start(&k), rec.seq);
-	st_put(t, t->s->audit, &k, buf, n + HASH_LEN);
-	if (p != NULL)
-		audit_link(t, p, rec.seq);
-	return t->err;
 }
 
 /* ---- transactions ---------------------------------------------------- */
@@ -948,73 +817,7 @@ store_list(struct store_reader *r, uint32_t org, uint64_t after,
 /* ---- opening --------------------------------------------------------- */
 
 /* Walk the audit chain from the start; *bad is the first record that fails. */
-int
-store_audit_verify(struct store_reader *r, uint64_t *count, uint64_t *bad)
-{
-	uint8_t h[HASH_LEN] = { 0 }, calc[HASH_LEN];
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t expect = 1;
-	int rc, err;
-
-	*count = 0;
-	*bad = 0;
-	if ((err = reader_begin(r)) != 0)
-		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), expect++) {
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		size_t n = v.mv_size - HASH_LEN;
-		int ok = k.mv_size == 8 && get_u64(k.mv_data) == expect &&
-		    v.mv_size > HASH_LEN && md != NULL &&
-		    EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-		    EVP_DigestUpdate(md, h, HASH_LEN) &&
-		    EVP_DigestUpdate(md, v.mv_data, n) &&
-		    EVP_DigestFinal_ex(md, calc, NULL) &&
-		    memcmp(calc, (uint8_t *)v.mv_data + n, HASH_LEN) == 0;
-
-		EVP_MD_CTX_free(md);
-		if (!ok) {
-			*bad = expect;
-			break;
-		}
-		memcpy(h, calc, HASH_LEN);
-		(*count)++;
-	}
-	mdb_cursor_close(cur);
-	reader_end(r);
-	return 0;
-}
-
 /* Every audit record in order, decoded, for inspection and export. */
-int
-store_audit_foreach(struct store_reader *r,
-    int (*fn)(void *arg, const struct store_audit_record *), void *arg)
-{
-	struct store_audit_record rec;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, err = 0;
-
-	if ((err = reader_begin(r)) != 0)
-		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if ((err = audit_decode(&v, &rec)) == 0)
-			err = fn(arg, &rec);
-	mdb_cursor_close(cur);
-	reader_end(r);
-	return err;
-}
-
 /* ---- coordination ---------------------------------------------------- */
 
 static int
@@ -1712,7 +1515,7 @@ subject_audit_one(struct store_txn *t, uint64_t seq, struct store_subject *out)
 		return;
 	}
 	out->audit = grown;
-	if (audit_decode(&v, &out->audit[out->naudit]) != 0) {
+	if (audit_value_decode(&v, &out->audit[out->naudit]) != 0) {
 		t->err = VIX_E_STORE;
 		return;
 	}

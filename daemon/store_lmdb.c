@@ -25,7 +25,9 @@
 
 #include "errors.h"
 #include "log.h"
+#include "audit.h"
 #include "store.h"
+#include "store_backend.h"
 #include "store_lmdb.h"
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
@@ -267,32 +269,6 @@ audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
 
 	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq);
 	st_put(t, t->s->youth_audit, &k, "", 0);
-}
-
-/*
- * The head of the chain as the transaction sees it (seq 0 and a zero hash
- * when empty): read, not remembered, so that a record is chained to the
- * one before it in the same transaction, whoever wrote that.
- */
-void
-audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
-{
-	MDB_cursor *cur = st_cursor(t, t->s->audit);
-	MDB_val k, v;
-	int rc;
-
-	*seq = 0;
-	memset(hash, 0, HASH_LEN);
-	if (cur == NULL)
-		return;
-	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0 &&
-	    k.mv_size == 8 && v.mv_size >= HASH_LEN) {
-		*seq = get_u64(k.mv_data);
-		memcpy(hash, (uint8_t *)v.mv_data + v.mv_size - HASH_LEN,
-		    HASH_LEN);
-	} else if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "audit head");
-	mdb_cursor_close(cur);
 }
 
 /* ---- transactions ---------------------------------------------------- */
@@ -708,7 +684,7 @@ migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
 		return 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
 	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (audit_decode(&v, &rec) != 0)
+		if (audit_value_decode(&v, &rec) != 0)
 			continue;
 		p = migrate_signal_youth(t, arch, rec.signal_id);
 		if (pass == 0) {
@@ -1070,6 +1046,176 @@ last_seq(struct store_txn *t, uint32_t recipient)
 	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
 		return get_u64(v.mv_data) - 1;
 	return 0;
+}
+
+/* ---- the audit chain's records --------------------------------------- */
+
+/* An audit value as stored (record . hash); VIX_E_STORE if it is not one. */
+int
+audit_value_decode(const MDB_val *v, struct store_audit_record *rec)
+{
+	if (v->mv_size <= HASH_LEN)
+		return VIX_E_STORE;
+	return audit_decode(v->mv_data, v->mv_size - HASH_LEN, rec);
+}
+
+/*
+ * The head of the chain as the transaction sees it (seq 0 and a zero hash
+ * when empty): read, not remembered, so that a record is chained to the
+ * one before it in the same transaction, whoever wrote that.
+ */
+static void
+lmdb_audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->audit);
+	MDB_val k, v;
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, HASH_LEN);
+	if (cur == NULL)
+		return;
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0 &&
+	    k.mv_size == 8 && v.mv_size >= HASH_LEN) {
+		*seq = get_u64(k.mv_data);
+		memcpy(hash, (uint8_t *)v.mv_data + v.mv_size - HASH_LEN,
+		    HASH_LEN);
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "audit head");
+	mdb_cursor_close(cur);
+}
+
+/* audit: seq -> record . hash; youth_audit: pseudonym . seq -> empty. */
+static void
+lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
+    size_t len, const uint8_t *hash, const uint8_t *youth)
+{
+	uint8_t buf[1024];
+	struct key k;
+
+	if (len > sizeof(buf) - HASH_LEN) {
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	memcpy(buf, record, len);
+	memcpy(buf + len, hash, HASH_LEN);
+	key_u64(key_start(&k), seq);
+	st_put(t, t->s->audit, &k, buf, len + HASH_LEN);
+	if (youth != NULL)
+		audit_link(t, youth, seq);
+}
+
+static int
+lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
+    const void *, size_t, const uint8_t *), void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, err;
+
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
+		reader_end(r);
+		return mdb_to_err(rc, "cursor");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		int whole = v.mv_size > HASH_LEN;
+		size_t n = whole ? v.mv_size - HASH_LEN : 0;
+
+		err = fn(arg, k.mv_size == 8 ? get_u64(k.mv_data) : 0,
+		    v.mv_data, n, whole ? (uint8_t *)v.mv_data + n : NULL);
+	}
+	mdb_cursor_close(cur);
+	reader_end(r);
+	return err;
+}
+
+/* Whether any audit record is linked to youth p. */
+static int
+lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	if (cur == NULL)
+		return 0;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		found = 1;
+		break;
+	}
+	mdb_cursor_close(cur);
+	return found;
+}
+
+static int
+lmdb_signal_youth(struct store_txn *t, uint64_t signal_id, uint8_t *p)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), signal_id);
+	if (st_get(t, t->s->sigid, &k, &v) != 0 ||
+	    v.mv_size != PSEUDONYM_LEN + 4)
+		return 0;
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	return 1;
+}
+
+static int
+lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), match_id);
+	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
+	    v.mv_size != PSEUDONYM_LEN)
+		return 0;
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	return 1;
+}
+
+/* ---- the backend table ----------------------------------------------- */
+
+const struct store_backend store_backend_lmdb = {
+	.name = STORE_BACKEND_LMDB,
+	.audit_head = lmdb_audit_head,
+	.audit_append = lmdb_audit_append,
+	.audit_scan = lmdb_audit_scan,
+	.youth_audited = lmdb_youth_audited,
+	.signal_youth = lmdb_signal_youth,
+	.match_youth = lmdb_match_youth,
+};
+
+const struct store_backend *
+store_txn_backend(const struct store_txn *t)
+{
+	return &store_backend_lmdb;
+}
+
+const struct store_backend *
+store_reader_backend(const struct store_reader *r)
+{
+	return &store_backend_lmdb;
+}
+
+int
+store_txn_error(const struct store_txn *t)
+{
+	return t->err;
+}
+
+int
+store_txn_fail(struct store_txn *t, int err)
+{
+	if (t->err == 0)
+		t->err = err;
+	return t->err;
 }
 
 /* ---- backup and compaction ------------------------------------------- */

@@ -163,12 +163,9 @@ uint64_t	outbox_seq_alloc(struct store_txn *t, uint32_t recipient);
 void	outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
     uint64_t seq);
 void	audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq);
-void	audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash);
 int	reader_begin(struct store_reader *r);
 void	reader_end(struct store_reader *r);
 uint64_t	last_seq(struct store_txn *t, uint32_t recipient);
-
-/* In store.c, for the migrations. */
-int	audit_decode(const MDB_val *v, struct store_audit_record *rec);
+int	audit_value_decode(const MDB_val *v, struct store_audit_record *rec);
 
 #endif

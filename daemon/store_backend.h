@@ -1,0 +1,70 @@
+/*
+ * The storage backend under the store's domain: a table of operations on
+ * records, not on keys, so that a relational backend can keep them in a
+ * schema with its own indexes and row locks. The domain (store.c, audit.c)
+ * reaches a backend only through this table; each backend is one file
+ * (store_lmdb.c) that fills one. The table grows as the domain's rules
+ * move over to it; what it holds so far is the audit chain.
+ *
+ * Every operation on a transaction is sticky: once one failed the others
+ * do nothing, and the error is read once at the end (store_txn_error).
+ */
+#ifndef VIX_STORE_BACKEND_H
+#define VIX_STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* Length of an audit record's hash (SHA-256). */
+#define STORE_HASH_LEN	32
+
+struct store_backend {
+	const char	*name;		/* as in store_options.backend */
+
+	/*
+	 * The head of the audit chain as the transaction sees it: its
+	 * last record's seq and hash (0 and zeroes when empty). Read inside
+	 * the transaction, so that concurrent writers chain correctly.
+	 */
+	void	(*audit_head)(struct store_txn *, uint64_t *seq,
+		    uint8_t *hash);
+	/*
+	 * Store record (len bytes, packed) under seq with its hash; linked
+	 * to youth for the subject report unless youth is NULL.
+	 */
+	void	(*audit_append)(struct store_txn *, uint64_t seq,
+		    const void *record, size_t len, const uint8_t *hash,
+		    const uint8_t *youth);
+	/*
+	 * Call fn for every audit record in seq order; a non-zero return
+	 * stops the scan and is returned. A record the backend cannot read
+	 * is passed with len 0.
+	 */
+	int	(*audit_scan)(struct store_reader *,
+		    int (*fn)(void *, uint64_t seq, const void *record,
+		    size_t len, const uint8_t *hash), void *arg);
+	/* Whether any audit record is linked to youth. */
+	int	(*youth_audited)(struct store_txn *, const uint8_t *youth);
+	/*
+	 * The youth of the active signal signal_id, or of the open match
+	 * match_id: 1 and youth filled, or 0.
+	 */
+	int	(*signal_youth)(struct store_txn *, uint64_t signal_id,
+		    uint8_t *youth);
+	int	(*match_youth)(struct store_txn *, uint64_t match_id,
+		    uint8_t *youth);
+};
+
+extern const struct store_backend store_backend_lmdb;
+
+/* The backend of a transaction or a reader. */
+const struct store_backend *store_txn_backend(const struct store_txn *);
+const struct store_backend *store_reader_backend(const struct store_reader *);
+
+/* The transaction's sticky error (0: none yet), and setting it. */
+int	store_txn_error(const struct store_txn *);
+int	store_txn_fail(struct store_txn *, int err);
+
+#endif
