@@ -16,8 +16,10 @@
 #include "audit.h"
 #include "errors.h"
 #include "log.h"
+#include "outbox.h"
 #include "rules.h"
 #include "store.h"
+#include "store_backend.h"
 #include "store_lmdb.h"
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
@@ -197,28 +199,6 @@ match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 
 /* ---- outbox ---------------------------------------------------------- */
 
-static void
-touch(struct store_txn *t, uint32_t recipient)
-{
-	for (size_t i = 0; i < t->ntouched; i++)
-		if (t->touched[i] == recipient)
-			return;
-	if (t->ntouched == TOUCHED_MAX)
-		t->touched_all = 1;
-	else
-		t->touched[t->ntouched++] = recipient;
-}
-
-size_t
-store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
-{
-	size_t n = t->ntouched < max ? t->ntouched : max;
-
-	memcpy(out, t->touched, n * sizeof(*out));
-	*all = t->touched_all || t->ntouched > max;
-	return n;
-}
-
 /* Delete the outbox row recipient . seq with its index entries. */
 static void
 outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
@@ -235,125 +215,6 @@ outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
 		st_del(t, t->s->outbox_youth, &k);
 	}
 	st_del(t, t->s->outbox, &k);
-}
-
-/*
- * Append n to recipient's outbox with the next seq; fills seq and
- * recipient. p: the youth it is about (NULL: none), for the index.
- */
-static void
-outbox_append(struct store_txn *t, const struct orgs *orgs, uint32_t recipient,
-    Vix__V1__Notification *n, const uint8_t *p)
-{
-	const struct org *o = orgs_by_sid(orgs, recipient);
-	uint64_t seq = outbox_seq_alloc(t, recipient);
-	struct key k;
-
-	n->seq = seq;
-	n->recipient = (char *)(o ? o->id : "");
-	key_u64(key_u32(key_start(&k), recipient), seq);
-	st_put_msg(t, t->s->outbox, &k, &n->base);
-	if (p != NULL)
-		outbox_index(t, p, recipient, seq);
-	touch(t, recipient);
-}
-
-static void
-inv_fill(Vix__V1__Involvement *inv, Vix__V1__Contact *c,
-    const struct store_party *p, const struct orgs *orgs)
-{
-	const struct org *o = orgs_by_sid(orgs, p->org);
-
-	vix__v1__involvement__init(inv);
-	vix__v1__contact__init(c);
-	inv->org_id = (char *)(o ? o->id : "");
-	inv->org_name = (char *)(o ? o->name : "(no longer registered)");
-	c->name = (char *)p->contact.name;
-	c->phone = (char *)p->contact.phone;
-	c->email = (char *)p->contact.email;
-	inv->contact = c;
-	inv->since = p->since;
-}
-
-/* What to tell the parties of a youth, about which match. */
-struct notice {
-	Vix__V1__Notification__Type	 type;
-	const struct store_match	*match;		/* may be NULL */
-	const struct store_party	*subject;	/* who joined or left */
-	int64_t				 now;
-	const uint8_t			*youth;		/* pseudonym, for the index */
-};
-
-/* Tell each of parties[0..n) about the change; each sees the others. */
-static void
-notify_parties(struct store_txn *t, const struct orgs *orgs,
-    const struct notice *nt, const struct store_party *parties, size_t n)
-{
-	Vix__V1__Involvement *inv, **ptrs, subject;
-	Vix__V1__Contact *contacts, subject_contact;
-	const struct org *co;
-
-	if (t->err || n == 0)
-		return;
-	inv = calloc(n, sizeof(*inv));
-	ptrs = calloc(n, sizeof(*ptrs));
-	contacts = calloc(n, sizeof(*contacts));
-	if (inv == NULL || ptrs == NULL || contacts == NULL) {
-		t->err = VIX_E_STORE;
-		goto done;
-	}
-	if (nt->subject != NULL)
-		inv_fill(&subject, &subject_contact, nt->subject, orgs);
-	for (size_t r = 0; r < n; r++) {
-		Vix__V1__Notification m = VIX__V1__NOTIFICATION__INIT;
-		size_t k = 0;
-
-		for (size_t i = 0; i < n; i++)
-			if (i != r) {
-				inv_fill(&inv[k], &contacts[k], &parties[i],
-				    orgs);
-				ptrs[k] = &inv[k];
-				k++;
-			}
-		m.type = nt->type;
-		m.signal_id = parties[r].signal_id;
-		m.client_ref = (char *)parties[r].client_ref;
-		m.n_others = k;
-		m.others = ptrs;
-		m.subject = nt->subject != NULL ? &subject : NULL;
-		m.time = nt->now;
-		if (nt->match != NULL) {
-			co = orgs_by_sid(orgs, nt->match->coordinator);
-			m.match_id = nt->match->id;
-			m.coordinator = (char *)(co ? co->id : "");
-			m.coordinator_name = (char *)(co ? co->name : "");
-			m.coordinated = nt->match->coordinated;
-		}
-		outbox_append(t, orgs, parties[r].org, &m, nt->youth);
-	}
-done:
-	free(inv);
-	free(ptrs);
-	free(contacts);
-}
-
-/* me followed by the others, in one array (freed by the caller). */
-static struct store_party *
-parties_all(struct store_txn *t, const struct store_party *me,
-    const struct store_view *v, size_t *n)
-{
-	struct store_party *all = calloc(v->n_others + 1, sizeof(*all));
-
-	*n = 0;
-	if (all == NULL) {
-		t->err = VIX_E_STORE;
-		return NULL;
-	}
-	if (me != NULL)
-		all[(*n)++] = *me;
-	memcpy(all + *n, v->others, v->n_others * sizeof(*all));
-	*n += v->n_others;
-	return all;
 }
 
 /* ---- transactions ---------------------------------------------------- */
@@ -540,20 +401,20 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		out->view.match = m;
 	}
 	if (out->change == MATCH_CREATED || out->change == MATCH_JOINED) {
-		struct notice nt = { out->change == MATCH_CREATED ?
+		struct outbox_notice nt = { out->change == MATCH_CREATED ?
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED :
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_JOINED, &m,
 		    out->change == MATCH_JOINED ? &me : NULL, in->now,
 		    in->pseudonym };
 		size_t n;
-		struct store_party *all = parties_all(t, &me, &out->view, &n);
+		struct store_party *all = outbox_parties_all(t, &me, &out->view, &n);
 
-		notify_parties(t, in->orgs, &nt, all, n);
+		outbox_notify_parties(t, in->orgs, &nt, all, n);
 		if (takeover) {
 			nt.type =
 			    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED;
 			nt.subject = NULL;
-			notify_parties(t, in->orgs, &nt, all, n);
+			outbox_notify_parties(t, in->orgs, &nt, all, n);
 		}
 		free(all);
 	}
@@ -622,7 +483,7 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 {
 	struct store_view rest = { 0 };
 	struct store_match m;
-	struct notice nt = { 0, &m, leaver, now, p };
+	struct outbox_notice nt = { 0, &m, leaver, now, p };
 	uint32_t before;
 
 	if (!match_get(t, p, &m))
@@ -633,7 +494,7 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 	if (out->change == MATCH_CLOSED) {
 		match_delete(t, p, &m);
 		nt.type = VIX__V1__NOTIFICATION__TYPE__MATCH_CLOSED;
-		notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+		outbox_notify_parties(t, orgs, &nt, rest.others, rest.n_others);
 		store_view_free(&rest);
 		return;
 	}
@@ -644,11 +505,11 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 		match_put(t, p, &m);
 	}
 	nt.type = VIX__V1__NOTIFICATION__TYPE__MATCH_LEFT;
-	notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+	outbox_notify_parties(t, orgs, &nt, rest.others, rest.n_others);
 	if (m.coordinator != before) {
 		nt.type = VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED;
 		nt.subject = NULL;
-		notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+		outbox_notify_parties(t, orgs, &nt, rest.others, rest.n_others);
 	}
 	store_view_free(&rest);
 }
@@ -897,14 +758,14 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	if (rc == 2)
 		match_put(t, p, &m);
 	if (rc == 1) {
-		struct notice nt = {
+		struct outbox_notice nt = {
 		    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED, &m,
 		    NULL, in->now, p };
 		size_t n;
-		struct store_party *all = parties_all(t, &me, out, &n);
+		struct store_party *all = outbox_parties_all(t, &me, out, &n);
 
 		match_put(t, p, &m);
-		notify_parties(t, in->orgs, &nt, all, n);
+		outbox_notify_parties(t, in->orgs, &nt, all, n);
 		free(all);
 	}
 	out->has_match = 1;
@@ -1038,7 +899,7 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	struct store_withdraw_out out = { 0 };
 	struct store_party owner;
 	uint8_t p[PSEUDONYM_LEN];
-	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
+	struct outbox_notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
 	    NULL, NULL, now, p };
 	uint32_t org;
 	struct key k;
@@ -1060,7 +921,7 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	signal_remove(t, p, org, sig, age ? 0 : STORE_ARCHIVE_EXPIRED, orgs,
 	    now, &owner, &out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
-	notify_parties(t, orgs, &nt, &owner, 1);
+	outbox_notify_parties(t, orgs, &nt, &owner, 1);
 	audit_append(t, p, now, "vixd", age ? "expire:age_23" :
 	    "expire:duration", id, out.match_id, "ok");
 	return 1;
@@ -1109,42 +970,6 @@ youth_municipality(const struct store_view *v)
 }
 
 /* One ESCALATION to recipient, listing every party of the match. */
-static void
-notify_escalation(struct store_txn *t, const struct orgs *orgs,
-    const uint8_t *p, const struct store_match *m, uint32_t recipient,
-    const struct store_view *all, const char *muni, int64_t now)
-{
-	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
-	size_t k = all->n_others;
-	Vix__V1__Involvement *inv = calloc(k + 1, sizeof(*inv));
-	Vix__V1__Involvement **ptrs = calloc(k + 1, sizeof(*ptrs));
-	Vix__V1__Contact *contacts = calloc(k + 1, sizeof(*contacts));
-	const struct org *co = orgs_by_sid(orgs, m->coordinator);
-
-	if (inv == NULL || ptrs == NULL || contacts == NULL) {
-		t->err = VIX_E_STORE;
-		goto done;
-	}
-	for (size_t i = 0; i < k; i++) {
-		inv_fill(&inv[i], &contacts[i], &all->others[i], orgs);
-		ptrs[i] = &inv[i];
-	}
-	n.type = VIX__V1__NOTIFICATION__TYPE__ESCALATION;
-	n.match_id = m->id;
-	n.others = ptrs;
-	n.n_others = k;
-	n.coordinator = (char *)(co ? co->id : "");
-	n.coordinator_name = (char *)(co ? co->name : "");
-	n.coordinated = m->coordinated;
-	n.municipality = (char *)(muni ? muni : "");
-	n.time = now;
-	outbox_append(t, orgs, recipient, &n, p);
-done:
-	free(inv);
-	free(ptrs);
-	free(contacts);
-}
-
 /*
  * A match due for escalation: tell the escalation organisation once.
  * Returns 1 if the match was escalated, 0 if closed, coordinated or
@@ -1172,7 +997,7 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	load_parties(t, p, UINT32_MAX, NULL, &all);
 	muni = youth_municipality(&all);
 	if ((esc = orgs_escalation(orgs, muni)) != NULL)
-		notify_escalation(t, orgs, p, &m, esc->sid, &all, muni, now);
+		outbox_notify_escalation(t, orgs, p, &m, esc->sid, &all, muni, now);
 	else
 		log_warnx("match %llu was not coordinated in time and no "
 		    "escalation organisation is configured%s%s",
@@ -1209,18 +1034,6 @@ sweep_archive(struct store_txn *t, int64_t cutoff, size_t max, int *more)
 }
 
 /*
- * Whether consumer's acks count for recipient's outbox: exactly those who
- * may subscribe for it and ack (orgs_may_receive_for: the role subscribe,
- * for itself or by delegation). Nobody else can ack, so nobody else may
- * hold rows back.
- */
-static int
-consumes(const struct org *consumer, const struct org *recipient)
-{
-	return orgs_may_receive_for(consumer, recipient);
-}
-
-/*
  * Drop recipient's oldest outbox rows: those every consumer has acked, and
  * those older than the retention cutoff (counted apart: not delivered).
  */
@@ -1237,7 +1050,7 @@ prune_outbox(struct store_txn *t, const struct orgs *orgs,
 	int rc;
 
 	for (size_t i = 0; i < orgs->n; i++)
-		if (consumes(&orgs->v[i], r)) {
+		if (outbox_consumes(&orgs->v[i], r)) {
 			uint64_t c = cursor_get(t, orgs->v[i].sid, r->sid);
 
 			min = c < min ? c : min;
@@ -1352,7 +1165,7 @@ stats_pending(struct store_reader *r, const struct orgs *orgs,
 	MDB_val v;
 
 	for (size_t i = 0; i < orgs->n; i++)
-		if (consumes(&orgs->v[i], rec)) {
+		if (outbox_consumes(&orgs->v[i], rec)) {
 			uint64_t c = cursor_get(&t, orgs->v[i].sid, rec->sid);
 
 			min = c < min ? c : min;
@@ -1668,20 +1481,6 @@ erase_outbox(struct store_txn *t, const uint8_t *p, struct store_erase_out *out)
  * and match ids only (no reference, no contacts), and not indexed under
  * the youth, whose pseudonym is then nowhere in the store.
  */
-static void
-erase_notice(struct store_txn *t, const struct orgs *orgs, uint32_t org,
-    uint64_t signal_id, uint64_t match_id, int64_t now)
-{
-	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
-
-	n.type = VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED;
-	n.signal_id = signal_id;
-	n.match_id = match_id;
-	n.client_ref = (char *)"";
-	n.time = now;
-	outbox_append(t, orgs, org, &n, NULL);
-}
-
 /* One active signal of the youth goes, without archive. */
 static void
 erase_signal(struct store_txn *t, const struct store_erase_in *in,
@@ -1696,7 +1495,7 @@ erase_signal(struct store_txn *t, const struct store_erase_in *in,
 		return;
 	org = get_u32(k->b + PSEUDONYM_LEN);
 	signal_unlink(t, in->pseudonym, org, sig);
-	erase_notice(t, in->orgs, org, sig->id, match_id, in->now);
+	outbox_notify_removed(t, in->orgs, org, sig->id, match_id, in->now);
 	store_audit(t, in->now, in->actor, in->action, sig->id, match_id,
 	    "ok");
 	vix__store__v1__signal__free_unpacked(sig, NULL);

@@ -4,7 +4,8 @@
  * schema with its own indexes and row locks. The domain (store.c, audit.c)
  * reaches a backend only through this table; each backend is one file
  * (store_lmdb.c) that fills one. The table grows as the domain's rules
- * move over to it; what it holds so far is the audit chain.
+ * move over to it; what it holds so far: the audit chain and the appending
+ * of outbox rows.
  *
  * Every operation on a transaction is sticky: once one failed the others
  * do nothing, and the error is read once at the end (store_txn_error).
@@ -55,6 +56,21 @@ struct store_backend {
 		    uint8_t *youth);
 	int	(*match_youth)(struct store_txn *, uint64_t match_id,
 		    uint8_t *youth);
+
+	/*
+	 * Outboxes. The next seq of recipient's outbox, dense per recipient
+	 * (a relational backend: a counter row per recipient, updated under
+	 * its lock); allocated before the row is put, as the row carries it.
+	 */
+	uint64_t (*outbox_seq)(struct store_txn *, uint32_t recipient);
+	/*
+	 * Put row (a packed notification) as recipient's seq, indexed by
+	 * youth (unless NULL) so that an erasure finds it; the recipient
+	 * counts as written by the current job (store_touched).
+	 */
+	void	(*outbox_put)(struct store_txn *, uint32_t recipient,
+		    uint64_t seq, const void *row, size_t len,
+		    const uint8_t *youth);
 };
 
 extern const struct store_backend store_backend_lmdb;

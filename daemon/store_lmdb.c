@@ -223,7 +223,7 @@ oseq_key(struct key *k, uint32_t recipient)
  * lock, so that seqs stay dense per recipient across writers). LMDB keeps
  * it in meta as "oseq:" . recipient -> the next seq.
  */
-uint64_t
+static uint64_t
 outbox_seq_alloc(struct store_txn *t, uint32_t recipient)
 {
 	struct key k;
@@ -243,7 +243,7 @@ outbox_seq_alloc(struct store_txn *t, uint32_t recipient)
  * recipient . seq) and the pruning of a row drops its index entry
  * (outbox_youth: recipient . seq -> pseudonym).
  */
-void
+static void
 outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
     uint64_t seq)
 {
@@ -262,7 +262,7 @@ outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
  * the subject report finds the records after the signals are gone, and an
  * erasure removes the link while the chain keeps the records.
  */
-void
+static void
 audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
 {
 	struct key k;
@@ -1048,6 +1048,44 @@ last_seq(struct store_txn *t, uint32_t recipient)
 	return 0;
 }
 
+/* ---- outbox rows ----------------------------------------------------- */
+
+static void
+touch(struct store_txn *t, uint32_t recipient)
+{
+	for (size_t i = 0; i < t->ntouched; i++)
+		if (t->touched[i] == recipient)
+			return;
+	if (t->ntouched == TOUCHED_MAX)
+		t->touched_all = 1;
+	else
+		t->touched[t->ntouched++] = recipient;
+}
+
+size_t
+store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
+{
+	size_t n = t->ntouched < max ? t->ntouched : max;
+
+	memcpy(out, t->touched, n * sizeof(*out));
+	*all = t->touched_all || t->ntouched > max;
+	return n;
+}
+
+/* outbox: recipient . seq -> the notification, indexed by its youth. */
+static void
+lmdb_outbox_put(struct store_txn *t, uint32_t recipient, uint64_t seq,
+    const void *row, size_t len, const uint8_t *youth)
+{
+	struct key k;
+
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	st_put(t, t->s->outbox, &k, row, len);
+	if (youth != NULL)
+		outbox_index(t, youth, recipient, seq);
+	touch(t, recipient);
+}
+
 /* ---- the audit chain's records --------------------------------------- */
 
 /* An audit value as stored (record . hash); VIX_E_STORE if it is not one. */
@@ -1190,6 +1228,8 @@ const struct store_backend store_backend_lmdb = {
 	.youth_audited = lmdb_youth_audited,
 	.signal_youth = lmdb_signal_youth,
 	.match_youth = lmdb_match_youth,
+	.outbox_seq = outbox_seq_alloc,
+	.outbox_put = lmdb_outbox_put,
 };
 
 const struct store_backend *

@@ -159,10 +159,6 @@ MDB_cursor *	st_cursor(struct store_txn *t, MDB_dbi db);
 uint64_t	id_alloc(struct store_txn *t, enum id_kind kind);
 uint64_t	count_get(struct store_txn *t, const char *name);
 void	count_add(struct store_txn *t, const char *name, int64_t delta);
-uint64_t	outbox_seq_alloc(struct store_txn *t, uint32_t recipient);
-void	outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
-    uint64_t seq);
-void	audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq);
 int	reader_begin(struct store_reader *r);
 void	reader_end(struct store_reader *r);
 uint64_t	last_seq(struct store_txn *t, uint32_t recipient);
