@@ -43,6 +43,7 @@ void	outbox_notify_removed(struct store_txn *, const struct orgs *,
  * Whether consumer's acks count for recipient's outbox (rows after the
  * slowest such consumer are pending and kept).
  */
-int	outbox_consumes(const struct org *consumer, const struct org *recipient);
+int	outbox_consumes(const struct org *consumer,
+	    const struct org *recipient);
 
 #endif

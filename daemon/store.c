@@ -24,6 +24,13 @@
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
 
+/* A monitoring count changes with the write that changes what it counts. */
+static void
+count_change(struct store_txn *t, enum store_count c, int64_t delta)
+{
+	store_txn_backend(t)->count_add(t, c, delta);
+}
+
 /* ---- records --------------------------------------------------------- */
 
 static void contact_copy(struct store_contact *, const Vix__Store__V1__Signal *);
@@ -183,9 +190,9 @@ match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 	if (match_get(t, p, &old))
 		was = old.coordinated != 0;
 	else
-		count_add(t, COUNT_MATCHES, 1);
+		count_change(t, STORE_COUNT_MATCHES, 1);
 	if (was != (m->coordinated != 0))
-		count_add(t, COUNT_UNCOORDINATED, was ? 1 : -1);
+		count_change(t, STORE_COUNT_UNCOORDINATED, was ? 1 : -1);
 
 	rec.id = m->id;
 	rec.created = m->created;
@@ -198,24 +205,6 @@ match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 }
 
 /* ---- outbox ---------------------------------------------------------- */
-
-/* Delete the outbox row recipient . seq with its index entries. */
-static void
-outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
-{
-	struct key k, yk;
-	MDB_val v;
-
-	key_u64(key_u32(key_start(&k), recipient), seq);
-	if (st_get(t, t->s->outbox_youth, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN) {
-		key_u64(key_u32(key_bytes(key_start(&yk), v.mv_data,
-		    PSEUDONYM_LEN), recipient), seq);
-		st_del(t, t->s->youth_outbox, &yk);
-		st_del(t, t->s->outbox_youth, &k);
-	}
-	st_del(t, t->s->outbox, &k);
-}
 
 /* ---- transactions ---------------------------------------------------- */
 
@@ -270,9 +259,9 @@ match_delete(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 
 	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
 	st_del(t, t->s->matches, &k);
-	count_add(t, COUNT_MATCHES, -1);
+	count_change(t, STORE_COUNT_MATCHES, -1);
 	if (!m->coordinated)
-		count_add(t, COUNT_UNCOORDINATED, -1);
+		count_change(t, STORE_COUNT_UNCOORDINATED, -1);
 	key_u64(key_start(&k), m->id);
 	st_del(t, t->s->match_ids, &k);
 	/* The escalation entry is dropped when the sweep reaches it. */
@@ -378,7 +367,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		if ((err = count_new_signal(t, in)) != 0)
 			return err;
 		out->signal_id = id_alloc(t, ID_SIGNAL);
-		count_add(t, COUNT_SIGNALS, 1);
+		count_change(t, STORE_COUNT_SIGNALS, 1);
 		key_u64(key_u32(key_start(&k), in->org->sid), out->signal_id);
 		st_put(t, t->s->by_org, &k, in->pseudonym, PSEUDONYM_LEN);
 		put_sigid(t, out->signal_id, in->pseudonym, in->org->sid);
@@ -523,7 +512,7 @@ signal_unlink(struct store_txn *t, const uint8_t *p, uint32_t org,
 
 	signal_keys(&k, p, org);
 	st_del(t, t->s->signals, &k);
-	count_add(t, COUNT_SIGNALS, -1);
+	count_change(t, STORE_COUNT_SIGNALS, -1);
 	key_u64(key_u32(key_start(&k), org), sig->id);
 	st_del(t, t->s->by_org, &k);
 	key_u64(key_start(&k), sig->id);
@@ -782,87 +771,50 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 
 /* ---- subscriptions --------------------------------------------------- */
 
-static void
-cursor_key(struct key *k, uint32_t consumer, uint32_t recipient)
-{
-	key_u32(key_u32(key_start(k), consumer), recipient);
-}
-
-static uint64_t
-cursor_get(struct store_txn *t, uint32_t consumer, uint32_t recipient)
-{
-	struct key k;
-	MDB_val v;
-
-	cursor_key(&k, consumer, recipient);
-	if (st_get(t, t->s->cursors, &k, &v) == 0 && v.mv_size == 8)
-		return get_u64(v.mv_data);
-	return 0;
-}
-
 int
 store_ack(struct store_txn *t, uint32_t consumer, uint32_t recipient,
     uint64_t seq, uint64_t *acked)
 {
-	uint64_t cur = cursor_get(t, consumer, recipient);
-	uint8_t buf[8];
-	struct key k;
+	const struct store_backend *be = store_txn_backend(t);
+	uint64_t cur = be->cursor_get(t, consumer, recipient);
 
-	if (seq > last_seq(t, recipient))
-		return t->err ? t->err : VIX_E_INVALID;
+	if (seq > be->outbox_last(t, recipient))
+		return store_txn_error(t) ? store_txn_error(t) : VIX_E_INVALID;
 	*acked = seq > cur ? seq : cur;
-	if (seq > cur) {
-		for (int i = 0; i < 8; i++)
-			buf[i] = (uint8_t)(seq >> (8 * (7 - i)));
-		cursor_key(&k, consumer, recipient);
-		st_put(t, t->s->cursors, &k, buf, sizeof(buf));
-	}
-	return t->err;
+	if (seq > cur)
+		be->cursor_put(t, consumer, recipient, seq);
+	return store_txn_error(t);
 }
 
 int
 store_position(struct store_reader *r, uint32_t consumer, uint32_t recipient,
     uint64_t *acked, uint64_t *last)
 {
-	struct store_txn t = { .s = r->s };
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
 	int err;
 
-	if ((err = reader_begin(r)) != 0)
+	if ((t = be->read_begin(r, &err)) == NULL)
 		return err;
-	t.txn = r->txn;
-	*acked = cursor_get(&t, consumer, recipient);
-	*last = last_seq(&t, recipient);
-	reader_end(r);
-	return t.err;
+	*acked = be->cursor_get(t, consumer, recipient);
+	*last = be->outbox_last(t, recipient);
+	err = store_txn_error(t);
+	be->read_end(r);
+	return err;
 }
 
 int
 store_outbox_read(struct store_reader *r, uint32_t recipient, uint64_t after,
     size_t max, int (*fn)(void *, uint64_t, const void *, size_t), void *arg)
 {
-	MDB_cursor *cur;
-	struct key start;
-	MDB_val k, v;
-	size_t n = 0;
-	int rc, err;
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
+	int err;
 
-	if ((err = reader_begin(r)) != 0)
+	if ((t = be->read_begin(r, &err)) == NULL)
 		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->outbox, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	key_u64(key_u32(key_start(&start), recipient), after + 1);
-	k = key_val(&start);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	    rc == 0 && n < max && k.mv_size == 12 &&
-	    get_u32(k.mv_data) == recipient;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++)
-		if (fn(arg, get_u64((uint8_t *)k.mv_data + 4), v.mv_data,
-		    v.mv_size) != 0)
-			break;
-	mdb_cursor_close(cur);
-	reader_end(r);
+	be->outbox_scan(t, recipient, after, max, fn, arg);
+	be->read_end(r);
 	return 0;
 }
 
@@ -1033,64 +985,76 @@ sweep_archive(struct store_txn *t, int64_t cutoff, size_t max, int *more)
 	return n;
 }
 
+/* The cursor of recipient's slowest consumer (0: none, or none acked). */
+static uint64_t
+slowest_cursor(struct store_txn *t, const struct orgs *orgs,
+    const struct org *r)
+{
+	const struct store_backend *be = store_txn_backend(t);
+	uint64_t min = UINT64_MAX;
+
+	for (size_t i = 0; i < orgs->n; i++)
+		if (outbox_consumes(&orgs->v[i], r)) {
+			uint64_t c = be->cursor_get(t, orgs->v[i].sid, r->sid);
+
+			min = c < min ? c : min;
+		}
+	return min == UINT64_MAX ? 0 : min;
+}
+
+struct prune {
+	uint64_t	 min;		/* acked by every consumer up to here */
+	int64_t		 cutoff;	/* unacked rows older than this go */
+	uint64_t	*doomed;
+	size_t		 n;
+	size_t		*acked, *expired;
+};
+
+static int
+prune_one(void *arg, uint64_t seq, const void *row, size_t len)
+{
+	struct prune *pr = arg;
+
+	if (seq > pr->min) {
+		Vix__V1__Notification *msg = vix__v1__notification__unpack(NULL,
+		    len, row);
+		int old = msg != NULL && msg->time < pr->cutoff;
+
+		vix__v1__notification__free_unpacked(msg, NULL);
+		if (!old)
+			return 1;
+		(*pr->expired)++;
+	} else
+		(*pr->acked)++;
+	pr->doomed[pr->n++] = seq;
+	return 0;
+}
+
 /*
- * Drop recipient's oldest outbox rows: those every consumer has acked, and
- * those older than the retention cutoff (counted apart: not delivered).
+ * Recipient's rows that every consumer acked go, and unacked ones older
+ * than cutoff (from the oldest on, up to the first younger one): at most
+ * *budget, which is lowered by what went.
  */
 static void
 prune_outbox(struct store_txn *t, const struct orgs *orgs,
     const struct org *r, int64_t cutoff, size_t *budget, size_t *acked,
     size_t *expired)
 {
-	uint64_t min = UINT64_MAX;
-	struct key k, *doomed;
-	MDB_cursor *cur;
-	MDB_val kv, v;
-	size_t n = 0;
-	int rc;
+	const struct store_backend *be = store_txn_backend(t);
+	struct prune pr = { slowest_cursor(t, orgs, r), cutoff, NULL, 0,
+	    acked, expired };
 
-	for (size_t i = 0; i < orgs->n; i++)
-		if (outbox_consumes(&orgs->v[i], r)) {
-			uint64_t c = cursor_get(t, orgs->v[i].sid, r->sid);
-
-			min = c < min ? c : min;
-		}
-	if (min == UINT64_MAX)
-		min = 0;	/* nobody consumes: retention only */
-	if ((cur = st_cursor(t, t->s->outbox)) == NULL)
+	if (store_txn_error(t) || *budget == 0)
 		return;
-	if ((doomed = calloc(*budget, sizeof(*doomed))) == NULL) {
-		mdb_cursor_close(cur);
-		t->err = VIX_E_STORE;
+	if ((pr.doomed = calloc(*budget, sizeof(*pr.doomed))) == NULL) {
+		store_txn_fail(t, VIX_E_STORE);
 		return;
 	}
-	key_u32(key_start(&k), r->sid);
-	kv = key_val(&k);
-	for (rc = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
-	    rc == 0 && n < *budget && kv.mv_size == 12 &&
-	    get_u32(kv.mv_data) == r->sid;
-	    rc = mdb_cursor_get(cur, &kv, &v, MDB_NEXT)) {
-		uint64_t seq = get_u64((uint8_t *)kv.mv_data + 4);
-		Vix__V1__Notification *msg;
-		int old;
-
-		if (seq > min) {
-			msg = vix__v1__notification__unpack(NULL, v.mv_size,
-			    v.mv_data);
-			old = msg != NULL && msg->time < cutoff;
-			vix__v1__notification__free_unpacked(msg, NULL);
-			if (!old)
-				break;
-			(*expired)++;
-		} else
-			(*acked)++;
-		key_bytes(key_start(&doomed[n++]), kv.mv_data, kv.mv_size);
-	}
-	mdb_cursor_close(cur);
-	for (size_t i = 0; i < n; i++)
-		outbox_delete(t, get_u32(doomed[i].b), get_u64(doomed[i].b + 4));
-	*budget -= n;
-	free(doomed);
+	be->outbox_scan(t, r->sid, 0, *budget, prune_one, &pr);
+	for (size_t i = 0; i < pr.n; i++)
+		be->outbox_delete(t, r->sid, pr.doomed[i]);
+	*budget -= pr.n;
+	free(pr.doomed);
 }
 
 int
@@ -1124,66 +1088,40 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 
 /* ---- statistics ------------------------------------------------------ */
 
-static size_t
-stats_count(struct store_reader *r, const char *name)
-{
-	struct store_txn t = { .s = r->s, .txn = r->txn };
-
-	return (size_t)count_get(&t, name);
-}
-
-/* The first outbox row of recipient at k or after; 1 if there is one. */
 static int
-outbox_first(struct store_reader *r, struct key *k, uint32_t recipient,
-    MDB_val *v)
+row_time(void *arg, uint64_t seq, const void *row, size_t len)
 {
-	MDB_cursor *cur;
-	MDB_val kv = key_val(k);
-	int found;
+	Vix__V1__Notification *n = vix__v1__notification__unpack(NULL, len,
+	    row);
 
-	if (mdb_cursor_open(r->txn, r->s->outbox, &cur) != 0)
-		return 0;
-	found = mdb_cursor_get(cur, &kv, v, MDB_SET_RANGE) == 0 &&
-	    kv.mv_size == 12 && get_u32(kv.mv_data) == recipient;
-	mdb_cursor_close(cur);
-	return found;
+	*(int64_t *)arg = n != NULL ? n->time : 0;
+	vix__v1__notification__free_unpacked(n, NULL);
+	return 1;
 }
 
 /*
  * Pending for recipient: rows after the slowest consumer's cursor, from
- * the outbox's next seq and the consumers' cursors (both written by the
+ * the outbox's last seq and the consumers' cursors (both written by the
  * transactions that append and ack), and the one row after that cursor
  * for its age: no walk of the outbox.
  */
 static void
-stats_pending(struct store_reader *r, const struct orgs *orgs,
+stats_pending(struct store_txn *t, const struct orgs *orgs,
     const struct org *rec, int64_t now, struct store_pending *p)
 {
-	struct store_txn t = { .s = r->s, .txn = r->txn };
-	uint64_t min = UINT64_MAX, last = last_seq(&t, rec->sid);
-	struct key k;
-	MDB_val v;
+	const struct store_backend *be = store_txn_backend(t);
+	uint64_t min = slowest_cursor(t, orgs, rec);
+	uint64_t last = be->outbox_last(t, rec->sid);
+	int64_t time = 0;
 
-	for (size_t i = 0; i < orgs->n; i++)
-		if (outbox_consumes(&orgs->v[i], rec)) {
-			uint64_t c = cursor_get(&t, orgs->v[i].sid, rec->sid);
-
-			min = c < min ? c : min;
-		}
-	if (min == UINT64_MAX)
-		min = 0;
 	p->org = rec;
 	p->pending = last > min ? last - min : 0;
 	p->oldest_age = 0;
 	/* The oldest row after it: an erasure may have left gaps. */
-	key_u64(key_u32(key_start(&k), rec->sid), min + 1);
-	if (p->pending > 0 && outbox_first(r, &k, rec->sid, &v)) {
-		Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
-		    v.mv_size, v.mv_data);
-
-		if (n != NULL && now > n->time)
-			p->oldest_age = now - n->time;
-		vix__v1__notification__free_unpacked(n, NULL);
+	if (p->pending > 0) {
+		be->outbox_scan(t, rec->sid, min, 1, row_time, &time);
+		if (time != 0 && now > time)
+			p->oldest_age = now - time;
 	}
 }
 
@@ -1191,31 +1129,24 @@ int
 store_stats(struct store_reader *r, const struct orgs *orgs, int64_t now,
     struct store_stats *out)
 {
-	MDB_envinfo info;
-	MDB_stat st;
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = reader_begin(r)) != 0)
+	if ((t = be->read_begin(r, &err)) == NULL)
 		return err;
-	out->signals = stats_count(r, COUNT_SIGNALS);
-	mdb_stat(r->txn, r->s->archive, &st);
-	out->archived = st.ms_entries;
-	mdb_stat(r->txn, r->s->audit, &st);
-	out->audit_records = st.ms_entries;
-	out->matches = stats_count(r, COUNT_MATCHES);
-	out->matches_uncoordinated = stats_count(r, COUNT_UNCOORDINATED);
-	mdb_env_info(r->s->env, &info);
-	mdb_env_stat(r->s->env, &st);
-	out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	out->map_size = info.me_mapsize;
-	out->quota = r->s->map_size / 100 * r->s->quota_percent;
+	out->signals = (size_t)be->count_get(t, STORE_COUNT_SIGNALS);
+	out->matches = (size_t)be->count_get(t, STORE_COUNT_MATCHES);
+	out->matches_uncoordinated = (size_t)be->count_get(t,
+	    STORE_COUNT_UNCOORDINATED);
+	be->usage(t, out);
 	if ((out->pending = calloc(orgs->n ? orgs->n : 1,
 	    sizeof(*out->pending))) != NULL)
 		for (size_t i = 0; i < orgs->n; i++)
-			stats_pending(r, orgs, &orgs->v[i], now,
+			stats_pending(t, orgs, &orgs->v[i], now,
 			    &out->pending[out->npending++]);
-	reader_end(r);
+	be->read_end(r);
 	return 0;
 }
 
@@ -1426,34 +1357,6 @@ store_subject_free(struct store_subject *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The keys of db under the youth's prefix (malloc'd, *n of them). */
-static struct key *
-youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
-{
-	MDB_cursor *cur = st_cursor(t, db);
-	struct key prefix, *keys = NULL, *grown;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if (cur == NULL)
-		return NULL;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		if (k.mv_size > KEY_MAX || (grown = reallocarray(keys, *n + 1,
-		    sizeof(*keys))) == NULL) {
-			t->err = t->err ? t->err : VIX_E_STORE;
-			break;
-		}
-		keys = grown;
-		key_bytes(key_start(&keys[(*n)++]), k.mv_data, k.mv_size);
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan");
-	mdb_cursor_close(cur);
-	return keys;
-}
-
 /*
  * Every outbox row about the youth goes, delivered or not: the matches,
  * contacts and references of all its signals, in every organisation's
@@ -1462,18 +1365,7 @@ youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
 static void
 erase_outbox(struct store_txn *t, const uint8_t *p, struct store_erase_out *out)
 {
-	struct key *keys;
-	size_t n;
-
-	keys = youth_keys(t, t->s->youth_outbox, p, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++) {
-		if (keys[i].n != PSEUDONYM_LEN + 12)
-			continue;
-		outbox_delete(t, get_u32(keys[i].b + PSEUDONYM_LEN),
-		    get_u64(keys[i].b + PSEUDONYM_LEN + 4));
-		out->withdrawn++;
-	}
-	free(keys);
+	out->withdrawn += store_txn_backend(t)->outbox_erase(t, p);
 }
 
 /*

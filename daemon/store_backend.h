@@ -4,8 +4,8 @@
  * schema with its own indexes and row locks. The domain (store.c, audit.c)
  * reaches a backend only through this table; each backend is one file
  * (store_lmdb.c) that fills one. The table grows as the domain's rules
- * move over to it; what it holds so far: the audit chain and the appending
- * of outbox rows.
+ * move over to it; what it holds so far: the audit chain, outboxes and
+ * their consumers' cursors, the monitoring counts, usage, and reads.
  *
  * Every operation on a transaction is sticky: once one failed the others
  * do nothing, and the error is read once at the end (store_txn_error).
@@ -20,6 +20,13 @@
 
 /* Length of an audit record's hash (SHA-256). */
 #define STORE_HASH_LEN	32
+
+/* The counts monitoring reads, kept by the writes that change them. */
+enum store_count {
+	STORE_COUNT_SIGNALS,		/* active signals */
+	STORE_COUNT_MATCHES,		/* open matches */
+	STORE_COUNT_UNCOORDINATED,	/* of those, not marked coordinated */
+};
 
 struct store_backend {
 	const char	*name;		/* as in store_options.backend */
@@ -71,6 +78,44 @@ struct store_backend {
 	void	(*outbox_put)(struct store_txn *, uint32_t recipient,
 		    uint64_t seq, const void *row, size_t len,
 		    const uint8_t *youth);
+	/* The last seq given out in recipient's outbox (0: none). */
+	uint64_t (*outbox_last)(struct store_txn *, uint32_t recipient);
+	/*
+	 * Call fn for recipient's rows after seq after, in seq order, at
+	 * most max; a non-zero return stops.
+	 */
+	void	(*outbox_scan)(struct store_txn *, uint32_t recipient,
+		    uint64_t after, size_t max,
+		    int (*fn)(void *, uint64_t seq, const void *row,
+		    size_t len), void *arg);
+	/* The row recipient . seq goes, with its youth index. */
+	void	(*outbox_delete)(struct store_txn *, uint32_t recipient,
+		    uint64_t seq);
+	/* Every row about youth goes (an erasure); returns how many. */
+	size_t	(*outbox_erase)(struct store_txn *, const uint8_t *youth);
+	/* The last seq of recipient's outbox that consumer acked (0). */
+	uint64_t (*cursor_get)(struct store_txn *, uint32_t consumer,
+		    uint32_t recipient);
+	void	(*cursor_put)(struct store_txn *, uint32_t consumer,
+		    uint32_t recipient, uint64_t seq);
+
+	/* Monitoring counts: read, and changed in the writing transaction. */
+	uint64_t (*count_get)(struct store_txn *, enum store_count);
+	void	(*count_add)(struct store_txn *, enum store_count,
+		    int64_t delta);
+	/*
+	 * What the backend knows of its size without a walk: archived,
+	 * audit_records, map_used, map_size and quota of out.
+	 */
+	void	(*usage)(struct store_txn *, struct store_stats *out);
+
+	/*
+	 * A read transaction on reader: one consistent view for the
+	 * operations above that only read, until read_end. NULL and *err
+	 * if it cannot begin.
+	 */
+	struct store_txn *(*read_begin)(struct store_reader *, int *err);
+	void	(*read_end)(struct store_reader *);
 };
 
 extern const struct store_backend store_backend_lmdb;

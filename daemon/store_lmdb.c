@@ -1048,6 +1048,185 @@ last_seq(struct store_txn *t, uint32_t recipient)
 	return 0;
 }
 
+/* The keys of db under the youth's prefix (malloc'd, *n of them). */
+struct key *
+youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
+{
+	MDB_cursor *cur = st_cursor(t, db);
+	struct key prefix, *keys = NULL, *grown;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (cur == NULL)
+		return NULL;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		if (k.mv_size > KEY_MAX || (grown = reallocarray(keys, *n + 1,
+		    sizeof(*keys))) == NULL) {
+			t->err = t->err ? t->err : VIX_E_STORE;
+			break;
+		}
+		keys = grown;
+		key_bytes(key_start(&keys[(*n)++]), k.mv_data, k.mv_size);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+	return keys;
+}
+
+
+/* ---- reads, subscriptions and outbox rows ------------------------------ */
+
+static struct store_txn *
+lmdb_read_begin(struct store_reader *r, int *err)
+{
+	if ((*err = reader_begin(r)) != 0)
+		return NULL;
+	memset(&r->rt, 0, sizeof(r->rt));
+	r->rt.s = r->s;
+	r->rt.txn = r->txn;
+	return &r->rt;
+}
+
+static void
+lmdb_read_end(struct store_reader *r)
+{
+	reader_end(r);
+}
+
+static void
+cursor_key(struct key *k, uint32_t consumer, uint32_t recipient)
+{
+	key_u32(key_u32(key_start(k), consumer), recipient);
+}
+
+/* cursors: consumer . recipient -> the last seq it acked. */
+static uint64_t
+lmdb_cursor_get(struct store_txn *t, uint32_t consumer, uint32_t recipient)
+{
+	struct key k;
+	MDB_val v;
+
+	cursor_key(&k, consumer, recipient);
+	if (st_get(t, t->s->cursors, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data);
+	return 0;
+}
+
+static void
+lmdb_cursor_put(struct store_txn *t, uint32_t consumer, uint32_t recipient,
+    uint64_t seq)
+{
+	uint8_t buf[8];
+	struct key k;
+
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(seq >> (8 * (7 - i)));
+	cursor_key(&k, consumer, recipient);
+	st_put(t, t->s->cursors, &k, buf, sizeof(buf));
+}
+
+static void
+lmdb_outbox_scan(struct store_txn *t, uint32_t recipient, uint64_t after,
+    size_t max, int (*fn)(void *, uint64_t, const void *, size_t), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->outbox);
+	struct key start;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	key_u64(key_u32(key_start(&start), recipient), after + 1);
+	k = key_val(&start);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && n < max && k.mv_size == 12 &&
+	    get_u32(k.mv_data) == recipient;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++)
+		if (fn(arg, get_u64((uint8_t *)k.mv_data + 4), v.mv_data,
+		    v.mv_size) != 0)
+			break;
+	mdb_cursor_close(cur);
+}
+
+/* Delete the outbox row recipient . seq with its index entries. */
+static void
+lmdb_outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
+{
+	struct key k, yk;
+	MDB_val v;
+
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	if (st_get(t, t->s->outbox_youth, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN) {
+		key_u64(key_u32(key_bytes(key_start(&yk), v.mv_data,
+		    PSEUDONYM_LEN), recipient), seq);
+		st_del(t, t->s->youth_outbox, &yk);
+		st_del(t, t->s->outbox_youth, &k);
+	}
+	st_del(t, t->s->outbox, &k);
+}
+
+
+/* Every outbox row about youth p goes; returns how many. */
+static size_t
+lmdb_outbox_erase(struct store_txn *t, const uint8_t *p)
+{
+	struct key *keys;
+	size_t n, gone = 0;
+
+	keys = youth_keys(t, t->s->youth_outbox, p, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		if (keys[i].n != PSEUDONYM_LEN + 12)
+			continue;
+		lmdb_outbox_delete(t, get_u32(keys[i].b + PSEUDONYM_LEN),
+		    get_u64(keys[i].b + PSEUDONYM_LEN + 4));
+		gone++;
+	}
+	free(keys);
+	return gone;
+}
+
+static const char *const count_names[] = {
+	[STORE_COUNT_SIGNALS] = COUNT_SIGNALS,
+	[STORE_COUNT_MATCHES] = COUNT_MATCHES,
+	[STORE_COUNT_UNCOORDINATED] = COUNT_UNCOORDINATED,
+};
+
+static uint64_t
+lmdb_count_get(struct store_txn *t, enum store_count c)
+{
+	return count_get(t, count_names[c]);
+}
+
+static void
+lmdb_count_add(struct store_txn *t, enum store_count c, int64_t delta)
+{
+	count_add(t, count_names[c], delta);
+}
+
+/* What LMDB knows without a walk: entries of a database, pages in use. */
+static void
+lmdb_usage(struct store_txn *t, struct store_stats *out)
+{
+	struct store *s = t->s;
+	MDB_envinfo info;
+	MDB_stat st;
+
+	mdb_stat(t->txn, s->archive, &st);
+	out->archived = st.ms_entries;
+	mdb_stat(t->txn, s->audit, &st);
+	out->audit_records = st.ms_entries;
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
+	out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	out->map_size = info.me_mapsize;
+	out->quota = s->map_size / 100 * s->quota_percent;
+}
+
 /* ---- outbox rows ----------------------------------------------------- */
 
 static void
@@ -1230,6 +1409,17 @@ const struct store_backend store_backend_lmdb = {
 	.match_youth = lmdb_match_youth,
 	.outbox_seq = outbox_seq_alloc,
 	.outbox_put = lmdb_outbox_put,
+	.read_begin = lmdb_read_begin,
+	.read_end = lmdb_read_end,
+	.outbox_last = last_seq,
+	.cursor_get = lmdb_cursor_get,
+	.cursor_put = lmdb_cursor_put,
+	.outbox_scan = lmdb_outbox_scan,
+	.outbox_delete = lmdb_outbox_delete,
+	.outbox_erase = lmdb_outbox_erase,
+	.count_get = lmdb_count_get,
+	.count_add = lmdb_count_add,
+	.usage = lmdb_usage,
 };
 
 const struct store_backend *

@@ -71,6 +71,7 @@ struct store_txn {
 struct store_reader {
 	struct store	*s;
 	MDB_txn		*txn;
+	struct store_txn rt;	/* txn, for the backend's operations */
 };
 
 struct key {
@@ -162,6 +163,8 @@ void	count_add(struct store_txn *t, const char *name, int64_t delta);
 int	reader_begin(struct store_reader *r);
 void	reader_end(struct store_reader *r);
 uint64_t	last_seq(struct store_txn *t, uint32_t recipient);
+struct key	*youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p,
+    size_t *n);
 int	audit_value_decode(const MDB_val *v, struct store_audit_record *rec);
 
 #endif
