@@ -160,48 +160,25 @@ choose_coordinator(const struct orgs *orgs, const struct store_party *me,
 static int
 match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 {
-	Vix__Store__V1__Match *rec;
-	struct key k;
-	MDB_val v;
-
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	if (st_get(t, t->s->matches, &k, &v) != 0)
-		return 0;
-	if ((rec = vix__store__v1__match__unpack(NULL, v.mv_size,
-	    v.mv_data)) == NULL) {
-		t->err = VIX_E_STORE;
-		return 0;
-	}
-	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
-	    rec->coordinated, rec->escalation != 0, rec->claimed };
-	vix__store__v1__match__free_unpacked(rec, NULL);
-	return 1;
+	return store_txn_backend(t)->match_get(t, p, m);
 }
 
 /* Put the match of youth p, counting it as (un)coordinated. */
 static void
 match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 {
-	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
 	struct store_match old;
-	int was = 1;
-	struct key k;
+	int was = 1, created = 0;
 
 	if (match_get(t, p, &old))
 		was = old.coordinated != 0;
-	else
+	else {
 		count_change(t, STORE_COUNT_MATCHES, 1);
+		created = 1;
+	}
 	if (was != (m->coordinated != 0))
 		count_change(t, STORE_COUNT_UNCOORDINATED, was ? 1 : -1);
-
-	rec.id = m->id;
-	rec.created = m->created;
-	rec.coordinator = m->coordinator;
-	rec.coordinated = m->coordinated;
-	rec.escalation = (uint32_t)m->escalated;
-	rec.claimed = m->claimed;
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	st_put_msg(t, t->s->matches, &k, &rec.base);
+	store_txn_backend(t)->match_put(t, p, m, created);
 }
 
 /* ---- outbox ---------------------------------------------------------- */
@@ -238,32 +215,24 @@ match_create(struct store_txn *t, const uint8_t *p, const struct orgs *orgs,
     const struct store_party *me, const struct store_view *others,
     int64_t now, struct store_match *m)
 {
-	struct key k;
+	const struct store_backend *be = store_txn_backend(t);
 
 	memset(m, 0, sizeof(*m));
-	m->id = id_alloc(t, ID_MATCH);
+	m->id = be->id_alloc(t, STORE_ID_MATCH);
 	m->created = now;
 	m->coordinator = choose_coordinator(orgs, me, others);
 	match_put(t, p, m);
-	key_u64(key_start(&k), m->id);
-	st_put(t, t->s->match_ids, &k, p, PSEUDONYM_LEN);
-	key_u64(key_u64(key_start(&k), (uint64_t)(now +
-	    t->s->escalate_after)), m->id);
-	st_put(t, t->s->escalate, &k, "", 0);
+	be->due_put(t, STORE_DUE_ESCALATE, now + store_escalate_after(t),
+	    m->id);
 }
 
 static void
 match_delete(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 {
-	struct key k;
-
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	st_del(t, t->s->matches, &k);
+	store_txn_backend(t)->match_delete(t, p, m->id);
 	count_change(t, STORE_COUNT_MATCHES, -1);
 	if (!m->coordinated)
 		count_change(t, STORE_COUNT_UNCOORDINATED, -1);
-	key_u64(key_start(&k), m->id);
-	st_del(t, t->s->match_ids, &k);
 	/* The escalation entry is dropped when the sweep reaches it. */
 }
 
@@ -366,7 +335,8 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	} else {
 		if ((err = count_new_signal(t, in)) != 0)
 			return err;
-		out->signal_id = id_alloc(t, ID_SIGNAL);
+		out->signal_id = store_txn_backend(t)->id_alloc(t,
+		    STORE_ID_SIGNAL);
 		count_change(t, STORE_COUNT_SIGNALS, 1);
 		key_u64(key_u32(key_start(&k), in->org->sid), out->signal_id);
 		st_put(t, t->s->by_org, &k, in->pseudonym, PSEUDONYM_LEN);
@@ -673,14 +643,9 @@ store_list(struct store_reader *r, uint32_t org, uint64_t after,
 static int
 match_by_id(struct store_txn *t, uint64_t id, uint8_t *p, struct store_match *m)
 {
-	struct key k;
-	MDB_val v;
-
-	key_u64(key_start(&k), id);
-	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
-	    v.mv_size != PSEUDONYM_LEN)
-		return t->err ? t->err : VIX_E_NOT_FOUND;
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	if (!store_txn_backend(t)->match_youth(t, id, p))
+		return store_txn_error(t) ? store_txn_error(t) :
+		    VIX_E_NOT_FOUND;
 	return match_get(t, p, m) ? 0 : (t->err ? t->err : VIX_E_NOT_FOUND);
 }
 
@@ -820,29 +785,6 @@ store_outbox_read(struct store_reader *r, uint32_t recipient, uint64_t after,
 
 /* ---- sweeps ---------------------------------------------------------- */
 
-/* Up to max keys of db with the leading 8-byte time at most until. */
-static size_t
-due_keys(struct store_txn *t, MDB_dbi db, uint64_t until, struct key *out,
-    size_t max)
-{
-	MDB_cursor *cur = st_cursor(t, db);
-	MDB_val k, v;
-	size_t n = 0;
-	int rc;
-
-	if (cur == NULL)
-		return 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	    rc == 0 && n < max && k.mv_size >= 8 && k.mv_size <= KEY_MAX &&
-	    get_u64(k.mv_data) <= until;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
-		memcpy(out[n].b, k.mv_data, k.mv_size);
-		out[n].n = k.mv_size;
-	}
-	mdb_cursor_close(cur);
-	return n;
-}
-
 static int
 expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
     int64_t now)
@@ -879,32 +821,27 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	return 1;
 }
 
-/*
- * Handle up to max entries of an index keyed time . id that are due by
- * now: one(t, orgs, id, now) for each, then drop the entry (stale ones
- * too). Returns how many one() acted on (returned 1): a stale entry (a
- * signal withdrawn, a match closed or coordinated meanwhile) is not
- * counted. Sets *more when the limit was hit.
- */
+/* Call one for each item of kind due by now (at most max); each goes. */
 static size_t
-sweep_due(struct store_txn *t, MDB_dbi index, const struct orgs *orgs,
+sweep_due(struct store_txn *t, enum store_due kind, const struct orgs *orgs,
     int64_t now, size_t max, int *more,
     int (*one)(struct store_txn *, const struct orgs *, uint64_t, int64_t))
 {
-	struct key *keys = calloc(max, sizeof(*keys));
+	const struct store_backend *be = store_txn_backend(t);
+	struct store_due_item *items = calloc(max, sizeof(*items));
 	size_t n, done = 0;
 
-	if (keys == NULL) {
-		t->err = VIX_E_STORE;
+	if (items == NULL) {
+		store_txn_fail(t, VIX_E_STORE);
 		return 0;
 	}
-	n = due_keys(t, index, (uint64_t)now, keys, max);
-	for (size_t i = 0; i < n && t->err == 0; i++) {
-		done += one(t, orgs, get_u64(keys[i].b + 8), now) == 1;
-		st_del(t, index, &keys[i]);
+	n = be->due_scan(t, kind, now, items, max);
+	for (size_t i = 0; i < n && store_txn_error(t) == 0; i++) {
+		done += one(t, orgs, items[i].id, now) == 1;
+		be->due_delete(t, kind, items[i].when, items[i].id);
 	}
 	*more |= n == max;
-	free(keys);
+	free(items);
 	return done;
 }
 
@@ -936,14 +873,9 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	struct store_match m;
 	const struct org *esc;
 	const char *muni;
-	struct key k;
-	MDB_val v;
 
-	key_u64(key_start(&k), id);
-	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
-	    v.mv_size != PSEUDONYM_LEN)
+	if (!store_txn_backend(t)->match_youth(t, id, p))
 		return 0;	/* closed meanwhile */
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	if (!match_get(t, p, &m) || m.coordinated || m.escalated)
 		return 0;
 	load_parties(t, p, UINT32_MAX, NULL, &all);
@@ -961,28 +893,6 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	    "no_escalation_organisation");
 	store_view_free(&all);
 	return 1;
-}
-
-static size_t
-sweep_archive(struct store_txn *t, int64_t cutoff, size_t max, int *more)
-{
-	struct key *keys = calloc(max, sizeof(*keys)), ak;
-	size_t n;
-
-	if (keys == NULL || cutoff < 0) {
-		free(keys);
-		t->err = keys == NULL ? VIX_E_STORE : t->err;
-		return 0;
-	}
-	n = due_keys(t, t->s->archive_time, (uint64_t)cutoff, keys, max);
-	for (size_t i = 0; i < n && t->err == 0; i++) {
-		key_bytes(key_start(&ak), keys[i].b + 8, keys[i].n - 8);
-		st_del(t, t->s->archive, &ak);
-		st_del(t, t->s->archive_time, &keys[i]);
-	}
-	*more |= n == max;
-	free(keys);
-	return n;
 }
 
 /* The cursor of recipient's slowest consumer (0: none, or none acked). */
@@ -1065,12 +975,12 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 
 	memset(out, 0, sizeof(*out));
 	t->now = in->now;
-	out->expired = sweep_due(t, t->s->expiry, in->orgs, in->now, in->max,
+	out->expired = sweep_due(t, STORE_DUE_EXPIRY, in->orgs, in->now, in->max,
 	    &out->more, expire_one);
-	out->escalated = sweep_due(t, t->s->escalate, in->orgs, in->now,
+	out->escalated = sweep_due(t, STORE_DUE_ESCALATE, in->orgs, in->now,
 	    in->max, &out->more, escalate_one);
-	out->purged = sweep_archive(t, in->now - in->archive_secs, in->max,
-	    &out->more);
+	out->purged = store_txn_backend(t)->archive_purge(t,
+	    in->now - in->archive_secs, in->max, &out->more);
 	for (size_t i = 0; i < in->orgs->n && budget > 0 && t->err == 0; i++)
 		prune_outbox(t, in->orgs, &in->orgs->v[i],
 		    in->now - in->outbox_retention, &budget, &out->pruned,

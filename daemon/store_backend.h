@@ -5,7 +5,8 @@
  * reaches a backend only through this table; each backend is one file
  * (store_lmdb.c) that fills one. The table grows as the domain's rules
  * move over to it; what it holds so far: the audit chain, outboxes and
- * their consumers' cursors, the monitoring counts, usage, and reads.
+ * their consumers' cursors, the monitoring counts, usage, reads, id
+ * allocation, matches and due items.
  *
  * Every operation on a transaction is sticky: once one failed the others
  * do nothing, and the error is read once at the end (store_txn_error).
@@ -20,6 +21,24 @@
 
 /* Length of an audit record's hash (SHA-256). */
 #define STORE_HASH_LEN	32
+
+/* What id_alloc allocates: one sequence each. */
+enum store_id {
+	STORE_ID_SIGNAL,
+	STORE_ID_MATCH,
+	STORE_ID_ORG,
+};
+
+/* Items due at a time: a signal's expiry, a match's escalation. */
+enum store_due {
+	STORE_DUE_EXPIRY,		/* id: a signal id */
+	STORE_DUE_ESCALATE,		/* id: a match id */
+};
+
+struct store_due_item {
+	int64_t		when;
+	uint64_t	id;
+};
 
 /* The counts monitoring reads, kept by the writes that change them. */
 enum store_count {
@@ -116,6 +135,38 @@ struct store_backend {
 	 */
 	struct store_txn *(*read_begin)(struct store_reader *, int *err);
 	void	(*read_end)(struct store_reader *);
+
+	/*
+	 * The next id of a kind, unique across writers (a relational
+	 * backend: a sequence; a gap after a rollback is harmless).
+	 */
+	uint64_t (*id_alloc)(struct store_txn *, enum store_id);
+
+	/*
+	 * The match of a youth: 1 and *m filled, or 0. The youth's row is
+	 * where a relational backend takes its lock on the youth.
+	 */
+	int	(*match_get)(struct store_txn *, const uint8_t *youth,
+		    struct store_match *m);
+	/* Put it; created: new, so that its id finds it (match_youth). */
+	void	(*match_put)(struct store_txn *, const uint8_t *youth,
+		    const struct store_match *m, int created);
+	void	(*match_delete)(struct store_txn *, const uint8_t *youth,
+		    uint64_t id);
+
+	/* Due items: put, delete, and the first max due by until in order. */
+	void	(*due_put)(struct store_txn *, enum store_due, int64_t when,
+		    uint64_t id);
+	void	(*due_delete)(struct store_txn *, enum store_due,
+		    int64_t when, uint64_t id);
+	size_t	(*due_scan)(struct store_txn *, enum store_due,
+		    int64_t until, struct store_due_item *out, size_t max);
+	/*
+	 * Archived signals archived before cutoff go, at most max;
+	 * *more set if there may be others. Returns how many went.
+	 */
+	size_t	(*archive_purge)(struct store_txn *, int64_t cutoff, size_t max,
+		    int *more);
 };
 
 extern const struct store_backend store_backend_lmdb;
@@ -123,6 +174,9 @@ extern const struct store_backend store_backend_lmdb;
 /* The backend of a transaction or a reader. */
 const struct store_backend *store_txn_backend(const struct store_txn *);
 const struct store_backend *store_reader_backend(const struct store_reader *);
+
+/* Seconds a match may stay uncoordinated (store_options). */
+int64_t	store_escalate_after(const struct store_txn *);
 
 /* The transaction's sticky error (0: none yet), and setting it. */
 int	store_txn_error(const struct store_txn *);

@@ -156,13 +156,13 @@ st_cursor(struct store_txn *t, MDB_dbi db)
  * read and the write one step.
  */
 static const char *const id_names[] = {
-	[ID_SIGNAL] = "next_signal",
-	[ID_MATCH] = "next_match",
-	[ID_ORG] = "next_org",
+	[STORE_ID_SIGNAL] = "next_signal",
+	[STORE_ID_MATCH] = "next_match",
+	[STORE_ID_ORG] = "next_org",
 };
 
-uint64_t
-id_alloc(struct store_txn *t, enum id_kind kind)
+static uint64_t
+id_alloc(struct store_txn *t, enum store_id kind)
 {
 	const char *name = id_names[kind];
 	struct key k;
@@ -1018,7 +1018,7 @@ store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
 			o->sid = get_u32(v.mv_data);
 			continue;
 		}
-		o->sid = (uint32_t)id_alloc(&t, ID_ORG);
+		o->sid = (uint32_t)id_alloc(&t, STORE_ID_ORG);
 		for (int b = 0; b < 4; b++)
 			buf[b] = (uint8_t)(o->sid >> (8 * (3 - b)));
 		st_put(&t, s->meta, &k, buf, sizeof(buf));
@@ -1227,6 +1227,164 @@ lmdb_usage(struct store_txn *t, struct store_stats *out)
 	out->quota = s->map_size / 100 * s->quota_percent;
 }
 
+/* ---- matches and due items ------------------------------------------ */
+
+/* matches: pseudonym -> the match; match_ids: its id -> pseudonym. */
+static int
+lmdb_match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
+{
+	Vix__Store__V1__Match *rec;
+	struct key k;
+	MDB_val v;
+
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	if (st_get(t, t->s->matches, &k, &v) != 0)
+		return 0;
+	if ((rec = vix__store__v1__match__unpack(NULL, v.mv_size,
+	    v.mv_data)) == NULL) {
+		t->err = VIX_E_STORE;
+		return 0;
+	}
+	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
+	    rec->coordinated, rec->escalation != 0, rec->claimed };
+	vix__store__v1__match__free_unpacked(rec, NULL);
+	return 1;
+}
+
+static void
+lmdb_match_put(struct store_txn *t, const uint8_t *p,
+    const struct store_match *m, int created)
+{
+	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
+	struct key k;
+
+	rec.id = m->id;
+	rec.created = m->created;
+	rec.coordinator = m->coordinator;
+	rec.coordinated = m->coordinated;
+	rec.escalation = (uint32_t)m->escalated;
+	rec.claimed = m->claimed;
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	st_put_msg(t, t->s->matches, &k, &rec.base);
+	if (created) {
+		key_u64(key_start(&k), m->id);
+		st_put(t, t->s->match_ids, &k, p, PSEUDONYM_LEN);
+	}
+}
+
+static void
+lmdb_match_delete(struct store_txn *t, const uint8_t *p, uint64_t id)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	st_del(t, t->s->matches, &k);
+	key_u64(key_start(&k), id);
+	st_del(t, t->s->match_ids, &k);
+}
+
+/* expiry, escalate: time . id -> empty, in time order. */
+static MDB_dbi
+due_db(struct store_txn *t, enum store_due kind)
+{
+	return kind == STORE_DUE_EXPIRY ? t->s->expiry : t->s->escalate;
+}
+
+static void
+lmdb_due_put(struct store_txn *t, enum store_due kind, int64_t when,
+    uint64_t id)
+{
+	struct key k;
+
+	key_u64(key_u64(key_start(&k), (uint64_t)when), id);
+	st_put(t, due_db(t, kind), &k, "", 0);
+}
+
+static void
+lmdb_due_delete(struct store_txn *t, enum store_due kind, int64_t when,
+    uint64_t id)
+{
+	struct key k;
+
+	key_u64(key_u64(key_start(&k), (uint64_t)when), id);
+	st_del(t, due_db(t, kind), &k);
+}
+
+static size_t
+lmdb_due_scan(struct store_txn *t, enum store_due kind, int64_t until,
+    struct store_due_item *out, size_t max)
+{
+	MDB_cursor *cur = st_cursor(t, due_db(t, kind));
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	    rc == 0 && n < max && k.mv_size == 16 &&
+	    get_u64(k.mv_data) <= (uint64_t)until;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+		out[n].when = (int64_t)get_u64(k.mv_data);
+		out[n].id = get_u64((uint8_t *)k.mv_data + 8);
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+/* The keys of db (time . rest) due by until, at most max, into out. */
+static size_t
+due_keys(struct store_txn *t, MDB_dbi db, uint64_t until, struct key *out,
+    size_t max)
+{
+	MDB_cursor *cur = st_cursor(t, db);
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	    rc == 0 && n < max && k.mv_size >= 8 && k.mv_size <= KEY_MAX &&
+	    get_u64(k.mv_data) <= until;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+		memcpy(out[n].b, k.mv_data, k.mv_size);
+		out[n].n = k.mv_size;
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+/* archive_time: archived time . archive key -> empty. */
+static size_t
+lmdb_archive_purge(struct store_txn *t, int64_t cutoff, size_t max, int *more)
+{
+	struct key *keys = calloc(max, sizeof(*keys)), ak;
+	size_t n;
+
+	if (keys == NULL || cutoff < 0) {
+		free(keys);
+		t->err = keys == NULL ? VIX_E_STORE : t->err;
+		return 0;
+	}
+	n = due_keys(t, t->s->archive_time, (uint64_t)cutoff, keys, max);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		key_bytes(key_start(&ak), keys[i].b + 8, keys[i].n - 8);
+		st_del(t, t->s->archive, &ak);
+		st_del(t, t->s->archive_time, &keys[i]);
+	}
+	*more |= n == max;
+	free(keys);
+	return n;
+}
+
+
+int64_t
+store_escalate_after(const struct store_txn *t)
+{
+	return t->s->escalate_after;
+}
+
 /* ---- outbox rows ----------------------------------------------------- */
 
 static void
@@ -1420,6 +1578,14 @@ const struct store_backend store_backend_lmdb = {
 	.count_get = lmdb_count_get,
 	.count_add = lmdb_count_add,
 	.usage = lmdb_usage,
+	.id_alloc = id_alloc,
+	.match_get = lmdb_match_get,
+	.match_put = lmdb_match_put,
+	.match_delete = lmdb_match_delete,
+	.due_put = lmdb_due_put,
+	.due_delete = lmdb_due_delete,
+	.due_scan = lmdb_due_scan,
+	.archive_purge = lmdb_archive_purge,
 };
 
 const struct store_backend *

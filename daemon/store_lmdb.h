@@ -15,6 +15,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "store.h"
+#include "store_backend.h"
 #include "store.pb-c.h"
 
 /*
@@ -140,13 +141,6 @@ key_val(struct key *k)
 	    (rc) = mdb_cursor_get((cur), &(k), &(v), MDB_NEXT))
 
 
-/* What id_alloc allocates. */
-enum id_kind {
-	ID_SIGNAL,
-	ID_MATCH,
-	ID_ORG,
-};
-
 /* In store_lmdb.c. */
 int	mdb_to_err(int rc, const char *what);
 void	st_fail(struct store_txn *t, int rc, const char *what);
@@ -157,7 +151,6 @@ void	st_put_msg(struct store_txn *t, MDB_dbi db, struct key *k, const
     ProtobufCMessage *m);
 void	st_del(struct store_txn *t, MDB_dbi db, struct key *k);
 MDB_cursor *	st_cursor(struct store_txn *t, MDB_dbi db);
-uint64_t	id_alloc(struct store_txn *t, enum id_kind kind);
 uint64_t	count_get(struct store_txn *t, const char *name);
 void	count_add(struct store_txn *t, const char *name, int64_t delta);
 int	reader_begin(struct store_reader *r);
