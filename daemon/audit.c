@@ -107,7 +107,7 @@ store_audit_youth(struct store_txn *t, const uint8_t *youth, int64_t now,
 		found = be->youth_audited(t, p);
 	}
 	if (!found && signal_id != 0)
-		found = be->signal_youth(t, signal_id, p);
+		found = be->signal_locate(t, signal_id, p, NULL) == 1;
 	if (!found && match_id != 0)
 		found = be->match_youth(t, match_id, p);
 	return audit_append(t, found ? p : NULL, now, actor, action,

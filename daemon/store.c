@@ -77,51 +77,58 @@ store_view_free(struct store_view *v)
 	v->n_others = 0;
 }
 
+/* The active signal of org on youth p (the caller frees it), or NULL. */
+static Vix__Store__V1__Signal *
+signal_get(struct store_txn *t, const uint8_t *p, uint32_t org)
+{
+	return store_txn_backend(t)->signal_get(t, p, org);
+}
+
 /*
  * Every active signal on a youth, as parties. The one of org `self` (if
  * any) goes to *me; the others to the view.
  */
+struct parties {
+	struct store_txn	*t;
+	uint32_t		 self;
+	struct store_party	*me;
+	struct store_view	*view;
+};
+
+static int
+party_one(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
+{
+	struct parties *pa = arg;
+	struct store_party party, *grown;
+
+	party_fill(&party, org, s);
+	/* Past its expiry a signal is no longer active, swept or not. */
+	if (party.org != pa->self && pa->t->now > 0 &&
+	    party.expires <= pa->t->now)
+		return 0;
+	if (party.org == pa->self) {
+		if (pa->me != NULL)
+			*pa->me = party;
+		return 0;
+	}
+	grown = reallocarray(pa->view->others, pa->view->n_others + 1,
+	    sizeof(*grown));
+	if (grown == NULL) {
+		store_txn_fail(pa->t, VIX_E_STORE);
+		return 1;
+	}
+	pa->view->others = grown;
+	pa->view->others[pa->view->n_others++] = party;
+	return 0;
+}
+
 static void
 load_parties(struct store_txn *t, const uint8_t *p, uint32_t self,
     struct store_party *me, struct store_view *view)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->signals);
-	struct key prefix;
-	MDB_val k, v;
-	int rc;
+	struct parties pa = { t, self, me, view };
 
-	if (cur == NULL)
-		return;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		Vix__Store__V1__Signal *s = signal_decode(t, &v);
-		struct store_party party, *grown;
-
-		if (s == NULL)
-			break;
-		party_fill(&party, get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN),
-		    s);
-		vix__store__v1__signal__free_unpacked(s, NULL);
-		/* Past its expiry a signal is no longer active, swept or not. */
-		if (party.org != self && t->now > 0 && party.expires <= t->now)
-			continue;
-		if (party.org == self) {
-			if (me != NULL)
-				*me = party;
-			continue;
-		}
-		grown = reallocarray(view->others, view->n_others + 1,
-		    sizeof(*grown));
-		if (grown == NULL) {
-			t->err = VIX_E_STORE;
-			break;
-		}
-		view->others = grown;
-		view->others[view->n_others++] = party;
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan signals");
-	mdb_cursor_close(cur);
+	store_txn_backend(t)->youth_signals(t, p, party_one, &pa);
 }
 
 static unsigned
@@ -242,23 +249,12 @@ signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
 	key_u32(key_bytes(key_start(sk), p, PSEUDONYM_LEN), org);
 }
 
-/* sigid: signal id -> pseudonym . org, to find any signal by its id. */
-static void
-put_sigid(struct store_txn *t, uint64_t id, const uint8_t *p, uint32_t org)
-{
-	struct key k, v;
-
-	signal_keys(&v, p, org);
-	key_u64(key_start(&k), id);
-	st_put(t, t->s->sigid, &k, v.b, v.n);
-}
-
 static void
 put_signal_record(struct store_txn *t, const struct store_register_in *in,
-    uint64_t id, int64_t created)
+    uint64_t id, int64_t created, int isnew)
 {
+	const struct store_backend *be = store_txn_backend(t);
 	Vix__Store__V1__Signal rec = VIX__STORE__V1__SIGNAL__INIT;
-	struct key k;
 
 	rec.id = id;
 	rec.created = created;
@@ -270,10 +266,8 @@ put_signal_record(struct store_txn *t, const struct store_register_in *in,
 	rec.contact_email = (char *)in->contact.email;
 	rec.client_ref = (char *)in->client_ref;
 	rec.municipality = (char *)in->municipality;
-	signal_keys(&k, in->pseudonym, in->org->sid);
-	st_put_msg(t, t->s->signals, &k, &rec.base);
-	key_u64(key_u64(key_start(&k), (uint64_t)in->expires), id);
-	st_put(t, t->s->expiry, &k, "", 0);
+	be->signal_put(t, in->pseudonym, in->org->sid, &rec, isnew);
+	be->due_put(t, STORE_DUE_EXPIRY, in->expires, id);
 }
 
 #define SECONDS_PER_DAY	86400
@@ -287,62 +281,47 @@ put_signal_record(struct store_txn *t, const struct store_register_in *in,
 static int
 count_new_signal(struct store_txn *t, const struct store_register_in *in)
 {
+	const struct store_backend *be = store_txn_backend(t);
 	uint64_t day = (uint64_t)(in->now / SECONDS_PER_DAY), count = 0;
-	uint8_t buf[16];
-	struct key k;
-	MDB_val v;
+	uint64_t stored;
 
-	key_u32(key_bytes(key_start(&k), "newsig:", 7), in->org->sid);
-	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == sizeof(buf) &&
-	    get_u64(v.mv_data) == day)
-		count = get_u64((const uint8_t *)v.mv_data + 8);
-	if (t->err)
-		return t->err;
+	if (be->new_signals_get(t, in->org->sid, &stored, &count) &&
+	    stored != day)
+		count = 0;
+	if (store_txn_error(t))
+		return store_txn_error(t);
 	if (in->max_new_per_day != 0 && count >= in->max_new_per_day)
 		return VIX_E_LIMIT;
-	count++;
-	for (int i = 0; i < 8; i++) {
-		buf[i] = (uint8_t)(day >> (8 * (7 - i)));
-		buf[8 + i] = (uint8_t)(count >> (8 * (7 - i)));
-	}
-	st_put(t, t->s->meta, &k, buf, sizeof(buf));
-	return t->err;
+	be->new_signals_put(t, in->org->sid, day, count + 1);
+	return store_txn_error(t);
 }
 
 int
 store_register(struct store_txn *t, const struct store_register_in *in,
     struct store_register_out *out)
 {
-	Vix__Store__V1__Signal *old = NULL;
+	const struct store_backend *be = store_txn_backend(t);
+	Vix__Store__V1__Signal *old;
 	struct store_party me;
 	struct store_match m;
-	struct key k;
 	int64_t created = in->now;
-	MDB_val v;
 	int err, takeover = 0;
 
 	memset(out, 0, sizeof(*out));
 	t->now = in->now;
-	signal_keys(&k, in->pseudonym, in->org->sid);
-	if (st_get(t, t->s->signals, &k, &v) == 0 &&
-	    (old = signal_decode(t, &v)) != NULL) {
+	if ((old = signal_get(t, in->pseudonym, in->org->sid)) != NULL) {
 		out->refreshed = 1;
 		out->signal_id = old->id;
 		created = old->created;
-		key_u64(key_u64(key_start(&k), (uint64_t)old->expires), old->id);
-		st_del(t, t->s->expiry, &k);
+		be->due_delete(t, STORE_DUE_EXPIRY, old->expires, old->id);
 		vix__store__v1__signal__free_unpacked(old, NULL);
 	} else {
 		if ((err = count_new_signal(t, in)) != 0)
 			return err;
-		out->signal_id = store_txn_backend(t)->id_alloc(t,
-		    STORE_ID_SIGNAL);
+		out->signal_id = be->id_alloc(t, STORE_ID_SIGNAL);
 		count_change(t, STORE_COUNT_SIGNALS, 1);
-		key_u64(key_u32(key_start(&k), in->org->sid), out->signal_id);
-		st_put(t, t->s->by_org, &k, in->pseudonym, PSEUDONYM_LEN);
-		put_sigid(t, out->signal_id, in->pseudonym, in->org->sid);
 	}
-	put_signal_record(t, in, out->signal_id, created);
+	put_signal_record(t, in, out->signal_id, created, !out->refreshed);
 
 	load_parties(t, in->pseudonym, in->org->sid, &me, &out->view);
 	out->change = match_on_register(out->view.n_others, out->refreshed);
@@ -390,21 +369,20 @@ static int
 withdraw_locate(struct store_txn *t, const struct store_withdraw_in *in,
     uint8_t *p)
 {
-	struct key k;
-	MDB_val v;
+	uint32_t org;
+	int found;
 
 	if (in->signal_id == 0) {
 		memcpy(p, in->pseudonym, PSEUDONYM_LEN);
 		return 0;
 	}
-	key_u64(key_start(&k), in->signal_id);
-	if (st_get(t, t->s->sigid, &k, &v) != 0)
-		return t->err ? t->err : VIX_E_NOT_FOUND;
-	if (v.mv_size != PSEUDONYM_LEN + 4)
-		return t->err = VIX_E_STORE;
-	if (get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN) != in->org->sid)
+	found = store_txn_backend(t)->signal_locate(t, in->signal_id, p, &org);
+	if (found == -1)
+		return store_txn_fail(t, VIX_E_STORE);
+	if (found == 0)
+		return store_txn_error(t) ? store_txn_error(t) : VIX_E_NOT_FOUND;
+	if (org != in->org->sid)
 		return VIX_E_PERMISSION;
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	return 0;
 }
 
@@ -413,25 +391,12 @@ archive_signal(struct store_txn *t, const uint8_t *p, uint32_t org,
     Vix__Store__V1__Signal *sig, int reason, int64_t now)
 {
 	Vix__Store__V1__Archived rec = VIX__STORE__V1__ARCHIVED__INIT;
-	struct key k;
 
 	rec.signal = sig;
 	rec.org = org;
 	rec.reason = (uint32_t)reason;
 	rec.archived = now;
-	/*
-	 * pseudonym . org . time . signal id: the id keeps two archivings by
-	 * one organisation within one second apart.
-	 */
-	key_u64(key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
-	    org), (uint64_t)now), sig->id);
-	st_put_msg(t, t->s->archive, &k, &rec.base);
-	/* archive_time: time . archive key, for the purge after archive_days. */
-	memmove(k.b + 8, k.b, k.n);
-	k.n += 8;
-	for (int i = 0; i < 8; i++)
-		k.b[i] = (uint8_t)((uint64_t)now >> (8 * (7 - i)));
-	st_put(t, t->s->archive_time, &k, "", 0);
+	store_txn_backend(t)->archive_put(t, p, &rec);
 }
 
 /* A signal left a youth: tell the others, close the match or hand over. */
@@ -478,17 +443,11 @@ static void
 signal_unlink(struct store_txn *t, const uint8_t *p, uint32_t org,
     const Vix__Store__V1__Signal *sig)
 {
-	struct key k;
+	const struct store_backend *be = store_txn_backend(t);
 
-	signal_keys(&k, p, org);
-	st_del(t, t->s->signals, &k);
+	be->signal_delete(t, p, org, sig->id);
 	count_change(t, STORE_COUNT_SIGNALS, -1);
-	key_u64(key_u32(key_start(&k), org), sig->id);
-	st_del(t, t->s->by_org, &k);
-	key_u64(key_start(&k), sig->id);
-	st_del(t, t->s->sigid, &k);
-	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
-	st_del(t, t->s->expiry, &k);
+	be->due_delete(t, STORE_DUE_EXPIRY, sig->expires, sig->id);
 }
 
 /*
@@ -518,19 +477,14 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	Vix__Store__V1__Signal *sig;
 	struct store_party leaver;
 	uint8_t p[PSEUDONYM_LEN];
-	struct key k;
-	MDB_val v;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	t->now = in->now;
 	if ((err = withdraw_locate(t, in, p)) != 0)
 		return err;
-	signal_keys(&k, p, in->org->sid);
-	if (st_get(t, t->s->signals, &k, &v) != 0)
+	if ((sig = signal_get(t, p, in->org->sid)) == NULL)
 		return t->err ? t->err : VIX_E_NOT_FOUND;
-	if ((sig = signal_decode(t, &v)) == NULL)
-		return t->err;
 	signal_remove(t, p, in->org->sid, sig,
 	    in->reason == STORE_WITHDRAW_RISK_RESOLVED ?
 	    STORE_ARCHIVE_RISK_RESOLVED : 0, in->orgs, in->now, &leaver, out);
@@ -546,14 +500,13 @@ store_involved(struct store_txn *t, const uint8_t *p, const struct org *org,
     int64_t now, uint64_t *signal_id, struct store_view *out)
 {
 	struct store_party me = { 0 };
-	struct key k;
-	MDB_val v;
+	Vix__Store__V1__Signal *sig;
 
 	memset(out, 0, sizeof(*out));
 	t->now = now;
-	signal_keys(&k, p, org->sid);
-	if (st_get(t, t->s->signals, &k, &v) != 0)
+	if ((sig = signal_get(t, p, org->sid)) == NULL)
 		return t->err ? t->err : VIX_E_PERMISSION;
+	vix__store__v1__signal__free_unpacked(sig, NULL);
 	load_parties(t, p, org->sid, &me, out);
 	if (me.expires <= now) {	/* expired, not yet swept */
 		store_view_free(out);
@@ -796,19 +749,10 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	struct outbox_notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
 	    NULL, NULL, now, p };
 	uint32_t org;
-	struct key k;
-	MDB_val v;
 	int age;
 
-	key_u64(key_start(&k), id);
-	if (st_get(t, t->s->sigid, &k, &v) != 0 ||
-	    v.mv_size != PSEUDONYM_LEN + 4)
-		return 0;
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
-	org = get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN);
-	signal_keys(&k, p, org);
-	if (st_get(t, t->s->signals, &k, &v) != 0 ||
-	    (sig = signal_decode(t, &v)) == NULL)
+	if (store_txn_backend(t)->signal_locate(t, id, p, &org) != 1 ||
+	    (sig = signal_get(t, p, org)) == NULL)
 		return 0;
 	/* At the 23rd birthday the signal is deleted, else archived. */
 	age = sig->bound == EXPIRY_AGE_23;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "store.pb-c.h"
 
 /* Length of an audit record's hash (SHA-256). */
 #define STORE_HASH_LEN	32
@@ -75,11 +76,12 @@ struct store_backend {
 	/* Whether any audit record is linked to youth. */
 	int	(*youth_audited)(struct store_txn *, const uint8_t *youth);
 	/*
-	 * The youth of the active signal signal_id, or of the open match
-	 * match_id: 1 and youth filled, or 0.
+	 * The youth (and org, unless NULL) of the active signal signal_id:
+	 * 1 and filled, 0 if there is none, -1 if its index is damaged.
 	 */
-	int	(*signal_youth)(struct store_txn *, uint64_t signal_id,
-		    uint8_t *youth);
+	int	(*signal_locate)(struct store_txn *, uint64_t signal_id,
+		    uint8_t *youth, uint32_t *org);
+	/* The youth of the open match match_id: 1 and filled, or 0. */
 	int	(*match_youth)(struct store_txn *, uint64_t match_id,
 		    uint8_t *youth);
 
@@ -167,6 +169,34 @@ struct store_backend {
 	 */
 	size_t	(*archive_purge)(struct store_txn *, int64_t cutoff, size_t max,
 		    int *more);
+
+	/*
+	 * Signals, as store.proto records. get: the active signal of org on
+	 * youth, decoded (the caller frees it), or NULL. put: created says
+	 * it is new, so that its id and its org find it.
+	 */
+	Vix__Store__V1__Signal *(*signal_get)(struct store_txn *,
+		    const uint8_t *youth, uint32_t org);
+	void	(*signal_put)(struct store_txn *, const uint8_t *youth,
+		    uint32_t org, const Vix__Store__V1__Signal *, int created);
+	void	(*signal_delete)(struct store_txn *, const uint8_t *youth,
+		    uint32_t org, uint64_t id);
+	/*
+	 * Load a youth: fn for every signal on it (with its org), until fn
+	 * returns non-zero. With match_get, where a relational backend
+	 * takes its lock on the youth.
+	 */
+	void	(*youth_signals)(struct store_txn *, const uint8_t *youth,
+		    int (*fn)(void *, uint32_t org,
+		    const Vix__Store__V1__Signal *), void *arg);
+	/* Keep a withdrawn or expired signal (rec->org, rec->archived). */
+	void	(*archive_put)(struct store_txn *, const uint8_t *youth,
+		    const Vix__Store__V1__Archived *rec);
+	/* Signals org registered on day: 1 and filled, or 0 (none kept). */
+	int	(*new_signals_get)(struct store_txn *, uint32_t org,
+		    uint64_t *day, uint64_t *count);
+	void	(*new_signals_put)(struct store_txn *, uint32_t org,
+		    uint64_t day, uint64_t count);
 };
 
 extern const struct store_backend store_backend_lmdb;

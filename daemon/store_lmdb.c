@@ -1227,6 +1227,152 @@ lmdb_usage(struct store_txn *t, struct store_stats *out)
 	out->quota = s->map_size / 100 * s->quota_percent;
 }
 
+/* ---- signals -------------------------------------------------------- */
+
+static void
+signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
+{
+	key_u32(key_bytes(key_start(sk), p, PSEUDONYM_LEN), org);
+}
+
+static Vix__Store__V1__Signal *
+signal_decode(struct store_txn *t, const MDB_val *v)
+{
+	Vix__Store__V1__Signal *s = vix__store__v1__signal__unpack(NULL,
+	    v->mv_size, v->mv_data);
+
+	if (s == NULL && t != NULL && t->err == 0) {
+		log_warnx("store: a signal record does not decode");
+		t->err = VIX_E_STORE;
+	}
+	return s;
+}
+
+/* signals: pseudonym . org -> the signal. */
+static Vix__Store__V1__Signal *
+lmdb_signal_get(struct store_txn *t, const uint8_t *p, uint32_t org)
+{
+	struct key k;
+	MDB_val v;
+
+	signal_keys(&k, p, org);
+	if (st_get(t, t->s->signals, &k, &v) != 0)
+		return NULL;
+	return signal_decode(t, &v);
+}
+
+/* A new one is indexed by org (by_org: org . id) and by id (sigid). */
+static void
+lmdb_signal_put(struct store_txn *t, const uint8_t *p, uint32_t org,
+    const Vix__Store__V1__Signal *rec, int created)
+{
+	struct key k, v;
+
+	signal_keys(&k, p, org);
+	st_put_msg(t, t->s->signals, &k, &rec->base);
+	if (!created)
+		return;
+	key_u64(key_u32(key_start(&k), org), rec->id);
+	st_put(t, t->s->by_org, &k, p, PSEUDONYM_LEN);
+	signal_keys(&v, p, org);
+	key_u64(key_start(&k), rec->id);
+	st_put(t, t->s->sigid, &k, v.b, v.n);
+}
+
+static void
+lmdb_signal_delete(struct store_txn *t, const uint8_t *p, uint32_t org,
+    uint64_t id)
+{
+	struct key k;
+
+	signal_keys(&k, p, org);
+	st_del(t, t->s->signals, &k);
+	key_u64(key_u32(key_start(&k), org), id);
+	st_del(t, t->s->by_org, &k);
+	key_u64(key_start(&k), id);
+	st_del(t, t->s->sigid, &k);
+}
+
+static void
+lmdb_youth_signals(struct store_txn *t, const uint8_t *p,
+    int (*fn)(void *, uint32_t, const Vix__Store__V1__Signal *), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->signals);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, stop = 0;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		Vix__Store__V1__Signal *s = signal_decode(t, &v);
+
+		if (s == NULL)
+			break;
+		stop = fn(arg, get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN),
+		    s);
+		vix__store__v1__signal__free_unpacked(s, NULL);
+		if (stop)
+			break;
+	}
+	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan signals");
+	mdb_cursor_close(cur);
+}
+
+/*
+ * archive: pseudonym . org . time . signal id (the id keeps two
+ * archivings by one organisation within one second apart);
+ * archive_time: time . archive key, for the purge after archive_days.
+ */
+static void
+lmdb_archive_put(struct store_txn *t, const uint8_t *p,
+    const Vix__Store__V1__Archived *rec)
+{
+	struct key k;
+
+	key_u64(key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+	    rec->org), (uint64_t)rec->archived), rec->signal->id);
+	st_put_msg(t, t->s->archive, &k, &rec->base);
+	memmove(k.b + 8, k.b, k.n);
+	k.n += 8;
+	for (int i = 0; i < 8; i++)
+		k.b[i] = (uint8_t)((uint64_t)rec->archived >> (8 * (7 - i)));
+	st_put(t, t->s->archive_time, &k, "", 0);
+}
+
+/* meta "newsig:" . org -> day . count (big-endian u64s). */
+static int
+lmdb_new_signals_get(struct store_txn *t, uint32_t org, uint64_t *day,
+    uint64_t *count)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u32(key_bytes(key_start(&k), "newsig:", 7), org);
+	if (st_get(t, t->s->meta, &k, &v) != 0 || v.mv_size != 16)
+		return 0;
+	*day = get_u64(v.mv_data);
+	*count = get_u64((const uint8_t *)v.mv_data + 8);
+	return 1;
+}
+
+static void
+lmdb_new_signals_put(struct store_txn *t, uint32_t org, uint64_t day,
+    uint64_t count)
+{
+	uint8_t buf[16];
+	struct key k;
+
+	key_u32(key_bytes(key_start(&k), "newsig:", 7), org);
+	for (int i = 0; i < 8; i++) {
+		buf[i] = (uint8_t)(day >> (8 * (7 - i)));
+		buf[8 + i] = (uint8_t)(count >> (8 * (7 - i)));
+	}
+	st_put(t, t->s->meta, &k, buf, sizeof(buf));
+}
+
 /* ---- matches and due items ------------------------------------------ */
 
 /* matches: pseudonym -> the match; match_ids: its id -> pseudonym. */
@@ -1527,17 +1673,22 @@ lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
 	return found;
 }
 
+/* sigid: signal id -> pseudonym . org. */
 static int
-lmdb_signal_youth(struct store_txn *t, uint64_t signal_id, uint8_t *p)
+lmdb_signal_locate(struct store_txn *t, uint64_t id, uint8_t *p,
+    uint32_t *org)
 {
 	struct key k;
 	MDB_val v;
 
-	key_u64(key_start(&k), signal_id);
-	if (st_get(t, t->s->sigid, &k, &v) != 0 ||
-	    v.mv_size != PSEUDONYM_LEN + 4)
+	key_u64(key_start(&k), id);
+	if (st_get(t, t->s->sigid, &k, &v) != 0)
 		return 0;
+	if (v.mv_size != PSEUDONYM_LEN + 4)
+		return -1;
 	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	if (org != NULL)
+		*org = get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN);
 	return 1;
 }
 
@@ -1563,7 +1714,7 @@ const struct store_backend store_backend_lmdb = {
 	.audit_append = lmdb_audit_append,
 	.audit_scan = lmdb_audit_scan,
 	.youth_audited = lmdb_youth_audited,
-	.signal_youth = lmdb_signal_youth,
+	.signal_locate = lmdb_signal_locate,
 	.match_youth = lmdb_match_youth,
 	.outbox_seq = outbox_seq_alloc,
 	.outbox_put = lmdb_outbox_put,
@@ -1586,6 +1737,13 @@ const struct store_backend store_backend_lmdb = {
 	.due_delete = lmdb_due_delete,
 	.due_scan = lmdb_due_scan,
 	.archive_purge = lmdb_archive_purge,
+	.signal_get = lmdb_signal_get,
+	.signal_put = lmdb_signal_put,
+	.signal_delete = lmdb_signal_delete,
+	.youth_signals = lmdb_youth_signals,
+	.archive_put = lmdb_archive_put,
+	.new_signals_get = lmdb_new_signals_get,
+	.new_signals_put = lmdb_new_signals_put,
 };
 
 const struct store_backend *
