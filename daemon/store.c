@@ -1,17 +1,14 @@
 /*
- * The store's domain: register, withdraw, involved, coordinate, ack,
- * sweep, erase and the subject report, with who hears what and the audit
- * chain. The LMDB backend underneath (store_lmdb.c) owns the environment,
- * transactions, allocation, counters, schema, quota and backup; the rules
- * here still reach its databases through store_lmdb.h until they speak
- * only to a backend interface.
+ * The store's domain, once for every backend: register, withdraw,
+ * involved, coordinate, ack, sweep, erase and the subject report (who
+ * joins or leaves a match, who coordinates, archive or delete at expiry,
+ * when and to whom a match escalates, which outbox rows may go). Who
+ * hears what is in outbox.c, the audit chain in audit.c; the records are
+ * kept by a backend (store_backend.h), such as the LMDB one.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <lmdb.h>
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "errors.h"
@@ -20,9 +17,15 @@
 #include "rules.h"
 #include "store.h"
 #include "store_backend.h"
-#include "store_lmdb.h"
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
+
+/* The transaction's error, else err. */
+static int
+err_or(struct store_txn *t, int err)
+{
+	return store_txn_error(t) ? store_txn_error(t) : err;
+}
 
 /* A monitoring count changes with the write that changes what it counts. */
 static void
@@ -34,19 +37,6 @@ count_change(struct store_txn *t, enum store_count c, int64_t delta)
 /* ---- records --------------------------------------------------------- */
 
 static void contact_copy(struct store_contact *, const Vix__Store__V1__Signal *);
-
-static Vix__Store__V1__Signal *
-signal_decode(struct store_txn *t, const MDB_val *v)
-{
-	Vix__Store__V1__Signal *s = vix__store__v1__signal__unpack(NULL,
-	    v->mv_size, v->mv_data);
-
-	if (s == NULL && t != NULL && t->err == 0) {
-		log_warnx("store: a signal record does not decode");
-		t->err = VIX_E_STORE;
-	}
-	return s;
-}
 
 static void
 party_fill(struct store_party *p, uint32_t org, const Vix__Store__V1__Signal *s)
@@ -103,8 +93,8 @@ party_one(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
 
 	party_fill(&party, org, s);
 	/* Past its expiry a signal is no longer active, swept or not. */
-	if (party.org != pa->self && pa->t->now > 0 &&
-	    party.expires <= pa->t->now)
+	if (party.org != pa->self && store_txn_now(pa->t) > 0 &&
+	    party.expires <= store_txn_now(pa->t))
 		return 0;
 	if (party.org == pa->self) {
 		if (pa->me != NULL)
@@ -244,12 +234,6 @@ match_delete(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 }
 
 static void
-signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
-{
-	key_u32(key_bytes(key_start(sk), p, PSEUDONYM_LEN), org);
-}
-
-static void
 put_signal_record(struct store_txn *t, const struct store_register_in *in,
     uint64_t id, int64_t created, int isnew)
 {
@@ -308,7 +292,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	int err, takeover = 0;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
+	store_txn_set_now(t, in->now);
 	if ((old = signal_get(t, in->pseudonym, in->org->sid)) != NULL) {
 		out->refreshed = 1;
 		out->signal_id = old->id;
@@ -359,9 +343,9 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	audit_append(t, in->pseudonym, in->now, in->org->oin, out->refreshed ?
 	    "refresh" : "register", out->signal_id, out->view.has_match ?
 	    out->view.match.id : 0, "ok");
-	if (t->err)
+	if (store_txn_error(t))
 		store_view_free(&out->view);
-	return t->err;
+	return store_txn_error(t);
 }
 
 /* Find the signal to withdraw: by id (any organisation's) or pseudonym. */
@@ -480,11 +464,11 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
+	store_txn_set_now(t, in->now);
 	if ((err = withdraw_locate(t, in, p)) != 0)
 		return err;
 	if ((sig = signal_get(t, p, in->org->sid)) == NULL)
-		return t->err ? t->err : VIX_E_NOT_FOUND;
+		return err_or(t, VIX_E_NOT_FOUND);
 	signal_remove(t, p, in->org->sid, sig,
 	    in->reason == STORE_WITHDRAW_RISK_RESOLVED ?
 	    STORE_ARCHIVE_RISK_RESOLVED : 0, in->orgs, in->now, &leaver, out);
@@ -492,7 +476,7 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	audit_append(t, p, in->now, in->org->oin, out->archived ?
 	    "withdraw:risk_resolved" : "withdraw:unjustified", out->signal_id,
 	    out->match_id, "ok");
-	return t->err;
+	return store_txn_error(t);
 }
 
 int
@@ -503,43 +487,33 @@ store_involved(struct store_txn *t, const uint8_t *p, const struct org *org,
 	Vix__Store__V1__Signal *sig;
 
 	memset(out, 0, sizeof(*out));
-	t->now = now;
+	store_txn_set_now(t, now);
 	if ((sig = signal_get(t, p, org->sid)) == NULL)
-		return t->err ? t->err : VIX_E_PERMISSION;
+		return err_or(t, VIX_E_PERMISSION);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	load_parties(t, p, org->sid, &me, out);
 	if (me.expires <= now) {	/* expired, not yet swept */
 		store_view_free(out);
-		return t->err ? t->err : VIX_E_PERMISSION;
+		return err_or(t, VIX_E_PERMISSION);
 	}
 	*signal_id = me.signal_id;
 	if (out->n_others > 0)
 		out->has_match = match_get(t, p, &out->match);
 	audit_append(t, p, now, org->oin, "involved", me.signal_id,
 	    out->has_match ? out->match.id : 0, "ok");
-	if (t->err)
+	if (store_txn_error(t))
 		store_view_free(out);
-	return t->err;
+	return store_txn_error(t);
 }
 
 /* ---- reads ----------------------------------------------------------- */
 
 static void
-summary_fill(struct store_reader *r, MDB_val *pv, uint32_t org,
-    struct store_summary *out, int *err)
+summary_fill(struct store_txn *t, const uint8_t *p,
+    const Vix__Store__V1__Signal *sig, struct store_summary *out)
 {
-	struct store_txn t = { .s = r->s, .txn = r->txn };
-	Vix__Store__V1__Signal *sig;
 	struct store_match m;
-	struct key k;
-	MDB_val v;
 
-	signal_keys(&k, pv->mv_data, org);
-	if (st_get(&t, r->s->signals, &k, &v) != 0 ||
-	    (sig = signal_decode(&t, &v)) == NULL) {
-		*err = t.err ? t.err : VIX_E_STORE;
-		return;
-	}
 	memset(out, 0, sizeof(*out));
 	out->signal_id = sig->id;
 	snprintf(out->client_ref, sizeof(out->client_ref), "%s",
@@ -547,43 +521,45 @@ summary_fill(struct store_reader *r, MDB_val *pv, uint32_t org,
 	out->created = sig->created;
 	out->expires = sig->expires;
 	out->bound = (int)sig->bound;
-	vix__store__v1__signal__free_unpacked(sig, NULL);
-	if (match_get(&t, pv->mv_data, &m))
+	if (match_get(t, p, &m))
 		out->match_id = m.id;
-	*err = t.err;
+}
+
+struct list {
+	struct store_txn	*t;
+	struct store_summary	*out;
+	size_t			 max, *n;
+	uint64_t		*next;
+};
+
+static int
+list_one(void *arg, const uint8_t *p, const Vix__Store__V1__Signal *sig)
+{
+	struct list *l = arg;
+
+	if (*l->n == l->max) {
+		*l->next = l->out[l->max - 1].signal_id;
+		return 1;
+	}
+	summary_fill(l->t, p, sig, &l->out[(*l->n)++]);
+	return store_txn_error(l->t) != 0;
 }
 
 int
 store_list(struct store_reader *r, uint32_t org, uint64_t after,
     struct store_summary *out, size_t max, size_t *n, uint64_t *next)
 {
-	MDB_cursor *cur;
-	struct key prefix, start;
-	MDB_val k, v;
-	int rc, err = 0;
+	const struct store_backend *be = store_reader_backend(r);
+	struct list l = { NULL, out, max, n, next };
+	int err;
 
 	*n = 0;
 	*next = 0;
-	if ((err = reader_begin(r)) != 0)
+	if ((l.t = be->read_begin(r, &err)) == NULL)
 		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->by_org, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	key_u32(key_start(&prefix), org);
-	key_u64(key_u32(key_start(&start), org), after + 1);
-	k = key_val(&start);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	    rc == 0 && err == 0 && memcmp(k.mv_data, prefix.b, 4) == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (*n == max) {
-			*next = out[max - 1].signal_id;
-			break;
-		}
-		summary_fill(r, &v, org, &out[(*n)++], &err);
-	}
-	mdb_cursor_close(cur);
-	reader_end(r);
+	be->org_signals(l.t, org, after, list_one, &l);
+	err = store_txn_error(l.t);
+	be->read_end(r);
 	return err;
 }
 
@@ -599,7 +575,7 @@ match_by_id(struct store_txn *t, uint64_t id, uint8_t *p, struct store_match *m)
 	if (!store_txn_backend(t)->match_youth(t, id, p))
 		return store_txn_error(t) ? store_txn_error(t) :
 		    VIX_E_NOT_FOUND;
-	return match_get(t, p, m) ? 0 : (t->err ? t->err : VIX_E_NOT_FOUND);
+	return match_get(t, p, m) ? 0 : (err_or(t, VIX_E_NOT_FOUND));
 }
 
 /*
@@ -647,13 +623,13 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
+	store_txn_set_now(t, in->now);
 	if ((rc = match_by_id(t, in->match_id, p, &m)) != 0)
 		return rc;
 	me.org = UINT32_MAX;
 	load_parties(t, p, in->org->sid, &me, out);
-	if (t->err)
-		return t->err;
+	if (store_txn_error(t))
+		return store_txn_error(t);
 	if (me.org != in->org->sid) {
 		store_view_free(out);
 		return VIX_E_PERMISSION;
@@ -682,9 +658,9 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	    in->action == STORE_COORDINATE_RELEASE ?
 	    "coordinate:release" : "coordinate:done", me.signal_id, m.id,
 	    rc != 0 ? "ok" : "unchanged");
-	if (t->err)
+	if (store_txn_error(t))
 		store_view_free(out);
-	return t->err;
+	return store_txn_error(t);
 }
 
 /* ---- subscriptions --------------------------------------------------- */
@@ -918,14 +894,14 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 	size_t budget = in->max;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
+	store_txn_set_now(t, in->now);
 	out->expired = sweep_due(t, STORE_DUE_EXPIRY, in->orgs, in->now, in->max,
 	    &out->more, expire_one);
 	out->escalated = sweep_due(t, STORE_DUE_ESCALATE, in->orgs, in->now,
 	    in->max, &out->more, escalate_one);
 	out->purged = store_txn_backend(t)->archive_purge(t,
 	    in->now - in->archive_secs, in->max, &out->more);
-	for (size_t i = 0; i < in->orgs->n && budget > 0 && t->err == 0; i++)
+	for (size_t i = 0; i < in->orgs->n && budget > 0 && store_txn_error(t) == 0; i++)
 		prune_outbox(t, in->orgs, &in->orgs->v[i],
 		    in->now - in->outbox_retention, &budget, &out->pruned,
 		    &out->pruned_unacked);
@@ -937,7 +913,7 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 		    out->purged, out->pruned_unacked);
 		store_audit(t, in->now, "vixd", "purge", 0, 0, what);
 	}
-	return t->err;
+	return store_txn_error(t);
 }
 
 /* ---- statistics ------------------------------------------------------ */
@@ -1038,7 +1014,7 @@ subject_grow(struct store_txn *t, struct store_subject *out)
 	    out->nsignals + 1, sizeof(*v));
 
 	if (v == NULL) {
-		t->err = VIX_E_STORE;
+		store_txn_fail(t, VIX_E_STORE);
 		return NULL;
 	}
 	out->signals = v;
@@ -1046,103 +1022,58 @@ subject_grow(struct store_txn *t, struct store_subject *out)
 }
 
 /* The youth's signals in db (signals or archive), appended to out. */
-static void
-subject_scan(struct store_txn *t, MDB_dbi db, const uint8_t *p,
-    struct store_subject *out)
+struct subject_arg {
+	struct store_txn	*t;
+	struct store_subject	*out;
+};
+
+static int
+subject_signal(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
 {
-	MDB_cursor *cur = st_cursor(t, db);
+	struct subject_arg *sa = arg;
 	struct store_subject_signal *o;
-	struct key prefix;
-	MDB_val k, v;
-	int rc;
 
-	if (cur == NULL)
-		return;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		uint32_t org;
-
-		if (k.mv_size < PSEUDONYM_LEN + 4)
-			continue;
-		org = get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN);
-		if (db == t->s->signals) {
-			Vix__Store__V1__Signal *s = signal_decode(t, &v);
-
-			if (s == NULL || (o = subject_grow(t, out)) == NULL) {
-				vix__store__v1__signal__free_unpacked(s, NULL);
-				break;
-			}
-			subject_signal_fill(o, org, s);
-			vix__store__v1__signal__free_unpacked(s, NULL);
-		} else {
-			Vix__Store__V1__Archived *a =
-			    vix__store__v1__archived__unpack(NULL, v.mv_size,
-			    v.mv_data);
-
-			if (a == NULL || a->signal == NULL ||
-			    (o = subject_grow(t, out)) == NULL) {
-				vix__store__v1__archived__free_unpacked(a, NULL);
-				t->err = VIX_E_STORE;
-				break;
-			}
-			subject_signal_fill(o, org, a->signal);
-			o->archived = a->archived;
-			o->reason = (int)a->reason;
-			vix__store__v1__archived__free_unpacked(a, NULL);
-		}
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan");
-	mdb_cursor_close(cur);
+	if ((o = subject_grow(sa->t, sa->out)) == NULL)
+		return 1;
+	subject_signal_fill(o, org, s);
+	return 0;
 }
 
-/* The audit record seq, appended to out->audit. */
-static void
-subject_audit_one(struct store_txn *t, uint64_t seq, struct store_subject *out)
+static int
+subject_archived(void *arg, const Vix__Store__V1__Archived *a)
 {
-	struct store_audit_record *grown;
-	struct key k;
-	MDB_val v;
+	struct subject_arg *sa = arg;
+	struct store_subject_signal *o;
 
-	key_u64(key_start(&k), seq);
-	if (st_get(t, t->s->audit, &k, &v) != 0)
-		return;
-	if ((grown = reallocarray(out->audit, out->naudit + 1,
-	    sizeof(*grown))) == NULL) {
-		t->err = VIX_E_STORE;
-		return;
+	if (a == NULL || a->signal == NULL ||
+	    (o = subject_grow(sa->t, sa->out)) == NULL) {
+		store_txn_fail(sa->t, VIX_E_STORE);
+		return 1;
 	}
-	out->audit = grown;
-	if (audit_value_decode(&v, &out->audit[out->naudit]) != 0) {
-		t->err = VIX_E_STORE;
-		return;
-	}
-	out->naudit++;
+	subject_signal_fill(o, a->org, a->signal);
+	o->archived = a->archived;
+	o->reason = (int)a->reason;
+	return 0;
 }
 
 /* The records linked to youth p (youth_audit), in order. */
-static void
-subject_audit(struct store_txn *t, const uint8_t *p, struct store_subject *out)
+static int
+subject_audit_one(void *arg, uint64_t seq)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
-	struct key prefix;
-	MDB_val k, v;
-	int rc;
+	struct subject_arg *sa = arg;
+	struct store_audit_record *grown;
 
-	if (cur == NULL)
-		return;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		if (k.mv_size != PSEUDONYM_LEN + 8)
-			continue;
-		subject_audit_one(t, get_u64((uint8_t *)k.mv_data +
-		    PSEUDONYM_LEN), out);
-		if (t->err)
-			break;
+	if ((grown = reallocarray(sa->out->audit, sa->out->naudit + 1,
+	    sizeof(*grown))) == NULL) {
+		store_txn_fail(sa->t, VIX_E_STORE);
+		return 1;
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan");
-	mdb_cursor_close(cur);
+	sa->out->audit = grown;
+	if (!store_txn_backend(sa->t)->audit_get(sa->t, seq,
+	    &sa->out->audit[sa->out->naudit]))
+		return store_txn_error(sa->t) != 0;
+	sa->out->naudit++;
+	return 0;
 }
 
 /*
@@ -1156,7 +1087,7 @@ subject_closed(struct store_txn *t, struct store_subject *out)
 	struct store_closed_match *grown;
 	size_t i, k;
 
-	for (i = 0; i < out->naudit && t->err == 0; i++) {
+	for (i = 0; i < out->naudit && store_txn_error(t) == 0; i++) {
 		const struct store_audit_record *a = &out->audit[i];
 
 		if (a->match_id == 0 || (out->has_match &&
@@ -1168,7 +1099,7 @@ subject_closed(struct store_txn *t, struct store_subject *out)
 		if (k == out->nclosed) {
 			if ((grown = reallocarray(out->closed, k + 1,
 			    sizeof(*grown))) == NULL) {
-				t->err = VIX_E_STORE;
+				store_txn_fail(t, VIX_E_STORE);
 				return;
 			}
 			out->closed = grown;
@@ -1184,20 +1115,21 @@ int
 store_subject_report(struct store_reader *r, const uint8_t *p,
     struct store_subject *out)
 {
-	struct store_txn t = { .s = r->s };
+	const struct store_backend *be = store_reader_backend(r);
+	struct subject_arg sa = { NULL, out };
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = reader_begin(r)) != 0)
+	if ((sa.t = be->read_begin(r, &err)) == NULL)
 		return err;
-	t.txn = r->txn;
-	subject_scan(&t, r->s->signals, p, out);
-	subject_scan(&t, r->s->archive, p, out);
-	out->has_match = match_get(&t, p, &out->match);
-	subject_audit(&t, p, out);
-	reader_end(r);
-	subject_closed(&t, out);
-	if ((err = t.err) != 0)
+	be->youth_signals(sa.t, p, subject_signal, &sa);
+	be->youth_archive(sa.t, p, subject_archived, &sa);
+	out->has_match = match_get(sa.t, p, &out->match);
+	be->youth_audit(sa.t, p, subject_audit_one, &sa);
+	subject_closed(sa.t, out);
+	err = store_txn_error(sa.t);
+	be->read_end(r);
+	if (err != 0)
 		store_subject_free(out);
 	return err;
 }
@@ -1228,91 +1160,107 @@ erase_outbox(struct store_txn *t, const uint8_t *p, struct store_erase_out *out)
  * the youth, whose pseudonym is then nowhere in the store.
  */
 /* One active signal of the youth goes, without archive. */
+struct erase_sig {
+	uint32_t	org;
+	uint64_t	id;
+	int64_t		expires;
+};
+
+struct erase_sigs {
+	struct store_txn	*t;
+	struct erase_sig	*v;
+	size_t			 n;
+};
+
+static int
+erase_collect(void *arg, uint32_t org, const Vix__Store__V1__Signal *sig)
+{
+	struct erase_sigs *es = arg;
+	struct erase_sig *grown;
+
+	if ((grown = reallocarray(es->v, es->n + 1, sizeof(*grown))) == NULL) {
+		store_txn_fail(es->t, VIX_E_STORE);
+		return 1;
+	}
+	es->v = grown;
+	es->v[es->n++] = (struct erase_sig){ org, sig->id, sig->expires };
+	return 0;
+}
+
+/* One active signal of the youth goes, without archive. */
 static void
 erase_signal(struct store_txn *t, const struct store_erase_in *in,
-    struct key *k, uint64_t match_id, struct store_erase_out *out)
+    const struct erase_sig *sig, uint64_t match_id,
+    struct store_erase_out *out)
 {
-	Vix__Store__V1__Signal *sig;
-	uint32_t org, *grown;
-	MDB_val v;
+	const struct store_backend *be = store_txn_backend(t);
+	uint32_t *grown;
 
-	if (k->n != PSEUDONYM_LEN + 4 || st_get(t, t->s->signals, k, &v) != 0 ||
-	    (sig = signal_decode(t, &v)) == NULL)
-		return;
-	org = get_u32(k->b + PSEUDONYM_LEN);
-	signal_unlink(t, in->pseudonym, org, sig);
-	outbox_notify_removed(t, in->orgs, org, sig->id, match_id, in->now);
+	be->signal_delete(t, in->pseudonym, sig->org, sig->id);
+	count_change(t, STORE_COUNT_SIGNALS, -1);
+	be->due_delete(t, STORE_DUE_EXPIRY, sig->expires, sig->id);
+	outbox_notify_removed(t, in->orgs, sig->org, sig->id, match_id,
+	    in->now);
 	store_audit(t, in->now, in->actor, in->action, sig->id, match_id,
 	    "ok");
-	vix__store__v1__signal__free_unpacked(sig, NULL);
 	if ((grown = reallocarray(out->orgs, out->norgs + 1,
 	    sizeof(*grown))) == NULL) {
-		t->err = t->err ? t->err : VIX_E_STORE;
+		store_txn_fail(t, VIX_E_STORE);
 		return;
 	}
 	out->orgs = grown;
-	out->orgs[out->norgs++] = org;
+	out->orgs[out->norgs++] = sig->org;
 	out->removed++;
 }
 
 /* An archived signal goes with its archive_time entry (time . key). */
-static void
-erase_archived(struct store_txn *t, const struct store_erase_in *in,
-    struct key *k, struct store_erase_out *out)
-{
-	Vix__Store__V1__Archived *a;
-	uint64_t id = 0;
-	struct key tk;
-	MDB_val v;
+struct erase_arch {
+	struct store_txn		*t;
+	const struct store_erase_in	*in;
+	struct store_erase_out		*out;
+};
 
-	if (k->n < PSEUDONYM_LEN + 12 || st_get(t, t->s->archive, k, &v) != 0)
-		return;
-	if ((a = vix__store__v1__archived__unpack(NULL, v.mv_size,
-	    v.mv_data)) != NULL && a->signal != NULL)
-		id = a->signal->id;
-	vix__store__v1__archived__free_unpacked(a, NULL);
-	key_bytes(key_bytes(key_start(&tk), k->b + PSEUDONYM_LEN + 4, 8),
-	    k->b, k->n);
-	st_del(t, t->s->archive_time, &tk);
-	st_del(t, t->s->archive, k);
-	store_audit(t, in->now, in->actor, in->action, id, 0, "ok:archived");
-	out->archived++;
+/* An archived signal went (signal_id 0: its record did not decode). */
+static int
+erase_archived(void *arg, uint64_t signal_id)
+{
+	struct erase_arch *ea = arg;
+
+	store_audit(ea->t, ea->in->now, ea->in->actor, ea->in->action,
+	    signal_id, 0, "ok:archived");
+	ea->out->archived++;
+	return store_txn_error(ea->t) != 0;
 }
 
 int
 store_erase(struct store_txn *t, const struct store_erase_in *in,
     struct store_erase_out *out)
 {
+	const struct store_backend *be = store_txn_backend(t);
+	struct erase_sigs es = { t, NULL, 0 };
+	struct erase_arch ea = { t, in, out };
 	struct store_match m;
-	struct key *keys;
-	size_t n;
 	int has_match;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
+	store_txn_set_now(t, in->now);
 	has_match = match_get(t, in->pseudonym, &m);
 	erase_outbox(t, in->pseudonym, out);
-	keys = youth_keys(t, t->s->signals, in->pseudonym, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++)
-		erase_signal(t, in, &keys[i], has_match ? m.id : 0, out);
-	free(keys);
+	be->youth_signals(t, in->pseudonym, erase_collect, &es);
+	for (size_t i = 0; i < es.n && store_txn_error(t) == 0; i++)
+		erase_signal(t, in, &es.v[i], has_match ? m.id : 0, out);
+	free(es.v);
 	if (has_match)
 		match_delete(t, in->pseudonym, &m);
-	keys = youth_keys(t, t->s->archive, in->pseudonym, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++)
-		erase_archived(t, in, &keys[i], out);
-	free(keys);
+	be->archive_erase(t, in->pseudonym, erase_archived, &ea);
 	/* The records stay in the chain; their link to the youth goes. */
-	keys = youth_keys(t, t->s->youth_audit, in->pseudonym, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++)
-		st_del(t, t->s->youth_audit, &keys[i]);
-	free(keys);
+	be->youth_audit_unlink(t, in->pseudonym);
 	if (out->removed == 0 && out->archived == 0)
 		store_audit(t, in->now, in->actor, in->action, 0, 0, "not_found");
-	if (t->err) {
+	if (store_txn_error(t)) {
 		free(out->orgs);
 		out->orgs = NULL;
 		out->norgs = 0;
 	}
-	return t->err;
+	return store_txn_error(t);
 }

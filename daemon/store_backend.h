@@ -3,10 +3,7 @@
  * records, not on keys, so that a relational backend can keep them in a
  * schema with its own indexes and row locks. The domain (store.c, audit.c)
  * reaches a backend only through this table; each backend is one file
- * (store_lmdb.c) that fills one. The table grows as the domain's rules
- * move over to it; what it holds so far: the audit chain, outboxes and
- * their consumers' cursors, the monitoring counts, usage, reads, id
- * allocation, matches and due items.
+ * (store_lmdb.c) that fills one; store_options.backend names it.
  *
  * Every operation on a transaction is sticky: once one failed the others
  * do nothing, and the error is read once at the end (store_txn_error).
@@ -197,6 +194,29 @@ struct store_backend {
 		    uint64_t *day, uint64_t *count);
 	void	(*new_signals_put)(struct store_txn *, uint32_t org,
 		    uint64_t day, uint64_t count);
+	/*
+	 * fn for org's signals with an id after after, in id order, with
+	 * their youth, until fn returns non-zero.
+	 */
+	void	(*org_signals)(struct store_txn *, uint32_t org, uint64_t after,
+		    int (*fn)(void *, const uint8_t *youth,
+		    const Vix__Store__V1__Signal *), void *arg);
+	/* fn for every archived signal of youth (NULL: undecodable). */
+	void	(*youth_archive)(struct store_txn *, const uint8_t *youth,
+		    int (*fn)(void *, const Vix__Store__V1__Archived *),
+		    void *arg);
+	/* Every archived signal of youth goes; fn learns each signal id. */
+	void	(*archive_erase)(struct store_txn *, const uint8_t *youth,
+		    int (*fn)(void *, uint64_t signal_id), void *arg);
+	/* fn for the seq of each audit record linked to youth, in order. */
+	void	(*youth_audit)(struct store_txn *, const uint8_t *youth,
+		    int (*fn)(void *, uint64_t seq), void *arg);
+	/* The links of youth's audit records go; the records stay. */
+	void	(*youth_audit_unlink)(struct store_txn *,
+		    const uint8_t *youth);
+	/* Audit record seq: 1 and rec filled, or 0. */
+	int	(*audit_get)(struct store_txn *, uint64_t seq,
+		    struct store_audit_record *rec);
 };
 
 extern const struct store_backend store_backend_lmdb;
@@ -207,6 +227,13 @@ const struct store_backend *store_reader_backend(const struct store_reader *);
 
 /* Seconds a match may stay uncoordinated (store_options). */
 int64_t	store_escalate_after(const struct store_txn *);
+
+/*
+ * The time of the current job (0: unknown), by which signals past their
+ * expiry no longer count as active.
+ */
+int64_t	store_txn_now(const struct store_txn *);
+void	store_txn_set_now(struct store_txn *, int64_t now);
 
 /* The transaction's sticky error (0: none yet), and setting it. */
 int	store_txn_error(const struct store_txn *);

@@ -1342,6 +1342,158 @@ lmdb_archive_put(struct store_txn *t, const uint8_t *p,
 	st_put(t, t->s->archive_time, &k, "", 0);
 }
 
+/* fn for org's signals with an id after after, in id order (by_org). */
+static void
+lmdb_org_signals(struct store_txn *t, uint32_t org, uint64_t after,
+    int (*fn)(void *, const uint8_t *, const Vix__Store__V1__Signal *),
+    void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->by_org);
+	struct key prefix, start;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	key_u32(key_start(&prefix), org);
+	key_u64(key_u32(key_start(&start), org), after + 1);
+	k = key_val(&start);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && t->err == 0 && memcmp(k.mv_data, prefix.b, 4) == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		Vix__Store__V1__Signal *sig;
+		int stop;
+
+		if (v.mv_size != PSEUDONYM_LEN ||
+		    (sig = lmdb_signal_get(t, v.mv_data, org)) == NULL) {
+			store_txn_fail(t, VIX_E_STORE);
+			break;
+		}
+		stop = fn(arg, v.mv_data, sig);
+		vix__store__v1__signal__free_unpacked(sig, NULL);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(cur);
+}
+
+/* fn for every archived signal of youth p (NULL: one that does not decode). */
+static void
+lmdb_youth_archive(struct store_txn *t, const uint8_t *p,
+    int (*fn)(void *, const Vix__Store__V1__Archived *), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->archive);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, stop = 0;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		Vix__Store__V1__Archived *a;
+
+		if (k.mv_size < PSEUDONYM_LEN + 4)
+			continue;
+		a = vix__store__v1__archived__unpack(NULL, v.mv_size,
+		    v.mv_data);
+		stop = fn(arg, a);
+		vix__store__v1__archived__free_unpacked(a, NULL);
+		if (stop)
+			break;
+	}
+	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+}
+
+/* Every archived signal of youth p goes; fn learns each one's id. */
+static void
+lmdb_archive_erase(struct store_txn *t, const uint8_t *p,
+    int (*fn)(void *, uint64_t), void *arg)
+{
+	struct key *keys, tk;
+	size_t n;
+
+	keys = youth_keys(t, t->s->archive, p, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		struct key *k = &keys[i];
+		Vix__Store__V1__Archived *a;
+		uint64_t id = 0;
+		MDB_val v;
+
+		if (k->n < PSEUDONYM_LEN + 12 ||
+		    st_get(t, t->s->archive, k, &v) != 0)
+			continue;
+		if ((a = vix__store__v1__archived__unpack(NULL, v.mv_size,
+		    v.mv_data)) != NULL && a->signal != NULL)
+			id = a->signal->id;
+		vix__store__v1__archived__free_unpacked(a, NULL);
+		key_bytes(key_bytes(key_start(&tk), k->b + PSEUDONYM_LEN + 4,
+		    8), k->b, k->n);
+		st_del(t, t->s->archive_time, &tk);
+		st_del(t, t->s->archive, k);
+		if (fn(arg, id) != 0)
+			break;
+	}
+	free(keys);
+}
+
+/* fn for the seq of every audit record linked to youth p, in order. */
+static void
+lmdb_youth_audit(struct store_txn *t, const uint8_t *p,
+    int (*fn)(void *, uint64_t), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, stop = 0;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		if (k.mv_size != PSEUDONYM_LEN + 8)
+			continue;
+		if ((stop = fn(arg, get_u64((uint8_t *)k.mv_data +
+		    PSEUDONYM_LEN))) != 0)
+			break;
+	}
+	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+}
+
+static void
+lmdb_youth_audit_unlink(struct store_txn *t, const uint8_t *p)
+{
+	struct key *keys;
+	size_t n;
+
+	keys = youth_keys(t, t->s->youth_audit, p, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++)
+		st_del(t, t->s->youth_audit, &keys[i]);
+	free(keys);
+}
+
+/* The audit record seq: 1 and rec filled, or 0 (none; damaged: error). */
+static int
+lmdb_audit_get(struct store_txn *t, uint64_t seq,
+    struct store_audit_record *rec)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), seq);
+	if (st_get(t, t->s->audit, &k, &v) != 0)
+		return 0;
+	if (audit_value_decode(&v, rec) != 0) {
+		store_txn_fail(t, VIX_E_STORE);
+		return 0;
+	}
+	return 1;
+}
+
 /* meta "newsig:" . org -> day . count (big-endian u64s). */
 static int
 lmdb_new_signals_get(struct store_txn *t, uint32_t org, uint64_t *day,
@@ -1744,6 +1896,12 @@ const struct store_backend store_backend_lmdb = {
 	.archive_put = lmdb_archive_put,
 	.new_signals_get = lmdb_new_signals_get,
 	.new_signals_put = lmdb_new_signals_put,
+	.org_signals = lmdb_org_signals,
+	.youth_archive = lmdb_youth_archive,
+	.archive_erase = lmdb_archive_erase,
+	.youth_audit = lmdb_youth_audit,
+	.youth_audit_unlink = lmdb_youth_audit_unlink,
+	.audit_get = lmdb_audit_get,
 };
 
 const struct store_backend *
@@ -1756,6 +1914,18 @@ const struct store_backend *
 store_reader_backend(const struct store_reader *r)
 {
 	return &store_backend_lmdb;
+}
+
+int64_t
+store_txn_now(const struct store_txn *t)
+{
+	return t->now;
+}
+
+void
+store_txn_set_now(struct store_txn *t, int64_t now)
+{
+	t->now = now;
 }
 
 int

@@ -1,8 +1,7 @@
 /*
  * Inside the LMDB backend: the layout of the store (its databases, keys
  * and counters), the sticky-error wrapper and the transactions. Private
- * to store_lmdb.c and, until the domain in store.c speaks only to the
- * backend interface, to store.c; nothing else includes it.
+ * to store_lmdb.c; the domain sees only store_backend.h.
  */
 #ifndef VIX_STORE_LMDB_H
 #define VIX_STORE_LMDB_H
