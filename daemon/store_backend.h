@@ -1,9 +1,9 @@
 /*
  * The storage backend under the store's domain: a table of operations on
  * records, not on keys, so that a relational backend can keep them in a
- * schema with its own indexes and row locks. The domain (store.c, audit.c)
- * reaches a backend only through this table; each backend is one file
- * (store_lmdb.c) that fills one; store_options.backend names it.
+ * schema with its own indexes and row locks. The domain (store.c, audit.c,
+ * outbox.c) reaches a backend only through this table; each backend is one
+ * file (store_lmdb.c) that fills one; store_options.backend names it.
  *
  * Every operation on a transaction is sticky: once one failed the others
  * do nothing, and the error is read once at the end (store_txn_error).
