@@ -631,7 +631,9 @@ migrate_archived_ids(struct store_txn *t, struct id_map *m)
 		vix__store__v1__archived__free_unpacked(a, NULL);
 	}
 	mdb_cursor_close(cur);
-	qsort(m->v, m->n, sizeof(*m->v), id_youth_cmp);
+	/* qsort must not be given the NULL of an empty map. */
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), id_youth_cmp);
 }
 
 /* The youth of an audit record's signal (active or archived), if known. */
