@@ -775,13 +775,13 @@ task_audit_export(struct ctl_task *t, struct store_reader *r,
 }
 
 static const char *
-archive_reason(int reason)
+archive_reason(enum store_archive_reason reason)
 {
 	switch (reason) {
-	case 2:		return "risk_resolved";
-	case 3:		return "expired";
-	default:	return "unknown";
+	case STORE_ARCHIVE_RISK_RESOLVED:	return "risk_resolved";
+	case STORE_ARCHIVE_EXPIRED:		return "expired";
 	}
+	return "unknown";
 }
 
 static void

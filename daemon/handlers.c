@@ -242,11 +242,26 @@ handle_register(struct session *s, Vix__V1__Request *req)
 	submit(s, j);
 }
 
+/* The store's reason for a vix.v1.Withdraw.Reason; 0 for another. */
+static enum store_withdraw_reason
+withdraw_reason(Vix__V1__Withdraw__Reason r)
+{
+	switch (r) {
+	case VIX__V1__WITHDRAW__REASON__UNJUSTIFIED:
+		return STORE_WITHDRAW_UNJUSTIFIED;
+	case VIX__V1__WITHDRAW__REASON__RISK_RESOLVED:
+		return STORE_WITHDRAW_RISK_RESOLVED;
+	default:
+		return 0;
+	}
+}
+
 static void
 handle_withdraw(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Withdraw *r = req->withdraw;
 	int by_bsn = r->bsn != NULL && r->bsn[0] != '\0';
+	enum store_withdraw_reason reason;
 	struct job *j;
 
 	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1)
@@ -255,8 +270,7 @@ handle_withdraw(struct session *s, Vix__V1__Request *req)
 		invalid(s, req->id, "signal_id, bsn: give exactly one of them");
 		goto wipe;
 	}
-	if (r->reason != VIX__V1__WITHDRAW__REASON__UNJUSTIFIED &&
-	    r->reason != VIX__V1__WITHDRAW__REASON__RISK_RESOLVED) {
+	if ((reason = withdraw_reason(r->reason)) == 0) {
 		invalid(s, req->id, "reason: must be UNJUSTIFIED or "
 		    "RISK_RESOLVED");
 		goto wipe;
@@ -264,7 +278,7 @@ handle_withdraw(struct session *s, Vix__V1__Request *req)
 	if ((j = job_new(s, req->id, JOB_WITHDRAW)) == NULL)
 		goto wipe;
 	j->in.wd = (struct store_withdraw_in){ .org = s->org, .orgs = j->orgs,
-	    .now = j->now, .signal_id = r->signal_id, .reason = r->reason };
+	    .now = j->now, .signal_id = r->signal_id, .reason = reason };
 	if (by_bsn && pseudonymise(s, req->id, r->bsn, j->in.wd.pseudonym)) {
 		job_free(j);
 		return;
@@ -486,10 +500,27 @@ handle_ack(struct session *s, Vix__V1__Request *req)
 	submit(s, j);
 }
 
+/* The store's action for a vix.v1.Coordinate.Action; 0 for another. */
+static enum store_coordinate_action
+coordinate_action(Vix__V1__Coordinate__Action a)
+{
+	switch (a) {
+	case VIX__V1__COORDINATE__ACTION__CLAIM:
+		return STORE_COORDINATE_CLAIM;
+	case VIX__V1__COORDINATE__ACTION__RELEASE:
+		return STORE_COORDINATE_RELEASE;
+	case VIX__V1__COORDINATE__ACTION__MARK_COORDINATED:
+		return STORE_COORDINATE_DONE;
+	default:
+		return 0;
+	}
+}
+
 static void
 handle_coordinate(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Coordinate *r = req->coordinate;
+	enum store_coordinate_action action;
 	struct job *j;
 
 	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1)
@@ -498,9 +529,7 @@ handle_coordinate(struct session *s, Vix__V1__Request *req)
 		invalid(s, req->id, "match_id: is required");
 		return;
 	}
-	if (r->action != VIX__V1__COORDINATE__ACTION__CLAIM &&
-	    r->action != VIX__V1__COORDINATE__ACTION__RELEASE &&
-	    r->action != VIX__V1__COORDINATE__ACTION__MARK_COORDINATED) {
+	if ((action = coordinate_action(r->action)) == 0) {
 		invalid(s, req->id, "action: must be CLAIM, RELEASE or "
 		    "MARK_COORDINATED");
 		return;
@@ -509,7 +538,7 @@ handle_coordinate(struct session *s, Vix__V1__Request *req)
 		return;
 	j->in.coord = (struct store_coordinate_in){ .org = s->org,
 	    .orgs = j->orgs, .now = j->now, .match_id = r->match_id,
-	    .action = r->action };
+	    .action = action };
 	submit(s, j);
 }
 
@@ -768,7 +797,7 @@ job_orgstats(struct orgstats *s, const struct job *j)
 	if (j->kind == JOB_REGISTER && !j->out.reg.refreshed)
 		(void)orgstats_add(s, sid, ORGSTAT_CREATED, day);
 	if (j->kind != JOB_WITHDRAW ||
-	    j->in.wd.reason != VIX__V1__WITHDRAW__REASON__UNJUSTIFIED)
+	    j->in.wd.reason != STORE_WITHDRAW_UNJUSTIFIED)
 		return;
 	(void)orgstats_add(s, sid, ORGSTAT_UNJUSTIFIED, day);
 	if (j->now - j->out.wd.created < ORGSTATS_QUICK_SECONDS)

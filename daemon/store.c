@@ -1,298 +1,42 @@
 /*
- * The LMDB store (DESIGN.md section 8). Big-endian composite keys so that
- * prefix scans follow the key order; records are protobuf (store.proto).
- * Every write goes through a sticky-error transaction: each step returns at
- * once once an earlier one failed, and the caller checks once at the end.
+ * The store's domain, once for every backend: register, withdraw,
+ * involved, coordinate, ack, sweep, erase and the subject report (who
+ * joins or leaves a match, who coordinates, archive or delete at expiry,
+ * when and to whom a match escalates, which outbox rows may go). Who
+ * hears what is in outbox.c, the audit chain in audit.c; the records are
+ * kept by a backend (store_backend.h), such as the LMDB one.
  */
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <lmdb.h>
-#include <openssl/evp.h>
-
+#include "audit.h"
 #include "errors.h"
 #include "log.h"
+#include "outbox.h"
+#include "rules.h"
 #include "store.h"
+#include "store_backend.h"
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
 
-/*
- * 2: outbox rows indexed by youth (youth_outbox, outbox_youth)
- * 3: audit records indexed by youth (youth_audit), for the subject report
- */
-#define STORE_SCHEMA	3
-/* A copy being written, renamed to data.mdb once whole. */
-#define STORE_PARTIAL	"data.mdb.partial"
-#define KEY_MAX		64
-#define HASH_LEN	32
-/* A failed write with less room than this left: the disk is full. */
-#define DISK_LOW	(1UL << 20)
-
-struct store {
-	MDB_env		*env;
-	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
-			 audit, meta, outbox, cursors, match_ids, escalate,
-			 archive_time, youth_outbox, outbox_youth, youth_audit;
-	size_t		 map_size;
-	unsigned	 quota_percent;
-	int64_t		 escalate_after;
-	char		 dir[PATH_MAX];
-	int		 lock_fd;	/* vixd.lock, held while open */
-	/* Head of the audit chain; the writer thread's alone. */
-	uint64_t	 audit_seq;
-	uint8_t		 audit_hash[HASH_LEN];
-};
-
-struct audit_head {
-	uint64_t	seq;
-	uint8_t		hash[HASH_LEN];
-};
-
-#define TOUCHED_MAX	64
-
-struct store_txn {
-	struct store		*s;
-	MDB_txn			*root;		/* the batch */
-	MDB_txn			*txn;		/* root, or the job's child */
-	int			 err;		/* sticky: first failure */
-	struct audit_head	 batch_head, job_head;
-	int64_t			 now;		/* of the current job: 0 unknown */
-	size_t			 job_touched;	/* ntouched when the job began */
-	uint32_t		 touched[TOUCHED_MAX];	/* outboxes written */
-	size_t			 ntouched;
-	int			 touched_all;	/* more than TOUCHED_MAX */
-	size_t			 quota_base;	/* map pages in use; 0: not yet */
-	size_t			 quota_live;	/* live pages at that moment */
-};
-
-struct store_reader {
-	struct store	*s;
-	MDB_txn		*txn;
-};
-
-struct key {
-	uint8_t	b[KEY_MAX];
-	size_t	n;
-};
-
-/* ---- keys ------------------------------------------------------------ */
-
-static struct key *
-key_start(struct key *k)
-{
-	k->n = 0;
-	return k;
-}
-
-static struct key *
-key_bytes(struct key *k, const void *p, size_t n)
-{
-	memcpy(k->b + k->n, p, n);
-	k->n += n;
-	return k;
-}
-
-static struct key *
-key_u32(struct key *k, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--)
-		k->b[k->n++] = (uint8_t)(v >> (8 * i));
-	return k;
-}
-
-static struct key *
-key_u64(struct key *k, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--)
-		k->b[k->n++] = (uint8_t)(v >> (8 * i));
-	return k;
-}
-
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
-
-static MDB_val
-key_val(struct key *k)
-{
-	return (MDB_val){ .mv_size = k->n, .mv_data = k->b };
-}
-
-/* Iterate the entries of db whose key starts with prefix. */
-#define PREFIX_FOREACH(cur, prefix, k, v, rc)				\
-	for ((k) = key_val(prefix),					\
-	    (rc) = mdb_cursor_get((cur), &(k), &(v), MDB_SET_RANGE);	\
-	    (rc) == 0 && (k).mv_size >= (prefix)->n &&			\
-	    memcmp((k).mv_data, (prefix)->b, (prefix)->n) == 0;		\
-	    (rc) = mdb_cursor_get((cur), &(k), &(v), MDB_NEXT))
-
-/* ---- the sticky-error wrapper ---------------------------------------- */
-
+/* The transaction's error, else err. */
 static int
-mdb_to_err(int rc, const char *what)
+err_or(struct store_txn *t, int err)
 {
-	if (rc == MDB_MAP_FULL) {
-		log_warnx("store: %s: database map is full; raise map_size",
-		    what);
-		return VIX_E_FULL;
-	}
-	if (rc == ENOSPC || rc == EDQUOT) {
-		log_warnx("store: %s: %s; free space on the disk that holds "
-		    "the store", what, mdb_strerror(rc));
-		return VIX_E_FULL;
-	}
-	log_warnx("store: %s: %s", what, mdb_strerror(rc));
-	return VIX_E_STORE;
+	return store_txn_error(t) ? store_txn_error(t) : err;
 }
 
-/*
- * Why a commit failed. LMDB writes the pages of a transaction only at
- * commit, and turns a short write (the disk filled up in the middle) into
- * EIO: on a disk with no room left that is a full disk, not a fault.
- */
-static int
-commit_to_err(struct store *s, int rc)
-{
-	struct statvfs vfs;
-	unsigned long long avail;
-
-	if (rc != EIO || statvfs(s->dir, &vfs) == -1)
-		return mdb_to_err(rc, "commit");
-	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-	if (avail >= DISK_LOW)
-		return mdb_to_err(rc, "commit");
-	log_warnx("store: commit: a write was cut short and the disk that "
-	    "holds %s has %llu bytes left: it is full; nothing of the batch "
-	    "was stored; free space on it", s->dir, avail);
-	return VIX_E_FULL;
-}
-
+/* A monitoring count changes with the write that changes what it counts. */
 static void
-st_fail(struct store_txn *t, int rc, const char *what)
+count_change(struct store_txn *t, enum store_count c, int64_t delta)
 {
-	if (t->err == 0)
-		t->err = mdb_to_err(rc, what);
-}
-
-/* 0 found, MDB_NOTFOUND, or -1 after recording an error. */
-static int
-st_get(struct store_txn *t, MDB_dbi db, struct key *k, MDB_val *v)
-{
-	MDB_val kv = key_val(k);
-	int rc;
-
-	if (t->err)
-		return -1;
-	if ((rc = mdb_get(t->txn, db, &kv, v)) == 0 || rc == MDB_NOTFOUND)
-		return rc;
-	st_fail(t, rc, "get");
-	return -1;
-}
-
-static void
-st_put(struct store_txn *t, MDB_dbi db, struct key *k, const void *p,
-    size_t n)
-{
-	MDB_val kv = key_val(k), vv = { .mv_size = n, .mv_data = (void *)p };
-	int rc;
-
-	if (t->err == 0 && (rc = mdb_put(t->txn, db, &kv, &vv, 0)) != 0)
-		st_fail(t, rc, "put");
-}
-
-/* Pack a record straight into the database's page (MDB_RESERVE). */
-static void
-st_put_msg(struct store_txn *t, MDB_dbi db, struct key *k,
-    const ProtobufCMessage *m)
-{
-	MDB_val kv = key_val(k), vv;
-	int rc;
-
-	if (t->err)
-		return;
-	vv.mv_size = protobuf_c_message_get_packed_size(m);
-	if ((rc = mdb_put(t->txn, db, &kv, &vv, MDB_RESERVE)) != 0) {
-		st_fail(t, rc, "put");
-		return;
-	}
-	protobuf_c_message_pack(m, vv.mv_data);
-}
-
-static void
-st_del(struct store_txn *t, MDB_dbi db, struct key *k)
-{
-	MDB_val kv = key_val(k);
-	int rc;
-
-	if (t->err == 0 && (rc = mdb_del(t->txn, db, &kv, NULL)) != 0 &&
-	    rc != MDB_NOTFOUND)
-		st_fail(t, rc, "del");
-}
-
-static MDB_cursor *
-st_cursor(struct store_txn *t, MDB_dbi db)
-{
-	MDB_cursor *c = NULL;
-	int rc;
-
-	if (t->err == 0 && (rc = mdb_cursor_open(t->txn, db, &c)) != 0)
-		st_fail(t, rc, "cursor");
-	return c;
-}
-
-/* Counters in meta: the next value, stored big-endian. */
-static uint64_t
-st_next_id(struct store_txn *t, const char *name)
-{
-	struct key k;
-	uint8_t buf[8];
-	uint64_t next = 1;
-	MDB_val v;
-
-	key_bytes(key_start(&k), name, strlen(name));
-	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
-		next = get_u64(v.mv_data);
-	for (int i = 0; i < 8; i++)
-		buf[i] = (uint8_t)((next + 1) >> (8 * (7 - i)));
-	st_put(t, t->s->meta, &k, buf, sizeof(buf));
-	return next;
+	store_txn_backend(t)->count_add(t, c, delta);
 }
 
 /* ---- records --------------------------------------------------------- */
 
 static void contact_copy(struct store_contact *, const Vix__Store__V1__Signal *);
-
-static Vix__Store__V1__Signal *
-signal_decode(struct store_txn *t, const MDB_val *v)
-{
-	Vix__Store__V1__Signal *s = vix__store__v1__signal__unpack(NULL,
-	    v->mv_size, v->mv_data);
-
-	if (s == NULL && t != NULL && t->err == 0) {
-		log_warnx("store: a signal record does not decode");
-		t->err = VIX_E_STORE;
-	}
-	return s;
-}
 
 static void
 party_fill(struct store_party *p, uint32_t org, const Vix__Store__V1__Signal *s)
@@ -323,51 +67,58 @@ store_view_free(struct store_view *v)
 	v->n_others = 0;
 }
 
+/* The active signal of org on youth p (the caller frees it), or NULL. */
+static Vix__Store__V1__Signal *
+signal_get(struct store_txn *t, const uint8_t *p, uint32_t org)
+{
+	return store_txn_backend(t)->signal_get(t, p, org);
+}
+
 /*
  * Every active signal on a youth, as parties. The one of org `self` (if
  * any) goes to *me; the others to the view.
  */
+struct parties {
+	struct store_txn	*t;
+	uint32_t		 self;
+	struct store_party	*me;
+	struct store_view	*view;
+};
+
+static int
+party_one(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
+{
+	struct parties *pa = arg;
+	struct store_party party, *grown;
+
+	party_fill(&party, org, s);
+	/* Past its expiry a signal is no longer active, swept or not. */
+	if (party.org != pa->self && store_txn_now(pa->t) > 0 &&
+	    party.expires <= store_txn_now(pa->t))
+		return 0;
+	if (party.org == pa->self) {
+		if (pa->me != NULL)
+			*pa->me = party;
+		return 0;
+	}
+	grown = reallocarray(pa->view->others, pa->view->n_others + 1,
+	    sizeof(*grown));
+	if (grown == NULL) {
+		store_txn_fail(pa->t, VIX_E_STORE);
+		return 1;
+	}
+	pa->view->others = grown;
+	pa->view->others[pa->view->n_others++] = party;
+	return 0;
+}
+
 static void
 load_parties(struct store_txn *t, const uint8_t *p, uint32_t self,
     struct store_party *me, struct store_view *view)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->signals);
-	struct key prefix;
-	MDB_val k, v;
-	int rc;
+	struct parties pa = { t, self, me, view };
 
-	if (cur == NULL)
-		return;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		Vix__Store__V1__Signal *s = signal_decode(t, &v);
-		struct store_party party, *grown;
-
-		if (s == NULL)
-			break;
-		party_fill(&party, get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN),
-		    s);
-		vix__store__v1__signal__free_unpacked(s, NULL);
-		/* Past its expiry a signal is no longer active, swept or not. */
-		if (party.org != self && t->now > 0 && party.expires <= t->now)
-			continue;
-		if (party.org == self) {
-			if (me != NULL)
-				*me = party;
-			continue;
-		}
-		grown = reallocarray(view->others, view->n_others + 1,
-		    sizeof(*grown));
-		if (grown == NULL) {
-			t->err = VIX_E_STORE;
-			break;
-		}
-		view->others = grown;
-		view->others[view->n_others++] = party;
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan signals");
-	mdb_cursor_close(cur);
+	store_txn_backend(t)->youth_signals(t, p, party_one, &pa);
 }
 
 static unsigned
@@ -406,486 +157,30 @@ choose_coordinator(const struct orgs *orgs, const struct store_party *me,
 static int
 match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 {
-	Vix__Store__V1__Match *rec;
-	struct key k;
-	MDB_val v;
-
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	if (st_get(t, t->s->matches, &k, &v) != 0)
-		return 0;
-	if ((rec = vix__store__v1__match__unpack(NULL, v.mv_size,
-	    v.mv_data)) == NULL) {
-		t->err = VIX_E_STORE;
-		return 0;
-	}
-	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
-	    rec->coordinated, rec->escalation != 0, rec->claimed };
-	vix__store__v1__match__free_unpacked(rec, NULL);
-	return 1;
+	return store_txn_backend(t)->match_get(t, p, m);
 }
 
+/* Put the match of youth p, counting it as (un)coordinated. */
 static void
 match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 {
-	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
-	struct key k;
+	struct store_match old;
+	int was = 1, created = 0;
 
-	rec.id = m->id;
-	rec.created = m->created;
-	rec.coordinator = m->coordinator;
-	rec.coordinated = m->coordinated;
-	rec.escalation = (uint32_t)m->escalated;
-	rec.claimed = m->claimed;
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	st_put_msg(t, t->s->matches, &k, &rec.base);
+	if (match_get(t, p, &old))
+		was = old.coordinated != 0;
+	else {
+		count_change(t, STORE_COUNT_MATCHES, 1);
+		created = 1;
+	}
+	if (was != (m->coordinated != 0))
+		count_change(t, STORE_COUNT_UNCOORDINATED, was ? 1 : -1);
+	store_txn_backend(t)->match_put(t, p, m, created);
 }
 
 /* ---- outbox ---------------------------------------------------------- */
 
-static void
-touch(struct store_txn *t, uint32_t recipient)
-{
-	for (size_t i = 0; i < t->ntouched; i++)
-		if (t->touched[i] == recipient)
-			return;
-	if (t->ntouched == TOUCHED_MAX)
-		t->touched_all = 1;
-	else
-		t->touched[t->ntouched++] = recipient;
-}
-
-size_t
-store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
-{
-	size_t n = t->ntouched < max ? t->ntouched : max;
-
-	memcpy(out, t->touched, n * sizeof(*out));
-	*all = t->touched_all || t->ntouched > max;
-	return n;
-}
-
-static void
-meta_put_u64(struct store_txn *t, struct key *k, uint64_t v)
-{
-	uint8_t buf[8];
-
-	for (int i = 0; i < 8; i++)
-		buf[i] = (uint8_t)(v >> (8 * (7 - i)));
-	st_put(t, t->s->meta, k, buf, sizeof(buf));
-}
-
-static void
-oseq_key(struct key *k, uint32_t recipient)
-{
-	key_u32(key_bytes(key_start(k), "oseq:", 5), recipient);
-}
-
-/*
- * The outbox rows about a youth are indexed both ways, so that an erasure
- * finds every row that carries the youth's data (youth_outbox: pseudonym .
- * recipient . seq) and the pruning of a row drops its index entry
- * (outbox_youth: recipient . seq -> pseudonym).
- */
-static void
-outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
-    uint64_t seq)
-{
-	struct key k;
-
-	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
-	    recipient), seq);
-	st_put(t, t->s->youth_outbox, &k, "", 0);
-	key_u64(key_u32(key_start(&k), recipient), seq);
-	st_put(t, t->s->outbox_youth, &k, p, PSEUDONYM_LEN);
-}
-
-/* Delete the outbox row recipient . seq with its index entries. */
-static void
-outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
-{
-	struct key k, yk;
-	MDB_val v;
-
-	key_u64(key_u32(key_start(&k), recipient), seq);
-	if (st_get(t, t->s->outbox_youth, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN) {
-		key_u64(key_u32(key_bytes(key_start(&yk), v.mv_data,
-		    PSEUDONYM_LEN), recipient), seq);
-		st_del(t, t->s->youth_outbox, &yk);
-		st_del(t, t->s->outbox_youth, &k);
-	}
-	st_del(t, t->s->outbox, &k);
-}
-
-/*
- * Append n to recipient's outbox with the next seq; fills seq and
- * recipient. p: the youth it is about (NULL: none), for the index.
- */
-static void
-outbox_append(struct store_txn *t, const struct orgs *orgs, uint32_t recipient,
-    Vix__V1__Notification *n, const uint8_t *p)
-{
-	const struct org *o = orgs_by_sid(orgs, recipient);
-	struct key k;
-	uint64_t seq = 1;
-	MDB_val v;
-
-	oseq_key(&k, recipient);
-	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
-		seq = get_u64(v.mv_data);
-	meta_put_u64(t, &k, seq + 1);
-	n->seq = seq;
-	n->recipient = (char *)(o ? o->id : "");
-	key_u64(key_u32(key_start(&k), recipient), seq);
-	st_put_msg(t, t->s->outbox, &k, &n->base);
-	if (p != NULL)
-		outbox_index(t, p, recipient, seq);
-	touch(t, recipient);
-}
-
-static void
-inv_fill(Vix__V1__Involvement *inv, Vix__V1__Contact *c,
-    const struct store_party *p, const struct orgs *orgs)
-{
-	const struct org *o = orgs_by_sid(orgs, p->org);
-
-	vix__v1__involvement__init(inv);
-	vix__v1__contact__init(c);
-	inv->org_id = (char *)(o ? o->id : "");
-	inv->org_name = (char *)(o ? o->name : "(no longer registered)");
-	c->name = (char *)p->contact.name;
-	c->phone = (char *)p->contact.phone;
-	c->email = (char *)p->contact.email;
-	inv->contact = c;
-	inv->since = p->since;
-}
-
-/* What to tell the parties of a youth, about which match. */
-struct notice {
-	Vix__V1__Notification__Type	 type;
-	const struct store_match	*match;		/* may be NULL */
-	const struct store_party	*subject;	/* who joined or left */
-	int64_t				 now;
-	const uint8_t			*youth;		/* pseudonym, for the index */
-};
-
-/* Tell each of parties[0..n) about the change; each sees the others. */
-static void
-notify_parties(struct store_txn *t, const struct orgs *orgs,
-    const struct notice *nt, const struct store_party *parties, size_t n)
-{
-	Vix__V1__Involvement *inv, **ptrs, subject;
-	Vix__V1__Contact *contacts, subject_contact;
-	const struct org *co;
-
-	if (t->err || n == 0)
-		return;
-	inv = calloc(n, sizeof(*inv));
-	ptrs = calloc(n, sizeof(*ptrs));
-	contacts = calloc(n, sizeof(*contacts));
-	if (inv == NULL || ptrs == NULL || contacts == NULL) {
-		t->err = VIX_E_STORE;
-		goto done;
-	}
-	if (nt->subject != NULL)
-		inv_fill(&subject, &subject_contact, nt->subject, orgs);
-	for (size_t r = 0; r < n; r++) {
-		Vix__V1__Notification m = VIX__V1__NOTIFICATION__INIT;
-		size_t k = 0;
-
-		for (size_t i = 0; i < n; i++)
-			if (i != r) {
-				inv_fill(&inv[k], &contacts[k], &parties[i],
-				    orgs);
-				ptrs[k] = &inv[k];
-				k++;
-			}
-		m.type = nt->type;
-		m.signal_id = parties[r].signal_id;
-		m.client_ref = (char *)parties[r].client_ref;
-		m.n_others = k;
-		m.others = ptrs;
-		m.subject = nt->subject != NULL ? &subject : NULL;
-		m.time = nt->now;
-		if (nt->match != NULL) {
-			co = orgs_by_sid(orgs, nt->match->coordinator);
-			m.match_id = nt->match->id;
-			m.coordinator = (char *)(co ? co->id : "");
-			m.coordinator_name = (char *)(co ? co->name : "");
-			m.coordinated = nt->match->coordinated;
-		}
-		outbox_append(t, orgs, parties[r].org, &m, nt->youth);
-	}
-done:
-	free(inv);
-	free(ptrs);
-	free(contacts);
-}
-
-/* me followed by the others, in one array (freed by the caller). */
-static struct store_party *
-parties_all(struct store_txn *t, const struct store_party *me,
-    const struct store_view *v, size_t *n)
-{
-	struct store_party *all = calloc(v->n_others + 1, sizeof(*all));
-
-	*n = 0;
-	if (all == NULL) {
-		t->err = VIX_E_STORE;
-		return NULL;
-	}
-	if (me != NULL)
-		all[(*n)++] = *me;
-	memcpy(all + *n, v->others, v->n_others * sizeof(*all));
-	*n += v->n_others;
-	return all;
-}
-
-/* ---- audit ----------------------------------------------------------- */
-
-/* An audit record as stored (record . hash); VIX_E_STORE if it is not one. */
-static int
-audit_decode(const MDB_val *v, struct store_audit_record *rec)
-{
-	Vix__Store__V1__Audit *a;
-
-	if (v->mv_size <= HASH_LEN || (a = vix__store__v1__audit__unpack(
-	    NULL, v->mv_size - HASH_LEN, v->mv_data)) == NULL)
-		return VIX_E_STORE;
-	memset(rec, 0, sizeof(*rec));
-	rec->seq = a->seq;
-	rec->time = a->time;
-	snprintf(rec->actor, sizeof(rec->actor), "%s", a->actor);
-	snprintf(rec->action, sizeof(rec->action), "%s", a->action);
-	rec->signal_id = a->signal_id;
-	rec->match_id = a->match_id;
-	snprintf(rec->outcome, sizeof(rec->outcome), "%s", a->outcome);
-	vix__store__v1__audit__free_unpacked(a, NULL);
-	return 0;
-}
-
-/*
- * youth_audit: pseudonym . audit seq -> empty. Links an audit record to
- * the youth it concerns, apart from the record (the chain cannot change):
- * the subject report finds the records after the signals are gone, and an
- * erasure removes the link while the chain keeps the records.
- */
-static void
-audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
-{
-	struct key k;
-
-	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq);
-	st_put(t, t->s->youth_audit, &k, "", 0);
-}
-
-/* Whether any audit record is linked to youth p. */
-static int
-youth_known(struct store_txn *t, const uint8_t *p)
-{
-	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
-	struct key prefix;
-	MDB_val k, v;
-	int rc, found = 0;
-
-	if (cur == NULL)
-		return 0;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		found = 1;
-		break;
-	}
-	mdb_cursor_close(cur);
-	return found;
-}
-
-static int audit_append(struct store_txn *, const uint8_t *, int64_t,
-    const char *, const char *, uint64_t, uint64_t, const char *);
-
-int
-store_audit(struct store_txn *t, int64_t now, const char *actor,
-    const char *action, uint64_t signal_id, uint64_t match_id,
-    const char *outcome)
-{
-	return audit_append(t, NULL, now, actor, action, signal_id, match_id,
-	    outcome);
-}
-
-int
-store_audit_youth(struct store_txn *t, const uint8_t *youth, int64_t now,
-    const char *actor, const char *action, uint64_t signal_id,
-    uint64_t match_id, const char *outcome)
-{
-	uint8_t p[PSEUDONYM_LEN];
-	struct key k;
-	MDB_val v;
-	int found = 0;
-
-	if (youth != NULL) {
-		memcpy(p, youth, PSEUDONYM_LEN);
-		found = youth_known(t, p);
-	}
-	key_u64(key_start(&k), signal_id);
-	if (!found && signal_id != 0 && st_get(t, t->s->sigid, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN + 4) {
-		memcpy(p, v.mv_data, PSEUDONYM_LEN);
-		found = 1;
-	}
-	key_u64(key_start(&k), match_id);
-	if (!found && match_id != 0 && st_get(t, t->s->match_ids, &k,
-	    &v) == 0 && v.mv_size == PSEUDONYM_LEN) {
-		memcpy(p, v.mv_data, PSEUDONYM_LEN);
-		found = 1;
-	}
-	return audit_append(t, found ? p : NULL, now, actor, action,
-	    signal_id, match_id, outcome);
-}
-
-/* Append a record to the chain; linked to youth p unless p is NULL. */
-static int
-audit_append(struct store_txn *t, const uint8_t *p, int64_t now,
-    const char *actor, const char *action, uint64_t signal_id,
-    uint64_t match_id, const char *outcome)
-{
-	Vix__Store__V1__Audit rec = VIX__STORE__V1__AUDIT__INIT;
-	struct store *s = t->s;
-	uint8_t buf[1024], hash[HASH_LEN];
-	EVP_MD_CTX *md;
-	size_t n;
-	struct key k;
-
-	rec.seq = s->audit_seq + 1;
-	rec.time = now;
-	rec.actor = (char *)actor;
-	rec.action = (char *)action;
-	rec.signal_id = signal_id;
-	rec.match_id = match_id;
-	rec.outcome = (char *)outcome;
-	if ((n = protobuf_c_message_get_packed_size(&rec.base)) >
-	    sizeof(buf) - HASH_LEN) {
-		t->err = t->err ? t->err : VIX_E_STORE;
-		return t->err;
-	}
-	protobuf_c_message_pack(&rec.base, buf);
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
-	    !EVP_DigestUpdate(md, s->audit_hash, HASH_LEN) ||
-	    !EVP_DigestUpdate(md, buf, n) ||
-	    !EVP_DigestFinal_ex(md, hash, NULL)) {
-		EVP_MD_CTX_free(md);
-		t->err = t->err ? t->err : VIX_E_STORE;
-		return t->err;
-	}
-	EVP_MD_CTX_free(md);
-	memcpy(buf + n, hash, HASH_LEN);
-	key_u64(key_start(&k), rec.seq);
-	st_put(t, s->audit, &k, buf, n + HASH_LEN);
-	if (p != NULL)
-		audit_link(t, p, rec.seq);
-	if (t->err == 0) {
-		s->audit_seq = rec.seq;
-		memcpy(s->audit_hash, hash, HASH_LEN);
-	}
-	return t->err;
-}
-
 /* ---- transactions ---------------------------------------------------- */
-
-static void
-head_save(struct store *s, struct audit_head *h)
-{
-	h->seq = s->audit_seq;
-	memcpy(h->hash, s->audit_hash, HASH_LEN);
-}
-
-static void
-head_restore(struct store *s, const struct audit_head *h)
-{
-	s->audit_seq = h->seq;
-	memcpy(s->audit_hash, h->hash, HASH_LEN);
-}
-
-struct store_txn *
-store_write_begin(struct store *s, int *err)
-{
-	struct store_txn *t = calloc(1, sizeof(*t));
-	int rc;
-
-	if (t == NULL) {
-		*err = VIX_E_STORE;
-		return NULL;
-	}
-	t->s = s;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t->root)) != 0) {
-		*err = mdb_to_err(rc, "begin write transaction");
-		free(t);
-		return NULL;
-	}
-	t->txn = t->root;
-	head_save(s, &t->batch_head);
-	*err = 0;
-	return t;
-}
-
-int
-store_write_commit(struct store_txn *t)
-{
-	int rc, err = 0;
-
-	/* A failed commit frees the transaction: never abort it again. */
-	if ((rc = mdb_txn_commit(t->root)) != 0) {
-		err = commit_to_err(t->s, rc);
-		head_restore(t->s, &t->batch_head);
-	}
-	free(t);
-	return err;
-}
-
-void
-store_write_abort(struct store_txn *t)
-{
-	mdb_txn_abort(t->root);
-	head_restore(t->s, &t->batch_head);
-	free(t);
-}
-
-int
-store_job_begin(struct store_txn *t)
-{
-	int rc;
-
-	t->err = 0;
-	t->now = 0;
-	t->job_touched = t->ntouched;
-	head_save(t->s, &t->job_head);
-	if ((rc = mdb_txn_begin(t->s->env, t->root, 0, &t->txn)) != 0) {
-		t->txn = t->root;
-		return t->err = mdb_to_err(rc, "begin nested transaction");
-	}
-	return 0;
-}
-
-int
-store_job_end(struct store_txn *t, int err)
-{
-	int rc;
-
-	if (err == 0)
-		err = t->err;
-	if (err != 0) {
-		mdb_txn_abort(t->txn);
-		head_restore(t->s, &t->job_head);
-		t->ntouched = t->job_touched;	/* its rows are gone too */
-	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
-		/* A failed commit frees the child; the batch goes on. */
-		err = mdb_to_err(rc, "commit nested transaction");
-		head_restore(t->s, &t->job_head);
-		t->ntouched = t->job_touched;
-	}
-	t->txn = t->root;
-	t->err = 0;
-	return err;
-}
 
 /* ---- domain operations ----------------------------------------------- */
 
@@ -917,55 +212,33 @@ match_create(struct store_txn *t, const uint8_t *p, const struct orgs *orgs,
     const struct store_party *me, const struct store_view *others,
     int64_t now, struct store_match *m)
 {
-	struct key k;
+	const struct store_backend *be = store_txn_backend(t);
 
 	memset(m, 0, sizeof(*m));
-	m->id = st_next_id(t, "next_match");
+	m->id = be->id_alloc(t, STORE_ID_MATCH);
 	m->created = now;
 	m->coordinator = choose_coordinator(orgs, me, others);
 	match_put(t, p, m);
-	key_u64(key_start(&k), m->id);
-	st_put(t, t->s->match_ids, &k, p, PSEUDONYM_LEN);
-	key_u64(key_u64(key_start(&k), (uint64_t)(now +
-	    t->s->escalate_after)), m->id);
-	st_put(t, t->s->escalate, &k, "", 0);
+	be->due_put(t, STORE_DUE_ESCALATE, now + store_escalate_after(t),
+	    m->id);
 }
 
 static void
 match_delete(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 {
-	struct key k;
-
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	st_del(t, t->s->matches, &k);
-	key_u64(key_start(&k), m->id);
-	st_del(t, t->s->match_ids, &k);
+	store_txn_backend(t)->match_delete(t, p, m->id);
+	count_change(t, STORE_COUNT_MATCHES, -1);
+	if (!m->coordinated)
+		count_change(t, STORE_COUNT_UNCOORDINATED, -1);
 	/* The escalation entry is dropped when the sweep reaches it. */
 }
 
 static void
-signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
-{
-	key_u32(key_bytes(key_start(sk), p, PSEUDONYM_LEN), org);
-}
-
-/* sigid: signal id -> pseudonym . org, to find any signal by its id. */
-static void
-put_sigid(struct store_txn *t, uint64_t id, const uint8_t *p, uint32_t org)
-{
-	struct key k, v;
-
-	signal_keys(&v, p, org);
-	key_u64(key_start(&k), id);
-	st_put(t, t->s->sigid, &k, v.b, v.n);
-}
-
-static void
 put_signal_record(struct store_txn *t, const struct store_register_in *in,
-    uint64_t id, int64_t created)
+    uint64_t id, int64_t created, int isnew)
 {
+	const struct store_backend *be = store_txn_backend(t);
 	Vix__Store__V1__Signal rec = VIX__STORE__V1__SIGNAL__INIT;
-	struct key k;
 
 	rec.id = id;
 	rec.created = created;
@@ -977,10 +250,8 @@ put_signal_record(struct store_txn *t, const struct store_register_in *in,
 	rec.contact_email = (char *)in->contact.email;
 	rec.client_ref = (char *)in->client_ref;
 	rec.municipality = (char *)in->municipality;
-	signal_keys(&k, in->pseudonym, in->org->sid);
-	st_put_msg(t, t->s->signals, &k, &rec.base);
-	key_u64(key_u64(key_start(&k), (uint64_t)in->expires), id);
-	st_put(t, t->s->expiry, &k, "", 0);
+	be->signal_put(t, in->pseudonym, in->org->sid, &rec, isnew);
+	be->due_put(t, STORE_DUE_EXPIRY, in->expires, id);
 }
 
 #define SECONDS_PER_DAY	86400
@@ -994,60 +265,47 @@ put_signal_record(struct store_txn *t, const struct store_register_in *in,
 static int
 count_new_signal(struct store_txn *t, const struct store_register_in *in)
 {
+	const struct store_backend *be = store_txn_backend(t);
 	uint64_t day = (uint64_t)(in->now / SECONDS_PER_DAY), count = 0;
-	uint8_t buf[16];
-	struct key k;
-	MDB_val v;
+	uint64_t stored;
 
-	key_u32(key_bytes(key_start(&k), "newsig:", 7), in->org->sid);
-	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == sizeof(buf) &&
-	    get_u64(v.mv_data) == day)
-		count = get_u64((const uint8_t *)v.mv_data + 8);
-	if (t->err)
-		return t->err;
+	if (be->new_signals_get(t, in->org->sid, &stored, &count) &&
+	    stored != day)
+		count = 0;
+	if (store_txn_error(t))
+		return store_txn_error(t);
 	if (in->max_new_per_day != 0 && count >= in->max_new_per_day)
 		return VIX_E_LIMIT;
-	count++;
-	for (int i = 0; i < 8; i++) {
-		buf[i] = (uint8_t)(day >> (8 * (7 - i)));
-		buf[8 + i] = (uint8_t)(count >> (8 * (7 - i)));
-	}
-	st_put(t, t->s->meta, &k, buf, sizeof(buf));
-	return t->err;
+	be->new_signals_put(t, in->org->sid, day, count + 1);
+	return store_txn_error(t);
 }
 
 int
 store_register(struct store_txn *t, const struct store_register_in *in,
     struct store_register_out *out)
 {
-	Vix__Store__V1__Signal *old = NULL;
+	const struct store_backend *be = store_txn_backend(t);
+	Vix__Store__V1__Signal *old;
 	struct store_party me;
 	struct store_match m;
-	struct key k;
 	int64_t created = in->now;
-	MDB_val v;
 	int err, takeover = 0;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
-	signal_keys(&k, in->pseudonym, in->org->sid);
-	if (st_get(t, t->s->signals, &k, &v) == 0 &&
-	    (old = signal_decode(t, &v)) != NULL) {
+	store_txn_set_now(t, in->now);
+	if ((old = signal_get(t, in->pseudonym, in->org->sid)) != NULL) {
 		out->refreshed = 1;
 		out->signal_id = old->id;
 		created = old->created;
-		key_u64(key_u64(key_start(&k), (uint64_t)old->expires), old->id);
-		st_del(t, t->s->expiry, &k);
+		be->due_delete(t, STORE_DUE_EXPIRY, old->expires, old->id);
 		vix__store__v1__signal__free_unpacked(old, NULL);
 	} else {
 		if ((err = count_new_signal(t, in)) != 0)
 			return err;
-		out->signal_id = st_next_id(t, "next_signal");
-		key_u64(key_u32(key_start(&k), in->org->sid), out->signal_id);
-		st_put(t, t->s->by_org, &k, in->pseudonym, PSEUDONYM_LEN);
-		put_sigid(t, out->signal_id, in->pseudonym, in->org->sid);
+		out->signal_id = be->id_alloc(t, STORE_ID_SIGNAL);
+		count_change(t, STORE_COUNT_SIGNALS, 1);
 	}
-	put_signal_record(t, in, out->signal_id, created);
+	put_signal_record(t, in, out->signal_id, created, !out->refreshed);
 
 	load_parties(t, in->pseudonym, in->org->sid, &me, &out->view);
 	out->change = match_on_register(out->view.n_others, out->refreshed);
@@ -1065,29 +323,29 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		out->view.match = m;
 	}
 	if (out->change == MATCH_CREATED || out->change == MATCH_JOINED) {
-		struct notice nt = { out->change == MATCH_CREATED ?
+		struct outbox_notice nt = { out->change == MATCH_CREATED ?
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED :
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_JOINED, &m,
 		    out->change == MATCH_JOINED ? &me : NULL, in->now,
 		    in->pseudonym };
 		size_t n;
-		struct store_party *all = parties_all(t, &me, &out->view, &n);
+		struct store_party *all = outbox_parties_all(t, &me, &out->view, &n);
 
-		notify_parties(t, in->orgs, &nt, all, n);
+		outbox_notify_parties(t, in->orgs, &nt, all, n);
 		if (takeover) {
 			nt.type =
 			    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED;
 			nt.subject = NULL;
-			notify_parties(t, in->orgs, &nt, all, n);
+			outbox_notify_parties(t, in->orgs, &nt, all, n);
 		}
 		free(all);
 	}
 	audit_append(t, in->pseudonym, in->now, in->org->oin, out->refreshed ?
 	    "refresh" : "register", out->signal_id, out->view.has_match ?
 	    out->view.match.id : 0, "ok");
-	if (t->err)
+	if (store_txn_error(t))
 		store_view_free(&out->view);
-	return t->err;
+	return store_txn_error(t);
 }
 
 /* Find the signal to withdraw: by id (any organisation's) or pseudonym. */
@@ -1095,21 +353,20 @@ static int
 withdraw_locate(struct store_txn *t, const struct store_withdraw_in *in,
     uint8_t *p)
 {
-	struct key k;
-	MDB_val v;
+	uint32_t org;
+	int found;
 
 	if (in->signal_id == 0) {
 		memcpy(p, in->pseudonym, PSEUDONYM_LEN);
 		return 0;
 	}
-	key_u64(key_start(&k), in->signal_id);
-	if (st_get(t, t->s->sigid, &k, &v) != 0)
-		return t->err ? t->err : VIX_E_NOT_FOUND;
-	if (v.mv_size != PSEUDONYM_LEN + 4)
-		return t->err = VIX_E_STORE;
-	if (get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN) != in->org->sid)
+	found = store_txn_backend(t)->signal_locate(t, in->signal_id, p, &org);
+	if (found == -1)
+		return store_txn_fail(t, VIX_E_STORE);
+	if (found == 0)
+		return store_txn_error(t) ? store_txn_error(t) : VIX_E_NOT_FOUND;
+	if (org != in->org->sid)
 		return VIX_E_PERMISSION;
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	return 0;
 }
 
@@ -1118,25 +375,12 @@ archive_signal(struct store_txn *t, const uint8_t *p, uint32_t org,
     Vix__Store__V1__Signal *sig, int reason, int64_t now)
 {
 	Vix__Store__V1__Archived rec = VIX__STORE__V1__ARCHIVED__INIT;
-	struct key k;
 
 	rec.signal = sig;
 	rec.org = org;
 	rec.reason = (uint32_t)reason;
 	rec.archived = now;
-	/*
-	 * pseudonym . org . time . signal id: the id keeps two archivings by
-	 * one organisation within one second apart.
-	 */
-	key_u64(key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
-	    org), (uint64_t)now), sig->id);
-	st_put_msg(t, t->s->archive, &k, &rec.base);
-	/* archive_time: time . archive key, for the purge after archive_days. */
-	memmove(k.b + 8, k.b, k.n);
-	k.n += 8;
-	for (int i = 0; i < 8; i++)
-		k.b[i] = (uint8_t)((uint64_t)now >> (8 * (7 - i)));
-	st_put(t, t->s->archive_time, &k, "", 0);
+	store_txn_backend(t)->archive_put(t, p, &rec);
 }
 
 /* A signal left a youth: tell the others, close the match or hand over. */
@@ -1147,7 +391,7 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 {
 	struct store_view rest = { 0 };
 	struct store_match m;
-	struct notice nt = { 0, &m, leaver, now, p };
+	struct outbox_notice nt = { 0, &m, leaver, now, p };
 	uint32_t before;
 
 	if (!match_get(t, p, &m))
@@ -1158,7 +402,7 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 	if (out->change == MATCH_CLOSED) {
 		match_delete(t, p, &m);
 		nt.type = VIX__V1__NOTIFICATION__TYPE__MATCH_CLOSED;
-		notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+		outbox_notify_parties(t, orgs, &nt, rest.others, rest.n_others);
 		store_view_free(&rest);
 		return;
 	}
@@ -1169,11 +413,11 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 		match_put(t, p, &m);
 	}
 	nt.type = VIX__V1__NOTIFICATION__TYPE__MATCH_LEFT;
-	notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+	outbox_notify_parties(t, orgs, &nt, rest.others, rest.n_others);
 	if (m.coordinator != before) {
 		nt.type = VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED;
 		nt.subject = NULL;
-		notify_parties(t, orgs, &nt, rest.others, rest.n_others);
+		outbox_notify_parties(t, orgs, &nt, rest.others, rest.n_others);
 	}
 	store_view_free(&rest);
 }
@@ -1183,16 +427,11 @@ static void
 signal_unlink(struct store_txn *t, const uint8_t *p, uint32_t org,
     const Vix__Store__V1__Signal *sig)
 {
-	struct key k;
+	const struct store_backend *be = store_txn_backend(t);
 
-	signal_keys(&k, p, org);
-	st_del(t, t->s->signals, &k);
-	key_u64(key_u32(key_start(&k), org), sig->id);
-	st_del(t, t->s->by_org, &k);
-	key_u64(key_start(&k), sig->id);
-	st_del(t, t->s->sigid, &k);
-	key_u64(key_u64(key_start(&k), (uint64_t)sig->expires), sig->id);
-	st_del(t, t->s->expiry, &k);
+	be->signal_delete(t, p, org, sig->id);
+	count_change(t, STORE_COUNT_SIGNALS, -1);
+	be->due_delete(t, STORE_DUE_EXPIRY, sig->expires, sig->id);
 }
 
 /*
@@ -1222,27 +461,22 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	Vix__Store__V1__Signal *sig;
 	struct store_party leaver;
 	uint8_t p[PSEUDONYM_LEN];
-	struct key k;
-	MDB_val v;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
+	store_txn_set_now(t, in->now);
 	if ((err = withdraw_locate(t, in, p)) != 0)
 		return err;
-	signal_keys(&k, p, in->org->sid);
-	if (st_get(t, t->s->signals, &k, &v) != 0)
-		return t->err ? t->err : VIX_E_NOT_FOUND;
-	if ((sig = signal_decode(t, &v)) == NULL)
-		return t->err;
+	if ((sig = signal_get(t, p, in->org->sid)) == NULL)
+		return err_or(t, VIX_E_NOT_FOUND);
 	signal_remove(t, p, in->org->sid, sig,
-	    in->reason == VIX__V1__WITHDRAW__REASON__RISK_RESOLVED ?
-	    in->reason : 0, in->orgs, in->now, &leaver, out);
+	    in->reason == STORE_WITHDRAW_RISK_RESOLVED ?
+	    STORE_ARCHIVE_RISK_RESOLVED : 0, in->orgs, in->now, &leaver, out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	audit_append(t, p, in->now, in->org->oin, out->archived ?
 	    "withdraw:risk_resolved" : "withdraw:unjustified", out->signal_id,
 	    out->match_id, "ok");
-	return t->err;
+	return store_txn_error(t);
 }
 
 int
@@ -1250,91 +484,36 @@ store_involved(struct store_txn *t, const uint8_t *p, const struct org *org,
     int64_t now, uint64_t *signal_id, struct store_view *out)
 {
 	struct store_party me = { 0 };
-	struct key k;
-	MDB_val v;
+	Vix__Store__V1__Signal *sig;
 
 	memset(out, 0, sizeof(*out));
-	t->now = now;
-	signal_keys(&k, p, org->sid);
-	if (st_get(t, t->s->signals, &k, &v) != 0)
-		return t->err ? t->err : VIX_E_PERMISSION;
+	store_txn_set_now(t, now);
+	if ((sig = signal_get(t, p, org->sid)) == NULL)
+		return err_or(t, VIX_E_PERMISSION);
+	vix__store__v1__signal__free_unpacked(sig, NULL);
 	load_parties(t, p, org->sid, &me, out);
 	if (me.expires <= now) {	/* expired, not yet swept */
 		store_view_free(out);
-		return t->err ? t->err : VIX_E_PERMISSION;
+		return err_or(t, VIX_E_PERMISSION);
 	}
 	*signal_id = me.signal_id;
 	if (out->n_others > 0)
 		out->has_match = match_get(t, p, &out->match);
 	audit_append(t, p, now, org->oin, "involved", me.signal_id,
 	    out->has_match ? out->match.id : 0, "ok");
-	if (t->err)
+	if (store_txn_error(t))
 		store_view_free(out);
-	return t->err;
+	return store_txn_error(t);
 }
 
 /* ---- reads ----------------------------------------------------------- */
 
-struct store_reader *
-store_reader_new(struct store *s)
-{
-	struct store_reader *r = calloc(1, sizeof(*r));
-
-	if (r != NULL)
-		r->s = s;
-	return r;
-}
-
-void
-store_reader_free(struct store_reader *r)
-{
-	if (r == NULL)
-		return;
-	if (r->txn != NULL)
-		mdb_txn_abort(r->txn);
-	free(r);
-}
-
-/* Renew the reader's snapshot; reset it again with reader_end. */
-static int
-reader_begin(struct store_reader *r)
-{
-	int rc;
-
-	rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL, MDB_RDONLY,
-	    &r->txn) : mdb_txn_renew(r->txn);
-	if (rc == MDB_READERS_FULL) {
-		int dead = 0;
-
-		mdb_reader_check(r->s->env, &dead);
-		rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL,
-		    MDB_RDONLY, &r->txn) : mdb_txn_renew(r->txn);
-	}
-	return rc == 0 ? 0 : mdb_to_err(rc, "begin read transaction");
-}
-
 static void
-reader_end(struct store_reader *r)
+summary_fill(struct store_txn *t, const uint8_t *p,
+    const Vix__Store__V1__Signal *sig, struct store_summary *out)
 {
-	mdb_txn_reset(r->txn);
-}
-
-static void
-summary_fill(struct store_reader *r, MDB_val *pv, uint32_t org,
-    struct store_summary *out, int *err)
-{
-	struct store_txn t = { .s = r->s, .txn = r->txn };
-	Vix__Store__V1__Signal *sig;
 	struct store_match m;
-	struct key k;
-	MDB_val v;
 
-	signal_keys(&k, pv->mv_data, org);
-	if (st_get(&t, r->s->signals, &k, &v) != 0 ||
-	    (sig = signal_decode(&t, &v)) == NULL) {
-		*err = t.err ? t.err : VIX_E_STORE;
-		return;
-	}
 	memset(out, 0, sizeof(*out));
 	out->signal_id = sig->id;
 	snprintf(out->client_ref, sizeof(out->client_ref), "%s",
@@ -1342,700 +521,61 @@ summary_fill(struct store_reader *r, MDB_val *pv, uint32_t org,
 	out->created = sig->created;
 	out->expires = sig->expires;
 	out->bound = (int)sig->bound;
-	vix__store__v1__signal__free_unpacked(sig, NULL);
-	if (match_get(&t, pv->mv_data, &m))
+	if (match_get(t, p, &m))
 		out->match_id = m.id;
-	*err = t.err;
+}
+
+struct list {
+	struct store_txn	*t;
+	struct store_summary	*out;
+	size_t			 max, *n;
+	uint64_t		*next;
+};
+
+static int
+list_one(void *arg, const uint8_t *p, const Vix__Store__V1__Signal *sig)
+{
+	struct list *l = arg;
+
+	if (*l->n == l->max) {
+		*l->next = l->out[l->max - 1].signal_id;
+		return 1;
+	}
+	summary_fill(l->t, p, sig, &l->out[(*l->n)++]);
+	return store_txn_error(l->t) != 0;
 }
 
 int
 store_list(struct store_reader *r, uint32_t org, uint64_t after,
     struct store_summary *out, size_t max, size_t *n, uint64_t *next)
 {
-	MDB_cursor *cur;
-	struct key prefix, start;
-	MDB_val k, v;
-	int rc, err = 0;
+	const struct store_backend *be = store_reader_backend(r);
+	struct list l = { NULL, out, max, n, next };
+	int err;
 
 	*n = 0;
 	*next = 0;
-	if ((err = reader_begin(r)) != 0)
+	if ((l.t = be->read_begin(r, &err)) == NULL)
 		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->by_org, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	key_u32(key_start(&prefix), org);
-	key_u64(key_u32(key_start(&start), org), after + 1);
-	k = key_val(&start);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	    rc == 0 && err == 0 && memcmp(k.mv_data, prefix.b, 4) == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (*n == max) {
-			*next = out[max - 1].signal_id;
-			break;
-		}
-		summary_fill(r, &v, org, &out[(*n)++], &err);
-	}
-	mdb_cursor_close(cur);
-	reader_end(r);
+	be->org_signals(l.t, org, after, list_one, &l);
+	err = store_txn_error(l.t);
+	be->read_end(r);
 	return err;
-}
-
-int
-store_counts(struct store_reader *r, size_t *signals, size_t *matches,
-    size_t *archived)
-{
-	MDB_stat st;
-	int err;
-
-	if ((err = reader_begin(r)) != 0)
-		return err;
-	mdb_stat(r->txn, r->s->signals, &st);
-	*signals = st.ms_entries;
-	mdb_stat(r->txn, r->s->matches, &st);
-	*matches = st.ms_entries;
-	mdb_stat(r->txn, r->s->archive, &st);
-	*archived = st.ms_entries;
-	reader_end(r);
-	return 0;
-}
-
-/* Pages of every database as the transaction sees them; *psize their size. */
-static size_t
-live_pages(struct store_txn *t, size_t *psize)
-{
-	struct store *s = t->s;
-	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
-	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
-	    s->match_ids, s->escalate, s->archive_time, s->youth_outbox,
-	    s->outbox_youth };
-	size_t pages = 4;	/* two meta pages, two roots */
-	MDB_stat st;
-
-	*psize = 4096;
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-		if (mdb_stat(t->txn, dbs[i], &st) != 0)
-			continue;
-		pages += st.ms_branch_pages + st.ms_leaf_pages +
-		    st.ms_overflow_pages;
-		*psize = st.ms_psize;
-	}
-	return pages;
-}
-
-/*
- * The map in use: every page up to the highest the last commit wrote
- * (free ones among them too: LMDB cannot always reuse them, for instance
- * those a reader still sees, and counting them as room let a batch run
- * into MDB_MAP_FULL; this is the "map used" vixctl status shows), plus
- * what this batch added since it first asked, so that a large batch
- * cannot run past the quota before it commits.
- */
-int
-store_over_quota(struct store_txn *t, char *why, size_t len)
-{
-	struct store *s = t->s;
-	size_t live, psize, used, limit;
-	MDB_envinfo info;
-
-	live = live_pages(t, &psize);
-	if (t->quota_base == 0) {
-		mdb_env_info(s->env, &info);
-		t->quota_base = info.me_last_pgno + 1;
-		t->quota_live = live;
-	}
-	used = (t->quota_base + (live > t->quota_live ? live - t->quota_live :
-	    0)) * psize;
-	limit = s->map_size / 100 * s->quota_percent;
-	if (used < limit)
-		return 0;
-	snprintf(why, len, "the index store is full (%zu of %zu bytes "
-	    "allowed by quota_percent); nothing was changed; ask the "
-	    "administrator to raise map_size or compact the store", used,
-	    limit);
-	return 1;
 }
 
 /* ---- opening --------------------------------------------------------- */
 
-static int
-open_dbs(struct store *s, struct diag *d)
-{
-	struct { const char *name; MDB_dbi *dbi; } dbs[] = {
-		{ "signals", &s->signals }, { "by_org", &s->by_org },
-		{ "sigid", &s->sigid }, { "expiry", &s->expiry },
-		{ "matches", &s->matches }, { "archive", &s->archive },
-		{ "audit", &s->audit }, { "meta", &s->meta },
-		{ "outbox", &s->outbox }, { "cursors", &s->cursors },
-		{ "match_ids", &s->match_ids }, { "escalate", &s->escalate },
-		{ "archive_time", &s->archive_time },
-		{ "youth_outbox", &s->youth_outbox },
-		{ "outbox_youth", &s->outbox_youth },
-		{ "youth_audit", &s->youth_audit },
-	};
-	MDB_txn *txn;
-	int rc;
-
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
-		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
-		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
-		    dbs[i].dbi)) != 0) {
-			mdb_txn_abort(txn);
-			diag_add(d, NULL, 0, "store: database %s: %s",
-			    dbs[i].name, mdb_strerror(rc));
-			return -1;
-		}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
-/* The youth an outbox row is about, if the store still knows it. */
-static int
-row_youth(struct store_txn *t, const MDB_val *row, uint8_t *p)
-{
-	Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
-	    row->mv_size, row->mv_data);
-	struct key k;
-	MDB_val v;
-	int found = 0;
-
-	if (n == NULL)
-		return 0;
-	key_u64(key_start(&k), n->match_id);
-	if (n->match_id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN)
-		found = 1;
-	key_u64(key_start(&k), n->signal_id);
-	if (!found && n->signal_id != 0 && st_get(t, t->s->sigid, &k,
-	    &v) == 0 && v.mv_size == PSEUDONYM_LEN + 4)
-		found = 1;
-	if (found)
-		memcpy(p, v.mv_data, PSEUDONYM_LEN);
-	vix__v1__notification__free_unpacked(n, NULL);
-	return found;
-}
-
-/*
- * From schema 1: index the outbox rows already there by the youth they
- * are about, where its match or the recipient's signal still exists.
- */
-static void
-migrate_outbox_index(struct store_txn *t)
-{
-	MDB_cursor *cur = st_cursor(t, t->s->outbox);
-	uint8_t p[PSEUDONYM_LEN];
-	size_t n = 0, all = 0;
-	MDB_val k, v;
-	int rc;
-
-	if (cur == NULL)
-		return;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
-	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), all++)
-		if (k.mv_size == 12 && row_youth(t, &v, p)) {
-			outbox_index(t, p, get_u32(k.mv_data),
-			    get_u64((uint8_t *)k.mv_data + 4));
-			n++;
-		}
-	mdb_cursor_close(cur);
-	log_info("store: schema 2: %zu of %zu outbox rows indexed by youth "
-	    "(for erasure)", n, all);
-}
-
-/* An id (signal or match) and the youth it belongs to, for the migration. */
-struct id_youth {
-	uint64_t	id;
-	uint8_t		p[PSEUDONYM_LEN];
-};
-
-struct id_map {
-	struct id_youth	*v;
-	size_t		 n;
-};
-
-static int
-id_youth_cmp(const void *a, const void *b)
-{
-	const struct id_youth *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static void
-id_map_add(struct store_txn *t, struct id_map *m, uint64_t id,
-    const uint8_t *p)
-{
-	struct id_youth *grown;
-
-	if ((grown = reallocarray(m->v, m->n + 1, sizeof(*grown))) == NULL) {
-		t->err = t->err ? t->err : VIX_E_STORE;
-		return;
-	}
-	m->v = grown;
-	m->v[m->n].id = id;
-	memcpy(m->v[m->n++].p, p, PSEUDONYM_LEN);
-}
-
-static const uint8_t *
-id_map_find(const struct id_map *m, uint64_t id)
-{
-	struct id_youth key = { .id = id }, *hit;
-
-	if (id == 0 || m->n == 0)
-		return NULL;
-	hit = bsearch(&key, m->v, m->n, sizeof(*m->v), id_youth_cmp);
-	return hit ? hit->p : NULL;
-}
-
-/* The archived signals' ids and youths, sorted by id. */
-static void
-migrate_archived_ids(struct store_txn *t, struct id_map *m)
-{
-	MDB_cursor *cur = st_cursor(t, t->s->archive);
-	Vix__Store__V1__Archived *a;
-	MDB_val k, v;
-	int rc;
-
-	if (cur == NULL)
-		return;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
-	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < PSEUDONYM_LEN || (a =
-		    vix__store__v1__archived__unpack(NULL, v.mv_size,
-		    v.mv_data)) == NULL)
-			continue;
-		if (a->signal != NULL)
-			id_map_add(t, m, a->signal->id, k.mv_data);
-		vix__store__v1__archived__free_unpacked(a, NULL);
-	}
-	mdb_cursor_close(cur);
-	if (m->n > 1)	/* m->v is NULL while empty */
-		qsort(m->v, m->n, sizeof(*m->v), id_youth_cmp);
-}
-
-/* The youth of an audit record's signal (active or archived), if known. */
-static const uint8_t *
-migrate_signal_youth(struct store_txn *t, const struct id_map *archived,
-    uint64_t id)
-{
-	struct key k;
-	MDB_val v;
-
-	key_u64(key_start(&k), id);
-	if (id != 0 && st_get(t, t->s->sigid, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN + 4)
-		return v.mv_data;
-	return id_map_find(archived, id);
-}
-
-/* The youth of an audit record's match: open, or named beside a signal. */
-static const uint8_t *
-migrate_match_youth(struct store_txn *t, const struct id_map *matches,
-    uint64_t id)
-{
-	struct key k;
-	MDB_val v;
-
-	key_u64(key_start(&k), id);
-	if (id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN)
-		return v.mv_data;
-	return id_map_find(matches, id);
-}
-
-/*
- * One pass over the audit chain: learn (pass 0) the matches named beside
- * a known signal, or link (pass 1) each record to its youth.
- */
-static size_t
-migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
-    struct id_map *matches, size_t *all)
-{
-	struct store_audit_record rec;
-	MDB_cursor *cur = st_cursor(t, t->s->audit);
-	uint8_t youth[PSEUDONYM_LEN];
-	const uint8_t *p;
-	MDB_val k, v;
-	size_t n = 0;
-	int rc;
-
-	if (cur == NULL)
-		return 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
-	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (audit_decode(&v, &rec) != 0)
-			continue;
-		p = migrate_signal_youth(t, arch, rec.signal_id);
-		if (pass == 0) {
-			if (p != NULL && rec.match_id != 0)
-				id_map_add(t, matches, rec.match_id, p);
-			continue;
-		}
-		(*all)++;
-		if (p == NULL)
-			p = migrate_match_youth(t, matches, rec.match_id);
-		if (p != NULL) {
-			/* p may point into a page; the put may move it. */
-			memcpy(youth, p, PSEUDONYM_LEN);
-			audit_link(t, youth, rec.seq);
-			n++;
-		}
-	}
-	mdb_cursor_close(cur);
-	if (pass == 0 && matches->n > 1)	/* v is NULL while empty */
-		qsort(matches->v, matches->n, sizeof(*matches->v),
-		    id_youth_cmp);
-	return n;
-}
-
-/*
- * To schema 3: link the audit records already there to their youth, where
- * the signal they name (active or archived) or their match (open, or named
- * beside such a signal) still tells which youth it was. Records of signals
- * deleted before the upgrade, with no match left to tell, stay unlinked.
- */
-static void
-migrate_audit_index(struct store_txn *t)
-{
-	struct id_map arch = { 0 }, matches = { 0 };
-	size_t n, all = 0;
-
-	migrate_archived_ids(t, &arch);
-	migrate_audit_pass(t, 0, &arch, &matches, &all);
-	n = migrate_audit_pass(t, 1, &arch, &matches, &all);
-	free(arch.v);
-	free(matches.v);
-	log_info("store: schema 3: %zu of %zu audit records linked to their "
-	    "youth (for the subject report)", n, all);
-}
-
-/* Schema version and the head of the audit chain. */
-static int
-check_schema(struct store *s, const char *dir, struct diag *d)
-{
-	struct store_txn t = { .s = s };
-	struct key k;
-	MDB_cursor *cur;
-	MDB_val v, kv;
-	uint8_t buf[8];
-	uint64_t version = 0;
-
-	if (mdb_txn_begin(s->env, NULL, 0, &t.root) != 0)
-		return -1;
-	t.txn = t.root;
-	key_bytes(key_start(&k), "schema", 6);
-	if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 8)
-		version = get_u64(v.mv_data);
-	if (version > STORE_SCHEMA) {
-		mdb_txn_abort(t.root);
-		diag_add(d, NULL, 0, "store %s has schema version %llu, newer "
-		    "than this vixd supports (%d); run a newer vixd", dir,
-		    (unsigned long long)version, STORE_SCHEMA);
-		return -1;
-	}
-	if (version == 1)
-		migrate_outbox_index(&t);
-	if (version >= 1 && version < 3)
-		migrate_audit_index(&t);
-	for (int i = 0; i < 8; i++)
-		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
-	st_put(&t, s->meta, &k, buf, sizeof(buf));
-	if ((cur = st_cursor(&t, s->audit)) != NULL) {
-		if (mdb_cursor_get(cur, &kv, &v, MDB_LAST) == 0 &&
-		    v.mv_size >= HASH_LEN && kv.mv_size == 8) {
-			s->audit_seq = get_u64(kv.mv_data);
-			memcpy(s->audit_hash, (uint8_t *)v.mv_data + v.mv_size -
-			    HASH_LEN, HASH_LEN);
-		}
-		mdb_cursor_close(cur);
-	}
-	if (t.err || mdb_txn_commit(t.root) != 0) {
-		diag_add(d, NULL, 0, "store %s: cannot write its schema "
-		    "version", dir);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * One process per store: LMDB would let a second one in, but the head of
- * the audit chain lives in the process, and a compaction must not pull
- * the file from under a running vixd.
- */
-static int
-store_lock(struct store *s, struct diag *d)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/vixd.lock", s->dir) >=
-	    (int)sizeof(path)) {
-		diag_add(d, NULL, 0, "store %s: path too long", s->dir);
-		return -1;
-	}
-	if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0600)) == -1) {
-		diag_add(d, NULL, 0, "store %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == -1) {
-		diag_add(d, NULL, 0, "store %s is in use by another process "
-		    "(a running vixd, or vixd --compact); stop it first",
-		    s->dir);
-		return -1;
-	}
-	return 0;
-}
-
-struct store *
-store_open(const struct store_options *o, struct diag *d)
-{
-	struct store *s = calloc(1, sizeof(*s));
-	int rc, dead;
-
-	if (s == NULL)
-		return NULL;
-	s->map_size = o->map_size;
-	s->quota_percent = o->quota_percent;
-	s->escalate_after = o->escalate_after;
-	s->lock_fd = -1;
-	snprintf(s->dir, sizeof(s->dir), "%s", o->dir);
-	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
-		diag_add(d, NULL, 0, "store %s: %s", o->dir, strerror(errno));
-		free(s);
-		return NULL;
-	}
-	if (store_lock(s, d) == -1) {
-		store_close(s);
-		return NULL;
-	}
-	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, 32)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, o->map_size)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(s->env, 512)) != 0 ||
-	    (rc = mdb_env_open(s->env, o->dir, MDB_NOTLS, 0600)) != 0) {
-		if (rc == MDB_INVALID || rc == MDB_CORRUPTED ||
-		    rc == MDB_VERSION_MISMATCH)
-			diag_add(d, NULL, 0, "store %s: %s; the data file is "
-			    "damaged or not a vix store, and was left as it is: "
-			    "restore it from a backup (vixctl backup)", o->dir,
-			    mdb_strerror(rc));
-		else
-			diag_add(d, NULL, 0, "store %s: %s", o->dir,
-			    mdb_strerror(rc));
-		store_close(s);
-		return NULL;
-	}
-	mdb_reader_check(s->env, &dead);
-	if (open_dbs(s, d) == -1 || check_schema(s, o->dir, d) == -1) {
-		store_close(s);
-		return NULL;
-	}
-	return s;
-}
-
-void
-store_close(struct store *s)
-{
-	if (s == NULL)
-		return;
-	if (s->env != NULL)
-		mdb_env_close(s->env);
-	if (s->lock_fd != -1)
-		close(s->lock_fd);
-	free(s);
-}
-
-static int
-key_id_record(struct store *s, const char *key_id, struct diag *d)
-{
-	struct store_txn t = { .s = s };
-	struct key k;
-	int rc;
-
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
-		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
-		return -1;
-	}
-	t.txn = t.root;
-	key_bytes(key_start(&k), "key_id", 6);
-	st_put(&t, s->meta, &k, key_id, strlen(key_id));
-	if (t.err != 0 || (rc = mdb_txn_commit(t.root)) != 0) {
-		if (t.err != 0)
-			mdb_txn_abort(t.root);
-		diag_add(d, NULL, 0, "store %s: cannot record the pseudonym "
-		    "key id", s->dir);
-		return -1;
-	}
-	log_info("store %s: pseudonym key id %s recorded; from now on vixd "
-	    "refuses to run it with another key", s->dir, key_id);
-	return 0;
-}
-
-int
-store_check_key(struct store *s, const char *key_id, const char *key_file,
-    struct diag *d)
-{
-	char have[80] = "";
-	MDB_txn *txn;
-	MDB_val kv = { 6, (void *)"key_id" }, v;
-	int rc;
-
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
-		return -1;
-	}
-	if ((rc = mdb_get(txn, s->meta, &kv, &v)) == 0)
-		snprintf(have, sizeof(have), "%.*s", (int)(v.mv_size <
-		    sizeof(have) ? v.mv_size : sizeof(have) - 1),
-		    (const char *)v.mv_data);
-	mdb_txn_abort(txn);
-	if (rc == MDB_NOTFOUND)
-		return key_id_record(s, key_id, d);
-	if (rc != 0) {
-		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
-		return -1;
-	}
-	if (strcmp(have, key_id) == 0)
-		return 0;
-	diag_add(d, NULL, 0, "store %s was written with another pseudonym key "
-	    "than pseudonym_key_file %s (key id %s in the store, %s for the "
-	    "file): with it no youth in the store would be found. Start vixd "
-	    "with the key file the store was made with (restore it from your "
-	    "key backup), or set data_dir to a new, empty folder to begin a "
-	    "new store with this key", s->dir, key_file, have, key_id);
-	return -1;
-}
-
-/* meta "org:<OIN>" -> store id; new OINs get the next id. */
-int
-store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
-{
-	struct store_txn t = { .s = s };
-	struct key k;
-	uint8_t buf[4];
-	MDB_val v;
-	int rc;
-
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
-		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
-		return -1;
-	}
-	t.txn = t.root;
-	for (size_t i = 0; i < orgs->n && t.err == 0; i++) {
-		struct org *o = &orgs->v[i];
-
-		key_bytes(key_bytes(key_start(&k), "org:", 4), o->oin, OIN_LEN);
-		if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 4) {
-			o->sid = get_u32(v.mv_data);
-			continue;
-		}
-		o->sid = (uint32_t)st_next_id(&t, "next_org");
-		for (int b = 0; b < 4; b++)
-			buf[b] = (uint8_t)(o->sid >> (8 * (3 - b)));
-		st_put(&t, s->meta, &k, buf, sizeof(buf));
-	}
-	if (t.err) {
-		mdb_txn_abort(t.root);
-		diag_add(d, NULL, 0, "store: cannot record organisation ids");
-		return -1;
-	}
-	if ((rc = mdb_txn_commit(t.root)) != 0) {
-		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
-		return -1;
-	}
-	orgs_index_sids(orgs);
-	return 0;
-}
-
 /* Walk the audit chain from the start; *bad is the first record that fails. */
-int
-store_audit_verify(struct store_reader *r, uint64_t *count, uint64_t *bad)
-{
-	uint8_t h[HASH_LEN] = { 0 }, calc[HASH_LEN];
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t expect = 1;
-	int rc, err;
-
-	*count = 0;
-	*bad = 0;
-	if ((err = reader_begin(r)) != 0)
-		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), expect++) {
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		size_t n = v.mv_size - HASH_LEN;
-		int ok = k.mv_size == 8 && get_u64(k.mv_data) == expect &&
-		    v.mv_size > HASH_LEN && md != NULL &&
-		    EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-		    EVP_DigestUpdate(md, h, HASH_LEN) &&
-		    EVP_DigestUpdate(md, v.mv_data, n) &&
-		    EVP_DigestFinal_ex(md, calc, NULL) &&
-		    memcmp(calc, (uint8_t *)v.mv_data + n, HASH_LEN) == 0;
-
-		EVP_MD_CTX_free(md);
-		if (!ok) {
-			*bad = expect;
-			break;
-		}
-		memcpy(h, calc, HASH_LEN);
-		(*count)++;
-	}
-	mdb_cursor_close(cur);
-	reader_end(r);
-	return 0;
-}
-
 /* Every audit record in order, decoded, for inspection and export. */
-int
-store_audit_foreach(struct store_reader *r,
-    int (*fn)(void *arg, const struct store_audit_record *), void *arg)
-{
-	struct store_audit_record rec;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, err = 0;
-
-	if ((err = reader_begin(r)) != 0)
-		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if ((err = audit_decode(&v, &rec)) == 0)
-			err = fn(arg, &rec);
-	mdb_cursor_close(cur);
-	reader_end(r);
-	return err;
-}
-
 /* ---- coordination ---------------------------------------------------- */
 
 static int
 match_by_id(struct store_txn *t, uint64_t id, uint8_t *p, struct store_match *m)
 {
-	struct key k;
-	MDB_val v;
-
-	key_u64(key_start(&k), id);
-	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
-	    v.mv_size != PSEUDONYM_LEN)
-		return t->err ? t->err : VIX_E_NOT_FOUND;
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
-	return match_get(t, p, m) ? 0 : (t->err ? t->err : VIX_E_NOT_FOUND);
+	if (!store_txn_backend(t)->match_youth(t, id, p))
+		return store_txn_error(t) ? store_txn_error(t) :
+		    VIX_E_NOT_FOUND;
+	return match_get(t, p, m) ? 0 : (err_or(t, VIX_E_NOT_FOUND));
 }
 
 /*
@@ -2045,25 +585,26 @@ match_by_id(struct store_txn *t, uint64_t id, uint8_t *p, struct store_match *m)
  */
 static int
 coordinate_apply(struct store_match *m, const struct store_party *me,
-    const struct store_view *v, const struct orgs *orgs, int action)
+    const struct store_view *v, const struct orgs *orgs,
+    enum store_coordinate_action action)
 {
 	int changed;
 
 	switch (action) {
-	case VIX__V1__COORDINATE__ACTION__CLAIM:
+	case STORE_COORDINATE_CLAIM:
 		if (m->coordinator == me->org && m->claimed)
 			return 0;
 		changed = m->coordinator != me->org;
 		m->coordinator = me->org;
 		m->claimed = 1;
 		return changed ? 1 : 2;
-	case VIX__V1__COORDINATE__ACTION__RELEASE:
+	case STORE_COORDINATE_RELEASE:
 		if (m->coordinator != me->org)
 			return VIX_E_PRECONDITION;
 		m->coordinator = choose_coordinator(orgs, NULL, v);
 		m->claimed = 0;
 		return 1;
-	case VIX__V1__COORDINATE__ACTION__MARK_COORDINATED:
+	case STORE_COORDINATE_DONE:
 		if (m->coordinated)
 			return 0;
 		m->coordinated = 1;
@@ -2082,13 +623,13 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
+	store_txn_set_now(t, in->now);
 	if ((rc = match_by_id(t, in->match_id, p, &m)) != 0)
 		return rc;
 	me.org = UINT32_MAX;
 	load_parties(t, p, in->org->sid, &me, out);
-	if (t->err)
-		return t->err;
+	if (store_txn_error(t))
+		return store_txn_error(t);
 	if (me.org != in->org->sid) {
 		store_view_free(out);
 		return VIX_E_PERMISSION;
@@ -2100,152 +641,78 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	if (rc == 2)
 		match_put(t, p, &m);
 	if (rc == 1) {
-		struct notice nt = {
+		struct outbox_notice nt = {
 		    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED, &m,
 		    NULL, in->now, p };
 		size_t n;
-		struct store_party *all = parties_all(t, &me, out, &n);
+		struct store_party *all = outbox_parties_all(t, &me, out, &n);
 
 		match_put(t, p, &m);
-		notify_parties(t, in->orgs, &nt, all, n);
+		outbox_notify_parties(t, in->orgs, &nt, all, n);
 		free(all);
 	}
 	out->has_match = 1;
 	out->match = m;
 	audit_append(t, p, in->now, in->org->oin, in->action ==
-	    VIX__V1__COORDINATE__ACTION__CLAIM ? "coordinate:claim" :
-	    in->action == VIX__V1__COORDINATE__ACTION__RELEASE ?
+	    STORE_COORDINATE_CLAIM ? "coordinate:claim" :
+	    in->action == STORE_COORDINATE_RELEASE ?
 	    "coordinate:release" : "coordinate:done", me.signal_id, m.id,
 	    rc != 0 ? "ok" : "unchanged");
-	if (t->err)
+	if (store_txn_error(t))
 		store_view_free(out);
-	return t->err;
+	return store_txn_error(t);
 }
 
 /* ---- subscriptions --------------------------------------------------- */
-
-static void
-cursor_key(struct key *k, uint32_t consumer, uint32_t recipient)
-{
-	key_u32(key_u32(key_start(k), consumer), recipient);
-}
-
-static uint64_t
-last_seq(struct store_txn *t, uint32_t recipient)
-{
-	struct key k;
-	MDB_val v;
-
-	oseq_key(&k, recipient);
-	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
-		return get_u64(v.mv_data) - 1;
-	return 0;
-}
-
-static uint64_t
-cursor_get(struct store_txn *t, uint32_t consumer, uint32_t recipient)
-{
-	struct key k;
-	MDB_val v;
-
-	cursor_key(&k, consumer, recipient);
-	if (st_get(t, t->s->cursors, &k, &v) == 0 && v.mv_size == 8)
-		return get_u64(v.mv_data);
-	return 0;
-}
 
 int
 store_ack(struct store_txn *t, uint32_t consumer, uint32_t recipient,
     uint64_t seq, uint64_t *acked)
 {
-	uint64_t cur = cursor_get(t, consumer, recipient);
-	uint8_t buf[8];
-	struct key k;
+	const struct store_backend *be = store_txn_backend(t);
+	uint64_t cur = be->cursor_get(t, consumer, recipient);
 
-	if (seq > last_seq(t, recipient))
-		return t->err ? t->err : VIX_E_INVALID;
+	if (seq > be->outbox_last(t, recipient))
+		return store_txn_error(t) ? store_txn_error(t) : VIX_E_INVALID;
 	*acked = seq > cur ? seq : cur;
-	if (seq > cur) {
-		for (int i = 0; i < 8; i++)
-			buf[i] = (uint8_t)(seq >> (8 * (7 - i)));
-		cursor_key(&k, consumer, recipient);
-		st_put(t, t->s->cursors, &k, buf, sizeof(buf));
-	}
-	return t->err;
+	if (seq > cur)
+		be->cursor_put(t, consumer, recipient, seq);
+	return store_txn_error(t);
 }
 
 int
 store_position(struct store_reader *r, uint32_t consumer, uint32_t recipient,
     uint64_t *acked, uint64_t *last)
 {
-	struct store_txn t = { .s = r->s };
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
 	int err;
 
-	if ((err = reader_begin(r)) != 0)
+	if ((t = be->read_begin(r, &err)) == NULL)
 		return err;
-	t.txn = r->txn;
-	*acked = cursor_get(&t, consumer, recipient);
-	*last = last_seq(&t, recipient);
-	reader_end(r);
-	return t.err;
+	*acked = be->cursor_get(t, consumer, recipient);
+	*last = be->outbox_last(t, recipient);
+	err = store_txn_error(t);
+	be->read_end(r);
+	return err;
 }
 
 int
 store_outbox_read(struct store_reader *r, uint32_t recipient, uint64_t after,
     size_t max, int (*fn)(void *, uint64_t, const void *, size_t), void *arg)
 {
-	MDB_cursor *cur;
-	struct key start;
-	MDB_val k, v;
-	size_t n = 0;
-	int rc, err;
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
+	int err;
 
-	if ((err = reader_begin(r)) != 0)
+	if ((t = be->read_begin(r, &err)) == NULL)
 		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->outbox, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	key_u64(key_u32(key_start(&start), recipient), after + 1);
-	k = key_val(&start);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	    rc == 0 && n < max && k.mv_size == 12 &&
-	    get_u32(k.mv_data) == recipient;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++)
-		if (fn(arg, get_u64((uint8_t *)k.mv_data + 4), v.mv_data,
-		    v.mv_size) != 0)
-			break;
-	mdb_cursor_close(cur);
-	reader_end(r);
+	be->outbox_scan(t, recipient, after, max, fn, arg);
+	be->read_end(r);
 	return 0;
 }
 
 /* ---- sweeps ---------------------------------------------------------- */
-
-#define ARCHIVE_EXPIRED	3	/* archive reason: expired by duration */
-
-/* Up to max keys of db with the leading 8-byte time at most until. */
-static size_t
-due_keys(struct store_txn *t, MDB_dbi db, uint64_t until, struct key *out,
-    size_t max)
-{
-	MDB_cursor *cur = st_cursor(t, db);
-	MDB_val k, v;
-	size_t n = 0;
-	int rc;
-
-	if (cur == NULL)
-		return 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	    rc == 0 && n < max && k.mv_size >= 8 && k.mv_size <= KEY_MAX &&
-	    get_u64(k.mv_data) <= until;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
-		memcpy(out[n].b, k.mv_data, k.mv_size);
-		out[n].n = k.mv_size;
-	}
-	mdb_cursor_close(cur);
-	return n;
-}
 
 static int
 expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
@@ -2255,60 +722,46 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	struct store_withdraw_out out = { 0 };
 	struct store_party owner;
 	uint8_t p[PSEUDONYM_LEN];
-	struct notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
+	struct outbox_notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
 	    NULL, NULL, now, p };
 	uint32_t org;
-	struct key k;
-	MDB_val v;
 	int age;
 
-	key_u64(key_start(&k), id);
-	if (st_get(t, t->s->sigid, &k, &v) != 0 ||
-	    v.mv_size != PSEUDONYM_LEN + 4)
-		return 0;
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
-	org = get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN);
-	signal_keys(&k, p, org);
-	if (st_get(t, t->s->signals, &k, &v) != 0 ||
-	    (sig = signal_decode(t, &v)) == NULL)
+	if (store_txn_backend(t)->signal_locate(t, id, p, &org) != 1 ||
+	    (sig = signal_get(t, p, org)) == NULL)
 		return 0;
 	/* At the 23rd birthday the signal is deleted, else archived. */
-	age = sig->bound == VIX__V1__EXPIRY_BOUND__AGE_23;
-	signal_remove(t, p, org, sig, age ? 0 : ARCHIVE_EXPIRED, orgs, now,
-	    &owner, &out);
+	age = sig->bound == EXPIRY_AGE_23;
+	signal_remove(t, p, org, sig, age ? 0 : STORE_ARCHIVE_EXPIRED, orgs,
+	    now, &owner, &out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
-	notify_parties(t, orgs, &nt, &owner, 1);
+	outbox_notify_parties(t, orgs, &nt, &owner, 1);
 	audit_append(t, p, now, "vixd", age ? "expire:age_23" :
 	    "expire:duration", id, out.match_id, "ok");
 	return 1;
 }
 
-/*
- * Handle up to max entries of an index keyed time . id that are due by
- * now: one(t, orgs, id, now) for each, then drop the entry (stale ones
- * too). Returns how many one() acted on (returned 1): a stale entry (a
- * signal withdrawn, a match closed or coordinated meanwhile) is not
- * counted. Sets *more when the limit was hit.
- */
+/* Call one for each item of kind due by now (at most max); each goes. */
 static size_t
-sweep_due(struct store_txn *t, MDB_dbi index, const struct orgs *orgs,
+sweep_due(struct store_txn *t, enum store_due kind, const struct orgs *orgs,
     int64_t now, size_t max, int *more,
     int (*one)(struct store_txn *, const struct orgs *, uint64_t, int64_t))
 {
-	struct key *keys = calloc(max, sizeof(*keys));
+	const struct store_backend *be = store_txn_backend(t);
+	struct store_due_item *items = calloc(max, sizeof(*items));
 	size_t n, done = 0;
 
-	if (keys == NULL) {
-		t->err = VIX_E_STORE;
+	if (items == NULL) {
+		store_txn_fail(t, VIX_E_STORE);
 		return 0;
 	}
-	n = due_keys(t, index, (uint64_t)now, keys, max);
-	for (size_t i = 0; i < n && t->err == 0; i++) {
-		done += one(t, orgs, get_u64(keys[i].b + 8), now) == 1;
-		st_del(t, index, &keys[i]);
+	n = be->due_scan(t, kind, now, items, max);
+	for (size_t i = 0; i < n && store_txn_error(t) == 0; i++) {
+		done += one(t, orgs, items[i].id, now) == 1;
+		be->due_delete(t, kind, items[i].when, items[i].id);
 	}
 	*more |= n == max;
-	free(keys);
+	free(items);
 	return done;
 }
 
@@ -2326,42 +779,6 @@ youth_municipality(const struct store_view *v)
 }
 
 /* One ESCALATION to recipient, listing every party of the match. */
-static void
-notify_escalation(struct store_txn *t, const struct orgs *orgs,
-    const uint8_t *p, const struct store_match *m, uint32_t recipient,
-    const struct store_view *all, const char *muni, int64_t now)
-{
-	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
-	size_t k = all->n_others;
-	Vix__V1__Involvement *inv = calloc(k + 1, sizeof(*inv));
-	Vix__V1__Involvement **ptrs = calloc(k + 1, sizeof(*ptrs));
-	Vix__V1__Contact *contacts = calloc(k + 1, sizeof(*contacts));
-	const struct org *co = orgs_by_sid(orgs, m->coordinator);
-
-	if (inv == NULL || ptrs == NULL || contacts == NULL) {
-		t->err = VIX_E_STORE;
-		goto done;
-	}
-	for (size_t i = 0; i < k; i++) {
-		inv_fill(&inv[i], &contacts[i], &all->others[i], orgs);
-		ptrs[i] = &inv[i];
-	}
-	n.type = VIX__V1__NOTIFICATION__TYPE__ESCALATION;
-	n.match_id = m->id;
-	n.others = ptrs;
-	n.n_others = k;
-	n.coordinator = (char *)(co ? co->id : "");
-	n.coordinator_name = (char *)(co ? co->name : "");
-	n.coordinated = m->coordinated;
-	n.municipality = (char *)(muni ? muni : "");
-	n.time = now;
-	outbox_append(t, orgs, recipient, &n, p);
-done:
-	free(inv);
-	free(ptrs);
-	free(contacts);
-}
-
 /*
  * A match due for escalation: tell the escalation organisation once.
  * Returns 1 if the match was escalated, 0 if closed, coordinated or
@@ -2376,20 +793,15 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	struct store_match m;
 	const struct org *esc;
 	const char *muni;
-	struct key k;
-	MDB_val v;
 
-	key_u64(key_start(&k), id);
-	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
-	    v.mv_size != PSEUDONYM_LEN)
+	if (!store_txn_backend(t)->match_youth(t, id, p))
 		return 0;	/* closed meanwhile */
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	if (!match_get(t, p, &m) || m.coordinated || m.escalated)
 		return 0;
 	load_parties(t, p, UINT32_MAX, NULL, &all);
 	muni = youth_municipality(&all);
 	if ((esc = orgs_escalation(orgs, muni)) != NULL)
-		notify_escalation(t, orgs, p, &m, esc->sid, &all, muni, now);
+		outbox_notify_escalation(t, orgs, p, &m, esc->sid, &all, muni, now);
 	else
 		log_warnx("match %llu was not coordinated in time and no "
 		    "escalation organisation is configured%s%s",
@@ -2403,98 +815,76 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	return 1;
 }
 
-static size_t
-sweep_archive(struct store_txn *t, int64_t cutoff, size_t max, int *more)
+/* The cursor of recipient's slowest consumer (0: none, or none acked). */
+static uint64_t
+slowest_cursor(struct store_txn *t, const struct orgs *orgs,
+    const struct org *r)
 {
-	struct key *keys = calloc(max, sizeof(*keys)), ak;
-	size_t n;
+	const struct store_backend *be = store_txn_backend(t);
+	uint64_t min = UINT64_MAX;
 
-	if (keys == NULL || cutoff < 0) {
-		free(keys);
-		t->err = keys == NULL ? VIX_E_STORE : t->err;
-		return 0;
-	}
-	n = due_keys(t, t->s->archive_time, (uint64_t)cutoff, keys, max);
-	for (size_t i = 0; i < n && t->err == 0; i++) {
-		key_bytes(key_start(&ak), keys[i].b + 8, keys[i].n - 8);
-		st_del(t, t->s->archive, &ak);
-		st_del(t, t->s->archive_time, &keys[i]);
-	}
-	*more |= n == max;
-	free(keys);
-	return n;
+	for (size_t i = 0; i < orgs->n; i++)
+		if (outbox_consumes(&orgs->v[i], r)) {
+			uint64_t c = be->cursor_get(t, orgs->v[i].sid, r->sid);
+
+			min = c < min ? c : min;
+		}
+	return min == UINT64_MAX ? 0 : min;
 }
 
-/*
- * Whether consumer's acks count for recipient's outbox: exactly those who
- * may subscribe for it and ack (orgs_may_receive_for: the role subscribe,
- * for itself or by delegation). Nobody else can ack, so nobody else may
- * hold rows back.
- */
+struct prune {
+	uint64_t	 min;		/* acked by every consumer up to here */
+	int64_t		 cutoff;	/* unacked rows older than this go */
+	uint64_t	*doomed;
+	size_t		 n;
+	size_t		*acked, *expired;
+};
+
 static int
-consumes(const struct org *consumer, const struct org *recipient)
+prune_one(void *arg, uint64_t seq, const void *row, size_t len)
 {
-	return orgs_may_receive_for(consumer, recipient);
+	struct prune *pr = arg;
+
+	if (seq > pr->min) {
+		Vix__V1__Notification *msg = vix__v1__notification__unpack(NULL,
+		    len, row);
+		int old = msg != NULL && msg->time < pr->cutoff;
+
+		vix__v1__notification__free_unpacked(msg, NULL);
+		if (!old)
+			return 1;
+		(*pr->expired)++;
+	} else
+		(*pr->acked)++;
+	pr->doomed[pr->n++] = seq;
+	return 0;
 }
 
 /*
- * Drop recipient's oldest outbox rows: those every consumer has acked, and
- * those older than the retention cutoff (counted apart: not delivered).
+ * Recipient's rows that every consumer acked go, and unacked ones older
+ * than cutoff (from the oldest on, up to the first younger one): at most
+ * *budget, which is lowered by what went.
  */
 static void
 prune_outbox(struct store_txn *t, const struct orgs *orgs,
     const struct org *r, int64_t cutoff, size_t *budget, size_t *acked,
     size_t *expired)
 {
-	uint64_t min = UINT64_MAX;
-	struct key k, *doomed;
-	MDB_cursor *cur;
-	MDB_val kv, v;
-	size_t n = 0;
-	int rc;
+	const struct store_backend *be = store_txn_backend(t);
+	struct prune pr = { slowest_cursor(t, orgs, r), cutoff, NULL, 0,
+	    acked, expired };
 
-	for (size_t i = 0; i < orgs->n; i++)
-		if (consumes(&orgs->v[i], r)) {
-			uint64_t c = cursor_get(t, orgs->v[i].sid, r->sid);
-
-			min = c < min ? c : min;
-		}
-	if (min == UINT64_MAX)
-		min = 0;	/* nobody consumes: retention only */
-	if ((cur = st_cursor(t, t->s->outbox)) == NULL)
+	if (store_txn_error(t) || *budget == 0)
 		return;
-	if ((doomed = calloc(*budget, sizeof(*doomed))) == NULL) {
-		mdb_cursor_close(cur);
-		t->err = VIX_E_STORE;
+	if ((pr.doomed = calloc(*budget, sizeof(*pr.doomed))) == NULL) {
+		store_txn_fail(t, VIX_E_STORE);
 		return;
 	}
-	key_u32(key_start(&k), r->sid);
-	kv = key_val(&k);
-	for (rc = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
-	    rc == 0 && n < *budget && kv.mv_size == 12 &&
-	    get_u32(kv.mv_data) == r->sid;
-	    rc = mdb_cursor_get(cur, &kv, &v, MDB_NEXT)) {
-		uint64_t seq = get_u64((uint8_t *)kv.mv_data + 4);
-		Vix__V1__Notification *msg;
-		int old;
-
-		if (seq > min) {
-			msg = vix__v1__notification__unpack(NULL, v.mv_size,
-			    v.mv_data);
-			old = msg != NULL && msg->time < cutoff;
-			vix__v1__notification__free_unpacked(msg, NULL);
-			if (!old)
-				break;
-			(*expired)++;
-		} else
-			(*acked)++;
-		key_bytes(key_start(&doomed[n++]), kv.mv_data, kv.mv_size);
-	}
-	mdb_cursor_close(cur);
-	for (size_t i = 0; i < n; i++)
-		outbox_delete(t, get_u32(doomed[i].b), get_u64(doomed[i].b + 4));
-	*budget -= n;
-	free(doomed);
+	be->outbox_scan(t, r->sid, 0, *budget, prune_one, &pr);
+	for (size_t i = 0; i < pr.n; i++)
+		be->outbox_delete(t, r->sid, pr.doomed[i]);
+	*budget -= pr.n;
+	free(pr.doomed);
 }
 
 int
@@ -2504,14 +894,14 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 	size_t budget = in->max;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
-	out->expired = sweep_due(t, t->s->expiry, in->orgs, in->now, in->max,
+	store_txn_set_now(t, in->now);
+	out->expired = sweep_due(t, STORE_DUE_EXPIRY, in->orgs, in->now, in->max,
 	    &out->more, expire_one);
-	out->escalated = sweep_due(t, t->s->escalate, in->orgs, in->now,
+	out->escalated = sweep_due(t, STORE_DUE_ESCALATE, in->orgs, in->now,
 	    in->max, &out->more, escalate_one);
-	out->purged = sweep_archive(t, in->now - in->archive_secs, in->max,
-	    &out->more);
-	for (size_t i = 0; i < in->orgs->n && budget > 0 && t->err == 0; i++)
+	out->purged = store_txn_backend(t)->archive_purge(t,
+	    in->now - in->archive_secs, in->max, &out->more);
+	for (size_t i = 0; i < in->orgs->n && budget > 0 && store_txn_error(t) == 0; i++)
 		prune_outbox(t, in->orgs, &in->orgs->v[i],
 		    in->now - in->outbox_retention, &budget, &out->pruned,
 		    &out->pruned_unacked);
@@ -2523,79 +913,45 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 		    out->purged, out->pruned_unacked);
 		store_audit(t, in->now, "vixd", "purge", 0, 0, what);
 	}
-	return t->err;
+	return store_txn_error(t);
 }
 
 /* ---- statistics ------------------------------------------------------ */
 
-static void
-stats_matches(struct store_reader *r, struct store_stats *out)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-
-	if (mdb_cursor_open(r->txn, r->s->matches, &cur) != 0)
-		return;
-	while (mdb_cursor_get(cur, &k, &v, out->matches ? MDB_NEXT :
-	    MDB_FIRST) == 0) {
-		Vix__Store__V1__Match *m = vix__store__v1__match__unpack(NULL,
-		    v.mv_size, v.mv_data);
-
-		out->matches++;
-		if (m != NULL && !m->coordinated)
-			out->matches_uncoordinated++;
-		vix__store__v1__match__free_unpacked(m, NULL);
-	}
-	mdb_cursor_close(cur);
-}
-
-/* The first outbox row of recipient at k or after; 1 if there is one. */
 static int
-outbox_first(struct store_reader *r, struct key *k, uint32_t recipient,
-    MDB_val *v)
+row_time(void *arg, uint64_t seq, const void *row, size_t len)
 {
-	MDB_cursor *cur;
-	MDB_val kv = key_val(k);
-	int found;
+	Vix__V1__Notification *n = vix__v1__notification__unpack(NULL, len,
+	    row);
 
-	if (mdb_cursor_open(r->txn, r->s->outbox, &cur) != 0)
-		return 0;
-	found = mdb_cursor_get(cur, &kv, v, MDB_SET_RANGE) == 0 &&
-	    kv.mv_size == 12 && get_u32(kv.mv_data) == recipient;
-	mdb_cursor_close(cur);
-	return found;
+	*(int64_t *)arg = n != NULL ? n->time : 0;
+	vix__v1__notification__free_unpacked(n, NULL);
+	return 1;
 }
 
-/* Pending for recipient: rows after the slowest consumer's cursor. */
+/*
+ * Pending for recipient: rows after the slowest consumer's cursor, from
+ * the outbox's last seq and the consumers' cursors (both written by the
+ * transactions that append and ack), and the one row after that cursor
+ * for its age: no walk of the outbox.
+ */
 static void
-stats_pending(struct store_reader *r, const struct orgs *orgs,
+stats_pending(struct store_txn *t, const struct orgs *orgs,
     const struct org *rec, int64_t now, struct store_pending *p)
 {
-	struct store_txn t = { .s = r->s, .txn = r->txn };
-	uint64_t min = UINT64_MAX, last = last_seq(&t, rec->sid);
-	struct key k;
-	MDB_val v;
+	const struct store_backend *be = store_txn_backend(t);
+	uint64_t min = slowest_cursor(t, orgs, rec);
+	uint64_t last = be->outbox_last(t, rec->sid);
+	int64_t time = 0;
 
-	for (size_t i = 0; i < orgs->n; i++)
-		if (consumes(&orgs->v[i], rec)) {
-			uint64_t c = cursor_get(&t, orgs->v[i].sid, rec->sid);
-
-			min = c < min ? c : min;
-		}
-	if (min == UINT64_MAX)
-		min = 0;
 	p->org = rec;
 	p->pending = last > min ? last - min : 0;
 	p->oldest_age = 0;
 	/* The oldest row after it: an erasure may have left gaps. */
-	key_u64(key_u32(key_start(&k), rec->sid), min + 1);
-	if (p->pending > 0 && outbox_first(r, &k, rec->sid, &v)) {
-		Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
-		    v.mv_size, v.mv_data);
-
-		if (n != NULL && now > n->time)
-			p->oldest_age = now - n->time;
-		vix__v1__notification__free_unpacked(n, NULL);
+	if (p->pending > 0) {
+		be->outbox_scan(t, rec->sid, min, 1, row_time, &time);
+		if (time != 0 && now > time)
+			p->oldest_age = now - time;
 	}
 }
 
@@ -2603,31 +959,24 @@ int
 store_stats(struct store_reader *r, const struct orgs *orgs, int64_t now,
     struct store_stats *out)
 {
-	MDB_envinfo info;
-	MDB_stat st;
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = reader_begin(r)) != 0)
+	if ((t = be->read_begin(r, &err)) == NULL)
 		return err;
-	mdb_stat(r->txn, r->s->signals, &st);
-	out->signals = st.ms_entries;
-	mdb_stat(r->txn, r->s->archive, &st);
-	out->archived = st.ms_entries;
-	mdb_stat(r->txn, r->s->audit, &st);
-	out->audit_records = st.ms_entries;
-	stats_matches(r, out);
-	mdb_env_info(r->s->env, &info);
-	mdb_env_stat(r->s->env, &st);
-	out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	out->map_size = info.me_mapsize;
-	out->quota = r->s->map_size / 100 * r->s->quota_percent;
+	out->signals = (size_t)be->count_get(t, STORE_COUNT_SIGNALS);
+	out->matches = (size_t)be->count_get(t, STORE_COUNT_MATCHES);
+	out->matches_uncoordinated = (size_t)be->count_get(t,
+	    STORE_COUNT_UNCOORDINATED);
+	be->usage(t, out);
 	if ((out->pending = calloc(orgs->n ? orgs->n : 1,
 	    sizeof(*out->pending))) != NULL)
 		for (size_t i = 0; i < orgs->n; i++)
-			stats_pending(r, orgs, &orgs->v[i], now,
+			stats_pending(t, orgs, &orgs->v[i], now,
 			    &out->pending[out->npending++]);
-	reader_end(r);
+	be->read_end(r);
 	return 0;
 }
 
@@ -2640,222 +989,6 @@ store_stats_free(struct store_stats *s)
 }
 
 /* ---- administration -------------------------------------------------- */
-
-/* 1 if dir has no entries, 0 if it has, -1 (errno) if it cannot be read. */
-static int
-dir_is_empty(const char *dir)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *de;
-	int empty = 1;
-
-	if (dp == NULL)
-		return -1;
-	while (empty && (de = readdir(dp)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			empty = 0;
-	closedir(dp);
-	return empty;
-}
-
-#define COPY_CHUNK	20000	/* puts per transaction of a logical copy */
-
-/* The named databases, as open_dbs and the copy know them. */
-static const char *const store_dbs[] = {
-	"signals", "by_org", "sigid", "expiry", "matches", "archive", "audit",
-	"meta", "outbox", "cursors", "match_ids", "escalate", "archive_time",
-	"youth_outbox", "outbox_youth", "youth_audit",
-};
-#define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
-
-/* Every record of database name, from rtx into the environment dst. */
-static int
-copy_db(MDB_txn *rtx, MDB_env *dst, const char *name)
-{
-	MDB_txn *wtx = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_dbi from, to;
-	MDB_val k, v;
-	size_t n = 0;
-	int rc;
-
-	if ((rc = mdb_dbi_open(rtx, name, 0, &from)) != 0)
-		return rc == MDB_NOTFOUND ? 0 : rc;
-	if ((rc = mdb_txn_begin(dst, NULL, 0, &wtx)) != 0 ||
-	    (rc = mdb_dbi_open(wtx, name, MDB_CREATE, &to)) != 0 ||
-	    (rc = mdb_cursor_open(rtx, from, &cur)) != 0)
-		goto done;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if ((rc = mdb_put(wtx, to, &k, &v, MDB_APPEND)) != 0)
-			goto done;
-		if (++n % COPY_CHUNK == 0) {
-			rc = mdb_txn_commit(wtx);
-			wtx = NULL;
-			if (rc != 0 || (rc = mdb_txn_begin(dst, NULL, 0,
-			    &wtx)) != 0)
-				goto done;
-		}
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-done:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	if (wtx != NULL && rc == 0) {
-		rc = mdb_txn_commit(wtx);
-		wtx = NULL;
-	}
-	if (wtx != NULL)
-		mdb_txn_abort(wtx);
-	return rc;
-}
-
-/*
- * A logical copy of the store into the new file `file`, mode 0600: every
- * record put afresh into a new environment, so that the file holds live
- * records only. A page copy (mdb_env_copy2, even compacting) carries the
- * stale bytes LMDB leaves in the unused part of live pages, and so what
- * an erasure removed. Synced to disk once, before it returns.
- */
-static int
-copy_logical(struct store *s, const char *file, struct diag *d)
-{
-	MDB_env *dst = NULL;
-	MDB_txn *rtx = NULL;
-	int rc;
-
-	if ((rc = mdb_env_create(&dst)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(dst, 32)) != 0 ||
-	    (rc = mdb_env_set_mapsize(dst, s->map_size)) != 0 ||
-	    (rc = mdb_env_open(dst, file, MDB_NOSUBDIR | MDB_NOLOCK |
-	    MDB_NOSYNC, 0600)) != 0 ||
-	    (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rtx)) != 0)
-		goto done;
-	for (size_t i = 0; i < STORE_NDBS && rc == 0; i++)
-		rc = copy_db(rtx, dst, store_dbs[i]);
-	if (rc == 0)
-		rc = mdb_env_sync(dst, 1);
-done:
-	if (rtx != NULL)
-		mdb_txn_abort(rtx);
-	if (dst != NULL)
-		mdb_env_close(dst);
-	if (rc != 0)
-		diag_add(d, NULL, 0, "%s: %s", file, mdb_strerror(rc));
-	return rc == 0 ? 0 : -1;
-}
-
-/* fsync a file or folder by name; 0, or -1 with errno. */
-static int
-sync_path(const char *path)
-{
-	int fd, rc;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/*
- * The copy goes to a temporary name and is renamed to data.mdb only once
- * it is whole and on disk (file and folder synced): a crash leaves no
- * data.mdb that is not a complete store.
- */
-static int
-copy_into(struct store *s, const char *dir, struct diag *d)
-{
-	char tmp[PATH_MAX], file[PATH_MAX];
-
-	if (snprintf(tmp, sizeof(tmp), "%s/%s", dir, STORE_PARTIAL) >=
-	    (int)sizeof(tmp) || snprintf(file, sizeof(file), "%s/data.mdb",
-	    dir) >= (int)sizeof(file)) {
-		diag_add(d, NULL, 0, "%s: path too long", dir);
-		return -1;
-	}
-	if (copy_logical(s, tmp, d) == -1) {
-		unlink(tmp);
-		return -1;
-	}
-	if (sync_path(tmp) == -1 || rename(tmp, file) == -1 ||
-	    sync_path(dir) == -1) {
-		diag_add(d, NULL, 0, "%s: %s", file, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-/* An existing backup folder: a folder, private, and empty. */
-static int
-backup_check_dir(const char *path, const struct stat *st, struct diag *d)
-{
-	int rc;
-
-	if (!S_ISDIR(st->st_mode)) {
-		diag_add(d, NULL, 0, "backup %s: exists and is not a "
-		    "directory; name a new or empty directory", path);
-		return -1;
-	}
-	if (st->st_mode & 077) {
-		diag_add(d, NULL, 0, "backup %s: the folder is accessible to "
-		    "its group or others (mode %03o): a backup holds personal "
-		    "data; make it private (chmod 700 %s) or name a new folder",
-		    path, (unsigned)(st->st_mode & 0777), path);
-		return -1;
-	}
-	if ((rc = dir_is_empty(path)) != 1) {
-		diag_add(d, NULL, 0, "backup %s: %s", path, rc == 0 ?
-		    "directory is not empty; name a new or empty directory" :
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_backup(struct store *s, const char *path, struct diag *d)
-{
-	struct stat st;
-	int made = 0;
-
-	if (stat(path, &st) == 0) {
-		if (backup_check_dir(path, &st, d) == -1)
-			return -1;
-	} else if (errno != ENOENT || mkdir(path, 0700) == -1) {
-		diag_add(d, NULL, 0, "backup %s: %s", path, strerror(errno));
-		return -1;
-	} else
-		made = 1;
-	if (copy_into(s, path, d) == -1) {
-		if (made)
-			rmdir(path);
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_compact(const struct store_options *o, struct diag *d,
-    size_t *before, size_t *after)
-{
-	char file[PATH_MAX + 16];
-	struct store *s;
-	struct stat st;
-	int rc;
-
-	if ((s = store_open(o, d)) == NULL)
-		return -1;
-	snprintf(file, sizeof(file), "%s/data.mdb", s->dir);
-	*before = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
-	/* Renamed over data.mdb while this process alone has it open. */
-	rc = copy_into(s, s->dir, d);
-	*after = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
-	store_close(s);
-	return rc;
-}
 
 static void
 subject_signal_fill(struct store_subject_signal *o, uint32_t org,
@@ -2881,7 +1014,7 @@ subject_grow(struct store_txn *t, struct store_subject *out)
 	    out->nsignals + 1, sizeof(*v));
 
 	if (v == NULL) {
-		t->err = VIX_E_STORE;
+		store_txn_fail(t, VIX_E_STORE);
 		return NULL;
 	}
 	out->signals = v;
@@ -2889,103 +1022,58 @@ subject_grow(struct store_txn *t, struct store_subject *out)
 }
 
 /* The youth's signals in db (signals or archive), appended to out. */
-static void
-subject_scan(struct store_txn *t, MDB_dbi db, const uint8_t *p,
-    struct store_subject *out)
+struct subject_arg {
+	struct store_txn	*t;
+	struct store_subject	*out;
+};
+
+static int
+subject_signal(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
 {
-	MDB_cursor *cur = st_cursor(t, db);
+	struct subject_arg *sa = arg;
 	struct store_subject_signal *o;
-	struct key prefix;
-	MDB_val k, v;
-	int rc;
 
-	if (cur == NULL)
-		return;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		uint32_t org;
-
-		if (k.mv_size < PSEUDONYM_LEN + 4)
-			continue;
-		org = get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN);
-		if (db == t->s->signals) {
-			Vix__Store__V1__Signal *s = signal_decode(t, &v);
-
-			if (s == NULL || (o = subject_grow(t, out)) == NULL) {
-				vix__store__v1__signal__free_unpacked(s, NULL);
-				break;
-			}
-			subject_signal_fill(o, org, s);
-			vix__store__v1__signal__free_unpacked(s, NULL);
-		} else {
-			Vix__Store__V1__Archived *a =
-			    vix__store__v1__archived__unpack(NULL, v.mv_size,
-			    v.mv_data);
-
-			if (a == NULL || a->signal == NULL ||
-			    (o = subject_grow(t, out)) == NULL) {
-				vix__store__v1__archived__free_unpacked(a, NULL);
-				t->err = VIX_E_STORE;
-				break;
-			}
-			subject_signal_fill(o, org, a->signal);
-			o->archived = a->archived;
-			o->reason = (int)a->reason;
-			vix__store__v1__archived__free_unpacked(a, NULL);
-		}
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan");
-	mdb_cursor_close(cur);
+	if ((o = subject_grow(sa->t, sa->out)) == NULL)
+		return 1;
+	subject_signal_fill(o, org, s);
+	return 0;
 }
 
-/* The audit record seq, appended to out->audit. */
-static void
-subject_audit_one(struct store_txn *t, uint64_t seq, struct store_subject *out)
+static int
+subject_archived(void *arg, const Vix__Store__V1__Archived *a)
 {
-	struct store_audit_record *grown;
-	struct key k;
-	MDB_val v;
+	struct subject_arg *sa = arg;
+	struct store_subject_signal *o;
 
-	key_u64(key_start(&k), seq);
-	if (st_get(t, t->s->audit, &k, &v) != 0)
-		return;
-	if ((grown = reallocarray(out->audit, out->naudit + 1,
-	    sizeof(*grown))) == NULL) {
-		t->err = VIX_E_STORE;
-		return;
+	if (a == NULL || a->signal == NULL ||
+	    (o = subject_grow(sa->t, sa->out)) == NULL) {
+		store_txn_fail(sa->t, VIX_E_STORE);
+		return 1;
 	}
-	out->audit = grown;
-	if (audit_decode(&v, &out->audit[out->naudit]) != 0) {
-		t->err = VIX_E_STORE;
-		return;
-	}
-	out->naudit++;
+	subject_signal_fill(o, a->org, a->signal);
+	o->archived = a->archived;
+	o->reason = (int)a->reason;
+	return 0;
 }
 
 /* The records linked to youth p (youth_audit), in order. */
-static void
-subject_audit(struct store_txn *t, const uint8_t *p, struct store_subject *out)
+static int
+subject_audit_one(void *arg, uint64_t seq)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
-	struct key prefix;
-	MDB_val k, v;
-	int rc;
+	struct subject_arg *sa = arg;
+	struct store_audit_record *grown;
 
-	if (cur == NULL)
-		return;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		if (k.mv_size != PSEUDONYM_LEN + 8)
-			continue;
-		subject_audit_one(t, get_u64((uint8_t *)k.mv_data +
-		    PSEUDONYM_LEN), out);
-		if (t->err)
-			break;
+	if ((grown = reallocarray(sa->out->audit, sa->out->naudit + 1,
+	    sizeof(*grown))) == NULL) {
+		store_txn_fail(sa->t, VIX_E_STORE);
+		return 1;
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan");
-	mdb_cursor_close(cur);
+	sa->out->audit = grown;
+	if (!store_txn_backend(sa->t)->audit_get(sa->t, seq,
+	    &sa->out->audit[sa->out->naudit]))
+		return store_txn_error(sa->t) != 0;
+	sa->out->naudit++;
+	return 0;
 }
 
 /*
@@ -2999,7 +1087,7 @@ subject_closed(struct store_txn *t, struct store_subject *out)
 	struct store_closed_match *grown;
 	size_t i, k;
 
-	for (i = 0; i < out->naudit && t->err == 0; i++) {
+	for (i = 0; i < out->naudit && store_txn_error(t) == 0; i++) {
 		const struct store_audit_record *a = &out->audit[i];
 
 		if (a->match_id == 0 || (out->has_match &&
@@ -3011,7 +1099,7 @@ subject_closed(struct store_txn *t, struct store_subject *out)
 		if (k == out->nclosed) {
 			if ((grown = reallocarray(out->closed, k + 1,
 			    sizeof(*grown))) == NULL) {
-				t->err = VIX_E_STORE;
+				store_txn_fail(t, VIX_E_STORE);
 				return;
 			}
 			out->closed = grown;
@@ -3027,20 +1115,21 @@ int
 store_subject_report(struct store_reader *r, const uint8_t *p,
     struct store_subject *out)
 {
-	struct store_txn t = { .s = r->s };
+	const struct store_backend *be = store_reader_backend(r);
+	struct subject_arg sa = { NULL, out };
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = reader_begin(r)) != 0)
+	if ((sa.t = be->read_begin(r, &err)) == NULL)
 		return err;
-	t.txn = r->txn;
-	subject_scan(&t, r->s->signals, p, out);
-	subject_scan(&t, r->s->archive, p, out);
-	out->has_match = match_get(&t, p, &out->match);
-	subject_audit(&t, p, out);
-	reader_end(r);
-	subject_closed(&t, out);
-	if ((err = t.err) != 0)
+	be->youth_signals(sa.t, p, subject_signal, &sa);
+	be->youth_archive(sa.t, p, subject_archived, &sa);
+	out->has_match = match_get(sa.t, p, &out->match);
+	be->youth_audit(sa.t, p, subject_audit_one, &sa);
+	subject_closed(sa.t, out);
+	err = store_txn_error(sa.t);
+	be->read_end(r);
+	if (err != 0)
 		store_subject_free(out);
 	return err;
 }
@@ -3054,34 +1143,6 @@ store_subject_free(struct store_subject *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The keys of db under the youth's prefix (malloc'd, *n of them). */
-static struct key *
-youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
-{
-	MDB_cursor *cur = st_cursor(t, db);
-	struct key prefix, *keys = NULL, *grown;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if (cur == NULL)
-		return NULL;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		if (k.mv_size > KEY_MAX || (grown = reallocarray(keys, *n + 1,
-		    sizeof(*keys))) == NULL) {
-			t->err = t->err ? t->err : VIX_E_STORE;
-			break;
-		}
-		keys = grown;
-		key_bytes(key_start(&keys[(*n)++]), k.mv_data, k.mv_size);
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan");
-	mdb_cursor_close(cur);
-	return keys;
-}
-
 /*
  * Every outbox row about the youth goes, delivered or not: the matches,
  * contacts and references of all its signals, in every organisation's
@@ -3090,18 +1151,7 @@ youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
 static void
 erase_outbox(struct store_txn *t, const uint8_t *p, struct store_erase_out *out)
 {
-	struct key *keys;
-	size_t n;
-
-	keys = youth_keys(t, t->s->youth_outbox, p, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++) {
-		if (keys[i].n != PSEUDONYM_LEN + 12)
-			continue;
-		outbox_delete(t, get_u32(keys[i].b + PSEUDONYM_LEN),
-		    get_u64(keys[i].b + PSEUDONYM_LEN + 4));
-		out->withdrawn++;
-	}
-	free(keys);
+	out->withdrawn += store_txn_backend(t)->outbox_erase(t, p);
 }
 
 /*
@@ -3109,106 +1159,108 @@ erase_outbox(struct store_txn *t, const uint8_t *p, struct store_erase_out *out)
  * and match ids only (no reference, no contacts), and not indexed under
  * the youth, whose pseudonym is then nowhere in the store.
  */
-static void
-erase_notice(struct store_txn *t, const struct orgs *orgs, uint32_t org,
-    uint64_t signal_id, uint64_t match_id, int64_t now)
-{
-	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
+/* One active signal of the youth goes, without archive. */
+struct erase_sig {
+	uint32_t	org;
+	uint64_t	id;
+	int64_t		expires;
+};
 
-	n.type = VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED;
-	n.signal_id = signal_id;
-	n.match_id = match_id;
-	n.client_ref = (char *)"";
-	n.time = now;
-	outbox_append(t, orgs, org, &n, NULL);
+struct erase_sigs {
+	struct store_txn	*t;
+	struct erase_sig	*v;
+	size_t			 n;
+};
+
+static int
+erase_collect(void *arg, uint32_t org, const Vix__Store__V1__Signal *sig)
+{
+	struct erase_sigs *es = arg;
+	struct erase_sig *grown;
+
+	if ((grown = reallocarray(es->v, es->n + 1, sizeof(*grown))) == NULL) {
+		store_txn_fail(es->t, VIX_E_STORE);
+		return 1;
+	}
+	es->v = grown;
+	es->v[es->n++] = (struct erase_sig){ org, sig->id, sig->expires };
+	return 0;
 }
 
 /* One active signal of the youth goes, without archive. */
 static void
 erase_signal(struct store_txn *t, const struct store_erase_in *in,
-    struct key *k, uint64_t match_id, struct store_erase_out *out)
+    const struct erase_sig *sig, uint64_t match_id,
+    struct store_erase_out *out)
 {
-	Vix__Store__V1__Signal *sig;
-	uint32_t org, *grown;
-	MDB_val v;
+	const struct store_backend *be = store_txn_backend(t);
+	uint32_t *grown;
 
-	if (k->n != PSEUDONYM_LEN + 4 || st_get(t, t->s->signals, k, &v) != 0 ||
-	    (sig = signal_decode(t, &v)) == NULL)
-		return;
-	org = get_u32(k->b + PSEUDONYM_LEN);
-	signal_unlink(t, in->pseudonym, org, sig);
-	erase_notice(t, in->orgs, org, sig->id, match_id, in->now);
+	be->signal_delete(t, in->pseudonym, sig->org, sig->id);
+	count_change(t, STORE_COUNT_SIGNALS, -1);
+	be->due_delete(t, STORE_DUE_EXPIRY, sig->expires, sig->id);
+	outbox_notify_removed(t, in->orgs, sig->org, sig->id, match_id,
+	    in->now);
 	store_audit(t, in->now, in->actor, in->action, sig->id, match_id,
 	    "ok");
-	vix__store__v1__signal__free_unpacked(sig, NULL);
 	if ((grown = reallocarray(out->orgs, out->norgs + 1,
 	    sizeof(*grown))) == NULL) {
-		t->err = t->err ? t->err : VIX_E_STORE;
+		store_txn_fail(t, VIX_E_STORE);
 		return;
 	}
 	out->orgs = grown;
-	out->orgs[out->norgs++] = org;
+	out->orgs[out->norgs++] = sig->org;
 	out->removed++;
 }
 
 /* An archived signal goes with its archive_time entry (time . key). */
-static void
-erase_archived(struct store_txn *t, const struct store_erase_in *in,
-    struct key *k, struct store_erase_out *out)
-{
-	Vix__Store__V1__Archived *a;
-	uint64_t id = 0;
-	struct key tk;
-	MDB_val v;
+struct erase_arch {
+	struct store_txn		*t;
+	const struct store_erase_in	*in;
+	struct store_erase_out		*out;
+};
 
-	if (k->n < PSEUDONYM_LEN + 12 || st_get(t, t->s->archive, k, &v) != 0)
-		return;
-	if ((a = vix__store__v1__archived__unpack(NULL, v.mv_size,
-	    v.mv_data)) != NULL && a->signal != NULL)
-		id = a->signal->id;
-	vix__store__v1__archived__free_unpacked(a, NULL);
-	key_bytes(key_bytes(key_start(&tk), k->b + PSEUDONYM_LEN + 4, 8),
-	    k->b, k->n);
-	st_del(t, t->s->archive_time, &tk);
-	st_del(t, t->s->archive, k);
-	store_audit(t, in->now, in->actor, in->action, id, 0, "ok:archived");
-	out->archived++;
+/* An archived signal went (signal_id 0: its record did not decode). */
+static int
+erase_archived(void *arg, uint64_t signal_id)
+{
+	struct erase_arch *ea = arg;
+
+	store_audit(ea->t, ea->in->now, ea->in->actor, ea->in->action,
+	    signal_id, 0, "ok:archived");
+	ea->out->archived++;
+	return store_txn_error(ea->t) != 0;
 }
 
 int
 store_erase(struct store_txn *t, const struct store_erase_in *in,
     struct store_erase_out *out)
 {
+	const struct store_backend *be = store_txn_backend(t);
+	struct erase_sigs es = { t, NULL, 0 };
+	struct erase_arch ea = { t, in, out };
 	struct store_match m;
-	struct key *keys;
-	size_t n;
 	int has_match;
 
 	memset(out, 0, sizeof(*out));
-	t->now = in->now;
+	store_txn_set_now(t, in->now);
 	has_match = match_get(t, in->pseudonym, &m);
 	erase_outbox(t, in->pseudonym, out);
-	keys = youth_keys(t, t->s->signals, in->pseudonym, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++)
-		erase_signal(t, in, &keys[i], has_match ? m.id : 0, out);
-	free(keys);
+	be->youth_signals(t, in->pseudonym, erase_collect, &es);
+	for (size_t i = 0; i < es.n && store_txn_error(t) == 0; i++)
+		erase_signal(t, in, &es.v[i], has_match ? m.id : 0, out);
+	free(es.v);
 	if (has_match)
 		match_delete(t, in->pseudonym, &m);
-	keys = youth_keys(t, t->s->archive, in->pseudonym, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++)
-		erase_archived(t, in, &keys[i], out);
-	free(keys);
+	be->archive_erase(t, in->pseudonym, erase_archived, &ea);
 	/* The records stay in the chain; their link to the youth goes. */
-	keys = youth_keys(t, t->s->youth_audit, in->pseudonym, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++)
-		st_del(t, t->s->youth_audit, &keys[i]);
-	free(keys);
+	be->youth_audit_unlink(t, in->pseudonym);
 	if (out->removed == 0 && out->archived == 0)
 		store_audit(t, in->now, in->actor, in->action, 0, 0, "not_found");
-	if (t->err) {
+	if (store_txn_error(t)) {
 		free(out->orgs);
 		out->orgs = NULL;
 		out->norgs = 0;
 	}
-	return t->err;
+	return store_txn_error(t);
 }

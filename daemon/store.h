@@ -25,6 +25,11 @@ struct store_options {
 	size_t		 map_size;	/* bytes reserved for the database */
 	unsigned	 quota_percent;	/* writes refused above this use */
 	int64_t		 escalate_after; /* seconds a match may stay uncoordinated */
+	/*
+	 * The storage backend by name: NULL or "lmdb" (the only one yet);
+	 * store_open refuses any other, naming it.
+	 */
+	const char	*backend;
 };
 
 /*
@@ -150,13 +155,31 @@ struct store_register_out {
 int	store_register(struct store_txn *, const struct store_register_in *,
 	    struct store_register_out *);
 
+/* Why an organisation withdraws its signal. */
+enum store_withdraw_reason {
+	STORE_WITHDRAW_UNJUSTIFIED = 1,	/* it was wrong: deleted */
+	STORE_WITHDRAW_RISK_RESOLVED,	/* archived */
+};
+
+/* Why a signal was archived; kept with it, so the values never change. */
+enum store_archive_reason {
+	STORE_ARCHIVE_RISK_RESOLVED = 2,
+	STORE_ARCHIVE_EXPIRED = 3,	/* its duration ran out */
+};
+
+enum store_coordinate_action {
+	STORE_COORDINATE_CLAIM = 1,	/* the caller coordinates */
+	STORE_COORDINATE_RELEASE,	/* the caller stops; handed over by rank */
+	STORE_COORDINATE_DONE,		/* the involved have agreed */
+};
+
 struct store_withdraw_in {
 	const struct org	*org;
 	const struct orgs	*orgs;
 	int64_t			 now;
 	uint64_t		 signal_id;	/* 0: by pseudonym */
 	uint8_t			 pseudonym[PSEUDONYM_LEN];
-	int			 reason;	/* vix.v1.Withdraw.Reason */
+	enum store_withdraw_reason reason;
 };
 
 struct store_withdraw_out {
@@ -228,7 +251,7 @@ struct store_coordinate_in {
 	const struct orgs	*orgs;
 	int64_t			 now;
 	uint64_t		 match_id;
-	int			 action;	/* vix.v1.Coordinate.Action */
+	enum store_coordinate_action action;
 };
 
 /*
@@ -309,8 +332,9 @@ struct store_stats {
 };
 
 /*
- * A snapshot for monitoring (one read transaction; scans the matches).
- * Free with store_stats_free.
+ * A snapshot for monitoring (one read transaction): counts kept by the
+ * writes that change them and, per organisation, its outbox position; its
+ * cost does not grow with the store. Free with store_stats_free.
  */
 int	store_stats(struct store_reader *, const struct orgs *, int64_t now,
 	    struct store_stats *);
@@ -352,7 +376,7 @@ struct store_subject_signal {
 	char			client_ref[65];
 	char			municipality[5];
 	int64_t			archived;	/* when; 0: active */
-	int			reason;		/* why archived (Withdraw.Reason, 3 expired) */
+	enum store_archive_reason reason;	/* why archived */
 };
 
 /* A match of the youth that was closed, as its audit records show it. */

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "diag.h"
+#include "errors.h"
 #include "storefix.h"
 #include "support.h"
 
@@ -24,10 +25,9 @@ storefix_backend(void)
 }
 
 /*
- * The one place the backend under test is chosen. struct store_options has
- * no backend field yet, and "lmdb" is the only backend: a known name needs
- * nothing set. When the field lands, set it here (o->backend = b) and
- * nowhere else.
+ * The one place the backend under test is chosen: a name the tests know
+ * (storefix_backends), passed to store_open, which refuses one it was not
+ * built with.
  */
 void
 storefix_options(struct store_options *o, const char *dbdir, size_t map_size,
@@ -47,6 +47,7 @@ storefix_options(struct store_options *o, const char *dbdir, size_t map_size,
 	o->map_size = map_size;
 	o->quota_percent = quota_percent;
 	o->escalate_after = escalate_after;
+	o->backend = b;
 }
 
 struct store *
@@ -240,4 +241,68 @@ storefix_audit_good(struct store_reader *rd)
 	cr_assert_eq(bad, 0, "audit record %llu fails",
 	    (unsigned long long)bad);
 	return count;
+}
+
+struct store_match
+storefix_match_seen_by(struct store *s, const struct org *o, const uint8_t *p,
+    int64_t now)
+{
+	struct store_txn *t = storefix_begin(s);
+	struct store_view v;
+	uint64_t id;
+
+	cr_assert_eq(store_job_begin(t), 0);
+	cr_assert_eq(store_job_end(t, store_involved(t, p, o, now, &id, &v)),
+	    0);
+	storefix_commit(t);
+	cr_assert(v.has_match);
+	store_view_free(&v);
+	return v.match;
+}
+
+int
+storefix_coordinate(struct store *s, const struct store_coordinate_in *in,
+    int keep)
+{
+	struct store_txn *t = storefix_begin(s);
+	struct store_view v;
+	int err;
+
+	cr_assert_eq(store_job_begin(t), 0);
+	err = store_coordinate(t, in, &v);
+	if (err == 0)
+		store_view_free(&v);
+	err = store_job_end(t, err != 0 ? err : keep ? 0 : VIX_E_INVALID);
+	storefix_commit(t);
+	return err;
+}
+
+void
+storefix_erase(struct store *s, const struct orgs *orgs, const uint8_t *p,
+    int64_t now, size_t *removed, size_t *withdrawn)
+{
+	struct store_erase_in in = { .orgs = orgs, .now = now,
+	    .action = "erase:gdpr", .actor = "admin:uid=0" };
+	struct store_erase_out out;
+	struct store_txn *t = storefix_begin(s);
+
+	memcpy(in.pseudonym, p, PSEUDONYM_LEN);
+	cr_assert_eq(store_job_begin(t), 0);
+	cr_assert_eq(store_job_end(t, store_erase(t, &in, &out)), 0);
+	storefix_commit(t);
+	*removed = out.removed;
+	*withdrawn = out.withdrawn;
+	free(out.orgs);
+}
+
+void
+storefix_stats(struct store_reader *r, const struct orgs *orgs, int64_t now,
+    size_t *matches, size_t *uncoordinated)
+{
+	struct store_stats st;
+
+	cr_assert_eq(store_stats(r, orgs, now, &st), 0);
+	*matches = st.matches;
+	*uncoordinated = st.matches_uncoordinated;
+	store_stats_free(&st);
 }

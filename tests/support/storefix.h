@@ -137,6 +137,30 @@ struct storefix_counts {
 
 struct storefix_counts storefix_counts(struct store_reader *);
 
+/*
+ * The match on youth p as o sees it through an involved lookup (o must have
+ * a signal on it, and there must be a match).
+ */
+struct store_match storefix_match_seen_by(struct store *, const struct org *o,
+		    const uint8_t *p, int64_t now);
+
+/*
+ * A coordinate action as a job of its own; with keep 0 the job is rolled
+ * back after the store accepted it (as the writer does for a later
+ * refusal). Returns the store's answer, or VIX_E_INVALID when rolled back.
+ */
+int		 storefix_coordinate(struct store *,
+		    const struct store_coordinate_in *, int keep);
+
+/* Erase youth p as vixctl erase does; what was removed and withdrawn. */
+void		 storefix_erase(struct store *, const struct orgs *,
+		    const uint8_t *p, int64_t now, size_t *removed,
+		    size_t *withdrawn);
+
+/* The monitoring counts of matches and uncoordinated matches. */
+void		 storefix_stats(struct store_reader *, const struct orgs *,
+		    int64_t now, size_t *matches, size_t *uncoordinated);
+
 /* The number of audit records, all of which must verify. */
 uint64_t	 storefix_audit_good(struct store_reader *);
 

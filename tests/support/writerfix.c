@@ -162,7 +162,7 @@ writerfix_job_withdraw(struct job *j, struct orgs *orgs, const struct org *o,
 	j->now = now;
 	j->in.wd = (struct store_withdraw_in){ .org = o, .orgs = orgs,
 	    .now = now, .signal_id = signal_id,
-	    .reason = VIX__V1__WITHDRAW__REASON__UNJUSTIFIED };
+	    .reason = STORE_WITHDRAW_UNJUSTIFIED };
 }
 
 void

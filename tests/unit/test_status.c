@@ -21,6 +21,7 @@
 #include "handlers.h"
 #include "orgs.h"
 #include "status.h"
+#include "storefix.h"
 #include "store.h"
 #include "support.h"
 #include "vixd.h"
@@ -93,9 +94,7 @@ setup(void)
 	conf = support_path(dir, "orgs.conf");
 	memset(&v, 0, sizeof(v));
 	diag_init(&d);
-	v.store = store_open(&(struct store_options){ dbdir, MAP_SIZE, 90,
-	    14 * 86400 }, &d);
-	cr_assert_not_null(v.store, "store_open: %s", d.text);
+	v.store = storefix_open(dbdir, MAP_SIZE, 90, 14 * 86400);
 	support_write_file(conf, orgs_conf, 0644);
 	v.orgs = orgs_load(conf, &d);
 	cr_assert_not_null(v.orgs, "orgs_load: %s", d.text);

@@ -32,8 +32,8 @@
 #define YEAR		(365 * 86400)
 #define FILL		0xA1		/* of this file's pseudonyms */
 
-#define UNJUSTIFIED	VIX__V1__WITHDRAW__REASON__UNJUSTIFIED
-#define RISK_RESOLVED	VIX__V1__WITHDRAW__REASON__RISK_RESOLVED
+#define UNJUSTIFIED	STORE_WITHDRAW_UNJUSTIFIED
+#define RISK_RESOLVED	STORE_WITHDRAW_RISK_RESOLVED
 
 static const char orgs_conf[] = STOREFIX_ORGS_CONF;
 
@@ -1084,5 +1084,76 @@ Test(store_open, the_key_id_is_recorded_then_enforced)
 	diag_init(&d);
 	cr_assert_eq(store_check_key(st, "fedcba9876543210fedcba9876543210",
 	    "k", &d), -1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- monitoring counts, kept by the writes ----------------------------- */
+
+static void
+stats_of(size_t *matches, size_t *uncoordinated)
+{
+	storefix_stats(rd, orgs, T0 + 5000, matches, uncoordinated);
+}
+
+/* Mark the match on youth (o is involved) coordinated: 0 or the error. */
+static int
+mark_coordinated(const struct org *o, unsigned youth, int keep)
+{
+	struct store_coordinate_in in = { o, orgs, T0 + 100,
+	    match_seen_by(o, youth).id, STORE_COORDINATE_DONE };
+
+	return storefix_coordinate(st, &in, keep);
+}
+
+static void
+erase_youth(unsigned youth, size_t *removed, size_t *withdrawn)
+{
+	uint8_t p[PSEUDONYM_LEN];
+
+	pseudonym(p, youth);
+	storefix_erase(st, orgs, p, T0 + 10, removed, withdrawn);
+}
+
+/* Four matches, youth 3's coordinated; stats must say 4 and 3. */
+static void
+four_matches(void)
+{
+	for (unsigned y = 1; y <= 4; y++) {
+		must_register(wijk, y, T0 + y);
+		must_register(jz, y, T0 + 10 + y);
+	}
+	cr_assert_eq(mark_coordinated(jz, 3, 1), 0);
+}
+
+Test(store_stats, the_counts_follow_every_write, .init = setup_started,
+    .fini = teardown)
+{
+	struct store_withdraw_out wo;
+	size_t removed, withdrawn, m, u;
+
+	four_matches();
+	stats_of(&m, &u);
+	cr_assert_eq(m, 4);
+	cr_assert_eq(u, 3);
+	/* Undone with its job: the count too. */
+	cr_assert_eq(mark_coordinated(jz, 2, 0), VIX_E_INVALID);
+	stats_of(&m, &u);
+	cr_assert_eq(u, 3, "%zu", u);
+	/* Marked twice: counted once. */
+	cr_assert_eq(mark_coordinated(wijk, 3, 1), 0);
+	must_register(vt, 1, T0 + 30);		/* joins: still one match */
+	stats_of(&m, &u);
+	cr_assert_eq(m, 4);
+	cr_assert_eq(u, 3);
+	/* Closed: an uncoordinated and a coordinated one. */
+	cr_assert_eq(do_withdraw(jz, 0, 2, UNJUSTIFIED, T0 + 40, &wo), 0);
+	cr_assert_eq(do_withdraw(jz, 0, 3, UNJUSTIFIED, T0 + 41, &wo), 0);
+	stats_of(&m, &u);
+	cr_assert_eq(m, 2);
+	cr_assert_eq(u, 2);
+	erase_youth(1, &removed, &withdrawn);
+	stats_of(&m, &u);
+	cr_assert_eq(m, 1);
+	cr_assert_eq(u, 1);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }

@@ -246,7 +246,7 @@ Test(store_open, creates_directory_and_databases)
 	mdb_env_close(env);
 
 	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
-	be64(want, 3);
+	be64(want, 5);
 	cr_assert_arr_eq(schema, want, 8);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -493,20 +493,10 @@ raw_empty(const char *db)
 static void
 erase_youth(unsigned youth, size_t *removed, size_t *withdrawn)
 {
-	struct store_erase_in in = { .orgs = orgs, .now = T0 + 10,
-	    .action = "erase:gdpr", .actor = "admin:uid=0" };
-	struct store_erase_out out;
-	struct store_txn *t;
-	int err;
+	uint8_t p[PSEUDONYM_LEN];
 
-	pseudonym(in.pseudonym, youth);
-	cr_assert_not_null(t = store_write_begin(st, &err));
-	cr_assert_eq(store_job_begin(t), 0);
-	cr_assert_eq(store_job_end(t, store_erase(t, &in, &out)), 0);
-	cr_assert_eq(store_write_commit(t), 0);
-	*removed = out.removed;
-	*withdrawn = out.withdrawn;
-	free(out.orgs);
+	pseudonym(p, youth);
+	storefix_erase(st, orgs, p, T0 + 10, removed, withdrawn);
 }
 
 /* A sweep at now that drops every outbox row older than a second. */
@@ -547,7 +537,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 3, "migrated to schema 3");
+	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
 	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
 	st = open_store(MAP_SIZE, 90);
 	erase_youth(1, &removed, &withdrawn);
@@ -595,9 +585,9 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	must_register(jz, 1, T0 + 1);			/* #2, match 1 */
 	must_register(wijk, 2, T0 + 2);			/* #3, youth 2 */
 	cr_assert_eq(do_withdraw(jz, 0, 1,		/* #4, archived */
-	    VIX__V1__WITHDRAW__REASON__RISK_RESOLVED, T0 + 3, &wo), 0);
+	    STORE_WITHDRAW_RISK_RESOLVED, T0 + 3, &wo), 0);
 	cr_assert_eq(do_withdraw(wijk, 0, 1,		/* #5, deleted */
-	    VIX__V1__WITHDRAW__REASON__UNJUSTIFIED, T0 + 4, &wo), 0);
+	    STORE_WITHDRAW_UNJUSTIFIED, T0 + 4, &wo), 0);
 	must_register(vt, 1, T0 + 5);			/* #6 */
 
 	/* Linked as they are written: all five of youth 1. */
@@ -618,7 +608,7 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 3, "migrated to schema 3");
+	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
 	/*
 	 * #1 and #5 name only wijk's deleted signal (its match was closed
 	 * by then): nothing left tells their youth. The others are linked.
@@ -645,5 +635,111 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	store_subject_free(&sub);
 	stop();
 	cr_assert_eq(raw_entries("youth_audit"), 1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_backend_is_chosen_by_name)
+{
+	struct store_options o;
+	struct store *s;
+	struct diag d;
+
+	storefix_options(&o, dbdir, MAP_SIZE, 90, 14 * 86400);
+	o.backend = "postgres";
+	diag_init(&d);
+	s = store_open(&o, &d);
+	cr_assert_null(s, "an unknown backend must be refused");
+	cr_assert_not_null(strstr(d.text, "\"postgres\""), "%s", d.text);
+	o.backend = "lmdb";
+	diag_init(&d);
+	s = store_open(&o, &d);
+	cr_assert_not_null(s, "%s", d.text);
+	store_close(s);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- monitoring counts of older schemas -------------------------------- */
+
+/* Four matches, youth 3's coordinated: 4 matches, 3 uncoordinated. */
+static void
+four_matches(void)
+{
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_coordinate_in in = { jz, orgs, T0 + 100, 0,
+	    STORE_COORDINATE_DONE };
+
+	for (unsigned y = 1; y <= 4; y++) {
+		must_register(wijk, y, T0 + y);
+		must_register(jz, y, T0 + 10 + y);
+	}
+	pseudonym(p, 3);
+	in.match_id = storefix_match_seen_by(st, jz, p, T0 + 50).id;
+	cr_assert_eq(storefix_coordinate(st, &in, 1), 0);
+}
+
+Test(store_open, a_schema_3_store_gets_its_uncoordinated_matches_counted)
+{
+	uint8_t v[8];
+	size_t m, u;
+
+	start(MAP_SIZE, 90);
+	four_matches();
+	stop();
+	/* Schema 3 kept no count: whatever is there is not trusted. */
+	be64(v, 99);
+	raw_put("meta", "count:uncoordinated", 19, v, sizeof(v));
+	be64(v, 3);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	cr_assert_not_null(rd);
+	storefix_stats(rd, orgs, T0 + 5000, &m, &u);
+	cr_assert_eq(m, 4);
+	cr_assert_eq(u, 3, "counted at open: %zu", u);
+	stop();
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
+	cr_assert_eq(raw_get("meta", "count:uncoordinated", 19, v, sizeof(v)),
+	    8);
+	cr_assert_eq(v[7], 3);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_schema_4_store_gets_its_signals_and_matches_counted)
+{
+	struct store_withdraw_out wo;
+	struct storefix_counts c;
+	uint8_t v[8];
+	size_t m, u;
+
+	start(MAP_SIZE, 90);
+	four_matches();
+	stop();
+	/* Schema 4 kept no such counts: whatever is there is not trusted. */
+	be64(v, 99);
+	raw_put("meta", "count:signals", 13, v, sizeof(v));
+	raw_put("meta", "count:matches", 13, v, sizeof(v));
+	be64(v, 4);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	cr_assert_not_null(rd);
+	c = storefix_counts(rd);
+	cr_assert_eq(c.signals, 8, "counted at open: %zu", c.signals);
+	cr_assert_eq(c.matches, 4, "counted at open: %zu", c.matches);
+	storefix_stats(rd, orgs, T0 + 5000, &m, &u);
+	cr_assert_eq(m, 4);
+	cr_assert_eq(u, 3);
+	/* And kept from there on. */
+	cr_assert_eq(do_withdraw(jz, 0, 2, STORE_WITHDRAW_UNJUSTIFIED, T0 + 40,
+	    &wo), 0);
+	c = storefix_counts(rd);
+	cr_assert_eq(c.signals, 7);
+	cr_assert_eq(c.matches, 3);
+	stop();
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
+	cr_assert_eq(raw_get("meta", "count:signals", 13, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 7);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }

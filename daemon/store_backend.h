@@ -1,0 +1,242 @@
+/*
+ * The storage backend under the store's domain: a table of operations on
+ * records, not on keys, so that a relational backend can keep them in a
+ * schema with its own indexes and row locks. The domain (store.c, audit.c,
+ * outbox.c) reaches a backend only through this table; each backend is one
+ * file (store_lmdb.c) that fills one; store_options.backend names it.
+ *
+ * Every operation on a transaction is sticky: once one failed the others
+ * do nothing, and the error is read once at the end (store_txn_error).
+ */
+#ifndef VIX_STORE_BACKEND_H
+#define VIX_STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "store.pb-c.h"
+
+/* Length of an audit record's hash (SHA-256). */
+#define STORE_HASH_LEN	32
+
+/* What id_alloc allocates: one sequence each. */
+enum store_id {
+	STORE_ID_SIGNAL,
+	STORE_ID_MATCH,
+	STORE_ID_ORG,
+};
+
+/* Items due at a time: a signal's expiry, a match's escalation. */
+enum store_due {
+	STORE_DUE_EXPIRY,		/* id: a signal id */
+	STORE_DUE_ESCALATE,		/* id: a match id */
+};
+
+struct store_due_item {
+	int64_t		when;
+	uint64_t	id;
+};
+
+/* The counts monitoring reads, kept by the writes that change them. */
+enum store_count {
+	STORE_COUNT_SIGNALS,		/* active signals */
+	STORE_COUNT_MATCHES,		/* open matches */
+	STORE_COUNT_UNCOORDINATED,	/* of those, not marked coordinated */
+};
+
+struct store_backend {
+	const char	*name;		/* as in store_options.backend */
+
+	/*
+	 * The head of the audit chain as the transaction sees it: its
+	 * last record's seq and hash (0 and zeroes when empty). Read inside
+	 * the transaction, so that concurrent writers chain correctly.
+	 */
+	void	(*audit_head)(struct store_txn *, uint64_t *seq,
+		    uint8_t *hash);
+	/*
+	 * Store record (len bytes, packed) under seq with its hash; linked
+	 * to youth for the subject report unless youth is NULL.
+	 */
+	void	(*audit_append)(struct store_txn *, uint64_t seq,
+		    const void *record, size_t len, const uint8_t *hash,
+		    const uint8_t *youth);
+	/*
+	 * Call fn for every audit record in seq order; a non-zero return
+	 * stops the scan and is returned. A record the backend cannot read
+	 * is passed with len 0.
+	 */
+	int	(*audit_scan)(struct store_reader *,
+		    int (*fn)(void *, uint64_t seq, const void *record,
+		    size_t len, const uint8_t *hash), void *arg);
+	/* Whether any audit record is linked to youth. */
+	int	(*youth_audited)(struct store_txn *, const uint8_t *youth);
+	/*
+	 * The youth (and org, unless NULL) of the active signal signal_id:
+	 * 1 and filled, 0 if there is none, -1 if its index is damaged.
+	 */
+	int	(*signal_locate)(struct store_txn *, uint64_t signal_id,
+		    uint8_t *youth, uint32_t *org);
+	/* The youth of the open match match_id: 1 and filled, or 0. */
+	int	(*match_youth)(struct store_txn *, uint64_t match_id,
+		    uint8_t *youth);
+
+	/*
+	 * Outboxes. The next seq of recipient's outbox, dense per recipient
+	 * (a relational backend: a counter row per recipient, updated under
+	 * its lock); allocated before the row is put, as the row carries it.
+	 */
+	uint64_t (*outbox_seq)(struct store_txn *, uint32_t recipient);
+	/*
+	 * Put row (a packed notification) as recipient's seq, indexed by
+	 * youth (unless NULL) so that an erasure finds it; the recipient
+	 * counts as written by the current job (store_touched).
+	 */
+	void	(*outbox_put)(struct store_txn *, uint32_t recipient,
+		    uint64_t seq, const void *row, size_t len,
+		    const uint8_t *youth);
+	/* The last seq given out in recipient's outbox (0: none). */
+	uint64_t (*outbox_last)(struct store_txn *, uint32_t recipient);
+	/*
+	 * Call fn for recipient's rows after seq after, in seq order, at
+	 * most max; a non-zero return stops.
+	 */
+	void	(*outbox_scan)(struct store_txn *, uint32_t recipient,
+		    uint64_t after, size_t max,
+		    int (*fn)(void *, uint64_t seq, const void *row,
+		    size_t len), void *arg);
+	/* The row recipient . seq goes, with its youth index. */
+	void	(*outbox_delete)(struct store_txn *, uint32_t recipient,
+		    uint64_t seq);
+	/* Every row about youth goes (an erasure); returns how many. */
+	size_t	(*outbox_erase)(struct store_txn *, const uint8_t *youth);
+	/* The last seq of recipient's outbox that consumer acked (0). */
+	uint64_t (*cursor_get)(struct store_txn *, uint32_t consumer,
+		    uint32_t recipient);
+	void	(*cursor_put)(struct store_txn *, uint32_t consumer,
+		    uint32_t recipient, uint64_t seq);
+
+	/* Monitoring counts: read, and changed in the writing transaction. */
+	uint64_t (*count_get)(struct store_txn *, enum store_count);
+	void	(*count_add)(struct store_txn *, enum store_count,
+		    int64_t delta);
+	/*
+	 * What the backend knows of its size without a walk: archived,
+	 * audit_records, map_used, map_size and quota of out.
+	 */
+	void	(*usage)(struct store_txn *, struct store_stats *out);
+
+	/*
+	 * A read transaction on reader: one consistent view for the
+	 * operations above that only read, until read_end. NULL and *err
+	 * if it cannot begin.
+	 */
+	struct store_txn *(*read_begin)(struct store_reader *, int *err);
+	void	(*read_end)(struct store_reader *);
+
+	/*
+	 * The next id of a kind, unique across writers (a relational
+	 * backend: a sequence; a gap after a rollback is harmless).
+	 */
+	uint64_t (*id_alloc)(struct store_txn *, enum store_id);
+
+	/*
+	 * The match of a youth: 1 and *m filled, or 0. The youth's row is
+	 * where a relational backend takes its lock on the youth.
+	 */
+	int	(*match_get)(struct store_txn *, const uint8_t *youth,
+		    struct store_match *m);
+	/* Put it; created: new, so that its id finds it (match_youth). */
+	void	(*match_put)(struct store_txn *, const uint8_t *youth,
+		    const struct store_match *m, int created);
+	void	(*match_delete)(struct store_txn *, const uint8_t *youth,
+		    uint64_t id);
+
+	/* Due items: put, delete, and the first max due by until in order. */
+	void	(*due_put)(struct store_txn *, enum store_due, int64_t when,
+		    uint64_t id);
+	void	(*due_delete)(struct store_txn *, enum store_due,
+		    int64_t when, uint64_t id);
+	size_t	(*due_scan)(struct store_txn *, enum store_due,
+		    int64_t until, struct store_due_item *out, size_t max);
+	/*
+	 * Archived signals archived before cutoff go, at most max;
+	 * *more set if there may be others. Returns how many went.
+	 */
+	size_t	(*archive_purge)(struct store_txn *, int64_t cutoff, size_t max,
+		    int *more);
+
+	/*
+	 * Signals, as store.proto records. get: the active signal of org on
+	 * youth, decoded (the caller frees it), or NULL. put: created says
+	 * it is new, so that its id and its org find it.
+	 */
+	Vix__Store__V1__Signal *(*signal_get)(struct store_txn *,
+		    const uint8_t *youth, uint32_t org);
+	void	(*signal_put)(struct store_txn *, const uint8_t *youth,
+		    uint32_t org, const Vix__Store__V1__Signal *, int created);
+	void	(*signal_delete)(struct store_txn *, const uint8_t *youth,
+		    uint32_t org, uint64_t id);
+	/*
+	 * Load a youth: fn for every signal on it (with its org), until fn
+	 * returns non-zero. With match_get, where a relational backend
+	 * takes its lock on the youth.
+	 */
+	void	(*youth_signals)(struct store_txn *, const uint8_t *youth,
+		    int (*fn)(void *, uint32_t org,
+		    const Vix__Store__V1__Signal *), void *arg);
+	/* Keep a withdrawn or expired signal (rec->org, rec->archived). */
+	void	(*archive_put)(struct store_txn *, const uint8_t *youth,
+		    const Vix__Store__V1__Archived *rec);
+	/* Signals org registered on day: 1 and filled, or 0 (none kept). */
+	int	(*new_signals_get)(struct store_txn *, uint32_t org,
+		    uint64_t *day, uint64_t *count);
+	void	(*new_signals_put)(struct store_txn *, uint32_t org,
+		    uint64_t day, uint64_t count);
+	/*
+	 * fn for org's signals with an id after after, in id order, with
+	 * their youth, until fn returns non-zero.
+	 */
+	void	(*org_signals)(struct store_txn *, uint32_t org, uint64_t after,
+		    int (*fn)(void *, const uint8_t *youth,
+		    const Vix__Store__V1__Signal *), void *arg);
+	/* fn for every archived signal of youth (NULL: undecodable). */
+	void	(*youth_archive)(struct store_txn *, const uint8_t *youth,
+		    int (*fn)(void *, const Vix__Store__V1__Archived *),
+		    void *arg);
+	/* Every archived signal of youth goes; fn learns each signal id. */
+	void	(*archive_erase)(struct store_txn *, const uint8_t *youth,
+		    int (*fn)(void *, uint64_t signal_id), void *arg);
+	/* fn for the seq of each audit record linked to youth, in order. */
+	void	(*youth_audit)(struct store_txn *, const uint8_t *youth,
+		    int (*fn)(void *, uint64_t seq), void *arg);
+	/* The links of youth's audit records go; the records stay. */
+	void	(*youth_audit_unlink)(struct store_txn *,
+		    const uint8_t *youth);
+	/* Audit record seq: 1 and rec filled, or 0. */
+	int	(*audit_get)(struct store_txn *, uint64_t seq,
+		    struct store_audit_record *rec);
+};
+
+extern const struct store_backend store_backend_lmdb;
+
+/* The backend of a transaction or a reader. */
+const struct store_backend *store_txn_backend(const struct store_txn *);
+const struct store_backend *store_reader_backend(const struct store_reader *);
+
+/* Seconds a match may stay uncoordinated (store_options). */
+int64_t	store_escalate_after(const struct store_txn *);
+
+/*
+ * The time of the current job (0: unknown), by which signals past their
+ * expiry no longer count as active.
+ */
+int64_t	store_txn_now(const struct store_txn *);
+void	store_txn_set_now(struct store_txn *, int64_t now);
+
+/* The transaction's sticky error (0: none yet), and setting it. */
+int	store_txn_error(const struct store_txn *);
+int	store_txn_fail(struct store_txn *, int err);
+
+#endif

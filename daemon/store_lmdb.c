@@ -1,0 +1,2163 @@
+/*
+ * The LMDB backend (DESIGN.md section 8): the environment and its
+ * databases, the sticky-error wrapper, transactions and savepoints, the
+ * allocation of ids and sequence numbers, counters, schema checks and
+ * migrations, quota, backup and compaction. Big-endian composite keys so
+ * that prefix scans follow the key order; records are protobuf
+ * (store.proto). Every write goes through a sticky-error transaction: each
+ * step returns at once once an earlier one failed, and the caller checks
+ * once at the end.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "errors.h"
+#include "log.h"
+#include "audit.h"
+#include "store.h"
+#include "store_backend.h"
+#include "store_lmdb.h"
+#include "store.pb-c.h"
+#include "vix.pb-c.h"
+
+/* ---- the sticky-error wrapper ---------------------------------------- */
+
+int
+mdb_to_err(int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL) {
+		log_warnx("store: %s: database map is full; raise map_size",
+		    what);
+		return VIX_E_FULL;
+	}
+	if (rc == ENOSPC || rc == EDQUOT) {
+		log_warnx("store: %s: %s; free space on the disk that holds "
+		    "the store", what, mdb_strerror(rc));
+		return VIX_E_FULL;
+	}
+	log_warnx("store: %s: %s", what, mdb_strerror(rc));
+	return VIX_E_STORE;
+}
+
+/*
+ * Why a commit failed. LMDB writes the pages of a transaction only at
+ * commit, and turns a short write (the disk filled up in the middle) into
+ * EIO: on a disk with no room left that is a full disk, not a fault.
+ */
+static int
+commit_to_err(struct store *s, int rc)
+{
+	struct statvfs vfs;
+	unsigned long long avail;
+
+	if (rc != EIO || statvfs(s->dir, &vfs) == -1)
+		return mdb_to_err(rc, "commit");
+	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= DISK_LOW)
+		return mdb_to_err(rc, "commit");
+	log_warnx("store: commit: a write was cut short and the disk that "
+	    "holds %s has %llu bytes left: it is full; nothing of the batch "
+	    "was stored; free space on it", s->dir, avail);
+	return VIX_E_FULL;
+}
+
+void
+st_fail(struct store_txn *t, int rc, const char *what)
+{
+	if (t->err == 0)
+		t->err = mdb_to_err(rc, what);
+}
+
+/* 0 found, MDB_NOTFOUND, or -1 after recording an error. */
+int
+st_get(struct store_txn *t, MDB_dbi db, struct key *k, MDB_val *v)
+{
+	MDB_val kv = key_val(k);
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rc = mdb_get(t->txn, db, &kv, v)) == 0 || rc == MDB_NOTFOUND)
+		return rc;
+	st_fail(t, rc, "get");
+	return -1;
+}
+
+void
+st_put(struct store_txn *t, MDB_dbi db, struct key *k, const void *p,
+    size_t n)
+{
+	MDB_val kv = key_val(k), vv = { .mv_size = n, .mv_data = (void *)p };
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_put(t->txn, db, &kv, &vv, 0)) != 0)
+		st_fail(t, rc, "put");
+}
+
+/* Pack a record straight into the database's page (MDB_RESERVE). */
+void
+st_put_msg(struct store_txn *t, MDB_dbi db, struct key *k,
+    const ProtobufCMessage *m)
+{
+	MDB_val kv = key_val(k), vv;
+	int rc;
+
+	if (t->err)
+		return;
+	vv.mv_size = protobuf_c_message_get_packed_size(m);
+	if ((rc = mdb_put(t->txn, db, &kv, &vv, MDB_RESERVE)) != 0) {
+		st_fail(t, rc, "put");
+		return;
+	}
+	protobuf_c_message_pack(m, vv.mv_data);
+}
+
+void
+st_del(struct store_txn *t, MDB_dbi db, struct key *k)
+{
+	MDB_val kv = key_val(k);
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_del(t->txn, db, &kv, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		st_fail(t, rc, "del");
+}
+
+MDB_cursor *
+st_cursor(struct store_txn *t, MDB_dbi db)
+{
+	MDB_cursor *c = NULL;
+	int rc;
+
+	if (t->err == 0 && (rc = mdb_cursor_open(t->txn, db, &c)) != 0)
+		st_fail(t, rc, "cursor");
+	return c;
+}
+
+/* ---- ids, sequence numbers and counters ------------------------------ */
+
+/*
+ * Identifiers are allocated here and nowhere else, one kind at a time: a
+ * relational backend implements id_alloc as one sequence per kind (unique
+ * across writers, a gap left by a rolled-back transaction harmless). LMDB
+ * keeps the next value in meta, big-endian; its single writer makes the
+ * read and the write one step.
+ */
+static const char *const id_names[] = {
+	[STORE_ID_SIGNAL] = "next_signal",
+	[STORE_ID_MATCH] = "next_match",
+	[STORE_ID_ORG] = "next_org",
+};
+
+static uint64_t
+id_alloc(struct store_txn *t, enum store_id kind)
+{
+	const char *name = id_names[kind];
+	struct key k;
+	uint8_t buf[8];
+	uint64_t next = 1;
+	MDB_val v;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		next = get_u64(v.mv_data);
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)((next + 1) >> (8 * (7 - i)));
+	st_put(t, t->s->meta, &k, buf, sizeof(buf));
+	return next;
+}
+
+static void
+meta_put_u64(struct store_txn *t, struct key *k, uint64_t v)
+{
+	uint8_t buf[8];
+
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(v >> (8 * (7 - i)));
+	st_put(t, t->s->meta, k, buf, sizeof(buf));
+}
+
+uint64_t
+count_get(struct store_txn *t, const char *name)
+{
+	struct key k;
+	MDB_val v;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data);
+	return 0;
+}
+
+/* Add delta to the counter name in meta (absent: 0). */
+void
+count_add(struct store_txn *t, const char *name, int64_t delta)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), name, strlen(name));
+	meta_put_u64(t, &k, count_get(t, name) + (uint64_t)delta);
+}
+
+static void
+oseq_key(struct key *k, uint32_t recipient)
+{
+	key_u32(key_bytes(key_start(k), "oseq:", 5), recipient);
+}
+
+/*
+ * The next seq of recipient's outbox, allocated here and nowhere else (a
+ * relational backend: a counter row per recipient, updated under its row
+ * lock, so that seqs stay dense per recipient across writers). LMDB keeps
+ * it in meta as "oseq:" . recipient -> the next seq.
+ */
+static uint64_t
+outbox_seq_alloc(struct store_txn *t, uint32_t recipient)
+{
+	struct key k;
+	uint64_t seq = 1;
+	MDB_val v;
+
+	oseq_key(&k, recipient);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		seq = get_u64(v.mv_data);
+	meta_put_u64(t, &k, seq + 1);
+	return seq;
+}
+
+/*
+ * The outbox rows about a youth are indexed both ways, so that an erasure
+ * finds every row that carries the youth's data (youth_outbox: pseudonym .
+ * recipient . seq) and the pruning of a row drops its index entry
+ * (outbox_youth: recipient . seq -> pseudonym).
+ */
+static void
+outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
+    uint64_t seq)
+{
+	struct key k;
+
+	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+	    recipient), seq);
+	st_put(t, t->s->youth_outbox, &k, "", 0);
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	st_put(t, t->s->outbox_youth, &k, p, PSEUDONYM_LEN);
+}
+
+/*
+ * youth_audit: pseudonym . audit seq -> empty. Links an audit record to
+ * the youth it concerns, apart from the record (the chain cannot change):
+ * the subject report finds the records after the signals are gone, and an
+ * erasure removes the link while the chain keeps the records.
+ */
+static void
+audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
+{
+	struct key k;
+
+	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq);
+	st_put(t, t->s->youth_audit, &k, "", 0);
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+struct store_txn *
+store_write_begin(struct store *s, int *err)
+{
+	struct store_txn *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (t == NULL) {
+		*err = VIX_E_STORE;
+		return NULL;
+	}
+	t->s = s;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t->root)) != 0) {
+		*err = mdb_to_err(rc, "begin write transaction");
+		free(t);
+		return NULL;
+	}
+	t->txn = t->root;
+	*err = 0;
+	return t;
+}
+
+int
+store_write_commit(struct store_txn *t)
+{
+	int rc, err = 0;
+
+	/* A failed commit frees the transaction: never abort it again. */
+	if ((rc = mdb_txn_commit(t->root)) != 0) {
+		err = commit_to_err(t->s, rc);
+	}
+	free(t);
+	return err;
+}
+
+void
+store_write_abort(struct store_txn *t)
+{
+	mdb_txn_abort(t->root);
+	free(t);
+}
+
+int
+store_job_begin(struct store_txn *t)
+{
+	int rc;
+
+	t->err = 0;
+	t->now = 0;
+	t->job_touched = t->ntouched;
+	if ((rc = mdb_txn_begin(t->s->env, t->root, 0, &t->txn)) != 0) {
+		t->txn = t->root;
+		return t->err = mdb_to_err(rc, "begin nested transaction");
+	}
+	return 0;
+}
+
+int
+store_job_end(struct store_txn *t, int err)
+{
+	int rc;
+
+	if (err == 0)
+		err = t->err;
+	if (err != 0) {
+		mdb_txn_abort(t->txn);
+		t->ntouched = t->job_touched;	/* its rows are gone too */
+	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
+		/* A failed commit frees the child; the batch goes on. */
+		err = mdb_to_err(rc, "commit nested transaction");
+		t->ntouched = t->job_touched;
+	}
+	t->txn = t->root;
+	t->err = 0;
+	return err;
+}
+
+/* ---- readers --------------------------------------------------------- */
+
+struct store_reader *
+store_reader_new(struct store *s)
+{
+	struct store_reader *r = calloc(1, sizeof(*r));
+
+	if (r != NULL)
+		r->s = s;
+	return r;
+}
+
+void
+store_reader_free(struct store_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->txn != NULL)
+		mdb_txn_abort(r->txn);
+	free(r);
+}
+
+/* Renew the reader's snapshot; reset it again with reader_end. */
+int
+reader_begin(struct store_reader *r)
+{
+	int rc;
+
+	rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL, MDB_RDONLY,
+	    &r->txn) : mdb_txn_renew(r->txn);
+	if (rc == MDB_READERS_FULL) {
+		int dead = 0;
+
+		mdb_reader_check(r->s->env, &dead);
+		rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL,
+		    MDB_RDONLY, &r->txn) : mdb_txn_renew(r->txn);
+	}
+	return rc == 0 ? 0 : mdb_to_err(rc, "begin read transaction");
+}
+
+void
+reader_end(struct store_reader *r)
+{
+	mdb_txn_reset(r->txn);
+}
+
+int
+store_counts(struct store_reader *r, size_t *signals, size_t *matches,
+    size_t *archived)
+{
+	struct store_txn t = { .s = r->s };
+	MDB_stat st;
+	int err;
+
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	t.txn = r->txn;
+	*signals = (size_t)count_get(&t, COUNT_SIGNALS);
+	*matches = (size_t)count_get(&t, COUNT_MATCHES);
+	mdb_stat(r->txn, r->s->archive, &st);
+	*archived = st.ms_entries;
+	reader_end(r);
+	return 0;
+}
+
+/* ---- usage and quota ------------------------------------------------- */
+
+/* Pages of every database as the transaction sees them; *psize their size. */
+static size_t
+live_pages(struct store_txn *t, size_t *psize)
+{
+	struct store *s = t->s;
+	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
+	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
+	    s->match_ids, s->escalate, s->archive_time, s->youth_outbox,
+	    s->outbox_youth };
+	size_t pages = 4;	/* two meta pages, two roots */
+	MDB_stat st;
+
+	*psize = 4096;
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		if (mdb_stat(t->txn, dbs[i], &st) != 0)
+			continue;
+		pages += st.ms_branch_pages + st.ms_leaf_pages +
+		    st.ms_overflow_pages;
+		*psize = st.ms_psize;
+	}
+	return pages;
+}
+
+/*
+ * The map in use: every page up to the highest the last commit wrote
+ * (free ones among them too: LMDB cannot always reuse them, for instance
+ * those a reader still sees, and counting them as room let a batch run
+ * into MDB_MAP_FULL; this is the "map used" vixctl status shows), plus
+ * what this batch added since it first asked, so that a large batch
+ * cannot run past the quota before it commits.
+ */
+int
+store_over_quota(struct store_txn *t, char *why, size_t len)
+{
+	struct store *s = t->s;
+	size_t live, psize, used, limit;
+	MDB_envinfo info;
+
+	live = live_pages(t, &psize);
+	if (t->quota_base == 0) {
+		mdb_env_info(s->env, &info);
+		t->quota_base = info.me_last_pgno + 1;
+		t->quota_live = live;
+	}
+	used = (t->quota_base + (live > t->quota_live ? live - t->quota_live :
+	    0)) * psize;
+	limit = s->map_size / 100 * s->quota_percent;
+	if (used < limit)
+		return 0;
+	snprintf(why, len, "the index store is full (%zu of %zu bytes "
+	    "allowed by quota_percent); nothing was changed; ask the "
+	    "administrator to raise map_size or compact the store", used,
+	    limit);
+	return 1;
+}
+
+/* ---- opening, schema and migrations ---------------------------------- */
+
+static int
+open_dbs(struct store *s, struct diag *d)
+{
+	struct { const char *name; MDB_dbi *dbi; } dbs[] = {
+		{ "signals", &s->signals }, { "by_org", &s->by_org },
+		{ "sigid", &s->sigid }, { "expiry", &s->expiry },
+		{ "matches", &s->matches }, { "archive", &s->archive },
+		{ "audit", &s->audit }, { "meta", &s->meta },
+		{ "outbox", &s->outbox }, { "cursors", &s->cursors },
+		{ "match_ids", &s->match_ids }, { "escalate", &s->escalate },
+		{ "archive_time", &s->archive_time },
+		{ "youth_outbox", &s->youth_outbox },
+		{ "outbox_youth", &s->outbox_youth },
+		{ "youth_audit", &s->youth_audit },
+	};
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
+		    dbs[i].dbi)) != 0) {
+			mdb_txn_abort(txn);
+			diag_add(d, NULL, 0, "store: database %s: %s",
+			    dbs[i].name, mdb_strerror(rc));
+			return -1;
+		}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The youth an outbox row is about, if the store still knows it. */
+static int
+row_youth(struct store_txn *t, const MDB_val *row, uint8_t *p)
+{
+	Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
+	    row->mv_size, row->mv_data);
+	struct key k;
+	MDB_val v;
+	int found = 0;
+
+	if (n == NULL)
+		return 0;
+	key_u64(key_start(&k), n->match_id);
+	if (n->match_id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN)
+		found = 1;
+	key_u64(key_start(&k), n->signal_id);
+	if (!found && n->signal_id != 0 && st_get(t, t->s->sigid, &k,
+	    &v) == 0 && v.mv_size == PSEUDONYM_LEN + 4)
+		found = 1;
+	if (found)
+		memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	vix__v1__notification__free_unpacked(n, NULL);
+	return found;
+}
+
+/*
+ * From schema 1: index the outbox rows already there by the youth they
+ * are about, where its match or the recipient's signal still exists.
+ */
+static void
+migrate_outbox_index(struct store_txn *t)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->outbox);
+	uint8_t p[PSEUDONYM_LEN];
+	size_t n = 0, all = 0;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), all++)
+		if (k.mv_size == 12 && row_youth(t, &v, p)) {
+			outbox_index(t, p, get_u32(k.mv_data),
+			    get_u64((uint8_t *)k.mv_data + 4));
+			n++;
+		}
+	mdb_cursor_close(cur);
+	log_info("store: schema 2: %zu of %zu outbox rows indexed by youth "
+	    "(for erasure)", n, all);
+}
+
+/* An id (signal or match) and the youth it belongs to, for the migration. */
+struct id_youth {
+	uint64_t	id;
+	uint8_t		p[PSEUDONYM_LEN];
+};
+
+struct id_map {
+	struct id_youth	*v;
+	size_t		 n;
+};
+
+static int
+id_youth_cmp(const void *a, const void *b)
+{
+	const struct id_youth *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+id_map_add(struct store_txn *t, struct id_map *m, uint64_t id,
+    const uint8_t *p)
+{
+	struct id_youth *grown;
+
+	if ((grown = reallocarray(m->v, m->n + 1, sizeof(*grown))) == NULL) {
+		t->err = t->err ? t->err : VIX_E_STORE;
+		return;
+	}
+	m->v = grown;
+	m->v[m->n].id = id;
+	memcpy(m->v[m->n++].p, p, PSEUDONYM_LEN);
+}
+
+static const uint8_t *
+id_map_find(const struct id_map *m, uint64_t id)
+{
+	struct id_youth key = { .id = id }, *hit;
+
+	if (id == 0 || m->n == 0)
+		return NULL;
+	hit = bsearch(&key, m->v, m->n, sizeof(*m->v), id_youth_cmp);
+	return hit ? hit->p : NULL;
+}
+
+/* The archived signals' ids and youths, sorted by id. */
+static void
+migrate_archived_ids(struct store_txn *t, struct id_map *m)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->archive);
+	Vix__Store__V1__Archived *a;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < PSEUDONYM_LEN || (a =
+		    vix__store__v1__archived__unpack(NULL, v.mv_size,
+		    v.mv_data)) == NULL)
+			continue;
+		if (a->signal != NULL)
+			id_map_add(t, m, a->signal->id, k.mv_data);
+		vix__store__v1__archived__free_unpacked(a, NULL);
+	}
+	mdb_cursor_close(cur);
+	/* qsort must not be given the NULL of an empty map. */
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), id_youth_cmp);
+}
+
+/* The youth of an audit record's signal (active or archived), if known. */
+static const uint8_t *
+migrate_signal_youth(struct store_txn *t, const struct id_map *archived,
+    uint64_t id)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (id != 0 && st_get(t, t->s->sigid, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN + 4)
+		return v.mv_data;
+	return id_map_find(archived, id);
+}
+
+/* The youth of an audit record's match: open, or named beside a signal. */
+static const uint8_t *
+migrate_match_youth(struct store_txn *t, const struct id_map *matches,
+    uint64_t id)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN)
+		return v.mv_data;
+	return id_map_find(matches, id);
+}
+
+/*
+ * One pass over the audit chain: learn (pass 0) the matches named beside
+ * a known signal, or link (pass 1) each record to its youth.
+ */
+static size_t
+migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
+    struct id_map *matches, size_t *all)
+{
+	struct store_audit_record rec;
+	MDB_cursor *cur = st_cursor(t, t->s->audit);
+	uint8_t youth[PSEUDONYM_LEN];
+	const uint8_t *p;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
+	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (audit_value_decode(&v, &rec) != 0)
+			continue;
+		p = migrate_signal_youth(t, arch, rec.signal_id);
+		if (pass == 0) {
+			if (p != NULL && rec.match_id != 0)
+				id_map_add(t, matches, rec.match_id, p);
+			continue;
+		}
+		(*all)++;
+		if (p == NULL)
+			p = migrate_match_youth(t, matches, rec.match_id);
+		if (p != NULL) {
+			/* p may point into a page; the put may move it. */
+			memcpy(youth, p, PSEUDONYM_LEN);
+			audit_link(t, youth, rec.seq);
+			n++;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (pass == 0 && matches->n > 1)	/* v is NULL while empty */
+		qsort(matches->v, matches->n, sizeof(*matches->v),
+		    id_youth_cmp);
+	return n;
+}
+
+/*
+ * To schema 3: link the audit records already there to their youth, where
+ * the signal they name (active or archived) or their match (open, or named
+ * beside such a signal) still tells which youth it was. Records of signals
+ * deleted before the upgrade, with no match left to tell, stay unlinked.
+ */
+static void
+migrate_audit_index(struct store_txn *t)
+{
+	struct id_map arch = { 0 }, matches = { 0 };
+	size_t n, all = 0;
+
+	migrate_archived_ids(t, &arch);
+	migrate_audit_pass(t, 0, &arch, &matches, &all);
+	n = migrate_audit_pass(t, 1, &arch, &matches, &all);
+	free(arch.v);
+	free(matches.v);
+	log_info("store: schema 3: %zu of %zu audit records linked to their "
+	    "youth (for the subject report)", n, all);
+}
+
+/*
+ * Schema 4: count the uncoordinated matches once (the one walk of the
+ * matches; from now on every write that changes one keeps the count).
+ */
+static void
+migrate_count_uncoordinated(struct store_txn *t)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->matches);
+	uint64_t n = 0;
+	struct key k;
+	MDB_val kv, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	for (rc = mdb_cursor_get(cur, &kv, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &kv, &v, MDB_NEXT)) {
+		Vix__Store__V1__Match *m = vix__store__v1__match__unpack(NULL,
+		    v.mv_size, v.mv_data);
+
+		if (m != NULL && !m->coordinated)
+			n++;
+		vix__store__v1__match__free_unpacked(m, NULL);
+	}
+	mdb_cursor_close(cur);
+	key_bytes(key_start(&k), COUNT_UNCOORDINATED,
+	    strlen(COUNT_UNCOORDINATED));
+	meta_put_u64(t, &k, n);
+	log_info("store: schema 4: %llu uncoordinated matches counted",
+	    (unsigned long long)n);
+}
+
+/*
+ * Schema 5: count the active signals and the matches once; LMDB knows
+ * how many entries a database holds, so no walk is needed.
+ */
+static void
+migrate_count_records(struct store_txn *t)
+{
+	MDB_stat st;
+	struct key k;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->s->signals, &st)) != 0) {
+		st_fail(t, rc, "stat signals");
+		return;
+	}
+	key_bytes(key_start(&k), COUNT_SIGNALS, strlen(COUNT_SIGNALS));
+	meta_put_u64(t, &k, st.ms_entries);
+	log_info("store: schema 5: %zu active signals counted",
+	    (size_t)st.ms_entries);
+	if ((rc = mdb_stat(t->txn, t->s->matches, &st)) != 0) {
+		st_fail(t, rc, "stat matches");
+		return;
+	}
+	key_bytes(key_start(&k), COUNT_MATCHES, strlen(COUNT_MATCHES));
+	meta_put_u64(t, &k, st.ms_entries);
+	log_info("store: schema 5: %zu matches counted",
+	    (size_t)st.ms_entries);
+}
+
+/* The schema version, migrating an older store. */
+static int
+check_schema(struct store *s, const char *dir, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	MDB_val v;
+	uint8_t buf[8];
+	uint64_t version = 0;
+
+	if (mdb_txn_begin(s->env, NULL, 0, &t.root) != 0)
+		return -1;
+	t.txn = t.root;
+	key_bytes(key_start(&k), "schema", 6);
+	if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 8)
+		version = get_u64(v.mv_data);
+	if (version > STORE_SCHEMA) {
+		mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store %s has schema version %llu, newer "
+		    "than this vixd supports (%d); run a newer vixd", dir,
+		    (unsigned long long)version, STORE_SCHEMA);
+		return -1;
+	}
+	if (version == 1)
+		migrate_outbox_index(&t);
+	if (version >= 1 && version < 3)
+		migrate_audit_index(&t);
+	if (version >= 1 && version < 4)
+		migrate_count_uncoordinated(&t);
+	if (version >= 1 && version < 5)
+		migrate_count_records(&t);
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
+	st_put(&t, s->meta, &k, buf, sizeof(buf));
+	if (t.err || mdb_txn_commit(t.root) != 0) {
+		diag_add(d, NULL, 0, "store %s: cannot write its schema "
+		    "version", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One process per store: LMDB would let a second one in (its write lock
+ * would keep ids, sequence numbers and the audit chain right, as they are
+ * read inside the transaction), but a compaction must not pull the file
+ * from under a running vixd.
+ */
+static int
+store_lock(struct store *s, struct diag *d)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/vixd.lock", s->dir) >=
+	    (int)sizeof(path)) {
+		diag_add(d, NULL, 0, "store %s: path too long", s->dir);
+		return -1;
+	}
+	if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600)) == -1) {
+		diag_add(d, NULL, 0, "store %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		diag_add(d, NULL, 0, "store %s is in use by another process "
+		    "(a running vixd, or vixd --compact); stop it first",
+		    s->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether o names a backend this vixd has; adds the problem to d if not. */
+static int
+backend_known(const struct store_options *o, struct diag *d)
+{
+	if (o->backend == NULL || strcmp(o->backend, STORE_BACKEND_LMDB) == 0)
+		return 1;
+	diag_add(d, NULL, 0, "store %s: unknown storage backend \"%s\" "
+	    "(this vixd has: %s)", o->dir ? o->dir : "", o->backend,
+	    STORE_BACKEND_LMDB);
+	return 0;
+}
+
+struct store *
+store_open(const struct store_options *o, struct diag *d)
+{
+	struct store *s;
+	int rc, dead;
+
+	if (!backend_known(o, d) || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->map_size = o->map_size;
+	s->quota_percent = o->quota_percent;
+	s->escalate_after = o->escalate_after;
+	s->lock_fd = -1;
+	snprintf(s->dir, sizeof(s->dir), "%s", o->dir);
+	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
+		diag_add(d, NULL, 0, "store %s: %s", o->dir, strerror(errno));
+		free(s);
+		return NULL;
+	}
+	if (store_lock(s, d) == -1) {
+		store_close(s);
+		return NULL;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, 32)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, o->map_size)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(s->env, 512)) != 0 ||
+	    (rc = mdb_env_open(s->env, o->dir, MDB_NOTLS, 0600)) != 0) {
+		if (rc == MDB_INVALID || rc == MDB_CORRUPTED ||
+		    rc == MDB_VERSION_MISMATCH)
+			diag_add(d, NULL, 0, "store %s: %s; the data file is "
+			    "damaged or not a vix store, and was left as it is: "
+			    "restore it from a backup (vixctl backup)", o->dir,
+			    mdb_strerror(rc));
+		else
+			diag_add(d, NULL, 0, "store %s: %s", o->dir,
+			    mdb_strerror(rc));
+		store_close(s);
+		return NULL;
+	}
+	mdb_reader_check(s->env, &dead);
+	if (open_dbs(s, d) == -1 || check_schema(s, o->dir, d) == -1) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	if (s->lock_fd != -1)
+		close(s->lock_fd);
+	free(s);
+}
+
+static int
+key_id_record(struct store *s, const char *key_id, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	t.txn = t.root;
+	key_bytes(key_start(&k), "key_id", 6);
+	st_put(&t, s->meta, &k, key_id, strlen(key_id));
+	if (t.err != 0 || (rc = mdb_txn_commit(t.root)) != 0) {
+		if (t.err != 0)
+			mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store %s: cannot record the pseudonym "
+		    "key id", s->dir);
+		return -1;
+	}
+	log_info("store %s: pseudonym key id %s recorded; from now on vixd "
+	    "refuses to run it with another key", s->dir, key_id);
+	return 0;
+}
+
+int
+store_check_key(struct store *s, const char *key_id, const char *key_file,
+    struct diag *d)
+{
+	char have[80] = "";
+	MDB_txn *txn;
+	MDB_val kv = { 6, (void *)"key_id" }, v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	if ((rc = mdb_get(txn, s->meta, &kv, &v)) == 0)
+		snprintf(have, sizeof(have), "%.*s", (int)(v.mv_size <
+		    sizeof(have) ? v.mv_size : sizeof(have) - 1),
+		    (const char *)v.mv_data);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return key_id_record(s, key_id, d);
+	if (rc != 0) {
+		diag_add(d, NULL, 0, "store %s: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	if (strcmp(have, key_id) == 0)
+		return 0;
+	diag_add(d, NULL, 0, "store %s was written with another pseudonym key "
+	    "than pseudonym_key_file %s (key id %s in the store, %s for the "
+	    "file): with it no youth in the store would be found. Start vixd "
+	    "with the key file the store was made with (restore it from your "
+	    "key backup), or set data_dir to a new, empty folder to begin a "
+	    "new store with this key", s->dir, key_file, have, key_id);
+	return -1;
+}
+
+/* meta "org:<OIN>" -> store id; new OINs get the next id. */
+int
+store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
+{
+	struct store_txn t = { .s = s };
+	struct key k;
+	uint8_t buf[4];
+	MDB_val v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	t.txn = t.root;
+	for (size_t i = 0; i < orgs->n && t.err == 0; i++) {
+		struct org *o = &orgs->v[i];
+
+		key_bytes(key_bytes(key_start(&k), "org:", 4), o->oin, OIN_LEN);
+		if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 4) {
+			o->sid = get_u32(v.mv_data);
+			continue;
+		}
+		o->sid = (uint32_t)id_alloc(&t, STORE_ID_ORG);
+		for (int b = 0; b < 4; b++)
+			buf[b] = (uint8_t)(o->sid >> (8 * (3 - b)));
+		st_put(&t, s->meta, &k, buf, sizeof(buf));
+	}
+	if (t.err) {
+		mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store: cannot record organisation ids");
+		return -1;
+	}
+	if ((rc = mdb_txn_commit(t.root)) != 0) {
+		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
+		return -1;
+	}
+	orgs_index_sids(orgs);
+	return 0;
+}
+
+uint64_t
+last_seq(struct store_txn *t, uint32_t recipient)
+{
+	struct key k;
+	MDB_val v;
+
+	oseq_key(&k, recipient);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data) - 1;
+	return 0;
+}
+
+/* The keys of db under the youth's prefix (malloc'd, *n of them). */
+struct key *
+youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t *n)
+{
+	MDB_cursor *cur = st_cursor(t, db);
+	struct key prefix, *keys = NULL, *grown;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (cur == NULL)
+		return NULL;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		if (k.mv_size > KEY_MAX || (grown = reallocarray(keys, *n + 1,
+		    sizeof(*keys))) == NULL) {
+			t->err = t->err ? t->err : VIX_E_STORE;
+			break;
+		}
+		keys = grown;
+		key_bytes(key_start(&keys[(*n)++]), k.mv_data, k.mv_size);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+	return keys;
+}
+
+
+/* ---- reads, subscriptions and outbox rows ------------------------------ */
+
+static struct store_txn *
+lmdb_read_begin(struct store_reader *r, int *err)
+{
+	if ((*err = reader_begin(r)) != 0)
+		return NULL;
+	memset(&r->rt, 0, sizeof(r->rt));
+	r->rt.s = r->s;
+	r->rt.txn = r->txn;
+	return &r->rt;
+}
+
+static void
+lmdb_read_end(struct store_reader *r)
+{
+	reader_end(r);
+}
+
+static void
+cursor_key(struct key *k, uint32_t consumer, uint32_t recipient)
+{
+	key_u32(key_u32(key_start(k), consumer), recipient);
+}
+
+/* cursors: consumer . recipient -> the last seq it acked. */
+static uint64_t
+lmdb_cursor_get(struct store_txn *t, uint32_t consumer, uint32_t recipient)
+{
+	struct key k;
+	MDB_val v;
+
+	cursor_key(&k, consumer, recipient);
+	if (st_get(t, t->s->cursors, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data);
+	return 0;
+}
+
+static void
+lmdb_cursor_put(struct store_txn *t, uint32_t consumer, uint32_t recipient,
+    uint64_t seq)
+{
+	uint8_t buf[8];
+	struct key k;
+
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(seq >> (8 * (7 - i)));
+	cursor_key(&k, consumer, recipient);
+	st_put(t, t->s->cursors, &k, buf, sizeof(buf));
+}
+
+static void
+lmdb_outbox_scan(struct store_txn *t, uint32_t recipient, uint64_t after,
+    size_t max, int (*fn)(void *, uint64_t, const void *, size_t), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->outbox);
+	struct key start;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	key_u64(key_u32(key_start(&start), recipient), after + 1);
+	k = key_val(&start);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && n < max && k.mv_size == 12 &&
+	    get_u32(k.mv_data) == recipient;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++)
+		if (fn(arg, get_u64((uint8_t *)k.mv_data + 4), v.mv_data,
+		    v.mv_size) != 0)
+			break;
+	mdb_cursor_close(cur);
+}
+
+/* Delete the outbox row recipient . seq with its index entries. */
+static void
+lmdb_outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
+{
+	struct key k, yk;
+	MDB_val v;
+
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	if (st_get(t, t->s->outbox_youth, &k, &v) == 0 &&
+	    v.mv_size == PSEUDONYM_LEN) {
+		key_u64(key_u32(key_bytes(key_start(&yk), v.mv_data,
+		    PSEUDONYM_LEN), recipient), seq);
+		st_del(t, t->s->youth_outbox, &yk);
+		st_del(t, t->s->outbox_youth, &k);
+	}
+	st_del(t, t->s->outbox, &k);
+}
+
+
+/* Every outbox row about youth p goes; returns how many. */
+static size_t
+lmdb_outbox_erase(struct store_txn *t, const uint8_t *p)
+{
+	struct key *keys;
+	size_t n, gone = 0;
+
+	keys = youth_keys(t, t->s->youth_outbox, p, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		if (keys[i].n != PSEUDONYM_LEN + 12)
+			continue;
+		lmdb_outbox_delete(t, get_u32(keys[i].b + PSEUDONYM_LEN),
+		    get_u64(keys[i].b + PSEUDONYM_LEN + 4));
+		gone++;
+	}
+	free(keys);
+	return gone;
+}
+
+static const char *const count_names[] = {
+	[STORE_COUNT_SIGNALS] = COUNT_SIGNALS,
+	[STORE_COUNT_MATCHES] = COUNT_MATCHES,
+	[STORE_COUNT_UNCOORDINATED] = COUNT_UNCOORDINATED,
+};
+
+static uint64_t
+lmdb_count_get(struct store_txn *t, enum store_count c)
+{
+	return count_get(t, count_names[c]);
+}
+
+static void
+lmdb_count_add(struct store_txn *t, enum store_count c, int64_t delta)
+{
+	count_add(t, count_names[c], delta);
+}
+
+/* What LMDB knows without a walk: entries of a database, pages in use. */
+static void
+lmdb_usage(struct store_txn *t, struct store_stats *out)
+{
+	struct store *s = t->s;
+	MDB_envinfo info;
+	MDB_stat st;
+
+	mdb_stat(t->txn, s->archive, &st);
+	out->archived = st.ms_entries;
+	mdb_stat(t->txn, s->audit, &st);
+	out->audit_records = st.ms_entries;
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
+	out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	out->map_size = info.me_mapsize;
+	out->quota = s->map_size / 100 * s->quota_percent;
+}
+
+/* ---- signals -------------------------------------------------------- */
+
+static void
+signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
+{
+	key_u32(key_bytes(key_start(sk), p, PSEUDONYM_LEN), org);
+}
+
+static Vix__Store__V1__Signal *
+signal_decode(struct store_txn *t, const MDB_val *v)
+{
+	Vix__Store__V1__Signal *s = vix__store__v1__signal__unpack(NULL,
+	    v->mv_size, v->mv_data);
+
+	if (s == NULL && t != NULL && t->err == 0) {
+		log_warnx("store: a signal record does not decode");
+		t->err = VIX_E_STORE;
+	}
+	return s;
+}
+
+/* signals: pseudonym . org -> the signal. */
+static Vix__Store__V1__Signal *
+lmdb_signal_get(struct store_txn *t, const uint8_t *p, uint32_t org)
+{
+	struct key k;
+	MDB_val v;
+
+	signal_keys(&k, p, org);
+	if (st_get(t, t->s->signals, &k, &v) != 0)
+		return NULL;
+	return signal_decode(t, &v);
+}
+
+/* A new one is indexed by org (by_org: org . id) and by id (sigid). */
+static void
+lmdb_signal_put(struct store_txn *t, const uint8_t *p, uint32_t org,
+    const Vix__Store__V1__Signal *rec, int created)
+{
+	struct key k, v;
+
+	signal_keys(&k, p, org);
+	st_put_msg(t, t->s->signals, &k, &rec->base);
+	if (!created)
+		return;
+	key_u64(key_u32(key_start(&k), org), rec->id);
+	st_put(t, t->s->by_org, &k, p, PSEUDONYM_LEN);
+	signal_keys(&v, p, org);
+	key_u64(key_start(&k), rec->id);
+	st_put(t, t->s->sigid, &k, v.b, v.n);
+}
+
+static void
+lmdb_signal_delete(struct store_txn *t, const uint8_t *p, uint32_t org,
+    uint64_t id)
+{
+	struct key k;
+
+	signal_keys(&k, p, org);
+	st_del(t, t->s->signals, &k);
+	key_u64(key_u32(key_start(&k), org), id);
+	st_del(t, t->s->by_org, &k);
+	key_u64(key_start(&k), id);
+	st_del(t, t->s->sigid, &k);
+}
+
+static void
+lmdb_youth_signals(struct store_txn *t, const uint8_t *p,
+    int (*fn)(void *, uint32_t, const Vix__Store__V1__Signal *), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->signals);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, stop = 0;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		Vix__Store__V1__Signal *s = signal_decode(t, &v);
+
+		if (s == NULL)
+			break;
+		stop = fn(arg, get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN),
+		    s);
+		vix__store__v1__signal__free_unpacked(s, NULL);
+		if (stop)
+			break;
+	}
+	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan signals");
+	mdb_cursor_close(cur);
+}
+
+/*
+ * archive: pseudonym . org . time . signal id (the id keeps two
+ * archivings by one organisation within one second apart);
+ * archive_time: time . archive key, for the purge after archive_days.
+ */
+static void
+lmdb_archive_put(struct store_txn *t, const uint8_t *p,
+    const Vix__Store__V1__Archived *rec)
+{
+	struct key k;
+
+	key_u64(key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+	    rec->org), (uint64_t)rec->archived), rec->signal->id);
+	st_put_msg(t, t->s->archive, &k, &rec->base);
+	memmove(k.b + 8, k.b, k.n);
+	k.n += 8;
+	for (int i = 0; i < 8; i++)
+		k.b[i] = (uint8_t)((uint64_t)rec->archived >> (8 * (7 - i)));
+	st_put(t, t->s->archive_time, &k, "", 0);
+}
+
+/* fn for org's signals with an id after after, in id order (by_org). */
+static void
+lmdb_org_signals(struct store_txn *t, uint32_t org, uint64_t after,
+    int (*fn)(void *, const uint8_t *, const Vix__Store__V1__Signal *),
+    void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->by_org);
+	struct key prefix, start;
+	MDB_val k, v;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	key_u32(key_start(&prefix), org);
+	key_u64(key_u32(key_start(&start), org), after + 1);
+	k = key_val(&start);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && t->err == 0 && memcmp(k.mv_data, prefix.b, 4) == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		Vix__Store__V1__Signal *sig;
+		int stop;
+
+		if (v.mv_size != PSEUDONYM_LEN ||
+		    (sig = lmdb_signal_get(t, v.mv_data, org)) == NULL) {
+			store_txn_fail(t, VIX_E_STORE);
+			break;
+		}
+		stop = fn(arg, v.mv_data, sig);
+		vix__store__v1__signal__free_unpacked(sig, NULL);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(cur);
+}
+
+/* fn for every archived signal of youth p (NULL: one that does not decode). */
+static void
+lmdb_youth_archive(struct store_txn *t, const uint8_t *p,
+    int (*fn)(void *, const Vix__Store__V1__Archived *), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->archive);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, stop = 0;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		Vix__Store__V1__Archived *a;
+
+		if (k.mv_size < PSEUDONYM_LEN + 4)
+			continue;
+		a = vix__store__v1__archived__unpack(NULL, v.mv_size,
+		    v.mv_data);
+		stop = fn(arg, a);
+		vix__store__v1__archived__free_unpacked(a, NULL);
+		if (stop)
+			break;
+	}
+	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+}
+
+/* Every archived signal of youth p goes; fn learns each one's id. */
+static void
+lmdb_archive_erase(struct store_txn *t, const uint8_t *p,
+    int (*fn)(void *, uint64_t), void *arg)
+{
+	struct key *keys, tk;
+	size_t n;
+
+	keys = youth_keys(t, t->s->archive, p, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		struct key *k = &keys[i];
+		Vix__Store__V1__Archived *a;
+		uint64_t id = 0;
+		MDB_val v;
+
+		if (k->n < PSEUDONYM_LEN + 12 ||
+		    st_get(t, t->s->archive, k, &v) != 0)
+			continue;
+		if ((a = vix__store__v1__archived__unpack(NULL, v.mv_size,
+		    v.mv_data)) != NULL && a->signal != NULL)
+			id = a->signal->id;
+		vix__store__v1__archived__free_unpacked(a, NULL);
+		key_bytes(key_bytes(key_start(&tk), k->b + PSEUDONYM_LEN + 4,
+		    8), k->b, k->n);
+		st_del(t, t->s->archive_time, &tk);
+		st_del(t, t->s->archive, k);
+		if (fn(arg, id) != 0)
+			break;
+	}
+	free(keys);
+}
+
+/* fn for the seq of every audit record linked to youth p, in order. */
+static void
+lmdb_youth_audit(struct store_txn *t, const uint8_t *p,
+    int (*fn)(void *, uint64_t), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, stop = 0;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		if (k.mv_size != PSEUDONYM_LEN + 8)
+			continue;
+		if ((stop = fn(arg, get_u64((uint8_t *)k.mv_data +
+		    PSEUDONYM_LEN))) != 0)
+			break;
+	}
+	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+}
+
+static void
+lmdb_youth_audit_unlink(struct store_txn *t, const uint8_t *p)
+{
+	struct key *keys;
+	size_t n;
+
+	keys = youth_keys(t, t->s->youth_audit, p, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++)
+		st_del(t, t->s->youth_audit, &keys[i]);
+	free(keys);
+}
+
+/* The audit record seq: 1 and rec filled, or 0 (none; damaged: error). */
+static int
+lmdb_audit_get(struct store_txn *t, uint64_t seq,
+    struct store_audit_record *rec)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), seq);
+	if (st_get(t, t->s->audit, &k, &v) != 0)
+		return 0;
+	if (audit_value_decode(&v, rec) != 0) {
+		store_txn_fail(t, VIX_E_STORE);
+		return 0;
+	}
+	return 1;
+}
+
+/* meta "newsig:" . org -> day . count (big-endian u64s). */
+static int
+lmdb_new_signals_get(struct store_txn *t, uint32_t org, uint64_t *day,
+    uint64_t *count)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u32(key_bytes(key_start(&k), "newsig:", 7), org);
+	if (st_get(t, t->s->meta, &k, &v) != 0 || v.mv_size != 16)
+		return 0;
+	*day = get_u64(v.mv_data);
+	*count = get_u64((const uint8_t *)v.mv_data + 8);
+	return 1;
+}
+
+static void
+lmdb_new_signals_put(struct store_txn *t, uint32_t org, uint64_t day,
+    uint64_t count)
+{
+	uint8_t buf[16];
+	struct key k;
+
+	key_u32(key_bytes(key_start(&k), "newsig:", 7), org);
+	for (int i = 0; i < 8; i++) {
+		buf[i] = (uint8_t)(day >> (8 * (7 - i)));
+		buf[8 + i] = (uint8_t)(count >> (8 * (7 - i)));
+	}
+	st_put(t, t->s->meta, &k, buf, sizeof(buf));
+}
+
+/* ---- matches and due items ------------------------------------------ */
+
+/* matches: pseudonym -> the match; match_ids: its id -> pseudonym. */
+static int
+lmdb_match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
+{
+	Vix__Store__V1__Match *rec;
+	struct key k;
+	MDB_val v;
+
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	if (st_get(t, t->s->matches, &k, &v) != 0)
+		return 0;
+	if ((rec = vix__store__v1__match__unpack(NULL, v.mv_size,
+	    v.mv_data)) == NULL) {
+		t->err = VIX_E_STORE;
+		return 0;
+	}
+	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
+	    rec->coordinated, rec->escalation != 0, rec->claimed };
+	vix__store__v1__match__free_unpacked(rec, NULL);
+	return 1;
+}
+
+static void
+lmdb_match_put(struct store_txn *t, const uint8_t *p,
+    const struct store_match *m, int created)
+{
+	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
+	struct key k;
+
+	rec.id = m->id;
+	rec.created = m->created;
+	rec.coordinator = m->coordinator;
+	rec.coordinated = m->coordinated;
+	rec.escalation = (uint32_t)m->escalated;
+	rec.claimed = m->claimed;
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	st_put_msg(t, t->s->matches, &k, &rec.base);
+	if (created) {
+		key_u64(key_start(&k), m->id);
+		st_put(t, t->s->match_ids, &k, p, PSEUDONYM_LEN);
+	}
+}
+
+static void
+lmdb_match_delete(struct store_txn *t, const uint8_t *p, uint64_t id)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
+	st_del(t, t->s->matches, &k);
+	key_u64(key_start(&k), id);
+	st_del(t, t->s->match_ids, &k);
+}
+
+/* expiry, escalate: time . id -> empty, in time order. */
+static MDB_dbi
+due_db(struct store_txn *t, enum store_due kind)
+{
+	return kind == STORE_DUE_EXPIRY ? t->s->expiry : t->s->escalate;
+}
+
+static void
+lmdb_due_put(struct store_txn *t, enum store_due kind, int64_t when,
+    uint64_t id)
+{
+	struct key k;
+
+	key_u64(key_u64(key_start(&k), (uint64_t)when), id);
+	st_put(t, due_db(t, kind), &k, "", 0);
+}
+
+static void
+lmdb_due_delete(struct store_txn *t, enum store_due kind, int64_t when,
+    uint64_t id)
+{
+	struct key k;
+
+	key_u64(key_u64(key_start(&k), (uint64_t)when), id);
+	st_del(t, due_db(t, kind), &k);
+}
+
+static size_t
+lmdb_due_scan(struct store_txn *t, enum store_due kind, int64_t until,
+    struct store_due_item *out, size_t max)
+{
+	MDB_cursor *cur = st_cursor(t, due_db(t, kind));
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	    rc == 0 && n < max && k.mv_size == 16 &&
+	    get_u64(k.mv_data) <= (uint64_t)until;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+		out[n].when = (int64_t)get_u64(k.mv_data);
+		out[n].id = get_u64((uint8_t *)k.mv_data + 8);
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+/* The keys of db (time . rest) due by until, at most max, into out. */
+static size_t
+due_keys(struct store_txn *t, MDB_dbi db, uint64_t until, struct key *out,
+    size_t max)
+{
+	MDB_cursor *cur = st_cursor(t, db);
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (cur == NULL)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	    rc == 0 && n < max && k.mv_size >= 8 && k.mv_size <= KEY_MAX &&
+	    get_u64(k.mv_data) <= until;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+		memcpy(out[n].b, k.mv_data, k.mv_size);
+		out[n].n = k.mv_size;
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+/* archive_time: archived time . archive key -> empty. */
+static size_t
+lmdb_archive_purge(struct store_txn *t, int64_t cutoff, size_t max, int *more)
+{
+	struct key *keys = calloc(max, sizeof(*keys)), ak;
+	size_t n;
+
+	if (keys == NULL || cutoff < 0) {
+		free(keys);
+		t->err = keys == NULL ? VIX_E_STORE : t->err;
+		return 0;
+	}
+	n = due_keys(t, t->s->archive_time, (uint64_t)cutoff, keys, max);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		key_bytes(key_start(&ak), keys[i].b + 8, keys[i].n - 8);
+		st_del(t, t->s->archive, &ak);
+		st_del(t, t->s->archive_time, &keys[i]);
+	}
+	*more |= n == max;
+	free(keys);
+	return n;
+}
+
+
+int64_t
+store_escalate_after(const struct store_txn *t)
+{
+	return t->s->escalate_after;
+}
+
+/* ---- outbox rows ----------------------------------------------------- */
+
+static void
+touch(struct store_txn *t, uint32_t recipient)
+{
+	for (size_t i = 0; i < t->ntouched; i++)
+		if (t->touched[i] == recipient)
+			return;
+	if (t->ntouched == TOUCHED_MAX)
+		t->touched_all = 1;
+	else
+		t->touched[t->ntouched++] = recipient;
+}
+
+size_t
+store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
+{
+	size_t n = t->ntouched < max ? t->ntouched : max;
+
+	memcpy(out, t->touched, n * sizeof(*out));
+	*all = t->touched_all || t->ntouched > max;
+	return n;
+}
+
+/* outbox: recipient . seq -> the notification, indexed by its youth. */
+static void
+lmdb_outbox_put(struct store_txn *t, uint32_t recipient, uint64_t seq,
+    const void *row, size_t len, const uint8_t *youth)
+{
+	struct key k;
+
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	st_put(t, t->s->outbox, &k, row, len);
+	if (youth != NULL)
+		outbox_index(t, youth, recipient, seq);
+	touch(t, recipient);
+}
+
+/* ---- the audit chain's records --------------------------------------- */
+
+/* An audit value as stored (record . hash); VIX_E_STORE if it is not one. */
+int
+audit_value_decode(const MDB_val *v, struct store_audit_record *rec)
+{
+	if (v->mv_size <= HASH_LEN)
+		return VIX_E_STORE;
+	return audit_decode(v->mv_data, v->mv_size - HASH_LEN, rec);
+}
+
+/*
+ * The head of the chain as the transaction sees it (seq 0 and a zero hash
+ * when empty): read, not remembered, so that a record is chained to the
+ * one before it in the same transaction, whoever wrote that.
+ */
+static void
+lmdb_audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->audit);
+	MDB_val k, v;
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, HASH_LEN);
+	if (cur == NULL)
+		return;
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0 &&
+	    k.mv_size == 8 && v.mv_size >= HASH_LEN) {
+		*seq = get_u64(k.mv_data);
+		memcpy(hash, (uint8_t *)v.mv_data + v.mv_size - HASH_LEN,
+		    HASH_LEN);
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "audit head");
+	mdb_cursor_close(cur);
+}
+
+/* audit: seq -> record . hash; youth_audit: pseudonym . seq -> empty. */
+static void
+lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
+    size_t len, const uint8_t *hash, const uint8_t *youth)
+{
+	uint8_t buf[1024];
+	struct key k;
+
+	if (len > sizeof(buf) - HASH_LEN) {
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	memcpy(buf, record, len);
+	memcpy(buf + len, hash, HASH_LEN);
+	key_u64(key_start(&k), seq);
+	st_put(t, t->s->audit, &k, buf, len + HASH_LEN);
+	if (youth != NULL)
+		audit_link(t, youth, seq);
+}
+
+static int
+lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
+    const void *, size_t, const uint8_t *), void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, err;
+
+	if ((err = reader_begin(r)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
+		reader_end(r);
+		return mdb_to_err(rc, "cursor");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		int whole = v.mv_size > HASH_LEN;
+		size_t n = whole ? v.mv_size - HASH_LEN : 0;
+
+		err = fn(arg, k.mv_size == 8 ? get_u64(k.mv_data) : 0,
+		    v.mv_data, n, whole ? (uint8_t *)v.mv_data + n : NULL);
+	}
+	mdb_cursor_close(cur);
+	reader_end(r);
+	return err;
+}
+
+/* Whether any audit record is linked to youth p. */
+static int
+lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	if (cur == NULL)
+		return 0;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		found = 1;
+		break;
+	}
+	mdb_cursor_close(cur);
+	return found;
+}
+
+/* sigid: signal id -> pseudonym . org. */
+static int
+lmdb_signal_locate(struct store_txn *t, uint64_t id, uint8_t *p,
+    uint32_t *org)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), id);
+	if (st_get(t, t->s->sigid, &k, &v) != 0)
+		return 0;
+	if (v.mv_size != PSEUDONYM_LEN + 4)
+		return -1;
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	if (org != NULL)
+		*org = get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN);
+	return 1;
+}
+
+static int
+lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
+{
+	struct key k;
+	MDB_val v;
+
+	key_u64(key_start(&k), match_id);
+	if (st_get(t, t->s->match_ids, &k, &v) != 0 ||
+	    v.mv_size != PSEUDONYM_LEN)
+		return 0;
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	return 1;
+}
+
+/* ---- the backend table ----------------------------------------------- */
+
+const struct store_backend store_backend_lmdb = {
+	.name = STORE_BACKEND_LMDB,
+	.audit_head = lmdb_audit_head,
+	.audit_append = lmdb_audit_append,
+	.audit_scan = lmdb_audit_scan,
+	.youth_audited = lmdb_youth_audited,
+	.signal_locate = lmdb_signal_locate,
+	.match_youth = lmdb_match_youth,
+	.outbox_seq = outbox_seq_alloc,
+	.outbox_put = lmdb_outbox_put,
+	.read_begin = lmdb_read_begin,
+	.read_end = lmdb_read_end,
+	.outbox_last = last_seq,
+	.cursor_get = lmdb_cursor_get,
+	.cursor_put = lmdb_cursor_put,
+	.outbox_scan = lmdb_outbox_scan,
+	.outbox_delete = lmdb_outbox_delete,
+	.outbox_erase = lmdb_outbox_erase,
+	.count_get = lmdb_count_get,
+	.count_add = lmdb_count_add,
+	.usage = lmdb_usage,
+	.id_alloc = id_alloc,
+	.match_get = lmdb_match_get,
+	.match_put = lmdb_match_put,
+	.match_delete = lmdb_match_delete,
+	.due_put = lmdb_due_put,
+	.due_delete = lmdb_due_delete,
+	.due_scan = lmdb_due_scan,
+	.archive_purge = lmdb_archive_purge,
+	.signal_get = lmdb_signal_get,
+	.signal_put = lmdb_signal_put,
+	.signal_delete = lmdb_signal_delete,
+	.youth_signals = lmdb_youth_signals,
+	.archive_put = lmdb_archive_put,
+	.new_signals_get = lmdb_new_signals_get,
+	.new_signals_put = lmdb_new_signals_put,
+	.org_signals = lmdb_org_signals,
+	.youth_archive = lmdb_youth_archive,
+	.archive_erase = lmdb_archive_erase,
+	.youth_audit = lmdb_youth_audit,
+	.youth_audit_unlink = lmdb_youth_audit_unlink,
+	.audit_get = lmdb_audit_get,
+};
+
+const struct store_backend *
+store_txn_backend(const struct store_txn *t)
+{
+	return &store_backend_lmdb;
+}
+
+const struct store_backend *
+store_reader_backend(const struct store_reader *r)
+{
+	return &store_backend_lmdb;
+}
+
+int64_t
+store_txn_now(const struct store_txn *t)
+{
+	return t->now;
+}
+
+void
+store_txn_set_now(struct store_txn *t, int64_t now)
+{
+	t->now = now;
+}
+
+int
+store_txn_error(const struct store_txn *t)
+{
+	return t->err;
+}
+
+int
+store_txn_fail(struct store_txn *t, int err)
+{
+	if (t->err == 0)
+		t->err = err;
+	return t->err;
+}
+
+/* ---- backup and compaction ------------------------------------------- */
+
+#define COPY_CHUNK	20000	/* puts per transaction of a logical copy */
+
+/* 1 if dir has no entries, 0 if it has, -1 (errno) if it cannot be read. */
+static int
+dir_is_empty(const char *dir)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	int empty = 1;
+
+	if (dp == NULL)
+		return -1;
+	while (empty && (de = readdir(dp)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			empty = 0;
+	closedir(dp);
+	return empty;
+}
+
+/* The named databases, as open_dbs and the copy know them. */
+static const char *const store_dbs[] = {
+	"signals", "by_org", "sigid", "expiry", "matches", "archive", "audit",
+	"meta", "outbox", "cursors", "match_ids", "escalate", "archive_time",
+	"youth_outbox", "outbox_youth", "youth_audit",
+};
+#define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
+
+/* Every record of database name, from rtx into the environment dst. */
+static int
+copy_db(MDB_txn *rtx, MDB_env *dst, const char *name)
+{
+	MDB_txn *wtx = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi from, to;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_dbi_open(rtx, name, 0, &from)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if ((rc = mdb_txn_begin(dst, NULL, 0, &wtx)) != 0 ||
+	    (rc = mdb_dbi_open(wtx, name, MDB_CREATE, &to)) != 0 ||
+	    (rc = mdb_cursor_open(rtx, from, &cur)) != 0)
+		goto done;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((rc = mdb_put(wtx, to, &k, &v, MDB_APPEND)) != 0)
+			goto done;
+		if (++n % COPY_CHUNK == 0) {
+			rc = mdb_txn_commit(wtx);
+			wtx = NULL;
+			if (rc != 0 || (rc = mdb_txn_begin(dst, NULL, 0,
+			    &wtx)) != 0)
+				goto done;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+done:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (wtx != NULL && rc == 0) {
+		rc = mdb_txn_commit(wtx);
+		wtx = NULL;
+	}
+	if (wtx != NULL)
+		mdb_txn_abort(wtx);
+	return rc;
+}
+
+/*
+ * A logical copy of the store into the new file `file`, mode 0600: every
+ * record put afresh into a new environment, so that the file holds live
+ * records only. A page copy (mdb_env_copy2, even compacting) carries the
+ * stale bytes LMDB leaves in the unused part of live pages, and so what
+ * an erasure removed. Synced to disk once, before it returns.
+ */
+static int
+copy_logical(struct store *s, const char *file, struct diag *d)
+{
+	MDB_env *dst = NULL;
+	MDB_txn *rtx = NULL;
+	int rc;
+
+	if ((rc = mdb_env_create(&dst)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(dst, 32)) != 0 ||
+	    (rc = mdb_env_set_mapsize(dst, s->map_size)) != 0 ||
+	    (rc = mdb_env_open(dst, file, MDB_NOSUBDIR | MDB_NOLOCK |
+	    MDB_NOSYNC, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rtx)) != 0)
+		goto done;
+	for (size_t i = 0; i < STORE_NDBS && rc == 0; i++)
+		rc = copy_db(rtx, dst, store_dbs[i]);
+	if (rc == 0)
+		rc = mdb_env_sync(dst, 1);
+done:
+	if (rtx != NULL)
+		mdb_txn_abort(rtx);
+	if (dst != NULL)
+		mdb_env_close(dst);
+	if (rc != 0)
+		diag_add(d, NULL, 0, "%s: %s", file, mdb_strerror(rc));
+	return rc == 0 ? 0 : -1;
+}
+
+/* fsync a file or folder by name; 0, or -1 with errno. */
+static int
+sync_path(const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The copy goes to a temporary name and is renamed to data.mdb only once
+ * it is whole and on disk (file and folder synced): a crash leaves no
+ * data.mdb that is not a complete store.
+ */
+static int
+copy_into(struct store *s, const char *dir, struct diag *d)
+{
+	char tmp[PATH_MAX], file[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s/%s", dir, STORE_PARTIAL) >=
+	    (int)sizeof(tmp) || snprintf(file, sizeof(file), "%s/data.mdb",
+	    dir) >= (int)sizeof(file)) {
+		diag_add(d, NULL, 0, "%s: path too long", dir);
+		return -1;
+	}
+	if (copy_logical(s, tmp, d) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	if (sync_path(tmp) == -1 || rename(tmp, file) == -1 ||
+	    sync_path(dir) == -1) {
+		diag_add(d, NULL, 0, "%s: %s", file, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* An existing backup folder: a folder, private, and empty. */
+static int
+backup_check_dir(const char *path, const struct stat *st, struct diag *d)
+{
+	int rc;
+
+	if (!S_ISDIR(st->st_mode)) {
+		diag_add(d, NULL, 0, "backup %s: exists and is not a "
+		    "directory; name a new or empty directory", path);
+		return -1;
+	}
+	if (st->st_mode & 077) {
+		diag_add(d, NULL, 0, "backup %s: the folder is accessible to "
+		    "its group or others (mode %03o): a backup holds personal "
+		    "data; make it private (chmod 700 %s) or name a new folder",
+		    path, (unsigned)(st->st_mode & 0777), path);
+		return -1;
+	}
+	if ((rc = dir_is_empty(path)) != 1) {
+		diag_add(d, NULL, 0, "backup %s: %s", path, rc == 0 ?
+		    "directory is not empty; name a new or empty directory" :
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_backup(struct store *s, const char *path, struct diag *d)
+{
+	struct stat st;
+	int made = 0;
+
+	if (stat(path, &st) == 0) {
+		if (backup_check_dir(path, &st, d) == -1)
+			return -1;
+	} else if (errno != ENOENT || mkdir(path, 0700) == -1) {
+		diag_add(d, NULL, 0, "backup %s: %s", path, strerror(errno));
+		return -1;
+	} else
+		made = 1;
+	if (copy_into(s, path, d) == -1) {
+		if (made)
+			rmdir(path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_compact(const struct store_options *o, struct diag *d,
+    size_t *before, size_t *after)
+{
+	char file[PATH_MAX + 16];
+	struct store *s;
+	struct stat st;
+	int rc;
+
+	if ((s = store_open(o, d)) == NULL)
+		return -1;
+	snprintf(file, sizeof(file), "%s/data.mdb", s->dir);
+	*before = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+	/* Renamed over data.mdb while this process alone has it open. */
+	rc = copy_into(s, s->dir, d);
+	*after = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+	store_close(s);
+	return rc;
+}

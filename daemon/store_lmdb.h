@@ -1,0 +1,162 @@
+/*
+ * Inside the LMDB backend: the layout of the store (its databases, keys
+ * and counters), the sticky-error wrapper and the transactions. Private
+ * to store_lmdb.c; the domain sees only store_backend.h.
+ */
+#ifndef VIX_STORE_LMDB_H
+#define VIX_STORE_LMDB_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "store.h"
+#include "store_backend.h"
+#include "store.pb-c.h"
+
+/*
+ * 2: outbox rows indexed by youth (youth_outbox, outbox_youth)
+ * 3: audit records indexed by youth (youth_audit), for the subject report
+ * 4: the count of uncoordinated matches kept in meta (COUNT_UNCOORDINATED)
+ * 5: the counts of active signals and of matches kept in meta too
+ */
+#define STORE_SCHEMA	5
+/*
+ * Matches not marked coordinated, kept by every write that puts or deletes
+ * a match (in its transaction), so that monitoring reads one value.
+ */
+#define COUNT_UNCOORDINATED	"count:uncoordinated"
+/* Active signals and matches, kept the same way (a scan is not needed). */
+#define COUNT_SIGNALS		"count:signals"
+#define COUNT_MATCHES		"count:matches"
+/* A copy being written, renamed to data.mdb once whole. */
+#define STORE_PARTIAL	"data.mdb.partial"
+#define KEY_MAX		64
+#define HASH_LEN	32
+#define STORE_BACKEND_LMDB	"lmdb"
+/* A failed write with less room than this left: the disk is full. */
+#define DISK_LOW	(1UL << 20)
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
+			 audit, meta, outbox, cursors, match_ids, escalate,
+			 archive_time, youth_outbox, outbox_youth, youth_audit;
+	size_t		 map_size;
+	unsigned	 quota_percent;
+	int64_t		 escalate_after;
+	char		 dir[PATH_MAX];
+	int		 lock_fd;	/* vixd.lock, held while open */
+};
+
+#define TOUCHED_MAX	64
+
+struct store_txn {
+	struct store		*s;
+	MDB_txn			*root;		/* the batch */
+	MDB_txn			*txn;		/* root, or the job's child */
+	int			 err;		/* sticky: first failure */
+	int64_t			 now;		/* of the current job: 0 unknown */
+	size_t			 job_touched;	/* ntouched when the job began */
+	uint32_t		 touched[TOUCHED_MAX];	/* outboxes written */
+	size_t			 ntouched;
+	int			 touched_all;	/* more than TOUCHED_MAX */
+	size_t			 quota_base;	/* map pages in use; 0: not yet */
+	size_t			 quota_live;	/* live pages at that moment */
+};
+
+struct store_reader {
+	struct store	*s;
+	MDB_txn		*txn;
+	struct store_txn rt;	/* txn, for the backend's operations */
+};
+
+struct key {
+	uint8_t	b[KEY_MAX];
+	size_t	n;
+};
+
+/* ---- keys ------------------------------------------------------------ */
+
+static inline struct key *
+key_start(struct key *k)
+{
+	k->n = 0;
+	return k;
+}
+
+static inline struct key *
+key_bytes(struct key *k, const void *p, size_t n)
+{
+	memcpy(k->b + k->n, p, n);
+	k->n += n;
+	return k;
+}
+
+static inline struct key *
+key_u32(struct key *k, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--)
+		k->b[k->n++] = (uint8_t)(v >> (8 * i));
+	return k;
+}
+
+static inline struct key *
+key_u64(struct key *k, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--)
+		k->b[k->n++] = (uint8_t)(v >> (8 * i));
+	return k;
+}
+
+static inline uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
+static inline MDB_val
+key_val(struct key *k)
+{
+	return (MDB_val){ .mv_size = k->n, .mv_data = k->b };
+}
+
+/* Iterate the entries of db whose key starts with prefix. */
+#define PREFIX_FOREACH(cur, prefix, k, v, rc)				\
+	for ((k) = key_val(prefix),					\
+	    (rc) = mdb_cursor_get((cur), &(k), &(v), MDB_SET_RANGE);	\
+	    (rc) == 0 && (k).mv_size >= (prefix)->n &&			\
+	    memcmp((k).mv_data, (prefix)->b, (prefix)->n) == 0;		\
+	    (rc) = mdb_cursor_get((cur), &(k), &(v), MDB_NEXT))
+
+
+/* In store_lmdb.c. */
+int	mdb_to_err(int rc, const char *what);
+void	st_fail(struct store_txn *t, int rc, const char *what);
+int	st_get(struct store_txn *t, MDB_dbi db, struct key *k, MDB_val *v);
+void	st_put(struct store_txn *t, MDB_dbi db, struct key *k, const void *p,
+    size_t n);
+void	st_put_msg(struct store_txn *t, MDB_dbi db, struct key *k, const
+    ProtobufCMessage *m);
+void	st_del(struct store_txn *t, MDB_dbi db, struct key *k);
+MDB_cursor *	st_cursor(struct store_txn *t, MDB_dbi db);
+uint64_t	count_get(struct store_txn *t, const char *name);
+void	count_add(struct store_txn *t, const char *name, int64_t delta);
+int	reader_begin(struct store_reader *r);
+void	reader_end(struct store_reader *r);
+uint64_t	last_seq(struct store_txn *t, uint32_t recipient);
+struct key	*youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p,
+    size_t *n);
+int	audit_value_decode(const MDB_val *v, struct store_audit_record *rec);
+
+#endif
