@@ -100,13 +100,9 @@ admin_metrics_store(struct evbuffer *b, const struct vixd_status *s)
 	    st->archived);
 	metric(b, "vix_audit_records", "gauge", "Records in the audit chain.",
 	    "", st->audit_records);
-	metric(b, "vix_lmdb_map_used_bytes", "gauge",
-	    "Bytes of the LMDB map in use.", "", st->map_used);
-	metric(b, "vix_lmdb_map_size_bytes", "gauge",
-	    "Bytes reserved for the LMDB map (map_size).", "", st->map_size);
-	metric(b, "vix_lmdb_quota_bytes", "gauge", "Map bytes in use beyond "
-	    "which new registrations are refused (quota_percent).", "",
-	    st->quota);
+	for (size_t i = 0; i < st->ngauges; i++)
+		metric(b, st->gauges[i].name, "gauge", st->gauges[i].help, "",
+		    st->gauges[i].value);
 	metrics_family(b, "vix_notifications_pending", "gauge",
 	    "Notifications not yet acknowledged by every consumer, by "
 	    "recipient.");

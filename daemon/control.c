@@ -625,8 +625,8 @@ task_status(struct ctl_task *t, struct evbuffer *b)
 	jsonw_kuint(&w, "matches_uncoordinated", st->matches_uncoordinated);
 	jsonw_kuint(&w, "archived", st->archived);
 	jsonw_kuint(&w, "audit_records", st->audit_records);
-	jsonw_kuint(&w, "map_used", st->map_used);
-	jsonw_kuint(&w, "map_size", st->map_size);
+	jsonw_kuint(&w, "map_used", st->bytes_used);
+	jsonw_kuint(&w, "map_size", st->bytes_reserved);
 	jsonw_kuint(&w, "quota", st->quota);
 	jsonw_key(&w, "pending");
 	jsonw_array(&w);

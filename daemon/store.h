@@ -318,17 +318,32 @@ struct store_pending {
 	int64_t			 oldest_age;	/* seconds, of the oldest of them */
 };
 
+/*
+ * A gauge the backend names itself (the LMDB map's bytes, say), rendered
+ * by /metrics as it comes: what a backend's room is differs by backend.
+ */
+struct store_gauge {
+	const char	*name;		/* a Prometheus metric name */
+	const char	*help;
+	uint64_t	 value;
+};
+
+#define STORE_GAUGES_MAX	4
+
 struct store_stats {
 	size_t			 signals;	/* active */
 	size_t			 matches;
 	size_t			 matches_uncoordinated;
 	size_t			 archived;
 	size_t			 audit_records;
-	size_t			 map_used;	/* bytes of the map in use */
-	size_t			 map_size;	/* bytes reserved */
+	size_t			 bytes_used;	/* of the room reserved */
+	size_t			 bytes_reserved;
 	size_t			 quota;		/* bytes allowed for new signals */
 	struct store_pending	*pending;	/* per organisation; malloc'd */
 	size_t			 npending;
+	/* The same room in the backend's own terms, for /metrics. */
+	struct store_gauge	 gauges[STORE_GAUGES_MAX];
+	size_t			 ngauges;
 };
 
 /*

@@ -123,7 +123,8 @@ struct store_backend {
 		    int64_t delta);
 	/*
 	 * What the backend knows of its size without a walk: archived,
-	 * audit_records, map_used, map_size and quota of out.
+	 * audit_records, bytes_used, bytes_reserved, quota, and gauges in
+	 * its own terms, of out.
 	 */
 	void	(*usage)(struct store_txn *, struct store_stats *out);
 

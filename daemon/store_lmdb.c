@@ -1224,9 +1224,18 @@ lmdb_usage(struct store_txn *t, struct store_stats *out)
 	out->audit_records = st.ms_entries;
 	mdb_env_info(s->env, &info);
 	mdb_env_stat(s->env, &st);
-	out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	out->map_size = info.me_mapsize;
+	out->bytes_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	out->bytes_reserved = info.me_mapsize;
 	out->quota = s->map_size / 100 * s->quota_percent;
+	out->gauges[0] = (struct store_gauge){ "vix_lmdb_map_used_bytes",
+	    "Bytes of the LMDB map in use.", out->bytes_used };
+	out->gauges[1] = (struct store_gauge){ "vix_lmdb_map_size_bytes",
+	    "Bytes reserved for the LMDB map (map_size).",
+	    out->bytes_reserved };
+	out->gauges[2] = (struct store_gauge){ "vix_lmdb_quota_bytes",
+	    "Map bytes in use beyond which new registrations are refused "
+	    "(quota_percent).", out->quota };
+	out->ngauges = 3;
 }
 
 /* ---- signals -------------------------------------------------------- */
