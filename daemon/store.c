@@ -178,10 +178,6 @@ match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 	store_txn_backend(t)->match_put(t, p, m, created);
 }
 
-/* ---- outbox ---------------------------------------------------------- */
-
-/* ---- transactions ---------------------------------------------------- */
-
 /* ---- domain operations ----------------------------------------------- */
 
 /*
@@ -564,6 +560,169 @@ store_list(struct store_reader *r, uint32_t org, uint64_t after,
 }
 
 /* ---- opening --------------------------------------------------------- */
+
+/*
+ * The domain's store: the backend it was opened with and the backend's
+ * own state. Transactions and readers are the backend's; the domain finds
+ * their table with store_txn_backend and store_reader_backend.
+ */
+struct store {
+	const struct store_backend	*be;
+	struct store_impl		*impl;
+};
+
+/* The backends this vixd was built with; the first is the default. */
+static const struct store_backend *const backends[] = {
+	&store_backend_lmdb,
+};
+
+#define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
+
+/* The backend o names (NULL: the default); NULL after adding to d. */
+static const struct store_backend *
+backend_named(const struct store_options *o, struct diag *d)
+{
+	char names[128] = "";
+
+	if (o->backend == NULL)
+		return backends[0];
+	for (size_t i = 0; i < NBACKENDS; i++) {
+		if (strcmp(o->backend, backends[i]->name) == 0)
+			return backends[i];
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+		    "%s%s", i ? ", " : "", backends[i]->name);
+	}
+	diag_add(d, NULL, 0, "store %s: unknown storage backend \"%s\" "
+	    "(this vixd has: %s)", o->dir ? o->dir : "", o->backend, names);
+	return NULL;
+}
+
+struct store *
+store_open(const struct store_options *o, struct diag *d)
+{
+	const struct store_backend *be;
+	struct store *s;
+
+	if ((be = backend_named(o, d)) == NULL)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		diag_add(d, NULL, 0, "store %s: out of memory", o->dir);
+		return NULL;
+	}
+	s->be = be;
+	if ((s->impl = be->open(o, d)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	s->be->close(s->impl);
+	free(s);
+}
+
+int
+store_check_key(struct store *s, const char *key_id, const char *key_file,
+    struct diag *d)
+{
+	return s->be->check_key(s->impl, key_id, key_file, d);
+}
+
+int
+store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
+{
+	return s->be->bind_orgs(s->impl, orgs, d);
+}
+
+int
+store_backup(struct store *s, const char *path, struct diag *d)
+{
+	if (s->be->backup == NULL) {
+		diag_add(d, NULL, 0, "backup %s: the %s backend has no copy of "
+		    "its own; back the database up with its tools", path,
+		    s->be->name);
+		return -1;
+	}
+	return s->be->backup(s->impl, path, d);
+}
+
+int
+store_compact(const struct store_options *o, struct diag *d,
+    size_t *before, size_t *after)
+{
+	const struct store_backend *be;
+
+	if ((be = backend_named(o, d)) == NULL)
+		return -1;
+	if (be->compact == NULL) {
+		diag_add(d, NULL, 0, "store %s: the %s backend is not "
+		    "compacted by vixd", o->dir, be->name);
+		return -1;
+	}
+	return be->compact(o, d, before, after);
+}
+
+/* ---- transactions and readers ------------------------------------------ */
+
+struct store_txn *
+store_write_begin(struct store *s, int *err)
+{
+	return s->be->write_begin(s->impl, err);
+}
+
+int
+store_write_commit(struct store_txn *t)
+{
+	return store_txn_backend(t)->write_commit(t);
+}
+
+void
+store_write_abort(struct store_txn *t)
+{
+	store_txn_backend(t)->write_abort(t);
+}
+
+int
+store_job_begin(struct store_txn *t)
+{
+	return store_txn_backend(t)->job_begin(t);
+}
+
+int
+store_job_end(struct store_txn *t, int err)
+{
+	return store_txn_backend(t)->job_end(t, err);
+}
+
+int
+store_over_quota(struct store_txn *t, char *why, size_t len)
+{
+	return store_txn_backend(t)->over_quota(t, why, len);
+}
+
+size_t
+store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
+{
+	return store_txn_backend(t)->touched(t, out, max, all);
+}
+
+struct store_reader *
+store_reader_new(struct store *s)
+{
+	return s->be->reader_new(s->impl);
+}
+
+void
+store_reader_free(struct store_reader *r)
+{
+	if (r != NULL)
+		store_reader_backend(r)->reader_free(r);
+}
 
 /* Walk the audit chain from the start; *bad is the first record that fails. */
 /* Every audit record in order, decoded, for inspection and export. */

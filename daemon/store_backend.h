@@ -45,8 +45,39 @@ enum store_count {
 	STORE_COUNT_UNCOORDINATED,	/* of those, not marked coordinated */
 };
 
+/* A backend's open store: its own type, opaque to the domain. */
+struct store_impl;
+
 struct store_backend {
 	const char	*name;		/* as in store_options.backend */
+
+	/*
+	 * The store's life and its transactions, as store.h describes them
+	 * under the names store_open ... store_compact (store.c calls these
+	 * through the table). backup and compact may be NULL: the backend
+	 * has no such copy, and the store.h calls refuse with a message.
+	 */
+	struct store_impl *(*open)(const struct store_options *,
+		    struct diag *);
+	void	(*close)(struct store_impl *);
+	int	(*check_key)(struct store_impl *, const char *key_id,
+		    const char *key_file, struct diag *);
+	int	(*bind_orgs)(struct store_impl *, struct orgs *,
+		    struct diag *);
+	struct store_txn *(*write_begin)(struct store_impl *, int *err);
+	int	(*write_commit)(struct store_txn *);
+	void	(*write_abort)(struct store_txn *);
+	int	(*job_begin)(struct store_txn *);
+	int	(*job_end)(struct store_txn *, int err);
+	struct store_reader *(*reader_new)(struct store_impl *);
+	void	(*reader_free)(struct store_reader *);
+	int	(*over_quota)(struct store_txn *, char *why, size_t len);
+	size_t	(*touched)(struct store_txn *, uint32_t *out, size_t max,
+		    int *all);
+	int	(*backup)(struct store_impl *, const char *path,
+		    struct diag *);
+	int	(*compact)(const struct store_options *, struct diag *,
+		    size_t *before, size_t *after);
 
 	/*
 	 * The head of the audit chain as the transaction sees it: its

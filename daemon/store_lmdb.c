@@ -32,6 +32,15 @@
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
 
+/* The store's life and transactions, in the backend table below. */
+static struct store_impl *lmdb_open(const struct store_options *,
+		    struct diag *);
+static void	 lmdb_close(struct store_impl *);
+static int	 lmdb_backup(struct store_impl *, const char *,
+		    struct diag *);
+static int	 lmdb_compact(const struct store_options *, struct diag *,
+		    size_t *, size_t *);
+
 /* ---- the sticky-error wrapper ---------------------------------------- */
 
 int
@@ -57,7 +66,7 @@ mdb_to_err(int rc, const char *what)
  * EIO: on a disk with no room left that is a full disk, not a fault.
  */
 static int
-commit_to_err(struct store *s, int rc)
+commit_to_err(struct store_impl *s, int rc)
 {
 	struct statvfs vfs;
 	unsigned long long avail;
@@ -273,8 +282,8 @@ audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
 
 /* ---- transactions ---------------------------------------------------- */
 
-struct store_txn *
-store_write_begin(struct store *s, int *err)
+static struct store_txn *
+lmdb_write_begin(struct store_impl *s, int *err)
 {
 	struct store_txn *t = calloc(1, sizeof(*t));
 	int rc;
@@ -294,8 +303,8 @@ store_write_begin(struct store *s, int *err)
 	return t;
 }
 
-int
-store_write_commit(struct store_txn *t)
+static int
+lmdb_write_commit(struct store_txn *t)
 {
 	int rc, err = 0;
 
@@ -307,15 +316,15 @@ store_write_commit(struct store_txn *t)
 	return err;
 }
 
-void
-store_write_abort(struct store_txn *t)
+static void
+lmdb_write_abort(struct store_txn *t)
 {
 	mdb_txn_abort(t->root);
 	free(t);
 }
 
-int
-store_job_begin(struct store_txn *t)
+static int
+lmdb_job_begin(struct store_txn *t)
 {
 	int rc;
 
@@ -329,8 +338,8 @@ store_job_begin(struct store_txn *t)
 	return 0;
 }
 
-int
-store_job_end(struct store_txn *t, int err)
+static int
+lmdb_job_end(struct store_txn *t, int err)
 {
 	int rc;
 
@@ -351,8 +360,8 @@ store_job_end(struct store_txn *t, int err)
 
 /* ---- readers --------------------------------------------------------- */
 
-struct store_reader *
-store_reader_new(struct store *s)
+static struct store_reader *
+lmdb_reader_new(struct store_impl *s)
 {
 	struct store_reader *r = calloc(1, sizeof(*r));
 
@@ -361,8 +370,8 @@ store_reader_new(struct store *s)
 	return r;
 }
 
-void
-store_reader_free(struct store_reader *r)
+static void
+lmdb_reader_free(struct store_reader *r)
 {
 	if (r == NULL)
 		return;
@@ -420,7 +429,7 @@ store_counts(struct store_reader *r, size_t *signals, size_t *matches,
 static size_t
 live_pages(struct store_txn *t, size_t *psize)
 {
-	struct store *s = t->s;
+	struct store_impl *s = t->s;
 	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
 	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
 	    s->match_ids, s->escalate, s->archive_time, s->youth_outbox,
@@ -447,10 +456,10 @@ live_pages(struct store_txn *t, size_t *psize)
  * what this batch added since it first asked, so that a large batch
  * cannot run past the quota before it commits.
  */
-int
-store_over_quota(struct store_txn *t, char *why, size_t len)
+static int
+lmdb_over_quota(struct store_txn *t, char *why, size_t len)
 {
-	struct store *s = t->s;
+	struct store_impl *s = t->s;
 	size_t live, psize, used, limit;
 	MDB_envinfo info;
 
@@ -475,7 +484,7 @@ store_over_quota(struct store_txn *t, char *why, size_t len)
 /* ---- opening, schema and migrations ---------------------------------- */
 
 static int
-open_dbs(struct store *s, struct diag *d)
+open_dbs(struct store_impl *s, struct diag *d)
 {
 	struct { const char *name; MDB_dbi *dbi; } dbs[] = {
 		{ "signals", &s->signals }, { "by_org", &s->by_org },
@@ -795,7 +804,7 @@ migrate_count_records(struct store_txn *t)
 
 /* The schema version, migrating an older store. */
 static int
-check_schema(struct store *s, const char *dir, struct diag *d)
+check_schema(struct store_impl *s, const char *dir, struct diag *d)
 {
 	struct store_txn t = { .s = s };
 	struct key k;
@@ -842,7 +851,7 @@ check_schema(struct store *s, const char *dir, struct diag *d)
  * from under a running vixd.
  */
 static int
-store_lock(struct store *s, struct diag *d)
+store_lock(struct store_impl *s, struct diag *d)
 {
 	char path[PATH_MAX];
 
@@ -865,25 +874,14 @@ store_lock(struct store *s, struct diag *d)
 	return 0;
 }
 
-/* Whether o names a backend this vixd has; adds the problem to d if not. */
-static int
-backend_known(const struct store_options *o, struct diag *d)
-{
-	if (o->backend == NULL || strcmp(o->backend, STORE_BACKEND_LMDB) == 0)
-		return 1;
-	diag_add(d, NULL, 0, "store %s: unknown storage backend \"%s\" "
-	    "(this vixd has: %s)", o->dir ? o->dir : "", o->backend,
-	    STORE_BACKEND_LMDB);
-	return 0;
-}
 
-struct store *
-store_open(const struct store_options *o, struct diag *d)
+static struct store_impl *
+lmdb_open(const struct store_options *o, struct diag *d)
 {
-	struct store *s;
+	struct store_impl *s;
 	int rc, dead;
 
-	if (!backend_known(o, d) || (s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->map_size = o->map_size;
 	s->quota_percent = o->quota_percent;
@@ -896,7 +894,7 @@ store_open(const struct store_options *o, struct diag *d)
 		return NULL;
 	}
 	if (store_lock(s, d) == -1) {
-		store_close(s);
+		lmdb_close(s);
 		return NULL;
 	}
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
@@ -913,19 +911,19 @@ store_open(const struct store_options *o, struct diag *d)
 		else
 			diag_add(d, NULL, 0, "store %s: %s", o->dir,
 			    mdb_strerror(rc));
-		store_close(s);
+		lmdb_close(s);
 		return NULL;
 	}
 	mdb_reader_check(s->env, &dead);
 	if (open_dbs(s, d) == -1 || check_schema(s, o->dir, d) == -1) {
-		store_close(s);
+		lmdb_close(s);
 		return NULL;
 	}
 	return s;
 }
 
-void
-store_close(struct store *s)
+static void
+lmdb_close(struct store_impl *s)
 {
 	if (s == NULL)
 		return;
@@ -937,7 +935,7 @@ store_close(struct store *s)
 }
 
 static int
-key_id_record(struct store *s, const char *key_id, struct diag *d)
+key_id_record(struct store_impl *s, const char *key_id, struct diag *d)
 {
 	struct store_txn t = { .s = s };
 	struct key k;
@@ -962,8 +960,8 @@ key_id_record(struct store *s, const char *key_id, struct diag *d)
 	return 0;
 }
 
-int
-store_check_key(struct store *s, const char *key_id, const char *key_file,
+static int
+lmdb_check_key(struct store_impl *s, const char *key_id, const char *key_file,
     struct diag *d)
 {
 	char have[80] = "";
@@ -998,8 +996,8 @@ store_check_key(struct store *s, const char *key_id, const char *key_file,
 }
 
 /* meta "org:<OIN>" -> store id; new OINs get the next id. */
-int
-store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
+static int
+lmdb_bind_orgs(struct store_impl *s, struct orgs *orgs, struct diag *d)
 {
 	struct store_txn t = { .s = s };
 	struct key k;
@@ -1214,7 +1212,7 @@ lmdb_count_add(struct store_txn *t, enum store_count c, int64_t delta)
 static void
 lmdb_usage(struct store_txn *t, struct store_stats *out)
 {
-	struct store *s = t->s;
+	struct store_impl *s = t->s;
 	MDB_envinfo info;
 	MDB_stat st;
 
@@ -1708,8 +1706,8 @@ touch(struct store_txn *t, uint32_t recipient)
 		t->touched[t->ntouched++] = recipient;
 }
 
-size_t
-store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
+static size_t
+lmdb_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
 {
 	size_t n = t->ntouched < max ? t->ntouched : max;
 
@@ -1873,6 +1871,21 @@ lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
 
 const struct store_backend store_backend_lmdb = {
 	.name = STORE_BACKEND_LMDB,
+	.open = lmdb_open,
+	.close = lmdb_close,
+	.check_key = lmdb_check_key,
+	.bind_orgs = lmdb_bind_orgs,
+	.write_begin = lmdb_write_begin,
+	.write_commit = lmdb_write_commit,
+	.write_abort = lmdb_write_abort,
+	.job_begin = lmdb_job_begin,
+	.job_end = lmdb_job_end,
+	.reader_new = lmdb_reader_new,
+	.reader_free = lmdb_reader_free,
+	.over_quota = lmdb_over_quota,
+	.touched = lmdb_touched,
+	.backup = lmdb_backup,
+	.compact = lmdb_compact,
 	.audit_head = lmdb_audit_head,
 	.audit_append = lmdb_audit_append,
 	.audit_scan = lmdb_audit_scan,
@@ -2033,7 +2046,7 @@ done:
  * an erasure removed. Synced to disk once, before it returns.
  */
 static int
-copy_logical(struct store *s, const char *file, struct diag *d)
+copy_logical(struct store_impl *s, const char *file, struct diag *d)
 {
 	MDB_env *dst = NULL;
 	MDB_txn *rtx = NULL;
@@ -2079,7 +2092,7 @@ sync_path(const char *path)
  * data.mdb that is not a complete store.
  */
 static int
-copy_into(struct store *s, const char *dir, struct diag *d)
+copy_into(struct store_impl *s, const char *dir, struct diag *d)
 {
 	char tmp[PATH_MAX], file[PATH_MAX];
 
@@ -2129,8 +2142,8 @@ backup_check_dir(const char *path, const struct stat *st, struct diag *d)
 	return 0;
 }
 
-int
-store_backup(struct store *s, const char *path, struct diag *d)
+static int
+lmdb_backup(struct store_impl *s, const char *path, struct diag *d)
 {
 	struct stat st;
 	int made = 0;
@@ -2151,22 +2164,22 @@ store_backup(struct store *s, const char *path, struct diag *d)
 	return 0;
 }
 
-int
-store_compact(const struct store_options *o, struct diag *d,
+static int
+lmdb_compact(const struct store_options *o, struct diag *d,
     size_t *before, size_t *after)
 {
 	char file[PATH_MAX + 16];
-	struct store *s;
+	struct store_impl *s;
 	struct stat st;
 	int rc;
 
-	if ((s = store_open(o, d)) == NULL)
+	if ((s = lmdb_open(o, d)) == NULL)
 		return -1;
 	snprintf(file, sizeof(file), "%s/data.mdb", s->dir);
 	*before = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
 	/* Renamed over data.mdb while this process alone has it open. */
 	rc = copy_into(s, s->dir, d);
 	*after = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
-	store_close(s);
+	lmdb_close(s);
 	return rc;
 }

@@ -40,7 +40,7 @@
 /* A failed write with less room than this left: the disk is full. */
 #define DISK_LOW	(1UL << 20)
 
-struct store {
+struct store_impl {
 	MDB_env		*env;
 	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
 			 audit, meta, outbox, cursors, match_ids, escalate,
@@ -55,7 +55,7 @@ struct store {
 #define TOUCHED_MAX	64
 
 struct store_txn {
-	struct store		*s;
+	struct store_impl		*s;
 	MDB_txn			*root;		/* the batch */
 	MDB_txn			*txn;		/* root, or the job's child */
 	int			 err;		/* sticky: first failure */
@@ -69,7 +69,7 @@ struct store_txn {
 };
 
 struct store_reader {
-	struct store	*s;
+	struct store_impl	*s;
 	MDB_txn		*txn;
 	struct store_txn rt;	/* txn, for the backend's operations */
 };
