@@ -43,74 +43,9 @@ static const char orgs_conf_more[] =
     "name = Huisartsenpraktijk Test\n"
     "roles = register\n";
 
-static char *dir;		/* the test's temporary folder */
-static char *dbdir;		/* the store inside it */
-static struct store *st;
-static struct orgs *orgs;
-static struct store_reader *rd;
-static const struct org *wijk, *jz, *vt, *ggd;
+#include "store_tests.h"
 
 /* ---- helpers, over the shared fixture --------------------------------- */
-
-static struct store *
-open_store(size_t map_size, unsigned quota)
-{
-	return storefix_open(dbdir, map_size, quota, 14 * 86400);
-}
-
-/* Open the store (map_size, quota) with the four organisations bound. */
-static void
-start(size_t map_size, unsigned quota)
-{
-	st = open_store(map_size, quota);
-	orgs = storefix_orgs_load(dir, orgs_conf);
-	storefix_bind(st, orgs);
-	wijk = storefix_org(orgs, "wijk");
-	jz = storefix_org(orgs, "jz");
-	vt = storefix_org(orgs, "vt");
-	ggd = storefix_org(orgs, "ggd");
-	rd = store_reader_new(st);
-	cr_assert_not_null(rd);
-}
-
-static void
-stop(void)
-{
-	store_reader_free(rd);
-	rd = NULL;
-	store_close(st);
-	st = NULL;
-}
-
-static void
-setup(void)
-{
-	dir = storefix_tmpdir("store", &dbdir);
-}
-
-static void
-setup_started(void)
-{
-	setup();
-	start(MAP_SIZE, 90);
-}
-
-static void
-teardown(void)
-{
-	stop();
-	orgs_unref(orgs);
-	orgs = NULL;
-	storefix_tmpdir_remove(dir, dbdir);
-	dir = NULL;
-	dbdir = NULL;
-}
-
-static void
-pseudonym(uint8_t *p, unsigned youth)
-{
-	storefix_pseudonym(p, FILL, youth);
-}
 
 static void
 reg_in(struct store_register_in *in, const struct org *o, unsigned youth,
