@@ -13,6 +13,7 @@ err_to_status(int err)
 	case VIX_E_FULL:	return VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED;
 	case VIX_E_LIMIT:	return VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED;
 	case VIX_E_UNAVAILABLE:	return VIX__V1__STATUS__CODE__UNAVAILABLE;
+	case VIX_E_CONFLICT:	return VIX__V1__STATUS__CODE__UNAVAILABLE;
 	case VIX_E_PRECONDITION: return VIX__V1__STATUS__CODE__FAILED_PRECONDITION;
 	default:		return VIX__V1__STATUS__CODE__INTERNAL;
 	}
@@ -29,6 +30,7 @@ err_name(int err)
 	case VIX_E_FULL:	return "resource_exhausted";
 	case VIX_E_LIMIT:	return "daily_cap";
 	case VIX_E_UNAVAILABLE:	return "unavailable";
+	case VIX_E_CONFLICT:	return "conflict";
 	case VIX_E_PRECONDITION: return "failed_precondition";
 	default:		return "internal";
 	}

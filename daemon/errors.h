@@ -12,6 +12,12 @@ enum vix_err {
 	VIX_E_UNAVAILABLE = -6,	/* UNAVAILABLE: shutting down */
 	VIX_E_PRECONDITION = -7,	/* FAILED_PRECONDITION */
 	VIX_E_LIMIT = -8,	/* RESOURCE_EXHAUSTED: an organisation's daily cap */
+	/*
+	 * Internal: the transaction lost to another writer's (a deadlock or
+	 * a serialization failure); nothing of it is stored and it can run
+	 * again. Answered as UNAVAILABLE if it still fails.
+	 */
+	VIX_E_CONFLICT = -9,
 };
 
 /* The vix.v1.Status.Code for an error. */

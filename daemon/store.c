@@ -708,7 +708,114 @@ store_over_quota(struct store_txn *t, char *why, size_t len)
 size_t
 store_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
 {
-	return store_txn_backend(t)->touched(t, out, max, all);
+	size_t n = t->ntouched < max ? t->ntouched : max;
+
+	memcpy(out, t->touched, n * sizeof(*out));
+	*all = t->touched_all || t->ntouched > max;
+	return n;
+}
+
+int
+store_counts(struct store_reader *r, size_t *signals, size_t *matches,
+    size_t *archived)
+{
+	const struct store_backend *be = r->be;
+	struct store_stats st;
+	struct store_txn *t;
+	int err;
+
+	if ((t = be->read_begin(r, &err)) == NULL)
+		return err;
+	memset(&st, 0, sizeof(st));
+	*signals = (size_t)be->count_get(t, STORE_COUNT_SIGNALS);
+	*matches = (size_t)be->count_get(t, STORE_COUNT_MATCHES);
+	be->usage(t, &st);
+	*archived = st.archived;
+	err = store_txn_error(t);
+	be->read_end(r);
+	return err;
+}
+
+/* ---- the common part of transactions ------------------------------------ */
+
+void
+store_txn_init(struct store_txn *t, const struct store_backend *be,
+    struct store_impl *s, int64_t escalate_after)
+{
+	memset(t, 0, sizeof(*t));
+	t->be = be;
+	t->s = s;
+	t->escalate_after = escalate_after;
+}
+
+void
+store_txn_touch(struct store_txn *t, uint32_t recipient)
+{
+	for (size_t i = 0; i < t->ntouched; i++)
+		if (t->touched[i] == recipient)
+			return;
+	if (t->ntouched == STORE_TOUCHED_MAX)
+		t->touched_all = 1;
+	else
+		t->touched[t->ntouched++] = recipient;
+}
+
+void
+store_txn_job_mark(struct store_txn *t)
+{
+	t->err = 0;
+	t->now = 0;
+	t->job_touched = t->ntouched;
+}
+
+void
+store_txn_job_undo(struct store_txn *t)
+{
+	t->ntouched = t->job_touched;
+}
+
+const struct store_backend *
+store_txn_backend(const struct store_txn *t)
+{
+	return t->be;
+}
+
+const struct store_backend *
+store_reader_backend(const struct store_reader *r)
+{
+	return r->be;
+}
+
+int64_t
+store_escalate_after(const struct store_txn *t)
+{
+	return t->escalate_after;
+}
+
+int64_t
+store_txn_now(const struct store_txn *t)
+{
+	return t->now;
+}
+
+void
+store_txn_set_now(struct store_txn *t, int64_t now)
+{
+	t->now = now;
+}
+
+int
+store_txn_error(const struct store_txn *t)
+{
+	return t->err;
+}
+
+int
+store_txn_fail(struct store_txn *t, int err)
+{
+	if (t->err == 0)
+		t->err = err;
+	return t->err;
 }
 
 struct store_reader *

@@ -26,10 +26,18 @@ struct store_options {
 	unsigned	 quota_percent;	/* writes refused above this use */
 	int64_t		 escalate_after; /* seconds a match may stay uncoordinated */
 	/*
-	 * The storage backend by name: NULL or "lmdb" (the only one yet);
-	 * store_open refuses any other, naming it.
+	 * The storage backend by name: NULL or "lmdb", or "postgresql" when
+	 * this vixd was built with it; store_open refuses any other, naming
+	 * it.
 	 */
 	const char	*backend;
+	/*
+	 * postgresql: the libpq connection string (several hosts with
+	 * target_session_attrs=read-write follow the primary), and the file
+	 * holding the password (mode 0600 or stricter), NULL: none.
+	 */
+	const char	*conninfo;
+	const char	*password_file;
 };
 
 /*

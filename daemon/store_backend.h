@@ -48,6 +48,44 @@ enum store_count {
 /* A backend's open store: its own type, opaque to the domain. */
 struct store_impl;
 
+/* Outboxes a transaction remembers having written to (store_touched). */
+#define STORE_TOUCHED_MAX	64
+
+/*
+ * The part of a transaction every backend shares and the domain reads: a
+ * backend's own transaction begins with it (struct lmdb_txn, pg_txn), made
+ * by store_txn_init, and the table's operations cast it back.
+ */
+struct store_txn {
+	const struct store_backend *be;
+	struct store_impl	*s;
+	int64_t			 escalate_after; /* store_options */
+	int			 err;		/* sticky: first failure */
+	int64_t			 now;		/* of the current job: 0 unknown */
+	size_t			 job_touched;	/* ntouched when the job began */
+	uint32_t		 touched[STORE_TOUCHED_MAX];
+	size_t			 ntouched;
+	int			 touched_all;	/* more than STORE_TOUCHED_MAX */
+};
+
+/* The same for a reader: a backend's reader begins with it. */
+struct store_reader {
+	const struct store_backend *be;
+	struct store_impl	*s;
+};
+
+/*
+ * An audit record's seq is its chain in the high bits and its place in
+ * the chain (from 1) in the low STORE_AUDIT_CHAIN_SHIFT: a backend with
+ * one writer has one chain, 0; one with several writers gives each its
+ * own chain, so that no lock is held across every commit. Each chain is
+ * verified on its own, from a zero hash.
+ */
+#define STORE_AUDIT_CHAIN_SHIFT	40
+#define STORE_AUDIT_CHAIN(seq)	((seq) >> STORE_AUDIT_CHAIN_SHIFT)
+#define STORE_AUDIT_PLACE(seq)	((seq) & ((UINT64_C(1) << \
+				    STORE_AUDIT_CHAIN_SHIFT) - 1))
+
 struct store_backend {
 	const char	*name;		/* as in store_options.backend */
 
@@ -72,17 +110,33 @@ struct store_backend {
 	struct store_reader *(*reader_new)(struct store_impl *);
 	void	(*reader_free)(struct store_reader *);
 	int	(*over_quota)(struct store_txn *, char *why, size_t len);
-	size_t	(*touched)(struct store_txn *, uint32_t *out, size_t max,
-		    int *all);
 	int	(*backup)(struct store_impl *, const char *path,
 		    struct diag *);
 	int	(*compact)(const struct store_options *, struct diag *,
 		    size_t *before, size_t *after);
 
 	/*
-	 * The head of the audit chain as the transaction sees it: its
-	 * last record's seq and hash (0 and zeroes when empty). Read inside
-	 * the transaction, so that concurrent writers chain correctly.
+	 * Optional, for a backend several vixd share (NULL: this vixd is the
+	 * only writer). watch: from now on call published (on a thread of
+	 * the backend's) when another writer's commit grew outboxes, as the
+	 * writer's own hook is called; a wake-up only, the rows are the
+	 * truth. unwatch stops it before close. exclusive: whether this
+	 * transaction may do the named work that one writer at a time does
+	 * (a sweep), held until it ends; 0 if another writer is doing it.
+	 * reachable: whether the last attempt found the database writable.
+	 */
+	int	(*watch)(struct store_impl *, void (*published)(void *arg,
+		    const uint32_t *recipients, size_t n, int all), void *arg,
+		    struct diag *);
+	void	(*unwatch)(struct store_impl *);
+	int	(*exclusive)(struct store_txn *, const char *what);
+	int	(*reachable)(struct store_impl *);
+
+	/*
+	 * The head of this writer's audit chain as the transaction sees
+	 * it: its last record's seq and hash (when empty: the chain's seq
+	 * with place 0, and zeroes). Read inside the transaction, so that
+	 * records chain correctly whoever wrote the one before.
 	 */
 	void	(*audit_head)(struct store_txn *, uint64_t *seq,
 		    uint8_t *hash);
@@ -94,7 +148,8 @@ struct store_backend {
 		    const void *record, size_t len, const uint8_t *hash,
 		    const uint8_t *youth);
 	/*
-	 * Call fn for every audit record in seq order; a non-zero return
+	 * Call fn for every audit record in seq order (chain by chain, each
+	 * in order of place); a non-zero return
 	 * stops the scan and is returned. A record the backend cannot read
 	 * is passed with len 0.
 	 */
@@ -256,6 +311,16 @@ extern const struct store_backend store_backend_lmdb;
 /* The backend of a transaction or a reader. */
 const struct store_backend *store_txn_backend(const struct store_txn *);
 const struct store_backend *store_reader_backend(const struct store_reader *);
+
+/* Fill the common part of a new transaction of s. */
+void	store_txn_init(struct store_txn *, const struct store_backend *,
+	    struct store_impl *s, int64_t escalate_after);
+/* Remember that the current job wrote to recipient's outbox. */
+void	store_txn_touch(struct store_txn *, uint32_t recipient);
+/* A job begins: what it touches can be forgotten with store_txn_undo. */
+void	store_txn_job_mark(struct store_txn *);
+/* The job's writes are gone: so are the outboxes it touched. */
+void	store_txn_job_undo(struct store_txn *);
 
 /* Seconds a match may stay uncoordinated (store_options). */
 int64_t	store_escalate_after(const struct store_txn *);

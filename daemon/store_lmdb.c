@@ -98,7 +98,7 @@ st_get(struct store_txn *t, MDB_dbi db, struct key *k, MDB_val *v)
 
 	if (t->err)
 		return -1;
-	if ((rc = mdb_get(t->txn, db, &kv, v)) == 0 || rc == MDB_NOTFOUND)
+	if ((rc = mdb_get(LT(t)->txn, db, &kv, v)) == 0 || rc == MDB_NOTFOUND)
 		return rc;
 	st_fail(t, rc, "get");
 	return -1;
@@ -111,7 +111,7 @@ st_put(struct store_txn *t, MDB_dbi db, struct key *k, const void *p,
 	MDB_val kv = key_val(k), vv = { .mv_size = n, .mv_data = (void *)p };
 	int rc;
 
-	if (t->err == 0 && (rc = mdb_put(t->txn, db, &kv, &vv, 0)) != 0)
+	if (t->err == 0 && (rc = mdb_put(LT(t)->txn, db, &kv, &vv, 0)) != 0)
 		st_fail(t, rc, "put");
 }
 
@@ -126,7 +126,7 @@ st_put_msg(struct store_txn *t, MDB_dbi db, struct key *k,
 	if (t->err)
 		return;
 	vv.mv_size = protobuf_c_message_get_packed_size(m);
-	if ((rc = mdb_put(t->txn, db, &kv, &vv, MDB_RESERVE)) != 0) {
+	if ((rc = mdb_put(LT(t)->txn, db, &kv, &vv, MDB_RESERVE)) != 0) {
 		st_fail(t, rc, "put");
 		return;
 	}
@@ -139,7 +139,7 @@ st_del(struct store_txn *t, MDB_dbi db, struct key *k)
 	MDB_val kv = key_val(k);
 	int rc;
 
-	if (t->err == 0 && (rc = mdb_del(t->txn, db, &kv, NULL)) != 0 &&
+	if (t->err == 0 && (rc = mdb_del(LT(t)->txn, db, &kv, NULL)) != 0 &&
 	    rc != MDB_NOTFOUND)
 		st_fail(t, rc, "del");
 }
@@ -150,7 +150,7 @@ st_cursor(struct store_txn *t, MDB_dbi db)
 	MDB_cursor *c = NULL;
 	int rc;
 
-	if (t->err == 0 && (rc = mdb_cursor_open(t->txn, db, &c)) != 0)
+	if (t->err == 0 && (rc = mdb_cursor_open(LT(t)->txn, db, &c)) != 0)
 		st_fail(t, rc, "cursor");
 	return c;
 }
@@ -285,20 +285,21 @@ audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
 static struct store_txn *
 lmdb_write_begin(struct store_impl *s, int *err)
 {
-	struct store_txn *t = calloc(1, sizeof(*t));
+	struct lmdb_txn *lt = calloc(1, sizeof(*lt));
+	struct store_txn *t = &lt->base;
 	int rc;
 
-	if (t == NULL) {
+	if (lt == NULL) {
 		*err = VIX_E_STORE;
 		return NULL;
 	}
-	t->s = s;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t->root)) != 0) {
+	store_txn_init(t, &store_backend_lmdb, s, s->escalate_after);
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &LT(t)->root)) != 0) {
 		*err = mdb_to_err(rc, "begin write transaction");
 		free(t);
 		return NULL;
 	}
-	t->txn = t->root;
+	LT(t)->txn = LT(t)->root;
 	*err = 0;
 	return t;
 }
@@ -309,7 +310,7 @@ lmdb_write_commit(struct store_txn *t)
 	int rc, err = 0;
 
 	/* A failed commit frees the transaction: never abort it again. */
-	if ((rc = mdb_txn_commit(t->root)) != 0) {
+	if ((rc = mdb_txn_commit(LT(t)->root)) != 0) {
 		err = commit_to_err(t->s, rc);
 	}
 	free(t);
@@ -319,7 +320,7 @@ lmdb_write_commit(struct store_txn *t)
 static void
 lmdb_write_abort(struct store_txn *t)
 {
-	mdb_txn_abort(t->root);
+	mdb_txn_abort(LT(t)->root);
 	free(t);
 }
 
@@ -328,11 +329,9 @@ lmdb_job_begin(struct store_txn *t)
 {
 	int rc;
 
-	t->err = 0;
-	t->now = 0;
-	t->job_touched = t->ntouched;
-	if ((rc = mdb_txn_begin(t->s->env, t->root, 0, &t->txn)) != 0) {
-		t->txn = t->root;
+	store_txn_job_mark(t);
+	if ((rc = mdb_txn_begin(t->s->env, LT(t)->root, 0, &LT(t)->txn)) != 0) {
+		LT(t)->txn = LT(t)->root;
 		return t->err = mdb_to_err(rc, "begin nested transaction");
 	}
 	return 0;
@@ -346,14 +345,14 @@ lmdb_job_end(struct store_txn *t, int err)
 	if (err == 0)
 		err = t->err;
 	if (err != 0) {
-		mdb_txn_abort(t->txn);
-		t->ntouched = t->job_touched;	/* its rows are gone too */
-	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
+		mdb_txn_abort(LT(t)->txn);
+		store_txn_job_undo(t);	/* its rows are gone too */
+	} else if ((rc = mdb_txn_commit(LT(t)->txn)) != 0) {
 		/* A failed commit frees the child; the batch goes on. */
 		err = mdb_to_err(rc, "commit nested transaction");
-		t->ntouched = t->job_touched;
+		store_txn_job_undo(t);
 	}
-	t->txn = t->root;
+	LT(t)->txn = LT(t)->root;
 	t->err = 0;
 	return err;
 }
@@ -363,11 +362,13 @@ lmdb_job_end(struct store_txn *t, int err)
 static struct store_reader *
 lmdb_reader_new(struct store_impl *s)
 {
-	struct store_reader *r = calloc(1, sizeof(*r));
+	struct lmdb_reader *lr = calloc(1, sizeof(*lr));
 
-	if (r != NULL)
-		r->s = s;
-	return r;
+	if (lr == NULL)
+		return NULL;
+	lr->base.be = &store_backend_lmdb;
+	lr->base.s = s;
+	return &lr->base;
 }
 
 static void
@@ -375,8 +376,8 @@ lmdb_reader_free(struct store_reader *r)
 {
 	if (r == NULL)
 		return;
-	if (r->txn != NULL)
-		mdb_txn_abort(r->txn);
+	if (LR(r)->txn != NULL)
+		mdb_txn_abort(LR(r)->txn);
 	free(r);
 }
 
@@ -386,14 +387,14 @@ reader_begin(struct store_reader *r)
 {
 	int rc;
 
-	rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL, MDB_RDONLY,
-	    &r->txn) : mdb_txn_renew(r->txn);
+	rc = LR(r)->txn == NULL ? mdb_txn_begin(r->s->env, NULL, MDB_RDONLY,
+	    &LR(r)->txn) : mdb_txn_renew(LR(r)->txn);
 	if (rc == MDB_READERS_FULL) {
 		int dead = 0;
 
 		mdb_reader_check(r->s->env, &dead);
-		rc = r->txn == NULL ? mdb_txn_begin(r->s->env, NULL,
-		    MDB_RDONLY, &r->txn) : mdb_txn_renew(r->txn);
+		rc = LR(r)->txn == NULL ? mdb_txn_begin(r->s->env, NULL,
+		    MDB_RDONLY, &LR(r)->txn) : mdb_txn_renew(LR(r)->txn);
 	}
 	return rc == 0 ? 0 : mdb_to_err(rc, "begin read transaction");
 }
@@ -401,27 +402,9 @@ reader_begin(struct store_reader *r)
 void
 reader_end(struct store_reader *r)
 {
-	mdb_txn_reset(r->txn);
+	mdb_txn_reset(LR(r)->txn);
 }
 
-int
-store_counts(struct store_reader *r, size_t *signals, size_t *matches,
-    size_t *archived)
-{
-	struct store_txn t = { .s = r->s };
-	MDB_stat st;
-	int err;
-
-	if ((err = reader_begin(r)) != 0)
-		return err;
-	t.txn = r->txn;
-	*signals = (size_t)count_get(&t, COUNT_SIGNALS);
-	*matches = (size_t)count_get(&t, COUNT_MATCHES);
-	mdb_stat(r->txn, r->s->archive, &st);
-	*archived = st.ms_entries;
-	reader_end(r);
-	return 0;
-}
 
 /* ---- usage and quota ------------------------------------------------- */
 
@@ -439,7 +422,7 @@ live_pages(struct store_txn *t, size_t *psize)
 
 	*psize = 4096;
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-		if (mdb_stat(t->txn, dbs[i], &st) != 0)
+		if (mdb_stat(LT(t)->txn, dbs[i], &st) != 0)
 			continue;
 		pages += st.ms_branch_pages + st.ms_leaf_pages +
 		    st.ms_overflow_pages;
@@ -464,12 +447,12 @@ lmdb_over_quota(struct store_txn *t, char *why, size_t len)
 	MDB_envinfo info;
 
 	live = live_pages(t, &psize);
-	if (t->quota_base == 0) {
+	if (LT(t)->quota_base == 0) {
 		mdb_env_info(s->env, &info);
-		t->quota_base = info.me_last_pgno + 1;
-		t->quota_live = live;
+		LT(t)->quota_base = info.me_last_pgno + 1;
+		LT(t)->quota_live = live;
 	}
-	used = (t->quota_base + (live > t->quota_live ? live - t->quota_live :
+	used = (LT(t)->quota_base + (live > LT(t)->quota_live ? live - LT(t)->quota_live :
 	    0)) * psize;
 	limit = s->map_size / 100 * s->quota_percent;
 	if (used < limit)
@@ -784,7 +767,7 @@ migrate_count_records(struct store_txn *t)
 	struct key k;
 	int rc;
 
-	if ((rc = mdb_stat(t->txn, t->s->signals, &st)) != 0) {
+	if ((rc = mdb_stat(LT(t)->txn, t->s->signals, &st)) != 0) {
 		st_fail(t, rc, "stat signals");
 		return;
 	}
@@ -792,7 +775,7 @@ migrate_count_records(struct store_txn *t)
 	meta_put_u64(t, &k, st.ms_entries);
 	log_info("store: schema 5: %zu active signals counted",
 	    (size_t)st.ms_entries);
-	if ((rc = mdb_stat(t->txn, t->s->matches, &st)) != 0) {
+	if ((rc = mdb_stat(LT(t)->txn, t->s->matches, &st)) != 0) {
 		st_fail(t, rc, "stat matches");
 		return;
 	}
@@ -806,7 +789,7 @@ migrate_count_records(struct store_txn *t)
 static int
 check_schema(struct store_impl *s, const char *dir, struct diag *d)
 {
-	struct store_txn t = { .s = s };
+	struct lmdb_txn t = { .base = { .s = s } };
 	struct key k;
 	MDB_val v;
 	uint8_t buf[8];
@@ -816,7 +799,7 @@ check_schema(struct store_impl *s, const char *dir, struct diag *d)
 		return -1;
 	t.txn = t.root;
 	key_bytes(key_start(&k), "schema", 6);
-	if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 8)
+	if (st_get(&t.base, s->meta, &k, &v) == 0 && v.mv_size == 8)
 		version = get_u64(v.mv_data);
 	if (version > STORE_SCHEMA) {
 		mdb_txn_abort(t.root);
@@ -826,17 +809,17 @@ check_schema(struct store_impl *s, const char *dir, struct diag *d)
 		return -1;
 	}
 	if (version == 1)
-		migrate_outbox_index(&t);
+		migrate_outbox_index(&t.base);
 	if (version >= 1 && version < 3)
-		migrate_audit_index(&t);
+		migrate_audit_index(&t.base);
 	if (version >= 1 && version < 4)
-		migrate_count_uncoordinated(&t);
+		migrate_count_uncoordinated(&t.base);
 	if (version >= 1 && version < 5)
-		migrate_count_records(&t);
+		migrate_count_records(&t.base);
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
-	st_put(&t, s->meta, &k, buf, sizeof(buf));
-	if (t.err || mdb_txn_commit(t.root) != 0) {
+	st_put(&t.base, s->meta, &k, buf, sizeof(buf));
+	if (t.base.err || mdb_txn_commit(t.root) != 0) {
 		diag_add(d, NULL, 0, "store %s: cannot write its schema "
 		    "version", dir);
 		return -1;
@@ -937,7 +920,7 @@ lmdb_close(struct store_impl *s)
 static int
 key_id_record(struct store_impl *s, const char *key_id, struct diag *d)
 {
-	struct store_txn t = { .s = s };
+	struct lmdb_txn t = { .base = { .s = s } };
 	struct key k;
 	int rc;
 
@@ -947,9 +930,9 @@ key_id_record(struct store_impl *s, const char *key_id, struct diag *d)
 	}
 	t.txn = t.root;
 	key_bytes(key_start(&k), "key_id", 6);
-	st_put(&t, s->meta, &k, key_id, strlen(key_id));
-	if (t.err != 0 || (rc = mdb_txn_commit(t.root)) != 0) {
-		if (t.err != 0)
+	st_put(&t.base, s->meta, &k, key_id, strlen(key_id));
+	if (t.base.err != 0 || (rc = mdb_txn_commit(t.root)) != 0) {
+		if (t.base.err != 0)
 			mdb_txn_abort(t.root);
 		diag_add(d, NULL, 0, "store %s: cannot record the pseudonym "
 		    "key id", s->dir);
@@ -999,7 +982,7 @@ lmdb_check_key(struct store_impl *s, const char *key_id, const char *key_file,
 static int
 lmdb_bind_orgs(struct store_impl *s, struct orgs *orgs, struct diag *d)
 {
-	struct store_txn t = { .s = s };
+	struct lmdb_txn t = { .base = { .s = s } };
 	struct key k;
 	uint8_t buf[4];
 	MDB_val v;
@@ -1010,20 +993,20 @@ lmdb_bind_orgs(struct store_impl *s, struct orgs *orgs, struct diag *d)
 		return -1;
 	}
 	t.txn = t.root;
-	for (size_t i = 0; i < orgs->n && t.err == 0; i++) {
+	for (size_t i = 0; i < orgs->n && t.base.err == 0; i++) {
 		struct org *o = &orgs->v[i];
 
 		key_bytes(key_bytes(key_start(&k), "org:", 4), o->oin, OIN_LEN);
-		if (st_get(&t, s->meta, &k, &v) == 0 && v.mv_size == 4) {
+		if (st_get(&t.base, s->meta, &k, &v) == 0 && v.mv_size == 4) {
 			o->sid = get_u32(v.mv_data);
 			continue;
 		}
-		o->sid = (uint32_t)id_alloc(&t, STORE_ID_ORG);
+		o->sid = (uint32_t)id_alloc(&t.base, STORE_ID_ORG);
 		for (int b = 0; b < 4; b++)
 			buf[b] = (uint8_t)(o->sid >> (8 * (3 - b)));
-		st_put(&t, s->meta, &k, buf, sizeof(buf));
+		st_put(&t.base, s->meta, &k, buf, sizeof(buf));
 	}
-	if (t.err) {
+	if (t.base.err) {
 		mdb_txn_abort(t.root);
 		diag_add(d, NULL, 0, "store: cannot record organisation ids");
 		return -1;
@@ -1084,10 +1067,11 @@ lmdb_read_begin(struct store_reader *r, int *err)
 {
 	if ((*err = reader_begin(r)) != 0)
 		return NULL;
-	memset(&r->rt, 0, sizeof(r->rt));
-	r->rt.s = r->s;
-	r->rt.txn = r->txn;
-	return &r->rt;
+	memset(&LR(r)->rt, 0, sizeof(LR(r)->rt));
+	store_txn_init(&LR(r)->rt.base, &store_backend_lmdb, r->s,
+	    r->s->escalate_after);
+	LR(r)->rt.txn = LR(r)->txn;
+	return &LR(r)->rt.base;
 }
 
 static void
@@ -1216,9 +1200,9 @@ lmdb_usage(struct store_txn *t, struct store_stats *out)
 	MDB_envinfo info;
 	MDB_stat st;
 
-	mdb_stat(t->txn, s->archive, &st);
+	mdb_stat(LT(t)->txn, s->archive, &st);
 	out->archived = st.ms_entries;
-	mdb_stat(t->txn, s->audit, &st);
+	mdb_stat(LT(t)->txn, s->audit, &st);
 	out->audit_records = st.ms_entries;
 	mdb_env_info(s->env, &info);
 	mdb_env_stat(s->env, &st);
@@ -1686,35 +1670,8 @@ lmdb_archive_purge(struct store_txn *t, int64_t cutoff, size_t max, int *more)
 }
 
 
-int64_t
-store_escalate_after(const struct store_txn *t)
-{
-	return t->s->escalate_after;
-}
-
 /* ---- outbox rows ----------------------------------------------------- */
 
-static void
-touch(struct store_txn *t, uint32_t recipient)
-{
-	for (size_t i = 0; i < t->ntouched; i++)
-		if (t->touched[i] == recipient)
-			return;
-	if (t->ntouched == TOUCHED_MAX)
-		t->touched_all = 1;
-	else
-		t->touched[t->ntouched++] = recipient;
-}
-
-static size_t
-lmdb_touched(struct store_txn *t, uint32_t *out, size_t max, int *all)
-{
-	size_t n = t->ntouched < max ? t->ntouched : max;
-
-	memcpy(out, t->touched, n * sizeof(*out));
-	*all = t->touched_all || t->ntouched > max;
-	return n;
-}
 
 /* outbox: recipient . seq -> the notification, indexed by its youth. */
 static void
@@ -1727,7 +1684,7 @@ lmdb_outbox_put(struct store_txn *t, uint32_t recipient, uint64_t seq,
 	st_put(t, t->s->outbox, &k, row, len);
 	if (youth != NULL)
 		outbox_index(t, youth, recipient, seq);
-	touch(t, recipient);
+	store_txn_touch(t, recipient);
 }
 
 /* ---- the audit chain's records --------------------------------------- */
@@ -1797,7 +1754,7 @@ lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
 
 	if ((err = reader_begin(r)) != 0)
 		return err;
-	if ((rc = mdb_cursor_open(r->txn, r->s->audit, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(LR(r)->txn, r->s->audit, &cur)) != 0) {
 		reader_end(r);
 		return mdb_to_err(rc, "cursor");
 	}
@@ -1883,7 +1840,6 @@ const struct store_backend store_backend_lmdb = {
 	.reader_new = lmdb_reader_new,
 	.reader_free = lmdb_reader_free,
 	.over_quota = lmdb_over_quota,
-	.touched = lmdb_touched,
 	.backup = lmdb_backup,
 	.compact = lmdb_compact,
 	.audit_head = lmdb_audit_head,
@@ -1927,44 +1883,6 @@ const struct store_backend store_backend_lmdb = {
 	.youth_audit_unlink = lmdb_youth_audit_unlink,
 	.audit_get = lmdb_audit_get,
 };
-
-const struct store_backend *
-store_txn_backend(const struct store_txn *t)
-{
-	return &store_backend_lmdb;
-}
-
-const struct store_backend *
-store_reader_backend(const struct store_reader *r)
-{
-	return &store_backend_lmdb;
-}
-
-int64_t
-store_txn_now(const struct store_txn *t)
-{
-	return t->now;
-}
-
-void
-store_txn_set_now(struct store_txn *t, int64_t now)
-{
-	t->now = now;
-}
-
-int
-store_txn_error(const struct store_txn *t)
-{
-	return t->err;
-}
-
-int
-store_txn_fail(struct store_txn *t, int err)
-{
-	if (t->err == 0)
-		t->err = err;
-	return t->err;
-}
 
 /* ---- backup and compaction ------------------------------------------- */
 

@@ -52,27 +52,25 @@ struct store_impl {
 	int		 lock_fd;	/* vixd.lock, held while open */
 };
 
-#define TOUCHED_MAX	64
-
-struct store_txn {
-	struct store_impl		*s;
+/* An LMDB write transaction: the common part first (store_backend.h). */
+struct lmdb_txn {
+	struct store_txn	 base;
 	MDB_txn			*root;		/* the batch */
 	MDB_txn			*txn;		/* root, or the job's child */
-	int			 err;		/* sticky: first failure */
-	int64_t			 now;		/* of the current job: 0 unknown */
-	size_t			 job_touched;	/* ntouched when the job began */
-	uint32_t		 touched[TOUCHED_MAX];	/* outboxes written */
-	size_t			 ntouched;
-	int			 touched_all;	/* more than TOUCHED_MAX */
 	size_t			 quota_base;	/* map pages in use; 0: not yet */
 	size_t			 quota_live;	/* live pages at that moment */
 };
 
-struct store_reader {
-	struct store_impl	*s;
-	MDB_txn		*txn;
-	struct store_txn rt;	/* txn, for the backend's operations */
+/* The LMDB transaction of a store_txn this backend began. */
+#define LT(t)	((struct lmdb_txn *)(t))
+
+struct lmdb_reader {
+	struct store_reader	 base;
+	MDB_txn			*txn;
+	struct lmdb_txn		 rt;	/* txn, for the backend's operations */
 };
+
+#define LR(r)	((struct lmdb_reader *)(r))
 
 struct key {
 	uint8_t	b[KEY_MAX];

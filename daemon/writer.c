@@ -1,4 +1,4 @@
-/* Group commit: one LMDB write transaction per batch of queued requests. */
+/* Group commit: one write transaction per batch of queued requests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "writer.h"
 
 #define TOUCHED_REPORT	64	/* outboxes named to the published hook */
+#define CONFLICT_TRIES	8	/* runs of a batch that loses to other writers */
 
 struct writer {
 	struct store		*store;
@@ -27,6 +28,7 @@ struct writer {
 	atomic_uint		 inflight;	/* jobs of the batch being run */
 	atomic_uint_fast64_t	 progress_ns;	/* a batch ended, or work came */
 	atomic_uint_fast64_t	 commits;	/* transactions committed */
+	atomic_uint_fast64_t	 conflicts;	/* batches run again */
 };
 
 /*
@@ -42,6 +44,11 @@ job_message(struct job *j)
 		snprintf(j->why, sizeof(j->why), "the index store is full; "
 		    "nothing was changed (administrator: raise map_size, or "
 		    "free space on its disk, as the vixd log says)");
+	else if (j->err == VIX_E_UNAVAILABLE || j->err == VIX_E_CONFLICT)
+		snprintf(j->why, sizeof(j->why), "the index's database is not "
+		    "reachable for writing (%s); the request may not have been "
+		    "applied: send it again after %u ms", err_name(j->err),
+		    STORE_RETRY_MS);
 	else
 		snprintf(j->why, sizeof(j->why), "the index could not store "
 		    "the change; nothing was changed (%s)", err_name(j->err));
@@ -154,6 +161,18 @@ writer_batch(struct writer *wr, struct job **jobs, unsigned n)
 
 	atomic_store(&wr->inflight, n);
 	err = writer_run(wr, jobs, n, 0, touched, &ntouched, &all);
+	/*
+	 * Lost to another writer on the same database (a deadlock on two
+	 * youths, say): nothing of the batch is stored; run it again.
+	 */
+	for (unsigned tries = 1; err == VIX_E_CONFLICT &&
+	    tries < CONFLICT_TRIES; tries++) {
+		atomic_fetch_add(&wr->conflicts, 1);
+		for (unsigned i = 0; i < n; i++)
+			job_reset(jobs[i]);
+		all = 0;
+		err = writer_run(wr, jobs, n, 0, touched, &ntouched, &all);
+	}
 	metrics_observe(&wr->batch_sizes, METRICS_SIZE, n);
 	if (err == VIX_E_FULL && (again = writer_drop_registrations(jobs,
 	    n)) > 0) {
@@ -322,6 +341,7 @@ writer_get_stats(struct writer *wr, struct writer_stats *out)
 	out->waiting = wr->count + atomic_load(&wr->inflight);
 	pthread_mutex_unlock(&wr->lock);
 	out->commits = atomic_load(&wr->commits);
+	out->conflicts = atomic_load(&wr->conflicts);
 	metrics_hist_read(&wr->batch_sizes, &out->batch_sizes);
 	metrics_hist_read(&wr->commit_times, &out->commit_times);
 	now = metrics_now_ns();

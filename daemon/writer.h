@@ -17,6 +17,13 @@
 #include "metrics.h"
 #include "store.h"
 
+/*
+ * The retry hint of a request answered UNAVAILABLE because the store could
+ * not be written (a database without a primary): not applied, or not
+ * known to be, and safe to send again.
+ */
+#define STORE_RETRY_MS	1000
+
 struct job;
 struct session;
 struct writer;
@@ -127,6 +134,8 @@ struct writer_stats {
 	/* Committed, counted before their jobs return: a read begun after
 	   this count is read sees every write acknowledged before. */
 	uint64_t	commits;
+	/* Batches run again after losing to another writer (a deadlock). */
+	uint64_t	conflicts;
 	struct metrics_hist_snap batch_sizes;	/* jobs per commit */
 	struct metrics_hist_snap commit_times;	/* begin to commit, ns */
 	uint64_t	waiting;	/* jobs queued or in the current batch */
