@@ -581,6 +581,11 @@ answer(const struct cli *o, const char *cmd, const char *text)
 			printf("backup written to %s (%lld bytes); check it "
 			    "with: mdb_stat -a %s\n", jstr(&r, "path"),
 			    jint(&r, "bytes"), jstr(&r, "path"));
+		else if (strcmp(cmd, "audit verify") == 0 &&
+		    jint(&r, "chains") > 1)
+			printf("audit chains intact: %lld records in %lld "
+			    "chains (one per vixd that wrote)\n",
+			    jint(&r, "records"), jint(&r, "chains"));
 		else if (strcmp(cmd, "audit verify") == 0)
 			printf("audit chain intact: %lld records\n",
 			    jint(&r, "records"));

@@ -135,6 +135,10 @@ admin_metrics_writer(struct evbuffer *b, const struct writer_stats *ws)
 	    "Requests applied by the writer.", "", ws->jobs);
 	metric(b, "vix_writer_jobs_waiting", "gauge",
 	    "Writes queued or in the batch being committed.", "", ws->waiting);
+	metric(b, "vix_commit_conflicts_total", "counter",
+	    "Batches run again after losing to another vixd's transaction "
+	    "on the same database (a deadlock on a youth).", "",
+	    ws->conflicts);
 	metrics_family(b, "vix_commit_batch_size", "histogram",
 	    "Writes per committed transaction.");
 	metrics_hist_write(b, "vix_commit_batch_size", "", &ws->batch_sizes,
@@ -214,6 +218,10 @@ admin_metrics(struct admin_answer *a, struct vixd *v,
 	admin_metrics_connections(b, s);
 	metrics_write(b, s->metrics);
 	admin_metrics_writer(b, &s->writer);
+	metric(b, "vix_store_reachable", "gauge", "1 when the store could "
+	    "be written at the last attempt; 0 while its database has no "
+	    "primary this vixd can reach (requests are answered UNAVAILABLE).",
+	    "", (uint64_t)store_reachable(v->store));
 	admin_metrics_store(b, s);
 	admin_metrics_sweep(b, s);
 	orgstats_write(s->orgstats, b, s->orgs);
@@ -236,6 +244,8 @@ admin_not_ready(struct vixd *v, char *buf, size_t len)
 		return "store not open";
 	if (v->listener == NULL)
 		return "client listener not up";
+	if (!store_reachable(v->store))
+		return "store not reachable for writing (no primary)";
 	writer_get_stats(v->writer, &ws);
 	if (ws.waiting > 0 && ws.since_progress_ms > ADMIN_STALL_MS) {
 		snprintf(buf, len, "writer stalled: %llu writes waiting, no "

@@ -118,6 +118,7 @@ struct verify {
 	uint8_t		 hash[STORE_HASH_LEN];
 	uint64_t	 expect;
 	uint64_t	*count, *bad;
+	uint64_t	 chains;
 };
 
 static int
@@ -133,6 +134,8 @@ verify_one(void *arg, uint64_t seq, const void *record, size_t len,
 		    STORE_AUDIT_CHAIN_SHIFT) | 1;
 		memset(vf->hash, 0, sizeof(vf->hash));
 	}
+	if (vf->expect == seq && STORE_AUDIT_PLACE(seq) == 1)
+		vf->chains++;
 	if (seq != vf->expect || len == 0 ||
 	    chain_hash(vf->hash, record, len, calc) == -1 ||
 	    memcmp(calc, hash, STORE_HASH_LEN) != 0) {
@@ -146,7 +149,8 @@ verify_one(void *arg, uint64_t seq, const void *record, size_t len,
 }
 
 int
-store_audit_verify(struct store_reader *r, uint64_t *count, uint64_t *bad)
+store_audit_verify(struct store_reader *r, uint64_t *count, uint64_t *chains,
+    uint64_t *bad)
 {
 	struct verify vf = { .expect = 1, .count = count, .bad = bad };
 	int err;
@@ -154,6 +158,8 @@ store_audit_verify(struct store_reader *r, uint64_t *count, uint64_t *bad)
 	*count = 0;
 	*bad = 0;
 	err = store_reader_backend(r)->audit_scan(r, verify_one, &vf);
+	if (chains != NULL)
+		*chains = vf.chains;
 	return err == 1 ? 0 : err;
 }
 

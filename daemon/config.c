@@ -17,6 +17,7 @@
 #include "zone.h"
 
 enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
+    KEY_BACKEND, KEY_CONNINFO,
     KEY_DURATION, KEY_ZONE };
 
 struct config_key {
@@ -54,6 +55,9 @@ static const struct config_key config_keys[] = {
 	K("server", "pseudonym_key_file", KEY_PATH, pseudonym_key_file, 0, 0),
 	K("server", "data_dir", KEY_PATH, data_dir, 0, 0),
 	K("server", "control_socket", KEY_PATH, control_socket, 0, 0),
+	K("store", "backend", KEY_BACKEND, store_backend, 0, 0),
+	K("store", "conninfo", KEY_CONNINFO, store_conninfo, 0, 0),
+	K("store", "password_file", KEY_OPTPATH, store_password_file, 0, 0),
 	K("store", "map_size", KEY_SIZE, map_size, 1048576, 1UL << 40),
 	K("store", "quota_percent", KEY_UINT, quota_percent, 10, 99),
 	K("store", "batch_max", KEY_UINT, batch_max, 1, 100000),
@@ -141,7 +145,8 @@ config_free(struct vixd_config *c)
 	    &c->orgs_file, &c->pseudonym_key_file, &c->data_dir,
 	    &c->control_socket,
 	    &c->tls_certificate, &c->tls_private_key, &c->tls_ca_bundle,
-	    &c->tls_crl_file, &c->zone };
+	    &c->tls_crl_file, &c->zone, &c->store_backend,
+	    &c->store_conninfo, &c->store_password_file };
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		config_set(strings[i], NULL);
@@ -329,6 +334,25 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 		}
 		config_set(field, value);
 		return 0;
+	case KEY_BACKEND:
+		if (strcmp(value, "lmdb") != 0 &&
+		    strcmp(value, "postgresql") != 0) {
+			diag_add(x->d, path, line, "%s: '%s' is not a storage "
+			    "backend (lmdb or postgresql)", k->name, value);
+			return -1;
+		}
+		config_set(field, value);
+		return 0;
+	case KEY_CONNINFO:
+		/* A secret has its own file, never the configuration. */
+		if (strstr(value, "password") != NULL) {
+			diag_add(x->d, path, line, "%s: has a password; put it "
+			    "in the file password_file names (mode 0600) instead",
+			    k->name);
+			return -1;
+		}
+		config_set(field, value[0] == '\0' ? NULL : value);
+		return 0;
 	case KEY_TLSVER:
 		if (strcmp(value, "1.3") == 0)
 			*(int *)field = TLS1_3_VERSION;
@@ -406,6 +430,12 @@ config_load(struct vixd_config *c, const char *path, struct diag *d)
 		    "max_handshakes (%u): one address could hold every "
 		    "handshake place; lower it or raise max_handshakes",
 		    c->max_handshakes_per_address, c->max_handshakes);
+	if (d->count == before && c->store_backend != NULL &&
+	    strcmp(c->store_backend, "postgresql") == 0 &&
+	    c->store_conninfo == NULL)
+		diag_add(d, path, 0, "[store] backend = postgresql needs "
+		    "conninfo (a libpq connection string: host=... dbname=... "
+		    "target_session_attrs=read-write)");
 	return d->count == before ? 0 : -1;
 }
 
@@ -434,13 +464,23 @@ config_key_size(const struct config_key *k)
 	case KEY_ADDR:
 	case KEY_PATH:
 	case KEY_OPTPATH:
-	case KEY_ZONE:		return sizeof(char *);
+	case KEY_ZONE:
+	case KEY_BACKEND:
+	case KEY_CONNINFO:	return sizeof(char *);
 	case KEY_UINT:		return sizeof(unsigned);
 	case KEY_SIZE:		return sizeof(size_t);
 	case KEY_DURATION:	return sizeof(int64_t);
 	case KEY_TLSVER:	return sizeof(int);
 	}
 	return 0;
+}
+
+static int
+config_key_is_string(const struct config_key *k)
+{
+	return k->type == KEY_ADDR || k->type == KEY_PATH ||
+	    k->type == KEY_OPTPATH || k->type == KEY_ZONE ||
+	    k->type == KEY_BACKEND || k->type == KEY_CONNINFO;
 }
 
 static int
@@ -451,8 +491,7 @@ config_key_differs(const struct config_key *k, const struct vixd_config *a,
 	const char *fb = (const char *)b + k->offset;
 	const char *sa, *sb;
 
-	if (k->type != KEY_ADDR && k->type != KEY_PATH &&
-	    k->type != KEY_OPTPATH && k->type != KEY_ZONE)
+	if (!config_key_is_string(k))
 		return memcmp(fa, fb, config_key_size(k)) != 0;
 	memcpy(&sa, fa, sizeof(sa));
 	memcpy(&sb, fb, sizeof(sb));

@@ -46,6 +46,9 @@ struct vixd_config {
 	char		*control_socket;	/* unix socket for vixctl */
 
 	/* [store] */
+	char		*store_backend;		/* lmdb (default), postgresql */
+	char		*store_conninfo;	/* postgresql: libpq string */
+	char		*store_password_file;	/* postgresql: NULL, or 0600 */
 	size_t		 map_size;		/* bytes */
 	unsigned	 quota_percent;
 	unsigned	 batch_max;		/* writes per commit */

@@ -688,8 +688,8 @@ task_backup(struct ctl_task *t, struct evbuffer *b)
 
 /* {"ok":B,"records":N} and a newline; bad and error only when not ok. */
 static void
-json_records(struct evbuffer *b, uint64_t count, uint64_t bad,
-    const char *error)
+json_records(struct evbuffer *b, uint64_t count, uint64_t chains,
+    uint64_t bad, const char *error)
 {
 	struct jsonw w;
 
@@ -697,6 +697,7 @@ json_records(struct evbuffer *b, uint64_t count, uint64_t bad,
 	jsonw_object(&w);
 	jsonw_kbool(&w, "ok", error == NULL);
 	jsonw_kuint(&w, "records", count);
+	jsonw_kuint(&w, "chains", chains);
 	if (error != NULL) {
 		jsonw_kuint(&w, "bad", bad);
 		jsonw_kstr(&w, "error", error);
@@ -708,22 +709,28 @@ json_records(struct evbuffer *b, uint64_t count, uint64_t bad,
 static void
 task_audit_verify(struct store_reader *r, struct evbuffer *b)
 {
-	uint64_t count, bad;
+	uint64_t count, chains, bad;
 	char msg[256];
 
-	if (store_audit_verify(r, &count, &bad) != 0) {
+	if (store_audit_verify(r, &count, &chains, &bad) != 0) {
 		json_error(b, "cannot read the audit records");
 		return;
 	}
-	if (bad != 0) {
+	if (bad != 0 && STORE_AUDIT_CHAIN(bad) == 0) {
 		snprintf(msg, sizeof(msg), "audit chain broken at record %"
 		    PRIu64 "; the %" PRIu64 " records before it verify", bad,
 		    count);
+	} else if (bad != 0)
+		snprintf(msg, sizeof(msg), "audit chain %" PRIu64 " broken "
+		    "at its record %" PRIu64 "; the %" PRIu64 " records before "
+		    "it verify", (uint64_t)STORE_AUDIT_CHAIN(bad),
+		    (uint64_t)STORE_AUDIT_PLACE(bad), count);
+	if (bad != 0) {
 		log_warnx("control: %s", msg);
-		json_records(b, count, bad, msg);
+		json_records(b, count, chains, bad, msg);
 		return;
 	}
-	json_records(b, count, 0, NULL);
+	json_records(b, count, chains, 0, NULL);
 }
 
 struct export {
@@ -771,7 +778,7 @@ task_audit_export(struct ctl_task *t, struct store_reader *r,
 			json_error(b, "cannot read the audit records");
 		return;
 	}
-	json_records(b, x.n, 0, NULL);
+	json_records(b, x.n, 0, 0, NULL);
 }
 
 static const char *

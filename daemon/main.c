@@ -44,6 +44,7 @@ struct options {
 	const char	*dev_dir;
 	const char	*listen;
 	const char	*admin_listen;
+	const char	*control_socket;
 	int		 dev;
 	int		 check;
 	int		 compact;
@@ -56,6 +57,7 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: vixd [-dt] [-c FILE] [--listen HOST:PORT] "
 	    "[--admin-listen HOST:PORT]\n"
+	    "            [--control-socket PATH]\n"
 	    "       vixd --dev [--data DIR] [-d] [--listen HOST:PORT]\n"
 	    "       vixd --compact [-c FILE | --dev [--data DIR]]\n"
 	    "  -c FILE            configuration (default %s if it exists)\n"
@@ -66,6 +68,8 @@ usage(int status)
 	    "  --data DIR         development material folder (default ./%s)\n"
 	    "  --listen A         client listener, overrides the configuration\n"
 	    "  --admin-listen A   admin listener, overrides the configuration\n"
+	    "  --control-socket P vixctl's socket, overrides the configuration\n"
+	    "                     (several vixd on one host)\n"
 	    "  --compact          rewrite the store (data_dir) so that no free\n"
 	    "                     page holds deleted or erased data, and exit;\n"
 	    "                     only while vixd is stopped\n"
@@ -77,12 +81,14 @@ usage(int status)
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_ADMIN, OPT_COMPACT };
+	enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_ADMIN, OPT_COMPACT,
+	    OPT_CONTROL };
 	static const struct option longopts[] = {
 		{ "dev", no_argument, NULL, OPT_DEV },
 		{ "data", required_argument, NULL, OPT_DATA },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "admin-listen", required_argument, NULL, OPT_ADMIN },
+		{ "control-socket", required_argument, NULL, OPT_CONTROL },
 		{ "compact", no_argument, NULL, OPT_COMPACT },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -101,6 +107,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_DATA: o->dev_dir = optarg; break;
 		case OPT_LISTEN: o->listen = optarg; break;
 		case OPT_ADMIN: o->admin_listen = optarg; break;
+		case OPT_CONTROL: o->control_socket = optarg; break;
 		case OPT_COMPACT: o->compact = 1; break;
 		default: usage(2);
 		}
@@ -152,6 +159,8 @@ load_config(struct vixd *v, const struct options *o, struct diag *d)
 		config_set(&v->cfg.listen, o->listen);
 	if (o->admin_listen != NULL)
 		config_set(&v->cfg.admin_listen, o->admin_listen);
+	if (o->control_socket != NULL)
+		config_set(&v->cfg.control_socket, o->control_socket);
 	return 0;
 }
 
@@ -468,7 +477,10 @@ open_store(struct vixd *v, struct diag *d)
 	struct store_options so = { .dir = v->cfg.data_dir,
 	    .map_size = v->cfg.map_size,
 	    .quota_percent = v->cfg.quota_percent,
-	    .escalate_after = v->cfg.escalate_after };
+	    .escalate_after = v->cfg.escalate_after,
+	    .backend = v->cfg.store_backend,
+	    .conninfo = v->cfg.store_conninfo,
+	    .password_file = v->cfg.store_password_file };
 	struct writer_hooks hooks = { server_published, v };
 	char key_id[PSEUDONYM_KEY_ID_LEN];
 
@@ -540,6 +552,9 @@ check_config(struct vixd *v, const struct options *o)
 	diag_init(&d);
 	if (load_config(v, o, &d) == 0)
 		load_material(v, 1, &d);
+	if (v->cfg.store_password_file != NULL)
+		(void)config_check_secret(v->cfg.store_password_file,
+		    "[store] password_file", &d);
 	if (d.count > 0)
 		fputs(d.text, stderr);
 	else
@@ -589,6 +604,7 @@ start_listeners(struct vixd *v)
 {
 	struct control *ctl = NULL;
 	const char *what = NULL;
+	struct diag d;
 
 	if (server_start(v) == -1)
 		what = v->cfg.listen;
@@ -603,6 +619,10 @@ start_listeners(struct vixd *v)
 		fatalx("cannot listen on %s", what);
 	}
 	server_orgs_changed(v);	/* the workers start the push targets */
+	/* Other vixd on the same database: their commits wake ours too. */
+	diag_init(&d);
+	if (store_watch(v->store, server_published, v, &d) == -1)
+		fatal_diag(&d);
 	return ctl;
 }
 
@@ -621,7 +641,9 @@ announce(struct vixd *v)
 		print_dev_banner(v, addr);
 	log_info("vixd %s listening on %s with %u worker%s, %zu "
 	    "organisations, store %s", VIX_VERSION, addr, v->nworkers,
-	    v->nworkers == 1 ? "" : "s", v->orgs->n, v->cfg.data_dir);
+	    v->nworkers == 1 ? "" : "s", v->orgs->n,
+	    strcmp(store_backend_name(v->store), "lmdb") == 0 ?
+	    v->cfg.data_dir : store_backend_name(v->store));
 }
 
 int
@@ -678,6 +700,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(v.base);
 
+	store_unwatch(v.store);	/* before the workers it wakes go */
 	admin_stop(&v);
 	server_drain(&v);
 	status_stop(v.status);	/* it reads the writer's counts */

@@ -667,6 +667,34 @@ store_compact(const struct store_options *o, struct diag *d,
 	return be->compact(o, d, before, after);
 }
 
+int
+store_watch(struct store *s, void (*published)(void *, const uint32_t *,
+    size_t, int), void *arg, struct diag *d)
+{
+	if (s->be->watch == NULL)
+		return 0;
+	return s->be->watch(s->impl, published, arg, d);
+}
+
+void
+store_unwatch(struct store *s)
+{
+	if (s != NULL && s->be->unwatch != NULL)
+		s->be->unwatch(s->impl);
+}
+
+int
+store_reachable(struct store *s)
+{
+	return s->be->reachable == NULL || s->be->reachable(s->impl);
+}
+
+const char *
+store_backend_name(const struct store *s)
+{
+	return s->be->name;
+}
+
 /* ---- transactions and readers ------------------------------------------ */
 
 struct store_txn *
@@ -1161,6 +1189,11 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 
 	memset(out, 0, sizeof(*out));
 	store_txn_set_now(t, in->now);
+	/* Several vixd on one database: one sweeps at a time, the others
+	   find nothing left to do at their next tick. */
+	if (store_txn_backend(t)->exclusive != NULL &&
+	    !store_txn_backend(t)->exclusive(t, "sweep"))
+		return store_txn_error(t);
 	out->expired = sweep_due(t, STORE_DUE_EXPIRY, in->orgs, in->now, in->max,
 	    &out->more, expire_one);
 	out->escalated = sweep_due(t, STORE_DUE_ESCALATE, in->orgs, in->now,

@@ -64,6 +64,23 @@ int		 store_check_key(struct store *, const char *key_id,
  */
 int		 store_bind_orgs(struct store *, struct orgs *, struct diag *d);
 
+/*
+ * Another vixd may write to the same store (a shared database): call
+ * published(arg, recipients, n, all) on a thread of the store's whenever
+ * its commits grew outboxes, as the writer does for this vixd's own. 0 (also
+ * when the backend has no other writers), or -1 after adding to d.
+ * store_unwatch stops it; call it before what published touches goes.
+ */
+int		 store_watch(struct store *, void (*published)(void *arg,
+		    const uint32_t *recipients, size_t n, int all), void *arg,
+		    struct diag *d);
+void		 store_unwatch(struct store *);
+
+/* Whether the store could be written at the last attempt (1: yes). */
+int		 store_reachable(struct store *);
+/* The backend's name, for logs and status ("lmdb", "postgresql"). */
+const char	*store_backend_name(const struct store *);
+
 /* One write transaction: begun and committed by the writer only. */
 struct store_txn *store_write_begin(struct store *, int *err);
 /* Commit; on failure everything in it is gone and the error says why. */
@@ -244,11 +261,25 @@ struct store_audit_record {
 };
 
 /*
- * Recompute the audit hash chain. *count is the number of good records;
- * *bad the sequence number of the first record that fails (0: none).
+ * An audit record's seq is its chain in the high bits and its place in
+ * the chain (from 1) in the low STORE_AUDIT_CHAIN_SHIFT: a backend with
+ * one writer has one chain, 0; one with several writers gives each its
+ * own chain, so that no lock is held across every commit. Each chain is
+ * verified on its own, from a zero hash.
+ */
+#define STORE_AUDIT_CHAIN_SHIFT	40
+#define STORE_AUDIT_CHAIN(seq)	((seq) >> STORE_AUDIT_CHAIN_SHIFT)
+#define STORE_AUDIT_PLACE(seq)	((seq) & ((UINT64_C(1) << \
+				    STORE_AUDIT_CHAIN_SHIFT) - 1))
+
+/*
+ * Recompute the audit hash chains (one per writer that ever wrote: one
+ * for LMDB). *count is the number of good records, *chains (unless NULL)
+ * how many chains they make; *bad the sequence number of the first record
+ * that fails (0: none), STORE_AUDIT_CHAIN and _PLACE tell which.
  */
 int	store_audit_verify(struct store_reader *, uint64_t *count,
-	    uint64_t *bad);
+	    uint64_t *chains, uint64_t *bad);
 
 /* Call fn for every audit record in order; a non-zero return stops. */
 int	store_audit_foreach(struct store_reader *,

@@ -74,17 +74,6 @@ struct store_reader {
 	struct store_impl	*s;
 };
 
-/*
- * An audit record's seq is its chain in the high bits and its place in
- * the chain (from 1) in the low STORE_AUDIT_CHAIN_SHIFT: a backend with
- * one writer has one chain, 0; one with several writers gives each its
- * own chain, so that no lock is held across every commit. Each chain is
- * verified on its own, from a zero hash.
- */
-#define STORE_AUDIT_CHAIN_SHIFT	40
-#define STORE_AUDIT_CHAIN(seq)	((seq) >> STORE_AUDIT_CHAIN_SHIFT)
-#define STORE_AUDIT_PLACE(seq)	((seq) & ((UINT64_C(1) << \
-				    STORE_AUDIT_CHAIN_SHIFT) - 1))
 
 struct store_backend {
 	const char	*name;		/* as in store_options.backend */

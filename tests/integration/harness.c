@@ -189,6 +189,35 @@ harness_start(struct vixd_proc *p, const char *const *extra)
 }
 
 void
+harness_start_peer(struct vixd_proc *p, const struct vixd_proc *first,
+    const char *const *extra)
+{
+	const char *argv[40] = { env_or_die("VIXD"), "--dev", "--data",
+	    first->dev_dir, "--listen", "127.0.0.1:0", "--admin-listen",
+	    "127.0.0.1:0", "--control-socket" };
+	char log[16384], sock[PATH_MAX];
+	size_t n = 9;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "%s/vix-it-XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	cr_assert_not_null(mkdtemp(p->dir), "mkdtemp: %s", strerror(errno));
+	snprintf(p->dev_dir, sizeof(p->dev_dir), "%s", first->dev_dir);
+	snprintf(p->log, sizeof(p->log), "%s/vixd.log", p->dir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", p->dir);
+	argv[n++] = sock;
+	for (; extra != NULL && *extra != NULL && n < 38; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	harness_spawn(p, argv);
+	if (harness_wait_ready(p) == -1) {
+		harness_kill(p);
+		cr_assert_fail("vixd (peer) did not come up; its log:\n%s",
+		    harness_log(p, log, sizeof(log)));
+	}
+}
+
+void
 harness_start_as(struct vixd_proc *p, unsigned uid)
 {
 	cr_assert_neq(uid, 0);

@@ -31,6 +31,14 @@ struct run_result {
 
 /* Start vixd --dev with extra arguments (NULL-terminated); asserts it comes up. */
 void	harness_start(struct vixd_proc *p, const char *const *extra);
+/*
+ * Another vixd --dev on the dev material of first (its CA, organisations
+ * and pseudonym key) with a folder, log and control socket of its own:
+ * front-ends sharing a PostgreSQL store. harness_stop(p) leaves first's
+ * material alone.
+ */
+void	harness_start_peer(struct vixd_proc *p, const struct vixd_proc *first,
+	    const char *const *extra);
 /* The same as the user uid (not root), with no extra arguments. */
 void	harness_start_as(struct vixd_proc *p, unsigned uid);
 

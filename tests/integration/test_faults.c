@@ -1235,7 +1235,7 @@ check_store(struct crash *c, int64_t now)
 	uint64_t count, bad;
 
 	inspect_open(&in);
-	cr_assert_eq(store_audit_verify(in.rd, &count, &bad), 0);
+	cr_assert_eq(store_audit_verify(in.rd, &count, NULL, &bad), 0);
 	cr_assert_eq(bad, 0, "%s: audit record %llu breaks the chain",
 	    c->when, (unsigned long long)bad);
 	check_signals(c, &in, now, gone);

@@ -547,7 +547,7 @@ Test(signals, withdraw_archives_or_deletes)
 	cr_assert_eq(signals, 1, "org-a's signal on the first youth remains");
 	cr_assert_eq(matches, 0, "the match closed");
 	cr_assert_eq(archived, 1, "risk-resolved archived, unjustified not");
-	cr_assert_eq(store_audit_verify(rd, &count, &bad), 0);
+	cr_assert_eq(store_audit_verify(rd, &count, NULL, &bad), 0);
 	cr_assert_eq(bad, 0, "audit chain broken at %llu",
 	    (unsigned long long)bad);
 	cr_assert_eq(count, 5, "3 registrations and 2 withdrawals audited");

@@ -237,7 +237,7 @@ storefix_audit_good(struct store_reader *rd)
 {
 	uint64_t count, bad;
 
-	cr_assert_eq(store_audit_verify(rd, &count, &bad), 0);
+	cr_assert_eq(store_audit_verify(rd, &count, NULL, &bad), 0);
 	cr_assert_eq(bad, 0, "audit record %llu fails",
 	    (unsigned long long)bad);
 	return count;

@@ -965,3 +965,42 @@ Test(config, timezone_defaults_to_amsterdam_and_names_what_is_wrong)
 	config_free(&cur);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
+
+Test(config, store_backend_conninfo_and_password_file)
+{
+	struct vixd_config cur, nc;
+	char changes[512] = "";
+
+	config_defaults(&cur);
+	cr_assert_null(cur.store_backend, "lmdb is the default (NULL)");
+	load_ok(&cur, "[store]\nbackend = postgresql\nconninfo = host=127.0.0.1 "
+	    "dbname=vix target_session_attrs=read-write\npassword_file = "
+	    "/etc/vix/db.password\n");
+	cr_assert_str_eq(cur.store_backend, "postgresql");
+	cr_assert_str_eq(cur.store_conninfo, "host=127.0.0.1 dbname=vix "
+	    "target_session_attrs=read-write");
+	cr_assert_str_eq(cur.store_password_file, "/etc/vix/db.password");
+	expect_errors("[store]\nbackend = mysql\n", 1,
+	    "2: backend: 'mysql' is not a storage backend (lmdb or "
+	    "postgresql)\n");
+	expect_errors("[store]\nbackend = postgresql\n", 1,
+	    " [store] backend = postgresql needs conninfo (a libpq connection "
+	    "string: host=... dbname=... target_session_attrs=read-write)\n");
+	/* A secret never sits in the configuration, nor in a log of it. */
+	expect_errors("[store]\nbackend = postgresql\nconninfo = host=db "
+	    "password=hunter2\n", 1, "3: conninfo: has a password; put it in "
+	    "the file password_file names (mode 0600) instead\n");
+
+	/* Where the store is cannot change under a running vixd. */
+	config_defaults(&nc);
+	load_ok(&nc, "[store]\nbackend = lmdb\n");
+	config_reload(&cur, &nc, changes, sizeof(changes));
+	config_free(&nc);
+	cr_assert_str_eq(changes, "[store] backend changed (takes effect at "
+	    "the next restart)\n[store] conninfo changed (takes effect at the "
+	    "next restart)\n[store] password_file changed (takes effect at the "
+	    "next restart)\n");
+	cr_assert_str_eq(cur.store_backend, "postgresql");
+	config_free(&cur);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}

@@ -362,7 +362,7 @@ expect_broken_at(uint64_t seq)
 {
 	uint64_t count, bad;
 
-	cr_assert_eq(store_audit_verify(rd, &count, &bad), 0);
+	cr_assert_eq(store_audit_verify(rd, &count, NULL, &bad), 0);
 	cr_assert_eq(bad, seq);
 	cr_assert_eq(count, seq - 1);
 }
