@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ struct options {
 	const char	*listen;
 	const char	*admin_listen;
 	const char	*control_socket;
+	const char	*import;	/* --import-lmdb DIR */
 	int		 dev;
 	int		 check;
 	int		 compact;
@@ -60,6 +62,7 @@ usage(int status)
 	    "            [--control-socket PATH]\n"
 	    "       vixd --dev [--data DIR] [-d] [--listen HOST:PORT]\n"
 	    "       vixd --compact [-c FILE | --dev [--data DIR]]\n"
+	    "       vixd --import-lmdb DIR [-c FILE | --dev [--data DIR]]\n"
 	    "  -c FILE            configuration (default %s if it exists)\n"
 	    "  -t                 check the configuration and exit\n"
 	    "  -d                 debug logging\n"
@@ -73,6 +76,9 @@ usage(int status)
 	    "  --compact          rewrite the store (data_dir) so that no free\n"
 	    "                     page holds deleted or erased data, and exit;\n"
 	    "                     only while vixd is stopped\n"
+	    "  --import-lmdb DIR  copy the LMDB store in DIR into the empty\n"
+	    "                     store the configuration names (postgresql),\n"
+	    "                     verify the copy, and exit\n"
 	    "  -V, --version      print the version\n", CONFIG_DEFAULT_PATH,
 	    DEV_DIR_DEFAULT);
 	exit(status);
@@ -82,7 +88,7 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_ADMIN, OPT_COMPACT,
-	    OPT_CONTROL };
+	    OPT_CONTROL, OPT_IMPORT };
 	static const struct option longopts[] = {
 		{ "dev", no_argument, NULL, OPT_DEV },
 		{ "data", required_argument, NULL, OPT_DATA },
@@ -90,6 +96,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "admin-listen", required_argument, NULL, OPT_ADMIN },
 		{ "control-socket", required_argument, NULL, OPT_CONTROL },
 		{ "compact", no_argument, NULL, OPT_COMPACT },
+		{ "import-lmdb", required_argument, NULL, OPT_IMPORT },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -109,6 +116,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_ADMIN: o->admin_listen = optarg; break;
 		case OPT_CONTROL: o->control_socket = optarg; break;
 		case OPT_COMPACT: o->compact = 1; break;
+		case OPT_IMPORT: o->import = optarg; break;
 		default: usage(2);
 		}
 	}
@@ -596,6 +604,54 @@ compact_store(struct vixd *v, const struct options *o)
 }
 
 /*
+ * vixd --import-lmdb DIR: an LMDB store (no vixd running on it) copied
+ * into the configured store, which must be empty, and verified.
+ */
+static int
+import_store(struct vixd *v, const struct options *o)
+{
+	struct store_options so;
+	struct store_import_counts n;
+	struct store *dst = NULL;
+	struct diag d;
+	char actor[32];
+	int rc = 1;
+
+	diag_init(&d);
+	snprintf(actor, sizeof(actor), "admin:uid=%u", (unsigned)getuid());
+	if (load_config(v, o, &d) == 0) {
+		so = (struct store_options){ .dir = v->cfg.data_dir,
+		    .map_size = v->cfg.map_size,
+		    .quota_percent = v->cfg.quota_percent,
+		    .escalate_after = v->cfg.escalate_after,
+		    .backend = v->cfg.store_backend,
+		    .conninfo = v->cfg.store_conninfo,
+		    .password_file = v->cfg.store_password_file };
+		dst = store_open(&so, &d);
+		so.dir = o->import;
+		so.backend = "lmdb";
+	}
+	if (dst != NULL && store_import(dst, &so, actor, &n, &d) == 0) {
+		printf("imported %s into the %s store: %zu organisations, %zu "
+		    "signals, %zu matches, %zu archived signals, %zu due "
+		    "items, %zu outbox rows, %zu cursors, %zu audit records "
+		    "(%zu youth links)\n"
+		    "verified: the counts agree and the audit trail verifies "
+		    "(%" PRIu64 " records in %" PRIu64 " chain%s, with the "
+		    "import's own)\n", o->import, store_backend_name(dst),
+		    n.orgs, n.signals, n.matches, n.archived, n.due, n.outbox,
+		    n.cursors, n.audit, n.links, n.dst_audit_good, n.dst_chains,
+		    n.dst_chains == 1 ? "" : "s");
+		rc = 0;
+	}
+	store_close(dst);
+	if (d.count > 0)
+		fprintf(stderr, "vixd --import-lmdb: %s", d.text);
+	vixd_free(v);
+	return rc;
+}
+
+/*
  * Client listener and workers, admin HTTP, control socket, then push
  * dialling. Any listener that cannot start stops vixd, naming it.
  */
@@ -669,6 +725,8 @@ main(int argc, char **argv)
 		return check_config(&v, &o);
 	if (o.compact)
 		return compact_store(&v, &o);
+	if (o.import != NULL)
+		return import_store(&v, &o);
 
 	diag_init(&d);
 	if (o.dev && devcert_ensure(v.dev_dir, &d) == -1)

@@ -6,9 +6,11 @@
  * hears what is in outbox.c, the audit chain in audit.c; the records are
  * kept by a backend (store_backend.h), such as the LMDB one.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "errors.h"
@@ -693,6 +695,305 @@ const char *
 store_backend_name(const struct store *s)
 {
 	return s->be->name;
+}
+
+/* ---- copying a store to another backend --------------------------------- */
+
+#define IMPORT_BATCH	5000	/* records per write transaction */
+
+struct import {
+	struct store			*dst;
+	const struct store_backend	*be;
+	struct store_txn		*t;
+	size_t				 in_txn;
+	struct store_import_counts	*n;
+	char				 key_id[65];
+};
+
+/* The open transaction to put the next record in; NULL after a failure. */
+static struct store_txn *
+import_txn(struct import *im)
+{
+	int err;
+
+	if (im->t == NULL && (im->t = store_write_begin(im->dst,
+	    &err)) == NULL)
+		return NULL;
+	return im->t;
+}
+
+/* One record put: commit every IMPORT_BATCH. 0 or the error. */
+static int
+import_done(struct import *im)
+{
+	int err;
+
+	if ((err = store_txn_error(im->t)) != 0) {
+		store_write_abort(im->t);
+		im->t = NULL;
+		return err;
+	}
+	if (++im->in_txn < IMPORT_BATCH)
+		return 0;
+	im->in_txn = 0;
+	err = store_write_commit(im->t);
+	im->t = NULL;
+	return err;
+}
+
+#define IMPORT_BEGIN(im, t)						\
+	struct import *im = arg;					\
+	struct store_txn *t = import_txn(im);				\
+	if (t == NULL)							\
+		return VIX_E_STORE
+
+static int
+import_key_id(void *arg, const char *key_id)
+{
+	struct import *im = arg;
+
+	snprintf(im->key_id, sizeof(im->key_id), "%s", key_id);
+	return 0;
+}
+
+static int
+import_org(void *arg, const char *oin, uint32_t sid)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->import_org(t, oin, sid);
+	im->n->orgs++;
+	return import_done(im);
+}
+
+static int
+import_id_next(void *arg, enum store_id kind, uint64_t next)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->import_id_next(t, kind, next);
+	return import_done(im);
+}
+
+static int
+import_signal(void *arg, const uint8_t *youth, uint32_t org,
+    const Vix__Store__V1__Signal *rec)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->signal_put(t, youth, org, rec, 1);
+	im->n->signals++;
+	return import_done(im);
+}
+
+static int
+import_match(void *arg, const uint8_t *youth, const struct store_match *m)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->match_put(t, youth, m, 1);
+	im->n->matches++;
+	return import_done(im);
+}
+
+static int
+import_archived(void *arg, const uint8_t *youth,
+    const Vix__Store__V1__Archived *rec)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->archive_put(t, youth, rec);
+	im->n->archived++;
+	return import_done(im);
+}
+
+static int
+import_due(void *arg, enum store_due kind, int64_t when, uint64_t id)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->due_put(t, kind, when, id);
+	im->n->due++;
+	return import_done(im);
+}
+
+static int
+import_outbox(void *arg, uint32_t recipient, uint64_t seq, const void *row,
+    size_t len, const uint8_t *youth)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->outbox_put(t, recipient, seq, row, len, youth);
+	im->n->outbox++;
+	return import_done(im);
+}
+
+static int
+import_outbox_next(void *arg, uint32_t recipient, uint64_t next)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->import_outbox_next(t, recipient, next);
+	return import_done(im);
+}
+
+static int
+import_cursor(void *arg, uint32_t consumer, uint32_t recipient, uint64_t seq)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->cursor_put(t, consumer, recipient, seq);
+	im->n->cursors++;
+	return import_done(im);
+}
+
+static int
+import_new_signals(void *arg, uint32_t org, uint64_t day, uint64_t count)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->new_signals_put(t, org, day, count);
+	return import_done(im);
+}
+
+static int
+import_audit(void *arg, uint64_t seq, const void *record, size_t len,
+    const uint8_t *hash)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->audit_append(t, seq, record, len, hash, NULL);
+	im->n->audit++;
+	return import_done(im);
+}
+
+static int
+import_audit_link(void *arg, const uint8_t *youth, uint64_t seq)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->import_audit_link(t, youth, seq);
+	im->n->links++;
+	return import_done(im);
+}
+
+static int
+import_count(void *arg, enum store_count c, uint64_t value)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->count_add(t, c, (int64_t)value);
+	return import_done(im);
+}
+
+static const struct store_sink import_sink = {
+	.key_id = import_key_id,
+	.org = import_org,
+	.id_next = import_id_next,
+	.signal = import_signal,
+	.match = import_match,
+	.archived = import_archived,
+	.due = import_due,
+	.outbox = import_outbox,
+	.outbox_next = import_outbox_next,
+	.cursor = import_cursor,
+	.new_signals = import_new_signals,
+	.audit = import_audit,
+	.audit_link = import_audit_link,
+	.count = import_count,
+};
+
+/* Counts and verified audit records of s; 0 or -1 after adding to d. */
+static int
+import_tally(struct store *s, const char *which, size_t *signals,
+    size_t *matches, size_t *archived, uint64_t *audit_good,
+    uint64_t *chains, struct diag *d)
+{
+	struct store_reader *r = store_reader_new(s);
+	uint64_t bad = 0;
+	int err = VIX_E_STORE;
+
+	if (r != NULL && (err = store_counts(r, signals, matches,
+	    archived)) == 0)
+		err = store_audit_verify(r, audit_good, chains, &bad);
+	store_reader_free(r);
+	if (err != 0)
+		diag_add(d, NULL, 0, "import: cannot read the %s store (%s)",
+		    which, err_name(err));
+	else if (bad != 0)
+		diag_add(d, NULL, 0, "import: the %s store's audit chain is "
+		    "broken at record %" PRIu64, which, bad);
+	return err != 0 || bad != 0 ? -1 : 0;
+}
+
+int
+store_import(struct store *dst, const struct store_options *so,
+    const char *actor, struct store_import_counts *n, struct diag *d)
+{
+	struct import im = { .dst = dst, .be = dst->be, .n = n };
+	struct store *src;
+	struct store_txn *t;
+	int err;
+
+	memset(n, 0, sizeof(*n));
+	if (dst->be->import_org == NULL) {
+		diag_add(d, NULL, 0, "import: the %s backend cannot take a "
+		    "copy", dst->be->name);
+		return -1;
+	}
+	if (import_tally(dst, "target", &n->dst_signals, &n->dst_matches,
+	    &n->dst_archived, &n->dst_audit_good, NULL, d) == -1)
+		return -1;
+	if (n->dst_signals || n->dst_matches || n->dst_archived ||
+	    n->dst_audit_good) {
+		diag_add(d, NULL, 0, "import: the target store is not empty "
+		    "(%zu signals, %zu matches, %zu archived, %" PRIu64
+		    " audit records); import only into a new one",
+		    n->dst_signals, n->dst_matches, n->dst_archived,
+		    n->dst_audit_good);
+		return -1;
+	}
+	if ((src = store_open(so, d)) == NULL)
+		return -1;
+	if (src->be->export == NULL) {
+		diag_add(d, NULL, 0, "import: the %s backend cannot be "
+		    "exported", src->be->name);
+		store_close(src);
+		return -1;
+	}
+	if (import_tally(src, "source", &n->src_signals, &n->src_matches,
+	    &n->src_archived, &n->src_audit_good, NULL, d) == -1) {
+		store_close(src);
+		return -1;
+	}
+	err = src->be->export(src->impl, &import_sink, &im);
+	store_close(src);
+	if (err == 0 && im.t != NULL)
+		err = store_write_commit(im.t);
+	else if (im.t != NULL)
+		store_write_abort(im.t);
+	if (err != 0) {
+		diag_add(d, NULL, 0, "import: copying failed (%s); the target "
+		    "holds part of the store: empty it before trying again",
+		    err_name(err));
+		return -1;
+	}
+	if (im.key_id[0] != '\0' && store_check_key(dst, im.key_id,
+	    "the source store's", d) == -1)
+		return -1;
+	/* The import itself is on the record, in the target's trail. */
+	if ((t = store_write_begin(dst, &err)) == NULL ||
+	    (err = store_audit(t, time(NULL), actor, "import", 0, 0,
+	    "ok")) != 0 || (err = store_write_commit(t)) != 0) {
+		if (t != NULL && err != 0 && store_txn_error(t) != 0)
+			store_write_abort(t);
+		diag_add(d, NULL, 0, "import: cannot record the import in the "
+		    "audit trail (%s)", err_name(err));
+		return -1;
+	}
+	if (import_tally(dst, "target", &n->dst_signals, &n->dst_matches,
+	    &n->dst_archived, &n->dst_audit_good, &n->dst_chains, d) == -1)
+		return -1;
+	if (n->dst_signals != n->src_signals ||
+	    n->dst_matches != n->src_matches ||
+	    n->dst_archived != n->src_archived ||
+	    n->dst_audit_good != n->src_audit_good + 1) {
+		diag_add(d, NULL, 0, "import: the copy differs: signals %zu "
+		    "of %zu, matches %zu of %zu, archived %zu of %zu, audit "
+		    "records %" PRIu64 " of %" PRIu64 " (and the import's)",
+		    n->dst_signals, n->src_signals, n->dst_matches,
+		    n->src_matches, n->dst_archived, n->src_archived,
+		    n->dst_audit_good, n->src_audit_good);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- transactions and readers ------------------------------------------ */

@@ -81,6 +81,31 @@ int		 store_reachable(struct store *);
 /* The backend's name, for logs and status ("lmdb", "postgresql"). */
 const char	*store_backend_name(const struct store *);
 
+/*
+ * What store_import copied, and what the two stores hold after it: active
+ * signals, open matches, archived signals, outbox rows, cursors, audit
+ * records (those verified, and the chains they make).
+ */
+struct store_import_counts {
+	size_t		 orgs, signals, matches, archived, due, outbox,
+			 cursors, audit, links;
+	size_t		 src_signals, src_matches, src_archived;
+	size_t		 dst_signals, dst_matches, dst_archived;
+	uint64_t	 src_audit_good, dst_audit_good, dst_chains;
+};
+
+/*
+ * Copy every record of the store src (another backend's: closed by every
+ * vixd, it is opened here) into dst, which must be empty: signals,
+ * matches, archive, due items, outbox rows and their seqs, cursors, daily
+ * counts, audit records with their hashes and links, organisation ids and
+ * allocators. Then compare the counts and verify both audit trails, and
+ * record the import (actor) in dst's. 0, or -1 after adding to d.
+ */
+int		 store_import(struct store *dst, const struct store_options *src,
+		    const char *actor, struct store_import_counts *,
+		    struct diag *d);
+
 /* One write transaction: begun and committed by the writer only. */
 struct store_txn *store_write_begin(struct store *, int *err);
 /* Commit; on failure everything in it is gone and the error says why. */

@@ -75,6 +75,36 @@ struct store_reader {
 };
 
 
+/*
+ * A whole store as records, for copying it to another backend
+ * (store_import): what an exporting backend hands over, each call
+ * returning 0 or an error that ends the export. Records keep their ids,
+ * seqs and hashes; the allocators' next values come with them.
+ */
+struct store_sink {
+	int	(*key_id)(void *, const char *key_id);
+	int	(*org)(void *, const char *oin, uint32_t sid);
+	int	(*id_next)(void *, enum store_id, uint64_t next);
+	int	(*signal)(void *, const uint8_t *youth, uint32_t org,
+		    const Vix__Store__V1__Signal *);
+	int	(*match)(void *, const uint8_t *youth,
+		    const struct store_match *);
+	int	(*archived)(void *, const uint8_t *youth,
+		    const Vix__Store__V1__Archived *);
+	int	(*due)(void *, enum store_due, int64_t when, uint64_t id);
+	int	(*outbox)(void *, uint32_t recipient, uint64_t seq,
+		    const void *row, size_t len, const uint8_t *youth);
+	int	(*outbox_next)(void *, uint32_t recipient, uint64_t next);
+	int	(*cursor)(void *, uint32_t consumer, uint32_t recipient,
+		    uint64_t seq);
+	int	(*new_signals)(void *, uint32_t org, uint64_t day,
+		    uint64_t count);
+	int	(*audit)(void *, uint64_t seq, const void *record, size_t len,
+		    const uint8_t *hash);
+	int	(*audit_link)(void *, const uint8_t *youth, uint64_t seq);
+	int	(*count)(void *, enum store_count, uint64_t value);
+};
+
 struct store_backend {
 	const char	*name;		/* as in store_options.backend */
 
@@ -120,6 +150,25 @@ struct store_backend {
 	void	(*unwatch)(struct store_impl *);
 	int	(*exclusive)(struct store_txn *, const char *what);
 	int	(*reachable)(struct store_impl *);
+
+	/*
+	 * Optional: copying a whole store. export hands every record of the
+	 * store to sink, from one consistent view. The import_ entries put
+	 * what the ordinary operations would allocate (an organisation's
+	 * id, an allocator's next value, an outbox's next seq, a youth's link
+	 * to an audit record) into an empty store, in a write transaction;
+	 * the records themselves go through the ordinary puts.
+	 */
+	int	(*export)(struct store_impl *, const struct store_sink *,
+		    void *arg);
+	void	(*import_org)(struct store_txn *, const char *oin,
+		    uint32_t sid);
+	void	(*import_id_next)(struct store_txn *, enum store_id,
+		    uint64_t next);
+	void	(*import_outbox_next)(struct store_txn *, uint32_t recipient,
+		    uint64_t next);
+	void	(*import_audit_link)(struct store_txn *, const uint8_t *youth,
+		    uint64_t seq);
 
 	/*
 	 * The head of this writer's audit chain as the transaction sees

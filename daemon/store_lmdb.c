@@ -1826,6 +1826,262 @@ lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
 
 /* ---- the backend table ----------------------------------------------- */
 
+/* ---- copying a whole store (store_import) ----------------------------- */
+
+struct walk {
+	MDB_txn			*txn;
+	const struct store_sink	*sink;
+	void			*arg;
+	struct store_impl	*s;
+};
+
+/* fn for every entry of db, until it returns non-zero (returned). */
+static int
+walk_db(struct walk *w, MDB_dbi db, int (*fn)(struct walk *, MDB_val *,
+    MDB_val *))
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, err = 0;
+
+	if ((rc = mdb_cursor_open(w->txn, db, &cur)) != 0)
+		return mdb_to_err(rc, "export: cursor");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		err = fn(w, &k, &v);
+	mdb_cursor_close(cur);
+	if (err == 0 && rc != MDB_NOTFOUND)
+		err = mdb_to_err(rc, "export: scan");
+	return err;
+}
+
+static int
+key_is(const MDB_val *k, const char *prefix, size_t rest)
+{
+	size_t n = strlen(prefix);
+
+	return k->mv_size == n + rest && memcmp(k->mv_data, prefix, n) == 0;
+}
+
+/* meta: the key id, organisations, allocators, outbox seqs, counts, caps. */
+static int
+export_meta(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	const struct store_sink *sk = w->sink;
+	const uint8_t *kb = k->mv_data, *vb = v->mv_data;
+	char text[OIN_LEN + 1 > 65 ? OIN_LEN + 1 : 65];
+
+	if (key_is(k, "key_id", 0) && v->mv_size < sizeof(text)) {
+		memcpy(text, vb, v->mv_size);
+		text[v->mv_size] = '\0';
+		return sk->key_id(w->arg, text);
+	}
+	if (key_is(k, "org:", OIN_LEN) && v->mv_size == 4) {
+		memcpy(text, kb + 4, OIN_LEN);
+		text[OIN_LEN] = '\0';
+		return sk->org(w->arg, text, get_u32(vb));
+	}
+	for (int i = 0; i < 3; i++)
+		if (key_is(k, id_names[i], 0) && v->mv_size == 8)
+			return sk->id_next(w->arg, (enum store_id)i,
+			    get_u64(vb));
+	for (int i = 0; i < 3; i++)
+		if (key_is(k, count_names[i], 0) && v->mv_size == 8)
+			return sk->count(w->arg, (enum store_count)i,
+			    get_u64(vb));
+	if (key_is(k, "oseq:", 4) && v->mv_size == 8)
+		return sk->outbox_next(w->arg, get_u32(kb + 5), get_u64(vb));
+	if (key_is(k, "newsig:", 4) && v->mv_size == 16)
+		return sk->new_signals(w->arg, get_u32(kb + 7), get_u64(vb),
+		    get_u64(vb + 8));
+	return 0;	/* the schema version: the target has its own */
+}
+
+static int
+export_signal(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	Vix__Store__V1__Signal *rec;
+	int err;
+
+	if (k->mv_size != PSEUDONYM_LEN + 4 || (rec = signal_decode(NULL,
+	    v)) == NULL) {
+		log_warnx("export: a signal record does not decode");
+		return VIX_E_STORE;
+	}
+	err = w->sink->signal(w->arg, k->mv_data,
+	    get_u32((uint8_t *)k->mv_data + PSEUDONYM_LEN), rec);
+	vix__store__v1__signal__free_unpacked(rec, NULL);
+	return err;
+}
+
+static int
+export_match(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	Vix__Store__V1__Match *rec;
+	struct store_match m;
+
+	if (k->mv_size != PSEUDONYM_LEN || (rec =
+	    vix__store__v1__match__unpack(NULL, v->mv_size,
+	    v->mv_data)) == NULL) {
+		log_warnx("export: a match record does not decode");
+		return VIX_E_STORE;
+	}
+	m = (struct store_match){ rec->id, rec->created, rec->coordinator,
+	    rec->coordinated, rec->escalation != 0, rec->claimed };
+	vix__store__v1__match__free_unpacked(rec, NULL);
+	return w->sink->match(w->arg, k->mv_data, &m);
+}
+
+static int
+export_archived(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	Vix__Store__V1__Archived *rec;
+	int err;
+
+	if (k->mv_size < PSEUDONYM_LEN || (rec =
+	    vix__store__v1__archived__unpack(NULL, v->mv_size,
+	    v->mv_data)) == NULL || rec->signal == NULL) {
+		log_warnx("export: an archived signal does not decode");
+		return VIX_E_STORE;
+	}
+	err = w->sink->archived(w->arg, k->mv_data, rec);
+	vix__store__v1__archived__free_unpacked(rec, NULL);
+	return err;
+}
+
+static int
+export_due(struct walk *w, MDB_val *k, enum store_due kind)
+{
+	const uint8_t *kb = k->mv_data;
+
+	if (k->mv_size != 16)
+		return VIX_E_STORE;
+	return w->sink->due(w->arg, kind, (int64_t)get_u64(kb),
+	    get_u64(kb + 8));
+}
+
+static int
+export_expiry(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	return export_due(w, k, STORE_DUE_EXPIRY);
+}
+
+static int
+export_escalate(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	return export_due(w, k, STORE_DUE_ESCALATE);
+}
+
+/* An outbox row, with the youth its index names (if any). */
+static int
+export_outbox(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	const uint8_t *kb = k->mv_data, *youth = NULL;
+	MDB_val yk = *k, yv;
+
+	if (k->mv_size != 12)
+		return VIX_E_STORE;
+	if (mdb_get(w->txn, w->s->outbox_youth, &yk, &yv) == 0 &&
+	    yv.mv_size == PSEUDONYM_LEN)
+		youth = yv.mv_data;
+	return w->sink->outbox(w->arg, get_u32(kb), get_u64(kb + 4),
+	    v->mv_data, v->mv_size, youth);
+}
+
+static int
+export_cursor(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	const uint8_t *kb = k->mv_data;
+
+	if (k->mv_size != 8 || v->mv_size != 8)
+		return VIX_E_STORE;
+	return w->sink->cursor(w->arg, get_u32(kb), get_u32(kb + 4),
+	    get_u64(v->mv_data));
+}
+
+static int
+export_audit(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	if (k->mv_size != 8 || v->mv_size <= HASH_LEN)
+		return VIX_E_STORE;
+	return w->sink->audit(w->arg, get_u64(k->mv_data), v->mv_data,
+	    v->mv_size - HASH_LEN,
+	    (uint8_t *)v->mv_data + v->mv_size - HASH_LEN);
+}
+
+static int
+export_audit_link(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	if (k->mv_size != PSEUDONYM_LEN + 8)
+		return VIX_E_STORE;
+	return w->sink->audit_link(w->arg, k->mv_data,
+	    get_u64((uint8_t *)k->mv_data + PSEUDONYM_LEN));
+}
+
+/*
+ * Every record from one read transaction: meta first (the organisations
+ * and allocators the records refer to), the audit chain last.
+ */
+static int
+lmdb_export(struct store_impl *s, const struct store_sink *sink, void *arg)
+{
+	struct walk w = { .sink = sink, .arg = arg, .s = s };
+	int rc, err;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &w.txn)) != 0)
+		return mdb_to_err(rc, "export: begin");
+	if ((err = walk_db(&w, s->meta, export_meta)) == 0 &&
+	    (err = walk_db(&w, s->signals, export_signal)) == 0 &&
+	    (err = walk_db(&w, s->matches, export_match)) == 0 &&
+	    (err = walk_db(&w, s->archive, export_archived)) == 0 &&
+	    (err = walk_db(&w, s->expiry, export_expiry)) == 0 &&
+	    (err = walk_db(&w, s->escalate, export_escalate)) == 0 &&
+	    (err = walk_db(&w, s->outbox, export_outbox)) == 0 &&
+	    (err = walk_db(&w, s->cursors, export_cursor)) == 0 &&
+	    (err = walk_db(&w, s->audit, export_audit)) == 0)
+		err = walk_db(&w, s->youth_audit, export_audit_link);
+	mdb_txn_abort(w.txn);
+	return err;
+}
+
+static void
+lmdb_import_org(struct store_txn *t, const char *oin, uint32_t sid)
+{
+	uint8_t buf[4];
+	struct key k;
+
+	for (int b = 0; b < 4; b++)
+		buf[b] = (uint8_t)(sid >> (8 * (3 - b)));
+	key_bytes(key_bytes(key_start(&k), "org:", 4), oin, OIN_LEN);
+	st_put(t, t->s->meta, &k, buf, sizeof(buf));
+}
+
+static void
+lmdb_import_id_next(struct store_txn *t, enum store_id kind, uint64_t next)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), id_names[kind], strlen(id_names[kind]));
+	meta_put_u64(t, &k, next);
+}
+
+static void
+lmdb_import_outbox_next(struct store_txn *t, uint32_t recipient,
+    uint64_t next)
+{
+	struct key k;
+
+	oseq_key(&k, recipient);
+	meta_put_u64(t, &k, next);
+}
+
+static void
+lmdb_import_audit_link(struct store_txn *t, const uint8_t *youth,
+    uint64_t seq)
+{
+	audit_link(t, youth, seq);
+}
+
 const struct store_backend store_backend_lmdb = {
 	.name = STORE_BACKEND_LMDB,
 	.open = lmdb_open,
@@ -1842,6 +2098,11 @@ const struct store_backend store_backend_lmdb = {
 	.over_quota = lmdb_over_quota,
 	.backup = lmdb_backup,
 	.compact = lmdb_compact,
+	.export = lmdb_export,
+	.import_org = lmdb_import_org,
+	.import_id_next = lmdb_import_id_next,
+	.import_outbox_next = lmdb_import_outbox_next,
+	.import_audit_link = lmdb_import_audit_link,
 	.audit_head = lmdb_audit_head,
 	.audit_append = lmdb_audit_append,
 	.audit_scan = lmdb_audit_scan,
