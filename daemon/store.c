@@ -17,6 +17,9 @@
 #include "rules.h"
 #include "store.h"
 #include "store_backend.h"
+#ifdef VIX_HAVE_PG
+#include "store_pg.h"
+#endif
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
 
@@ -574,6 +577,9 @@ struct store {
 /* The backends this vixd was built with; the first is the default. */
 static const struct store_backend *const backends[] = {
 	&store_backend_lmdb,
+#ifdef VIX_HAVE_PG
+	&store_backend_postgresql,
+#endif
 };
 
 #define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))

@@ -1,0 +1,2183 @@
+/*
+ * The PostgreSQL backend: the store's records in tables of one schema
+ * (the first of the connection's search_path), reached with libpq, so that
+ * several vixd can share one database. A write transaction is READ
+ * COMMITTED with a savepoint per job; a youth's row in `youths` is locked
+ * the first time a transaction touches the youth, so that two writers
+ * registering one youth serialize. Ids come from sequences, outbox seqs
+ * from a counter row per recipient updated under its lock (gap-free in
+ * commit order), counts from rows per writer chain, and every vixd keeps
+ * its own audit chain. Statements are prepared once per connection, their
+ * parameters and results binary.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "audit.h"
+#include "diag.h"
+#include "errors.h"
+#include "log.h"
+#include "orgs.h"
+#include "store.h"
+#include "store_backend.h"
+#include "store_pg.h"
+#include "store.pb-c.h"
+
+/* 1: the tables below. */
+#define PG_SCHEMA		1
+#define PG_CONNECT_TIMEOUT	"3"
+#define PG_CHANNEL		"vix_outbox"
+#define PG_PAGE			256	/* rows per fetch of a long scan */
+#define PG_LOCK_SCHEMA		1986623603	/* advisory: schema creation */
+#define PG_STR_(x)		#x
+#define PG_STR(x)		PG_STR_(x)
+
+/* Counts kept per chain: the domain's three, then the backend's own. */
+#define PG_COUNT_ARCHIVED	3
+#define PG_COUNT_AUDIT		4
+#define PG_NCOUNTS		5
+
+static const char pg_schema_sql[] =
+	"CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);"
+	"CREATE SEQUENCE signal_ids;"
+	"CREATE SEQUENCE match_ids;"
+	"CREATE SEQUENCE org_ids;"
+	"CREATE SEQUENCE chain_ids;"
+	"CREATE TABLE chains (chain bigint PRIMARY KEY,"
+	" started timestamptz NOT NULL DEFAULT now(), host text NOT NULL);"
+	"CREATE TABLE orgs (oin text PRIMARY KEY, id integer NOT NULL UNIQUE);"
+	"CREATE TABLE youths (p bytea PRIMARY KEY);"
+	"CREATE TABLE signals (p bytea NOT NULL, org integer NOT NULL,"
+	" id bigint NOT NULL UNIQUE, rec bytea NOT NULL,"
+	" PRIMARY KEY (p, org));"
+	"CREATE INDEX signals_by_org ON signals (org, id);"
+	"CREATE TABLE matches (p bytea PRIMARY KEY, id bigint NOT NULL UNIQUE,"
+	" rec bytea NOT NULL);"
+	"CREATE TABLE due (kind smallint NOT NULL, at bigint NOT NULL,"
+	" id bigint NOT NULL, PRIMARY KEY (kind, at, id));"
+	"CREATE TABLE archive (p bytea NOT NULL, org integer NOT NULL,"
+	" archived bigint NOT NULL, signal_id bigint NOT NULL,"
+	" rec bytea NOT NULL, PRIMARY KEY (p, org, archived, signal_id));"
+	"CREATE INDEX archive_by_time ON archive (archived);"
+	"CREATE TABLE audit (seq bigint PRIMARY KEY, rec bytea NOT NULL,"
+	" hash bytea NOT NULL);"
+	"CREATE TABLE youth_audit (p bytea NOT NULL, seq bigint NOT NULL,"
+	" PRIMARY KEY (p, seq));"
+	"CREATE TABLE outbox (recipient integer NOT NULL, seq bigint NOT NULL,"
+	" row bytea NOT NULL, p bytea, PRIMARY KEY (recipient, seq));"
+	"CREATE INDEX outbox_by_youth ON outbox (p) WHERE p IS NOT NULL;"
+	"CREATE TABLE outbox_heads (recipient integer PRIMARY KEY,"
+	" last bigint NOT NULL);"
+	"CREATE TABLE cursors (consumer integer NOT NULL,"
+	" recipient integer NOT NULL, seq bigint NOT NULL,"
+	" PRIMARY KEY (consumer, recipient));"
+	"CREATE TABLE counts (chain bigint NOT NULL, kind smallint NOT NULL,"
+	" n bigint NOT NULL, PRIMARY KEY (chain, kind));"
+	"CREATE TABLE new_signals (org integer PRIMARY KEY, day bigint NOT NULL,"
+	" count bigint NOT NULL);";
+
+/* The prepared statements, by number; each connection prepares on use. */
+enum pg_stmt {
+	Q_YOUTH_LOCK,
+	Q_ID_SIGNAL, Q_ID_MATCH, Q_ID_ORG,
+	Q_OUTBOX_SEQ, Q_OUTBOX_LAST, Q_OUTBOX_PUT, Q_OUTBOX_SCAN,
+	Q_OUTBOX_DELETE, Q_OUTBOX_ERASE,
+	Q_CURSOR_GET, Q_CURSOR_PUT,
+	Q_COUNT_GET, Q_COUNT_ADD,
+	Q_AUDIT_HEAD, Q_AUDIT_APPEND, Q_AUDIT_SCAN, Q_AUDIT_GET,
+	Q_YOUTH_AUDITED, Q_YOUTH_AUDIT, Q_YOUTH_AUDIT_UNLINK,
+	Q_SIGNAL_LOCATE, Q_SIGNAL_GET, Q_SIGNAL_PUT, Q_SIGNAL_DELETE,
+	Q_YOUTH_SIGNALS, Q_ORG_SIGNALS,
+	Q_MATCH_YOUTH, Q_MATCH_GET, Q_MATCH_PUT, Q_MATCH_DELETE,
+	Q_DUE_PUT, Q_DUE_DELETE, Q_DUE_SCAN,
+	Q_ARCHIVE_PUT, Q_ARCHIVE_PURGE, Q_YOUTH_ARCHIVE, Q_ARCHIVE_ERASE,
+	Q_NEWSIG_GET, Q_NEWSIG_PUT,
+	Q_EXCLUSIVE, Q_DB_SIZE,
+	Q_COUNT
+};
+
+static const struct {
+	const char	*name;
+	const char	*sql;
+} pg_stmts[Q_COUNT] = {
+	[Q_YOUTH_LOCK] = { "youth_lock",
+	    "INSERT INTO youths (p) VALUES ($1::bytea) ON CONFLICT (p) "
+	    "DO UPDATE SET p = EXCLUDED.p" },
+	[Q_ID_SIGNAL] = { "id_signal", "SELECT nextval('signal_ids')" },
+	[Q_ID_MATCH] = { "id_match", "SELECT nextval('match_ids')" },
+	[Q_ID_ORG] = { "id_org", "SELECT nextval('org_ids')" },
+	[Q_OUTBOX_SEQ] = { "outbox_seq",
+	    "INSERT INTO outbox_heads (recipient, last) VALUES ($1::int4, 1) "
+	    "ON CONFLICT (recipient) DO UPDATE SET last = outbox_heads.last "
+	    "+ 1 RETURNING last" },
+	[Q_OUTBOX_LAST] = { "outbox_last",
+	    "SELECT last FROM outbox_heads WHERE recipient = $1::int4" },
+	[Q_OUTBOX_PUT] = { "outbox_put",
+	    "INSERT INTO outbox (recipient, seq, row, p) VALUES ($1::int4, "
+	    "$2::int8, $3::bytea, $4::bytea)" },
+	[Q_OUTBOX_SCAN] = { "outbox_scan",
+	    "SELECT seq, row FROM outbox WHERE recipient = $1::int4 AND "
+	    "seq > $2::int8 ORDER BY seq LIMIT $3::int8" },
+	[Q_OUTBOX_DELETE] = { "outbox_delete",
+	    "DELETE FROM outbox WHERE recipient = $1::int4 AND seq = $2::int8" },
+	[Q_OUTBOX_ERASE] = { "outbox_erase",
+	    "DELETE FROM outbox WHERE p = $1::bytea" },
+	[Q_CURSOR_GET] = { "cursor_get",
+	    "SELECT seq FROM cursors WHERE consumer = $1::int4 AND "
+	    "recipient = $2::int4" },
+	[Q_CURSOR_PUT] = { "cursor_put",
+	    "INSERT INTO cursors (consumer, recipient, seq) VALUES ($1::int4, "
+	    "$2::int4, $3::int8) ON CONFLICT (consumer, recipient) DO UPDATE "
+	    "SET seq = EXCLUDED.seq" },
+	[Q_COUNT_GET] = { "count_get",
+	    "SELECT coalesce(sum(n), 0)::int8 FROM counts WHERE "
+	    "kind = $1::int2" },
+	[Q_COUNT_ADD] = { "count_add",
+	    "INSERT INTO counts (chain, kind, n) VALUES ($1::int8, $2::int2, "
+	    "$3::int8) ON CONFLICT (chain, kind) DO UPDATE SET n = counts.n + "
+	    "EXCLUDED.n" },
+	[Q_AUDIT_HEAD] = { "audit_head",
+	    "SELECT seq, hash FROM audit WHERE seq > $1::int8 AND "
+	    "seq < $2::int8 ORDER BY seq DESC LIMIT 1" },
+	[Q_AUDIT_APPEND] = { "audit_append",
+	    "WITH a AS (INSERT INTO audit (seq, rec, hash) VALUES ($1::int8, "
+	    "$2::bytea, $3::bytea)) INSERT INTO youth_audit (p, seq) "
+	    "SELECT $4::bytea, $1::int8 WHERE $4::bytea IS NOT NULL" },
+	[Q_AUDIT_SCAN] = { "audit_scan",
+	    "SELECT seq, rec, hash FROM audit WHERE seq > $1::int8 "
+	    "ORDER BY seq LIMIT 256" },
+	[Q_AUDIT_GET] = { "audit_get",
+	    "SELECT rec FROM audit WHERE seq = $1::int8" },
+	[Q_YOUTH_AUDITED] = { "youth_audited",
+	    "SELECT 1 FROM youth_audit WHERE p = $1::bytea LIMIT 1" },
+	[Q_YOUTH_AUDIT] = { "youth_audit",
+	    "SELECT seq FROM youth_audit WHERE p = $1::bytea ORDER BY seq" },
+	[Q_YOUTH_AUDIT_UNLINK] = { "youth_audit_unlink",
+	    "DELETE FROM youth_audit WHERE p = $1::bytea" },
+	[Q_SIGNAL_LOCATE] = { "signal_locate",
+	    "SELECT p, org FROM signals WHERE id = $1::int8" },
+	[Q_SIGNAL_GET] = { "signal_get",
+	    "SELECT rec FROM signals WHERE p = $1::bytea AND org = $2::int4" },
+	[Q_SIGNAL_PUT] = { "signal_put",
+	    "INSERT INTO signals (p, org, id, rec) VALUES ($1::bytea, "
+	    "$2::int4, $3::int8, $4::bytea) ON CONFLICT (p, org) DO UPDATE "
+	    "SET id = EXCLUDED.id, rec = EXCLUDED.rec" },
+	[Q_SIGNAL_DELETE] = { "signal_delete",
+	    "DELETE FROM signals WHERE p = $1::bytea AND org = $2::int4" },
+	[Q_YOUTH_SIGNALS] = { "youth_signals",
+	    "SELECT org, rec FROM signals WHERE p = $1::bytea ORDER BY org" },
+	[Q_ORG_SIGNALS] = { "org_signals",
+	    "SELECT id, p, rec FROM signals WHERE org = $1::int4 AND "
+	    "id > $2::int8 ORDER BY id LIMIT 256" },
+	[Q_MATCH_YOUTH] = { "match_youth",
+	    "SELECT p FROM matches WHERE id = $1::int8" },
+	[Q_MATCH_GET] = { "match_get",
+	    "SELECT rec FROM matches WHERE p = $1::bytea" },
+	[Q_MATCH_PUT] = { "match_put",
+	    "INSERT INTO matches (p, id, rec) VALUES ($1::bytea, $2::int8, "
+	    "$3::bytea) ON CONFLICT (p) DO UPDATE SET id = EXCLUDED.id, "
+	    "rec = EXCLUDED.rec" },
+	[Q_MATCH_DELETE] = { "match_delete",
+	    "DELETE FROM matches WHERE p = $1::bytea" },
+	[Q_DUE_PUT] = { "due_put",
+	    "INSERT INTO due (kind, at, id) VALUES ($1::int2, $2::int8, "
+	    "$3::int8) ON CONFLICT DO NOTHING" },
+	[Q_DUE_DELETE] = { "due_delete",
+	    "DELETE FROM due WHERE kind = $1::int2 AND at = $2::int8 AND "
+	    "id = $3::int8" },
+	[Q_DUE_SCAN] = { "due_scan",
+	    "SELECT at, id FROM due WHERE kind = $1::int2 AND at <= $2::int8 "
+	    "ORDER BY at, id LIMIT $3::int8" },
+	[Q_ARCHIVE_PUT] = { "archive_put",
+	    "INSERT INTO archive (p, org, archived, signal_id, rec) VALUES "
+	    "($1::bytea, $2::int4, $3::int8, $4::int8, $5::bytea) "
+	    "ON CONFLICT (p, org, archived, signal_id) DO UPDATE SET "
+	    "rec = EXCLUDED.rec" },
+	[Q_ARCHIVE_PURGE] = { "archive_purge",
+	    "WITH d AS (DELETE FROM archive WHERE ctid IN (SELECT ctid FROM "
+	    "archive WHERE archived <= $1::int8 ORDER BY archived "
+	    "LIMIT $2::int8) RETURNING 1) SELECT count(*)::int8 FROM d" },
+	[Q_YOUTH_ARCHIVE] = { "youth_archive",
+	    "SELECT rec FROM archive WHERE p = $1::bytea "
+	    "ORDER BY org, archived, signal_id" },
+	[Q_ARCHIVE_ERASE] = { "archive_erase",
+	    "DELETE FROM archive WHERE p = $1::bytea RETURNING signal_id" },
+	[Q_NEWSIG_GET] = { "newsig_get",
+	    "SELECT day, count FROM new_signals WHERE org = $1::int4" },
+	[Q_NEWSIG_PUT] = { "newsig_put",
+	    "INSERT INTO new_signals (org, day, count) VALUES ($1::int4, "
+	    "$2::int8, $3::int8) ON CONFLICT (org) DO UPDATE SET "
+	    "day = EXCLUDED.day, count = EXCLUDED.count" },
+	[Q_EXCLUSIVE] = { "exclusive",
+	    "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), "
+	    "hashtext($1::text))" },
+	[Q_DB_SIZE] = { "db_size",
+	    "SELECT pg_database_size(current_database())::int8" },
+};
+
+/* ---- connections ------------------------------------------------------ */
+
+/* One connection and which statements it has prepared. */
+struct pg_conn {
+	PGconn		*c;
+	uint8_t		 prepared[Q_COUNT];
+};
+
+/* A youth this transaction holds the row lock of. */
+struct pg_youth {
+	uint8_t		 p[PSEUDONYM_LEN];
+};
+
+/* Savepoint states of a write transaction. */
+enum pg_sp {
+	SP_NONE,	/* no job open */
+	SP_OPEN,	/* the job's savepoint is open */
+	SP_KEEP,	/* the job ended well; its RELEASE not sent yet */
+};
+
+struct pg_txn {
+	struct store_txn	 base;
+	struct pg_conn		*conn;
+	int			 write;
+	int			 begun;		/* BEGIN sent */
+	enum pg_sp		 sp;
+	int			 fatal;		/* CONFLICT or UNAVAILABLE */
+	struct pg_youth		*locked;
+	size_t			 nlocked, cap_locked, job_nlocked;
+	int64_t			 counts[PG_NCOUNTS];	/* unwritten deltas */
+	int64_t			 job_counts[PG_NCOUNTS];
+	int			 head_known, job_head_known;
+	uint64_t		 head_seq, job_head_seq;
+	uint8_t			 head_hash[STORE_HASH_LEN];
+	uint8_t			 job_head_hash[STORE_HASH_LEN];
+};
+
+#define PT(t)	((struct pg_txn *)(void *)(t))
+
+struct pg_reader {
+	struct store_reader	 base;
+	struct pg_conn		 conn;
+	struct pg_txn		 rt;
+};
+
+#define PR(r)	((struct pg_reader *)(void *)(r))
+
+struct store_impl {
+	const char	*keys[8];	/* PQconnectdbParams, NULL-ended */
+	const char	*vals[8];
+	char		*conninfo;
+	char		*password;
+	int64_t		 escalate_after;
+	struct pg_conn	 w;		/* the writer's */
+	int		 reset;		/* reconnect before the next batch */
+	uint64_t	 chain;
+	int		 head_known;	/* head of our chain as committed */
+	uint64_t	 head_seq;
+	uint8_t		 head_hash[STORE_HASH_LEN];
+	atomic_int	 reachable;
+	atomic_int	 writer_pid;
+	/* The watcher thread (watch/unwatch). */
+	pthread_t	 watcher;
+	int		 watching;
+	atomic_int	 stop;
+	void		(*published)(void *, const uint32_t *, size_t, int);
+	void		*published_arg;
+};
+
+/* A new connection, or NULL with the reason logged. */
+static PGconn *
+pg_connect(struct store_impl *s, char *why, size_t len)
+{
+	PGconn *c = PQconnectdbParams(s->keys, s->vals, 1);
+
+	if (c == NULL) {
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(why, len, "%s", PQerrorMessage(c));
+		why[strcspn(why, "\n")] = '\0';
+		PQfinish(c);
+		return NULL;
+	}
+	/* Error messages without DETAIL: a key's value never reaches a log. */
+	PQsetErrorVerbosity(c, PQERRORS_TERSE);
+	return c;
+}
+
+static int
+conn_open(struct store_impl *s, struct pg_conn *pc, const char *who)
+{
+	char why[256];
+
+	if (pc->c != NULL && PQstatus(pc->c) == CONNECTION_OK)
+		return 0;
+	if (pc->c != NULL)
+		PQfinish(pc->c);
+	memset(pc, 0, sizeof(*pc));
+	if ((pc->c = pg_connect(s, why, sizeof(why))) == NULL) {
+		log_warnx("store: %s: cannot connect to PostgreSQL: %s", who,
+		    why);
+		return VIX_E_UNAVAILABLE;
+	}
+	return 0;
+}
+
+static void
+conn_close(struct pg_conn *pc)
+{
+	if (pc->c != NULL)
+		PQfinish(pc->c);
+	memset(pc, 0, sizeof(*pc));
+}
+
+/* Whether an SQLSTATE (or a dead connection) means: try again elsewhere. */
+static int
+pg_unavailable(PGconn *c, const char *state)
+{
+	if (PQstatus(c) != CONNECTION_OK || state == NULL)
+		return 1;
+	return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
+	    strcmp(state, "25006") == 0 || strcmp(state, "53300") == 0;
+}
+
+/* The store error for a failed statement (what names it), logged. */
+static int
+pg_error(PGconn *c, const PGresult *r, const char *what)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+	msg[strcspn(msg, "\n")] = '\0';
+	if (state != NULL && (strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0)) {
+		log_info("store: %s: lost to another writer (%s); the batch "
+		    "runs again", what, msg);
+		return VIX_E_CONFLICT;
+	}
+	if (pg_unavailable(c, state)) {
+		log_warnx("store: %s: the database cannot be written: %s", what,
+		    msg);
+		return VIX_E_UNAVAILABLE;
+	}
+	log_warnx("store: %s: %s", what, msg);
+	return VIX_E_STORE;
+}
+
+/* A statement of plain text (transaction control): 0 or a store error. */
+static int
+pg_simple(PGconn *c, const char *sql, const char *what)
+{
+	PGresult *r = PQexec(c, sql);
+	int err = 0;
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		err = pg_error(c, r, what);
+	PQclear(r);
+	return err;
+}
+
+/* ---- parameters and results ------------------------------------------- */
+
+#define PG_MAXP	6
+
+struct pg_params {
+	const char	*v[PG_MAXP];
+	int		 len[PG_MAXP];
+	int		 fmt[PG_MAXP];
+	uint8_t		 buf[PG_MAXP][8];
+	int		 n;
+};
+
+static struct pg_params *
+pp_int(struct pg_params *p, uint64_t v, int width)
+{
+	int i = p->n++;
+
+	for (int b = 0; b < width; b++)
+		p->buf[i][b] = (uint8_t)(v >> (8 * (width - 1 - b)));
+	p->v[i] = (const char *)p->buf[i];
+	p->len[i] = width;
+	p->fmt[i] = 1;
+	return p;
+}
+
+#define pp_i64(p, v)	pp_int((p), (uint64_t)(v), 8)
+#define pp_i32(p, v)	pp_int((p), (uint64_t)(v), 4)
+#define pp_i16(p, v)	pp_int((p), (uint64_t)(v), 2)
+
+/* Bytes (NULL: an SQL NULL). */
+static struct pg_params *
+pp_bytes(struct pg_params *p, const void *b, size_t n)
+{
+	int i = p->n++;
+
+	p->v[i] = b;
+	p->len[i] = (int)n;
+	p->fmt[i] = 1;
+	return p;
+}
+
+static struct pg_params *
+pp_text(struct pg_params *p, const char *s)
+{
+	int i = p->n++;
+
+	p->v[i] = s;
+	p->len[i] = 0;
+	p->fmt[i] = 0;
+	return p;
+}
+
+/* An integer column of a binary result (int2, int4 or int8). */
+static int64_t
+pg_int(const PGresult *r, int row, int col)
+{
+	const uint8_t *b = (const uint8_t *)PQgetvalue(r, row, col);
+	int n = PQgetlength(r, row, col);
+	uint64_t v = 0;
+
+	if (PQgetisnull(r, row, col) || (n != 2 && n != 4 && n != 8))
+		return 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | b[i];
+	if (n == 2)
+		return (int16_t)v;
+	if (n == 4)
+		return (int32_t)v;
+	return (int64_t)v;
+}
+
+static const uint8_t *
+pg_bytes(const PGresult *r, int row, int col, size_t *n)
+{
+	*n = (size_t)PQgetlength(r, row, col);
+	return (const uint8_t *)PQgetvalue(r, row, col);
+}
+
+/* ---- statements in a transaction -------------------------------------- */
+
+static int
+pg_prepare(struct pg_conn *pc, enum pg_stmt q)
+{
+	PGresult *r;
+	int err = 0;
+
+	if (pc->prepared[q])
+		return 0;
+	r = PQprepare(pc->c, pg_stmts[q].name, pg_stmts[q].sql, 0, NULL);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
+		err = pg_error(pc->c, r, pg_stmts[q].name);
+	else
+		pc->prepared[q] = 1;
+	PQclear(r);
+	return err;
+}
+
+static void
+txn_fail(struct pg_txn *t, int err)
+{
+	store_txn_fail(&t->base, err);
+	if ((err == VIX_E_CONFLICT || err == VIX_E_UNAVAILABLE) &&
+	    t->fatal == 0)
+		t->fatal = err;
+	if (err == VIX_E_UNAVAILABLE && t->write) {
+		t->base.s->reset = 1;
+		atomic_store(&t->base.s->reachable, 0);
+	}
+}
+
+static int
+txn_ensure_begun(struct pg_txn *t)
+{
+	int err;
+
+	if (t->begun)
+		return 0;
+	if ((err = pg_simple(t->conn->c, "BEGIN ISOLATION LEVEL READ "
+	    "COMMITTED", "begin")) != 0) {
+		txn_fail(t, err);
+		return err;
+	}
+	t->begun = 1;
+	return 0;
+}
+
+/*
+ * Run statement q in t: its rows (the caller clears them), or NULL once
+ * the transaction has failed (sticky).
+ */
+static PGresult *
+pg_run(struct pg_txn *t, enum pg_stmt q, const struct pg_params *p)
+{
+	PGresult *r;
+	ExecStatusType st;
+	int err;
+
+	if (t->base.err != 0 || t->fatal != 0)
+		return NULL;
+	if ((err = txn_ensure_begun(t)) != 0)
+		return NULL;
+	if ((err = pg_prepare(t->conn, q)) != 0) {
+		txn_fail(t, err);
+		return NULL;
+	}
+	r = PQexecPrepared(t->conn->c, pg_stmts[q].name, p ? p->n : 0,
+	    p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
+	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return r;
+	txn_fail(t, pg_error(t->conn->c, r, pg_stmts[q].name));
+	PQclear(r);
+	return NULL;
+}
+
+/* Run q for its effect only. */
+static void
+pg_do(struct pg_txn *t, enum pg_stmt q, const struct pg_params *p)
+{
+	PQclear(pg_run(t, q, p));
+}
+
+/* Run q for one integer: 1 and *v, or 0 when there is no row. */
+static int
+pg_one_int(struct pg_txn *t, enum pg_stmt q, const struct pg_params *p,
+    int64_t *v)
+{
+	PGresult *r = pg_run(t, q, p);
+	int found = r != NULL && PQntuples(r) > 0;
+
+	if (found)
+		*v = pg_int(r, 0, 0);
+	PQclear(r);
+	return found;
+}
+
+/*
+ * Lock youth p's row for the rest of the write transaction, the first
+ * time it is touched; a read transaction takes no lock.
+ */
+static void
+youth_lock(struct pg_txn *t, const uint8_t *p)
+{
+	struct pg_params pp = { 0 };
+	struct pg_youth *grown;
+
+	if (!t->write || t->base.err != 0)
+		return;
+	for (size_t i = 0; i < t->nlocked; i++)
+		if (memcmp(t->locked[i].p, p, PSEUDONYM_LEN) == 0)
+			return;
+	pg_do(t, Q_YOUTH_LOCK, pp_bytes(&pp, p, PSEUDONYM_LEN));
+	if (t->base.err != 0)
+		return;
+	if (t->nlocked == t->cap_locked) {
+		size_t cap = t->cap_locked ? t->cap_locked * 2 : 16;
+
+		if ((grown = reallocarray(t->locked, cap,
+		    sizeof(*grown))) == NULL) {
+			txn_fail(t, VIX_E_STORE);
+			return;
+		}
+		t->locked = grown;
+		t->cap_locked = cap;
+	}
+	memcpy(t->locked[t->nlocked++].p, p, PSEUDONYM_LEN);
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/* Reconnect the writer if its connection is gone or must move. */
+static int
+writer_conn(struct store_impl *s)
+{
+	int err;
+
+	if (s->reset || (s->w.c != NULL && PQstatus(s->w.c) !=
+	    CONNECTION_OK)) {
+		conn_close(&s->w);
+		s->reset = 0;
+	}
+	if ((err = conn_open(s, &s->w, "writer")) != 0) {
+		atomic_store(&s->reachable, 0);
+		return err;
+	}
+	atomic_store(&s->writer_pid, PQbackendPID(s->w.c));
+	return 0;
+}
+
+static struct store_txn *
+pg_write_begin(struct store_impl *s, int *err)
+{
+	struct pg_txn *t;
+
+	if ((*err = writer_conn(s)) != 0)
+		return NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		*err = VIX_E_STORE;
+		return NULL;
+	}
+	store_txn_init(&t->base, &store_backend_postgresql, s,
+	    s->escalate_after);
+	t->conn = &s->w;
+	t->write = 1;
+	t->head_known = s->head_known;
+	t->head_seq = s->head_seq;
+	memcpy(t->head_hash, s->head_hash, STORE_HASH_LEN);
+	/* BEGIN goes with the first statement or savepoint. */
+	*err = 0;
+	return &t->base;
+}
+
+static void
+txn_free(struct pg_txn *t)
+{
+	free(t->locked);
+	free(t);
+}
+
+/* The pending count deltas go into this chain's rows. */
+static void
+counts_flush(struct pg_txn *t)
+{
+	for (int k = 0; k < PG_NCOUNTS; k++) {
+		struct pg_params pp = { 0 };
+
+		if (t->counts[k] == 0)
+			continue;
+		pp_i64(&pp, t->base.s->chain);
+		pp_i16(&pp, k);
+		pg_do(t, Q_COUNT_ADD, pp_i64(&pp, t->counts[k]));
+	}
+}
+
+/* COMMIT, and whether the server says it committed (not ROLLBACK). */
+static int
+pg_commit(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int err = 0;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
+		err = pg_error(c, r, "commit");
+	else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		log_warnx("store: commit: the server rolled the transaction "
+		    "back (%s)", PQcmdStatus(r));
+		err = VIX_E_STORE;
+	}
+	PQclear(r);
+	return err;
+}
+
+/* "SELECT pg_notify(...); COMMIT", naming the outboxes the batch grew. */
+static void
+commit_sql(struct pg_txn *t, char *sql, size_t len)
+{
+	size_t n;
+
+	if (t->base.ntouched == 0 && !t->base.touched_all) {
+		snprintf(sql, len, "COMMIT");
+		return;
+	}
+	n = (size_t)snprintf(sql, len, "SELECT pg_notify('" PG_CHANNEL "', '");
+	if (t->base.touched_all)
+		n += (size_t)snprintf(sql + n, len - n, "all");
+	for (size_t i = 0; !t->base.touched_all && i < t->base.ntouched &&
+	    n < len; i++)
+		n += (size_t)snprintf(sql + n, len - n, "%s%u", i ? "," : "",
+		    t->base.touched[i]);
+	if (n < len)
+		snprintf(sql + n, len - n, "'); COMMIT");
+}
+
+static int
+pg_write_commit(struct store_txn *bt)
+{
+	struct pg_txn *t = PT(bt);
+	struct store_impl *s = bt->s;
+	char sql[64 + STORE_TOUCHED_MAX * 12];
+	int err;
+
+	if (t->fatal != 0) {
+		err = t->fatal;
+		goto abort;
+	}
+	if (!t->begun) {
+		txn_free(t);
+		return 0;
+	}
+	/* A statement outside any job failed: the transaction is void. */
+	if ((err = bt->err) != 0 ||
+	    PQtransactionStatus(t->conn->c) != PQTRANS_INTRANS) {
+		err = err ? err : VIX_E_STORE;
+		goto abort;
+	}
+	counts_flush(t);
+	if ((err = t->fatal ? t->fatal : bt->err) != 0)
+		goto abort;
+	commit_sql(t, sql, sizeof(sql));
+	if ((err = pg_commit(t->conn->c, sql)) != 0) {
+		/* Lost during COMMIT: the outcome is unknown. */
+		if (err == VIX_E_UNAVAILABLE)
+			s->reset = 1;
+		s->head_known = 0;
+		if (PQtransactionStatus(t->conn->c) != PQTRANS_IDLE)
+			(void)pg_simple(t->conn->c, "ROLLBACK", "rollback");
+		atomic_store(&s->reachable, err != VIX_E_UNAVAILABLE);
+		txn_free(t);
+		return err;
+	}
+	atomic_store(&s->reachable, 1);
+	s->head_known = t->head_known;
+	s->head_seq = t->head_seq;
+	memcpy(s->head_hash, t->head_hash, STORE_HASH_LEN);
+	txn_free(t);
+	return 0;
+abort:
+	if (t->begun && PQstatus(t->conn->c) == CONNECTION_OK)
+		(void)pg_simple(t->conn->c, "ROLLBACK", "rollback");
+	if (err == VIX_E_UNAVAILABLE)
+		s->reset = 1;
+	txn_free(t);
+	return err;
+}
+
+static void
+pg_write_abort(struct store_txn *bt)
+{
+	struct pg_txn *t = PT(bt);
+
+	if (t->begun && PQstatus(t->conn->c) == CONNECTION_OK &&
+	    pg_simple(t->conn->c, "ROLLBACK", "rollback") != 0)
+		bt->s->reset = 1;
+	txn_free(t);
+}
+
+static int
+pg_job_begin(struct store_txn *bt)
+{
+	struct pg_txn *t = PT(bt);
+	const char *sql;
+	int err;
+
+	store_txn_job_mark(bt);
+	if (t->fatal != 0)
+		return bt->err = t->fatal;
+	if (!t->begun)
+		sql = "BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT job";
+	else if (t->sp == SP_KEEP)
+		sql = "RELEASE SAVEPOINT job; SAVEPOINT job";
+	else
+		sql = "SAVEPOINT job";
+	if ((err = pg_simple(t->conn->c, sql, "savepoint")) != 0) {
+		txn_fail(t, err);
+		return err;
+	}
+	t->begun = 1;
+	t->sp = SP_OPEN;
+	t->job_nlocked = t->nlocked;
+	memset(t->job_counts, 0, sizeof(t->job_counts));
+	t->job_head_known = t->head_known;
+	t->job_head_seq = t->head_seq;
+	memcpy(t->job_head_hash, t->head_hash, STORE_HASH_LEN);
+	return 0;
+}
+
+/* The job's rows, locks, counts and audit records are gone. */
+static void
+job_forget(struct pg_txn *t)
+{
+	store_txn_job_undo(&t->base);
+	t->nlocked = t->job_nlocked;
+	memset(t->job_counts, 0, sizeof(t->job_counts));
+	t->head_known = t->job_head_known;
+	t->head_seq = t->job_head_seq;
+	memcpy(t->head_hash, t->job_head_hash, STORE_HASH_LEN);
+}
+
+static int
+pg_job_end(struct store_txn *bt, int err)
+{
+	struct pg_txn *t = PT(bt);
+	int rc;
+
+	if (err == 0)
+		err = bt->err;
+	if (t->fatal != 0) {
+		/* The whole batch goes: commit reports it. */
+		job_forget(t);
+		bt->err = 0;
+		return t->fatal;
+	}
+	if (t->sp != SP_OPEN) {
+		bt->err = 0;
+		return err;
+	}
+	if (err == 0) {
+		for (int k = 0; k < PG_NCOUNTS; k++)
+			t->counts[k] += t->job_counts[k];
+		memset(t->job_counts, 0, sizeof(t->job_counts));
+		t->sp = SP_KEEP;
+		bt->err = 0;
+		return 0;
+	}
+	job_forget(t);
+	t->sp = SP_NONE;
+	if ((rc = pg_simple(t->conn->c, "ROLLBACK TO SAVEPOINT job; "
+	    "RELEASE SAVEPOINT job", "rollback to savepoint")) != 0)
+		txn_fail(t, rc);
+	if (t->fatal == 0 && rc != 0)
+		t->fatal = rc;
+	bt->err = 0;
+	return err;
+}
+
+/* ---- readers ----------------------------------------------------------- */
+
+static struct store_reader *
+pg_reader_new(struct store_impl *s)
+{
+	struct pg_reader *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->base.be = &store_backend_postgresql;
+	r->base.s = s;
+	return &r->base;
+}
+
+static void
+pg_reader_free(struct store_reader *r)
+{
+	if (r == NULL)
+		return;
+	conn_close(&PR(r)->conn);
+	free(r);
+}
+
+static struct store_txn *
+pg_read_begin(struct store_reader *r, int *err)
+{
+	struct pg_reader *pr = PR(r);
+
+	if ((*err = conn_open(r->s, &pr->conn, "reader")) != 0)
+		return NULL;
+	if ((*err = pg_simple(pr->conn.c, "BEGIN ISOLATION LEVEL REPEATABLE "
+	    "READ READ ONLY", "begin read")) != 0) {
+		if (PQstatus(pr->conn.c) != CONNECTION_OK)
+			conn_close(&pr->conn);
+		return NULL;
+	}
+	memset(&pr->rt, 0, sizeof(pr->rt));
+	store_txn_init(&pr->rt.base, &store_backend_postgresql, r->s,
+	    r->s->escalate_after);
+	pr->rt.conn = &pr->conn;
+	pr->rt.begun = 1;
+	return &pr->rt.base;
+}
+
+static void
+pg_read_end(struct store_reader *r)
+{
+	struct pg_reader *pr = PR(r);
+
+	if (pr->conn.c == NULL)
+		return;
+	if (pg_simple(pr->conn.c, "COMMIT", "end read") != 0 &&
+	    PQstatus(pr->conn.c) != CONNECTION_OK)
+		conn_close(&pr->conn);
+}
+
+/* ---- ids, outbox seqs and counts --------------------------------------- */
+
+static uint64_t
+pg_id_alloc(struct store_txn *bt, enum store_id kind)
+{
+	static const enum pg_stmt q[] = {
+		[STORE_ID_SIGNAL] = Q_ID_SIGNAL,
+		[STORE_ID_MATCH] = Q_ID_MATCH,
+		[STORE_ID_ORG] = Q_ID_ORG,
+	};
+	int64_t v = 0;
+
+	if (!pg_one_int(PT(bt), q[kind], NULL, &v) && bt->err == 0)
+		txn_fail(PT(bt), VIX_E_STORE);
+	return (uint64_t)v;
+}
+
+/*
+ * The counter row's lock is held to commit: a second writer for the same
+ * recipient waits, so that seqs become visible in the order given out.
+ */
+static uint64_t
+pg_outbox_seq(struct store_txn *bt, uint32_t recipient)
+{
+	struct pg_params pp = { 0 };
+	int64_t v = 0;
+
+	if (!pg_one_int(PT(bt), Q_OUTBOX_SEQ, pp_i32(&pp, recipient), &v) &&
+	    bt->err == 0)
+		txn_fail(PT(bt), VIX_E_STORE);
+	return (uint64_t)v;
+}
+
+static uint64_t
+pg_outbox_last(struct store_txn *bt, uint32_t recipient)
+{
+	struct pg_params pp = { 0 };
+	int64_t v = 0;
+
+	pg_one_int(PT(bt), Q_OUTBOX_LAST, pp_i32(&pp, recipient), &v);
+	return (uint64_t)v;
+}
+
+static void
+pg_outbox_put(struct store_txn *bt, uint32_t recipient, uint64_t seq,
+    const void *row, size_t len, const uint8_t *youth)
+{
+	struct pg_params pp = { 0 };
+
+	pp_i64(pp_i32(&pp, recipient), seq);
+	pp_bytes(pp_bytes(&pp, row, len), youth, youth ? PSEUDONYM_LEN : 0);
+	pg_do(PT(bt), Q_OUTBOX_PUT, &pp);
+	store_txn_touch(bt, recipient);
+}
+
+static void
+pg_outbox_scan(struct store_txn *bt, uint32_t recipient, uint64_t after,
+    size_t max, int (*fn)(void *, uint64_t, const void *, size_t), void *arg)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	size_t n;
+
+	pp_i64(pp_i64(pp_i32(&pp, recipient), after), max);
+	if ((r = pg_run(PT(bt), Q_OUTBOX_SCAN, &pp)) == NULL)
+		return;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const uint8_t *row = pg_bytes(r, i, 1, &n);
+
+		if (fn(arg, (uint64_t)pg_int(r, i, 0), row, n) != 0)
+			break;
+	}
+	PQclear(r);
+}
+
+static void
+pg_outbox_delete(struct store_txn *bt, uint32_t recipient, uint64_t seq)
+{
+	struct pg_params pp = { 0 };
+
+	pg_do(PT(bt), Q_OUTBOX_DELETE, pp_i64(pp_i32(&pp, recipient), seq));
+}
+
+/* How many rows a DELETE removed. */
+static size_t
+pg_affected(PGresult *r)
+{
+	return r == NULL ? 0 : (size_t)strtoull(PQcmdTuples(r), NULL, 10);
+}
+
+static size_t
+pg_outbox_erase(struct store_txn *bt, const uint8_t *p)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	size_t n;
+
+	youth_lock(PT(bt), p);
+	r = pg_run(PT(bt), Q_OUTBOX_ERASE, pp_bytes(&pp, p, PSEUDONYM_LEN));
+	n = pg_affected(r);
+	PQclear(r);
+	return n;
+}
+
+static uint64_t
+pg_cursor_get(struct store_txn *bt, uint32_t consumer, uint32_t recipient)
+{
+	struct pg_params pp = { 0 };
+	int64_t v = 0;
+
+	pg_one_int(PT(bt), Q_CURSOR_GET, pp_i32(pp_i32(&pp, consumer),
+	    recipient), &v);
+	return (uint64_t)v;
+}
+
+static void
+pg_cursor_put(struct store_txn *bt, uint32_t consumer, uint32_t recipient,
+    uint64_t seq)
+{
+	struct pg_params pp = { 0 };
+
+	pp_i64(pp_i32(pp_i32(&pp, consumer), recipient), seq);
+	pg_do(PT(bt), Q_CURSOR_PUT, &pp);
+}
+
+/* A count as the transaction sees it, its unwritten deltas included. */
+static int64_t
+count_read(struct pg_txn *t, int kind)
+{
+	struct pg_params pp = { 0 };
+	int64_t v = 0;
+
+	pg_one_int(t, Q_COUNT_GET, pp_i16(&pp, kind), &v);
+	return v + t->counts[kind] + t->job_counts[kind];
+}
+
+/* Kept in the transaction and written to this chain's row at commit. */
+static void
+count_change(struct pg_txn *t, int kind, int64_t delta)
+{
+	if (t->sp == SP_OPEN)
+		t->job_counts[kind] += delta;
+	else
+		t->counts[kind] += delta;
+}
+
+static uint64_t
+pg_count_get(struct store_txn *bt, enum store_count c)
+{
+	int64_t v = count_read(PT(bt), (int)c);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+static void
+pg_count_add(struct store_txn *bt, enum store_count c, int64_t delta)
+{
+	count_change(PT(bt), (int)c, delta);
+}
+
+static void
+pg_usage(struct store_txn *bt, struct store_stats *out)
+{
+	struct pg_txn *t = PT(bt);
+	int64_t size = 0, v;
+
+	v = count_read(t, PG_COUNT_ARCHIVED);
+	out->archived = v < 0 ? 0 : (size_t)v;
+	v = count_read(t, PG_COUNT_AUDIT);
+	out->audit_records = v < 0 ? 0 : (size_t)v;
+	pg_one_int(t, Q_DB_SIZE, NULL, &size);
+	out->bytes_used = (size_t)size;
+	out->bytes_reserved = 0;
+	out->quota = 0;
+	out->gauges[0] = (struct store_gauge){ "vix_pg_database_bytes",
+	    "Bytes of the PostgreSQL database (pg_database_size).",
+	    (uint64_t)size };
+	out->gauges[1] = (struct store_gauge){ "vix_pg_connected",
+	    "Whether the last write found a writable primary (1) or not (0).",
+	    (uint64_t)atomic_load(&bt->s->reachable) };
+	out->gauges[2] = (struct store_gauge){ "vix_pg_chain",
+	    "This vixd's audit chain number.", bt->s->chain };
+	out->ngauges = 3;
+}
+
+static int
+pg_over_quota(struct store_txn *t, char *why, size_t len)
+{
+	(void)t;
+	(void)why;
+	(void)len;
+	return 0;
+}
+
+/* ---- the audit chain ---------------------------------------------------- */
+
+static void
+pg_audit_head(struct store_txn *bt, uint64_t *seq, uint8_t *hash)
+{
+	struct pg_txn *t = PT(bt);
+	uint64_t lo = bt->s->chain << STORE_AUDIT_CHAIN_SHIFT;
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	size_t n;
+
+	if (!t->head_known) {
+		t->head_seq = lo;
+		memset(t->head_hash, 0, STORE_HASH_LEN);
+		pp_i64(pp_i64(&pp, lo), lo + (UINT64_C(1) <<
+		    STORE_AUDIT_CHAIN_SHIFT));
+		if ((r = pg_run(t, Q_AUDIT_HEAD, &pp)) == NULL)
+			return;
+		if (PQntuples(r) == 1) {
+			const uint8_t *h = pg_bytes(r, 0, 1, &n);
+
+			t->head_seq = (uint64_t)pg_int(r, 0, 0);
+			if (n == STORE_HASH_LEN)
+				memcpy(t->head_hash, h, STORE_HASH_LEN);
+		}
+		PQclear(r);
+		t->head_known = 1;
+	}
+	*seq = t->head_seq;
+	memcpy(hash, t->head_hash, STORE_HASH_LEN);
+}
+
+static void
+pg_audit_append(struct store_txn *bt, uint64_t seq, const void *record,
+    size_t len, const uint8_t *hash, const uint8_t *youth)
+{
+	struct pg_txn *t = PT(bt);
+	struct pg_params pp = { 0 };
+
+	pp_bytes(pp_bytes(pp_i64(&pp, seq), record, len), hash,
+	    STORE_HASH_LEN);
+	pp_bytes(&pp, youth, youth ? PSEUDONYM_LEN : 0);
+	pg_do(t, Q_AUDIT_APPEND, &pp);
+	if (bt->err != 0)
+		return;
+	t->head_known = 1;
+	t->head_seq = seq;
+	memcpy(t->head_hash, hash, STORE_HASH_LEN);
+	count_change(t, PG_COUNT_AUDIT, 1);
+}
+
+static int
+pg_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
+    const void *, size_t, const uint8_t *), void *arg)
+{
+	struct store_txn *bt;
+	uint64_t after = 0;
+	int err, stop = 0, rows = PG_PAGE;
+
+	if ((bt = pg_read_begin(r, &err)) == NULL)
+		return err;
+	while (stop == 0 && rows == PG_PAGE && bt->err == 0) {
+		struct pg_params pp = { 0 };
+		PGresult *res = pg_run(PT(bt), Q_AUDIT_SCAN, pp_i64(&pp,
+		    after));
+
+		rows = res ? PQntuples(res) : 0;
+		for (int i = 0; i < rows && stop == 0; i++) {
+			size_t n, hn;
+			const uint8_t *rec = pg_bytes(res, i, 1, &n);
+			const uint8_t *h = pg_bytes(res, i, 2, &hn);
+
+			after = (uint64_t)pg_int(res, i, 0);
+			stop = fn(arg, after, rec, hn == STORE_HASH_LEN ? n : 0,
+			    hn == STORE_HASH_LEN ? h : NULL);
+		}
+		PQclear(res);
+	}
+	err = stop ? stop : bt->err;
+	pg_read_end(r);
+	return err;
+}
+
+static int
+pg_youth_audited(struct store_txn *bt, const uint8_t *p)
+{
+	struct pg_params pp = { 0 };
+	int64_t v;
+
+	return pg_one_int(PT(bt), Q_YOUTH_AUDITED, pp_bytes(&pp, p,
+	    PSEUDONYM_LEN), &v);
+}
+
+static void
+pg_youth_audit(struct store_txn *bt, const uint8_t *p,
+    int (*fn)(void *, uint64_t), void *arg)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+
+	if ((r = pg_run(PT(bt), Q_YOUTH_AUDIT, pp_bytes(&pp, p,
+	    PSEUDONYM_LEN))) == NULL)
+		return;
+	for (int i = 0; i < PQntuples(r); i++)
+		if (fn(arg, (uint64_t)pg_int(r, i, 0)) != 0)
+			break;
+	PQclear(r);
+}
+
+static void
+pg_youth_audit_unlink(struct store_txn *bt, const uint8_t *p)
+{
+	struct pg_params pp = { 0 };
+
+	youth_lock(PT(bt), p);
+	pg_do(PT(bt), Q_YOUTH_AUDIT_UNLINK, pp_bytes(&pp, p, PSEUDONYM_LEN));
+}
+
+static int
+pg_audit_get(struct store_txn *bt, uint64_t seq,
+    struct store_audit_record *rec)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	int found = 0;
+	size_t n;
+
+	if ((r = pg_run(PT(bt), Q_AUDIT_GET, pp_i64(&pp, seq))) == NULL)
+		return 0;
+	if (PQntuples(r) == 1) {
+		const uint8_t *b = pg_bytes(r, 0, 0, &n);
+
+		if (audit_decode(b, n, rec) != 0)
+			txn_fail(PT(bt), VIX_E_STORE);
+		else
+			found = 1;
+	}
+	PQclear(r);
+	return found;
+}
+
+/* ---- signals, matches, due items and the archive ----------------------- */
+
+/* A record packed for a bytea parameter (malloc'd), or NULL and failed. */
+static uint8_t *
+pack_msg(struct pg_txn *t, const ProtobufCMessage *m, size_t *n)
+{
+	uint8_t *b;
+
+	*n = protobuf_c_message_get_packed_size(m);
+	if ((b = malloc(*n ? *n : 1)) == NULL) {
+		txn_fail(t, VIX_E_STORE);
+		return NULL;
+	}
+	protobuf_c_message_pack(m, b);
+	return b;
+}
+
+static Vix__Store__V1__Signal *
+signal_decode(struct pg_txn *t, const PGresult *r, int row, int col)
+{
+	size_t n;
+	const uint8_t *b = pg_bytes(r, row, col, &n);
+	Vix__Store__V1__Signal *s = vix__store__v1__signal__unpack(NULL, n, b);
+
+	if (s == NULL && t->base.err == 0) {
+		log_warnx("store: a signal record does not decode");
+		txn_fail(t, VIX_E_STORE);
+	}
+	return s;
+}
+
+static int
+pg_signal_locate(struct store_txn *bt, uint64_t id, uint8_t *p,
+    uint32_t *org)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	int found = 0;
+	size_t n;
+
+	if ((r = pg_run(PT(bt), Q_SIGNAL_LOCATE, pp_i64(&pp, id))) == NULL)
+		return 0;
+	if (PQntuples(r) == 1) {
+		const uint8_t *b = pg_bytes(r, 0, 0, &n);
+
+		found = n == PSEUDONYM_LEN ? 1 : -1;
+		if (found == 1) {
+			memcpy(p, b, PSEUDONYM_LEN);
+			if (org != NULL)
+				*org = (uint32_t)pg_int(r, 0, 1);
+		}
+	}
+	PQclear(r);
+	return found;
+}
+
+static int
+pg_match_youth(struct store_txn *bt, uint64_t match_id, uint8_t *p)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	int found = 0;
+	size_t n;
+
+	if ((r = pg_run(PT(bt), Q_MATCH_YOUTH, pp_i64(&pp,
+	    match_id))) == NULL)
+		return 0;
+	if (PQntuples(r) == 1) {
+		const uint8_t *b = pg_bytes(r, 0, 0, &n);
+
+		if ((found = n == PSEUDONYM_LEN))
+			memcpy(p, b, PSEUDONYM_LEN);
+	}
+	PQclear(r);
+	return found;
+}
+
+static Vix__Store__V1__Signal *
+pg_signal_get(struct store_txn *bt, const uint8_t *p, uint32_t org)
+{
+	struct pg_params pp = { 0 };
+	Vix__Store__V1__Signal *s = NULL;
+	PGresult *r;
+
+	youth_lock(PT(bt), p);
+	if ((r = pg_run(PT(bt), Q_SIGNAL_GET, pp_i32(pp_bytes(&pp, p,
+	    PSEUDONYM_LEN), org))) == NULL)
+		return NULL;
+	if (PQntuples(r) == 1)
+		s = signal_decode(PT(bt), r, 0, 0);
+	PQclear(r);
+	return s;
+}
+
+static void
+pg_signal_put(struct store_txn *bt, const uint8_t *p, uint32_t org,
+    const Vix__Store__V1__Signal *rec, int created)
+{
+	struct pg_params pp = { 0 };
+	uint8_t *b;
+	size_t n;
+
+	(void)created;	/* the id is a column: one statement either way */
+	youth_lock(PT(bt), p);
+	if (bt->err != 0 || (b = pack_msg(PT(bt), &rec->base, &n)) == NULL)
+		return;
+	pp_i64(pp_i32(pp_bytes(&pp, p, PSEUDONYM_LEN), org), rec->id);
+	pg_do(PT(bt), Q_SIGNAL_PUT, pp_bytes(&pp, b, n));
+	free(b);
+}
+
+static void
+pg_signal_delete(struct store_txn *bt, const uint8_t *p, uint32_t org,
+    uint64_t id)
+{
+	struct pg_params pp = { 0 };
+
+	(void)id;
+	youth_lock(PT(bt), p);
+	pg_do(PT(bt), Q_SIGNAL_DELETE, pp_i32(pp_bytes(&pp, p, PSEUDONYM_LEN),
+	    org));
+}
+
+static void
+pg_youth_signals(struct store_txn *bt, const uint8_t *p,
+    int (*fn)(void *, uint32_t, const Vix__Store__V1__Signal *), void *arg)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+
+	youth_lock(PT(bt), p);
+	if ((r = pg_run(PT(bt), Q_YOUTH_SIGNALS, pp_bytes(&pp, p,
+	    PSEUDONYM_LEN))) == NULL)
+		return;
+	for (int i = 0; i < PQntuples(r); i++) {
+		Vix__Store__V1__Signal *s = signal_decode(PT(bt), r, i, 1);
+		int stop;
+
+		if (s == NULL)
+			break;
+		stop = fn(arg, (uint32_t)pg_int(r, i, 0), s);
+		vix__store__v1__signal__free_unpacked(s, NULL);
+		if (stop)
+			break;
+	}
+	PQclear(r);
+}
+
+/* In id order, a page at a time: the rows of one organisation may be many. */
+static void
+pg_org_signals(struct store_txn *bt, uint32_t org, uint64_t after,
+    int (*fn)(void *, const uint8_t *, const Vix__Store__V1__Signal *),
+    void *arg)
+{
+	int rows = PG_PAGE, stop = 0;
+
+	while (rows == PG_PAGE && stop == 0 && bt->err == 0) {
+		struct pg_params pp = { 0 };
+		PGresult *r = pg_run(PT(bt), Q_ORG_SIGNALS, pp_i64(pp_i32(&pp,
+		    org), after));
+
+		rows = r ? PQntuples(r) : 0;
+		for (int i = 0; i < rows && stop == 0; i++) {
+			Vix__Store__V1__Signal *s;
+			size_t n;
+			const uint8_t *p = pg_bytes(r, i, 1, &n);
+
+			after = (uint64_t)pg_int(r, i, 0);
+			if (n != PSEUDONYM_LEN ||
+			    (s = signal_decode(PT(bt), r, i, 2)) == NULL) {
+				txn_fail(PT(bt), VIX_E_STORE);
+				break;
+			}
+			stop = fn(arg, p, s);
+			vix__store__v1__signal__free_unpacked(s, NULL);
+		}
+		PQclear(r);
+	}
+}
+
+static int
+pg_match_get(struct store_txn *bt, const uint8_t *p, struct store_match *m)
+{
+	struct pg_params pp = { 0 };
+	Vix__Store__V1__Match *rec;
+	PGresult *r;
+	const uint8_t *b;
+	size_t n;
+	int found = 0;
+
+	youth_lock(PT(bt), p);
+	if ((r = pg_run(PT(bt), Q_MATCH_GET, pp_bytes(&pp, p,
+	    PSEUDONYM_LEN))) == NULL)
+		return 0;
+	if (PQntuples(r) == 1) {
+		b = pg_bytes(r, 0, 0, &n);
+		if ((rec = vix__store__v1__match__unpack(NULL, n, b)) == NULL)
+			txn_fail(PT(bt), VIX_E_STORE);
+		else {
+			*m = (struct store_match){ rec->id, rec->created,
+			    rec->coordinator, rec->coordinated,
+			    rec->escalation != 0, rec->claimed };
+			vix__store__v1__match__free_unpacked(rec, NULL);
+			found = 1;
+		}
+	}
+	PQclear(r);
+	return found;
+}
+
+static void
+pg_match_put(struct store_txn *bt, const uint8_t *p,
+    const struct store_match *m, int created)
+{
+	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
+	struct pg_params pp = { 0 };
+	uint8_t *b;
+	size_t n;
+
+	(void)created;
+	rec.id = m->id;
+	rec.created = m->created;
+	rec.coordinator = m->coordinator;
+	rec.coordinated = m->coordinated;
+	rec.escalation = (uint32_t)m->escalated;
+	rec.claimed = m->claimed;
+	youth_lock(PT(bt), p);
+	if (bt->err != 0 || (b = pack_msg(PT(bt), &rec.base, &n)) == NULL)
+		return;
+	pp_i64(pp_bytes(&pp, p, PSEUDONYM_LEN), m->id);
+	pg_do(PT(bt), Q_MATCH_PUT, pp_bytes(&pp, b, n));
+	free(b);
+}
+
+static void
+pg_match_delete(struct store_txn *bt, const uint8_t *p, uint64_t id)
+{
+	struct pg_params pp = { 0 };
+
+	(void)id;
+	youth_lock(PT(bt), p);
+	pg_do(PT(bt), Q_MATCH_DELETE, pp_bytes(&pp, p, PSEUDONYM_LEN));
+}
+
+static void
+pg_due_put(struct store_txn *bt, enum store_due kind, int64_t when,
+    uint64_t id)
+{
+	struct pg_params pp = { 0 };
+
+	pg_do(PT(bt), Q_DUE_PUT, pp_i64(pp_i64(pp_i16(&pp, kind), when), id));
+}
+
+static void
+pg_due_delete(struct store_txn *bt, enum store_due kind, int64_t when,
+    uint64_t id)
+{
+	struct pg_params pp = { 0 };
+
+	pg_do(PT(bt), Q_DUE_DELETE, pp_i64(pp_i64(pp_i16(&pp, kind), when),
+	    id));
+}
+
+static size_t
+pg_due_scan(struct store_txn *bt, enum store_due kind, int64_t until,
+    struct store_due_item *out, size_t max)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	size_t n = 0;
+
+	pp_i64(pp_i64(pp_i16(&pp, kind), until), max);
+	if ((r = pg_run(PT(bt), Q_DUE_SCAN, &pp)) == NULL)
+		return 0;
+	for (int i = 0; i < PQntuples(r) && n < max; i++, n++) {
+		out[n].when = pg_int(r, i, 0);
+		out[n].id = (uint64_t)pg_int(r, i, 1);
+	}
+	PQclear(r);
+	return n;
+}
+
+static size_t
+pg_archive_purge(struct store_txn *bt, int64_t cutoff, size_t max, int *more)
+{
+	struct pg_params pp = { 0 };
+	int64_t n = 0;
+
+	if (cutoff < 0)
+		return 0;
+	pg_one_int(PT(bt), Q_ARCHIVE_PURGE, pp_i64(pp_i64(&pp, cutoff), max),
+	    &n);
+	count_change(PT(bt), PG_COUNT_ARCHIVED, -n);
+	*more |= (size_t)n == max;
+	return (size_t)n;
+}
+
+static void
+pg_archive_put(struct store_txn *bt, const uint8_t *p,
+    const Vix__Store__V1__Archived *rec)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	uint8_t *b;
+	size_t n;
+
+	youth_lock(PT(bt), p);
+	if (bt->err != 0 || (b = pack_msg(PT(bt), &rec->base, &n)) == NULL)
+		return;
+	pp_i64(pp_i32(pp_bytes(&pp, p, PSEUDONYM_LEN), rec->org),
+	    rec->archived);
+	pp_i64(&pp, rec->signal ? rec->signal->id : 0);
+	r = pg_run(PT(bt), Q_ARCHIVE_PUT, pp_bytes(&pp, b, n));
+	if (r != NULL)
+		count_change(PT(bt), PG_COUNT_ARCHIVED, 1);
+	PQclear(r);
+	free(b);
+}
+
+static void
+pg_youth_archive(struct store_txn *bt, const uint8_t *p,
+    int (*fn)(void *, const Vix__Store__V1__Archived *), void *arg)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+
+	youth_lock(PT(bt), p);
+	if ((r = pg_run(PT(bt), Q_YOUTH_ARCHIVE, pp_bytes(&pp, p,
+	    PSEUDONYM_LEN))) == NULL)
+		return;
+	for (int i = 0; i < PQntuples(r); i++) {
+		size_t n;
+		const uint8_t *b = pg_bytes(r, i, 0, &n);
+		Vix__Store__V1__Archived *a =
+		    vix__store__v1__archived__unpack(NULL, n, b);
+		int stop = fn(arg, a);
+
+		vix__store__v1__archived__free_unpacked(a, NULL);
+		if (stop)
+			break;
+	}
+	PQclear(r);
+}
+
+static void
+pg_archive_erase(struct store_txn *bt, const uint8_t *p,
+    int (*fn)(void *, uint64_t), void *arg)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+
+	youth_lock(PT(bt), p);
+	if ((r = pg_run(PT(bt), Q_ARCHIVE_ERASE, pp_bytes(&pp, p,
+	    PSEUDONYM_LEN))) == NULL)
+		return;
+	count_change(PT(bt), PG_COUNT_ARCHIVED, -(int64_t)PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++)
+		if (fn(arg, (uint64_t)pg_int(r, i, 0)) != 0)
+			break;
+	PQclear(r);
+}
+
+static int
+pg_new_signals_get(struct store_txn *bt, uint32_t org, uint64_t *day,
+    uint64_t *count)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	int found = 0;
+
+	if ((r = pg_run(PT(bt), Q_NEWSIG_GET, pp_i32(&pp, org))) == NULL)
+		return 0;
+	if ((found = PQntuples(r) == 1)) {
+		*day = (uint64_t)pg_int(r, 0, 0);
+		*count = (uint64_t)pg_int(r, 0, 1);
+	}
+	PQclear(r);
+	return found;
+}
+
+static void
+pg_new_signals_put(struct store_txn *bt, uint32_t org, uint64_t day,
+    uint64_t count)
+{
+	struct pg_params pp = { 0 };
+
+	pg_do(PT(bt), Q_NEWSIG_PUT, pp_i64(pp_i64(pp_i32(&pp, org), day),
+	    count));
+}
+
+static int
+pg_exclusive(struct store_txn *bt, const char *what)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	int got = 0;
+
+	if ((r = pg_run(PT(bt), Q_EXCLUSIVE, pp_text(&pp, what))) == NULL)
+		return 0;
+	got = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
+	    PQgetvalue(r, 0, 0)[0] == 1;
+	PQclear(r);
+	return got;
+}
+
+static int
+pg_reachable(struct store_impl *s)
+{
+	return atomic_load(&s->reachable);
+}
+
+/* ---- opening and the schema -------------------------------------------- */
+
+/*
+ * The password file: a regular file only its owner reads, its first line
+ * the password. 0, or -1 after adding the problem to d.
+ */
+static int
+password_read(struct store_impl *s, const char *path, struct diag *d)
+{
+	char line[1024];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		diag_add(d, NULL, 0, "store: password_file %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		diag_add(d, NULL, 0, "store: password_file %s is %s; it holds "
+		    "the database password: make it a regular file only its "
+		    "owner can read (chmod 600 %s)", path, S_ISREG(st.st_mode) ?
+		    "readable by its group or others" : "not a regular file",
+		    path);
+		close(fd);
+		return -1;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		diag_add(d, NULL, 0, "store: password_file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	s->password = strdup(line);
+	explicit_bzero(line, sizeof(line));
+	return s->password == NULL ? -1 : 0;
+}
+
+/*
+ * The connection parameters, kept for every reconnection: a default
+ * connect timeout the connection string may override, the string itself
+ * (expanded), and the password, which nothing overrides.
+ */
+static void
+params_make(struct store_impl *s)
+{
+	int n = 0;
+
+	s->keys[n] = "connect_timeout";
+	s->vals[n++] = PG_CONNECT_TIMEOUT;
+	s->keys[n] = "application_name";
+	s->vals[n++] = "vixd";
+	s->keys[n] = "dbname";
+	s->vals[n++] = s->conninfo;
+	if (s->password != NULL) {
+		s->keys[n] = "password";
+		s->vals[n++] = s->password;
+	}
+	s->keys[n] = NULL;
+	s->vals[n] = NULL;
+}
+
+/* A statement at open, text in and out: its rows, or NULL and d told. */
+static PGresult *
+pg_query(PGconn *c, const char *sql, int n, const char *const *vals,
+    struct diag *d, const char *what)
+{
+	/* Without parameters: the simple protocol, several statements. */
+	PGresult *r = n == 0 ? PQexec(c, sql) :
+	    PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	char msg[256];
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return r;
+	snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+	msg[strcspn(msg, "\n")] = '\0';
+	diag_add(d, NULL, 0, "store: PostgreSQL: %s: %s", what, msg);
+	PQclear(r);
+	return NULL;
+}
+
+static int
+pg_query_do(PGconn *c, const char *sql, struct diag *d, const char *what)
+{
+	PGresult *r = pg_query(c, sql, 0, NULL, d, what);
+
+	PQclear(r);
+	return r == NULL ? -1 : 0;
+}
+
+/* The schema's version (creating the schema when there is none). */
+static int
+schema_check(PGconn *c, struct diag *d)
+{
+	PGresult *r;
+	long version;
+	int exists;
+
+	if ((r = pg_query(c, "SELECT 1 FROM pg_tables WHERE schemaname = "
+	    "current_schema() AND tablename = 'meta'", 0, NULL, d,
+	    "look for the schema")) == NULL)
+		return -1;
+	exists = PQntuples(r) == 1;
+	PQclear(r);
+	if (!exists) {
+		if (pg_query_do(c, pg_schema_sql, d, "create the schema") == -1)
+			return -1;
+		r = pg_query(c, "INSERT INTO meta (key, value) VALUES "
+		    "('schema_version', '" PG_STR(PG_SCHEMA) "')", 0, NULL, d,
+		    "schema version");
+		PQclear(r);
+		if (r != NULL)
+			log_info("store: PostgreSQL schema %d created",
+			    PG_SCHEMA);
+		return r == NULL ? -1 : 0;
+	}
+	if ((r = pg_query(c, "SELECT value FROM meta WHERE key = "
+	    "'schema_version'", 0, NULL, d, "schema version")) == NULL)
+		return -1;
+	version = PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) :
+	    0;
+	PQclear(r);
+	if (version > PG_SCHEMA) {
+		diag_add(d, NULL, 0, "store: the PostgreSQL database has schema "
+		    "version %ld, newer than this vixd supports (%d); run a "
+		    "newer vixd", version, PG_SCHEMA);
+		return -1;
+	}
+	if (version < 1) {
+		diag_add(d, NULL, 0, "store: the PostgreSQL schema has a meta "
+		    "table without a schema_version; it is not a vix store");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Under an advisory lock, so that two vixd starting at once do not both
+ * create it: the schema, checked or created, and this process's chain.
+ */
+static int
+schema_open(struct store_impl *s, struct diag *d)
+{
+	PGconn *c = s->w.c;
+	char host[256] = "";
+	const char *vals[1] = { host };
+	PGresult *r;
+
+	gethostname(host, sizeof(host) - 1);
+	if (pg_query_do(c, "BEGIN", d, "begin") == -1)
+		return -1;
+	if (pg_query_do(c, "SELECT pg_advisory_xact_lock(hashtext("
+	    "current_schema()), " PG_STR(PG_LOCK_SCHEMA) ")", d,
+	    "lock the schema") == -1 ||
+	    schema_check(c, d) == -1)
+		goto fail;
+	if ((r = pg_query(c, "INSERT INTO chains (chain, host) VALUES "
+	    "(nextval('chain_ids'), $1) RETURNING chain", 1, vals, d,
+	    "new audit chain")) == NULL)
+		goto fail;
+	s->chain = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (pg_query_do(c, "COMMIT", d, "commit") == -1)
+		return -1;
+	s->head_known = 1;
+	s->head_seq = s->chain << STORE_AUDIT_CHAIN_SHIFT;
+	return 0;
+fail:
+	(void)pg_simple(c, "ROLLBACK", "rollback");
+	return -1;
+}
+
+static void pg_close(struct store_impl *);
+
+static struct store_impl *
+pg_open(const struct store_options *o, struct diag *d)
+{
+	struct store_impl *s;
+	char why[256];
+
+	if (o->conninfo == NULL || o->conninfo[0] == '\0') {
+		diag_add(d, NULL, 0, "store: the postgresql backend needs a "
+		    "connection string (conninfo)");
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->conninfo = strdup(o->conninfo)) == NULL) {
+		free(s);
+		diag_add(d, NULL, 0, "store: out of memory");
+		return NULL;
+	}
+	s->escalate_after = o->escalate_after;
+	if (o->password_file != NULL && password_read(s, o->password_file,
+	    d) == -1) {
+		pg_close(s);
+		return NULL;
+	}
+	params_make(s);
+	if ((s->w.c = pg_connect(s, why, sizeof(why))) == NULL) {
+		diag_add(d, NULL, 0, "store: cannot connect to PostgreSQL: %s",
+		    why);
+		pg_close(s);
+		return NULL;
+	}
+	if (schema_open(s, d) == -1) {
+		pg_close(s);
+		return NULL;
+	}
+	atomic_store(&s->reachable, 1);
+	atomic_store(&s->writer_pid, PQbackendPID(s->w.c));
+	return s;
+}
+
+static void pg_unwatch(struct store_impl *);
+
+static void
+pg_close(struct store_impl *s)
+{
+	if (s == NULL)
+		return;
+	pg_unwatch(s);
+	conn_close(&s->w);
+	if (s->password != NULL)
+		explicit_bzero(s->password, strlen(s->password));
+	free(s->password);
+	free(s->conninfo);
+	free(s);
+}
+
+static int
+pg_check_key(struct store_impl *s, const char *key_id, const char *key_file,
+    struct diag *d)
+{
+	const char *vals[1] = { key_id };
+	char have[80] = "";
+	PGresult *r;
+
+	/* The first vixd records its key; any other reads it back. */
+	if ((r = pg_query(s->w.c, "INSERT INTO meta (key, value) VALUES "
+	    "('key_id', $1) ON CONFLICT (key) DO NOTHING", 1, vals, d,
+	    "record the key id")) == NULL)
+		return -1;
+	if (strcmp(PQcmdTuples(r), "1") == 0)
+		log_info("store: pseudonym key id %s recorded; from now on "
+		    "vixd refuses to run this database with another key",
+		    key_id);
+	PQclear(r);
+	if ((r = pg_query(s->w.c, "SELECT value FROM meta WHERE key = "
+	    "'key_id'", 0, NULL, d, "read the key id")) == NULL)
+		return -1;
+	if (PQntuples(r) == 1)
+		snprintf(have, sizeof(have), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (strcmp(have, key_id) == 0)
+		return 0;
+	diag_add(d, NULL, 0, "store: the PostgreSQL database was written with "
+	    "another pseudonym key than pseudonym_key_file %s (key id %s in "
+	    "the store, %s for the file): with it no youth in the store would "
+	    "be found. Start vixd with the key file the store was made with "
+	    "(restore it from your key backup), or point it at a new, empty "
+	    "database to begin a new store with this key", key_file, have,
+	    key_id);
+	return -1;
+}
+
+/* The id of one OIN: known, or new from the sequence (first one wins). */
+static int
+org_id(PGconn *c, const char *oin, uint32_t *sid, struct diag *d)
+{
+	const char *vals[1] = { oin };
+	PGresult *r;
+
+	for (int tries = 0; tries < 2; tries++) {
+		if ((r = pg_query(c, "SELECT id FROM orgs WHERE oin = $1", 1,
+		    vals, d, "organisation id")) == NULL)
+			return -1;
+		if (PQntuples(r) == 1) {
+			*sid = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+			PQclear(r);
+			return 0;
+		}
+		PQclear(r);
+		if ((r = pg_query(c, "INSERT INTO orgs (oin, id) VALUES ($1, "
+		    "nextval('org_ids')) ON CONFLICT (oin) DO NOTHING", 1,
+		    vals, d, "new organisation id")) == NULL)
+			return -1;
+		PQclear(r);
+	}
+	diag_add(d, NULL, 0, "store: organisation %s has no id", oin);
+	return -1;
+}
+
+static int
+pg_bind_orgs(struct store_impl *s, struct orgs *orgs, struct diag *d)
+{
+	for (size_t i = 0; i < orgs->n; i++)
+		if (org_id(s->w.c, orgs->v[i].oin, &orgs->v[i].sid, d) == -1)
+			return -1;
+	orgs_index_sids(orgs);
+	return 0;
+}
+
+/* ---- watching other writers' commits ------------------------------------ */
+
+/* A connection that listens on the channel, or NULL (why filled). */
+static PGconn *
+listen_conn(struct store_impl *s, char *why, size_t len)
+{
+	PGconn *c = pg_connect(s, why, len);
+	PGresult *r;
+
+	if (c == NULL)
+		return NULL;
+	r = PQexec(c, "LISTEN " PG_CHANNEL);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(why, len, "LISTEN: %s", PQerrorMessage(c));
+		why[strcspn(why, "\n")] = '\0';
+		PQclear(r);
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(r);
+	return c;
+}
+
+/* One notification: "all", or recipient ids separated by commas. */
+static void
+notice_parse(struct store_impl *s, const char *payload)
+{
+	uint32_t ids[STORE_TOUCHED_MAX];
+	size_t n = 0;
+	const char *p = payload;
+	char *end;
+
+	if (strcmp(payload, "all") == 0) {
+		s->published(s->published_arg, ids, 0, 1);
+		return;
+	}
+	while (*p != '\0' && n < STORE_TOUCHED_MAX) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p)
+			break;
+		ids[n++] = (uint32_t)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (n > 0)
+		s->published(s->published_arg, ids, n, 0);
+}
+
+/* Sleep ms in short steps, returning early once told to stop. */
+static void
+watch_sleep(struct store_impl *s, unsigned ms)
+{
+	for (unsigned slept = 0; slept < ms && !atomic_load(&s->stop);
+	    slept += 100)
+		usleep(100 * 1000);
+}
+
+/* Read what arrived on c; 0, or -1 when the connection is gone. */
+static int
+watch_read(struct store_impl *s, PGconn *c)
+{
+	struct pollfd pfd = { .fd = PQsocket(c), .events = POLLIN };
+	PGnotify *nt;
+	int budget = 1024;
+
+	if (pfd.fd < 0)
+		return -1;
+	if (poll(&pfd, 1, 200) <= 0)
+		return 0;
+	if (PQconsumeInput(c) == 0)
+		return -1;
+	while (budget-- > 0 && (nt = PQnotifies(c)) != NULL) {
+		if (nt->be_pid != atomic_load(&s->writer_pid))
+			notice_parse(s, nt->extra);
+		PQfreemem(nt);
+	}
+	return 0;
+}
+
+/*
+ * The watcher's life: listen, and after a lost connection reconnect with
+ * back-off and tell of every outbox, since notifications may be lost.
+ */
+static void *
+watch_main(void *arg)
+{
+	struct store_impl *s = arg;
+	PGconn *c = NULL;
+	unsigned backoff = 100;
+	int first = 1;
+	char why[256];
+
+	while (!atomic_load(&s->stop)) {
+		if (c == NULL) {
+			if ((c = listen_conn(s, why, sizeof(why))) == NULL) {
+				log_warnx("store: watching commits: %s; "
+				    "retrying in %u ms", why, backoff);
+				watch_sleep(s, backoff);
+				backoff = backoff < 5000 ? backoff * 2 : 5000;
+				continue;
+			}
+			backoff = 100;
+			if (!first) {
+				log_info("store: watching commits again");
+				s->published(s->published_arg, NULL, 0, 1);
+			}
+			first = 0;
+		}
+		if (watch_read(s, c) == -1) {
+			log_warnx("store: watching commits: the connection was "
+			    "lost");
+			PQfinish(c);
+			c = NULL;
+		}
+	}
+	if (c != NULL)
+		PQfinish(c);
+	return NULL;
+}
+
+static int
+pg_watch(struct store_impl *s, void (*published)(void *, const uint32_t *,
+    size_t, int), void *arg, struct diag *d)
+{
+	char why[256];
+	PGconn *c;
+
+	if (s->watching) {
+		diag_add(d, NULL, 0, "store: already watching commits");
+		return -1;
+	}
+	if ((c = listen_conn(s, why, sizeof(why))) == NULL) {
+		diag_add(d, NULL, 0, "store: cannot watch commits: %s", why);
+		return -1;
+	}
+	PQfinish(c);
+	s->published = published;
+	s->published_arg = arg;
+	atomic_store(&s->stop, 0);
+	if (pthread_create(&s->watcher, NULL, watch_main, s) != 0) {
+		diag_add(d, NULL, 0, "store: cannot start the commit watcher");
+		return -1;
+	}
+	s->watching = 1;
+	return 0;
+}
+
+static void
+pg_unwatch(struct store_impl *s)
+{
+	if (!s->watching)
+		return;
+	atomic_store(&s->stop, 1);
+	pthread_join(s->watcher, NULL);
+	s->watching = 0;
+}
+
+/* ---- the backend table -------------------------------------------------- */
+
+const struct store_backend store_backend_postgresql = {
+	.name = STORE_BACKEND_PG,
+	.open = pg_open,
+	.close = pg_close,
+	.check_key = pg_check_key,
+	.bind_orgs = pg_bind_orgs,
+	.write_begin = pg_write_begin,
+	.write_commit = pg_write_commit,
+	.write_abort = pg_write_abort,
+	.job_begin = pg_job_begin,
+	.job_end = pg_job_end,
+	.reader_new = pg_reader_new,
+	.reader_free = pg_reader_free,
+	.over_quota = pg_over_quota,
+	.backup = NULL,
+	.compact = NULL,
+	.watch = pg_watch,
+	.unwatch = pg_unwatch,
+	.exclusive = pg_exclusive,
+	.reachable = pg_reachable,
+	.audit_head = pg_audit_head,
+	.audit_append = pg_audit_append,
+	.audit_scan = pg_audit_scan,
+	.youth_audited = pg_youth_audited,
+	.signal_locate = pg_signal_locate,
+	.match_youth = pg_match_youth,
+	.outbox_seq = pg_outbox_seq,
+	.outbox_put = pg_outbox_put,
+	.outbox_last = pg_outbox_last,
+	.outbox_scan = pg_outbox_scan,
+	.outbox_delete = pg_outbox_delete,
+	.outbox_erase = pg_outbox_erase,
+	.cursor_get = pg_cursor_get,
+	.cursor_put = pg_cursor_put,
+	.count_get = pg_count_get,
+	.count_add = pg_count_add,
+	.usage = pg_usage,
+	.read_begin = pg_read_begin,
+	.read_end = pg_read_end,
+	.id_alloc = pg_id_alloc,
+	.match_get = pg_match_get,
+	.match_put = pg_match_put,
+	.match_delete = pg_match_delete,
+	.due_put = pg_due_put,
+	.due_delete = pg_due_delete,
+	.due_scan = pg_due_scan,
+	.archive_purge = pg_archive_purge,
+	.signal_get = pg_signal_get,
+	.signal_put = pg_signal_put,
+	.signal_delete = pg_signal_delete,
+	.youth_signals = pg_youth_signals,
+	.archive_put = pg_archive_put,
+	.new_signals_get = pg_new_signals_get,
+	.new_signals_put = pg_new_signals_put,
+	.org_signals = pg_org_signals,
+	.youth_archive = pg_youth_archive,
+	.archive_erase = pg_archive_erase,
+	.youth_audit = pg_youth_audit,
+	.youth_audit_unlink = pg_youth_audit_unlink,
+	.audit_get = pg_audit_get,
+};
