@@ -1994,7 +1994,7 @@ notice_parse(struct store_impl *s, const char *payload)
 	char *end;
 
 	if (strcmp(payload, "all") == 0) {
-		s->published(s->published_arg, ids, 0, 1);
+		s->published(s->published_arg, NULL, 0, 1);
 		return;
 	}
 	while (*p != '\0' && n < STORE_TOUCHED_MAX) {

@@ -696,8 +696,7 @@ seq_of(void *arg, const struct store_audit_record *r)
  * One writer, one chain: 0, places from 1, going on after a reopen; and a
  * rolled-back job or batch gives its signal id back.
  */
-Test(store_audit, one_chain_ids_given_back, .init = setup_started,
-    .fini = teardown)
+Test(store_audit, one_chain_ids_given_back)
 {
 	struct store_register_out out;
 	struct store_txn *t;
