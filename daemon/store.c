@@ -646,6 +646,25 @@ store_bind_orgs(struct store *s, struct orgs *orgs, struct diag *d)
 }
 
 int
+store_watch(struct store *s, void (*published)(void *, const uint32_t *,
+    size_t, int), void *arg, struct diag *d)
+{
+	if (s->be->watch == NULL) {
+		diag_add(d, NULL, 0, "store: the %s backend has one writer; "
+		    "there are no other commits to watch", s->be->name);
+		return -1;
+	}
+	return s->be->watch(s->impl, published, arg, d);
+}
+
+void
+store_unwatch(struct store *s)
+{
+	if (s->be->unwatch != NULL)
+		s->be->unwatch(s->impl);
+}
+
+int
 store_backup(struct store *s, const char *path, struct diag *d)
 {
 	if (s->be->backup == NULL) {

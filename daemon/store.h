@@ -64,6 +64,18 @@ int		 store_check_key(struct store *, const char *key_id,
  */
 int		 store_bind_orgs(struct store *, struct orgs *, struct diag *d);
 
+/*
+ * Where several vixd share the store (the postgresql backend): call
+ * published from a thread of the store's when another vixd's commit grew
+ * outboxes (all: maybe any of them), as the writer's own hook is called;
+ * a wake-up only. -1 after adding to d when the backend has no watcher or
+ * it cannot start. store_unwatch stops it (store_close does too).
+ */
+int		 store_watch(struct store *, void (*published)(void *arg,
+		    const uint32_t *recipients, size_t n, int all), void *arg,
+		    struct diag *d);
+void		 store_unwatch(struct store *);
+
 /* One write transaction: begun and committed by the writer only. */
 struct store_txn *store_write_begin(struct store *, int *err);
 /* Commit; on failure everything in it is gone and the error says why. */

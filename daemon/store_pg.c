@@ -876,14 +876,19 @@ pg_read_begin(struct store_reader *r, int *err)
 {
 	struct pg_reader *pr = PR(r);
 
-	if ((*err = conn_open(r->s, &pr->conn, "reader")) != 0)
-		return NULL;
-	if ((*err = pg_simple(pr->conn.c, "BEGIN ISOLATION LEVEL REPEATABLE "
-	    "READ READ ONLY", "begin read")) != 0) {
-		if (PQstatus(pr->conn.c) != CONNECTION_OK)
-			conn_close(&pr->conn);
-		return NULL;
+	/* Nothing is lost by reading again: one retry on a new connection. */
+	for (int tries = 0; tries < 2; tries++) {
+		if ((*err = conn_open(r->s, &pr->conn, "reader")) != 0)
+			return NULL;
+		if ((*err = pg_simple(pr->conn.c, "BEGIN ISOLATION LEVEL "
+		    "REPEATABLE READ READ ONLY", "begin read")) == 0)
+			break;
+		if (PQstatus(pr->conn.c) == CONNECTION_OK)
+			return NULL;
+		conn_close(&pr->conn);
 	}
+	if (*err != 0)
+		return NULL;
 	memset(&pr->rt, 0, sizeof(pr->rt));
 	store_txn_init(&pr->rt.base, &store_backend_postgresql, r->s,
 	    r->s->escalate_after);

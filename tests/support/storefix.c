@@ -60,8 +60,8 @@ storefix_pg_conninfo(const char *dbdir)
 	    PQerrorMessage(c));
 	PQclear(r);
 	PQfinish(c);
-	snprintf(conninfo, sizeof(conninfo), "%s options='-c search_path=%s'",
-	    base, schema);
+	snprintf(conninfo, sizeof(conninfo), "%s options='-c search_path=%s' "
+	    "application_name=%s", base, schema, schema);
 	return conninfo;
 }
 #endif
