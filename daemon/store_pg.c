@@ -41,6 +41,8 @@
 #define PG_CONNECT_TIMEOUT	"3"
 #define PG_CHANNEL		"vix_outbox"
 #define PG_PAGE			256	/* rows per fetch of a long scan */
+#define PG_ID_BLOCK		32	/* signal and match ids taken at once */
+#define PG_PIPE_MAX		256	/* statements in flight before a sync */
 #define PG_LOCK_SCHEMA		1986623603	/* advisory: schema creation */
 #define PG_STR_(x)		#x
 #define PG_STR(x)		PG_STR_(x)
@@ -105,7 +107,7 @@ enum pg_stmt {
 	Q_DUE_PUT, Q_DUE_DELETE, Q_DUE_SCAN,
 	Q_ARCHIVE_PUT, Q_ARCHIVE_PURGE, Q_YOUTH_ARCHIVE, Q_ARCHIVE_ERASE,
 	Q_NEWSIG_GET, Q_NEWSIG_PUT,
-	Q_EXCLUSIVE, Q_DB_SIZE,
+	Q_EXCLUSIVE, Q_DB_SIZE, Q_NOTIFY,
 	Q_COUNT
 };
 
@@ -116,8 +118,10 @@ static const struct {
 	[Q_YOUTH_LOCK] = { "youth_lock",
 	    "INSERT INTO youths (p) VALUES ($1::bytea) ON CONFLICT (p) "
 	    "DO UPDATE SET p = EXCLUDED.p" },
-	[Q_ID_SIGNAL] = { "id_signal", "SELECT nextval('signal_ids')" },
-	[Q_ID_MATCH] = { "id_match", "SELECT nextval('match_ids')" },
+	[Q_ID_SIGNAL] = { "id_signal", "SELECT nextval('signal_ids') FROM "
+	    "generate_series(1, " PG_STR(PG_ID_BLOCK) ")" },
+	[Q_ID_MATCH] = { "id_match", "SELECT nextval('match_ids') FROM "
+	    "generate_series(1, " PG_STR(PG_ID_BLOCK) ")" },
 	[Q_ID_ORG] = { "id_org", "SELECT nextval('org_ids')" },
 	[Q_OUTBOX_SEQ] = { "outbox_seq",
 	    "INSERT INTO outbox_heads (recipient, last) VALUES ($1::int4, 1) "
@@ -146,9 +150,10 @@ static const struct {
 	    "SELECT coalesce(sum(n), 0)::int8 FROM counts WHERE "
 	    "kind = $1::int2" },
 	[Q_COUNT_ADD] = { "count_add",
-	    "INSERT INTO counts (chain, kind, n) VALUES ($1::int8, $2::int2, "
-	    "$3::int8) ON CONFLICT (chain, kind) DO UPDATE SET n = counts.n + "
-	    "EXCLUDED.n" },
+	    "INSERT INTO counts (chain, kind, n) VALUES ($1::int8, 0, "
+	    "$2::int8), ($1, 1, $3::int8), ($1, 2, $4::int8), ($1, 3, "
+	    "$5::int8), ($1, 4, $6::int8) ON CONFLICT (chain, kind) DO UPDATE "
+	    "SET n = counts.n + EXCLUDED.n" },
 	[Q_AUDIT_HEAD] = { "audit_head",
 	    "SELECT seq, hash FROM audit WHERE seq > $1::int8 AND "
 	    "seq < $2::int8 ORDER BY seq DESC LIMIT 1" },
@@ -224,6 +229,8 @@ static const struct {
 	[Q_EXCLUSIVE] = { "exclusive",
 	    "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), "
 	    "hashtext($1::text))" },
+	[Q_NOTIFY] = { "notify",
+	    "SELECT pg_notify('" PG_CHANNEL "', $1::text)" },
 	[Q_DB_SIZE] = { "db_size",
 	    "SELECT pg_database_size(current_database())::int8" },
 };
@@ -234,6 +241,9 @@ static const struct {
 struct pg_conn {
 	PGconn		*c;
 	uint8_t		 prepared[Q_COUNT];
+	int		 pipeline;	/* in pipeline mode (the writer's) */
+	size_t		 pending;	/* statements sent since the last sync */
+	const char	*names[PG_PIPE_MAX];
 };
 
 /* A youth this transaction holds the row lock of. */
@@ -287,6 +297,9 @@ struct store_impl {
 	int		 head_known;	/* head of our chain as committed */
 	uint64_t	 head_seq;
 	uint8_t		 head_hash[STORE_HASH_LEN];
+	/* Ids taken from the sequences and not given out yet (writer's). */
+	uint64_t	 ids[2][PG_ID_BLOCK];
+	size_t		 nids[2];
 	atomic_int	 reachable;
 	atomic_int	 writer_pid;
 	/* The watcher thread (watch/unwatch). */
@@ -503,6 +516,104 @@ txn_fail(struct pg_txn *t, int err)
 	}
 }
 
+/*
+ * The writer's connection is in pipeline mode: a statement whose rows are
+ * not needed is sent and not waited for; the next one that needs rows, the
+ * end of a job and the commit send a sync and read every result up to it,
+ * so that a failure shows there (sticky, as before) and a job's outcome is
+ * known when it ends. Readers wait for each statement.
+ */
+static void
+pipe_queue(struct pg_txn *t, int sent, const char *name)
+{
+	struct pg_conn *pc = t->conn;
+
+	if (!sent) {
+		txn_fail(t, pg_error(pc->c, NULL, name));
+		return;
+	}
+	pc->names[pc->pending++] = name;
+}
+
+/* Send a statement of plain text without parameters (control). */
+static void
+pipe_send_sql(struct pg_txn *t, const char *sql, const char *name)
+{
+	pipe_queue(t, PQsendQueryParams(t->conn->c, sql, 0, NULL, NULL, NULL,
+	    NULL, 0), name);
+}
+
+static void
+pipe_send(struct pg_txn *t, enum pg_stmt q, const struct pg_params *p)
+{
+	pipe_queue(t, PQsendQueryPrepared(t->conn->c, pg_stmts[q].name,
+	    p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+	    p ? p->fmt : NULL, 1), pg_stmts[q].name);
+}
+
+/*
+ * Sync and read every result sent since the last sync: the first failure
+ * (0: none) is the transaction's; *last gets the last statement's rows if
+ * it succeeded. A connection that does not answer is given up.
+ */
+static int
+pipe_sync(struct pg_txn *t, PGresult **last)
+{
+	struct pg_conn *pc = t->conn;
+	size_t n = pc->pending;
+	PGresult *r;
+	int err = 0;
+
+	if (last != NULL)
+		*last = NULL;
+	pc->pending = 0;
+	if (PQpipelineSync(pc->c) != 1) {
+		err = pg_error(pc->c, NULL, "sync");
+		goto dead;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ExecStatusType st;
+
+		if ((r = PQgetResult(pc->c)) == NULL) {
+			err = pg_error(pc->c, NULL, pc->names[i]);
+			goto dead;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR && err == 0)
+			err = pg_error(pc->c, r, pc->names[i]);
+		if (last != NULL && i == n - 1 && err == 0 &&
+		    (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
+			*last = r;
+		else
+			PQclear(r);
+		/* Each statement's results end with a NULL. */
+		for (int extra = 0; extra < 4 && (r = PQgetResult(pc->c)) !=
+		    NULL; extra++)
+			PQclear(r);
+	}
+	if ((r = PQgetResult(pc->c)) == NULL ||
+	    PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+		PQclear(r);
+		err = err ? err : pg_error(pc->c, NULL, "sync");
+		goto dead;
+	}
+	PQclear(r);
+	if (err != 0)
+		txn_fail(t, err);
+	return err;
+dead:
+	if (last != NULL) {
+		PQclear(*last);
+		*last = NULL;
+	}
+	/* The results are out of step: this connection is done with. */
+	t->base.s->reset = 1;
+	if (err == VIX_E_STORE)
+		err = VIX_E_UNAVAILABLE;
+	txn_fail(t, err);
+	return err;
+}
+
 static int
 txn_ensure_begun(struct pg_txn *t)
 {
@@ -510,6 +621,12 @@ txn_ensure_begun(struct pg_txn *t)
 
 	if (t->begun)
 		return 0;
+	if (t->conn->pipeline) {
+		pipe_send_sql(t, "BEGIN ISOLATION LEVEL READ COMMITTED",
+		    "begin");
+		t->begun = 1;
+		return t->base.err;
+	}
 	if ((err = pg_simple(t->conn->c, "BEGIN ISOLATION LEVEL READ "
 	    "COMMITTED", "begin")) != 0) {
 		txn_fail(t, err);
@@ -534,6 +651,12 @@ pg_run(struct pg_txn *t, enum pg_stmt q, const struct pg_params *p)
 		return NULL;
 	if ((err = txn_ensure_begun(t)) != 0)
 		return NULL;
+	if (t->conn->pipeline) {
+		pipe_send(t, q, p);
+		if (t->base.err != 0 || pipe_sync(t, &r) != 0)
+			return NULL;
+		return r;
+	}
 	if ((err = pg_prepare(t->conn, q)) != 0) {
 		txn_fail(t, err);
 		return NULL;
@@ -548,11 +671,19 @@ pg_run(struct pg_txn *t, enum pg_stmt q, const struct pg_params *p)
 	return NULL;
 }
 
-/* Run q for its effect only. */
+/* Run q for its effect only: in the writer's pipeline, not waited for. */
 static void
 pg_do(struct pg_txn *t, enum pg_stmt q, const struct pg_params *p)
 {
-	PQclear(pg_run(t, q, p));
+	if (!t->conn->pipeline) {
+		PQclear(pg_run(t, q, p));
+		return;
+	}
+	if (t->base.err != 0 || t->fatal != 0 || txn_ensure_begun(t) != 0)
+		return;
+	pipe_send(t, q, p);
+	if (t->conn->pending >= PG_PIPE_MAX - 8)
+		pipe_sync(t, NULL);
 }
 
 /* Run q for one integer: 1 and *v, or 0 when there is no row. */
@@ -603,7 +734,10 @@ youth_lock(struct pg_txn *t, const uint8_t *p)
 
 /* ---- transactions ------------------------------------------------------ */
 
-/* Reconnect the writer if its connection is gone or must move. */
+/*
+ * The writer's connection: reconnected if it is gone or must move, its
+ * statements prepared once, then in pipeline mode.
+ */
 static int
 writer_conn(struct store_impl *s)
 {
@@ -617,6 +751,17 @@ writer_conn(struct store_impl *s)
 	if ((err = conn_open(s, &s->w, "writer")) != 0) {
 		atomic_store(&s->reachable, 0);
 		return err;
+	}
+	if (!s->w.pipeline) {
+		for (int q = 0; q < Q_COUNT && err == 0; q++)
+			err = pg_prepare(&s->w, (enum pg_stmt)q);
+		if (err == 0 && PQenterPipelineMode(s->w.c) != 1)
+			err = pg_error(s->w.c, NULL, "pipeline mode");
+		if (err != 0) {
+			conn_close(&s->w);
+			return err;
+		}
+		s->w.pipeline = 1;
 	}
 	atomic_store(&s->writer_pid, PQbackendPID(s->w.c));
 	return 0;
@@ -652,58 +797,58 @@ txn_free(struct pg_txn *t)
 	free(t);
 }
 
-/* The pending count deltas go into this chain's rows. */
+/* The pending count deltas go into this chain's rows, in one statement. */
 static void
 counts_flush(struct pg_txn *t)
 {
+	struct pg_params pp = { 0 };
+	int any = 0;
+
+	pp_i64(&pp, t->base.s->chain);
 	for (int k = 0; k < PG_NCOUNTS; k++) {
-		struct pg_params pp = { 0 };
-
-		if (t->counts[k] == 0)
-			continue;
-		pp_i64(&pp, t->base.s->chain);
-		pp_i16(&pp, k);
-		pg_do(t, Q_COUNT_ADD, pp_i64(&pp, t->counts[k]));
+		pp_i64(&pp, t->counts[k]);
+		any |= t->counts[k] != 0;
 	}
+	if (any)
+		pg_do(t, Q_COUNT_ADD, &pp);
 }
 
-/* COMMIT, and whether the server says it committed (not ROLLBACK). */
-static int
-pg_commit(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	int err = 0;
-
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
-		err = pg_error(c, r, "commit");
-	else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-		log_warnx("store: commit: the server rolled the transaction "
-		    "back (%s)", PQcmdStatus(r));
-		err = VIX_E_STORE;
-	}
-	PQclear(r);
-	return err;
-}
-
-/* "SELECT pg_notify(...); COMMIT", naming the outboxes the batch grew. */
+/* The notification's payload: the outboxes the batch grew, or "all". */
 static void
-commit_sql(struct pg_txn *t, char *sql, size_t len)
+notify_payload(struct pg_txn *t, char *buf, size_t len)
 {
-	size_t n;
+	size_t n = 0;
 
-	if (t->base.ntouched == 0 && !t->base.touched_all) {
-		snprintf(sql, len, "COMMIT");
+	if (t->base.touched_all) {
+		snprintf(buf, len, "all");
 		return;
 	}
-	n = (size_t)snprintf(sql, len, "SELECT pg_notify('" PG_CHANNEL "', '");
-	if (t->base.touched_all)
-		n += (size_t)snprintf(sql + n, len - n, "all");
-	for (size_t i = 0; !t->base.touched_all && i < t->base.ntouched &&
-	    n < len; i++)
-		n += (size_t)snprintf(sql + n, len - n, "%s%u", i ? "," : "",
+	buf[0] = '\0';
+	for (size_t i = 0; i < t->base.ntouched && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? "," : "",
 		    t->base.touched[i]);
-	if (n < len)
-		snprintf(sql + n, len - n, "'); COMMIT");
+}
+
+/* Roll back whatever the connection has open, and forget the batch. */
+static int
+txn_rollback(struct pg_txn *t, int err)
+{
+	struct store_impl *s = t->base.s;
+
+	if (t->begun && PQstatus(t->conn->c) == CONNECTION_OK) {
+		t->base.err = 0;
+		t->fatal = 0;
+		if (t->conn->pending > 0)
+			(void)pipe_sync(t, NULL);
+		t->base.err = 0;
+		pipe_send_sql(t, "ROLLBACK", "rollback");
+		if (t->base.err != 0 || pipe_sync(t, NULL) != 0)
+			s->reset = 1;
+	}
+	if (err == VIX_E_UNAVAILABLE)
+		s->reset = 1;
+	txn_free(t);
+	return err;
 }
 
 static int
@@ -711,37 +856,41 @@ pg_write_commit(struct store_txn *bt)
 {
 	struct pg_txn *t = PT(bt);
 	struct store_impl *s = bt->s;
-	char sql[64 + STORE_TOUCHED_MAX * 12];
+	char payload[STORE_TOUCHED_MAX * 11 + 8];
+	struct pg_params pp = { 0 };
+	PGresult *r = NULL;
 	int err;
 
-	if (t->fatal != 0) {
-		err = t->fatal;
-		goto abort;
-	}
+	if (t->fatal != 0)
+		return txn_rollback(t, t->fatal);
 	if (!t->begun) {
 		txn_free(t);
 		return 0;
 	}
 	/* A statement outside any job failed: the transaction is void. */
-	if ((err = bt->err) != 0 ||
-	    PQtransactionStatus(t->conn->c) != PQTRANS_INTRANS) {
-		err = err ? err : VIX_E_STORE;
-		goto abort;
-	}
-	counts_flush(t);
+	if (t->conn->pending > 0)
+		(void)pipe_sync(t, NULL);
 	if ((err = t->fatal ? t->fatal : bt->err) != 0)
-		goto abort;
-	commit_sql(t, sql, sizeof(sql));
-	if ((err = pg_commit(t->conn->c, sql)) != 0) {
+		return txn_rollback(t, err);
+	counts_flush(t);
+	if (bt->ntouched > 0 || bt->touched_all) {
+		notify_payload(t, payload, sizeof(payload));
+		pg_do(t, Q_NOTIFY, pp_text(&pp, payload));
+	}
+	if (bt->err == 0)
+		pipe_send_sql(t, "COMMIT", "commit");
+	if (bt->err == 0 && pipe_sync(t, &r) == 0 &&
+	    strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		log_warnx("store: commit: the server rolled the transaction "
+		    "back (%s)", PQcmdStatus(r));
+		txn_fail(t, VIX_E_STORE);
+	}
+	PQclear(r);
+	if ((err = t->fatal ? t->fatal : bt->err) != 0) {
 		/* Lost during COMMIT: the outcome is unknown. */
-		if (err == VIX_E_UNAVAILABLE)
-			s->reset = 1;
 		s->head_known = 0;
-		if (PQtransactionStatus(t->conn->c) != PQTRANS_IDLE)
-			(void)pg_simple(t->conn->c, "ROLLBACK", "rollback");
 		atomic_store(&s->reachable, err != VIX_E_UNAVAILABLE);
-		txn_free(t);
-		return err;
+		return txn_rollback(t, err);
 	}
 	atomic_store(&s->reachable, 1);
 	s->head_known = t->head_known;
@@ -749,47 +898,30 @@ pg_write_commit(struct store_txn *bt)
 	memcpy(s->head_hash, t->head_hash, STORE_HASH_LEN);
 	txn_free(t);
 	return 0;
-abort:
-	if (t->begun && PQstatus(t->conn->c) == CONNECTION_OK)
-		(void)pg_simple(t->conn->c, "ROLLBACK", "rollback");
-	if (err == VIX_E_UNAVAILABLE)
-		s->reset = 1;
-	txn_free(t);
-	return err;
 }
 
 static void
 pg_write_abort(struct store_txn *bt)
 {
-	struct pg_txn *t = PT(bt);
-
-	if (t->begun && PQstatus(t->conn->c) == CONNECTION_OK &&
-	    pg_simple(t->conn->c, "ROLLBACK", "rollback") != 0)
-		bt->s->reset = 1;
-	txn_free(t);
+	(void)txn_rollback(PT(bt), 0);
 }
 
+/* BEGIN, the last job's RELEASE and this one's SAVEPOINT: sent, not awaited. */
 static int
 pg_job_begin(struct store_txn *bt)
 {
 	struct pg_txn *t = PT(bt);
-	const char *sql;
-	int err;
 
 	store_txn_job_mark(bt);
 	if (t->fatal != 0)
 		return bt->err = t->fatal;
-	if (!t->begun)
-		sql = "BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT job";
-	else if (t->sp == SP_KEEP)
-		sql = "RELEASE SAVEPOINT job; SAVEPOINT job";
-	else
-		sql = "SAVEPOINT job";
-	if ((err = pg_simple(t->conn->c, sql, "savepoint")) != 0) {
-		txn_fail(t, err);
-		return err;
-	}
-	t->begun = 1;
+	if (txn_ensure_begun(t) != 0)
+		return bt->err;
+	if (t->sp == SP_KEEP)
+		pipe_send_sql(t, "RELEASE SAVEPOINT job", "release savepoint");
+	pipe_send_sql(t, "SAVEPOINT job", "savepoint");
+	if (bt->err != 0)
+		return bt->err;
 	t->sp = SP_OPEN;
 	t->job_nlocked = t->nlocked;
 	memset(t->job_counts, 0, sizeof(t->job_counts));
@@ -811,12 +943,18 @@ job_forget(struct pg_txn *t)
 	memcpy(t->head_hash, t->job_head_hash, STORE_HASH_LEN);
 }
 
+/*
+ * The job's statements are all answered here (one sync), so that its
+ * outcome is known: kept (its RELEASE goes with the next job or the
+ * commit), or rolled back to its savepoint.
+ */
 static int
 pg_job_end(struct store_txn *bt, int err)
 {
 	struct pg_txn *t = PT(bt);
-	int rc;
 
+	if (t->sp == SP_OPEN && t->fatal == 0 && t->conn->pending > 0)
+		(void)pipe_sync(t, NULL);
 	if (err == 0)
 		err = bt->err;
 	if (t->fatal != 0) {
@@ -834,16 +972,17 @@ pg_job_end(struct store_txn *bt, int err)
 			t->counts[k] += t->job_counts[k];
 		memset(t->job_counts, 0, sizeof(t->job_counts));
 		t->sp = SP_KEEP;
-		bt->err = 0;
 		return 0;
 	}
 	job_forget(t);
 	t->sp = SP_NONE;
-	if ((rc = pg_simple(t->conn->c, "ROLLBACK TO SAVEPOINT job; "
-	    "RELEASE SAVEPOINT job", "rollback to savepoint")) != 0)
-		txn_fail(t, rc);
-	if (t->fatal == 0 && rc != 0)
-		t->fatal = rc;
+	bt->err = 0;
+	pipe_send_sql(t, "ROLLBACK TO SAVEPOINT job", "rollback to savepoint");
+	pipe_send_sql(t, "RELEASE SAVEPOINT job", "release savepoint");
+	if (bt->err != 0 || pipe_sync(t, NULL) != 0) {
+		if (t->fatal == 0)
+			t->fatal = bt->err ? bt->err : VIX_E_STORE;
+	}
 	bt->err = 0;
 	return err;
 }
@@ -911,19 +1050,40 @@ pg_read_end(struct store_reader *r)
 
 /* ---- ids, outbox seqs and counts --------------------------------------- */
 
+/*
+ * Signal and match ids are taken from their sequence a block at a time
+ * (one round trip per PG_ID_BLOCK); the ids of a block unused when this
+ * vixd stops are a gap, as a rolled-back transaction's are.
+ */
 static uint64_t
 pg_id_alloc(struct store_txn *bt, enum store_id kind)
 {
-	static const enum pg_stmt q[] = {
-		[STORE_ID_SIGNAL] = Q_ID_SIGNAL,
-		[STORE_ID_MATCH] = Q_ID_MATCH,
-		[STORE_ID_ORG] = Q_ID_ORG,
-	};
+	struct store_impl *s = bt->s;
+	int k = kind == STORE_ID_MATCH;
+	uint64_t *ids = s->ids[k];
+	PGresult *r;
 	int64_t v = 0;
 
-	if (!pg_one_int(PT(bt), q[kind], NULL, &v) && bt->err == 0)
-		txn_fail(PT(bt), VIX_E_STORE);
-	return (uint64_t)v;
+	if (kind == STORE_ID_ORG) {
+		if (!pg_one_int(PT(bt), Q_ID_ORG, NULL, &v) && bt->err == 0)
+			txn_fail(PT(bt), VIX_E_STORE);
+		return (uint64_t)v;
+	}
+	if (s->nids[k] == 0) {
+		if ((r = pg_run(PT(bt), k ? Q_ID_MATCH : Q_ID_SIGNAL,
+		    NULL)) == NULL)
+			return 0;
+		/* Kept in reverse: the smallest is given out first. */
+		for (int i = PQntuples(r) - 1; i >= 0 &&
+		    s->nids[k] < PG_ID_BLOCK; i--)
+			ids[s->nids[k]++] = (uint64_t)pg_int(r, i, 0);
+		PQclear(r);
+		if (s->nids[k] == 0) {
+			txn_fail(PT(bt), VIX_E_STORE);
+			return 0;
+		}
+	}
+	return ids[--s->nids[k]];
 }
 
 /*
@@ -1893,8 +2053,24 @@ pg_close(struct store_impl *s)
 	free(s);
 }
 
+/*
+ * A connection of its own for check_key and bind_orgs, which may run while
+ * the writer thread has its own (bind_orgs on a reload).
+ */
+static PGconn *
+side_conn(struct store_impl *s, struct diag *d)
+{
+	char why[256];
+	PGconn *c = pg_connect(s, why, sizeof(why));
+
+	if (c == NULL)
+		diag_add(d, NULL, 0, "store: cannot connect to PostgreSQL: %s",
+		    why);
+	return c;
+}
+
 static int
-pg_check_key(struct store_impl *s, const char *key_id, const char *key_file,
+key_check(PGconn *c, const char *key_id, const char *key_file,
     struct diag *d)
 {
 	const char *vals[1] = { key_id };
@@ -1902,7 +2078,7 @@ pg_check_key(struct store_impl *s, const char *key_id, const char *key_file,
 	PGresult *r;
 
 	/* The first vixd records its key; any other reads it back. */
-	if ((r = pg_query(s->w.c, "INSERT INTO meta (key, value) VALUES "
+	if ((r = pg_query(c, "INSERT INTO meta (key, value) VALUES "
 	    "('key_id', $1) ON CONFLICT (key) DO NOTHING", 1, vals, d,
 	    "record the key id")) == NULL)
 		return -1;
@@ -1911,7 +2087,7 @@ pg_check_key(struct store_impl *s, const char *key_id, const char *key_file,
 		    "vixd refuses to run this database with another key",
 		    key_id);
 	PQclear(r);
-	if ((r = pg_query(s->w.c, "SELECT value FROM meta WHERE key = "
+	if ((r = pg_query(c, "SELECT value FROM meta WHERE key = "
 	    "'key_id'", 0, NULL, d, "read the key id")) == NULL)
 		return -1;
 	if (PQntuples(r) == 1)
@@ -1927,6 +2103,20 @@ pg_check_key(struct store_impl *s, const char *key_id, const char *key_file,
 	    "database to begin a new store with this key", key_file, have,
 	    key_id);
 	return -1;
+}
+
+static int
+pg_check_key(struct store_impl *s, const char *key_id, const char *key_file,
+    struct diag *d)
+{
+	PGconn *c;
+	int rc;
+
+	if ((c = side_conn(s, d)) == NULL)
+		return -1;
+	rc = key_check(c, key_id, key_file, d);
+	PQfinish(c);
+	return rc;
 }
 
 /* The id of one OIN: known, or new from the sequence (first one wins). */
@@ -1959,11 +2149,17 @@ org_id(PGconn *c, const char *oin, uint32_t *sid, struct diag *d)
 static int
 pg_bind_orgs(struct store_impl *s, struct orgs *orgs, struct diag *d)
 {
-	for (size_t i = 0; i < orgs->n; i++)
-		if (org_id(s->w.c, orgs->v[i].oin, &orgs->v[i].sid, d) == -1)
-			return -1;
-	orgs_index_sids(orgs);
-	return 0;
+	PGconn *c;
+	int rc = 0;
+
+	if ((c = side_conn(s, d)) == NULL)
+		return -1;
+	for (size_t i = 0; i < orgs->n && rc == 0; i++)
+		rc = org_id(c, orgs->v[i].oin, &orgs->v[i].sid, d);
+	PQfinish(c);
+	if (rc == 0)
+		orgs_index_sids(orgs);
+	return rc;
 }
 
 /* ---- watching other writers' commits ------------------------------------ */
