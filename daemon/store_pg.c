@@ -93,7 +93,7 @@ static const char pg_schema_sql[] =
 
 /* The prepared statements, by number; each connection prepares on use. */
 enum pg_stmt {
-	Q_YOUTH_LOCK,
+	Q_YOUTH_LOCK, Q_YOUTH_LOAD,
 	Q_ID_SIGNAL, Q_ID_MATCH, Q_ID_ORG,
 	Q_OUTBOX_SEQ, Q_OUTBOX_LAST, Q_OUTBOX_PUT, Q_OUTBOX_SCAN,
 	Q_OUTBOX_DELETE, Q_OUTBOX_ERASE,
@@ -106,7 +106,7 @@ enum pg_stmt {
 	Q_MATCH_YOUTH, Q_MATCH_GET, Q_MATCH_PUT, Q_MATCH_DELETE,
 	Q_DUE_PUT, Q_DUE_DELETE, Q_DUE_SCAN,
 	Q_ARCHIVE_PUT, Q_ARCHIVE_PURGE, Q_YOUTH_ARCHIVE, Q_ARCHIVE_ERASE,
-	Q_NEWSIG_GET, Q_NEWSIG_PUT,
+	Q_NEWSIG_GET, Q_NEWSIG_LOCK, Q_NEWSIG_PUT,
 	Q_EXCLUSIVE, Q_DB_SIZE, Q_NOTIFY,
 	Q_COUNT
 };
@@ -118,6 +118,9 @@ static const struct {
 	[Q_YOUTH_LOCK] = { "youth_lock",
 	    "INSERT INTO youths (p) VALUES ($1::bytea) ON CONFLICT (p) "
 	    "DO UPDATE SET p = EXCLUDED.p" },
+	[Q_YOUTH_LOAD] = { "youth_load",
+	    "SELECT org, rec FROM signals WHERE p = $1::bytea UNION ALL "
+	    "SELECT -1, rec FROM matches WHERE p = $1::bytea ORDER BY 1" },
 	[Q_ID_SIGNAL] = { "id_signal", "SELECT nextval('signal_ids') FROM "
 	    "generate_series(1, " PG_STR(PG_ID_BLOCK) ")" },
 	[Q_ID_MATCH] = { "id_match", "SELECT nextval('match_ids') FROM "
@@ -222,6 +225,10 @@ static const struct {
 	    "DELETE FROM archive WHERE p = $1::bytea RETURNING signal_id" },
 	[Q_NEWSIG_GET] = { "newsig_get",
 	    "SELECT day, count FROM new_signals WHERE org = $1::int4" },
+	[Q_NEWSIG_LOCK] = { "newsig_lock",
+	    "INSERT INTO new_signals (org, day, count) VALUES ($1::int4, -1, 0) "
+	    "ON CONFLICT (org) DO UPDATE SET org = EXCLUDED.org "
+	    "RETURNING day, count" },
 	[Q_NEWSIG_PUT] = { "newsig_put",
 	    "INSERT INTO new_signals (org, day, count) VALUES ($1::int4, "
 	    "$2::int8, $3::int8) ON CONFLICT (org) DO UPDATE SET "
@@ -249,6 +256,30 @@ struct pg_conn {
 /* A youth this transaction holds the row lock of. */
 struct pg_youth {
 	uint8_t		 p[PSEUDONYM_LEN];
+	/*
+	 * Its signals (by org) and match as this transaction left them:
+	 * read once when it is locked (nobody else can change them until
+	 * commit), kept with every put and delete, dropped when a job rolls
+	 * back. cached 0: read again on the next use.
+	 */
+	int		 cached;
+	struct pg_sig	*sigs;
+	size_t		 nsigs;
+	uint8_t		*match;		/* packed; NULL: none */
+	size_t		 match_len;
+};
+
+/* An organisation's count of new signals, its row locked by this batch. */
+struct pg_newsig {
+	uint32_t	 org;
+	int		 found;		/* 0: none kept */
+	uint64_t	 day, count;
+};
+
+struct pg_sig {
+	uint32_t	 org;
+	uint8_t		*rec;		/* packed */
+	size_t		 len;
 };
 
 /* Savepoint states of a write transaction. */
@@ -269,6 +300,8 @@ struct pg_txn {
 	size_t			 nlocked, cap_locked, job_nlocked;
 	int64_t			 counts[PG_NCOUNTS];	/* unwritten deltas */
 	int64_t			 job_counts[PG_NCOUNTS];
+	struct pg_newsig	*newsig;	/* per org, locked */
+	size_t			 nnewsig;
 	int			 head_known, job_head_known;
 	uint64_t		 head_seq, job_head_seq;
 	uint8_t			 head_hash[STORE_HASH_LEN];
@@ -700,36 +733,163 @@ pg_one_int(struct pg_txn *t, enum pg_stmt q, const struct pg_params *p,
 	return found;
 }
 
+static void
+youth_uncache(struct pg_youth *y)
+{
+	for (size_t i = 0; i < y->nsigs; i++)
+		free(y->sigs[i].rec);
+	free(y->sigs);
+	free(y->match);
+	y->sigs = NULL;
+	y->nsigs = 0;
+	y->match = NULL;
+	y->match_len = 0;
+	y->cached = 0;
+}
+
+static uint8_t *
+bytes_dup(const void *b, size_t n)
+{
+	uint8_t *c = malloc(n ? n : 1);
+
+	if (c != NULL)
+		memcpy(c, b, n);
+	return c;
+}
+
+/* The youth's rows from youth_load into its cache. */
+static int
+youth_fill(struct pg_youth *y, const PGresult *r)
+{
+	int rows = PQntuples(r);
+
+	if (rows > 0 && (y->sigs = calloc((size_t)rows,
+	    sizeof(*y->sigs))) == NULL)
+		return -1;
+	for (int i = 0; i < rows; i++) {
+		size_t n;
+		const uint8_t *b = pg_bytes(r, i, 1, &n);
+		int64_t org = pg_int(r, i, 0);
+		uint8_t *c = bytes_dup(b, n);
+
+		if (c == NULL)
+			return -1;
+		if (org < 0) {
+			free(y->match);
+			y->match = c;
+			y->match_len = n;
+			continue;
+		}
+		y->sigs[y->nsigs++] = (struct pg_sig){ (uint32_t)org, c, n };
+	}
+	y->cached = 1;
+	return 0;
+}
+
 /*
- * Lock youth p's row for the rest of the write transaction, the first
- * time it is touched; a read transaction takes no lock.
+ * The youth p of a write transaction, locked and its rows read: the lock
+ * (its row in youths) is taken the first time, in the same round trip as
+ * the read. NULL once the transaction failed, or in a read transaction.
  */
+static struct pg_youth *
+youth_get(struct pg_txn *t, const uint8_t *p)
+{
+	struct pg_params pp = { 0 };
+	struct pg_youth *y = NULL, *grown;
+	PGresult *r;
+
+	if (!t->write || t->base.err != 0 || t->fatal != 0)
+		return NULL;
+	for (size_t i = 0; i < t->nlocked && y == NULL; i++)
+		if (memcmp(t->locked[i].p, p, PSEUDONYM_LEN) == 0)
+			y = &t->locked[i];
+	if (y == NULL) {
+		if (t->nlocked == t->cap_locked) {
+			size_t cap = t->cap_locked ? t->cap_locked * 2 : 16;
+
+			if ((grown = reallocarray(t->locked, cap,
+			    sizeof(*grown))) == NULL) {
+				txn_fail(t, VIX_E_STORE);
+				return NULL;
+			}
+			t->locked = grown;
+			t->cap_locked = cap;
+		}
+		pg_do(t, Q_YOUTH_LOCK, pp_bytes(&pp, p, PSEUDONYM_LEN));
+		if (t->base.err != 0)
+			return NULL;
+		y = &t->locked[t->nlocked++];
+		memset(y, 0, sizeof(*y));
+		memcpy(y->p, p, PSEUDONYM_LEN);
+	}
+	if (y->cached)
+		return y;
+	memset(&pp, 0, sizeof(pp));
+	if ((r = pg_run(t, Q_YOUTH_LOAD, pp_bytes(&pp, p,
+	    PSEUDONYM_LEN))) == NULL)
+		return NULL;
+	if (youth_fill(y, r) == -1) {
+		youth_uncache(y);
+		txn_fail(t, VIX_E_STORE);
+		y = NULL;
+	}
+	PQclear(r);
+	return y;
+}
+
+/* Lock youth p for the rest of the write transaction (see youth_get). */
 static void
 youth_lock(struct pg_txn *t, const uint8_t *p)
 {
-	struct pg_params pp = { 0 };
-	struct pg_youth *grown;
+	(void)youth_get(t, p);
+}
 
-	if (!t->write || t->base.err != 0)
-		return;
-	for (size_t i = 0; i < t->nlocked; i++)
-		if (memcmp(t->locked[i].p, p, PSEUDONYM_LEN) == 0)
-			return;
-	pg_do(t, Q_YOUTH_LOCK, pp_bytes(&pp, p, PSEUDONYM_LEN));
-	if (t->base.err != 0)
-		return;
-	if (t->nlocked == t->cap_locked) {
-		size_t cap = t->cap_locked ? t->cap_locked * 2 : 16;
+/* The cached signal of org on y, or NULL. */
+static struct pg_sig *
+youth_sig(struct pg_youth *y, uint32_t org)
+{
+	for (size_t i = 0; i < y->nsigs; i++)
+		if (y->sigs[i].org == org)
+			return &y->sigs[i];
+	return NULL;
+}
 
-		if ((grown = reallocarray(t->locked, cap,
-		    sizeof(*grown))) == NULL) {
-			txn_fail(t, VIX_E_STORE);
-			return;
+/* Keep org's packed signal (rec NULL: deleted) in y's cache, org order. */
+static int
+youth_sig_set(struct pg_youth *y, uint32_t org, const uint8_t *rec,
+    size_t len)
+{
+	struct pg_sig *sig = youth_sig(y, org), *grown;
+	uint8_t *c = NULL;
+	size_t i;
+
+	if (rec != NULL && (c = bytes_dup(rec, len)) == NULL)
+		return -1;
+	if (sig != NULL) {
+		free(sig->rec);
+		if (c != NULL) {
+			sig->rec = c;
+			sig->len = len;
+			return 0;
 		}
-		t->locked = grown;
-		t->cap_locked = cap;
+		i = (size_t)(sig - y->sigs);
+		memmove(sig, sig + 1, (y->nsigs - i - 1) * sizeof(*sig));
+		y->nsigs--;
+		return 0;
 	}
-	memcpy(t->locked[t->nlocked++].p, p, PSEUDONYM_LEN);
+	if (c == NULL)
+		return 0;
+	if ((grown = reallocarray(y->sigs, y->nsigs + 1,
+	    sizeof(*grown))) == NULL) {
+		free(c);
+		return -1;
+	}
+	y->sigs = grown;
+	for (i = y->nsigs; i > 0 && y->sigs[i - 1].org > org; i--)
+		y->sigs[i] = y->sigs[i - 1];
+	y->sigs[i] = (struct pg_sig){ org, c, len };
+	y->nsigs++;
+	return 0;
 }
 
 /* ---- transactions ------------------------------------------------------ */
@@ -793,7 +953,10 @@ pg_write_begin(struct store_impl *s, int *err)
 static void
 txn_free(struct pg_txn *t)
 {
+	for (size_t i = 0; i < t->nlocked; i++)
+		youth_uncache(&t->locked[i]);
 	free(t->locked);
+	free(t->newsig);
 	free(t);
 }
 
@@ -936,7 +1099,11 @@ static void
 job_forget(struct pg_txn *t)
 {
 	store_txn_job_undo(&t->base);
+	/* Its locks went with its savepoint; what it changed is read again. */
+	for (size_t i = 0; i < t->nlocked; i++)
+		youth_uncache(&t->locked[i]);
 	t->nlocked = t->job_nlocked;
+	t->nnewsig = 0;
 	memset(t->job_counts, 0, sizeof(t->job_counts));
 	t->head_known = t->job_head_known;
 	t->head_seq = t->job_head_seq;
@@ -1482,13 +1649,33 @@ pg_match_youth(struct store_txn *bt, uint64_t match_id, uint8_t *p)
 }
 
 static Vix__Store__V1__Signal *
+sig_decode(struct pg_txn *t, const struct pg_sig *sig)
+{
+	Vix__Store__V1__Signal *s = vix__store__v1__signal__unpack(NULL,
+	    sig->len, sig->rec);
+
+	if (s == NULL && t->base.err == 0) {
+		log_warnx("store: a signal record does not decode");
+		txn_fail(t, VIX_E_STORE);
+	}
+	return s;
+}
+
+static Vix__Store__V1__Signal *
 pg_signal_get(struct store_txn *bt, const uint8_t *p, uint32_t org)
 {
 	struct pg_params pp = { 0 };
 	Vix__Store__V1__Signal *s = NULL;
+	struct pg_youth *y;
+	struct pg_sig *sig;
 	PGresult *r;
 
-	youth_lock(PT(bt), p);
+	if (PT(bt)->write) {
+		if ((y = youth_get(PT(bt), p)) == NULL ||
+		    (sig = youth_sig(y, org)) == NULL)
+			return NULL;
+		return sig_decode(PT(bt), sig);
+	}
 	if ((r = pg_run(PT(bt), Q_SIGNAL_GET, pp_i32(pp_bytes(&pp, p,
 	    PSEUDONYM_LEN), org))) == NULL)
 		return NULL;
@@ -1503,15 +1690,18 @@ pg_signal_put(struct store_txn *bt, const uint8_t *p, uint32_t org,
     const Vix__Store__V1__Signal *rec, int created)
 {
 	struct pg_params pp = { 0 };
+	struct pg_youth *y;
 	uint8_t *b;
 	size_t n;
 
 	(void)created;	/* the id is a column: one statement either way */
-	youth_lock(PT(bt), p);
-	if (bt->err != 0 || (b = pack_msg(PT(bt), &rec->base, &n)) == NULL)
+	if ((y = youth_get(PT(bt), p)) == NULL ||
+	    (b = pack_msg(PT(bt), &rec->base, &n)) == NULL)
 		return;
 	pp_i64(pp_i32(pp_bytes(&pp, p, PSEUDONYM_LEN), org), rec->id);
 	pg_do(PT(bt), Q_SIGNAL_PUT, pp_bytes(&pp, b, n));
+	if (youth_sig_set(y, org, b, n) == -1)
+		txn_fail(PT(bt), VIX_E_STORE);
 	free(b);
 }
 
@@ -1520,11 +1710,14 @@ pg_signal_delete(struct store_txn *bt, const uint8_t *p, uint32_t org,
     uint64_t id)
 {
 	struct pg_params pp = { 0 };
+	struct pg_youth *y;
 
 	(void)id;
-	youth_lock(PT(bt), p);
+	if ((y = youth_get(PT(bt), p)) == NULL)
+		return;
 	pg_do(PT(bt), Q_SIGNAL_DELETE, pp_i32(pp_bytes(&pp, p, PSEUDONYM_LEN),
 	    org));
+	youth_sig_set(y, org, NULL, 0);
 }
 
 static void
@@ -1532,9 +1725,35 @@ pg_youth_signals(struct store_txn *bt, const uint8_t *p,
     int (*fn)(void *, uint32_t, const Vix__Store__V1__Signal *), void *arg)
 {
 	struct pg_params pp = { 0 };
+	struct pg_youth *y;
 	PGresult *r;
 
-	youth_lock(PT(bt), p);
+	if (PT(bt)->write) {
+		/* Decoded first: fn may change the youth's signals. */
+		Vix__Store__V1__Signal **sigs;
+		uint32_t *orgs;
+		size_t n, i;
+
+		if ((y = youth_get(PT(bt), p)) == NULL || (n = y->nsigs) == 0)
+			return;
+		sigs = calloc(n, sizeof(*sigs));
+		orgs = calloc(n, sizeof(*orgs));
+		for (i = 0; sigs != NULL && orgs != NULL && i < n; i++) {
+			orgs[i] = y->sigs[i].org;
+			if ((sigs[i] = sig_decode(PT(bt), &y->sigs[i])) == NULL)
+				break;
+		}
+		if (sigs == NULL || orgs == NULL)
+			txn_fail(PT(bt), VIX_E_STORE);
+		for (size_t j = 0; bt->err == 0 && j < i; j++)
+			if (fn(arg, orgs[j], sigs[j]) != 0)
+				break;
+		for (size_t j = 0; sigs != NULL && j < n; j++)
+			vix__store__v1__signal__free_unpacked(sigs[j], NULL);
+		free(sigs);
+		free(orgs);
+		return;
+	}
 	if ((r = pg_run(PT(bt), Q_YOUTH_SIGNALS, pp_bytes(&pp, p,
 	    PSEUDONYM_LEN))) == NULL)
 		return;
@@ -1585,30 +1804,42 @@ pg_org_signals(struct store_txn *bt, uint32_t org, uint64_t after,
 }
 
 static int
+match_decode(struct pg_txn *t, const uint8_t *b, size_t n,
+    struct store_match *m)
+{
+	Vix__Store__V1__Match *rec = vix__store__v1__match__unpack(NULL, n, b);
+
+	if (rec == NULL) {
+		txn_fail(t, VIX_E_STORE);
+		return 0;
+	}
+	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
+	    rec->coordinated, rec->escalation != 0, rec->claimed };
+	vix__store__v1__match__free_unpacked(rec, NULL);
+	return 1;
+}
+
+static int
 pg_match_get(struct store_txn *bt, const uint8_t *p, struct store_match *m)
 {
 	struct pg_params pp = { 0 };
-	Vix__Store__V1__Match *rec;
+	struct pg_youth *y;
 	PGresult *r;
 	const uint8_t *b;
 	size_t n;
 	int found = 0;
 
-	youth_lock(PT(bt), p);
+	if (PT(bt)->write) {
+		if ((y = youth_get(PT(bt), p)) == NULL || y->match == NULL)
+			return 0;
+		return match_decode(PT(bt), y->match, y->match_len, m);
+	}
 	if ((r = pg_run(PT(bt), Q_MATCH_GET, pp_bytes(&pp, p,
 	    PSEUDONYM_LEN))) == NULL)
 		return 0;
 	if (PQntuples(r) == 1) {
 		b = pg_bytes(r, 0, 0, &n);
-		if ((rec = vix__store__v1__match__unpack(NULL, n, b)) == NULL)
-			txn_fail(PT(bt), VIX_E_STORE);
-		else {
-			*m = (struct store_match){ rec->id, rec->created,
-			    rec->coordinator, rec->coordinated,
-			    rec->escalation != 0, rec->claimed };
-			vix__store__v1__match__free_unpacked(rec, NULL);
-			found = 1;
-		}
+		found = match_decode(PT(bt), b, n, m);
 	}
 	PQclear(r);
 	return found;
@@ -1620,6 +1851,7 @@ pg_match_put(struct store_txn *bt, const uint8_t *p,
 {
 	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
 	struct pg_params pp = { 0 };
+	struct pg_youth *y;
 	uint8_t *b;
 	size_t n;
 
@@ -1630,22 +1862,29 @@ pg_match_put(struct store_txn *bt, const uint8_t *p,
 	rec.coordinated = m->coordinated;
 	rec.escalation = (uint32_t)m->escalated;
 	rec.claimed = m->claimed;
-	youth_lock(PT(bt), p);
-	if (bt->err != 0 || (b = pack_msg(PT(bt), &rec.base, &n)) == NULL)
+	if ((y = youth_get(PT(bt), p)) == NULL ||
+	    (b = pack_msg(PT(bt), &rec.base, &n)) == NULL)
 		return;
 	pp_i64(pp_bytes(&pp, p, PSEUDONYM_LEN), m->id);
 	pg_do(PT(bt), Q_MATCH_PUT, pp_bytes(&pp, b, n));
-	free(b);
+	free(y->match);
+	y->match = b;		/* the cache keeps the packed record */
+	y->match_len = n;
 }
 
 static void
 pg_match_delete(struct store_txn *bt, const uint8_t *p, uint64_t id)
 {
 	struct pg_params pp = { 0 };
+	struct pg_youth *y;
 
 	(void)id;
-	youth_lock(PT(bt), p);
+	if ((y = youth_get(PT(bt), p)) == NULL)
+		return;
 	pg_do(PT(bt), Q_MATCH_DELETE, pp_bytes(&pp, p, PSEUDONYM_LEN));
+	free(y->match);
+	y->match = NULL;
+	y->match_len = 0;
 }
 
 static void
@@ -1766,17 +2005,59 @@ pg_archive_erase(struct store_txn *bt, const uint8_t *p,
 	PQclear(r);
 }
 
+/*
+ * The daily count of an organisation: in a write transaction its row is
+ * locked the first time (created empty if missing, day -1: none kept), so
+ * that two vixd counting for one organisation do not lose a count, and
+ * kept for the rest of the batch (dropped when a job rolls back).
+ */
+static struct pg_newsig *
+newsig_entry(struct pg_txn *t, uint32_t org)
+{
+	struct pg_params pp = { 0 };
+	struct pg_newsig *e, *grown;
+	PGresult *r;
+
+	for (size_t i = 0; i < t->nnewsig; i++)
+		if (t->newsig[i].org == org)
+			return &t->newsig[i];
+	if ((r = pg_run(t, Q_NEWSIG_LOCK, pp_i32(&pp, org))) == NULL)
+		return NULL;
+	if (PQntuples(r) != 1 || (grown = reallocarray(t->newsig,
+	    t->nnewsig + 1, sizeof(*grown))) == NULL) {
+		PQclear(r);
+		txn_fail(t, VIX_E_STORE);
+		return NULL;
+	}
+	t->newsig = grown;
+	e = &t->newsig[t->nnewsig++];
+	e->org = org;
+	e->found = pg_int(r, 0, 0) >= 0;
+	e->day = (uint64_t)pg_int(r, 0, 0);
+	e->count = (uint64_t)pg_int(r, 0, 1);
+	PQclear(r);
+	return e;
+}
+
 static int
 pg_new_signals_get(struct store_txn *bt, uint32_t org, uint64_t *day,
     uint64_t *count)
 {
 	struct pg_params pp = { 0 };
+	struct pg_newsig *e;
 	PGresult *r;
 	int found = 0;
 
+	if (PT(bt)->write) {
+		if ((e = newsig_entry(PT(bt), org)) == NULL || !e->found)
+			return 0;
+		*day = e->day;
+		*count = e->count;
+		return 1;
+	}
 	if ((r = pg_run(PT(bt), Q_NEWSIG_GET, pp_i32(&pp, org))) == NULL)
 		return 0;
-	if ((found = PQntuples(r) == 1)) {
+	if ((found = PQntuples(r) == 1 && pg_int(r, 0, 0) >= 0)) {
 		*day = (uint64_t)pg_int(r, 0, 0);
 		*count = (uint64_t)pg_int(r, 0, 1);
 	}
@@ -1789,7 +2070,13 @@ pg_new_signals_put(struct store_txn *bt, uint32_t org, uint64_t day,
     uint64_t count)
 {
 	struct pg_params pp = { 0 };
+	struct pg_newsig *e;
 
+	if (PT(bt)->write && (e = newsig_entry(PT(bt), org)) != NULL) {
+		e->found = 1;
+		e->day = day;
+		e->count = count;
+	}
 	pg_do(PT(bt), Q_NEWSIG_PUT, pp_i64(pp_i64(pp_i32(&pp, org), day),
 	    count));
 }
