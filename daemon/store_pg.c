@@ -319,8 +319,8 @@ struct pg_reader {
 #define PR(r)	((struct pg_reader *)(void *)(r))
 
 struct store_impl {
-	const char	*keys[8];	/* PQconnectdbParams, NULL-ended */
-	const char	*vals[8];
+	const char	*keys[12];	/* PQconnectdbParams, NULL-ended */
+	const char	*vals[12];
 	char		*conninfo;
 	char		*password;
 	int64_t		 escalate_after;
@@ -998,7 +998,8 @@ txn_rollback(struct pg_txn *t, int err)
 {
 	struct store_impl *s = t->base.s;
 
-	if (t->begun && PQstatus(t->conn->c) == CONNECTION_OK) {
+	/* A connection about to be dropped rolls back on the server. */
+	if (t->begun && !s->reset && PQstatus(t->conn->c) == CONNECTION_OK) {
 		t->base.err = 0;
 		t->fatal = 0;
 		if (t->conn->pending > 0)
@@ -2149,9 +2150,11 @@ password_read(struct store_impl *s, const char *path, struct diag *d)
 }
 
 /*
- * The connection parameters, kept for every reconnection: a default
- * connect timeout the connection string may override, the string itself
- * (expanded), and the password, which nothing overrides.
+ * The connection parameters, kept for every reconnection: defaults the
+ * connection string may override (a connect timeout, and TCP keepalives
+ * and a user timeout so that a statement to a server that vanished fails
+ * instead of waiting forever), the string itself (expanded), and the
+ * password, which nothing overrides.
  */
 static void
 params_make(struct store_impl *s)
@@ -2160,6 +2163,14 @@ params_make(struct store_impl *s)
 
 	s->keys[n] = "connect_timeout";
 	s->vals[n++] = PG_CONNECT_TIMEOUT;
+	s->keys[n] = "keepalives_idle";
+	s->vals[n++] = "10";
+	s->keys[n] = "keepalives_interval";
+	s->vals[n++] = "3";
+	s->keys[n] = "keepalives_count";
+	s->vals[n++] = "3";
+	s->keys[n] = "tcp_user_timeout";
+	s->vals[n++] = "20000";
 	s->keys[n] = "application_name";
 	s->vals[n++] = "vixd";
 	s->keys[n] = "dbname";

@@ -278,3 +278,68 @@ Test(store_pg, a_lost_connection_is_unavailable_then_reconnected)
 	must_register_pg(jz, 1, T0 + 2);
 	cr_assert_eq(storefix_counts(rd).matches, 1);
 }
+
+struct crosser {
+	atomic_int	 holds;		/* it has locked its first youth */
+	int		 err;		/* its commit's */
+};
+
+/* One job: o registers youth; the job's outcome. */
+static int
+try_register(struct store_txn *t, const struct org *o, unsigned youth,
+    int64_t now)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+	int err;
+
+	storefix_reg_in(&in, orgs, o, FILL, youth, now);
+	if ((err = store_job_begin(t)) != 0)
+		return err;
+	err = store_register(t, &in, &out);
+	if (err == 0)
+		store_view_free(&out.view);
+	return store_job_end(t, err);
+}
+
+/* The second vixd: youth 11, then youth 10, which the first holds. */
+static void *
+crosser_main(void *arg)
+{
+	struct crosser *c = arg;
+	struct store_txn *t = storefix_begin(st2);
+
+	(void)try_register(t, jz, 11, T0);
+	atomic_store(&c->holds, 1);
+	(void)try_register(t, jz, 10, T0 + 1);
+	c->err = store_write_commit(t);
+	return NULL;
+}
+
+/*
+ * Two vixd each lock a youth the other then needs: the server finds the
+ * deadlock, one batch fails as VIX_E_CONFLICT (the writer runs it again)
+ * and the other commits.
+ */
+Test(store_pg, a_deadlock_between_writers_is_a_conflict)
+{
+	struct crosser c = { .holds = 0 };
+	struct store_txn *t;
+	pthread_t tid;
+	int err;
+
+	open_second();
+	t = storefix_begin(st);
+	cr_assert_eq(try_register(t, wijk, 10, T0), 0);
+	cr_assert_eq(pthread_create(&tid, NULL, crosser_main, &c), 0);
+	for (int i = 0; i < 100 && !atomic_load(&c.holds); i++)
+		usleep(20 * 1000);
+	usleep(200 * 1000);	/* it now waits for youth 10 */
+	(void)try_register(t, wijk, 11, T0 + 2);
+	err = store_write_commit(t);
+	pthread_join(tid, NULL);
+	cr_assert((err == VIX_E_CONFLICT && c.err == 0) ||
+	    (err == 0 && c.err == VIX_E_CONFLICT), "commits: %d and %d", err,
+	    c.err);
+	store_close(st2);
+}
