@@ -6,6 +6,8 @@
  * writer thread, with vixd's default batch policy, on a store in a folder
  * of its own. No TLS, no framing, no protobuf on the wire: what is left is
  * the group commit into LMDB, which bounds what vixd can do end to end.
+ * With VIX_BENCH_STORE_PG set (a conninfo), the same over the PostgreSQL
+ * backend instead.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -214,6 +216,9 @@ open_bench_store(const struct bench_opts *o, struct orgs **orgs,
 	struct store *s = NULL;
 	struct diag d;
 
+	/* VIX_BENCH_STORE_PG: the PostgreSQL backend at that conninfo. */
+	if ((so.conninfo = getenv("VIX_BENCH_STORE_PG")) != NULL)
+		so.backend = "postgresql";
 	diag_init(&d);
 	snprintf(path, sizeof(path), "%s/orgs.conf", o->dev_dir);
 	if ((*orgs = orgs_load(path, &d)) == NULL)

@@ -19,6 +19,9 @@
 #include "rules.h"
 #include "store.h"
 #include "store_backend.h"
+#ifdef VIX_HAVE_PG
+#include "store_pg.h"
+#endif
 #include "store.pb-c.h"
 #include "vix.pb-c.h"
 
@@ -576,6 +579,9 @@ struct store {
 /* The backends this vixd was built with; the first is the default. */
 static const struct store_backend *const backends[] = {
 	&store_backend_lmdb,
+#ifdef VIX_HAVE_PG
+	&store_backend_postgresql,
+#endif
 };
 
 #define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
@@ -699,7 +705,7 @@ store_backend_name(const struct store *s)
 
 /* ---- copying a store to another backend --------------------------------- */
 
-#define IMPORT_BATCH	5000	/* records per write transaction */
+#define IMPORT_BATCH	1000	/* records per write transaction */
 
 struct import {
 	struct store			*dst;

@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#ifdef VIX_HAVE_PG
+#include <libpq-fe.h>
+#endif
 
 #include "diag.h"
 #include "errors.h"
@@ -14,7 +17,8 @@
  * The backends the conformance suite runs against; tests/unit/meson.build
  * registers the suite once for each. A second backend joins both lists.
  */
-static const char *const storefix_backends[] = { "lmdb", NULL };
+static const char *const storefix_backends[] = { "lmdb", "postgresql",
+    NULL };
 
 const char *
 storefix_backend(void)
@@ -23,6 +27,44 @@ storefix_backend(void)
 
 	return b == NULL || b[0] == '\0' ? "lmdb" : b;
 }
+
+#ifdef VIX_HAVE_PG
+/*
+ * The PostgreSQL store of dbdir: a schema of its own in the server
+ * VIX_TEST_PG names (tests/support/pgtest.sh starts one), named for the
+ * folder, so that each test (its own folder) starts empty and a reopened
+ * store finds its rows again. Returns the conninfo that selects it.
+ */
+static const char *
+storefix_pg_conninfo(const char *dbdir)
+{
+	static char conninfo[2048];
+	const char *base = getenv("VIX_TEST_PG");
+	char schema[32], sql[96];
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a of the folder */
+	PGresult *r;
+	PGconn *c;
+
+	if (base == NULL || base[0] == '\0')
+		cr_assert_fail("VIX_TEST_BACKEND=postgresql needs VIX_TEST_PG, "
+		    "a conninfo (tests/support/pgtest.sh sets both)");
+	for (const char *p = dbdir; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	snprintf(schema, sizeof(schema), "t_%016llx", (unsigned long long)h);
+	c = PQconnectdb(base);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "VIX_TEST_PG: %s",
+	    PQerrorMessage(c));
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", schema);
+	r = PQexec(c, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	snprintf(conninfo, sizeof(conninfo), "%s options='-c search_path=%s' "
+	    "application_name=%s", base, schema, schema);
+	return conninfo;
+}
+#endif
 
 /*
  * The one place the backend under test is chosen: a name the tests know
@@ -48,6 +90,10 @@ storefix_options(struct store_options *o, const char *dbdir, size_t map_size,
 	o->quota_percent = quota_percent;
 	o->escalate_after = escalate_after;
 	o->backend = b;
+#ifdef VIX_HAVE_PG
+	if (strcmp(b, "postgresql") == 0)
+		o->conninfo = storefix_pg_conninfo(dbdir);
+#endif
 }
 
 struct store *

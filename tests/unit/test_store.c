@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "orgs.h"
 #include "store.h"
+#include "store_backend.h"
 #include "storefix.h"
 #include "support.h"
 #include "vix.pb-c.h"
@@ -816,8 +817,11 @@ Test(store_txn, a_refused_job_leaves_no_trace)
 	cr_assert_eq(store_list(rd, wijk->sid, 0, sum, 4, &n, &next), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(sum[0].client_ref, "ref-wijk-2");
-	/* Even the id counter went back: the refused id was reused. */
-	cr_assert_eq(sum[0].signal_id, refused);
+	/*
+	 * Ids may leave a gap (a sequence) or be given again (LMDB's counter
+	 * goes back, test_store_lmdb.c): the refused one names nothing.
+	 */
+	cr_assert(sum[0].signal_id >= refused);
 	cr_assert_eq(audit_good(), 1);
 
 	/* The refused youth is unknown: registering it is not a refresh. */
@@ -868,8 +872,11 @@ Test(store_txn, abort_discards_everything)
 	cr_assert_eq(c.matches, 0);
 	cr_assert_eq(audit_good(), 1);
 
-	/* Counters and the audit chain's head went back as well. */
-	cr_assert_eq(must_register(wijk, 1, T0 + 4), first);
+	/*
+	 * The audit chain's head went back as well; the id is new or the
+	 * same again (test_store_lmdb.c), never an earlier one.
+	 */
+	cr_assert_geq(must_register(wijk, 1, T0 + 4), first);
 	cr_assert_eq(audit_good(), 2);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -904,8 +911,11 @@ expect_record(const struct audit_log *log, size_t i, int64_t time,
 {
 	const struct store_audit_record *r = &log->r[i];
 
-	cr_assert_eq(r->seq, i + 1, "record %zu has seq %llu", i,
-	    (unsigned long long)r->seq);
+	/* One writer's chain: places 1, 2, ... (store_backend.h). */
+	cr_assert_eq(STORE_AUDIT_PLACE(r->seq), i + 1, "record %zu has seq "
+	    "%llu", i, (unsigned long long)r->seq);
+	cr_assert_eq(STORE_AUDIT_CHAIN(r->seq), STORE_AUDIT_CHAIN(log->r[0].seq),
+	    "record %zu", i);
 	cr_assert_eq(r->time, time, "record %zu", i);
 	cr_assert_str_eq(r->actor, actor, "record %zu", i);
 	cr_assert_str_eq(r->action, action, "record %zu", i);
@@ -972,7 +982,7 @@ Test(store_audit, foreach_stops_when_asked)
 		must_register(wijk, i, T0 + i);
 	cr_assert_eq(store_audit_foreach(rd, collect, &log), 1);
 	cr_assert_eq(log.n, 2);
-	cr_assert_eq(log.r[1].seq, 2);
+	cr_assert_eq(STORE_AUDIT_PLACE(log.r[1].seq), 2);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
@@ -989,8 +999,15 @@ Test(store_audit, the_chain_continues_after_reopen)
 	cr_assert_eq(audit_good(), 3);
 	cr_assert_eq(store_audit_foreach(rd, collect, &log), 0);
 	cr_assert_eq(log.n, 3);
-	for (size_t i = 0; i < 3; i++)
-		cr_assert_eq(log.r[i].seq, i + 1);
+	/*
+	 * In order; after the reopen the same chain goes on (LMDB: seq 3,
+	 * test_store_lmdb.c) or the store begins a new one at place 1.
+	 */
+	for (size_t i = 0; i < 2; i++)
+		cr_assert_eq(log.r[i].seq, log.r[0].seq + i);
+	cr_assert_gt(log.r[2].seq, log.r[1].seq);
+	cr_assert(log.r[2].seq == log.r[1].seq + 1 ||
+	    STORE_AUDIT_PLACE(log.r[2].seq) == 1);
 	cr_assert_str_eq(log.r[2].actor, OIN_VT);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -1009,8 +1026,7 @@ Test(store_open, the_key_id_is_recorded_then_enforced)
 	    "/etc/vix/pseudonym.key", &d), 0, "the same key: %s", d.text);
 	cr_assert_eq(store_check_key(st, "fedcba9876543210fedcba9876543210",
 	    "/etc/vix/other.key", &d), -1);
-	cr_assert_not_null(strstr(d.text, dbdir), "names the store: %s",
-	    d.text);
+	/* Naming the store its own way: LMDB its folder (test_store_lmdb). */
 	cr_assert_not_null(strstr(d.text, "/etc/vix/other.key"), "names the "
 	    "key file: %s", d.text);
 	stop();

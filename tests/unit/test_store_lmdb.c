@@ -16,6 +16,7 @@
 #include <criterion/criterion.h>
 #include <lmdb.h>
 
+#include "diag.h"
 #include "errors.h"
 #include "orgs.h"
 #include "store.h"
@@ -677,4 +678,50 @@ Test(store_open, a_schema_4_store_gets_its_signals_and_matches_counted)
 	cr_assert_eq(raw_get("meta", "count:signals", 13, v, sizeof(v)), 8);
 	cr_assert_eq(v[7], 7);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- what LMDB's single writer adds to the conformance suite ----------- */
+
+static int
+seq_of(void *arg, const struct store_audit_record *r)
+{
+	uint64_t *seqs = arg;
+
+	if (seqs[0] < 7)
+		seqs[++seqs[0]] = r->seq;
+	return 0;
+}
+
+/*
+ * One writer, one chain: 0, places from 1, going on after a reopen; and a
+ * rolled-back job or batch gives its signal id back.
+ */
+Test(store_audit, one_chain_ids_given_back)
+{
+	struct store_register_out out;
+	struct store_txn *t;
+	uint64_t refused, seqs[8] = { 0 };
+	struct diag d;
+
+	t = begin();
+	cr_assert_eq(job_register(t, wijk, 1, T0, VIX_E_PERMISSION, &out), 0);
+	refused = out.signal_id;
+	store_write_abort(t);
+	cr_assert_eq(must_register(wijk, 2, T0 + 1), refused);
+	must_register(wijk, 3, T0 + 2);
+	stop();
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	must_register(wijk, 4, T0 + 3);
+	cr_assert_eq(store_audit_foreach(rd, seq_of, seqs), 0);
+	cr_assert_eq(seqs[0], 3);
+	for (uint64_t i = 1; i <= 3; i++)
+		cr_assert_eq(seqs[i], i);
+	diag_init(&d);
+	cr_assert_eq(store_check_key(st, "0123456789abcdef0123456789abcdef",
+	    "a.key", &d), 0);
+	cr_assert_eq(store_check_key(st, "fedcba9876543210fedcba9876543210",
+	    "b.key", &d), -1);
+	cr_assert_not_null(strstr(d.text, dbdir), "names the store: %s",
+	    d.text);
 }

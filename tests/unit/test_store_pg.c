@@ -1,0 +1,346 @@
+/*
+ * What only the PostgreSQL store has, beside the conformance suite: several
+ * vixd on one database (the lock on a youth, outbox seqs, audit chains,
+ * commits seen by another's watcher), its schema version, the password
+ * file's mode, and a connection lost under it. Run by tests/support/
+ * pgtest.sh against a throw-away server (VIX_TEST_BACKEND=postgresql,
+ * VIX_TEST_PG); each test's folder names a schema of its own (storefix.c).
+ *
+ * Youths are known here only by fixed pseudonym byte patterns; no BSN.
+ */
+#include <sys/stat.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+
+#include "diag.h"
+#include "errors.h"
+#include "match.h"
+#include "orgs.h"
+#include "store.h"
+#include "store_backend.h"
+#include "storefix.h"
+#include "support.h"
+
+#define MAP_SIZE	STOREFIX_MAP_SIZE
+#define T0		STOREFIX_T0
+#define FILL		0xC3		/* of this file's pseudonyms */
+
+static const char orgs_conf[] = STOREFIX_ORGS_CONF;
+
+#include "store_tests.h"
+
+/* A second vixd on the same database, with the same organisations. */
+static struct store *st2;
+
+static void
+open_second(void)
+{
+	st2 = open_store(MAP_SIZE, 90);
+	storefix_bind(st2, orgs);
+}
+
+/* An SQL statement on the test's schema, from a connection of our own. */
+static PGresult *
+sql(const char *text)
+{
+	struct store_options o;
+	PGconn *c;
+	PGresult *r;
+
+	storefix_options(&o, dbdir, MAP_SIZE, 90, 0);
+	c = PQconnectdb(o.conninfo);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, text);
+	cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", text,
+	    PQerrorMessage(c));
+	PQfinish(c);
+	return r;
+}
+
+static void
+reg_job(struct store_txn *t, const struct org *o, unsigned youth, int64_t now,
+    struct store_register_out *out)
+{
+	struct store_register_in in;
+
+	storefix_reg_in(&in, orgs, o, FILL, youth, now);
+	cr_assert_eq(storefix_job_register(t, &in, 0, out), 0);
+}
+
+struct racer {
+	struct store_register_out out;
+	atomic_int done;
+};
+
+/* The second vixd registers youth 1 for jz: it waits for the first. */
+static void *
+racer_main(void *arg)
+{
+	struct racer *r = arg;
+	struct store_txn *t = storefix_begin(st2);
+
+	reg_job(t, jz, 1, T0 + 1, &r->out);
+	storefix_commit(t);
+	atomic_store(&r->done, 1);
+	return NULL;
+}
+
+static void
+must_register_pg(const struct org *o, unsigned youth, int64_t now)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+
+	storefix_reg_in(&in, orgs, o, FILL, youth, now);
+	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
+}
+
+TestSuite(store_pg, .init = setup_started, .fini = teardown);
+
+/*
+ * Two vixd register one youth at once: the second waits on the youth's
+ * row lock until the first commits, then sees its signal and makes the
+ * one match; outbox seqs stay dense; each vixd has its own audit chain
+ * and both chains verify.
+ */
+Test(store_pg, two_writers_on_one_youth_make_one_match)
+{
+	struct store_register_out out;
+	struct racer rc = { .done = 0 };
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_txn *t;
+	struct storefix_counts c;
+	pthread_t tid;
+	uint64_t count, chains, bad;
+	PGresult *r;
+
+	open_second();
+	t = storefix_begin(st);
+	reg_job(t, wijk, 1, T0, &out);
+	cr_assert_eq(pthread_create(&tid, NULL, racer_main, &rc), 0);
+	usleep(300 * 1000);
+	cr_assert_eq(atomic_load(&rc.done), 0, "the second writer did not "
+	    "wait for the youth's lock");
+	storefix_commit(t);
+	pthread_join(tid, NULL);
+	cr_assert_eq(rc.out.change, MATCH_CREATED);
+	pseudonym(p, 1);
+	cr_assert_eq(storefix_match_seen_by(st, wijk, p, T0 + 2).id,
+	    rc.out.view.match.id, "both vixd see the one match");
+	c = storefix_counts(rd);
+	cr_assert_eq(c.signals, 2);
+	cr_assert_eq(c.matches, 1);
+	r = sql("SELECT recipient, count(*), max(seq) FROM outbox GROUP BY "
+	    "recipient HAVING count(*) <> max(seq)");
+	cr_assert_eq(PQntuples(r), 0, "outbox seqs have gaps");
+	PQclear(r);
+	r = sql("SELECT count(DISTINCT seq >> 40) FROM audit");
+	cr_assert_str_eq(PQgetvalue(r, 0, 0), "2", "one chain per vixd");
+	PQclear(r);
+	cr_assert_eq(store_audit_verify(rd, &count, &chains, &bad), 0);
+	cr_assert_eq(count, 3);	/* two registrations and the lookup */
+	cr_assert_eq(chains, 2, "verify counts one chain per vixd");
+	cr_assert_eq(bad, 0);
+	store_close(st2);
+}
+
+struct heard {
+	pthread_mutex_t	lock;
+	uint32_t	ids[8];
+	size_t		n;
+	int		all;
+};
+
+static void
+published(void *arg, const uint32_t *ids, size_t n, int all)
+{
+	struct heard *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < n && h->n < 8; i++)
+		h->ids[h->n++] = ids[i];
+	h->all |= all;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int
+heard_both(struct heard *h)
+{
+	int a = 0, b = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < h->n; i++) {
+		a |= h->ids[i] == wijk->sid;
+		b |= h->ids[i] == jz->sid;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return a && b;
+}
+
+static void
+must_register2(const struct org *o, unsigned youth, int64_t now)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+
+	storefix_reg_in(&in, orgs, o, FILL, youth, now);
+	cr_assert_eq(storefix_register(st2, &in, &out), 0);
+	store_view_free(&out.view);
+}
+
+/* The first vixd's watcher hears which outboxes the second one grew. */
+Test(store_pg, a_watcher_hears_another_writers_commit)
+{
+	struct heard h = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct diag d;
+	int ok = 0;
+
+	open_second();
+	diag_init(&d);
+	cr_assert_eq(store_watch(st, published, &h, &d), 0, "%s", d.text);
+	must_register2(wijk, 2, T0);
+	must_register2(jz, 2, T0 + 1);	/* a match: both are told */
+	for (int i = 0; i < 50 && !(ok = heard_both(&h)); i++)
+		usleep(100 * 1000);
+	store_unwatch(st);
+	cr_assert(ok, "the watcher heard %zu ids, all %d", h.n, h.all);
+	store_close(st2);
+}
+
+/* A schema newer than this vixd's is refused at open, naming both. */
+Test(store_pg, a_newer_schema_is_refused)
+{
+	struct store_options o;
+	struct diag d;
+
+	PQclear(sql("UPDATE meta SET value = '99' WHERE key = "
+	    "'schema_version'"));
+	storefix_options(&o, dbdir, MAP_SIZE, 90, 0);
+	diag_init(&d);
+	cr_assert_null(store_open(&o, &d));
+	cr_assert_not_null(strstr(d.text, "schema version 99, newer"), "%s",
+	    d.text);
+}
+
+/* A password file others may read is refused, with the fix. */
+Test(store_pg, a_readable_password_file_is_refused)
+{
+	char *path = support_path(dir, "pgpass");
+	struct store_options o;
+	struct diag d;
+
+	support_write_file(path, "secret\n", 0644);
+	storefix_options(&o, dbdir, MAP_SIZE, 90, 0);
+	o.password_file = path;
+	diag_init(&d);
+	cr_assert_null(store_open(&o, &d));
+	cr_assert_not_null(strstr(d.text, "chmod 600"), "%s", d.text);
+	cr_assert_null(strstr(d.text, "secret"), "%s", d.text);
+	/* Private, it is read (trust: the server does not ask for it). */
+	chmod(path, 0600);
+	diag_init(&d);
+	store_close(store_open(&o, &d));
+	cr_assert_eq(d.len, 0, "%s", d.text);
+	free(path);
+}
+
+/*
+ * The writer's connection is cut: the batch fails as UNAVAILABLE, not
+ * as a store fault, and the next batch reconnects.
+ */
+Test(store_pg, a_lost_connection_is_unavailable_then_reconnected)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+	struct store_txn *t;
+	int err;
+
+	must_register_pg(wijk, 1, T0);
+	t = storefix_begin(st);
+	/* This test's connections are named for its schema (storefix.c). */
+	PQclear(sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	    "WHERE application_name = current_schema() AND "
+	    "pid <> pg_backend_pid()"));
+	usleep(100 * 1000);
+	storefix_reg_in(&in, orgs, jz, FILL, 1, T0 + 1);
+	err = storefix_job_register(t, &in, 0, &out);
+	cr_assert(err == VIX_E_UNAVAILABLE || err == 0, "job: %d", err);
+	cr_assert_eq(store_write_commit(t), VIX_E_UNAVAILABLE);
+	must_register_pg(jz, 1, T0 + 2);
+	cr_assert_eq(storefix_counts(rd).matches, 1);
+}
+
+struct crosser {
+	atomic_int	 holds;		/* it has locked its first youth */
+	int		 err;		/* its commit's */
+};
+
+/* One job: o registers youth; the job's outcome. */
+static int
+try_register(struct store_txn *t, const struct org *o, unsigned youth,
+    int64_t now)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+	int err;
+
+	storefix_reg_in(&in, orgs, o, FILL, youth, now);
+	if ((err = store_job_begin(t)) != 0)
+		return err;
+	err = store_register(t, &in, &out);
+	if (err == 0)
+		store_view_free(&out.view);
+	return store_job_end(t, err);
+}
+
+/* The second vixd: youth 11, then youth 10, which the first holds. */
+static void *
+crosser_main(void *arg)
+{
+	struct crosser *c = arg;
+	struct store_txn *t = storefix_begin(st2);
+
+	(void)try_register(t, jz, 11, T0);
+	atomic_store(&c->holds, 1);
+	(void)try_register(t, jz, 10, T0 + 1);
+	c->err = store_write_commit(t);
+	return NULL;
+}
+
+/*
+ * Two vixd each lock a youth the other then needs: the server finds the
+ * deadlock, one batch fails as VIX_E_CONFLICT (the writer runs it again)
+ * and the other commits.
+ */
+Test(store_pg, a_deadlock_between_writers_is_a_conflict)
+{
+	struct crosser c = { .holds = 0 };
+	struct store_txn *t;
+	pthread_t tid;
+	int err;
+
+	open_second();
+	t = storefix_begin(st);
+	cr_assert_eq(try_register(t, wijk, 10, T0), 0);
+	cr_assert_eq(pthread_create(&tid, NULL, crosser_main, &c), 0);
+	for (int i = 0; i < 100 && !atomic_load(&c.holds); i++)
+		usleep(20 * 1000);
+	usleep(200 * 1000);	/* it now waits for youth 10 */
+	(void)try_register(t, wijk, 11, T0 + 2);
+	err = store_write_commit(t);
+	pthread_join(tid, NULL);
+	cr_assert((err == VIX_E_CONFLICT && c.err == 0) ||
+	    (err == 0 && c.err == VIX_E_CONFLICT), "commits: %d and %d", err,
+	    c.err);
+	store_close(st2);
+}
