@@ -222,7 +222,14 @@ admin_metrics(struct admin_answer *a, struct vixd *v,
 	    "be written at the last attempt; 0 while its database has no "
 	    "primary this vixd can reach (requests are answered UNAVAILABLE).",
 	    "", (uint64_t)store_reachable(v->store));
-	admin_metrics_store(b, s);
+	/* The store may be out of reach (a database failing over): the rest
+	   of the page is what an operator needs then. */
+	metric(b, "vix_status_store_readable", "gauge", "1 when the store's "
+	    "counts below could be read for this page; 0 when they could not "
+	    "(see vix_store_reachable and the log).", "",
+	    (uint64_t)(s->store_err == 0));
+	if (s->store_err == 0)
+		admin_metrics_store(b, s);
 	admin_metrics_sweep(b, s);
 	orgstats_write(s->orgstats, b, s->orgs);
 	a->type = "text/plain; version=0.0.4; charset=utf-8";
@@ -460,7 +467,7 @@ admin_status_ready(void *arg, struct vixd_status *s)
 		admin_conn_free(ac);
 		return;
 	}
-	if (s->store_err != 0)
+	if (s->store_err != 0 && ac->render != admin_metrics)
 		admin_text(&a, 500, "Internal Server Error",
 		    "cannot read the store");
 	else

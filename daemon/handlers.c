@@ -815,8 +815,8 @@ job_complete_request(struct job *j)
 		session_request_begin(s, job_metrics_type(j), j->received_ns);
 		if (j->err == VIX_E_UNAVAILABLE || j->err == VIX_E_CONFLICT)
 			/* Not applied (or not known to be): send it again. */
-			session_respond_retry(s, j->req_id, STORE_RETRY_MS,
-			    "%s", j->why);
+			session_respond_unavailable(s, j->req_id,
+			    STORE_RETRY_MS, "%s", j->why);
 		else if (j->err != 0)
 			session_respond_status(s, j->req_id, err_to_status(j->err),
 			    "%s", j->why);

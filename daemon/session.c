@@ -161,6 +161,18 @@ session_respond_retry(struct session *s, uint64_t id, uint32_t retry_ms,
 	va_end(ap);
 }
 
+void
+session_respond_unavailable(struct session *s, uint64_t id,
+    uint32_t retry_ms, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	session_vrespond(s, id, VIX__V1__STATUS__CODE__UNAVAILABLE, retry_ms,
+	    fmt, ap);
+	va_end(ap);
+}
+
 /* ---- authentication ---------------------------------------------------- */
 
 /*

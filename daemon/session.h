@@ -107,5 +107,9 @@ void	session_respond_status(struct session *, uint64_t id,
 /* Queue RESOURCE_EXHAUSTED with a hint: the request fits after retry_ms. */
 void	session_respond_retry(struct session *, uint64_t id, uint32_t retry_ms,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* UNAVAILABLE with a hint: not applied (or not known to be), send again. */
+void	session_respond_unavailable(struct session *, uint64_t id,
+	    uint32_t retry_ms, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
 
 #endif
