@@ -13,7 +13,8 @@
 # At the end every acknowledged row must be on the primary.
 #
 # Exits non-zero if an acknowledged row is lost or a step times out. The
-# folder is removed on success and kept (with its logs) on failure.
+# folder is removed on success (kept with VIX_DRILL_KEEP=1) and kept, with
+# its logs, on failure.
 #
 # vixd front-ends join this drill once vixd has its PostgreSQL backend
 # (scripts/cluster start --vixd N); the writer then goes through them.
@@ -50,8 +51,10 @@ cleanup() {
 		wait "$writer_pid" 2>/dev/null || true
 	fi
 	[ -f "$dir/ports" ] && "$cluster" stop "$dir" >/dev/null 2>&1
-	if [ "$status" -eq 0 ]; then
+	if [ "$status" -eq 0 ] && [ -z "${VIX_DRILL_KEEP:-}" ]; then
 		rm -rf "$tmp"
+	elif [ "$status" -eq 0 ]; then
+		echo "drill: kept $tmp"
 	else
 		echo "drill: FAILED; logs kept in $dir/log (remove $tmp when done)" >&2
 	fi
