@@ -2,6 +2,7 @@
 # Failover drill: nothing acknowledged is lost when the primary dies.
 #
 #   tests/cluster/drill.sh [KILLS]      (default 5)
+#   tests/cluster/drill.sh --expect-loss [KILLS]
 #
 # Starts a cluster (scripts/cluster) in a temporary folder and a writer that
 # inserts numbered rows with autocommit through the multi-host conninfo,
@@ -11,6 +12,11 @@
 # next acknowledged commit (the time without a writable primary, as a client
 # sees it), and start the killed member again (it rejoins as a replica).
 # At the end every acknowledged row must be on the primary.
+#
+# --expect-loss is the drill's negative control: replication asynchronous
+# (VIX_CLUSTER_ASYNC=1), and before each kill the primary's walsenders are
+# stopped (SIGSTOP) for 2 s while the primary acknowledges commits alone.
+# It passes only if the drill then finds acknowledged rows lost.
 #
 # Exits non-zero if an acknowledged row is lost or a step times out. The
 # folder is removed on success (kept with VIX_DRILL_KEEP=1) and kept, with
@@ -25,6 +31,12 @@ root=$(cd "$here/../.." && pwd)
 cluster=$root/scripts/cluster
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
+expect_loss=0
+if [ "${1:-}" = --expect-loss ]; then
+	expect_loss=1
+	export VIX_CLUSTER_ASYNC=1
+	shift
+fi
 kills=${1:-5}
 case $kills in
 '' | *[!0-9]*) echo "usage: $0 [KILLS]" >&2; exit 2 ;;
@@ -64,6 +76,19 @@ trap 'exit 1' INT TERM
 
 fail() { echo "drill: $*" >&2; exit 1; }
 
+# The walsender processes of the primary (children of its postmaster). Not
+# the replicas' walreceivers: what a stopped walreceiver has not read yet
+# still waits for it in the socket.
+walsenders() {
+	local name pm
+	for name in pg1 pg2 pg3; do
+		[ -f "$dir/$name/data/postmaster.pid" ] || continue
+		pm=$(head -n 1 "$dir/$name/data/postmaster.pid")
+		ps -o pid=,args= --ppid "$pm" 2>/dev/null |
+			awk '/ walsender/ { print $1 }'
+	done
+}
+
 # The time of the first acknowledged commit after time $1, waiting at most
 # $2 seconds.
 first_ack_after() {
@@ -98,10 +123,20 @@ gaps=()
 for ((round = 1; round <= kills; round++)); do
 	"$cluster" wait-healthy "$dir" "$HEALTHY_LIMIT" ||
 		fail "round $round: cluster not healthy before the kill"
+	if [ "$expect_loss" -eq 1 ]; then
+		paused=$(walsenders)
+		[ -n "$paused" ] || fail "round $round: no walsender to pause"
+		# shellcheck disable=SC2086
+		kill -STOP $paused
+	fi
 	sleep 2	# commits on this primary, some waiting for the standby
 	victim=$("$cluster" kill-primary "$dir") ||
 		fail "round $round: kill-primary failed"
 	t_kill=$(now)
+	if [ "$expect_loss" -eq 1 ]; then
+		# shellcheck disable=SC2086
+		kill -CONT $paused 2>/dev/null || true
+	fi
 	t_ok=$(first_ack_after "$t_kill" "$FAILOVER_LIMIT") ||
 		fail "round $round: no commit acknowledged within" \
 		    "$FAILOVER_LIMIT s of killing $victim"
@@ -125,10 +160,13 @@ acked=$(wc -l <"$tmp/acked")
 lost=$(comm -23 <(sort "$tmp/acked") <(sort "$tmp/present") | wc -l)
 unacked=$(comm -13 <(sort "$tmp/acked") <(sort "$tmp/present") | wc -l)
 
-# Every member, once caught up, must hold the same rows.
+# Every member, once caught up, must hold the same rows (a loss is expected
+# in the negative control: no waiting for it there).
+tries=20
+[ "$expect_loss" -eq 0 ] || tries=1
 for name in pg1 pg2 pg3; do
 	member=$("$cluster" conninfo "$dir" "$name")
-	for ((t = 0; t < 20; t++)); do
+	for ((t = 0; t < tries; t++)); do
 		m_lost=$(comm -23 <(sort "$tmp/acked") <("$PGBIN/psql" -X -At -d "$member" \
 		    -c "SELECT n FROM drill" 2>/dev/null | sort) | wc -l)
 		[ "$m_lost" -eq 0 ] && break
@@ -148,6 +186,15 @@ read -r gmax gmed < <(printf '%s\n' "${gaps[@]}" | sort -n | awk '
 echo "drill: acknowledged $acked, lost $lost, present but not acknowledged" \
     "$unacked, failovers ${#gaps[@]}, unavailability max $gmax s median $gmed s," \
     "run time $(($(date +%s) - started)) s"
+if [ "$expect_loss" -eq 1 ]; then
+	[ "$lost" -gt 0 ] ||
+		fail "negative control: asynchronous replication lost nothing;" \
+		    "the drill would not notice a loss"
+	echo "drill: negative control passed: $lost acknowledged rows lost" \
+	    "with asynchronous replication"
+	status=0
+	exit 0
+fi
 [ "$lost" -eq 0 ] || fail "$lost acknowledged rows lost"
 [ -z "${lost_on_member:-}" ] || fail "a member misses acknowledged rows"
 status=0
