@@ -368,6 +368,28 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 	return -1;
 }
 
+/* conninfo's indented continuation: its words joined with a space. */
+static int
+config_conninfo_more(struct config_ctx *x, const struct config_key *k,
+    const char *value, int line)
+{
+	char **field = (char **)((char *)x->c + k->offset), *joined;
+
+	if (strstr(value, "password") != NULL) {
+		diag_add(x->d, x->c->path, line, "%s: has a password; put it "
+		    "in the file password_file names (mode 0600) instead",
+		    k->name);
+		return -1;
+	}
+	if (*field == NULL)
+		return config_set_key(x, k, value, line);
+	if (asprintf(&joined, "%s %s", *field, value) == -1)
+		abort();
+	free(*field);
+	*field = joined;
+	return 0;
+}
+
 static int
 config_handler(void *ctx, const char *section, const char *key,
     const char *value, int line, int continued)
@@ -383,6 +405,9 @@ config_handler(void *ctx, const char *section, const char *key,
 		known_section = 1;
 		if (key == NULL || strcmp(k->name, key) != 0)
 			continue;
+		/* A long connection string goes on over indented lines. */
+		if (continued && k->type == KEY_CONNINFO && x->line[i] != 0)
+			return config_conninfo_more(x, k, value, line);
 		if (continued) {
 			diag_add(x->d, x->c->path, line, "%s: %s", key,
 			    inifile_indent_hint(value));

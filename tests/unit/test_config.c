@@ -986,6 +986,19 @@ Test(config, store_backend_conninfo_and_password_file)
 	expect_errors("[store]\nbackend = postgresql\n", 1,
 	    " [store] backend = postgresql needs conninfo (a libpq connection "
 	    "string: host=... dbname=... target_session_attrs=read-write)\n");
+	/* A long one goes on over indented lines, joined with a space. */
+	config_free(&cur);
+	config_defaults(&cur);
+	load_ok(&cur, "[store]\nbackend = postgresql\nconninfo = "
+	    "host=db1,db2,db3 port=5432,5432,5432\n  dbname=vix user=vix "
+	    "target_session_attrs=read-write\n  sslmode=verify-full\n"
+	    "password_file = /etc/vix/db.password\n");
+	cr_assert_str_eq(cur.store_conninfo, "host=db1,db2,db3 "
+	    "port=5432,5432,5432 dbname=vix user=vix "
+	    "target_session_attrs=read-write sslmode=verify-full");
+	expect_errors("[store]\nbackend = postgresql\nconninfo = host=db\n"
+	    "  password=hunter2\n", 1, "4: conninfo: has a password; put it "
+	    "in the file password_file names (mode 0600) instead\n");
 	/* A secret never sits in the configuration, nor in a log of it. */
 	expect_errors("[store]\nbackend = postgresql\nconninfo = host=db "
 	    "password=hunter2\n", 1, "3: conninfo: has a password; put it in "
