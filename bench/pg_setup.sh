@@ -106,8 +106,11 @@ as "$pgbin/pg_ctl" -D "$data" -l "$data/postgres.log" -w -t 60 start \
 
 psql() { as "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$data" -p "$port" \
     -U postgres "$@"; }
+# vixd's PostgreSQL backend gets a database of its own beside the peer's
+# (it creates its schema at first start): database vixd.
 psql -d postgres -c "CREATE ROLE $dbuser LOGIN" \
-    -c "CREATE DATABASE $dbname OWNER $dbuser" >/dev/null
+    -c "CREATE DATABASE $dbname OWNER $dbuser" \
+    -c "CREATE DATABASE vixd OWNER $dbuser" >/dev/null
 # Fed on stdin: the server's user may not be able to read the source tree.
 psql -d "$dbname" -c "SET ROLE $dbuser" -f - <"$here/pg_schema.sql" >/dev/null
 
