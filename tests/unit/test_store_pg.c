@@ -344,3 +344,34 @@ Test(store_pg, a_deadlock_between_writers_is_a_conflict)
 	    c.err);
 	store_close(st2);
 }
+
+/*
+ * Sweeps: one vixd at a time. While one vixd's sweep transaction is open,
+ * another's finds the right taken and does nothing, not even the expiry
+ * that is due; once the first has committed, the next sweep may run.
+ */
+Test(store_pg, one_vixd_sweeps_at_a_time)
+{
+	struct store_sweep_in in = { .max = 100, .archive_secs = 86400,
+	    .outbox_retention = 86400 };
+	struct store_sweep_out out;
+	struct store_txn *t1, *t2;
+
+	open_second();
+	must_register_pg(wijk, 1, T0);
+	in.orgs = orgs;
+	in.now = T0 + 3 * 365 * 86400;	/* the signal is long expired */
+	t1 = storefix_begin(st);
+	cr_assert(store_txn_backend(t1)->exclusive(t1, "sweep"),
+	    "the first vixd takes the sweep");
+	t2 = storefix_begin(st2);
+	cr_assert_eq(store_sweep(t2, &in, &out), 0);
+	cr_assert_eq(out.expired, 0, "a second vixd swept at the same time");
+	storefix_commit(t2);
+	storefix_commit(t1);
+	t2 = storefix_begin(st2);
+	cr_assert_eq(store_sweep(t2, &in, &out), 0);
+	cr_assert_eq(out.expired, 1, "the sweep's right did not come back");
+	storefix_commit(t2);
+	store_close(st2);
+}
