@@ -254,6 +254,13 @@ fail:
 }
 
 void
+bench_pool_start_at(struct bench_pool *pl, unsigned first)
+{
+	atomic_store_explicit(&pl->next, first % pl->youths,
+	    memory_order_relaxed);
+}
+
+void
 bench_pool_free(struct bench_pool *pl)
 {
 	if (pl == NULL)
@@ -432,7 +439,7 @@ usage(void)
 	    "           [--conns N] [--orgs M]\n"
 	    "       vix-bench run [--driver vixd|store|pg] [--server HOST:PORT]\n"
 	    "           [--dev-dir DIR] [--pid PID] [--conns N] [--orgs M]\n"
-	    "           [--depth D] [--youths K] [--match-pct P]\n"
+	    "           [--depth D] [--youths K] [--first F] [--match-pct P]\n"
 	    "           [--duration S] [--rate R] [--subscribers]\n"
 	    "           [--total N] [--progress S] [--data DIR] [--map-gib G]\n"
 	    "  --total: vixd and store drivers; --data, --map-gib: store\n");
@@ -464,6 +471,7 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		{ "orgs", required_argument, NULL, 'o' },
 		{ "depth", required_argument, NULL, 'q' },
 		{ "youths", required_argument, NULL, 'k' },
+		{ "first", required_argument, NULL, 'f' },
 		{ "match-pct", required_argument, NULL, 'm' },
 		{ "duration", required_argument, NULL, 't' },
 		{ "rate", required_argument, NULL, 'r' },
@@ -486,6 +494,7 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		case 'o': o->orgs = parse_uint(optarg); break;
 		case 'q': o->depth = parse_uint(optarg); break;
 		case 'k': o->youths = parse_uint(optarg); break;
+		case 'f': o->first = parse_uint(optarg); break;
 		case 'm': o->match_pct = parse_uint(optarg); break;
 		case 't': o->duration_s = (double)parse_uint(optarg); break;
 		case 'r': o->rate = parse_uint(optarg); break;

@@ -26,6 +26,7 @@ struct bench_opts {
 	unsigned	 orgs;		/* organisations they are spread over */
 	unsigned	 depth;		/* requests in flight per connection */
 	unsigned	 youths;	/* K: size of the youth pool */
+	unsigned	 first;		/* the first new youth handed out */
 	unsigned	 match_pct;	/* % of registrations that reuse a youth
 					   another organisation registered */
 	double		 duration_s;
@@ -83,6 +84,8 @@ double	 bench_now(void);
  */
 struct bench_pool;
 struct bench_pool *bench_pool_new(unsigned youths, unsigned orgs);
+/* New youths from index first on (several generators, disjoint youths). */
+void	 bench_pool_start_at(struct bench_pool *, unsigned first);
 void	 bench_pool_free(struct bench_pool *);
 /* The BSN of youth i into out[10]. */
 void	 bench_pool_bsn(const struct bench_pool *, uint32_t i, char out[10]);

@@ -317,6 +317,8 @@ driver_run(const struct bench_opts *o, struct bench_result *r)
 	run.slots = calloc(MATCH_SLOTS, sizeof(*run.slots));
 	w = calloc(o->conns, sizeof(*w));
 	subs = calloc(nsubs + 1, sizeof(*subs));
+	if (run.pool != NULL)
+		bench_pool_start_at(run.pool, o->first);
 	if (run.pool == NULL || run.slots == NULL || w == NULL || subs == NULL)
 		goto done;
 	if (o->target_pid > 0)

@@ -822,7 +822,10 @@ import_outbox(void *arg, uint32_t recipient, uint64_t seq, const void *row,
     size_t len, const uint8_t *youth)
 {
 	IMPORT_BEGIN(im, t);
-	im->be->outbox_put(t, recipient, seq, row, len, youth);
+	if (im->be->import_outbox_put != NULL)
+		im->be->import_outbox_put(t, recipient, seq, row, len, youth);
+	else
+		im->be->outbox_put(t, recipient, seq, row, len, youth);
 	im->n->outbox++;
 	return import_done(im);
 }

@@ -169,6 +169,10 @@ struct store_backend {
 		    uint64_t next);
 	void	(*import_audit_link)(struct store_txn *, const uint8_t *youth,
 		    uint64_t seq);
+	/* An outbox row under the seq it had (NULL: outbox_put keeps it). */
+	void	(*import_outbox_put)(struct store_txn *, uint32_t recipient,
+		    uint64_t seq, const void *row, size_t len,
+		    const uint8_t *youth);
 
 	/*
 	 * The head of this writer's audit chain as the transaction sees

@@ -95,7 +95,7 @@ static const char pg_schema_sql[] =
 enum pg_stmt {
 	Q_YOUTH_LOCK, Q_YOUTH_LOAD,
 	Q_ID_SIGNAL, Q_ID_MATCH, Q_ID_ORG,
-	Q_OUTBOX_SEQ, Q_OUTBOX_LAST, Q_OUTBOX_PUT, Q_OUTBOX_SCAN,
+	Q_OUTBOX_HEADS, Q_OUTBOX_LAST, Q_OUTBOX_PUT, Q_OUTBOX_SCAN,
 	Q_OUTBOX_DELETE, Q_OUTBOX_ERASE,
 	Q_CURSOR_GET, Q_CURSOR_PUT,
 	Q_COUNT_GET, Q_COUNT_ADD,
@@ -106,7 +106,7 @@ enum pg_stmt {
 	Q_MATCH_YOUTH, Q_MATCH_GET, Q_MATCH_PUT, Q_MATCH_DELETE,
 	Q_DUE_PUT, Q_DUE_DELETE, Q_DUE_SCAN,
 	Q_ARCHIVE_PUT, Q_ARCHIVE_PURGE, Q_YOUTH_ARCHIVE, Q_ARCHIVE_ERASE,
-	Q_NEWSIG_GET, Q_NEWSIG_LOCK, Q_NEWSIG_PUT,
+	Q_NEWSIG_GET, Q_NEWSIG_ADD,
 	Q_EXCLUSIVE, Q_DB_SIZE, Q_NOTIFY,
 	Q_IMPORT_ORG_FREE, Q_IMPORT_ORG, Q_IMPORT_ID, Q_IMPORT_OUTBOX,
 	Q_IMPORT_LINK,
@@ -128,10 +128,15 @@ static const struct {
 	[Q_ID_MATCH] = { "id_match", "SELECT nextval('match_ids') FROM "
 	    "generate_series(1, " PG_STR(PG_ID_BLOCK) ")" },
 	[Q_ID_ORG] = { "id_org", "SELECT nextval('org_ids')" },
-	[Q_OUTBOX_SEQ] = { "outbox_seq",
-	    "INSERT INTO outbox_heads (recipient, last) VALUES ($1::int4, 1) "
-	    "ON CONFLICT (recipient) DO UPDATE SET last = outbox_heads.last "
-	    "+ 1 RETURNING last" },
+	/*
+	 * At commit, the batch's rows counted per recipient, in recipient
+	 * order (every writer locks the counters in the same order).
+	 */
+	[Q_OUTBOX_HEADS] = { "outbox_heads",
+	    "INSERT INTO outbox_heads (recipient, last) SELECT r, n FROM "
+	    "unnest($1::text::int4[], $2::text::int8[]) AS u (r, n) ORDER BY r "
+	    "ON CONFLICT (recipient) DO UPDATE SET last = outbox_heads.last + "
+	    "EXCLUDED.last RETURNING recipient, last" },
 	[Q_OUTBOX_LAST] = { "outbox_last",
 	    "SELECT last FROM outbox_heads WHERE recipient = $1::int4" },
 	[Q_OUTBOX_PUT] = { "outbox_put",
@@ -227,14 +232,16 @@ static const struct {
 	    "DELETE FROM archive WHERE p = $1::bytea RETURNING signal_id" },
 	[Q_NEWSIG_GET] = { "newsig_get",
 	    "SELECT day, count FROM new_signals WHERE org = $1::int4" },
-	[Q_NEWSIG_LOCK] = { "newsig_lock",
-	    "INSERT INTO new_signals (org, day, count) VALUES ($1::int4, -1, 0) "
-	    "ON CONFLICT (org) DO UPDATE SET org = EXCLUDED.org "
-	    "RETURNING day, count" },
-	[Q_NEWSIG_PUT] = { "newsig_put",
+	/*
+	 * At commit: the batch's new signals of an organisation on day added
+	 * to what other writers counted meanwhile (a later day is kept).
+	 */
+	[Q_NEWSIG_ADD] = { "newsig_add",
 	    "INSERT INTO new_signals (org, day, count) VALUES ($1::int4, "
-	    "$2::int8, $3::int8) ON CONFLICT (org) DO UPDATE SET "
-	    "day = EXCLUDED.day, count = EXCLUDED.count" },
+	    "$2::int8, $3::int8) ON CONFLICT (org) DO UPDATE SET count = CASE "
+	    "WHEN new_signals.day = EXCLUDED.day THEN new_signals.count + "
+	    "EXCLUDED.count ELSE EXCLUDED.count END, day = EXCLUDED.day "
+	    "WHERE new_signals.day <= EXCLUDED.day" },
 	[Q_EXCLUSIVE] = { "exclusive",
 	    "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), "
 	    "hashtext($1::text))" },
@@ -287,11 +294,34 @@ struct pg_youth {
 	size_t		 match_len;
 };
 
-/* An organisation's count of new signals, its row locked by this batch. */
+/*
+ * An organisation's count of new signals as this batch sees it: as read
+ * (base, not locked) and as the batch left it; the difference is added at
+ * commit. job_: as the current job found it, for its rollback.
+ */
 struct pg_newsig {
 	uint32_t	 org;
+	int		 base_found;
+	uint64_t	 base_day, base_count;
 	int		 found;		/* 0: none kept */
 	uint64_t	 day, count;
+	int		 job_found;
+	uint64_t	 job_day, job_count;
+};
+
+/*
+ * An outbox row of the batch, numbered at commit: rel is its place among
+ * the batch's rows for the recipient (the provisional seq in the row).
+ */
+struct pg_out {
+	uint32_t	 recipient;
+	uint64_t	 rel;
+	uint8_t		*row;
+	size_t		 len;
+	int		 has_youth;
+	uint8_t		 youth[PSEUDONYM_LEN];
+	int		 erased;	/* by an erasure later in the batch */
+	int		 erased_by_job;	/* by the current job */
 };
 
 struct pg_sig {
@@ -318,8 +348,10 @@ struct pg_txn {
 	size_t			 nlocked, cap_locked, job_nlocked;
 	int64_t			 counts[PG_NCOUNTS];	/* unwritten deltas */
 	int64_t			 job_counts[PG_NCOUNTS];
-	struct pg_newsig	*newsig;	/* per org, locked */
-	size_t			 nnewsig;
+	struct pg_newsig	*newsig;	/* per org */
+	size_t			 nnewsig, job_nnewsig;
+	struct pg_out		*out;		/* rows numbered at commit */
+	size_t			 nout, cap_out, job_nout;
 	int			 head_known, job_head_known;
 	uint64_t		 head_seq, job_head_seq;
 	uint8_t			 head_hash[STORE_HASH_LEN];
@@ -327,6 +359,11 @@ struct pg_txn {
 };
 
 #define PT(t)	((struct pg_txn *)(void *)(t))
+
+/* At commit: the rows and counts a batch keeps until then. */
+static void	out_drop(struct pg_txn *, size_t from);
+static void	out_flush(struct pg_txn *);
+static void	newsig_flush(struct pg_txn *);
 
 struct pg_reader {
 	struct store_reader	 base;
@@ -975,6 +1012,8 @@ txn_free(struct pg_txn *t)
 		youth_uncache(&t->locked[i]);
 	free(t->locked);
 	free(t->newsig);
+	out_drop(t, 0);
+	free(t->out);
 	free(t);
 }
 
@@ -1054,7 +1093,10 @@ pg_write_commit(struct store_txn *bt)
 		(void)pipe_sync(t, NULL);
 	if ((err = t->fatal ? t->fatal : bt->err) != 0)
 		return txn_rollback(t, err);
+	/* The shared rows last, each kind in one order by every writer. */
 	counts_flush(t);
+	newsig_flush(t);
+	out_flush(t);
 	if (bt->ntouched > 0 || bt->touched_all) {
 		notify_payload(t, payload, sizeof(payload));
 		pg_do(t, Q_NOTIFY, pp_text(&pp, payload));
@@ -1106,6 +1148,15 @@ pg_job_begin(struct store_txn *bt)
 		return bt->err;
 	t->sp = SP_OPEN;
 	t->job_nlocked = t->nlocked;
+	t->job_nout = t->nout;
+	for (size_t i = 0; i < t->nout; i++)
+		t->out[i].erased_by_job = 0;
+	t->job_nnewsig = t->nnewsig;
+	for (size_t i = 0; i < t->nnewsig; i++) {
+		t->newsig[i].job_found = t->newsig[i].found;
+		t->newsig[i].job_day = t->newsig[i].day;
+		t->newsig[i].job_count = t->newsig[i].count;
+	}
 	memset(t->job_counts, 0, sizeof(t->job_counts));
 	t->job_head_known = t->head_known;
 	t->job_head_seq = t->head_seq;
@@ -1122,7 +1173,17 @@ job_forget(struct pg_txn *t)
 	for (size_t i = 0; i < t->nlocked; i++)
 		youth_uncache(&t->locked[i]);
 	t->nlocked = t->job_nlocked;
-	t->nnewsig = 0;
+	/* Its rows, its erasure of earlier rows, its counts of the day. */
+	out_drop(t, t->job_nout);
+	for (size_t i = 0; i < t->nout; i++)
+		if (t->out[i].erased_by_job)
+			t->out[i].erased = t->out[i].erased_by_job = 0;
+	t->nnewsig = t->job_nnewsig;
+	for (size_t i = 0; i < t->nnewsig; i++) {
+		t->newsig[i].found = t->newsig[i].job_found;
+		t->newsig[i].day = t->newsig[i].job_day;
+		t->newsig[i].count = t->newsig[i].job_count;
+	}
 	memset(t->job_counts, 0, sizeof(t->job_counts));
 	t->head_known = t->job_head_known;
 	t->head_seq = t->job_head_seq;
@@ -1276,16 +1337,23 @@ pg_id_alloc(struct store_txn *bt, enum store_id kind)
  * The counter row's lock is held to commit: a second writer for the same
  * recipient waits, so that seqs become visible in the order given out.
  */
+/*
+ * A provisional seq: the row's place among the batch's rows for recipient.
+ * The real one is given at commit (pg_write_commit), when the recipient's
+ * counter row is locked for the short time of the commit and in the same
+ * order by every writer, so that seqs become visible in order and two
+ * writers never deadlock on counters.
+ */
 static uint64_t
 pg_outbox_seq(struct store_txn *bt, uint32_t recipient)
 {
-	struct pg_params pp = { 0 };
-	int64_t v = 0;
+	struct pg_txn *t = PT(bt);
+	uint64_t rel = 1;
 
-	if (!pg_one_int(PT(bt), Q_OUTBOX_SEQ, pp_i32(&pp, recipient), &v) &&
-	    bt->err == 0)
-		txn_fail(PT(bt), VIX_E_STORE);
-	return (uint64_t)v;
+	for (size_t i = 0; i < t->nout; i++)
+		if (t->out[i].recipient == recipient && t->out[i].rel >= rel)
+			rel = t->out[i].rel + 1;
+	return rel;
 }
 
 static uint64_t
@@ -1298,16 +1366,185 @@ pg_outbox_last(struct store_txn *bt, uint32_t recipient)
 	return (uint64_t)v;
 }
 
+/* Kept in the batch (seq: pg_outbox_seq's), written at commit. */
 static void
 pg_outbox_put(struct store_txn *bt, uint32_t recipient, uint64_t seq,
     const void *row, size_t len, const uint8_t *youth)
 {
-	struct pg_params pp = { 0 };
+	struct pg_txn *t = PT(bt);
+	struct pg_out *o, *grown;
 
-	pp_i64(pp_i32(&pp, recipient), seq);
-	pp_bytes(pp_bytes(&pp, row, len), youth, youth ? PSEUDONYM_LEN : 0);
-	pg_do(PT(bt), Q_OUTBOX_PUT, &pp);
+	if (bt->err != 0 || t->fatal != 0)
+		return;
+	if (t->nout == t->cap_out) {
+		size_t cap = t->cap_out ? t->cap_out * 2 : 32;
+
+		if ((grown = reallocarray(t->out, cap, sizeof(*grown))) ==
+		    NULL) {
+			txn_fail(t, VIX_E_STORE);
+			return;
+		}
+		t->out = grown;
+		t->cap_out = cap;
+	}
+	o = &t->out[t->nout];
+	memset(o, 0, sizeof(*o));
+	if ((o->row = malloc(len)) == NULL) {
+		txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	memcpy(o->row, row, len);
+	o->len = len;
+	o->recipient = recipient;
+	o->rel = seq;
+	if ((o->has_youth = youth != NULL))
+		memcpy(o->youth, youth, PSEUDONYM_LEN);
+	t->nout++;
 	store_txn_touch(bt, recipient);
+}
+
+/* The rows the batch kept, from index from on, go. */
+static void
+out_drop(struct pg_txn *t, size_t from)
+{
+	for (size_t i = from; i < t->nout; i++)
+		free(t->out[i].row);
+	if (from < t->nout)
+		t->nout = from;
+}
+
+/*
+ * A packed notification with its seq set: seq is field 1, a varint, and
+ * the first field of the packed message (outbox.c packs it so).
+ */
+static uint8_t *
+out_reseq(const struct pg_out *o, uint64_t seq, size_t *len)
+{
+	uint8_t v[10], *b;
+	size_t i = 1, n = 0;
+
+	if (o->len < 2 || o->row[0] != 0x08)
+		return NULL;
+	while (i < o->len && (o->row[i] & 0x80))
+		i++;
+	if (i++ >= o->len)
+		return NULL;
+	do {
+		v[n++] = (uint8_t)((seq & 0x7f) | (seq > 0x7f ? 0x80 : 0));
+		seq >>= 7;
+	} while (seq != 0);
+	*len = 1 + n + (o->len - i);
+	if ((b = malloc(*len)) == NULL)
+		return NULL;
+	b[0] = 0x08;
+	memcpy(b + 1, v, n);
+	memcpy(b + 1 + n, o->row + i, o->len - i);
+	return b;
+}
+
+static int
+out_cmp(const void *a, const void *b)
+{
+	const struct pg_out *x = a, *y = b;
+
+	if (x->recipient != y->recipient)
+		return x->recipient < y->recipient ? -1 : 1;
+	return x->rel < y->rel ? -1 : x->rel > y->rel;
+}
+
+/*
+ * At commit: count the batch's rows per recipient into the counters, in
+ * recipient order, then put each row with its real seq (base + its place
+ * among the recipient's rows). Pipelined; the counters' answer is read.
+ */
+static void
+out_flush(struct pg_txn *t)
+{
+	char *recips = NULL, *counts = NULL, *rs, *cs;
+	size_t live = 0, nr = 0, rn, cn;
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	uint64_t base = 0, k = 0;
+	uint32_t cur = 0;
+
+	for (size_t i = 0; i < t->nout; i++)
+		if (!t->out[i].erased)
+			t->out[live++] = t->out[i];
+		else
+			free(t->out[i].row);
+	t->nout = live;
+	if (live == 0 || t->base.err != 0)
+		return;
+	qsort(t->out, live, sizeof(*t->out), out_cmp);
+	/* The recipients and their row counts, as two array literals. */
+	rn = 12 * live + 4;
+	cn = 22 * live + 4;
+	if ((rs = recips = malloc(rn)) == NULL ||
+	    (cs = counts = malloc(cn)) == NULL) {
+		free(recips);
+		txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	for (size_t i = 0; i < live; i = k) {
+		size_t w;
+
+		for (k = i; k < live && t->out[k].recipient ==
+		    t->out[i].recipient; k++)
+			;
+		w = (size_t)snprintf(rs, rn, "%s%u", nr ? "," : "{",
+		    t->out[i].recipient);
+		rs += w < rn ? w : rn;
+		rn -= w < rn ? w : rn;
+		w = (size_t)snprintf(cs, cn, "%s%zu", nr ? "," : "{", k - i);
+		cs += w < cn ? w : cn;
+		cn -= w < cn ? w : cn;
+		nr++;
+	}
+	snprintf(rs, rn, "}");
+	snprintf(cs, cn, "}");
+	r = pg_run(t, Q_OUTBOX_HEADS, pp_text(pp_text(&pp, recips), counts));
+	free(recips);
+	free(counts);
+	if (r == NULL)
+		return;
+	if ((size_t)PQntuples(r) != nr) {
+		PQclear(r);
+		txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	k = 0;
+	for (size_t i = 0; i < live && t->base.err == 0; i++) {
+		struct pg_out *o = &t->out[i];
+		struct pg_params rp = { 0 };
+		uint8_t *row;
+		size_t len;
+
+		if (i == 0 || o->recipient != cur) {
+			size_t n = 0;
+
+			cur = o->recipient;
+			for (size_t j = i; j < live && t->out[j].recipient ==
+			    cur; j++)
+				n++;
+			base = 0;
+			for (int j = 0; j < PQntuples(r); j++)
+				if ((uint32_t)pg_int(r, j, 0) == cur)
+					base = (uint64_t)pg_int(r, j, 1) - n;
+			k = 0;
+		}
+		if ((row = out_reseq(o, base + ++k, &len)) == NULL) {
+			log_warnx("store: an outbox row does not begin with "
+			    "its seq");
+			txn_fail(t, VIX_E_STORE);
+			break;
+		}
+		pp_i64(pp_i32(&rp, cur), base + k);
+		pp_bytes(pp_bytes(&rp, row, len), o->has_youth ? o->youth :
+		    NULL, o->has_youth ? PSEUDONYM_LEN : 0);
+		pg_do(t, Q_OUTBOX_PUT, &rp);
+		free(row);
+	}
+	PQclear(r);
 }
 
 static void
@@ -1356,6 +1593,16 @@ pg_outbox_erase(struct store_txn *bt, const uint8_t *p)
 	r = pg_run(PT(bt), Q_OUTBOX_ERASE, pp_bytes(&pp, p, PSEUDONYM_LEN));
 	n = pg_affected(r);
 	PQclear(r);
+	/* And the batch's own rows about the youth, not written yet. */
+	for (size_t i = 0; i < PT(bt)->nout; i++) {
+		struct pg_out *o = &PT(bt)->out[i];
+
+		if (o->has_youth && !o->erased &&
+		    memcmp(o->youth, p, PSEUDONYM_LEN) == 0) {
+			o->erased = o->erased_by_job = 1;
+			n++;
+		}
+	}
 	return n;
 }
 
@@ -2028,10 +2275,11 @@ pg_archive_erase(struct store_txn *bt, const uint8_t *p,
 }
 
 /*
- * The daily count of an organisation: in a write transaction its row is
- * locked the first time (created empty if missing, day -1: none kept), so
- * that two vixd counting for one organisation do not lose a count, and
- * kept for the rest of the batch (dropped when a job rolls back).
+ * The daily count of an organisation in a write transaction: read once
+ * (not locked: a row every writer of that organisation would wait on) and
+ * kept for the batch, which adds what it counted at commit (newsig_flush).
+ * Two vixd counting at once may each let one registration past the cap;
+ * neither loses a count.
  */
 static struct pg_newsig *
 newsig_entry(struct pg_txn *t, uint32_t org)
@@ -2043,21 +2291,27 @@ newsig_entry(struct pg_txn *t, uint32_t org)
 	for (size_t i = 0; i < t->nnewsig; i++)
 		if (t->newsig[i].org == org)
 			return &t->newsig[i];
-	if ((r = pg_run(t, Q_NEWSIG_LOCK, pp_i32(&pp, org))) == NULL)
+	if ((r = pg_run(t, Q_NEWSIG_GET, pp_i32(&pp, org))) == NULL)
 		return NULL;
-	if (PQntuples(r) != 1 || (grown = reallocarray(t->newsig,
-	    t->nnewsig + 1, sizeof(*grown))) == NULL) {
+	if ((grown = reallocarray(t->newsig, t->nnewsig + 1,
+	    sizeof(*grown))) == NULL) {
 		PQclear(r);
 		txn_fail(t, VIX_E_STORE);
 		return NULL;
 	}
 	t->newsig = grown;
 	e = &t->newsig[t->nnewsig++];
+	memset(e, 0, sizeof(*e));
 	e->org = org;
-	e->found = pg_int(r, 0, 0) >= 0;
-	e->day = (uint64_t)pg_int(r, 0, 0);
-	e->count = (uint64_t)pg_int(r, 0, 1);
+	if (PQntuples(r) == 1 && pg_int(r, 0, 0) >= 0) {
+		e->base_found = 1;
+		e->base_day = (uint64_t)pg_int(r, 0, 0);
+		e->base_count = (uint64_t)pg_int(r, 0, 1);
+	}
 	PQclear(r);
+	e->found = e->job_found = e->base_found;
+	e->day = e->job_day = e->base_day;
+	e->count = e->job_count = e->base_count;
 	return e;
 }
 
@@ -2091,16 +2345,45 @@ static void
 pg_new_signals_put(struct store_txn *bt, uint32_t org, uint64_t day,
     uint64_t count)
 {
-	struct pg_params pp = { 0 };
 	struct pg_newsig *e;
 
-	if (PT(bt)->write && (e = newsig_entry(PT(bt), org)) != NULL) {
+	if (!PT(bt)->write) {
+		txn_fail(PT(bt), VIX_E_STORE);	/* a reader writes nothing */
+		return;
+	}
+	if ((e = newsig_entry(PT(bt), org)) != NULL) {
 		e->found = 1;
 		e->day = day;
 		e->count = count;
 	}
-	pg_do(PT(bt), Q_NEWSIG_PUT, pp_i64(pp_i64(pp_i32(&pp, org), day),
-	    count));
+}
+
+static int
+newsig_cmp(const void *a, const void *b)
+{
+	const struct pg_newsig *x = a, *y = b;
+
+	return x->org < y->org ? -1 : x->org > y->org;
+}
+
+/* At commit, in organisation order: what the batch counted, added. */
+static void
+newsig_flush(struct pg_txn *t)
+{
+	qsort(t->newsig, t->nnewsig, sizeof(*t->newsig), newsig_cmp);
+	for (size_t i = 0; i < t->nnewsig; i++) {
+		struct pg_newsig *e = &t->newsig[i];
+		struct pg_params pp = { 0 };
+		uint64_t delta;
+
+		if (!e->found || (e->base_found && e->day == e->base_day &&
+		    e->count == e->base_count))
+			continue;
+		delta = e->base_found && e->day == e->base_day ?
+		    e->count - e->base_count : e->count;
+		pg_do(t, Q_NEWSIG_ADD, pp_i64(pp_i64(pp_i32(&pp, e->org),
+		    e->day), delta));
+	}
 }
 
 static int
@@ -2681,6 +2964,18 @@ pg_import_outbox_next(struct store_txn *bt, uint32_t recipient,
 	    next > 0 ? next - 1 : 0));
 }
 
+/* A copied row keeps its seq (the counter is set by import_outbox_next). */
+static void
+pg_import_outbox_put(struct store_txn *bt, uint32_t recipient, uint64_t seq,
+    const void *row, size_t len, const uint8_t *youth)
+{
+	struct pg_params pp = { 0 };
+
+	pp_i64(pp_i32(&pp, recipient), seq);
+	pp_bytes(pp_bytes(&pp, row, len), youth, youth ? PSEUDONYM_LEN : 0);
+	pg_do(PT(bt), Q_OUTBOX_PUT, &pp);
+}
+
 static void
 pg_import_audit_link(struct store_txn *bt, const uint8_t *youth,
     uint64_t seq)
@@ -2729,6 +3024,7 @@ const struct store_backend store_backend_postgresql = {
 	.import_id_next = pg_import_id_next,
 	.import_outbox_next = pg_import_outbox_next,
 	.import_audit_link = pg_import_audit_link,
+	.import_outbox_put = pg_import_outbox_put,
 	.count_get = pg_count_get,
 	.count_add = pg_count_add,
 	.usage = pg_usage,

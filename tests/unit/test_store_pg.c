@@ -375,3 +375,45 @@ Test(store_pg, one_vixd_sweeps_at_a_time)
 	storefix_commit(t2);
 	store_close(st2);
 }
+
+/*
+ * What every writer shares (an organisation's outbox counter, its daily
+ * count) is taken only at commit, in one order: two vixd whose batches
+ * make matches for the same organisations in opposite orders neither wait
+ * for each other's batch nor deadlock, and afterwards the outboxes are
+ * dense and the daily counts hold both batches' registrations.
+ */
+Test(store_pg, shared_rows_wait_only_for_a_commit, .timeout = 30)
+{
+	struct store_register_out out;
+	struct store_txn *a, *b;
+	PGresult *r;
+	char q[160];
+
+	open_second();
+	must_register_pg(wijk, 20, T0);
+	must_register_pg(jz, 21, T0);
+	/* a: jz joins youth 20 (rows for wijk, jz); b: wijk joins 21. */
+	a = storefix_begin(st);
+	reg_job(a, jz, 20, T0 + 1, &out);
+	cr_assert_eq(out.change, MATCH_CREATED);
+	store_view_free(&out.view);
+	b = storefix_begin(st2);
+	reg_job(b, wijk, 21, T0 + 1, &out);	/* would wait on a's counters */
+	cr_assert_eq(out.change, MATCH_CREATED);
+	store_view_free(&out.view);
+	cr_assert_eq(store_write_commit(b), 0);
+	cr_assert_eq(store_write_commit(a), 0);
+	r = sql("SELECT recipient, count(*), max(seq) FROM outbox GROUP BY "
+	    "recipient HAVING count(*) <> max(seq) OR count(*) <> 2");
+	cr_assert_eq(PQntuples(r), 0, "outbox seqs not 1 and 2 for each");
+	PQclear(r);
+	snprintf(q, sizeof(q), "SELECT count FROM new_signals WHERE org = %u",
+	    wijk->sid);
+	r = sql(q);
+	cr_assert_eq(PQntuples(r), 1);
+	cr_assert_str_eq(PQgetvalue(r, 0, 0), "2", "wijk's count of the day "
+	    "lost a registration");
+	PQclear(r);
+	store_close(st2);
+}
