@@ -57,11 +57,27 @@ status=1
 
 now() { date +%s.%N; }
 
-cleanup() {
-	if [ -n "$writer_pid" ]; then
-		kill -TERM "$writer_pid" 2>/dev/null || true
-		wait "$writer_pid" 2>/dev/null || true
+# SIGTERM, and SIGKILL if it is still there after 30 s (a commit that waits
+# for a standby does not return to Python to see the signal).
+stop_writer() {
+	local t rc=0
+	kill -TERM "$writer_pid" 2>/dev/null || true
+	for ((t = 0; t < 150; t++)); do
+		kill -0 "$writer_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$writer_pid" 2>/dev/null; then
+		echo "drill: the writer did not stop in 30 s; killing it" >&2
+		kill -KILL "$writer_pid" 2>/dev/null || true
+		rc=1
 	fi
+	wait "$writer_pid" 2>/dev/null || rc=1
+	writer_pid=
+	return $rc
+}
+
+cleanup() {
+	[ -z "$writer_pid" ] || stop_writer || true
 	[ -f "$dir/ports" ] && "$cluster" stop "$dir" >/dev/null 2>&1
 	if [ "$status" -eq 0 ] && [ -z "${VIX_DRILL_KEEP:-}" ]; then
 		rm -rf "$tmp"
@@ -108,7 +124,7 @@ echo "drill: cluster in $dir"
 "$cluster" start "$dir" >"$tmp/start.log" 2>&1 ||
 	{ cat "$tmp/start.log" >&2; fail "cluster did not start"; }
 conninfo=$("$cluster" conninfo "$dir")
-psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$conninfo" "$@"; }
+psql() { timeout 60 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$conninfo" "$@"; }
 psql -c "CREATE TABLE drill (n bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" ||
 	fail "could not create the table"
 
@@ -149,13 +165,12 @@ done
 "$cluster" wait-healthy "$dir" "$HEALTHY_LIMIT" ||
 	fail "cluster not healthy after the last restart"
 
-kill -TERM "$writer_pid"
-wait "$writer_pid" || fail "the writer failed; see $tmp/writer.log"
-writer_pid=
+stop_writer || fail "the writer failed or hung; see $tmp/writer.log"
 
 "$cluster" wait-primary "$dir" 60 || fail "no primary to check against"
 cut -d' ' -f1 "$acks" | sort -n >"$tmp/acked"
-psql -At -c "SELECT n FROM drill ORDER BY n" | sort -n >"$tmp/present"
+psql -At -c "SELECT n FROM drill" >"$tmp/present" ||
+	fail "could not read the rows back from the primary"
 acked=$(wc -l <"$tmp/acked")
 lost=$(comm -23 <(sort "$tmp/acked") <(sort "$tmp/present") | wc -l)
 unacked=$(comm -13 <(sort "$tmp/acked") <(sort "$tmp/present") | wc -l)
@@ -167,7 +182,7 @@ tries=20
 for name in pg1 pg2 pg3; do
 	member=$("$cluster" conninfo "$dir" "$name")
 	for ((t = 0; t < tries; t++)); do
-		m_lost=$(comm -23 <(sort "$tmp/acked") <("$PGBIN/psql" -X -At -d "$member" \
+		m_lost=$(comm -23 <(sort "$tmp/acked") <(timeout 10 "$PGBIN/psql" -X -At -d "$member" \
 		    -c "SELECT n FROM drill" 2>/dev/null | sort) | wc -l)
 		[ "$m_lost" -eq 0 ] && break
 		sleep 0.5
