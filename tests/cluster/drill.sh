@@ -52,6 +52,7 @@ tmp=$(mktemp -d /tmp/vix-cluster-drill.XXXXXX)
 chmod 755 "$tmp"
 dir=$tmp/cluster
 acks=$tmp/acks
+errs=$tmp/errors
 writer_pid=
 status=1
 
@@ -105,13 +106,13 @@ walsenders() {
 	done
 }
 
-# The time of the first acknowledged commit after time $1, waiting at most
-# $2 seconds.
-first_ack_after() {
-	local after=$1 limit=$2 deadline t
+# first_after FILE T SECONDS: the first time (the last field of FILE's
+# lines) later than T, waiting at most SECONDS.
+first_after() {
+	local file=$1 after=$2 limit=$3 deadline t
 	deadline=$((SECONDS + limit))
 	while :; do
-		t=$(awk -v a="$after" '$2 > a { print $2; exit }' "$acks")
+		t=$(awk -v a="$after" '{ v = $NF } v + 0 > a + 0 { print v; exit }' "$file")
 		[ -n "$t" ] && { echo "$t"; return 0; }
 		kill -0 "$writer_pid" 2>/dev/null ||
 			fail "the writer exited; see $tmp/writer.log"
@@ -129,10 +130,11 @@ psql -c "CREATE TABLE drill (n bigint PRIMARY KEY, at timestamptz NOT NULL DEFAU
 	fail "could not create the table"
 
 : >"$acks"
-nice /usr/bin/python3 "$here/writer.py" "$conninfo" "$acks" \
+: >"$errs"
+nice /usr/bin/python3 "$here/writer.py" "$conninfo" "$acks" "$errs" \
     2>"$tmp/writer.log" &
 writer_pid=$!
-first_ack_after 0 "$START_LIMIT" >/dev/null ||
+first_after "$acks" 0 "$START_LIMIT" >/dev/null ||
 	fail "no commit acknowledged within $START_LIMIT s; see $tmp/writer.log"
 
 gaps=()
@@ -146,17 +148,24 @@ for ((round = 1; round <= kills; round++)); do
 		kill -STOP $paused
 	fi
 	sleep 2	# commits on this primary, some waiting for the standby
+	t_before=$(now)
 	victim=$("$cluster" kill-primary "$dir") ||
 		fail "round $round: kill-primary failed"
-	t_kill=$(now)
 	if [ "$expect_loss" -eq 1 ]; then
 		# shellcheck disable=SC2086
 		kill -CONT $paused 2>/dev/null || true
 	fi
-	t_ok=$(first_ack_after "$t_kill" "$FAILOVER_LIMIT") ||
+	# The outage as the writer sees it: from its first failure after the
+	# kill to its next acknowledged commit. (The time of an ack is taken
+	# after COMMIT returned: one from just before the kill can be stamped
+	# just after it.)
+	t_fail=$(first_after "$errs" "$t_before" 10) ||
+		fail "round $round: the writer saw no failure within 10 s of" \
+		    "killing $victim"
+	t_ok=$(first_after "$acks" "$t_fail" "$FAILOVER_LIMIT") ||
 		fail "round $round: no commit acknowledged within" \
 		    "$FAILOVER_LIMIT s of killing $victim"
-	gap=$(awk -v a="$t_kill" -v b="$t_ok" 'BEGIN { printf "%.1f", b - a }')
+	gap=$(awk -v a="$t_fail" -v b="$t_ok" 'BEGIN { printf "%.1f", b - a }')
 	gaps+=("$gap")
 	"$cluster" restart-member "$dir" "$victim" ||
 		fail "round $round: could not restart $victim"
