@@ -52,16 +52,33 @@ tmp=$(mktemp -d /tmp/vix-cluster-drill.XXXXXX)
 chmod 755 "$tmp"
 dir=$tmp/cluster
 acks=$tmp/acks
+errs=$tmp/errors
 writer_pid=
 status=1
 
 now() { date +%s.%N; }
 
-cleanup() {
-	if [ -n "$writer_pid" ]; then
-		kill -TERM "$writer_pid" 2>/dev/null || true
-		wait "$writer_pid" 2>/dev/null || true
+# SIGTERM, and SIGKILL if it is still there after 30 s (a commit that waits
+# for a standby does not return to Python to see the signal).
+stop_writer() {
+	local t rc=0
+	kill -TERM "$writer_pid" 2>/dev/null || true
+	for ((t = 0; t < 150; t++)); do
+		kill -0 "$writer_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$writer_pid" 2>/dev/null; then
+		echo "drill: the writer did not stop in 30 s; killing it" >&2
+		kill -KILL "$writer_pid" 2>/dev/null || true
+		rc=1
 	fi
+	wait "$writer_pid" 2>/dev/null || rc=1
+	writer_pid=
+	return $rc
+}
+
+cleanup() {
+	[ -z "$writer_pid" ] || stop_writer || true
 	[ -f "$dir/ports" ] && "$cluster" stop "$dir" >/dev/null 2>&1
 	if [ "$status" -eq 0 ] && [ -z "${VIX_DRILL_KEEP:-}" ]; then
 		rm -rf "$tmp"
@@ -89,13 +106,13 @@ walsenders() {
 	done
 }
 
-# The time of the first acknowledged commit after time $1, waiting at most
-# $2 seconds.
-first_ack_after() {
-	local after=$1 limit=$2 deadline t
+# first_after FILE T SECONDS: the first time (the last field of FILE's
+# lines) later than T, waiting at most SECONDS.
+first_after() {
+	local file=$1 after=$2 limit=$3 deadline t
 	deadline=$((SECONDS + limit))
 	while :; do
-		t=$(awk -v a="$after" '$2 > a { print $2; exit }' "$acks")
+		t=$(awk -v a="$after" '{ v = $NF } v + 0 > a + 0 { print v; exit }' "$file")
 		[ -n "$t" ] && { echo "$t"; return 0; }
 		kill -0 "$writer_pid" 2>/dev/null ||
 			fail "the writer exited; see $tmp/writer.log"
@@ -108,15 +125,16 @@ echo "drill: cluster in $dir"
 "$cluster" start "$dir" >"$tmp/start.log" 2>&1 ||
 	{ cat "$tmp/start.log" >&2; fail "cluster did not start"; }
 conninfo=$("$cluster" conninfo "$dir")
-psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$conninfo" "$@"; }
+psql() { timeout 60 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$conninfo" "$@"; }
 psql -c "CREATE TABLE drill (n bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" ||
 	fail "could not create the table"
 
 : >"$acks"
-nice /usr/bin/python3 "$here/writer.py" "$conninfo" "$acks" \
+: >"$errs"
+nice /usr/bin/python3 "$here/writer.py" "$conninfo" "$acks" "$errs" \
     2>"$tmp/writer.log" &
 writer_pid=$!
-first_ack_after 0 "$START_LIMIT" >/dev/null ||
+first_after "$acks" 0 "$START_LIMIT" >/dev/null ||
 	fail "no commit acknowledged within $START_LIMIT s; see $tmp/writer.log"
 
 gaps=()
@@ -130,17 +148,24 @@ for ((round = 1; round <= kills; round++)); do
 		kill -STOP $paused
 	fi
 	sleep 2	# commits on this primary, some waiting for the standby
+	t_before=$(now)
 	victim=$("$cluster" kill-primary "$dir") ||
 		fail "round $round: kill-primary failed"
-	t_kill=$(now)
 	if [ "$expect_loss" -eq 1 ]; then
 		# shellcheck disable=SC2086
 		kill -CONT $paused 2>/dev/null || true
 	fi
-	t_ok=$(first_ack_after "$t_kill" "$FAILOVER_LIMIT") ||
+	# The outage as the writer sees it: from its first failure after the
+	# kill to its next acknowledged commit. (The time of an ack is taken
+	# after COMMIT returned: one from just before the kill can be stamped
+	# just after it.)
+	t_fail=$(first_after "$errs" "$t_before" 10) ||
+		fail "round $round: the writer saw no failure within 10 s of" \
+		    "killing $victim"
+	t_ok=$(first_after "$acks" "$t_fail" "$FAILOVER_LIMIT") ||
 		fail "round $round: no commit acknowledged within" \
 		    "$FAILOVER_LIMIT s of killing $victim"
-	gap=$(awk -v a="$t_kill" -v b="$t_ok" 'BEGIN { printf "%.1f", b - a }')
+	gap=$(awk -v a="$t_fail" -v b="$t_ok" 'BEGIN { printf "%.1f", b - a }')
 	gaps+=("$gap")
 	"$cluster" restart-member "$dir" "$victim" ||
 		fail "round $round: could not restart $victim"
@@ -149,13 +174,12 @@ done
 "$cluster" wait-healthy "$dir" "$HEALTHY_LIMIT" ||
 	fail "cluster not healthy after the last restart"
 
-kill -TERM "$writer_pid"
-wait "$writer_pid" || fail "the writer failed; see $tmp/writer.log"
-writer_pid=
+stop_writer || fail "the writer failed or hung; see $tmp/writer.log"
 
 "$cluster" wait-primary "$dir" 60 || fail "no primary to check against"
 cut -d' ' -f1 "$acks" | sort -n >"$tmp/acked"
-psql -At -c "SELECT n FROM drill ORDER BY n" | sort -n >"$tmp/present"
+psql -At -c "SELECT n FROM drill" >"$tmp/present" ||
+	fail "could not read the rows back from the primary"
 acked=$(wc -l <"$tmp/acked")
 lost=$(comm -23 <(sort "$tmp/acked") <(sort "$tmp/present") | wc -l)
 unacked=$(comm -13 <(sort "$tmp/acked") <(sort "$tmp/present") | wc -l)
@@ -167,7 +191,7 @@ tries=20
 for name in pg1 pg2 pg3; do
 	member=$("$cluster" conninfo "$dir" "$name")
 	for ((t = 0; t < tries; t++)); do
-		m_lost=$(comm -23 <(sort "$tmp/acked") <("$PGBIN/psql" -X -At -d "$member" \
+		m_lost=$(comm -23 <(sort "$tmp/acked") <(timeout 10 "$PGBIN/psql" -X -At -d "$member" \
 		    -c "SELECT n FROM drill" 2>/dev/null | sort) | wc -l)
 		[ "$m_lost" -eq 0 ] && break
 		sleep 0.5

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """The drill's writer: inserts numbered rows, one autocommit INSERT each,
 through a libpq multi-host string, and appends "N UNIXTIME" to ACKFILE for
-every row whose COMMIT returned success. A number is never reused: a row
-whose outcome is unknown (connection lost mid-commit) is simply not listed.
+every row whose COMMIT returned success, and "UNIXTIME" to ERRFILE for every
+failed connection or statement. A number is never reused: a row whose
+outcome is unknown (connection lost mid-commit) is simply not listed.
 Reconnects by itself; stops cleanly on SIGTERM.
 
-usage: writer.py CONNINFO ACKFILE"""
+usage: writer.py CONNINFO ACKFILE ERRFILE"""
 import signal
 import sys
 import time
@@ -21,15 +22,16 @@ def on_term(signum, frame):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         sys.exit(__doc__)
-    conninfo, ackpath = sys.argv[1], sys.argv[2]
+    conninfo, ackpath, errpath = sys.argv[1], sys.argv[2], sys.argv[3]
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     n = 0
     conn = None
     errors = 0
-    with open(ackpath, "a", buffering=1) as ack:
+    with open(ackpath, "a", buffering=1) as ack, \
+            open(errpath, "a", buffering=1) as err:
         while not stop:
             if conn is None:
                 try:
@@ -37,6 +39,7 @@ def main():
                     conn.autocommit = True
                 except psycopg2.Error:
                     errors += 1
+                    err.write("%.3f\n" % time.time())
                     time.sleep(0.1)
                     continue
             n += 1
@@ -48,6 +51,7 @@ def main():
                     cur.execute("INSERT INTO drill (n) VALUES (%s)", (n,))
             except psycopg2.Error:
                 errors += 1
+                err.write("%.3f\n" % time.time())
                 try:
                     conn.close()
                 except psycopg2.Error:
