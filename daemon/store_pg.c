@@ -2370,7 +2370,8 @@ newsig_cmp(const void *a, const void *b)
 static void
 newsig_flush(struct pg_txn *t)
 {
-	qsort(t->newsig, t->nnewsig, sizeof(*t->newsig), newsig_cmp);
+	if (t->nnewsig > 1)
+		qsort(t->newsig, t->nnewsig, sizeof(*t->newsig), newsig_cmp);
 	for (size_t i = 0; i < t->nnewsig; i++) {
 		struct pg_newsig *e = &t->newsig[i];
 		struct pg_params pp = { 0 };

@@ -104,12 +104,15 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	pseudonym(p2, 2);
 	storefix_reg_in(&in, orgs, wijk, FILL, 1, T0);
 	cr_assert_eq(storefix_register(src, &in, &out), 0);
+	store_view_free(&out.view);
 	max_id = out.signal_id;
 	storefix_reg_in(&in, orgs, jz, FILL, 1, T0 + 10);
 	cr_assert_eq(storefix_register(src, &in, &out), 0);
+	store_view_free(&out.view);
 	max_id = out.signal_id > max_id ? out.signal_id : max_id;
 	storefix_reg_in(&in, orgs, vt, FILL, 2, T0 + 20);
 	cr_assert_eq(storefix_register(src, &in, &out), 0);
+	store_view_free(&out.view);
 	max_id = out.signal_id > max_id ? out.signal_id : max_id;
 	wd.org = vt;
 	wd.orgs = orgs;
@@ -157,6 +160,7 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	/* Allocators go on after the copied ids and seqs. */
 	storefix_reg_in(&in, orgs, ggd, FILL, 1, T0 + 50);
 	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
 	cr_assert_gt(out.signal_id, max_id, "a new signal id repeats an old");
 	outbox_rows(st, wijk, &after);
 	cr_assert_eq(after.n, before.n + 1);
