@@ -14,6 +14,10 @@ usage() { echo "usage: $0 start|stop|kill|restart DIR" >&2; exit 2; }
 cmd=$1
 dir=$2
 pgbin=${PGBIN:-/usr/lib/postgresql/15/bin}
+# Absolute, and out of the caller's folder, which the server's user may
+# not be allowed to enter (a clone in a private folder).
+case $dir in /*) ;; *) dir=$(pwd)/$dir ;; esac
+cd /
 
 if [ "$(id -u)" -eq 0 ]; then
 	if id postgres >/dev/null 2>&1; then runas=postgres; else runas=nobody; fi
