@@ -135,21 +135,26 @@ harness_spawn(struct vixd_proc *p, const char *const *argv)
 
 /*
  * Start vixd --dev in a new folder; with uid != 0 as that user (through
- * setpriv, from util-linux), in a folder the user owns.
+ * setpriv, from util-linux), in a folder the user owns; with first, on
+ * first's dev material with a control socket of its own.
  */
 static void
-harness_start_uid(struct vixd_proc *p, unsigned uid, const char *const *extra)
+harness_start_uid(struct vixd_proc *p, unsigned uid,
+    const struct vixd_proc *first, const char *const *extra)
 {
 	const char *vixd = env_or_die("VIXD");
 	const char *argv[40];
-	char log[16384], reuid[32], regid[32];
+	char log[16384], reuid[32], regid[32], sock[PATH_MAX];
 	size_t n = 0;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(p->dir, sizeof(p->dir), "%s/vix-it-XXXXXX",
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	cr_assert_not_null(mkdtemp(p->dir), "mkdtemp: %s", strerror(errno));
-	snprintf(p->dev_dir, sizeof(p->dev_dir), "%s/vix-dev", p->dir);
+	if (first != NULL)	/* the first one's material, a socket of its own */
+		snprintf(p->dev_dir, sizeof(p->dev_dir), "%s", first->dev_dir);
+	else
+		snprintf(p->dev_dir, sizeof(p->dev_dir), "%s/vix-dev", p->dir);
 	snprintf(p->log, sizeof(p->log), "%s/vixd.log", p->dir);
 
 	if (uid != 0) {
@@ -170,6 +175,11 @@ harness_start_uid(struct vixd_proc *p, unsigned uid, const char *const *extra)
 	argv[n++] = "127.0.0.1:0";
 	argv[n++] = "--admin-listen";
 	argv[n++] = "127.0.0.1:0";
+	if (first != NULL) {
+		snprintf(sock, sizeof(sock), "%s/control.sock", p->dir);
+		argv[n++] = "--control-socket";
+		argv[n++] = sock;
+	}
 	for (; extra != NULL && *extra != NULL && n < 38; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
@@ -185,43 +195,21 @@ harness_start_uid(struct vixd_proc *p, unsigned uid, const char *const *extra)
 void
 harness_start(struct vixd_proc *p, const char *const *extra)
 {
-	harness_start_uid(p, 0, extra);
+	harness_start_uid(p, 0, NULL, extra);
 }
 
 void
 harness_start_peer(struct vixd_proc *p, const struct vixd_proc *first,
     const char *const *extra)
 {
-	const char *argv[40] = { env_or_die("VIXD"), "--dev", "--data",
-	    first->dev_dir, "--listen", "127.0.0.1:0", "--admin-listen",
-	    "127.0.0.1:0", "--control-socket" };
-	char log[16384], sock[PATH_MAX];
-	size_t n = 9;
-
-	memset(p, 0, sizeof(*p));
-	snprintf(p->dir, sizeof(p->dir), "%s/vix-it-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	cr_assert_not_null(mkdtemp(p->dir), "mkdtemp: %s", strerror(errno));
-	snprintf(p->dev_dir, sizeof(p->dev_dir), "%s", first->dev_dir);
-	snprintf(p->log, sizeof(p->log), "%s/vixd.log", p->dir);
-	snprintf(sock, sizeof(sock), "%s/control.sock", p->dir);
-	argv[n++] = sock;
-	for (; extra != NULL && *extra != NULL && n < 38; extra++)
-		argv[n++] = *extra;
-	argv[n] = NULL;
-	harness_spawn(p, argv);
-	if (harness_wait_ready(p) == -1) {
-		harness_kill(p);
-		cr_assert_fail("vixd (peer) did not come up; its log:\n%s",
-		    harness_log(p, log, sizeof(log)));
-	}
+	harness_start_uid(p, 0, first, extra);
 }
 
 void
 harness_start_as(struct vixd_proc *p, unsigned uid)
 {
 	cr_assert_neq(uid, 0);
-	harness_start_uid(p, uid, NULL);
+	harness_start_uid(p, uid, NULL, NULL);
 }
 
 void

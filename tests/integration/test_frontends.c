@@ -118,21 +118,6 @@ stop(void)
 
 TestSuite(frontends, .timeout = 180);
 
-/* The next Response; notifications before it are dropped. */
-static Vix__V1__Response *
-response(SSL *ssl, Vix__V1__ServerMessage **m)
-{
-	int end;
-
-	for (;;) {
-		*m = harness_recv(ssl, &end);
-		cr_assert_not_null(*m, "connection ended (%d)", end);
-		if ((*m)->msg_case == VIX__V1__SERVER_MESSAGE__MSG_RESPONSE)
-			return (*m)->response;
-		vix__v1__server_message__free_unpacked(*m, NULL);
-	}
-}
-
 /* Subscribe as name on p, from its last ack; asserts it worked. */
 static SSL *
 subscriber(struct vixd_proc *p, const char *name)
@@ -152,7 +137,8 @@ subscriber(struct vixd_proc *p, const char *name)
 	req.body_case = VIX__V1__REQUEST__BODY_SUBSCRIBE;
 	req.subscribe = &sub;
 	harness_send_request(ssl, &req);
-	cr_assert(response(ssl, &m)->status == NULL ||
+	m = harness_next_response(ssl, "subscribe");
+	cr_assert(m->response->status == NULL ||
 	    m->response->status->code == 0, "subscribe as %s", name);
 	vix__v1__server_message__free_unpacked(m, NULL);
 	return ssl;
@@ -389,7 +375,8 @@ Test(frontends, a_subscriber_resuming_on_the_other_front_end_misses_nothing,
 	}
 	last = seqs[2];
 	ack(p, "org-a", last);
-	cr_assert(response(p, &m)->status == NULL ||
+	m = harness_next_response(p, "ack");
+	cr_assert(m->response->status == NULL ||
 	    m->response->status->code == 0, "ack: %s",
 	    m->response->status ? m->response->status->message : "");
 	vix__v1__server_message__free_unpacked(m, NULL);
