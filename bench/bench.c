@@ -434,6 +434,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: vix-bench orgs DIR M\n"
+	    "       vix-bench oprf\n"
 	    "       vix-bench drivers\n"
 	    "       vix-bench idle --server HOST:PORT --dev-dir DIR --pid PID\n"
 	    "           [--conns N] [--orgs M]\n"
@@ -530,6 +531,8 @@ main(int argc, char **argv)
 #endif
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[1], "oprf") == 0)
+		return bench_oprf(3.0);
 	if (argc == 4 && strcmp(argv[1], "orgs") == 0)
 		return cmd_orgs(argv[2], parse_uint(argv[3]));
 	if (argc >= 2 && strcmp(argv[1], "idle") == 0) {

@@ -84,6 +84,9 @@ double	 bench_now(void);
  */
 struct bench_pool;
 struct bench_pool *bench_pool_new(unsigned youths, unsigned orgs);
+/* vix-bench oprf: the costs of blind pseudonyms on one core (oprf_bench.c). */
+int	 bench_oprf(double seconds);
+
 /* New youths from index first on (several generators, disjoint youths). */
 void	 bench_pool_start_at(struct bench_pool *, unsigned first);
 void	 bench_pool_free(struct bench_pool *);
