@@ -603,6 +603,16 @@ compact_store(struct vixd *v, const struct options *o)
 	return rc;
 }
 
+/* Whether dir holds an LMDB store (its data file). */
+static int
+import_has_store(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	return access(path, F_OK) == 0;
+}
+
 /*
  * vixd --import-lmdb DIR: an LMDB store (no vixd running on it) copied
  * into the configured store, which must be empty, and verified.
@@ -619,7 +629,12 @@ import_store(struct vixd *v, const struct options *o)
 
 	diag_init(&d);
 	snprintf(actor, sizeof(actor), "admin:uid=%u", (unsigned)getuid());
-	if (load_config(v, o, &d) == 0) {
+	/* A folder without a store would be opened as a new, empty one. */
+	if (access(o->import, F_OK) == 0 && !import_has_store(o->import))
+		diag_add(&d, NULL, 0, "%s: no LMDB store (data.mdb) in this "
+		    "folder; name the data_dir of the vixd being moved",
+		    o->import);
+	else if (load_config(v, o, &d) == 0) {
 		so = (struct store_options){ .dir = v->cfg.data_dir,
 		    .map_size = v->cfg.map_size,
 		    .quota_percent = v->cfg.quota_percent,

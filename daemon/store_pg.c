@@ -310,8 +310,8 @@ struct pg_newsig {
 };
 
 /*
- * An outbox row of the batch, numbered at commit: rel is its place among
- * the batch's rows for the recipient (the provisional seq in the row).
+ * An outbox row of the batch, numbered at commit: rel is the provisional
+ * seq in the row, which orders the batch's rows.
  */
 struct pg_out {
 	uint32_t	 recipient;
@@ -352,6 +352,7 @@ struct pg_txn {
 	size_t			 nnewsig, job_nnewsig;
 	struct pg_out		*out;		/* rows numbered at commit */
 	size_t			 nout, cap_out, job_nout;
+	uint64_t		 next_rel;	/* the last provisional seq */
 	int			 head_known, job_head_known;
 	uint64_t		 head_seq, job_head_seq;
 	uint8_t			 head_hash[STORE_HASH_LEN];
@@ -1334,26 +1335,17 @@ pg_id_alloc(struct store_txn *bt, enum store_id kind)
 }
 
 /*
- * The counter row's lock is held to commit: a second writer for the same
- * recipient waits, so that seqs become visible in the order given out.
- */
-/*
- * A provisional seq: the row's place among the batch's rows for recipient.
- * The real one is given at commit (pg_write_commit), when the recipient's
- * counter row is locked for the short time of the commit and in the same
- * order by every writer, so that seqs become visible in order and two
- * writers never deadlock on counters.
+ * A provisional seq: increasing through the batch, whatever the recipient
+ * (gaps left by a rolled-back job are harmless). The real ones are given
+ * at commit (out_flush), dense per recipient in this order, when the
+ * recipient's counter row is locked for the short time of the commit and
+ * in the same order by every writer, so that seqs become visible in order
+ * and two writers never deadlock on counters.
  */
 static uint64_t
 pg_outbox_seq(struct store_txn *bt, uint32_t recipient)
 {
-	struct pg_txn *t = PT(bt);
-	uint64_t rel = 1;
-
-	for (size_t i = 0; i < t->nout; i++)
-		if (t->out[i].recipient == recipient && t->out[i].rel >= rel)
-			rel = t->out[i].rel + 1;
-	return rel;
+	return ++PT(bt)->next_rel;
 }
 
 static uint64_t

@@ -517,6 +517,15 @@ Test(frontends, an_lmdb_store_imported_serves_on_postgresql, .fini = stop)
 
 	fresh_db(env_or_fail("VIX_TEST_PG"), conninfo, sizeof(conninfo));
 	write_conf(conninfo);
+	/* A folder without a store is not taken for an empty one. */
+	harness_run(&r, (const char *[]){ getenv("VIXD"), "--dev", "--data",
+	    fe1.dev_dir, "-c", conf, "--import-lmdb", fe1.dir, NULL });
+	cr_assert_neq(r.status, 0);
+	cr_assert(strstr(r.err, "no LMDB store (data.mdb)") != NULL, "%s",
+	    r.err);
+	snprintf(data, sizeof(data), "%s/data.mdb", fe1.dir);
+	cr_assert_neq(access(data, F_OK), 0, "a store was made in %s",
+	    fe1.dir);
 	snprintf(data, sizeof(data), "%s/data", fe1.dev_dir);
 	harness_run(&r, (const char *[]){ getenv("VIXD"), "--dev", "--data",
 	    fe1.dev_dir, "-c", conf, "--import-lmdb", data, NULL });
