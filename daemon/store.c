@@ -1873,3 +1873,223 @@ store_erase(struct store_txn *t, const struct store_erase_in *in,
 	}
 	return store_txn_error(t);
 }
+
+/* ---- moving youths to new pseudonyms (a key rotation) ------------------ */
+
+int
+store_youth_known(struct store_txn *t, const uint8_t *p)
+{
+	int held = store_txn_backend(t)->youth_held(t, p);
+
+	return store_txn_error(t) ? store_txn_error(t) : held;
+}
+
+int
+store_reader_youth_known(struct store_reader *r, const uint8_t *p)
+{
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
+	int err, held;
+
+	if ((t = be->read_begin(r, &err)) == NULL)
+		return err;
+	held = store_youth_known(t, p);
+	be->read_end(r);
+	return held;
+}
+
+int
+store_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to,
+    size_t *moved)
+{
+	size_t n = 0;
+	int held;
+
+	if (moved != NULL)
+		*moved = 0;
+	if (memcmp(from, to, PSEUDONYM_LEN) == 0)
+		return VIX_E_INVALID;
+	/*
+	 * Two youths under one pseudonym would be one youth from then on;
+	 * a youth moved before (the scan finds it once per table) has
+	 * nothing left to move, and only what still names it goes.
+	 */
+	if ((held = store_youth_known(t, from)) < 0)
+		return held;
+	if (held && (held = store_youth_known(t, to)) != 0)
+		return held < 0 ? held : VIX_E_PRECONDITION;
+	n = store_txn_backend(t)->youth_move(t, from, to);
+	if (store_txn_error(t))
+		return store_txn_error(t);
+	if (moved != NULL)
+		*moved = n;
+	return 0;
+}
+
+/*
+ * Youths of cur's table from where it stopped: at most *budget visits,
+ * those of parity appended to out while there is room (cur stops before
+ * the first that does not fit). Moves cur to the next table at the end of
+ * one. 1 when out is full or the budget spent, else 0.
+ */
+static int
+scan_table(struct store_txn *t, struct store_youth_cursor *cur, int parity,
+    uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n, size_t *budget,
+    uint8_t (*seen)[PSEUDONYM_LEN])
+{
+	const struct store_backend *be = store_txn_backend(t);
+	size_t got = 0, visited = 0, i;
+	int end;
+
+	end = be->youth_next(t, cur->table, cur->started ? cur->last : NULL,
+	    seen, *budget, &got, &visited);
+	if (store_txn_error(t))
+		return 1;
+	if (visited == 0 && !end)
+		return 1;	/* a backend that cannot go on: next call */
+	*budget -= visited < *budget ? visited : *budget;
+	for (i = 0; i < got; i++) {
+		if ((seen[i][0] & 1) == parity) {
+			if (*n == max)
+				return 1;	/* from here on the next call */
+			memcpy(out[(*n)++], seen[i], PSEUDONYM_LEN);
+		}
+		memcpy(cur->last, seen[i], PSEUDONYM_LEN);
+		cur->started = 1;
+	}
+	if (end) {
+		cur->table++;
+		cur->started = 0;
+		memset(cur->last, 0, sizeof(cur->last));
+		cur->done = cur->table >= be->youth_tables;
+	}
+	return *n == max || *budget == 0;
+}
+
+int
+store_youth_scan(struct store_txn *t, struct store_youth_cursor *cur,
+    int parity, uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n)
+{
+	size_t budget = STORE_YOUTH_SCAN_VISITS * max;
+	uint8_t (*seen)[PSEUDONYM_LEN];
+
+	*n = 0;
+	if (max == 0 || max > SIZE_MAX / STORE_YOUTH_SCAN_VISITS ||
+	    (parity != 0 && parity != 1))
+		return VIX_E_INVALID;
+	if (cur->done || cur->table >= store_txn_backend(t)->youth_tables) {
+		cur->done = 1;
+		return 0;
+	}
+	if ((seen = calloc(budget, PSEUDONYM_LEN)) == NULL)
+		return store_txn_fail(t, VIX_E_STORE);
+	while (!cur->done && scan_table(t, cur, parity, out, max, n, &budget,
+	    seen) == 0)
+		;
+	free(seen);
+	return store_txn_error(t);
+}
+
+void
+store_youth_cursor_text(const struct store_youth_cursor *cur, char *buf,
+    size_t len)
+{
+	const uint8_t *b = (const uint8_t *)cur;
+	size_t i;
+
+	for (i = 0; i < sizeof(*cur) && 2 * i + 2 < len; i++)
+		snprintf(buf + 2 * i, 3, "%02x", b[i]);
+	if (len > 0)
+		buf[2 * i < len ? 2 * i : len - 1] = '\0';
+}
+
+int
+store_youth_cursor_parse(const char *text, struct store_youth_cursor *cur)
+{
+	uint8_t *b = (uint8_t *)cur;
+	unsigned v;
+
+	if (strlen(text) != 2 * sizeof(*cur))
+		return VIX_E_INVALID;
+	for (size_t i = 0; i < sizeof(*cur); i++) {
+		if (sscanf(text + 2 * i, "%2x", &v) != 1 ||
+		    !strchr("0123456789abcdefABCDEF", text[2 * i]) ||
+		    !strchr("0123456789abcdefABCDEF", text[2 * i + 1]))
+			return VIX_E_INVALID;
+		b[i] = (uint8_t)v;
+	}
+	return cur->started > 1 || cur->done > 1 ? VIX_E_INVALID : 0;
+}
+
+/* ---- the caller's own small values ------------------------------------- */
+
+/*
+ * The caller's names are kept as "x." . name, a prefix no key of a
+ * backend's own begins with, so that no name reaches those.
+ */
+#define META_PREFIX	"x."
+
+static int
+meta_key(const char *name, char *key, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > STORE_META_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_:") != n)
+		return VIX_E_INVALID;
+	snprintf(key, len, "%s%s", META_PREFIX, name);
+	return 0;
+}
+
+static int
+meta_value_ok(const char *v)
+{
+	size_t n = 0;
+
+	for (; v[n] != '\0'; n++)
+		if ((unsigned char)v[n] < 0x20 || (unsigned char)v[n] > 0x7e)
+			return 0;
+	return n <= STORE_META_VALUE_MAX;
+}
+
+int
+store_meta_get(struct store_txn *t, const char *name, char *buf, size_t len)
+{
+	char key[sizeof(META_PREFIX) + STORE_META_NAME_MAX];
+	int found;
+
+	if (meta_key(name, key, sizeof(key)) != 0 || len == 0)
+		return VIX_E_INVALID;
+	found = store_txn_backend(t)->meta_get(t, key, buf, len);
+	if (store_txn_error(t))
+		return store_txn_error(t);
+	return found == 1 ? 0 : found == 0 ? VIX_E_NOT_FOUND : VIX_E_INVALID;
+}
+
+int
+store_reader_meta_get(struct store_reader *r, const char *name, char *buf,
+    size_t len)
+{
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
+	int err;
+
+	if ((t = be->read_begin(r, &err)) == NULL)
+		return err;
+	err = store_meta_get(t, name, buf, len);
+	be->read_end(r);
+	return err;
+}
+
+int
+store_meta_put(struct store_txn *t, const char *name, const char *value)
+{
+	char key[sizeof(META_PREFIX) + STORE_META_NAME_MAX];
+
+	if (meta_key(name, key, sizeof(key)) != 0 ||
+	    (value != NULL && !meta_value_ok(value)))
+		return VIX_E_INVALID;
+	store_txn_backend(t)->meta_put(t, key, value);
+	return store_txn_error(t);
+}

@@ -517,4 +517,82 @@ struct store_erase_out {
 int	store_erase(struct store_txn *, const struct store_erase_in *,
 	    struct store_erase_out *);
 
+/* ---- moving youths to new pseudonyms (a key rotation) ------------------ */
+
+/*
+ * Move every record of youth `from` to the pseudonym `to`, in the current
+ * job: its signals, match, archived signals, audit links and the outbox
+ * rows about it, with their ids, seqs and the audit records unchanged, so
+ * that afterwards `to` finds exactly what `from` found and `from` nothing.
+ * No audit record is written (the caller records the rotation once).
+ * PRECONDITION if the store holds anything under `to` (nothing moved),
+ * INVALID if from equals to. *moved (unless NULL): how many records moved;
+ * 0 when from holds nothing (not an error, whatever to holds: the youth
+ * was moved before).
+ */
+int	store_youth_move(struct store_txn *, const uint8_t *from,
+	    const uint8_t *to, size_t *moved);
+
+/*
+ * Whether the store holds any record under pseudonym p (a signal, an
+ * archived signal, a match, an audit link, an outbox row about it): 1,
+ * 0 if none, or a negative error. In a write transaction a backend with
+ * several writers locks the youth for the rest of the batch, so that the
+ * answer holds until commit.
+ */
+int	store_youth_known(struct store_txn *, const uint8_t *p);
+int	store_reader_youth_known(struct store_reader *, const uint8_t *p);
+
+/*
+ * Where store_youth_scan goes on: bytes only (no pointers, no padding, no
+ * byte order), so that the caller can keep it between batches, in store
+ * meta say (store_youth_cursor_text and _parse). Zeroed: from the start.
+ */
+struct store_youth_cursor {
+	uint8_t	table;			/* the backend's tables, in order */
+	uint8_t	started;		/* last is set */
+	uint8_t	done;			/* every youth was visited */
+	uint8_t	last[PSEUDONYM_LEN];	/* the last youth visited in table */
+};
+
+/* Visited per store_youth_scan call, at most, per youth it may return. */
+#define STORE_YOUTH_SCAN_VISITS	16
+
+/*
+ * Up to max distinct pseudonyms p with (p[0] & 1) == parity that the store
+ * holds records under, from where *cur stopped, into out (*n of them);
+ * visits at most STORE_YOUTH_SCAN_VISITS * max keys or rows, so that a
+ * write batch stays short, and sets cur->done once every youth was
+ * visited. A youth is visited once per table it has records in: moving it
+ * the second time finds nothing. Youths moved meanwhile to the other
+ * parity are not returned.
+ */
+int	store_youth_scan(struct store_txn *, struct store_youth_cursor *cur,
+	    int parity, uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n);
+
+/* The cursor as text for store_meta_put (len >= STORE_YOUTH_CURSOR_TEXT). */
+#define STORE_YOUTH_CURSOR_TEXT	(2 * sizeof(struct store_youth_cursor) + 1)
+void	store_youth_cursor_text(const struct store_youth_cursor *, char *buf,
+	    size_t len);
+/* Back from that text: 0, or INVALID if it is not one. */
+int	store_youth_cursor_parse(const char *text, struct store_youth_cursor *);
+
+/* ---- the caller's own small values, kept with the data ------------------ */
+
+#define STORE_META_NAME_MAX	48	/* characters of a name */
+#define STORE_META_VALUE_MAX	1023	/* of a value */
+
+/*
+ * A small text value (printable ASCII, at most STORE_META_VALUE_MAX) under
+ * name (letters, digits, '.', '-', '_', ':'; at most STORE_META_NAME_MAX),
+ * in the store's meta, apart from the backend's own keys. get: 0 and buf
+ * filled, NOT_FOUND, INVALID (a bad name, or buf too small), or an error.
+ * put: 0 or an error; value NULL deletes it (absent: 0 too).
+ */
+int	store_meta_get(struct store_txn *, const char *name, char *buf,
+	    size_t len);
+int	store_reader_meta_get(struct store_reader *, const char *name,
+	    char *buf, size_t len);
+int	store_meta_put(struct store_txn *, const char *name, const char *value);
+
 #endif

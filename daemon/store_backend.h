@@ -346,6 +346,37 @@ struct store_backend {
 	/* Audit record seq: 1 and rec filled, or 0. */
 	int	(*audit_get)(struct store_txn *, uint64_t seq,
 		    struct store_audit_record *rec);
+
+	/*
+	 * Moving a youth to a new pseudonym (store_youth_move). youth_held:
+	 * whether any record is kept under p (1, or 0). youth_move: every
+	 * record under from is under to, and so are the indexes that name
+	 * the youth (the caller made sure that to holds nothing); returns
+	 * how many records moved.
+	 */
+	int	(*youth_held)(struct store_txn *, const uint8_t *p);
+	size_t	(*youth_move)(struct store_txn *, const uint8_t *from,
+		    const uint8_t *to);
+	/*
+	 * The backend's youth_tables tables keyed by youth, for the
+	 * rotation's scan. youth_next: the distinct youths of table table
+	 * above after (NULL: from the first), in byte order, at most max
+	 * into out (*n), visiting at most max keys or rows (*visited).
+	 * Returns 1 when the table has none after them, else 0.
+	 */
+	unsigned youth_tables;
+	int	(*youth_next)(struct store_txn *, unsigned table,
+		    const uint8_t *after, uint8_t (*out)[PSEUDONYM_LEN],
+		    size_t max, size_t *n, size_t *visited);
+	/*
+	 * The caller's text values in meta, under key (the domain's prefix
+	 * and name). get: 1 and buf filled (NUL-ended), 0 if absent, -1 if
+	 * it does not fit in len. put: value NULL deletes.
+	 */
+	int	(*meta_get)(struct store_txn *, const char *key, char *buf,
+		    size_t len);
+	void	(*meta_put)(struct store_txn *, const char *key,
+		    const char *value);
 };
 
 extern const struct store_backend store_backend_lmdb;

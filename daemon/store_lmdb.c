@@ -1771,11 +1771,11 @@ lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
 	return err;
 }
 
-/* Whether any audit record is linked to youth p. */
+/* Whether db has a key beginning with youth p. */
 static int
-lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
+prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
+	MDB_cursor *cur = st_cursor(t, db);
 	struct key prefix;
 	MDB_val k, v;
 	int rc, found = 0;
@@ -1787,8 +1787,17 @@ lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
 		found = 1;
 		break;
 	}
+	if (!found && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
 	mdb_cursor_close(cur);
 	return found;
+}
+
+/* Whether any audit record is linked to youth p. */
+static int
+lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
+{
+	return prefix_held(t, t->s->youth_audit, p);
 }
 
 /* sigid: signal id -> pseudonym . org. */
@@ -1822,6 +1831,231 @@ lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
 		return 0;
 	memcpy(p, v.mv_data, PSEUDONYM_LEN);
 	return 1;
+}
+
+/* ---- moving a youth (key rotation) ------------------------------------ */
+
+/*
+ * The databases whose keys begin with the youth, in the order the
+ * rotation's scan visits them. The others name it in their values or
+ * behind a time (by_org, sigid, match_ids, outbox_youth, archive_time):
+ * those follow a moved record (move_fix_*).
+ */
+#define LMDB_YOUTH_TABLES	5
+
+static MDB_dbi
+youth_db(const struct store_impl *s, unsigned table)
+{
+	const MDB_dbi dbs[LMDB_YOUTH_TABLES] = { s->signals, s->matches,
+	    s->archive, s->youth_audit, s->youth_outbox };
+
+	return dbs[table];
+}
+
+static int
+lmdb_youth_held(struct store_txn *t, const uint8_t *p)
+{
+	for (unsigned i = 0; i < LMDB_YOUTH_TABLES && t->err == 0; i++)
+		if (prefix_held(t, youth_db(t->s, i), p))
+			return 1;
+	return 0;
+}
+
+/* After a record moved from key `from` to key `to` (value v). */
+typedef void (*move_fix)(struct store_txn *, const struct key *from,
+    const struct key *to, const MDB_val *v);
+
+/* by_org: org . id -> youth; sigid: id -> youth . org. */
+static void
+move_fix_signal(struct store_txn *t, const struct key *from,
+    const struct key *to, const MDB_val *v)
+{
+	Vix__Store__V1__Signal *rec = signal_decode(t, v);
+	struct key k;
+
+	if (rec == NULL)
+		return;
+	key_u64(key_u32(key_start(&k), get_u32(to->b + PSEUDONYM_LEN)),
+	    rec->id);
+	st_put(t, t->s->by_org, &k, to->b, PSEUDONYM_LEN);
+	key_u64(key_start(&k), rec->id);
+	st_put(t, t->s->sigid, &k, to->b, to->n);
+	vix__store__v1__signal__free_unpacked(rec, NULL);
+}
+
+/* match_ids: id -> youth. */
+static void
+move_fix_match(struct store_txn *t, const struct key *from,
+    const struct key *to, const MDB_val *v)
+{
+	Vix__Store__V1__Match *rec = vix__store__v1__match__unpack(NULL,
+	    v->mv_size, v->mv_data);
+	struct key k;
+
+	if (rec == NULL) {
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	key_u64(key_start(&k), rec->id);
+	st_put(t, t->s->match_ids, &k, to->b, PSEUDONYM_LEN);
+	vix__store__v1__match__free_unpacked(rec, NULL);
+}
+
+/* archive_time: time . archive key, the time behind youth . org. */
+static void
+move_fix_archived(struct store_txn *t, const struct key *from,
+    const struct key *to, const MDB_val *v)
+{
+	struct key k;
+
+	if (from->n < PSEUDONYM_LEN + 12)
+		return;
+	key_bytes(key_bytes(key_start(&k), from->b + PSEUDONYM_LEN + 4, 8),
+	    from->b, from->n);
+	st_del(t, t->s->archive_time, &k);
+	key_bytes(key_bytes(key_start(&k), to->b + PSEUDONYM_LEN + 4, 8),
+	    to->b, to->n);
+	st_put(t, t->s->archive_time, &k, "", 0);
+}
+
+/* outbox_youth: recipient . seq -> youth. */
+static void
+move_fix_outbox(struct store_txn *t, const struct key *from,
+    const struct key *to, const MDB_val *v)
+{
+	struct key k;
+
+	if (to->n != PSEUDONYM_LEN + 12)
+		return;
+	key_bytes(key_start(&k), to->b + PSEUDONYM_LEN, 12);
+	st_put(t, t->s->outbox_youth, &k, to->b, PSEUDONYM_LEN);
+}
+
+/* db's records under from go under to, each fixed up by fix. */
+static size_t
+move_prefixed(struct store_txn *t, MDB_dbi db, const uint8_t *from,
+    const uint8_t *to, move_fix fix)
+{
+	struct key *keys, nk;
+	size_t n, moved = 0;
+	MDB_val v;
+
+	keys = youth_keys(t, db, from, &n);
+	for (size_t i = 0; i < n && t->err == 0; i++) {
+		uint8_t *copy;
+
+		if (st_get(t, db, &keys[i], &v) != 0)
+			continue;
+		/* v is in a page that the puts below may move. */
+		if ((copy = malloc(v.mv_size ? v.mv_size : 1)) == NULL) {
+			store_txn_fail(t, VIX_E_STORE);
+			break;
+		}
+		memcpy(copy, v.mv_data, v.mv_size);
+		v.mv_data = copy;
+		key_bytes(key_bytes(key_start(&nk), to, PSEUDONYM_LEN),
+		    keys[i].b + PSEUDONYM_LEN, keys[i].n - PSEUDONYM_LEN);
+		st_del(t, db, &keys[i]);
+		st_put(t, db, &nk, copy, v.mv_size);
+		if (fix != NULL)
+			fix(t, &keys[i], &nk, &v);
+		free(copy);
+		moved++;
+	}
+	free(keys);
+	return moved;
+}
+
+static size_t
+lmdb_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to)
+{
+	const move_fix fixes[LMDB_YOUTH_TABLES] = { move_fix_signal,
+	    move_fix_match, move_fix_archived, NULL, move_fix_outbox };
+	size_t moved = 0;
+
+	for (unsigned i = 0; i < LMDB_YOUTH_TABLES && t->err == 0; i++)
+		moved += move_prefixed(t, youth_db(t->s, i), from, to,
+		    fixes[i]);
+	return moved;
+}
+
+/* p becomes the next pseudonym in byte order; 0 if p was the last. */
+static int
+youth_successor(uint8_t *p)
+{
+	for (int i = PSEUDONYM_LEN - 1; i >= 0; i--)
+		if (++p[i] != 0)
+			return 1;
+	return 0;
+}
+
+/* One seek per youth: a youth's many keys cost one visit. */
+static int
+lmdb_youth_next(struct store_txn *t, unsigned table, const uint8_t *after,
+    uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n, size_t *visited)
+{
+	uint8_t next[PSEUDONYM_LEN] = { 0 };
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, end = 0;
+
+	*n = *visited = 0;
+	if (table >= LMDB_YOUTH_TABLES)
+		return 1;
+	if ((cur = st_cursor(t, youth_db(t->s, table))) == NULL)
+		return 0;
+	if (after != NULL) {
+		memcpy(next, after, PSEUDONYM_LEN);
+		end = !youth_successor(next);
+	}
+	while (!end && *n < max) {
+		k = (MDB_val){ .mv_size = PSEUDONYM_LEN, .mv_data = next };
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0) {
+			if (rc != MDB_NOTFOUND)
+				st_fail(t, rc, "scan youths");
+			end = rc == MDB_NOTFOUND;
+			break;
+		}
+		(*visited)++;
+		if (k.mv_size < PSEUDONYM_LEN) {
+			store_txn_fail(t, VIX_E_STORE);
+			break;
+		}
+		memcpy(out[(*n)++], k.mv_data, PSEUDONYM_LEN);
+		memcpy(next, k.mv_data, PSEUDONYM_LEN);
+		end = !youth_successor(next);
+	}
+	mdb_cursor_close(cur);
+	return end;
+}
+
+/* meta: the caller's values, under keys the domain gave a prefix of its own. */
+static int
+lmdb_meta_get(struct store_txn *t, const char *key, char *buf, size_t len)
+{
+	struct key k;
+	MDB_val v;
+
+	key_bytes(key_start(&k), key, strlen(key));
+	if (st_get(t, t->s->meta, &k, &v) != 0)
+		return 0;
+	if (v.mv_size >= len)
+		return -1;
+	memcpy(buf, v.mv_data, v.mv_size);
+	buf[v.mv_size] = '\0';
+	return 1;
+}
+
+static void
+lmdb_meta_put(struct store_txn *t, const char *key, const char *value)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), key, strlen(key));
+	if (value == NULL)
+		st_del(t, t->s->meta, &k);
+	else
+		st_put(t, t->s->meta, &k, value, strlen(value));
 }
 
 /* ---- the backend table ----------------------------------------------- */
@@ -2143,6 +2377,12 @@ const struct store_backend store_backend_lmdb = {
 	.youth_audit = lmdb_youth_audit,
 	.youth_audit_unlink = lmdb_youth_audit_unlink,
 	.audit_get = lmdb_audit_get,
+	.youth_held = lmdb_youth_held,
+	.youth_move = lmdb_youth_move,
+	.youth_tables = LMDB_YOUTH_TABLES,
+	.youth_next = lmdb_youth_next,
+	.meta_get = lmdb_meta_get,
+	.meta_put = lmdb_meta_put,
 };
 
 /* ---- backup and compaction ------------------------------------------- */

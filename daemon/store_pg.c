@@ -110,6 +110,10 @@ enum pg_stmt {
 	Q_EXCLUSIVE, Q_DB_SIZE, Q_NOTIFY,
 	Q_IMPORT_ORG_FREE, Q_IMPORT_ORG, Q_IMPORT_ID, Q_IMPORT_OUTBOX,
 	Q_IMPORT_LINK,
+	Q_YOUTH_HELD, Q_YOUTH_MOVE,
+	Q_NEXT_SIGNALS, Q_NEXT_MATCHES, Q_NEXT_ARCHIVE, Q_NEXT_AUDIT,
+	Q_NEXT_OUTBOX,
+	Q_META_GET, Q_META_PUT, Q_META_DELETE,
 	Q_COUNT
 };
 
@@ -265,6 +269,48 @@ static const struct {
 	[Q_IMPORT_LINK] = { "import_link",
 	    "INSERT INTO youth_audit (p, seq) VALUES ($1::bytea, $2::int8) "
 	    "ON CONFLICT DO NOTHING" },
+	/* A key rotation: every row under a youth's pseudonym moves. */
+	[Q_YOUTH_HELD] = { "youth_held",
+	    "SELECT (EXISTS (SELECT 1 FROM signals WHERE p = $1::bytea) OR "
+	    "EXISTS (SELECT 1 FROM matches WHERE p = $1::bytea) OR "
+	    "EXISTS (SELECT 1 FROM archive WHERE p = $1::bytea) OR "
+	    "EXISTS (SELECT 1 FROM youth_audit WHERE p = $1::bytea) OR "
+	    "EXISTS (SELECT 1 FROM outbox WHERE p = $1::bytea))::int4" },
+	/* The old pseudonym's row in youths goes too: no row names it. */
+	[Q_YOUTH_MOVE] = { "youth_move",
+	    "WITH s AS (UPDATE signals SET p = $2::bytea WHERE p = $1::bytea "
+	    "RETURNING 1), m AS (UPDATE matches SET p = $2::bytea WHERE "
+	    "p = $1::bytea RETURNING 1), a AS (UPDATE archive SET "
+	    "p = $2::bytea WHERE p = $1::bytea RETURNING 1), l AS (UPDATE "
+	    "youth_audit SET p = $2::bytea WHERE p = $1::bytea RETURNING 1), "
+	    "o AS (UPDATE outbox SET p = $2::bytea WHERE p = $1::bytea "
+	    "RETURNING 1), y AS (DELETE FROM youths WHERE p = $1::bytea) "
+	    "SELECT ((SELECT count(*) FROM s) + (SELECT count(*) FROM m) + "
+	    "(SELECT count(*) FROM a) + (SELECT count(*) FROM l) + "
+	    "(SELECT count(*) FROM o))::int8" },
+	/* The rotation's scan, table by table in the order of pg_youth_next. */
+	[Q_NEXT_SIGNALS] = { "next_signals",
+	    "SELECT p FROM signals WHERE p > $1::bytea ORDER BY p "
+	    "LIMIT $2::int8" },
+	[Q_NEXT_MATCHES] = { "next_matches",
+	    "SELECT p FROM matches WHERE p > $1::bytea ORDER BY p "
+	    "LIMIT $2::int8" },
+	[Q_NEXT_ARCHIVE] = { "next_archive",
+	    "SELECT p FROM archive WHERE p > $1::bytea ORDER BY p "
+	    "LIMIT $2::int8" },
+	[Q_NEXT_AUDIT] = { "next_audit",
+	    "SELECT p FROM youth_audit WHERE p > $1::bytea ORDER BY p "
+	    "LIMIT $2::int8" },
+	[Q_NEXT_OUTBOX] = { "next_outbox",
+	    "SELECT p FROM outbox WHERE p IS NOT NULL AND p > $1::bytea "
+	    "ORDER BY p LIMIT $2::int8" },
+	[Q_META_GET] = { "meta_get",
+	    "SELECT value FROM meta WHERE key = $1::text" },
+	[Q_META_PUT] = { "meta_put",
+	    "INSERT INTO meta (key, value) VALUES ($1::text, $2::text) "
+	    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value" },
+	[Q_META_DELETE] = { "meta_delete",
+	    "DELETE FROM meta WHERE key = $1::text" },
 };
 
 /* ---- connections ------------------------------------------------------ */
@@ -322,6 +368,8 @@ struct pg_out {
 	uint8_t		 youth[PSEUDONYM_LEN];
 	int		 erased;	/* by an erasure later in the batch */
 	int		 erased_by_job;	/* by the current job */
+	int		 moved_by_job;	/* youth moved by the current job */
+	uint8_t		 job_youth[PSEUDONYM_LEN];	/* before that */
 };
 
 struct pg_sig {
@@ -1151,7 +1199,7 @@ pg_job_begin(struct store_txn *bt)
 	t->job_nlocked = t->nlocked;
 	t->job_nout = t->nout;
 	for (size_t i = 0; i < t->nout; i++)
-		t->out[i].erased_by_job = 0;
+		t->out[i].erased_by_job = t->out[i].moved_by_job = 0;
 	t->job_nnewsig = t->nnewsig;
 	for (size_t i = 0; i < t->nnewsig; i++) {
 		t->newsig[i].job_found = t->newsig[i].found;
@@ -1176,9 +1224,16 @@ job_forget(struct pg_txn *t)
 	t->nlocked = t->job_nlocked;
 	/* Its rows, its erasure of earlier rows, its counts of the day. */
 	out_drop(t, t->job_nout);
-	for (size_t i = 0; i < t->nout; i++)
-		if (t->out[i].erased_by_job)
-			t->out[i].erased = t->out[i].erased_by_job = 0;
+	for (size_t i = 0; i < t->nout; i++) {
+		struct pg_out *o = &t->out[i];
+
+		if (o->erased_by_job)
+			o->erased = o->erased_by_job = 0;
+		if (o->moved_by_job) {
+			memcpy(o->youth, o->job_youth, PSEUDONYM_LEN);
+			o->moved_by_job = 0;
+		}
+	}
 	t->nnewsig = t->job_nnewsig;
 	for (size_t i = 0; i < t->nnewsig; i++) {
 		t->newsig[i].found = t->newsig[i].job_found;
@@ -2266,6 +2321,149 @@ pg_archive_erase(struct store_txn *bt, const uint8_t *p,
 	PQclear(r);
 }
 
+/* ---- moving a youth (key rotation) ------------------------------------- */
+
+/* Whether one of the batch's rows not yet written is about youth p. */
+static int
+out_about(struct pg_txn *t, const uint8_t *p)
+{
+	for (size_t i = 0; i < t->nout; i++)
+		if (t->out[i].has_youth && !t->out[i].erased &&
+		    memcmp(t->out[i].youth, p, PSEUDONYM_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * In a write transaction the youth is locked first, so that what is
+ * found stays so until commit: no other writer registers a youth under a
+ * pseudonym a move has just found free.
+ */
+static int
+pg_youth_held(struct store_txn *bt, const uint8_t *p)
+{
+	struct pg_params pp = { 0 };
+	int64_t v = 0;
+
+	if (PT(bt)->write) {
+		youth_lock(PT(bt), p);
+		if (out_about(PT(bt), p))
+			return 1;
+	}
+	pg_one_int(PT(bt), Q_YOUTH_HELD, pp_bytes(&pp, p, PSEUDONYM_LEN), &v);
+	return v != 0;
+}
+
+/* One statement for the tables; the batch's unwritten rows here. */
+static size_t
+pg_youth_move(struct store_txn *bt, const uint8_t *from, const uint8_t *to)
+{
+	struct pg_txn *t = PT(bt);
+	struct pg_params pp = { 0 };
+	int64_t n = 0;
+
+	youth_lock(t, from);
+	youth_lock(t, to);
+	pp_bytes(pp_bytes(&pp, from, PSEUDONYM_LEN), to, PSEUDONYM_LEN);
+	pg_one_int(t, Q_YOUTH_MOVE, &pp, &n);
+	if (bt->err != 0)
+		return 0;
+	/* Both caches are read again: the rows changed their youth. */
+	for (size_t i = 0; i < t->nlocked; i++)
+		if (memcmp(t->locked[i].p, from, PSEUDONYM_LEN) == 0 ||
+		    memcmp(t->locked[i].p, to, PSEUDONYM_LEN) == 0)
+			youth_uncache(&t->locked[i]);
+	for (size_t i = 0; i < t->nout; i++) {
+		struct pg_out *o = &t->out[i];
+
+		if (!o->has_youth || o->erased ||
+		    memcmp(o->youth, from, PSEUDONYM_LEN) != 0)
+			continue;
+		if (!o->moved_by_job && t->sp == SP_OPEN) {
+			memcpy(o->job_youth, o->youth, PSEUDONYM_LEN);
+			o->moved_by_job = 1;
+		}
+		memcpy(o->youth, to, PSEUDONYM_LEN);
+		n++;
+	}
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/*
+ * A page of a table's youths, one row each of their rows: a youth with
+ * many rows (audit links) may take a page, and the next call goes on
+ * after it, so no call reads more than max rows.
+ */
+static int
+pg_youth_next(struct store_txn *bt, unsigned table, const uint8_t *after,
+    uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n, size_t *visited)
+{
+	static const enum pg_stmt next[] = { Q_NEXT_SIGNALS, Q_NEXT_MATCHES,
+	    Q_NEXT_ARCHIVE, Q_NEXT_AUDIT, Q_NEXT_OUTBOX };
+	struct pg_params pp = { 0 };
+	PGresult *r;
+	int rows;
+
+	*n = *visited = 0;
+	if (table >= sizeof(next) / sizeof(next[0]))
+		return 1;
+	pp_bytes(&pp, after ? after : (const uint8_t *)"", after ?
+	    PSEUDONYM_LEN : 0);
+	if ((r = pg_run(PT(bt), next[table], pp_i64(&pp, max))) == NULL)
+		return 0;
+	rows = PQntuples(r);
+	for (int i = 0; i < rows; i++) {
+		size_t len;
+		const uint8_t *p = pg_bytes(r, i, 0, &len);
+
+		if (len != PSEUDONYM_LEN) {
+			txn_fail(PT(bt), VIX_E_STORE);
+			break;
+		}
+		if (*n == 0 || memcmp(out[*n - 1], p, PSEUDONYM_LEN) != 0)
+			memcpy(out[(*n)++], p, PSEUDONYM_LEN);
+	}
+	*visited = (size_t)rows;
+	PQclear(r);
+	return (size_t)rows < max;
+}
+
+/* meta: the caller's values beside the schema version and the key id. */
+static int
+pg_meta_get(struct store_txn *bt, const char *key, char *buf, size_t len)
+{
+	struct pg_params pp = { 0 };
+	const uint8_t *b;
+	PGresult *r;
+	int found = 0;
+	size_t n;
+
+	if ((r = pg_run(PT(bt), Q_META_GET, pp_text(&pp, key))) == NULL)
+		return 0;
+	if (PQntuples(r) == 1) {
+		b = pg_bytes(r, 0, 0, &n);
+		found = n < len ? 1 : -1;
+		if (found == 1) {
+			memcpy(buf, b, n);
+			buf[n] = '\0';
+		}
+	}
+	PQclear(r);
+	return found;
+}
+
+static void
+pg_meta_put(struct store_txn *bt, const char *key, const char *value)
+{
+	struct pg_params pp = { 0 };
+
+	pp_text(&pp, key);
+	if (value == NULL)
+		pg_do(PT(bt), Q_META_DELETE, &pp);
+	else
+		pg_do(PT(bt), Q_META_PUT, pp_text(&pp, value));
+}
+
 /*
  * The daily count of an organisation in a write transaction: read once
  * (not locked: a row every writer of that organisation would wait on) and
@@ -3044,4 +3242,10 @@ const struct store_backend store_backend_postgresql = {
 	.youth_audit = pg_youth_audit,
 	.youth_audit_unlink = pg_youth_audit_unlink,
 	.audit_get = pg_audit_get,
+	.youth_held = pg_youth_held,
+	.youth_move = pg_youth_move,
+	.youth_tables = 5,
+	.youth_next = pg_youth_next,
+	.meta_get = pg_meta_get,
+	.meta_put = pg_meta_put,
 };
