@@ -379,7 +379,7 @@ json_roles(struct jsonw *w, unsigned roles)
 {
 	static const struct { unsigned bit; const char *name; } r[] = {
 		{ ROLE_REGISTER, "register" }, { ROLE_SUBSCRIBE, "subscribe" },
-		{ ROLE_ADMIN, "admin" },
+		{ ROLE_ADMIN, "admin" }, { ROLE_INDEX, "index" },
 	};
 
 	jsonw_key(w, "roles");

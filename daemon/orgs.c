@@ -112,6 +112,8 @@ orgs_parse_roles(const char *value, unsigned *roles, char *bad, size_t badlen)
 			*roles |= ROLE_SUBSCRIBE;
 		else if (strcmp(tok, "admin") == 0)
 			*roles |= ROLE_ADMIN;
+		else if (strcmp(tok, "index") == 0)
+			*roles |= ROLE_INDEX;
 		else {
 			snprintf(bad, badlen, "%s", tok);
 			return -1;
@@ -123,10 +125,11 @@ orgs_parse_roles(const char *value, unsigned *roles, char *bad, size_t badlen)
 const char *
 orgs_roles_string(unsigned roles, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s",
+	snprintf(buf, len, "%s%s%s%s%s",
 	    roles & ROLE_REGISTER ? "register," : "",
 	    roles & ROLE_SUBSCRIBE ? "subscribe," : "",
 	    roles & ROLE_ADMIN ? "admin," : "",
+	    roles & ROLE_INDEX ? "index," : "",
 	    roles == 0 ? "none" : "");
 	if (roles != 0 && strlen(buf) > 0)
 		buf[strlen(buf) - 1] = '\0';
@@ -268,12 +271,12 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 	} else if (strcmp(key, "roles") == 0) {
 		if (orgs_parse_roles(value, &g->roles, bad, sizeof(bad)) == -1) {
 			diag_add(x->d, path, line, "roles: unknown role '%s' "
-			    "(expected register, subscribe, admin)", bad);
+			    "(expected register, subscribe, admin, index)", bad);
 			return -1;
 		}
 		if (g->roles == 0) {
 			diag_add(x->d, path, line, "roles: at least one of "
-			    "register, subscribe, admin is required");
+			    "register, subscribe, admin, index is required");
 			return -1;
 		}
 	} else if (strcmp(key, "rank") == 0) {

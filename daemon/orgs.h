@@ -22,6 +22,8 @@ enum org_role {
 	ROLE_REGISTER	= 1 << 0,	/* may register and withdraw signals */
 	ROLE_SUBSCRIBE	= 1 << 1,	/* may receive notifications */
 	ROLE_ADMIN	= 1 << 2,	/* administrative requests */
+	ROLE_INDEX	= 1 << 3,	/* the index itself, to vix-keyd:
+					   rotation tokens */
 };
 
 struct org {

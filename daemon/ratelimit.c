@@ -86,12 +86,15 @@ ratelimit_bucket(struct ratelimit *rl, uint32_t sid)
 	return &v[sid];
 }
 
-/* Over the limit: how long until a request fits, and whether to say so. */
+/*
+ * Over the limit: how long until a request fits, and whether to say so.
+ * last is the arrival time its last unit would take.
+ */
 static void
 ratelimit_refuse(struct ratelimit *rl, struct rl_bucket *b, uint64_t now,
-    uint64_t tat, struct ratelimit_refusal *why)
+    uint64_t last, struct ratelimit_refusal *why)
 {
-	uint64_t ms = (tat - now - rl->tolerance + NS_PER_MS - 1) / NS_PER_MS;
+	uint64_t ms = (last - now - rl->tolerance + NS_PER_MS - 1) / NS_PER_MS;
 
 	why->rate = atomic_load(&rl->rate);
 	why->retry_ms = ms == 0 ? 1 : ms > UINT32_MAX ? UINT32_MAX :
@@ -105,8 +108,15 @@ int
 ratelimit_take(struct ratelimit *rl, uint32_t sid, uint64_t now,
     struct ratelimit_refusal *why)
 {
+	return ratelimit_take_n(rl, sid, 1, now, why);
+}
+
+int
+ratelimit_take_n(struct ratelimit *rl, uint32_t sid, unsigned n,
+    uint64_t now, struct ratelimit_refusal *why)
+{
 	struct rl_bucket *b;
-	uint64_t tat;
+	uint64_t tat, last;
 	int rc = 0;
 
 	if (atomic_load_explicit(&rl->rate, memory_order_relaxed) == 0)
@@ -119,11 +129,12 @@ ratelimit_take(struct ratelimit *rl, uint32_t sid, uint64_t now,
 	 */
 	if (rl->interval != 0 && (b = ratelimit_bucket(rl, sid)) != NULL) {
 		tat = b->tat > now ? b->tat : now;
-		if (tat - now > rl->tolerance) {
-			ratelimit_refuse(rl, b, now, tat, why);
+		last = tat + (uint64_t)(n > 0 ? n - 1 : 0) * rl->interval;
+		if (last - now > rl->tolerance) {
+			ratelimit_refuse(rl, b, now, last, why);
 			rc = -1;
 		} else
-			b->tat = tat + rl->interval;
+			b->tat = last + rl->interval;
 	}
 	pthread_mutex_unlock(&rl->lock);
 	return rc;

@@ -40,4 +40,12 @@ struct ratelimit_refusal {
 int	ratelimit_take(struct ratelimit *, uint32_t sid, uint64_t now_ns,
 	    struct ratelimit_refusal *why);
 
+/*
+ * The same for n units at once (vix-keyd counts evaluations, not
+ * requests): all of them are allowed or none. n above the burst is never
+ * allowed.
+ */
+int	ratelimit_take_n(struct ratelimit *, uint32_t sid, unsigned n,
+	    uint64_t now_ns, struct ratelimit_refusal *why);
+
 #endif

@@ -620,7 +620,7 @@ Test(orgs, missing_oin_name_roles)
 	    "oin = 00000000000000000002\n"
 	    "name = B\n"
 	    "roles =\n", 1,
-	    "8: roles: at least one of register, subscribe, admin is "
+	    "8: roles: at least one of register, subscribe, admin, index is "
 	    "required\n");
 	expect_errors(ORG_A
 	    "[org b]\n", 3,
