@@ -417,3 +417,48 @@ Test(store_pg, shared_rows_wait_only_for_a_commit, .timeout = 30)
 	PQclear(r);
 	store_close(st2);
 }
+
+/* ---- a key rotation leaves nothing of the old pseudonym ------------------ */
+
+/* Rows of table whose p is the pseudonym p. */
+static long
+rows_naming(const char *table, const uint8_t *p)
+{
+	char text[160];
+	PGresult *r;
+	long n;
+	int w;
+
+	w = snprintf(text, sizeof(text), "SELECT count(*) FROM %s WHERE "
+	    "p = '\\x", table);
+	for (size_t i = 0; i < PSEUDONYM_LEN; i++)
+		w += snprintf(text + w, sizeof(text) - (size_t)w, "%02x", p[i]);
+	snprintf(text + w, sizeof(text) - (size_t)w, "'::bytea");
+	r = sql(text);
+	n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+/* Every table with a youth's pseudonym in it (column p). */
+Test(store_pg, no_table_names_the_old_pseudonym)
+{
+	static const char *const tables[] = { "youths", "signals", "matches",
+	    "archive", "youth_audit", "outbox" };
+	uint8_t p[PSEUDONYM_LEN], q[PSEUDONYM_LEN];
+	size_t moved;
+
+	pseudonym(p, 1);
+	pseudonym(q, 2);
+	q[0] |= 1;
+	storefix_youth_everywhere(st, orgs, p, 1, T0);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		cr_assert_gt(rows_naming(tables[i], p), 0, "%s", tables[i]);
+	cr_assert_eq(storefix_move(st, p, q, &moved), 0);
+	cr_assert_gt(moved, 0);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		cr_assert_eq(rows_naming(tables[i], p), 0, "%s", tables[i]);
+		cr_assert_gt(rows_naming(tables[i], q), 0, "%s", tables[i]);
+	}
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
