@@ -2,9 +2,10 @@
  * The store's domain, once for every backend: register, withdraw,
  * involved, coordinate, ack, sweep, erase and the subject report (who
  * joins or leaves a match, who coordinates, archive or delete at expiry,
- * when and to whom a match escalates, which outbox rows may go). Who
- * hears what is in outbox.c, the audit chain in audit.c; the records are
- * kept by a backend (store_backend.h), such as the LMDB one.
+ * when and to whom a match escalates, which outbox rows may go), and
+ * moving a youth to a new pseudonym (a key rotation). Who hears what is
+ * in outbox.c, the audit chain in audit.c; the records are kept by a
+ * backend (store_backend.h), such as the LMDB one.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -882,6 +883,14 @@ import_count(void *arg, enum store_count c, uint64_t value)
 	return import_done(im);
 }
 
+static int
+import_meta(void *arg, const char *key, const char *value)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->meta_put(t, key, value);
+	return import_done(im);
+}
+
 static const struct store_sink import_sink = {
 	.key_id = import_key_id,
 	.org = import_org,
@@ -897,6 +906,7 @@ static const struct store_sink import_sink = {
 	.audit = import_audit,
 	.audit_link = import_audit_link,
 	.count = import_count,
+	.meta = import_meta,
 };
 
 /* Counts and verified audit records of s; 0 or -1 after adding to d. */
@@ -2023,12 +2033,6 @@ store_youth_cursor_parse(const char *text, struct store_youth_cursor *cur)
 
 /* ---- the caller's own small values ------------------------------------- */
 
-/*
- * The caller's names are kept as "x." . name, a prefix no key of a
- * backend's own begins with, so that no name reaches those.
- */
-#define META_PREFIX	"x."
-
 static int
 meta_key(const char *name, char *key, size_t len)
 {
@@ -2038,7 +2042,7 @@ meta_key(const char *name, char *key, size_t len)
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789.-_:") != n)
 		return VIX_E_INVALID;
-	snprintf(key, len, "%s%s", META_PREFIX, name);
+	snprintf(key, len, "%s%s", STORE_META_PREFIX, name);
 	return 0;
 }
 
@@ -2056,7 +2060,7 @@ meta_value_ok(const char *v)
 int
 store_meta_get(struct store_txn *t, const char *name, char *buf, size_t len)
 {
-	char key[sizeof(META_PREFIX) + STORE_META_NAME_MAX];
+	char key[sizeof(STORE_META_PREFIX) + STORE_META_NAME_MAX];
 	int found;
 
 	if (meta_key(name, key, sizeof(key)) != 0 || len == 0)
@@ -2085,7 +2089,7 @@ store_reader_meta_get(struct store_reader *r, const char *name, char *buf,
 int
 store_meta_put(struct store_txn *t, const char *name, const char *value)
 {
-	char key[sizeof(META_PREFIX) + STORE_META_NAME_MAX];
+	char key[sizeof(STORE_META_PREFIX) + STORE_META_NAME_MAX];
 
 	if (meta_key(name, key, sizeof(key)) != 0 ||
 	    (value != NULL && !meta_value_ok(value)))

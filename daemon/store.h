@@ -99,7 +99,7 @@ struct store_import_counts {
  * vixd, it is opened here) into dst, which must be empty: signals,
  * matches, archive, due items, outbox rows and their seqs, cursors, daily
  * counts, audit records with their hashes and links, organisation ids and
- * allocators. Then compare the counts and verify both audit trails, and
+ * allocators, the caller's meta values (store_meta_put). Then compare the counts and verify both audit trails, and
  * record the import (actor) in dst's. 0, or -1 after adding to d.
  */
 int		 store_import(struct store *dst, const struct store_options *src,
