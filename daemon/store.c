@@ -2013,22 +2013,35 @@ store_youth_cursor_text(const struct store_youth_cursor *cur, char *buf,
 		buf[2 * i < len ? 2 * i : len - 1] = '\0';
 }
 
+/* A lower-case hex digit's value, or -1. */
+static int
+hex_digit(char c)
+{
+	static const char digits[] = "0123456789abcdef";
+	const char *d = c != '\0' ? strchr(digits, c) : NULL;
+
+	return d != NULL ? (int)(d - digits) : -1;
+}
+
 int
 store_youth_cursor_parse(const char *text, struct store_youth_cursor *cur)
 {
-	uint8_t *b = (uint8_t *)cur;
-	unsigned v;
+	struct store_youth_cursor c;
+	uint8_t *b = (uint8_t *)&c;
 
-	if (strlen(text) != 2 * sizeof(*cur))
+	if (strlen(text) != 2 * sizeof(c))
 		return VIX_E_INVALID;
-	for (size_t i = 0; i < sizeof(*cur); i++) {
-		if (sscanf(text + 2 * i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdefABCDEF", text[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", text[2 * i + 1]))
+	for (size_t i = 0; i < sizeof(c); i++) {
+		int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
 			return VIX_E_INVALID;
-		b[i] = (uint8_t)v;
+		b[i] = (uint8_t)(hi << 4 | lo);
 	}
-	return cur->started > 1 || cur->done > 1 ? VIX_E_INVALID : 0;
+	if (c.started > 1 || c.done > 1)
+		return VIX_E_INVALID;
+	*cur = c;
+	return 0;
 }
 
 /* ---- the caller's own small values ------------------------------------- */

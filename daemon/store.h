@@ -574,7 +574,7 @@ int	store_youth_scan(struct store_txn *, struct store_youth_cursor *cur,
 #define STORE_YOUTH_CURSOR_TEXT	(2 * sizeof(struct store_youth_cursor) + 1)
 void	store_youth_cursor_text(const struct store_youth_cursor *, char *buf,
 	    size_t len);
-/* Back from that text: 0, or INVALID if it is not one. */
+/* Back from that text: 0, or INVALID (*cur unchanged) if it is not one. */
 int	store_youth_cursor_parse(const char *text, struct store_youth_cursor *);
 
 /* ---- the caller's own small values, kept with the data ------------------ */

@@ -2337,17 +2337,20 @@ out_about(struct pg_txn *t, const uint8_t *p)
 /*
  * In a write transaction the youth is locked first, so that what is
  * found stays so until commit: no other writer registers a youth under a
- * pseudonym a move has just found free.
+ * pseudonym a move has just found free. Its signals and match are then
+ * known without asking again.
  */
 static int
 pg_youth_held(struct store_txn *bt, const uint8_t *p)
 {
 	struct pg_params pp = { 0 };
+	struct pg_youth *y;
 	int64_t v = 0;
 
 	if (PT(bt)->write) {
-		youth_lock(PT(bt), p);
-		if (out_about(PT(bt), p))
+		if ((y = youth_get(PT(bt), p)) == NULL)
+			return 0;
+		if (y->nsigs > 0 || y->match != NULL || out_about(PT(bt), p))
 			return 1;
 	}
 	pg_one_int(PT(bt), Q_YOUTH_HELD, pp_bytes(&pp, p, PSEUDONYM_LEN), &v);

@@ -476,8 +476,9 @@ Test(rotate, a_scan_call_visits_a_bounded_number_of_youths)
 	} while (n == 0 && !cur.done);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(youth_of(found[0]), 0x200 + 1);
-	cr_assert_geq(calls, 40 / STORE_YOUTH_SCAN_VISITS, "%zu calls",
-	    calls);
+	/* 41 signals, one a visit: no call visited more than it may. */
+	cr_assert_geq(calls, (41 + STORE_YOUTH_SCAN_VISITS - 1) /
+	    STORE_YOUTH_SCAN_VISITS, "%zu calls", calls);
 	store_write_abort(t);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
