@@ -565,7 +565,8 @@ struct store_youth_cursor {
  * write batch stays short, and sets cur->done once every youth was
  * visited. A youth is visited once per table it has records in: moving it
  * the second time finds nothing. Youths moved meanwhile to the other
- * parity are not returned.
+ * parity are not returned. A backend may return pseudonyms it keeps
+ * without records (PostgreSQL's lock rows): their move deletes them.
  */
 int	store_youth_scan(struct store_txn *, struct store_youth_cursor *cur,
 	    int parity, uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n);

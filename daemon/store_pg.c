@@ -112,7 +112,7 @@ enum pg_stmt {
 	Q_IMPORT_LINK,
 	Q_YOUTH_HELD, Q_YOUTH_MOVE,
 	Q_NEXT_SIGNALS, Q_NEXT_MATCHES, Q_NEXT_ARCHIVE, Q_NEXT_AUDIT,
-	Q_NEXT_OUTBOX,
+	Q_NEXT_OUTBOX, Q_NEXT_YOUTHS,
 	Q_META_GET, Q_META_PUT, Q_META_DELETE,
 	Q_COUNT
 };
@@ -304,6 +304,9 @@ static const struct {
 	[Q_NEXT_OUTBOX] = { "next_outbox",
 	    "SELECT p FROM outbox WHERE p IS NOT NULL AND p > $1::bytea "
 	    "ORDER BY p LIMIT $2::int8" },
+	[Q_NEXT_YOUTHS] = { "next_youths",
+	    "SELECT p FROM youths WHERE p > $1::bytea ORDER BY p "
+	    "LIMIT $2::int8" },
 	[Q_META_GET] = { "meta_get",
 	    "SELECT value FROM meta WHERE key = $1::text" },
 	[Q_META_PUT] = { "meta_put",
@@ -2393,6 +2396,18 @@ pg_youth_move(struct store_txn *bt, const uint8_t *from, const uint8_t *to)
 }
 
 /*
+ * The rotation's tables: those of the records, then youths, whose rows a
+ * write transaction leaves for every youth it looked at (a lookup of one
+ * nobody registered too): the move of such a pseudonym finds nothing to
+ * move and deletes its row.
+ */
+static const enum pg_stmt pg_youth_tables[] = { Q_NEXT_SIGNALS,
+    Q_NEXT_MATCHES, Q_NEXT_ARCHIVE, Q_NEXT_AUDIT, Q_NEXT_OUTBOX,
+    Q_NEXT_YOUTHS };
+
+#define PG_YOUTH_TABLES	(sizeof(pg_youth_tables) / sizeof(pg_youth_tables[0]))
+
+/*
  * A page of a table's youths, one row each of their rows: a youth with
  * many rows (audit links) may take a page, and the next call goes on
  * after it, so no call reads more than max rows.
@@ -2401,18 +2416,17 @@ static int
 pg_youth_next(struct store_txn *bt, unsigned table, const uint8_t *after,
     uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n, size_t *visited)
 {
-	static const enum pg_stmt next[] = { Q_NEXT_SIGNALS, Q_NEXT_MATCHES,
-	    Q_NEXT_ARCHIVE, Q_NEXT_AUDIT, Q_NEXT_OUTBOX };
 	struct pg_params pp = { 0 };
 	PGresult *r;
 	int rows;
 
 	*n = *visited = 0;
-	if (table >= sizeof(next) / sizeof(next[0]))
+	if (table >= PG_YOUTH_TABLES)
 		return 1;
 	pp_bytes(&pp, after ? after : (const uint8_t *)"", after ?
 	    PSEUDONYM_LEN : 0);
-	if ((r = pg_run(PT(bt), next[table], pp_i64(&pp, max))) == NULL)
+	if ((r = pg_run(PT(bt), pg_youth_tables[table], pp_i64(&pp,
+	    max))) == NULL)
 		return 0;
 	rows = PQntuples(r);
 	for (int i = 0; i < rows; i++) {
@@ -3247,7 +3261,7 @@ const struct store_backend store_backend_postgresql = {
 	.audit_get = pg_audit_get,
 	.youth_held = pg_youth_held,
 	.youth_move = pg_youth_move,
-	.youth_tables = 5,
+	.youth_tables = PG_YOUTH_TABLES,
 	.youth_next = pg_youth_next,
 	.meta_get = pg_meta_get,
 	.meta_put = pg_meta_put,
