@@ -49,8 +49,8 @@ rotated(uint8_t *p, unsigned youth)
 		p[i] ^= 0x5A;
 }
 
-static uint64_t
-reg(const struct org *o, unsigned youth, int64_t now, int *refreshed)
+static void
+reg(const struct org *o, unsigned youth, int64_t now)
 {
 	struct store_register_in in;
 	struct store_register_out out;
@@ -58,9 +58,6 @@ reg(const struct org *o, unsigned youth, int64_t now, int *refreshed)
 	storefix_reg_in(&in, orgs, o, FILL, youth, now);
 	cr_assert_eq(storefix_register(st, &in, &out), 0);
 	store_view_free(&out.view);
-	if (refreshed != NULL)
-		*refreshed = out.refreshed;
-	return out.signal_id;
 }
 
 /* Register youth under pseudonym p (a rotated one, say). */
@@ -210,26 +207,26 @@ populate(void)
 	struct store_view v;
 	uint8_t p[PSEUDONYM_LEN];
 
-	reg(wijk, 1, T0 + 1, NULL);
-	reg(jz, 1, T0 + 2, NULL);
+	reg(wijk, 1, T0 + 1);
+	reg(jz, 1, T0 + 2);
 	pseudonym(p, 1);
 	cr_assert_eq(involved_p(jz, p, &v), 0);
 	store_view_free(&v);
-	reg(wijk, 2, T0 + 3, NULL);
-	reg(jz, 2, T0 + 4, NULL);
-	reg(vt, 2, T0 + 5, NULL);
+	reg(wijk, 2, T0 + 3);
+	reg(jz, 2, T0 + 4);
+	reg(vt, 2, T0 + 5);
 	pseudonym(p, 2);
 	cr_assert_eq(withdraw_p(vt, p, RISK_RESOLVED, T0 + 6), 0);
-	reg(wijk, 3, T0 + 7, NULL);
-	reg(jz, 4, T0 + 8, NULL);
+	reg(wijk, 3, T0 + 7);
+	reg(jz, 4, T0 + 8);
 	pseudonym(p, 4);
 	cr_assert_eq(withdraw_p(jz, p, RISK_RESOLVED, T0 + 9), 0);
-	reg(ggd, 5, T0 + 10, NULL);
-	reg(wijk, 5, T0 + 11, NULL);
+	reg(ggd, 5, T0 + 10);
+	reg(wijk, 5, T0 + 11);
 	pseudonym(p, 5);
 	cr_assert_eq(withdraw_p(ggd, p, UNJUSTIFIED, T0 + 12), 0);
-	reg(vt, 6, T0 + 13, NULL);
-	reg(ggd, 6, T0 + 14, NULL);
+	reg(vt, 6, T0 + 13);
+	reg(ggd, 6, T0 + 14);
 }
 
 /* The pseudonym p is one of this file's youths: which (0: none). */
@@ -466,7 +463,7 @@ Test(rotate, a_scan_call_visits_a_bounded_number_of_youths)
 		rotated(p, y);
 		reg_as(wijk, p, y, T0 + y, &refreshed);
 	}
-	reg(wijk, 0x200 + 1, T0 + 100, NULL);
+	reg(wijk, 0x200 + 1, T0 + 100);
 	t = storefix_begin(st);
 	memset(&cur, 0, sizeof(cur));
 	/* One youth asked: at most 16 visited per call, so several calls. */

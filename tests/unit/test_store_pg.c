@@ -502,3 +502,54 @@ Test(store_pg, the_rotation_takes_the_lock_rows_of_erased_youths_too)
 	cr_assert_eq(rows_naming("youths", p), 0);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
+
+struct mover {
+	int		 err;
+	size_t		 moved;
+	atomic_int	 done;
+};
+
+/* The second vixd moves youth 1 onto youth 2's pseudonym. */
+static void *
+mover_main(void *arg)
+{
+	struct mover *m = arg;
+	uint8_t from[PSEUDONYM_LEN], to[PSEUDONYM_LEN];
+
+	pseudonym(from, 1);
+	pseudonym(to, 2);
+	m->err = storefix_move(st2, from, to, &m->moved);
+	atomic_store(&m->done, 1);
+	return NULL;
+}
+
+/*
+ * A move waits for the lock of the pseudonym it moves to: a registration
+ * under it that another vixd has not committed yet is seen, and the move
+ * refused, instead of two youths ending up under one pseudonym.
+ */
+Test(store_pg, a_move_waits_for_a_registration_under_its_target)
+{
+	struct store_register_out out;
+	struct mover mv = { .done = 0 };
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_txn *t;
+	pthread_t tid;
+
+	must_register_pg(wijk, 1, T0);
+	open_second();
+	t = storefix_begin(st);
+	reg_job(t, jz, 2, T0 + 1, &out);
+	cr_assert_eq(pthread_create(&tid, NULL, mover_main, &mv), 0);
+	usleep(300 * 1000);
+	cr_assert_eq(atomic_load(&mv.done), 0, "the move did not wait for "
+	    "the target's lock");
+	storefix_commit(t);
+	pthread_join(tid, NULL);
+	cr_assert_eq(mv.err, VIX_E_PRECONDITION);
+	cr_assert_eq(mv.moved, 0);
+	pseudonym(p, 1);
+	cr_assert_eq(store_reader_youth_known(rd, p), 1);
+	store_close(st2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
