@@ -2000,6 +2000,10 @@ store_youth_scan(struct store_txn *t, struct store_youth_cursor *cur,
 	return store_txn_error(t);
 }
 
+/* Kept as bytes between batches: the same on every machine. */
+_Static_assert(sizeof(struct store_youth_cursor) == 3 + PSEUDONYM_LEN,
+    "store_youth_cursor has padding");
+
 void
 store_youth_cursor_text(const struct store_youth_cursor *cur, char *buf,
     size_t len)
