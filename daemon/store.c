@@ -1913,7 +1913,7 @@ store_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to,
     size_t *moved)
 {
 	size_t n = 0;
-	int held;
+	int held, taken;
 
 	if (moved != NULL)
 		*moved = 0;
@@ -1926,9 +1926,9 @@ store_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to,
 	 */
 	if ((held = store_youth_known(t, from)) < 0)
 		return held;
-	if (held && (held = store_youth_known(t, to)) != 0)
-		return held < 0 ? held : VIX_E_PRECONDITION;
-	n = store_txn_backend(t)->youth_move(t, from, to);
+	if (held && (taken = store_youth_known(t, to)) != 0)
+		return taken < 0 ? taken : VIX_E_PRECONDITION;
+	n = store_txn_backend(t)->youth_move(t, from, held ? to : NULL);
 	if (store_txn_error(t))
 		return store_txn_error(t);
 	if (moved != NULL)

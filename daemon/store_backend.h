@@ -360,7 +360,8 @@ struct store_backend {
 	 * whether any record is kept under p (1, or 0). youth_move: every
 	 * record under from is under to, and so are the indexes that name
 	 * the youth (the caller made sure that to holds nothing); returns
-	 * how many records moved.
+	 * how many records moved. to NULL: from holds no record, and what
+	 * still names it (a lock row) goes.
 	 */
 	int	(*youth_held)(struct store_txn *, const uint8_t *p);
 	size_t	(*youth_move)(struct store_txn *, const uint8_t *from,

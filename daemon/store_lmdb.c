@@ -1973,6 +1973,8 @@ lmdb_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to)
 	    move_fix_match, move_fix_archived, NULL, move_fix_outbox };
 	size_t moved = 0;
 
+	if (to == NULL)
+		return 0;	/* nothing names a youth without records */
 	for (unsigned i = 0; i < LMDB_YOUTH_TABLES && t->err == 0; i++)
 		moved += move_prefixed(t, youth_db(t->s, i), from, to,
 		    fixes[i]);

@@ -110,7 +110,7 @@ enum pg_stmt {
 	Q_EXCLUSIVE, Q_DB_SIZE, Q_NOTIFY,
 	Q_IMPORT_ORG_FREE, Q_IMPORT_ORG, Q_IMPORT_ID, Q_IMPORT_OUTBOX,
 	Q_IMPORT_LINK,
-	Q_YOUTH_HELD, Q_YOUTH_MOVE,
+	Q_YOUTH_HELD, Q_YOUTH_MOVE, Q_YOUTH_FORGET,
 	Q_NEXT_SIGNALS, Q_NEXT_MATCHES, Q_NEXT_ARCHIVE, Q_NEXT_AUDIT,
 	Q_NEXT_OUTBOX, Q_NEXT_YOUTHS,
 	Q_META_GET, Q_META_PUT, Q_META_DELETE,
@@ -288,6 +288,8 @@ static const struct {
 	    "SELECT ((SELECT count(*) FROM s) + (SELECT count(*) FROM m) + "
 	    "(SELECT count(*) FROM a) + (SELECT count(*) FROM l) + "
 	    "(SELECT count(*) FROM o))::int8" },
+	[Q_YOUTH_FORGET] = { "youth_forget",
+	    "DELETE FROM youths WHERE p = $1::bytea" },
 	/* The rotation's scan, table by table in the order of pg_youth_next. */
 	[Q_NEXT_SIGNALS] = { "next_signals",
 	    "SELECT p FROM signals WHERE p > $1::bytea ORDER BY p "
@@ -2360,7 +2362,11 @@ pg_youth_held(struct store_txn *bt, const uint8_t *p)
 	return v != 0;
 }
 
-/* One statement for the tables; the batch's unwritten rows here. */
+/*
+ * One statement for the tables; the batch's unwritten rows here. A youth
+ * without records keeps only its lock row, which goes (to NULL): no lock
+ * row is taken for its new pseudonym.
+ */
 static size_t
 pg_youth_move(struct store_txn *bt, const uint8_t *from, const uint8_t *to)
 {
@@ -2369,6 +2375,10 @@ pg_youth_move(struct store_txn *bt, const uint8_t *from, const uint8_t *to)
 	int64_t n = 0;
 
 	youth_lock(t, from);
+	if (to == NULL) {
+		pg_do(t, Q_YOUTH_FORGET, pp_bytes(&pp, from, PSEUDONYM_LEN));
+		return 0;
+	}
 	youth_lock(t, to);
 	pp_bytes(pp_bytes(&pp, from, PSEUDONYM_LEN), to, PSEUDONYM_LEN);
 	pg_one_int(t, Q_YOUTH_MOVE, &pp, &n);

@@ -500,6 +500,9 @@ Test(store_pg, the_rotation_takes_the_lock_rows_of_erased_youths_too)
 	storefix_commit(t);
 	cr_assert_eq(total, 1);
 	cr_assert_eq(rows_naming("youths", p), 0);
+	p[0] |= 1;
+	cr_assert_eq(rows_naming("youths", p), 0, "an erased youth's new "
+	    "pseudonym got a lock row");
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
