@@ -448,6 +448,46 @@ Test(rotate, a_second_scan_finds_no_youth_of_the_old_parity)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/*
+ * Not moving what it finds, a scan resumed from its cursor (kept as text
+ * between calls) goes on after it: each youth once per table, in order.
+ */
+Test(rotate, a_scan_goes_on_from_its_cursor)
+{
+	uint8_t found[BATCH][PSEUDONYM_LEN];
+	char text[STORE_YOUTH_CURSOR_TEXT];
+	struct store_youth_cursor cur;
+	unsigned seq[64], times[NYOUTHS + 1] = { 0 };
+	size_t n, nseq = 0;
+	struct store_txn *t;
+
+	for (unsigned y = 1; y <= NYOUTHS; y++)
+		reg(wijk, y, T0 + y);
+	memset(&cur, 0, sizeof(cur));
+	t = storefix_begin(st);
+	while (!cur.done) {
+		store_youth_cursor_text(&cur, text, sizeof(text));
+		memset(&cur, 0xEE, sizeof(cur));
+		cr_assert_eq(store_youth_cursor_parse(text, &cur), 0);
+		cr_assert_eq(store_youth_scan(t, &cur, 0, found, BATCH, &n), 0);
+		for (size_t i = 0; i < n; i++) {
+			cr_assert_lt(nseq, 64);
+			seq[nseq] = youth_of(found[i]);
+			cr_assert(seq[nseq] >= 1 && seq[nseq] <= NYOUTHS);
+			times[seq[nseq++]]++;
+		}
+	}
+	store_write_abort(t);
+	/* Signals first, in pseudonym order, then the next table. */
+	cr_assert_geq(nseq, 2 * NYOUTHS);
+	for (size_t i = 0; i < 2 * NYOUTHS; i++)
+		cr_assert_eq(seq[i], i % NYOUTHS + 1, "found %u at %zu",
+		    seq[i], i);
+	for (unsigned y = 2; y <= NYOUTHS; y++)
+		cr_assert_eq(times[y], times[1], "youth %u", y);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(rotate, a_scan_call_visits_a_bounded_number_of_youths)
 {
 	uint8_t found[1][PSEUDONYM_LEN];
