@@ -2,9 +2,10 @@
  * The store's domain, once for every backend: register, withdraw,
  * involved, coordinate, ack, sweep, erase and the subject report (who
  * joins or leaves a match, who coordinates, archive or delete at expiry,
- * when and to whom a match escalates, which outbox rows may go). Who
- * hears what is in outbox.c, the audit chain in audit.c; the records are
- * kept by a backend (store_backend.h), such as the LMDB one.
+ * when and to whom a match escalates, which outbox rows may go), and
+ * moving a youth to a new pseudonym (a key rotation). Who hears what is
+ * in outbox.c, the audit chain in audit.c; the records are kept by a
+ * backend (store_backend.h), such as the LMDB one.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -882,6 +883,14 @@ import_count(void *arg, enum store_count c, uint64_t value)
 	return import_done(im);
 }
 
+static int
+import_meta(void *arg, const char *key, const char *value)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->meta_put(t, key, value);
+	return import_done(im);
+}
+
 static const struct store_sink import_sink = {
 	.key_id = import_key_id,
 	.org = import_org,
@@ -897,6 +906,7 @@ static const struct store_sink import_sink = {
 	.audit = import_audit,
 	.audit_link = import_audit_link,
 	.count = import_count,
+	.meta = import_meta,
 };
 
 /* Counts and verified audit records of s; 0 or -1 after adding to d. */
@@ -1903,7 +1913,7 @@ store_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to,
     size_t *moved)
 {
 	size_t n = 0;
-	int held;
+	int held, taken;
 
 	if (moved != NULL)
 		*moved = 0;
@@ -1916,9 +1926,9 @@ store_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to,
 	 */
 	if ((held = store_youth_known(t, from)) < 0)
 		return held;
-	if (held && (held = store_youth_known(t, to)) != 0)
-		return held < 0 ? held : VIX_E_PRECONDITION;
-	n = store_txn_backend(t)->youth_move(t, from, to);
+	if (held && (taken = store_youth_known(t, to)) != 0)
+		return taken < 0 ? taken : VIX_E_PRECONDITION;
+	n = store_txn_backend(t)->youth_move(t, from, held ? to : NULL);
 	if (store_txn_error(t))
 		return store_txn_error(t);
 	if (moved != NULL)
@@ -1990,6 +2000,10 @@ store_youth_scan(struct store_txn *t, struct store_youth_cursor *cur,
 	return store_txn_error(t);
 }
 
+/* Kept as bytes between batches: the same on every machine. */
+_Static_assert(sizeof(struct store_youth_cursor) == 3 + PSEUDONYM_LEN,
+    "store_youth_cursor has padding");
+
 void
 store_youth_cursor_text(const struct store_youth_cursor *cur, char *buf,
     size_t len)
@@ -2003,31 +2017,38 @@ store_youth_cursor_text(const struct store_youth_cursor *cur, char *buf,
 		buf[2 * i < len ? 2 * i : len - 1] = '\0';
 }
 
+/* A lower-case hex digit's value, or -1. */
+static int
+hex_digit(char c)
+{
+	static const char digits[] = "0123456789abcdef";
+	const char *d = c != '\0' ? strchr(digits, c) : NULL;
+
+	return d != NULL ? (int)(d - digits) : -1;
+}
+
 int
 store_youth_cursor_parse(const char *text, struct store_youth_cursor *cur)
 {
-	uint8_t *b = (uint8_t *)cur;
-	unsigned v;
+	struct store_youth_cursor c;
+	uint8_t *b = (uint8_t *)&c;
 
-	if (strlen(text) != 2 * sizeof(*cur))
+	if (strlen(text) != 2 * sizeof(c))
 		return VIX_E_INVALID;
-	for (size_t i = 0; i < sizeof(*cur); i++) {
-		if (sscanf(text + 2 * i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdefABCDEF", text[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", text[2 * i + 1]))
+	for (size_t i = 0; i < sizeof(c); i++) {
+		int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
 			return VIX_E_INVALID;
-		b[i] = (uint8_t)v;
+		b[i] = (uint8_t)(hi << 4 | lo);
 	}
-	return cur->started > 1 || cur->done > 1 ? VIX_E_INVALID : 0;
+	if (c.started > 1 || c.done > 1)
+		return VIX_E_INVALID;
+	*cur = c;
+	return 0;
 }
 
 /* ---- the caller's own small values ------------------------------------- */
-
-/*
- * The caller's names are kept as "x." . name, a prefix no key of a
- * backend's own begins with, so that no name reaches those.
- */
-#define META_PREFIX	"x."
 
 static int
 meta_key(const char *name, char *key, size_t len)
@@ -2038,7 +2059,7 @@ meta_key(const char *name, char *key, size_t len)
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789.-_:") != n)
 		return VIX_E_INVALID;
-	snprintf(key, len, "%s%s", META_PREFIX, name);
+	snprintf(key, len, "%s%s", STORE_META_PREFIX, name);
 	return 0;
 }
 
@@ -2056,7 +2077,7 @@ meta_value_ok(const char *v)
 int
 store_meta_get(struct store_txn *t, const char *name, char *buf, size_t len)
 {
-	char key[sizeof(META_PREFIX) + STORE_META_NAME_MAX];
+	char key[sizeof(STORE_META_PREFIX) + STORE_META_NAME_MAX];
 	int found;
 
 	if (meta_key(name, key, sizeof(key)) != 0 || len == 0)
@@ -2085,7 +2106,7 @@ store_reader_meta_get(struct store_reader *r, const char *name, char *buf,
 int
 store_meta_put(struct store_txn *t, const char *name, const char *value)
 {
-	char key[sizeof(META_PREFIX) + STORE_META_NAME_MAX];
+	char key[sizeof(STORE_META_PREFIX) + STORE_META_NAME_MAX];
 
 	if (meta_key(name, key, sizeof(key)) != 0 ||
 	    (value != NULL && !meta_value_ok(value)))

@@ -99,7 +99,7 @@ struct store_import_counts {
  * vixd, it is opened here) into dst, which must be empty: signals,
  * matches, archive, due items, outbox rows and their seqs, cursors, daily
  * counts, audit records with their hashes and links, organisation ids and
- * allocators. Then compare the counts and verify both audit trails, and
+ * allocators, the caller's meta values (store_meta_put). Then compare the counts and verify both audit trails, and
  * record the import (actor) in dst's. 0, or -1 after adding to d.
  */
 int		 store_import(struct store *dst, const struct store_options *src,
@@ -565,7 +565,8 @@ struct store_youth_cursor {
  * write batch stays short, and sets cur->done once every youth was
  * visited. A youth is visited once per table it has records in: moving it
  * the second time finds nothing. Youths moved meanwhile to the other
- * parity are not returned.
+ * parity are not returned. A backend may return pseudonyms it keeps
+ * without records (PostgreSQL's lock rows): their move deletes them.
  */
 int	store_youth_scan(struct store_txn *, struct store_youth_cursor *cur,
 	    int parity, uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n);
@@ -574,7 +575,7 @@ int	store_youth_scan(struct store_txn *, struct store_youth_cursor *cur,
 #define STORE_YOUTH_CURSOR_TEXT	(2 * sizeof(struct store_youth_cursor) + 1)
 void	store_youth_cursor_text(const struct store_youth_cursor *, char *buf,
 	    size_t len);
-/* Back from that text: 0, or INVALID if it is not one. */
+/* Back from that text: 0, or INVALID (*cur unchanged) if it is not one. */
 int	store_youth_cursor_parse(const char *text, struct store_youth_cursor *);
 
 /* ---- the caller's own small values, kept with the data ------------------ */

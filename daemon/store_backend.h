@@ -103,7 +103,15 @@ struct store_sink {
 		    const uint8_t *hash);
 	int	(*audit_link)(void *, const uint8_t *youth, uint64_t seq);
 	int	(*count)(void *, enum store_count, uint64_t value);
+	/* A caller's meta value (store_meta_put), key with its prefix. */
+	int	(*meta)(void *, const char *key, const char *value);
 };
+
+/*
+ * The prefix of the caller's meta keys (store_meta_put): no key of a
+ * backend's own begins with it, so that no name reaches those.
+ */
+#define STORE_META_PREFIX	"x."
 
 struct store_backend {
 	const char	*name;		/* as in store_options.backend */
@@ -352,7 +360,8 @@ struct store_backend {
 	 * whether any record is kept under p (1, or 0). youth_move: every
 	 * record under from is under to, and so are the indexes that name
 	 * the youth (the caller made sure that to holds nothing); returns
-	 * how many records moved.
+	 * how many records moved. to NULL: from holds no record, and what
+	 * still names it (a lock row) goes.
 	 */
 	int	(*youth_held)(struct store_txn *, const uint8_t *p);
 	size_t	(*youth_move)(struct store_txn *, const uint8_t *from,

@@ -1973,6 +1973,8 @@ lmdb_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to)
 	    move_fix_match, move_fix_archived, NULL, move_fix_outbox };
 	size_t moved = 0;
 
+	if (to == NULL)
+		return 0;	/* nothing names a youth without records */
 	for (unsigned i = 0; i < LMDB_YOUTH_TABLES && t->err == 0; i++)
 		moved += move_prefixed(t, youth_db(t->s, i), from, to,
 		    fixes[i]);
@@ -2097,7 +2099,27 @@ key_is(const MDB_val *k, const char *prefix, size_t rest)
 	return k->mv_size == n + rest && memcmp(k->mv_data, prefix, n) == 0;
 }
 
-/* meta: the key id, organisations, allocators, outbox seqs, counts, caps. */
+/* A caller's value (store_meta_put), as text. */
+static int
+export_caller_meta(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	char key[KEY_MAX + 1], value[STORE_META_VALUE_MAX + 1];
+
+	if (k->mv_size > KEY_MAX || v->mv_size > STORE_META_VALUE_MAX) {
+		log_warnx("export: a meta value is longer than a caller's");
+		return VIX_E_STORE;
+	}
+	memcpy(key, k->mv_data, k->mv_size);
+	key[k->mv_size] = '\0';
+	memcpy(value, v->mv_data, v->mv_size);
+	value[v->mv_size] = '\0';
+	return w->sink->meta(w->arg, key, value);
+}
+
+/*
+ * meta: the key id, organisations, allocators, outbox seqs, counts, caps,
+ * the caller's values.
+ */
 static int
 export_meta(struct walk *w, MDB_val *k, MDB_val *v)
 {
@@ -2128,6 +2150,9 @@ export_meta(struct walk *w, MDB_val *k, MDB_val *v)
 	if (key_is(k, "newsig:", 4) && v->mv_size == 16)
 		return sk->new_signals(w->arg, get_u32(kb + 7), get_u64(vb),
 		    get_u64(vb + 8));
+	if (k->mv_size > strlen(STORE_META_PREFIX) && memcmp(kb,
+	    STORE_META_PREFIX, strlen(STORE_META_PREFIX)) == 0)
+		return export_caller_meta(w, k, v);
 	return 0;	/* the schema version: the target has its own */
 }
 

@@ -110,9 +110,9 @@ enum pg_stmt {
 	Q_EXCLUSIVE, Q_DB_SIZE, Q_NOTIFY,
 	Q_IMPORT_ORG_FREE, Q_IMPORT_ORG, Q_IMPORT_ID, Q_IMPORT_OUTBOX,
 	Q_IMPORT_LINK,
-	Q_YOUTH_HELD, Q_YOUTH_MOVE,
+	Q_YOUTH_HELD, Q_YOUTH_MOVE, Q_YOUTH_FORGET,
 	Q_NEXT_SIGNALS, Q_NEXT_MATCHES, Q_NEXT_ARCHIVE, Q_NEXT_AUDIT,
-	Q_NEXT_OUTBOX,
+	Q_NEXT_OUTBOX, Q_NEXT_YOUTHS,
 	Q_META_GET, Q_META_PUT, Q_META_DELETE,
 	Q_COUNT
 };
@@ -288,6 +288,8 @@ static const struct {
 	    "SELECT ((SELECT count(*) FROM s) + (SELECT count(*) FROM m) + "
 	    "(SELECT count(*) FROM a) + (SELECT count(*) FROM l) + "
 	    "(SELECT count(*) FROM o))::int8" },
+	[Q_YOUTH_FORGET] = { "youth_forget",
+	    "DELETE FROM youths WHERE p = $1::bytea" },
 	/* The rotation's scan, table by table in the order of pg_youth_next. */
 	[Q_NEXT_SIGNALS] = { "next_signals",
 	    "SELECT p FROM signals WHERE p > $1::bytea ORDER BY p "
@@ -304,6 +306,9 @@ static const struct {
 	[Q_NEXT_OUTBOX] = { "next_outbox",
 	    "SELECT p FROM outbox WHERE p IS NOT NULL AND p > $1::bytea "
 	    "ORDER BY p LIMIT $2::int8" },
+	[Q_NEXT_YOUTHS] = { "next_youths",
+	    "SELECT p FROM youths WHERE p > $1::bytea ORDER BY p "
+	    "LIMIT $2::int8" },
 	[Q_META_GET] = { "meta_get",
 	    "SELECT value FROM meta WHERE key = $1::text" },
 	[Q_META_PUT] = { "meta_put",
@@ -2337,24 +2342,31 @@ out_about(struct pg_txn *t, const uint8_t *p)
 /*
  * In a write transaction the youth is locked first, so that what is
  * found stays so until commit: no other writer registers a youth under a
- * pseudonym a move has just found free.
+ * pseudonym a move has just found free. Its signals and match are then
+ * known without asking again.
  */
 static int
 pg_youth_held(struct store_txn *bt, const uint8_t *p)
 {
 	struct pg_params pp = { 0 };
+	struct pg_youth *y;
 	int64_t v = 0;
 
 	if (PT(bt)->write) {
-		youth_lock(PT(bt), p);
-		if (out_about(PT(bt), p))
+		if ((y = youth_get(PT(bt), p)) == NULL)
+			return 0;
+		if (y->nsigs > 0 || y->match != NULL || out_about(PT(bt), p))
 			return 1;
 	}
 	pg_one_int(PT(bt), Q_YOUTH_HELD, pp_bytes(&pp, p, PSEUDONYM_LEN), &v);
 	return v != 0;
 }
 
-/* One statement for the tables; the batch's unwritten rows here. */
+/*
+ * One statement for the tables; the batch's unwritten rows here. A youth
+ * without records keeps only its lock row, which goes (to NULL): no lock
+ * row is taken for its new pseudonym.
+ */
 static size_t
 pg_youth_move(struct store_txn *bt, const uint8_t *from, const uint8_t *to)
 {
@@ -2363,6 +2375,10 @@ pg_youth_move(struct store_txn *bt, const uint8_t *from, const uint8_t *to)
 	int64_t n = 0;
 
 	youth_lock(t, from);
+	if (to == NULL) {
+		pg_do(t, Q_YOUTH_FORGET, pp_bytes(&pp, from, PSEUDONYM_LEN));
+		return 0;
+	}
 	youth_lock(t, to);
 	pp_bytes(pp_bytes(&pp, from, PSEUDONYM_LEN), to, PSEUDONYM_LEN);
 	pg_one_int(t, Q_YOUTH_MOVE, &pp, &n);
@@ -2390,6 +2406,18 @@ pg_youth_move(struct store_txn *bt, const uint8_t *from, const uint8_t *to)
 }
 
 /*
+ * The rotation's tables: those of the records, then youths, whose rows a
+ * write transaction leaves for every youth it looked at (a lookup of one
+ * nobody registered too): the move of such a pseudonym finds nothing to
+ * move and deletes its row.
+ */
+static const enum pg_stmt pg_youth_tables[] = { Q_NEXT_SIGNALS,
+    Q_NEXT_MATCHES, Q_NEXT_ARCHIVE, Q_NEXT_AUDIT, Q_NEXT_OUTBOX,
+    Q_NEXT_YOUTHS };
+
+#define PG_YOUTH_TABLES	(sizeof(pg_youth_tables) / sizeof(pg_youth_tables[0]))
+
+/*
  * A page of a table's youths, one row each of their rows: a youth with
  * many rows (audit links) may take a page, and the next call goes on
  * after it, so no call reads more than max rows.
@@ -2398,18 +2426,17 @@ static int
 pg_youth_next(struct store_txn *bt, unsigned table, const uint8_t *after,
     uint8_t (*out)[PSEUDONYM_LEN], size_t max, size_t *n, size_t *visited)
 {
-	static const enum pg_stmt next[] = { Q_NEXT_SIGNALS, Q_NEXT_MATCHES,
-	    Q_NEXT_ARCHIVE, Q_NEXT_AUDIT, Q_NEXT_OUTBOX };
 	struct pg_params pp = { 0 };
 	PGresult *r;
 	int rows;
 
 	*n = *visited = 0;
-	if (table >= sizeof(next) / sizeof(next[0]))
+	if (table >= PG_YOUTH_TABLES)
 		return 1;
 	pp_bytes(&pp, after ? after : (const uint8_t *)"", after ?
 	    PSEUDONYM_LEN : 0);
-	if ((r = pg_run(PT(bt), next[table], pp_i64(&pp, max))) == NULL)
+	if ((r = pg_run(PT(bt), pg_youth_tables[table], pp_i64(&pp,
+	    max))) == NULL)
 		return 0;
 	rows = PQntuples(r);
 	for (int i = 0; i < rows; i++) {
@@ -3244,7 +3271,7 @@ const struct store_backend store_backend_postgresql = {
 	.audit_get = pg_audit_get,
 	.youth_held = pg_youth_held,
 	.youth_move = pg_youth_move,
-	.youth_tables = 5,
+	.youth_tables = PG_YOUTH_TABLES,
 	.youth_next = pg_youth_next,
 	.meta_get = pg_meta_get,
 	.meta_put = pg_meta_put,

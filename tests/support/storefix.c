@@ -352,3 +352,47 @@ storefix_stats(struct store_reader *r, const struct orgs *orgs, int64_t now,
 	*uncoordinated = st.matches_uncoordinated;
 	store_stats_free(&st);
 }
+
+/* A registration of youth under p, which must be accepted. */
+static void
+register_as(struct store *s, const struct orgs *orgs, const char *org,
+    const uint8_t *p, unsigned youth, int64_t now)
+{
+	struct store_register_in in;
+	struct store_register_out out;
+
+	storefix_reg_in(&in, orgs, storefix_org(orgs, org), 0, youth, now);
+	memcpy(in.pseudonym, p, PSEUDONYM_LEN);
+	cr_assert_eq(storefix_register(s, &in, &out), 0);
+	store_view_free(&out.view);
+}
+
+void
+storefix_youth_everywhere(struct store *s, const struct orgs *orgs,
+    const uint8_t *p, unsigned youth, int64_t now)
+{
+	struct store_withdraw_in in = { .org = storefix_org(orgs, "vt"),
+	    .orgs = orgs, .now = now + 3,
+	    .reason = STORE_WITHDRAW_RISK_RESOLVED };
+	struct store_withdraw_out out;
+
+	register_as(s, orgs, "wijk", p, youth, now);
+	register_as(s, orgs, "jz", p, youth, now + 1);
+	register_as(s, orgs, "vt", p, youth, now + 2);
+	memcpy(in.pseudonym, p, PSEUDONYM_LEN);
+	cr_assert_eq(storefix_withdraw(s, &in, &out), 0);
+	storefix_match_seen_by(s, storefix_org(orgs, "jz"), p, now + 4);
+}
+
+int
+storefix_move(struct store *s, const uint8_t *from, const uint8_t *to,
+    size_t *moved)
+{
+	struct store_txn *t = storefix_begin(s);
+	int err;
+
+	cr_assert_eq(store_job_begin(t), 0);
+	err = store_job_end(t, store_youth_move(t, from, to, moved));
+	storefix_commit(t);
+	return err;
+}

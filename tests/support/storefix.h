@@ -157,6 +157,19 @@ void		 storefix_erase(struct store *, const struct orgs *,
 		    const uint8_t *p, int64_t now, size_t *removed,
 		    size_t *withdrawn);
 
+/*
+ * Youth p (number youth, for the references) with a record of each kind:
+ * signals of wijk and jz (a match, outbox rows about it), vt's signal
+ * archived, audit records linked to it (a lookup by jz too). now and the
+ * next few seconds.
+ */
+void		 storefix_youth_everywhere(struct store *, const struct orgs *,
+		    const uint8_t *p, unsigned youth, int64_t now);
+
+/* store_youth_move as a job of its own batch: its answer, and *moved. */
+int		 storefix_move(struct store *, const uint8_t *from,
+		    const uint8_t *to, size_t *moved);
+
 /* The monitoring counts of matches and uncoordinated matches. */
 void		 storefix_stats(struct store_reader *, const struct orgs *,
 		    int64_t now, size_t *matches, size_t *uncoordinated);

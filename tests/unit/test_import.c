@@ -94,7 +94,7 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	struct diag d;
 	uint8_t p1[PSEUDONYM_LEN], p2[PSEUDONYM_LEN];
 	uint64_t acked, last, max_id = 0;
-	char *srcdir;
+	char *srcdir, text[16];
 	struct storefix_counts c;
 
 	cr_assert_neq(asprintf(&srcdir, "%s/source", dir), -1);
@@ -126,6 +126,10 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	storefix_commit(t);
 	outbox_rows(src, wijk, &before);
 	cr_assert_gt(before.n, 0, "the source has notifications for wijk");
+	/* A value of the caller's own (a rotation's cursor, say). */
+	t = storefix_begin(src);
+	cr_assert_eq(store_meta_put(t, "rotation.cursor", "0001ff"), 0);
+	storefix_commit(t);
 	store_close(src);
 
 	diag_init(&d);
@@ -156,6 +160,9 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	cr_assert_eq(store_position(rd, jz->sid, jz->sid, &acked, &last), 0);
 	cr_assert_eq(acked, 1, "jz's cursor");
 	cr_assert_geq(last, 1);
+	cr_assert_eq(store_reader_meta_get(rd, "rotation.cursor", text,
+	    sizeof(text)), 0);
+	cr_assert_str_eq(text, "0001ff");
 
 	/* Allocators go on after the copied ids and seqs. */
 	storefix_reg_in(&in, orgs, ggd, FILL, 1, T0 + 50);

@@ -725,3 +725,78 @@ Test(store_audit, one_chain_ids_given_back)
 	cr_assert_not_null(strstr(d.text, dbdir), "names the store: %s",
 	    d.text);
 }
+
+/* ---- a key rotation leaves nothing of the old pseudonym ------------------ */
+
+static int
+holds(const MDB_val *v, const uint8_t *p)
+{
+	const uint8_t *b = v->mv_data;
+
+	for (size_t i = 0; i + PSEUDONYM_LEN <= v->mv_size; i++)
+		if (memcmp(b + i, p, PSEUDONYM_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* Entries of every named database whose key or value holds p, by name. */
+static size_t
+raw_naming(const uint8_t *p, char *names, size_t len)
+{
+	MDB_env *env = raw_open();
+	MDB_val dk, dv, k, v;
+	MDB_cursor *dbs, *cur;
+	MDB_dbi main, dbi;
+	MDB_txn *txn;
+	size_t n = 0;
+	char name[64];
+
+	names[0] = '\0';
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, NULL, 0, &main), 0);
+	cr_assert_eq(mdb_cursor_open(txn, main, &dbs), 0);
+	while (mdb_cursor_get(dbs, &dk, &dv, MDB_NEXT) == 0) {
+		size_t here = 0;
+
+		cr_assert_lt(dk.mv_size, sizeof(name));
+		memcpy(name, dk.mv_data, dk.mv_size);
+		name[dk.mv_size] = '\0';
+		cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+		cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+			here += holds(&k, p) || holds(&v, p);
+		mdb_cursor_close(cur);
+		if (here > 0)
+			snprintf(names + strlen(names), len - strlen(names),
+			    " %s", name);
+		n += here;
+	}
+	mdb_cursor_close(dbs);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+Test(store_rotate, no_database_names_the_old_pseudonym,
+    .init = setup_started, .fini = teardown)
+{
+	uint8_t p[PSEUDONYM_LEN], q[PSEUDONYM_LEN];
+	char names[512];
+	size_t moved;
+
+	pseudonym(p, 1);
+	pseudonym(q, 2);
+	q[0] |= 1;
+	storefix_youth_everywhere(st, orgs, p, 1, T0);
+	cr_assert_eq(storefix_move(st, p, q, &moved), 0);
+	cr_assert_gt(moved, 0);
+	stop();
+	cr_assert_eq(raw_naming(p, names, sizeof(names)), 0,
+	    "still naming the old pseudonym:%s", names);
+	raw_naming(q, names, sizeof(names));
+	cr_assert_str_eq(names, " archive archive_time by_org match_ids "
+	    "matches outbox_youth sigid signals youth_audit youth_outbox");
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}

@@ -417,3 +417,142 @@ Test(store_pg, shared_rows_wait_only_for_a_commit, .timeout = 30)
 	PQclear(r);
 	store_close(st2);
 }
+
+/* ---- a key rotation leaves nothing of the old pseudonym ------------------ */
+
+/* Rows of table whose p is the pseudonym p. */
+static long
+rows_naming(const char *table, const uint8_t *p)
+{
+	char text[160];
+	PGresult *r;
+	long n;
+	int w;
+
+	w = snprintf(text, sizeof(text), "SELECT count(*) FROM %s WHERE "
+	    "p = '\\x", table);
+	for (size_t i = 0; i < PSEUDONYM_LEN; i++)
+		w += snprintf(text + w, sizeof(text) - (size_t)w, "%02x", p[i]);
+	snprintf(text + w, sizeof(text) - (size_t)w, "'::bytea");
+	r = sql(text);
+	n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+/* Every table with a youth's pseudonym in it (column p). */
+Test(store_pg, no_table_names_the_old_pseudonym)
+{
+	static const char *const tables[] = { "youths", "signals", "matches",
+	    "archive", "youth_audit", "outbox" };
+	uint8_t p[PSEUDONYM_LEN], q[PSEUDONYM_LEN];
+	size_t moved;
+
+	pseudonym(p, 1);
+	pseudonym(q, 2);
+	q[0] |= 1;
+	storefix_youth_everywhere(st, orgs, p, 1, T0);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		cr_assert_gt(rows_naming(tables[i], p), 0, "%s", tables[i]);
+	cr_assert_eq(storefix_move(st, p, q, &moved), 0);
+	cr_assert_gt(moved, 0);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		cr_assert_eq(rows_naming(tables[i], p), 0, "%s", tables[i]);
+		cr_assert_gt(rows_naming(tables[i], q), 0, "%s", tables[i]);
+	}
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * An erased youth leaves its lock row in youths (the row every writer
+ * takes its lock on): the rotation's scan finds that pseudonym too, and
+ * its move (of nothing) deletes the row.
+ */
+Test(store_pg, the_rotation_takes_the_lock_rows_of_erased_youths_too)
+{
+	uint8_t p[PSEUDONYM_LEN], found[4][PSEUDONYM_LEN];
+	struct store_youth_cursor cur;
+	struct store_txn *t;
+	size_t n, moved = 99, total = 0, removed, withdrawn;
+
+	pseudonym(p, 3);
+	must_register_pg(wijk, 3, T0);
+	storefix_erase(st, orgs, p, T0 + 1, &removed, &withdrawn);
+	cr_assert_eq(removed, 1);
+	cr_assert_eq(rows_naming("youths", p), 1);
+	t = storefix_begin(st);
+	cr_assert_eq(store_job_begin(t), 0);
+	memset(&cur, 0, sizeof(cur));
+	while (!cur.done) {
+		cr_assert_eq(store_youth_scan(t, &cur, 0, found, 4, &n), 0);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t q[PSEUDONYM_LEN];
+
+			cr_assert_eq(memcmp(found[i], p, PSEUDONYM_LEN), 0);
+			memcpy(q, p, PSEUDONYM_LEN);
+			q[0] |= 1;
+			cr_assert_eq(store_youth_move(t, p, q, &moved), 0);
+			cr_assert_eq(moved, 0);
+		}
+		total += n;
+	}
+	cr_assert_eq(store_job_end(t, 0), 0);
+	storefix_commit(t);
+	cr_assert_eq(total, 1);
+	cr_assert_eq(rows_naming("youths", p), 0);
+	p[0] |= 1;
+	cr_assert_eq(rows_naming("youths", p), 0, "an erased youth's new "
+	    "pseudonym got a lock row");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+struct mover {
+	int		 err;
+	size_t		 moved;
+	atomic_int	 done;
+};
+
+/* The second vixd moves youth 1 onto youth 2's pseudonym. */
+static void *
+mover_main(void *arg)
+{
+	struct mover *m = arg;
+	uint8_t from[PSEUDONYM_LEN], to[PSEUDONYM_LEN];
+
+	pseudonym(from, 1);
+	pseudonym(to, 2);
+	m->err = storefix_move(st2, from, to, &m->moved);
+	atomic_store(&m->done, 1);
+	return NULL;
+}
+
+/*
+ * A move waits for the lock of the pseudonym it moves to: a registration
+ * under it that another vixd has not committed yet is seen, and the move
+ * refused, instead of two youths ending up under one pseudonym.
+ */
+Test(store_pg, a_move_waits_for_a_registration_under_its_target)
+{
+	struct store_register_out out;
+	struct mover mv = { .done = 0 };
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_txn *t;
+	pthread_t tid;
+
+	must_register_pg(wijk, 1, T0);
+	open_second();
+	t = storefix_begin(st);
+	reg_job(t, jz, 2, T0 + 1, &out);
+	cr_assert_eq(pthread_create(&tid, NULL, mover_main, &mv), 0);
+	usleep(300 * 1000);
+	cr_assert_eq(atomic_load(&mv.done), 0, "the move did not wait for "
+	    "the target's lock");
+	storefix_commit(t);
+	pthread_join(tid, NULL);
+	cr_assert_eq(mv.err, VIX_E_PRECONDITION);
+	cr_assert_eq(mv.moved, 0);
+	pseudonym(p, 1);
+	cr_assert_eq(store_reader_youth_known(rd, p), 1);
+	store_close(st2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
