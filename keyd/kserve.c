@@ -317,7 +317,8 @@ kserve_answer(struct keyd *k, const char *oin, const uint8_t *buf, size_t len,
 		frame_pack(&a->resp.base, *out);
 		rc = 0;
 	}
-	frame_free_unpacked(&req->base, &b);
+	if (req != NULL)
+		frame_free_unpacked(&req->base, &b);
 	sodium_memzero(a->delta, sizeof(a->delta));
 	free(a->evaluated);
 	free(a->ev_bytes);

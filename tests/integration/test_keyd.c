@@ -200,17 +200,34 @@ keyd_start(void)
 	return -1;
 }
 
+/*
+ * SIGTERM and wait: vix-keyd must exit 0, and (in the sanitizer build)
+ * with nothing to report.
+ */
+static void
+keyd_stop(void)
+{
+	static char text[1 << 16];
+	int status;
+
+	if (kd.pid <= 0)
+		return;
+	kill(kd.pid, SIGTERM);
+	waitpid(kd.pid, &status, 0);
+	kd.pid = 0;
+	read_text(kd.log, text, sizeof(text));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "vix-keyd exited with status %d:\n%s", status, text);
+	cr_assert_null(strstr(text, "Sanitizer"), "%s", text);
+	cr_assert_null(strstr(text, "runtime error"), "%s", text);
+}
+
 static void
 teardown(void)
 {
 	char cmd[600];
-	int status;
 
-	if (kd.pid > 0) {
-		kill(kd.pid, SIGTERM);
-		waitpid(kd.pid, &status, 0);
-		kd.pid = 0;
-	}
+	keyd_stop();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", kd.dir);
 	(void)system(cmd);
 }
@@ -670,9 +687,7 @@ Test(keyd, audit_lines_per_org_without_elements)
 	    -1);
 	keyclient_close(a);
 	keyclient_close(o);
-	kill(kd.pid, SIGTERM);
-	waitpid(kd.pid, &code, 0);
-	kd.pid = 0;
+	keyd_stop();
 	read_text(kd.audit, text, sizeof(text));
 	cr_assert(strstr(text, "\"org\":\"org-a\",\"oin\":\"00000009990000000001"
 	    "\",\"action\":\"evaluate\",\"count\":2,\"outcome\":\"ok\"") != NULL,
