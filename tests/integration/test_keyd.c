@@ -23,8 +23,10 @@
 #include <sodium.h>
 
 #include "devcert.h"
+#include "frame.h"
 #include "harness.h"
 #include "keyclient.h"
+#include "keyd.pb-c.h"
 #include "keys.h"
 #include "oprf.h"
 #include "vix.pb-c.h"
@@ -168,10 +170,14 @@ setup(void)
 static int
 keyd_start(void)
 {
-	char text[8192], *at;
+	char text[65536], *at;
+	struct stat st;
+	size_t from;
 	int status;
 
 	kd.addr[0] = '\0';
+	/* The log is kept across restarts: read what this start writes. */
+	from = stat(kd.log, &st) == 0 ? (size_t)st.st_size : 0;
 	kd.pid = fork();
 	cr_assert_geq(kd.pid, 0);
 	if (kd.pid == 0) {
@@ -191,7 +197,8 @@ keyd_start(void)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 		}
 		read_text(kd.log, text, sizeof(text));
-		if ((at = strstr(text, "listening on ")) != NULL &&
+		if (strlen(text) >= from &&
+		    (at = strstr(text + from, "listening on ")) != NULL &&
 		    sscanf(at, "listening on %63s", kd.addr) == 1)
 			return 0;
 		usleep(20000);
@@ -758,4 +765,137 @@ Test(keyd, check_configuration)
 	cr_assert_neq(r->status, 0);
 	cr_assert(strstr(r->err, "burst 5 is below 256") != NULL, "%s", r->err);
 	free(r);
+}
+
+/* A raw TLS connection as org, for what keyclient never sends. */
+static SSL *
+raw_connect(const char *org)
+{
+	struct vixd_proc p = { 0 };
+	char cert[600], key[600], why[256];
+	SSL *ssl;
+
+	snprintf(p.dev_dir, sizeof(p.dev_dir), "%s", kd.dev);
+	snprintf(p.addr, sizeof(p.addr), "%s", kd.addr);
+	snprintf(cert, sizeof(cert), "%s/%s.pem", kd.dev, org);
+	snprintf(key, sizeof(key), "%s/%s.key", kd.dev, org);
+	ssl = harness_tls_connect(&p, cert, key, why, sizeof(why));
+	cr_assert_not_null(ssl, "%s", why);
+	return ssl;
+}
+
+/* One framed KeyResponse, or NULL when the connection ends first. */
+static Vix__Keyd__V1__KeyResponse *
+raw_recv(SSL *ssl)
+{
+	uint8_t hdr[FRAME_HEADER_MAX], body[65536];
+	size_t have = 0, hlen, blen, got = 0;
+	enum frame_result fr;
+	int n;
+
+	do {
+		if (SSL_read(ssl, hdr + have, 1) != 1)
+			return NULL;
+		fr = frame_decode_header(hdr, ++have, sizeof(body), &hlen, &blen);
+	} while (fr == FRAME_NEED_MORE);
+	cr_assert_eq(fr, FRAME_OK);
+	while (got < blen) {
+		if ((n = SSL_read(ssl, body + got, (int)(blen - got))) <= 0)
+			return NULL;
+		got += (size_t)n;
+	}
+	return vix__keyd__v1__key_response__unpack(NULL, blen, body);
+}
+
+Test(keyd, pipelined_requests_answered_in_order)
+{
+	Vix__Keyd__V1__KeyRequest req = VIX__KEYD__V1__KEY_REQUEST__INIT;
+	Vix__Keyd__V1__KeyInfo ki = VIX__KEYD__V1__KEY_INFO__INIT;
+	Vix__Keyd__V1__KeyResponse *r;
+	uint8_t buf[64 * 40];
+	size_t len = 0;
+	SSL *ssl;
+
+	started();
+	ssl = raw_connect("org-b");
+	req.body_case = VIX__KEYD__V1__KEY_REQUEST__BODY_INFO;
+	req.info = &ki;
+	for (uint64_t id = 1; id <= 40; id++) {
+		req.id = id;
+		len += frame_pack(&req.base, buf + len);
+	}
+	harness_send_raw(ssl, buf, len);	/* one write, forty requests */
+	for (uint64_t id = 1; id <= 40; id++) {
+		cr_assert_not_null(r = raw_recv(ssl), "answer %llu",
+		    (unsigned long long)id);
+		cr_assert_eq(r->id, id);
+		cr_assert_eq(r->status->code, 0);
+		cr_assert_eq(r->info->current, 1);
+		vix__keyd__v1__key_response__free_unpacked(r, NULL);
+	}
+	harness_tls_close(ssl);
+}
+
+Test(keyd, oversized_frame_closes_the_connection)
+{
+	uint8_t prefix[FRAME_HEADER_MAX];
+	size_t n = frame_encode_header(prefix, 1u << 20);
+	SSL *ssl;
+
+	started();
+	ssl = raw_connect("org-a");
+	harness_send_raw(ssl, prefix, n);
+	cr_assert_null(raw_recv(ssl), "an answer to a 1 MiB frame");
+	harness_tls_close(ssl);
+	/* vix-keyd itself goes on. */
+	ssl = raw_connect("org-a");
+	harness_tls_close(ssl);
+}
+
+Test(keyd, client_reconnects_once_after_a_restart)
+{
+	unsigned char n[1][32], id[16];
+	struct keyclient *c;
+	uint32_t version;
+	char err[512], text[4096], port[16];
+	int code;
+
+	started();
+	c = connect_as("org-a");
+	cr_assert_eq(evaluate(c, 1, n, &version, id, &code, err, sizeof(err)),
+	    0, "%s", err);
+	/* Stop it and start it again on the same port. */
+	snprintf(port, sizeof(port), "%s", strrchr(kd.addr, ':') + 1);
+	keyd_stop();
+	read_text(kd.conf, text, sizeof(text));
+	harness_edit_file(kd.conf, "listen = 127.0.0.1:0",
+	    strcat(strcpy(text, "listen = 127.0.0.1:"), port));
+	started();
+	cr_assert_eq(evaluate(c, 1, n, &version, id, &code, err, sizeof(err)),
+	    0, "after the restart: %s", err);
+	keyclient_close(c);
+}
+
+Test(keyd, host_name_verified)
+{
+	char cert[600], key[600], ca[600], err[512], addr[80];
+	struct keyclient *c;
+
+	started();
+	snprintf(cert, sizeof(cert), "%s/org-a.pem", kd.dev);
+	snprintf(key, sizeof(key), "%s/org-a.key", kd.dev);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", kd.dev);
+	/* The dev server certificate names localhost and 127.0.0.1 ... */
+	snprintf(addr, sizeof(addr), "localhost:%s", strrchr(kd.addr, ':') + 1);
+	c = keyclient_open(addr, cert, key, ca, 5000, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	keyclient_close(c);
+	/* ... and not 127.0.0.2 (loopback too, on Linux). */
+	harness_edit_file(kd.conf, "listen = 127.0.0.1:0",
+	    "listen = 127.0.0.2:0");
+	keyd_stop();
+	started();
+	c = keyclient_open(kd.addr, cert, key, ca, 5000, err, sizeof(err));
+	cr_assert_null(c, "connected to a name the certificate lacks");
+	cr_assert(strstr(err, "certificate") != NULL, "%s", err);
 }
