@@ -370,6 +370,11 @@ serve(struct keyd *k)
 		return 1;
 	event_base_dispatch(k->base);
 	kserve_stop(k);
+	/*
+	 * A bufferevent freed with its callbacks deferred is finalized by
+	 * the loop: one more pass, so that none is left when the base goes.
+	 */
+	event_base_loop(k->base, EVLOOP_NONBLOCK);
 	for (int i = 0; i < 4; i++)
 		event_free(ev[i]);
 	event_base_free(k->base);

@@ -345,19 +345,27 @@ kconn_free(struct kconn *c)
 
 /*
  * The one way a connection ends, reason logged once. What is queued is
- * sent first (stop reading, wait for the output to drain).
+ * sent first (stop reading, wait at most 5 s for the output to drain),
+ * unless the connection is broken; a second call (the drain failed or
+ * timed out) frees it.
  */
 static void
-kconn_teardown(struct kconn *c, const char *reason)
+kconn_teardown(struct kconn *c, const char *reason, int broken)
 {
-	if (c->closing)
+	if (c->closing) {
+		kconn_free(c);
 		return;
+	}
 	c->closing = 1;
-	log_debug("conn %llu (%s%s%s): %s", (unsigned long long)c->id,
-	    c->peer, c->oin[0] ? ", OIN " : "", c->oin, reason);
+	if (!c->ready)
+		log_info("conn %llu (%s): TLS handshake failed: %s",
+		    (unsigned long long)c->id, c->peer, reason);
+	else
+		log_debug("conn %llu (%s, OIN %s): %s",
+		    (unsigned long long)c->id, c->peer, c->oin, reason);
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 ||
-	    !c->ready) {
+	if (broken || !c->ready ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		kconn_free(c);
 		return;
 	}
@@ -384,7 +392,7 @@ kconn_process(struct kconn *c)
 		if (fr == FRAME_NEED_MORE)
 			return;
 		if (fr != FRAME_OK) {
-			kconn_teardown(c, frame_strerror(fr));
+			kconn_teardown(c, frame_strerror(fr), 0);
 			return;
 		}
 		if (have < hdr + body)
@@ -392,7 +400,7 @@ kconn_process(struct kconn *c)
 		p = evbuffer_pullup(in, (ssize_t)(hdr + body));
 		if (kserve_answer(c->k, c->oin, p + hdr, body, &resp,
 		    &outlen) == -1) {
-			kconn_teardown(c, "out of memory");
+			kconn_teardown(c, "out of memory", 0);
 			return;
 		}
 		evbuffer_drain(in, hdr + body);
@@ -440,7 +448,7 @@ kconn_ready(struct kconn *c)
 		log_warnx("conn %llu (%s): refused: %s",
 		    (unsigned long long)c->id, c->peer, peer == NULL ?
 		    "no client certificate" : tls_oin_strerror(r));
-		kconn_teardown(c, "no OIN in the certificate");
+		kconn_teardown(c, "no OIN in the certificate", 0);
 		return;
 	}
 	bufferevent_set_timeouts(c->bev, &(struct timeval){ KSERVE_IDLE_S, 0 },
@@ -461,19 +469,17 @@ kconn_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		kconn_teardown(c, c->ready ? "idle" : "handshake timed out");
+		kconn_teardown(c, c->closing ? "could not send its answers" :
+		    c->ready ? "idle" : "handshake timed out", 0);
 		return;
 	}
 	snprintf(why, sizeof(why), "%s", what & BEV_EVENT_EOF ? "closed by "
 	    "the client" : "connection error");
+	/* OpenSSL 3 reports a client's plain close as this error. */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
 		if (ERR_GET_REASON(e) != SSL_R_UNEXPECTED_EOF_WHILE_READING)
 			ERR_error_string_n(e, why, sizeof(why));
-	if (!c->ready)
-		log_info("conn %llu (%s): TLS handshake failed: %s",
-		    (unsigned long long)c->id, c->peer, why);
-	c->closing = 1;	/* nothing more can be sent */
-	kconn_free(c);
+	kconn_teardown(c, why, 1);
 }
 
 static void
