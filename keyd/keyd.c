@@ -324,6 +324,10 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	diag_init(&d);
 	kaudit_log_counters(&k->audit, "reload");
+	if (kaudit_reopen(&k->audit, k->conf.audit_file, &d) == -1)
+		log_warnx("%s; still writing to the file open before",
+		    diag_first(&d, first, sizeof(first)));
+	diag_init(&d);
 	if (load_material(&k->conf, &m, &d) == -1) {
 		log_warnx("reload failed, still running on what was loaded: %s",
 		    diag_first(&d, first, sizeof(first)));

@@ -719,19 +719,27 @@ Test(keyd, reload_takes_a_role_away_for_the_next_request)
 	unsigned char n[1][32], id[16];
 	struct keyclient *c;
 	uint32_t version;
-	char err[512];
+	char err[512], moved[600], text[4096];
 	int code;
 
 	started();
 	c = connect_as("org-a");
 	cr_assert_eq(evaluate(c, 1, n, &version, id, &code, err, sizeof(err)),
 	    0, "%s", err);
+	/* As logrotate would: the audit goes on in a new file. */
+	snprintf(moved, sizeof(moved), "%s.1", kd.audit);
+	cr_assert_eq(rename(kd.audit, moved), 0);
 	harness_edit_file(kd.orgs, "roles = register\n", "roles = subscribe\n");
 	keyd_reload();
 	cr_assert_eq(evaluate(c, 1, n, &version, id, &code, err, sizeof(err)),
 	    -1);
 	cr_assert_eq(code, CODE_DENIED, "code %d: %s", code, err);
 	keyclient_close(c);
+	keyd_stop();
+	cr_assert(strstr(read_text(kd.audit, text, sizeof(text)),
+	    "\"outcome\":\"permission_denied\"") != NULL, "%s", text);
+	cr_assert(strstr(read_text(moved, text, sizeof(text)),
+	    "\"outcome\":\"ok\"") != NULL, "%s", text);
 }
 
 Test(keyd, failed_reload_keeps_serving)
