@@ -102,11 +102,11 @@ kserve_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* What refuses an Evaluate before any work: role, size, rate. */
 static int
-kserve_evaluate(struct keyd *k, const struct org *org,
+kserve_evaluate_allowed(struct keyd *k, const struct org *org,
     const Vix__Keyd__V1__Evaluate *e, struct kanswer *a)
 {
-	const struct keys_version *kv = keys_active(k->keys);
 	struct ratelimit_refusal why;
 	size_t n = e->n_blinded;
 
@@ -135,6 +135,19 @@ kserve_evaluate(struct keyd *k, const struct org *org,
 		    "organisation's limit of %u evaluations per second; retry "
 		    "after %u ms", why.rate, why.retry_ms);
 	}
+	return 0;
+}
+
+static int
+kserve_evaluate(struct keyd *k, const struct org *org,
+    const Vix__Keyd__V1__Evaluate *e, struct kanswer *a)
+{
+	const struct keys_version *kv = keys_active(k->keys);
+	size_t n = e->n_blinded;
+	int code;
+
+	if ((code = kserve_evaluate_allowed(k, org, e, a)) != 0)
+		return code;
 	if ((a->evaluated = calloc(n, sizeof(*a->evaluated))) == NULL ||
 	    (a->ev_bytes = calloc(n, sizeof(*a->ev_bytes))) == NULL)
 		return kserve_refuse(a, VIX__V1__STATUS__CODE__INTERNAL,
