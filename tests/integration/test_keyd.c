@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -906,4 +907,38 @@ Test(keyd, host_name_verified)
 	c = keyclient_open(kd.addr, cert, key, ca, 5000, err, sizeof(err));
 	cr_assert_null(c, "connected to a name the certificate lacks");
 	cr_assert(strstr(err, "certificate") != NULL, "%s", err);
+}
+
+Test(keyd, client_times_out_without_a_second_try)
+{
+	char cert[600], key[600], ca[600], err[512];
+	unsigned char n[1][32], id[16];
+	struct keyclient *c;
+	uint32_t version;
+	struct timespec t0, t1;
+	long ms;
+	int code;
+
+	started();
+	snprintf(cert, sizeof(cert), "%s/org-a.pem", kd.dev);
+	snprintf(key, sizeof(key), "%s/org-a.key", kd.dev);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", kd.dev);
+	c = keyclient_open(kd.addr, cert, key, ca, 300, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	kill(kd.pid, SIGSTOP);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(evaluate(c, 1, n, &version, id, &code, err, sizeof(err)),
+	    -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	kill(kd.pid, SIGCONT);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) /
+	    1000000;
+	cr_assert_eq(code, 0);
+	cr_assert(strstr(err, "did not answer within 300 ms") != NULL, "%s",
+	    err);
+	cr_assert_lt(ms, 1000, "%ld ms: tried again after a timeout", ms);
+	/* The next call connects again. */
+	cr_assert_eq(evaluate(c, 1, n, &version, id, &code, err, sizeof(err)),
+	    0, "%s", err);
+	keyclient_close(c);
 }
