@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -941,4 +942,101 @@ Test(keyd, client_times_out_without_a_second_try)
 	cr_assert_eq(evaluate(c, 1, n, &version, id, &code, err, sizeof(err)),
 	    0, "%s", err);
 	keyclient_close(c);
+}
+
+/*
+ * Back-pressure over TLS: a client that sends without reading. vix-keyd
+ * must stop reading once its answers pile up (the client's writes stall),
+ * instead of buffering without bound; once the client reads, every answer
+ * comes, in order.
+ */
+#define BP_CHUNK	1000			/* KeyInfo requests per write */
+#define BP_CAP		(64u * 1024 * 1024)	/* bytes sent, at most */
+
+struct bp_reader {
+	uint8_t		 buf[1 << 16];
+	size_t		 have;
+	uint64_t	 answers;		/* whole answers read */
+};
+
+/* Read what is there (non-blocking) and count the answers, checking ids. */
+static void
+bp_read(SSL *ssl, struct bp_reader *r)
+{
+	size_t off, hlen, blen;
+	int n;
+
+	while ((n = SSL_read(ssl, r->buf + r->have, (int)(sizeof(r->buf) -
+	    r->have))) > 0) {
+		r->have += (size_t)n;
+		for (off = 0; frame_decode_header(r->buf + off, r->have - off,
+		    4096, &hlen, &blen) == FRAME_OK &&
+		    r->have - off - hlen >= blen; off += hlen + blen) {
+			Vix__Keyd__V1__KeyResponse *m =
+			    vix__keyd__v1__key_response__unpack(NULL, blen,
+			    r->buf + off + hlen);
+
+			cr_assert_not_null(m);
+			cr_assert_eq(m->id, r->answers + 1, "answer %llu out "
+			    "of order", (unsigned long long)m->id);
+			r->answers++;
+			vix__keyd__v1__key_response__free_unpacked(m, NULL);
+		}
+		memmove(r->buf, r->buf + off, r->have - off);
+		r->have -= off;
+	}
+	cr_assert_eq(SSL_get_error(ssl, n), SSL_ERROR_WANT_READ,
+	    "connection ended after %llu answers",
+	    (unsigned long long)r->answers);
+}
+
+Test(keyd, stops_reading_a_client_that_does_not_read, .timeout = 240)
+{
+	Vix__Keyd__V1__KeyRequest req = VIX__KEYD__V1__KEY_REQUEST__INIT;
+	Vix__Keyd__V1__KeyInfo ki = VIX__KEYD__V1__KEY_INFO__INIT;
+	static uint8_t chunk[BP_CHUNK * 16];
+	static struct bp_reader rd;
+	size_t len = 0, sent = 0;
+	uint64_t id = 0, acked;
+	struct pollfd pfd;
+	int fd, n, stalled = 0;
+	SSL *ssl;
+
+	started();
+	ssl = raw_connect("org-b");
+	fd = SSL_get_fd(ssl);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	req.body_case = VIX__KEYD__V1__KEY_REQUEST__BODY_INFO;
+	req.info = &ki;
+	/* Write without reading until writes stall for 2 s. */
+	while (!stalled && sent < BP_CAP) {
+		if (len == 0)
+			for (int i = 0; i < BP_CHUNK; i++) {
+				req.id = ++id;
+				len += frame_pack(&req.base, chunk + len);
+			}
+		if ((n = SSL_write(ssl, chunk, (int)len)) > 0) {
+			sent += len;
+			len = 0;
+			continue;
+		}
+		cr_assert_eq(SSL_get_error(ssl, n), SSL_ERROR_WANT_WRITE);
+		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		stalled = poll(&pfd, 1, 2000) == 0;
+	}
+	cr_assert(stalled, "vix-keyd read %zu bytes of requests without the "
+	    "client reading an answer", sent);
+	/* Now read, finishing the write that stalled. */
+	acked = id;
+	while (rd.answers < acked) {
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN |
+		    (len ? POLLOUT : 0) };
+		cr_assert_gt(poll(&pfd, 1, 10000), 0, "no answer after %llu",
+		    (unsigned long long)rd.answers);
+		if (len > 0 && (n = SSL_write(ssl, chunk, (int)len)) > 0)
+			len = 0;
+		bp_read(ssl, &rd);
+	}
+	cr_assert_eq(rd.answers, id);
+	harness_tls_close(ssl);
 }
