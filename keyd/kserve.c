@@ -29,6 +29,7 @@
 #define KSERVE_OUT_HIGH		(256 * 1024)	/* then stop reading */
 #define KSERVE_HANDSHAKE_S	10
 #define KSERVE_IDLE_S		600
+#define KSERVE_LOG_MS		1000	/* refusals: a log line a second */
 
 struct kconn {
 	TAILQ_ENTRY(kconn)	 entry;
@@ -365,15 +366,20 @@ kconn_free(struct kconn *c)
 static void
 kconn_teardown(struct kconn *c, const char *reason, int broken)
 {
+	uint64_t quiet;
+
 	if (c->closing) {
 		kconn_free(c);
 		return;
 	}
 	c->closing = 1;
-	if (!c->ready)
-		log_info("conn %llu (%s): TLS handshake failed: %s",
-		    (unsigned long long)c->id, c->peer, reason);
-	else
+	if (!c->ready) {
+		if (log_limit_pass(&c->k->refusal_log, KSERVE_LOG_MS, &quiet))
+			log_info("conn %llu (%s): TLS handshake failed: %s "
+			    "(%llu more since the last report)",
+			    (unsigned long long)c->id, c->peer, reason,
+			    (unsigned long long)quiet);
+	} else
 		log_debug("conn %llu (%s, OIN %s): %s",
 		    (unsigned long long)c->id, c->peer, c->oin, reason);
 	bufferevent_disable(c->bev, EV_READ);
@@ -418,6 +424,7 @@ kconn_process(struct kconn *c)
 		}
 		evbuffer_drain(in, hdr + body);
 		evbuffer_add(out, resp, outlen);
+		sodium_memzero(resp, outlen);	/* a Token's delta */
 		free(resp);
 	}
 	/* Full: read again when the client has taken its answers. */
@@ -519,11 +526,14 @@ kserve_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct keyd *k = arg;
 	struct kconn *c;
+	uint64_t quiet;
 	SSL *ssl;
 
 	if (k->nconns >= k->conf.max_connections) {
-		log_warnx("max_connections (%u) reached; connection refused",
-		    k->conf.max_connections);
+		if (log_limit_pass(&k->refusal_log, KSERVE_LOG_MS, &quiet))
+			log_warnx("max_connections (%u) reached; connection "
+			    "refused (%llu more since the last report)",
+			    k->conf.max_connections, (unsigned long long)quiet);
 		evutil_closesocket(fd);
 		return;
 	}

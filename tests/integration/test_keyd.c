@@ -990,7 +990,7 @@ bp_read(SSL *ssl, struct bp_reader *r)
 	    (unsigned long long)r->answers);
 }
 
-Test(keyd, stops_reading_a_client_that_does_not_read, .timeout = 240)
+Test(keyd, stops_reading_a_client_that_does_not_read)
 {
 	Vix__Keyd__V1__KeyRequest req = VIX__KEYD__V1__KEY_REQUEST__INIT;
 	Vix__Keyd__V1__KeyInfo ki = VIX__KEYD__V1__KEY_INFO__INIT;
