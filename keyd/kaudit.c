@@ -12,19 +12,39 @@
 #include "kaudit.h"
 #include "log.h"
 
-int
-kaudit_open(struct kaudit *a, const char *path, struct diag *d)
+static FILE *
+kaudit_file(const char *path, struct diag *d)
 {
+	FILE *fp = NULL;
 	int fd;
 
-	memset(a, 0, sizeof(*a));
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd == -1 || (a->fp = fdopen(fd, "a")) == NULL) {
+	if (fd == -1 || (fp = fdopen(fd, "a")) == NULL) {
 		diag_add(d, NULL, 0, "audit_file %s: %s", path, strerror(errno));
 		if (fd != -1)
 			close(fd);
-		return -1;
 	}
+	return fp;
+}
+
+int
+kaudit_open(struct kaudit *a, const char *path, struct diag *d)
+{
+	memset(a, 0, sizeof(*a));
+	return (a->fp = kaudit_file(path, d)) != NULL ? 0 : -1;
+}
+
+int
+kaudit_reopen(struct kaudit *a, const char *path, struct diag *d)
+{
+	FILE *fp;
+
+	if ((fp = kaudit_file(path, d)) == NULL)
+		return -1;
+	kaudit_sync(a);
+	if (a->fp != NULL)
+		fclose(a->fp);
+	a->fp = fp;
 	return 0;
 }
 

@@ -30,6 +30,11 @@ struct kaudit {
 /* Open path for appending (created 0600). 0, or -1 with the reason in d. */
 int		 kaudit_open(struct kaudit *, const char *path, struct diag *d);
 void		 kaudit_close(struct kaudit *);
+/*
+ * Open path again (after logrotate moved it), keeping the counters; on
+ * failure the old file stays in use. 0, or -1 with the reason in d.
+ */
+int		 kaudit_reopen(struct kaudit *, const char *path, struct diag *d);
 
 /*
  * The slot of organisation id: the same number for the same id for the

@@ -324,6 +324,10 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	diag_init(&d);
 	kaudit_log_counters(&k->audit, "reload");
+	if (kaudit_reopen(&k->audit, k->conf.audit_file, &d) == -1)
+		log_warnx("%s; still writing to the file open before",
+		    diag_first(&d, first, sizeof(first)));
+	diag_init(&d);
 	if (load_material(&k->conf, &m, &d) == -1) {
 		log_warnx("reload failed, still running on what was loaded: %s",
 		    diag_first(&d, first, sizeof(first)));
@@ -370,6 +374,11 @@ serve(struct keyd *k)
 		return 1;
 	event_base_dispatch(k->base);
 	kserve_stop(k);
+	/*
+	 * A bufferevent freed with its callbacks deferred is finalized by
+	 * the loop: one more pass, so that none is left when the base goes.
+	 */
+	event_base_loop(k->base, EVLOOP_NONBLOCK);
 	for (int i = 0; i < 4; i++)
 		event_free(ev[i]);
 	event_base_free(k->base);

@@ -15,6 +15,7 @@
 
 #include "kaudit.h"
 #include "kconf.h"
+#include "log.h"
 #include "keys.h"
 #include "orgs.h"
 #include "ratelimit.h"
@@ -34,6 +35,8 @@ struct keyd {
 	TAILQ_HEAD(, kconn)	 conns;
 	unsigned		 nconns;
 	uint64_t		 serial;	/* connections accepted */
+	struct log_limit	 refusal_log;	/* failed handshakes, refused
+						   connections: a line a second */
 };
 
 /* Start accepting on conf.listen; logs the address. 0, or -1 (logged). */

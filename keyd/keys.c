@@ -108,12 +108,44 @@ keys_scalar_ok(const unsigned char k[KEYS_SCALAR_LEN])
 	return ok;
 }
 
+/* A line's version (new, with room for it) and state, in words. */
+static int
+keys_parse_version(const char *ver, const char *state, const char *path,
+    int lineno, const struct keys *ks, unsigned long long *n, struct diag *d)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtoull(ver, &end, 10);
+	if (*end != '\0' || errno != 0 || *n == 0 || *n > UINT32_MAX ||
+	    ver[0] < '1' || ver[0] > '9') {
+		diag_add(d, path, lineno, "version '%.20s' is not a whole "
+		    "number from 1 to %u", ver, UINT32_MAX);
+		return -1;
+	}
+	if (keys_find(ks, (uint32_t)*n) != NULL) {
+		diag_add(d, path, lineno, "version %llu given twice", *n);
+		return -1;
+	}
+	if (ks->n == KEYS_MAX) {
+		diag_add(d, path, lineno, "more than %d versions; destroy "
+		    "old ones with vix-keyd --destroy-key", KEYS_MAX);
+		return -1;
+	}
+	if (strcmp(state, "active") != 0 && strcmp(state, "standby") != 0) {
+		diag_add(d, path, lineno, "state '%.20s': expected active or "
+		    "standby", state);
+		return -1;
+	}
+	return 0;
+}
+
 /* One line "VERSION HEX STATE" into v; the problem in d, never the key. */
 static int
 keys_parse_line(char *line, const char *path, int lineno, struct keys *ks,
     struct diag *d)
 {
-	char *ver, *hex, *state, *extra, *save = NULL, *end;
+	char *ver, *hex, *state, *extra, *save = NULL;
 	struct keys_version *v;
 	unsigned long long n;
 	size_t binlen = 0;
@@ -127,28 +159,8 @@ keys_parse_line(char *line, const char *path, int lineno, struct keys *ks,
 		    "active|standby");
 		return -1;
 	}
-	errno = 0;
-	n = strtoull(ver, &end, 10);
-	if (*end != '\0' || errno != 0 || n == 0 || n > UINT32_MAX ||
-	    ver[0] < '1' || ver[0] > '9') {
-		diag_add(d, path, lineno, "version '%.20s' is not a whole "
-		    "number from 1 to %u", ver, UINT32_MAX);
+	if (keys_parse_version(ver, state, path, lineno, ks, &n, d) == -1)
 		return -1;
-	}
-	if (keys_find(ks, (uint32_t)n) != NULL) {
-		diag_add(d, path, lineno, "version %llu given twice", n);
-		return -1;
-	}
-	if (ks->n == KEYS_MAX) {
-		diag_add(d, path, lineno, "more than %d versions; destroy "
-		    "old ones with vix-keyd --destroy-key", KEYS_MAX);
-		return -1;
-	}
-	if (strcmp(state, "active") != 0 && strcmp(state, "standby") != 0) {
-		diag_add(d, path, lineno, "state '%.20s': expected active or "
-		    "standby", state);
-		return -1;
-	}
 	v = &ks->v[ks->n];
 	if (strlen(hex) != 2 * KEYS_SCALAR_LEN || sodium_hex2bin(v->k,
 	    KEYS_SCALAR_LEN, hex, strlen(hex), NULL, &binlen, NULL) != 0 ||

@@ -29,6 +29,7 @@
 #define KSERVE_OUT_HIGH		(256 * 1024)	/* then stop reading */
 #define KSERVE_HANDSHAKE_S	10
 #define KSERVE_IDLE_S		600
+#define KSERVE_LOG_MS		1000	/* refusals: a log line a second */
 
 struct kconn {
 	TAILQ_ENTRY(kconn)	 entry;
@@ -102,11 +103,11 @@ kserve_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* What refuses an Evaluate before any work: role, size, rate. */
 static int
-kserve_evaluate(struct keyd *k, const struct org *org,
+kserve_evaluate_allowed(struct keyd *k, const struct org *org,
     const Vix__Keyd__V1__Evaluate *e, struct kanswer *a)
 {
-	const struct keys_version *kv = keys_active(k->keys);
 	struct ratelimit_refusal why;
 	size_t n = e->n_blinded;
 
@@ -135,6 +136,19 @@ kserve_evaluate(struct keyd *k, const struct org *org,
 		    "organisation's limit of %u evaluations per second; retry "
 		    "after %u ms", why.rate, why.retry_ms);
 	}
+	return 0;
+}
+
+static int
+kserve_evaluate(struct keyd *k, const struct org *org,
+    const Vix__Keyd__V1__Evaluate *e, struct kanswer *a)
+{
+	const struct keys_version *kv = keys_active(k->keys);
+	size_t n = e->n_blinded;
+	int code;
+
+	if ((code = kserve_evaluate_allowed(k, org, e, a)) != 0)
+		return code;
 	if ((a->evaluated = calloc(n, sizeof(*a->evaluated))) == NULL ||
 	    (a->ev_bytes = calloc(n, sizeof(*a->ev_bytes))) == NULL)
 		return kserve_refuse(a, VIX__V1__STATUS__CODE__INTERNAL,
@@ -317,7 +331,8 @@ kserve_answer(struct keyd *k, const char *oin, const uint8_t *buf, size_t len,
 		frame_pack(&a->resp.base, *out);
 		rc = 0;
 	}
-	frame_free_unpacked(&req->base, &b);
+	if (req != NULL)
+		frame_free_unpacked(&req->base, &b);
 	sodium_memzero(a->delta, sizeof(a->delta));
 	free(a->evaluated);
 	free(a->ev_bytes);
@@ -344,19 +359,32 @@ kconn_free(struct kconn *c)
 
 /*
  * The one way a connection ends, reason logged once. What is queued is
- * sent first (stop reading, wait for the output to drain).
+ * sent first (stop reading, wait at most 5 s for the output to drain),
+ * unless the connection is broken; a second call (the drain failed or
+ * timed out) frees it.
  */
 static void
-kconn_teardown(struct kconn *c, const char *reason)
+kconn_teardown(struct kconn *c, const char *reason, int broken)
 {
-	if (c->closing)
+	uint64_t quiet;
+
+	if (c->closing) {
+		kconn_free(c);
 		return;
+	}
 	c->closing = 1;
-	log_debug("conn %llu (%s%s%s): %s", (unsigned long long)c->id,
-	    c->peer, c->oin[0] ? ", OIN " : "", c->oin, reason);
+	if (!c->ready) {
+		if (log_limit_pass(&c->k->refusal_log, KSERVE_LOG_MS, &quiet))
+			log_info("conn %llu (%s): TLS handshake failed: %s "
+			    "(%llu more since the last report)",
+			    (unsigned long long)c->id, c->peer, reason,
+			    (unsigned long long)quiet);
+	} else
+		log_debug("conn %llu (%s, OIN %s): %s",
+		    (unsigned long long)c->id, c->peer, c->oin, reason);
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 ||
-	    !c->ready) {
+	if (broken || !c->ready ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		kconn_free(c);
 		return;
 	}
@@ -383,7 +411,7 @@ kconn_process(struct kconn *c)
 		if (fr == FRAME_NEED_MORE)
 			return;
 		if (fr != FRAME_OK) {
-			kconn_teardown(c, frame_strerror(fr));
+			kconn_teardown(c, frame_strerror(fr), 0);
 			return;
 		}
 		if (have < hdr + body)
@@ -391,11 +419,12 @@ kconn_process(struct kconn *c)
 		p = evbuffer_pullup(in, (ssize_t)(hdr + body));
 		if (kserve_answer(c->k, c->oin, p + hdr, body, &resp,
 		    &outlen) == -1) {
-			kconn_teardown(c, "out of memory");
+			kconn_teardown(c, "out of memory", 0);
 			return;
 		}
 		evbuffer_drain(in, hdr + body);
 		evbuffer_add(out, resp, outlen);
+		sodium_memzero(resp, outlen);	/* a Token's delta */
 		free(resp);
 	}
 	/* Full: read again when the client has taken its answers. */
@@ -439,7 +468,7 @@ kconn_ready(struct kconn *c)
 		log_warnx("conn %llu (%s): refused: %s",
 		    (unsigned long long)c->id, c->peer, peer == NULL ?
 		    "no client certificate" : tls_oin_strerror(r));
-		kconn_teardown(c, "no OIN in the certificate");
+		kconn_teardown(c, "no OIN in the certificate", 0);
 		return;
 	}
 	bufferevent_set_timeouts(c->bev, &(struct timeval){ KSERVE_IDLE_S, 0 },
@@ -460,19 +489,17 @@ kconn_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		kconn_teardown(c, c->ready ? "idle" : "handshake timed out");
+		kconn_teardown(c, c->closing ? "could not send its answers" :
+		    c->ready ? "idle" : "handshake timed out", 0);
 		return;
 	}
 	snprintf(why, sizeof(why), "%s", what & BEV_EVENT_EOF ? "closed by "
 	    "the client" : "connection error");
+	/* OpenSSL 3 reports a client's plain close as this error. */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
 		if (ERR_GET_REASON(e) != SSL_R_UNEXPECTED_EOF_WHILE_READING)
 			ERR_error_string_n(e, why, sizeof(why));
-	if (!c->ready)
-		log_info("conn %llu (%s): TLS handshake failed: %s",
-		    (unsigned long long)c->id, c->peer, why);
-	c->closing = 1;	/* nothing more can be sent */
-	kconn_free(c);
+	kconn_teardown(c, why, 1);
 }
 
 static void
@@ -499,11 +526,14 @@ kserve_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct keyd *k = arg;
 	struct kconn *c;
+	uint64_t quiet;
 	SSL *ssl;
 
 	if (k->nconns >= k->conf.max_connections) {
-		log_warnx("max_connections (%u) reached; connection refused",
-		    k->conf.max_connections);
+		if (log_limit_pass(&k->refusal_log, KSERVE_LOG_MS, &quiet))
+			log_warnx("max_connections (%u) reached; connection "
+			    "refused (%llu more since the last report)",
+			    k->conf.max_connections, (unsigned long long)quiet);
 		evutil_closesocket(fd);
 		return;
 	}

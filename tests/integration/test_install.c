@@ -238,7 +238,7 @@ Test(install, unit_keeps_dumps_off_and_exposure_low)
 Test(install, man_pages_render_without_warnings)
 {
 	const char *pages[] = { "/man1/vix.1", "/man5/vixd.conf.5",
-	    "/man8/vixd.8", "/man8/vixctl.8" };
+	    "/man8/vixd.8", "/man8/vixctl.8", "/man8/vix-keyd.8" };
 	struct run_result *r = malloc(sizeof(*r));
 	char *man = dest(VIX_INSTALL_MANDIR);
 

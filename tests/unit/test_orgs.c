@@ -467,7 +467,7 @@ Test(orgs, unknown_role)
 	    "name = A\n"
 	    "roles = register, superuser\n", 1,
 	    "4: roles: unknown role 'superuser' (expected register, subscribe, "
-	    "admin)\n");
+	    "admin, index)\n");
 }
 
 Test(orgs, unknown_key)
@@ -596,7 +596,7 @@ Test(orgs, every_problem_of_a_section_is_reported)
 	    "receives_for = nobody\n", 5,
 	    "6: oin: must be exactly 20 digits\n"
 	    "7: roles: unknown role 'cook' (expected register, subscribe, "
-	    "admin)\n"
+	    "admin, index)\n"
 	    "8: rank: '-1' is not a whole number from 0 to 1000000\n"
 	    "5: [org b]: name is required\n"
 	    "9: receives_for: no organisation 'nobody'\n");
@@ -692,7 +692,7 @@ Test(orgs, several_problems_are_all_reported)
 	    "roles = subscribe\n", 3,			/* 10 */
 	    "2: oin: must be exactly 20 digits\n"
 	    "4: roles: unknown role 'root' (expected register, subscribe, "
-	    "admin)\n"
+	    "admin, index)\n"
 	    "5: [org B]: organisation id must be 1-32 of a-z 0-9 . _ - "
 	    "starting with a letter or digit\n");
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
