@@ -20,6 +20,7 @@
 
 #include "bench.h"
 #include "devcert.h"
+#include "devkeyd.h"
 #include "rules.h"
 
 struct bench_pool {
@@ -360,7 +361,8 @@ read_key(const char *path)
 
 /* Certificate, key and orgs.conf section of bench-NNN, OIN 9991 + NNN. */
 static int
-make_org(const char *dir, unsigned i, X509 *ca, EVP_PKEY *ca_key, FILE *conf)
+make_org(const char *dir, unsigned i, X509 *ca, EVP_PKEY *ca_key, FILE *conf,
+    FILE *kconf)
 {
 	char name[32], oin[24], path[4096];
 	EVP_PKEY *key = devcert_key();
@@ -381,6 +383,8 @@ make_org(const char *dir, unsigned i, X509 *ca, EVP_PKEY *ca_key, FILE *conf)
 	fprintf(conf, "\n[org %s]\noin = %s\nname = Bench organisation %u\n"
 	    "roles = register, subscribe\nrank = %u\nmunicipality = 0363\n",
 	    name, oin, i, 100 + i);
+	fprintf(kconf, "\n[org %s]\noin = %s\nname = Bench organisation %u\n"
+	    "roles = register\n", name, oin, i);
 	rc = 0;
 done:
 	X509_free(leaf);
@@ -395,11 +399,13 @@ cmd_orgs(const char *dir, unsigned orgs)
 	struct diag d;
 	EVP_PKEY *ca_key;
 	X509 *ca;
-	FILE *conf;
+	FILE *conf, *kconf = NULL;
 	int rc = 0;
 
 	diag_init(&d);
-	if (orgs == 0 || orgs > 9999 || devcert_ensure(dir, &d) == -1) {
+	/* The key holder vixd --dev starts knows them too, unlimited. */
+	if (orgs == 0 || orgs > 9999 || devcert_ensure(dir, &d) == -1 ||
+	    devkeyd_material(dir, 0, &d) == -1) {
 		fprintf(stderr, "vix-bench orgs: %s\n", d.count ? d.text :
 		    "between 1 and 9999 organisations");
 		return 1;
@@ -415,13 +421,20 @@ cmd_orgs(const char *dir, unsigned orgs)
 		rc = 1;
 		goto done;
 	}
+	snprintf(path, sizeof(path), "%s/keyd-orgs.conf", dir);
+	if ((kconf = fopen(path, "a")) == NULL) {
+		fprintf(stderr, "vix-bench orgs: cannot open %s\n", path);
+		fclose(conf);
+		rc = 1;
+		goto done;
+	}
 	for (unsigned i = 1; i <= orgs && rc == 0; i++)
-		if (make_org(dir, i, ca, ca_key, conf) == -1) {
+		if (make_org(dir, i, ca, ca_key, conf, kconf) == -1) {
 			fprintf(stderr, "vix-bench orgs: cannot make bench-%03u\n",
 			    i);
 			rc = 1;
 		}
-	if (fclose(conf) != 0)
+	if (fclose(conf) != 0 || fclose(kconf) != 0)
 		rc = 1;
 done:
 	X509_free(ca);
@@ -466,6 +479,7 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 	static const struct option longopts[] = {
 		{ "driver", required_argument, NULL, 'D' },
 		{ "server", required_argument, NULL, 's' },
+		{ "keyholder", required_argument, NULL, 'K' },
 		{ "dev-dir", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "conns", required_argument, NULL, 'c' },
@@ -489,6 +503,7 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		switch (ch) {
 		case 'D': *driver = optarg; break;
 		case 's': o->server = optarg; break;
+		case 'K': o->keyholder = optarg; break;
 		case 'd': o->dev_dir = optarg; break;
 		case 'p': o->target_pid = (long)parse_uint(optarg); break;
 		case 'c': o->conns = parse_uint(optarg); break;

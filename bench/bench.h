@@ -34,6 +34,7 @@ struct bench_opts {
 	int		 subscribers;	/* one notification reader per org */
 	/* Where the drivers find their target; fields after the workload. */
 	const char	*server;	/* vixd "host:port" */
+	const char	*keyholder;	/* blind pseudonyms: the key holder */
 	const char	*dev_dir;	/* vixd --dev material with bench orgs */
 	long		 target_pid;	/* daemon to read CPU and RSS of; 0: none */
 	unsigned	 total;		/* stop after this many registrations

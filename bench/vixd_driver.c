@@ -73,7 +73,8 @@ connect_org(const struct bench_opts *o, unsigned org, vix_client **c)
 {
 	char cert[4096], key[4096], ca[4096];
 	struct vix_options vo = { .server = o->server, .cert_file = cert,
-	    .key_file = key, .ca_file = ca, .timeout_ms = 30000 };
+	    .key_file = key, .ca_file = ca, .timeout_ms = 30000,
+	    .keyholder = o->keyholder };
 	struct vix_error err;
 
 	snprintf(cert, sizeof(cert), "%s/bench-%03u.pem", o->dev_dir, org + 1);

@@ -16,4 +16,10 @@
  */
 const char	*bsnarg_read(const char *arg, char *out, size_t len);
 
+/*
+ * The key holder a development vixd started, from DIR/keyholder (vixd
+ * --dev writes its address there), into out. 0, or -1 if there is none.
+ */
+int		 bsnarg_dev_keyholder(const char *dir, char *out, size_t len);
+
 #endif

@@ -26,6 +26,10 @@
 
 #include "addr.h"
 #include "frame.h"
+#include "blindbsn.h"
+#include "keyclient.h"
+#include "oprf.h"
+#include "rules.h"
 #include "tlspolicy.h"
 #include "vix.pb-c.h"
 #include "vix/client.h"
@@ -56,6 +60,9 @@ struct vix_client {
 	size_t		 rlen, rcap;
 	struct queued	*qhead, **qtail;	/* for vix_next_notification */
 	size_t		 qlen;
+	/* Blind pseudonyms: where the key holder is, and how to reach it. */
+	char		*kh_addr, *kh_cert, *kh_key, *kh_ca;
+	struct keyclient *kh;		/* opened at the first BSN */
 };
 
 struct vix_listener {
@@ -373,8 +380,103 @@ client_new(int timeout_ms)
 	return c;
 }
 
+/* Remember the key holder; its connection opens at the first BSN. */
+static int
+keyholder_set(vix_client *c, const struct vix_options *opt,
+    struct vix_error *err)
+{
+	if ((c->kh_addr = strdup(opt->keyholder)) == NULL ||
+	    (c->kh_cert = strdup(opt->cert_file)) == NULL ||
+	    (c->kh_key = strdup(opt->key_file)) == NULL ||
+	    (c->kh_ca = strdup(opt->ca_file)) == NULL)
+		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory");
+	return VIX_OK;
+}
+
+/*
+ * The youth's blind pseudonym for the index, made with the key holder
+ * (blindbsn.c): only the pseudonym, its key version and key id leave, in
+ * *pb (pointing into element and key_id). doing names the call in messages.
+ */
+static int
+client_pseudonym(vix_client *c, const char *bsn, const char *doing,
+    Vix__V1__Pseudonym *pb, uint8_t element[OPRF_ELEMENT_LEN],
+    uint8_t key_id[BLINDBSN_KEY_ID_LEN], struct vix_error *err)
+{
+	char why[256];
+	uint32_t version = 0;
+	int code = 0;
+
+	if (rules_check_bsn(bsn, strlen(bsn)) != BSN_OK)
+		return seterr(err, VIX_ERR_ARGS, 0, "%s: %s", doing,
+		    rules_bsn_strerror(rules_check_bsn(bsn, strlen(bsn))));
+	if (c->kh == NULL && (c->kh = keyclient_open(c->kh_addr, c->kh_cert,
+	    c->kh_key, c->kh_ca, c->timeout_ms, why, sizeof(why))) == NULL)
+		return seterr(err, VIX_ERR_CONNECT, 0, "%s: key holder %s: %s",
+		    doing, c->kh_addr, why);
+	switch (blindbsn(c->kh, bsn, element, &version, key_id, &code, why,
+	    sizeof(why))) {
+	case BLINDBSN_OK:
+		break;
+	case BLINDBSN_INVALID:
+		return seterr(err, VIX_ERR_ARGS, 0, "%s: %s", doing, why);
+	case BLINDBSN_HOLDER:
+		return code != 0 ? seterr(err, VIX_ERR_REFUSED, code, "%s: key "
+		    "holder %s: %s", doing, c->kh_addr, why) :
+		    seterr(err, VIX_ERR_CONNECT, 0, "%s: key holder %s: %s",
+		    doing, c->kh_addr, why);
+	default:
+		return seterr(err, VIX_ERR_PROTOCOL, 0, "%s: key holder %s: %s",
+		    doing, c->kh_addr, why);
+	}
+	pb->element.data = element;
+	pb->element.len = OPRF_ELEMENT_LEN;
+	pb->key_version = version;
+	pb->key_id.data = key_id;
+	pb->key_id.len = BLINDBSN_KEY_ID_LEN;
+	return VIX_OK;
+}
+
+/*
+ * The youth in a request: the BSN itself, or with a key holder its blind
+ * pseudonym (*bsn_field then stays empty). The Pseudonym and its bytes
+ * are the caller's (struct youth_arg) and live until the request is sent.
+ */
+struct youth_arg {
+	Vix__V1__Pseudonym	pb;
+	uint8_t			element[OPRF_ELEMENT_LEN];
+	uint8_t			key_id[BLINDBSN_KEY_ID_LEN];
+};
+
+static int
+client_youth(vix_client *c, const char *bsn, const char *doing,
+    char **bsn_field, Vix__V1__Pseudonym **pb_field, struct youth_arg *ya,
+    struct vix_error *err)
+{
+	int rc;
+
+	if (c->kh_addr == NULL) {
+		*bsn_field = (char *)bsn;
+		return VIX_OK;
+	}
+	vix__v1__pseudonym__init(&ya->pb);
+	if ((rc = client_pseudonym(c, bsn, doing, &ya->pb, ya->element,
+	    ya->key_id, err)) != VIX_OK)
+		return rc;
+	*pb_field = &ya->pb;
+	return VIX_OK;
+}
+
+/*
+ * vix_connect@@LIBVIX_0.3, the default: struct vix_options with keyholder.
+ * vix_connect@LIBVIX_0 below keeps serving programs built before it.
+ */
+VIX_API int vix_connect_v3(const struct vix_options *opt, vix_client **out,
+    struct vix_error *err);
+__asm__(".symver vix_connect_v3,vix_connect@@LIBVIX_0.3");
+
 int
-vix_connect(const struct vix_options *opt, vix_client **out,
+vix_connect_v3(const struct vix_options *opt, vix_client **out,
     struct vix_error *err)
 {
 	char host[256], port[8];
@@ -394,6 +496,11 @@ vix_connect(const struct vix_options *opt, vix_client **out,
 	if (addr_split(opt->server, host, sizeof(host), &portnum, &why) == -1)
 		return seterr(err, VIX_ERR_ARGS, 0, "server address '%s': %s",
 		    opt->server, why);
+	if (opt->keyholder != NULL && addr_split(opt->keyholder, host,
+	    sizeof(host), &portnum, &why) == -1)
+		return seterr(err, VIX_ERR_ARGS, 0, "key holder address '%s': "
+		    "%s", opt->keyholder, why);
+	(void)addr_split(opt->server, host, sizeof(host), &portnum, &why);
 	snprintf(port, sizeof(port), "%u", portnum);
 	if ((c = client_new(opt->timeout_ms)) == NULL)
 		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory");
@@ -409,12 +516,44 @@ vix_connect(const struct vix_options *opt, vix_client **out,
 	}
 	if ((rc = client_handshake(c, host, err)) != VIX_OK)
 		goto fail;
+	if (opt->keyholder != NULL && (rc = keyholder_set(c, opt,
+	    err)) != VIX_OK)
+		goto fail;
 	*out = c;
 	return VIX_OK;
 fail:
 	c->dead = 1;
 	vix_close(c);
 	return rc;
+}
+
+/* struct vix_options as libvix 0.1 and 0.2 knew it, before keyholder. */
+struct vix_options_v0 {
+	const char	*server;
+	const char	*cert_file;
+	const char	*key_file;
+	const char	*ca_file;
+	int		 timeout_ms;
+};
+
+VIX_API int vix_connect_v0(const struct vix_options_v0 *opt, vix_client **out,
+    struct vix_error *err);
+__asm__(".symver vix_connect_v0,vix_connect@LIBVIX_0");
+
+int
+vix_connect_v0(const struct vix_options_v0 *opt, vix_client **out,
+    struct vix_error *err)
+{
+	struct vix_options o = { 0 };
+
+	if (opt != NULL) {
+		o.server = opt->server;
+		o.cert_file = opt->cert_file;
+		o.key_file = opt->key_file;
+		o.ca_file = opt->ca_file;
+		o.timeout_ms = opt->timeout_ms;
+	}
+	return vix_connect_v3(opt != NULL ? &o : NULL, out, err);
 }
 
 /* Take the oldest kept notification into *out; 0 if there is none. */
@@ -454,6 +593,11 @@ vix_close(vix_client *c)
 	if (c->fd != -1)
 		close(c->fd);
 	free(c->rbuf);
+	keyclient_close(c->kh);
+	free(c->kh_addr);
+	free(c->kh_cert);
+	free(c->kh_key);
+	free(c->kh_ca);
 	free(c);
 }
 
@@ -832,6 +976,39 @@ client_request(vix_client *c, Vix__V1__Request *req,
 	    "a %s reply", what, what);
 }
 
+/*
+ * A request naming a youth (register, withdraw, involved). With blind
+ * pseudonyms a key rotation can make the index and the client's pseudonym
+ * disagree for a moment: the key holder moved to the new version just
+ * before the index took it, or the index finished the move while the
+ * request was under way. The index then names pseudonym.key_version, and
+ * the pseudonym is made again and the request sent once more.
+ */
+static int
+client_youth_request(vix_client *c, Vix__V1__Request *req,
+    Vix__V1__Response__BodyCase want, const char *what,
+    struct frame_budget *b, Vix__V1__ServerMessage **msg, const char *bsn,
+    struct youth_arg *ya, struct vix_error *err)
+{
+	static const char stale[] = "pseudonym.key_version";
+	struct timespec pause = { 0, 100 * 1000000L };
+	struct vix_error e = { 0 };
+	int rc;
+
+	rc = client_request(c, req, want, what, b, msg, &e);
+	if (rc == VIX_ERR_REFUSED && c->kh_addr != NULL && bsn != NULL &&
+	    e.status == VIX_STATUS_FAILED_PRECONDITION &&
+	    strncmp(e.message, stale, sizeof(stale) - 1) == 0) {
+		nanosleep(&pause, NULL);
+		if ((rc = client_pseudonym(c, bsn, what, &ya->pb, ya->element,
+		    ya->key_id, &e)) == VIX_OK)
+			rc = client_request(c, req, want, what, b, msg, &e);
+	}
+	if (err != NULL)
+		*err = e;
+	return rc;
+}
+
 static void
 involvement_copy(struct vix_involvement *dst, const Vix__V1__Involvement *src)
 {
@@ -910,9 +1087,12 @@ notification_copy(struct vix_notification *dst,
 
 /* Point reg at the caller's strings; required fields are named if missing. */
 static int
-register_fill(const struct vix_register_req *rq, Vix__V1__Register *reg,
-    Vix__V1__Contact *ct, struct vix_error *err)
+register_fill(vix_client *c, const struct vix_register_req *rq,
+    Vix__V1__Register *reg, Vix__V1__Contact *ct, struct youth_arg *ya,
+    struct vix_error *err)
 {
+	int rc;
+
 	const char *missing = rq->bsn == NULL ? "bsn" :
 	    rq->birth_date == NULL ? "birth_date" :
 	    rq->contact_name == NULL ? "contact_name" :
@@ -921,7 +1101,9 @@ register_fill(const struct vix_register_req *rq, Vix__V1__Register *reg,
 	if (missing != NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "register: %s is required",
 		    missing);
-	reg->bsn = (char *)rq->bsn;
+	if ((rc = client_youth(c, rq->bsn, "register", &reg->bsn,
+	    &reg->pseudonym, ya, err)) != VIX_OK)
+		return rc;
 	reg->birth_date = (char *)rq->birth_date;
 	reg->duration_days = rq->duration_days;
 	ct->name = (char *)rq->contact_name;
@@ -967,6 +1149,7 @@ vix_register(vix_client *c, const struct vix_register_req *rq,
 	Vix__V1__Contact ct = VIX__V1__CONTACT__INIT;
 	Vix__V1__ServerMessage *msg;
 	struct frame_budget b;
+	struct youth_arg ya;
 	int rc;
 
 	errclear(err);
@@ -975,12 +1158,12 @@ vix_register(vix_client *c, const struct vix_register_req *rq,
 	if (c == NULL || rq == NULL || out == NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "client, request and result "
 		    "are required");
-	if ((rc = register_fill(rq, &reg, &ct, err)) != VIX_OK)
+	if ((rc = register_fill(c, rq, &reg, &ct, &ya, err)) != VIX_OK)
 		return rc;
 	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
 	req.register_ = &reg;
-	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_REGISTER,
-	    "register", &b, &msg, err)) != VIX_OK)
+	if ((rc = client_youth_request(c, &req, VIX__V1__RESPONSE__BODY_REGISTER,
+	    "register", &b, &msg, rq->bsn, &ya, err)) != VIX_OK)
 		return rc;
 	rc = register_result_copy(out, msg->response->register_, err);
 	frame_free_unpacked(&msg->base, &b);
@@ -994,6 +1177,7 @@ vix_register_send(vix_client *c, const struct vix_register_req *rq,
 	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
 	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
 	Vix__V1__Contact ct = VIX__V1__CONTACT__INIT;
+	struct youth_arg ya;
 	int rc;
 
 	errclear(err);
@@ -1003,7 +1187,7 @@ vix_register_send(vix_client *c, const struct vix_register_req *rq,
 		return seterr(err, VIX_ERR_ARGS, 0, "client, request and id "
 		    "are required");
 	if ((rc = client_not_pushed(c, err)) != VIX_OK ||
-	    (rc = register_fill(rq, &reg, &ct, err)) != VIX_OK)
+	    (rc = register_fill(c, rq, &reg, &ct, &ya, err)) != VIX_OK)
 		return rc;
 	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
 	req.register_ = &reg;
@@ -1114,6 +1298,7 @@ vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
 	Vix__V1__ServerMessage *msg;
 	Vix__V1__WithdrawReply *r;
 	struct frame_budget b;
+	struct youth_arg ya;
 	int rc;
 
 	errclear(err);
@@ -1130,13 +1315,14 @@ vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
 		return seterr(err, VIX_ERR_ARGS, 0, "withdraw: reason %d is "
 		    "neither UNJUSTIFIED nor RISK_RESOLVED", (int)reason);
 	wd.signal_id = signal_id;
-	if (bsn != NULL)
-		wd.bsn = (char *)bsn;
+	if (bsn != NULL && (rc = client_youth(c, bsn, "withdraw", &wd.bsn,
+	    &wd.pseudonym, &ya, err)) != VIX_OK)
+		return rc;
 	wd.reason = (Vix__V1__Withdraw__Reason)reason;
 	req.body_case = VIX__V1__REQUEST__BODY_WITHDRAW;
 	req.withdraw = &wd;
-	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_WITHDRAW,
-	    "withdraw", &b, &msg, err)) != VIX_OK)
+	if ((rc = client_youth_request(c, &req, VIX__V1__RESPONSE__BODY_WITHDRAW,
+	    "withdraw", &b, &msg, bsn, &ya, err)) != VIX_OK)
 		return rc;
 	if ((r = msg->response->withdraw) != NULL) {
 		out->signal_id = r->signal_id;
@@ -1157,6 +1343,7 @@ vix_involved(vix_client *c, const char *bsn, struct vix_involved_result *out,
 	Vix__V1__ServerMessage *msg;
 	Vix__V1__InvolvedReply *r;
 	struct frame_budget b;
+	struct youth_arg ya;
 	int rc;
 
 	errclear(err);
@@ -1167,11 +1354,13 @@ vix_involved(vix_client *c, const char *bsn, struct vix_involved_result *out,
 		    "required");
 	if (bsn == NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "involved: bsn is required");
-	inv.bsn = (char *)bsn;
+	if ((rc = client_youth(c, bsn, "involved", &inv.bsn, &inv.pseudonym,
+	    &ya, err)) != VIX_OK)
+		return rc;
 	req.body_case = VIX__V1__REQUEST__BODY_INVOLVED;
 	req.involved = &inv;
-	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_INVOLVED,
-	    "involved", &b, &msg, err)) != VIX_OK)
+	if ((rc = client_youth_request(c, &req, VIX__V1__RESPONSE__BODY_INVOLVED,
+	    "involved", &b, &msg, bsn, &ya, err)) != VIX_OK)
 		return rc;
 	if ((r = msg->response->involved) != NULL) {
 		out->signal_id = r->signal_id;

@@ -53,6 +53,7 @@ enum {
 	OPT_ALL, OPT_PAGE_SIZE, OPT_AFTER, OPT_FROM, OPT_FOR, OPT_MATCH,
 	OPT_CLAIM, OPT_RELEASE, OPT_DONE, OPT_PORT, OPT_HOST, OPT_PEER,
 	OPT_PEER_SHA256,
+	OPT_KEYHOLDER,
 	OPT_FAILED = -2,	/* next_opt: the error is reported */
 };
 
@@ -61,11 +62,12 @@ enum {
 	{ "help", no_argument, NULL, 'h' }
 
 struct cli {
-	const char	*server, *cert, *key, *ca;
+	const char	*server, *cert, *key, *ca, *keyholder;
 	const char	*dev, *dev_dir;
 	int		 json;
 	int		 timeout_ms;
 	char		 dev_paths[3][PATH_MAX];
+	char		 dev_keyholder[300];
 };
 
 struct command {
@@ -138,8 +140,11 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: vix [options] COMMAND [command options]\n"
-	    "options (also VIX_SERVER, VIX_CERT, VIX_KEY, VIX_CA):\n"
+	    "options (also VIX_SERVER, VIX_CERT, VIX_KEY, VIX_CA, VIX_KEYHOLDER):\n"
 	    "  --server HOST:PORT   vixd address\n"
+	    "  --keyholder HOST:PORT  the key holder, for an index with blind\n"
+	    "                       pseudonyms: BSNs are blinded and never\n"
+	    "                       sent to vixd\n"
 	    "  --cert FILE          client certificate (PEM)\n"
 	    "  --key FILE           client private key (PEM)\n"
 	    "  --ca FILE            CA bundle for vixd's certificate\n"
@@ -305,6 +310,8 @@ resolve_options(struct cli *o, int listening)
 		o->key = getenv("VIX_KEY");
 	if (o->ca == NULL)
 		o->ca = getenv("VIX_CA");
+	if (o->keyholder == NULL)
+		o->keyholder = getenv("VIX_KEYHOLDER");
 	if (o->dev != NULL) {
 		snprintf(o->dev_paths[0], PATH_MAX, "%s/%s%s.pem", dir, o->dev,
 		    use);
@@ -315,6 +322,9 @@ resolve_options(struct cli *o, int listening)
 		o->key = o->key ? o->key : o->dev_paths[1];
 		o->ca = o->ca ? o->ca : o->dev_paths[2];
 		o->server = o->server ? o->server : DEV_SERVER_DEFAULT;
+		if (o->keyholder == NULL && bsnarg_dev_keyholder(dir,
+		    o->dev_keyholder, sizeof(o->dev_keyholder)) == 0)
+			o->keyholder = o->dev_keyholder;
 	}
 	if ((need_server && o->server == NULL) || o->cert == NULL ||
 	    o->key == NULL || o->ca == NULL) {
@@ -340,7 +350,8 @@ open_client(struct cli *o, vix_client **c)
 	if (resolve_options(o, 0) == -1)
 		return EXIT_USAGE;
 	opt = (struct vix_options){ .server = o->server, .cert_file = o->cert,
-	    .key_file = o->key, .ca_file = o->ca, .timeout_ms = o->timeout_ms };
+	    .key_file = o->key, .ca_file = o->ca, .timeout_ms = o->timeout_ms,
+	    .keyholder = o->keyholder };
 	if (vix_connect(&opt, c, &e) != VIX_OK)
 		return fail(&e);
 	return EXIT_OK;
@@ -2281,6 +2292,7 @@ parse_global(int argc, char **argv, struct cli *o)
 {
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "keyholder", required_argument, NULL, OPT_KEYHOLDER },
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "ca", required_argument, NULL, OPT_CA },
@@ -2301,6 +2313,7 @@ parse_global(int argc, char **argv, struct cli *o)
 	while ((ch = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_SERVER: o->server = optarg; break;
+		case OPT_KEYHOLDER: o->keyholder = optarg; break;
 		case OPT_CERT: o->cert = optarg; break;
 		case OPT_KEY: o->key = optarg; break;
 		case OPT_CA: o->ca = optarg; break;

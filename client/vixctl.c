@@ -17,6 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "blindbsn.h"
 #include "bsnarg.h"
 
 #define SOCKET_DEFAULT		"/run/vix/control.sock"
@@ -33,6 +36,13 @@ enum exit_status {
 struct cli {
 	const char	*socket;
 	int		 json;
+	/*
+	 * The key holder, for an index with blind pseudonyms: the BSN is
+	 * blinded here and vixd gets only the pseudonym. The certificate is
+	 * an organisation's with role admin in the key holder's orgs.conf.
+	 */
+	const char	*keyholder, *cert, *key, *ca;
+	char		 dev[4][PATH_MAX];
 };
 
 /* ---- a small JSON reader --------------------------------------------- */
@@ -593,6 +603,8 @@ answer(const struct cli *o, const char *cmd, const char *text)
 			print_subject(&r);
 		else if (strcmp(cmd, "erase") == 0)
 			print_erase(&r);
+		else if (strcmp(cmd, "rotate") == 0)
+			printf("%s\n", jstr(&r, "rotation"));
 	}
 	jfree(&r);
 	return ok ? EXIT_OK : EXIT_FAILED;
@@ -636,7 +648,9 @@ run_export(const struct cli *o, char *line)
 	}
 	while ((n = getline(&buf, &cap, fp)) > 0) {
 		if (strncmp(buf, "{\"ok\":", 6) == 0) {
-			struct cli quiet = { o->socket, 0 };
+			struct cli quiet = *o;
+
+			quiet.json = 0;
 
 			rc = answer(&quiet, "audit export", buf);
 			break;
@@ -686,6 +700,13 @@ usage(FILE *fp)
 	    "  erase --bsn B --reason death|gdpr-erasure\n"
 	    "                              remove a youth's active and "
 	    "archived signals\n"
+	    "  rotate [--status]           move every pseudonym to the key "
+	    "holder's next\n"
+	    "                              key version (pseudonyms = blind)\n"
+	    "with pseudonyms = blind, subject-report and erase blind the BSN "
+	    "with the key\nholder: --keyholder HOST:PORT --cert F --key F --ca F "
+	    "(an admin organisation's;\nalso VIX_KEYHOLDER, VIX_CERT, VIX_KEY, "
+	    "VIX_CA; beside a vixd --dev socket, its own)\n"
 	    "--bsn -: read the BSN from standard input (kept out of the "
 	    "process list)\n"
 	    "a BSN is never printed or logged\n"
@@ -714,6 +735,47 @@ shown(const char *word)
 	    word;
 }
 
+/* "p:ELEMENT:VERSION:KEYID" in hex, as vixd's control socket takes it. */
+#define BLIND_ARG_MAX	(2 + 2 * BLINDBSN_ELEMENT_LEN + 12 + \
+			    2 * BLINDBSN_KEY_ID_LEN + 1)
+
+/*
+ * Replace the BSN in b by its blind pseudonym, made with the key holder;
+ * an exit status.
+ */
+static int
+blind_arg(const struct cli *o, const char *cmd, char *b, size_t len)
+{
+	uint8_t element[BLINDBSN_ELEMENT_LEN], key_id[BLINDBSN_KEY_ID_LEN];
+	char why[256], ehex[2 * BLINDBSN_ELEMENT_LEN + 1],
+	    ihex[2 * BLINDBSN_KEY_ID_LEN + 1];
+	struct keyclient *kc;
+	uint32_t version;
+	int code, rc;
+
+	if ((kc = keyclient_open(o->keyholder, o->cert, o->key, o->ca, 10000,
+	    why, sizeof(why))) == NULL) {
+		fprintf(stderr, "vixctl: %s: key holder %s: %s\n", cmd,
+		    o->keyholder, why);
+		return EXIT_CONNECT;
+	}
+	rc = blindbsn(kc, b, element, &version, key_id, &code, why,
+	    sizeof(why));
+	keyclient_close(kc);
+	explicit_bzero(b, len);
+	if (rc == BLINDBSN_INVALID)
+		return usage_error("%s: %s", cmd, why);
+	if (rc != BLINDBSN_OK) {
+		fprintf(stderr, "vixctl: %s: key holder %s: %s\n", cmd,
+		    o->keyholder, why);
+		return code != 0 ? EXIT_FAILED : EXIT_CONNECT;
+	}
+	sodium_bin2hex(ehex, sizeof(ehex), element, sizeof(element));
+	sodium_bin2hex(ihex, sizeof(ihex), key_id, sizeof(key_id));
+	snprintf(b, len, "p:%s:%" PRIu32 ":%s", ehex, version, ihex);
+	return EXIT_OK;
+}
+
 /* subject-report and erase: --bsn B [--reason R] */
 static int
 cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
@@ -726,7 +788,7 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 	};
 	struct cli c = *o;
 	const char *bsn = NULL, *reason = NULL;
-	char b[BSNARG_MAX], line[128];
+	char b[BLIND_ARG_MAX], line[256];
 	const char *why;
 	int ch, rc, erase = strcmp(cmd, "erase") == 0;
 
@@ -747,6 +809,10 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 		    shown(argv[optind]));
 	if (bsn == NULL)
 		return usage_error("%s: --bsn is required", cmd);
+	if (o->keyholder != NULL && (o->cert == NULL || o->key == NULL ||
+	    o->ca == NULL))
+		return usage_error("%s: --keyholder needs --cert, --key and "
+		    "--ca (an admin organisation's)", cmd);
 	if (erase && (reason == NULL || (strcmp(reason, "death") != 0 &&
 	    strcmp(reason, "gdpr-erasure") != 0)))
 		return usage_error("%s: --reason must be death or "
@@ -754,6 +820,11 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 	if ((why = bsnarg_read(bsn, b, sizeof(b))) != NULL) {
 		explicit_bzero(b, sizeof(b));
 		return usage_error("%s", why);
+	}
+	if (o->keyholder != NULL && (rc = blind_arg(o, cmd, b, sizeof(b))) !=
+	    EXIT_OK) {
+		explicit_bzero(b, sizeof(b));
+		return rc;
 	}
 	snprintf(line, sizeof(line), "%s %s%s%s\n", cmd, b, erase ? " " : "",
 	    erase ? reason : "");
@@ -858,6 +929,64 @@ default_socket(void)
 	return access(SOCKET_DEV, F_OK) == 0 ? SOCKET_DEV : SOCKET_DEFAULT;
 }
 
+/*
+ * The key holder from the environment, or, next to a development vixd's
+ * socket, the one vixd --dev started (DIR/keyholder) with the development
+ * administrator's certificate.
+ */
+static void
+keyholder_options(struct cli *o)
+{
+	char dir[PATH_MAX - 16], *slash;
+
+	if (o->keyholder == NULL)
+		o->keyholder = getenv("VIX_KEYHOLDER");
+	if (o->cert == NULL)
+		o->cert = getenv("VIX_CERT");
+	if (o->key == NULL)
+		o->key = getenv("VIX_KEY");
+	if (o->ca == NULL)
+		o->ca = getenv("VIX_CA");
+	if (o->keyholder != NULL)
+		return;
+	snprintf(dir, sizeof(dir), "%s", o->socket);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		*slash = '\0';
+	if (bsnarg_dev_keyholder(dir, o->dev[0], PATH_MAX) == -1)
+		return;
+	o->keyholder = o->dev[0];
+	snprintf(o->dev[1], PATH_MAX, "%s/admin.pem", dir);
+	snprintf(o->dev[2], PATH_MAX, "%s/admin.key", dir);
+	snprintf(o->dev[3], PATH_MAX, "%s/ca.pem", dir);
+	o->cert = o->cert ? o->cert : o->dev[1];
+	o->key = o->key ? o->key : o->dev[2];
+	o->ca = o->ca ? o->ca : o->dev[3];
+}
+
+/* rotate [--status] */
+static int
+cmd_rotate(const struct cli *o, int argc, char **argv)
+{
+	struct cli c = *o;
+	char line[32];
+	int status = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c.json = 1;
+		else if (strcmp(argv[i], "--status") == 0)
+			status = 1;
+		else
+			return usage_error("unexpected argument %s",
+			    shown(argv[i]));
+	}
+	snprintf(line, sizeof(line), "%s\n", status ? "rotate status" :
+	    "rotate");
+	return run(&c, "rotate", line);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -865,9 +994,13 @@ main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "keyholder", required_argument, NULL, 'K' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli o = { NULL, 0 };
+	struct cli o = { 0 };
 	const char *cmd;
 	int ch;
 
@@ -876,6 +1009,10 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 's': o.socket = optarg; break;
 		case 'j': o.json = 1; break;
+		case 'K': o.keyholder = optarg; break;
+		case 'C': o.cert = optarg; break;
+		case 'k': o.key = optarg; break;
+		case 'A': o.ca = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default:
 			usage(stderr);
@@ -888,6 +1025,7 @@ main(int argc, char **argv)
 	}
 	if (o.socket == NULL)
 		o.socket = default_socket();
+	keyholder_options(&o);
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -898,5 +1036,7 @@ main(int argc, char **argv)
 		return cmd_audit(&o, argc, argv);
 	if (strcmp(cmd, "subject-report") == 0 || strcmp(cmd, "erase") == 0)
 		return cmd_bsn(&o, cmd, argc, argv);
+	if (strcmp(cmd, "rotate") == 0)
+		return cmd_rotate(&o, argc, argv);
 	return usage_error("unknown command %s", shown(cmd));
 }

@@ -17,7 +17,7 @@
 #include "zone.h"
 
 enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
-    KEY_BACKEND, KEY_CONNINFO,
+    KEY_BACKEND, KEY_CONNINFO, KEY_PSEUDONYMS, KEY_OPTADDR,
     KEY_DURATION, KEY_ZONE };
 
 struct config_key {
@@ -53,8 +53,13 @@ static const struct config_key config_keys[] = {
 	K("server", "shutdown_grace", KEY_UINT, shutdown_grace, 0, 3600),
 	K("server", "orgs_file", KEY_PATH, orgs_file, 0, 0),
 	K("server", "pseudonym_key_file", KEY_PATH, pseudonym_key_file, 0, 0),
+	K("server", "pseudonyms", KEY_PSEUDONYMS, pseudonyms_blind, 0, 0),
 	K("server", "data_dir", KEY_PATH, data_dir, 0, 0),
 	K("server", "control_socket", KEY_PATH, control_socket, 0, 0),
+	K("key_holder", "address", KEY_OPTADDR, keyholder, 0, 0),
+	K("key_holder", "certificate", KEY_OPTPATH, keyholder_certificate, 0, 0),
+	K("key_holder", "private_key", KEY_OPTPATH, keyholder_private_key, 0, 0),
+	K("key_holder", "ca_bundle", KEY_OPTPATH, keyholder_ca_bundle, 0, 0),
 	K("store", "backend", KEY_BACKEND, store_backend, 0, 0),
 	K("store", "conninfo", KEY_CONNINFO, store_conninfo, 0, 0),
 	K("store", "password_file", KEY_OPTPATH, store_password_file, 0, 0),
@@ -146,7 +151,9 @@ config_free(struct vixd_config *c)
 	    &c->control_socket,
 	    &c->tls_certificate, &c->tls_private_key, &c->tls_ca_bundle,
 	    &c->tls_crl_file, &c->zone, &c->store_backend,
-	    &c->store_conninfo, &c->store_password_file };
+	    &c->store_conninfo, &c->store_password_file, &c->keyholder,
+	    &c->keyholder_certificate, &c->keyholder_private_key,
+	    &c->keyholder_ca_bundle };
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		config_set(strings[i], NULL);
@@ -273,6 +280,12 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 	uint16_t port;
 
 	switch (k->type) {
+	case KEY_OPTADDR:
+		if (value[0] == '\0') {
+			config_set(field, NULL);
+			return 0;
+		}
+		/* FALLTHROUGH */
 	case KEY_ADDR:
 		if (addr_split(value, host, sizeof(host), &port,
 		    &why) == -1) {
@@ -352,6 +365,19 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 			return -1;
 		}
 		config_set(field, value[0] == '\0' ? NULL : value);
+		return 0;
+	case KEY_PSEUDONYMS:
+		if (strcmp(value, "server") == 0)
+			*(int *)field = 0;
+		else if (strcmp(value, "blind") == 0)
+			*(int *)field = 1;
+		else {
+			diag_add(x->d, path, line, "%s: '%s' is not a kind of "
+			    "pseudonym (server: vixd computes them from the BSN "
+			    "with pseudonym_key_file; blind: clients send them "
+			    "from the key holder)", k->name, value);
+			return -1;
+		}
 		return 0;
 	case KEY_TLSVER:
 		if (strcmp(value, "1.3") == 0)
@@ -438,6 +464,23 @@ config_handler(void *ctx, const char *section, const char *key,
 }
 
 int
+config_check_keyholder(const struct vixd_config *c, struct diag *d)
+{
+	int before = d->count;
+
+	if (c->pseudonyms_blind && c->keyholder == NULL)
+		diag_add(d, c->path, 0, "pseudonyms = blind needs [key_holder] "
+		    "address: vixd asks the key holder for its key versions at "
+		    "start and for rotation tokens");
+	else if (c->keyholder != NULL && (c->keyholder_certificate == NULL ||
+	    c->keyholder_private_key == NULL))
+		diag_add(d, c->path, 0, "[key_holder] needs certificate and "
+		    "private_key: the client certificate of the organisation "
+		    "with role index in the key holder's orgs.conf");
+	return d->count == before ? 0 : -1;
+}
+
+int
 config_load(struct vixd_config *c, const char *path, struct diag *d)
 {
 	struct config_ctx x = { .c = c, .d = d };
@@ -487,6 +530,7 @@ config_key_size(const struct config_key *k)
 {
 	switch (k->type) {
 	case KEY_ADDR:
+	case KEY_OPTADDR:
 	case KEY_PATH:
 	case KEY_OPTPATH:
 	case KEY_ZONE:
@@ -495,7 +539,8 @@ config_key_size(const struct config_key *k)
 	case KEY_UINT:		return sizeof(unsigned);
 	case KEY_SIZE:		return sizeof(size_t);
 	case KEY_DURATION:	return sizeof(int64_t);
-	case KEY_TLSVER:	return sizeof(int);
+	case KEY_TLSVER:
+	case KEY_PSEUDONYMS:	return sizeof(int);
 	}
 	return 0;
 }
@@ -503,7 +548,8 @@ config_key_size(const struct config_key *k)
 static int
 config_key_is_string(const struct config_key *k)
 {
-	return k->type == KEY_ADDR || k->type == KEY_PATH ||
+	return k->type == KEY_ADDR || k->type == KEY_OPTADDR ||
+	    k->type == KEY_PATH ||
 	    k->type == KEY_OPTPATH || k->type == KEY_ZONE ||
 	    k->type == KEY_BACKEND || k->type == KEY_CONNINFO;
 }

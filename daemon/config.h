@@ -41,9 +41,20 @@ struct vixd_config {
 						   0: none */
 	unsigned	 shutdown_grace;	/* seconds */
 	char		*orgs_file;
-	char		*pseudonym_key_file;
+	char		*pseudonym_key_file;	/* pseudonyms = server */
+	int		 pseudonyms_blind;	/* pseudonyms = blind */
 	char		*data_dir;
 	char		*control_socket;	/* unix socket for vixctl */
+
+	/*
+	 * [key_holder]: with pseudonyms = blind, the key holder vixd asks for
+	 * its key versions (at start) and rotation tokens, as the
+	 * organisation with role index that its client certificate names.
+	 */
+	char		*keyholder;		/* HOST:PORT, NULL: none */
+	char		*keyholder_certificate;
+	char		*keyholder_private_key;
+	char		*keyholder_ca_bundle;
 
 	/* [store] */
 	char		*store_backend;		/* lmdb (default), postgresql */
@@ -84,6 +95,11 @@ void	config_defaults(struct vixd_config *);
  * "path:line: problem"; returns 0 if there was none.
  */
 int	config_load(struct vixd_config *, const char *path, struct diag *d);
+/*
+ * pseudonyms = blind has a key holder to ask, and a key holder has the
+ * client certificate to ask with. 0, or -1 after adding to d.
+ */
+int	config_check_keyholder(const struct vixd_config *, struct diag *d);
 
 /* Replace a string setting (used for command-line overrides and dev mode). */
 void	config_set(char **field, const char *value);

@@ -27,10 +27,14 @@
 #include <event2/listener.h>
 #include <openssl/crypto.h>
 
+#include <sodium.h>
+
 #include "control.h"
+#include "handlers.h"
 #include "json.h"
 #include "errors.h"
 #include "log.h"
+#include "rotate.h"
 #include "rules.h"
 #include "server.h"
 #include "status.h"
@@ -71,6 +75,8 @@ struct ctl_task {
 	char		 path[PATH_MAX];
 	int64_t		 since;
 	uint8_t		 pseudonym[PSEUDONYM_LEN];
+	int		 has_old;	/* rotating: the youth may be */
+	uint8_t		 old[PSEUDONYM_LEN];	/* under old instead */
 	uid_t		 uid;
 	char		 actor[32];
 };
@@ -340,6 +346,46 @@ ctl_audit_async(struct ctl_conn *c, const char *action, const char *outcome)
 
 /* ---- requests answered on the main thread ---------------------------- */
 
+/*
+ * rotate: start moving the store to the key holder's next key version
+ * (asking the key holder blocks the main loop for at most its timeout);
+ * "rotate status": how far it is.
+ */
+static void
+ctl_rotate(struct ctl_conn *c, const char *arg)
+{
+	struct evbuffer *b;
+	struct jsonw w;
+	char msg[512];
+	int rc = 0;
+
+	if (strcmp(arg, "status") == 0)
+		rotate_status(c->ctl->v, msg, sizeof(msg));
+	else if (*arg == '\0') {
+		rc = rotate_start(c->ctl->v, msg, sizeof(msg));
+		ctl_audit_async(c, "key-rotation", rc == 0 ? "ok" : "refused");
+	} else {
+		ctl_error(c, "rotate: expected nothing or status");
+		return;
+	}
+	if (rc != 0) {
+		ctl_error(c, "rotate: %s", msg);
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		ctl_close(c, "out of memory");
+		return;
+	}
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	jsonw_kstr(&w, "rotation", msg);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+	ctl_send(c, b);
+	evbuffer_free(b);
+}
+
 static void
 ctl_reload(struct ctl_conn *c)
 {
@@ -438,19 +484,68 @@ ctl_orgs(struct ctl_conn *c)
 }
 
 /*
- * Check the BSN and turn it into its pseudonym at once; the BSN is wiped
- * either way and never appears in an answer or a log line. Returns 0, or
- * -1 after answering.
+ * The youth vixctl names. With pseudonyms = server: a BSN, checked and
+ * turned into its pseudonym at once, wiped either way and never in an
+ * answer or a log line. With pseudonyms = blind: "p:ELEMENT:VERSION:KEYID"
+ * (hex), the pseudonym vixctl had the key holder make; a BSN is refused.
+ * The blind pseudonym's parts go to j (if given) for the writer, and the
+ * old form during a rotation to old. Returns 0, or -1 after answering.
  */
 static int
-ctl_pseudonymise(struct ctl_conn *c, char *bsn, uint8_t *out)
+ctl_pseudonymise(struct ctl_conn *c, char *arg, uint8_t *out, struct job *j,
+    int *has_old, uint8_t *old)
 {
-	const char *why;
+	struct blind *b = c->ctl->v->blind;
+	struct blind_keys keys;
+	uint8_t element[BLIND_ELEMENT_LEN], key_id[BLIND_KEY_ID_LEN];
+	unsigned long version;
+	const char *why, *end;
+	char msg[256], *colon;
+	size_t n;
+	int rc;
 
-	if (pseudonym_from_bsn(c->ctl->pseudonyms, bsn, out, &why) == 0)
-		return 0;
-	ctl_error(c, "%s", why);
-	return -1;
+	*has_old = 0;
+	if (b == NULL) {
+		if (pseudonym_from_bsn(c->ctl->pseudonyms, arg, out, &why) == 0)
+			return 0;
+		ctl_error(c, "%s", why);
+		return -1;
+	}
+	if (strncmp(arg, "p:", 2) != 0) {
+		OPENSSL_cleanse(arg, strlen(arg));
+		ctl_error(c, "bsn: this index takes only blind pseudonyms "
+		    "(pseudonyms = blind): run vixctl with the key holder "
+		    "(--keyholder and an admin certificate), which sends the "
+		    "pseudonym, never the BSN");
+		return -1;
+	}
+	if (sodium_hex2bin(element, sizeof(element), arg + 2,
+	    strlen(arg + 2), NULL, &n, &end) != 0 || n != sizeof(element) ||
+	    *end != ':' || (version = strtoul(end + 1, &colon, 10)) == 0 ||
+	    version > UINT32_MAX || *colon != ':' || sodium_hex2bin(key_id,
+	    sizeof(key_id), colon + 1, strlen(colon + 1), NULL, &n,
+	    &end) != 0 || n != sizeof(key_id) || *end != '\0') {
+		ctl_error(c, "pseudonym: expected p:ELEMENT:VERSION:KEYID in hex, "
+		    "as vixctl sends it");
+		return -1;
+	}
+	blind_get(b, &keys);
+	rc = blind_pseudonym(&keys, element, sizeof(element), (uint32_t)version,
+	    key_id, sizeof(key_id), out, old, has_old, msg, sizeof(msg));
+	if (rc != 0) {
+		ctl_error(c, "%s", msg);
+		return -1;
+	}
+	if (j != NULL) {
+		j->blind.keys = b;
+		j->blind.gen = keys.gen;
+		memcpy(j->blind.element, element, sizeof(element));
+		j->blind.version = (uint32_t)version;
+		memcpy(j->blind.key_id, key_id, sizeof(key_id));
+		j->blind.has_old = *has_old;
+		memmove(j->blind.old, old, BLIND_ELEMENT_LEN);
+	}
+	return 0;
 }
 
 /* ---- erase: a writer job --------------------------------------------- */
@@ -458,7 +553,9 @@ ctl_pseudonymise(struct ctl_conn *c, char *bsn, uint8_t *out)
 static int
 ctl_erase_apply(struct store_txn *t, struct job *j)
 {
-	return store_erase(t, &j->in.erase, &j->out.erase);
+	int err = handlers_blind_youth(t, j, j->in.erase.pseudonym);
+
+	return err != 0 ? err : store_erase(t, &j->in.erase, &j->out.erase);
 }
 
 /* Back on the main loop: answer, unless the client went away meanwhile. */
@@ -550,7 +647,8 @@ ctl_erase(struct ctl_conn *c, char *arg)
 		ctl_error(c, "out of memory");
 		return;
 	}
-	if (ctl_pseudonymise(c, arg, j->in.erase.pseudonym) == -1) {
+	if (ctl_pseudonymise(c, arg, j->in.erase.pseudonym, j, &j->blind.has_old,
+	    j->blind.old) == -1) {
 		free(j);
 		return;
 	}
@@ -885,8 +983,13 @@ task_subject(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 {
 	struct orgs *orgs = vixd_orgs(t->ctl->v);
 	struct store_subject s;
+	const uint8_t *youth = t->pseudonym;
 
-	if (store_subject_report(r, t->pseudonym, &s) != 0) {
+	/* Rotating: the youth is under one of its two pseudonyms. */
+	if (t->has_old && store_reader_youth_known(r, youth) == 0 &&
+	    store_reader_youth_known(r, t->old) == 1)
+		youth = t->old;
+	if (store_subject_report(r, youth, &s) != 0) {
 		orgs_unref(orgs);
 		json_error(b, "cannot read the store");
 		return;
@@ -1069,7 +1172,8 @@ ctl_subject(struct ctl_conn *c, char *bsn)
 		OPENSSL_cleanse(bsn, strlen(bsn));
 		return;
 	}
-	if (ctl_pseudonymise(c, bsn, t->pseudonym) == -1) {
+	if (ctl_pseudonymise(c, bsn, t->pseudonym, NULL, &t->has_old,
+	    t->old) == -1) {
 		free(t);
 		return;
 	}
@@ -1078,7 +1182,7 @@ ctl_subject(struct ctl_conn *c, char *bsn)
 
 static const char *const ctl_commands[] = {
 	"status", "reload", "orgs", "backup", "audit", "subject-report",
-	"erase",
+	"erase", "rotate",
 };
 
 /*
@@ -1128,9 +1232,11 @@ ctl_dispatch(struct ctl_conn *c, char *line)
 		ctl_subject(c, arg);
 	else if (strcmp(line, "erase") == 0)
 		ctl_erase(c, arg);
+	else if (strcmp(line, "rotate") == 0)
+		ctl_rotate(c, arg);
 	else
 		ctl_error(c, "unknown request; expected status, reload, orgs, "
-		    "backup, audit, subject-report or erase");
+		    "backup, audit, subject-report, erase or rotate");
 }
 
 /*
@@ -1334,7 +1440,8 @@ control_start(struct vixd *v, control_reload_fn reload)
 	pthread_mutex_init(&ctl->lock, NULL);
 	pthread_cond_init(&ctl->idle, NULL);
 	if ((ctl->path = strdup(v->cfg.control_socket)) == NULL ||
-	    (ctl->pseudonyms = pseudonym_ctx_new(v->pseudonym_key)) == NULL ||
+	    (v->blind == NULL && (ctl->pseudonyms =
+	    pseudonym_ctx_new(v->pseudonym_key)) == NULL) ||
 	    ctl_bind(ctl) == -1) {
 		control_stop(ctl);
 		return NULL;

@@ -364,6 +364,10 @@ devcert_leaves(const char *dir, int fresh, X509 *ca, EVP_PKEY *ca_key)
 	    devcert_make_leaf(dir, DEVCERT_LISTEN_NAME, NULL, DEVCERT_LISTEN,
 	    ca, ca_key) == -1)
 		return -1;
+	if ((fresh || !devcert_have_pair(dir, DEVCERT_INDEX_NAME, 1)) &&
+	    devcert_make_leaf(dir, DEVCERT_INDEX_NAME, DEVCERT_INDEX_OIN,
+	    DEVCERT_CLIENT, ca, ca_key) == -1)
+		return -1;
 	for (size_t i = 0; i < devcert_norgs; i++)
 		if ((fresh || !devcert_have_pair(dir, devcert_orgs[i].id, 1)) &&
 		    devcert_make_leaf(dir, devcert_orgs[i].id,

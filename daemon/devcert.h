@@ -26,6 +26,13 @@ extern const size_t devcert_norgs;
  */
 #define DEVCERT_LISTEN_NAME	"partner-listen"
 
+/*
+ * vixd's own client certificate towards its development key holder
+ * (devkeyd.c), with role index there; not an organisation of the index.
+ */
+#define DEVCERT_INDEX_NAME	"index"
+#define DEVCERT_INDEX_OIN	"00000009990000000005"
+
 /* A new ECDSA P-256 key. */
 EVP_PKEY	*devcert_key(void);
 

@@ -73,21 +73,69 @@ invalid(struct session *s, uint64_t id, const char *fmt, ...)
 }
 
 /*
- * Check a BSN and turn it into its pseudonym; the BSN is wiped from the
- * request either way. Returns 0, or -1 after answering.
+ * The youth's pseudonym, from a BSN (pseudonyms = server: checked and
+ * turned into its keyed pseudonym, the BSN wiped from the request either
+ * way) or from the client's blind pseudonym (pseudonyms = blind: a BSN is
+ * refused, unread). Returns 0, or -1 after answering.
  */
 static int
-pseudonymise(struct session *s, uint64_t id, char *bsn, uint8_t *out)
+pseudonymise(struct session *s, uint64_t id, char *bsn,
+    const Vix__V1__Pseudonym *pb, struct job *j, uint8_t *out)
 {
+	struct blind *b = s->w->vixd->blind;
+	struct blind_keys keys;
 	const char *why;
-	int rc = pseudonym_from_bsn(s->w->pseudonyms, bsn, out, &why);
+	char msg[256];
+	int rc;
 
-	if (rc == -1)
-		invalid(s, id, "%s", why);
-	else if (rc == -2)
-		session_respond_status(s, id, VIX__V1__STATUS__CODE__INTERNAL,
-		    "%s", why);
-	return rc == 0 ? 0 : -1;
+	if (b == NULL && pb != NULL) {
+		if (bsn != NULL)
+			OPENSSL_cleanse(bsn, strlen(bsn));
+		invalid(s, id, "pseudonym: this index makes its own pseudonyms "
+		    "from the BSN (pseudonyms = server); send bsn, and no key "
+		    "holder in the client");
+		return -1;
+	}
+	if (b == NULL) {
+		rc = pseudonym_from_bsn(s->w->pseudonyms, bsn, out, &why);
+		if (rc == -1)
+			invalid(s, id, "%s", why);
+		else if (rc == -2)
+			session_respond_status(s, id,
+			    VIX__V1__STATUS__CODE__INTERNAL, "%s", why);
+		return rc == 0 ? 0 : -1;
+	}
+	if (bsn != NULL && bsn[0] != '\0') {
+		OPENSSL_cleanse(bsn, strlen(bsn));
+		invalid(s, id, "bsn: this index takes only blind pseudonyms "
+		    "(pseudonyms = blind); configure the client with the key "
+		    "holder's address and send pseudonym");
+		return -1;
+	}
+	if (pb == NULL) {
+		invalid(s, id, "pseudonym: required (this index takes blind "
+		    "pseudonyms from the key holder, never a BSN)");
+		return -1;
+	}
+	blind_get(b, &keys);
+	rc = blind_pseudonym(&keys, pb->element.data, pb->element.len,
+	    pb->key_version, pb->key_id.data, pb->key_id.len, out,
+	    j->blind.old, &j->blind.has_old, msg, sizeof(msg));
+	if (rc == -1) {
+		invalid(s, id, "%s", msg);
+		return -1;
+	}
+	if (rc == -2) {
+		session_respond_status(s, id,
+		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION, "%s", msg);
+		return -1;
+	}
+	j->blind.keys = b;
+	j->blind.gen = keys.gen;
+	memcpy(j->blind.element, pb->element.data, BLIND_ELEMENT_LEN);
+	j->blind.version = pb->key_version;
+	memcpy(j->blind.key_id, pb->key_id.data, BLIND_KEY_ID_LEN);
+	return 0;
 }
 
 static struct job *
@@ -234,7 +282,8 @@ handle_register(struct session *s, Vix__V1__Request *req)
 	j->in.reg.orgs = j->orgs;
 	j->in.reg.now = j->now;
 	j->in.reg.max_new_per_day = atomic_load(&s->w->vixd->max_new_per_day);
-	if (pseudonymise(s, req->id, r->bsn, j->in.reg.pseudonym) == -1 ||
+	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, j,
+	    j->in.reg.pseudonym) == -1 ||
 	    register_fields(s, req->id, r, &j->in.reg) == -1) {
 		job_free(j);
 		return;
@@ -260,14 +309,16 @@ static void
 handle_withdraw(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__Withdraw *r = req->withdraw;
-	int by_bsn = r->bsn != NULL && r->bsn[0] != '\0';
+	int by_bsn = (r->bsn != NULL && r->bsn[0] != '\0') ||
+	    r->pseudonym != NULL;
 	enum store_withdraw_reason reason;
 	struct job *j;
 
 	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1)
 		goto wipe;
 	if (by_bsn == (r->signal_id != 0)) {
-		invalid(s, req->id, "signal_id, bsn: give exactly one of them");
+		invalid(s, req->id, "signal_id, bsn: give exactly one of them "
+		    "(bsn or pseudonym, as the index takes them)");
 		goto wipe;
 	}
 	if ((reason = withdraw_reason(r->reason)) == 0) {
@@ -279,7 +330,8 @@ handle_withdraw(struct session *s, Vix__V1__Request *req)
 		goto wipe;
 	j->in.wd = (struct store_withdraw_in){ .org = s->org, .orgs = j->orgs,
 	    .now = j->now, .signal_id = r->signal_id, .reason = reason };
-	if (by_bsn && pseudonymise(s, req->id, r->bsn, j->in.wd.pseudonym)) {
+	if (by_bsn && pseudonymise(s, req->id, r->bsn, r->pseudonym, j,
+	    j->in.wd.pseudonym)) {
 		job_free(j);
 		return;
 	}
@@ -302,7 +354,8 @@ handle_involved(struct session *s, Vix__V1__Request *req)
 			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
 		return;
 	}
-	if (pseudonymise(s, req->id, r->bsn, j->in.pseudonym) == -1) {
+	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, j,
+	    j->in.pseudonym) == -1) {
 		job_free(j);
 		return;
 	}
@@ -909,10 +962,58 @@ refused(struct job *j, int err)
 	}
 }
 
+int
+handlers_blind_youth(struct store_txn *t, struct job *j, uint8_t *youth)
+{
+	struct blind_keys keys;
+	int rc, known;
+
+	if (j->blind.keys == NULL)
+		return 0;
+	blind_get(j->blind.keys, &keys);
+	if (keys.gen != j->blind.gen) {
+		rc = blind_pseudonym(&keys, j->blind.element, BLIND_ELEMENT_LEN,
+		    j->blind.version, j->blind.key_id, BLIND_KEY_ID_LEN, youth,
+		    j->blind.old, &j->blind.has_old, j->why, sizeof(j->why));
+		if (rc != 0)
+			return rc == -1 ? VIX_E_INVALID : VIX_E_PRECONDITION;
+		j->blind.gen = keys.gen;
+	}
+	if (!j->blind.has_old)
+		return 0;
+	if ((known = store_youth_known(t, youth)) < 0)
+		return VIX_E_STORE;
+	if (known)
+		return 0;
+	if ((known = store_youth_known(t, j->blind.old)) < 0)
+		return VIX_E_STORE;
+	return known ? store_youth_move(t, j->blind.old, youth, NULL) : 0;
+}
+
+/* Where the job keeps the youth's pseudonym, if it names a youth. */
+static uint8_t *
+job_youth(struct job *j)
+{
+	switch (j->kind) {
+	case JOB_REGISTER:
+		return j->in.reg.pseudonym;
+	case JOB_WITHDRAW:
+		return j->in.wd.signal_id ? NULL : j->in.wd.pseudonym;
+	case JOB_INVOLVED:
+		return j->in.pseudonym;
+	default:
+		return NULL;
+	}
+}
+
 static int
 job_apply(struct store_txn *t, struct job *j)
 {
+	uint8_t *youth = job_youth(j);
 	int err = VIX_E_STORE;
+
+	if (youth != NULL && (err = handlers_blind_youth(t, j, youth)) != 0)
+		return err;
 
 	switch (j->kind) {
 	case JOB_REGISTER:

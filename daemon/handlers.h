@@ -20,4 +20,15 @@ void	handlers_dispatch(struct session *, Vix__V1__Request *);
  */
 extern const struct job_ops handlers_job_ops;
 
+/*
+ * On the writer, before a job touches the youth with blind pseudonym
+ * youth (written there by the worker): if the keys changed since the
+ * worker looked, turn the client's pseudonym into the youth's again; and
+ * during a rotation, move the youth still stored under the old key to the
+ * new one first, so that it is found and kept under one pseudonym only.
+ * 0, or an error with j->why set (VIX_E_PRECONDITION: a key version the
+ * index no longer accepts).
+ */
+int	handlers_blind_youth(struct store_txn *, struct job *, uint8_t *youth);
+
 #endif

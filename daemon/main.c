@@ -20,11 +20,13 @@
 
 #include "control.h"
 #include "devcert.h"
+#include "devkeyd.h"
 #include "log.h"
 #include "orgs.h"
 #include "pseudonym.h"
 #include "orgstats.h"
 #include "ratelimit.h"
+#include "rotate.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "status.h"
@@ -47,6 +49,7 @@ struct options {
 	const char	*admin_listen;
 	const char	*control_socket;
 	const char	*import;	/* --import-lmdb DIR */
+	const char	*pseudonyms;	/* --pseudonyms server|blind */
 	int		 dev;
 	int		 check;
 	int		 compact;
@@ -61,6 +64,7 @@ usage(int status)
 	    "[--admin-listen HOST:PORT]\n"
 	    "            [--control-socket PATH]\n"
 	    "       vixd --dev [--data DIR] [-d] [--listen HOST:PORT]\n"
+	    "            [--pseudonyms server|blind]\n"
 	    "       vixd --compact [-c FILE | --dev [--data DIR]]\n"
 	    "       vixd --import-lmdb DIR [-c FILE | --dev [--data DIR]]\n"
 	    "  -c FILE            configuration (default %s if it exists)\n"
@@ -71,6 +75,8 @@ usage(int status)
 	    "  --data DIR         development material folder (default ./%s)\n"
 	    "  --listen A         client listener, overrides the configuration\n"
 	    "  --admin-listen A   admin listener, overrides the configuration\n"
+	    "  --pseudonyms K     server or blind, overrides the configuration\n"
+	    "                     (--dev: blind, with a key holder of its own)\n"
 	    "  --control-socket P vixctl's socket, overrides the configuration\n"
 	    "                     (several vixd on one host)\n"
 	    "  --compact          rewrite the store (data_dir) so that no free\n"
@@ -88,7 +94,7 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_ADMIN, OPT_COMPACT,
-	    OPT_CONTROL, OPT_IMPORT };
+	    OPT_CONTROL, OPT_IMPORT, OPT_PSEUDONYMS };
 	static const struct option longopts[] = {
 		{ "dev", no_argument, NULL, OPT_DEV },
 		{ "data", required_argument, NULL, OPT_DATA },
@@ -97,6 +103,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "control-socket", required_argument, NULL, OPT_CONTROL },
 		{ "compact", no_argument, NULL, OPT_COMPACT },
 		{ "import-lmdb", required_argument, NULL, OPT_IMPORT },
+		{ "pseudonyms", required_argument, NULL, OPT_PSEUDONYMS },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -117,6 +124,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_CONTROL: o->control_socket = optarg; break;
 		case OPT_COMPACT: o->compact = 1; break;
 		case OPT_IMPORT: o->import = optarg; break;
+		case OPT_PSEUDONYMS: o->pseudonyms = optarg; break;
 		default: usage(2);
 		}
 	}
@@ -126,6 +134,11 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->dev_dir != NULL && !o->dev) {
 		fprintf(stderr, "vixd: --data is only for --dev\n");
+		usage(2);
+	}
+	if (o->pseudonyms != NULL && strcmp(o->pseudonyms, "server") != 0 &&
+	    strcmp(o->pseudonyms, "blind") != 0) {
+		fprintf(stderr, "vixd: --pseudonyms must be server or blind\n");
 		usage(2);
 	}
 }
@@ -148,6 +161,8 @@ dev_config(struct vixd_config *c, const char *dir)
 	DEV_PATH(data_dir, "data");
 	DEV_PATH(control_socket, "control.sock");
 #undef DEV_PATH
+	/* Blind, with a key holder of its own (devkeyd.c). */
+	c->pseudonyms_blind = 1;
 }
 
 /* Built-in defaults, the configuration file, then the command line. */
@@ -169,7 +184,12 @@ load_config(struct vixd *v, const struct options *o, struct diag *d)
 		config_set(&v->cfg.admin_listen, o->admin_listen);
 	if (o->control_socket != NULL)
 		config_set(&v->cfg.control_socket, o->control_socket);
-	return 0;
+	if (o->pseudonyms != NULL)
+		v->cfg.pseudonyms_blind = strcmp(o->pseudonyms, "blind") == 0;
+	/* --dev starts a key holder of its own (devkeyd.c), which sets it. */
+	if (o->dev && v->cfg.pseudonyms_blind)
+		return 0;
+	return config_check_keyholder(&v->cfg, d);
 }
 
 static int
@@ -229,8 +249,8 @@ load_material(struct vixd *v, int check_only, struct diag *d)
 		v->ssl_ctx = tls_server_ctx(c, d);
 		v->client_ctx = tls_client_ctx(c, d);
 	}
-	if (!file_missing(c->pseudonym_key_file, "pseudonym_key_file",
-	    check_only) && key_page(v, d) == 0)
+	if (!c->pseudonyms_blind && !file_missing(c->pseudonym_key_file,
+	    "pseudonym_key_file", check_only) && key_page(v, d) == 0)
 		pseudonym_key_load(c->pseudonym_key_file, v->pseudonym_key, d);
 	return d->count == 0 ? 0 : -1;
 }
@@ -349,6 +369,23 @@ raise_nofile(const struct vixd_config *cfg)
 }
 
 /*
+ * What the command line and --dev set rather than the file: the kind of
+ * pseudonyms and the development key holder stay as vixd started.
+ */
+static void
+reload_keep(const struct vixd *v, struct vixd_config *nc)
+{
+	if (v->pseudonyms_option != -1)
+		nc->pseudonyms_blind = v->pseudonyms_option;
+	if (!v->dev || v->dev_keyd <= 0)
+		return;
+	config_set(&nc->keyholder, v->cfg.keyholder);
+	config_set(&nc->keyholder_certificate, v->cfg.keyholder_certificate);
+	config_set(&nc->keyholder_private_key, v->cfg.keyholder_private_key);
+	config_set(&nc->keyholder_ca_bundle, v->cfg.keyholder_ca_bundle);
+}
+
+/*
  * SIGHUP and vixctl reload: re-read vixd.conf's reloadable keys, orgs.conf,
  * the certificates and the CRL into new objects and swap them in. Returns
  * 0 with one line per change in changes, or -1 with every problem in d,
@@ -367,6 +404,7 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 	if (v->dev)
 		dev_config(&nc, v->dev_dir);
 	if (v->cfg.path == NULL || config_load(&nc, v->cfg.path, d) == 0) {
+		reload_keep(v, &nc);
 		orgs = orgs_load(nc.orgs_file, d);
 		ctx = tls_server_ctx(&nc, d);
 		cctx = tls_client_ctx(&nc, d);
@@ -492,12 +530,21 @@ open_store(struct vixd *v, struct diag *d)
 	struct writer_hooks hooks = { server_published, v };
 	char key_id[PSEUDONYM_KEY_ID_LEN];
 
-	if (pseudonym_key_id(v->pseudonym_key, key_id) == -1) {
+	/*
+	 * A store remembers which kind of pseudonyms it holds: "blind", or
+	 * the server key's id. Mixing them would find no youth.
+	 */
+	if (v->cfg.pseudonyms_blind) {
+		if ((v->store = store_open(&so, d)) == NULL ||
+		    store_check_key(v->store, "blind", "(pseudonyms = blind)",
+		    d) == -1 || store_bind_orgs(v->store, v->orgs, d) == -1 ||
+		    rotate_open(v, d) == -1)
+			return -1;
+	} else if (pseudonym_key_id(v->pseudonym_key, key_id) == -1) {
 		diag_add(d, NULL, 0, "pseudonym_key_file %s: cannot compute "
 		    "the key id", v->cfg.pseudonym_key_file);
 		return -1;
-	}
-	if ((v->store = store_open(&so, d)) == NULL ||
+	} else if ((v->store = store_open(&so, d)) == NULL ||
 	    store_check_key(v->store, key_id, v->cfg.pseudonym_key_file,
 	    d) == -1 || store_bind_orgs(v->store, v->orgs, d) == -1)
 		return -1;
@@ -528,6 +575,8 @@ vixd_free(struct vixd *v)
 	if (v->base != NULL)
 		event_base_free(v->base);
 	writer_stop(v->writer);
+	rotate_free(v);
+	devkeyd_stop(v);
 	store_close(v->store);
 	SSL_CTX_free(v->ssl_ctx);
 	SSL_CTX_free(v->client_ctx);
@@ -735,6 +784,8 @@ main(int argc, char **argv)
 		log_warn("prctl(PR_SET_DUMPABLE, 0)");
 	pthread_mutex_init(&v.lock, NULL);
 	v.dev = o.dev;
+	v.pseudonyms_option = o.pseudonyms == NULL ? -1 :
+	    strcmp(o.pseudonyms, "blind") == 0;
 	v.dev_dir = (char *)(o.dev_dir ? o.dev_dir : DEV_DIR_DEFAULT);
 	if (o.check)
 		return check_config(&v, &o);
@@ -748,6 +799,10 @@ main(int argc, char **argv)
 		fatal_diag(&d);
 	if (load_config(&v, &o, &d) == -1 || load_material(&v, 0, &d) == -1)
 		fatal_diag(&d);
+	if (o.dev && v.cfg.pseudonyms_blind && devkeyd_start(&v, &d) == -1)
+		fatal_diag(&d);
+	if (o.dev && !v.cfg.pseudonyms_blind)
+		devkeyd_forget(&v);	/* no key holder: vix --dev sends BSNs */
 	/* Before the writer and the workers: TZ is never set again. */
 	zone_use(v.cfg.zone);
 	if ((v.ratelimit = ratelimit_new()) == NULL ||
@@ -768,6 +823,7 @@ main(int argc, char **argv)
 	if ((v.status = status_start(&v)) == NULL)
 		fatalx("cannot start the status thread");
 	ctl = start_listeners(&v);
+	rotate_resume(&v);
 	announce(&v);
 	sdnotify_send("READY=1");	/* store open, listeners up */
 

@@ -351,7 +351,8 @@ worker_init(struct vixd *v, struct worker *w, unsigned idx)
 		log_warn("worker_init: pipe");
 		return -1;
 	}
-	if ((w->pseudonyms = pseudonym_ctx_new(v->pseudonym_key)) == NULL ||
+	if ((v->blind == NULL && (w->pseudonyms =
+	    pseudonym_ctx_new(v->pseudonym_key)) == NULL) ||
 	    (w->reader = store_reader_new(v->store)) == NULL) {
 		log_warnx("worker_init: cannot set up the pseudonym MAC or "
 		    "store reader");

@@ -79,7 +79,10 @@ struct status;
 struct vixd {
 	struct vixd_config	 cfg;
 	int			 dev;
+	int			 pseudonyms_option;	/* --pseudonyms:
+					   -1 none, else pseudonyms_blind */
 	char			*dev_dir;
+	pid_t			 dev_keyd;	/* --dev: its key holder */
 
 	struct event_base	*base;		/* main thread: listener, signals */
 	struct evconnlistener	*listener;
@@ -109,6 +112,9 @@ struct vixd {
 
 	/* PSEUDONYM_KEY_LEN bytes on a locked page kept out of core dumps. */
 	unsigned char		*pseudonym_key;
+	/* pseudonyms = blind: the key versions accepted (NULL: server). */
+	struct blind		*blind;
+	struct rotate		*rotate;	/* and their rotation */
 	struct store		*store;
 	struct writer		*writer;
 	struct event		*ev_sweep;

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "blind.h"
 #include "metrics.h"
 #include "store.h"
 
@@ -90,6 +91,21 @@ struct job {
 	int			 err;		/* enum vix_err */
 	char			 why[256];	/* message when err != 0 */
 	void			*arg;		/* for the ops */
+	/*
+	 * With blind pseudonyms: the pseudonym as the client sent it and the
+	 * generation of the keys the worker turned it into the youth's with
+	 * (the writer does it again if the keys changed since), and during a
+	 * rotation the old form the youth may still be stored under.
+	 */
+	struct {
+		struct blind	*keys;		/* NULL: not a blind pseudonym */
+		uint64_t	 gen;
+		uint8_t		 element[BLIND_ELEMENT_LEN];
+		uint32_t	 version;
+		uint8_t		 key_id[BLIND_KEY_ID_LEN];
+		int		 has_old;
+		uint8_t		 old[BLIND_ELEMENT_LEN];
+	} blind;
 	union {
 		struct store_register_in reg;
 		struct store_withdraw_in wd;
@@ -101,6 +117,7 @@ struct job {
 		struct store_coordinate_in coord;
 		struct store_sweep_in sweep;
 		struct store_erase_in erase;
+		struct blind_keys rotate;	/* rotate.c: the keys to set */
 		struct {
 			char		 actor[32];
 			char		 action[32];
@@ -122,6 +139,11 @@ struct job {
 		struct store_view	 coord;
 		struct store_sweep_out	 sweep;
 		struct store_erase_out	 erase;
+		struct {
+			size_t		 moved, conflicts;
+			int		 done;
+			struct blind_keys prev;	/* if it fails */
+		} rotate;
 	} out;
 };
 

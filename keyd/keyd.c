@@ -29,6 +29,7 @@
 struct options {
 	const char	*config;
 	const char	*key_file;
+	const char	*address_file;	/* --address-file F */
 	int		 debug;
 	int		 check;
 	enum { CMD_SERVE, CMD_INIT, CMD_ADD, CMD_DESTROY, CMD_INFO } cmd;
@@ -51,6 +52,8 @@ usage(int status)
 	    "                     version and key id (SIGHUP vix-keyd then)\n"
 	    "  --destroy-key V    remove standby version V for good\n"
 	    "  --key-info         print versions, key ids and states\n"
+	    "  --address-file F   once listening, write the address bound\n"
+	    "                     to F (for listen = ...:0)\n"
 	    "  -V, --version      print the version\n", KCONF_DEFAULT_PATH);
 	exit(status);
 }
@@ -69,13 +72,15 @@ set_cmd(struct options *o, int cmd)
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_KEYFILE = 256, OPT_INIT, OPT_ADD, OPT_DESTROY, OPT_INFO };
+	enum { OPT_KEYFILE = 256, OPT_INIT, OPT_ADD, OPT_DESTROY, OPT_INFO,
+	    OPT_ADDRFILE };
 	static const struct option longopts[] = {
 		{ "key-file", required_argument, NULL, OPT_KEYFILE },
 		{ "init", no_argument, NULL, OPT_INIT },
 		{ "add-key", no_argument, NULL, OPT_ADD },
 		{ "destroy-key", required_argument, NULL, OPT_DESTROY },
 		{ "key-info", no_argument, NULL, OPT_INFO },
+		{ "address-file", required_argument, NULL, OPT_ADDRFILE },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -87,6 +92,7 @@ parse_options(int argc, char **argv, struct options *o)
 	while ((ch = getopt_long(argc, argv, "c:dthV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->config = optarg; break;
+		case OPT_ADDRFILE: o->address_file = optarg; break;
 		case 'd': o->debug = 1; break;
 		case 't': o->check = 1; break;
 		case 'V': printf("vix-keyd %s\n", VIX_VERSION); exit(0);
@@ -353,8 +359,33 @@ on_sync(evutil_socket_t fd, short what, void *arg)
 	kaudit_sync(&((struct keyd *)arg)->audit);
 }
 
+/*
+ * Where it listens, for whoever started it on port 0 (vixd --dev): written
+ * whole under another name, then renamed, so a reader never sees half.
+ */
 static int
-serve(struct keyd *k)
+write_address(struct keyd *k, const char *path)
+{
+	char bound[80], tmp[PATH_MAX];
+	FILE *fp;
+	int ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
+	    (fp = fopen(tmp, "w")) == NULL) {
+		log_warn("--address-file %s", path);
+		return -1;
+	}
+	ok = fprintf(fp, "%s\n", kserve_bound(k, bound, sizeof(bound))) > 0;
+	if (fclose(fp) != 0 || !ok || rename(tmp, path) == -1) {
+		log_warn("--address-file %s", path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+serve(struct keyd *k, const char *address_file)
 {
 	struct event *ev[4];
 	struct timeval sync = { AUDIT_SYNC_S, 0 };
@@ -370,7 +401,8 @@ serve(struct keyd *k)
 		if (ev[i] == NULL || (i < 3 ? event_add(ev[i], NULL) :
 		    event_add(ev[i], &sync)) == -1)
 			fatalx("cannot set up events");
-	if (kserve_listen(k) == -1)
+	if (kserve_listen(k) == -1 || (address_file != NULL &&
+	    write_address(k, address_file) == -1))
 		return 1;
 	event_base_dispatch(k->base);
 	kserve_stop(k);
@@ -426,7 +458,7 @@ main(int argc, char **argv)
 	log_info("vix-keyd %s starting: rate %u evaluations/s per organisation, "
 	    "burst %u", VIX_VERSION, k.conf.rate, k.conf.burst);
 	log_keys(&k);
-	rc = serve(&k);
+	rc = serve(&k, o.address_file);
 	kaudit_log_counters(&k.audit, "exit");
 	kaudit_close(&k.audit);
 	ratelimit_free(k.rl);

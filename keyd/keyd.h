@@ -41,6 +41,8 @@ struct keyd {
 
 /* Start accepting on conf.listen; logs the address. 0, or -1 (logged). */
 int	kserve_listen(struct keyd *);
+/* The address it listens on, "host:port", in buf. */
+const char *kserve_bound(struct keyd *, char *buf, size_t len);
 
 /* Close every connection and the listener (at exit). */
 void	kserve_stop(struct keyd *);

@@ -570,7 +570,7 @@ kserve_accept_error(struct evconnlistener *l, void *arg)
 	log_warn("accept");
 }
 
-static const char *
+const char *
 kserve_bound(struct keyd *k, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
@@ -612,7 +612,7 @@ kserve_listen(struct keyd *k)
 		return -1;
 	}
 	evconnlistener_set_error_cb(k->listener, kserve_accept_error);
-	log_info("vix-keyd listening on %s", kserve_bound(k, bound,
+	log_info("vix-keyd serving on %s", kserve_bound(k, bound,
 	    sizeof(bound)));
 	return 0;
 }

@@ -134,6 +134,28 @@ harness_spawn(struct vixd_proc *p, const char *const *argv)
 }
 
 /*
+ * The caller's extra arguments after argv[0..n), at most max in all; and
+ * unless they choose, --pseudonyms server: vixd --dev is blind by default,
+ * and the tests of the blind pseudonyms ask for it (test_blind.c).
+ */
+static size_t
+harness_extra(const char **argv, size_t n, size_t max,
+    const char *const *extra)
+{
+	int chosen = 0;
+
+	for (; extra != NULL && *extra != NULL && n < max; extra++) {
+		chosen |= strcmp(*extra, "--pseudonyms") == 0;
+		argv[n++] = *extra;
+	}
+	if (!chosen && n + 2 <= max) {
+		argv[n++] = "--pseudonyms";
+		argv[n++] = "server";
+	}
+	return n;
+}
+
+/*
  * Start vixd --dev in a new folder; with uid != 0 as that user (through
  * setpriv, from util-linux), in a folder the user owns; with first, on
  * first's dev material with a control socket of its own.
@@ -180,8 +202,7 @@ harness_start_uid(struct vixd_proc *p, unsigned uid,
 		argv[n++] = "--control-socket";
 		argv[n++] = sock;
 	}
-	for (; extra != NULL && *extra != NULL && n < 38; extra++)
-		argv[n++] = *extra;
+	n = harness_extra(argv, n, 38, extra);
 	argv[n] = NULL;
 
 	harness_spawn(p, argv);
@@ -227,8 +248,7 @@ harness_restart_with(struct vixd_proc *p, const char *const *extra)
 	char log[16384];
 	size_t n = 8;
 
-	for (; extra != NULL && *extra != NULL && n < 31; extra++)
-		argv[n++] = *extra;
+	n = harness_extra(argv, n, 31, extra);
 	argv[n] = NULL;
 	if (p->pid > 0)
 		cr_assert_eq(harness_signal_wait(p, SIGTERM), 0, "vixd did not "

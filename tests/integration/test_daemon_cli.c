@@ -314,7 +314,7 @@ assert_refuses_secret(const char *file, mode_t mode)
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	cr_assert_eq(chmod(path, mode), 0);
 	vixd_run(&r, (const char *[]){ "--dev", "--data", dir, "--listen",
-	    "127.0.0.1:0", NULL });
+	    "127.0.0.1:0", "--pseudonyms", "server", NULL });
 	cr_assert_eq(r.status, 1, "vixd started with %s mode %o", file, mode);
 	cr_assert_not_null(strstr(r.err, path), "names the path: %s", r.err);
 	cr_assert_not_null(strstr(r.err, "chmod 600"), "names the fix: %s",
@@ -380,7 +380,8 @@ vixd_try(struct run_result *r, struct vixd_proc *p)
 
 	FMT(script, "cd '%s' && exec timeout 10 '%s' "
 	    "--dev --data '%s' --listen 127.0.0.1:0 --admin-listen "
-	    "127.0.0.1:0", p->dir, getenv("VIXD"), p->dev_dir);
+	    "127.0.0.1:0 --pseudonyms server", p->dir, getenv("VIXD"),
+	    p->dev_dir);
 	harness_run(r, (const char *[]){ "/bin/sh", "-c", script, NULL });
 }
 

@@ -200,8 +200,8 @@ keyd_start(void)
 		}
 		read_text(kd.log, text, sizeof(text));
 		if (strlen(text) >= from &&
-		    (at = strstr(text + from, "listening on ")) != NULL &&
-		    sscanf(at, "listening on %63s", kd.addr) == 1)
+		    (at = strstr(text + from, "serving on ")) != NULL &&
+		    sscanf(at, "serving on %63s", kd.addr) == 1)
 			return 0;
 		usleep(20000);
 	}

@@ -5,6 +5,7 @@
  * poll() loop through vix_fd(). BSNs come from tests/data/bsn-valid.txt and
  * are never printed.
  */
+#include <dlfcn.h>
 #include <limits.h>
 #include <poll.h>
 #include <stddef.h>
@@ -43,7 +44,7 @@ static vix_client *
 connect_as(const char *org)
 {
 	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], file[64];
-	struct vix_options o = { vixd.addr, cert, key, ca, 0 };
+	struct vix_options o = { vixd.addr, cert, key, ca, 0, NULL };
 	struct vix_error err;
 	vix_client *c;
 
@@ -234,7 +235,8 @@ Test(libvix, public_structs_keep_their_size_and_error_has_room)
 {
 	static const struct { const char *name; size_t size, want; } s[] = {
 		{ "vix_error", sizeof(struct vix_error), 520 },
-		{ "vix_options", sizeof(struct vix_options), 40 },
+		/* 40 until 0.3: vix_connect@LIBVIX_0 reads that layout. */
+		{ "vix_options", sizeof(struct vix_options), 48 },
 		{ "vix_org", sizeof(struct vix_org), 183 },
 		{ "vix_ping_result", sizeof(struct vix_ping_result), 215 },
 		{ "vix_register_req", sizeof(struct vix_register_req), 64 },
@@ -276,3 +278,47 @@ Test(libvix, public_structs_keep_their_size_and_error_has_room)
 	vix_close(c);
 }
 #endif
+
+/*
+ * A program built against libvix 0.2 passes the 40-byte struct vix_options
+ * to vix_connect@LIBVIX_0, which must not read past it: here the bytes
+ * after it are garbage, which the 0.3 vix_connect would take for a key
+ * holder's address.
+ */
+Test(libvix, a_program_built_before_0_3_connects_with_the_old_layout)
+{
+	struct old_options {
+		const char	*server, *cert_file, *key_file, *ca_file;
+		int		 timeout_ms;
+	};
+	struct {
+		struct old_options	o;
+		const char		*after;
+	} mem;
+	int (*old_connect)(const struct old_options *, vix_client **,
+	    struct vix_error *);
+	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX];
+	struct vix_ping_result pr;
+	struct vix_error err;
+	vix_client *c = NULL;
+	void *lib;
+
+	cr_assert_eq(sizeof(struct old_options), 40);
+	harness_dev_file(&vixd, "org-a.pem", cert, sizeof(cert));
+	harness_dev_file(&vixd, "org-a.key", key, sizeof(key));
+	harness_dev_file(&vixd, "ca.pem", ca, sizeof(ca));
+	memset(&mem, 0, sizeof(mem));
+	mem.o = (struct old_options){ vixd.addr, cert, key, ca, 0 };
+	mem.after = "not an address";
+	cr_assert_not_null(lib = dlopen("libvix.so.0", RTLD_NOW), "%s",
+	    dlerror());
+	*(void **)&old_connect = dlvsym(lib, "vix_connect", "LIBVIX_0");
+	cr_assert_not_null(old_connect, "vix_connect@LIBVIX_0: %s", dlerror());
+	cr_assert_neq((void *)old_connect, dlvsym(lib, "vix_connect",
+	    "LIBVIX_0.3"), "two versions, two functions");
+	cr_assert_eq(old_connect(&mem.o, &c, &err), VIX_OK, "%s", err.message);
+	cr_assert_eq(vix_ping(c, &pr, &err), VIX_OK, "%s", err.message);
+	cr_assert_str_eq(pr.org.id, "org-a");
+	vix_close(c);
+	dlclose(lib);
+}

@@ -658,7 +658,7 @@ static vix_client *
 libvix_connect_as(const char *org)
 {
 	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], file[64];
-	struct vix_options o = { vixd.addr, cert, key, ca, 0 };
+	struct vix_options o = { vixd.addr, cert, key, ca, 0, NULL };
 	struct vix_error err;
 	vix_client *c;
 

@@ -309,7 +309,7 @@ start_second(const char *dir, char addr[64])
 	FMT(log, "%s/vixd.log", dir);
 	FMT(script, "cd '%s' && exec '%s' --dev --data "
 	    "'%s/vix-dev' --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 "
-	    "2>'%s'", dir, getenv("VIXD"), dir, log);
+	    "--pseudonyms server 2>'%s'", dir, getenv("VIXD"), dir, log);
 	pid = harness_spawn_bg((const char *[]){ "/bin/sh", "-c", script,
 	    NULL }, "/dev/null");
 	cr_assert(harness_wait_for_text(log, "listening on ", 10000),

@@ -28,6 +28,7 @@ static const struct {
 	{ "partner.pem", 0644 },	{ "partner.key", 0600 },
 	{ "admin.pem", 0644 },		{ "admin.key", 0600 },
 	{ "partner-listen.pem", 0644 },	{ "partner-listen.key", 0600 },
+	{ "index.pem", 0644 },		{ "index.key", 0600 },
 	{ "pseudonym.key", 0600 },	{ "orgs.conf", 0644 },
 };
 #define N_DEV_FILES	(sizeof(dev_files) / sizeof(dev_files[0]))
@@ -179,6 +180,7 @@ Test(devcert, certificates_chain_to_the_ca)
 {
 	ensure();
 	check_leaf("server", X509_PURPOSE_SSL_SERVER);
+	check_leaf(DEVCERT_INDEX_NAME, X509_PURPOSE_SSL_CLIENT);
 	for (size_t i = 0; i < devcert_norgs; i++)
 		check_leaf(devcert_orgs[i].id, X509_PURPOSE_SSL_CLIENT);
 }
@@ -342,7 +344,8 @@ Test(devcert, lost_ca_key_reissues_every_certificate)
 	static const char *const changed[] = { "ca.pem", "ca.key",
 	    "server.pem", "server.key", "org-a.pem", "org-a.key", "org-b.pem",
 	    "org-b.key", "partner.pem", "partner.key", "admin.pem",
-	    "admin.key", "partner-listen.pem", "partner-listen.key", NULL };
+	    "admin.key", "partner-listen.pem", "partner-listen.key", "index.pem",
+	    "index.key", NULL };
 	struct snapshot before;
 	char *p;
 
@@ -354,6 +357,7 @@ Test(devcert, lost_ca_key_reissues_every_certificate)
 	ensure();
 	expect_changed(&before, changed);
 	check_leaf("server", X509_PURPOSE_SSL_SERVER);
+	check_leaf(DEVCERT_INDEX_NAME, X509_PURPOSE_SSL_CLIENT);
 	for (size_t i = 0; i < devcert_norgs; i++)
 		check_leaf(devcert_orgs[i].id, X509_PURPOSE_SSL_CLIENT);
 	snapshot_free(&before);
@@ -503,7 +507,8 @@ Test(devcert, ca_about_to_expire_reissues_every_certificate)
 	static const char *const changed[] = { "ca.pem", "ca.key",
 	    "server.pem", "server.key", "org-a.pem", "org-a.key", "org-b.pem",
 	    "org-b.key", "partner.pem", "partner.key", "admin.pem",
-	    "admin.key", "partner-listen.pem", "partner-listen.key", NULL };
+	    "admin.key", "partner-listen.pem", "partner-listen.key", "index.pem",
+	    "index.key", NULL };
 	struct snapshot before;
 
 	ensure();

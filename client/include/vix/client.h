@@ -82,6 +82,11 @@ enum vix_status {
  *   new struct that begins with reserved room) in a new version node of
  *   the library, as vix_fd() came in LIBVIX_0.2; the old function and
  *   struct stay as they are.
+ * - Or, for a struct a caller passes in, its function gets a new symbol
+ *   version and the old version stays, reading the old layout: struct
+ *   vix_options grew keyholder in 0.3, and vix_connect@LIBVIX_0.3 reads
+ *   it, while programs built before link vix_connect@LIBVIX_0, which
+ *   reads the five fields of 0.1.
  * - Callers zero every struct they pass in (designated initialisers or
  *   memset), so that fields they do not name are zero, the default.
  *
@@ -111,6 +116,16 @@ struct vix_options {
 	const char	*key_file;	/* PEM private key */
 	const char	*ca_file;	/* PEM CA bundle that signed the server */
 	int		 timeout_ms;	/* connect and each call; 0: 10 s */
+	/*
+	 * The key holder's "host:port", for an index with blind pseudonyms
+	 * (docs/pseudonyms.md): every call that takes a BSN checks it, blinds
+	 * it, has the key holder evaluate it (with the same certificate and
+	 * CA bundle) and sends the index only the pseudonym. NULL: the BSN
+	 * goes to the index, which makes the pseudonym itself. Since 0.3
+	 * (version node LIBVIX_0.3; a program built against an older libvix
+	 * gets the old vix_connect, without this field).
+	 */
+	const char	*keyholder;
 };
 
 struct vix_org {
