@@ -1874,6 +1874,8 @@ store_erase(struct store_txn *t, const struct store_erase_in *in,
 	be->archive_erase(t, in->pseudonym, erase_archived, &ea);
 	/* The records stay in the chain; their link to the youth goes. */
 	be->youth_audit_unlink(t, in->pseudonym);
+	/* And whatever still names the youth (PostgreSQL's lock row). */
+	be->youth_move(t, in->pseudonym, NULL);
 	if (out->removed == 0 && out->archived == 0)
 		store_audit(t, in->now, in->actor, in->action, 0, 0, "not_found");
 	if (store_txn_error(t)) {

@@ -814,3 +814,42 @@ Test(blind, foreign_keys_and_raw_bsns_are_refused)
 	    rr.err);
 	(void)log;
 }
+
+/*
+ * The command line against a blind index, as the README's tour uses it:
+ * vix --dev finds the key holder vixd --dev started; vix import registers
+ * a file's youths blind, and a second organisation's vix register matches
+ * them; nothing printed names a BSN.
+ */
+Test(blind, vix_and_vix_import_find_the_key_holder)
+{
+	struct vixd_proc p;
+	struct run_result r;
+	char csv[PATH_MAX];
+	FILE *fp;
+
+	harness_start(&p, (const char *[]){ "--pseudonyms", "blind", NULL });
+	snprintf(csv, sizeof(csv), "%s/signals.csv", p.dir);
+	cr_assert_not_null(fp = fopen(csv, "w"));
+	fprintf(fp, "bsn,birth_date,days,contact_name,contact_phone,"
+	    "contact_email,client_ref,municipality\n");
+	for (int i = 100; i < 120; i++)
+		fprintf(fp, "%s,2015-03-01,30,A,0501234567,,ref-%d,\n",
+		    bsns[i], i);
+	cr_assert_eq(fclose(fp), 0);
+	harness_vix(&r, &p, "org-a", (const char *[]){ "import", csv, NULL });
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	harness_vix_stdin(&r, &p, "org-b", (const char *[]){ "register",
+	    "--bsn", "-", "--birth-date", "2015-03-01", "--contact-name", "B",
+	    "--contact-phone", "0201234567", NULL }, bsns[110]);
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	cr_assert_not_null(strstr(r.out, "MATCH"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "org-a"), "%s", r.out);
+	for (int i = 100; i < 120; i++)
+		cr_assert_null(strstr(r.out, bsns[i]));
+	harness_vix_stdin(&r, &p, "org-a", (const char *[]){ "involved",
+	    "--bsn", "-", NULL }, bsns[110]);
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	cr_assert_not_null(strstr(r.out, "org-b"), "%s", r.out);
+	cr_assert_eq(harness_stop(&p), 0);
+}
