@@ -456,7 +456,10 @@ usage(void)
 	    "           [--depth D] [--youths K] [--first F] [--match-pct P]\n"
 	    "           [--duration S] [--rate R] [--subscribers]\n"
 	    "           [--total N] [--progress S] [--data DIR] [--map-gib G]\n"
-	    "  --total: vixd and store drivers; --data, --map-gib: store\n");
+	    "           [--loops L]\n"
+	    "  --total: vixd and store drivers; --data, --map-gib: store;\n"
+	    "  --loops: vixd driver, the registering connections on L threads\n"
+	    "  with a poll loop each (default 0: one thread per connection)\n");
 	exit(2);
 }
 
@@ -491,6 +494,7 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		{ "duration", required_argument, NULL, 't' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "subscribers", no_argument, NULL, 'S' },
+		{ "loops", required_argument, NULL, 'L' },
 		{ "total", required_argument, NULL, 'T' },
 		{ "progress", required_argument, NULL, 'P' },
 		{ "data", required_argument, NULL, 'a' },
@@ -515,6 +519,7 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		case 't': o->duration_s = (double)parse_uint(optarg); break;
 		case 'r': o->rate = parse_uint(optarg); break;
 		case 'S': o->subscribers = 1; break;
+		case 'L': o->loops = parse_uint(optarg); break;
 		case 'T': o->total = parse_uint(optarg); break;
 		case 'P': o->progress_s = parse_uint(optarg); break;
 		case 'a': o->data_dir = optarg; break;

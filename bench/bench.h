@@ -32,6 +32,9 @@ struct bench_opts {
 	double		 duration_s;
 	unsigned	 rate;		/* offered registrations/s; 0: flat out */
 	int		 subscribers;	/* one notification reader per org */
+	unsigned	 loops;		/* vixd driver: registering
+					   connections served by this many
+					   poll loops (0: a thread each) */
 	/* Where the drivers find their target; fields after the workload. */
 	const char	*server;	/* vixd "host:port" */
 	const char	*keyholder;	/* blind pseudonyms: the key holder */

@@ -1,10 +1,15 @@
 /*
- * The vixd driver: one thread and one vix_client per connection, each
- * pipelining up to depth registrations, and optionally one subscriber per
- * organisation timing register-to-notification latency through a table
- * keyed by match id (whichever of the response and the notification comes
- * second completes the sample).
+ * The vixd driver: one vix_client per connection, each pipelining up to
+ * depth registrations, and optionally one subscriber per organisation
+ * timing register-to-notification latency through a table keyed by match
+ * id (whichever of the response and the notification comes second
+ * completes the sample). Each registering connection has a thread of its
+ * own, or (--loops N) N threads each serve their share of them in one poll
+ * loop: on a machine that the server shares, fewer runnable threads take
+ * less CPU from it. Each connection keeps its own schedule either way, and
+ * a response is timed when its connection is read.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,6 +48,25 @@ struct worker {
 struct inflight {
 	uint64_t	 id;
 	double		 sent;
+};
+
+/* --loops: connections first..first+n-1 of w, served by one thread. */
+struct loop {
+	struct run		*run;
+	struct worker		*w;
+	unsigned		 first, n;
+	pthread_t		 tid;
+};
+
+/* One registering connection of a loop. */
+struct lconn {
+	struct worker		*w;
+	vix_client		*c;
+	struct inflight		*fl;
+	unsigned		 n;		/* in flight */
+	double			 next;		/* the next send is due */
+	uint64_t		 rng;
+	int			 done;
 };
 
 /* Record one side of a match's timing; completes the sample if both. */
@@ -225,6 +249,180 @@ done:
 	return NULL;
 }
 
+/* Send what c's schedule has due by now; -1 when the connection failed. */
+static int
+loop_send(struct lconn *l, double now, double interval, int *sending)
+{
+	const struct bench_opts *o = l->w->run->o;
+
+	while (*sending && l->n < o->depth && (interval == 0 ||
+	    now >= l->next)) {
+		if (!bench_claim()) {
+			*sending = 0;
+			break;
+		}
+		if (send_one(l->w, l->c, &l->fl[l->n], &l->rng) == -1)
+			return -1;
+		l->n++;
+		l->next += interval;
+	}
+	return 0;
+}
+
+/* Take every response that has arrived; -1 when the connection failed. */
+static int
+loop_read(struct lconn *l)
+{
+	struct vix_error err;
+	int rc;
+
+	while (l->n > 0) {
+		if ((rc = vix_wait(l->c, 0, &err)) == VIX_ERR_TIMEOUT)
+			return 0;
+		if (rc != VIX_OK) {
+			l->w->res.errors_by_code[VIX_STATUS_UNAVAILABLE] +=
+			    l->n;
+			return -1;
+		}
+		if (recv_one(l->w, l->c, l->fl, &l->n) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+loop_close(struct lconn *l, unsigned *live)
+{
+	vix_close(l->c);
+	l->c = NULL;
+	l->done = 1;
+	(*live)--;
+}
+
+/* Wait for the first response or due send of the loop's connections. */
+static void
+loop_wait(struct lconn *lc, unsigned n, struct pollfd *pfd, unsigned *idx,
+    double wake, unsigned *live)
+{
+	struct timespec ts;
+	unsigned nfds = 0;
+	double d;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!lc[i].done && lc[i].n > 0) {
+			pfd[nfds].fd = vix_fd(lc[i].c);
+			pfd[nfds].events = POLLIN;
+			pfd[nfds].revents = 0;
+			idx[nfds++] = i;
+		}
+	d = wake - bench_now();
+	if (d < 0)
+		d = 0;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+	if (ppoll(pfd, nfds, &ts, NULL) <= 0)
+		return;
+	for (unsigned k = 0; k < nfds; k++)
+		if (pfd[k].revents != 0 && loop_read(&lc[idx[k]]) == -1)
+			loop_close(&lc[idx[k]], live);
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct loop *lp = arg;
+	const struct bench_opts *o = lp->run->o;
+	double interval = o->rate ? (double)o->conns / o->rate : 0, now, wake;
+	struct lconn *lc = calloc(lp->n, sizeof(*lc));
+	struct pollfd *pfd = calloc(lp->n, sizeof(*pfd));
+	unsigned *idx = calloc(lp->n, sizeof(*idx)), live = 0;
+	int sending = 1;
+
+	for (unsigned i = 0; lc != NULL && pfd != NULL && idx != NULL &&
+	    i < lp->n; i++) {
+		struct lconn *l = &lc[i];
+
+		l->w = &lp->w[lp->first + i];
+		l->rng = (l->w->index + 1) * 0x9E3779B97F4A7C15ull;
+		if ((l->fl = calloc(o->depth, sizeof(*l->fl))) == NULL ||
+		    connect_org(o, l->w->org, &l->c) == -1) {
+			l->w->res.errors_by_code[VIX_STATUS_UNAVAILABLE]++;
+			l->done = 1;
+			continue;
+		}
+		l->next = bench_now();
+		live++;
+	}
+	while (live > 0) {
+		now = bench_now();
+		if (now >= lp->run->end)
+			sending = 0;
+		wake = now + 0.1;
+		for (unsigned i = 0; i < lp->n; i++) {
+			struct lconn *l = &lc[i];
+
+			if (l->done)
+				continue;
+			if (loop_send(l, now, interval, &sending) == -1) {
+				loop_close(l, &live);
+				continue;
+			}
+			if (!sending && l->n == 0)
+				loop_close(l, &live);
+			else if (sending && interval > 0 && l->n < o->depth &&
+			    l->next < wake)
+				wake = l->next;
+		}
+		if (live > 0)
+			loop_wait(lc, lp->n, pfd, idx, wake, &live);
+	}
+	for (unsigned i = 0; lc != NULL && i < lp->n; i++)
+		free(lc[i].fl);
+	free(lc);
+	free(pfd);
+	free(idx);
+	return NULL;
+}
+
+/*
+ * Run the registering connections w[0..conns-1] on o->loops threads, each
+ * a poll loop over its share; 0 when they ran, -1 when none could start.
+ */
+static int
+run_loops(struct run *run, struct worker *w)
+{
+	const struct bench_opts *o = run->o;
+	unsigned nloops = o->loops < o->conns ? o->loops : o->conns, started;
+	struct loop *lp = calloc(nloops, sizeof(*lp));
+
+	if (lp == NULL)
+		return -1;
+	for (unsigned i = 0; i < o->conns; i++) {
+		w[i].run = run;
+		w[i].index = i;
+		w[i].org = i % o->orgs;
+	}
+	for (started = 0; started < nloops; started++) {
+		struct loop *l = &lp[started];
+
+		l->run = run;
+		l->w = w;
+		/* Contiguous shares, as even as conns allows. */
+		l->first = o->conns * started / nloops;
+		l->n = o->conns * (started + 1) / nloops - l->first;
+		if (pthread_create(&l->tid, NULL, loop_main, l) != 0) {
+			fprintf(stderr, "vix-bench: cannot start loop %u\n",
+			    started);
+			run->end = 0;
+			break;
+		}
+	}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(lp[i].tid, NULL);
+	free(lp);
+	return started > 0 ? 0 : -1;
+}
+
 static void *
 subscriber_main(void *arg)
 {
@@ -329,13 +527,23 @@ driver_run(const struct bench_opts *o, struct bench_result *r)
 		goto done;
 	t0 = bench_now();
 	run.end = t0 + o->duration_s;
-	if (start_threads(&run, w, o->conns, o->orgs, worker_main) == -1) {
-		for (unsigned i = 0; i < nsubs; i++)
-			pthread_join(subs[i].tid, NULL);
-		goto done;
+	if (o->loops > 0) {
+		if (run_loops(&run, w) == -1) {
+			atomic_store(&run.stop, 1);
+			for (unsigned i = 0; i < nsubs; i++)
+				pthread_join(subs[i].tid, NULL);
+			goto done;
+		}
+	} else {
+		if (start_threads(&run, w, o->conns, o->orgs,
+		    worker_main) == -1) {
+			for (unsigned i = 0; i < nsubs; i++)
+				pthread_join(subs[i].tid, NULL);
+			goto done;
+		}
+		for (unsigned i = 0; i < o->conns; i++)
+			pthread_join(w[i].tid, NULL);
 	}
-	for (unsigned i = 0; i < o->conns; i++)
-		pthread_join(w[i].tid, NULL);
 	r->seconds = bench_now() - t0;
 	if (o->target_pid > 0 && bench_proc_stat(o->target_pid, &cpu1,
 	    &r->rss_kb) == 0)

@@ -147,6 +147,11 @@ admin_metrics_writer(struct evbuffer *b, const struct writer_stats *ws)
 	    "Time from a write transaction begun to committed (durable).");
 	metrics_hist_write(b, "vix_commit_duration_seconds", "",
 	    &ws->commit_times, METRICS_SECONDS);
+	metrics_family(b, "vix_commit_queue_wait_seconds", "histogram",
+	    "Time from a write request decoded to the writer taking it into "
+	    "a batch (waiting for the batch before it to commit).");
+	metrics_hist_write(b, "vix_commit_queue_wait_seconds", "",
+	    &ws->queue_times, METRICS_SECONDS);
 }
 
 static void

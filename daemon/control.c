@@ -299,7 +299,7 @@ static int
 task_audit(struct ctl_task *t, const char *action, uint64_t signal_id,
     uint64_t match_id, const char *outcome)
 {
-	struct ctl_wait w = { { ctl_audit_waited }, PTHREAD_MUTEX_INITIALIZER,
+	struct ctl_wait w = { { ctl_audit_waited, NULL }, PTHREAD_MUTEX_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER, 0 };
 	struct job *j = ctl_audit_job(t->actor, action, signal_id, match_id,
 	    outcome);

@@ -857,6 +857,17 @@ job_orgstats(struct orgstats *s, const struct job *j)
 		(void)orgstats_add(s, sid, ORGSTAT_UNJUSTIFIED_QUICK, day);
 }
 
+/* From the commit of j's batch to its response queued on the connection. */
+static void
+job_answer_wait(struct session *s, const struct job *j)
+{
+	uint64_t now = metrics_now_ns();
+
+	if (j->committed_ns != 0 && now > j->committed_ns)
+		metrics_observe(&s->w->vixd->stats.metrics.answer_wait,
+		    METRICS_SECONDS, now - j->committed_ns);
+}
+
 /* A write came back from the writer (committed, or refused): answer it. */
 static void
 job_complete_request(struct job *j)
@@ -876,6 +887,7 @@ job_complete_request(struct job *j)
 		else
 			complete_ok(s, j);
 		session_request_begin(s, METRICS_REQ_NONE, 0);
+		job_answer_wait(s, j);
 	}
 	conn_job_returned(s->conn);
 }

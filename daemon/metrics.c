@@ -10,19 +10,21 @@
 
 /* Upper bounds in nanoseconds (1 ms = 1e6), as written in the le label. */
 static const uint64_t seconds_bounds[METRICS_BUCKETS - 1] = {
-	500000, 1000000, 2500000, 5000000, 10000000, 25000000, 50000000,
-	100000000, 250000000, 500000000, 1000000000, 2500000000, 5000000000,
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+	25000000, 50000000, 100000000, 250000000, 500000000, 1000000000,
+	2500000000, 5000000000,
 };
 static const char *const seconds_le[METRICS_BUCKETS - 1] = {
-	"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
-	"0.1", "0.25", "0.5", "1", "2.5", "5",
+	"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+	"0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5",
 };
 static const uint64_t size_bounds[METRICS_BUCKETS - 1] = {
-	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
+	16384,
 };
 static const char *const size_le[METRICS_BUCKETS - 1] = {
 	"1", "2", "4", "8", "16", "32", "64", "128", "256", "512", "1024",
-	"2048", "4096",
+	"2048", "4096", "8192", "16384",
 };
 
 static const char *const req_names[METRICS_REQ_COUNT] = {
@@ -263,6 +265,27 @@ write_limits(struct evbuffer *b, const struct metrics *m)
 	    (unsigned long long)load(&m->rate_limited));
 }
 
+static void
+write_waits(struct evbuffer *b, const struct metrics *m)
+{
+	struct metrics_hist_snap h;
+
+	metrics_family(b, "vix_commit_answer_wait_seconds", "histogram",
+	    "Time from a write's commit to its response queued by its worker "
+	    "(the hand-off back from the writer).");
+	memset(&h, 0, sizeof(h));
+	metrics_hist_read(&m->answer_wait, &h);
+	metrics_hist_write(b, "vix_commit_answer_wait_seconds", "", &h,
+	    METRICS_SECONDS);
+	metrics_family(b, "vix_commit_publish_wait_seconds", "histogram",
+	    "Time from a commit that grew outboxes to a worker pumping them "
+	    "into its subscriptions.");
+	memset(&h, 0, sizeof(h));
+	metrics_hist_read(&m->publish_wait, &h);
+	metrics_hist_write(b, "vix_commit_publish_wait_seconds", "", &h,
+	    METRICS_SECONDS);
+}
+
 void
 metrics_write(struct evbuffer *b, const struct metrics *m)
 {
@@ -278,6 +301,7 @@ metrics_write(struct evbuffer *b, const struct metrics *m)
 	evbuffer_add_printf(b, "vix_subscribers_connected %lld\n",
 	    (long long)(subs > 0 ? subs : 0));
 	write_limits(b, m);
+	write_waits(b, m);
 	metrics_family(b, "vix_tls_handshake_failures_total", "counter",
 	    "Inbound TLS handshakes that failed or whose certificate was "
 	    "refused, by reason.");

@@ -46,7 +46,7 @@ enum metrics_scale {
 };
 
 #define METRICS_CODES	17	/* vix.v1.Status.Code values */
-#define METRICS_BUCKETS	14	/* upper bounds, the last one +Inf */
+#define METRICS_BUCKETS	16	/* upper bounds, the last one +Inf */
 #define METRICS_SLOTS	16	/* workers beyond this share slots */
 
 struct metrics_hist {
@@ -73,6 +73,13 @@ struct metrics {
 	atomic_uint_fast64_t	 inflight_peak;	/* most on one connection */
 	atomic_uint_fast64_t	 read_pauses;	/* max_inflight reached */
 	atomic_uint_fast64_t	 rate_limited;	/* refused over rate_limit */
+	/*
+	 * Where a write waits after its commit: until its worker queued the
+	 * response, and until the worker started queueing the notifications
+	 * of the commit to its subscribers.
+	 */
+	struct metrics_hist	 answer_wait;
+	struct metrics_hist	 publish_wait;
 };
 
 /* CLOCK_MONOTONIC in nanoseconds. */

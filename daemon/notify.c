@@ -27,6 +27,7 @@ struct pump_ctx {
 	struct conn		*conn;
 	struct sub_recipient	*r;
 	int			 stop;
+	uint64_t		 rows;		/* sent by this read */
 };
 
 /*
@@ -48,28 +49,33 @@ pump_row(void *arg, uint64_t seq, const void *msg, size_t len)
 		return 1;
 	}
 	p->r->sent = seq;
+	p->rows++;
 	return 0;
 }
 
 static void
 pump_one(struct subscription *s, struct sub_recipient *r)
 {
-	struct pump_ctx p = { s->conn, r, 0 };
-	uint64_t room, before;
+	struct pump_ctx p = { s->conn, r, 0, 0 };
+	uint64_t room, want;
 
 	while (!p.stop && conn_is_open(s->conn) &&
 	    conn_output_length(s->conn) < OUTPUT_HIGH &&
 	    (room = notify_room(r, s->window)) > 0) {
-		before = r->sent;
+		want = room < PUMP_CHUNK ? room : PUMP_CHUNK;
+		p.rows = 0;
 		if (store_outbox_read(s->reader, r->org->sid,
-		    r->sent, room < PUMP_CHUNK ? room : PUMP_CHUNK, pump_row,
-		    &p) != 0) {
+		    r->sent, want, pump_row, &p) != 0) {
 			log_warnx("notify: cannot read the outbox of %s",
 			    r->org->id);
 			return;
 		}
-		if (r->sent == before)
-			return;		/* nothing new */
+		/*
+		 * Fewer rows than asked for: that was all there is (a commit
+		 * adding more pumps again), so no second read to find nothing.
+		 */
+		if (p.rows < want)
+			return;
 	}
 }
 

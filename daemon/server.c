@@ -120,6 +120,7 @@ worker_publish(struct worker *w)
 {
 	struct subscription *sub;
 	uint32_t *sids;
+	uint64_t t0, now;
 	size_t n;
 	int all;
 
@@ -127,10 +128,15 @@ worker_publish(struct worker *w)
 	sids = w->published;
 	n = w->npublished;
 	all = w->published_all;
+	t0 = w->published_ns;
 	w->published = NULL;
 	w->npublished = w->pubcap = 0;
 	w->published_all = 0;
+	w->published_ns = 0;
 	pthread_mutex_unlock(&w->lock);
+	if (t0 != 0 && (now = metrics_now_ns()) > t0)
+		metrics_observe(&w->vixd->stats.metrics.publish_wait,
+		    METRICS_SECONDS, now - t0);
 	if (n > 0 || all)
 		TAILQ_FOREACH(sub, &w->subs, entry)
 			notify_pump_touched(sub, sids, n, all);
@@ -168,8 +174,14 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 	int drain, orgs_changed;
 	size_t n;
 
+	/*
+	 * Drain the pipe, then clear the flag, then take the queues: whoever
+	 * queues after the flag is cleared writes a byte again, and what was
+	 * queued before it is taken below.
+	 */
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
+	atomic_store(&w->wake_pending, 0);
 	TAILQ_INIT(&done);
 	pthread_mutex_lock(&w->lock);
 	fds = w->pending;
@@ -202,28 +214,48 @@ worker_wake(evutil_socket_t fd, short what, void *arg)
 		worker_begin_drain(w);
 }
 
+/*
+ * Wake worker w, whose queues (guarded by its lock) have something new for
+ * it. One byte in the pipe is enough until the worker has read it: a batch
+ * of answers and its notifications cost one write and one wake-up, not one
+ * per job.
+ */
 static void
 worker_notify(struct worker *w, char what)
 {
 	ssize_t n;
 
+	if (atomic_exchange(&w->wake_pending, 1) != 0)
+		return;
 	do {
 		n = write(w->wake[1], &what, 1);
 	} while (n == -1 && errno == EINTR);
 	/* EAGAIN: the pipe is full, so a wake-up is already pending. */
 }
 
-/* On the writer thread: hand a finished job to its worker and wake it. */
+static struct worker *
+worker_of_home(struct job_home *home)
+{
+	return (struct worker *)(void *)((char *)home -
+	    offsetof(struct worker, home));
+}
+
+/* On the writer thread: hand a finished job to its worker (worker_flush). */
 static void
 worker_post(struct job_home *home, struct job *j)
 {
-	struct worker *w = (struct worker *)(void *)((char *)home -
-	    offsetof(struct worker, home));
+	struct worker *w = worker_of_home(home);
 
 	pthread_mutex_lock(&w->lock);
 	TAILQ_INSERT_TAIL(&w->done, j, entry);
 	pthread_mutex_unlock(&w->lock);
-	worker_notify(w, WAKE_DONE);
+}
+
+/* On the writer thread: the batch's jobs for this worker are posted. */
+static void
+worker_flush(struct job_home *home)
+{
+	worker_notify(worker_of_home(home), WAKE_DONE);
 }
 
 /* Complete every job back on the main loop. */
@@ -328,6 +360,8 @@ server_published(void *arg, const uint32_t *sids, size_t n, int all)
 			w->published[w->npublished++] = sids[k];
 		}
 		w->published_all |= all;
+		if (w->published_ns == 0)
+			w->published_ns = metrics_now_ns();
 		pthread_mutex_unlock(&w->lock);
 		worker_notify(w, WAKE_PUBLISH);
 	}
@@ -557,6 +591,7 @@ server_start(struct vixd *v)
 		TAILQ_INIT(&w->lingering);
 		TAILQ_INIT(&w->done);
 		w->home.post = worker_post;
+		w->home.flush = worker_flush;
 		TAILQ_INIT(&w->subs);
 		TAILQ_INIT(&w->pushers);
 		pthread_mutex_init(&w->lock, NULL);

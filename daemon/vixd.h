@@ -45,6 +45,7 @@ struct worker {
 	int			 started;
 	struct event_base	*base;
 	int			 wake[2];	/* pipe: acceptor -> worker */
+	atomic_int		 wake_pending;	/* a byte is in wake, unread */
 	struct event		*ev_wake;
 	struct event		*ev_grace;
 
@@ -55,6 +56,7 @@ struct worker {
 	struct job_list		 done;		/* jobs back from the writer */
 	uint32_t		*published;	/* outboxes that grew */
 	size_t			 npublished, pubcap;
+	uint64_t		 published_ns;	/* the first such commit */
 	int			 published_all;
 	int			 orgs_changed;
 	int			 drain;

@@ -25,6 +25,8 @@ struct writer {
 	struct writer_stats	 stats;
 	struct metrics_hist	 batch_sizes;	/* for /metrics */
 	struct metrics_hist	 commit_times;
+	struct metrics_hist	 queue_times;	/* received to batched */
+	struct job_home		**homes;	/* of the batch, to flush */
 	atomic_uint		 inflight;	/* jobs of the batch being run */
 	atomic_uint_fast64_t	 progress_ns;	/* a batch ended, or work came */
 	atomic_uint_fast64_t	 commits;	/* transactions committed */
@@ -151,6 +153,44 @@ writer_drop_registrations(struct job **jobs, unsigned n)
 	return n - regs;
 }
 
+/*
+ * Hand every job of the batch to its home, tell the subscribers, then wake
+ * each home that wants one wake-up per batch: its owner finds the answers
+ * and the notifications of the batch together.
+ */
+static void
+writer_post_all(struct writer *wr, struct job **jobs, unsigned n, int err,
+    const uint32_t *touched, size_t ntouched, int all)
+{
+	uint64_t now = metrics_now_ns();
+	unsigned nhomes = 0, k;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct job *j = jobs[i];
+
+		if (err != 0 && j->err == 0) {
+			/* The commit failed: nothing of the batch is stored. */
+			j->err = err;
+			j->why[0] = '\0';
+		}
+		if (j->err != 0)
+			job_message(j);
+		j->committed_ns = now;
+		if (j->home->flush != NULL) {
+			for (k = 0; k < nhomes && wr->homes[k] != j->home; k++)
+				;
+			if (k == nhomes)
+				wr->homes[nhomes++] = j->home;
+		}
+		j->home->post(j->home, j);
+	}
+	/* Only now are the new notifications durable: wake the subscribers. */
+	if (err == 0 && (ntouched > 0 || all) && wr->hooks.published != NULL)
+		wr->hooks.published(wr->hooks.arg, touched, ntouched, all);
+	for (k = 0; k < nhomes; k++)
+		wr->homes[k]->flush(wr->homes[k]);
+}
+
 static void
 writer_batch(struct writer *wr, struct job **jobs, unsigned n)
 {
@@ -184,21 +224,7 @@ writer_batch(struct writer *wr, struct job **jobs, unsigned n)
 	}
 	if (err == 0)	/* counted before any job of it is answered */
 		atomic_fetch_add(&wr->commits, 1);
-	for (unsigned i = 0; i < n; i++) {
-		struct job *j = jobs[i];
-
-		if (err != 0 && j->err == 0) {
-			/* The commit failed: nothing of the batch is stored. */
-			j->err = err;
-			j->why[0] = '\0';
-		}
-		if (j->err != 0)
-			job_message(j);
-		j->home->post(j->home, j);
-	}
-	/* Only now are the new notifications durable: wake the subscribers. */
-	if (err == 0 && (ntouched > 0 || all) && wr->hooks.published != NULL)
-		wr->hooks.published(wr->hooks.arg, touched, ntouched, all);
+	writer_post_all(wr, jobs, n, err, touched, ntouched, all);
 	atomic_store(&wr->progress_ns, metrics_now_ns());
 	atomic_store(&wr->inflight, 0);
 }
@@ -221,6 +247,18 @@ writer_linger(struct writer *wr)
 		;
 }
 
+/* How long the client requests just taken waited since they were decoded. */
+static void
+writer_queue_times(struct writer *wr, struct job **jobs, unsigned n)
+{
+	uint64_t now = metrics_now_ns(), t;
+
+	for (unsigned i = 0; i < n; i++)
+		if ((t = jobs[i]->received_ns) != 0)
+			metrics_observe(&wr->queue_times, METRICS_SECONDS,
+			    now > t ? now - t : 0);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -228,7 +266,8 @@ writer_main(void *arg)
 	struct job **batch;
 	unsigned n;
 
-	if ((batch = calloc(wr->batch_max, sizeof(*batch))) == NULL)
+	if ((batch = calloc(wr->batch_max, sizeof(*batch))) == NULL ||
+	    (wr->homes = calloc(wr->batch_max, sizeof(*wr->homes))) == NULL)
 		fatalx("writer: out of memory");
 	for (;;) {
 		pthread_mutex_lock(&wr->lock);
@@ -251,8 +290,11 @@ writer_main(void *arg)
 		if (n > wr->stats.max_batch)
 			wr->stats.max_batch = n;
 		pthread_mutex_unlock(&wr->lock);
+		writer_queue_times(wr, batch, n);
 		writer_batch(wr, batch, n);
 	}
+	free(wr->homes);
+	wr->homes = NULL;
 	free(batch);
 	return NULL;
 }
@@ -344,6 +386,7 @@ writer_get_stats(struct writer *wr, struct writer_stats *out)
 	out->conflicts = atomic_load(&wr->conflicts);
 	metrics_hist_read(&wr->batch_sizes, &out->batch_sizes);
 	metrics_hist_read(&wr->commit_times, &out->commit_times);
+	metrics_hist_read(&wr->queue_times, &out->queue_times);
 	now = metrics_now_ns();
 	progress = atomic_load(&wr->progress_ns);
 	out->since_progress_ms = now > progress ? (now - progress) / 1000000 :

@@ -75,6 +75,13 @@ struct job_ops {
  */
 struct job_home {
 	void	(*post)(struct job_home *, struct job *);
+	/*
+	 * Optional: when set, post only queues and the writer calls flush
+	 * once per home after a batch's jobs are posted and its subscribers
+	 * told, so that the owner wakes once for the whole batch and answers
+	 * it (responses and notifications) in one pass of its loop.
+	 */
+	void	(*flush)(struct job_home *);
 };
 
 struct job {
@@ -85,6 +92,7 @@ struct job {
 	struct session		*sess;		/* waiting for the answer */
 	uint64_t		 req_id;
 	uint64_t		 received_ns;	/* decoded (metrics_now_ns) */
+	uint64_t		 committed_ns;	/* its batch ended (writer) */
 	const struct org	*org;
 	struct orgs		*orgs;		/* reference held by the job */
 	int64_t			 now;
@@ -160,6 +168,7 @@ struct writer_stats {
 	uint64_t	conflicts;
 	struct metrics_hist_snap batch_sizes;	/* jobs per commit */
 	struct metrics_hist_snap commit_times;	/* begin to commit, ns */
+	struct metrics_hist_snap queue_times;	/* received to batched, ns */
 	uint64_t	waiting;	/* jobs queued or in the current batch */
 	uint64_t	since_progress_ms; /* since a batch ended or work came */
 };

@@ -278,7 +278,16 @@ Test(admin, commit_histograms)
 	cr_assert_geq(value(body, "vix_commit_duration_seconds_count"), 1);
 	cr_assert_not_null(strstr(body, "\nvix_commit_duration_seconds_sum "));
 	cr_assert_not_null(strstr(body, "\nvix_commit_duration_seconds_bucket"
-	    "{le=\"0.0005\"} "));
+	    "{le=\"0.0001\"} "));
+	/* Where the registration waited: for its batch, for its answer. */
+	cr_assert_not_null(strstr(body, "# TYPE vix_commit_queue_wait_seconds "
+	    "histogram\n"));
+	cr_assert_geq(value(body, "vix_commit_queue_wait_seconds_count"), 1);
+	cr_assert_not_null(strstr(body, "# TYPE vix_commit_answer_wait_seconds "
+	    "histogram\n"));
+	cr_assert_geq(value(body, "vix_commit_answer_wait_seconds_count"), 1);
+	cr_assert_not_null(strstr(body, "# TYPE "
+	    "vix_commit_publish_wait_seconds histogram\n"));
 }
 
 Test(admin, subscribers_are_counted_while_connected)

@@ -20,7 +20,7 @@
 static void writerfix_on_done(struct job_home *, struct job *);
 
 /* The home the jobs are queued for, as a worker's would be. */
-struct job_home	writerfix_home = { writerfix_on_done };
+struct job_home	writerfix_home = { writerfix_on_done, NULL };
 
 /* What came back, shared with the writer thread. */
 static struct {

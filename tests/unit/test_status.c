@@ -58,7 +58,7 @@ on_done(struct job_home *h, struct job *j)
 	pthread_mutex_unlock(&cb.lock);
 }
 
-static struct job_home home = { on_done };
+static struct job_home home = { on_done, NULL };
 static const struct writer_hooks hooks = { NULL, NULL };
 
 /* What the main loop's asker was given. */

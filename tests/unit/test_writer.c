@@ -10,6 +10,7 @@
  *
  * Youths are known here only by fixed pseudonym byte patterns; no BSN.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,6 +329,106 @@ Test(writer, refusals_in_a_batch_are_audited_and_leave_the_rest)
 	expect_record(&log, 3, OIN_JZ, "involved", 0, "permission_denied");
 	expect_record(&log, 4, OIN_WIJK, "withdraw", first + 1000,
 	    "not_found");
+	writerfix_jobs_free(jobs, N);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* A home that wants one wake-up per batch, as a worker's. */
+struct flush_home {
+	struct job_home	 home;
+	size_t		 posted;	/* jobs handed over */
+	size_t		 flushes;
+	size_t		 posted_at_flush;	/* at the last flush */
+};
+
+static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flush_cond = PTHREAD_COND_INITIALIZER;
+
+static void
+flush_home_post(struct job_home *home, struct job *j)
+{
+	struct flush_home *h = (struct flush_home *)(void *)home;
+
+	(void)j;
+	pthread_mutex_lock(&flush_lock);
+	h->posted++;
+	pthread_mutex_unlock(&flush_lock);
+}
+
+static void
+flush_home_flush(struct job_home *home)
+{
+	struct flush_home *h = (struct flush_home *)(void *)home;
+
+	pthread_mutex_lock(&flush_lock);
+	h->flushes++;
+	h->posted_at_flush = h->posted;
+	pthread_cond_broadcast(&flush_cond);
+	pthread_mutex_unlock(&flush_lock);
+}
+
+/* Wait (at most a minute) until both homes were flushed. */
+static void
+flush_wait(struct flush_home *a, struct flush_home *b)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&flush_lock);
+	while ((a->flushes == 0 || b->flushes == 0) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&flush_cond, &flush_lock, &until);
+	pthread_mutex_unlock(&flush_lock);
+}
+
+Test(writer, a_home_with_flush_is_woken_once_per_batch)
+{
+	enum { N = 11 };
+	struct flush_home a = { { flush_home_post, flush_home_flush }, 0, 0,
+	    0 };
+	struct flush_home b = { { flush_home_post, flush_home_flush }, 0, 0,
+	    0 };
+	struct job *jobs = writerfix_jobs_new(N);
+	struct writer_stats ws;
+	struct writer *wr;
+	uint64_t t0 = metrics_now_ns(), waited = 0;
+
+	wr = writer_start(st, 64, 0, 128, hooks);
+	cr_assert_not_null(wr);
+	writerfix_gate_close();
+	writerfix_job_register(&jobs[0], orgs, wijk, 0, T0);
+	cr_assert_eq(writer_submit(wr, WORKER, &jobs[0]), 0);
+	writerfix_gate_wait();
+	/* Ten more, queued while the writer is held: one batch, two homes. */
+	for (unsigned i = 1; i < N; i++) {
+		writerfix_job_register(&jobs[i], orgs, i % 2 ? wijk : jz, i,
+		    T0 + i);
+		jobs[i].received_ns = t0;
+		cr_assert_eq(writer_submit(wr, i % 3 ? &a.home : &b.home,
+		    &jobs[i]), 0);
+	}
+	writerfix_gate_open();
+	flush_wait(&a, &b);
+	writer_get_stats(wr, &ws);
+	writer_stop(wr);
+
+	cr_assert_eq(ws.batches, 2);
+	cr_assert_eq(a.posted + b.posted, N - 1);
+	/* One wake-up each, after every job of the batch was handed over. */
+	cr_assert_eq(a.flushes, 1);
+	cr_assert_eq(b.flushes, 1);
+	cr_assert_eq(a.posted_at_flush, a.posted);
+	cr_assert_eq(b.posted_at_flush, b.posted);
+	for (unsigned i = 1; i < N; i++) {
+		cr_assert_eq(jobs[i].err, 0, "%s", jobs[i].why);
+		cr_assert_geq(jobs[i].committed_ns, t0);
+	}
+	/* The ten with a time of arrival were counted waiting for a batch. */
+	for (unsigned i = 0; i < METRICS_BUCKETS; i++)
+		waited += ws.queue_times.bucket[i];
+	cr_assert_eq(waited, N - 1);
+	cr_assert_geq(ws.queue_times.sum, 1);
 	writerfix_jobs_free(jobs, N);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
