@@ -24,6 +24,7 @@
 
 #define DEVKEYD_WAIT_MS		10000
 #define DEVKEYD_POLL_MS		20
+#define DEVKEYD_STOP_MS		3000	/* from SIGTERM to SIGKILL */
 
 static const char devkeyd_conf[] =
 "# The key holder `vixd --dev` starts. Not for production.\n"
@@ -232,11 +233,26 @@ devkeyd_stop(struct vixd *v)
 {
 	int status;
 
+	struct timespec pause = { 0, DEVKEYD_POLL_MS * 1000000L };
+	pid_t got = 0;
+
 	if (v->dev_keyd <= 0)
 		return;
 	kill(v->dev_keyd, SIGTERM);
-	while (waitpid(v->dev_keyd, &status, 0) == -1 && errno == EINTR)
-		;
+	/* vixd's own stop must not wait on its child without end. */
+	for (int waited = 0; waited < DEVKEYD_STOP_MS &&
+	    (got = waitpid(v->dev_keyd, &status, WNOHANG)) == 0;
+	    waited += DEVKEYD_POLL_MS)
+		nanosleep(&pause, NULL);
+	if (got == 0) {
+		log_warnx("the development key holder (pid %ld) did not stop "
+		    "within %d s of SIGTERM; killed", (long)v->dev_keyd,
+		    DEVKEYD_STOP_MS / 1000);
+		kill(v->dev_keyd, SIGKILL);
+		while (waitpid(v->dev_keyd, &status, 0) == -1 &&
+		    errno == EINTR)
+			;
+	}
 	v->dev_keyd = 0;
 }
 

@@ -572,10 +572,10 @@ vixd_free(struct vixd *v)
 	sweep_stop(v);
 	ratelimit_free(v->ratelimit);
 	orgstats_free(v->orgstats);
+	writer_stop(v->writer);
+	rotate_free(v);		/* its step timer is an event of the base */
 	if (v->base != NULL)
 		event_base_free(v->base);
-	writer_stop(v->writer);
-	rotate_free(v);
 	devkeyd_stop(v);
 	store_close(v->store);
 	SSL_CTX_free(v->ssl_ctx);

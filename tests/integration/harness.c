@@ -282,6 +282,29 @@ wait_exit(pid_t pid, int timeout_ms)
 	return -1;
 }
 
+/*
+ * Why vixd did not stop cleanly, and the end of its log, on stderr: a
+ * test that fails on the status alone would leave nothing to go on.
+ */
+static void
+stop_report(struct vixd_proc *p, int sig, int status)
+{
+	static char log[1 << 20];
+	const char *tail;
+	size_t n;
+
+	if (status == -1)
+		fprintf(stderr, "harness: vixd (pid %ld) did not exit within "
+		    "15 s of signal %d; killed\n", (long)p->pid, sig);
+	else
+		fprintf(stderr, "harness: vixd (pid %ld) exited with status "
+		    "%d after signal %d\n", (long)p->pid, status, sig);
+	harness_log(p, log, sizeof(log));
+	n = strlen(log);
+	tail = n > 6000 ? log + n - 6000 : log;
+	fprintf(stderr, "harness: the end of its log:\n%s\n", tail);
+}
+
 int
 harness_signal_wait(struct vixd_proc *p, int sig)
 {
@@ -294,6 +317,8 @@ harness_signal_wait(struct vixd_proc *p, int sig)
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, NULL, 0);
 		}
+		if (status != 0 && sig == SIGTERM)
+			stop_report(p, sig, status);
 		p->pid = 0;
 	}
 	return status;
