@@ -3,6 +3,8 @@
  * without secrets, and /metrics counting what clients did, in a form
  * `promtool check metrics` accepts without a word.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +343,90 @@ Test(admin, promtool_finds_nothing_to_report)
 	    harness_redact(r.out), harness_redact(r.err));
 	cr_assert_str_empty(r.out, "%s", harness_redact(r.out));
 	cr_assert_str_empty(r.err, "%s", harness_redact(r.err));
+}
+
+/* conf/prometheus/NAME in the source tree. */
+static void
+alert_file(char *out, size_t len, const char *name)
+{
+	const char *root = getenv("VIX_SOURCE_ROOT");
+
+	cr_assert_not_null(root, "VIX_SOURCE_ROOT must be set (run through "
+	    "meson test)");
+	snprintf(out, len, "%s/conf/prometheus/%s", root, name);
+}
+
+/*
+ * The alert rules load, and their unit tests (synthetic series: each
+ * alert fires where it should and stays quiet beside) pass.
+ */
+Test(admin, alert_rules_pass_promtool)
+{
+	char rules[PATH_MAX], tests[PATH_MAX], cmd[2 * PATH_MAX + 64];
+	struct run_result r;
+
+	alert_file(rules, sizeof(rules), "vix-alerts.yml");
+	alert_file(tests, sizeof(tests), "vix-alerts.test.yml");
+	snprintf(cmd, sizeof(cmd), "promtool check rules '%s'", rules);
+	harness_run(&r, (const char *[]){ "/bin/sh", "-c", cmd, NULL });
+	cr_assert_eq(r.status, 0, "promtool check rules: %s%s", r.out, r.err);
+	snprintf(cmd, sizeof(cmd), "promtool test rules '%s'", tests);
+	harness_run(&r, (const char *[]){ "/bin/sh", "-c", cmd, NULL });
+	cr_assert_eq(r.status, 0, "promtool test rules: %s%s", r.out, r.err);
+	cr_assert_not_null(strstr(r.out, "SUCCESS"), "%s", r.out);
+}
+
+/*
+ * Every vix_ metric an alert rule reads is one vixd serves (a histogram's
+ * _bucket, _sum and _count by its family): a rule on a renamed metric
+ * would never fire.
+ */
+Test(admin, alert_rules_name_only_metrics_vixd_serves)
+{
+	static char rules[65536];
+	char path[PATH_MAX], name[128], family[160];
+	const char *body, *p;
+	size_t n, checked = 0;
+	FILE *fp;
+
+	alert_file(path, sizeof(path), "vix-alerts.yml");
+	cr_assert_not_null(fp = fopen(path, "r"), "%s: %s", path,
+	    strerror(errno));
+	n = fread(rules, 1, sizeof(rules) - 1, fp);
+	cr_assert(feof(fp), "%s is larger than the test's buffer", path);
+	fclose(fp);
+	rules[n] = '\0';
+	body = get("/metrics", 200);
+	for (p = strstr(rules, "vix_"); p != NULL; p = strstr(p, "vix_")) {
+		/* Only a name's start: not the vix_ inside another word. */
+		if (p > rules && (isalnum((unsigned char)p[-1]) || p[-1] == '_')) {
+			p += 4;
+			continue;
+		}
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+		cr_assert_lt(n, sizeof(name));
+		memcpy(name, p, n);
+		name[n] = '\0';
+		p += n;
+		snprintf(family, sizeof(family), "# TYPE %s ", name);
+		if (strstr(body, family) == NULL) {
+			for (const char *suffix = "_bucket\0_count\0_sum\0";
+			    *suffix != '\0'; suffix += strlen(suffix) + 1)
+				if (n > strlen(suffix) && strcmp(name + n -
+				    strlen(suffix), suffix) == 0) {
+					snprintf(family, sizeof(family),
+					    "# TYPE %.*s histogram", (int)(n -
+					    strlen(suffix)), name);
+					break;
+				}
+		}
+		cr_assert_not_null(strstr(body, family), "the alert rules read "
+		    "%s, which vixd does not serve (looked for \"%s\")", name,
+		    family);
+		checked++;
+	}
+	cr_assert_gt(checked, 15, "only %zu metric names found in %s",
+	    checked, path);
 }
 
 /* vixctl --json status's answer, in text. */

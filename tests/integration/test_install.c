@@ -137,6 +137,7 @@ Test(install, everything_in_its_place)
 		VIX_INSTALL_UNITDIR "/vixd.service",
 		VIX_INSTALL_DOCDIR "/examples/vixd.conf.example",
 		VIX_INSTALL_DOCDIR "/examples/orgs.conf.example",
+		VIX_INSTALL_DOCDIR "/examples/prometheus/vix-alerts.yml",
 		VIX_INSTALL_DOCDIR "/operations.md",
 	};
 	struct stat st;
