@@ -345,15 +345,15 @@ Test(admin, promtool_finds_nothing_to_report)
 	cr_assert_str_empty(r.err, "%s", harness_redact(r.err));
 }
 
-/* conf/prometheus/NAME in the source tree. */
+/* conf/NAME in the source tree. */
 static void
-alert_file(char *out, size_t len, const char *name)
+conf_file(char *out, size_t len, const char *name)
 {
 	const char *root = getenv("VIX_SOURCE_ROOT");
 
 	cr_assert_not_null(root, "VIX_SOURCE_ROOT must be set (run through "
 	    "meson test)");
-	snprintf(out, len, "%s/conf/prometheus/%s", root, name);
+	snprintf(out, len, "%s/conf/%s", root, name);
 }
 
 /*
@@ -365,8 +365,8 @@ Test(admin, alert_rules_pass_promtool)
 	char rules[PATH_MAX], tests[PATH_MAX], cmd[2 * PATH_MAX + 64];
 	struct run_result r;
 
-	alert_file(rules, sizeof(rules), "vix-alerts.yml");
-	alert_file(tests, sizeof(tests), "vix-alerts.test.yml");
+	conf_file(rules, sizeof(rules), "prometheus/vix-alerts.yml");
+	conf_file(tests, sizeof(tests), "prometheus/vix-alerts.test.yml");
 	snprintf(cmd, sizeof(cmd), "promtool check rules '%s'", rules);
 	harness_run(&r, (const char *[]){ "/bin/sh", "-c", cmd, NULL });
 	cr_assert_eq(r.status, 0, "promtool check rules: %s%s", r.out, r.err);
@@ -377,29 +377,29 @@ Test(admin, alert_rules_pass_promtool)
 }
 
 /*
- * Every vix_ metric an alert rule reads is one vixd serves (a histogram's
- * _bucket, _sum and _count by its family): a rule on a renamed metric
- * would never fire.
+ * Every vix_ metric the file reads is one vixd serves (a histogram's
+ * _bucket, _sum and _count by its family): an alert or a panel on a
+ * renamed metric would stay silent. At least min names.
  */
-Test(admin, alert_rules_name_only_metrics_vixd_serves)
+static void
+served_names_only(const char *path, size_t min)
 {
-	static char rules[65536];
-	char path[PATH_MAX], name[128], family[160];
+	static char file[262144];
+	char name[128], family[160];
 	const char *body, *p;
 	size_t n, checked = 0;
 	FILE *fp;
 
-	alert_file(path, sizeof(path), "vix-alerts.yml");
 	cr_assert_not_null(fp = fopen(path, "r"), "%s: %s", path,
 	    strerror(errno));
-	n = fread(rules, 1, sizeof(rules) - 1, fp);
+	n = fread(file, 1, sizeof(file) - 1, fp);
 	cr_assert(feof(fp), "%s is larger than the test's buffer", path);
 	fclose(fp);
-	rules[n] = '\0';
+	file[n] = '\0';
 	body = get("/metrics", 200);
-	for (p = strstr(rules, "vix_"); p != NULL; p = strstr(p, "vix_")) {
+	for (p = strstr(file, "vix_"); p != NULL; p = strstr(p, "vix_")) {
 		/* Only a name's start: not the vix_ inside another word. */
-		if (p > rules && (isalnum((unsigned char)p[-1]) || p[-1] == '_')) {
+		if (p > file && (isalnum((unsigned char)p[-1]) || p[-1] == '_')) {
 			p += 4;
 			continue;
 		}
@@ -420,13 +420,40 @@ Test(admin, alert_rules_name_only_metrics_vixd_serves)
 					break;
 				}
 		}
-		cr_assert_not_null(strstr(body, family), "the alert rules read "
-		    "%s, which vixd does not serve (looked for \"%s\")", name,
+		cr_assert_not_null(strstr(body, family), "%s reads %s, which "
+		    "vixd does not serve (looked for \"%s\")", path, name,
 		    family);
 		checked++;
 	}
-	cr_assert_gt(checked, 15, "only %zu metric names found in %s",
+	cr_assert_geq(checked, min, "only %zu metric names found in %s",
 	    checked, path);
+}
+
+Test(admin, alert_rules_name_only_metrics_vixd_serves)
+{
+	char path[PATH_MAX];
+
+	conf_file(path, sizeof(path), "prometheus/vix-alerts.yml");
+	served_names_only(path, 16);
+}
+
+/*
+ * The Grafana dashboard is JSON (checked by Python's parser, which meson
+ * brings) and queries only what vixd serves.
+ */
+Test(admin, dashboard_is_json_and_queries_served_metrics)
+{
+	char path[PATH_MAX], cmd[PATH_MAX + 128];
+	struct run_result r;
+
+	conf_file(path, sizeof(path), "grafana/vix-dashboard.json");
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json, sys; "
+	    "d = json.load(open(sys.argv[1])); print(len(d[\"panels\"]))' "
+	    "'%s'", path);
+	harness_run(&r, (const char *[]){ "/bin/sh", "-c", cmd, NULL });
+	cr_assert_eq(r.status, 0, "%s is not valid JSON: %s", path, r.err);
+	cr_assert_geq(atoi(r.out), 10, "%s: %s panels", path, r.out);
+	served_names_only(path, 25);
 }
 
 /* vixctl --json status's answer, in text. */

@@ -138,6 +138,7 @@ Test(install, everything_in_its_place)
 		VIX_INSTALL_DOCDIR "/examples/vixd.conf.example",
 		VIX_INSTALL_DOCDIR "/examples/orgs.conf.example",
 		VIX_INSTALL_DOCDIR "/examples/prometheus/vix-alerts.yml",
+		VIX_INSTALL_DOCDIR "/examples/grafana/vix-dashboard.json",
 		VIX_INSTALL_DOCDIR "/operations.md",
 	};
 	struct stat st;
