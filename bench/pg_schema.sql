@@ -48,20 +48,16 @@ DECLARE
 	fresh	boolean;
 	others	int[];
 	mid	bigint;
-	mnew	boolean;
 	r	int;
 	s	bigint;
 	act	text;
 	prev	bytea;
 	rec	text;
 BEGIN
-	SELECT * INTO sid, fresh, others, mid, mnew
+	SELECT * INTO sid, fresh, others, mid, act
 	FROM register_signal(p, o, c_name, c_phone, c_email, ref, exp);
 
-	act := CASE WHEN fresh THEN 'register' ELSE 'refresh' END;
-	IF others IS NOT NULL AND fresh THEN
-		act := CASE WHEN mnew THEN 'match-created'
-		    ELSE 'match-joined' END;
+	IF act LIKE 'match-%' THEN
 		-- Ascending recipients: seq row locks in one order.
 		FOREACH r IN ARRAY (SELECT array_agg(u ORDER BY u)
 		    FROM unnest(others || o) u) LOOP

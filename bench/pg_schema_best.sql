@@ -69,16 +69,12 @@ DECLARE
 	fresh	boolean;
 	others	int[];
 	mid	bigint;
-	mnew	boolean;
 	act	text;
 BEGIN
-	SELECT * INTO sid, fresh, others, mid, mnew
+	SELECT * INTO sid, fresh, others, mid, act
 	FROM register_signal(p, o, c_name, c_phone, c_email, ref, exp);
 
-	act := CASE WHEN fresh THEN 'register' ELSE 'refresh' END;
-	IF others IS NOT NULL AND fresh THEN
-		act := CASE WHEN mnew THEN 'match-created'
-		    ELSE 'match-joined' END;
+	IF act LIKE 'match-%' THEN
 		-- Numbered and notified by the follower.
 		INSERT INTO outbox (recipient, body)
 		SELECT u, jsonb_build_object('match', mid, 'event', act,

@@ -26,12 +26,15 @@ CREATE TABLE matches (
 -- Register or refresh org o's signal on the youth with pseudonym p and
 -- match it with the other active signals: sid and fresh (a new signal)
 -- for it, others (the other organisations, ascending), and when there are
--- any, the match mid and mnew (created now). Locks the youth, not more,
--- until commit.
+-- any, the match mid; act is what the audit record says, "match-created"
+-- or "match-joined" when the recipients (others and o) are to be told.
+-- Locks the youth, not more, until commit.
 CREATE FUNCTION register_signal(p bytea, o int, c_name text, c_phone text,
     c_email text, ref text, exp timestamptz, OUT sid bigint,
-    OUT fresh boolean, OUT others int[], OUT mid bigint, OUT mnew boolean)
+    OUT fresh boolean, OUT others int[], OUT mid bigint, OUT act text)
 LANGUAGE plpgsql AS $$
+DECLARE
+	mnew	boolean;
 BEGIN
 	-- One registration per youth at a time, as vixd's single writer
 	-- guarantees; otherwise two orgs arriving together miss each other.
@@ -56,12 +59,17 @@ BEGIN
 	FROM signals x
 	WHERE x.pseudonym = p AND x.org <> o AND x.expires > now();
 
+	act := CASE WHEN fresh THEN 'register' ELSE 'refresh' END;
 	IF others IS NOT NULL THEN
 		INSERT INTO matches AS m (pseudonym, coordinator, created)
 		VALUES (p, least(o, others[1]), now())
 		ON CONFLICT (pseudonym) DO UPDATE SET
 		    coordinator = least(m.coordinator, EXCLUDED.coordinator)
 		RETURNING m.id, (m.xmax = 0) INTO mid, mnew;
+		IF fresh THEN
+			act := CASE WHEN mnew THEN 'match-created'
+			    ELSE 'match-joined' END;
+		END IF;
 	END IF;
 END;
 $$;
