@@ -451,7 +451,8 @@ usage(void)
 	    "       vix-bench drivers\n"
 	    "       vix-bench idle --server HOST:PORT --dev-dir DIR --pid PID\n"
 	    "           [--conns N] [--orgs M]\n"
-	    "       vix-bench run [--driver vixd|store|pg] [--server HOST:PORT]\n"
+	    "       vix-bench run [--driver vixd|store|pg|pg-best]\n"
+	    "           [--server HOST:PORT|CONNINFO] [--pg-conns N]\n"
 	    "           [--dev-dir DIR] [--pid PID] [--conns N] [--orgs M]\n"
 	    "           [--depth D] [--youths K] [--first F] [--match-pct P]\n"
 	    "           [--duration S] [--rate R] [--subscribers]\n"
@@ -459,7 +460,8 @@ usage(void)
 	    "           [--loops L]\n"
 	    "  --total: vixd and store drivers; --data, --map-gib: store;\n"
 	    "  --loops: vixd driver, the registering connections on L threads\n"
-	    "  with a poll loop each (default 0: one thread per connection)\n");
+	    "  with a poll loop each (default 0: one thread per connection);\n"
+	    "  --pg-conns: pg drivers, N connections instead of --conns\n");
 	exit(2);
 }
 
@@ -499,6 +501,7 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		{ "progress", required_argument, NULL, 'P' },
 		{ "data", required_argument, NULL, 'a' },
 		{ "map-gib", required_argument, NULL, 'g' },
+		{ "pg-conns", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -524,6 +527,7 @@ parse_run(int argc, char **argv, struct bench_opts *o, const char **driver)
 		case 'P': o->progress_s = parse_uint(optarg); break;
 		case 'a': o->data_dir = optarg; break;
 		case 'g': o->map_gib = parse_uint(optarg); break;
+		case 'C': o->pg_conns = parse_uint(optarg); break;
 		default: usage();
 		}
 	}
@@ -545,7 +549,7 @@ main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "drivers") == 0) {
 #ifdef BENCH_HAVE_PG
-		printf("vixd store pg\n");
+		printf("vixd store pg pg-best\n");
 #else
 		printf("vixd store\n");
 #endif
@@ -569,8 +573,13 @@ main(int argc, char **argv)
 	else if (strcmp(driver, "store") == 0)
 		rc = store_driver_run(&o, &r);
 #ifdef BENCH_HAVE_PG
-	else if (strcmp(driver, "pg") == 0)
-		rc = pg_run(&o, &r);
+	else if (strcmp(driver, "pg") == 0 || strcmp(driver, "pg-best") == 0) {
+		/* PostgreSQL may need more connections than vixd to do its best. */
+		if (o.pg_conns != 0)
+			o.conns = o.pg_conns;
+		rc = strcmp(driver, "pg") == 0 ? pg_run(&o, &r) :
+		    pg_best_run(&o, &r);
+	}
 #endif
 	else {
 		fprintf(stderr, "vix-bench: driver %s is not built in\n", driver);

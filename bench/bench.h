@@ -45,6 +45,8 @@ struct bench_opts {
 	unsigned	 progress_s;	/* print a progress line every S s */
 	const char	*data_dir;	/* store driver: its own store folder */
 	unsigned	 map_gib;	/* store driver: LMDB map size */
+	unsigned	 pg_conns;	/* pg drivers: registering connections
+					   instead of conns (0: conns) */
 };
 
 struct bench_result {
@@ -117,6 +119,12 @@ int	 driver_run(const struct bench_opts *, struct bench_result *);
 int	 bench_idle(const struct bench_opts *);
 /* The storage ceiling: vixd's writer and store, no network (store_driver.c). */
 int	 store_driver_run(const struct bench_opts *, struct bench_result *);
+/* PostgreSQL, strict chain: bench/pg_schema.sql (pg.c). */
 int	 pg_run(const struct bench_opts *, struct bench_result *);
+/*
+ * PostgreSQL, best effort: bench/pg_schema_best.sql and its follower; fails
+ * when the follower has not chained and numbered every row at the end.
+ */
+int	 pg_best_run(const struct bench_opts *, struct bench_result *);
 
 #endif

@@ -1,27 +1,7 @@
 -- The peer for issue #6: vixd's registration as one PL/pgSQL call in one
 -- transaction, so PostgreSQL does the same durable work per request.
--- Loaded by bench/pg_setup.sh into an empty database.
-
-CREATE TABLE signals (
-	pseudonym	bytea		NOT NULL,
-	org		int		NOT NULL,
-	id		bigserial	NOT NULL UNIQUE,
-	created		timestamptz	NOT NULL,
-	updated		timestamptz	NOT NULL,
-	expires		timestamptz	NOT NULL,
-	contact_name	text,
-	contact_phone	text,
-	contact_email	text,
-	client_ref	text,
-	PRIMARY KEY (pseudonym, org)
-);
-
-CREATE TABLE matches (
-	pseudonym	bytea		PRIMARY KEY,
-	id		bigserial	NOT NULL UNIQUE,
-	coordinator	int		NOT NULL,
-	created		timestamptz	NOT NULL
-);
+-- Loaded by bench/pg_setup.sh into an empty database, after
+-- pg_schema_common.sql (signals, matches, register_signal()).
 
 CREATE TABLE outbox_seq (
 	recipient	int		PRIMARY KEY,
@@ -68,64 +48,32 @@ DECLARE
 	fresh	boolean;
 	others	int[];
 	mid	bigint;
-	mnew	boolean;
 	r	int;
 	s	bigint;
 	act	text;
 	prev	bytea;
 	rec	text;
 BEGIN
-	-- One registration per youth at a time, as vixd's single writer
-	-- guarantees; otherwise two orgs arriving together miss each other.
-	PERFORM pg_advisory_xact_lock(
-	    ('x' || encode(substr(p, 1, 8), 'hex'))::bit(64)::bigint);
+	SELECT * INTO sid, fresh, others, mid, act
+	FROM register_signal(p, o, c_name, c_phone, c_email, ref, exp);
 
-	INSERT INTO signals AS t (pseudonym, org, created, updated, expires,
-	    contact_name, contact_phone, contact_email, client_ref)
-	VALUES (p, o, now(), now(), exp, c_name, c_phone, c_email, ref)
-	ON CONFLICT (pseudonym, org) DO UPDATE SET
-	    updated = now(),
-	    created = CASE WHEN t.expires <= now() THEN now()
-		ELSE t.created END,
-	    expires = EXCLUDED.expires,
-	    contact_name = EXCLUDED.contact_name,
-	    contact_phone = EXCLUDED.contact_phone,
-	    contact_email = EXCLUDED.contact_email,
-	    client_ref = EXCLUDED.client_ref
-	RETURNING t.id, (t.xmax = 0) INTO sid, fresh;
-
-	SELECT array_agg(x.org ORDER BY x.org) INTO others
-	FROM signals x
-	WHERE x.pseudonym = p AND x.org <> o AND x.expires > now();
-
-	act := CASE WHEN fresh THEN 'register' ELSE 'refresh' END;
-	IF others IS NOT NULL THEN
-		INSERT INTO matches AS m (pseudonym, coordinator, created)
-		VALUES (p, least(o, others[1]), now())
-		ON CONFLICT (pseudonym) DO UPDATE SET
-		    coordinator = least(m.coordinator, EXCLUDED.coordinator)
-		RETURNING m.id, (m.xmax = 0) INTO mid, mnew;
-
-		IF fresh THEN
-			act := CASE WHEN mnew THEN 'match-created'
-			    ELSE 'match-joined' END;
-			-- Ascending recipients: seq row locks in one order.
-			FOREACH r IN ARRAY (SELECT array_agg(u ORDER BY u)
-			    FROM unnest(others || o) u) LOOP
-				INSERT INTO outbox_seq AS q (recipient, seq)
-				VALUES (r, 1)
-				ON CONFLICT (recipient) DO UPDATE
-				    SET seq = q.seq + 1
-				RETURNING q.seq INTO s;
-				INSERT INTO outbox (recipient, seq, body)
-				VALUES (r, s, jsonb_build_object(
-				    'match', mid, 'event', act,
-				    'coordinator', least(o, others[1]),
-				    'signal', sid));
-				PERFORM pg_notify('vix',
-				    r || ':' || mid || ':' || coalesce(ref, ''));
-			END LOOP;
-		END IF;
+	IF act LIKE 'match-%' THEN
+		-- Ascending recipients: seq row locks in one order.
+		FOREACH r IN ARRAY (SELECT array_agg(u ORDER BY u)
+		    FROM unnest(others || o) u) LOOP
+			INSERT INTO outbox_seq AS q (recipient, seq)
+			VALUES (r, 1)
+			ON CONFLICT (recipient) DO UPDATE
+			    SET seq = q.seq + 1
+			RETURNING q.seq INTO s;
+			INSERT INTO outbox (recipient, seq, body)
+			VALUES (r, s, jsonb_build_object(
+			    'match', mid, 'event', act,
+			    'coordinator', least(o, others[1]),
+			    'signal', sid));
+			PERFORM pg_notify('vix',
+			    r || ':' || mid || ':' || coalesce(ref, ''));
+		END LOOP;
 	END IF;
 
 	-- Last, so the chain head is locked for as short a time as possible.

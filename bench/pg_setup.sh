@@ -1,6 +1,9 @@
 #!/bin/sh
 # Start a throw-away PostgreSQL 15 for the bench: loopback only, TLS with
-# client certificates, durable commits, the vix schema loaded.
+# client certificates, durable commits, the vix schema loaded: the strict
+# peer (pg_schema_common.sql and pg_schema.sql) in database vixbench, the
+# best-effort peer (pg_schema_common.sql and pg_schema_best.sql) in
+# database vixbest, vixd's own in database vixd.
 # Usage: bench/pg_setup.sh DIR PORT   (prints the conninfo on stdout)
 # Stop and remove it with bench/pg_teardown.sh DIR.
 set -eu
@@ -110,9 +113,19 @@ psql() { as "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$data" -p "$port" \
 # (it creates its schema at first start): database vixd.
 psql -d postgres -c "CREATE ROLE $dbuser LOGIN" \
     -c "CREATE DATABASE $dbname OWNER $dbuser" \
-    -c "CREATE DATABASE vixd OWNER $dbuser" >/dev/null
+    -c "CREATE DATABASE vixd OWNER $dbuser" \
+    -c "CREATE DATABASE vixbest OWNER $dbuser" >/dev/null
 # Fed on stdin: the server's user may not be able to read the source tree.
-psql -d "$dbname" -c "SET ROLE $dbuser" -f - <"$here/pg_schema.sql" >/dev/null
+for schema in "$dbname pg_schema.sql" "vixbest pg_schema_best.sql"; do
+	set -- $schema
+	cat "$here/pg_schema_common.sql" "$here/$2" |
+	    psql -d "$1" -c "SET ROLE $dbuser" -f - >/dev/null
+done
+# The best-effort peer's sessions wait up to 200 us before a WAL flush when
+# 5 or more other transactions are open, so that one flush covers more
+# commits; commit_delay is superuser's to set, for this database only.
+psql -d postgres -c "ALTER DATABASE vixbest SET commit_delay = 200" \
+    -c "ALTER DATABASE vixbest SET commit_siblings = 5" >/dev/null
 
 printf 'host=127.0.0.1 port=%s user=%s dbname=%s sslmode=verify-full sslrootcert=%s sslcert=%s sslkey=%s\n' \
     "$port" "$dbuser" "$dbname" "$tls/ca.crt" "$tls/client.crt" \
