@@ -22,8 +22,15 @@
  * 3: audit records indexed by youth (youth_audit), for the subject report
  * 4: the count of uncoordinated matches kept in meta (COUNT_UNCOORDINATED)
  * 5: the counts of active signals and of matches kept in meta too
+ * 6: denser (issue 16): org_signals (org -> signal id . pseudonym, sorted
+ *    duplicates of one size) for by_org, signal_org (signal id -> org) for
+ *    sigid; converted in batches at start (migrate_run)
  */
-#define STORE_SCHEMA	5
+#define STORE_SCHEMA	6
+/* Rows a migration converts in one write transaction, unless told. */
+#define MIGRATE_BATCH	65536
+/* org_signals' value: signal id (8, big-endian) . pseudonym. */
+#define ORG_SIGNAL_LEN	(8 + PSEUDONYM_LEN)
 /*
  * Matches not marked coordinated, kept by every write that puts or deletes
  * a match (in its transaction), so that monitoring reads one value.
@@ -42,9 +49,14 @@
 
 struct store_impl {
 	MDB_env		*env;
-	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
-			 audit, meta, outbox, cursors, match_ids, escalate,
-			 archive_time, youth_outbox, outbox_youth, youth_audit;
+	MDB_dbi		 signals, org_signals, signal_org, expiry, matches,
+			 archive, audit, meta, outbox, cursors, match_ids,
+			 escalate, archive_time, youth_outbox, outbox_youth,
+			 youth_audit;
+	/* Schema 5's by_org and sigid until migrated (0: not there). */
+	MDB_dbi		 v5_by_org, v5_sigid;
+	size_t		 migrate_batch;
+	unsigned	 migrate_stop;	/* tests: batches before giving up */
 	size_t		 map_size;
 	unsigned	 quota_percent;
 	int64_t		 escalate_after;
