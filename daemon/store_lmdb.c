@@ -373,6 +373,169 @@ signal_org_put(struct store_txn *t, uint64_t id, uint32_t org)
 	st_put(t, t->s->signal_org, &k, b, sizeof(b));
 }
 
+/*
+ * Audit records, compact (schema 6). The chain hashes the protobuf record
+ * audit.c builds; this backend keeps it in fewer bytes and rebuilds those
+ * exact bytes to read it: AUDIT_COMPACT, then as varints the time, signal
+ * id, match id and the codes of actor, action and outcome, texts kept
+ * once in meta ("atext:" text -> code, "acode:" code -> text, a few dozen
+ * in all: organisations' OINs, "vixd", admin uids, actions, outcomes). A
+ * record that would not come back byte for byte is kept as it came, as
+ * are those written before schema 6. No protobuf record begins with
+ * AUDIT_COMPACT (its wire type, 7, does not exist).
+ */
+#define AUDIT_COMPACT	0xFF
+#define AUDIT_NEXT_CODE	"next_atext"
+
+static size_t
+varint_put(uint8_t *b, uint64_t v)
+{
+	size_t n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		b[n++] = (uint8_t)(v | 0x80);
+	b[n++] = (uint8_t)v;
+	return n;
+}
+
+static int
+varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* The code of text, given one the first time it is seen. */
+static uint64_t
+audit_code(struct store_txn *t, const char *text)
+{
+	struct key k, c;
+	MDB_val v;
+	uint64_t code;
+
+	if (strlen(text) > KEY_MAX - 6)
+		return 0;
+	key_bytes(key_bytes(key_start(&k), "atext:", 6), text, strlen(text));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data);
+	count_add(t, AUDIT_NEXT_CODE, 1);
+	code = count_get(t, AUDIT_NEXT_CODE);
+	meta_put_u64(t, &k, code);
+	key_u64(key_bytes(key_start(&c), "acode:", 6), code);
+	st_put(t, t->s->meta, &c, text, strlen(text));
+	return code;
+}
+
+/* The text of code into buf (len bytes): 0, or -1 if it is not known. */
+static int
+audit_text(MDB_txn *txn, MDB_dbi meta, uint64_t code, char *buf,
+    size_t len)
+{
+	struct key k;
+	MDB_val kv, v;
+
+	key_u64(key_bytes(key_start(&k), "acode:", 6), code);
+	kv = key_val(&k);
+	if (mdb_get(txn, meta, &kv, &v) != 0 || v.mv_size >= len)
+		return -1;
+	memcpy(buf, v.mv_data, v.mv_size);
+	buf[v.mv_size] = '\0';
+	return 0;
+}
+
+/* The protobuf record of a compact one (seq's, n bytes) into buf: length. */
+static size_t
+audit_rebuild(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const uint8_t *p,
+    size_t n, uint8_t *buf)
+{
+	Vix__Store__V1__Audit rec = VIX__STORE__V1__AUDIT__INIT;
+	const uint8_t *end = p + n;
+	char text[3][sizeof(((struct store_audit_record *)0)->actor)];
+	uint64_t f[6];
+	size_t len;
+
+	if (n == 0 || *p++ != AUDIT_COMPACT)
+		return 0;
+	for (int i = 0; i < 6; i++)
+		if (varint_get(&p, end, &f[i]) != 0)
+			return 0;
+	for (int i = 0; i < 3; i++)
+		if (audit_text(txn, meta, f[3 + i], text[i], sizeof(text[i])) !=
+		    0)
+			return 0;
+	if (p != end)
+		return 0;
+	rec.seq = seq;
+	rec.time = (int64_t)f[0];
+	rec.signal_id = f[1];
+	rec.match_id = f[2];
+	rec.actor = text[0];
+	rec.action = text[1];
+	rec.outcome = text[2];
+	if ((len = protobuf_c_message_get_packed_size(&rec.base)) > AUDIT_MAX)
+		return 0;
+	return protobuf_c_message_pack(&rec.base, buf);
+}
+
+/*
+ * The compact form of seq's record into out, if it rebuilds to the same
+ * bytes: its length; 0 to keep the record as it is.
+ */
+static size_t
+audit_compact(struct store_txn *t, uint64_t seq, const void *record,
+    size_t len, uint8_t *out)
+{
+	Vix__Store__V1__Audit *a = vix__store__v1__audit__unpack(NULL, len,
+	    record);
+	uint8_t again[AUDIT_MAX];
+	size_t n = 0;
+
+	if (a == NULL)
+		return 0;
+	if (a->seq == seq) {
+		out[n++] = AUDIT_COMPACT;
+		n += varint_put(out + n, (uint64_t)a->time);
+		n += varint_put(out + n, a->signal_id);
+		n += varint_put(out + n, a->match_id);
+		n += varint_put(out + n, audit_code(t, a->actor));
+		n += varint_put(out + n, audit_code(t, a->action));
+		n += varint_put(out + n, audit_code(t, a->outcome));
+	}
+	vix__store__v1__audit__free_unpacked(a, NULL);
+	if (n == 0 || t->err != 0 || n >= len || audit_rebuild(LT(t)->txn,
+	    t->s->meta, seq, out, n, again) != len ||
+	    memcmp(again, record, len) != 0)
+		return 0;
+	return n;
+}
+
+/*
+ * The record of audit value v (seq's): v's own bytes, or rebuilt into buf
+ * (AUDIT_MAX); 0, or -1 if the value is damaged.
+ */
+static int
+audit_value_record(MDB_txn *txn, MDB_dbi meta, uint64_t seq,
+    const MDB_val *v, uint8_t *buf, const uint8_t **record, size_t *len)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size <= HASH_LEN)
+		return -1;
+	*len = v->mv_size - HASH_LEN;
+	*record = p;
+	if (p[0] != AUDIT_COMPACT)
+		return 0;
+	*record = buf;
+	return (*len = audit_rebuild(txn, meta, seq, p, *len, buf)) ? 0 : -1;
+}
+
 /* ---- transactions ---------------------------------------------------- */
 
 static struct store_txn *
@@ -835,7 +998,8 @@ migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
 		return 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
 	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (audit_value_decode(&v, &rec) != 0)
+		if (k.mv_size != 8 || audit_value_decode(t, get_u64(k.mv_data),
+		    &v, &rec) != 0)
 			continue;
 		p = migrate_signal_youth(t, arch, rec.signal_id, active);
 		if (pass == 0) {
@@ -1875,7 +2039,7 @@ lmdb_audit_get(struct store_txn *t, uint64_t seq,
 	key_u64(key_start(&k), seq);
 	if (st_get(t, t->s->audit, &k, &v) != 0)
 		return 0;
-	if (audit_value_decode(&v, rec) != 0) {
+	if (audit_value_decode(t, seq, &v, rec) != 0) {
 		store_txn_fail(t, VIX_E_STORE);
 		return 0;
 	}
@@ -2086,11 +2250,17 @@ lmdb_outbox_put(struct store_txn *t, uint32_t recipient, uint64_t seq,
 
 /* An audit value as stored (record . hash); VIX_E_STORE if it is not one. */
 int
-audit_value_decode(const MDB_val *v, struct store_audit_record *rec)
+audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
+    struct store_audit_record *rec)
 {
-	if (v->mv_size <= HASH_LEN)
+	uint8_t buf[AUDIT_MAX];
+	const uint8_t *record;
+	size_t len;
+
+	if (audit_value_record(LT(t)->txn, t->s->meta, seq, v, buf, &record,
+	    &len) != 0)
 		return VIX_E_STORE;
-	return audit_decode(v->mv_data, v->mv_size - HASH_LEN, rec);
+	return audit_decode(record, len, rec);
 }
 
 /*
@@ -2119,20 +2289,28 @@ lmdb_audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
 	mdb_cursor_close(cur);
 }
 
-/* audit: seq -> record . hash; youth_audit: pseudonym . seq -> empty. */
+/*
+ * audit: seq -> record . hash, the record compact where it comes back
+ * byte for byte; youth_audit: pseudonym . seq -> empty.
+ */
 static void
 lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
     size_t len, const uint8_t *hash, const uint8_t *youth)
 {
-	uint8_t buf[1024];
+	uint8_t buf[AUDIT_MAX + HASH_LEN];
 	struct key k;
+	size_t n;
 
-	if (len > sizeof(buf) - HASH_LEN) {
+	if (len > AUDIT_MAX) {
 		store_txn_fail(t, VIX_E_STORE);
 		return;
 	}
-	memcpy(buf, record, len);
-	memcpy(buf + len, hash, HASH_LEN);
+	if ((n = audit_compact(t, seq, record, len, buf)) == 0) {
+		memcpy(buf, record, len);
+		n = len;
+	}
+	memcpy(buf + n, hash, HASH_LEN);
+	len = n;
 	key_u64(key_start(&k), seq);
 	st_put(t, t->s->audit, &k, buf, len + HASH_LEN);
 	if (youth != NULL)
@@ -2155,11 +2333,18 @@ lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		int whole = v.mv_size > HASH_LEN;
-		size_t n = whole ? v.mv_size - HASH_LEN : 0;
+		uint64_t seq = k.mv_size == 8 ? get_u64(k.mv_data) : 0;
+		uint8_t buf[AUDIT_MAX];
+		const uint8_t *record;
+		size_t n;
 
-		err = fn(arg, k.mv_size == 8 ? get_u64(k.mv_data) : 0,
-		    v.mv_data, n, whole ? (uint8_t *)v.mv_data + n : NULL);
+		/* A damaged value: no record and no hash, the chain breaks. */
+		if (audit_value_record(LR(r)->txn, r->s->meta, seq, &v, buf,
+		    &record, &n) != 0)
+			err = fn(arg, seq, v.mv_data, 0, NULL);
+		else
+			err = fn(arg, seq, record, n, (uint8_t *)v.mv_data +
+			    v.mv_size - HASH_LEN);
 	}
 	mdb_cursor_close(cur);
 	reader_end(r);
@@ -2662,10 +2847,14 @@ export_cursor(struct walk *w, MDB_val *k, MDB_val *v)
 static int
 export_audit(struct walk *w, MDB_val *k, MDB_val *v)
 {
-	if (k->mv_size != 8 || v->mv_size <= HASH_LEN)
+	uint8_t buf[AUDIT_MAX];
+	const uint8_t *record;
+	size_t n;
+
+	if (k->mv_size != 8 || audit_value_record(w->txn, w->s->meta,
+	    get_u64(k->mv_data), v, buf, &record, &n) != 0)
 		return VIX_E_STORE;
-	return w->sink->audit(w->arg, get_u64(k->mv_data), v->mv_data,
-	    v->mv_size - HASH_LEN,
+	return w->sink->audit(w->arg, get_u64(k->mv_data), record, n,
 	    (uint8_t *)v->mv_data + v->mv_size - HASH_LEN);
 }
 

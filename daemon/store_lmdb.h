@@ -24,7 +24,8 @@
  * 5: the counts of active signals and of matches kept in meta too
  * 6: denser (issue 16): org_signals (org -> signal id . pseudonym, sorted
  *    duplicates of one size) for by_org, signal_org (signal id -> org) for
- *    sigid; converted in batches at start (migrate_run)
+ *    sigid; converted in batches at start (migrate_run); audit records
+ *    written compact (audit_compact), those already there kept as they are
  */
 #define STORE_SCHEMA	6
 /* Rows a migration converts in one write transaction, unless told. */
@@ -43,6 +44,8 @@
 #define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
 #define HASH_LEN	32
+/* An audit record's protobuf bytes, at most (audit.c packs into 1 KiB). */
+#define AUDIT_MAX	(1024 - HASH_LEN)
 #define STORE_BACKEND_LMDB	"lmdb"
 /* A failed write with less room than this left: the disk is full. */
 #define DISK_LOW	(1UL << 20)
@@ -167,6 +170,7 @@ void	reader_end(struct store_reader *r);
 uint64_t	last_seq(struct store_txn *t, uint32_t recipient);
 struct key	*youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p,
     size_t *n);
-int	audit_value_decode(const MDB_val *v, struct store_audit_record *rec);
+int	audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
+    struct store_audit_record *rec);
 
 #endif
