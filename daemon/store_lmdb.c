@@ -1120,7 +1120,8 @@ migrate_count_records(struct store_txn *t)
 struct migration {
 	unsigned	 schema;
 	const char	*what;
-	size_t		 from;	/* its MDB_dbi in struct store_impl, dropped */
+	size_t		 from;	/* its MDB_dbi in struct store_impl */
+	int		 in_place; /* converted where it is; else dropped */
 	/* One row of from, put into the new layout (a sticky failure if bad). */
 	void		(*convert)(struct store_txn *, const MDB_val *k,
 			    const MDB_val *v);
@@ -1157,11 +1158,39 @@ convert_sigid(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 	    get_u32((uint8_t *)v->mv_data + PSEUDONYM_LEN));
 }
 
+/*
+ * audit: a record as it came, made compact where it can be; its pages
+ * are as full as before until a compaction (vixd --compact) packs them.
+ */
+static void
+convert_audit(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	uint8_t record[AUDIT_MAX], buf[AUDIT_MAX + HASH_LEN];
+	struct key key;
+	size_t len, n;
+
+	if (k->mv_size != 8 || v->mv_size <= HASH_LEN ||
+	    v->mv_size > AUDIT_MAX || ((uint8_t *)v->mv_data)[0] ==
+	    AUDIT_COMPACT)
+		return;
+	/* k and v are in the page the put rewrites. */
+	key_bytes(key_start(&key), k->mv_data, 8);
+	len = v->mv_size - HASH_LEN;
+	memcpy(record, v->mv_data, len);
+	memcpy(buf + AUDIT_MAX, (uint8_t *)v->mv_data + len, HASH_LEN);
+	if ((n = audit_compact(t, get_u64(key.b), record, len, buf)) == 0)
+		return;
+	memmove(buf + n, buf + AUDIT_MAX, HASH_LEN);
+	st_put(t, t->s->audit, &key, buf, n + HASH_LEN);
+}
+
 static const struct migration migrations[] = {
 	{ 6, "by_org into org_signals", offsetof(struct store_impl,
-	    v5_by_org), convert_by_org },
+	    v5_by_org), 0, convert_by_org },
 	{ 6, "sigid into signal_org", offsetof(struct store_impl, v5_sigid),
-	    convert_sigid },
+	    0, convert_sigid },
+	{ 6, "audit records made compact", offsetof(struct store_impl, audit),
+	    1, convert_audit },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1261,8 +1290,8 @@ migrate_mark(struct store_txn *t, unsigned step, int done,
 		st_put(t, t->s->meta, &k, v.b, v.n);
 		return;
 	}
-	if (*db != 0 && t->err == 0 && (rc = mdb_drop(LT(t)->txn, *db,
-	    1)) != 0)
+	if (!m->in_place && *db != 0 && t->err == 0 &&
+	    (rc = mdb_drop(LT(t)->txn, *db, 1)) != 0)
 		st_fail(t, rc, "drop");
 	if (step + 1 < NMIGRATIONS) {
 		key_u32(key_start(&v), step + 1);
@@ -1313,7 +1342,8 @@ migrate_batch(struct store_impl *s, unsigned *step,
 		log_info("store: schema %u: %s: done, %zu rows by this start",
 		    migrations[*step].schema, migrations[*step].what, *rows);
 		*rows = 0;
-		*migration_db(s, &migrations[*step]) = 0;	/* dropped */
+		if (!migrations[*step].in_place)
+			*migration_db(s, &migrations[*step]) = 0; /* dropped */
 	}
 	return 1;
 }

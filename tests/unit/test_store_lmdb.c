@@ -1001,6 +1001,13 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 	cr_assert_eq(raw_entries("signals"), S5_SIGNALS);
 	cr_assert_eq(raw_entries("signal_org"), S5_SIGNALS);
 	raw_check_org_index();
+	for (unsigned seq = 1; seq <= S5_AUDIT; seq++) {
+		uint8_t key[8], buf[1024];
+
+		be64(key, seq);
+		raw_get("audit", key, sizeof(key), buf, sizeof(buf));
+		cr_assert_eq(buf[0], 0xFF, "audit record %u made compact", seq);
+	}
 
 	start(MAP_SIZE, 90);
 	c = storefix_counts(rd);
