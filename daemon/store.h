@@ -38,6 +38,13 @@ struct store_options {
 	 */
 	const char	*conninfo;
 	const char	*password_file;
+	/*
+	 * lmdb, for tests: rows a schema migration converts per transaction
+	 * (0: MIGRATE_BATCH), and the batches after which the open gives up
+	 * as a kill would (0: never).
+	 */
+	size_t		 migrate_batch;
+	unsigned	 migrate_stop;
 };
 
 /*

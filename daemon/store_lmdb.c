@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,261 @@ audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
 	st_put(t, t->s->youth_audit, &k, "", 0);
 }
 
+/*
+ * org_signals: org -> signal id . pseudonym, sorted duplicates of one
+ * size (40 bytes a row, no header each). A new signal has the highest id
+ * yet, so it is appended to its organisation's rows (MDB_APPENDDUP: the
+ * pages fill, where a split in the middle would leave two half full);
+ * an older id (an import, a rotation) is put in its place.
+ */
+static void
+org_signal_put(struct store_txn *t, uint32_t org, uint64_t id,
+    const uint8_t *p)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->org_signals);
+	struct key k, v;
+	MDB_val kv, vv, last;
+	unsigned flags = 0;
+	int rc;
+
+	if (cur == NULL)
+		return;
+	key_u32(key_start(&k), org);
+	key_bytes(key_u64(key_start(&v), id), p, PSEUDONYM_LEN);
+	kv = key_val(&k);
+	if (mdb_cursor_get(cur, &kv, &last, MDB_SET) == 0 &&
+	    mdb_cursor_get(cur, &kv, &last, MDB_LAST_DUP) == 0 &&
+	    last.mv_size == ORG_SIGNAL_LEN &&
+	    memcmp(v.b, last.mv_data, ORG_SIGNAL_LEN) > 0)
+		flags = MDB_APPENDDUP;
+	kv = key_val(&k);
+	vv = key_val(&v);
+	/* MDB_KEYEXIST: the row is there already. */
+	if ((rc = mdb_cursor_put(cur, &kv, &vv, flags)) != 0 &&
+	    rc != MDB_KEYEXIST)
+		st_fail(t, rc, "put org_signals");
+	mdb_cursor_close(cur);
+}
+
+static void
+org_signal_del(struct store_txn *t, uint32_t org, uint64_t id,
+    const uint8_t *p)
+{
+	struct key k, v;
+	MDB_val kv, vv;
+	int rc;
+
+	key_u32(key_start(&k), org);
+	key_bytes(key_u64(key_start(&v), id), p, PSEUDONYM_LEN);
+	kv = key_val(&k);
+	vv = key_val(&v);
+	if (t->err == 0 && (rc = mdb_del(LT(t)->txn, t->s->org_signals, &kv,
+	    &vv)) != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "del org_signals");
+}
+
+/*
+ * cur at org's first row of org_signals whose id is id or higher (an
+ * 8-byte value sorts before the 40-byte rows it begins), *v that row:
+ * 1; 0 if there is none; -1 if the row is damaged.
+ */
+static int
+org_signal_seek(struct store_txn *t, MDB_cursor *cur, uint32_t org,
+    uint64_t id, MDB_val *v)
+{
+	struct key k, from;
+	MDB_val kv;
+	int rc;
+
+	key_u32(key_start(&k), org);
+	key_u64(key_start(&from), id);
+	kv = key_val(&k);
+	*v = key_val(&from);
+	if ((rc = mdb_cursor_get(cur, &kv, v, MDB_GET_BOTH_RANGE)) != 0) {
+		if (rc != MDB_NOTFOUND)
+			st_fail(t, rc, "get org_signals");
+		*v = (MDB_val){ 0, NULL };
+		return 0;
+	}
+	return v->mv_size == ORG_SIGNAL_LEN ? 1 : -1;
+}
+
+/* signal_org: signal id -> org. */
+static void
+signal_org_put(struct store_txn *t, uint64_t id, uint32_t org)
+{
+	struct key k;
+	uint8_t b[4];
+
+	for (int i = 0; i < 4; i++)
+		b[i] = (uint8_t)(org >> (8 * (3 - i)));
+	key_u64(key_start(&k), id);
+	st_put(t, t->s->signal_org, &k, b, sizeof(b));
+}
+
+/*
+ * Audit records, compact (schema 6). The chain hashes the protobuf record
+ * audit.c builds; this backend keeps it in fewer bytes and rebuilds those
+ * exact bytes to read it: AUDIT_COMPACT, then as varints the time, signal
+ * id, match id and the codes of actor, action and outcome, texts kept
+ * once in meta ("atext:" text -> code, "acode:" code -> text, a few dozen
+ * in all: organisations' OINs, "vixd", admin uids, actions, outcomes). A
+ * record that would not come back byte for byte is kept as it came, as
+ * are those written before schema 6. No protobuf record begins with
+ * AUDIT_COMPACT (its wire type, 7, does not exist).
+ */
+#define AUDIT_COMPACT	0xFF
+#define AUDIT_NEXT_CODE	"next_atext"
+
+static size_t
+varint_put(uint8_t *b, uint64_t v)
+{
+	size_t n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		b[n++] = (uint8_t)(v | 0x80);
+	b[n++] = (uint8_t)v;
+	return n;
+}
+
+static int
+varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* The code of text, given one the first time it is seen. */
+static uint64_t
+audit_code(struct store_txn *t, const char *text)
+{
+	struct key k, c;
+	MDB_val v;
+	uint64_t code;
+
+	if (strlen(text) > KEY_MAX - 6)
+		return 0;
+	key_bytes(key_bytes(key_start(&k), "atext:", 6), text, strlen(text));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		return get_u64(v.mv_data);
+	count_add(t, AUDIT_NEXT_CODE, 1);
+	code = count_get(t, AUDIT_NEXT_CODE);
+	meta_put_u64(t, &k, code);
+	key_u64(key_bytes(key_start(&c), "acode:", 6), code);
+	st_put(t, t->s->meta, &c, text, strlen(text));
+	return code;
+}
+
+/* The text of code into buf (len bytes): 0, or -1 if it is not known. */
+static int
+audit_text(MDB_txn *txn, MDB_dbi meta, uint64_t code, char *buf,
+    size_t len)
+{
+	struct key k;
+	MDB_val kv, v;
+
+	key_u64(key_bytes(key_start(&k), "acode:", 6), code);
+	kv = key_val(&k);
+	if (mdb_get(txn, meta, &kv, &v) != 0 || v.mv_size >= len)
+		return -1;
+	memcpy(buf, v.mv_data, v.mv_size);
+	buf[v.mv_size] = '\0';
+	return 0;
+}
+
+/* The protobuf record of a compact one (seq's, n bytes) into buf: length. */
+static size_t
+audit_rebuild(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const uint8_t *p,
+    size_t n, uint8_t *buf)
+{
+	Vix__Store__V1__Audit rec = VIX__STORE__V1__AUDIT__INIT;
+	const uint8_t *end = p + n;
+	char text[3][sizeof(((struct store_audit_record *)0)->actor)];
+	uint64_t f[6];
+	size_t len;
+
+	if (n == 0 || *p++ != AUDIT_COMPACT)
+		return 0;
+	for (int i = 0; i < 6; i++)
+		if (varint_get(&p, end, &f[i]) != 0)
+			return 0;
+	for (int i = 0; i < 3; i++)
+		if (audit_text(txn, meta, f[3 + i], text[i], sizeof(text[i])) !=
+		    0)
+			return 0;
+	if (p != end)
+		return 0;
+	rec.seq = seq;
+	rec.time = (int64_t)f[0];
+	rec.signal_id = f[1];
+	rec.match_id = f[2];
+	rec.actor = text[0];
+	rec.action = text[1];
+	rec.outcome = text[2];
+	if ((len = protobuf_c_message_get_packed_size(&rec.base)) > AUDIT_MAX)
+		return 0;
+	return protobuf_c_message_pack(&rec.base, buf);
+}
+
+/*
+ * The compact form of seq's record into out, if it rebuilds to the same
+ * bytes: its length; 0 to keep the record as it is.
+ */
+static size_t
+audit_compact(struct store_txn *t, uint64_t seq, const void *record,
+    size_t len, uint8_t *out)
+{
+	Vix__Store__V1__Audit *a = vix__store__v1__audit__unpack(NULL, len,
+	    record);
+	uint8_t again[AUDIT_MAX];
+	size_t n = 0;
+
+	if (a == NULL)
+		return 0;
+	if (a->seq == seq) {
+		out[n++] = AUDIT_COMPACT;
+		n += varint_put(out + n, (uint64_t)a->time);
+		n += varint_put(out + n, a->signal_id);
+		n += varint_put(out + n, a->match_id);
+		n += varint_put(out + n, audit_code(t, a->actor));
+		n += varint_put(out + n, audit_code(t, a->action));
+		n += varint_put(out + n, audit_code(t, a->outcome));
+	}
+	vix__store__v1__audit__free_unpacked(a, NULL);
+	if (n == 0 || t->err != 0 || n >= len || audit_rebuild(LT(t)->txn,
+	    t->s->meta, seq, out, n, again) != len ||
+	    memcmp(again, record, len) != 0)
+		return 0;
+	return n;
+}
+
+/*
+ * The record of audit value v (seq's): v's own bytes, or rebuilt into buf
+ * (AUDIT_MAX); 0, or -1 if the value is damaged.
+ */
+static int
+audit_value_record(MDB_txn *txn, MDB_dbi meta, uint64_t seq,
+    const MDB_val *v, uint8_t *buf, const uint8_t **record, size_t *len)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size <= HASH_LEN)
+		return -1;
+	*len = v->mv_size - HASH_LEN;
+	*record = p;
+	if (p[0] != AUDIT_COMPACT)
+		return 0;
+	*record = buf;
+	return (*len = audit_rebuild(txn, meta, seq, p, *len, buf)) ? 0 : -1;
+}
+
 /* ---- transactions ---------------------------------------------------- */
 
 static struct store_txn *
@@ -413,7 +669,7 @@ static size_t
 live_pages(struct store_txn *t, size_t *psize)
 {
 	struct store_impl *s = t->s;
-	MDB_dbi dbs[] = { s->signals, s->by_org, s->sigid, s->expiry,
+	MDB_dbi dbs[] = { s->signals, s->org_signals, s->signal_org, s->expiry,
 	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
 	    s->match_ids, s->escalate, s->archive_time, s->youth_outbox,
 	    s->outbox_youth };
@@ -427,6 +683,13 @@ live_pages(struct store_txn *t, size_t *psize)
 		pages += st.ms_branch_pages + st.ms_leaf_pages +
 		    st.ms_overflow_pages;
 		*psize = st.ms_psize;
+		/*
+		 * mdb_stat leaves out the pages of sorted duplicates; appended,
+		 * org_signals' rows fill theirs: about so many.
+		 */
+		if (dbs[i] == s->org_signals && st.ms_psize > 16)
+			pages += st.ms_entries * ORG_SIGNAL_LEN /
+			    (st.ms_psize - 16);
 	}
 	return pages;
 }
@@ -466,21 +729,60 @@ lmdb_over_quota(struct store_txn *t, char *why, size_t len)
 
 /* ---- opening, schema and migrations ---------------------------------- */
 
+/* Sorted duplicates of one size: a key's rows packed, no header each. */
+#define DB_DUPFIXED	(MDB_DUPSORT | MDB_DUPFIXED)
+
+/* The named databases, as open_dbs and the copy know them. */
+static const struct store_db {
+	const char	*name;
+	size_t		 field;		/* of its MDB_dbi in struct store_impl */
+	unsigned	 flags;
+} store_dbs[] = {
+	{ "signals", offsetof(struct store_impl, signals), 0 },
+	{ "org_signals", offsetof(struct store_impl, org_signals),
+	    DB_DUPFIXED },
+	{ "signal_org", offsetof(struct store_impl, signal_org), 0 },
+	{ "expiry", offsetof(struct store_impl, expiry), 0 },
+	{ "matches", offsetof(struct store_impl, matches), 0 },
+	{ "archive", offsetof(struct store_impl, archive), 0 },
+	{ "audit", offsetof(struct store_impl, audit), 0 },
+	{ "meta", offsetof(struct store_impl, meta), 0 },
+	{ "outbox", offsetof(struct store_impl, outbox), 0 },
+	{ "cursors", offsetof(struct store_impl, cursors), 0 },
+	{ "match_ids", offsetof(struct store_impl, match_ids), 0 },
+	{ "escalate", offsetof(struct store_impl, escalate), 0 },
+	{ "archive_time", offsetof(struct store_impl, archive_time), 0 },
+	{ "youth_outbox", offsetof(struct store_impl, youth_outbox), 0 },
+	{ "outbox_youth", offsetof(struct store_impl, outbox_youth), 0 },
+	{ "youth_audit", offsetof(struct store_impl, youth_audit), 0 },
+};
+#define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
+
+/*
+ * Schema 5's indexes, each while the store still has it (until migrated);
+ * 0 (the free pages' handle, never a named database's) if not.
+ */
+static int
+open_v5_dbs(struct store_impl *s, MDB_txn *txn)
+{
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "by_org", 0, &s->v5_by_org)) ==
+	    MDB_NOTFOUND)
+		s->v5_by_org = 0;
+	else if (rc != 0)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, "sigid", 0, &s->v5_sigid)) ==
+	    MDB_NOTFOUND)
+		s->v5_sigid = 0;
+	else if (rc != 0)
+		return rc;
+	return 0;
+}
+
 static int
 open_dbs(struct store_impl *s, struct diag *d)
 {
-	struct { const char *name; MDB_dbi *dbi; } dbs[] = {
-		{ "signals", &s->signals }, { "by_org", &s->by_org },
-		{ "sigid", &s->sigid }, { "expiry", &s->expiry },
-		{ "matches", &s->matches }, { "archive", &s->archive },
-		{ "audit", &s->audit }, { "meta", &s->meta },
-		{ "outbox", &s->outbox }, { "cursors", &s->cursors },
-		{ "match_ids", &s->match_ids }, { "escalate", &s->escalate },
-		{ "archive_time", &s->archive_time },
-		{ "youth_outbox", &s->youth_outbox },
-		{ "outbox_youth", &s->outbox_youth },
-		{ "youth_audit", &s->youth_audit },
-	};
 	MDB_txn *txn;
 	int rc;
 
@@ -488,19 +790,51 @@ open_dbs(struct store_impl *s, struct diag *d)
 		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
-		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
-		    dbs[i].dbi)) != 0) {
+	for (size_t i = 0; i < STORE_NDBS; i++)
+		if ((rc = mdb_dbi_open(txn, store_dbs[i].name, MDB_CREATE |
+		    store_dbs[i].flags, (MDB_dbi *)((char *)s +
+		    store_dbs[i].field))) != 0) {
 			mdb_txn_abort(txn);
 			diag_add(d, NULL, 0, "store: database %s: %s",
-			    dbs[i].name, mdb_strerror(rc));
+			    store_dbs[i].name, mdb_strerror(rc));
 			return -1;
 		}
+	if ((rc = open_v5_dbs(s, txn)) != 0) {
+		mdb_txn_abort(txn);
+		diag_add(d, NULL, 0, "store: by_org or sigid: %s",
+		    mdb_strerror(rc));
+		return -1;
+	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		diag_add(d, NULL, 0, "store: %s", mdb_strerror(rc));
 		return -1;
 	}
 	return 0;
+}
+
+static int	lmdb_signal_locate(struct store_txn *, uint64_t, uint8_t *,
+    uint32_t *);
+
+/*
+ * The youth of active signal id (0: none), for the migrations before
+ * schema 6: from schema 5's sigid while the store has it.
+ */
+static int
+legacy_signal_youth(struct store_txn *t, uint64_t id, uint8_t *p)
+{
+	struct key k;
+	MDB_val v;
+
+	if (id == 0)
+		return 0;
+	if (t->s->v5_sigid == 0)
+		return lmdb_signal_locate(t, id, p, NULL) == 1;
+	key_u64(key_start(&k), id);
+	if (st_get(t, t->s->v5_sigid, &k, &v) != 0 ||
+	    v.mv_size != PSEUDONYM_LEN + 4)
+		return 0;
+	memcpy(p, v.mv_data, PSEUDONYM_LEN);
+	return 1;
 }
 
 /* The youth an outbox row is about, if the store still knows it. */
@@ -517,14 +851,12 @@ row_youth(struct store_txn *t, const MDB_val *row, uint8_t *p)
 		return 0;
 	key_u64(key_start(&k), n->match_id);
 	if (n->match_id != 0 && st_get(t, t->s->match_ids, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN)
-		found = 1;
-	key_u64(key_start(&k), n->signal_id);
-	if (!found && n->signal_id != 0 && st_get(t, t->s->sigid, &k,
-	    &v) == 0 && v.mv_size == PSEUDONYM_LEN + 4)
-		found = 1;
-	if (found)
+	    v.mv_size == PSEUDONYM_LEN) {
 		memcpy(p, v.mv_data, PSEUDONYM_LEN);
+		found = 1;
+	}
+	if (!found)
+		found = legacy_signal_youth(t, n->signal_id, p);
 	vix__v1__notification__free_unpacked(n, NULL);
 	return found;
 }
@@ -631,15 +963,10 @@ migrate_archived_ids(struct store_txn *t, struct id_map *m)
 /* The youth of an audit record's signal (active or archived), if known. */
 static const uint8_t *
 migrate_signal_youth(struct store_txn *t, const struct id_map *archived,
-    uint64_t id)
+    uint64_t id, uint8_t *buf)
 {
-	struct key k;
-	MDB_val v;
-
-	key_u64(key_start(&k), id);
-	if (id != 0 && st_get(t, t->s->sigid, &k, &v) == 0 &&
-	    v.mv_size == PSEUDONYM_LEN + 4)
-		return v.mv_data;
+	if (legacy_signal_youth(t, id, buf))
+		return buf;
 	return id_map_find(archived, id);
 }
 
@@ -668,7 +995,7 @@ migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
 {
 	struct store_audit_record rec;
 	MDB_cursor *cur = st_cursor(t, t->s->audit);
-	uint8_t youth[PSEUDONYM_LEN];
+	uint8_t youth[PSEUDONYM_LEN], active[PSEUDONYM_LEN];
 	const uint8_t *p;
 	MDB_val k, v;
 	size_t n = 0;
@@ -678,9 +1005,10 @@ migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
 		return 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
 	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (audit_value_decode(&v, &rec) != 0)
+		if (k.mv_size != 8 || audit_value_decode(t, get_u64(k.mv_data),
+		    &v, &rec) != 0)
 			continue;
-		p = migrate_signal_youth(t, arch, rec.signal_id);
+		p = migrate_signal_youth(t, arch, rec.signal_id, active);
 		if (pass == 0) {
 			if (p != NULL && rec.match_id != 0)
 				id_map_add(t, matches, rec.match_id, p);
@@ -785,6 +1113,269 @@ migrate_count_records(struct store_txn *t)
 	    (size_t)st.ms_entries);
 }
 
+/* ---- schema 6 on: migrations in bounded batches ----------------------- */
+
+/*
+ * A step converts the rows of one database into another, at most
+ * migrate_batch rows in a write transaction of its own. Meta "migrate"
+ * holds the step (its index in migrations[], which only grows) and the
+ * key of the last row converted, put in the batch's transaction: a vixd
+ * stopped or killed midway resumes after the last committed batch and
+ * converts no row twice. The schema number is written with the last
+ * batch of the schema's last step.
+ */
+struct migration {
+	unsigned	 schema;
+	const char	*what;
+	size_t		 from;	/* its MDB_dbi in struct store_impl */
+	int		 in_place; /* converted where it is; else dropped */
+	/* One row of from, put into the new layout (a sticky failure if bad). */
+	void		(*convert)(struct store_txn *, const MDB_val *k,
+			    const MDB_val *v);
+};
+
+#define MIGRATE_KEY	"migrate"
+
+/* by_org: org . signal id -> pseudonym. */
+static void
+convert_by_org(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	uint8_t p[PSEUDONYM_LEN];
+
+	if (k->mv_size != 12 || v->mv_size != PSEUDONYM_LEN) {
+		log_warnx("store: a by_org row has the wrong size");
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	memcpy(p, v->mv_data, PSEUDONYM_LEN);
+	org_signal_put(t, get_u32(k->mv_data),
+	    get_u64((uint8_t *)k->mv_data + 4), p);
+}
+
+/* sigid: signal id -> pseudonym . org. */
+static void
+convert_sigid(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	if (k->mv_size != 8 || v->mv_size != PSEUDONYM_LEN + 4) {
+		log_warnx("store: a sigid row has the wrong size");
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	signal_org_put(t, get_u64(k->mv_data),
+	    get_u32((uint8_t *)v->mv_data + PSEUDONYM_LEN));
+}
+
+/*
+ * audit: a record as it came, made compact where it can be; its pages
+ * are as full as before until a compaction (vixd --compact) packs them.
+ */
+static void
+convert_audit(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	uint8_t record[AUDIT_MAX], buf[AUDIT_MAX + HASH_LEN];
+	struct key key;
+	size_t len, n;
+
+	if (k->mv_size != 8 || v->mv_size <= HASH_LEN ||
+	    v->mv_size > AUDIT_MAX || ((uint8_t *)v->mv_data)[0] ==
+	    AUDIT_COMPACT)
+		return;
+	/* k and v are in the page the put rewrites. */
+	key_bytes(key_start(&key), k->mv_data, 8);
+	len = v->mv_size - HASH_LEN;
+	memcpy(record, v->mv_data, len);
+	memcpy(buf + AUDIT_MAX, (uint8_t *)v->mv_data + len, HASH_LEN);
+	if ((n = audit_compact(t, get_u64(key.b), record, len, buf)) == 0)
+		return;
+	memmove(buf + n, buf + AUDIT_MAX, HASH_LEN);
+	st_put(t, t->s->audit, &key, buf, n + HASH_LEN);
+}
+
+static const struct migration migrations[] = {
+	{ 6, "by_org into org_signals", offsetof(struct store_impl,
+	    v5_by_org), 0, convert_by_org },
+	{ 6, "sigid into signal_org", offsetof(struct store_impl, v5_sigid),
+	    0, convert_sigid },
+	{ 6, "audit records made compact", offsetof(struct store_impl, audit),
+	    1, convert_audit },
+};
+#define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
+
+static MDB_dbi *
+migration_db(struct store_impl *s, const struct migration *m)
+{
+	return (MDB_dbi *)((char *)s + m->from);
+}
+
+/*
+ * At most max rows of db after *last (n 0: from the first), each
+ * converted; *last becomes the last one. 1 when no row is left.
+ */
+static int
+migrate_rows(struct store_txn *t, const struct migration *m,
+    struct key *last, size_t max, size_t *n)
+{
+	MDB_dbi db = *migration_db(t->s, m);
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (db == 0)
+		return 1;	/* never there, or dropped */
+	if ((cur = st_cursor(t, db)) == NULL)
+		return 0;
+	k = key_val(last);
+	rc = mdb_cursor_get(cur, &k, &v, last->n ? MDB_SET_RANGE : MDB_FIRST);
+	if (rc == 0 && last->n != 0 && k.mv_size == last->n &&
+	    memcmp(k.mv_data, last->b, last->n) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	for (; rc == 0 && *n < max && t->err == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size > KEY_MAX) {
+			store_txn_fail(t, VIX_E_STORE);
+			break;
+		}
+		key_bytes(key_start(last), k.mv_data, k.mv_size);
+		m->convert(t, &k, &v);
+		(*n)++;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "migrate");
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND;
+}
+
+/* The step under way (meta "migrate"), else the first after the schema. */
+static unsigned
+migrate_where(struct store_txn *t, struct key *last)
+{
+	struct key k;
+	MDB_val v;
+	unsigned step = 0;
+	uint64_t version = 0;
+
+	key_start(last);
+	key_bytes(key_start(&k), MIGRATE_KEY, strlen(MIGRATE_KEY));
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size >= 4 &&
+	    v.mv_size - 4 <= KEY_MAX) {
+		key_bytes(last, (uint8_t *)v.mv_data + 4, v.mv_size - 4);
+		return get_u32(v.mv_data);
+	}
+	key_bytes(key_start(&k), "schema", 6);
+	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
+		version = get_u64(v.mv_data);
+	while (step < NMIGRATIONS && migrations[step].schema <= version)
+		step++;
+	return step;
+}
+
+static void
+schema_put(struct store_txn *t, uint64_t version)
+{
+	struct key k;
+
+	key_bytes(key_start(&k), "schema", 6);
+	meta_put_u64(t, &k, version);
+}
+
+/*
+ * After a batch: where the next one starts, or, the step done, its old
+ * database dropped and, the schema's last step done, the schema number.
+ */
+static void
+migrate_mark(struct store_txn *t, unsigned step, int done,
+    const struct key *last)
+{
+	const struct migration *m = &migrations[step];
+	MDB_dbi *db = migration_db(t->s, m);
+	struct key k, v;
+	int rc;
+
+	key_bytes(key_start(&k), MIGRATE_KEY, strlen(MIGRATE_KEY));
+	if (!done) {
+		key_bytes(key_u32(key_start(&v), step), last->b, last->n);
+		st_put(t, t->s->meta, &k, v.b, v.n);
+		return;
+	}
+	if (!m->in_place && *db != 0 && t->err == 0 &&
+	    (rc = mdb_drop(LT(t)->txn, *db, 1)) != 0)
+		st_fail(t, rc, "drop");
+	if (step + 1 < NMIGRATIONS) {
+		key_u32(key_start(&v), step + 1);
+		st_put(t, t->s->meta, &k, v.b, v.n);
+	} else
+		st_del(t, t->s->meta, &k);
+	if (step + 1 == NMIGRATIONS || migrations[step + 1].schema !=
+	    m->schema)
+		schema_put(t, m->schema);
+}
+
+/* One batch in a write transaction of its own; -1 if it failed. */
+static int
+migrate_batch(struct store_impl *s, unsigned *step,
+    size_t *rows, struct diag *d)
+{
+	struct lmdb_txn t = { .base = { .s = s } };
+	struct key last;
+	size_t n = 0;
+	int rc, done;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t.root)) != 0) {
+		diag_add(d, NULL, 0, "store %s: migration: %s", s->dir,
+		    mdb_strerror(rc));
+		return -1;
+	}
+	t.txn = t.root;
+	if ((*step = migrate_where(&t.base, &last)) >= NMIGRATIONS) {
+		mdb_txn_abort(t.root);
+		return 0;
+	}
+	done = migrate_rows(&t.base, &migrations[*step], &last,
+	    s->migrate_batch, &n);
+	migrate_mark(&t.base, *step, done, &last);
+	if (t.base.err != 0 || (rc = mdb_txn_commit(t.root)) != 0) {
+		if (t.base.err != 0)
+			mdb_txn_abort(t.root);
+		diag_add(d, NULL, 0, "store %s: migration to schema %u (%s) "
+		    "failed; nothing of this batch was written, vixd resumes "
+		    "it at the next start", s->dir, migrations[*step].schema,
+		    migrations[*step].what);
+		return -1;
+	}
+	*rows += n;
+	log_debug("store: schema %u: %s: %zu rows so far",
+	    migrations[*step].schema, migrations[*step].what, *rows);
+	if (done) {
+		log_info("store: schema %u: %s: done, %zu rows by this start",
+		    migrations[*step].schema, migrations[*step].what, *rows);
+		*rows = 0;
+		if (!migrations[*step].in_place)
+			*migration_db(s, &migrations[*step]) = 0; /* dropped */
+	}
+	return 1;
+}
+
+/*
+ * Every step after the store's schema, batch by batch. With migrate_stop
+ * (tests) it gives up after that many batches, as a kill would.
+ */
+static int
+migrate_run(struct store_impl *s, struct diag *d)
+{
+	unsigned step = 0, batches = 0;
+	size_t rows = 0;
+	int rc;
+
+	while ((rc = migrate_batch(s, &step, &rows, d)) == 1)
+		if (s->migrate_stop != 0 && ++batches == s->migrate_stop) {
+			diag_add(d, NULL, 0, "store %s: migration stopped "
+			    "after %u batches (migrate_stop)", s->dir,
+			    batches);
+			return -1;
+		}
+	return rc;
+}
+
 /* The schema version, migrating an older store. */
 static int
 check_schema(struct store_impl *s, const char *dir, struct diag *d)
@@ -792,7 +1383,6 @@ check_schema(struct store_impl *s, const char *dir, struct diag *d)
 	struct lmdb_txn t = { .base = { .s = s } };
 	struct key k;
 	MDB_val v;
-	uint8_t buf[8];
 	uint64_t version = 0;
 
 	if (mdb_txn_begin(s->env, NULL, 0, &t.root) != 0)
@@ -816,15 +1406,20 @@ check_schema(struct store_impl *s, const char *dir, struct diag *d)
 		migrate_count_uncoordinated(&t.base);
 	if (version >= 1 && version < 5)
 		migrate_count_records(&t.base);
-	for (int i = 0; i < 8; i++)
-		buf[i] = (uint8_t)((uint64_t)STORE_SCHEMA >> (8 * (7 - i)));
-	st_put(&t.base, s->meta, &k, buf, sizeof(buf));
+	/* A new store has the newest layout; an older one goes on below. */
+	version = version == 0 ? STORE_SCHEMA : version < 5 ? 5 : version;
+	schema_put(&t.base, version);
 	if (t.base.err || mdb_txn_commit(t.root) != 0) {
 		diag_add(d, NULL, 0, "store %s: cannot write its schema "
 		    "version", dir);
 		return -1;
 	}
-	return 0;
+	if (version == STORE_SCHEMA)
+		return 0;
+	log_info("store %s: converting from schema %llu to %d, %zu rows a "
+	    "transaction; a stopped conversion resumes at the next start",
+	    dir, (unsigned long long)version, STORE_SCHEMA, s->migrate_batch);
+	return migrate_run(s, d);
 }
 
 /*
@@ -869,6 +1464,8 @@ lmdb_open(const struct store_options *o, struct diag *d)
 	s->map_size = o->map_size;
 	s->quota_percent = o->quota_percent;
 	s->escalate_after = o->escalate_after;
+	s->migrate_batch = o->migrate_batch ? o->migrate_batch : MIGRATE_BATCH;
+	s->migrate_stop = o->migrate_stop;
 	s->lock_fd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", o->dir);
 	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST) {
@@ -1254,22 +1851,19 @@ lmdb_signal_get(struct store_txn *t, const uint8_t *p, uint32_t org)
 	return signal_decode(t, &v);
 }
 
-/* A new one is indexed by org (by_org: org . id) and by id (sigid). */
+/* A new one is indexed by org (org_signals) and by id (signal_org). */
 static void
 lmdb_signal_put(struct store_txn *t, const uint8_t *p, uint32_t org,
     const Vix__Store__V1__Signal *rec, int created)
 {
-	struct key k, v;
+	struct key k;
 
 	signal_keys(&k, p, org);
 	st_put_msg(t, t->s->signals, &k, &rec->base);
 	if (!created)
 		return;
-	key_u64(key_u32(key_start(&k), org), rec->id);
-	st_put(t, t->s->by_org, &k, p, PSEUDONYM_LEN);
-	signal_keys(&v, p, org);
-	key_u64(key_start(&k), rec->id);
-	st_put(t, t->s->sigid, &k, v.b, v.n);
+	org_signal_put(t, org, rec->id, p);
+	signal_org_put(t, rec->id, org);
 }
 
 static void
@@ -1280,10 +1874,9 @@ lmdb_signal_delete(struct store_txn *t, const uint8_t *p, uint32_t org,
 
 	signal_keys(&k, p, org);
 	st_del(t, t->s->signals, &k);
-	key_u64(key_u32(key_start(&k), org), id);
-	st_del(t, t->s->by_org, &k);
+	org_signal_del(t, org, id, p);
 	key_u64(key_start(&k), id);
-	st_del(t, t->s->sigid, &k);
+	st_del(t, t->s->signal_org, &k);
 }
 
 static void
@@ -1335,34 +1928,37 @@ lmdb_archive_put(struct store_txn *t, const uint8_t *p,
 	st_put(t, t->s->archive_time, &k, "", 0);
 }
 
-/* fn for org's signals with an id after after, in id order (by_org). */
+/* fn for org's signals with an id after after, in id order (org_signals). */
 static void
 lmdb_org_signals(struct store_txn *t, uint32_t org, uint64_t after,
     int (*fn)(void *, const uint8_t *, const Vix__Store__V1__Signal *),
     void *arg)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->by_org);
-	struct key prefix, start;
+	MDB_cursor *cur = st_cursor(t, t->s->org_signals);
+	uint8_t p[PSEUDONYM_LEN];
 	MDB_val k, v;
 	int rc;
 
-	if (cur == NULL)
+	if (cur == NULL || after == UINT64_MAX) {
+		if (cur != NULL)
+			mdb_cursor_close(cur);
 		return;
-	key_u32(key_start(&prefix), org);
-	key_u64(key_u32(key_start(&start), org), after + 1);
-	k = key_val(&start);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	    rc == 0 && t->err == 0 && memcmp(k.mv_data, prefix.b, 4) == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	}
+	rc = org_signal_seek(t, cur, org, after + 1, &v) ? 0 : MDB_NOTFOUND;
+	for (; rc == 0 && t->err == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
 		Vix__Store__V1__Signal *sig;
 		int stop;
 
-		if (v.mv_size != PSEUDONYM_LEN ||
-		    (sig = lmdb_signal_get(t, v.mv_data, org)) == NULL) {
+		/* The row's page may move under the callback's writes. */
+		if (v.mv_size == ORG_SIGNAL_LEN)
+			memcpy(p, (uint8_t *)v.mv_data + 8, PSEUDONYM_LEN);
+		if (v.mv_size != ORG_SIGNAL_LEN ||
+		    (sig = lmdb_signal_get(t, p, org)) == NULL) {
 			store_txn_fail(t, VIX_E_STORE);
 			break;
 		}
-		stop = fn(arg, v.mv_data, sig);
+		stop = fn(arg, p, sig);
 		vix__store__v1__signal__free_unpacked(sig, NULL);
 		if (stop)
 			break;
@@ -1480,7 +2076,7 @@ lmdb_audit_get(struct store_txn *t, uint64_t seq,
 	key_u64(key_start(&k), seq);
 	if (st_get(t, t->s->audit, &k, &v) != 0)
 		return 0;
-	if (audit_value_decode(&v, rec) != 0) {
+	if (audit_value_decode(t, seq, &v, rec) != 0) {
 		store_txn_fail(t, VIX_E_STORE);
 		return 0;
 	}
@@ -1691,11 +2287,17 @@ lmdb_outbox_put(struct store_txn *t, uint32_t recipient, uint64_t seq,
 
 /* An audit value as stored (record . hash); VIX_E_STORE if it is not one. */
 int
-audit_value_decode(const MDB_val *v, struct store_audit_record *rec)
+audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
+    struct store_audit_record *rec)
 {
-	if (v->mv_size <= HASH_LEN)
+	uint8_t buf[AUDIT_MAX];
+	const uint8_t *record;
+	size_t len;
+
+	if (audit_value_record(LT(t)->txn, t->s->meta, seq, v, buf, &record,
+	    &len) != 0)
 		return VIX_E_STORE;
-	return audit_decode(v->mv_data, v->mv_size - HASH_LEN, rec);
+	return audit_decode(record, len, rec);
 }
 
 /*
@@ -1724,20 +2326,28 @@ lmdb_audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
 	mdb_cursor_close(cur);
 }
 
-/* audit: seq -> record . hash; youth_audit: pseudonym . seq -> empty. */
+/*
+ * audit: seq -> record . hash, the record compact where it comes back
+ * byte for byte; youth_audit: pseudonym . seq -> empty.
+ */
 static void
 lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
     size_t len, const uint8_t *hash, const uint8_t *youth)
 {
-	uint8_t buf[1024];
+	uint8_t buf[AUDIT_MAX + HASH_LEN];
 	struct key k;
+	size_t n;
 
-	if (len > sizeof(buf) - HASH_LEN) {
+	if (len > AUDIT_MAX) {
 		store_txn_fail(t, VIX_E_STORE);
 		return;
 	}
-	memcpy(buf, record, len);
-	memcpy(buf + len, hash, HASH_LEN);
+	if ((n = audit_compact(t, seq, record, len, buf)) == 0) {
+		memcpy(buf, record, len);
+		n = len;
+	}
+	memcpy(buf + n, hash, HASH_LEN);
+	len = n;
 	key_u64(key_start(&k), seq);
 	st_put(t, t->s->audit, &k, buf, len + HASH_LEN);
 	if (youth != NULL)
@@ -1760,11 +2370,18 @@ lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		int whole = v.mv_size > HASH_LEN;
-		size_t n = whole ? v.mv_size - HASH_LEN : 0;
+		uint64_t seq = k.mv_size == 8 ? get_u64(k.mv_data) : 0;
+		uint8_t buf[AUDIT_MAX];
+		const uint8_t *record;
+		size_t n;
 
-		err = fn(arg, k.mv_size == 8 ? get_u64(k.mv_data) : 0,
-		    v.mv_data, n, whole ? (uint8_t *)v.mv_data + n : NULL);
+		/* A damaged value: no record and no hash, the chain breaks. */
+		if (audit_value_record(LR(r)->txn, r->s->meta, seq, &v, buf,
+		    &record, &n) != 0)
+			err = fn(arg, seq, v.mv_data, 0, NULL);
+		else
+			err = fn(arg, seq, record, n, (uint8_t *)v.mv_data +
+			    v.mv_size - HASH_LEN);
 	}
 	mdb_cursor_close(cur);
 	reader_end(r);
@@ -1800,23 +2417,32 @@ lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
 	return prefix_held(t, t->s->youth_audit, p);
 }
 
-/* sigid: signal id -> pseudonym . org. */
+/* signal_org: signal id -> org; then the youth from org's org_signals. */
 static int
 lmdb_signal_locate(struct store_txn *t, uint64_t id, uint8_t *p,
     uint32_t *org)
 {
+	MDB_cursor *cur;
 	struct key k;
 	MDB_val v;
+	uint32_t owner;
+	int found;
 
 	key_u64(key_start(&k), id);
-	if (st_get(t, t->s->sigid, &k, &v) != 0)
+	if (st_get(t, t->s->signal_org, &k, &v) != 0)
 		return 0;
-	if (v.mv_size != PSEUDONYM_LEN + 4)
+	if (v.mv_size != 4 || (cur = st_cursor(t, t->s->org_signals)) == NULL)
 		return -1;
-	memcpy(p, v.mv_data, PSEUDONYM_LEN);
-	if (org != NULL)
-		*org = get_u32((uint8_t *)v.mv_data + PSEUDONYM_LEN);
-	return 1;
+	owner = get_u32(v.mv_data);
+	found = org_signal_seek(t, cur, owner, id, &v);
+	if (found == 1 && get_u64(v.mv_data) == id) {
+		memcpy(p, (uint8_t *)v.mv_data + 8, PSEUDONYM_LEN);
+		if (org != NULL)
+			*org = owner;
+	} else
+		found = -1;	/* signal_org names a row that is not there */
+	mdb_cursor_close(cur);
+	return found;
 }
 
 static int
@@ -1838,7 +2464,7 @@ lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
 /*
  * The databases whose keys begin with the youth, in the order the
  * rotation's scan visits them. The others name it in their values or
- * behind a time (by_org, sigid, match_ids, outbox_youth, archive_time):
+ * behind a time (org_signals, match_ids, outbox_youth, archive_time):
  * those follow a moved record (move_fix_*).
  */
 #define LMDB_YOUTH_TABLES	5
@@ -1865,21 +2491,18 @@ lmdb_youth_held(struct store_txn *t, const uint8_t *p)
 typedef void (*move_fix)(struct store_txn *, const struct key *from,
     const struct key *to, const MDB_val *v);
 
-/* by_org: org . id -> youth; sigid: id -> youth . org. */
+/* org_signals: org -> id . youth (signal_org names no youth). */
 static void
 move_fix_signal(struct store_txn *t, const struct key *from,
     const struct key *to, const MDB_val *v)
 {
 	Vix__Store__V1__Signal *rec = signal_decode(t, v);
-	struct key k;
+	uint32_t org = get_u32(to->b + PSEUDONYM_LEN);
 
 	if (rec == NULL)
 		return;
-	key_u64(key_u32(key_start(&k), get_u32(to->b + PSEUDONYM_LEN)),
-	    rec->id);
-	st_put(t, t->s->by_org, &k, to->b, PSEUDONYM_LEN);
-	key_u64(key_start(&k), rec->id);
-	st_put(t, t->s->sigid, &k, to->b, to->n);
+	org_signal_del(t, org, rec->id, from->b);
+	org_signal_put(t, org, rec->id, to->b);
 	vix__store__v1__signal__free_unpacked(rec, NULL);
 }
 
@@ -2261,10 +2884,14 @@ export_cursor(struct walk *w, MDB_val *k, MDB_val *v)
 static int
 export_audit(struct walk *w, MDB_val *k, MDB_val *v)
 {
-	if (k->mv_size != 8 || v->mv_size <= HASH_LEN)
+	uint8_t buf[AUDIT_MAX];
+	const uint8_t *record;
+	size_t n;
+
+	if (k->mv_size != 8 || audit_value_record(w->txn, w->s->meta,
+	    get_u64(k->mv_data), v, buf, &record, &n) != 0)
 		return VIX_E_STORE;
-	return w->sink->audit(w->arg, get_u64(k->mv_data), v->mv_data,
-	    v->mv_size - HASH_LEN,
+	return w->sink->audit(w->arg, get_u64(k->mv_data), record, n,
 	    (uint8_t *)v->mv_data + v->mv_size - HASH_LEN);
 }
 
@@ -2431,15 +3058,11 @@ dir_is_empty(const char *dir)
 	return empty;
 }
 
-/* The named databases, as open_dbs and the copy know them. */
-static const char *const store_dbs[] = {
-	"signals", "by_org", "sigid", "expiry", "matches", "archive", "audit",
-	"meta", "outbox", "cursors", "match_ids", "escalate", "archive_time",
-	"youth_outbox", "outbox_youth", "youth_audit",
-};
-#define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
-
-/* Every record of database name, from rtx into the environment dst. */
+/*
+ * Every record of database name, from rtx into the environment dst, with
+ * its flags; appended, so that the copy's pages are full (a key's further
+ * duplicates appended to it).
+ */
 static int
 copy_db(MDB_txn *rtx, MDB_env *dst, const char *name)
 {
@@ -2447,18 +3070,24 @@ copy_db(MDB_txn *rtx, MDB_env *dst, const char *name)
 	MDB_cursor *cur = NULL;
 	MDB_dbi from, to;
 	MDB_val k, v;
+	unsigned flags;
 	size_t n = 0;
 	int rc;
 
 	if ((rc = mdb_dbi_open(rtx, name, 0, &from)) != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
-	if ((rc = mdb_txn_begin(dst, NULL, 0, &wtx)) != 0 ||
-	    (rc = mdb_dbi_open(wtx, name, MDB_CREATE, &to)) != 0 ||
+	if ((rc = mdb_dbi_flags(rtx, from, &flags)) != 0 ||
+	    (rc = mdb_txn_begin(dst, NULL, 0, &wtx)) != 0 ||
+	    (rc = mdb_dbi_open(wtx, name, MDB_CREATE | (flags & DB_DUPFIXED),
+	    &to)) != 0 ||
 	    (rc = mdb_cursor_open(rtx, from, &cur)) != 0)
 		goto done;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if ((rc = mdb_put(wtx, to, &k, &v, MDB_APPEND)) != 0)
+		if ((rc = mdb_put(wtx, to, &k, &v, MDB_APPEND)) == MDB_KEYEXIST &&
+		    (flags & MDB_DUPSORT))
+			rc = mdb_put(wtx, to, &k, &v, MDB_APPENDDUP);
+		if (rc != 0)
 			goto done;
 		if (++n % COPY_CHUNK == 0) {
 			rc = mdb_txn_commit(wtx);
@@ -2504,7 +3133,7 @@ copy_logical(struct store_impl *s, const char *file, struct diag *d)
 	    (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rtx)) != 0)
 		goto done;
 	for (size_t i = 0; i < STORE_NDBS && rc == 0; i++)
-		rc = copy_db(rtx, dst, store_dbs[i]);
+		rc = copy_db(rtx, dst, store_dbs[i].name);
 	if (rc == 0)
 		rc = mdb_env_sync(dst, 1);
 done:

@@ -22,8 +22,16 @@
  * 3: audit records indexed by youth (youth_audit), for the subject report
  * 4: the count of uncoordinated matches kept in meta (COUNT_UNCOORDINATED)
  * 5: the counts of active signals and of matches kept in meta too
+ * 6: denser (issue 16): org_signals (org -> signal id . pseudonym, sorted
+ *    duplicates of one size) for by_org, signal_org (signal id -> org) for
+ *    sigid; converted in batches at start (migrate_run); audit records
+ *    written compact (audit_compact), those already there kept as they are
  */
-#define STORE_SCHEMA	5
+#define STORE_SCHEMA	6
+/* Rows a migration converts in one write transaction, unless told. */
+#define MIGRATE_BATCH	65536
+/* org_signals' value: signal id (8, big-endian) . pseudonym. */
+#define ORG_SIGNAL_LEN	(8 + PSEUDONYM_LEN)
 /*
  * Matches not marked coordinated, kept by every write that puts or deletes
  * a match (in its transaction), so that monitoring reads one value.
@@ -36,15 +44,22 @@
 #define STORE_PARTIAL	"data.mdb.partial"
 #define KEY_MAX		64
 #define HASH_LEN	32
+/* An audit record's protobuf bytes, at most (audit.c packs into 1 KiB). */
+#define AUDIT_MAX	(1024 - HASH_LEN)
 #define STORE_BACKEND_LMDB	"lmdb"
 /* A failed write with less room than this left: the disk is full. */
 #define DISK_LOW	(1UL << 20)
 
 struct store_impl {
 	MDB_env		*env;
-	MDB_dbi		 signals, by_org, sigid, expiry, matches, archive,
-			 audit, meta, outbox, cursors, match_ids, escalate,
-			 archive_time, youth_outbox, outbox_youth, youth_audit;
+	MDB_dbi		 signals, org_signals, signal_org, expiry, matches,
+			 archive, audit, meta, outbox, cursors, match_ids,
+			 escalate, archive_time, youth_outbox, outbox_youth,
+			 youth_audit;
+	/* Schema 5's by_org and sigid until migrated (0: not there). */
+	MDB_dbi		 v5_by_org, v5_sigid;
+	size_t		 migrate_batch;
+	unsigned	 migrate_stop;	/* tests: batches before giving up */
 	size_t		 map_size;
 	unsigned	 quota_percent;
 	int64_t		 escalate_after;
@@ -155,6 +170,7 @@ void	reader_end(struct store_reader *r);
 uint64_t	last_seq(struct store_txn *t, uint32_t recipient);
 struct key	*youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p,
     size_t *n);
-int	audit_value_decode(const MDB_val *v, struct store_audit_record *rec);
+int	audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
+    struct store_audit_record *rec);
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,15 +95,21 @@ audit_good(void)
 /* ---- direct LMDB access, to forge what the store would never write ---- */
 
 static MDB_env *
-raw_open(void)
+raw_open_at(const char *path)
 {
 	MDB_env *env;
 
 	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
 	cr_assert_eq(mdb_env_set_mapsize(env, MAP_SIZE), 0);
-	cr_assert_eq(mdb_env_open(env, dbdir, 0, 0600), 0);
+	cr_assert_eq(mdb_env_open(env, path, 0, 0600), 0);
 	return env;
+}
+
+static MDB_env *
+raw_open(void)
+{
+	return raw_open_at(dbdir);
 }
 
 static void
@@ -153,8 +160,8 @@ TestSuite(store_open, .init = setup, .fini = teardown);
 
 Test(store_open, creates_directory_and_databases)
 {
-	static const char *names[] = { "signals", "by_org", "sigid", "expiry",
-	    "matches", "archive", "audit", "meta", "youth_outbox",
+	static const char *names[] = { "signals", "org_signals", "signal_org",
+	    "expiry", "matches", "archive", "audit", "meta", "youth_outbox",
 	    "outbox_youth", "youth_audit" };
 	struct stat sb;
 	MDB_env *env;
@@ -182,7 +189,7 @@ Test(store_open, creates_directory_and_databases)
 	mdb_env_close(env);
 
 	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
-	be64(want, 5);
+	be64(want, 6);
 	cr_assert_arr_eq(schema, want, 8);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -381,6 +388,44 @@ Test(store_audit, a_changed_record_breaks_the_chain)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+static int
+second_record(void *arg, const struct store_audit_record *rec)
+{
+	if (STORE_AUDIT_PLACE(rec->seq) != 2)
+		return 0;
+	*(struct store_audit_record *)arg = *rec;
+	return 1;
+}
+
+/*
+ * Schema 6 keeps a record compact (codes for its texts) and rebuilds the
+ * bytes the chain hashed: verify passes, export and the report read them.
+ */
+Test(store_audit, records_are_kept_compact_and_read_back_whole)
+{
+	struct store_audit_record rec = { 0 };
+	uint8_t key[8], buf[1024];
+	size_t n;
+
+	for (unsigned i = 0; i < 4; i++)
+		must_register(wijk, i, T0 + i);
+	cr_assert_eq(audit_good(), 4);
+	store_audit_foreach(rd, second_record, &rec);
+	cr_assert_eq(STORE_AUDIT_PLACE(rec.seq), 2);
+	cr_assert_str_eq(rec.actor, OIN_WIJK);
+	cr_assert_str_eq(rec.outcome, "ok");
+	cr_assert_eq(rec.time, T0 + 1);
+	cr_assert_neq(rec.signal_id, 0);
+	stop();
+	be64(key, 2);
+	n = raw_get("audit", key, sizeof(key), buf, sizeof(buf));
+	cr_assert_eq(buf[0], 0xFF, "compact");
+	cr_assert_lt(n, 32 + 16, "%zu bytes with the hash", n);
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(store_audit, a_changed_hash_breaks_the_chain)
 {
 	for (unsigned i = 0; i < 4; i++)
@@ -395,19 +440,29 @@ Test(store_audit, a_changed_hash_breaks_the_chain)
 
 /* ---- the outbox index of schema 2 ---------------------------------------- */
 
-static size_t
-raw_entries(const char *db)
+/* Whether database db is there, and its statistics. */
+static int
+raw_stat(const char *db, MDB_stat *sb)
 {
 	MDB_env *env = raw_open();
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_stat sb;
+	int rc;
 
 	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	cr_assert_eq(mdb_stat(txn, dbi, &sb), 0);
+	if ((rc = mdb_dbi_open(txn, db, 0, &dbi)) == 0)
+		cr_assert_eq(mdb_stat(txn, dbi, sb), 0);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
+	return rc == 0;
+}
+
+static size_t
+raw_entries(const char *db)
+{
+	MDB_stat sb;
+
+	cr_assert(raw_stat(db, &sb), "database %s is missing", db);
 	return sb.ms_entries;
 }
 
@@ -473,7 +528,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
+	cr_assert_eq(v[7], 6, "migrated to the current schema, 6");
 	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
 	st = open_store(MAP_SIZE, 90);
 	erase_youth(1, &removed, &withdrawn);
@@ -544,7 +599,7 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
+	cr_assert_eq(v[7], 6, "migrated to the current schema, 6");
 	/*
 	 * #1 and #5 name only wijk's deleted signal (its match was closed
 	 * by then): nothing left tells their youth. The others are linked.
@@ -634,7 +689,7 @@ Test(store_open, a_schema_3_store_gets_its_uncoordinated_matches_counted)
 	cr_assert_eq(u, 3, "counted at open: %zu", u);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
+	cr_assert_eq(v[7], 6, "migrated to the current schema, 6");
 	cr_assert_eq(raw_get("meta", "count:uncoordinated", 19, v, sizeof(v)),
 	    8);
 	cr_assert_eq(v[7], 3);
@@ -674,7 +729,7 @@ Test(store_open, a_schema_4_store_gets_its_signals_and_matches_counted)
 	cr_assert_eq(c.matches, 3);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 5, "migrated to the current schema, 5");
+	cr_assert_eq(v[7], 6, "migrated to the current schema, 6");
 	cr_assert_eq(raw_get("meta", "count:signals", 13, v, sizeof(v)), 8);
 	cr_assert_eq(v[7], 7);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
@@ -794,9 +849,211 @@ Test(store_rotate, no_database_names_the_old_pseudonym,
 	cr_assert_eq(raw_naming(p, names, sizeof(names)), 0,
 	    "still naming the old pseudonym:%s", names);
 	raw_naming(q, names, sizeof(names));
-	cr_assert_str_eq(names, " archive archive_time by_org match_ids "
-	    "matches outbox_youth sigid signals youth_audit youth_outbox");
+	cr_assert_str_eq(names, " archive archive_time match_ids matches "
+	    "org_signals outbox_youth signals youth_audit youth_outbox");
 	st = open_store(MAP_SIZE, 90);
 	rd = store_reader_new(st);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- schema 6: a schema-5 store converted in batches --------------------- */
+
+/*
+ * tests/data/store-schema5 (made by tests/data/make-store-schema5.sh with
+ * the vixd of schema 5): 439 active signals of five organisations, 178
+ * matches, 448 audit records.
+ */
+#define S5_SIGNALS	439
+#define S5_MATCHES	178
+#define S5_AUDIT	448
+
+/* The schema-5 store copied into folder into (made 0700). */
+static void
+fixture_schema5(const char *into)
+{
+	char *from = support_path(getenv("VIX_TESTDATA"),
+	    "store-schema5/data.mdb"), *to, *data;
+	size_t len;
+	FILE *fp;
+
+	cr_assert_not_null(data = support_read_file(from, &len), "%s", from);
+	cr_assert(mkdir(into, 0700) == 0 || errno == EEXIST);
+	to = support_path(into, "data.mdb");
+	cr_assert_not_null(fp = fopen(to, "w"), "%s", to);
+	cr_assert_eq(fwrite(data, 1, len, fp), len);
+	cr_assert_eq(fclose(fp), 0);
+	free(data);
+	free(to);
+	free(from);
+}
+
+/* store_open of path in batches of batch, giving up after stop; NULL diag. */
+static struct store *
+open_migrating(const char *path, size_t batch, unsigned stop_after,
+    struct diag *d)
+{
+	struct store_options o;
+
+	storefix_options(&o, path, MAP_SIZE, 90, 14 * 86400);
+	o.migrate_batch = batch;
+	o.migrate_stop = stop_after;
+	diag_init(d);
+	return store_open(&o, d);
+}
+
+static int
+raw_has_db(const char *db)
+{
+	MDB_stat sb;
+
+	return raw_stat(db, &sb);
+}
+
+/* Every record of every named database of the store in path, in order. */
+static char *
+raw_everything(const char *path, size_t *len)
+{
+	MDB_env *env = raw_open_at(path);
+	MDB_val dk, dv, k, v;
+	MDB_cursor *dbs, *cur;
+	MDB_dbi main, dbi;
+	MDB_txn *txn;
+	char *buf;
+	FILE *fp;
+
+	cr_assert_not_null(fp = open_memstream(&buf, len));
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, NULL, 0, &main), 0);
+	cr_assert_eq(mdb_cursor_open(txn, main, &dbs), 0);
+	while (mdb_cursor_get(dbs, &dk, &dv, MDB_NEXT) == 0) {
+		char name[64];
+
+		cr_assert_lt(dk.mv_size, sizeof(name));
+		memcpy(name, dk.mv_data, dk.mv_size);
+		name[dk.mv_size] = '\0';
+		fprintf(fp, "[%s]", name);
+		cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+		cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			fprintf(fp, "%zu:", k.mv_size);
+			fwrite(k.mv_data, 1, k.mv_size, fp);
+			fprintf(fp, "%zu:", v.mv_size);
+			fwrite(v.mv_data, 1, v.mv_size, fp);
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_cursor_close(dbs);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	cr_assert_eq(fclose(fp), 0);
+	return buf;
+}
+
+/* Each org_signals row names a signal of its organisation, as signal_org. */
+static void
+raw_check_org_index(void)
+{
+	MDB_env *env = raw_open();
+	MDB_dbi byorg, sigorg, sigs;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v, sk, sv;
+	uint8_t key[PSEUDONYM_LEN + 4];
+	size_t n = 0;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "org_signals", 0, &byorg), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "signal_org", 0, &sigorg), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "signals", 0, &sigs), 0);
+	cr_assert_eq(mdb_cursor_open(txn, byorg, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		cr_assert_eq(k.mv_size, 4);
+		cr_assert_eq(v.mv_size, 8 + PSEUDONYM_LEN);
+		memcpy(key, (uint8_t *)v.mv_data + 8, PSEUDONYM_LEN);
+		memcpy(key + PSEUDONYM_LEN, k.mv_data, 4);
+		sk = (MDB_val){ sizeof(key), key };
+		cr_assert_eq(mdb_get(txn, sigs, &sk, &sv), 0,
+		    "org_signals names a signal that is not there");
+		sk = (MDB_val){ 8, v.mv_data };
+		cr_assert_eq(mdb_get(txn, sigorg, &sk, &sv), 0);
+		cr_assert_eq(sv.mv_size, 4);
+		cr_assert_arr_eq(sv.mv_data, k.mv_data, 4);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	cr_assert_eq(n, S5_SIGNALS);
+}
+
+Test(store_open, a_schema_5_store_is_converted_in_batches)
+{
+	struct storefix_counts c;
+	struct diag d;
+	uint8_t v[8];
+
+	fixture_schema5(dbdir);
+	cr_assert_eq(raw_entries("by_org"), S5_SIGNALS);
+	cr_assert_not_null(st = open_migrating(dbdir, 7, 0, &d), "%s",
+	    d.text);
+	stop();
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], 6);
+	cr_assert(!raw_has_db("by_org"), "by_org dropped");
+	cr_assert(!raw_has_db("sigid"), "sigid dropped");
+	cr_assert_eq(raw_entries("signals"), S5_SIGNALS);
+	cr_assert_eq(raw_entries("signal_org"), S5_SIGNALS);
+	raw_check_org_index();
+	for (unsigned seq = 1; seq <= S5_AUDIT; seq++) {
+		uint8_t key[8], buf[1024];
+
+		be64(key, seq);
+		raw_get("audit", key, sizeof(key), buf, sizeof(buf));
+		cr_assert_eq(buf[0], 0xFF, "audit record %u made compact", seq);
+	}
+
+	start(MAP_SIZE, 90);
+	c = storefix_counts(rd);
+	cr_assert_eq(c.signals, S5_SIGNALS);
+	cr_assert_eq(c.matches, S5_MATCHES);
+	cr_assert_eq(audit_good(), S5_AUDIT);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
+{
+	/* Stopped in the first step, again in the second, then let finish. */
+	static const unsigned stops[] = { 3, 55, 20, 0 };
+	char *straight = support_path(dir, "straight"), *a, *b;
+	struct store *s;
+	struct diag d;
+	size_t alen, blen;
+	uint8_t v[8];
+
+	fixture_schema5(dbdir);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		s = open_migrating(dbdir, 7, stops[i], &d);
+		if (stops[i] == 0) {
+			cr_assert_not_null(s, "%s", d.text);
+			store_close(s);
+			break;
+		}
+		cr_assert_null(s, "stopped after %u batches", stops[i]);
+		cr_assert_not_null(strstr(d.text, "stopped"), "%s", d.text);
+		cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+		cr_assert_eq(v[7], 5, "the schema is written when all is done");
+	}
+	fixture_schema5(straight);
+	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
+	    d.text);
+	store_close(s);
+
+	a = raw_everything(dbdir, &alen);
+	b = raw_everything(straight, &blen);
+	cr_assert_eq(alen, blen);
+	cr_assert_eq(memcmp(a, b, alen), 0, "resumed and straight differ");
+	free(a);
+	free(b);
+	support_tmpdir_remove(straight);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }

@@ -24,7 +24,7 @@
 #define OIN_WIJK	STOREFIX_OIN_WIJK
 #define OIN_JZ		STOREFIX_OIN_JZ
 
-#define TINY_MAP	(64u * 4096u)
+#define TINY_MAP	(128u * 4096u)
 #define T0		STOREFIX_T0
 #define YEAR		(365 * 86400)
 
@@ -362,20 +362,28 @@ Test(writer_full, a_full_commit_refuses_the_registrations_and_runs_the_rest)
 {
 	static const unsigned ks[] = { 3, 4, 6, 8, 2, 1 };
 	struct full_batch b = { .n = 0 };
-	int ok = 0;
+	int ok = 0, ran = 0;
 
+	/*
+	 * Where the map is this full, the withdrawal alone may not fit either
+	 * (it depends on how the pages fall): then try another batch size.
+	 */
 	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]) && !ok; i++) {
 		if (i > 0) {
+			if (ran)
+				batch_views_free(b.jobs, b.n);
 			teardown();
 			setup_full();
 		}
-		ok = find_full_commit(ks[i], &b);
+		if (!(ran = find_full_commit(ks[i], &b)))
+			continue;
+		b.audited = writerfix_audit_good(st);
+		batch_through_writer(&b);
+		ok = b.jobs[b.k].err != VIX_E_FULL;
 	}
 	cr_assert(ok, "no batch of registrations and a withdrawal failed at "
-	    "its commit: LMDB lays out pages differently here");
-	b.audited = writerfix_audit_good(st);
-
-	batch_through_writer(&b);
+	    "its commit with room for the withdrawal alone: LMDB lays out "
+	    "pages differently here");
 	for (unsigned i = 0; i < b.k; i++) {
 		cr_assert_eq(b.jobs[i].err, VIX_E_FULL, "registration %u: %d "
 		    "%s", i, b.jobs[i].err, b.jobs[i].why);
