@@ -1121,8 +1121,8 @@ migrate_count_records(struct store_txn *t)
  * holds the step (its index in migrations[], which only grows) and the
  * key of the last row converted, put in the batch's transaction: a vixd
  * stopped or killed midway resumes after the last committed batch and
- * converts no row twice. The schema number is written with the last
- * batch of the schema's last step.
+ * converts no row twice. The schema number is the step's from its first
+ * batch, so that an older vixd refuses a store in the middle of it.
  */
 struct migration {
 	unsigned	 schema;
@@ -1291,6 +1291,11 @@ migrate_mark(struct store_txn *t, unsigned step, int done,
 	struct key k, v;
 	int rc;
 
+	/*
+	 * The step's schema from its first batch on: an older vixd refuses
+	 * a store half converted, as it refuses one converted whole.
+	 */
+	schema_put(t, m->schema);
 	key_bytes(key_start(&k), MIGRATE_KEY, strlen(MIGRATE_KEY));
 	if (!done) {
 		key_bytes(key_u32(key_start(&v), step), last->b, last->n);
@@ -1305,9 +1310,6 @@ migrate_mark(struct store_txn *t, unsigned step, int done,
 		st_put(t, t->s->meta, &k, v.b, v.n);
 	} else
 		st_del(t, t->s->meta, &k);
-	if (step + 1 == NMIGRATIONS || migrations[step + 1].schema !=
-	    m->schema)
-		schema_put(t, m->schema);
 }
 
 /* One batch in a write transaction of its own; -1 if it failed. */
@@ -1384,6 +1386,7 @@ check_schema(struct store_impl *s, const char *dir, struct diag *d)
 	struct key k;
 	MDB_val v;
 	uint64_t version = 0;
+	int pending;
 
 	if (mdb_txn_begin(s->env, NULL, 0, &t.root) != 0)
 		return -1;
@@ -1409,16 +1412,24 @@ check_schema(struct store_impl *s, const char *dir, struct diag *d)
 	/* A new store has the newest layout; an older one goes on below. */
 	version = version == 0 ? STORE_SCHEMA : version < 5 ? 5 : version;
 	schema_put(&t.base, version);
+	key_bytes(key_start(&k), MIGRATE_KEY, strlen(MIGRATE_KEY));
+	pending = st_get(&t.base, s->meta, &k, &v) == 0;
 	if (t.base.err || mdb_txn_commit(t.root) != 0) {
 		diag_add(d, NULL, 0, "store %s: cannot write its schema "
 		    "version", dir);
 		return -1;
 	}
-	if (version == STORE_SCHEMA)
+	if (version == STORE_SCHEMA && !pending)
 		return 0;
-	log_info("store %s: converting from schema %llu to %d, %zu rows a "
-	    "transaction; a stopped conversion resumes at the next start",
-	    dir, (unsigned long long)version, STORE_SCHEMA, s->migrate_batch);
+	if (pending)
+		log_info("store %s: resuming the conversion to schema %d where "
+		    "it stopped, %zu rows a transaction", dir, STORE_SCHEMA,
+		    s->migrate_batch);
+	else
+		log_info("store %s: converting from schema %llu to %d, %zu "
+		    "rows a transaction; a stopped conversion resumes at the "
+		    "next start", dir, (unsigned long long)version,
+		    STORE_SCHEMA, s->migrate_batch);
 	return migrate_run(s, d);
 }
 

@@ -1028,7 +1028,7 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 	struct store *s;
 	struct diag d;
 	size_t alen, blen;
-	uint8_t v[8];
+	uint8_t v[8], mark[4 + 512];
 
 	fixture_schema5(dbdir);
 	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
@@ -1041,7 +1041,10 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 		cr_assert_null(s, "stopped after %u batches", stops[i]);
 		cr_assert_not_null(strstr(d.text, "stopped"), "%s", d.text);
 		cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-		cr_assert_eq(v[7], 5, "the schema is written when all is done");
+		cr_assert_eq(v[7], 6, "a store half converted says schema 6, "
+		    "so that a vixd of schema 5 refuses it");
+		cr_assert_gt(raw_get("meta", "migrate", 7, mark,
+		    sizeof(mark)), 0, "where the conversion goes on is kept");
 	}
 	fixture_schema5(straight);
 	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
