@@ -485,6 +485,37 @@ audit_rebuild(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const uint8_t *p,
 }
 
 /*
+ * Whether a, as seq's record, can be kept compact: its fields are the
+ * ones a compact record has, packed as they were, and its texts are of a
+ * few known kinds. Checked before any text is interned, so that a record
+ * kept as it is leaves nothing in meta; an outcome with a number in it
+ * (a sweep's counts) would intern a new text at every sweep.
+ */
+static int
+audit_compactable(const Vix__Store__V1__Audit *a, uint64_t seq,
+    const void *record, size_t len)
+{
+	Vix__Store__V1__Audit rec = VIX__STORE__V1__AUDIT__INIT;
+	uint8_t buf[AUDIT_MAX];
+	const size_t max = sizeof(((struct store_audit_record *)0)->actor);
+
+	if (a->seq != seq || strlen(a->actor) >= max ||
+	    strlen(a->action) >= max || strlen(a->outcome) >= max ||
+	    strpbrk(a->outcome, "0123456789") != NULL)
+		return 0;
+	rec.seq = a->seq;
+	rec.time = a->time;
+	rec.signal_id = a->signal_id;
+	rec.match_id = a->match_id;
+	rec.actor = a->actor;
+	rec.action = a->action;
+	rec.outcome = a->outcome;
+	return protobuf_c_message_get_packed_size(&rec.base) == len &&
+	    protobuf_c_message_pack(&rec.base, buf) == len &&
+	    memcmp(buf, record, len) == 0;
+}
+
+/*
  * The compact form of seq's record into out, if it rebuilds to the same
  * bytes: its length; 0 to keep the record as it is.
  */
@@ -499,7 +530,7 @@ audit_compact(struct store_txn *t, uint64_t seq, const void *record,
 
 	if (a == NULL)
 		return 0;
-	if (a->seq == seq) {
+	if (audit_compactable(a, seq, record, len)) {
 		out[n++] = AUDIT_COMPACT;
 		n += varint_put(out + n, (uint64_t)a->time);
 		n += varint_put(out + n, a->signal_id);
