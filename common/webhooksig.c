@@ -15,7 +15,7 @@ int
 webhook_key_parse(struct webhook_key *k, const char *secret, char *why,
     size_t whylen)
 {
-	uint8_t buf[3 * (WEBHOOK_KEY_MAX + 3) / 3 + 3];
+	uint8_t buf[WEBHOOK_KEY_MAX + 3];	/* the key and the padding's */
 	const char *b64;
 	size_t n, pad = 0;
 	int got;
