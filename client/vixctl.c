@@ -408,6 +408,31 @@ put_lines(FILE *fp, const struct jv *arr, const char *prefix)
 		}
 }
 
+/* One line per webhook; a failing one with why and when it is tried again. */
+static void
+print_webhooks(const struct jv *hooks)
+{
+	for (size_t i = 0; hooks != NULL && i < hooks->n; i++) {
+		const struct jv *h = &hooks->v[i];
+		long long next = jint(h, "next_attempt");
+		time_t now = time(NULL);
+
+		printf("webhook %s: %s, delivered up to seq %lld (%lld since "
+		    "start, %lld failed attempts) to ", jstr(h, "org"),
+		    jstr(h, "state"), jint(h, "acked"), jint(h, "delivered"),
+		    jint(h, "failed"));
+		put_text(stdout, jstr(h, "url"));
+		fputc('\n', stdout);
+		if (strcmp(jstr(h, "state"), "ok") == 0)
+			continue;
+		printf("  failing for %llds: ", (long long)now -
+		    jint(h, "failing_since"));
+		put_text(stdout, jstr(h, "last_error"));
+		printf("; next attempt in %llds\n", next > now ?
+		    next - (long long)now : 0);
+	}
+}
+
 static void
 print_status(const struct jv *r)
 {
@@ -438,6 +463,7 @@ print_status(const struct jv *r)
 		printf("pending for %s: %lld (oldest %llds)\n", jstr(p, "org"),
 		    jint(p, "pending"), jint(p, "oldest_age"));
 	}
+	print_webhooks(jget(r, "webhooks"));
 }
 
 static void
@@ -605,6 +631,8 @@ answer(const struct cli *o, const char *cmd, const char *text)
 			print_erase(&r);
 		else if (strcmp(cmd, "rotate") == 0)
 			printf("%s\n", jstr(&r, "rotation"));
+		else if (strcmp(cmd, "webhook") == 0)
+			printf("%s\n", jstr(&r, "replay"));
 	}
 	jfree(&r);
 	return ok ? EXIT_OK : EXIT_FAILED;
@@ -703,6 +731,10 @@ usage(FILE *fp)
 	    "  rotate [--status]           move every pseudonym to the key "
 	    "holder's next\n"
 	    "                              key version (pseudonyms = blind)\n"
+	    "  webhook replay --org ID --from SEQ\n"
+	    "                              deliver ID's notifications to its "
+	    "webhook again\n"
+	    "                              from SEQ on (as still kept)\n"
 	    "with pseudonyms = blind, subject-report and erase blind the BSN "
 	    "with the key\nholder: --keyholder HOST:PORT --cert F --key F --ca F "
 	    "(an admin organisation's;\nalso VIX_KEYHOLDER, VIX_CERT, VIX_KEY, "
@@ -987,6 +1019,44 @@ cmd_rotate(const struct cli *o, int argc, char **argv)
 	return run(&c, "rotate", line);
 }
 
+/* webhook replay --org ID --from SEQ */
+static int
+cmd_webhook(const struct cli *o, int argc, char **argv)
+{
+	const char *org = NULL, *from = NULL;
+	struct cli c = *o;
+	char line[128], *end;
+	unsigned long long seq;
+
+	if (argc < 2 || strcmp(argv[1], "replay") != 0)
+		return usage_error("webhook: expected replay --org ID --from "
+		    "SEQ");
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c.json = 1;
+		else if (strcmp(argv[i], "--org") == 0 && i + 1 < argc)
+			org = argv[++i];
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else
+			return usage_error("webhook replay: unexpected argument "
+			    "%s", shown(argv[i]));
+	}
+	if (org == NULL || from == NULL)
+		return usage_error("webhook replay: --org ID and --from SEQ are "
+		    "required");
+	if (strlen(org) > 32 || strpbrk(org, " \t\r\n") != NULL)
+		return usage_error("webhook replay: --org: not an organisation "
+		    "id");
+	errno = 0;
+	seq = strtoull(from, &end, 10);
+	if (errno != 0 || *end != '\0' || seq == 0 || from[0] == '-')
+		return usage_error("webhook replay: --from: a notification seq "
+		    "(1 or more), not %s", shown(from));
+	snprintf(line, sizeof(line), "webhook replay %s %llu\n", org, seq);
+	return run(&c, "webhook", line);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1038,5 +1108,7 @@ main(int argc, char **argv)
 		return cmd_bsn(&o, cmd, argc, argv);
 	if (strcmp(cmd, "rotate") == 0)
 		return cmd_rotate(&o, argc, argv);
+	if (strcmp(cmd, "webhook") == 0)
+		return cmd_webhook(&o, argc, argv);
 	return usage_error("unknown command %s", shown(cmd));
 }

@@ -23,6 +23,7 @@
 #include "status.h"
 #include "vix_version.h"
 #include "vixd.h"
+#include "webhook.h"
 
 /* Jobs waiting this long with no batch finished: the writer is stalled. */
 #define ADMIN_STALL_MS	10000
@@ -117,6 +118,7 @@ admin_metrics_store(struct evbuffer *b, const struct vixd_status *s)
 		evbuffer_add_printf(b, "vix_notifications_oldest_pending_age_"
 		    "seconds{recipient=\"%s\"} %lld\n", st->pending[i].org->id,
 		    (long long)status_oldest_age(s, i));
+	webhook_metrics(b, s->webhooks, s->nwebhooks);
 	metric(b, "vix_status_refreshes_total", "counter", "Times the "
 	    "store's counts were read for monitoring (again only after a "
 	    "commit or a reload).", "", s->refreshes);
@@ -334,6 +336,7 @@ admin_status(struct admin_answer *a, struct vixd *v,
 	jsonw_kuint(&w, "connections", s->connections);
 	jsonw_kint(&w, "subscribers", s->subscribers);
 	jsonw_end(&w);
+	webhook_json(&w, s->webhooks, s->nwebhooks);
 	admin_status_config(&w, v, s->orgs->n);
 	jsonw_end(&w);
 	jsonw_newline(&w);

@@ -79,6 +79,13 @@ static const struct config_key config_keys[] = {
 	K("notify", "window", KEY_UINT, subscribe_window, 1, 100000),
 	K("notify", "outbox_retention", KEY_DURATION, outbox_retention, 1,
 	    86400UL * 3660),
+	K("webhook", "connect_timeout", KEY_DURATION, webhook_connect_timeout,
+	    1, 300),
+	K("webhook", "timeout", KEY_DURATION, webhook_timeout, 1, 3600),
+	K("webhook", "retry_min", KEY_DURATION, webhook_retry_min, 1, 3600),
+	K("webhook", "retry_max", KEY_DURATION, webhook_retry_max, 1, 86400),
+	K("webhook", "failing_after", KEY_DURATION, webhook_failing_after, 1,
+	    86400UL * 30),
 	K("tls", "certificate", KEY_PATH, tls_certificate, 0, 0),
 	K("tls", "private_key", KEY_PATH, tls_private_key, 0, 0),
 	K("tls", "ca_bundle", KEY_PATH, tls_ca_bundle, 0, 0),
@@ -137,6 +144,11 @@ config_defaults(struct vixd_config *c)
 	config_set(&c->zone, ZONE_DEFAULT);
 	c->subscribe_window = 1000;
 	c->outbox_retention = 30 * 86400;
+	c->webhook_connect_timeout = 5;
+	c->webhook_timeout = 15;
+	c->webhook_retry_min = 1;
+	c->webhook_retry_max = 300;
+	c->webhook_failing_after = 900;
 	config_set(&c->tls_certificate, "/etc/vix/tls/server.pem");
 	config_set(&c->tls_private_key, "/etc/vix/tls/server.key");
 	config_set(&c->tls_ca_bundle, "/etc/vix/tls/ca.pem");

@@ -79,6 +79,13 @@ struct vixd_config {
 	unsigned	 subscribe_window;	/* unacked per recipient */
 	int64_t		 outbox_retention;	/* seconds */
 
+	/* [webhook]: delivery to organisations' webhooks, in seconds */
+	int64_t		 webhook_connect_timeout;
+	int64_t		 webhook_timeout;	/* a whole request, at most */
+	int64_t		 webhook_retry_min;	/* first back-off */
+	int64_t		 webhook_retry_max;	/* longest back-off */
+	int64_t		 webhook_failing_after;	/* failing this long: "failing" */
+
 	/* [tls] */
 	char		*tls_certificate;
 	char		*tls_private_key;

@@ -40,6 +40,7 @@
 #include "status.h"
 #include "vix_version.h"
 #include "vixd.h"
+#include "webhook.h"
 
 #define CTL_LINE_MAX	(PATH_MAX + 64)
 #define CTL_CONNS_MAX	32	/* connections open at once */
@@ -54,6 +55,7 @@ enum ctl_cmd {
 	CTL_AUDIT_VERIFY,
 	CTL_AUDIT_EXPORT,
 	CTL_SUBJECT,
+	CTL_WEBHOOK_REPLAY,
 };
 
 /* A connection while its request is read and, unless in a thread, answered. */
@@ -79,6 +81,8 @@ struct ctl_task {
 	uint8_t		 old[PSEUDONYM_LEN];	/* under old instead */
 	uid_t		 uid;
 	char		 actor[32];
+	char		 org[ORG_ID_MAX + 1];	/* webhook replay: whose */
+	uint64_t	 seq;			/* and from which seq */
 };
 
 struct control {
@@ -736,6 +740,7 @@ task_status(struct ctl_task *t, struct evbuffer *b)
 		jsonw_end(&w);
 	}
 	jsonw_end(&w);
+	webhook_json(&w, s.webhooks, s.nwebhooks);
 	jsonw_end(&w);
 	jsonw_newline(&w);
 	status_release(&s);
@@ -1011,6 +1016,26 @@ task_subject(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 	orgs_unref(orgs);
 }
 
+/* Waits for the delivering thread to set its cursor: in a thread of its own. */
+static void
+task_webhook_replay(struct ctl_task *t, struct evbuffer *b)
+{
+	char msg[256];
+	struct jsonw w;
+
+	if (webhook_replay(t->ctl->v->webhooks, t->org, t->seq, t->actor, msg,
+	    sizeof(msg)) == -1) {
+		json_error(b, msg);
+		return;
+	}
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	jsonw_kstr(&w, "replay", msg);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+}
+
 static void
 task_run(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 {
@@ -1020,6 +1045,7 @@ task_run(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 	case CTL_AUDIT_VERIFY:	task_audit_verify(r, b); break;
 	case CTL_AUDIT_EXPORT:	task_audit_export(t, r, b); break;
 	case CTL_SUBJECT:	task_subject(t, r, b); break;
+	case CTL_WEBHOOK_REPLAY: task_webhook_replay(t, b); break;
 	}
 }
 
@@ -1180,9 +1206,36 @@ ctl_subject(struct ctl_conn *c, char *bsn)
 	ctl_spawn(c, t);
 }
 
+/* "webhook replay ORG SEQ": deliver ORG's notifications again from SEQ. */
+static void
+ctl_webhook(struct ctl_conn *c, const char *arg)
+{
+	char org[ORG_ID_MAX + 2], rest[32], *end;
+	unsigned long long seq;
+	struct ctl_task *t;
+
+	if (sscanf(arg, "replay %33s %31s", org, rest) != 2 ||
+	    strlen(org) > ORG_ID_MAX) {
+		ctl_error(c, "webhook: expected replay ORG SEQ");
+		return;
+	}
+	errno = 0;
+	seq = strtoull(rest, &end, 10);
+	if (errno != 0 || *end != '\0' || seq == 0 || rest[0] == '-') {
+		ctl_error(c, "webhook replay: SEQ must be a notification seq "
+		    "(1 or more)");
+		return;
+	}
+	if ((t = task_new(c, CTL_WEBHOOK_REPLAY)) == NULL)
+		return;
+	snprintf(t->org, sizeof(t->org), "%s", org);
+	t->seq = seq;
+	ctl_spawn(c, t);
+}
+
 static const char *const ctl_commands[] = {
 	"status", "reload", "orgs", "backup", "audit", "subject-report",
-	"erase", "rotate",
+	"erase", "rotate", "webhook",
 };
 
 /*
@@ -1234,9 +1287,11 @@ ctl_dispatch(struct ctl_conn *c, char *line)
 		ctl_erase(c, arg);
 	else if (strcmp(line, "rotate") == 0)
 		ctl_rotate(c, arg);
+	else if (strcmp(line, "webhook") == 0)
+		ctl_webhook(c, arg);
 	else
 		ctl_error(c, "unknown request; expected status, reload, orgs, "
-		    "backup, audit, subject-report, erase or rotate");
+		    "backup, audit, subject-report, erase, rotate or webhook");
 }
 
 /*

@@ -18,6 +18,8 @@
 #include <event2/thread.h>
 #include <openssl/crypto.h>
 
+#include <curl/curl.h>
+
 #include "control.h"
 #include "devcert.h"
 #include "devkeyd.h"
@@ -35,6 +37,7 @@
 #include "tls.h"
 #include "vix_version.h"
 #include "vixd.h"
+#include "webhook.h"
 #include "writer.h"
 #include "zone.h"
 
@@ -262,6 +265,7 @@ org_differs(const struct org *a, const struct org *b)
 	    a->roles != b->roles || a->rank != b->rank ||
 	    strcmp(a->municipality, b->municipality) != 0 ||
 	    strcmp(a->push, b->push) != 0 ||
+	    orgs_webhook_differs(a->webhook, b->webhook) ||
 	    a->n_receives_for != b->n_receives_for)
 		return 1;
 	for (size_t k = 0; k < a->n_receives_for; k++)
@@ -334,6 +338,7 @@ reload_swap(struct vixd *v, struct orgs *orgs, SSL_CTX *ctx, SSL_CTX *cctx,
 	SSL_CTX_free(old_ctx);
 	SSL_CTX_free(old_cctx);
 	server_orgs_changed(v);	/* what was taken away goes from open connections */
+	webhook_reconcile(v->webhooks, orgs);
 }
 
 /*
@@ -739,6 +744,7 @@ start_listeners(struct vixd *v)
 		fatalx("cannot listen on %s", what);
 	}
 	server_orgs_changed(v);	/* the workers start the push targets */
+	webhook_reconcile(v->webhooks, v->orgs);	/* and threads webhooks */
 	/* Other vixd on the same database: their commits wake ours too. */
 	diag_init(&d);
 	if (store_watch(v->store, server_published, v, &d) == -1)
@@ -805,8 +811,11 @@ main(int argc, char **argv)
 		devkeyd_forget(&v);	/* no key holder: vix --dev sends BSNs */
 	/* Before the writer and the workers: TZ is never set again. */
 	zone_use(v.cfg.zone);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("cannot set up libcurl for webhooks");
 	if ((v.ratelimit = ratelimit_new()) == NULL ||
-	    (v.orgstats = orgstats_new()) == NULL)
+	    (v.orgstats = orgstats_new()) == NULL ||
+	    (v.webhooks = webhook_new(&v)) == NULL)
 		fatalx("out of memory");
 	ratelimit_set(v.ratelimit, v.cfg.rate_limit, v.cfg.rate_burst);
 	atomic_store(&v.max_new_per_day, v.cfg.max_new_signals_per_day);
@@ -832,6 +841,8 @@ main(int argc, char **argv)
 	store_unwatch(v.store);	/* before the workers it wakes go */
 	admin_stop(&v);
 	server_drain(&v);
+	webhook_free(v.webhooks);	/* their cursors go through the writer */
+	v.webhooks = NULL;
 	status_stop(v.status);	/* it reads the writer's counts */
 	writer_stop(v.writer);	/* every queued write committed and answered */
 	server_jobs_finish(&v);	/* the main loop's, back after it ended */
@@ -840,5 +851,6 @@ main(int argc, char **argv)
 	v.writer = NULL;
 	log_info("stopped");
 	vixd_free(&v);
+	curl_global_cleanup();
 	return 0;
 }

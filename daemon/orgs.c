@@ -1,8 +1,15 @@
 /* orgs.conf: the organisations the index knows, their roles and delegation. */
+#include <sys/stat.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "addr.h"
 #include "inifile.h"
@@ -15,10 +22,11 @@
 /* The keys of each kind of section: one given twice in one is refused. */
 enum { ORG_OIN, ORG_NAME, ORG_ROLES };
 static const char *const org_keys[] = { "oin", "name", "roles", "rank",
-    "municipality", "push", "receives_for", NULL };
+    "municipality", "push", "receives_for", "webhook", "webhook_secret",
+    "webhook_ca", NULL };
 static const char *const muni_keys[] = { "escalation", NULL };
 
-#define ORGS_SECTION_KEYS	8	/* the most keys a kind of section has */
+#define ORGS_SECTION_KEYS	12	/* the most keys a kind of section has */
 
 struct orgs_ctx {
 	struct orgs	*o;
@@ -244,6 +252,86 @@ orgs_begin_section(struct orgs_ctx *x, const char *section, int line)
 	return 0;
 }
 
+/* A path relative to the directory of orgs.conf. */
+static char *
+orgs_resolve(const char *orgs_path, const char *value)
+{
+	const char *slash;
+	char *out;
+	int n;
+
+	if (value[0] == '/' || (slash = strrchr(orgs_path, '/')) == NULL)
+		return xstrdup(value);
+	n = (int)(slash - orgs_path);
+	if (asprintf(&out, "%.*s/%s", n, orgs_path, value) == -1)
+		abort();
+	return out;
+}
+
+/*
+ * "https://" then a host (a name, an IPv4 address or one in brackets), an
+ * optional port, then a path: printable, no spaces, no user part. NULL,
+ * or why not.
+ */
+const char *
+orgs_webhook_url_invalid(const char *url)
+{
+	const char *host, *end;
+
+	if (strlen(url) > ORG_WEBHOOK_URL_MAX)
+		return "longer than 500 characters";
+	if (strncmp(url, "https://", 8) != 0)
+		return "must start with https:// (notifications go over TLS "
+		    "only)";
+	for (const char *c = url; *c != '\0'; c++)
+		if (*c <= ' ' || *c >= 0x7f)
+			return "must not contain spaces or control or non-ASCII "
+			    "characters (percent-encode them)";
+	host = url + 8;
+	end = host + strcspn(host, "/?#");
+	if (end == host || *host == ':')
+		return "has no host name";
+	if (memchr(host, '@', (size_t)(end - host)) != NULL)
+		return "must not carry a user name or password (the secret "
+		    "signs each request)";
+	return NULL;
+}
+
+static int
+orgs_webhook_key(struct orgs_ctx *x, const char *key, const char *value,
+    int line)
+{
+	struct org *g = x->cur;
+	const char *path = x->o->path, *why;
+
+	if (g->webhook == NULL && (g->webhook = calloc(1,
+	    sizeof(*g->webhook))) == NULL)
+		abort();
+	if (strcmp(key, "webhook") == 0) {
+		g->webhook->line = line;
+		if ((why = orgs_webhook_url_invalid(value)) != NULL) {
+			diag_add(x->d, path, line, "webhook: %s", why);
+			return -1;
+		}
+		free(g->webhook->url);
+		g->webhook->url = xstrdup(value);
+		g->webhook->line = line;
+	} else if (strcmp(key, "webhook_secret") == 0) {
+		free(g->webhook->secret_file);
+		g->webhook->secret_file = orgs_resolve(path, value);
+		g->webhook->secret_line = line;
+	} else if (strcmp(key, "webhook_ca") == 0) {
+		free(g->webhook->ca);
+		g->webhook->ca = orgs_resolve(path, value);
+		g->webhook->ca_line = line;
+	} else {
+		diag_add(x->d, path, line, "unknown key '%s' in [%s] (expected "
+		    "webhook, webhook_secret or webhook_ca)", key, x->section);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 {
@@ -310,6 +398,8 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 		}
 		snprintf(g->push, sizeof(g->push), "%s", value);
 		g->push_line = line;
+	} else if (strncmp(key, "webhook", 7) == 0) {
+		return orgs_webhook_key(x, key, value, line);
 	} else if (strcmp(key, "receives_for") == 0) {
 		free(g->receives_for_names);
 		g->receives_for_names = xstrdup(value);
@@ -438,6 +528,78 @@ orgs_resolve_delegation(struct orgs *o, struct org *g, struct diag *d)
 		    "others", g->id);
 }
 
+/*
+ * The secret of a webhook: "whsec_" and base64 in a file only its owner
+ * may read. Its bytes are wiped once parsed; messages never show them.
+ */
+static void
+orgs_webhook_secret(struct orgs *o, struct org *g, struct diag *d)
+{
+	struct org_webhook *h = g->webhook;
+	char buf[256], why[128];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(h->secret_file, O_RDONLY | O_CLOEXEC)) == -1) {
+		diag_add(d, o->path, h->secret_line, "webhook_secret: %s: %s",
+		    h->secret_file, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) == -1 || (st.st_mode & 077) != 0) {
+		diag_add(d, o->path, h->secret_line, "webhook_secret: %s: must "
+		    "be readable by its owner only (chmod 600)",
+		    h->secret_file);
+		close(fd);
+		return;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0 || n == (ssize_t)sizeof(buf) - 1) {
+		diag_add(d, o->path, h->secret_line, "webhook_secret: %s: %s",
+		    h->secret_file, n < 0 ? strerror(errno) : "too long for a "
+		    "secret (whsec_ and base64 of 24 to 64 bytes)");
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	if (webhook_key_parse(&h->key, buf, why, sizeof(why)) == -1)
+		diag_add(d, o->path, h->secret_line, "webhook_secret: %s: %s",
+		    h->secret_file, why);
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+static void
+orgs_check_webhook(struct orgs *o, struct org *g, struct diag *d)
+{
+	struct org_webhook *h = g->webhook;
+	int line = h->line ? h->line : h->secret_line ? h->secret_line :
+	    h->ca_line;
+
+	if (h->url == NULL && h->line != 0)
+		return;		/* the url was refused, and said so */
+	if (h->url == NULL) {
+		diag_add(d, o->path, line, "[org %s]: webhook_secret and "
+		    "webhook_ca need webhook = https://...", g->id);
+		return;
+	}
+	if (!(g->roles & ROLE_SUBSCRIBE))
+		diag_add(d, o->path, h->line, "webhook: [org %s] needs the "
+		    "role 'subscribe' to be sent notifications", g->id);
+	if (h->secret_file == NULL)
+		diag_add(d, o->path, h->line, "webhook: [org %s] needs "
+		    "webhook_secret = FILE (its signing secret, whsec_...)",
+		    g->id);
+	else
+		orgs_webhook_secret(o, g, d);
+	if (h->ca != NULL && access(h->ca, R_OK) == -1)
+		diag_add(d, o->path, h->ca_line, "webhook_ca: %s: %s", h->ca,
+		    strerror(errno));
+}
+
 static void
 orgs_check_org(struct orgs *o, struct org *g, struct diag *d)
 {
@@ -446,6 +608,8 @@ orgs_check_org(struct orgs *o, struct org *g, struct diag *d)
 	if (g->push[0] != '\0' && !(g->roles & ROLE_SUBSCRIBE))
 		diag_add(d, o->path, g->push_line, "push: [org %s] needs the "
 		    "role 'subscribe' to be sent notifications", g->id);
+	if (g->webhook != NULL)
+		orgs_check_webhook(o, g, d);
 }
 
 /* Cross-references and uniqueness, once every section is read. */
@@ -523,6 +687,14 @@ orgs_unref(struct orgs *o)
 	for (size_t i = 0; i < o->n; i++) {
 		free(o->v[i].receives_for);
 		free(o->v[i].receives_for_names);
+		if (o->v[i].webhook != NULL) {
+			free(o->v[i].webhook->url);
+			free(o->v[i].webhook->ca);
+			free(o->v[i].webhook->secret_file);
+			OPENSSL_cleanse(&o->v[i].webhook->key,
+			    sizeof(o->v[i].webhook->key));
+			free(o->v[i].webhook);
+		}
 	}
 	for (size_t i = 0; i < o->nmunis; i++)
 		free(o->munis[i].escalation_name);
@@ -533,6 +705,24 @@ orgs_unref(struct orgs *o)
 	free(o->default_escalation_name);
 	free(o->path);
 	free(o);
+}
+
+static int
+orgs_str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+int
+orgs_webhook_differs(const struct org_webhook *a, const struct org_webhook *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return orgs_str_differs(a->url, b->url) ||
+	    orgs_str_differs(a->ca, b->ca) || a->key.len != b->key.len ||
+	    CRYPTO_memcmp(a->key.key, b->key.key, a->key.len) != 0;
 }
 
 const struct org *

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "webhooksig.h"
 
 #define ORG_ID_MAX	32
 #define ORG_NAME_MAX	128
@@ -24,6 +25,15 @@ enum org_role {
 	ROLE_ADMIN	= 1 << 2,	/* administrative requests */
 	ROLE_INDEX	= 1 << 3,	/* the index itself, to vix-keyd:
 					   rotation tokens */
+};
+
+/* Where and how vixd POSTs an organisation's notifications (webhook.c). */
+struct org_webhook {
+	char			*url;		/* https://HOST[:PORT]/PATH */
+	char			*ca;		/* CA bundle; NULL: the system's */
+	char			*secret_file;	/* as resolved, for messages */
+	struct webhook_key	 key;		/* from the secret file */
+	int			 line, secret_line, ca_line;
 };
 
 struct org {
@@ -40,6 +50,7 @@ struct org {
 	char		 *receives_for_names;	/* as written, until resolved */
 	char		  push[256];		/* HOST:PORT vixd dials, or "" */
 	int		  push_line;
+	struct org_webhook *webhook;		/* NULL: none */
 	int		  receives_for_line;
 };
 
@@ -93,5 +104,11 @@ const char	*orgs_roles_string(unsigned roles, char *buf, size_t len);
 
 /* True if s is exactly 20 ASCII digits. */
 int		 orgs_valid_oin(const char *s);
+/* NULL if url may be an organisation's webhook, else why not. */
+#define ORG_WEBHOOK_URL_MAX	500
+const char	*orgs_webhook_url_invalid(const char *url);
+/* Whether two webhooks (either may be NULL) deliver differently. */
+int		 orgs_webhook_differs(const struct org_webhook *,
+		    const struct org_webhook *);
 
 #endif

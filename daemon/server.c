@@ -22,6 +22,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "webhook.h"
 
 #define WAKE_NEW	'c'	/* fds are pending */
 #define WAKE_DRAIN	'd'	/* close everything and stop */
@@ -332,6 +333,8 @@ void
 server_published(void *arg, const uint32_t *sids, size_t n, int all)
 {
 	struct vixd *v = arg;
+
+	webhook_published(v->webhooks, sids, n, all);
 
 	for (unsigned i = 0; i < v->nworkers; i++) {
 		struct worker *w = &v->workers[i];

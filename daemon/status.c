@@ -17,6 +17,7 @@
 #include "log.h"
 #include "orgs.h"
 #include "status.h"
+#include "webhook.h"
 #include "vixd.h"
 
 /* The store's part of a status, shared by every status showing it. */
@@ -151,6 +152,7 @@ fill(struct status *s, struct vixd_status *out)
 		out->store_taken = p->taken;
 	}
 	out->refreshes = s->refreshes;
+	out->webhooks = webhook_snapshot(v->webhooks, &out->nwebhooks);
 	out->connections = atomic_load(&v->nconns);
 	out->handshakes_pending = v->hsgate != NULL ?
 	    hsgate_pending(v->hsgate) : 0;
@@ -267,6 +269,9 @@ void
 status_release(struct vixd_status *st)
 {
 	part_unref(st->ref);
+	free(st->webhooks);
+	st->webhooks = NULL;
+	st->nwebhooks = 0;
 	st->ref = NULL;
 	st->st = NULL;
 	st->orgs = NULL;

@@ -27,6 +27,7 @@ struct orgstats;
 struct status;
 struct status_store;
 struct vixd;
+struct webhook_state;
 
 struct vixd_status {
 	int64_t			 now;		/* unix time it was taken */
@@ -60,6 +61,8 @@ struct vixd_status {
 	struct writer_stats	 writer;
 	const struct metrics	*metrics;
 	struct orgstats		*orgstats;
+	struct webhook_state	*webhooks;	/* a copy, when taken */
+	size_t			 nwebhooks;
 
 	struct status_store	*ref;		/* held until status_release */
 };

@@ -1294,6 +1294,30 @@ store_ack(struct store_txn *t, uint32_t consumer, uint32_t recipient,
 	return store_txn_error(t);
 }
 
+static int
+row_seq(void *arg, uint64_t seq, const void *row, size_t len)
+{
+	(void)row;
+	(void)len;
+	*(uint64_t *)arg = seq;
+	return 1;
+}
+
+int
+store_cursor_set(struct store_txn *t, uint32_t consumer, uint32_t recipient,
+    uint64_t seq, uint64_t *first)
+{
+	const struct store_backend *be = store_txn_backend(t);
+	uint64_t last = be->outbox_last(t, recipient);
+
+	if (seq > last)
+		return store_txn_error(t) ? store_txn_error(t) : VIX_E_INVALID;
+	*first = 0;
+	be->outbox_scan(t, recipient, seq, 1, row_seq, first);
+	be->cursor_put(t, consumer, recipient, seq);
+	return store_txn_error(t);
+}
+
 int
 store_position(struct store_reader *r, uint32_t consumer, uint32_t recipient,
     uint64_t *acked, uint64_t *last)
@@ -1437,8 +1461,16 @@ slowest_cursor(struct store_txn *t, const struct orgs *orgs,
 	const struct store_backend *be = store_txn_backend(t);
 	uint64_t min = UINT64_MAX;
 
+	/*
+	 * With a webhook the outbox is kept until the webhook took it, and
+	 * for the recipient's own push; a subscription of its own (vix
+	 * listen, once in a while) sees what is still there.
+	 */
+	if (r->webhook != NULL)
+		min = be->cursor_get(t, STORE_WEBHOOK_CONSUMER, r->sid);
 	for (size_t i = 0; i < orgs->n; i++)
-		if (outbox_consumes(&orgs->v[i], r)) {
+		if (outbox_consumes(&orgs->v[i], r) && (r->webhook == NULL ||
+		    &orgs->v[i] != r || r->push[0] != '\0')) {
 			uint64_t c = be->cursor_get(t, orgs->v[i].sid, r->sid);
 
 			min = c < min ? c : min;

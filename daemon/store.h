@@ -340,6 +340,20 @@ int	store_coordinate(struct store_txn *, const struct store_coordinate_in *,
 int	store_ack(struct store_txn *, uint32_t consumer, uint32_t recipient,
 	    uint64_t seq, uint64_t *acked);
 
+/*
+ * The consumer whose cursor is an organisation's webhook: (0, its store
+ * id). Store ids of organisations start at 1.
+ */
+#define STORE_WEBHOOK_CONSUMER	0
+
+/*
+ * Set consumer's cursor on recipient to seq, back or forward (a replay):
+ * INVALID beyond the last seq written. *first is the first row still
+ * kept after seq (0: none).
+ */
+int	store_cursor_set(struct store_txn *, uint32_t consumer,
+	    uint32_t recipient, uint64_t seq, uint64_t *first);
+
 /* The outboxes this batch wrote to (at most max; *all if more). */
 size_t	store_touched(struct store_txn *, uint32_t *out, size_t max, int *all);
 

@@ -138,6 +138,7 @@ struct vixd {
 	atomic_uint		 max_new_per_day;
 	struct orgstats		*orgstats;	/* churn, for /metrics */
 	struct status		*status;	/* the monitoring snapshot */
+	struct webhooks		*webhooks;	/* their delivering threads */
 };
 
 /* The current organisation registry, with a reference the caller drops. */

@@ -742,3 +742,91 @@ Test(orgs, other_values_do_not_go_on_over_indented_lines)
 	    "lists roles and receives_for may; write it on one line (or do "
 	    "not indent this one)\n");
 }
+
+#define ORG_HOOK \
+    "[org h]\n" \
+    "oin = 00000000000000000002\n" \
+    "name = H\n" \
+    "roles = subscribe\n"
+
+Test(orgs, webhook_with_its_secret_is_loaded)
+{
+	char *secret = support_path(dir, "h.whsec"), *path, *text;
+	const struct org *h;
+	struct orgs *o;
+	struct diag d;
+
+	support_write_file(secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+	    0600);
+	cr_assert_neq(asprintf(&text, ORG_HOOK "webhook = "
+	    "https://partner.example:8443/vix/events\nwebhook_secret = "
+	    "h.whsec\n"), -1);
+	path = orgs_file(text);
+	diag_init(&d);
+	o = orgs_load(path, &d);
+	cr_assert_not_null(o, "%s", d.text);
+	cr_assert_not_null(h = orgs_by_id(o, "h"));
+	cr_assert_not_null(h->webhook);
+	cr_assert_str_eq(h->webhook->url,
+	    "https://partner.example:8443/vix/events");
+	cr_assert_null(h->webhook->ca, "no webhook_ca: the system's CAs");
+	cr_assert_str_eq(h->webhook->secret_file, secret,
+	    "relative to orgs.conf");
+	cr_assert_eq(h->webhook->key.len, 24);
+	orgs_unref(o);
+	free(text);
+	free(path);
+	free(secret);
+}
+
+Test(orgs, webhook_errors)
+{
+	char *secret = support_path(dir, "open.whsec"), *text;
+
+	expect_errors(ORG_HOOK "webhook = http://partner.example/hook\n", 1,
+	    "5: webhook: must start with https:// (notifications go over TLS "
+	    "only)\n");
+	expect_errors(ORG_HOOK "webhook = https://user:pw@partner.example/\n", 1,
+	    "5: webhook: must not carry a user name or password (the secret "
+	    "signs each request)\n");
+	expect_errors(ORG_HOOK "webhook = https:///hook\n", 1,
+	    "5: webhook: has no host name\n");
+	expect_errors(ORG_HOOK "webhook = https://partner.example/\n", 1,
+	    "5: webhook: [org h] needs webhook_secret = FILE (its signing "
+	    "secret, whsec_...)\n");
+	expect_errors(ORG_HOOK "webhook_ca = ca.pem\n", 1,
+	    "5: [org h]: webhook_secret and webhook_ca need webhook = "
+	    "https://...\n");
+	support_write_file(secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+	    0644);
+	cr_assert_neq(asprintf(&text, ORG_HOOK "webhook = https://p.example/\n"
+	    "webhook_secret = %s\n", secret), -1);
+	{
+		char want[1024];
+
+		snprintf(want, sizeof(want), "6: webhook_secret: %s: must be "
+		    "readable by its owner only (chmod 600)\n", secret);
+		expect_errors(text, 1, want);
+	}
+	free(text);
+	support_write_file(secret, "not-a-secret\n", 0600);
+	cr_assert_neq(asprintf(&text, "[org h]\noin = 00000000000000000002\n"
+	    "name = H\nroles = register\nwebhook = https://p.example/\n"
+	    "webhook_secret = %s\n", secret), -1);
+	{
+		char want[1024];
+		struct diag d;
+		char *path = orgs_file(text);
+
+		diag_init(&d);
+		cr_assert_null(orgs_load(path, &d));
+		snprintf(want, sizeof(want), "needs the role 'subscribe'");
+		cr_assert_not_null(strstr(d.text, want), "%s", d.text);
+		cr_assert_not_null(strstr(d.text, "whsec_"), "%s", d.text);
+		cr_assert_null(strstr(d.text, "not-a-secret"), "the secret's "
+		    "text is never shown");
+		free(path);
+	}
+	free(text);
+	free(secret);
+}

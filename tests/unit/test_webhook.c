@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "cloudevent.h"
+#include "webhook.h"
 #include "webhooksig.h"
 
 /* The example of the Standard Webhooks specification. */
@@ -202,4 +203,34 @@ Test(cloudevent, every_type_has_a_name_and_a_signal_event_no_subject)
 	cr_assert_str_eq(id, "org-c:3");
 	n.type = 99;
 	cr_assert_eq(render(&n, &k), -1, "an unknown type is not sent");
+}
+
+Test(webhook_backoff, doubles_from_retry_min_up_to_retry_max)
+{
+	cr_assert_eq(webhook_backoff_ms(0, 1000, 300000, 0.0, 0), 1000);
+	cr_assert_eq(webhook_backoff_ms(1, 1000, 300000, 0.0, 0), 2000);
+	cr_assert_eq(webhook_backoff_ms(8, 1000, 300000, 0.0, 0), 256000);
+	cr_assert_eq(webhook_backoff_ms(9, 1000, 300000, 0.0, 0), 300000);
+	cr_assert_eq(webhook_backoff_ms(4000000000u, 1000, 300000, 0.0, 0),
+	    300000, "no overflow after many failures");
+	/* Jitter takes off at most half. */
+	for (unsigned a = 0; a < 12; a++) {
+		uint64_t full = webhook_backoff_ms(a, 1000, 300000, 0.0, 0);
+		uint64_t least = webhook_backoff_ms(a, 1000, 300000, 0.999, 0);
+
+		cr_assert_leq(least, full);
+		cr_assert_geq(least, full / 2);
+	}
+	/* A max below min is min. */
+	cr_assert_eq(webhook_backoff_ms(5, 2000, 1000, 0.0, 0), 2000);
+}
+
+Test(webhook_backoff, retry_after_lengthens_it_up_to_retry_max)
+{
+	cr_assert_eq(webhook_backoff_ms(0, 1000, 300000, 0.0, 30), 30000,
+	    "the receiver asked for 30 s");
+	cr_assert_eq(webhook_backoff_ms(5, 1000, 300000, 0.0, 1), 32000,
+	    "a shorter Retry-After does not shorten the back-off");
+	cr_assert_eq(webhook_backoff_ms(0, 1000, 300000, 0.0, 86400), 300000,
+	    "not beyond retry_max");
 }
