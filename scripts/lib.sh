@@ -6,14 +6,14 @@ VIX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What building and testing vix needs from Debian (12, bookworm); libpq-dev
 # builds the PostgreSQL store backend in (vixd runs on LMDB without a server),
 # libsodium-dev the blind pseudonyms' group operations, libcurl4-openssl-dev
-# the delivery to webhooks.
+# the delivery to webhooks, python3-yaml the publiccode.yml check (tests/tools).
 VIX_PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build
 	protobuf-c-compiler libprotobuf-c-dev
 	libevent-dev libssl-dev openssl libinih-dev liblmdb-dev
 	libcriterion-dev libfaketime prometheus tzdata
 	systemd man-db lmdb-utils testssl.sh
-	libpq-dev libsodium-dev libcurl4-openssl-dev
+	libpq-dev libsodium-dev libcurl4-openssl-dev python3-yaml
 )
 
 vix_missing_packages() {
