@@ -18,6 +18,7 @@
 #include "csv.h"
 #include "jsonw.h"
 #include "rules.h"		/* the index's own checks, from daemon/ */
+#include "webhook_listen.h"
 
 #define DEV_DIR_DEFAULT		"vix-dev"
 #define DEV_SERVER_DEFAULT	"127.0.0.1:7411"
@@ -52,7 +53,7 @@ enum {
 	OPT_CONTACT_EMAIL, OPT_REF, OPT_MUNICIPALITY, OPT_SIGNAL, OPT_REASON,
 	OPT_ALL, OPT_PAGE_SIZE, OPT_AFTER, OPT_FROM, OPT_FOR, OPT_MATCH,
 	OPT_CLAIM, OPT_RELEASE, OPT_DONE, OPT_PORT, OPT_HOST, OPT_PEER,
-	OPT_PEER_SHA256,
+	OPT_PEER_SHA256, OPT_WEBHOOK, OPT_SECRET_FILE,
 	OPT_KEYHOLDER,
 	OPT_FAILED = -2,	/* next_opt: the error is reported */
 };
@@ -114,8 +115,11 @@ static const struct command commands[] = {
 	{ "coordinate", "--match ID (--claim | --release | --done)",
 	    "coordinate a match, hand coordination over by rank, or mark "
 	    "it coordinated", cmd_coordinate },
-	{ "listen", "--port P [--host H] (--peer NAME | --peer-sha256 HEX)",
-	    "receive the notifications vixd pushes (push mode)", cmd_listen },
+	{ "listen", "--port P [--host H] (--peer NAME | --peer-sha256 HEX)\n"
+	    "           [--webhook --secret-file F]",
+	    "receive the notifications vixd pushes (push mode), or with\n"
+	    "      --webhook the events it POSTs to a webhook (HTTPS)",
+	    cmd_listen },
 	{ "import", "FILE.csv",
 	    "register every row of FILE.csv; rejected rows go to "
 	    "FILE.errors.csv", cmd_import },
@@ -167,7 +171,11 @@ usage(FILE *fp)
 	    "certificate from --ca that is issued for\n--peer NAME "
 	    "(VIX_PEER; with --dev: " DEV_PEER_DEFAULT ") or has the SHA-256 "
 	    "fingerprint\n--peer-sha256 HEX (VIX_PEER_SHA256); with --dev it "
-	    "serves with NAME-listen.pem\n"
+	    "serves with NAME-listen.pem.\nlisten --webhook serves HTTPS on "
+	    "the same terms, checks each event's signature\nwith the secret "
+	    "in --secret-file F (VIX_WEBHOOK_SECRET_FILE), prints it (--json:\n"
+	    "the CloudEvent as received) and answers 204, or 401 if it does "
+	    "not verify\n"
 	    "import reads CSV (RFC 4180) with the header row bsn,birth_date,"
 	    "days,\ncontact_name,contact_phone,contact_email,client_ref,"
 	    "municipality; empty days:\nthe server's maximum; empty optional "
@@ -1462,6 +1470,8 @@ cmd_coordinate(struct cli *o, int argc, char **argv)
 struct listen_args {
 	const char	*host;
 	uint64_t	 port;
+	int		 webhook;	/* HTTPS events, not vixd's push */
+	const char	*secret_file;
 	const char	*peer;		/* vixd's host name or address */
 	const char	*peer_sha256;	/* or its certificate's fingerprint */
 };
@@ -1498,6 +1508,8 @@ listen_opts(struct cli *o, int argc, char **argv, struct listen_args *a)
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "peer", required_argument, NULL, OPT_PEER },
 		{ "peer-sha256", required_argument, NULL, OPT_PEER_SHA256 },
+		{ "webhook", no_argument, NULL, OPT_WEBHOOK },
+		{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },
 		OPTS_COMMON, { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -1513,6 +1525,8 @@ listen_opts(struct cli *o, int argc, char **argv, struct listen_args *a)
 		case OPT_HOST: a->host = optarg; break;
 		case OPT_PEER: a->peer = optarg; break;
 		case OPT_PEER_SHA256: a->peer_sha256 = optarg; break;
+		case OPT_WEBHOOK: a->webhook = 1; break;
+		case OPT_SECRET_FILE: a->secret_file = optarg; break;
 		default: return -1;
 		}
 	}
@@ -1520,6 +1534,19 @@ listen_opts(struct cli *o, int argc, char **argv, struct listen_args *a)
 		return -1;
 	if (a->port == 0) {
 		fprintf(stderr, "vix %s: --port is required\n", argv[0]);
+		return -1;
+	}
+	if (a->secret_file == NULL)
+		a->secret_file = getenv("VIX_WEBHOOK_SECRET_FILE");
+	if (a->webhook && a->secret_file == NULL) {
+		fprintf(stderr, "vix %s --webhook: --secret-file F is required "
+		    "(the organisation's whsec_ secret, as vixd's "
+		    "webhook_secret)\n", argv[0]);
+		return -1;
+	}
+	if (!a->webhook && a->secret_file != NULL) {
+		fprintf(stderr, "vix %s: --secret-file goes with --webhook\n",
+		    argv[0]);
 		return -1;
 	}
 	return listen_peer(o, argv[0], a);
@@ -1569,6 +1596,16 @@ cmd_listen(struct cli *o, int argc, char **argv)
 	if (listen_opts(o, argc, argv, &a) == -1 ||
 	    resolve_options(o, 1) == -1)
 		return EXIT_USAGE;
+	if (a.webhook) {
+		struct webhook_listen wl = { .host = a.host,
+		    .port = (uint16_t)a.port, .cert = o->cert, .key = o->key,
+		    .ca = o->ca, .peer = a.peer, .peer_sha256 = a.peer_sha256,
+		    .secret_file = a.secret_file, .json = o->json,
+		    .stopping = &stopping };
+
+		stop_on_signals();
+		return webhook_listen_run(&wl);
+	}
 	if (strchr(a.host, ':') != NULL)
 		snprintf(addr, sizeof(addr), "[%s]:%" PRIu64, a.host, a.port);
 	else

@@ -10,6 +10,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -570,4 +571,91 @@ Test(webhook, a_receiver_the_ca_does_not_vouch_for_gets_nothing)
 	    "\"org-b\"}"), 0);
 	cr_assert_eq(harness_stop(&vixd), 0);
 	rx_stop();
+}
+
+static pid_t
+vix_listen_bg(const char *secret, const char *port, const char *out)
+{
+	const char *argv[] = { getenv("VIX"), "--dev-dir", vixd.dev_dir,
+	    "--dev", "partner", "--json", "listen", "--webhook", "--port", port,
+	    "--secret-file", secret, NULL };
+
+	cr_assert_not_null(argv[0], "VIX must be set (run through meson test)");
+	return harness_spawn_bg(argv, out);
+}
+
+static int
+stop_bg(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * The receiver a partner can try locally: vix listen --webhook, serving
+ * with the dev material's listener certificate (partner-listen.pem).
+ */
+Test(webhook, vix_listen_webhook_prints_what_verifies)
+{
+	char orgs[PATH_MAX], secret[PATH_MAX], wrong[PATH_MAX], ca[PATH_MAX];
+	char out[PATH_MAX], out2[PATH_MAX], port[8], lines[3 * PATH_MAX];
+	uint16_t p;
+	FILE *fp;
+	pid_t l;
+	int lfd;
+
+	harness_start(&vixd, NULL);
+	lfd = harness_listen_loopback(&p);
+	close(lfd);
+	snprintf(port, sizeof(port), "%u", p);
+	snprintf(secret, sizeof(secret), "%s/org-b.whsec", vixd.dir);
+	snprintf(wrong, sizeof(wrong), "%s/wrong.whsec", vixd.dir);
+	cr_assert_not_null(fp = fopen(secret, "w"));
+	fprintf(fp, "%s\n", SECRET);
+	fclose(fp);
+	cr_assert_not_null(fp = fopen(wrong, "w"));
+	fprintf(fp, "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+	fclose(fp);
+	cr_assert_eq(chmod(secret, 0600), 0);
+	cr_assert_eq(chmod(wrong, 0600), 0);
+	snprintf(lines, sizeof(lines), "[org org-b]\nwebhook = "
+	    "https://localhost:%s/\nwebhook_secret = %s\nwebhook_ca = %s\n",
+	    port, secret, harness_dev_file(&vixd, "ca.pem", ca, sizeof(ca)));
+	harness_edit_file(harness_dev_file(&vixd, "orgs.conf", orgs,
+	    sizeof(orgs)), "[org org-b]\n", lines);
+	snprintf(conf_path, sizeof(conf_path), "%s", harness_write_file(&vixd,
+	    "webhook.conf", "[webhook]\nretry_min = 1s\nretry_max = 1s\n"));
+	snprintf(out, sizeof(out), "%s/listen.out", vixd.dir);
+	l = vix_listen_bg(secret, port, out);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf_path, NULL });
+
+	register_youth("org-a");
+	register_youth("org-b");
+	cr_assert(harness_wait_for_text(out, "\"type\":\"nl.vix.match.created\"",
+	    WAIT_MS), "vix listen --webhook printed nothing");
+	wait_metric("vix_webhook_acked_seq{recipient=\"org-b\"}", 1);
+	cr_assert_eq(stop_bg(l), 0);
+	cr_assert_eq(harness_dir_contains(vixd.dir, BSN, NULL, 0), 0,
+	    "no BSN in vixd's folder, its log or what vix printed");
+
+	/* With the wrong secret nothing verifies: refused, not taken. */
+	snprintf(out2, sizeof(out2), "%s/listen2.out", vixd.dir);
+	l = vix_listen_bg(wrong, port, out2);
+	vix_ok("org-a", (const char *[]){ "withdraw", "--bsn", BSN,
+	    "--reason", "unjustified", NULL });
+	for (int i = 0; i < WAIT_MS / 100 && harness_metric(&vixd,
+	    "vix_webhook_deliveries_total{recipient=\"org-b\",result="
+	    "\"failed\"}") < 2; i++)
+		usleep(100000);
+	cr_assert_geq(harness_metric(&vixd, "vix_webhook_deliveries_total{"
+	    "recipient=\"org-b\",result=\"failed\"}"), 2);
+	cr_assert_eq(harness_metric(&vixd, "vix_webhook_acked_seq{recipient="
+	    "\"org-b\"}"), 1, "an event the receiver refused is not taken");
+	cr_assert_eq(stop_bg(l), 0);
+	cr_assert(!harness_wait_for_text(out2, "nl.vix", 100),
+	    "nothing printed that did not verify");
+	cr_assert_eq(harness_stop(&vixd), 0);
 }
