@@ -1228,7 +1228,7 @@ ctl_webhook(struct ctl_conn *c, const char *arg)
 	}
 	if ((t = task_new(c, CTL_WEBHOOK_REPLAY)) == NULL)
 		return;
-	snprintf(t->org, sizeof(t->org), "%s", org);
+	memcpy(t->org, org, strlen(org) + 1);	/* at most ORG_ID_MAX */
 	t->seq = seq;
 	ctl_spawn(c, t);
 }
