@@ -693,6 +693,12 @@ store_unwatch(struct store *s)
 }
 
 int
+store_may_be_unreachable(struct store *s)
+{
+	return s->be->reachable != NULL;
+}
+
+int
 store_reachable(struct store *s)
 {
 	return s->be->reachable == NULL || s->be->reachable(s->impl);

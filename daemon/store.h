@@ -85,6 +85,8 @@ void		 store_unwatch(struct store *);
 
 /* Whether the store could be written at the last attempt (1: yes). */
 int		 store_reachable(struct store *);
+/* Whether the backend can become unreachable (a database server). */
+int		 store_may_be_unreachable(struct store *);
 /* The backend's name, for logs and status ("lmdb", "postgresql"). */
 const char	*store_backend_name(const struct store *);
 

@@ -76,14 +76,80 @@ sweep_tick(evutil_socket_t fd, short what, void *arg)
 		sweep_free(j);
 }
 
+/*
+ * A store that can lose its database (PostgreSQL): while it cannot be
+ * written, an empty write every PROBE_SECS, whose commit is what finds
+ * the primary again and makes /readyz say ready; and one after PROBE_IDLE_MS
+ * without any commit, so that a front-end without requests notices the
+ * loss as well. An empty transaction writes nothing to the database.
+ */
+#define PROBE_SECS	1
+#define PROBE_IDLE_MS	5000
+
+static int
+probe_apply(struct store_txn *t, struct job *j)
+{
+	(void)t;
+	(void)j;
+	return 0;
+}
+
+static void
+probe_complete(struct job *j)
+{
+	struct vixd *v = j->arg;
+
+	v->probing = 0;
+}
+
+static void
+probe_free(struct job *j)
+{
+	free(j);
+}
+
+static const struct job_ops probe_ops = {
+	.apply = probe_apply,
+	.complete = probe_complete,
+	.free = probe_free,
+};
+
+static void
+probe_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct vixd *v = arg;
+	struct job *j;
+
+	struct writer_stats ws;
+
+	if (v->probing || !store_may_be_unreachable(v->store))
+		return;
+	writer_get_stats(v->writer, &ws);
+	if ((store_reachable(v->store) && ws.since_progress_ms <
+	    PROBE_IDLE_MS) || (j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->ops = &probe_ops;
+	j->arg = v;
+	j->now = time(NULL);
+	v->probing = 1;
+	if (writer_submit(v->writer, &v->home, j) != 0) {
+		v->probing = 0;
+		free(j);
+	}
+}
+
 void
 sweep_start(struct vixd *v)
 {
 	struct timeval tv = { v->cfg.sweep_interval, 0 };
+	struct timeval probe = { PROBE_SECS, 0 };
 
 	v->ev_sweep = event_new(v->base, -1, EV_PERSIST, sweep_tick, v);
 	if (v->ev_sweep == NULL || event_add(v->ev_sweep, &tv) == -1)
 		fatalx("cannot set up the sweep timer");
+	v->ev_probe = event_new(v->base, -1, EV_PERSIST, probe_tick, v);
+	if (v->ev_probe == NULL || event_add(v->ev_probe, &probe) == -1)
+		fatalx("cannot set up the store probe timer");
 }
 
 void
@@ -101,4 +167,7 @@ sweep_stop(struct vixd *v)
 	if (v->ev_sweep != NULL)
 		event_free(v->ev_sweep);
 	v->ev_sweep = NULL;
+	if (v->ev_probe != NULL)
+		event_free(v->ev_probe);
+	v->ev_probe = NULL;
 }

@@ -10,7 +10,10 @@
 
 struct vixd;
 
-/* Arm the sweep timer for cfg.sweep_interval; fatal if it cannot be. */
+/*
+ * Arm the sweep timer for cfg.sweep_interval, and the timer that tries
+ * an unreachable store every second; fatal if they cannot be.
+ */
 void	sweep_start(struct vixd *);
 
 /*
@@ -20,7 +23,7 @@ void	sweep_start(struct vixd *);
  */
 void	sweep_reloaded(struct vixd *, int64_t interval);
 
-/* Free the timer (after the main loop ended). */
+/* Free the timers (after the main loop ended). */
 void	sweep_stop(struct vixd *);
 
 #endif

@@ -120,6 +120,8 @@ struct vixd {
 	struct store		*store;
 	struct writer		*writer;
 	struct event		*ev_sweep;
+	struct event		*ev_probe;	/* store unreachable: try it */
+	int			 probing;	/* a probe is queued (main loop) */
 	/* Jobs of the main loop (sweeps, vixctl) come back here. */
 	struct job_home		 home;
 	pthread_mutex_t		 done_lock;	/* guards done */

@@ -66,7 +66,7 @@ fresh_db(const char *base, char *out, size_t len)
 
 /* A vixd.conf naming the database, in a folder of the test's. */
 static void
-write_conf(const char *conninfo)
+write_conf_sweep(const char *conninfo, const char *sweep)
 {
 	char dir[] = "/tmp/vix-fe-XXXXXX";
 	FILE *fp;
@@ -75,17 +75,29 @@ write_conf(const char *conninfo)
 	snprintf(conf, sizeof(conf), "%s/vixd.conf", dir);
 	cr_assert_not_null(fp = fopen(conf, "w"));
 	fprintf(fp, "[store]\nbackend = postgresql\nconninfo = %s\n"
-	    "sweep_interval = 1s\n", conninfo);
+	    "sweep_interval = %s\n", conninfo, sweep);
 	fclose(fp);
+}
+
+static void
+write_conf(const char *conninfo)
+{
+	write_conf_sweep(conninfo, "1s");
 }
 
 /* Two front-ends on conninfo, sharing their organisations and key. */
 static void
-start_both(const char *conninfo)
+start_both_sweep(const char *conninfo, const char *sweep)
 {
-	write_conf(conninfo);
+	write_conf_sweep(conninfo, sweep);
 	harness_start(&fe1, (const char *[]){ "-c", conf, NULL });
 	harness_start_peer(&fe2, &fe1, (const char *[]){ "-c", conf, NULL });
+}
+
+static void
+start_both(const char *conninfo)
+{
+	start_both_sweep(conninfo, "1s");
 }
 
 static void
@@ -470,7 +482,8 @@ Test(frontends, without_a_primary_requests_are_unavailable_with_a_retry_hint,
 	struct reg r;
 
 	own_server(conninfo, sizeof(conninfo));
-	start_both(conninfo);
+	/* No sweep in the test's time: only requests and the probe write. */
+	start_both_sweep(conninfo, "1h");
 	cr_assert_eq(harness_load_bsns(bsns, 3), 3);
 	cr_assert_eq(register_on(&fe1, "org-a", bsns[0], &before), 0);
 	cr_assert_eq(harness_http_get(&fe1, "/readyz", body, sizeof(body)),
@@ -488,6 +501,13 @@ Test(frontends, without_a_primary_requests_are_unavailable_with_a_retry_hint,
 	cr_assert_eq(harness_http_get(&fe1, "/readyz", body, sizeof(body)),
 	    503, "/readyz: %s", body);
 	cr_assert_eq(harness_metric(&fe1, "vix_store_reachable"), 0);
+	/* fe2 serves nothing: its idle probe finds the database gone. */
+	for (int i = 0; i < 75 && harness_http_get(&fe2, "/readyz", body,
+	    sizeof(body)) != 503; i++)
+		harness_sleep_ms(200);
+	cr_assert_eq(harness_http_get(&fe2, "/readyz", body, sizeof(body)),
+	    503, "/readyz of an idle fe2 15 s after the database went: %s",
+	    body);
 
 	own_server_ctl("restart");	/* the same data, back */
 	/* The next request finds it again; what was acknowledged is there. */
@@ -497,7 +517,7 @@ Test(frontends, without_a_primary_requests_are_unavailable_with_a_retry_hint,
 	cr_assert_eq(harness_metric(&fe1, "vix_store_reachable"), 1);
 	cr_assert_eq(harness_metric(&fe1, "vix_matches_active"), 1,
 	    "the acknowledged registration was lost");
-	/* fe2 served nothing meanwhile: it finds the database on its own. */
+	/* fe2 served nothing meanwhile: its probe finds the database again. */
 	for (int i = 0; i < 50 && harness_http_get(&fe2, "/readyz", body,
 	    sizeof(body)) != 200; i++)
 		harness_sleep_ms(200);
