@@ -54,8 +54,11 @@ wl_secret(const char *path, struct webhook_key *key)
 		    "(chmod 600)\n", path);
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n < 0) {
-		fprintf(stderr, "vix listen: %s: %s\n", path, strerror(errno));
+	if (n < 0 || n == (ssize_t)sizeof(buf) - 1) {
+		fprintf(stderr, "vix listen: %s: %s\n", path, n < 0 ?
+		    strerror(errno) : "too long for a secret (whsec_ and "
+		    "base64 of 24 to 64 bytes)");
+		OPENSSL_cleanse(buf, sizeof(buf));
 		return -1;
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
@@ -240,6 +243,10 @@ wl_serve(SSL *ssl, const struct webhook_listen *o,
 		goto done;
 	}
 	wl_header(rq->head, "webhook-id", id, sizeof(id));
+	/* Not verified yet: shown only as printable ASCII. */
+	for (char *c = id; *c != '\0'; c++)
+		if (*c < ' ' || *c > '~')
+			*c = '?';
 	wl_header(rq->head, "webhook-timestamp", ts, sizeof(ts));
 	wl_header(rq->head, "webhook-signature", sig, sizeof(sig));
 	if (id[0] == '\0' || ts[0] == '\0' || sig[0] == '\0') {

@@ -841,13 +841,13 @@ main(int argc, char **argv)
 	store_unwatch(v.store);	/* before the workers it wakes go */
 	admin_stop(&v);
 	server_drain(&v);
-	webhook_free(v.webhooks);	/* their cursors go through the writer */
-	v.webhooks = NULL;
+	webhook_stop(v.webhooks);	/* their cursors go through the writer */
 	status_stop(v.status);	/* it reads the writer's counts */
 	writer_stop(v.writer);	/* every queued write committed and answered */
 	server_jobs_finish(&v);	/* the main loop's, back after it ended */
 	control_stop(ctl);	/* after the writer: an erase may have been queued */
 	status_free(v.status);	/* after its askers: admin and control */
+	webhook_free(v.webhooks);	/* after the writer, control, status */
 	v.writer = NULL;
 	log_info("stopped");
 	vixd_free(&v);

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "addr.h"
 #include "inifile.h"
@@ -398,7 +401,9 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 		}
 		snprintf(g->push, sizeof(g->push), "%s", value);
 		g->push_line = line;
-	} else if (strncmp(key, "webhook", 7) == 0) {
+	} else if (strcmp(key, "webhook") == 0 ||
+	    strcmp(key, "webhook_secret") == 0 ||
+	    strcmp(key, "webhook_ca") == 0) {
 		return orgs_webhook_key(x, key, value, line);
 	} else if (strcmp(key, "receives_for") == 0) {
 		free(g->receives_for_names);
@@ -546,7 +551,13 @@ orgs_webhook_secret(struct orgs *o, struct org *g, struct diag *d)
 		    h->secret_file, strerror(errno));
 		return;
 	}
-	if (fstat(fd, &st) == -1 || (st.st_mode & 077) != 0) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		diag_add(d, o->path, h->secret_line, "webhook_secret: %s: not "
+		    "a regular file", h->secret_file);
+		close(fd);
+		return;
+	}
+	if ((st.st_mode & 077) != 0) {
 		diag_add(d, o->path, h->secret_line, "webhook_secret: %s: must "
 		    "be readable by its owner only (chmod 600)",
 		    h->secret_file);
@@ -572,6 +583,26 @@ orgs_webhook_secret(struct orgs *o, struct org *g, struct diag *d)
 	OPENSSL_cleanse(buf, sizeof(buf));
 }
 
+/* The receiver's CA bundle: at least one PEM certificate, or why not. */
+static void
+orgs_webhook_ca(struct orgs *o, const struct org_webhook *h, struct diag *d)
+{
+	FILE *fp = fopen(h->ca, "r");
+	X509 *x = NULL;
+
+	if (fp == NULL) {
+		diag_add(d, o->path, h->ca_line, "webhook_ca: %s: %s", h->ca,
+		    strerror(errno));
+		return;
+	}
+	if ((x = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
+		diag_add(d, o->path, h->ca_line, "webhook_ca: %s: no PEM "
+		    "certificate in it", h->ca);
+	X509_free(x);
+	fclose(fp);
+	ERR_clear_error();
+}
+
 static void
 orgs_check_webhook(struct orgs *o, struct org *g, struct diag *d)
 {
@@ -595,9 +626,8 @@ orgs_check_webhook(struct orgs *o, struct org *g, struct diag *d)
 		    g->id);
 	else
 		orgs_webhook_secret(o, g, d);
-	if (h->ca != NULL && access(h->ca, R_OK) == -1)
-		diag_add(d, o->path, h->ca_line, "webhook_ca: %s: %s", h->ca,
-		    strerror(errno));
+	if (h->ca != NULL)
+		orgs_webhook_ca(o, h, d);
 }
 
 static void

@@ -35,11 +35,13 @@
 
 /* What a thread delivers with; copied from the registry under the lock. */
 struct hook_settings {
+	char			org_id[ORG_ID_MAX + 1];
 	char			url[ORG_WEBHOOK_URL_MAX + 1];
 	char			ca[PATH_MAX];		/* "": the system's */
 	char			cert[PATH_MAX];		/* vixd's, for mutual TLS */
 	char			key_file[PATH_MAX];
 	struct webhook_key	key;
+	long			tls_min;	/* CURL_SSLVERSION_* */
 };
 
 struct hook {
@@ -61,6 +63,7 @@ struct hook {
 	uint64_t		 replay_from;
 	char			 replay_actor[64];
 	int			 replay_rc;	/* 0, or -1 with replay_msg */
+	int			 waiters;	/* replay askers waiting on cond */
 	uint64_t		 replay_serial;	/* bumped when one is done */
 	char			 replay_msg[256];
 	struct webhook_state	 state;		/* for status and metrics */
@@ -72,6 +75,7 @@ struct webhooks {
 	struct vixd		*v;
 	pthread_mutex_t		 lock;
 	struct hook_list	 hooks;
+	int			 stopped;	/* webhook_stop: no more work */
 	char			 source_oin[OIN_LEN + 1];	/* the index's */
 };
 
@@ -84,6 +88,7 @@ struct hook_run {
 	uint64_t		 acked;		/* committed cursor */
 	uint64_t		 sent;		/* delivered (2xx) */
 	unsigned		 attempt;	/* failures in a row */
+	int			 positioned;	/* acked read from the store */
 	char			 errbuf[CURL_ERROR_SIZE];
 	size_t			 response;	/* body bytes of the answer */
 };
@@ -121,6 +126,7 @@ struct hook_job {
 	int		 replay;	/* set the cursor back: store_cursor_set */
 	uint64_t	 first;		/* replay: first row kept after seq */
 	char		 actor[64];
+	char		 outcome[64];	/* replay: whose, from where */
 };
 
 static int
@@ -138,7 +144,7 @@ hook_job_apply(struct store_txn *t, struct job *j)
 	    hj->seq, &hj->first)) != 0)
 		return err;
 	return audit_append(t, NULL, j->now, hj->actor, "webhook_replay", 0,
-	    0, "ok");
+	    0, hj->outcome);
 }
 
 static void
@@ -187,6 +193,8 @@ hook_cursor(struct hook_run *r, uint64_t seq, int replay, const char *actor,
 	hj->seq = seq;
 	hj->replay = replay;
 	snprintf(hj->actor, sizeof(hj->actor), "%s", actor ? actor : "");
+	snprintf(hj->outcome, sizeof(hj->outcome), "ok: %s from seq %" PRIu64,
+	    r->set.org_id, seq + 1);
 	if ((err = writer_submit(h->ws->v->writer, &h->home, j)) != 0) {
 		free(hj);
 		return err;
@@ -329,7 +337,8 @@ hook_post_event(struct hook_run *r, const char *id, const struct body *b,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->webhook_timeout);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, r->set.tls_min);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");	/* not from the environment */
 	if (r->set.ca[0] != '\0') {
 		/* That bundle only, not the system's too. */
 		curl_easy_setopt(c, CURLOPT_CAINFO, r->set.ca);
@@ -346,7 +355,9 @@ hook_post_event(struct hook_run *r, const char *id, const struct body *b,
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(hdr);
 	OPENSSL_cleanse(sig, sizeof(sig));
-	if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
+	/* An answer cut off at HOOK_RESPONSE_MAX still has its status. */
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR &&
+	    r->response > HOOK_RESPONSE_MAX)) {
 		snprintf(why, whylen, "%s", r->errbuf[0] != '\0' ? r->errbuf :
 		    curl_easy_strerror(rc));
 		return -1;
@@ -472,6 +483,29 @@ state_failed(struct webhook_state *s, void *arg)
 	}
 }
 
+/* now + ms on the clock the hooks' condition variables use. */
+static struct timespec
+deadline(uint64_t ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	return until;
+}
+
+/* Whether the thread has something to do besides delivering. Lock held. */
+static int
+hook_interrupted(const struct hook *h)
+{
+	return h->stop || h->replay || h->changed;
+}
+
 /*
  * Wait for ms, or until the thread is stopped, asked to replay or given
  * new settings (or, when wake_on_publish, the outbox grew). Lock held.
@@ -479,17 +513,9 @@ state_failed(struct webhook_state *s, void *arg)
 static void
 hook_wait(struct hook *h, uint64_t ms, int wake_on_publish)
 {
-	struct timespec until;
+	struct timespec until = deadline(ms);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)(ms / 1000);
-	until.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	while (!h->stop && !h->replay && !h->changed &&
-	    !(wake_on_publish && h->wake))
+	while (!hook_interrupted(h) && !(wake_on_publish && h->wake))
 		if (pthread_cond_timedwait(&h->cond, &h->ws->lock,
 		    &until) == ETIMEDOUT)
 			break;
@@ -509,7 +535,7 @@ hook_do_replay(struct hook_run *r, uint64_t from, const char *actor)
 	err = hook_cursor(r, seq, 1, actor, &first);
 	if (err == VIX_E_INVALID)
 		snprintf(msg, sizeof(msg), "seq %" PRIu64 " is beyond the last "
-		    "notification written for %s", from, h->state.org_id);
+		    "notification written for %s", from, r->set.org_id);
 	else if (err != 0)
 		snprintf(msg, sizeof(msg), "the cursor could not be set (%s)",
 		    err_name(err));
@@ -529,7 +555,7 @@ hook_do_replay(struct hook_run *r, uint64_t from, const char *actor)
 			snprintf(msg, sizeof(msg), "replaying from seq %"
 			    PRIu64, first);
 		log_info("webhook: %s: replay from seq %" PRIu64 " asked by "
-		    "%s: %s", h->state.org_id, from, actor, msg);
+		    "%s: %s", r->set.org_id, from, actor, msg);
 	}
 	pthread_mutex_lock(&h->ws->lock);
 	h->replay_rc = rc;
@@ -541,52 +567,93 @@ hook_do_replay(struct hook_run *r, uint64_t from, const char *actor)
 	pthread_mutex_unlock(&h->ws->lock);
 }
 
+static void
+state_gap(struct webhook_state *s, void *arg)
+{
+	s->missed += *(uint64_t *)arg;
+}
+
 /*
- * Deliver rows in order until one fails; then commit the cursor after the
- * last one delivered. Returns 0, or -1 after a failure (f filled in).
+ * Rows after the cursor that are no longer there were pruned undelivered
+ * (outbox_retention) or erased with their youth: say so, never silently.
+ */
+static void
+hook_gap(struct hook_run *r, uint64_t first)
+{
+	uint64_t n;
+
+	if (r->sent == 0 || first <= r->sent + 1)
+		return;
+	n = first - r->sent - 1;
+	log_warnx("webhook: %s: notifications %" PRIu64 " to %" PRIu64 " are "
+	    "no longer in the outbox and were not delivered (kept longer than "
+	    "outbox_retention while the webhook failed, or erased with their "
+	    "youth)", r->set.org_id, r->sent + 1, first - 1);
+	hook_state(r, state_gap, &n);
+}
+
+/* One event: 0 after a 2xx, -1 with f and why filled in. */
+static int
+hook_one(struct hook_run *r, const struct row *row, struct failure *f,
+    char *why, size_t whylen, uint64_t *retry_after)
+{
+	Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
+	    row->len, row->msg);
+	char id[CLOUDEVENT_ID_MAX];
+	struct body b = { 0 };
+	struct jsonw w;
+	int rc = -1;
+
+	f->status = 0;
+	if (n == NULL)
+		snprintf(why, whylen, "notification %" PRIu64 " cannot be "
+		    "decoded (out of memory, or a damaged row)", row->seq);
+	else if (cloudevent_type(n->type) == NULL)
+		/* Not skipped: a newer vixd wrote it; upgrade this one. */
+		snprintf(why, whylen, "notification %" PRIu64 " is of a type "
+		    "(%d) this vixd has no event type for; run the vixd "
+		    "version that wrote it", row->seq, (int)n->type);
+	else {
+		jsonw_init(&w, body_put, &b);
+		if (cloudevent_write(&w, n, r->h->ws->source_oin) == -1 ||
+		    w.err || b.oom)
+			snprintf(why, whylen, "cannot build the event (out of "
+			    "memory)");
+		else {
+			cloudevent_id(n, id);
+			rc = hook_post_event(r, id, &b, &f->status, retry_after,
+			    why, whylen);
+			if (rc == 0)
+				log_debug("webhook: %s: delivered %s",
+				    r->set.org_id, id);
+		}
+	}
+	vix__v1__notification__free_unpacked(n, NULL);
+	free(b.p);
+	return rc;
+}
+
+/*
+ * Deliver rows in order until one fails or the thread is wanted for
+ * something else; then commit the cursor after the last one delivered.
+ * Returns 0, or -1 after a failure (f filled in).
  */
 static int
 hook_deliver(struct hook_run *r, struct rows *rs, struct failure *f,
     char *why, size_t whylen, uint64_t *retry_after)
 {
-	struct webhooks *ws = r->h->ws;
-	int rc = 0;
+	struct hook *h = r->h;
+	int rc = 0, stop = 0;
 
-	for (size_t i = 0; i < rs->n && rc == 0; i++) {
-		Vix__V1__Notification *n = vix__v1__notification__unpack(NULL,
-		    rs->v[i].len, rs->v[i].msg);
-		char id[CLOUDEVENT_ID_MAX];
-		struct body b = { 0 };
-		struct jsonw w;
-
-		if (n == NULL || cloudevent_type(n->type) == NULL) {
-			log_warnx("webhook: %s: notification %" PRIu64 " has no "
-			    "event type (%s); skipped", r->h->state.org_id,
-			    rs->v[i].seq, n == NULL ? "cannot decode it" :
-			    "a newer type than this vixd knows");
-			vix__v1__notification__free_unpacked(n, NULL);
+	if (rs->n > 0)
+		hook_gap(r, rs->v[0].seq);
+	for (size_t i = 0; i < rs->n && rc == 0 && !stop; i++) {
+		if ((rc = hook_one(r, &rs->v[i], f, why, whylen,
+		    retry_after)) == 0)
 			r->sent = rs->v[i].seq;
-			continue;
-		}
-		jsonw_init(&w, body_put, &b);
-		if (cloudevent_write(&w, n, ws->source_oin) == -1 || w.err ||
-		    b.oom) {
-			snprintf(why, whylen, "cannot build the event (out of "
-			    "memory)");
-			f->status = 0;
-			rc = -1;
-		} else {
-			cloudevent_id(n, id);
-			rc = hook_post_event(r, id, &b, &f->status, retry_after,
-			    why, whylen);
-		}
-		vix__v1__notification__free_unpacked(n, NULL);
-		free(b.p);
-		if (rc == 0) {
-			r->sent = rs->v[i].seq;
-			log_debug("webhook: %s: delivered %s", r->h->state.org_id,
-			    id);
-		}
+		pthread_mutex_lock(&h->ws->lock);
+		stop = hook_interrupted(h);
+		pthread_mutex_unlock(&h->ws->lock);
 	}
 	if (r->sent > r->acked) {
 		int err = hook_cursor(r, r->sent, 0, NULL, NULL);
@@ -598,9 +665,18 @@ hook_deliver(struct hook_run *r, struct rows *rs, struct failure *f,
 			/* Delivered, not recorded: sent again later, same id. */
 			log_warnx("webhook: %s: delivered up to %" PRIu64 " but "
 			    "the cursor could not be stored (%s)",
-			    r->h->state.org_id, r->sent, err_name(err));
+			    r->set.org_id, r->sent, err_name(err));
 	}
 	return rc;
+}
+
+static void
+state_broken(struct webhook_state *s, void *arg)
+{
+	s->failing = 1;
+	s->failing_since = now_s();
+	snprintf(s->last_error, sizeof(s->last_error), "%s",
+	    (const char *)arg);
 }
 
 static void *
@@ -616,10 +692,15 @@ hook_main(void *arg)
 	struct failure f;
 	int stop = 0;
 
+	pthread_mutex_lock(&ws->lock);
+	hook_take_settings(&run);
+	pthread_mutex_unlock(&ws->lock);
 	if ((run.curl = curl_easy_init()) == NULL ||
 	    (run.reader = store_reader_new(ws->v->store)) == NULL) {
 		log_warnx("webhook: %s: cannot start (out of memory); not "
-		    "delivered until vixd restarts", h->state.org_id);
+		    "delivered until vixd restarts", run.set.org_id);
+		hook_state(&run, state_broken, "cannot start delivering (out "
+		    "of memory); restart vixd");
 		goto done;
 	}
 	while (!stop) {
@@ -641,9 +722,17 @@ hook_main(void *arg)
 		}
 		pthread_mutex_unlock(&ws->lock);
 
-		if (run.acked == 0 && run.sent == 0 && store_position(run.reader,
-		    STORE_WEBHOOK_CONSUMER, h->sid, &run.acked, &last) == 0) {
+		retry_after = 0;
+		f.status = 0;
+		if (!run.positioned) {
+			if (store_position(run.reader, STORE_WEBHOOK_CONSUMER,
+			    h->sid, &run.acked, &last) != 0) {
+				snprintf(why, sizeof(why), "cannot read the "
+				    "webhook's cursor from the store");
+				goto failed;
+			}
 			run.sent = run.acked;
+			run.positioned = 1;
 			pthread_mutex_lock(&ws->lock);
 			h->state.acked = run.acked;
 			pthread_mutex_unlock(&ws->lock);
@@ -653,8 +742,6 @@ hook_main(void *arg)
 		    rows_take, &rs) != 0 || rs.oom) {
 			rows_free(&rs);
 			snprintf(why, sizeof(why), "cannot read the outbox");
-			f.status = 0;
-			retry_after = 0;
 			goto failed;
 		}
 		if (rs.n == 0) {
@@ -663,7 +750,6 @@ hook_main(void *arg)
 			pthread_mutex_unlock(&ws->lock);
 			continue;
 		}
-		retry_after = 0;
 		if (hook_deliver(&run, &rs, &f, why, sizeof(why),
 		    &retry_after) == 0) {
 			run.attempt = 0;
@@ -672,6 +758,11 @@ hook_main(void *arg)
 		}
 		rows_free(&rs);
 failed:
+		pthread_mutex_lock(&ws->lock);
+		stop = h->stop;		/* cut short by stopping: no failure */
+		pthread_mutex_unlock(&ws->lock);
+		if (stop)
+			break;
 		ms = webhook_backoff_ms(run.attempt++,
 		    (uint64_t)cfg->webhook_retry_min * 1000,
 		    (uint64_t)cfg->webhook_retry_max * 1000,
@@ -681,7 +772,7 @@ failed:
 		f.failing_after = cfg->webhook_failing_after;
 		hook_state(&run, state_failed, &f);
 		log_warnx("webhook: %s: notification %" PRIu64 " not delivered: "
-		    "%s; next attempt in %" PRIu64 " ms", h->state.org_id,
+		    "%s; next attempt in %" PRIu64 " ms", run.set.org_id,
 		    run.sent + 1, why, ms);
 		pthread_mutex_lock(&ws->lock);
 		hook_wait(h, ms, 0);
@@ -734,6 +825,7 @@ hook_settings_of(struct webhooks *ws, const struct org *o,
     struct hook_settings *s)
 {
 	memset(s, 0, sizeof(*s));
+	snprintf(s->org_id, sizeof(s->org_id), "%s", o->id);
 	snprintf(s->url, sizeof(s->url), "%s", o->webhook->url);
 	snprintf(s->ca, sizeof(s->ca), "%s", o->webhook->ca ?
 	    o->webhook->ca : "");
@@ -741,16 +833,35 @@ hook_settings_of(struct webhooks *ws, const struct org *o,
 	snprintf(s->key_file, sizeof(s->key_file), "%s",
 	    ws->v->cfg.tls_private_key);
 	s->key = o->webhook->key;
+	s->tls_min = ws->v->cfg.tls_min_version == TLS1_3_VERSION ?
+	    (long)CURL_SSLVERSION_TLSv1_3 : (long)CURL_SSLVERSION_TLSv1_2;
 }
 
+/*
+ * Stop h's thread and free h: a replay still asked for is answered with
+ * why, and h goes once no asker waits on it any more.
+ */
 static void
-hook_join(struct hook *h)
+hook_join(struct hook *h, const char *why)
 {
-	pthread_mutex_lock(&h->ws->lock);
+	struct webhooks *ws = h->ws;
+
+	pthread_mutex_lock(&ws->lock);
 	h->stop = 1;
 	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->ws->lock);
+	pthread_mutex_unlock(&ws->lock);
 	pthread_join(h->thread, NULL);
+	pthread_mutex_lock(&ws->lock);
+	if (h->replay) {
+		h->replay = 0;
+		h->replay_rc = -1;
+		snprintf(h->replay_msg, sizeof(h->replay_msg), "%s", why);
+		h->replay_serial++;
+		pthread_cond_broadcast(&h->cond);
+	}
+	while (h->waiters > 0)
+		pthread_cond_wait(&h->cond, &ws->lock);
+	pthread_mutex_unlock(&ws->lock);
 	pthread_cond_destroy(&h->cond);
 	OPENSSL_cleanse(&h->set, sizeof(h->set));
 	free(h);
@@ -775,7 +886,15 @@ hook_add(struct webhooks *ws, const struct org *o)
 	snprintf(h->state.url, sizeof(h->state.url), "%s", o->webhook->url);
 	hook_settings_of(ws, o, &h->set);
 	h->changed = 1;
-	pthread_cond_init(&h->cond, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* Back-offs on a clock that is not stepped. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&h->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (pthread_create(&h->thread, NULL, hook_main, h) != 0) {
 		log_warnx("webhook: %s: cannot start a thread; not delivered",
 		    o->id);
@@ -824,7 +943,7 @@ webhook_reconcile(struct webhooks *ws, const struct orgs *now)
 		pthread_mutex_lock(&ws->lock);
 		TAILQ_REMOVE(&ws->hooks, h, entry);
 		pthread_mutex_unlock(&ws->lock);
-		hook_join(h);
+		hook_join(h, "the webhook was removed from orgs.conf");
 	}
 	for (size_t i = 0; i < now->n; i++) {
 		o = &now->v[i];
@@ -873,35 +992,46 @@ webhook_replay(struct webhooks *ws, const char *org_id, uint64_t from,
 		snprintf(msg, len, "no webhooks are delivered");
 		return -1;
 	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)ws->v->cfg.webhook_timeout + HOOK_REPLAY_WAIT_S;
+	until = deadline(((uint64_t)ws->v->cfg.webhook_timeout +
+	    HOOK_REPLAY_WAIT_S) * 1000);
 	pthread_mutex_lock(&ws->lock);
 	TAILQ_FOREACH(h, &ws->hooks, entry)
 		if (strcmp(h->state.org_id, org_id) == 0)
 			break;
-	if (h == NULL) {
+	if (ws->stopped)
+		snprintf(msg, len, "vixd is stopping");
+	else if (h == NULL)
 		snprintf(msg, len, "organisation '%.32s' has no webhook in "
 		    "orgs.conf", org_id);
-		goto out;
+	else if (h->stop)
+		snprintf(msg, len, "delivery to %s is stopping", org_id);
+	else if (h->replay)
+		snprintf(msg, len, "a replay for %s is already waiting; ask "
+		    "again once it is done", org_id);
+	else {
+		serial = h->replay_serial;
+		h->replay = 1;
+		h->replay_from = from;
+		snprintf(h->replay_actor, sizeof(h->replay_actor), "%s",
+		    actor);
+		h->waiters++;
+		pthread_cond_broadcast(&h->cond);
+		while (h->replay_serial == serial)
+			if (pthread_cond_timedwait(&h->cond, &ws->lock,
+			    &until) == ETIMEDOUT)
+				break;
+		if (h->replay_serial == serial)
+			snprintf(msg, len, "the delivery thread of %s did not "
+			    "take the replay in time (a request to %s is "
+			    "still running); it will set the cursor once that "
+			    "request ends", org_id, h->state.url);
+		else {
+			rc = h->replay_rc;
+			snprintf(msg, len, "%s", h->replay_msg);
+		}
+		if (--h->waiters == 0)
+			pthread_cond_broadcast(&h->cond);
 	}
-	serial = h->replay_serial;
-	h->replay = 1;
-	h->replay_from = from;
-	snprintf(h->replay_actor, sizeof(h->replay_actor), "%s", actor);
-	pthread_cond_broadcast(&h->cond);
-	while (h->replay_serial == serial)
-		if (pthread_cond_timedwait(&h->cond, &ws->lock,
-		    &until) == ETIMEDOUT)
-			break;
-	if (h->replay_serial == serial) {
-		snprintf(msg, len, "the delivery thread of %s did not answer in "
-		    "time (a request to %s may be hanging); the replay is "
-		    "still queued", org_id, h->state.url);
-		goto out;
-	}
-	rc = h->replay_rc;
-	snprintf(msg, len, "%s", h->replay_msg);
-out:
 	pthread_mutex_unlock(&ws->lock);
 	return rc;
 }
@@ -927,18 +1057,32 @@ webhook_snapshot(struct webhooks *ws, size_t *n)
 }
 
 void
-webhook_free(struct webhooks *ws)
+webhook_stop(struct webhooks *ws)
 {
 	struct hook *h;
 
 	if (ws == NULL)
 		return;
-	while ((h = TAILQ_FIRST(&ws->hooks)) != NULL) {
+	pthread_mutex_lock(&ws->lock);
+	ws->stopped = 1;
+	pthread_mutex_unlock(&ws->lock);
+	for (;;) {
 		pthread_mutex_lock(&ws->lock);
-		TAILQ_REMOVE(&ws->hooks, h, entry);
+		if ((h = TAILQ_FIRST(&ws->hooks)) != NULL)
+			TAILQ_REMOVE(&ws->hooks, h, entry);
 		pthread_mutex_unlock(&ws->lock);
-		hook_join(h);
+		if (h == NULL)
+			break;
+		hook_join(h, "vixd is stopping");
 	}
+}
+
+void
+webhook_free(struct webhooks *ws)
+{
+	if (ws == NULL)
+		return;
+	webhook_stop(ws);
 	pthread_mutex_destroy(&ws->lock);
 	free(ws);
 }
@@ -959,6 +1103,7 @@ webhook_json(struct jsonw *w, const struct webhook_state *st, size_t n)
 		jsonw_kuint(w, "acked", s->acked);
 		jsonw_kuint(w, "delivered", s->delivered);
 		jsonw_kuint(w, "failed", s->failed);
+		jsonw_kuint(w, "missed", s->missed);
 		jsonw_kint(w, "failing_since", s->failing_since);
 		jsonw_kint(w, "last_success", s->last_success);
 		jsonw_kint(w, "next_attempt", s->next_attempt);
@@ -983,6 +1128,13 @@ webhook_metrics(struct evbuffer *b, const struct webhook_state *st, size_t n)
 		    "\"%s\",result=\"failed\"} %llu\n", st[i].org_id,
 		    (unsigned long long)st[i].failed);
 	}
+	metrics_family(b, "vix_webhook_missed_total", "counter",
+	    "Notifications gone from an organisation's outbox before its "
+	    "webhook took them (outbox_retention passed, or erased).");
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(b, "vix_webhook_missed_total{recipient="
+		    "\"%s\"} %llu\n", st[i].org_id,
+		    (unsigned long long)st[i].missed);
 	metrics_family(b, "vix_webhook_failing", "gauge", "1 while an "
 	    "organisation's webhook has not taken a notification for "
 	    "[webhook] failing_after or longer.");

@@ -29,6 +29,7 @@ struct webhook_state {
 	uint64_t	acked;		/* cursor: delivered and committed */
 	uint64_t	delivered;	/* 2xx since start */
 	uint64_t	failed;		/* attempts that failed since start */
+	uint64_t	missed;		/* gone from the outbox undelivered */
 	int		failing;	/* failing for failing_after or more */
 	int64_t		failing_since;	/* first failure of the run, 0: none */
 	int64_t		last_success;	/* unix time, 0: none since start */
@@ -83,7 +84,14 @@ void		 webhook_json(struct jsonw *w, const struct webhook_state *,
 void		 webhook_metrics(struct evbuffer *b,
 		    const struct webhook_state *, size_t n);
 
-/* Stop and join every thread (before the writer stops), free. */
+/*
+ * Stop and join every thread, answering replays still waiting; then
+ * published, replay and snapshot do nothing. Before the writer stops:
+ * the threads' cursors go through it.
+ */
+void		 webhook_stop(struct webhooks *);
+
+/* Free (stopping first if need be), once nobody can call in any more. */
 void		 webhook_free(struct webhooks *);
 
 #endif
