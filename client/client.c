@@ -1469,6 +1469,48 @@ vix_coordinate(vix_client *c, uint64_t match_id,
 	return rc;
 }
 
+int
+vix_relocate(vix_client *c, const char *bsn, const char *municipality,
+    struct vix_relocate_result *out, struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Relocate rel = VIX__V1__RELOCATE__INIT;
+	Vix__V1__ServerMessage *msg;
+	Vix__V1__RelocateReply *r;
+	struct frame_budget b;
+	struct youth_arg ya;
+	int rc;
+
+	errclear(err);
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
+		    "required");
+	if (bsn == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "relocate: bsn is required");
+	if (municipality == NULL || strlen(municipality) != 4 ||
+	    strspn(municipality, "0123456789") != 4)
+		return seterr(err, VIX_ERR_ARGS, 0, "relocate: municipality "
+		    "must be the 4-digit CBS code the youth moved to");
+	if ((rc = client_youth(c, bsn, "relocate", &rel.bsn, &rel.pseudonym,
+	    &ya, err)) != VIX_OK)
+		return rc;
+	rel.municipality = (char *)municipality;
+	req.body_case = VIX__V1__REQUEST__BODY_RELOCATE;
+	req.relocate = &rel;
+	if ((rc = client_youth_request(c, &req, VIX__V1__RESPONSE__BODY_RELOCATE,
+	    "relocate", &b, &msg, bsn, &ya, err)) != VIX_OK)
+		return rc;
+	if ((r = msg->response->relocate) != NULL) {
+		out->moved = r->moved != 0;
+		out->signals = r->signals;
+		out->match_id = r->match_id;
+	}
+	frame_free_unpacked(&msg->base, &b);
+	return VIX_OK;
+}
+
 static void
 position_copy(struct vix_position *dst,
     const Vix__V1__SubscribeReply__Position *src)
@@ -1950,10 +1992,12 @@ vix_notification_type_name(int type)
 	static const char *const names[] = {
 		"TYPE_UNSPECIFIED", "MATCH_CREATED", "MATCH_JOINED",
 		"MATCH_LEFT", "MATCH_CLOSED", "COORDINATOR_ASSIGNED",
-		"ESCALATION", "SIGNAL_EXPIRED", "SIGNAL_REMOVED",
+		"ESCALATION", "SIGNAL_EXPIRED", "SIGNAL_REMOVED", NULL,
+		"RELOCATED", NULL, "RELOCATED_AWAY",
 	};
 
-	if (type < 0 || (size_t)type >= sizeof(names) / sizeof(names[0]))
+	if (type < 0 || (size_t)type >= sizeof(names) / sizeof(names[0]) ||
+	    names[type] == NULL)
 		return "UNKNOWN_TYPE";
 	return names[type];
 }

@@ -87,6 +87,7 @@ static int cmd_subscribe(struct cli *, int, char **);
 static int cmd_coordinate(struct cli *, int, char **);
 static int cmd_listen(struct cli *, int, char **);
 static int cmd_import(struct cli *, int, char **);
+static int cmd_relocate(struct cli *, int, char **);
 
 /* Set by SIGINT and SIGTERM: subscribe and listen stop cleanly. */
 static volatile sig_atomic_t stopping;
@@ -106,6 +107,10 @@ static const struct command commands[] = {
 	{ "involved", "--bsn B|-",
 	    "show the other organisations involved with a youth you have "
 	    "a signal on", cmd_involved },
+	{ "relocate", "--bsn B|- --municipality CODE",
+	    "record that a youth moved: your and others' signals on it take\n"
+	    "      the new municipality, and its match escalates there",
+	    cmd_relocate },
 	{ "list", "[--all | --page-size N [--after ID]]",
 	    "list your active signals (all pages unless --page-size or "
 	    "--after)", cmd_list },
@@ -918,6 +923,75 @@ cmd_involved(struct cli *o, int argc, char **argv)
 			printf("no other organisation is involved\n");
 	}
 	vix_involved_result_free(&r);
+	return EXIT_OK;
+}
+
+static int
+cmd_relocate(struct cli *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "bsn", required_argument, NULL, OPT_BSN },
+		{ "municipality", required_argument, NULL, OPT_MUNICIPALITY },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	struct vix_relocate_result r;
+	const char *bsn = NULL, *muni = NULL, *why;
+	struct vix_error e;
+	struct jsonw w;
+	char buf[BSNARG_MAX];
+	vix_client *c;
+	int ch, rc;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		if (ch == OPT_BSN)
+			bsn = optarg;
+		else if (ch == OPT_MUNICIPALITY)
+			muni = optarg;
+		else
+			return EXIT_USAGE;
+	}
+	if (opts_end(argc, argv) == -1 ||
+	    required(argv[0], bsn, "--bsn") == -1 ||
+	    required(argv[0], muni, "--municipality") == -1)
+		return EXIT_USAGE;
+	if (rules_check_municipality(muni, &why) == -1 || muni[0] == '\0') {
+		fprintf(stderr, "vix relocate: --municipality: %s\n",
+		    muni[0] == '\0' ? "the 4-digit CBS code the youth moved "
+		    "to is required" : why);
+		return EXIT_USAGE;
+	}
+	if (bsn_from_stdin(argv[0], &bsn, buf, sizeof(buf)) == -1)
+		return EXIT_USAGE;
+	if ((rc = open_client(o, &c)) != EXIT_OK) {
+		explicit_bzero(buf, sizeof(buf));
+		return rc;
+	}
+	rc = vix_relocate(c, bsn, muni, &r, &e);
+	vix_close(c);
+	explicit_bzero(buf, sizeof(buf));
+	if (rc != VIX_OK)
+		return fail(&e);
+	if (o->json) {
+		jsonw_file(&w, stdout);
+		jsonw_object(&w);
+		jsonw_kbool(&w, "moved", r.moved);
+		jsonw_kuint(&w, "signals", r.signals);
+		jsonw_kuint(&w, "match_id", r.match_id);
+		jsonw_end(&w);
+		jsonw_newline(&w);
+	} else if (r.moved) {
+		printf("relocated to municipality %s: %u active signal%s on "
+		    "the youth\n", muni, r.signals, r.signals == 1 ? "" : "s");
+		if (r.match_id != 0)
+			printf("match %" PRIu64 " escalates there now; the "
+			    "escalation organisations of both municipalities "
+			    "were told\n", r.match_id);
+	} else if (r.signals == 0)	/* the role admin is told nothing */
+		printf("recorded\n");
+	else
+		printf("the youth is in municipality %s already; nothing "
+		    "changed\n", muni);
 	return EXIT_OK;
 }
 

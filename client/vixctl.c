@@ -633,6 +633,16 @@ answer(const struct cli *o, const char *cmd, const char *text)
 			printf("%s\n", jstr(&r, "rotation"));
 		else if (strcmp(cmd, "webhook") == 0)
 			printf("%s\n", jstr(&r, "replay"));
+		else if (strcmp(cmd, "relocate") == 0 && jbool(&r, "moved"))
+			printf("relocated to municipality %s: %lld active "
+			    "signals on the youth%s\n", jstr(&r, "municipality"),
+			    jint(&r, "signals"), jint(&r, "match_id") ?
+			    "; its match escalates there now, and both "
+			    "municipalities' escalation organisations were told" :
+			    "");
+		else if (strcmp(cmd, "relocate") == 0)
+			printf("the youth is in municipality %s already; nothing "
+			    "changed\n", jstr(&r, "municipality"));
 	}
 	jfree(&r);
 	return ok ? EXIT_OK : EXIT_FAILED;
@@ -731,6 +741,10 @@ usage(FILE *fp)
 	    "  rotate [--status]           move every pseudonym to the key "
 	    "holder's next\n"
 	    "                              key version (pseudonyms = blind)\n"
+	    "  relocate --bsn B --municipality CODE\n"
+	    "                              the youth moved: its signals take "
+	    "CODE and its\n"
+	    "                              match escalates there\n"
 	    "  webhook replay --org ID --from SEQ\n"
 	    "                              deliver ID's notifications to its "
 	    "webhook again\n"
@@ -815,14 +829,16 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "bsn", required_argument, NULL, 'b' },
 		{ "reason", required_argument, NULL, 'r' },
+		{ "municipality", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli c = *o;
-	const char *bsn = NULL, *reason = NULL;
+	const char *bsn = NULL, *reason = NULL, *muni = NULL, *extra;
 	char b[BLIND_ARG_MAX], line[256];
 	const char *why;
 	int ch, rc, erase = strcmp(cmd, "erase") == 0;
+	int relocate = strcmp(cmd, "relocate") == 0;
 
 	optind = 0;
 	opterr = 0;
@@ -830,6 +846,7 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 		switch (ch) {
 		case 'b': bsn = optarg; break;
 		case 'r': reason = optarg; break;
+		case 'm': muni = optarg; break;
 		case 'j': c.json = 1; break;
 		default:
 			return usage_error("%s: unknown option or missing "
@@ -849,6 +866,14 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 	    strcmp(reason, "gdpr-erasure") != 0)))
 		return usage_error("%s: --reason must be death or "
 		    "gdpr-erasure", cmd);
+	if (relocate && (muni == NULL || strlen(muni) != 4 ||
+	    strspn(muni, "0123456789") != 4))
+		return usage_error("%s: --municipality must be the 4-digit CBS "
+		    "code of the municipality the youth moved to", cmd);
+	if (!relocate && muni != NULL)
+		return usage_error("%s: --municipality goes with relocate", cmd);
+	if (!erase && reason != NULL)
+		return usage_error("%s: --reason goes with erase", cmd);
 	if ((why = bsnarg_read(bsn, b, sizeof(b))) != NULL) {
 		explicit_bzero(b, sizeof(b));
 		return usage_error("%s", why);
@@ -858,8 +883,9 @@ cmd_bsn(const struct cli *o, const char *cmd, int argc, char **argv)
 		explicit_bzero(b, sizeof(b));
 		return rc;
 	}
-	snprintf(line, sizeof(line), "%s %s%s%s\n", cmd, b, erase ? " " : "",
-	    erase ? reason : "");
+	extra = erase ? reason : relocate ? muni : NULL;
+	snprintf(line, sizeof(line), "%s %s%s%s\n", cmd, b, extra ? " " : "",
+	    extra ? extra : "");
 	explicit_bzero(b, sizeof(b));
 	rc = run(&c, cmd, line);
 	explicit_bzero(line, sizeof(line));
@@ -1104,7 +1130,8 @@ main(int argc, char **argv)
 		return cmd_plain(&o, cmd, argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(&o, argc, argv);
-	if (strcmp(cmd, "subject-report") == 0 || strcmp(cmd, "erase") == 0)
+	if (strcmp(cmd, "subject-report") == 0 || strcmp(cmd, "erase") == 0 ||
+	    strcmp(cmd, "relocate") == 0)
 		return cmd_bsn(&o, cmd, argc, argv);
 	if (strcmp(cmd, "rotate") == 0)
 		return cmd_rotate(&o, argc, argv);

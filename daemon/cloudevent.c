@@ -25,6 +25,10 @@ cloudevent_type(Vix__V1__Notification__Type type)
 		return "nl.vix.signal.expired";
 	case VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED:
 		return "nl.vix.signal.removed";
+	case VIX__V1__NOTIFICATION__TYPE__RELOCATED:
+		return "nl.vix.match.relocated";
+	case VIX__V1__NOTIFICATION__TYPE__RELOCATED_AWAY:
+		return "nl.vix.match.relocated-away";
 	default:
 		return NULL;
 	}
@@ -80,6 +84,7 @@ write_data(struct jsonw *w, const Vix__V1__Notification *n, const char *type)
 	jsonw_kbool(w, "coordinated", n->coordinated);
 	jsonw_kint(w, "time", n->time);
 	jsonw_kstr(w, "municipality", n->municipality);
+	jsonw_kstr(w, "previous_municipality", n->previous_municipality);
 	jsonw_end(w);
 }
 

@@ -673,6 +673,103 @@ ctl_erase(struct ctl_conn *c, char *arg)
 	}
 }
 
+/* ---- relocate: a writer job ----------------------------------------- */
+
+static int
+ctl_relocate_apply(struct store_txn *t, struct job *j)
+{
+	int err = handlers_blind_youth(t, j, j->in.reloc.pseudonym);
+
+	return err != 0 ? err : store_relocate(t, &j->in.reloc, &j->out.reloc);
+}
+
+static void
+ctl_relocate_answer(struct job *j)
+{
+	struct ctl_conn *c = j->arg;
+	const struct store_relocate_out *o = &j->out.reloc;
+	struct evbuffer *b;
+	struct jsonw w;
+
+	if (c == NULL)
+		return;
+	c->job = NULL;	/* freed after this */
+	if (j->err != 0) {
+		ctl_error(c, "relocate: %s", j->err == VIX_E_NOT_FOUND ?
+		    "bsn: no active signal on this youth" : err_name(j->err));
+		return;
+	}
+	log_info("control: relocate to municipality %s by uid %u: %u "
+	    "signals%s", j->in.reloc.municipality, (unsigned)c->uid,
+	    o->signals, o->moved ? "" : " (it was there already)");
+	if ((b = evbuffer_new()) == NULL) {
+		ctl_close(c, "out of memory");
+		return;
+	}
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	jsonw_kbool(&w, "moved", o->moved);
+	jsonw_kuint(&w, "signals", o->signals);
+	jsonw_kuint(&w, "match_id", o->match_id);
+	jsonw_kstr(&w, "municipality", j->in.reloc.municipality);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+	ctl_send(c, b);
+	evbuffer_free(b);
+}
+
+static const struct job_ops ctl_relocate_ops = {
+	.apply = ctl_relocate_apply,
+	.complete = ctl_relocate_answer,
+	.free = ctl_job_free,
+};
+
+/* "BSN CODE" */
+static void
+ctl_relocate(struct ctl_conn *c, char *arg)
+{
+	struct vixd *v = c->ctl->v;
+	char *muni = strchr(arg, ' ');
+	struct job *j;
+	int err;
+
+	if (muni != NULL)
+		*muni++ = '\0';
+	if (muni == NULL || strlen(muni) != 4 ||
+	    strspn(muni, "0123456789") != 4) {
+		OPENSSL_cleanse(arg, strlen(arg));
+		ctl_error(c, "municipality: must be the 4-digit CBS code of "
+		    "the municipality the youth moved to");
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		OPENSSL_cleanse(arg, strlen(arg));
+		ctl_error(c, "out of memory");
+		return;
+	}
+	if (ctl_pseudonymise(c, arg, j->in.reloc.pseudonym, j,
+	    &j->blind.has_old, j->blind.old) == -1) {
+		free(j);
+		return;
+	}
+	j->ops = &ctl_relocate_ops;
+	j->orgs = vixd_orgs(v);
+	j->now = time(NULL);
+	j->in.reloc.orgs = j->orgs;
+	j->in.reloc.now = j->now;
+	j->in.reloc.actor = c->actor;
+	memcpy(j->in.reloc.municipality, muni, 5);
+	j->arg = c;
+	c->job = j;
+	if ((err = writer_submit(v->writer, &v->home, j)) != 0) {
+		c->job = NULL;
+		ctl_job_free(j);
+		ctl_error(c, "%s", err == VIX_E_FULL ? "the writer's queue is "
+		    "full; try again" : "vixd is shutting down");
+	}
+}
+
 /* ---- requests in a thread -------------------------------------------- */
 
 /* Write out all of b; 0, or -1 when the client is gone. */
@@ -1235,7 +1332,7 @@ ctl_webhook(struct ctl_conn *c, const char *arg)
 
 static const char *const ctl_commands[] = {
 	"status", "reload", "orgs", "backup", "audit", "subject-report",
-	"erase", "rotate", "webhook",
+	"erase", "rotate", "webhook", "relocate",
 };
 
 /*
@@ -1289,9 +1386,12 @@ ctl_dispatch(struct ctl_conn *c, char *line)
 		ctl_rotate(c, arg);
 	else if (strcmp(line, "webhook") == 0)
 		ctl_webhook(c, arg);
+	else if (strcmp(line, "relocate") == 0)
+		ctl_relocate(c, arg);
 	else
 		ctl_error(c, "unknown request; expected status, reload, orgs, "
-		    "backup, audit, subject-report, erase, rotate or webhook");
+		    "backup, audit, subject-report, erase, rotate, webhook or "
+		    "relocate");
 }
 
 /*

@@ -363,6 +363,43 @@ handle_involved(struct session *s, Vix__V1__Request *req)
 }
 
 static void
+handle_relocate(struct session *s, Vix__V1__Request *req)
+{
+	Vix__V1__Relocate *r = req->relocate;
+	struct job *j;
+
+	if (!(s->org->roles & (ROLE_REGISTER | ROLE_ADMIN))) {
+		session_respond_status(s, req->id,
+		    VIX__V1__STATUS__CODE__PERMISSION_DENIED, "organisation %s "
+		    "may not record a relocation: it needs the role register "
+		    "(with a signal on the youth) or admin", s->org->id);
+		goto wipe;
+	}
+	if (r->municipality == NULL || strlen(r->municipality) != 4 ||
+	    strspn(r->municipality, "0123456789") != 4) {
+		invalid(s, req->id, "municipality: must be the 4-digit CBS code "
+		    "of the municipality the youth moved to");
+		goto wipe;
+	}
+	if ((j = job_new(s, req->id, JOB_RELOCATE)) == NULL)
+		goto wipe;
+	j->in.reloc = (struct store_relocate_in){ .org = s->org,
+	    .admin = (s->org->roles & ROLE_ADMIN) != 0, .orgs = j->orgs,
+	    .now = j->now };
+	memcpy(j->in.reloc.municipality, r->municipality, 5);
+	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, j,
+	    j->in.reloc.pseudonym) == -1) {
+		job_free(j);
+		return;
+	}
+	submit(s, j);
+	return;
+wipe:
+	if (r->bsn != NULL)
+		OPENSSL_cleanse(r->bsn, strlen(r->bsn));
+}
+
+static void
 handle_list(struct session *s, Vix__V1__Request *req)
 {
 	Vix__V1__ListReply reply = VIX__V1__LIST_REPLY__INIT;
@@ -637,6 +674,9 @@ handlers_dispatch(struct session *s, Vix__V1__Request *req)
 	case VIX__V1__REQUEST__BODY_COORDINATE:
 		handle_coordinate(s, req);
 		break;
+	case VIX__V1__REQUEST__BODY_RELOCATE:
+		handle_relocate(s, req);
+		break;
 	case VIX__V1__REQUEST__BODY__NOT_SET:
 		if (req->base.n_unknown_fields > 0) {
 			session_respond_status(s, req->id,
@@ -648,7 +688,8 @@ handlers_dispatch(struct session *s, Vix__V1__Request *req)
 		session_respond_status(s, req->id,
 		    VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
 		    "request has no body (expected one of: ping, register, "
-		    "withdraw, involved, list, subscribe, ack, coordinate)");
+		    "withdraw, involved, list, subscribe, ack, coordinate, "
+		    "relocate)");
 		break;
 	default:
 		session_respond_status(s, req->id,
@@ -780,6 +821,20 @@ complete_ack(struct session *s, struct job *j)
 		}
 }
 
+/* Only an organisation involved with the youth hears what happened. */
+static void
+complete_relocate(struct session *s, struct job *j)
+{
+	Vix__V1__RelocateReply reply = VIX__V1__RELOCATE_REPLY__INIT;
+
+	if (j->out.reloc.involved) {
+		reply.moved = j->out.reloc.moved;
+		reply.signals = j->out.reloc.signals;
+		reply.match_id = j->out.reloc.match_id;
+	}
+	respond(s, j->req_id, VIX__V1__RESPONSE__BODY_RELOCATE, &reply);
+}
+
 static void
 complete_coordinate(struct session *s, struct job *j, struct match_msg *m)
 {
@@ -805,6 +860,10 @@ complete_ok(struct session *s, struct job *j)
 		complete_ack(s, j);
 		return;
 	}
+	if (j->kind == JOB_RELOCATE) {
+		complete_relocate(s, j);
+		return;
+	}
 	if (match_msg_build(&m, v, j->orgs) == -1)
 		session_respond_status(s, j->req_id, VIX__V1__STATUS__CODE__INTERNAL,
 		    "out of memory building the answer; the change was stored");
@@ -827,6 +886,7 @@ job_metrics_type(const struct job *j)
 	case JOB_INVOLVED:	return METRICS_REQ_INVOLVED;
 	case JOB_ACK:		return METRICS_REQ_ACK;
 	case JOB_COORDINATE:	return METRICS_REQ_COORDINATE;
+	case JOB_RELOCATE:	return METRICS_REQ_RELOCATE;
 	default:		return METRICS_REQ_NONE;
 	}
 }
@@ -903,6 +963,7 @@ job_action(const struct job *j)
 	case JOB_INVOLVED:	return "involved";
 	case JOB_ACK:		return "ack";
 	case JOB_COORDINATE:	return "coordinate";
+	case JOB_RELOCATE:	return "relocate";
 	}
 	return "unknown";
 }
@@ -949,6 +1010,11 @@ refused(struct job *j, int err)
 			    j->in.coord.match_id);
 			break;
 		}
+		if (j->kind == JOB_RELOCATE) {
+			snprintf(j->why, sizeof(j->why), "bsn: no active "
+			    "signal on this youth");
+			break;
+		}
 		snprintf(j->why, sizeof(j->why), "no active signal of yours "
 		    "matches %s", j->kind == JOB_WITHDRAW &&
 		    j->in.wd.signal_id ? "signal_id" : "bsn");
@@ -958,6 +1024,12 @@ refused(struct job *j, int err)
 			snprintf(j->why, sizeof(j->why), "match_id: you are "
 			    "not involved in match %llu",
 			    (unsigned long long)j->in.coord.match_id);
+			break;
+		}
+		if (j->kind == JOB_RELOCATE) {
+			snprintf(j->why, sizeof(j->why), "bsn: you may record "
+			    "that a youth moved only while you have an active "
+			    "signal on it (or with the role admin)");
 			break;
 		}
 		snprintf(j->why, sizeof(j->why), j->kind == JOB_INVOLVED ?
@@ -1013,6 +1085,8 @@ job_youth(struct job *j)
 		return j->in.wd.signal_id ? NULL : j->in.wd.pseudonym;
 	case JOB_INVOLVED:
 		return j->in.pseudonym;
+	case JOB_RELOCATE:
+		return j->in.reloc.pseudonym;
 	default:
 		return NULL;
 	}
@@ -1045,6 +1119,9 @@ job_apply(struct store_txn *t, struct job *j)
 	case JOB_COORDINATE:
 		err = store_coordinate(t, &j->in.coord, &j->out.coord);
 		break;
+	case JOB_RELOCATE:
+		err = store_relocate(t, &j->in.reloc, &j->out.reloc);
+		break;
 	}
 	if (err != 0)
 		refused(j, err);
@@ -1074,6 +1151,9 @@ job_audit_refusal(struct store_txn *t, struct job *j)
 		break;
 	case JOB_COORDINATE:
 		match_id = j->in.coord.match_id;
+		break;
+	case JOB_RELOCATE:
+		youth = j->in.reloc.pseudonym;
 		break;
 	default:
 		break;

@@ -137,6 +137,16 @@ outbox_notify_escalation(struct store_txn *t, const struct orgs *orgs,
     const uint8_t *p, const struct store_match *m, uint32_t recipient,
     const struct store_view *all, const char *muni, int64_t now)
 {
+	outbox_notify_relocation(t, orgs, p, m, recipient, all,
+	    VIX__V1__NOTIFICATION__TYPE__ESCALATION, muni, NULL, now);
+}
+
+void
+outbox_notify_relocation(struct store_txn *t, const struct orgs *orgs,
+    const uint8_t *p, const struct store_match *m, uint32_t recipient,
+    const struct store_view *all, Vix__V1__Notification__Type type,
+    const char *muni, const char *from, int64_t now)
+{
 	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
 	size_t k = all->n_others;
 	Vix__V1__Involvement *inv = calloc(k + 1, sizeof(*inv));
@@ -152,7 +162,7 @@ outbox_notify_escalation(struct store_txn *t, const struct orgs *orgs,
 		inv_fill(&inv[i], &contacts[i], &all->others[i], orgs);
 		ptrs[i] = &inv[i];
 	}
-	n.type = VIX__V1__NOTIFICATION__TYPE__ESCALATION;
+	n.type = type;
 	n.match_id = m->id;
 	n.others = ptrs;
 	n.n_others = k;
@@ -160,6 +170,7 @@ outbox_notify_escalation(struct store_txn *t, const struct orgs *orgs,
 	n.coordinator_name = (char *)(co ? co->name : "");
 	n.coordinated = m->coordinated;
 	n.municipality = (char *)(muni ? muni : "");
+	n.previous_municipality = (char *)(from ? from : "");
 	n.time = now;
 	outbox_append(t, orgs, recipient, &n, p);
 done:

@@ -36,6 +36,15 @@ struct store_party *outbox_parties_all(struct store_txn *,
 void	outbox_notify_escalation(struct store_txn *, const struct orgs *,
 	    const uint8_t *p, const struct store_match *m, uint32_t recipient,
 	    const struct store_view *all, const char *muni, int64_t now);
+/*
+ * Tell recipient (a municipality's escalation organisation) that the youth
+ * of match m moved from `from` to `to`: type RELOCATED with every party of
+ * all (to the new place), RELOCATED_AWAY with none (to the old one).
+ */
+void	outbox_notify_relocation(struct store_txn *, const struct orgs *,
+	    const uint8_t *p, const struct store_match *m, uint32_t recipient,
+	    const struct store_view *all, Vix__V1__Notification__Type type,
+	    const char *to, const char *from, int64_t now);
 /* Tell org that its signal (and its place in match_id) was removed. */
 void	outbox_notify_removed(struct store_txn *, const struct orgs *,
 	    uint32_t org, uint64_t signal_id, uint64_t match_id, int64_t now);

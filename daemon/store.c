@@ -508,6 +508,133 @@ store_involved(struct store_txn *t, const uint8_t *p, const struct org *org,
 	return store_txn_error(t);
 }
 
+static const char *youth_municipality(const struct store_view *);
+
+/* Organisations with a signal on one youth, at most (orgs.conf's ORGS_MAX). */
+#define STORE_RELOCATE_MAX	1024
+
+struct relocation {
+	struct store_txn	*t;
+	uint32_t		 org[STORE_RELOCATE_MAX];
+	Vix__Store__V1__Signal	*sig[STORE_RELOCATE_MAX];
+	size_t			 n;
+};
+
+static int
+relocation_take(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
+{
+	struct relocation *r = arg;
+	uint8_t buf[4096];
+	size_t len = vix__store__v1__signal__get_packed_size(s);
+
+	/* Past its expiry a signal is no longer active, swept or not. */
+	if (s->expires <= store_txn_now(r->t))
+		return 0;
+	if (r->n == STORE_RELOCATE_MAX || len > sizeof(buf)) {
+		store_txn_fail(r->t, VIX_E_STORE);
+		return 1;
+	}
+	/* A copy of our own: the backend's record is gone after fn. */
+	vix__store__v1__signal__pack(s, buf);
+	if ((r->sig[r->n] = vix__store__v1__signal__unpack(NULL, len,
+	    buf)) == NULL) {
+		store_txn_fail(r->t, VIX_E_STORE);
+		return 1;
+	}
+	r->org[r->n++] = org;
+	return 0;
+}
+
+/* RELOCATED_AWAY: the match left muni_old's area; no contacts. */
+static void
+relocated_away(struct store_txn *t, const struct orgs *orgs, const uint8_t *p,
+    const struct store_match *m, uint32_t recipient, const char *to,
+    const char *from, int64_t now)
+{
+	struct store_view none = { 0 };
+
+	outbox_notify_relocation(t, orgs, p, m, recipient, &none,
+	    VIX__V1__NOTIFICATION__TYPE__RELOCATED_AWAY, to, from, now);
+}
+
+int
+store_relocate(struct store_txn *t, const struct store_relocate_in *in,
+    struct store_relocate_out *out)
+{
+	const struct store_backend *be = store_txn_backend(t);
+	struct relocation r = { .t = t };
+	struct store_view all = { 0 };
+	const struct org *to_esc, *from_esc;
+	struct store_match m;
+	char from[5] = "";
+	const char *old;
+	int mine = 0, has_match;
+
+	memset(out, 0, sizeof(*out));
+	store_txn_set_now(t, in->now);
+	be->youth_signals(t, in->pseudonym, relocation_take, &r);
+	if (store_txn_error(t))
+		goto done;
+	for (size_t i = 0; i < r.n; i++)
+		mine |= in->org != NULL && r.org[i] == in->org->sid;
+	if (in->org != NULL && !mine && !in->admin) {
+		store_txn_fail(t, VIX_E_PERMISSION);
+		goto done;
+	}
+	out->involved = in->org == NULL || mine;
+	if (r.n == 0 && in->org != NULL) {
+		/* The role admin's feed: nothing to move, nothing said. */
+		audit_append(t, NULL, in->now, in->org->oin, "relocate", 0, 0,
+		    "no_signals");
+		goto done;
+	}
+	if (r.n == 0) {
+		store_txn_fail(t, VIX_E_NOT_FOUND);
+		goto done;
+	}
+	load_parties(t, in->pseudonym, UINT32_MAX, NULL, &all);
+	if ((old = youth_municipality(&all)) != NULL)
+		snprintf(from, sizeof(from), "%s", old);
+	has_match = match_get(t, in->pseudonym, &m);
+	out->match_id = has_match ? m.id : 0;
+	out->moved = strcmp(from, in->municipality) != 0;
+	out->signals = (unsigned)r.n;
+	for (size_t i = 0; i < r.n && out->moved; i++) {
+		char *was = r.sig[i]->municipality;
+
+		if (strcmp(was, in->municipality) == 0)
+			continue;
+		r.sig[i]->municipality = (char *)in->municipality;
+		be->signal_put(t, in->pseudonym, r.org[i], r.sig[i], 0);
+		r.sig[i]->municipality = was;	/* freed with the record */
+	}
+	if (out->moved && has_match) {
+		/* The view after the move: every party, the new place. */
+		for (size_t i = 0; i < all.n_others; i++)
+			snprintf(all.others[i].municipality,
+			    sizeof(all.others[i].municipality), "%s",
+			    in->municipality);
+		to_esc = orgs_escalation(in->orgs, in->municipality);
+		from_esc = from[0] ? orgs_escalation(in->orgs, from) : NULL;
+		if (to_esc != NULL)
+			outbox_notify_relocation(t, in->orgs, in->pseudonym, &m,
+			    to_esc->sid, &all,
+			    VIX__V1__NOTIFICATION__TYPE__RELOCATED,
+			    in->municipality, from, in->now);
+		if (from_esc != NULL && from_esc != to_esc)
+			relocated_away(t, in->orgs, in->pseudonym, &m,
+			    from_esc->sid, in->municipality, from, in->now);
+	}
+	audit_append(t, in->pseudonym, in->now, in->org ? in->org->oin :
+	    in->actor, "relocate", 0, out->match_id, out->moved ? "ok" :
+	    "unchanged");
+done:
+	for (size_t i = 0; i < r.n; i++)
+		vix__store__v1__signal__free_unpacked(r.sig[i], NULL);
+	store_view_free(&all);
+	return store_txn_error(t);
+}
+
 /* ---- reads ----------------------------------------------------------- */
 
 static void

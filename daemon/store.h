@@ -258,6 +258,38 @@ int	store_involved(struct store_txn *, const uint8_t *pseudonym,
 	    const struct org *org, int64_t now, uint64_t *signal_id,
 	    struct store_view *out);
 
+struct store_relocate_in {
+	uint8_t			 pseudonym[PSEUDONYM_LEN];
+	const struct org	*org;		/* asked by; NULL: an administrator */
+	int			 admin;		/* org asks by its role admin */
+	const struct orgs	*orgs;
+	int64_t			 now;
+	char			 municipality[5];	/* the new one */
+	const char		*actor;		/* audit actor when org is NULL */
+};
+
+struct store_relocate_out {
+	int		involved;	/* the asker has a signal on the youth (or
+					   is an administrator): may see the rest */
+	int		moved;		/* 0: it was that municipality already */
+	unsigned	signals;	/* active signals on the youth, all
+					   in that municipality now */
+	uint64_t	match_id;	/* the youth's open match, 0: none */
+};
+
+/*
+ * The youth moved to in->municipality: every active signal on it takes
+ * it, so that its match escalates there; the new municipality's
+ * escalation organisation is told RELOCATED (with every party), the old
+ * one's RELOCATED_AWAY, when the youth has an open match. An organisation
+ * without the role admin must have an active signal on the youth
+ * (PERMISSION otherwise); with it, a youth nobody has a signal on is no
+ * error (it learns nothing). An administrator (org NULL) gets NOT_FOUND
+ * then. Audited.
+ */
+int	store_relocate(struct store_txn *, const struct store_relocate_in *,
+	    struct store_relocate_out *);
+
 struct store_summary {
 	uint64_t	signal_id;
 	char		client_ref[65];

@@ -36,6 +36,7 @@ enum job_kind {
 	JOB_INVOLVED,
 	JOB_ACK,
 	JOB_COORDINATE,
+	JOB_RELOCATE,
 };
 
 /*
@@ -123,6 +124,7 @@ struct job {
 			uint64_t	 seq;
 		} ack;
 		struct store_coordinate_in coord;
+		struct store_relocate_in reloc;
 		struct store_sweep_in sweep;
 		struct store_erase_in erase;
 		struct blind_keys rotate;	/* rotate.c: the keys to set */
@@ -145,6 +147,7 @@ struct job {
 		} inv;
 		uint64_t		 acked;
 		struct store_view	 coord;
+		struct store_relocate_out reloc;
 		struct store_sweep_out	 sweep;
 		struct store_erase_out	 erase;
 		struct {

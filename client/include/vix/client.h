@@ -289,6 +289,27 @@ VIX_API int vix_withdraw(vix_client *c, uint64_t signal_id, const char *bsn,
 VIX_API int vix_involved(vix_client *c, const char *bsn,
     struct vix_involved_result *out, struct vix_error *err);
 
+/* What vix_relocate did. */
+struct vix_relocate_result {
+	int		moved;		/* 0: it was that municipality already */
+	unsigned	signals;	/* active signals on the youth, all
+					   in that municipality now */
+	uint64_t	match_id;	/* the youth's open match, 0: none */
+};
+
+/*
+ * Record that the youth moved to municipality (its 4-digit CBS code): every
+ * active signal on it takes the new municipality and its match escalates
+ * there; both municipalities' escalation organisations are told. Refused
+ * (PERMISSION_DENIED) unless the caller has an active signal on the youth
+ * or the role admin; to a caller with only the role admin *out stays all
+ * zero, whatever happened (it learns nothing of who is in the index).
+ * Since LIBVIX_0.4.
+ */
+VIX_API int vix_relocate(vix_client *c, const char *bsn,
+    const char *municipality, struct vix_relocate_result *out,
+    struct vix_error *err);
+
 /*
  * One page of the caller's active signals with ids above after (0: from the
  * start); page_size 0 is the server's default (100, at most 1000). Free
@@ -406,6 +427,8 @@ enum vix_notification_type {
 	VIX_NOTIFY_ESCALATION = 6,		/* not coordinated in time */
 	VIX_NOTIFY_SIGNAL_EXPIRED = 7,		/* the recipient's own signal */
 	VIX_NOTIFY_SIGNAL_REMOVED = 8,		/* erased by an administrator */
+	VIX_NOTIFY_RELOCATED = 10,		/* the youth moved here (municipality) */
+	VIX_NOTIFY_RELOCATED_AWAY = 12,		/* the youth moved away */
 };
 
 /*
@@ -424,7 +447,8 @@ struct vix_notification {
 	char				 coordinator[33];	/* org id */
 	char				 coordinator_name[129];
 	int				 coordinated;	/* 0 or 1 */
-	char				 municipality[5];	/* with ESCALATION */
+	char				 municipality[5];	/* with ESCALATION,
+						   RELOCATED(_AWAY): the new one */
 	int				 has_subject;	/* 0: subject is all zero */
 	struct vix_involvement		 subject;	/* who joined or left */
 	size_t				 n_others;	/* everyone else involved */

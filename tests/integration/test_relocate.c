@@ -1,0 +1,246 @@
+/*
+ * Relocation against the real daemon: a youth with a match moves from
+ * municipality 0363 (escalation organisation `partner`) to 0599 (a second
+ * one, `gemeente-b`). Its signals take the new municipality, the new
+ * place's escalation organisation is told with every party and contact,
+ * the old one that the match left (without contacts), escalation follows
+ * the youth, and who may ask is checked as the rules say: an organisation
+ * with a signal on the youth, or one with the role admin (which learns
+ * nothing back), and vixctl.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define WAIT_MS		20000
+
+static struct vixd_proc vixd;
+static char bsns[3][16];
+
+static void
+load(void)
+{
+	cr_assert_eq(harness_load_bsns(bsns, 3), 3);
+}
+
+TestSuite(relocate, .init = load, .timeout = 180);
+
+static void
+vix_as(struct run_result *r, const char *org, const char *const *args)
+{
+	harness_vix(r, &vixd, org, args);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_null(strstr(r->out, bsns[i]), "a BSN in vix's output");
+		cr_assert_null(strstr(r->err, bsns[i]), "a BSN in vix's errors");
+	}
+}
+
+static void
+register_youth(const char *org, const char *bsn, const char *muni)
+{
+	struct run_result r;
+	const char *args[] = { "register", "--bsn", bsn, "--birth-date",
+	    "2015-03-01", "--contact-name", org, "--contact-phone",
+	    "0501234567", muni ? "--municipality" : NULL, muni, NULL };
+
+	vix_as(&r, org, args);
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+}
+
+static void
+vixctl(struct run_result *r, const char *const *args)
+{
+	const char *argv[16];
+	char sock[PATH_MAX];
+	size_t n = 0;
+
+	argv[n++] = getenv("VIXCTL");
+	cr_assert_not_null(argv[0], "VIXCTL must be set (run through meson "
+	    "test)");
+	argv[n++] = "-s";
+	argv[n++] = harness_dev_file(&vixd, "control.sock", sock, sizeof(sock));
+	for (; *args != NULL && n < 15; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	harness_run(r, argv);
+}
+
+/* vix subscribe --json as org, in the background, into out. */
+static pid_t
+subscribe_bg(const char *org, const char *out)
+{
+	const char *argv[] = { getenv("VIX"), "--dev-dir", vixd.dev_dir,
+	    "--dev", org, "--server", vixd.addr, "--json", "subscribe", NULL };
+
+	return harness_spawn_bg(argv, out);
+}
+
+static void
+stop_bg(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+}
+
+static void
+read_file(const char *path, char *buf, size_t len)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
+/*
+ * vixd --dev with a second escalation organisation, gemeente-b, for
+ * municipality 0599 (its certificate in the dev material), sweeping
+ * every second.
+ */
+static const char *
+start(void)
+{
+	static char conf[PATH_MAX];
+	char orgs[PATH_MAX];
+	FILE *fp;
+
+	harness_start(&vixd, NULL);
+	harness_make_client_cert(&vixd, "gemeente-b", "00000009990000000099");
+	cr_assert_not_null(fp = fopen(harness_dev_file(&vixd, "orgs.conf",
+	    orgs, sizeof(orgs)), "a"));
+	fprintf(fp, "\n[org gemeente-b]\noin = 00000009990000000099\n"
+	    "name = Gemeente B (regie)\nroles = subscribe\n\n"
+	    "[municipality 0599]\nescalation = gemeente-b\n");
+	fclose(fp);
+	snprintf(conf, sizeof(conf), "%s", harness_write_file(&vixd,
+	    "relocate.conf", "[store]\nsweep_interval = 1s\n"));
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	return conf;
+}
+
+Test(relocate, the_match_follows_the_youth_to_its_new_municipality)
+{
+	char out_b[PATH_MAX], out_p[PATH_MAX], text[65536];
+	struct run_result r;
+	const char *conf;
+	pid_t sb, sp;
+
+	conf = start();
+	register_youth("org-a", bsns[0], "0363");
+	register_youth("org-b", bsns[0], NULL);	/* match 1 */
+
+	snprintf(out_b, sizeof(out_b), "%s/gemeente-b.out", vixd.dir);
+	snprintf(out_p, sizeof(out_p), "%s/partner.out", vixd.dir);
+	sb = subscribe_bg("gemeente-b", out_b);
+	sp = subscribe_bg("partner", out_p);
+
+	/* Not involved with this youth: org-b has no signal on bsns[1]. */
+	register_youth("org-a", bsns[1], "0363");
+	vix_as(&r, "org-b", (const char *[]){ "relocate", "--bsn", bsns[1],
+	    "--municipality", "0599", NULL });
+	cr_assert_eq(r.status, 1, "refused: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "only while you have an active "
+	    "signal"), "%s", r.err);
+	/* Only register or admin may ask at all. */
+	vix_as(&r, "partner", (const char *[]){ "relocate", "--bsn", bsns[0],
+	    "--municipality", "0599", NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "needs the role register"), "%s",
+	    r.err);
+	/* A bad code is refused by the client, naming the option. */
+	vix_as(&r, "org-a", (const char *[]){ "relocate", "--bsn", bsns[0],
+	    "--municipality", "59", NULL });
+	cr_assert_eq(r.status, 2, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "--municipality"), "%s", r.err);
+
+	/* org-a records the move. */
+	vix_as(&r, "org-a", (const char *[]){ "--json", "relocate", "--bsn",
+	    bsns[0], "--municipality", "0599", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(r.out,
+	    "{\"moved\":true,\"signals\":2,\"match_id\":1}\n");
+	/* The new place hears of the match with everyone's contact. */
+	cr_assert(harness_wait_for_text(out_b, "\"type\":\"RELOCATED\"",
+	    WAIT_MS), "gemeente-b was not told");
+	read_file(out_b, text, sizeof(text));
+	cr_assert_not_null(strstr(text, "\"match_id\":1"), "%s", text);
+	cr_assert_not_null(strstr(text, "\"org_id\":\"org-a\""), "%s", text);
+	cr_assert_not_null(strstr(text, "\"org_id\":\"org-b\""), "%s", text);
+	cr_assert_not_null(strstr(text, "\"phone\":\"0501234567\""), "%s",
+	    text);
+	cr_assert_not_null(strstr(text, "\"municipality\":\"0599\""), "%s",
+	    text);
+	/* The old place hears that it left, without contacts. */
+	cr_assert(harness_wait_for_text(out_p, "RELOCATED_AWAY", WAIT_MS),
+	    "partner (0363) was not told");
+	read_file(out_p, text, sizeof(text));
+	cr_assert_not_null(strstr(text, "\"others\":[]"), "%s", text);
+	cr_assert_null(strstr(text, "0501234567"), "no contacts to the old "
+	    "place: %s", text);
+
+	/* Again: nothing changes, nobody is told twice. */
+	vix_as(&r, "org-b", (const char *[]){ "relocate", "--bsn", bsns[0],
+	    "--municipality", "0599", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "already"), "%s", r.out);
+
+	/* The role admin (a population register feed): told nothing back. */
+	vix_as(&r, "admin", (const char *[]){ "--json", "relocate", "--bsn",
+	    bsns[2], "--municipality", "0363", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(r.out,
+	    "{\"moved\":false,\"signals\":0,\"match_id\":0}\n",
+	    "a youth nobody has: the same empty answer");
+	/* vixctl, as the administrator. */
+	vixctl(&r, (const char *[]){ "relocate", "--bsn", bsns[1],
+	    "--municipality", "0599", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "relocated to municipality 0599"),
+	    "%s", r.out);
+	vixctl(&r, (const char *[]){ "relocate", "--bsn", bsns[2],
+	    "--municipality", "0599", NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "no active signal"), "%s", r.err);
+
+	/* Audited, in the subject report. */
+	vixctl(&r, (const char *[]){ "--json", "subject-report", "--bsn",
+	    bsns[0], NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(harness_count(r.out, "\"relocate\""), 2, "%s",
+	    harness_redact(r.out));
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_null(strstr(r.out, bsns[i]));
+
+	/* Not coordinated in time: escalated to the new place. */
+	stop_bg(sb);
+	stop_bg(sp);
+	harness_restart_faketime(&vixd, "+15d", (const char *[]){ "-c", conf,
+	    NULL });
+	sb = subscribe_bg("gemeente-b", out_b);
+	cr_assert(harness_wait_for_text(out_b, "\"type\":\"ESCALATION\"",
+	    WAIT_MS), "the escalation did not go to the new municipality");
+	stop_bg(sb);
+	read_file(out_b, text, sizeof(text));
+	cr_assert_not_null(strstr(text, "\"municipality\":\"0599\""), "%s",
+	    text);
+	cr_assert_eq(harness_dir_contains(vixd.dir, bsns[0], NULL, 0), 0,
+	    "no BSN in vixd's folder or what was printed");
+	cr_assert_eq(harness_stop(&vixd), 0);
+}
