@@ -433,6 +433,53 @@ print_webhooks(const struct jv *hooks)
 	}
 }
 
+/* One cell of a report: a count, "< N", a share, a median or empty. */
+static void
+put_cell(FILE *fp, const struct jv *v, int csv, int share)
+{
+	if (v == NULL || v->t == J_NULL)
+		fputs(csv ? "" : "-", fp);
+	else if (v->t == J_STR)
+		fprintf(fp, csv ? "\"%s\"" : "%s", v->s);
+	else if (share)
+		fprintf(fp, csv ? "%.3f" : "%.1f%%", csv ? v->num : v->num * 100);
+	else
+		fprintf(fp, "%lld", (long long)v->num);
+}
+
+static const char *const report_cols[] = { "month", "registered",
+    "withdrawn_unjustified", "withdrawn_risk_resolved", "matches",
+    "coordinated", "coordinated_within_14_days",
+    "coordinated_within_30_days", "median_days_to_coordination",
+    "escalations" };
+
+/* The months as CSV (RFC 4180, a header row) or an aligned table. */
+static void
+print_report(const struct jv *r, int csv)
+{
+	const struct jv *months = jget(r, "months");
+	size_t nc = sizeof(report_cols) / sizeof(report_cols[0]);
+
+	if (!csv)
+		printf("regional figures for municipality %s (counts below %lld "
+		    "shown as \"< %lld\")\n", jstr(r, "municipality"),
+		    jint(r, "min_count"), jint(r, "min_count"));
+	for (size_t c = 0; c < nc; c++)
+		printf("%s%s", c ? (csv ? "," : "\t") : "", report_cols[c]);
+	printf("\n");
+	for (size_t i = 0; months != NULL && i < months->n; i++) {
+		const struct jv *m = &months->v[i];
+
+		for (size_t c = 0; c < nc; c++) {
+			if (c > 0)
+				fputc(csv ? ',' : '\t', stdout);
+			put_cell(stdout, jget(m, report_cols[c]), csv,
+			    strstr(report_cols[c], "_within_") != NULL);
+		}
+		printf("\n");
+	}
+}
+
 static void
 print_status(const struct jv *r)
 {
@@ -633,6 +680,9 @@ answer(const struct cli *o, const char *cmd, const char *text)
 			printf("%s\n", jstr(&r, "rotation"));
 		else if (strcmp(cmd, "webhook") == 0)
 			printf("%s\n", jstr(&r, "replay"));
+		else if (strcmp(cmd, "report") == 0 || strcmp(cmd,
+		    "report-csv") == 0)
+			print_report(&r, strcmp(cmd, "report-csv") == 0);
 		else if (strcmp(cmd, "relocate") == 0 && jbool(&r, "moved"))
 			printf("relocated to municipality %s: %lld active "
 			    "signals on the youth%s\n", jstr(&r, "municipality"),
@@ -741,6 +791,9 @@ usage(FILE *fp)
 	    "  rotate [--status]           move every pseudonym to the key "
 	    "holder's next\n"
 	    "                              key version (pseudonyms = blind)\n"
+	    "  report --municipality CODE|none --from DATE --to DATE [--csv]\n"
+	    "                              regional figures per month, small "
+	    "counts hidden\n"
 	    "  relocate --bsn B --municipality CODE\n"
 	    "                              the youth moved: its signals take "
 	    "CODE and its\n"
@@ -1045,6 +1098,41 @@ cmd_rotate(const struct cli *o, int argc, char **argv)
 	return run(&c, "rotate", line);
 }
 
+/* report --municipality CODE|none --from DATE --to DATE [--csv] */
+static int
+cmd_report(const struct cli *o, int argc, char **argv)
+{
+	const char *muni = NULL, *from = NULL, *to = NULL;
+	struct cli c = *o;
+	char line[128];
+	int csv = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c.json = 1;
+		else if (strcmp(argv[i], "--csv") == 0)
+			csv = 1;
+		else if (strcmp(argv[i], "--municipality") == 0 && i + 1 < argc)
+			muni = argv[++i];
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			to = argv[++i];
+		else
+			return usage_error("report: unexpected argument %s",
+			    shown(argv[i]));
+	}
+	if (muni == NULL || from == NULL || to == NULL)
+		return usage_error("report: --municipality CODE, --from DATE "
+		    "and --to DATE are required");
+	if (strlen(muni) > 4 || strlen(from) > 10 || strlen(to) > 10 ||
+	    strpbrk(muni, " \n") || strpbrk(from, " \n") || strpbrk(to, " \n"))
+		return usage_error("report: --municipality is a 4-digit code or "
+		    "none, --from and --to YYYY-MM or YYYY-MM-DD");
+	snprintf(line, sizeof(line), "report %s %s %s\n", muni, from, to);
+	return run(&c, csv ? "report-csv" : "report", line);
+}
+
 /* webhook replay --org ID --from SEQ */
 static int
 cmd_webhook(const struct cli *o, int argc, char **argv)
@@ -1137,5 +1225,7 @@ main(int argc, char **argv)
 		return cmd_rotate(&o, argc, argv);
 	if (strcmp(cmd, "webhook") == 0)
 		return cmd_webhook(&o, argc, argv);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(&o, argc, argv);
 	return usage_error("unknown command %s", shown(cmd));
 }

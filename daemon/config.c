@@ -79,6 +79,7 @@ static const struct config_key config_keys[] = {
 	K("notify", "window", KEY_UINT, subscribe_window, 1, 100000),
 	K("notify", "outbox_retention", KEY_DURATION, outbox_retention, 1,
 	    86400UL * 3660),
+	K("report", "min_count", KEY_UINT, report_min_count, 1, 100),
 	K("webhook", "connect_timeout", KEY_DURATION, webhook_connect_timeout,
 	    1, 300),
 	K("webhook", "timeout", KEY_DURATION, webhook_timeout, 1, 3600),
@@ -144,6 +145,7 @@ config_defaults(struct vixd_config *c)
 	config_set(&c->zone, ZONE_DEFAULT);
 	c->subscribe_window = 1000;
 	c->outbox_retention = 30 * 86400;
+	c->report_min_count = 5;
 	c->webhook_connect_timeout = 5;
 	c->webhook_timeout = 15;
 	c->webhook_retry_min = 1;

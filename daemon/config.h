@@ -79,6 +79,9 @@ struct vixd_config {
 	unsigned	 subscribe_window;	/* unacked per recipient */
 	int64_t		 outbox_retention;	/* seconds */
 
+	/* [report] */
+	unsigned	 report_min_count;	/* smaller counts: "< N" */
+
 	/* [webhook]: delivery to organisations' webhooks, in seconds */
 	int64_t		 webhook_connect_timeout;
 	int64_t		 webhook_timeout;	/* a whole request, at most */

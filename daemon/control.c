@@ -33,6 +33,7 @@
 #include "handlers.h"
 #include "json.h"
 #include "errors.h"
+#include "figures.h"
 #include "log.h"
 #include "rotate.h"
 #include "rules.h"
@@ -56,6 +57,7 @@ enum ctl_cmd {
 	CTL_AUDIT_EXPORT,
 	CTL_SUBJECT,
 	CTL_WEBHOOK_REPLAY,
+	CTL_REPORT,
 };
 
 /* A connection while its request is read and, unless in a thread, answered. */
@@ -83,6 +85,8 @@ struct ctl_task {
 	char		 actor[32];
 	char		 org[ORG_ID_MAX + 1];	/* webhook replay: whose */
 	uint64_t	 seq;			/* and from which seq */
+	char		 muni[5];		/* report: where ("" none), */
+	int		 y0, m0, y1, m1;	/* from which month to which */
 };
 
 struct control {
@@ -1133,6 +1137,39 @@ task_webhook_replay(struct ctl_task *t, struct evbuffer *b)
 	jsonw_newline(&w);
 }
 
+/* Regional figures: one meta record per month, no personal data. */
+static void
+task_report(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
+{
+	struct figures_month *ms = calloc(FIG_MONTHS_MAX, sizeof(*ms));
+	unsigned min = t->ctl->v->cfg.report_min_count;
+	struct jsonw w;
+	size_t n;
+	int err;
+
+	if (ms == NULL) {
+		json_error(b, "out of memory");
+		return;
+	}
+	if ((err = figures_read(r, t->muni, t->y0, t->m0, t->y1, t->m1, ms,
+	    &n)) != 0) {
+		json_error(b, err == VIX_E_INVALID ? "report: --to must not be "
+		    "before --from, and at most 120 months apart" :
+		    "cannot read the store");
+		free(ms);
+		return;
+	}
+	json_evbuffer(&w, b);
+	jsonw_object(&w);
+	jsonw_kbool(&w, "ok", 1);
+	jsonw_kstr(&w, "municipality", t->muni[0] ? t->muni : "none");
+	jsonw_kuint(&w, "min_count", min);
+	figures_json(&w, ms, n, min);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+	free(ms);
+}
+
 static void
 task_run(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 {
@@ -1143,6 +1180,7 @@ task_run(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 	case CTL_AUDIT_EXPORT:	task_audit_export(t, r, b); break;
 	case CTL_SUBJECT:	task_subject(t, r, b); break;
 	case CTL_WEBHOOK_REPLAY: task_webhook_replay(t, b); break;
+	case CTL_REPORT:	task_report(t, r, b); break;
 	}
 }
 
@@ -1330,9 +1368,41 @@ ctl_webhook(struct ctl_conn *c, const char *arg)
 	ctl_spawn(c, t);
 }
 
+/* "report MUNI|none FROM TO" (months: YYYY-MM or YYYY-MM-DD). */
+static void
+ctl_report(struct ctl_conn *c, const char *arg)
+{
+	char muni[8], from[16], to[16];
+	struct ctl_task *t;
+	int y0, m0, y1, m1;
+
+	if (sscanf(arg, "%7s %15s %15s", muni, from, to) != 3 ||
+	    (strcmp(muni, "none") != 0 && (strlen(muni) != 4 ||
+	    strspn(muni, "0123456789") != 4))) {
+		ctl_error(c, "report: expected MUNICIPALITY FROM TO (a 4-digit "
+		    "CBS code or none, and months as YYYY-MM)");
+		return;
+	}
+	if (figures_parse_month(from, &y0, &m0) == -1 ||
+	    figures_parse_month(to, &y1, &m1) == -1) {
+		ctl_error(c, "report: --from and --to must be YYYY-MM or "
+		    "YYYY-MM-DD");
+		return;
+	}
+	if ((t = task_new(c, CTL_REPORT)) == NULL)
+		return;
+	snprintf(t->muni, sizeof(t->muni), "%s", strcmp(muni, "none") == 0 ?
+	    "" : muni);
+	t->y0 = y0;
+	t->m0 = m0;
+	t->y1 = y1;
+	t->m1 = m1;
+	ctl_spawn(c, t);
+}
+
 static const char *const ctl_commands[] = {
 	"status", "reload", "orgs", "backup", "audit", "subject-report",
-	"erase", "rotate", "webhook", "relocate",
+	"erase", "rotate", "webhook", "relocate", "report",
 };
 
 /*
@@ -1388,10 +1458,12 @@ ctl_dispatch(struct ctl_conn *c, char *line)
 		ctl_webhook(c, arg);
 	else if (strcmp(line, "relocate") == 0)
 		ctl_relocate(c, arg);
+	else if (strcmp(line, "report") == 0)
+		ctl_report(c, arg);
 	else
 		ctl_error(c, "unknown request; expected status, reload, orgs, "
-		    "backup, audit, subject-report, erase, rotate, webhook or "
-		    "relocate");
+		    "backup, audit, subject-report, erase, rotate, webhook, "
+		    "relocate or report");
 }
 
 /*

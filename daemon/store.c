@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "errors.h"
+#include "figures.h"
 #include "log.h"
 #include "outbox.h"
 #include "rules.h"
@@ -125,6 +126,21 @@ load_parties(struct store_txn *t, const uint8_t *p, uint32_t self,
 	struct parties pa = { t, self, me, view };
 
 	store_txn_backend(t)->youth_signals(t, p, party_one, &pa);
+}
+
+static const char *youth_municipality(const struct store_view *);
+
+/* The municipality of youth p as the figures count it ("": none). */
+static void
+youth_muni(struct store_txn *t, const uint8_t *p, char *out, size_t len)
+{
+	struct store_view all = { 0 };
+	const char *m;
+
+	load_parties(t, p, UINT32_MAX, NULL, &all);
+	m = youth_municipality(&all);
+	snprintf(out, len, "%s", m != NULL ? m : "");
+	store_view_free(&all);
 }
 
 static unsigned
@@ -291,6 +307,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	struct store_party me;
 	struct store_match m;
 	int64_t created = in->now;
+	const char *muni;
 	int err, takeover = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -310,11 +327,17 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	put_signal_record(t, in, out->signal_id, created, !out->refreshed);
 
 	load_parties(t, in->pseudonym, in->org->sid, &me, &out->view);
+	muni = in->municipality[0] != '\0' ? in->municipality :
+	    youth_municipality(&out->view);
+	if (!out->refreshed)
+		figures_count(t, muni, in->now, FIG_REGISTERED);
 	out->change = match_on_register(out->view.n_others, out->refreshed);
 	if (out->view.n_others > 0) {
-		if (!match_get(t, in->pseudonym, &m))
+		if (!match_get(t, in->pseudonym, &m)) {
 			match_create(t, in->pseudonym, in->orgs, &me,
 			    &out->view, in->now, &m);
+			figures_count(t, muni, in->now, FIG_MATCHES);
+		}
 		else if (out->change == MATCH_JOINED &&
 		    (takeover = join_takes_over(in->orgs, &me, &out->view,
 		    &m))) {
@@ -463,6 +486,7 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	Vix__Store__V1__Signal *sig;
 	struct store_party leaver;
 	uint8_t p[PSEUDONYM_LEN];
+	char muni[5];
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -471,10 +495,13 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 		return err;
 	if ((sig = signal_get(t, p, in->org->sid)) == NULL)
 		return err_or(t, VIX_E_NOT_FOUND);
+	youth_muni(t, p, muni, sizeof(muni));
 	signal_remove(t, p, in->org->sid, sig,
 	    in->reason == STORE_WITHDRAW_RISK_RESOLVED ?
 	    STORE_ARCHIVE_RISK_RESOLVED : 0, in->orgs, in->now, &leaver, out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
+	figures_count(t, muni, in->now, out->archived ?
+	    FIG_WITHDRAWN_RISK_RESOLVED : FIG_WITHDRAWN_UNJUSTIFIED);
 	audit_append(t, p, in->now, in->org->oin, out->archived ?
 	    "withdraw:risk_resolved" : "withdraw:unjustified", out->signal_id,
 	    out->match_id, "ok");
@@ -508,7 +535,6 @@ store_involved(struct store_txn *t, const uint8_t *p, const struct org *org,
 	return store_txn_error(t);
 }
 
-static const char *youth_municipality(const struct store_view *);
 
 /* Organisations with a signal on one youth, at most (orgs.conf's ORGS_MAX). */
 #define STORE_RELOCATE_MAX	1024
@@ -1394,6 +1420,12 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 		size_t n;
 		struct store_party *all = outbox_parties_all(t, &me, out, &n);
 
+		if (in->action == STORE_COORDINATE_DONE) {
+			char muni[5];
+
+			youth_muni(t, p, muni, sizeof(muni));
+			figures_coordinated(t, muni, m.created, in->now);
+		}
 		match_put(t, p, &m);
 		outbox_notify_parties(t, in->orgs, &nt, all, n);
 		free(all);
@@ -1580,6 +1612,7 @@ escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 		    muni ? muni : "");
 	m.escalated = 1;
 	match_put(t, p, &m);
+	figures_count(t, muni, now, FIG_ESCALATIONS);
 	audit_append(t, p, now, "vixd", "escalate", 0, id, esc ? "ok" :
 	    "no_escalation_organisation");
 	store_view_free(&all);

@@ -244,3 +244,65 @@ Test(relocate, the_match_follows_the_youth_to_its_new_municipality)
 	    "no BSN in vixd's folder or what was printed");
 	cr_assert_eq(harness_stop(&vixd), 0);
 }
+
+/*
+ * Regional figures from the real daemon: counted in the writer's
+ * transactions per municipality and month, small counts hidden.
+ */
+Test(relocate, regional_figures_hide_small_counts)
+{
+	char bsn[16][16], from[8], to[8], m[16];
+	struct run_result r;
+	time_t now = time(NULL), t0 = now - 40 * 86400, t1 = now + 40 * 86400;
+	struct tm tm;
+
+	cr_assert_eq(harness_load_bsns(bsn, 12), 12);
+	start();
+	for (int i = 0; i < 10; i++) {
+		register_youth("org-a", bsn[i], "0363");
+		register_youth("org-b", bsn[i], NULL);	/* match i + 1 */
+	}
+	for (int i = 1; i <= 5; i++) {
+		snprintf(m, sizeof(m), "%d", i);
+		vix_as(&r, "org-a", (const char *[]){ "coordinate", "--match",
+		    m, "--done", NULL });
+		cr_assert_eq(r.status, 0, "%s", r.err);
+	}
+	for (int i = 8; i < 10; i++) {
+		vix_as(&r, "org-b", (const char *[]){ "withdraw", "--bsn",
+		    bsn[i], "--reason", "unjustified", NULL });
+		cr_assert_eq(r.status, 0, "%s", r.err);
+	}
+	register_youth("org-b", bsn[11], "0599");
+
+	gmtime_r(&t0, &tm);
+	strftime(from, sizeof(from), "%Y-%m", &tm);
+	gmtime_r(&t1, &tm);
+	strftime(to, sizeof(to), "%Y-%m", &tm);
+	vixctl(&r, (const char *[]){ "--json", "report", "--municipality",
+	    "0363", "--from", from, "--to", to, NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "\"registered\":20,"
+	    "\"withdrawn_unjustified\":\"< 5\",\"withdrawn_risk_resolved\":0,"
+	    "\"matches\":10,\"escalations\":0,\"coordinated\":5,"
+	    "\"coordinated_within_14_days\":0.500,"
+	    "\"coordinated_within_30_days\":0.500,"
+	    "\"median_days_to_coordination\":0}"), "%s", r.out);
+	vixctl(&r, (const char *[]){ "report", "--csv", "--municipality",
+	    "0599", "--from", from, "--to", to, NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(strncmp(r.out, "month,registered,withdrawn_unjustified,",
+	    39), 0, "%s", r.out);
+	cr_assert_not_null(strstr(r.out, ",\"< 5\",0,0,0,0,,,,0\n"), "one "
+	    "registration in 0599, hidden: %s", r.out);
+	/* Bad ranges are refused, naming the option. */
+	vixctl(&r, (const char *[]){ "report", "--municipality", "0363",
+	    "--from", "2026-13", "--to", to, NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "--from and --to"), "%s", r.err);
+	vixctl(&r, (const char *[]){ "report", "--municipality", "0363",
+	    "--from", "2010-01", "--to", "2026-01", NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "at most 120 months"), "%s", r.err);
+	cr_assert_eq(harness_stop(&vixd), 0);
+}

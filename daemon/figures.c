@@ -1,0 +1,242 @@
+/* Regional figures: monthly counters in the store's meta (see figures.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "errors.h"
+#include "figures.h"
+#include "jsonw.h"
+#include "store.h"
+
+/* The record's first word: its layout. */
+#define FIG_LAYOUT	1
+
+static const char *const fig_names[FIG_COUNTS] = {
+	[FIG_REGISTERED] = "registered",
+	[FIG_WITHDRAWN_UNJUSTIFIED] = "withdrawn_unjustified",
+	[FIG_WITHDRAWN_RISK_RESOLVED] = "withdrawn_risk_resolved",
+	[FIG_MATCHES] = "matches",
+	[FIG_ESCALATIONS] = "escalations",
+};
+
+/* "fig:0363:202612", or "fig:none:202612" without a municipality. */
+static void
+fig_key(char *key, size_t len, const char *muni, int year, int month)
+{
+	snprintf(key, len, "fig:%s:%04d%02d", muni != NULL &&
+	    strlen(muni) == 4 ? muni : "none", year, month);
+}
+
+static void
+fig_month_of(int64_t when, int *year, int *month)
+{
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	localtime_r(&t, &tm);	/* the process's zone is the law's */
+	*year = tm.tm_year + 1900;
+	*month = tm.tm_mon + 1;
+}
+
+/* Text as the meta keeps it back into m; unknown layouts read as zero. */
+static void
+fig_parse(const char *text, struct figures_month *m)
+{
+	uint64_t v[1 + FIG_COUNTS + FIG_DAYS] = { 0 };
+	const char *p = text;
+	char *end;
+	size_t n = 0;
+
+	while (*p != '\0' && n < sizeof(v) / sizeof(v[0])) {
+		v[n++] = strtoull(p, &end, 10);
+		if (end == p)
+			break;
+		p = end + strspn(end, " ");
+	}
+	if (n == 0 || v[0] != FIG_LAYOUT)
+		return;
+	memcpy(m->count, v + 1, sizeof(m->count));
+	memcpy(m->days, v + 1 + FIG_COUNTS, sizeof(m->days));
+}
+
+static void
+fig_format(const struct figures_month *m, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "%d", FIG_LAYOUT);
+
+	for (size_t i = 0; i < FIG_COUNTS && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " %" PRIu64,
+		    m->count[i]);
+	for (size_t i = 0; i < FIG_DAYS && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " %" PRIu64, m->days[i]);
+}
+
+/* Read-modify-write the month's record in the current job. */
+static int
+fig_update(struct store_txn *t, const char *muni, int64_t when, int count,
+    int day)
+{
+	struct figures_month m = { 0 };
+	char key[STORE_META_NAME_MAX + 1], text[STORE_META_VALUE_MAX + 1];
+	int err;
+
+	fig_month_of(when, &m.year, &m.month);
+	fig_key(key, sizeof(key), muni, m.year, m.month);
+	err = store_meta_get(t, key, text, sizeof(text));
+	if (err == 0)
+		fig_parse(text, &m);
+	else if (err != VIX_E_NOT_FOUND)
+		return err;
+	if (count >= 0)
+		m.count[count]++;
+	if (day >= 0)
+		m.days[day < FIG_DAYS ? day : FIG_DAYS - 1]++;
+	fig_format(&m, text, sizeof(text));
+	return store_meta_put(t, key, text);
+}
+
+int
+figures_count(struct store_txn *t, const char *muni, int64_t when,
+    enum figures_count c)
+{
+	return fig_update(t, muni, when, (int)c, -1);
+}
+
+int
+figures_coordinated(struct store_txn *t, const char *muni, int64_t created,
+    int64_t now)
+{
+	int64_t days = now > created ? (now - created) / 86400 : 0;
+
+	return fig_update(t, muni, created, -1, days >= FIG_DAYS ?
+	    FIG_DAYS - 1 : (int)days);
+}
+
+int
+figures_parse_month(const char *s, int *year, int *month)
+{
+	char extra;
+	int y, m, d;
+
+	if (strlen(s) == 7 && sscanf(s, "%4d-%2d%c", &y, &m, &extra) == 2)
+		;
+	else if (strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d,
+	    &extra) == 3 && d >= 1 && d <= 31)
+		;
+	else
+		return -1;
+	if (y < 2000 || y > 9999 || m < 1 || m > 12 || s[4] != '-')
+		return -1;
+	*year = y;
+	*month = m;
+	return 0;
+}
+
+int
+figures_read(struct store_reader *r, const char *muni, int y0, int m0,
+    int y1, int m1, struct figures_month *out, size_t *n)
+{
+	char key[STORE_META_NAME_MAX + 1], text[STORE_META_VALUE_MAX + 1];
+	int from = y0 * 12 + m0 - 1, to = y1 * 12 + m1 - 1, err;
+
+	*n = 0;
+	if (to < from || to - from + 1 > FIG_MONTHS_MAX)
+		return VIX_E_INVALID;
+	for (int i = from; i <= to; i++) {
+		struct figures_month *m = &out[(*n)++];
+
+		memset(m, 0, sizeof(*m));
+		m->year = i / 12;
+		m->month = i % 12 + 1;
+		fig_key(key, sizeof(key), muni, m->year, m->month);
+		err = store_reader_meta_get(r, key, text, sizeof(text));
+		if (err == 0)
+			fig_parse(text, m);
+		else if (err != VIX_E_NOT_FOUND)
+			return err;
+	}
+	return 0;
+}
+
+/* A count as shown: the number, or "< min" for 1 .. min-1. */
+static void
+fig_kcount(struct jsonw *w, const char *name, uint64_t v, unsigned min)
+{
+	char small[16];
+
+	if (v == 0 || v >= min)
+		jsonw_kuint(w, name, v);
+	else {
+		snprintf(small, sizeof(small), "< %u", min);
+		jsonw_kstr(w, name, small);
+	}
+}
+
+/* Whether count v may show (0, or at least min). */
+static int
+fig_shown(uint64_t v, unsigned min)
+{
+	return v == 0 || v >= min;
+}
+
+void
+figures_json(struct jsonw *w, const struct figures_month *ms, size_t n,
+    unsigned min)
+{
+	jsonw_key(w, "months");
+	jsonw_array(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct figures_month *m = &ms[i];
+		uint64_t done = 0, in14 = 0, in30 = 0, half, seen = 0;
+		char month[16];
+		int median = -1;
+
+		for (int d = 0; d < FIG_DAYS; d++) {
+			done += m->days[d];
+			in14 += d <= 14 ? m->days[d] : 0;
+			in30 += d <= 30 ? m->days[d] : 0;
+		}
+		half = (done + 1) / 2;
+		for (int d = 0; d < FIG_DAYS && median < 0 && done > 0; d++)
+			if ((seen += m->days[d]) >= half)
+				median = d;
+		snprintf(month, sizeof(month), "%04d-%02d", m->year, m->month);
+		jsonw_object(w);
+		jsonw_kstr(w, "month", month);
+		for (size_t c = 0; c < FIG_COUNTS; c++)
+			fig_kcount(w, fig_names[c], m->count[c], min);
+		fig_kcount(w, "coordinated", done, min);
+		/*
+		 * A share shows only when the matches, those coordinated in
+		 * time and those not are each 0 or at least min: otherwise it
+		 * would give a small count away.
+		 */
+		jsonw_key(w, "coordinated_within_14_days");
+		if (m->count[FIG_MATCHES] >= min && fig_shown(in14, min) &&
+		    fig_shown(m->count[FIG_MATCHES] - in14, min) &&
+		    in14 <= m->count[FIG_MATCHES])
+			jsonw_fixed(w, (double)in14 / (double)m->count[FIG_MATCHES],
+			    3);
+		else
+			jsonw_null(w);
+		jsonw_key(w, "coordinated_within_30_days");
+		if (m->count[FIG_MATCHES] >= min && fig_shown(in30, min) &&
+		    fig_shown(m->count[FIG_MATCHES] - in30, min) &&
+		    in30 <= m->count[FIG_MATCHES])
+			jsonw_fixed(w, (double)in30 / (double)m->count[FIG_MATCHES],
+			    3);
+		else
+			jsonw_null(w);
+		jsonw_key(w, "median_days_to_coordination");
+		if (done >= min && median >= 0 && median < FIG_DAYS - 1)
+			jsonw_int(w, median);
+		else if (done >= min && median >= 0)
+			jsonw_str(w, "> 30");
+		else
+			jsonw_null(w);
+		jsonw_end(w);
+	}
+	jsonw_end(w);
+}

@@ -1,0 +1,75 @@
+/*
+ * Regional figures: counters per municipality and calendar month (in the
+ * law's time zone), kept in the store's meta by the writer's transactions
+ * that cause them, so that a report reads one record per month and never
+ * walks the signals. No personal data: counts only, and a report shows a
+ * count below the threshold as "< N" so that no small group stands out.
+ *
+ * A match counts in the month it was created; when it is marked
+ * coordinated, the days it took go into that month's histogram, from which
+ * the shares coordinated within 14 and 30 days and the median follow.
+ */
+#ifndef VIX_FIGURES_H
+#define VIX_FIGURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct jsonw;
+struct store_reader;
+struct store_txn;
+
+enum figures_count {
+	FIG_REGISTERED,			/* new signals (not refreshes) */
+	FIG_WITHDRAWN_UNJUSTIFIED,
+	FIG_WITHDRAWN_RISK_RESOLVED,
+	FIG_MATCHES,			/* matches created */
+	FIG_ESCALATIONS,
+	FIG_COUNTS
+};
+
+#define FIG_DAYS	32	/* days to coordination 0..30; the last: more */
+#define FIG_MONTHS_MAX	120	/* months in one report, at most */
+
+struct figures_month {
+	int		year, month;		/* 1..12 */
+	uint64_t	count[FIG_COUNTS];
+	uint64_t	days[FIG_DAYS];		/* coordinated after d days */
+};
+
+/*
+ * Count one event of kind c for municipality muni (4 digits, or NULL/"":
+ * none given) at Unix time when, in the current job. Returns the
+ * transaction's error.
+ */
+int	figures_count(struct store_txn *, const char *muni, int64_t when,
+	    enum figures_count c);
+
+/* A match created at created was marked coordinated at now. */
+int	figures_coordinated(struct store_txn *, const char *muni,
+	    int64_t created, int64_t now);
+
+/*
+ * "YYYY-MM" or "YYYY-MM-DD" (the day is ignored): 0 and *year, *month, or
+ * -1 if it is not one.
+ */
+int	figures_parse_month(const char *s, int *year, int *month);
+
+/*
+ * The months from (y0, m0) to (y1, m1), both included, of muni (""
+ * for youths without a municipality): out gets one element per month
+ * (zeros where nothing was counted). 0 and *n, INVALID for a range of more
+ * than FIG_MONTHS_MAX months or an end before its start, or a store error.
+ */
+int	figures_read(struct store_reader *, const char *muni, int y0, int m0,
+	    int y1, int m1, struct figures_month *out, size_t *n);
+
+/*
+ * The months as JSON members of the current object ("months": [...]),
+ * counts below min_count (but not 0) as the string "< min_count", shares
+ * and medians only where the counts behind them are shown.
+ */
+void	figures_json(struct jsonw *, const struct figures_month *, size_t n,
+	    unsigned min_count);
+
+#endif
