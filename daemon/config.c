@@ -533,6 +533,9 @@ config_key_reloadable(const struct config_key *k)
 	    "crl_file", "min_version", "rate_limit", "rate_burst",
 	    "max_new_signals_per_day" };
 
+	/* [key_holder]'s certificate, key and bundle are read at start. */
+	if (strcmp(k->section, "key_holder") == 0)
+		return 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(k->name, names[i]) == 0)
 			return 1;

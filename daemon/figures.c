@@ -9,6 +9,7 @@
 #include "figures.h"
 #include "jsonw.h"
 #include "store.h"
+#include "store_backend.h"
 
 /* The record's first word: its layout. */
 #define FIG_LAYOUT	1
@@ -73,35 +74,40 @@ fig_format(const struct figures_month *m, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, " %" PRIu64, m->days[i]);
 }
 
-/* Read-modify-write the month's record in the current job. */
-static int
-fig_update(struct store_txn *t, const char *muni, int64_t when, int count,
-    int day)
-{
-	struct figures_month m = { 0 };
-	char key[STORE_META_NAME_MAX + 1], text[STORE_META_VALUE_MAX + 1];
-	int err;
+/* One event counted, not yet written. */
+struct fig_delta {
+	char	key[40];	/* "fig:0363:202612" */
+	int	slot;		/* a count, or FIG_COUNTS + a day */
+};
 
-	fig_month_of(when, &m.year, &m.month);
-	fig_key(key, sizeof(key), muni, m.year, m.month);
-	err = store_meta_get(t, key, text, sizeof(text));
-	if (err == 0)
-		fig_parse(text, &m);
-	else if (err != VIX_E_NOT_FOUND)
-		return err;
-	if (count >= 0)
-		m.count[count]++;
-	if (day >= 0)
-		m.days[day < FIG_DAYS ? day : FIG_DAYS - 1]++;
-	fig_format(&m, text, sizeof(text));
-	return store_meta_put(t, key, text);
+static int
+fig_add(struct store_txn *t, const char *muni, int64_t when, int slot)
+{
+	int year, month;
+
+	if (t->nfigs == t->capfigs) {
+		size_t cap = t->capfigs ? t->capfigs * 2 : 16;
+		struct fig_delta *d = reallocarray(t->figs, cap, sizeof(*d));
+
+		if (d == NULL) {
+			store_txn_fail(t, VIX_E_STORE);
+			return VIX_E_STORE;
+		}
+		t->figs = d;
+		t->capfigs = cap;
+	}
+	fig_month_of(when, &year, &month);
+	fig_key(t->figs[t->nfigs].key, sizeof(t->figs[t->nfigs].key), muni,
+	    year, month);
+	t->figs[t->nfigs++].slot = slot;
+	return store_txn_error(t);
 }
 
 int
 figures_count(struct store_txn *t, const char *muni, int64_t when,
     enum figures_count c)
 {
-	return fig_update(t, muni, when, (int)c, -1);
+	return fig_add(t, muni, when, (int)c);
 }
 
 int
@@ -110,8 +116,55 @@ figures_coordinated(struct store_txn *t, const char *muni, int64_t created,
 {
 	int64_t days = now > created ? (now - created) / 86400 : 0;
 
-	return fig_update(t, muni, created, -1, days >= FIG_DAYS ?
-	    FIG_DAYS - 1 : (int)days);
+	return fig_add(t, muni, created, FIG_COUNTS + (days >= FIG_DAYS ?
+	    FIG_DAYS - 1 : (int)days));
+}
+
+static int
+fig_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fig_delta *)a)->key,
+	    ((const struct fig_delta *)b)->key);
+}
+
+int
+figures_flush(struct store_txn *t)
+{
+	char text[STORE_META_VALUE_MAX + 1];
+	int err = store_txn_error(t);
+
+	qsort(t->figs, t->nfigs, sizeof(*t->figs), fig_cmp);
+	for (size_t i = 0; i < t->nfigs && err == 0;) {
+		struct figures_month m = { 0 };
+		size_t j;
+
+		err = store_meta_get(t, t->figs[i].key, text, sizeof(text));
+		if (err == 0)
+			fig_parse(text, &m);
+		else if (err != VIX_E_NOT_FOUND)
+			break;
+		for (j = i; j < t->nfigs && strcmp(t->figs[j].key,
+		    t->figs[i].key) == 0; j++) {
+			int slot = t->figs[j].slot;
+
+			if (slot < FIG_COUNTS)
+				m.count[slot]++;
+			else
+				m.days[slot - FIG_COUNTS]++;
+		}
+		fig_format(&m, text, sizeof(text));
+		err = store_meta_put(t, t->figs[i].key, text);
+		i = j;
+	}
+	return err;
+}
+
+void
+figures_forget(struct store_txn *t)
+{
+	free(t->figs);
+	t->figs = NULL;
+	t->nfigs = t->capfigs = t->job_figs = 0;
 }
 
 int

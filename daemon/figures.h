@@ -39,8 +39,9 @@ struct figures_month {
 
 /*
  * Count one event of kind c for municipality muni (4 digits, or NULL/"":
- * none given) at Unix time when, in the current job. Returns the
- * transaction's error.
+ * none given) at Unix time when, in the current job: kept with the
+ * transaction, dropped if the job is rolled back, written by
+ * figures_flush. Returns the transaction's error.
  */
 int	figures_count(struct store_txn *, const char *muni, int64_t when,
 	    enum figures_count c);
@@ -48,6 +49,15 @@ int	figures_count(struct store_txn *, const char *muni, int64_t when,
 /* A match created at created was marked coordinated at now. */
 int	figures_coordinated(struct store_txn *, const char *muni,
 	    int64_t created, int64_t now);
+
+/*
+ * Write what the transaction's jobs counted, one record at a time in key
+ * order (store_write_commit, before the backend commits): 0 or an error.
+ */
+int	figures_flush(struct store_txn *);
+
+/* Forget what was counted (the transaction ends either way). */
+void	figures_forget(struct store_txn *);
 
 /*
  * "YYYY-MM" or "YYYY-MM-DD" (the day is ignored): 0 and *year, *month, or

@@ -145,11 +145,13 @@ keys_record(struct vixd *v, const struct blind_keys *k, struct diag *d)
 	int err;
 
 	blind_format(k, text, sizeof(text));
-	if ((t = store_write_begin(v->store, &err)) == NULL ||
-	    (err = store_meta_put(t, ROTATE_META_KEYS, text)) != 0 ||
-	    (err = store_write_commit(t)) != 0) {
-		if (t != NULL && err != 0)
+	if ((t = store_write_begin(v->store, &err)) != NULL) {
+		if ((err = store_meta_put(t, ROTATE_META_KEYS, text)) != 0)
 			store_write_abort(t);
+		else	/* a failed commit has ended the transaction too */
+			err = store_write_commit(t);
+	}
+	if (err != 0) {
 		diag_add(d, NULL, 0, "store: cannot record the key version: %s",
 		    err_name(err));
 		return -1;

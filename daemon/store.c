@@ -1185,25 +1185,37 @@ store_write_begin(struct store *s, int *err)
 int
 store_write_commit(struct store_txn *t)
 {
+	int err = figures_flush(t);
+
+	figures_forget(t);
+	if (err != 0) {
+		store_txn_backend(t)->write_abort(t);
+		return err;
+	}
 	return store_txn_backend(t)->write_commit(t);
 }
 
 void
 store_write_abort(struct store_txn *t)
 {
+	figures_forget(t);
 	store_txn_backend(t)->write_abort(t);
 }
 
 int
 store_job_begin(struct store_txn *t)
 {
+	t->job_figs = t->nfigs;
 	return store_txn_backend(t)->job_begin(t);
 }
 
 int
 store_job_end(struct store_txn *t, int err)
 {
-	return store_txn_backend(t)->job_end(t, err);
+	err = store_txn_backend(t)->job_end(t, err);
+	if (err != 0)
+		t->nfigs = t->job_figs;	/* rolled back with the job */
+	return err;
 }
 
 int

@@ -66,6 +66,14 @@ struct store_txn {
 	uint32_t		 touched[STORE_TOUCHED_MAX];
 	size_t			 ntouched;
 	int			 touched_all;	/* more than STORE_TOUCHED_MAX */
+	/*
+	 * Regional figures counted by the transaction's jobs (figures.c),
+	 * written just before the commit in one order by every writer, so
+	 * that their shared rows are held only for the commit.
+	 */
+	struct fig_delta	*figs;
+	size_t			 nfigs, capfigs;
+	size_t			 job_figs;	/* nfigs when the job began */
 };
 
 /* The same for a reader: a backend's reader begins with it. */

@@ -738,6 +738,33 @@ harness_spawn_bg(const char *const *argv, const char *out_path)
 }
 
 int
+harness_stop_bg(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void
+harness_vixctl(struct run_result *r, struct vixd_proc *p,
+    const char *const *args)
+{
+	const char *argv[32];
+	char sock[PATH_MAX];
+	size_t n = 0;
+
+	argv[n++] = env_or_die("VIXCTL");
+	argv[n++] = "-s";
+	argv[n++] = harness_dev_file(p, "control.sock", sock, sizeof(sock));
+	for (; args != NULL && *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	harness_run(r, argv);
+}
+
+int
 harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
 {
 	char buf[65536];

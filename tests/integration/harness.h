@@ -147,6 +147,12 @@ int	harness_dir_contains(const char *dir, const char *needle, char *where,
 
 /* Start argv in the background with stdout to out_path; dies with the test. */
 pid_t	harness_spawn_bg(const char *const *argv, const char *out_path);
+/* SIGTERM a process harness_spawn_bg started and reap it: its exit status. */
+int	harness_stop_bg(pid_t pid);
+
+/* Run vixctl (VIXCTL) on p's control socket with args (NULL-terminated). */
+void	harness_vixctl(struct run_result *r, struct vixd_proc *p,
+	    const char *const *args);
 
 /* Whether the file comes to contain needle within timeout_ms. */
 int	harness_wait_for_text(const char *path, const char *needle,

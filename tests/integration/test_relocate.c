@@ -61,19 +61,7 @@ register_youth(const char *org, const char *bsn, const char *muni)
 static void
 vixctl(struct run_result *r, const char *const *args)
 {
-	const char *argv[16];
-	char sock[PATH_MAX];
-	size_t n = 0;
-
-	argv[n++] = getenv("VIXCTL");
-	cr_assert_not_null(argv[0], "VIXCTL must be set (run through meson "
-	    "test)");
-	argv[n++] = "-s";
-	argv[n++] = harness_dev_file(&vixd, "control.sock", sock, sizeof(sock));
-	for (; *args != NULL && n < 15; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	harness_run(r, argv);
+	harness_vixctl(r, &vixd, args);
 }
 
 /* vix subscribe --json as org, in the background, into out. */
@@ -84,15 +72,6 @@ subscribe_bg(const char *org, const char *out)
 	    "--dev", org, "--server", vixd.addr, "--json", "subscribe", NULL };
 
 	return harness_spawn_bg(argv, out);
-}
-
-static void
-stop_bg(pid_t pid)
-{
-	int status;
-
-	kill(pid, SIGTERM);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
 }
 
 static void
@@ -229,14 +208,14 @@ Test(relocate, the_match_follows_the_youth_to_its_new_municipality)
 		cr_assert_null(strstr(r.out, bsns[i]));
 
 	/* Not coordinated in time: escalated to the new place. */
-	stop_bg(sb);
-	stop_bg(sp);
+	harness_stop_bg(sb);
+	harness_stop_bg(sp);
 	harness_restart_faketime(&vixd, "+15d", (const char *[]){ "-c", conf,
 	    NULL });
 	sb = subscribe_bg("gemeente-b", out_b);
 	cr_assert(harness_wait_for_text(out_b, "\"type\":\"ESCALATION\"",
 	    WAIT_MS), "the escalation did not go to the new municipality");
-	stop_bg(sb);
+	harness_stop_bg(sb);
 	read_file(out_b, text, sizeof(text));
 	cr_assert_not_null(strstr(text, "\"municipality\":\"0599\""), "%s",
 	    text);

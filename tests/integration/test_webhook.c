@@ -422,19 +422,7 @@ register_youth(const char *org)
 static void
 vixctl(struct run_result *r, const char *const *args)
 {
-	const char *argv[16];
-	char sock[PATH_MAX];
-	size_t n = 0;
-
-	argv[n++] = getenv("VIXCTL");
-	cr_assert_not_null(argv[0], "VIXCTL must be set (run through meson "
-	    "test)");
-	argv[n++] = "-s";
-	argv[n++] = harness_dev_file(&vixd, "control.sock", sock, sizeof(sock));
-	for (; *args != NULL && n < 15; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	harness_run(r, argv);
+	harness_vixctl(r, &vixd, args);
 }
 
 static char conf_path[PATH_MAX];
@@ -617,16 +605,6 @@ vix_listen_bg(const char *secret, const char *port, const char *out)
 	return harness_spawn_bg(argv, out);
 }
 
-static int
-stop_bg(pid_t pid)
-{
-	int status;
-
-	kill(pid, SIGTERM);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /*
  * The receiver a partner can try locally: vix listen --webhook, serving
  * with the dev material's listener certificate (partner-listen.pem).
@@ -670,7 +648,7 @@ Test(webhook, vix_listen_webhook_prints_what_verifies)
 	cr_assert(harness_wait_for_text(out, "\"type\":\"nl.vix.match.created\"",
 	    WAIT_MS), "vix listen --webhook printed nothing");
 	wait_metric("vix_webhook_acked_seq{recipient=\"org-b\"}", 1);
-	cr_assert_eq(stop_bg(l), 0);
+	cr_assert_eq(harness_stop_bg(l), 0);
 	cr_assert_eq(harness_dir_contains(vixd.dir, BSN, NULL, 0), 0,
 	    "no BSN in vixd's folder, its log or what vix printed");
 
@@ -699,7 +677,7 @@ Test(webhook, vix_listen_webhook_prints_what_verifies)
 	}
 	cr_assert_eq(harness_metric(&vixd, "vix_webhook_acked_seq{recipient="
 	    "\"org-b\"}"), 1, "an event the receiver refused is not taken");
-	cr_assert_eq(stop_bg(l), 0);
+	cr_assert_eq(harness_stop_bg(l), 0);
 	cr_assert(!harness_wait_for_text(out2, "nl.vix", 100),
 	    "nothing printed that did not verify");
 	cr_assert_eq(harness_stop(&vixd), 0);
@@ -730,7 +708,7 @@ Test(webhook, stops_cleanly_with_a_replay_waiting)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_assert_lt(t1.tv_sec - t0.tv_sec, 10, "the held request did not "
 	    "hold up the stop");
-	cr_assert_neq(stop_bg(ctl), 0, "the replay was not done");
+	cr_assert_neq(harness_stop_bg(ctl), 0, "the replay was not done");
 	rx_set_mode(ANSWER_OK);
 	harness_kill(&vixd);
 	rx_stop();
