@@ -343,7 +343,8 @@ must_ack(const struct org *consumer, const struct org *recipient,
 static struct store_sweep_in
 sweep_at(int64_t now, size_t max)
 {
-	return (struct store_sweep_in){ orgs, now, max, 5 * YEAR, 30 * DAY };
+	return (struct store_sweep_in){ .orgs = orgs, .now = now, .max = max,
+	    .archive_secs = 5 * YEAR, .outbox_retention = 30 * DAY };
 }
 
 static struct store_sweep_out
