@@ -251,3 +251,55 @@ Test(policy, at_expiry_delete_and_at_age_limit_archive)
 	cr_assert_not_null(strstr(r.out, text), "%s", r.out);
 	harness_stop(&vixd);
 }
+
+/*
+ * A reload that changes at_expiry: the log names the change, signals
+ * registered after it carry the new policy's id, and its values are in
+ * the store for the reports made after a restart under another policy.
+ */
+Test(policy, a_reload_changes_the_policy_and_records_it)
+{
+	char conf[PATH_MAX], text[256], law_id[9], id[9];
+	static char log[1 << 18];
+	struct run_result r;
+
+	harness_start(&vixd, NULL);
+	snprintf(conf, sizeof(conf), "%s", harness_write_file(&vixd,
+	    "reload.conf", "[rules]\nat_expiry = archive\n"));
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	register_youth(&r, "org-a", bsns[2], "2015-03-01", "30", "ref-before");
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	subject_report(&r, bsns[2]);
+	policy_id_after(r.out, "policy in force: ", law_id);
+	cr_assert_not_null(strstr(r.out, "(the Youth Act's values, Jeugdwet "
+	    "ch. 7.1)"), "%s", r.out);
+
+	harness_edit_file(conf, "at_expiry = archive", "at_expiry = delete");
+	harness_reload(&vixd);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, ": at_expiry = deleted (changed from "
+	    "the law's archived)"), "%s", log);
+	cr_assert_not_null(strstr(log, "[rules] at_expiry changed"), "%s",
+	    log);
+	register_youth(&r, "org-a", bsns[3], "2015-03-01", "30", "ref-after");
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	subject_report(&r, bsns[3]);
+	policy_id_after(r.out, "policy in force: ", id);
+	cr_assert_str_neq(id, law_id);
+	snprintf(text, sizeof(text), "policy at registration: %s\n", id);
+	cr_assert_not_null(strstr(r.out, text), "%s", r.out);
+
+	/* The signal of before keeps the id it was registered under. */
+	subject_report(&r, bsns[2]);
+	snprintf(text, sizeof(text), "policy at registration: %s\n", law_id);
+	cr_assert_not_null(strstr(r.out, text), "%s", r.out);
+
+	/* Under the law again: the reloaded policy's values were recorded. */
+	harness_restart_with(&vixd, NULL);
+	subject_report(&r, bsns[3]);
+	snprintf(text, sizeof(text), "policy %s, under which a signal below "
+	    "was registered: max_signal_days=730 max_age=23 at_expiry=delete "
+	    "at_age_limit=delete ", id);
+	cr_assert_not_null(strstr(r.out, text), "%s", r.out);
+	harness_stop(&vixd);
+}
