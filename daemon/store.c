@@ -1377,8 +1377,10 @@ expire_one(struct store_txn *t, const struct store_sweep_in *in, uint64_t id)
 	if (store_txn_backend(t)->signal_locate(t, id, p, &org) != 1 ||
 	    (sig = signal_get(t, p, org)) == NULL)
 		return 0;
-	/* As the policy says; by law (and 0) deleted at the age limit,
-	   else archived. */
+	/*
+	 * As the policy says; by law (and when in leaves it 0) deleted at the
+	 * age limit, archived at the end of the duration.
+	 */
 	age = sig->bound == EXPIRY_AGE_23;
 	keep = age ? in->at_age_limit == POLICY_ARCHIVE :
 	    in->at_expiry != POLICY_DELETE;
