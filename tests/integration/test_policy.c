@@ -87,6 +87,21 @@ policy_id_after(const char *text, const char *lead, char id[9])
 	id[8] = '\0';
 }
 
+/* Stop vixd and assert it exited 0 (under ASan: no leak, no error). */
+static void
+stop_clean(void)
+{
+	static char log[1 << 18];
+	int rc = harness_stop_keep(&vixd);
+
+	if (rc != 0) {
+		harness_log(&vixd, log, sizeof(log));
+		harness_redact(log);
+	}
+	cr_assert_eq(rc, 0, "vixd exited %d: %s", rc, rc != 0 ? log : "");
+	harness_stop(&vixd);
+}
+
 Test(policy, check_mode_prints_the_policy_with_changes_marked)
 {
 	char conf[PATH_MAX], orgs[PATH_MAX], text[PATH_MAX + 128];
@@ -141,7 +156,7 @@ Test(policy, check_mode_prints_the_policy_with_changes_marked)
 	    "number from 18 to 27"), "%s", r.err);
 	cr_assert_not_null(strstr(r.err, ":3: at_age_limit: 'keep' is not "
 	    "what may become of a signal"), "%s", r.err);
-	harness_stop(&vixd);
+	stop_clean();
 }
 
 Test(policy, a_lower_max_age_refuses_an_older_youth_and_ends_earlier)
@@ -171,7 +186,7 @@ Test(policy, a_lower_max_age_refuses_an_older_youth_and_ends_earlier)
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_not_null(strstr(r.out, "the age limit"), "bound by the age: "
 	    "%s", r.out);
-	harness_stop(&vixd);
+	stop_clean();
 }
 
 /*
@@ -249,7 +264,7 @@ Test(policy, at_expiry_delete_and_at_age_limit_archive)
 	    "was registered: max_signal_days=730 max_age=23 at_expiry=delete "
 	    "at_age_limit=archive ", id);
 	cr_assert_not_null(strstr(r.out, text), "%s", r.out);
-	harness_stop(&vixd);
+	stop_clean();
 }
 
 /*
@@ -301,5 +316,5 @@ Test(policy, a_reload_changes_the_policy_and_records_it)
 	    "was registered: max_signal_days=730 max_age=23 at_expiry=delete "
 	    "at_age_limit=delete ", id);
 	cr_assert_not_null(strstr(r.out, text), "%s", r.out);
-	harness_stop(&vixd);
+	stop_clean();
 }
