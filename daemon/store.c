@@ -1389,8 +1389,9 @@ expire_one(struct store_txn *t, const struct store_sweep_in *in, uint64_t id)
 	    &out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	outbox_notify_parties(t, orgs, &nt, &owner, 1);
+	/* The policy may have changed since: say what it decided. */
 	audit_append(t, p, now, "vixd", age ? "expire:age_23" :
-	    "expire:duration", id, out.match_id, "ok");
+	    "expire:duration", id, out.match_id, keep ? "archived" : "deleted");
 	return 1;
 }
 

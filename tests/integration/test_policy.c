@@ -74,6 +74,21 @@ subject_report(struct run_result *r, const char *bsn)
 	cr_assert_eq(r->status, 0, "%s", r->err);
 }
 
+/* The line of text holding action ends in ": outcome". */
+static void
+audit_outcome(const char *text, const char *action, const char *outcome)
+{
+	const char *at = strstr(text, action), *nl;
+	char want[64];
+
+	cr_assert_not_null(at, "no %s in:\n%s", action, text);
+	nl = at + strcspn(at, "\n");
+	snprintf(want, sizeof(want), ": %s", outcome);
+	cr_assert((size_t)(nl - at) >= strlen(want) &&
+	    strncmp(nl - strlen(want), want, strlen(want)) == 0,
+	    "%s not %s in:\n%s", action, outcome, text);
+}
+
 /* The 8 hex digits after "policy " in text (the first such line). */
 static void
 policy_id_after(const char *text, const char *lead, char id[9])
@@ -229,6 +244,7 @@ Test(policy, at_expiry_delete_and_at_age_limit_archive)
 		harness_sleep_ms(100);
 	}
 	cr_assert_not_null(strstr(r.out, "vixd expire:age_23"), "%s", r.out);
+	audit_outcome(r.out, "vixd expire:age_23", "archived");
 	cr_assert_not_null(strstr(r.out, "active signals: 0"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "archived signals: 1"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "(age_limit)"), "%s", r.out);
@@ -247,6 +263,7 @@ Test(policy, at_expiry_delete_and_at_age_limit_archive)
 		harness_sleep_ms(100);
 	}
 	cr_assert_not_null(strstr(r.out, "vixd expire:duration"), "%s", r.out);
+	audit_outcome(r.out, "vixd expire:duration", "deleted");
 	cr_assert_not_null(strstr(r.out, "active signals: 0"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "archived signals: 0"), "deleted, "
 	    "not archived: %s", r.out);

@@ -1178,6 +1178,7 @@ TestSuite(expiry, .init = setup_started, .fini = teardown);
 
 Test(expiry, a_duration_expiry_archives_and_closes_the_match)
 {
+	char outcome[32];
 	struct store_sweep_out out;
 	struct rows ra, rb;
 	struct marks m0;
@@ -1216,7 +1217,9 @@ Test(expiry, a_duration_expiry_archives_and_closes_the_match)
 	check_subject(rb.v[0], wijk);
 	cr_assert_eq(rb.v[0]->match_id, match);
 	nothing_else(&m0, OTHERS(wijk, jz));
-	cr_assert_eq(audit_count("expire:duration", NULL, 0), 1);
+	cr_assert_eq(audit_count("expire:duration", outcome, sizeof(outcome)),
+	    1);
+	cr_assert_str_eq(outcome, "archived");
 
 	/* Done once: a later sweep finds nothing more. */
 	m0 = mark();
@@ -1285,6 +1288,7 @@ Test(expiry, the_policy_decides_archive_or_delete)
 	struct store_subject s;
 	uint8_t p[PSEUDONYM_LEN];
 	struct storefix_counts c;
+	char outcome[32];
 
 	register_until(wijk, 1, T0, T0 + 100, BOUND_DURATION, "0344");
 	reg_in(&r, jz, 2, T0);
@@ -1305,8 +1309,11 @@ Test(expiry, the_policy_decides_archive_or_delete)
 	c = counts();
 	cr_assert_eq(c.signals, 0);
 	cr_assert_eq(c.archived, 1, "only the one at the age limit");
-	cr_assert_eq(audit_count("expire:duration", NULL, 0), 1);
-	cr_assert_eq(audit_count("expire:age_23", NULL, 0), 1);
+	cr_assert_eq(audit_count("expire:duration", outcome, sizeof(outcome)),
+	    1);
+	cr_assert_str_eq(outcome, "deleted");
+	cr_assert_eq(audit_count("expire:age_23", outcome, sizeof(outcome)), 1);
+	cr_assert_str_eq(outcome, "archived");
 
 	cr_assert_eq(store_subject_report(rd, p, &s), 0);
 	cr_assert_eq(s.nsignals, 1);
@@ -1329,6 +1336,7 @@ Test(expiry, the_23rd_birthday_deletes_without_archiving)
 	struct rows ra, rb;
 	uint64_t a, b;
 	struct storefix_counts c;
+	char outcome[32];
 
 	a = register_until(wijk, 1, T0, T0 + 100, BOUND_AGE_23, "0344");
 	b = must_register(jz, 1, T0 + 10, NULL);
@@ -1346,7 +1354,8 @@ Test(expiry, the_23rd_birthday_deletes_without_archiving)
 	check_own(rb.v[0], N_CLOSED, jz, b, 1);
 	check_subject(rb.v[0], wijk);
 	nothing_else(&m0, OTHERS(wijk, jz));
-	cr_assert_eq(audit_count("expire:age_23", NULL, 0), 1);
+	cr_assert_eq(audit_count("expire:age_23", outcome, sizeof(outcome)), 1);
+	cr_assert_str_eq(outcome, "deleted");
 	cr_assert_eq(audit_count("expire:duration", NULL, 0), 0);
 	rows_free(&ra);
 	rows_free(&rb);
