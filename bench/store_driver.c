@@ -91,8 +91,8 @@ make_job(struct producer *p, struct pseudonym_ctx *mac, uint64_t *rng,
 	    p->o->match_pct, rng), bsn);
 	if (pseudonym_from_bsn(mac, bsn, in->pseudonym, &why) != 0 ||
 	    rules_parse_date("2012-06-15", &birth) == -1 ||
-	    rules_expiry(&zone_calendar, in->now, birth, 0, p->max_days, &exp,
-	    &why) == -1)
+	    rules_expiry(&zone_calendar, in->now, birth, 0, p->max_days, 23,
+	    &exp, &why) == -1)
 		return -1;
 	in->expires = exp.expires;
 	in->bound = exp.bound;
@@ -317,7 +317,7 @@ store_driver_run(const struct bench_opts *o, struct bench_result *r)
 	t0 = bench_now();
 	for (unsigned i = 0; i < o->conns; i++)
 		p[i] = (struct producer){ .o = o, .pool = pool, .wr = wr,
-		    .orgs = orgs, .key = key, .max_days = cfg.max_signal_days,
+		    .orgs = orgs, .key = key, .max_days = cfg.policy.max_signal_days,
 		    .end = t0 + o->duration_s };
 	if (start_producers(p, o, orgs) == -1)
 		goto done;

@@ -266,7 +266,7 @@ bound_text(enum vix_expiry_bound b, const char *duration, char *buf,
 		snprintf(buf, len, " (end of %s)", duration);
 		return buf;
 	case VIX_EXPIRY_AGE_23:
-		return " (23rd birthday)";
+		return " (the age limit: by law the 23rd birthday)";
 	default:
 		return "";
 	}

@@ -571,6 +571,47 @@ print_signal(const struct jv *s)
 	put_text(stdout, *jstr(s, "client_ref") ? jstr(s, "client_ref") : "-");
 	printf(", municipality: %s\n", *jstr(s, "municipality") ?
 	    jstr(s, "municipality") : "-");
+	printf("    policy at registration: %s\n", *jstr(s, "policy") ?
+	    jstr(s, "policy") : "not recorded (registered before vix "
+	    "recorded it)");
+}
+
+/*
+ * The policy in force as the report was made, rule by rule, and the
+ * recorded text of each policy the subject's signals were registered
+ * under.
+ */
+static void
+print_policy(const struct jv *r)
+{
+	const struct jv *p = jget(r, "policy"), *rules = jget(p, "rules");
+	const struct jv *regs = jget(p, "registrants");
+	const struct jv *applied = jget(r, "policies_applied");
+
+	if (p == NULL || p->t != J_OBJ)
+		return;
+	printf("policy in force: %s (%s)\n", jstr(p, "id"), jbool(p, "law") ?
+	    "the Youth Act's values, Jeugdwet ch. 7.1" :
+	    "changed from the Youth Act's values");
+	for (size_t i = 0; rules != NULL && i < rules->n; i++)
+		printf("  %s (%s): %s\n", jstr(&rules->v[i], "what"),
+		    jstr(&rules->v[i], "key"), jstr(&rules->v[i], "text"));
+	printf("  who may register (orgs.conf, role register):");
+	for (size_t i = 0; regs != NULL && i < regs->n; i++)
+		if (regs->v[i].t == J_STR)
+			printf("%s %s", i ? "," : "", regs->v[i].s);
+	putchar('\n');
+	for (size_t i = 0; applied != NULL && i < applied->n; i++) {
+		const struct jv *a = &applied->v[i];
+
+		if (strcmp(jstr(a, "id"), jstr(p, "id")) == 0)
+			continue;
+		printf("policy %s, under which a signal below was registered: ",
+		    jstr(a, "id"));
+		put_text(stdout, *jstr(a, "text") ? jstr(a, "text") :
+		    "its values were not recorded");
+		putchar('\n');
+	}
 }
 
 static void
@@ -581,6 +622,7 @@ print_subject(const struct jv *r)
 	const struct jv *closed = jget(r, "closed_matches");
 	char t[32], t2[32];
 
+	print_policy(r);
 	printf("active signals: %zu\n", active ? active->n : 0);
 	for (size_t i = 0; active != NULL && i < active->n; i++)
 		print_signal(&active->v[i]);

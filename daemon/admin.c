@@ -302,8 +302,13 @@ admin_status_config(struct jsonw *w, struct vixd *v, size_t norgs)
 	    c->max_handshakes_per_address);
 	jsonw_kuint(w, "admin_max_connections", c->admin_max_connections);
 	jsonw_kuint(w, "admin_timeout", c->admin_timeout);
-	jsonw_kuint(w, "max_signal_days", c->max_signal_days);
-	jsonw_kint(w, "escalate_after", c->escalate_after);
+	jsonw_kuint(w, "max_signal_days", c->policy.max_signal_days);
+	jsonw_kuint(w, "max_age", c->policy.max_age);
+	jsonw_kstr(w, "at_expiry", policy_disposal_name(c->policy.at_expiry));
+	jsonw_kstr(w, "at_age_limit",
+	    policy_disposal_name(c->policy.at_age_limit));
+	jsonw_kint(w, "archive_retention", c->policy.archive_retention);
+	jsonw_kint(w, "escalate_after", c->policy.escalate_after);
 	jsonw_kstr(w, "data_dir", c->data_dir);
 	jsonw_kuint(w, "map_size", c->map_size);
 	jsonw_kuint(w, "quota_percent", c->quota_percent);

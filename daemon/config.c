@@ -18,7 +18,7 @@
 
 enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
     KEY_BACKEND, KEY_CONNINFO, KEY_PSEUDONYMS, KEY_OPTADDR,
-    KEY_DURATION, KEY_ZONE };
+    KEY_DURATION, KEY_ZONE, KEY_DISPOSAL };
 
 struct config_key {
 	const char	*section;
@@ -70,11 +70,16 @@ static const struct config_key config_keys[] = {
 	K("store", "queue_max", KEY_UINT, queue_max, 16, 1000000),
 	K("store", "sweep_chunk", KEY_UINT, sweep_chunk, 1, 1000000),
 	K("store", "sweep_interval", KEY_DURATION, sweep_interval, 1, 86400),
-	K("rules", "max_signal_days", KEY_UINT, max_signal_days, 1, 730),
-	K("rules", "escalate_after", KEY_DURATION, escalate_after, 1,
+	K("rules", "max_signal_days", KEY_UINT, policy.max_signal_days, 1,
+	    POLICY_LAW_MAX_SIGNAL_DAYS),
+	K("rules", "max_age", KEY_UINT, policy.max_age, POLICY_MAX_AGE_MIN,
+	    POLICY_MAX_AGE_MAX),
+	K("rules", "at_expiry", KEY_DISPOSAL, policy.at_expiry, 0, 0),
+	K("rules", "at_age_limit", KEY_DISPOSAL, policy.at_age_limit, 0, 0),
+	K("rules", "escalate_after", KEY_DURATION, policy.escalate_after, 1,
 	    86400UL * 365),
-	K("rules", "archive_retention", KEY_DURATION, archive_retention, 1,
-	    86400UL * 3660),
+	K("rules", "archive_retention", KEY_DURATION, policy.archive_retention,
+	    1, 86400UL * 3660),
 	K("rules", "timezone", KEY_ZONE, zone, 0, 0),
 	K("notify", "window", KEY_UINT, subscribe_window, 1, 100000),
 	K("notify", "outbox_retention", KEY_DURATION, outbox_retention, 1,
@@ -137,11 +142,9 @@ config_defaults(struct vixd_config *c)
 	c->quota_percent = 90;
 	c->batch_max = 512;
 	c->queue_max = 10000;
-	c->max_signal_days = 730;
+	policy_law(&c->policy);
 	c->sweep_chunk = 1000;
 	c->sweep_interval = 60;
-	c->escalate_after = 14 * 86400;
-	c->archive_retention = 1826 * 86400L;
 	config_set(&c->zone, ZONE_DEFAULT);
 	c->subscribe_window = 1000;
 	c->outbox_retention = 30 * 86400;
@@ -361,6 +364,15 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 		}
 		config_set(field, value);
 		return 0;
+	case KEY_DISPOSAL:
+		if (policy_disposal_parse(value, (int *)field) == -1) {
+			diag_add(x->d, path, line, "%s: '%s' is not what may "
+			    "become of a signal (archive: kept for "
+			    "archive_retention; delete: gone at once)", k->name,
+			    value);
+			return -1;
+		}
+		return 0;
 	case KEY_BACKEND:
 		if (strcmp(value, "lmdb") != 0 &&
 		    strcmp(value, "postgresql") != 0) {
@@ -529,7 +541,7 @@ config_key_reloadable(const struct config_key *k)
 	    "max_handshakes", "max_handshakes_per_address",
 	    "admin_max_connections",
 	    "sweep_chunk", "sweep_interval", "archive_retention",
-	    "outbox_retention", "certificate", "private_key", "ca_bundle",
+	    "at_expiry", "at_age_limit", "outbox_retention", "certificate", "private_key", "ca_bundle",
 	    "crl_file", "min_version", "rate_limit", "rate_burst",
 	    "max_new_signals_per_day" };
 
@@ -557,6 +569,7 @@ config_key_size(const struct config_key *k)
 	case KEY_SIZE:		return sizeof(size_t);
 	case KEY_DURATION:	return sizeof(int64_t);
 	case KEY_TLSVER:
+	case KEY_DISPOSAL:
 	case KEY_PSEUDONYMS:	return sizeof(int);
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "policy.h"
 
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:7411"
 #define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:7412"
@@ -69,11 +70,9 @@ struct vixd_config {
 	unsigned	 sweep_chunk;		/* rows per sweep pass */
 	int64_t		 sweep_interval;	/* seconds */
 
-	/* [rules] */
-	unsigned	 max_signal_days;	/* at most 730 */
-	int64_t		 escalate_after;	/* seconds */
-	int64_t		 archive_retention;	/* seconds */
-	char		*zone;			/* whose days are the law's */
+	/* [rules]: the policy (policy.h), and whose days are the law's */
+	struct policy	 policy;
+	char		*zone;
 
 	/* [notify] */
 	unsigned	 subscribe_window;	/* unacked per recipient */
@@ -118,8 +117,9 @@ void	config_free(struct vixd_config *);
 
 /*
  * A reload: take from nc the keys that may change while vixd runs
- * (orgs_file, [tls], sweeps, retention, max_connections, rate_limit,
- * rate_burst and max_new_signals_per_day) into cur, and
+ * (orgs_file, [tls], sweeps, retention, at_expiry, at_age_limit,
+ * max_connections, rate_limit, rate_burst and max_new_signals_per_day)
+ * into cur, and
  * append one line per changed key to buf, saying so for those that need a
  * restart. listen and admin_listen are left out: the command line may
  * override them.

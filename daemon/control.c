@@ -35,6 +35,7 @@
 #include "errors.h"
 #include "figures.h"
 #include "log.h"
+#include "policyrec.h"
 #include "rotate.h"
 #include "rules.h"
 #include "server.h"
@@ -87,6 +88,8 @@ struct ctl_task {
 	uint64_t	 seq;			/* and from which seq */
 	char		 muni[5];		/* report: where ("" none), */
 	int		 y0, m0, y1, m1;	/* from which month to which */
+	struct policy	 policy;		/* subject report: in force */
+	char		 zone[64];		/* when it was asked for */
 };
 
 struct control {
@@ -991,6 +994,7 @@ archive_reason(enum store_archive_reason reason)
 	switch (reason) {
 	case STORE_ARCHIVE_RISK_RESOLVED:	return "risk_resolved";
 	case STORE_ARCHIVE_EXPIRED:		return "expired";
+	case STORE_ARCHIVE_AGE_LIMIT:		return "age_limit";
 	}
 	return "unknown";
 }
@@ -999,6 +1003,8 @@ static void
 json_subject_signal(struct jsonw *w, const struct store_subject_signal *s,
     const struct orgs *orgs)
 {
+	char id[16];
+
 	jsonw_object(w);
 	jsonw_kuint(w, "signal_id", s->signal_id);
 	json_org(w, "org", orgs, s->org);
@@ -1009,6 +1015,10 @@ json_subject_signal(struct jsonw *w, const struct store_subject_signal *s,
 	    "duration");
 	jsonw_kstr(w, "client_ref", s->client_ref);
 	jsonw_kstr(w, "municipality", s->municipality);
+	if (s->policy != 0) {
+		snprintf(id, sizeof(id), "%08" PRIx32, s->policy);
+		jsonw_kstr(w, "policy", id);
+	}
 	jsonw_key(w, "contact");
 	jsonw_object(w);
 	jsonw_kstr(w, "name", s->contact.name);
@@ -1053,15 +1063,92 @@ json_subject_match(struct jsonw *w, const struct store_subject *s,
 	jsonw_end(w);
 }
 
+/*
+ * "policy": the policy in force as the report is made, each rule with its
+ * value and whether it is the law's, and who may register.
+ */
+static void
+json_policy(struct jsonw *w, const struct ctl_task *t,
+    const struct orgs *orgs)
+{
+	struct policy_rule r[POLICY_NRULES];
+	size_t n = policy_rules(&t->policy, t->zone, r);
+	char id[16], line[160];
+
+	snprintf(id, sizeof(id), "%08" PRIx32, policy_id(&t->policy, t->zone));
+	jsonw_key(w, "policy");
+	jsonw_object(w);
+	jsonw_kstr(w, "id", id);
+	jsonw_kbool(w, "law", policy_is_law(&t->policy, t->zone));
+	jsonw_key(w, "rules");
+	jsonw_array(w);
+	for (size_t i = 0; i < n; i++) {
+		policy_rule_line(&r[i], line, sizeof(line));
+		jsonw_object(w);
+		jsonw_kstr(w, "key", r[i].key);
+		jsonw_kstr(w, "what", r[i].what);
+		jsonw_kstr(w, "value", r[i].value);
+		jsonw_kstr(w, "default", r[i].dflt);
+		jsonw_kbool(w, "changed", r[i].changed);
+		jsonw_kbool(w, "of_law", r[i].of_law);
+		jsonw_kstr(w, "text", line);
+		jsonw_end(w);
+	}
+	jsonw_end(w);
+	jsonw_key(w, "registrants");
+	jsonw_array(w);
+	for (size_t i = 0; i < orgs->n; i++)
+		if (orgs->v[i].roles & ROLE_REGISTER)
+			jsonw_str(w, orgs->v[i].id);
+	jsonw_end(w);
+	jsonw_end(w);
+}
+
+/*
+ * "policies_applied": each policy a signal of the subject was registered
+ * under, with the text the store recorded for it (null: not recorded).
+ */
+static void
+json_policies_applied(struct jsonw *w, const struct store_subject *s,
+    struct store_reader *rd)
+{
+	char id[16], text[STORE_META_VALUE_MAX + 1];
+
+	jsonw_key(w, "policies_applied");
+	jsonw_array(w);
+	for (size_t i = 0; i < s->nsignals; i++) {
+		uint32_t p = s->signals[i].policy;
+		size_t k;
+
+		for (k = 0; k < i && s->signals[k].policy != p; k++)
+			;
+		if (p == 0 || k < i)
+			continue;	/* none, or listed already */
+		snprintf(id, sizeof(id), "%08" PRIx32, p);
+		jsonw_object(w);
+		jsonw_kstr(w, "id", id);
+		jsonw_key(w, "text");
+		if (policyrec_lookup(rd, p, text, sizeof(text)) == 0)
+			jsonw_str(w, text);
+		else
+			jsonw_null(w);
+		jsonw_end(w);
+	}
+	jsonw_end(w);
+}
+
 static void
 json_subject(struct evbuffer *b, const struct store_subject *s,
-    const struct orgs *orgs)
+    const struct orgs *orgs, const struct ctl_task *t,
+    struct store_reader *rd)
 {
 	struct jsonw w;
 
 	json_evbuffer(&w, b);
 	jsonw_object(&w);
 	jsonw_kbool(&w, "ok", 1);
+	json_policy(&w, t, orgs);
+	json_policies_applied(&w, s, rd);
 	json_subject_signals(&w, "signals", s, orgs, 0);
 	json_subject_signals(&w, "archived", s, orgs, 1);
 	json_subject_match(&w, s, orgs);
@@ -1110,7 +1197,7 @@ task_subject(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 		    "the report is withheld");
 		return;
 	}
-	json_subject(b, &s, orgs);
+	json_subject(b, &s, orgs, t, r);
 	log_info("control: subject-report by uid %u: %zu signals, %zu audit "
 	    "records", (unsigned)t->uid, s.nsignals, s.naudit);
 	store_subject_free(&s);
@@ -1338,6 +1425,9 @@ ctl_subject(struct ctl_conn *c, char *bsn)
 		free(t);
 		return;
 	}
+	/* Copied here: a reload changes cfg on this thread, not the task's. */
+	t->policy = c->ctl->v->cfg.policy;
+	snprintf(t->zone, sizeof(t->zone), "%s", c->ctl->v->cfg.zone);
 	ctl_spawn(c, t);
 }
 

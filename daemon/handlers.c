@@ -217,7 +217,8 @@ register_fields(struct session *s, uint64_t id, Vix__V1__Register *r,
 		return -1;
 	}
 	if (rules_expiry(&zone_calendar, in->now, birth, r->duration_days,
-	    s->w->vixd->cfg.max_signal_days, &exp, &why) == -1 ||
+	    s->w->vixd->cfg.policy.max_signal_days,
+	    s->w->vixd->cfg.policy.max_age, &exp, &why) == -1 ||
 	    rules_check_contact(ct ? ct->name : "", ct ? ct->phone : "",
 	    ct ? ct->email : "", &why) == -1 ||
 	    rules_check_client_ref(r->client_ref, &why) == -1 ||
@@ -228,6 +229,7 @@ register_fields(struct session *s, uint64_t id, Vix__V1__Register *r,
 	register_trim(r);
 	in->expires = exp.expires;
 	in->bound = exp.bound;
+	in->policy = atomic_load(&s->w->vixd->policy_id);
 	snprintf(in->contact.name, sizeof(in->contact.name), "%s", ct->name);
 	snprintf(in->contact.phone, sizeof(in->contact.phone), "%s", ct->phone);
 	snprintf(in->contact.email, sizeof(in->contact.email), "%s", ct->email);

@@ -27,6 +27,7 @@
 #include "orgs.h"
 #include "pseudonym.h"
 #include "orgstats.h"
+#include "policyrec.h"
 #include "ratelimit.h"
 #include "rotate.h"
 #include "sdnotify.h"
@@ -403,6 +404,7 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 	struct orgs *orgs = NULL;
 	SSL_CTX *ctx = NULL, *cctx = NULL;
 	int64_t interval;
+	uint32_t old_policy;
 
 	changes[0] = '\0';
 	config_defaults(&nc);
@@ -426,8 +428,10 @@ reload(struct vixd *v, struct diag *d, char *changes, size_t len)
 		return -1;
 	}
 	interval = v->cfg.sweep_interval;
+	old_policy = atomic_load(&v->policy_id);
 	config_reload(&v->cfg, &nc, changes, len);
 	config_free(&nc);
+	policyrec_reloaded(v, old_policy);
 	sweep_reloaded(v, interval);
 	raise_nofile(&v->cfg);	/* max_connections may have grown */
 	ratelimit_set(v->ratelimit, v->cfg.rate_limit, v->cfg.rate_burst);
@@ -528,7 +532,7 @@ open_store(struct vixd *v, struct diag *d)
 	struct store_options so = { .dir = v->cfg.data_dir,
 	    .map_size = v->cfg.map_size,
 	    .quota_percent = v->cfg.quota_percent,
-	    .escalate_after = v->cfg.escalate_after,
+	    .escalate_after = v->cfg.policy.escalate_after,
 	    .backend = v->cfg.store_backend,
 	    .conninfo = v->cfg.store_conninfo,
 	    .password_file = v->cfg.store_password_file };
@@ -553,6 +557,7 @@ open_store(struct vixd *v, struct diag *d)
 	    store_check_key(v->store, key_id, v->cfg.pseudonym_key_file,
 	    d) == -1 || store_bind_orgs(v->store, v->orgs, d) == -1)
 		return -1;
+	policyrec_start(v);	/* before the writer: its transaction alone */
 	v->writer = writer_start(v->store, v->cfg.batch_max,
 	    v->cfg.batch_wait_us, v->cfg.queue_max, &hooks);
 	if (v->writer == NULL) {
@@ -606,6 +611,46 @@ fatal_diag(struct diag *d)
 	fatalx("%d problems found; vixd not started", d->count);
 }
 
+/*
+ * Who may register: the Act leaves it to whoever runs the index to admit
+ * organisations; orgs.conf admits them with the role register.
+ */
+static void
+print_registrants(const struct orgs *orgs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < orgs->n; i++)
+		n += (orgs->v[i].roles & ROLE_REGISTER) != 0;
+	printf("  who may register (orgs.conf, role register): %zu "
+	    "organisation%s%s", n, n == 1 ? "" : "s", n ? ":" : "");
+	for (size_t i = 0, k = 0; i < orgs->n; i++)
+		if (orgs->v[i].roles & ROLE_REGISTER)
+			printf("%s %s", k++ ? "," : "", orgs->v[i].id);
+	putchar('\n');
+}
+
+/* vixd -t: the policy in force, each rule marked law's or changed. */
+static void
+print_policy(const struct vixd *v)
+{
+	struct policy_rule r[POLICY_NRULES];
+	size_t n = policy_rules(&v->cfg.policy, v->cfg.zone, r);
+	char line[160];
+
+	printf("policy %08" PRIx32 " in force (%s):\n",
+	    policy_id(&v->cfg.policy, v->cfg.zone),
+	    policy_is_law(&v->cfg.policy, v->cfg.zone) ?
+	    "the Youth Act's values, Jeugdwet ch. 7.1" :
+	    "changed from the Youth Act's values");
+	for (size_t i = 0; i < n; i++) {
+		policy_rule_line(&r[i], line, sizeof(line));
+		printf("  %s (%s): %s\n", r[i].what, r[i].key, line);
+	}
+	if (v->orgs != NULL)
+		print_registrants(v->orgs);
+}
+
 static int
 check_config(struct vixd *v, const struct options *o)
 {
@@ -619,9 +664,11 @@ check_config(struct vixd *v, const struct options *o)
 		    "[store] password_file", &d);
 	if (d.count > 0)
 		fputs(d.text, stderr);
-	else
+	else {
 		printf("%s: configuration OK\n", v->cfg.path ? v->cfg.path :
 		    "built-in defaults");
+		print_policy(v);
+	}
 	vixd_free(v);
 	return d.count > 0 ? 1 : 0;
 }
@@ -643,7 +690,7 @@ compact_store(struct vixd *v, const struct options *o)
 		so = (struct store_options){ .dir = v->cfg.data_dir,
 		    .map_size = v->cfg.map_size,
 		    .quota_percent = v->cfg.quota_percent,
-		    .escalate_after = v->cfg.escalate_after };
+		    .escalate_after = v->cfg.policy.escalate_after };
 		if (store_compact(&so, &d, &before, &after) == 0) {
 			printf("store %s compacted: data.mdb %zu bytes, was "
 			    "%zu; no free page holds deleted data\n",
@@ -692,7 +739,7 @@ import_store(struct vixd *v, const struct options *o)
 		so = (struct store_options){ .dir = v->cfg.data_dir,
 		    .map_size = v->cfg.map_size,
 		    .quota_percent = v->cfg.quota_percent,
-		    .escalate_after = v->cfg.escalate_after,
+		    .escalate_after = v->cfg.policy.escalate_after,
 		    .backend = v->cfg.store_backend,
 		    .conninfo = v->cfg.store_conninfo,
 		    .password_file = v->cfg.store_password_file };

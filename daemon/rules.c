@@ -162,23 +162,32 @@ rules_birthday(int32_t birth, int years)
 }
 
 /*
- * The message names the configured maximum, so it is built per call; a
- * per-thread buffer keeps rules_expiry free of locks and allocation.
+ * The messages name the configured maximum and age, so they are built per
+ * call; a per-thread buffer keeps rules_expiry free of locks and
+ * allocation.
  */
+static _Thread_local char expiry_buf[96];
+
 static const char *
 duration_message(unsigned max_days)
 {
-	static _Thread_local char buf[64];
+	snprintf(expiry_buf, sizeof(expiry_buf), "duration_days: must be at "
+	    "most %u", max_days);
+	return expiry_buf;
+}
 
-	snprintf(buf, sizeof(buf), "duration_days: must be at most %u",
-	    max_days);
-	return buf;
+static const char *
+age_message(unsigned max_age)
+{
+	snprintf(expiry_buf, sizeof(expiry_buf), "birth_date: the youth is %u "
+	    "or older; the index is for youths under %u", max_age, max_age);
+	return expiry_buf;
 }
 
 int
 rules_expiry(const struct rules_calendar *cal, int64_t now, int32_t birth,
-    unsigned duration_days, unsigned max_days, struct expiry *out,
-    const char **why)
+    unsigned duration_days, unsigned max_days, unsigned max_age,
+    struct expiry *out, const char **why)
 {
 	const char *msg;
 	int64_t today = cal->day(now), by_duration, by_age;
@@ -188,14 +197,17 @@ rules_expiry(const struct rules_calendar *cal, int64_t now, int32_t birth,
 		max_days = RULES_MAX_SIGNAL_DAYS;
 	if (max_days == 0)
 		max_days = 1;
+	if (max_age < RULES_AGE_MIN)
+		max_age = RULES_AGE_MIN;
+	if (max_age > RULES_AGE_MAX)
+		max_age = RULES_AGE_MAX;
 	if (birth > today) {
 		msg = "birth_date: must not be in the future";
 		goto fail;
 	}
-	birthday = rules_birthday(birth, RULES_AGE_LIMIT);
+	birthday = rules_birthday(birth, (int)max_age);
 	if (birthday <= today) {
-		msg = "birth_date: the youth is 23 or older; "
-		    "the index is for youths under 23";
+		msg = age_message(max_age);
 		goto fail;
 	}
 	if (duration_days == 0)

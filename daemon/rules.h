@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #define RULES_MAX_SIGNAL_DAYS	730	/* the law's two years; config may lower */
-#define RULES_AGE_LIMIT		23
+#define RULES_AGE_LIMIT		23	/* the law's; policy max_age may change */
+#define RULES_AGE_MIN		18	/* the bounds of max_age */
+#define RULES_AGE_MAX		27
 #define RULES_CLIENT_REF_MAX	64
 #define RULES_CONTACT_NAME_MAX	128
 #define RULES_CONTACT_PHONE_MAX	32
@@ -52,7 +54,7 @@ int32_t		rules_birthday(int32_t birth, int years);
 
 enum expiry_bound {
 	EXPIRY_DURATION = 1,	/* values match vix.v1.ExpiryBound */
-	EXPIRY_AGE_23 = 2,
+	EXPIRY_AGE_23 = 2,	/* the age limit (max_age, 23 by law) */
 };
 
 struct expiry {
@@ -72,18 +74,19 @@ struct rules_calendar {
 
 /*
  * Validate a registration's dates and compute its expiry:
- * min(now + duration, the start of the 23rd birthday in cal).
+ * min(now + duration, the start of the max_age-th birthday in cal).
  * duration_days 0 means max_days; above max_days is refused. Refuses a
- * birth date after today and a youth aged 23 or more on today, today being
- * cal's day of now.
- * max_days is clamped to 1..RULES_MAX_SIGNAL_DAYS. Returns 0, or -1 with
- * *why naming the field ("birth_date: ...", "duration_days: ..."); the
- * duration message lives in per-thread storage, valid until this thread
- * calls rules_expiry again. why may be NULL; *out is set only on success.
+ * birth date after today and a youth aged max_age or more on today, today
+ * being cal's day of now.
+ * max_days is clamped to 1..RULES_MAX_SIGNAL_DAYS, max_age to
+ * RULES_AGE_MIN..RULES_AGE_MAX. Returns 0, or -1 with *why naming the
+ * field ("birth_date: ...", "duration_days: ..."); the message lives in
+ * per-thread storage, valid until this thread calls rules_expiry again.
+ * why may be NULL; *out is set only on success.
  */
 int		rules_expiry(const struct rules_calendar *cal, int64_t now,
 		    int32_t birth, unsigned duration_days, unsigned max_days,
-		    struct expiry *out, const char **why);
+		    unsigned max_age, struct expiry *out, const char **why);
 
 /*
  * Text a client sends: valid UTF-8 (RFC 3629), no control characters (C0,

@@ -18,6 +18,7 @@
 #include "figures.h"
 #include "log.h"
 #include "outbox.h"
+#include "policy.h"
 #include "rules.h"
 #include "store.h"
 #include "store_backend.h"
@@ -268,6 +269,7 @@ put_signal_record(struct store_txn *t, const struct store_register_in *in,
 	rec.contact_email = (char *)in->contact.email;
 	rec.client_ref = (char *)in->client_ref;
 	rec.municipality = (char *)in->municipality;
+	rec.policy = in->policy;
 	be->signal_put(t, in->pseudonym, in->org->sid, &rec, isnew);
 	be->due_put(t, STORE_DUE_EXPIRY, in->expires, id);
 }
@@ -1530,9 +1532,10 @@ store_outbox_read(struct store_reader *r, uint32_t recipient, uint64_t after,
 /* ---- sweeps ---------------------------------------------------------- */
 
 static int
-expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
-    int64_t now)
+expire_one(struct store_txn *t, const struct store_sweep_in *in, uint64_t id)
 {
+	const struct orgs *orgs = in->orgs;
+	int64_t now = in->now;
 	Vix__Store__V1__Signal *sig;
 	struct store_withdraw_out out = { 0 };
 	struct store_party owner;
@@ -1540,28 +1543,36 @@ expire_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
 	struct outbox_notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
 	    NULL, NULL, now, p };
 	uint32_t org;
-	int age;
+	int age, keep;
 
 	if (store_txn_backend(t)->signal_locate(t, id, p, &org) != 1 ||
 	    (sig = signal_get(t, p, org)) == NULL)
 		return 0;
-	/* At the 23rd birthday the signal is deleted, else archived. */
+	/*
+	 * As the policy says; by law (and when in leaves it 0) deleted at the
+	 * age limit, archived at the end of the duration.
+	 */
 	age = sig->bound == EXPIRY_AGE_23;
-	signal_remove(t, p, org, sig, age ? 0 : STORE_ARCHIVE_EXPIRED, orgs,
-	    now, &owner, &out);
+	keep = age ? in->at_age_limit == POLICY_ARCHIVE :
+	    in->at_expiry != POLICY_DELETE;
+	signal_remove(t, p, org, sig, !keep ? 0 : age ?
+	    STORE_ARCHIVE_AGE_LIMIT : STORE_ARCHIVE_EXPIRED, orgs, now, &owner,
+	    &out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
 	outbox_notify_parties(t, orgs, &nt, &owner, 1);
+	/* The policy may have changed since: say what it decided. */
 	audit_append(t, p, now, "vixd", age ? "expire:age_23" :
-	    "expire:duration", id, out.match_id, "ok");
+	    "expire:duration", id, out.match_id, keep ? "archived" : "deleted");
 	return 1;
 }
 
 /* Call one for each item of kind due by now (at most max); each goes. */
 static size_t
-sweep_due(struct store_txn *t, enum store_due kind, const struct orgs *orgs,
-    int64_t now, size_t max, int *more,
-    int (*one)(struct store_txn *, const struct orgs *, uint64_t, int64_t))
+sweep_due(struct store_txn *t, enum store_due kind,
+    const struct store_sweep_in *in, int *more,
+    int (*one)(struct store_txn *, const struct store_sweep_in *, uint64_t))
 {
+	size_t max = in->max;
 	const struct store_backend *be = store_txn_backend(t);
 	struct store_due_item *items = calloc(max, sizeof(*items));
 	size_t n, done = 0;
@@ -1570,9 +1581,9 @@ sweep_due(struct store_txn *t, enum store_due kind, const struct orgs *orgs,
 		store_txn_fail(t, VIX_E_STORE);
 		return 0;
 	}
-	n = be->due_scan(t, kind, now, items, max);
+	n = be->due_scan(t, kind, in->now, items, max);
 	for (size_t i = 0; i < n && store_txn_error(t) == 0; i++) {
-		done += one(t, orgs, items[i].id, now) == 1;
+		done += one(t, in, items[i].id) == 1;
 		be->due_delete(t, kind, items[i].when, items[i].id);
 	}
 	*more |= n == max;
@@ -1600,9 +1611,11 @@ youth_municipality(const struct store_view *v)
  * escalated before.
  */
 static int
-escalate_one(struct store_txn *t, const struct orgs *orgs, uint64_t id,
-    int64_t now)
+escalate_one(struct store_txn *t, const struct store_sweep_in *in,
+    uint64_t id)
 {
+	const struct orgs *orgs = in->orgs;
+	int64_t now = in->now;
 	uint8_t p[PSEUDONYM_LEN];
 	struct store_view all = { 0 };
 	struct store_match m;
@@ -1724,10 +1737,10 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 	if (store_txn_backend(t)->exclusive != NULL &&
 	    !store_txn_backend(t)->exclusive(t, "sweep"))
 		return store_txn_error(t);
-	out->expired = sweep_due(t, STORE_DUE_EXPIRY, in->orgs, in->now, in->max,
-	    &out->more, expire_one);
-	out->escalated = sweep_due(t, STORE_DUE_ESCALATE, in->orgs, in->now,
-	    in->max, &out->more, escalate_one);
+	out->expired = sweep_due(t, STORE_DUE_EXPIRY, in, &out->more,
+	    expire_one);
+	out->escalated = sweep_due(t, STORE_DUE_ESCALATE, in, &out->more,
+	    escalate_one);
 	out->purged = store_txn_backend(t)->archive_purge(t,
 	    in->now - in->archive_secs, in->max, &out->more);
 	for (size_t i = 0; i < in->orgs->n && budget > 0 && store_txn_error(t) == 0; i++)
@@ -1830,6 +1843,7 @@ subject_signal_fill(struct store_subject_signal *o, uint32_t org,
 	o->updated = s->updated;
 	o->expires = s->expires;
 	o->bound = (int)s->bound;
+	o->policy = s->policy;
 	contact_copy(&o->contact, s);
 	snprintf(o->client_ref, sizeof(o->client_ref), "%s", s->client_ref);
 	snprintf(o->municipality, sizeof(o->municipality), "%s",

@@ -197,6 +197,7 @@ struct store_register_in {
 	char			 municipality[5];
 	unsigned		 max_new_per_day; /* new signals of org per
 						    UTC day; 0: no cap */
+	uint32_t		 policy;	/* policy_id in force; 0: none */
 };
 
 struct store_register_out {
@@ -224,6 +225,7 @@ enum store_withdraw_reason {
 enum store_archive_reason {
 	STORE_ARCHIVE_RISK_RESOLVED = 2,
 	STORE_ARCHIVE_EXPIRED = 3,	/* its duration ran out */
+	STORE_ARCHIVE_AGE_LIMIT = 4,	/* at the age limit (at_age_limit) */
 };
 
 enum store_coordinate_action {
@@ -410,6 +412,12 @@ struct store_sweep_in {
 	size_t			 max;		/* rows per kind, at most */
 	int64_t			 archive_secs;	/* keep archived signals this long */
 	int64_t			 outbox_retention; /* drop undelivered rows after */
+	/*
+	 * enum policy_disposal of a signal whose duration ran out, and of
+	 * one at the age limit; 0 is the law's: archived, deleted.
+	 */
+	int			 at_expiry;
+	int			 at_age_limit;
 };
 
 struct store_sweep_out {
@@ -423,9 +431,10 @@ struct store_sweep_out {
 };
 
 /*
- * Time-driven work in one bounded pass: expire signals (archived when the
- * duration ran out, deleted at the 23rd birthday; SIGNAL_EXPIRED to the
- * owner, MATCH_LEFT / MATCH_CLOSED to the others), escalate matches not
+ * Time-driven work in one bounded pass: expire signals (as at_expiry and
+ * at_age_limit say: by law archived when the duration ran out, deleted at
+ * the age limit; SIGNAL_EXPIRED to the owner, MATCH_LEFT / MATCH_CLOSED to
+ * the others), escalate matches not
  * coordinated in time (once), purge the archive, prune the outboxes.
  */
 int	store_sweep(struct store_txn *, const struct store_sweep_in *,
@@ -511,6 +520,8 @@ struct store_subject_signal {
 	char			municipality[5];
 	int64_t			archived;	/* when; 0: active */
 	enum store_archive_reason reason;	/* why archived */
+	uint32_t		policy;		/* policy_id at registration or
+						   last refresh; 0: not recorded */
 };
 
 /* A match of the youth that was closed, as its audit records show it. */

@@ -70,7 +70,9 @@ sweep_tick(evutil_socket_t fd, short what, void *arg)
 	j->now = time(NULL);
 	j->in.sweep = (struct store_sweep_in){ .orgs = j->orgs, .now = j->now,
 	    .max = v->cfg.sweep_chunk,
-	    .archive_secs = v->cfg.archive_retention,
+	    .archive_secs = v->cfg.policy.archive_retention,
+	    .at_expiry = v->cfg.policy.at_expiry,
+	    .at_age_limit = v->cfg.policy.at_age_limit,
 	    .outbox_retention = v->cfg.outbox_retention };
 	if (writer_submit(v->writer, &v->home, j) != 0)
 		sweep_free(j);

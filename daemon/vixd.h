@@ -138,6 +138,8 @@ struct vixd {
 	struct ratelimit	*ratelimit;
 	/* cfg.max_new_signals_per_day, for the workers; a reload sets it. */
 	atomic_uint		 max_new_per_day;
+	/* policy_id of cfg.policy, for the workers; a reload sets it. */
+	atomic_uint		 policy_id;
 	struct orgstats		*orgstats;	/* churn, for /metrics */
 	struct status		*status;	/* the monitoring snapshot */
 	struct webhooks		*webhooks;	/* their delivering threads */

@@ -24,7 +24,7 @@ check_register(const Vix__V1__Register *r)
 		(void)rules_check_bsn(r->bsn, strlen(r->bsn));
 	if (rules_parse_date(r->birth_date, &birth) == 0)
 		(void)rules_expiry(&zone_calendar, 1795000000, birth,
-		    r->duration_days, 730, &exp, &why);
+		    r->duration_days, 730, 23, &exp, &why);
 	if (r->contact != NULL)
 		(void)rules_check_contact(r->contact->name, r->contact->phone,
 		    r->contact->email, &why);

@@ -64,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rules_parse_date(field[1], &birth) == 0) {
 		(void)rules_birthday(birth, 23);
 		(void)rules_expiry(&zone_calendar, 1795000000, birth,
-		    (unsigned)size, 730, &exp, &why);
+		    (unsigned)size, 730, 23, &exp, &why);
 	}
 	(void)rules_check_contact(field[2], field[3], field[4], &why);
 	(void)rules_check_client_ref(field[5], &why);

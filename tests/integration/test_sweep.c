@@ -180,6 +180,8 @@ Test(sweep, expiry_archives_by_duration_and_deletes_at_23)
 	cr_assert_not_null(strstr(r.out, "audit events: 2"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "register signal"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "vixd expire:age_23"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, ": deleted\n"), "the law's: %s",
+	    r.out);
 
 	cr_assert_eq(harness_stop_keep(&vixd), 0);
 	snprintf(dir, sizeof(dir), "%s/data", vixd.dev_dir);

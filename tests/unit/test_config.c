@@ -1017,3 +1017,153 @@ Test(config, store_backend_conninfo_and_password_file)
 	config_free(&cur);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
+
+/* ---- [rules]: the policy ---- */
+
+Test(config, the_policy_defaults_to_the_law)
+{
+	struct vixd_config c;
+
+	config_defaults(&c);
+	cr_assert_eq(c.policy.max_signal_days, 730);
+	cr_assert_eq(c.policy.max_age, 23);
+	cr_assert_eq(c.policy.archive_retention, 1826 * 86400L);
+	cr_assert_eq(c.policy.at_expiry, POLICY_ARCHIVE);
+	cr_assert_eq(c.policy.at_age_limit, POLICY_DELETE);
+	cr_assert_eq(c.policy.escalate_after, 14 * 86400L);
+	cr_assert(policy_is_law(&c.policy, c.zone));
+	config_free(&c);
+}
+
+Test(config, a_covenant_sets_every_rule)
+{
+	struct vixd_config c;
+
+	config_defaults(&c);
+	load_ok(&c, "[rules]\nmax_signal_days = 365\nmax_age = 18\n"
+	    "at_expiry = delete\nat_age_limit = archive\n"
+	    "archive_retention = 3650d\nescalate_after = 7d\n");
+	cr_assert_eq(c.policy.max_signal_days, 365);
+	cr_assert_eq(c.policy.max_age, 18);
+	cr_assert_eq(c.policy.at_expiry, POLICY_DELETE);
+	cr_assert_eq(c.policy.at_age_limit, POLICY_ARCHIVE);
+	cr_assert_eq(c.policy.archive_retention, 3650 * 86400L);
+	cr_assert_eq(c.policy.escalate_after, 7 * 86400L);
+	cr_assert_not(policy_is_law(&c.policy, c.zone));
+	config_free(&c);
+	config_defaults(&c);
+	load_ok(&c, "[rules]\nmax_age = 27\nat_expiry = archive\n"
+	    "at_age_limit = delete\nmax_signal_days = 1\n");
+	cr_assert_eq(c.policy.max_age, 27);
+	cr_assert_eq(c.policy.max_signal_days, 1);
+	config_free(&c);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(config, the_policy_keeps_within_its_bounds)
+{
+	expect_errors("[rules]\nmax_age = 17\n", 1,
+	    "2: max_age: '17' is not a whole number from 18 to 27\n");
+	expect_errors("[rules]\nmax_age = 28\n", 1,
+	    "2: max_age: '28' is not a whole number from 18 to 27\n");
+	expect_errors("[rules]\nmax_signal_days = 731\n", 1,
+	    "2: max_signal_days: '731' is not a whole number from 1 to 730\n");
+	expect_errors("[rules]\nmax_signal_days = 0\n", 1,
+	    "2: max_signal_days: '0' is not a whole number from 1 to 730\n");
+	expect_errors("[rules]\narchive_retention = 3661d\n", 1,
+	    "2: archive_retention: '3661d' is not a duration from 1s to "
+	    "316224000s (a number with s, m, h or d)\n");
+	expect_errors("[rules]\nat_expiry = keep\n", 1,
+	    "2: at_expiry: 'keep' is not what may become of a signal "
+	    "(archive: kept for archive_retention; delete: gone at once)\n");
+	expect_errors("[rules]\nat_age_limit = Delete\n", 1,
+	    "2: at_age_limit: 'Delete' is not what may become of a signal "
+	    "(archive: kept for archive_retention; delete: gone at once)\n");
+}
+
+Test(config, a_reload_applies_what_the_sweep_decides_only)
+{
+	struct vixd_config cur, nc;
+	char changes[1024] = "";
+
+	config_defaults(&cur);
+	config_defaults(&nc);
+	load_ok(&nc, "[rules]\nat_expiry = delete\nat_age_limit = archive\n"
+	    "archive_retention = 30d\nmax_age = 21\nmax_signal_days = 100\n"
+	    "escalate_after = 1d\n");
+	config_reload(&cur, &nc, changes, sizeof(changes));
+	config_free(&nc);
+	cr_assert_str_eq(changes,
+	    "[rules] max_signal_days changed (takes effect at the next "
+	    "restart)\n"
+	    "[rules] max_age changed (takes effect at the next restart)\n"
+	    "[rules] at_expiry changed\n"
+	    "[rules] at_age_limit changed\n"
+	    "[rules] escalate_after changed (takes effect at the next "
+	    "restart)\n"
+	    "[rules] archive_retention changed\n");
+	cr_assert_eq(cur.policy.at_expiry, POLICY_DELETE);
+	cr_assert_eq(cur.policy.at_age_limit, POLICY_ARCHIVE);
+	cr_assert_eq(cur.policy.archive_retention, 30 * 86400L);
+	cr_assert_eq(cur.policy.max_age, 23);
+	cr_assert_eq(cur.policy.max_signal_days, 730);
+	cr_assert_eq(cur.policy.escalate_after, 14 * 86400L);
+	config_free(&cur);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- the policy as vixd -t and the subject report state it ---- */
+
+Test(policy, each_rule_says_whether_it_is_the_law)
+{
+	struct policy p;
+	struct policy_rule r[POLICY_NRULES];
+	char line[160];
+
+	policy_law(&p);
+	cr_assert_eq(policy_rules(&p, "Europe/Amsterdam", r), POLICY_NRULES);
+	cr_assert_str_eq(r[0].key, "max_signal_days");
+	policy_rule_line(&r[0], line, sizeof(line));
+	cr_assert_str_eq(line, "730 days (the law's value, Jeugdwet ch. 7.1)");
+	policy_rule_line(&r[5], line, sizeof(line));
+	cr_assert_str_eq(line, "14 days (default)");
+
+	p.max_signal_days = 365;
+	p.at_expiry = POLICY_DELETE;
+	p.archive_retention = 36 * 3600;
+	p.escalate_after = 90;
+	policy_rules(&p, "Europe/Amsterdam", r);
+	policy_rule_line(&r[0], line, sizeof(line));
+	cr_assert_str_eq(line, "365 days (changed from the law's 730 days)");
+	policy_rule_line(&r[2], line, sizeof(line));
+	cr_assert_str_eq(line, "deleted (changed from the law's archived)");
+	policy_rule_line(&r[3], line, sizeof(line));
+	cr_assert_str_eq(line, "deleted (the law's value, Jeugdwet ch. 7.1)");
+	policy_rule_line(&r[4], line, sizeof(line));
+	cr_assert_str_eq(line, "36 hours (changed from the law's 1826 days)");
+	policy_rule_line(&r[5], line, sizeof(line));
+	cr_assert_str_eq(line, "90 seconds (changed from the default 14 days)");
+}
+
+Test(policy, the_id_follows_the_values)
+{
+	struct policy a, b;
+	char text[512];
+
+	policy_law(&a);
+	policy_law(&b);
+	cr_assert_eq(policy_id(&a, "Europe/Amsterdam"),
+	    policy_id(&b, "Europe/Amsterdam"));
+	cr_assert_neq(policy_id(&a, "Europe/Amsterdam"), 0);
+	b.at_age_limit = POLICY_ARCHIVE;
+	cr_assert_neq(policy_id(&a, "Europe/Amsterdam"),
+	    policy_id(&b, "Europe/Amsterdam"));
+	cr_assert_neq(policy_id(&a, "Europe/Amsterdam"),
+	    policy_id(&a, "Europe/Brussels"));
+	cr_assert_gt(policy_text(&a, "Europe/Amsterdam", text, sizeof(text)),
+	    0);
+	cr_assert_str_eq(text, "max_signal_days=730 max_age=23 "
+	    "at_expiry=archive at_age_limit=delete archive_retention=157766400 "
+	    "escalate_after=1209600 timezone=Europe/Amsterdam");
+	cr_assert_eq(policy_text(&a, "Europe/Amsterdam", text, 20), -1);
+}

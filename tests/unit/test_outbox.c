@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "notify.h"
 #include "orgs.h"
+#include "policy.h"
 #include "store.h"
 #include "storefix.h"
 #include "support.h"
@@ -343,7 +344,8 @@ must_ack(const struct org *consumer, const struct org *recipient,
 static struct store_sweep_in
 sweep_at(int64_t now, size_t max)
 {
-	return (struct store_sweep_in){ orgs, now, max, 5 * YEAR, 30 * DAY };
+	return (struct store_sweep_in){ .orgs = orgs, .now = now, .max = max,
+	    .archive_secs = 5 * YEAR, .outbox_retention = 30 * DAY };
 }
 
 static struct store_sweep_out
@@ -1176,6 +1178,7 @@ TestSuite(expiry, .init = setup_started, .fini = teardown);
 
 Test(expiry, a_duration_expiry_archives_and_closes_the_match)
 {
+	char outcome[32];
 	struct store_sweep_out out;
 	struct rows ra, rb;
 	struct marks m0;
@@ -1214,7 +1217,9 @@ Test(expiry, a_duration_expiry_archives_and_closes_the_match)
 	check_subject(rb.v[0], wijk);
 	cr_assert_eq(rb.v[0]->match_id, match);
 	nothing_else(&m0, OTHERS(wijk, jz));
-	cr_assert_eq(audit_count("expire:duration", NULL, 0), 1);
+	cr_assert_eq(audit_count("expire:duration", outcome, sizeof(outcome)),
+	    1);
+	cr_assert_str_eq(outcome, "archived");
 
 	/* Done once: a later sweep finds nothing more. */
 	m0 = mark();
@@ -1269,6 +1274,61 @@ Test(expiry, the_expiring_coordinator_hands_over_to_the_rest)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/*
+ * The policy decides: at_expiry = delete removes a signal whose duration
+ * ran out without archiving it, at_age_limit = archive keeps one at the
+ * age limit (reason AGE_LIMIT); each record keeps the policy id it was
+ * registered under, in the archive too.
+ */
+Test(expiry, the_policy_decides_archive_or_delete)
+{
+	struct store_sweep_in in = sweep_at(T0 + 101, 100);
+	struct store_register_in r;
+	struct store_sweep_out out;
+	struct store_subject s;
+	uint8_t p[PSEUDONYM_LEN];
+	struct storefix_counts c;
+	char outcome[32];
+
+	register_until(wijk, 1, T0, T0 + 100, BOUND_DURATION, "0344");
+	reg_in(&r, jz, 2, T0);
+	r.expires = T0 + 100;
+	r.bound = BOUND_AGE_23;
+	r.policy = 0x12345678;
+	register_in(&r, NULL);
+	pseudonym(p, 2);
+	cr_assert_eq(store_subject_report(rd, p, &s), 0);
+	cr_assert_eq(s.nsignals, 1);
+	cr_assert_eq(s.signals[0].policy, 0x12345678);
+	store_subject_free(&s);
+
+	in.at_expiry = POLICY_DELETE;
+	in.at_age_limit = POLICY_ARCHIVE;
+	out = sweep_with(&in);
+	cr_assert_eq(out.expired, 2);
+	c = counts();
+	cr_assert_eq(c.signals, 0);
+	cr_assert_eq(c.archived, 1, "only the one at the age limit");
+	cr_assert_eq(audit_count("expire:duration", outcome, sizeof(outcome)),
+	    1);
+	cr_assert_str_eq(outcome, "deleted");
+	cr_assert_eq(audit_count("expire:age_23", outcome, sizeof(outcome)), 1);
+	cr_assert_str_eq(outcome, "archived");
+
+	cr_assert_eq(store_subject_report(rd, p, &s), 0);
+	cr_assert_eq(s.nsignals, 1);
+	cr_assert_neq(s.signals[0].archived, 0);
+	cr_assert_eq(s.signals[0].reason, STORE_ARCHIVE_AGE_LIMIT);
+	cr_assert_eq(s.signals[0].policy, 0x12345678);
+	store_subject_free(&s);
+	pseudonym(p, 1);
+	cr_assert_eq(store_subject_report(rd, p, &s), 0);
+	cr_assert_eq(s.nsignals, 0, "deleted, not archived");
+	store_subject_free(&s);
+	audit_clean();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(expiry, the_23rd_birthday_deletes_without_archiving)
 {
 	struct store_sweep_out out;
@@ -1276,6 +1336,7 @@ Test(expiry, the_23rd_birthday_deletes_without_archiving)
 	struct rows ra, rb;
 	uint64_t a, b;
 	struct storefix_counts c;
+	char outcome[32];
 
 	a = register_until(wijk, 1, T0, T0 + 100, BOUND_AGE_23, "0344");
 	b = must_register(jz, 1, T0 + 10, NULL);
@@ -1293,7 +1354,8 @@ Test(expiry, the_23rd_birthday_deletes_without_archiving)
 	check_own(rb.v[0], N_CLOSED, jz, b, 1);
 	check_subject(rb.v[0], wijk);
 	nothing_else(&m0, OTHERS(wijk, jz));
-	cr_assert_eq(audit_count("expire:age_23", NULL, 0), 1);
+	cr_assert_eq(audit_count("expire:age_23", outcome, sizeof(outcome)), 1);
+	cr_assert_str_eq(outcome, "deleted");
 	cr_assert_eq(audit_count("expire:duration", NULL, 0), 0);
 	rows_free(&ra);
 	rows_free(&rb);

@@ -338,8 +338,8 @@ expect_refused(int64_t now, int32_t birth, unsigned duration, unsigned max,
 	struct expiry e = { .expires = 42, .bound = EXPIRY_DURATION };
 	const char *why = NULL;
 
-	cr_assert_eq(rules_expiry(cal, now, birth, duration, max, &e, &why),
-	    -1, "accepted, want: %s", want);
+	cr_assert_eq(rules_expiry(cal, now, birth, duration, max, 23, &e,
+	    &why), -1, "accepted, want: %s", want);
 	cr_assert_not_null(why);
 	cr_expect_str_eq(why, want);
 	cr_expect_eq(e.expires, 42, "out changed on failure");
@@ -351,8 +351,8 @@ expect_accepted(int64_t now, int32_t birth, unsigned duration, unsigned max)
 	struct expiry e = { 0 };
 	const char *why = NULL;
 
-	cr_assert_eq(rules_expiry(cal, now, birth, duration, max, &e, &why),
-	    0, "refused: %s", why != NULL ? why : "(no reason)");
+	cr_assert_eq(rules_expiry(cal, now, birth, duration, max, 23, &e,
+	    &why), 0, "refused: %s", why != NULL ? why : "(no reason)");
 	return e;
 }
 
@@ -508,7 +508,7 @@ Test(expiry, why_may_be_null)
 	struct expiry e;
 
 	cr_expect_eq(rules_expiry(cal, noon("2025-06-15"), date("2030-01-01"),
-	    0, 730, &e, NULL), -1);
+	    0, 730, 23, &e, NULL), -1);
 }
 
 /* ---- the Dutch day ---- */
@@ -1310,4 +1310,61 @@ Test(free_text, every_synthetic_bsn_is_found)
 	}
 	fclose(fp);
 	cr_assert_gt(n, 900);
+}
+
+/* ---- the age limit as policy (max_age) ---- */
+
+Test(expiry, a_lower_max_age_refuses_and_bounds_earlier)
+{
+	int64_t now = noon("2025-06-15");
+	struct expiry e;
+	const char *why = NULL;
+
+	/* 21 today: under the law's 23, not under a covenant's 21. */
+	cr_assert_eq(rules_expiry(cal, now, date("2004-06-15"), 0, 730, 21,
+	    &e, &why), -1);
+	cr_expect_str_eq(why, "birth_date: the youth is 21 or older; the index "
+	    "is for youths under 21");
+	/* 20: the signal ends at the start of the 21st birthday. */
+	cr_assert_eq(rules_expiry(cal, now, date("2005-01-10"), 0, 730, 21,
+	    &e, &why), 0, "%s", why);
+	cr_expect_eq(e.bound, EXPIRY_AGE_23);
+	cr_expect_eq(e.expires, date("2026-01-10") * DAY);
+	/* The same youth under the law runs its two years. */
+	cr_assert_eq(rules_expiry(cal, now, date("2005-01-10"), 0, 730, 23,
+	    &e, &why), 0, "%s", why);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+}
+
+Test(expiry, a_higher_max_age_admits_a_youth_of_23)
+{
+	int64_t now = noon("2025-06-15");
+	struct expiry e;
+	const char *why = NULL;
+
+	cr_assert_eq(rules_expiry(cal, now, date("2002-06-15"), 0, 730, 27,
+	    &e, &why), 0, "%s", why);
+	cr_expect_eq(e.bound, EXPIRY_DURATION);
+	cr_expect_eq(e.expires, now + 730 * DAY);
+	cr_assert_eq(rules_expiry(cal, now, date("1998-06-15"), 0, 730, 27,
+	    &e, &why), -1);
+	cr_expect_str_eq(why, "birth_date: the youth is 27 or older; the index "
+	    "is for youths under 27");
+}
+
+Test(expiry, max_age_is_clamped_to_its_bounds)
+{
+	int64_t now = noon("2025-06-15");
+	struct expiry e;
+	const char *why = NULL;
+
+	/* 12 is read as 18, 99 as 27. */
+	cr_assert_eq(rules_expiry(cal, now, date("2007-06-15"), 0, 730, 12,
+	    &e, &why), -1);
+	cr_expect_str_eq(why, "birth_date: the youth is 18 or older; the index "
+	    "is for youths under 18");
+	cr_assert_eq(rules_expiry(cal, now, date("1998-06-15"), 0, 730, 99,
+	    &e, &why), -1);
+	cr_expect_str_eq(why, "birth_date: the youth is 27 or older; the index "
+	    "is for youths under 27");
 }
