@@ -1481,8 +1481,8 @@ ctl_report(struct ctl_conn *c, const char *arg)
 	}
 	if ((t = task_new(c, CTL_REPORT)) == NULL)
 		return;
-	snprintf(t->muni, sizeof(t->muni), "%s", strcmp(muni, "none") == 0 ?
-	    "" : muni);
+	if (strcmp(muni, "none") != 0)
+		memcpy(t->muni, muni, sizeof(t->muni));	/* 4 digits, NUL */
 	t->y0 = y0;
 	t->m0 = m0;
 	t->y1 = y1;
