@@ -133,6 +133,8 @@ figures_flush(struct store_txn *t)
 	char text[STORE_META_VALUE_MAX + 1];
 	int err = store_txn_error(t);
 
+	if (t->nfigs == 0)
+		return err;
 	qsort(t->figs, t->nfigs, sizeof(*t->figs), fig_cmp);
 	for (size_t i = 0; i < t->nfigs && err == 0;) {
 		struct figures_month m = { 0 };
