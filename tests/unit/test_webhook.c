@@ -170,7 +170,8 @@ Test(cloudevent, match_created_as_the_profile_has_it)
 	    "\"since\":1796558400}],\"subject\":null,\"coordinator\":"
 	    "\"org-a\",\"coordinator_name\":\"Jeugdzorg \\\"Noord\\\"\","
 	    "\"coordinated\":false,\"time\":1796558461,"
-	    "\"municipality\":\"\"}}");
+	    "\"municipality\":\"\",\"escalation_round\":0,\"reminder\":0,"
+	    "\"escalates_at\":0}}");
 }
 
 Test(cloudevent, every_type_has_a_name_and_a_signal_event_no_subject)
@@ -180,7 +181,7 @@ Test(cloudevent, every_type_has_a_name_and_a_signal_event_no_subject)
 	struct sink k;
 	char id[CLOUDEVENT_ID_MAX];
 
-	for (int t = 1; t <= VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED;
+	for (int t = 1; t <= VIX__V1__NOTIFICATION__TYPE__REMINDER;
 	    t++) {
 		seen[t] = cloudevent_type(t);
 		cr_assert_not_null(seen[t], "type %d has no event type", t);
@@ -190,6 +191,8 @@ Test(cloudevent, every_type_has_a_name_and_a_signal_event_no_subject)
 	}
 	cr_assert_null(cloudevent_type(0));
 	cr_assert_null(cloudevent_type(99));
+	cr_assert_str_eq(cloudevent_type(VIX__V1__NOTIFICATION__TYPE__REMINDER),
+	    "nl.vix.match.reminder");
 
 	n.seq = 3;
 	n.recipient = "org-c";
