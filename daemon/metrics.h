@@ -22,6 +22,7 @@ enum metrics_req {
 	METRICS_REQ_SUBSCRIBE,
 	METRICS_REQ_ACK,
 	METRICS_REQ_COORDINATE,
+	METRICS_REQ_MATCHES,
 	METRICS_REQ_UNKNOWN,	/* malformed, or of a type not known here */
 	METRICS_REQ_COUNT,
 };

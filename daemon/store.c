@@ -604,6 +604,91 @@ store_list(struct store_reader *r, uint32_t org, uint64_t after,
 	return err;
 }
 
+struct worklist {
+	struct store_txn	*t;
+	uint32_t		 org;
+	int64_t			 now;
+	unsigned		 filter;
+	size_t			 visit, visited;
+	uint64_t		 last;		/* the last signal visited */
+	struct store_work	*out;
+	size_t			 max, *n;
+	uint64_t		*next;
+};
+
+static int
+work_wanted(const struct worklist *w, const struct store_match *m)
+{
+	if ((w->filter & STORE_WORK_UNCOORDINATED) && m->coordinated)
+		return 0;
+	if ((w->filter & STORE_WORK_ESCALATED) && m->escalated == 0)
+		return 0;
+	return 1;
+}
+
+static int
+worklist_one(void *arg, const uint8_t *p, const Vix__Store__V1__Signal *sig)
+{
+	struct worklist *w = arg;
+	struct store_work *item;
+	struct store_match m;
+
+	if (*w->n == w->max || w->visited == w->visit) {
+		*w->next = w->last;
+		return 1;
+	}
+	w->visited++;
+	w->last = sig->id;
+	/* Need to know: only while its own signal is active. */
+	if (sig->expires <= w->now || !match_get(w->t, p, &m) ||
+	    !work_wanted(w, &m))
+		return store_txn_error(w->t) != 0;
+	item = &w->out[(*w->n)++];
+	memset(item, 0, sizeof(*item));
+	item->signal_id = sig->id;
+	snprintf(item->client_ref, sizeof(item->client_ref), "%s",
+	    sig->client_ref);
+	item->view.has_match = 1;
+	item->view.match = m;
+	load_parties(w->t, p, w->org, NULL, &item->view);
+	return store_txn_error(w->t) != 0;
+}
+
+int
+store_worklist(struct store_reader *r, uint32_t org, int64_t now,
+    uint64_t after, unsigned filter, size_t visit, struct store_work *out,
+    size_t max, size_t *n, uint64_t *next)
+{
+	const struct store_backend *be = store_reader_backend(r);
+	struct worklist w = { NULL, org, now, filter, visit, 0, 0, out, max,
+	    n, next };
+	int err;
+
+	*n = 0;
+	*next = 0;
+	if (max == 0 || visit == 0)
+		return VIX_E_INVALID;
+	if ((w.t = be->read_begin(r, &err)) == NULL)
+		return err;
+	store_txn_set_now(w.t, now);
+	be->org_signals(w.t, org, after, worklist_one, &w);
+	err = store_txn_error(w.t);
+	be->read_end(r);
+	if (err != 0) {
+		store_work_free(out, *n);
+		*n = 0;
+		*next = 0;
+	}
+	return err;
+}
+
+void
+store_work_free(struct store_work *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_view_free(&items[i].view);
+}
+
 /* ---- opening --------------------------------------------------------- */
 
 /*

@@ -297,6 +297,32 @@ void		 store_reader_free(struct store_reader *);
 int	store_list(struct store_reader *, uint32_t org, uint64_t after,
 	    struct store_summary *out, size_t max, size_t *n, uint64_t *next);
 
+/* One match of an organisation's worklist, with its own signal on the youth. */
+struct store_work {
+	uint64_t		signal_id;
+	char			client_ref[65];
+	struct store_view	view;		/* has_match; store_view_free */
+};
+
+/* Which of its matches an organisation asks for (store_worklist). */
+enum store_work_filter {
+	STORE_WORK_UNCOORDINATED = 1 << 0,	/* not marked coordinated */
+	STORE_WORK_ESCALATED = 1 << 1,		/* escalated at least once */
+};
+
+/*
+ * The matches org is party to (an active signal of its own on the youth
+ * at now), through its signals with an id above after in id order: up to
+ * max of them that pass filter (enum store_work_filter bits), each with
+ * the others involved, visiting at most visit of org's signals. *next is
+ * the signal id to continue after, 0 when there are no more. Free the
+ * items with store_work_free.
+ */
+int	store_worklist(struct store_reader *, uint32_t org, int64_t now,
+	    uint64_t after, unsigned filter, size_t visit,
+	    struct store_work *out, size_t max, size_t *n, uint64_t *next);
+void	store_work_free(struct store_work *, size_t n);
+
 /*
  * Whether the store, as the transaction sees it, is above its quota; why
  * says so for the client.

@@ -1736,6 +1736,98 @@ Test(followup, an_uncoordinated_match_is_escalated_again_at_most_max_times)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+
+/* org's worklist from after: its match ids into ids, *next. */
+static size_t
+worklist(const struct org *o, uint64_t after, unsigned filter, size_t visit,
+    size_t max, uint64_t *ids, uint64_t *next)
+{
+	struct store_work items[8];
+	size_t n;
+
+	cr_assert_leq(max, 8);
+	cr_assert_eq(store_worklist(rd, o->sid, T0 + 100, after, filter, visit,
+	    items, max, &n, next), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(items[i].view.has_match);
+		ids[i] = items[i].view.match.id;
+	}
+	store_work_free(items, n);
+	return n;
+}
+
+Test(followup, the_worklist_holds_the_callers_matches_filtered_and_paged)
+{
+	uint64_t a, b, c, d, s1, s2, s3, ids[8], next;
+	struct store_work items[8];
+	size_t n;
+
+	s1 = must_register(wijk, 1, T0 - 10, NULL);
+	must_register(jz, 1, T0, &a);
+	s2 = must_register(wijk, 2, T0 - 10, NULL);
+	must_register(vt, 2, T0, &b);
+	s3 = must_register(wijk, 3, T0 - 10, NULL);	/* nobody else */
+	must_register(jz, 4, T0 - 10, NULL);		/* not wijk's */
+	must_register(ggd, 4, T0, &c);
+	must_register(wijk, 5, T0 - 10, NULL);
+	must_register(ggd, 5, T0, &d);
+	cr_assert_eq(coordinate(ggd, d, MARK_DONE, T0 + 5, NULL), 0);
+	sweep(T0 + 50, 100);
+
+	/* Everything of wijk's, with the others, their contacts and state. */
+	cr_assert_eq(store_worklist(rd, wijk->sid, T0 + 100, 0, 0, 100, items,
+	    8, &n, &next), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(next, 0);
+	cr_assert_eq(items[0].signal_id, s1);
+	cr_assert_str_eq(items[0].client_ref, "ref-wijk-1");
+	cr_assert_eq(items[0].view.match.id, a);
+	cr_assert_eq(items[0].view.match.coordinator, jz->sid);
+	cr_assert_eq(items[0].view.match.escalated, 1);
+	cr_assert_eq(items[0].view.match.coordinated, 0);
+	cr_assert_eq(items[0].view.match.created, T0);
+	cr_assert_eq(items[0].view.n_others, 1);
+	cr_assert_eq(items[0].view.others[0].org, jz->sid);
+	cr_assert_str_eq(items[0].view.others[0].contact.name, "Contact jz");
+	cr_assert_eq(items[1].view.match.id, b);
+	cr_assert_eq(items[1].view.others[0].org, vt->sid);
+	cr_assert_eq(items[2].view.match.id, d);
+	cr_assert_eq(items[2].view.match.coordinated, 1);
+	cr_assert_eq(items[2].view.match.escalated, 0);
+	store_work_free(items, n);
+
+	/* Filters. */
+	cr_assert_eq(worklist(wijk, 0, STORE_WORK_UNCOORDINATED, 100, 8, ids,
+	    &next), 2);
+	cr_assert_eq(ids[0], a);
+	cr_assert_eq(ids[1], b);
+	cr_assert_eq(worklist(wijk, 0, STORE_WORK_ESCALATED, 100, 8, ids,
+	    &next), 2);
+	cr_assert_eq(worklist(wijk, 0, STORE_WORK_ESCALATED |
+	    STORE_WORK_UNCOORDINATED, 100, 8, ids, &next), 2);
+
+	/* Pages of one, and a bounded visit that goes on where it stopped. */
+	cr_assert_eq(worklist(wijk, 0, 0, 100, 1, ids, &next), 1);
+	cr_assert_eq(ids[0], a);
+	cr_assert_eq(next, s1);
+	cr_assert_eq(worklist(wijk, next, 0, 100, 1, ids, &next), 1);
+	cr_assert_eq(ids[0], b);
+	cr_assert_eq(next, s2);
+	cr_assert_eq(worklist(wijk, s1, 0, 2, 8, ids, &next), 1);
+	cr_assert_eq(ids[0], b);
+	cr_assert_eq(next, s3, "stopped after visiting two signals");
+	cr_assert_eq(worklist(wijk, next, 0, 2, 8, ids, &next), 1);
+	cr_assert_eq(ids[0], d);
+	cr_assert_eq(next, 0);
+
+	/* Need to know: jz sees its own two, nothing of wijk's others. */
+	cr_assert_eq(worklist(jz, 0, 0, 100, 8, ids, &next), 2);
+	cr_assert_eq(ids[0], a);
+	cr_assert_eq(ids[1], c);
+	cr_assert_eq(worklist(esc, 0, 0, 100, 8, ids, &next), 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 /* ---- archive purge ----------------------------------------------------- */
 
 TestSuite(purge, .init = setup_started, .fini = teardown);
