@@ -184,6 +184,21 @@ stop(void)
 	harness_stop(&vixd);
 }
 
+/* vixctl subject-report --bsn bsn, its output in r. */
+static void
+subject_report(struct run_result *r, const char *bsn)
+{
+	char sock[PATH_MAX];
+
+	cr_assert_not_null(getenv("VIXCTL"), "VIXCTL must be set (run "
+	    "through meson test)");
+	harness_run(r, (const char *[]){ getenv("VIXCTL"), "-s",
+	    harness_dev_file(&vixd, "control.sock", sock, sizeof(sock)),
+	    "subject-report", "--bsn", bsn, NULL });
+	cr_assert_eq(r->status, 0, "%s", harness_redact(r->err));
+	cr_assert_null(strstr(r->out, bsn), "no BSN in the report");
+}
+
 /* vix subscribe as org (with json: --json) in the background, to out. */
 static pid_t
 subscribe_bg(const char *org, const char *json, const char *out)
@@ -299,6 +314,18 @@ Test(followup, reminders_go_to_the_coordinator_and_escalation_repeats,
 	cr_assert_eq(count(&b, T_REMINDER, 0), 0);
 	cr_assert_eq(count(&a, T_ESCALATION, 0) + count(&b, T_ESCALATION, 0),
 	    0, "escalations go to the escalation organisation only");
+
+	/* Audited, and in the youth's report. */
+	subject_report(&r, YOUTH_X);
+	cr_assert_eq(harness_count(r.out, "vixd remind"), 2, "%s",
+	    harness_redact(r.out));
+	cr_assert_eq(harness_count(r.out, "vixd escalate"), 1);
+	cr_assert_eq(harness_count(r.out, "vixd reescalate"), 1);
+	cr_assert_not_null(strstr(r.out, ", escalated 2 times\n"), "%s",
+	    harness_redact(r.out));
+	subject_report(&r, YOUTH_Y);
+	cr_assert_null(strstr(r.out, "vixd remind"), "%s",
+	    harness_redact(r.out));
 
 	/* vix subscribe shows what the new fields say (and acks them). */
 	snprintf(out_a, sizeof(out_a), "%s/sub-a.out", vixd.dir);
