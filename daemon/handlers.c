@@ -731,9 +731,11 @@ match_msg_free(struct match_msg *m)
 /*
  * Signals of the caller a worklist page visits at most, per match it may
  * hold: a page passes over the caller's signals without a match (or
- * filtered out) in bounded steps, and says where to go on.
+ * filtered out) in bounded steps, and says where to go on, so that one
+ * request holds the worker about as long as a List of the same size
+ * (each visit a look-up of the match; on PostgreSQL a query).
  */
-#define MATCHES_VISIT_PER_ITEM	10
+#define MATCHES_VISIT_PER_ITEM	4
 
 /* The worklist page as MatchSummary messages, each with its Match. */
 static int
