@@ -44,6 +44,7 @@
 struct queued {
 	struct queued		*next;
 	struct vix_notification	 n;
+	struct vix_notification_more more;
 };
 
 struct vix_client {
@@ -556,9 +557,10 @@ vix_connect_v0(const struct vix_options_v0 *opt, vix_client **out,
 	return vix_connect_v3(opt != NULL ? &o : NULL, out, err);
 }
 
-/* Take the oldest kept notification into *out; 0 if there is none. */
+/* Take the oldest kept notification into *out (and *more); 0 if none. */
 static int
-queue_pop(vix_client *c, struct vix_notification *out)
+queue_pop(vix_client *c, struct vix_notification *out,
+    struct vix_notification_more *more)
 {
 	struct queued *q = c->qhead;
 
@@ -568,6 +570,8 @@ queue_pop(vix_client *c, struct vix_notification *out)
 		c->qtail = &c->qhead;
 	c->qlen--;
 	*out = q->n;
+	if (more != NULL)
+		*more = q->more;
 	free(q);
 	return 1;
 }
@@ -581,7 +585,7 @@ vix_close(vix_client *c)
 
 	if (c == NULL)
 		return;
-	while (queue_pop(c, &n))
+	while (queue_pop(c, &n, NULL))
 		vix_notification_free(&n);
 	if (c->ssl != NULL && !c->dead && SSL_is_init_finished(c->ssl)) {
 		sigpipe_block(&old, &pend);
@@ -775,7 +779,8 @@ client_send(vix_client *c, Vix__V1__Request *req, struct vix_error *err)
 }
 
 static int notification_copy(struct vix_notification *,
-    const Vix__V1__Notification *, struct vix_error *);
+    struct vix_notification_more *, const Vix__V1__Notification *,
+    struct vix_error *);
 
 /* Keep a notification that arrived during a call for vix_next_notification. */
 static int
@@ -794,7 +799,7 @@ queue_push(vix_client *c, const Vix__V1__Notification *src,
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory keeping "
 		    "a notification");
-	if ((rc = notification_copy(&q->n, src, err)) != VIX_OK) {
+	if ((rc = notification_copy(&q->n, &q->more, src, err)) != VIX_OK) {
 		free(q);
 		return rc;
 	}
@@ -1059,11 +1064,20 @@ match_copy(struct vix_match *dst, const Vix__V1__Match *src,
 	    src->n_others, err);
 }
 
-/* Copy src into the zeroed *dst; on failure dst holds nothing to free. */
+/*
+ * Copy src into the zeroed *dst and *more (unless NULL); on failure dst
+ * holds nothing to free.
+ */
 static int
 notification_copy(struct vix_notification *dst,
-    const Vix__V1__Notification *src, struct vix_error *err)
+    struct vix_notification_more *more, const Vix__V1__Notification *src,
+    struct vix_error *err)
 {
+	if (more != NULL) {
+		more->escalation_round = src->escalation_round;
+		more->reminder = src->reminder;
+		more->escalates_at = src->escalates_at;
+	}
 	dst->seq = src->seq;
 	copy_str(dst->recipient, sizeof(dst->recipient), src->recipient);
 	dst->type = (enum vix_notification_type)src->type;
@@ -1427,6 +1441,70 @@ vix_list(vix_client *c, uint32_t page_size, uint64_t after,
 	return rc;
 }
 
+/* A worklist page's items; on failure what was copied stays for the free. */
+static int
+matches_copy(struct vix_matches_result *out, const Vix__V1__MatchesReply *r,
+    struct vix_error *err)
+{
+	int rc = VIX_OK;
+
+	if (r->n_matches > 0 && (out->items = calloc(r->n_matches,
+	    sizeof(*out->items))) == NULL)
+		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory reading "
+		    "matches");
+	for (size_t i = 0; i < r->n_matches && rc == VIX_OK; i++) {
+		const Vix__V1__MatchSummary *m = r->matches[i];
+
+		out->n = i + 1;
+		if (m == NULL || m->match == NULL)
+			return seterr(err, VIX_ERR_PROTOCOL, 0, "server answered "
+			    "matches with an item without its match");
+		out->items[i].signal_id = m->signal_id;
+		copy_str(out->items[i].client_ref,
+		    sizeof(out->items[i].client_ref), m->client_ref);
+		out->items[i].escalations = m->match->escalations;
+		rc = match_copy(&out->items[i].match, m->match, err);
+	}
+	out->next_after = r->next_after;
+	out->time = r->time;
+	return rc;
+}
+
+int
+vix_matches(vix_client *c, const struct vix_matches_req *rq,
+    struct vix_matches_result *out, struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Matches m = VIX__V1__MATCHES__INIT;
+	Vix__V1__ServerMessage *msg;
+	struct frame_budget b;
+	int rc;
+
+	errclear(err);
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
+		    "required");
+	if (rq != NULL) {
+		m.page_size = rq->page_size;
+		m.after = rq->after;
+		m.uncoordinated = rq->uncoordinated != 0;
+		m.escalated = rq->escalated != 0;
+	}
+	req.body_case = VIX__V1__REQUEST__BODY_MATCHES;
+	req.matches = &m;
+	if ((rc = client_request(c, &req, VIX__V1__RESPONSE__BODY_MATCHES,
+	    "matches", &b, &msg, err)) != VIX_OK)
+		return rc;
+	if (msg->response->matches != NULL)
+		rc = matches_copy(out, msg->response->matches, err);
+	frame_free_unpacked(&msg->base, &b);
+	if (rc != VIX_OK)
+		vix_matches_result_free(out);
+	return rc;
+}
+
 int
 vix_coordinate(vix_client *c, uint64_t match_id,
     enum vix_coordinate_action action, struct vix_match *out,
@@ -1574,14 +1652,15 @@ vix_subscribe(vix_client *c, uint64_t from_seq,
  */
 static int
 client_unasked(vix_client *c, const Vix__V1__ServerMessage *msg,
-    struct vix_notification *out, int *got, struct vix_error *err)
+    struct vix_notification *out, struct vix_notification_more *more,
+    int *got, struct vix_error *err)
 {
 	const Vix__V1__Response *resp = msg->response;
 
 	switch (msg->msg_case) {
 	case VIX__V1__SERVER_MESSAGE__MSG_NOTIFICATION:
 		*got = 1;
-		return notification_copy(out, msg->notification, err);
+		return notification_copy(out, more, msg->notification, err);
 	case VIX__V1__SERVER_MESSAGE__MSG_RESPONSE:
 		if (resp->status == NULL || resp->status->code == 0)
 			return VIX_OK;
@@ -1597,6 +1676,14 @@ int
 vix_next_notification(vix_client *c, int timeout_ms,
     struct vix_notification *out, struct vix_error *err)
 {
+	return vix_next_notification_more(c, timeout_ms, out, NULL, err);
+}
+
+int
+vix_next_notification_more(vix_client *c, int timeout_ms,
+    struct vix_notification *out, struct vix_notification_more *more,
+    struct vix_error *err)
+{
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	Vix__V1__ServerMessage *msg;
 	struct frame_budget b;
@@ -1606,10 +1693,12 @@ vix_next_notification(vix_client *c, int timeout_ms,
 	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
+	if (more != NULL)
+		memset(more, 0, sizeof(*more));
 	if (c == NULL || out == NULL)
 		return seterr(err, VIX_ERR_ARGS, 0, "client and result are "
 		    "required");
-	if (queue_pop(c, out))
+	if (queue_pop(c, out, more))
 		return VIX_OK;
 	if (!c->subscribed && !c->server_role)
 		return seterr(err, VIX_ERR_ARGS, 0, "no notifications can "
@@ -1630,7 +1719,7 @@ vix_next_notification(vix_client *c, int timeout_ms,
 		frame_budget_init(&b, 2 * CLIENT_MAX_FRAME);
 		if ((rc = client_next_message(c, &b, &msg, err)) != VIX_OK)
 			break;
-		rc = client_unasked(c, msg, out, &got, err);
+		rc = client_unasked(c, msg, out, more, &got, err);
 		frame_free_unpacked(&msg->base, &b);
 	}
 	if (rc != VIX_OK)
@@ -1927,6 +2016,17 @@ vix_involved_result_free(struct vix_involved_result *r)
 }
 
 void
+vix_matches_result_free(struct vix_matches_result *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		vix_match_free(&r->items[i].match);
+	free(r->items);
+	memset(r, 0, sizeof(*r));
+}
+
+void
 vix_list_result_free(struct vix_list_result *r)
 {
 	if (r == NULL)
@@ -1992,7 +2092,7 @@ vix_notification_type_name(int type)
 	static const char *const names[] = {
 		"TYPE_UNSPECIFIED", "MATCH_CREATED", "MATCH_JOINED",
 		"MATCH_LEFT", "MATCH_CLOSED", "COORDINATOR_ASSIGNED",
-		"ESCALATION", "SIGNAL_EXPIRED", "SIGNAL_REMOVED", NULL,
+		"ESCALATION", "SIGNAL_EXPIRED", "SIGNAL_REMOVED", "REMINDER",
 		"RELOCATED", NULL, "RELOCATED_AWAY",
 	};
 

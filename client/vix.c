@@ -54,7 +54,7 @@ enum {
 	OPT_ALL, OPT_PAGE_SIZE, OPT_AFTER, OPT_FROM, OPT_FOR, OPT_MATCH,
 	OPT_CLAIM, OPT_RELEASE, OPT_DONE, OPT_PORT, OPT_HOST, OPT_PEER,
 	OPT_PEER_SHA256, OPT_WEBHOOK, OPT_SECRET_FILE,
-	OPT_KEYHOLDER,
+	OPT_KEYHOLDER, OPT_UNCOORDINATED, OPT_ESCALATED,
 	OPT_FAILED = -2,	/* next_opt: the error is reported */
 };
 
@@ -85,6 +85,7 @@ static int cmd_involved(struct cli *, int, char **);
 static int cmd_list(struct cli *, int, char **);
 static int cmd_subscribe(struct cli *, int, char **);
 static int cmd_coordinate(struct cli *, int, char **);
+static int cmd_matches(struct cli *, int, char **);
 static int cmd_listen(struct cli *, int, char **);
 static int cmd_import(struct cli *, int, char **);
 static int cmd_relocate(struct cli *, int, char **);
@@ -120,6 +121,10 @@ static const struct command commands[] = {
 	{ "coordinate", "--match ID (--claim | --release | --done)",
 	    "coordinate a match, hand coordination over by rank, or mark "
 	    "it coordinated", cmd_coordinate },
+	{ "matches", "[--uncoordinated] [--escalated]",
+	    "your worklist: the matches you are party to, with their age,\n"
+	    "      coordinator and state (only those not marked coordinated,\n"
+	    "      or escalated)", cmd_matches },
 	{ "listen", "--port P [--host H] (--peer NAME | --peer-sha256 HEX)\n"
 	    "           [--webhook --secret-file F]",
 	    "receive the notifications vixd pushes (push mode), or with\n"
@@ -1216,7 +1221,8 @@ cmd_list(struct cli *o, int argc, char **argv)
 
 /* The Notification fields in proto order; type by name, or its number. */
 static void
-json_notification(const struct vix_notification *n)
+json_notification(const struct vix_notification *n,
+    const struct vix_notification_more *more)
 {
 	const char *type = vix_notification_type_name(n->type);
 	struct jsonw w;
@@ -1244,6 +1250,9 @@ json_notification(const struct vix_notification *n)
 	jsonw_kbool(&w, "coordinated", n->coordinated);
 	jsonw_kint(&w, "time", n->time);
 	jsonw_kstr(&w, "municipality", n->municipality);
+	jsonw_kuint(&w, "escalation_round", more->escalation_round);
+	jsonw_kuint(&w, "reminder", more->reminder);
+	jsonw_kint(&w, "escalates_at", more->escalates_at);
 	jsonw_end(&w);
 	jsonw_newline(&w);
 }
@@ -1266,8 +1275,11 @@ put_subject(const struct vix_notification *n)
  * with Name (org-a): contact, phone, since TIME; coordinator org-a"
  */
 static void
-print_notification(const struct vix_notification *n)
+print_notification(const struct vix_notification *n,
+    const struct vix_notification_more *more)
 {
+	char when[40];
+
 	const char *type = vix_notification_type_name(n->type);
 
 	printf("seq %" PRIu64 " for ", n->seq);
@@ -1301,6 +1313,11 @@ print_notification(const struct vix_notification *n)
 		printf("; municipality ");
 		put_text(stdout, n->municipality);
 	}
+	if (more->escalation_round > 1)
+		printf("; escalated again (round %u)", more->escalation_round);
+	if (more->reminder != 0)
+		printf("; reminder %u, escalates %s", more->reminder,
+		    fmt_time(more->escalates_at, when, sizeof(when)));
 	printf("\n");
 }
 
@@ -1333,17 +1350,19 @@ static int
 stream(struct cli *o, vix_client *c, struct vix_error *e)
 {
 	struct vix_notification n;
+	struct vix_notification_more more;
 	int rc;
 
 	while (!stopping) {
-		rc = vix_next_notification(c, STREAM_WAIT_MS, &n, e);
+		rc = vix_next_notification_more(c, STREAM_WAIT_MS, &n, &more,
+		    e);
 		if (rc == VIX_ERR_TIMEOUT)
 			continue;
 		if (rc == VIX_OK) {
 			if (o->json)
-				json_notification(&n);
+				json_notification(&n, &more);
 			else
-				print_notification(&n);
+				print_notification(&n, &more);
 			if (fflush(stdout) == EOF) {
 				fprintf(stderr, "vix: cannot write a "
 				    "notification: %s; it is not acknowledged\n",
@@ -1539,6 +1558,202 @@ cmd_coordinate(struct cli *o, int argc, char **argv)
 		print_match(&m);
 	vix_match_free(&m);
 	return EXIT_OK;
+}
+
+struct matches_acc {
+	struct vix_match_item	*items;
+	size_t			 n;
+	int64_t			 time;	/* the server's, of the last page */
+};
+
+static int
+matches_opts(struct cli *o, int argc, char **argv, struct vix_matches_req *rq)
+{
+	static const struct option lo[] = {
+		{ "uncoordinated", no_argument, NULL, OPT_UNCOORDINATED },
+		{ "escalated", no_argument, NULL, OPT_ESCALATED },
+		OPTS_COMMON, { NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opts_begin();
+	while ((ch = next_opt(o, argc, argv, lo)) != -1) {
+		switch (ch) {
+		case OPT_UNCOORDINATED: rq->uncoordinated = 1; break;
+		case OPT_ESCALATED: rq->escalated = 1; break;
+		default: return -1;
+		}
+	}
+	return opts_end(argc, argv);
+}
+
+/* Move page's items to the end of *acc (page keeps nothing to free). */
+static int
+matches_append(struct matches_acc *acc, struct vix_matches_result *page,
+    struct vix_error *e)
+{
+	struct vix_match_item *p;
+
+	acc->time = page->time;
+	if (page->n == 0)
+		return VIX_OK;
+	if ((p = reallocarray(acc->items, acc->n + page->n,
+	    sizeof(*p))) == NULL) {
+		e->kind = VIX_ERR_NOMEM;
+		snprintf(e->message, sizeof(e->message), "out of memory");
+		return VIX_ERR_NOMEM;
+	}
+	memcpy(p + acc->n, page->items, page->n * sizeof(*p));
+	acc->items = p;
+	acc->n += page->n;
+	free(page->items);
+	page->items = NULL;
+	page->n = 0;
+	return VIX_OK;
+}
+
+/* Every page, each asked for after the one before (which must advance). */
+static int
+matches_fetch(vix_client *c, struct vix_matches_req *rq,
+    struct matches_acc *acc, struct vix_error *e)
+{
+	struct vix_matches_result page;
+	unsigned hinted = 0;
+	int rc;
+
+	for (;;) {
+		rc = vix_matches(c, rq, &page, e);
+		if (rc == VIX_ERR_REFUSED && list_wait(e, &hinted)) {
+			vix_matches_result_free(&page);
+			continue;
+		}
+		if (rc == VIX_OK)
+			rc = matches_append(acc, &page, e);
+		if (rc == VIX_OK && page.next_after != 0 &&
+		    page.next_after <= rq->after) {
+			e->kind = rc = VIX_ERR_PROTOCOL;
+			snprintf(e->message, sizeof(e->message), "server's "
+			    "next page does not advance (after %" PRIu64 ")",
+			    rq->after);
+		}
+		rq->after = page.next_after;
+		vix_matches_result_free(&page);
+		if (rc != VIX_OK || rq->after == 0)
+			return rc;
+	}
+}
+
+static void
+json_matches(const struct matches_acc *acc)
+{
+	const struct vix_match_item *it;
+	struct jsonw w;
+
+	jsonw_file(&w, stdout);
+	jsonw_object(&w);
+	jsonw_key(&w, "matches");
+	jsonw_array(&w);
+	for (size_t i = 0; i < acc->n; i++) {
+		it = &acc->items[i];
+		jsonw_object(&w);
+		jsonw_kuint(&w, "signal_id", it->signal_id);
+		jsonw_kstr(&w, "client_ref", it->client_ref);
+		jsonw_kint(&w, "age", acc->time - it->match.created);
+		jsonw_kuint(&w, "escalations", it->escalations);
+		jsonw_key(&w, "match");
+		json_match(&w, &it->match);
+		jsonw_end(&w);
+	}
+	jsonw_end(&w);
+	jsonw_kint(&w, "time", acc->time);
+	jsonw_end(&w);
+	jsonw_newline(&w);
+}
+
+/* "3d 4h", "2h 5m", "40s" */
+static const char *
+fmt_age(int64_t secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs >= 86400)
+		snprintf(buf, len, "%" PRId64 "d %" PRId64 "h", secs / 86400,
+		    secs % 86400 / 3600);
+	else if (secs >= 3600)
+		snprintf(buf, len, "%" PRId64 "h %" PRId64 "m", secs / 3600,
+		    secs % 3600 / 60);
+	else
+		snprintf(buf, len, "%" PRId64 "s", secs);
+	return buf;
+}
+
+/*
+ * "MATCH 7, 3d 4h old (created TIME): coordinator Name (org-a), not
+ * coordinated, escalated 2 times; your signal 12, ref R" and the others.
+ */
+static void
+print_matches(const struct matches_acc *acc, const struct vix_matches_req *rq)
+{
+	const struct vix_match_item *it;
+	char age[40], when[40];
+
+	if (acc->n == 0)
+		printf("no matches%s%s%s\n", rq->uncoordinated ?
+		    " not marked coordinated" : "", rq->uncoordinated &&
+		    rq->escalated ? " and" : "", rq->escalated ?
+		    " escalated" : "");
+	for (size_t i = 0; i < acc->n; i++) {
+		it = &acc->items[i];
+		printf("MATCH %" PRIu64 ", %s old (created %s): coordinator ",
+		    it->match.match_id, fmt_age(acc->time - it->match.created,
+		    age, sizeof(age)), fmt_time(it->match.created, when,
+		    sizeof(when)));
+		put_text(stdout, it->match.coordinator_name);
+		printf(" (");
+		put_text(stdout, it->match.coordinator);
+		printf("), %s", it->match.coordinated ? "marked coordinated" :
+		    "not coordinated");
+		if (it->escalations == 1)
+			printf(", escalated");
+		else if (it->escalations > 1)
+			printf(", escalated %u times", it->escalations);
+		printf("; your signal %" PRIu64, it->signal_id);
+		if (it->client_ref[0] != '\0') {
+			printf(", ref ");
+			put_text(stdout, it->client_ref);
+		}
+		printf("\n");
+		for (size_t k = 0; k < it->match.n_others; k++) {
+			printf("  with ");
+			put_involvement(&it->match.others[k]);
+			printf("\n");
+		}
+	}
+}
+
+static int
+cmd_matches(struct cli *o, int argc, char **argv)
+{
+	struct vix_matches_req rq = { 0 };
+	struct matches_acc acc = { 0 };
+	struct vix_error e;
+	vix_client *c;
+	int rc;
+
+	if (matches_opts(o, argc, argv, &rq) == -1)
+		return EXIT_USAGE;
+	if ((rc = open_client(o, &c)) != EXIT_OK)
+		return rc;
+	rc = matches_fetch(c, &rq, &acc, &e);
+	vix_close(c);
+	if (rc == VIX_OK && o->json)
+		json_matches(&acc);
+	else if (rc == VIX_OK)
+		print_matches(&acc, &rq);
+	for (size_t i = 0; i < acc.n; i++)
+		vix_match_free(&acc.items[i].match);
+	free(acc.items);
+	return rc == VIX_OK ? EXIT_OK : fail(&e);
 }
 
 struct listen_args {

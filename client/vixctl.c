@@ -630,11 +630,15 @@ print_subject(const struct jv *r)
 	for (size_t i = 0; arch != NULL && i < arch->n; i++)
 		print_signal(&arch->v[i]);
 	if (m != NULL && m->t == J_OBJ)
-		printf("match %lld since %s, coordinator %s%s%s\n",
+		printf("match %lld since %s, coordinator %s%s%s",
 		    jint(m, "match_id"), fmt_time(jint(m, "created"), t,
 		    sizeof(t)), jstr(m, "coordinator"), jbool(m,
 		    "coordinated") ? ", coordinated" : "", jbool(m, "escalated") ?
 		    ", escalated" : "");
+	if (m != NULL && m->t == J_OBJ && jint(m, "escalations") > 1)
+		printf(" %lld times", jint(m, "escalations"));
+	if (m != NULL && m->t == J_OBJ)
+		printf("\n");
 	for (size_t i = 0; closed != NULL && i < closed->n; i++) {
 		const struct jv *c = &closed->v[i];
 

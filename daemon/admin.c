@@ -309,6 +309,13 @@ admin_status_config(struct jsonw *w, struct vixd *v, size_t norgs)
 	    policy_disposal_name(c->policy.at_age_limit));
 	jsonw_kint(w, "archive_retention", c->policy.archive_retention);
 	jsonw_kint(w, "escalate_after", c->policy.escalate_after);
+	jsonw_key(w, "remind_after");
+	jsonw_array(w);
+	for (size_t i = 0; i < c->remind_after.n; i++)
+		jsonw_int(w, c->remind_after.v[i]);
+	jsonw_end(w);
+	jsonw_kint(w, "reescalate_after", c->reescalate_after);
+	jsonw_kuint(w, "reescalate_max", c->reescalate_max);
 	jsonw_kstr(w, "data_dir", c->data_dir);
 	jsonw_kuint(w, "map_size", c->map_size);
 	jsonw_kuint(w, "quota_percent", c->quota_percent);

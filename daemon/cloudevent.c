@@ -25,6 +25,8 @@ cloudevent_type(Vix__V1__Notification__Type type)
 		return "nl.vix.signal.expired";
 	case VIX__V1__NOTIFICATION__TYPE__SIGNAL_REMOVED:
 		return "nl.vix.signal.removed";
+	case VIX__V1__NOTIFICATION__TYPE__REMINDER:
+		return "nl.vix.match.reminder";
 	case VIX__V1__NOTIFICATION__TYPE__RELOCATED:
 		return "nl.vix.match.relocated";
 	case VIX__V1__NOTIFICATION__TYPE__RELOCATED_AWAY:
@@ -85,6 +87,9 @@ write_data(struct jsonw *w, const Vix__V1__Notification *n, const char *type)
 	jsonw_kint(w, "time", n->time);
 	jsonw_kstr(w, "municipality", n->municipality);
 	jsonw_kstr(w, "previous_municipality", n->previous_municipality);
+	jsonw_kuint(w, "escalation_round", n->escalation_round);
+	jsonw_kuint(w, "reminder", n->reminder);
+	jsonw_kint(w, "escalates_at", n->escalates_at);
 	jsonw_end(w);
 }
 

@@ -18,7 +18,7 @@
 
 enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
     KEY_BACKEND, KEY_CONNINFO, KEY_PSEUDONYMS, KEY_OPTADDR,
-    KEY_DURATION, KEY_ZONE, KEY_DISPOSAL };
+    KEY_DURATION, KEY_DURATIONS, KEY_ZONE, KEY_DISPOSAL };
 
 struct config_key {
 	const char	*section;
@@ -78,6 +78,11 @@ static const struct config_key config_keys[] = {
 	K("rules", "at_age_limit", KEY_DISPOSAL, policy.at_age_limit, 0, 0),
 	K("rules", "escalate_after", KEY_DURATION, policy.escalate_after, 1,
 	    86400UL * 365),
+	K("rules", "remind_after", KEY_DURATIONS, remind_after, 1,
+	    86400UL * 365),
+	K("rules", "reescalate_after", KEY_DURATION, reescalate_after, 1,
+	    86400UL * 365),
+	K("rules", "reescalate_max", KEY_UINT, reescalate_max, 0, 100),
 	K("rules", "archive_retention", KEY_DURATION, policy.archive_retention,
 	    1, 86400UL * 3660),
 	K("rules", "timezone", KEY_ZONE, zone, 0, 0),
@@ -145,6 +150,8 @@ config_defaults(struct vixd_config *c)
 	policy_law(&c->policy);
 	c->sweep_chunk = 1000;
 	c->sweep_interval = 60;
+	c->reescalate_after = 14 * 86400;
+	c->reescalate_max = 0;
 	config_set(&c->zone, ZONE_DEFAULT);
 	c->subscribe_window = 1000;
 	c->outbox_retention = 30 * 86400;
@@ -286,6 +293,49 @@ struct config_ctx {
 	int			 line[CONFIG_NKEYS];	/* where each key was given */
 };
 
+/*
+ * A list of durations ("3d, 10d"; empty: none), ascending, at most
+ * CONFIG_REMIND_MAX.
+ */
+static int
+config_set_durations(struct config_ctx *x, const struct config_key *k,
+    struct config_durations *out, const char *value, int line)
+{
+	struct config_durations l = { 0 };
+	char copy[256], *word, *save = NULL;
+	unsigned long v;
+
+	if (strlen(value) >= sizeof(copy)) {
+		diag_add(x->d, x->c->path, line, "%s: too long", k->name);
+		return -1;
+	}
+	memcpy(copy, value, strlen(value) + 1);
+	for (word = strtok_r(copy, ", \t", &save); word != NULL;
+	    word = strtok_r(NULL, ", \t", &save)) {
+		if (config_parse_scaled(word, duration_units, k->min, k->max,
+		    &v) == -1) {
+			diag_add(x->d, x->c->path, line, "%s: '%s' is not a "
+			    "duration from %lus to %lus (a number with s, m, h "
+			    "or d)", k->name, word, k->min, k->max);
+			return -1;
+		}
+		if (l.n == CONFIG_REMIND_MAX) {
+			diag_add(x->d, x->c->path, line, "%s: at most %d "
+			    "durations", k->name, CONFIG_REMIND_MAX);
+			return -1;
+		}
+		if (l.n > 0 && (int64_t)v <= l.v[l.n - 1]) {
+			diag_add(x->d, x->c->path, line, "%s: '%s' is not after "
+			    "the duration before it; list them in ascending "
+			    "order, each once", k->name, word);
+			return -1;
+		}
+		l.v[l.n++] = (int64_t)v;
+	}
+	memcpy(out, &l, sizeof(l));
+	return 0;
+}
+
 static int
 config_set_key(struct config_ctx *x, const struct config_key *k,
     const char *value, int line)
@@ -357,6 +407,8 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 		}
 		*(int64_t *)field = (int64_t)v;
 		return 0;
+	case KEY_DURATIONS:
+		return config_set_durations(x, k, field, value, line);
 	case KEY_ZONE:
 		if (zone_check(value, zwhy, sizeof(zwhy)) == -1) {
 			diag_add(x->d, path, line, "%s: %s", k->name, zwhy);
@@ -524,6 +576,12 @@ config_load(struct vixd_config *c, const char *path, struct diag *d)
 		    "max_handshakes (%u): one address could hold every "
 		    "handshake place; lower it or raise max_handshakes",
 		    c->max_handshakes_per_address, c->max_handshakes);
+	if (c->remind_after.n > 0 && c->remind_after.v[c->remind_after.n - 1]
+	    >= c->policy.escalate_after)
+		diag_add(d, path, 0, "remind_after: every reminder must come "
+		    "before escalate_after (%llds); the last is at %llds",
+		    (long long)c->policy.escalate_after,
+		    (long long)c->remind_after.v[c->remind_after.n - 1]);
 	if (d->count == before && c->store_backend != NULL &&
 	    strcmp(c->store_backend, "postgresql") == 0 &&
 	    c->store_conninfo == NULL)
@@ -568,6 +626,7 @@ config_key_size(const struct config_key *k)
 	case KEY_UINT:		return sizeof(unsigned);
 	case KEY_SIZE:		return sizeof(size_t);
 	case KEY_DURATION:	return sizeof(int64_t);
+	case KEY_DURATIONS:	return sizeof(struct config_durations);
 	case KEY_TLSVER:
 	case KEY_DISPOSAL:
 	case KEY_PSEUDONYMS:	return sizeof(int);

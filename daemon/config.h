@@ -18,6 +18,15 @@
 #define CONFIG_DEFAULT_RATE_LIMIT	100	/* requests/s per organisation */
 #define CONFIG_DEFAULT_MAX_NEW_PER_DAY	2000	/* new signals per organisation */
 
+/* Reminder points in remind_after, at most (STORE_REMIND_MAX). */
+#define CONFIG_REMIND_MAX		8
+
+/* A list of durations, ascending: remind_after. */
+struct config_durations {
+	int64_t		 v[CONFIG_REMIND_MAX];	/* seconds */
+	size_t		 n;		/* no padding: compared with memcmp */
+};
+
 struct vixd_config {
 	char		*path;			/* file read, NULL for defaults */
 
@@ -73,6 +82,10 @@ struct vixd_config {
 	/* [rules]: the policy (policy.h), and whose days are the law's */
 	struct policy	 policy;
 	char		*zone;
+	/* [rules]: following a match up until it is coordinated */
+	struct config_durations remind_after;	/* each below escalate_after */
+	int64_t		 reescalate_after;	/* seconds */
+	unsigned	 reescalate_max;	/* 0: escalate once */
 
 	/* [notify] */
 	unsigned	 subscribe_window;	/* unacked per recipient */

@@ -1060,6 +1060,8 @@ json_subject_match(struct jsonw *w, const struct store_subject *s,
 	json_org(w, "coordinator", orgs, s->match.coordinator);
 	jsonw_kbool(w, "coordinated", s->match.coordinated);
 	jsonw_kbool(w, "escalated", s->match.escalated);
+	jsonw_kuint(w, "escalations", (uint64_t)s->match.escalated);
+	jsonw_kuint(w, "reminded", s->match.reminded);
 	jsonw_end(w);
 }
 

@@ -648,6 +648,8 @@ handle_ping(struct session *s, Vix__V1__Request *req)
 	respond(s, req->id, VIX__V1__RESPONSE__BODY_PING, &reply);
 }
 
+static void handle_matches(struct session *, Vix__V1__Request *);
+
 void
 handlers_dispatch(struct session *s, Vix__V1__Request *req)
 {
@@ -676,6 +678,9 @@ handlers_dispatch(struct session *s, Vix__V1__Request *req)
 	case VIX__V1__REQUEST__BODY_COORDINATE:
 		handle_coordinate(s, req);
 		break;
+	case VIX__V1__REQUEST__BODY_MATCHES:
+		handle_matches(s, req);
+		break;
 	case VIX__V1__REQUEST__BODY_RELOCATE:
 		handle_relocate(s, req);
 		break;
@@ -691,7 +696,7 @@ handlers_dispatch(struct session *s, Vix__V1__Request *req)
 		    VIX__V1__STATUS__CODE__INVALID_ARGUMENT,
 		    "request has no body (expected one of: ping, register, "
 		    "withdraw, involved, list, subscribe, ack, coordinate, "
-		    "relocate)");
+		    "matches, relocate)");
 		break;
 	default:
 		session_respond_status(s, req->id,
@@ -763,6 +768,90 @@ match_msg_free(struct match_msg *m)
 	free(m->inv);
 	free(m->ptrs);
 	free(m->contacts);
+}
+
+/*
+ * Signals of the caller a worklist page visits at most, per match it may
+ * hold: a page passes over the caller's signals without a match (or
+ * filtered out) in bounded steps, and says where to go on, so that one
+ * request holds the worker about as long as a List of the same size
+ * (each visit a look-up of the match; on PostgreSQL a query).
+ */
+#define MATCHES_VISIT_PER_ITEM	4
+
+/* The worklist page as MatchSummary messages, each with its Match. */
+static int
+matches_reply_build(Vix__V1__MatchesReply *reply, struct store_work *items,
+    size_t n, struct match_msg *mm, Vix__V1__MatchSummary *sum,
+    Vix__V1__MatchSummary **ptrs, const struct orgs *orgs)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (match_msg_build(&mm[i], &items[i].view, orgs) == -1)
+			return -1;
+		mm[i].match.escalations = (uint32_t)items[i].view.match.escalated;
+		vix__v1__match_summary__init(&sum[i]);
+		sum[i].match = &mm[i].match;
+		sum[i].signal_id = items[i].signal_id;
+		sum[i].client_ref = items[i].client_ref;
+		ptrs[i] = &sum[i];
+	}
+	reply->n_matches = n;
+	reply->matches = ptrs;
+	return 0;
+}
+
+/*
+ * The caller's worklist, from the worker's reader like List: only matches
+ * on youths it has an active signal on, found through its own signals.
+ */
+static void
+handle_matches(struct session *s, Vix__V1__Request *req)
+{
+	const Vix__V1__Matches *r = req->matches;
+	Vix__V1__MatchesReply reply = VIX__V1__MATCHES_REPLY__INIT;
+	size_t max = r->page_size ? r->page_size : LIST_PAGE_DEFAULT, n = 0;
+	unsigned filter = (r->uncoordinated ? STORE_WORK_UNCOORDINATED : 0) |
+	    (r->escalated ? STORE_WORK_ESCALATED : 0);
+	struct store_work *items = NULL;
+	struct match_msg *mm = NULL;
+	Vix__V1__MatchSummary *sum = NULL, **ptrs = NULL;
+	int err;
+
+	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1)
+		return;
+	if (max > LIST_PAGE_MAX) {
+		invalid(s, req->id, "page_size: must be at most %d",
+		    LIST_PAGE_MAX);
+		return;
+	}
+	reply.time = time(NULL);
+	if ((items = calloc(max, sizeof(*items))) == NULL ||
+	    (mm = calloc(max, sizeof(*mm))) == NULL ||
+	    (sum = calloc(max, sizeof(*sum))) == NULL ||
+	    (ptrs = calloc(max, sizeof(*ptrs))) == NULL)
+		err = VIX_E_STORE;
+	else
+		err = store_worklist(s->w->reader, s->org->sid, reply.time,
+		    r->after, filter, max * MATCHES_VISIT_PER_ITEM, items, max,
+		    &n, &reply.next_after);
+	if (err != 0)
+		session_respond_status(s, req->id, err_to_status(err),
+		    "cannot list matches (%s)", err_name(err));
+	else if (matches_reply_build(&reply, items, n, mm, sum, ptrs,
+	    s->orgs) == -1)
+		session_respond_status(s, req->id,
+		    VIX__V1__STATUS__CODE__INTERNAL, "out of memory building "
+		    "the answer");
+	else
+		respond(s, req->id, VIX__V1__RESPONSE__BODY_MATCHES, &reply);
+	for (size_t i = 0; mm != NULL && i < n; i++)
+		match_msg_free(&mm[i]);
+	if (items != NULL)
+		store_work_free(items, n);
+	free(items);
+	free(mm);
+	free(sum);
+	free(ptrs);
 }
 
 static void

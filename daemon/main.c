@@ -525,6 +525,21 @@ print_dev_banner(struct vixd *v, const char *addr)
 	    other ? shell_word(dir, word, sizeof(word)) : "", addr);
 }
 
+_Static_assert(CONFIG_REMIND_MAX == STORE_REMIND_MAX,
+    "remind_after holds what the store follows up");
+
+/* The follow-up of uncoordinated matches, as [rules] sets it. */
+static struct store_followup
+followup_of(const struct vixd_config *c)
+{
+	struct store_followup f = { .nremind = c->remind_after.n,
+	    .reescalate_after = c->reescalate_after,
+	    .reescalate_max = c->reescalate_max };
+
+	memcpy(f.remind_after, c->remind_after.v, sizeof(f.remind_after));
+	return f;
+}
+
 /* The store lives in data_dir; opened after start-up checks, never shared. */
 static int
 open_store(struct vixd *v, struct diag *d)
@@ -533,6 +548,7 @@ open_store(struct vixd *v, struct diag *d)
 	    .map_size = v->cfg.map_size,
 	    .quota_percent = v->cfg.quota_percent,
 	    .escalate_after = v->cfg.policy.escalate_after,
+	    .followup = followup_of(&v->cfg),
 	    .backend = v->cfg.store_backend,
 	    .conninfo = v->cfg.store_conninfo,
 	    .password_file = v->cfg.store_password_file };

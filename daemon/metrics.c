@@ -36,6 +36,7 @@ static const char *const req_names[METRICS_REQ_COUNT] = {
 	[METRICS_REQ_SUBSCRIBE] = "subscribe",
 	[METRICS_REQ_ACK] = "ack",
 	[METRICS_REQ_COORDINATE] = "coordinate",
+	[METRICS_REQ_MATCHES] = "matches",
 	[METRICS_REQ_RELOCATE] = "relocate",
 	[METRICS_REQ_UNKNOWN] = "unknown",
 };
@@ -72,6 +73,7 @@ metrics_req_of_body(int body_case)
 	case VIX__V1__REQUEST__BODY_SUBSCRIBE:	return METRICS_REQ_SUBSCRIBE;
 	case VIX__V1__REQUEST__BODY_ACK:	return METRICS_REQ_ACK;
 	case VIX__V1__REQUEST__BODY_COORDINATE:	return METRICS_REQ_COORDINATE;
+	case VIX__V1__REQUEST__BODY_MATCHES:	return METRICS_REQ_MATCHES;
 	case VIX__V1__REQUEST__BODY_RELOCATE:	return METRICS_REQ_RELOCATE;
 	default:				return METRICS_REQ_UNKNOWN;
 	}

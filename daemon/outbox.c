@@ -59,10 +59,14 @@ inv_fill(Vix__V1__Involvement *inv, Vix__V1__Contact *c,
 	inv->since = p->since;
 }
 
-/* Tell each of parties[0..n) about the change; each sees the others. */
-void
-outbox_notify_parties(struct store_txn *t, const struct orgs *orgs,
-    const struct outbox_notice *nt, const struct store_party *parties, size_t n)
+/*
+ * Tell parties[to] (every party when to is n) about the change; each
+ * sees the others.
+ */
+static void
+notify_some(struct store_txn *t, const struct orgs *orgs,
+    const struct outbox_notice *nt, const struct store_party *parties, size_t n,
+    size_t to)
 {
 	Vix__V1__Involvement *inv, **ptrs, subject;
 	Vix__V1__Contact *contacts, subject_contact;
@@ -83,6 +87,8 @@ outbox_notify_parties(struct store_txn *t, const struct orgs *orgs,
 		Vix__V1__Notification m = VIX__V1__NOTIFICATION__INIT;
 		size_t k = 0;
 
+		if (to != n && r != to)
+			continue;
 		for (size_t i = 0; i < n; i++)
 			if (i != r) {
 				inv_fill(&inv[k], &contacts[k], &parties[i],
@@ -97,6 +103,8 @@ outbox_notify_parties(struct store_txn *t, const struct orgs *orgs,
 		m.others = ptrs;
 		m.subject = nt->subject != NULL ? &subject : NULL;
 		m.time = nt->now;
+		m.reminder = nt->reminder;
+		m.escalates_at = nt->escalates_at;
 		if (nt->match != NULL) {
 			co = orgs_by_sid(orgs, nt->match->coordinator);
 			m.match_id = nt->match->id;
@@ -110,6 +118,26 @@ done:
 	free(inv);
 	free(ptrs);
 	free(contacts);
+}
+
+/* Tell each of parties[0..n) about the change; each sees the others. */
+void
+outbox_notify_parties(struct store_txn *t, const struct orgs *orgs,
+    const struct outbox_notice *nt, const struct store_party *parties, size_t n)
+{
+	notify_some(t, orgs, nt, parties, n, n);
+}
+
+void
+outbox_notify_coordinator(struct store_txn *t, const struct orgs *orgs,
+    const struct outbox_notice *nt, const struct store_party *parties, size_t n)
+{
+	size_t to = n;
+
+	for (size_t i = 0; nt->match != NULL && i < n; i++)
+		if (parties[i].org == nt->match->coordinator)
+			to = i;
+	notify_some(t, orgs, nt, parties, n, to);
 }
 
 /* me followed by the others, in one array (freed by the caller). */
@@ -171,6 +199,8 @@ outbox_notify_relocation(struct store_txn *t, const struct orgs *orgs,
 	n.coordinated = m->coordinated;
 	n.municipality = (char *)(muni ? muni : "");
 	n.previous_municipality = (char *)(from ? from : "");
+	if (type == VIX__V1__NOTIFICATION__TYPE__ESCALATION)
+		n.escalation_round = (uint32_t)m->escalated;
 	n.time = now;
 	outbox_append(t, orgs, recipient, &n, p);
 done:

@@ -19,10 +19,19 @@ struct outbox_notice {
 	const struct store_party	*subject;	/* who joined or left */
 	int64_t				 now;
 	const uint8_t			*youth;		/* pseudonym, for the index */
+	uint32_t			 reminder;	/* REMINDER: which point */
+	int64_t				 escalates_at;	/* REMINDER: when */
 };
 
 /* Tell each of parties[0..n) about the change; each sees the others. */
 void	outbox_notify_parties(struct store_txn *, const struct orgs *,
+	    const struct outbox_notice *, const struct store_party *parties,
+	    size_t n);
+/*
+ * Tell only the coordinator of nt->match among parties[0..n) (it sees the
+ * others); every party if the coordinator is none of them.
+ */
+void	outbox_notify_coordinator(struct store_txn *, const struct orgs *,
 	    const struct outbox_notice *, const struct store_party *parties,
 	    size_t n);
 /* me (unless NULL) followed by v's others, in one array (caller frees). */
@@ -31,7 +40,8 @@ struct store_party *outbox_parties_all(struct store_txn *,
 	    size_t *n);
 /*
  * Tell recipient (the municipality escalated to) about match m of youth
- * p, with every party of it (all) and the municipality named (muni).
+ * p, with every party of it (all), the municipality named (muni) and the
+ * round (m->escalated: 1 the first time).
  */
 void	outbox_notify_escalation(struct store_txn *, const struct orgs *,
 	    const uint8_t *p, const struct store_match *m, uint32_t recipient,

@@ -201,6 +201,46 @@ match_put(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 	store_txn_backend(t)->match_put(t, p, m, created);
 }
 
+/* ---- following a match up --------------------------------------------- */
+
+static const struct store_followup followup_none;
+
+static const struct store_followup *
+followup_of(const struct store_txn *t)
+{
+	return t->followup != NULL ? t->followup : &followup_none;
+}
+
+/* How many reminder points (below the escalation) a match of age passed. */
+static unsigned
+followup_points(const struct store_txn *t, int64_t age)
+{
+	const struct store_followup *f = followup_of(t);
+	unsigned k = 0;
+
+	while (k < f->nremind && f->remind_after[k] <= age &&
+	    f->remind_after[k] < store_escalate_after(t))
+		k++;
+	return k;
+}
+
+/*
+ * When the sweep next looks at match m, not escalated yet, at age (seconds
+ * since it was made): at its next reminder point, else at its escalation.
+ * Always after age, so that one pass never finds it due again.
+ */
+static int64_t
+followup_next(const struct store_txn *t, const struct store_match *m,
+    int64_t age)
+{
+	const struct store_followup *f = followup_of(t);
+	unsigned k = followup_points(t, age);
+
+	if (k < f->nremind && f->remind_after[k] < store_escalate_after(t))
+		return m->created + f->remind_after[k];
+	return m->created + store_escalate_after(t);
+}
+
 /* ---- domain operations ----------------------------------------------- */
 
 /*
@@ -238,8 +278,7 @@ match_create(struct store_txn *t, const uint8_t *p, const struct orgs *orgs,
 	m->created = now;
 	m->coordinator = choose_coordinator(orgs, me, others);
 	match_put(t, p, m);
-	be->due_put(t, STORE_DUE_ESCALATE, now + store_escalate_after(t),
-	    m->id);
+	be->due_put(t, STORE_DUE_ESCALATE, followup_next(t, m, 0), m->id);
 }
 
 static void
@@ -354,7 +393,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_CREATED :
 		    VIX__V1__NOTIFICATION__TYPE__MATCH_JOINED, &m,
 		    out->change == MATCH_JOINED ? &me : NULL, in->now,
-		    in->pseudonym };
+		    in->pseudonym, 0, 0 };
 		size_t n;
 		struct store_party *all = outbox_parties_all(t, &me, &out->view, &n);
 
@@ -418,7 +457,7 @@ match_after_leave(struct store_txn *t, const uint8_t *p,
 {
 	struct store_view rest = { 0 };
 	struct store_match m;
-	struct outbox_notice nt = { 0, &m, leaver, now, p };
+	struct outbox_notice nt = { 0, &m, leaver, now, p, 0, 0 };
 	uint32_t before;
 
 	if (!match_get(t, p, &m))
@@ -720,6 +759,91 @@ store_list(struct store_reader *r, uint32_t org, uint64_t after,
 	return err;
 }
 
+struct worklist {
+	struct store_txn	*t;
+	uint32_t		 org;
+	int64_t			 now;
+	unsigned		 filter;
+	size_t			 visit, visited;
+	uint64_t		 last;		/* the last signal visited */
+	struct store_work	*out;
+	size_t			 max, *n;
+	uint64_t		*next;
+};
+
+static int
+work_wanted(const struct worklist *w, const struct store_match *m)
+{
+	if ((w->filter & STORE_WORK_UNCOORDINATED) && m->coordinated)
+		return 0;
+	if ((w->filter & STORE_WORK_ESCALATED) && m->escalated == 0)
+		return 0;
+	return 1;
+}
+
+static int
+worklist_one(void *arg, const uint8_t *p, const Vix__Store__V1__Signal *sig)
+{
+	struct worklist *w = arg;
+	struct store_work *item;
+	struct store_match m;
+
+	if (*w->n == w->max || w->visited == w->visit) {
+		*w->next = w->last;
+		return 1;
+	}
+	w->visited++;
+	w->last = sig->id;
+	/* Need to know: only while its own signal is active. */
+	if (sig->expires <= w->now || !match_get(w->t, p, &m) ||
+	    !work_wanted(w, &m))
+		return store_txn_error(w->t) != 0;
+	item = &w->out[(*w->n)++];
+	memset(item, 0, sizeof(*item));
+	item->signal_id = sig->id;
+	snprintf(item->client_ref, sizeof(item->client_ref), "%s",
+	    sig->client_ref);
+	item->view.has_match = 1;
+	item->view.match = m;
+	load_parties(w->t, p, w->org, NULL, &item->view);
+	return store_txn_error(w->t) != 0;
+}
+
+int
+store_worklist(struct store_reader *r, uint32_t org, int64_t now,
+    uint64_t after, unsigned filter, size_t visit, struct store_work *out,
+    size_t max, size_t *n, uint64_t *next)
+{
+	const struct store_backend *be = store_reader_backend(r);
+	struct worklist w = { NULL, org, now, filter, visit, 0, 0, out, max,
+	    n, next };
+	int err;
+
+	*n = 0;
+	*next = 0;
+	if (max == 0 || visit == 0)
+		return VIX_E_INVALID;
+	if ((w.t = be->read_begin(r, &err)) == NULL)
+		return err;
+	store_txn_set_now(w.t, now);
+	be->org_signals(w.t, org, after, worklist_one, &w);
+	err = store_txn_error(w.t);
+	be->read_end(r);
+	if (err != 0) {
+		store_work_free(out, *n);
+		*n = 0;
+		*next = 0;
+	}
+	return err;
+}
+
+void
+store_work_free(struct store_work *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_view_free(&items[i].view);
+}
+
 /* ---- opening --------------------------------------------------------- */
 
 /*
@@ -730,6 +854,7 @@ store_list(struct store_reader *r, uint32_t org, uint64_t after,
 struct store {
 	const struct store_backend	*be;
 	struct store_impl		*impl;
+	struct store_followup		 followup;	/* store_options */
 };
 
 /* The backends this vixd was built with; the first is the default. */
@@ -774,6 +899,7 @@ store_open(const struct store_options *o, struct diag *d)
 		return NULL;
 	}
 	s->be = be;
+	s->followup = o->followup;
 	if ((s->impl = be->open(o, d)) == NULL) {
 		free(s);
 		return NULL;
@@ -1181,7 +1307,11 @@ store_import(struct store *dst, const struct store_options *so,
 struct store_txn *
 store_write_begin(struct store *s, int *err)
 {
-	return s->be->write_begin(s->impl, err);
+	struct store_txn *t = s->be->write_begin(s->impl, err);
+
+	if (t != NULL)
+		t->followup = &s->followup;
+	return t;
 }
 
 int
@@ -1307,6 +1437,32 @@ store_reader_backend(const struct store_reader *r)
 	return r->be;
 }
 
+void
+store_match_from_record(struct store_match *m,
+    const Vix__Store__V1__Match *rec)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = rec->id;
+	m->created = rec->created;
+	m->coordinator = rec->coordinator;
+	m->coordinated = rec->coordinated;
+	m->escalated = (int)rec->escalation;
+	m->claimed = rec->claimed;
+	m->reminded = rec->reminded;
+}
+
+void
+store_match_to_record(Vix__Store__V1__Match *rec, const struct store_match *m)
+{
+	rec->id = m->id;
+	rec->created = m->created;
+	rec->coordinator = m->coordinator;
+	rec->coordinated = m->coordinated;
+	rec->escalation = (uint32_t)m->escalated;
+	rec->claimed = m->claimed;
+	rec->reminded = m->reminded;
+}
+
 int64_t
 store_escalate_after(const struct store_txn *t)
 {
@@ -1430,7 +1586,7 @@ store_coordinate(struct store_txn *t, const struct store_coordinate_in *in,
 	if (rc == 1) {
 		struct outbox_notice nt = {
 		    VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED, &m,
-		    NULL, in->now, p };
+		    NULL, in->now, p, 0, 0 };
 		size_t n;
 		struct store_party *all = outbox_parties_all(t, &me, out, &n);
 
@@ -1531,8 +1687,9 @@ store_outbox_read(struct store_reader *r, uint32_t recipient, uint64_t after,
 
 /* ---- sweeps ---------------------------------------------------------- */
 
-static int
-expire_one(struct store_txn *t, const struct store_sweep_in *in, uint64_t id)
+static void
+expire_one(struct store_txn *t, const struct store_sweep_in *in, uint64_t id,
+    struct store_sweep_out *so)
 {
 	const struct orgs *orgs = in->orgs;
 	int64_t now = in->now;
@@ -1541,13 +1698,13 @@ expire_one(struct store_txn *t, const struct store_sweep_in *in, uint64_t id)
 	struct store_party owner;
 	uint8_t p[PSEUDONYM_LEN];
 	struct outbox_notice nt = { VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED,
-	    NULL, NULL, now, p };
+	    NULL, NULL, now, p, 0, 0 };
 	uint32_t org;
 	int age, keep;
 
 	if (store_txn_backend(t)->signal_locate(t, id, p, &org) != 1 ||
 	    (sig = signal_get(t, p, org)) == NULL)
-		return 0;
+		return;
 	/*
 	 * As the policy says; by law (and when in leaves it 0) deleted at the
 	 * age limit, archived at the end of the duration.
@@ -1563,32 +1720,36 @@ expire_one(struct store_txn *t, const struct store_sweep_in *in, uint64_t id)
 	/* The policy may have changed since: say what it decided. */
 	audit_append(t, p, now, "vixd", age ? "expire:age_23" :
 	    "expire:duration", id, out.match_id, keep ? "archived" : "deleted");
-	return 1;
+	so->expired++;
 }
 
-/* Call one for each item of kind due by now (at most max); each goes. */
-static size_t
+/*
+ * Call one for each item of kind due by now (at most in->max); each goes
+ * (one may put the item's next time, always after now). one counts what
+ * it did in out.
+ */
+static void
 sweep_due(struct store_txn *t, enum store_due kind,
-    const struct store_sweep_in *in, int *more,
-    int (*one)(struct store_txn *, const struct store_sweep_in *, uint64_t))
+    const struct store_sweep_in *in, struct store_sweep_out *out,
+    void (*one)(struct store_txn *, const struct store_sweep_in *, uint64_t,
+    struct store_sweep_out *))
 {
 	size_t max = in->max;
 	const struct store_backend *be = store_txn_backend(t);
 	struct store_due_item *items = calloc(max, sizeof(*items));
-	size_t n, done = 0;
+	size_t n;
 
 	if (items == NULL) {
 		store_txn_fail(t, VIX_E_STORE);
-		return 0;
+		return;
 	}
 	n = be->due_scan(t, kind, in->now, items, max);
 	for (size_t i = 0; i < n && store_txn_error(t) == 0; i++) {
-		done += one(t, in, items[i].id) == 1;
 		be->due_delete(t, kind, items[i].when, items[i].id);
+		one(t, in, items[i].id, out);
 	}
-	*more |= n == max;
+	out->more |= n == max;
 	free(items);
-	return done;
 }
 
 /* The municipality of a youth: the earliest registration that gave one. */
@@ -1604,44 +1765,102 @@ youth_municipality(const struct store_view *v)
 	return best ? best->municipality : NULL;
 }
 
-/* One ESCALATION to recipient, listing every party of the match. */
 /*
- * A match due for escalation: tell the escalation organisation once.
- * Returns 1 if the match was escalated, 0 if closed, coordinated or
- * escalated before.
+ * Escalate youth p's match m (again: m->escalated is the rounds before):
+ * ESCALATION to the escalation organisation of its municipality, with
+ * every party and the round; the next round is due reescalate_after from
+ * now while there are rounds left.
  */
-static int
-escalate_one(struct store_txn *t, const struct store_sweep_in *in,
-    uint64_t id)
+static void
+escalate_round(struct store_txn *t, const struct orgs *orgs,
+    const uint8_t *p, struct store_match *m, int64_t now)
+{
+	const struct store_followup *f = followup_of(t);
+	struct store_view all = { 0 };
+	const struct org *esc;
+	const char *muni;
+
+	load_parties(t, p, UINT32_MAX, NULL, &all);
+	muni = youth_municipality(&all);
+	m->escalated++;
+	if ((esc = orgs_escalation(orgs, muni)) != NULL)
+		outbox_notify_escalation(t, orgs, p, m, esc->sid, &all, muni,
+		    now);
+	else
+		log_warnx("match %llu was not coordinated in time and no "
+		    "escalation organisation is configured%s%s",
+		    (unsigned long long)m->id, muni ? " for municipality " : "",
+		    muni ? muni : "");
+	match_put(t, p, m);
+	figures_count(t, muni, now, FIG_ESCALATIONS);
+	if ((unsigned)m->escalated <= f->reescalate_max)
+		store_txn_backend(t)->due_put(t, STORE_DUE_ESCALATE,
+		    now + f->reescalate_after, m->id);
+	audit_append(t, p, now, "vixd", m->escalated == 1 ? "escalate" :
+	    "reescalate", 0, m->id, esc ? "ok" : "no_escalation_organisation");
+	store_view_free(&all);
+}
+
+/*
+ * At a reminder point of youth p's match m: a REMINDER to its coordinator
+ * (to every party if it has none among them) for the last point passed,
+ * once per point (points the sweep passed over while vixd was down are
+ * not sent one by one); then the match is due at its next point or its
+ * escalation.
+ */
+static void
+remind(struct store_txn *t, const struct orgs *orgs, const uint8_t *p,
+    struct store_match *m, int64_t now, struct store_sweep_out *out)
+{
+	unsigned k = followup_points(t, now - m->created);
+	struct store_view all = { 0 };
+
+	if (k > m->reminded) {
+		struct outbox_notice nt = {
+		    VIX__V1__NOTIFICATION__TYPE__REMINDER, m, NULL, now, p, k,
+		    m->created + store_escalate_after(t) };
+
+		load_parties(t, p, UINT32_MAX, NULL, &all);
+		outbox_notify_coordinator(t, orgs, &nt, all.others,
+		    all.n_others);
+		m->reminded = k;
+		match_put(t, p, m);
+		audit_append(t, p, now, "vixd", "remind", 0, m->id, "ok");
+		store_view_free(&all);
+		out->reminded++;
+	}
+	store_txn_backend(t)->due_put(t, STORE_DUE_ESCALATE,
+	    followup_next(t, m, now - m->created), m->id);
+}
+
+/*
+ * A match due for follow-up: nothing if it was closed or marked
+ * coordinated meanwhile; else a reminder, its escalation once
+ * escalate_after ran out, or its escalation again.
+ */
+static void
+followup_one(struct store_txn *t, const struct store_sweep_in *in,
+    uint64_t id, struct store_sweep_out *out)
 {
 	const struct orgs *orgs = in->orgs;
 	int64_t now = in->now;
 	uint8_t p[PSEUDONYM_LEN];
-	struct store_view all = { 0 };
 	struct store_match m;
-	const struct org *esc;
-	const char *muni;
 
 	if (!store_txn_backend(t)->match_youth(t, id, p))
-		return 0;	/* closed meanwhile */
-	if (!match_get(t, p, &m) || m.coordinated || m.escalated)
-		return 0;
-	load_parties(t, p, UINT32_MAX, NULL, &all);
-	muni = youth_municipality(&all);
-	if ((esc = orgs_escalation(orgs, muni)) != NULL)
-		outbox_notify_escalation(t, orgs, p, &m, esc->sid, &all, muni, now);
-	else
-		log_warnx("match %llu was not coordinated in time and no "
-		    "escalation organisation is configured%s%s",
-		    (unsigned long long)id, muni ? " for municipality " : "",
-		    muni ? muni : "");
-	m.escalated = 1;
-	match_put(t, p, &m);
-	figures_count(t, muni, now, FIG_ESCALATIONS);
-	audit_append(t, p, now, "vixd", "escalate", 0, id, esc ? "ok" :
-	    "no_escalation_organisation");
-	store_view_free(&all);
-	return 1;
+		return;		/* closed meanwhile */
+	if (!match_get(t, p, &m) || m.coordinated)
+		return;
+	if (m.escalated > 0) {
+		if ((unsigned)m.escalated > followup_of(t)->reescalate_max)
+			return;	/* rounds used up (or fewer configured now) */
+		escalate_round(t, orgs, p, &m, now);
+		out->reescalated++;
+	} else if (now - m.created >= store_escalate_after(t)) {
+		escalate_round(t, orgs, p, &m, now);
+		out->escalated++;
+	} else
+		remind(t, orgs, p, &m, now, out);
 }
 
 /* The cursor of recipient's slowest consumer (0: none, or none acked). */
@@ -1737,10 +1956,8 @@ store_sweep(struct store_txn *t, const struct store_sweep_in *in,
 	if (store_txn_backend(t)->exclusive != NULL &&
 	    !store_txn_backend(t)->exclusive(t, "sweep"))
 		return store_txn_error(t);
-	out->expired = sweep_due(t, STORE_DUE_EXPIRY, in, &out->more,
-	    expire_one);
-	out->escalated = sweep_due(t, STORE_DUE_ESCALATE, in, &out->more,
-	    escalate_one);
+	sweep_due(t, STORE_DUE_EXPIRY, in, out, expire_one);
+	sweep_due(t, STORE_DUE_ESCALATE, in, out, followup_one);
 	out->purged = store_txn_backend(t)->archive_purge(t,
 	    in->now - in->archive_secs, in->max, &out->more);
 	for (size_t i = 0; i < in->orgs->n && budget > 0 && store_txn_error(t) == 0; i++)

@@ -20,11 +20,29 @@ struct store;
 struct store_txn;
 struct store_reader;
 
+/* Reminder points a match may have before its escalation, at most. */
+#define STORE_REMIND_MAX	8
+
+/*
+ * Following a match up until it is coordinated: reminders to its
+ * coordinator before escalation, and escalation repeated while it stays
+ * uncoordinated. Zeroed: neither (escalation once, as before).
+ */
+struct store_followup {
+	/* Seconds after the match was made, ascending, each below
+	   escalate_after. */
+	int64_t		 remind_after[STORE_REMIND_MAX];
+	size_t		 nremind;
+	int64_t		 reescalate_after; /* seconds after an escalation */
+	unsigned	 reescalate_max;   /* escalations after the first */
+};
+
 struct store_options {
 	const char	*dir;
 	size_t		 map_size;	/* bytes reserved for the database */
 	unsigned	 quota_percent;	/* writes refused above this use */
 	int64_t		 escalate_after; /* seconds a match may stay uncoordinated */
+	struct store_followup followup;	/* reminders, escalating again */
 	/*
 	 * The storage backend by name: NULL or "lmdb", or "postgresql" when
 	 * this vixd was built with it; store_open refuses any other, naming
@@ -171,8 +189,9 @@ struct store_match {
 	int64_t		created;
 	uint32_t	coordinator;	/* store id */
 	int		coordinated;
-	int		escalated;
+	int		escalated;	/* times: 0 never, 1 once, 2.. again */
 	int		claimed;	/* coordinator by claim, not by rank */
+	unsigned	reminded;	/* reminder points passed */
 };
 
 /* The match on a youth as one organisation sees it. */
@@ -312,6 +331,32 @@ void		 store_reader_free(struct store_reader *);
 int	store_list(struct store_reader *, uint32_t org, uint64_t after,
 	    struct store_summary *out, size_t max, size_t *n, uint64_t *next);
 
+/* One match of an organisation's worklist, with its own signal on the youth. */
+struct store_work {
+	uint64_t		signal_id;
+	char			client_ref[65];
+	struct store_view	view;		/* has_match; store_view_free */
+};
+
+/* Which of its matches an organisation asks for (store_worklist). */
+enum store_work_filter {
+	STORE_WORK_UNCOORDINATED = 1 << 0,	/* not marked coordinated */
+	STORE_WORK_ESCALATED = 1 << 1,		/* escalated at least once */
+};
+
+/*
+ * The matches org is party to (an active signal of its own on the youth
+ * at now), through its signals with an id above after in id order: up to
+ * max of them that pass filter (enum store_work_filter bits), each with
+ * the others involved, visiting at most visit of org's signals. *next is
+ * the signal id to continue after, 0 when there are no more. Free the
+ * items with store_work_free.
+ */
+int	store_worklist(struct store_reader *, uint32_t org, int64_t now,
+	    uint64_t after, unsigned filter, size_t visit,
+	    struct store_work *out, size_t max, size_t *n, uint64_t *next);
+void	store_work_free(struct store_work *, size_t n);
+
 /*
  * Whether the store, as the transaction sees it, is above its quota; why
  * says so for the client.
@@ -424,6 +469,8 @@ struct store_sweep_out {
 	size_t	expired;		/* signals archived or deleted */
 	size_t	escalated;		/* matches escalated (not entries of
 					   matches closed or coordinated) */
+	size_t	reminded;		/* REMINDERs sent (one per match) */
+	size_t	reescalated;		/* matches escalated again */
 	size_t	purged;			/* archived signals past archive_secs */
 	size_t	pruned;			/* outbox rows every consumer acked */
 	size_t	pruned_unacked;		/* outbox rows past the retention */
@@ -434,8 +481,10 @@ struct store_sweep_out {
  * Time-driven work in one bounded pass: expire signals (as at_expiry and
  * at_age_limit say: by law archived when the duration ran out, deleted at
  * the age limit; SIGNAL_EXPIRED to the owner, MATCH_LEFT / MATCH_CLOSED to
- * the others), escalate matches not
- * coordinated in time (once), purge the archive, prune the outboxes.
+ * the others), follow up matches not coordinated (a REMINDER to the
+ * coordinator at each reminder point, escalation when escalate_after ran
+ * out, and again every reescalate_after at most reescalate_max times:
+ * store_followup), purge the archive, prune the outboxes.
  */
 int	store_sweep(struct store_txn *, const struct store_sweep_in *,
 	    struct store_sweep_out *);

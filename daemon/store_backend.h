@@ -27,7 +27,10 @@ enum store_id {
 	STORE_ID_ORG,
 };
 
-/* Items due at a time: a signal's expiry, a match's escalation. */
+/*
+ * Items due at a time: a signal's expiry, a match's next follow-up (a
+ * reminder, its escalation, escalating it again: one item per match).
+ */
 enum store_due {
 	STORE_DUE_EXPIRY,		/* id: a signal id */
 	STORE_DUE_ESCALATE,		/* id: a match id */
@@ -60,6 +63,8 @@ struct store_txn {
 	const struct store_backend *be;
 	struct store_impl	*s;
 	int64_t			 escalate_after; /* store_options */
+	/* store_options' followup (store_write_begin); NULL: none. */
+	const struct store_followup *followup;
 	int			 err;		/* sticky: first failure */
 	int64_t			 now;		/* of the current job: 0 unknown */
 	size_t			 job_touched;	/* ntouched when the job began */
@@ -411,6 +416,15 @@ void	store_txn_touch(struct store_txn *, uint32_t recipient);
 void	store_txn_job_mark(struct store_txn *);
 /* The job's writes are gone: so are the outboxes it touched. */
 void	store_txn_job_undo(struct store_txn *);
+
+/*
+ * A match record from and to its stored form (store.proto), the same for
+ * every backend that keeps it so.
+ */
+void	store_match_from_record(struct store_match *,
+	    const Vix__Store__V1__Match *);
+void	store_match_to_record(Vix__Store__V1__Match *,
+	    const struct store_match *);
 
 /* Seconds a match may stay uncoordinated (store_options). */
 int64_t	store_escalate_after(const struct store_txn *);

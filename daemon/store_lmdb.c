@@ -2174,8 +2174,7 @@ lmdb_match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 		t->err = VIX_E_STORE;
 		return 0;
 	}
-	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
-	    rec->coordinated, rec->escalation != 0, rec->claimed };
+	store_match_from_record(m, rec);
 	vix__store__v1__match__free_unpacked(rec, NULL);
 	return 1;
 }
@@ -2187,12 +2186,7 @@ lmdb_match_put(struct store_txn *t, const uint8_t *p,
 	Vix__Store__V1__Match rec = VIX__STORE__V1__MATCH__INIT;
 	struct key k;
 
-	rec.id = m->id;
-	rec.created = m->created;
-	rec.coordinator = m->coordinator;
-	rec.coordinated = m->coordinated;
-	rec.escalation = (uint32_t)m->escalated;
-	rec.claimed = m->claimed;
+	store_match_to_record(&rec, m);
 	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
 	st_put_msg(t, t->s->matches, &k, &rec.base);
 	if (created) {
@@ -2850,8 +2844,7 @@ export_match(struct walk *w, MDB_val *k, MDB_val *v)
 		log_warnx("export: a match record does not decode");
 		return VIX_E_STORE;
 	}
-	m = (struct store_match){ rec->id, rec->created, rec->coordinator,
-	    rec->coordinated, rec->escalation != 0, rec->claimed };
+	store_match_from_record(&m, rec);
 	vix__store__v1__match__free_unpacked(rec, NULL);
 	return w->sink->match(w->arg, k->mv_data, &m);
 }

@@ -2134,8 +2134,7 @@ match_decode(struct pg_txn *t, const uint8_t *b, size_t n,
 		txn_fail(t, VIX_E_STORE);
 		return 0;
 	}
-	*m = (struct store_match){ rec->id, rec->created, rec->coordinator,
-	    rec->coordinated, rec->escalation != 0, rec->claimed };
+	store_match_from_record(m, rec);
 	vix__store__v1__match__free_unpacked(rec, NULL);
 	return 1;
 }
@@ -2177,12 +2176,7 @@ pg_match_put(struct store_txn *bt, const uint8_t *p,
 	size_t n;
 
 	(void)created;
-	rec.id = m->id;
-	rec.created = m->created;
-	rec.coordinator = m->coordinator;
-	rec.coordinated = m->coordinated;
-	rec.escalation = (uint32_t)m->escalated;
-	rec.claimed = m->claimed;
+	store_match_to_record(&rec, m);
 	if ((y = youth_get(PT(bt), p)) == NULL ||
 	    (b = pack_msg(PT(bt), &rec.base, &n)) == NULL)
 		return;

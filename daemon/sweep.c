@@ -33,11 +33,12 @@ sweep_complete(struct job *j)
 	if (j->err != 0)
 		log_warnx("sweep failed: %s", j->why);
 	else if (o->expired || o->escalated || o->purged || o->pruned ||
-	    o->pruned_unacked)
-		log_info("sweep: %zu signals expired, %zu escalations, %zu "
-		    "archived signals purged, %zu delivered and %zu "
-		    "undelivered outbox rows pruned", o->expired, o->escalated,
-		    o->purged, o->pruned, o->pruned_unacked);
+	    o->pruned_unacked || o->reminded || o->reescalated)
+		log_info("sweep: %zu signals expired, %zu reminders, %zu "
+		    "escalations, %zu escalated again, %zu archived signals "
+		    "purged, %zu delivered and %zu undelivered outbox rows "
+		    "pruned", o->expired, o->reminded, o->escalated,
+		    o->reescalated, o->purged, o->pruned, o->pruned_unacked);
 	if (o->pruned_unacked > 0)
 		log_warnx("sweep: %zu notifications were never acknowledged "
 		    "within outbox_retention and are gone", o->pruned_unacked);

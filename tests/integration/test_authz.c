@@ -46,12 +46,12 @@ TestSuite(authz, .init = start, .fini = stop, .timeout = 120);
 
 enum req {
 	R_PING, R_REGISTER, R_WITHDRAW, R_INVOLVED, R_LIST, R_SUB_SELF,
-	R_SUB_ORG_A, R_ACK, R_COORDINATE, R_COUNT
+	R_SUB_ORG_A, R_ACK, R_COORDINATE, R_MATCHES, R_COUNT
 };
 
 static const char *const req_names[R_COUNT] = {
 	"ping", "register", "withdraw", "involved", "list", "subscribe(self)",
-	"subscribe(org-a)", "ack", "coordinate",
+	"subscribe(org-a)", "ack", "coordinate", "matches",
 };
 
 /* One request of kind r with id 1. BSN: a synthetic test number. */
@@ -68,6 +68,7 @@ send_req(SSL *ssl, enum req r)
 	Vix__V1__Subscribe sub = VIX__V1__SUBSCRIBE__INIT;
 	Vix__V1__Ack ack = VIX__V1__ACK__INIT;
 	Vix__V1__Coordinate co = VIX__V1__COORDINATE__INIT;
+	Vix__V1__Matches mat = VIX__V1__MATCHES__INIT;
 	char bsn[] = "999990032", *org_a = "org-a";
 
 	req.id = 1;
@@ -119,6 +120,10 @@ send_req(SSL *ssl, enum req r)
 		co.action = VIX__V1__COORDINATE__ACTION__CLAIM;
 		req.body_case = VIX__V1__REQUEST__BODY_COORDINATE;
 		req.coordinate = &co;
+		break;
+	case R_MATCHES:
+		req.body_case = VIX__V1__REQUEST__BODY_MATCHES;
+		req.matches = &mat;
 		break;
 	case R_COUNT:
 		break;
@@ -184,13 +189,13 @@ Test(authz, every_request_against_every_caller)
 		const char	*caller;
 		int		 expect[R_COUNT];
 	} matrix[] = {
-		/*		ping  reg   wd    inv   list  self  org-a ack     coord */
-		{ "org-a",	{ OK, OK,   NOTF, DENY, OK,   OK,   OK,   PRECOND, NOTF } },
-		{ "org-b",	{ OK, OK,   NOTF, DENY, OK,   OK,   DENY, PRECOND, NOTF } },
-		{ "partner",	{ OK, DENY, DENY, DENY, DENY, OK,   OK,   PRECOND, DENY } },
-		{ "admin",	{ OK, DENY, DENY, DENY, DENY, DENY, DENY, PRECOND, DENY } },
+		/*		ping  reg   wd    inv   list  self  org-a ack     coord matches */
+		{ "org-a",	{ OK, OK,   NOTF, DENY, OK,   OK,   OK,   PRECOND, NOTF, OK } },
+		{ "org-b",	{ OK, OK,   NOTF, DENY, OK,   OK,   DENY, PRECOND, NOTF, OK } },
+		{ "partner",	{ OK, DENY, DENY, DENY, DENY, OK,   OK,   PRECOND, DENY, DENY } },
+		{ "admin",	{ OK, DENY, DENY, DENY, DENY, DENY, DENY, PRECOND, DENY, DENY } },
 		{ "stranger",	{ UNAUTH, UNAUTH, UNAUTH, UNAUTH, UNAUTH, UNAUTH,
-				  UNAUTH, UNAUTH, UNAUTH } },
+				  UNAUTH, UNAUTH, UNAUTH, UNAUTH } },
 	};
 
 	for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++)

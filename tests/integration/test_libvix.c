@@ -144,6 +144,33 @@ Test(libvix, result_names_are_the_documented_ones)
 		    "the header does not document %s", quoted);
 	}
 }
+/*
+ * A type this libvix does not know (a newer server's) has a name that says
+ * so, not another type's; REMINDER and the relocations (0.4) have their
+ * own.
+ */
+Test(libvix, notification_types_unknown_to_libvix_are_named_so)
+{
+	cr_assert_str_eq(vix_notification_type_name(VIX_NOTIFY_ESCALATION),
+	    "ESCALATION");
+	cr_assert_str_eq(vix_notification_type_name(VIX_NOTIFY_REMINDER),
+	    "REMINDER");
+	cr_assert_eq(VIX_NOTIFY_REMINDER,
+	    VIX__V1__NOTIFICATION__TYPE__REMINDER);
+	cr_assert_str_eq(vix_notification_type_name(VIX_NOTIFY_RELOCATED),
+	    "RELOCATED");
+	cr_assert_str_eq(vix_notification_type_name(VIX_NOTIFY_RELOCATED_AWAY),
+	    "RELOCATED_AWAY");
+	cr_assert_eq(VIX_NOTIFY_RELOCATED_AWAY,
+	    VIX__V1__NOTIFICATION__TYPE__RELOCATED_AWAY);
+	/* 11 (a family match) is not known to this libvix yet. */
+	cr_assert_str_eq(vix_notification_type_name(11), "UNKNOWN_TYPE");
+	for (int t = VIX_NOTIFY_RELOCATED_AWAY + 1; t < 64; t++)
+		cr_assert_str_eq(vix_notification_type_name(t), "UNKNOWN_TYPE",
+		    "type %d", t);
+	cr_assert_str_eq(vix_notification_type_name(-1), "UNKNOWN_TYPE");
+}
+
 Test(libvix, next_notification_without_subscription_fails_at_once)
 {
 	struct vix_subscribe_result sub;
@@ -251,6 +278,12 @@ Test(libvix, public_structs_keep_their_size_and_error_has_room)
 		{ "vix_position", sizeof(struct vix_position), 56 },
 		{ "vix_subscribe_result", sizeof(struct vix_subscribe_result), 16 },
 		{ "vix_listen_options", sizeof(struct vix_listen_options), 56 },
+		/* 0.4 */
+		{ "vix_matches_req", sizeof(struct vix_matches_req), 40 },
+		{ "vix_match_item", sizeof(struct vix_match_item), 304 },
+		{ "vix_matches_result", sizeof(struct vix_matches_result), 48 },
+		{ "vix_notification_more",
+		    sizeof(struct vix_notification_more), 48 },
 	};
 	struct vix_involved_result inv;
 	struct vix_error err;

@@ -1167,3 +1167,51 @@ Test(policy, the_id_follows_the_values)
 	    "escalate_after=1209600 timezone=Europe/Amsterdam");
 	cr_assert_eq(policy_text(&a, "Europe/Amsterdam", text, 20), -1);
 }
+
+Test(config, followup_keys_list_reminders_before_the_escalation)
+{
+	struct vixd_config c;
+
+	config_defaults(&c);
+	cr_assert_eq(c.remind_after.n, 0);
+	cr_assert_eq(c.reescalate_after, 14 * 86400);
+	cr_assert_eq(c.reescalate_max, 0);
+	load_ok(&c, "[rules]\nremind_after = 3d, 10d\n"
+	    "reescalate_after = 7d\nreescalate_max = 2\n");
+	cr_assert_eq(c.remind_after.n, 2);
+	cr_assert_eq(c.remind_after.v[0], 3 * 86400);
+	cr_assert_eq(c.remind_after.v[1], 10 * 86400);
+	cr_assert_eq(c.reescalate_after, 7 * 86400);
+	cr_assert_eq(c.reescalate_max, 2);
+	config_free(&c);
+	config_defaults(&c);
+	load_ok(&c, "[rules]\nremind_after =\n");
+	cr_assert_eq(c.remind_after.n, 0);
+	load_ok(&c, "[rules]\nescalate_after = 1h\nremind_after = 90s 30m\n");
+	cr_assert_eq(c.remind_after.n, 2);
+	cr_assert_eq(c.remind_after.v[1], 1800);
+	config_free(&c);
+
+	expect_errors("[rules]\nremind_after = 3d, 3d\n", 1,
+	    "2: remind_after: '3d' is not after the duration before it; list "
+	    "them in ascending order, each once\n");
+	expect_errors("[rules]\nremind_after = 10d, 3d\n", 1,
+	    "2: remind_after: '3d' is not after the duration before it; list "
+	    "them in ascending order, each once\n");
+	expect_errors("[rules]\nremind_after = 3 days\n", 1,
+	    "2: remind_after: 'days' is not a duration from 1s to 31536000s "
+	    "(a number with s, m, h or d)\n");
+	expect_errors("[rules]\nremind_after = 1d,2d,3d,4d,5d,6d,7d,8d,9d\n", 1,
+	    "2: remind_after: at most 8 durations\n");
+	expect_errors("[rules]\nremind_after = 3d, 14d\n", 1,
+	    " remind_after: every reminder must come before escalate_after "
+	    "(1209600s); the last is at 1209600s\n");
+	expect_errors("[rules]\nescalate_after = 2d\nremind_after = 3d\n", 1,
+	    " remind_after: every reminder must come before escalate_after "
+	    "(172800s); the last is at 259200s\n");
+	expect_errors("[rules]\nreescalate_max = 101\n", 1,
+	    "2: reescalate_max: '101' is not a whole number from 0 to 100\n");
+	expect_errors("[rules]\nreescalate_after = 0\n", 1,
+	    "2: reescalate_after: '0' is not a duration from 1s to 31536000s "
+	    "(a number with s, m, h or d)\n");
+}

@@ -53,6 +53,7 @@
 #define N_ASSIGNED	VIX__V1__NOTIFICATION__TYPE__COORDINATOR_ASSIGNED
 #define N_ESCALATION	VIX__V1__NOTIFICATION__TYPE__ESCALATION
 #define N_EXPIRED	VIX__V1__NOTIFICATION__TYPE__SIGNAL_EXPIRED
+#define N_REMINDER	VIX__V1__NOTIFICATION__TYPE__REMINDER
 
 /*
  * Ranks: vt 5 < jz 10 < wijk 20 = ggd 20 < huisarts (default). casus is a
@@ -189,6 +190,28 @@ setup_escalating(void)
 {
 	setup();
 	start(orgs_conf, 50);
+}
+
+/*
+ * Matches are reminded 10 s and 30 s after they were made, escalate after
+ * 50 s, and are escalated again every 100 s, at most twice more.
+ */
+static void
+setup_following(void)
+{
+	struct store_options o;
+	struct diag d;
+
+	setup();
+	storefix_options(&o, dbdir, MAP_SIZE, 90, 50);
+	o.followup = (struct store_followup){ .remind_after = { 10, 30 },
+	    .nremind = 2, .reescalate_after = 100, .reescalate_max = 2 };
+	diag_init(&d);
+	st = store_open(&o, &d);
+	cr_assert_not_null(st, "store_open: %s", d.text);
+	rd = store_reader_new(st);
+	cr_assert_not_null(rd);
+	load_orgs(orgs_conf);
 }
 
 static void
@@ -1567,6 +1590,303 @@ Test(escalation_default, an_unlisted_municipality_goes_to_the_default)
 	cr_assert_eq(r.v[0]->signal_id, 0);
 	rows_free(&r);
 	nothing_else(&m0, OTHERS(esc, ggd));
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+
+/* ---- following up until coordinated ------------------------------------ */
+
+TestSuite(followup, .init = setup_following, .fini = teardown);
+
+/* r is a REMINDER for o (signal id) at point `point`, sent at `now`. */
+static void
+check_reminder(const Vix__V1__Notification *r, const struct org *o,
+    uint64_t signal_id, uint64_t match, unsigned point, int64_t now)
+{
+	check_own(r, N_REMINDER, o, signal_id, 1);
+	check_match(r, match, o, 0);
+	cr_assert_eq(r->reminder, point, "reminder %u, want %u", r->reminder,
+	    point);
+	cr_assert_eq(r->escalates_at, T0 + 50);
+	cr_assert_eq(r->time, now);
+	cr_assert_eq(r->escalation_round, 0);
+}
+
+Test(followup, the_coordinator_is_reminded_once_at_each_point)
+{
+	struct store_sweep_out out;
+	uint64_t match, jz_signal;
+	struct marks m0;
+	struct rows r;
+
+	/* jz coordinates by rank; wijk hears no reminder. */
+	must_register(wijk, 1, T0 - 10, NULL);
+	jz_signal = must_register(jz, 1, T0, &match);
+	m0 = mark();
+	out = sweep(T0 + 9, 100);
+	cr_assert_eq(out.reminded, 0);
+	nothing_else(&m0, NOBODY);
+
+	out = sweep(T0 + 10, 100);
+	cr_assert_eq(out.reminded, 1);
+	cr_assert_eq(out.escalated, 0);
+	r = since(&m0, jz, 1);
+	check_reminder(r.v[0], jz, jz_signal, match, 1, T0 + 10);
+	check_others(r.v[0], OTHERS(wijk));
+	rows_free(&r);
+	nothing_else(&m0, OTHERS(jz));
+
+	/* Once per point. */
+	m0 = mark();
+	out = sweep(T0 + 11, 100);
+	cr_assert_eq(out.reminded, 0);
+	out = sweep(T0 + 29, 100);
+	cr_assert_eq(out.reminded, 0);
+	nothing_else(&m0, NOBODY);
+
+	out = sweep(T0 + 30, 100);
+	cr_assert_eq(out.reminded, 1);
+	r = since(&m0, jz, 1);
+	check_reminder(r.v[0], jz, jz_signal, match, 2, T0 + 30);
+	rows_free(&r);
+	nothing_else(&m0, OTHERS(jz));
+
+	/* Then escalation as before: to esc, round 1, no reminder. */
+	m0 = mark();
+	out = sweep(T0 + 49, 100);
+	cr_assert_eq(out.reminded + out.escalated, 0);
+	out = sweep(T0 + 50, 100);
+	cr_assert_eq(out.escalated, 1);
+	cr_assert_eq(out.reminded, 0);
+	cr_assert_eq(out.reescalated, 0);
+	r = since(&m0, esc, 1);
+	cr_assert_eq(r.v[0]->type, N_ESCALATION);
+	cr_assert_eq(r.v[0]->escalation_round, 1);
+	check_match(r.v[0], match, jz, 0);
+	rows_free(&r);
+	nothing_else(&m0, OTHERS(esc));
+	cr_assert_eq(match_seen_by(wijk, 1).reminded, 2);
+	cr_assert_eq(audit_count("remind", NULL, 0), 2);
+	cr_assert_eq(audit_count("escalate", NULL, 0), 1);
+	audit_clean();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(followup, a_claimed_match_reminds_the_claimant)
+{
+	uint64_t match, wijk_signal;
+	struct marks m0;
+	struct rows r;
+
+	wijk_signal = must_register(wijk, 1, T0 - 10, NULL);
+	must_register(jz, 1, T0, &match);
+	cr_assert_eq(coordinate(wijk, match, CLAIM, T0 + 5, NULL), 0);
+	m0 = mark();
+	cr_assert_eq(sweep(T0 + 10, 100).reminded, 1);
+	r = since(&m0, wijk, 1);
+	check_own(r.v[0], N_REMINDER, wijk, wijk_signal, 1);
+	check_match(r.v[0], match, wijk, 0);
+	check_others(r.v[0], OTHERS(jz));
+	rows_free(&r);
+	nothing_else(&m0, OTHERS(wijk));
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(followup, a_late_sweep_sends_one_reminder_for_the_points_it_passed)
+{
+	struct store_sweep_out out;
+	uint64_t match, jz_signal;
+	struct marks m0;
+	struct rows r;
+
+	must_register(wijk, 1, T0 - 10, NULL);
+	jz_signal = must_register(jz, 1, T0, &match);
+	/* Youth 2's match is first swept after its escalation time. */
+	must_register(wijk, 2, T0 - 10, NULL);
+	must_register(jz, 2, T0, NULL);
+	m0 = mark();
+	out = sweep(T0 + 35, 1);	/* one item per pass */
+	out = sweep(T0 + 35, 1);
+	cr_assert_eq(out.reminded, 1);
+	r = since(&m0, jz, 2);
+	check_reminder(r.v[0], jz, jz_signal, match, 2, T0 + 35);
+	cr_assert_eq(r.v[1]->reminder, 2);
+	rows_free(&r);
+	m0 = mark();
+	cr_assert_eq(sweep(T0 + 40, 100).reminded, 0);
+	nothing_else(&m0, NOBODY);
+
+	out = sweep(T0 + 60, 100);
+	cr_assert_eq(out.escalated, 2);
+	cr_assert_eq(out.reminded, 0);
+	r = since(&m0, esc, 2);
+	rows_free(&r);
+	nothing_else(&m0, OTHERS(esc));
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(followup, a_coordinated_match_is_neither_reminded_nor_escalated_again)
+{
+	uint64_t m1, m2;
+	struct marks m0;
+
+	must_register(wijk, 1, T0, NULL);
+	must_register(jz, 1, T0, &m1);
+	must_register(wijk, 2, T0, NULL);
+	must_register(jz, 2, T0, &m2);
+	cr_assert_eq(coordinate(wijk, m1, MARK_DONE, T0 + 5, NULL), 0);
+	m0 = mark();
+	for (int64_t at = T0 + 10; at <= T0 + 50; at += 10)
+		sweep(at, 100);
+	/* Only youth 2's: two reminders to jz, one escalation. */
+	rows_free((struct rows[]){ since(&m0, jz, 2) });
+	rows_free((struct rows[]){ since(&m0, esc, 1) });
+	nothing_else(&m0, OTHERS(jz, esc));
+
+	/* Marked coordinated after its escalation: not escalated again. */
+	cr_assert_eq(coordinate(jz, m2, MARK_DONE, T0 + 60, NULL), 0);
+	m0 = mark();
+	for (int64_t at = T0 + 100; at <= T0 + 1000; at += 100)
+		cr_assert_eq(sweep(at, 100).reescalated, 0);
+	nothing_else(&m0, NOBODY);
+	cr_assert_eq(audit_count("reescalate", NULL, 0), 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(followup, an_uncoordinated_match_is_escalated_again_at_most_max_times)
+{
+	struct store_sweep_out out;
+	uint64_t match;
+	struct marks m0;
+	struct rows r;
+
+	must_register(wijk, 1, T0, NULL);
+	must_register(jz, 1, T0, &match);
+	sweep(T0 + 10, 100);
+	sweep(T0 + 30, 100);
+	m0 = mark();
+	cr_assert_eq(sweep(T0 + 50, 100).escalated, 1);
+	cr_assert_eq(sweep(T0 + 149, 100).reescalated, 0);
+	nothing_else(&m0, OTHERS(esc));
+
+	out = sweep(T0 + 150, 100);
+	cr_assert_eq(out.reescalated, 1);
+	cr_assert_eq(out.escalated, 0);
+	out = sweep(T0 + 250, 100);
+	cr_assert_eq(out.reescalated, 1);
+	r = since(&m0, esc, 3);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(r.v[i]->type, N_ESCALATION);
+		cr_assert_eq(r.v[i]->escalation_round, i + 1);
+		check_others(r.v[i], OTHERS(wijk, jz));
+		check_match(r.v[i], match, jz, 0);
+		cr_assert_str_eq(r.v[i]->municipality, "0344");
+	}
+	cr_assert_eq(r.v[2]->time, T0 + 250);
+	rows_free(&r);
+	nothing_else(&m0, OTHERS(esc));
+	cr_assert_eq(match_seen_by(wijk, 1).escalated, 3);
+
+	/* Two more at most: then never again. */
+	m0 = mark();
+	for (int64_t at = T0 + 350; at <= T0 + 2000; at += 100)
+		cr_assert_eq(sweep(at, 100).reescalated, 0);
+	nothing_else(&m0, NOBODY);
+	cr_assert_eq(audit_count("escalate", NULL, 0), 1);
+	cr_assert_eq(audit_count("reescalate", NULL, 0), 2);
+	audit_clean();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+
+/* org's worklist from after: its match ids into ids, *next. */
+static size_t
+worklist(const struct org *o, uint64_t after, unsigned filter, size_t visit,
+    size_t max, uint64_t *ids, uint64_t *next)
+{
+	struct store_work items[8];
+	size_t n;
+
+	cr_assert_leq(max, 8);
+	cr_assert_eq(store_worklist(rd, o->sid, T0 + 100, after, filter, visit,
+	    items, max, &n, next), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(items[i].view.has_match);
+		ids[i] = items[i].view.match.id;
+	}
+	store_work_free(items, n);
+	return n;
+}
+
+Test(followup, the_worklist_holds_the_callers_matches_filtered_and_paged)
+{
+	uint64_t a, b, c, d, s1, s2, s3, ids[8], next;
+	struct store_work items[8];
+	size_t n;
+
+	s1 = must_register(wijk, 1, T0 - 10, NULL);
+	must_register(jz, 1, T0, &a);
+	s2 = must_register(wijk, 2, T0 - 10, NULL);
+	must_register(vt, 2, T0, &b);
+	s3 = must_register(wijk, 3, T0 - 10, NULL);	/* nobody else */
+	must_register(jz, 4, T0 - 10, NULL);		/* not wijk's */
+	must_register(ggd, 4, T0, &c);
+	must_register(wijk, 5, T0 - 10, NULL);
+	must_register(ggd, 5, T0, &d);
+	cr_assert_eq(coordinate(ggd, d, MARK_DONE, T0 + 5, NULL), 0);
+	sweep(T0 + 50, 100);
+
+	/* Everything of wijk's, with the others, their contacts and state. */
+	cr_assert_eq(store_worklist(rd, wijk->sid, T0 + 100, 0, 0, 100, items,
+	    8, &n, &next), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(next, 0);
+	cr_assert_eq(items[0].signal_id, s1);
+	cr_assert_str_eq(items[0].client_ref, "ref-wijk-1");
+	cr_assert_eq(items[0].view.match.id, a);
+	cr_assert_eq(items[0].view.match.coordinator, jz->sid);
+	cr_assert_eq(items[0].view.match.escalated, 1);
+	cr_assert_eq(items[0].view.match.coordinated, 0);
+	cr_assert_eq(items[0].view.match.created, T0);
+	cr_assert_eq(items[0].view.n_others, 1);
+	cr_assert_eq(items[0].view.others[0].org, jz->sid);
+	cr_assert_str_eq(items[0].view.others[0].contact.name, "Contact jz");
+	cr_assert_eq(items[1].view.match.id, b);
+	cr_assert_eq(items[1].view.others[0].org, vt->sid);
+	cr_assert_eq(items[2].view.match.id, d);
+	cr_assert_eq(items[2].view.match.coordinated, 1);
+	cr_assert_eq(items[2].view.match.escalated, 0);
+	store_work_free(items, n);
+
+	/* Filters. */
+	cr_assert_eq(worklist(wijk, 0, STORE_WORK_UNCOORDINATED, 100, 8, ids,
+	    &next), 2);
+	cr_assert_eq(ids[0], a);
+	cr_assert_eq(ids[1], b);
+	cr_assert_eq(worklist(wijk, 0, STORE_WORK_ESCALATED, 100, 8, ids,
+	    &next), 2);
+	cr_assert_eq(worklist(wijk, 0, STORE_WORK_ESCALATED |
+	    STORE_WORK_UNCOORDINATED, 100, 8, ids, &next), 2);
+
+	/* Pages of one, and a bounded visit that goes on where it stopped. */
+	cr_assert_eq(worklist(wijk, 0, 0, 100, 1, ids, &next), 1);
+	cr_assert_eq(ids[0], a);
+	cr_assert_eq(next, s1);
+	cr_assert_eq(worklist(wijk, next, 0, 100, 1, ids, &next), 1);
+	cr_assert_eq(ids[0], b);
+	cr_assert_eq(next, s2);
+	cr_assert_eq(worklist(wijk, s1, 0, 2, 8, ids, &next), 1);
+	cr_assert_eq(ids[0], b);
+	cr_assert_eq(next, s3, "stopped after visiting two signals");
+	cr_assert_eq(worklist(wijk, next, 0, 2, 8, ids, &next), 1);
+	cr_assert_eq(ids[0], d);
+	cr_assert_eq(next, 0);
+
+	/* Need to know: jz sees its own two, nothing of wijk's others. */
+	cr_assert_eq(worklist(jz, 0, 0, 100, 8, ids, &next), 2);
+	cr_assert_eq(ids[0], a);
+	cr_assert_eq(ids[1], c);
+	cr_assert_eq(worklist(esc, 0, 0, 100, 8, ids, &next), 0);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 

@@ -170,7 +170,8 @@ Test(cloudevent, match_created_as_the_profile_has_it)
 	    "\"since\":1796558400}],\"subject\":null,\"coordinator\":"
 	    "\"org-a\",\"coordinator_name\":\"Jeugdzorg \\\"Noord\\\"\","
 	    "\"coordinated\":false,\"time\":1796558461,"
-	    "\"municipality\":\"\",\"previous_municipality\":\"\"}}");
+	    "\"municipality\":\"\",\"previous_municipality\":\"\","
+	    "\"escalation_round\":0,\"reminder\":0,\"escalates_at\":0}}");
 }
 
 Test(cloudevent, every_type_has_a_name_and_a_signal_event_no_subject)
@@ -200,6 +201,8 @@ Test(cloudevent, every_type_has_a_name_and_a_signal_event_no_subject)
 	}
 	cr_assert_null(cloudevent_type(0));
 	cr_assert_null(cloudevent_type(99));
+	cr_assert_str_eq(cloudevent_type(VIX__V1__NOTIFICATION__TYPE__REMINDER),
+	    "nl.vix.match.reminder");
 
 	n.seq = 3;
 	n.recipient = "org-c";

@@ -385,6 +385,53 @@ VIX_API void vix_involved_result_free(struct vix_involved_result *r);
 VIX_API void vix_list_result_free(struct vix_list_result *r);
 
 /*
+ * The caller's worklist (since 0.4, version node LIBVIX_0.4): the matches
+ * it is party to, that is on youths it has an active signal on, with the
+ * others involved and their contacts as vix_involved() gives them, in the
+ * order of the caller's signal ids, paged as vix_list(). Nothing about
+ * other matches.
+ */
+struct vix_matches_req {
+	uint32_t	 page_size;	/* 0: the server's default (100, at
+					   most 1000) */
+	uint64_t	 after;		/* continue after this signal id (the
+					   last page's next_after); 0: start */
+	int		 uncoordinated;	/* only those not marked coordinated */
+	int		 escalated;	/* only those escalated at least once */
+	uint32_t	 reserved[4];	/* zero */
+};
+
+struct vix_match_item {
+	struct vix_match	 match;
+	uint64_t		 signal_id;	/* the caller's own on the youth */
+	char			 client_ref[65];	/* its reference */
+	unsigned		 escalations;	/* 0: never escalated; 2 and
+						   on: escalated again */
+	uint32_t		 reserved[4];
+};
+
+/*
+ * One page. items has n elements (NULL when 0), allocated by libvix:
+ * vix_matches_result_free(). A page may hold fewer than page_size items
+ * and still have a next one: the server passes over the caller's signals
+ * without a match in bounded steps.
+ */
+struct vix_matches_result {
+	size_t			 n;
+	struct vix_match_item	*items;
+	uint64_t		 next_after;	/* next page's after; 0: done */
+	int64_t			 time;		/* the server's clock when it
+						   answered: a match's age is
+						   time - match.created */
+	uint32_t		 reserved[4];
+};
+
+VIX_API int vix_matches(vix_client *c, const struct vix_matches_req *req,
+    struct vix_matches_result *out, struct vix_error *err);
+/* Free what *r holds (its items and their matches) and zero it. */
+VIX_API void vix_matches_result_free(struct vix_matches_result *r);
+
+/*
  * Coordination ("regie") of a match by an involved organisation: CLAIM makes
  * the caller the coordinator, RELEASE hands over by rank, MARK_COORDINATED
  * records that the organisations have agreed ("afgestemd").
@@ -427,6 +474,8 @@ enum vix_notification_type {
 	VIX_NOTIFY_ESCALATION = 6,		/* not coordinated in time */
 	VIX_NOTIFY_SIGNAL_EXPIRED = 7,		/* the recipient's own signal */
 	VIX_NOTIFY_SIGNAL_REMOVED = 8,		/* erased by an administrator */
+	VIX_NOTIFY_REMINDER = 9,		/* still not coordinated (to the
+						   coordinator); since 0.4 */
 	VIX_NOTIFY_RELOCATED = 10,		/* the youth moved here (municipality) */
 	VIX_NOTIFY_RELOCATED_AWAY = 12,		/* the youth moved away */
 };
@@ -434,7 +483,9 @@ enum vix_notification_type {
 /*
  * One notification. others has n_others elements (NULL when 0), allocated
  * by libvix: vix_notification_free(). A server newer than libvix may send a
- * type not listed above.
+ * type not listed above: vix_notification_type_name() calls it
+ * "UNKNOWN_TYPE", and a program that does not know a type acknowledges it
+ * like any other and otherwise leaves it alone.
  */
 struct vix_notification {
 	uint64_t			 seq;		/* per recipient */
@@ -501,6 +552,28 @@ VIX_API int vix_next_notification(vix_client *c, int timeout_ms,
  * VIX_OK means it was written, not that it was stored.
  */
 VIX_API int vix_ack(vix_client *c, const char *recipient, uint64_t seq,
+    struct vix_error *err);
+
+/*
+ * What a notification says beyond struct vix_notification (since 0.4,
+ * version node LIBVIX_0.4): zero where the server sent nothing.
+ */
+struct vix_notification_more {
+	unsigned	 escalation_round;	/* ESCALATION: 1 the first time,
+						   2 and on: escalated again */
+	unsigned	 reminder;		/* REMINDER: which reminder
+						   point, 1 the first */
+	int64_t		 escalates_at;		/* REMINDER: when the match is
+						   escalated, Unix seconds */
+	uint32_t	 reserved[8];
+};
+
+/*
+ * vix_next_notification(), also filling *more (which may be NULL). Since
+ * 0.4 (version node LIBVIX_0.4).
+ */
+VIX_API int vix_next_notification_more(vix_client *c, int timeout_ms,
+    struct vix_notification *out, struct vix_notification_more *more,
     struct vix_error *err);
 
 /* "MATCH_CREATED" etc.; "UNKNOWN_TYPE" for a number not listed. */
