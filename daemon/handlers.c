@@ -660,6 +660,7 @@ request_audited(const Vix__V1__Request *req)
 	case VIX__V1__REQUEST__BODY_WITHDRAW:
 	case VIX__V1__REQUEST__BODY_INVOLVED:
 	case VIX__V1__REQUEST__BODY_COORDINATE:
+	case VIX__V1__REQUEST__BODY_RELOCATE:
 		return 1;
 	default:
 		return 0;

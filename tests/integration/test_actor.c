@@ -245,6 +245,13 @@ Test(actor, require_actor_applies_from_the_next_request_after_a_reload)
 	    harness_redact(r.err));
 	cr_assert_eq(vix(&r, "org-a", (const char *[]){ "--actor", "mw-2",
 	    "involved", "--bsn", BSN, NULL }), 0, "%s", harness_redact(r.err));
+	cr_assert_eq(vix(&r, "org-a", (const char *[]){ "relocate", "--bsn",
+	    BSN, "--municipality", "0599", NULL }), 1, "refused without --actor");
+	cr_assert_not_null(strstr(r.err, "require_actor = yes"), "%s",
+	    harness_redact(r.err));
+	cr_assert_eq(vix(&r, "org-a", (const char *[]){ "--actor", "mw-2",
+	    "relocate", "--bsn", BSN, "--municipality", "0599", NULL }), 0,
+	    "%s", harness_redact(r.err));
 	/* Another organisation is not held to it. */
 	cr_assert_eq(vix(&r, "org-b", (const char *[]){
 	    REGISTER_ARGS(BSN, "rb"), NULL }), 0, "%s", harness_redact(r.err));
