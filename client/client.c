@@ -64,6 +64,7 @@ struct vix_client {
 	/* Blind pseudonyms: where the key holder is, and how to reach it. */
 	char		*kh_addr, *kh_cert, *kh_key, *kh_ca;
 	struct keyclient *kh;		/* opened at the first BSN */
+	char		 actor[RULES_ACTOR_MAX + 1];	/* vix_set_actor; "" none */
 };
 
 struct vix_listener {
@@ -768,6 +769,7 @@ client_send(vix_client *c, Vix__V1__Request *req, struct vix_error *err)
 	if (c->dead)
 		return seterr(err, VIX_ERR_CONNECT, 0, "connection is closed");
 	req->id = ++c->next_id;
+	req->actor = c->actor;
 	if ((n = frame_packed_size(&req->base)) > sizeof(stackbuf) &&
 	    (buf = malloc(n)) == NULL)
 		return seterr(err, VIX_ERR_NOMEM, 0, "out of memory");
@@ -1300,6 +1302,20 @@ int
 vix_fd(const vix_client *c)
 {
 	return c == NULL ? -1 : c->fd;
+}
+
+int
+vix_set_actor(vix_client *c, const char *actor, struct vix_error *err)
+{
+	const char *why;
+
+	errclear(err);
+	if (c == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "no client");
+	if (rules_check_actor(actor, &why) == -1)
+		return seterr(err, VIX_ERR_ARGS, 0, "%s", why);
+	snprintf(c->actor, sizeof(c->actor), "%s", actor != NULL ? actor : "");
+	return VIX_OK;
 }
 
 int

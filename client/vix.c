@@ -55,6 +55,7 @@ enum {
 	OPT_CLAIM, OPT_RELEASE, OPT_DONE, OPT_PORT, OPT_HOST, OPT_PEER,
 	OPT_PEER_SHA256, OPT_WEBHOOK, OPT_SECRET_FILE,
 	OPT_KEYHOLDER, OPT_UNCOORDINATED, OPT_ESCALATED,
+	OPT_ACTOR,
 	OPT_FAILED = -2,	/* next_opt: the error is reported */
 };
 
@@ -64,6 +65,7 @@ enum {
 
 struct cli {
 	const char	*server, *cert, *key, *ca, *keyholder;
+	const char	*actor;		/* the professional; NULL: none */
 	const char	*dev, *dev_dir;
 	int		 json;
 	int		 timeout_ms;
@@ -154,8 +156,13 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: vix [options] COMMAND [command options]\n"
-	    "options (also VIX_SERVER, VIX_CERT, VIX_KEY, VIX_CA, VIX_KEYHOLDER):\n"
+	    "options (also VIX_SERVER, VIX_CERT, VIX_KEY, VIX_CA, VIX_KEYHOLDER,\n"
+	    "VIX_ACTOR):\n"
 	    "  --server HOST:PORT   vixd address\n"
+	    "  --actor ID           the professional you act as: your\n"
+	    "                       organisation's user id for you (or a\n"
+	    "                       pseudonym of it), at most 64 bytes, never\n"
+	    "                       a BSN; kept in the index's audit trail\n"
 	    "  --keyholder HOST:PORT  the key holder, for an index with blind\n"
 	    "                       pseudonyms: BSNs are blinded and never\n"
 	    "                       sent to vixd\n"
@@ -315,6 +322,7 @@ resolve_options(struct cli *o, int listening)
 	const char *dir = o->dev_dir ? o->dev_dir : DEV_DIR_DEFAULT;
 	const char *use = listening ? "-listen" : "";
 	int need_server = !listening;
+	const char *why;
 
 	if (o->dev_dir != NULL && o->dev == NULL) {
 		fprintf(stderr, "vix: --dev-dir needs --dev NAME\n");
@@ -330,6 +338,13 @@ resolve_options(struct cli *o, int listening)
 		o->ca = getenv("VIX_CA");
 	if (o->keyholder == NULL)
 		o->keyholder = getenv("VIX_KEYHOLDER");
+	if (o->actor == NULL)
+		o->actor = getenv("VIX_ACTOR");
+	if (rules_check_actor(o->actor, &why) == -1) {
+		fprintf(stderr, "vix: %s%s\n", why, getenv("VIX_ACTOR") ==
+		    o->actor ? " (from VIX_ACTOR)" : "");
+		return -1;
+	}
 	if (o->dev != NULL) {
 		snprintf(o->dev_paths[0], PATH_MAX, "%s/%s%s.pem", dir, o->dev,
 		    use);
@@ -372,6 +387,11 @@ open_client(struct cli *o, vix_client **c)
 	    .keyholder = o->keyholder };
 	if (vix_connect(&opt, c, &e) != VIX_OK)
 		return fail(&e);
+	if (vix_set_actor(*c, o->actor, &e) != VIX_OK) {
+		vix_close(*c);
+		*c = NULL;
+		return fail(&e);
+	}
 	return EXIT_OK;
 }
 
@@ -2619,6 +2639,7 @@ parse_global(int argc, char **argv, struct cli *o)
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "keyholder", required_argument, NULL, OPT_KEYHOLDER },
+		{ "actor", required_argument, NULL, OPT_ACTOR },
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "ca", required_argument, NULL, OPT_CA },
@@ -2640,6 +2661,7 @@ parse_global(int argc, char **argv, struct cli *o)
 		switch (ch) {
 		case OPT_SERVER: o->server = optarg; break;
 		case OPT_KEYHOLDER: o->keyholder = optarg; break;
+		case OPT_ACTOR: o->actor = optarg; break;
 		case OPT_CERT: o->cert = optarg; break;
 		case OPT_KEY: o->key = optarg; break;
 		case OPT_CA: o->ca = optarg; break;

@@ -652,10 +652,13 @@ print_subject(const struct jv *r)
 	for (size_t i = 0; audit != NULL && i < audit->n; i++) {
 		const struct jv *a = &audit->v[i];
 
-		printf("  #%lld %s %s %s signal %lld match %lld: %s\n",
+		const char *pro = jstr(a, "professional");
+
+		printf("  #%lld %s %s%s%s %s signal %lld match %lld: %s\n",
 		    jint(a, "seq"), fmt_time(jint(a, "time"), t, sizeof(t)),
 		    *jstr(a, "actor_org") ? jstr(a, "actor_org") :
-		    jstr(a, "actor"), jstr(a, "action"), jint(a, "signal_id"),
+		    jstr(a, "actor"), *pro ? " professional " : "", pro,
+		    jstr(a, "action"), jint(a, "signal_id"),
 		    jint(a, "match_id"), jstr(a, "outcome"));
 	}
 }

@@ -1,5 +1,6 @@
 /*
- * The audit trail: records (who, when, what, outcome) built here and
+ * The audit trail: records (who: the organisation and, when the request
+ * named one, the professional; when, what, outcome) built here and
  * chained by hash, stored and scanned by the backend. The chain's head is
  * read inside the writing transaction, never remembered, so that a
  * record follows the one before it whoever wrote that.
@@ -31,6 +32,8 @@ audit_decode(const void *record, size_t len, struct store_audit_record *rec)
 	rec->signal_id = a->signal_id;
 	rec->match_id = a->match_id;
 	snprintf(rec->outcome, sizeof(rec->outcome), "%s", a->outcome);
+	snprintf(rec->professional, sizeof(rec->professional), "%s",
+	    a->professional);
 	vix__store__v1__audit__free_unpacked(a, NULL);
 	return 0;
 }
@@ -73,6 +76,7 @@ audit_append(struct store_txn *t, const uint8_t *youth, int64_t now,
 	rec.signal_id = signal_id;
 	rec.match_id = match_id;
 	rec.outcome = (char *)outcome;
+	rec.professional = t->professional;
 	/* The backend may keep record and hash together: room for both. */
 	if ((n = protobuf_c_message_get_packed_size(&rec.base)) >
 	    sizeof(buf) - STORE_HASH_LEN)

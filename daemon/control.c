@@ -170,6 +170,7 @@ json_audit(struct jsonw *w, const struct store_audit_record *a,
 	jsonw_kuint(w, "signal_id", a->signal_id);
 	jsonw_kuint(w, "match_id", a->match_id);
 	jsonw_kstr(w, "outcome", a->outcome);
+	jsonw_kstr(w, "professional", a->professional);
 	jsonw_end(w);
 }
 

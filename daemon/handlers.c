@@ -139,19 +139,22 @@ pseudonymise(struct session *s, uint64_t id, char *bsn,
 }
 
 static struct job *
-job_new(struct session *s, uint64_t id, enum job_kind kind)
+job_new(struct session *s, const Vix__V1__Request *req, enum job_kind kind)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
-		session_respond_status(s, id, VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED,
-		    "out of memory");
+		session_respond_status(s, req->id,
+		    VIX__V1__STATUS__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
 	}
 	j->ops = &handlers_job_ops;
 	j->kind = kind;
 	j->sess = s;
-	j->req_id = id;
+	j->req_id = req->id;
+	/* Checked by request_actor; the audit records of the job name it. */
+	snprintf(j->professional, sizeof(j->professional), "%s",
+	    req->actor != NULL ? req->actor : "");
 	j->received_ns = s->req_t0;
 	j->org = s->org;
 	j->orgs = orgs_ref(s->orgs);	/* the registry j->org lives in */
@@ -275,7 +278,7 @@ handle_register(struct session *s, Vix__V1__Request *req)
 
 	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1 ||
 	    register_free_text(s, req->id, r) == -1 ||
-	    (j = job_new(s, req->id, JOB_REGISTER)) == NULL) {
+	    (j = job_new(s, req, JOB_REGISTER)) == NULL) {
 		if (r->bsn != NULL)
 			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
 		return;
@@ -328,7 +331,7 @@ handle_withdraw(struct session *s, Vix__V1__Request *req)
 		    "RISK_RESOLVED");
 		goto wipe;
 	}
-	if ((j = job_new(s, req->id, JOB_WITHDRAW)) == NULL)
+	if ((j = job_new(s, req, JOB_WITHDRAW)) == NULL)
 		goto wipe;
 	j->in.wd = (struct store_withdraw_in){ .org = s->org, .orgs = j->orgs,
 	    .now = j->now, .signal_id = r->signal_id, .reason = reason };
@@ -351,7 +354,7 @@ handle_involved(struct session *s, Vix__V1__Request *req)
 	struct job *j;
 
 	if (require_role(s, req->id, ROLE_REGISTER, "register") == -1 ||
-	    (j = job_new(s, req->id, JOB_INVOLVED)) == NULL) {
+	    (j = job_new(s, req, JOB_INVOLVED)) == NULL) {
 		if (r->bsn != NULL)
 			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
 		return;
@@ -383,7 +386,7 @@ handle_relocate(struct session *s, Vix__V1__Request *req)
 		    "of the municipality the youth moved to");
 		goto wipe;
 	}
-	if ((j = job_new(s, req->id, JOB_RELOCATE)) == NULL)
+	if ((j = job_new(s, req, JOB_RELOCATE)) == NULL)
 		goto wipe;
 	j->in.reloc = (struct store_relocate_in){ .org = s->org,
 	    .admin = (s->org->roles & ROLE_ADMIN) != 0, .orgs = j->orgs,
@@ -585,7 +588,7 @@ handle_ack(struct session *s, Vix__V1__Request *req)
 		    (unsigned long long)sr->sent);
 		return;
 	}
-	if ((j = job_new(s, req->id, JOB_ACK)) == NULL)
+	if ((j = job_new(s, req, JOB_ACK)) == NULL)
 		return;
 	j->in.ack.recipient = sr->org->sid;
 	j->in.ack.seq = r->seq;
@@ -626,7 +629,7 @@ handle_coordinate(struct session *s, Vix__V1__Request *req)
 		    "MARK_COORDINATED");
 		return;
 	}
-	if ((j = job_new(s, req->id, JOB_COORDINATE)) == NULL)
+	if ((j = job_new(s, req, JOB_COORDINATE)) == NULL)
 		return;
 	j->in.coord = (struct store_coordinate_in){ .org = s->org,
 	    .orgs = j->orgs, .now = j->now, .match_id = r->match_id,
@@ -650,9 +653,57 @@ handle_ping(struct session *s, Vix__V1__Request *req)
 
 static void handle_matches(struct session *, Vix__V1__Request *);
 
+/* The requests whose audit records name a youth or a match. */
+static int
+request_audited(const Vix__V1__Request *req)
+{
+	switch (req->body_case) {
+	case VIX__V1__REQUEST__BODY_REGISTER:
+	case VIX__V1__REQUEST__BODY_WITHDRAW:
+	case VIX__V1__REQUEST__BODY_INVOLVED:
+	case VIX__V1__REQUEST__BODY_COORDINATE:
+	case VIX__V1__REQUEST__BODY_RELOCATE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The professional a request names (any request, checked the same) and
+ * whether the organisation must name one: require_actor in orgs.conf,
+ * read from the registry the session holds, so that a reload applies to
+ * the next request. Returns 0, or -1 after answering, the actor and any
+ * BSN wiped; no message repeats the actor.
+ */
+static int
+request_actor(struct session *s, Vix__V1__Request *req)
+{
+	const char *why;
+
+	if (rules_check_actor(req->actor, &why) == -1) {
+		OPENSSL_cleanse(req->actor, strlen(req->actor));
+		invalid(s, req->id, "%s", why);
+		return -1;
+	}
+	if ((req->actor == NULL || req->actor[0] == '\0') &&
+	    s->org->require_actor && request_audited(req)) {
+		invalid(s, req->id, "actor: required for organisation %s "
+		    "(require_actor = yes in orgs.conf): name the professional "
+		    "the request is sent for (vix --actor, VIX_ACTOR)",
+		    s->org->id);
+		return -1;
+	}
+	return 0;
+}
+
 void
 handlers_dispatch(struct session *s, Vix__V1__Request *req)
 {
+	if (request_actor(s, req) == -1) {
+		session_wipe_bsn(req);
+		return;
+	}
 	switch (req->body_case) {
 	case VIX__V1__REQUEST__BODY_PING:
 		handle_ping(s, req);
@@ -1189,6 +1240,7 @@ job_apply(struct store_txn *t, struct job *j)
 	uint8_t *youth = job_youth(j);
 	int err = VIX_E_STORE;
 
+	store_job_professional(t, j->professional);
 	if (youth != NULL && (err = handlers_blind_youth(t, j, youth)) != 0)
 		return err;
 
@@ -1249,6 +1301,7 @@ job_audit_refusal(struct store_txn *t, struct job *j)
 	default:
 		break;
 	}
+	store_job_professional(t, j->professional);
 	return store_audit_youth(t, youth, j->now, j->org->oin, job_action(j),
 	    signal_id, match_id, err_name(j->err));
 }

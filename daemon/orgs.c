@@ -26,7 +26,7 @@
 enum { ORG_OIN, ORG_NAME, ORG_ROLES };
 static const char *const org_keys[] = { "oin", "name", "roles", "rank",
     "municipality", "push", "receives_for", "webhook", "webhook_secret",
-    "webhook_ca", NULL };
+    "webhook_ca", "require_actor", NULL };
 static const char *const muni_keys[] = { "escalation", NULL };
 
 #define ORGS_SECTION_KEYS	12	/* the most keys a kind of section has */
@@ -405,6 +405,13 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 	    strcmp(key, "webhook_secret") == 0 ||
 	    strcmp(key, "webhook_ca") == 0) {
 		return orgs_webhook_key(x, key, value, line);
+	} else if (strcmp(key, "require_actor") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			diag_add(x->d, path, line, "require_actor: must be yes "
+			    "or no");
+			return -1;
+		}
+		g->require_actor = strcmp(value, "yes") == 0;
 	} else if (strcmp(key, "receives_for") == 0) {
 		free(g->receives_for_names);
 		g->receives_for_names = xstrdup(value);

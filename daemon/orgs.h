@@ -48,6 +48,7 @@ struct org {
 	size_t		  n_receives_for;
 	int		  line;			/* first line of its section */
 	char		 *receives_for_names;	/* as written, until resolved */
+	int		  require_actor;	/* requests name the professional */
 	char		  push[256];		/* HOST:PORT vixd dials, or "" */
 	int		  push_line;
 	struct org_webhook *webhook;		/* NULL: none */

@@ -847,6 +847,29 @@ rules_check_no_bsn(const char *field, const char *text, const char *bsn,
 }
 
 int
+rules_check_actor(const char *actor, const char **why)
+{
+	size_t len = actor == NULL ? 0 : strlen(actor), from, to;
+	enum text_error e;
+	const char *msg;
+
+	if (len == 0)
+		return 0;
+	trim_span(actor, len, &from, &to);
+	if (len > RULES_ACTOR_MAX)
+		msg = "actor: must be at most 64 bytes";
+	else if ((e = text_check(actor, len)) != TEXT_OK)
+		msg = text_message("actor", e);
+	else if (from != 0 || to != len)
+		msg = "actor: must not begin or end with white space";
+	else if (rules_check_no_bsn("actor", actor, NULL, &msg) == 0)
+		return 0;
+	if (why != NULL)
+		*why = msg;
+	return -1;
+}
+
+int
 rules_check_municipality(const char *code, const char **why)
 {
 	if (code == NULL || code[0] == '\0' ||

@@ -18,6 +18,7 @@
 #define RULES_CONTACT_NAME_MAX	128
 #define RULES_CONTACT_PHONE_MAX	32
 #define RULES_CONTACT_EMAIL_MAX	254
+#define RULES_ACTOR_MAX		64
 
 enum bsn_error {
 	BSN_OK = 0,
@@ -143,6 +144,17 @@ int		rules_check_client_ref(const char *ref, const char **why);
  */
 int		rules_check_no_bsn(const char *field, const char *text,
 		    const char *bsn, const char **why);
+
+/*
+ * actor, the professional a request is sent for (an organisation's own
+ * user id or a pseudonym of it): optional (NULL or ""), else at most 64
+ * bytes, as rules_check_text, without white space at either end, and
+ * holding no BSN as rules_check_no_bsn judges it (no number of 9 digits,
+ * grouped or not, that passes the 11-test). Returns 0, or -1 with *why
+ * naming the field "actor", never the value; the message may live in
+ * per-thread storage until this thread checks again.
+ */
+int		rules_check_actor(const char *actor, const char **why);
 
 /* municipality: optional (empty), else exactly 4 ASCII digits. */
 int		rules_check_municipality(const char *code, const char **why);

@@ -1338,7 +1338,15 @@ int
 store_job_begin(struct store_txn *t)
 {
 	t->job_figs = t->nfigs;
+	t->professional[0] = '\0';
 	return store_txn_backend(t)->job_begin(t);
+}
+
+void
+store_job_professional(struct store_txn *t, const char *professional)
+{
+	snprintf(t->professional, sizeof(t->professional), "%s",
+	    professional != NULL ? professional : "");
 }
 
 int

@@ -149,6 +149,14 @@ int		 store_job_begin(struct store_txn *);
 int		 store_job_end(struct store_txn *, int err);
 
 /*
+ * The professional the current job is done for (a request's actor,
+ * checked by rules_check_actor; NULL or "": none), named in every audit
+ * record the job appends. store_job_begin forgets it.
+ */
+void		 store_job_professional(struct store_txn *,
+		    const char *professional);
+
+/*
  * Append an audit record (who, when, what, outcome) to the hash chain in
  * the current job. Used by the writer for requests that were refused.
  */
@@ -371,6 +379,7 @@ struct store_audit_record {
 	uint64_t	signal_id;
 	uint64_t	match_id;
 	char		outcome[32];
+	char		professional[65];	/* "" if none */
 };
 
 /*

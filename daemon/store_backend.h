@@ -67,6 +67,8 @@ struct store_txn {
 	const struct store_followup *followup;
 	int			 err;		/* sticky: first failure */
 	int64_t			 now;		/* of the current job: 0 unknown */
+	char			 professional[65]; /* the current job's actor:
+						    store_job_professional */
 	size_t			 job_touched;	/* ntouched when the job began */
 	uint32_t		 touched[STORE_TOUCHED_MAX];
 	size_t			 ntouched;

@@ -381,7 +381,9 @@ signal_org_put(struct store_txn *t, uint64_t id, uint32_t org)
  * once in meta ("atext:" text -> code, "acode:" code -> text, a few dozen
  * in all: organisations' OINs, "vixd", admin uids, actions, outcomes). A
  * record that would not come back byte for byte is kept as it came, as
- * are those written before schema 6. No protobuf record begins with
+ * are those written before schema 6 and those that name a professional
+ * (the compact form has no place for one, and a person's identifier is
+ * not a text to intern). No protobuf record begins with
  * AUDIT_COMPACT (its wire type, 7, does not exist).
  */
 #define AUDIT_COMPACT	0xFF

@@ -99,6 +99,8 @@ struct job {
 	int64_t			 now;
 	int			 err;		/* enum vix_err */
 	char			 why[256];	/* message when err != 0 */
+	char			 professional[65]; /* the request's actor, checked;
+						    "" if none */
 	void			*arg;		/* for the ops */
 	/*
 	 * With blind pseudonyms: the pseudonym as the client sent it and the

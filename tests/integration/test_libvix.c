@@ -355,3 +355,34 @@ Test(libvix, a_program_built_before_0_3_connects_with_the_old_layout)
 	vix_close(c);
 	dlclose(lib);
 }
+
+/*
+ * vix_set_actor (LIBVIX_0.4): checked as the index checks it (a BSN is
+ * refused without being repeated), kept until changed, sent with every
+ * call; a refused one leaves the one before in place.
+ */
+Test(libvix, the_actor_is_checked_and_kept_until_changed)
+{
+	struct vix_ping_result pr;
+	struct vix_error err;
+	vix_client *c = connect_as("org-a");
+	void *lib;
+
+	cr_assert_eq(vix_set_actor(NULL, "mw-1", &err), VIX_ERR_ARGS);
+	cr_assert_eq(vix_set_actor(c, bsns[2], &err), VIX_ERR_ARGS);
+	cr_assert_not_null(strstr(err.message, "actor: must not contain a BSN"),
+	    "the message names the field");
+	cr_assert_null(strstr(err.message, bsns[2]), "the message repeats it");
+	cr_assert_eq(vix_set_actor(c, "mw-1", &err), VIX_OK, "%s", err.message);
+	cr_assert_str_empty(err.message);
+	cr_assert_eq(vix_set_actor(c, " mw-1", &err), VIX_ERR_ARGS);
+	register_as(c, bsns[3], "actor-1");
+	cr_assert_eq(vix_set_actor(c, NULL, &err), VIX_OK, "%s", err.message);
+	cr_assert_eq(vix_ping(c, &pr, &err), VIX_OK, "%s", err.message);
+	vix_close(c);
+	cr_assert_not_null(lib = dlopen("libvix.so.0", RTLD_NOW), "%s",
+	    dlerror());
+	cr_assert_not_null(dlvsym(lib, "vix_set_actor", "LIBVIX_0.4"),
+	    "vix_set_actor@LIBVIX_0.4: %s", dlerror());
+	dlclose(lib);
+}

@@ -536,6 +536,44 @@ Test(orgs, push_without_subscribe_role)
 	    "notifications\n");
 }
 
+Test(orgs, require_actor_yes_or_no)
+{
+	char *path = orgs_file(ORG_A
+	    "[org b]\n"
+	    "oin = 00000000000000000002\n"
+	    "name = B\n"
+	    "roles = register\n"
+	    "require_actor = yes\n"
+	    "[org c]\n"
+	    "oin = 00000000000000000003\n"
+	    "name = C\n"
+	    "roles = register\n"
+	    "require_actor = no\n");
+	struct orgs *o;
+	struct diag d;
+
+	diag_init(&d);
+	o = orgs_load(path, &d);
+	cr_assert_not_null(o, "%s", d.text);
+	cr_expect_eq(orgs_by_id(o, "a")->require_actor, 0, "default: no");
+	cr_expect_eq(orgs_by_id(o, "b")->require_actor, 1);
+	cr_expect_eq(orgs_by_id(o, "c")->require_actor, 0);
+	orgs_unref(o);
+	free(path);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(orgs, require_actor_not_yes_or_no)
+{
+	expect_errors(ORG_A
+	    "[org p]\n"
+	    "oin = 00000000000000000002\n"
+	    "name = P\n"
+	    "roles = register\n"
+	    "require_actor = true\n", 1,
+	    "9: require_actor: must be yes or no\n");
+}
+
 Test(orgs, municipality_escalation_naming_a_missing_org)
 {
 	expect_errors(ORG_A

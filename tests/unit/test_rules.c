@@ -1368,3 +1368,91 @@ Test(expiry, max_age_is_clamped_to_its_bounds)
 	cr_expect_str_eq(why, "birth_date: the youth is 27 or older; the index "
 	    "is for youths under 27");
 }
+
+/* ---- actor: the professional a request is sent for ---- */
+
+/* Check actor; case names the case, never the value (it may be a BSN). */
+static void
+expect_actor(int line, const char *actor, const char *want_prefix)
+{
+	const char *why = NULL;
+	int rc = rules_check_actor(actor, &why);
+
+	if (want_prefix == NULL) {
+		cr_expect_eq(rc, 0, "line %d: refused: %s", line,
+		    why != NULL ? why : "(no reason)");
+		return;
+	}
+	cr_expect_eq(rc, -1, "line %d: accepted", line);
+	if (rc != -1)
+		return;
+	cr_assert_not_null(why);
+	cr_expect_eq(strncmp(why, want_prefix, strlen(want_prefix)), 0,
+	    "line %d: %s", line, why);
+	cr_expect(!has_digit_run(why), "line %d: the message shows digits",
+	    line);
+}
+
+#define ACTOR_OK(a)		expect_actor(__LINE__, a, NULL)
+#define ACTOR_REFUSED(a, why)	expect_actor(__LINE__, a, why)
+
+Test(actor, what_is_accepted)
+{
+	char *s;
+
+	ACTOR_OK(NULL);
+	ACTOR_OK("");
+	ACTOR_OK("jdevries");
+	ACTOR_OK("j.de.vries@jz-utrecht.example");
+	ACTOR_OK("medewerker 17");
+	ACTOR_OK("Zoë van Dijk");
+	ACTOR_OK("u-12345678");			/* 8 digits: no BSN */
+	ACTOR_OK("u-" BAD);			/* fails the 11-test */
+	ACTOR_OK("9c1185a5c5e9fc54612808977ee8f548b2258d31");	/* a hash */
+	s = repeat('p', 64, "");
+	ACTOR_OK(s);
+	free(s);
+}
+
+Test(actor, what_is_refused)
+{
+	char *s;
+
+	s = repeat('p', 65, "");
+	ACTOR_REFUSED(s, "actor: must be at most 64 bytes");
+	free(s);
+	s = repeat('p', 63, "\xc3\xab");	/* 65 bytes, 64 characters */
+	ACTOR_REFUSED(s, "actor: must be at most 64 bytes");
+	free(s);
+	ACTOR_REFUSED("a\tb", "actor: must not contain control characters");
+	ACTOR_REFUSED("a\nb", "actor: must not contain control characters");
+	ACTOR_REFUSED("a\x7f", "actor: must not contain control characters");
+	ACTOR_REFUSED("a\xff", "actor: must be valid UTF-8");
+	ACTOR_REFUSED("a\xe2\x80\xae", "actor: must not contain bidirectional");
+	ACTOR_REFUSED(" jdevries", "actor: must not begin or end with white");
+	ACTOR_REFUSED("jdevries ", "actor: must not begin or end with white");
+	ACTOR_REFUSED("jdevries\xc2\xa0", "actor: must not begin or end");
+	ACTOR_REFUSED(" ", "actor: must not begin or end with white space");
+	ACTOR_REFUSED(OTHER, "actor: must not contain a BSN");
+	ACTOR_REFUSED("u" OTHER, "actor: must not contain a BSN");
+	ACTOR_REFUSED("9999.90.032", "actor: must not contain a BSN");
+	ACTOR_REFUSED("999 990 032", "actor: must not contain a BSN");
+}
+
+Test(actor, every_synthetic_bsn_is_refused)
+{
+	char line[256];
+	int n = 0, lineno = 0;
+	FILE *fp = open_testdata("bsn-valid.txt");
+
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		expect_actor(lineno, line, "actor: must not contain a BSN");
+		n++;
+	}
+	fclose(fp);
+	cr_assert_gt(n, 900);
+}

@@ -974,6 +974,44 @@ Test(store_audit, every_change_and_lookup_is_chained)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/*
+ * The professional a job is done for is in each of its audit records,
+ * the record of a refusal's own job too, read back as written; the next
+ * job names none unless it says so.
+ */
+Test(store_audit, records_name_the_jobs_professional)
+{
+	struct audit_log log = { .n = 0 };
+	struct store_register_out r;
+	struct store_register_in in;
+	struct store_txn *t;
+	uint64_t a;
+
+	t = begin();
+	reg_in(&in, wijk, 1, T0);
+	cr_assert_eq(store_job_begin(t), 0);
+	store_job_professional(t, "mw-0042");
+	cr_assert_eq(store_register(t, &in, &r), 0);
+	cr_assert_eq(store_job_end(t, 0), 0);
+	store_view_free(&r.view);
+	a = r.signal_id;
+	cr_assert_eq(store_job_begin(t), 0);
+	store_job_professional(t, "Zo\xc3\xab van Dijk");
+	cr_assert_eq(store_job_end(t, store_audit(t, T0 + 1, OIN_GGD,
+	    "withdraw", a, 0, "permission_denied")), 0);
+	commit(t);
+	must_register(wijk, 2, T0 + 2);
+
+	cr_assert_eq(audit_good(), 3);
+	cr_assert_eq(store_audit_foreach(rd, collect, &log), 0);
+	cr_assert_eq(log.n, 3);
+	expect_record(&log, 0, T0, OIN_WIJK, "register", a, 0, "ok");
+	cr_assert_str_eq(log.r[0].professional, "mw-0042");
+	cr_assert_str_eq(log.r[1].professional, "Zo\xc3\xab van Dijk");
+	cr_assert_str_eq(log.r[2].professional, "");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(store_audit, foreach_stops_when_asked)
 {
 	struct audit_log log = { .stop_after = 2 };

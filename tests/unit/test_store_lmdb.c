@@ -474,6 +474,54 @@ Test(store_audit, a_record_with_counts_is_kept_whole_and_interns_nothing)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+static int
+first_record(void *arg, const struct store_audit_record *rec)
+{
+	*(struct store_audit_record *)arg = *rec;
+	return 1;
+}
+
+/*
+ * A record naming a professional is kept as it came (the compact form has
+ * no place for it, and a person's identifier is not interned in meta);
+ * it reads back whole, the chain verifies over it and the compact records
+ * around it, and the next job names no professional.
+ */
+Test(store_audit, a_record_with_a_professional_is_kept_whole)
+{
+	struct store_audit_record rec = { 0 }, second = { 0 };
+	struct store_txn *t = begin();
+	uint8_t key[8], buf[1024];
+
+	cr_assert_eq(store_job_begin(t), 0);
+	store_job_professional(t, "mw-jdevries");
+	cr_assert_eq(store_job_end(t, store_audit(t, T0, OIN_WIJK, "register",
+	    7, 0, "ok")), 0);
+	cr_assert_eq(store_job_begin(t), 0);
+	cr_assert_eq(store_job_end(t, store_audit(t, T0 + 1, OIN_WIJK,
+	    "register", 8, 0, "ok")), 0);
+	cr_assert_eq(store_write_commit(t), 0);
+	cr_assert_eq(audit_good(), 2);
+	store_audit_foreach(rd, first_record, &rec);
+	cr_assert_str_eq(rec.professional, "mw-jdevries");
+	cr_assert_str_eq(rec.actor, OIN_WIJK);
+	cr_assert_eq(rec.signal_id, 7);
+	store_audit_foreach(rd, second_record, &second);
+	cr_assert_str_eq(second.professional, "", "forgotten by the next job");
+	stop();
+	be64(key, 1);
+	raw_get("audit", key, sizeof(key), buf, sizeof(buf));
+	cr_assert_neq(buf[0], 0xFF, "kept as it came");
+	cr_assert(!raw_meta_prefix("atext:mw-"), "the professional not interned");
+	be64(key, 2);
+	raw_get("audit", key, sizeof(key), buf, sizeof(buf));
+	cr_assert_eq(buf[0], 0xFF, "the next one compact");
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+	cr_assert_eq(audit_good(), 2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(store_audit, a_changed_hash_breaks_the_chain)
 {
 	for (unsigned i = 0; i < 4; i++)

@@ -375,6 +375,23 @@ VIX_API int vix_wait(vix_client *c, int timeout_ms, struct vix_error *err);
  */
 VIX_API int vix_fd(const vix_client *c);
 
+/*
+ * The professional on whose behalf the following calls on c are made (the
+ * actor: the organisation's own identifier of the person, or a pseudonym
+ * of it), sent with every request until changed and kept by the index in
+ * its audit records (NEN 7513's who, beside the organisation). NULL or
+ * "": none, as at vix_connect(). At most 64 bytes of UTF-8 text without
+ * control or bidirectional formatting characters or white space at either
+ * end, and never a BSN: a number of 9 digits that passes the 11-test is
+ * refused (VIX_ERR_ARGS, the message naming "actor", never the value), as
+ * the index would refuse it. An index can require one per organisation
+ * (require_actor in its orgs.conf). A program serving several users sets
+ * it before each call; a call already sent (vix_register_send) keeps the
+ * one it was sent with. Since 0.4 (version node LIBVIX_0.4).
+ */
+VIX_API int vix_set_actor(vix_client *c, const char *actor,
+    struct vix_error *err);
+
 /* Free m->others and zero *m. NULL is allowed. */
 VIX_API void vix_match_free(struct vix_match *m);
 /* Free what *r holds (its match) and zero it. NULL is allowed. */
