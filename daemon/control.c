@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,6 +561,52 @@ ctl_pseudonymise(struct ctl_conn *c, char *arg, uint8_t *out, struct job *j,
 	return 0;
 }
 
+/* ---- writer jobs on a youth vixctl names ----------------------------- */
+
+/*
+ * A job with ops for the youth arg names, its pseudonym made at youth_off
+ * in the job (and the blind parts, if any, kept for the writer), or NULL
+ * after answering; arg is wiped either way.
+ */
+static struct job *
+ctl_youth_job(struct ctl_conn *c, char *arg, const struct job_ops *ops,
+    size_t youth_off)
+{
+	struct job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		OPENSSL_cleanse(arg, strlen(arg));
+		ctl_error(c, "out of memory");
+		return NULL;
+	}
+	if (ctl_pseudonymise(c, arg, (uint8_t *)j + youth_off, j,
+	    &j->blind.has_old, j->blind.old) == -1) {
+		free(j);
+		return NULL;
+	}
+	j->ops = ops;
+	j->orgs = vixd_orgs(c->ctl->v);
+	j->now = time(NULL);
+	j->arg = c;
+	return j;
+}
+
+/* Hand j to the writer; its answer comes back to c (or c is told why not). */
+static void
+ctl_job_submit(struct ctl_conn *c, struct job *j)
+{
+	struct vixd *v = c->ctl->v;
+	int err;
+
+	c->job = j;
+	if ((err = writer_submit(v->writer, &v->home, j)) != 0) {
+		c->job = NULL;
+		ctl_job_free(j);
+		ctl_error(c, "%s", err == VIX_E_FULL ? "the writer's queue is "
+		    "full; try again" : "vixd is shutting down");
+	}
+}
+
 /* ---- erase: a writer job --------------------------------------------- */
 
 static int
@@ -638,11 +685,9 @@ static const struct job_ops ctl_erase_ops = {
 static void
 ctl_erase(struct ctl_conn *c, char *arg)
 {
-	struct vixd *v = c->ctl->v;
 	char *reason = strchr(arg, ' ');
 	const char *action;
 	struct job *j;
-	int err;
 
 	if (reason != NULL)
 		*reason++ = '\0';
@@ -654,31 +699,14 @@ ctl_erase(struct ctl_conn *c, char *arg)
 		ctl_error(c, "reason: must be death or gdpr-erasure");
 		return;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		OPENSSL_cleanse(arg, strlen(arg));
-		ctl_error(c, "out of memory");
+	if ((j = ctl_youth_job(c, arg, &ctl_erase_ops, offsetof(struct job,
+	    in.erase.pseudonym))) == NULL)
 		return;
-	}
-	if (ctl_pseudonymise(c, arg, j->in.erase.pseudonym, j, &j->blind.has_old,
-	    j->blind.old) == -1) {
-		free(j);
-		return;
-	}
-	j->ops = &ctl_erase_ops;
-	j->orgs = vixd_orgs(v);
-	j->now = time(NULL);
 	j->in.erase.orgs = j->orgs;
 	j->in.erase.now = j->now;
 	j->in.erase.action = action;
 	j->in.erase.actor = c->actor;
-	j->arg = c;
-	c->job = j;
-	if ((err = writer_submit(v->writer, &v->home, j)) != 0) {
-		c->job = NULL;
-		ctl_job_free(j);
-		ctl_error(c, "%s", err == VIX_E_FULL ? "the writer's queue is "
-		    "full; try again" : "vixd is shutting down");
-	}
+	ctl_job_submit(c, j);
 }
 
 /* ---- relocate: a writer job ----------------------------------------- */
@@ -737,10 +765,8 @@ static const struct job_ops ctl_relocate_ops = {
 static void
 ctl_relocate(struct ctl_conn *c, char *arg)
 {
-	struct vixd *v = c->ctl->v;
 	char *muni = strchr(arg, ' ');
 	struct job *j;
-	int err;
 
 	if (muni != NULL)
 		*muni++ = '\0';
@@ -751,31 +777,14 @@ ctl_relocate(struct ctl_conn *c, char *arg)
 		    "the municipality the youth moved to");
 		return;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		OPENSSL_cleanse(arg, strlen(arg));
-		ctl_error(c, "out of memory");
+	if ((j = ctl_youth_job(c, arg, &ctl_relocate_ops, offsetof(struct job,
+	    in.reloc.pseudonym))) == NULL)
 		return;
-	}
-	if (ctl_pseudonymise(c, arg, j->in.reloc.pseudonym, j,
-	    &j->blind.has_old, j->blind.old) == -1) {
-		free(j);
-		return;
-	}
-	j->ops = &ctl_relocate_ops;
-	j->orgs = vixd_orgs(v);
-	j->now = time(NULL);
 	j->in.reloc.orgs = j->orgs;
 	j->in.reloc.now = j->now;
 	j->in.reloc.actor = c->actor;
 	memcpy(j->in.reloc.municipality, muni, 5);
-	j->arg = c;
-	c->job = j;
-	if ((err = writer_submit(v->writer, &v->home, j)) != 0) {
-		c->job = NULL;
-		ctl_job_free(j);
-		ctl_error(c, "%s", err == VIX_E_FULL ? "the writer's queue is "
-		    "full; try again" : "vixd is shutting down");
-	}
+	ctl_job_submit(c, j);
 }
 
 /* ---- requests in a thread -------------------------------------------- */
