@@ -62,7 +62,7 @@ int	harness_stop(struct vixd_proc *p);
 /* SIGTERM and wait, keeping the folder; returns the exit status. */
 int	harness_stop_keep(struct vixd_proc *p);
 
-/* Kill with SIGKILL and clean up (for tests that failed mid-way). */
+/* Kill with SIGKILL and reap (for tests that failed mid-way); the folder stays. */
 void	harness_kill(struct vixd_proc *p);
 
 /* The whole of vixd's log so far, into buf. */
