@@ -192,7 +192,10 @@ plot_legend(struct evbuffer *b, const struct plot *p)
 	}
 }
 
-/* The latest and highest value of each series, for reading not seeing. */
+/*
+ * Each series' value at the latest sample ("no data": nothing to measure
+ * in its interval) and the highest drawn, for reading rather than seeing.
+ */
 static void
 plot_table(struct evbuffer *b, const struct plot *p)
 {
@@ -200,19 +203,18 @@ plot_table(struct evbuffer *b, const struct plot *p)
 	double last, max;
 
 	evbuffer_add_printf(b, "<table><tr><th scope=\"col\">series</th>"
-	    "<th scope=\"col\">latest (");
+	    "<th scope=\"col\">latest sample (");
 	plot_escape(b, p->unit);
 	evbuffer_add_printf(b, ")</th><th scope=\"col\">highest shown</th>"
 	    "</tr>\n");
 	for (size_t s = 0; s < p->nseries; s++) {
-		last = max = (double)NAN;
+		last = p->series[s].y[p->n - 1];
+		max = (double)NAN;
 		for (size_t i = 0; i < p->n; i++) {
 			double y = p->series[s].y[i];
 
-			if (isnan(y))
-				continue;
-			last = y;
-			max = isnan(max) || y > max ? y : max;
+			if (!isnan(y) && (isnan(max) || y > max))
+				max = y;
 		}
 		evbuffer_add_printf(b, "<tr><th scope=\"row\">");
 		plot_escape(b, p->series[s].name);
