@@ -135,20 +135,6 @@ static const char sp_style[] =
 	"svg{max-width:100%;height:auto}"
 	".bad{color:#a00000;font-weight:bold}.good{color:#1d6b2f}";
 
-static const char *
-sp_bytes(double n, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	size_t u = 0;
-
-	while (n >= 1024 && u < 4) {
-		n /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, units[u]);
-	return buf;
-}
-
 /* One row of a two-column table: a heading, and text escaped. */
 static void
 sp_row(struct evbuffer *b, const char *name, const char *cls,
@@ -220,7 +206,7 @@ static void
 sp_store(struct evbuffer *b, const struct vixd_status *s)
 {
 	const struct store_stats *st = s->st;
-	char buf[160], u[32], r[32];
+	char buf[160];
 	uint64_t pending = 0;
 
 	evbuffer_add_printf(b, "<section id=\"store\" aria-labelledby=\""
@@ -233,10 +219,11 @@ sp_store(struct evbuffer *b, const struct vixd_status *s)
 	for (size_t i = 0; i < st->npending; i++)
 		pending += st->pending[i].pending;
 	evbuffer_add_printf(b, "<table>\n");
-	snprintf(buf, sizeof(buf), "%s of %s (%.0f%%)", sp_bytes(
-	    (double)st->bytes_used, u, sizeof(u)), sp_bytes(
-	    (double)st->bytes_reserved, r, sizeof(r)), st->bytes_reserved ?
-	    100.0 * (double)st->bytes_used / (double)st->bytes_reserved : 0.0);
+	/* One unit for both, so that they compare at a glance. */
+	snprintf(buf, sizeof(buf), "%.1f MiB of %.1f MiB (%.0f%%)",
+	    (double)st->bytes_used / 1048576, (double)st->bytes_reserved /
+	    1048576, st->bytes_reserved ? 100.0 * (double)st->bytes_used /
+	    (double)st->bytes_reserved : 0.0);
 	sp_row(b, "Space used", NULL, buf);
 	snprintf(buf, sizeof(buf), "%zu", st->signals);
 	sp_row(b, "Signals active", NULL, buf);
