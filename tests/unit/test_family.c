@@ -155,6 +155,34 @@ audited(unsigned youth, const char *action)
 	return n;
 }
 
+static int
+entry_count(void *arg, const uint8_t *youth, uint32_t org, uint64_t id)
+{
+	(void)youth;
+	(void)org;
+	(void)id;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The entries of parent n in the family index, as a reader sees them. */
+static size_t
+entries(unsigned n)
+{
+	const struct store_backend *be = store_reader_backend(rd);
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_txn *t;
+	size_t count = 0;
+	int err;
+
+	pseudonym(p, PARENT(n));
+	cr_assert_not_null(t = be->read_begin(rd, &err));
+	be->family_scan(t, p, entry_count, &count);
+	cr_assert_eq(store_txn_error(t), 0);
+	be->read_end(rd);
+	return count;
+}
+
 /* ---- who is told what -------------------------------------------------- */
 
 TestSuite(family, .init = setup_started, .fini = teardown);
@@ -240,7 +268,10 @@ Test(family, a_refresh_keeps_or_replaces_the_parents)
 	cr_assert_eq(reg(jz, 2, T0 + 20, PARENTS(1)).family, 2,
 	    "the refresh kept parent 1");
 	/* Replaced: parent 1 is no longer wijk's link to the family. */
+	cr_assert_eq(entries(1), 2);
 	reg(wijk, 1, T0 + 30, PARENTS(3));
+	cr_assert_eq(entries(1), 1);
+	cr_assert_eq(entries(3), 1);
 	cr_assert_eq(parents_named(1, wijk, 0), 1);
 	cr_assert_eq(reg(vt, 3, T0 + 40, PARENTS(1)).family, 2,
 	    "vt told of jz only");
@@ -269,6 +300,7 @@ Test(family, a_withdrawn_signal_leaves_the_family)
 	cr_assert(wd.archived);
 	cr_assert_eq(parents_named(1, wijk, 1), 0, "the archive keeps no "
 	    "parents");
+	cr_assert_eq(entries(1), 1, "jz's entry only");
 	cr_assert_eq(reg(vt, 3, T0 + 200, PARENTS(1)).family, 2,
 	    "vt told of jz, not of the withdrawn wijk");
 	cr_assert_eq(told_of(vt, wijk), 0);
@@ -297,6 +329,7 @@ Test(family, erasing_a_youth_removes_its_parent_links)
 	cr_assert_eq(removed, 1);
 	cr_assert_eq(store_reader_youth_known(rd, p), 0, "the erased youth is "
 	    "nowhere in the store");
+	cr_assert_eq(entries(1), 1, "wijk's entry only");
 	cr_assert_eq(reg(vt, 3, T0 + 60, PARENTS(1)).family, 2,
 	    "vt told of wijk only");
 	cr_assert_eq(told_of(vt, jz), 0);
@@ -323,6 +356,8 @@ Test(family, moving_a_parent_keeps_the_family)
 	cr_assert_eq(storefix_move(st, from, to, &moved), 0);
 	cr_assert_eq(store_reader_youth_known(rd, from), 0);
 	cr_assert_eq(store_reader_youth_known(rd, to), 1);
+	cr_assert_eq(entries(1), 0);
+	cr_assert_eq(entries(9), 2);
 	/* Under its new pseudonym the parent finds the family. */
 	cr_assert_eq(reg(vt, 3, T0 + 10, PARENTS(9)).family, 4);
 	/* wijk's signal names the new pseudonym: its withdrawal unlinks it. */
