@@ -206,3 +206,40 @@ Test(family, an_index_without_family_match_refuses_parents)
 	    harness_redact(r.err));
 	cr_assert_eq(harness_stop(&vixd), 0);
 }
+
+/*
+ * With blind pseudonyms (vix --dev finds the key holder vixd --dev
+ * started): the parents are blinded by the client as the youth is, and
+ * the family is found all the same; vixd never sees their BSNs.
+ */
+Test(family, blind_pseudonyms_of_parents_find_the_family)
+{
+	static char conf[PATH_MAX];
+	struct run_result r;
+
+	harness_start(&vixd, (const char *[]){ "--pseudonyms", "blind",
+	    NULL });
+	snprintf(conf, sizeof(conf), "%s", harness_write_file(&vixd,
+	    "family.conf", "[rules]\nfamily_match = on\n"));
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf,
+	    "--pseudonyms", "blind", NULL });
+	cr_assert_eq(register_child(&r, "org-a", bsns[0], bsns[0]), 1);
+	cr_assert_not_null(strstr(r.err, "parent_pseudonyms[0]: is the youth "
+	    "itself"), "%s", harness_redact(r.err));
+	cr_assert_eq(register_child(&r, "org-a", bsns[0], bsns[2]), 0, "%s",
+	    harness_redact(r.err));
+	cr_assert_eq(register_child(&r, "org-b", bsns[1], bsns[2]), 0, "%s",
+	    harness_redact(r.err));
+	harness_vixctl(&r, &vixd, (const char *[]){ "--json",
+	    "subject-report", "--bsn", bsns[1], NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(harness_count(r.out, "\"family_match\""), 1, "%s",
+	    harness_redact(r.out));
+	harness_vixctl(&r, &vixd, (const char *[]){ "--json",
+	    "subject-report", "--bsn", bsns[0], NULL });
+	cr_assert_eq(harness_count(r.out, "\"family_match\""), 1, "%s",
+	    harness_redact(r.out));
+	cr_assert_eq(harness_dir_contains(vixd.dir, bsns[2], NULL, 0), 0,
+	    "no parent's BSN in vixd's folder or what was printed");
+	cr_assert_eq(harness_stop(&vixd), 0);
+}
