@@ -433,16 +433,16 @@ print_webhooks(const struct jv *hooks)
 	}
 }
 
-/* One cell of a report: a count, "< N", a share, a median or empty. */
+/* One cell of a report: a count, "< N", a share, a median or "-". */
 static void
-put_cell(FILE *fp, const struct jv *v, int csv, int share)
+put_cell(FILE *fp, const struct jv *v, int share)
 {
 	if (v == NULL || v->t == J_NULL)
-		fputs(csv ? "" : "-", fp);
+		fputs("-", fp);
 	else if (v->t == J_STR)
-		fprintf(fp, csv ? "\"%s\"" : "%s", v->s);
+		put_text(fp, v->s);
 	else if (share)
-		fprintf(fp, csv ? "%.3f" : "%.1f%%", csv ? v->num : v->num * 100);
+		fprintf(fp, "%.1f%%", v->num * 100);
 	else
 		fprintf(fp, "%lld", (long long)v->num);
 }
@@ -453,27 +453,33 @@ static const char *const report_cols[] = { "month", "registered",
     "coordinated_within_30_days", "median_days_to_coordination",
     "escalations" };
 
-/* The months as CSV (RFC 4180, a header row) or an aligned table. */
+/*
+ * The months as an aligned table; as CSV the daemon's own text, the same
+ * that /v1/report?format=csv answers.
+ */
 static void
 print_report(const struct jv *r, int csv)
 {
 	const struct jv *months = jget(r, "months");
 	size_t nc = sizeof(report_cols) / sizeof(report_cols[0]);
 
-	if (!csv)
-		printf("regional figures for municipality %s (counts below %lld "
-		    "shown as \"< %lld\")\n", jstr(r, "municipality"),
-		    jint(r, "min_count"), jint(r, "min_count"));
+	if (csv) {
+		fputs(jstr(r, "csv"), stdout);
+		return;
+	}
+	printf("regional figures for municipality %s (counts below %lld "
+	    "shown as \"< %lld\")\n", jstr(r, "municipality"),
+	    jint(r, "min_count"), jint(r, "min_count"));
 	for (size_t c = 0; c < nc; c++)
-		printf("%s%s", c ? (csv ? "," : "\t") : "", report_cols[c]);
+		printf("%s%s", c ? "\t" : "", report_cols[c]);
 	printf("\n");
 	for (size_t i = 0; months != NULL && i < months->n; i++) {
 		const struct jv *m = &months->v[i];
 
 		for (size_t c = 0; c < nc; c++) {
 			if (c > 0)
-				fputc(csv ? ',' : '\t', stdout);
-			put_cell(stdout, jget(m, report_cols[c]), csv,
+				fputc('\t', stdout);
+			put_cell(stdout, jget(m, report_cols[c]),
 			    strstr(report_cols[c], "_within_") != NULL);
 		}
 		printf("\n");
@@ -1178,7 +1184,8 @@ cmd_report(const struct cli *o, int argc, char **argv)
 	    strpbrk(muni, " \n") || strpbrk(from, " \n") || strpbrk(to, " \n"))
 		return usage_error("report: --municipality is a 4-digit code or "
 		    "none, --from and --to YYYY-MM or YYYY-MM-DD");
-	snprintf(line, sizeof(line), "report %s %s %s\n", muni, from, to);
+	snprintf(line, sizeof(line), "report %s %s %s%s\n", muni, from, to,
+	    csv ? " csv" : "");
 	return run(&c, csv ? "report-csv" : "report", line);
 }
 

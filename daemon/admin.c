@@ -21,6 +21,8 @@
 #include "orgstats.h"
 #include "server.h"
 #include "status.h"
+#include "statuspage.h"
+#include "figures.h"
 #include "vix_version.h"
 #include "vixd.h"
 #include "webhook.h"
@@ -36,7 +38,17 @@ struct admin_answer {
 	const char	*reason;
 	const char	*type;
 	struct evbuffer	*body;
+	const char	*headers;	/* more header lines, each CRLF-ended */
 };
+
+/*
+ * The status page: nothing from anywhere else, no script; its styles are
+ * inline, in the page.
+ */
+#define ADMIN_PAGE_HEADERS \
+	"Content-Security-Policy: default-src 'none'; style-src " \
+	"'unsafe-inline'; base-uri 'none'; form-action 'none'; " \
+	"frame-ancestors 'none'\r\nCache-Control: no-store\r\n"
 
 /* What a route answers from a status snapshot. */
 typedef void	admin_render_fn(struct admin_answer *, struct vixd *,
@@ -243,7 +255,7 @@ admin_metrics(struct admin_answer *a, struct vixd *v,
 }
 
 static void
-admin_healthz(struct admin_answer *a, struct vixd *v)
+admin_healthz(struct admin_answer *a, struct vixd *v, char *query)
 {
 	admin_text(a, 200, "OK", "ok");
 }
@@ -271,7 +283,7 @@ admin_not_ready(struct vixd *v, char *buf, size_t len)
 }
 
 static void
-admin_readyz(struct admin_answer *a, struct vixd *v)
+admin_readyz(struct admin_answer *a, struct vixd *v, char *query)
 {
 	char buf[128];
 	const char *why = admin_not_ready(v, buf, sizeof(buf));
@@ -355,22 +367,148 @@ admin_status(struct admin_answer *a, struct vixd *v,
 	a->type = "application/json";
 }
 
+/* GET /: the operator's status page (statuspage.h). */
+static void
+admin_page(struct admin_answer *a, struct vixd *v,
+    const struct vixd_status *s)
+{
+	char buf[128];
+
+	statuspage_html(a->body, v->stats.page, s, admin_not_ready(v, buf,
+	    sizeof(buf)));
+	a->type = "text/html; charset=utf-8";
+	a->headers = ADMIN_PAGE_HEADERS;
+}
+
+static void
+admin_bad_parameter(struct admin_answer *a, const char *name,
+    const char *why)
+{
+	char msg[256];
+
+	/* The value is not repeated: whatever was typed stays out of it. */
+	snprintf(msg, sizeof(msg), "query parameter %s: %s", name, why);
+	admin_text(a, 400, "Bad Request", msg);
+}
+
+/* The report's query parameters; 0, or -1 after answering 400. */
+static int
+admin_report_query(struct admin_answer *a, char *query, const char **p)
+{
+	static const char *const names[] = { "municipality", "from", "to",
+	    "format" };
+	char *pair, *val, *rest = query;
+
+	while ((pair = strsep(&rest, "&")) != NULL) {
+		size_t i;
+
+		if (*pair == '\0')
+			continue;
+		if ((val = strchr(pair, '=')) != NULL)
+			*val++ = '\0';
+		for (i = 0; i < 4 && strcmp(pair, names[i]) != 0; i++)
+			;
+		if (i == 4) {
+			admin_text(a, 400, "Bad Request", "unknown query "
+			    "parameter; /v1/report takes municipality, from, "
+			    "to and format");
+			return -1;
+		}
+		if (val == NULL || p[i] != NULL) {
+			admin_bad_parameter(a, names[i], val == NULL ?
+			    "needs a value (name=value)" : "given twice");
+			return -1;
+		}
+		p[i] = val;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (p[i] == NULL) {
+			admin_bad_parameter(a, names[i], "required "
+			    "(municipality=CODE|none&from=YYYY-MM&to=YYYY-MM)");
+			return -1;
+		}
+	if (p[3] != NULL && strcmp(p[3], "json") != 0 &&
+	    strcmp(p[3], "csv") != 0) {
+		admin_bad_parameter(a, "format", "json or csv");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * GET /v1/report?municipality=CODE|none&from=YYYY-MM&to=YYYY-MM
+ * [&format=json|csv]: the regional figures of vixctl report. Read here,
+ * on the main loop, because the read is bounded: one read transaction of
+ * at most FIG_MONTHS_MAX lookups of one meta record by key (figures_read),
+ * whatever the size of the store; with the store out of reach it answers
+ * 503 at once rather than wait for a database.
+ */
+static void
+admin_report(struct admin_answer *a, struct vixd *v, char *query)
+{
+	static const char *const names[] = { [FIGQ_MUNICIPALITY] =
+	    "municipality", [FIGQ_FROM] = "from", [FIGQ_TO] = "to",
+	    [FIGQ_RANGE] = "to" };
+	const char *p[4] = { NULL };
+	struct figures_month *ms;
+	struct figures_query q;
+	enum figures_bad bad;
+	const char *why;
+	struct jsonw w;
+	size_t n;
+
+	if (admin_report_query(a, query != NULL ? query : (char[]){ "" },
+	    p) == -1)
+		return;
+	if ((why = figures_query_parse(&q, p[0], p[1], p[2], &bad)) != NULL) {
+		admin_bad_parameter(a, names[bad], why);
+		return;
+	}
+	if (!store_reachable(v->store)) {
+		admin_text(a, 503, "Service Unavailable", "the store is not "
+		    "reachable; try again");
+		return;
+	}
+	if ((ms = calloc(FIG_MONTHS_MAX, sizeof(*ms))) == NULL ||
+	    (v->stats.reader == NULL && (v->stats.reader =
+	    store_reader_new(v->store)) == NULL) ||
+	    figures_read(v->stats.reader, q.muni, q.y0, q.m0, q.y1, q.m1, ms,
+	    &n) != 0) {
+		admin_text(a, 500, "Internal Server Error", "cannot read the "
+		    "store");
+		free(ms);
+		return;
+	}
+	if (p[3] != NULL && strcmp(p[3], "csv") == 0) {
+		figures_csv(a->body, ms, n, v->cfg.report_min_count);
+		a->type = "text/csv; charset=utf-8; header=present";
+	} else {
+		json_evbuffer(&w, a->body);
+		figures_report_json(&w, &q, ms, n, v->cfg.report_min_count);
+		a->type = "application/json";
+	}
+	free(ms);
+}
+
 static void
 admin_not_found(struct admin_answer *a, struct vixd *v)
 {
-	admin_text(a, 404, "Not Found", "not found; try /metrics, /healthz, "
-	    "/readyz or /v1/status");
+	admin_text(a, 404, "Not Found", "not found; try /, /metrics, "
+	    "/healthz, /readyz, /v1/status or /v1/report");
 }
 
 static const struct {
 	const char	*path;
-	void		(*fn)(struct admin_answer *, struct vixd *);
+	void		(*fn)(struct admin_answer *, struct vixd *,
+			    char *query);
 	admin_render_fn	*render;	/* instead, from the status snapshot */
 } admin_routes[] = {
+	{ "/", NULL, admin_page },
 	{ "/metrics", NULL, admin_metrics },
 	{ "/healthz", admin_healthz, NULL },
 	{ "/readyz", admin_readyz, NULL },
 	{ "/v1/status", NULL, admin_status },
+	{ "/v1/report", admin_report, NULL },
 };
 
 /* A header line's value if line is that header (any case), else NULL. */
@@ -422,13 +560,13 @@ admin_route(struct vixd *v, char *head, struct admin_answer *a)
 		return NULL;
 	}
 	if ((q = strchr(target, '?')) != NULL)
-		*q = '\0';
+		*q++ = '\0';
 	for (size_t i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]);
 	    i++)
 		if (strcmp(target, admin_routes[i].path) == 0) {
 			if (admin_routes[i].render != NULL)
 				return admin_routes[i].render;
-			admin_routes[i].fn(a, v);
+			admin_routes[i].fn(a, v, q);
 			return NULL;
 		}
 	admin_not_found(a, v);
@@ -466,8 +604,10 @@ admin_send(struct admin_conn *ac, struct admin_answer *a)
 	struct evbuffer *out = bufferevent_get_output(ac->bev);
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", a->code,
-	    a->reason, a->type, evbuffer_get_length(a->body));
+	    "X-Content-Type-Options: nosniff\r\n%sContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", a->code, a->reason, a->type,
+	    a->headers != NULL ? a->headers : "",
+	    evbuffer_get_length(a->body));
 	evbuffer_add_buffer(out, a->body);
 	bufferevent_disable(ac->bev, EV_READ);
 	bufferevent_setcb(ac->bev, NULL, admin_conn_sent, admin_conn_event, ac);
@@ -480,14 +620,16 @@ admin_status_ready(void *arg, struct vixd_status *s)
 {
 	struct admin_conn *ac = arg;
 	struct admin_answer a = { 200, "OK", "text/plain; charset=utf-8",
-	    evbuffer_new() };
+	    evbuffer_new(), NULL };
 
 	if (a.body == NULL) {
 		status_release(s);
 		admin_conn_free(ac);
 		return;
 	}
-	if (s->store_err != 0 && ac->render != admin_metrics)
+	/* /metrics and / say themselves what could not be read. */
+	if (s->store_err != 0 && ac->render != admin_metrics &&
+	    ac->render != admin_page)
 		admin_text(&a, 500, "Internal Server Error",
 		    "cannot read the store");
 	else
@@ -504,7 +646,7 @@ admin_conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 	struct admin_answer a = { 200, "OK", "text/plain; charset=utf-8",
-	    NULL };
+	    NULL, NULL };
 	char head[ADMIN_HEADERS_MAX + 1];
 	size_t n;
 
@@ -596,6 +738,8 @@ admin_start(struct vixd *v)
 		return -1;
 	evconnlistener_set_error_cb(v->admin, admin_accept_error);
 	v->stats.started = time(NULL);
+	if ((v->stats.page = statuspage_start(v)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -609,6 +753,10 @@ admin_stop(struct vixd *v)
 		evconnlistener_free(v->admin);
 	}
 	v->admin = NULL;
+	statuspage_free(v->stats.page);
+	v->stats.page = NULL;
+	store_reader_free(v->stats.reader);
+	v->stats.reader = NULL;
 }
 
 const char *

@@ -1,6 +1,8 @@
 /*
  * The admin HTTP listener (admin_listen): GET /metrics in the Prometheus
- * text format, GET /healthz, /readyz and /v1/status (JSON). Runs on the
+ * text format, GET /healthz, /readyz and /v1/status (JSON), GET / (the
+ * operator's status page, statuspage.h) and /v1/report (the regional
+ * figures vixctl report gives, JSON or CSV). Runs on the
  * main thread's event base; /metrics and /v1/status render the status
  * snapshot (status.h), read off the main loop, so a scrape never blocks
  * request handling. Its HTTP is its own and
@@ -19,6 +21,8 @@
 #include "metrics.h"
 
 struct admin_conn;
+struct statuspage;
+struct store_reader;
 struct vixd;
 
 /* Why a connection was closed as soon as it was accepted (or authenticated). */
@@ -55,6 +59,8 @@ struct vixd_stats {
 	/* Main thread only, set up by admin_start. */
 	int64_t			started;	/* unix time, for uptime */
 	LIST_HEAD(, admin_conn)	admin_list;
+	struct statuspage	*page;		/* GET /: its samples */
+	struct store_reader	*reader;	/* /v1/report */
 };
 
 /* The label of a refusal in vix_connections_refused_total (a config key). */

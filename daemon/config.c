@@ -44,6 +44,7 @@ static const struct config_key config_keys[] = {
 	K("server", "admin_max_connections", KEY_UINT, admin_max_connections,
 	    1, 10000),
 	K("server", "admin_timeout", KEY_UINT, admin_timeout, 1, 3600),
+	K("server", "status_interval", KEY_UINT, status_interval, 1, 3600),
 	K("server", "idle_timeout", KEY_UINT, idle_timeout, 0, 86400 * 7),
 	K("server", "max_inflight", KEY_UINT, max_inflight, 1, 100000),
 	K("server", "rate_limit", KEY_UINT, rate_limit, 0, 1000000),
@@ -130,6 +131,7 @@ config_defaults(struct vixd_config *c)
 	c->handshake_timeout = 10;
 	c->admin_max_connections = 32;
 	c->admin_timeout = 10;
+	c->status_interval = 10;
 	c->idle_timeout = 600;
 	c->max_inflight = 256;
 	/*

@@ -41,6 +41,7 @@ struct vixd_config {
 	unsigned	 handshake_timeout;	/* seconds */
 	unsigned	 admin_max_connections;
 	unsigned	 admin_timeout;		/* seconds */
+	unsigned	 status_interval;	/* seconds between samples */
 	unsigned	 idle_timeout;		/* seconds, 0: none */
 	unsigned	 max_inflight;		/* writes per connection not yet
 						   answered; then it is not read */

@@ -87,8 +87,8 @@ struct ctl_task {
 	char		 actor[32];
 	char		 org[ORG_ID_MAX + 1];	/* webhook replay: whose */
 	uint64_t	 seq;			/* and from which seq */
-	char		 muni[5];		/* report: where ("" none), */
-	int		 y0, m0, y1, m1;	/* from which month to which */
+	struct figures_query report;		/* report: what, */
+	int		 csv;			/* and as CSV */
 	struct policy	 policy;		/* subject report: in force */
 	char		 zone[64];		/* when it was asked for */
 };
@@ -1238,36 +1238,41 @@ task_webhook_replay(struct ctl_task *t, struct evbuffer *b)
 	jsonw_newline(&w);
 }
 
-/* Regional figures: one meta record per month, no personal data. */
+/*
+ * Regional figures: one meta record per month, no personal data. As CSV
+ * the same text /v1/report?format=csv answers, in the member "csv".
+ */
 static void
 task_report(struct ctl_task *t, struct store_reader *r, struct evbuffer *b)
 {
 	struct figures_month *ms = calloc(FIG_MONTHS_MAX, sizeof(*ms));
 	unsigned min = t->ctl->v->cfg.report_min_count;
+	const struct figures_query *q = &t->report;
+	struct evbuffer *csv = NULL;
 	struct jsonw w;
 	size_t n;
-	int err;
 
-	if (ms == NULL) {
+	if (ms == NULL || (t->csv && (csv = evbuffer_new()) == NULL))
 		json_error(b, "out of memory");
-		return;
+	else if (figures_read(r, q->muni, q->y0, q->m0, q->y1, q->m1, ms,
+	    &n) != 0)
+		json_error(b, "cannot read the store");
+	else if (csv == NULL) {
+		json_evbuffer(&w, b);
+		figures_report_json(&w, q, ms, n, min);
+	} else {
+		figures_csv(csv, ms, n, min);
+		json_evbuffer(&w, b);
+		jsonw_object(&w);
+		jsonw_kbool(&w, "ok", 1);
+		jsonw_key(&w, "csv");
+		jsonw_strn(&w, (const char *)evbuffer_pullup(csv, -1),
+		    evbuffer_get_length(csv));
+		jsonw_end(&w);
+		jsonw_newline(&w);
 	}
-	if ((err = figures_read(r, t->muni, t->y0, t->m0, t->y1, t->m1, ms,
-	    &n)) != 0) {
-		json_error(b, err == VIX_E_INVALID ? "report: --to must not be "
-		    "before --from, and at most 120 months apart" :
-		    "cannot read the store");
-		free(ms);
-		return;
-	}
-	json_evbuffer(&w, b);
-	jsonw_object(&w);
-	jsonw_kbool(&w, "ok", 1);
-	jsonw_kstr(&w, "municipality", t->muni[0] ? t->muni : "none");
-	jsonw_kuint(&w, "min_count", min);
-	figures_json(&w, ms, n, min);
-	jsonw_end(&w);
-	jsonw_newline(&w);
+	if (csv != NULL)
+		evbuffer_free(csv);
 	free(ms);
 }
 
@@ -1472,35 +1477,35 @@ ctl_webhook(struct ctl_conn *c, const char *arg)
 	ctl_spawn(c, t);
 }
 
-/* "report MUNI|none FROM TO" (months: YYYY-MM or YYYY-MM-DD). */
+/* "report MUNI|none FROM TO [csv]" (months: YYYY-MM or YYYY-MM-DD). */
 static void
 ctl_report(struct ctl_conn *c, const char *arg)
 {
-	char muni[8], from[16], to[16];
+	static const char *const opts[] = {
+		[FIGQ_MUNICIPALITY] = "--municipality",
+		[FIGQ_FROM] = "--from", [FIGQ_TO] = "--to",
+		[FIGQ_RANGE] = "--to",
+	};
+	char muni[8], from[16], to[16], fmt[8] = "";
+	struct figures_query q;
+	enum figures_bad bad;
+	const char *why;
 	struct ctl_task *t;
-	int y0, m0, y1, m1;
+	int n = sscanf(arg, "%7s %15s %15s %7s", muni, from, to, fmt);
 
-	if (sscanf(arg, "%7s %15s %15s", muni, from, to) != 3 ||
-	    (strcmp(muni, "none") != 0 && (strlen(muni) != 4 ||
-	    strspn(muni, "0123456789") != 4))) {
-		ctl_error(c, "report: expected MUNICIPALITY FROM TO (a 4-digit "
-		    "CBS code or none, and months as YYYY-MM)");
+	if (n < 3 || (n == 4 && strcmp(fmt, "csv") != 0)) {
+		ctl_error(c, "report: expected MUNICIPALITY FROM TO [csv] (a "
+		    "4-digit CBS code or none, and months as YYYY-MM)");
 		return;
 	}
-	if (figures_parse_month(from, &y0, &m0) == -1 ||
-	    figures_parse_month(to, &y1, &m1) == -1) {
-		ctl_error(c, "report: --from and --to must be YYYY-MM or "
-		    "YYYY-MM-DD");
+	if ((why = figures_query_parse(&q, muni, from, to, &bad)) != NULL) {
+		ctl_error(c, "report: %s must be %s", opts[bad], why);
 		return;
 	}
 	if ((t = task_new(c, CTL_REPORT)) == NULL)
 		return;
-	if (strcmp(muni, "none") != 0)
-		memcpy(t->muni, muni, sizeof(t->muni));	/* 4 digits, NUL */
-	t->y0 = y0;
-	t->m0 = m0;
-	t->y1 = y1;
-	t->m1 = m1;
+	t->report = q;
+	t->csv = n == 4;
 	ctl_spawn(c, t);
 }
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+
 #include "errors.h"
 #include "figures.h"
 #include "jsonw.h"
@@ -194,40 +196,85 @@ figures_read(struct store_reader *r, const char *muni, int y0, int m0,
     int y1, int m1, struct figures_month *out, size_t *n)
 {
 	char key[STORE_META_NAME_MAX + 1], text[STORE_META_VALUE_MAX + 1];
-	int from = y0 * 12 + m0 - 1, to = y1 * 12 + m1 - 1, err;
+	int from = y0 * 12 + m0 - 1, to = y1 * 12 + m1 - 1, err = 0;
+	const struct store_backend *be = store_reader_backend(r);
+	struct store_txn *t;
 
 	*n = 0;
 	if (to < from || to - from + 1 > FIG_MONTHS_MAX)
 		return VIX_E_INVALID;
-	for (int i = from; i <= to; i++) {
+	/* One read transaction: every month from the same moment. */
+	if ((t = be->read_begin(r, &err)) == NULL)
+		return err;
+	for (int i = from; i <= to && err == 0; i++) {
 		struct figures_month *m = &out[(*n)++];
 
 		memset(m, 0, sizeof(*m));
 		m->year = i / 12;
 		m->month = i % 12 + 1;
 		fig_key(key, sizeof(key), muni, m->year, m->month);
-		err = store_reader_meta_get(r, key, text, sizeof(text));
+		err = store_meta_get(t, key, text, sizeof(text));
 		if (err == 0)
 			fig_parse(text, m);
-		else if (err != VIX_E_NOT_FOUND)
-			return err;
+		else if (err == VIX_E_NOT_FOUND)
+			err = 0;
 	}
-	return 0;
+	be->read_end(r);
+	return err;
 }
 
-/* A count as shown: the number, or "< min" for 1 .. min-1. */
-static void
-fig_kcount(struct jsonw *w, const char *name, uint64_t v, unsigned min)
+const char *
+figures_query_parse(struct figures_query *q, const char *muni,
+    const char *from, const char *to, enum figures_bad *bad)
 {
-	char small[16];
+	int a, b;
 
-	if (v == 0 || v >= min)
-		jsonw_kuint(w, name, v);
-	else {
-		snprintf(small, sizeof(small), "< %u", min);
-		jsonw_kstr(w, name, small);
+	memset(q, 0, sizeof(*q));
+	if (strcmp(muni, "none") != 0 && (strlen(muni) != 4 ||
+	    strspn(muni, "0123456789") != 4)) {
+		*bad = FIGQ_MUNICIPALITY;
+		return "a 4-digit CBS code or none";
 	}
+	if (strcmp(muni, "none") != 0)
+		memcpy(q->muni, muni, 5);
+	if (figures_parse_month(from, &q->y0, &q->m0) == -1) {
+		*bad = FIGQ_FROM;
+		return "YYYY-MM or YYYY-MM-DD";
+	}
+	if (figures_parse_month(to, &q->y1, &q->m1) == -1) {
+		*bad = FIGQ_TO;
+		return "YYYY-MM or YYYY-MM-DD";
+	}
+	a = q->y0 * 12 + q->m0;
+	b = q->y1 * 12 + q->m1;
+	if (b < a || b - a + 1 > FIG_MONTHS_MAX) {
+		*bad = FIGQ_RANGE;
+		return "no earlier than from and at most 120 months after it";
+	}
+	return NULL;
 }
+
+void
+figures_report_json(struct jsonw *w, const struct figures_query *q,
+    const struct figures_month *ms, size_t n, unsigned min)
+{
+	jsonw_object(w);
+	jsonw_kbool(w, "ok", 1);
+	jsonw_kstr(w, "municipality", q->muni[0] ? q->muni : "none");
+	jsonw_kuint(w, "min_count", min);
+	figures_json(w, ms, n, min);
+	jsonw_end(w);
+	jsonw_newline(w);
+}
+
+/* What one month shows, derived once for JSON and CSV alike. */
+struct fig_row {
+	char		 month[16];		/* "2026-01" */
+	uint64_t	 coordinated;
+	double		 within[2];		/* 14, 30 days; < 0: hidden */
+	int		 median;		/* days; -1 hidden, FIG_DAYS-1:
+						   more than 30 */
+};
 
 /* Whether count v may show (0, or at least min). */
 static int
@@ -236,62 +283,132 @@ fig_shown(uint64_t v, unsigned min)
 	return v == 0 || v >= min;
 }
 
+/*
+ * A share shows only when the matches, those coordinated in time and
+ * those not are each 0 or at least min: otherwise it would give a small
+ * count away.
+ */
+static double
+fig_share(uint64_t part, uint64_t matches, unsigned min)
+{
+	if (matches >= min && fig_shown(part, min) &&
+	    fig_shown(matches - part, min) && part <= matches)
+		return (double)part / (double)matches;
+	return -1;
+}
+
+static void
+fig_row(const struct figures_month *m, unsigned min, struct fig_row *r)
+{
+	uint64_t done = 0, in14 = 0, in30 = 0, half, seen = 0;
+	int median = -1;
+
+	for (int d = 0; d < FIG_DAYS; d++) {
+		done += m->days[d];
+		in14 += d <= 14 ? m->days[d] : 0;
+		in30 += d <= 30 ? m->days[d] : 0;
+	}
+	half = (done + 1) / 2;
+	for (int d = 0; d < FIG_DAYS && median < 0 && done > 0; d++)
+		if ((seen += m->days[d]) >= half)
+			median = d;
+	snprintf(r->month, sizeof(r->month), "%04d-%02d", m->year, m->month);
+	r->coordinated = done;
+	r->within[0] = fig_share(in14, m->count[FIG_MATCHES], min);
+	r->within[1] = fig_share(in30, m->count[FIG_MATCHES], min);
+	r->median = done >= min ? median : -1;
+}
+
+/* A count as shown: the number, or "< min" for 1 .. min-1. */
+static void
+fig_kcount(struct jsonw *w, const char *name, uint64_t v, unsigned min)
+{
+	char small[16];
+
+	if (fig_shown(v, min))
+		jsonw_kuint(w, name, v);
+	else {
+		snprintf(small, sizeof(small), "< %u", min);
+		jsonw_kstr(w, name, small);
+	}
+}
+
+static void
+fig_kshare(struct jsonw *w, const char *name, double share)
+{
+	jsonw_key(w, name);
+	if (share >= 0)
+		jsonw_fixed(w, share, 3);
+	else
+		jsonw_null(w);
+}
+
 void
 figures_json(struct jsonw *w, const struct figures_month *ms, size_t n,
     unsigned min)
 {
+	struct fig_row r;
+
 	jsonw_key(w, "months");
 	jsonw_array(w);
 	for (size_t i = 0; i < n; i++) {
-		const struct figures_month *m = &ms[i];
-		uint64_t done = 0, in14 = 0, in30 = 0, half, seen = 0;
-		char month[16];
-		int median = -1;
-
-		for (int d = 0; d < FIG_DAYS; d++) {
-			done += m->days[d];
-			in14 += d <= 14 ? m->days[d] : 0;
-			in30 += d <= 30 ? m->days[d] : 0;
-		}
-		half = (done + 1) / 2;
-		for (int d = 0; d < FIG_DAYS && median < 0 && done > 0; d++)
-			if ((seen += m->days[d]) >= half)
-				median = d;
-		snprintf(month, sizeof(month), "%04d-%02d", m->year, m->month);
+		fig_row(&ms[i], min, &r);
 		jsonw_object(w);
-		jsonw_kstr(w, "month", month);
+		jsonw_kstr(w, "month", r.month);
 		for (size_t c = 0; c < FIG_COUNTS; c++)
-			fig_kcount(w, fig_names[c], m->count[c], min);
-		fig_kcount(w, "coordinated", done, min);
-		/*
-		 * A share shows only when the matches, those coordinated in
-		 * time and those not are each 0 or at least min: otherwise it
-		 * would give a small count away.
-		 */
-		jsonw_key(w, "coordinated_within_14_days");
-		if (m->count[FIG_MATCHES] >= min && fig_shown(in14, min) &&
-		    fig_shown(m->count[FIG_MATCHES] - in14, min) &&
-		    in14 <= m->count[FIG_MATCHES])
-			jsonw_fixed(w, (double)in14 / (double)m->count[FIG_MATCHES],
-			    3);
-		else
-			jsonw_null(w);
-		jsonw_key(w, "coordinated_within_30_days");
-		if (m->count[FIG_MATCHES] >= min && fig_shown(in30, min) &&
-		    fig_shown(m->count[FIG_MATCHES] - in30, min) &&
-		    in30 <= m->count[FIG_MATCHES])
-			jsonw_fixed(w, (double)in30 / (double)m->count[FIG_MATCHES],
-			    3);
-		else
-			jsonw_null(w);
+			fig_kcount(w, fig_names[c], ms[i].count[c], min);
+		fig_kcount(w, "coordinated", r.coordinated, min);
+		fig_kshare(w, "coordinated_within_14_days", r.within[0]);
+		fig_kshare(w, "coordinated_within_30_days", r.within[1]);
 		jsonw_key(w, "median_days_to_coordination");
-		if (done >= min && median >= 0 && median < FIG_DAYS - 1)
-			jsonw_int(w, median);
-		else if (done >= min && median >= 0)
+		if (r.median >= 0 && r.median < FIG_DAYS - 1)
+			jsonw_int(w, r.median);
+		else if (r.median >= 0)
 			jsonw_str(w, "> 30");
 		else
 			jsonw_null(w);
 		jsonw_end(w);
 	}
 	jsonw_end(w);
+}
+
+/* A count as a CSV cell: the number, or "< min" quoted. */
+static void
+fig_ccount(struct evbuffer *b, uint64_t v, unsigned min)
+{
+	if (fig_shown(v, min))
+		evbuffer_add_printf(b, ",%" PRIu64, v);
+	else
+		evbuffer_add_printf(b, ",\"< %u\"", min);
+}
+
+void
+figures_csv(struct evbuffer *b, const struct figures_month *ms, size_t n,
+    unsigned min)
+{
+	struct fig_row r;
+
+	evbuffer_add_printf(b, "month,registered,withdrawn_unjustified,"
+	    "withdrawn_risk_resolved,matches,coordinated,"
+	    "coordinated_within_14_days,coordinated_within_30_days,"
+	    "median_days_to_coordination,escalations\n");
+	for (size_t i = 0; i < n; i++) {
+		fig_row(&ms[i], min, &r);
+		evbuffer_add_printf(b, "\"%s\"", r.month);
+		for (size_t c = 0; c < FIG_ESCALATIONS; c++)
+			fig_ccount(b, ms[i].count[c], min);
+		fig_ccount(b, r.coordinated, min);
+		for (size_t k = 0; k < 2; k++)
+			if (r.within[k] >= 0)
+				evbuffer_add_printf(b, ",%.3f", r.within[k]);
+			else
+				evbuffer_add_printf(b, ",");
+		if (r.median >= 0 && r.median < FIG_DAYS - 1)
+			evbuffer_add_printf(b, ",%d", r.median);
+		else
+			evbuffer_add_printf(b, r.median >= 0 ? ",\"> 30\"" :
+			    ",");
+		fig_ccount(b, ms[i].count[FIG_ESCALATIONS], min);
+		evbuffer_add_printf(b, "\n");
+	}
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct evbuffer;
 struct jsonw;
 struct store_reader;
 struct store_txn;
@@ -65,11 +66,34 @@ void	figures_forget(struct store_txn *);
  */
 int	figures_parse_month(const char *s, int *year, int *month);
 
+/* What a report is asked for: where, from which month to which. */
+struct figures_query {
+	char		 muni[5];		/* 4 digits, or "" for none */
+	int		 y0, m0, y1, m1;
+};
+
+/* Which part of a report's query is wrong. */
+enum figures_bad {
+	FIGQ_MUNICIPALITY,
+	FIGQ_FROM,
+	FIGQ_TO,
+	FIGQ_RANGE,		/* to before from, or too far after it */
+};
+
+/*
+ * The query of vixctl report and /v1/report: municipality (4 digits or
+ * "none"), from and to (figures_parse_month). NULL, or what the part
+ * *bad should be (the caller names it as its users know it).
+ */
+const char *figures_query_parse(struct figures_query *, const char *muni,
+	    const char *from, const char *to, enum figures_bad *bad);
+
 /*
  * The months from (y0, m0) to (y1, m1), both included, of muni (""
  * for youths without a municipality): out gets one element per month
  * (zeros where nothing was counted). 0 and *n, INVALID for a range of more
  * than FIG_MONTHS_MAX months or an end before its start, or a store error.
+ * One read transaction of at most FIG_MONTHS_MAX lookups by key.
  */
 int	figures_read(struct store_reader *, const char *muni, int y0, int m0,
 	    int y1, int m1, struct figures_month *out, size_t *n);
@@ -80,6 +104,20 @@ int	figures_read(struct store_reader *, const char *muni, int y0, int m0,
  * and medians only where the counts behind them are shown.
  */
 void	figures_json(struct jsonw *, const struct figures_month *, size_t n,
+	    unsigned min_count);
+
+/*
+ * The whole report as one JSON object and a newline ("ok", "municipality",
+ * "min_count", "months"), as vixctl report --json prints it.
+ */
+void	figures_report_json(struct jsonw *, const struct figures_query *,
+	    const struct figures_month *, size_t n, unsigned min_count);
+
+/*
+ * The months as CSV, a header row first, one row each; small counts as
+ * "< min_count", hidden shares and medians empty (as figures_json).
+ */
+void	figures_csv(struct evbuffer *, const struct figures_month *, size_t n,
 	    unsigned min_count);
 
 #endif

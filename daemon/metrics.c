@@ -114,6 +114,14 @@ metrics_hist_read(const struct metrics_hist *h, struct metrics_hist_snap *s)
 	s->sum += load(&h->sum);
 }
 
+uint64_t
+metrics_bucket_bound(enum metrics_scale scale, size_t i)
+{
+	if (i >= METRICS_BUCKETS - 1)
+		return UINT64_MAX;
+	return scale == METRICS_SECONDS ? seconds_bounds[i] : size_bounds[i];
+}
+
 void
 metrics_request(struct metrics *m, unsigned worker, enum metrics_req type,
     int code, uint64_t t0_ns)
@@ -165,6 +173,31 @@ metrics_tls_failure(struct metrics *m, enum metrics_tls why)
 {
 	if (why < METRICS_TLS_COUNT)
 		add(&m->tls_failures[why], 1);
+}
+
+uint64_t
+metrics_requests_total(const struct metrics *m, enum metrics_req type,
+    int code)
+{
+	uint64_t n = 0;
+
+	for (int t = METRICS_REQ_NONE + 1; t < METRICS_REQ_COUNT; t++)
+		for (int c = 0; c < METRICS_CODES; c++) {
+			if ((type != METRICS_REQ_NONE && t != (int)type) ||
+			    (code >= 0 && c != code))
+				continue;
+			for (size_t s = 0; s < METRICS_SLOTS; s++)
+				n += load(&m->slot[s].requests[t][c]);
+		}
+	return n;
+}
+
+void
+metrics_latency_read(const struct metrics *m, struct metrics_hist_snap *h)
+{
+	for (int t = METRICS_REQ_NONE + 1; t < METRICS_REQ_COUNT; t++)
+		for (size_t s = 0; s < METRICS_SLOTS; s++)
+			metrics_hist_read(&m->slot[s].latency[t], h);
 }
 
 void

@@ -116,6 +116,18 @@ void	metrics_observe(struct metrics_hist *, enum metrics_scale,
 	    uint64_t value);
 void	metrics_hist_read(const struct metrics_hist *,
 	    struct metrics_hist_snap *add_to);
+/* The upper bound of bucket i (ns, or a count); UINT64_MAX for the last. */
+uint64_t metrics_bucket_bound(enum metrics_scale, size_t i);
+
+/*
+ * Requests answered since start, summed over the workers: of one type
+ * (METRICS_REQ_NONE: every type) with one status code (-1: any).
+ */
+uint64_t metrics_requests_total(const struct metrics *, enum metrics_req,
+	    int code);
+/* The latency histograms of every request type, summed into add_to. */
+void	metrics_latency_read(const struct metrics *,
+	    struct metrics_hist_snap *add_to);
 
 /* "# HELP" and "# TYPE" lines for one metric family. */
 void	metrics_family(struct evbuffer *, const char *name, const char *type,

@@ -1,7 +1,8 @@
 /*
  * The admin HTTP listener against a real vixd: health, readiness, status
  * without secrets, and /metrics counting what clients did, in a form
- * `promtool check metrics` accepts without a word.
+ * `promtool check metrics` accepts without a word; the status page's
+ * plots after some load, and /v1/report as vixctl report gives it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -147,7 +149,7 @@ Test(admin, healthz_and_readyz)
 
 Test(admin, unknown_paths_are_not_found)
 {
-	get("/", 404);
+	get("/index.html", 404);
 	get("/metricsx", 404);
 	get("/v1/secrets", 404);
 }
@@ -524,4 +526,182 @@ Test(admin, one_status_snapshot_read_again_only_after_a_commit)
 	    "acknowledged before the scrape is in it");
 	vixctl_status(&r);
 	cr_assert_eq(json_count(r.out, "\"signals\":"), 2);
+}
+
+/* ---- the status page and /v1/report ---------------------------------- */
+
+/* Restart with a sample every second, so the plots fill within the test. */
+static void
+restart_sampling_every_second(void)
+{
+	const char *conf = harness_write_file(&vixd, "vixd.conf",
+	    "[server]\nstatus_interval = 1\n");
+
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+}
+
+/* The value in the row named row of the figure captioned caption. */
+static double
+figure_cell(const char *page, const char *caption, const char *row, int col)
+{
+	char pat[256];
+	const char *fig, *at;
+
+	snprintf(pat, sizeof(pat), "<figcaption>%s</figcaption>", caption);
+	cr_assert_not_null(fig = strstr(page, pat), "no figure %s", caption);
+	snprintf(pat, sizeof(pat), "<tr><th scope=\"row\">%s</th><td>", row);
+	cr_assert_not_null(at = strstr(fig, pat), "no row %s in %s", row,
+	    caption);
+	at += strlen(pat);
+	if (col == 1)
+		at = strstr(at, "<td>") + 4;
+	return strncmp(at, "no data", 7) == 0 ? -1 : strtod(at, NULL);
+}
+
+Test(admin, status_page_plots_the_load)
+{
+	char bsn[8][16], *page = NULL, *html;
+	double peak = -1;
+
+	cr_assert_eq(harness_load_bsns(bsn, 6), 6);
+	restart_sampling_every_second();
+	for (int i = 0; i < 6; i++) {
+		register_youth("org-a", bsn[i], 0);
+		register_youth("org-b", bsn[i], 0);
+	}
+	/* Two readings make a sample: at most 10 s for one with the load. */
+	for (int i = 0; i < 100 && peak <= 0; i++) {
+		page = get("/", 200);
+		peak = figure_cell(page, "Registrations and requests per second",
+		    "registrations (OK)", 1);
+		if (peak <= 0)
+			usleep(100000);
+	}
+	cr_assert_gt(peak, 0, "no registration plotted:\n%s", page);
+	cr_assert_leq(peak, 12, "12 registrations in all, at most 12/s");
+	cr_assert_not_null(strstr(text, "\r\nContent-Type: text/html; "
+	    "charset=utf-8\r\n"));
+	cr_assert_not_null(strstr(text, "\r\nContent-Security-Policy: "
+	    "default-src 'none'; style-src 'unsafe-inline';"));
+	cr_assert_not_null(strstr(text, "\r\nX-Content-Type-Options: "
+	    "nosniff\r\n"));
+	html = page;
+	cr_assert_not_null(strstr(html, "<html lang=\"en\">"));
+	cr_assert_not_null(strstr(html, "<title>vix status</title>"));
+	cr_assert_null(strstr(html, "<script"), "no script");
+	cr_assert_null(strstr(html, " src="), "nothing from elsewhere");
+	cr_assert_null(strstr(html, "<link"), "nothing from elsewhere");
+	for (const char *const *id = (const char *[]){ "health", "store",
+	    "plots", NULL }; *id != NULL; id++) {
+		char pat[64];
+
+		snprintf(pat, sizeof(pat), "<section id=\"%s\"", *id);
+		cr_assert_not_null(strstr(html, pat), "%s", pat);
+	}
+	cr_assert_eq(harness_count(html, "<figure class=\"vix-plot\""), 5);
+	cr_assert_eq(harness_count(html, "<figcaption>"), 5);
+	cr_assert_eq(harness_count(html, "role=\"img\""), 5);
+	cr_assert_eq(harness_count(html, "<title>"), 1 + 5, "the page's, and "
+	    "one in each plot");
+	cr_assert_not_null(strstr(html, "Signals active</th><td>12</td>"),
+	    "%s", html);
+	cr_assert_not_null(strstr(html, "Matches open</th><td>6 (6 not "
+	    "coordinated)</td>"), "%s", html);
+	cr_assert_not_null(strstr(html, "Readiness</th><td class=\"good\">"
+	    "ready</td>"));
+	/* Each registration was answered, so its latency was plotted. */
+	cr_assert_gt(figure_cell(html, "Request latency (decoded to answered)",
+	    "p99", 1), 0);
+	for (int i = 0; i < 6; i++)
+		cr_assert_null(strstr(html, bsn[i]), "no BSN on the page");
+}
+
+/* Months around now as the report takes them (40 days either side). */
+static void
+report_range(char *from, char *to, size_t len)
+{
+	time_t now = time(NULL), t0 = now - 40 * 86400, t1 = now + 40 * 86400;
+	struct tm tm;
+
+	localtime_r(&t0, &tm);
+	strftime(from, len, "%Y-%m", &tm);
+	localtime_r(&t1, &tm);
+	strftime(to, len, "%Y-%m", &tm);
+}
+
+Test(admin, report_is_what_vixctl_report_gives)
+{
+	char bsn[8][16], from[8], to[8], path[128];
+	struct run_result r;
+	char *body;
+
+	cr_assert_eq(harness_load_bsns(bsn, 6), 6);
+	for (int i = 0; i < 6; i++) {
+		register_youth("org-a", bsn[i], 0);
+		register_youth("org-b", bsn[i], 0);
+	}
+	harness_vix(&r, &vixd, "org-a", (const char *[]){ "withdraw", "--bsn",
+	    bsn[0], "--reason", "unjustified", NULL });
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	report_range(from, to, sizeof(from));
+
+	snprintf(path, sizeof(path), "/v1/report?municipality=none&from=%s"
+	    "&to=%s", from, to);
+	body = get(path, 200);
+	cr_assert_not_null(strstr(text, "\r\nContent-Type: application/json"
+	    "\r\n"));
+	harness_vixctl(&r, &vixd, (const char *[]){ "--json", "report",
+	    "--municipality", "none", "--from", from, "--to", to, NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(body, r.out);
+	/* 12 registered, 6 matches shown; the one withdrawal is hidden. */
+	cr_assert_not_null(strstr(body, "\"registered\":12,"
+	    "\"withdrawn_unjustified\":\"< 5\",\"withdrawn_risk_resolved\""
+	    ":0,\"matches\":6,"), "%s", body);
+
+	snprintf(path, sizeof(path), "/v1/report?from=%s&to=%s&format=csv&"
+	    "municipality=none", from, to);
+	body = get(path, 200);
+	cr_assert_not_null(strstr(text, "\r\nContent-Type: text/csv"));
+	harness_vixctl(&r, &vixd, (const char *[]){ "report", "--csv",
+	    "--municipality", "none", "--from", from, "--to", to, NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(body, r.out);
+	cr_assert_not_null(strstr(body, ",12,\"< 5\",0,6,0,"), "%s", body);
+	cr_assert_eq(strncmp(body, "month,registered,", 17), 0, "%s", body);
+}
+
+/* GET path answers 400 naming what, and never repeats the value. */
+static void
+bad_report(const char *query, const char *what)
+{
+	char path[256], *body;
+
+	snprintf(path, sizeof(path), "/v1/report?%s", query);
+	body = get(path, 400);
+	cr_assert_not_null(strstr(body, what), "%s: %s", query, body);
+	cr_assert_null(strstr(body, BSN), "%s: %s", query, body);
+}
+
+Test(admin, report_refuses_bad_parameters)
+{
+	bad_report("municipality=036&from=2026-01&to=2026-02",
+	    "parameter municipality:");
+	bad_report("municipality=" BSN "&from=2026-01&to=2026-02",
+	    "parameter municipality:");
+	bad_report("municipality=0363&from=2026-13&to=2026-02",
+	    "parameter from:");
+	bad_report("municipality=0363&from=2026-01&to=" BSN, "parameter to:");
+	bad_report("municipality=0363&from=2026-03&to=2026-02",
+	    "parameter to: no earlier than from");
+	bad_report("municipality=0363&from=2010-01&to=2026-02",
+	    "at most 120 months");
+	bad_report("municipality=0363&from=2026-01", "parameter to: required");
+	bad_report("municipality=0363&from=2026-01&to=2026-02&format=xml",
+	    "parameter format: json or csv");
+	bad_report("municipality=0363&from=2026-01&to=2026-02&from=2026-01",
+	    "parameter from: given twice");
+	bad_report("municipality=0363&from=2026-01&to=2026-02&bsn=" BSN,
+	    "unknown query parameter");
+	bad_report("", "parameter municipality: required");
 }
