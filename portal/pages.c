@@ -156,9 +156,9 @@ enum reg_field { F_BSN, F_BIRTH, F_DURATION, F_NAME, F_PHONE, F_EMAIL,
 /* Form name, and the name the index's messages give the field. */
 static const char *const reg_names[F_COUNT][2] = {
 	{ "bsn", "bsn" }, { "birth_date", "birth_date" },
-	{ "duration", "duration_days" }, { "contact_name", "contact_name" },
-	{ "contact_phone", "contact_phone" },
-	{ "contact_email", "contact_email" }, { "reference", "client_ref" },
+	{ "duration", "duration_days" }, { "contact_name", "contact.name" },
+	{ "contact_phone", "contact.phone" },
+	{ "contact_email", "contact.email" }, { "reference", "client_ref" },
 };
 
 struct reg_form {
@@ -245,7 +245,7 @@ reg_refusal(struct reg_form *f, const char *message)
 	for (i = 0; i < F_COUNT; i++) {
 		n = strlen(reg_names[i][1]);
 		if (strncmp(message, reg_names[i][1], n) == 0 &&
-		    (message[n] == ':' || message[n] == '.')) {
+		    message[n] == ':') {
 			reg_error(f, (enum reg_field)i, message);
 			return 0;
 		}
