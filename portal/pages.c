@@ -48,6 +48,26 @@ page_number(const char *s)
 	return *end == '\0' ? n : 0;
 }
 
+/* A table with id, its header row of n columns, and its body opened. */
+static void
+page_table_head(struct req *q, const char *id, const enum msg *cols,
+    size_t n)
+{
+	size_t i;
+
+	evbuffer_add_printf(q->b, "<table class=\"utrecht-table\" id=\"%s\">"
+	    "<thead class=\"utrecht-table__header\"><tr class=\"utrecht-table"
+	    "__row\">", id);
+	for (i = 0; i < n; i++) {
+		evbuffer_add_printf(q->b, "<th class=\"utrecht-table__header-"
+		    "cell\" scope=\"col\">");
+		html_msg(q, cols[i]);
+		evbuffer_add_printf(q->b, "</th>");
+	}
+	evbuffer_add_printf(q->b, "</tr></thead><tbody class=\"utrecht-table__"
+	    "body\">");
+}
+
 /* ---- login (development mode) ---- */
 
 static void
@@ -503,26 +523,10 @@ static void
 sig_head(struct req *q, const char *id, int actions)
 {
 	static const enum msg cols[] = { MSG_SIGNAL, MSG_REF_SHORT,
-	    MSG_CREATED, MSG_EXPIRES, MSG_MATCH };
-	size_t i;
+	    MSG_CREATED, MSG_EXPIRES, MSG_MATCH, MSG_ACTIONS };
 
-	evbuffer_add_printf(q->b, "<table class=\"utrecht-table\" id=\"%s\">"
-	    "<thead class=\"utrecht-table__header\"><tr class=\"utrecht-table"
-	    "__row\">", id);
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		evbuffer_add_printf(q->b, "<th class=\"utrecht-table__header-"
-		    "cell\" scope=\"col\">");
-		html_msg(q, cols[i]);
-		evbuffer_add_printf(q->b, "</th>");
-	}
-	if (actions) {
-		evbuffer_add_printf(q->b, "<th class=\"utrecht-table__header-"
-		    "cell\" scope=\"col\">");
-		html_msg(q, MSG_ACTIONS);
-		evbuffer_add_printf(q->b, "</th>");
-	}
-	evbuffer_add_printf(q->b, "</tr></thead><tbody class=\"utrecht-table__"
-	    "body\">");
+	page_table_head(q, id, cols, sizeof(cols) / sizeof(cols[0]) -
+	    (actions ? 0 : 1));
 }
 
 static void
@@ -701,19 +705,8 @@ match_head(struct req *q, const char *id)
 {
 	static const enum msg cols[] = { MSG_MATCH, MSG_REF_SHORT, MSG_OTHERS,
 	    MSG_COORDINATOR, MSG_STATE, MSG_AGE, MSG_ACTIONS };
-	size_t i;
 
-	evbuffer_add_printf(q->b, "<table class=\"utrecht-table\" id=\"%s\">"
-	    "<thead class=\"utrecht-table__header\"><tr class=\"utrecht-table"
-	    "__row\">", id);
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		evbuffer_add_printf(q->b, "<th class=\"utrecht-table__header-"
-		    "cell\" scope=\"col\">");
-		html_msg(q, cols[i]);
-		evbuffer_add_printf(q->b, "</th>");
-	}
-	evbuffer_add_printf(q->b, "</tr></thead><tbody class=\"utrecht-table__"
-	    "body\">");
+	page_table_head(q, id, cols, sizeof(cols) / sizeof(cols[0]));
 }
 
 /* One page of the caller's matches as a table with id; next_after to *next. */
@@ -917,17 +910,9 @@ page_notes(struct req *q)
 	html_begin(q, MSG_NOTES, "/notifications");
 	evbuffer_add_printf(q->b, "<p class=\"utrecht-paragraph\">");
 	html_msg(q, q->p->ix.nnotes > 0 ? MSG_NOTES_INTRO : MSG_NO_NOTES);
-	evbuffer_add_printf(q->b, "</p><table class=\"utrecht-table\" "
-	    "id=\"notifications\"><thead class=\"utrecht-table__header\"><tr "
-	    "class=\"utrecht-table__row\">");
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		evbuffer_add_printf(q->b, "<th class=\"utrecht-table__header-"
-		    "cell\" scope=\"col\">");
-		html_msg(q, cols[i]);
-		evbuffer_add_printf(q->b, "</th>");
-	}
-	evbuffer_add_printf(q->b, "</tr></thead><tbody class=\"utrecht-table__"
-	    "body\">");
+	evbuffer_add_printf(q->b, "</p>");
+	page_table_head(q, "notifications", cols, sizeof(cols) /
+	    sizeof(cols[0]));
 	for (i = 0; (n = index_note(q->p, i)) != NULL; i++)
 		note_row(q, n);
 	evbuffer_add_printf(q->b, "</tbody></table>");
