@@ -6,6 +6,7 @@
  * organisation sees it; no BSN is ever in a page after submission, in a
  * URL or in the portal's log.
  */
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -47,7 +48,11 @@ struct browser {
 	char	 from[32];		/* source address; "": any */
 };
 
+#define PORTALS_MAX	4
+
 static struct vixd_proc vixd;
+/* Portals still running, for a test that fails before it stops them. */
+static pid_t running[PORTALS_MAX];
 
 static void
 start(void)
@@ -58,7 +63,24 @@ start(void)
 static void
 stop(void)
 {
+	for (size_t i = 0; i < PORTALS_MAX; i++)
+		if (running[i] > 0) {
+			kill(running[i], SIGKILL);
+			waitpid(running[i], NULL, 0);
+			running[i] = 0;
+		}
 	harness_stop(&vixd);
+}
+
+static void
+portal_running(pid_t pid, pid_t now)
+{
+	for (size_t i = 0; i < PORTALS_MAX; i++)
+		if (running[i] == pid) {
+			running[i] = now;
+			return;
+		}
+	cr_assert_fail("more than %d portals", PORTALS_MAX);
 }
 
 TestSuite(portal, .init = start, .fini = stop, .timeout = 180);
@@ -74,11 +96,13 @@ portal_spawn(struct portal_proc *pp, const char *const *argv)
 		int out = open(pp->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int err = open(pp->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(out, STDOUT_FILENO);
 		dup2(err, STDERR_FILENO);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	portal_running(0, pp->pid);
 }
 
 /* Wait for the portal's address on its standard output. */
@@ -131,19 +155,21 @@ portal_start_conf(struct portal_proc *pp, const char *conf)
 static int
 portal_stop(struct portal_proc *pp)
 {
-	int status;
+	int status, done = 0;
 
 	kill(pp->pid, SIGTERM);
-	for (int i = 0; i < 150; i++) {
-		if (waitpid(pp->pid, &status, WNOHANG) == pp->pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
-			    WTERMSIG(status);
-		harness_sleep_ms(100);
+	for (int i = 0; i < 150 && !done; i++) {
+		done = waitpid(pp->pid, &status, WNOHANG) == pp->pid;
+		if (!done)
+			harness_sleep_ms(100);
 	}
-	kill(pp->pid, SIGKILL);
-	waitpid(pp->pid, &status, 0);
-	cr_assert_fail("the portal did not stop on SIGTERM");
-	return -1;
+	if (!done) {
+		kill(pp->pid, SIGKILL);
+		waitpid(pp->pid, &status, 0);
+	}
+	portal_running(pp->pid, 0);
+	cr_assert(done, "the portal did not stop on SIGTERM");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* ---- the browser ---- */
