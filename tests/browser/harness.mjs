@@ -68,15 +68,22 @@ function cleanupNow() {
 	folders.clear();
 }
 
-process.on('exit', cleanupNow);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-	process.on(sig, () => {
-		for (const b of browsers)
-			b.process?.()?.kill('SIGKILL');
-		cleanupNow();
-		process.exit(128 + os.constants.signals[sig]);
-	});
+/*
+ * On a signal (the test runner's timeout, ^C): close the browsers, for
+ * Chromium to remove its profile, at most for a while, then the rest.
+ */
+async function onSignal(sig) {
+	await Promise.race([
+		Promise.allSettled([...browsers].map((b) => b.close())),
+		sleep(5000),
+	]);
+	cleanupNow();
+	process.exit(128 + os.constants.signals[sig]);
 }
+
+process.on('exit', cleanupNow);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+	process.on(sig, onSignal);
 
 /* Every run of 9 or more digits as '#': output can never show a BSN. */
 export function redact(text) {
@@ -279,7 +286,8 @@ export async function launchBrowser() {
 	 * the sandbox, which cannot run as root (as CI does).
 	 */
 	const browser = await chromium.launch({ executablePath: CHROMIUM,
-	    headless: true, timeout: STARTUP_MS });
+	    headless: true, timeout: STARTUP_MS, handleSIGINT: false,
+	    handleSIGTERM: false, handleSIGHUP: false });
 	browsers.add(browser);
 	return browser;
 }
