@@ -208,7 +208,10 @@ class Vixd {
 		}
 	}
 
-	/* SIGTERM and wait (then SIGKILL); the exit status. Removes the folder. */
+	/*
+	 * SIGTERM and wait (then SIGKILL), and remove the folder; throws with
+	 * the end of vixd's log unless it exited with status 0.
+	 */
 	async stop() {
 		if (this.child !== null && this.exit === null) {
 			this.child.kill('SIGTERM');
@@ -218,8 +221,11 @@ class Vixd {
 			await waitFor('vixd to be reaped', STOP_MS, () =>
 			    this.exit === null ? undefined : true);
 		}
+		const tail = this.logTail();
 		removeFolder(this.dir);
-		return this.exit;
+		if (this.exit !== 0)
+			throw new Error(`vixd ended with status ${this.exit}; ` +
+			    `the end of its log:\n${tail}`);
 	}
 
 	/*
@@ -270,7 +276,7 @@ export async function startVixd(extra = []) {
 	try {
 		await vixd.ready();
 	} catch (e) {
-		await vixd.stop();
+		await vixd.stop().catch(() => {});	/* e has its log */
 		throw e;
 	}
 	return vixd;
