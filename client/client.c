@@ -1186,6 +1186,100 @@ vix_register(vix_client *c, const struct vix_register_req *rq,
 	return rc;
 }
 
+/* The parents of a registration, as the youth is sent (bsn or pseudonym). */
+struct parents_arg {
+	char			*bsns[VIX_PARENTS_MAX];
+	Vix__V1__Pseudonym	*pbs[VIX_PARENTS_MAX];
+	struct youth_arg	 ya[VIX_PARENTS_MAX];
+};
+
+static int
+parents_fill(vix_client *c, const char *const *parents, size_t n,
+    Vix__V1__Register *reg, struct parents_arg *pa, struct vix_error *err)
+{
+	int rc;
+
+	if (n > VIX_PARENTS_MAX)
+		return seterr(err, VIX_ERR_ARGS, 0, "register: at most %d "
+		    "parents", VIX_PARENTS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (parents[i] == NULL)
+			return seterr(err, VIX_ERR_ARGS, 0, "register: parent "
+			    "%zu is NULL", i);
+		pa->bsns[i] = NULL;
+		pa->pbs[i] = NULL;
+		if ((rc = client_youth(c, parents[i], "register", &pa->bsns[i],
+		    &pa->pbs[i], &pa->ya[i], err)) != VIX_OK)
+			return rc;
+	}
+	if (c->kh_addr == NULL) {
+		reg->parent_bsns = pa->bsns;
+		reg->n_parent_bsns = n;
+	} else {
+		reg->parent_pseudonyms = pa->pbs;
+		reg->n_parent_pseudonyms = n;
+	}
+	return VIX_OK;
+}
+
+/*
+ * A refusal because a blind pseudonym of a parent was made under a key
+ * version the index no longer takes ("parent_pseudonyms[i].key_version").
+ */
+static int
+parent_stale(const struct vix_error *e)
+{
+	static const char field[] = "parent_pseudonyms[";
+
+	return e->status == VIX_STATUS_FAILED_PRECONDITION &&
+	    strncmp(e->message, field, sizeof(field) - 1) == 0 &&
+	    strstr(e->message, "].key_version") != NULL;
+}
+
+int
+vix_register_parents(vix_client *c, const struct vix_register_req *rq,
+    const char *const *parents, size_t n, struct vix_register_result *out,
+    struct vix_error *err)
+{
+	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
+	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
+	Vix__V1__Contact ct = VIX__V1__CONTACT__INIT;
+	Vix__V1__ServerMessage *msg;
+	struct parents_arg pa;
+	struct frame_budget b;
+	struct youth_arg ya;
+	struct vix_error e = { 0 };
+	int rc;
+
+	errclear(err);
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || rq == NULL || out == NULL || (n > 0 && parents ==
+	    NULL))
+		return seterr(err, VIX_ERR_ARGS, 0, "client, request, parents "
+		    "and result are required");
+	if ((rc = register_fill(c, rq, &reg, &ct, &ya, err)) != VIX_OK ||
+	    (rc = parents_fill(c, parents, n, &reg, &pa, err)) != VIX_OK)
+		return rc;
+	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
+	req.register_ = &reg;
+	rc = client_youth_request(c, &req, VIX__V1__RESPONSE__BODY_REGISTER,
+	    "register", &b, &msg, rq->bsn, &ya, &e);
+	/* The key holder moved on while the parents were made: once more. */
+	if (rc == VIX_ERR_REFUSED && c->kh_addr != NULL && parent_stale(&e) &&
+	    (rc = parents_fill(c, parents, n, &reg, &pa, &e)) == VIX_OK)
+		rc = client_youth_request(c, &req,
+		    VIX__V1__RESPONSE__BODY_REGISTER, "register", &b, &msg,
+		    rq->bsn, &ya, &e);
+	if (err != NULL)
+		*err = e;
+	if (rc != VIX_OK)
+		return rc;
+	rc = register_result_copy(out, msg->response->register_, err);
+	frame_free_unpacked(&msg->base, &b);
+	return rc;
+}
+
 int
 vix_register_send(vix_client *c, const struct vix_register_req *rq,
     uint64_t *id, struct vix_error *err)
@@ -2109,7 +2203,7 @@ vix_notification_type_name(int type)
 		"TYPE_UNSPECIFIED", "MATCH_CREATED", "MATCH_JOINED",
 		"MATCH_LEFT", "MATCH_CLOSED", "COORDINATOR_ASSIGNED",
 		"ESCALATION", "SIGNAL_EXPIRED", "SIGNAL_REMOVED", "REMINDER",
-		"RELOCATED", NULL, "RELOCATED_AWAY",
+		"RELOCATED", "FAMILY_MATCH", "RELOCATED_AWAY",
 	};
 
 	if (type < 0 || (size_t)type >= sizeof(names) / sizeof(names[0]) ||

@@ -50,7 +50,8 @@ enum {
 	OPT_SERVER = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_DEV, OPT_DEV_DIR,
 	OPT_JSON, OPT_TIMEOUT,
 	OPT_BSN, OPT_BIRTH_DATE, OPT_DAYS, OPT_CONTACT_NAME, OPT_CONTACT_PHONE,
-	OPT_CONTACT_EMAIL, OPT_REF, OPT_MUNICIPALITY, OPT_SIGNAL, OPT_REASON,
+	OPT_CONTACT_EMAIL, OPT_REF, OPT_MUNICIPALITY, OPT_PARENT_BSN, OPT_SIGNAL,
+	OPT_REASON,
 	OPT_ALL, OPT_PAGE_SIZE, OPT_AFTER, OPT_FROM, OPT_FOR, OPT_MATCH,
 	OPT_CLAIM, OPT_RELEASE, OPT_DONE, OPT_PORT, OPT_HOST, OPT_PEER,
 	OPT_PEER_SHA256, OPT_WEBHOOK, OPT_SECRET_FILE,
@@ -100,7 +101,7 @@ static const struct command commands[] = {
 	    cmd_ping },
 	{ "register", "--bsn B|- --birth-date YYYY-MM-DD [--days N]\n"
 	    "           --contact-name S --contact-phone S [--contact-email S]\n"
-	    "           [--ref S] [--municipality CODE]",
+	    "           [--ref S] [--municipality CODE] [--parent-bsn B]...",
 	    "register involvement with a youth (or refresh your signal)",
 	    cmd_register },
 	{ "withdraw", "(--signal ID | --bsn B|-) --reason "
@@ -687,9 +688,15 @@ register_check(const struct vix_register_req *rq)
 	return NULL;
 }
 
+/* The parents a registration names (--parent-bsn, each once). */
+struct parent_args {
+	const char	*bsn[VIX_PARENTS_MAX];
+	size_t		 n;
+};
+
 static int
 register_opts(struct cli *o, int argc, char **argv,
-    struct vix_register_req *rq)
+    struct vix_register_req *rq, struct parent_args *pa)
 {
 	static const struct option lo[] = {
 		{ "bsn", required_argument, NULL, OPT_BSN },
@@ -700,6 +707,7 @@ register_opts(struct cli *o, int argc, char **argv,
 		{ "contact-email", required_argument, NULL, OPT_CONTACT_EMAIL },
 		{ "ref", required_argument, NULL, OPT_REF },
 		{ "municipality", required_argument, NULL, OPT_MUNICIPALITY },
+		{ "parent-bsn", required_argument, NULL, OPT_PARENT_BSN },
 		OPTS_COMMON, { NULL, 0, NULL, 0 },
 	};
 	const char *why;
@@ -720,6 +728,15 @@ register_opts(struct cli *o, int argc, char **argv,
 		case OPT_CONTACT_EMAIL: rq->contact_email = optarg; break;
 		case OPT_REF: rq->client_ref = optarg; break;
 		case OPT_MUNICIPALITY: rq->municipality = optarg; break;
+		case OPT_PARENT_BSN:
+			if (pa->n == VIX_PARENTS_MAX) {
+				fprintf(stderr, "vix %s: --parent-bsn: at most "
+				    "%d parents or guardians\n", argv[0],
+				    VIX_PARENTS_MAX);
+				return -1;
+			}
+			pa->bsn[pa->n++] = optarg;
+			break;
 		default: return -1;
 		}
 	}
@@ -741,6 +758,7 @@ static int
 cmd_register(struct cli *o, int argc, char **argv)
 {
 	struct vix_register_req rq = { 0 };
+	struct parent_args pa = { .n = 0 };
 	struct vix_register_result r;
 	struct vix_error e;
 	struct jsonw w;
@@ -748,14 +766,15 @@ cmd_register(struct cli *o, int argc, char **argv)
 	char when[40], bsn[BSNARG_MAX], days[40], bound[64];
 	int rc;
 
-	if (register_opts(o, argc, argv, &rq) == -1 ||
+	if (register_opts(o, argc, argv, &rq, &pa) == -1 ||
 	    bsn_from_stdin(argv[0], &rq.bsn, bsn, sizeof(bsn)) == -1)
 		return EXIT_USAGE;
 	if ((rc = open_client(o, &c)) != EXIT_OK) {
 		explicit_bzero(bsn, sizeof(bsn));
 		return rc;
 	}
-	rc = vix_register(c, &rq, &r, &e);
+	rc = pa.n > 0 ? vix_register_parents(c, &rq, pa.bsn, pa.n, &r, &e) :
+	    vix_register(c, &rq, &r, &e);
 	vix_close(c);
 	explicit_bzero(bsn, sizeof(bsn));
 	if (rc != VIX_OK) {
@@ -1320,6 +1339,8 @@ print_notification(const struct vix_notification *n,
 	}
 	if (n->has_subject)
 		put_subject(n);
+	if (n->type == VIX_NOTIFY_FAMILY_MATCH)
+		printf(": with a sibling or child of the same parent,");
 	for (size_t i = 0; i < n->n_others; i++) {
 		printf("%s", i ? "; " : n->has_subject ? "; with " : " with ");
 		put_involvement(&n->others[i]);

@@ -31,6 +31,8 @@ cloudevent_type(Vix__V1__Notification__Type type)
 		return "nl.vix.match.relocated";
 	case VIX__V1__NOTIFICATION__TYPE__RELOCATED_AWAY:
 		return "nl.vix.match.relocated-away";
+	case VIX__V1__NOTIFICATION__TYPE__FAMILY_MATCH:
+		return "nl.vix.family.match";
 	default:
 		return NULL;
 	}

@@ -18,7 +18,7 @@
 
 enum key_type { KEY_ADDR, KEY_PATH, KEY_OPTPATH, KEY_UINT, KEY_SIZE, KEY_TLSVER,
     KEY_BACKEND, KEY_CONNINFO, KEY_PSEUDONYMS, KEY_OPTADDR,
-    KEY_DURATION, KEY_DURATIONS, KEY_ZONE, KEY_DISPOSAL };
+    KEY_DURATION, KEY_DURATIONS, KEY_ZONE, KEY_DISPOSAL, KEY_ONOFF };
 
 struct config_key {
 	const char	*section;
@@ -86,6 +86,7 @@ static const struct config_key config_keys[] = {
 	K("rules", "archive_retention", KEY_DURATION, policy.archive_retention,
 	    1, 86400UL * 3660),
 	K("rules", "timezone", KEY_ZONE, zone, 0, 0),
+	K("rules", "family_match", KEY_ONOFF, family_match, 0, 0),
 	K("notify", "window", KEY_UINT, subscribe_window, 1, 100000),
 	K("notify", "outbox_retention", KEY_DURATION, outbox_retention, 1,
 	    86400UL * 3660),
@@ -444,6 +445,17 @@ config_set_key(struct config_ctx *x, const struct config_key *k,
 		}
 		config_set(field, value[0] == '\0' ? NULL : value);
 		return 0;
+	case KEY_ONOFF:
+		if (strcmp(value, "on") == 0)
+			*(int *)field = 1;
+		else if (strcmp(value, "off") == 0)
+			*(int *)field = 0;
+		else {
+			diag_add(x->d, path, line, "%s: '%s' is neither on nor "
+			    "off", k->name, value);
+			return -1;
+		}
+		return 0;
 	case KEY_PSEUDONYMS:
 		if (strcmp(value, "server") == 0)
 			*(int *)field = 0;
@@ -629,6 +641,7 @@ config_key_size(const struct config_key *k)
 	case KEY_DURATIONS:	return sizeof(struct config_durations);
 	case KEY_TLSVER:
 	case KEY_DISPOSAL:
+	case KEY_ONOFF:
 	case KEY_PSEUDONYMS:	return sizeof(int);
 	}
 	return 0;

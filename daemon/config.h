@@ -86,6 +86,8 @@ struct vixd_config {
 	struct config_durations remind_after;	/* each below escalate_after */
 	int64_t		 reescalate_after;	/* seconds */
 	unsigned	 reescalate_max;	/* 0: escalate once */
+	/* [rules]: youths sharing a named parent match (1: on; default 0) */
+	int		 family_match;
 
 	/* [notify] */
 	unsigned	 subscribe_window;	/* unacked per recipient */

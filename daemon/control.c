@@ -1025,6 +1025,8 @@ json_subject_signal(struct jsonw *w, const struct store_subject_signal *s,
 	    "duration");
 	jsonw_kstr(w, "client_ref", s->client_ref);
 	jsonw_kstr(w, "municipality", s->municipality);
+	/* How many parents it names (the family match), never who. */
+	jsonw_kuint(w, "parents", s->parents);
 	if (s->policy != 0) {
 		snprintf(id, sizeof(id), "%08" PRIx32, s->policy);
 		jsonw_kstr(w, "policy", id);

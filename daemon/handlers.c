@@ -72,70 +72,96 @@ invalid(struct session *s, uint64_t id, const char *fmt, ...)
 	    "%s", msg);
 }
 
+/* How a pseudonym could not be made (pseudonym_make). */
+enum pseudonym_fail {
+	PSEUDONYM_OK,
+	PSEUDONYM_INVALID,	/* the request's fault: INVALID_ARGUMENT */
+	PSEUDONYM_STALE,	/* the key version moved on: FAILED_PRECONDITION */
+	PSEUDONYM_INTERNAL,
+};
+
 /*
- * The youth's pseudonym, from a BSN (pseudonyms = server: checked and
- * turned into its keyed pseudonym, the BSN wiped from the request either
- * way) or from the client's blind pseudonym (pseudonyms = blind: a BSN is
- * refused, unread). Returns 0, or -1 after answering.
+ * A pseudonym from a BSN (pseudonyms = server: checked and turned into its
+ * keyed pseudonym, the BSN wiped from the request either way) or from the
+ * client's blind pseudonym (pseudonyms = blind: a BSN is refused,
+ * unread). msg names the field as "bsn: ..." or "pseudonym...: ...".
  */
-static int
-pseudonymise(struct session *s, uint64_t id, char *bsn,
-    const Vix__V1__Pseudonym *pb, struct job *j, uint8_t *out)
+static enum pseudonym_fail
+pseudonym_make(struct session *s, char *bsn, const Vix__V1__Pseudonym *pb,
+    struct job_blind *jb, uint8_t *out, char *msg, size_t len)
 {
 	struct blind *b = s->w->vixd->blind;
 	struct blind_keys keys;
 	const char *why;
-	char msg[256];
 	int rc;
 
 	if (b == NULL && pb != NULL) {
 		if (bsn != NULL)
 			OPENSSL_cleanse(bsn, strlen(bsn));
-		invalid(s, id, "pseudonym: this index makes its own pseudonyms "
-		    "from the BSN (pseudonyms = server); send bsn, and no key "
-		    "holder in the client");
-		return -1;
+		snprintf(msg, len, "pseudonym: this index makes its own "
+		    "pseudonyms from the BSN (pseudonyms = server); send bsn, "
+		    "and no key holder in the client");
+		return PSEUDONYM_INVALID;
 	}
 	if (b == NULL) {
 		rc = pseudonym_from_bsn(s->w->pseudonyms, bsn, out, &why);
-		if (rc == -1)
-			invalid(s, id, "%s", why);
-		else if (rc == -2)
-			session_respond_status(s, id,
-			    VIX__V1__STATUS__CODE__INTERNAL, "%s", why);
-		return rc == 0 ? 0 : -1;
+		if (rc != 0)
+			snprintf(msg, len, "%s", why);
+		return rc == 0 ? PSEUDONYM_OK : rc == -1 ? PSEUDONYM_INVALID :
+		    PSEUDONYM_INTERNAL;
 	}
 	if (bsn != NULL && bsn[0] != '\0') {
 		OPENSSL_cleanse(bsn, strlen(bsn));
-		invalid(s, id, "bsn: this index takes only blind pseudonyms "
+		snprintf(msg, len, "bsn: this index takes only blind pseudonyms "
 		    "(pseudonyms = blind); configure the client with the key "
 		    "holder's address and send pseudonym");
-		return -1;
+		return PSEUDONYM_INVALID;
 	}
 	if (pb == NULL) {
-		invalid(s, id, "pseudonym: required (this index takes blind "
-		    "pseudonyms from the key holder, never a BSN)");
-		return -1;
+		snprintf(msg, len, "pseudonym: required (this index takes "
+		    "blind pseudonyms from the key holder, never a BSN)");
+		return PSEUDONYM_INVALID;
 	}
 	blind_get(b, &keys);
 	rc = blind_pseudonym(&keys, pb->element.data, pb->element.len,
 	    pb->key_version, pb->key_id.data, pb->key_id.len, out,
-	    j->blind.old, &j->blind.has_old, msg, sizeof(msg));
-	if (rc == -1) {
-		invalid(s, id, "%s", msg);
-		return -1;
-	}
-	if (rc == -2) {
-		session_respond_status(s, id,
-		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION, "%s", msg);
-		return -1;
-	}
-	j->blind.keys = b;
-	j->blind.gen = keys.gen;
-	memcpy(j->blind.element, pb->element.data, BLIND_ELEMENT_LEN);
-	j->blind.version = pb->key_version;
-	memcpy(j->blind.key_id, pb->key_id.data, BLIND_KEY_ID_LEN);
-	return 0;
+	    jb->old, &jb->has_old, msg, len);
+	if (rc != 0)
+		return rc == -1 ? PSEUDONYM_INVALID : PSEUDONYM_STALE;
+	jb->keys = b;
+	jb->gen = keys.gen;
+	memcpy(jb->element, pb->element.data, BLIND_ELEMENT_LEN);
+	jb->version = pb->key_version;
+	memcpy(jb->key_id, pb->key_id.data, BLIND_KEY_ID_LEN);
+	return PSEUDONYM_OK;
+}
+
+static void
+pseudonym_refuse(struct session *s, uint64_t id, enum pseudonym_fail f,
+    const char *msg)
+{
+	Vix__V1__Status__Code code = VIX__V1__STATUS__CODE__INVALID_ARGUMENT;
+
+	if (f == PSEUDONYM_STALE)
+		code = VIX__V1__STATUS__CODE__FAILED_PRECONDITION;
+	else if (f == PSEUDONYM_INTERNAL)
+		code = VIX__V1__STATUS__CODE__INTERNAL;
+	session_respond_status(s, id, code, "%s", msg);
+}
+
+/* The youth's pseudonym (pseudonym_make). Returns 0, or -1 after answering. */
+static int
+pseudonymise(struct session *s, uint64_t id, char *bsn,
+    const Vix__V1__Pseudonym *pb, struct job_blind *jb, uint8_t *out)
+{
+	char msg[256];
+	enum pseudonym_fail f;
+
+	if ((f = pseudonym_make(s, bsn, pb, jb, out, msg, sizeof(msg))) ==
+	    PSEUDONYM_OK)
+		return 0;
+	pseudonym_refuse(s, id, f, msg);
+	return -1;
 }
 
 static struct job *
@@ -270,6 +296,98 @@ register_free_text(struct session *s, uint64_t id, Vix__V1__Register *r)
 	return 0;
 }
 
+/* Every parent BSN of r is wiped. */
+static void
+register_parents_wipe(Vix__V1__Register *r)
+{
+	for (size_t i = 0; i < r->n_parent_bsns; i++)
+		if (r->parent_bsns[i] != NULL)
+			OPENSSL_cleanse(r->parent_bsns[i],
+			    strlen(r->parent_bsns[i]));
+}
+
+/* A parent's pseudonym could not be made: msg names parent i's field. */
+static void
+register_parent_refuse(struct session *s, uint64_t id, const char *field,
+    size_t i, enum pseudonym_fail f, const char *msg)
+{
+	char named[320];
+	const char *rest = msg;
+
+	/* "bsn: ..." or "pseudonym.key_version: ..." of the youth's check */
+	if (strncmp(msg, "bsn", 3) == 0)
+		rest = msg + 3;
+	else if (strncmp(msg, "pseudonym", 9) == 0)
+		rest = msg + 9;
+	snprintf(named, sizeof(named), "%s[%zu]%s", field, i, rest);
+	pseudonym_refuse(s, id, f, named);
+}
+
+/*
+ * The parents a registration names, for the family match: each made a
+ * pseudonym as the youth is, distinct and none the youth. Every parent BSN
+ * is wiped. Returns 0, or -1 after answering.
+ */
+static int
+register_parents(struct session *s, uint64_t id, Vix__V1__Register *r,
+    struct job *j)
+{
+	struct store_register_in *in = &j->in.reg;
+	size_t n = r->n_parent_bsns + r->n_parent_pseudonyms;
+	const char *field = r->n_parent_pseudonyms > 0 ? "parent_pseudonyms" :
+	    "parent_bsns";
+	enum pseudonym_fail f;
+	char msg[256];
+	int rc = -1;
+
+	in->family = s->w->vixd->cfg.family_match;
+	if (n == 0)
+		return 0;
+	if (!in->family) {
+		session_respond_status(s, id,
+		    VIX__V1__STATUS__CODE__FAILED_PRECONDITION, "%s: this index "
+		    "does not match families ([rules] family_match = off); "
+		    "register without parents", field);
+		goto done;
+	}
+	if (r->n_parent_bsns > 0 && r->n_parent_pseudonyms > 0) {
+		invalid(s, id, "parent_bsns, parent_pseudonyms: name the "
+		    "parents one way, as the youth");
+		goto done;
+	}
+	if (n > STORE_PARENTS_MAX) {
+		invalid(s, id, "%s: at most %d parents or guardians", field,
+		    STORE_PARENTS_MAX);
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		f = pseudonym_make(s, r->n_parent_bsns > 0 ?
+		    r->parent_bsns[i] : NULL, r->n_parent_pseudonyms > 0 ?
+		    r->parent_pseudonyms[i] : NULL, &j->parent_blind[i],
+		    in->parents[i], msg, sizeof(msg));
+		if (f != PSEUDONYM_OK) {
+			register_parent_refuse(s, id, field, i, f, msg);
+			goto done;
+		}
+		if (memcmp(in->parents[i], in->pseudonym, PSEUDONYM_LEN) == 0) {
+			invalid(s, id, "%s[%zu]: is the youth itself", field, i);
+			goto done;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (memcmp(in->parents[k], in->parents[i],
+			    PSEUDONYM_LEN) == 0) {
+				invalid(s, id, "%s[%zu]: the same parent as "
+				    "%s[%zu]", field, i, field, k);
+				goto done;
+			}
+	}
+	in->nparents = n;
+	rc = 0;
+done:
+	register_parents_wipe(r);
+	return rc;
+}
+
 static void
 handle_register(struct session *s, Vix__V1__Request *req)
 {
@@ -281,15 +399,18 @@ handle_register(struct session *s, Vix__V1__Request *req)
 	    (j = job_new(s, req, JOB_REGISTER)) == NULL) {
 		if (r->bsn != NULL)
 			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
+		register_parents_wipe(r);
 		return;
 	}
 	j->in.reg.org = s->org;
 	j->in.reg.orgs = j->orgs;
 	j->in.reg.now = j->now;
 	j->in.reg.max_new_per_day = atomic_load(&s->w->vixd->max_new_per_day);
-	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, j,
+	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, &j->blind,
 	    j->in.reg.pseudonym) == -1 ||
+	    register_parents(s, req->id, r, j) == -1 ||
 	    register_fields(s, req->id, r, &j->in.reg) == -1) {
+		register_parents_wipe(r);
 		job_free(j);
 		return;
 	}
@@ -335,7 +456,7 @@ handle_withdraw(struct session *s, Vix__V1__Request *req)
 		goto wipe;
 	j->in.wd = (struct store_withdraw_in){ .org = s->org, .orgs = j->orgs,
 	    .now = j->now, .signal_id = r->signal_id, .reason = reason };
-	if (by_bsn && pseudonymise(s, req->id, r->bsn, r->pseudonym, j,
+	if (by_bsn && pseudonymise(s, req->id, r->bsn, r->pseudonym, &j->blind,
 	    j->in.wd.pseudonym)) {
 		job_free(j);
 		return;
@@ -359,7 +480,7 @@ handle_involved(struct session *s, Vix__V1__Request *req)
 			OPENSSL_cleanse(r->bsn, strlen(r->bsn));
 		return;
 	}
-	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, j,
+	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, &j->blind,
 	    j->in.pseudonym) == -1) {
 		job_free(j);
 		return;
@@ -392,7 +513,7 @@ handle_relocate(struct session *s, Vix__V1__Request *req)
 	    .admin = (s->org->roles & ROLE_ADMIN) != 0, .orgs = j->orgs,
 	    .now = j->now };
 	memcpy(j->in.reloc.municipality, r->municipality, 5);
-	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, j,
+	if (pseudonymise(s, req->id, r->bsn, r->pseudonym, &j->blind,
 	    j->in.reloc.pseudonym) == -1) {
 		job_free(j);
 		return;
@@ -1188,32 +1309,50 @@ refused(struct job *j, int err)
 	}
 }
 
-int
-handlers_blind_youth(struct store_txn *t, struct job *j, uint8_t *youth)
+/*
+ * A blind pseudonym p as the store has it now: made again if the keys
+ * changed since the worker made it, and during a rotation moved from its
+ * old form if it is stored only under that.
+ */
+static int
+blind_settle(struct store_txn *t, struct job_blind *jb, uint8_t *p,
+    char *why, size_t whylen)
 {
 	struct blind_keys keys;
 	int rc, known;
 
-	if (j->blind.keys == NULL)
+	if (jb->keys == NULL)
 		return 0;
-	blind_get(j->blind.keys, &keys);
-	if (keys.gen != j->blind.gen) {
-		rc = blind_pseudonym(&keys, j->blind.element, BLIND_ELEMENT_LEN,
-		    j->blind.version, j->blind.key_id, BLIND_KEY_ID_LEN, youth,
-		    j->blind.old, &j->blind.has_old, j->why, sizeof(j->why));
+	blind_get(jb->keys, &keys);
+	if (keys.gen != jb->gen) {
+		rc = blind_pseudonym(&keys, jb->element, BLIND_ELEMENT_LEN,
+		    jb->version, jb->key_id, BLIND_KEY_ID_LEN, p, jb->old,
+		    &jb->has_old, why, whylen);
 		if (rc != 0)
 			return rc == -1 ? VIX_E_INVALID : VIX_E_PRECONDITION;
-		j->blind.gen = keys.gen;
+		jb->gen = keys.gen;
 	}
-	if (!j->blind.has_old)
+	if (!jb->has_old)
 		return 0;
-	if ((known = store_youth_known(t, youth)) < 0)
+	if ((known = store_youth_known(t, p)) < 0)
 		return VIX_E_STORE;
 	if (known)
 		return 0;
-	if ((known = store_youth_known(t, j->blind.old)) < 0)
+	if ((known = store_youth_known(t, jb->old)) < 0)
 		return VIX_E_STORE;
-	return known ? store_youth_move(t, j->blind.old, youth, NULL) : 0;
+	return known ? store_youth_move(t, jb->old, p, NULL) : 0;
+}
+
+int
+handlers_blind_youth(struct store_txn *t, struct job *j, uint8_t *youth)
+{
+	int err = blind_settle(t, &j->blind, youth, j->why, sizeof(j->why));
+
+	for (size_t i = 0; err == 0 && j->kind == JOB_REGISTER &&
+	    i < j->in.reg.nparents; i++)
+		err = blind_settle(t, &j->parent_blind[i], j->in.reg.parents[i],
+		    j->why, sizeof(j->why));
+	return err;
 }
 
 /* Where the job keeps the youth's pseudonym, if it names a youth. */

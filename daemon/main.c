@@ -663,6 +663,9 @@ print_policy(const struct vixd *v)
 		policy_rule_line(&r[i], line, sizeof(line));
 		printf("  %s (%s): %s\n", r[i].what, r[i].key, line);
 	}
+	printf("  family match on a shared parent (family_match): %s\n",
+	    v->cfg.family_match ? "on" : "off (the default: the child match "
+	    "only)");
 	if (v->orgs != NULL)
 		print_registrants(v->orgs);
 }
@@ -767,12 +770,13 @@ import_store(struct vixd *v, const struct options *o)
 		printf("imported %s into the %s store: %zu organisations, %zu "
 		    "signals, %zu matches, %zu archived signals, %zu due "
 		    "items, %zu outbox rows, %zu cursors, %zu audit records "
-		    "(%zu youth links)\n"
+		    "(%zu youth links), %zu family links\n"
 		    "verified: the counts agree and the audit trail verifies "
 		    "(%" PRIu64 " records in %" PRIu64 " chain%s, with the "
 		    "import's own)\n", o->import, store_backend_name(dst),
 		    n.orgs, n.signals, n.matches, n.archived, n.due, n.outbox,
-		    n.cursors, n.audit, n.links, n.dst_audit_good, n.dst_chains,
+		    n.cursors, n.audit, n.links, n.family, n.dst_audit_good,
+		    n.dst_chains,
 		    n.dst_chains == 1 ? "" : "s");
 		rc = 0;
 	}

@@ -209,6 +209,24 @@ done:
 	free(contacts);
 }
 
+void
+outbox_notify_family(struct store_txn *t, const struct orgs *orgs,
+    const struct store_party *to, const struct store_party *other,
+    const uint8_t *p, int64_t now)
+{
+	Vix__V1__Notification n = VIX__V1__NOTIFICATION__INIT;
+	Vix__V1__Involvement inv, *ptrs[1] = { &inv };
+	Vix__V1__Contact contact;
+
+	inv_fill(&inv, &contact, other, orgs);
+	n.type = VIX__V1__NOTIFICATION__TYPE__FAMILY_MATCH;
+	n.signal_id = to->signal_id;
+	n.client_ref = (char *)to->client_ref;
+	n.others = ptrs;
+	n.n_others = 1;
+	n.time = now;
+	outbox_append(t, orgs, to->org, &n, p);
+}
 
 void
 outbox_notify_removed(struct store_txn *t, const struct orgs *orgs, uint32_t org,

@@ -55,6 +55,14 @@ void	outbox_notify_relocation(struct store_txn *, const struct orgs *,
 	    const uint8_t *p, const struct store_match *m, uint32_t recipient,
 	    const struct store_view *all, Vix__V1__Notification__Type type,
 	    const char *to, const char *from, int64_t now);
+/*
+ * Tell to (its signal on youth p) that other is involved with a sibling
+ * or child of the same parent: FAMILY_MATCH with other and its contact,
+ * nothing of the other child.
+ */
+void	outbox_notify_family(struct store_txn *, const struct orgs *,
+	    const struct store_party *to, const struct store_party *other,
+	    const uint8_t *p, int64_t now);
 /* Tell org that its signal (and its place in match_id) was removed. */
 void	outbox_notify_removed(struct store_txn *, const struct orgs *,
 	    uint32_t org, uint64_t signal_id, uint64_t match_id, int64_t now);

@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "errors.h"
+#include "family.h"
 #include "figures.h"
 #include "log.h"
 #include "outbox.h"
@@ -46,8 +47,9 @@ count_change(struct store_txn *t, enum store_count c, int64_t delta)
 
 static void contact_copy(struct store_contact *, const Vix__Store__V1__Signal *);
 
-static void
-party_fill(struct store_party *p, uint32_t org, const Vix__Store__V1__Signal *s)
+void
+store_party_fill(struct store_party *p, uint32_t org,
+    const Vix__Store__V1__Signal *s)
 {
 	p->org = org;
 	p->signal_id = s->id;
@@ -99,7 +101,7 @@ party_one(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
 	struct parties *pa = arg;
 	struct store_party party, *grown;
 
-	party_fill(&party, org, s);
+	store_party_fill(&party, org, s);
 	/* Past its expiry a signal is no longer active, swept or not. */
 	if (party.org != pa->self && store_txn_now(pa->t) > 0 &&
 	    party.expires <= store_txn_now(pa->t))
@@ -297,6 +299,13 @@ put_signal_record(struct store_txn *t, const struct store_register_in *in,
 {
 	const struct store_backend *be = store_txn_backend(t);
 	Vix__Store__V1__Signal rec = VIX__STORE__V1__SIGNAL__INIT;
+	ProtobufCBinaryData parents[STORE_PARENTS_MAX];
+
+	for (size_t i = 0; i < in->nparents; i++)
+		parents[i] = (ProtobufCBinaryData){ PSEUDONYM_LEN,
+		    (uint8_t *)in->parents[i] };
+	rec.parents = parents;
+	rec.n_parents = in->nparents;
 
 	rec.id = id;
 	rec.created = created;
@@ -348,6 +357,9 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	struct store_party me;
 	struct store_match m;
 	int64_t created = in->now;
+	struct store_register_in with_old;
+	uint8_t old_parents[STORE_PARENTS_MAX][PSEUDONYM_LEN];
+	size_t nold = 0;
 	const char *muni;
 	int err, takeover = 0;
 
@@ -357,8 +369,17 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		out->refreshed = 1;
 		out->signal_id = old->id;
 		created = old->created;
+		nold = family_parents(old, old_parents);
 		be->due_delete(t, STORE_DUE_EXPIRY, old->expires, old->id);
 		vix__store__v1__signal__free_unpacked(old, NULL);
+		/* A refresh that names no parents keeps the signal's. */
+		if (in->nparents == 0 && nold > 0) {
+			with_old = *in;
+			memcpy(with_old.parents, old_parents,
+			    sizeof(old_parents));
+			with_old.nparents = nold;
+			in = &with_old;
+		}
 	} else {
 		if ((err = count_new_signal(t, in)) != 0)
 			return err;
@@ -409,6 +430,9 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	audit_append(t, in->pseudonym, in->now, in->org->oin, out->refreshed ?
 	    "refresh" : "register", out->signal_id, out->view.has_match ?
 	    out->view.match.id : 0, "ok");
+	if (in->nparents > 0 || nold > 0)
+		family_register(t, in, &me, (const uint8_t (*)[PSEUDONYM_LEN])
+		    old_parents, nold, out);
 	if (store_txn_error(t))
 		store_view_free(&out->view);
 	return store_txn_error(t);
@@ -441,8 +465,12 @@ archive_signal(struct store_txn *t, const uint8_t *p, uint32_t org,
     Vix__Store__V1__Signal *sig, int reason, int64_t now)
 {
 	Vix__Store__V1__Archived rec = VIX__STORE__V1__ARCHIVED__INIT;
+	Vix__Store__V1__Signal kept = *sig;
 
-	rec.signal = sig;
+	/* The family links end with the signal: the archive keeps none. */
+	kept.n_parents = 0;
+	kept.parents = NULL;
+	rec.signal = &kept;
 	rec.org = org;
 	rec.reason = (uint32_t)reason;
 	rec.archived = now;
@@ -495,6 +523,7 @@ signal_unlink(struct store_txn *t, const uint8_t *p, uint32_t org,
 {
 	const struct store_backend *be = store_txn_backend(t);
 
+	family_unlink(t, p, org, sig);
 	be->signal_delete(t, p, org, sig->id);
 	count_change(t, STORE_COUNT_SIGNALS, -1);
 	be->due_delete(t, STORE_DUE_EXPIRY, sig->expires, sig->id);
@@ -509,7 +538,7 @@ signal_remove(struct store_txn *t, const uint8_t *p, uint32_t org,
     Vix__Store__V1__Signal *sig, int archive_reason, const struct orgs *orgs,
     int64_t now, struct store_party *leaver, struct store_withdraw_out *out)
 {
-	party_fill(leaver, org, sig);
+	store_party_fill(leaver, org, sig);
 	out->signal_id = sig->id;
 	out->created = sig->created;
 	signal_unlink(t, p, org, sig);
@@ -1163,6 +1192,16 @@ import_audit_link(void *arg, const uint8_t *youth, uint64_t seq)
 }
 
 static int
+import_family(void *arg, const uint8_t *parent, const uint8_t *youth,
+    uint32_t org, uint64_t signal_id)
+{
+	IMPORT_BEGIN(im, t);
+	im->be->family_put(t, parent, youth, org, signal_id);
+	im->n->family++;
+	return import_done(im);
+}
+
+static int
 import_count(void *arg, enum store_count c, uint64_t value)
 {
 	IMPORT_BEGIN(im, t);
@@ -1192,6 +1231,7 @@ static const struct store_sink import_sink = {
 	.new_signals = import_new_signals,
 	.audit = import_audit,
 	.audit_link = import_audit_link,
+	.family = import_family,
 	.count = import_count,
 	.meta = import_meta,
 };
@@ -2069,6 +2109,7 @@ subject_signal_fill(struct store_subject_signal *o, uint32_t org,
 	o->expires = s->expires;
 	o->bound = (int)s->bound;
 	o->policy = s->policy;
+	o->parents = (unsigned)s->n_parents;
 	contact_copy(&o->contact, s);
 	snprintf(o->client_ref, sizeof(o->client_ref), "%s", s->client_ref);
 	snprintf(o->municipality, sizeof(o->municipality), "%s",
@@ -2314,6 +2355,7 @@ store_erase(struct store_txn *t, const struct store_erase_in *in,
 	store_txn_set_now(t, in->now);
 	has_match = match_get(t, in->pseudonym, &m);
 	erase_outbox(t, in->pseudonym, out);
+	family_unlink_youth(t, in->pseudonym);
 	be->youth_signals(t, in->pseudonym, erase_collect, &es);
 	for (size_t i = 0; i < es.n && store_txn_error(t) == 0; i++)
 		erase_signal(t, in, &es.v[i], has_match ? m.id : 0, out);
@@ -2340,7 +2382,8 @@ store_erase(struct store_txn *t, const struct store_erase_in *in,
 int
 store_youth_known(struct store_txn *t, const uint8_t *p)
 {
-	int held = store_txn_backend(t)->youth_held(t, p);
+	int held = store_txn_backend(t)->youth_held(t, p) ||
+	    family_held(t, p);
 
 	return store_txn_error(t) ? store_txn_error(t) : held;
 }
@@ -2379,6 +2422,8 @@ store_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to,
 		return held;
 	if (held && (taken = store_youth_known(t, to)) != 0)
 		return taken < 0 ? taken : VIX_E_PRECONDITION;
+	if (held)
+		family_move(t, from, to);
 	n = store_txn_backend(t)->youth_move(t, from, held ? to : NULL);
 	if (store_txn_error(t))
 		return store_txn_error(t);

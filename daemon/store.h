@@ -115,7 +115,7 @@ const char	*store_backend_name(const struct store *);
  */
 struct store_import_counts {
 	size_t		 orgs, signals, matches, archived, due, outbox,
-			 cursors, audit, links;
+			 cursors, audit, links, family;
 	size_t		 src_signals, src_matches, src_archived;
 	size_t		 dst_signals, dst_matches, dst_archived;
 	uint64_t	 src_audit_good, dst_audit_good, dst_chains;
@@ -212,6 +212,9 @@ struct store_view {
 
 void		 store_view_free(struct store_view *);
 
+/* Parents or guardians a registration may name, at most. */
+#define STORE_PARENTS_MAX	4
+
 struct store_register_in {
 	uint8_t			 pseudonym[PSEUDONYM_LEN];
 	const struct org	*org;
@@ -225,6 +228,15 @@ struct store_register_in {
 	unsigned		 max_new_per_day; /* new signals of org per
 						    UTC day; 0: no cap */
 	uint32_t		 policy;	/* policy_id in force; 0: none */
+	/*
+	 * The youth's parents as named (pseudonyms, distinct, none the
+	 * youth's): they replace the signal's; none on a refresh keeps the
+	 * ones it had. family: look for the family match ([rules]
+	 * family_match); off, no parents may be named.
+	 */
+	uint8_t			 parents[STORE_PARENTS_MAX][PSEUDONYM_LEN];
+	size_t			 nparents;
+	int			 family;
 };
 
 struct store_register_out {
@@ -232,6 +244,8 @@ struct store_register_out {
 	int			refreshed;
 	enum match_change	change;
 	struct store_view	view;
+	unsigned		family;		/* organisations told of a
+						   family match (both ways) */
 };
 
 /*
@@ -580,6 +594,8 @@ struct store_subject_signal {
 	enum store_archive_reason reason;	/* why archived */
 	uint32_t		policy;		/* policy_id at registration or
 						   last refresh; 0: not recorded */
+	unsigned		parents;	/* parents it names (family
+						   match); 0 once archived */
 };
 
 /* A match of the youth that was closed, as its audit records show it. */

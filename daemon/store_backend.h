@@ -117,6 +117,8 @@ struct store_sink {
 	int	(*audit)(void *, uint64_t seq, const void *record, size_t len,
 		    const uint8_t *hash);
 	int	(*audit_link)(void *, const uint8_t *youth, uint64_t seq);
+	int	(*family)(void *, const uint8_t *parent, const uint8_t *youth,
+		    uint32_t org, uint64_t signal_id);
 	int	(*count)(void *, enum store_count, uint64_t value);
 	/* A caller's meta value (store_meta_put), key with its prefix. */
 	int	(*meta)(void *, const char *key, const char *value);
@@ -393,6 +395,23 @@ struct store_backend {
 		    const uint8_t *after, uint8_t (*out)[PSEUDONYM_LEN],
 		    size_t max, size_t *n, size_t *visited);
 	/*
+	 * The family index: one entry (parent, youth, org) -> signal id for
+	 * each active signal that named the parent (store.proto
+	 * Signal.parents). put and delete one; scan: fn for every entry of
+	 * parent in (youth, org) order until fn returns non-zero. A backend
+	 * several vixd share locks the parent in scan as it locks a youth,
+	 * so that two writers naming one parent serialize. The rotation's
+	 * scan (youth_next) visits the parents too, as one of youth_tables;
+	 * youth_move leaves the entries to the domain (store_youth_move).
+	 */
+	void	(*family_put)(struct store_txn *, const uint8_t *parent,
+		    const uint8_t *youth, uint32_t org, uint64_t signal_id);
+	void	(*family_delete)(struct store_txn *, const uint8_t *parent,
+		    const uint8_t *youth, uint32_t org);
+	void	(*family_scan)(struct store_txn *, const uint8_t *parent,
+		    int (*fn)(void *, const uint8_t *youth, uint32_t org,
+		    uint64_t signal_id), void *arg);
+	/*
 	 * The caller's text values in meta, under key (the domain's prefix
 	 * and name). get: 1 and buf filled (NUL-ended), 0 if absent, -1 if
 	 * it does not fit in len. put: value NULL deletes.
@@ -427,6 +446,10 @@ void	store_match_from_record(struct store_match *,
 	    const Vix__Store__V1__Match *);
 void	store_match_to_record(Vix__Store__V1__Match *,
 	    const struct store_match *);
+
+/* A party from org's signal record s. */
+void	store_party_fill(struct store_party *, uint32_t org,
+	    const Vix__Store__V1__Signal *s);
 
 /* Seconds a match may stay uncoordinated (store_options). */
 int64_t	store_escalate_after(const struct store_txn *);

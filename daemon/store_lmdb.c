@@ -422,7 +422,8 @@ audit_code(struct store_txn *t, const char *text)
 	MDB_val v;
 	uint64_t code;
 
-	if (strlen(text) > KEY_MAX - 6)
+	/* 58: as when keys were at most 64 bytes, so codes stay as they were. */
+	if (strlen(text) > 58)
 		return 0;
 	key_bytes(key_bytes(key_start(&k), "atext:", 6), text, strlen(text));
 	if (st_get(t, t->s->meta, &k, &v) == 0 && v.mv_size == 8)
@@ -705,7 +706,7 @@ live_pages(struct store_txn *t, size_t *psize)
 	MDB_dbi dbs[] = { s->signals, s->org_signals, s->signal_org, s->expiry,
 	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
 	    s->match_ids, s->escalate, s->archive_time, s->youth_outbox,
-	    s->outbox_youth };
+	    s->outbox_youth, s->family };
 	size_t pages = 4;	/* two meta pages, two roots */
 	MDB_stat st;
 
@@ -788,6 +789,7 @@ static const struct store_db {
 	{ "youth_outbox", offsetof(struct store_impl, youth_outbox), 0 },
 	{ "outbox_youth", offsetof(struct store_impl, outbox_youth), 0 },
 	{ "youth_audit", offsetof(struct store_impl, youth_audit), 0 },
+	{ "family", offsetof(struct store_impl, family), 0 },
 };
 #define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
 
@@ -2506,12 +2508,17 @@ lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
  * those follow a moved record (move_fix_*).
  */
 #define LMDB_YOUTH_TABLES	5
+/*
+ * The rotation's scan visits the family index too, whose keys begin with
+ * a parent: the domain moves its entries (store_youth_move).
+ */
+#define LMDB_SCAN_TABLES	(LMDB_YOUTH_TABLES + 1)
 
 static MDB_dbi
 youth_db(const struct store_impl *s, unsigned table)
 {
-	const MDB_dbi dbs[LMDB_YOUTH_TABLES] = { s->signals, s->matches,
-	    s->archive, s->youth_audit, s->youth_outbox };
+	const MDB_dbi dbs[LMDB_SCAN_TABLES] = { s->signals, s->matches,
+	    s->archive, s->youth_audit, s->youth_outbox, s->family };
 
 	return dbs[table];
 }
@@ -2663,7 +2670,7 @@ lmdb_youth_next(struct store_txn *t, unsigned table, const uint8_t *after,
 	int rc, end = 0;
 
 	*n = *visited = 0;
-	if (table >= LMDB_YOUTH_TABLES)
+	if (table >= LMDB_SCAN_TABLES)
 		return 1;
 	if ((cur = st_cursor(t, youth_db(t->s, table))) == NULL)
 		return 0;
@@ -2690,6 +2697,65 @@ lmdb_youth_next(struct store_txn *t, unsigned table, const uint8_t *after,
 	}
 	mdb_cursor_close(cur);
 	return end;
+}
+
+/* ---- the family index ------------------------------------------------- */
+
+/* family: parent . youth . org -> signal id. */
+static struct key *
+family_key(struct key *k, const uint8_t *parent, const uint8_t *youth,
+    uint32_t org)
+{
+	return key_u32(key_bytes(key_bytes(key_start(k), parent,
+	    PSEUDONYM_LEN), youth, PSEUDONYM_LEN), org);
+}
+
+static void
+lmdb_family_put(struct store_txn *t, const uint8_t *parent,
+    const uint8_t *youth, uint32_t org, uint64_t signal_id)
+{
+	struct key k, v;
+
+	key_u64(key_start(&v), signal_id);
+	st_put(t, t->s->family, family_key(&k, parent, youth, org), v.b, v.n);
+}
+
+static void
+lmdb_family_delete(struct store_txn *t, const uint8_t *parent,
+    const uint8_t *youth, uint32_t org)
+{
+	struct key k;
+
+	st_del(t, t->s->family, family_key(&k, parent, youth, org));
+}
+
+static void
+lmdb_family_scan(struct store_txn *t, const uint8_t *parent,
+    int (*fn)(void *, const uint8_t *, uint32_t, uint64_t), void *arg)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->family);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, stop = 0;
+
+	if (cur == NULL)
+		return;
+	key_bytes(key_start(&prefix), parent, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		const uint8_t *b = k.mv_data;
+
+		if (k.mv_size != 2 * PSEUDONYM_LEN + 4 || v.mv_size != 8) {
+			store_txn_fail(t, VIX_E_STORE);
+			stop = 1;
+			break;
+		}
+		if ((stop = fn(arg, b + PSEUDONYM_LEN, get_u32(b + 2 *
+		    PSEUDONYM_LEN), get_u64(v.mv_data))) != 0)
+			break;
+	}
+	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
 }
 
 /* meta: the caller's values, under keys the domain gave a prefix of its own. */
@@ -2933,6 +2999,17 @@ export_audit(struct walk *w, MDB_val *k, MDB_val *v)
 }
 
 static int
+export_family(struct walk *w, MDB_val *k, MDB_val *v)
+{
+	const uint8_t *b = k->mv_data;
+
+	if (k->mv_size != 2 * PSEUDONYM_LEN + 4 || v->mv_size != 8)
+		return VIX_E_STORE;
+	return w->sink->family(w->arg, b, b + PSEUDONYM_LEN,
+	    get_u32(b + 2 * PSEUDONYM_LEN), get_u64(v->mv_data));
+}
+
+static int
 export_audit_link(struct walk *w, MDB_val *k, MDB_val *v)
 {
 	if (k->mv_size != PSEUDONYM_LEN + 8)
@@ -2955,6 +3032,7 @@ lmdb_export(struct store_impl *s, const struct store_sink *sink, void *arg)
 		return mdb_to_err(rc, "export: begin");
 	if ((err = walk_db(&w, s->meta, export_meta)) == 0 &&
 	    (err = walk_db(&w, s->signals, export_signal)) == 0 &&
+	    (err = walk_db(&w, s->family, export_family)) == 0 &&
 	    (err = walk_db(&w, s->matches, export_match)) == 0 &&
 	    (err = walk_db(&w, s->archive, export_archived)) == 0 &&
 	    (err = walk_db(&w, s->expiry, export_expiry)) == 0 &&
@@ -3065,10 +3143,13 @@ const struct store_backend store_backend_lmdb = {
 	.archive_erase = lmdb_archive_erase,
 	.youth_audit = lmdb_youth_audit,
 	.youth_audit_unlink = lmdb_youth_audit_unlink,
+	.family_put = lmdb_family_put,
+	.family_delete = lmdb_family_delete,
+	.family_scan = lmdb_family_scan,
 	.audit_get = lmdb_audit_get,
 	.youth_held = lmdb_youth_held,
 	.youth_move = lmdb_youth_move,
-	.youth_tables = LMDB_YOUTH_TABLES,
+	.youth_tables = LMDB_SCAN_TABLES,
 	.youth_next = lmdb_youth_next,
 	.meta_get = lmdb_meta_get,
 	.meta_put = lmdb_meta_put,

@@ -42,7 +42,8 @@
 #define COUNT_MATCHES		"count:matches"
 /* A copy being written, renamed to data.mdb once whole. */
 #define STORE_PARTIAL	"data.mdb.partial"
-#define KEY_MAX		64
+/* The longest key: the family index's, parent . youth . org. */
+#define KEY_MAX		(2 * 32 + 4)
 #define HASH_LEN	32
 /* An audit record's protobuf bytes, at most (audit.c packs into 1 KiB). */
 #define AUDIT_MAX	(1024 - HASH_LEN)
@@ -55,7 +56,7 @@ struct store_impl {
 	MDB_dbi		 signals, org_signals, signal_org, expiry, matches,
 			 archive, audit, meta, outbox, cursors, match_ids,
 			 escalate, archive_time, youth_outbox, outbox_youth,
-			 youth_audit;
+			 youth_audit, family;
 	/* Schema 5's by_org and sigid until migrated (0: not there). */
 	MDB_dbi		 v5_by_org, v5_sigid;
 	size_t		 migrate_batch;

@@ -36,8 +36,8 @@
 #include "store_pg.h"
 #include "store.pb-c.h"
 
-/* 1: the tables below. */
-#define PG_SCHEMA		1
+/* 1: the tables below but family; 2: family (added to a 1 at start). */
+#define PG_SCHEMA		2
 #define PG_CONNECT_TIMEOUT	"3"
 #define PG_CHANNEL		"vix_outbox"
 #define PG_PAGE			256	/* rows per fetch of a long scan */
@@ -91,6 +91,12 @@ static const char pg_schema_sql[] =
 	"CREATE TABLE new_signals (org integer PRIMARY KEY, day bigint NOT NULL,"
 	" count bigint NOT NULL);";
 
+/* Schema 2's: the family index (parent, youth, org) -> signal id. */
+static const char pg_schema2_sql[] =
+	"CREATE TABLE family (parent bytea NOT NULL, p bytea NOT NULL,"
+	" org integer NOT NULL, signal_id bigint NOT NULL,"
+	" PRIMARY KEY (parent, p, org));";
+
 /* The prepared statements, by number; each connection prepares on use. */
 enum pg_stmt {
 	Q_YOUTH_LOCK, Q_YOUTH_LOAD,
@@ -114,6 +120,7 @@ enum pg_stmt {
 	Q_NEXT_SIGNALS, Q_NEXT_MATCHES, Q_NEXT_ARCHIVE, Q_NEXT_AUDIT,
 	Q_NEXT_OUTBOX, Q_NEXT_YOUTHS,
 	Q_META_GET, Q_META_PUT, Q_META_DELETE,
+	Q_FAMILY_PUT, Q_FAMILY_DELETE, Q_FAMILY_SCAN, Q_NEXT_FAMILY,
 	Q_COUNT
 };
 
@@ -309,6 +316,19 @@ static const struct {
 	[Q_NEXT_YOUTHS] = { "next_youths",
 	    "SELECT p FROM youths WHERE p > $1::bytea ORDER BY p "
 	    "LIMIT $2::int8" },
+	[Q_FAMILY_PUT] = { "family_put",
+	    "INSERT INTO family (parent, p, org, signal_id) VALUES "
+	    "($1::bytea, $2::bytea, $3::int4, $4::int8) ON CONFLICT "
+	    "(parent, p, org) DO UPDATE SET signal_id = EXCLUDED.signal_id" },
+	[Q_FAMILY_DELETE] = { "family_delete",
+	    "DELETE FROM family WHERE parent = $1::bytea AND p = $2::bytea "
+	    "AND org = $3::int4" },
+	[Q_FAMILY_SCAN] = { "family_scan",
+	    "SELECT p, org, signal_id FROM family WHERE parent = $1::bytea "
+	    "ORDER BY p, org" },
+	[Q_NEXT_FAMILY] = { "next_family",
+	    "SELECT parent FROM family WHERE parent > $1::bytea ORDER BY "
+	    "parent LIMIT $2::int8" },
 	[Q_META_GET] = { "meta_get",
 	    "SELECT value FROM meta WHERE key = $1::text" },
 	[Q_META_PUT] = { "meta_put",
@@ -2407,7 +2427,7 @@ pg_youth_move(struct store_txn *bt, const uint8_t *from, const uint8_t *to)
  */
 static const enum pg_stmt pg_youth_tables[] = { Q_NEXT_SIGNALS,
     Q_NEXT_MATCHES, Q_NEXT_ARCHIVE, Q_NEXT_AUDIT, Q_NEXT_OUTBOX,
-    Q_NEXT_YOUTHS };
+    Q_NEXT_FAMILY, Q_NEXT_YOUTHS };
 
 #define PG_YOUTH_TABLES	(sizeof(pg_youth_tables) / sizeof(pg_youth_tables[0]))
 
@@ -2743,7 +2763,8 @@ schema_check(PGconn *c, struct diag *d)
 	exists = PQntuples(r) == 1;
 	PQclear(r);
 	if (!exists) {
-		if (pg_query_do(c, pg_schema_sql, d, "create the schema") == -1)
+		if (pg_query_do(c, pg_schema_sql, d, "create the schema") == -1 ||
+		    pg_query_do(c, pg_schema2_sql, d, "create the schema") == -1)
 			return -1;
 		r = pg_query(c, "INSERT INTO meta (key, value) VALUES "
 		    "('schema_version', '" PG_STR(PG_SCHEMA) "')", 0, NULL, d,
@@ -2770,6 +2791,15 @@ schema_check(PGconn *c, struct diag *d)
 		diag_add(d, NULL, 0, "store: the PostgreSQL schema has a meta "
 		    "table without a schema_version; it is not a vix store");
 		return -1;
+	}
+	if (version == 1) {
+		if (pg_query_do(c, pg_schema2_sql, d, "upgrade the schema to "
+		    "2") == -1 || pg_query_do(c, "UPDATE meta SET value = '"
+		    PG_STR(PG_SCHEMA) "' WHERE key = 'schema_version'", d,
+		    "schema version") == -1)
+			return -1;
+		log_info("store: PostgreSQL schema 1 upgraded to %d (the "
+		    "family index)", PG_SCHEMA);
 	}
 	return 0;
 }
@@ -3198,6 +3228,55 @@ pg_import_audit_link(struct store_txn *bt, const uint8_t *youth,
 	    PSEUDONYM_LEN), seq));
 }
 
+/* ---- the family index ------------------------------------------------- */
+
+static void
+pg_family_put(struct store_txn *bt, const uint8_t *parent,
+    const uint8_t *youth, uint32_t org, uint64_t signal_id)
+{
+	struct pg_params pp = { 0 };
+
+	pg_do(PT(bt), Q_FAMILY_PUT, pp_i64(pp_i32(pp_bytes(pp_bytes(&pp,
+	    parent, PSEUDONYM_LEN), youth, PSEUDONYM_LEN), org), signal_id));
+}
+
+static void
+pg_family_delete(struct store_txn *bt, const uint8_t *parent,
+    const uint8_t *youth, uint32_t org)
+{
+	struct pg_params pp = { 0 };
+
+	pg_do(PT(bt), Q_FAMILY_DELETE, pp_i32(pp_bytes(pp_bytes(&pp, parent,
+	    PSEUDONYM_LEN), youth, PSEUDONYM_LEN), org));
+}
+
+/* The parent's row in youths is locked first: one writer per family. */
+static void
+pg_family_scan(struct store_txn *bt, const uint8_t *parent,
+    int (*fn)(void *, const uint8_t *, uint32_t, uint64_t), void *arg)
+{
+	struct pg_params pp = { 0 };
+	PGresult *r;
+
+	youth_lock(PT(bt), parent);
+	if (bt->err != 0 || (r = pg_run(PT(bt), Q_FAMILY_SCAN, pp_bytes(&pp,
+	    parent, PSEUDONYM_LEN))) == NULL)
+		return;
+	for (int i = 0; i < PQntuples(r); i++) {
+		size_t len;
+		const uint8_t *p = pg_bytes(r, i, 0, &len);
+
+		if (len != PSEUDONYM_LEN) {
+			txn_fail(PT(bt), VIX_E_STORE);
+			break;
+		}
+		if (fn(arg, p, (uint32_t)pg_int(r, i, 1),
+		    (uint64_t)pg_int(r, i, 2)) != 0)
+			break;
+	}
+	PQclear(r);
+}
+
 const struct store_backend store_backend_postgresql = {
 	.name = STORE_BACKEND_PG,
 	.open = pg_open,
@@ -3265,6 +3344,9 @@ const struct store_backend store_backend_postgresql = {
 	.audit_get = pg_audit_get,
 	.youth_held = pg_youth_held,
 	.youth_move = pg_youth_move,
+	.family_put = pg_family_put,
+	.family_delete = pg_family_delete,
+	.family_scan = pg_family_scan,
 	.youth_tables = PG_YOUTH_TABLES,
 	.youth_next = pg_youth_next,
 	.meta_get = pg_meta_get,

@@ -85,6 +85,22 @@ struct job_home {
 	void	(*flush)(struct job_home *);
 };
 
+/*
+ * With blind pseudonyms: the pseudonym as the client sent it and the
+ * generation of the keys the worker turned it into the store's with (the
+ * writer does it again if the keys changed since), and during a rotation
+ * the old form it may still be stored under.
+ */
+struct job_blind {
+	struct blind	*keys;		/* NULL: not a blind pseudonym */
+	uint64_t	 gen;
+	uint8_t		 element[BLIND_ELEMENT_LEN];
+	uint32_t	 version;
+	uint8_t		 key_id[BLIND_KEY_ID_LEN];
+	int		 has_old;
+	uint8_t		 old[BLIND_ELEMENT_LEN];
+};
+
 struct job {
 	TAILQ_ENTRY(job)	 entry;
 	const struct job_ops	*ops;
@@ -102,21 +118,9 @@ struct job {
 	char			 professional[65]; /* the request's actor, checked;
 						    "" if none */
 	void			*arg;		/* for the ops */
-	/*
-	 * With blind pseudonyms: the pseudonym as the client sent it and the
-	 * generation of the keys the worker turned it into the youth's with
-	 * (the writer does it again if the keys changed since), and during a
-	 * rotation the old form the youth may still be stored under.
-	 */
-	struct {
-		struct blind	*keys;		/* NULL: not a blind pseudonym */
-		uint64_t	 gen;
-		uint8_t		 element[BLIND_ELEMENT_LEN];
-		uint32_t	 version;
-		uint8_t		 key_id[BLIND_KEY_ID_LEN];
-		int		 has_old;
-		uint8_t		 old[BLIND_ELEMENT_LEN];
-	} blind;
+	struct job_blind	 blind;		/* the youth's */
+	/* The same for the parents a registration names (in.reg.parents). */
+	struct job_blind	 parent_blind[STORE_PARENTS_MAX];
 	union {
 		struct store_register_in reg;
 		struct store_withdraw_in wd;

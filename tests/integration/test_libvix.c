@@ -163,8 +163,10 @@ Test(libvix, notification_types_unknown_to_libvix_are_named_so)
 	    "RELOCATED_AWAY");
 	cr_assert_eq(VIX_NOTIFY_RELOCATED_AWAY,
 	    VIX__V1__NOTIFICATION__TYPE__RELOCATED_AWAY);
-	/* 11 (a family match) is not known to this libvix yet. */
-	cr_assert_str_eq(vix_notification_type_name(11), "UNKNOWN_TYPE");
+	cr_assert_str_eq(vix_notification_type_name(VIX_NOTIFY_FAMILY_MATCH),
+	    "FAMILY_MATCH");
+	cr_assert_eq(VIX_NOTIFY_FAMILY_MATCH,
+	    VIX__V1__NOTIFICATION__TYPE__FAMILY_MATCH);
 	for (int t = VIX_NOTIFY_RELOCATED_AWAY + 1; t < 64; t++)
 		cr_assert_str_eq(vix_notification_type_name(t), "UNKNOWN_TYPE",
 		    "type %d", t);

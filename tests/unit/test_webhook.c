@@ -203,6 +203,8 @@ Test(cloudevent, every_type_has_a_name_and_a_signal_event_no_subject)
 	cr_assert_null(cloudevent_type(99));
 	cr_assert_str_eq(cloudevent_type(VIX__V1__NOTIFICATION__TYPE__REMINDER),
 	    "nl.vix.match.reminder");
+	cr_assert_str_eq(cloudevent_type(
+	    VIX__V1__NOTIFICATION__TYPE__FAMILY_MATCH), "nl.vix.family.match");
 
 	n.seq = 3;
 	n.recipient = "org-c";

@@ -273,6 +273,22 @@ struct vix_list_result {
 VIX_API int vix_register(vix_client *c, const struct vix_register_req *req,
     struct vix_register_result *out, struct vix_error *err);
 
+/* Parents or guardians a registration may name, at most. */
+#define VIX_PARENTS_MAX	4
+
+/*
+ * vix_register, naming the youth's parents or guardians by their BSNs (n
+ * of them, at most VIX_PARENTS_MAX; pseudonymised as the youth's, blind
+ * with a key holder): the family match. When another organisation has an
+ * active signal on another youth with one of these parents, both are told
+ * (VIX_NOTIFY_FAMILY_MATCH). Refused (FAILED_PRECONDITION) by an index
+ * that does not match families. n 0 on a refresh keeps the signal's
+ * parents; otherwise they replace them. Since LIBVIX_0.4.
+ */
+VIX_API int vix_register_parents(vix_client *c,
+    const struct vix_register_req *req, const char *const *parents, size_t n,
+    struct vix_register_result *out, struct vix_error *err);
+
 /*
  * Withdraw the caller's own signal, named by signal_id or by bsn: exactly one
  * of signal_id (non-zero) and bsn (non-NULL). *out holds no allocations.
@@ -494,6 +510,9 @@ enum vix_notification_type {
 	VIX_NOTIFY_REMINDER = 9,		/* still not coordinated (to the
 						   coordinator); since 0.4 */
 	VIX_NOTIFY_RELOCATED = 10,		/* the youth moved here (municipality) */
+	VIX_NOTIFY_FAMILY_MATCH = 11,		/* another organisation is involved
+						   with a sibling or child of the
+						   same parent (others[0]) */
 	VIX_NOTIFY_RELOCATED_AWAY = 12,		/* the youth moved away */
 };
 
