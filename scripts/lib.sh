@@ -7,6 +7,8 @@ VIX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # builds the PostgreSQL store backend in (vixd runs on LMDB without a server),
 # libsodium-dev the blind pseudonyms' group operations, libcurl4-openssl-dev
 # the delivery to webhooks, python3-yaml the publiccode.yml check (tests/tools).
+# chromium renders the web pages in the browser tests (tests/browser), with
+# the theme's font (Noto Sans) and a fallback for headless rendering.
 VIX_PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build
 	protobuf-c-compiler libprotobuf-c-dev
@@ -14,7 +16,16 @@ VIX_PACKAGES=(
 	libcriterion-dev libfaketime prometheus tzdata
 	systemd man-db lmdb-utils testssl.sh
 	libpq-dev libsodium-dev libcurl4-openssl-dev python3-yaml
+	chromium fonts-noto-core fonts-dejavu-core
 )
+# Node.js and npm install web/ (style sheets, browser-test tools). Asked for
+# by command, not by package: a newer Node.js from elsewhere brings its own
+# npm, and Debian's npm package would not go beside it.
+command -v node >/dev/null || VIX_PACKAGES+=(nodejs)
+command -v npm >/dev/null || VIX_PACKAGES+=(npm)
+
+# The oldest Node.js web/package-lock.json is pinned for (Debian 12 has 18).
+VIX_NODE_MIN=18
 
 vix_missing_packages() {
 	local p missing=()
@@ -59,4 +70,28 @@ vix_build() {
 	fi
 	ninja -C "$VIX_ROOT/$dir" >/dev/null ||
 		{ ninja -C "$VIX_ROOT/$dir"; return 1; }
+}
+
+# web/node_modules from web/package-lock.json, exactly (npm ci), when it is
+# missing or older than the lock file; the registry is asked only then.
+vix_web_assets() {
+	local web=$VIX_ROOT/web major
+	command -v node >/dev/null && command -v npm >/dev/null || {
+		echo "web/ needs Node.js >= $VIX_NODE_MIN and npm" \
+			"(Debian packages nodejs and npm)" >&2
+		return 1
+	}
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	[ "$major" -ge "$VIX_NODE_MIN" ] || {
+		echo "web/ needs Node.js >= $VIX_NODE_MIN; node is $(node --version)" >&2
+		return 1
+	}
+	if [ -f "$web/node_modules/.package-lock.json" ] &&
+		[ ! "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ] &&
+		[ ! "$web/package.json" -nt "$web/node_modules/.package-lock.json" ]; then
+		return 0
+	fi
+	echo "installing web/node_modules (npm ci)"
+	(cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+		{ echo "npm ci in web/ failed (see above)" >&2; return 1; }
 }
