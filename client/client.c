@@ -1160,30 +1160,7 @@ int
 vix_register(vix_client *c, const struct vix_register_req *rq,
     struct vix_register_result *out, struct vix_error *err)
 {
-	Vix__V1__Request req = VIX__V1__REQUEST__INIT;
-	Vix__V1__Register reg = VIX__V1__REGISTER__INIT;
-	Vix__V1__Contact ct = VIX__V1__CONTACT__INIT;
-	Vix__V1__ServerMessage *msg;
-	struct frame_budget b;
-	struct youth_arg ya;
-	int rc;
-
-	errclear(err);
-	if (out != NULL)
-		memset(out, 0, sizeof(*out));
-	if (c == NULL || rq == NULL || out == NULL)
-		return seterr(err, VIX_ERR_ARGS, 0, "client, request and result "
-		    "are required");
-	if ((rc = register_fill(c, rq, &reg, &ct, &ya, err)) != VIX_OK)
-		return rc;
-	req.body_case = VIX__V1__REQUEST__BODY_REGISTER;
-	req.register_ = &reg;
-	if ((rc = client_youth_request(c, &req, VIX__V1__RESPONSE__BODY_REGISTER,
-	    "register", &b, &msg, rq->bsn, &ya, err)) != VIX_OK)
-		return rc;
-	rc = register_result_copy(out, msg->response->register_, err);
-	frame_free_unpacked(&msg->base, &b);
-	return rc;
+	return vix_register_parents(c, rq, NULL, 0, out, err);
 }
 
 /* The parents of a registration, as the youth is sent (bsn or pseudonym). */
@@ -1254,10 +1231,12 @@ vix_register_parents(vix_client *c, const struct vix_register_req *rq,
 	errclear(err);
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	if (c == NULL || rq == NULL || out == NULL || (n > 0 && parents ==
-	    NULL))
-		return seterr(err, VIX_ERR_ARGS, 0, "client, request, parents "
-		    "and result are required");
+	if (c == NULL || rq == NULL || out == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "client, request and result "
+		    "are required");
+	if (n > 0 && parents == NULL)
+		return seterr(err, VIX_ERR_ARGS, 0, "register: %zu parents, "
+		    "but none given", n);
 	if ((rc = register_fill(c, rq, &reg, &ct, &ya, err)) != VIX_OK ||
 	    (rc = parents_fill(c, parents, n, &reg, &pa, err)) != VIX_OK)
 		return rc;

@@ -764,6 +764,19 @@ harness_vixctl(struct run_result *r, struct vixd_proc *p,
 	harness_run(r, argv);
 }
 
+void
+harness_read_text(const char *path, char *buf, size_t len)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
 int
 harness_wait_for_text(const char *path, const char *needle, int timeout_ms)
 {

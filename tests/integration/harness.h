@@ -154,6 +154,12 @@ int	harness_stop_bg(pid_t pid);
 void	harness_vixctl(struct run_result *r, struct vixd_proc *p,
 	    const char *const *args);
 
+/*
+ * The file's text into buf (at most len - 1 bytes, NUL-ended); "" when
+ * it is not there (yet).
+ */
+void	harness_read_text(const char *path, char *buf, size_t len);
+
 /* Whether the file comes to contain needle within timeout_ms. */
 int	harness_wait_for_text(const char *path, const char *needle,
 	    int timeout_ms);

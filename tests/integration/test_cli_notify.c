@@ -89,18 +89,6 @@ stop_bg(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static void
-read_file(const char *path, char *buf, size_t len)
-{
-	FILE *fp = fopen(path, "r");
-	size_t n = 0;
-
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
 
 Test(cli_notify, subscriber_prints_match_created_and_acks)
 {
@@ -117,7 +105,7 @@ Test(cli_notify, subscriber_prints_match_created_and_acks)
 	cr_assert(harness_wait_for_text(out, "MATCH_CREATED", 10000),
 	    "the subscriber printed no MATCH_CREATED");
 	cr_assert_eq(stop_bg(sub), 0, "SIGTERM ends subscribe with 0");
-	read_file(out, text, sizeof(text));
+	harness_read_text(out, text, sizeof(text));
 	cr_assert_null(strstr(text, BSN), "no BSN in the output");
 	cr_assert_not_null(strstr(text, "\"type\":\"MATCH_CREATED\""), "%s",
 	    text);
@@ -135,7 +123,7 @@ Test(cli_notify, subscriber_prints_match_created_and_acks)
 	    "--reason", "unjustified", NULL });
 	cr_assert(harness_wait_for_text(out, "MATCH_CLOSED", 10000));
 	cr_assert_eq(stop_bg(sub), 0);
-	read_file(out, text, sizeof(text));
+	harness_read_text(out, text, sizeof(text));
 	cr_assert_null(strstr(text, "MATCH_CREATED"), "acked, not repeated: %s",
 	    text);
 }
@@ -233,7 +221,7 @@ Test(cli_notify, listen_receives_push_mode)
 	cr_assert(harness_wait_for_text(out, "\"recipient\":\"org-b\"", 15000),
 	    "vix listen received nothing");
 	cr_assert_eq(stop_bg(l), 0);
-	read_file(out, text, sizeof(text));
+	harness_read_text(out, text, sizeof(text));
 	cr_assert_null(strstr(text, BSN));
 	cr_assert_not_null(strstr(text, "\"type\":\"MATCH_CREATED\""), "%s",
 	    text);
@@ -365,7 +353,7 @@ Test(cli_notify, listen_accepts_only_vixd)
 	cr_assert(!forge_notification(port2, "partner"), "--dev listener took "
 	    "the partner's own client certificate for vixd's");
 	cr_assert_eq(stop_bg(l2), 0);
-	read_file(out2, text, sizeof(text));
+	harness_read_text(out2, text, sizeof(text));
 	cr_assert_eq(text[0], '\0', "printed a forged notification: %s", text);
 
 	push_partner_to(port);
@@ -375,7 +363,7 @@ Test(cli_notify, listen_accepts_only_vixd)
 	cr_assert(harness_wait_for_text(out, "\"recipient\":\"org-b\"", 15000),
 	    "the pinned listener received nothing from vixd");
 	cr_assert_eq(stop_bg(l), 0);
-	read_file(out, text, sizeof(text));
+	harness_read_text(out, text, sizeof(text));
 	cr_assert_null(strstr(text, "4242"), "forged notification printed: %s",
 	    text);
 	cr_assert_not_null(strstr(text, "\"type\":\"MATCH_CREATED\""), "%s",

@@ -54,19 +54,6 @@ register_child(struct run_result *r, const char *org, const char *youth,
 	return r->status;
 }
 
-static void
-read_file(const char *path, char *buf, size_t len)
-{
-	FILE *fp = fopen(path, "r");
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
 
 /* Whether the file comes to hold needle n times within ms (bounded). */
 static int
@@ -75,7 +62,7 @@ wait_count(const char *path, const char *needle, int n, int ms)
 	static char text[65536];
 
 	for (int waited = 0; waited <= ms; waited += 50) {
-		read_file(path, text, sizeof(text));
+		harness_read_text(path, text, sizeof(text));
 		if (harness_count(text, needle) >= n)
 			return 1;
 		usleep(50 * 1000);
@@ -145,7 +132,7 @@ Test(family, two_organisations_on_siblings_are_told_of_each_other)
 	cr_assert(wait_count(out, "FAMILY_MATCH", 2, WAIT_MS),
 	    "both organisations are told");
 	harness_stop_bg(sp);
-	read_file(out, text, sizeof(text));
+	harness_read_text(out, text, sizeof(text));
 	/* org-a hears of org-b, with its contact and its own reference. */
 	line_with(text, "\"recipient\":\"org-a\"", line, sizeof(line));
 	cr_assert_not_null(strstr(line, "FAMILY_MATCH"), "%s", line);

@@ -74,19 +74,6 @@ subscribe_bg(const char *org, const char *out)
 	return harness_spawn_bg(argv, out);
 }
 
-static void
-read_file(const char *path, char *buf, size_t len)
-{
-	FILE *fp = fopen(path, "r");
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
 
 /*
  * vixd --dev with a second escalation organisation, gemeente-b, for
@@ -158,7 +145,7 @@ Test(relocate, the_match_follows_the_youth_to_its_new_municipality)
 	/* The new place hears of the match with everyone's contact. */
 	cr_assert(harness_wait_for_text(out_b, "\"type\":\"RELOCATED\"",
 	    WAIT_MS), "gemeente-b was not told");
-	read_file(out_b, text, sizeof(text));
+	harness_read_text(out_b, text, sizeof(text));
 	cr_assert_not_null(strstr(text, "\"match_id\":1"), "%s", text);
 	cr_assert_not_null(strstr(text, "\"org_id\":\"org-a\""), "%s", text);
 	cr_assert_not_null(strstr(text, "\"org_id\":\"org-b\""), "%s", text);
@@ -169,7 +156,7 @@ Test(relocate, the_match_follows_the_youth_to_its_new_municipality)
 	/* The old place hears that it left, without contacts. */
 	cr_assert(harness_wait_for_text(out_p, "RELOCATED_AWAY", WAIT_MS),
 	    "partner (0363) was not told");
-	read_file(out_p, text, sizeof(text));
+	harness_read_text(out_p, text, sizeof(text));
 	cr_assert_not_null(strstr(text, "\"others\":[]"), "%s", text);
 	cr_assert_null(strstr(text, "0501234567"), "no contacts to the old "
 	    "place: %s", text);
@@ -216,7 +203,7 @@ Test(relocate, the_match_follows_the_youth_to_its_new_municipality)
 	cr_assert(harness_wait_for_text(out_b, "\"type\":\"ESCALATION\"",
 	    WAIT_MS), "the escalation did not go to the new municipality");
 	harness_stop_bg(sb);
-	read_file(out_b, text, sizeof(text));
+	harness_read_text(out_b, text, sizeof(text));
 	cr_assert_not_null(strstr(text, "\"municipality\":\"0599\""), "%s",
 	    text);
 	cr_assert_eq(harness_dir_contains(vixd.dir, bsns[0], NULL, 0), 0,
