@@ -645,6 +645,10 @@ print_subject(const struct jv *r)
 		printf(" %lld times", jint(m, "escalations"));
 	if (m != NULL && m->t == J_OBJ)
 		printf("\n");
+	if (jint(r, "named_as_parent") > 0)
+		printf("named as a parent or guardian by %lld active signal%s "
+		    "(family match)\n", jint(r, "named_as_parent"),
+		    jint(r, "named_as_parent") == 1 ? "" : "s");
 	for (size_t i = 0; closed != NULL && i < closed->n; i++) {
 		const struct jv *c = &closed->v[i];
 
@@ -682,6 +686,10 @@ print_erase(const struct jv *r)
 	    "" : "s");
 	for (size_t i = 0; n != NULL && i < n->n; i++)
 		printf("SIGNAL_REMOVED sent to %s\n", jstr(&n->v[i], "org"));
+	if (jint(r, "parent_links") > 0)
+		printf("%lld signal%s named the person as a parent; they name "
+		    "them no longer\n", jint(r, "parent_links"),
+		    jint(r, "parent_links") == 1 ? "" : "s");
 	printf("the audit records are kept; freed pages of the store and "
 	    "earlier backups\nstill hold the erased data: see vixctl(8), "
 	    "ERASURE\n");

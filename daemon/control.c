@@ -652,6 +652,7 @@ ctl_erase_answer(struct job *j)
 	jsonw_kuint(&w, "removed", o->removed);
 	jsonw_kuint(&w, "archived", o->archived);
 	jsonw_kuint(&w, "withdrawn", o->withdrawn);
+	jsonw_kuint(&w, "parent_links", o->parent_links);
 	jsonw_key(&w, "notified");
 	jsonw_array(&w);
 	for (size_t i = 0; i < o->norgs; i++) {
@@ -1166,6 +1167,8 @@ json_subject(struct evbuffer *b, const struct store_subject *s,
 	json_subject_signals(&w, "signals", s, orgs, 0);
 	json_subject_signals(&w, "archived", s, orgs, 1);
 	json_subject_match(&w, s, orgs);
+	/* Named as a parent by others' signals: how many, never whose. */
+	jsonw_kuint(&w, "named_as_parent", s->parent_links);
 	jsonw_key(&w, "closed_matches");
 	jsonw_array(&w);
 	for (size_t i = 0; i < s->nclosed; i++) {

@@ -79,6 +79,18 @@ family_held(struct store_txn *t, const uint8_t *p)
 	return any;
 }
 
+size_t
+family_count(struct store_txn *t, const uint8_t *p)
+{
+	struct family_list l;
+	size_t n;
+
+	family_load(t, p, &l);
+	n = l.n;
+	free(l.v);
+	return n;
+}
+
 static int
 parent_in(const uint8_t (*set)[PSEUDONYM_LEN], size_t n, const uint8_t *p)
 {
@@ -301,6 +313,50 @@ family_rename_parent(struct store_txn *t, const struct family_entry *e,
 			memcpy(sig->parents[i].data, to, PSEUDONYM_LEN);
 	be->signal_put(t, e->youth, e->org, sig, 0);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
+}
+
+/* The signal of e names parent p no more. */
+static void
+family_drop_parent(struct store_txn *t, const struct family_entry *e,
+    const uint8_t *p)
+{
+	const struct store_backend *be = store_txn_backend(t);
+	Vix__Store__V1__Signal *sig = be->signal_get(t, e->youth, e->org);
+	ProtobufCBinaryData swap;
+	size_t k = 0, all;
+
+	if (sig == NULL)
+		return;
+	/* The kept first, the dropped behind them: all are freed below. */
+	all = sig->n_parents;
+	for (size_t i = 0; i < all; i++)
+		if (sig->parents[i].len != PSEUDONYM_LEN ||
+		    memcmp(sig->parents[i].data, p, PSEUDONYM_LEN) != 0) {
+			swap = sig->parents[k];
+			sig->parents[k++] = sig->parents[i];
+			sig->parents[i] = swap;
+		}
+	sig->n_parents = k;
+	be->signal_put(t, e->youth, e->org, sig, 0);
+	sig->n_parents = all;
+	vix__store__v1__signal__free_unpacked(sig, NULL);
+}
+
+size_t
+family_forget_parent(struct store_txn *t, const uint8_t *p)
+{
+	struct family_list l;
+	size_t n;
+
+	family_load(t, p, &l);
+	for (size_t i = 0; i < l.n && store_txn_error(t) == 0; i++) {
+		store_txn_backend(t)->family_delete(t, p, l.v[i].youth,
+		    l.v[i].org);
+		family_drop_parent(t, &l.v[i], p);
+	}
+	n = l.n;
+	free(l.v);
+	return n;
 }
 
 void

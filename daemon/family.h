@@ -33,6 +33,13 @@ size_t	family_parents(const Vix__Store__V1__Signal *sig,
 	    uint8_t (*out)[PSEUDONYM_LEN]);
 /* Whether p is a parent in the index. */
 int	family_held(struct store_txn *, const uint8_t *p);
+/* The entries of parent p: active signals naming p as a parent. */
+size_t	family_count(struct store_txn *, const uint8_t *p);
+/*
+ * Parent p is forgotten (an erasure of the person): its entries go, and
+ * the signals that named it name it no longer. Returns how many.
+ */
+size_t	family_forget_parent(struct store_txn *, const uint8_t *p);
 /*
  * Pseudonym from becomes to wherever the family index and the signals'
  * parents name it, as a parent and as a youth; before the backend moves

@@ -2234,6 +2234,7 @@ store_subject_report(struct store_reader *r, const uint8_t *p,
 	be->youth_signals(sa.t, p, subject_signal, &sa);
 	be->youth_archive(sa.t, p, subject_archived, &sa);
 	out->has_match = match_get(sa.t, p, &out->match);
+	out->parent_links = family_count(sa.t, p);
 	be->youth_audit(sa.t, p, subject_audit_one, &sa);
 	subject_closed(sa.t, out);
 	err = store_txn_error(sa.t);
@@ -2365,9 +2366,13 @@ store_erase(struct store_txn *t, const struct store_erase_in *in,
 	be->archive_erase(t, in->pseudonym, erase_archived, &ea);
 	/* The records stay in the chain; their link to the youth goes. */
 	be->youth_audit_unlink(t, in->pseudonym);
+	/* The person as a parent: others' signals name them no longer. */
+	if ((out->parent_links = family_forget_parent(t, in->pseudonym)) > 0)
+		store_audit(t, in->now, in->actor, in->action, 0, 0,
+		    "ok:parent_links");
 	/* And whatever still names the youth (PostgreSQL's lock row). */
 	be->youth_move(t, in->pseudonym, NULL);
-	if (out->removed == 0 && out->archived == 0)
+	if (out->removed == 0 && out->archived == 0 && out->parent_links == 0)
 		store_audit(t, in->now, in->actor, in->action, 0, 0, "not_found");
 	if (store_txn_error(t)) {
 		free(out->orgs);

@@ -614,6 +614,8 @@ struct store_subject {
 	size_t				 nclosed;
 	struct store_audit_record	*audit;		/* malloc'd */
 	size_t				 naudit;
+	size_t				 parent_links;	/* active signals naming
+							   the person as a parent */
 };
 
 /*
@@ -642,6 +644,8 @@ struct store_erase_out {
 	size_t		 archived;	/* archived signals deleted */
 	uint32_t	*orgs;		/* owners of the removed signals; malloc'd */
 	size_t		 norgs;
+	size_t		 parent_links;	/* signals that named the person as a
+					   parent, no longer naming them */
 };
 
 /*
@@ -650,7 +654,9 @@ struct store_erase_out {
  * the match are deleted, each owner hears SIGNAL_REMOVED (signal and match
  * id only), and every archived signal is deleted. One audit record (by
  * in->actor) per signal; the audit chain itself is kept, but no record is
- * linked to the youth any more (its subject report is then empty). Freed
+ * linked to the youth any more (its subject report is then empty). The
+ * pseudonym is a person's, who may also be a parent named by others'
+ * signals (the family match): those signals name them no longer. Freed
  * pages still hold the bytes until the store is rewritten (vixd
  * --compact).
  */

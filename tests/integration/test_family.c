@@ -174,6 +174,23 @@ Test(family, two_organisations_on_siblings_are_told_of_each_other)
 	    harness_redact(r.out));
 	cr_assert_eq(register_child(&r, "org-b", bsns[1], bsns[2]), 0, "%s",
 	    harness_redact(r.err));
+	/* The parent's own report: named by three signals, never whose. */
+	harness_vixctl(&r, &vixd, (const char *[]){ "--json",
+	    "subject-report", "--bsn", bsns[2], NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "\"named_as_parent\":3"), "%s",
+	    harness_redact(r.out));
+	cr_assert_null(strstr(r.out, "dossier"), "%s", harness_redact(r.out));
+	/* The parent erased (their own GDPR request): no signal names them. */
+	harness_vixctl(&r, &vixd, (const char *[]){ "erase", "--bsn",
+	    bsns[2], "--reason", "gdpr-erasure", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "3 signals named the person as a "
+	    "parent"), "%s", r.out);
+	harness_vixctl(&r, &vixd, (const char *[]){ "--json",
+	    "subject-report", "--bsn", bsns[0], NULL });
+	cr_assert_not_null(strstr(r.out, "\"parents\":0"), "%s",
+	    harness_redact(r.out));
 	cr_assert_eq(harness_dir_contains(vixd.dir, bsns[2], NULL, 0), 0,
 	    "no parent's BSN in vixd's folder or what was printed");
 	cr_assert_eq(harness_dir_contains(vixd.dir, bsns[0], NULL, 0), 0);

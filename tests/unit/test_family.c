@@ -336,6 +336,31 @@ Test(family, erasing_a_youth_removes_its_parent_links)
 	cr_assert_eq(told_of(vt, wijk), 1);
 }
 
+Test(family, erasing_a_parent_unlinks_every_signal_naming_them)
+{
+	size_t removed, withdrawn;
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_subject s;
+
+	reg(wijk, 1, T0, PARENTS(1, 2));
+	reg(jz, 2, T0, PARENTS(1));
+	pseudonym(p, PARENT(1));
+	cr_assert_eq(store_subject_report(rd, p, &s), 0);
+	cr_assert_eq(s.parent_links, 2, "named by two signals");
+	store_subject_free(&s);
+	storefix_erase(st, orgs, p, T0 + 50, &removed, &withdrawn);
+	cr_assert_eq(removed, 0, "the parent has no signal of their own");
+	cr_assert_eq(entries(1), 0);
+	cr_assert_eq(entries(2), 1, "the other parent stays");
+	cr_assert_eq(parents_named(1, wijk, 0), 1);
+	cr_assert_eq(parents_named(2, jz, 0), 0);
+	cr_assert_eq(store_reader_youth_known(rd, p), 0, "the erased parent "
+	    "is nowhere in the store");
+	cr_assert_eq(reg(vt, 3, T0 + 60, PARENTS(1)).family, 0,
+	    "the family through parent 1 is gone");
+	cr_assert_gt(storefix_audit_good(rd), 0);
+}
+
 /* ---- a key rotation's move --------------------------------------------- */
 
 Test(family, moving_a_parent_keeps_the_family)
