@@ -1167,8 +1167,6 @@ json_subject(struct evbuffer *b, const struct store_subject *s,
 	json_subject_signals(&w, "signals", s, orgs, 0);
 	json_subject_signals(&w, "archived", s, orgs, 1);
 	json_subject_match(&w, s, orgs);
-	/* Named as a parent by others' signals: how many, never whose. */
-	jsonw_kuint(&w, "named_as_parent", s->parent_links);
 	jsonw_key(&w, "closed_matches");
 	jsonw_array(&w);
 	for (size_t i = 0; i < s->nclosed; i++) {
@@ -1184,6 +1182,8 @@ json_subject(struct evbuffer *b, const struct store_subject *s,
 	for (size_t i = 0; i < s->naudit; i++)
 		json_audit(&w, &s->audit[i], orgs);
 	jsonw_end(&w);
+	/* Named as a parent by others' signals: how many, never whose. */
+	jsonw_kuint(&w, "named_as_parent", s->parent_links);
 	jsonw_end(&w);
 	jsonw_newline(&w);
 }
