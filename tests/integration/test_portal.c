@@ -518,7 +518,7 @@ Test(portal, a_post_without_its_csrf_token_is_refused)
 	    NULL), 403);
 	/* The security headers are on every page. */
 	cr_assert(strstr(a.headers, "Content-Security-Policy: default-src "
-	    "'self'; frame-ancestors 'none'") != NULL);
+	    "'self'; img-src 'self' data:; frame-ancestors 'none'") != NULL);
 	cr_assert(strstr(a.headers, "X-Content-Type-Options: nosniff") != NULL);
 	cr_assert(strstr(a.headers, "Referrer-Policy: no-referrer") != NULL);
 	/* With the token it goes through. */
