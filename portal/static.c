@@ -30,9 +30,9 @@ static const struct {
 
 /*
  * The portal's layout on top of the components: page margins, skip link,
- * header, nav. The theme gives the basis tokens but not the document's and the form
- * controls' font, which would leave text and inputs in the browser's
- * default fonts: they take the theme's text font here.
+ * header, nav. The theme gives the basis tokens but not the document's
+ * and the form controls' font, which would leave text and inputs in the
+ * browser's default fonts: they take the theme's text font here.
  */
 static const char portal_css[] =
 	".voorbeeld-theme{"

@@ -21,6 +21,7 @@ const BIRTH = '2015-03-01';
 const KEYED_BIRTH = '2015-03-03';	/* typed as the digits below */
 const KEYED_DIGITS = '03032015';
 const NOTE_MS = 15000;		/* a notification reaches the portal */
+const TEST_MS = 90000;		/* one of the shorter tests */
 
 const youths = syntheticBsns().slice(200, 202);
 const [YOUTH, YOUTH_KEYS] = youths;
@@ -41,6 +42,8 @@ before(async () => {
 
 after(async () => {
 	await closeBrowser(browser);
+	if (vixd === undefined)
+		return;		/* before() failed and said why */
 	const started = Object.values(portals);
 	const results = await Promise.allSettled(started.map((p) => p.stop()));
 	const logs = vixd.log() + started.map((p) => p.log()).join('');
@@ -141,7 +144,8 @@ function matchRow(page, table, org) {
 	    .filter({ has: page.locator(`li[data-org="${org}"]`) });
 }
 
-test('the style sheets of the NL Design System apply', redacted(async () => {
+test('the style sheets of the NL Design System apply', { timeout: TEST_MS },
+    redacted(async () => {
 	const { page, problems } = await openPage(browser,
 	    portals['org-a'].url + '/login');
 
@@ -151,7 +155,8 @@ test('the style sheets of the NL Design System apply', redacted(async () => {
 	assert.deepEqual(sheets.map((s) => s.href), ['/static/utrecht.css',
 	    '/static/theme.css', '/static/portal.css']);
 	/* The components are hundreds of rules; the theme is one, of tokens. */
-	assert.ok(sheets[0].rules > 100, `utrecht.css has ${sheets[0].rules} rules`);
+	assert.ok(sheets[0].rules > 100,
+	    `utrecht.css has ${sheets[0].rules} rules`);
 	for (const s of sheets)
 		assert.ok(s.rules > 0, `${s.href} is empty`);
 	const bg = await page.$eval('#login-form button',
@@ -166,7 +171,8 @@ test('the style sheets of the NL Design System apply', redacted(async () => {
 		    (e) => getComputedStyle(e).fontFamily);
 		assert.match(font, /^"Noto Sans"/, `${sel} is in ${font}`);
 	}
-	const h1 = await page.$eval('h1', (e) => getComputedStyle(e).fontFamily);
+	const h1 = await page.$eval('h1',
+	    (e) => getComputedStyle(e).fontFamily);
 	assert.match(h1, /^"Noto Serif"/, `the heading is in ${h1}`);
 	assert.deepEqual(problems, [], 'errors in the page');
 	await page.context().close();
@@ -290,7 +296,7 @@ test('two organisations match and coordinate through their pages',
 }));
 
 test('a bad BSN is shown next to its field and never echoed',
-    redacted(async () => {
+    { timeout: TEST_MS }, redacted(async () => {
 	const a = await login(portals['org-a'], 'a.jansen');
 	const r = await register(a, BAD_BSN, 'dossier-bad');
 	const { page } = a;
@@ -323,7 +329,7 @@ test('a bad BSN is shown next to its field and never echoed',
 }));
 
 test('a form without its CSRF token is refused with 403',
-    redacted(async () => {
+    { timeout: TEST_MS }, redacted(async () => {
 	const a = await login(portals['org-a'], 'a.jansen');
 	const { page } = a;
 
@@ -357,7 +363,8 @@ function focused(page) {
 	});
 }
 
-test('the register form works by keyboard alone', redacted(async () => {
+test('the register form works by keyboard alone', { timeout: TEST_MS },
+    redacted(async () => {
 	const a = await login(portals['org-a'], 'a.jansen');
 	const { page } = a;
 	const kb = page.keyboard;
