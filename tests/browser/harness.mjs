@@ -200,7 +200,7 @@ class Child {
 	 * SIGTERM and wait (then SIGKILL); throws with the end of the log
 	 * unless it exited with status 0.
 	 */
-	async stopChild() {
+	async stop() {
 		if (this.child !== null && this.exit === null) {
 			this.child.kill('SIGTERM');
 			await waitFor(`${this.name} to stop`, STOP_MS, () =>
@@ -246,7 +246,7 @@ class Vixd extends Child {
 	 */
 	async stop() {
 		try {
-			await this.stopChild();
+			await super.stop();
 		} finally {
 			removeFolder(this.dir);
 		}
@@ -313,10 +313,6 @@ class Portal extends Child {
 		    path.join(vixd.dir, `portal-${org}.log`));
 		this.org = org;
 		this.url = null;	/* http://127.0.0.1:PORT, no slash */
-	}
-
-	async stop() {
-		await this.stopChild();
 	}
 }
 
