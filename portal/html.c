@@ -109,7 +109,11 @@ html_begin(struct req *q, enum msg title, const char *current)
 	html_msg(q, title);
 	evbuffer_add_printf(q->b, " &#8211; ");
 	html_msg(q, MSG_PORTAL);
-	evbuffer_add_printf(q->b, "</title>"
+	/*
+	 * An empty icon of its own, or every browser asks for /favicon.ico
+	 * on every page and reports the 404 as an error in it.
+	 */
+	evbuffer_add_printf(q->b, "</title><link rel=\"icon\" href=\"data:,\">"
 	    "<link rel=\"stylesheet\" href=\"/static/utrecht.css\">"
 	    "<link rel=\"stylesheet\" href=\"/static/theme.css\">"
 	    "<link rel=\"stylesheet\" href=\"/static/portal.css\">"

@@ -28,8 +28,22 @@ static const struct {
 	    "@nl-design-system-unstable/voorbeeld-design-tokens/dist/theme.css" },
 };
 
-/* The portal's layout on top of the components: skip link, header, nav. */
+/*
+ * The portal's layout on top of the components: page margins, skip link,
+ * header, nav. The theme gives the basis tokens but not the document's
+ * and the form controls' font, which would leave text and inputs in the
+ * browser's default fonts: they take the theme's text font here.
+ */
 static const char portal_css[] =
+	".voorbeeld-theme{"
+	"--utrecht-document-font-family:var(--basis-text-font-family-default,"
+	"sans-serif);"
+	"--utrecht-form-control-font-family:var(--basis-text-font-family-"
+	"default,sans-serif);"
+	"font-family:var(--utrecht-document-font-family);}\n"
+	".utrecht-page{box-sizing:border-box;max-inline-size:80rem;"
+	"margin-inline:auto;padding:0.5em 1.5rem 2em;}\n"
+	".utrecht-heading-2{margin-block-start:1em;}\n"
 	".portal-skip{position:absolute;left:-10000px;top:auto;}\n"
 	".portal-skip:focus{position:static;display:inline-block;"
 	"padding:0.5em;background:#fff;color:#000;outline:3px solid #000;}\n"

@@ -138,15 +138,18 @@ export function httpGet(url, ms = PAGE_MS) {
 	});
 }
 
-class Vixd {
-	constructor(dir) {
+/*
+ * A process this test started, under setpriv --pdeathsig KILL so that it
+ * dies with the test even when the test is killed; its standard output
+ * and error go to logPath.
+ */
+class Child {
+	constructor(name, dir, logPath) {
+		this.name = name;
 		this.dir = dir;
-		this.devDir = path.join(dir, 'vix-dev');
-		this.logPath = path.join(dir, 'vixd.log');
+		this.logPath = logPath;
 		this.child = null;
 		this.exit = null;	/* exit status once it ended */
-		this.addr = null;	/* 127.0.0.1:PORT, the TLS listener */
-		this.admin = null;	/* http://127.0.0.1:PORT, the admin listener */
 	}
 
 	log() {
@@ -161,19 +164,16 @@ class Vixd {
 		return redact(this.log().slice(-4000));
 	}
 
-	/* The address vixd logs after what, once it has. */
+	/* The address logged after what, once it has been. */
 	logged(what) {
 		const m = this.log().match(new RegExp(`${what} (\\S+)`));
 		return m ? m[1] : undefined;
 	}
 
-	spawn(args) {
+	spawn(argv) {
 		const fd = fs.openSync(this.logPath, 'w', 0o600);
-		/* setpriv: vixd dies with this process, even on SIGKILL. */
-		const argv = ['--pdeathsig', 'KILL', '--', env('VIXD'), '--dev',
-		    '--data', this.devDir, '--listen', '127.0.0.1:0',
-		    '--admin-listen', '127.0.0.1:0', ...args];
-		const child = spawn('/usr/bin/setpriv', argv,
+		const child = spawn('/usr/bin/setpriv',
+		    ['--pdeathsig', 'KILL', '--', ...argv],
 		    { cwd: this.dir, stdio: ['ignore', fd, fd] });
 		fs.closeSync(fd);
 		children.add(child);
@@ -185,17 +185,49 @@ class Vixd {
 		this.child = child;
 	}
 
+	/* Wait until the log shows what (see logged); throws if it ended. */
+	async waitLogged(what) {
+		await waitFor(`${this.name} to log "${what}"`, STARTUP_MS, () => {
+			if (this.exit !== null)
+				throw new Error(`${this.name} exited with status ` +
+				    this.exit);
+			return this.logged(what);
+		});
+		return this.logged(what);
+	}
+
+	/*
+	 * SIGTERM and wait (then SIGKILL); throws with the end of the log
+	 * unless it exited with status 0.
+	 */
+	async stop() {
+		if (this.child !== null && this.exit === null) {
+			this.child.kill('SIGTERM');
+			await waitFor(`${this.name} to stop`, STOP_MS, () =>
+			    this.exit === null ? undefined : true)
+			    .catch(() => this.child.kill('SIGKILL'));
+			await waitFor(`${this.name} to be reaped`, STOP_MS, () =>
+			    this.exit === null ? undefined : true);
+		}
+		if (this.exit !== 0)
+			throw new Error(`${this.name} ended with status ` +
+			    `${this.exit}; the end of its log:\n${this.logTail()}`);
+	}
+}
+
+class Vixd extends Child {
+	constructor(dir) {
+		super('vixd', dir, path.join(dir, 'vixd.log'));
+		this.devDir = path.join(dir, 'vix-dev');
+		this.addr = null;	/* 127.0.0.1:PORT, the TLS listener */
+		this.admin = null;	/* http://127.0.0.1:PORT, the admin listener */
+	}
+
 	async ready() {
 		try {
-			await waitFor('vixd to listen', STARTUP_MS, () => {
-				if (this.exit !== null)
-					throw new Error('vixd exited with status ' +
-					    this.exit);
-				return this.logged('listening on');
-			});
-			this.addr = this.logged('listening on');
-			this.admin = 'http://' + this.logged('admin HTTP ' +
-			    '\\(metrics, health\\) on');
+			this.addr = await this.waitLogged('listening on');
+			this.admin = 'http://' + await this.waitLogged(
+			    'admin HTTP \\(metrics, health\\) on');
 			await waitFor('/readyz to answer 200', STARTUP_MS,
 			    async () => {
 				const r = await httpGet(this.admin + '/readyz')
@@ -209,23 +241,15 @@ class Vixd {
 	}
 
 	/*
-	 * SIGTERM and wait (then SIGKILL), and remove the folder; throws with
-	 * the end of vixd's log unless it exited with status 0.
+	 * Stop vixd and remove its folder (with the portals' logs in it);
+	 * throws with the end of its log unless it exited with status 0.
 	 */
 	async stop() {
-		if (this.child !== null && this.exit === null) {
-			this.child.kill('SIGTERM');
-			await waitFor('vixd to stop', STOP_MS, () =>
-			    this.exit === null ? undefined : true)
-			    .catch(() => this.child.kill('SIGKILL'));
-			await waitFor('vixd to be reaped', STOP_MS, () =>
-			    this.exit === null ? undefined : true);
+		try {
+			await super.stop();
+		} finally {
+			removeFolder(this.dir);
 		}
-		const tail = this.logTail();
-		removeFolder(this.dir);
-		if (this.exit !== 0)
-			throw new Error(`vixd ended with status ${this.exit}; ` +
-			    `the end of its log:\n${tail}`);
 	}
 
 	/*
@@ -272,7 +296,8 @@ export async function startVixd(extra = []) {
 	const args = extra.includes('--pseudonyms') ? extra :
 	    [...extra, '--pseudonyms', 'server'];
 
-	vixd.spawn(args);
+	vixd.spawn([env('VIXD'), '--dev', '--data', vixd.devDir, '--listen',
+	    '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args]);
 	try {
 		await vixd.ready();
 	} catch (e) {
@@ -280,6 +305,54 @@ export async function startVixd(extra = []) {
 		throw e;
 	}
 	return vixd;
+}
+
+class Portal extends Child {
+	constructor(vixd, org) {
+		super(`vix-portal for ${org}`, vixd.dir,
+		    path.join(vixd.dir, `portal-${org}.log`));
+		this.org = org;
+		this.url = null;	/* http://127.0.0.1:PORT, no slash */
+	}
+}
+
+/* Where the portal finds the NL Design System's CSS: web/node_modules. */
+export const STATIC_DIR = path.join(WEB, 'node_modules');
+
+/*
+ * A real vix-portal in development mode for org (org-a, org-b) of vixd's
+ * development material, on a port the kernel picks, serving the style
+ * sheets from STATIC_DIR; resolves once it printed its address. Its log
+ * is in vixd's folder; stop it before vixd.
+ */
+export async function startPortal(vixd, org) {
+	const portal = new Portal(vixd, org);
+
+	portal.spawn([env('VIX_PORTAL'), '--dev', '--org', org, '--dev-dir',
+	    vixd.devDir, '--server', vixd.addr, '--listen', '127.0.0.1:0',
+	    '--static-dir', STATIC_DIR]);
+	try {
+		portal.url = (await portal.waitLogged('vix-portal:'))
+		    .replace(/\/$/, '');
+	} catch (e) {
+		await portal.stop().catch(() => {});
+		throw new Error(`${e.message}; its log:\n${portal.logTail()}`);
+	}
+	return portal;
+}
+
+/*
+ * fn with whatever it throws redacted (see redact): an assertion's actual
+ * value or a browser's call log cannot show a BSN in the test's output.
+ */
+export function redacted(fn) {
+	return async (...args) => {
+		try {
+			return await fn(...args);
+		} catch (e) {
+			throw new Error(redact(e?.stack ?? e));
+		}
+	};
 }
 
 /* Headless Chromium (Debian's); closed by closeBrowser or at exit. */
