@@ -559,6 +559,8 @@ print_orgs(const struct jv *r)
 		    rs);
 		put_text(stdout, jstr(o, "name"));
 		putchar('\n');
+		if (*jstr(o, "type") != '\0')
+			printf("%16s of type %s\n", "", jstr(o, "type"));
 		for (size_t k = 0; rf != NULL && k < rf->n; k++)
 			if (rf->v[k].t == J_STR)
 				printf("%16s receives for %s\n", "",

@@ -314,6 +314,11 @@ Test(relocate, figures_per_organisation_type)
 	    "name = Organisation C\nroles = register\n");
 	fclose(fp);
 	harness_reload(&vixd);
+	vixctl(&r, (const char *[]){ "orgs", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, " of type wijkteam\n"), "%s", r.out);
+	vixctl(&r, (const char *[]){ "--json", "orgs", NULL });
+	cr_assert_not_null(strstr(r.out, "\"type\":\"jeugdzorg\""), "%s", r.out);
 
 	/* 13 registered: jeugdzorg 6, wijkteam 3, without a type 4. */
 	for (int i = 0; i < 6; i++)
