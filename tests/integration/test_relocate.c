@@ -224,16 +224,67 @@ Test(relocate, the_match_follows_the_youth_to_its_new_municipality)
 	cr_assert_eq(harness_stop(&vixd), 0);
 }
 
+/* The months of a report around now (40 days either side), as --from, --to. */
+static char report_from[8], report_to[8];
+
+static void
+report_range(void)
+{
+	time_t now = time(NULL), t0 = now - 40 * 86400, t1 = now + 40 * 86400;
+	struct tm tm;
+
+	localtime_r(&t0, &tm);
+	strftime(report_from, sizeof(report_from), "%Y-%m", &tm);
+	localtime_r(&t1, &tm);
+	strftime(report_to, sizeof(report_to), "%Y-%m", &tm);
+}
+
+/* vixctl [--json] report [--csv] of muni over that range, which must work. */
+static void
+report(struct run_result *r, int json, int csv, const char *muni)
+{
+	const char *args[12];
+	size_t n = 0;
+
+	report_range();
+	if (json)
+		args[n++] = "--json";
+	args[n++] = "report";
+	if (csv)
+		args[n++] = "--csv";
+	args[n++] = "--municipality";
+	args[n++] = muni;
+	args[n++] = "--from";
+	args[n++] = report_from;
+	args[n++] = "--to";
+	args[n++] = report_to;
+	args[n] = NULL;
+	vixctl(r, args);
+	cr_assert_eq(r->status, 0, "%s", r->err);
+}
+
+/* /v1/report of 0363 over the range, with more (e.g. "&format=csv"): want. */
+static void
+http_report_is(const char *more, const char *want)
+{
+	static char http[65536];
+	char path[160], *body;
+
+	snprintf(path, sizeof(path), "/v1/report?municipality=0363&from=%s"
+	    "&to=%s%s", report_from, report_to, more);
+	cr_assert_eq(harness_http_get(&vixd, path, http, sizeof(http)), 200);
+	cr_assert_not_null(body = strstr(http, "\r\n\r\n"));
+	cr_assert_str_eq(body + 4, want);
+}
+
 /*
  * Regional figures from the real daemon: counted in the writer's
  * transactions per municipality and month, small counts hidden.
  */
 Test(relocate, regional_figures_hide_small_counts)
 {
-	char bsn[16][16], from[8], to[8], m[16];
+	char bsn[16][16], m[16];
 	struct run_result r;
-	time_t now = time(NULL), t0 = now - 40 * 86400, t1 = now + 40 * 86400;
-	struct tm tm;
 
 	cr_assert_eq(harness_load_bsns(bsn, 12), 12);
 	start();
@@ -254,29 +305,21 @@ Test(relocate, regional_figures_hide_small_counts)
 	}
 	register_youth("org-b", bsn[11], "0599");
 
-	gmtime_r(&t0, &tm);
-	strftime(from, sizeof(from), "%Y-%m", &tm);
-	gmtime_r(&t1, &tm);
-	strftime(to, sizeof(to), "%Y-%m", &tm);
-	vixctl(&r, (const char *[]){ "--json", "report", "--municipality",
-	    "0363", "--from", from, "--to", to, NULL });
-	cr_assert_eq(r.status, 0, "%s", r.err);
+	report(&r, 1, 0, "0363");
 	cr_assert_not_null(strstr(r.out, "\"registered\":20,"
 	    "\"withdrawn_unjustified\":\"< 5\",\"withdrawn_risk_resolved\":0,"
 	    "\"matches\":10,\"escalations\":0,\"coordinated\":5,"
 	    "\"coordinated_within_14_days\":0.500,"
 	    "\"coordinated_within_30_days\":0.500,"
 	    "\"median_days_to_coordination\":0,\"by_type\":{}}"), "%s", r.out);
-	vixctl(&r, (const char *[]){ "report", "--csv", "--municipality",
-	    "0599", "--from", from, "--to", to, NULL });
-	cr_assert_eq(r.status, 0, "%s", r.err);
+	report(&r, 0, 1, "0599");
 	cr_assert_eq(strncmp(r.out, "month,type,registered,"
 	    "withdrawn_unjustified,", 44), 0, "%s", r.out);
 	cr_assert_not_null(strstr(r.out, ",\"< 5\",0,0,0,0,,,,0\n"), "one "
 	    "registration in 0599, hidden: %s", r.out);
 	/* Bad ranges are refused, naming the option. */
 	vixctl(&r, (const char *[]){ "report", "--municipality", "0363",
-	    "--from", "2026-13", "--to", to, NULL });
+	    "--from", "2026-13", "--to", report_to, NULL });
 	cr_assert_eq(r.status, 1);
 	cr_assert_not_null(strstr(r.err, "--from must be"), "%s", r.err);
 	vixctl(&r, (const char *[]){ "report", "--municipality", "0363",
@@ -294,11 +337,8 @@ Test(relocate, regional_figures_hide_small_counts)
  */
 Test(relocate, figures_per_organisation_type)
 {
-	char bsn[12][16], from[8], to[8], orgs[PATH_MAX], path[160], *body;
-	static char http[65536];	/* an answer, or vixd.conf's text */
+	char bsn[12][16], orgs[PATH_MAX], conf[PATH_MAX + 32];
 	struct run_result r;
-	time_t now = time(NULL), t0 = now - 40 * 86400, t1 = now + 40 * 86400;
-	struct tm tm;
 	FILE *fp;
 
 	cr_assert_eq(harness_load_bsns(bsn, 12), 12);
@@ -344,13 +384,7 @@ Test(relocate, figures_per_organisation_type)
 		cr_assert_eq(r.status, 0, "%s", r.err);
 	}
 
-	localtime_r(&t0, &tm);
-	strftime(from, sizeof(from), "%Y-%m", &tm);
-	localtime_r(&t1, &tm);
-	strftime(to, sizeof(to), "%Y-%m", &tm);
-	vixctl(&r, (const char *[]){ "--json", "report", "--municipality",
-	    "0363", "--from", from, "--to", to, NULL });
-	cr_assert_eq(r.status, 0, "%s", r.err);
+	report(&r, 1, 0, "0363");
 	cr_assert_not_null(strstr(r.out, "\"registered\":13,"
 	    "\"withdrawn_unjustified\":6,\"withdrawn_risk_resolved\":\"< 5\","),
 	    "%s", r.out);
@@ -364,37 +398,24 @@ Test(relocate, figures_per_organisation_type)
 	    harness_count(r.out, "\"month\":"), "%s", r.out);
 	cr_assert_null(strstr(r.out, "org-c"), "%s", r.out);
 
-	/* /v1/report gives the same, from the same code. */
-	snprintf(path, sizeof(path), "/v1/report?municipality=0363&from=%s"
-	    "&to=%s", from, to);
-	cr_assert_eq(harness_http_get(&vixd, path, http, sizeof(http)), 200);
-	cr_assert_not_null(body = strstr(http, "\r\n\r\n"));
-	cr_assert_str_eq(body + 4, r.out);
-	vixctl(&r, (const char *[]){ "report", "--csv", "--municipality",
-	    "0363", "--from", from, "--to", to, NULL });
-	cr_assert_eq(r.status, 0, "%s", r.err);
+	http_report_is("", r.out);	/* from the same code */
+	report(&r, 0, 1, "0363");
 	cr_assert_not_null(strstr(r.out, ",\"all\",13,6,\"< 5\","), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, ",\"jeugdzorg\",6,,0,,,,,,\n"), "%s",
 	    r.out);
 	cr_assert_not_null(strstr(r.out, ",\"wijkteam\",\"< 5\",,0,,,,,,\n"),
 	    "%s", r.out);
-	snprintf(path, sizeof(path), "/v1/report?municipality=0363&from=%s"
-	    "&to=%s&format=csv", from, to);
-	cr_assert_eq(harness_http_get(&vixd, path, http, sizeof(http)), 200);
-	cr_assert_not_null(body = strstr(http, "\r\n\r\n"));
-	cr_assert_str_eq(body + 4, r.out);
-	vixctl(&r, (const char *[]){ "report", "--municipality", "0363",
-	    "--from", from, "--to", to, NULL });
-	cr_assert_eq(r.status, 0, "%s", r.err);
+	http_report_is("&format=csv", r.out);
+	report(&r, 0, 0, "0363");
 	cr_assert_not_null(strstr(r.out, "\tjeugdzorg\t6\t-\t0\t-\t"), "%s",
 	    r.out);
 
 	/* vixd -t refuses a bad type, naming the organisation and the key. */
 	harness_edit_file(orgs, "name = Organisation C\n",
 	    "name = Organisation C\ntype = Wijk Team\n");
-	snprintf(http, sizeof(http), "[server]\norgs_file = %s\n", orgs);
+	snprintf(conf, sizeof(conf), "[server]\norgs_file = %s\n", orgs);
 	harness_run(&r, (const char *[]){ getenv("VIXD"), "-t", "-c",
-	    harness_write_file(&vixd, "check.conf", http), NULL });
+	    harness_write_file(&vixd, "check.conf", conf), NULL });
 	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
 	cr_assert_not_null(strstr(r.err, "[org org-c] type: must be 1-24 of "
 	    "a-z 0-9 - starting with a letter"), "%s", r.err);
