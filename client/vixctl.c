@@ -447,15 +447,33 @@ put_cell(FILE *fp, const struct jv *v, int share)
 		fprintf(fp, "%lld", (long long)v->num);
 }
 
-static const char *const report_cols[] = { "month", "registered",
+static const char *const report_cols[] = { "registered",
     "withdrawn_unjustified", "withdrawn_risk_resolved", "matches",
     "coordinated", "coordinated_within_14_days",
     "coordinated_within_30_days", "median_days_to_coordination",
     "escalations" };
 
+/* One row of the table: month, type, then the cells of row ("-": none). */
+static void
+print_report_row(const char *month, const char *type, const struct jv *row)
+{
+	size_t nc = sizeof(report_cols) / sizeof(report_cols[0]);
+
+	put_text(stdout, month);
+	fputc('\t', stdout);
+	put_text(stdout, type);
+	for (size_t c = 0; c < nc; c++) {
+		fputc('\t', stdout);
+		put_cell(stdout, jget(row, report_cols[c]),
+		    strstr(report_cols[c], "_within_") != NULL);
+	}
+	printf("\n");
+}
+
 /*
- * The months as an aligned table; as CSV the daemon's own text, the same
- * that /v1/report?format=csv answers.
+ * The months as an aligned table, each month's regional row (type "all")
+ * followed by its organisation types'; as CSV the daemon's own text, the
+ * same that /v1/report?format=csv answers.
  */
 static void
 print_report(const struct jv *r, int csv)
@@ -470,19 +488,18 @@ print_report(const struct jv *r, int csv)
 	printf("regional figures for municipality %s (counts below %lld "
 	    "shown as \"< %lld\")\n", jstr(r, "municipality"),
 	    jint(r, "min_count"), jint(r, "min_count"));
+	printf("month\ttype");
 	for (size_t c = 0; c < nc; c++)
-		printf("%s%s", c ? "\t" : "", report_cols[c]);
+		printf("\t%s", report_cols[c]);
 	printf("\n");
 	for (size_t i = 0; months != NULL && i < months->n; i++) {
-		const struct jv *m = &months->v[i];
+		const struct jv *m = &months->v[i], *types = jget(m, "by_type");
 
-		for (size_t c = 0; c < nc; c++) {
-			if (c > 0)
-				fputc('\t', stdout);
-			put_cell(stdout, jget(m, report_cols[c]),
-			    strstr(report_cols[c], "_within_") != NULL);
-		}
-		printf("\n");
+		print_report_row(jstr(m, "month"), "all", m);
+		for (size_t k = 0; types != NULL && types->t == J_OBJ &&
+		    k < types->n; k++)
+			print_report_row(jstr(m, "month"), types->k[k] != NULL ?
+			    types->k[k] : "", &types->v[k]);
 	}
 }
 
@@ -542,6 +559,8 @@ print_orgs(const struct jv *r)
 		    rs);
 		put_text(stdout, jstr(o, "name"));
 		putchar('\n');
+		if (*jstr(o, "type") != '\0')
+			printf("%16s of type %s\n", "", jstr(o, "type"));
 		for (size_t k = 0; rf != NULL && k < rf->n; k++)
 			if (rf->v[k].t == J_STR)
 				printf("%16s receives for %s\n", "",

@@ -459,6 +459,7 @@ json_one_org(struct jsonw *w, const struct org *o)
 	json_roles(w, o->roles);
 	jsonw_kuint(w, "rank", o->rank);
 	jsonw_kstr(w, "municipality", o->municipality);
+	jsonw_kstr(w, "type", o->type);
 	jsonw_key(w, "receives_for");
 	jsonw_array(w);
 	for (size_t k = 0; k < o->n_receives_for; k++)

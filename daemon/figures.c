@@ -1,4 +1,5 @@
 /* Regional figures: monthly counters in the store's meta (see figures.h). */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +11,17 @@
 #include "errors.h"
 #include "figures.h"
 #include "jsonw.h"
+#include "orgs.h"
 #include "store.h"
 #include "store_backend.h"
 
 /* The record's first word: its layout. */
 #define FIG_LAYOUT	1
+
+_Static_assert(FIG_TYPE_MAX == ORG_TYPE_MAX, "a type fits in the figures");
+_Static_assert(FIG_TYPES_MAX >= ORG_TYPES_MAX, "every type of orgs.conf "
+    "fits in a month's record");
+_Static_assert(FIG_TYPE_COUNTS == 3, "a type's record: three counts");
 
 static const char *const fig_names[FIG_COUNTS] = {
 	[FIG_REGISTERED] = "registered",
@@ -43,73 +50,130 @@ fig_month_of(int64_t when, int *year, int *month)
 	*month = tm.tm_mon + 1;
 }
 
-/* Text as the meta keeps it back into m; unknown layouts read as zero. */
+/* The characters of a type's name in a record (orgs_type_invalid). */
+#define FIG_TYPE_CHARS	"abcdefghijklmnopqrstuvwxyz0123456789-"
+
+/* The number at *p, and past the spaces after it: 0, or -1 if none. */
+static int
+fig_number(const char **p, uint64_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)**p))
+		return -1;
+	*v = strtoull(*p, &end, 10);
+	*p = end + strspn(end, " ");
+	return 0;
+}
+
+/* "NAME N N N" at *p into ty: 0, or -1 where the record holds no more. */
+static int
+fig_parse_type(const char **p, struct figures_type *ty)
+{
+	size_t len = strspn(*p, FIG_TYPE_CHARS);
+
+	memset(ty, 0, sizeof(*ty));
+	if (len == 0 || len > FIG_TYPE_MAX || !islower((unsigned char)**p) ||
+	    (*p)[len] != ' ')
+		return -1;
+	memcpy(ty->name, *p, len);
+	*p += len + 1;
+	for (size_t c = 0; c < FIG_TYPE_COUNTS; c++)
+		if (fig_number(p, &ty->count[c]) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Text as the meta keeps it back into m: the layout, the counts and days,
+ * then the types'. Unknown layouts read as zero.
+ */
 static void
 fig_parse(const char *text, struct figures_month *m)
 {
 	uint64_t v[1 + FIG_COUNTS + FIG_DAYS] = { 0 };
 	const char *p = text;
-	char *end;
 	size_t n = 0;
 
-	while (*p != '\0' && n < sizeof(v) / sizeof(v[0])) {
-		v[n++] = strtoull(p, &end, 10);
-		if (end == p)
-			break;
-		p = end + strspn(end, " ");
-	}
+	while (n < sizeof(v) / sizeof(v[0]) && fig_number(&p, &v[n]) == 0)
+		n++;
 	if (n == 0 || v[0] != FIG_LAYOUT)
 		return;
 	memcpy(m->count, v + 1, sizeof(m->count));
 	memcpy(m->days, v + 1 + FIG_COUNTS, sizeof(m->days));
+	while (m->ntypes < FIG_TYPES_MAX &&
+	    fig_parse_type(&p, &m->types[m->ntypes]) == 0)
+		m->ntypes++;
 }
 
+/*
+ * m as the meta keeps it, in buf of STORE_META_VALUE_MAX + 1. Every number
+ * is written, so that a reader knows where the types begin; a type that
+ * would not fit any more is left out (16 types with counts below a million
+ * a month do fit).
+ */
 static void
 fig_format(const struct figures_month *m, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, "%d", FIG_LAYOUT);
+	char one[FIG_TYPE_MAX + 3 * 24];
 
 	for (size_t i = 0; i < FIG_COUNTS && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, " %" PRIu64,
 		    m->count[i]);
 	for (size_t i = 0; i < FIG_DAYS && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, " %" PRIu64, m->days[i]);
+	for (size_t k = 0; k < m->ntypes; k++) {
+		const struct figures_type *ty = &m->types[k];
+		size_t w = (size_t)snprintf(one, sizeof(one), " %s %" PRIu64
+		    " %" PRIu64 " %" PRIu64, ty->name, ty->count[0],
+		    ty->count[1], ty->count[2]);
+
+		if (n + w >= len)
+			break;
+		memcpy(buf + n, one, w + 1);
+		n += w;
+	}
 }
 
 /* One event counted, not yet written. */
 struct fig_delta {
 	char	key[40];	/* "fig:0363:202612" */
 	int	slot;		/* a count, or FIG_COUNTS + a day */
+	char	type[FIG_TYPE_MAX + 1];	/* counted also under it; "" */
 };
 
 static int
-fig_add(struct store_txn *t, const char *muni, int64_t when, int slot)
+fig_add(struct store_txn *t, const char *muni, const char *type,
+    int64_t when, int slot)
 {
+	struct fig_delta *d;
 	int year, month;
 
 	if (t->nfigs == t->capfigs) {
 		size_t cap = t->capfigs ? t->capfigs * 2 : 16;
-		struct fig_delta *d = reallocarray(t->figs, cap, sizeof(*d));
 
-		if (d == NULL) {
+		if ((d = reallocarray(t->figs, cap, sizeof(*d))) == NULL) {
 			store_txn_fail(t, VIX_E_STORE);
 			return VIX_E_STORE;
 		}
 		t->figs = d;
 		t->capfigs = cap;
 	}
+	d = &t->figs[t->nfigs++];
 	fig_month_of(when, &year, &month);
-	fig_key(t->figs[t->nfigs].key, sizeof(t->figs[t->nfigs].key), muni,
-	    year, month);
-	t->figs[t->nfigs++].slot = slot;
+	fig_key(d->key, sizeof(d->key), muni, year, month);
+	d->slot = slot;
+	snprintf(d->type, sizeof(d->type), "%s", type != NULL &&
+	    slot < FIG_TYPE_COUNTS ? type : "");
 	return store_txn_error(t);
 }
 
 int
-figures_count(struct store_txn *t, const char *muni, int64_t when,
-    enum figures_count c)
+figures_count(struct store_txn *t, const char *muni, const char *type,
+    int64_t when, enum figures_count c)
 {
-	return fig_add(t, muni, when, (int)c);
+	return fig_add(t, muni, type, when, (int)c);
 }
 
 int
@@ -118,7 +182,7 @@ figures_coordinated(struct store_txn *t, const char *muni, int64_t created,
 {
 	int64_t days = now > created ? (now - created) / 86400 : 0;
 
-	return fig_add(t, muni, created, FIG_COUNTS + (days >= FIG_DAYS ?
+	return fig_add(t, muni, NULL, created, FIG_COUNTS + (days >= FIG_DAYS ?
 	    FIG_DAYS - 1 : (int)days));
 }
 
@@ -127,6 +191,44 @@ fig_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct fig_delta *)a)->key,
 	    ((const struct fig_delta *)b)->key);
+}
+
+/*
+ * The type name in m, added in its place by name if it is not there yet;
+ * NULL if m holds FIG_TYPES_MAX others already.
+ */
+static struct figures_type *
+fig_type_of(struct figures_month *m, const char *name)
+{
+	size_t k = 0;
+	int cmp = 1;
+
+	while (k < m->ntypes && (cmp = strcmp(m->types[k].name, name)) < 0)
+		k++;
+	if (k < m->ntypes && cmp == 0)
+		return &m->types[k];
+	if (m->ntypes == FIG_TYPES_MAX)
+		return NULL;
+	memmove(&m->types[k + 1], &m->types[k], (m->ntypes - k) *
+	    sizeof(m->types[0]));
+	m->ntypes++;
+	memset(&m->types[k], 0, sizeof(m->types[k]));
+	snprintf(m->types[k].name, sizeof(m->types[k].name), "%s", name);
+	return &m->types[k];
+}
+
+static void
+fig_apply(struct figures_month *m, const struct fig_delta *d)
+{
+	struct figures_type *ty;
+
+	if (d->slot >= FIG_COUNTS) {
+		m->days[d->slot - FIG_COUNTS]++;
+		return;
+	}
+	m->count[d->slot]++;
+	if (d->type[0] != '\0' && (ty = fig_type_of(m, d->type)) != NULL)
+		ty->count[d->slot]++;
 }
 
 int
@@ -148,14 +250,8 @@ figures_flush(struct store_txn *t)
 		else if (err != VIX_E_NOT_FOUND)
 			break;
 		for (j = i; j < t->nfigs && strcmp(t->figs[j].key,
-		    t->figs[i].key) == 0; j++) {
-			int slot = t->figs[j].slot;
-
-			if (slot < FIG_COUNTS)
-				m.count[slot]++;
-			else
-				m.days[slot - FIG_COUNTS]++;
-		}
+		    t->figs[i].key) == 0; j++)
+			fig_apply(&m, &t->figs[j]);
 		fig_format(&m, text, sizeof(text));
 		err = store_meta_put(t, t->figs[i].key, text);
 		i = j;
@@ -343,12 +439,100 @@ fig_kshare(struct jsonw *w, const char *name, double share)
 		jsonw_null(w);
 }
 
+/* The types counted in any month of a report, sorted, each once. */
+struct fig_types {
+	const char	*name[FIG_MONTHS_MAX * FIG_TYPES_MAX];
+	size_t		 n;
+};
+
+static int
+fig_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+fig_types(const struct figures_month *ms, size_t n, struct fig_types *ts)
+{
+	size_t all = 0;
+
+	for (size_t i = 0; i < n && i < FIG_MONTHS_MAX; i++)
+		for (size_t k = 0; k < ms[i].ntypes; k++)
+			ts->name[all++] = ms[i].types[k].name;
+	qsort(ts->name, all, sizeof(ts->name[0]), fig_name_cmp);
+	ts->n = 0;
+	for (size_t i = 0; i < all; i++)
+		if (ts->n == 0 || strcmp(ts->name[ts->n - 1], ts->name[i]) != 0)
+			ts->name[ts->n++] = ts->name[i];
+}
+
+/*
+ * What month m shows of type name: its counts (zeros where it counted
+ * nothing), and in withheld which kinds are not shown at all.
+ */
+static void
+fig_type_row(const struct figures_month *m, const char *name, unsigned min,
+    uint64_t *count, int *withheld)
+{
+	uint64_t rest;
+	int small;
+
+	memset(count, 0, FIG_TYPE_COUNTS * sizeof(*count));
+	for (size_t k = 0; k < m->ntypes; k++)
+		if (strcmp(m->types[k].name, name) == 0)
+			memcpy(count, m->types[k].count, FIG_TYPE_COUNTS *
+			    sizeof(*count));
+	/*
+	 * The regional count is the sum of the types' and what organisations
+	 * without a type counted. With it shown, one small part alone would
+	 * show through as the regional count minus the others.
+	 */
+	for (int c = 0; c < FIG_TYPE_COUNTS; c++) {
+		rest = m->count[c];
+		small = 0;
+		for (size_t k = 0; k < m->ntypes; k++) {
+			small += !fig_shown(m->types[k].count[c], min);
+			rest -= rest < m->types[k].count[c] ? rest :
+			    m->types[k].count[c];
+		}
+		small += !fig_shown(rest, min);
+		withheld[c] = fig_shown(m->count[c], min) && small == 1;
+	}
+}
+
+/* "by_type": {"NAME": {"registered": ..., ...}, ...} of month m. */
+static void
+fig_json_types(struct jsonw *w, const struct figures_month *m,
+    const struct fig_types *ts, unsigned min)
+{
+	uint64_t count[FIG_TYPE_COUNTS];
+	int withheld[FIG_TYPE_COUNTS];
+
+	jsonw_key(w, "by_type");
+	jsonw_object(w);
+	for (size_t k = 0; k < ts->n; k++) {
+		fig_type_row(m, ts->name[k], min, count, withheld);
+		jsonw_key(w, ts->name[k]);
+		jsonw_object(w);
+		for (int c = 0; c < FIG_TYPE_COUNTS; c++)
+			if (withheld[c]) {
+				jsonw_key(w, fig_names[c]);
+				jsonw_null(w);
+			} else
+				fig_kcount(w, fig_names[c], count[c], min);
+		jsonw_end(w);
+	}
+	jsonw_end(w);
+}
+
 void
 figures_json(struct jsonw *w, const struct figures_month *ms, size_t n,
     unsigned min)
 {
+	struct fig_types ts;	/* 15 KiB, where a malloc could fail */
 	struct fig_row r;
 
+	fig_types(ms, n, &ts);
 	jsonw_key(w, "months");
 	jsonw_array(w);
 	for (size_t i = 0; i < n; i++) {
@@ -367,6 +551,7 @@ figures_json(struct jsonw *w, const struct figures_month *ms, size_t n,
 			jsonw_str(w, "> 30");
 		else
 			jsonw_null(w);
+		fig_json_types(w, &ms[i], &ts, min);
 		jsonw_end(w);
 	}
 	jsonw_end(w);
@@ -382,33 +567,64 @@ fig_ccount(struct evbuffer *b, uint64_t v, unsigned min)
 		evbuffer_add_printf(b, ",\"< %u\"", min);
 }
 
+/* The regional row of one month: type "all". */
+static void
+fig_csv_all(struct evbuffer *b, const struct figures_month *m, unsigned min)
+{
+	struct fig_row r;
+
+	fig_row(m, min, &r);
+	evbuffer_add_printf(b, "\"%s\",\"all\"", r.month);
+	for (size_t c = 0; c < FIG_ESCALATIONS; c++)
+		fig_ccount(b, m->count[c], min);
+	fig_ccount(b, r.coordinated, min);
+	for (size_t k = 0; k < 2; k++)
+		if (r.within[k] >= 0)
+			evbuffer_add_printf(b, ",%.3f", r.within[k]);
+		else
+			evbuffer_add_printf(b, ",");
+	if (r.median >= 0 && r.median < FIG_DAYS - 1)
+		evbuffer_add_printf(b, ",%d", r.median);
+	else
+		evbuffer_add_printf(b, r.median >= 0 ? ",\"> 30\"" : ",");
+	fig_ccount(b, m->count[FIG_ESCALATIONS], min);
+	evbuffer_add_printf(b, "\n");
+}
+
+/* A type's row of one month: its counts, the regional-only columns empty. */
+static void
+fig_csv_type(struct evbuffer *b, const struct figures_month *m,
+    const char *name, unsigned min)
+{
+	uint64_t count[FIG_TYPE_COUNTS];
+	int withheld[FIG_TYPE_COUNTS];
+
+	fig_type_row(m, name, min, count, withheld);
+	evbuffer_add_printf(b, "\"%04d-%02d\",\"%s\"", m->year, m->month,
+	    name);
+	for (int c = 0; c < FIG_TYPE_COUNTS; c++)
+		if (withheld[c])
+			evbuffer_add_printf(b, ",");
+		else
+			fig_ccount(b, count[c], min);
+	/* matches, coordinated, the two shares, the median, escalations */
+	evbuffer_add_printf(b, ",,,,,,\n");
+}
+
 void
 figures_csv(struct evbuffer *b, const struct figures_month *ms, size_t n,
     unsigned min)
 {
-	struct fig_row r;
+	struct fig_types ts;
 
-	evbuffer_add_printf(b, "month,registered,withdrawn_unjustified,"
+	fig_types(ms, n, &ts);
+	evbuffer_add_printf(b, "month,type,registered,withdrawn_unjustified,"
 	    "withdrawn_risk_resolved,matches,coordinated,"
 	    "coordinated_within_14_days,coordinated_within_30_days,"
 	    "median_days_to_coordination,escalations\n");
 	for (size_t i = 0; i < n; i++) {
-		fig_row(&ms[i], min, &r);
-		evbuffer_add_printf(b, "\"%s\"", r.month);
-		for (size_t c = 0; c < FIG_ESCALATIONS; c++)
-			fig_ccount(b, ms[i].count[c], min);
-		fig_ccount(b, r.coordinated, min);
-		for (size_t k = 0; k < 2; k++)
-			if (r.within[k] >= 0)
-				evbuffer_add_printf(b, ",%.3f", r.within[k]);
-			else
-				evbuffer_add_printf(b, ",");
-		if (r.median >= 0 && r.median < FIG_DAYS - 1)
-			evbuffer_add_printf(b, ",%d", r.median);
-		else
-			evbuffer_add_printf(b, r.median >= 0 ? ",\"> 30\"" :
-			    ",");
-		fig_ccount(b, ms[i].count[FIG_ESCALATIONS], min);
-		evbuffer_add_printf(b, "\n");
+		fig_csv_all(b, &ms[i], min);
+		for (size_t k = 0; k < ts.n; k++)
+			fig_csv_type(b, &ms[i], ts.name[k], min);
 	}
 }

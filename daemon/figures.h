@@ -8,6 +8,10 @@
  * A match counts in the month it was created; when it is marked
  * coordinated, the days it took go into that month's histogram, from which
  * the shares coordinated within 14 and 30 days and the median follow.
+ *
+ * Signals registered and withdrawn are counted also under the registrant's
+ * type (orgs.conf), in the same month's record, so that a type removed from
+ * orgs.conf keeps its history and a report still reads one record a month.
  */
 #ifndef VIX_FIGURES_H
 #define VIX_FIGURES_H
@@ -32,20 +36,41 @@ enum figures_count {
 #define FIG_DAYS	32	/* days to coordination 0..30; the last: more */
 #define FIG_MONTHS_MAX	120	/* months in one report, at most */
 
+/*
+ * What is counted per organisation type: the first FIG_TYPE_COUNTS kinds
+ * (registered, withdrawn by reason); matches, coordination and escalations
+ * involve several organisations and are regional only.
+ */
+#define FIG_TYPE_COUNTS	(FIG_WITHDRAWN_RISK_RESOLVED + 1)
+#define FIG_TYPE_MAX	24	/* characters of a type (ORG_TYPE_MAX) */
+/*
+ * Types one month's record keeps (ORG_TYPES_MAX): a type beyond them in a
+ * month is counted regionally only.
+ */
+#define FIG_TYPES_MAX	16
+
+struct figures_type {
+	char		name[FIG_TYPE_MAX + 1];
+	uint64_t	count[FIG_TYPE_COUNTS];
+};
+
 struct figures_month {
 	int		year, month;		/* 1..12 */
 	uint64_t	count[FIG_COUNTS];
 	uint64_t	days[FIG_DAYS];		/* coordinated after d days */
+	size_t		ntypes;
+	struct figures_type types[FIG_TYPES_MAX];	/* sorted by name */
 };
 
 /*
  * Count one event of kind c for municipality muni (4 digits, or NULL/"":
- * none given) at Unix time when, in the current job: kept with the
- * transaction, dropped if the job is rolled back, written by
+ * none given) at Unix time when, in the current job, and also under type
+ * (NULL or "": none; used for the kinds below FIG_TYPE_COUNTS): kept with
+ * the transaction, dropped if the job is rolled back, written by
  * figures_flush. Returns the transaction's error.
  */
-int	figures_count(struct store_txn *, const char *muni, int64_t when,
-	    enum figures_count c);
+int	figures_count(struct store_txn *, const char *muni, const char *type,
+	    int64_t when, enum figures_count c);
 
 /* A match created at created was marked coordinated at now. */
 int	figures_coordinated(struct store_txn *, const char *muni,
@@ -101,7 +126,10 @@ int	figures_read(struct store_reader *, const char *muni, int y0, int m0,
 /*
  * The months as JSON members of the current object ("months": [...]),
  * counts below min_count (but not 0) as the string "< min_count", shares
- * and medians only where the counts behind them are shown.
+ * and medians only where the counts behind them are shown. Each month has
+ * "by_type": every type counted in one of the months, with its counts; a
+ * type's count is null where it would let the regional count minus the
+ * others give a small count away.
  */
 void	figures_json(struct jsonw *, const struct figures_month *, size_t n,
 	    unsigned min_count);
@@ -114,8 +142,10 @@ void	figures_report_json(struct jsonw *, const struct figures_query *,
 	    const struct figures_month *, size_t n, unsigned min_count);
 
 /*
- * The months as CSV, a header row first, one row each; small counts as
- * "< min_count", hidden shares and medians empty (as figures_json).
+ * The months as CSV, a header row first (month, type, the counts), then
+ * per month its regional row (type "all") and one row per type as in
+ * figures_json; small counts as "< min_count", hidden shares, medians and
+ * type counts empty, as are the columns a type does not count.
  */
 void	figures_csv(struct evbuffer *, const struct figures_month *, size_t n,
 	    unsigned min_count);

@@ -265,7 +265,7 @@ org_differs(const struct org *a, const struct org *b)
 	if (strcmp(a->id, b->id) != 0 || strcmp(a->name, b->name) != 0 ||
 	    a->roles != b->roles || a->rank != b->rank ||
 	    strcmp(a->municipality, b->municipality) != 0 ||
-	    strcmp(a->push, b->push) != 0 ||
+	    strcmp(a->type, b->type) != 0 || strcmp(a->push, b->push) != 0 ||
 	    orgs_webhook_differs(a->webhook, b->webhook) ||
 	    a->n_receives_for != b->n_receives_for)
 		return 1;

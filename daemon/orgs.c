@@ -26,7 +26,7 @@
 enum { ORG_OIN, ORG_NAME, ORG_ROLES };
 static const char *const org_keys[] = { "oin", "name", "roles", "rank",
     "municipality", "push", "receives_for", "webhook", "webhook_secret",
-    "webhook_ca", "require_actor", NULL };
+    "webhook_ca", "require_actor", "type", NULL };
 static const char *const muni_keys[] = { "escalation", NULL };
 
 #define ORGS_SECTION_KEYS	12	/* the most keys a kind of section has */
@@ -66,6 +66,22 @@ orgs_valid_handle(const char *s)
 		    !isdigit((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
 			return 0;
 	return 1;
+}
+
+const char *
+orgs_type_invalid(const char *s)
+{
+	size_t n = strlen(s);
+
+	/* A letter first: the figures' records tell it from a count. */
+	if (n == 0 || n > ORG_TYPE_MAX || !islower((unsigned char)s[0]) ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		return "must be 1-24 of a-z 0-9 - starting with a letter "
+		    "(e.g. jeugdzorg, wijkteam)";
+	if (strcmp(s, "all") == 0)
+		return "all names the regional figures in a report; choose "
+		    "another name";
+	return NULL;
 }
 
 static int
@@ -412,6 +428,15 @@ orgs_org_key(struct orgs_ctx *x, const char *key, const char *value, int line)
 			return -1;
 		}
 		g->require_actor = strcmp(value, "yes") == 0;
+	} else if (strcmp(key, "type") == 0) {
+		const char *why;
+
+		if ((why = orgs_type_invalid(value)) != NULL) {
+			diag_add(x->d, path, line, "[org %s] type: %s", g->id,
+			    why);
+			return -1;
+		}
+		memcpy(g->type, value, strlen(value) + 1);
 	} else if (strcmp(key, "receives_for") == 0) {
 		free(g->receives_for_names);
 		g->receives_for_names = xstrdup(value);
@@ -649,12 +674,43 @@ orgs_check_org(struct orgs *o, struct org *g, struct diag *d)
 		orgs_check_webhook(o, g, d);
 }
 
+/*
+ * At most ORG_TYPES_MAX distinct types, so that a month's figures keep
+ * every type given (figures.h); the organisation giving one more is named.
+ */
+static void
+orgs_check_types(struct orgs *o, struct diag *d)
+{
+	const char *seen[ORG_TYPES_MAX];
+	size_t n = 0, k;
+
+	for (size_t i = 0; i < o->n; i++) {
+		const struct org *g = &o->v[i];
+
+		if (g->type[0] == '\0')
+			continue;
+		for (k = 0; k < n && strcmp(seen[k], g->type) != 0; k++)
+			;
+		if (k < n)
+			continue;
+		if (n == ORG_TYPES_MAX) {
+			diag_add(d, o->path, g->line, "[org %s] type: %s is "
+			    "type number %d; orgs.conf may give at most %d "
+			    "different types", g->id, g->type,
+			    ORG_TYPES_MAX + 1, ORG_TYPES_MAX);
+			return;
+		}
+		seen[n++] = g->type;
+	}
+}
+
 /* Cross-references and uniqueness, once every section is read. */
 static void
 orgs_check(struct orgs *o, struct diag *d)
 {
 	for (size_t i = 0; i < o->n; i++)
 		orgs_check_org(o, &o->v[i], d);
+	orgs_check_types(o, d);
 
 	o->by_oin = xreallocarray(NULL, o->n + 1, sizeof(*o->by_oin));
 	for (size_t i = 0; i < o->n; i++)

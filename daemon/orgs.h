@@ -18,6 +18,12 @@
 #define ORG_NAME_MAX	128
 #define OIN_LEN		20
 #define MUNI_LEN	4
+#define ORG_TYPE_MAX	24	/* characters of an organisation type */
+/*
+ * Distinct types one orgs.conf may give: the regional figures keep each
+ * month's counts per type in one record of bounded size (figures.h).
+ */
+#define ORG_TYPES_MAX	16
 
 enum org_role {
 	ROLE_REGISTER	= 1 << 0,	/* may register and withdraw signals */
@@ -44,6 +50,7 @@ struct org {
 	unsigned	  rank;			/* coordination: lower wins */
 	uint32_t	  sid;			/* permanent id in the store */
 	char		  municipality[MUNI_LEN + 1];	/* "" if none */
+	char		  type[ORG_TYPE_MAX + 1];	/* for the figures; "" */
 	const struct org **receives_for;	/* partner delegation */
 	size_t		  n_receives_for;
 	int		  line;			/* first line of its section */
@@ -103,6 +110,11 @@ int		 orgs_may_receive_for(const struct org *org,
 /* "register,subscribe" etc. into buf. */
 const char	*orgs_roles_string(unsigned roles, char *buf, size_t len);
 
+/*
+ * NULL if s may be an organisation type (1-24 of a-z 0-9 - starting with
+ * a letter, not "all", which names a report's regional row), else why not.
+ */
+const char	*orgs_type_invalid(const char *s);
 /* True if s is exactly 20 ASCII digits. */
 int		 orgs_valid_oin(const char *s);
 /* NULL if url may be an organisation's webhook, else why not. */

@@ -392,13 +392,13 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	muni = in->municipality[0] != '\0' ? in->municipality :
 	    youth_municipality(&out->view);
 	if (!out->refreshed)
-		figures_count(t, muni, in->now, FIG_REGISTERED);
+		figures_count(t, muni, in->org->type, in->now, FIG_REGISTERED);
 	out->change = match_on_register(out->view.n_others, out->refreshed);
 	if (out->view.n_others > 0) {
 		if (!match_get(t, in->pseudonym, &m)) {
 			match_create(t, in->pseudonym, in->orgs, &me,
 			    &out->view, in->now, &m);
-			figures_count(t, muni, in->now, FIG_MATCHES);
+			figures_count(t, muni, NULL, in->now, FIG_MATCHES);
 		}
 		else if (out->change == MATCH_JOINED &&
 		    (takeover = join_takes_over(in->orgs, &me, &out->view,
@@ -570,7 +570,7 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	    in->reason == STORE_WITHDRAW_RISK_RESOLVED ?
 	    STORE_ARCHIVE_RISK_RESOLVED : 0, in->orgs, in->now, &leaver, out);
 	vix__store__v1__signal__free_unpacked(sig, NULL);
-	figures_count(t, muni, in->now, out->archived ?
+	figures_count(t, muni, in->org->type, in->now, out->archived ?
 	    FIG_WITHDRAWN_RISK_RESOLVED : FIG_WITHDRAWN_UNJUSTIFIED);
 	audit_append(t, p, in->now, in->org->oin, out->archived ?
 	    "withdraw:risk_resolved" : "withdraw:unjustified", out->signal_id,
@@ -1840,7 +1840,7 @@ escalate_round(struct store_txn *t, const struct orgs *orgs,
 		    (unsigned long long)m->id, muni ? " for municipality " : "",
 		    muni ? muni : "");
 	match_put(t, p, m);
-	figures_count(t, muni, now, FIG_ESCALATIONS);
+	figures_count(t, muni, NULL, now, FIG_ESCALATIONS);
 	if ((unsigned)m->escalated <= f->reescalate_max)
 		store_txn_backend(t)->due_put(t, STORE_DUE_ESCALATE,
 		    now + f->reescalate_after, m->id);

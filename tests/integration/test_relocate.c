@@ -211,16 +211,67 @@ Test(relocate, the_match_follows_the_youth_to_its_new_municipality)
 	cr_assert_eq(harness_stop(&vixd), 0);
 }
 
+/* The months of a report around now (40 days either side), as --from, --to. */
+static char report_from[8], report_to[8];
+
+static void
+report_range(void)
+{
+	time_t now = time(NULL), t0 = now - 40 * 86400, t1 = now + 40 * 86400;
+	struct tm tm;
+
+	localtime_r(&t0, &tm);
+	strftime(report_from, sizeof(report_from), "%Y-%m", &tm);
+	localtime_r(&t1, &tm);
+	strftime(report_to, sizeof(report_to), "%Y-%m", &tm);
+}
+
+/* vixctl [--json] report [--csv] of muni over that range, which must work. */
+static void
+report(struct run_result *r, int json, int csv, const char *muni)
+{
+	const char *args[12];
+	size_t n = 0;
+
+	report_range();
+	if (json)
+		args[n++] = "--json";
+	args[n++] = "report";
+	if (csv)
+		args[n++] = "--csv";
+	args[n++] = "--municipality";
+	args[n++] = muni;
+	args[n++] = "--from";
+	args[n++] = report_from;
+	args[n++] = "--to";
+	args[n++] = report_to;
+	args[n] = NULL;
+	vixctl(r, args);
+	cr_assert_eq(r->status, 0, "%s", r->err);
+}
+
+/* /v1/report of 0363 over the range, with more (e.g. "&format=csv"): want. */
+static void
+http_report_is(const char *more, const char *want)
+{
+	static char http[65536];
+	char path[160], *body;
+
+	snprintf(path, sizeof(path), "/v1/report?municipality=0363&from=%s"
+	    "&to=%s%s", report_from, report_to, more);
+	cr_assert_eq(harness_http_get(&vixd, path, http, sizeof(http)), 200);
+	cr_assert_not_null(body = strstr(http, "\r\n\r\n"));
+	cr_assert_str_eq(body + 4, want);
+}
+
 /*
  * Regional figures from the real daemon: counted in the writer's
  * transactions per municipality and month, small counts hidden.
  */
 Test(relocate, regional_figures_hide_small_counts)
 {
-	char bsn[16][16], from[8], to[8], m[16];
+	char bsn[16][16], m[16];
 	struct run_result r;
-	time_t now = time(NULL), t0 = now - 40 * 86400, t1 = now + 40 * 86400;
-	struct tm tm;
 
 	cr_assert_eq(harness_load_bsns(bsn, 12), 12);
 	start();
@@ -241,34 +292,119 @@ Test(relocate, regional_figures_hide_small_counts)
 	}
 	register_youth("org-b", bsn[11], "0599");
 
-	gmtime_r(&t0, &tm);
-	strftime(from, sizeof(from), "%Y-%m", &tm);
-	gmtime_r(&t1, &tm);
-	strftime(to, sizeof(to), "%Y-%m", &tm);
-	vixctl(&r, (const char *[]){ "--json", "report", "--municipality",
-	    "0363", "--from", from, "--to", to, NULL });
-	cr_assert_eq(r.status, 0, "%s", r.err);
+	report(&r, 1, 0, "0363");
 	cr_assert_not_null(strstr(r.out, "\"registered\":20,"
 	    "\"withdrawn_unjustified\":\"< 5\",\"withdrawn_risk_resolved\":0,"
 	    "\"matches\":10,\"escalations\":0,\"coordinated\":5,"
 	    "\"coordinated_within_14_days\":0.500,"
 	    "\"coordinated_within_30_days\":0.500,"
-	    "\"median_days_to_coordination\":0}"), "%s", r.out);
-	vixctl(&r, (const char *[]){ "report", "--csv", "--municipality",
-	    "0599", "--from", from, "--to", to, NULL });
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	cr_assert_eq(strncmp(r.out, "month,registered,withdrawn_unjustified,",
-	    39), 0, "%s", r.out);
+	    "\"median_days_to_coordination\":0,\"by_type\":{}}"), "%s", r.out);
+	report(&r, 0, 1, "0599");
+	cr_assert_eq(strncmp(r.out, "month,type,registered,"
+	    "withdrawn_unjustified,", 44), 0, "%s", r.out);
 	cr_assert_not_null(strstr(r.out, ",\"< 5\",0,0,0,0,,,,0\n"), "one "
 	    "registration in 0599, hidden: %s", r.out);
 	/* Bad ranges are refused, naming the option. */
 	vixctl(&r, (const char *[]){ "report", "--municipality", "0363",
-	    "--from", "2026-13", "--to", to, NULL });
+	    "--from", "2026-13", "--to", report_to, NULL });
 	cr_assert_eq(r.status, 1);
 	cr_assert_not_null(strstr(r.err, "--from must be"), "%s", r.err);
 	vixctl(&r, (const char *[]){ "report", "--municipality", "0363",
 	    "--from", "2010-01", "--to", "2026-01", NULL });
 	cr_assert_eq(r.status, 1);
 	cr_assert_not_null(strstr(r.err, "at most 120 months"), "%s", r.err);
+	cr_assert_eq(harness_stop(&vixd), 0);
+}
+
+/*
+ * The figures per organisation type: org-a "jeugdzorg", org-b "wijkteam"
+ * (given on a reload), org-c none. Registrations and withdrawals count
+ * under the registrant's type too, with the same threshold, and a type's
+ * count that the regional one minus the others would give away is null.
+ */
+Test(relocate, figures_per_organisation_type)
+{
+	char bsn[12][16], orgs[PATH_MAX], conf[PATH_MAX + 32];
+	struct run_result r;
+	FILE *fp;
+
+	cr_assert_eq(harness_load_bsns(bsn, 12), 12);
+	harness_start(&vixd, NULL);
+	harness_make_client_cert(&vixd, "org-c", "00000009990000000077");
+	harness_dev_file(&vixd, "orgs.conf", orgs, sizeof(orgs));
+	harness_edit_file(orgs, "municipality = 0363\n",
+	    "municipality = 0363\ntype = jeugdzorg\n");
+	harness_edit_file(orgs, "municipality = 0599\n",
+	    "municipality = 0599\ntype = wijkteam\n");
+	cr_assert_not_null(fp = fopen(orgs, "a"));
+	fprintf(fp, "\n[org org-c]\noin = 00000009990000000077\n"
+	    "name = Organisation C\nroles = register\n");
+	fclose(fp);
+	harness_reload(&vixd);
+	vixctl(&r, (const char *[]){ "orgs", NULL });
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, " of type wijkteam\n"), "%s", r.out);
+	vixctl(&r, (const char *[]){ "--json", "orgs", NULL });
+	cr_assert_not_null(strstr(r.out, "\"type\":\"jeugdzorg\""), "%s", r.out);
+
+	/* 13 registered: jeugdzorg 6, wijkteam 3, without a type 4. */
+	for (int i = 0; i < 6; i++)
+		register_youth("org-a", bsn[i], "0363");
+	for (int i = 0; i < 3; i++)
+		register_youth("org-b", bsn[i], NULL);
+	for (int i = 6; i < 10; i++)
+		register_youth("org-c", bsn[i], "0363");
+	/*
+	 * Unjustified: wijkteam 1, jeugdzorg 5 (6 shows, so 6 - 5 would). The
+	 * youth has org-a's signal in 0363 still when org-b withdraws.
+	 */
+	for (int i = -1; i < 5; i++) {
+		vix_as(&r, i < 0 ? "org-b" : "org-a", (const char *[]){
+		    "withdraw", "--bsn", bsn[i < 0 ? 0 : i], "--reason",
+		    "unjustified", NULL });
+		cr_assert_eq(r.status, 0, "%s", r.err);
+	}
+	/* Risk resolved: 2 without a type, hidden regionally. */
+	for (int i = 6; i < 8; i++) {
+		vix_as(&r, "org-c", (const char *[]){ "withdraw", "--bsn",
+		    bsn[i], "--reason", "risk-resolved", NULL });
+		cr_assert_eq(r.status, 0, "%s", r.err);
+	}
+
+	report(&r, 1, 0, "0363");
+	cr_assert_not_null(strstr(r.out, "\"registered\":13,"
+	    "\"withdrawn_unjustified\":6,\"withdrawn_risk_resolved\":\"< 5\","),
+	    "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\"by_type\":{"
+	    "\"jeugdzorg\":{\"registered\":6,\"withdrawn_unjustified\":null,"
+	    "\"withdrawn_risk_resolved\":0},"
+	    "\"wijkteam\":{\"registered\":\"< 5\",\"withdrawn_unjustified\":null,"
+	    "\"withdrawn_risk_resolved\":0}}}"), "%s", r.out);
+	/* The months around it show both types too, with zeros. */
+	cr_assert_eq(harness_count(r.out, "\"by_type\":{\"jeugdzorg\":"),
+	    harness_count(r.out, "\"month\":"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "org-c"), "%s", r.out);
+
+	http_report_is("", r.out);	/* from the same code */
+	report(&r, 0, 1, "0363");
+	cr_assert_not_null(strstr(r.out, ",\"all\",13,6,\"< 5\","), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, ",\"jeugdzorg\",6,,0,,,,,,\n"), "%s",
+	    r.out);
+	cr_assert_not_null(strstr(r.out, ",\"wijkteam\",\"< 5\",,0,,,,,,\n"),
+	    "%s", r.out);
+	http_report_is("&format=csv", r.out);
+	report(&r, 0, 0, "0363");
+	cr_assert_not_null(strstr(r.out, "\tjeugdzorg\t6\t-\t0\t-\t"), "%s",
+	    r.out);
+
+	/* vixd -t refuses a bad type, naming the organisation and the key. */
+	harness_edit_file(orgs, "name = Organisation C\n",
+	    "name = Organisation C\ntype = Wijk Team\n");
+	snprintf(conf, sizeof(conf), "[server]\norgs_file = %s\n", orgs);
+	harness_run(&r, (const char *[]){ getenv("VIXD"), "-t", "-c",
+	    harness_write_file(&vixd, "check.conf", conf), NULL });
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "[org org-c] type: must be 1-24 of "
+	    "a-z 0-9 - starting with a letter"), "%s", r.err);
 	cr_assert_eq(harness_stop(&vixd), 0);
 }

@@ -574,6 +574,80 @@ Test(orgs, require_actor_not_yes_or_no)
 	    "9: require_actor: must be yes or no\n");
 }
 
+Test(orgs, type_is_optional)
+{
+	char *path = orgs_file(ORG_A
+	    "[org b]\n"
+	    "oin = 00000000000000000002\n"
+	    "name = B\n"
+	    "roles = register\n"
+	    "type = jeugdzorg\n"
+	    "[org c]\n"
+	    "oin = 00000000000000000003\n"
+	    "name = C\n"
+	    "roles = register\n"
+	    "type = zorg-0-23-jaar-regio-abc\n");	/* 24 characters */
+	struct orgs *o;
+	struct diag d;
+
+	diag_init(&d);
+	o = orgs_load(path, &d);
+	cr_assert_not_null(o, "%s", d.text);
+	cr_expect_str_eq(orgs_by_id(o, "a")->type, "", "default: none");
+	cr_expect_str_eq(orgs_by_id(o, "b")->type, "jeugdzorg");
+	cr_expect_str_eq(orgs_by_id(o, "c")->type, "zorg-0-23-jaar-regio-abc");
+	orgs_unref(o);
+	free(path);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* [org p] with type = value is refused at line 9 with why. */
+static void
+expect_bad_type(const char *value, const char *why)
+{
+	char text[512], want[256];
+
+	snprintf(text, sizeof(text), ORG_A
+	    "[org p]\n"
+	    "oin = 00000000000000000002\n"
+	    "name = P\n"
+	    "roles = register\n"
+	    "type = %s\n", value);
+	snprintf(want, sizeof(want), "9: [org p] type: %s\n", why);
+	expect_errors(text, 1, want);
+}
+
+Test(orgs, type_must_be_a_short_token)
+{
+	static const char form[] = "must be 1-24 of a-z 0-9 - starting with "
+	    "a letter (e.g. jeugdzorg, wijkteam)";
+
+	expect_bad_type("Jeugdzorg", form);
+	expect_bad_type("jeugd zorg", form);
+	expect_bad_type("jeugd_zorg", form);
+	expect_bad_type("4jeugd", form);
+	expect_bad_type("-jeugd", form);
+	expect_bad_type("zorg-0-23-jaar-regio-abcd", form);	/* 25 */
+	expect_bad_type("all", "all names the regional figures in a report; "
+	    "choose another name");
+}
+
+Test(orgs, at_most_sixteen_types)
+{
+	char text[8192];
+	size_t n = 0;
+
+	for (int i = 0; i < ORG_TYPES_MAX + 1; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "[org o%d]\n"
+		    "oin = %020d\n"
+		    "name = O%d\n"
+		    "roles = register\n"
+		    "type = t%d\n", i, i + 1, i, i);
+	expect_errors(text, 1, "81: [org o16] type: t16 is type number 17; "
+	    "orgs.conf may give at most 16 different types\n");
+}
+
 Test(orgs, municipality_escalation_naming_a_missing_org)
 {
 	expect_errors(ORG_A

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
 #include "errors.h"
+#include "figures.h"
 #include "orgs.h"
 #include "store.h"
 #include "store_backend.h"
@@ -1144,5 +1146,163 @@ Test(store_stats, the_counts_follow_every_write, .init = setup_started,
 	stats_of(&m, &u);
 	cr_assert_eq(m, 1);
 	cr_assert_eq(u, 1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- regional figures per organisation type --------------------------- */
+
+/*
+ * The four organisations with types: wijk and ggd "wijkteam", jz
+ * "jeugdzorg", vt none. The same OINs, so the store knows them already.
+ */
+static const char orgs_conf_typed[] =
+    "[org wijk]\n"
+    "oin = " OIN_WIJK "\n"
+    "name = Wijkteam Noord\n"
+    "roles = register, subscribe\n"
+    "type = wijkteam\n"
+    "[org jz]\n"
+    "oin = " OIN_JZ "\n"
+    "name = Jeugdzorg Test\n"
+    "roles = register, subscribe\n"
+    "type = jeugdzorg\n"
+    "[org vt]\n"
+    "oin = " OIN_VT "\n"
+    "name = Veilig Thuis Test\n"
+    "roles = register, subscribe\n"
+    "[org ggd]\n"
+    "oin = " OIN_GGD "\n"
+    "name = GGD Test\n"
+    "roles = register, subscribe\n"
+    "type = wijkteam\n";
+
+/* The registry of text, bound to the store, in place of the last one. */
+static struct orgs *
+rebind(struct orgs *old, const char *text)
+{
+	struct orgs *o = storefix_orgs_load(dir, text);
+
+	storefix_bind(st, o);
+	orgs_unref(old);
+	return o;
+}
+
+/* The figures of municipality 0344 in the month of T0. */
+static struct figures_month
+month_of_t0(void)
+{
+	struct figures_month m[1];
+	time_t t = T0;
+	struct tm tm;
+	size_t n;
+
+	localtime_r(&t, &tm);
+	cr_assert_eq(figures_read(rd, "0344", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_year + 1900, tm.tm_mon + 1, m, &n), 0);
+	cr_assert_eq(n, 1);
+	return m[0];
+}
+
+/* What m counted of kind c under type name, which must be in it. */
+static uint64_t
+type_count(const struct figures_month *m, const char *name,
+    enum figures_count c)
+{
+	for (size_t k = 0; k < m->ntypes; k++)
+		if (strcmp(m->types[k].name, name) == 0)
+			return m->types[k].count[c];
+	cr_assert_fail("no type %s", name);
+	return 0;
+}
+
+TestSuite(store_figures, .init = setup_started, .fini = teardown);
+
+Test(store_figures, registrations_and_withdrawals_count_per_type)
+{
+	struct store_withdraw_out wo;
+	struct store_register_out out;
+	struct store_register_in in;
+	struct figures_month m;
+	struct store_txn *t;
+
+	orgs = rebind(orgs, orgs_conf_typed);
+	wijk = storefix_org(orgs, "wijk");
+	jz = storefix_org(orgs, "jz");
+	vt = storefix_org(orgs, "vt");
+	ggd = storefix_org(orgs, "ggd");
+	for (unsigned y = 1; y <= 3; y++)
+		must_register(wijk, y, T0 + y);
+	must_register(wijk, 1, T0 + 10);	/* a refresh: not counted */
+	must_register(jz, 1, T0 + 11);		/* a match: regional only */
+	must_register(jz, 2, T0 + 12);
+	must_register(ggd, 5, T0 + 13);
+	must_register(vt, 4, T0 + 14);		/* no type: regional only */
+	cr_assert_eq(do_withdraw(wijk, 0, 3, UNJUSTIFIED, T0 + 20, &wo), 0);
+	cr_assert_eq(do_withdraw(jz, 0, 2, RISK_RESOLVED, T0 + 21, &wo), 0);
+	/* A job the writer refuses after the store took it: not counted. */
+	t = begin();
+	reg_in(&in, jz, 6, T0 + 22);
+	cr_assert_eq(storefix_job_register(t, &in, VIX_E_LIMIT, &out), 0);
+	commit(t);
+
+	m = month_of_t0();
+	cr_assert_eq(m.count[FIG_REGISTERED], 7);
+	cr_assert_eq(m.count[FIG_WITHDRAWN_UNJUSTIFIED], 1);
+	cr_assert_eq(m.count[FIG_WITHDRAWN_RISK_RESOLVED], 1);
+	cr_assert_eq(m.count[FIG_MATCHES], 2);
+	cr_assert_eq(m.ntypes, 2, "jeugdzorg and wijkteam, nothing for vt");
+	cr_assert_str_eq(m.types[0].name, "jeugdzorg", "sorted by name");
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_REGISTERED), 2);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_WITHDRAWN_UNJUSTIFIED), 0);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_WITHDRAWN_RISK_RESOLVED),
+	    1);
+	cr_assert_eq(type_count(&m, "wijkteam", FIG_REGISTERED), 4,
+	    "wijk's 3 and ggd's 1");
+	cr_assert_eq(type_count(&m, "wijkteam", FIG_WITHDRAWN_UNJUSTIFIED), 1);
+	cr_assert_eq(type_count(&m, "wijkteam", FIG_WITHDRAWN_RISK_RESOLVED),
+	    0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_figures, a_type_change_counts_from_then_on_and_history_stays)
+{
+	struct store_withdraw_out wo;
+	struct figures_month m;
+	char text[STORE_META_VALUE_MAX + 1], key[32];
+	time_t t0 = T0;
+	struct tm tm;
+
+	orgs = rebind(orgs, orgs_conf_typed);
+	must_register(storefix_org(orgs, "jz"), 1, T0);
+	/* Reloaded: jz is "jeugdhulp" now, wijkteam is gone from the file. */
+	orgs = rebind(orgs, STOREFIX_ORGS_CONF
+	    "[org extra]\n"
+	    "oin = 00000009876543210009\n"
+	    "name = Extra\n"
+	    "roles = register\n"
+	    "type = jeugdhulp\n");
+	wijk = storefix_org(orgs, "wijk");
+	jz = storefix_org(orgs, "jz");
+	cr_assert_str_eq(jz->type, "", "jz has no type in this file");
+	must_register(storefix_org(orgs, "extra"), 2, T0 + 1);
+	must_register(wijk, 3, T0 + 2);
+	cr_assert_eq(do_withdraw(jz, 0, 1, UNJUSTIFIED, T0 + 3, &wo), 0);
+
+	m = month_of_t0();
+	cr_assert_eq(m.count[FIG_REGISTERED], 3);
+	cr_assert_eq(m.ntypes, 2);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_REGISTERED), 1,
+	    "counted under the type it had then");
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_WITHDRAWN_UNJUSTIFIED), 0,
+	    "withdrawn without a type");
+	cr_assert_eq(type_count(&m, "jeugdhulp", FIG_REGISTERED), 1);
+
+	/* One record a month, the types in it: no other key to read. */
+	localtime_r(&t0, &tm);
+	snprintf(key, sizeof(key), "fig:0344:%04d%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1);
+	cr_assert_eq(store_reader_meta_get(rd, key, text, sizeof(text)), 0);
+	cr_assert_not_null(strstr(text, " jeugdhulp 1 0 0 jeugdzorg 1 0 0"),
+	    "%s", text);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
