@@ -244,6 +244,9 @@ figures_flush(struct store_txn *t)
 		struct figures_month m = { 0 };
 		size_t j;
 
+		/* Another front-end may count the same month at once. */
+		if ((err = store_meta_lock(t, t->figs[i].key)) != 0)
+			break;
 		err = store_meta_get(t, t->figs[i].key, text, sizeof(text));
 		if (err == 0)
 			fig_parse(text, &m);

@@ -2605,6 +2605,18 @@ store_reader_meta_get(struct store_reader *r, const char *name, char *buf,
 }
 
 int
+store_meta_lock(struct store_txn *t, const char *name)
+{
+	char key[sizeof(STORE_META_PREFIX) + STORE_META_NAME_MAX];
+
+	if (meta_key(name, key, sizeof(key)) != 0)
+		return VIX_E_INVALID;
+	if (store_txn_backend(t)->meta_lock != NULL)
+		store_txn_backend(t)->meta_lock(t, key);
+	return store_txn_error(t);
+}
+
+int
 store_meta_put(struct store_txn *t, const char *name, const char *value)
 {
 	char key[sizeof(STORE_META_PREFIX) + STORE_META_NAME_MAX];

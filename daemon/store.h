@@ -741,5 +741,11 @@ int	store_meta_get(struct store_txn *, const char *name, char *buf,
 int	store_reader_meta_get(struct store_reader *, const char *name,
 	    char *buf, size_t len);
 int	store_meta_put(struct store_txn *, const char *name, const char *value);
+/*
+ * The value under name is this transaction's to read, change and put until
+ * it ends, whatever other writers share the store (with several writers
+ * the lock makes an absent value "", which reads as empty); 0 or an error.
+ */
+int	store_meta_lock(struct store_txn *, const char *name);
 
 #endif

@@ -420,6 +420,13 @@ struct store_backend {
 		    size_t len);
 	void	(*meta_put)(struct store_txn *, const char *key,
 		    const char *value);
+	/*
+	 * Optional, for a backend several vixd share (NULL: one writer): key
+	 * is this transaction's until it ends, made if it is not there (with
+	 * the value ""), so that a read, change and put of it by two writers
+	 * at once cannot lose one of the changes.
+	 */
+	void	(*meta_lock)(struct store_txn *, const char *key);
 };
 
 extern const struct store_backend store_backend_lmdb;

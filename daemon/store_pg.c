@@ -121,6 +121,7 @@ enum pg_stmt {
 	Q_NEXT_OUTBOX, Q_NEXT_YOUTHS,
 	Q_META_GET, Q_META_PUT, Q_META_DELETE,
 	Q_FAMILY_PUT, Q_FAMILY_DELETE, Q_FAMILY_SCAN, Q_NEXT_FAMILY,
+	Q_META_MAKE, Q_META_LOCK,
 	Q_COUNT
 };
 
@@ -329,6 +330,12 @@ static const struct {
 	[Q_NEXT_FAMILY] = { "next_family",
 	    "SELECT parent FROM family WHERE parent > $1::bytea ORDER BY "
 	    "parent LIMIT $2::int8" },
+	/* Two statements: the second's snapshot sees the other's insert. */
+	[Q_META_MAKE] = { "meta_make",
+	    "INSERT INTO meta (key, value) VALUES ($1::text, '') "
+	    "ON CONFLICT (key) DO NOTHING" },
+	[Q_META_LOCK] = { "meta_lock",
+	    "SELECT 1 FROM meta WHERE key = $1::text FOR UPDATE" },
 	[Q_META_GET] = { "meta_get",
 	    "SELECT value FROM meta WHERE key = $1::text" },
 	[Q_META_PUT] = { "meta_put",
@@ -2493,6 +2500,20 @@ pg_meta_get(struct store_txn *bt, const char *key, char *buf, size_t len)
 	return found;
 }
 
+/*
+ * The row is made if absent (waiting for another writer making it), then
+ * locked: a read after it sees the latest committed value, and no other
+ * writer changes it before this transaction ends.
+ */
+static void
+pg_meta_lock(struct store_txn *bt, const char *key)
+{
+	struct pg_params pp = { 0 };
+
+	pg_do(PT(bt), Q_META_MAKE, pp_text(&pp, key));
+	PQclear(pg_run(PT(bt), Q_META_LOCK, &pp));
+}
+
 static void
 pg_meta_put(struct store_txn *bt, const char *key, const char *value)
 {
@@ -3347,6 +3368,7 @@ const struct store_backend store_backend_postgresql = {
 	.family_put = pg_family_put,
 	.family_delete = pg_family_delete,
 	.family_scan = pg_family_scan,
+	.meta_lock = pg_meta_lock,
 	.youth_tables = PG_YOUTH_TABLES,
 	.youth_next = pg_youth_next,
 	.meta_get = pg_meta_get,
