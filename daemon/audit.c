@@ -118,53 +118,95 @@ store_audit_youth(struct store_txn *t, const uint8_t *youth, int64_t now,
 	    signal_id, match_id, outcome);
 }
 
+int
+audit_chain_follow(struct audit_chain *c, uint64_t seq, const void *record,
+    size_t len, const uint8_t *given)
+{
+	uint8_t calc[STORE_HASH_LEN];
+
+	if (STORE_AUDIT_CHAIN(seq) > STORE_AUDIT_CHAIN(c->expect)) {
+		/* The next writer's chain: it starts at place 1 from zeroes. */
+		c->expect = (STORE_AUDIT_CHAIN(seq) <<
+		    STORE_AUDIT_CHAIN_SHIFT) | 1;
+		memset(c->hash, 0, sizeof(c->hash));
+	}
+	if (seq != c->expect || len == 0 ||
+	    chain_hash(c->hash, record, len, calc) == -1 ||
+	    (given != NULL && memcmp(calc, given, STORE_HASH_LEN) != 0))
+		return -1;
+	memcpy(c->hash, calc, STORE_HASH_LEN);
+	c->expect++;
+	return 0;
+}
+
+/*
+ * The records followed since the last kept hash (pending, the first of
+ * them from) are confirmed by the next one; until then they are not
+ * counted.
+ */
 struct verify {
-	uint8_t		 hash[STORE_HASH_LEN];
-	uint64_t	 expect;
-	uint64_t	*count, *bad;
-	uint64_t	 chains;
+	struct audit_chain	 c;
+	struct store_audit_result *res;
+	uint64_t		 from, pending;
 };
+
+/* The walk ends: broken where found, the unconfirmed records first bad. */
+static int
+verify_fail(struct verify *vf, uint64_t found)
+{
+	vf->res->bad = vf->pending != 0 ? vf->from : vf->c.expect;
+	vf->res->found = found;
+	return 1;
+}
 
 static int
 verify_one(void *arg, uint64_t seq, const void *record, size_t len,
     const uint8_t *hash)
 {
 	struct verify *vf = arg;
-	uint8_t calc[STORE_HASH_LEN];
 
-	if (STORE_AUDIT_CHAIN(seq) > STORE_AUDIT_CHAIN(vf->expect)) {
-		/* The next writer's chain: it starts at place 1 from zeroes. */
-		vf->expect = (STORE_AUDIT_CHAIN(seq) <<
-		    STORE_AUDIT_CHAIN_SHIFT) | 1;
-		memset(vf->hash, 0, sizeof(vf->hash));
+	/* A chain that ends with no hash kept for its last records. */
+	if (vf->pending != 0 &&
+	    STORE_AUDIT_CHAIN(seq) > STORE_AUDIT_CHAIN(vf->c.expect))
+		return verify_fail(vf, vf->c.expect);
+	if (audit_chain_follow(&vf->c, seq, record, len, hash) == -1)
+		return verify_fail(vf, seq);
+	if (STORE_AUDIT_PLACE(seq) == 1)
+		vf->res->chains++;
+	if (vf->pending++ == 0)
+		vf->from = seq;
+	if (hash != NULL) {
+		vf->res->count += vf->pending;
+		vf->pending = 0;
 	}
-	if (vf->expect == seq && STORE_AUDIT_PLACE(seq) == 1)
-		vf->chains++;
-	if (seq != vf->expect || len == 0 ||
-	    chain_hash(vf->hash, record, len, calc) == -1 ||
-	    memcmp(calc, hash, STORE_HASH_LEN) != 0) {
-		*vf->bad = vf->expect;
-		return 1;	/* the first bad record ends the walk */
-	}
-	memcpy(vf->hash, calc, STORE_HASH_LEN);
-	(*vf->count)++;
-	vf->expect++;
 	return 0;
+}
+
+int
+store_audit_check(struct store_reader *r, struct store_audit_result *res)
+{
+	struct verify vf = { .c = AUDIT_CHAIN_INIT, .res = res };
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	err = store_reader_backend(r)->audit_scan(r, verify_one, &vf);
+	if (err == 0 && vf.pending != 0)
+		verify_fail(&vf, vf.c.expect);
+	return err == 1 ? 0 : err;
 }
 
 int
 store_audit_verify(struct store_reader *r, uint64_t *count, uint64_t *chains,
     uint64_t *bad)
 {
-	struct verify vf = { .expect = 1, .count = count, .bad = bad };
-	int err;
+	struct store_audit_result res;
+	int err = store_audit_check(r, &res);
 
-	*count = 0;
-	*bad = 0;
-	err = store_reader_backend(r)->audit_scan(r, verify_one, &vf);
+	*count = res.count;
+	*bad = res.bad;
 	if (chains != NULL)
-		*chains = vf.chains;
-	return err == 1 ? 0 : err;
+		*chains = res.chains;
+	return err;
 }
 
 struct foreach {

@@ -925,31 +925,50 @@ json_records(struct evbuffer *b, uint64_t count, uint64_t chains,
 	jsonw_newline(&w);
 }
 
+/*
+ * Where the chain broke, into msg: at a record, or in the records up to
+ * the next hash kept (LMDB keeps one every 1024 records and the last's),
+ * any of which may be the changed, removed or added one.
+ */
+static void
+audit_broken_text(const struct store_audit_result *res, char *msg,
+    size_t len)
+{
+	char where[64] = "";
+	int n;
+
+	if (STORE_AUDIT_CHAIN(res->bad) != 0)
+		snprintf(where, sizeof(where), " %" PRIu64,
+		    (uint64_t)STORE_AUDIT_CHAIN(res->bad));
+	n = snprintf(msg, len, "audit chain%s broken at %srecord %" PRIu64,
+	    where, *where ? "its " : "", (uint64_t)STORE_AUDIT_PLACE(res->bad));
+	if (res->found > res->bad && n > 0 && (size_t)n < len)
+		n += snprintf(msg + n, len - (size_t)n, " or after it, up to "
+		    "record %" PRIu64 " (hashes are kept at checkpoints, so a "
+		    "record changed, removed or added in that range shows at "
+		    "the next)", (uint64_t)STORE_AUDIT_PLACE(res->found));
+	if (n > 0 && (size_t)n < len)
+		snprintf(msg + n, len - (size_t)n, "; the %" PRIu64 " records "
+		    "before it verify", res->count);
+}
+
 static void
 task_audit_verify(struct store_reader *r, struct evbuffer *b)
 {
-	uint64_t count, chains, bad;
-	char msg[256];
+	struct store_audit_result res;
+	char msg[384];
 
-	if (store_audit_verify(r, &count, &chains, &bad) != 0) {
+	if (store_audit_check(r, &res) != 0) {
 		json_error(b, "cannot read the audit records");
 		return;
 	}
-	if (bad != 0 && STORE_AUDIT_CHAIN(bad) == 0) {
-		snprintf(msg, sizeof(msg), "audit chain broken at record %"
-		    PRIu64 "; the %" PRIu64 " records before it verify", bad,
-		    count);
-	} else if (bad != 0)
-		snprintf(msg, sizeof(msg), "audit chain %" PRIu64 " broken "
-		    "at its record %" PRIu64 "; the %" PRIu64 " records before "
-		    "it verify", (uint64_t)STORE_AUDIT_CHAIN(bad),
-		    (uint64_t)STORE_AUDIT_PLACE(bad), count);
-	if (bad != 0) {
+	if (res.bad != 0) {
+		audit_broken_text(&res, msg, sizeof(msg));
 		log_warnx("control: %s", msg);
-		json_records(b, count, chains, bad, msg);
+		json_records(b, res.count, res.chains, res.bad, msg);
 		return;
 	}
-	json_records(b, count, chains, 0, NULL);
+	json_records(b, res.count, res.chains, 0, NULL);
 }
 
 struct export {

@@ -409,10 +409,31 @@ struct store_audit_record {
 				    STORE_AUDIT_CHAIN_SHIFT) - 1))
 
 /*
+ * What store_audit_check found. A backend may keep a record's hash only
+ * at some records (LMDB: every 1024th of a chain and its last); the
+ * chain is recomputed over every record and compared wherever a hash is
+ * kept, so a change shows at the next kept hash: bad is the first record
+ * not confirmed by one, found where the chain was found broken (bad
+ * itself when every record keeps its hash). 0 and 0: intact.
+ */
+struct store_audit_result {
+	uint64_t	count;		/* records confirmed, before bad */
+	uint64_t	chains;		/* chains they make */
+	uint64_t	bad;
+	uint64_t	found;
+};
+
+/*
  * Recompute the audit hash chains (one per writer that ever wrote: one
- * for LMDB). *count is the number of good records, *chains (unless NULL)
- * how many chains they make; *bad the sequence number of the first record
- * that fails (0: none), STORE_AUDIT_CHAIN and _PLACE tell which.
+ * for LMDB). 0 and *res filled, or an error if they cannot be read.
+ * STORE_AUDIT_CHAIN and _PLACE tell which chain a bad record is in.
+ */
+int	store_audit_check(struct store_reader *, struct store_audit_result *);
+
+/*
+ * store_audit_check's count, chains (unless NULL) and bad: the records
+ * that verify, and the sequence number of the first that does not (0:
+ * none).
  */
 int	store_audit_verify(struct store_reader *, uint64_t *count,
 	    uint64_t *chains, uint64_t *bad);

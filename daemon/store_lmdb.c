@@ -551,23 +551,150 @@ audit_compact(struct store_txn *t, uint64_t seq, const void *record,
 }
 
 /*
- * The record of audit value v (seq's): v's own bytes, or rebuilt into buf
- * (AUDIT_MAX); 0, or -1 if the value is damaged.
+ * Schema 7 keeps a record's chain hash after the record only at
+ * checkpoints (places that are multiples of AUDIT_CHECKPOINT); the hash of
+ * each chain's last record is in meta as the chain's head, put with the
+ * record: so that a record is chained to the one before it without the
+ * hash of every record, and a removed tail shows. A store of an older
+ * schema keeps the hash of every record until converted; the conversion
+ * puts each record's chain's head as it goes, so a record after its
+ * chain's head is one not converted yet (audit_converted).
+ */
+struct audit_head {
+	uint64_t	seq;		/* 0: the chain has none */
+	uint8_t		hash[HASH_LEN];
+};
+
+static int
+audit_checkpoint(uint64_t seq)
+{
+	return STORE_AUDIT_PLACE(seq) % AUDIT_CHECKPOINT == 0;
+}
+
+static void
+audit_head_key(struct key *k, uint32_t chain)
+{
+	key_u32(key_bytes(key_start(k), AUDIT_HEAD, strlen(AUDIT_HEAD)),
+	    chain);
+}
+
+/* Whether meta key k is a chain's head's. */
+static int
+audit_head_is(const MDB_val *k)
+{
+	return k->mv_size == strlen(AUDIT_HEAD) + 4 &&
+	    memcmp(k->mv_data, AUDIT_HEAD, strlen(AUDIT_HEAD)) == 0;
+}
+
+/* A head's meta value into h: 0, or -1 if it is not one. */
+static int
+audit_head_decode(const MDB_val *v, struct audit_head *h)
+{
+	if (v->mv_size != 8 + HASH_LEN)
+		return -1;
+	h->seq = get_u64(v->mv_data);
+	memcpy(h->hash, (uint8_t *)v->mv_data + 8, HASH_LEN);
+	return 0;
+}
+
+/* The head of chain into h (none, or not one: seq 0); 0 or LMDB's error. */
+static int
+audit_head_read(MDB_txn *txn, MDB_dbi meta, uint32_t chain,
+    struct audit_head *h)
+{
+	struct key k;
+	MDB_val kv, v;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	audit_head_key(&k, chain);
+	kv = key_val(&k);
+	if ((rc = mdb_get(txn, meta, &kv, &v)) == 0 &&
+	    audit_head_decode(&v, h) == -1)
+		memset(h, 0, sizeof(*h));
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static void
+audit_head_put(struct store_txn *t, uint64_t seq, const uint8_t *hash)
+{
+	uint8_t v[8 + HASH_LEN];
+	struct key k;
+
+	for (int i = 0; i < 8; i++)
+		v[i] = (uint8_t)(seq >> (8 * (7 - i)));
+	memcpy(v + 8, hash, HASH_LEN);
+	audit_head_key(&k, (uint32_t)STORE_AUDIT_CHAIN(seq));
+	st_put(t, t->s->meta, &k, v, sizeof(v));
+}
+
+/* An audit value read: the record's bytes, and its hash if it keeps one. */
+struct audit_value {
+	const uint8_t	*record;
+	size_t		 len;
+	const uint8_t	*hash;		/* NULL: none kept */
+	uint8_t		 buf[AUDIT_MAX];	/* a compact record rebuilt */
+};
+
+/*
+ * Audit value v (seq's), with its hash after the record if hashed: 0, or
+ * -1 if the value is damaged.
  */
 static int
-audit_value_record(MDB_txn *txn, MDB_dbi meta, uint64_t seq,
-    const MDB_val *v, uint8_t *buf, const uint8_t **record, size_t *len)
+audit_value_read(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const MDB_val *v,
+    int hashed, struct audit_value *out)
 {
 	const uint8_t *p = v->mv_data;
+	size_t keep = hashed ? HASH_LEN : 0;
 
-	if (v->mv_size <= HASH_LEN)
+	if (v->mv_size <= keep)
 		return -1;
-	*len = v->mv_size - HASH_LEN;
-	*record = p;
+	out->len = v->mv_size - keep;
+	out->record = p;
+	out->hash = hashed ? p + out->len : NULL;
 	if (p[0] != AUDIT_COMPACT)
 		return 0;
-	*record = buf;
-	return (*len = audit_rebuild(txn, meta, seq, p, *len, buf)) ? 0 : -1;
+	out->record = out->buf;
+	out->len = audit_rebuild(txn, meta, seq, p, out->len, out->buf);
+	return out->len != 0 ? 0 : -1;
+}
+
+/* Audit value v (seq's) decoded, hashed as above; VIX_E_STORE if it is not. */
+static int
+audit_value_rec(struct store_txn *t, uint64_t seq, const MDB_val *v,
+    int hashed, struct store_audit_record *rec)
+{
+	struct audit_value av;
+
+	if (audit_value_read(LT(t)->txn, t->s->meta, seq, v, hashed, &av) != 0)
+		return VIX_E_STORE;
+	return audit_decode(av.record, av.len, rec);
+}
+
+/* In a store of schema 7 (a converted one). */
+int
+audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
+    struct store_audit_record *rec)
+{
+	return audit_value_rec(t, seq, v, audit_checkpoint(seq), rec);
+}
+
+/*
+ * While converting: whether audit record k (8 bytes) is in the layout of
+ * schema 7 already (its chain's head covers it), e.g. in a store a test
+ * made with an older schema number. Never converted again.
+ */
+static int
+audit_converted(struct store_txn *t, const MDB_val *k)
+{
+	struct audit_head h;
+	uint64_t seq = get_u64(k->mv_data);
+	int rc;
+
+	if ((rc = audit_head_read(LT(t)->txn, t->s->meta,
+	    (uint32_t)STORE_AUDIT_CHAIN(seq), &h)) != 0)
+		st_fail(t, rc, "audit head");
+	return seq <= h.seq;
 }
 
 /* ---- transactions ---------------------------------------------------- */
@@ -1040,8 +1167,9 @@ migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
 		return 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
 	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || audit_value_decode(t, get_u64(k.mv_data),
-		    &v, &rec) != 0)
+		if (k.mv_size != 8 || audit_value_rec(t, get_u64(k.mv_data), &v,
+		    !audit_converted(t, &k) || audit_checkpoint(get_u64(
+		    k.mv_data)), &rec) != 0)
 			continue;
 		p = migrate_signal_youth(t, arch, rec.signal_id, active);
 		if (pass == 0) {
@@ -1213,7 +1341,7 @@ convert_audit(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 
 	if (k->mv_size != 8 || v->mv_size <= HASH_LEN ||
 	    v->mv_size > AUDIT_MAX || ((uint8_t *)v->mv_data)[0] ==
-	    AUDIT_COMPACT)
+	    AUDIT_COMPACT || audit_converted(t, k))
 		return;
 	/* k and v are in the page the put rewrites. */
 	key_bytes(key_start(&key), k->mv_data, 8);
@@ -1226,6 +1354,34 @@ convert_audit(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 	st_put(t, t->s->audit, &key, buf, n + HASH_LEN);
 }
 
+/*
+ * audit, to schema 7: a record's hash dropped unless it is a checkpoint,
+ * and put as its chain's head, the last record's staying there. A value
+ * too short to hold a hash is left as it is, for audit verify to name.
+ */
+static void
+convert_audit_hash(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	uint8_t buf[AUDIT_MAX + HASH_LEN], hash[HASH_LEN];
+	struct key key;
+	uint64_t seq;
+	size_t len;
+
+	if (k->mv_size != 8 || v->mv_size <= HASH_LEN ||
+	    v->mv_size > sizeof(buf) || audit_converted(t, k))
+		return;
+	/* k and v are in the page the put rewrites. */
+	seq = get_u64(k->mv_data);
+	key_u64(key_start(&key), seq);
+	len = v->mv_size - HASH_LEN;
+	memcpy(hash, (uint8_t *)v->mv_data + len, HASH_LEN);
+	if (!audit_checkpoint(seq)) {
+		memcpy(buf, v->mv_data, len);
+		st_put(t, t->s->audit, &key, buf, len);
+	}
+	audit_head_put(t, seq, hash);
+}
+
 static const struct migration migrations[] = {
 	{ 6, "by_org into org_signals", offsetof(struct store_impl,
 	    v5_by_org), 0, convert_by_org },
@@ -1233,6 +1389,8 @@ static const struct migration migrations[] = {
 	    0, convert_sigid },
 	{ 6, "audit records made compact", offsetof(struct store_impl, audit),
 	    1, convert_audit },
+	{ 7, "audit hashes kept at checkpoints", offsetof(struct store_impl,
+	    audit), 1, convert_audit_hash },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -2325,50 +2483,45 @@ lmdb_outbox_put(struct store_txn *t, uint32_t recipient, uint64_t seq,
 
 /* ---- the audit chain's records --------------------------------------- */
 
-/* An audit value as stored (record . hash); VIX_E_STORE if it is not one. */
-int
-audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
-    struct store_audit_record *rec)
-{
-	uint8_t buf[AUDIT_MAX];
-	const uint8_t *record;
-	size_t len;
-
-	if (audit_value_record(LT(t)->txn, t->s->meta, seq, v, buf, &record,
-	    &len) != 0)
-		return VIX_E_STORE;
-	return audit_decode(record, len, rec);
-}
-
 /*
- * The head of the chain as the transaction sees it (seq 0 and a zero hash
- * when empty): read, not remembered, so that a record is chained to the
- * one before it in the same transaction, whoever wrote that.
+ * The head of the last chain (this writer's) as the transaction sees it,
+ * from meta (seq 0 and a zero hash when empty): read, not remembered, so
+ * that a record is chained to the one before it in the same transaction,
+ * whoever wrote that.
  */
 static void
 lmdb_audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->audit);
-	MDB_val k, v;
+	MDB_cursor *cur = st_cursor(t, t->s->meta);
+	struct audit_head h = { 0 };
+	struct key k;
+	MDB_val kv, v;
 	int rc;
 
-	*seq = 0;
-	memset(hash, 0, HASH_LEN);
-	if (cur == NULL)
-		return;
-	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0 &&
-	    k.mv_size == 8 && v.mv_size >= HASH_LEN) {
-		*seq = get_u64(k.mv_data);
-		memcpy(hash, (uint8_t *)v.mv_data + v.mv_size - HASH_LEN,
-		    HASH_LEN);
-	} else if (rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "audit head");
-	mdb_cursor_close(cur);
+	if (cur != NULL) {
+		/* Past every head's key (chains are below 2^24), then back. */
+		audit_head_key(&k, UINT32_MAX);
+		kv = key_val(&k);
+		rc = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
+		if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &kv, &v, rc == 0 ? MDB_PREV :
+			    MDB_LAST);
+		if (rc == 0 && audit_head_is(&kv) &&
+		    audit_head_decode(&v, &h) == -1)
+			memset(&h, 0, sizeof(h));
+		else if (rc != 0 && rc != MDB_NOTFOUND)
+			st_fail(t, rc, "audit head");
+		mdb_cursor_close(cur);
+	}
+	*seq = h.seq;
+	memcpy(hash, h.hash, HASH_LEN);
 }
 
 /*
- * audit: seq -> record . hash, the record compact where it comes back
- * byte for byte; youth_audit: pseudonym . seq -> empty.
+ * audit: seq -> record (compact where it comes back byte for byte), at a
+ * checkpoint . hash; meta: the chain's head; youth_audit: pseudonym . seq
+ * -> empty. Appended: seqs only grow, so the pages fill, and a seq that
+ * is there already (a head in meta behind its records) is refused.
  */
 static void
 lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
@@ -2376,7 +2529,9 @@ lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
 {
 	uint8_t buf[AUDIT_MAX + HASH_LEN];
 	struct key k;
+	MDB_val kv, vv;
 	size_t n;
+	int rc;
 
 	if (len > AUDIT_MAX) {
 		store_txn_fail(t, VIX_E_STORE);
@@ -2386,44 +2541,169 @@ lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
 		memcpy(buf, record, len);
 		n = len;
 	}
-	memcpy(buf + n, hash, HASH_LEN);
-	len = n;
+	if (audit_checkpoint(seq)) {
+		memcpy(buf + n, hash, HASH_LEN);
+		n += HASH_LEN;
+	}
 	key_u64(key_start(&k), seq);
-	st_put(t, t->s->audit, &k, buf, len + HASH_LEN);
+	kv = key_val(&k);
+	vv = (MDB_val){ .mv_size = n, .mv_data = buf };
+	if (t->err == 0 && (rc = mdb_put(LT(t)->txn, t->s->audit, &kv, &vv,
+	    MDB_APPEND)) != 0) {
+		if (rc == MDB_KEYEXIST)
+			log_warnx("store: audit record %llu is there already: "
+			    "the chain's head in meta is behind its records "
+			    "(vixctl audit verify names where)",
+			    (unsigned long long)seq);
+		st_fail(t, rc, "put audit");
+	}
+	audit_head_put(t, seq, hash);
 	if (youth != NULL)
 		audit_link(t, youth, seq);
+}
+
+/*
+ * A walk of the audit records in seq order with the heads of their
+ * chains (meta, in chain order), for audit_scan and the export: each
+ * record is given its kept hash, the last of a chain its head's; where
+ * the records and the heads disagree (a tail removed, a record added
+ * after the head, a chain without a head or a head without records)
+ * fn is given a record it cannot read (len 0), so that the chain fails.
+ */
+struct audit_walk {
+	MDB_txn			*txn;
+	struct store_impl	*s;
+	int			(*fn)(void *, uint64_t, const void *, size_t,
+				    const uint8_t *);
+	void			*arg;
+	MDB_cursor		*heads;		/* meta */
+	int			 have;		/* head is the next chain's */
+	uint32_t		 chain;		/* head's */
+	struct audit_head	 head;
+	uint64_t		 last;		/* the chain's last record so far */
+};
+
+/* The next head after the cursor (first: the first one). */
+static void
+walk_head_next(struct audit_walk *w, int first)
+{
+	struct key k;
+	MDB_val kv, v;
+	int rc;
+
+	audit_head_key(&k, 0);
+	kv = key_val(&k);
+	rc = mdb_cursor_get(w->heads, &kv, &v, first ? MDB_SET_RANGE :
+	    MDB_NEXT);
+	/* A head's key with a value that is not one: as if it had none. */
+	while (rc == 0 && audit_head_is(&kv) && audit_head_decode(&v,
+	    &w->head) == -1)
+		rc = mdb_cursor_get(w->heads, &kv, &v, MDB_NEXT);
+	w->have = rc == 0 && audit_head_is(&kv);
+	if (w->have)
+		w->chain = get_u32((uint8_t *)kv.mv_data + strlen(AUDIT_HEAD));
+}
+
+/* Heads of chains before chain (all: every one left) with no records. */
+static int
+walk_orphans(struct audit_walk *w, uint32_t chain, int all)
+{
+	int err = 0;
+
+	while (err == 0 && w->have && (all || w->chain < chain)) {
+		err = w->fn(w->arg, w->head.seq, NULL, 0, NULL);
+		walk_head_next(w, 0);
+	}
+	return err;
+}
+
+/* The chain of w->last ends there: its head must be that record's. */
+static int
+walk_chain_end(struct audit_walk *w)
+{
+	uint64_t head = 0;
+
+	if (w->have && w->chain == STORE_AUDIT_CHAIN(w->last)) {
+		head = w->head.seq;
+		walk_head_next(w, 0);
+	}
+	if (head == w->last)
+		return 0;
+	return w->fn(w->arg, head > w->last ? head : w->last + 1, NULL, 0,
+	    NULL);
+}
+
+static int
+walk_record(struct audit_walk *w, uint64_t seq, const MDB_val *v)
+{
+	int mine = w->have && w->chain == STORE_AUDIT_CHAIN(seq);
+	struct audit_value av;
+	const uint8_t *given;
+
+	if (audit_value_read(w->txn, w->s->meta, seq, v, audit_checkpoint(seq),
+	    &av) != 0)
+		return w->fn(w->arg, seq, v->mv_data, 0, NULL);
+	given = av.hash;
+	if (mine && seq == w->head.seq) {
+		/* A checkpoint that is the head: the two must agree. */
+		if (given != NULL && memcmp(given, w->head.hash, HASH_LEN) != 0)
+			return w->fn(w->arg, seq, av.record, 0, NULL);
+		given = w->head.hash;
+	}
+	return w->fn(w->arg, seq, av.record, av.len, given);
+}
+
+static int
+audit_walk(struct audit_walk *w)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, err = 0;
+
+	if ((rc = mdb_cursor_open(w->txn, w->s->meta, &w->heads)) != 0)
+		return mdb_to_err(rc, "cursor");
+	if ((rc = mdb_cursor_open(w->txn, w->s->audit, &cur)) != 0) {
+		mdb_cursor_close(w->heads);
+		return mdb_to_err(rc, "cursor");
+	}
+	walk_head_next(w, 1);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		/* A damaged key: seq 0, which no chain expects. */
+		uint64_t seq = k.mv_size == 8 ? get_u64(k.mv_data) : 0;
+
+		if (w->last != 0 && STORE_AUDIT_CHAIN(seq) !=
+		    STORE_AUDIT_CHAIN(w->last))
+			err = walk_chain_end(w);
+		if (err == 0)
+			err = walk_orphans(w, (uint32_t)STORE_AUDIT_CHAIN(seq),
+			    0);
+		if (err == 0)
+			err = walk_record(w, seq, &v);
+		w->last = seq;
+	}
+	if (err == 0 && rc != MDB_NOTFOUND)
+		err = mdb_to_err(rc, "audit scan");
+	if (err == 0 && w->last != 0)
+		err = walk_chain_end(w);
+	if (err == 0)
+		err = walk_orphans(w, 0, 1);
+	mdb_cursor_close(cur);
+	mdb_cursor_close(w->heads);
+	return err;
 }
 
 static int
 lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
     const void *, size_t, const uint8_t *), void *arg)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, err;
+	struct audit_walk w = { .s = r->s, .fn = fn, .arg = arg };
+	int err;
 
 	if ((err = reader_begin(r)) != 0)
 		return err;
-	if ((rc = mdb_cursor_open(LR(r)->txn, r->s->audit, &cur)) != 0) {
-		reader_end(r);
-		return mdb_to_err(rc, "cursor");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		uint64_t seq = k.mv_size == 8 ? get_u64(k.mv_data) : 0;
-		uint8_t buf[AUDIT_MAX];
-		const uint8_t *record;
-		size_t n;
-
-		/* A damaged value: no record and no hash, the chain breaks. */
-		if (audit_value_record(LR(r)->txn, r->s->meta, seq, &v, buf,
-		    &record, &n) != 0)
-			err = fn(arg, seq, v.mv_data, 0, NULL);
-		else
-			err = fn(arg, seq, record, n, (uint8_t *)v.mv_data +
-			    v.mv_size - HASH_LEN);
-	}
-	mdb_cursor_close(cur);
+	w.txn = LR(r)->txn;
+	err = audit_walk(&w);
 	reader_end(r);
 	return err;
 }
@@ -2984,18 +3264,39 @@ export_cursor(struct walk *w, MDB_val *k, MDB_val *v)
 	    get_u64(v->mv_data));
 }
 
-static int
-export_audit(struct walk *w, MDB_val *k, MDB_val *v)
-{
-	uint8_t buf[AUDIT_MAX];
-	const uint8_t *record;
-	size_t n;
+/*
+ * The audit records with the hash of each, computed while walking (a
+ * record keeps its own only at a checkpoint) and compared with every
+ * hash kept: a broken chain is not copied.
+ */
+struct export_chain {
+	struct walk		*w;
+	struct audit_chain	 c;
+};
 
-	if (k->mv_size != 8 || audit_value_record(w->txn, w->s->meta,
-	    get_u64(k->mv_data), v, buf, &record, &n) != 0)
+static int
+export_audit_one(void *arg, uint64_t seq, const void *record, size_t len,
+    const uint8_t *hash)
+{
+	struct export_chain *x = arg;
+
+	if (audit_chain_follow(&x->c, seq, record, len, hash) == -1) {
+		log_warnx("export: the audit chain is broken at record %llu "
+		    "or before it (vixctl audit verify)",
+		    (unsigned long long)seq);
 		return VIX_E_STORE;
-	return w->sink->audit(w->arg, get_u64(k->mv_data), record, n,
-	    (uint8_t *)v->mv_data + v->mv_size - HASH_LEN);
+	}
+	return x->w->sink->audit(x->w->arg, seq, record, len, x->c.hash);
+}
+
+static int
+export_audit(struct walk *w)
+{
+	struct export_chain x = { .w = w, .c = AUDIT_CHAIN_INIT };
+	struct audit_walk aw = { .txn = w->txn, .s = w->s,
+	    .fn = export_audit_one, .arg = &x };
+
+	return audit_walk(&aw);
 }
 
 static int
@@ -3039,7 +3340,7 @@ lmdb_export(struct store_impl *s, const struct store_sink *sink, void *arg)
 	    (err = walk_db(&w, s->escalate, export_escalate)) == 0 &&
 	    (err = walk_db(&w, s->outbox, export_outbox)) == 0 &&
 	    (err = walk_db(&w, s->cursors, export_cursor)) == 0 &&
-	    (err = walk_db(&w, s->audit, export_audit)) == 0)
+	    (err = export_audit(&w)) == 0)
 		err = walk_db(&w, s->youth_audit, export_audit_link);
 	mdb_txn_abort(w.txn);
 	return err;

@@ -26,8 +26,11 @@
  *    duplicates of one size) for by_org, signal_org (signal id -> org) for
  *    sigid; converted in batches at start (migrate_run); audit records
  *    written compact (audit_compact), those already there kept as they are
+ * 7: an audit record's chain hash kept only at checkpoints, and the head
+ *    of each chain (its last seq and hash) in meta (audit_hash_kept);
+ *    converted in batches at start
  */
-#define STORE_SCHEMA	6
+#define STORE_SCHEMA	7
 /* Rows a migration converts in one write transaction, unless told. */
 #define MIGRATE_BATCH	65536
 /* org_signals' value: signal id (8, big-endian) . pseudonym. */
@@ -47,6 +50,10 @@
 #define HASH_LEN	32
 /* An audit record's protobuf bytes, at most (audit.c packs into 1 KiB). */
 #define AUDIT_MAX	(1024 - HASH_LEN)
+/* The places of a chain whose records keep their hash (schema 7). */
+#define AUDIT_CHECKPOINT	1024
+/* meta: AUDIT_HEAD . chain (4) -> the chain's last seq (8) . its hash. */
+#define AUDIT_HEAD	"ahead:"
 #define STORE_BACKEND_LMDB	"lmdb"
 /* A failed write with less room than this left: the disk is full. */
 #define DISK_LOW	(1UL << 20)

@@ -8,11 +8,14 @@
  * Youths are known here only by fixed pseudonym byte patterns; no BSN.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <lmdb.h>
@@ -31,6 +34,7 @@
 #define T0		STOREFIX_T0
 #define YEAR		(365 * 86400)
 #define FILL		0xA1		/* of this file's pseudonyms */
+#define SCHEMA		7		/* the current one */
 
 static const char orgs_conf[] = STOREFIX_ORGS_CONF;
 
@@ -148,6 +152,21 @@ raw_get(const char *db, const void *key, size_t klen, void *buf, size_t len)
 }
 
 static void
+raw_del(const char *db, const void *key, size_t klen)
+{
+	MDB_env *env = raw_open();
+	MDB_val k = { klen, (void *)key };
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void
 be64(uint8_t *b, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
@@ -189,7 +208,7 @@ Test(store_open, creates_directory_and_databases)
 	mdb_env_close(env);
 
 	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
-	be64(want, 6);
+	be64(want, SCHEMA);
 	cr_assert_arr_eq(schema, want, 8);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -360,31 +379,245 @@ tamper(uint64_t seq, long offset)
 
 	be64(key, seq);
 	n = raw_get("audit", key, sizeof(key), buf, sizeof(buf));
-	cr_assert_gt(n, 32);
+	cr_assert_gt(n, offset < 0 ? (size_t)-offset : (size_t)offset);
 	buf[offset < 0 ? (long)n + offset : offset] ^= 0x20;
 	raw_put("audit", key, sizeof(key), buf, n);
 }
 
-static void
-expect_broken_at(uint64_t seq)
-{
-	uint64_t count, bad;
+/* meta's key of chain 0's head: "ahead:" . chain. */
+static const uint8_t head_key[] = { 'a', 'h', 'e', 'a', 'd', ':', 0, 0, 0,
+    0 };
 
-	cr_assert_eq(store_audit_verify(rd, &count, NULL, &bad), 0);
-	cr_assert_eq(bad, seq);
-	cr_assert_eq(count, seq - 1);
+/* Chain 0's head in meta: its seq, and its hash into hash (unless NULL). */
+static uint64_t
+raw_head(uint8_t *hash)
+{
+	uint8_t v[8 + 32];
+
+	cr_assert_eq(raw_get("meta", head_key, sizeof(head_key), v,
+	    sizeof(v)), sizeof(v));
+	if (hash != NULL)
+		memcpy(hash, v + 8, 32);
+	return (uint64_t)v[6] << 8 | v[7];
 }
 
+/*
+ * The chain breaks: the first record not confirmed is bad, found where
+ * that showed (the next hash kept), count records before it verify.
+ */
+static void
+expect_broken(uint64_t bad, uint64_t found, uint64_t count)
+{
+	struct store_audit_result res;
+	uint64_t n, b;
+
+	cr_assert_eq(store_audit_check(rd, &res), 0);
+	cr_assert_eq(res.bad, bad, "bad %llu", (unsigned long long)res.bad);
+	cr_assert_eq(res.found, found, "found at %llu",
+	    (unsigned long long)res.found);
+	cr_assert_eq(res.count, count, "%llu verify",
+	    (unsigned long long)res.count);
+	cr_assert_eq(store_audit_verify(rd, &n, NULL, &b), 0);
+	cr_assert_eq(b, bad);
+	cr_assert_eq(n, count);
+}
+
+/* Reopen the store after changing it underneath. */
+static void
+reopen(void)
+{
+	st = open_store(MAP_SIZE, 90);
+	rd = store_reader_new(st);
+}
+
+/*
+ * Four records: only the last keeps a hash (the head's, in meta). A
+ * changed record shows there, and the whole window is not confirmed.
+ */
 Test(store_audit, a_changed_record_breaks_the_chain)
 {
 	for (unsigned i = 0; i < 4; i++)
 		must_register(wijk, i, T0 + i);
 	cr_assert_eq(audit_good(), 4);
 	stop();
-	tamper(2, 8);
-	st = open_store(MAP_SIZE, 90);
-	rd = store_reader_new(st);
-	expect_broken_at(2);
+	tamper(2, 1);			/* its time, still a varint */
+	reopen();
+	expect_broken(1, 4, 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* n audit records, in one batch. */
+static void
+audit_many(unsigned n)
+{
+	struct store_txn *t = begin();
+
+	for (unsigned i = 1; i <= n; i++) {
+		cr_assert_eq(store_job_begin(t), 0);
+		cr_assert_eq(store_job_end(t, store_audit(t, T0 + i, OIN_WIJK,
+		    "register", i, 0, "ok")), 0);
+	}
+	cr_assert_eq(store_write_commit(t), 0);
+}
+
+#define LONG_CHAIN	2050		/* checkpoints 1024, 2048; head 2050 */
+
+/* The stored value of audit record seq into buf (1 KiB): its length. */
+static size_t
+raw_audit(uint64_t seq, uint8_t *buf)
+{
+	uint8_t key[8];
+
+	be64(key, seq);
+	return raw_get("audit", key, sizeof(key), buf, 1024);
+}
+
+/*
+ * Schema 7: a record keeps its hash only at a checkpoint (every 1024th)
+ * and the last one's is its chain's head in meta; the chain verifies
+ * whole, and goes on after a reopen from the head.
+ */
+Test(store_audit, hashes_are_kept_at_checkpoints_and_the_head)
+{
+	uint8_t buf[1024], hash[32];
+
+	audit_many(LONG_CHAIN);
+	cr_assert_eq(audit_good(), LONG_CHAIN);
+	stop();
+	cr_assert_lt(raw_audit(1023, buf), 16, "no hash");
+	cr_assert_gt(raw_audit(1024, buf), 32, "a checkpoint's hash");
+	cr_assert_lt(raw_audit(1025, buf), 16);
+	cr_assert_gt(raw_audit(2048, buf), 32);
+	cr_assert_lt(raw_audit(LONG_CHAIN, buf), 16, "the head's is in meta");
+	cr_assert_eq(raw_head(hash), LONG_CHAIN);
+	reopen();
+	must_register(wijk, 1, T0 + 5000);
+	cr_assert_eq(audit_good(), LONG_CHAIN + 1);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* A record changed before or after a checkpoint shows at the next one. */
+Test(store_audit, a_changed_record_shows_at_the_next_hash_kept)
+{
+	audit_many(LONG_CHAIN);
+	stop();
+	tamper(1500, 1);
+	reopen();
+	expect_broken(1025, 2048, 1024);
+	stop();
+	tamper(1500, 1);		/* back as it was */
+	tamper(100, 1);
+	reopen();
+	expect_broken(1, 1024, 0);
+	stop();
+	tamper(100, 1);
+	tamper(2049, 1);
+	reopen();
+	expect_broken(2049, LONG_CHAIN, 2048);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_audit, a_changed_checkpoint_hash_breaks_the_chain)
+{
+	audit_many(LONG_CHAIN);
+	stop();
+	tamper(1024, -1);
+	reopen();
+	expect_broken(1, 1024, 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_audit, a_removed_record_breaks_the_chain)
+{
+	uint8_t key[8];
+
+	audit_many(LONG_CHAIN);
+	stop();
+	be64(key, 1500);
+	raw_del("audit", key, sizeof(key));
+	reopen();
+	expect_broken(1025, 1501, 1024);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* The head in meta says where the chain ends: a tail removed shows. */
+Test(store_audit, a_removed_tail_breaks_the_chain)
+{
+	uint8_t key[8];
+
+	audit_many(LONG_CHAIN);
+	stop();
+	be64(key, LONG_CHAIN);
+	raw_del("audit", key, sizeof(key));
+	reopen();
+	expect_broken(2049, LONG_CHAIN, 2048);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* A record put after the head (not written by the store) shows. */
+Test(store_audit, a_record_after_the_head_breaks_the_chain)
+{
+	uint8_t buf[1024], key[8];
+	size_t n;
+
+	audit_many(LONG_CHAIN);
+	stop();
+	n = raw_audit(LONG_CHAIN, buf);
+	be64(key, LONG_CHAIN + 1);
+	raw_put("audit", key, sizeof(key), buf, n);
+	reopen();
+	expect_broken(LONG_CHAIN + 1, LONG_CHAIN + 2, LONG_CHAIN);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_audit, a_changed_head_breaks_the_chain)
+{
+	uint8_t v[8 + 32];
+
+	audit_many(LONG_CHAIN);
+	stop();
+	raw_head(NULL);
+	raw_get("meta", head_key, sizeof(head_key), v, sizeof(v));
+	v[20] ^= 0x20;
+	raw_put("meta", head_key, sizeof(head_key), v, sizeof(v));
+	reopen();
+	expect_broken(2049, LONG_CHAIN, 2048);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * Without its head the chain's end is not confirmed, and the store
+ * refuses to write over record 1 rather than start the chain again.
+ */
+Test(store_audit, a_removed_head_breaks_the_chain_and_stops_writes)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+
+	audit_many(LONG_CHAIN);
+	stop();
+	raw_del("meta", head_key, sizeof(head_key));
+	reopen();
+	expect_broken(2049, LONG_CHAIN + 1, 2048);
+	storefix_reg_in(&in, orgs, wijk, FILL, 1, T0 + 9000);
+	cr_assert_eq(storefix_register(st, &in, &out), VIX_E_STORE);
+	expect_broken(2049, LONG_CHAIN + 1, 2048);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* A checkpoint that is also the head keeps both hashes: they must agree. */
+Test(store_audit, a_head_at_a_checkpoint_must_agree_with_it)
+{
+	uint8_t v[8 + 32];
+
+	audit_many(1024);
+	cr_assert_eq(audit_good(), 1024);
+	stop();
+	raw_get("meta", head_key, sizeof(head_key), v, sizeof(v));
+	v[39] ^= 0x01;
+	raw_put("meta", head_key, sizeof(head_key), v, sizeof(v));
+	reopen();
+	expect_broken(1, 1024, 0);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
@@ -522,18 +755,6 @@ Test(store_audit, a_record_with_a_professional_is_kept_whole)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
-Test(store_audit, a_changed_hash_breaks_the_chain)
-{
-	for (unsigned i = 0; i < 4; i++)
-		must_register(wijk, i, T0 + i);
-	stop();
-	tamper(3, -1);
-	st = open_store(MAP_SIZE, 90);
-	rd = store_reader_new(st);
-	expect_broken_at(3);
-	cr_assert_eq(support_leaks(), 0, "leaks, see above");
-}
-
 /* ---- the outbox index of schema 2 ---------------------------------------- */
 
 /* Whether database db is there, and its statistics. */
@@ -624,7 +845,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 6, "migrated to the current schema, 6");
+	cr_assert_eq(v[7], SCHEMA, "migrated to the current schema");
 	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
 	st = open_store(MAP_SIZE, 90);
 	erase_youth(1, &removed, &withdrawn);
@@ -695,7 +916,7 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 6, "migrated to the current schema, 6");
+	cr_assert_eq(v[7], SCHEMA, "migrated to the current schema");
 	/*
 	 * #1 and #5 name only wijk's deleted signal (its match was closed
 	 * by then): nothing left tells their youth. The others are linked.
@@ -785,7 +1006,7 @@ Test(store_open, a_schema_3_store_gets_its_uncoordinated_matches_counted)
 	cr_assert_eq(u, 3, "counted at open: %zu", u);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 6, "migrated to the current schema, 6");
+	cr_assert_eq(v[7], SCHEMA, "migrated to the current schema");
 	cr_assert_eq(raw_get("meta", "count:uncoordinated", 19, v, sizeof(v)),
 	    8);
 	cr_assert_eq(v[7], 3);
@@ -825,7 +1046,7 @@ Test(store_open, a_schema_4_store_gets_its_signals_and_matches_counted)
 	cr_assert_eq(c.matches, 3);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 6, "migrated to the current schema, 6");
+	cr_assert_eq(v[7], SCHEMA, "migrated to the current schema");
 	cr_assert_eq(raw_get("meta", "count:signals", 13, v, sizeof(v)), 8);
 	cr_assert_eq(v[7], 7);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
@@ -952,26 +1173,32 @@ Test(store_rotate, no_database_names_the_old_pseudonym,
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
-/* ---- schema 6: a schema-5 store converted in batches --------------------- */
+/* ---- schemas 6 and 7: older stores converted in batches ----------------- */
 
 /*
- * tests/data/store-schema5 (made by tests/data/make-store-schema5.sh with
- * the vixd of schema 5): 439 active signals of five organisations, 178
- * matches, 448 audit records.
+ * tests/data/store-schema5 and store-schema6 (made by
+ * tests/data/make-store.sh with the vixd of schema 5 and of schema 6).
+ * Schema 5's: 439 active signals of five organisations, 178 matches, 448
+ * audit records; schema 6's: 939 signals, 179 matches, 2,318 audit
+ * records (checkpoints 1024 and 2048 when converted to schema 7).
  */
 #define S5_SIGNALS	439
 #define S5_MATCHES	178
 #define S5_AUDIT	448
+#define S6_SIGNALS	939
+#define S6_MATCHES	179
+#define S6_AUDIT	2318
 
-/* The schema-5 store copied into folder into (made 0700). */
+/* The store of schema n copied into folder into (made 0700). */
 static void
-fixture_schema5(const char *into)
+fixture_schema(unsigned n, const char *into)
 {
-	char *from = support_path(getenv("VIX_TESTDATA"),
-	    "store-schema5/data.mdb"), *to, *data;
+	char name[64], *from, *to, *data;
 	size_t len;
 	FILE *fp;
 
+	snprintf(name, sizeof(name), "store-schema%u/data.mdb", n);
+	from = support_path(getenv("VIX_TESTDATA"), name);
 	cr_assert_not_null(data = support_read_file(from, &len), "%s", from);
 	cr_assert(mkdir(into, 0700) == 0 || errno == EEXIST);
 	to = support_path(into, "data.mdb");
@@ -1082,31 +1309,62 @@ raw_check_org_index(void)
 	cr_assert_eq(n, S5_SIGNALS);
 }
 
-Test(store_open, a_schema_5_store_is_converted_in_batches)
+/* The store's schema number. */
+static unsigned
+raw_schema(void)
 {
-	struct storefix_counts c;
-	struct diag d;
 	uint8_t v[8];
 
-	fixture_schema5(dbdir);
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	return v[7];
+}
+
+/*
+ * Every record of the store keeps its hash as schema 7 keeps it: after
+ * the record at a checkpoint only, the last one's as the head; each of
+ * those the hash the store of schema 6 kept for it (hashes, by seq).
+ */
+static void
+expect_schema7_audit(unsigned records, const uint8_t (*hashes)[32])
+{
+	uint8_t buf[1024], hash[32];
+	size_t n;
+
+	for (unsigned seq = 1; seq <= records; seq++) {
+		n = raw_audit(seq, buf);
+		cr_assert_eq(buf[0], 0xFF, "audit record %u compact", seq);
+		if (seq % 1024 != 0) {
+			cr_assert_lt(n, 32, "record %u keeps no hash", seq);
+			continue;
+		}
+		cr_assert_gt(n, 32, "checkpoint %u keeps its hash", seq);
+		cr_assert_arr_eq(buf + n - 32, hashes[seq], 32);
+	}
+	cr_assert_eq(raw_head(hash), records);
+	cr_assert_arr_eq(hash, hashes[records], 32);
+}
+
+Test(store_open, a_schema_5_store_is_converted_in_batches)
+{
+	static uint8_t hashes[S5_AUDIT + 1][32];
+	struct storefix_counts c;
+	struct diag d;
+	uint8_t buf[1024];
+
+	fixture_schema(5, dbdir);
 	cr_assert_eq(raw_entries("by_org"), S5_SIGNALS);
+	for (unsigned seq = 1; seq <= S5_AUDIT; seq++)
+		memcpy(hashes[seq], buf + raw_audit(seq, buf) - 32, 32);
 	cr_assert_not_null(st = open_migrating(dbdir, 7, 0, &d), "%s",
 	    d.text);
 	stop();
-	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], 6);
+	cr_assert_eq(raw_schema(), SCHEMA);
 	cr_assert(!raw_has_db("by_org"), "by_org dropped");
 	cr_assert(!raw_has_db("sigid"), "sigid dropped");
 	cr_assert_eq(raw_entries("signals"), S5_SIGNALS);
 	cr_assert_eq(raw_entries("signal_org"), S5_SIGNALS);
 	raw_check_org_index();
-	for (unsigned seq = 1; seq <= S5_AUDIT; seq++) {
-		uint8_t key[8], buf[1024];
-
-		be64(key, seq);
-		raw_get("audit", key, sizeof(key), buf, sizeof(buf));
-		cr_assert_eq(buf[0], 0xFF, "audit record %u made compact", seq);
-	}
+	expect_schema7_audit(S5_AUDIT, hashes);
 
 	start(MAP_SIZE, 90);
 	c = storefix_counts(rd);
@@ -1116,17 +1374,123 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
-Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
+/*
+ * A store of schema 6: its audit hashes dropped but at the checkpoints,
+ * the last one's kept as the head; its counts and chain as before.
+ */
+Test(store_open, a_schema_6_store_is_converted_in_batches)
 {
-	/* Stopped in the first step, again in the second, then let finish. */
-	static const unsigned stops[] = { 3, 55, 20, 0 };
-	char *straight = support_path(dir, "straight"), *a, *b;
+	static uint8_t hashes[S6_AUDIT + 1][32];
+	struct storefix_counts c;
+	struct diag d;
+	uint8_t buf[1024];
+
+	fixture_schema(6, dbdir);
+	cr_assert_eq(raw_schema(), 6);
+	for (unsigned seq = 1; seq <= S6_AUDIT; seq++)
+		memcpy(hashes[seq], buf + raw_audit(seq, buf) - 32, 32);
+	cr_assert_not_null(st = open_migrating(dbdir, 100, 0, &d), "%s",
+	    d.text);
+	stop();
+	cr_assert_eq(raw_schema(), SCHEMA);
+	cr_assert_eq(raw_entries("audit"), S6_AUDIT);
+	expect_schema7_audit(S6_AUDIT, hashes);
+
+	start(MAP_SIZE, 90);
+	c = storefix_counts(rd);
+	cr_assert_eq(c.signals, S6_SIGNALS);
+	cr_assert_eq(c.matches, S6_MATCHES);
+	cr_assert_eq(audit_good(), S6_AUDIT);
+	must_register(wijk, 1, T0);
+	cr_assert_eq(audit_good(), S6_AUDIT + 1, "the chain goes on");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * The conversion keeps what the hashes of schema 6 tell: a record
+ * changed in the old store shows at its checkpoint after it.
+ */
+Test(store_open, a_record_changed_before_the_conversion_still_shows)
+{
+	struct diag d;
+
+	fixture_schema(6, dbdir);
+	tamper(1500, 1);
+	cr_assert_not_null(st = open_migrating(dbdir, 0, 0, &d), "%s",
+	    d.text);
+	rd = store_reader_new(st);
+	expect_broken(1025, 2048, 1024);
+	stop();
+	tamper(1500, 1);
+	tamper(S6_AUDIT, 1);		/* the last one: its hash is the head */
+	reopen();
+	expect_broken(2049, S6_AUDIT, 2048);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* The stores in dbdir and in other hold the same records. */
+static void
+expect_same_store(const char *other)
+{
+	char *a, *b;
+	size_t alen, blen;
+
+	a = raw_everything(dbdir, &alen);
+	b = raw_everything(other, &blen);
+	cr_assert_eq(alen, blen);
+	cr_assert_eq(memcmp(a, b, alen), 0, "resumed and straight differ");
+	free(a);
+	free(b);
+}
+
+/* The fixture of schema n converted in one go into folder straight. */
+static void
+converted_straight(unsigned n, const char *straight)
+{
 	struct store *s;
 	struct diag d;
-	size_t alen, blen;
-	uint8_t v[8], mark[4 + 512];
 
-	fixture_schema5(dbdir);
+	fixture_schema(n, straight);
+	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
+	    d.text);
+	store_close(s);
+}
+
+/*
+ * The step under way as meta "migrate" holds it (its index in the
+ * migrations, 3 the one to schema 7), or -1 when none is.
+ */
+static int
+raw_migrate_step(void)
+{
+	MDB_env *env = raw_open();
+	MDB_val k = { 7, "migrate" }, v;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int step = -1;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	/* Only once a row of the step is done: its key follows the step. */
+	if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size > 4)
+		step = ((uint8_t *)v.mv_data)[3];
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return step;
+}
+
+/* Stopped in each step of 5 to 6 and of 6 to 7, then let finish. */
+Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
+{
+	/* Batches: 63, 63 and 64 in the steps to schema 6; 64 to 7. */
+	static const unsigned stops[] = { 3, 55, 20, 120, 30, 0 };
+	char *straight = support_path(dir, "straight");
+	unsigned done = 0;
+	struct store *s;
+	struct diag d;
+	uint8_t mark[4 + 512];
+
+	fixture_schema(5, dbdir);
 	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
 		s = open_migrating(dbdir, 7, stops[i], &d);
 		if (stops[i] == 0) {
@@ -1136,23 +1500,63 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 		}
 		cr_assert_null(s, "stopped after %u batches", stops[i]);
 		cr_assert_not_null(strstr(d.text, "stopped"), "%s", d.text);
-		cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-		cr_assert_eq(v[7], 6, "a store half converted says schema 6, "
-		    "so that a vixd of schema 5 refuses it");
+		done += stops[i];
+		cr_assert_eq(raw_schema(), done < 190 ? 6 : 7, "a store half "
+		    "converted says the schema of the step it is in, so that "
+		    "an older vixd refuses it");
 		cr_assert_gt(raw_get("meta", "migrate", 7, mark,
 		    sizeof(mark)), 0, "where the conversion goes on is kept");
 	}
-	fixture_schema5(straight);
-	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
-	    d.text);
-	store_close(s);
-
-	a = raw_everything(dbdir, &alen);
-	b = raw_everything(straight, &blen);
-	cr_assert_eq(alen, blen);
-	cr_assert_eq(memcmp(a, b, alen), 0, "resumed and straight differ");
-	free(a);
-	free(b);
+	cr_assert_geq(done, 190 + 30, "stopped twice in the step to 7");
+	converted_straight(5, straight);
+	expect_same_store(straight);
 	support_tmpdir_remove(straight);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * A vixd killed (SIGKILL) while converting a store of schema 6 to 7: the
+ * next start goes on from its last committed batch, and the store ends
+ * as one converted in one go.
+ */
+Test(store_open, a_killed_conversion_resumes_where_it_stopped)
+{
+	char *straight = support_path(dir, "straight");
+	struct store *s;
+	struct diag d;
+	pid_t pid;
+	int status, step = -1;
+
+	fixture_schema(6, dbdir);
+	cr_assert_neq(pid = fork(), -1);
+	if (pid == 0) {
+		/* 2 rows a transaction: hundreds of commits to kill in. */
+		s = open_migrating(dbdir, 2, 0, &d);
+		_exit(s != NULL ? 0 : 1);
+	}
+	for (int i = 0; i < 20000 && step != 3; i++) {
+		cr_assert_eq(waitpid(pid, &status, WNOHANG), 0,
+		    "the conversion ended before it could be killed");
+		step = raw_migrate_step();
+		if (step != 3)
+			usleep(500);
+	}
+	cr_assert_eq(step, 3, "never saw the step to schema 7 under way");
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	cr_assert_eq(raw_schema(), 7, "killed midway, it says schema 7");
+	cr_assert_eq(raw_migrate_step(), 3, "and where it goes on");
+
+	cr_assert_not_null(s = open_migrating(dbdir, 0, 0, &d), "%s", d.text);
+	store_close(s);
+	cr_assert_eq(raw_migrate_step(), -1);
+	converted_straight(6, straight);
+	expect_same_store(straight);
+	support_tmpdir_remove(straight);
+
+	start(MAP_SIZE, 90);
+	cr_assert_eq(storefix_counts(rd).signals, S6_SIGNALS);
+	cr_assert_eq(audit_good(), S6_AUDIT);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }

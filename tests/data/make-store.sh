@@ -1,30 +1,36 @@
 #!/usr/bin/env bash
-# Write tests/data/store-schema5/: a store in the layout of schema 5 (the
-# last one before the denser layout), made by the vixd of a build of that
-# code, for the migration tests (tests/integration/test_migrate.c).
-#   tests/data/make-store-schema5.sh [BUILD_DIR]    (default build)
-# Run it from a checkout of the schema-5 code (e.g. git worktree add
-# /tmp/s5 6110175; meson setup /tmp/s5/build; ninja -C /tmp/s5/build). It
-# uses vixd --dev with server pseudonyms under a fixed pseudonym key (the
-# test writes the same 32 bytes), the dev organisations org-a, org-b and
-# partner (their OINs are fixed) and three bench organisations (vix-bench
-# orgs: bench-001..003), and BSNs of tests/data/bsn-valid.txt by line:
+# Write tests/data/store-schemaN/: a store in the layout of schema N, made
+# by the vixd of a build of that code, for the migration tests
+# (tests/integration/test_migrate.c, tests/unit/test_store_lmdb.c).
+#   tests/data/make-store.sh N [BUILD_DIR]    (default build)
+# BUILD_DIR is a build of the schema-N code (e.g. git archive 6110175 |
+# tar -x -C /tmp/s5; meson setup /tmp/s5/build; ninja -C /tmp/s5/build);
+# the store is written here. It uses vixd --dev with server pseudonyms
+# under a fixed pseudonym key, the same for every N (the tests write the
+# same 32 bytes), the dev
+# organisations org-a, org-b and partner (their OINs are fixed) and three
+# bench organisations (vix-bench orgs: bench-001..003), and BSNs of
+# tests/data/bsn-valid.txt by line:
 #   1-200    org-a registers
 #   1-60     org-b registers: 60 matches; match of line 1 claimed and done
 #   41-100   bench-001 registers (41-60: three organisations)
 #   150-230  bench-002 registers, 190-230 bench-003 too
+#   N 6 on: org-a registers 231-700, then refreshes 1-700 twice, so that
+#   the audit chain passes two checkpoints (every 1024th record of schema
+#   7) with few rows more in the other databases
 #   org-a withdraws line 5 (unjustified: deleted), line 6 (risk-resolved:
 #   archived); bench-002 withdraws line 150 by signal id
 #   org-a and partner acknowledge what they were sent; org-b, bench-* not
 # It writes data.mdb (mdb_copy -c) and expected.txt (vixctl status --json
 # and the pending notifications per organisation).
 set -euo pipefail
+schema=${1:?usage: make-store.sh SCHEMA [BUILD_DIR]}
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(cd "${1:-$src/build}" && pwd)
-out=$src/tests/data/store-schema5
+build=$(cd "${2:-$src/build}" && pwd)
+out=$src/tests/data/store-schema$schema
 key='vix-test-store-schema5-key-32byt'	# 32 bytes, test material only
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/vix-schema5-XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/vix-schema$schema-XXXXXX")
 dev=$work/vix-dev
 vixd_pid=
 cleanup() {
@@ -68,6 +74,11 @@ register org-b 1 60
 register bench-001 41 100
 register bench-002 150 230
 register bench-003 190 230
+if [ "$schema" -ge 6 ]; then
+	register org-a 231 700
+	register org-a 1 700
+	register org-a 1 700
+fi
 
 match=$(vix org-a --json involved --bsn "$(bsns 1p)" |
 	sed -n 's/.*"match_id": *"\{0,1\}\([0-9]*\).*/\1/p' | head -n 1)
