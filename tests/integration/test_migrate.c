@@ -1,9 +1,11 @@
 /*
  * A store of an older schema opened by this vixd: tests/data/store-schema5
- * (made by tests/data/make-store-schema5.sh with the vixd of schema 5) is
- * converted at start, and keeps its counts, its audit chain and its
- * youths: a new registration of one of them matches, a migrated signal is
- * withdrawn by its id, the subject report and the erasure find them.
+ * and store-schema6 (made by tests/data/make-store.sh with the vixd of
+ * schema 5 and of schema 6) are converted at start, and keep their counts,
+ * their audit chain and their youths: a new registration of one of them
+ * matches, a migrated signal is withdrawn by its id, the subject report
+ * and the erasure find them. Once converted, vixctl audit verify finds a
+ * record changed, a tail removed or a head changed underneath vixd.
  */
 #include <sys/stat.h>
 
@@ -16,11 +18,12 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <lmdb.h>
 
 #include "harness.h"
 
-/* The fixture's pseudonym key (test material, as the script writes it). */
-#define S5_KEY		"vix-test-store-schema5-key-32byt"
+/* The fixtures' pseudonym key (test material, as the script writes it). */
+#define FIXTURE_KEY	"vix-test-store-schema5-key-32byt"
 
 static struct vixd_proc vixd;
 static char bsns[300][16];
@@ -63,9 +66,9 @@ write_bytes(const char *path, const char *s, mode_t mode)
 	cr_assert_eq(fclose(fp), 0);
 }
 
-/* vixd --dev on a copy of the schema-5 store, its key and organisations. */
+/* vixd --dev on a copy of the schema-n store, its key and organisations. */
 static void
-start_on_schema5(void)
+start_on_schema(unsigned n)
 {
 	char path[PATH_MAX], from[PATH_MAX];
 	FILE *fp;
@@ -73,14 +76,14 @@ start_on_schema5(void)
 	harness_load_bsns(bsns, sizeof(bsns) / sizeof(bsns[0]));
 	harness_start(&vixd, NULL);
 	cr_assert_eq(harness_signal_wait(&vixd, SIGTERM), 0);
-	snprintf(from, sizeof(from), "%s/store-schema5/data.mdb",
-	    getenv("VIX_TESTDATA"));
+	snprintf(from, sizeof(from), "%s/store-schema%u/data.mdb",
+	    getenv("VIX_TESTDATA"), n);
 	snprintf(path, sizeof(path), "%s/data/data.mdb", vixd.dev_dir);
 	copy_file(from, path, 0600);
 	snprintf(path, sizeof(path), "%s/data/lock.mdb", vixd.dev_dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/pseudonym.key", vixd.dev_dir);
-	write_bytes(path, S5_KEY, 0600);
+	write_bytes(path, FIXTURE_KEY, 0600);
 	snprintf(path, sizeof(path), "%s/orgs.conf", vixd.dev_dir);
 	cr_assert_not_null(fp = fopen(path, "a"));
 	fputs(bench_orgs, fp);
@@ -148,9 +151,9 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 	struct run_result r;
 	char log[16384], script[2 * PATH_MAX];
 
-	start_on_schema5();
+	start_on_schema(5);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 5 to 6"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 5 to 7"), "%s",
 	    log);
 	/* As tests/data/store-schema5/expected.txt has them. */
 	vixctl(&r, (const char *[]){ "--json", "status", NULL }, NULL);
@@ -167,7 +170,7 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 	    92, "%s", r.out);
 	audit_verify();
 
-	/* Converted once: the next start finds schema 6. */
+	/* Converted once: the next start finds schema 7. */
 	harness_restart(&vixd);
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_null(strstr(log, "converting from"), "%s", log);
@@ -195,7 +198,7 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	struct run_result r;
 	char id[32] = "", *at;
 
-	start_on_schema5();
+	start_on_schema(5);
 	/* Line 120: org-a's alone; org-b registering it makes a match. */
 	harness_vix(&r, &vixd, "org-b", (const char *[]){ "register", "--bsn",
 	    bsns[119], "--birth-date", "2012-03-04", "--contact-name", "B",
@@ -235,5 +238,177 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	    "gdpr-erasure", NULL }, bsns[49]);
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
 	expect_counts(436, 177);
+	audit_verify();
+}
+
+/* ---- schema 6 to 7: audit hashes kept at checkpoints ------------------- */
+
+/* Line 300: org-a's alone in the fixture of schema 6. */
+Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
+{
+	struct run_result r;
+	char log[16384];
+
+	start_on_schema(6);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_not_null(strstr(log, "converting from schema 6 to 7"), "%s",
+	    log);
+	cr_assert_not_null(strstr(log, "schema 7: audit hashes kept at "
+	    "checkpoints: done, 2318 rows"), "%s", log);
+	/* As tests/data/store-schema6/expected.txt has them. */
+	vixctl(&r, (const char *[]){ "--json", "status", NULL }, NULL);
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	cr_assert_eq(json_count(r.out, "\"signals\":"), 939, "%s", r.out);
+	cr_assert_eq(json_count(r.out, "\"matches\":"), 179, "%s", r.out);
+	cr_assert_eq(json_count(r.out, "\"matches_uncoordinated\":"), 178);
+	cr_assert_eq(json_count(r.out, "\"audit_records\":"), 2318);
+	cr_assert_eq(json_count(r.out, "{\"org\":\"org-a\",\"pending\":"),
+	    244, "%s", r.out);
+	cr_assert_eq(json_count(r.out, "{\"org\":\"bench-002\",\"pending\":"),
+	    152, "%s", r.out);
+	vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	cr_assert_not_null(strstr(r.out, "audit chain intact: 2318 records"),
+	    "%s", r.out);
+
+	harness_restart(&vixd);
+	harness_log(&vixd, log, sizeof(log));
+	cr_assert_null(strstr(log, "converting from"), "%s", log);
+	harness_vix(&r, &vixd, "org-b", (const char *[]){ "register", "--bsn",
+	    bsns[299], "--birth-date", "2012-03-04", "--contact-name", "B",
+	    "--contact-phone", "0201234567", NULL });
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	vixctl(&r, (const char *[]){ "--json", "status", NULL }, NULL);
+	cr_assert_eq(json_count(r.out, "\"matches\":"), 180, "%s", r.out);
+	vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	cr_assert_not_null(strstr(r.out, "audit chain intact: 2319 records"),
+	    "%s", r.out);
+}
+
+typedef void (*store_edit)(MDB_txn *, MDB_dbi audit, MDB_dbi meta);
+
+/* Stop vixd, change its store with edit, start it again. */
+static void
+edit_store(store_edit edit)
+{
+	char path[PATH_MAX];
+	MDB_dbi audit, meta;
+	MDB_env *env;
+	MDB_txn *txn;
+
+	cr_assert_eq(harness_signal_wait(&vixd, SIGTERM), 0);
+	snprintf(path, sizeof(path), "%s/data", vixd.dev_dir);
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, path, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "audit", 0, &audit), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	edit(txn, audit, meta);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	harness_restart(&vixd);
+}
+
+static void
+be64(uint8_t *b, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * (7 - i)));
+}
+
+/* Flip a byte at offset (from the end if < 0) of db's value under key. */
+static void
+flip(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, long offset)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	uint8_t buf[1024];
+
+	cr_assert_eq(mdb_get(txn, db, &k, &v), 0);
+	cr_assert_leq(v.mv_size, sizeof(buf));
+	memcpy(buf, v.mv_data, v.mv_size);
+	buf[offset < 0 ? (long)v.mv_size + offset : offset] ^= 0x20;
+	v.mv_data = buf;
+	cr_assert_eq(mdb_put(txn, db, &k, &v, 0), 0);
+}
+
+static void
+flip_record(MDB_txn *txn, MDB_dbi audit, MDB_dbi meta)
+{
+	uint8_t key[8];
+
+	(void)meta;
+	be64(key, 1500);
+	flip(txn, audit, key, sizeof(key), 1);	/* its time, still a varint */
+}
+
+static void
+flip_checkpoint_hash(MDB_txn *txn, MDB_dbi audit, MDB_dbi meta)
+{
+	uint8_t key[8];
+
+	(void)meta;
+	be64(key, 2048);
+	flip(txn, audit, key, sizeof(key), -1);
+}
+
+static void
+drop_tail(MDB_txn *txn, MDB_dbi audit, MDB_dbi meta)
+{
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key };
+
+	(void)meta;
+	be64(key, 2318);
+	cr_assert_eq(mdb_del(txn, audit, &k, NULL), 0);
+}
+
+/* meta's "ahead:" . chain 0: the chain's last seq and hash. */
+static void
+flip_head(MDB_txn *txn, MDB_dbi audit, MDB_dbi meta)
+{
+	(void)audit;
+	flip(txn, meta, "ahead:\0\0\0\0", 10, 20);
+}
+
+/*
+ * After the conversion the chain keeps a hash every 1024 records and its
+ * head in meta: a record changed shows at the next checkpoint, and
+ * vixctl audit verify names the range; a changed checkpoint hash, a
+ * removed tail and a changed head show too.
+ */
+Test(migrate, a_converted_chain_changed_underneath_fails_to_verify)
+{
+	static const struct {
+		store_edit	 edit;
+		const char	*says;
+	} cases[] = {
+		{ flip_record, "broken at record 1025 or after it, up to "
+		    "record 2048" },
+		{ flip_checkpoint_hash, "broken at record 1025 or after it, "
+		    "up to record 2048" },
+		{ drop_tail, "broken at record 2049 or after it" },
+		{ flip_head, "broken at record 2049 or after it" },
+	};
+	char saved[PATH_MAX], data[PATH_MAX];
+	struct run_result r;
+
+	start_on_schema(6);
+	cr_assert_eq(harness_signal_wait(&vixd, SIGTERM), 0);
+	snprintf(data, sizeof(data), "%s/data/data.mdb", vixd.dev_dir);
+	snprintf(saved, sizeof(saved), "%s/converted.mdb", vixd.dir);
+	copy_file(data, saved, 0600);
+	harness_restart(&vixd);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		edit_store(cases[i].edit);
+		vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);
+		cr_assert_eq(r.status, 1, "case %zu: %s%s", i, r.out, r.err);
+		cr_assert_not_null(strstr(r.err, cases[i].says),
+		    "case %zu: %s", i, r.err);
+		cr_assert_eq(harness_signal_wait(&vixd, SIGTERM), 0);
+		copy_file(saved, data, 0600);
+		harness_restart(&vixd);
+	}
 	audit_verify();
 }

@@ -182,3 +182,39 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	cr_assert(strstr(d.text, "not empty") != NULL, "%s", d.text);
 	free(srcdir);
 }
+
+/*
+ * A trail longer than LMDB's checkpoints (it keeps a record's hash every
+ * 1024 records and the last one's): the copy gets the hash of every
+ * record, computed as the source is read, and verifies whole (the
+ * PostgreSQL backend keeps and checks every one of them).
+ */
+Test(import, a_long_audit_trail_is_copied_with_every_hash)
+{
+	struct store_import_counts n;
+	struct store_options so;
+	struct store_txn *t;
+	struct store *src;
+	struct diag d;
+	char *srcdir;
+
+	cr_assert_neq(asprintf(&srcdir, "%s/source", dir), -1);
+	src = lmdb_source(srcdir, &so);
+	t = storefix_begin(src);
+	for (unsigned i = 1; i <= 2100; i++) {
+		cr_assert_eq(store_job_begin(t), 0);
+		cr_assert_eq(store_job_end(t, store_audit(t, T0 + i,
+		    STOREFIX_OIN_WIJK, "register", i, 0, "ok")), 0);
+	}
+	storefix_commit(t);
+	store_close(src);
+
+	diag_init(&d);
+	cr_assert_eq(store_import(st, &so, "admin:uid=0", &n, &d), 0,
+	    "import: %s", d.text);
+	cr_assert_eq(n.audit, 2100);
+	cr_assert_eq(n.src_audit_good, 2100);
+	cr_assert_eq(n.dst_audit_good, 2101);
+	cr_assert_eq(storefix_audit_good(rd), 2101);
+	free(srcdir);
+}

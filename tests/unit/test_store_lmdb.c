@@ -166,6 +166,21 @@ raw_del(const char *db, const void *key, size_t klen)
 	mdb_env_close(env);
 }
 
+/* Empty db (as a store of schema 1, which had no such index, would be). */
+static void
+raw_empty(const char *db)
+{
+	MDB_env *env = raw_open();
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	cr_assert_eq(mdb_drop(txn, dbi, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
 static void
 be64(uint8_t *b, uint64_t v)
 {
@@ -554,6 +569,33 @@ Test(store_audit, a_removed_tail_breaks_the_chain)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/* Removed back to a checkpoint, whose hash is right: the head shows it. */
+Test(store_audit, a_tail_removed_back_to_a_checkpoint_breaks_the_chain)
+{
+	uint8_t key[8];
+
+	audit_many(LONG_CHAIN);
+	stop();
+	for (uint64_t seq = 2049; seq <= LONG_CHAIN; seq++) {
+		be64(key, seq);
+		raw_del("audit", key, sizeof(key));
+	}
+	reopen();
+	expect_broken(2049, LONG_CHAIN, 2048);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* Every record removed: the head says there were some. */
+Test(store_audit, a_trail_removed_whole_breaks_the_chain)
+{
+	audit_many(LONG_CHAIN);
+	stop();
+	raw_empty("audit");
+	reopen();
+	expect_broken(1, LONG_CHAIN, 0);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 /* A record put after the head (not written by the store) shows. */
 Test(store_audit, a_record_after_the_head_breaks_the_chain)
 {
@@ -605,6 +647,35 @@ Test(store_audit, a_removed_head_breaks_the_chain_and_stops_writes)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/*
+ * A store whose chain is broken is not copied (vixd --import-lmdb): the
+ * hashes the copy gets are computed while reading, so the break must
+ * stop it, and the reason names the record.
+ */
+Test(store_audit, an_import_refuses_a_changed_chain)
+{
+	char *target = support_path(dir, "target");
+	struct store_import_counts n;
+	struct store_options so, to;
+	struct store *dst;
+	struct diag d;
+
+	audit_many(1100);
+	stop();
+	tamper(500, 1);
+	storefix_options(&so, dbdir, MAP_SIZE, 90, 14 * 86400);
+	storefix_options(&to, target, MAP_SIZE, 90, 14 * 86400);
+	diag_init(&d);
+	cr_assert_not_null(dst = store_open(&to, &d), "%s", d.text);
+	cr_assert_eq(store_import(dst, &so, "admin:uid=0", &n, &d), -1);
+	cr_assert_not_null(strstr(d.text, "audit chain is broken at record "
+	    "1"), "%s", d.text);
+	store_close(dst);
+	support_tmpdir_remove(target);
+	reopen();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 /* A checkpoint that is also the head keeps both hashes: they must agree. */
 Test(store_audit, a_head_at_a_checkpoint_must_agree_with_it)
 {
@@ -616,6 +687,12 @@ Test(store_audit, a_head_at_a_checkpoint_must_agree_with_it)
 	raw_get("meta", head_key, sizeof(head_key), v, sizeof(v));
 	v[39] ^= 0x01;
 	raw_put("meta", head_key, sizeof(head_key), v, sizeof(v));
+	reopen();
+	expect_broken(1, 1024, 0);
+	stop();
+	v[39] ^= 0x01;			/* the head right again */
+	raw_put("meta", head_key, sizeof(head_key), v, sizeof(v));
+	tamper(1024, -1);		/* and the record's own hash not */
 	reopen();
 	expect_broken(1, 1024, 0);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
@@ -781,21 +858,6 @@ raw_entries(const char *db)
 
 	cr_assert(raw_stat(db, &sb), "database %s is missing", db);
 	return sb.ms_entries;
-}
-
-/* Empty db, as a store of schema 1 (which had no such index) would be. */
-static void
-raw_empty(const char *db)
-{
-	MDB_env *env = raw_open();
-	MDB_txn *txn;
-	MDB_dbi dbi;
-
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	cr_assert_eq(mdb_drop(txn, dbi, 0), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
 }
 
 static void
