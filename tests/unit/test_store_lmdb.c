@@ -20,6 +20,7 @@
 #include <criterion/criterion.h>
 #include <lmdb.h>
 
+#include "audit.h"
 #include "diag.h"
 #include "errors.h"
 #include "orgs.h"
@@ -673,6 +674,77 @@ Test(store_audit, an_import_refuses_a_changed_chain)
 	store_close(dst);
 	support_tmpdir_remove(target);
 	reopen();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* The packed records of the audit trail, as the backend scans them. */
+struct packed {
+	uint8_t		rec[4][256];
+	size_t		len[4];
+	size_t		n;
+};
+
+static int
+keep_packed(void *arg, uint64_t seq, const void *record, size_t len,
+    const uint8_t *hash)
+{
+	struct packed *pk = arg;
+
+	(void)seq;
+	(void)hash;
+	cr_assert_lt(pk->n, 4);
+	cr_assert_leq(len, sizeof(pk->rec[0]));
+	memcpy(pk->rec[pk->n], record, len);
+	pk->len[pk->n++] = len;
+	return 0;
+}
+
+#define CHAIN1(place)	((UINT64_C(1) << STORE_AUDIT_CHAIN_SHIFT) | (place))
+
+/*
+ * A second chain (as a copy of a store several vixd wrote would have):
+ * its own head in meta, verified from a zero hash, and the writer going
+ * on with the last chain. Chain 0 losing its tail, or all its records,
+ * shows at its own head.
+ */
+Test(store_audit, every_chain_keeps_its_head)
+{
+	struct store_audit_result res;
+	struct audit_chain c = AUDIT_CHAIN_INIT;
+	struct packed pk = { .n = 0 };
+	struct store_txn *t;
+	uint8_t key[8];
+
+	audit_many(3);
+	cr_assert_eq(store_reader_backend(rd)->audit_scan(rd, keep_packed,
+	    &pk), 0);
+	t = begin();
+	cr_assert_eq(store_job_begin(t), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		cr_assert_eq(audit_chain_follow(&c, CHAIN1(i + 1), pk.rec[i],
+		    pk.len[i], NULL), 0);
+		store_txn_backend(t)->audit_append(t, CHAIN1(i + 1), pk.rec[i],
+		    pk.len[i], c.hash, NULL);
+	}
+	cr_assert_eq(store_job_end(t, 0), 0);
+	cr_assert_eq(store_write_commit(t), 0);
+	must_register(wijk, 1, T0 + 100);	/* chain 1, place 4 */
+	cr_assert_eq(store_audit_check(rd, &res), 0);
+	cr_assert_eq(res.bad, 0);
+	cr_assert_eq(res.count, 7);
+	cr_assert_eq(res.chains, 2);
+	stop();
+	be64(key, 3);
+	raw_del("audit", key, sizeof(key));
+	reopen();
+	expect_broken(1, 3, 0);
+	stop();
+	for (uint64_t seq = 1; seq <= 2; seq++) {
+		be64(key, seq);
+		raw_del("audit", key, sizeof(key));
+	}
+	reopen();
+	expect_broken(1, 3, 0);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
