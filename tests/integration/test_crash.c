@@ -2,7 +2,9 @@
  * Nothing acknowledged is ever lost, even on kill -9: pipelined
  * registrations, SIGKILL at a random moment, restart. Every acknowledged
  * signal must be there, every match it created must have reached both
- * organisations' outboxes, and each outbox must be gapless and in order.
+ * organisations' outboxes, each outbox must be gapless and in order, and
+ * the audit chain (its head kept apart from the records, in the same
+ * transaction) must verify.
  */
 #include <limits.h>
 #include <signal.h>
@@ -227,7 +229,11 @@ Test(crash, kill_9_loses_nothing_acknowledged, .timeout = 600)
 			    a.matches[i]), "match %llu has no MATCH_CREATED "
 			    "for %s", (unsigned long long)a.matches[i],
 			    o ? "org-b" : "org-a");
-	cr_log_info("%zu acknowledged registrations, %zu matches, %d kills",
-	    a.count, a.nmatches, CYCLES);
+	harness_vixctl(&r, &vixd, (const char *[]){ "audit", "verify", NULL });
+	cr_assert_eq(r.status, 0, "audit verify after the kills: %s%s", r.out,
+	    r.err);
+	cr_assert_not_null(strstr(r.out, "audit chain intact"), "%s", r.out);
+	cr_log_info("%zu acknowledged registrations, %zu matches, %d kills; "
+	    "%s", a.count, a.nmatches, CYCLES, r.out);
 	harness_stop(&vixd);
 }
