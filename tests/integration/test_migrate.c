@@ -134,6 +134,42 @@ expect_counts(long long signals, long long matches)
 	cr_assert_eq(json_count(r.out, "\"archived\":"), 1, "%s", r.out);
 }
 
+/* What a fixture's expected.txt has vixctl status show, once converted. */
+struct fixture {
+	long long	signals, matches, uncoordinated, audit;
+	long long	pending_a, pending_b, pending_bench2;
+};
+
+static const struct fixture schema5 = { 439, 178, 177, 448, 183, 83, 92 };
+static const struct fixture schema6 = { 939, 179, 178, 2318, 244, 83, 152 };
+
+static void
+expect_fixture(const struct fixture *f)
+{
+	static const char *const org[] = { "org-a", "org-b", "bench-002" };
+	const long long pending[] = { f->pending_a, f->pending_b,
+	    f->pending_bench2 };
+	struct run_result r;
+	char key[64];
+
+	vixctl(&r, (const char *[]){ "--json", "status", NULL }, NULL);
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	cr_assert_eq(json_count(r.out, "\"signals\":"), f->signals, "%s",
+	    r.out);
+	cr_assert_eq(json_count(r.out, "\"matches\":"), f->matches, "%s",
+	    r.out);
+	cr_assert_eq(json_count(r.out, "\"matches_uncoordinated\":"),
+	    f->uncoordinated, "%s", r.out);
+	cr_assert_eq(json_count(r.out, "\"audit_records\":"), f->audit, "%s",
+	    r.out);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "{\"org\":\"%s\",\"pending\":",
+		    org[i]);
+		cr_assert_eq(json_count(r.out, key), pending[i], "%s: %s",
+		    org[i], r.out);
+	}
+}
+
 static void
 audit_verify(void)
 {
@@ -155,19 +191,7 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_not_null(strstr(log, "converting from schema 5 to 7"), "%s",
 	    log);
-	/* As tests/data/store-schema5/expected.txt has them. */
-	vixctl(&r, (const char *[]){ "--json", "status", NULL }, NULL);
-	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
-	cr_assert_eq(json_count(r.out, "\"signals\":"), 439, "%s", r.out);
-	cr_assert_eq(json_count(r.out, "\"matches\":"), 178, "%s", r.out);
-	cr_assert_eq(json_count(r.out, "\"matches_uncoordinated\":"), 177);
-	cr_assert_eq(json_count(r.out, "\"audit_records\":"), 448);
-	cr_assert_eq(json_count(r.out, "{\"org\":\"org-a\",\"pending\":"),
-	    183, "%s", r.out);
-	cr_assert_eq(json_count(r.out, "{\"org\":\"org-b\",\"pending\":"),
-	    83, "%s", r.out);
-	cr_assert_eq(json_count(r.out, "{\"org\":\"bench-002\",\"pending\":"),
-	    92, "%s", r.out);
+	expect_fixture(&schema5);
 	audit_verify();
 
 	/* Converted once: the next start finds schema 7. */
@@ -255,17 +279,7 @@ Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
 	    log);
 	cr_assert_not_null(strstr(log, "schema 7: audit hashes kept at "
 	    "checkpoints: done, 2318 rows"), "%s", log);
-	/* As tests/data/store-schema6/expected.txt has them. */
-	vixctl(&r, (const char *[]){ "--json", "status", NULL }, NULL);
-	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
-	cr_assert_eq(json_count(r.out, "\"signals\":"), 939, "%s", r.out);
-	cr_assert_eq(json_count(r.out, "\"matches\":"), 179, "%s", r.out);
-	cr_assert_eq(json_count(r.out, "\"matches_uncoordinated\":"), 178);
-	cr_assert_eq(json_count(r.out, "\"audit_records\":"), 2318);
-	cr_assert_eq(json_count(r.out, "{\"org\":\"org-a\",\"pending\":"),
-	    244, "%s", r.out);
-	cr_assert_eq(json_count(r.out, "{\"org\":\"bench-002\",\"pending\":"),
-	    152, "%s", r.out);
+	expect_fixture(&schema6);
 	vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
 	cr_assert_not_null(strstr(r.out, "audit chain intact: 2318 records"),

@@ -289,6 +289,19 @@ storefix_audit_good(struct store_reader *rd)
 	return count;
 }
 
+void
+storefix_audit_many(struct store *s, unsigned n, int64_t t0)
+{
+	struct store_txn *t = storefix_begin(s);
+
+	for (unsigned i = 1; i <= n; i++) {
+		cr_assert_eq(store_job_begin(t), 0);
+		cr_assert_eq(store_job_end(t, store_audit(t, t0 + i,
+		    STOREFIX_OIN_WIJK, "register", i, 0, "ok")), 0);
+	}
+	storefix_commit(t);
+}
+
 struct store_match
 storefix_match_seen_by(struct store *s, const struct org *o, const uint8_t *p,
     int64_t now)

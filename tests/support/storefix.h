@@ -177,4 +177,7 @@ void		 storefix_stats(struct store_reader *, const struct orgs *,
 /* The number of audit records, all of which must verify. */
 uint64_t	 storefix_audit_good(struct store_reader *);
 
+/* n audit records (wijk's registrations at t0 + 1 ...) in one batch. */
+void		 storefix_audit_many(struct store *, unsigned n, int64_t t0);
+
 #endif

@@ -80,6 +80,19 @@ outbox_rows(struct store *s, const struct org *o, struct rows *r)
 	store_reader_free(sr);
 }
 
+/* so's store imported into the test's: its counts, the copy verified. */
+static void
+import_from(const struct store_options *so, struct store_import_counts *n)
+{
+	struct diag d;
+
+	diag_init(&d);
+	cr_assert_eq(store_import(st, so, "admin:uid=0", n, &d), 0,
+	    "import: %s", d.text);
+	cr_assert_eq(n->dst_audit_good, n->src_audit_good + 1, "the import "
+	    "is recorded after the copied trail");
+}
+
 Test(import, an_lmdb_store_copied_keeps_every_record)
 {
 	struct store_options so;
@@ -132,15 +145,11 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	storefix_commit(t);
 	store_close(src);
 
-	diag_init(&d);
-	cr_assert_eq(store_import(st, &so, "admin:uid=0", &n, &d), 0,
-	    "import: %s", d.text);
+	import_from(&so, &n);
 	cr_assert_eq(n.signals, 2);
 	cr_assert_eq(n.matches, 1);
 	cr_assert_eq(n.archived, 1);
 	cr_assert_gt(n.audit, 0);
-	cr_assert_eq(n.dst_audit_good, n.src_audit_good + 1, "the import is "
-	    "recorded after the copied trail");
 
 	/* What the organisations see is what they saw. */
 	c = storefix_counts(rd);
@@ -193,28 +202,17 @@ Test(import, a_long_audit_trail_is_copied_with_every_hash)
 {
 	struct store_import_counts n;
 	struct store_options so;
-	struct store_txn *t;
 	struct store *src;
-	struct diag d;
 	char *srcdir;
 
 	cr_assert_neq(asprintf(&srcdir, "%s/source", dir), -1);
 	src = lmdb_source(srcdir, &so);
-	t = storefix_begin(src);
-	for (unsigned i = 1; i <= 2100; i++) {
-		cr_assert_eq(store_job_begin(t), 0);
-		cr_assert_eq(store_job_end(t, store_audit(t, T0 + i,
-		    STOREFIX_OIN_WIJK, "register", i, 0, "ok")), 0);
-	}
-	storefix_commit(t);
+	storefix_audit_many(src, 2100, T0);
 	store_close(src);
 
-	diag_init(&d);
-	cr_assert_eq(store_import(st, &so, "admin:uid=0", &n, &d), 0,
-	    "import: %s", d.text);
+	import_from(&so, &n);
 	cr_assert_eq(n.audit, 2100);
 	cr_assert_eq(n.src_audit_good, 2100);
-	cr_assert_eq(n.dst_audit_good, 2101);
 	cr_assert_eq(storefix_audit_good(rd), 2101);
 	free(srcdir);
 }

@@ -167,21 +167,6 @@ raw_del(const char *db, const void *key, size_t klen)
 	mdb_env_close(env);
 }
 
-/* Empty db (as a store of schema 1, which had no such index, would be). */
-static void
-raw_empty(const char *db)
-{
-	MDB_env *env = raw_open();
-	MDB_txn *txn;
-	MDB_dbi dbi;
-
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	cr_assert_eq(mdb_drop(txn, dbi, 0), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-}
-
 static void
 be64(uint8_t *b, uint64_t v)
 {
@@ -462,18 +447,10 @@ Test(store_audit, a_changed_record_breaks_the_chain)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
-/* n audit records, in one batch. */
 static void
 audit_many(unsigned n)
 {
-	struct store_txn *t = begin();
-
-	for (unsigned i = 1; i <= n; i++) {
-		cr_assert_eq(store_job_begin(t), 0);
-		cr_assert_eq(store_job_end(t, store_audit(t, T0 + i, OIN_WIJK,
-		    "register", i, 0, "ok")), 0);
-	}
-	cr_assert_eq(store_write_commit(t), 0);
+	storefix_audit_many(st, n, T0);
 }
 
 #define LONG_CHAIN	2050		/* checkpoints 1024, 2048; head 2050 */
@@ -512,6 +489,25 @@ Test(store_audit, hashes_are_kept_at_checkpoints_and_the_head)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/* A checkpoint's record reads back without its hash (subject report). */
+Test(store_audit, a_checkpoint_record_reads_back_whole)
+{
+	struct store_subject sub;
+	uint8_t p[PSEUDONYM_LEN];
+
+	audit_many(1023);
+	must_register(wijk, 7, T0 + 5000);	/* record 1024, youth 7's */
+	pseudonym(p, 7);
+	cr_assert_eq(store_subject_report(rd, p, &sub), 0);
+	cr_assert_eq(sub.naudit, 1);
+	cr_assert_eq(sub.audit[0].seq, 1024);
+	cr_assert_str_eq(sub.audit[0].actor, OIN_WIJK);
+	cr_assert_str_eq(sub.audit[0].action, "register");
+	cr_assert_eq(sub.audit[0].time, T0 + 5000);
+	store_subject_free(&sub);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 /* A record changed before or after a checkpoint shows at the next one. */
 Test(store_audit, a_changed_record_shows_at_the_next_hash_kept)
 {
@@ -543,58 +539,58 @@ Test(store_audit, a_changed_checkpoint_hash_breaks_the_chain)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
-Test(store_audit, a_removed_record_breaks_the_chain)
+/*
+ * A chain of LONG_CHAIN whose records from to last are removed breaks:
+ * bad, found and count as expect_broken has them.
+ */
+static void
+removed_breaks(uint64_t from, uint64_t last, uint64_t bad, uint64_t found,
+    uint64_t count)
 {
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
 	uint8_t key[8];
 
 	audit_many(LONG_CHAIN);
 	stop();
-	be64(key, 1500);
-	raw_del("audit", key, sizeof(key));
+	env = raw_open();
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "audit", 0, &dbi), 0);
+	for (uint64_t seq = from; seq <= last; seq++) {
+		MDB_val k = { sizeof(key), key };
+
+		be64(key, seq);
+		cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
+	}
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
 	reopen();
-	expect_broken(1025, 1501, 1024);
+	expect_broken(bad, found, count);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_audit, a_removed_record_breaks_the_chain)
+{
+	removed_breaks(1500, 1500, 1025, 1501, 1024);
 }
 
 /* The head in meta says where the chain ends: a tail removed shows. */
 Test(store_audit, a_removed_tail_breaks_the_chain)
 {
-	uint8_t key[8];
-
-	audit_many(LONG_CHAIN);
-	stop();
-	be64(key, LONG_CHAIN);
-	raw_del("audit", key, sizeof(key));
-	reopen();
-	expect_broken(2049, LONG_CHAIN, 2048);
-	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+	removed_breaks(LONG_CHAIN, LONG_CHAIN, 2049, LONG_CHAIN, 2048);
 }
 
 /* Removed back to a checkpoint, whose hash is right: the head shows it. */
 Test(store_audit, a_tail_removed_back_to_a_checkpoint_breaks_the_chain)
 {
-	uint8_t key[8];
-
-	audit_many(LONG_CHAIN);
-	stop();
-	for (uint64_t seq = 2049; seq <= LONG_CHAIN; seq++) {
-		be64(key, seq);
-		raw_del("audit", key, sizeof(key));
-	}
-	reopen();
-	expect_broken(2049, LONG_CHAIN, 2048);
-	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+	removed_breaks(2049, LONG_CHAIN, 2049, LONG_CHAIN, 2048);
 }
 
 /* Every record removed: the head says there were some. */
 Test(store_audit, a_trail_removed_whole_breaks_the_chain)
 {
-	audit_many(LONG_CHAIN);
-	stop();
-	raw_empty("audit");
-	reopen();
-	expect_broken(1, LONG_CHAIN, 0);
-	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+	removed_breaks(1, LONG_CHAIN, 1, LONG_CHAIN, 0);
 }
 
 /* A record put after the head (not written by the store) shows. */
@@ -930,6 +926,21 @@ raw_entries(const char *db)
 
 	cr_assert(raw_stat(db, &sb), "database %s is missing", db);
 	return sb.ms_entries;
+}
+
+/* Empty db, as a store of schema 1 (which had no such index) would be. */
+static void
+raw_empty(const char *db)
+{
+	MDB_env *env = raw_open();
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	cr_assert_eq(mdb_drop(txn, dbi, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
 }
 
 static void
@@ -1478,17 +1489,37 @@ expect_schema7_audit(unsigned records, const uint8_t (*hashes)[32])
 	cr_assert_arr_eq(hash, hashes[records], 32);
 }
 
+/* The hash a store of schema 5 or 6 keeps after each of its n records. */
+static void
+raw_hashes(unsigned n, uint8_t (*hashes)[32])
+{
+	uint8_t buf[1024];
+
+	for (unsigned seq = 1; seq <= n; seq++)
+		memcpy(hashes[seq], buf + raw_audit(seq, buf) - 32, 32);
+}
+
+/* Started on the converted store: its counts, and its chain verifies. */
+static void
+expect_converted(size_t signals, size_t matches, uint64_t audit)
+{
+	struct storefix_counts c;
+
+	start(MAP_SIZE, 90);
+	c = storefix_counts(rd);
+	cr_assert_eq(c.signals, signals);
+	cr_assert_eq(c.matches, matches);
+	cr_assert_eq(audit_good(), audit);
+}
+
 Test(store_open, a_schema_5_store_is_converted_in_batches)
 {
 	static uint8_t hashes[S5_AUDIT + 1][32];
-	struct storefix_counts c;
 	struct diag d;
-	uint8_t buf[1024];
 
 	fixture_schema(5, dbdir);
 	cr_assert_eq(raw_entries("by_org"), S5_SIGNALS);
-	for (unsigned seq = 1; seq <= S5_AUDIT; seq++)
-		memcpy(hashes[seq], buf + raw_audit(seq, buf) - 32, 32);
+	raw_hashes(S5_AUDIT, hashes);
 	cr_assert_not_null(st = open_migrating(dbdir, 7, 0, &d), "%s",
 	    d.text);
 	stop();
@@ -1499,12 +1530,7 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 	cr_assert_eq(raw_entries("signal_org"), S5_SIGNALS);
 	raw_check_org_index();
 	expect_schema7_audit(S5_AUDIT, hashes);
-
-	start(MAP_SIZE, 90);
-	c = storefix_counts(rd);
-	cr_assert_eq(c.signals, S5_SIGNALS);
-	cr_assert_eq(c.matches, S5_MATCHES);
-	cr_assert_eq(audit_good(), S5_AUDIT);
+	expect_converted(S5_SIGNALS, S5_MATCHES, S5_AUDIT);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
@@ -1515,26 +1541,18 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 Test(store_open, a_schema_6_store_is_converted_in_batches)
 {
 	static uint8_t hashes[S6_AUDIT + 1][32];
-	struct storefix_counts c;
 	struct diag d;
-	uint8_t buf[1024];
 
 	fixture_schema(6, dbdir);
 	cr_assert_eq(raw_schema(), 6);
-	for (unsigned seq = 1; seq <= S6_AUDIT; seq++)
-		memcpy(hashes[seq], buf + raw_audit(seq, buf) - 32, 32);
+	raw_hashes(S6_AUDIT, hashes);
 	cr_assert_not_null(st = open_migrating(dbdir, 100, 0, &d), "%s",
 	    d.text);
 	stop();
 	cr_assert_eq(raw_schema(), SCHEMA);
 	cr_assert_eq(raw_entries("audit"), S6_AUDIT);
 	expect_schema7_audit(S6_AUDIT, hashes);
-
-	start(MAP_SIZE, 90);
-	c = storefix_counts(rd);
-	cr_assert_eq(c.signals, S6_SIGNALS);
-	cr_assert_eq(c.matches, S6_MATCHES);
-	cr_assert_eq(audit_good(), S6_AUDIT);
+	expect_converted(S6_SIGNALS, S6_MATCHES, S6_AUDIT);
 	must_register(wijk, 1, T0);
 	cr_assert_eq(audit_good(), S6_AUDIT + 1, "the chain goes on");
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
