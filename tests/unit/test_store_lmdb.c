@@ -1464,27 +1464,70 @@ raw_schema(void)
 	return v[7];
 }
 
+/* fn for every audit record of the store, from one read transaction. */
+static unsigned
+raw_audit_each(void (*fn)(uint64_t seq, const uint8_t *v, size_t len,
+    void *arg), void *arg)
+{
+	MDB_env *env = raw_open();
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	unsigned n = 0;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "audit", 0, &dbi), 0);
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		cr_assert_eq(k.mv_size, 8);
+		fn(++n, v.mv_data, v.mv_size, arg);
+		cr_assert_eq(((uint8_t *)k.mv_data)[7], n & 0xFF);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+/* The hash a store of schema 5 or 6 keeps after each record. */
+static void
+keep_hash(uint64_t seq, const uint8_t *v, size_t len, void *arg)
+{
+	uint8_t (*hashes)[32] = arg;
+
+	cr_assert_gt(len, 32);
+	memcpy(hashes[seq], v + len - 32, 32);
+}
+
 /*
- * Every record of the store keeps its hash as schema 7 keeps it: after
- * the record at a checkpoint only, the last one's as the head; each of
- * those the hash the store of schema 6 kept for it (hashes, by seq).
+ * A record kept as schema 7 keeps it: compact, its hash after it at a
+ * checkpoint only, and that the hash schema 6 kept for it (arg, by seq).
  */
 static void
-expect_schema7_audit(unsigned records, const uint8_t (*hashes)[32])
+check_schema7(uint64_t seq, const uint8_t *v, size_t len, void *arg)
 {
-	uint8_t buf[1024], hash[32];
-	size_t n;
+	const uint8_t (*hashes)[32] = arg;
 
-	for (unsigned seq = 1; seq <= records; seq++) {
-		n = raw_audit(seq, buf);
-		cr_assert_eq(buf[0], 0xFF, "audit record %u compact", seq);
-		if (seq % 1024 != 0) {
-			cr_assert_lt(n, 32, "record %u keeps no hash", seq);
-			continue;
-		}
-		cr_assert_gt(n, 32, "checkpoint %u keeps its hash", seq);
-		cr_assert_arr_eq(buf + n - 32, hashes[seq], 32);
+	cr_assert_eq(v[0], 0xFF, "audit record %llu compact",
+	    (unsigned long long)seq);
+	if (seq % 1024 != 0) {
+		cr_assert_lt(len, 32, "record %llu keeps no hash",
+		    (unsigned long long)seq);
+		return;
 	}
+	cr_assert_gt(len, 32, "checkpoint %llu keeps its hash",
+	    (unsigned long long)seq);
+	cr_assert_arr_eq(v + len - 32, hashes[seq], 32);
+}
+
+/* Every record as schema 7 keeps it, and the last one's hash the head. */
+static void
+expect_schema7_audit(unsigned records, uint8_t (*hashes)[32])
+{
+	uint8_t hash[32];
+
+	cr_assert_eq(raw_audit_each(check_schema7, hashes), records);
 	cr_assert_eq(raw_head(hash), records);
 	cr_assert_arr_eq(hash, hashes[records], 32);
 }
@@ -1493,10 +1536,7 @@ expect_schema7_audit(unsigned records, const uint8_t (*hashes)[32])
 static void
 raw_hashes(unsigned n, uint8_t (*hashes)[32])
 {
-	uint8_t buf[1024];
-
-	for (unsigned seq = 1; seq <= n; seq++)
-		memcpy(hashes[seq], buf + raw_audit(seq, buf) - 32, 32);
+	cr_assert_eq(raw_audit_each(keep_hash, hashes), n);
 }
 
 /* Started on the converted store: its counts, and its chain verifies. */
