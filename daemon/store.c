@@ -430,9 +430,14 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	audit_append(t, in->pseudonym, in->now, in->org->oin, out->refreshed ?
 	    "refresh" : "register", out->signal_id, out->view.has_match ?
 	    out->view.match.id : 0, "ok");
-	if (in->nparents > 0 || nold > 0)
+	if (in->nparents > 0 || nold > 0) {
 		family_register(t, in, &me, (const uint8_t (*)[PSEUDONYM_LEN])
 		    old_parents, nold, out);
+		/* Two notifications a pair of organisations told. */
+		for (size_t k = 0; k < out->family / 2; k++)
+			figures_count(t, muni, NULL, in->now,
+			    FIG_FAMILY_MATCHES);
+	}
 	if (store_txn_error(t))
 		store_view_free(&out->view);
 	return store_txn_error(t);

@@ -1217,6 +1217,53 @@ type_count(const struct figures_month *m, const char *name,
 
 TestSuite(store_figures, .init = setup_started, .fini = teardown);
 
+Test(store_figures, a_month_kept_before_family_matches_reads_as_it_was)
+{
+	char key[32], text[512];
+	struct figures_month m;
+	struct store_txn *t;
+	time_t now = T0;
+	struct tm tm;
+	size_t n;
+
+	/* Layout 1: five counts, 32 days (3 coordinated on day 2), a type. */
+	localtime_r(&now, &tm);
+	snprintf(key, sizeof(key), "fig:0344:%04d%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1);
+	n = (size_t)snprintf(text, sizeof(text), "1 7 1 2 4 5");
+	for (int d = 0; d < FIG_DAYS; d++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " %d",
+		    d == 2 ? 3 : 0);
+	snprintf(text + n, sizeof(text) - n, " jeugdzorg 6 1 2");
+	t = begin();
+	cr_assert_eq(store_meta_put(t, key, text), 0);
+	commit(t);
+
+	m = month_of_t0();
+	cr_assert_eq(m.count[FIG_REGISTERED], 7);
+	cr_assert_eq(m.count[FIG_WITHDRAWN_UNJUSTIFIED], 1);
+	cr_assert_eq(m.count[FIG_WITHDRAWN_RISK_RESOLVED], 2);
+	cr_assert_eq(m.count[FIG_MATCHES], 4);
+	cr_assert_eq(m.count[FIG_ESCALATIONS], 5);
+	cr_assert_eq(m.count[FIG_FAMILY_MATCHES], 0);
+	cr_assert_eq(m.days[2], 3);
+	cr_assert_eq(m.days[3], 0, "a day count is not read as a count");
+	cr_assert_eq(m.ntypes, 1);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_WITHDRAWN_RISK_RESOLVED),
+	    2);
+	/* Counted again, it is kept in the new layout with all it had. */
+	must_register(wijk, 1, T0 + 1);
+	m = month_of_t0();
+	cr_assert_eq(m.count[FIG_REGISTERED], 8);
+	cr_assert_eq(m.count[FIG_ESCALATIONS], 5);
+	cr_assert_eq(m.days[2], 3);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_REGISTERED), 6);
+	t = begin();
+	cr_assert_eq(store_meta_get(t, key, text, sizeof(text)), 0);
+	commit(t);
+	cr_assert_eq(text[0], '2', "%s", text);
+}
+
 Test(store_figures, registrations_and_withdrawals_count_per_type)
 {
 	struct store_withdraw_out wo;
