@@ -1217,6 +1217,46 @@ type_count(const struct figures_month *m, const char *name,
 
 TestSuite(store_figures, .init = setup_started, .fini = teardown);
 
+/* The figures of youths without a municipality in the month of T0. */
+static struct figures_month
+month_of_t0_none(void)
+{
+	struct figures_month m[1];
+	time_t t = T0;
+	struct tm tm;
+	size_t n;
+
+	localtime_r(&t, &tm);
+	cr_assert_eq(figures_read(rd, "", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_year + 1900, tm.tm_mon + 1, m, &n), 0);
+	cr_assert_eq(n, 1);
+	return m[0];
+}
+
+Test(store_figures, a_withdrawal_counts_where_its_registration_did)
+{
+	struct store_register_out out;
+	struct store_withdraw_out wo;
+	struct store_register_in in;
+
+	must_register(wijk, 7, T0);		/* in 0344 */
+	reg_in(&in, jz, 7, T0 + 1);
+	in.municipality[0] = '\0';		/* counted under the youth's */
+	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
+	reg_in(&in, jz, 7, T0 + 2);		/* a refresh, still none given */
+	in.municipality[0] = '\0';
+	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
+	cr_assert_eq(month_of_t0().count[FIG_REGISTERED], 2);
+	cr_assert_eq(do_withdraw(wijk, 0, 7, UNJUSTIFIED, T0 + 3, &wo), 0);
+	/* jz's signal now gives the youth no municipality. */
+	cr_assert_eq(do_withdraw(jz, 0, 7, UNJUSTIFIED, T0 + 4, &wo), 0);
+	cr_assert_eq(month_of_t0().count[FIG_WITHDRAWN_UNJUSTIFIED], 2);
+	cr_assert_eq(month_of_t0_none().count[FIG_WITHDRAWN_UNJUSTIFIED], 0);
+	cr_assert_eq(month_of_t0_none().count[FIG_REGISTERED], 0);
+}
+
 Test(store_figures, a_month_kept_before_family_matches_reads_as_it_was)
 {
 	char key[32], text[512];
