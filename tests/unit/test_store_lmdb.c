@@ -1211,15 +1211,6 @@ restart(void)
 	cr_assert_not_null(rd = store_reader_new(st));
 }
 
-/* The contact called name: its phone and e-mail made from the name. */
-static void
-contact_of(struct store_contact *c, const char *name)
-{
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	snprintf(c->phone, sizeof(c->phone), "06-%zu", strlen(name));
-	snprintf(c->email, sizeof(c->email), "%.8s@example.org", name);
-}
-
 /* Register (or refresh) youth by o with the contact called name. */
 static void
 register_contact(const struct org *o, unsigned youth, int64_t now,
@@ -1231,7 +1222,7 @@ register_contact(const struct org *o, unsigned youth, int64_t now,
 	storefix_reg_in(&in, orgs, o, FILL, youth, now);
 	if (expires != 0)
 		in.expires = expires;
-	contact_of(&in.contact, name);
+	storefix_contact(&in.contact, name);
 	cr_assert_eq(storefix_register(st, &in, &out), 0);
 	store_view_free(&out.view);
 }
@@ -1245,7 +1236,7 @@ expect_contact(unsigned youth, const struct org *o, int archived,
 	struct store_contact want;
 	int found = 0;
 
-	contact_of(&want, name);
+	storefix_contact(&want, name);
 	subject_of(youth, &sub);
 	for (size_t i = 0; i < sub.nsignals; i++) {
 		const struct store_subject_signal *s = &sub.signals[i];
@@ -1432,6 +1423,10 @@ Test(store_contacts, a_contact_goes_with_the_last_signal_naming_it)
 		    "Anna");
 	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1);
 	cr_assert_eq(refs, 5);
+	/* A refresh naming the same contact keeps its one reference. */
+	register_contact(wijk, 2, T0 + 9, 0, "Anna");
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1);
+	cr_assert_eq(refs, 5);
 
 	/* A refresh naming another contact moves its reference. */
 	register_contact(wijk, 1, T0 + 10, 0, "Bram");
@@ -1470,6 +1465,51 @@ Test(store_contacts, a_contact_goes_with_the_last_signal_naming_it)
 	/* An archived signal keeps its own copy. */
 	expect_contact(3, wijk, 1, "Anna");
 	expect_contact(4, wijk, 1, "Anna");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * contact_index gets, beside the entry for contact number `of`, one
+ * under the same hash for contact number `other`: two contacts whose
+ * hashes collide.
+ */
+static void
+raw_collide(uint64_t of, uint64_t other)
+{
+	MDB_env *env = raw_open();
+	MDB_txn *txn;
+	MDB_dbi index;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t want[8], add[8];
+	int found = 0;
+
+	be64(want, of);
+	be64(add, other);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	index = raw_dbi(txn, "contact_index");
+	cr_assert_eq(mdb_cursor_open(txn, index, &cur), 0);
+	while (!found && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		found = v.mv_size == 8 && memcmp(v.mv_data, want, 8) == 0;
+	cr_assert(found, "no index entry for contact %llu",
+	    (unsigned long long)of);
+	v = (MDB_val){ sizeof(add), add };
+	cr_assert_eq(mdb_cursor_put(cur, &k, &v, 0), 0);
+	mdb_cursor_close(cur);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+Test(store_contacts, contacts_whose_hashes_collide_are_told_apart)
+{
+	register_contact(wijk, 1, T0, 0, "Bram");	/* number 1 */
+	register_contact(wijk, 2, T0 + 1, 0, "Anna");	/* number 2 */
+	stop();
+	raw_collide(2, 1);	/* Bram's number first under Anna's hash */
+	restart();
+	register_contact(wijk, 3, T0 + 2, 0, "Anna");
+	expect_contact(3, wijk, 0, "Anna");
+	expect_contact(1, wijk, 0, "Bram");
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
