@@ -1150,6 +1150,31 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/*
+ * The store in dbdir, converted with stops, is the store in straight (a
+ * copy of what it was) converted in one go, record for record. straight
+ * is removed.
+ */
+static void
+expect_as_straight(char *straight)
+{
+	struct store *s;
+	struct diag d;
+	char *a, *b;
+	size_t alen, blen;
+
+	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
+	    d.text);
+	store_close(s);
+	a = raw_everything(dbdir, &alen);
+	b = raw_everything(straight, &blen);
+	cr_assert_eq(alen, blen);
+	cr_assert_eq(memcmp(a, b, alen), 0, "resumed and straight differ");
+	free(a);
+	free(b);
+	support_tmpdir_remove(straight);
+}
+
 Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 {
 	/*
@@ -1159,10 +1184,9 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 	 */
 	static const struct { unsigned after, schema; } stops[] = {
 	    { 3, 6 }, { 55, 6 }, { 20, 6 }, { 150, 8 }, { 0, 0 } };
-	char *straight = support_path(dir, "straight"), *a, *b;
+	char *straight = support_path(dir, "straight");
 	struct store *s;
 	struct diag d;
-	size_t alen, blen;
 	uint8_t v[8], mark[4 + 512];
 
 	fixture_schema5(dbdir);
@@ -1183,17 +1207,7 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 		    sizeof(mark)), 0, "where the conversion goes on is kept");
 	}
 	fixture_schema5(straight);
-	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
-	    d.text);
-	store_close(s);
-
-	a = raw_everything(dbdir, &alen);
-	b = raw_everything(straight, &blen);
-	cr_assert_eq(alen, blen);
-	cr_assert_eq(memcmp(a, b, alen), 0, "resumed and straight differ");
-	free(a);
-	free(b);
-	support_tmpdir_remove(straight);
+	expect_as_straight(straight);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
@@ -1745,11 +1759,10 @@ Test(store_open, a_schema_6_store_gets_its_contacts_interned)
 
 Test(store_open, a_stopped_contact_conversion_resumes)
 {
-	char *straight = support_path(dir, "straight"), *from, *a, *b;
-	char *before;
+	char *straight = support_path(dir, "straight"), *from, *before;
 	struct store *s;
 	struct diag d;
-	size_t len, alen, blen;
+	size_t len;
 	uint8_t mark[4 + 512];
 
 	start(MAP_SIZE, 90);
@@ -1768,15 +1781,6 @@ Test(store_open, a_stopped_contact_conversion_resumes)
 	expect_converted(before, len);
 	free(before);
 
-	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
-	    d.text);
-	store_close(s);
-	a = raw_everything(dbdir, &alen);
-	b = raw_everything(straight, &blen);
-	cr_assert_eq(alen, blen);
-	cr_assert_eq(memcmp(a, b, alen), 0, "resumed and straight differ");
-	free(a);
-	free(b);
-	support_tmpdir_remove(straight);
+	expect_as_straight(straight);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
