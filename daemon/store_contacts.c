@@ -31,6 +31,7 @@
 #define CONTACT_LAST	"contact:last"
 /* A packed Contact, at most: the request's limits (store.h) and tags. */
 #define CONTACT_MAX	1024
+/* A contact's value starts with its references, big-endian. */
 #define REFS_LEN	8
 
 static struct key *
@@ -39,6 +40,7 @@ contact_key(struct key *k, uint32_t org, uint64_t number)
 	return key_u64(key_u32(key_start(k), org), number);
 }
 
+/* FNV-1a: it only narrows the search, the bytes decide. */
 static uint64_t
 contact_hash(const uint8_t *p, size_t n)
 {
