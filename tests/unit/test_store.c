@@ -1283,6 +1283,93 @@ type_count(const struct figures_month *m, const char *name,
 
 TestSuite(store_figures, .init = setup_started, .fini = teardown);
 
+/* The figures of youths without a municipality in the month of T0. */
+static struct figures_month
+month_of_t0_none(void)
+{
+	struct figures_month m[1];
+	time_t t = T0;
+	struct tm tm;
+	size_t n;
+
+	localtime_r(&t, &tm);
+	cr_assert_eq(figures_read(rd, "", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_year + 1900, tm.tm_mon + 1, m, &n), 0);
+	cr_assert_eq(n, 1);
+	return m[0];
+}
+
+Test(store_figures, a_withdrawal_counts_where_its_registration_did)
+{
+	struct store_register_out out;
+	struct store_withdraw_out wo;
+	struct store_register_in in;
+
+	must_register(wijk, 7, T0);		/* in 0344 */
+	reg_in(&in, jz, 7, T0 + 1);
+	in.municipality[0] = '\0';		/* counted under the youth's */
+	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
+	reg_in(&in, jz, 7, T0 + 2);		/* a refresh, still none given */
+	in.municipality[0] = '\0';
+	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
+	cr_assert_eq(month_of_t0().count[FIG_REGISTERED], 2);
+	cr_assert_eq(do_withdraw(wijk, 0, 7, UNJUSTIFIED, T0 + 3, &wo), 0);
+	/* jz's signal now gives the youth no municipality. */
+	cr_assert_eq(do_withdraw(jz, 0, 7, UNJUSTIFIED, T0 + 4, &wo), 0);
+	cr_assert_eq(month_of_t0().count[FIG_WITHDRAWN_UNJUSTIFIED], 2);
+	cr_assert_eq(month_of_t0_none().count[FIG_WITHDRAWN_UNJUSTIFIED], 0);
+	cr_assert_eq(month_of_t0_none().count[FIG_REGISTERED], 0);
+}
+
+Test(store_figures, a_month_kept_before_family_matches_reads_as_it_was)
+{
+	char key[32], text[512];
+	struct figures_month m;
+	struct store_txn *t;
+	time_t now = T0;
+	struct tm tm;
+	size_t n;
+
+	/* Layout 1: five counts, 32 days (3 coordinated on day 2), a type. */
+	localtime_r(&now, &tm);
+	snprintf(key, sizeof(key), "fig:0344:%04d%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1);
+	n = (size_t)snprintf(text, sizeof(text), "1 7 1 2 4 5");
+	for (int d = 0; d < FIG_DAYS; d++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " %d",
+		    d == 2 ? 3 : 0);
+	snprintf(text + n, sizeof(text) - n, " jeugdzorg 6 1 2");
+	t = begin();
+	cr_assert_eq(store_meta_put(t, key, text), 0);
+	commit(t);
+
+	m = month_of_t0();
+	cr_assert_eq(m.count[FIG_REGISTERED], 7);
+	cr_assert_eq(m.count[FIG_WITHDRAWN_UNJUSTIFIED], 1);
+	cr_assert_eq(m.count[FIG_WITHDRAWN_RISK_RESOLVED], 2);
+	cr_assert_eq(m.count[FIG_MATCHES], 4);
+	cr_assert_eq(m.count[FIG_ESCALATIONS], 5);
+	cr_assert_eq(m.count[FIG_FAMILY_MATCHES], 0);
+	cr_assert_eq(m.days[2], 3);
+	cr_assert_eq(m.days[3], 0, "a day count is not read as a count");
+	cr_assert_eq(m.ntypes, 1);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_WITHDRAWN_RISK_RESOLVED),
+	    2);
+	/* Counted again, it is kept in the new layout with all it had. */
+	must_register(wijk, 1, T0 + 1);
+	m = month_of_t0();
+	cr_assert_eq(m.count[FIG_REGISTERED], 8);
+	cr_assert_eq(m.count[FIG_ESCALATIONS], 5);
+	cr_assert_eq(m.days[2], 3);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_REGISTERED), 6);
+	t = begin();
+	cr_assert_eq(store_meta_get(t, key, text, sizeof(text)), 0);
+	commit(t);
+	cr_assert_eq(text[0], '2', "%s", text);
+}
+
 Test(store_figures, registrations_and_withdrawals_count_per_type)
 {
 	struct store_withdraw_out wo;
