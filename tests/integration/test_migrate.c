@@ -150,7 +150,7 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 
 	start_on_schema5();
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 5 to 6"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 5 to 8"), "%s",
 	    log);
 	/* As tests/data/store-schema5/expected.txt has them. */
 	vixctl(&r, (const char *[]){ "--json", "status", NULL }, NULL);
@@ -167,7 +167,7 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 	    92, "%s", r.out);
 	audit_verify();
 
-	/* Converted once: the next start finds schema 6. */
+	/* Converted once: the next start finds schema 8. */
 	harness_restart(&vixd);
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_null(strstr(log, "converting from"), "%s", log);
@@ -206,6 +206,9 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
 	cr_assert_not_null(strstr(r.out, "\"org_id\":\"org-a\""),
 	    "org-a is involved: %s", r.out);
+	/* With the contact its migrated signal named (now interned). */
+	cr_assert_not_null(strstr(r.out, "Contact org-a"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "0201234567"), "%s", r.out);
 	expect_counts(440, 179);
 
 	/* org-a's first signal, withdrawn by its id. */

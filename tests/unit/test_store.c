@@ -340,6 +340,72 @@ Test(store, same_organisation_again_refreshes)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/* youth registered (or refreshed) by o, naming the contact called name. */
+static void
+register_contact(const struct org *o, unsigned youth, int64_t now,
+    const char *name)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+
+	reg_in(&in, o, youth, now);
+	storefix_contact(&in.contact, name);
+	cr_assert_eq(do_register_in(&in, &out), 0);
+	store_view_free(&out.view);
+}
+
+/* On youth, o sees other's signal naming the contact called name. */
+static void
+expect_other_contact(const struct org *o, unsigned youth,
+    const struct org *other, const char *name)
+{
+	struct store_contact want;
+	const struct store_party *p;
+	struct store_view v;
+	uint64_t id;
+
+	storefix_contact(&want, name);
+	cr_assert_eq(do_involved(o, youth, T0 + 100, &id, &v), 0);
+	cr_assert_not_null(p = party_of(&v, other), "youth %u", youth);
+	cr_assert_str_eq(p->contact.name, want.name, "youth %u", youth);
+	cr_assert_str_eq(p->contact.phone, want.phone);
+	cr_assert_str_eq(p->contact.email, want.email);
+	store_view_free(&v);
+}
+
+Test(store, each_signal_keeps_its_own_contact)
+{
+	struct store_withdraw_out wo;
+	struct store_subject sub;
+	uint8_t p[PSEUDONYM_LEN];
+
+	/* One person for two youths at wijk, the same text at jz. */
+	register_contact(wijk, 1, T0, "Anna");
+	register_contact(wijk, 2, T0 + 1, "Anna");
+	register_contact(jz, 1, T0 + 2, "Anna");
+	register_contact(jz, 2, T0 + 3, "Bram");
+	/* A refresh names someone else, for youth 2 only. */
+	register_contact(wijk, 2, T0 + 4, "Cor de Jong");
+	expect_other_contact(jz, 1, wijk, "Anna");
+	expect_other_contact(jz, 2, wijk, "Cor de Jong");
+	expect_other_contact(wijk, 1, jz, "Anna");
+	expect_other_contact(wijk, 2, jz, "Bram");
+
+	/* Archived with its contact; the person named again later. */
+	cr_assert_eq(do_withdraw(wijk, 0, 1, RISK_RESOLVED, T0 + 5, &wo), 0);
+	register_contact(wijk, 3, T0 + 6, "Anna");
+	register_contact(jz, 3, T0 + 7, "Bram");
+	expect_other_contact(jz, 3, wijk, "Anna");
+	expect_other_contact(wijk, 3, jz, "Bram");
+	pseudonym(p, 1);
+	cr_assert_eq(store_subject_report(rd, p, &sub), 0);
+	cr_assert_eq(sub.nsignals, 2);
+	for (size_t i = 0; i < sub.nsignals; i++)
+		cr_assert_str_eq(sub.signals[i].contact.name, "Anna");
+	store_subject_free(&sub);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(store, refresh_inside_a_match_changes_nothing)
 {
 	struct store_register_out out;
