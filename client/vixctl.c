@@ -451,7 +451,7 @@ static const char *const report_cols[] = { "registered",
     "withdrawn_unjustified", "withdrawn_risk_resolved", "matches",
     "coordinated", "coordinated_within_14_days",
     "coordinated_within_30_days", "median_days_to_coordination",
-    "escalations" };
+    "escalations", "family_matches" };
 
 /* One row of the table: month, type, then the cells of row ("-": none). */
 static void

@@ -15,8 +15,12 @@
 #include "store.h"
 #include "store_backend.h"
 
-/* The record's first word: its layout. */
-#define FIG_LAYOUT	1
+/*
+ * The record's first word: its layout. 1: five counts (no family
+ * matches); 2: the six of enum figures_count.
+ */
+#define FIG_LAYOUT	2
+#define FIG_COUNTS_V1	5
 
 _Static_assert(FIG_TYPE_MAX == ORG_TYPE_MAX, "a type fits in the figures");
 _Static_assert(FIG_TYPES_MAX >= ORG_TYPES_MAX, "every type of orgs.conf "
@@ -29,6 +33,7 @@ static const char *const fig_names[FIG_COUNTS] = {
 	[FIG_WITHDRAWN_RISK_RESOLVED] = "withdrawn_risk_resolved",
 	[FIG_MATCHES] = "matches",
 	[FIG_ESCALATIONS] = "escalations",
+	[FIG_FAMILY_MATCHES] = "family_matches",
 };
 
 /* "fig:0363:202612", or "fig:none:202612" without a municipality. */
@@ -93,14 +98,16 @@ fig_parse(const char *text, struct figures_month *m)
 {
 	uint64_t v[1 + FIG_COUNTS + FIG_DAYS] = { 0 };
 	const char *p = text;
-	size_t n = 0;
+	size_t n = 0, counts;
 
+	/* The numbers end where the types' names begin. */
 	while (n < sizeof(v) / sizeof(v[0]) && fig_number(&p, &v[n]) == 0)
 		n++;
-	if (n == 0 || v[0] != FIG_LAYOUT)
+	if (n == 0 || (v[0] != 1 && v[0] != FIG_LAYOUT))
 		return;
-	memcpy(m->count, v + 1, sizeof(m->count));
-	memcpy(m->days, v + 1 + FIG_COUNTS, sizeof(m->days));
+	counts = v[0] == 1 ? FIG_COUNTS_V1 : FIG_COUNTS;
+	memcpy(m->count, v + 1, counts * sizeof(m->count[0]));
+	memcpy(m->days, v + 1 + counts, sizeof(m->days));
 	while (m->ntypes < FIG_TYPES_MAX &&
 	    fig_parse_type(&p, &m->types[m->ntypes]) == 0)
 		m->ntypes++;
@@ -591,6 +598,7 @@ fig_csv_all(struct evbuffer *b, const struct figures_month *m, unsigned min)
 	else
 		evbuffer_add_printf(b, r.median >= 0 ? ",\"> 30\"" : ",");
 	fig_ccount(b, m->count[FIG_ESCALATIONS], min);
+	fig_ccount(b, m->count[FIG_FAMILY_MATCHES], min);
 	evbuffer_add_printf(b, "\n");
 }
 
@@ -610,8 +618,11 @@ fig_csv_type(struct evbuffer *b, const struct figures_month *m,
 			evbuffer_add_printf(b, ",");
 		else
 			fig_ccount(b, count[c], min);
-	/* matches, coordinated, the two shares, the median, escalations */
-	evbuffer_add_printf(b, ",,,,,,\n");
+	/*
+	 * matches, coordinated, the two shares, the median, escalations,
+	 * family matches
+	 */
+	evbuffer_add_printf(b, ",,,,,,,\n");
 }
 
 void
@@ -624,7 +635,7 @@ figures_csv(struct evbuffer *b, const struct figures_month *ms, size_t n,
 	evbuffer_add_printf(b, "month,type,registered,withdrawn_unjustified,"
 	    "withdrawn_risk_resolved,matches,coordinated,"
 	    "coordinated_within_14_days,coordinated_within_30_days,"
-	    "median_days_to_coordination,escalations\n");
+	    "median_days_to_coordination,escalations,family_matches\n");
 	for (size_t i = 0; i < n; i++) {
 		fig_csv_all(b, &ms[i], min);
 		for (size_t k = 0; k < ts.n; k++)

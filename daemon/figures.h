@@ -5,7 +5,9 @@
  * walks the signals. No personal data: counts only, and a report shows a
  * count below the threshold as "< N" so that no small group stands out.
  *
- * A match counts in the month it was created; when it is marked
+ * A match counts in the month it was created, as does a family match (per
+ * pair of organisations told, under the municipality of the youth whose
+ * registration made it); when a match is marked
  * coordinated, the days it took go into that month's histogram, from which
  * the shares coordinated within 14 and 30 days and the median follow.
  *
@@ -30,6 +32,8 @@ enum figures_count {
 	FIG_WITHDRAWN_RISK_RESOLVED,
 	FIG_MATCHES,			/* matches created */
 	FIG_ESCALATIONS,
+	/* Pairs of organisations newly told of each other by a family match. */
+	FIG_FAMILY_MATCHES,
 	FIG_COUNTS
 };
 

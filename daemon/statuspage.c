@@ -60,6 +60,21 @@ sp_top(struct history_input *in, const struct store_stats *st)
 	}
 }
 
+/*
+ * The next reading status_interval after this one: each sample covers at
+ * least the interval. A persistent timer would keep to its schedule, and
+ * after a late tick (a busy loop) the next would come soon after it, its
+ * sample a fraction of a second long and its rates jumping.
+ */
+static void
+sp_arm(struct statuspage *sp)
+{
+	struct timeval tv = { sp->interval, 0 };
+
+	if (event_add(sp->ev, &tv) == -1)
+		log_warnx("status page: cannot schedule the next sample");
+}
+
 static void
 sp_read(void *arg, struct vixd_status *s)
 {
@@ -79,6 +94,7 @@ sp_read(void *arg, struct vixd_status *s)
 		sp_top(&in, s->st);
 	status_release(s);
 	history_add(&sp->hist, &in);
+	sp_arm(sp);
 }
 
 static void
@@ -95,10 +111,9 @@ struct statuspage *
 statuspage_start(struct vixd *v)
 {
 	struct statuspage *sp = calloc(1, sizeof(*sp));
-	struct timeval tv = { v->cfg.status_interval, 0 };
 
-	if (sp == NULL || (sp->ev = event_new(v->base, -1, EV_PERSIST, sp_tick,
-	    sp)) == NULL || event_add(sp->ev, &tv) == -1) {
+	if (sp == NULL || (sp->ev = event_new(v->base, -1, 0, sp_tick,
+	    sp)) == NULL) {
 		log_warnx("statuspage_start: out of memory");
 		statuspage_free(sp);
 		return NULL;

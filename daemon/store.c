@@ -295,7 +295,7 @@ match_delete(struct store_txn *t, const uint8_t *p, const struct store_match *m)
 
 static void
 put_signal_record(struct store_txn *t, const struct store_register_in *in,
-    uint64_t id, int64_t created, int isnew)
+    uint64_t id, int64_t created, const char *counted_in, int isnew)
 {
 	const struct store_backend *be = store_txn_backend(t);
 	Vix__Store__V1__Signal rec = VIX__STORE__V1__SIGNAL__INIT;
@@ -317,6 +317,7 @@ put_signal_record(struct store_txn *t, const struct store_register_in *in,
 	rec.contact_email = (char *)in->contact.email;
 	rec.client_ref = (char *)in->client_ref;
 	rec.municipality = (char *)in->municipality;
+	rec.counted_in = (char *)counted_in;
 	rec.policy = in->policy;
 	be->signal_put(t, in->pseudonym, in->org->sid, &rec, isnew);
 	be->due_put(t, STORE_DUE_EXPIRY, in->expires, id);
@@ -361,6 +362,7 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	uint8_t old_parents[STORE_PARENTS_MAX][PSEUDONYM_LEN];
 	size_t nold = 0;
 	const char *muni;
+	char counted_in[5] = "";
 	int err, takeover = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -370,6 +372,9 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 		out->signal_id = old->id;
 		created = old->created;
 		nold = family_parents(old, old_parents);
+		if (in->municipality[0] == '\0')	/* counted when new */
+			snprintf(counted_in, sizeof(counted_in), "%s",
+			    old->counted_in);
 		be->due_delete(t, STORE_DUE_EXPIRY, old->expires, old->id);
 		vix__store__v1__signal__free_unpacked(old, NULL);
 		/* A refresh that names no parents keeps the signal's. */
@@ -385,8 +390,13 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 			return err;
 		out->signal_id = be->id_alloc(t, STORE_ID_SIGNAL);
 		count_change(t, STORE_COUNT_SIGNALS, 1);
+		/* Counted below under the youth's, from the others' signals. */
+		if (in->municipality[0] == '\0')
+			youth_muni(t, in->pseudonym, counted_in,
+			    sizeof(counted_in));
 	}
-	put_signal_record(t, in, out->signal_id, created, !out->refreshed);
+	put_signal_record(t, in, out->signal_id, created, counted_in,
+	    !out->refreshed);
 
 	load_parties(t, in->pseudonym, in->org->sid, &me, &out->view);
 	muni = in->municipality[0] != '\0' ? in->municipality :
@@ -430,9 +440,14 @@ store_register(struct store_txn *t, const struct store_register_in *in,
 	audit_append(t, in->pseudonym, in->now, in->org->oin, out->refreshed ?
 	    "refresh" : "register", out->signal_id, out->view.has_match ?
 	    out->view.match.id : 0, "ok");
-	if (in->nparents > 0 || nold > 0)
+	if (in->nparents > 0 || nold > 0) {
 		family_register(t, in, &me, (const uint8_t (*)[PSEUDONYM_LEN])
 		    old_parents, nold, out);
+		/* Two notifications a pair of organisations told. */
+		for (size_t k = 0; k < out->family / 2; k++)
+			figures_count(t, muni, NULL, in->now,
+			    FIG_FAMILY_MATCHES);
+	}
 	if (store_txn_error(t))
 		store_view_free(&out->view);
 	return store_txn_error(t);
@@ -566,6 +581,9 @@ store_withdraw(struct store_txn *t, const struct store_withdraw_in *in,
 	if ((sig = signal_get(t, p, in->org->sid)) == NULL)
 		return err_or(t, VIX_E_NOT_FOUND);
 	youth_muni(t, p, muni, sizeof(muni));
+	/* None left: where the registration was counted. */
+	if (muni[0] == '\0')
+		snprintf(muni, sizeof(muni), "%s", sig->counted_in);
 	signal_remove(t, p, in->org->sid, sig,
 	    in->reason == STORE_WITHDRAW_RISK_RESOLVED ?
 	    STORE_ARCHIVE_RISK_RESOLVED : 0, in->orgs, in->now, &leaver, out);

@@ -551,7 +551,7 @@ audit_compact(struct store_txn *t, uint64_t seq, const void *record,
 }
 
 /*
- * Schema 7 keeps a record's chain hash after the record only at
+ * Schema 9 keeps a record's chain hash after the record only at
  * checkpoints (places that are multiples of AUDIT_CHECKPOINT); the hash of
  * each chain's last record is in meta as the chain's head, put with the
  * record: so that a record is chained to the one before it without the
@@ -671,7 +671,7 @@ audit_value_rec(struct store_txn *t, uint64_t seq, const MDB_val *v,
 	return audit_decode(av.record, av.len, rec);
 }
 
-/* In a store of schema 7 (a converted one). */
+/* In a store of schema 9 (a converted one). */
 int
 audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
     struct store_audit_record *rec)
@@ -681,7 +681,7 @@ audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
 
 /*
  * While converting: whether audit record k (8 bytes) is in the layout of
- * schema 7 already (its chain's head covers it), e.g. in a store a test
+ * schema 9 already (its chain's head covers it), e.g. in a store a test
  * made with an older schema number. Never converted again.
  */
 static int
@@ -917,6 +917,9 @@ static const struct store_db {
 	{ "outbox_youth", offsetof(struct store_impl, outbox_youth), 0 },
 	{ "youth_audit", offsetof(struct store_impl, youth_audit), 0 },
 	{ "family", offsetof(struct store_impl, family), 0 },
+	{ "contacts", offsetof(struct store_impl, contacts), 0 },
+	{ "contact_index", offsetof(struct store_impl, contact_index),
+	    DB_DUPFIXED },
 };
 #define STORE_NDBS	(sizeof(store_dbs) / sizeof(store_dbs[0]))
 
@@ -1354,8 +1357,37 @@ convert_audit(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 	st_put(t, t->s->audit, &key, buf, n + HASH_LEN);
 }
 
+static Vix__Store__V1__Signal *signal_unpack(struct store_txn *,
+    const MDB_val *);
+static void	signal_store(struct store_txn *, struct key *,
+    const Vix__Store__V1__Signal *, uint64_t);
+
 /*
- * audit, to schema 7: a record's hash dropped unless it is a checkpoint,
+ * signals: a record's contact interned (contacts), the record rewritten
+ * naming it by number, smaller, in place.
+ */
+static void
+convert_contact(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	Vix__Store__V1__Signal *rec;
+	struct key key;
+
+	if (k->mv_size != PSEUDONYM_LEN + 4) {
+		log_warnx("store: a signals key has the wrong size");
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	if ((rec = signal_unpack(t, v)) == NULL)
+		return;
+	/* k is in the page the put rewrites. */
+	key_bytes(key_start(&key), k->mv_data, k->mv_size);
+	if (rec->contact == 0)
+		signal_store(t, &key, rec, 0);
+	vix__store__v1__signal__free_unpacked(rec, NULL);
+}
+
+/*
+ * audit, to schema 9: a record's hash dropped unless it is a checkpoint,
  * and put as its chain's head, the last record's staying there. A value
  * too short to hold a hash is left as it is, for audit verify to name.
  */
@@ -1389,7 +1421,9 @@ static const struct migration migrations[] = {
 	    0, convert_sigid },
 	{ 6, "audit records made compact", offsetof(struct store_impl, audit),
 	    1, convert_audit },
-	{ 7, "audit hashes kept at checkpoints", offsetof(struct store_impl,
+	{ 8, "contacts interned", offsetof(struct store_impl, signals), 1,
+	    convert_contact },
+	{ 9, "audit hashes kept at checkpoints", offsetof(struct store_impl,
 	    audit), 1, convert_audit_hash },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
@@ -2029,8 +2063,9 @@ signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
 	key_u32(key_bytes(key_start(sk), p, PSEUDONYM_LEN), org);
 }
 
+/* The record as stored, its contact (if interned) a number. */
 static Vix__Store__V1__Signal *
-signal_decode(struct store_txn *t, const MDB_val *v)
+signal_unpack(struct store_txn *t, const MDB_val *v)
 {
 	Vix__Store__V1__Signal *s = vix__store__v1__signal__unpack(NULL,
 	    v->mv_size, v->mv_data);
@@ -2040,6 +2075,56 @@ signal_decode(struct store_txn *t, const MDB_val *v)
 		t->err = VIX_E_STORE;
 	}
 	return s;
+}
+
+/* org's record as the domain sees it: its contact in its three fields. */
+static Vix__Store__V1__Signal *
+signal_decode(struct store_txn *t, uint32_t org, const MDB_val *v)
+{
+	Vix__Store__V1__Signal *s = signal_unpack(t, v);
+
+	if (s != NULL && contact_expand(LT(t)->txn, t->s->contacts, org,
+	    s) == -1) {
+		vix__store__v1__signal__free_unpacked(s, NULL);
+		store_txn_fail(t, VIX_E_STORE);
+		return NULL;
+	}
+	return s;
+}
+
+/* The number of the contact the record at key k names (0: none). */
+static uint64_t
+signal_contact(struct store_txn *t, struct key *k)
+{
+	Vix__Store__V1__Signal *s;
+	uint64_t number;
+	MDB_val v;
+
+	if (st_get(t, t->s->signals, k, &v) != 0 ||
+	    (s = signal_unpack(t, &v)) == NULL)
+		return 0;
+	number = s->contact;
+	vix__store__v1__signal__free_unpacked(s, NULL);
+	return number;
+}
+
+/*
+ * rec under key k (pseudonym . org) with its contact interned: the
+ * record names it by number, and the reference moves from contact old
+ * (0: none) if the contact changed.
+ */
+static void
+signal_store(struct store_txn *t, struct key *k,
+    const Vix__Store__V1__Signal *rec, uint64_t old)
+{
+	Vix__Store__V1__Signal stored = *rec;
+
+	stored.contact = contact_refer(t, get_u32(k->b + PSEUDONYM_LEN), old,
+	    rec->contact_name, rec->contact_phone, rec->contact_email);
+	stored.contact_name = (char *)protobuf_c_empty_string;
+	stored.contact_phone = (char *)protobuf_c_empty_string;
+	stored.contact_email = (char *)protobuf_c_empty_string;
+	st_put_msg(t, t->s->signals, k, &stored.base);
 }
 
 /* signals: pseudonym . org -> the signal. */
@@ -2052,10 +2137,13 @@ lmdb_signal_get(struct store_txn *t, const uint8_t *p, uint32_t org)
 	signal_keys(&k, p, org);
 	if (st_get(t, t->s->signals, &k, &v) != 0)
 		return NULL;
-	return signal_decode(t, &v);
+	return signal_decode(t, org, &v);
 }
 
-/* A new one is indexed by org (org_signals) and by id (signal_org). */
+/*
+ * A new one (created: no record of org on p before) is indexed by org
+ * (org_signals) and by id (signal_org).
+ */
 static void
 lmdb_signal_put(struct store_txn *t, const uint8_t *p, uint32_t org,
     const Vix__Store__V1__Signal *rec, int created)
@@ -2063,7 +2151,7 @@ lmdb_signal_put(struct store_txn *t, const uint8_t *p, uint32_t org,
 	struct key k;
 
 	signal_keys(&k, p, org);
-	st_put_msg(t, t->s->signals, &k, &rec->base);
+	signal_store(t, &k, rec, created ? 0 : signal_contact(t, &k));
 	if (!created)
 		return;
 	org_signal_put(t, org, rec->id, p);
@@ -2075,9 +2163,13 @@ lmdb_signal_delete(struct store_txn *t, const uint8_t *p, uint32_t org,
     uint64_t id)
 {
 	struct key k;
+	uint64_t contact;
 
 	signal_keys(&k, p, org);
+	contact = signal_contact(t, &k);
 	st_del(t, t->s->signals, &k);
+	if (contact != 0)
+		contact_release(t, org, contact);
 	org_signal_del(t, org, id, p);
 	key_u64(key_start(&k), id);
 	st_del(t, t->s->signal_org, &k);
@@ -2096,12 +2188,12 @@ lmdb_youth_signals(struct store_txn *t, const uint8_t *p,
 		return;
 	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
 	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		Vix__Store__V1__Signal *s = signal_decode(t, &v);
+		uint32_t org = get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN);
+		Vix__Store__V1__Signal *s = signal_decode(t, org, &v);
 
 		if (s == NULL)
 			break;
-		stop = fn(arg, get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN),
-		    s);
+		stop = fn(arg, org, s);
 		vix__store__v1__signal__free_unpacked(s, NULL);
 		if (stop)
 			break;
@@ -2821,7 +2913,7 @@ static void
 move_fix_signal(struct store_txn *t, const struct key *from,
     const struct key *to, const MDB_val *v)
 {
-	Vix__Store__V1__Signal *rec = signal_decode(t, v);
+	Vix__Store__V1__Signal *rec = signal_unpack(t, v);
 	uint32_t org = get_u32(to->b + PSEUDONYM_LEN);
 
 	if (rec == NULL)
@@ -3167,15 +3259,21 @@ static int
 export_signal(struct walk *w, MDB_val *k, MDB_val *v)
 {
 	Vix__Store__V1__Signal *rec;
+	uint32_t org;
 	int err;
 
-	if (k->mv_size != PSEUDONYM_LEN + 4 || (rec = signal_decode(NULL,
+	if (k->mv_size != PSEUDONYM_LEN + 4 || (rec = signal_unpack(NULL,
 	    v)) == NULL) {
 		log_warnx("export: a signal record does not decode");
 		return VIX_E_STORE;
 	}
-	err = w->sink->signal(w->arg, k->mv_data,
-	    get_u32((uint8_t *)k->mv_data + PSEUDONYM_LEN), rec);
+	/* Written expanded: the target interns it again, or keeps rows. */
+	org = get_u32((uint8_t *)k->mv_data + PSEUDONYM_LEN);
+	if (contact_expand(w->txn, w->s->contacts, org, rec) == -1) {
+		vix__store__v1__signal__free_unpacked(rec, NULL);
+		return VIX_E_STORE;
+	}
+	err = w->sink->signal(w->arg, k->mv_data, org, rec);
 	vix__store__v1__signal__free_unpacked(rec, NULL);
 	return err;
 }

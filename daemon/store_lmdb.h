@@ -26,11 +26,17 @@
  *    duplicates of one size) for by_org, signal_org (signal id -> org) for
  *    sigid; converted in batches at start (migrate_run); audit records
  *    written compact (audit_compact), those already there kept as they are
- * 7: an audit record's chain hash kept only at checkpoints, and the head
- *    of each chain (its last seq and hash) in meta (audit_hash_kept);
+ * 7: not used
+ * 8: contacts interned per organisation (issue 16): contacts (org . number
+ *    -> references . Contact) and contact_index (org . hash -> numbers);
+ *    a signal record names its contact by number (Signal.contact);
  *    converted in batches at start
+ * 9: an audit record's chain hash kept only at checkpoints (every
+ *    AUDIT_CHECKPOINT-th record of a chain), and the head of each chain
+ *    (its last seq and hash) in meta (AUDIT_HEAD); converted in batches
+ *    at start
  */
-#define STORE_SCHEMA	7
+#define STORE_SCHEMA	9
 /* Rows a migration converts in one write transaction, unless told. */
 #define MIGRATE_BATCH	65536
 /* org_signals' value: signal id (8, big-endian) . pseudonym. */
@@ -50,7 +56,7 @@
 #define HASH_LEN	32
 /* An audit record's protobuf bytes, at most (audit.c packs into 1 KiB). */
 #define AUDIT_MAX	(1024 - HASH_LEN)
-/* The places of a chain whose records keep their hash (schema 7). */
+/* The places of a chain whose records keep their hash (schema 9). */
 #define AUDIT_CHECKPOINT	1024
 /* meta: AUDIT_HEAD . chain (4) -> the chain's last seq (8) . its hash. */
 #define AUDIT_HEAD	"ahead:"
@@ -63,7 +69,7 @@ struct store_impl {
 	MDB_dbi		 signals, org_signals, signal_org, expiry, matches,
 			 archive, audit, meta, outbox, cursors, match_ids,
 			 escalate, archive_time, youth_outbox, outbox_youth,
-			 youth_audit, family;
+			 youth_audit, family, contacts, contact_index;
 	/* Schema 5's by_org and sigid until migrated (0: not there). */
 	MDB_dbi		 v5_by_org, v5_sigid;
 	size_t		 migrate_batch;
@@ -180,5 +186,22 @@ struct key	*youth_keys(struct store_txn *t, MDB_dbi db, const uint8_t *p,
     size_t *n);
 int	audit_value_decode(struct store_txn *t, uint64_t seq, const MDB_val *v,
     struct store_audit_record *rec);
+
+/*
+ * In store_contacts.c: the contacts of each organisation, kept once and
+ * counted. contact_refer moves a signal's reference from contact old (0:
+ * none) to the one holding name, phone and email, found or made, and
+ * returns its number (0: all three empty, which needs no entry).
+ */
+uint64_t	contact_refer(struct store_txn *t, uint32_t org, uint64_t old,
+    const char *name, const char *phone, const char *email);
+/* One reference to contact number of org less; at none it is deleted. */
+void	contact_release(struct store_txn *t, uint32_t org, uint64_t number);
+/*
+ * The contact of org's signal rec put back into its three fields
+ * (rec->contact becomes 0); 0, or -1 if it is missing or damaged.
+ */
+int	contact_expand(MDB_txn *txn, MDB_dbi contacts, uint32_t org,
+    Vix__Store__V1__Signal *rec);
 
 #endif

@@ -189,12 +189,12 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 
 	start_on_schema(5);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 5 to 7"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 5 to 9"), "%s",
 	    log);
 	expect_fixture(&schema5);
 	audit_verify();
 
-	/* Converted once: the next start finds schema 7. */
+	/* Converted once: the next start finds schema 9. */
 	harness_restart(&vixd);
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_null(strstr(log, "converting from"), "%s", log);
@@ -233,6 +233,9 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
 	cr_assert_not_null(strstr(r.out, "\"org_id\":\"org-a\""),
 	    "org-a is involved: %s", r.out);
+	/* With the contact its migrated signal named (now interned). */
+	cr_assert_not_null(strstr(r.out, "Contact org-a"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "0201234567"), "%s", r.out);
 	expect_counts(440, 179);
 
 	/* org-a's first signal, withdrawn by its id. */
@@ -265,7 +268,7 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	audit_verify();
 }
 
-/* ---- schema 6 to 7: audit hashes kept at checkpoints ------------------- */
+/* ---- schema 6 to 9: audit hashes kept at checkpoints ------------------- */
 
 /* Line 300: org-a's alone in the fixture of schema 6. */
 Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
@@ -275,9 +278,9 @@ Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
 
 	start_on_schema(6);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 6 to 7"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 6 to 9"), "%s",
 	    log);
-	cr_assert_not_null(strstr(log, "schema 7: audit hashes kept at "
+	cr_assert_not_null(strstr(log, "schema 9: audit hashes kept at "
 	    "checkpoints: done, 2318 rows"), "%s", log);
 	expect_fixture(&schema6);
 	vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);

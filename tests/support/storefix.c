@@ -191,6 +191,14 @@ storefix_reg_in(struct store_register_in *in, const struct orgs *orgs,
 	snprintf(in->municipality, sizeof(in->municipality), "0344");
 }
 
+void
+storefix_contact(struct store_contact *c, const char *name)
+{
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->phone, sizeof(c->phone), "06-%zu", strlen(name));
+	snprintf(c->email, sizeof(c->email), "%.8s@example.org", name);
+}
+
 struct store_txn *
 storefix_begin(struct store *s)
 {

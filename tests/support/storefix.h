@@ -103,6 +103,9 @@ void		 storefix_reg_in(struct store_register_in *,
 		    const struct orgs *, const struct org *o, uint8_t fill,
 		    unsigned youth, int64_t now);
 
+/* The contact called name, its phone and e-mail made from the name. */
+void		 storefix_contact(struct store_contact *, const char *name);
+
 /* A write batch, begun without error; its commit, which must succeed. */
 struct store_txn *storefix_begin(struct store *);
 void		 storefix_commit(struct store_txn *);

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
 #include "errors.h"
+#include "figures.h"
 #include "orgs.h"
 #include "store.h"
 #include "store_backend.h"
@@ -229,6 +231,36 @@ Test(family, no_shared_parent_no_family)
 	cr_assert_eq(reg(vt, 3, T0, NULL).family, 0);
 	cr_assert_eq(family_count(wijk) + family_count(jz) + family_count(vt),
 	    0);
+}
+
+/* Family matches counted in the month of T0 in municipality 0344. */
+static uint64_t
+family_figure(void)
+{
+	struct figures_month m[1];
+	time_t t = T0;
+	struct tm tm;
+	size_t n;
+
+	localtime_r(&t, &tm);
+	cr_assert_eq(figures_read(rd, "0344", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_year + 1900, tm.tm_mon + 1, m, &n), 0);
+	cr_assert_eq(n, 1);
+	return m[0].count[FIG_FAMILY_MATCHES];
+}
+
+Test(family, each_pair_told_counts_once_in_the_figures)
+{
+	reg(wijk, 1, T0, PARENTS(1, 2));
+	cr_assert_eq(family_figure(), 0);
+	reg(jz, 2, T0 + 10, PARENTS(1, 2));
+	cr_assert_eq(family_figure(), 1, "wijk and jz, though two parents");
+	reg(vt, 3, T0 + 20, PARENTS(1));
+	cr_assert_eq(family_figure(), 3, "vt with wijk, vt with jz");
+	/* Told before: a refresh and a fourth child count nothing. */
+	reg(jz, 2, T0 + 30, PARENTS(1, 2));
+	reg(wijk, 4, T0 + 40, PARENTS(2));
+	cr_assert_eq(family_figure(), 3);
 }
 
 Test(family, one_organisation_on_two_siblings_is_not_told)

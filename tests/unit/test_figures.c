@@ -235,21 +235,22 @@ Test(figures, csv_has_a_row_per_type_after_the_regional_one)
 	m.count[FIG_REGISTERED] = 20;
 	m.count[FIG_WITHDRAWN_UNJUSTIFIED] = 2;
 	m.count[FIG_MATCHES] = 6;
+	m.count[FIG_FAMILY_MATCHES] = 3;
 	type_counts(&m, "jeugdzorg", 10, 2, 0);
 	type_counts(&m, "wijkteam", 10, 0, 0);
 	c = render_csv(&m, 1, 5);
 	cr_assert_str_eq(c, "month,type,registered,withdrawn_unjustified,"
 	    "withdrawn_risk_resolved,matches,coordinated,"
 	    "coordinated_within_14_days,coordinated_within_30_days,"
-	    "median_days_to_coordination,escalations\n"
-	    "\"2026-11\",\"all\",20,\"< 5\",0,6,0,0.000,0.000,,0\n"
-	    "\"2026-11\",\"jeugdzorg\",10,\"< 5\",0,,,,,,\n"
-	    "\"2026-11\",\"wijkteam\",10,0,0,,,,,,\n");
+	    "median_days_to_coordination,escalations,family_matches\n"
+	    "\"2026-11\",\"all\",20,\"< 5\",0,6,0,0.000,0.000,,0,\"< 5\"\n"
+	    "\"2026-11\",\"jeugdzorg\",10,\"< 5\",0,,,,,,,\n"
+	    "\"2026-11\",\"wijkteam\",10,0,0,,,,,,,\n");
 	/* 12 = 10 + 2 without a type: jeugdzorg's 10 would give 2 away. */
 	m.count[FIG_REGISTERED] = 22;
 	m.count[FIG_WITHDRAWN_UNJUSTIFIED] = 0;
 	m.types[0].count[FIG_WITHDRAWN_UNJUSTIFIED] = 0;
 	c = render_csv(&m, 1, 5);
-	cr_assert_not_null(strstr(c, "\"2026-11\",\"jeugdzorg\",,0,0,,,,,,\n"
-	    "\"2026-11\",\"wijkteam\",,0,0,,,,,,\n"), "%s", c);
+	cr_assert_not_null(strstr(c, "\"2026-11\",\"jeugdzorg\",,0,0,,,,,,,\n"
+	    "\"2026-11\",\"wijkteam\",,0,0,,,,,,,\n"), "%s", c);
 }

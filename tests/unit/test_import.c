@@ -93,6 +93,31 @@ import_from(const struct store_options *so, struct store_import_counts *n)
 	    "is recorded after the copied trail");
 }
 
+/*
+ * Every signal on youth p (n, active and archived) names its
+ * organisation's contact as storefix_reg_in made it: "Contact <id>",
+ * e-mail <id>@example.org.
+ */
+static void
+expect_contacts(const uint8_t *p, size_t n)
+{
+	struct store_subject sub;
+	char want[sizeof(sub.signals[0].contact.name)];
+
+	cr_assert_eq(store_subject_report(rd, p, &sub), 0);
+	cr_assert_eq(sub.nsignals, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct store_contact *c = &sub.signals[i].contact;
+
+		snprintf(want, sizeof(want), "Contact %.*s",
+		    (int)strcspn(c->email, "@"), c->email);
+		cr_assert_str_eq(c->name, want);
+		cr_assert_not_null(strstr(c->email, "@example.org"));
+		cr_assert_eq(strncmp(c->phone, "030-", 4), 0, "%s", c->phone);
+	}
+	store_subject_free(&sub);
+}
+
 Test(import, an_lmdb_store_copied_keeps_every_record)
 {
 	struct store_options so;
@@ -156,6 +181,8 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	cr_assert_eq(c.signals, 2);
 	cr_assert_eq(c.matches, 1);
 	cr_assert_eq(c.archived, 1);
+	expect_contacts(p1, 2);
+	expect_contacts(p2, 1);
 	cr_assert_eq(storefix_match_seen_by(st, wijk, p1, T0 + 40).id,
 	    storefix_match_seen_by(st, jz, p1, T0 + 40).id);
 	outbox_rows(st, wijk, &after);

@@ -340,6 +340,72 @@ Test(store, same_organisation_again_refreshes)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
+/* youth registered (or refreshed) by o, naming the contact called name. */
+static void
+register_contact(const struct org *o, unsigned youth, int64_t now,
+    const char *name)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+
+	reg_in(&in, o, youth, now);
+	storefix_contact(&in.contact, name);
+	cr_assert_eq(do_register_in(&in, &out), 0);
+	store_view_free(&out.view);
+}
+
+/* On youth, o sees other's signal naming the contact called name. */
+static void
+expect_other_contact(const struct org *o, unsigned youth,
+    const struct org *other, const char *name)
+{
+	struct store_contact want;
+	const struct store_party *p;
+	struct store_view v;
+	uint64_t id;
+
+	storefix_contact(&want, name);
+	cr_assert_eq(do_involved(o, youth, T0 + 100, &id, &v), 0);
+	cr_assert_not_null(p = party_of(&v, other), "youth %u", youth);
+	cr_assert_str_eq(p->contact.name, want.name, "youth %u", youth);
+	cr_assert_str_eq(p->contact.phone, want.phone);
+	cr_assert_str_eq(p->contact.email, want.email);
+	store_view_free(&v);
+}
+
+Test(store, each_signal_keeps_its_own_contact)
+{
+	struct store_withdraw_out wo;
+	struct store_subject sub;
+	uint8_t p[PSEUDONYM_LEN];
+
+	/* One person for two youths at wijk, the same text at jz. */
+	register_contact(wijk, 1, T0, "Anna");
+	register_contact(wijk, 2, T0 + 1, "Anna");
+	register_contact(jz, 1, T0 + 2, "Anna");
+	register_contact(jz, 2, T0 + 3, "Bram");
+	/* A refresh names someone else, for youth 2 only. */
+	register_contact(wijk, 2, T0 + 4, "Cor de Jong");
+	expect_other_contact(jz, 1, wijk, "Anna");
+	expect_other_contact(jz, 2, wijk, "Cor de Jong");
+	expect_other_contact(wijk, 1, jz, "Anna");
+	expect_other_contact(wijk, 2, jz, "Bram");
+
+	/* Archived with its contact; the person named again later. */
+	cr_assert_eq(do_withdraw(wijk, 0, 1, RISK_RESOLVED, T0 + 5, &wo), 0);
+	register_contact(wijk, 3, T0 + 6, "Anna");
+	register_contact(jz, 3, T0 + 7, "Bram");
+	expect_other_contact(jz, 3, wijk, "Anna");
+	expect_other_contact(wijk, 3, jz, "Bram");
+	pseudonym(p, 1);
+	cr_assert_eq(store_subject_report(rd, p, &sub), 0);
+	cr_assert_eq(sub.nsignals, 2);
+	for (size_t i = 0; i < sub.nsignals; i++)
+		cr_assert_str_eq(sub.signals[i].contact.name, "Anna");
+	store_subject_free(&sub);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(store, refresh_inside_a_match_changes_nothing)
 {
 	struct store_register_out out;
@@ -1216,6 +1282,93 @@ type_count(const struct figures_month *m, const char *name,
 }
 
 TestSuite(store_figures, .init = setup_started, .fini = teardown);
+
+/* The figures of youths without a municipality in the month of T0. */
+static struct figures_month
+month_of_t0_none(void)
+{
+	struct figures_month m[1];
+	time_t t = T0;
+	struct tm tm;
+	size_t n;
+
+	localtime_r(&t, &tm);
+	cr_assert_eq(figures_read(rd, "", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_year + 1900, tm.tm_mon + 1, m, &n), 0);
+	cr_assert_eq(n, 1);
+	return m[0];
+}
+
+Test(store_figures, a_withdrawal_counts_where_its_registration_did)
+{
+	struct store_register_out out;
+	struct store_withdraw_out wo;
+	struct store_register_in in;
+
+	must_register(wijk, 7, T0);		/* in 0344 */
+	reg_in(&in, jz, 7, T0 + 1);
+	in.municipality[0] = '\0';		/* counted under the youth's */
+	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
+	reg_in(&in, jz, 7, T0 + 2);		/* a refresh, still none given */
+	in.municipality[0] = '\0';
+	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
+	cr_assert_eq(month_of_t0().count[FIG_REGISTERED], 2);
+	cr_assert_eq(do_withdraw(wijk, 0, 7, UNJUSTIFIED, T0 + 3, &wo), 0);
+	/* jz's signal now gives the youth no municipality. */
+	cr_assert_eq(do_withdraw(jz, 0, 7, UNJUSTIFIED, T0 + 4, &wo), 0);
+	cr_assert_eq(month_of_t0().count[FIG_WITHDRAWN_UNJUSTIFIED], 2);
+	cr_assert_eq(month_of_t0_none().count[FIG_WITHDRAWN_UNJUSTIFIED], 0);
+	cr_assert_eq(month_of_t0_none().count[FIG_REGISTERED], 0);
+}
+
+Test(store_figures, a_month_kept_before_family_matches_reads_as_it_was)
+{
+	char key[32], text[512];
+	struct figures_month m;
+	struct store_txn *t;
+	time_t now = T0;
+	struct tm tm;
+	size_t n;
+
+	/* Layout 1: five counts, 32 days (3 coordinated on day 2), a type. */
+	localtime_r(&now, &tm);
+	snprintf(key, sizeof(key), "fig:0344:%04d%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1);
+	n = (size_t)snprintf(text, sizeof(text), "1 7 1 2 4 5");
+	for (int d = 0; d < FIG_DAYS; d++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " %d",
+		    d == 2 ? 3 : 0);
+	snprintf(text + n, sizeof(text) - n, " jeugdzorg 6 1 2");
+	t = begin();
+	cr_assert_eq(store_meta_put(t, key, text), 0);
+	commit(t);
+
+	m = month_of_t0();
+	cr_assert_eq(m.count[FIG_REGISTERED], 7);
+	cr_assert_eq(m.count[FIG_WITHDRAWN_UNJUSTIFIED], 1);
+	cr_assert_eq(m.count[FIG_WITHDRAWN_RISK_RESOLVED], 2);
+	cr_assert_eq(m.count[FIG_MATCHES], 4);
+	cr_assert_eq(m.count[FIG_ESCALATIONS], 5);
+	cr_assert_eq(m.count[FIG_FAMILY_MATCHES], 0);
+	cr_assert_eq(m.days[2], 3);
+	cr_assert_eq(m.days[3], 0, "a day count is not read as a count");
+	cr_assert_eq(m.ntypes, 1);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_WITHDRAWN_RISK_RESOLVED),
+	    2);
+	/* Counted again, it is kept in the new layout with all it had. */
+	must_register(wijk, 1, T0 + 1);
+	m = month_of_t0();
+	cr_assert_eq(m.count[FIG_REGISTERED], 8);
+	cr_assert_eq(m.count[FIG_ESCALATIONS], 5);
+	cr_assert_eq(m.days[2], 3);
+	cr_assert_eq(type_count(&m, "jeugdzorg", FIG_REGISTERED), 6);
+	t = begin();
+	cr_assert_eq(store_meta_get(t, key, text, sizeof(text)), 0);
+	commit(t);
+	cr_assert_eq(text[0], '2', "%s", text);
+}
 
 Test(store_figures, registrations_and_withdrawals_count_per_type)
 {

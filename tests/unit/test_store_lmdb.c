@@ -25,6 +25,7 @@
 #include "errors.h"
 #include "orgs.h"
 #include "store.h"
+#include "store.pb-c.h"
 #include "storefix.h"
 #include "support.h"
 #include "vix.pb-c.h"
@@ -35,7 +36,8 @@
 #define T0		STOREFIX_T0
 #define YEAR		(365 * 86400)
 #define FILL		0xA1		/* of this file's pseudonyms */
-#define SCHEMA		7		/* the current one */
+/* The schema a new or converted store has (STORE_SCHEMA). */
+#define SCHEMA_NOW	9
 
 static const char orgs_conf[] = STOREFIX_ORGS_CONF;
 
@@ -182,7 +184,7 @@ Test(store_open, creates_directory_and_databases)
 {
 	static const char *names[] = { "signals", "org_signals", "signal_org",
 	    "expiry", "matches", "archive", "audit", "meta", "youth_outbox",
-	    "outbox_youth", "youth_audit" };
+	    "outbox_youth", "youth_audit", "contacts", "contact_index" };
 	struct stat sb;
 	MDB_env *env;
 	MDB_txn *txn;
@@ -209,7 +211,7 @@ Test(store_open, creates_directory_and_databases)
 	mdb_env_close(env);
 
 	cr_assert_eq(raw_get("meta", "schema", 6, schema, sizeof(schema)), 8);
-	be64(want, SCHEMA);
+	be64(want, SCHEMA_NOW);
 	cr_assert_arr_eq(schema, want, 8);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -466,7 +468,7 @@ raw_audit(uint64_t seq, uint8_t *buf)
 }
 
 /*
- * Schema 7: a record keeps its hash only at a checkpoint (every 1024th)
+ * Schema 9: a record keeps its hash only at a checkpoint (every 1024th)
  * and the last one's is its chain's head in meta; the chain verifies
  * whole, and goes on after a reopen from the head.
  */
@@ -953,8 +955,8 @@ erase_youth(unsigned youth, size_t *removed, size_t *withdrawn)
 }
 
 /* A sweep at now that drops every outbox row older than a second. */
-static void
-prune_all(int64_t now)
+static struct store_sweep_out
+sweep_at(int64_t now)
 {
 	struct store_sweep_in in = { .orgs = orgs, .now = now, .max = 100,
 	    .archive_secs = 5 * YEAR, .outbox_retention = 1 };
@@ -966,6 +968,14 @@ prune_all(int64_t now)
 	cr_assert_eq(store_job_begin(t), 0);
 	cr_assert_eq(store_job_end(t, store_sweep(t, &in, &out)), 0);
 	cr_assert_eq(store_write_commit(t), 0);
+	return out;
+}
+
+static void
+prune_all(int64_t now)
+{
+	struct store_sweep_out out = sweep_at(now);
+
 	cr_assert_eq(out.pruned_unacked, 4, "%zu", out.pruned_unacked);
 }
 
@@ -990,7 +1000,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], SCHEMA, "migrated to the current schema");
+	cr_assert_eq(v[7], SCHEMA_NOW, "migrated to the current schema");
 	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
 	st = open_store(MAP_SIZE, 90);
 	erase_youth(1, &removed, &withdrawn);
@@ -1061,7 +1071,7 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	st = open_store(MAP_SIZE, 90);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], SCHEMA, "migrated to the current schema");
+	cr_assert_eq(v[7], SCHEMA_NOW, "migrated to the current schema");
 	/*
 	 * #1 and #5 name only wijk's deleted signal (its match was closed
 	 * by then): nothing left tells their youth. The others are linked.
@@ -1151,7 +1161,7 @@ Test(store_open, a_schema_3_store_gets_its_uncoordinated_matches_counted)
 	cr_assert_eq(u, 3, "counted at open: %zu", u);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], SCHEMA, "migrated to the current schema");
+	cr_assert_eq(v[7], SCHEMA_NOW, "migrated to the current schema");
 	cr_assert_eq(raw_get("meta", "count:uncoordinated", 19, v, sizeof(v)),
 	    8);
 	cr_assert_eq(v[7], 3);
@@ -1191,7 +1201,7 @@ Test(store_open, a_schema_4_store_gets_its_signals_and_matches_counted)
 	cr_assert_eq(c.matches, 3);
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-	cr_assert_eq(v[7], SCHEMA, "migrated to the current schema");
+	cr_assert_eq(v[7], SCHEMA_NOW, "migrated to the current schema");
 	cr_assert_eq(raw_get("meta", "count:signals", 13, v, sizeof(v)), 8);
 	cr_assert_eq(v[7], 7);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
@@ -1318,14 +1328,18 @@ Test(store_rotate, no_database_names_the_old_pseudonym,
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
-/* ---- schemas 6 and 7: older stores converted in batches ----------------- */
+/* ---- schema 6 on: older stores converted in batches ---------------------- */
+
+static char	*raw_contacts_text(const char *path, size_t *len);
+static size_t	 raw_check_contacts(uint32_t sid, const char *name,
+    uint64_t *refs);
 
 /*
  * tests/data/store-schema5 and store-schema6 (made by
  * tests/data/make-store.sh with the vixd of schema 5 and of schema 6).
  * Schema 5's: 439 active signals of five organisations, 178 matches, 448
  * audit records; schema 6's: 939 signals, 179 matches, 2,318 audit
- * records (checkpoints 1024 and 2048 when converted to schema 7).
+ * records (checkpoints 1024 and 2048 when converted to schema 9).
  */
 #define S5_SIGNALS	439
 #define S5_MATCHES	178
@@ -1334,16 +1348,14 @@ Test(store_rotate, no_database_names_the_old_pseudonym,
 #define S6_MATCHES	179
 #define S6_AUDIT	2318
 
-/* The store of schema n copied into folder into (made 0700). */
+/* The data file from copied into folder into (made 0700). */
 static void
-fixture_schema(unsigned n, const char *into)
+copy_data(const char *from, const char *into)
 {
-	char name[64], *from, *to, *data;
+	char *to, *data;
 	size_t len;
 	FILE *fp;
 
-	snprintf(name, sizeof(name), "store-schema%u/data.mdb", n);
-	from = support_path(getenv("VIX_TESTDATA"), name);
 	cr_assert_not_null(data = support_read_file(from, &len), "%s", from);
 	cr_assert(mkdir(into, 0700) == 0 || errno == EEXIST);
 	to = support_path(into, "data.mdb");
@@ -1352,6 +1364,17 @@ fixture_schema(unsigned n, const char *into)
 	cr_assert_eq(fclose(fp), 0);
 	free(data);
 	free(to);
+}
+
+/* The store of schema n (tests/data) copied into folder into. */
+static void
+fixture_data(unsigned n, const char *into)
+{
+	char name[64], *from;
+
+	snprintf(name, sizeof(name), "store-schema%u/data.mdb", n);
+	from = support_path(getenv("VIX_TESTDATA"), name);
+	copy_data(from, into);
 	free(from);
 }
 
@@ -1501,11 +1524,11 @@ keep_hash(uint64_t seq, const uint8_t *v, size_t len, void *arg)
 }
 
 /*
- * A record kept as schema 7 keeps it: compact, its hash after it at a
+ * A record kept as schema 9 keeps it: compact, its hash after it at a
  * checkpoint only, and that the hash schema 6 kept for it (arg, by seq).
  */
 static void
-check_schema7(uint64_t seq, const uint8_t *v, size_t len, void *arg)
+check_schema9(uint64_t seq, const uint8_t *v, size_t len, void *arg)
 {
 	const uint8_t (*hashes)[32] = arg;
 
@@ -1521,13 +1544,13 @@ check_schema7(uint64_t seq, const uint8_t *v, size_t len, void *arg)
 	cr_assert_arr_eq(v + len - 32, hashes[seq], 32);
 }
 
-/* Every record as schema 7 keeps it, and the last one's hash the head. */
+/* Every record as schema 9 keeps it, and the last one's hash the head. */
 static void
-expect_schema7_audit(unsigned records, uint8_t (*hashes)[32])
+expect_schema9_audit(unsigned records, uint8_t (*hashes)[32])
 {
 	uint8_t hash[32];
 
-	cr_assert_eq(raw_audit_each(check_schema7, hashes), records);
+	cr_assert_eq(raw_audit_each(check_schema9, hashes), records);
 	cr_assert_eq(raw_head(hash), records);
 	cr_assert_arr_eq(hash, hashes[records], 32);
 }
@@ -1541,7 +1564,7 @@ raw_hashes(unsigned n, uint8_t (*hashes)[32])
 
 /* Started on the converted store: its counts, and its chain verifies. */
 static void
-expect_converted(size_t signals, size_t matches, uint64_t audit)
+expect_converted_counts(size_t signals, size_t matches, uint64_t audit)
 {
 	struct storefix_counts c;
 
@@ -1556,43 +1579,694 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 {
 	static uint8_t hashes[S5_AUDIT + 1][32];
 	struct diag d;
+	uint8_t v[8];
+	char *before, *after;
+	size_t len, alen;
+	uint64_t refs;
 
-	fixture_schema(5, dbdir);
+	fixture_data(5, dbdir);
 	cr_assert_eq(raw_entries("by_org"), S5_SIGNALS);
 	raw_hashes(S5_AUDIT, hashes);
+	before = raw_contacts_text(dbdir, &len);
 	cr_assert_not_null(st = open_migrating(dbdir, 7, 0, &d), "%s",
 	    d.text);
 	stop();
-	cr_assert_eq(raw_schema(), SCHEMA);
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], SCHEMA_NOW);
+	after = raw_contacts_text(dbdir, &alen);
+	cr_assert_eq(alen, len);
+	cr_assert_eq(memcmp(after, before, len), 0, "a contact changed");
+	free(after);
+	free(before);
+	cr_assert_gt(raw_check_contacts(0, NULL, &refs), 0);
 	cr_assert(!raw_has_db("by_org"), "by_org dropped");
 	cr_assert(!raw_has_db("sigid"), "sigid dropped");
 	cr_assert_eq(raw_entries("signals"), S5_SIGNALS);
 	cr_assert_eq(raw_entries("signal_org"), S5_SIGNALS);
 	raw_check_org_index();
-	expect_schema7_audit(S5_AUDIT, hashes);
-	expect_converted(S5_SIGNALS, S5_MATCHES, S5_AUDIT);
+	expect_schema9_audit(S5_AUDIT, hashes);
+	expect_converted_counts(S5_SIGNALS, S5_MATCHES, S5_AUDIT);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
+
+/*
+ * The store in dbdir, converted with stops, is the store in straight (a
+ * copy of what it was) converted in one go, record for record. straight
+ * is removed.
+ */
+static void
+expect_as_straight(char *straight)
+{
+	struct store *s;
+	struct diag d;
+	char *a, *b;
+	size_t alen, blen;
+
+	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
+	    d.text);
+	store_close(s);
+	a = raw_everything(dbdir, &alen);
+	b = raw_everything(straight, &blen);
+	cr_assert_eq(alen, blen);
+	cr_assert_eq(memcmp(a, b, alen), 0, "resumed and straight differ");
+	free(a);
+	free(b);
+	support_tmpdir_remove(straight);
+}
+
+Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
+{
+	/*
+	 * Stopped in the first step, again in the second, in the third,
+	 * then in the contacts (191 batches of 7 rows before them), twice in
+	 * the audit hashes (254 before them), then let finish; the schema
+	 * the store says while half converted.
+	 */
+	static const struct { unsigned after, schema; } stops[] = {
+	    { 3, 6 }, { 55, 6 }, { 20, 6 }, { 150, 8 }, { 40, 9 }, { 30, 9 },
+	    { 0, 0 } };
+	char *straight = support_path(dir, "straight");
+	struct store *s;
+	struct diag d;
+	uint8_t v[8], mark[4 + 512];
+
+	fixture_data(5, dbdir);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		s = open_migrating(dbdir, 7, stops[i].after, &d);
+		if (stops[i].after == 0) {
+			cr_assert_not_null(s, "%s", d.text);
+			store_close(s);
+			break;
+		}
+		cr_assert_null(s, "stopped after %u batches", stops[i].after);
+		cr_assert_not_null(strstr(d.text, "stopped"), "%s", d.text);
+		cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+		cr_assert_eq(v[7], stops[i].schema, "a store half converted "
+		    "says the schema of the step under way, so that an older "
+		    "vixd refuses it");
+		cr_assert_gt(raw_get("meta", "migrate", 7, mark,
+		    sizeof(mark)), 0, "where the conversion goes on is kept");
+	}
+	fixture_data(5, straight);
+	expect_as_straight(straight);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- schema 8: contacts interned per organisation ----------------------- */
+
+#define CONTACT_LAST	"contact:last"
+
+/* Close and open the store again, the registry bound as before. */
+static void
+restart(void)
+{
+	stop();
+	st = open_store(MAP_SIZE, 90);
+	storefix_bind(st, orgs);
+	cr_assert_not_null(rd = store_reader_new(st));
+}
+
+/* Register (or refresh) youth by o with the contact called name. */
+static void
+register_contact(const struct org *o, unsigned youth, int64_t now,
+    int64_t expires, const char *name)
+{
+	struct store_register_out out;
+	struct store_register_in in;
+
+	storefix_reg_in(&in, orgs, o, FILL, youth, now);
+	if (expires != 0)
+		in.expires = expires;
+	storefix_contact(&in.contact, name);
+	cr_assert_eq(storefix_register(st, &in, &out), 0);
+	store_view_free(&out.view);
+}
+
+/* youth's active (or archived) signal of o shows the contact name. */
+static void
+expect_contact(unsigned youth, const struct org *o, int archived,
+    const char *name)
+{
+	struct store_subject sub;
+	struct store_contact want;
+	int found = 0;
+
+	storefix_contact(&want, name);
+	subject_of(youth, &sub);
+	for (size_t i = 0; i < sub.nsignals; i++) {
+		const struct store_subject_signal *s = &sub.signals[i];
+
+		if (s->org != o->sid || (s->archived != 0) != archived)
+			continue;
+		cr_assert_str_eq(s->contact.name, want.name, "youth %u", youth);
+		cr_assert_str_eq(s->contact.phone, want.phone);
+		cr_assert_str_eq(s->contact.email, want.email);
+		found = 1;
+	}
+	store_subject_free(&sub);
+	cr_assert(found, "youth %u has no %s signal of %s", youth,
+	    archived ? "archived" : "active", o->id);
+}
+
+static MDB_dbi
+raw_dbi(MDB_txn *txn, const char *name)
+{
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0, "%s", name);
+	return dbi;
+}
+
+/* Contact number of org as stored, unpacked (NULL: not there). */
+static Vix__Store__V1__Contact *
+raw_contact_get(MDB_txn *txn, MDB_dbi contacts, const uint8_t *org,
+    const uint8_t *number, uint64_t *refs)
+{
+	uint8_t key[12];
+	MDB_val k = { sizeof(key), key }, v;
+
+	memcpy(key, org, 4);
+	memcpy(key + 4, number, 8);
+	if (mdb_get(txn, contacts, &k, &v) != 0)
+		return NULL;
+	cr_assert_gt(v.mv_size, 8);
+	*refs = 0;
+	for (int i = 0; i < 8; i++)
+		*refs = *refs << 8 | ((uint8_t *)v.mv_data)[i];
+	return vix__store__v1__contact__unpack(NULL, v.mv_size - 8,
+	    (uint8_t *)v.mv_data + 8);
+}
+
+/*
+ * How many signal records of org name contact number; none holds the
+ * text of its contact, each names one.
+ */
+static uint64_t
+raw_refs_of(MDB_txn *txn, const uint8_t *org, const uint8_t *number)
+{
+	MDB_dbi sigs = raw_dbi(txn, "signals");
+	Vix__Store__V1__Signal *s;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t n = 0, want = 0;
+
+	for (int i = 0; i < 8; i++)
+		want = want << 8 | number[i];
+	cr_assert_eq(mdb_cursor_open(txn, sigs, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		cr_assert_not_null(s = vix__store__v1__signal__unpack(NULL,
+		    v.mv_size, v.mv_data));
+		cr_assert_neq(s->contact, 0, "a signal names no contact");
+		cr_assert_str_empty(s->contact_name);
+		cr_assert_str_empty(s->contact_phone);
+		cr_assert_str_empty(s->contact_email);
+		if (memcmp((uint8_t *)k.mv_data + PSEUDONYM_LEN, org, 4) == 0 &&
+		    s->contact == want)
+			n++;
+		vix__store__v1__signal__free_unpacked(s, NULL);
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+/*
+ * The contacts database agrees with the signals (each contact counts
+ * the records naming it, no record holds a contact's text, the index
+ * names each contact once) and has the contact name of org sid with
+ * *refs references (0: none such); its number of entries.
+ */
+static size_t
+raw_check_contacts(uint32_t sid, const char *name, uint64_t *refs)
+{
+	MDB_env *env = raw_open();
+	MDB_txn *txn;
+	MDB_dbi contacts, index;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0, indexed = 0;
+
+	*refs = 0;
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	contacts = raw_dbi(txn, "contacts");
+	index = raw_dbi(txn, "contact_index");
+	cr_assert_eq(mdb_cursor_open(txn, contacts, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		const uint8_t *kb = k.mv_data;
+		Vix__Store__V1__Contact *c;
+		uint64_t r;
+
+		cr_assert_eq(k.mv_size, 12);
+		cr_assert_not_null(c = raw_contact_get(txn, contacts, kb,
+		    kb + 4, &r));
+		cr_assert_gt(r, 0, "a contact no signal names is kept");
+		cr_assert_eq(r, raw_refs_of(txn, kb, kb + 4), "%s", c->name);
+		if (name != NULL && strcmp(c->name, name) == 0 &&
+		    ((uint32_t)kb[0] << 24 | kb[1] << 16 | kb[2] << 8 |
+		    kb[3]) == sid)
+			*refs = r;
+		vix__store__v1__contact__free_unpacked(c, NULL);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	cr_assert_eq(mdb_cursor_open(txn, index, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		Vix__Store__V1__Contact *c;
+		uint64_t r;
+
+		cr_assert_eq(k.mv_size, 12);
+		cr_assert_eq(v.mv_size, 8);
+		cr_assert_not_null(c = raw_contact_get(txn, contacts,
+		    k.mv_data, v.mv_data, &r), "the index names a contact "
+		    "that is not there");
+		vix__store__v1__contact__free_unpacked(c, NULL);
+		indexed++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	cr_assert_eq(indexed, n, "one index entry a contact");
+	return n;
+}
+
+/* The contacts now (store closed for it): raw_check_contacts of o. */
+static size_t
+contacts_now(const struct org *o, const char *name, uint64_t *refs)
+{
+	size_t n;
+
+	stop();
+	n = raw_check_contacts(o->sid, name, refs);
+	restart();
+	return n;
+}
+
+TestSuite(store_contacts, .init = setup_started, .fini = teardown);
+
+Test(store_contacts, an_organisations_signals_share_one_contact)
+{
+	uint64_t refs;
+
+	for (unsigned y = 1; y <= 3; y++)
+		register_contact(wijk, y, T0 + y, 0, "Anna de Vries");
+	register_contact(wijk, 4, T0 + 4, 0, "Bram Bakker");
+	cr_assert_eq(contacts_now(wijk, "Anna de Vries", &refs), 2);
+	cr_assert_eq(refs, 3, "%llu", (unsigned long long)refs);
+
+	/* The same text in another organisation is an entry of its own. */
+	register_contact(jz, 1, T0 + 5, 0, "Anna de Vries");
+	cr_assert_eq(contacts_now(jz, "Anna de Vries", &refs), 3);
+	cr_assert_eq(refs, 1);
+	cr_assert_eq(contacts_now(wijk, "Anna de Vries", &refs), 3);
+	cr_assert_eq(refs, 3);
+
+	for (unsigned y = 1; y <= 3; y++)
+		expect_contact(y, wijk, 0, "Anna de Vries");
+	expect_contact(4, wijk, 0, "Bram Bakker");
+	expect_contact(1, jz, 0, "Anna de Vries");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_contacts, a_contact_goes_with_the_last_signal_naming_it)
+{
+	struct store_withdraw_out wo;
+	size_t removed, withdrawn;
+	uint64_t refs;
+
+	/* 1 refreshed, 2 withdrawn, 3 archived, 4 expires, 5 erased. */
+	for (unsigned y = 1; y <= 5; y++)
+		register_contact(wijk, y, T0 + y, y == 4 ? T0 + 100 : 0,
+		    "Anna");
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1);
+	cr_assert_eq(refs, 5);
+	/* A refresh naming the same contact keeps its one reference. */
+	register_contact(wijk, 2, T0 + 9, 0, "Anna");
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1);
+	cr_assert_eq(refs, 5);
+
+	/* A refresh naming another contact moves its reference. */
+	register_contact(wijk, 1, T0 + 10, 0, "Bram");
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 2);
+	cr_assert_eq(refs, 4);
+	cr_assert_eq(contacts_now(wijk, "Bram", &refs), 2);
+	cr_assert_eq(refs, 1);
+	expect_contact(1, wijk, 0, "Bram");
+	register_contact(wijk, 1, T0 + 11, 0, "Anna");
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1, "Bram is gone");
+	cr_assert_eq(refs, 5);
+
+	cr_assert_eq(do_withdraw(wijk, 0, 2, STORE_WITHDRAW_UNJUSTIFIED,
+	    T0 + 12, &wo), 0);
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1);
+	cr_assert_eq(refs, 4);
+	cr_assert_eq(do_withdraw(wijk, 0, 3, STORE_WITHDRAW_RISK_RESOLVED,
+	    T0 + 13, &wo), 0);
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1);
+	cr_assert_eq(refs, 3);
+	cr_assert_eq(sweep_at(T0 + 200).expired, 1);
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1);
+	cr_assert_eq(refs, 2);
+	erase_youth(5, &removed, &withdrawn);
+	cr_assert_eq(removed, 1);
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 1);
+	cr_assert_eq(refs, 1);
+	cr_assert_eq(do_withdraw(wijk, 0, 1, STORE_WITHDRAW_UNJUSTIFIED,
+	    T0 + 14, &wo), 0);
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 0,
+	    "the last signal naming the contact took it along");
+	stop();
+	cr_assert_eq(raw_entries("contact_index"), 0);
+	restart();
+
+	/* An archived signal keeps its own copy. */
+	expect_contact(3, wijk, 1, "Anna");
+	expect_contact(4, wijk, 1, "Anna");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * contact_index gets, beside the entry for contact number `of`, one
+ * under the same hash for contact number `other`: two contacts whose
+ * hashes collide.
+ */
+static void
+raw_collide(uint64_t of, uint64_t other)
+{
+	MDB_env *env = raw_open();
+	MDB_txn *txn;
+	MDB_dbi index;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t want[8], add[8];
+	int found = 0;
+
+	be64(want, of);
+	be64(add, other);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	index = raw_dbi(txn, "contact_index");
+	cr_assert_eq(mdb_cursor_open(txn, index, &cur), 0);
+	while (!found && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		found = v.mv_size == 8 && memcmp(v.mv_data, want, 8) == 0;
+	cr_assert(found, "no index entry for contact %llu",
+	    (unsigned long long)of);
+	v = (MDB_val){ sizeof(add), add };
+	cr_assert_eq(mdb_cursor_put(cur, &k, &v, 0), 0);
+	mdb_cursor_close(cur);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+Test(store_contacts, contacts_whose_hashes_collide_are_told_apart)
+{
+	register_contact(wijk, 1, T0, 0, "Bram");	/* number 1 */
+	register_contact(wijk, 2, T0 + 1, 0, "Anna");	/* number 2 */
+	stop();
+	raw_collide(2, 1);	/* Bram's number first under Anna's hash */
+	restart();
+	register_contact(wijk, 3, T0 + 2, 0, "Anna");
+	expect_contact(3, wijk, 0, "Anna");
+	expect_contact(1, wijk, 0, "Bram");
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_contacts, a_moved_youth_keeps_its_contacts)
+{
+	uint8_t from[PSEUDONYM_LEN], to[PSEUDONYM_LEN];
+	uint64_t refs;
+	size_t moved;
+
+	register_contact(wijk, 1, T0, 0, "Anna");
+	register_contact(jz, 1, T0 + 1, 0, "Bram");
+	register_contact(wijk, 2, T0 + 2, 0, "Anna");
+	pseudonym(from, 1);
+	pseudonym(to, 9);
+	cr_assert_eq(storefix_move(st, from, to, &moved), 0);
+	expect_contact(9, wijk, 0, "Anna");
+	expect_contact(9, jz, 0, "Bram");
+	cr_assert_eq(contacts_now(wijk, "Anna", &refs), 2);
+	cr_assert_eq(refs, 2);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * Every signal of the store in path and its contact as the store gives
+ * it out (from contacts if the record names one), in key order.
+ */
+static char *
+raw_contacts_text(const char *path, size_t *len)
+{
+	MDB_env *env = raw_open_at(path);
+	MDB_dbi sigs, contacts = 0;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char *buf;
+	FILE *fp;
+
+	cr_assert_not_null(fp = open_memstream(&buf, len));
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	sigs = raw_dbi(txn, "signals");
+	if (mdb_dbi_open(txn, "contacts", 0, &contacts) != 0)
+		contacts = 0;
+	cr_assert_eq(mdb_cursor_open(txn, sigs, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		Vix__Store__V1__Signal *s;
+		Vix__Store__V1__Contact *c = NULL;
+		uint8_t number[8];
+		uint64_t refs;
+
+		cr_assert_not_null(s = vix__store__v1__signal__unpack(NULL,
+		    v.mv_size, v.mv_data));
+		if (s->contact != 0) {
+			cr_assert_neq(contacts, 0);
+			be64(number, s->contact);
+			cr_assert_not_null(c = raw_contact_get(txn, contacts,
+			    (uint8_t *)k.mv_data + PSEUDONYM_LEN, number,
+			    &refs));
+		}
+		fwrite(k.mv_data, 1, k.mv_size, fp);
+		fprintf(fp, "|%s|%s|%s\n", c ? c->name : s->contact_name,
+		    c ? c->phone : s->contact_phone,
+		    c ? c->email : s->contact_email);
+		vix__store__v1__contact__free_unpacked(c, NULL);
+		vix__store__v1__signal__free_unpacked(s, NULL);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	cr_assert_eq(fclose(fp), 0);
+	return buf;
+}
+
+/* A record as schema 6 kept it (its contact in its three fields), in fp. */
+static void
+raw_expand(MDB_txn *txn, MDB_dbi contacts, const MDB_val *k,
+    Vix__Store__V1__Signal *s, FILE *fp)
+{
+	Vix__Store__V1__Contact *c;
+	uint8_t number[8], buf[2048];
+	uint64_t refs;
+	size_t n;
+
+	be64(number, s->contact);
+	cr_assert_not_null(c = raw_contact_get(txn, contacts,
+	    (uint8_t *)k->mv_data + PSEUDONYM_LEN, number, &refs));
+	s->contact = 0;
+	s->contact_name = c->name;
+	s->contact_phone = c->phone;
+	s->contact_email = c->email;
+	cr_assert_leq(vix__store__v1__signal__get_packed_size(s), sizeof(buf));
+	n = vix__store__v1__signal__pack(s, buf);
+	cr_assert_eq(k->mv_size, PSEUDONYM_LEN + 4);
+	fwrite(k->mv_data, 1, k->mv_size, fp);
+	fwrite(&n, sizeof(n), 1, fp);
+	fwrite(buf, 1, n, fp);
+	s->contact_name = s->contact_phone = s->contact_email =
+	    (char *)protobuf_c_empty_string;
+	vix__store__v1__contact__free_unpacked(c, NULL);
+}
+
+/* The records raw_expand wrote, put back (after the scan: puts move). */
+static void
+raw_put_expanded(MDB_txn *txn, MDB_dbi sigs, const uint8_t *b, size_t len)
+{
+	for (const uint8_t *end = b + len; b < end; ) {
+		MDB_val k = { PSEUDONYM_LEN + 4, (void *)b }, v;
+		size_t n;
+
+		memcpy(&n, b + k.mv_size, sizeof(n));
+		v = (MDB_val){ n, (void *)(b + k.mv_size + sizeof(n)) };
+		cr_assert_eq(mdb_put(txn, sigs, &k, &v, 0), 0);
+		b += k.mv_size + sizeof(n) + n;
+	}
+}
+
+/* The store as schema 6 had it: no contacts, each record its own. */
+static void
+raw_forge_schema6(void)
+{
+	MDB_env *env = raw_open();
+	MDB_dbi sigs, contacts, meta;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v, mk = { strlen(CONTACT_LAST), CONTACT_LAST };
+	uint8_t schema[8];
+	char *records;
+	size_t len;
+	FILE *fp;
+
+	cr_assert_not_null(fp = open_memstream(&records, &len));
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	sigs = raw_dbi(txn, "signals");
+	contacts = raw_dbi(txn, "contacts");
+	meta = raw_dbi(txn, "meta");
+	cr_assert_eq(mdb_cursor_open(txn, sigs, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		Vix__Store__V1__Signal *s;
+
+		cr_assert_not_null(s = vix__store__v1__signal__unpack(NULL,
+		    v.mv_size, v.mv_data));
+		if (s->contact != 0)
+			raw_expand(txn, contacts, &k, s, fp);
+		vix__store__v1__signal__free_unpacked(s, NULL);
+	}
+	mdb_cursor_close(cur);
+	cr_assert_eq(fclose(fp), 0);
+	raw_put_expanded(txn, sigs, (uint8_t *)records, len);
+	free(records);
+	cr_assert_eq(mdb_drop(txn, contacts, 1), 0);
+	cr_assert_eq(mdb_drop(txn, raw_dbi(txn, "contact_index"), 1), 0);
+	cr_assert_eq(mdb_del(txn, meta, &mk, NULL), 0);
+	be64(schema, 6);
+	k = (MDB_val){ 6, "schema" };
+	v = (MDB_val){ sizeof(schema), schema };
+	cr_assert_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+#define S6_NAMES	3
+
+/*
+ * A store of schema 6 made from one of today's (two organisations, each
+ * with three contacts over 30 youths, one signal archived), closed; what
+ * raw_contacts_text says of it, to be kept.
+ */
+static char *
+fixture_schema6(size_t *len)
+{
+	static const char *names[S6_NAMES] = { "Anna", "Bram", "Cor" };
+	struct store_withdraw_out wo;
+	char *before, *forged;
+	size_t flen;
+
+	for (unsigned y = 1; y <= 30; y++)
+		register_contact(y % 2 ? wijk : jz, y, T0 + y, 0,
+		    names[y % S6_NAMES]);
+	register_contact(wijk, 31, T0 + 31, 0, "Anna");
+	cr_assert_eq(do_withdraw(wijk, 0, 31, STORE_WITHDRAW_RISK_RESOLVED,
+	    T0 + 32, &wo), 0);
+	stop();
+	before = raw_contacts_text(dbdir, len);
+	raw_forge_schema6();
+	cr_assert(!raw_has_db("contacts"));
+	forged = raw_contacts_text(dbdir, &flen);
+	cr_assert_eq(flen, *len);
+	cr_assert_eq(memcmp(forged, before, flen), 0, "forged as it was");
+	free(forged);
+	return before;
+}
+
+/* The store in dbdir converted, its contacts as before. */
+static void
+expect_converted(const char *before, size_t len)
+{
+	char *after;
+	size_t alen;
+	uint64_t refs;
+	uint8_t v[8];
+
+	after = raw_contacts_text(dbdir, &alen);
+	cr_assert_eq(alen, len);
+	cr_assert_eq(memcmp(after, before, len), 0, "a contact changed");
+	free(after);
+	cr_assert_eq(raw_check_contacts(wijk->sid, "Bram", &refs),
+	    2 * S6_NAMES);
+	cr_assert_eq(refs, 5);
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], SCHEMA_NOW);
+}
+
+Test(store_open, a_schema_6_store_gets_its_contacts_interned)
+{
+	struct diag d;
+	char *before;
+	size_t len;
+
+	start(MAP_SIZE, 90);
+	before = fixture_schema6(&len);
+	cr_assert_not_null(st = open_migrating(dbdir, 4, 0, &d), "%s",
+	    d.text);
+	stop();
+	expect_converted(before, len);
+	free(before);
+
+	restart();
+	expect_contact(2, jz, 0, "Cor");
+	expect_contact(3, wijk, 0, "Anna");
+	expect_contact(31, wijk, 1, "Anna");
+	cr_assert_eq(signals(), 30);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_stopped_contact_conversion_resumes)
+{
+	char *straight = support_path(dir, "straight"), *from, *before;
+	struct store *s;
+	struct diag d;
+	size_t len;
+	uint8_t mark[4 + 512];
+
+	start(MAP_SIZE, 90);
+	before = fixture_schema6(&len);
+	from = support_path(dbdir, "data.mdb");
+	copy_data(from, straight);
+	free(from);
+	for (unsigned stop_after = 3; stop_after > 0; stop_after--) {
+		cr_assert_null(s = open_migrating(dbdir, 4, stop_after, &d));
+		cr_assert_not_null(strstr(d.text, "stopped"), "%s", d.text);
+		cr_assert_gt(raw_get("meta", "migrate", 7, mark,
+		    sizeof(mark)), 0, "where the conversion goes on is kept");
+	}
+	cr_assert_not_null(s = open_migrating(dbdir, 4, 0, &d), "%s", d.text);
+	store_close(s);
+	expect_converted(before, len);
+	free(before);
+
+	expect_as_straight(straight);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- schema 9: audit hashes kept at checkpoints ------------------------- */
 
 /*
  * A store of schema 6: its audit hashes dropped but at the checkpoints,
  * the last one's kept as the head; its counts and chain as before.
  */
-Test(store_open, a_schema_6_store_is_converted_in_batches)
+Test(store_open, a_schema_6_store_gets_its_audit_hashes_at_checkpoints)
 {
 	static uint8_t hashes[S6_AUDIT + 1][32];
 	struct diag d;
 
-	fixture_schema(6, dbdir);
+	fixture_data(6, dbdir);
 	cr_assert_eq(raw_schema(), 6);
 	raw_hashes(S6_AUDIT, hashes);
 	cr_assert_not_null(st = open_migrating(dbdir, 100, 0, &d), "%s",
 	    d.text);
 	stop();
-	cr_assert_eq(raw_schema(), SCHEMA);
+	cr_assert_eq(raw_schema(), SCHEMA_NOW);
 	cr_assert_eq(raw_entries("audit"), S6_AUDIT);
-	expect_schema7_audit(S6_AUDIT, hashes);
-	expect_converted(S6_SIGNALS, S6_MATCHES, S6_AUDIT);
+	expect_schema9_audit(S6_AUDIT, hashes);
+	expect_converted_counts(S6_SIGNALS, S6_MATCHES, S6_AUDIT);
 	must_register(wijk, 1, T0);
 	cr_assert_eq(audit_good(), S6_AUDIT + 1, "the chain goes on");
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
@@ -1606,7 +2280,7 @@ Test(store_open, a_record_changed_before_the_conversion_still_shows)
 {
 	struct diag d;
 
-	fixture_schema(6, dbdir);
+	fixture_data(6, dbdir);
 	tamper(1500, 1);
 	cr_assert_not_null(st = open_migrating(dbdir, 0, 0, &d), "%s",
 	    d.text);
@@ -1620,37 +2294,12 @@ Test(store_open, a_record_changed_before_the_conversion_still_shows)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
-/* The stores in dbdir and in other hold the same records. */
-static void
-expect_same_store(const char *other)
-{
-	char *a, *b;
-	size_t alen, blen;
-
-	a = raw_everything(dbdir, &alen);
-	b = raw_everything(other, &blen);
-	cr_assert_eq(alen, blen);
-	cr_assert_eq(memcmp(a, b, alen), 0, "resumed and straight differ");
-	free(a);
-	free(b);
-}
-
-/* The fixture of schema n converted in one go into folder straight. */
-static void
-converted_straight(unsigned n, const char *straight)
-{
-	struct store *s;
-	struct diag d;
-
-	fixture_schema(n, straight);
-	cr_assert_not_null(s = open_migrating(straight, 0, 0, &d), "%s",
-	    d.text);
-	store_close(s);
-}
+/* The step of the migrations that converts the audit hashes (schema 9). */
+#define STEP_AUDIT_HASHES	4
 
 /*
  * The step under way as meta "migrate" holds it (its index in the
- * migrations, 3 the one to schema 7), or -1 when none is.
+ * migrations), or -1 when none is.
  */
 static int
 raw_migrate_step(void)
@@ -1671,45 +2320,10 @@ raw_migrate_step(void)
 	return step;
 }
 
-/* Stopped in each step of 5 to 6 and of 6 to 7, then let finish. */
-Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
-{
-	/* Batches: 63, 63 and 64 in the steps to schema 6; 64 to 7. */
-	static const unsigned stops[] = { 3, 55, 20, 120, 30, 0 };
-	char *straight = support_path(dir, "straight");
-	unsigned done = 0;
-	struct store *s;
-	struct diag d;
-	uint8_t mark[4 + 512];
-
-	fixture_schema(5, dbdir);
-	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
-		s = open_migrating(dbdir, 7, stops[i], &d);
-		if (stops[i] == 0) {
-			cr_assert_not_null(s, "%s", d.text);
-			store_close(s);
-			break;
-		}
-		cr_assert_null(s, "stopped after %u batches", stops[i]);
-		cr_assert_not_null(strstr(d.text, "stopped"), "%s", d.text);
-		done += stops[i];
-		cr_assert_eq(raw_schema(), done < 190 ? 6 : 7, "a store half "
-		    "converted says the schema of the step it is in, so that "
-		    "an older vixd refuses it");
-		cr_assert_gt(raw_get("meta", "migrate", 7, mark,
-		    sizeof(mark)), 0, "where the conversion goes on is kept");
-	}
-	cr_assert_geq(done, 190 + 30, "stopped twice in the step to 7");
-	converted_straight(5, straight);
-	expect_same_store(straight);
-	support_tmpdir_remove(straight);
-	cr_assert_eq(support_leaks(), 0, "leaks, see above");
-}
-
 /*
- * A vixd killed (SIGKILL) while converting a store of schema 6 to 7: the
- * next start goes on from its last committed batch, and the store ends
- * as one converted in one go.
+ * A vixd killed (SIGKILL) while converting the audit hashes of a store of
+ * schema 6: the next start goes on from its last committed batch, and
+ * the store ends as one converted in one go.
  */
 Test(store_open, a_killed_conversion_resumes_where_it_stopped)
 {
@@ -1719,33 +2333,34 @@ Test(store_open, a_killed_conversion_resumes_where_it_stopped)
 	pid_t pid;
 	int status, step = -1;
 
-	fixture_schema(6, dbdir);
+	fixture_data(6, dbdir);
+	fixture_data(6, straight);
 	cr_assert_neq(pid = fork(), -1);
 	if (pid == 0) {
 		/* 2 rows a transaction: hundreds of commits to kill in. */
 		s = open_migrating(dbdir, 2, 0, &d);
 		_exit(s != NULL ? 0 : 1);
 	}
-	for (int i = 0; i < 20000 && step != 3; i++) {
+	for (int i = 0; i < 20000 && step != STEP_AUDIT_HASHES; i++) {
 		cr_assert_eq(waitpid(pid, &status, WNOHANG), 0,
 		    "the conversion ended before it could be killed");
 		step = raw_migrate_step();
-		if (step != 3)
+		if (step != STEP_AUDIT_HASHES)
 			usleep(500);
 	}
-	cr_assert_eq(step, 3, "never saw the step to schema 7 under way");
+	cr_assert_eq(step, STEP_AUDIT_HASHES, "never saw the audit hashes' "
+	    "step under way");
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	cr_assert_eq(raw_schema(), 7, "killed midway, it says schema 7");
-	cr_assert_eq(raw_migrate_step(), 3, "and where it goes on");
+	cr_assert_eq(raw_schema(), 9, "killed midway, it says schema 9");
+	cr_assert_eq(raw_migrate_step(), STEP_AUDIT_HASHES,
+	    "and where it goes on");
 
 	cr_assert_not_null(s = open_migrating(dbdir, 0, 0, &d), "%s", d.text);
 	store_close(s);
 	cr_assert_eq(raw_migrate_step(), -1);
-	converted_straight(6, straight);
-	expect_same_store(straight);
-	support_tmpdir_remove(straight);
+	expect_as_straight(straight);
 
 	start(MAP_SIZE, 90);
 	cr_assert_eq(storefix_counts(rd).signals, S6_SIGNALS);
