@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 #ifdef VIX_HAVE_PG
@@ -418,4 +419,19 @@ storefix_move(struct store *s, const uint8_t *from, const uint8_t *to,
 	err = store_job_end(t, store_youth_move(t, from, to, moved));
 	storefix_commit(t);
 	return err;
+}
+
+struct figures_month
+storefix_month(struct store_reader *rd, const char *muni, int64_t when)
+{
+	struct figures_month m[1];
+	time_t t = (time_t)when;
+	struct tm tm;
+	size_t n;
+
+	localtime_r(&t, &tm);
+	cr_assert_eq(figures_read(rd, muni, tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_year + 1900, tm.tm_mon + 1, m, &n), 0);
+	cr_assert_eq(n, 1);
+	return m[0];
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "figures.h"
 #include "orgs.h"
 #include "store.h"
 
@@ -107,6 +108,9 @@ void		 storefix_reg_in(struct store_register_in *,
 void		 storefix_contact(struct store_contact *, const char *name);
 
 /* A write batch, begun without error; its commit, which must succeed. */
+/* The regional figures of muni ("": none) in the month of when. */
+struct figures_month storefix_month(struct store_reader *, const char *muni,
+		    int64_t when);
 struct store_txn *storefix_begin(struct store *);
 void		 storefix_commit(struct store_txn *);
 

@@ -1257,16 +1257,7 @@ rebind(struct orgs *old, const char *text)
 static struct figures_month
 month_of_t0(void)
 {
-	struct figures_month m[1];
-	time_t t = T0;
-	struct tm tm;
-	size_t n;
-
-	localtime_r(&t, &tm);
-	cr_assert_eq(figures_read(rd, "0344", tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_year + 1900, tm.tm_mon + 1, m, &n), 0);
-	cr_assert_eq(n, 1);
-	return m[0];
+	return storefix_month(rd, "0344", T0);
 }
 
 /* What m counted of kind c under type name, which must be in it. */
@@ -1282,22 +1273,6 @@ type_count(const struct figures_month *m, const char *name,
 }
 
 TestSuite(store_figures, .init = setup_started, .fini = teardown);
-
-/* The figures of youths without a municipality in the month of T0. */
-static struct figures_month
-month_of_t0_none(void)
-{
-	struct figures_month m[1];
-	time_t t = T0;
-	struct tm tm;
-	size_t n;
-
-	localtime_r(&t, &tm);
-	cr_assert_eq(figures_read(rd, "", tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_year + 1900, tm.tm_mon + 1, m, &n), 0);
-	cr_assert_eq(n, 1);
-	return m[0];
-}
 
 Test(store_figures, a_withdrawal_counts_where_its_registration_did)
 {
@@ -1319,8 +1294,8 @@ Test(store_figures, a_withdrawal_counts_where_its_registration_did)
 	/* jz's signal now gives the youth no municipality. */
 	cr_assert_eq(do_withdraw(jz, 0, 7, UNJUSTIFIED, T0 + 4, &wo), 0);
 	cr_assert_eq(month_of_t0().count[FIG_WITHDRAWN_UNJUSTIFIED], 2);
-	cr_assert_eq(month_of_t0_none().count[FIG_WITHDRAWN_UNJUSTIFIED], 0);
-	cr_assert_eq(month_of_t0_none().count[FIG_REGISTERED], 0);
+	cr_assert_eq(storefix_month(rd, "", T0).count[FIG_WITHDRAWN_UNJUSTIFIED], 0);
+	cr_assert_eq(storefix_month(rd, "", T0).count[FIG_REGISTERED], 0);
 }
 
 Test(store_figures, a_month_kept_before_family_matches_reads_as_it_was)
