@@ -813,6 +813,7 @@ Test(blind, foreign_keys_and_raw_bsns_are_refused)
 	cr_assert_not_null(strstr(rr.err, "do not belong together"), "%s",
 	    rr.err);
 	(void)log;
+	harness_stop(&p);	/* stopped already: its folder goes */
 }
 
 /*
