@@ -267,18 +267,169 @@ outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
 }
 
 /*
- * youth_audit: pseudonym . audit seq -> empty. Links an audit record to
- * the youth it concerns, apart from the record (the chain cannot change):
- * the subject report finds the records after the signals are gone, and an
- * erasure removes the link while the chain keeps the records.
+ * youth_audit, schemas 3 to 9: pseudonym . audit seq -> empty. Written
+ * only by the conversion to schema 3; schema 10 moves the rows beside
+ * the signals (audit_link).
  */
 static void
-audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
+audit_link_v3(struct store_txn *t, const uint8_t *p, uint64_t seq)
 {
 	struct key k;
 
 	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq);
 	st_put(t, t->s->youth_audit, &k, "", 0);
+}
+
+/*
+ * Audit links, from schema 10: signals: pseudonym . first seq -> the
+ * further seqs, each as the LEB128 varint of its distance from the one
+ * before. They link an audit record to the youth it concerns, apart from
+ * the record (the chain cannot change): the subject report finds the
+ * records after the signals are gone, and an erasure removes the links
+ * while the chain keeps the records.
+ *
+ * The keys sit beside the youth's signals (pseudonym . org, four bytes
+ * shorter), so that the link a registration writes dirties the page its
+ * signal does: a separate index of random keys cost a commit a second
+ * page per registration (docs/BENCHMARKS.md). A record holds at most
+ * LINK_CHUNK seqs and a youth's records do not overlap, so its keys in
+ * order give its seqs in order.
+ */
+struct link_chunk {
+	uint64_t	seq[LINK_CHUNK];
+	size_t		n;
+};
+
+/* The record under key k (LINK_KEY_LEN bytes), value v; -1: damaged. */
+static int
+link_decode(const MDB_val *k, const MDB_val *v, struct link_chunk *c)
+{
+	const uint8_t *b = v->mv_data, *end = b + v->mv_size;
+
+	c->seq[0] = get_u64((const uint8_t *)k->mv_data + PSEUDONYM_LEN);
+	c->n = 1;
+	while (b < end) {
+		uint64_t d = 0;
+		unsigned shift = 0;
+		uint8_t byte;
+
+		do {
+			if (b == end || shift > 63)
+				return -1;
+			byte = *b++;
+			d |= (uint64_t)(byte & 0x7f) << shift;
+			shift += 7;
+		} while (byte & 0x80);
+		if (d == 0 || c->n == LINK_CHUNK ||
+		    c->seq[c->n - 1] > UINT64_MAX - d)
+			return -1;
+		c->seq[c->n] = c->seq[c->n - 1] + d;
+		c->n++;
+	}
+	return 0;
+}
+
+/* seq[0..n), ascending, as youth p's record keyed by seq[0]. */
+static void
+link_put(struct store_txn *t, const uint8_t *p, const uint64_t *seq,
+    size_t n)
+{
+	uint8_t buf[LINK_CHUNK * 10];
+	size_t len = 0;
+	struct key k;
+
+	for (size_t i = 1; i < n; i++) {
+		uint64_t d = seq[i] - seq[i - 1];
+
+		for (; d >= 0x80; d >>= 7)
+			buf[len++] = (uint8_t)(d & 0x7f) | 0x80;
+		buf[len++] = (uint8_t)d;
+	}
+	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq[0]);
+	st_put(t, t->s->signals, &k, buf, len);
+}
+
+/*
+ * Youth p's record that seq belongs in: the last beginning before it.
+ * 1 and *c filled, 0 if there is none, -1 on an error (failed).
+ */
+static int
+link_find(struct store_txn *t, const uint8_t *p, uint64_t seq,
+    struct link_chunk *c)
+{
+	MDB_cursor *cur = st_cursor(t, t->s->signals);
+	struct key k;
+	MDB_val kv, vv;
+	int rc, found = 0;
+
+	if (cur == NULL)
+		return -1;
+	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq);
+	kv = key_val(&k);
+	rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE);
+	if (rc == 0 && kv.mv_size == k.n && memcmp(kv.mv_data, k.b, k.n) == 0)
+		found = 1;	/* a record begins with seq */
+	else if (rc == 0 || rc == MDB_NOTFOUND) {
+		/* Back over the youth's signals to its record before. */
+		rc = mdb_cursor_get(cur, &kv, &vv, rc == 0 ? MDB_PREV :
+		    MDB_LAST);
+		while (rc == 0 && kv.mv_size >= PSEUDONYM_LEN &&
+		    memcmp(kv.mv_data, p, PSEUDONYM_LEN) == 0) {
+			if (kv.mv_size == LINK_KEY_LEN) {
+				found = 1;
+				break;
+			}
+			rc = mdb_cursor_get(cur, &kv, &vv, MDB_PREV);
+		}
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "audit links");
+	else if (found && link_decode(&kv, &vv, c) != 0) {
+		log_warnx("store: an audit link record does not decode");
+		store_txn_fail(t, VIX_E_STORE);
+	}
+	mdb_cursor_close(cur);
+	return t->err != 0 ? -1 : found;
+}
+
+/*
+ * Link audit record seq to youth p (once: linking it again changes
+ * nothing). Seqs mostly come in order and go at the end of the youth's
+ * last record, or begin a new one when it is full; one that falls inside
+ * a full record (an import in another order) splits it in two.
+ */
+static void
+audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
+{
+	uint64_t all[LINK_CHUNK + 1];
+	struct link_chunk c;
+	size_t i, half;
+	int found;
+
+	if ((found = link_find(t, p, seq, &c)) == -1)
+		return;
+	if (found == 0) {
+		link_put(t, p, &seq, 1);
+		return;
+	}
+	for (i = 0; i < c.n && c.seq[i] < seq; i++)
+		continue;
+	if (i < c.n && c.seq[i] == seq)
+		return;
+	if (i == c.n && c.n == LINK_CHUNK) {
+		link_put(t, p, &seq, 1);
+		return;
+	}
+	memcpy(all, c.seq, i * sizeof(*all));
+	all[i] = seq;
+	memcpy(all + i + 1, c.seq + i, (c.n - i) * sizeof(*all));
+	if (c.n < LINK_CHUNK) {
+		link_put(t, p, all, c.n + 1);
+		return;
+	}
+	half = (LINK_CHUNK + 1) / 2;
+	link_put(t, p, all, half);
+	link_put(t, p, all + half, LINK_CHUNK + 1 - half);
 }
 
 /*
@@ -876,8 +1027,8 @@ lmdb_over_quota(struct store_txn *t, char *why, size_t len)
 		LT(t)->quota_base = info.me_last_pgno + 1;
 		LT(t)->quota_live = live;
 	}
-	used = (LT(t)->quota_base + (live > LT(t)->quota_live ? live - LT(t)->quota_live :
-	    0)) * psize;
+	used = (LT(t)->quota_base + (live > LT(t)->quota_live ?
+	    live - LT(t)->quota_live : 0)) * psize;
 	limit = s->map_size / 100 * s->quota_percent;
 	if (used < limit)
 		return 0;
@@ -1186,7 +1337,7 @@ migrate_audit_pass(struct store_txn *t, int pass, const struct id_map *arch,
 		if (p != NULL) {
 			/* p may point into a page; the put may move it. */
 			memcpy(youth, p, PSEUDONYM_LEN);
-			audit_link(t, youth, rec.seq);
+			audit_link_v3(t, youth, rec.seq);
 			n++;
 		}
 	}
@@ -1290,11 +1441,18 @@ migrate_count_records(struct store_txn *t)
  * converts no row twice. The schema number is the step's from its first
  * batch, so that an older vixd refuses a store in the middle of it.
  */
+/* What becomes of a step's database once its rows are converted. */
+enum migrate_from {
+	MIGRATE_DROPPED,	/* the database is dropped */
+	MIGRATE_IN_PLACE,	/* converted where it is: it stays */
+	MIGRATE_EMPTIED,	/* moved elsewhere: it stays, empty */
+};
+
 struct migration {
 	unsigned	 schema;
 	const char	*what;
 	size_t		 from;	/* its MDB_dbi in struct store_impl */
-	int		 in_place; /* converted where it is; else dropped */
+	enum migrate_from after;
 	/* One row of from, put into the new layout (a sticky failure if bad). */
 	void		(*convert)(struct store_txn *, const MDB_val *k,
 			    const MDB_val *v);
@@ -1414,17 +1572,37 @@ convert_audit_hash(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 	audit_head_put(t, seq, hash);
 }
 
+/*
+ * youth_audit, to schema 10: a row (pseudonym . seq) linked beside the
+ * youth's signals; the database is emptied when the step is done.
+ */
+static void
+convert_audit_link(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	uint8_t p[PSEUDONYM_LEN];
+
+	if (k->mv_size != PSEUDONYM_LEN + 8) {
+		log_warnx("store: a youth_audit key has the wrong size");
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	memcpy(p, k->mv_data, PSEUDONYM_LEN);
+	audit_link(t, p, get_u64((uint8_t *)k->mv_data + PSEUDONYM_LEN));
+}
+
 static const struct migration migrations[] = {
 	{ 6, "by_org into org_signals", offsetof(struct store_impl,
-	    v5_by_org), 0, convert_by_org },
+	    v5_by_org), MIGRATE_DROPPED, convert_by_org },
 	{ 6, "sigid into signal_org", offsetof(struct store_impl, v5_sigid),
-	    0, convert_sigid },
+	    MIGRATE_DROPPED, convert_sigid },
 	{ 6, "audit records made compact", offsetof(struct store_impl, audit),
-	    1, convert_audit },
-	{ 8, "contacts interned", offsetof(struct store_impl, signals), 1,
-	    convert_contact },
+	    MIGRATE_IN_PLACE, convert_audit },
+	{ 8, "contacts interned", offsetof(struct store_impl, signals),
+	    MIGRATE_IN_PLACE, convert_contact },
 	{ 9, "audit hashes kept at checkpoints", offsetof(struct store_impl,
-	    audit), 1, convert_audit_hash },
+	    audit), MIGRATE_IN_PLACE, convert_audit_hash },
+	{ 10, "audit links beside the signals", offsetof(struct store_impl,
+	    youth_audit), MIGRATE_EMPTIED, convert_audit_link },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1529,8 +1707,9 @@ migrate_mark(struct store_txn *t, unsigned step, int done,
 		st_put(t, t->s->meta, &k, v.b, v.n);
 		return;
 	}
-	if (!m->in_place && *db != 0 && t->err == 0 &&
-	    (rc = mdb_drop(LT(t)->txn, *db, 1)) != 0)
+	if (m->after != MIGRATE_IN_PLACE && *db != 0 && t->err == 0 &&
+	    (rc = mdb_drop(LT(t)->txn, *db, m->after == MIGRATE_DROPPED)) !=
+	    0)
 		st_fail(t, rc, "drop");
 	if (step + 1 < NMIGRATIONS) {
 		key_u32(key_start(&v), step + 1);
@@ -1578,7 +1757,7 @@ migrate_batch(struct store_impl *s, unsigned *step,
 		log_info("store: schema %u: %s: done, %zu rows by this start",
 		    migrations[*step].schema, migrations[*step].what, *rows);
 		*rows = 0;
-		if (!migrations[*step].in_place)
+		if (migrations[*step].after == MIGRATE_DROPPED)
 			*migration_db(s, &migrations[*step]) = 0; /* dropped */
 	}
 	return 1;
@@ -2189,9 +2368,11 @@ lmdb_youth_signals(struct store_txn *t, const uint8_t *p,
 	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
 	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
 		uint32_t org = get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN);
-		Vix__Store__V1__Signal *s = signal_decode(t, org, &v);
+		Vix__Store__V1__Signal *s;
 
-		if (s == NULL)
+		if (k.mv_size != SIGNAL_KEY_LEN)
+			continue;	/* audit links */
+		if ((s = signal_decode(t, org, &v)) == NULL)
 			break;
 		stop = fn(arg, org, s);
 		vix__store__v1__signal__free_unpacked(s, NULL);
@@ -2329,7 +2510,8 @@ static void
 lmdb_youth_audit(struct store_txn *t, const uint8_t *p,
     int (*fn)(void *, uint64_t), void *arg)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->youth_audit);
+	MDB_cursor *cur = st_cursor(t, t->s->signals);
+	struct link_chunk c;
 	struct key prefix;
 	MDB_val k, v;
 	int rc, stop = 0;
@@ -2338,10 +2520,18 @@ lmdb_youth_audit(struct store_txn *t, const uint8_t *p,
 		return;
 	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
 	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		if (k.mv_size != PSEUDONYM_LEN + 8)
-			continue;
-		if ((stop = fn(arg, get_u64((uint8_t *)k.mv_data +
-		    PSEUDONYM_LEN))) != 0)
+		if (k.mv_size != LINK_KEY_LEN)
+			continue;	/* a signal */
+		if (link_decode(&k, &v, &c) != 0) {
+			log_warnx("store: an audit link record does not "
+			    "decode");
+			store_txn_fail(t, VIX_E_STORE);
+			stop = 1;
+			break;
+		}
+		for (size_t i = 0; i < c.n && !stop; i++)
+			stop = fn(arg, c.seq[i]);
+		if (stop)
 			break;
 	}
 	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
@@ -2355,9 +2545,10 @@ lmdb_youth_audit_unlink(struct store_txn *t, const uint8_t *p)
 	struct key *keys;
 	size_t n;
 
-	keys = youth_keys(t, t->s->youth_audit, p, &n);
+	keys = youth_keys(t, t->s->signals, p, &n);
 	for (size_t i = 0; i < n && t->err == 0; i++)
-		st_del(t, t->s->youth_audit, &keys[i]);
+		if (keys[i].n == LINK_KEY_LEN)
+			st_del(t, t->s->signals, &keys[i]);
 	free(keys);
 }
 
@@ -2611,9 +2802,10 @@ lmdb_audit_head(struct store_txn *t, uint64_t *seq, uint8_t *hash)
 
 /*
  * audit: seq -> record (compact where it comes back byte for byte), at a
- * checkpoint . hash; meta: the chain's head; youth_audit: pseudonym . seq
- * -> empty. Appended: seqs only grow, so the pages fill, and a seq that
- * is there already (a head in meta behind its records) is refused.
+ * checkpoint . hash; meta: the chain's head; signals: the youth's link
+ * to it (audit_link). Appended: seqs only grow, so the pages fill, and a
+ * seq that is there already (a head in meta behind its records) is
+ * refused.
  */
 static void
 lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
@@ -2826,7 +3018,22 @@ prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p)
 static int
 lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
 {
-	return prefix_held(t, t->s->youth_audit, p);
+	MDB_cursor *cur = st_cursor(t, t->s->signals);
+	struct key prefix;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	if (cur == NULL)
+		return 0;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		if ((found = k.mv_size == LINK_KEY_LEN))
+			break;
+	}
+	if (!found && rc != 0 && rc != MDB_NOTFOUND)
+		st_fail(t, rc, "scan");
+	mdb_cursor_close(cur);
+	return found;
 }
 
 /* signal_org: signal id -> org; then the youth from org's org_signals. */
@@ -2886,6 +3093,11 @@ lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
  */
 #define LMDB_SCAN_TABLES	(LMDB_YOUTH_TABLES + 1)
 
+/*
+ * youth_audit is empty from schema 10 (its links are in signals); it
+ * keeps its place, so that a rotation stopped under an older vixd
+ * resumes at the table it was in.
+ */
 static MDB_dbi
 youth_db(const struct store_impl *s, unsigned table)
 {
@@ -2913,10 +3125,12 @@ static void
 move_fix_signal(struct store_txn *t, const struct key *from,
     const struct key *to, const MDB_val *v)
 {
-	Vix__Store__V1__Signal *rec = signal_unpack(t, v);
+	Vix__Store__V1__Signal *rec;
 	uint32_t org = get_u32(to->b + PSEUDONYM_LEN);
 
-	if (rec == NULL)
+	if (to->n != SIGNAL_KEY_LEN)
+		return;		/* audit links: nothing names their key */
+	if ((rec = signal_unpack(t, v)) == NULL)
 		return;
 	org_signal_del(t, org, rec->id, from->b);
 	org_signal_put(t, org, rec->id, to->b);
@@ -3262,7 +3476,9 @@ export_signal(struct walk *w, MDB_val *k, MDB_val *v)
 	uint32_t org;
 	int err;
 
-	if (k->mv_size != PSEUDONYM_LEN + 4 || (rec = signal_unpack(NULL,
+	if (k->mv_size == LINK_KEY_LEN)
+		return 0;	/* audit links, after the chain */
+	if (k->mv_size != SIGNAL_KEY_LEN || (rec = signal_unpack(NULL,
 	    v)) == NULL) {
 		log_warnx("export: a signal record does not decode");
 		return VIX_E_STORE;
@@ -3408,13 +3624,22 @@ export_family(struct walk *w, MDB_val *k, MDB_val *v)
 	    get_u32(b + 2 * PSEUDONYM_LEN), get_u64(v->mv_data));
 }
 
+/* signals' audit link records, a link each (the signals are out). */
 static int
-export_audit_link(struct walk *w, MDB_val *k, MDB_val *v)
+export_audit_links(struct walk *w, MDB_val *k, MDB_val *v)
 {
-	if (k->mv_size != PSEUDONYM_LEN + 8)
+	struct link_chunk c;
+	int err = 0;
+
+	if (k->mv_size != LINK_KEY_LEN)
+		return 0;
+	if (link_decode(k, v, &c) != 0) {
+		log_warnx("export: an audit link record does not decode");
 		return VIX_E_STORE;
-	return w->sink->audit_link(w->arg, k->mv_data,
-	    get_u64((uint8_t *)k->mv_data + PSEUDONYM_LEN));
+	}
+	for (size_t i = 0; i < c.n && err == 0; i++)
+		err = w->sink->audit_link(w->arg, k->mv_data, c.seq[i]);
+	return err;
 }
 
 /*
@@ -3439,7 +3664,7 @@ lmdb_export(struct store_impl *s, const struct store_sink *sink, void *arg)
 	    (err = walk_db(&w, s->outbox, export_outbox)) == 0 &&
 	    (err = walk_db(&w, s->cursors, export_cursor)) == 0 &&
 	    (err = export_audit(&w)) == 0)
-		err = walk_db(&w, s->youth_audit, export_audit_link);
+		err = walk_db(&w, s->signals, export_audit_links);
 	mdb_txn_abort(w.txn);
 	return err;
 }

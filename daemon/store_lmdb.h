@@ -35,8 +35,13 @@
  *    AUDIT_CHECKPOINT-th record of a chain), and the head of each chain
  *    (its last seq and hash) in meta (AUDIT_HEAD); converted in batches
  *    at start
+ * 10: an audit record's link to its youth kept beside the youth's signals
+ *    (signals: pseudonym . first seq -> the further seqs, LINK_KEY_LEN),
+ *    not in youth_audit, so that a registration dirties one random page
+ *    where it dirtied two; converted in batches at start, youth_audit
+ *    left empty
  */
-#define STORE_SCHEMA	9
+#define STORE_SCHEMA	10
 /* Rows a migration converts in one write transaction, unless told. */
 #define MIGRATE_BATCH	65536
 /* org_signals' value: signal id (8, big-endian) . pseudonym. */
@@ -51,6 +56,11 @@
 #define COUNT_MATCHES		"count:matches"
 /* A copy being written, renamed to data.mdb once whole. */
 #define STORE_PARTIAL	"data.mdb.partial"
+/* signals' keys: a signal (pseudonym . org), audit links (. first seq). */
+#define SIGNAL_KEY_LEN	(PSEUDONYM_LEN + 4)
+#define LINK_KEY_LEN	(PSEUDONYM_LEN + 8)
+/* The seqs an audit link record holds, at most. */
+#define LINK_CHUNK	32
 /* The longest key: the family index's, parent . youth . org. */
 #define KEY_MAX		(2 * 32 + 4)
 #define HASH_LEN	32

@@ -189,12 +189,12 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 
 	start_on_schema(5);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 5 to 9"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 5 to 10"), "%s",
 	    log);
 	expect_fixture(&schema5);
 	audit_verify();
 
-	/* Converted once: the next start finds schema 9. */
+	/* Converted once: the next start finds schema 10. */
 	harness_restart(&vixd);
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_null(strstr(log, "converting from"), "%s", log);
@@ -268,25 +268,35 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	audit_verify();
 }
 
-/* ---- schema 6 to 9: audit hashes kept at checkpoints ------------------- */
+/* ---- schema 6 to 10: audit hashes at checkpoints, links beside signals - */
 
 /* Line 300: org-a's alone in the fixture of schema 6. */
 Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
 {
 	struct run_result r;
-	char log[16384];
+	char log[16384], *at;
 
 	start_on_schema(6);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 6 to 9"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 6 to 10"), "%s",
 	    log);
 	cr_assert_not_null(strstr(log, "schema 9: audit hashes kept at "
 	    "checkpoints: done, 2318 rows"), "%s", log);
+	cr_assert_not_null(strstr(log, "schema 10: audit links beside the "
+	    "signals: done, 2318 rows"), "%s", log);
 	expect_fixture(&schema6);
 	vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
 	cr_assert_not_null(strstr(r.out, "audit chain intact: 2318 records"),
 	    "%s", r.out);
+	/* Its records, found through the links moved beside the signals. */
+	vixctl(&r, (const char *[]){ "--json", "subject-report", "--bsn", "-",
+	    NULL }, bsns[299]);
+	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
+	cr_assert_not_null(at = strstr(r.out, "\"audit\":["), "%s",
+	    harness_redact(r.out));
+	cr_assert_gt(harness_count(at, "\"seq\":"), 0, "%s",
+	    harness_redact(r.out));
 
 	harness_restart(&vixd);
 	harness_log(&vixd, log, sizeof(log));
@@ -299,7 +309,8 @@ Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
 	cr_assert_eq(json_count(r.out, "\"matches\":"), 180, "%s", r.out);
 	vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));
-	cr_assert_not_null(strstr(r.out, "audit chain intact: 2319 records"),
+	/* Its registration and the subject report's record after the 2318. */
+	cr_assert_not_null(strstr(r.out, "audit chain intact: 2320 records"),
 	    "%s", r.out);
 }
 

@@ -461,8 +461,11 @@ Test(rotate, a_scan_goes_on_from_its_cursor)
 	size_t n, nseq = 0;
 	struct store_txn *t;
 
-	for (unsigned y = 1; y <= NYOUTHS; y++)
+	/* Each youth in signals and in matches (the next table after it). */
+	for (unsigned y = 1; y <= NYOUTHS; y++) {
 		reg(wijk, y, T0 + y);
+		reg(jz, y, T0 + y);
+	}
 	memset(&cur, 0, sizeof(cur));
 	t = storefix_begin(st);
 	while (!cur.done) {
@@ -478,7 +481,7 @@ Test(rotate, a_scan_goes_on_from_its_cursor)
 		}
 	}
 	store_write_abort(t);
-	/* Signals first, in pseudonym order, then the next table. */
+	/* Signals first, in pseudonym order, then matches. */
 	cr_assert_geq(nseq, 2 * NYOUTHS);
 	for (size_t i = 0; i < 2 * NYOUTHS; i++)
 		cr_assert_eq(seq[i], i % NYOUTHS + 1, "found %u at %zu",

@@ -37,7 +37,7 @@
 #define YEAR		(365 * 86400)
 #define FILL		0xA1		/* of this file's pseudonyms */
 /* The schema a new or converted store has (STORE_SCHEMA). */
-#define SCHEMA_NOW	9
+#define SCHEMA_NOW	10
 
 static const char orgs_conf[] = STOREFIX_ORGS_CONF;
 
@@ -945,6 +945,127 @@ raw_empty(const char *db)
 	mdb_env_close(env);
 }
 
+/* signals' keys: a signal's (pseudonym . org), audit links' (. seq). */
+#define SIGNAL_KEY	(PSEUDONYM_LEN + 4)
+#define LINK_KEY	(PSEUDONYM_LEN + 8)
+
+/*
+ * signals' keys of length len: how many there are, and (for links) how
+ * many seqs their records hold, a seq in the key and one per varint in
+ * the value. With drop, they are deleted too.
+ */
+static size_t
+raw_signals_keyed(size_t len, int drop, size_t *seqs)
+{
+	MDB_env *env = raw_open();
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	size_t n = 0;
+
+	if (seqs != NULL)
+		*seqs = 0;
+	cr_assert_eq(mdb_txn_begin(env, NULL, drop ? 0 : MDB_RDONLY, &txn),
+	    0);
+	cr_assert_eq(mdb_dbi_open(txn, "signals", 0, &dbi), 0);
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		cr_assert(k.mv_size == SIGNAL_KEY || k.mv_size == LINK_KEY,
+		    "a signals key of %zu bytes", k.mv_size);
+		if (k.mv_size != len)
+			continue;
+		n++;
+		for (size_t i = 0; seqs != NULL && i <= v.mv_size; i++)
+			*seqs += i == v.mv_size ||
+			    !(((uint8_t *)v.mv_data)[i] & 0x80);
+		if (drop)
+			cr_assert_eq(mdb_cursor_del(cur, 0), 0);
+	}
+	mdb_cursor_close(cur);
+	if (drop)
+		cr_assert_eq(mdb_txn_commit(txn), 0);
+	else
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+/* A youth_audit key for youth p and seq, added to *rows (*n of them). */
+static void
+raw_link_row(uint8_t **rows, size_t *n, const void *p, uint64_t seq)
+{
+	uint8_t *row;
+
+	cr_assert_not_null(*rows = reallocarray(*rows, *n + 1, LINK_KEY));
+	row = *rows + (*n)++ * LINK_KEY;
+	memcpy(row, p, PSEUDONYM_LEN);
+	be64(row + PSEUDONYM_LEN, seq);
+}
+
+/*
+ * The links as stores before schema 10 had them: youth_audit rows
+ * (pseudonym . seq -> empty), none in signals.
+ */
+static void
+raw_links_back(void)
+{
+	MDB_env *env = raw_open();
+	uint8_t *rows = NULL;
+	size_t n = 0;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_dbi sigs, links;
+	MDB_val k, v;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "signals", 0, &sigs), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "youth_audit", 0, &links), 0);
+	cr_assert_eq(mdb_cursor_open(txn, sigs, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		const uint8_t *b = v.mv_data;
+		uint64_t seq = 0;
+
+		if (k.mv_size != LINK_KEY)
+			continue;
+		for (int i = 0; i < 8; i++)
+			seq = seq << 8 | ((uint8_t *)k.mv_data)[PSEUDONYM_LEN + i];
+		raw_link_row(&rows, &n, k.mv_data, seq);
+		/* Each further seq: its distance from the one before. */
+		for (size_t i = 0; i < v.mv_size; ) {
+			uint64_t d = 0;
+
+			for (unsigned shift = 0; i < v.mv_size; shift += 7) {
+				d |= (uint64_t)(b[i] & 0x7f) << shift;
+				if (!(b[i++] & 0x80))
+					break;
+			}
+			seq += d;
+			raw_link_row(&rows, &n, k.mv_data, seq);
+		}
+		cr_assert_eq(mdb_cursor_del(cur, 0), 0);
+	}
+	mdb_cursor_close(cur);
+	for (size_t i = 0; i < n; i++) {
+		k = (MDB_val){ LINK_KEY, rows + i * LINK_KEY };
+		v = (MDB_val){ 0, "" };
+		cr_assert_eq(mdb_put(txn, links, &k, &v, 0), 0);
+	}
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(rows);
+}
+
+/* The audit records linked to youths. */
+static size_t
+raw_links(void)
+{
+	size_t seqs;
+
+	raw_signals_keyed(LINK_KEY, 0, &seqs);
+	return seqs;
+}
+
 static void
 erase_youth(unsigned youth, size_t *removed, size_t *withdrawn)
 {
@@ -994,6 +1115,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	cr_assert_eq(raw_entries("outbox_youth"), 4);
 	raw_empty("youth_outbox");
 	raw_empty("outbox_youth");
+	raw_links_back();
 	be64(v, 1);
 	raw_put("meta", "schema", 6, v, sizeof(v));
 
@@ -1062,10 +1184,11 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	cr_assert_eq(sub.closed[0].last, T0 + 3, "closed by #4");
 	store_subject_free(&sub);
 	stop();
-	cr_assert_eq(raw_entries("youth_audit"), 6);
+	cr_assert_eq(raw_links(), 6);
+	cr_assert_eq(raw_entries("youth_audit"), 0, "links beside signals");
 
-	/* A store of schema 2 had no such index. */
-	raw_empty("youth_audit");
+	/* A store of schema 2 had no links. */
+	raw_signals_keyed(LINK_KEY, 1, NULL);
 	be64(v, 2);
 	raw_put("meta", "schema", 6, v, sizeof(v));
 	st = open_store(MAP_SIZE, 90);
@@ -1076,7 +1199,8 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	 * #1 and #5 name only wijk's deleted signal (its match was closed
 	 * by then): nothing left tells their youth. The others are linked.
 	 */
-	cr_assert_eq(raw_entries("youth_audit"), 4);
+	cr_assert_eq(raw_links(), 4);
+	cr_assert_eq(raw_entries("youth_audit"), 0, "moved at schema 10");
 	st = open_store(MAP_SIZE, 90);
 	subject_of(1, &sub);
 	cr_assert_eq(sub.naudit, 3, "%zu", sub.naudit);
@@ -1097,7 +1221,7 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	cr_assert_eq(sub.naudit, 1);
 	store_subject_free(&sub);
 	stop();
-	cr_assert_eq(raw_entries("youth_audit"), 1);
+	cr_assert_eq(raw_links(), 1);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
@@ -1151,6 +1275,7 @@ Test(store_open, a_schema_3_store_gets_its_uncoordinated_matches_counted)
 	/* Schema 3 kept no count: whatever is there is not trusted. */
 	be64(v, 99);
 	raw_put("meta", "count:uncoordinated", 19, v, sizeof(v));
+	raw_links_back();
 	be64(v, 3);
 	raw_put("meta", "schema", 6, v, sizeof(v));
 	st = open_store(MAP_SIZE, 90);
@@ -1182,6 +1307,7 @@ Test(store_open, a_schema_4_store_gets_its_signals_and_matches_counted)
 	be64(v, 99);
 	raw_put("meta", "count:signals", 13, v, sizeof(v));
 	raw_put("meta", "count:matches", 13, v, sizeof(v));
+	raw_links_back();
 	be64(v, 4);
 	raw_put("meta", "schema", 6, v, sizeof(v));
 	st = open_store(MAP_SIZE, 90);
@@ -1322,7 +1448,7 @@ Test(store_rotate, no_database_names_the_old_pseudonym,
 	    "still naming the old pseudonym:%s", names);
 	raw_naming(q, names, sizeof(names));
 	cr_assert_str_eq(names, " archive archive_time match_ids matches "
-	    "org_signals outbox_youth signals youth_audit youth_outbox");
+	    "org_signals outbox_youth signals youth_outbox");
 	st = open_store(MAP_SIZE, 90);
 	rd = store_reader_new(st);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
@@ -1601,7 +1727,7 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 	cr_assert_gt(raw_check_contacts(0, NULL, &refs), 0);
 	cr_assert(!raw_has_db("by_org"), "by_org dropped");
 	cr_assert(!raw_has_db("sigid"), "sigid dropped");
-	cr_assert_eq(raw_entries("signals"), S5_SIGNALS);
+	cr_assert_eq(raw_signals_keyed(SIGNAL_KEY, 0, NULL), S5_SIGNALS);
 	cr_assert_eq(raw_entries("signal_org"), S5_SIGNALS);
 	raw_check_org_index();
 	expect_schema9_audit(S5_AUDIT, hashes);
@@ -1676,14 +1802,21 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 
 #define CONTACT_LAST	"contact:last"
 
+/* Open the store again after stop(), the registry bound as before. */
+static void
+reopen_bound(void)
+{
+	st = open_store(MAP_SIZE, 90);
+	storefix_bind(st, orgs);
+	cr_assert_not_null(rd = store_reader_new(st));
+}
+
 /* Close and open the store again, the registry bound as before. */
 static void
 restart(void)
 {
 	stop();
-	st = open_store(MAP_SIZE, 90);
-	storefix_bind(st, orgs);
-	cr_assert_not_null(rd = store_reader_new(st));
+	reopen_bound();
 }
 
 /* Register (or refresh) youth by o with the contact called name. */
@@ -1774,6 +1907,8 @@ raw_refs_of(MDB_txn *txn, const uint8_t *org, const uint8_t *number)
 		want = want << 8 | number[i];
 	cr_assert_eq(mdb_cursor_open(txn, sigs, &cur), 0);
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		if (k.mv_size != SIGNAL_KEY)
+			continue;	/* audit links */
 		cr_assert_not_null(s = vix__store__v1__signal__unpack(NULL,
 		    v.mv_size, v.mv_data));
 		cr_assert_neq(s->contact, 0, "a signal names no contact");
@@ -2034,6 +2169,8 @@ raw_contacts_text(const char *path, size_t *len)
 		uint8_t number[8];
 		uint64_t refs;
 
+		if (k.mv_size != SIGNAL_KEY)
+			continue;	/* audit links */
 		cr_assert_not_null(s = vix__store__v1__signal__unpack(NULL,
 		    v.mv_size, v.mv_data));
 		if (s->contact != 0) {
@@ -2104,7 +2241,7 @@ raw_put_expanded(MDB_txn *txn, MDB_dbi sigs, const uint8_t *b, size_t len)
 static void
 raw_forge_schema6(void)
 {
-	MDB_env *env = raw_open();
+	MDB_env *env;
 	MDB_dbi sigs, contacts, meta;
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -2114,6 +2251,8 @@ raw_forge_schema6(void)
 	size_t len;
 	FILE *fp;
 
+	raw_links_back();
+	env = raw_open();
 	cr_assert_not_null(fp = open_memstream(&records, &len));
 	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	sigs = raw_dbi(txn, "signals");
@@ -2123,6 +2262,8 @@ raw_forge_schema6(void)
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		Vix__Store__V1__Signal *s;
 
+		if (k.mv_size != SIGNAL_KEY)
+			continue;	/* audit links */
 		cr_assert_not_null(s = vix__store__v1__signal__unpack(NULL,
 		    v.mv_size, v.mv_data));
 		if (s->contact != 0)
@@ -2365,5 +2506,191 @@ Test(store_open, a_killed_conversion_resumes_where_it_stopped)
 	start(MAP_SIZE, 90);
 	cr_assert_eq(storefix_counts(rd).signals, S6_SIGNALS);
 	cr_assert_eq(audit_good(), S6_AUDIT);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- audit links beside the signals (schema 10) ------------------------ */
+
+#define LINKS_MAX	256
+
+struct seqs {
+	uint64_t	v[LINKS_MAX];
+	size_t		n;
+};
+
+static int
+seqs_add(void *arg, uint64_t seq)
+{
+	struct seqs *s = arg;
+
+	cr_assert_lt(s->n, LINKS_MAX);
+	s->v[s->n++] = seq;
+	return 0;
+}
+
+static int
+signals_count(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
+{
+	(void)org;
+	(void)s;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The seqs linked to youth, as the backend reads them; its error. */
+static int
+links_of(unsigned youth, struct seqs *out)
+{
+	struct store_txn *t = begin();
+	uint8_t p[PSEUDONYM_LEN];
+	int err;
+
+	pseudonym(p, youth);
+	out->n = 0;
+	store_txn_backend(t)->youth_audit(t, p, seqs_add, out);
+	err = store_txn_error(t);
+	store_write_abort(t);
+	return err;
+}
+
+static void
+link_youth(struct store_txn *t, unsigned youth, uint64_t seq)
+{
+	uint8_t p[PSEUDONYM_LEN];
+
+	pseudonym(p, youth);
+	store_txn_backend(t)->import_audit_link(t, p, seq);
+}
+
+/* The most seqs one link record holds. */
+static size_t
+raw_links_most(void)
+{
+	MDB_env *env = raw_open();
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	size_t most = 0;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_cursor_open(txn, raw_dbi(txn, "signals"), &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		size_t n = 1;
+
+		if (k.mv_size != LINK_KEY)
+			continue;
+		for (size_t i = 0; i < v.mv_size; i++)
+			n += !(((uint8_t *)v.mv_data)[i] & 0x80);
+		most = n > most ? n : most;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return most;
+}
+
+TestSuite(store_links, .init = setup_started, .fini = teardown);
+
+/* Seqs in order go at the end of the youth's last record until it is full. */
+Test(store_links, links_in_order_fill_records_of_thirty_two)
+{
+	struct store_txn *t = begin();
+	struct seqs s;
+	size_t seqs;
+
+	for (uint64_t i = 0; i < 100; i++)
+		link_youth(t, 7, 1000 + 3 * i);
+	link_youth(t, 8, 1001);
+	cr_assert_eq(store_write_commit(t), 0);
+	cr_assert_eq(links_of(7, &s), 0);
+	cr_assert_eq(s.n, 100);
+	for (size_t i = 0; i < s.n; i++)
+		cr_assert_eq(s.v[i], 1000 + 3 * i, "at %zu: %lu", i,
+		    (unsigned long)s.v[i]);
+	cr_assert_eq(links_of(8, &s), 0);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(s.v[0], 1001);
+
+	/* Linked again: nothing changes. */
+	t = begin();
+	link_youth(t, 7, 1000);
+	link_youth(t, 7, 1000 + 3 * 50);
+	link_youth(t, 7, 1000 + 3 * 99);
+	cr_assert_eq(store_write_commit(t), 0);
+	stop();
+	cr_assert_eq(raw_signals_keyed(LINK_KEY, 0, &seqs), 4 + 1,
+	    "32, 32, 32 and 4 seqs for youth 7, one for youth 8");
+	cr_assert_eq(seqs, 101);
+	cr_assert_eq(raw_links_most(), 32);
+	cr_assert_eq(raw_entries("youth_audit"), 0);
+	reopen_bound();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * Out of order and twice each (an import), beside a youth's signals: read
+ * in order, once each, in records of at most 32, the signals untouched;
+ * unlinking removes the youth's links alone.
+ */
+Test(store_links, links_in_any_order_beside_signals_read_in_order)
+{
+	struct store_txn *t;
+	uint8_t p[PSEUDONYM_LEN];
+	struct seqs s, before;
+	size_t nsig = 0;
+
+	must_register(wijk, 1, T0);
+	must_register(jz, 1, T0 + 1);
+	cr_assert_eq(links_of(1, &before), 0);
+	cr_assert_gt(before.n, 0, "the registrations are linked");
+	cr_assert_lt(before.v[before.n - 1], 5000);
+	t = begin();
+	link_youth(t, 8, 6000);
+	for (unsigned round = 0; round < 2; round++)
+		for (uint64_t i = 0; i < 200; i++)
+			/* 7 and 13 are coprime to 200: each seq once a round. */
+			link_youth(t, 1, 5000 + i * (round ? 13 : 7) % 200);
+	cr_assert_eq(store_write_commit(t), 0);
+	cr_assert_eq(links_of(1, &s), 0);
+	cr_assert_eq(s.n, before.n + 200);
+	for (size_t i = 0; i < before.n; i++)
+		cr_assert_eq(s.v[i], before.v[i]);
+	for (size_t i = 0; i < 200; i++)
+		cr_assert_eq(s.v[before.n + i], 5000 + i, "at %zu: %lu", i,
+		    (unsigned long)s.v[before.n + i]);
+
+	t = begin();
+	pseudonym(p, 1);
+	store_txn_backend(t)->youth_signals(t, p, signals_count, &nsig);
+	cr_assert_eq(nsig, 2, "the youth's signals, not its links");
+	cr_assert(store_txn_backend(t)->youth_audited(t, p));
+	store_txn_backend(t)->youth_audit_unlink(t, p);
+	cr_assert(!store_txn_backend(t)->youth_audited(t, p));
+	nsig = 0;
+	store_txn_backend(t)->youth_signals(t, p, signals_count, &nsig);
+	cr_assert_eq(nsig, 2, "unlinking keeps the signals");
+	cr_assert_eq(store_write_commit(t), 0);
+	cr_assert_eq(links_of(1, &s), 0);
+	cr_assert_eq(s.n, 0);
+	cr_assert_eq(links_of(8, &s), 0);
+	cr_assert_eq(s.n, 1, "another youth's links stay");
+	stop();
+	cr_assert_leq(raw_links_most(), 32);
+	reopen_bound();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* A link record that does not decode fails the read, naming no youth. */
+Test(store_links, a_damaged_link_record_fails_the_read)
+{
+	uint8_t key[LINK_KEY], bad[] = { 0x05, 0x80 };
+	struct seqs s;
+
+	stop();
+	pseudonym(key, 9);
+	be64(key + PSEUDONYM_LEN, 77);
+	raw_put("signals", key, sizeof(key), bad, sizeof(bad));
+	reopen_bound();
+	cr_assert_eq(links_of(9, &s), VIX_E_STORE);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }

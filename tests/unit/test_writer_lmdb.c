@@ -39,11 +39,16 @@ setup_tiny(void)
 	open_store(TINY_MAP, 50);
 }
 
+/* The map of setup_full, in pages: a_full_commit_... tries several. */
+static unsigned full_pages = TINY_MAP / 4096u;
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
 static void
 setup_full(void)
 {
 	setup_common();
-	open_store(TINY_MAP, 100);
+	open_store(full_pages * 4096u, 100);
 }
 
 static void
@@ -307,7 +312,7 @@ reopen(void)
 {
 	store_close(st);
 	orgs_unref(orgs);
-	open_store(TINY_MAP, 100);
+	open_store(full_pages * 4096u, 100);
 }
 
 /* b through a writer of its own, as one batch, in its order. */
@@ -361,21 +366,24 @@ expect_withdrawal_alone(const struct full_batch *b)
 Test(writer_full, a_full_commit_refuses_the_registrations_and_runs_the_rest)
 {
 	static const unsigned ks[] = { 3, 4, 6, 8, 2, 1 };
+	static const unsigned maps[] = { 128, 112, 144, 96, 160 };
 	struct full_batch b = { .n = 0 };
 	int ok = 0, ran = 0;
 
 	/*
 	 * Where the map is this full, the withdrawal alone may not fit either
-	 * (it depends on how the pages fall): then try another batch size.
+	 * (it depends on how the pages fall): then try another batch size,
+	 * and another map size.
 	 */
-	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]) && !ok; i++) {
+	for (size_t i = 0; i < NELEM(ks) * NELEM(maps) && !ok; i++) {
 		if (i > 0) {
+			full_pages = maps[i / NELEM(ks)];
 			if (ran)
 				batch_views_free(b.jobs, b.n);
 			teardown();
 			setup_full();
 		}
-		if (!(ran = find_full_commit(ks[i], &b)))
+		if (!(ran = find_full_commit(ks[i % NELEM(ks)], &b)))
 			continue;
 		b.audited = writerfix_audit_good(st);
 		batch_through_writer(&b);
