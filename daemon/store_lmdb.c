@@ -2992,9 +2992,9 @@ lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
 	return err;
 }
 
-/* Whether db has a key beginning with youth p. */
+/* Whether db has a key beginning with youth p, of klen bytes (0: any). */
 static int
-prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p)
+prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t klen)
 {
 	MDB_cursor *cur = st_cursor(t, db);
 	struct key prefix;
@@ -3005,8 +3005,8 @@ prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p)
 		return 0;
 	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
 	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		found = 1;
-		break;
+		if ((found = klen == 0 || k.mv_size == klen))
+			break;
 	}
 	if (!found && rc != 0 && rc != MDB_NOTFOUND)
 		st_fail(t, rc, "scan");
@@ -3018,22 +3018,7 @@ prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p)
 static int
 lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->signals);
-	struct key prefix;
-	MDB_val k, v;
-	int rc, found = 0;
-
-	if (cur == NULL)
-		return 0;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		if ((found = k.mv_size == LINK_KEY_LEN))
-			break;
-	}
-	if (!found && rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan");
-	mdb_cursor_close(cur);
-	return found;
+	return prefix_held(t, t->s->signals, p, LINK_KEY_LEN);
 }
 
 /* signal_org: signal id -> org; then the youth from org's org_signals. */
@@ -3111,7 +3096,7 @@ static int
 lmdb_youth_held(struct store_txn *t, const uint8_t *p)
 {
 	for (unsigned i = 0; i < LMDB_YOUTH_TABLES && t->err == 0; i++)
-		if (prefix_held(t, youth_db(t->s, i), p))
+		if (prefix_held(t, youth_db(t->s, i), p, 0))
 			return 1;
 	return 0;
 }
