@@ -1765,12 +1765,13 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 	/*
 	 * Stopped in the first step, again in the second, in the third,
 	 * then in the contacts (191 batches of 7 rows before them), twice in
-	 * the audit hashes (254 before them), then let finish; the schema
-	 * the store says while half converted.
+	 * the audit hashes (254 before them), twice in the audit links (317
+	 * before them), then let finish; the schema the store says while
+	 * half converted.
 	 */
 	static const struct { unsigned after, schema; } stops[] = {
 	    { 3, 6 }, { 55, 6 }, { 20, 6 }, { 150, 8 }, { 40, 9 }, { 30, 9 },
-	    { 0, 0 } };
+	    { 30, 10 }, { 25, 10 }, { 0, 0 } };
 	char *straight = support_path(dir, "straight");
 	struct store *s;
 	struct diag d;
@@ -2435,8 +2436,12 @@ Test(store_open, a_record_changed_before_the_conversion_still_shows)
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
-/* The step of the migrations that converts the audit hashes (schema 9). */
+/*
+ * The steps of the migrations that convert the audit hashes (schema 9)
+ * and the audit links (schema 10).
+ */
 #define STEP_AUDIT_HASHES	4
+#define STEP_AUDIT_LINKS	5
 
 /*
  * The step under way as meta "migrate" holds it (its index in the
@@ -2462,17 +2467,19 @@ raw_migrate_step(void)
 }
 
 /*
- * A vixd killed (SIGKILL) while converting the audit hashes of a store of
- * schema 6: the next start goes on from its last committed batch, and
- * the store ends as one converted in one go.
+ * A vixd killed (SIGKILL) while converting a store of schema 6, in step
+ * `step` (which marks the store `schema`): the next start goes on from
+ * its last committed batch, and the store ends as one converted in one
+ * go.
  */
-Test(store_open, a_killed_conversion_resumes_where_it_stopped)
+static void
+kill_while_converting(int step, int schema, const char *what)
 {
 	char *straight = support_path(dir, "straight");
 	struct store *s;
 	struct diag d;
 	pid_t pid;
-	int status, step = -1;
+	int status, seen = -1;
 
 	fixture_data(6, dbdir);
 	fixture_data(6, straight);
@@ -2482,21 +2489,20 @@ Test(store_open, a_killed_conversion_resumes_where_it_stopped)
 		s = open_migrating(dbdir, 2, 0, &d);
 		_exit(s != NULL ? 0 : 1);
 	}
-	for (int i = 0; i < 20000 && step != STEP_AUDIT_HASHES; i++) {
+	for (int i = 0; i < 20000 && seen != step; i++) {
 		cr_assert_eq(waitpid(pid, &status, WNOHANG), 0,
 		    "the conversion ended before it could be killed");
-		step = raw_migrate_step();
-		if (step != STEP_AUDIT_HASHES)
+		seen = raw_migrate_step();
+		if (seen != step)
 			usleep(500);
 	}
-	cr_assert_eq(step, STEP_AUDIT_HASHES, "never saw the audit hashes' "
-	    "step under way");
+	cr_assert_eq(seen, step, "never saw the %s' step under way", what);
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	cr_assert_eq(raw_schema(), 9, "killed midway, it says schema 9");
-	cr_assert_eq(raw_migrate_step(), STEP_AUDIT_HASHES,
-	    "and where it goes on");
+	cr_assert_eq(raw_schema(), schema, "killed midway, it says schema %d",
+	    schema);
+	cr_assert_eq(raw_migrate_step(), step, "and where it goes on");
 
 	cr_assert_not_null(s = open_migrating(dbdir, 0, 0, &d), "%s", d.text);
 	store_close(s);
@@ -2507,6 +2513,16 @@ Test(store_open, a_killed_conversion_resumes_where_it_stopped)
 	cr_assert_eq(storefix_counts(rd).signals, S6_SIGNALS);
 	cr_assert_eq(audit_good(), S6_AUDIT);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+Test(store_open, a_killed_conversion_resumes_where_it_stopped)
+{
+	kill_while_converting(STEP_AUDIT_HASHES, 9, "audit hashes");
+}
+
+Test(store_open, a_conversion_killed_among_the_links_resumes)
+{
+	kill_while_converting(STEP_AUDIT_LINKS, 10, "audit links");
 }
 
 /* ---- audit links beside the signals (schema 10) ------------------------ */
