@@ -40,8 +40,12 @@
  *    not in youth_audit, so that a registration dirties one random page
  *    where it dirtied two; converted in batches at start, youth_audit
  *    left empty
+ * 11: indexes by id and by time as sorted duplicates of one size (issue
+ *    16): signal_owner (id >> OWNER_BITS -> the id's low bits . org) for
+ *    signal_org, expiry_due and escalate_due (time -> id) for expiry and
+ *    escalate; converted in batches at start, the old ones dropped
  */
-#define STORE_SCHEMA	10
+#define STORE_SCHEMA	11
 /* Rows a migration converts in one write transaction, unless told. */
 #define MIGRATE_BATCH	65536
 /* org_signals' value: signal id (8, big-endian) . pseudonym. */
@@ -76,12 +80,15 @@
 
 struct store_impl {
 	MDB_env		*env;
-	MDB_dbi		 signals, org_signals, signal_org, expiry, matches,
-			 archive, audit, meta, outbox, cursors, match_ids,
-			 escalate, archive_time, youth_outbox, outbox_youth,
-			 youth_audit, family, contacts, contact_index;
+	MDB_dbi		 signals, org_signals, signal_owner, expiry_due,
+			 matches, archive, audit, meta, outbox, cursors,
+			 match_ids, escalate_due, archive_time, youth_outbox,
+			 outbox_youth, youth_audit, family, contacts,
+			 contact_index;
 	/* Schema 5's by_org and sigid until migrated (0: not there). */
 	MDB_dbi		 v5_by_org, v5_sigid;
+	/* Schema 10's signal_org, expiry and escalate, likewise. */
+	MDB_dbi		 v10_signal_org, v10_expiry, v10_escalate;
 	size_t		 migrate_batch;
 	unsigned	 migrate_stop;	/* tests: batches before giving up */
 	size_t		 map_size;

@@ -189,12 +189,12 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 
 	start_on_schema(5);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 5 to 10"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 5 to 11"), "%s",
 	    log);
 	expect_fixture(&schema5);
 	audit_verify();
 
-	/* Converted once: the next start finds schema 10. */
+	/* Converted once: the next start finds schema 11. */
 	harness_restart(&vixd);
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_null(strstr(log, "converting from"), "%s", log);
@@ -268,7 +268,7 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	audit_verify();
 }
 
-/* ---- schema 6 to 10: audit hashes at checkpoints, links beside signals - */
+/* ---- schema 6 to 11: audit hashes, links, packed indexes by id and time - */
 
 /* Line 300: org-a's alone in the fixture of schema 6. */
 Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
@@ -278,12 +278,18 @@ Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
 
 	start_on_schema(6);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 6 to 10"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 6 to 11"), "%s",
 	    log);
 	cr_assert_not_null(strstr(log, "schema 9: audit hashes kept at "
 	    "checkpoints: done, 2318 rows"), "%s", log);
 	cr_assert_not_null(strstr(log, "schema 10: audit links beside the "
 	    "signals: done, 2318 rows"), "%s", log);
+	cr_assert_not_null(strstr(log, "schema 11: signal owners in buckets: "
+	    "done, 939 rows"), "%s", log);
+	cr_assert_not_null(strstr(log, "schema 11: expiry times as sorted "
+	    "duplicates: done, 939 rows"), "%s", log);
+	cr_assert_not_null(strstr(log, "schema 11: escalation times as sorted "
+	    "duplicates: done, 181 rows"), "%s", log);
 	expect_fixture(&schema6);
 	vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));

@@ -37,7 +37,7 @@
 #define YEAR		(365 * 86400)
 #define FILL		0xA1		/* of this file's pseudonyms */
 /* The schema a new or converted store has (STORE_SCHEMA). */
-#define SCHEMA_NOW	10
+#define SCHEMA_NOW	11
 
 static const char orgs_conf[] = STOREFIX_ORGS_CONF;
 
@@ -185,15 +185,28 @@ be64(uint8_t *b, uint64_t v)
 		b[i] = (uint8_t)(v >> (8 * (7 - i)));
 }
 
+static uint64_t
+get_be64(const void *p)
+{
+	const uint8_t *b = p;
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
 /* ---- opening ----------------------------------------------------------- */
 
 TestSuite(store_open, .init = setup, .fini = teardown);
 
 Test(store_open, creates_directory_and_databases)
 {
-	static const char *names[] = { "signals", "org_signals", "signal_org",
-	    "expiry", "matches", "archive", "audit", "meta", "youth_outbox",
+	static const char *names[] = { "signals", "org_signals",
+	    "signal_owner", "expiry_due", "escalate_due", "matches", "archive", "audit", "meta", "youth_outbox",
 	    "outbox_youth", "youth_audit", "contacts", "contact_index" };
+	static const char *gone[] = { "by_org", "sigid", "signal_org",
+	    "expiry", "escalate" };
 	struct stat sb;
 	MDB_env *env;
 	MDB_txn *txn;
@@ -216,6 +229,9 @@ Test(store_open, creates_directory_and_databases)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		cr_assert_eq(mdb_dbi_open(txn, names[i], 0, &dbi), 0,
 		    "database %s is missing", names[i]);
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		cr_assert_eq(mdb_dbi_open(txn, gone[i], 0, &dbi), MDB_NOTFOUND,
+		    "a new store has %s, of an earlier schema", gone[i]);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
 
@@ -1584,21 +1600,54 @@ raw_everything(const char *path, size_t *len)
 	return buf;
 }
 
-/* Each org_signals row names a signal of its organisation, as signal_org. */
+/* signal_owner's buckets: 64 ids (daemon/store_lmdb.c). */
+#define OWNER_BITS	6
+
+/*
+ * The org signal_owner holds for id: its bucket (id >> OWNER_BITS) and
+ * the row that begins with id's low bits.
+ */
+static int
+raw_owner(MDB_txn *txn, MDB_dbi owners, uint64_t id, uint8_t org[4])
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t key[8], row[5] = { (uint8_t)(id & ((1 << OWNER_BITS) - 1)) };
+	int rc;
+
+	be64(key, id >> OWNER_BITS);
+	k = (MDB_val){ sizeof(key), key };
+	v = (MDB_val){ sizeof(row), row };
+	cr_assert_eq(mdb_cursor_open(txn, owners, &cur), 0);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+	if (rc == 0 && (v.mv_size != sizeof(row) ||
+	    ((uint8_t *)v.mv_data)[0] != row[0]))
+		rc = MDB_NOTFOUND;
+	if (rc == 0)
+		memcpy(org, (uint8_t *)v.mv_data + 1, 4);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/*
+ * Each org_signals row names a signal of its organisation, as
+ * signal_owner does, which has a row for each and no more.
+ */
 static void
 raw_check_org_index(void)
 {
 	MDB_env *env = raw_open();
-	MDB_dbi byorg, sigorg, sigs;
+	MDB_dbi byorg, owners, sigs;
 	MDB_cursor *cur;
 	MDB_txn *txn;
 	MDB_val k, v, sk, sv;
-	uint8_t key[PSEUDONYM_LEN + 4];
+	MDB_stat ms;
+	uint8_t key[PSEUDONYM_LEN + 4], org[4];
 	size_t n = 0;
 
 	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
 	cr_assert_eq(mdb_dbi_open(txn, "org_signals", 0, &byorg), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "signal_org", 0, &sigorg), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "signal_owner", 0, &owners), 0);
 	cr_assert_eq(mdb_dbi_open(txn, "signals", 0, &sigs), 0);
 	cr_assert_eq(mdb_cursor_open(txn, byorg, &cur), 0);
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
@@ -1609,13 +1658,14 @@ raw_check_org_index(void)
 		sk = (MDB_val){ sizeof(key), key };
 		cr_assert_eq(mdb_get(txn, sigs, &sk, &sv), 0,
 		    "org_signals names a signal that is not there");
-		sk = (MDB_val){ 8, v.mv_data };
-		cr_assert_eq(mdb_get(txn, sigorg, &sk, &sv), 0);
-		cr_assert_eq(sv.mv_size, 4);
-		cr_assert_arr_eq(sv.mv_data, k.mv_data, 4);
+		cr_assert_eq(raw_owner(txn, owners, get_be64(v.mv_data), org),
+		    0, "signal_owner lacks a signal");
+		cr_assert_arr_eq(org, k.mv_data, 4);
 		n++;
 	}
 	mdb_cursor_close(cur);
+	cr_assert_eq(mdb_stat(txn, owners, &ms), 0);
+	cr_assert_eq(ms.ms_entries, n, "signal_owner has rows of no signal");
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
 	cr_assert_eq(n, S5_SIGNALS);
@@ -1719,9 +1769,55 @@ expect_converted_counts(size_t signals, size_t matches, uint64_t audit)
 	cr_assert_eq(audit_good(), audit);
 }
 
+#define DUE_MAX	1024
+
+/* The rows of a due index of schema 10 or before (time . id -> empty). */
+static size_t
+raw_old_due(const char *db, struct store_due_item *out)
+{
+	MDB_env *env = raw_open();
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	size_t n = 0;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_cursor_open(txn, raw_dbi(txn, db), &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		cr_assert_eq(k.mv_size, 16);
+		cr_assert_lt(n, DUE_MAX);
+		out[n].when = (int64_t)get_be64(k.mv_data);
+		out[n++].id = get_be64((uint8_t *)k.mv_data + 8);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+static size_t	due_all(enum store_due, struct store_due_item *, size_t,
+    int *);
+
+/* The started store's due rows of kind are want's n, in order. */
+static void
+expect_due(enum store_due kind, const struct store_due_item *want, size_t n)
+{
+	static struct store_due_item got[DUE_MAX];
+	int err;
+
+	cr_assert_eq(due_all(kind, got, DUE_MAX, &err), n);
+	cr_assert_eq(err, 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(got[i].when, want[i].when, "at %zu", i);
+		cr_assert_eq(got[i].id, want[i].id, "at %zu", i);
+	}
+}
+
 Test(store_open, a_schema_5_store_is_converted_in_batches)
 {
 	static uint8_t hashes[S5_AUDIT + 1][32];
+	static struct store_due_item expiry[DUE_MAX], escalate[DUE_MAX];
+	size_t nexpiry, nescalate;
 	struct diag d;
 	uint8_t v[8];
 	char *before, *after;
@@ -1731,6 +1827,10 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 	fixture_data(5, dbdir);
 	cr_assert_eq(raw_entries("by_org"), S5_SIGNALS);
 	raw_hashes(S5_AUDIT, hashes);
+	nexpiry = raw_old_due("expiry", expiry);
+	nescalate = raw_old_due("escalate", escalate);
+	cr_assert_eq(nexpiry, S5_SIGNALS, "an expiry time for each signal");
+	cr_assert_gt(nescalate, 0);
 	before = raw_contacts_text(dbdir, &len);
 	cr_assert_not_null(st = open_migrating(dbdir, 7, 0, &d), "%s",
 	    d.text);
@@ -1746,10 +1846,15 @@ Test(store_open, a_schema_5_store_is_converted_in_batches)
 	cr_assert(!raw_has_db("by_org"), "by_org dropped");
 	cr_assert(!raw_has_db("sigid"), "sigid dropped");
 	cr_assert_eq(raw_signals_keyed(SIGNAL_KEY, 0, NULL), S5_SIGNALS);
-	cr_assert_eq(raw_entries("signal_org"), S5_SIGNALS);
+	cr_assert_eq(raw_entries("signal_owner"), S5_SIGNALS);
+	cr_assert(!raw_has_db("signal_org"), "signal_org dropped");
+	cr_assert(!raw_has_db("expiry"), "expiry dropped");
+	cr_assert(!raw_has_db("escalate"), "escalate dropped");
 	raw_check_org_index();
 	expect_schema9_audit(S5_AUDIT, hashes);
 	expect_converted_counts(S5_SIGNALS, S5_MATCHES, S5_AUDIT);
+	expect_due(STORE_DUE_EXPIRY, expiry, nexpiry);
+	expect_due(STORE_DUE_ESCALATE, escalate, nescalate);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
@@ -1784,12 +1889,14 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 	 * Stopped in the first step, again in the second, in the third,
 	 * then in the contacts (191 batches of 7 rows before them), twice in
 	 * the audit hashes (254 before them), twice in the audit links (317
-	 * before them), then let finish; the schema the store says while
-	 * half converted.
+	 * before them, 64 in all), twice among the expiry times (after the
+	 * links and the step of signal_org, which schema 5 did not have),
+	 * then let finish; the schema the store says while half
+	 * converted.
 	 */
 	static const struct { unsigned after, schema; } stops[] = {
 	    { 3, 6 }, { 55, 6 }, { 20, 6 }, { 150, 8 }, { 40, 9 }, { 30, 9 },
-	    { 30, 10 }, { 25, 10 }, { 0, 0 } };
+	    { 30, 10 }, { 25, 10 }, { 31, 11 }, { 30, 11 }, { 0, 0 } };
 	char *straight = support_path(dir, "straight");
 	struct store *s;
 	struct diag d;
@@ -1806,9 +1913,9 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 		cr_assert_null(s, "stopped after %u batches", stops[i].after);
 		cr_assert_not_null(strstr(d.text, "stopped"), "%s", d.text);
 		cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
-		cr_assert_eq(v[7], stops[i].schema, "a store half converted "
-		    "says the schema of the step under way, so that an older "
-		    "vixd refuses it");
+		cr_assert_eq(v[7], stops[i].schema, "stop %zu: a store half "
+		    "converted says the schema of the step under way (%u), "
+		    "so that an older vixd refuses it", i, v[7]);
 		cr_assert_gt(raw_get("meta", "migrate", 7, mark,
 		    sizeof(mark)), 0, "where the conversion goes on is kept");
 	}
@@ -2451,6 +2558,9 @@ Test(store_open, a_record_changed_before_the_conversion_still_shows)
  */
 #define STEP_AUDIT_HASHES	4
 #define STEP_AUDIT_LINKS	5
+/* And those of the indexes by id and by time (schema 11). */
+#define STEP_SIGNAL_OWNERS	6
+#define STEP_EXPIRY_DUE		7
 
 /*
  * The step under way as meta "migrate" holds it (its index in the
@@ -2532,6 +2642,16 @@ Test(store_open, a_killed_conversion_resumes_where_it_stopped)
 Test(store_open, a_conversion_killed_among_the_links_resumes)
 {
 	kill_while_converting(STEP_AUDIT_LINKS, 10, "audit links");
+}
+
+Test(store_open, a_conversion_killed_among_the_signal_owners_resumes)
+{
+	kill_while_converting(STEP_SIGNAL_OWNERS, 11, "signal owners");
+}
+
+Test(store_open, a_conversion_killed_among_the_expiry_times_resumes)
+{
+	kill_while_converting(STEP_EXPIRY_DUE, 11, "expiry times");
 }
 
 /* ---- audit links beside the signals (schema 10) ------------------------ */
@@ -2700,5 +2820,181 @@ Test(store_links, a_damaged_link_record_fails_the_read)
 	raw_put("signals", key, sizeof(key), bad, sizeof(bad));
 	reopen_bound();
 	cr_assert_eq(links_of(9, &s), VIX_E_STORE);
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* ---- packed indexes by id and by time (schema 11) ---------------------- */
+
+#define PACKED_YOUTHS	700
+#define YEAR		(365 * 86400)
+
+/* Keys of db, rows in all, and the most rows one key holds. */
+static size_t
+raw_dup_keys(const char *db, size_t *rows, size_t *most)
+{
+	MDB_env *env = raw_open();
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	size_t keys = 0, n;
+
+	*rows = *most = 0;
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_cursor_open(txn, raw_dbi(txn, db), &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP) == 0) {
+		cr_assert_eq(mdb_cursor_count(cur, &n), 0);
+		*rows += n;
+		*most = n > *most ? n : *most;
+		keys++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return keys;
+}
+
+/* The active signals due for expiry, as the backend reads them. */
+static size_t
+due_all(enum store_due kind, struct store_due_item *out, size_t max, int *err)
+{
+	struct store_txn *t = begin();
+	size_t n;
+
+	n = store_txn_backend(t)->due_scan(t, kind, INT64_MAX, out, max);
+	*err = store_txn_error(t);
+	store_write_abort(t);
+	return n;
+}
+
+TestSuite(store_packed, .init = setup_started, .fini = teardown);
+
+/*
+ * 700 signals of two organisations in batches, every third withdrawn:
+ * each active one is found by its id with its youth and organisation, a
+ * withdrawn one is not; the ids share buckets of at most 64, and the
+ * expiry times (100 signals a second) their keys.
+ */
+Test(store_packed, signals_by_id_and_by_time_in_shared_keys)
+{
+	static uint64_t ids[PACKED_YOUTHS + 1];
+	static struct store_due_item due[PACKED_YOUTHS + 1];
+	struct store_register_out out;
+	struct store_withdraw_out wo;
+	uint8_t p[PSEUDONYM_LEN], want[PSEUDONYM_LEN];
+	struct store_txn *t;
+	size_t active = 0, rows, most, n;
+	uint32_t org;
+	int err;
+
+	for (unsigned y = 1; y <= PACKED_YOUTHS; y += 50) {
+		t = begin();
+		for (unsigned i = y; i < y + 50; i++) {
+			cr_assert_eq(job_register(t, i % 2 ? wijk : jz, i,
+			    T0 + i / 100, 0, &out), 0);
+			ids[i] = out.signal_id;
+		}
+		cr_assert_eq(store_write_commit(t), 0);
+	}
+	for (unsigned y = 3; y <= PACKED_YOUTHS; y += 3)
+		cr_assert_eq(do_withdraw(y % 2 ? wijk : jz, ids[y], y,
+		    STORE_WITHDRAW_RISK_RESOLVED, T0 + 1000, &wo), 0);
+
+	t = begin();
+	for (unsigned y = 1; y <= PACKED_YOUTHS; y++) {
+		int found = store_txn_backend(t)->signal_locate(t, ids[y], p,
+		    &org);
+
+		if (y % 3 == 0) {
+			cr_assert_eq(found, 0, "withdrawn signal %u found", y);
+			continue;
+		}
+		active++;
+		cr_assert_eq(found, 1, "signal %u of youth %u not found",
+		    (unsigned)ids[y], y);
+		pseudonym(want, y);
+		cr_assert_arr_eq(p, want, PSEUDONYM_LEN);
+		cr_assert_eq(org, (y % 2 ? wijk : jz)->sid);
+	}
+	cr_assert_eq(store_txn_backend(t)->signal_locate(t,
+	    ids[PACKED_YOUTHS] + 1, p, &org), 0, "an id never given out");
+	store_write_abort(t);
+
+	n = due_all(STORE_DUE_EXPIRY, due, PACKED_YOUTHS + 1, &err);
+	cr_assert_eq(err, 0);
+	cr_assert_eq(n, active);
+	for (size_t i = 1; i < n; i++)
+		cr_assert(due[i - 1].when < due[i].when ||
+		    (due[i - 1].when == due[i].when &&
+		    due[i - 1].id < due[i].id), "expiry out of order at %zu",
+		    i);
+	for (size_t i = 0; i < n; i++) {
+		unsigned y = 1;
+
+		while (y <= PACKED_YOUTHS && ids[y] != due[i].id)
+			y++;
+		cr_assert(y <= PACKED_YOUTHS && y % 3 != 0,
+		    "due %lu is no active signal", (unsigned long)due[i].id);
+	}
+
+	stop();
+	cr_assert_eq(raw_dup_keys("signal_owner", &rows, &most),
+	    (size_t)(ids[PACKED_YOUTHS] >> OWNER_BITS) -
+	    (ids[1] >> OWNER_BITS) + 1, "one key a bucket of 64 ids");
+	cr_assert_eq(rows, active);
+	cr_assert_leq(most, 1 << OWNER_BITS);
+	cr_assert_eq(raw_dup_keys("expiry_due", &rows, &most),
+	    PACKED_YOUTHS / 100 + 1, "one key a second");
+	cr_assert_eq(rows, active);
+	cr_assert_geq(most, 60, "a second's signals share its key");
+	reopen_bound();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* Of signals due in one second, a withdrawn one goes and the rest stay. */
+Test(store_packed, one_of_a_seconds_expiries_goes_alone)
+{
+	struct store_due_item due[8];
+	struct store_withdraw_out wo;
+	uint64_t ids[6];
+	size_t n;
+	int err;
+
+	for (unsigned y = 1; y <= 5; y++)
+		ids[y] = must_register(wijk, y, T0);
+	cr_assert_eq(do_withdraw(wijk, ids[3], 3,
+	    STORE_WITHDRAW_RISK_RESOLVED, T0 + 1, &wo), 0);
+	n = due_all(STORE_DUE_EXPIRY, due, 8, &err);
+	cr_assert_eq(err, 0);
+	cr_assert_eq(n, 4);
+	for (size_t i = 0, y = 1; i < n; i++, y += y == 2 ? 2 : 1) {
+		cr_assert_eq(due[i].when, T0 + YEAR);
+		cr_assert_eq(due[i].id, ids[y], "at %zu: %lu, not %lu", i,
+		    (unsigned long)due[i].id, (unsigned long)ids[y]);
+	}
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* A row cut short fails the lookup or the scan, naming nothing. */
+Test(store_packed, a_damaged_row_fails_the_read)
+{
+	uint8_t key[8], bad[4] = { 5, 0, 0, 1 };	/* id ...05, org cut */
+	struct store_due_item due[4];
+	uint8_t p[PSEUDONYM_LEN];
+	struct store_txn *t;
+	uint32_t org;
+	int err;
+
+	stop();
+	be64(key, 0x7777);
+	raw_put("signal_owner", key, sizeof(key), bad, sizeof(bad));
+	be64(key, 1);
+	raw_put("expiry_due", key, sizeof(key), bad, sizeof(bad));
+	reopen_bound();
+	t = begin();
+	cr_assert_eq(store_txn_backend(t)->signal_locate(t,
+	    (uint64_t)0x7777 << OWNER_BITS | 5, p, &org), -1);
+	store_write_abort(t);
+	due_all(STORE_DUE_EXPIRY, due, 4, &err);
+	cr_assert_eq(err, VIX_E_STORE);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
