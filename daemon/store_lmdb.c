@@ -27,6 +27,7 @@
 #include "errors.h"
 #include "log.h"
 #include "audit.h"
+#include "rotate.h"
 #include "store.h"
 #include "store_backend.h"
 #include "store_lmdb.h"
@@ -249,12 +250,31 @@ outbox_seq_alloc(struct store_txn *t, uint32_t recipient)
 
 /*
  * The outbox rows about a youth are indexed both ways, so that an erasure
- * finds every row that carries the youth's data (youth_outbox: pseudonym .
- * recipient . seq) and the pruning of a row drops its index entry
+ * finds every row that carries the youth's data (from schema 12 in
+ * signals, beside the youth's signals: pseudonym . recipient . seq,
+ * OUTBOX_KEY_LEN) and the pruning of a row drops its index entry
  * (outbox_youth: recipient . seq -> pseudonym).
  */
 static void
 outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
+    uint64_t seq)
+{
+	struct key k;
+
+	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+	    recipient), seq);
+	st_put(t, t->s->signals, &k, "", 0);
+	key_u64(key_u32(key_start(&k), recipient), seq);
+	st_put(t, t->s->outbox_youth, &k, p, PSEUDONYM_LEN);
+}
+
+/*
+ * The same in the layout of schemas 2 to 11 (the youth's side in
+ * youth_outbox), for the conversion to schema 2 alone; schema 12 moves
+ * the entries beside the signals.
+ */
+static void
+outbox_index_v2(struct store_txn *t, const uint8_t *p, uint32_t recipient,
     uint64_t seq)
 {
 	struct key k;
@@ -1300,7 +1320,7 @@ migrate_outbox_index(struct store_txn *t)
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
 	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), all++)
 		if (k.mv_size == 12 && row_youth(t, &v, p)) {
-			outbox_index(t, p, get_u32(k.mv_data),
+			outbox_index_v2(t, p, get_u32(k.mv_data),
 			    get_u64((uint8_t *)k.mv_data + 4));
 			n++;
 		}
@@ -1736,6 +1756,37 @@ convert_escalate(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 	convert_due(t, k, STORE_DUE_ESCALATE);
 }
 
+/* matches, to schema 12: a youth's match beside its signals. */
+static void
+convert_match(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	struct key key;
+
+	if (k->mv_size != MATCH_KEY_LEN) {
+		log_warnx("store: a matches key has the wrong size");
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	key_bytes(key_start(&key), k->mv_data, k->mv_size);
+	st_put(t, t->s->signals, &key, v->mv_data, v->mv_size);
+}
+
+/* youth_outbox, to schema 12: the entry beside the youth's signals. */
+static void
+convert_outbox_index(struct store_txn *t, const MDB_val *k,
+    const MDB_val *v)
+{
+	struct key key;
+
+	if (k->mv_size != OUTBOX_KEY_LEN) {
+		log_warnx("store: a youth_outbox key has the wrong size");
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	key_bytes(key_start(&key), k->mv_data, k->mv_size);
+	st_put(t, t->s->signals, &key, "", 0);
+}
+
 static const struct migration migrations[] = {
 	{ 6, "by_org into org_signals", offsetof(struct store_impl,
 	    v5_by_org), MIGRATE_DROPPED, convert_by_org },
@@ -1755,6 +1806,10 @@ static const struct migration migrations[] = {
 	    v10_expiry), MIGRATE_DROPPED, convert_expiry },
 	{ 11, "escalation times as sorted duplicates", offsetof(struct
 	    store_impl, v10_escalate), MIGRATE_DROPPED, convert_escalate },
+	{ 12, "matches beside the signals", offsetof(struct store_impl,
+	    matches), MIGRATE_EMPTIED, convert_match },
+	{ 12, "outbox index beside the signals", offsetof(struct store_impl,
+	    youth_outbox), MIGRATE_EMPTIED, convert_outbox_index },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1863,6 +1918,17 @@ migrate_mark(struct store_txn *t, unsigned step, int done,
 	    (rc = mdb_drop(LT(t)->txn, *db, m->after == MIGRATE_DROPPED)) !=
 	    0)
 		st_fail(t, rc, "drop");
+	/*
+	 * A step that moved records into signals moved them into the
+	 * rotation's first table: a key rotation under way, whose scan may
+	 * be past it, starts its scan again (the youths it moved already
+	 * are under the new key's parity, which the scan passes over).
+	 */
+	if (m->after == MIGRATE_EMPTIED) {
+		key_bytes(key_start(&v), STORE_META_PREFIX ROTATE_META_CURSOR,
+		    strlen(STORE_META_PREFIX ROTATE_META_CURSOR));
+		st_del(t, t->s->meta, &v);
+	}
 	if (step + 1 < NMIGRATIONS) {
 		key_u32(key_start(&v), step + 1);
 		st_put(t, t->s->meta, &k, v.b, v.n);
@@ -2314,7 +2380,7 @@ lmdb_outbox_delete(struct store_txn *t, uint32_t recipient, uint64_t seq)
 	    v.mv_size == PSEUDONYM_LEN) {
 		key_u64(key_u32(key_bytes(key_start(&yk), v.mv_data,
 		    PSEUDONYM_LEN), recipient), seq);
-		st_del(t, t->s->youth_outbox, &yk);
+		st_del(t, t->s->signals, &yk);
 		st_del(t, t->s->outbox_youth, &k);
 	}
 	st_del(t, t->s->outbox, &k);
@@ -2328,9 +2394,9 @@ lmdb_outbox_erase(struct store_txn *t, const uint8_t *p)
 	struct key *keys;
 	size_t n, gone = 0;
 
-	keys = youth_keys(t, t->s->youth_outbox, p, &n);
+	keys = youth_keys(t, t->s->signals, p, &n);
 	for (size_t i = 0; i < n && t->err == 0; i++) {
-		if (keys[i].n != PSEUDONYM_LEN + 12)
+		if (keys[i].n != OUTBOX_KEY_LEN)
 			continue;
 		lmdb_outbox_delete(t, get_u32(keys[i].b + PSEUDONYM_LEN),
 		    get_u64(keys[i].b + PSEUDONYM_LEN + 4));
@@ -2754,7 +2820,11 @@ lmdb_new_signals_put(struct store_txn *t, uint32_t org, uint64_t day,
 
 /* ---- matches and due items ------------------------------------------ */
 
-/* matches: pseudonym -> the match; match_ids: its id -> pseudonym. */
+/*
+ * A youth's open match, from schema 12 in signals beside its signals
+ * under the pseudonym alone (MATCH_KEY_LEN); match_ids: its id ->
+ * pseudonym.
+ */
 static int
 lmdb_match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 {
@@ -2762,8 +2832,8 @@ lmdb_match_get(struct store_txn *t, const uint8_t *p, struct store_match *m)
 	struct key k;
 	MDB_val v;
 
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	if (st_get(t, t->s->matches, &k, &v) != 0)
+	key_bytes(key_start(&k), p, MATCH_KEY_LEN);
+	if (st_get(t, t->s->signals, &k, &v) != 0)
 		return 0;
 	if ((rec = vix__store__v1__match__unpack(NULL, v.mv_size,
 	    v.mv_data)) == NULL) {
@@ -2783,8 +2853,8 @@ lmdb_match_put(struct store_txn *t, const uint8_t *p,
 	struct key k;
 
 	store_match_to_record(&rec, m);
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	st_put_msg(t, t->s->matches, &k, &rec.base);
+	key_bytes(key_start(&k), p, MATCH_KEY_LEN);
+	st_put_msg(t, t->s->signals, &k, &rec.base);
 	if (created) {
 		key_u64(key_start(&k), m->id);
 		st_put(t, t->s->match_ids, &k, p, PSEUDONYM_LEN);
@@ -2796,8 +2866,8 @@ lmdb_match_delete(struct store_txn *t, const uint8_t *p, uint64_t id)
 {
 	struct key k;
 
-	key_bytes(key_start(&k), p, PSEUDONYM_LEN);
-	st_del(t, t->s->matches, &k);
+	key_bytes(key_start(&k), p, MATCH_KEY_LEN);
+	st_del(t, t->s->signals, &k);
 	key_u64(key_start(&k), id);
 	st_del(t, t->s->match_ids, &k);
 }
@@ -3238,9 +3308,11 @@ lmdb_match_youth(struct store_txn *t, uint64_t match_id, uint8_t *p)
 #define LMDB_SCAN_TABLES	(LMDB_YOUTH_TABLES + 1)
 
 /*
- * youth_audit is empty from schema 10 (its links are in signals); it
- * keeps its place, so that a rotation stopped under an older vixd
- * resumes at the table it was in.
+ * youth_audit is empty from schema 10 (its links are in signals), matches
+ * and youth_outbox from schema 12 (likewise); each keeps its place, so
+ * that the table numbers of a rotation's cursor keep their meaning (the
+ * conversion that fills signals from them restarts a rotation under way:
+ * migrate_mark).
  */
 static MDB_dbi
 youth_db(const struct store_impl *s, unsigned table)
@@ -3272,8 +3344,6 @@ move_fix_signal(struct store_txn *t, const struct key *from,
 	Vix__Store__V1__Signal *rec;
 	uint32_t org = get_u32(to->b + PSEUDONYM_LEN);
 
-	if (to->n != SIGNAL_KEY_LEN)
-		return;		/* audit links: nothing names their key */
 	if ((rec = signal_unpack(t, v)) == NULL)
 		return;
 	org_signal_del(t, org, rec->id, from->b);
@@ -3323,10 +3393,27 @@ move_fix_outbox(struct store_txn *t, const struct key *from,
 {
 	struct key k;
 
-	if (to->n != PSEUDONYM_LEN + 12)
+	if (to->n != OUTBOX_KEY_LEN)
 		return;
 	key_bytes(key_start(&k), to->b + PSEUDONYM_LEN, 12);
 	st_put(t, t->s->outbox_youth, &k, to->b, PSEUDONYM_LEN);
+}
+
+/*
+ * signals holds a youth's signals and, beside them, its match, its outbox
+ * index and its audit links (nothing names a link's key): each kind by
+ * the size of its key.
+ */
+static void
+move_fix_beside(struct store_txn *t, const struct key *from,
+    const struct key *to, const MDB_val *v)
+{
+	if (to->n == SIGNAL_KEY_LEN)
+		move_fix_signal(t, from, to, v);
+	else if (to->n == MATCH_KEY_LEN)
+		move_fix_match(t, from, to, v);
+	else if (to->n == OUTBOX_KEY_LEN)
+		move_fix_outbox(t, from, to, v);
 }
 
 /* db's records under from go under to, each fixed up by fix. */
@@ -3367,7 +3454,7 @@ move_prefixed(struct store_txn *t, MDB_dbi db, const uint8_t *from,
 static size_t
 lmdb_youth_move(struct store_txn *t, const uint8_t *from, const uint8_t *to)
 {
-	const move_fix fixes[LMDB_YOUTH_TABLES] = { move_fix_signal,
+	const move_fix fixes[LMDB_YOUTH_TABLES] = { move_fix_beside,
 	    move_fix_match, move_fix_archived, NULL, move_fix_outbox };
 	size_t moved = 0;
 
@@ -3620,8 +3707,9 @@ export_signal(struct walk *w, MDB_val *k, MDB_val *v)
 	uint32_t org;
 	int err;
 
-	if (k->mv_size == LINK_KEY_LEN)
-		return 0;	/* audit links, after the chain */
+	if (k->mv_size == LINK_KEY_LEN || k->mv_size == MATCH_KEY_LEN ||
+	    k->mv_size == OUTBOX_KEY_LEN)
+		return 0;	/* the links after the chain, matches after */
 	if (k->mv_size != SIGNAL_KEY_LEN || (rec = signal_unpack(NULL,
 	    v)) == NULL) {
 		log_warnx("export: a signal record does not decode");
@@ -3644,8 +3732,9 @@ export_match(struct walk *w, MDB_val *k, MDB_val *v)
 	Vix__Store__V1__Match *rec;
 	struct store_match m;
 
-	if (k->mv_size != PSEUDONYM_LEN || (rec =
-	    vix__store__v1__match__unpack(NULL, v->mv_size,
+	if (k->mv_size != MATCH_KEY_LEN)
+		return 0;	/* the youth's other records beside it */
+	if ((rec = vix__store__v1__match__unpack(NULL, v->mv_size,
 	    v->mv_data)) == NULL) {
 		log_warnx("export: a match record does not decode");
 		return VIX_E_STORE;
@@ -3799,7 +3888,7 @@ lmdb_export(struct store_impl *s, const struct store_sink *sink, void *arg)
 	if ((err = walk_db(&w, s->meta, export_meta)) == 0 &&
 	    (err = walk_db(&w, s->signals, export_signal)) == 0 &&
 	    (err = walk_db(&w, s->family, export_family)) == 0 &&
-	    (err = walk_db(&w, s->matches, export_match)) == 0 &&
+	    (err = walk_db(&w, s->signals, export_match)) == 0 &&
 	    (err = walk_db(&w, s->archive, export_archived)) == 0 &&
 	    (err = walk_db(&w, s->expiry_due, export_expiry)) == 0 &&
 	    (err = walk_db(&w, s->escalate_due, export_escalate)) == 0 &&

@@ -44,8 +44,13 @@
  *    16): signal_owner (id >> OWNER_BITS -> the id's low bits . org) for
  *    signal_org, expiry_due and escalate_due (time -> id) for expiry and
  *    escalate; converted in batches at start, the old ones dropped
+ * 12: a youth's match (signals: pseudonym, MATCH_KEY_LEN) and its outbox
+ *    index entries (signals: pseudonym . recipient . seq, OUTBOX_KEY_LEN)
+ *    kept beside its signals, not in matches and youth_outbox, so that a
+ *    registration that matches dirties no further random page; converted
+ *    in batches at start, matches and youth_outbox left empty
  */
-#define STORE_SCHEMA	11
+#define STORE_SCHEMA	12
 /* Rows a migration converts in one write transaction, unless told. */
 #define MIGRATE_BATCH	65536
 /* org_signals' value: signal id (8, big-endian) . pseudonym. */
@@ -63,6 +68,9 @@
 /* signals' keys: a signal (pseudonym . org), audit links (. first seq). */
 #define SIGNAL_KEY_LEN	(PSEUDONYM_LEN + 4)
 #define LINK_KEY_LEN	(PSEUDONYM_LEN + 8)
+/* Beside them from schema 12: the youth's match, its outbox index. */
+#define MATCH_KEY_LEN	PSEUDONYM_LEN
+#define OUTBOX_KEY_LEN	(PSEUDONYM_LEN + 12)
 /* The seqs an audit link record holds, at most. */
 #define LINK_CHUNK	32
 /* The longest key: the family index's, parent . youth . org. */

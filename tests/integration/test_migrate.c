@@ -189,12 +189,12 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 
 	start_on_schema(5);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 5 to 11"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 5 to 12"), "%s",
 	    log);
 	expect_fixture(&schema5);
 	audit_verify();
 
-	/* Converted once: the next start finds schema 11. */
+	/* Converted once: the next start finds schema 12. */
 	harness_restart(&vixd);
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_null(strstr(log, "converting from"), "%s", log);
@@ -268,7 +268,7 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	audit_verify();
 }
 
-/* ---- schema 6 to 11: audit hashes, links, packed indexes by id and time - */
+/* ---- schema 6 to 12: audit hashes, links, packed indexes, matches beside - */
 
 /* Line 300: org-a's alone in the fixture of schema 6. */
 Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
@@ -278,7 +278,7 @@ Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
 
 	start_on_schema(6);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 6 to 11"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 6 to 12"), "%s",
 	    log);
 	cr_assert_not_null(strstr(log, "schema 9: audit hashes kept at "
 	    "checkpoints: done, 2318 rows"), "%s", log);
@@ -290,6 +290,10 @@ Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
 	    "duplicates: done, 939 rows"), "%s", log);
 	cr_assert_not_null(strstr(log, "schema 11: escalation times as sorted "
 	    "duplicates: done, 181 rows"), "%s", log);
+	cr_assert_not_null(strstr(log, "schema 12: matches beside the signals: "
+	    "done, 179 rows"), "%s", log);
+	cr_assert_not_null(strstr(log, "schema 12: outbox index beside the "
+	    "signals: done"), "%s", log);
 	expect_fixture(&schema6);
 	vixctl(&r, (const char *[]){ "audit", "verify", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "%s", harness_redact(r.err));

@@ -461,7 +461,10 @@ Test(rotate, a_scan_goes_on_from_its_cursor)
 	size_t n, nseq = 0;
 	struct store_txn *t;
 
-	/* Each youth in signals and in matches (the next table after it). */
+	/*
+	 * Each youth in signals and in matches (the next table after it,
+	 * or beside the signals in the same one).
+	 */
 	for (unsigned y = 1; y <= NYOUTHS; y++) {
 		reg(wijk, y, T0 + y);
 		reg(jz, y, T0 + y);
@@ -481,9 +484,14 @@ Test(rotate, a_scan_goes_on_from_its_cursor)
 		}
 	}
 	store_write_abort(t);
-	/* Signals first, in pseudonym order, then matches. */
-	cr_assert_geq(nseq, 2 * NYOUTHS);
-	for (size_t i = 0; i < 2 * NYOUTHS; i++)
+	/*
+	 * Signals first, in pseudonym order, then each further table that
+	 * holds them (matches, unless the backend keeps them beside the
+	 * signals: LMDB from schema 12).
+	 */
+	cr_assert_geq(nseq, NYOUTHS);
+	cr_assert_eq(nseq % NYOUTHS, 0, "%zu: a youth twice in a table", nseq);
+	for (size_t i = 0; i < nseq; i++)
 		cr_assert_eq(seq[i], i % NYOUTHS + 1, "found %u at %zu",
 		    seq[i], i);
 	for (unsigned y = 2; y <= NYOUTHS; y++)

@@ -37,7 +37,7 @@
 #define YEAR		(365 * 86400)
 #define FILL		0xA1		/* of this file's pseudonyms */
 /* The schema a new or converted store has (STORE_SCHEMA). */
-#define SCHEMA_NOW	11
+#define SCHEMA_NOW	12
 
 static const char orgs_conf[] = STOREFIX_ORGS_CONF;
 
@@ -970,9 +970,15 @@ raw_empty(const char *db)
 	mdb_env_close(env);
 }
 
-/* signals' keys: a signal's (pseudonym . org), audit links' (. seq). */
+/*
+ * signals' keys: a signal's (pseudonym . org), audit links' (. seq), and
+ * from schema 12 the youth's match (the pseudonym alone) and outbox index
+ * entries (. recipient . seq).
+ */
 #define SIGNAL_KEY	(PSEUDONYM_LEN + 4)
 #define LINK_KEY	(PSEUDONYM_LEN + 8)
+#define MATCH_KEY	PSEUDONYM_LEN
+#define OUTBOX_KEY	(PSEUDONYM_LEN + 12)
 
 /* What the audit link records hold: seqs in all, and in the fullest. */
 struct raw_seqs {
@@ -1002,7 +1008,8 @@ raw_signals_keyed(size_t len, int drop, struct raw_seqs *seqs)
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		size_t in = 1;
 
-		cr_assert(k.mv_size == SIGNAL_KEY || k.mv_size == LINK_KEY,
+		cr_assert(k.mv_size == SIGNAL_KEY || k.mv_size == LINK_KEY ||
+		    k.mv_size == MATCH_KEY || k.mv_size == OUTBOX_KEY,
 		    "a signals key of %zu bytes", k.mv_size);
 		if (k.mv_size != len)
 			continue;
@@ -1035,6 +1042,38 @@ raw_link_row(uint8_t **rows, size_t *n, const void *p, uint64_t seq)
 	row = *rows + (*n)++ * LINK_KEY;
 	memcpy(row, p, PSEUDONYM_LEN);
 	be64(row + PSEUDONYM_LEN, seq);
+}
+
+/*
+ * The matches and outbox index entries as stores before schema 12 had
+ * them: in matches and youth_outbox, none in signals.
+ */
+static void
+raw_beside_back(void)
+{
+	static const struct { size_t len; const char *db; } kinds[] = {
+	    { MATCH_KEY, "matches" }, { OUTBOX_KEY, "youth_outbox" } };
+	MDB_env *env = raw_open();
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_dbi sigs, dbs[2];
+	MDB_val k, v;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	sigs = raw_dbi(txn, "signals");
+	for (size_t i = 0; i < 2; i++)
+		dbs[i] = raw_dbi(txn, kinds[i].db);
+	cr_assert_eq(mdb_cursor_open(txn, sigs, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		for (size_t i = 0; i < 2; i++)
+			if (k.mv_size == kinds[i].len) {
+				cr_assert_eq(mdb_put(txn, dbs[i], &k, &v, 0),
+				    0);
+				cr_assert_eq(mdb_cursor_del(cur, 0), 0);
+			}
+	mdb_cursor_close(cur);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
 }
 
 /*
@@ -1134,6 +1173,75 @@ prune_all(int64_t now)
 	cr_assert_eq(out.pruned_unacked, 4, "%zu", out.pruned_unacked);
 }
 
+static void	reopen_bound(void);
+
+/* Whether meta holds key. */
+static int
+raw_meta_has(const char *key)
+{
+	MDB_env *env = raw_open();
+	MDB_val k = { strlen(key), (void *)key }, v;
+	MDB_txn *txn;
+	int rc;
+
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	rc = mdb_get(txn, raw_dbi(txn, "meta"), &k, &v);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	cr_assert(rc == 0 || rc == MDB_NOTFOUND);
+	return rc == 0;
+}
+
+/*
+ * A store of schema 11 (matches and the outbox index in databases of
+ * their own) gets them beside the signals: the matches read back, an
+ * erasure finds the youth's outbox rows, and a key rotation under way
+ * starts its scan again.
+ */
+Test(store_open, a_schema_11_store_gets_matches_and_outbox_beside_signals)
+{
+	static const char cursor[] = "x.blind.cursor";
+	size_t removed, withdrawn;
+	uint8_t v[8];
+
+	start(MAP_SIZE, 90);
+	for (unsigned y = 1; y <= 3; y++) {
+		must_register(wijk, y, T0 + y);
+		must_register(jz, y, T0 + 10 + y);	/* MATCH_CREATED to both */
+	}
+	stop();
+	cr_assert_eq(raw_signals_keyed(MATCH_KEY, 0, NULL), 3);
+	cr_assert_eq(raw_signals_keyed(OUTBOX_KEY, 0, NULL), 6);
+	raw_beside_back();
+	cr_assert_eq(raw_entries("matches"), 3);
+	cr_assert_eq(raw_entries("youth_outbox"), 6);
+	raw_put("meta", cursor, strlen(cursor), "1:ab", 4);
+	be64(v, 11);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+
+	st = open_store(MAP_SIZE, 90);
+	stop();
+	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
+	cr_assert_eq(v[7], SCHEMA_NOW);
+	cr_assert_eq(raw_entries("matches"), 0);
+	cr_assert_eq(raw_entries("youth_outbox"), 0);
+	cr_assert_eq(raw_signals_keyed(MATCH_KEY, 0, NULL), 3);
+	cr_assert_eq(raw_signals_keyed(OUTBOX_KEY, 0, NULL), 6);
+	cr_assert_eq(raw_signals_keyed(SIGNAL_KEY, 0, NULL), 6);
+	cr_assert(!raw_meta_has(cursor), "the rotation's scan starts again");
+
+	reopen_bound();
+	cr_assert_eq(storefix_counts(rd).matches, 3);
+	erase_youth(2, &removed, &withdrawn);
+	cr_assert_eq(withdrawn, 2, "both MATCH_CREATED rows of youth 2");
+	stop();
+	cr_assert_eq(raw_signals_keyed(MATCH_KEY, 0, NULL), 2);
+	cr_assert_eq(raw_signals_keyed(OUTBOX_KEY, 0, NULL), 4);
+	cr_assert_eq(raw_entries("outbox_youth"), 4);
+	reopen_bound();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
 Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 {
 	uint8_t v[8];
@@ -1145,8 +1253,9 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	must_register(wijk, 2, T0 + 2);
 	must_register(vt, 2, T0 + 3);		/* and another youth's */
 	stop();
-	cr_assert_eq(raw_entries("youth_outbox"), 4);
+	cr_assert_eq(raw_signals_keyed(OUTBOX_KEY, 0, NULL), 4);
 	cr_assert_eq(raw_entries("outbox_youth"), 4);
+	raw_beside_back();
 	raw_empty("youth_outbox");
 	raw_empty("outbox_youth");
 	raw_links_back();
@@ -1157,7 +1266,9 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	stop();
 	cr_assert_eq(raw_get("meta", "schema", 6, v, sizeof(v)), 8);
 	cr_assert_eq(v[7], SCHEMA_NOW, "migrated to the current schema");
-	cr_assert_eq(raw_entries("youth_outbox"), 4, "rows indexed again");
+	cr_assert_eq(raw_signals_keyed(OUTBOX_KEY, 0, NULL), 4,
+	    "rows indexed again");
+	cr_assert_eq(raw_entries("youth_outbox"), 0, "beside the signals");
 	st = open_store(MAP_SIZE, 90);
 	erase_youth(1, &removed, &withdrawn);
 	cr_assert_eq(removed, 2);
@@ -1165,7 +1276,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	stop();
 	/* youth 2's two rows and the two SIGNAL_REMOVED (not indexed). */
 	cr_assert_eq(raw_entries("outbox"), 4);
-	cr_assert_eq(raw_entries("youth_outbox"), 2);
+	cr_assert_eq(raw_signals_keyed(OUTBOX_KEY, 0, NULL), 2);
 	cr_assert_eq(raw_entries("outbox_youth"), 2);
 
 	/* Pruning a row (here: past the retention) drops its index entries. */
@@ -1173,7 +1284,7 @@ Test(store_open, a_schema_1_store_gets_its_outbox_indexed)
 	prune_all(T0 + 1000);
 	stop();
 	cr_assert_eq(raw_entries("outbox"), 0);
-	cr_assert_eq(raw_entries("youth_outbox"), 0);
+	cr_assert_eq(raw_signals_keyed(OUTBOX_KEY, 0, NULL), 0);
 	cr_assert_eq(raw_entries("outbox_youth"), 0);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
@@ -1221,8 +1332,9 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	cr_assert_eq(raw_links(), 6);
 	cr_assert_eq(raw_entries("youth_audit"), 0, "links beside signals");
 
-	/* A store of schema 2 had no links. */
+	/* A store of schema 2 had no links, and its matches apart. */
 	raw_signals_keyed(LINK_KEY, 1, NULL);
+	raw_beside_back();
 	be64(v, 2);
 	raw_put("meta", "schema", 6, v, sizeof(v));
 	st = open_store(MAP_SIZE, 90);
@@ -1309,6 +1421,7 @@ Test(store_open, a_schema_3_store_gets_its_uncoordinated_matches_counted)
 	/* Schema 3 kept no count: whatever is there is not trusted. */
 	be64(v, 99);
 	raw_put("meta", "count:uncoordinated", 19, v, sizeof(v));
+	raw_beside_back();
 	raw_links_back();
 	be64(v, 3);
 	raw_put("meta", "schema", 6, v, sizeof(v));
@@ -1341,6 +1454,7 @@ Test(store_open, a_schema_4_store_gets_its_signals_and_matches_counted)
 	be64(v, 99);
 	raw_put("meta", "count:signals", 13, v, sizeof(v));
 	raw_put("meta", "count:matches", 13, v, sizeof(v));
+	raw_beside_back();
 	raw_links_back();
 	be64(v, 4);
 	raw_put("meta", "schema", 6, v, sizeof(v));
@@ -1481,8 +1595,9 @@ Test(store_rotate, no_database_names_the_old_pseudonym,
 	cr_assert_eq(raw_naming(p, names, sizeof(names)), 0,
 	    "still naming the old pseudonym:%s", names);
 	raw_naming(q, names, sizeof(names));
-	cr_assert_str_eq(names, " archive archive_time match_ids matches "
-	    "org_signals outbox_youth signals youth_outbox");
+	cr_assert_str_eq(names, " archive archive_time match_ids org_signals "
+	    "outbox_youth signals", "the match and the outbox index beside "
+	    "the signals (schema 12)");
 	st = open_store(MAP_SIZE, 90);
 	rd = store_reader_new(st);
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
@@ -1891,12 +2006,14 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 	 * the audit hashes (254 before them), twice in the audit links (317
 	 * before them, 64 in all), twice among the expiry times (after the
 	 * links and the step of signal_org, which schema 5 did not have),
-	 * then let finish; the schema the store says while half
+	 * among the matches (after 32 batches of the expiry times and 26 of
+	 * the escalation times), then let finish; the schema the store says while half
 	 * converted.
 	 */
 	static const struct { unsigned after, schema; } stops[] = {
 	    { 3, 6 }, { 55, 6 }, { 20, 6 }, { 150, 8 }, { 40, 9 }, { 30, 9 },
-	    { 30, 10 }, { 25, 10 }, { 31, 11 }, { 30, 11 }, { 0, 0 } };
+	    { 30, 10 }, { 25, 10 }, { 31, 11 }, { 30, 11 }, { 70, 12 },
+	    { 0, 0 } };
 	char *straight = support_path(dir, "straight");
 	struct store *s;
 	struct diag d;
@@ -2368,6 +2485,7 @@ raw_forge_schema6(void)
 	size_t len;
 	FILE *fp;
 
+	raw_beside_back();
 	raw_links_back();
 	env = raw_open();
 	cr_assert_not_null(fp = open_memstream(&records, &len));
@@ -2561,6 +2679,8 @@ Test(store_open, a_record_changed_before_the_conversion_still_shows)
 /* And those of the indexes by id and by time (schema 11). */
 #define STEP_SIGNAL_OWNERS	6
 #define STEP_EXPIRY_DUE		7
+/* And that of the matches beside the signals (schema 12). */
+#define STEP_MATCHES_BESIDE	9
 
 /*
  * The step under way as meta "migrate" holds it (its index in the
@@ -2652,6 +2772,11 @@ Test(store_open, a_conversion_killed_among_the_signal_owners_resumes)
 Test(store_open, a_conversion_killed_among_the_expiry_times_resumes)
 {
 	kill_while_converting(STEP_EXPIRY_DUE, 11, "expiry times");
+}
+
+Test(store_open, a_conversion_killed_among_the_matches_resumes)
+{
+	kill_while_converting(STEP_MATCHES_BESIDE, 12, "matches");
 }
 
 /* ---- audit links beside the signals (schema 10) ------------------------ */
@@ -2826,7 +2951,6 @@ Test(store_links, a_damaged_link_record_fails_the_read)
 /* ---- packed indexes by id and by time (schema 11) ---------------------- */
 
 #define PACKED_YOUTHS	700
-#define YEAR		(365 * 86400)
 
 /* Keys of db, rows in all, and the most rows one key holds. */
 static size_t
