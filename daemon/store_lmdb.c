@@ -250,40 +250,31 @@ outbox_seq_alloc(struct store_txn *t, uint32_t recipient)
 
 /*
  * The outbox rows about a youth are indexed both ways, so that an erasure
- * finds every row that carries the youth's data (from schema 12 in
- * signals, beside the youth's signals: pseudonym . recipient . seq,
- * OUTBOX_KEY_LEN) and the pruning of a row drops its index entry
- * (outbox_youth: recipient . seq -> pseudonym).
+ * finds every row that carries the youth's data (the youth's side:
+ * pseudonym . recipient . seq, OUTBOX_KEY_LEN, in db) and the pruning of
+ * a row drops its index entry (outbox_youth: recipient . seq ->
+ * pseudonym). The youth's side is in signals from schema 12, beside the
+ * youth's signals; the conversion to schema 2 alone writes it where
+ * schemas 2 to 11 had it, in youth_outbox, and schema 12 moves it.
  */
 static void
-outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
-    uint64_t seq)
+outbox_index_in(struct store_txn *t, MDB_dbi db, const uint8_t *p,
+    uint32_t recipient, uint64_t seq)
 {
 	struct key k;
 
 	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
 	    recipient), seq);
-	st_put(t, t->s->signals, &k, "", 0);
+	st_put(t, db, &k, "", 0);
 	key_u64(key_u32(key_start(&k), recipient), seq);
 	st_put(t, t->s->outbox_youth, &k, p, PSEUDONYM_LEN);
 }
 
-/*
- * The same in the layout of schemas 2 to 11 (the youth's side in
- * youth_outbox), for the conversion to schema 2 alone; schema 12 moves
- * the entries beside the signals.
- */
 static void
-outbox_index_v2(struct store_txn *t, const uint8_t *p, uint32_t recipient,
+outbox_index(struct store_txn *t, const uint8_t *p, uint32_t recipient,
     uint64_t seq)
 {
-	struct key k;
-
-	key_u64(key_u32(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
-	    recipient), seq);
-	st_put(t, t->s->youth_outbox, &k, "", 0);
-	key_u64(key_u32(key_start(&k), recipient), seq);
-	st_put(t, t->s->outbox_youth, &k, p, PSEUDONYM_LEN);
+	outbox_index_in(t, t->s->signals, p, recipient, seq);
 }
 
 /*
@@ -1320,7 +1311,8 @@ migrate_outbox_index(struct store_txn *t)
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 &&
 	    t->err == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), all++)
 		if (k.mv_size == 12 && row_youth(t, &v, p)) {
-			outbox_index_v2(t, p, get_u32(k.mv_data),
+			outbox_index_in(t, t->s->youth_outbox, p,
+			    get_u32(k.mv_data),
 			    get_u64((uint8_t *)k.mv_data + 4));
 			n++;
 		}
