@@ -494,25 +494,31 @@ dup_del(struct store_txn *t, MDB_dbi db, struct key *k, const void *v,
  * older id (an import, a rotation) is put in its place.
  */
 static void
+org_signal_row(struct key *k, struct key *row, uint32_t org, uint64_t id,
+    const uint8_t *p)
+{
+	key_u32(key_start(k), org);
+	key_bytes(key_u64(key_start(row), id), p, PSEUDONYM_LEN);
+}
+
+static void
 org_signal_put(struct store_txn *t, uint32_t org, uint64_t id,
     const uint8_t *p)
 {
-	struct key k, v;
+	struct key k, row;
 
-	key_u32(key_start(&k), org);
-	key_bytes(key_u64(key_start(&v), id), p, PSEUDONYM_LEN);
-	dup_put(t, t->s->org_signals, &k, v.b, v.n, "put org_signals");
+	org_signal_row(&k, &row, org, id, p);
+	dup_put(t, t->s->org_signals, &k, row.b, row.n, "put org_signals");
 }
 
 static void
 org_signal_del(struct store_txn *t, uint32_t org, uint64_t id,
     const uint8_t *p)
 {
-	struct key k, v;
+	struct key k, row;
 
-	key_u32(key_start(&k), org);
-	key_bytes(key_u64(key_start(&v), id), p, PSEUDONYM_LEN);
-	dup_del(t, t->s->org_signals, &k, v.b, v.n, "del org_signals");
+	org_signal_row(&k, &row, org, id, p);
+	dup_del(t, t->s->org_signals, &k, row.b, row.n, "del org_signals");
 }
 
 /*
@@ -556,12 +562,12 @@ org_signal_seek(struct store_txn *t, MDB_cursor *cur, uint32_t org,
 #define OWNER_LEN	5
 
 static void
-owner_key(struct key *k, uint8_t row[OWNER_LEN], uint64_t id, uint32_t org)
+owner_row(struct key *k, struct key *row, uint64_t id, uint32_t org)
 {
+	uint8_t low = (uint8_t)(id & ((1U << OWNER_BITS) - 1));
+
 	key_u64(key_start(k), id >> OWNER_BITS);
-	row[0] = (uint8_t)(id & ((1U << OWNER_BITS) - 1));
-	for (int i = 0; i < 4; i++)
-		row[1 + i] = (uint8_t)(org >> (8 * (3 - i)));
+	key_u32(key_bytes(key_start(row), &low, 1), org);
 }
 
 /*
@@ -572,20 +578,19 @@ static int
 signal_owner_get(struct store_txn *t, uint64_t id, uint32_t *org)
 {
 	MDB_cursor *cur = st_cursor(t, t->s->signal_owner);
-	uint8_t row[OWNER_LEN];
-	struct key k;
+	struct key k, row;
 	MDB_val kv, vv;
 	int rc, found = 0;
 
 	if (cur == NULL)
 		return 0;
-	owner_key(&k, row, id, 0);
+	owner_row(&k, &row, id, 0);
 	kv = key_val(&k);
-	vv = (MDB_val){ .mv_size = OWNER_LEN, .mv_data = row };
+	vv = key_val(&row);
 	if ((rc = mdb_cursor_get(cur, &kv, &vv, MDB_GET_BOTH_RANGE)) == 0) {
 		if (vv.mv_size != OWNER_LEN)
 			found = -1;
-		else if (((uint8_t *)vv.mv_data)[0] == row[0]) {
+		else if (((uint8_t *)vv.mv_data)[0] == row.b[0]) {
 			*org = get_u32((uint8_t *)vv.mv_data + 1);
 			found = 1;
 		}
@@ -598,31 +603,27 @@ signal_owner_get(struct store_txn *t, uint64_t id, uint32_t *org)
 static void
 signal_owner_del(struct store_txn *t, uint64_t id)
 {
-	uint8_t row[OWNER_LEN];
-	struct key k;
+	struct key k, row;
 	uint32_t org;
 
 	if (signal_owner_get(t, id, &org) != 1)
 		return;
-	owner_key(&k, row, id, org);
-	dup_del(t, t->s->signal_owner, &k, row, OWNER_LEN, "del signal_owner");
+	owner_row(&k, &row, id, org);
+	dup_del(t, t->s->signal_owner, &k, row.b, row.n, "del signal_owner");
 }
 
-/* One row an id: an earlier row for it (another org) goes first. */
+/*
+ * An id is given out once, to one organisation, so its row is new (or,
+ * converted again after a kill, the same row, which stays as it is): no
+ * lookup before the put.
+ */
 static void
 signal_owner_put(struct store_txn *t, uint64_t id, uint32_t org)
 {
-	uint8_t row[OWNER_LEN];
-	struct key k;
-	uint32_t had;
-	int found;
+	struct key k, row;
 
-	if ((found = signal_owner_get(t, id, &had)) == 1 && had == org)
-		return;
-	if (found == 1)
-		signal_owner_del(t, id);
-	owner_key(&k, row, id, org);
-	dup_put(t, t->s->signal_owner, &k, row, OWNER_LEN, "put signal_owner");
+	owner_row(&k, &row, id, org);
+	dup_put(t, t->s->signal_owner, &k, row.b, row.n, "put signal_owner");
 }
 
 /*
@@ -1082,10 +1083,10 @@ static size_t
 live_pages(struct store_txn *t, size_t *psize)
 {
 	struct store_impl *s = t->s;
-	MDB_dbi dbs[] = { s->signals, s->org_signals, s->signal_owner, s->expiry_due,
-	    s->matches, s->archive, s->audit, s->meta, s->outbox, s->cursors,
-	    s->match_ids, s->escalate_due, s->archive_time, s->youth_outbox,
-	    s->outbox_youth, s->family };
+	MDB_dbi dbs[] = { s->signals, s->org_signals, s->signal_owner,
+	    s->expiry_due, s->matches, s->archive, s->audit, s->meta,
+	    s->outbox, s->cursors, s->match_ids, s->escalate_due,
+	    s->archive_time, s->youth_outbox, s->outbox_youth, s->family };
 	size_t pages = 4;	/* two meta pages, two roots */
 	size_t row;
 	MDB_stat st;
