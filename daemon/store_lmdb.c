@@ -292,6 +292,39 @@ audit_link_v3(struct store_txn *t, const uint8_t *p, uint64_t seq)
 }
 
 /*
+ * Unsigned LEB128: the audit links' seqs, the compact audit records'
+ * numbers.
+ */
+static size_t
+varint_put(uint8_t *b, uint64_t v)
+{
+	size_t n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		b[n++] = (uint8_t)(v | 0x80);
+	b[n++] = (uint8_t)v;
+	return n;
+}
+
+static int
+varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+static void	signal_keys(struct key *, const uint8_t *, uint32_t);
+static Vix__Store__V1__Signal *signal_unpack(struct store_txn *,
+    const MDB_val *);
+
+/*
  * Audit links, from schema 10: signals: pseudonym . first seq -> the
  * further seqs, each as the LEB128 varint of its distance from the one
  * before. They link an audit record to the youth it concerns, apart from
@@ -302,37 +335,39 @@ audit_link_v3(struct store_txn *t, const uint8_t *p, uint64_t seq)
  * The keys sit beside the youth's signals (pseudonym . org, four bytes
  * shorter), so that the link a registration writes dirties the page its
  * signal does: a separate index of random keys cost a commit a second
- * page per registration (docs/BENCHMARKS.md). A record holds at most
- * LINK_CHUNK seqs and a youth's records do not overlap, so its keys in
- * order give its seqs in order.
+ * page per registration (docs/BENCHMARKS.md).
+ *
+ * From schema 13 a chunk of links may instead be kept in one of the
+ * youth's signal records (Signal.audit_links, the first seq a varint
+ * too). A youth's new chunk goes into a signal record that keeps none,
+ * so that a youth with a signal needs no record of its own for its
+ * links: such a record, a node of about 50 bytes, was a third of what a
+ * registration added to signals. A kept chunk whose signal goes becomes
+ * a record of its own (lmdb_signal_delete).
+ *
+ * A chunk holds at most LINK_CHUNK seqs and a youth's chunks do not
+ * overlap, so its chunks ordered by their first seq give its seqs in
+ * order.
  */
 struct link_chunk {
 	uint64_t	seq[LINK_CHUNK];
 	size_t		n;
+	int		kept;	/* in org's signal record; 0: its own */
+	uint32_t	org;
 };
 
-/* The record under key k (LINK_KEY_LEN bytes), value v; -1: damaged. */
+/* An encoded chunk, at most: LINK_CHUNK varints of 10 bytes. */
+#define LINK_BUF	(LINK_CHUNK * 10)
+
+/* c->seq[0]'s successors from their distances in b..end; -1: damaged. */
 static int
-link_decode(const MDB_val *k, const MDB_val *v, struct link_chunk *c)
+link_deltas(const uint8_t *b, const uint8_t *end, struct link_chunk *c)
 {
-	const uint8_t *b = v->mv_data, *end = b + v->mv_size;
+	uint64_t d;
 
-	c->seq[0] = get_u64((const uint8_t *)k->mv_data + PSEUDONYM_LEN);
-	c->n = 1;
 	while (b < end) {
-		uint64_t d = 0;
-		unsigned shift = 0;
-		uint8_t byte;
-
-		do {
-			if (b == end || shift > 63)
-				return -1;
-			byte = *b++;
-			d |= (uint64_t)(byte & 0x7f) << shift;
-			shift += 7;
-		} while (byte & 0x80);
-		if (d == 0 || c->n == LINK_CHUNK ||
-		    c->seq[c->n - 1] > UINT64_MAX - d)
+		if (varint_get(&b, end, &d) != 0 || d == 0 ||
+		    c->n == LINK_CHUNK || c->seq[c->n - 1] > UINT64_MAX - d)
 			return -1;
 		c->seq[c->n] = c->seq[c->n - 1] + d;
 		c->n++;
@@ -340,107 +375,227 @@ link_decode(const MDB_val *k, const MDB_val *v, struct link_chunk *c)
 	return 0;
 }
 
+/* The record under key k (LINK_KEY_LEN bytes), value v; -1: damaged. */
+static int
+link_decode(const MDB_val *k, const MDB_val *v, struct link_chunk *c)
+{
+	const uint8_t *b = v->mv_data;
+
+	c->seq[0] = get_u64((const uint8_t *)k->mv_data + PSEUDONYM_LEN);
+	c->n = 1;
+	c->kept = 0;
+	return link_deltas(b, b + v->mv_size, c);
+}
+
+/* The chunk kept in org's signal record (b->len > 0); -1: damaged. */
+static int
+link_decode_kept(const ProtobufCBinaryData *b, uint32_t org,
+    struct link_chunk *c)
+{
+	const uint8_t *p = b->data, *end = p + b->len;
+
+	c->n = 1;
+	c->kept = 1;
+	c->org = org;
+	if (varint_get(&p, end, &c->seq[0]) != 0)
+		return -1;
+	return link_deltas(p, end, c);
+}
+
+/* seq[0..n) into buf: the distances, after the first itself if first. */
+static size_t
+link_encode(uint8_t *buf, const uint64_t *seq, size_t n, int first)
+{
+	size_t len = first ? varint_put(buf, seq[0]) : 0;
+
+	for (size_t i = 1; i < n; i++)
+		len += varint_put(buf + len, seq[i] - seq[i - 1]);
+	return len;
+}
+
 /* seq[0..n), ascending, as youth p's record keyed by seq[0]. */
 static void
 link_put(struct store_txn *t, const uint8_t *p, const uint64_t *seq,
     size_t n)
 {
-	uint8_t buf[LINK_CHUNK * 10];
-	size_t len = 0;
+	uint8_t buf[LINK_BUF];
+	size_t len = link_encode(buf, seq, n, 0);
 	struct key k;
 
-	for (size_t i = 1; i < n; i++) {
-		uint64_t d = seq[i] - seq[i - 1];
-
-		for (; d >= 0x80; d >>= 7)
-			buf[len++] = (uint8_t)(d & 0x7f) | 0x80;
-		buf[len++] = (uint8_t)d;
-	}
 	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq[0]);
 	st_put(t, t->s->signals, &k, buf, len);
 }
 
-/*
- * Youth p's record that seq belongs in: the last beginning before it.
- * 1 and *c filled, 0 if there is none, -1 on an error (failed).
- */
+/* seq[0..n) kept in org's signal record of youth p (n 0: none kept). */
+static void
+link_keep(struct store_txn *t, const uint8_t *p, uint32_t org,
+    const uint64_t *seq, size_t n)
+{
+	Vix__Store__V1__Signal *rec;
+	ProtobufCBinaryData was;
+	uint8_t buf[LINK_BUF];
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	signal_keys(&k, p, org);
+	if ((rc = st_get(t, t->s->signals, &k, &v)) != 0) {
+		if (rc == MDB_NOTFOUND)
+			store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	if ((rec = signal_unpack(t, &v)) == NULL)
+		return;
+	was = rec->audit_links;
+	rec->audit_links.data = buf;
+	rec->audit_links.len = n > 0 ? link_encode(buf, seq, n, 1) : 0;
+	st_put_msg(t, t->s->signals, &k, &rec->base);
+	rec->audit_links = was;
+	vix__store__v1__signal__free_unpacked(rec, NULL);
+}
+
+/* The chunk c's seqs become seq[0..n), where c is. */
+static void
+link_write(struct store_txn *t, const uint8_t *p, const struct link_chunk *c,
+    const uint64_t *seq, size_t n)
+{
+	if (c->kept)
+		link_keep(t, p, c->org, seq, n);
+	else
+		link_put(t, p, seq, n);
+}
+
+/* A youth's chunks by their first seq, and a signal record keeping none. */
+struct youth_links {
+	struct link_chunk	*c;
+	size_t			 n;
+	int			 has_free;
+	uint32_t		 free_org;
+};
+
 static int
-link_find(struct store_txn *t, const uint8_t *p, uint64_t seq,
-    struct link_chunk *c)
+link_chunk_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct link_chunk *)a)->seq[0];
+	uint64_t y = ((const struct link_chunk *)b)->seq[0];
+
+	return (x > y) - (x < y);
+}
+
+/* Youth p's chunks into l (l->c malloc'd); -1 after failing t. */
+static int
+youth_links(struct store_txn *t, const uint8_t *p, struct youth_links *l)
 {
 	MDB_cursor *cur = st_cursor(t, t->s->signals);
-	struct key k;
-	MDB_val kv, vv;
-	int rc, found = 0;
+	struct key prefix;
+	MDB_val k, v;
+	int rc;
 
+	memset(l, 0, sizeof(*l));
 	if (cur == NULL)
 		return -1;
-	key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN), seq);
-	kv = key_val(&k);
-	rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE);
-	if (rc == 0 && kv.mv_size == k.n && memcmp(kv.mv_data, k.b, k.n) == 0)
-		found = 1;	/* a record begins with seq */
-	else if (rc == 0 || rc == MDB_NOTFOUND) {
-		/* Back over the youth's signals to its record before. */
-		rc = mdb_cursor_get(cur, &kv, &vv, rc == 0 ? MDB_PREV :
-		    MDB_LAST);
-		while (rc == 0 && kv.mv_size >= PSEUDONYM_LEN &&
-		    memcmp(kv.mv_data, p, PSEUDONYM_LEN) == 0) {
-			if (kv.mv_size == LINK_KEY_LEN) {
-				found = 1;
+	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
+	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
+		Vix__Store__V1__Signal *rec = NULL;
+		uint32_t org = 0;
+		struct link_chunk *grown;
+		int bad;
+
+		if (k.mv_size == SIGNAL_KEY_LEN) {
+			if ((rec = signal_unpack(t, &v)) == NULL)
 				break;
+			org = get_u32((uint8_t *)k.mv_data + PSEUDONYM_LEN);
+			if (rec->audit_links.len == 0) {
+				if (!l->has_free) {
+					l->has_free = 1;
+					l->free_org = org;
+				}
+				vix__store__v1__signal__free_unpacked(rec,
+				    NULL);
+				continue;
 			}
-			rc = mdb_cursor_get(cur, &kv, &vv, MDB_PREV);
+		} else if (k.mv_size != LINK_KEY_LEN)
+			continue;	/* the match, the outbox index */
+		if ((grown = reallocarray(l->c, l->n + 1, sizeof(*l->c))) ==
+		    NULL) {
+			vix__store__v1__signal__free_unpacked(rec, NULL);
+			store_txn_fail(t, VIX_E_STORE);
+			break;
 		}
+		l->c = grown;
+		bad = rec != NULL ? link_decode_kept(&rec->audit_links, org,
+		    &l->c[l->n]) : link_decode(&k, &v, &l->c[l->n]);
+		vix__store__v1__signal__free_unpacked(rec, NULL);
+		if (bad) {
+			log_warnx("store: an audit link record does not "
+			    "decode");
+			store_txn_fail(t, VIX_E_STORE);
+			break;
+		}
+		l->n++;
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
+	if (t->err == 0 && rc != 0 && rc != MDB_NOTFOUND)
 		st_fail(t, rc, "audit links");
-	else if (found && link_decode(&kv, &vv, c) != 0) {
-		log_warnx("store: an audit link record does not decode");
-		store_txn_fail(t, VIX_E_STORE);
-	}
 	mdb_cursor_close(cur);
-	return t->err != 0 ? -1 : found;
+	if (t->err != 0) {
+		free(l->c);
+		memset(l, 0, sizeof(*l));
+		return -1;
+	}
+	if (l->n > 1)
+		qsort(l->c, l->n, sizeof(*l->c), link_chunk_cmp);
+	return 0;
+}
+
+/* seq[0..n) as a new chunk: kept where none is, if anywhere. */
+static void
+link_new(struct store_txn *t, const uint8_t *p, struct youth_links *l,
+    const uint64_t *seq, size_t n)
+{
+	if (!l->has_free) {
+		link_put(t, p, seq, n);
+		return;
+	}
+	link_keep(t, p, l->free_org, seq, n);
+	l->has_free = 0;
 }
 
 /*
  * Link audit record seq to youth p (once: linking it again changes
  * nothing). Seqs mostly come in order and go at the end of the youth's
- * last record, or begin a new one when it is full; one that falls inside
- * a full record (an import in another order) splits it in two.
+ * last chunk, or begin a new one when it is full; one that falls inside
+ * a full chunk (an import in another order) splits it in two.
  */
 static void
 audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
 {
 	uint64_t all[LINK_CHUNK + 1];
-	struct link_chunk c;
+	struct link_chunk *c = NULL;
+	struct youth_links l;
 	size_t i, half;
-	int found;
 
-	if ((found = link_find(t, p, seq, &c)) == -1)
+	if (youth_links(t, p, &l) != 0)
 		return;
-	if (found == 0) {
-		link_put(t, p, &seq, 1);
-		return;
-	}
-	for (i = 0; i < c.n && c.seq[i] < seq; i++)
+	/* The chunk seq belongs in: the last beginning at or before it. */
+	for (i = 0; i < l.n && l.c[i].seq[0] <= seq; i++)
+		c = &l.c[i];
+	for (i = 0; c != NULL && i < c->n && c->seq[i] < seq; i++)
 		continue;
-	if (i < c.n && c.seq[i] == seq)
-		return;
-	if (i == c.n && c.n == LINK_CHUNK) {
-		link_put(t, p, &seq, 1);
-		return;
+	if (c == NULL || (i == c->n && c->n == LINK_CHUNK))
+		link_new(t, p, &l, &seq, 1);
+	else if (i == c->n || c->seq[i] != seq) {
+		memcpy(all, c->seq, i * sizeof(*all));
+		all[i] = seq;
+		memcpy(all + i + 1, c->seq + i, (c->n - i) * sizeof(*all));
+		if (c->n < LINK_CHUNK)
+			link_write(t, p, c, all, c->n + 1);
+		else {
+			half = (LINK_CHUNK + 1) / 2;
+			link_write(t, p, c, all, half);
+			link_new(t, p, &l, all + half, LINK_CHUNK + 1 - half);
+		}
 	}
-	memcpy(all, c.seq, i * sizeof(*all));
-	all[i] = seq;
-	memcpy(all + i + 1, c.seq + i, (c.n - i) * sizeof(*all));
-	if (c.n < LINK_CHUNK) {
-		link_put(t, p, all, c.n + 1);
-		return;
-	}
-	half = (LINK_CHUNK + 1) / 2;
-	link_put(t, p, all, half);
-	link_put(t, p, all + half, LINK_CHUNK + 1 - half);
+	free(l.c);
 }
 
 /*
@@ -641,31 +796,6 @@ signal_owner_put(struct store_txn *t, uint64_t id, uint32_t org)
  */
 #define AUDIT_COMPACT	0xFF
 #define AUDIT_NEXT_CODE	"next_atext"
-
-static size_t
-varint_put(uint8_t *b, uint64_t v)
-{
-	size_t n = 0;
-
-	for (; v >= 0x80; v >>= 7)
-		b[n++] = (uint8_t)(v | 0x80);
-	b[n++] = (uint8_t)v;
-	return n;
-}
-
-static int
-varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	*v = 0;
-	for (int shift = 0; *p < end && shift < 64; shift += 7) {
-		uint8_t c = *(*p)++;
-
-		*v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return 0;
-	}
-	return -1;
-}
 
 /* The code of text, given one the first time it is seen. */
 static uint64_t
@@ -1633,10 +1763,8 @@ convert_audit(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 	st_put(t, t->s->audit, &key, buf, n + HASH_LEN);
 }
 
-static Vix__Store__V1__Signal *signal_unpack(struct store_txn *,
-    const MDB_val *);
 static void	signal_store(struct store_txn *, struct key *,
-    const Vix__Store__V1__Signal *, uint64_t);
+    const Vix__Store__V1__Signal *, uint64_t, const uint8_t *, size_t);
 
 /*
  * signals: a record's contact interned (contacts), the record rewritten
@@ -1658,7 +1786,8 @@ convert_contact(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 	/* k is in the page the put rewrites. */
 	key_bytes(key_start(&key), k->mv_data, k->mv_size);
 	if (rec->contact == 0)
-		signal_store(t, &key, rec, 0);
+		signal_store(t, &key, rec, 0, rec->audit_links.data,
+		    rec->audit_links.len);
 	vix__store__v1__signal__free_unpacked(rec, NULL);
 }
 
@@ -1780,6 +1909,37 @@ convert_outbox_index(struct store_txn *t, const MDB_val *k,
 	st_put(t, t->s->signals, &key, "", 0);
 }
 
+/*
+ * signals, to schema 13: an audit link record of its own (k, v) kept in
+ * a signal record of its youth that keeps none, if there is one.
+ */
+static void
+convert_keep_link(struct store_txn *t, const MDB_val *k, const MDB_val *v)
+{
+	uint8_t p[PSEUDONYM_LEN];
+	struct youth_links l;
+	struct link_chunk c;
+	struct key key;
+
+	if (k->mv_size != LINK_KEY_LEN)
+		return;		/* a signal, a match, an outbox index entry */
+	if (link_decode(k, v, &c) != 0) {
+		log_warnx("store: an audit link record does not decode");
+		store_txn_fail(t, VIX_E_STORE);
+		return;
+	}
+	/* k and v are in the pages the writes below change. */
+	key_bytes(key_start(&key), k->mv_data, k->mv_size);
+	memcpy(p, key.b, PSEUDONYM_LEN);
+	if (youth_links(t, p, &l) != 0)
+		return;
+	if (l.has_free) {
+		link_keep(t, p, l.free_org, c.seq, c.n);
+		st_del(t, t->s->signals, &key);
+	}
+	free(l.c);
+}
+
 static const struct migration migrations[] = {
 	{ 6, "by_org into org_signals", offsetof(struct store_impl,
 	    v5_by_org), MIGRATE_DROPPED, convert_by_org },
@@ -1803,6 +1963,8 @@ static const struct migration migrations[] = {
 	    matches), MIGRATE_EMPTIED, convert_match },
 	{ 12, "outbox index beside the signals", offsetof(struct store_impl,
 	    youth_outbox), MIGRATE_EMPTIED, convert_outbox_index },
+	{ 13, "audit links kept in the signal records", offsetof(struct
+	    store_impl, signals), MIGRATE_IN_PLACE, convert_keep_link },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -2473,6 +2635,8 @@ signal_decode(struct store_txn *t, uint32_t org, const MDB_val *v)
 {
 	Vix__Store__V1__Signal *s = signal_unpack(t, v);
 
+	if (s != NULL)
+		s->audit_links.len = 0;	/* the backend's own */
 	if (s != NULL && contact_expand(LT(t)->txn, t->s->contacts, org,
 	    s) == -1) {
 		vix__store__v1__signal__free_unpacked(s, NULL);
@@ -2482,18 +2646,33 @@ signal_decode(struct store_txn *t, uint32_t org, const MDB_val *v)
 	return s;
 }
 
-/* The number of the contact the record at key k names (0: none). */
+/*
+ * What the record at key k holds that the domain does not write: the
+ * number of its contact (returned; 0: none) and its kept audit links
+ * (links, LINK_BUF bytes, filled to *len; 0: none).
+ */
 static uint64_t
-signal_contact(struct store_txn *t, struct key *k)
+signal_held(struct store_txn *t, struct key *k, uint8_t *links, size_t *len)
 {
 	Vix__Store__V1__Signal *s;
 	uint64_t number;
 	MDB_val v;
 
+	*len = 0;
 	if (st_get(t, t->s->signals, k, &v) != 0 ||
 	    (s = signal_unpack(t, &v)) == NULL)
 		return 0;
 	number = s->contact;
+	if (s->audit_links.len == 0)
+		;	/* none kept */
+	else if (s->audit_links.len <= LINK_BUF) {
+		memcpy(links, s->audit_links.data, s->audit_links.len);
+		*len = s->audit_links.len;
+	} else {
+		log_warnx("store: a signal record keeps audit links that do "
+		    "not decode");
+		store_txn_fail(t, VIX_E_STORE);
+	}
 	vix__store__v1__signal__free_unpacked(s, NULL);
 	return number;
 }
@@ -2501,11 +2680,13 @@ signal_contact(struct store_txn *t, struct key *k)
 /*
  * rec under key k (pseudonym . org) with its contact interned: the
  * record names it by number, and the reference moves from contact old
- * (0: none) if the contact changed.
+ * (0: none) if the contact changed. It keeps the audit links links (len
+ * bytes, as signal_held gives them).
  */
 static void
 signal_store(struct store_txn *t, struct key *k,
-    const Vix__Store__V1__Signal *rec, uint64_t old)
+    const Vix__Store__V1__Signal *rec, uint64_t old, const uint8_t *links,
+    size_t len)
 {
 	Vix__Store__V1__Signal stored = *rec;
 
@@ -2514,6 +2695,8 @@ signal_store(struct store_txn *t, struct key *k,
 	stored.contact_name = (char *)protobuf_c_empty_string;
 	stored.contact_phone = (char *)protobuf_c_empty_string;
 	stored.contact_email = (char *)protobuf_c_empty_string;
+	stored.audit_links.data = (uint8_t *)links;
+	stored.audit_links.len = len;
 	st_put_msg(t, t->s->signals, k, &stored.base);
 }
 
@@ -2538,10 +2721,15 @@ static void
 lmdb_signal_put(struct store_txn *t, const uint8_t *p, uint32_t org,
     const Vix__Store__V1__Signal *rec, int created)
 {
+	uint8_t links[LINK_BUF] = { 0 };
+	size_t len = 0;
+	uint64_t contact = 0;
 	struct key k;
 
 	signal_keys(&k, p, org);
-	signal_store(t, &k, rec, created ? 0 : signal_contact(t, &k));
+	if (!created)
+		contact = signal_held(t, &k, links, &len);
+	signal_store(t, &k, rec, contact, links, len);
 	if (!created)
 		return;
 	org_signal_put(t, org, rec->id, p);
@@ -2552,14 +2740,25 @@ static void
 lmdb_signal_delete(struct store_txn *t, const uint8_t *p, uint32_t org,
     uint64_t id)
 {
+	uint8_t links[LINK_BUF];
+	ProtobufCBinaryData kept;
+	struct link_chunk c;
 	struct key k;
 	uint64_t contact;
 
 	signal_keys(&k, p, org);
-	contact = signal_contact(t, &k);
+	contact = signal_held(t, &k, links, &kept.len);
 	st_del(t, t->s->signals, &k);
 	if (contact != 0)
 		contact_release(t, org, contact);
+	/* The links it kept outlive it, in a record of their own. */
+	kept.data = links;
+	if (kept.len > 0 && link_decode_kept(&kept, org, &c) != 0) {
+		log_warnx("store: a signal record keeps audit links that do "
+		    "not decode");
+		store_txn_fail(t, VIX_E_STORE);
+	} else if (kept.len > 0)
+		link_put(t, p, c.seq, c.n);
 	org_signal_del(t, org, id, p);
 	signal_owner_del(t, id);
 }
@@ -2720,46 +2919,36 @@ static void
 lmdb_youth_audit(struct store_txn *t, const uint8_t *p,
     int (*fn)(void *, uint64_t), void *arg)
 {
-	MDB_cursor *cur = st_cursor(t, t->s->signals);
-	struct link_chunk c;
-	struct key prefix;
-	MDB_val k, v;
-	int rc, stop = 0;
+	struct youth_links l;
+	int stop = 0;
 
-	if (cur == NULL)
+	if (youth_links(t, p, &l) != 0)
 		return;
-	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
-	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		if (k.mv_size != LINK_KEY_LEN)
-			continue;	/* a signal */
-		if (link_decode(&k, &v, &c) != 0) {
-			log_warnx("store: an audit link record does not "
-			    "decode");
-			store_txn_fail(t, VIX_E_STORE);
-			stop = 1;
-			break;
-		}
-		for (size_t i = 0; i < c.n && !stop; i++)
-			stop = fn(arg, c.seq[i]);
-		if (stop)
-			break;
-	}
-	if (!stop && rc != 0 && rc != MDB_NOTFOUND)
-		st_fail(t, rc, "scan");
-	mdb_cursor_close(cur);
+	for (size_t i = 0; i < l.n && !stop; i++)
+		for (size_t j = 0; j < l.c[i].n && !stop; j++)
+			stop = fn(arg, l.c[i].seq[j]);
+	free(l.c);
 }
 
+/* Youth p's links go, those of their own and those its signals keep. */
 static void
 lmdb_youth_audit_unlink(struct store_txn *t, const uint8_t *p)
 {
-	struct key *keys;
-	size_t n;
+	struct youth_links l;
+	struct key k;
 
-	keys = youth_keys(t, t->s->signals, p, &n);
-	for (size_t i = 0; i < n && t->err == 0; i++)
-		if (keys[i].n == LINK_KEY_LEN)
-			st_del(t, t->s->signals, &keys[i]);
-	free(keys);
+	if (youth_links(t, p, &l) != 0)
+		return;
+	for (size_t i = 0; i < l.n && t->err == 0; i++) {
+		if (l.c[i].kept) {
+			link_keep(t, p, l.c[i].org, NULL, 0);
+			continue;
+		}
+		key_u64(key_bytes(key_start(&k), p, PSEUDONYM_LEN),
+		    l.c[i].seq[0]);
+		st_del(t, t->s->signals, &k);
+	}
+	free(l.c);
 }
 
 /* The audit record seq: 1 and rec filled, or 0 (none; damaged: error). */
@@ -3217,9 +3406,9 @@ lmdb_audit_scan(struct store_reader *r, int (*fn)(void *, uint64_t,
 	return err;
 }
 
-/* Whether db has a key beginning with youth p, of klen bytes (0: any). */
+/* Whether db has a key beginning with youth p. */
 static int
-prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t klen)
+prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p)
 {
 	MDB_cursor *cur = st_cursor(t, db);
 	struct key prefix;
@@ -3230,8 +3419,8 @@ prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t klen)
 		return 0;
 	key_bytes(key_start(&prefix), p, PSEUDONYM_LEN);
 	PREFIX_FOREACH(cur, &prefix, k, v, rc) {
-		if ((found = klen == 0 || k.mv_size == klen))
-			break;
+		found = 1;
+		break;
 	}
 	if (!found && rc != 0 && rc != MDB_NOTFOUND)
 		st_fail(t, rc, "scan");
@@ -3243,7 +3432,12 @@ prefix_held(struct store_txn *t, MDB_dbi db, const uint8_t *p, size_t klen)
 static int
 lmdb_youth_audited(struct store_txn *t, const uint8_t *p)
 {
-	return prefix_held(t, t->s->signals, p, LINK_KEY_LEN);
+	struct youth_links l;
+
+	if (youth_links(t, p, &l) != 0)
+		return 0;
+	free(l.c);
+	return l.n > 0;
 }
 
 /* signal_owner: signal id -> org; then the youth from org's org_signals. */
@@ -3320,7 +3514,7 @@ static int
 lmdb_youth_held(struct store_txn *t, const uint8_t *p)
 {
 	for (unsigned i = 0; i < LMDB_YOUTH_TABLES && t->err == 0; i++)
-		if (prefix_held(t, youth_db(t->s, i), p, 0))
+		if (prefix_held(t, youth_db(t->s, i), p))
 			return 1;
 	return 0;
 }
@@ -3710,6 +3904,7 @@ export_signal(struct walk *w, MDB_val *k, MDB_val *v)
 	}
 	/* Written expanded: the target interns it again, or keeps rows. */
 	org = get_u32((uint8_t *)k->mv_data + PSEUDONYM_LEN);
+	rec->audit_links.len = 0;	/* the links after the chain */
 	if (contact_expand(w->txn, w->s->contacts, org, rec) == -1) {
 		vix__store__v1__signal__free_unpacked(rec, NULL);
 		return VIX_E_STORE;
@@ -3848,16 +4043,31 @@ export_family(struct walk *w, MDB_val *k, MDB_val *v)
 	    get_u32(b + 2 * PSEUDONYM_LEN), get_u64(v->mv_data));
 }
 
-/* signals' audit link records, a link each (the signals are out). */
+/*
+ * signals' audit links, a link each (the signals are out): the records
+ * of their own and the chunks the signal records keep.
+ */
 static int
 export_audit_links(struct walk *w, MDB_val *k, MDB_val *v)
 {
+	Vix__Store__V1__Signal *rec = NULL;
 	struct link_chunk c;
-	int err = 0;
+	int err = 0, bad;
 
-	if (k->mv_size != LINK_KEY_LEN)
+	if (k->mv_size == SIGNAL_KEY_LEN) {
+		if ((rec = signal_unpack(NULL, v)) == NULL)
+			return VIX_E_STORE;
+		if (rec->audit_links.len == 0) {
+			vix__store__v1__signal__free_unpacked(rec, NULL);
+			return 0;
+		}
+		bad = link_decode_kept(&rec->audit_links, 0, &c);
+		vix__store__v1__signal__free_unpacked(rec, NULL);
+	} else if (k->mv_size == LINK_KEY_LEN)
+		bad = link_decode(k, v, &c);
+	else
 		return 0;
-	if (link_decode(k, v, &c) != 0) {
+	if (bad) {
 		log_warnx("export: an audit link record does not decode");
 		return VIX_E_STORE;
 	}

@@ -49,8 +49,12 @@
  *    kept beside its signals, not in matches and youth_outbox, so that a
  *    registration that matches dirties no further random page; converted
  *    in batches at start, matches and youth_outbox left empty
+ * 13: a youth's audit links kept in one of its signal records
+ *    (Signal.audit_links) where it has one, not in a record of their own
+ *    (issue 16), which a signal's removal writes them back to; converted
+ *    in batches at start
  */
-#define STORE_SCHEMA	12
+#define STORE_SCHEMA	13
 /* Rows a migration converts in one write transaction, unless told. */
 #define MIGRATE_BATCH	65536
 /* org_signals' value: signal id (8, big-endian) . pseudonym. */
@@ -65,7 +69,10 @@
 #define COUNT_MATCHES		"count:matches"
 /* A copy being written, renamed to data.mdb once whole. */
 #define STORE_PARTIAL	"data.mdb.partial"
-/* signals' keys: a signal (pseudonym . org), audit links (. first seq). */
+/*
+ * signals' keys: a signal (pseudonym . org), audit links (. first seq)
+ * that no signal record keeps.
+ */
 #define SIGNAL_KEY_LEN	(PSEUDONYM_LEN + 4)
 #define LINK_KEY_LEN	(PSEUDONYM_LEN + 8)
 /* Beside them from schema 12: the youth's match, its outbox index. */

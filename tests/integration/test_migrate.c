@@ -189,12 +189,12 @@ Test(migrate, a_schema_5_store_keeps_its_counts_and_chain)
 
 	start_on_schema(5);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 5 to 12"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 5 to 13"), "%s",
 	    log);
 	expect_fixture(&schema5);
 	audit_verify();
 
-	/* Converted once: the next start finds schema 12. */
+	/* Converted once: the next start finds schema 13. */
 	harness_restart(&vixd);
 	harness_log(&vixd, log, sizeof(log));
 	cr_assert_null(strstr(log, "converting from"), "%s", log);
@@ -268,7 +268,7 @@ Test(migrate, a_migrated_youth_is_found_withdrawn_reported_and_erased)
 	audit_verify();
 }
 
-/* ---- schema 6 to 12: audit hashes, links, packed indexes, matches beside - */
+/* ---- schema 6 to 13: audit hashes, links, packed indexes, matches beside */
 
 /* Line 300: org-a's alone in the fixture of schema 6. */
 Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
@@ -281,13 +281,14 @@ Test(migrate, a_schema_6_store_keeps_its_counts_and_chain)
 	    "schema 11: expiry times as sorted duplicates: done, 939 rows",
 	    "schema 11: escalation times as sorted duplicates: done, 181 rows",
 	    "schema 12: matches beside the signals: done, 179 rows",
-	    "schema 12: outbox index beside the signals: done" };
+	    "schema 12: outbox index beside the signals: done",
+	    "schema 13: audit links kept in the signal records: done" };
 	struct run_result r;
 	char log[16384], *at;
 
 	start_on_schema(6);
 	harness_log(&vixd, log, sizeof(log));
-	cr_assert_not_null(strstr(log, "converting from schema 6 to 12"), "%s",
+	cr_assert_not_null(strstr(log, "converting from schema 6 to 13"), "%s",
 	    log);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		cr_assert_not_null(strstr(log, steps[i]), "%s", log);

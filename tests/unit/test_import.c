@@ -93,6 +93,23 @@ import_from(const struct store_options *so, struct store_import_counts *n)
 	    "is recorded after the copied trail");
 }
 
+/* The seqs of the audit records linked to youth p in s, into seq[]. */
+static size_t
+linked(struct store *s, const uint8_t *p, uint64_t *seq, size_t max)
+{
+	struct store_reader *sr = store_reader_new(s);
+	struct store_subject sub;
+	size_t n;
+
+	cr_assert_eq(store_subject_report(sr, p, &sub), 0);
+	cr_assert_leq(sub.naudit, max);
+	for (n = 0; n < sub.naudit; n++)
+		seq[n] = sub.audit[n].seq;
+	store_subject_free(&sub);
+	store_reader_free(sr);
+	return n;
+}
+
 /*
  * Every signal on youth p (n, active and archived) names its
  * organisation's contact as storefix_reg_in made it: "Contact <id>",
@@ -131,7 +148,8 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	struct rows before, after;
 	struct diag d;
 	uint8_t p1[PSEUDONYM_LEN], p2[PSEUDONYM_LEN];
-	uint64_t acked, last, max_id = 0;
+	uint64_t acked, last, max_id = 0, links[2][16], copied[16];
+	size_t nlinks[2];
 	char *srcdir, text[16];
 	struct storefix_counts c;
 
@@ -168,6 +186,11 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	t = storefix_begin(src);
 	cr_assert_eq(store_meta_put(t, "rotation.cursor", "0001ff"), 0);
 	storefix_commit(t);
+	/* Youth 1's links kept in its signals, youth 2's of their own. */
+	nlinks[0] = linked(src, p1, links[0], 16);
+	nlinks[1] = linked(src, p2, links[1], 16);
+	cr_assert_gt(nlinks[0], 0);
+	cr_assert_gt(nlinks[1], 0);
 	store_close(src);
 
 	import_from(&so, &n);
@@ -183,6 +206,11 @@ Test(import, an_lmdb_store_copied_keeps_every_record)
 	cr_assert_eq(c.archived, 1);
 	expect_contacts(p1, 2);
 	expect_contacts(p2, 1);
+	cr_assert_eq(n.links, nlinks[0] + nlinks[1]);
+	cr_assert_eq(linked(st, p1, copied, 16), nlinks[0]);
+	cr_assert_arr_eq(copied, links[0], nlinks[0] * sizeof(*copied));
+	cr_assert_eq(linked(st, p2, copied, 16), nlinks[1]);
+	cr_assert_arr_eq(copied, links[1], nlinks[1] * sizeof(*copied));
 	cr_assert_eq(storefix_match_seen_by(st, wijk, p1, T0 + 40).id,
 	    storefix_match_seen_by(st, jz, p1, T0 + 40).id);
 	outbox_rows(st, wijk, &after);

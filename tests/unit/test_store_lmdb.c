@@ -37,7 +37,7 @@
 #define YEAR		(365 * 86400)
 #define FILL		0xA1		/* of this file's pseudonyms */
 /* The schema a new or converted store has (STORE_SCHEMA). */
-#define SCHEMA_NOW	12
+#define SCHEMA_NOW	13
 
 static const char orgs_conf[] = STOREFIX_ORGS_CONF;
 
@@ -1032,6 +1032,82 @@ raw_signals_keyed(size_t len, int drop, struct raw_seqs *seqs)
 	return n;
 }
 
+/*
+ * The audit links the signal records keep (schema 13): a chunk each, the
+ * first seq and one per further varint, added to *seqs; with back, each
+ * is written back as a record of its own (pseudonym . first seq -> the
+ * distances), as stores before schema 13 had them.
+ */
+static size_t
+raw_kept(int back, struct raw_seqs *seqs)
+{
+	MDB_env *env = raw_open();
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_dbi sigs;
+	MDB_val k, v;
+	size_t chunks = 0;
+
+	if (seqs != NULL)
+		*seqs = (struct raw_seqs){ 0, 0 };
+	cr_assert_eq(mdb_txn_begin(env, NULL, back ? 0 : MDB_RDONLY, &txn),
+	    0);
+	sigs = raw_dbi(txn, "signals");
+	cr_assert_eq(mdb_cursor_open(txn, sigs, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		Vix__Store__V1__Signal *rec;
+		uint8_t key[LINK_KEY], sk[SIGNAL_KEY], *b;
+		uint64_t first = 0;
+		size_t i = 0, in = 0;
+		MDB_val lk, lv;
+
+		if (k.mv_size != SIGNAL_KEY)
+			continue;
+		/* k is in a page the puts below may move. */
+		memcpy(sk, k.mv_data, SIGNAL_KEY);
+		cr_assert_not_null(rec = vix__store__v1__signal__unpack(NULL,
+		    v.mv_size, v.mv_data));
+		b = rec->audit_links.data;
+		for (unsigned shift = 0; i < rec->audit_links.len; shift += 7) {
+			first |= (uint64_t)(b[i] & 0x7f) << shift;
+			if (!(b[i++] & 0x80))
+				break;
+		}
+		for (size_t j = 0; j < rec->audit_links.len; j++)
+			in += !(b[j] & 0x80);
+		if (in > 0 && seqs != NULL) {
+			seqs->all += in;
+			seqs->most = in > seqs->most ? in : seqs->most;
+		}
+		chunks += in > 0;
+		if (in > 0 && back) {
+			memcpy(key, sk, PSEUDONYM_LEN);
+			be64(key + PSEUDONYM_LEN, first);
+			lk = (MDB_val){ LINK_KEY, key };
+			lv = (MDB_val){ rec->audit_links.len - i, b + i };
+			cr_assert_eq(mdb_put(txn, sigs, &lk, &lv, 0), 0);
+			rec->audit_links.len = 0;
+			lv.mv_size = vix__store__v1__signal__get_packed_size(rec);
+			cr_assert_not_null(lv.mv_data = malloc(lv.mv_size));
+			vix__store__v1__signal__pack(rec, lv.mv_data);
+			lk = (MDB_val){ SIGNAL_KEY, sk };
+			cr_assert_eq(mdb_put(txn, sigs, &lk, &lv, 0), 0);
+			free(lv.mv_data);
+			/* The cursor is where the puts left it: find k again. */
+			lk = (MDB_val){ SIGNAL_KEY, sk };
+			cr_assert_eq(mdb_cursor_get(cur, &lk, &lv, MDB_SET), 0);
+		}
+		vix__store__v1__signal__free_unpacked(rec, NULL);
+	}
+	mdb_cursor_close(cur);
+	if (back)
+		cr_assert_eq(mdb_txn_commit(txn), 0);
+	else
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return chunks;
+}
+
 /* A youth_audit key for youth p and seq, added to *rows (*n of them). */
 static void
 raw_link_row(uint8_t **rows, size_t *n, const void *p, uint64_t seq)
@@ -1053,11 +1129,14 @@ raw_beside_back(void)
 {
 	static const struct { size_t len; const char *db; } kinds[] = {
 	    { MATCH_KEY, "matches" }, { OUTBOX_KEY, "youth_outbox" } };
-	MDB_env *env = raw_open();
+	MDB_env *env;
 	MDB_cursor *cur;
 	MDB_txn *txn;
 	MDB_dbi sigs, dbs[2];
 	MDB_val k, v;
+
+	raw_kept(1, NULL);	/* schema 12's links first */
+	env = raw_open();
 
 	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	sigs = raw_dbi(txn, "signals");
@@ -1129,14 +1208,15 @@ raw_links_back(void)
 	free(rows);
 }
 
-/* The audit records linked to youths. */
+/* The audit records linked to youths, in records of their own or kept. */
 static size_t
 raw_links(void)
 {
-	struct raw_seqs seqs;
+	struct raw_seqs seqs, kept;
 
 	raw_signals_keyed(LINK_KEY, 0, &seqs);
-	return seqs.all;
+	raw_kept(0, &kept);
+	return seqs.all + kept.all;
 }
 
 static void
@@ -1333,8 +1413,8 @@ Test(store_open, a_schema_2_store_gets_its_audit_linked_to_youths)
 	cr_assert_eq(raw_entries("youth_audit"), 0, "links beside signals");
 
 	/* A store of schema 2 had no links, and its matches apart. */
-	raw_signals_keyed(LINK_KEY, 1, NULL);
 	raw_beside_back();
+	raw_signals_keyed(LINK_KEY, 1, NULL);
 	be64(v, 2);
 	raw_put("meta", "schema", 6, v, sizeof(v));
 	st = open_store(MAP_SIZE, 90);
@@ -2007,13 +2087,14 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 	 * before them, 64 in all), twice among the expiry times (after the
 	 * links and the step of signal_org, which schema 5 did not have),
 	 * among the matches (after 32 batches of the expiry times and 26 of
-	 * the escalation times), then let finish; the schema the store says while half
-	 * converted.
+	 * the escalation times), among the links kept in the signal records
+	 * (after the rest of the matches and the outbox index), then let
+	 * finish; the schema the store says while half converted.
 	 */
 	static const struct { unsigned after, schema; } stops[] = {
 	    { 3, 6 }, { 55, 6 }, { 20, 6 }, { 150, 8 }, { 40, 9 }, { 30, 9 },
 	    { 30, 10 }, { 25, 10 }, { 31, 11 }, { 30, 11 }, { 70, 12 },
-	    { 0, 0 } };
+	    { 100, 13 }, { 0, 0 } };
 	char *straight = support_path(dir, "straight");
 	struct store *s;
 	struct diag d;
@@ -2681,6 +2762,8 @@ Test(store_open, a_record_changed_before_the_conversion_still_shows)
 #define STEP_EXPIRY_DUE		7
 /* And that of the matches beside the signals (schema 12). */
 #define STEP_MATCHES_BESIDE	9
+/* And that of the links kept in the signal records (schema 13). */
+#define STEP_LINKS_KEPT		11
 
 /*
  * The step under way as meta "migrate" holds it (its index in the
@@ -2779,6 +2862,11 @@ Test(store_open, a_conversion_killed_among_the_matches_resumes)
 	kill_while_converting(STEP_MATCHES_BESIDE, 12, "matches");
 }
 
+Test(store_open, a_conversion_killed_among_the_kept_links_resumes)
+{
+	kill_while_converting(STEP_LINKS_KEPT, 13, "kept links");
+}
+
 /* ---- audit links beside the signals (schema 10) ------------------------ */
 
 #define LINKS_MAX	256
@@ -2832,14 +2920,15 @@ link_youth(struct store_txn *t, unsigned youth, uint64_t seq)
 	store_txn_backend(t)->import_audit_link(t, p, seq);
 }
 
-/* The most seqs one link record holds. */
+/* The most seqs one chunk of links holds, of its own or kept. */
 static size_t
 raw_links_most(void)
 {
-	struct raw_seqs seqs;
+	struct raw_seqs seqs, kept;
 
 	raw_signals_keyed(LINK_KEY, 0, &seqs);
-	return seqs.most;
+	raw_kept(0, &kept);
+	return seqs.most > kept.most ? seqs.most : kept.most;
 }
 
 TestSuite(store_links, .init = setup_started, .fini = teardown);
@@ -2930,6 +3019,133 @@ Test(store_links, links_in_any_order_beside_signals_read_in_order)
 	stop();
 	cr_assert_leq(raw_links_most(), 32);
 	reopen_bound();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/* The domain's view of a youth's signals: the kept links are not in it. */
+static int
+signals_unmarked(void *arg, uint32_t org, const Vix__Store__V1__Signal *s)
+{
+	(void)org;
+	cr_assert_eq(s->audit_links.len, 0, "the backend's own field shown");
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The seqs s holds are ascending. */
+static void
+assert_ascending(const struct seqs *s)
+{
+	for (size_t i = 1; i < s->n; i++)
+		cr_assert_gt(s->v[i], s->v[i - 1], "at %zu", i);
+}
+
+/*
+ * A youth with a signal keeps its links in the signal's record (schema
+ * 13), with no record of their own; a refresh that rewrites the record
+ * keeps them; when the signal goes they move to a record of their own,
+ * read in order as before; an erasure removes them wherever they are.
+ */
+Test(store_links, a_signal_keeps_its_youths_links_and_they_outlive_it)
+{
+	struct store_withdraw_out wo;
+	struct raw_seqs own, kept;
+	struct store_txn *t;
+	uint8_t p[PSEUDONYM_LEN];
+	size_t n = 0, removed, withdrawn;
+	struct seqs s;
+	uint64_t id;
+
+	id = must_register(wijk, 1, T0);
+	must_register(wijk, 1, T0 + 5);		/* a refresh: rewritten */
+	must_register(wijk, 2, T0 + 6);
+	cr_assert_eq(links_of(1, &s), 0);
+	cr_assert_eq(s.n, 2, "%zu", s.n);
+	stop();
+	cr_assert_eq(raw_signals_keyed(LINK_KEY, 0, NULL), 0,
+	    "no link record of its own");
+	cr_assert_eq(raw_kept(0, &kept), 2, "a chunk kept for each youth");
+	cr_assert_eq(kept.all, 3);
+	reopen_bound();
+	t = begin();
+	pseudonym(p, 1);
+	store_txn_backend(t)->youth_signals(t, p, signals_unmarked, &n);
+	store_write_abort(t);
+	cr_assert_eq(n, 1);
+
+	cr_assert_eq(do_withdraw(wijk, id, 1, STORE_WITHDRAW_UNJUSTIFIED,
+	    T0 + 7, &wo), 0);
+	cr_assert_eq(links_of(1, &s), 0);
+	cr_assert_eq(s.n, 3, "the withdrawal linked too: %zu", s.n);
+	assert_ascending(&s);
+	stop();
+	cr_assert_eq(raw_signals_keyed(LINK_KEY, 0, &own), 1,
+	    "youth 1's links outlive its signal");
+	cr_assert_eq(own.all, 3);
+	cr_assert_eq(raw_kept(0, &kept), 1, "youth 2's stay kept");
+	reopen_bound();
+	must_register(jz, 1, T0 + 8);
+	cr_assert_eq(links_of(1, &s), 0);
+	cr_assert_eq(s.n, 4);
+	assert_ascending(&s);
+
+	erase_youth(1, &removed, &withdrawn);
+	cr_assert_eq(removed, 1);
+	cr_assert_eq(links_of(1, &s), 0);
+	cr_assert_eq(s.n, 0, "erased: no link left");
+	cr_assert_eq(links_of(2, &s), 0);
+	cr_assert_eq(s.n, 1, "another youth's links stay");
+	stop();
+	cr_assert_eq(raw_signals_keyed(LINK_KEY, 0, NULL), 0);
+	cr_assert_eq(raw_kept(0, NULL), 1);
+	reopen_bound();
+	cr_assert_eq(support_leaks(), 0, "leaks, see above");
+}
+
+/*
+ * A store of schema 12 (every youth's links in records of their own)
+ * gets them kept in a signal record where the youth has one: each youth
+ * reads the same links, and a youth without a signal keeps its record.
+ */
+Test(store_links, a_schema_12_store_gets_its_links_kept_in_signals)
+{
+	struct store_withdraw_out wo;
+	struct seqs before[4], after;
+	struct raw_seqs kept;
+	uint8_t v[8];
+	uint64_t id;
+
+	for (unsigned y = 1; y <= 3; y++) {
+		must_register(wijk, y, T0 + y);
+		must_register(jz, y, T0 + 10 + y);	/* matched */
+	}
+	id = must_register(vt, 4, T0 + 20);
+	cr_assert_eq(do_withdraw(vt, id, 4, STORE_WITHDRAW_UNJUSTIFIED,
+	    T0 + 21, &wo), 0);
+	for (unsigned y = 1; y <= 4; y++) {
+		cr_assert_eq(links_of(y, &before[y - 1]), 0);
+		cr_assert_gt(before[y - 1].n, 0);
+	}
+	stop();
+	raw_kept(1, NULL);
+	be64(v, 12);
+	raw_put("meta", "schema", 6, v, sizeof(v));
+	cr_assert_eq(raw_signals_keyed(LINK_KEY, 0, NULL), 4);
+	cr_assert_eq(raw_kept(0, NULL), 0, "schema 12 keeps none");
+
+	reopen_bound();
+	stop();
+	cr_assert_eq(raw_schema(), SCHEMA_NOW);
+	cr_assert_eq(raw_signals_keyed(LINK_KEY, 0, NULL), 1,
+	    "youth 4's, who has no signal");
+	cr_assert_eq(raw_kept(0, &kept), 3);
+	reopen_bound();
+	for (unsigned y = 1; y <= 4; y++) {
+		cr_assert_eq(links_of(y, &after), 0);
+		cr_assert_eq(after.n, before[y - 1].n, "youth %u", y);
+		cr_assert_arr_eq(after.v, before[y - 1].v,
+		    after.n * sizeof(*after.v), "youth %u", y);
+	}
 	cr_assert_eq(support_leaks(), 0, "leaks, see above");
 }
 
