@@ -564,10 +564,14 @@ link_new(struct store_txn *t, const uint8_t *p, struct youth_links *l,
  * Link audit record seq to youth p (once: linking it again changes
  * nothing). Seqs mostly come in order and go at the end of the youth's
  * last chunk, or begin a new one when it is full; one that falls inside
- * a full chunk (an import in another order) splits it in two.
+ * a full chunk (an import in another order) splits it in two. A new
+ * chunk is kept in a signal record only with keep: the conversion to
+ * schema 10 writes records of their own, as that schema had them, so
+ * that a store it leaves half converted holds nothing a vixd of schema
+ * 10 to 12 (which would open it) does not know.
  */
 static void
-audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
+audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq, int keep)
 {
 	uint64_t all[LINK_CHUNK + 1];
 	struct link_chunk *c = NULL;
@@ -576,6 +580,8 @@ audit_link(struct store_txn *t, const uint8_t *p, uint64_t seq)
 
 	if (youth_links(t, p, &l) != 0)
 		return;
+	if (!keep)
+		l.has_free = 0;
 	/* The chunk seq belongs in: the last beginning at or before it. */
 	for (i = 0; i < l.n && l.c[i].seq[0] <= seq; i++)
 		c = &l.c[i];
@@ -1834,7 +1840,7 @@ convert_audit_link(struct store_txn *t, const MDB_val *k, const MDB_val *v)
 		return;
 	}
 	memcpy(p, k->mv_data, PSEUDONYM_LEN);
-	audit_link(t, p, get_u64((uint8_t *)k->mv_data + PSEUDONYM_LEN));
+	audit_link(t, p, get_u64((uint8_t *)k->mv_data + PSEUDONYM_LEN), 0);
 }
 
 /* signal_org, to schema 11: id -> org as a row of signal_owner. */
@@ -2615,6 +2621,15 @@ signal_keys(struct key *sk, const uint8_t *p, uint32_t org)
 	key_u32(key_bytes(key_start(sk), p, PSEUDONYM_LEN), org);
 }
 
+/* The kept audit links out of a record: the backend's own. */
+static void
+signal_unkeep(Vix__Store__V1__Signal *s)
+{
+	free(s->audit_links.data);
+	s->audit_links.data = NULL;
+	s->audit_links.len = 0;
+}
+
 /* The record as stored, its contact (if interned) a number. */
 static Vix__Store__V1__Signal *
 signal_unpack(struct store_txn *t, const MDB_val *v)
@@ -2636,7 +2651,7 @@ signal_decode(struct store_txn *t, uint32_t org, const MDB_val *v)
 	Vix__Store__V1__Signal *s = signal_unpack(t, v);
 
 	if (s != NULL)
-		s->audit_links.len = 0;	/* the backend's own */
+		signal_unkeep(s);
 	if (s != NULL && contact_expand(LT(t)->txn, t->s->contacts, org,
 	    s) == -1) {
 		vix__store__v1__signal__free_unpacked(s, NULL);
@@ -2721,7 +2736,7 @@ static void
 lmdb_signal_put(struct store_txn *t, const uint8_t *p, uint32_t org,
     const Vix__Store__V1__Signal *rec, int created)
 {
-	uint8_t links[LINK_BUF] = { 0 };
+	uint8_t links[LINK_BUF];
 	size_t len = 0;
 	uint64_t contact = 0;
 	struct key k;
@@ -2729,7 +2744,7 @@ lmdb_signal_put(struct store_txn *t, const uint8_t *p, uint32_t org,
 	signal_keys(&k, p, org);
 	if (!created)
 		contact = signal_held(t, &k, links, &len);
-	signal_store(t, &k, rec, contact, links, len);
+	signal_store(t, &k, rec, contact, len > 0 ? links : NULL, len);
 	if (!created)
 		return;
 	org_signal_put(t, org, rec->id, p);
@@ -3257,7 +3272,7 @@ lmdb_audit_append(struct store_txn *t, uint64_t seq, const void *record,
 	}
 	audit_head_put(t, seq, hash);
 	if (youth != NULL)
-		audit_link(t, youth, seq);
+		audit_link(t, youth, seq, 1);
 }
 
 /*
@@ -3904,7 +3919,7 @@ export_signal(struct walk *w, MDB_val *k, MDB_val *v)
 	}
 	/* Written expanded: the target interns it again, or keeps rows. */
 	org = get_u32((uint8_t *)k->mv_data + PSEUDONYM_LEN);
-	rec->audit_links.len = 0;	/* the links after the chain */
+	signal_unkeep(rec);	/* the links after the chain */
 	if (contact_expand(w->txn, w->s->contacts, org, rec) == -1) {
 		vix__store__v1__signal__free_unpacked(rec, NULL);
 		return VIX_E_STORE;
@@ -4138,7 +4153,7 @@ static void
 lmdb_import_audit_link(struct store_txn *t, const uint8_t *youth,
     uint64_t seq)
 {
-	audit_link(t, youth, seq);
+	audit_link(t, youth, seq, 1);
 }
 
 const struct store_backend store_backend_lmdb = {

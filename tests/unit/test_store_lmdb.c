@@ -2116,6 +2116,10 @@ Test(store_open, a_stopped_conversion_resumes_where_it_stopped)
 		    "so that an older vixd refuses it", i, v[7]);
 		cr_assert_gt(raw_get("meta", "migrate", 7, mark,
 		    sizeof(mark)), 0, "where the conversion goes on is kept");
+		/* What a vixd of the schema it says (and opens it) knows. */
+		if (stops[i].schema < 13)
+			cr_assert_eq(raw_kept(0, NULL), 0, "stop %zu: links kept "
+			    "in signal records before schema 13", i);
 	}
 	fixture_data(5, straight);
 	expect_as_straight(straight);
