@@ -808,6 +808,7 @@ start_listeners(struct vixd *v)
 		admin_stop(v);
 		server_drain(v);
 		writer_stop(v->writer);
+		server_free(v);
 		fatalx("cannot listen on %s", what);
 	}
 	server_orgs_changed(v);	/* the workers start the push targets */
@@ -911,6 +912,7 @@ main(int argc, char **argv)
 	webhook_stop(v.webhooks);	/* their cursors go through the writer */
 	status_stop(v.status);	/* it reads the writer's counts */
 	writer_stop(v.writer);	/* every queued write committed and answered */
+	server_free(&v);	/* after the writer: it hands batches to workers */
 	server_jobs_finish(&v);	/* the main loop's, back after it ended */
 	control_stop(ctl);	/* after the writer: an erase may have been queued */
 	status_free(v.status);	/* after its askers: admin and control */

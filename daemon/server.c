@@ -685,8 +685,25 @@ server_drain(struct vixd *v)
 	for (unsigned i = 0; i < v->nworkers; i++)
 		if (v->workers[i].started)
 			pthread_join(v->workers[i].thread, NULL);
-	for (unsigned i = 0; i < v->nworkers; i++)
-		worker_free(&v->workers[i]);
+}
+
+void
+server_free(struct vixd *v)
+{
+	struct job *j;
+
+	for (unsigned i = 0; i < v->nworkers; i++) {
+		struct worker *w = &v->workers[i];
+
+		/* None: a connection waits for its answers before it goes. */
+		while ((j = TAILQ_FIRST(&w->done)) != NULL) {
+			TAILQ_REMOVE(&w->done, j, entry);
+			log_warnx("worker %u: an answer came back after its "
+			    "connection went", i);
+			j->ops->free(j);
+		}
+		worker_free(w);
+	}
 	free(v->workers);
 	v->workers = NULL;
 	v->nworkers = 0;

@@ -52,4 +52,12 @@ void	server_published(void *vixd, const uint32_t *sids, size_t n, int all);
  */
 void	server_drain(struct vixd *);
 
+/*
+ * Free the workers joined by server_drain. Only after writer_stop: until
+ * then the writer may still be handing the last batch to a worker (its
+ * flush and the publish hook touch the worker after the answers that let
+ * its loop end).
+ */
+void	server_free(struct vixd *);
+
 #endif
