@@ -1,9 +1,10 @@
 /*
  * Faults against the real daemon: the store's map fills up, the disk under
- * it fills up, and vixd is killed with -9 while sweeps and reloads run with
- * its clock two days ahead. Whatever fails must fail with a clear answer,
- * nothing acknowledged may be lost, reads go on, and the audit chain and
- * the outboxes stay whole. Randomness is seeded with a printed seed
+ * it fills up, vixd is stopped with registrations in flight, and it is
+ * killed with -9 while sweeps and reloads run with its clock two days
+ * ahead. Whatever fails must fail with a clear answer, nothing
+ * acknowledged may be lost, reads go on, and the audit chain and the
+ * outboxes stay whole. Randomness is seeded with a printed seed
  * (VIX_TEST_SEED repeats a run); no BSN is ever printed.
  */
 #include <sys/mount.h>
@@ -709,6 +710,128 @@ Test(faults, a_full_disk_refuses_registrations_and_loses_nothing)
 	harness_restart_with(&vixd, (const char *[]){ "-c", write_conf(
 	    "unlimited.conf", UNLIMITED), NULL });
 	after_raising(&f, "disk space freed");
+}
+
+/* ---- 2b: a stop with registrations in flight ---------------------- */
+
+#define STOP_ROUNDS	6
+#define STOP_CONNS	4	/* org-a, org-b, org-a, org-b */
+
+/* Every acknowledged registration of org o is listed, and no more than sent. */
+static void
+assert_kept(struct reg regs[][STOP_CONNS][WINDOW], int o)
+{
+	struct run_result r;
+	char id[48];
+	size_t acks = 0, sent = 0;
+
+	vix_ok(&r, org_names[o], (const char *[]){ "--json", "list", NULL });
+	for (int k = 0; k < STOP_ROUNDS; k++)
+		for (int c = o; c < STOP_CONNS; c += 2)
+			for (int i = 0; i < WINDOW; i++) {
+				const struct reg *g = &regs[k][c][i];
+
+				sent++;
+				if (!acked(g))
+					continue;
+				acks++;
+				snprintf(id, sizeof(id), "\"signal_id\":%llu,",
+				    (unsigned long long)g->signal_id);
+				cr_assert_not_null(strstr(r.out, id), "round "
+				    "%d: acknowledged signal %llu of %s is "
+				    "lost", k, (unsigned long long)g->signal_id,
+				    org_names[o]);
+			}
+	cr_assert_geq((size_t)harness_count(r.out, "\"signal_id\":"), acks);
+	cr_assert_leq((size_t)harness_count(r.out, "\"signal_id\":"), sent,
+	    "%s lists more signals than it sent", org_names[o]);
+}
+
+/*
+ * SIGTERM while connections have registrations on their way to the writer:
+ * each is answered (stored, or refused because the index shuts down) or
+ * goes with its connection unanswered; vixd exits 0, and after a restart
+ * every acknowledged one is there. The rounds give the signal a little
+ * more time each, so that it meets the requests at different points.
+ */
+Test(faults, a_stop_with_registrations_in_flight_keeps_what_it_acknowledged)
+{
+	static struct reg regs[STOP_ROUNDS][STOP_CONNS][WINDOW];
+	const char *conf;
+	Vix__V1__ServerMessage *m;
+	SSL *ssl[STOP_CONNS];
+	size_t answered = 0, acks = 0;
+	int status;
+
+	harness_start(&vixd, NULL);
+	conf = write_conf("unlimited.conf", UNLIMITED);
+	harness_restart_with(&vixd, (const char *[]){ "-c", conf, NULL });
+	signal(SIGPIPE, SIG_IGN);	/* the stop may close a connection */
+	for (int k = 0; k < STOP_ROUNDS; k++) {
+		for (int c = 0; c < STOP_CONNS; c++) {
+			ssl[c] = harness_connect_as(&vixd, org_names[c % 2]);
+			for (int i = 0; i < WINDOW; i++) {
+				struct reg *g = &regs[k][c][i];
+
+				/* Both organisations register each youth. */
+				*g = (struct reg){ .youth = (size_t)((2 * k +
+				    c / 2) * WINDOW + i), .org = c % 2 };
+				send_register(ssl[c], (uint64_t)i + 1, g,
+				    "2015-03-01", 0);
+			}
+		}
+		/*
+		 * Odd rounds: the first answer is in, the rest on their way.
+		 * Even rounds: a moment after sending, 0 to 8 ms.
+		 */
+		if (k % 2 == 1) {
+			cr_assert_not_null(m = next_response(ssl[0]), "round "
+			    "%d: no answer before the stop", k);
+			cr_assert(m->response->id >= 1 &&
+			    m->response->id <= WINDOW);
+			record_answer(&regs[k][0][m->response->id - 1],
+			    m->response);
+			vix__v1__server_message__free_unpacked(m, NULL);
+		} else
+			harness_sleep_ms(k * 2);
+		kill(vixd.pid, SIGTERM);
+		for (int c = 0; c < STOP_CONNS; c++) {
+			while ((m = next_response(ssl[c])) != NULL) {
+				uint64_t id = m->response->id;
+
+				cr_assert(id >= 1 && id <= WINDOW, "round %d: an "
+				    "answer to a request never sent: %llu", k,
+				    (unsigned long long)id);
+				record_answer(&regs[k][c][id - 1], m->response);
+				vix__v1__server_message__free_unpacked(m, NULL);
+			}
+			harness_tls_close(ssl[c]);
+		}
+		status = harness_signal_wait(&vixd, 0);
+		cr_assert_eq(status, 0, "round %d: vixd exited with %d after "
+		    "SIGTERM with requests in flight", k, status);
+		for (int c = 0; c < STOP_CONNS; c++)
+			for (int i = 0; i < WINDOW; i++) {
+				const struct reg *g = &regs[k][c][i];
+
+				if (!g->answered)
+					continue;
+				answered++;
+				acks += acked(g);
+				cr_assert(g->code == 0 || g->code ==
+				    VIX__V1__STATUS__CODE__UNAVAILABLE, "round "
+				    "%d: a registration answered %d during the "
+				    "stop: %s", k, g->code, g->message);
+			}
+		harness_restart_with(&vixd, (const char *[]){ "-c", conf,
+		    NULL });
+	}
+	assert_kept(regs, 0);
+	assert_kept(regs, 1);
+	audit_verifies("after the stops");
+	cr_log_info("stops with requests in flight: %zu of %d registrations "
+	    "answered, %zu acknowledged", answered, STOP_ROUNDS * STOP_CONNS *
+	    WINDOW, acks);
 }
 
 /* ---- 3: kill -9 while sweeps and reloads run ------------------------ */
