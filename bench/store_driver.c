@@ -329,7 +329,7 @@ store_driver_run(const struct bench_opts *o, struct bench_result *r)
 	collect_producers(r, p, o->conns);
 	rc = 0;
 done:
-	writer_stop(wr);
+	writer_free(wr);
 	if (s != NULL)
 		store_close(s);
 	if (orgs != NULL)

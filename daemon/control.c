@@ -108,6 +108,7 @@ struct control {
 	pthread_mutex_t		 lock;		/* guards running */
 	pthread_cond_t		 idle;
 	unsigned		 running;	/* tasks in threads */
+	int			 quiet;		/* control_quiesce: no new tasks */
 };
 
 /* ---- JSON ------------------------------------------------------------ */
@@ -1364,6 +1365,13 @@ ctl_spawn(struct ctl_conn *c, struct ctl_task *t)
 		return;
 	}
 	pthread_mutex_lock(&ctl->lock);
+	if (ctl->quiet) {
+		pthread_mutex_unlock(&ctl->lock);
+		close(t->fd);
+		free(t);
+		ctl_error(c, "vixd is stopping");
+		return;
+	}
 	if (!(busy = ctl->running >= CTL_TASKS_MAX))
 		ctl->running++;
 	pthread_mutex_unlock(&ctl->lock);
@@ -1809,27 +1817,38 @@ control_start(struct vixd *v, control_reload_fn reload)
 }
 
 void
-control_stop(struct control *ctl)
+control_quiesce(struct control *ctl)
 {
-	struct ctl_conn *c;
 	struct stat st;
 
 	if (ctl == NULL)
 		return;
 	if (ctl->listener != NULL) {
 		evconnlistener_free(ctl->listener);
+		ctl->listener = NULL;
 		/* Only our own socket: another vixd may have taken the path. */
 		if (stat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
 		    st.st_ino == ctl->ino)
 			unlink(ctl->path);
 	}
 	pthread_mutex_lock(&ctl->lock);
+	ctl->quiet = 1;
 	if (ctl->running > 0)
 		log_info("control: waiting for %u request%s to finish",
 		    ctl->running, ctl->running == 1 ? "" : "s");
 	while (ctl->running > 0)
 		pthread_cond_wait(&ctl->idle, &ctl->lock);
 	pthread_mutex_unlock(&ctl->lock);
+}
+
+void
+control_stop(struct control *ctl)
+{
+	struct ctl_conn *c;
+
+	if (ctl == NULL)
+		return;
+	control_quiesce(ctl);
 	while ((c = TAILQ_FIRST(&ctl->conns)) != NULL)
 		ctl_close(c, "vixd is stopping");
 	pseudonym_ctx_free(ctl->pseudonyms);

@@ -31,9 +31,17 @@ typedef int	(*control_reload_fn)(struct vixd *, struct diag *d,
 struct control	*control_start(struct vixd *, control_reload_fn reload);
 
 /*
- * Stop serving: wait for requests still running in their threads, answer
- * nothing more, remove the socket. Call after writer_stop, so that no
- * erase is still queued.
+ * Take no more requests, remove the socket, and wait for those running in
+ * their threads. Call before writer_stop: a task's audit record goes
+ * through the writer (stopped, it would refuse it).
+ */
+void		 control_quiesce(struct control *);
+
+/*
+ * Stop serving (quiescing first, if not yet): close the connections,
+ * answer nothing more. Call after writer_stop and the main loop's jobs,
+ * so that an erase queued for a connection is answered first, and before
+ * server_free and writer_free.
  */
 void		 control_stop(struct control *);
 

@@ -598,7 +598,7 @@ vixd_free(struct vixd *v)
 	sweep_stop(v);
 	ratelimit_free(v->ratelimit);
 	orgstats_free(v->orgstats);
-	writer_stop(v->writer);
+	writer_free(v->writer);
 	rotate_free(v);		/* its step timer is an event of the base */
 	if (v->base != NULL)
 		event_base_free(v->base);
@@ -807,6 +807,7 @@ start_listeners(struct vixd *v)
 	if (what != NULL) {
 		admin_stop(v);
 		server_drain(v);
+		status_stop(v->status);	/* it reads the writer and the gate */
 		writer_stop(v->writer);
 		server_free(v);
 		fatalx("cannot listen on %s", what);
@@ -910,14 +911,21 @@ main(int argc, char **argv)
 	admin_stop(&v);
 	server_drain(&v);
 	webhook_stop(v.webhooks);	/* their cursors go through the writer */
+	/* After the webhooks (a replay waiting for one gives up), before
+	   the writer (a task's audit record goes through it). */
+	control_quiesce(ctl);
 	status_stop(v.status);	/* it reads the writer's counts */
-	writer_stop(v.writer);	/* every queued write committed and answered */
-	server_free(&v);	/* after the writer: it hands batches to workers */
+	/*
+	 * Every queued write committed and answered. From here a submit is
+	 * refused (a key rotation's next step, when its last one came back
+	 * after the main loop ended); vixd_free frees the writer.
+	 */
+	writer_stop(v.writer);
 	server_jobs_finish(&v);	/* the main loop's, back after it ended */
 	control_stop(ctl);	/* after the writer: an erase may have been queued */
+	server_free(&v);	/* after the writer: it hands batches to workers */
 	status_free(v.status);	/* after its askers: admin and control */
 	webhook_free(v.webhooks);	/* after the writer, control, status */
-	v.writer = NULL;
 	log_info("stopped");
 	vixd_free(&v);
 	curl_global_cleanup();

@@ -580,11 +580,12 @@ server_start(struct vixd *v)
 		log_warnx("server_start: out of memory");
 		return -1;
 	}
-	v->nworkers = server_worker_count(&v->cfg);
-	if ((v->workers = calloc(v->nworkers, sizeof(*v->workers))) == NULL) {
+	if ((v->workers = calloc(server_worker_count(&v->cfg),
+	    sizeof(*v->workers))) == NULL) {
 		log_warnx("server_start: out of memory");
 		return -1;
 	}
+	v->nworkers = server_worker_count(&v->cfg);
 	for (unsigned i = 0; i < v->nworkers; i++) {
 		struct worker *w = &v->workers[i];
 

@@ -21,6 +21,7 @@ struct writer {
 	unsigned		 batch_max;
 	unsigned		 batch_wait_us;
 	int			 stopping;
+	int			 joined;	/* the thread has ended */
 	struct writer_hooks	 hooks;
 	struct writer_stats	 stats;
 	struct metrics_hist	 batch_sizes;	/* for /metrics */
@@ -352,13 +353,22 @@ writer_submit(struct writer *wr, struct job_home *home, struct job *j)
 void
 writer_stop(struct writer *wr)
 {
-	if (wr == NULL)
+	if (wr == NULL || wr->joined)
 		return;
 	pthread_mutex_lock(&wr->lock);
 	wr->stopping = 1;
 	pthread_cond_signal(&wr->cond);
 	pthread_mutex_unlock(&wr->lock);
 	pthread_join(wr->thread, NULL);
+	wr->joined = 1;
+}
+
+void
+writer_free(struct writer *wr)
+{
+	if (wr == NULL)
+		return;
+	writer_stop(wr);
 	pthread_mutex_destroy(&wr->lock);
 	pthread_cond_destroy(&wr->cond);
 	free(wr->queue);

@@ -209,8 +209,16 @@ int		 writer_submit(struct writer *, struct job_home *home,
 /* On the owner's thread, for a job back from the writer: complete, free. */
 void		 job_complete(struct job *);
 
-/* Finish every queued job, then stop and join the thread. */
+/*
+ * Finish every queued job, then stop and join the thread. The writer stays
+ * until writer_free: whoever still holds it (a job completed after the
+ * stop that would queue its next step, a control task) is refused with
+ * UNAVAILABLE, and can still read its stats.
+ */
 void		 writer_stop(struct writer *);
+
+/* Stop (if not yet) and free. After everyone that could submit is gone. */
+void		 writer_free(struct writer *);
 
 void		 writer_get_stats(struct writer *, struct writer_stats *);
 

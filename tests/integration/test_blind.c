@@ -702,6 +702,69 @@ Test(blind, rotation_while_registering_keeps_every_match)
 	cr_assert_eq(harness_stop(&p), 0);
 }
 
+/*
+ * vixd stopped right after a rotation began (its steps at the writer, or
+ * back and wanting the next): it stops cleanly, and after the restart the
+ * rotation goes on where it stopped and every youth is still found.
+ */
+Test(blind, a_stop_during_a_rotation_resumes_it_after_the_restart)
+{
+	const char *const blind[] = { "--pseudonyms", "blind", NULL };
+	struct vixd_proc p;
+	struct vix_register_result rr;
+	struct run_result r;
+	char kh[300], sock[PATH_MAX], log[65536];
+	vix_client *a, *b;
+	int status, matched = 0;
+
+	harness_start(&p, blind);
+	keyholder_of(&p, kh, sizeof(kh));
+	a = connect_to(&p, "org-a", p.addr, kh);
+	for (int i = 0; i < NBSN; i++) {
+		cr_assert_eq(reg(a, bsns[i], "A", &rr), 0);
+		vix_register_result_free(&rr);
+	}
+	vix_close(a);
+	keyd_command(&p, (const char *[]){ "--add-key", NULL });
+	cr_assert_eq(kill(keyd_pid(&p), SIGHUP), 0);
+	harness_dev_file(&p, "control.sock", sock, sizeof(sock));
+	harness_run(&r, (const char *[]){ getenv("VIXCTL"), "-s", sock,
+	    "rotate", NULL });
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	status = harness_signal_wait(&p, SIGTERM);
+	cr_assert_eq(status, 0, "vixd exited with %d when stopped during a "
+	    "rotation", status);
+
+	harness_restart_with(&p, blind);
+	cr_log_info("the rotation was %s when vixd stopped",
+	    strstr(harness_log(&p, log, sizeof(log)), "going on where it "
+	    "stopped") != NULL ? "under way" : "done or not begun");
+	for (int i = 0; i < 300; i++) {
+		harness_run(&r, (const char *[]){ getenv("VIXCTL"), "-s", sock,
+		    "rotate", "--status", NULL });
+		if (strstr(r.out, "the last rotation is done") != NULL)
+			break;
+		usleep(100000);
+	}
+	cr_assert_not_null(strstr(r.out, "the last rotation is done"), "%s",
+	    r.out);
+	cr_assert_not_null(strstr(r.out, "key version 2"), "%s", r.out);
+	keyholder_of(&p, kh, sizeof(kh));
+	b = connect_to(&p, "org-b", p.addr, kh);
+	for (int i = 0; i < NBSN; i += 10) {
+		cr_assert_eq(reg(b, bsns[i], "B", &rr), 0);
+		matched += rr.has_match;
+		vix_register_result_free(&rr);
+	}
+	vix_close(b);
+	cr_assert_eq(matched, NBSN / 10, "after the stop and the rotation, "
+	    "%d of %d youths are found", matched, NBSN / 10);
+	harness_run(&r, (const char *[]){ getenv("VIXCTL"), "-s", sock,
+	    "audit", "verify", NULL });
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert_eq(harness_stop(&p), 0);
+}
+
 /* A Register with this pseudonym, sent as it is; the answer's status. */
 static Vix__V1__ServerMessage *
 register_raw(SSL *ssl, uint8_t element[32], uint32_t version,

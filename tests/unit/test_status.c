@@ -115,7 +115,7 @@ static void
 teardown(void)
 {
 	status_stop(v.status);
-	writer_stop(v.writer);
+	writer_free(v.writer);
 	status_free(v.status);
 	event_base_free(v.base);
 	orgs_unref(v.orgs);

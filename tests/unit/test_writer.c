@@ -79,7 +79,7 @@ Test(writer, every_job_comes_back_committed)
 	}
 	writerfix_wait_done(N);
 	writer_get_stats(wr, &ws);
-	writer_stop(wr);
+	writer_free(wr);
 
 	writerfix_expect_registered(jobs, N);
 	cr_assert_eq(ws.jobs, N);
@@ -114,7 +114,7 @@ Test(writer, a_batch_takes_at_most_batch_max)
 	writerfix_gate_open();
 	writerfix_wait_done(N);
 	writer_get_stats(wr, &ws);
-	writer_stop(wr);
+	writer_free(wr);
 
 	writerfix_expect_registered(jobs, N);
 	cr_assert_eq(ws.jobs, N);
@@ -149,7 +149,7 @@ Test(writer, a_full_queue_refuses_more)
 		    "job %u", i);
 	}
 	writerfix_gate_open();
-	writer_stop(wr);
+	writer_free(wr);
 
 	/* Exactly the accepted ones came back; the refused never did. */
 	cr_assert_eq(writerfix_done_count(), QUEUE + 1);
@@ -203,6 +203,7 @@ Test(writer, stop_finishes_every_queued_job)
 	enum { N = 21, EXTRA = 4000 };
 	struct job *jobs = writerfix_jobs_new(N);
 	struct stopper s = { .max = EXTRA };
+	struct writer_stats ws;
 	struct writer *wr;
 	pthread_t thread;
 	size_t back;
@@ -227,6 +228,17 @@ Test(writer, stop_finishes_every_queued_job)
 	cr_assert_eq(back, N + s.accepted);
 	cr_assert_eq(s.last, VIX_E_UNAVAILABLE,
 	    "a stopping writer must refuse new jobs");
+	/*
+	 * Stopped, not freed: a job completed after the stop that queues its
+	 * next step (a key rotation's) is refused, and the stats still read.
+	 */
+	writerfix_job_register(&s.extra[s.accepted], orgs, jz, 999, T0);
+	cr_assert_eq(writer_submit(wr, WORKER, &s.extra[s.accepted]),
+	    VIX_E_UNAVAILABLE);
+	writer_get_stats(wr, &ws);
+	cr_assert_eq(ws.jobs, N + s.accepted);
+	writer_stop(wr);	/* a second stop does nothing */
+	writer_free(wr);
 
 	writerfix_expect_registered(jobs, N);
 	for (size_t i = 0; i < s.accepted; i++)
@@ -300,7 +312,7 @@ Test(writer, refusals_in_a_batch_are_audited_and_leave_the_rest)
 	writerfix_gate_open();
 	writerfix_wait_done(N);
 	writer_get_stats(wr, &ws);
-	writer_stop(wr);
+	writer_free(wr);
 	cr_assert_eq(ws.batches, 2);
 
 	cr_assert_eq(jobs[1].err, VIX_E_PERMISSION);
@@ -411,7 +423,7 @@ Test(writer, a_home_with_flush_is_woken_once_per_batch)
 	writerfix_gate_open();
 	flush_wait(&a, &b);
 	writer_get_stats(wr, &ws);
-	writer_stop(wr);
+	writer_free(wr);
 
 	cr_assert_eq(ws.batches, 2);
 	cr_assert_eq(a.posted + b.posted, N - 1);

@@ -104,7 +104,7 @@ Test(writer_quota, registrations_stop_at_the_quota)
 	    T0 + N);
 	cr_assert_eq(writer_submit(wr, WORKER, &jobs[N]), 0);
 	writerfix_wait_done(i + 2);
-	writer_stop(wr);
+	writer_free(wr);
 	cr_assert_eq(jobs[N].err, 0, "%s", jobs[N].why);
 	cr_assert_eq(writerfix_signals_stored(st), i - 1);
 	cr_assert_eq(writerfix_audit_good(st), i + 1);
@@ -151,7 +151,7 @@ fill_through_writer(unsigned batch, int with_ref)
 			if (jobs[k].err != 0)
 				failed = jobs[k].err;
 	}
-	writer_stop(wr);
+	writer_free(wr);
 	cr_assert_eq(failed, VIX_E_FULL, "the map never filled, or not FULL");
 
 	for (unsigned k = 0; k < i; k++) {
@@ -329,7 +329,7 @@ batch_through_writer(struct full_batch *b)
 		cr_assert_eq(writer_submit(wr, WORKER, &b->jobs[i]), 0);
 	writerfix_wait_done(b->n);
 	writer_get_stats(wr, &ws);
-	writer_stop(wr);
+	writer_free(wr);
 	cr_assert_eq(ws.batches, 1, "the jobs did not go in one batch");
 }
 
