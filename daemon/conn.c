@@ -197,9 +197,16 @@ struct conn_linger_sock {
 static void
 linger_end(struct conn_linger_sock *l)
 {
+	int fd = event_get_fd(l->ev);
+
 	TAILQ_REMOVE(&l->w->lingering, l, entry);
-	close(event_get_fd(l->ev));
+	/*
+	 * Out of epoll first: once closed, the number may be another
+	 * thread's descriptor, and this socket's file may live on in the
+	 * connection's own descriptor, keeping a stale registration.
+	 */
 	event_free(l->ev);
+	close(fd);
 	free(l);
 }
 
