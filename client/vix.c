@@ -1383,15 +1383,35 @@ stop_on_signals(void)
 }
 
 /*
+ * Hold SIGINT and SIGTERM pending, so that they never cut a read short
+ * (the connection would be lost, or an answer): while an import runs,
+ * whose loop looks for them between responses, and while a printed
+ * notification is acknowledged. *old is the mask to restore.
+ */
+static void
+signals_hold(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/*
  * Print each notification on c, and acknowledge it once it is out of our
  * hands (flushed), until SIGINT or SIGTERM (VIX_OK) or a failure: its
- * vix_result with *e, or STREAM_OUTPUT_FAILED, already reported.
+ * vix_result with *e, or STREAM_OUTPUT_FAILED, already reported. A stop
+ * waits for the acknowledgement of what was printed (within the client's
+ * timeout), so that the next subscriber is not given it again.
  */
 static int
 stream(struct cli *o, vix_client *c, struct vix_error *e)
 {
 	struct vix_notification n;
 	struct vix_notification_more more;
+	sigset_t old;
 	int rc;
 
 	while (!stopping) {
@@ -1409,8 +1429,12 @@ stream(struct cli *o, vix_client *c, struct vix_error *e)
 				    "notification: %s; it is not acknowledged\n",
 				    strerror(errno));
 				rc = STREAM_OUTPUT_FAILED;
-			} else
+			} else {
+				signals_hold(&old);
 				rc = vix_ack(c, n.recipient, n.seq, e);
+				/* A stop held meanwhile is taken now. */
+				sigprocmask(SIG_SETMASK, &old, NULL);
+			}
 		}
 		vix_notification_free(&n);
 		if (rc != VIX_OK)
@@ -2218,22 +2242,6 @@ import_next_row(struct import *im)
 		return 0;
 	}
 	return slot_send(im, s);
-}
-
-/*
- * SIGINT and SIGTERM are held pending while the import runs, so that they
- * never cut a read short (the connection would be lost); the import loop
- * looks for them between responses. *old is the mask to restore.
- */
-static void
-signals_hold(sigset_t *old)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, old);
 }
 
 /* Whether SIGINT or SIGTERM is pending (then stopping is set). */
