@@ -42,7 +42,10 @@ enum vix_result {
 	VIX_ERR_PROTOCOL,	/* the server sent something libvix cannot read */
 	VIX_ERR_NOMEM,		/* out of memory */
 	VIX_ERR_TIMEOUT,	/* vix_next_notification, vix_accept: nothing
-				   arrived in time; not a failure, wait again */
+				   arrived in time; not a failure, wait again.
+				   Also a request's wait for its answer cut
+				   short by a caught signal: whether the
+				   request was applied is not known */
 };
 
 /* Server status codes; the numbers are gRPC's. */
@@ -585,7 +588,11 @@ VIX_API int vix_next_notification(vix_client *c, int timeout_ms,
  * notification's own recipient and seq), and wait for the server to confirm
  * that the acknowledgement is stored. On a connection from vix_accept()
  * (push mode) the acknowledgement is only sent: vixd sends no reply, so
- * VIX_OK means it was written, not that it was stored.
+ * VIX_OK means it was written, not that it was stored. A signal caught
+ * during the wait ends it with VIX_ERR_TIMEOUT: the acknowledgement may
+ * or may not be stored, and the notification may come again. A program
+ * that stops on a signal holds it around vix_ack() (sigprocmask), as
+ * vix subscribe does, to stop only after the confirmation.
  */
 VIX_API int vix_ack(vix_client *c, const char *recipient, uint64_t seq,
     struct vix_error *err);
