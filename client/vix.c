@@ -1434,6 +1434,11 @@ stream(struct cli *o, vix_client *c, struct vix_error *e)
 				rc = vix_ack(c, n.recipient, n.seq, e);
 				/* A stop held meanwhile is taken now. */
 				sigprocmask(SIG_SETMASK, &old, NULL);
+				/* Not cut short by the stop: a failure. */
+				if (rc != VIX_OK) {
+					vix_notification_free(&n);
+					return rc;
+				}
 			}
 		}
 		vix_notification_free(&n);

@@ -174,7 +174,7 @@ fill(struct status *s, struct vixd_status *out)
 	out->outbox_pruned_acked = atomic_load(&vs->outbox_pruned_acked);
 	out->outbox_pruned_retention =
 	    atomic_load(&vs->outbox_pruned_retention);
-	if (!s->stopping)	/* else the writer may be gone */
+	if (!s->stopping)	/* else the writer may be stopping */
 		writer_get_stats(v->writer, &out->writer);
 	out->metrics = &vs->metrics;
 	out->orgstats = v->orgstats;

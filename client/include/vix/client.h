@@ -44,8 +44,10 @@ enum vix_result {
 	VIX_ERR_TIMEOUT,	/* vix_next_notification, vix_accept: nothing
 				   arrived in time; not a failure, wait again.
 				   Also a request's wait for its answer cut
-				   short by a caught signal: whether the
-				   request was applied is not known */
+				   short by a caught signal (or VIX_ERR_CONNECT,
+				   the connection lost, if a message had begun
+				   to arrive): whether the request was applied
+				   is not known */
 };
 
 /* Server status codes; the numbers are gRPC's. */
@@ -589,8 +591,9 @@ VIX_API int vix_next_notification(vix_client *c, int timeout_ms,
  * that the acknowledgement is stored. On a connection from vix_accept()
  * (push mode) the acknowledgement is only sent: vixd sends no reply, so
  * VIX_OK means it was written, not that it was stored. A signal caught
- * during the wait ends it with VIX_ERR_TIMEOUT: the acknowledgement may
- * or may not be stored, and the notification may come again. A program
+ * during the wait ends it with VIX_ERR_TIMEOUT (or VIX_ERR_CONNECT, see
+ * there): the acknowledgement may or may not be stored, and the
+ * notification may come again. A program
  * that stops on a signal holds it around vix_ack() (sigprocmask), as
  * vix subscribe does, to stop only after the confirmation.
  */
