@@ -576,16 +576,17 @@ server_worker_count(const struct vixd_config *c)
 int
 server_start(struct vixd *v)
 {
+	unsigned n = server_worker_count(&v->cfg);
+
 	if ((v->hsgate = hsgate_new()) == NULL) {
 		log_warnx("server_start: out of memory");
 		return -1;
 	}
-	if ((v->workers = calloc(server_worker_count(&v->cfg),
-	    sizeof(*v->workers))) == NULL) {
+	if ((v->workers = calloc(n, sizeof(*v->workers))) == NULL) {
 		log_warnx("server_start: out of memory");
 		return -1;
 	}
-	v->nworkers = server_worker_count(&v->cfg);
+	v->nworkers = n;	/* only now: server_drain walks them */
 	for (unsigned i = 0; i < v->nworkers; i++) {
 		struct worker *w = &v->workers[i];
 

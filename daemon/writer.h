@@ -212,8 +212,8 @@ void		 job_complete(struct job *);
 /*
  * Finish every queued job, then stop and join the thread. The writer stays
  * until writer_free: whoever still holds it (a job completed after the
- * stop that would queue its next step, a control task) is refused with
- * UNAVAILABLE, and can still read its stats.
+ * stop that would queue its next step) is refused with UNAVAILABLE, and
+ * can still read its stats.
  */
 void		 writer_stop(struct writer *);
 
