@@ -373,11 +373,23 @@ matched_youth(const struct fill *f, size_t skip)
 	return 0;
 }
 
+/* g's signal is in list, the output of vix --json list as g's org. */
+static void
+assert_in_list(const char *list, const struct reg *g, const char *when)
+{
+	char id[48];
+
+	snprintf(id, sizeof(id), "\"signal_id\":%llu,",
+	    (unsigned long long)g->signal_id);
+	cr_assert_not_null(strstr(list, id), "%s: acknowledged signal %llu of "
+	    "%s is not listed", when, (unsigned long long)g->signal_id,
+	    org_names[g->org]);
+}
+
 static void
 assert_listed(const struct fill *f, int o, const char *when)
 {
 	struct run_result r;
-	char id[48];
 	size_t want = 0;
 
 	vix_ok(&r, org_names[o], (const char *[]){ "--json", "list", NULL });
@@ -387,11 +399,7 @@ assert_listed(const struct fill *f, int o, const char *when)
 		if (!acked(g))
 			continue;
 		want++;
-		snprintf(id, sizeof(id), "\"signal_id\":%llu,",
-		    (unsigned long long)g->signal_id);
-		cr_assert_not_null(strstr(r.out, id), "%s: acknowledged "
-		    "signal %llu of %s is not listed", when,
-		    (unsigned long long)g->signal_id, org_names[o]);
+		assert_in_list(r.out, g, when);
 	}
 	cr_assert_eq((size_t)harness_count(r.out, "\"signal_id\":"), want,
 	    "%s: %s lists %d signals, %zu were acknowledged", when,
@@ -722,11 +730,12 @@ static void
 assert_kept(struct reg regs[][STOP_CONNS][WINDOW], int o)
 {
 	struct run_result r;
-	char id[48];
+	char when[32];
 	size_t acks = 0, sent = 0;
 
 	vix_ok(&r, org_names[o], (const char *[]){ "--json", "list", NULL });
-	for (int k = 0; k < STOP_ROUNDS; k++)
+	for (int k = 0; k < STOP_ROUNDS; k++) {
+		snprintf(when, sizeof(when), "after stop %d", k);
 		for (int c = o; c < STOP_CONNS; c += 2)
 			for (int i = 0; i < WINDOW; i++) {
 				const struct reg *g = &regs[k][c][i];
@@ -735,13 +744,9 @@ assert_kept(struct reg regs[][STOP_CONNS][WINDOW], int o)
 				if (!acked(g))
 					continue;
 				acks++;
-				snprintf(id, sizeof(id), "\"signal_id\":%llu,",
-				    (unsigned long long)g->signal_id);
-				cr_assert_not_null(strstr(r.out, id), "round "
-				    "%d: acknowledged signal %llu of %s is "
-				    "lost", k, (unsigned long long)g->signal_id,
-				    org_names[o]);
+				assert_in_list(r.out, g, when);
 			}
+	}
 	cr_assert_geq((size_t)harness_count(r.out, "\"signal_id\":"), acks);
 	cr_assert_leq((size_t)harness_count(r.out, "\"signal_id\":"), sent,
 	    "%s lists more signals than it sent", org_names[o]);

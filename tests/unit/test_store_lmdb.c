@@ -119,6 +119,17 @@ raw_open(void)
 	return raw_open_at(dbdir);
 }
 
+/* End a forge: commit txn (or abort it, having only read), close env. */
+static void
+raw_close(MDB_env *env, MDB_txn *txn, int commit)
+{
+	if (commit)
+		cr_assert_eq(mdb_txn_commit(txn), 0);
+	else
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
 static MDB_dbi
 raw_dbi(MDB_txn *txn, const char *name)
 {
@@ -1024,11 +1035,7 @@ raw_signals_keyed(size_t len, int drop, struct raw_seqs *seqs)
 			cr_assert_eq(mdb_cursor_del(cur, 0), 0);
 	}
 	mdb_cursor_close(cur);
-	if (drop)
-		cr_assert_eq(mdb_txn_commit(txn), 0);
-	else
-		mdb_txn_abort(txn);
-	mdb_env_close(env);
+	raw_close(env, txn, drop);
 	return n;
 }
 
@@ -1100,11 +1107,7 @@ raw_kept(int back, struct raw_seqs *seqs)
 		vix__store__v1__signal__free_unpacked(rec, NULL);
 	}
 	mdb_cursor_close(cur);
-	if (back)
-		cr_assert_eq(mdb_txn_commit(txn), 0);
-	else
-		mdb_txn_abort(txn);
-	mdb_env_close(env);
+	raw_close(env, txn, back);
 	return chunks;
 }
 
